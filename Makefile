@@ -1,0 +1,56 @@
+# The two set-up commands (README): `make run` and `make test`. Everything else is a helper.
+JOBS ?= $(shell nproc)
+CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
+
+.PHONY: run test deps build build-asan build-tsan test-release test-asan test-tsan lint \
+        format bench bench-quick demo clean
+
+run: deps build
+	./build/release/apps/heraldd/heraldd
+
+test: deps lint test-release test-asan test-tsan
+	@echo "make test: all tiers passed (release, asan+ubsan, tsan)"
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build build/release -j $(JOBS)
+
+build-asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build build/asan -j $(JOBS)
+
+build-tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build build/tsan -j $(JOBS) --target herald_tsan_tests
+
+test-release: build
+	cd build/release && ctest $(CTEST_FLAGS) -LE fuzz
+
+# ASan+UBSan over every tier, plus the bounded fuzz run (label fuzz).
+test-asan: build-asan
+	cd build/asan && ctest $(CTEST_FLAGS)
+
+# ThreadSanitizer over the runtime and integration tiers only (label tsan).
+test-tsan: build-tsan
+	cd build/tsan && ctest $(CTEST_FLAGS) -L tsan
+
+lint:
+	@scripts/lint
+
+format:
+	@git ls-files '*.h' '*.cpp' | xargs clang-format -i
+
+bench: build
+	@./build/release/bench/herald-bench --full
+
+bench-quick: build
+	@./build/release/bench/herald-bench --quick
+
+demo: build
+	@scripts/demo
+
+clean:
+	rm -rf build

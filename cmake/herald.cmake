@@ -1,0 +1,54 @@
+# Helpers shared by every CMakeLists.txt: warning flags, layer libraries, tests.
+
+add_library(herald_warnings INTERFACE)
+target_compile_options(herald_warnings INTERFACE -Wall -Wextra -Wpedantic -Wconversion
+                       -Wsign-conversion -Wshadow $<$<BOOL:${HERALD_WERROR}>:-Werror>)
+
+# herald_layer(NAME LINKS ...): a static library from every .cpp under src/NAME, alias
+# herald::NAME. Layers with no sources yet are INTERFACE libraries.
+function(herald_layer name)
+    cmake_parse_arguments(ARG "" "DIR;TARGET" "LINKS" ${ARGN})
+    set(dir ${CMAKE_SOURCE_DIR}/src/${ARG_DIR})
+    set(target ${ARG_TARGET})
+    file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${dir}/*.cpp)
+    if(sources)
+        add_library(${target} STATIC ${sources})
+        target_include_directories(${target} PUBLIC ${CMAKE_SOURCE_DIR}/src
+                                                    ${CMAKE_SOURCE_DIR}/include)
+        target_link_libraries(${target} PUBLIC ${ARG_LINKS} PRIVATE herald_warnings)
+    else()
+        add_library(${target} INTERFACE)
+        target_include_directories(${target} INTERFACE ${CMAKE_SOURCE_DIR}/src
+                                                       ${CMAKE_SOURCE_DIR}/include)
+        target_link_libraries(${target} INTERFACE ${ARG_LINKS})
+    endif()
+    add_library(herald::${name} ALIAS ${target})
+endfunction()
+
+# herald_add_test(NAME LABEL unit|property|sim|integration|fuzz LINKS ... [SOURCES ...]
+#                 [TIMEOUT s] [ARGS ...] [TSAN]): a GoogleTest binary from NAME.cpp (or
+#                 SOURCES). TSAN also runs it in the ThreadSanitizer build (label tsan).
+function(herald_add_test name)
+    cmake_parse_arguments(ARG "NO_GTEST_MAIN;TSAN" "LABEL;TIMEOUT" "LINKS;SOURCES;ARGS" ${ARGN})
+    if(NOT ARG_SOURCES)
+        set(ARG_SOURCES ${name}.cpp)
+    endif()
+    if(NOT ARG_TIMEOUT)
+        set(ARG_TIMEOUT 60)
+    endif()
+    add_executable(${name} ${ARG_SOURCES})
+    target_link_libraries(${name} PRIVATE ${ARG_LINKS} herald_warnings)
+    if(NOT ARG_NO_GTEST_MAIN)
+        target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock)
+    endif()
+    if(ARG_LABEL STREQUAL "property")
+        target_link_libraries(${name} PRIVATE rapidcheck rapidcheck_gtest)
+    endif()
+    add_test(NAME ${name} COMMAND ${name} ${ARG_ARGS})
+    set(labels ${ARG_LABEL})
+    if(ARG_TSAN)
+        list(APPEND labels tsan)
+        add_dependencies(herald_tsan_tests ${name})
+    endif()
+    set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${ARG_TIMEOUT})
+endfunction()

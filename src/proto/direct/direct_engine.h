@@ -1,0 +1,70 @@
+// DirectEngine: reliable, FIFO, exactly-once process-to-process messaging on one node.
+// Layer: proto/direct. Sans-I/O: every input carries `now`; outputs go to Effects.
+// The protocol's numbered rules are in proto/direct/README.md.
+#pragma once
+
+#include <memory>
+#include <span>
+
+#include "core/message.h"
+#include "core/random.h"
+#include "proto/direct/direct_options.h"
+#include "proto/effects.h"
+
+namespace herald::proto::direct {
+
+class DirectState;
+
+class DirectEngine {
+public:
+    // `self` and `incarnation` identify this node; `random` must outlive the engine.
+    DirectEngine(NodeId self, std::uint32_t incarnation, const DirectOptions& options,
+                 Random& random);
+    ~DirectEngine();
+    DirectEngine(const DirectEngine&) = delete;
+    DirectEngine& operator=(const DirectEngine&) = delete;
+
+    // A local process now exists / has exited. Messages to an exited process are refused with
+    // Errc::no_such_process; its pending sends complete with Errc::closed.
+    void on_spawn(Pid pid, const ProcessOptions& options, Time now, Effects& out);
+    void on_exit(Pid pid, Time now, Effects& out);
+
+    // Application command: send `message` (source and target set by the caller). Completes `op`
+    // with an empty Result on success (per options.mode), or with: timeout, unreachable,
+    // no_such_process, queue_full, too_large, peer_restarted, closed.
+    void on_send(OperationId op, Message message, const SendOptions& options, Time now,
+                 Effects& out);
+
+    // The receiving process is blocked in receive (accepting only `from` when not empty) /
+    // stopped waiting. Drives send-after-receive and send-discard-retry.
+    void on_receive_posted(Pid receiver, std::span<const Pid> from, Time now, Effects& out);
+    void on_receive_cancelled(Pid receiver, Time now, Effects& out);
+
+    // The application took `count` delivered messages out of `receiver`'s queue.
+    void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out);
+
+    // Handshake / ping: sends hello to `node`; completes `op` when its hello_reply arrives
+    // (result body: 8-byte little-endian round-trip ns), or with unreachable at the deadline.
+    void on_ping(OperationId op, NodeId node, Time deadline, Time now, Effects& out);
+
+    // A packet of kind hello, hello_reply, data, ack, nack or ready arrived from node `from`.
+    // Bad packets are counted and dropped, never asserted on.
+    void on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out);
+
+    void on_timer(TimerId timer, Time now, Effects& out);
+
+    // Observability (status command, tests).
+    struct Counters {
+        std::uint64_t packets_sent = 0, packets_received = 0, retransmits = 0;
+        std::uint64_t duplicates_dropped = 0, malformed_dropped = 0, delivered = 0;
+        std::uint64_t channels_live = 0, channels_released = 0;
+    };
+    [[nodiscard]] Counters counters() const;
+    // Messages delivered to `pid`'s queue and not yet consumed.
+    [[nodiscard]] std::uint32_t queued(Pid pid) const;
+
+private:
+    std::unique_ptr<DirectState> state_;
+};
+
+}  // namespace herald::proto::direct

@@ -1,0 +1,54 @@
+// Options and per-send / per-process choices of the direct engine. Layer: proto/direct.
+#pragma once
+
+#include <cstdint>
+
+#include "core/time.h"
+
+namespace herald::proto::direct {
+
+// When a send completes (the lecture's blocking-send variants).
+enum class SendMode : std::uint8_t {
+    nonblocking,  // Completes as soon as the engine has taken the message (handed to system).
+    accepted,     // Completes when the destination node has accepted it (acked).
+    delivered,    // Completes when it is in the destination process's queue.
+};
+
+// What a send does when the destination's buffers are full (flow control says no room).
+enum class OnFull : std::uint8_t {
+    block,   // Wait (until the deadline) for a free slot; the op completes later.
+    fail,    // Complete at once with Errc::queue_full; the message is dropped.
+    buffer,  // Keep it in the sender's bounded channel buffer; queue_full if that is full too.
+};
+
+// The lecture's buffering strategies, chosen per receiving process.
+enum class Buffering : std::uint8_t {
+    send_after_receive,  // No buffer: data moves only once the receiver executes receive.
+    send_discard_retry,  // No buffer: a receiver not waiting discards; the sender retries.
+    single,              // One slot at the receiver.
+    multiple,            // `queue_limit` slots at the receiver, with credit-based flow control.
+};
+
+struct ProcessOptions {
+    Buffering buffering = Buffering::multiple;
+    std::uint32_t queue_limit = 1024;  // Slots for `multiple`; `single` forces 1.
+};
+
+struct SendOptions {
+    SendMode mode = SendMode::accepted;
+    OnFull on_full = OnFull::block;
+    Time deadline = Time::max();  // The op fails with Errc::timeout at this time.
+};
+
+struct DirectOptions {
+    Duration retransmit_initial = Duration::milliseconds(20);
+    Duration retransmit_max = Duration::milliseconds(1000);
+    std::uint32_t window_messages = 64;       // Unacked packets in flight per channel.
+    std::uint32_t channel_buffer_max = 4096;  // Sender-side queued messages per channel.
+    std::uint32_t channels_max = 100'000;     // Live channels per node (both directions).
+    Duration peer_timeout = Duration::seconds(5);   // Silence that makes a node unreachable.
+    Duration channel_idle = Duration::seconds(30);  // Idle, fully acked channels are freed.
+    std::uint32_t body_bytes_max = 16u << 20;       // Larger messages fail with too_large.
+};
+
+}  // namespace herald::proto::direct

@@ -1,0 +1,87 @@
+// Packet: the decoded form of one datagram (fixed header, typed extensions, body).
+// Layer: wire. Codec in wire/codec.h; byte layout in docs/wire.md.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/ids.h"
+
+namespace herald::wire {
+
+inline constexpr std::uint16_t magic = 0x4852;  // "HR" on the wire.
+inline constexpr std::uint8_t version_current = 1;
+
+// Every packet kind of every protocol is listed here, so a decoder can reject unknown kinds.
+enum class PacketKind : std::uint8_t {
+    hello = 1,         // Node handshake / ping: "who are you?" (target node may be 0).
+    hello_reply = 2,   // Identity and incarnation of the answering node; echoes timestamp.
+    data = 3,          // Direct message (or a send-after-receive offer, flag `offer`).
+    ack = 4,           // Direct: cumulative ack of `ack` in channel `epoch`, credit in extension.
+    nack = 5,          // Direct: refusal; reason in the `reason` extension.
+    ready = 6,         // Direct: send-after-receive go-ahead (the receiver executed receive).
+    rpc_request = 10,  // RPC: Req.
+    rpc_ack = 11,      // RPC: Ack of a Req (RARA, and RRA's optional Ack for long requests).
+    rpc_response = 12, // RPC: Resp.
+    rpc_response_ack = 13,  // RPC: Ack of a Resp (RRA, RARA).
+    rpc_nack = 14,     // RPC: refusal (no such process / operation, busy); reason extension.
+};
+
+namespace flag {
+inline constexpr std::uint16_t fragment = 1u << 0;        // Part of a fragmented packet.
+inline constexpr std::uint16_t want_delivered = 1u << 1;  // Sender waits for "delivered".
+inline constexpr std::uint16_t offer = 1u << 2;           // Send-after-receive offer, no body.
+inline constexpr std::uint16_t delivered = 1u << 3;       // On ack: reached the process queue.
+inline constexpr std::uint16_t authenticated = 1u << 15;  // auth_tag is set (a later issue).
+}  // namespace flag
+
+struct Header {
+    PacketKind kind = PacketKind::data;
+    std::uint16_t flags = 0;
+    Pid source;
+    Pid target;
+    std::uint32_t source_incarnation = 0;  // Sender node's incarnation (changes on restart).
+    std::uint32_t target_incarnation = 0;  // What the sender believes; 0 = unknown.
+    std::uint32_t epoch = 0;               // Channel or call epoch, chosen by the engine.
+    std::uint64_t seq = 0;
+    std::uint64_t ack = 0;
+    std::int64_t timestamp_ns = 0;         // Sender's wall clock (or echoed, in hello_reply).
+    std::uint32_t fragment_id = 0;         // Set by the fragmenter (flag::fragment).
+    std::uint16_t fragment_index = 0;
+    std::uint16_t fragment_count = 0;
+    std::array<std::uint8_t, 16> auth_tag{};  // Room for authentication (a later issue).
+};
+
+// Typed, variable-length control data between header and body (type, length, value).
+enum class ExtensionType : std::uint8_t {
+    reason = 1,        // u8 Errc of a nack / rpc_nack.
+    credit = 2,        // u32 free slots in the receiver's queue (flow control), on ack.
+    operation = 3,     // UTF-8 RPC operation name.
+    destinations = 4,  // List of local ids on the target node (multicast fan-out, later).
+    vector_clock = 5,  // Causal order (later).
+    view_id = 6,       // Group view (later).
+    text = 7,          // UTF-8 detail for errors.
+    call_id = 8,       // RPC request id: u32 client incarnation + u64 sequence.
+};
+
+struct Extension {
+    ExtensionType type = ExtensionType::text;
+    Bytes value;
+};
+
+struct Packet {
+    Header header;
+    std::vector<Extension> extensions;
+    Bytes body;
+
+    [[nodiscard]] const Extension* find(ExtensionType type) const {
+        for (const auto& e : extensions) {
+            if (e.type == type) return &e;
+        }
+        return nullptr;
+    }
+};
+
+}  // namespace herald::wire
