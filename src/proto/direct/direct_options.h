@@ -40,6 +40,15 @@ struct SendOptions {
     Time deadline = Time::max();  // The op fails with Errc::timeout at this time.
 };
 
+// Deliberate bugs, for proving that the simulator's checkers catch a broken engine.
+// Only tests set these; every field defaults to the correct behaviour.
+struct Mutations {
+    bool skip_duplicate_check = false;  // Deliver retransmitted duplicates again.
+    bool skip_reorder_buffer = false;   // Deliver packets in arrival order, not seq order.
+    bool never_retransmit = false;      // Send each packet once; losses become lost messages.
+    bool complete_before_ack = false;   // Report accepted/delivered before the receiver acked.
+};
+
 struct DirectOptions {
     Duration retransmit_initial = Duration::milliseconds(20);
     Duration retransmit_max = Duration::milliseconds(1000);
@@ -49,6 +58,7 @@ struct DirectOptions {
     Duration peer_timeout = Duration::seconds(5);   // Silence that makes a node unreachable.
     Duration channel_idle = Duration::seconds(30);  // Idle, fully acked channels are freed.
     std::uint32_t body_bytes_max = 16u << 20;       // Larger messages fail with too_large.
+    Mutations mutations;
 };
 
 }  // namespace herald::proto::direct
