@@ -1,0 +1,313 @@
+// Fragmenter and Reassembler (see fragment.h for the rules they share). Layer: wire.
+#include "wire/fragment.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "core/assert.h"
+
+namespace herald::wire {
+namespace {
+
+std::size_t extensions_size(const std::vector<Extension>& extensions) {
+    std::size_t n = 0;
+    for (const auto& e : extensions) n += extension_header_bytes + e.value.size();
+    return n;
+}
+
+// Every header field but the per-fragment ones (index, checksum, authentication tag).
+bool same_message(const Header& a, const Header& b) {
+    return a.kind == b.kind && a.flags == b.flags && a.source == b.source && a.target == b.target &&
+           a.source_incarnation == b.source_incarnation &&
+           a.target_incarnation == b.target_incarnation && a.epoch == b.epoch && a.seq == b.seq &&
+           a.ack == b.ack && a.timestamp_ns == b.timestamp_ns && a.fragment_id == b.fragment_id &&
+           a.fragment_count == b.fragment_count;
+}
+
+bool same_extensions(const std::vector<Extension>& a, const std::vector<Extension>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+        return x.type == y.type && x.value == y.value;
+    });
+}
+
+}  // namespace
+
+Result<FragmentPlan> plan_fragments(const Packet& packet, std::size_t datagram_bytes_max,
+                                    std::size_t message_bytes_max) {
+    if ((packet.header.flags & flag::fragment) != 0) {
+        return fail(Errc::invalid_argument, "packet is already a fragment");
+    }
+    if (auto ok = check_encodable(packet); !ok) {
+        return fail(Errc::invalid_argument, ok.error().detail);
+    }
+    if (datagram_bytes_max <= header_bytes) {
+        return fail(Errc::invalid_argument, "datagram size leaves no room after the header");
+    }
+    if (packet.body.size() > message_bytes_max) {
+        return fail(Errc::too_large, "body exceeds the maximum message size");
+    }
+    if (encoded_size(packet) <= datagram_bytes_max) return FragmentPlan{1, packet.body.size()};
+    const std::size_t room = datagram_bytes_max - header_bytes;
+    const std::size_t extensions_bytes = extensions_size(packet.extensions);
+    if (extensions_bytes >= room) {
+        return fail(Errc::too_large, "extensions do not fit in one datagram");
+    }
+    const std::size_t slice = room - extensions_bytes;
+    const std::size_t count = (packet.body.size() + slice - 1) / slice;
+    if (count > std::numeric_limits<std::uint16_t>::max()) {
+        return fail(Errc::too_large, "body needs more than 65535 fragments");
+    }
+    return FragmentPlan{static_cast<std::uint16_t>(count), slice};
+}
+
+Result<std::size_t> encode_fragment_into(const Packet& packet, const FragmentPlan& plan,
+                                         std::uint32_t fragment_id, std::uint16_t index,
+                                         std::span<std::uint8_t> out) {
+    if (index >= plan.count) return fail(Errc::invalid_argument, "fragment index >= count");
+    if (plan.count == 1) return encode_into(packet, out);
+    HERALD_ASSERT(plan.body_bytes_per_fragment > 0);
+    const std::size_t begin = std::size_t{index} * plan.body_bytes_per_fragment;
+    HERALD_ASSERT(begin < packet.body.size());
+    const std::size_t length = std::min(plan.body_bytes_per_fragment, packet.body.size() - begin);
+    Header header = packet.header;
+    header.flags = static_cast<std::uint16_t>(header.flags | flag::fragment);
+    header.fragment_id = fragment_id;
+    header.fragment_index = index;
+    header.fragment_count = plan.count;
+    const auto extensions =
+        index == 0 ? std::span<const Extension>(packet.extensions) : std::span<const Extension>();
+    return encode_parts_into(header, extensions, ByteView(packet.body).subspan(begin, length), out);
+}
+
+Result<std::vector<Bytes>> fragment(const Packet& packet, std::size_t datagram_bytes_max,
+                                    std::uint32_t fragment_id, std::size_t message_bytes_max) {
+    HERALD_TRY(auto plan, plan_fragments(packet, datagram_bytes_max, message_bytes_max));
+    std::vector<Bytes> out;
+    out.reserve(plan.count);
+    for (std::uint16_t i = 0; i < plan.count; ++i) {
+        Bytes datagram(datagram_bytes_max);
+        HERALD_TRY(auto size, encode_fragment_into(packet, plan, fragment_id, i, datagram));
+        datagram.resize(size);
+        out.push_back(std::move(datagram));
+    }
+    return out;
+}
+
+Reassembler::Reassembler(ReassemblerOptions options) : options_(options) {
+    HERALD_ASSERT(options_.partial_messages_max > 0);
+    HERALD_ASSERT(options_.timeout > Duration::zero());
+}
+
+Reassembler::Key Reassembler::key_of(const Header& header) {
+    return Key{header.source.node.value, header.source_incarnation, header.fragment_id};
+}
+
+Result<std::optional<Packet>> Reassembler::on_fragment(Packet fragment, Time now) {
+    expire(now);
+    const Header& header = fragment.header;
+    if ((header.flags & flag::fragment) == 0) {
+        ++counters_.fragments_rejected;
+        return fail(Errc::invalid_argument, "not a fragment");
+    }
+    const Key key = key_of(header);
+    if (recently_completed(key, now)) {
+        ++counters_.fragments_duplicate;
+        return std::optional<Packet>{};
+    }
+    auto started = find_or_start(key, header, now);
+    if (!started) {
+        ++counters_.fragments_rejected;
+        return fail(started.error());
+    }
+    Partial& partial = (*started)->second;
+    if (partial.present[header.fragment_index]) {
+        if (is_duplicate(partial, fragment)) {
+            ++counters_.fragments_duplicate;
+            return std::optional<Packet>{};
+        }
+        drop(*started);
+        ++counters_.messages_dropped;
+        ++counters_.fragments_rejected;
+        return fail(Errc::malformed, "duplicate fragment with other contents");
+    }
+    if (auto ok = check_slice(partial, fragment); !ok) {
+        drop(*started);
+        ++counters_.messages_dropped;
+        ++counters_.fragments_rejected;
+        return fail(ok.error());
+    }
+    const std::size_t bytes = fragment.body.size() + extensions_size(fragment.extensions);
+    if (auto ok = make_room(key, bytes); !ok) {
+        drop(partials_.find(key));
+        ++counters_.messages_dropped;
+        ++counters_.fragments_rejected;
+        return fail(ok.error());
+    }
+    const std::uint16_t index = header.fragment_index;
+    if (index == 0) {
+        partial.header = header;  // Fragment 0's header (and authentication tag) wins.
+        partial.extensions = std::move(fragment.extensions);
+    }
+    if (index + 1 < partial.header.fragment_count) partial.slice_bytes = fragment.body.size();
+    partial.slices[index] = std::move(fragment.body);
+    partial.present[index] = true;
+    partial.held += bytes;
+    held_bytes_ += bytes;
+    partial.last_progress = now;
+    if (++partial.received < partial.header.fragment_count) return std::optional<Packet>{};
+    Packet whole = assemble(partial);
+    drop(partials_.find(key));
+    remember_completed(key, now);
+    ++counters_.messages_completed;
+    return std::optional<Packet>{std::move(whole)};
+}
+
+Result<Reassembler::Partials::iterator> Reassembler::find_or_start(const Key& key,
+                                                                   const Header& header, Time now) {
+    if (auto it = partials_.find(key); it != partials_.end()) {
+        if (!same_message(it->second.header, header)) {
+            drop(it);
+            ++counters_.messages_dropped;
+            return fail(Errc::malformed, "fragment header differs from its message's");
+        }
+        return it;
+    }
+    const std::size_t overhead = std::size_t{header.fragment_count} * slot_overhead_bytes;
+    if (overhead > options_.held_bytes_max) {
+        return fail(Errc::too_large, "fragment count exceeds the reassembly memory bound");
+    }
+    while (partials_.size() >= options_.partial_messages_max && evict_oldest(key)) {
+    }
+    HERALD_TRY(make_room(key, overhead));
+    Partial partial;
+    partial.header = header;
+    partial.slices.resize(header.fragment_count);
+    partial.present.assign(header.fragment_count, false);
+    partial.held = overhead;
+    partial.last_progress = now;
+    held_bytes_ += overhead;
+    return partials_.emplace(key, std::move(partial)).first;
+}
+
+Status Reassembler::check_slice(const Partial& partial, const Packet& fragment) const {
+    const std::uint16_t index = fragment.header.fragment_index;
+    const std::uint16_t count = partial.header.fragment_count;
+    const std::size_t length = fragment.body.size();
+    if (index != 0 && !fragment.extensions.empty()) {
+        return fail(Errc::malformed, "extensions on a fragment other than 0");
+    }
+    if (count == 1) {
+        if (length > options_.message_bytes_max) return fail(Errc::too_large, "message too large");
+        return {};
+    }
+    if (length == 0) return fail(Errc::malformed, "empty fragment slice");
+    const bool last = index + 1 == count;
+    std::size_t slice = partial.slice_bytes;
+    if (!last && slice != 0 && length != slice) {
+        return fail(Errc::malformed, "fragment slice sizes differ");
+    }
+    if (!last) slice = length;
+    if (slice != 0) {
+        const std::size_t last_length =
+            partial.present[count - 1] ? partial.slices.back().size() : (last ? length : 1);
+        if (last_length > slice) return fail(Errc::malformed, "last fragment longer than others");
+        // (count - 1) * slice <= 65534 * 2^32: no overflow in 64 bits.
+        if ((std::size_t{count} - 1) * slice + last_length > options_.message_bytes_max) {
+            return fail(Errc::too_large, "message exceeds the maximum message size");
+        }
+    }
+    return {};
+}
+
+bool Reassembler::is_duplicate(const Partial& partial, const Packet& fragment) const {
+    const std::uint16_t index = fragment.header.fragment_index;
+    if (partial.slices[index] != fragment.body) return false;
+    return index != 0 || same_extensions(partial.extensions, fragment.extensions);
+}
+
+Status Reassembler::make_room(const Key& keep, std::size_t bytes) {
+    while (held_bytes_ + bytes > options_.held_bytes_max) {
+        if (!evict_oldest(keep)) {
+            return fail(Errc::too_large, "message does not fit in the reassembly memory bound");
+        }
+    }
+    return {};
+}
+
+bool Reassembler::evict_oldest(const Key& keep) {
+    auto oldest = partials_.end();
+    for (auto it = partials_.begin(); it != partials_.end(); ++it) {
+        if (it->first == keep) continue;
+        if (oldest == partials_.end() || it->second.last_progress < oldest->second.last_progress) {
+            oldest = it;
+        }
+    }
+    if (oldest == partials_.end()) return false;
+    drop(oldest);
+    ++counters_.messages_evicted;
+    return true;
+}
+
+void Reassembler::drop(Partials::iterator it) {
+    if (it == partials_.end()) return;
+    HERALD_ASSERT(held_bytes_ >= it->second.held);
+    held_bytes_ -= it->second.held;
+    partials_.erase(it);
+}
+
+Packet Reassembler::assemble(Partial& partial) {
+    Packet whole;
+    whole.header = partial.header;
+    whole.header.flags = static_cast<std::uint16_t>(whole.header.flags & ~flag::fragment);
+    whole.header.fragment_id = 0;
+    whole.header.fragment_index = 0;
+    whole.header.fragment_count = 0;
+    whole.extensions = std::move(partial.extensions);
+    std::size_t total = 0;
+    for (const auto& slice : partial.slices) total += slice.size();
+    whole.body.reserve(total);
+    for (const auto& slice : partial.slices) {
+        whole.body.insert(whole.body.end(), slice.begin(), slice.end());
+    }
+    return whole;
+}
+
+std::size_t Reassembler::expire(Time now) {
+    std::size_t dropped = 0;
+    for (auto it = partials_.begin(); it != partials_.end();) {
+        auto next = std::next(it);
+        if (now - it->second.last_progress >= options_.timeout) {
+            drop(it);
+            ++dropped;
+        }
+        it = next;
+    }
+    counters_.messages_expired += dropped;
+    while (!completed_.empty() && now - completed_.front().second >= options_.timeout) {
+        completed_.pop_front();
+    }
+    return dropped;
+}
+
+std::optional<Time> Reassembler::next_deadline() const {
+    std::optional<Time> earliest;
+    for (const auto& [key, partial] : partials_) {
+        const Time deadline = partial.last_progress + options_.timeout;
+        if (!earliest || deadline < *earliest) earliest = deadline;
+    }
+    return earliest;
+}
+
+bool Reassembler::recently_completed(const Key& key, Time now) {
+    return std::any_of(completed_.begin(), completed_.end(), [&](const auto& entry) {
+        return entry.first == key && now - entry.second < options_.timeout;
+    });
+}
+
+void Reassembler::remember_completed(const Key& key, Time now) {
+    if (completed_.size() >= options_.partial_messages_max) completed_.pop_front();
+    completed_.emplace_back(key, now);
+}
+
+}  // namespace herald::wire
