@@ -34,6 +34,11 @@ inline constexpr std::uint16_t fragment = 1u << 0;        // Part of a fragmente
 inline constexpr std::uint16_t want_delivered = 1u << 1;  // Sender waits for "delivered".
 inline constexpr std::uint16_t offer = 1u << 2;           // Send-after-receive offer, no body.
 inline constexpr std::uint16_t delivered = 1u << 3;       // On ack: reached the process queue.
+// RPC call mode, on every rpc_* packet (proto/rpc/README.md): which acks the call uses and
+// whether the server keeps a reply cache for it. RR sets neither ack flag; RARA sets both.
+inline constexpr std::uint16_t rpc_exactly_once = 1u << 4;  // Request id + reply cache.
+inline constexpr std::uint16_t rpc_ack_request = 1u << 5;   // RARA: the server acks Req.
+inline constexpr std::uint16_t rpc_ack_response = 1u << 6;  // RRA, RARA: the client acks Resp.
 inline constexpr std::uint16_t authenticated = 1u << 15;  // auth_tag is set (a later issue).
 }  // namespace flag
 
