@@ -30,8 +30,8 @@ public:
 
     // Uniform in [0, bound); bound > 0. Lemire's multiply-shift; the tiny bias is irrelevant here.
     std::uint64_t below(std::uint64_t bound) {
-        return static_cast<std::uint64_t>(
-            (static_cast<unsigned __int128>(next_u64()) * bound) >> 64);
+        __extension__ using Wide = unsigned __int128;  // __extension__: silences -Wpedantic.
+        return static_cast<std::uint64_t>((static_cast<Wide>(next_u64()) * bound) >> 64);
     }
 
     // Uniform in [0, 1).
