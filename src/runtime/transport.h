@@ -19,9 +19,9 @@ namespace herald::runtime {
 struct Endpoint {
     enum class Scheme : std::uint8_t { udp, tcp, unix_socket, inproc };
     Scheme scheme = Scheme::udp;
-    std::string host;    // IP literal (udp, tcp) or name (inproc); empty for unix.
+    std::string host;  // IP literal (udp, tcp) or name (inproc); empty for unix.
     std::uint16_t port = 0;
-    std::string path;    // unix only.
+    std::string path;  // unix only.
 
     auto operator<=>(const Endpoint&) const = default;
 };
@@ -32,9 +32,15 @@ struct Endpoint {
 
 struct TransportOptions {
     std::uint32_t socket_buffer_bytes = 4u << 20;  // SO_RCVBUF / SO_SNDBUF request.
-    std::uint32_t batch_max = 64;                   // Datagrams per sendmmsg / recvmmsg.
-    std::uint32_t send_queue_max = 65536;           // Datagrams queued when the socket is full;
-                                                    // beyond it sends are dropped and counted.
+    std::uint32_t batch_max = 64;                  // Datagrams per sendmmsg / recvmmsg.
+    std::uint32_t send_queue_max = 65536;          // Datagrams queued when the socket is full;
+                                                   // beyond it sends are dropped and counted.
+    // Bytes queued (same rule as send_queue_max): 65,536 datagrams of 64 KiB would be 4 GiB.
+    std::size_t send_queue_bytes_max = 64u << 20;
+    // Largest datagram; 0 = the transport's default (udp4 65,507, udp6 65,487, unix 200 KiB,
+    // tcp and inproc 16 MiB + 64 KiB). Real networks want ~1,400 for UDP (no IP fragments).
+    // Values above the transport's own limit are lowered to it.
+    std::size_t datagram_bytes_max = 0;
 };
 
 class Transport {
@@ -64,10 +70,18 @@ public:
     // Stops receiving and closes the socket. Loop thread only; idempotent.
     virtual void close() = 0;
 
+    // send_dropped: a bounded queue was full. send_errors: refused (oversize, wrong scheme,
+    // peer unreachable, OS error). receive_errors: OS errors and truncated datagrams.
+    // receive_malformed: bad input from outside (tcp frame over the limit, bad hello).
+    // faults_*: what with_faults() did on purpose (zero for plain transports).
     struct Counters {
         std::uint64_t datagrams_sent = 0, datagrams_received = 0, send_dropped = 0;
         std::uint64_t send_errors = 0, receive_errors = 0;
+        std::uint64_t receive_malformed = 0;
+        std::uint64_t faults_dropped = 0, faults_duplicated = 0, faults_reordered = 0;
+        std::uint64_t faults_delayed = 0;
     };
+    // A snapshot. Any thread (the fields are read from relaxed atomics).
     [[nodiscard]] virtual Counters counters() const = 0;
 };
 
@@ -75,15 +89,15 @@ public:
 // Errc::invalid_argument (bad endpoint), Errc::io_error (bind failed: detail has errno text),
 // Errc::already_exists (inproc name taken).
 [[nodiscard]] Result<std::unique_ptr<Transport>> open_transport(asio::io_context& io,
-                                                                 const Endpoint& listen,
-                                                                 const TransportOptions& options);
+                                                                const Endpoint& listen,
+                                                                const TransportOptions& options);
 
 // Fault injection (STYLE.md: Aeron's loss interceptors): wraps a transport and, with a seeded
 // generator, drops, duplicates, reorders and delays outgoing datagrams.
 struct FaultOptions {
-    double loss = 0.0;       // Probability each outgoing datagram is dropped.
-    double duplicate = 0.0;  // Probability it is sent twice.
-    double reorder = 0.0;    // Probability it is held back and sent after later ones.
+    double loss = 0.0;               // Probability each outgoing datagram is dropped.
+    double duplicate = 0.0;          // Probability it is sent twice.
+    double reorder = 0.0;            // Probability it is held back and sent after later ones.
     std::uint32_t delay_us_max = 0;  // Uniform extra delay in [0, max] for each datagram.
     std::uint64_t seed = 1;
     [[nodiscard]] bool any() const {

@@ -1,0 +1,320 @@
+// DatagramSocketTransport: recvmmsg / sendmmsg over one non-blocking SOCK_DGRAM socket.
+// Layer: runtime. Asio only reports readiness; the system calls are made here directly.
+#include "runtime/transport_datagram.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <asio/post.hpp>
+#include <cerrno>
+
+#include "core/assert.h"
+
+namespace herald::runtime {
+namespace {
+
+// Receive buffers take at most this much memory per transport (batch x buffer size).
+constexpr std::size_t receive_storage_bytes_max = 4u << 20;
+// recvmmsg rounds per readiness event before yielding the loop to timers and other sockets.
+constexpr int receive_rounds_max = 16;
+// Unix retry timer: from the first delay, doubling to the last; after this many retries on
+// the same head datagram it is dropped, so one stuck peer cannot block the others for long.
+constexpr std::chrono::microseconds retry_delay_first{16};
+constexpr std::chrono::microseconds retry_delay_last{1024};
+constexpr std::uint32_t head_retries_max = 100;
+// Recycled send buffers kept for reuse; more would only hold memory.
+constexpr std::size_t spares_factor = 2;
+
+}  // namespace
+
+UniqueFd::~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+Status set_socket_buffers(int fd, std::uint32_t bytes) {
+    const int value = static_cast<int>(std::min<std::uint32_t>(bytes, 1u << 30));
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, sizeof value) != 0) {
+        return fail(os_error("setsockopt SO_RCVBUF", errno));
+    }
+    if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, sizeof value) != 0) {
+        return fail(os_error("setsockopt SO_SNDBUF", errno));
+    }
+    return {};
+}
+
+Result<std::unique_ptr<Transport>> DatagramSocketTransport::adopt(asio::io_context& io, int fd,
+                                                                  const TransportOptions& options,
+                                                                  DatagramSocketConfig config) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+        const int error = errno;
+        ::close(fd);
+        return fail(os_error("getsockname", error));
+    }
+    config.family = address.ss_family;
+    auto transport = std::make_unique<DatagramSocketTransport>(io, options, std::move(config));
+    asio::error_code ec;
+    transport->socket_.assign(asio::generic::datagram_protocol(address.ss_family, 0), fd, ec);
+    if (ec) {
+        ::close(fd);  // The transport's destructor still removes a unix socket file.
+        return fail(Errc::io_error, "registering the socket with the loop: " + ec.message());
+    }
+    return std::unique_ptr<Transport>(std::move(transport));
+}
+
+DatagramSocketTransport::DatagramSocketTransport(asio::io_context& io,
+                                                 const TransportOptions& options,
+                                                 DatagramSocketConfig config)
+    : io_(io),
+      options_(options),
+      config_(std::move(config)),
+      socket_(io),
+      retry_timer_(io),
+      senders_(config_.local.scheme),
+      retry_delay_(retry_delay_first) {
+    HERALD_ASSERT(options_.batch_max > 0);
+    HERALD_ASSERT(config_.receive_buffer_bytes > 0);
+    prepare_receive_buffers();
+    send_headers_.resize(options_.batch_max);
+    send_iovecs_.resize(options_.batch_max);
+}
+
+DatagramSocketTransport::~DatagramSocketTransport() {
+    close();
+}
+
+void DatagramSocketTransport::prepare_receive_buffers() {
+    const std::size_t fit = receive_storage_bytes_max / config_.receive_buffer_bytes;
+    const std::size_t batch = std::clamp<std::size_t>(fit, 1, options_.batch_max);
+    receive_storage_.resize(batch * config_.receive_buffer_bytes);
+    receive_headers_.resize(batch);
+    receive_iovecs_.resize(batch);
+    receive_addresses_.resize(batch);
+    for (std::size_t i = 0; i < batch; ++i) {
+        receive_iovecs_[i].iov_base = receive_storage_.data() + i * config_.receive_buffer_bytes;
+        receive_iovecs_[i].iov_len = config_.receive_buffer_bytes;
+        msghdr& header = receive_headers_[i].msg_hdr;
+        header = msghdr{};
+        header.msg_iov = &receive_iovecs_[i];
+        header.msg_iovlen = 1;
+        header.msg_name = &receive_addresses_[i];
+    }
+}
+
+void DatagramSocketTransport::start(ReceiveHandler handler) {
+    HERALD_ASSERT(!started_);
+    HERALD_ASSERT(handler);
+    handler_ = std::move(handler);
+    started_ = true;
+    if (closed_) return;
+    // Datagrams that arrived before start() raised their readiness edge already: drain first.
+    asio::post(io_, [this, alive = life_.watch()] {
+        if (!alive.expired() && !closed_) drain_receive();
+    });
+}
+
+void DatagramSocketTransport::drain_receive() {
+    for (int round = 0; round < receive_rounds_max; ++round) {
+        const int received = receive_batch();
+        if (closed_) return;
+        if (received < 0) {
+            arm_receive_wait();
+            return;
+        }
+    }
+    // Still more to read: yield to other handlers, then continue.
+    asio::post(io_, [this, alive = life_.watch()] {
+        if (!alive.expired() && !closed_) drain_receive();
+    });
+}
+
+// Returns the datagrams handled, or -1 when the socket is drained (or broken: wait).
+int DatagramSocketTransport::receive_batch() {
+    const auto batch = static_cast<unsigned>(receive_headers_.size());
+    for (auto& entry : receive_headers_) {
+        entry.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        entry.msg_hdr.msg_flags = 0;
+    }
+    const int count =
+        ::recvmmsg(socket_.native_handle(), receive_headers_.data(), batch, MSG_DONTWAIT, nullptr);
+    if (count < 0) {
+        const int error = errno;
+        if (error == EAGAIN || error == EWOULDBLOCK) return -1;
+        // ECONNREFUSED is an ICMP port-unreachable for an earlier send: count it, read on.
+        if (error == EINTR) return 0;
+        counters_.receive_errors.add();
+        return error == ECONNREFUSED ? 0 : -1;
+    }
+    for (int i = 0; i < count; ++i) {
+        const msghdr& header = receive_headers_[static_cast<std::size_t>(i)].msg_hdr;
+        const Endpoint* from =
+            senders_.find(static_cast<const sockaddr*>(header.msg_name), header.msg_namelen);
+        if ((header.msg_flags & MSG_TRUNC) != 0 || from == nullptr) {
+            counters_.receive_errors.add();  // Larger than our buffers, or an unbound sender.
+            continue;
+        }
+        counters_.datagrams_received.add();
+        const auto* data = static_cast<const std::uint8_t*>(header.msg_iov->iov_base);
+        handler_(*from, ByteView(data, receive_headers_[static_cast<std::size_t>(i)].msg_len));
+        if (closed_) break;
+    }
+    return count;
+}
+
+void DatagramSocketTransport::arm_receive_wait() {
+    if (receive_waiting_) return;
+    receive_waiting_ = true;
+    socket_.async_wait(asio::socket_base::wait_read,
+                       [this, alive = life_.watch()](const asio::error_code& ec) {
+                           if (alive.expired()) return;
+                           receive_waiting_ = false;
+                           if (!ec && !closed_) drain_receive();
+                       });
+}
+
+void DatagramSocketTransport::send(const Endpoint& to, ByteView datagram) {
+    if (closed_ || datagram.size() > config_.datagram_bytes_max ||
+        to.scheme != config_.local.scheme) {
+        counters_.send_errors.add();
+        return;
+    }
+    auto address = destinations_.find(to);
+    if (!address || (*address)->family() != config_.family) {
+        counters_.send_errors.add();
+        return;
+    }
+    if (queue_.size() >= options_.send_queue_max ||
+        queue_bytes_ + datagram.size() > options_.send_queue_bytes_max) {
+        counters_.send_dropped.add();
+        return;
+    }
+    Bytes data;
+    if (!spares_.empty()) {
+        data = std::move(spares_.back());
+        spares_.pop_back();
+    }
+    data.assign(datagram.begin(), datagram.end());
+    queue_.push_back(Outgoing{**address, std::move(data)});
+    queue_bytes_ += datagram.size();
+    if (queue_.size() >= options_.batch_max) {
+        flush();
+    } else {
+        schedule_flush();
+    }
+}
+
+// The Node flushes after each batch of effects; this post covers callers that do not.
+void DatagramSocketTransport::schedule_flush() {
+    if (flush_posted_) return;
+    flush_posted_ = true;
+    asio::post(io_, [this, alive = life_.watch()] {
+        if (alive.expired()) return;
+        flush_posted_ = false;
+        flush();
+    });
+}
+
+void DatagramSocketTransport::flush() {
+    if (closed_ || write_waiting_) return;  // A pending wait flushes when it completes.
+    while (!queue_.empty()) {
+        if (!send_batch()) {
+            arm_write_wait();
+            return;
+        }
+    }
+}
+
+// One sendmmsg. Returns false when the socket is full (wait), true otherwise.
+bool DatagramSocketTransport::send_batch() {
+    const std::size_t batch = std::min<std::size_t>(queue_.size(), options_.batch_max);
+    for (std::size_t i = 0; i < batch; ++i) {
+        Outgoing& out = queue_[i];
+        send_iovecs_[i].iov_base = out.data.data();
+        send_iovecs_[i].iov_len = out.data.size();
+        msghdr& header = send_headers_[i].msg_hdr;
+        header = msghdr{};
+        header.msg_name = out.to.get();
+        header.msg_namelen = out.to.length;
+        header.msg_iov = &send_iovecs_[i];
+        header.msg_iovlen = 1;
+    }
+    const int sent = ::sendmmsg(socket_.native_handle(), send_headers_.data(),
+                                static_cast<unsigned>(batch), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent > 0) {
+        pop_sent(static_cast<std::size_t>(sent));
+        counters_.datagrams_sent.add(static_cast<std::uint64_t>(sent));
+        retry_delay_ = retry_delay_first;
+        head_retries_ = 0;
+        return true;
+    }
+    const int error = sent == 0 ? EAGAIN : errno;
+    if (error == EINTR) return true;
+    if (error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS) return false;
+    // The head datagram was refused (EMSGSIZE, a unix peer that is gone: ENOENT or
+    // ECONNREFUSED, EACCES...): drop it and go on; the engines retransmit.
+    counters_.send_errors.add();
+    pop_sent(1);
+    return true;
+}
+
+void DatagramSocketTransport::pop_sent(std::size_t count) {
+    const std::size_t spares_max = spares_factor * options_.batch_max;
+    for (std::size_t i = 0; i < count; ++i) {
+        Outgoing& out = queue_.front();
+        queue_bytes_ -= out.data.size();
+        if (spares_.size() < spares_max) spares_.push_back(std::move(out.data));
+        queue_.pop_front();
+    }
+}
+
+void DatagramSocketTransport::arm_write_wait() {
+    write_waiting_ = true;
+    if (config_.retry_by_timer) {
+        retry_timer_.expires_after(retry_delay_);
+        retry_delay_ = std::min(retry_delay_ * 2, retry_delay_last);
+        retry_timer_.async_wait([this, alive = life_.watch()](const asio::error_code& ec) {
+            if (alive.expired()) return;
+            write_waiting_ = false;
+            if (!ec && !closed_) on_retry_timer();
+        });
+        return;
+    }
+    socket_.async_wait(asio::socket_base::wait_write,
+                       [this, alive = life_.watch()](const asio::error_code& ec) {
+                           if (alive.expired()) return;
+                           write_waiting_ = false;
+                           if (!ec && !closed_) flush();
+                       });
+}
+
+void DatagramSocketTransport::on_retry_timer() {
+    if (++head_retries_ > head_retries_max && !queue_.empty()) {
+        counters_.send_dropped.add();  // The head's peer has not drained for ~100 ms.
+        pop_sent(1);
+        head_retries_ = 0;
+    }
+    flush();
+}
+
+void DatagramSocketTransport::close() {
+    if (closed_) return;
+    closed_ = true;
+    asio::error_code ignored;
+    socket_.close(ignored);
+    retry_timer_.cancel();
+    counters_.send_dropped.add(queue_.size());
+    queue_.clear();
+    queue_bytes_ = 0;
+    if (!config_.unlink_path.empty()) {
+        // Remove the socket file only while it is still ours (not replaced by a new node).
+        struct stat info {};
+        if (::lstat(config_.unlink_path.c_str(), &info) == 0 &&
+            info.st_dev == config_.unlink_device && info.st_ino == config_.unlink_inode) {
+            ::unlink(config_.unlink_path.c_str());
+        }
+    }
+}
+
+}  // namespace herald::runtime

@@ -1,0 +1,192 @@
+// udp and unix specifics: bind conflicts give io_error, the datagram size option, stale unix
+// socket files are replaced while live ones and non-sockets are not, the file goes on close,
+// and bad input from outside (unbound senders, truncated datagrams) is counted, not a crash.
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "runtime/udp_transport.h"
+#include "runtime/unix_transport.h"
+#include "transport_test_support.h"
+
+namespace herald::runtime::testing {
+namespace {
+
+Errc open_error(asio::io_context& io, std::string_view url, const TransportOptions& options = {}) {
+    auto transport = open_transport(io, endpoint(url), options);
+    EXPECT_FALSE(transport) << url << " opened";
+    return transport ? Errc::ok : transport.error().code;
+}
+
+bool exists(const std::string& path) {
+    struct stat info {};
+    return ::lstat(path.c_str(), &info) == 0;
+}
+
+// A unix datagram socket bound to `path` (or unbound when empty), outside any transport.
+int raw_unix_socket(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    EXPECT_GE(fd, 0);
+    if (path.empty()) return fd;
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.data(), path.size());
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    return fd;
+}
+
+TEST(UdpTransport, GivesIoErrorWhenThePortIsTaken) {
+    asio::io_context io;
+    PeerPtr first = open_peer(io, "udp://127.0.0.1:0");
+    const std::string taken = to_string(first->address());
+    auto second = open_transport(io, endpoint(taken), {});
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().code, Errc::io_error);
+    EXPECT_NE(second.error().detail.find("in use"), std::string::npos) << second.error().detail;
+}
+
+TEST(UdpTransport, GivesIoErrorForAnAddressThatIsNotLocal) {
+    asio::io_context io;
+    EXPECT_EQ(open_error(io, "udp://192.0.2.1:0"), Errc::io_error);  // TEST-NET-1.
+}
+
+TEST(UdpTransport, UsesTheLargestUdpPayloadUnlessConfiguredSmaller) {
+    asio::io_context io;
+    EXPECT_EQ(open_peer(io, "udp://127.0.0.1:0")->transport->datagram_bytes_max(),
+              udp4_datagram_bytes_max);
+    EXPECT_EQ(open_peer(io, "udp://[::1]:0")->transport->datagram_bytes_max(),
+              udp6_datagram_bytes_max);
+    TransportOptions options;
+    options.datagram_bytes_max = 1400;
+    PeerPtr small = open_peer(io, "udp://127.0.0.1:0", options);
+    EXPECT_EQ(small->transport->datagram_bytes_max(), 1400u);
+    options.datagram_bytes_max = 1u << 20;  // Above what UDP carries: lowered.
+    EXPECT_EQ(open_peer(io, "udp://127.0.0.1:0", options)->transport->datagram_bytes_max(),
+              udp4_datagram_bytes_max);
+}
+
+TEST(UdpTransport, CountsSendsToTheOtherAddressFamily) {
+    asio::io_context io;
+    PeerPtr v4 = open_peer(io, "udp://127.0.0.1:0");
+    v4->transport->send(endpoint("udp://[::1]:9"), to_bytes("x"));
+    v4->transport->flush();
+    EXPECT_EQ(v4->transport->counters().send_errors, 1u);
+}
+
+TEST(UdpTransport, KeepsWorkingAfterSendingToAClosedPort) {
+    asio::io_context io;
+    PeerPtr a = open_peer(io, "udp://127.0.0.1:0");
+    PeerPtr b = open_peer(io, "udp://127.0.0.1:0");
+    Endpoint gone;
+    {
+        PeerPtr closed = open_peer(io, "udp://127.0.0.1:0");
+        gone = closed->address();
+    }
+    for (int i = 0; i < 5; ++i) a->transport->send(gone, to_bytes("lost"));
+    a->transport->flush();
+    b->transport->send(a->address(), to_bytes("hello"));
+    b->transport->flush();
+    ASSERT_TRUE(run_until(io, [&] { return a->received.size() == 1; }));
+    EXPECT_EQ(as_text(a->received[0].data), "hello");
+}
+
+TEST(UnixTransport, ReplacesAStaleSocketFile) {
+    asio::io_context io;
+    TempDir dir;
+    const std::string path = dir.file("stale.sock");
+    ::close(raw_unix_socket(path));  // A crashed node: the file stays, nobody listens.
+    ASSERT_TRUE(exists(path));
+    PeerPtr node = open_peer(io, "unix:" + path);
+    PeerPtr other = open_peer(io, "unix:" + dir.file("other.sock"));
+    other->transport->send(node->address(), to_bytes("ping"));
+    ASSERT_TRUE(run_until(io, [&] { return node->received.size() == 1; }));
+}
+
+TEST(UnixTransport, RefusesAPathARunningNodeServes) {
+    asio::io_context io;
+    TempDir dir;
+    PeerPtr node = open_peer(io, "unix:" + dir.file("live.sock"));
+    EXPECT_EQ(open_error(io, "unix:" + dir.file("live.sock")), Errc::io_error);
+    PeerPtr other = open_peer(io, "unix:" + dir.file("other.sock"));
+    other->transport->send(node->address(), to_bytes("still here"));
+    ASSERT_TRUE(run_until(io, [&] { return node->received.size() == 1; }));
+}
+
+TEST(UnixTransport, NeverRemovesAFileThatIsNotASocket) {
+    asio::io_context io;
+    TempDir dir;
+    const std::string path = dir.file("notes.txt");
+    std::ofstream(path) << "keep me";
+    EXPECT_EQ(open_error(io, "unix:" + path), Errc::io_error);
+    EXPECT_TRUE(exists(path));
+}
+
+TEST(UnixTransport, GivesIoErrorWhenTheDirectoryIsMissing) {
+    asio::io_context io;
+    TempDir dir;
+    EXPECT_EQ(open_error(io, "unix:" + dir.file("missing/x.sock")), Errc::io_error);
+}
+
+TEST(UnixTransport, RemovesItsSocketFileOnClose) {
+    asio::io_context io;
+    TempDir dir;
+    const std::string path = dir.file("node.sock");
+    PeerPtr node = open_peer(io, "unix:" + path);
+    EXPECT_TRUE(exists(path));
+    node->transport->close();
+    EXPECT_FALSE(exists(path));
+    node = open_peer(io, "unix:" + path);  // The path can be bound again at once.
+    node->transport.reset();
+    EXPECT_FALSE(exists(path));
+}
+
+TEST(UnixTransport, CountsDatagramsFromUnboundSendersAndIgnoresThem) {
+    asio::io_context io;
+    TempDir dir;
+    PeerPtr node = open_peer(io, "unix:" + dir.file("node.sock"));
+    const int raw = raw_unix_socket("");
+    sockaddr_un to{};
+    to.sun_family = AF_UNIX;
+    std::strcpy(to.sun_path, node->address().path.c_str());
+    ASSERT_EQ(::sendto(raw, "anon", 4, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 4);
+    ::close(raw);
+    ASSERT_TRUE(run_until(io, [&] { return node->transport->counters().receive_errors == 1; }));
+    EXPECT_TRUE(node->received.empty());
+}
+
+TEST(UnixTransport, CountsDatagramsLargerThanItsBuffersAsErrors) {
+    asio::io_context io;
+    TempDir dir;
+    TransportOptions small;
+    small.datagram_bytes_max = 1000;
+    PeerPtr node = open_peer(io, "unix:" + dir.file("small.sock"), small);
+    PeerPtr big = open_peer(io, "unix:" + dir.file("big.sock"));
+    big->transport->send(node->address(), Bytes(5000, 1));
+    big->transport->send(node->address(), Bytes(1000, 2));
+    ASSERT_TRUE(run_until(io, [&] { return node->received.size() == 1; }));
+    EXPECT_EQ(node->received[0].data, Bytes(1000, 2));
+    EXPECT_EQ(node->transport->counters().receive_errors, 1u);
+}
+
+TEST(UnixTransport, CountsSendsToAPeerThatIsGone) {
+    asio::io_context io;
+    TempDir dir;
+    PeerPtr node = open_peer(io, "unix:" + dir.file("node.sock"));
+    node->transport->send(endpoint("unix:" + dir.file("nobody.sock")), to_bytes("x"));
+    node->transport->flush();
+    EXPECT_EQ(node->transport->counters().send_errors, 1u);
+    EXPECT_EQ(node->transport->counters().datagrams_sent, 0u);
+}
+
+TEST(UnixTransport, DefaultsToTwoHundredKibDatagrams) {
+    asio::io_context io;
+    TempDir dir;
+    EXPECT_EQ(open_peer(io, "unix:" + dir.file("a.sock"))->transport->datagram_bytes_max(),
+              unix_datagram_bytes_default);
+}
+
+}  // namespace
+}  // namespace herald::runtime::testing
