@@ -1,0 +1,106 @@
+// Unit tests of the benchmark peers' shared code: arguments, the stdout result protocol and
+// the meters' arithmetic. No sockets, no timing assertions.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bench/common/meter.h"
+#include "bench/common/peer.h"
+
+namespace herald::bench {
+namespace {
+
+Result<PeerArgs> parse(std::vector<std::string_view> words) {
+    return parse_peer_args(words);
+}
+
+TEST(PeerArgs, ParsesEveryOptionAndRoundTripsThroughTheCommandLine) {
+    auto args = parse({"--role",        "client",     "--pattern",   "window", "--transport", "udp",
+                       "--variant",     "mmsg",       "--size",      "1024",   "--window",    "64",
+                       "--duration-ms", "250",        "--warmup-ms", "20",     "--count",     "7",
+                       "--endpoint",    "127.0.0.1:9"});
+    ASSERT_TRUE(args) << args.error().to_string();
+    EXPECT_EQ(args->role, Role::client);
+    EXPECT_EQ(args->pattern, Pattern::window);
+    EXPECT_EQ(args->size_bytes, 1024u);
+    EXPECT_EQ(args->window, 64u);
+    EXPECT_EQ(args->duration_ms, 250);
+    EXPECT_EQ(args->warmup_ms, 20);
+    EXPECT_EQ(args->count, 7u);
+    std::vector<std::string> line = to_command_line(*args);
+    std::vector<std::string_view> words(line.begin(), line.end());
+    auto again = parse_peer_args(words);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->endpoint, "127.0.0.1:9");
+    EXPECT_EQ(again->variant, "mmsg");
+    EXPECT_EQ(again->window, 64u);
+}
+
+TEST(PeerArgs, RejectsUnknownOptionsBadNumbersAndMissingValues) {
+    EXPECT_EQ(parse({"--transport", "udp", "--colour", "red"}).error().code,
+              Errc::invalid_argument);
+    EXPECT_EQ(parse({"--transport", "udp", "--size", "12x"}).error().code, Errc::invalid_argument);
+    EXPECT_EQ(parse({"--transport", "udp", "--size", "99999999999"}).error().code,
+              Errc::invalid_argument);
+    EXPECT_EQ(parse({"--transport", "udp", "--window", "0"}).error().code, Errc::invalid_argument);
+    EXPECT_EQ(parse({"--transport"}).error().code, Errc::invalid_argument);
+    EXPECT_EQ(parse({"--size", "1"}).error().code, Errc::invalid_argument);  // No transport.
+    EXPECT_EQ(parse({"--transport", "udp", "--role", "client"}).error().code,
+              Errc::invalid_argument);  // A client without --endpoint.
+    EXPECT_EQ(parse({"--transport", "udp", "--pattern", "sideways"}).error().code,
+              Errc::invalid_argument);
+}
+
+TEST(ResultLine, FormatsAndParsesKeyValuePairs) {
+    Fields fields = {{"p50_ns", "1200"}, {"samples", "9"}};
+    std::string line = format_result(fields);
+    EXPECT_EQ(line, "result p50_ns=1200 samples=9");
+    auto parsed = parse_result(std::string_view(line).substr(7));
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(*parsed, fields);
+    EXPECT_EQ(parse_result("p50_ns=1 junk").error().code, Errc::malformed);
+    EXPECT_EQ(parse_result("=5").error().code, Errc::malformed);
+}
+
+TEST(Percentile, UsesTheNearestRank) {
+    std::vector<std::int64_t> samples;
+    for (std::int64_t i = 1000; i >= 1; --i) samples.push_back(i);
+    LatencySummary summary = summarize(samples);
+    EXPECT_EQ(summary.samples, 1000u);
+    EXPECT_EQ(summary.min_ns, 1);
+    EXPECT_EQ(summary.p50_ns, 500);
+    EXPECT_EQ(summary.p99_ns, 990);
+    EXPECT_EQ(summary.p999_ns, 999);
+    EXPECT_EQ(summary.max_ns, 1000);
+    EXPECT_DOUBLE_EQ(summary.mean_ns, 500.5);
+    std::vector<std::int64_t> empty;
+    EXPECT_EQ(summarize(empty).samples, 0u);
+    EXPECT_EQ(percentile({7}, 0.999), 7);
+}
+
+TEST(StreamMeter, CountsOnlyArrivalsAfterTheWarmUp) {
+    StreamMeter meter(100);
+    meter.on_bytes(64, 1, 1000);  // First arrival starts the warm-up.
+    meter.on_bytes(64, 1, 1050);  // Still warming up.
+    meter.on_bytes(64, 1, 1100);  // Ends the warm-up: the mark, not counted.
+    meter.on_bytes(128, 2, 1200);
+    meter.on_bytes(64, 1, 1300);
+    Fields fields = meter.fields(64);
+    EXPECT_EQ(fields, (Fields{{"msgs", "3"},
+                              {"bytes", "192"},
+                              {"datagrams", "3"},
+                              {"elapsed_ns", "200"},
+                              {"total_msgs", "6"}}));
+}
+
+TEST(StreamMeter, ReportsZeroWhenNothingArrivedAfterTheWarmUp) {
+    StreamMeter meter(1'000'000);
+    meter.on_bytes(64, 1, 5);
+    EXPECT_EQ(meter.fields(64)[0], (Field{"msgs", "0"}));
+    EXPECT_EQ(meter.fields(64)[3], (Field{"elapsed_ns", "0"}));
+}
+
+}  // namespace
+}  // namespace herald::bench

@@ -1,0 +1,132 @@
+// The catalogue of workloads and systems (see plan.h). Layer: bench.
+#include "bench/herald-bench/plan.h"
+
+namespace herald::bench {
+namespace {
+
+constexpr std::size_t kib = 1024;
+constexpr std::size_t rpc_body_bytes = 64;  // Small calls: per-call cost, not copying.
+
+PeerArgs base_args(const Mode& mode, Pattern pattern, std::string transport, std::size_t size) {
+    PeerArgs args;
+    args.role = Role::server;
+    args.pattern = pattern;
+    args.transport = std::move(transport);
+    args.size_bytes = size;
+    args.duration_ms = mode.duration_ms;
+    args.warmup_ms = mode.warmup_ms;
+    return args;
+}
+
+// Alternatives run over a reliable stream where Herald uses UDP (tcp), and over Unix stream
+// sockets where Herald uses Unix datagrams (ipc); the raw floor uses Herald's own transport.
+std::string library_transport(const std::string& herald_transport) {
+    return herald_transport == "udp" ? "tcp" : "ipc";
+}
+
+SystemRun system(std::string key, std::string label, std::string binary, PeerArgs args,
+                 std::string variant = {}) {
+    args.variant = std::move(variant);
+    return {std::move(key), std::move(label), std::move(binary), std::move(args), true};
+}
+
+Cell latency_cell(const Mode& mode, std::size_t size, const std::string& transport) {
+    const std::string lib = library_transport(transport);
+    auto args = [&](const std::string& t) { return base_args(mode, Pattern::latency, t, size); };
+    Cell cell{"rtt", size, transport, Pattern::latency, {}};
+    cell.systems = {
+        system("herald", "herald direct send/receive " + transport, "bench-herald", args(transport),
+               "direct"),
+        system("herald-rpc", "herald rpc call " + transport, "bench-herald", args(transport),
+               "rpc"),
+        system("raw", "raw " + transport + " ping-pong", "bench-raw", args(transport)),
+        system("zmq", "zmq req/rep " + lib, "bench-zmq", args(lib)),
+        system("nng", "nng req/rep " + lib, "bench-nng", args(lib)),
+    };
+    return cell;
+}
+
+Cell stream_cell(const Mode& mode, std::size_t size, const std::string& transport) {
+    const std::string lib = library_transport(transport);
+    auto args = [&](const std::string& t) { return base_args(mode, Pattern::stream, t, size); };
+    Cell cell{"stream", size, transport, Pattern::stream, {}};
+    cell.systems = {
+        system("herald", "herald direct send " + transport, "bench-herald", args(transport),
+               "direct"),
+        system("raw", "raw " + transport + " send/recv", "bench-raw", args(transport)),
+        system("raw-mmsg", "raw " + transport + " sendmmsg/recvmmsg", "bench-raw", args(transport),
+               "mmsg"),
+        system("zmq", "zmq push/pull " + lib, "bench-zmq", args(lib)),
+        system("nng", "nng push/pull " + lib, "bench-nng", args(lib)),
+    };
+    return cell;
+}
+
+Cell window_cell(const Mode& mode, std::uint32_t window, const std::string& transport) {
+    const std::string lib = library_transport(transport);
+    auto args = [&](const std::string& t) {
+        PeerArgs a = base_args(mode, Pattern::window, t, rpc_body_bytes);
+        a.window = window;
+        return a;
+    };
+    Cell cell{
+        "rpc-window-" + std::to_string(window), rpc_body_bytes, transport, Pattern::window, {}};
+    cell.systems = {
+        system("herald-rpc", "herald exactly-once rpc " + transport, "bench-herald",
+               args(transport), "rpc"),
+        system("raw", "raw " + transport + " echo, window", "bench-raw", args(transport)),
+        system("zmq", "zmq dealer->rep " + lib, "bench-zmq", args(lib)),
+        system("nng", "nng req contexts->rep " + lib, "bench-nng", args(lib)),
+    };
+    return cell;
+}
+
+Cell memory_cell(const Mode& mode, std::string what, std::uint64_t count) {
+    PeerArgs args = base_args(mode, Pattern::memory, "udp", what == "queued" ? kib : 0);
+    args.count = count;
+    args.variant = what;
+    Cell cell{"memory-" + what, args.size_bytes, "udp", Pattern::memory, {}};
+    SystemRun run{"herald", "herald node, " + std::to_string(count) + " " + what, "bench-herald",
+                  args, false};
+    cell.systems = {std::move(run)};
+    return cell;
+}
+
+}  // namespace
+
+Mode quick_mode() {
+    return {"quick", 3, 250, 50};
+}
+Mode full_mode() {
+    return {"full", 5, 1000, 200};
+}
+Mode smoke_mode() {
+    return {"smoke", 1, 20, 5, 1'000, 100};
+}
+
+std::string size_label(std::size_t bytes) {
+    if (bytes >= kib && bytes % kib == 0) return std::to_string(bytes / kib) + "KiB";
+    return std::to_string(bytes) + "B";
+}
+
+std::string Cell::id() const {
+    return workload + "/" + size_label(size_bytes) + "/" + transport;
+}
+
+std::vector<Cell> build_plan(const Mode& mode) {
+    std::vector<Cell> plan;
+    for (const char* transport : {"udp", "unix"}) {
+        for (std::size_t size : {std::size_t{1}, kib, 64 * kib}) {
+            plan.push_back(latency_cell(mode, size, transport));
+        }
+        for (std::size_t size : {std::size_t{64}, kib, 64 * kib}) {
+            plan.push_back(stream_cell(mode, size, transport));
+        }
+        for (std::uint32_t window : {1u, 64u}) plan.push_back(window_cell(mode, window, transport));
+    }
+    plan.push_back(memory_cell(mode, "idle", mode.idle_processes));
+    plan.push_back(memory_cell(mode, "queued", mode.queued_messages));
+    return plan;
+}
+
+}  // namespace herald::bench

@@ -1,0 +1,56 @@
+// What herald-bench measures: the workloads (cells), and in each cell the systems run side by
+// side (Herald and its alternatives), with the peer command line of each. Layer: bench.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/common/peer.h"
+
+namespace herald::bench {
+
+// How long and how often. --quick, --full and the test-only --smoke pick one of these.
+struct Mode {
+    std::string name;
+    std::uint32_t repeats = 3;       // Runs of each system in each cell (the median is shown).
+    std::int64_t duration_ms = 250;  // Measured time of each run.
+    std::int64_t warmup_ms = 50;     // Unmeasured time before it.
+    std::uint64_t idle_processes = 100'000;  // Memory workloads.
+    std::uint64_t queued_messages = 10'000;
+};
+[[nodiscard]] Mode quick_mode();
+[[nodiscard]] Mode full_mode();
+[[nodiscard]] Mode smoke_mode();
+
+// Column keys of the table, in order. Herald's own systems are "herald" (direct messages)
+// and "herald-rpc" (RPC calls); they share the alternatives of their cell.
+inline constexpr const char* alternative_keys[] = {"raw", "raw-mmsg", "zmq", "nng"};
+
+struct SystemRun {
+    std::string key;     // "herald", "herald-rpc", or one of alternative_keys.
+    std::string label;   // What exactly ran: "zmq req/rep tcp".
+    std::string binary;  // Peer executable name, found next to herald-bench.
+    PeerArgs server;     // The client gets the same with role client and the endpoint.
+    bool has_client = true;
+    [[nodiscard]] bool herald() const { return key.starts_with("herald"); }
+};
+
+struct Cell {
+    std::string workload;  // "rtt", "stream", "rpc-window-1", "rpc-window-64", "memory-..."
+    std::size_t size_bytes = 0;
+    std::string transport;  // Herald's: "udp" or "unix" (alternatives use tcp/ipc for them).
+    Pattern pattern = Pattern::latency;
+    std::vector<SystemRun> systems;
+
+    // "rtt/1KiB/udp": the part of a run's name before "/<system key>".
+    [[nodiscard]] std::string id() const;
+};
+
+// "1B", "64B", "1KiB", "64KiB": sizes as the table prints them.
+[[nodiscard]] std::string size_label(std::size_t bytes);
+
+// Every cell of a full run, each with all its systems, in the order they run.
+[[nodiscard]] std::vector<Cell> build_plan(const Mode& mode);
+
+}  // namespace herald::bench
