@@ -1,0 +1,213 @@
+// The client half of the RPC engine. Layer: proto/rpc.
+#include "proto/rpc/rpc_client.h"
+
+#include <algorithm>
+
+namespace herald::proto::rpc {
+namespace {
+
+TimerId timer_of(std::uint64_t seq) {
+    return TimerId{timer_tag::client | seq};
+}
+
+std::string describe(const Route& route) {
+    return "seq=" + std::to_string(route.id.seq) + " server=" + to_string(route.server) +
+           " attempt=" + std::to_string(route.attempt);
+}
+
+}  // namespace
+
+Status RpcClient::check(Pid client, Pid server, const std::string& operation, const Bytes& request,
+                        const CallOptions& options) const {
+    if (!client.valid() || client.node != ctx_.self) {
+        return fail(Errc::invalid_argument, "client " + to_string(client) + " is not local");
+    }
+    if (!server.valid()) return fail(Errc::invalid_argument, "invalid server pid");
+    if (operation.empty() || operation.size() > ctx_.options.operation_bytes_max) {
+        return fail(Errc::invalid_argument, "operation name empty or too long");
+    }
+    if (request.size() > ctx_.options.request_bytes_max) {
+        return fail(Errc::too_large, "request of " + std::to_string(request.size()) + " bytes");
+    }
+    if (options.retransmit_timeout <= Duration::zero() ||
+        options.retransmit_max < options.retransmit_timeout ||
+        options.probe_interval <= Duration::zero() || options.retry_limit == 0 ||
+        options.backoff_percent < 100 || options.backoff_percent > 1000) {
+        return fail(Errc::invalid_argument,
+                    "call options: timeouts must be > 0, retransmit_max >= retransmit_timeout, "
+                    "retry_limit >= 1, backoff_percent in 100..1000");
+    }
+    if (calls_.size() >= ctx_.options.calls_max) {
+        return fail(Errc::queue_full, "too many outstanding calls");
+    }
+    return {};
+}
+
+void RpcClient::on_call(OperationId op, Pid client, Pid server, std::string operation,
+                        Bytes request, const CallOptions& options, Time now, Effects& out) {
+    if (auto ok = check(client, server, operation, request, options); !ok) {
+        ++ctx_.counters.calls_failed;
+        out.complete(op, tl::make_unexpected(std::move(ok).error()));
+        return;
+    }
+    if (now >= options.deadline) {
+        ++ctx_.counters.calls_failed;
+        out.complete(op, fail(Errc::timeout, "deadline already passed"));
+        return;
+    }
+    const std::uint64_t seq = next_seq_++;
+    Call call;
+    call.op = op;
+    call.route = Route{client, server, CallId{ctx_.incarnation, seq},
+                       Mode{options.protocol, options.semantics}, 1};
+    call.operation = std::move(operation);
+    call.request = std::move(request);
+    call.options = options;
+    call.wait = options.retransmit_timeout;
+    call.next_send = now + ctx_.jittered(call.wait);
+    call.unanswered = 1;
+    ++ctx_.counters.calls_started;
+    auto& stored = calls_.emplace(seq, std::move(call)).first->second;
+    if (out.tracing) out.trace(now, "rpc_call", describe(stored.route));
+    transmit(stored, out);
+    arm(stored, out);
+}
+
+void RpcClient::transmit(Call& call, Effects& out) {
+    Request request;
+    request.route = call.route;
+    request.target_incarnation = call.server_incarnation;
+    request.floor = floor();
+    request.operation = call.operation;
+    request.body = call.request;
+    ctx_.send(call.route.server.node, request_packet(request, ctx_.incarnation), out);
+}
+
+void RpcClient::arm(const Call& call, Effects& out) {
+    out.set_timer(timer_of(call.route.id.seq), std::min(call.next_send, call.options.deadline));
+}
+
+void RpcClient::on_timer(std::uint64_t seq, Time now, Effects& out) {
+    auto it = calls_.find(seq);
+    if (it == calls_.end()) return;
+    Call& call = it->second;
+    if (now >= call.options.deadline) {
+        finish(it,
+               fail(Errc::timeout,
+                    "deadline passed after " + std::to_string(call.route.attempt) + " attempts"),
+               now, out);
+        return;
+    }
+    if (now < call.next_send) {
+        arm(call, out);  // Fired early (a moved timer): wait on.
+        return;
+    }
+    if (call.unanswered >= call.options.retry_limit) {
+        give_up(it, now, out);
+        return;
+    }
+    resend(call, now, out);
+}
+
+void RpcClient::resend(Call& call, Time now, Effects& out) {
+    ++call.route.attempt;
+    ++call.unanswered;
+    if (call.acked) {
+        ++ctx_.counters.probes;
+        call.next_send = now + call.options.probe_interval;
+        if (out.tracing) out.trace(now, "rpc_probe", describe(call.route));
+    } else {
+        ++ctx_.counters.request_retransmits;
+        const auto grown = call.wait * call.options.backoff_percent / 100;
+        call.wait = std::min(grown, call.options.retransmit_max);
+        call.next_send = now + ctx_.jittered(call.wait);
+        if (out.tracing) out.trace(now, "rpc_retransmit", describe(call.route));
+    }
+    transmit(call, out);
+    arm(call, out);
+}
+
+void RpcClient::give_up(Calls::iterator it, Time now, Effects& out) {
+    const Call& call = it->second;
+    const std::string tries = std::to_string(call.unanswered) + " transmissions in a row";
+    switch (call.heard) {
+        case Heard::nothing:
+            finish(it, fail(Errc::request_lost, "no sign of the server after " + tries), now, out);
+            return;
+        case Heard::alive:
+            finish(it, fail(Errc::response_lost, "server acknowledged, no response after " + tries),
+                   now, out);
+            return;
+        case Heard::busy:
+            finish(it, fail(Errc::queue_full, "server busy (reply cache full) after " + tries), now,
+                   out);
+            return;
+    }
+}
+
+void RpcClient::finish(Calls::iterator it, Result<Bytes> result, Time now, Effects& out) {
+    const Call& call = it->second;
+    if (result) {
+        ++ctx_.counters.calls_succeeded;
+    } else {
+        ++ctx_.counters.calls_failed;
+    }
+    if (out.tracing) {
+        const std::string outcome = result ? "ok" : std::string(errc_name(result.error().code));
+        out.trace(now, "rpc_complete", describe(call.route) + " result=" + outcome);
+    }
+    out.cancel_timer(timer_of(call.route.id.seq));
+    out.complete(call.op, std::move(result));
+    calls_.erase(it);
+}
+
+void RpcClient::acknowledge(const Reply& reply, Effects& out) {
+    ctx_.send(reply.route.server.node,
+              response_ack_packet(reply.route, ctx_.incarnation, reply.server_incarnation, floor()),
+              out);
+}
+
+void RpcClient::on_reply(const Reply& reply, Time now, Effects& out) {
+    const bool response = reply.kind == wire::PacketKind::rpc_response;
+    auto it = reply.route.id.incarnation == ctx_.incarnation ? calls_.find(reply.route.id.seq)
+                                                             : calls_.end();
+    if (it == calls_.end()) {
+        // A resent Resp of a call already finished (our Ack was lost) or of an earlier
+        // incarnation: acknowledge it anyway so that the server can free its entry.
+        ++ctx_.counters.stale_dropped;
+        if (response && acks_response(reply.route.mode)) acknowledge(reply, out);
+        return;
+    }
+    Call& call = it->second;
+    if (reply.route.client != call.route.client || reply.route.server != call.route.server) {
+        ++ctx_.counters.malformed_dropped;
+        return;
+    }
+    call.unanswered = 0;
+    if (call.server_incarnation == 0) call.server_incarnation = reply.server_incarnation;
+    if (response) {
+        const bool ack = acks_response(call.route.mode);
+        finish(it, reply.result, now, out);  // Erases the call: the floor may rise.
+        if (ack) acknowledge(reply, out);
+        return;
+    }
+    if (reply.kind == wire::PacketKind::rpc_ack) {
+        // An Ack from another incarnation than the first one we heard means that the restarted
+        // server proved it never ran the call and took it over (README rule 8).
+        call.server_incarnation = reply.server_incarnation;
+        call.heard = Heard::alive;
+        if (!call.acked) {
+            call.acked = true;
+            call.next_send = now + call.options.probe_interval;
+            arm(call, out);
+        }
+        return;
+    }
+    if (reply.result.error().code == Errc::queue_full) {
+        call.heard = Heard::busy;  // Keep resending on the current schedule.
+        return;
+    }
+    finish(it, reply.result, now, out);
+}
+
+}  // namespace herald::proto::rpc

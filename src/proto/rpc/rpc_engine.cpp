@@ -1,0 +1,129 @@
+// RpcEngine: dispatch of inputs to the client and server halves. Layer: proto/rpc.
+#include "proto/rpc/rpc_engine.h"
+
+#include "proto/rpc/rpc_client.h"
+#include "proto/rpc/rpc_server.h"
+
+namespace herald::proto::rpc {
+
+RpcEngine::RpcEngine(NodeId self, std::uint32_t incarnation, const RpcOptions& options,
+                     Random& random)
+    : ctx_(std::make_unique<Context>(self, incarnation, options, random)),
+      client_(std::make_unique<RpcClient>(*ctx_)),
+      server_(std::make_unique<RpcServer>(*ctx_)) {
+    HERALD_ASSERT(self.known());
+    HERALD_ASSERT(incarnation != 0);
+}
+
+RpcEngine::~RpcEngine() = default;
+
+Status RpcEngine::on_serve(Pid server, std::string operation, bool idempotent) {
+    return server_->on_serve(server, std::move(operation), idempotent);
+}
+
+void RpcEngine::on_unserve(Pid server, Time now, Effects& out) {
+    server_->on_unserve(server, now, out);
+    drain_loopback(now, out);
+}
+
+void RpcEngine::on_call(OperationId op, Pid client, Pid server, std::string operation,
+                        Bytes request, const CallOptions& options, Time now, Effects& out) {
+    client_->on_call(op, client, server, std::move(operation), std::move(request), options, now,
+                     out);
+    drain_loopback(now, out);
+}
+
+void RpcEngine::on_result(std::uint64_t execution, Result<Bytes> response, Time now, Effects& out) {
+    on_result(execution, std::move(response), {}, now, out);
+}
+
+void RpcEngine::on_result(std::uint64_t execution, Result<Bytes> response,
+                          std::vector<HandlerWrite> writes, Time now, Effects& out) {
+    server_->on_result(execution, std::move(response), std::move(writes), now, out);
+    drain_loopback(now, out);
+}
+
+void RpcEngine::on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
+    dispatch(from, packet, now, out);
+    drain_loopback(now, out);
+}
+
+void RpcEngine::dispatch(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
+    auto& counters = ctx_->counters;
+    ++counters.packets_received;
+    if (packet.header.target.node != ctx_->self) {
+        ++counters.malformed_dropped;  // Misrouted: not for a process of this node.
+        return;
+    }
+    using wire::PacketKind;
+    switch (packet.header.kind) {
+        case PacketKind::rpc_request: {
+            auto request = parse_request(from, packet, ctx_->options.operation_bytes_max);
+            if (!request) break;
+            server_->on_request(*request, now, out);
+            server_->arm_sweep(now, out);
+            return;
+        }
+        case PacketKind::rpc_response_ack: {
+            auto ack = parse_response_ack(from, packet);
+            if (!ack) break;
+            server_->on_response_ack(*ack, now, out);
+            return;
+        }
+        case PacketKind::rpc_ack:
+        case PacketKind::rpc_response:
+        case PacketKind::rpc_nack: {
+            auto reply = parse_reply(from, packet);
+            if (!reply) break;
+            client_->on_reply(*reply, now, out);
+            return;
+        }
+        default:
+            break;
+    }
+    ++counters.malformed_dropped;
+}
+
+void RpcEngine::on_timer(TimerId timer, Time now, Effects& out) {
+    const auto tag = timer.value & ~timer_tag::mask;
+    const auto id = timer.value & timer_tag::mask;
+    if (tag == timer_tag::client) {
+        client_->on_timer(id, now, out);
+    } else if (tag == timer_tag::server) {
+        server_->on_timer(id, now, out);
+    } else if (tag == timer_tag::sweep) {
+        server_->on_sweep(now, out);
+    }
+    drain_loopback(now, out);
+}
+
+void RpcEngine::on_durable(std::uint64_t token, Time now, Effects& out) {
+    server_->on_durable(token, now, out);
+    drain_loopback(now, out);
+}
+
+void RpcEngine::on_restore(std::span<const std::pair<std::string, Bytes>> records) {
+    server_->on_restore(records);
+}
+
+void RpcEngine::drain_loopback(Time now, Effects& out) {
+    // Bounded: each packet handled here sends at most a few more, and only Req and Ack(Resp)
+    // lead to new ones; a call to a local server settles within a handful of rounds.
+    while (!ctx_->loopback.empty()) {
+        const wire::Packet packet = std::move(ctx_->loopback.front());
+        ctx_->loopback.pop_front();
+        dispatch(ctx_->self, packet, now, out);
+    }
+}
+
+RpcCounters RpcEngine::counters() const {
+    RpcCounters counters = ctx_->counters;
+    counters.calls_outstanding = client_->outstanding();
+    counters.executing = server_->executing();
+    counters.cache_entries = server_->cache().entries();
+    counters.cache_bytes = server_->cache().bytes();
+    counters.cache_clients = server_->cache().clients();
+    return counters;
+}
+
+}  // namespace herald::proto::rpc

@@ -1,0 +1,102 @@
+// The RPC packets (rpc_request, rpc_ack, rpc_response, rpc_response_ack, rpc_nack): how the
+// engine builds them and how it validates the ones that arrive. Layer: proto/rpc.
+// Field use per packet kind is tabled in docs/rpc.md ("Wire").
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/bytes.h"
+#include "core/ids.h"
+#include "core/result.h"
+#include "proto/rpc/rpc_options.h"
+#include "wire/packet.h"
+
+namespace herald::proto::rpc {
+
+// A request id, unique for the life of the client node: its incarnation and a sequence number
+// counted per client node from 1 (a restart changes the incarnation, so ids never repeat).
+// On the wire: the call_id extension, u32 incarnation then u64 seq, little-endian.
+struct CallId {
+    std::uint32_t incarnation = 0;
+    std::uint64_t seq = 0;
+    constexpr auto operator<=>(const CallId&) const = default;
+};
+inline constexpr std::size_t call_id_bytes = 12;
+
+struct Mode {
+    Protocol protocol = Protocol::rra;
+    Semantics semantics = Semantics::exactly_once;
+    constexpr bool operator==(const Mode&) const = default;
+};
+
+// Header flags (wire::flag::rpc_*) that carry a call's mode, and back.
+[[nodiscard]] std::uint16_t mode_flags(Mode mode);
+[[nodiscard]] Mode mode_of(std::uint16_t flags);  // Unknown combinations read as RRA.
+[[nodiscard]] bool acks_request(Mode mode);       // RARA.
+[[nodiscard]] bool acks_response(Mode mode);      // RRA, RARA.
+
+// Who and which call a packet is about, common to every RPC packet.
+struct Route {
+    Pid client;
+    Pid server;
+    CallId id;
+    Mode mode;
+    std::uint32_t attempt = 1;  // Header epoch: the Req transmission count (echoed by the server).
+};
+
+// A validated rpc_request.
+struct Request {
+    Route route;
+    std::uint32_t target_incarnation = 0;  // Server incarnation that answered this call; 0: none.
+    std::uint64_t floor = 0;               // Header ack: every seq below it is finished.
+    std::string operation;
+    Bytes body;
+};
+
+// A validated rpc_ack, rpc_response or rpc_nack (server to client).
+struct Reply {
+    wire::PacketKind kind = wire::PacketKind::rpc_ack;
+    Route route;
+    std::uint32_t server_incarnation = 0;
+    Result<Bytes> result;  // Response body; a failed response or a nack: reason and text.
+};
+
+// A validated rpc_response_ack (client to server).
+struct ResponseAck {
+    Route route;
+    std::uint32_t server_incarnation = 0;  // The incarnation whose response is acknowledged.
+    std::uint64_t floor = 0;               // Header ack: the client's floor, as on Req.
+};
+
+// Builders. `self_incarnation` is the sending node's incarnation.
+[[nodiscard]] wire::Packet request_packet(const Request& request, std::uint32_t self_incarnation);
+[[nodiscard]] wire::Packet ack_packet(const Route& route, std::uint32_t self_incarnation);
+// A failed result travels as reason (u8 Errc) and text (its detail) with an empty body.
+[[nodiscard]] wire::Packet response_packet(const Route& route, std::uint32_t self_incarnation,
+                                           const Result<Bytes>& result);
+[[nodiscard]] wire::Packet nack_packet(const Route& route, std::uint32_t self_incarnation,
+                                       Errc reason, std::string_view text);
+[[nodiscard]] wire::Packet response_ack_packet(const Route& route, std::uint32_t self_incarnation,
+                                               std::uint32_t server_incarnation,
+                                               std::uint64_t floor);
+
+// Parsers: Errc::malformed (detail names the rule) when the packet came from another node than
+// its source pid names, a pid is invalid, call_id is missing or not 12 bytes or has seq 0, the
+// operation is missing, empty or longer than `operation_bytes_max`, the floor is above the
+// seq, a reason is missing (nack) or not a known Errc, or the kind does not match.
+[[nodiscard]] Result<Request> parse_request(NodeId from, const wire::Packet& packet,
+                                            std::uint32_t operation_bytes_max);
+[[nodiscard]] Result<Reply> parse_reply(NodeId from, const wire::Packet& packet);
+[[nodiscard]] Result<ResponseAck> parse_response_ack(NodeId from, const wire::Packet& packet);
+
+// Little-endian helpers shared with the reply cache's record codec.
+void put_u32(Bytes& out, std::uint32_t value);
+void put_u64(Bytes& out, std::uint64_t value);
+// Reads at `offset` and advances it; false (offset unchanged) when too short.
+[[nodiscard]] bool get_u32(ByteView in, std::size_t& offset, std::uint32_t& value);
+[[nodiscard]] bool get_u64(ByteView in, std::size_t& offset, std::uint64_t& value);
+// True when `raw` is a defined Errc other than ok.
+[[nodiscard]] bool is_error_code(std::uint8_t raw);
+
+}  // namespace herald::proto::rpc

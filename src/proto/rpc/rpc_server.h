@@ -1,0 +1,76 @@
+// RpcServer: the server half of the RPC engine. It admits requests, discards or answers
+// duplicates from the reply cache, starts handlers, sends and resends Resp, writes the durable
+// records and frees entries (README.md rules 4-8, 13-17). Layer: proto/rpc. Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "proto/rpc/reply_cache.h"
+#include "proto/rpc/rpc_messages.h"
+#include "proto/rpc/rpc_state.h"
+
+namespace herald::proto::rpc {
+
+class RpcServer {
+public:
+    explicit RpcServer(Context& context) : ctx_(context), cache_(context.options) {}
+
+    [[nodiscard]] Status on_serve(Pid server, std::string operation, bool idempotent);
+    void on_unserve(Pid server, Time now, Effects& out);
+    void on_request(const Request& request, Time now, Effects& out);
+    void on_response_ack(const ResponseAck& ack, Time now, Effects& out);
+    void on_result(std::uint64_t execution, Result<Bytes> response,
+                   std::vector<HandlerWrite> writes, Time now, Effects& out);
+    void on_timer(std::uint64_t execution, Time now, Effects& out);
+    void on_sweep(Time now, Effects& out);
+    void on_durable(std::uint64_t token, Time now, Effects& out);
+    void on_restore(std::span<const std::pair<std::string, Bytes>> records);
+    // Arms the periodic sweep when there is something to sweep and it is not armed.
+    void arm_sweep(Time now, Effects& out);
+
+    [[nodiscard]] const ReplyCache& cache() const { return cache_; }
+    [[nodiscard]] std::uint32_t executing() const { return executing_; }
+
+private:
+    struct Service {
+        std::unordered_map<std::string, bool> operations;  // Name -> idempotent.
+    };
+    // What to do when a durable write completes.
+    struct Pending {
+        enum class Kind : std::uint8_t { start, respond, floor };
+        Kind kind = Kind::start;
+        CallKey key;  // start, respond: the call; floor: node, incarnation and floor value.
+    };
+
+    [[nodiscard]] bool admit_client(const Request& request, Time now, Effects& out);
+    void on_duplicate(Entry& entry, const Request& request, Time now, Effects& out);
+    void on_new(const CallKey& key, const Request& request, Time now, Effects& out);
+    void start(Entry& entry, Bytes request, Time now, Effects& out);
+    void finish(Entry& entry, Result<Bytes> response, std::vector<HandlerWrite> writes, Time now,
+                Effects& out);
+    void respond(const CallKey& key, Entry& entry, Time now, Effects& out);
+    void refuse(const Route& route, Errc reason, std::string_view text, Effects& out);
+    void release(NodeId node, ClientRecord& client, Effects& out);
+    void write_floor(NodeId node, ClientRecord& client, Effects& out);
+    void sweep_client(NodeId node, ClientRecord& client, Time now, Effects& out);
+    void forget(const CallKey& key, Entry& entry, Effects& out);
+    void free(const CallKey& key, Effects& out);
+    void persist(const CallKey& key, const Entry& entry, EntryState stored, std::uint64_t token,
+                 Effects& out);
+    [[nodiscard]] static bool running(const Entry& entry);
+
+    Context& ctx_;
+    ReplyCache cache_;
+    std::unordered_map<Pid, Service> services_;
+    std::unordered_map<std::uint64_t, Pending> pending_;
+    std::uint64_t next_execution_ = 1;
+    std::uint32_t executing_ = 0;
+    bool sweep_armed_ = false;
+};
+
+}  // namespace herald::proto::rpc

@@ -1,0 +1,89 @@
+// State shared by the two halves of the RPC engine (client calls, server executions): node
+// identity, options, counters, timer-id layout and the loopback queue. Layer: proto/rpc.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <utility>
+
+#include "core/assert.h"
+#include "core/random.h"
+#include "proto/effects.h"
+#include "proto/rpc/rpc_options.h"
+
+namespace herald::proto::rpc {
+
+// A durable write a handler asks for, committed atomically with its reply (docs/rpc.md,
+// "What is guaranteed"). Keys starting with "rpc/" are reserved for the reply cache.
+struct HandlerWrite {
+    std::string key;
+    Bytes value;
+    bool erase = false;
+};
+
+struct RpcCounters {
+    // Packets.
+    std::uint64_t packets_sent = 0, packets_received = 0, malformed_dropped = 0;
+    std::uint64_t stale_dropped = 0;  // Duplicates of finished calls, old incarnations, floors.
+    // Client side.
+    std::uint64_t calls_started = 0, calls_succeeded = 0, calls_failed = 0;
+    std::uint64_t request_retransmits = 0, probes = 0;
+    // Server side.
+    std::uint64_t executions = 0;            // Handler runs started.
+    std::uint64_t duplicates_discarded = 0;  // Duplicates of a call in progress.
+    std::uint64_t duplicates_answered = 0;   // Duplicates of a finished call, answered from cache.
+    std::uint64_t busy_refusals = 0;         // Requests refused: cache or executions full.
+    std::uint64_t crashed_reported = 0;      // Requests answered with server_crashed.
+    std::uint64_t response_retransmits = 0, results_ignored = 0;
+    std::uint64_t bad_records = 0;  // Durable records that failed to decode.
+    // Gauges.
+    std::uint64_t calls_outstanding = 0, executing = 0, cache_entries = 0, cache_bytes = 0;
+    std::uint64_t cache_clients = 0;
+};
+
+// Timer ids: the top two bits say which half owns the timer, the rest is the call's seq
+// (client) or the execution id (server).
+namespace timer_tag {
+inline constexpr std::uint64_t shift = 62;
+inline constexpr std::uint64_t client = std::uint64_t{1} << shift;
+inline constexpr std::uint64_t server = std::uint64_t{2} << shift;
+inline constexpr std::uint64_t sweep = std::uint64_t{3} << shift;
+inline constexpr std::uint64_t mask = (std::uint64_t{1} << shift) - 1;
+}  // namespace timer_tag
+
+struct Context {
+    Context(NodeId self_node, std::uint32_t self_incarnation, const RpcOptions& rpc_options,
+            Random& rng)
+        : self(self_node), incarnation(self_incarnation), options(rpc_options), random(rng) {}
+
+    // Sends, or queues for this node itself: a call to a local server never leaves the node
+    // (the engine drains `loopback` before it returns from each input).
+    void send(NodeId to, wire::Packet packet, Effects& out) {
+        ++counters.packets_sent;
+        if (to == self) {
+            loopback.push_back(std::move(packet));
+        } else {
+            out.send(to, std::move(packet));
+        }
+    }
+
+    // `wait` stretched by a random factor in [1, 1 + jitter].
+    [[nodiscard]] Duration jittered(Duration wait) {
+        if (options.jitter <= 0) return wait;
+        const double factor = 1.0 + options.jitter * random.unit();
+        return Duration::nanoseconds(static_cast<std::int64_t>(double(wait.ns()) * factor));
+    }
+
+    [[nodiscard]] std::uint64_t token() { return next_token++; }
+
+    NodeId self;
+    std::uint32_t incarnation;
+    const RpcOptions& options;
+    Random& random;
+    RpcCounters counters;
+    std::deque<wire::Packet> loopback;
+    std::uint64_t next_token = 1;
+};
+
+}  // namespace herald::proto::rpc
