@@ -58,6 +58,9 @@ struct TimerEffect {
 };
 
 // Write `value` under `key` durably (or erase it), then call the engine's on_durable(token).
+// Drivers apply persist effects in the order recorded. Effects that share a token form ONE
+// atomic write (all or none survive a crash; e.g. store::Store::apply) and get ONE on_durable
+// call: the RPC engine commits a handler's state together with its reply this way.
 struct PersistEffect {
     std::uint64_t token = 0;
     std::string key;
