@@ -1,0 +1,107 @@
+// Scenarios: a scenario is data (workload + faults + checkers) run for one seed. This header
+// holds the options every scenario understands (they mirror herald-sim's flags), the report
+// of one run, the registry of scenarios, and the replay line. Layer: sim.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "sim/checkers.h"
+#include "sim/simulation.h"
+
+namespace herald::sim {
+
+// Defaults are the configuration of tests/sim/direct_sim_test.cpp, so that a replay line
+// needs to name only what differs.
+struct ScenarioOptions {
+    std::string scenario = "direct";
+    std::uint32_t nodes = 3;
+    std::uint32_t processes = 6;          // Spread over the nodes round-robin.
+    std::uint32_t messages = 5;           // Per process in the safety phase.
+    std::uint32_t liveness_messages = 2;  // Per process after the faults heal.
+    double loss = 0.2;
+    double duplicate = 0.05;
+    double reorder = 0.1;
+    std::uint32_t partitions = 1;
+    std::uint32_t crashes = 1;
+    double wipe = 0.0;  // Probability that a crash also destroys the node's disk.
+    Duration safety = Duration::seconds(5);
+    Duration liveness_bound = Duration::seconds(15);
+    bool buggify = true;
+    bool trace = false;
+    // Deliberately broken engine behaviour, by name (e.g. "skip_duplicate_check"); see
+    // mutation_names(). For proving the checkers work.
+    std::vector<std::string> mutations;
+};
+
+// Errc::invalid_argument naming the bad option (unknown scenario or mutation, out-of-range
+// count or probability).
+[[nodiscard]] Status validate(const ScenarioOptions& options);
+
+// The one command line that replays `seed` with `options` (only non-default flags).
+[[nodiscard]] std::string replay_line(const ScenarioOptions& options, std::uint64_t seed);
+
+struct RunStats {
+    std::uint64_t operations = 0, completed_ok = 0, failed = 0, abandoned = 0;
+    std::map<std::string, std::uint64_t> failures;  // errc name -> count
+    std::uint64_t deliveries = 0;
+    std::uint64_t packets_sent = 0, packets_delivered = 0, packets_lost = 0;
+    std::uint64_t packets_partitioned = 0, packets_duplicated = 0;
+    std::uint64_t retransmits = 0, duplicates_dropped = 0;
+    std::uint64_t crashes = 0, events = 0;
+    Time virtual_end;
+};
+
+struct RunReport {
+    std::string scenario;
+    std::uint64_t seed = 0;
+    std::string replay;  // replay_line(options, seed)
+    std::vector<Violation> violations;
+    std::vector<std::string> buggify;  // Modes that were on.
+    std::map<std::string, std::uint64_t, std::less<>> probes;
+    RunStats stats;
+    std::uint64_t trace_hash = 0;    // Meaningful only with options.trace.
+    std::vector<std::string> trace;  // Lines, only with options.trace.
+
+    [[nodiscard]] bool clean() const { return violations.empty(); }
+};
+
+using ScenarioRunner = std::function<RunReport(const ScenarioOptions&, std::uint64_t seed)>;
+
+struct ScenarioInfo {
+    std::string_view name;
+    std::string_view description;
+    ScenarioRunner run;
+};
+
+// Every registered scenario, in a stable order.
+[[nodiscard]] const std::vector<ScenarioInfo>& scenarios();
+
+// Runs options.scenario for `seed`. Options must have passed validate().
+[[nodiscard]] RunReport run_scenario(const ScenarioOptions& options, std::uint64_t seed);
+
+// Names accepted in ScenarioOptions::mutations.
+[[nodiscard]] const std::vector<std::string_view>& mutation_names();
+
+// Shared by scenarios: runs events until `until`, or until the run's event budget is spent
+// (a looping engine). Returns false when the budget is spent (finish_report reports it).
+bool run_phase(Simulation& sim, Time until);
+
+// Shared by scenarios: runs the liveness phase until `done()`, or until every incomplete
+// operation is past its due time (history.liveness_start() + bound, or start + bound), or the
+// event budget is spent; once done, runs 3 s more so that late duplicates show up. Returns
+// whether the workload finished.
+bool run_liveness_phase(Simulation& sim, Duration bound, const std::function<bool()>& done);
+
+// Fills the report fields every scenario shares (stats, probes, trace, checkers' verdicts on
+// `sim.history()`).
+void finish_report(Simulation& sim, const ScenarioOptions& options, Duration bound,
+                   RunReport& report);
+
+}  // namespace herald::sim

@@ -1,0 +1,117 @@
+// SimNode: one simulated node — its engines (behind HostedEngine), their timers, the queues of
+// its processes, and its disk. Crash drops everything volatile; start makes a new incarnation.
+// Layer: sim. Single-threaded: everything runs inside Simulation's event loop.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/assert.h"
+#include "core/message.h"
+#include "core/random.h"
+#include "proto/effects.h"
+#include "sim/hosted_engine.h"
+
+namespace herald::sim {
+
+class Simulation;
+
+class SimNode {
+public:
+    SimNode(Simulation& sim, NodeId id);
+    ~SimNode();
+    SimNode(const SimNode&) = delete;
+    SimNode& operator=(const SimNode&) = delete;
+
+    // Adds an engine, created at every start; returns its slot. Only before the first start.
+    std::size_t add_engine(EngineFactory factory);
+
+    [[nodiscard]] NodeId id() const { return id_; }
+    [[nodiscard]] const std::string& label() const { return label_; }
+    [[nodiscard]] std::uint32_t incarnation() const { return incarnation_; }
+    [[nodiscard]] bool up() const { return up_; }
+    [[nodiscard]] const DurableStore& disk() const { return disk_; }
+
+    // Starts a new incarnation (1, 2, ...): engines are created, then the workload's
+    // on_node_started respawns the node's processes. The node must be down.
+    void start();
+    // Drops all volatile state: engines, timers, process queues, writes not yet durable (a
+    // random prefix of those is kept, as a real disk may have written them). With `wipe` the
+    // disk is emptied as well. The node must be up.
+    void crash(bool wipe);
+
+    // A packet arrived (the node must be up). Packets of a kind no engine handles are dropped.
+    void on_packet(NodeId from, const wire::Packet& packet);
+
+    // Runs an application command against engine `slot` and carries out its effects. Must not
+    // be called from inside another input (workload hooks schedule events instead).
+    using Command = std::function<void(HostedEngine& engine, proto::Effects& out)>;
+    void command(std::size_t slot, const Command& command);
+
+    // The engine in `slot`, as its concrete host type (checked).
+    template <class Host>
+    [[nodiscard]] Host& host(std::size_t slot) {
+        auto* host = dynamic_cast<Host*>(engine(slot));
+        HERALD_ASSERT(host != nullptr);
+        return *host;
+    }
+
+    // Process queues: messages delivered and not yet consumed.
+    [[nodiscard]] std::size_t queued(Pid pid) const;
+    // Takes the oldest queued message of `pid` whose source is in `from` (any when empty), and
+    // tells the engine that delivered it (on_consumed). nullopt when there is none.
+    std::optional<Message> consume(Pid pid, std::span<const Pid> from = {});
+
+    // Counters of all engines over all incarnations so far.
+    [[nodiscard]] EngineStats stats() const;
+
+private:
+    struct Queued {
+        std::size_t slot = 0;
+        Message message;
+    };
+    struct Timer {
+        std::uint64_t generation = 0;
+    };
+    struct PendingWrite {
+        std::size_t slot = 0;
+        proto::PersistEffect write;
+    };
+
+    HostedEngine* engine(std::size_t slot);
+    void drain(std::size_t slot);
+    void carry_out_timer(std::size_t slot, const proto::TimerEffect& timer);
+    void fire_timer(std::uint64_t life, std::size_t slot, std::uint64_t id,
+                    std::uint64_t generation);
+    void persist(std::size_t slot, proto::PersistEffect write);
+    void finish_write(std::uint64_t life);
+    void apply(const proto::PersistEffect& write);
+
+    Simulation& sim_;
+    NodeId id_;
+    std::string label_;
+    std::uint32_t incarnation_ = 0;
+    bool up_ = false;
+    bool in_input_ = false;
+    std::uint64_t life_ = 0;  // Changes at every start and crash; stale events check it.
+    std::vector<EngineFactory> factories_;
+    std::vector<std::unique_ptr<Random>> randoms_;  // One per engine; outlive the engines.
+    std::vector<std::unique_ptr<HostedEngine>> engines_;
+    proto::Effects effects_;
+    std::map<std::pair<std::size_t, std::uint64_t>, Timer> timers_;
+    std::uint64_t timer_generation_ = 0;
+    std::map<Pid, std::deque<Queued>> queues_;
+    DurableStore disk_;
+    std::deque<PendingWrite> writes_;  // Issued, not yet durable; complete in order.
+    Time disk_free_;                   // When the last issued write becomes durable.
+    EngineStats past_stats_;           // Of crashed incarnations.
+};
+
+}  // namespace herald::sim

@@ -1,0 +1,170 @@
+// Simulation implementation. Layer: sim.
+#include "sim/simulation.h"
+
+#include "core/assert.h"
+#include "sim/streams.h"
+
+namespace herald::sim {
+
+void Workload::on_execute(SimNode& /*node*/, std::size_t /*slot*/,
+                          const proto::ExecuteEffect& /*request*/) {
+    HERALD_ASSERT(false);  // An engine asked for an execution the scenario does not model.
+}
+
+std::string_view packet_kind_name(wire::PacketKind kind) {
+    using wire::PacketKind;
+    switch (kind) {
+        case PacketKind::hello:
+            return "hello";
+        case PacketKind::hello_reply:
+            return "hello_reply";
+        case PacketKind::data:
+            return "data";
+        case PacketKind::ack:
+            return "ack";
+        case PacketKind::nack:
+            return "nack";
+        case PacketKind::ready:
+            return "ready";
+        case PacketKind::rpc_request:
+            return "rpc_request";
+        case PacketKind::rpc_ack:
+            return "rpc_ack";
+        case PacketKind::rpc_response:
+            return "rpc_response";
+        case PacketKind::rpc_response_ack:
+            return "rpc_response_ack";
+        case PacketKind::rpc_nack:
+            return "rpc_nack";
+    }
+    return "unknown";
+}
+
+Simulation::Simulation(std::uint64_t seed, const SimOptions& options)
+    : seed_(seed),
+      options_(options),
+      network_(options.network, make_stream(seed, Stream::network), options.nodes),
+      trace_(options.trace),
+      disk_random_(make_stream(seed, Stream::disk)) {
+    HERALD_ASSERT(options.nodes > 0);
+    HERALD_ASSERT(options.fsync_min <= options.fsync_max);
+    for (std::size_t i = 0; i < options.nodes; ++i) {
+        nodes_.push_back(std::make_unique<SimNode>(*this, NodeId{i + 1}));
+    }
+}
+
+Simulation::~Simulation() = default;
+
+Workload& Simulation::workload() {
+    HERALD_ASSERT(workload_ != nullptr);
+    return *workload_;
+}
+
+std::size_t Simulation::add_engine(const EngineFactory& factory) {
+    std::size_t slot = 0;
+    for (auto& node : nodes_) slot = node->add_engine(factory);
+    return slot;
+}
+
+void Simulation::start_all() {
+    for (auto& node : nodes_) node->start();
+}
+
+SimNode& Simulation::node(NodeId id) {
+    HERALD_ASSERT(id.value >= 1);
+    HERALD_ASSERT(id.value <= nodes_.size());
+    return *nodes_[id.value - 1];
+}
+
+void Simulation::crash(NodeId id, bool wipe) {
+    SimNode& n = node(id);
+    if (!n.up()) return;
+    history_.crash({now(), id, wipe});
+    history_.abandon_node(id);
+    n.crash(wipe);
+}
+
+void Simulation::restart(NodeId id) {
+    SimNode& n = node(id);
+    if (!n.up()) n.start();
+}
+
+void Simulation::heal() {
+    network_.heal_all();
+    note("--", "heal");
+}
+
+namespace {
+
+std::string describe_packet(const wire::Packet& p) {
+    const wire::Header& h = p.header;
+    Fields f;
+    f.add("kind", packet_kind_name(h.kind)).add("src", h.source).add("dst", h.target);
+    f.add("inc", std::to_string(h.source_incarnation) + "/" + std::to_string(h.target_incarnation));
+    f.add("epoch", h.epoch).add("seq", h.seq).add("ack", h.ack);
+    if (h.flags != 0) f.add("flags", std::uint64_t{h.flags});
+    if (!p.body.empty()) f.add("body", std::uint64_t{p.body.size()});
+    return f.take();
+}
+
+}  // namespace
+
+void Simulation::send_packet(NodeId from, NodeId to, wire::Packet packet) {
+    HERALD_ASSERT(to.value >= 1);
+    if (to.value > nodes_.size()) {  // An engine addressed a node that does not exist.
+        note(node(from).label(), "net_drop", "reason=no_such_node");
+        return;
+    }
+    Route route = network_.route(from, to, now());
+    if (trace_.enabled()) {
+        Fields f;
+        f.add("to", node(to).label());
+        if (route.arrivals.empty()) f.add("drop", route.drop_reason);
+        if (route.arrivals.size() > 1) f.add("copies", std::uint64_t{route.arrivals.size()});
+        note(node(from).label(), "net_send", f.text() + " " + describe_packet(packet));
+    }
+    // Every copy but the last gets its own copy of the packet; the last takes it.
+    const std::size_t copies = route.arrivals.size();
+    for (std::size_t i = 0; i + 1 < copies; ++i) {
+        queue_.schedule(route.arrivals[i], [this, from, to, p = packet] { arrive(from, to, p); });
+    }
+    if (copies > 0) {
+        queue_.schedule(route.arrivals.back(),
+                        [this, from, to, p = std::move(packet)] { arrive(from, to, p); });
+    }
+}
+
+void Simulation::arrive(NodeId from, NodeId to, const wire::Packet& packet) {
+    SimNode& target = node(to);
+    if (!target.up()) {
+        if (trace_.enabled()) {
+            note(target.label(), "net_drop",
+                 "reason=down from=" + node(from).label() + " " + describe_packet(packet));
+        }
+        return;
+    }
+    ++packets_delivered_;
+    if (trace_.enabled()) {
+        note(target.label(), "net_recv",
+             "from=" + node(from).label() + " " + describe_packet(packet));
+    }
+    target.on_packet(from, packet);
+}
+
+void Simulation::engine_trace(const SimNode& n, std::string_view engine,
+                              const proto::TraceEffect& effect) {
+    if (effect.event.starts_with("probe_")) trace_.probe(effect.event);
+    if (!trace_.enabled()) return;
+    std::string event(engine);
+    event.push_back(':');
+    event.append(effect.event);
+    note(n.label(), event, effect.fields);
+}
+
+EngineStats Simulation::engine_stats() const {
+    EngineStats total;
+    for (const auto& n : nodes_) total += n->stats();
+    return total;
+}
+
+}  // namespace herald::sim
