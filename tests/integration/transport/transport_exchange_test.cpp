@@ -139,7 +139,10 @@ TEST_P(TransportExchange, ReportsTheBoundEndpoint) {
 INSTANTIATE_TEST_SUITE_P(AllKinds, TransportExchange,
                          ::testing::Values(Kind{"udp4", "udp://127.0.0.1:0", "udp://127.0.0.1:0"},
                                            Kind{"udp6", "udp://[::1]:0", "udp://[::1]:0"},
-                                           Kind{"unix", "unix:%", "unix:%"}),
+                                           Kind{"unix", "unix:%", "unix:%"},
+                                           Kind{"tcp4", "tcp://127.0.0.1:0", "tcp://127.0.0.1:0"},
+                                           Kind{"tcp6", "tcp://[::1]:0", "tcp://[::1]:0"},
+                                           Kind{"inproc", "inproc://%", "inproc://%"}),
                          [](const ::testing::TestParamInfo<Kind>& param) {
                              return std::string(param.param.name);
                          });
