@@ -192,10 +192,12 @@ Batch make_receive_batch(Link& link) {
 
 Status send_end(Link& link) {
     // Three zero-byte datagrams mark the end; the receiver's idle timeout covers their loss.
-    // ECONNREFUSED: the receiver already ended on that timeout and closed its socket.
+    // ECONNREFUSED / ENOTCONN: the receiver already ended (on the first one, or on its idle
+    // timeout) and closed its socket.
     for (int i = 0; i < 3; ++i) {
-        auto sent = send_datagram(link, link.buffer.data(), 0);
-        if (!sent && errno != ECONNREFUSED) return sent;
+        if (::send(link.fd.get(), link.buffer.data(), 0, 0) == 0) continue;
+        if (errno == ECONNREFUSED || errno == ENOTCONN) return {};
+        if (errno != EINTR && errno != ENOBUFS) return fail(errno_error("send end"));
     }
     return {};
 }

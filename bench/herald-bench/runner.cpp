@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <fstream>
 #include <optional>
 
 #include "bench/herald-bench/spawn.h"
@@ -86,6 +87,16 @@ Result<Fields> read_result(Child& child, std::int64_t deadline) {
     return parse_result(text);
 }
 
+// The last line a peer wrote to stderr: why it failed, when it says so.
+std::string last_error_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string last;
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty()) last = line;
+    }
+    return last;
+}
+
 std::vector<std::string> client_args(const SystemRun& run, const std::string& endpoint) {
     PeerArgs args = run.server;
     args.role = Role::client;
@@ -96,23 +107,25 @@ std::vector<std::string> client_args(const SystemRun& run, const std::string& en
 
 }  // namespace
 
-Result<Figures> run_system(const std::string& peer_dir, const SystemRun& run) {
-    const std::string binary = peer_dir + "/" + run.binary;
-    if (::access(binary.c_str(), X_OK) != 0) return fail(Errc::not_found, binary);
-    HERALD_TRY(auto dir, TempDir::create());
+namespace {
+
+Result<Fields> run_pair(const std::string& binary, const SystemRun& run, const std::string& dir,
+                        Fields& client_fields) {
     PeerArgs server_args = run.server;
-    server_args.dir = dir.path();
+    server_args.dir = dir;
     const bool memory = server_args.pattern == Pattern::memory;
-    HERALD_TRY(auto server, Child::spawn(binary, to_command_line(server_args)));
+    HERALD_TRY(auto server,
+               Child::spawn(binary, to_command_line(server_args), dir + "/server.stderr"));
     std::int64_t start = now_ns();
     HERALD_TRY(auto endpoint,
                server.read_line(
                    "ready ", start + (memory ? memory_timeout_ms : ready_timeout_ms) * 1'000'000));
-    Fields server_fields, client_fields;
+    Fields server_fields;
     if (!run.has_client) {
         HERALD_TRY(server_fields, read_result(server, now_ns() + memory_timeout_ms * 1'000'000));
     } else {
-        HERALD_TRY(auto client, Child::spawn(binary, client_args(run, endpoint)));
+        HERALD_TRY(auto client,
+                   Child::spawn(binary, client_args(run, endpoint), dir + "/client.stderr"));
         const std::int64_t deadline =
             now_ns() +
             (run.server.warmup_ms + run.server.duration_ms + result_slack_ms) * 1'000'000;
@@ -125,7 +138,26 @@ Result<Figures> run_system(const std::string& peer_dir, const SystemRun& run) {
     }
     server.close_stdin();
     server.stop(now_ns() + stop_timeout_ms * 1'000'000, true);
-    return figures_from(run.server.pattern, server_fields, client_fields);
+    return server_fields;
+}
+
+}  // namespace
+
+Result<Figures> run_system(const std::string& peer_dir, const SystemRun& run) {
+    const std::string binary = peer_dir + "/" + run.binary;
+    if (::access(binary.c_str(), X_OK) != 0) return fail(Errc::not_found, binary);
+    HERALD_TRY(auto dir, TempDir::create());
+    Fields client_fields;
+    auto server_fields = run_pair(binary, run, dir.path(), client_fields);
+    if (!server_fields) {
+        Error error = std::move(server_fields).error();
+        for (const char* side : {"server", "client"}) {
+            std::string why = last_error_line(dir.path() + "/" + side + ".stderr");
+            if (!why.empty()) error.detail += std::string("; ") + side + ": " + why;
+        }
+        return fail(std::move(error));
+    }
+    return figures_from(run.server.pattern, *server_fields, client_fields);
 }
 
 }  // namespace herald::bench

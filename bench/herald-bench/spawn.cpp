@@ -21,10 +21,11 @@ namespace {
 constexpr std::int64_t poll_slice_ms = 20;  // How often stop() checks whether a child exited.
 
 [[noreturn]] void exec_child(const std::string& path, const std::vector<std::string>& args,
-                             int stdin_read, int stdout_write) {
+                             int stdin_read, int stdout_write, int stderr_write) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(stdin_read, STDIN_FILENO);
     ::dup2(stdout_write, STDOUT_FILENO);
+    ::dup2(stderr_write, STDERR_FILENO);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(path.c_str()));
     for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
@@ -35,7 +36,10 @@ constexpr std::int64_t poll_slice_ms = 20;  // How often stop() checks whether a
 
 }  // namespace
 
-Result<Child> Child::spawn(const std::string& path, const std::vector<std::string>& args) {
+Result<Child> Child::spawn(const std::string& path, const std::vector<std::string>& args,
+                           const std::string& stderr_path) {
+    Fd err(::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (err.get() < 0) return fail(errno_error("open " + stderr_path));
     std::array<int, 2> in{}, out{};
     if (::pipe2(in.data(), O_CLOEXEC) != 0) return fail(errno_error("pipe"));
     Fd in_read(in[0]), in_write(in[1]);
@@ -43,7 +47,7 @@ Result<Child> Child::spawn(const std::string& path, const std::vector<std::strin
     Fd out_read(out[0]), out_write(out[1]);
     pid_t pid = ::fork();
     if (pid < 0) return fail(errno_error("fork"));
-    if (pid == 0) exec_child(path, args, in_read.get(), out_write.get());
+    if (pid == 0) exec_child(path, args, in_read.get(), out_write.get(), err.get());
     return Child(pid, std::move(in_write), std::move(out_read));
 }
 

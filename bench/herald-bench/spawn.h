@@ -17,9 +17,11 @@ namespace herald::bench {
 // One running peer. The destructor kills it (SIGKILL) and reaps it if still running.
 class Child {
 public:
-    // Starts `path` with `args`; stdin and stdout are pipes to us, stderr is ours. The child
-    // dies with the driver (PR_SET_PDEATHSIG). Errc::io_error when fork or pipe fails.
-    static Result<Child> spawn(const std::string& path, const std::vector<std::string>& args);
+    // Starts `path` with `args`; stdin and stdout are pipes to us, stderr goes to the file
+    // `stderr_path` (created). The child dies with the driver (PR_SET_PDEATHSIG).
+    // Errc::io_error when the file, a pipe or fork fails.
+    static Result<Child> spawn(const std::string& path, const std::vector<std::string>& args,
+                               const std::string& stderr_path);
 
     Child(Child&& other) noexcept;
     Child& operator=(Child&&) = delete;
