@@ -1,0 +1,103 @@
+// Node: the Herald runtime inside this OS process. It listens on one URL, hosts processes,
+// and talks to other nodes. Start one per program (or several, for tests). Public API;
+// docs/api.md describes every call, its blocking behaviour and its errors.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "herald/errors.h"
+#include "herald/ids.h"
+#include "herald/process.h"
+
+namespace herald {
+
+struct NodeOptions {
+    // udp://IP:PORT (IPv4 or [IPv6]), unix:/path, tcp://IP:PORT, inproc://name. Port 0: any.
+    std::string listen = "udp://127.0.0.1:0";
+    // 0 (unknown): derived from the bound listen URL, so a node restarted on the same URL
+    // keeps its id, and well-known pids on it stay valid.
+    NodeId id;
+    // Fault injection on outgoing datagrams: "loss=0.2,dup=0.05,reorder=0.1,delay_us=500,
+    // seed=7". Empty: the HERALD_FAULTS environment variable (when faults_from_env).
+    std::string faults;
+    bool faults_from_env = true;
+    std::size_t datagram_bytes_max = 0;           // 0: the transport's default.
+    std::uint32_t message_bytes_max = 16u << 20;  // Larger bodies fail with too_large.
+    std::chrono::nanoseconds retransmit_initial = std::chrono::milliseconds(20);
+    std::chrono::nanoseconds peer_timeout = std::chrono::seconds(5);  // Silence: unreachable.
+    std::uint32_t window_messages = 64;      // Unacknowledged messages in flight per channel.
+    std::uint32_t sender_buffer_max = 4096;  // OnFull::buffer slots per channel.
+    std::chrono::nanoseconds drain_timeout = std::chrono::milliseconds(500);  // stop() waits.
+    std::chrono::nanoseconds receive_spin = std::chrono::microseconds(20);
+};
+
+struct PingReply {
+    NodeId node;
+    std::uint32_t incarnation = 0;  // Changes every time that node restarts.
+    std::chrono::nanoseconds rtt{0};
+};
+
+// Counters for tests and monitoring (a snapshot).
+struct NodeStats {
+    std::uint64_t messages_delivered = 0;  // Into this node's inboxes.
+    std::uint64_t retransmits = 0, duplicates_dropped = 0, malformed_dropped = 0;
+    std::uint64_t datagrams_sent = 0, datagrams_received = 0;
+    std::uint64_t faults_dropped = 0, faults_duplicated = 0;  // By fault injection.
+    std::uint64_t unknown_peer_dropped = 0;  // Sends to a node whose address is unknown.
+    std::uint64_t peers_known = 0, processes = 0;
+};
+
+// Thread safety: every Node method may be called from any thread, except from the node's own
+// callbacks (send_async / receive_async), where blocking calls return invalid_argument.
+class Node {
+public:
+    // Binds `options.listen` and starts the node's loop thread. Errc::invalid_argument (bad URL,
+    // fault spec or option), Errc::io_error (bind failed), Errc::already_exists (inproc name).
+    [[nodiscard]] static Result<std::unique_ptr<Node>> start(const NodeOptions& options = {});
+    ~Node();  // stop().
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    [[nodiscard]] NodeId id() const;
+    [[nodiscard]] std::uint32_t incarnation() const;
+    // The bound URL, with the port the system chose: give it to other nodes.
+    [[nodiscard]] std::string listen_url() const;
+
+    // Asks the node at `url` who it is (hello / hello_reply, retried until `timeout`) and
+    // remembers its address, so processes can send to its pids. Blocks.
+    // Errc::unreachable (no answer in time), invalid_argument (bad URL), closed.
+    [[nodiscard]] Result<NodeId> connect(
+        std::string_view url, std::chrono::nanoseconds timeout = std::chrono::seconds(2));
+    // Same exchange, reporting identity, incarnation and round-trip time.
+    [[nodiscard]] Result<PingReply> ping(
+        std::string_view url, std::chrono::nanoseconds timeout = std::chrono::seconds(2));
+    // Turns "<pid>@<url>" into a pid this node can send to (connecting to url and checking that
+    // the node there has the pid's node id), or "<pid>" into a pid as is.
+    // Errors of parse_process_address and connect; Errc::not_found when another node answers.
+    [[nodiscard]] Result<Pid> resolve(std::string_view address,
+                                      std::chrono::nanoseconds timeout = std::chrono::seconds(2));
+
+    // Starts a process on this node. Blocks briefly (one hop to the loop thread).
+    // Errc::invalid_argument (local_id >= 2^32, queue_limit 0 or > 2^20, name > 255 bytes),
+    // already_exists (local id or name taken), queue_full (too many processes), closed.
+    [[nodiscard]] Result<Process> spawn(const ProcessOptions& options = {});
+    // The pid of the live process registered under `name` here. Errc::not_found.
+    [[nodiscard]] Result<Pid> whereis(std::string_view name) const;
+
+    // Stops accepting sends, lets pending ones finish for up to drain_timeout, then closes
+    // every process (blocked calls return Errc::closed) and the socket. Blocks; idempotent.
+    void stop();
+
+    [[nodiscard]] NodeStats stats() const;
+
+private:
+    explicit Node(std::shared_ptr<runtime::Node> impl);
+    std::shared_ptr<runtime::Node> impl_;
+};
+
+}  // namespace herald

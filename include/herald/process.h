@@ -1,0 +1,154 @@
+// Process: a lightweight communicating entity hosted by a Node, with a Pid, an inbox and the
+// lecture's send and receive primitives (blocking, non-blocking, asynchronous, selective).
+// Public API; docs/api.md describes every call, its blocking behaviour and its errors.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <limits>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "herald/errors.h"
+#include "herald/ids.h"
+
+namespace herald {
+
+namespace runtime {
+class Node;
+class ProcessState;
+}  // namespace runtime
+
+// A timeout that never expires.
+inline constexpr std::chrono::nanoseconds forever = std::chrono::nanoseconds::max();
+
+// When a blocking send returns (the lecture's blocking-send variants).
+enum class SendMode : std::uint8_t {
+    nonblocking,  // As soon as the node has taken the message (handed to the system).
+    accepted,     // When the destination node has acknowledged it.
+    delivered,    // When it is in the destination process's inbox.
+};
+
+// What a send does when the receiver has no free buffer (flow control says no room).
+enum class OnFull : std::uint8_t {
+    block,   // Wait for a free slot until the send's timeout.
+    fail,    // Fail at once with Errc::queue_full; the message is dropped.
+    buffer,  // Keep it in the sender's bounded buffer (Errc::queue_full when that is full too).
+};
+
+// The lecture's buffering strategies, chosen by each receiving process.
+enum class Buffering : std::uint8_t {
+    send_after_receive,  // No buffer: data moves once the receiver executes receive.
+    send_discard_retry,  // No buffer: a receiver not waiting discards; the sender retransmits.
+    single,              // One slot: the sender blocks while it is full.
+    multiple,            // queue_limit slots, credit-based flow control.
+};
+
+struct ProcessOptions {
+    Buffering buffering = Buffering::multiple;
+    std::uint32_t queue_limit = 1024;  // Inbox slots for `multiple` (1..2^20); `single` uses 1.
+    // 0: a fresh id. Otherwise a well-known id in [1, 2^32) that the process keeps across node
+    // restarts (services); Errc::already_exists when taken.
+    std::uint64_t local_id = 0;
+    std::string name;  // Registered on the node (Node::whereis) while the process lives.
+};
+
+struct SendOptions {
+    SendMode mode = SendMode::accepted;
+    OnFull on_full = OnFull::block;
+    std::chrono::nanoseconds timeout = std::chrono::seconds(10);  // `forever` never expires.
+};
+
+// A received message: who sent it, when (sender's wall clock), its sequence number on the
+// (source, target) channel (1, 2, 3, ... in send order), and the body.
+struct Envelope {
+    Pid source;
+    Pid target;
+    std::uint64_t seq = 0;
+    std::int64_t sent_unix_ns = 0;
+    Bytes body;
+
+    [[nodiscard]] std::string_view text() const {
+        return {reinterpret_cast<const char*>(body.data()), body.size()};
+    }
+};
+
+using SendDone = std::function<void(Status)>;
+using ReceiveDone = std::function<void(Result<Envelope>)>;
+
+// Thread safety: a Process may be used by one thread at a time (move it between threads
+// freely). Its callbacks (send_async, receive_async) run on the node's loop thread and must
+// not block. Moving a Process is cheap; copying is not allowed. Destroying it ends the process.
+class Process {
+public:
+    Process(Process&&) noexcept;
+    Process& operator=(Process&&) noexcept;
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+    ~Process();
+
+    [[nodiscard]] Pid pid() const;
+
+    // Sends `body` to `to` and blocks until options.mode's completion point. Errors:
+    // timeout (options.timeout passed), unreachable (the destination node does not answer),
+    // no_such_process (it answered: no such process), queue_full (on_full fail/buffer and no
+    // room), too_large (body over the node's message limit), peer_restarted (the destination
+    // node restarted while the message was in flight), closed (this process or node ended),
+    // invalid_argument (invalid pid; called from a callback on the loop thread).
+    [[nodiscard]] Status send(Pid to, ByteView body, const SendOptions& options = {});
+    [[nodiscard]] Status send(Pid to, Bytes&& body, const SendOptions& options = {});
+    [[nodiscard]] Status send(Pid to, std::string_view text, const SendOptions& options = {});
+
+    // Starts a send and returns at once; the outcome (errors as send) arrives later.
+    // The future form never blocks the caller; the callback runs on the loop thread.
+    // Returns/reports Errc::queue_full at once when too many sends are queued to the node.
+    [[nodiscard]] std::future<Status> send_async(Pid to, Bytes body,
+                                                 const SendOptions& options = {});
+    [[nodiscard]] Status send_async(Pid to, Bytes body, const SendOptions& options, SendDone done);
+
+    // Blocking receives, each up to `timeout` (Errc::timeout; Errc::closed when the process or
+    // node ends). receive: the oldest message from any sender (asymmetric addressing).
+    // receive_from: only from `from` (symmetric). receive_any_of: from any sender in `from`
+    // (selective receive from a set). Messages that do not match stay queued, in order.
+    [[nodiscard]] Result<Envelope> receive(std::chrono::nanoseconds timeout = forever);
+    [[nodiscard]] Result<Envelope> receive_from(Pid from,
+                                                std::chrono::nanoseconds timeout = forever);
+    [[nodiscard]] Result<Envelope> receive_any_of(std::span<const Pid> from,
+                                                  std::chrono::nanoseconds timeout = forever);
+
+    // Non-blocking receive: a message, or Errc::would_block when none (matching) is queued.
+    [[nodiscard]] Result<Envelope> try_receive();
+    [[nodiscard]] Result<Envelope> try_receive_any_of(std::span<const Pid> from);
+
+    // Asynchronous receive: `done` runs once on the loop thread with the next message (any
+    // sender), or Errc::timeout / Errc::closed. One pending at a time (a second gets
+    // Errc::invalid_argument). Returns Errc::closed without running `done` if the node stopped.
+    [[nodiscard]] Status receive_async(ReceiveDone done,
+                                       std::chrono::nanoseconds timeout = forever);
+
+    // For programs with their own event loop: a file descriptor that is readable exactly while
+    // messages are queued (poll/epoll it for POLLIN; do not read it yourself), and dispatch(),
+    // which hands up to `max` queued messages to `handler` on the calling thread and returns
+    // how many. Errc::io_error when the system refuses an eventfd.
+    [[nodiscard]] Result<int> notify_fd();
+    std::size_t dispatch(const std::function<void(Envelope&&)>& handler,
+                         std::size_t max = std::numeric_limits<std::size_t>::max());
+
+    // Ends the process now (the destructor does the same): queued messages are dropped, later
+    // messages to its pid fail with no_such_process, blocked calls return Errc::closed.
+    void exit();
+
+private:
+    friend class Node;
+    Process(std::shared_ptr<runtime::Node> node, std::shared_ptr<runtime::ProcessState> state);
+
+    std::shared_ptr<runtime::Node> node_;
+    std::shared_ptr<runtime::ProcessState> state_;
+};
+
+}  // namespace herald

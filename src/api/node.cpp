@@ -1,0 +1,130 @@
+// herald::Node: the public face of runtime::Node. Layer: api.
+#include "herald/node.h"
+
+#include "herald/address.h"
+#include "runtime/node.h"
+
+namespace herald {
+
+namespace {
+
+Duration to_duration(std::chrono::nanoseconds d) {
+    return d == forever ? Duration::max() : Duration::nanoseconds(d.count());
+}
+
+runtime::NodeConfig to_config(const NodeOptions& options) {
+    runtime::NodeConfig config;
+    config.listen_url = options.listen;
+    config.id = options.id;
+    config.faults = options.faults;
+    config.faults_from_env = options.faults_from_env;
+    config.transport.datagram_bytes_max = options.datagram_bytes_max;
+    config.direct.body_bytes_max = options.message_bytes_max;
+    config.direct.retransmit_initial = to_duration(options.retransmit_initial);
+    config.direct.peer_timeout = to_duration(options.peer_timeout);
+    config.direct.window_messages = options.window_messages;
+    config.direct.channel_buffer_max = options.sender_buffer_max;
+    config.drain_max = to_duration(options.drain_timeout);
+    config.receive_spin = to_duration(options.receive_spin);
+    return config;
+}
+
+Status check(const NodeOptions& options) {
+    if (options.window_messages == 0 || options.sender_buffer_max == 0) {
+        return fail(Errc::invalid_argument, "window_messages and sender_buffer_max must be > 0");
+    }
+    if (options.message_bytes_max == 0) {
+        return fail(Errc::invalid_argument, "message_bytes_max must be > 0");
+    }
+    if (options.retransmit_initial <= std::chrono::nanoseconds::zero() ||
+        options.peer_timeout <= std::chrono::nanoseconds::zero() ||
+        options.drain_timeout < std::chrono::nanoseconds::zero() ||
+        options.receive_spin < std::chrono::nanoseconds::zero()) {
+        return fail(Errc::invalid_argument, "durations must be positive");
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Node>> Node::start(const NodeOptions& options) {
+    HERALD_TRY(check(options));
+    HERALD_TRY(auto impl, runtime::Node::start(to_config(options)));
+    return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+Node::Node(std::shared_ptr<runtime::Node> impl) : impl_(std::move(impl)) {}
+
+Node::~Node() {
+    impl_->stop();
+}
+
+NodeId Node::id() const {
+    return impl_->id();
+}
+std::uint32_t Node::incarnation() const {
+    return impl_->incarnation();
+}
+std::string Node::listen_url() const {
+    return impl_->listen_url();
+}
+
+Result<PingReply> Node::ping(std::string_view url, std::chrono::nanoseconds timeout) {
+    HERALD_TRY(runtime::Endpoint endpoint, runtime::parse_endpoint(url));
+    HERALD_TRY(runtime::PingResult result, impl_->ping(endpoint, to_duration(timeout)));
+    return PingReply{result.node, result.incarnation, std::chrono::nanoseconds(result.rtt.ns())};
+}
+
+Result<NodeId> Node::connect(std::string_view url, std::chrono::nanoseconds timeout) {
+    HERALD_TRY(PingReply reply, ping(url, timeout));
+    return reply.node;
+}
+
+Result<Pid> Node::resolve(std::string_view address, std::chrono::nanoseconds timeout) {
+    HERALD_TRY(ProcessAddress parsed, parse_process_address(address));
+    if (parsed.url.empty()) return parsed.pid;
+    HERALD_TRY(NodeId node, connect(parsed.url, timeout));
+    if (node != parsed.pid.node) {
+        return fail(Errc::not_found, "node " + to_string(node) + " answers at " + parsed.url +
+                                         ", not " + to_string(parsed.pid.node));
+    }
+    return parsed.pid;
+}
+
+Result<Process> Node::spawn(const ProcessOptions& options) {
+    runtime::ProcessConfig config;
+    config.engine.buffering = static_cast<proto::direct::Buffering>(options.buffering);
+    config.engine.queue_limit = options.queue_limit;
+    config.local_id = options.local_id;
+    config.name = options.name;
+    HERALD_TRY(auto state, impl_->spawn(config));
+    return Process(impl_, std::move(state));
+}
+
+Result<Pid> Node::whereis(std::string_view name) const {
+    return impl_->whereis(name);
+}
+
+void Node::stop() {
+    impl_->stop();
+}
+
+NodeStats Node::stats() const {
+    const auto c = impl_->counters();
+    NodeStats s;
+    s.messages_delivered = c.direct.delivered;
+    s.retransmits = c.direct.retransmits;
+    s.duplicates_dropped = c.direct.duplicates_dropped;
+    s.malformed_dropped = c.direct.malformed_dropped + c.link.malformed_dropped +
+                          c.packets_anonymous + c.transport.receive_malformed;
+    s.datagrams_sent = c.transport.datagrams_sent;
+    s.datagrams_received = c.transport.datagrams_received;
+    s.faults_dropped = c.transport.faults_dropped;
+    s.faults_duplicated = c.transport.faults_duplicated;
+    s.unknown_peer_dropped = c.link.unknown_peer_dropped;
+    s.peers_known = c.peers_known;
+    s.processes = c.processes;
+    return s;
+}
+
+}  // namespace herald

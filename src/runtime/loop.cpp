@@ -1,0 +1,49 @@
+// Loop: the node's event-loop thread. Layer: runtime.
+#include "runtime/loop.h"
+
+#include "core/assert.h"
+
+namespace herald::runtime {
+
+Loop::Loop() : io_(1), work_(asio::make_work_guard(io_)) {}
+
+Loop::~Loop() {
+    {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+    }
+    work_.reset();
+    io_.stop();
+    join();
+}
+
+void Loop::start() {
+    HERALD_ASSERT(!thread_.joinable());
+    thread_ = std::thread([this] { run(); });
+}
+
+void Loop::run() {
+    thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
+    io_.run();
+    // close() stopped run() with handlers possibly still queued: run them once so every
+    // posted command sees the closed node and completes (with Errc::closed) instead of being
+    // dropped. No new posts can arrive, because closed_ is set.
+    io_.restart();
+    io_.poll();
+}
+
+void Loop::close() {
+    {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+    }
+    work_.reset();
+    io_.stop();
+}
+
+void Loop::join() {
+    HERALD_ASSERT(!in_loop_thread());
+    if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace herald::runtime

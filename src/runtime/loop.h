@@ -1,0 +1,68 @@
+// Loop: a node's event-loop thread (one asio::io_context run by one thread) with a guarded
+// post() that refuses work once the loop is closing, so a command is never queued and then
+// silently dropped. Layer: runtime.
+#pragma once
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace herald::runtime {
+
+class Loop {
+public:
+    Loop();
+    ~Loop();  // Joins the thread if it still runs (after close()).
+    Loop(const Loop&) = delete;
+    Loop& operator=(const Loop&) = delete;
+
+    // The io_context that transports and timers use. Its handlers run on the loop thread.
+    [[nodiscard]] asio::io_context& io() { return io_; }
+
+    // Starts the loop thread. Call once, from the thread that owns the Loop.
+    void start();
+
+    // Queues `fn` to run on the loop thread. Any thread. Returns false (and drops `fn`
+    // without running it) once close() has been called; every fn queued before close() runs,
+    // possibly after close(), so it must cope with a closed node.
+    template <class F>
+    bool post(F&& fn) {
+        std::lock_guard lock(mutex_);
+        if (closed_) return false;
+        asio::post(io_, std::forward<F>(fn));
+        return true;
+    }
+
+    // True on the loop thread itself (blocking calls from it would deadlock).
+    [[nodiscard]] bool in_loop_thread() const {
+        return std::this_thread::get_id() == thread_id_.load(std::memory_order_acquire);
+    }
+
+    // Refuses further posts and makes run() return; handlers queued before it still run,
+    // once, before the thread ends. Loop thread only; idempotent.
+    void close();
+
+    // Waits for the loop thread to end. Any thread except the loop thread; idempotent.
+    void join();
+
+    [[nodiscard]] bool closed() const {
+        std::lock_guard lock(mutex_);
+        return closed_;
+    }
+
+private:
+    void run();
+
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    mutable std::mutex mutex_;  // Guards closed_ against concurrent post().
+    bool closed_ = false;
+    std::thread thread_;
+    std::atomic<std::thread::id> thread_id_{};
+};
+
+}  // namespace herald::runtime

@@ -1,0 +1,39 @@
+// TimerSet: one engine's timers (TimerId -> due time), kept in due order, so the Node can arm a
+// single asio timer at the earliest due time of all its engines. Layer: runtime. Loop thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include "core/time.h"
+#include "proto/effects.h"
+
+namespace herald::runtime {
+
+class TimerSet {
+public:
+    // Sets `id` to fire at `at`; setting an id that is already set moves it (Effects contract).
+    void set(proto::TimerId id, Time at);
+    // Cancels `id`; cancelling an unset id does nothing.
+    void cancel(proto::TimerId id);
+    // Applies one TimerEffect (set or cancel).
+    void apply(const proto::TimerEffect& effect);
+
+    // The earliest due time, or nothing when no timer is set.
+    [[nodiscard]] std::optional<Time> earliest() const;
+
+    // Removes and returns the earliest timer due at or before `now`, or nothing.
+    std::optional<proto::TimerId> pop_due(Time now);
+
+    [[nodiscard]] std::size_t size() const { return at_by_id_.size(); }
+    void clear();
+
+private:
+    std::unordered_map<std::uint64_t, Time> at_by_id_;
+    std::set<std::pair<Time, std::uint64_t>> by_time_;
+};
+
+}  // namespace herald::runtime

@@ -1,0 +1,247 @@
+// Node: the runtime that drives the engines over real sockets. One event-loop thread owns the
+// transport, the link (fragmentation), the peer table, the engines with one timer set each, and
+// the hosted processes; application threads call the public methods, which post commands to
+// the loop and wait for their completion. Layer: runtime (the public API wraps it).
+#pragma once
+
+#include <array>
+#include <asio/steady_timer.hpp>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/assert.h"
+#include "core/clock.h"
+#include "core/message.h"
+#include "core/random.h"
+#include "core/result.h"
+#include "proto/direct/direct_engine.h"
+#include "proto/effects.h"
+#include "runtime/link.h"
+#include "runtime/loop.h"
+#include "runtime/loop_timers.h"
+#include "runtime/node_engine.h"
+#include "runtime/node_options.h"
+#include "runtime/node_process.h"
+#include "runtime/peer_table.h"
+#include "runtime/transport.h"
+
+namespace herald::runtime {
+
+using SendCallback = std::function<void(Status)>;
+using ReceiveCallback = std::function<void(Result<Message>)>;
+using PingCallback = std::function<void(Result<PingResult>)>;
+
+class Node {
+    struct Private {};
+
+public:
+    // Binds the listen URL, derives the identity and starts the loop thread.
+    // Errc::invalid_argument: bad URL, bad fault spec (options or $HERALD_FAULTS), bad option.
+    // Errc::io_error: the bind failed. Errc::already_exists: inproc name taken.
+    [[nodiscard]] static Result<std::shared_ptr<Node>> start(NodeConfig config);
+
+    Node(Private, NodeConfig config);
+    ~Node();  // stop(). Must not run on the loop thread (do not drop the last handle there).
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    // Identity, fixed for the node's life. Any thread.
+    [[nodiscard]] NodeId id() const { return id_; }
+    [[nodiscard]] std::uint32_t incarnation() const { return incarnation_; }
+    [[nodiscard]] const Endpoint& listen_endpoint() const { return listen_; }
+    [[nodiscard]] std::string listen_url() const { return to_string(listen_); }
+
+    // Sends hello to `to` (retrying with backoff) until a hello_reply arrives or `timeout`
+    // passes; the answer teaches the peer table the node's id. Blocks. Any thread but the loop.
+    // Errc::unreachable: no reply in time. Errc::closed: the node stopped.
+    [[nodiscard]] Result<PingResult> ping(const Endpoint& to, Duration timeout);
+    // Same without blocking: `done` runs on the loop thread. Errc::closed when stopped.
+    [[nodiscard]] Status ping_async(const Endpoint& to, Duration timeout, PingCallback done);
+
+    // Teaches the peer table that `node` answers at `endpoint` without a handshake.
+    // Errc::invalid_argument (unknown node id), Errc::closed. Does not block. Any thread.
+    [[nodiscard]] Status add_peer(NodeId node, const Endpoint& endpoint);
+
+    // Starts a process. Blocks for one loop round trip. Any thread but the loop.
+    // Errc::invalid_argument: local_id >= 2^32, queue_limit 0 or > 2^20, name > 255 bytes.
+    // Errc::already_exists: local id or name taken. Errc::queue_full: processes_max reached.
+    // Errc::closed: the node stopped.
+    [[nodiscard]] Result<std::shared_ptr<ProcessState>> spawn(const ProcessConfig& config);
+    // Ends a process: its queued messages are dropped, its pending sends complete with
+    // Errc::closed, later messages to it are refused (no_such_process). Does not block.
+    void exit(const std::shared_ptr<ProcessState>& process);
+    // The pid registered under `name` on this node. Errc::not_found. Any thread.
+    [[nodiscard]] Result<Pid> whereis(std::string_view name) const;
+
+    // Sends `body` from local process `source` to `to` and blocks until the mode's completion
+    // point (SendConfig). Any thread but the loop. Errors: those of DirectEngine::on_send
+    // (timeout, unreachable, no_such_process, queue_full, too_large, peer_restarted, closed),
+    // plus Errc::invalid_argument (invalid pid, or called on the loop thread).
+    [[nodiscard]] Status send(Pid source, Pid to, Bytes body, const SendConfig& config);
+    // Same without blocking: `done` runs once, on the loop thread, with the outcome; it must not
+    // block. Returns an error (and never runs `done`) when the send cannot start:
+    // invalid_argument, too_large, closed, or queue_full when commands_max are queued.
+    [[nodiscard]] Status send_async(Pid source, Pid to, Bytes body, const SendConfig& config,
+                                    SendCallback done);
+
+    // Receives the oldest message from a source in `from` (any when empty) queued for `self`,
+    // waiting up to `timeout` (spinning receive_spin first, then telling the engine the
+    // process waits). Errc::timeout, Errc::closed, Errc::invalid_argument (loop thread).
+    // The application thread of `self` only.
+    [[nodiscard]] Result<Message> receive(ProcessState& self, std::span<const Pid> from,
+                                          Duration timeout);
+    // Returns at once: the message, or Errc::would_block when none matches, Errc::closed.
+    [[nodiscard]] Result<Message> try_receive(ProcessState& self, std::span<const Pid> from);
+    // Runs `done` once on the loop thread with the next message for `self` (any source), or
+    // Errc::timeout / Errc::closed. One pending at a time per process: a second one completes
+    // with Errc::invalid_argument. Returns Errc::closed (without running `done`) when stopped.
+    [[nodiscard]] Status receive_async(const std::shared_ptr<ProcessState>& self, Duration timeout,
+                                       ReceiveCallback done);
+
+    // Stops accepting sends (Errc::closed), waits up to drain_max for pending ones to complete,
+    // then completes the rest with Errc::closed, closes every process and the transport, and
+    // joins the loop thread. Blocks. Any thread but the loop; idempotent.
+    void stop();
+    [[nodiscard]] bool stopped() const { return stopping_.load(std::memory_order_acquire); }
+
+    struct Counters {
+        proto::direct::DirectEngine::Counters direct;
+        Transport::Counters transport;
+        Link::Counters link;
+        PeerTable::Counters peers;
+        std::uint64_t packets_received = 0, packets_unhandled = 0, packets_anonymous = 0;
+        std::uint64_t deliveries_dropped = 0, pings_answered = 0;
+        std::uint64_t peers_known = 0, processes = 0, operations_pending = 0;
+    };
+    // A snapshot. Blocks for one loop round trip (the last snapshot once stopped).
+    [[nodiscard]] Counters counters() const;
+
+private:
+    struct EngineSlot {
+        HostedEngine* engine = nullptr;
+        TimerSet timers;
+    };
+    struct PendingPing {
+        Endpoint to;
+        Time deadline;
+        Time sent_at;
+        std::int64_t nonce = 0;
+        Duration backoff;
+        PingCallback done;
+    };
+    enum class NodeTimer : std::uint8_t { ping = 1, receive = 2, reassembly = 3, drain = 4 };
+
+    Status open(const NodeConfig& config);
+    void start_loop();
+
+    // Loop thread: inputs.
+    void on_datagram(const Endpoint& from, ByteView datagram);
+    void dispatch_packet(NodeId from, const wire::Packet& packet, Time now);
+    void on_wake();
+    void on_node_timer(proto::TimerId id, Time now);
+    template <class F>
+    void run_engine(EngineSlot& slot, Time now, F&& input);
+    void apply_effects(EngineSlot& slot, Time now);
+    void run_deferred();
+    void rearm();
+    void schedule_flush();
+
+    // Loop thread: effects.
+    void route(proto::SendEffect& send);
+    void deliver(Message message, Time now);
+    void complete(proto::OperationId op, Result<Bytes> result);
+
+    // Loop thread: commands.
+    void start_send(Message message, const SendConfig& config, Time deadline, SendCallback done);
+    Result<std::shared_ptr<ProcessState>> start_process(const ProcessConfig& config);
+    void end_process(const std::shared_ptr<ProcessState>& process);
+    void start_async_receive(const std::shared_ptr<ProcessState>& self, Duration timeout,
+                             ReceiveCallback done);
+    void finish_async_receive(ProcessState& self, Result<Message> result, Time now);
+    void report_consumed(Pid pid);
+    void note_consumed(ProcessState& self, std::uint32_t count);
+    void receive_posted(Pid pid, std::vector<Pid> from);
+    void receive_ended(Pid pid);
+
+    // Loop thread: ping (node_ping.cpp).
+    void start_ping(const Endpoint& to, Duration timeout, PingCallback done);
+    void send_hello(std::uint64_t id, PendingPing& ping, Time now);
+    bool on_hello_reply(const Endpoint* from, const wire::Packet& packet, Time now);
+    void on_ping_timer(std::uint64_t id, Time now);
+
+    // Loop thread: shutdown.
+    void begin_drain();
+    void finish_shutdown();
+    Counters snapshot() const;
+
+    static proto::TimerId node_timer(NodeTimer kind, std::uint64_t id);
+    Time now() const { return clock_.now(); }
+
+    // Fixed after start(); read by any thread.
+    NodeConfig config_;
+    Clock& clock_;
+    Endpoint listen_;
+    NodeId id_;
+    std::uint32_t incarnation_ = 0;
+    std::atomic<bool> stopping_{false};
+    std::atomic<std::uint32_t> commands_queued_{0};
+
+    // Loop thread only (below `loop_`, so they are destroyed before the io_context).
+    mutable Loop loop_;  // Mutable: counters() const posts to it.
+    std::unique_ptr<Transport> transport_;
+    PeerTable peers_;
+    std::unique_ptr<Link> link_;
+    Random random_;
+    std::unique_ptr<proto::direct::DirectEngine> direct_;
+    std::unique_ptr<DirectHost> direct_host_;
+    EngineSlot direct_slot_;
+    std::array<EngineSlot*, 256> by_kind_{};
+    TimerSet node_timers_;
+    proto::Effects effects_;
+    std::deque<std::function<void()>> deferred_;  // Inputs produced while applying effects.
+    bool running_deferred_ = false;
+    std::unique_ptr<asio::steady_timer> wake_timer_;
+    Time wake_at_ = Time::max();
+    bool flush_scheduled_ = false;
+    proto::OperationId op_next_ = 1;
+    std::unordered_map<proto::OperationId, SendCallback> ops_;
+    std::unordered_map<std::uint64_t, std::shared_ptr<ProcessState>> processes_;
+    std::uint64_t dynamic_next_ = 1;
+    std::uint64_t timer_next_ = 1;
+    std::unordered_map<std::uint64_t, Pid> receive_timers_;
+    std::unordered_map<std::uint64_t, PendingPing> pings_;
+    std::unordered_map<std::int64_t, std::uint64_t> ping_by_nonce_;
+    std::int64_t nonce_last_ = 0;
+    bool draining_ = false;
+    bool shut_down_ = false;
+    Counters counters_;
+
+    // Names: written on the loop thread, read by whereis() on any thread.
+    mutable std::mutex names_mutex_;
+    std::unordered_map<std::string, Pid> names_;
+    // The counters at shutdown, for counters() after stop().
+    mutable std::mutex final_mutex_;
+    std::unique_ptr<Counters> final_counters_;
+};
+
+// Feeds one input to an engine and carries out everything it caused. Loop thread.
+template <class F>
+void Node::run_engine(EngineSlot& slot, Time now_time, F&& input) {
+    HERALD_ASSERT(effects_.empty());
+    input(effects_);
+    apply_effects(slot, now_time);
+    run_deferred();
+    rearm();
+    schedule_flush();
+}
+
+}  // namespace herald::runtime

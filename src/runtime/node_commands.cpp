@@ -1,0 +1,121 @@
+// Node: the application-thread side of processes, sends and receives, and the loop-thread
+// commands they post. Layer: runtime.
+#include <chrono>
+#include <future>
+
+#include "core/assert.h"
+#include "runtime/node.h"
+
+namespace herald::runtime {
+
+namespace {
+
+constexpr std::uint32_t queue_limit_max = 1u << 20;
+constexpr std::size_t name_bytes_max = 255;
+Status check_not_loop(const Loop& loop) {
+    if (loop.in_loop_thread()) {
+        return fail(Errc::invalid_argument, "blocking call on the node's loop thread");
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ProcessState>> Node::spawn(const ProcessConfig& config) {
+    HERALD_TRY(check_not_loop(loop_));
+    if (config.local_id >= local_id_dynamic_min) {
+        return fail(Errc::invalid_argument, "well-known local id must be below 2^32");
+    }
+    if (config.engine.queue_limit == 0 || config.engine.queue_limit > queue_limit_max) {
+        return fail(Errc::invalid_argument, "queue_limit must be in [1, 2^20]");
+    }
+    if (config.name.size() > name_bytes_max) {
+        return fail(Errc::invalid_argument, "process name longer than 255 bytes");
+    }
+    using Spawned = Result<std::shared_ptr<ProcessState>>;
+    auto promise = std::make_shared<std::promise<Spawned>>();
+    auto future = promise->get_future();
+    const bool posted = loop_.post([this, config, promise] {
+        if (shut_down_ || draining_) {
+            promise->set_value(fail(Errc::closed, "node stopped"));
+            return;
+        }
+        promise->set_value(start_process(config));
+    });
+    if (!posted) return fail(Errc::closed, "node stopped");
+    return future.get();
+}
+
+Result<std::shared_ptr<ProcessState>> Node::start_process(const ProcessConfig& config) {
+    if (processes_.size() >= config_.processes_max) {
+        return fail(Errc::queue_full, "processes_max processes are running");
+    }
+    std::uint64_t local = config.local_id;
+    if (local == 0) {
+        if (dynamic_next_ >= (std::uint64_t{1} << 32)) {
+            return fail(Errc::queue_full, "dynamic local ids of this incarnation exhausted");
+        }
+        local = std::uint64_t{incarnation_} << 32 | dynamic_next_++;
+    } else if (processes_.contains(local)) {
+        return fail(Errc::already_exists, "local id " + std::to_string(local) + " is taken");
+    }
+    const Pid pid{id_, local};
+    if (!config.name.empty()) {
+        std::lock_guard lock(names_mutex_);
+        if (!names_.try_emplace(config.name, pid).second) {
+            return fail(Errc::already_exists, "name '" + config.name + "' is taken");
+        }
+    }
+    auto process = std::make_shared<ProcessState>(pid, config.name);
+    processes_.emplace(local, process);
+    const Time t = now();
+    run_engine(direct_slot_, t, [&](proto::Effects& out) {
+        direct_slot_.engine->on_spawn(pid, config.engine, t, out);
+    });
+    return process;
+}
+
+void Node::exit(const std::shared_ptr<ProcessState>& process) {
+    process->close();  // Wakes a receiver of this process at once.
+    if (!loop_.post([this, process] { end_process(process); })) return;
+}
+
+void Node::end_process(const std::shared_ptr<ProcessState>& process) {
+    if (shut_down_) return;
+    auto it = processes_.find(process->pid().local);
+    if (it == processes_.end() || it->second != process) return;
+    processes_.erase(it);
+    if (!process->name().empty()) {
+        std::lock_guard lock(names_mutex_);
+        names_.erase(process->name());
+    }
+    if (process->async_receiver) {
+        auto done = std::move(process->async_receiver);
+        process->async_receiver = nullptr;
+        done(fail(Errc::closed, "process exited"));
+    }
+    const Time t = now();
+    run_engine(direct_slot_, t,
+               [&](proto::Effects& out) { direct_slot_.engine->on_exit(process->pid(), t, out); });
+}
+
+Result<Pid> Node::whereis(std::string_view name) const {
+    std::lock_guard lock(names_mutex_);
+    auto it = names_.find(std::string(name));
+    if (it == names_.end()) {
+        return fail(Errc::not_found, "no process named '" + std::string(name) + "'");
+    }
+    return it->second;
+}
+
+Status Node::add_peer(NodeId node, const Endpoint& endpoint) {
+    if (!node.known()) return fail(Errc::invalid_argument, "node id 0");
+    if (!loop_.post([this, node, endpoint] {
+            if (!shut_down_) peers_.learn(node, endpoint, now());
+        })) {
+        return fail(Errc::closed, "node stopped");
+    }
+    return {};
+}
+
+}  // namespace herald::runtime

@@ -1,0 +1,59 @@
+// Options of a runtime Node and of the processes and sends it hosts. Layer: runtime.
+// The public API (include/herald) maps its own option structs onto these.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/ids.h"
+#include "core/time.h"
+#include "proto/direct/direct_options.h"
+#include "runtime/transport.h"
+#include "wire/fragment.h"
+
+namespace herald::runtime {
+
+struct NodeConfig {
+    std::string listen_url = "udp://127.0.0.1:0";
+    NodeId id;  // Unknown: derived from the bound listen URL, so a restart keeps the same id.
+    // Fault injection spec (parse_fault_options). Empty: read $HERALD_FAULTS when
+    // faults_from_env is true; no faults when both are empty.
+    std::string faults;
+    bool faults_from_env = true;
+    TransportOptions transport;
+    proto::direct::DirectOptions direct;
+    wire::ReassemblerOptions reassembly;
+    // stop() waits at most this long for pending sends to complete before closing them.
+    Duration drain_max = Duration::milliseconds(500);
+    // A blocking receive that finds nothing spins this long before it sleeps (DESIGN.md).
+    Duration receive_spin = Duration::microseconds(20);
+    // Asynchronous commands queued to the loop thread at once; beyond it send_async fails with
+    // Errc::queue_full (bounds memory when a program fires sends faster than the loop runs).
+    std::uint32_t commands_max = 65536;
+    std::uint32_t processes_max = 1u << 20;  // Live processes; spawn beyond: queue_full.
+    std::size_t peers_max = 65536;           // Address book entries (PeerTable).
+};
+
+struct ProcessConfig {
+    proto::direct::ProcessOptions engine;
+    // 0: a dynamic id (incarnation << 32 | counter, never reused across restarts). Otherwise a
+    // well-known id in [1, 2^32) that keeps the same Pid across node restarts.
+    std::uint64_t local_id = 0;
+    std::string name;  // Empty: unnamed. Otherwise unique on the node (whereis).
+};
+
+struct SendConfig {
+    proto::direct::SendMode mode = proto::direct::SendMode::accepted;
+    proto::direct::OnFull on_full = proto::direct::OnFull::block;
+    Duration timeout = Duration::max();  // From the call; the engine fails the op after it.
+};
+
+struct PingResult {
+    NodeId node;
+    std::uint32_t incarnation = 0;
+    Duration rtt;
+    Endpoint endpoint;
+};
+
+}  // namespace herald::runtime
