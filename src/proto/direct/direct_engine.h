@@ -15,6 +15,8 @@ namespace herald::proto::direct {
 
 class DirectState;
 
+// Loop thread only (one thread drives an engine). Timer ids: kind << 56 | key; a timer that
+// fires after it stopped mattering is ignored, so drivers need not cancel anything.
 class DirectEngine {
 public:
     // `self` and `incarnation` identify this node; `random` must outlive the engine.
@@ -30,17 +32,24 @@ public:
     void on_exit(Pid pid, Time now, Effects& out);
 
     // Application command: send `message` (source and target set by the caller). Completes `op`
-    // with an empty Result on success (per options.mode), or with: timeout, unreachable,
-    // no_such_process, queue_full, too_large, peer_restarted, closed.
+    // with an empty Result on success (per options.mode; README rules 7-9), or with: timeout
+    // (deadline passed; a message already sent may still arrive), unreachable (peer silent for
+    // peer_timeout), no_such_process (the target node says so), queue_full (no room and
+    // OnFull::fail, sender buffer full, or channels_max reached), too_large (body above
+    // body_bytes_max), peer_restarted (target node restarted with the message in flight: fate
+    // unknown), closed (the source process exited), invalid_argument (source not a process
+    // of this node, or target pid invalid). Every op completes exactly once.
     void on_send(OperationId op, Message message, const SendOptions& options, Time now,
                  Effects& out);
 
     // The receiving process is blocked in receive (accepting only `from` when not empty) /
-    // stopped waiting. Drives send-after-receive and send-discard-retry.
+    // stopped waiting. Drives send-after-receive and send-discard-retry; for those the first
+    // message delivered to `receiver` ends the posted receive (post again for the next one).
     void on_receive_posted(Pid receiver, std::span<const Pid> from, Time now, Effects& out);
     void on_receive_cancelled(Pid receiver, Time now, Effects& out);
 
-    // The application took `count` delivered messages out of `receiver`'s queue.
+    // The application took `count` delivered messages out of `receiver`'s queue (clamped to
+    // what is queued). Frees credit: blocked senders get a window update.
     void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out);
 
     // Handshake / ping: sends hello to `node`; completes `op` when its hello_reply arrives

@@ -52,9 +52,9 @@ struct Mutations {
 struct DirectOptions {
     Duration retransmit_initial = Duration::milliseconds(20);
     Duration retransmit_max = Duration::milliseconds(1000);
-    std::uint32_t window_messages = 64;       // Unacked packets in flight per channel.
-    std::uint32_t channel_buffer_max = 4096;  // Sender-side queued messages per channel.
-    std::uint32_t channels_max = 100'000;     // Live channels per node (both directions).
+    std::uint32_t window_messages = 64;             // Unacked packets in flight per channel.
+    std::uint32_t channel_buffer_max = 4096;        // Sender-side queued messages per channel.
+    std::uint32_t channels_max = 100'000;           // Live channels per node (both directions).
     Duration peer_timeout = Duration::seconds(5);   // Silence that makes a node unreachable.
     Duration channel_idle = Duration::seconds(30);  // Idle, fully acked channels are freed.
     std::uint32_t body_bytes_max = 16u << 20;       // Larger messages fail with too_large.

@@ -1,0 +1,56 @@
+// Packet builders and readers of the direct protocol. Layer: proto/direct.
+#include "proto/direct/direct_messages.h"
+
+namespace herald::proto::direct {
+
+wire::Packet make_packet(wire::PacketKind kind, Pid source, Pid target,
+                         std::uint32_t source_incarnation, std::uint32_t target_incarnation) {
+    wire::Packet packet;
+    packet.header.kind = kind;
+    packet.header.source = source;
+    packet.header.target = target;
+    packet.header.source_incarnation = source_incarnation;
+    packet.header.target_incarnation = target_incarnation;
+    return packet;
+}
+
+void put_credit(wire::Packet& packet, std::uint32_t credit) {
+    Bytes value(4);
+    for (std::size_t i = 0; i < 4; ++i) value[i] = static_cast<std::uint8_t>(credit >> (8 * i));
+    packet.extensions.push_back({wire::ExtensionType::credit, std::move(value)});
+}
+
+std::optional<std::uint32_t> read_credit(const wire::Packet& packet) {
+    const wire::Extension* e = packet.find(wire::ExtensionType::credit);
+    if (e == nullptr || e->value.size() != 4) return std::nullopt;
+    std::uint32_t credit = 0;
+    for (std::size_t i = 0; i < 4; ++i) credit |= std::uint32_t{e->value[i]} << (8 * i);
+    return credit;
+}
+
+void put_reason(wire::Packet& packet, Errc reason) {
+    packet.extensions.push_back(
+        {wire::ExtensionType::reason, Bytes{static_cast<std::uint8_t>(reason)}});
+}
+
+std::optional<Errc> read_reason(const wire::Packet& packet) {
+    const wire::Extension* e = packet.find(wire::ExtensionType::reason);
+    if (e == nullptr || e->value.size() != 1) return std::nullopt;
+    if (e->value[0] > static_cast<std::uint8_t>(Errc::not_found)) return std::nullopt;
+    return static_cast<Errc>(e->value[0]);
+}
+
+Bytes encode_u64_le(std::uint64_t value) {
+    Bytes out(8);
+    for (std::size_t i = 0; i < 8; ++i) out[i] = static_cast<std::uint8_t>(value >> (8 * i));
+    return out;
+}
+
+std::optional<std::uint64_t> decode_u64_le(ByteView bytes) {
+    if (bytes.size() != 8) return std::nullopt;
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < 8; ++i) value |= std::uint64_t{bytes[i]} << (8 * i);
+    return value;
+}
+
+}  // namespace herald::proto::direct

@@ -1,0 +1,169 @@
+// Node peers of the direct protocol: hello handshake and ping, incarnations and restarts,
+// liveness (unreachable after peer_timeout of silence). Layer: proto/direct.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/assert.h"
+#include "proto/direct/direct_messages.h"
+#include "proto/direct/direct_state.h"
+
+namespace herald::proto::direct {
+
+void DirectState::start_hello(Peer& peer, Time now, Effects& out) {
+    if (peer.hello_pending) return;
+    peer.hello_pending = true;
+    peer.hello_rto = options_.retransmit_initial;
+    send_hello(peer.node, 0, now, out);
+    out.set_timer(make_timer(TimerKind::hello, peer.id), now + peer.hello_rto);
+    watch(peer, now, out);
+}
+
+void DirectState::send_hello(NodeId node, std::uint64_t nonce, Time now, Effects& out) {
+    auto peer = peers_.find(node);
+    const std::uint32_t known = peer == peers_.end() ? 0 : peer->second.incarnation;
+    wire::Packet packet =
+        make_packet(wire::PacketKind::hello, Pid{self_, 0}, Pid{node, 0}, incarnation_, known);
+    packet.header.seq = nonce;              // 0 = handshake; else the ping it answers.
+    packet.header.timestamp_ns = now.ns();  // Echoed back: round trip from our own clock.
+    emit(node, std::move(packet), out);
+}
+
+void DirectState::on_hello(const wire::Packet& packet, Time now, Effects& out) {
+    const wire::Header& h = packet.header;
+    if (h.target.node.known() && h.target.node != self_) {
+        return malformed(now, out, "hello_target");
+    }
+    wire::Packet reply = make_packet(wire::PacketKind::hello_reply, Pid{self_, 0}, h.source,
+                                     incarnation_, h.source_incarnation);
+    reply.header.seq = h.seq;
+    reply.header.timestamp_ns = h.timestamp_ns;
+    emit(h.source.node, std::move(reply), out);
+}
+
+void DirectState::on_hello_reply(const wire::Packet& packet, Time now, Effects& out) {
+    const wire::Header& h = packet.header;
+    if (h.target.node != self_) return malformed(now, out, "hello_reply_target");
+    Peer& peer = peers_.at(h.source.node);  // observe_peer learned its incarnation.
+    if (peer.hello_pending) {
+        peer.hello_pending = false;
+        trace(out, now, "hello_done", [&] {
+            return "node=" + to_string(peer.node) +
+                   " incarnation=" + std::to_string(peer.incarnation);
+        });
+        flush_peer(peer.node, now, out);
+    }
+    if (h.seq == 0 || h.target_incarnation != incarnation_) return;
+    auto ping = pings_.find(h.seq);
+    if (ping == pings_.end() || ping->second.node != h.source.node) return;
+    const Duration rtt = std::max(now - Time::from_ns(h.timestamp_ns), Duration::zero());
+    out.complete(ping->second.op, encode_u64_le(static_cast<std::uint64_t>(rtt.ns())));
+    pings_.erase(ping);
+}
+
+void DirectState::on_ping(OperationId op, NodeId node, Time deadline, Time now, Effects& out) {
+    if (!node.known()) {
+        out.complete(op, fail(Errc::invalid_argument, "ping needs a known node id"));
+        return;
+    }
+    if (deadline <= now) {
+        out.complete(op, fail(Errc::unreachable, "deadline already passed"));
+        return;
+    }
+    peer_for(node, now);
+    const std::uint64_t nonce = next_nonce_++;
+    pings_[nonce] = Ping{op, node, deadline, options_.retransmit_initial};
+    send_hello(node, nonce, now, out);
+    out.set_timer(make_timer(TimerKind::ping, nonce),
+                  std::min(now + options_.retransmit_initial, deadline));
+}
+
+void DirectState::on_ping_timer(std::uint64_t nonce, Time now, Effects& out) {
+    auto it = pings_.find(nonce);
+    if (it == pings_.end()) return;
+    Ping& ping = it->second;
+    if (now >= ping.deadline) {
+        out.complete(ping.op, fail(Errc::unreachable, "no hello_reply before the deadline"));
+        pings_.erase(it);
+        return;
+    }
+    ping.rto = std::min(ping.rto * 2, options_.retransmit_max);
+    send_hello(ping.node, nonce, now, out);
+    out.set_timer(make_timer(TimerKind::ping, nonce), std::min(now + ping.rto, ping.deadline));
+}
+
+void DirectState::on_hello_timer(Peer& peer, Time now, Effects& out) {
+    if (!peer.hello_pending) return;
+    peer.hello_rto = std::min(peer.hello_rto * 2, options_.retransmit_max);
+    ++counters_.retransmits;
+    send_hello(peer.node, 0, now, out);
+    out.set_timer(make_timer(TimerKind::hello, peer.id), now + peer.hello_rto);
+}
+
+void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time now, Effects& out) {
+    trace(out, now, "peer_restarted", [&] {
+        return "node=" + to_string(peer.node) + " old=" + std::to_string(peer.incarnation) +
+               " new=" + std::to_string(incarnation);
+    });
+    peer.previous[peer.previous_next] = peer.incarnation;
+    peer.previous_next = (peer.previous_next + 1) % peer.previous.size();
+    peer.incarnation = incarnation;
+    peer.hello_pending = false;
+    // In-flight messages may or may not have reached the old incarnation: fail them, never
+    // resend them to the new one (that could deliver twice). Queued ones go to the new one.
+    for (auto& [id, channel] : senders_) {
+        if (channel.key.target.node != peer.node) continue;
+        fail_channel(channel, Errc::peer_restarted, false, out);
+        reset_sender(channel, now);
+    }
+    std::vector<ChannelKey> old_receivers;
+    for (const auto& [key, channel] : receivers_) {
+        if (key.source.node == peer.node) old_receivers.push_back(key);
+    }
+    for (const ChannelKey& key : old_receivers) erase_receiver(key);
+    flush_peer(peer.node, now, out);
+}
+
+void DirectState::flush_peer(NodeId node, Time now, Effects& out) {
+    for (auto& [id, channel] : senders_) {
+        if (channel.key.target.node == node) try_transmit(channel, now, out);
+    }
+}
+
+void DirectState::watch(Peer& peer, Time now, Effects& out) {
+    if (peer.node == self_ || peer.watched) return;
+    peer.watched = true;
+    peer.waiting_since = now;
+    out.set_timer(make_timer(TimerKind::watch, peer.id), now + options_.peer_timeout);
+}
+
+bool DirectState::waiting_on(const Peer& peer) const {
+    if (peer.hello_pending) return true;
+    for (const auto& [id, channel] : senders_) {
+        if (channel.key.target.node == peer.node && !channel.entries.empty()) return true;
+    }
+    return false;
+}
+
+void DirectState::on_watch_timer(Peer& peer, Time now, Effects& out) {
+    peer.watched = false;
+    if (!waiting_on(peer)) return;
+    const Time silent_since = std::max(peer.last_heard, peer.waiting_since);
+    if (now < silent_since + options_.peer_timeout) {
+        peer.watched = true;
+        out.set_timer(make_timer(TimerKind::watch, peer.id), silent_since + options_.peer_timeout);
+        return;
+    }
+    trace(out, now, "unreachable", [&] { return "node=" + to_string(peer.node); });
+    peer.hello_pending = false;
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, channel] : senders_) {
+        if (channel.key.target.node == peer.node) ids.push_back(id);
+    }
+    for (std::uint64_t id : ids) {
+        fail_channel(senders_.at(id), Errc::unreachable, true, out);
+        release_sender(id);
+    }
+}
+
+}  // namespace herald::proto::direct

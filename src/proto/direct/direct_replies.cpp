@@ -1,0 +1,94 @@
+// Sender side of the direct protocol, continued: the receiver's replies (ack, nack, ready).
+// Layer: proto/direct.
+#include <string>
+
+#include "core/assert.h"
+#include "proto/direct/direct_messages.h"
+#include "proto/direct/direct_state.h"
+
+namespace herald::proto::direct {
+
+SenderChannel* DirectState::sender_of_reply(const wire::Packet& packet, Time now, Effects& out) {
+    const wire::Header& h = packet.header;
+    auto found = sender_ids_.find({h.target, h.source});
+    if (found == sender_ids_.end()) {
+        malformed(now, out, "reply_without_channel");
+        return nullptr;
+    }
+    SenderChannel& channel = senders_.at(found->second);
+    if (channel.epoch != h.epoch) {
+        malformed(now, out, "reply_epoch");
+        return nullptr;
+    }
+    return &channel;
+}
+
+void DirectState::on_ack(const wire::Packet& packet, Time now, Effects& out) {
+    SenderChannel* channel = sender_of_reply(packet, now, out);
+    if (channel == nullptr) return;
+    const wire::Header& h = packet.header;
+    const std::optional<std::uint32_t> credit = read_credit(packet);
+    if (!credit) return malformed(now, out, "ack_credit");
+    if (h.ack >= channel->next_seq) return malformed(now, out, "ack_unsent_seq");
+    channel->credit = *credit;
+    channel->last_activity = now;
+    if (h.ack > channel->acked) {
+        while (channel->acked < h.ack) {
+            complete(channel->entries.front(), Bytes{}, out);  // accepted / delivered
+            channel->entries.pop_front();
+            ++channel->acked;
+        }
+        channel->rto = options_.retransmit_initial;
+    }
+    if (is_offer(packet)) on_offer_ack(*channel, h.seq, out);
+    try_transmit(*channel, now, out);
+}
+
+void DirectState::on_offer_ack(SenderChannel& channel, std::uint64_t seq, Effects& out) {
+    if (seq <= channel.acked || seq >= channel.next_seq) return;  // Stale: already done.
+    SendEntry& entry = channel.entries[static_cast<std::size_t>(seq - channel.acked - 1)];
+    // The receiver is send-after-receive: it registered an offer (or turned our body into
+    // one) and will send `ready` when its process receives (rule 12).
+    channel.offer_mode = true;
+    if (entry.state == EntryState::offered || entry.state == EntryState::sent) {
+        entry.state = EntryState::offer_accepted;
+    }
+    if (entry.mode == SendMode::accepted) complete(entry, Bytes{}, out);
+}
+
+void DirectState::on_nack(const wire::Packet& packet, Time now, Effects& out) {
+    const std::optional<Errc> reason = read_reason(packet);
+    if (!reason) return malformed(now, out, "nack_reason");
+    // The nack's source incarnation already told observe_peer about the restart (rule 14).
+    if (*reason == Errc::peer_restarted) return;
+    if (*reason != Errc::no_such_process) return malformed(now, out, "nack_reason");
+    SenderChannel* channel = sender_of_reply(packet, now, out);
+    if (channel == nullptr) return;
+    trace(out, now, "no_such_process", [&] { return "target=" + to_string(channel->key.target); });
+    fail_channel(*channel, Errc::no_such_process, true, out);
+    release_sender(channel->id);
+}
+
+void DirectState::on_ready(const wire::Packet& packet, Time now, Effects& out) {
+    SenderChannel* channel = sender_of_reply(packet, now, out);
+    if (channel == nullptr) return;
+    const std::uint64_t seq = packet.header.seq;
+    if (seq <= channel->acked) return;  // Duplicate ready for a message already delivered.
+    if (seq >= channel->next_seq) return malformed(now, out, "ready_unsent_seq");
+    SendEntry& entry = channel->entries[static_cast<std::size_t>(seq - channel->acked - 1)];
+    channel->offer_mode = true;
+    channel->last_activity = now;
+    if (entry.state == EntryState::offered || entry.state == EntryState::offer_accepted) {
+        entry.state = EntryState::sent;  // The body moves now, copied once (rule 12).
+    }
+    if (entry.mode == SendMode::accepted && entry.state != EntryState::skip) {
+        complete(entry, Bytes{}, out);
+    }
+    transmit(*channel, entry, now, out);  // Body, or the skip that replaced it.
+    arm_retransmit(*channel, now + channel->rto, out);
+    trace(out, now, "ready", [&] {
+        return "target=" + to_string(channel->key.target) + " seq=" + std::to_string(seq);
+    });
+}
+
+}  // namespace herald::proto::direct

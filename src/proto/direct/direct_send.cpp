@@ -1,0 +1,279 @@
+// Sender side of the direct protocol: channels, send modes, flow control, retransmission,
+// deadlines, and the replies (ack, nack, ready) that drive them. Layer: proto/direct.
+#include <algorithm>
+#include <string>
+
+#include "core/assert.h"
+#include "proto/direct/direct_messages.h"
+#include "proto/direct/direct_state.h"
+
+namespace herald::proto::direct {
+
+SenderChannel* DirectState::sender_for(const ChannelKey& key, Time now, Effects& out) {
+    auto found = sender_ids_.find(key);
+    if (found != sender_ids_.end()) return &senders_.at(found->second);
+    if (at_channel_bound()) {
+        trace(out, now, "probe_channels_max", [&] { return "side=sender"; });
+        return nullptr;
+    }
+    SenderChannel channel;
+    channel.id = next_channel_id_++;
+    channel.key = key;
+    if (next_epoch_ == 0) next_epoch_ = 1;  // 0 means "no epoch" on the wire.
+    channel.epoch = next_epoch_++;
+    channel.credit = options_.window_messages;  // Optimistic until the first ack (rule 6).
+    channel.rto = options_.retransmit_initial;
+    channel.last_activity = now;
+    sender_ids_[key] = channel.id;
+    processes_.at(key.source).sender_ids.insert(channel.id);
+    return &senders_.emplace(channel.id, std::move(channel)).first->second;
+}
+
+std::uint64_t DirectState::allowed(const SenderChannel& channel) const {
+    return std::min(options_.window_messages, channel.credit);
+}
+
+bool DirectState::check_send(OperationId op, const Message& message, const SendOptions& options,
+                             Time now, Effects& out) {
+    auto refuse = [&](Errc code, const char* detail) {
+        out.complete(op, fail(code, detail));
+        return false;
+    };
+    if (message.source.node != self_ || !message.source.valid()) {
+        return refuse(Errc::invalid_argument, "source is not a process of this node");
+    }
+    if (!message.target.valid()) return refuse(Errc::invalid_argument, "invalid target pid");
+    if (!processes_.contains(message.source)) {
+        return refuse(Errc::closed, "source process has exited");
+    }
+    if (message.body.size() > options_.body_bytes_max) {
+        return refuse(Errc::too_large, "body exceeds body_bytes_max");
+    }
+    if (options.deadline <= now) return refuse(Errc::timeout, "deadline already passed");
+    return true;
+}
+
+void DirectState::on_send(OperationId op, Message message, const SendOptions& options, Time now,
+                          Effects& out) {
+    if (!check_send(op, message, options, now, out)) return;
+    SenderChannel* channel = sender_for({message.source, message.target}, now, out);
+    if (channel == nullptr) {
+        out.complete(op, fail(Errc::queue_full, "channels_max reached"));
+        return;
+    }
+    Peer& peer = peer_for(message.target.node, now);
+    if (peer.incarnation == 0) start_hello(peer, now, out);
+    const bool room = channel->inflight() + channel->queued() < allowed(*channel);
+    if (!room &&
+        (channel->queued() >= options_.channel_buffer_max || options.on_full == OnFull::fail)) {
+        trace(out, now, "probe_queue_full", [&] { return "target=" + to_string(message.target); });
+        out.complete(op, fail(Errc::queue_full, "no credit and no room in the sender buffer"));
+        return;
+    }
+    channel->last_activity = now;
+    SendEntry entry;
+    entry.message = std::move(message);
+    entry.mode = options.mode;
+    const bool taken = room || options.on_full == OnFull::buffer;
+    if (taken && options.mode == SendMode::nonblocking) {
+        out.complete(op, Bytes{});
+    } else {
+        entry.op_key = next_op_key_++;
+        ops_[entry.op_key] = PendingOp{op, channel->id};
+        if (options.deadline != Time::max()) {
+            out.set_timer(make_timer(TimerKind::deadline, entry.op_key), options.deadline);
+        }
+    }
+    channel->entries.push_back(std::move(entry));
+    try_transmit(*channel, now, out);
+}
+
+void DirectState::try_transmit(SenderChannel& channel, Time now, Effects& out) {
+    auto peer = peers_.find(channel.key.target.node);
+    if (peer == peers_.end() || peer->second.incarnation == 0) return;  // Hello first.
+    while (channel.queued() > 0 && channel.inflight() < allowed(channel)) {
+        transmit_next(channel, now, out);
+    }
+    // No credit and nothing in flight: the retransmit timer sends a probe (rule 6).
+    if (channel.queued() > 0 && channel.inflight() == 0) {
+        arm_retransmit(channel, now + channel.rto, out);
+    }
+}
+
+void DirectState::transmit_next(SenderChannel& channel, Time now, Effects& out) {
+    HERALD_ASSERT(channel.queued() > 0);
+    SendEntry& entry = channel.entries[static_cast<std::size_t>(channel.inflight())];
+    HERALD_ASSERT(entry.state == EntryState::queued);
+    entry.message.seq = channel.next_seq++;
+    entry.state = channel.offer_mode ? EntryState::offered : EntryState::sent;
+    transmit(channel, entry, now, out);
+    arm_retransmit(channel, now + channel.rto, out);
+    if (entry.op_key != 0 &&
+        (entry.mode == SendMode::nonblocking || options_.mutations.complete_before_ack)) {
+        complete(entry, Bytes{}, out);
+    }
+    if (entry.state == EntryState::offered) {
+        trace(out, now, "offer", [&] {
+            return "target=" + to_string(channel.key.target) +
+                   " seq=" + std::to_string(entry.message.seq);
+        });
+    }
+}
+
+void DirectState::transmit(SenderChannel& channel, SendEntry& entry, Time now, Effects& out) {
+    entry.sent_at = now;
+    channel.last_activity = now;
+    emit(channel.key.target.node, data_packet(channel, entry), out);
+    watch(peers_.at(channel.key.target.node), now, out);
+}
+
+wire::Packet DirectState::data_packet(const SenderChannel& channel, const SendEntry& entry) const {
+    const std::uint32_t target_incarnation = peers_.at(channel.key.target.node).incarnation;
+    wire::Packet packet = make_packet(wire::PacketKind::data, channel.key.source,
+                                      channel.key.target, incarnation_, target_incarnation);
+    wire::Header& h = packet.header;
+    h.epoch = channel.epoch;
+    h.seq = entry.message.seq;
+    h.ack = channel.acked;  // Lets a receiver without this channel start at the right seq.
+    h.timestamp_ns = entry.message.sent_unix_ns;
+    if (entry.mode == SendMode::delivered) h.flags |= wire::flag::want_delivered;
+    switch (entry.state) {
+        case EntryState::skip:
+            put_reason(packet, Errc::timeout);
+            break;
+        case EntryState::offered:
+        case EntryState::offer_accepted:
+            h.flags |= wire::flag::offer;
+            break;
+        case EntryState::sent:
+            packet.body = entry.message.body;
+            break;
+        case EntryState::queued:
+            HERALD_ASSERT(entry.state != EntryState::queued);
+            break;
+    }
+    return packet;
+}
+
+void DirectState::arm_retransmit(SenderChannel& channel, Time at, Effects& out) {
+    if (at >= channel.timer_at) return;
+    channel.timer_at = at;
+    out.set_timer(make_timer(TimerKind::retransmit, channel.id), at);
+}
+
+void DirectState::on_retransmit_timer(SenderChannel& channel, Time now, Effects& out) {
+    channel.timer_at = Time::max();
+    auto peer = peers_.find(channel.key.target.node);
+    if (peer == peers_.end() || peer->second.incarnation == 0) return;
+    if (options_.mutations.never_retransmit) return;
+    if (channel.inflight() == 0) {
+        if (channel.queued() == 0) return;
+        send_probe(channel, now, out);
+        channel.rto = std::min(channel.rto * 2, options_.retransmit_max);
+        arm_retransmit(channel, now + channel.rto, out);
+        return;
+    }
+    // Entries past the receiver's credit would be refused; when it is 0, probe with the first.
+    const std::uint64_t limit =
+        std::max<std::uint64_t>(1, std::min(channel.inflight(), allowed(channel)));
+    std::uint64_t resent = 0;
+    for (std::size_t i = 0; i < limit; ++i) {
+        SendEntry& entry = channel.entries[i];
+        if (entry.sent_at + channel.rto > now) continue;
+        transmit(channel, entry, now, out);
+        ++resent;
+    }
+    if (resent > 0) {
+        counters_.retransmits += resent;
+        trace(out, now, "retransmit", [&] {
+            return "target=" + to_string(channel.key.target) +
+                   " first_seq=" + std::to_string(channel.acked + 1) +
+                   " count=" + std::to_string(resent) +
+                   " rto_ms=" + std::to_string(channel.rto.ms());
+        });
+        channel.rto = std::min(channel.rto * 2, options_.retransmit_max);
+    }
+    arm_retransmit(channel, now + channel.rto, out);
+}
+
+void DirectState::send_probe(SenderChannel& channel, Time now, Effects& out) {
+    trace(out, now, "probe_zero_credit", [&] { return "target=" + to_string(channel.key.target); });
+    if (channel.acked == 0) {
+        transmit_next(channel, now, out);  // Nothing to repeat yet: send the next message.
+        return;
+    }
+    // Repeat the last delivered seq as a skip: the receiver drops it as a duplicate and acks
+    // with its current credit, and no queued message is committed to a seq before there is
+    // room (so a blocked send can still be withdrawn at its deadline).
+    wire::Packet packet =
+        make_packet(wire::PacketKind::data, channel.key.source, channel.key.target, incarnation_,
+                    peers_.at(channel.key.target.node).incarnation);
+    packet.header.epoch = channel.epoch;
+    packet.header.seq = channel.acked;
+    packet.header.ack = channel.acked - 1;
+    put_reason(packet, Errc::timeout);
+    emit(channel.key.target.node, std::move(packet), out);
+    watch(peers_.at(channel.key.target.node), now, out);
+}
+
+void DirectState::complete(SendEntry& entry, Result<Bytes> result, Effects& out) {
+    if (entry.op_key == 0) return;
+    auto it = ops_.find(entry.op_key);
+    HERALD_ASSERT(it != ops_.end());
+    out.complete(it->second.op, std::move(result));
+    ops_.erase(it);
+    entry.op_key = 0;
+}
+
+void DirectState::on_deadline(std::uint64_t op_key, Time now, Effects& out) {
+    auto op = ops_.find(op_key);
+    if (op == ops_.end()) return;  // Completed before its deadline.
+    SenderChannel& channel = senders_.at(op->second.channel_id);
+    auto it = std::find_if(channel.entries.begin(), channel.entries.end(),
+                           [&](const SendEntry& e) { return e.op_key == op_key; });
+    HERALD_ASSERT(it != channel.entries.end());
+    const auto index = static_cast<std::uint64_t>(it - channel.entries.begin());
+    complete(*it, fail(Errc::timeout, "send deadline passed"), out);
+    if (index >= channel.inflight()) {
+        // Never transmitted: withdraw it; later messages take its place in seq order.
+        channel.entries.erase(it);
+        trace(out, now, "probe_withdrawn",
+              [&] { return "target=" + to_string(channel.key.target); });
+        return;
+    }
+    // Its seq is in use: a skip takes its place so that the receiver neither delivers it
+    // later (unless the body got there first) nor waits for it (rule 9).
+    it->state = EntryState::skip;
+    it->message.body = Bytes{};
+    transmit(channel, *it, now, out);
+    arm_retransmit(channel, now + channel.rto, out);
+    trace(out, now, "probe_skip_sent", [&] {
+        return "target=" + to_string(channel.key.target) +
+               " seq=" + std::to_string(it->message.seq);
+    });
+}
+
+void DirectState::fail_channel(SenderChannel& channel, Errc code, bool queued_too, Effects& out) {
+    const std::uint64_t inflight = channel.inflight();
+    for (std::size_t i = 0; i < channel.entries.size(); ++i) {
+        if (i < inflight || queued_too) complete(channel.entries[i], fail(code), out);
+    }
+}
+
+void DirectState::reset_sender(SenderChannel& channel, Time now) {
+    const auto inflight = static_cast<std::ptrdiff_t>(channel.inflight());
+    for (auto it = channel.entries.begin(); it != channel.entries.begin() + inflight; ++it) {
+        HERALD_ASSERT(it->op_key == 0);
+    }
+    channel.entries.erase(channel.entries.begin(), channel.entries.begin() + inflight);
+    if (next_epoch_ == 0) next_epoch_ = 1;
+    channel.epoch = next_epoch_++;
+    channel.next_seq = 1;
+    channel.acked = 0;
+    channel.credit = options_.window_messages;
+    channel.offer_mode = false;
+    channel.rto = options_.retransmit_initial;
+    channel.last_activity = now;
+}
+
+}  // namespace herald::proto::direct

@@ -1,0 +1,264 @@
+// DirectState: tables, bounds, packet dispatch, process lifecycle and the idle sweep.
+// Layer: proto/direct.
+#include "proto/direct/direct_state.h"
+
+#include <algorithm>
+#include <string>
+
+#include "core/assert.h"
+#include "proto/direct/direct_messages.h"
+
+namespace herald::proto::direct {
+
+namespace {
+constexpr std::uint64_t timer_key_mask = (std::uint64_t{1} << 56) - 1;
+}  // namespace
+
+TimerId make_timer(TimerKind kind, std::uint64_t key) {
+    HERALD_ASSERT(key <= timer_key_mask);
+    return TimerId{(std::uint64_t{static_cast<std::uint8_t>(kind)} << 56) | key};
+}
+
+DirectState::DirectState(NodeId self, std::uint32_t incarnation, const DirectOptions& options,
+                         Random& random)
+    : self_(self), incarnation_(incarnation), options_(options), next_epoch_(random.next_u32()) {
+    HERALD_ASSERT(self.known());
+    HERALD_ASSERT(incarnation != 0);
+    HERALD_ASSERT(options.window_messages >= 1);
+    HERALD_ASSERT(options.channel_buffer_max >= 1);
+    HERALD_ASSERT(options.channels_max >= 1);
+    HERALD_ASSERT(options.retransmit_initial > Duration::zero());
+    HERALD_ASSERT(options.retransmit_max >= options.retransmit_initial);
+    HERALD_ASSERT(options.peer_timeout > Duration::zero());
+    HERALD_ASSERT(options.channel_idle > Duration::zero());
+    Peer& me = peer_for(self, Time::zero());
+    me.incarnation = incarnation;
+}
+
+void DirectState::emit(NodeId to, wire::Packet packet, Effects& out) {
+    ++counters_.packets_sent;
+    if (to == self_) {
+        loopback_.push_back(std::move(packet));
+    } else {
+        out.send(to, std::move(packet));
+    }
+}
+
+void DirectState::drain_loopback(Time now, Effects& out) {
+    while (!loopback_.empty()) {
+        wire::Packet packet = std::move(loopback_.front());
+        loopback_.pop_front();
+        on_packet(self_, packet, now, out);
+    }
+    arm_sweep(now, out);
+}
+
+void DirectState::malformed(Time now, Effects& out, const char* why) {
+    ++counters_.malformed_dropped;
+    trace(out, now, "malformed_dropped", [&] { return std::string("why=") + why; });
+}
+
+bool DirectState::at_channel_bound() const {
+    return senders_.size() + receivers_.size() >= options_.channels_max;
+}
+
+Peer& DirectState::peer_for(NodeId node, Time now) {
+    auto it = peers_.find(node);
+    if (it != peers_.end()) return it->second;
+    Peer peer;
+    peer.id = next_peer_id_++;
+    peer.node = node;
+    peer.last_heard = now;
+    peer_nodes_[peer.id] = node;
+    return peers_.emplace(node, peer).first->second;
+}
+
+Peer* DirectState::peer_by_id(std::uint64_t id) {
+    auto it = peer_nodes_.find(id);
+    if (it == peer_nodes_.end()) return nullptr;
+    return &peers_.at(it->second);
+}
+
+void DirectState::on_spawn(Pid pid, const ProcessOptions& options, Time /*now*/, Effects& /*out*/) {
+    HERALD_ASSERT(pid.node == self_);
+    HERALD_ASSERT(pid.local != 0);
+    LocalProcess& process = processes_[pid];
+    process.options = options;
+    if (options.buffering == Buffering::single) process.options.queue_limit = 1;
+    process.options.queue_limit = std::max<std::uint32_t>(1, process.options.queue_limit);
+}
+
+void DirectState::on_exit(Pid pid, Time now, Effects& out) {
+    auto it = processes_.find(pid);
+    if (it == processes_.end()) return;
+    const std::set<std::uint64_t> sender_ids = it->second.sender_ids;
+    for (std::uint64_t id : sender_ids) {
+        fail_channel(senders_.at(id), Errc::closed, true, out);
+        release_sender(id);
+    }
+    const std::set<Pid> sources = it->second.sources;
+    for (const Pid& source : sources) erase_receiver({source, pid});
+    processes_.erase(pid);
+    trace(out, now, "process_exit", [&] { return "pid=" + to_string(pid); });
+}
+
+void DirectState::release_sender(std::uint64_t id) {
+    auto it = senders_.find(id);
+    HERALD_ASSERT(it != senders_.end());
+    for (const SendEntry& entry : it->second.entries) HERALD_ASSERT(entry.op_key == 0);
+    auto process = processes_.find(it->second.key.source);
+    if (process != processes_.end()) process->second.sender_ids.erase(id);
+    sender_ids_.erase(it->second.key);
+    senders_.erase(it);
+    ++counters_.channels_released;
+}
+
+void DirectState::erase_receiver(const ChannelKey& key) {
+    auto process = processes_.find(key.target);
+    if (process != processes_.end()) process->second.sources.erase(key.source);
+    if (receivers_.erase(key) != 0) ++counters_.channels_released;
+}
+
+void DirectState::on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
+    ++counters_.packets_received;
+    const wire::Header& h = packet.header;
+    if (from.known() && from != h.source.node) return malformed(now, out, "source_node");
+    if (!h.source.node.known() || h.source_incarnation == 0) {
+        return malformed(now, out, "source_identity");
+    }
+    if (h.source.node == self_ && h.source_incarnation != incarnation_) {
+        return malformed(now, out, "stale_self");
+    }
+    if (!observe_peer(packet, now, out)) return;
+    dispatch(packet, now, out);
+}
+
+bool DirectState::observe_peer(const wire::Packet& packet, Time now, Effects& out) {
+    const wire::Header& h = packet.header;
+    Peer& peer = peer_for(h.source.node, now);
+    for (std::uint32_t old : peer.previous) {
+        if (old != 0 && old == h.source_incarnation) {
+            ++counters_.duplicates_dropped;
+            trace(out, now, "probe_stale_incarnation",
+                  [&] { return "node=" + to_string(peer.node); });
+            return false;
+        }
+    }
+    peer.last_heard = now;
+    if (peer.incarnation == 0) {
+        peer.incarnation = h.source_incarnation;
+    } else if (peer.incarnation != h.source_incarnation) {
+        on_peer_restarted(peer, h.source_incarnation, now, out);
+    }
+    return true;
+}
+
+void DirectState::dispatch(const wire::Packet& packet, Time now, Effects& out) {
+    const wire::Header& h = packet.header;
+    switch (h.kind) {
+        case wire::PacketKind::hello:
+            return on_hello(packet, now, out);
+        case wire::PacketKind::hello_reply:
+            return on_hello_reply(packet, now, out);
+        case wire::PacketKind::data:
+            return on_data(packet, now, out);
+        default:
+            break;
+    }
+    const bool for_me = h.target.node == self_ && h.target_incarnation == incarnation_;
+    switch (h.kind) {
+        case wire::PacketKind::ack:
+        case wire::PacketKind::nack:
+        case wire::PacketKind::ready:
+            if (!for_me) return malformed(now, out, "stale_target");
+            if (h.kind == wire::PacketKind::ack) return on_ack(packet, now, out);
+            if (h.kind == wire::PacketKind::nack) return on_nack(packet, now, out);
+            return on_ready(packet, now, out);
+        default:
+            return malformed(now, out, "kind");
+    }
+}
+
+void DirectState::on_timer(TimerId timer, Time now, Effects& out) {
+    const auto kind = static_cast<TimerKind>(timer.value >> 56);
+    const std::uint64_t key = timer.value & timer_key_mask;
+    switch (kind) {
+        case TimerKind::retransmit: {
+            auto it = senders_.find(key);
+            if (it != senders_.end()) on_retransmit_timer(it->second, now, out);
+            return;
+        }
+        case TimerKind::hello:
+            if (Peer* peer = peer_by_id(key)) on_hello_timer(*peer, now, out);
+            return;
+        case TimerKind::watch:
+            if (Peer* peer = peer_by_id(key)) on_watch_timer(*peer, now, out);
+            return;
+        case TimerKind::deadline:
+            return on_deadline(key, now, out);
+        case TimerKind::ping:
+            return on_ping_timer(key, now, out);
+        case TimerKind::sweep:
+            return on_sweep(now, out);
+    }
+    // Unknown kinds cannot come from us; a stale or foreign id is ignored.
+}
+
+void DirectState::arm_sweep(Time now, Effects& out) {
+    if (sweep_armed_) return;
+    if (senders_.empty() && receivers_.empty() && peers_.size() <= 1) return;
+    sweep_armed_ = true;
+    out.set_timer(make_timer(TimerKind::sweep, 0), now + options_.channel_idle / 2);
+}
+
+void DirectState::on_sweep(Time now, Effects& out) {
+    sweep_armed_ = false;
+    const Duration idle = options_.channel_idle;
+    std::set<NodeId> in_use{self_};
+    std::vector<std::uint64_t> idle_senders;
+    for (const auto& [id, channel] : senders_) {
+        if (channel.entries.empty() && channel.last_activity + idle <= now) {
+            idle_senders.push_back(id);
+        } else {
+            in_use.insert(channel.key.target.node);
+        }
+    }
+    for (std::uint64_t id : idle_senders) release_sender(id);
+    std::vector<ChannelKey> idle_receivers;
+    for (const auto& [key, channel] : receivers_) {
+        if (channel.last_activity + idle <= now) {
+            idle_receivers.push_back(key);
+        } else {
+            in_use.insert(key.source.node);
+        }
+    }
+    for (const ChannelKey& key : idle_receivers) erase_receiver(key);
+    for (const auto& [nonce, ping] : pings_) in_use.insert(ping.node);
+    for (auto it = peers_.begin(); it != peers_.end();) {
+        const Peer& peer = it->second;
+        if (in_use.contains(peer.node) || peer.hello_pending || peer.last_heard + idle > now) {
+            ++it;
+            continue;
+        }
+        peer_nodes_.erase(peer.id);
+        it = peers_.erase(it);
+    }
+    trace(out, now, "sweep", [&] {
+        return "senders_released=" + std::to_string(idle_senders.size()) +
+               " receivers_released=" + std::to_string(idle_receivers.size());
+    });
+    arm_sweep(now, out);
+}
+
+DirectEngine::Counters DirectState::counters() const {
+    DirectEngine::Counters c = counters_;
+    c.channels_live = senders_.size() + receivers_.size();
+    return c;
+}
+
+std::uint32_t DirectState::queued(Pid pid) const {
+    auto it = processes_.find(pid);
+    return it == processes_.end() ? 0 : it->second.queued;
+}
+
+}  // namespace herald::proto::direct

@@ -1,0 +1,268 @@
+// DirectState: all state of one node's direct engine, and the handlers that change it.
+// Layer: proto/direct. DirectEngine forwards to it. The handlers are split by concern:
+// direct_state.cpp (tables, packet dispatch, bounds), direct_send.cpp (sender channels),
+// direct_receive.cpp (receiver channels), direct_peers.cpp (hello, restarts, timers).
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/message.h"
+#include "core/random.h"
+#include "proto/direct/direct_engine.h"
+#include "proto/direct/direct_options.h"
+#include "proto/effects.h"
+
+namespace herald::proto::direct {
+
+// A channel is one direction of one (source process, target process) pair.
+struct ChannelKey {
+    Pid source;
+    Pid target;
+    auto operator<=>(const ChannelKey&) const = default;
+};
+
+// Where a message stands on its sender channel (README rules 7-12).
+enum class EntryState : std::uint8_t {
+    queued,          // In the sender buffer; no seq yet.
+    offered,         // Send-after-receive: offer (no body) sent, not yet registered.
+    offer_accepted,  // The receiver registered the offer; waiting for `ready`.
+    sent,            // Body sent (data packet), not yet acked.
+    skip,            // Withdrawn after its seq was used: a skip packet stands in for it.
+};
+
+struct SendEntry {
+    Message message;           // message.seq is set when the entry leaves the queue.
+    std::uint64_t op_key = 0;  // Key in DirectState::ops_ while its op is pending; 0 = done.
+    SendMode mode = SendMode::accepted;
+    EntryState state = EntryState::queued;
+    Time sent_at;  // Last transmission, for retransmission.
+};
+
+struct SenderChannel {
+    std::uint64_t id = 0;  // Timer key; never reused within an engine.
+    ChannelKey key;
+    std::uint32_t epoch = 0;
+    std::uint64_t next_seq = 1;
+    std::uint64_t acked = 0;        // Highest seq the receiver delivered in order (cumulative).
+    std::uint32_t credit = 0;       // Receiver's free slots after `acked` (last ack).
+    bool offer_mode = false;        // The receiver is send-after-receive: send offers first.
+    std::deque<SendEntry> entries;  // First inflight() have seqs acked+1..; then the queue.
+    Duration rto;
+    Time timer_at = Time::max();  // When the retransmit timer is set; max = not set.
+    Time last_activity;
+
+    [[nodiscard]] std::uint64_t inflight() const { return next_seq - 1 - acked; }
+    [[nodiscard]] std::uint64_t queued() const { return entries.size() - inflight(); }
+};
+
+// An out-of-order packet held by a receiver channel until the gap before it fills.
+struct Held {
+    Bytes body;
+    std::int64_t sent_unix_ns = 0;
+    bool skip = false;       // A skip: advances the seq without delivering.
+    bool delivered = false;  // Only with Mutations::skip_reorder_buffer.
+};
+
+struct ReceiverChannel {
+    ChannelKey key;
+    std::uint32_t epoch = 0;
+    std::uint32_t source_incarnation = 0;
+    std::uint64_t expected = 1;                     // Next seq to deliver.
+    std::map<std::uint64_t, Held> held;             // expected < seq < expected + window.
+    std::map<std::uint64_t, std::uint64_t> offers;  // Registered offers: seq -> arrival stamp.
+    std::uint64_t readied = 0;  // Seq we sent `ready` for and whose body has not come; 0 = none.
+    bool blocked = false;       // We refused data for lack of room: send a window update.
+    Time last_activity;
+};
+
+struct LocalProcess {
+    ProcessOptions options;
+    std::uint32_t queued = 0;            // Delivered, not yet consumed.
+    bool waiting = false;                // Blocked in receive (on_receive_posted).
+    std::vector<Pid> from;               // Accepted senders while waiting; empty = any.
+    std::set<std::uint64_t> sender_ids;  // Its sender channels.
+    std::set<Pid> sources;               // Sources of its receiver channels.
+};
+
+struct Peer {
+    std::uint64_t id = 0;  // Timer key.
+    NodeId node;
+    std::uint32_t incarnation = 0;            // 0 = unknown: hello first.
+    std::array<std::uint32_t, 8> previous{};  // Older incarnations: their packets are stale.
+    std::size_t previous_next = 0;
+    Time last_heard;
+    bool hello_pending = false;
+    Duration hello_rto;
+    bool watched = false;  // The liveness timer is set.
+    Time waiting_since;
+};
+
+struct Ping {
+    OperationId op = 0;
+    NodeId node;
+    Time deadline;
+    Duration rto;
+};
+
+struct PendingOp {
+    OperationId op = 0;
+    std::uint64_t channel_id = 0;
+};
+
+enum class TimerKind : std::uint8_t {
+    retransmit = 1,  // Key: sender channel id.
+    hello = 2,       // Key: peer id.
+    watch = 3,       // Key: peer id (liveness: unreachable after peer_timeout of silence).
+    deadline = 4,    // Key: op key.
+    ping = 5,        // Key: ping nonce.
+    sweep = 6,       // Key: 0 (idle channels and peers).
+};
+
+[[nodiscard]] TimerId make_timer(TimerKind kind, std::uint64_t key);
+
+// Epochs of one pair only grow (serial-number order, RFC 1982): is `a` newer than `b`?
+[[nodiscard]] inline bool epoch_newer(std::uint32_t a, std::uint32_t b) {
+    return static_cast<std::int32_t>(a - b) > 0;
+}
+
+// Builds the trace fields only when someone reads traces.
+template <class MakeFields>
+void trace(Effects& out, Time now, std::string_view event, MakeFields&& make_fields) {
+    if (out.tracing) out.trace(now, event, make_fields());
+}
+
+class DirectState {
+public:
+    DirectState(NodeId self, std::uint32_t incarnation, const DirectOptions& options,
+                Random& random);
+
+    // Entry points; see DirectEngine for the contracts.
+    void on_spawn(Pid pid, const ProcessOptions& options, Time now, Effects& out);
+    void on_exit(Pid pid, Time now, Effects& out);
+    void on_send(OperationId op, Message message, const SendOptions& options, Time now,
+                 Effects& out);
+    void on_receive_posted(Pid receiver, std::span<const Pid> from, Time now, Effects& out);
+    void on_receive_cancelled(Pid receiver);
+    void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out);
+    void on_ping(OperationId op, NodeId node, Time deadline, Time now, Effects& out);
+    void on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out);
+    void on_timer(TimerId timer, Time now, Effects& out);
+    // Feeds packets this node sent to itself back in, until none is left.
+    void drain_loopback(Time now, Effects& out);
+
+    [[nodiscard]] DirectEngine::Counters counters() const;
+    [[nodiscard]] std::uint32_t queued(Pid pid) const;
+
+private:
+    // direct_state.cpp: tables, bounds, dispatch.
+    void emit(NodeId to, wire::Packet packet, Effects& out);
+    void malformed(Time now, Effects& out, const char* why);
+    [[nodiscard]] bool at_channel_bound() const;
+    void arm_sweep(Time now, Effects& out);
+    void on_sweep(Time now, Effects& out);
+    Peer& peer_for(NodeId node, Time now);
+    bool observe_peer(const wire::Packet& packet, Time now, Effects& out);
+    void dispatch(const wire::Packet& packet, Time now, Effects& out);
+
+    // direct_send.cpp: sender channels.
+    SenderChannel* sender_for(const ChannelKey& key, Time now, Effects& out);
+    [[nodiscard]] std::uint64_t allowed(const SenderChannel& channel) const;
+    bool check_send(OperationId op, const Message& message, const SendOptions& options, Time now,
+                    Effects& out);
+    void try_transmit(SenderChannel& channel, Time now, Effects& out);
+    void transmit_next(SenderChannel& channel, Time now, Effects& out);
+    void transmit(SenderChannel& channel, SendEntry& entry, Time now, Effects& out);
+    void arm_retransmit(SenderChannel& channel, Time at, Effects& out);
+    void on_retransmit_timer(SenderChannel& channel, Time now, Effects& out);
+    void send_probe(SenderChannel& channel, Time now, Effects& out);
+    void on_deadline(std::uint64_t op_key, Time now, Effects& out);
+    void complete(SendEntry& entry, Result<Bytes> result, Effects& out);
+    void fail_channel(SenderChannel& channel, Errc code, bool queued_too, Effects& out);
+    void release_sender(std::uint64_t id);
+    void reset_sender(SenderChannel& channel, Time now);
+    void on_ack(const wire::Packet& packet, Time now, Effects& out);
+    void on_offer_ack(SenderChannel& channel, std::uint64_t seq, Effects& out);
+    void on_nack(const wire::Packet& packet, Time now, Effects& out);
+    void on_ready(const wire::Packet& packet, Time now, Effects& out);
+    SenderChannel* sender_of_reply(const wire::Packet& packet, Time now, Effects& out);
+    [[nodiscard]] wire::Packet data_packet(const SenderChannel& channel,
+                                           const SendEntry& entry) const;
+
+    // direct_receive.cpp: receiver channels.
+    void on_data(const wire::Packet& packet, Time now, Effects& out);
+    void nack(const wire::Packet& data, Errc reason, Effects& out);
+    ReceiverChannel* receiver_for(const wire::Packet& packet, LocalProcess& process, Time now,
+                                  Effects& out);
+    void on_duplicate(ReceiverChannel& channel, LocalProcess& process, const wire::Packet& packet,
+                      Time now, Effects& out);
+    void on_body(ReceiverChannel& channel, LocalProcess& process, const wire::Packet& packet,
+                 Time now, Effects& out);
+    void on_sar_body(ReceiverChannel& channel, LocalProcess& process, const wire::Packet& packet,
+                     Time now, Effects& out);
+    void on_offer(ReceiverChannel& channel, LocalProcess& process, const wire::Packet& packet,
+                  Time now, Effects& out);
+    void on_skip(ReceiverChannel& channel, LocalProcess& process, const wire::Packet& packet,
+                 Time now, Effects& out);
+    [[nodiscard]] bool matches(const LocalProcess& process, Pid source) const;
+    [[nodiscard]] std::uint32_t free_slots(const ReceiverChannel& channel,
+                                           const LocalProcess& process) const;
+    [[nodiscard]] bool has_room(const ReceiverChannel& channel, const LocalProcess& process) const;
+    [[nodiscard]] bool ready_outstanding(const LocalProcess& process, Pid receiver) const;
+    void deliver(ReceiverChannel& channel, LocalProcess& process, std::uint64_t seq,
+                 std::int64_t sent_unix_ns, Bytes body, Effects& out);
+    void drain(ReceiverChannel& channel, LocalProcess& process, Effects& out);
+    void send_ack(ReceiverChannel& channel, const LocalProcess& process, std::uint64_t offer_seq,
+                  Effects& out);
+    void maybe_ready(Pid receiver, LocalProcess& process, Time now, Effects& out);
+    void send_ready(ReceiverChannel& channel, Time now, Effects& out);
+    void erase_receiver(const ChannelKey& key);
+
+    // direct_peers.cpp: hello, ping, restart, liveness, timers.
+    void start_hello(Peer& peer, Time now, Effects& out);
+    void send_hello(NodeId node, std::uint64_t nonce, Time now, Effects& out);
+    void on_hello(const wire::Packet& packet, Time now, Effects& out);
+    void on_hello_reply(const wire::Packet& packet, Time now, Effects& out);
+    void on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time now, Effects& out);
+    void on_hello_timer(Peer& peer, Time now, Effects& out);
+    void on_ping_timer(std::uint64_t nonce, Time now, Effects& out);
+    void watch(Peer& peer, Time now, Effects& out);
+    void on_watch_timer(Peer& peer, Time now, Effects& out);
+    [[nodiscard]] bool waiting_on(const Peer& peer) const;
+    void flush_peer(NodeId node, Time now, Effects& out);
+    Peer* peer_by_id(std::uint64_t id);
+
+    NodeId self_;
+    std::uint32_t incarnation_;
+    DirectOptions options_;
+    DirectEngine::Counters counters_;
+
+    std::uint32_t next_epoch_;  // One counter for all channels: epochs of a pair only grow.
+    std::uint64_t next_channel_id_ = 1;
+    std::uint64_t next_peer_id_ = 1;
+    std::uint64_t next_op_key_ = 1;
+    std::uint64_t next_nonce_ = 1;
+    std::uint64_t next_offer_stamp_ = 1;
+    bool sweep_armed_ = false;
+
+    std::map<std::uint64_t, SenderChannel> senders_;  // By id (ordered: deterministic walks).
+    std::map<ChannelKey, std::uint64_t> sender_ids_;
+    std::map<ChannelKey, ReceiverChannel> receivers_;
+    std::unordered_map<Pid, LocalProcess> processes_;
+    std::map<NodeId, Peer> peers_;
+    std::map<std::uint64_t, NodeId> peer_nodes_;  // Peer id -> node.
+    std::map<std::uint64_t, PendingOp> ops_;      // Pending send ops by op key.
+    std::map<std::uint64_t, Ping> pings_;         // By nonce.
+    std::deque<wire::Packet> loopback_;           // Packets to self, fed back in order.
+};
+
+}  // namespace herald::proto::direct

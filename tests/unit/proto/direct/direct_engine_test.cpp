@@ -1,0 +1,324 @@
+// Unit tests of the direct engine's core rules: handshake, seq/ack, retransmission, dedup,
+// reordering, credit, ping, local delivery, malformed input and bounded state.
+#include <gtest/gtest.h>
+
+#include "direct_harness.h"
+
+namespace herald::proto::direct::testing {
+namespace {
+
+using wire::PacketKind;
+
+constexpr Duration ms(std::int64_t n) {
+    return Duration::milliseconds(n);
+}
+
+struct Pair {
+    Pair(DirectOptions options = {}, ProcessOptions receiver = {}) {
+        a = &net.add(1, 11, options);
+        b = &net.add(2, 22, options);
+        net.spawn(*a, 5);
+        net.spawn(*b, 6, receiver);
+    }
+    // Sends one message and completes the handshake, leaving the data on the wire.
+    void handshake(OperationId op, std::string_view body, SendOptions options = {}) {
+        net.send(*a, op, p, q, body, options);
+        net.deliver_one();  // hello
+        net.deliver_one();  // hello_reply: the data goes out
+    }
+    Net net;
+    Host* a = nullptr;
+    Host* b = nullptr;
+    Pid p{NodeId{1}, 5};
+    Pid q{NodeId{2}, 6};
+};
+
+TEST(DirectEngine, SendsHelloBeforeTheFirstDataAndHoldsTheData) {
+    Pair t;
+    t.net.send(*t.a, 1, t.p, t.q, "x");
+    ASSERT_EQ(t.net.wire.size(), 1u);
+    EXPECT_EQ(t.net.wire.front().packet.header.kind, PacketKind::hello);
+    t.net.deliver_one();  // hello -> b
+    ASSERT_EQ(t.net.on_wire(PacketKind::hello_reply), 1u);
+    t.net.deliver_one();  // hello_reply -> a: now the held data goes out
+    ASSERT_EQ(t.net.on_wire(PacketKind::data), 1u);
+    EXPECT_EQ(t.net.wire.front().packet.header.target_incarnation, 22u);
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), std::vector<std::string>{"x"});
+    EXPECT_TRUE(t.a->ok(1));
+}
+
+TEST(DirectEngine, SendsExactlyOneDataAndOneAckPerMessageWithoutLoss) {
+    Pair t;
+    t.handshake(1, "m1");
+    t.net.flush();
+    const auto sent_before = t.a->engine->counters().packets_sent;
+    const auto acks_before = t.b->engine->counters().packets_sent;
+    for (int i = 2; i <= 50; ++i) {
+        t.net.send(*t.a, static_cast<OperationId>(i), t.p, t.q, "m" + std::to_string(i));
+        ASSERT_EQ(t.net.on_wire(PacketKind::data), 1u);
+        t.net.deliver_one();
+        ASSERT_EQ(t.net.on_wire(PacketKind::ack), 1u);
+        t.net.deliver_one();
+        EXPECT_TRUE(t.a->ok(static_cast<OperationId>(i)));
+    }
+    EXPECT_EQ(t.a->engine->counters().packets_sent - sent_before, 49u);
+    EXPECT_EQ(t.b->engine->counters().packets_sent - acks_before, 49u);
+    ASSERT_EQ(t.b->delivered.size(), 50u);
+    for (std::size_t i = 0; i < 50; ++i) {
+        EXPECT_EQ(t.b->delivered[i].seq, i + 1);
+        EXPECT_EQ(t.b->delivered[i].source, t.p);
+    }
+    EXPECT_EQ(t.a->engine->counters().retransmits, 0u);
+}
+
+TEST(DirectEngine, RetransmitsWithExponentialBackoffAfterLoss) {
+    Pair t;
+    t.handshake(1, "x");
+    t.net.drop_all();  // The first data is lost.
+    t.net.advance(ms(19));
+    EXPECT_TRUE(t.net.wire.empty());
+    t.net.advance(ms(1));  // retransmit_initial = 20 ms
+    ASSERT_EQ(t.net.on_wire(PacketKind::data), 1u);
+    t.net.drop_all();
+    t.net.advance(ms(39));
+    EXPECT_TRUE(t.net.wire.empty());
+    t.net.advance(ms(1));  // Doubled: 40 ms.
+    ASSERT_EQ(t.net.on_wire(PacketKind::data), 1u);
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), std::vector<std::string>{"x"});
+    EXPECT_TRUE(t.a->ok(1));
+    EXPECT_EQ(t.a->engine->counters().retransmits, 2u);
+    EXPECT_EQ(t.a->traced("retransmit"), 2u);
+}
+
+TEST(DirectEngine, BackoffStopsAtRetransmitMax) {
+    DirectOptions o;
+    o.retransmit_initial = ms(10);
+    o.retransmit_max = ms(40);
+    Pair t(o);
+    t.handshake(1, "x");
+    std::vector<Time> resent;
+    for (int i = 0; i < 6; ++i) {
+        t.net.drop_all();
+        Time before = t.net.now;
+        while (t.net.wire.empty()) t.net.advance(ms(1));
+        resent.push_back(t.net.now);
+        (void)before;
+    }
+    // Gaps: 10, 20, 40, 40, 40 ms.
+    EXPECT_EQ((resent[1] - resent[0]).ms(), 20);
+    EXPECT_EQ((resent[2] - resent[1]).ms(), 40);
+    EXPECT_EQ((resent[3] - resent[2]).ms(), 40);
+    EXPECT_EQ((resent[4] - resent[3]).ms(), 40);
+}
+
+TEST(DirectEngine, DropsDuplicateDataAndAcksAgain) {
+    Pair t;
+    t.handshake(1, "x");
+    const InFlight copy = t.net.wire.front();
+    t.net.flush();
+    EXPECT_EQ(t.b->delivered.size(), 1u);
+    t.net.inject(*t.b, copy.from, copy.packet);  // The network duplicated it.
+    EXPECT_EQ(t.b->delivered.size(), 1u);
+    EXPECT_EQ(t.b->engine->counters().duplicates_dropped, 1u);
+    ASSERT_EQ(t.net.on_wire(PacketKind::ack), 1u);
+    EXPECT_EQ(t.net.wire.front().packet.header.ack, 1u);
+}
+
+TEST(DirectEngine, BuffersReorderedDataAndDeliversInSeqOrder) {
+    Pair t;
+    t.handshake(1, "m1");
+    t.net.send(*t.a, 2, t.p, t.q, "m2");
+    t.net.send(*t.a, 3, t.p, t.q, "m3");
+    ASSERT_EQ(t.net.on_wire(PacketKind::data), 3u);
+    std::reverse(t.net.wire.begin(), t.net.wire.end());
+    t.net.deliver_one();  // m3
+    t.net.deliver_one();  // m2
+    EXPECT_TRUE(t.b->delivered.empty());
+    t.net.deliver_one();  // m1: all three go up, in order.
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m1", "m2", "m3"}));
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(1) && t.a->ok(2) && t.a->ok(3));
+}
+
+TEST(DirectEngine, CreditBlocksTheSenderAndAWindowUpdateResumesIt) {
+    Pair t({}, buffering(Buffering::multiple, 2));
+    t.handshake(1, "m1", mode(SendMode::nonblocking, OnFull::buffer));
+    t.net.flush();  // m1 delivered; its ack says credit 1.
+    for (OperationId op = 2; op <= 5; ++op) {
+        t.net.send(*t.a, op, t.p, t.q, "m" + std::to_string(op),
+                   mode(SendMode::nonblocking, OnFull::buffer));
+        EXPECT_TRUE(t.a->ok(op));
+    }
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m1", "m2"}));
+    EXPECT_EQ(t.b->engine->queued(t.q), 2u);
+    EXPECT_TRUE(t.net.wire.empty());  // Credit 0: the sender holds m3..m5.
+    t.net.consume(*t.b, t.q, 2);      // The application read both: a window update goes out.
+    EXPECT_EQ(t.b->traced("window_update"), 1u);
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m1", "m2", "m3", "m4"}));
+    t.net.consume(*t.b, t.q, 2);
+    t.net.flush();
+    EXPECT_EQ(t.b->delivered.size(), 5u);
+}
+
+TEST(DirectEngine, ProbesWhenAWindowUpdateIsLost) {
+    Pair t({}, buffering(Buffering::single));
+    t.handshake(1, "m1", mode(SendMode::nonblocking, OnFull::buffer));
+    t.net.flush();
+    t.net.send(*t.a, 2, t.p, t.q, "m2", mode(SendMode::nonblocking, OnFull::buffer));
+    EXPECT_TRUE(t.net.wire.empty());
+    t.net.consume(*t.b, t.q, 1);
+    t.net.drop_all();  // The window update is lost.
+    t.net.advance(ms(20));
+    EXPECT_EQ(t.a->traced("probe_zero_credit"), 1u);
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m1", "m2"}));
+}
+
+TEST(DirectEngine, PingCompletesWithTheRoundTripFromTheEnginesOwnClock) {
+    Pair t;
+    t.a->engine->on_ping(9, NodeId{2}, Time::max(), t.net.now, t.a->out);
+    t.net.collect(*t.a);
+    t.net.now = t.net.now + ms(3);
+    t.net.flush();
+    ASSERT_TRUE(t.a->ok(9));
+    EXPECT_EQ(decode_u64_le(*t.a->completions.at(9)), std::optional<std::uint64_t>(3'000'000));
+}
+
+TEST(DirectEngine, PingFailsWithUnreachableAtTheDeadline) {
+    Pair t;
+    t.a->engine->on_ping(9, NodeId{2}, t.net.now + ms(100), t.net.now, t.a->out);
+    t.net.collect(*t.a);
+    for (int i = 0; i < 10; ++i) {
+        t.net.drop_all();
+        t.net.advance(ms(10));
+    }
+    EXPECT_EQ(t.a->error(9), Errc::unreachable);
+    t.a->engine->on_ping(10, NodeId{0}, Time::max(), t.net.now, t.a->out);
+    t.net.collect(*t.a);
+    EXPECT_EQ(t.a->error(10), Errc::invalid_argument);
+}
+
+TEST(DirectEngine, DeliversBetweenProcessesOfOneNodeWithoutTheNetwork) {
+    Net net;
+    Host& a = net.add(1);
+    net.spawn(a, 5);
+    net.spawn(a, 6);
+    net.send(a, 1, Pid{NodeId{1}, 5}, Pid{NodeId{1}, 6}, "local", mode(SendMode::delivered));
+    EXPECT_TRUE(net.wire.empty());
+    EXPECT_EQ(a.bodies(), std::vector<std::string>{"local"});
+    EXPECT_TRUE(a.ok(1));
+}
+
+TEST(DirectEngine, CountsAndDropsMalformedPackets) {
+    Pair t;
+    t.handshake(1, "x");
+    const std::uint32_t epoch = t.net.wire.front().packet.header.epoch;
+    t.net.flush();
+    auto data = [&] {
+        wire::Packet p = make_packet(PacketKind::data, t.p, t.q, 11, 22);
+        p.header.epoch = epoch;
+        p.header.seq = 2;
+        p.header.ack = 1;
+        return p;
+    };
+    wire::Packet no_seq = data();
+    no_seq.header.seq = 0;
+    wire::Packet far = data();
+    far.header.seq = 10'000;  // Expected 2, window 64.
+    wire::Packet wrong_kind = data();
+    wrong_kind.header.kind = PacketKind::rpc_request;
+    wire::Packet offer_with_body = data();
+    offer_with_body.header.flags = wire::flag::offer;
+    offer_with_body.body = to_bytes("x");
+    wire::Packet no_incarnation = data();
+    no_incarnation.header.source_incarnation = 0;
+    for (const auto& p : {no_seq, far, wrong_kind, offer_with_body, no_incarnation}) {
+        t.net.inject(*t.b, NodeId{1}, p);
+    }
+    EXPECT_EQ(t.b->engine->counters().malformed_dropped, 5u);
+    wire::Packet ack = make_packet(PacketKind::ack, t.q, t.p, 22, 11);
+    ack.header.epoch = 0;
+    t.net.inject(*t.a, NodeId{2}, ack);  // Wrong epoch.
+    EXPECT_EQ(t.a->engine->counters().malformed_dropped, 1u);
+    EXPECT_EQ(t.b->delivered.size(), 1u);
+}
+
+TEST(DirectEngine, CountsAnAckForASeqThatWasNeverSent) {
+    Pair t;
+    t.handshake(1, "x");
+    const wire::Packet data = t.net.wire.front().packet;
+    t.net.flush();
+    wire::Packet ack = make_packet(PacketKind::ack, t.q, t.p, 22, 11);
+    ack.header.epoch = data.header.epoch;
+    ack.header.ack = 5;
+    put_credit(ack, 10);
+    t.net.inject(*t.a, NodeId{2}, ack);
+    EXPECT_EQ(t.a->engine->counters().malformed_dropped, 1u);
+}
+
+TEST(DirectEngine, ReleasesIdleFullyAckedChannels) {
+    Pair t;
+    t.handshake(1, "x");
+    t.net.flush();
+    EXPECT_EQ(t.a->engine->counters().channels_live, 1u);
+    EXPECT_EQ(t.b->engine->counters().channels_live, 1u);
+    t.net.advance(Duration::seconds(46));  // channel_idle 30 s, swept every 15 s.
+    EXPECT_EQ(t.a->engine->counters().channels_live, 0u);
+    EXPECT_EQ(t.b->engine->counters().channels_live, 0u);
+    EXPECT_EQ(t.a->engine->counters().channels_released, 1u);
+    // A new message after release still arrives exactly once.
+    t.net.send(*t.a, 2, t.p, t.q, "y");
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"x", "y"}));
+    EXPECT_TRUE(t.a->ok(2));
+}
+
+TEST(DirectEngine, ReceiverReleasedFirstRestartsAfterTheSendersAckedSeq) {
+    Pair t;
+    t.handshake(1, "x");
+    t.net.flush();
+    t.net.send(*t.a, 2, t.p, t.q, "y");
+    t.net.flush();
+    // Only b forgets the channel (its idle timer ran first); a keeps seq 3 next.
+    t.b->restart(22);  // Same incarnation number: models a released receiver channel.
+    t.net.spawn(*t.b, 6);
+    t.net.send(*t.a, 3, t.p, t.q, "z");
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), std::vector<std::string>{"z"});
+    EXPECT_EQ(t.b->delivered.back().seq, 3u);
+    EXPECT_TRUE(t.a->ok(3));
+}
+
+TEST(DirectEngine, RefusesNewChannelsAtTheBound) {
+    DirectOptions o;
+    o.channels_max = 1;
+    Pair t(o);
+    t.net.spawn(*t.a, 7);
+    t.handshake(1, "x");
+    t.net.flush();
+    t.net.send(*t.a, 2, Pid{NodeId{1}, 7}, t.q, "y");
+    EXPECT_EQ(t.a->error(2), Errc::queue_full);
+}
+
+TEST(DirectEngine, RejectsBadSendArguments) {
+    DirectOptions o;
+    o.body_bytes_max = 4;
+    Pair t(o);
+    t.net.send(*t.a, 1, t.p, t.q, "too long");
+    EXPECT_EQ(t.a->error(1), Errc::too_large);
+    t.net.send(*t.a, 2, Pid{NodeId{1}, 99}, t.q, "x");
+    EXPECT_EQ(t.a->error(2), Errc::closed);
+    t.net.send(*t.a, 3, t.q, t.p, "x");
+    EXPECT_EQ(t.a->error(3), Errc::invalid_argument);
+    t.net.send(*t.a, 4, t.p, Pid{}, "x");
+    EXPECT_EQ(t.a->error(4), Errc::invalid_argument);
+    t.net.send(*t.a, 5, t.p, t.q, "x", mode(SendMode::accepted, OnFull::block, t.net.now));
+    EXPECT_EQ(t.a->error(5), Errc::timeout);
+}
+
+}  // namespace
+}  // namespace herald::proto::direct::testing

@@ -1,0 +1,205 @@
+// Unit tests of the direct engine's failure handling: restarts (incarnations), no such
+// process, unreachable peers, process exit, and the deliberate bugs (Mutations).
+#include <gtest/gtest.h>
+
+#include "direct_harness.h"
+
+namespace herald::proto::direct::testing {
+namespace {
+
+using wire::PacketKind;
+
+constexpr Duration ms(std::int64_t n) {
+    return Duration::milliseconds(n);
+}
+
+struct Duo {
+    explicit Duo(DirectOptions options = {}) {
+        a = &net.add(1, 11, options);
+        b = &net.add(2, 22, options);
+        net.spawn(*a, 5);
+        net.spawn(*b, 6);
+    }
+    Net net;
+    Host* a = nullptr;
+    Host* b = nullptr;
+    Pid p{NodeId{1}, 5};
+    Pid q{NodeId{2}, 6};  // A well-known id: it exists again after b restarts.
+};
+
+TEST(DirectFailures, RestartFailsInFlightWithPeerRestartedAndDeliversQueuedOnce) {
+    DirectOptions o;
+    o.window_messages = 1;
+    Duo t(o);
+    t.net.send(*t.a, 1, t.p, t.q, "m1");
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(1));
+    t.net.send(*t.a, 2, t.p, t.q, "m2");  // In flight...
+    t.net.send(*t.a, 3, t.p, t.q, "m3");  // ...and queued behind it (window 1).
+    t.net.drop_all();
+    t.b->restart(23);
+    t.net.spawn(*t.b, 6);
+    t.net.advance(ms(20));  // Retransmit of m2 reaches incarnation 23: nack peer_restarted.
+    t.net.flush();
+    EXPECT_EQ(t.a->error(2), Errc::peer_restarted);
+    EXPECT_TRUE(t.a->ok(3));
+    EXPECT_EQ(t.b->bodies(), std::vector<std::string>{"m3"});
+    EXPECT_EQ(t.b->delivered.front().seq, 1u);  // A new epoch starts at seq 1.
+    EXPECT_EQ(t.a->traced("peer_restarted"), 1u);
+    t.net.advance(Duration::seconds(2));
+    t.net.flush();
+    EXPECT_EQ(t.b->delivered.size(), 1u);
+}
+
+TEST(DirectFailures, ARestartedSenderIsSeenFromItsFirstPacket) {
+    Duo t;
+    t.net.send(*t.a, 1, t.p, t.q, "before");
+    t.net.flush();
+    t.a->restart(12);
+    t.net.spawn(*t.a, 5);
+    t.net.send(*t.a, 2, t.p, t.q, "after");
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"before", "after"}));
+    EXPECT_EQ(t.b->traced("peer_restarted"), 1u);
+    EXPECT_TRUE(t.a->ok(2));
+}
+
+TEST(DirectFailures, DropsStragglersOfAnOldIncarnation) {
+    Duo t;
+    t.net.send(*t.a, 1, t.p, t.q, "old");
+    const InFlight hello = t.net.wire.front();
+    t.net.flush();
+    t.a->restart(12);
+    t.net.spawn(*t.a, 5);
+    t.net.send(*t.a, 2, t.p, t.q, "new");
+    t.net.flush();
+    t.net.inject(*t.b, hello.from, hello.packet);  // Incarnation 11 again: stale.
+    EXPECT_EQ(t.b->traced("peer_restarted"), 1u);
+    EXPECT_EQ(t.b->engine->counters().duplicates_dropped, 1u);
+    t.net.send(*t.a, 3, t.p, t.q, "newer");
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"old", "new", "newer"}));
+}
+
+TEST(DirectFailures, NoSuchProcessFailsTheOpAndEveryQueuedOneAndReleasesTheChannel) {
+    DirectOptions o;
+    o.window_messages = 1;
+    Duo t(o);
+    const Pid ghost{NodeId{2}, 99};
+    t.net.send(*t.a, 1, t.p, ghost, "x");
+    t.net.send(*t.a, 2, t.p, ghost, "y");
+    t.net.send(*t.a, 3, t.p, ghost, "z", mode(SendMode::nonblocking, OnFull::buffer));
+    EXPECT_TRUE(t.a->ok(3));  // Taken into the sender buffer.
+    t.net.flush();
+    EXPECT_EQ(t.a->error(1), Errc::no_such_process);
+    EXPECT_EQ(t.a->error(2), Errc::no_such_process);
+    EXPECT_EQ(t.a->engine->counters().channels_live, 0u);
+    EXPECT_EQ(t.b->engine->counters().channels_live, 0u);
+}
+
+TEST(DirectFailures, SilenceForPeerTimeoutMakesThePeerUnreachable) {
+    Duo t;
+    t.net.send(*t.a, 1, t.p, t.q, "x");
+    t.net.flush();
+    t.net.send(*t.a, 2, t.p, t.q, "y");
+    t.net.send(*t.a, 3, t.p, t.q, "z", mode(SendMode::nonblocking));
+    for (int i = 0; i < 60 && !t.a->done(2); ++i) {
+        t.net.drop_all();  // Partition.
+        t.net.advance(ms(100));
+    }
+    EXPECT_EQ(t.a->error(2), Errc::unreachable);
+    EXPECT_GE(t.net.now, Time::zero() + Duration::seconds(5));
+    EXPECT_LT(t.net.now, Time::zero() + Duration::seconds(6) + ms(100));
+    EXPECT_EQ(t.a->traced("unreachable"), 1u);
+    EXPECT_EQ(t.a->engine->counters().channels_live, 0u);
+    // The partition heals: a new send works, in a new epoch.
+    t.net.send(*t.a, 4, t.p, t.q, "w");
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(4));
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"x", "w"}));
+}
+
+TEST(DirectFailures, UnansweredHelloMakesThePeerUnreachable) {
+    Duo t;
+    t.net.send(*t.a, 1, t.p, t.q, "x");
+    for (int i = 0; i < 60 && !t.a->done(1); ++i) {
+        t.net.drop_all();
+        t.net.advance(ms(100));
+    }
+    EXPECT_EQ(t.a->error(1), Errc::unreachable);
+}
+
+TEST(DirectFailures, ExitClosesPendingSendsAndDropsReceiverChannels) {
+    Duo t;
+    t.net.spawn(*t.b, 7);
+    const Pid r{NodeId{2}, 7};
+    t.net.send(*t.b, 1, r, t.p, "to a");
+    t.net.flush();
+    t.net.send(*t.a, 2, t.p, t.q, "x");
+    t.net.flush();
+    EXPECT_EQ(t.b->engine->counters().channels_live, 2u);
+    t.net.send(*t.a, 3, t.p, t.q, "y");  // In flight when p exits.
+    t.net.exit(*t.a, t.p);
+    EXPECT_EQ(t.a->error(3), Errc::closed);
+    EXPECT_EQ(t.a->engine->counters().channels_live, 0u);
+    t.net.drop_all();
+    t.net.exit(*t.b, t.q);
+    EXPECT_EQ(t.b->engine->counters().channels_live, 1u);
+    t.net.send(*t.b, 4, r, t.q, "to the exited q");
+    t.net.flush();
+    EXPECT_EQ(t.b->error(4), Errc::no_such_process);
+}
+
+TEST(DirectFailures, MutationSkipDuplicateCheckDeliversDuplicates) {
+    DirectOptions o;
+    o.mutations.skip_duplicate_check = true;
+    Duo t(o);
+    t.net.send(*t.a, 1, t.p, t.q, "x");
+    t.net.flush([](const InFlight& f) { return f.packet.header.kind == PacketKind::data; });
+    t.net.send(*t.a, 2, t.p, t.q, "y");
+    t.net.flush([](const InFlight&) { return false; });
+    t.net.drop_all();
+    t.net.advance(ms(20));
+    const InFlight copy = t.net.wire.front();
+    t.net.flush();
+    t.net.inject(*t.b, copy.from, copy.packet);
+    EXPECT_GT(t.b->delivered.size(), 2u);
+}
+
+TEST(DirectFailures, MutationSkipReorderBufferDeliversOutOfOrder) {
+    DirectOptions o;
+    o.mutations.skip_reorder_buffer = true;
+    Duo t(o);
+    t.net.send(*t.a, 1, t.p, t.q, "m1");
+    t.net.send(*t.a, 2, t.p, t.q, "m2");
+    t.net.flush([](const InFlight& f) { return f.packet.header.kind == PacketKind::data; });
+    t.net.advance(ms(20));
+    ASSERT_EQ(t.net.on_wire(PacketKind::data), 2u);
+    std::reverse(t.net.wire.begin(), t.net.wire.end());
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m2", "m1"}));
+}
+
+TEST(DirectFailures, MutationNeverRetransmitLosesMessages) {
+    DirectOptions o;
+    o.mutations.never_retransmit = true;
+    Duo t(o);
+    t.net.send(*t.a, 1, t.p, t.q, "x", mode(SendMode::nonblocking));
+    t.net.flush([](const InFlight& f) { return f.packet.header.kind == PacketKind::data; });
+    t.net.settle(Time::zero() + Duration::seconds(2));
+    EXPECT_TRUE(t.a->ok(1));
+    EXPECT_TRUE(t.b->delivered.empty());
+}
+
+TEST(DirectFailures, MutationCompleteBeforeAckReportsDeliveredTooEarly) {
+    DirectOptions o;
+    o.mutations.complete_before_ack = true;
+    Duo t(o);
+    t.net.send(*t.a, 1, t.p, t.q, "x", mode(SendMode::delivered));
+    t.net.flush([](const InFlight& f) { return f.packet.header.kind == PacketKind::data; });
+    EXPECT_TRUE(t.a->ok(1));
+    EXPECT_TRUE(t.b->delivered.empty());
+}
+
+}  // namespace
+}  // namespace herald::proto::direct::testing

@@ -1,0 +1,263 @@
+// Unit tests of the direct engine's send modes, OnFull choices, deadlines and buffering
+// strategies (single, send-discard-retry, send-after-receive).
+#include <gtest/gtest.h>
+
+#include "direct_harness.h"
+
+namespace herald::proto::direct::testing {
+namespace {
+
+using wire::PacketKind;
+
+constexpr Duration ms(std::int64_t n) {
+    return Duration::milliseconds(n);
+}
+
+struct Link {
+    explicit Link(ProcessOptions receiver = {}, DirectOptions options = {}) {
+        a = &net.add(1, 11, options);
+        b = &net.add(2, 22, options);
+        net.spawn(*a, 5);
+        net.spawn(*b, 6, receiver);
+        // Learn each other's incarnation first so tests see only data traffic.
+        a->engine->on_ping(1000, NodeId{2}, Time::max(), net.now, a->out);
+        net.collect(*a);
+        net.flush();
+    }
+    void send(OperationId op, std::string_view body, SendOptions options = {}) {
+        net.send(*a, op, p, q, body, options);
+    }
+    Net net;
+    Host* a = nullptr;
+    Host* b = nullptr;
+    Pid p{NodeId{1}, 5};
+    Pid q{NodeId{2}, 6};
+};
+
+TEST(DirectModes, NonblockingCompletesWhenTheEngineTakesTheMessage) {
+    Link t;
+    t.send(1, "x", mode(SendMode::nonblocking));
+    EXPECT_TRUE(t.a->ok(1));
+    EXPECT_EQ(t.net.on_wire(PacketKind::data), 1u);
+}
+
+TEST(DirectModes, AcceptedAndDeliveredCompleteWhenTheAckCoversTheSeq) {
+    Link t;
+    t.send(1, "x", mode(SendMode::accepted));
+    t.send(2, "y", mode(SendMode::delivered));
+    EXPECT_EQ(t.net.wire.front().packet.header.flags & wire::flag::want_delivered, 0);
+    EXPECT_NE(t.net.wire.back().packet.header.flags & wire::flag::want_delivered, 0);
+    t.net.deliver_one();
+    t.net.deliver_one();
+    EXPECT_FALSE(t.a->done(1));  // Data arrived; acks not yet back.
+    EXPECT_FALSE(t.a->done(2));
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(1));
+    EXPECT_TRUE(t.a->ok(2));
+}
+
+TEST(DirectModes, OnFullBlockWaitsForASlotThenCompletes) {
+    Link t(buffering(Buffering::single));
+    t.send(1, "m1", mode(SendMode::accepted));
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(1));  // The single slot is now full (credit 0).
+    t.send(2, "m2", mode(SendMode::accepted, OnFull::block));
+    t.send(3, "m3", mode(SendMode::nonblocking, OnFull::block));
+    EXPECT_TRUE(t.net.wire.empty());
+    EXPECT_FALSE(t.a->done(2));
+    EXPECT_FALSE(t.a->done(3));  // Not even taken: no room.
+    t.net.consume(*t.b, t.q, 1);
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(2));
+    EXPECT_FALSE(t.a->done(3));
+    t.net.consume(*t.b, t.q, 1);
+    t.net.deliver_one();  // Window update -> a transmits m3: a nonblocking op is now taken.
+    EXPECT_TRUE(t.a->ok(3));
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m1", "m2", "m3"}));
+}
+
+TEST(DirectModes, OnFullFailRefusesAtOnceWithQueueFull) {
+    Link t(buffering(Buffering::single));
+    t.send(1, "m1");
+    t.net.flush();
+    t.send(2, "m2", mode(SendMode::accepted, OnFull::fail));
+    EXPECT_EQ(t.a->error(2), Errc::queue_full);
+    t.net.consume(*t.b, t.q, 1);
+    t.net.flush();
+    t.send(3, "m3", mode(SendMode::accepted, OnFull::fail));
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(3));
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m1", "m3"}));
+}
+
+TEST(DirectModes, OnFullBufferCompletesAtOnceUntilTheSenderBufferIsFull) {
+    DirectOptions o;
+    o.channel_buffer_max = 2;
+    Link t(buffering(Buffering::single), o);
+    t.send(1, "m1");
+    t.net.flush();
+    t.send(2, "m2", mode(SendMode::nonblocking, OnFull::buffer));
+    t.send(3, "m3", mode(SendMode::nonblocking, OnFull::buffer));
+    t.send(4, "m4", mode(SendMode::nonblocking, OnFull::buffer));
+    EXPECT_TRUE(t.a->ok(2));
+    EXPECT_TRUE(t.a->ok(3));
+    EXPECT_EQ(t.a->error(4), Errc::queue_full);
+    for (int i = 0; i < 2; ++i) {
+        t.net.consume(*t.b, t.q, 1);
+        t.net.flush();
+    }
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m1", "m2", "m3"}));
+}
+
+TEST(DirectModes, DeadlineWithdrawsAMessageThatWasNeverTransmitted) {
+    Link t(buffering(Buffering::single));
+    t.send(1, "m1");
+    t.net.flush();
+    t.send(2, "late", mode(SendMode::accepted, OnFull::block, t.net.now + ms(100)));
+    t.send(3, "m3", mode(SendMode::accepted, OnFull::block));
+    t.net.advance(ms(100));
+    EXPECT_EQ(t.a->error(2), Errc::timeout);
+    EXPECT_EQ(t.a->traced("probe_withdrawn"), 1u);
+    t.net.drop_all();  // Only zero-credit probes; let the window update do it.
+    t.net.consume(*t.b, t.q, 1);
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m1", "m3"}));
+    EXPECT_EQ(t.b->delivered.back().seq, 2u);  // The withdrawn one never took a seq.
+    EXPECT_TRUE(t.a->ok(3));
+}
+
+TEST(DirectModes, DeadlineOfAnInFlightMessageSendsASkipAndTheBodyMayStillArrive) {
+    Link t;
+    t.send(1, "lost", mode(SendMode::delivered, OnFull::block, t.net.now + ms(15)));
+    t.send(2, "kept", mode(SendMode::delivered, OnFull::block, t.net.now + ms(15)));
+    t.send(3, "after", mode(SendMode::delivered));
+    InFlight second = t.net.wire[1];
+    t.net.drop_all();
+    t.net.advance(ms(15));
+    EXPECT_EQ(t.a->error(1), Errc::timeout);
+    EXPECT_EQ(t.a->error(2), Errc::timeout);
+    t.net.inject(*t.b, NodeId{1}, second.packet);  // The body of #2 beats its skip.
+    t.net.flush();                                 // Skips for 1 and 2.
+    t.net.advance(ms(30));
+    t.net.flush();  // Retransmit of "after".
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"kept", "after"}));
+    EXPECT_TRUE(t.a->ok(3));
+    EXPECT_GE(t.b->traced("probe_skip_received"), 1u);
+}
+
+TEST(DirectModes, SendDiscardRetryDiscardsUntilAReceiveIsPosted) {
+    Link t(buffering(Buffering::send_discard_retry));
+    t.send(1, "x", mode(SendMode::delivered));
+    t.net.flush();
+    EXPECT_TRUE(t.b->delivered.empty());
+    EXPECT_EQ(t.b->traced("probe_discard_not_waiting"), 1u);
+    t.net.advance(ms(20));
+    t.net.flush();  // Retried, discarded again.
+    EXPECT_TRUE(t.b->delivered.empty());
+    t.net.post(*t.b, t.q, {Pid{NodeId{1}, 77}});  // Waiting, but not for p.
+    t.net.advance(ms(40));
+    t.net.flush();
+    EXPECT_TRUE(t.b->delivered.empty());
+    t.net.post(*t.b, t.q);
+    EXPECT_TRUE(t.net.wire.empty());  // No go-ahead message: the sender retries on its timer.
+    t.net.advance(ms(80));
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), std::vector<std::string>{"x"});
+    EXPECT_TRUE(t.a->ok(1));
+    EXPECT_GE(t.a->engine->counters().retransmits, 3u);
+}
+
+TEST(DirectModes, SendAfterReceiveMovesTheBodyOnlyAfterTheReceive) {
+    Link t(buffering(Buffering::send_after_receive));
+    t.send(1, "first", mode(SendMode::accepted));
+    t.send(2, "second", mode(SendMode::delivered));
+    t.net.flush();
+    EXPECT_TRUE(t.b->delivered.empty());
+    EXPECT_TRUE(t.a->ok(1));  // accepted: the receiver node registered the offer.
+    EXPECT_FALSE(t.a->done(2));
+    t.send(3, "third", mode(SendMode::delivered));
+    ASSERT_EQ(t.net.on_wire(PacketKind::data), 1u);
+    EXPECT_NE(t.net.wire.front().packet.header.flags & wire::flag::offer, 0);
+    EXPECT_TRUE(t.net.wire.front().packet.body.empty());  // Learned: offers carry no body.
+    t.net.flush();
+    t.net.post(*t.b, t.q);
+    ASSERT_EQ(t.net.on_wire(PacketKind::ready), 1u);
+    t.net.deliver_one();  // ready -> a sends the body of #1
+    ASSERT_EQ(t.net.on_wire(PacketKind::data), 1u);
+    EXPECT_EQ(as_text(t.net.wire.front().packet.body), "first");
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), std::vector<std::string>{"first"});
+    t.net.post(*t.b, t.q);
+    t.net.flush();
+    t.net.post(*t.b, t.q);
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"first", "second", "third"}));
+    EXPECT_TRUE(t.a->ok(2));
+    EXPECT_TRUE(t.a->ok(3));
+}
+
+TEST(DirectModes, SendAfterReceiveDeliversAtOnceWhenTheReceiverIsAlreadyWaiting) {
+    Link t(buffering(Buffering::send_after_receive));
+    t.net.post(*t.b, t.q);
+    t.send(1, "x", mode(SendMode::delivered));
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), std::vector<std::string>{"x"});
+    EXPECT_TRUE(t.a->ok(1));
+}
+
+TEST(DirectModes, ATimedOutOfferIsNeverDelivered) {
+    Link t(buffering(Buffering::send_after_receive));
+    t.send(1, "first", mode(SendMode::delivered));
+    t.net.flush();  // Registered as an offer: the channel is in offer mode.
+    t.net.post(*t.b, t.q);
+    t.net.flush();
+    t.send(2, "withdrawn", mode(SendMode::delivered, OnFull::block, t.net.now + ms(50)));
+    t.send(3, "later", mode(SendMode::delivered));
+    t.net.flush();
+    t.net.advance(ms(50));
+    EXPECT_EQ(t.a->error(2), Errc::timeout);
+    t.net.flush();  // The skip replaces #2 at the receiver.
+    t.net.post(*t.b, t.q);
+    t.net.flush();
+    t.net.advance(Duration::seconds(2));
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"first", "later"}));
+    EXPECT_TRUE(t.a->ok(3));
+}
+
+TEST(DirectModes, AReadyThatRacesTheDeadlineGetsTheSkipNotTheBody) {
+    Link t(buffering(Buffering::send_after_receive));
+    t.send(1, "x", mode(SendMode::delivered, OnFull::block, t.net.now + ms(50)));
+    t.net.flush();
+    t.net.advance(ms(50));  // Deadline: the skip is on the wire...
+    EXPECT_EQ(t.a->error(1), Errc::timeout);
+    t.net.post(*t.b, t.q);  // ...while the receiver sends ready.
+    t.net.flush();
+    t.net.advance(Duration::seconds(3));
+    t.net.flush();
+    EXPECT_TRUE(t.b->delivered.empty());
+}
+
+TEST(DirectModes, TwoBlockingSendersThatNeverReceiveBothTimeOut) {
+    // The lecture's communication deadlock: P1 and P2 each send (blocking, send-after-receive)
+    // and would receive afterwards. Neither receive is ever posted: both sends time out.
+    Net net;
+    Host& a = net.add(1, 11);
+    Host& b = net.add(2, 22);
+    const Pid p1{NodeId{1}, 5};
+    const Pid p2{NodeId{2}, 6};
+    net.spawn(a, 5, buffering(Buffering::send_after_receive));
+    net.spawn(b, 6, buffering(Buffering::send_after_receive));
+    const Time deadline = net.now + Duration::seconds(2);
+    net.send(a, 1, p1, p2, "to p2", mode(SendMode::delivered, OnFull::block, deadline));
+    net.send(b, 1, p2, p1, "to p1", mode(SendMode::delivered, OnFull::block, deadline));
+    net.settle(deadline + Duration::seconds(3));
+    EXPECT_EQ(a.error(1), Errc::timeout);
+    EXPECT_EQ(b.error(1), Errc::timeout);
+    EXPECT_TRUE(a.delivered.empty());
+    EXPECT_TRUE(b.delivered.empty());
+}
+
+}  // namespace
+}  // namespace herald::proto::direct::testing
