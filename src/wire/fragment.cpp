@@ -110,6 +110,11 @@ Result<std::optional<Packet>> Reassembler::on_fragment(Packet fragment, Time now
         ++counters_.fragments_rejected;
         return fail(Errc::invalid_argument, "not a fragment");
     }
+    // decode() guarantees this, but the packet may come from elsewhere: never index past slots.
+    if (header.fragment_index >= header.fragment_count) {
+        ++counters_.fragments_rejected;
+        return fail(Errc::malformed, "fragment index >= fragment count");
+    }
     const Key key = key_of(header);
     if (recently_completed(key, now)) {
         ++counters_.fragments_duplicate;
@@ -120,33 +125,29 @@ Result<std::optional<Packet>> Reassembler::on_fragment(Packet fragment, Time now
         ++counters_.fragments_rejected;
         return fail(started.error());
     }
-    Partial& partial = (*started)->second;
+    const Partial& partial = (*started)->second;
     if (partial.present[header.fragment_index]) {
-        if (is_duplicate(partial, fragment)) {
-            ++counters_.fragments_duplicate;
-            return std::optional<Packet>{};
+        if (!is_duplicate(partial, fragment)) {
+            return reject_message(*started, Error{Errc::malformed, "duplicate fragment differs"});
         }
-        drop(*started);
-        ++counters_.messages_dropped;
-        ++counters_.fragments_rejected;
-        return fail(Errc::malformed, "duplicate fragment with other contents");
+        ++counters_.fragments_duplicate;
+        return std::optional<Packet>{};
     }
-    if (auto ok = check_slice(partial, fragment); !ok) {
-        drop(*started);
-        ++counters_.messages_dropped;
-        ++counters_.fragments_rejected;
-        return fail(ok.error());
-    }
+    if (auto ok = check_slice(partial, fragment); !ok) return reject_message(*started, ok.error());
     const std::size_t bytes = fragment.body.size() + extensions_size(fragment.extensions);
     if (auto ok = make_room(key, bytes); !ok) {
-        drop(partials_.find(key));
-        ++counters_.messages_dropped;
-        ++counters_.fragments_rejected;
-        return fail(ok.error());
+        return reject_message(partials_.find(key), ok.error());
     }
-    const std::uint16_t index = header.fragment_index;
+    return store(partials_.find(key), std::move(fragment), bytes, now);
+}
+
+Result<std::optional<Packet>> Reassembler::store(Partials::iterator it, Packet fragment,
+                                                 std::size_t bytes, Time now) {
+    HERALD_ASSERT(it != partials_.end());
+    Partial& partial = it->second;
+    const std::uint16_t index = fragment.header.fragment_index;
     if (index == 0) {
-        partial.header = header;  // Fragment 0's header (and authentication tag) wins.
+        partial.header = fragment.header;  // Fragment 0's header (and authentication tag) wins.
         partial.extensions = std::move(fragment.extensions);
     }
     if (index + 1 < partial.header.fragment_count) partial.slice_bytes = fragment.body.size();
@@ -156,11 +157,19 @@ Result<std::optional<Packet>> Reassembler::on_fragment(Packet fragment, Time now
     held_bytes_ += bytes;
     partial.last_progress = now;
     if (++partial.received < partial.header.fragment_count) return std::optional<Packet>{};
+    const Key key = it->first;
     Packet whole = assemble(partial);
-    drop(partials_.find(key));
+    drop(it);
     remember_completed(key, now);
     ++counters_.messages_completed;
     return std::optional<Packet>{std::move(whole)};
+}
+
+tl::unexpected<Error> Reassembler::reject_message(Partials::iterator it, Error error) {
+    drop(it);
+    ++counters_.messages_dropped;
+    ++counters_.fragments_rejected;
+    return fail(std::move(error));
 }
 
 Result<Reassembler::Partials::iterator> Reassembler::find_or_start(const Key& key,

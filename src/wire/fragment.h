@@ -91,7 +91,8 @@ public:
     // fragments with the fragment flag and fields cleared, extensions of fragment 0, the whole
     // body), or std::nullopt when the message is still incomplete or the fragment a duplicate.
     // Errc::invalid_argument: the packet has no flag::fragment.
-    // Errc::malformed: it contradicts earlier fragments of its message (other count or header,
+    // Errc::malformed: fragment_index >= fragment_count (decode() never lets that through), or
+    //   it contradicts earlier fragments of its message (other count or header,
     //   slice sizes that cannot tile the body, extensions on fragment > 0, an empty slice, or a
     //   duplicate with other contents); the whole incomplete message is dropped.
     // Errc::too_large: the message exceeds message_bytes_max, or cannot fit in held_bytes_max
@@ -131,6 +132,9 @@ private:
     Result<Partials::iterator> find_or_start(const Key& key, const Header& header, Time now);
     Status check_slice(const Partial& partial, const Packet& fragment) const;
     bool is_duplicate(const Partial& partial, const Packet& fragment) const;
+    Result<std::optional<Packet>> store(Partials::iterator it, Packet fragment, std::size_t bytes,
+                                        Time now);
+    tl::unexpected<Error> reject_message(Partials::iterator it, Error error);
     Status make_room(const Key& keep, std::size_t bytes);
     void drop(Partials::iterator it);
     bool evict_oldest(const Key& keep);

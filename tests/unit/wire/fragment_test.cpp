@@ -273,6 +273,14 @@ TEST_F(ReassemblerRejects, ADuplicateWithOtherContents) {
     expect_rejected(bad);
 }
 
+TEST_F(ReassemblerRejects, AnIndexPastTheCountWithoutTouchingHeldMessages) {
+    ASSERT_TRUE(r.on_fragment(parts[0], at_ms(0)).has_value());
+    Packet bad = parts[1];
+    bad.header.fragment_index = bad.header.fragment_count;  // decode() would refuse it.
+    EXPECT_EQ(r.on_fragment(bad, at_ms(0)).error().code, Errc::malformed);
+    EXPECT_EQ(r.partial_messages(), 1u);
+}
+
 TEST_F(ReassemblerRejects, APacketThatIsNotAFragment) {
     ASSERT_TRUE(r.on_fragment(parts[0], at_ms(0)).has_value());
     EXPECT_EQ(r.on_fragment(big_packet(10), at_ms(0)).error().code, Errc::invalid_argument);
