@@ -179,6 +179,18 @@ void linger_until_stdin_closed(std::int64_t timeout_ms) {
     }
 }
 
+std::uint64_t resident_bytes() {
+    std::FILE* status = std::fopen("/proc/self/status", "r");
+    if (status == nullptr) return 0;
+    std::array<char, 256> line{};
+    unsigned long long kib = 0;
+    while (std::fgets(line.data(), static_cast<int>(line.size()), status) != nullptr) {
+        if (std::sscanf(line.data(), "VmRSS: %llu kB", &kib) == 1) break;
+    }
+    std::fclose(status);
+    return kib * 1024;
+}
+
 void report_failure(std::string_view program, const Error& error) {
     std::string line = std::string(program) + ": " + error.to_string() + "\n";
     std::fputs(line.c_str(), stderr);

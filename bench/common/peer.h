@@ -60,6 +60,9 @@ void announce_result(const Fields& fields);
 // Monotonic nanoseconds (steady clock). Any thread.
 [[nodiscard]] std::int64_t now_ns();
 
+// This process's resident memory (VmRSS of /proc/self/status) in bytes; 0 if unreadable.
+[[nodiscard]] std::uint64_t resident_bytes();
+
 // Blocks until stdin reaches end of file (the driver closes it once the run is over) or
 // `timeout_ms` passes. Stream clients linger here so that libraries that drop unsent
 // messages on close (nng) deliver everything first.

@@ -129,7 +129,12 @@ Result<Fields> run_pair(const std::string& binary, const SystemRun& run, const s
         const std::int64_t deadline =
             now_ns() +
             (run.server.warmup_ms + run.server.duration_ms + result_slack_ms) * 1'000'000;
-        HERALD_TRY(client_fields, read_result(client, deadline));
+        if (memory) {  // The client only fills the server; the server reports.
+            HERALD_TRY(server_fields,
+                       read_result(server, now_ns() + memory_timeout_ms * 1'000'000));
+        } else {
+            HERALD_TRY(client_fields, read_result(client, deadline));
+        }
         if (run.server.pattern == Pattern::stream) {
             HERALD_TRY(server_fields, read_result(server, deadline));
         }

@@ -1,0 +1,190 @@
+// bench-herald: Herald's side of the workloads, through the public API only (herald/herald.h):
+// a Node per peer process, direct send/receive ping-pong and one-way streams, and the memory
+// of a node holding many idle processes or many queued messages. Layer: bench.
+#include <herald/herald.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/common/meter.h"
+#include "bench/common/peer.h"
+
+namespace herald::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto reply_timeout = 2s;    // A client waiting longer fails the run.
+constexpr auto stream_timeout = 10s;  // Herald is reliable: the end marker always comes.
+constexpr auto memory_fill_timeout = 60s;
+
+// Sends return once the node has taken the message (it still retransmits until acked), as
+// zmq_send and nng_send return once their library has it.
+const SendOptions fire_and_forget{SendMode::nonblocking, OnFull::block, 10s};
+
+struct Peer {
+    std::unique_ptr<Node> node;
+    std::optional<Process> process;
+    Pid server;  // Client only.
+};
+
+std::string listen_url(const PeerArgs& args) {
+    if (args.transport == "udp") return "udp://127.0.0.1:0";
+    if (args.role == Role::server) return "unix:" + args.dir + "/herald.sock";
+    // The client's socket goes next to the server's, in the run's private directory.
+    auto at = args.endpoint.find("@unix:");
+    std::string server_path = at == std::string::npos ? "" : args.endpoint.substr(at + 6);
+    return "unix:" + server_path + ".client." + std::to_string(::getpid());
+}
+
+Result<Peer> open_peer(const PeerArgs& args, const ProcessOptions& process_options = {}) {
+    if (args.transport != "udp" && args.transport != "unix") {
+        return fail(Errc::invalid_argument, "bench-herald: transport must be udp or unix");
+    }
+    NodeOptions options;
+    options.listen = listen_url(args);
+    options.faults_from_env = false;
+    Peer peer;
+    HERALD_TRY(peer.node, Node::start(options));
+    if (args.role == Role::client) {
+        HERALD_TRY(peer.server, peer.node->resolve(args.endpoint));
+    }
+    HERALD_TRY(auto process, peer.node->spawn(process_options));
+    peer.process.emplace(std::move(process));
+    return peer;
+}
+
+void announce(const Peer& peer) {
+    announce_ready(to_string(ProcessAddress{peer.process->pid(), peer.node->listen_url()}));
+}
+
+Status serve_echo(Peer& peer) {
+    for (;;) {
+        HERALD_TRY(auto envelope, peer.process->receive());
+        HERALD_TRY(peer.process->send(envelope.source, std::move(envelope.body), fire_and_forget));
+    }
+}
+
+Status run_latency_client(const PeerArgs& args, Peer& peer) {
+    std::vector<std::uint8_t> body(args.size_bytes, 0x5a);
+    HERALD_TRY(auto summary, measure_latency(args, [&]() -> Status {
+                   HERALD_TRY(peer.process->send(peer.server, ByteView(body), fire_and_forget));
+                   HERALD_TRY(peer.process->receive_from(peer.server, reply_timeout));
+                   return {};
+               }));
+    announce_result(to_fields(summary));
+    return {};
+}
+
+Status run_stream_server(const PeerArgs& args, Peer& peer) {
+    StreamMeter meter(args.warmup_ms * 1'000'000);
+    for (;;) {
+        HERALD_TRY(auto envelope, peer.process->receive(stream_timeout));
+        if (envelope.body.empty()) break;  // The end marker.
+        meter.on_bytes(envelope.body.size(), 1, now_ns());
+    }
+    announce_result(meter.fields(args.size_bytes));
+    return {};
+}
+
+Status run_stream_client(const PeerArgs& args, Peer& peer) {
+    std::vector<std::uint8_t> body(args.size_bytes, 0x5a);
+    const std::int64_t stop = now_ns() + (args.warmup_ms + args.duration_ms) * 1'000'000;
+    std::uint64_t sent = 0;
+    while (now_ns() < stop) {
+        for (int i = 0; i < 16; ++i, ++sent) {
+            HERALD_TRY(peer.process->send(peer.server, ByteView(body), fire_and_forget));
+        }
+    }
+    HERALD_TRY(peer.process->send(peer.server, ByteView{}, fire_and_forget));
+    announce_result({{"sent_msgs", std::to_string(sent)}});
+    linger_until_stdin_closed(30'000);  // The node retransmits until everything is acked.
+    return {};
+}
+
+}  // namespace
+}  // namespace herald::bench
+
+namespace herald::bench {
+namespace {
+
+Fields memory_fields(std::uint64_t count, std::uint64_t before, std::uint64_t after) {
+    std::uint64_t grown = after > before ? after - before : 0;
+    return {{"count", std::to_string(count)},
+            {"rss_bytes", std::to_string(after)},
+            {"rss_base_bytes", std::to_string(before)},
+            {"bytes_per_item", std::to_string(count == 0 ? 0 : grown / count)}};
+}
+
+// A node hosting `count` idle processes (the handles are kept, as an application would).
+Status run_memory_idle(const PeerArgs& args) {
+    NodeOptions options;
+    options.listen = listen_url(args);
+    options.faults_from_env = false;
+    HERALD_TRY(auto node, Node::start(options));
+    announce_ready(node->listen_url());
+    const std::uint64_t before = resident_bytes();
+    std::vector<Process> processes;
+    processes.reserve(args.count);
+    for (std::uint64_t i = 0; i < args.count; ++i) {
+        HERALD_TRY(auto process, node->spawn());
+        processes.push_back(std::move(process));
+    }
+    announce_result(memory_fields(args.count, before, resident_bytes()));
+    linger_until_stdin_closed(60'000);
+    return {};
+}
+
+// A node whose one process holds `count` delivered, unread messages sent by the client.
+Status run_memory_queued(const PeerArgs& args) {
+    ProcessOptions receiver;
+    receiver.queue_limit = static_cast<std::uint32_t>(args.count);
+    HERALD_TRY(auto peer, open_peer(args, receiver));
+    announce(peer);
+    const std::uint64_t before = resident_bytes();
+    const std::int64_t deadline = now_ns() + std::chrono::nanoseconds(memory_fill_timeout).count();
+    while (peer.node->stats().messages_delivered < args.count) {
+        if (now_ns() > deadline) return fail(Errc::timeout, "messages did not all arrive");
+        std::this_thread::sleep_for(5ms);
+    }
+    announce_result(memory_fields(args.count, before, resident_bytes()));
+    linger_until_stdin_closed(60'000);
+    return {};
+}
+
+Status run_memory_filler(const PeerArgs& args, Peer& peer) {
+    std::vector<std::uint8_t> body(args.size_bytes, 0x5a);
+    for (std::uint64_t i = 0; i < args.count; ++i) {
+        HERALD_TRY(peer.process->send(peer.server, ByteView(body), fire_and_forget));
+    }
+    linger_until_stdin_closed(60'000);
+    return {};
+}
+
+Status run(const PeerArgs& args) {
+    if (args.pattern == Pattern::memory && args.role == Role::server) {
+        return args.variant == "queued" ? run_memory_queued(args) : run_memory_idle(args);
+    }
+    if (args.pattern == Pattern::window) {
+        return fail(Errc::invalid_argument, "bench-herald: window is bench-herald-rpc's");
+    }
+    HERALD_TRY(auto peer, open_peer(args));
+    if (args.role == Role::server) {
+        announce(peer);
+        if (args.pattern == Pattern::stream) return run_stream_server(args, peer);
+        return serve_echo(peer);
+    }
+    if (args.pattern == Pattern::latency) return run_latency_client(args, peer);
+    if (args.pattern == Pattern::stream) return run_stream_client(args, peer);
+    return run_memory_filler(args, peer);
+}
+
+}  // namespace
+}  // namespace herald::bench
+
+int main(int argc, char** argv) {
+    return herald::bench::peer_main("bench-herald", argc, argv, herald::bench::run);
+}
