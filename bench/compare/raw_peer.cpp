@@ -1,6 +1,7 @@
 // bench-raw: the raw floor. Blocking datagram sockets with no library and no protocol:
 // UDP on 127.0.0.1 and Unix datagram sockets; ping-pong, windowed echo, and one-way streams
 // with plain sendto/recvfrom or batched sendmmsg/recvmmsg (--variant mmsg). Layer: bench.
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -179,9 +180,10 @@ Batch make_send_batch(Link& link, std::size_t size, std::size_t messages) {
     return batch;
 }
 
-// Receiving: one full-size slot per datagram.
+// Receiving: one slot per datagram, as large as the datagrams of this run. Built and touched
+// before the server says ready, so that page faults do not stall the first datagrams.
 Batch make_receive_batch(Link& link) {
-    const std::size_t slot = link.buffer.size();
+    const std::size_t slot = std::max<std::size_t>(link.chunk_bytes, 1);
     link.buffer.assign(batch_max * slot, 0);
     Batch batch = make_batch(batch_max);
     for (std::size_t i = 0; i < batch_max; ++i) {
@@ -218,8 +220,17 @@ Result<std::uint64_t> stream_batched(const PeerArgs& args, Link& link, std::int6
     std::uint64_t datagrams = 0;
     while (now_ns() < stop) {
         for (unsigned done = 0; done < count;) {
-            int n = ::sendmmsg(link.fd.get(), batch.headers.data() + done, count - done, 0);
-            if (n < 0 && errno != EINTR && errno != ENOBUFS) return fail(errno_error("sendmmsg"));
+            // Non-blocking, then poll for room: a blocking sendmmsg on a Unix datagram socket
+            // whose receiver queue is full (net.unix.max_dgram_qlen) can stall for many
+            // milliseconds; event loops (and Herald's transport) wait for POLLOUT instead.
+            int n =
+                ::sendmmsg(link.fd.get(), batch.headers.data() + done, count - done, MSG_DONTWAIT);
+            if (n < 0 && errno == EAGAIN) {
+                pollfd writable{link.fd.get(), POLLOUT, 0};
+                ::poll(&writable, 1, 10);
+            } else if (n < 0 && errno != EINTR && errno != ENOBUFS) {
+                return fail(errno_error("sendmmsg"));
+            }
             done += n > 0 ? static_cast<unsigned>(n) : 0;
         }
         datagrams += count;
@@ -254,8 +265,7 @@ Status receive_plain(Link& link, StreamMeter& meter) {
     }
 }
 
-Status receive_batched(Link& link, StreamMeter& meter) {
-    Batch batch = make_receive_batch(link);
+Status receive_batched(Link& link, Batch& batch, StreamMeter& meter) {
     const std::int64_t started = now_ns();
     for (;;) {
         int n = ::recvmmsg(link.fd.get(), batch.headers.data(), unsigned{batch_max}, MSG_WAITFORONE,
@@ -275,10 +285,13 @@ Status receive_batched(Link& link, StreamMeter& meter) {
     }
 }
 
-Status run_stream_server(const PeerArgs& args, Link& link) {
+Status run_stream_server(const PeerArgs& args, Link& link, const std::string& endpoint) {
     HERALD_TRY(set_receive_timeout(link.fd.get(), stream_idle_ms));
+    Batch batch = args.variant == "mmsg" ? make_receive_batch(link) : Batch{};
     StreamMeter meter(args.warmup_ms * 1'000'000);
-    HERALD_TRY(args.variant == "mmsg" ? receive_batched(link, meter) : receive_plain(link, meter));
+    announce_ready(endpoint);
+    HERALD_TRY(args.variant == "mmsg" ? receive_batched(link, batch, meter)
+                                      : receive_plain(link, meter));
     announce_result(meter.fields(args.size_bytes));
     return {};
 }
@@ -287,8 +300,8 @@ Status run(const PeerArgs& args) {
     std::string endpoint;
     HERALD_TRY(auto link, open_link(args, endpoint));
     if (args.role == Role::server) {
+        if (args.pattern == Pattern::stream) return run_stream_server(args, link, endpoint);
         announce_ready(endpoint);
-        if (args.pattern == Pattern::stream) return run_stream_server(args, link);
         return serve_echo(link, args.size_bytes);
     }
     switch (args.pattern) {
