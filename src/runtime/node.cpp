@@ -65,6 +65,7 @@ Node::Node(Private, NodeConfig config)
       random_(random_seed(clock_.unix_ns())) {}
 
 Node::~Node() {
+    HERALD_ASSERT(!loop_.in_loop_thread());  // The loop cannot join itself.
     stop();
 }
 
@@ -135,8 +136,10 @@ void Node::on_datagram(const Endpoint& from, ByteView datagram) {
         return;
     }
     if (source != id_) peers_.learn(source, from, t);
-    if (packet->header.kind == wire::PacketKind::hello_reply && on_hello_reply(&from, *packet, t)) {
-        return;
+    if (packet->header.kind == wire::PacketKind::hello_reply) {
+        // Answers a node-level ping when it echoes one of our nonces; the engine sees it too,
+        // so that it learns the peer's incarnation.
+        on_hello_reply(from, *packet, t);
     }
     dispatch_packet(source, *packet, t);
 }
@@ -299,12 +302,15 @@ void Node::schedule_flush() {
 }
 
 void Node::stop() {
-    HERALD_ASSERT(!loop_.in_loop_thread());
-    if (!stopping_.exchange(true, std::memory_order_acq_rel)) {
-        if (!loop_.post([this] { begin_drain(); })) {
-            // Never started or already closed: nothing to drain.
-        }
+    const bool first = !stopping_.exchange(true, std::memory_order_acq_rel);
+    if (loop_.in_loop_thread()) {
+        // From a callback: the loop cannot wait for itself. Start the drain; whoever calls
+        // stop() (or destroys the node) from another thread joins.
+        if (first) begin_drain();
+        return;
     }
+    // A failed post means the loop is already closed: nothing is left to drain.
+    if (first) static_cast<void>(loop_.post([this] { begin_drain(); }));
     loop_.join();
 }
 

@@ -109,7 +109,8 @@ public:
 
     // Stops accepting sends (Errc::closed), waits up to drain_max for pending ones to complete,
     // then completes the rest with Errc::closed, closes every process and the transport, and
-    // joins the loop thread. Blocks. Any thread but the loop; idempotent.
+    // joins the loop thread. Blocks; idempotent. From a callback on the loop thread it only
+    // starts the shutdown (the destructor, on another thread, joins).
     void stop();
     [[nodiscard]] bool stopped() const { return stopping_.load(std::memory_order_acquire); }
 
@@ -175,7 +176,7 @@ private:
     // Loop thread: ping (node_ping.cpp).
     void start_ping(const Endpoint& to, Duration timeout, PingCallback done);
     void send_hello(std::uint64_t id, PendingPing& ping, Time now);
-    bool on_hello_reply(const Endpoint* from, const wire::Packet& packet, Time now);
+    bool on_hello_reply(const Endpoint& from, const wire::Packet& packet, Time now);
     void on_ping_timer(std::uint64_t id, Time now);
 
     // Loop thread: shutdown.

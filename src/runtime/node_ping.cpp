@@ -94,7 +94,7 @@ void Node::on_ping_timer(std::uint64_t id, Time now_time) {
     schedule_flush();
 }
 
-bool Node::on_hello_reply(const Endpoint* from, const wire::Packet& packet, Time now_time) {
+bool Node::on_hello_reply(const Endpoint& from, const wire::Packet& packet, Time now_time) {
     auto by_nonce = ping_by_nonce_.find(packet.header.timestamp_ns);
     if (by_nonce == ping_by_nonce_.end()) return false;
     const std::uint64_t id = by_nonce->second;
@@ -108,7 +108,7 @@ bool Node::on_hello_reply(const Endpoint* from, const wire::Packet& packet, Time
     result.node = packet.header.source.node;
     result.incarnation = packet.header.source_incarnation;
     result.rtt = now_time - ping.sent_at;
-    result.endpoint = from != nullptr ? *from : ping.to;
+    result.endpoint = from;
     ping.done(std::move(result));
     return true;
 }
