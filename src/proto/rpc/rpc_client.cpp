@@ -183,8 +183,12 @@ void RpcClient::on_reply(const Reply& reply, Time now, Effects& out) {
         ++ctx_.counters.malformed_dropped;
         return;
     }
-    call.unanswered = 0;
     if (call.server_incarnation == 0) call.server_incarnation = reply.server_incarnation;
+    if (reply.kind == wire::PacketKind::rpc_nack && reply.result.error().code == Errc::queue_full) {
+        call.heard = Heard::busy;  // Keep resending on the schedule; a refusal is no answer.
+        return;
+    }
+    call.unanswered = 0;
     if (response) {
         const bool ack = acks_response(call.route.mode);
         finish(it, reply.result, now, out);  // Erases the call: the floor may rise.
@@ -201,10 +205,6 @@ void RpcClient::on_reply(const Reply& reply, Time now, Effects& out) {
             call.next_send = now + call.options.probe_interval;
             arm(call, out);
         }
-        return;
-    }
-    if (reply.result.error().code == Errc::queue_full) {
-        call.heard = Heard::busy;  // Keep resending on the current schedule.
         return;
     }
     finish(it, reply.result, now, out);

@@ -188,7 +188,9 @@ protected:
 
     [[nodiscard]] std::size_t count(PacketKind kind) const {
         std::size_t n = 0;
-        for (const auto& entry : log) n += entry.kind == kind ? 1 : 0;
+        for (const auto& entry : log) {
+            if (entry.kind == kind) ++n;
+        }
         return n;
     }
 
