@@ -22,7 +22,9 @@ struct Violation {
 //   its peer at or before the completion;
 // - one with Promise::accepted that completed ok is delivered to its peer, unless the peer's
 //   node crashed after the operation started;
-// - a must_succeed operation's payload is delivered (whatever its promise).
+// - a must_succeed operation's payload is delivered (whatever its promise), unless it went to
+//   a node that restarted before the actor's node heard from the new incarnation and it
+//   failed with peer_restarted (or, non-blocking, completed ok before that was known).
 [[nodiscard]] std::vector<Violation> check_no_loss(const History& history);
 
 // Integrity and no duplicate delivery: each payload is delivered at most once, only to the
@@ -43,7 +45,8 @@ struct Violation {
 
 // Liveness once faults stop: every operation that was not abandoned completes, those started
 // before the liveness phase by liveness_start + bound, the others within `bound` of their
-// start; must_succeed operations complete ok. `end` is when the run stopped.
+// start; must_succeed operations complete ok (peer_restarted is excused as in check_no_loss).
+// `end` is when the run stopped.
 [[nodiscard]] std::vector<Violation> check_liveness(const History& history, Duration bound,
                                                     Time end);
 

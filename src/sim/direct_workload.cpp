@@ -192,6 +192,13 @@ void DirectWorkload::send_next(std::size_t index, std::uint64_t life) {
     if (p.sent_liveness < options_.liveness_messages) issue_send(index, true);
 }
 
+std::optional<Buffering> DirectWorkload::buffering_of(Pid pid) const {
+    for (const auto& p : processes_) {
+        if (p.pid == pid) return p.options.buffering;
+    }
+    return std::nullopt;
+}
+
 Pid DirectWorkload::pick_target(std::size_t index, bool allow_missing) {
     if (allow_missing && random_.chance(0.03)) {
         return Pid{NodeId{1 + random_.below(sim_.node_count())}, missing_local_id};
@@ -232,6 +239,12 @@ void DirectWorkload::issue_send(std::size_t index, bool liveness) {
     record.actor_incarnation = node_of(p).incarnation();
     record.payload = op;
     record.promise = promise_of(send.mode);
+    // To a send-after-receive process, "accepted" means the offer was registered while the
+    // body stays with the sender (README rule 7): it promises nothing about delivery.
+    if (record.promise == Promise::accepted &&
+        buffering_of(target) == Buffering::send_after_receive) {
+        record.promise = Promise::none;
+    }
     record.must_succeed = liveness;
     record.started = sim_.now();
     sim_.history().start(record);
@@ -331,7 +344,9 @@ void DirectWorkload::post_receive(std::size_t index) {
     node.command(slot_, [&](HostedEngine& e, proto::Effects& out) {
         static_cast<DirectHost&>(e).engine().on_receive_posted(p.pid, p.from, sim_.now(), out);
     });
-    if (random_.chance(0.3)) {
+    // A selective receive always has a timeout: its sender may never send again, and a
+    // process blocked on it forever would be the workload's deadlock, not the engine's.
+    if (!p.from.empty() || random_.chance(0.3)) {
         const Duration timeout = uniform(Duration::milliseconds(1), Duration::milliseconds(30));
         sim_.queue().schedule(sim_.now() + timeout,
                               [this, index, life = p.life, generation = p.receive_generation] {

@@ -64,6 +64,8 @@ private:
 
     [[nodiscard]] SimNode& node_of(const Process& p) { return sim_.node(p.pid.node); }
     [[nodiscard]] bool needs_post(const Process& p) const;
+    // Buffering of process `pid`; nullopt for a pid that is no process of the workload.
+    [[nodiscard]] std::optional<proto::direct::Buffering> buffering_of(Pid pid) const;
     Process make_process(std::uint32_t index, std::size_t nodes);
     void spawn(std::size_t index);
     void schedule_send(std::size_t index, Duration delay);

@@ -38,6 +38,27 @@ void History::anomaly(Time at, std::string description) {
     anomalies_.push_back({at, std::move(description)});
 }
 
+std::uint32_t History::incarnation_at(NodeId node, Time at) const {
+    std::uint32_t incarnation = 1;
+    for (const auto& crash : crashes_) {
+        if (crash.node == node && crash.at < at) ++incarnation;
+    }
+    return incarnation;
+}
+
+bool History::sent_to_unknown_restart(const OperationRecord& op) const {
+    if (op.actor.node == op.peer.node) return false;
+    const std::uint32_t incarnation = incarnation_at(op.peer.node, op.started);
+    if (incarnation == 1) return false;
+    for (const auto& c : contacts_) {
+        if (c.node == op.actor.node && c.peer == op.peer.node &&
+            c.peer_incarnation == incarnation && c.at <= op.started) {
+            return false;
+        }
+    }
+    return true;
+}
+
 const OperationRecord* History::find(std::uint64_t id) const {
     const auto it = by_id_.find(id);
     return it == by_id_.end() ? nullptr : &operations_[it->second];

@@ -61,6 +61,15 @@ struct CrashRecord {
     bool wiped = false;  // Durable state destroyed too.
 };
 
+// The first packet that `node` received from incarnation `peer_incarnation` of `peer`: from
+// then on `node`'s engines can know that `peer` restarted.
+struct ContactRecord {
+    Time at;
+    NodeId node;
+    NodeId peer;
+    std::uint32_t peer_incarnation = 0;
+};
+
 // Something the recorder itself saw go wrong (e.g. a completion for an unknown operation).
 struct Anomaly {
     Time at;
@@ -80,6 +89,7 @@ public:
     void deliver(DeliveryRecord record) { deliveries_.push_back(record); }
     void execute(ExecutionRecord record) { executions_.push_back(record); }
     void crash(CrashRecord record) { crashes_.push_back(record); }
+    void contact(ContactRecord record) { contacts_.push_back(record); }
     void anomaly(Time at, std::string description);
     // The time all faults were healed and the liveness phase began; Time::max() if never.
     void set_liveness_start(Time at) { liveness_start_ = at; }
@@ -90,6 +100,14 @@ public:
     [[nodiscard]] const std::vector<DeliveryRecord>& deliveries() const { return deliveries_; }
     [[nodiscard]] const std::vector<ExecutionRecord>& executions() const { return executions_; }
     [[nodiscard]] const std::vector<CrashRecord>& crashes() const { return crashes_; }
+    [[nodiscard]] const std::vector<ContactRecord>& contacts() const { return contacts_; }
+    // Incarnation of `node` at `at`: 1 + its crashes before `at` (a crashed node restarts as
+    // the next incarnation).
+    [[nodiscard]] std::uint32_t incarnation_at(NodeId node, Time at) const;
+    // Whether `op` went to a node that had restarted before the op started, and the actor's
+    // node had not yet heard from that new incarnation: its engine could not know yet that
+    // its channel to the peer was stale.
+    [[nodiscard]] bool sent_to_unknown_restart(const OperationRecord& op) const;
     [[nodiscard]] const std::vector<Anomaly>& anomalies() const { return anomalies_; }
     [[nodiscard]] Time liveness_start() const { return liveness_start_; }
 
@@ -99,6 +117,7 @@ private:
     std::vector<DeliveryRecord> deliveries_;
     std::vector<ExecutionRecord> executions_;
     std::vector<CrashRecord> crashes_;
+    std::vector<ContactRecord> contacts_;
     std::vector<Anomaly> anomalies_;
     Time liveness_start_ = Time::max();
 };

@@ -47,7 +47,7 @@ void SimNode::crash(bool wipe) {
     // A write that was issued but not yet durable may or may not be on disk after a crash;
     // writes reach the disk in order, so some prefix of them survived.
     const auto kept = static_cast<std::size_t>(sim_.disk_random().below(writes_.size() + 1));
-    for (std::size_t i = 0; i < kept; ++i) apply(writes_[i].write);
+    for (std::size_t i = 0; i < kept; ++i) apply(writes_[i]);
     writes_.clear();
     if (wipe) disk_.clear();
     for (const auto& engine : engines_) past_stats_ += engine->stats();
@@ -143,7 +143,7 @@ void SimNode::drain(std::size_t slot) {
         sim_.workload().on_completed(*this, c);
     }
     for (const auto& t : effects_.timers) carry_out_timer(slot, t);
-    for (auto& p : effects_.persists) persist(slot, std::move(p));
+    if (!effects_.persists.empty()) persist(slot, effects_.persists);
     effects_.clear();
     in_input_ = false;
 }
@@ -177,24 +177,40 @@ void SimNode::fire_timer(std::uint64_t life, std::size_t slot, std::uint64_t id,
     drain(slot);
 }
 
-void SimNode::persist(std::size_t slot, proto::PersistEffect write) {
-    const Duration spread = sim_.options().fsync_max - sim_.options().fsync_min;
-    const auto extra = static_cast<std::int64_t>(sim_.disk_random().below(
-        static_cast<std::uint64_t>(std::max<std::int64_t>(spread.ns(), 1))));
-    // One disk per node: writes become durable in the order they were issued.
-    disk_free_ =
-        std::max(disk_free_, sim_.now()) + sim_.options().fsync_min + Duration::nanoseconds(extra);
-    if (sim_.trace().enabled()) {
-        sim_.note(label_, "persist",
-                  Fields()
-                      .add("token", write.token)
-                      .add("key", write.key)
-                      .add("erase", write.erase)
-                      .add("durable_at", disk_free_)
-                      .text());
+void SimNode::persist(std::size_t slot, std::vector<proto::PersistEffect>& writes) {
+    // Effects that share a token are one atomic write with one on_durable (effects.h).
+    std::vector<PendingWrite> batches;
+    for (auto& w : writes) {
+        auto it = std::find_if(batches.begin(), batches.end(),
+                               [&](const PendingWrite& b) { return b.token == w.token; });
+        if (it == batches.end()) {
+            batches.push_back({slot, w.token, {}});
+            it = batches.end() - 1;
+        }
+        it->parts.push_back(std::move(w));
     }
-    writes_.push_back({slot, std::move(write)});
-    sim_.queue().schedule(disk_free_, [this, life = life_] { finish_write(life); });
+    for (auto& batch : batches) {
+        const Duration spread = sim_.options().fsync_max - sim_.options().fsync_min;
+        const auto extra = static_cast<std::int64_t>(sim_.disk_random().below(
+            static_cast<std::uint64_t>(std::max<std::int64_t>(spread.ns(), 1))));
+        // One disk per node: writes become durable in the order they were issued.
+        disk_free_ = std::max(disk_free_, sim_.now()) + sim_.options().fsync_min +
+                     Duration::nanoseconds(extra);
+        if (sim_.trace().enabled()) {
+            std::string keys;
+            for (const auto& part : batch.parts) {
+                keys += (keys.empty() ? "" : ",") + std::string(part.erase ? "-" : "") + part.key;
+            }
+            sim_.note(label_, "persist",
+                      Fields()
+                          .add("token", batch.token)
+                          .add("keys", keys)
+                          .add("durable_at", disk_free_)
+                          .text());
+        }
+        writes_.push_back(std::move(batch));
+        sim_.queue().schedule(disk_free_, [this, life = life_] { finish_write(life); });
+    }
 }
 
 void SimNode::finish_write(std::uint64_t life) {
@@ -203,21 +219,23 @@ void SimNode::finish_write(std::uint64_t life) {
     HERALD_ASSERT(!in_input_);
     PendingWrite done = std::move(writes_.front());
     writes_.pop_front();
-    apply(done.write);
+    apply(done);
     if (sim_.trace().enabled()) {
-        sim_.note(label_, "durable", Fields().add("token", done.write.token).text());
+        sim_.note(label_, "durable", Fields().add("token", done.token).text());
     }
     in_input_ = true;
-    engines_[done.slot]->on_durable(done.write.token, sim_.now(), effects_);
+    engines_[done.slot]->on_durable(done.token, sim_.now(), effects_);
     drain(done.slot);
 }
 
-void SimNode::apply(const proto::PersistEffect& write) {
-    if (write.erase) {
-        const auto it = disk_.find(write.key);
-        if (it != disk_.end()) disk_.erase(it);
-    } else {
-        disk_[write.key] = write.value;
+void SimNode::apply(const PendingWrite& write) {
+    for (const auto& part : write.parts) {
+        if (part.erase) {
+            const auto it = disk_.find(part.key);
+            if (it != disk_.end()) disk_.erase(it);
+        } else {
+            disk_[part.key] = part.value;
+        }
     }
 }
 

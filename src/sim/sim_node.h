@@ -43,7 +43,8 @@ public:
     // on_node_started respawns the node's processes. The node must be down.
     void start();
     // Drops all volatile state: engines, timers, process queues, writes not yet durable (a
-    // random prefix of those is kept, as a real disk may have written them). With `wipe` the
+    // random prefix of those is kept, as a real disk may have written them; each write, i.e.
+    // the persist effects of one token, survives whole or not at all). With `wipe` the
     // disk is emptied as well. The node must be up.
     void crash(bool wipe);
 
@@ -80,9 +81,10 @@ private:
     struct Timer {
         std::uint64_t generation = 0;
     };
-    struct PendingWrite {
+    struct PendingWrite {  // One atomic write: the persist effects of one token.
         std::size_t slot = 0;
-        proto::PersistEffect write;
+        std::uint64_t token = 0;
+        std::vector<proto::PersistEffect> parts;
     };
 
     HostedEngine* engine(std::size_t slot);
@@ -90,9 +92,9 @@ private:
     void carry_out_timer(std::size_t slot, const proto::TimerEffect& timer);
     void fire_timer(std::uint64_t life, std::size_t slot, std::uint64_t id,
                     std::uint64_t generation);
-    void persist(std::size_t slot, proto::PersistEffect write);
+    void persist(std::size_t slot, std::vector<proto::PersistEffect>& writes);
     void finish_write(std::uint64_t life);
-    void apply(const proto::PersistEffect& write);
+    void apply(const PendingWrite& write);
 
     Simulation& sim_;
     NodeId id_;

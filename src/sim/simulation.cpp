@@ -144,6 +144,12 @@ void Simulation::arrive(NodeId from, NodeId to, const wire::Packet& packet) {
         return;
     }
     ++packets_delivered_;
+    const std::uint32_t incarnation = packet.header.source_incarnation;
+    auto& known = known_incarnations_[{to, from}];
+    if (incarnation > known) {
+        known = incarnation;
+        history_.contact({now(), to, from, incarnation});
+    }
     if (trace_.enabled()) {
         note(target.label(), "net_recv",
              "from=" + node(from).label() + " " + describe_packet(packet));

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/random.h"
@@ -106,6 +108,8 @@ private:
     std::vector<std::unique_ptr<SimNode>> nodes_;
     std::uint64_t last_operation_id_ = 0;
     std::uint64_t packets_delivered_ = 0;
+    // (receiver, sender) -> the sender's incarnation last seen in a packet (for contacts).
+    std::map<std::pair<NodeId, NodeId>, std::uint32_t> known_incarnations_;
 };
 
 // "data", "ack", ... for traces.

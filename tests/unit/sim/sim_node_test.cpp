@@ -172,6 +172,30 @@ TEST_F(SimNodeTest, CrashKeepsAPrefixOfWritesThatWereNotYetDurable) {
     EXPECT_TRUE(engine(NodeId{1}).log.empty());  // No on_durable for a crashed incarnation.
 }
 
+TEST_F(SimNodeTest, EffectsSharingATokenAreOneAtomicWriteWithOneDurableCall) {
+    int torn = 0;
+    for (std::uint64_t run = 0; run < 20; ++run) {
+        const std::string x = "x" + std::to_string(run), y = "y" + std::to_string(run);
+        emit(NodeId{1}, [&](proto::Effects& out) {
+            out.persist(7, x, to_bytes("1"));
+            out.persist(8, "other", to_bytes("2"));
+            out.persist(7, y, to_bytes("3"));
+        });
+        sim.crash(NodeId{1}, false);
+        const auto& disk = sim.node(NodeId{1}).disk();
+        torn += disk.contains(x) != disk.contains(y) ? 1 : 0;
+        sim.restart(NodeId{1});
+    }
+    EXPECT_EQ(torn, 0);
+    emit(NodeId{1}, [&](proto::Effects& out) {
+        out.persist(9, "p", to_bytes("1"));
+        out.persist(9, "q", to_bytes("2"));
+    });
+    sim.queue().run_until(ms(100));
+    EXPECT_EQ(engine(NodeId{1}).log, (std::vector<std::string>{"durable 9"}));
+    EXPECT_TRUE(sim.node(NodeId{1}).disk().contains("q"));
+}
+
 TEST_F(SimNodeTest, PacketsTravelBetweenNodesAndAreDroppedAtADownNode) {
     wire::Packet p;
     p.header.kind = wire::PacketKind::rpc_request;
