@@ -31,6 +31,7 @@ constexpr const char* examples = R"(Examples:
   herald-sim --list                                  the scenarios
 A failing seed prints the one line that replays it, e.g.
   herald-sim --scenario=direct --seed=17 --loss=0.4
+Exit status: 0 no violation, 1 violations found, 2 usage error. See docs/simulation.md.
 )";
 
 struct Cli {
@@ -87,9 +88,13 @@ void add_options(CLI::App& app, Cli& cli) {
                    "Time within which everything must complete once faults stop")
         ->capture_default_str();
     app.add_flag("--no-buggify", cli.no_buggify, "Never switch on the harsher buggify modes");
-    app.add_option("--mutate", o.mutations,
-                   "Break the engine on purpose (skip_duplicate_check, skip_reorder_buffer, "
-                   "never_retransmit, complete_before_ack); repeatable");
+    std::string mutations;
+    for (const auto name : herald::sim::mutation_names()) {
+        mutations += (mutations.empty() ? "" : ", ") + std::string(name);
+    }
+    app.add_option(
+        "--mutate", o.mutations,
+        "Break the engine on purpose, to see a checker catch it; repeatable. One of: " + mutations);
     app.add_flag("--trace", o.trace, "Print the event trace of every run");
     app.add_flag("--json", cli.json, "Print the summary as JSON");
 }

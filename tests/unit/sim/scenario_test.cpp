@@ -1,0 +1,95 @@
+// Scenario options: validation errors name the bad option, replay lines carry exactly the
+// non-default options, and the summary lists violations with their replay lines.
+// Layer: tests/unit/sim.
+#include "sim/scenario.h"
+
+#include <gtest/gtest.h>
+
+#include "sim/summary.h"
+
+namespace herald::sim {
+namespace {
+
+TEST(ScenarioOptions, DefaultsAreValidAndReplayWithScenarioAndSeedOnly) {
+    const ScenarioOptions options;
+    EXPECT_TRUE(validate(options).has_value());
+    EXPECT_EQ(replay_line(options, 42), "herald-sim --scenario=direct --seed=42");
+}
+
+TEST(ScenarioOptions, ReplayLineNamesEveryNonDefaultOption) {
+    ScenarioOptions o;
+    o.nodes = 5;
+    o.loss = 0.4;
+    o.crashes = 3;
+    o.wipe = 0.25;
+    o.safety = Duration::milliseconds(2500);
+    o.buggify = false;
+    o.mutations = {"never_retransmit"};
+    EXPECT_EQ(replay_line(o, 7),
+              "herald-sim --scenario=direct --seed=7 --nodes=5 --loss=0.4 --crash=3 --wipe=0.25 "
+              "--safety-ms=2500 --no-buggify --mutate=never_retransmit");
+}
+
+TEST(ScenarioOptions, ValidationRejectsEachBadOptionWithItsName) {
+    const auto rejects = [](const ScenarioOptions& o, std::string_view word) {
+        const Status s = validate(o);
+        ASSERT_FALSE(s.has_value());
+        EXPECT_EQ(s.error().code, Errc::invalid_argument);
+        EXPECT_NE(s.error().detail.find(word), std::string::npos) << s.error().detail;
+    };
+    ScenarioOptions o;
+    o.scenario = "nope";
+    rejects(o, "scenario");
+    o = {};
+    o.nodes = 0;
+    rejects(o, "nodes");
+    o = {};
+    o.loss = 1.0;
+    rejects(o, "loss");
+    o = {};
+    o.duplicate = -0.1;
+    rejects(o, "duplicate");
+    o = {};
+    o.safety = Duration::zero();
+    rejects(o, "phase");
+    o = {};
+    o.mutations = {"break_everything"};
+    rejects(o, "mutation");
+}
+
+TEST(Summary, ListsViolationsWithTheirReplayLines) {
+    RunReport clean;
+    clean.seed = 1;
+    clean.probes = {{"probe_a", 2}};
+    clean.buggify = {"burst_loss"};
+    RunReport bad;
+    bad.seed = 2;
+    bad.replay = "herald-sim --scenario=direct --seed=2";
+    bad.violations.push_back({"fifo", Time::zero(), "out of order"});
+    bad.probes = {{"probe_a", 1}};
+    Summary s;
+    s.add(clean);
+    s.add(bad);
+    EXPECT_EQ(s.runs(), 2u);
+    EXPECT_EQ(s.failed().size(), 1u);
+    EXPECT_EQ(s.probes().at("probe_a").seeds, 2u);
+    EXPECT_EQ(s.probes().at("probe_a").hits, 3u);
+    EXPECT_EQ(s.buggify().at("burst_loss"), 1u);
+    const std::string text = s.text();
+    EXPECT_NE(text.find("[fifo] 0.000000 out of order"), std::string::npos) << text;
+    EXPECT_NE(text.find("replay: herald-sim --scenario=direct --seed=2"), std::string::npos);
+}
+
+TEST(Scenario, OneSeedRunsQuicklyAndReportsWhatHappened) {
+    const RunReport r = run_scenario(ScenarioOptions{}, 11);
+    EXPECT_EQ(r.seed, 11u);
+    EXPECT_EQ(r.scenario, "direct");
+    EXPECT_EQ(r.replay, "herald-sim --scenario=direct --seed=11");
+    EXPECT_GT(r.stats.operations, 30u);
+    EXPECT_GT(r.stats.deliveries, 0u);
+    EXPECT_EQ(r.stats.crashes, 1u);
+    EXPECT_TRUE(r.trace.empty());  // Only with options.trace.
+}
+
+}  // namespace
+}  // namespace herald::sim
