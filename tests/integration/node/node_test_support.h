@@ -39,7 +39,8 @@ inline bool eventually(const std::function<bool()>& done,
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!done()) {
         if (std::chrono::steady_clock::now() >= deadline) return done();
-        std::this_thread::yield();
+        // A short poll interval, so that waiting leaves the CPU to the nodes being waited on.
+        std::this_thread::sleep_for(200us);
     }
     return true;
 }

@@ -1,0 +1,134 @@
+// node_helper: a small program that runs one Herald node in its own OS process and plays one
+// role, for the multi-process integration tests (node_process_test). Prints one status line
+// per milestone on stdout ("READY <url> <pid>", "DONE ...", "BAD ...").
+//   node_helper echo <listen-url>            well-known pid 1 ("echo") sends every message back
+//   node_helper sink <listen-url> <count>    well-known pid 1 expects "0".."count-1" in order
+//   node_helper source <listen-url> <pid@url> <count>   sends "0".."count-1" to pid, pipelined
+// Fault injection comes from $HERALD_FAULTS. Exit status 0 = role done, 1 = wrong data,
+// 2 = an operation failed, 3 = bad arguments.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "herald/herald.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using herald::Errc;
+
+int usage() {
+    std::fprintf(stderr,
+                 "usage: node_helper echo URL | sink URL COUNT | source URL PID@URL COUNT\n");
+    return 3;
+}
+
+void say(const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+}
+
+std::unique_ptr<herald::Node> start(const std::string& url) {
+    herald::NodeOptions options;
+    options.listen = url;
+    auto node = herald::Node::start(options);
+    if (!node) {
+        say("BAD start " + node.error().to_string());
+        std::exit(2);
+    }
+    return std::move(*node);
+}
+
+herald::Process service(herald::Node& node, const std::string& name) {
+    herald::ProcessOptions options;
+    options.local_id = 1;
+    options.name = name;
+    auto process = node.spawn(options);
+    if (!process) {
+        say("BAD spawn " + process.error().to_string());
+        std::exit(2);
+    }
+    say("READY " + node.listen_url() + " " + herald::to_string(process->pid()));
+    return std::move(*process);
+}
+
+int echo(const std::string& url) {
+    auto node = start(url);
+    auto self = service(*node, "echo");
+    for (;;) {
+        auto message = self.receive(herald::forever);
+        if (!message) return 2;
+        herald::SendOptions options;
+        options.timeout = 2s;
+        // A failed echo (the client went away) is the client's problem: keep serving.
+        static_cast<void>(self.send(message->source, std::move(message->body), options));
+    }
+}
+
+int sink(const std::string& url, std::uint64_t count) {
+    auto node = start(url);
+    auto self = service(*node, "sink");
+    herald::Pid source;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        auto message = self.receive(60s);
+        if (!message) {
+            say("BAD receive " + std::to_string(i) + " " + message.error().to_string());
+            return 2;
+        }
+        if (i == 0) source = message->source;
+        if (message->source != source || message->text() != std::to_string(i) ||
+            message->seq != i + 1) {
+            say("BAD message " + std::to_string(i) + " got '" + std::string(message->text()) +
+                "' seq " + std::to_string(message->seq));
+            return 1;
+        }
+    }
+    // Anything more would be a duplicate: wait a little for one to show up.
+    auto extra = self.receive(200ms);
+    if (extra) {
+        say("BAD extra '" + std::string(extra->text()) + "'");
+        return 1;
+    }
+    say("DONE " + std::to_string(count));
+    return 0;
+}
+
+int source(const std::string& url, const std::string& address, std::uint64_t count) {
+    auto node = start(url);
+    auto target = node->resolve(address, 10s);
+    if (!target) {
+        say("BAD resolve " + target.error().to_string());
+        return 2;
+    }
+    auto self = node->spawn();
+    if (!self) return 2;
+    herald::SendOptions options;
+    options.mode = herald::SendMode::nonblocking;  // Pipelined: flow control blocks when full.
+    options.timeout = 60s;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        if (i + 1 == count) options.mode = herald::SendMode::delivered;  // FIFO: all are in.
+        auto sent = self->send(*target, std::to_string(i), options);
+        if (!sent) {
+            say("BAD send " + std::to_string(i) + " " + sent.error().to_string());
+            return 2;
+        }
+    }
+    const auto stats = node->stats();
+    say("SENT " + std::to_string(count) + " retransmits " + std::to_string(stats.retransmits) +
+        " faults_dropped " + std::to_string(stats.faults_dropped));
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 3) return usage();
+    const std::string_view role = argv[1];
+    if (role == "echo" && argc == 3) return echo(argv[2]);
+    if (role == "sink" && argc == 4) return sink(argv[2], std::strtoull(argv[3], nullptr, 10));
+    if (role == "source" && argc == 5) {
+        return source(argv[2], argv[3], std::strtoull(argv[4], nullptr, 10));
+    }
+    return usage();
+}
