@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <exception>
 #include <msgpack.hpp>
 #include <string>
@@ -23,9 +24,13 @@ namespace detail {
 // msgpack-cxx's output-stream concept, appending to a Bytes.
 struct BytesWriter {
     Bytes& out;
+    // resize + memcpy rather than insert: g++ 12 -O2 reports a false -Wstringop-overflow in
+    // vector<unsigned char>::insert when inlined here (GCC bug 107852).
     void write(const char* data, std::size_t size) {
-        const auto* p = reinterpret_cast<const std::uint8_t*>(data);
-        out.insert(out.end(), p, p + size);
+        if (size == 0) return;
+        const std::size_t at = out.size();
+        out.resize(at + size);
+        std::memcpy(out.data() + at, data, size);
     }
 };
 [[nodiscard]] Error pack_error(const std::exception& e);
