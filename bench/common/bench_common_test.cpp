@@ -102,5 +102,24 @@ TEST(StreamMeter, ReportsZeroWhenNothingArrivedAfterTheWarmUp) {
     EXPECT_EQ(meter.fields(64)[3], (Field{"elapsed_ns", "0"}));
 }
 
+TEST(WindowMeter, CountsCallsAfterTheWarmUpAndOneLateCallWhenNoneCameInTime) {
+    PeerArgs args;
+    args.warmup_ms = 10;
+    args.duration_ms = 20;
+    constexpr std::int64_t ms = 1'000'000;
+    WindowMeter meter(args, 0);
+    EXPECT_TRUE(meter.on_complete(5 * ms));  // Warm-up: not counted.
+    EXPECT_FALSE(meter.done(31 * ms));       // Over, but nothing measured yet.
+    EXPECT_FALSE(meter.on_complete(40 * ms));
+    EXPECT_TRUE(meter.done(40 * ms));
+    EXPECT_EQ(meter.fields(), (Fields{{"calls", "1"}, {"elapsed_ns", std::to_string(30 * ms)}}));
+
+    WindowMeter busy(args, 0);
+    EXPECT_TRUE(busy.on_complete(12 * ms));
+    EXPECT_TRUE(busy.on_complete(20 * ms));
+    EXPECT_TRUE(busy.done(30 * ms));
+    EXPECT_EQ(busy.fields(), (Fields{{"calls", "2"}, {"elapsed_ns", std::to_string(10 * ms)}}));
+}
+
 }  // namespace
 }  // namespace herald::bench

@@ -79,20 +79,22 @@ private:
 // Client side of the window pattern: counts completed calls after the warm-up.
 class WindowMeter {
 public:
-    explicit WindowMeter(const PeerArgs& args)
-        : start_ns_(now_ns()),
+    explicit WindowMeter(const PeerArgs& args, std::int64_t start_ns = now_ns())
+        : start_ns_(start_ns),
           mark_ns_(start_ns_ + args.warmup_ms * 1'000'000),
           stop_ns_(mark_ns_ + args.duration_ms * 1'000'000) {}
 
-    // Records one completed call; returns false once the measured time is over.
+    // Records one completed call; returns false once the measured time is over. A call that
+    // completes after the end still counts (elapsed then runs to it), so that a stalled
+    // machine yields a slow figure rather than none.
     bool on_complete(std::int64_t now) {
         if (now < mark_ns_) return true;
-        if (now >= stop_ns_) return false;
         ++calls_;
         last_ns_ = now;
-        return true;
+        return now < stop_ns_;
     }
-    [[nodiscard]] bool done(std::int64_t now) const { return now >= stop_ns_; }
+    // The measured time is over and at least one call completed in it.
+    [[nodiscard]] bool done(std::int64_t now) const { return now >= stop_ns_ && calls_ > 0; }
     // calls, elapsed_ns.
     [[nodiscard]] Fields fields() const;
 

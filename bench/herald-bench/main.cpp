@@ -25,7 +25,7 @@ constexpr const char* usage =
     "  --json FILE    where to write every figure (default bench/results/latest.json)\n"
     "  --filter REGEX run only systems whose name matches, e.g. 'rtt/1B/udp' or '/zmq$'\n"
     "  --list         print the names of the runs and exit\n"
-    "  --smoke        one 20 ms run of each (for the build's smoke test; figures mean nothing)\n";
+    "  --smoke        one 50 ms run of each (for the build's smoke test; figures mean nothing)\n";
 
 struct Options {
     Mode mode = quick_mode();

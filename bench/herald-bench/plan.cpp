@@ -101,7 +101,7 @@ Mode full_mode() {
     return {"full", 5, 1000, 200};
 }
 Mode smoke_mode() {
-    return {"smoke", 1, 20, 5, 1'000, 100};
+    return {"smoke", 1, 50, 10, 1'000, 100};
 }
 
 std::string size_label(std::size_t bytes) {
