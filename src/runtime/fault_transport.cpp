@@ -67,6 +67,7 @@ private:
     asio::steady_timer timer_;
     std::vector<Held> delayed_;    // A min-heap on (due, order).
     std::vector<Held> reordered_;  // In send order; `due` is when the hold ends at the latest.
+    std::size_t held_bytes_ = 0;
     std::uint64_t order_next_ = 0, timer_generation_ = 0;
     Clock::time_point timer_due_;
     bool timer_armed_ = false, closed_ = false;
@@ -102,12 +103,14 @@ void FaultTransport::route(const Endpoint& to, ByteView datagram, bool hold,
         release_reordered();  // Held datagrams now go out after a later one.
         return;
     }
-    if (delayed_.size() + reordered_.size() >= fault_held_max) {
+    if (delayed_.size() + reordered_.size() >= fault_held_max ||
+        held_bytes_ + datagram.size() > fault_held_bytes_max) {
         held_overflow_.add();
         return;
     }
     const Clock::time_point now = Clock::now();
     Held held{now, order_next_++, to, Bytes(datagram.begin(), datagram.end())};
+    held_bytes_ += datagram.size();
     if (delay_us > 0) {
         delayed_count_.add();
         held.due = now + std::chrono::microseconds(delay_us);
@@ -122,7 +125,10 @@ void FaultTransport::route(const Endpoint& to, ByteView datagram, bool hold,
 }
 
 void FaultTransport::release_reordered() {
-    for (const Held& held : reordered_) inner_->send(held.to, held.data);
+    for (const Held& held : reordered_) {
+        held_bytes_ -= held.data.size();
+        inner_->send(held.to, held.data);
+    }
     reordered_.clear();
 }
 
@@ -146,6 +152,7 @@ void FaultTransport::on_timer() {
     const Clock::time_point now = Clock::now();
     while (!delayed_.empty() && delayed_.front().due <= now) {
         std::pop_heap(delayed_.begin(), delayed_.end(), std::greater<>());
+        held_bytes_ -= delayed_.back().data.size();
         inner_->send(delayed_.back().to, delayed_.back().data);
         delayed_.pop_back();
     }
@@ -160,6 +167,7 @@ void FaultTransport::close() {
     held_overflow_.add(delayed_.size() + reordered_.size());
     delayed_.clear();
     reordered_.clear();
+    held_bytes_ = 0;
     timer_.cancel();
     inner_->close();
 }

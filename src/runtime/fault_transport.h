@@ -11,9 +11,10 @@
 
 namespace herald::runtime {
 
-// Datagrams held back (delayed or reordered) at once; beyond it sends are dropped and counted
-// in send_dropped, like a full socket.
+// Datagrams (and their bytes) held back at once, delayed or reordered; beyond either bound
+// sends are dropped and counted in send_dropped, like a full socket.
 constexpr std::size_t fault_held_max = 65'536;
+constexpr std::size_t fault_held_bytes_max = 64u << 20;
 // A reordered datagram goes out right after the next datagram that is not held back, or after
 // this long when no other datagram follows.
 constexpr std::chrono::microseconds fault_reorder_hold{1000};

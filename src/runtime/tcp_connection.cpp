@@ -29,12 +29,13 @@ std::uint32_t read_length(const std::uint8_t* bytes) {
 
 TcpConnection::TcpConnection(asio::ip::tcp::socket socket, TcpConnectionOwner& owner,
                              std::weak_ptr<void> owner_alive, AtomicCounters& counters,
-                             const TcpLimits& limits)
+                             std::size_t& queued_bytes, const TcpLimits& limits)
     : socket_(std::move(socket)),
       hello_timer_(socket_.get_executor()),
       owner_(owner),
       owner_alive_(std::move(owner_alive)),
       counters_(counters),
+      transport_queued_bytes_(queued_bytes),
       limits_(limits) {}
 
 void TcpConnection::connect(const asio::ip::tcp::endpoint& to, const Endpoint& peer,
@@ -77,8 +78,11 @@ bool TcpConnection::enqueue(ByteView datagram) {
 
 bool TcpConnection::push(ByteView datagram, bool counted) {
     const std::size_t frame_bytes = length_bytes + datagram.size();
-    if (closed_ || queue_.size() >= limits_.queue_max ||
-        queue_bytes_ + frame_bytes > limits_.queue_bytes_max) {
+    if (closed_) return false;
+    // The hello always fits (one small frame per connection, and connections are bounded):
+    // without it the peer would take the first datagram for a malformed hello.
+    if (counted && (queue_.size() >= limits_.queue_max ||
+                    transport_queued_bytes_ + frame_bytes > limits_.queue_bytes_max)) {
         return false;
     }
     Frame frame{Bytes(frame_bytes), counted};
@@ -90,6 +94,7 @@ bool TcpConnection::push(ByteView datagram, bool counted) {
         std::memcpy(frame.bytes.data() + length_bytes, datagram.data(), datagram.size());
     }
     queue_bytes_ += frame_bytes;
+    transport_queued_bytes_ += frame_bytes;
     queue_.push_back(std::move(frame));
     return true;
 }
@@ -117,6 +122,7 @@ void TcpConnection::on_written(std::size_t frames) {
     std::uint64_t datagrams = 0;
     for (std::size_t i = 0; i < frames; ++i) {
         queue_bytes_ -= queue_.front().bytes.size();
+        transport_queued_bytes_ -= queue_.front().bytes.size();
         datagrams += queue_.front().counted ? 1u : 0u;
         queue_.pop_front();
     }
@@ -236,6 +242,7 @@ void TcpConnection::close() {
     for (const Frame& frame : queue_) dropped += frame.counted ? 1u : 0u;
     counters_.send_dropped.add(dropped);
     queue_.clear();
+    transport_queued_bytes_ -= queue_bytes_;
     queue_bytes_ = 0;
 }
 

@@ -32,15 +32,15 @@ protected:
 
 struct TcpLimits {
     std::size_t frame_bytes_max = 0;  // Larger inbound frames are malformed.
-    std::size_t queue_max = 0;        // Frames waiting to be written.
-    std::size_t queue_bytes_max = 0;
+    std::size_t queue_max = 0;        // Frames waiting to be written, per connection.
+    std::size_t queue_bytes_max = 0;  // Bytes waiting, over all connections of the transport.
 };
 
 class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
 public:
     TcpConnection(asio::ip::tcp::socket socket, TcpConnectionOwner& owner,
                   std::weak_ptr<void> owner_alive, AtomicCounters& counters,
-                  const TcpLimits& limits);
+                  std::size_t& queued_bytes, const TcpLimits& limits);
 
     // Outbound: connects to `to` (the peer's listen endpoint `peer`), then sends `hello` first.
     void connect(const asio::ip::tcp::endpoint& to, const Endpoint& peer, ByteView hello);
@@ -80,6 +80,7 @@ private:
     TcpConnectionOwner& owner_;
     std::weak_ptr<void> owner_alive_;
     AtomicCounters& counters_;
+    std::size_t& transport_queued_bytes_;  // Shared by the transport's connections.
     TcpLimits limits_;
     Endpoint peer_;
     bool inbound_ = false, connected_ = false, hello_done_ = false;

@@ -69,6 +69,7 @@ private:
     std::set<std::shared_ptr<TcpConnection>> connections_;      // All, with inbound pending.
     std::map<Endpoint, Backoff> backoff_;
     std::vector<std::shared_ptr<TcpConnection>> dirty_;  // Have frames queued since flush().
+    std::size_t queued_bytes_ = 0;  // Frames waiting in all connections (send_queue_bytes_max).
     bool closed_ = false, flush_posted_ = false;
     AtomicCounters counters_;
     LifeToken life_;
@@ -155,7 +156,7 @@ std::shared_ptr<TcpConnection> TcpTransport::connect_to(const Endpoint& to) {
 std::shared_ptr<TcpConnection> TcpTransport::make_connection(asio::ip::tcp::socket socket) {
     TcpConnectionOwner& owner = *this;
     auto connection = std::make_shared<TcpConnection>(std::move(socket), owner, life_.watch(),
-                                                      counters_, limits_);
+                                                      counters_, queued_bytes_, limits_);
     connections_.insert(connection);
     return connection;
 }
@@ -211,6 +212,10 @@ bool TcpTransport::on_hello(TcpConnection& connection, const Endpoint& peer) {
 }
 
 void TcpTransport::on_frame(TcpConnection& connection, ByteView datagram) {
+    if (!handler_) {  // A reply on an outbound connection opened before start().
+        counters_.receive_errors.add();
+        return;
+    }
     counters_.datagrams_received.add();
     handler_(connection.peer(), datagram);
 }

@@ -45,8 +45,9 @@ struct TransportOptions {
 
 class Transport {
 public:
-    // Called on the loop thread for every datagram that arrived. `datagram` is valid only
-    // during the call.
+    // Called on the loop thread for every datagram that arrived. `from` and `datagram` are
+    // valid only during the call (copy what you keep). The handler may call send(), flush()
+    // and close() on this transport, but must not destroy it.
     using ReceiveHandler = std::function<void(const Endpoint& from, ByteView datagram)>;
 
     virtual ~Transport() = default;

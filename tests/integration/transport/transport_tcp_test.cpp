@@ -148,6 +148,24 @@ TEST(TcpTransport, KeepsTheOrderOfFrames) {
     for (std::uint32_t i = 0; i < count; ++i) ASSERT_EQ(index_of(b->received[i].data), i);
 }
 
+TEST(TcpTransport, BoundsTheBytesQueuedOverAllConnections) {
+    asio::io_context io;
+    TransportOptions options;
+    options.send_queue_bytes_max = 1000;
+    PeerPtr a = open_peer(io, "tcp://127.0.0.1:0", options);
+    PeerPtr b = open_peer(io, "tcp://127.0.0.1:0");
+    PeerPtr c = open_peer(io, "tcp://127.0.0.1:0");
+    // Both connections are still connecting: 604 + 604 framed bytes exceed 1,000.
+    a->transport->send(b->address(), Bytes(600, 1));
+    a->transport->send(c->address(), Bytes(600, 2));
+    EXPECT_EQ(a->transport->counters().send_dropped, 1u);
+    ASSERT_TRUE(run_until(io, [&] { return b->received.size() == 1; }));
+    // Once written, the room is free again, and c's connection (hello sent) carries it.
+    a->transport->send(c->address(), Bytes(600, 3));
+    ASSERT_TRUE(run_until(io, [&] { return c->received.size() == 1; }));
+    EXPECT_EQ(c->received[0].data, Bytes(600, 3));
+}
+
 TEST(TcpTransport, DropsAndCountsWhenTheQueueToAPeerIsFull) {
     asio::io_context io;
     TransportOptions options;
