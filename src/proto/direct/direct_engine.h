@@ -19,7 +19,9 @@ class DirectState;
 // fires after it stopped mattering is ignored, so drivers need not cancel anything.
 class DirectEngine {
 public:
-    // `self` and `incarnation` identify this node; `random` must outlive the engine.
+    // `self` and `incarnation` identify this node. Incarnations must grow from one start of a
+    // node to the next (never 0): peers drop packets of lower ones as stragglers. `random`
+    // must outlive the engine.
     DirectEngine(NodeId self, std::uint32_t incarnation, const DirectOptions& options,
                  Random& random);
     ~DirectEngine();

@@ -52,10 +52,13 @@ struct Mutations {
 struct DirectOptions {
     Duration retransmit_initial = Duration::milliseconds(20);
     Duration retransmit_max = Duration::milliseconds(1000);
-    std::uint32_t window_messages = 64;             // Unacked packets in flight per channel.
-    std::uint32_t channel_buffer_max = 4096;        // Sender-side queued messages per channel.
-    std::uint32_t channels_max = 100'000;           // Live channels per node (both directions).
-    Duration peer_timeout = Duration::seconds(5);   // Silence that makes a node unreachable.
+    std::uint32_t window_messages = 64;            // Unacked packets in flight per channel.
+    std::uint32_t channel_buffer_max = 4096;       // Sender-side queued messages per channel.
+    std::uint32_t channels_max = 100'000;          // Live channels per node (both directions).
+    Duration peer_timeout = Duration::seconds(5);  // Silence that makes a node unreachable.
+    // New data to a node silent this long waits for a hello round trip first, so that a node
+    // that restarted meanwhile gets it as new data instead of failing it as peer_restarted.
+    Duration peer_revalidate = Duration::seconds(1);
     Duration channel_idle = Duration::seconds(30);  // Idle, fully acked channels are freed.
     std::uint32_t body_bytes_max = 16u << 20;       // Larger messages fail with too_large.
     Mutations mutations;

@@ -25,6 +25,7 @@ void DirectState::send_hello(NodeId node, std::uint64_t nonce, Time now, Effects
     wire::Packet packet =
         make_packet(wire::PacketKind::hello, Pid{self_, 0}, Pid{node, 0}, incarnation_, known);
     packet.header.seq = nonce;              // 0 = handshake; else the ping it answers.
+    packet.header.ack = uptime_ns(now);     // Bounds our start for a restarted peer (rule 14).
     packet.header.timestamp_ns = now.ns();  // Echoed back: round trip from our own clock.
     emit(node, std::move(packet), out);
 }
@@ -37,6 +38,7 @@ void DirectState::on_hello(const wire::Packet& packet, Time now, Effects& out) {
     wire::Packet reply = make_packet(wire::PacketKind::hello_reply, Pid{self_, 0}, h.source,
                                      incarnation_, h.source_incarnation);
     reply.header.seq = h.seq;
+    reply.header.ack = uptime_ns(now);
     reply.header.timestamp_ns = h.timestamp_ns;
     emit(h.source.node, std::move(reply), out);
 }
@@ -98,23 +100,19 @@ void DirectState::on_hello_timer(Peer& peer, Time now, Effects& out) {
     ++counters_.retransmits;
     send_hello(peer.node, 0, now, out);
     out.set_timer(make_timer(TimerKind::hello, peer.id), now + peer.hello_rto);
+    watch(peer, now, out);
 }
 
-void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time now, Effects& out) {
+void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time started_by,
+                                    Time now, Effects& out) {
     trace(out, now, "peer_restarted", [&] {
         return "node=" + to_string(peer.node) + " old=" + std::to_string(peer.incarnation) +
                " new=" + std::to_string(incarnation);
     });
-    peer.previous[peer.previous_next] = peer.incarnation;
-    peer.previous_next = (peer.previous_next + 1) % peer.previous.size();
     peer.incarnation = incarnation;
     peer.hello_pending = false;
-    // In-flight messages may or may not have reached the old incarnation: fail them, never
-    // resend them to the new one (that could deliver twice). Queued ones go to the new one.
     for (auto& [id, channel] : senders_) {
-        if (channel.key.target.node != peer.node) continue;
-        fail_channel(channel, Errc::peer_restarted, false, out);
-        reset_sender(channel, now);
+        if (channel.key.target.node == peer.node) restart_channel(channel, started_by, now, out);
     }
     std::vector<ChannelKey> old_receivers;
     for (const auto& [key, channel] : receivers_) {
@@ -124,6 +122,33 @@ void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time 
     flush_peer(peer.node, now, out);
 }
 
+void DirectState::restart_channel(SenderChannel& channel, Time started_by, Time now, Effects& out) {
+    // In-flight messages may have reached the old incarnation: fail them, never resend them
+    // (that could deliver twice). Those first sent after the new one started cannot have:
+    // they go again, in order, with the unsent ones (rule 14).
+    const auto inflight = static_cast<std::size_t>(channel.inflight());
+    std::deque<SendEntry> kept;
+    for (std::size_t i = 0; i < channel.entries.size(); ++i) {
+        SendEntry& entry = channel.entries[i];
+        if (i < inflight && entry.first_sent_at <= started_by) {
+            complete(entry, fail(Errc::peer_restarted, "in flight when the peer restarted"), out);
+            continue;
+        }
+        if (entry.state == EntryState::skip) continue;  // Its op already failed.
+        if (i < inflight) {
+            trace(out, now, "probe_resent_after_restart",
+                  [&] { return "target=" + to_string(channel.key.target); });
+        }
+        entry.state = EntryState::queued;
+        entry.message.seq = 0;
+        entry.first_sent_at = Time::max();
+        kept.push_back(std::move(entry));
+    }
+    channel.entries = std::move(kept);
+    channel.next_seq = channel.acked + 1;  // Nothing in flight now.
+    reset_sender(channel, now);
+}
+
 void DirectState::flush_peer(NodeId node, Time now, Effects& out) {
     for (auto& [id, channel] : senders_) {
         if (channel.key.target.node == node) try_transmit(channel, now, out);
@@ -131,10 +156,12 @@ void DirectState::flush_peer(NodeId node, Time now, Effects& out) {
 }
 
 void DirectState::watch(Peer& peer, Time now, Effects& out) {
-    if (peer.node == self_ || peer.watched) return;
+    if (peer.node == self_) return;
+    if (peer.unanswered_since <= peer.last_heard) peer.unanswered_since = now;
+    if (peer.watched) return;
     peer.watched = true;
-    peer.waiting_since = now;
-    out.set_timer(make_timer(TimerKind::watch, peer.id), now + options_.peer_timeout);
+    out.set_timer(make_timer(TimerKind::watch, peer.id),
+                  peer.unanswered_since + options_.peer_timeout);
 }
 
 bool DirectState::waiting_on(const Peer& peer) const {
@@ -147,15 +174,22 @@ bool DirectState::waiting_on(const Peer& peer) const {
 
 void DirectState::on_watch_timer(Peer& peer, Time now, Effects& out) {
     peer.watched = false;
-    if (!waiting_on(peer)) return;
-    const Time silent_since = std::max(peer.last_heard, peer.waiting_since);
-    if (now < silent_since + options_.peer_timeout) {
+    // Unreachable = we kept sending to it for peer_timeout and it said nothing since (rule 16).
+    // When it spoke, or we stopped waiting, the next send starts a new period.
+    if (peer.unanswered_since <= peer.last_heard) return;
+    if (!waiting_on(peer)) {
+        peer.unanswered_since = peer.last_heard;
+        return;
+    }
+    const Time deadline = peer.unanswered_since + options_.peer_timeout;
+    if (now < deadline) {
         peer.watched = true;
-        out.set_timer(make_timer(TimerKind::watch, peer.id), silent_since + options_.peer_timeout);
+        out.set_timer(make_timer(TimerKind::watch, peer.id), deadline);
         return;
     }
     trace(out, now, "unreachable", [&] { return "node=" + to_string(peer.node); });
     peer.hello_pending = false;
+    peer.unanswered_since = peer.last_heard;
     std::vector<std::uint64_t> ids;
     for (const auto& [id, channel] : senders_) {
         if (channel.key.target.node == peer.node) ids.push_back(id);

@@ -26,10 +26,10 @@ void DirectState::on_data(const wire::Packet& packet, Time now, Effects& out) {
     if (h.target_incarnation != incarnation_) {
         trace(out, now, "probe_nack_peer_restarted",
               [&] { return "source=" + to_string(h.source); });
-        return nack(packet, Errc::peer_restarted, out);
+        return nack(packet, Errc::peer_restarted, now, out);
     }
     auto process = processes_.find(h.target);
-    if (process == processes_.end()) return nack(packet, Errc::no_such_process, out);
+    if (process == processes_.end()) return nack(packet, Errc::no_such_process, now, out);
     LocalProcess& proc = process->second;
     ReceiverChannel* channel = receiver_for(packet, proc, now, out);
     if (channel == nullptr) return;
@@ -46,12 +46,13 @@ void DirectState::on_data(const wire::Packet& packet, Time now, Effects& out) {
     on_body(*channel, proc, packet, now, out);
 }
 
-void DirectState::nack(const wire::Packet& data, Errc reason, Effects& out) {
+void DirectState::nack(const wire::Packet& data, Errc reason, Time now, Effects& out) {
     const wire::Header& h = data.header;
     wire::Packet packet =
         make_packet(wire::PacketKind::nack, h.target, h.source, incarnation_, h.source_incarnation);
     packet.header.epoch = h.epoch;
     packet.header.seq = h.seq;
+    packet.header.ack = uptime_ns(now);  // The sender may resend what it first sent since.
     put_reason(packet, reason);
     emit(h.source.node, std::move(packet), out);
 }

@@ -62,7 +62,8 @@ void DirectState::on_send(OperationId op, Message message, const SendOptions& op
         return;
     }
     Peer& peer = peer_for(message.target.node, now);
-    if (peer.incarnation == 0) start_hello(peer, now, out);
+    const bool stale = peer.node != self_ && now - peer.last_heard >= options_.peer_revalidate;
+    if (peer.incarnation == 0 || stale) start_hello(peer, now, out);
     const bool room = channel->inflight() + channel->queued() < allowed(*channel);
     if (!room &&
         (channel->queued() >= options_.channel_buffer_max || options.on_full == OnFull::fail)) {
@@ -90,7 +91,9 @@ void DirectState::on_send(OperationId op, Message message, const SendOptions& op
 
 void DirectState::try_transmit(SenderChannel& channel, Time now, Effects& out) {
     auto peer = peers_.find(channel.key.target.node);
-    if (peer == peers_.end() || peer->second.incarnation == 0) return;  // Hello first.
+    if (peer == peers_.end() || peer->second.incarnation == 0 || peer->second.hello_pending) {
+        return;  // Hello first (rule 13).
+    }
     while (channel.queued() > 0 && channel.inflight() < allowed(channel)) {
         transmit_next(channel, now, out);
     }
@@ -106,6 +109,7 @@ void DirectState::transmit_next(SenderChannel& channel, Time now, Effects& out) 
     HERALD_ASSERT(entry.state == EntryState::queued);
     entry.message.seq = channel.next_seq++;
     entry.state = channel.offer_mode ? EntryState::offered : EntryState::sent;
+    entry.first_sent_at = now;
     transmit(channel, entry, now, out);
     arm_retransmit(channel, now + channel.rto, out);
     if (entry.op_key != 0 &&
@@ -167,7 +171,7 @@ void DirectState::on_retransmit_timer(SenderChannel& channel, Time now, Effects&
     if (peer == peers_.end() || peer->second.incarnation == 0) return;
     if (options_.mutations.never_retransmit) return;
     if (channel.inflight() == 0) {
-        if (channel.queued() == 0) return;
+        if (channel.queued() == 0 || peer->second.hello_pending) return;  // Hello flushes it.
         send_probe(channel, now, out);
         channel.rto = std::min(channel.rto * 2, options_.retransmit_max);
         arm_retransmit(channel, now + channel.rto, out);
@@ -261,11 +265,7 @@ void DirectState::fail_channel(SenderChannel& channel, Errc code, bool queued_to
 }
 
 void DirectState::reset_sender(SenderChannel& channel, Time now) {
-    const auto inflight = static_cast<std::ptrdiff_t>(channel.inflight());
-    for (auto it = channel.entries.begin(); it != channel.entries.begin() + inflight; ++it) {
-        HERALD_ASSERT(it->op_key == 0);
-    }
-    channel.entries.erase(channel.entries.begin(), channel.entries.begin() + inflight);
+    HERALD_ASSERT(channel.inflight() == 0);
     if (next_epoch_ == 0) next_epoch_ = 1;
     channel.epoch = next_epoch_++;
     channel.next_seq = 1;

@@ -133,22 +133,38 @@ void DirectState::on_packet(NodeId from, const wire::Packet& packet, Time now, E
     dispatch(packet, now, out);
 }
 
+Time DirectState::restarted_by(const wire::Packet& packet, Time now) const {
+    // hello, hello_reply and nack carry the sender incarnation's uptime in `ack`: it started
+    // no later than now - uptime. The margin covers clock rate differences (0.1%).
+    const wire::Header& h = packet.header;
+    const bool carries_uptime = h.kind == wire::PacketKind::hello ||
+                                h.kind == wire::PacketKind::hello_reply ||
+                                h.kind == wire::PacketKind::nack;
+    if (!carries_uptime || h.ack == 0 || h.ack > static_cast<std::uint64_t>(now.ns())) {
+        return Time::max();
+    }
+    const Duration uptime = Duration::nanoseconds(static_cast<std::int64_t>(h.ack));
+    return now - uptime + uptime / 1000;
+}
+
+std::uint64_t DirectState::uptime_ns(Time now) const {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, (now - started_).ns()));
+}
+
 bool DirectState::observe_peer(const wire::Packet& packet, Time now, Effects& out) {
     const wire::Header& h = packet.header;
     Peer& peer = peer_for(h.source.node, now);
-    for (std::uint32_t old : peer.previous) {
-        if (old != 0 && old == h.source_incarnation) {
-            ++counters_.duplicates_dropped;
-            trace(out, now, "probe_stale_incarnation",
-                  [&] { return "node=" + to_string(peer.node); });
-            return false;
-        }
+    // Incarnations grow with each restart: a lower one is a straggler of an earlier life.
+    if (h.source_incarnation < peer.incarnation) {
+        ++counters_.duplicates_dropped;
+        trace(out, now, "probe_stale_incarnation", [&] { return "node=" + to_string(peer.node); });
+        return false;
     }
     peer.last_heard = now;
     if (peer.incarnation == 0) {
         peer.incarnation = h.source_incarnation;
     } else if (peer.incarnation != h.source_incarnation) {
-        on_peer_restarted(peer, h.source_incarnation, now, out);
+        on_peer_restarted(peer, h.source_incarnation, restarted_by(packet, now), now, out);
     }
     return true;
 }

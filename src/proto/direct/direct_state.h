@@ -4,7 +4,6 @@
 // direct_receive.cpp (receiver channels), direct_peers.cpp (hello, restarts, timers).
 #pragma once
 
-#include <array>
 #include <compare>
 #include <cstdint>
 #include <deque>
@@ -45,7 +44,8 @@ struct SendEntry {
     std::uint64_t op_key = 0;  // Key in DirectState::ops_ while its op is pending; 0 = done.
     SendMode mode = SendMode::accepted;
     EntryState state = EntryState::queued;
-    Time sent_at;  // Last transmission, for retransmission.
+    Time sent_at;                      // Last transmission, for retransmission.
+    Time first_sent_at = Time::max();  // First transmission of its current seq.
 };
 
 struct SenderChannel {
@@ -97,14 +97,12 @@ struct LocalProcess {
 struct Peer {
     std::uint64_t id = 0;  // Timer key.
     NodeId node;
-    std::uint32_t incarnation = 0;            // 0 = unknown: hello first.
-    std::array<std::uint32_t, 8> previous{};  // Older incarnations: their packets are stale.
-    std::size_t previous_next = 0;
+    std::uint32_t incarnation = 0;  // 0 = unknown: hello first. Lower ones are stale.
     Time last_heard;
     bool hello_pending = false;
     Duration hello_rto;
-    bool watched = false;  // The liveness timer is set.
-    Time waiting_since;
+    bool watched = false;   // The liveness timer is set.
+    Time unanswered_since;  // First send since it last spoke; <= last_heard when none.
 };
 
 struct Ping {
@@ -157,6 +155,10 @@ public:
     void on_ping(OperationId op, NodeId node, Time deadline, Time now, Effects& out);
     void on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out);
     void on_timer(TimerId timer, Time now, Effects& out);
+    // Called first by every input: remembers when this incarnation started (its first input).
+    void begin(Time now) {
+        if (started_ == Time::max()) started_ = now;
+    }
     // Feeds packets this node sent to itself back in, until none is left.
     void drain_loopback(Time now, Effects& out);
 
@@ -172,6 +174,8 @@ private:
     void on_sweep(Time now, Effects& out);
     Peer& peer_for(NodeId node, Time now);
     bool observe_peer(const wire::Packet& packet, Time now, Effects& out);
+    [[nodiscard]] Time restarted_by(const wire::Packet& packet, Time now) const;
+    [[nodiscard]] std::uint64_t uptime_ns(Time now) const;
     void dispatch(const wire::Packet& packet, Time now, Effects& out);
 
     // direct_send.cpp: sender channels.
@@ -200,7 +204,7 @@ private:
 
     // direct_receive.cpp: receiver channels.
     void on_data(const wire::Packet& packet, Time now, Effects& out);
-    void nack(const wire::Packet& data, Errc reason, Effects& out);
+    void nack(const wire::Packet& data, Errc reason, Time now, Effects& out);
     ReceiverChannel* receiver_for(const wire::Packet& packet, LocalProcess& process, Time now,
                                   Effects& out);
     void on_duplicate(ReceiverChannel& channel, LocalProcess& process, const wire::Packet& packet,
@@ -232,7 +236,9 @@ private:
     void send_hello(NodeId node, std::uint64_t nonce, Time now, Effects& out);
     void on_hello(const wire::Packet& packet, Time now, Effects& out);
     void on_hello_reply(const wire::Packet& packet, Time now, Effects& out);
-    void on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time now, Effects& out);
+    void on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time started_by, Time now,
+                           Effects& out);
+    void restart_channel(SenderChannel& channel, Time started_by, Time now, Effects& out);
     void on_hello_timer(Peer& peer, Time now, Effects& out);
     void on_ping_timer(std::uint64_t nonce, Time now, Effects& out);
     void watch(Peer& peer, Time now, Effects& out);
@@ -253,6 +259,7 @@ private:
     std::uint64_t next_nonce_ = 1;
     std::uint64_t next_offer_stamp_ = 1;
     bool sweep_armed_ = false;
+    Time started_ = Time::max();  // First input: a lower bound of this incarnation's start.
 
     std::map<std::uint64_t, SenderChannel> senders_;  // By id (ordered: deterministic walks).
     std::map<ChannelKey, std::uint64_t> sender_ids_;

@@ -51,6 +51,25 @@ TEST(DirectFailures, RestartFailsInFlightWithPeerRestartedAndDeliversQueuedOnce)
     EXPECT_EQ(t.b->delivered.size(), 1u);
 }
 
+TEST(DirectFailures, DataFirstSentAfterThePeerRestartedIsResentNotFailed) {
+    Duo t;
+    t.net.send(*t.a, 1, t.p, t.q, "m1");
+    t.net.flush();
+    t.net.advance(ms(100));
+    t.b->restart(23);  // b restarts at 100 ms; a does not know yet.
+    t.net.spawn(*t.b, 6);
+    t.net.advance(ms(100));
+    t.net.send(*t.a, 2, t.p, t.q, "m2");  // To incarnation 22, 100 ms after 23 started.
+    ASSERT_EQ(t.net.on_wire(PacketKind::data), 1u);
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(2));  // The nack proved 23 started first: m2 went again, to 23.
+    EXPECT_EQ(t.b->bodies(), std::vector<std::string>{"m2"});
+    EXPECT_EQ(t.a->traced("probe_resent_after_restart"), 1u);
+    t.net.advance(Duration::seconds(2));
+    t.net.flush();
+    EXPECT_EQ(t.b->delivered.size(), 1u);
+}
+
 TEST(DirectFailures, ARestartedSenderIsSeenFromItsFirstPacket) {
     Duo t;
     t.net.send(*t.a, 1, t.p, t.q, "before");
