@@ -2,7 +2,9 @@
 // Layer: runtime. Application-thread commands are in node_commands.cpp, ping in node_ping.cpp.
 #include "runtime/node.h"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <cstdlib>
 #include <future>
 #include <random>
@@ -27,17 +29,21 @@ NodeId derive_node_id(std::string_view url) {
     return NodeId{h == 0 ? 1 : h};
 }
 
-// New on every start: the wall clock in milliseconds, bumped past the last one handed out in
-// this OS process, so that a node stopped and started again in the same millisecond (tests)
-// still gets a new incarnation. Never 0 (0 reads as "unknown" on the wire).
+// New on every start, and growing from one start to the next (the RPC engine orders
+// incarnations): tenths of a second since 2024-01-01 UTC, which fits 32 bits until 2037. Bumped
+// past the last one handed out in this OS process, so that a node stopped and started again
+// within 100 ms in the same program still gets a new one; separate OS processes cannot start,
+// die and restart on one URL that fast. Never 0 (0 reads as "unknown" on the wire).
 std::uint32_t next_incarnation(std::int64_t unix_ns) {
+    constexpr std::int64_t epoch_2024_unix_ds = 1'704'067'200LL * 10;
     static std::atomic<std::uint32_t> last{0};
-    auto candidate = static_cast<std::uint32_t>(unix_ns / 1'000'000);
+    const std::int64_t ds = unix_ns / 100'000'000 - epoch_2024_unix_ds;
+    const auto candidate = static_cast<std::uint32_t>(
+        std::clamp<std::int64_t>(ds, 1, std::numeric_limits<std::uint32_t>::max()));
     std::uint32_t previous = last.load();
     std::uint32_t chosen = 0;
     do {
-        chosen = candidate == previous ? previous + 1 : candidate;
-        if (chosen == 0) chosen = 1;
+        chosen = std::max(candidate, previous + 1);
     } while (!last.compare_exchange_weak(previous, chosen));
     return chosen;
 }

@@ -38,12 +38,14 @@ public:
     virtual void on_result(std::uint64_t execution, Result<Bytes> result, Time now,
                            proto::Effects& out) {
         (void)execution, (void)result, (void)now, (void)out;
-        HERALD_ASSERT(!"engine emitted an execution it cannot take the result of");
+        const bool engine_takes_results = false;  // Yet it emitted an execution: a bug.
+        HERALD_ASSERT(engine_takes_results);
     }
     // The PersistEffect with `token` is durable. Only engines that emit persists get this.
     virtual void on_durable(std::uint64_t token, Time now, proto::Effects& out) {
         (void)token, (void)now, (void)out;
-        HERALD_ASSERT(!"engine emitted a persist it cannot take the completion of");
+        const bool engine_takes_durable = false;  // Yet it emitted a persist: a bug.
+        HERALD_ASSERT(engine_takes_durable);
     }
 };
 

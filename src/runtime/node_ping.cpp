@@ -44,6 +44,11 @@ void Node::start_ping(const Endpoint& to, Duration timeout, PingCallback done) {
         done(fail(Errc::closed, "node stopped"));
         return;
     }
+    if (to == listen_) {
+        // Our own address: the engine would answer itself internally, never through here.
+        done(PingResult{id_, incarnation_, Duration::zero(), listen_});
+        return;
+    }
     const Time t = now();
     const std::uint64_t id = timer_next_++;
     PendingPing ping;

@@ -43,6 +43,9 @@ TEST(NodeApi, PingAnswersWithIdentityIncarnationAndRoundTrip) {
     EXPECT_EQ(reply->incarnation, b->incarnation());
     EXPECT_GT(reply->rtt.count(), 0);
     EXPECT_LT(reply->rtt, 1s);
+    auto self = a->ping(a->listen_url(), 1s);  // A node knows itself.
+    ASSERT_TRUE(self) << error_text(self);
+    EXPECT_EQ(self->node, a->id());
 }
 
 TEST(NodeApi, PingOfASilentAddressIsUnreachableAfterTheTimeout) {
