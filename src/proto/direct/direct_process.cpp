@@ -1,6 +1,7 @@
 // Receiver side of the direct protocol, continued: what the local process does (posts or
 // cancels a receive, consumes delivered messages) and the `ready` it triggers.
 // Layer: proto/direct.
+#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -62,7 +63,22 @@ void DirectState::maybe_ready(Pid receiver, LocalProcess& process, Time now, Eff
     }
     if (best == nullptr) return;
     best->readied = best->expected;  // The oldest offer among the accepted senders goes first.
+    best->ready_rto = options_.retransmit_initial;
     send_ready(*best, now, out);
+    // We wait for the body: repeat `ready` until it comes (the sender's offer keepalive backs
+    // off to retransmit_max; this keeps a lost ready cheap).
+    out.set_timer(make_timer(TimerKind::ready, best->id), now + best->ready_rto);
+}
+
+void DirectState::on_ready_timer(std::uint64_t id, Time now, Effects& out) {
+    auto key = receiver_keys_.find(id);
+    if (key == receiver_keys_.end()) return;
+    ReceiverChannel& channel = receivers_.at(key->second);
+    if (channel.readied == 0) return;  // The body came (or a skip).
+    ++counters_.retransmits;
+    send_ready(channel, now, out);
+    channel.ready_rto = std::min(channel.ready_rto * 2, options_.retransmit_max);
+    out.set_timer(make_timer(TimerKind::ready, channel.id), now + channel.ready_rto);
 }
 
 void DirectState::send_ready(ReceiverChannel& channel, Time now, Effects& out) {

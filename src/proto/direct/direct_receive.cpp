@@ -79,6 +79,8 @@ ReceiverChannel* DirectState::receiver_for(const wire::Packet& packet, LocalProc
             return nullptr;  // Dropped unacked: the sender retries until channels free up.
         }
         it = receivers_.emplace(key, ReceiverChannel{}).first;
+        it->second.id = next_channel_id_++;
+        receiver_keys_[it->second.id] = key;
         process.sources.insert(h.source);
     } else {
         trace(out, now, "channel_reset", [&] {
@@ -87,7 +89,9 @@ ReceiverChannel* DirectState::receiver_for(const wire::Packet& packet, LocalProc
         });
     }
     ReceiverChannel& channel = it->second;
+    const std::uint64_t id = channel.id;
     channel = ReceiverChannel{};
+    channel.id = id;
     channel.key = key;
     channel.epoch = h.epoch;
     channel.source_incarnation = h.source_incarnation;

@@ -116,7 +116,11 @@ void DirectState::release_sender(std::uint64_t id) {
 void DirectState::erase_receiver(const ChannelKey& key) {
     auto process = processes_.find(key.target);
     if (process != processes_.end()) process->second.sources.erase(key.source);
-    if (receivers_.erase(key) != 0) ++counters_.channels_released;
+    auto it = receivers_.find(key);
+    if (it == receivers_.end()) return;
+    receiver_keys_.erase(it->second.id);
+    receivers_.erase(it);
+    ++counters_.channels_released;
 }
 
 void DirectState::on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
@@ -216,6 +220,8 @@ void DirectState::on_timer(TimerId timer, Time now, Effects& out) {
             return on_ping_timer(key, now, out);
         case TimerKind::sweep:
             return on_sweep(now, out);
+        case TimerKind::ready:
+            return on_ready_timer(key, now, out);
     }
     // Unknown kinds cannot come from us; a stale or foreign id is ignored.
 }

@@ -74,6 +74,7 @@ struct Held {
 };
 
 struct ReceiverChannel {
+    std::uint64_t id = 0;  // Timer key (ready retransmission).
     ChannelKey key;
     std::uint32_t epoch = 0;
     std::uint32_t source_incarnation = 0;
@@ -81,6 +82,7 @@ struct ReceiverChannel {
     std::map<std::uint64_t, Held> held;             // expected < seq < expected + window.
     std::map<std::uint64_t, std::uint64_t> offers;  // Registered offers: seq -> arrival stamp.
     std::uint64_t readied = 0;  // Seq we sent `ready` for and whose body has not come; 0 = none.
+    Duration ready_rto;         // Backoff of `ready` retransmission while readied != 0.
     bool blocked = false;       // We refused data for lack of room: send a window update.
     Time last_activity;
 };
@@ -124,6 +126,7 @@ enum class TimerKind : std::uint8_t {
     deadline = 4,    // Key: op key.
     ping = 5,        // Key: ping nonce.
     sweep = 6,       // Key: 0 (idle channels and peers).
+    ready = 7,       // Key: receiver channel id (send-after-receive go-ahead).
 };
 
 [[nodiscard]] TimerId make_timer(TimerKind kind, std::uint64_t key);
@@ -229,6 +232,7 @@ private:
                   Effects& out);
     void maybe_ready(Pid receiver, LocalProcess& process, Time now, Effects& out);
     void send_ready(ReceiverChannel& channel, Time now, Effects& out);
+    void on_ready_timer(std::uint64_t id, Time now, Effects& out);
     void erase_receiver(const ChannelKey& key);
 
     // direct_peers.cpp: hello, ping, restart, liveness, timers.
@@ -264,6 +268,7 @@ private:
     std::map<std::uint64_t, SenderChannel> senders_;  // By id (ordered: deterministic walks).
     std::map<ChannelKey, std::uint64_t> sender_ids_;
     std::map<ChannelKey, ReceiverChannel> receivers_;
+    std::map<std::uint64_t, ChannelKey> receiver_keys_;  // Receiver channel id -> key.
     std::unordered_map<Pid, LocalProcess> processes_;
     std::map<NodeId, Peer> peers_;
     std::map<std::uint64_t, NodeId> peer_nodes_;  // Peer id -> node.
