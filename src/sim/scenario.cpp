@@ -7,6 +7,7 @@
 
 #include "core/assert.h"
 #include "sim/direct_scenario.h"
+#include "sim/rpc_scenario.h"
 
 namespace herald::sim {
 
@@ -33,7 +34,9 @@ bool budget_spent(Simulation& sim) {
 
 const std::vector<std::string_view>& mutation_names() {
     static const std::vector<std::string_view> names = {
-        "skip_duplicate_check", "skip_reorder_buffer", "never_retransmit", "complete_before_ack"};
+        "skip_duplicate_check",      "skip_reorder_buffer",    "never_retransmit",
+        "complete_before_ack",       "rpc_ignore_reply_cache", "rpc_skip_execution_marker",
+        "rpc_respond_before_durable"};
     return names;
 }
 
@@ -44,6 +47,15 @@ const std::vector<ScenarioInfo>& scenarios() {
          "all buffering strategies) under loss, duplication, reordering, partitions, clogging "
          "and crash/restart; checks no loss, no duplicates, FIFO, liveness",
          run_direct_scenario},
+        {"rpc",
+         "clients call a non-idempotent counter service with RR, RRA and RARA, exactly-once with "
+         "the durable reply cache, under loss, duplication, reordering, partitions and server "
+         "crash/restart; checks the counter equals the successful calls, no request runs twice",
+         run_rpc_scenario},
+        {"rpc_at_least_once",
+         "as rpc, with at-least-once semantics: successful calls are committed, re-runs are "
+         "counted (probe rpc_reruns)",
+         run_rpc_scenario},
     };
     return list;
 }

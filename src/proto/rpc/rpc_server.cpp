@@ -163,7 +163,12 @@ void RpcServer::on_new(const CallKey& key, const Request& request, Time now, Eff
         refuse(route, Errc::server_crashed, "server restarted since it acknowledged the call", out);
         return;
     }
-    if (executing_ >= ctx_.options.executions_max || cache_.full(request.body.size(), false)) {
+    // The client's oldest call (floor == seq) is admitted even when the cache is full: its
+    // tombstones go only when its floor moves past them, and the floor cannot move while its
+    // oldest call is refused. One such entry per client node keeps the cache bounded (rule 14).
+    const bool oldest = request.floor == route.id.seq;
+    if (executing_ >= ctx_.options.executions_max ||
+        (!oldest && cache_.full(request.body.size(), false))) {
         ++ctx_.counters.busy_refusals;
         refuse(route, Errc::queue_full, "server busy: reply cache or executions full", out);
         return;

@@ -171,6 +171,26 @@ TEST_F(SmallCacheTest, FullCacheRefusesWithBusyAndClientRetriesLater) {
     EXPECT_EQ(counter, 2);
 }
 
+// Tombstones are freed only when the client's floor passes them; if the client's oldest call
+// could be refused for want of room, the floor would never move again.
+TEST_F(SmallCacheTest, OldestCallOfAClientIsAdmittedEvenWhenFull) {
+    bool first_sent = false;
+    drop = [&](const SendEffect& s, NodeId) {
+        if (s.packet.header.kind != PacketKind::rpc_request || first_sent) return false;
+        first_sent = true;
+        return true;  // The first call's first Req is lost: the second call gets in first.
+    };
+    const auto first = call(call_options(Protocol::rra, Semantics::exactly_once), "a");
+    const auto second = call(call_options(Protocol::rra, Semantics::exactly_once), "b");
+    settle();
+    EXPECT_EQ(code_of(result_of(second)), "ok");
+    EXPECT_EQ(b.engine->counters().cache_entries, 1u);  // The second call's tombstone.
+    advance(Duration::milliseconds(50));                // The first call is resent.
+    EXPECT_EQ(code_of(result_of(first)), "ok");
+    EXPECT_EQ(b.engine->counters().busy_refusals, 0u);
+    EXPECT_EQ(counter, 2);
+}
+
 TEST_F(SmallCacheTest, CacheThatStaysFullEndsInQueueFull) {
     auto_execute = false;
     call(call_options(Protocol::rra, Semantics::exactly_once), "a");

@@ -1,0 +1,107 @@
+// RpcWorkload: the simulated processes of the "rpc" scenarios. Node 1 hosts a server process
+// with a non-idempotent counter service ("add": add one, answer the new value) whose state is
+// durable: every run writes the new value and a "done" mark of its call, atomically with the
+// reply (HandlerWrite). Client processes on the other nodes make calls with random protocols
+// (RR, RRA, RARA), a few in flight each. At the end, check() compares the server's disk with
+// what the clients saw. Layer: sim.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/random.h"
+#include "proto/rpc/rpc_options.h"
+#include "sim/checkers.h"
+#include "sim/simulation.h"
+
+namespace herald::sim {
+
+struct RpcWorkloadOptions {
+    std::uint32_t clients = 4;         // Client processes, round-robin over nodes 2..N.
+    std::uint32_t calls = 5;           // Per client, safety phase.
+    std::uint32_t liveness_calls = 2;  // Per client, after the faults heal.
+    std::uint32_t in_flight = 2;       // Calls a client keeps outstanding at most.
+    Duration safety = Duration::seconds(5);
+    proto::rpc::Semantics semantics = proto::rpc::Semantics::exactly_once;
+    bool durable = true;         // The server's reply cache is durable.
+    bool long_handlers = false;  // Buggify: many runs take 100-400 ms.
+    // For runs without faults: handlers answer at once and clients wait 200 ms before they
+    // resend, so that each call costs exactly the lecture's packets (RR 2, RRA 3, RARA 4).
+    bool quiet = false;
+};
+
+class RpcWorkload final : public Workload {
+public:
+    RpcWorkload(Simulation& sim, std::size_t slot, const RpcWorkloadOptions& options,
+                Random random);
+
+    void on_node_started(SimNode& node) override;
+    void on_node_crashed(SimNode& node) override;
+    void on_delivered(SimNode& node, const Message& message) override;
+    void on_completed(SimNode& node, const proto::CompleteEffect& completion) override;
+    void on_execute(SimNode& node, std::size_t slot, const proto::ExecuteEffect& request) override;
+
+    void begin_liveness();
+    // Every client made all its calls and none is outstanding.
+    [[nodiscard]] bool done() const;
+
+    // The counter property, over the server's disk (docs/rpc.md, "What is guaranteed"):
+    // - the counter equals the number of "done" marks (a run's writes are atomic);
+    // - a call that completed ok is marked done; one that failed with a definite error
+    //   (server_crashed under a durable cache, no_such_*, queue_full) is not;
+    // - exactly-once: counter == ok calls + marked calls whose caller never learned the
+    //   outcome (abandoned, timeout, request_lost, response_lost).
+    [[nodiscard]] std::vector<Violation> check() const;
+    // Counts for the report: calls per protocol and outcome, runs, re-runs, counter.
+    [[nodiscard]] std::map<std::string, std::uint64_t> numbers() const;
+
+    static constexpr std::string_view counter_key = "counter/value";
+    static constexpr std::string_view done_prefix = "counter/done/";
+
+private:
+    struct Client {
+        Pid pid;
+        std::uint64_t life = 0;
+        bool alive = false;
+        std::uint32_t issued = 0, issued_liveness = 0, in_flight = 0;
+    };
+    struct Call {
+        std::size_t client = 0;
+        proto::rpc::Protocol protocol = proto::rpc::Protocol::rr;
+        std::optional<Errc> outcome;
+        bool abandoned = false;
+    };
+
+    [[nodiscard]] SimNode& server_node() { return sim_.node(server_.node); }
+    void schedule_issue(std::size_t index, Duration delay);
+    void issue(std::size_t index, std::uint64_t life);
+    void start_call(std::size_t index, bool liveness);
+    [[nodiscard]] proto::rpc::CallOptions call_options(proto::rpc::Protocol protocol);
+    void finish_run(std::uint64_t execution, std::uint64_t tag, std::uint64_t life);
+    [[nodiscard]] Duration uniform(Duration low, Duration high);
+    [[nodiscard]] std::uint64_t disk_counter() const;
+    [[nodiscard]] std::set<std::uint64_t> done_marks() const;
+
+    Simulation& sim_;
+    std::size_t slot_;
+    RpcWorkloadOptions options_;
+    Random random_;
+    Pid server_;
+    std::vector<Client> clients_;
+    std::map<std::uint64_t, Call> calls_;  // By operation id, which is also the call's tag.
+    bool liveness_ = false;
+    std::uint64_t server_life_ = 0;  // Changes when the server node starts or crashes.
+    std::uint64_t counter_ = 0;      // The service's state in memory (reloaded at start).
+    std::uint64_t runs_ = 0;
+    std::map<std::uint64_t, std::uint32_t> runs_by_tag_;
+};
+
+// The request body of a call: its tag, 8 bytes little-endian.
+[[nodiscard]] Bytes tag_body(std::uint64_t tag);
+[[nodiscard]] std::uint64_t tag_of(const Bytes& body);
+
+}  // namespace herald::sim
