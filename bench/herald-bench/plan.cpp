@@ -86,8 +86,10 @@ Cell memory_cell(const Mode& mode, std::string what, std::uint64_t count) {
     args.count = count;
     args.variant = what;
     Cell cell{"memory-" + what, args.size_bytes, "udp", Pattern::memory, {}};
+    // Queued messages come from a client node in another process, as they would in use.
+    const bool filled_by_client = what == "queued";
     SystemRun run{"herald", "herald node, " + std::to_string(count) + " " + what, "bench-herald",
-                  args, false};
+                  args, filled_by_client};
     cell.systems = {std::move(run)};
     return cell;
 }

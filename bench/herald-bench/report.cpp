@@ -110,10 +110,16 @@ void print_cell(std::ostream& out, const CellResult& result) {
 void print_memory(std::ostream& out, const CellResult& result) {
     for (const auto& [key, m] : result.systems) {
         std::string figures = m.missing ? "not built" : m.repeats.empty() ? "fail" : "";
-        for (const auto& [name, value] : m.median) {
-            figures += fmt::format("{}{}={:.1f}", figures.empty() ? "" : " ", name, value);
+        if (figures.empty()) {
+            auto get = [&](const char* name) {
+                auto it = m.median.find(name);
+                return it == m.median.end() ? 0.0 : it->second;
+            };
+            figures =
+                fmt::format("RSS {:.1f} MiB ({:.1f} MiB before; {:.0f} B per item)", get("rss_mib"),
+                            get("rss_base_bytes") / (1024.0 * 1024.0), get("bytes_per_item"));
         }
-        out << fmt::format("  {:<40} {}\n", m.label, figures);
+        out << fmt::format("  {:<36} {}\n", m.label, figures);
     }
 }
 
