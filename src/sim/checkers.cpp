@@ -68,7 +68,17 @@ bool stale_channel_excuse(const History& history, const OperationRecord& op) {
     return (failed_restart || dropped_silently) && history.sent_to_unknown_restart(op);
 }
 
+// queue_full and would_block are back-pressure: the engine refused the message, so nothing
+// was lost; the workload retries, and run-level liveness checks that the retries get through.
+bool refused_by_back_pressure(const OperationRecord& op) {
+    return op.completed && (op.outcome == Errc::queue_full || op.outcome == Errc::would_block);
+}
+
 }  // namespace
+
+bool excused(const History& history, const OperationRecord& op) {
+    return refused_by_back_pressure(op) || stale_channel_excuse(history, op);
+}
 
 std::vector<Violation> check_no_loss(const History& history) {
     std::vector<Violation> out;
@@ -95,7 +105,7 @@ std::vector<Violation> check_no_loss(const History& history) {
                            "not crash): " +
                                describe(op)});
         }
-        if (op.must_succeed && delivery == nullptr && !stale_channel_excuse(history, op)) {
+        if (op.must_succeed && delivery == nullptr && !excused(history, op)) {
             out.push_back({"no_loss", op.started,
                            "sent after the faults healed but never delivered: " + describe(op)});
         }
@@ -203,8 +213,7 @@ std::vector<Violation> check_liveness(const History& history, Duration bound, Ti
             out.push_back({"liveness", *op.completed,
                            "completed late (due " + format_time(due) + "): " + describe(op)});
         }
-        if (op.must_succeed && op.completed && op.outcome != Errc::ok &&
-            !stale_channel_excuse(history, op)) {
+        if (op.must_succeed && op.completed && op.outcome != Errc::ok && !excused(history, op)) {
             out.push_back(
                 {"liveness", *op.completed, "failed after the faults healed: " + describe(op)});
         }

@@ -22,10 +22,17 @@ struct Violation {
 //   its peer at or before the completion;
 // - one with Promise::accepted that completed ok is delivered to its peer, unless the peer's
 //   node crashed after the operation started;
-// - a must_succeed operation's payload is delivered (whatever its promise), unless it went to
-//   a node that restarted before the actor's node heard from the new incarnation and it
-//   failed with peer_restarted (or, non-blocking, completed ok before that was known).
+// - a must_succeed operation's payload is delivered (whatever its promise), unless it was
+//   refused by back-pressure (queue_full, would_block: the workload retries), or it went to a
+//   node that restarted before the actor's node heard from the new incarnation and it failed
+//   with peer_restarted (or, non-blocking, completed ok before that was known).
 [[nodiscard]] std::vector<Violation> check_no_loss(const History& history);
+
+// Whether a must_succeed operation that failed, or was never delivered, is excused: refused
+// by back-pressure (queue_full, would_block), or sent to a node that restarted before the
+// actor's node heard from the new incarnation, failing with peer_restarted (or, non-blocking,
+// dropped). Workloads use it to know which liveness sends still need to arrive.
+[[nodiscard]] bool excused(const History& history, const OperationRecord& op);
 
 // Integrity and no duplicate delivery: each payload is delivered at most once, only to the
 // peer it was sent to, and only payloads that were sent.
@@ -45,7 +52,7 @@ struct Violation {
 
 // Liveness once faults stop: every operation that was not abandoned completes, those started
 // before the liveness phase by liveness_start + bound, the others within `bound` of their
-// start; must_succeed operations complete ok (peer_restarted is excused as in check_no_loss).
+// start; must_succeed operations complete ok (with the excuses of check_no_loss).
 // `end` is when the run stopped.
 [[nodiscard]] std::vector<Violation> check_liveness(const History& history, Duration bound,
                                                     Time end);

@@ -80,11 +80,19 @@ RunReport run_direct_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     sim.history().set_liveness_start(sim.now());
     sim.note("--", "liveness");
     workload.begin_liveness();
-    run_liveness_phase(sim, o.liveness_bound, [&] { return workload.done(); });
+    const bool finished =
+        run_liveness_phase(sim, o.liveness_bound, [&] { return workload.done(); });
 
     RunReport report;
     report.buggify = buggify.active();
     finish_report(sim, o, o.liveness_bound, report);
+    if (!finished) {
+        // Usually explained by the liveness checker's findings; this also catches a workload
+        // stuck without a pending operation (e.g. sends refused by back-pressure forever).
+        report.violations.push_back(
+            {"liveness", sim.now(),
+             "the workload did not finish after the faults healed:" + workload.outstanding()});
+    }
     return report;
 }
 

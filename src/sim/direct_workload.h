@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -42,6 +43,8 @@ public:
     void begin_liveness();
     // All liveness sends completed and were delivered, no send is pending, all queues are empty.
     [[nodiscard]] bool done() const;
+    // What keeps done() false, per process, for the report.
+    [[nodiscard]] std::string outstanding() const;
 
     // Process pids, in index order (for tests and traces).
     [[nodiscard]] std::vector<Pid> pids() const;

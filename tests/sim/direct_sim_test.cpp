@@ -44,5 +44,15 @@ TEST(DirectSimulation, HarsherFaultsWithDiskWipesAreClean) {
     testing::expect_clean(testing::run_seeds(options, 1, 100), options);
 }
 
+// Property: as above, on a larger cluster (more channels per node, more concurrent senders).
+// Faults: the defaults (20% loss, 5% duplication, reordering, a partition, a crash), buggify.
+TEST(DirectSimulation, LargerClusterIsClean) {
+    ScenarioOptions options;
+    options.nodes = 5;
+    options.processes = 15;
+    options.messages = 8;
+    testing::expect_clean(testing::run_seeds(options, 1, 200), options);
+}
+
 }  // namespace
 }  // namespace herald::sim

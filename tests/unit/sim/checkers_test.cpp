@@ -210,6 +210,39 @@ TEST(LivenessChecker, ExcusesAbandonedOperationsAndReportsLateOrFailedOnes) {
     EXPECT_NE(v[1].description.find("failed after the faults healed"), std::string::npos);
 }
 
+TEST(LivenessChecker, ExcusesBackPressureRefusals) {
+    History h;
+    auto refused = send(1, a, b, Promise::delivered, 150);
+    refused.must_succeed = true;
+    h.start(refused);
+    h.complete(1, ms(150), Errc::queue_full);
+    h.set_liveness_start(ms(100));
+    EXPECT_TRUE(check_liveness(h, Duration::milliseconds(50), ms(400)).empty());
+    EXPECT_TRUE(check_no_loss(h).empty());
+}
+
+TEST(LivenessChecker, ExcusesAStaleChannelOnlyUntilTheSenderHeardFromTheNewIncarnation) {
+    History h;
+    h.crash({ms(10), b.node, false});  // b's node restarts as incarnation 2.
+    auto early = send(1, a, b, Promise::delivered, 150);
+    early.must_succeed = true;
+    h.start(early);
+    h.complete(1, ms(160), Errc::peer_restarted);
+    h.contact({ms(160), a.node, b.node, 2});  // The nack came from incarnation 2.
+    auto late = send(2, a, b, Promise::delivered, 170);
+    late.must_succeed = true;
+    h.start(late);
+    h.complete(2, ms(180), Errc::peer_restarted);
+    h.set_liveness_start(ms(100));
+    const auto v = check_liveness(h, Duration::milliseconds(50), ms(400));
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_NE(v[0].description.find("op=2"), std::string::npos);
+    EXPECT_TRUE(excused(h, *h.find(1)));
+    EXPECT_FALSE(excused(h, *h.find(2)));
+    EXPECT_EQ(h.incarnation_at(b.node, ms(5)), 1u);
+    EXPECT_EQ(h.incarnation_at(b.node, ms(50)), 2u);
+}
+
 TEST(Checkers, CheckAllIsCleanOnACorrectHistory) {
     History h;
     h.start(send(1, a, b, Promise::delivered, 0));
