@@ -37,10 +37,10 @@ public:
     // with an empty Result on success (per options.mode; README rules 7-9), or with: timeout
     // (deadline passed; a message already sent may still arrive), unreachable (peer silent for
     // peer_timeout), no_such_process (the target node says so), queue_full (no room and
-    // OnFull::fail, sender buffer full, or channels_max reached), too_large (body above
-    // body_bytes_max), peer_restarted (target node restarted with the message in flight: fate
-    // unknown), closed (the source process exited), invalid_argument (source not a process
-    // of this node, or target pid invalid). Every op completes exactly once.
+    // OnFull::fail, sender buffer full, or channels_max reached here or at the target node),
+    // too_large (body above body_bytes_max), peer_restarted (target node restarted with the message
+    // in flight: fate unknown), closed (the source process exited), invalid_argument (source not a
+    // process of this node, or target pid invalid). Every op completes exactly once.
     void on_send(OperationId op, Message message, const SendOptions& options, Time now,
                  Effects& out);
 

@@ -76,7 +76,8 @@ ReceiverChannel* DirectState::receiver_for(const wire::Packet& packet, LocalProc
     if (it == receivers_.end()) {
         if (at_channel_bound()) {
             trace(out, now, "probe_channels_max", [&] { return "side=receiver"; });
-            return nullptr;  // Dropped unacked: the sender retries until channels free up.
+            nack(packet, Errc::queue_full, now, out);  // Back-pressure, not silence (rule 18).
+            return nullptr;
         }
         it = receivers_.emplace(key, ReceiverChannel{}).first;
         it->second.id = next_channel_id_++;

@@ -61,11 +61,16 @@ void DirectState::on_nack(const wire::Packet& packet, Time now, Effects& out) {
     if (!reason) return malformed(now, out, "nack_reason");
     // The nack's source incarnation already told observe_peer about the restart (rule 14).
     if (*reason == Errc::peer_restarted) return;
-    if (*reason != Errc::no_such_process) return malformed(now, out, "nack_reason");
+    if (*reason != Errc::no_such_process && *reason != Errc::queue_full) {
+        return malformed(now, out, "nack_reason");
+    }
     SenderChannel* channel = sender_of_reply(packet, now, out);
     if (channel == nullptr) return;
-    trace(out, now, "no_such_process", [&] { return "target=" + to_string(channel->key.target); });
-    fail_channel(*channel, Errc::no_such_process, true, out);
+    // no_such_process: transient messaging, nothing to wait for. queue_full: the receiving
+    // node is at channels_max; the sender may retry later (rules 15 and 18).
+    trace(out, now, *reason == Errc::queue_full ? "probe_nack_queue_full" : "no_such_process",
+          [&] { return "target=" + to_string(channel->key.target); });
+    fail_channel(*channel, *reason, true, out);
     release_sender(channel->id);
 }
 

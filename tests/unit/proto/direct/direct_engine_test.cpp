@@ -304,6 +304,74 @@ TEST(DirectEngine, RefusesNewChannelsAtTheBound) {
     EXPECT_EQ(t.a->error(2), Errc::queue_full);
 }
 
+TEST(DirectEngine, AnswersAHelloForNodeZeroAndRefusesOneForAnotherNode) {
+    Pair t;
+    wire::Packet hello = make_packet(PacketKind::hello, Pid{NodeId{1}, 0}, Pid{}, 11, 0);
+    hello.header.seq = 7;
+    hello.header.timestamp_ns = 1234;
+    t.net.inject(*t.b, NodeId{1}, hello);
+    ASSERT_EQ(t.net.on_wire(PacketKind::hello_reply), 1u);
+    const wire::Header& reply = t.net.wire.front().packet.header;
+    EXPECT_EQ(reply.source.node, NodeId{2});
+    EXPECT_EQ(reply.source_incarnation, 22u);
+    EXPECT_EQ(reply.seq, 7u);
+    EXPECT_EQ(reply.timestamp_ns, 1234);
+    t.net.drop_all();
+    hello.header.target = Pid{NodeId{3}, 0};
+    t.net.inject(*t.b, NodeId{1}, hello);
+    EXPECT_TRUE(t.net.wire.empty());
+    EXPECT_EQ(t.b->engine->counters().malformed_dropped, 1u);
+}
+
+TEST(DirectEngine, PingToItselfCompletesWithoutTheNetwork) {
+    Pair t;
+    t.a->engine->on_ping(3, NodeId{1}, Time::max(), t.net.now, t.a->out);
+    t.net.collect(*t.a);
+    EXPECT_TRUE(t.net.wire.empty());
+    ASSERT_TRUE(t.a->ok(3));
+    EXPECT_EQ(decode_u64_le(*t.a->completions.at(3)), std::optional<std::uint64_t>(0));
+}
+
+TEST(DirectEngine, DropsStragglersOfAnOlderEpochOfTheSamePair) {
+    Pair t;
+    t.handshake(1, "x");
+    const InFlight old_epoch = t.net.wire.front();
+    t.net.flush();
+    t.net.send(*t.a, 2, t.p, t.q, "y");
+    for (int i = 0; i < 60 && !t.a->done(2); ++i) {  // Unreachable: the channel is released.
+        t.net.drop_all();
+        t.net.advance(ms(100));
+    }
+    ASSERT_EQ(t.a->error(2), Errc::unreachable);
+    t.net.send(*t.a, 3, t.p, t.q, "z");  // A new channel: a newer epoch.
+    t.net.flush();
+    t.net.inject(*t.b, old_epoch.from, old_epoch.packet);
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"x", "z"}));
+    EXPECT_EQ(t.b->traced("probe_stale_epoch"), 1u);
+}
+
+TEST(DirectEngine, AReceiverAtItsChannelBoundAnswersQueueFull) {
+    DirectOptions o;
+    o.channels_max = 1;
+    Pair t(o);
+    t.net.spawn(*t.a, 7);
+    t.net.spawn(*t.b, 8);
+    t.net.send(*t.b, 1, Pid{NodeId{2}, 8}, Pid{NodeId{1}, 7}, "fills a's bound");
+    t.net.flush();
+    EXPECT_EQ(t.a->engine->counters().channels_live, 1u);
+    t.b->restart(22);  // b forgets its channel; a's only slot stays taken until it idles out.
+    t.net.spawn(*t.b, 6);
+    t.net.send(*t.b, 2, t.q, t.p, "refused");
+    t.net.flush();
+    EXPECT_EQ(t.b->error(2), Errc::queue_full);
+    EXPECT_EQ(t.a->delivered.size(), 1u);
+    t.net.settle(Time::zero() + Duration::seconds(46));  // a's idle channel is released.
+    t.net.send(*t.b, 3, t.q, t.p, "later");
+    t.net.flush();
+    EXPECT_TRUE(t.b->ok(3));
+    EXPECT_EQ(as_text(t.a->delivered.back().body), "later");
+}
+
 TEST(DirectEngine, RejectsBadSendArguments) {
     DirectOptions o;
     o.body_bytes_max = 4;
