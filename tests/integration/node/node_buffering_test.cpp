@@ -105,7 +105,9 @@ TEST_P(EveryStrategy, CrashingReceiverNeverWedgesTheSender) {
         }
         return last;
     });
-    b->stop();  // Its socket closes: from here on nothing answers.
+    // stop() sends no farewell: to the sender this is a crash (the socket just goes silent).
+    // Real SIGKILLs of a separate OS process are in node_process_test.
+    b->stop();
     const auto start = std::chrono::steady_clock::now();
     auto status = first.get();
     const Errc why = code(status);
