@@ -93,6 +93,14 @@ public:
     // every process (blocked calls return Errc::closed) and the socket. Blocks; idempotent.
     void stop();
 
+    // For a shutdown that loses no accepted message: call refuse_incoming(), let every process
+    // take what its inbox holds (and send its replies), then stop(). From the call on, messages
+    // from other nodes are dropped unacknowledged (their senders never see them accepted; they
+    // retransmit, then get unreachable once this node stops), while acks, pings, local sends
+    // and receives go on. Blocks briefly (one hop to the loop thread); idempotent.
+    // Errc::closed (the node stopped), invalid_argument (called from a node callback).
+    [[nodiscard]] Status refuse_incoming();
+
     [[nodiscard]] NodeStats stats() const;
 
 private:

@@ -109,6 +109,10 @@ void Node::stop() {
     impl_->stop();
 }
 
+Status Node::refuse_incoming() {
+    return impl_->refuse_incoming();
+}
+
 NodeStats Node::stats() const {
     const auto c = impl_->counters();
     NodeStats s;

@@ -153,7 +153,13 @@ void Node::on_datagram(const Endpoint& from, ByteView datagram) {
 void Node::dispatch_packet(NodeId from, const wire::Packet& packet, Time now_time) {
     ++counters_.packets_received;
     if (packet.header.kind == wire::PacketKind::hello) ++counters_.pings_answered;
-    EngineSlot* slot = by_kind_[static_cast<std::uint8_t>(packet.header.kind)];
+    const auto kind = packet.header.kind;
+    if (refusing_ && from != id_ &&
+        (kind == wire::PacketKind::data || kind == wire::PacketKind::rpc_request)) {
+        ++counters_.incoming_refused;  // Unacknowledged: the sender never counts it accepted.
+        return;
+    }
+    EngineSlot* slot = by_kind_[static_cast<std::uint8_t>(kind)];
     if (slot == nullptr) {
         ++counters_.packets_unhandled;  // A kind no hosted engine speaks (yet): drop.
         return;
@@ -305,6 +311,22 @@ void Node::schedule_flush() {
         flush_scheduled_ = false;
         if (!shut_down_) transport_->flush();
     });
+}
+
+Status Node::refuse_incoming() {
+    if (loop_.in_loop_thread()) {
+        return fail(Errc::invalid_argument, "blocking call on the node's loop thread");
+    }
+    auto promise = std::make_shared<std::promise<void>>();
+    auto future = promise->get_future();
+    if (!loop_.post([this, promise] {
+            refusing_ = true;
+            promise->set_value();
+        })) {
+        return fail(Errc::closed, "node stopped");
+    }
+    future.wait();
+    return {};
 }
 
 void Node::stop() {

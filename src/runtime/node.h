@@ -114,6 +114,14 @@ public:
     void stop();
     [[nodiscard]] bool stopped() const { return stopping_.load(std::memory_order_acquire); }
 
+    // The first step of a shutdown that loses no accepted message: from now on, messages (data
+    // and RPC requests) from other nodes are dropped unacknowledged, so no sender sees them
+    // accepted (they retransmit, then see unreachable once the node stops); everything else
+    // (acks, pings, local sends, receives) goes on, so processes can still drain their inboxes
+    // and send replies. After it returns no inbox grows with remote messages. Blocks for one
+    // loop round trip. Any thread but the loop; idempotent. Errc::closed once stopped.
+    [[nodiscard]] Status refuse_incoming();
+
     struct Counters {
         proto::direct::DirectEngine::Counters direct;
         Transport::Counters transport;
@@ -121,6 +129,7 @@ public:
         PeerTable::Counters peers;
         std::uint64_t packets_received = 0, packets_unhandled = 0, packets_anonymous = 0;
         std::uint64_t deliveries_dropped = 0, pings_answered = 0;
+        std::uint64_t incoming_refused = 0;  // Remote messages dropped after refuse_incoming.
         std::uint64_t peers_known = 0, processes = 0, operations_pending = 0;
     };
     // A snapshot. Blocks for one loop round trip (the last snapshot once stopped).
@@ -223,6 +232,7 @@ private:
     std::unordered_map<std::int64_t, std::uint64_t> ping_by_nonce_;
     std::int64_t nonce_last_ = 0;
     bool draining_ = false;
+    bool refusing_ = false;  // refuse_incoming() was called.
     bool shut_down_ = false;
     Counters counters_;
 
