@@ -54,8 +54,10 @@ public:
     // what is queued). Frees credit: blocked senders get a window update.
     void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out);
 
-    // Handshake / ping: sends hello to `node`; completes `op` when its hello_reply arrives
-    // (result body: 8-byte little-endian round-trip ns), or with unreachable at the deadline.
+    // Handshake / ping: sends hello to `node` (retransmitted with backoff); completes `op` when
+    // its hello_reply arrives (result body: 8-byte little-endian round-trip ns, measured with
+    // this engine's `now`), or with unreachable at min(deadline, now + peer_timeout);
+    // invalid_argument when `node` is 0.
     void on_ping(OperationId op, NodeId node, Time deadline, Time now, Effects& out);
 
     // A packet of kind hello, hello_reply, data, ack, nack or ready arrived from node `from`.

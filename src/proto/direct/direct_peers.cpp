@@ -73,6 +73,8 @@ void DirectState::on_ping(OperationId op, NodeId node, Time deadline, Time now, 
         return;
     }
     peer_for(node, now);
+    // No ping waits longer than peer_timeout: that silence means unreachable (bounded state).
+    deadline = std::min(deadline, now + options_.peer_timeout);
     const std::uint64_t nonce = next_nonce_++;
     pings_[nonce] = Ping{op, node, deadline, options_.retransmit_initial};
     send_hello(node, nonce, now, out);
@@ -147,6 +149,11 @@ void DirectState::restart_channel(SenderChannel& channel, Time started_by, Time 
     channel.entries = std::move(kept);
     channel.next_seq = channel.acked + 1;  // Nothing in flight now.
     reset_sender(channel, now);
+    trace(out, now, "channel_reset", [&] {
+        return "source=" + to_string(channel.key.source) +
+               " target=" + to_string(channel.key.target) +
+               " epoch=" + std::to_string(channel.epoch);
+    });
 }
 
 void DirectState::flush_peer(NodeId node, Time now, Effects& out) {
