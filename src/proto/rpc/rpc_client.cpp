@@ -66,18 +66,20 @@ void RpcClient::on_call(OperationId op, Pid client, Pid server, std::string oper
     call.wait = options.retransmit_timeout;
     call.next_send = now + ctx_.jittered(call.wait);
     call.unanswered = 1;
+    call.started = now;
     ++ctx_.counters.calls_started;
     auto& stored = calls_.emplace(seq, std::move(call)).first->second;
     if (out.tracing) out.trace(now, "rpc_call", describe(stored.route));
-    transmit(stored, out);
+    transmit(stored, now, out);
     arm(stored, out);
 }
 
-void RpcClient::transmit(Call& call, Effects& out) {
+void RpcClient::transmit(Call& call, Time now, Effects& out) {
     Request request;
     request.route = call.route;
     request.target_incarnation = call.server_incarnation;
     request.floor = floor();
+    request.age = now - call.started;
     request.operation = call.operation;
     request.body = call.request;
     ctx_.send(call.route.server.node, request_packet(request, ctx_.incarnation), out);
@@ -123,7 +125,7 @@ void RpcClient::resend(Call& call, Time now, Effects& out) {
         call.next_send = now + ctx_.jittered(call.wait);
         if (out.tracing) out.trace(now, "rpc_retransmit", describe(call.route));
     }
-    transmit(call, out);
+    transmit(call, now, out);
     arm(call, out);
 }
 

@@ -42,12 +42,13 @@ private:
         Heard heard = Heard::nothing;          // The last kind of answer the server gave.
         Duration wait;                         // Current retransmission wait.
         Time next_send;
+        Time started;  // First transmission: the Req carries the call's age.
     };
     using Calls = std::map<std::uint64_t, Call>;
 
     [[nodiscard]] Status check(Pid client, Pid server, const std::string& operation,
                                const Bytes& request, const CallOptions& options) const;
-    void transmit(Call& call, Effects& out);
+    void transmit(Call& call, Time now, Effects& out);
     void arm(const Call& call, Effects& out);
     void resend(Call& call, Time now, Effects& out);
     void give_up(Calls::iterator it, Time now, Effects& out);

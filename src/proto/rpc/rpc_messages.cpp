@@ -106,6 +106,7 @@ wire::Packet request_packet(const Request& request, std::uint32_t self_incarnati
     auto p = base_packet(PacketKind::rpc_request, request.route, true, self_incarnation);
     p.header.target_incarnation = request.target_incarnation;
     p.header.ack = request.floor;
+    p.header.timestamp_ns = request.age.ns();
     p.extensions.push_back({ExtensionType::operation, to_bytes(request.operation)});
     p.body = request.body;
     return p;
@@ -155,10 +156,12 @@ Result<Request> parse_request(NodeId from, const wire::Packet& packet,
         return fail(Errc::malformed, "operation missing, empty or too long");
     }
     if (packet.header.ack > route.id.seq) return fail(Errc::malformed, "floor above seq");
+    if (packet.header.timestamp_ns < 0) return fail(Errc::malformed, "negative age");
     Request request;
     request.route = route;
     request.target_incarnation = packet.header.target_incarnation;
     request.floor = packet.header.ack;
+    request.age = Duration::nanoseconds(packet.header.timestamp_ns);
     request.operation = std::string(as_text(operation->value));
     request.body = packet.body;
     return request;

@@ -9,6 +9,7 @@
 #include "core/bytes.h"
 #include "core/ids.h"
 #include "core/result.h"
+#include "core/time.h"
 #include "proto/rpc/rpc_options.h"
 #include "wire/packet.h"
 
@@ -50,6 +51,7 @@ struct Request {
     Route route;
     std::uint32_t target_incarnation = 0;  // Server incarnation that answered this call; 0: none.
     std::uint64_t floor = 0;               // Header ack: every seq below it is finished.
+    Duration age;  // Header timestamp_ns: time since the call's first transmission (client clock).
     std::string operation;
     Bytes body;
 };
@@ -84,7 +86,8 @@ struct ResponseAck {
 // Parsers: Errc::malformed (detail names the rule) when the packet came from another node than
 // its source pid names, a pid is invalid, call_id is missing or not 12 bytes or has seq 0, the
 // operation is missing, empty or longer than `operation_bytes_max`, the floor is above the
-// seq, a reason is missing (nack) or not a known Errc, or the kind does not match.
+// seq, the age is negative, a reason is missing (nack) or not a known Errc, or the kind does
+// not match.
 [[nodiscard]] Result<Request> parse_request(NodeId from, const wire::Packet& packet,
                                             std::uint32_t operation_bytes_max);
 [[nodiscard]] Result<Reply> parse_reply(NodeId from, const wire::Packet& packet);

@@ -156,6 +156,12 @@ void RpcServer::on_new(const CallKey& key, const Request& request, Time now, Eff
                         !ctx_.options.mutations.ignore_reply_cache;
     if (!cached) entry.route.mode.semantics = Semantics::at_least_once;
     entry.durable = cached && ctx_.options.durable;
+    // An exactly-once call older than `retention` that we do not know may have run here and
+    // been forgotten (its client record expired): refuse it rather than run it twice (rule 12).
+    if (cached && request.age >= ctx_.options.retention) {
+        refuse(route, Errc::response_lost, "call older than the server's retention", out);
+        return;
+    }
     // A restarted server that cannot prove it never ran the call must not run it (rule 8).
     if (request.target_incarnation != 0 && request.target_incarnation != ctx_.incarnation &&
         !entry.durable) {

@@ -220,6 +220,57 @@ TEST_F(SmallCacheTest, UnacknowledgedReplyIsNeverDroppedToMakeRoom) {
     EXPECT_EQ(counter, 1);
 }
 
+class ShortRetentionTest : public RpcHarness {
+protected:
+    ShortRetentionTest() : RpcHarness(short_retention()) {}
+    static RpcOptions short_retention() {
+        auto options = quiet_options();
+        options.retention = Duration::seconds(1);
+        return options;
+    }
+};
+
+// The server forgets a client node silent for `retention`; a resent Req of a call it ran
+// before must then be refused, not run again.
+TEST_F(ShortRetentionTest, CallOlderThanRetentionIsRefusedNotRunAgain) {
+    drop = [](const SendEffect& s, NodeId) {
+        return s.packet.header.kind == PacketKind::rpc_response;
+    };
+    auto options = call_options(Protocol::rr, Semantics::exactly_once);
+    options.retry_limit = 100;
+    const auto op = call(options);
+    settle();
+    EXPECT_EQ(counter, 1);
+    drop = [](const SendEffect&, NodeId) { return true; };  // A long partition.
+    advance(Duration::seconds(3));
+    EXPECT_EQ(b.engine->counters().cache_clients, 0u);  // The server forgot the client.
+    drop = nullptr;
+    advance(Duration::seconds(2));
+    EXPECT_EQ(code_of(result_of(op)), "response_lost");
+    EXPECT_EQ(counter, 1);
+}
+
+// A reply not fetched for `retention` is dropped (RR has no Ack to free it); its call keeps a
+// tombstone, so a late resend gets response_lost instead of a second run.
+TEST_F(ShortRetentionTest, UnfetchedReplyIsForgottenAndLateResendGetsResponseLost) {
+    drop = [](const SendEffect& s, NodeId) {
+        return s.packet.header.kind == PacketKind::rpc_response && s.packet.header.seq == 1;
+    };
+    auto options = call_options(Protocol::rr, Semantics::exactly_once);
+    options.retransmit_timeout = Duration::seconds(2);  // Resends less often than retention.
+    options.retransmit_max = Duration::seconds(2);
+    const auto op = call(options);
+    settle();
+    EXPECT_EQ(counter, 1);
+    for (int i = 0; i < 8; ++i) {  // Other calls keep the client node known to the server.
+        call(call_options(Protocol::rra, Semantics::at_least_once), "y", "get");
+        advance(Duration::milliseconds(300));
+    }
+    EXPECT_EQ(code_of(result_of(op)), "response_lost");
+    EXPECT_EQ(counter, 1);
+    EXPECT_EQ(b.engine->counters().executions, 9u);  // The first call ran once.
+}
+
 TEST_F(RpcFailureTest, MalformedPacketsAreCountedAndDropped) {
     call(call_options(Protocol::rr, Semantics::exactly_once));
     ASSERT_EQ(a.outbox.size(), 1u);

@@ -24,7 +24,7 @@ TEST(RpcMessages, ModeSurvivesTheHeaderFlags) {
 }
 
 TEST(RpcMessages, RequestRoundTrips) {
-    Request request{route(), 5, 40, "add", to_bytes("body")};
+    Request request{route(), 5, 40, Duration::milliseconds(3), "add", to_bytes("body")};
     const auto packet = request_packet(request, 3);
     EXPECT_EQ(packet.header.kind, wire::PacketKind::rpc_request);
     auto parsed = parse_request(client.node, packet, 255);
@@ -36,6 +36,7 @@ TEST(RpcMessages, RequestRoundTrips) {
     EXPECT_EQ(parsed->route.mode, (Mode{Protocol::rara, Semantics::exactly_once}));
     EXPECT_EQ(parsed->target_incarnation, 5u);
     EXPECT_EQ(parsed->floor, 40u);
+    EXPECT_EQ(parsed->age, Duration::milliseconds(3));
     EXPECT_EQ(parsed->operation, "add");
     EXPECT_EQ(parsed->body, to_bytes("body"));
 }
@@ -64,7 +65,7 @@ TEST(RpcMessages, RepliesRoundTrip) {
 }
 
 TEST(RpcMessages, MalformedPacketsAreRefused) {
-    const Request request{route(), 0, 41, "add", {}};
+    const Request request{route(), 0, 41, {}, "add", {}};
     auto packet = request_packet(request, 3);
     EXPECT_FALSE(parse_request(NodeId{0xC}, packet, 255));  // Wrong sender node.
     EXPECT_FALSE(parse_request(client.node, packet, 2));    // Operation too long.
@@ -72,11 +73,14 @@ TEST(RpcMessages, MalformedPacketsAreRefused) {
     no_op.extensions.pop_back();
     EXPECT_FALSE(parse_request(client.node, no_op, 255));
     auto seq0 =
-        request_packet(Request{Route{client, server, CallId{3, 0}, {}, 1}, 0, 0, "a", {}}, 3);
+        request_packet(Request{Route{client, server, CallId{3, 0}, {}, 1}, 0, 0, {}, "a", {}}, 3);
     EXPECT_FALSE(parse_request(client.node, seq0, 255));
     auto other_incarnation = packet;
     other_incarnation.header.source_incarnation = 4;
     EXPECT_FALSE(parse_request(client.node, other_incarnation, 255));
+    auto negative_age = packet;
+    negative_age.header.timestamp_ns = -1;
+    EXPECT_FALSE(parse_request(client.node, negative_age, 255));
     auto attempt0 = packet;
     attempt0.header.epoch = 0;
     EXPECT_FALSE(parse_request(client.node, attempt0, 255));
