@@ -70,6 +70,25 @@ TEST(DirectFailures, DataFirstSentAfterThePeerRestartedIsResentNotFailed) {
     EXPECT_EQ(t.b->delivered.size(), 1u);
 }
 
+TEST(DirectFailures, NewDataToAPeerSilentForPeerRevalidateWaitsForAHello) {
+    Duo t;
+    t.net.send(*t.a, 1, t.p, t.q, "m1");
+    t.net.flush();
+    t.net.advance(ms(500));
+    t.net.send(*t.a, 2, t.p, t.q, "m2");  // Heard from 500 ms ago: straight to data.
+    EXPECT_EQ(t.net.on_wire(PacketKind::data), 1u);
+    t.net.flush();
+    t.net.advance(Duration::seconds(1));
+    t.b->restart(23);  // Meanwhile b restarted.
+    t.net.spawn(*t.b, 6);
+    t.net.send(*t.a, 3, t.p, t.q, "m3");  // Silent for 1 s: hello first, data held.
+    ASSERT_EQ(t.net.wire.size(), 1u);
+    EXPECT_EQ(t.net.wire.front().packet.header.kind, PacketKind::hello);
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(3));  // Sent to incarnation 23 directly, never failed.
+    EXPECT_EQ(t.b->bodies(), std::vector<std::string>{"m3"});
+}
+
 TEST(DirectFailures, ARestartedSenderIsSeenFromItsFirstPacket) {
     Duo t;
     t.net.send(*t.a, 1, t.p, t.q, "before");
