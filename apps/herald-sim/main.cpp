@@ -80,6 +80,8 @@ void add_options(CLI::App& app, Cli& cli) {
         ->capture_default_str();
     app.add_option("--crash", o.crashes, "Node crashes (each restarts) during the safety phase")
         ->capture_default_str();
+    app.add_option("--clog", o.clogs, "Times a node's packets are held up for a while")
+        ->capture_default_str();
     app.add_option("--wipe", o.wipe, "Probability a crash also destroys the node's disk")
         ->capture_default_str();
     app.add_option("--safety-ms", cli.safety_ms, "Length of the safety (faulty) phase")

@@ -66,6 +66,7 @@ RunReport run_direct_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     f.safety = o.safety;
     f.partitions = o.partitions;
     f.crashes = o.crashes;
+    f.clogs = o.clogs;
     f.wipe = o.wipe;
     Random fault_random = make_stream(seed, Stream::faults);
     const FaultPlan plan = plan_faults(f, o.nodes, Time::zero(), fault_random, buggify);

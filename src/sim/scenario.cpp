@@ -13,9 +13,6 @@ namespace herald::sim {
 
 namespace {
 
-// A run that executes this many events is stuck in a loop (a seed of the direct scenario
-// needs a few thousand); it is stopped and reported instead of hanging the test.
-constexpr std::uint64_t event_budget = 5'000'000;
 // After the workload is done, time for stragglers (late duplicates, retransmits in flight)
 // to show up before the checkers run. Longer than any delay the network model can add.
 constexpr Duration drain_time = Duration::seconds(3);
@@ -27,7 +24,7 @@ std::string number(double value) {
 }
 
 bool budget_spent(Simulation& sim) {
-    return sim.queue().executed() >= event_budget;
+    return sim.queue().executed() >= sim.options().event_budget;
 }
 
 }  // namespace
@@ -80,8 +77,8 @@ Status validate(const ScenarioOptions& o) {
         }
     }
     if (o.loss >= 1.0) return fail(Errc::invalid_argument, "loss must be below 1");
-    if (o.partitions > 1000 || o.crashes > 1000) {
-        return fail(Errc::invalid_argument, "partitions and crashes must be at most 1000");
+    if (o.partitions > 1000 || o.crashes > 1000 || o.clogs > 1000) {
+        return fail(Errc::invalid_argument, "partitions, crashes and clogs must be at most 1000");
     }
     if (o.safety < Duration::milliseconds(1) || o.liveness_bound < Duration::milliseconds(1)) {
         return fail(Errc::invalid_argument, "phase lengths must be at least 1 ms");
@@ -113,6 +110,7 @@ std::string replay_line(const ScenarioOptions& o, std::uint64_t seed) {
     rate("reorder", o.reorder, d.reorder);
     count("partition", o.partitions, d.partitions);
     count("crash", o.crashes, d.crashes);
+    count("clog", o.clogs, d.clogs);
     rate("wipe", o.wipe, d.wipe);
     count("safety-ms", static_cast<std::uint64_t>(o.safety.ms()),
           static_cast<std::uint64_t>(d.safety.ms()));
@@ -168,7 +166,7 @@ void finish_report(Simulation& sim, const ScenarioOptions& options, Duration bou
     if (budget_spent(sim)) {
         report.violations.push_back(
             {"event_budget", sim.now(),
-             "the run executed " + std::to_string(event_budget) +
+             "the run executed " + std::to_string(sim.options().event_budget) +
                  " events without finishing: an engine is looping (timers or packets)"});
     }
     RunStats& s = report.stats;

@@ -30,7 +30,8 @@ struct ScenarioOptions {
     double reorder = 0.1;
     std::uint32_t partitions = 1;
     std::uint32_t crashes = 1;
-    double wipe = 0.0;  // Probability that a crash also destroys the node's disk.
+    std::uint32_t clogs = 0;  // Times a node's packets are held up (beyond buggify's).
+    double wipe = 0.0;        // Probability that a crash also destroys the node's disk.
     Duration safety = Duration::seconds(5);
     Duration liveness_bound = Duration::seconds(15);
     bool buggify = true;

@@ -45,6 +45,9 @@ struct SimOptions {
     Duration fsync_min = Duration::microseconds(100);
     Duration fsync_max = Duration::milliseconds(2);
     bool trace = false;  // Format trace lines (slower); probes are counted either way.
+    // A run that executes this many events is stuck in a loop (a seed of the direct scenario
+    // needs a few thousand): run_phase() stops it and finish_report() reports it.
+    std::uint64_t event_budget = 5'000'000;
 };
 
 class Simulation {

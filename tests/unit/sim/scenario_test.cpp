@@ -21,12 +21,14 @@ TEST(ScenarioOptions, ReplayLineNamesEveryNonDefaultOption) {
     o.nodes = 5;
     o.loss = 0.4;
     o.crashes = 3;
+    o.clogs = 2;
     o.wipe = 0.25;
     o.safety = Duration::milliseconds(2500);
     o.buggify = false;
     o.mutations = {"never_retransmit"};
     EXPECT_EQ(replay_line(o, 7),
-              "herald-sim --scenario=direct --seed=7 --nodes=5 --loss=0.4 --crash=3 --wipe=0.25 "
+              "herald-sim --scenario=direct --seed=7 --nodes=5 --loss=0.4 --crash=3 --clog=2 "
+              "--wipe=0.25 "
               "--safety-ms=2500 --no-buggify --mutate=never_retransmit");
 }
 
@@ -89,6 +91,48 @@ TEST(Scenario, OneSeedRunsQuicklyAndReportsWhatHappened) {
     EXPECT_GT(r.stats.deliveries, 0u);
     EXPECT_EQ(r.stats.crashes, 1u);
     EXPECT_TRUE(r.trace.empty());  // Only with options.trace.
+}
+
+// An engine stuck in a loop: every timer re-arms itself at the same instant.
+class LoopingEngine final : public HostedEngine {
+public:
+    std::string_view name() const override { return "loop"; }
+    bool handles(wire::PacketKind) const override { return false; }
+    void on_packet(NodeId, const wire::Packet&, Time, proto::Effects&) override {}
+    void on_timer(proto::TimerId id, Time now, proto::Effects& out) override {
+        out.set_timer(id, now);
+    }
+};
+
+class IdleWorkload final : public Workload {
+public:
+    void on_node_started(SimNode&) override {}
+    void on_node_crashed(SimNode&) override {}
+    void on_delivered(SimNode&, const Message&) override {}
+    void on_completed(SimNode&, const proto::CompleteEffect&) override {}
+};
+
+TEST(Scenario, ALoopingEngineSpendsTheEventBudgetAndIsReported) {
+    SimOptions options;
+    options.nodes = 1;
+    options.event_budget = 1000;
+    Simulation sim(1, options);
+    IdleWorkload workload;
+    sim.set_workload(workload);
+    const std::size_t slot =
+        sim.add_engine([](const EngineContext&) -> std::unique_ptr<HostedEngine> {
+            return std::make_unique<LoopingEngine>();
+        });
+    sim.start_all();
+    sim.node(NodeId{1}).command(slot, [&](HostedEngine&, proto::Effects& out) {
+        out.set_timer(proto::TimerId{1}, sim.now());
+    });
+    EXPECT_FALSE(run_phase(sim, Time::zero() + Duration::seconds(1)));
+    EXPECT_EQ(sim.now(), Time::zero());  // Virtual time never moved: the loop was at t=0.
+    RunReport report;
+    finish_report(sim, ScenarioOptions{}, Duration::seconds(1), report);
+    ASSERT_EQ(report.violations.size(), 1u);
+    EXPECT_EQ(report.violations[0].checker, "event_budget");
 }
 
 }  // namespace
