@@ -4,6 +4,7 @@
 #include <herald/herald.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <thread>
@@ -90,16 +91,39 @@ Status run_stream_server(const PeerArgs& args, Peer& peer) {
     return {};
 }
 
+// Streams with send_async and a bounded number of sends in flight (well under the node's
+// 65,536 queued asynchronous sends), as a program that wants throughput would: the thread
+// does not wait for the loop thread to take each message, as zmq_send does not wait for
+// libzmq's I/O thread.
 Status run_stream_client(const PeerArgs& args, Peer& peer) {
-    std::vector<std::uint8_t> body(args.size_bytes, 0x5a);
+    constexpr std::uint32_t in_flight_max = 4096;
+    std::atomic<std::uint32_t> in_flight{0};
+    std::atomic<bool> failed{false};
+    const Bytes body(args.size_bytes, 0x5a);
     const std::int64_t stop = now_ns() + (args.warmup_ms + args.duration_ms) * 1'000'000;
     std::uint64_t sent = 0;
-    while (now_ns() < stop) {
-        for (int i = 0; i < 16; ++i, ++sent) {
-            HERALD_TRY(peer.process->send(peer.server, ByteView(body), fire_and_forget));
+    while (now_ns() < stop && !failed.load(std::memory_order_relaxed)) {
+        if (in_flight.load(std::memory_order_acquire) >= in_flight_max) {
+            std::this_thread::yield();
+            continue;
         }
+        in_flight.fetch_add(1, std::memory_order_acq_rel);
+        Status started =
+            peer.process->send_async(peer.server, body, fire_and_forget, [&](Status status) {
+                if (!status) failed.store(true, std::memory_order_relaxed);
+                in_flight.fetch_sub(1, std::memory_order_acq_rel);
+            });
+        if (!started) {
+            in_flight.fetch_sub(1, std::memory_order_acq_rel);
+            if (started.error().code != Errc::queue_full) return started;
+            std::this_thread::yield();
+            continue;
+        }
+        ++sent;
     }
-    HERALD_TRY(peer.process->send(peer.server, ByteView{}, fire_and_forget));
+    while (in_flight.load(std::memory_order_acquire) > 0) std::this_thread::yield();
+    if (failed.load()) return fail(Errc::io_error, "an asynchronous send failed");
+    HERALD_TRY(peer.process->send(peer.server, ByteView{}, fire_and_forget));  // End marker.
     announce_result({{"sent_msgs", std::to_string(sent)}});
     linger_until_stdin_closed(30'000);  // The node retransmits until everything is acked.
     return {};
