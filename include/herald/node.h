@@ -13,6 +13,7 @@
 #include "herald/errors.h"
 #include "herald/ids.h"
 #include "herald/process.h"
+#include "herald/rpc.h"
 
 namespace herald {
 
@@ -34,6 +35,11 @@ struct NodeOptions {
     std::uint32_t sender_buffer_max = 4096;  // OnFull::buffer slots per channel.
     std::chrono::nanoseconds drain_timeout = std::chrono::milliseconds(500);  // stop() waits.
     std::chrono::nanoseconds receive_spin = std::chrono::microseconds(20);
+    // Folder of the node's durable store (created when missing; file herald.db, locked by one
+    // node at a time): the durable RPC reply cache and handlers' state (serve_with_state).
+    // Empty: nothing is kept on disk, and durable options are refused.
+    std::string data_dir;
+    RpcNodeOptions rpc;  // Serving and calling (herald/rpc.h).
 };
 
 struct PingReply {
@@ -102,6 +108,13 @@ public:
     [[nodiscard]] Status refuse_incoming();
 
     [[nodiscard]] NodeStats stats() const;
+    [[nodiscard]] RpcStats rpc_stats() const;
+
+    // The durable state records whose key starts with `prefix` (written by handlers served
+    // with serve_with_state), in key order: how a server finds its state after a restart.
+    // Blocks until the writes queued before the call are on disk. Errc::invalid_argument (no
+    // data_dir; called from a callback), storage_error (the store failed), closed.
+    [[nodiscard]] Result<std::vector<StateRecord>> read_state(std::string_view prefix = {}) const;
 
 private:
     explicit Node(std::shared_ptr<runtime::Node> impl);

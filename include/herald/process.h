@@ -16,6 +16,7 @@
 
 #include "herald/errors.h"
 #include "herald/ids.h"
+#include "herald/rpc.h"
 
 namespace herald {
 
@@ -139,8 +140,44 @@ public:
     std::size_t dispatch(const std::function<void(Envelope&&)>& handler,
                          std::size_t max = std::numeric_limits<std::size_t>::max());
 
+    // --- RPC (herald/rpc.h; docs/api.md, "RPC") ---
+
+    // This process serves `operation`: each request runs `handler` on one of the node's handler
+    // threads. Blocks briefly (one hop to the loop thread). Errc::invalid_argument (operation
+    // empty or over 255 bytes, empty handler, called from a callback), already_exists (this
+    // process already serves it), closed. Serving ends when the process exits.
+    [[nodiscard]] Status serve(std::string operation, Handler handler,
+                               const ServeOptions& options = {});
+    // Same, for a handler that changes durable state (StateWrites), committed atomically with
+    // its reply. Needs the node's data_dir (else Errc::invalid_argument).
+    [[nodiscard]] Status serve_with_state(std::string operation, StatefulHandler handler,
+                                          const ServeOptions& options = {});
+
+    // Calls `operation` of `server` and blocks until its outcome: the response body, or
+    // timeout (options.timeout), request_lost (retries exhausted, no sign of the server),
+    // response_lost (the server acknowledged or answered, then went silent), server_crashed
+    // (the server restarted and the call may or may not have run), no_such_process,
+    // no_such_operation, application_error (the handler failed; detail has its text),
+    // unreachable (no address known for the server's node: connect or resolve first),
+    // queue_full (the server stayed busy; too many calls outstanding), too_large,
+    // invalid_argument (bad pid, operation or options; called from a callback), closed.
+    [[nodiscard]] Result<Bytes> call(Pid server, std::string_view operation, ByteView request,
+                                     const CallOptions& options = {});
+    [[nodiscard]] Result<Bytes> call(Pid server, std::string_view operation, std::string_view text,
+                                     const CallOptions& options = {});
+    // Starts a call and returns at once; many may be outstanding. The outcome (errors as call)
+    // completes the future, or runs `done` once on the loop thread. Errors that stop the call
+    // from starting are returned (callback form) or complete the future at once.
+    [[nodiscard]] std::future<Result<Bytes>> call_async(Pid server, std::string_view operation,
+                                                        Bytes request,
+                                                        const CallOptions& options = {});
+    [[nodiscard]] Status call_async(Pid server, std::string_view operation, Bytes request,
+                                    const CallOptions& options, CallDone done);
+
     // Ends the process now (the destructor does the same): queued messages are dropped, later
-    // messages to its pid fail with no_such_process, blocked calls return Errc::closed.
+    // messages to its pid fail with no_such_process, blocked calls return Errc::closed. A
+    // process that serves RPC operations stops serving and first waits for its running
+    // handlers to return (not for its own, when a handler calls exit).
     void exit();
 
 private:

@@ -1,6 +1,7 @@
 // herald::Node: the public face of runtime::Node. Layer: api.
 #include "herald/node.h"
 
+#include "api/rpc_options.h"
 #include "herald/address.h"
 #include "runtime/node.h"
 
@@ -26,6 +27,8 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.direct.channel_buffer_max = options.sender_buffer_max;
     config.drain_max = to_duration(options.drain_timeout);
     config.receive_spin = to_duration(options.receive_spin);
+    config.data_dir = options.data_dir;
+    config.rpc = api::to_rpc_config(options.rpc);
     return config;
 }
 

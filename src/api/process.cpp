@@ -2,6 +2,7 @@
 #include "herald/process.h"
 
 #include "runtime/node.h"
+#include "runtime/node_rpc.h"
 
 namespace herald {
 
@@ -54,6 +55,7 @@ Process::~Process() {
 
 void Process::exit() {
     if (!state_) return;
+    node_->rpc().unserve_and_wait(state_->pid());  // Its handlers may use what its owner owns.
     node_->exit(state_);
     state_.reset();
 }

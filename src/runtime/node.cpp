@@ -10,6 +10,7 @@
 #include <random>
 
 #include "core/assert.h"
+#include "runtime/node_rpc.h"
 
 namespace herald::runtime {
 
@@ -106,6 +107,7 @@ Status Node::open(const NodeConfig& config) {
         HERALD_ASSERT(by_kind_[static_cast<std::uint8_t>(kind)] == nullptr);
         by_kind_[static_cast<std::uint8_t>(kind)] = &direct_slot_;
     }
+    HERALD_TRY(rpc_, NodeRpc::open(*this, config));
     wake_timer_ = std::make_unique<asio::steady_timer>(loop_.io());
     return {};
 }
@@ -172,11 +174,15 @@ void Node::apply_effects(EngineSlot& slot, Time now_time) {
     for (auto& send : effects_.sends) route(send);
     for (auto& timer : effects_.timers) slot.timers.apply(timer);
     for (auto& delivery : effects_.deliveries) deliver(std::move(delivery.message), now_time);
+    if (rpc_->owns(slot)) {
+        rpc_->apply(effects_, now_time);  // Call completions, handler runs, durable writes.
+        effects_.clear();
+        return;
+    }
     for (auto& completion : effects_.completions) {
         complete(completion.op, std::move(completion.result));
     }
-    // The direct engine executes no RPCs and writes nothing durably; the RPC engine (issue 5)
-    // brings the handler registry and the store that these effects need.
+    // Only the RPC engine executes handlers and writes durably.
     HERALD_ASSERT(effects_.executions.empty());
     HERALD_ASSERT(effects_.persists.empty());
     effects_.clear();
@@ -230,7 +236,7 @@ void Node::complete(proto::OperationId op, Result<Bytes> result) {
     } else {
         done(fail(std::move(result.error())));
     }
-    if (draining_ && ops_.empty()) {
+    if (draining_ && ops_.empty() && rpc_->drained()) {
         deferred_.push_back([this] { finish_shutdown(); });
     }
 }
@@ -242,6 +248,7 @@ void Node::rearm() {
         if (t && *t < earliest) earliest = *t;
     };
     consider(direct_slot_.timers.earliest());
+    consider(rpc_->earliest());
     consider(node_timers_.earliest());
     if (auto t = link_->next_deadline()) {
         node_timers_.set(node_timer(NodeTimer::reassembly, 0), *t);
@@ -267,6 +274,8 @@ void Node::on_wake() {
                    [&](proto::Effects& out) { direct_slot_.engine->on_timer(*id, t, out); });
         if (shut_down_) return;
     }
+    rpc_->on_wake(t);
+    if (shut_down_) return;
     while (auto id = node_timers_.pop_due(t)) {
         on_node_timer(*id, t);
         if (shut_down_) return;
@@ -340,12 +349,13 @@ void Node::stop() {
     // A failed post means the loop is already closed: nothing is left to drain.
     if (first) static_cast<void>(loop_.post([this] { begin_drain(); }));
     loop_.join();
+    if (rpc_) rpc_->join();  // Handler and store threads (they only post to the closed loop).
 }
 
 void Node::begin_drain() {
     if (shut_down_) return;
     draining_ = true;
-    if (ops_.empty()) {
+    if (ops_.empty() && rpc_->drained()) {
         finish_shutdown();
         return;
     }
@@ -373,6 +383,7 @@ void Node::finish_shutdown() {
         process->close();
     }
     processes_.clear();
+    rpc_->shutdown();
     transport_->flush();
     transport_->close();
     wake_timer_->cancel();

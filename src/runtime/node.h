@@ -36,6 +36,8 @@
 
 namespace herald::runtime {
 
+class NodeRpc;
+
 using SendCallback = std::function<void(Status)>;
 using ReceiveCallback = std::function<void(Result<Message>)>;
 using PingCallback = std::function<void(Result<PingResult>)>;
@@ -131,11 +133,16 @@ public:
         std::uint64_t deliveries_dropped = 0, pings_answered = 0;
         std::uint64_t incoming_refused = 0;  // Remote messages dropped after refuse_incoming.
         std::uint64_t peers_known = 0, processes = 0, operations_pending = 0;
+        NodeRpcCounters rpc;
     };
     // A snapshot. Blocks for one loop round trip (the last snapshot once stopped).
     [[nodiscard]] Counters counters() const;
 
+    // The RPC engine's host: serve, call, durable state (node_rpc.h). Valid for the node's life.
+    [[nodiscard]] NodeRpc& rpc() const { return *rpc_; }
+
 private:
+    friend class NodeRpc;  // Hosts the RPC engine through the same slots, effects and timers.
     struct EngineSlot {
         HostedEngine* engine = nullptr;
         TimerSet timers;
@@ -214,6 +221,7 @@ private:
     std::unique_ptr<proto::direct::DirectEngine> direct_;
     std::unique_ptr<DirectHost> direct_host_;
     EngineSlot direct_slot_;
+    std::unique_ptr<NodeRpc> rpc_;
     std::array<EngineSlot*, 256> by_kind_{};
     TimerSet node_timers_;
     proto::Effects effects_;

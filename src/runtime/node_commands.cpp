@@ -5,6 +5,7 @@
 
 #include "core/assert.h"
 #include "runtime/node.h"
+#include "runtime/node_rpc.h"
 
 namespace herald::runtime {
 
@@ -97,6 +98,7 @@ void Node::end_process(const std::shared_ptr<ProcessState>& process) {
     const Time t = now();
     run_engine(direct_slot_, t,
                [&](proto::Effects& out) { direct_slot_.engine->on_exit(process->pid(), t, out); });
+    rpc_->on_exit(process->pid(), t);
 }
 
 Result<Pid> Node::whereis(std::string_view name) const {

@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "core/time.h"
 #include "proto/direct/direct_options.h"
+#include "runtime/node_rpc_options.h"
 #include "runtime/transport.h"
 #include "wire/fragment.h"
 
@@ -33,6 +34,10 @@ struct NodeConfig {
     std::uint32_t commands_max = 65536;
     std::uint32_t processes_max = 1u << 20;  // Live processes; spawn beyond: queue_full.
     std::size_t peers_max = 65536;           // Address book entries (PeerTable).
+    // Folder of the node's durable store (<data_dir>/herald.db: the RPC reply cache when
+    // rpc.engine.durable, and handlers' durable state). Empty: nothing is kept on disk.
+    std::string data_dir;
+    RpcConfig rpc;  // RPC hosting (NodeRpc).
 };
 
 struct ProcessConfig {

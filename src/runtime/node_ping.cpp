@@ -5,6 +5,7 @@
 
 #include "core/assert.h"
 #include "runtime/node.h"
+#include "runtime/node_rpc.h"
 
 namespace herald::runtime {
 
@@ -141,6 +142,7 @@ Node::Counters Node::snapshot() const {
     c.peers_known = peers_.size();
     c.processes = processes_.size();
     c.operations_pending = ops_.size();
+    c.rpc = rpc_->counters();
     return c;
 }
 

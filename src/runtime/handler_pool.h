@@ -1,0 +1,55 @@
+// HandlerPool: the threads that run RPC handlers for a Node, so that a slow handler never
+// stalls the node's loop thread and a server can run many requests at once. Layer: runtime.
+// Bound: at most `jobs_max` jobs queued (not yet started); submit() refuses beyond it. The Node
+// sizes it to the RPC engine's executions_max, which already refuses requests beyond that
+// (rpc_nack queue_full, retried by the client), so a refusal here cannot happen in practice.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace herald::runtime {
+
+class HandlerPool {
+public:
+    // Starts `threads` (>= 1) worker threads.
+    HandlerPool(std::uint32_t threads, std::size_t jobs_max);
+    ~HandlerPool();  // stop() and join().
+    HandlerPool(const HandlerPool&) = delete;
+    HandlerPool& operator=(const HandlerPool&) = delete;
+
+    // Queues `job` for a worker thread. False (and `job` is dropped) when jobs_max jobs are
+    // queued or the pool is stopped. Any thread.
+    [[nodiscard]] bool submit(std::function<void()> job);
+
+    // Refuses further jobs and drops the queued ones; running jobs finish. Any thread;
+    // idempotent.
+    void stop();
+    // Waits for the worker threads to end (after stop()). A worker that calls it (a handler
+    // that stops its own node) is detached instead of joined. Idempotent.
+    void join();
+
+    // True on one of this pool's worker threads.
+    [[nodiscard]] bool in_worker_thread() const;
+
+    [[nodiscard]] std::size_t queued() const;
+
+private:
+    void run();
+
+    const std::size_t jobs_max_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::function<void()>> jobs_;
+    bool stopped_ = false;
+    std::vector<std::thread> threads_;
+    std::vector<std::thread::id> ids_;  // Fixed after the constructor: read by any thread.
+};
+
+}  // namespace herald::runtime

@@ -1,0 +1,95 @@
+// StoreWriter: group commits of durable batches on a writer thread. Layer: runtime.
+#include "runtime/store_writer.h"
+
+#include <utility>
+
+namespace herald::runtime {
+
+StoreWriter::StoreWriter(store::Store store, Committed committed)
+    : store_(std::move(store)), path_(store_.path()), committed_(std::move(committed)) {
+    thread_ = std::thread([this] { run(); });
+}
+
+StoreWriter::~StoreWriter() {
+    stop();
+    join();
+}
+
+void StoreWriter::write(std::vector<store::Write> writes, std::uint64_t token) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopped_) return;
+        batches_.push_back({std::move(writes), token});
+    }
+    wake_.notify_one();
+}
+
+Result<std::vector<store::Record>> StoreWriter::read(std::string prefix) {
+    auto request = std::make_unique<Read>();
+    request->prefix = std::move(prefix);
+    auto future = request->done.get_future();
+    {
+        std::lock_guard lock(mutex_);
+        if (stopped_) return fail(Errc::closed, "the node's store is closed");
+        reads_.push_back(std::move(request));
+    }
+    wake_.notify_one();
+    return future.get();
+}
+
+void StoreWriter::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopped_ = true;
+    }
+    wake_.notify_one();
+}
+
+void StoreWriter::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+StoreWriter::Counters StoreWriter::counters() const {
+    std::lock_guard lock(mutex_);
+    return counters_;
+}
+
+void StoreWriter::run() {
+    for (;;) {
+        std::deque<Batch> batches;
+        std::deque<std::unique_ptr<Read>> reads;
+        bool stopping = false;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopped_ || !batches_.empty() || !reads_.empty(); });
+            batches.swap(batches_);
+            reads.swap(reads_);
+            stopping = stopped_;
+        }
+        if (!batches.empty()) commit(std::move(batches));
+        for (auto& request : reads) request->done.set_value(store_.scan(request->prefix));
+        if (stopping) return;  // Writes queued before stop() were committed above.
+    }
+}
+
+void StoreWriter::commit(std::deque<Batch> batches) {
+    std::vector<store::Write> writes;
+    std::vector<std::uint64_t> tokens;
+    tokens.reserve(batches.size());
+    for (auto& batch : batches) {
+        for (auto& write : batch.writes) writes.push_back(std::move(write));
+        tokens.push_back(batch.token);
+    }
+    // One transaction for every batch: each batch stays atomic, and their order is kept.
+    Status status = store_.apply(writes);
+    {
+        std::lock_guard lock(mutex_);
+        ++counters_.commits;
+        counters_.batches += tokens.size();
+        counters_.writes += writes.size();
+        if (!status) ++counters_.errors;
+    }
+    committed_(std::move(tokens), std::move(status));
+}
+
+}  // namespace herald::runtime

@@ -1,0 +1,80 @@
+// StoreWriter: a Node's durable store (store::Store, SQLite) on a thread of its own, so that
+// commits (an fsync each with Sync::full) never stall the node's loop thread. Batches queued
+// while a commit runs are merged into the next one (group commit): one transaction, all or
+// none, in queue order. Layer: runtime.
+// Bound: the queue is not bounded here; what fills it is bounded upstream (the RPC engine writes
+// a few records per reply-cache entry, and the cache has cache_entries_max entries).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "store/store.h"
+
+namespace herald::runtime {
+
+class StoreWriter {
+public:
+    // Runs on the writer thread after each commit with the tokens of the batches it held, in
+    // queue order, and the commit's outcome (Errc::storage_error when it failed: none of them
+    // is on disk).
+    using Committed = std::function<void(std::vector<std::uint64_t> tokens, Status status)>;
+
+    // Takes an open store; starts the writer thread.
+    StoreWriter(store::Store store, Committed committed);
+    ~StoreWriter();  // stop() and join().
+    StoreWriter(const StoreWriter&) = delete;
+    StoreWriter& operator=(const StoreWriter&) = delete;
+
+    // Queues one atomic batch (the writes of `token`). Any thread. Dropped once stopped.
+    void write(std::vector<store::Write> writes, std::uint64_t token);
+
+    // Every record under `prefix`, read on the writer thread after the writes queued before the
+    // call. Blocks. Errc::storage_error (from the store), Errc::closed (stopped). Not on the
+    // writer thread.
+    [[nodiscard]] Result<std::vector<store::Record>> read(std::string prefix);
+
+    // Commits what is queued, then ends the thread. Any thread; idempotent.
+    void stop();
+    void join();
+
+    struct Counters {
+        std::uint64_t commits = 0, batches = 0, writes = 0, errors = 0;
+    };
+    [[nodiscard]] Counters counters() const;
+    [[nodiscard]] const std::string& path() const { return path_; }
+
+private:
+    struct Batch {
+        std::vector<store::Write> writes;
+        std::uint64_t token = 0;
+    };
+    struct Read {
+        std::string prefix;
+        std::promise<Result<std::vector<store::Record>>> done;
+    };
+    void run();
+    void commit(std::deque<Batch> batches);
+
+    store::Store store_;  // Writer thread only (after the constructor).
+    const std::string path_;
+    Committed committed_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Batch> batches_;
+    std::deque<std::unique_ptr<Read>> reads_;
+    bool stopped_ = false;
+    Counters counters_;
+    std::thread thread_;
+};
+
+}  // namespace herald::runtime
