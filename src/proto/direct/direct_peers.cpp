@@ -11,7 +11,16 @@
 namespace herald::proto::direct {
 
 void DirectState::start_hello(Peer& peer, Time now, Effects& out) {
-    if (peer.hello_pending) return;
+    if (peer.hello_pending) {
+        // New demand while the handshake has backed off (e.g. a partition just healed): ask
+        // now rather than up to retransmit_max later, when the silence may already have made
+        // the peer unreachable and failed a send that never had a chance.
+        if (peer.hello_rto <= options_.retransmit_initial) return;
+        peer.hello_rto = options_.retransmit_initial;
+        send_hello(peer.node, 0, now, out);
+        out.set_timer(make_timer(TimerKind::hello, peer.id), now + peer.hello_rto);
+        return;
+    }
     peer.hello_pending = true;
     peer.hello_rto = options_.retransmit_initial;
     send_hello(peer.node, 0, now, out);

@@ -167,6 +167,25 @@ TEST(DirectFailures, UnansweredHelloMakesThePeerUnreachable) {
     EXPECT_EQ(t.a->error(1), Errc::unreachable);
 }
 
+TEST(DirectFailures, ANewSendToAPeerWhoseHelloBackedOffAsksAgainAtOnce) {
+    // Found by the simulator (herald-sim --scenario=direct --seed=310 --nodes=4
+    // --processes=8 --partition=4 --crash=0): after a partition healed, a send waited for the
+    // backed-off hello and was failed as unreachable before any hello went out.
+    Duo t;
+    t.net.send(*t.a, 1, t.p, t.q, "x");
+    for (int i = 0; i < 45; ++i) {
+        t.net.drop_all();  // Partition: the hello backs off to retransmit_max.
+        t.net.advance(ms(100));
+    }
+    t.net.drop_all();  // The partition heals here.
+    t.net.send(*t.a, 2, t.p, t.q, "y");
+    EXPECT_EQ(t.net.on_wire(PacketKind::hello), 1u);  // At once, not at the backed-off timer.
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(1));
+    EXPECT_TRUE(t.a->ok(2));
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"x", "y"}));
+}
+
 TEST(DirectFailures, ExitClosesPendingSendsAndDropsReceiverChannels) {
     Duo t;
     t.net.spawn(*t.b, 7);
