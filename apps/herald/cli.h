@@ -1,0 +1,139 @@
+// The herald CLI's shared pieces: exit codes, output (text or one JSON object a line), the
+// client node every command starts, target resolution and admin requests. Layer: apps.
+// docs/cli.md describes every command, its output and its exit codes.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "admin_protocol.h"
+#include "herald/herald.h"
+
+namespace herald::cli {
+
+// Exit codes (herald --help, docs/cli.md).
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failed = 1;    // The operation failed: timeout, unreachable, ...
+inline constexpr int exit_usage = 2;     // Bad command line or input (pid, URL, JSON, file).
+inline constexpr int exit_internal = 3;  // The CLI itself failed (its node could not start).
+
+// Maps an error to its exit code: invalid_argument -> 2, io_error -> 3, the rest -> 1.
+[[nodiscard]] int exit_code_for(Errc code);
+
+// How a command prints. One per run; commands print through it only.
+class Output {
+public:
+    Output(std::string command, bool json) : command_(std::move(command)), json_(json) {}
+    [[nodiscard]] bool json() const { return json_; }
+
+    // A result line: `text` in text mode, `object` (one line) in JSON mode. On stdout.
+    void result(const std::string& text, const nlohmann::json& object) const;
+    // A line on stderr: `text`, or `object` in JSON mode (the address `herald recv` prints).
+    void note(const std::string& text, const nlohmann::json& object) const;
+    // The one error line on stderr ("herald ping: unreachable: ..." or a JSON object with
+    // command, error, detail, exit_code); returns the exit code for `error`.
+    int error(const Error& error) const;
+    int error(Errc code, std::string detail) const { return error(Error{code, std::move(detail)}); }
+
+private:
+    std::string command_;
+    bool json_;
+};
+
+// "250ms", "2s", "1.5s", "1m" or a bare number of seconds; "forever" or "0" never expire.
+// Errc::invalid_argument naming the text.
+[[nodiscard]] Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
+// "0.182 ms" / "2 s": for messages.
+[[nodiscard]] std::string describe(std::chrono::nanoseconds duration);
+
+// A deadline for the whole command; remaining() never goes negative.
+class Deadline {
+public:
+    explicit Deadline(std::chrono::nanoseconds timeout);
+    [[nodiscard]] std::chrono::nanoseconds remaining() const;
+    [[nodiscard]] std::chrono::nanoseconds timeout() const { return timeout_; }
+
+private:
+    std::chrono::nanoseconds timeout_;
+    std::chrono::steady_clock::time_point end_;
+};
+
+// A message body as text for people, or as a JSON member pair for --json:
+// format "text" (valid UTF-8 without control characters other than tab and newline),
+// "msgpack" (one MessagePack document: rendered as its JSON value), or "binary" (base64).
+struct RenderedBody {
+    std::string format;
+    std::string text;      // For text mode.
+    nlohmann::json value;  // For JSON mode.
+};
+[[nodiscard]] RenderedBody render_body(ByteView body);
+
+// Everything printed about one received message, in both modes.
+[[nodiscard]] nlohmann::json message_json(const Envelope& message);
+[[nodiscard]] std::string message_text(const Envelope& message);
+
+// The client's node: listens on `listen` when given, else on an address of the same kind as
+// `peer_url` (udp://127.0.0.1:0 for a loopback udp peer, udp://0.0.0.0:0 for another host,
+// likewise tcp, a fresh socket path for unix:). Errors of Node::start.
+struct ClientNode {
+    std::unique_ptr<Node> node;
+    std::string unix_path;  // Removed on destruction when the node listens on a unix socket.
+    ~ClientNode();
+};
+[[nodiscard]] Result<std::unique_ptr<ClientNode>> start_client(std::string_view peer_url,
+                                                               const std::string& listen);
+
+// A parsed TARGET: "PID@URL", or "URL/NAME" (a name registered on the node at URL).
+struct Target {
+    std::string url;
+    std::string name;  // Empty for PID@URL.
+    Pid pid;           // Invalid for URL/NAME until resolved.
+};
+// Errc::invalid_argument explaining both accepted forms.
+[[nodiscard]] Result<Target> parse_target(std::string_view text);
+
+// Sends one admin request to the node at `url` from `self` and waits for its answer.
+// Errc::unreachable / timeout (no answer before `deadline`), Errc::malformed (an answer that
+// is not an admin reply), and the answer's own error (not_found, ...) as an Error.
+[[nodiscard]] Result<admin::Reply> admin_call(Node& node, Process& self, std::string_view url,
+                                              admin::Request request, const Deadline& deadline);
+
+// Turns a target into a pid this node can send to: connects to its node (checking the pid's
+// node id for PID@URL; asking the admin service `whereis` for URL/NAME).
+[[nodiscard]] Result<Pid> resolve_target(Node& node, Process& self, const Target& target,
+                                         const Deadline& deadline);
+
+// The subcommands. Each returns the process exit code.
+struct PingArgs {
+    std::string url, listen;
+    std::uint32_t count = 1;
+    std::string timeout = "2s", interval = "1s";
+};
+struct SendArgs {
+    std::string target, body, body_file, json_value, mode = "accepted", listen;
+    std::string timeout = "5s";
+    bool wait_reply = false;
+    bool has_body = false, has_body_file = false, has_json = false;  // Which body was given.
+};
+struct RecvArgs {
+    std::vector<std::string> from;
+    std::string timeout = "forever", listen = "udp://127.0.0.1:0", buffering = "multiple";
+    std::uint32_t count = 0;  // 0: no limit.
+    std::uint32_t queue_limit = 1024;
+};
+struct StatusArgs {
+    std::string url, listen;
+    std::string timeout = "2s";
+};
+int run_ping(const Output& out, const PingArgs& args);
+int run_send(const Output& out, const SendArgs& args);
+int run_recv(const Output& out, const RecvArgs& args);
+int run_status(const Output& out, const StatusArgs& args);
+// Replaces this process with herald-sim (next to this binary, or on PATH) and `args`.
+int run_sim(const Output& out, const std::vector<std::string>& args);
+
+}  // namespace herald::cli

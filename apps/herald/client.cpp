@@ -1,0 +1,169 @@
+// herald CLI client side: its own node, target parsing and resolution, admin requests.
+// Layer: apps.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <random>
+
+#include "cli.h"
+
+namespace herald::cli {
+namespace {
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+    return text.substr(0, prefix.size()) == prefix;
+}
+
+// The host part of "scheme://HOST:PORT" (brackets kept for IPv6).
+std::string_view host_of(std::string_view url) {
+    const auto start = url.find("://");
+    if (start == std::string_view::npos) return {};
+    std::string_view rest = url.substr(start + 3);
+    if (starts_with(rest, "[")) return rest.substr(0, rest.find(']') + 1);
+    return rest.substr(0, rest.rfind(':'));
+}
+
+std::string listen_like(std::string_view peer_url) {
+    for (std::string_view scheme : {"udp://", "tcp://"}) {
+        if (!starts_with(peer_url, scheme)) continue;
+        const std::string_view host = host_of(peer_url);
+        const bool loopback = starts_with(host, "127.") || host == "localhost";
+        const bool ipv6 = starts_with(host, "[");
+        const char* any =
+            ipv6 ? (host == "[::1]" ? "[::1]" : "[::]") : (loopback ? "127.0.0.1" : "0.0.0.0");
+        return fmt::format("{}{}:0", scheme, any);
+    }
+    return {};
+}
+
+std::string fresh_unix_path() {
+    static std::atomic<unsigned> next{0};
+    return (std::filesystem::temp_directory_path() /
+            fmt::format("herald-cli-{}-{}.sock", ::getpid(), next++))
+        .string();
+}
+
+Errc errc_from_name(std::string_view name) {
+    for (unsigned i = 1; i < 256; ++i) {
+        const auto code = static_cast<Errc>(i);
+        if (errc_name(code) == name) return code;
+    }
+    return Errc::malformed;
+}
+
+}  // namespace
+
+ClientNode::~ClientNode() {
+    node.reset();
+    if (!unix_path.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove(unix_path, ignored);
+    }
+}
+
+Result<std::unique_ptr<ClientNode>> start_client(std::string_view peer_url,
+                                                 const std::string& listen) {
+    auto client = std::make_unique<ClientNode>();
+    NodeOptions options;
+    options.listen = listen;
+    if (options.listen.empty() && starts_with(peer_url, "unix:")) {
+        client->unix_path = fresh_unix_path();
+        options.listen = "unix:" + client->unix_path;
+    } else if (options.listen.empty()) {
+        options.listen = listen_like(peer_url);
+        if (options.listen.empty()) {
+            return fail(Errc::invalid_argument,
+                        fmt::format("'{}' is not a node URL (udp://HOST:PORT, tcp://HOST:PORT "
+                                    "or unix:/PATH)",
+                                    peer_url));
+        }
+    }
+    auto node = Node::start(options);
+    if (!node) {
+        Error error = node.error();
+        error.detail =
+            fmt::format("cannot start the CLI's node on {}: {}", options.listen, error.detail);
+        return fail(std::move(error));
+    }
+    client->node = std::move(*node);
+    return client;
+}
+
+Result<Target> parse_target(std::string_view text) {
+    const auto usage = [&](std::string_view why) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("bad target '{}': {} (use PID@URL, e.g. 7f3a9c21.2@udp://"
+                                "127.0.0.1:7400, or URL/NAME, e.g. udp://127.0.0.1:7400/echo)",
+                                text, why));
+    };
+    if (text.find('@') != std::string_view::npos) {
+        auto address = parse_process_address(text);
+        if (!address) return usage(address.error().detail);
+        if (address->url.empty()) return usage("no URL after '@'");
+        return Target{address->url, {}, address->pid};
+    }
+    const bool url_like = text.find("://") != std::string_view::npos || starts_with(text, "unix:");
+    if (!url_like) return usage("a pid alone does not say where its node listens");
+    const auto slash = text.rfind('/');
+    const std::string_view name = text.substr(slash + 1);
+    const std::string_view url = text.substr(0, slash);
+    if (name.empty() || name.find(':') != std::string_view::npos || url.empty() ||
+        url.back() == '/' || url.back() == ':') {
+        return usage("no process name after the node URL");
+    }
+    return Target{std::string(url), std::string(name), Pid{}};
+}
+
+Result<admin::Reply> admin_call(Node& node, Process& self, std::string_view url,
+                                admin::Request request, const Deadline& deadline) {
+    HERALD_TRY(NodeId id, node.connect(url, deadline.remaining()));
+    request.id = std::random_device{}();
+    HERALD_TRY(Bytes body, admin::encode(request));
+    SendOptions options;
+    options.timeout = deadline.remaining();
+    const Pid admin_pid = admin::admin_pid(id);
+    if (auto sent = self.send(admin_pid, std::move(body), options); !sent) {
+        if (sent.error().code != Errc::no_such_process) return fail(sent.error());
+        return fail(Errc::no_such_process,
+                    fmt::format("the node at {} has no admin service (is it a heraldd?)", url));
+    }
+    for (;;) {
+        auto message = self.receive_from(admin_pid, deadline.remaining());
+        if (!message && message.error().code == Errc::timeout) {
+            return fail(Errc::timeout, fmt::format("no answer from the admin service of {} "
+                                                   "within {}",
+                                                   url, describe(deadline.timeout())));
+        }
+        if (!message) return fail(message.error());
+        HERALD_TRY(admin::Reply reply, admin::decode_reply(message->body));
+        if (reply.id != request.id) continue;  // An answer to an earlier request: not ours.
+        if (!reply.error.empty()) return fail(errc_from_name(reply.error), reply.detail);
+        return reply;
+    }
+}
+
+Result<Pid> resolve_target(Node& node, Process& self, const Target& target,
+                           const Deadline& deadline) {
+    if (target.name.empty()) {
+        return node.resolve(to_string(ProcessAddress{target.pid, target.url}),
+                            deadline.remaining());
+    }
+    admin::Request request;
+    request.op = "whereis";
+    request.name = target.name;
+    auto reply = admin_call(node, self, target.url, request, deadline);
+    if (!reply) {
+        Error error = reply.error();
+        if (error.code == Errc::not_found) {
+            error.detail = fmt::format("no process named '{}' on {}", target.name, target.url);
+        }
+        return fail(std::move(error));
+    }
+    auto pid = parse_pid(reply->pid);
+    if (!pid) return fail(Errc::malformed, "admin service answered a bad pid: " + reply->pid);
+    return *pid;
+}
+
+}  // namespace herald::cli

@@ -1,0 +1,165 @@
+// herald: the command line for Herald nodes — ping, send, recv, status, sim. Layer: apps.
+// Command-line parsing (CLI11, which throws: caught here) and dispatch; the commands are in
+// commands.cpp. docs/cli.md is the manual.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "cli.h"
+
+#ifndef HERALD_VERSION
+#define HERALD_VERSION "unknown"
+#endif
+
+namespace herald::cli {
+namespace {
+
+constexpr const char* footer =
+    "TARGET is PID@URL (e.g. 7f3a9c21.2@udp://127.0.0.1:7400) or URL/NAME (e.g.\n"
+    "udp://127.0.0.1:7400/echo: a process registered under NAME on that node).\n"
+    "Output: readable text, or one JSON object per line with --json (before the subcommand\n"
+    "for `send`, whose own --json gives the body) or --output json. Errors: one line on stderr.\n"
+    "Exit codes: 0 ok; 1 the operation failed (timeout, unreachable, no such process or\n"
+    "name, queue full, too large, ...); 2 bad command line or input (malformed pid, URL,\n"
+    "JSON, duration, unreadable file); 3 internal error (the CLI's own node cannot start).\n"
+    "Manual: docs/cli.md.\n";
+
+struct Args {
+    bool json = false;
+    std::string output = "text";
+    PingArgs ping;
+    SendArgs send;
+    RecvArgs recv;
+    StatusArgs status;
+    std::vector<std::string> sim;
+};
+
+CLI::App* subcommand(CLI::App& app, const char* name, const char* help) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    sub->fallthrough();  // --json / --output may follow the subcommand too.
+    return sub;
+}
+
+void add_ping(CLI::App& app, PingArgs& a) {
+    CLI::App* c = subcommand(app, "ping", "Ask a node who it is: node id, incarnation, rtt");
+    c->add_option("NODE_URL", a.url, "e.g. udp://127.0.0.1:7400")->required();
+    c->add_option("--count,-c", a.count, "Pings to send")
+        ->check(CLI::Range(1u, 1000000u))
+        ->capture_default_str();
+    c->add_option("--timeout,-t", a.timeout, "Wait per ping (250ms, 2s, ...)")
+        ->capture_default_str();
+    c->add_option("--interval,-i", a.interval, "Pause between pings")->capture_default_str();
+    c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
+}
+
+void add_send(CLI::App& app, SendArgs& a) {
+    CLI::App* c = subcommand(app, "send", "Send one message to a process");
+    c->add_option("TARGET", a.target, "PID@URL or URL/NAME")->required();
+    auto* body = c->add_option("--body,-b", a.body, "The body as text");
+    auto* file = c->add_option("--body-file,-f", a.body_file, "The body from a file (- stdin)");
+    auto* json =
+        c->add_option("--json", a.json_value, "A JSON value, sent as a typed (MessagePack) body");
+    body->excludes(file)->excludes(json);
+    file->excludes(json);
+    c->add_option("--mode,-m", a.mode,
+                  "When send returns: nonblocking (handed to the node), accepted (the target's "
+                  "node acknowledged), delivered (in the target's inbox)")
+        ->capture_default_str();
+    c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
+        ->capture_default_str();
+    c->add_flag("--wait-reply,-r", a.wait_reply, "Then wait for one message from the target");
+    c->add_option("--listen", a.listen, "The CLI node's own URL (default: like the target's)");
+}
+
+void add_recv(CLI::App& app, RecvArgs& a) {
+    CLI::App* c =
+        subcommand(app, "recv", "Start a process, print its address on stderr, print messages");
+    c->add_option("--from", a.from, "Only from this pid (repeat for a set)")->type_name("PID");
+    c->add_option("--count,-n", a.count, "Stop after N messages (0: no limit)")
+        ->capture_default_str();
+    c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
+        ->capture_default_str();
+    c->add_option("--listen", a.listen, "The CLI node's URL")->capture_default_str();
+    c->add_option("--buffering", a.buffering,
+                  "send_after_receive, send_discard_retry, single or multiple")
+        ->capture_default_str();
+    c->add_option("--queue-limit", a.queue_limit, "Inbox slots for multiple buffering")
+        ->check(CLI::Range(1u, 1u << 20))
+        ->capture_default_str();
+}
+
+void add_status(CLI::App& app, StatusArgs& a) {
+    CLI::App* c =
+        subcommand(app, "status", "Ask a heraldd's admin service: processes, queues, counters");
+    c->add_option("NODE_URL", a.url, "e.g. udp://127.0.0.1:7400")->required();
+    c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
+        ->capture_default_str();
+    c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
+}
+
+void add_sim(CLI::App& app, std::vector<std::string>& args) {
+    CLI::App* c = app.add_subcommand("sim",
+                                     "Run the simulator: herald sim ARGS runs "
+                                     "herald-sim ARGS (see herald-sim --help)");
+    c->prefix_command();  // Everything after `sim` goes to herald-sim untouched,
+    c->set_help_flag();   // --help included.
+    c->add_option("ARGS", args, "Arguments for herald-sim");
+}
+
+int dispatch(const CLI::App& app, const Args& args) {
+    const CLI::App* chosen = app.get_subcommands().front();
+    const std::string name = chosen->get_name();
+    const Output out(name, args.json || args.output == "json");
+    if (name == "ping") return run_ping(out, args.ping);
+    if (name == "send") {
+        SendArgs send = args.send;  // An empty --body "" is a body too: count, not emptiness.
+        send.has_body = chosen->count("--body") > 0;
+        send.has_body_file = chosen->count("--body-file") > 0;
+        send.has_json = chosen->count("--json") > 0;
+        return run_send(out, send);
+    }
+    if (name == "recv") return run_recv(out, args.recv);
+    if (name == "status") return run_status(out, args.status);
+    std::vector<std::string> rest = args.sim;
+    for (const auto& extra : chosen->remaining()) rest.push_back(extra);
+    return run_sim(out, rest);
+}
+
+int run(int argc, char** argv) {
+    CLI::App app{"herald: ping, send to and receive from Herald nodes", "herald"};
+    Args args;
+    app.require_subcommand(1, 1);
+    app.add_flag("--json", args.json, "One JSON object per line on stdout");
+    app.add_option("--output,-o", args.output, "text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+    app.set_version_flag("--version", std::string("herald ") + HERALD_VERSION);
+    app.footer(footer);
+    add_ping(app, args.ping);
+    add_send(app, args.send);
+    add_recv(app, args.recv);
+    add_status(app, args.status);
+    add_sim(app, args.sim);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "herald: %s (see herald --help)\n", e.what());
+        return exit_usage;
+    }
+    return dispatch(app, args);
+}
+
+}  // namespace
+}  // namespace herald::cli
+
+int main(int argc, char** argv) {
+    try {
+        return herald::cli::run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "herald: internal error: %s\n", e.what());
+        return herald::cli::exit_internal;
+    }
+}

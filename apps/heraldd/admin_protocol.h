@@ -1,0 +1,85 @@
+// The node admin service's messages: what `herald status` and `herald send URL/NAME` ask a
+// heraldd, and what it answers. Bodies are MessagePack maps (so any language can ask), sent as
+// ordinary direct messages to the well-known pid <node>.1; the answer goes back to the sender.
+// Layer: apps (shared by heraldd and the herald CLI). docs/cli.md describes the exchange.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <msgpack.hpp>
+#include <string>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/ids.h"
+#include "core/result.h"
+
+namespace herald::admin {
+
+// Well-known local ids of heraldd's built-in services (stable across restarts, so
+// "<node>.2@udp://..." keeps naming the echo service). 3 is reserved for the RPC counter.
+inline constexpr std::uint64_t admin_local_id = 1;
+inline constexpr std::uint64_t echo_local_id = 2;
+inline constexpr std::uint64_t counter_local_id = 3;
+inline constexpr const char* admin_name = "node";
+inline constexpr const char* echo_name = "echo";
+
+// The admin service of the node `node`.
+[[nodiscard]] constexpr Pid admin_pid(NodeId node) {
+    return Pid{node, admin_local_id};
+}
+
+// Every admin body carries this marker (set by encode), so that a stray message, which
+// decodes with the default 0, is told apart from a request.
+inline constexpr std::uint32_t protocol_version = 1;
+
+// op: "status" or "whereis" (with `name`). `id` is chosen by the asker and echoed back.
+struct Request {
+    std::uint32_t herald_admin = 0;
+    std::string op;
+    std::uint64_t id = 0;
+    std::string name;
+    MSGPACK_DEFINE_MAP(herald_admin, op, id, name)
+};
+
+struct ProcessInfo {
+    std::string pid;      // "<node>.<local>"
+    std::string name;     // Registered name ("" when none).
+    std::string service;  // What it does: "admin", "echo".
+    std::string buffering;
+    std::uint32_t queue_limit = 0;
+    std::uint64_t handled = 0;         // Messages it has taken from its inbox.
+    std::uint64_t replies_failed = 0;  // Replies whose send failed (sender gone, timeout).
+    MSGPACK_DEFINE_MAP(pid, name, service, buffering, queue_limit, handled, replies_failed)
+};
+
+// The answer to any request. `error` is empty on success, otherwise an Errc name
+// ("not_found", "invalid_argument", "malformed") with `detail`.
+struct Reply {
+    std::uint32_t herald_admin = 0;
+    std::uint64_t id = 0;
+    std::string error;
+    std::string detail;
+    // whereis: the pid found.
+    std::string pid;
+    // status:
+    std::string node;
+    std::uint32_t incarnation = 0;
+    std::string listen;
+    std::string version;
+    std::uint64_t uptime_ms = 0;
+    std::string faults;
+    std::vector<ProcessInfo> processes;
+    std::map<std::string, std::uint64_t> counters;
+    MSGPACK_DEFINE_MAP(herald_admin, id, error, detail, pid, node, incarnation, listen, version,
+                       uptime_ms, faults, processes, counters)
+};
+
+// Encoding and decoding. decode_*: Errc::malformed when the body is not an admin message of
+// this protocol version (detail says why).
+[[nodiscard]] Result<Bytes> encode(Request request);
+[[nodiscard]] Result<Bytes> encode(Reply reply);
+[[nodiscard]] Result<Request> decode_request(ByteView body);
+[[nodiscard]] Result<Reply> decode_reply(ByteView body);
+
+}  // namespace herald::admin

@@ -1,0 +1,302 @@
+// heraldd configuration parsing and validation. Layer: apps (toml++ throws; caught here).
+#include "config.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <type_traits>
+
+#include "core/ids.h"
+#include "runtime/transport.h"
+
+namespace herald::daemon {
+namespace {
+
+constexpr std::string_view default_text =
+    R"(# heraldd configuration. Every key is optional: these are the embedded defaults.
+# docs/config.md describes each key; command-line options override the file.
+
+[node]
+# Address this node listens on: udp://HOST:PORT, udp://[IPv6]:PORT, tcp://HOST:PORT or
+# unix:/ABSOLUTE/PATH. HOST is an IP literal or localhost. Port 0 lets the OS choose.
+listen = "udp://127.0.0.1:7400"
+# Node identity, 1-16 hex digits, not zero. Empty: derived from `listen`, so a node restarted
+# on the same address keeps its id (and the pids of its services stay valid).
+id = ""
+# Folder for this node's durable state, created if missing; one heraldd at a time may use it.
+data_dir = "herald-data"
+# Fault injection on outgoing datagrams, for experiments:
+# "loss=0.2,dup=0.05,reorder=0.1,delay_us=500,seed=7". Empty: no faults.
+faults = ""
+
+[log]
+# Least severe level written to stderr: trace, debug, info, warn, error, off.
+level = "info"
+# text (one line per event: time, level, event, key=value fields) or json (one object a line).
+format = "text"
+
+[limits]
+# Inbox slots of each built-in service process (1 to 1048576): senders wait when it is full.
+queue_limit = 1024
+# Largest message body in bytes (1 to 16777216); larger sends fail with too_large.
+message_bytes_max = 16777216
+
+[services]
+# The built-in `echo` service: returns each message's body to its sender.
+echo = true
+# On SIGINT/SIGTERM, how long in-flight replies may take to be acknowledged before the node
+# closes anyway (0 to 60000 ms).
+shutdown_drain_ms = 2000
+)";
+
+// "\"text\"" with quotes and backslashes escaped, so a value with spaces stays readable.
+std::string quoted(std::string_view text) {
+    std::string out = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+// A TOML node as it would appear in the file, cut short when it is a long table or array.
+std::string render(const toml::node& node) {
+    // Strings in double quotes, as the file (and the validation messages) write them.
+    if (auto text = node.value_exact<std::string>()) return quoted(*text);
+    std::ostringstream text;
+    node.visit([&](const auto& value) { text << value; });
+    std::string out = text.str();
+    std::replace(out.begin(), out.end(), '\n', ' ');
+    constexpr std::size_t shown_max = 60;
+    if (out.size() > shown_max) out = out.substr(0, shown_max) + "...";
+    return out;
+}
+
+Error config_error(std::string_view origin, std::string_view key, std::string_view value,
+                   std::string_view allowed) {
+    return Error{Errc::invalid_argument,
+                 fmt::format("{}: {} = {}: {}", origin, key, value, allowed)};
+}
+
+template <class T>
+Status read_value(const toml::node& node, std::string_view key, std::string_view origin,
+                  T& target) {
+    if constexpr (std::is_same_v<T, bool>) {
+        if (auto v = node.value_exact<bool>()) {
+            target = *v;
+            return {};
+        }
+        return fail(config_error(origin, key, render(node), "expected true or false"));
+    } else if constexpr (std::is_same_v<T, std::string>) {
+        if (auto v = node.value_exact<std::string>()) {
+            target = *v;
+            return {};
+        }
+        return fail(config_error(origin, key, render(node), "expected a quoted string"));
+    } else {
+        static_assert(std::is_same_v<T, std::uint32_t>);
+        auto v = node.value_exact<std::int64_t>();
+        if (!v || *v < 0 || *v > std::int64_t{std::numeric_limits<T>::max()}) {
+            return fail(config_error(origin, key, render(node),
+                                     "expected a whole number from 0 to 4294967295"));
+        }
+        target = static_cast<T>(*v);
+        return {};
+    }
+}
+
+struct Field {
+    std::string_view name;
+    // Exactly one is set: where the value goes.
+    std::string* text = nullptr;
+    std::uint32_t* number = nullptr;
+    bool* flag = nullptr;
+};
+
+std::string names_of(std::initializer_list<Field> fields) {
+    std::string out;
+    for (const Field& f : fields) out += (out.empty() ? "" : ", ") + std::string(f.name);
+    return out;
+}
+
+// Reads every key of one [section]; a key that is not in `fields` is refused.
+Status read_section(const toml::table& table, std::string_view section, std::string_view origin,
+                    std::initializer_list<Field> fields) {
+    for (const auto& [name, node] : table) {
+        const std::string key = fmt::format("{}.{}", section, name.str());
+        const auto field = std::find_if(fields.begin(), fields.end(),
+                                        [&](const Field& f) { return f.name == name.str(); });
+        if (field == fields.end()) {
+            return fail(config_error(
+                origin, key, render(node),
+                fmt::format("unknown key (allowed in [{}]: {})", section, names_of(fields))));
+        }
+        if (field->text != nullptr) HERALD_TRY(read_value(node, key, origin, *field->text));
+        if (field->number != nullptr) HERALD_TRY(read_value(node, key, origin, *field->number));
+        if (field->flag != nullptr) HERALD_TRY(read_value(node, key, origin, *field->flag));
+    }
+    return {};
+}
+
+Status read_sections(const toml::table& root, std::string_view origin, DaemonConfig& c) {
+    static constexpr std::array<std::string_view, 4> sections{"node", "log", "limits", "services"};
+    for (const auto& [name, node] : root) {
+        const std::string_view section = name.str();
+        const toml::table* table = node.as_table();
+        if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
+            return fail(config_error(origin, section, render(node),
+                                     "unknown section (allowed: node, log, limits, services)"));
+        }
+        if (table == nullptr) {
+            return fail(config_error(origin, section, render(node),
+                                     fmt::format("expected a [{}] table", section)));
+        }
+        if (section == "node") {
+            HERALD_TRY(read_section(*table, section, origin,
+                                    {{"listen", &c.listen},
+                                     {"id", &c.node_id},
+                                     {"data_dir", &c.data_dir},
+                                     {"faults", &c.faults}}));
+        } else if (section == "log") {
+            HERALD_TRY(read_section(*table, section, origin,
+                                    {{"level", &c.log_level}, {"format", &c.log_format}}));
+        } else if (section == "limits") {
+            HERALD_TRY(read_section(*table, section, origin,
+                                    {{"queue_limit", nullptr, &c.queue_limit},
+                                     {"message_bytes_max", nullptr, &c.message_bytes_max}}));
+        } else {
+            HERALD_TRY(read_section(*table, section, origin,
+                                    {{"echo", nullptr, nullptr, &c.echo},
+                                     {"shutdown_drain_ms", nullptr, &c.shutdown_drain_ms}}));
+        }
+    }
+    return {};
+}
+
+// The runtime's parsers start their details with "endpoint '<text>': " or "faults '<text>': ";
+// our message already shows the value, so keep only what follows.
+std::string without_echo(const std::string& detail) {
+    const auto cut = detail.find("': ");
+    return cut == std::string::npos ? detail : detail.substr(cut + 3);
+}
+
+// Where a key's value came from: its option when overridden, else the file (or defaults).
+struct Origins {
+    std::string_view file;
+    const ConfigOverrides& overrides;
+
+    std::string operator()(std::string_view key) const {
+        const auto& o = overrides;
+        const char* option = key == "node.listen" && o.listen       ? "--listen"
+                             : key == "node.id" && o.node_id        ? "--node-id"
+                             : key == "node.data_dir" && o.data_dir ? "--data-dir"
+                             : key == "node.faults" && o.faults     ? "--faults"
+                             : key == "log.level" && o.log_level    ? "--log-level"
+                                                                    : nullptr;
+        return option != nullptr ? fmt::format("{} ({})", option, key)
+                                 : fmt::format("{}: {}", file, key);
+    }
+};
+
+Error value_error(const Origins& origin, std::string_view key, std::string_view value,
+                  std::string_view allowed) {
+    return Error{Errc::invalid_argument, fmt::format("{} = {}: {}", origin(key), value, allowed)};
+}
+
+Status check_range(const Origins& origin, std::string_view key, std::uint64_t value,
+                   std::uint64_t low, std::uint64_t high) {
+    if (value >= low && value <= high) return {};
+    return fail(value_error(origin, key, std::to_string(value),
+                            fmt::format("allowed: {} to {}", low, high)));
+}
+
+Status check_node(const DaemonConfig& c, const Origins& origin) {
+    auto endpoint = runtime::parse_endpoint(c.listen);
+    if (!endpoint) {
+        return fail(value_error(origin, "node.listen", quoted(c.listen),
+                                without_echo(endpoint.error().detail) +
+                                    "; allowed: udp://HOST:PORT, tcp://HOST:PORT, unix:/PATH"));
+    }
+    if (endpoint->scheme == runtime::Endpoint::Scheme::inproc) {
+        return fail(value_error(origin, "node.listen", quoted(c.listen),
+                                "inproc:// is reachable only inside one OS process; allowed: "
+                                "udp://HOST:PORT, tcp://HOST:PORT, unix:/PATH"));
+    }
+    if (!c.node_id.empty() && !parse_node_id(c.node_id)) {
+        return fail(value_error(origin, "node.id", quoted(c.node_id),
+                                "allowed: empty, or 1-16 hex digits, not all zero"));
+    }
+    if (c.data_dir.empty()) {
+        return fail(value_error(origin, "node.data_dir", "\"\"", "must name a folder"));
+    }
+    if (auto faults = runtime::parse_fault_options(c.faults); !faults) {
+        return fail(value_error(origin, "node.faults", quoted(c.faults),
+                                without_echo(faults.error().detail)));
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string_view default_config_text() {
+    return default_text;
+}
+
+Result<DaemonConfig> parse_config(std::string_view text, std::string_view origin) {
+    DaemonConfig config;
+    try {
+        const toml::table root = toml::parse(text, origin);
+        HERALD_TRY(read_sections(root, origin, config));
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        return fail(Errc::invalid_argument,
+                    fmt::format("{}:{}:{}: {}", origin, where.line, where.column, e.description()));
+    }
+    return config;
+}
+
+Status validate(const DaemonConfig& c, std::string_view origin, const ConfigOverrides& overrides) {
+    const Origins where{origin, overrides};
+    HERALD_TRY(check_node(c, where));
+    static constexpr std::array<std::string_view, 6> levels{"trace", "debug", "info",
+                                                            "warn",  "error", "off"};
+    if (std::find(levels.begin(), levels.end(), c.log_level) == levels.end()) {
+        return fail(value_error(where, "log.level", quoted(c.log_level),
+                                "allowed: trace, debug, info, warn, error, off"));
+    }
+    if (c.log_format != "text" && c.log_format != "json") {
+        return fail(value_error(where, "log.format", quoted(c.log_format), "allowed: text, json"));
+    }
+    HERALD_TRY(check_range(where, "limits.queue_limit", c.queue_limit, 1, 1u << 20));
+    HERALD_TRY(check_range(where, "limits.message_bytes_max", c.message_bytes_max, 1, 16u << 20));
+    HERALD_TRY(check_range(where, "services.shutdown_drain_ms", c.shutdown_drain_ms, 0, 60'000));
+    return {};
+}
+
+Result<DaemonConfig> load_config(const std::string& path, const ConfigOverrides& overrides) {
+    DaemonConfig config;
+    if (!path.empty()) {
+        std::ifstream file(path);
+        if (!file) {
+            return fail(Errc::not_found,
+                        fmt::format("--config = {}: cannot open the file", quoted(path)));
+        }
+        std::stringstream text;
+        text << file.rdbuf();
+        HERALD_TRY(config, parse_config(text.str(), path));
+    }
+    if (overrides.listen) config.listen = *overrides.listen;
+    if (overrides.node_id) config.node_id = *overrides.node_id;
+    if (overrides.data_dir) config.data_dir = *overrides.data_dir;
+    if (overrides.faults) config.faults = *overrides.faults;
+    if (overrides.log_level) config.log_level = *overrides.log_level;
+    HERALD_TRY(validate(config, path.empty() ? "defaults" : path, overrides));
+    return config;
+}
+
+}  // namespace herald::daemon

@@ -1,0 +1,57 @@
+// heraldd configuration: embedded defaults, TOML file, command-line overrides, validation.
+// Layer: apps. Every bad value is refused with one message naming the key, the value and what
+// is allowed (docs/config.md lists every key).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace herald::daemon {
+
+struct DaemonConfig {
+    std::string listen = "udp://127.0.0.1:7400";
+    std::string node_id;  // Empty: derived from `listen`, so a restart keeps the same id.
+    std::string data_dir = "herald-data";
+    std::string faults;  // Fault injection spec; empty = none.
+    std::string log_level = "info";
+    std::string log_format = "text";
+    std::uint32_t queue_limit = 1024;
+    std::uint32_t message_bytes_max = 16u << 20;
+    bool echo = true;
+    std::uint32_t shutdown_drain_ms = 2000;
+
+    bool operator==(const DaemonConfig&) const = default;
+};
+
+// Command-line values that replace the file's (unset = keep). Errors about an overridden value
+// name the option (`--listen`) as well as the key.
+struct ConfigOverrides {
+    std::optional<std::string> listen, node_id, data_dir, faults, log_level;
+};
+
+// The defaults as a commented TOML document (`heraldd --print-default-config`). Parsing it
+// gives exactly DaemonConfig{} (tested).
+[[nodiscard]] std::string_view default_config_text();
+
+// Parses TOML text; `origin` (a file name) starts every error message. Unknown sections and
+// keys, and values of the wrong TOML type, are refused so that typos surface.
+// Errc::invalid_argument, e.g. "heraldd.toml: log.levle = \"debug\": unknown key (allowed in
+// [log]: level, format)". Does not check values (see validate).
+[[nodiscard]] Result<DaemonConfig> parse_config(std::string_view text, std::string_view origin);
+
+// Checks what TOML typing cannot: URL, node id, data dir, fault spec, log level and format,
+// ranges. `origin` names where the values came from; a value replaced by an override is
+// reported under its option name instead. Errc::invalid_argument naming key, value, allowed.
+[[nodiscard]] Status validate(const DaemonConfig& config, std::string_view origin = "config",
+                              const ConfigOverrides& overrides = {});
+
+// Reads and parses `path` (Errc::not_found when it cannot be opened), or takes the embedded
+// defaults when `path` is empty; then applies `overrides` and validates the result.
+[[nodiscard]] Result<DaemonConfig> load_config(const std::string& path,
+                                               const ConfigOverrides& overrides);
+
+}  // namespace herald::daemon

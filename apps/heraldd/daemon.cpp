@@ -1,0 +1,173 @@
+// Daemon: start-up (data folder, node, services), status and clean shutdown. Layer: apps.
+#include "daemon.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "log.h"
+
+#ifndef HERALD_VERSION
+#define HERALD_VERSION "unknown"
+#endif
+
+namespace herald::daemon {
+namespace {
+
+std::string system_error(std::string_view what, const std::string& path) {
+    return std::string(what) + " '" + path + "': " + std::strerror(errno);
+}
+
+// Creates `dir` and takes an exclusive lock on dir/heraldd.lock for the daemon's life, so two
+// daemons never share durable state. The lock file holds the owner's OS pid, for the message.
+Result<int> lock_data_dir(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+        return fail(Errc::io_error, "cannot create data_dir '" + dir + "': " + ec.message());
+    }
+    const std::string path = (std::filesystem::path(dir) / "heraldd.lock").string();
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return fail(Errc::io_error, system_error("cannot open", path));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char owner[32] = {};
+        const auto n = ::pread(fd, owner, sizeof owner - 1, 0);
+        ::close(fd);
+        return fail(Errc::already_exists,
+                    "data_dir '" + dir + "' is in use by another heraldd (OS pid " +
+                        std::string(owner, n > 0 ? static_cast<std::size_t>(n) : 0) + ")");
+    }
+    const std::string pid = std::to_string(::getpid());
+    if (::ftruncate(fd, 0) != 0 ||
+        ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+        const auto error = system_error("cannot write", path);
+        ::close(fd);
+        return fail(Errc::io_error, error);
+    }
+    return fd;
+}
+
+NodeOptions node_options(const DaemonConfig& config) {
+    NodeOptions options;
+    options.listen = config.listen;
+    if (!config.node_id.empty()) {
+        if (auto id = parse_node_id(config.node_id)) options.id = *id;  // Validated before.
+    }
+    options.faults = config.faults;
+    options.faults_from_env = false;  // The config file is the one place faults come from.
+    options.message_bytes_max = config.message_bytes_max;
+    options.drain_timeout = std::chrono::milliseconds(config.shutdown_drain_ms);
+    return options;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config) {
+    HERALD_TRY(int lock_fd, lock_data_dir(config.data_dir));
+    std::unique_ptr<Daemon> daemon(new Daemon(config, lock_fd));
+    HERALD_TRY(daemon->node_, Node::start(node_options(config)));
+    HERALD_TRY(daemon->start_services());
+    log_event(spdlog::level::info, "node_started",
+              {{"node", daemon->id()},
+               {"incarnation", daemon->incarnation()},
+               {"listen", daemon->listen_url()},
+               {"data_dir", config.data_dir},
+               {"faults", config.faults.empty() ? "none" : config.faults},
+               {"version", HERALD_VERSION}});
+    return daemon;
+}
+
+Daemon::Daemon(DaemonConfig config, int lock_fd) : config_(std::move(config)), lock_fd_(lock_fd) {}
+
+Daemon::~Daemon() {
+    shutdown();
+    ::close(lock_fd_);  // Releases the data folder's lock.
+}
+
+Status Daemon::start_services() {
+    Node& node = *node_;
+    if (config_.echo) {
+        HERALD_TRY(
+            add_service({"echo", admin::echo_name, admin::echo_local_id, config_.queue_limit},
+                        [](Service& s) { return echo_handler(s); }));
+    }
+    return add_service(
+        {"admin", admin::admin_name, admin::admin_local_id, config_.queue_limit},
+        [this, &node](Service& s) { return admin_handler(s, node, [this] { return status(); }); });
+}
+
+Status Daemon::add_service(const ServiceSpec& spec, std::function<ServiceHandler(Service&)> make) {
+    auto service = Service::start(*node_, spec, std::move(make));
+    if (!service) {
+        return fail(service.error().code,
+                    "cannot start the " + spec.name + " service: " + service.error().detail);
+    }
+    log_event(spdlog::level::info, "service_started",
+              {{"service", spec.name}, {"pid", (*service)->pid()}});
+    std::lock_guard lock(services_mutex_);
+    services_.push_back(std::move(*service));
+    return {};
+}
+
+admin::Reply Daemon::status() const {
+    admin::Reply reply;
+    reply.node = to_string(node_->id());
+    reply.incarnation = node_->incarnation();
+    reply.listen = node_->listen_url();
+    reply.version = HERALD_VERSION;
+    reply.uptime_ms =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - started_)
+                                       .count());
+    reply.faults = config_.faults;
+    {
+        std::lock_guard lock(services_mutex_);
+        for (const auto& service : services_) reply.processes.push_back(service->info());
+    }
+    const NodeStats s = node_->stats();
+    reply.counters = {{"messages_delivered", s.messages_delivered},
+                      {"retransmits", s.retransmits},
+                      {"duplicates_dropped", s.duplicates_dropped},
+                      {"malformed_dropped", s.malformed_dropped},
+                      {"datagrams_sent", s.datagrams_sent},
+                      {"datagrams_received", s.datagrams_received},
+                      {"faults_dropped", s.faults_dropped},
+                      {"faults_duplicated", s.faults_duplicated},
+                      {"unknown_peer_dropped", s.unknown_peer_dropped},
+                      {"peers_known", s.peers_known},
+                      {"processes", s.processes}};
+    return reply;
+}
+
+void Daemon::shutdown() {
+    if (shut_down_ || !node_) return;
+    shut_down_ = true;
+    log_event(spdlog::level::info, "shutdown_started", {{"drain_ms", config_.shutdown_drain_ms}});
+    // No accepted message may be lost: first the node stops acknowledging messages from other
+    // nodes, so the inboxes can only shrink; then each service handles everything its inbox
+    // holds (its replies become pending sends); then the node waits for those replies to be
+    // acknowledged (drain_timeout) and closes.
+    if (auto refused = node_->refuse_incoming(); !refused) {
+        log_event(spdlog::level::warn, "refuse_incoming_failed",
+                  {{"error", refused.error().to_string()}});
+    }
+    for (auto& service : services_) service->stop();
+    node_->stop();
+    const NodeStats s = node_->stats();
+    std::uint64_t handled = 0, replies_failed = 0;
+    for (const auto& service : services_) {
+        handled += service->counters()->handled.load();
+        replies_failed += service->counters()->replies_failed.load();
+    }
+    log_event(spdlog::level::info, "shutdown_complete",
+              {{"messages_delivered", s.messages_delivered},
+               {"handled", handled},
+               {"replies_failed", replies_failed},
+               {"retransmits", s.retransmits}});
+}
+
+}  // namespace herald::daemon

@@ -1,0 +1,178 @@
+// heraldd's built-in services: the service thread loop, echo and admin. Layer: apps.
+#include "services.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "log.h"
+
+namespace herald::daemon {
+namespace {
+
+// Replies wait at most this long for the sender's node to acknowledge; a sender that went away
+// (a CLI that exited) costs one pending send until then, or until the node stops.
+constexpr auto reply_timeout = std::chrono::seconds(10);
+
+// Messages handled per wake-up before the thread checks for stop again, so that a flood of
+// messages cannot delay shutdown (the rest are handled by the final drain).
+constexpr std::size_t dispatch_batch_max = 64;
+
+std::string buffering_name(Buffering buffering) {
+    switch (buffering) {
+        case Buffering::send_after_receive:
+            return "send_after_receive";
+        case Buffering::send_discard_retry:
+            return "send_discard_retry";
+        case Buffering::single:
+            return "single";
+        case Buffering::multiple:
+            return "multiple";
+    }
+    return "unknown";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Service>> Service::start(Node& node, const ServiceSpec& spec,
+                                                std::function<ServiceHandler(Service&)> make) {
+    ProcessOptions options;
+    options.buffering = Buffering::multiple;
+    options.queue_limit = spec.queue_limit;
+    options.local_id = spec.local_id;
+    options.name = spec.name;
+    HERALD_TRY(Process process, node.spawn(options));
+    HERALD_TRY(int notify_fd, process.notify_fd());
+    const int stop_fd = ::eventfd(0, EFD_CLOEXEC);
+    if (stop_fd < 0) {
+        return fail(Errc::io_error, std::string("eventfd: ") + std::strerror(errno));
+    }
+    std::unique_ptr<Service> service(new Service(spec, std::move(process), stop_fd));
+    service->handler_ = make(*service);
+    service->thread_ = std::thread([s = service.get(), notify_fd] { s->run(notify_fd); });
+    return service;
+}
+
+Service::Service(ServiceSpec spec, Process process, int stop_fd)
+    : spec_(std::move(spec)),
+      process_(std::move(process)),
+      pid_(process_.pid()),
+      stop_fd_(stop_fd) {}
+
+Service::~Service() {
+    stop();
+    ::close(stop_fd_);
+}
+
+void Service::stop() {
+    if (!thread_.joinable()) return;
+    const std::uint64_t one = 1;
+    // An eventfd write of 1 cannot fail short of overflow (2^64 - 2 pending writes).
+    [[maybe_unused]] const auto written = ::write(stop_fd_, &one, sizeof one);
+    thread_.join();
+}
+
+void Service::run(int notify_fd) {
+    const auto handle = [this](Envelope&& message) {
+        counters_->handled.fetch_add(1, std::memory_order_relaxed);
+        handler_(process_, std::move(message));
+    };
+    pollfd fds[2] = {{notify_fd, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    for (;;) {
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            log_event(spdlog::level::err, "service_poll_failed",
+                      {{"service", spec_.name}, {"error", std::strerror(errno)}});
+            break;
+        }
+        if ((fds[0].revents & POLLIN) != 0) process_.dispatch(handle, dispatch_batch_max);
+        if ((fds[1].revents & POLLIN) != 0) break;
+    }
+    // Stop: every message already in the inbox was accepted from its sender; handle them all.
+    std::uint64_t drained = 0;
+    while (const std::size_t n = process_.dispatch(handle)) drained += n;
+    log_event(spdlog::level::debug, "service_stopped",
+              {{"service", spec_.name}, {"drained", drained}});
+}
+
+admin::ProcessInfo Service::info() const {
+    admin::ProcessInfo info;
+    info.pid = to_string(pid_);
+    info.name = spec_.name;
+    info.service = spec_.kind;
+    info.buffering = buffering_name(Buffering::multiple);
+    info.queue_limit = spec_.queue_limit;
+    info.handled = counters_->handled.load(std::memory_order_relaxed);
+    info.replies_failed = counters_->replies_failed.load(std::memory_order_relaxed);
+    return info;
+}
+
+void Service::reply(Process& self, Pid to, Bytes body) {
+    SendOptions options;
+    options.mode = SendMode::accepted;
+    options.timeout = reply_timeout;
+    auto counters = counters_;
+    const std::string service = spec_.name;
+    auto done = [counters, service, to](Status status) {
+        if (status) return;
+        counters->replies_failed.fetch_add(1, std::memory_order_relaxed);
+        log_event(spdlog::level::debug, "reply_failed",
+                  {{"service", service}, {"to", to}, {"error", status.error().to_string()}});
+    };
+    if (auto started = self.send_async(to, std::move(body), options, done); !started) {
+        done(std::move(started));
+    }
+}
+
+ServiceHandler echo_handler(Service& service) {
+    return [&service](Process& self, Envelope&& message) {
+        service.reply(self, message.source, std::move(message.body));
+    };
+}
+
+namespace {
+
+admin::Reply answer(Node& node, const std::function<admin::Reply()>& status,
+                    const Envelope& message) {
+    admin::Reply reply;
+    auto request = admin::decode_request(message.body);
+    if (!request) {
+        reply.error = std::string(errc_name(request.error().code));
+        reply.detail = request.error().detail;
+        return reply;
+    }
+    if (request->op == "status") {
+        reply = status();
+    } else if (request->op == "whereis") {
+        if (auto pid = node.whereis(request->name)) {
+            reply.pid = to_string(*pid);
+        } else {
+            reply.error = std::string(errc_name(pid.error().code));
+            reply.detail = "no process named '" + request->name + "' on this node";
+        }
+    } else {
+        reply.error = std::string(errc_name(Errc::invalid_argument));
+        reply.detail = "unknown admin op '" + request->op + "' (allowed: status, whereis)";
+    }
+    reply.id = request->id;
+    return reply;
+}
+
+}  // namespace
+
+ServiceHandler admin_handler(Service& service, Node& node, std::function<admin::Reply()> status) {
+    return [&service, &node, status = std::move(status)](Process& self, Envelope&& message) {
+        auto body = admin::encode(answer(node, status, message));
+        if (!body) {
+            log_event(spdlog::level::err, "admin_encode_failed",
+                      {{"error", body.error().to_string()}});
+            return;
+        }
+        service.reply(self, message.source, std::move(*body));
+    };
+}
+
+}  // namespace herald::daemon

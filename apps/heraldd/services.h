@@ -1,0 +1,79 @@
+// heraldd's built-in services: each is a hosted process with a well-known local id and name,
+// served by its own thread. `echo` returns every message's body to its sender; `node` (admin)
+// answers status and whereis requests (admin_protocol.h). Layer: apps.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "admin_protocol.h"
+#include "herald/node.h"
+#include "herald/process.h"
+
+namespace herald::daemon {
+
+// Counters of one service, shared with its reply callbacks (which run on the node's loop
+// thread and may outlive the service object until the node stops).
+struct ServiceCounters {
+    std::atomic<std::uint64_t> handled{0};
+    std::atomic<std::uint64_t> replies_failed{0};
+};
+
+struct ServiceSpec {
+    std::string kind;  // "admin", "echo": shown by status.
+    std::string name;  // Registered on the node.
+    std::uint64_t local_id = 0;
+    std::uint32_t queue_limit = 1024;
+};
+
+// Handles one message on the service thread; `self` is the service's process (to reply).
+using ServiceHandler = std::function<void(Process& self, Envelope&& message)>;
+
+class Service {
+public:
+    // Spawns the process (errors of Node::spawn; Errc::io_error when no eventfd can be made)
+    // and starts its thread, which hands each message to `handler`.
+    [[nodiscard]] static Result<std::unique_ptr<Service>> start(
+        Node& node, const ServiceSpec& spec, std::function<ServiceHandler(Service&)> make);
+    ~Service();  // stop().
+    Service(const Service&) = delete;
+    Service& operator=(const Service&) = delete;
+
+    // Tells the thread to handle what is queued (until the inbox is empty) and end; joins it.
+    // Blocks. Idempotent. Call from the thread that started the service.
+    void stop();
+
+    [[nodiscard]] Pid pid() const { return pid_; }
+    [[nodiscard]] admin::ProcessInfo info() const;
+    [[nodiscard]] const std::shared_ptr<ServiceCounters>& counters() const { return counters_; }
+
+    // Sends `body` back to `to` without blocking the service thread; a failure (the sender has
+    // gone, the node is stopping) is counted in replies_failed and logged at debug level.
+    void reply(Process& self, Pid to, Bytes body);
+
+private:
+    Service(ServiceSpec spec, Process process, int stop_fd);
+    void run(int notify_fd);
+
+    ServiceSpec spec_;
+    Process process_;
+    Pid pid_;
+    int stop_fd_ = -1;  // eventfd written by stop().
+    std::shared_ptr<ServiceCounters> counters_ = std::make_shared<ServiceCounters>();
+    ServiceHandler handler_;
+    std::thread thread_;
+};
+
+// The echo handler: replies with the same body to the sender.
+[[nodiscard]] ServiceHandler echo_handler(Service& service);
+
+// The admin handler: `status` builds the answer to a status request (called on the admin
+// service thread); whereis is answered from the node's name table.
+[[nodiscard]] ServiceHandler admin_handler(Service& service, Node& node,
+                                           std::function<admin::Reply()> status);
+
+}  // namespace herald::daemon

@@ -1,0 +1,241 @@
+// Unit tests of heraldd's configuration: embedded defaults, parsing, overrides, validation.
+// Every refusal must name the key, the value and what is allowed (docs/config.md).
+#include "config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace herald::daemon {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The error detail of parsing `text` (which must fail).
+std::string parse_error(std::string_view text) {
+    auto config = parse_config(text, "test.toml");
+    EXPECT_FALSE(config.has_value()) << text;
+    if (config) return {};
+    EXPECT_EQ(config.error().code, Errc::invalid_argument);
+    return config.error().detail;
+}
+
+// The error detail of validating `config` (which must fail).
+std::string validate_error(const DaemonConfig& config) {
+    auto status = validate(config, "test.toml");
+    EXPECT_FALSE(status.has_value());
+    if (status) return {};
+    EXPECT_EQ(status.error().code, Errc::invalid_argument);
+    return status.error().detail;
+}
+
+TEST(DaemonConfig, EmbeddedDefaultTextParsesToExactlyTheDefaultStruct) {
+    auto config = parse_config(default_config_text(), "defaults");
+    ASSERT_TRUE(config.has_value()) << config.error().to_string();
+    EXPECT_EQ(*config, DaemonConfig{});
+    EXPECT_TRUE(validate(*config).has_value());
+}
+
+TEST(DaemonConfig, EmptyTextGivesTheDefaults) {
+    auto config = parse_config("", "empty.toml");
+    ASSERT_TRUE(config.has_value());
+    EXPECT_EQ(*config, DaemonConfig{});
+}
+
+TEST(DaemonConfig, DefaultsListenOnTheDocumentedPort) {
+    EXPECT_EQ(DaemonConfig{}.listen, "udp://127.0.0.1:7400");
+}
+
+TEST(DaemonConfig, ReadsEveryKey) {
+    auto config = parse_config(R"(
+[node]
+listen = "tcp://127.0.0.1:0"
+id = "abc"
+data_dir = "/tmp/x"
+faults = "loss=0.5"
+[log]
+level = "debug"
+format = "json"
+[limits]
+queue_limit = 7
+message_bytes_max = 1000
+[services]
+echo = false
+shutdown_drain_ms = 0
+)",
+                               "all.toml");
+    ASSERT_TRUE(config.has_value()) << config.error().to_string();
+    DaemonConfig expected;
+    expected.listen = "tcp://127.0.0.1:0";
+    expected.node_id = "abc";
+    expected.data_dir = "/tmp/x";
+    expected.faults = "loss=0.5";
+    expected.log_level = "debug";
+    expected.log_format = "json";
+    expected.queue_limit = 7;
+    expected.message_bytes_max = 1000;
+    expected.echo = false;
+    expected.shutdown_drain_ms = 0;
+    EXPECT_EQ(*config, expected);
+    EXPECT_TRUE(validate(*config).has_value());
+}
+
+TEST(DaemonConfig, RefusesUnknownKeyNamingTheKeyValueAndAllowedKeys) {
+    const std::string e = parse_error("[log]\nlevle = \"debug\"\n");
+    EXPECT_THAT(e, HasSubstr("test.toml: log.levle = \"debug\""));
+    EXPECT_THAT(e, HasSubstr("unknown key (allowed in [log]: level, format)"));
+}
+
+TEST(DaemonConfig, RefusesUnknownSection) {
+    const std::string e = parse_error("[nodes]\nlisten = \"udp://127.0.0.1:1\"\n");
+    EXPECT_THAT(e, HasSubstr("test.toml: nodes = "));
+    EXPECT_THAT(e, HasSubstr("unknown section (allowed: node, log, limits, services)"));
+}
+
+TEST(DaemonConfig, RefusesTopLevelKeyOutsideASection) {
+    const std::string e = parse_error("listen = \"udp://127.0.0.1:1\"\n");
+    EXPECT_THAT(e, HasSubstr("test.toml: listen = \"udp://127.0.0.1:1\": unknown section"));
+}
+
+TEST(DaemonConfig, RefusesSectionThatIsNotATable) {
+    const std::string e = parse_error("node = 5\n");
+    EXPECT_THAT(e, HasSubstr("test.toml: node = 5: expected a [node] table"));
+}
+
+TEST(DaemonConfig, RefusesWrongTypesNamingTheValue) {
+    EXPECT_THAT(parse_error("[services]\necho = \"yes\"\n"),
+                HasSubstr("services.echo = \"yes\": expected true or false"));
+    EXPECT_THAT(parse_error("[node]\nlisten = 7400\n"),
+                HasSubstr("node.listen = 7400: expected a quoted string"));
+    EXPECT_THAT(parse_error("[limits]\nqueue_limit = \"10\"\n"),
+                HasSubstr("limits.queue_limit = \"10\": expected a whole number"));
+    EXPECT_THAT(parse_error("[limits]\nqueue_limit = 2.5\n"),
+                HasSubstr("limits.queue_limit = 2.5: expected a whole number"));
+    EXPECT_THAT(parse_error("[limits]\nqueue_limit = -1\n"),
+                HasSubstr("limits.queue_limit = -1: expected a whole number from 0 to"));
+    EXPECT_THAT(parse_error("[limits]\nqueue_limit = 4294967296\n"),
+                HasSubstr("limits.queue_limit = 4294967296: expected a whole number"));
+}
+
+TEST(DaemonConfig, ReportsTomlSyntaxErrorsWithLineAndColumn) {
+    EXPECT_THAT(parse_error("[node]\nlisten = \n"), HasSubstr("test.toml:2:"));
+    EXPECT_THAT(parse_error("[node\n"), HasSubstr("test.toml:1:"));
+}
+
+TEST(DaemonConfig, RefusesBadListenUrls) {
+    DaemonConfig c;
+    c.listen = "htp://127.0.0.1:1";
+    std::string e = validate_error(c);
+    EXPECT_THAT(e, HasSubstr("test.toml: node.listen = \"htp://127.0.0.1:1\": unknown scheme"));
+    EXPECT_THAT(e, HasSubstr("allowed: udp://HOST:PORT, tcp://HOST:PORT, unix:/PATH"));
+    c.listen = "udp://example.com:1";
+    EXPECT_THAT(validate_error(c), HasSubstr("not an IP literal"));
+    c.listen = "udp://127.0.0.1:70000";
+    EXPECT_THAT(validate_error(c), HasSubstr("node.listen = \"udp://127.0.0.1:70000\""));
+    c.listen = "inproc://x";
+    EXPECT_THAT(validate_error(c), HasSubstr("inproc:// is reachable only inside one OS"));
+}
+
+TEST(DaemonConfig, RefusesBadNodeIds) {
+    DaemonConfig c;
+    for (const char* bad : {"xyz", "0", "12345678901234567", "-1"}) {
+        c.node_id = bad;
+        EXPECT_THAT(validate_error(c),
+                    HasSubstr(std::string("node.id = \"") + bad +
+                              "\": allowed: empty, or 1-16 hex digits, not all zero"));
+    }
+    c.node_id = "ffffffffffffffff";
+    EXPECT_TRUE(validate(c).has_value());
+}
+
+TEST(DaemonConfig, RefusesEmptyDataDirAndBadFaults) {
+    DaemonConfig c;
+    c.data_dir = "";
+    EXPECT_THAT(validate_error(c), HasSubstr("node.data_dir = \"\": must name a folder"));
+    c = DaemonConfig{};
+    c.faults = "loss=2";
+    const std::string e = validate_error(c);
+    EXPECT_THAT(e, HasSubstr("node.faults = \"loss=2\": loss=2 is not a probability in [0, 1]"));
+    c.faults = "lose=0.1";
+    EXPECT_THAT(validate_error(c), HasSubstr("unknown key 'lose' (loss, dup, reorder"));
+}
+
+TEST(DaemonConfig, RefusesBadLogLevelAndFormat) {
+    DaemonConfig c;
+    c.log_level = "verbose";
+    EXPECT_THAT(
+        validate_error(c),
+        HasSubstr("log.level = \"verbose\": allowed: trace, debug, info, warn, error, off"));
+    c = DaemonConfig{};
+    c.log_format = "xml";
+    EXPECT_THAT(validate_error(c), HasSubstr("log.format = \"xml\": allowed: text, json"));
+}
+
+TEST(DaemonConfig, RefusesOutOfRangeNumbers) {
+    DaemonConfig c;
+    c.queue_limit = 0;
+    EXPECT_THAT(validate_error(c), HasSubstr("limits.queue_limit = 0: allowed: 1 to 1048576"));
+    c = DaemonConfig{};
+    c.message_bytes_max = (16u << 20) + 1;
+    EXPECT_THAT(validate_error(c),
+                HasSubstr("limits.message_bytes_max = 16777217: allowed: 1 to 16777216"));
+    c = DaemonConfig{};
+    c.shutdown_drain_ms = 60'001;
+    EXPECT_THAT(validate_error(c),
+                HasSubstr("services.shutdown_drain_ms = 60001: allowed: 0 to 60000"));
+}
+
+TEST(DaemonConfig, OverridesReplaceFileValuesAndTheirErrorsNameTheOption) {
+    ConfigOverrides overrides;
+    overrides.listen = "udp://127.0.0.1:0";
+    overrides.log_level = "debug";
+    auto config = load_config("", overrides);
+    ASSERT_TRUE(config.has_value()) << config.error().to_string();
+    EXPECT_EQ(config->listen, "udp://127.0.0.1:0");
+    EXPECT_EQ(config->log_level, "debug");
+    EXPECT_EQ(config->data_dir, DaemonConfig{}.data_dir);
+
+    overrides.listen = "bogus";
+    auto bad = load_config("", overrides);
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_THAT(bad.error().detail, HasSubstr("--listen (node.listen) = \"bogus\""));
+    overrides = ConfigOverrides{};
+    overrides.node_id = "zz";
+    bad = load_config("", overrides);
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_THAT(bad.error().detail, HasSubstr("--node-id (node.id) = \"zz\""));
+}
+
+TEST(DaemonConfig, LoadsAFileAndReportsItsName) {
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("heraldd_config_test_" + std::to_string(::getpid()) + ".toml");
+    {
+        std::ofstream file(path);
+        file << "[log]\nlevel = \"loud\"\n";
+    }
+    auto bad = load_config(path.string(), {});
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_THAT(bad.error().detail,
+                HasSubstr(path.string() + ": log.level = \"loud\": allowed: trace"));
+    {
+        std::ofstream file(path);
+        file << "[log]\nlevel = \"warn\"\n";
+    }
+    auto good = load_config(path.string(), {});
+    ASSERT_TRUE(good.has_value()) << good.error().to_string();
+    EXPECT_EQ(good->log_level, "warn");
+    std::filesystem::remove(path);
+}
+
+TEST(DaemonConfig, MissingFileIsNotFoundNamingThePath) {
+    auto config = load_config("/nonexistent/heraldd.toml", {});
+    ASSERT_FALSE(config.has_value());
+    EXPECT_EQ(config.error().code, Errc::not_found);
+    EXPECT_THAT(config.error().detail, HasSubstr("\"/nonexistent/heraldd.toml\""));
+}
+
+}  // namespace
+}  // namespace herald::daemon
