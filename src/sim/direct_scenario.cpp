@@ -31,6 +31,13 @@ proto::direct::DirectOptions engine_options(const ScenarioOptions& o, Buggify& b
     if (buggify.mode("small_window")) d.window_messages = 2;
     if (buggify.mode("small_channel_buffer")) d.channel_buffer_max = 2;
     if (buggify.mode("eager_retransmit")) d.retransmit_initial = Duration::milliseconds(2);
+    if (buggify.mode("few_channels")) {
+        // Channels run out (sends get queue_full, receivers refuse new channels) and idle
+        // ones are swept within the liveness bound; README rule 18 wants idle > peer_timeout.
+        d.channels_max = 10;
+        d.peer_timeout = Duration::seconds(2);
+        d.channel_idle = Duration::seconds(3);
+    }
     for (const auto& m : o.mutations) {
         if (m == "skip_duplicate_check") d.mutations.skip_duplicate_check = true;
         if (m == "skip_reorder_buffer") d.mutations.skip_reorder_buffer = true;
@@ -59,6 +66,7 @@ RunReport run_direct_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     w.safety = o.safety;
     w.slow_consumers = buggify.mode("slow_consumers");
     w.tiny_queues = buggify.mode("tiny_queues");
+    w.liveness_nonblocking = !buggify.mode("few_channels");
     DirectWorkload workload(sim, slot, w, make_stream(seed, Stream::workload));
     sim.set_workload(workload);
 

@@ -215,8 +215,9 @@ void DirectWorkload::issue_send(std::size_t index, bool liveness) {
     const std::uint64_t op = sim_.next_operation_id();
     const Pid target = pick_target(index, !liveness);
     SendOptions send;
-    const SendMode modes[] = {SendMode::nonblocking, SendMode::accepted, SendMode::delivered};
-    send.mode = modes[random_.below(3)];
+    const SendMode modes[] = {SendMode::accepted, SendMode::delivered, SendMode::nonblocking};
+    const bool nonblocking_ok = !liveness || options_.liveness_nonblocking;
+    send.mode = modes[random_.below(nonblocking_ok ? 3 : 2)];
     if (!liveness) {
         // Safety sends try every full-queue policy and some deadlines; liveness sends block
         // without a deadline, so that only the engine can keep them from succeeding.

@@ -26,6 +26,9 @@ struct DirectWorkloadOptions {
     Duration safety = Duration::seconds(5);
     bool slow_consumers = false;  // Buggify: some receivers take up to 100 ms per message.
     bool tiny_queues = false;     // Buggify: `multiple` receivers get 1-3 slots.
+    // Whether liveness sends may be non-blocking. Off when the engine may run out of channels:
+    // a non-blocking send refused for lack of one is dropped unreported (nothing to retry).
+    bool liveness_nonblocking = true;
 };
 
 class DirectWorkload final : public Workload {
