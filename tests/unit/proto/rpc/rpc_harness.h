@@ -130,7 +130,8 @@ protected:
     // Delivers every queued packet (both directions) until none move; `drop` may lose some.
     void settle() {
         for (int round = 0; round < 1000; ++round) {
-            bool moved = deliver(a, b) | deliver(b, a);
+            bool moved = deliver(a, b);
+            moved = deliver(b, a) || moved;  // Both directions, every round.
             if (auto_execute && !b.executions.empty()) {
                 run_handlers();
                 moved = true;
