@@ -131,6 +131,10 @@ struct RpcNodeOptions {
     // RRA, RARA: the first wait before the server resends a response that was not
     // acknowledged (doubling up to 1 s, at most 8 times; then the client's probes fetch it).
     std::chrono::nanoseconds response_retransmit_timeout = std::chrono::milliseconds(50);
+    // For this long after the node starts, a request for a well-known pid (ProcessOptions::
+    // local_id) that does not serve the operation yet is dropped, not refused, so that callers
+    // of a restarting server retry instead of failing with no_such_process/no_such_operation.
+    std::chrono::nanoseconds startup_grace = std::chrono::seconds(2);
 };
 
 // RPC counters of a node (Node::rpc_stats), a snapshot.
@@ -141,6 +145,7 @@ struct RpcStats {
     std::uint64_t calls_started = 0, calls_succeeded = 0, calls_failed = 0;
     std::uint64_t calls_outstanding = 0, request_retransmits = 0, probes = 0;
     std::uint64_t unreachable_calls = 0;  // Refused at once: no address known for the server.
+    std::uint64_t startup_dropped = 0;    // Requests dropped during the startup grace.
     // Server side.
     std::uint64_t executions = 0;            // Handler runs started.
     std::uint64_t duplicates_discarded = 0;  // Duplicates of a request in progress.

@@ -78,6 +78,7 @@ runtime::RpcConfig to_rpc_config(const RpcNodeOptions& options) {
     config.engine.response_retransmit_max =
         std::max(config.engine.response_retransmit_max, config.engine.response_retransmit_timeout);
     config.handler_threads = options.handler_threads;
+    config.startup_grace = to_duration(options.startup_grace);
     config.sync = static_cast<store::Sync>(options.sync);
     return config;
 }
@@ -179,6 +180,7 @@ RpcStats Node::rpc_stats() const {
     s.request_retransmits = e.request_retransmits;
     s.probes = e.probes;
     s.unreachable_calls = c.unreachable_calls;
+    s.startup_dropped = c.startup_dropped;
     s.executions = e.executions;
     s.duplicates_discarded = e.duplicates_discarded;
     s.duplicates_answered = e.duplicates_answered;

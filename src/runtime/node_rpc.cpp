@@ -48,6 +48,9 @@ Status check_config(const NodeConfig& config) {
                     "rpc retention, long_request_threshold and response_retransmit_timeout must "
                     "be positive (and response_retransmit_timeout at most 1 s)");
     }
+    if (rpc.startup_grace < Duration::zero()) {
+        return fail(Errc::invalid_argument, "rpc startup_grace must not be negative");
+    }
     return {};
 }
 
@@ -82,7 +85,8 @@ struct NodeRpc::ServerState {
 
 // The engine as the Node's dispatch sees it: packet kinds, packets and timers.
 struct NodeRpc::Host final : HostedEngine {
-    explicit Host(proto::rpc::RpcEngine& rpc_engine) : engine(rpc_engine) {}
+    Host(NodeRpc& node_rpc, proto::rpc::RpcEngine& rpc_engine)
+        : rpc(node_rpc), engine(rpc_engine) {}
     [[nodiscard]] std::string_view name() const override { return "rpc"; }
     [[nodiscard]] std::vector<wire::PacketKind> kinds() const override {
         using wire::PacketKind;
@@ -91,11 +95,12 @@ struct NodeRpc::Host final : HostedEngine {
     }
     void on_packet(NodeId from, const wire::Packet& packet, Time now,
                    proto::Effects& out) override {
-        engine.on_packet(from, packet, now, out);
+        rpc.on_packet(from, packet, now, out);
     }
     void on_timer(proto::TimerId timer, Time now, proto::Effects& out) override {
         engine.on_timer(timer, now, out);
     }
+    NodeRpc& rpc;
     proto::rpc::RpcEngine& engine;
 };
 
@@ -132,10 +137,11 @@ NodeRpc::NodeRpc(Node& node, const NodeConfig& config)
       config_(config.rpc),
       engine_(std::make_unique<proto::rpc::RpcEngine>(node.id_, node.incarnation_, config_.engine,
                                                       node.random_)),
-      host_(std::make_unique<Host>(*engine_)),
+      host_(std::make_unique<Host>(*this, *engine_)),
       slot_(std::make_unique<Node::EngineSlot>()),
       pool_(std::make_unique<HandlerPool>(config_.handler_threads, config_.engine.executions_max)) {
     slot_->engine = host_.get();
+    started_ = node.now();
 }
 
 NodeRpc::~NodeRpc() {
@@ -182,7 +188,26 @@ NodeRpcCounters NodeRpc::counters() const {
     return c;
 }
 
-// --- Timers and process exits (Node hooks) ---
+// --- Packets, timers and process exits (Node hooks) ---
+
+void NodeRpc::on_packet(NodeId from, const wire::Packet& packet, Time now, proto::Effects& out) {
+    if (too_early(packet, now)) {
+        ++counters_.startup_dropped;  // Not refused: the caller resends, and finds it served.
+        return;
+    }
+    engine_->on_packet(from, packet, now, out);
+}
+
+bool NodeRpc::too_early(const wire::Packet& packet, Time now) const {
+    if (packet.header.kind != wire::PacketKind::rpc_request) return false;
+    if (now - started_ >= config_.startup_grace) return false;
+    const Pid target = packet.header.target;
+    if (target.node != node_.id_ || target.local >= local_id_dynamic_min) return false;
+    const wire::Extension* operation = packet.find(wire::ExtensionType::operation);
+    if (operation == nullptr) return false;  // Malformed: the engine counts it.
+    const std::string name(operation->value.begin(), operation->value.end());
+    return !served_.contains(ServedKey{target, name});
+}
 
 void NodeRpc::on_wake(Time now) {
     while (auto id = slot_->timers.pop_due(now)) {

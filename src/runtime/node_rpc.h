@@ -127,6 +127,8 @@ private:
     struct Host;
     using ServedKey = std::pair<Pid, std::string>;
 
+    void on_packet(NodeId from, const wire::Packet& packet, Time now, proto::Effects& out);
+    [[nodiscard]] bool too_early(const wire::Packet& packet, Time now) const;
     void start_serve(Pid server, std::string operation, RpcHandler handler,
                      const ServeConfig& config, std::promise<Status>& done);
     void start_call(Pid client, Pid server, std::string operation, Bytes request,
@@ -155,6 +157,7 @@ private:
     std::unordered_map<proto::OperationId, CallCallback> calls_;
     proto::OperationId op_next_ = 1;
     NodeRpcCounters counters_;
+    Time started_;  // For RpcConfig::startup_grace.
 
     // Server states: created on the loop thread, looked up by unserve_and_wait on any thread.
     mutable std::mutex servers_mutex_;

@@ -19,6 +19,10 @@ struct RpcConfig {
     std::uint32_t handler_threads = 4;
     // How hard each commit of the store waits for the disk (store::Sync).
     store::Sync sync = store::Sync::full;
+    // For this long after the node starts, a request for a well-known pid (local id < 2^32)
+    // that does not serve the operation yet is dropped instead of refused: the processes of a
+    // restarted server are still being spawned, and the caller's retransmission finds them.
+    Duration startup_grace = Duration::seconds(2);
 };
 
 struct NodeRpcCounters {
@@ -29,6 +33,7 @@ struct NodeRpcCounters {
     std::uint64_t handler_exceptions = 0;  // Handlers that threw (reported application_error).
     std::uint64_t handlers_waiting = 0;    // Executions held back by ServeConfig::concurrency.
     std::uint64_t unreachable_calls = 0;   // Calls refused: no address known for the server.
+    std::uint64_t startup_dropped = 0;     // Requests dropped during the startup grace.
 };
 
 }  // namespace herald::runtime

@@ -130,8 +130,14 @@ TEST(RpcApi, HandlerErrorsAndExceptionsReachTheCallerAsApplicationError) {
     EXPECT_EQ(pair.server_node->rpc_stats().handler_exceptions, 1u);
 }
 
+NodeOptions no_grace() {
+    NodeOptions options;
+    options.rpc.startup_grace = 0s;
+    return options;
+}
+
 TEST(RpcApi, UnknownOperationsProcessesAndNodesAreToldApart) {
-    Pair pair;
+    Pair pair(no_grace());
     pair.serve_echo();
     EXPECT_EQ(code(pair.client->call(pair.server->pid(), "nope", "x")), Errc::no_such_operation);
     auto idle = spawn(*pair.server_node);  // Serves nothing.
@@ -141,6 +147,19 @@ TEST(RpcApi, UnknownOperationsProcessesAndNodesAreToldApart) {
     const Pid stranger{NodeId{0x1234}, 1};  // No address known for that node.
     EXPECT_EQ(code(pair.client->call(stranger, "echo", "x")), Errc::unreachable);
     EXPECT_EQ(pair.client_node->rpc_stats().unreachable_calls, 1u);
+}
+
+TEST(RpcApi, RightAfterStartARequestWaitsForItsWellKnownServerInsteadOfFailing) {
+    Pair pair;  // Default startup_grace: 2 s.
+    const Pid soon{pair.server_node->id(), 9};
+    auto call = pair.client->call_async(soon, "echo", text_bytes("early"));
+    // The request reaches the node before the process exists: dropped, not refused.
+    ASSERT_TRUE(eventually([&] { return pair.server_node->rpc_stats().startup_dropped > 0; }));
+    auto late = spawn(*pair.server_node, well_known(9));
+    ASSERT_TRUE(late.serve("echo", [](const Request& r) -> Result<Bytes> { return r.body; }));
+    auto reply = call.get();
+    ASSERT_TRUE(reply) << error_text(reply);
+    EXPECT_EQ(as_text(*reply), "early");
 }
 
 TEST(RpcApi, BadArgumentsAreRefusedAtOnce) {

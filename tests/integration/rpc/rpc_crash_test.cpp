@@ -1,0 +1,164 @@
+// A durable exactly-once counter server in a separate OS process (rpc_helper), killed with
+// SIGKILL three times in the middle of a run of exactly-once calls and restarted each time on
+// the same URL with the same data folder. Property: no call is ever counted twice, nor counted
+// without being reported: the counter afterwards equals the number of calls that completed
+// successfully; calls in flight at a crash end either successfully (answered from the durable
+// reply cache, or run by the new incarnation) or with server_crashed / response_lost / timeout,
+// and are reported. Faults: the crashes, plus 10% injected loss on the client's node.
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "node_child.h"
+#include "node_test_support.h"
+
+namespace herald {
+namespace {
+
+using namespace herald::testing;
+
+const std::string helper = HERALD_RPC_HELPER;
+
+struct Ready {
+    std::string url, pid;
+    std::uint64_t value = 0;
+};
+
+std::optional<Ready> wait_ready(Child& child) {
+    auto line = child.read_line(20s);
+    if (!line || !line->starts_with("READY ")) return std::nullopt;
+    std::istringstream words(line->substr(6));
+    Ready ready;
+    words >> ready.url >> ready.pid >> ready.value;
+    return ready;
+}
+
+// Calls `add` from a thread, `window` outstanding, until `calls` have completed.
+class Caller {
+public:
+    Caller(Process& client, Pid server, std::size_t calls) : client_(client), server_(server) {
+        options_.retransmit_timeout = 20ms;
+        options_.retransmit_max = 200ms;
+        options_.retry_limit = 40;  // About 8 s of silence: enough to ride out the restart.
+        options_.probe_interval = 100ms;
+        options_.timeout = 30s;
+        thread_ = std::thread([this, calls] { run(calls); });
+    }
+    ~Caller() { join(); }
+
+    std::uint64_t ok() const {
+        std::lock_guard lock(mutex_);
+        return ok_;
+    }
+    std::map<Errc, std::uint64_t> failed() const {
+        std::lock_guard lock(mutex_);
+        return failed_;
+    }
+    void join() {
+        if (thread_.joinable()) thread_.join();
+    }
+
+private:
+    static constexpr std::size_t window = 16;
+
+    void run(std::size_t calls) {
+        for (std::size_t i = 0; i < calls; ++i) {
+            std::unique_lock lock(mutex_);
+            settled_.wait(lock, [&] { return outstanding_ < window; });
+            ++outstanding_;
+            lock.unlock();
+            auto started = client_.call_async(server_, "add", {}, options_,
+                                              [this](Result<Bytes> r) { settle(r); });
+            if (!started) settle(fail(started.error()));
+        }
+        std::unique_lock lock(mutex_);
+        settled_.wait(lock, [&] { return outstanding_ == 0; });
+    }
+    void settle(const Result<Bytes>& result) {
+        std::lock_guard lock(mutex_);
+        if (result) {
+            ++ok_;
+        } else {
+            ++failed_[result.error().code];
+        }
+        --outstanding_;
+        settled_.notify_all();
+    }
+
+    Process& client_;
+    Pid server_;
+    CallOptions options_;
+    mutable std::mutex mutex_;
+    std::condition_variable settled_;
+    std::size_t outstanding_ = 0;
+    std::uint64_t ok_ = 0;
+    std::map<Errc, std::uint64_t> failed_;
+    std::thread thread_;
+};
+
+std::uint64_t decimal(const Bytes& bytes) {
+    return std::stoull(std::string(bytes.begin(), bytes.end()));
+}
+
+std::unique_ptr<Child> start_counter(const std::string& url, const std::string& data) {
+    return std::make_unique<Child>(std::vector<std::string>{helper, "counter", url, data},
+                                   std::vector<std::string>{"HERALD_FAULTS="});
+}
+
+TEST(RpcCrash, AServerKilledAndRestartedThreeTimesNeverCountsACallTwice) {
+    TempDir dir;
+    const std::string data = dir.path() + "/counter";
+    auto server_process = start_counter("udp://127.0.0.1:0", data);
+    auto ready = wait_ready(*server_process);
+    ASSERT_TRUE(ready) << server_process->output();
+    EXPECT_EQ(ready->value, 0u);
+
+    NodeOptions options;
+    options.faults = "loss=0.1,seed=5";
+    auto node = start_node(options);
+    auto server = node->resolve(ready->pid + "@" + ready->url, 10s);
+    ASSERT_TRUE(server) << error_text(server);
+    auto client = spawn(*node);
+    constexpr std::size_t calls = 4'000;
+    Caller caller(client, *server, calls);
+
+    for (std::uint64_t crash = 1; crash <= 3; ++crash) {
+        ASSERT_TRUE(eventually([&] { return caller.ok() >= crash * 1'000; }, 40s));
+        server_process->kill9();
+        const auto ok_at_crash = caller.ok();
+        server_process = start_counter(ready->url, data);  // Same URL, same data folder.
+        auto again = wait_ready(*server_process);
+        ASSERT_TRUE(again) << server_process->output();
+        EXPECT_EQ(again->pid, ready->pid);
+        // On disk: every success so far, plus calls whose reply was committed, not yet received.
+        EXPECT_GE(again->value, ok_at_crash);
+        std::printf("crash %llu: %llu ok at the crash, counter %llu on restart\n",
+                    static_cast<unsigned long long>(crash),
+                    static_cast<unsigned long long>(ok_at_crash),
+                    static_cast<unsigned long long>(again->value));
+    }
+    caller.join();
+
+    auto total = client.call(*server, "get", "");
+    ASSERT_TRUE(total) << error_text(total);
+    std::printf("%zu calls: %llu ok, counter %llu\n", calls,
+                static_cast<unsigned long long>(caller.ok()),
+                static_cast<unsigned long long>(decimal(*total)));
+    std::uint64_t failures = 0;
+    for (const auto& [code, count] : caller.failed()) {
+        std::printf("  %s: %llu\n", std::string(errc_name(code)).c_str(),
+                    static_cast<unsigned long long>(count));
+        EXPECT_TRUE(code == Errc::server_crashed || code == Errc::response_lost ||
+                    code == Errc::timeout)
+            << errc_name(code);
+        failures += count;
+    }
+    EXPECT_EQ(caller.ok() + failures, calls);
+    EXPECT_EQ(decimal(*total), caller.ok());
+}
+
+}  // namespace
+}  // namespace herald
