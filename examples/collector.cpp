@@ -31,8 +31,9 @@ int fail(const char* what, const herald::Error& error) {
 }
 
 void sense(herald::Process self, herald::Pid collector, int index) {
+    const std::string name = std::string("s").append(std::to_string(index));
     for (int i = 1; i <= readings_each; ++i) {
-        const Reading reading{"s" + std::to_string(index), i, 20.0 + index + i / 10.0};
+        const Reading reading{name, i, 20.0 + index + i / 10.0};
         herald::SendOptions options;
         options.mode = herald::SendMode::delivered;  // Returns once it is in the inbox.
         auto sent = herald::send_value(self, collector, reading, options);
