@@ -1,10 +1,14 @@
 // bench-herald: Herald's side of the workloads, through the public API only (herald/herald.h):
-// a Node per peer process, direct send/receive ping-pong and one-way streams, and the memory
+// a Node per peer process; direct send/receive ping-pong and one-way streams (--variant
+// direct), exactly-once RPC calls one at a time or N in flight (--variant rpc), and the memory
 // of a node holding many idle processes or many queued messages. Layer: bench.
 #include <herald/herald.h>
+#include <herald/rpc.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <deque>
+#include <future>
 #include <optional>
 #include <string>
 #include <thread>
@@ -129,6 +133,56 @@ Status run_stream_client(const PeerArgs& args, Peer& peer) {
     return {};
 }
 
+// --- RPC: the server echoes the request; calls are exactly-once over RRA (the defaults). ---
+
+constexpr std::string_view echo_operation = "echo";
+
+Status serve_rpc(Peer& peer) {
+    HERALD_TRY(
+        peer.process->serve(std::string(echo_operation),
+                            [](const Request& request) -> Result<Bytes> { return request.body; }));
+    announce(peer);
+    for (;;) linger_until_stdin_closed(3'600'000);  // Until the driver stops the process.
+}
+
+CallOptions rpc_options() {
+    CallOptions options;
+    options.semantics = RpcSemantics::exactly_once;
+    options.timeout = reply_timeout;
+    return options;
+}
+
+Status run_rpc_latency_client(const PeerArgs& args, Peer& peer) {
+    const Bytes body(args.size_bytes, 0x5a);
+    const CallOptions options = rpc_options();
+    HERALD_TRY(auto summary, measure_latency(args, [&]() -> Status {
+                   HERALD_TRY(peer.process->call(peer.server, echo_operation, body, options));
+                   return {};
+               }));
+    announce_result(to_fields(summary));
+    return {};
+}
+
+// `window` calls in flight: wait for the oldest, start a new one in its place.
+Status run_rpc_window_client(const PeerArgs& args, Peer& peer) {
+    const Bytes body(args.size_bytes, 0x5a);
+    const CallOptions options = rpc_options();
+    std::deque<std::future<Result<Bytes>>> in_flight;
+    WindowMeter meter(args);
+    for (std::uint32_t i = 0; i < args.window; ++i) {
+        in_flight.push_back(peer.process->call_async(peer.server, echo_operation, body, options));
+    }
+    while (!meter.done(now_ns())) {
+        HERALD_TRY(in_flight.front().get());
+        in_flight.pop_front();
+        meter.on_complete(now_ns());
+        in_flight.push_back(peer.process->call_async(peer.server, echo_operation, body, options));
+    }
+    for (auto& call : in_flight) call.wait();
+    announce_result(meter.fields());
+    return {};
+}
+
 }  // namespace
 }  // namespace herald::bench
 
@@ -192,10 +246,17 @@ Status run(const PeerArgs& args) {
     if (args.pattern == Pattern::memory && args.role == Role::server) {
         return args.variant == "queued" ? run_memory_queued(args) : run_memory_idle(args);
     }
-    if (args.pattern == Pattern::window) {
-        return fail(Errc::invalid_argument, "bench-herald: window is bench-herald-rpc's");
+    const bool rpc = args.variant == "rpc";
+    if (args.pattern == Pattern::window && !rpc) {
+        return fail(Errc::invalid_argument, "bench-herald: the window pattern needs --variant rpc");
     }
     HERALD_TRY(auto peer, open_peer(args));
+    if (rpc) {
+        if (args.role == Role::server) return serve_rpc(peer);
+        if (args.pattern == Pattern::latency) return run_rpc_latency_client(args, peer);
+        if (args.pattern == Pattern::window) return run_rpc_window_client(args, peer);
+        return fail(Errc::invalid_argument, "bench-herald: rpc runs latency or window");
+    }
     if (args.role == Role::server) {
         announce(peer);
         if (args.pattern == Pattern::stream) return run_stream_server(args, peer);

@@ -37,7 +37,7 @@ Cell latency_cell(const Mode& mode, std::size_t size, const std::string& transpo
     cell.systems = {
         system("herald", "herald direct send/receive " + transport, "bench-herald", args(transport),
                "direct"),
-        system("herald-rpc", "herald rpc call " + transport, "bench-herald-rpc", args(transport),
+        system("herald-rpc", "herald rpc call " + transport, "bench-herald", args(transport),
                "rpc"),
         system("raw", "raw " + transport + " ping-pong", "bench-raw", args(transport)),
         system("zmq", "zmq req/rep " + lib, "bench-zmq", args(lib)),
@@ -72,7 +72,7 @@ Cell window_cell(const Mode& mode, std::uint32_t window, const std::string& tran
     Cell cell{
         "rpc-window-" + std::to_string(window), rpc_body_bytes, transport, Pattern::window, {}};
     cell.systems = {
-        system("herald-rpc", "herald exactly-once rpc " + transport, "bench-herald-rpc",
+        system("herald-rpc", "herald exactly-once rpc " + transport, "bench-herald",
                args(transport), "rpc"),
         system("raw", "raw " + transport + " echo, window", "bench-raw", args(transport)),
         system("zmq", "zmq dealer->rep " + lib, "bench-zmq", args(lib)),
