@@ -53,8 +53,8 @@ void schedule_server_crashes(Simulation& sim, const ScenarioOptions& o, Random& 
                                            random.below(static_cast<std::uint64_t>(window.ns()))));
         const Duration down =
             Duration::milliseconds(1 + static_cast<std::int64_t>(random.below(1000)));
-        const bool wipe = false;  // A wiped disk loses the reply cache: no promise holds.
-        sim.queue().schedule(at, [&sim, wipe] { sim.crash(NodeId{1}, wipe); });
+        // Never with a wiped disk: that loses the reply cache, and no promise holds then.
+        sim.queue().schedule(at, [&sim] { sim.crash(NodeId{1}, false); });
         sim.queue().schedule(at + down, [&sim] { sim.restart(NodeId{1}); });
     }
 }
