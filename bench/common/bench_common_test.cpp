@@ -95,11 +95,17 @@ TEST(StreamMeter, CountsOnlyArrivalsAfterTheWarmUp) {
                               {"total_msgs", "6"}}));
 }
 
-TEST(StreamMeter, ReportsZeroWhenNothingArrivedAfterTheWarmUp) {
+TEST(StreamMeter, FallsBackToTheWholeStreamWhenItAllCameInTheWarmUp) {
     StreamMeter meter(1'000'000);
     meter.on_bytes(64, 1, 5);
-    EXPECT_EQ(meter.fields(64)[0], (Field{"msgs", "0"}));
+    EXPECT_EQ(meter.fields(64)[0], (Field{"msgs", "0"}));  // One batch: no interval at all.
     EXPECT_EQ(meter.fields(64)[3], (Field{"elapsed_ns", "0"}));
+    meter.on_bytes(128, 2, 25);
+    EXPECT_EQ(meter.fields(64), (Fields{{"msgs", "2"},
+                                        {"bytes", "128"},
+                                        {"datagrams", "2"},
+                                        {"elapsed_ns", "20"},
+                                        {"total_msgs", "3"}}));
 }
 
 TEST(WindowMeter, CountsCallsAfterTheWarmUpAndOneLateCallWhenNoneCameInTime) {

@@ -44,13 +44,19 @@ Fields to_fields(const LatencySummary& summary) {
 
 Fields StreamMeter::fields(std::size_t message_bytes) const {
     std::int64_t elapsed = last_ns_ > mark_ns_ ? last_ns_ - mark_ns_ : 0;
-    std::uint64_t msgs = message_bytes == 0 ? 0 : bytes_ / message_bytes;
+    std::uint64_t bytes = bytes_, datagrams = datagrams_;
+    if (elapsed == 0 && last_any_ns_ > first_ns_) {
+        elapsed = last_any_ns_ - first_ns_;
+        bytes = bytes_total_ - first_bytes_;
+        datagrams = datagrams_total_ - first_datagrams_;
+    }
+    auto messages = [&](std::uint64_t b) { return message_bytes == 0 ? 0 : b / message_bytes; };
     return {
-        {"msgs", std::to_string(msgs)},
-        {"bytes", std::to_string(bytes_)},
-        {"datagrams", std::to_string(datagrams_)},
+        {"msgs", std::to_string(messages(bytes))},
+        {"bytes", std::to_string(bytes)},
+        {"datagrams", std::to_string(datagrams)},
         {"elapsed_ns", std::to_string(elapsed)},
-        {"total_msgs", std::to_string(message_bytes == 0 ? 0 : bytes_total_ / message_bytes)},
+        {"total_msgs", std::to_string(messages(bytes_total_))},
     };
 }
 

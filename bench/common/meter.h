@@ -53,7 +53,13 @@ public:
 
     void on_bytes(std::uint64_t bytes, std::uint64_t datagrams, std::int64_t now) {
         bytes_total_ += bytes;
-        if (first_ns_ < 0) first_ns_ = now;
+        datagrams_total_ += datagrams;
+        last_any_ns_ = now;
+        if (first_ns_ < 0) {
+            first_ns_ = now;
+            first_bytes_ = bytes;
+            first_datagrams_ = datagrams;
+        }
         if (mark_ns_ < 0) {
             if (now - first_ns_ < warmup_ns_) return;
             mark_ns_ = now;  // These bytes arrived before the mark: not counted.
@@ -66,14 +72,17 @@ public:
 
     // msgs = bytes / message size (a message may span several datagrams), bytes, datagrams,
     // elapsed_ns, and total_msgs (warm-up included, to compare with what the sender sent).
-    // Zero figures when nothing arrived after the warm-up.
+    // When the whole stream arrived within the warm-up (a stalled machine), the interval runs
+    // from the first arrival instead; zero figures when everything came in one batch.
     [[nodiscard]] Fields fields(std::size_t message_bytes) const;
     [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
 
 private:
     std::int64_t warmup_ns_;
     std::int64_t first_ns_ = -1, mark_ns_ = -1, last_ns_ = -1;
-    std::uint64_t bytes_ = 0, datagrams_ = 0, bytes_total_ = 0;
+    std::int64_t last_any_ns_ = -1;
+    std::uint64_t bytes_ = 0, datagrams_ = 0, bytes_total_ = 0, datagrams_total_ = 0;
+    std::uint64_t first_bytes_ = 0, first_datagrams_ = 0;
 };
 
 // Client side of the window pattern: counts completed calls after the warm-up.
