@@ -33,7 +33,7 @@ struct Mode {
 
 // Header flags (wire::flag::rpc_*) that carry a call's mode, and back.
 [[nodiscard]] std::uint16_t mode_flags(Mode mode);
-[[nodiscard]] Mode mode_of(std::uint16_t flags);  // Unknown combinations read as RRA.
+[[nodiscard]] Mode mode_of(std::uint16_t flags);  // ack_request alone reads as RARA.
 [[nodiscard]] bool acks_request(Mode mode);       // RARA.
 [[nodiscard]] bool acks_response(Mode mode);      // RRA, RARA.
 
