@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "call.h"
 #include "cli.h"
 
 #ifndef HERALD_VERSION
@@ -31,6 +32,7 @@ struct Args {
     SendArgs send;
     RecvArgs recv;
     StatusArgs status;
+    CallArgs call;
     std::vector<std::string> sim;
 };
 
@@ -120,6 +122,7 @@ int dispatch(const CLI::App& app, const Args& args) {
     }
     if (name == "recv") return run_recv(out, args.recv);
     if (name == "status") return run_status(out, args.status);
+    if (name == "call") return run_call(out, args.call);
     std::vector<std::string> rest = args.sim;
     for (const auto& extra : chosen->remaining()) rest.push_back(extra);
     return run_sim(out, rest);
@@ -138,6 +141,7 @@ int run(int argc, char** argv) {
     add_send(app, args.send);
     add_recv(app, args.recv);
     add_status(app, args.status);
+    add_call(app, args.call);
     add_sim(app, args.sim);
     try {
         app.parse(argc, argv);

@@ -61,6 +61,9 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.faults_from_env = false;  // The config file is the one place faults come from.
     options.message_bytes_max = config.message_bytes_max;
     options.drain_timeout = std::chrono::milliseconds(config.shutdown_drain_ms);
+    // The exactly-once reply cache and the counter's value live in data_dir/herald.db.
+    options.data_dir = config.data_dir;
+    options.rpc.durable = true;
     return options;
 }
 
@@ -94,10 +97,25 @@ Status Daemon::start_services() {
         HERALD_TRY(
             add_service({"echo", admin::echo_name, admin::echo_local_id, config_.queue_limit},
                         [](Service& s) { return echo_handler(s); }));
+        HERALD_TRY(serve_echo_operation(*services_.back()));
     }
+    HERALD_TRY(start_counter());
     return add_service(
         {"admin", admin::admin_name, admin::admin_local_id, config_.queue_limit},
         [this, &node](Service& s) { return admin_handler(s, node, [this] { return status(); }); });
+}
+
+Status Daemon::start_counter() {
+    auto counter = CounterService::start(*node_);
+    if (!counter) {
+        return fail(counter.error().code,
+                    "cannot start the counter service: " + counter.error().detail);
+    }
+    log_event(spdlog::level::info, "service_started",
+              {{"service", "counter"}, {"pid", (*counter)->pid()}});
+    std::lock_guard lock(services_mutex_);
+    counter_ = std::move(*counter);
+    return {};
 }
 
 Status Daemon::add_service(const ServiceSpec& spec, std::function<ServiceHandler(Service&)> make) {
@@ -127,6 +145,7 @@ admin::Reply Daemon::status() const {
     {
         std::lock_guard lock(services_mutex_);
         for (const auto& service : services_) reply.processes.push_back(service->info());
+        if (counter_) reply.processes.push_back(counter_->info());
     }
     const NodeStats s = node_->stats();
     reply.counters = {{"messages_delivered", s.messages_delivered},
@@ -140,6 +159,17 @@ admin::Reply Daemon::status() const {
                       {"unknown_peer_dropped", s.unknown_peer_dropped},
                       {"peers_known", s.peers_known},
                       {"processes", s.processes}};
+    const RpcStats r = node_->rpc_stats();
+    reply.counters.insert({{"rpc_calls_succeeded", r.calls_succeeded},
+                           {"rpc_calls_failed", r.calls_failed},
+                           {"rpc_executions", r.executions},
+                           {"rpc_duplicates_answered", r.duplicates_answered},
+                           {"rpc_duplicates_discarded", r.duplicates_discarded},
+                           {"rpc_response_retransmits", r.response_retransmits},
+                           {"rpc_crashed_reported", r.crashed_reported},
+                           {"rpc_cache_entries", r.cache_entries},
+                           {"rpc_store_commits", r.store_commits},
+                           {"rpc_store_errors", r.store_errors}});
     return reply;
 }
 
@@ -156,7 +186,10 @@ void Daemon::shutdown() {
                   {{"error", refused.error().to_string()}});
     }
     for (auto& service : services_) service->stop();
+    // The node's stop also waits (drain_timeout) for running RPC handlers and their durable
+    // writes; the counter's process ends after that, so no call is cut off mid-run.
     node_->stop();
+    if (counter_) counter_->stop();
     const NodeStats s = node_->stats();
     std::uint64_t handled = 0, replies_failed = 0;
     for (const auto& service : services_) {

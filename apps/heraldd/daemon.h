@@ -10,6 +10,7 @@
 
 #include "admin_protocol.h"
 #include "config.h"
+#include "counter_service.h"
 #include "herald/node.h"
 #include "services.h"
 
@@ -41,6 +42,7 @@ public:
 private:
     Daemon(DaemonConfig config, int lock_fd);
     Status start_services();
+    Status start_counter();
     Status add_service(const ServiceSpec& spec, std::function<ServiceHandler(Service&)> make);
 
     DaemonConfig config_;
@@ -49,6 +51,7 @@ private:
     std::unique_ptr<Node> node_;
     mutable std::mutex services_mutex_;  // Guards the vector while services are added.
     std::vector<std::unique_ptr<Service>> services_;
+    std::unique_ptr<CounterService> counter_;  // The RPC counter (counter_service.h).
     bool shut_down_ = false;
 };
 

@@ -51,6 +51,15 @@ public:
     [[nodiscard]] admin::ProcessInfo info() const;
     [[nodiscard]] const std::shared_ptr<ServiceCounters>& counters() const { return counters_; }
 
+    // Makes the service's process also serve the RPC operation `operation` (herald/rpc.h). Its
+    // handler runs on the node's handler threads, not on the service thread; serve() touches
+    // only the process's identity, so it may be called while the service thread runs.
+    // Errors of Process::serve.
+    [[nodiscard]] Status serve(std::string operation, Handler handler,
+                               const ServeOptions& options = {}) {
+        return process_.serve(std::move(operation), std::move(handler), options);
+    }
+
     // Sends `body` back to `to` without blocking the service thread; a failure (the sender has
     // gone, the node is stopping) is counted in replies_failed and logged at debug level.
     void reply(Process& self, Pid to, Bytes body);

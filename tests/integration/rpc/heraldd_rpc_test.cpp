@@ -1,0 +1,231 @@
+// heraldd's built-in RPC services driven from outside: `herald call` against the counter and
+// echo (readable and JSON output, exit codes, 30% injected loss on the daemon's node), and the
+// daemon killed with SIGKILL during a run of exactly-once `add` calls and restarted with the
+// same URL and data folder. Property: the counter equals the number of successful calls; an
+// interrupted call is reported (server_crashed, response_lost or timeout), never counted twice.
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "node_child.h"
+#include "node_test_support.h"
+
+namespace herald {
+namespace {
+
+using namespace herald::testing;
+
+const std::string heraldd = HERALD_HERALDD;
+const std::string herald_cli = HERALD_CLI;
+
+// A heraldd in its own OS process; its "listening on URL" line gives the URL.
+struct Daemon {
+    Daemon(const std::string& listen, const std::string& data_dir, const std::string& faults = {})
+        : child(std::vector<std::string>{heraldd, "--listen", listen, "--data-dir", data_dir,
+                                         "--log-level", "warn", "--faults", faults},
+                std::vector<std::string>{"HERALD_FAULTS="}) {
+        auto line = child.read_line(20s);
+        const std::string marker = " listening on ";
+        if (line && line->find(marker) != std::string::npos) {
+            const auto from = line->find(marker) + marker.size();
+            url = line->substr(from, line->find(' ', from) - from);
+        }
+    }
+    Child child;
+    std::string url;  // Empty when it did not start.
+};
+
+struct Run {
+    std::optional<int> status;
+    std::string output;
+};
+
+Run herald(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{herald_cli};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Child child(argv, {"HERALD_FAULTS="});
+    Run run;
+    run.status = child.wait_exit(60s);
+    run.output = child.output();
+    return run;
+}
+
+std::vector<nlohmann::json> json_lines(const std::string& output) {
+    std::vector<nlohmann::json> lines;
+    std::size_t start = 0;
+    while (start < output.size()) {
+        const auto end = output.find('\n', start);
+        lines.push_back(nlohmann::json::parse(output.substr(start, end - start), nullptr, false));
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    return lines;
+}
+
+TEST(HeralddRpc, HeraldCallAddsGetsEchoesAndReportsErrorsWithExitCodes) {
+    TempDir dir;
+    Daemon daemon("udp://127.0.0.1:0", dir.path() + "/data");
+    ASSERT_FALSE(daemon.url.empty()) << daemon.child.output();
+    const std::string counter = daemon.url + "/counter";
+
+    auto add = herald({"call", counter, "add", "--count", "3"});
+    EXPECT_EQ(add.status, 0) << add.output;
+    EXPECT_NE(add.output.find("to add #3 (rra exactly-once, "), std::string::npos) << add.output;
+    EXPECT_NE(add.output.find("): 3\n"), std::string::npos) << add.output;
+    EXPECT_NE(add.output.find("3 calls: 3 ok, 0 failed"), std::string::npos) << add.output;
+
+    for (const char* protocol : {"rr", "rra", "rara"}) {
+        auto one = herald({"call", counter, "add", "--protocol", protocol});
+        EXPECT_EQ(one.status, 0) << one.output;
+    }
+    auto get = herald({"--json", "call", counter, "get"});
+    ASSERT_EQ(get.status, 0) << get.output;
+    auto lines = json_lines(get.output);
+    ASSERT_EQ(lines.size(), 1u) << get.output;
+    EXPECT_EQ(lines[0]["event"], "reply");
+    EXPECT_EQ(lines[0]["body"], "6");
+    EXPECT_EQ(lines[0]["format"], "text");
+
+    auto echo = herald({"--json", "call", daemon.url + "/echo", "echo", "--json", R"({"n":7})"});
+    ASSERT_EQ(echo.status, 0) << echo.output;
+    lines = json_lines(echo.output);
+    ASSERT_EQ(lines.size(), 1u) << echo.output;
+    EXPECT_EQ(lines[0]["format"], "msgpack");
+    EXPECT_EQ(lines[0]["body"]["n"], 7);
+
+    EXPECT_EQ(herald({"call", counter, "nope"}).status, 1);                // no_such_operation
+    EXPECT_EQ(herald({"call", daemon.url + "/nobody", "add"}).status, 1);  // not_found
+    EXPECT_EQ(herald({"call", counter, "add", "--protocol", "tcp"}).status, 2);  // Bad option.
+    EXPECT_EQ(herald({"call", counter, "add", "--semantics", "maybe"}).status, 2);
+    EXPECT_EQ(herald({"call", "not-a-target", "add"}).status, 2);
+    EXPECT_EQ(herald({"call", counter, "add", "--json", "{bad"}).status, 2);
+    EXPECT_EQ(herald({"call", "udp://127.0.0.1:9/counter", "add", "--timeout", "300ms"}).status,
+              1);  // Nobody listens there.
+    // None of the failed commands reached `add`.
+    auto again = herald({"call", counter, "get"});
+    EXPECT_NE(again.output.find("): 6\n"), std::string::npos) << again.output;
+}
+
+TEST(HeralddRpc, UnderThirtyPercentLossEveryExactlyOnceAddCountsOnce) {
+    TempDir dir;
+    Daemon daemon("udp://127.0.0.1:0", dir.path() + "/data", "loss=0.3,seed=3");
+    ASSERT_FALSE(daemon.url.empty()) << daemon.child.output();
+    const std::string counter = daemon.url + "/counter";
+    auto add = herald(
+        {"--json", "call", counter, "add", "--count", "40", "--retries", "30", "--timeout", "20s"});
+    ASSERT_EQ(add.status, 0) << add.output;
+    auto lines = json_lines(add.output);
+    ASSERT_EQ(lines.size(), 41u) << add.output;
+    for (std::size_t i = 0; i < 40; ++i) {
+        EXPECT_EQ(lines[i]["body"], std::to_string(i + 1)) << add.output;  // Never skips.
+    }
+    EXPECT_EQ(lines[40]["event"], "call_summary");
+    EXPECT_EQ(lines[40]["ok"], 40);
+    auto get = herald({"call", counter, "get", "--retries", "30", "--timeout", "20s"});
+    EXPECT_NE(get.output.find("): 40\n"), std::string::npos) << get.output;
+}
+
+// Calls `add` from a thread, 8 outstanding, until `calls` have completed.
+class Caller {
+public:
+    Caller(Process& client, Pid server, std::size_t calls) : client_(client), server_(server) {
+        options_.retransmit_timeout = 20ms;
+        options_.retransmit_max = 200ms;
+        options_.retry_limit = 60;  // About 12 s of silence: the restart fits in it.
+        options_.probe_interval = 100ms;
+        options_.timeout = 40s;
+        thread_ = std::thread([this, calls] { run(calls); });
+    }
+    ~Caller() { join(); }
+    void join() {
+        if (thread_.joinable()) thread_.join();
+    }
+    std::uint64_t ok() const {
+        std::lock_guard lock(mutex_);
+        return ok_;
+    }
+    std::map<Errc, std::uint64_t> failed() const {
+        std::lock_guard lock(mutex_);
+        return failed_;
+    }
+
+private:
+    void run(std::size_t calls) {
+        for (std::size_t i = 0; i < calls; ++i) {
+            std::unique_lock lock(mutex_);
+            settled_.wait(lock, [&] { return outstanding_ < 8; });
+            ++outstanding_;
+            lock.unlock();
+            auto started = client_.call_async(server_, "add", {}, options_,
+                                              [this](Result<Bytes> r) { settle(r); });
+            if (!started) settle(fail(started.error()));
+        }
+        std::unique_lock lock(mutex_);
+        settled_.wait(lock, [&] { return outstanding_ == 0; });
+    }
+    void settle(const Result<Bytes>& result) {
+        std::lock_guard lock(mutex_);
+        if (result) {
+            ++ok_;
+        } else {
+            ++failed_[result.error().code];
+        }
+        --outstanding_;
+        settled_.notify_all();
+    }
+
+    Process& client_;
+    Pid server_;
+    CallOptions options_;
+    mutable std::mutex mutex_;
+    std::condition_variable settled_;
+    std::size_t outstanding_ = 0;
+    std::uint64_t ok_ = 0;
+    std::map<Errc, std::uint64_t> failed_;
+    std::thread thread_;
+};
+
+TEST(HeralddRpc, ADaemonKilledWithSigkillAndRestartedNeverCountsACallTwice) {
+    TempDir dir;
+    const std::string data = dir.path() + "/data";
+    auto daemon = std::make_unique<Daemon>("udp://127.0.0.1:0", data);
+    const std::string url = daemon->url;
+    ASSERT_FALSE(url.empty()) << daemon->child.output();
+    auto node = start_node();
+    auto who = node->ping(url, 10s);  // Its node id, and its address for this node.
+    ASSERT_TRUE(who) << error_text(who);
+    const Pid counter{who->node, 3};
+    auto client = spawn(*node);
+    constexpr std::size_t calls = 1'000;
+    Caller caller(client, counter, calls);
+    ASSERT_TRUE(eventually([&] { return caller.ok() >= 300; }, 40s));
+    daemon->child.kill9();
+    const auto ok_at_crash = caller.ok();
+    daemon = std::make_unique<Daemon>(url, data);
+    ASSERT_EQ(daemon->url, url) << daemon->child.output();
+    caller.join();
+    auto total = client.call(counter, "get", "");
+    ASSERT_TRUE(total) << error_text(total);
+    const auto value = std::stoull(std::string(total->begin(), total->end()));
+    std::printf("%zu calls: %llu ok (%llu at the crash); counter %llu\n", calls,
+                static_cast<unsigned long long>(caller.ok()),
+                static_cast<unsigned long long>(ok_at_crash),
+                static_cast<unsigned long long>(value));
+    std::uint64_t failures = 0;
+    for (const auto& [code, count] : caller.failed()) {
+        std::printf("  %s: %llu\n", std::string(errc_name(code)).c_str(),
+                    static_cast<unsigned long long>(count));
+        EXPECT_TRUE(code == Errc::server_crashed || code == Errc::response_lost ||
+                    code == Errc::timeout)
+            << errc_name(code);
+        failures += count;
+    }
+    EXPECT_EQ(caller.ok() + failures, calls);
+    EXPECT_EQ(value, caller.ok());
+}
+
+}  // namespace
+}  // namespace herald
