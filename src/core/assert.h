@@ -6,9 +6,9 @@ namespace herald::detail {
 [[noreturn]] void assert_fail(const char* condition, const char* file, int line) noexcept;
 }  // namespace herald::detail
 
-#define HERALD_ASSERT(cond)                                          \
-    do {                                                             \
-        if (!(cond)) [[unlikely]] {                                  \
+#define HERALD_ASSERT(cond)                                           \
+    do {                                                              \
+        if (!(cond)) [[unlikely]] {                                   \
             ::herald::detail::assert_fail(#cond, __FILE__, __LINE__); \
-        }                                                            \
+        }                                                             \
     } while (false)

@@ -11,7 +11,9 @@ namespace herald {
 using Bytes = std::vector<std::uint8_t>;
 using ByteView = std::span<const std::uint8_t>;
 
-inline Bytes to_bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
+inline Bytes to_bytes(std::string_view text) {
+    return Bytes(text.begin(), text.end());
+}
 inline std::string_view as_text(ByteView bytes) {
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }

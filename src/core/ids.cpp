@@ -14,8 +14,8 @@ std::string to_string(NodeId node) {
 Result<NodeId> parse_node_id(std::string_view text) {
     std::uint64_t value = 0;
     if (text.empty() || text.size() > 16) {
-        return fail(Errc::invalid_argument, "node id must be 1-16 hex digits: '" +
-                                                std::string(text) + "'");
+        return fail(Errc::invalid_argument,
+                    "node id must be 1-16 hex digits: '" + std::string(text) + "'");
     }
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
     if (ec != std::errc() || end != text.data() + text.size() || value == 0) {
@@ -24,7 +24,9 @@ Result<NodeId> parse_node_id(std::string_view text) {
     return NodeId{value};
 }
 
-std::string to_string(Pid pid) { return to_string(pid.node) + "." + std::to_string(pid.local); }
+std::string to_string(Pid pid) {
+    return to_string(pid.node) + "." + std::to_string(pid.local);
+}
 
 Result<Pid> parse_pid(std::string_view text) {
     const auto dot = text.find('.');
@@ -35,8 +37,8 @@ Result<Pid> parse_pid(std::string_view text) {
     HERALD_TRY(NodeId node, parse_node_id(text.substr(0, dot)));
     const auto local_text = text.substr(dot + 1);
     std::uint64_t local = 0;
-    auto [end, ec] = std::from_chars(local_text.data(), local_text.data() + local_text.size(),
-                                     local, 10);
+    auto [end, ec] =
+        std::from_chars(local_text.data(), local_text.data() + local_text.size(), local, 10);
     if (local_text.empty() || ec != std::errc() || end != local_text.data() + local_text.size() ||
         local == 0) {
         return fail(Errc::invalid_argument, "bad local id in pid: '" + std::string(text) + "'");

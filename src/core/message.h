@@ -12,9 +12,9 @@ namespace herald {
 struct Message {
     Pid source;
     Pid target;
-    std::uint64_t seq = 0;           // Per (source, target) channel; set by the direct engine.
-    std::int64_t sent_unix_ns = 0;   // Sender's wall clock when the application called send.
-    Bytes body;                      // Raw bytes or a MessagePack document (wire/body.h).
+    std::uint64_t seq = 0;          // Per (source, target) channel; set by the direct engine.
+    std::int64_t sent_unix_ns = 0;  // Sender's wall clock when the application called send.
+    Bytes body;                     // Raw bytes or a MessagePack document (wire/body.h).
 };
 
 }  // namespace herald

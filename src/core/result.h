@@ -10,28 +10,28 @@
 namespace herald {
 
 // Add a value only when a caller can react to it differently (FoundationDB's rule).
-enum class [[nodiscard]] Errc : std::uint8_t {
+enum class [[nodiscard]] Errc : std::uint8_t{
     ok = 0,
-    timeout,              // The deadline passed before the operation completed.
-    unreachable,          // No answer from the destination node (request lost, node down).
-    no_such_process,      // The destination node answered: the process does not exist.
-    no_such_operation,    // The server process does not serve that operation.
-    closed,               // The process, node or channel was closed locally.
-    queue_full,           // A bounded queue is full; retry later (back-pressure).
-    would_block,          // Non-blocking call: nothing available or no room right now.
-    too_large,            // The message exceeds the configured maximum size.
-    invalid_argument,     // The caller passed a malformed value (pid text, option, URL).
-    malformed,            // Bytes from outside failed to decode (packet, body, file).
-    peer_restarted,       // The destination node restarted; fate of in-flight data unknown.
-    request_lost,         // RPC: no sign that the server ever received the request.
-    response_lost,        // RPC: the server acknowledged the request but no response came.
-    server_crashed,       // RPC: the server restarted while executing the request.
-    application_error,    // RPC: the handler returned an error (detail carries its text).
-    access_denied,        // Authentication or access control refused the operation.
-    io_error,             // The operating system refused an I/O operation.
-    storage_error,        // The durable store failed (disk full, corrupt file).
-    already_exists,       // A name, id or resource is already taken.
-    not_found,            // A named thing (name, mailbox, config file) does not exist.
+    timeout,            // The deadline passed before the operation completed.
+    unreachable,        // No answer from the destination node (request lost, node down).
+    no_such_process,    // The destination node answered: the process does not exist.
+    no_such_operation,  // The server process does not serve that operation.
+    closed,             // The process, node or channel was closed locally.
+    queue_full,         // A bounded queue is full; retry later (back-pressure).
+    would_block,        // Non-blocking call: nothing available or no room right now.
+    too_large,          // The message exceeds the configured maximum size.
+    invalid_argument,   // The caller passed a malformed value (pid text, option, URL).
+    malformed,          // Bytes from outside failed to decode (packet, body, file).
+    peer_restarted,     // The destination node restarted; fate of in-flight data unknown.
+    request_lost,       // RPC: no sign that the server ever received the request.
+    response_lost,      // RPC: the server acknowledged the request but no response came.
+    server_crashed,     // RPC: the server restarted while executing the request.
+    application_error,  // RPC: the handler returned an error (detail carries its text).
+    access_denied,      // Authentication or access control refused the operation.
+    io_error,           // The operating system refused an I/O operation.
+    storage_error,      // The durable store failed (disk full, corrupt file).
+    already_exists,     // A name, id or resource is already taken.
+    not_found,          // A named thing (name, mailbox, config file) does not exist.
 };
 
 // Stable snake_case name of a code, used in logs, JSON output and docs.
@@ -64,14 +64,13 @@ using Status = Result<void>;
 #define HERALD_CONCAT(a, b) HERALD_CONCAT_INNER(a, b)
 
 // HERALD_TRY(auto x, expr) or HERALD_TRY(expr) for Result<void>: returns the error early.
-#define HERALD_TRY_2(decl, expr)                                           \
-    auto HERALD_CONCAT(herald_try_, __LINE__) = (expr);                    \
-    if (!HERALD_CONCAT(herald_try_, __LINE__)) [[unlikely]] {              \
-        return ::tl::make_unexpected(                                      \
-            std::move(HERALD_CONCAT(herald_try_, __LINE__)).error());      \
-    }                                                                      \
+#define HERALD_TRY_2(decl, expr)                                                               \
+    auto HERALD_CONCAT(herald_try_, __LINE__) = (expr);                                        \
+    if (!HERALD_CONCAT(herald_try_, __LINE__)) [[unlikely]] {                                  \
+        return ::tl::make_unexpected(std::move(HERALD_CONCAT(herald_try_, __LINE__)).error()); \
+    }                                                                                          \
     decl = std::move(*HERALD_CONCAT(herald_try_, __LINE__))
-#define HERALD_TRY_1(expr)                                                 \
+#define HERALD_TRY_1(expr)                                                  \
     if (auto herald_try_status = (expr); !herald_try_status) [[unlikely]] { \
         return ::tl::make_unexpected(std::move(herald_try_status).error()); \
     }

@@ -28,8 +28,14 @@ public:
     constexpr Duration operator-(Duration d) const { return Duration(ns_ - d.ns_); }
     constexpr Duration operator*(std::int64_t k) const { return Duration(ns_ * k); }
     constexpr Duration operator/(std::int64_t k) const { return Duration(ns_ / k); }
-    constexpr Duration& operator+=(Duration d) { ns_ += d.ns_; return *this; }
-    constexpr Duration& operator-=(Duration d) { ns_ -= d.ns_; return *this; }
+    constexpr Duration& operator+=(Duration d) {
+        ns_ += d.ns_;
+        return *this;
+    }
+    constexpr Duration& operator-=(Duration d) {
+        ns_ -= d.ns_;
+        return *this;
+    }
 
 private:
     constexpr explicit Duration(std::int64_t ns) : ns_(ns) {}
@@ -50,7 +56,10 @@ public:
     constexpr Time operator+(Duration d) const { return Time(saturating_add(ns_, d.ns())); }
     constexpr Time operator-(Duration d) const { return Time(ns_ - d.ns()); }
     constexpr Duration operator-(Time t) const { return Duration::nanoseconds(ns_ - t.ns_); }
-    constexpr Time& operator+=(Duration d) { ns_ = saturating_add(ns_, d.ns()); return *this; }
+    constexpr Time& operator+=(Duration d) {
+        ns_ = saturating_add(ns_, d.ns());
+        return *this;
+    }
 
 private:
     constexpr explicit Time(std::int64_t ns) : ns_(ns) {}

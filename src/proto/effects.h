@@ -96,8 +96,8 @@ public:
     }
 
     [[nodiscard]] bool empty() const {
-        return sends.empty() && deliveries.empty() && executions.empty() &&
-               completions.empty() && timers.empty() && persists.empty() && traces.empty();
+        return sends.empty() && deliveries.empty() && executions.empty() && completions.empty() &&
+               timers.empty() && persists.empty() && traces.empty();
     }
     void clear() {
         sends.clear();

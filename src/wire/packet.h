@@ -16,17 +16,17 @@ inline constexpr std::uint8_t version_current = 1;
 
 // Every packet kind of every protocol is listed here, so a decoder can reject unknown kinds.
 enum class PacketKind : std::uint8_t {
-    hello = 1,         // Node handshake / ping: "who are you?" (target node may be 0).
-    hello_reply = 2,   // Identity and incarnation of the answering node; echoes timestamp.
-    data = 3,          // Direct message (or a send-after-receive offer, flag `offer`).
-    ack = 4,           // Direct: cumulative ack of `ack` in channel `epoch`, credit in extension.
-    nack = 5,          // Direct: refusal; reason in the `reason` extension.
-    ready = 6,         // Direct: send-after-receive go-ahead (the receiver executed receive).
-    rpc_request = 10,  // RPC: Req.
-    rpc_ack = 11,      // RPC: Ack of a Req (RARA, and RRA's optional Ack for long requests).
-    rpc_response = 12, // RPC: Resp.
+    hello = 1,          // Node handshake / ping: "who are you?" (target node may be 0).
+    hello_reply = 2,    // Identity and incarnation of the answering node; echoes timestamp.
+    data = 3,           // Direct message (or a send-after-receive offer, flag `offer`).
+    ack = 4,            // Direct: cumulative ack of `ack` in channel `epoch`, credit in extension.
+    nack = 5,           // Direct: refusal; reason in the `reason` extension.
+    ready = 6,          // Direct: send-after-receive go-ahead (the receiver executed receive).
+    rpc_request = 10,   // RPC: Req.
+    rpc_ack = 11,       // RPC: Ack of a Req (RARA, and RRA's optional Ack for long requests).
+    rpc_response = 12,  // RPC: Resp.
     rpc_response_ack = 13,  // RPC: Ack of a Resp (RRA, RARA).
-    rpc_nack = 14,     // RPC: refusal (no such process / operation, busy); reason extension.
+    rpc_nack = 14,          // RPC: refusal (no such process / operation, busy); reason extension.
 };
 
 namespace flag {
@@ -39,7 +39,7 @@ inline constexpr std::uint16_t delivered = 1u << 3;       // On ack: reached the
 inline constexpr std::uint16_t rpc_exactly_once = 1u << 4;  // Request id + reply cache.
 inline constexpr std::uint16_t rpc_ack_request = 1u << 5;   // RARA: the server acks Req.
 inline constexpr std::uint16_t rpc_ack_response = 1u << 6;  // RRA, RARA: the client acks Resp.
-inline constexpr std::uint16_t authenticated = 1u << 15;  // auth_tag is set (a later issue).
+inline constexpr std::uint16_t authenticated = 1u << 15;    // auth_tag is set (a later issue).
 }  // namespace flag
 
 struct Header {
@@ -52,8 +52,8 @@ struct Header {
     std::uint32_t epoch = 0;               // Channel or call epoch, chosen by the engine.
     std::uint64_t seq = 0;
     std::uint64_t ack = 0;
-    std::int64_t timestamp_ns = 0;         // Sender's wall clock (or echoed, in hello_reply).
-    std::uint32_t fragment_id = 0;         // Set by the fragmenter (flag::fragment).
+    std::int64_t timestamp_ns = 0;  // Sender's wall clock (or echoed, in hello_reply).
+    std::uint32_t fragment_id = 0;  // Set by the fragmenter (flag::fragment).
     std::uint16_t fragment_index = 0;
     std::uint16_t fragment_count = 0;
     std::array<std::uint8_t, 16> auth_tag{};  // Room for authentication (a later issue).
