@@ -50,6 +50,8 @@ public:
     Child& operator=(const Child&) = delete;
 
     [[nodiscard]] bool started() const { return pid_ > 0 && out_ >= 0; }
+    // The child's OS pid (to send it a signal), or -1 once it has been waited for.
+    [[nodiscard]] pid_t pid() const { return pid_; }
 
     // The next line of output, or nothing when `timeout` passes or the output ends first.
     std::optional<std::string> read_line(std::chrono::milliseconds timeout) {
