@@ -3,6 +3,7 @@
 // then receives, with blocking send in send-after-receive mode): it must end in timeouts.
 #include <atomic>
 #include <future>
+#include <latch>
 #include <thread>
 
 #include "node_test_support.h"
@@ -221,8 +222,9 @@ TEST(Buffering, MultipleBuffersFillThenBlockFailOrBufferAtTheSender) {
 }
 
 // The lecture's communication deadlock: P1 and P2 each send to the other, then receive, with
-// blocking sends in send-after-receive mode. Neither ever receives, so neither send can
-// complete: both must end in Errc::timeout instead of hanging.
+// blocking sends in send-after-receive mode. Neither receives while the sends wait, so neither
+// send can complete: both must end in Errc::timeout instead of hanging, and the withdrawn
+// messages never arrive afterwards.
 TEST(Buffering, CommunicationDeadlockEndsInTimeoutsNotAHang) {
     auto a = start_node();
     auto b = start_node();
@@ -231,8 +233,13 @@ TEST(Buffering, CommunicationDeadlockEndsInTimeoutsNotAHang) {
     no_buffer.buffering = Buffering::send_after_receive;
     auto p1 = spawn(*a, no_buffer);
     auto p2 = spawn(*b, no_buffer);
-    auto play = [](Process& self, Pid other) {
+    // Both sends are under way before either process receives: without this, on a slow run
+    // one send may time out and its process start receiving while the other send still
+    // waits, which lets that one through (the deadlock broken by the first timeout).
+    std::latch sends_over(2);
+    auto play = [&sends_over](Process& self, Pid other) {
         auto sent = self.send(other, std::string_view("hi"), delivered_within(300ms));
+        sends_over.arrive_and_wait();
         auto got = self.receive_from(other, 300ms);
         return std::make_pair(code(sent), code(got));
     };
