@@ -149,7 +149,8 @@ TEST(HeraldCli, StatusListsTheServicesAndCounters) {
     EXPECT_EQ(by_name["node"]["pid"], daemon.node() + ".1");
     EXPECT_GE(by_name["echo"]["handled"].get<int>(), 1);
     EXPECT_GE(status["counters"]["messages_delivered"].get<int>(), 2);
-    EXPECT_EQ(status["counters"]["processes"], 2);
+    EXPECT_EQ(status["counters"]["processes"], 3);  // node, echo and the RPC counter.
+    EXPECT_EQ(by_name["counter"]["pid"], daemon.node() + ".3");
 
     const auto text = run({herald_bin(), "status", daemon.url()});
     ASSERT_EQ(text.code, 0);
