@@ -7,10 +7,13 @@
 
 namespace herald::runtime {
 
-HandlerPool::HandlerPool(std::uint32_t threads, std::size_t jobs_max) : jobs_max_(jobs_max) {
+HandlerPool::HandlerPool(std::uint32_t threads, std::size_t jobs_max)
+    : shared_(std::make_shared<Shared>(jobs_max)) {
     HERALD_ASSERT(threads >= 1);
     threads_.reserve(threads);
-    for (std::uint32_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+    for (std::uint32_t i = 0; i < threads; ++i) {
+        threads_.emplace_back([shared = shared_] { run(shared); });
+    }
     for (const auto& thread : threads_) ids_.push_back(thread.get_id());
 }
 
@@ -21,22 +24,22 @@ HandlerPool::~HandlerPool() {
 
 bool HandlerPool::submit(std::function<void()> job) {
     {
-        std::lock_guard lock(mutex_);
-        if (stopped_ || jobs_.size() >= jobs_max_) return false;
-        jobs_.push_back(std::move(job));
+        std::lock_guard lock(shared_->mutex);
+        if (shared_->stopped || shared_->jobs.size() >= shared_->jobs_max) return false;
+        shared_->jobs.push_back(std::move(job));
     }
-    wake_.notify_one();
+    shared_->wake.notify_one();
     return true;
 }
 
 void HandlerPool::stop() {
     std::deque<std::function<void()>> dropped;
     {
-        std::lock_guard lock(mutex_);
-        stopped_ = true;
-        dropped.swap(jobs_);
+        std::lock_guard lock(shared_->mutex);
+        shared_->stopped = true;
+        dropped.swap(shared_->jobs);
     }
-    wake_.notify_all();
+    shared_->wake.notify_all();
     // `dropped` is destroyed here, outside the lock: a job's captures may take locks of their own.
 }
 
@@ -58,19 +61,19 @@ bool HandlerPool::in_worker_thread() const {
 }
 
 std::size_t HandlerPool::queued() const {
-    std::lock_guard lock(mutex_);
-    return jobs_.size();
+    std::lock_guard lock(shared_->mutex);
+    return shared_->jobs.size();
 }
 
-void HandlerPool::run() {
+void HandlerPool::run(const std::shared_ptr<Shared>& shared) {
     for (;;) {
         std::function<void()> job;
         {
-            std::unique_lock lock(mutex_);
-            wake_.wait(lock, [this] { return stopped_ || !jobs_.empty(); });
-            if (stopped_) return;
-            job = std::move(jobs_.front());
-            jobs_.pop_front();
+            std::unique_lock lock(shared->mutex);
+            shared->wake.wait(lock, [&] { return shared->stopped || !shared->jobs.empty(); });
+            if (shared->stopped) return;
+            job = std::move(shared->jobs.front());
+            shared->jobs.pop_front();
         }
         job();
     }

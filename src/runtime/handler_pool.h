@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -41,13 +42,19 @@ public:
     [[nodiscard]] std::size_t queued() const;
 
 private:
-    void run();
+    // Shared with the worker threads, so that a worker detached by join() (a handler that
+    // stopped its own node) may outlive the pool object.
+    struct Shared {
+        explicit Shared(std::size_t max) : jobs_max(max) {}
+        const std::size_t jobs_max;
+        std::mutex mutex;
+        std::condition_variable wake;
+        std::deque<std::function<void()>> jobs;
+        bool stopped = false;
+    };
+    static void run(const std::shared_ptr<Shared>& shared);
 
-    const std::size_t jobs_max_;
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<std::function<void()>> jobs_;
-    bool stopped_ = false;
+    std::shared_ptr<Shared> shared_;
     std::vector<std::thread> threads_;
     std::vector<std::thread::id> ids_;  // Fixed after the constructor: read by any thread.
 };

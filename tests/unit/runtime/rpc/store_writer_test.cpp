@@ -1,0 +1,124 @@
+// StoreWriter: batches reach the store in order and atomically, batches queued during a commit
+// are merged into the next one (group commit), reads see the writes queued before them, and
+// stop() commits what is queued, then refuses.
+#include "runtime/store_writer.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <future>
+#include <mutex>
+
+namespace herald::runtime {
+namespace {
+
+class TempFile {
+public:
+    TempFile() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "herald-sw-XXXXXX");
+        dir_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
+    }
+    ~TempFile() {
+        std::error_code ignored;
+        std::filesystem::remove_all(dir_, ignored);
+    }
+    [[nodiscard]] std::string path() const { return dir_ + "/herald.db"; }
+
+private:
+    std::string dir_;
+};
+
+// Records every commit the writer reports.
+struct Commits {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::vector<std::uint64_t>> tokens;
+    std::vector<bool> ok;
+    std::size_t batches = 0;
+
+    StoreWriter::Committed callback() {
+        return [this](std::vector<std::uint64_t> t, Status status) {
+            std::lock_guard lock(mutex);
+            batches += t.size();
+            tokens.push_back(std::move(t));
+            ok.push_back(status.has_value());
+            changed.notify_all();
+        };
+    }
+    void wait_batches(std::size_t n) {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return batches >= n; });
+    }
+};
+
+store::Write put(std::string key, std::string_view value) {
+    return {std::move(key), to_bytes(value)};
+}
+
+TEST(StoreWriter, CommitsBatchesInOrderAndReportsEveryToken) {
+    TempFile file;
+    auto store = store::Store::open(file.path(), {store::Sync::normal});
+    ASSERT_TRUE(store) << store.error().to_string();
+    Commits commits;
+    StoreWriter writer(std::move(*store), commits.callback());
+    for (std::uint64_t token = 1; token <= 50; ++token) {
+        writer.write({put("k", std::to_string(token)), put("k" + std::to_string(token), "x")},
+                     token);
+    }
+    commits.wait_batches(50);
+    std::vector<std::uint64_t> all;
+    for (const auto& commit : commits.tokens) all.insert(all.end(), commit.begin(), commit.end());
+    ASSERT_EQ(all.size(), 50u);
+    for (std::uint64_t i = 0; i < 50; ++i) EXPECT_EQ(all[i], i + 1);
+    for (bool ok : commits.ok) EXPECT_TRUE(ok);
+    auto records = writer.read("k");
+    ASSERT_TRUE(records);
+    EXPECT_EQ(records->size(), 51u);  // "k" and k1..k50.
+    EXPECT_EQ(records->front().first, "k");
+    EXPECT_EQ(std::string(records->front().second.begin(), records->front().second.end()), "50");
+    const auto c = writer.counters();
+    EXPECT_EQ(c.batches, 50u);
+    EXPECT_EQ(c.writes, 100u);
+    EXPECT_LE(c.commits, 50u);
+}
+
+TEST(StoreWriter, ReadsSeeTheWritesQueuedBeforeThem) {
+    TempFile file;
+    auto store = store::Store::open(file.path(), {store::Sync::normal});
+    ASSERT_TRUE(store);
+    Commits commits;
+    StoreWriter writer(std::move(*store), commits.callback());
+    writer.write({put("app/a", "1")}, 1);
+    writer.write({{"app/a", {}, true}, put("app/b", "2")}, 2);
+    auto records = writer.read("app/");
+    ASSERT_TRUE(records);
+    ASSERT_EQ(records->size(), 1u);
+    EXPECT_EQ(records->front().first, "app/b");
+}
+
+TEST(StoreWriter, StopCommitsWhatIsQueuedAndThenRefuses) {
+    TempFile file;
+    {
+        auto store = store::Store::open(file.path(), {store::Sync::normal});
+        ASSERT_TRUE(store);
+        Commits commits;
+        StoreWriter writer(std::move(*store), commits.callback());
+        for (std::uint64_t token = 1; token <= 20; ++token) {
+            writer.write({put("n" + std::to_string(token), "v")}, token);
+        }
+        writer.stop();
+        writer.join();
+        EXPECT_EQ(commits.batches, 20u);
+        writer.write({put("late", "v")}, 21);  // Dropped: stopped.
+        EXPECT_EQ(writer.read("").error().code, Errc::closed);
+    }
+    auto reopened = store::Store::open(file.path(), {store::Sync::normal});
+    ASSERT_TRUE(reopened);
+    auto records = reopened->scan("");
+    ASSERT_TRUE(records);
+    EXPECT_EQ(records->size(), 20u);
+}
+
+}  // namespace
+}  // namespace herald::runtime
