@@ -16,7 +16,7 @@ namespace {
 
 // The CLI's own node takes bodies up to the default limit; checking before reading a file
 // means a huge file is refused without being read.
-constexpr std::size_t body_bytes_max = NodeOptions{}.message_bytes_max;
+const std::size_t body_bytes_max = NodeOptions{}.message_bytes_max;
 
 Result<SendMode> parse_mode(std::string_view text) {
     if (text == "nonblocking") return SendMode::nonblocking;

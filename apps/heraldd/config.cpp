@@ -128,9 +128,11 @@ std::string names_of(std::initializer_list<Field> fields) {
 Status read_section(const toml::table& table, std::string_view section, std::string_view origin,
                     std::initializer_list<Field> fields) {
     for (const auto& [name, node] : table) {
-        const std::string key = fmt::format("{}.{}", section, name.str());
+        // A copy: clang 14 cannot capture a structured binding in a lambda.
+        const std::string_view wanted = name.str();
+        const std::string key = fmt::format("{}.{}", section, wanted);
         const auto field = std::find_if(fields.begin(), fields.end(),
-                                        [&](const Field& f) { return f.name == name.str(); });
+                                        [wanted](const Field& f) { return f.name == wanted; });
         if (field == fields.end()) {
             return fail(config_error(
                 origin, key, render(node),
