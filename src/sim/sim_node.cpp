@@ -5,6 +5,7 @@
 
 #include "sim/simulation.h"
 #include "sim/streams.h"
+#include "wire/codec.h"
 
 namespace herald::sim {
 
@@ -85,7 +86,7 @@ void SimNode::on_packet(NodeId from, const wire::Packet& packet) {
     sim_.note(label_, "net_drop",
               Fields()
                   .add("reason", "no_engine")
-                  .add("kind", packet_kind_name(packet.header.kind))
+                  .add("kind", wire::packet_kind_name(packet.header.kind))
                   .text());
 }
 

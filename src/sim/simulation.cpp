@@ -3,41 +3,13 @@
 
 #include "core/assert.h"
 #include "sim/streams.h"
+#include "wire/codec.h"
 
 namespace herald::sim {
 
 void Workload::on_execute(SimNode& /*node*/, std::size_t /*slot*/,
                           const proto::ExecuteEffect& /*request*/) {
     HERALD_ASSERT(false);  // An engine asked for an execution the scenario does not model.
-}
-
-std::string_view packet_kind_name(wire::PacketKind kind) {
-    using wire::PacketKind;
-    switch (kind) {
-        case PacketKind::hello:
-            return "hello";
-        case PacketKind::hello_reply:
-            return "hello_reply";
-        case PacketKind::data:
-            return "data";
-        case PacketKind::ack:
-            return "ack";
-        case PacketKind::nack:
-            return "nack";
-        case PacketKind::ready:
-            return "ready";
-        case PacketKind::rpc_request:
-            return "rpc_request";
-        case PacketKind::rpc_ack:
-            return "rpc_ack";
-        case PacketKind::rpc_response:
-            return "rpc_response";
-        case PacketKind::rpc_response_ack:
-            return "rpc_response_ack";
-        case PacketKind::rpc_nack:
-            return "rpc_nack";
-    }
-    return "unknown";
 }
 
 Simulation::Simulation(std::uint64_t seed, const SimOptions& options)
@@ -99,7 +71,7 @@ namespace {
 std::string describe_packet(const wire::Packet& p) {
     const wire::Header& h = p.header;
     Fields f;
-    f.add("kind", packet_kind_name(h.kind)).add("src", h.source).add("dst", h.target);
+    f.add("kind", wire::packet_kind_name(h.kind)).add("src", h.source).add("dst", h.target);
     f.add("inc", std::to_string(h.source_incarnation) + "/" + std::to_string(h.target_incarnation));
     f.add("epoch", h.epoch).add("seq", h.seq).add("ack", h.ack);
     if (h.flags != 0) f.add("flags", std::uint64_t{h.flags});

@@ -115,7 +115,4 @@ private:
     std::map<std::pair<NodeId, NodeId>, std::uint32_t> known_incarnations_;
 };
 
-// "data", "ack", ... for traces.
-[[nodiscard]] std::string_view packet_kind_name(wire::PacketKind kind);
-
 }  // namespace herald::sim
