@@ -108,7 +108,8 @@ void print_cell(std::ostream& out, const CellResult& result) {
 }
 
 void print_memory(std::ostream& out, const CellResult& result) {
-    for (const auto& [key, m] : result.systems) {
+    for (const auto& entry : result.systems) {
+        const Measurement& m = entry.second;  // Not a structured binding: the lambda uses it.
         std::string figures = m.missing ? "not built" : m.repeats.empty() ? "fail" : "";
         if (figures.empty()) {
             auto get = [&](const char* name) {
