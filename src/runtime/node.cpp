@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <limits>
 #include <cstdlib>
 #include <future>
+#include <limits>
 #include <random>
 
 #include "core/assert.h"
