@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
     auto state = (*node)->read_state("demo/value");
     if (!state) return fail("read_state", state.error());
     std::uint64_t value = state->empty() ? 0 : parse(state->front().value);
+    const std::uint64_t restored = value;  // Once serving, only the add handler touches value.
 
     herald::ProcessOptions process_options;
     process_options.local_id = 1;  // Well-known: the same pid after every restart.
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
     if (!self) return fail("spawn", self.error());
     if (auto served = serve(**node, *self, value); !served) return fail("serve", served.error());
     std::printf("rpc_server at %s@%s (counter at %llu)\n", to_string(self->pid()).c_str(),
-                (*node)->listen_url().c_str(), static_cast<unsigned long long>(value));
+                (*node)->listen_url().c_str(), static_cast<unsigned long long>(restored));
     std::fflush(stdout);
 
     int signal_number = 0;

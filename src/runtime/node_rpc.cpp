@@ -226,13 +226,17 @@ void NodeRpc::on_exit(Pid pid, Time now) {
          it != served_.end() && it->first.first == pid;) {
         it = served_.erase(it);
     }
+    std::shared_ptr<ServerState> state;
     {
         std::lock_guard lock(servers_mutex_);
         if (auto it = servers_.find(pid); it != servers_.end()) {
-            std::lock_guard state_lock(it->second->mutex);
-            it->second->active = false;
+            state = std::move(it->second);
             servers_.erase(it);
         }
+    }
+    if (state) {
+        std::lock_guard lock(state->mutex);
+        state->active = false;  // Queued runs of it are skipped.
     }
     node_.run_engine(*slot_, now, [&](proto::Effects& out) { engine_->on_unserve(pid, now, out); });
 }

@@ -303,7 +303,7 @@ TEST(RpcApi, ManyCallsOutstandingRunOnManyHandlerThreadsAtOnce) {
     EXPECT_LE(most.load(), 4);  // RpcNodeOptions::handler_threads.
 }
 
-TEST(RpcApi, ConcurrencyOneRunsAnOperationSeriallyInArrivalOrder) {
+TEST(RpcApi, ConcurrencyOneRunsAnOperationOneRunAtATime) {
     Pair pair;
     std::atomic<int> running{0}, most{0};
     std::mutex mutex;

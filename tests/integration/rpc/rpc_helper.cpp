@@ -54,6 +54,7 @@ int counter(const std::string& url, const std::string& data_dir) {
     auto state = (*node)->read_state(value_key);
     if (!state) die("read_state", state.error());
     std::uint64_t value = state->empty() ? 0 : parse(state->front().value);
+    const std::uint64_t restored = value;  // Handlers own `value` once they serve.
     herald::ProcessOptions process_options;
     process_options.local_id = 3;
     process_options.name = "counter";
@@ -82,7 +83,7 @@ int counter(const std::string& url, const std::string& data_dir) {
         idempotent);
     if (!get) die("serve", get.error());
     say("READY " + n.listen_url() + " " + herald::to_string(self->pid()) + " " +
-        std::to_string(value));
+        std::to_string(restored));
     for (;;) ::pause();  // Until SIGKILL (or SIGTERM).
 }
 
