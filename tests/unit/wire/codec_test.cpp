@@ -256,7 +256,7 @@ TEST(Codec, RejectsExtensionsThatOverrunTheirArea) {
     value_overrun[header_bytes + 1] = 5;  // Value length 5 in an area of 3 + 4 bytes.
     reseal(value_overrun);
     expect_malformed(value_overrun, "value overruns");
-    // Move one byte from the body into the extension area: a 1-byte TLV header stub.
+    // Move one byte from the body into the extension area: leaving a truncated 1-byte TLV header.
     Bytes header_overrun = b;
     header_overrun[6] = static_cast<std::uint8_t>(header_overrun[6] + 1);
     header_overrun[8] = static_cast<std::uint8_t>(header_overrun[8] - 1);
