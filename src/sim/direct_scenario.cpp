@@ -22,6 +22,9 @@ NetworkOptions network_options(const ScenarioOptions& o, Buggify& buggify) {
     n.duplicate_storm = buggify.mode("duplicate_storm");
     if (n.duplicate_storm && n.duplicate < 0.2) n.duplicate = 0.2;
     if (buggify.mode("heavy_tail_latency")) n.shape = JitterShape::pareto;
+    // The engine assumes packets live less than channel_idle/4 (direct README rule 18);
+    // few_channels makes channel_idle 4 s, so a clog (<= 500 ms) plus this stays below 1 s.
+    if (buggify.mode("few_channels")) n.extreme_delay_max = Duration::milliseconds(300);
     return n;
 }
 
@@ -36,7 +39,7 @@ proto::direct::DirectOptions engine_options(const ScenarioOptions& o, Buggify& b
         // ones are swept within the liveness bound; README rule 18 wants idle > peer_timeout.
         d.channels_max = 10;
         d.peer_timeout = Duration::seconds(2);
-        d.channel_idle = Duration::seconds(3);
+        d.channel_idle = Duration::seconds(4);
     }
     for (const auto& m : o.mutations) {
         if (m == "skip_duplicate_check") d.mutations.skip_duplicate_check = true;

@@ -123,7 +123,9 @@ void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time 
     peer.incarnation = incarnation;
     peer.hello_pending = false;
     for (auto& [id, channel] : senders_) {
-        if (channel.key.target.node == peer.node) restart_channel(channel, started_by, now, out);
+        if (channel.key.target.node == peer.node) {
+            restart_channel(channel, started_by, Errc::peer_restarted, now, out);
+        }
     }
     std::vector<ChannelKey> old_receivers;
     for (const auto& [key, channel] : receivers_) {
@@ -133,16 +135,22 @@ void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time 
     flush_peer(peer.node, now, out);
 }
 
-void DirectState::restart_channel(SenderChannel& channel, Time started_by, Time now, Effects& out) {
-    // In-flight messages may have reached the old incarnation: fail them, never resend them
-    // (that could deliver twice). Those first sent after the new one started cannot have:
-    // they go again, in order, with the unsent ones (rule 14).
+void DirectState::restart_channel(SenderChannel& channel, Time started_by, Errc code, Time now,
+                                  Effects& out) {
+    // In-flight messages may have reached the old incarnation (or the receiver channel that
+    // a stalled epoch may have lost): fail them with `code`, never resend them (that could
+    // deliver twice). Those first sent after `started_by` cannot have: they go again, in
+    // order, with the unsent ones, in a new epoch (rules 14 and 18).
     const auto inflight = static_cast<std::size_t>(channel.inflight());
     std::deque<SendEntry> kept;
     for (std::size_t i = 0; i < channel.entries.size(); ++i) {
         SendEntry& entry = channel.entries[i];
         if (i < inflight && entry.first_sent_at <= started_by) {
-            complete(entry, fail(Errc::peer_restarted, "in flight when the peer restarted"), out);
+            complete(entry,
+                     fail(code, code == Errc::peer_restarted
+                                    ? "in flight when the peer restarted"
+                                    : "in flight on a channel the receiver stopped answering"),
+                     out);
             continue;
         }
         if (entry.state == EntryState::skip) continue;  // Its op already failed.

@@ -41,6 +41,7 @@ void DirectState::on_consumed(Pid receiver, std::uint32_t count, Time now, Effec
         // Window update: the sender stopped for lack of credit, or held data moved (rule 6).
         if (channel.expected != expected || (channel.blocked && free_slots(channel, process) > 0)) {
             channel.blocked = false;
+            channel.last_activity = now;  // The sender counts this ack as a sign of life.
             trace(out, now, "window_update", [&] { return "source=" + to_string(source); });
             send_ack(channel, process, 0, out);
         }

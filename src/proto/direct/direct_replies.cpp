@@ -32,6 +32,7 @@ void DirectState::on_ack(const wire::Packet& packet, Time now, Effects& out) {
     if (h.ack >= channel->next_seq) return malformed(now, out, "ack_unsent_seq");
     channel->credit = *credit;
     channel->last_activity = now;
+    channel->heard = now;
     if (h.ack > channel->acked) {
         while (channel->acked < h.ack) {
             complete(channel->entries.front(), Bytes{}, out);  // accepted / delivered
@@ -79,6 +80,7 @@ void DirectState::on_ready(const wire::Packet& packet, Time now, Effects& out) {
     if (channel == nullptr) return;
     const std::uint64_t seq = packet.header.seq;
     if (seq <= channel->acked) return;  // Duplicate ready for a message already delivered.
+    if (abandon_if_stalled(*channel, now, out)) return try_transmit(*channel, now, out);
     if (seq >= channel->next_seq) return malformed(now, out, "ready_unsent_seq");
     SendEntry& entry = channel->entries[static_cast<std::size_t>(seq - channel->acked - 1)];
     channel->offer_mode = true;

@@ -94,7 +94,12 @@ void DirectState::try_transmit(SenderChannel& channel, Time now, Effects& out) {
     if (peer == peers_.end() || peer->second.incarnation == 0 || peer->second.hello_pending) {
         return;  // Hello first (rule 13).
     }
-    while (channel.queued() > 0 && channel.inflight() < allowed(channel)) {
+    abandon_if_stalled(channel, now, out);
+    // A channel that has not heard from its receiver for channel_idle/4 holds new messages:
+    // should it stall, they go on in the next epoch instead of failing with the old one.
+    const bool suspect =
+        channel.inflight() > 0 && now >= stall_at(channel) - options_.channel_idle / 4;
+    while (!suspect && channel.queued() > 0 && channel.inflight() < allowed(channel)) {
         transmit_next(channel, now, out);
     }
     // No credit and nothing in flight: the retransmit timer sends a probe (rule 6).
@@ -170,6 +175,7 @@ void DirectState::on_retransmit_timer(SenderChannel& channel, Time now, Effects&
     auto peer = peers_.find(channel.key.target.node);
     if (peer == peers_.end() || peer->second.incarnation == 0) return;
     if (options_.mutations.never_retransmit) return;
+    if (abandon_if_stalled(channel, now, out)) return try_transmit(channel, now, out);
     if (channel.inflight() == 0) {
         if (channel.queued() == 0 || peer->second.hello_pending) return;  // Hello flushes it.
         send_probe(channel, now, out);
@@ -197,7 +203,27 @@ void DirectState::on_retransmit_timer(SenderChannel& channel, Time now, Effects&
         });
         channel.rto = std::min(channel.rto * 2, options_.retransmit_max);
     }
-    arm_retransmit(channel, now + channel.rto, out);
+    arm_retransmit(channel, std::min(now + channel.rto, stall_at(channel)), out);
+}
+
+Time DirectState::stall_at(const SenderChannel& channel) const {
+    // The receiver keeps a channel for channel_idle after its last packet. It had one at our
+    // oldest in-flight message's first transmission (or opened it then) and when it last
+    // acked; so packets sent within channel_idle/2 of the later of the two still find it,
+    // if packets live less than channel_idle/4 in the network (rule 18).
+    if (channel.inflight() == 0) return Time::max();
+    const Time anchor = std::max(channel.heard, channel.entries.front().first_sent_at);
+    return anchor + options_.channel_idle / 2;
+}
+
+bool DirectState::abandon_if_stalled(SenderChannel& channel, Time now, Effects& out) {
+    if (now < stall_at(channel)) return false;
+    // The receiver may have released its channel by now: another packet of this epoch could
+    // reopen it below a message it delivered and deliver that twice. Give the epoch up.
+    trace(out, now, "probe_channel_stalled",
+          [&] { return "target=" + to_string(channel.key.target); });
+    restart_channel(channel, Time::max(), Errc::unreachable, now, out);
+    return true;
 }
 
 void DirectState::send_probe(SenderChannel& channel, Time now, Effects& out) {
@@ -245,6 +271,7 @@ void DirectState::on_deadline(std::uint64_t op_key, Time now, Effects& out) {
               [&] { return "target=" + to_string(channel.key.target); });
         return;
     }
+    if (abandon_if_stalled(channel, now, out)) return try_transmit(channel, now, out);
     // Its seq is in use: a skip takes its place so that the receiver neither delivers it
     // later (unless the body got there first) nor waits for it (rule 9).
     it->state = EntryState::skip;
@@ -274,6 +301,7 @@ void DirectState::reset_sender(SenderChannel& channel, Time now) {
     channel.offer_mode = false;
     channel.rto = options_.retransmit_initial;
     channel.last_activity = now;
+    channel.heard = Time{};
 }
 
 }  // namespace herald::proto::direct

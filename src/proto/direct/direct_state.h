@@ -60,6 +60,7 @@ struct SenderChannel {
     Duration rto;
     Time timer_at = Time::max();  // When the retransmit timer is set; max = not set.
     Time last_activity;
+    Time heard;  // Last ack (or nack) of this epoch from the receiver; bounds retransmission.
 
     [[nodiscard]] std::uint64_t inflight() const { return next_seq - 1 - acked; }
     [[nodiscard]] std::uint64_t queued() const { return entries.size() - inflight(); }
@@ -242,7 +243,10 @@ private:
     void on_hello_reply(const wire::Packet& packet, Time now, Effects& out);
     void on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time started_by, Time now,
                            Effects& out);
-    void restart_channel(SenderChannel& channel, Time started_by, Time now, Effects& out);
+    void restart_channel(SenderChannel& channel, Time started_by, Errc code, Time now,
+                         Effects& out);
+    [[nodiscard]] Time stall_at(const SenderChannel& channel) const;
+    bool abandon_if_stalled(SenderChannel& channel, Time now, Effects& out);
     void on_hello_timer(Peer& peer, Time now, Effects& out);
     void on_ping_timer(std::uint64_t nonce, Time now, Effects& out);
     void watch(Peer& peer, Time now, Effects& out);

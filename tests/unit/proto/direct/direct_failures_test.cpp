@@ -2,6 +2,8 @@
 // process, unreachable peers, process exit, and the deliberate bugs (Mutations).
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "direct_harness.h"
 
 namespace herald::proto::direct::testing {
@@ -155,6 +157,54 @@ TEST(DirectFailures, SilenceForPeerTimeoutMakesThePeerUnreachable) {
     t.net.flush();
     EXPECT_TRUE(t.a->ok(4));
     EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"x", "w"}));
+}
+
+// Found by the simulator (herald-sim --scenario=direct --seed=629 --nodes=4 --processes=8
+// --partition=4 --crash=0, with channel_idle 3 s): the receiver delivered a message, its ack
+// was lost, and a one-way partition then dropped every retransmission while the peers kept
+// talking on the other direction, so the sender never found the peer unreachable. The
+// receiver released the silent channel after channel_idle; after the heal a retransmission
+// reopened it at the sender's cumulative ack + 1 and the message was delivered twice.
+// Now the sender gives the epoch up channel_idle/2 after it last heard from the receiver:
+// the in-flight message fails with unreachable (its fate is unknown) and a message sent
+// meanwhile waits and goes on in a new epoch, delivered once.
+TEST(DirectFailures, AChannelTheReceiverStoppedAnsweringIsGivenUpBeforeItCanBeReleased) {
+    Duo t;
+    auto p_to_q = [&](const testing::InFlight& f) {  // The one-way partition.
+        const wire::Header& h = f.packet.header;
+        return (h.source == t.p && h.target == t.q && h.kind == PacketKind::data) ||
+               (h.source == t.q && h.target == t.p && h.kind == PacketKind::ack);
+    };
+    t.net.send(*t.a, 1, t.p, t.q, "x");
+    t.net.flush([&](const testing::InFlight& f) {  // "x" is delivered; its ack is lost.
+        return f.packet.header.kind == PacketKind::ack;
+    });
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"x"}));
+    // q keeps talking to p, so p's node stays reachable; p -> q hears nothing.
+    std::map<OperationId, Time> failed_at;
+    OperationId op = 100;
+    while (t.net.now < Time::zero() + Duration::seconds(40)) {
+        if (t.net.now == Time::zero() + Duration::seconds(10)) {
+            t.net.send(*t.a, 2, t.p, t.q, "y");  // Held: the channel is suspect.
+        }
+        if (t.net.now == Time::zero() + Duration::seconds(32)) t.net.send(*t.a, 3, t.p, t.q, "z");
+        t.net.send(*t.b, ++op, t.q, t.p, "keepalive");
+        t.net.flush(p_to_q);
+        t.net.advance(ms(500));
+        for (OperationId id : {OperationId{1}, OperationId{2}, OperationId{3}}) {
+            if (t.a->done(id) && !failed_at.contains(id)) failed_at[id] = t.net.now;
+        }
+    }
+    EXPECT_EQ(t.a->error(1), Errc::unreachable);
+    EXPECT_EQ(failed_at[1], Time::zero() + Duration::seconds(15));  // channel_idle / 2
+    // "y" waited and went in the next epoch at 15 s, which stalled in turn at 30 s.
+    EXPECT_EQ(t.a->error(2), Errc::unreachable);
+    EXPECT_EQ(failed_at[2], Time::zero() + Duration::seconds(30));
+    EXPECT_EQ(t.a->traced("probe_channel_stalled"), 2u);
+    // The partition heals after q released the channel: "z" arrives, "x" never again.
+    t.net.settle(t.net.now + Duration::seconds(3));
+    EXPECT_TRUE(t.a->ok(3));
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"x", "z"}));
 }
 
 TEST(DirectFailures, UnansweredHelloMakesThePeerUnreachable) {
