@@ -1,11 +1,12 @@
 // Micro-benchmarks of the packet codec (wire/codec.h): encode into a pool-sized buffer, decode
-// (with checksum), peek at the header, and fragmenting a 64 KiB message. Layer: bench.
+// (with checksum), peek at the header, fragmenting a 64 KiB message, and CRC-32C. Layer: bench.
 #include <benchmark/benchmark.h>
 
 #include <optional>
 #include <vector>
 
 #include "wire/codec.h"
+#include "wire/crc32c.h"
 #include "wire/fragment.h"
 
 namespace herald::wire {
@@ -77,6 +78,29 @@ void BM_FragmentAndReassemble(benchmark::State& state) {
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(packet.body.size()));
 }
 BENCHMARK(BM_FragmentAndReassemble)->Arg(1472)->Arg(8192)->Arg(65000);
+
+// CRC-32C of range(0) bytes with the path this CPU uses (crc32c_hardware() says which; the
+// label shows it) and with the portable software path, to see what the hardware path buys.
+void BM_Crc32c(benchmark::State& state) {
+    const Bytes data(static_cast<std::size_t>(state.range(0)), 0x5a);
+    for (auto _ : state) {
+        auto crc = crc32c(data);
+        benchmark::DoNotOptimize(crc);
+    }
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(data.size()));
+    state.SetLabel(crc32c_hardware() ? "sse4.2" : "portable");
+}
+BENCHMARK(BM_Crc32c)->Arg(64)->Arg(1024)->Arg(64 * 1024);
+
+void BM_Crc32cPortable(benchmark::State& state) {
+    const Bytes data(static_cast<std::size_t>(state.range(0)), 0x5a);
+    for (auto _ : state) {
+        auto crc = crc32c_extend_portable(0, data);
+        benchmark::DoNotOptimize(crc);
+    }
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(data.size()));
+}
+BENCHMARK(BM_Crc32cPortable)->Arg(64)->Arg(1024)->Arg(64 * 1024);
 
 }  // namespace
 }  // namespace herald::wire
