@@ -2,6 +2,9 @@
 // Layer: runtime.
 #include "runtime/link.h"
 
+#include <algorithm>
+#include <span>
+
 namespace herald::runtime {
 
 namespace {
@@ -20,6 +23,8 @@ Link::Link(Transport& transport, PeerTable& peers, const LinkOptions& options)
       reassembler_(options_.reassembly) {
     decode_options_.body_bytes_max = options_.message_bytes_max;
     scratch_.resize(transport.datagram_bytes_max());
+    pack_max_ = std::min(options_.pack_bytes_max, transport.datagram_bytes_max());
+    if (options_.pack_destinations_max == 0) pack_max_ = 0;
 }
 
 bool Link::send(NodeId to, const wire::Packet& packet) {
@@ -31,29 +36,98 @@ bool Link::send(NodeId to, const wire::Packet& packet) {
     return send_to(*endpoint, packet);
 }
 
+Link::Pack& Link::pack_for(const Endpoint& to) {
+    Pack* free = nullptr;
+    for (Pack& pack : packs_) {
+        if (pack.datagram.empty()) {
+            if (free == nullptr) free = &pack;
+        } else if (pack.to == to) {
+            return pack;
+        }
+    }
+    if (free == nullptr && packs_.size() < options_.pack_destinations_max) {
+        free = &packs_.emplace_back();
+    }
+    if (free == nullptr) {
+        free = &packs_.front();  // Every slot holds another address: make room.
+        send_pack(*free);
+    }
+    free->to = to;
+    return *free;
+}
+
+void Link::send_pack(Pack& pack) {
+    if (pack.datagram.empty()) return;
+    transport_.send(pack.to, pack.datagram);
+    if (pack.packets > 1) ++counters_.datagrams_packed;
+    pack.datagram.clear();  // Keeps its capacity for the next datagram.
+    pack.packets = 0;
+}
+
+void Link::flush() {
+    for (Pack& pack : packs_) send_pack(pack);
+}
+
 bool Link::send_to(const Endpoint& to, const wire::Packet& packet) {
+    const std::size_t size = wire::encoded_size(packet);
+    if (size <= pack_max_) {
+        Pack& pack = pack_for(to);
+        if (pack.datagram.size() + size > pack_max_) send_pack(pack);
+        const std::size_t at = pack.datagram.size();
+        pack.datagram.resize(at + size);
+        if (!wire::encode_into(packet, std::span(pack.datagram).subspan(at))) {
+            pack.datagram.resize(at);
+            ++counters_.unencodable_dropped;
+            return false;
+        }
+        ++pack.packets;
+        ++counters_.packets_sent;
+        return true;
+    }
     auto plan = wire::plan_fragments(packet, scratch_.size(), options_.message_bytes_max);
     if (!plan) {
         ++counters_.unencodable_dropped;
         return false;
     }
+    // What is packed for this address goes first: packets to one address keep their order.
+    for (Pack& pack : packs_) {
+        if (!pack.datagram.empty() && pack.to == to) send_pack(pack);
+    }
     const std::uint32_t fragment_id = plan->count > 1 ? fragment_id_next_++ : 0;
     if (fragment_id_next_ == 0) fragment_id_next_ = 1;  // 0 reads as "not fragmented" in traces.
     for (std::uint16_t index = 0; index < plan->count; ++index) {
-        auto size = wire::encode_fragment_into(packet, *plan, fragment_id, index, scratch_);
-        if (!size) {
+        auto written = wire::encode_fragment_into(packet, *plan, fragment_id, index, scratch_);
+        if (!written) {
             ++counters_.unencodable_dropped;
             return false;
         }
-        transport_.send(to, ByteView(scratch_.data(), *size));
+        transport_.send(to, ByteView(scratch_.data(), *written));
     }
     ++counters_.packets_sent;
     if (plan->count > 1) counters_.fragments_sent += plan->count;
     return true;
 }
 
-std::optional<wire::Packet> Link::receive(ByteView datagram, Time now) {
-    auto packet = wire::decode(datagram, decode_options_);
+void Link::receive(ByteView datagram, Time now, const PacketHandler& on_packet) {
+    if (datagram.empty()) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    // A datagram carries one or more packets back to back (docs/wire.md, "Datagrams").
+    for (std::size_t at = 0; at < datagram.size();) {
+        const ByteView rest = datagram.subspan(at);
+        auto length = wire::packet_length(rest);
+        if (!length) {
+            ++counters_.malformed_dropped;  // Nothing after it can be found either.
+            return;
+        }
+        if (auto packet = receive_one(rest.first(*length), now)) on_packet(std::move(*packet));
+        at += *length;
+    }
+}
+
+std::optional<wire::Packet> Link::receive_one(ByteView bytes, Time now) {
+    auto packet = wire::decode(bytes, decode_options_);
     if (!packet) {
         ++counters_.malformed_dropped;
         return std::nullopt;

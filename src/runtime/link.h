@@ -1,11 +1,15 @@
-// Link: the piece between the engines and one transport. Outgoing: encode a packet, cut it into
-// fragments when it is larger than one datagram, and route it by NodeId through the peer table.
-// Incoming: decode a datagram and reassemble fragmented packets. Layer: runtime. Loop thread.
+// Link: the piece between the engines and one transport. Outgoing: encode a packet, pack small
+// packets bound for one address into one datagram until flush(), cut packets larger than one
+// datagram into fragments, and route by NodeId through the peer table. Incoming: split a
+// datagram into its packets, decode them and reassemble fragmented ones. Layer: runtime.
+// Loop thread.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <vector>
 
 #include "core/bytes.h"
 #include "core/ids.h"
@@ -21,6 +25,13 @@ namespace herald::runtime {
 struct LinkOptions {
     // Largest body carried (fragmented or not); larger packets are not sent (counted).
     std::size_t message_bytes_max = wire::message_bytes_max_default;
+    // Small packets to one address wait (until flush()) to share a datagram of at most this
+    // many bytes (capped by the transport's datagram size); 0 sends each packet on its own.
+    // Packing trades nothing for latency (flush() runs at the end of each loop batch) and
+    // saves a system call and a kernel datagram per packet.
+    std::size_t pack_bytes_max = 16384;
+    // Addresses with packets waiting; one more flushes the oldest first.
+    std::size_t pack_destinations_max = 64;
     wire::ReassemblerOptions reassembly;
 };
 
@@ -29,16 +40,23 @@ public:
     // `transport` and `peers` must outlive the link.
     Link(Transport& transport, PeerTable& peers, const LinkOptions& options);
 
-    // Sends `packet` to node `to`. Returns false, counting the drop, when `to` has no known
-    // endpoint (the engine's retransmission and unreachable logic takes over) or the packet
-    // cannot be encoded (a programmer error in an engine: counted, not sent).
+    // Sends `packet` to node `to`: small packets are packed and handed to the transport by
+    // flush(), packets to one address in the order they were sent. Returns false, counting the
+    // drop, when `to` has no known endpoint (the engine's retransmission and unreachable logic
+    // takes over) or the packet cannot be encoded (a programmer error in an engine: counted,
+    // not sent).
     bool send(NodeId to, const wire::Packet& packet);
     // Sends `packet` to an address (hello to a node whose id is not known yet).
     bool send_to(const Endpoint& to, const wire::Packet& packet);
+    // Hands every packed datagram to the transport (which the caller flushes next).
+    void flush();
 
-    // Decodes one datagram. Returns the complete packet, or nothing when it was a fragment of
-    // an incomplete message, a duplicate fragment, or malformed (counted and dropped).
-    [[nodiscard]] std::optional<wire::Packet> receive(ByteView datagram, Time now);
+    // Splits one datagram into its packets and decodes them; calls `on_packet` for each
+    // complete one (a fragment completes a message only with its last missing piece). A
+    // packet that does not decode is counted and dropped; one whose length cannot be read
+    // (or overruns the datagram) is counted and ends the datagram.
+    using PacketHandler = std::function<void(wire::Packet&&)>;
+    void receive(ByteView datagram, Time now, const PacketHandler& on_packet);
 
     // Reassembly timeouts: when expire() next has work, and doing it.
     [[nodiscard]] std::optional<Time> next_deadline() const;
@@ -46,18 +64,31 @@ public:
 
     struct Counters {
         std::uint64_t packets_sent = 0, fragments_sent = 0, unknown_peer_dropped = 0;
+        std::uint64_t datagrams_packed = 0;  // Datagrams that carried more than one packet.
         std::uint64_t unencodable_dropped = 0, malformed_dropped = 0;
         std::uint64_t fragments_received = 0, reassembled = 0, reassembly_dropped = 0;
     };
     [[nodiscard]] Counters counters() const;
 
 private:
+    struct Pack {
+        Endpoint to;
+        Bytes datagram;
+        std::size_t packets = 0;
+    };
+
+    std::optional<wire::Packet> receive_one(ByteView bytes, Time now);
+    Pack& pack_for(const Endpoint& to);
+    void send_pack(Pack& pack);
+
     Transport& transport_;
     PeerTable& peers_;
     LinkOptions options_;
     wire::DecodeOptions decode_options_;
     wire::Reassembler reassembler_;
     Bytes scratch_;  // One datagram; reused so the steady-state send path does not allocate.
+    std::size_t pack_max_ = 0;
+    std::vector<Pack> packs_;  // At most pack_destinations_max; buffers are reused.
     std::uint32_t fragment_id_next_ = 1;
     Counters counters_;
 };

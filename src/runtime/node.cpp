@@ -133,23 +133,27 @@ proto::TimerId Node::node_timer(NodeTimer kind, std::uint64_t id) {
 void Node::on_datagram(const Endpoint& from, ByteView datagram) {
     if (shut_down_) return;
     const Time t = now();
-    auto packet = link_->receive(datagram, t);
-    if (!packet) {
-        rearm();  // A new partial message may need the reassembly timeout.
-        return;
-    }
-    const NodeId source = packet->header.source.node;
+    bool whole = false;
+    link_->receive(datagram, t, [&](wire::Packet&& packet) {
+        whole = true;
+        if (!shut_down_) on_packet(from, packet, t);
+    });
+    if (!whole) rearm();  // A new partial message may need the reassembly timeout.
+}
+
+void Node::on_packet(const Endpoint& from, const wire::Packet& packet, Time t) {
+    const NodeId source = packet.header.source.node;
     if (!source.known()) {
         ++counters_.packets_anonymous;  // Bad input from outside: count and drop.
         return;
     }
     if (source != id_) peers_.learn(source, from, t);
-    if (packet->header.kind == wire::PacketKind::hello_reply) {
+    if (packet.header.kind == wire::PacketKind::hello_reply) {
         // Answers a node-level ping when it echoes one of our nonces; the engine sees it too,
         // so that it learns the peer's incarnation.
-        on_hello_reply(from, *packet, t);
+        on_hello_reply(from, packet, t);
     }
-    dispatch_packet(source, *packet, t);
+    dispatch_packet(source, packet, t);
 }
 
 void Node::dispatch_packet(NodeId from, const wire::Packet& packet, Time now_time) {
@@ -208,7 +212,34 @@ void Node::route(proto::SendEffect& send) {
         });
         return;
     }
+    if (coalesce_ack(send)) return;
     link_->send(send.to, send.packet);
+}
+
+bool Node::coalesce_ack(proto::SendEffect& send) {
+    // Direct acks are cumulative (README rule 5 of proto/direct): of the acks one channel gets
+    // within a loop batch, the last says all the others say. Keep only it and send it at the
+    // batch's flush: one ack per channel per batch instead of one per data packet. To the
+    // sender, the dropped ones look like acks lost on the way, which it tolerates.
+    const wire::Header& h = send.packet.header;
+    if (h.kind != wire::PacketKind::ack || (h.flags & wire::flag::offer) != 0) return false;
+    const AckKey key{h.source, h.target};
+    auto it = pending_acks_.find(key);
+    if (it == pending_acks_.end()) {
+        if (pending_acks_.size() >= pending_acks_max) return false;  // Bounded: send it now.
+        pending_acks_.emplace(key, PendingAck{send.to, std::move(send.packet)});
+        return true;
+    }
+    const wire::Header& held = it->second.packet.header;
+    if (held.epoch != h.epoch || held.ack > h.ack) return false;  // Not a successor: keep both.
+    it->second = PendingAck{send.to, std::move(send.packet)};
+    ++counters_.acks_coalesced;
+    return true;
+}
+
+void Node::flush_acks() {
+    for (auto& [key, pending] : pending_acks_) link_->send(pending.to, pending.packet);
+    pending_acks_.clear();
 }
 
 void Node::deliver(Message message, Time now_time) {
@@ -318,7 +349,10 @@ void Node::schedule_flush() {
     // so one flush (one sendmmsg) covers everything they sent.
     asio::post(loop_.io(), [this] {
         flush_scheduled_ = false;
-        if (!shut_down_) transport_->flush();
+        if (shut_down_) return;
+        flush_acks();
+        link_->flush();
+        transport_->flush();
     });
 }
 
@@ -384,6 +418,8 @@ void Node::finish_shutdown() {
     }
     processes_.clear();
     rpc_->shutdown();
+    flush_acks();
+    link_->flush();
     transport_->flush();
     transport_->close();
     wake_timer_->cancel();

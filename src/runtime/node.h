@@ -7,9 +7,11 @@
 #include <array>
 #include <asio/steady_timer.hpp>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -132,6 +134,7 @@ public:
         std::uint64_t packets_received = 0, packets_unhandled = 0, packets_anonymous = 0;
         std::uint64_t deliveries_dropped = 0, pings_answered = 0;
         std::uint64_t incoming_refused = 0;  // Remote messages dropped after refuse_incoming.
+        std::uint64_t acks_coalesced = 0;    // Direct acks superseded within a loop batch.
         std::uint64_t peers_known = 0, processes = 0, operations_pending = 0;
         NodeRpcCounters rpc;
     };
@@ -156,12 +159,25 @@ private:
         PingCallback done;
     };
     enum class NodeTimer : std::uint8_t { ping = 1, receive = 2, reassembly = 3, drain = 4 };
+    // A direct ack held until the loop batch's flush (coalesce_ack), by channel.
+    struct AckKey {
+        Pid source;
+        Pid target;
+        auto operator<=>(const AckKey&) const = default;
+    };
+    struct PendingAck {
+        NodeId to;
+        wire::Packet packet;
+    };
+    // Channels with a held ack; past it, acks go out at once (uncoalesced).
+    static constexpr std::size_t pending_acks_max = 4096;
 
     Status open(const NodeConfig& config);
     void start_loop();
 
     // Loop thread: inputs.
     void on_datagram(const Endpoint& from, ByteView datagram);
+    void on_packet(const Endpoint& from, const wire::Packet& packet, Time now);
     void dispatch_packet(NodeId from, const wire::Packet& packet, Time now);
     void on_wake();
     void on_node_timer(proto::TimerId id, Time now);
@@ -174,6 +190,8 @@ private:
 
     // Loop thread: effects.
     void route(proto::SendEffect& send);
+    bool coalesce_ack(proto::SendEffect& send);
+    void flush_acks();
     void deliver(Message message, Time now);
     void complete(proto::OperationId op, Result<Bytes> result);
 
@@ -230,6 +248,7 @@ private:
     std::unique_ptr<asio::steady_timer> wake_timer_;
     Time wake_at_ = Time::max();
     bool flush_scheduled_ = false;
+    std::map<AckKey, PendingAck> pending_acks_;  // Emptied by every flush.
     proto::OperationId op_next_ = 1;
     std::unordered_map<proto::OperationId, SendCallback> ops_;
     std::unordered_map<std::uint64_t, std::shared_ptr<ProcessState>> processes_;

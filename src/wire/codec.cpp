@@ -301,6 +301,20 @@ Bytes encode(const Packet& packet) {
     return out;
 }
 
+Result<std::size_t> packet_length(ByteView bytes) {
+    if (bytes.size() < header_bytes) return fail(Errc::malformed, "shorter than the header");
+    const std::uint8_t* in = bytes.data();
+    if (in[off::magic] != magic_first || in[off::magic + 1] != magic_second) {
+        return fail(Errc::malformed, "bad magic");
+    }
+    if (in[off::version] != version_current) return fail(Errc::malformed, "unknown version");
+    // Both lengths are below 2^32, so the sum cannot overflow a 64-bit size_t.
+    const std::size_t length = header_bytes + load_le<std::uint16_t>(in + off::extensions_bytes) +
+                               load_le<std::uint32_t>(in + off::body_bytes);
+    if (length > bytes.size()) return fail(Errc::malformed, "packet overruns the datagram");
+    return length;
+}
+
 Result<Header> peek_header(ByteView bytes, const DecodeOptions& options) {
     HERALD_TRY(auto layout, read_layout(bytes, options));
     return layout.header;

@@ -71,6 +71,12 @@ struct DecodeOptions {
 // extension area. Unknown extension types are kept (forward compatibility). Any thread.
 [[nodiscard]] Result<Packet> decode(ByteView bytes, const DecodeOptions& options = {});
 
+// Length of the packet that starts `bytes` (header_bytes + extension area + body), read from
+// its header, so that a datagram carrying several packets back to back can be split
+// (docs/wire.md, "Datagrams"). Checks magic, version and that `bytes` holds the whole packet;
+// the packet itself is checked by decode(). Errc::malformed otherwise. Any thread.
+[[nodiscard]] Result<std::size_t> packet_length(ByteView bytes);
+
 // Reads and validates the fixed header only (magic, version, kind, lengths, fragment fields),
 // without verifying the checksum or copying anything: for routing before a full decode.
 // Errors as decode(), except that checksum and extensions are not checked.

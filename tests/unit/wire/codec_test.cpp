@@ -282,6 +282,33 @@ TEST(Codec, PeekHeaderReadsTheHeaderWithoutTheChecksum) {
     EXPECT_EQ(peek_header(b).error().code, Errc::malformed);
 }
 
+TEST(Codec, PacketLengthSplitsPacketsPackedBackToBack) {
+    const Bytes first = encode(sample_packet());
+    Packet empty;
+    empty.header.kind = PacketKind::ack;
+    const Bytes second = encode(empty);
+    Bytes datagram = first;
+    datagram.insert(datagram.end(), second.begin(), second.end());
+    auto length = packet_length(datagram);
+    ASSERT_TRUE(length.has_value());
+    EXPECT_EQ(*length, first.size());
+    auto next = packet_length(ByteView(datagram).subspan(*length));
+    ASSERT_TRUE(next.has_value());
+    EXPECT_EQ(*next, header_bytes);
+    EXPECT_TRUE(decode(ByteView(datagram).first(*length)).has_value());
+    // Whole datagrams stay strict: decode() refuses the pair as one packet.
+    expect_malformed(datagram, "lengths do not match");
+    // Too short, overrunning, bad magic, unknown version.
+    EXPECT_EQ(packet_length(ByteView(first).first(50)).error().code, Errc::malformed);
+    EXPECT_EQ(packet_length(ByteView(first).first(first.size() - 1)).error().code, Errc::malformed);
+    Bytes bad = first;
+    bad[0] = 'X';
+    EXPECT_EQ(packet_length(bad).error().code, Errc::malformed);
+    bad = first;
+    bad[2] = 99;
+    EXPECT_EQ(packet_length(bad).error().code, Errc::malformed);
+}
+
 TEST(Codec, NamesEveryKnownKind) {
     int known = 0;
     for (int raw = 0; raw < 256; ++raw) {
