@@ -31,7 +31,7 @@ struct NodeOptions {
     std::uint32_t message_bytes_max = 16u << 20;  // Larger bodies fail with too_large.
     std::chrono::nanoseconds retransmit_initial = std::chrono::milliseconds(20);
     std::chrono::nanoseconds peer_timeout = std::chrono::seconds(5);  // Silence: unreachable.
-    std::uint32_t window_messages = 64;      // Unacknowledged messages in flight per channel.
+    std::uint32_t window_messages = 256;     // Unacknowledged messages in flight per channel.
     std::uint32_t sender_buffer_max = 4096;  // OnFull::buffer slots per channel.
     std::chrono::nanoseconds drain_timeout = std::chrono::milliseconds(500);  // stop() waits.
     std::chrono::nanoseconds receive_spin = std::chrono::microseconds(20);

@@ -76,17 +76,21 @@ void DirectState::on_send(OperationId op, Message message, const SendOptions& op
     entry.message = std::move(message);
     entry.mode = options.mode;
     const bool taken = room || options.on_full == OnFull::buffer;
+    std::uint64_t op_key = 0;
     if (taken && options.mode == SendMode::nonblocking) {
         out.complete(op, Bytes{});
     } else {
-        entry.op_key = next_op_key_++;
-        ops_[entry.op_key] = PendingOp{op, channel->id};
-        if (options.deadline != Time::max()) {
-            out.set_timer(make_timer(TimerKind::deadline, entry.op_key), options.deadline);
-        }
+        op_key = entry.op_key = next_op_key_++;
+        ops_[op_key] = PendingOp{op, channel->id, false};
     }
     channel->entries.push_back(std::move(entry));
     try_transmit(*channel, now, out);
+    // The deadline timer only for an op still pending: most complete right here.
+    auto pending = ops_.find(op_key);
+    if (op_key != 0 && pending != ops_.end() && options.deadline != Time::max()) {
+        pending->second.deadline = true;
+        out.set_timer(make_timer(TimerKind::deadline, op_key), options.deadline);
+    }
 }
 
 void DirectState::try_transmit(SenderChannel& channel, Time now, Effects& out) {
@@ -251,6 +255,9 @@ void DirectState::complete(SendEntry& entry, Result<Bytes> result, Effects& out)
     auto it = ops_.find(entry.op_key);
     HERALD_ASSERT(it != ops_.end());
     out.complete(it->second.op, std::move(result));
+    // A timer left behind would fire harmlessly, but drivers would hold one per message sent
+    // with a deadline for as long as the deadline is (a stream holds hundreds of thousands).
+    if (it->second.deadline) out.cancel_timer(make_timer(TimerKind::deadline, entry.op_key));
     ops_.erase(it);
     entry.op_key = 0;
 }

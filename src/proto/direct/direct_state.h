@@ -118,6 +118,7 @@ struct Ping {
 struct PendingOp {
     OperationId op = 0;
     std::uint64_t channel_id = 0;
+    bool deadline = false;  // A deadline timer is set: cancelled when the op completes first.
 };
 
 enum class TimerKind : std::uint8_t {
