@@ -170,6 +170,8 @@ void Node::dispatch_packet(NodeId from, const wire::Packet& packet, Time now_tim
         ++counters_.packets_unhandled;  // A kind no hosted engine speaks (yet): drop.
         return;
     }
+    // Credit in the ack must count what the target process took (lazy reports: node_receive).
+    if (kind == wire::PacketKind::data) fold_consumed(packet.header.target);
     run_engine(*slot, now_time,
                [&](proto::Effects& out) { slot->engine->on_packet(from, packet, now_time, out); });
 }

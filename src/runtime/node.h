@@ -202,10 +202,20 @@ private:
     void start_async_receive(const std::shared_ptr<ProcessState>& self, Duration timeout,
                              ReceiveCallback done);
     void finish_async_receive(ProcessState& self, Result<Message> result, Time now);
-    void report_consumed(Pid pid);
-    void note_consumed(ProcessState& self, std::uint32_t count);
     void receive_posted(Pid pid, std::vector<Pid> from);
     void receive_ended(Pid pid);
+    // Consumption reports (ProcessState::add_consumed): post_report (any thread) queues
+    // report_consumed; fold_consumed runs before the engine handles data for `target`.
+    void post_report(Pid pid);
+    void report_consumed(Pid pid);
+    void fold_consumed(Pid target);
+    void report_to_engine(Pid pid, std::uint32_t count);
+
+    // Receive helpers (node_receive.cpp): spin_receive on the application thread; accept
+    // (posts the report a take asked for) on whichever thread took.
+    std::optional<ProcessState::Taken> spin_receive(ProcessState& self, std::span<const Pid> from,
+                                                    Time until);
+    Message accept(ProcessState& self, ProcessState::Taken taken);
 
     // Loop thread: ping (node_ping.cpp).
     void start_ping(const Endpoint& to, Duration timeout, PingCallback done);

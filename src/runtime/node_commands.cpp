@@ -67,7 +67,7 @@ Result<std::shared_ptr<ProcessState>> Node::start_process(const ProcessConfig& c
             return fail(Errc::already_exists, "name '" + config.name + "' is taken");
         }
     }
-    auto process = std::make_shared<ProcessState>(pid, config.name);
+    auto process = std::make_shared<ProcessState>(pid, config.name, config.engine);
     processes_.emplace(local, process);
     const Time t = now();
     run_engine(direct_slot_, t, [&](proto::Effects& out) {

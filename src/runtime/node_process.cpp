@@ -32,7 +32,13 @@ void reset_fd(int fd) {
 
 }  // namespace
 
-ProcessState::ProcessState(Pid pid, std::string name) : pid_(pid), name_(std::move(name)) {}
+ProcessState::ProcessState(Pid pid, std::string name, const proto::direct::ProcessOptions& options)
+    : pid_(pid),
+      name_(std::move(name)),
+      unbuffered_(options.buffering == proto::direct::Buffering::send_after_receive ||
+                  options.buffering == proto::direct::Buffering::send_discard_retry),
+      queue_limit_(options.buffering == proto::direct::Buffering::single ? 1
+                                                                         : options.queue_limit) {}
 
 ProcessState::~ProcessState() {
     if (event_fd_ >= 0) ::close(event_fd_);
@@ -64,13 +70,15 @@ void ProcessState::close() {
     ready_.notify_all();
 }
 
-std::optional<Message> ProcessState::take_locked(std::span<const Pid> from, std::size_t start) {
+auto ProcessState::take_locked(std::span<const Pid> from, std::size_t start)
+    -> std::optional<Taken> {
     for (auto it = queue_.begin() + static_cast<std::ptrdiff_t>(start); it != queue_.end(); ++it) {
         if (!matches(*it, from)) continue;
-        Message message = std::move(*it);
+        Taken taken{std::move(*it), false};
         queue_.erase(it);
         after_remove_locked();
-        return message;
+        taken.report = add_consumed(1, queue_.size());
+        return taken;
     }
     return std::nullopt;
 }
@@ -80,31 +88,37 @@ void ProcessState::after_remove_locked() {
     if (queue_.empty() && event_fd_ >= 0) reset_fd(event_fd_);
 }
 
-std::optional<Message> ProcessState::take(std::span<const Pid> from) {
+auto ProcessState::take(std::span<const Pid> from) -> std::optional<Taken> {
     if (size() == 0) return std::nullopt;  // Fast path for polling loops: no lock.
     std::lock_guard lock(mutex_);
     return take_locked(from, 0);
 }
 
-Result<Message> ProcessState::take_wait(std::span<const Pid> from, Time deadline) {
+auto ProcessState::take_wait(std::span<const Pid> from, Time deadline,
+                             const std::function<void()>& before_sleep) -> Result<Taken> {
     using namespace std::chrono;
     const steady_clock::time_point until{nanoseconds(deadline.ns())};
     std::unique_lock lock(mutex_);
     std::size_t scanned = 0;  // Messages only get appended meanwhile: rescan just the new ones.
     for (;;) {
         if (closed_.load(std::memory_order_relaxed)) return fail(Errc::closed, "process closed");
-        if (auto message = take_locked(from, scanned)) return std::move(*message);
+        if (auto taken = take_locked(from, scanned)) return std::move(*taken);
         scanned = queue_.size();
+        // Checked again after every wake-up: messages this receive does not want may fill the
+        // queue meanwhile, and a sender the engine stopped on stale counts must be let go.
+        if (report_due_idle()) {
+            lock.unlock();  // Posting takes the loop's lock: never nest it inside ours.
+            before_sleep();
+            lock.lock();
+            continue;
+        }
+        waiting_ = true;
         if (deadline == Time::max()) {
-            waiting_ = true;
             ready_.wait(lock);
-        } else {
-            waiting_ = true;
-            if (ready_.wait_until(lock, until) == std::cv_status::timeout) {
-                waiting_ = false;
-                if (auto message = take_locked(from, scanned)) return std::move(*message);
-                return fail(Errc::timeout, "no matching message before the deadline");
-            }
+        } else if (ready_.wait_until(lock, until) == std::cv_status::timeout) {
+            waiting_ = false;
+            if (auto taken = take_locked(from, scanned)) return std::move(*taken);
+            return fail(Errc::timeout, "no matching message before the deadline");
         }
         waiting_ = false;
     }
@@ -120,8 +134,17 @@ Result<int> ProcessState::notify_fd() {
     return event_fd_;
 }
 
-bool ProcessState::add_consumed(std::uint32_t count) {
-    return consumed_.fetch_add(count, std::memory_order_acq_rel) == 0;
+bool ProcessState::add_consumed(std::uint32_t count, std::size_t queued_now) {
+    const std::uint32_t unreported = consumed_.fetch_add(count) + count;
+    const bool due = unbuffered_ || 2 * (queued_now + unreported) >= queue_limit_;
+    return due && !report_posted_.exchange(true);
+}
+
+bool ProcessState::report_due_idle() {
+    if (unbuffered_) return false;  // Their takes posted already.
+    const std::uint32_t unreported = consumed_.load();
+    if (unreported == 0 || 2 * (size() + unreported) < queue_limit_) return false;
+    return !report_posted_.exchange(true);
 }
 
 }  // namespace herald::runtime

@@ -3,6 +3,8 @@
 // that uses the process (which takes). Layer: runtime.
 // Bound: the direct engine delivers at most the process's queue_limit messages that have not
 // been reported consumed (credit-based flow control), so the inbox never grows past it.
+// Consumption reaches the engine lazily (see add_consumed), so its count of queued messages
+// may run ahead of the inbox by what was taken and not yet reported.
 #pragma once
 
 #include <atomic>
@@ -18,18 +20,24 @@
 #include "core/message.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "proto/direct/direct_options.h"
 
 namespace herald::runtime {
 
 class ProcessState {
 public:
-    ProcessState(Pid pid, std::string name);
+    // `options` are the engine's for this process (fixed for its life: read by any thread).
+    ProcessState(Pid pid, std::string name, const proto::direct::ProcessOptions& options = {});
     ~ProcessState();
     ProcessState(const ProcessState&) = delete;
     ProcessState& operator=(const ProcessState&) = delete;
 
     [[nodiscard]] Pid pid() const { return pid_; }
     [[nodiscard]] const std::string& name() const { return name_; }
+    // The no-buffer strategies move data only while the process is blocked in a receive, so
+    // only they need the engine told when a receive waits and ends (direct README rules
+    // 11-12); the buffered ones ignore it. Any thread.
+    [[nodiscard]] bool needs_receive_posts() const { return unbuffered_; }
 
     // Loop thread: appends a delivered message and wakes the receiver. Returns false (and drops
     // the message) once the process is closed.
@@ -40,14 +48,24 @@ public:
     void close();
     [[nodiscard]] bool closed() const { return closed_.load(std::memory_order_acquire); }
 
+    // What a take removed, and whether the taker must post a consumption report to the loop
+    // (add_consumed returned true for it).
+    struct Taken {
+        Message message;
+        bool report = false;
+    };
+
     // Application thread: removes and returns the oldest queued message whose source is in
-    // `from` (any source when `from` is empty). Messages that do not match stay queued, in
-    // order (Erlang-style selective receive).
-    [[nodiscard]] std::optional<Message> take(std::span<const Pid> from);
+    // `from` (any source when `from` is empty), and counts it consumed (add_consumed).
+    // Messages that do not match stay queued, in order (Erlang-style selective receive).
+    [[nodiscard]] std::optional<Taken> take(std::span<const Pid> from);
 
     // Application thread: like take(), waiting until `deadline` (monotonic, SystemClock).
-    // Errc::timeout when the deadline passes first, Errc::closed when the process closes.
-    [[nodiscard]] Result<Message> take_wait(std::span<const Pid> from, Time deadline);
+    // Before each sleep it calls `before_sleep` (without the lock) when report_due_idle()
+    // says the engine may wait for a consumption report. Errc::timeout when the deadline
+    // passes first, Errc::closed when the process closes.
+    [[nodiscard]] Result<Taken> take_wait(std::span<const Pid> from, Time deadline,
+                                          const std::function<void()>& before_sleep);
 
     // Messages queued now. Any thread (a snapshot; used to spin without taking the lock).
     [[nodiscard]] std::size_t size() const { return size_.load(std::memory_order_acquire); }
@@ -57,22 +75,39 @@ public:
     // process. Errc::io_error when the system refuses an eventfd. Any thread.
     [[nodiscard]] Result<int> notify_fd();
 
-    // Consumption reports are batched: the application thread adds what it took; only the call
-    // that finds the pending count at zero returns true, and must schedule one loop task that
-    // calls take_consumed() and reports the total to the engine.
-    bool add_consumed(std::uint32_t count);
-    std::uint32_t take_consumed() { return consumed_.exchange(0, std::memory_order_acq_rel); }
+    // Consumption reports (direct README rules 5, 6, 10). The taker counts what it took; the
+    // loop thread folds the count into the engine right before the engine handles a data
+    // packet for this process (so acks carry current credit: take_consumed), or in a report
+    // task that the taker posts only when the engine may be waiting for one: always for the
+    // no-buffer strategies (their receive_posted must find the count current), otherwise when
+    // the engine's view of the queue (`queued_now` + what is unreported) is at least half of
+    // queue_limit. A sender stops only at credit 0, i.e. a view of a full queue, so every take
+    // or idle check after that posts; below half there is credit to spare. At most one report
+    // task is outstanding. Returns true when the caller must post one that calls
+    // begin_report() and then take_consumed(). Any thread (the loop's receive_async too).
+    bool add_consumed(std::uint32_t count, std::size_t queued_now);
+    // The taker found nothing to take (and may sleep or poll): true when it must post a report
+    // task as above, because the unreported count keeps the engine's view at half or more.
+    // Covers senders stopped while this process waits for someone else (selective receive),
+    // and local senders, whose data the engine handles without the loop folding first.
+    bool report_due_idle();
+    // Loop thread: a report task starts; a later add_consumed may post another.
+    void begin_report() { report_posted_.store(false); }
+    // Loop thread: the count taken and not yet reported, reset to zero.
+    std::uint32_t take_consumed() { return consumed_.exchange(0); }
 
     // Loop thread only: the pending receive_async() callback (at most one), and its timer.
     std::function<void(Result<Message>)> async_receiver;
     std::uint64_t async_timer = 0;
 
 private:
-    std::optional<Message> take_locked(std::span<const Pid> from, std::size_t start);
+    std::optional<Taken> take_locked(std::span<const Pid> from, std::size_t start);
     void after_remove_locked();
 
     const Pid pid_;
     const std::string name_;
+    const bool unbuffered_;          // send_after_receive or send_discard_retry.
+    const std::size_t queue_limit_;  // Slots the engine grants (1 for `single`).
     mutable std::mutex mutex_;
     std::condition_variable ready_;
     std::deque<Message> queue_;
@@ -80,7 +115,10 @@ private:
     int event_fd_ = -1;
     std::atomic<bool> closed_{false};
     std::atomic<std::size_t> size_{0};
+    // Sequentially consistent (the default order): an add that sees a report posted must be
+    // seen by that report's take_consumed, which runs after begin_report().
     std::atomic<std::uint32_t> consumed_{0};
+    std::atomic<bool> report_posted_{false};
 };
 
 }  // namespace herald::runtime

@@ -1,16 +1,35 @@
 // Node: receives (blocking, non-blocking, asynchronous) from a process's inbox, and what they
 // tell the direct engine (waiting receivers, consumed messages). Layer: runtime.
+#include <cstdint>
+
 #include "core/assert.h"
 #include "runtime/node.h"
 
 namespace herald::runtime {
 
+namespace {
+
+// Tells the CPU this is a spin-wait: saves power and yields the core's pipeline to a sibling
+// hyper-thread (which may be the loop thread we wait for).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+// Reading the clock costs ~20 ns even through the vDSO (a quarter of a receiver's CPU when it
+// was read on every iteration); a pause costs ~40-140 ns, so 64 of them overshoot the spin by
+// a few microseconds at most.
+constexpr std::uint32_t spin_clock_every = 64;
+
+}  // namespace
+
 Result<Message> Node::try_receive(ProcessState& self, std::span<const Pid> from) {
-    if (auto message = self.take(from)) {
-        note_consumed(self, 1);
-        return std::move(*message);
-    }
+    if (auto taken = self.take(from)) return accept(self, std::move(*taken));
     if (self.closed()) return fail(Errc::closed, "process closed");
+    if (self.report_due_idle()) post_report(self.pid());
     return fail(Errc::would_block, "no message queued");
 }
 
@@ -23,29 +42,47 @@ Result<Message> Node::receive(ProcessState& self, std::span<const Pid> from, Dur
     if (timeout <= Duration::zero()) return fail(Errc::timeout, "no message queued");
     const Time start = now();
     const Time deadline = timeout == Duration::max() ? Time::max() : start + timeout;
-    // Spin briefly first: a reply that is already on its way arrives without the cost of
-    // sleeping and waking (DESIGN.md). Only a change in queue length warrants a look.
-    const Time spin_until = std::min(deadline, start + config_.receive_spin);
-    std::size_t seen = self.size();
-    while (now() < spin_until) {
-        if (self.size() == seen) continue;
-        seen = self.size();
-        if (auto message = self.take(from)) {
-            note_consumed(self, 1);
-            return std::move(*message);
+    if (config_.receive_spin > Duration::zero()) {
+        const Time spin_until = std::min(deadline, start + config_.receive_spin);
+        if (auto spun = spin_receive(self, from, spin_until)) return accept(self, std::move(*spun));
+    }
+    // Only the no-buffer strategies need the engine to know that a receive waits.
+    const bool posts = self.needs_receive_posts();
+    const Pid pid = self.pid();
+    if (posts) {
+        std::vector<Pid> senders(from.begin(), from.end());
+        if (!loop_.post([this, pid, senders = std::move(senders)]() mutable {
+                receive_posted(pid, std::move(senders));
+            })) {
+            return fail(Errc::closed, "node stopped");
         }
     }
-    const Pid pid = self.pid();
-    std::vector<Pid> senders(from.begin(), from.end());
-    if (!loop_.post([this, pid, senders = std::move(senders)]() mutable {
-            receive_posted(pid, std::move(senders));
-        })) {
-        return fail(Errc::closed, "node stopped");
+    auto result = self.take_wait(from, deadline, [this, pid] { post_report(pid); });
+    if (posts) static_cast<void>(loop_.post([this, pid] { receive_ended(pid); }));
+    if (!result) return fail(std::move(result.error()));
+    return accept(self, std::move(*result));
+}
+
+std::optional<ProcessState::Taken> Node::spin_receive(ProcessState& self, std::span<const Pid> from,
+                                                      Time until) {
+    // Spin briefly first: a reply that is already on its way arrives without the cost of
+    // sleeping and waking (DESIGN.md). Only a change in queue length warrants a look, and the
+    // clock is read only every spin_clock_every rounds.
+    std::size_t seen = self.size();
+    for (std::uint32_t round = 1;; ++round) {
+        if (const std::size_t size = self.size(); size != seen) {
+            seen = size;
+            if (auto taken = self.take(from)) return taken;
+            seen = self.size();
+        }
+        if (round % spin_clock_every == 0 && now() >= until) return std::nullopt;
+        cpu_relax();
     }
-    auto result = self.take_wait(from, deadline);
-    static_cast<void>(loop_.post([this, pid] { receive_ended(pid); }));
-    if (result) note_consumed(self, 1);
-    return result;
+}
+
+Message Node::accept(ProcessState& self, ProcessState::Taken taken) {
+    if (taken.report) post_report(self.pid());
+    return std::move(taken.message);
 }
 
 void Node::receive_posted(Pid pid, std::vector<Pid> from) {
@@ -62,10 +99,7 @@ void Node::receive_ended(Pid pid) {
                [&](proto::Effects& out) { direct_->on_receive_cancelled(pid, t, out); });
 }
 
-void Node::note_consumed(ProcessState& self, std::uint32_t count) {
-    // One loop task per burst, not per message: only the call that finds nothing pending posts.
-    if (!self.add_consumed(count)) return;
-    const Pid pid = self.pid();
+void Node::post_report(Pid pid) {
     static_cast<void>(loop_.post([this, pid] { report_consumed(pid); }));
 }
 
@@ -73,7 +107,18 @@ void Node::report_consumed(Pid pid) {
     if (shut_down_) return;
     auto it = processes_.find(pid.local);
     if (it == processes_.end()) return;
-    const std::uint32_t count = it->second->take_consumed();
+    it->second->begin_report();
+    report_to_engine(pid, it->second->take_consumed());
+}
+
+void Node::fold_consumed(Pid target) {
+    if (shut_down_ || target.node != id_) return;
+    auto it = processes_.find(target.local);
+    if (it == processes_.end()) return;
+    report_to_engine(target, it->second->take_consumed());
+}
+
+void Node::report_to_engine(Pid pid, std::uint32_t count) {
     if (count == 0) return;
     const Time t = now();
     run_engine(direct_slot_, t,
@@ -100,9 +145,8 @@ void Node::start_async_receive(const std::shared_ptr<ProcessState>& self, Durati
         done(fail(Errc::invalid_argument, "a receive_async is already pending"));
         return;
     }
-    if (auto message = self->take({})) {
-        note_consumed(*self, 1);
-        done(std::move(*message));
+    if (auto taken = self->take({})) {
+        done(accept(*self, std::move(*taken)));
         return;
     }
     if (timeout <= Duration::zero()) {
@@ -117,7 +161,7 @@ void Node::start_async_receive(const std::shared_ptr<ProcessState>& self, Durati
         receive_timers_.emplace(timer, self->pid());
         node_timers_.set(node_timer(NodeTimer::receive, timer), t + timeout);
     }
-    receive_posted(self->pid(), {});
+    if (self->needs_receive_posts()) receive_posted(self->pid(), {});
 }
 
 void Node::finish_async_receive(ProcessState& self, Result<Message> result, Time now_time) {
@@ -130,13 +174,13 @@ void Node::finish_async_receive(ProcessState& self, Result<Message> result, Time
         receive_timers_.erase(self.async_timer);
         self.async_timer = 0;
     }
-    if (result) {
-        // Delivered straight to the callback: it never sat in the inbox, but the engine counted
-        // it as queued, so it is reported consumed like any other.
-        note_consumed(self, 1);
+    // Delivered straight to the callback: it never sat in the inbox, but the engine counted it
+    // as queued, so it is reported consumed like any other.
+    if (result && self.add_consumed(1, self.size())) post_report(self.pid());
+    if (self.needs_receive_posts()) {
+        const Pid pid = self.pid();
+        deferred_.push_back([this, pid] { receive_ended(pid); });
     }
-    const Pid pid = self.pid();
-    deferred_.push_back([this, pid] { receive_ended(pid); });
     done(std::move(result));
 }
 

@@ -1,5 +1,5 @@
 // ProcessState (a process's inbox): order, selective take, timeouts, close, notify fd,
-// batched consumption reports. No sleeps: waits use deadlines in the past or a second thread.
+// lazy consumption reports. No sleeps: waits use deadlines in the past or a second thread.
 #include <gtest/gtest.h>
 #include <poll.h>
 
@@ -19,6 +19,11 @@ Message from(Pid source, std::uint64_t seq) {
     return Message{source, self, seq, 0, {}};
 }
 
+template <class T>
+Errc code_of(const Result<T>& r) {
+    return r ? Errc::ok : r.error().code;
+}
+
 bool readable(int fd) {
     pollfd p{fd, POLLIN, 0};
     return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
@@ -29,8 +34,8 @@ TEST(Inbox, TakesMessagesInArrivalOrder) {
     inbox.push(from(alice, 1));
     inbox.push(from(bob, 1));
     EXPECT_EQ(inbox.size(), 2u);
-    EXPECT_EQ(inbox.take({})->source, alice);
-    EXPECT_EQ(inbox.take({})->source, bob);
+    EXPECT_EQ(inbox.take({})->message.source, alice);
+    EXPECT_EQ(inbox.take({})->message.source, bob);
     EXPECT_FALSE(inbox.take({}).has_value());
 }
 
@@ -40,18 +45,18 @@ TEST(Inbox, SelectiveTakeLeavesOtherSendersQueuedInOrder) {
     inbox.push(from(bob, 1));
     inbox.push(from(alice, 2));
     const Pid only_bob[] = {bob};
-    EXPECT_EQ(inbox.take(only_bob)->source, bob);
+    EXPECT_EQ(inbox.take(only_bob)->message.source, bob);
     const Pid nobody_here[] = {Pid{NodeId{9}, 9}};
     EXPECT_FALSE(inbox.take(nobody_here).has_value());
-    EXPECT_EQ(inbox.take({})->seq, 1u);
-    EXPECT_EQ(inbox.take({})->seq, 2u);
+    EXPECT_EQ(inbox.take({})->message.seq, 1u);
+    EXPECT_EQ(inbox.take({})->message.seq, 2u);
 }
 
 TEST(Inbox, WaitWithAPastDeadlineTimesOutAtOnce) {
     ProcessState inbox(self, "");
     inbox.push(from(alice, 1));
     const Pid only_bob[] = {bob};
-    auto result = inbox.take_wait(only_bob, SystemClock::instance().now());
+    auto result = inbox.take_wait(only_bob, SystemClock::instance().now(), [] {});
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error().code, Errc::timeout);
     EXPECT_EQ(inbox.size(), 1u);
@@ -64,17 +69,17 @@ TEST(Inbox, AWaitingReceiverWakesForAMatchingMessageFromAnotherThread) {
         inbox.push(from(alice, 1));
         inbox.push(from(bob, 7));
     });
-    auto result = inbox.take_wait(only_bob, Time::max());
+    auto result = inbox.take_wait(only_bob, Time::max(), [] {});
     loop.join();
     ASSERT_TRUE(result);
-    EXPECT_EQ(result->seq, 7u);
+    EXPECT_EQ(result->message.seq, 7u);
     EXPECT_EQ(inbox.size(), 1u);
 }
 
 TEST(Inbox, CloseWakesAWaiterAndDropsLaterPushes) {
     ProcessState inbox(self, "");
     std::thread closer([&] { inbox.close(); });
-    auto result = inbox.take_wait({}, Time::max());
+    auto result = inbox.take_wait({}, Time::max(), [] {});
     closer.join();
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error().code, Errc::closed);
@@ -98,12 +103,57 @@ TEST(Inbox, NotifyFdIsReadableExactlyWhileMessagesAreQueued) {
     EXPECT_EQ(inbox.notify_fd().value(), *fd);  // The same fd every time.
 }
 
-TEST(Inbox, ConsumptionReportsAreBatchedUntilTaken) {
-    ProcessState inbox(self, "");
-    EXPECT_TRUE(inbox.add_consumed(1));   // First: the caller schedules one report.
-    EXPECT_FALSE(inbox.add_consumed(2));  // Already scheduled.
+ProcessState inbox_with(proto::direct::Buffering buffering, std::uint32_t queue_limit) {
+    proto::direct::ProcessOptions options;
+    options.buffering = buffering;
+    options.queue_limit = queue_limit;
+    return ProcessState(self, "", options);
+}
+
+// The engine counts queued = inbox + unreported takes; a report is due once that reaches half
+// the queue_limit, and at most one report task is outstanding.
+TEST(Inbox, BufferedConsumptionIsReportedOnceTheEnginesCountReachesHalf) {
+    ProcessState inbox = inbox_with(proto::direct::Buffering::multiple, 8);
+    EXPECT_FALSE(inbox.needs_receive_posts());
+    EXPECT_FALSE(inbox.add_consumed(1, 0));  // 0 queued + 1 unreported: lazy.
+    EXPECT_FALSE(inbox.report_due_idle());   // Still below half.
+    EXPECT_TRUE(inbox.add_consumed(1, 2));   // 2 + 2 = 4 of 8: the caller posts a report.
+    EXPECT_FALSE(inbox.add_consumed(1, 5));  // One is posted already.
+    EXPECT_FALSE(inbox.report_due_idle());
+    inbox.begin_report();
     EXPECT_EQ(inbox.take_consumed(), 3u);
-    EXPECT_TRUE(inbox.add_consumed(1));
+    EXPECT_FALSE(inbox.report_due_idle());  // Nothing unreported.
+    EXPECT_TRUE(inbox.add_consumed(1, 7));  // The report ran: the next due take posts again.
+}
+
+TEST(Inbox, NoBufferStrategiesAndSingleReportEveryTake) {
+    for (auto buffering : {proto::direct::Buffering::send_after_receive,
+                           proto::direct::Buffering::send_discard_retry}) {
+        ProcessState inbox = inbox_with(buffering, 1024);
+        EXPECT_TRUE(inbox.needs_receive_posts());
+        EXPECT_TRUE(inbox.add_consumed(1, 0));
+    }
+    ProcessState single = inbox_with(proto::direct::Buffering::single, 1024);  // 1 slot.
+    EXPECT_FALSE(single.needs_receive_posts());
+    EXPECT_TRUE(single.add_consumed(1, 0));
+}
+
+// A take that is not due leaves the count unreported; messages for someone else then fill the
+// inbox, so a receive that finds nothing it wants reports before it sleeps, once.
+TEST(Inbox, AReceiverWithNothingToTakeReportsBeforeItSleeps) {
+    ProcessState inbox = inbox_with(proto::direct::Buffering::multiple, 4);
+    inbox.push(from(alice, 1));
+    auto taken = inbox.take({});
+    ASSERT_TRUE(taken);
+    EXPECT_FALSE(taken->report);  // 0 queued + 1 unreported of 4.
+    inbox.push(from(alice, 2));
+    inbox.push(from(alice, 3));
+    int reports = 0;
+    const Pid only_bob[] = {bob};
+    auto result = inbox.take_wait(only_bob, SystemClock::instance().now(), [&] { ++reports; });
+    EXPECT_EQ(code_of(result), Errc::timeout);
+    EXPECT_EQ(reports, 1);
+    EXPECT_FALSE(inbox.report_due_idle());  // Posted: not again until the report runs.
 }
 
 }  // namespace
