@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "herald/errors.h"
 #include "herald/ids.h"
@@ -16,6 +17,18 @@
 #include "herald/rpc.h"
 
 namespace herald {
+
+// NodeOptions::receive_spin's default: 2 µs with 2 hardware threads or fewer (or an unknown
+// count), 20 µs with more. A spinning receiver holds a core; with only two, it holds the one
+// the nodes' loop threads need to deliver what it waits for. herald-bench --quick on 2 cores,
+// median of 24 repeats, 1 B udp round trip p50 / 64 B udp stream: spin 20 µs: 84 µs / 293k
+// msg/s; 2 µs: 49 µs / 294k msg/s; none: 50 µs / 273k msg/s (docs/api.md §3).
+[[nodiscard]] inline std::chrono::nanoseconds default_receive_spin() {
+    static const std::chrono::nanoseconds spin = std::thread::hardware_concurrency() <= 2
+                                                     ? std::chrono::microseconds(2)
+                                                     : std::chrono::microseconds(20);
+    return spin;
+}
 
 struct NodeOptions {
     // udp://IP:PORT (IPv4 or [IPv6]), unix:/path, tcp://IP:PORT, inproc://name. Port 0: any.
@@ -34,7 +47,10 @@ struct NodeOptions {
     std::uint32_t window_messages = 256;     // Unacknowledged messages in flight per channel.
     std::uint32_t sender_buffer_max = 4096;  // OnFull::buffer slots per channel.
     std::chrono::nanoseconds drain_timeout = std::chrono::milliseconds(500);  // stop() waits.
-    std::chrono::nanoseconds receive_spin = std::chrono::microseconds(20);
+    // How long a blocking receive that finds its inbox empty polls it before it sleeps (a reply
+    // already on its way then costs no sleep and wake-up). The default depends on the machine
+    // (default_receive_spin); any value set here is used as is, 0 never spins.
+    std::chrono::nanoseconds receive_spin = default_receive_spin();
     // Folder of the node's durable store (created when missing; file herald.db, locked by one
     // node at a time): the durable RPC reply cache and handlers' state (serve_with_state).
     // Empty: nothing is kept on disk, and durable options are refused.
