@@ -159,6 +159,12 @@ private:
         PingCallback done;
     };
     enum class NodeTimer : std::uint8_t { ping = 1, receive = 2, reassembly = 3, drain = 4 };
+    // A send queued by an application thread for the loop (send_async, drain_sends).
+    struct SendCommand {
+        Message message;
+        proto::direct::SendOptions options;
+        SendCallback done;
+    };
     // A direct ack held until the loop batch's flush (coalesce_ack), by channel.
     struct AckKey {
         Pid source;
@@ -196,7 +202,7 @@ private:
     void complete(proto::OperationId op, Result<Bytes> result);
 
     // Loop thread: commands.
-    void start_send(Message message, const SendConfig& config, Time deadline, SendCallback done);
+    void drain_sends();
     Result<std::shared_ptr<ProcessState>> start_process(const ProcessConfig& config);
     void end_process(const std::shared_ptr<ProcessState>& process);
     void start_async_receive(const std::shared_ptr<ProcessState>& self, Duration timeout,
@@ -239,6 +245,10 @@ private:
     std::uint32_t incarnation_ = 0;
     std::atomic<bool> stopping_{false};
     std::atomic<std::uint32_t> commands_queued_{0};
+    // Sends from application threads, taken by one loop task (bounded by commands_max).
+    std::mutex sends_mutex_;
+    std::vector<SendCommand> sends_;  // Guarded by sends_mutex_.
+    bool sends_posted_ = false;       // Guarded by sends_mutex_: a drain_sends task is queued.
 
     // Loop thread only (below `loop_`, so they are destroyed before the io_context).
     mutable Loop loop_;  // Mutable: counters() const posts to it.
@@ -258,6 +268,7 @@ private:
     std::unique_ptr<asio::steady_timer> wake_timer_;
     Time wake_at_ = Time::max();
     bool flush_scheduled_ = false;
+    std::vector<SendCommand> sends_taken_;       // The batch drain_sends is running.
     std::map<AckKey, PendingAck> pending_acks_;  // Emptied by every flush.
     proto::OperationId op_next_ = 1;
     std::unordered_map<proto::OperationId, SendCallback> ops_;

@@ -98,32 +98,53 @@ Status Node::send_async(Pid source, Pid to, Bytes body, const SendConfig& config
         return fail(Errc::queue_full, "commands_max sends are queued to the node loop");
     }
     const Time t = now();
-    Message message{source, to, 0, clock_.unix_ns(), std::move(body)};
-    const Time deadline = deadline_after(t, config.timeout);
-    const bool posted = loop_.post(
-        [this, message = std::move(message), config, deadline, done = std::move(done)]() mutable {
-            commands_queued_.fetch_sub(1, std::memory_order_acq_rel);
-            start_send(std::move(message), config, deadline, std::move(done));
-        });
-    if (!posted) {
+    SendCommand command{
+        Message{source, to, 0, clock_.unix_ns(), std::move(body)},
+        proto::direct::SendOptions{config.mode, config.on_full, deadline_after(t, config.timeout)},
+        std::move(done)};
+    // One loop task takes every send queued meanwhile: a stream of sends costs a queue push
+    // each, not a posted handler and a loop wake-up each (issue 7).
+    std::lock_guard lock(sends_mutex_);
+    sends_.push_back(std::move(command));
+    if (sends_posted_) return {};
+    // Posting under the lock: if the loop is closed, no other sender can have queued behind us
+    // expecting this task to take theirs.
+    if (!loop_.post([this] { drain_sends(); })) {
+        sends_.pop_back();
         commands_queued_.fetch_sub(1, std::memory_order_acq_rel);
         return fail(Errc::closed, "node stopped");
     }
+    sends_posted_ = true;
     return {};
 }
 
-void Node::start_send(Message message, const SendConfig& config, Time deadline, SendCallback done) {
+void Node::drain_sends() {
+    {
+        std::lock_guard lock(sends_mutex_);
+        sends_taken_.swap(sends_);
+        sends_posted_ = false;
+    }
+    commands_queued_.fetch_sub(static_cast<std::uint32_t>(sends_taken_.size()),
+                               std::memory_order_acq_rel);
     if (shut_down_ || draining_) {
-        done(fail(Errc::closed, "node stopped"));
+        for (SendCommand& command : sends_taken_) command.done(fail(Errc::closed, "node stopped"));
+        sends_taken_.clear();
         return;
     }
-    const proto::OperationId op = op_next_++;
-    ops_.emplace(op, std::move(done));
-    const proto::direct::SendOptions options{config.mode, config.on_full, deadline};
+    std::vector<proto::OperationId> ops;
+    ops.reserve(sends_taken_.size());
+    for (SendCommand& command : sends_taken_) {
+        ops.push_back(op_next_++);
+        ops_.emplace(ops.back(), std::move(command.done));
+    }
     const Time t = now();
     run_engine(direct_slot_, t, [&](proto::Effects& out) {
-        direct_->on_send(op, std::move(message), options, t, out);
+        for (std::size_t i = 0; i < sends_taken_.size(); ++i) {
+            SendCommand& command = sends_taken_[i];
+            direct_->on_send(ops[i], std::move(command.message), command.options, t, out);
+        }
     });
+    sends_taken_.clear();  // Keeps its capacity for the next batch.
 }
 
 }  // namespace herald::runtime
