@@ -56,6 +56,8 @@ TEST(DirectSimulation, FrequentPartitionsAreClean) {
     // Seed 629 (buggify few_channels) delivered a message twice before senders gave up
     // channels their receiver stopped answering (direct README rule 18).
     testing::expect_clean(testing::run_seeds(options, 1, 1000), options);
+    // Seed 12571 failed a send made just after the heal with unreachable (rule 16).
+    testing::expect_clean(testing::run_seeds(options, 12571, 12571), options);
 }
 
 // Property: as the first test, with many messages per process, so that channels stay busy

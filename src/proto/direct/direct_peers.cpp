@@ -212,16 +212,49 @@ void DirectState::on_watch_timer(Peer& peer, Time now, Effects& out) {
         return;
     }
     trace(out, now, "unreachable", [&] { return "node=" + to_string(peer.node); });
-    peer.hello_pending = false;
-    peer.unanswered_since = peer.last_heard;
+    // Messages that have not waited peer_timeout/2 themselves (sent just before the verdict,
+    // e.g. right after a partition healed) and were never transmitted get one more period.
+    const Time fresh_after = now - options_.peer_timeout / 2;
     std::vector<std::uint64_t> ids;
     for (const auto& [id, channel] : senders_) {
         if (channel.key.target.node == peer.node) ids.push_back(id);
     }
+    bool kept = false;
     for (std::uint64_t id : ids) {
-        fail_channel(senders_.at(id), Errc::unreachable, true, out);
-        release_sender(id);
+        if (fail_unreachable(senders_.at(id), fresh_after, now, out)) {
+            kept = true;
+        } else {
+            release_sender(id);
+        }
     }
+    if (!kept) {
+        peer.hello_pending = false;
+        peer.unanswered_since = peer.last_heard;
+        return;
+    }
+    trace(out, now, "probe_unreachable_spared", [&] { return "node=" + to_string(peer.node); });
+    peer.unanswered_since = now;
+    peer.watched = true;
+    out.set_timer(make_timer(TimerKind::watch, peer.id), now + options_.peer_timeout);
+}
+
+bool DirectState::fail_unreachable(SenderChannel& channel, Time fresh_after, Time now,
+                                   Effects& out) {
+    const auto inflight = static_cast<std::size_t>(channel.inflight());
+    std::deque<SendEntry> kept;
+    for (std::size_t i = 0; i < channel.entries.size(); ++i) {
+        SendEntry& entry = channel.entries[i];
+        if (i >= inflight && entry.queued_at > fresh_after) {
+            kept.push_back(std::move(entry));
+        } else {
+            complete(entry, fail(Errc::unreachable, "the peer node did not answer"), out);
+        }
+    }
+    if (kept.empty()) return false;
+    channel.entries = std::move(kept);
+    channel.next_seq = channel.acked + 1;
+    if (inflight > 0) reset_sender(channel, now);  // Its in-flight messages failed.
+    return true;
 }
 
 }  // namespace herald::proto::direct

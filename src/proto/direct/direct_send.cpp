@@ -75,6 +75,7 @@ void DirectState::on_send(OperationId op, Message message, const SendOptions& op
     SendEntry entry;
     entry.message = std::move(message);
     entry.mode = options.mode;
+    entry.queued_at = now;
     const bool taken = room || options.on_full == OnFull::buffer;
     std::uint64_t op_key = 0;
     if (taken && options.mode == SendMode::nonblocking) {

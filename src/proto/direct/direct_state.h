@@ -44,6 +44,7 @@ struct SendEntry {
     std::uint64_t op_key = 0;  // Key in DirectState::ops_ while its op is pending; 0 = done.
     SendMode mode = SendMode::accepted;
     EntryState state = EntryState::queued;
+    Time queued_at;                    // When the application sent it.
     Time sent_at;                      // Last transmission, for retransmission.
     Time first_sent_at = Time::max();  // First transmission of its current seq.
 };
@@ -252,6 +253,7 @@ private:
     void on_ping_timer(std::uint64_t nonce, Time now, Effects& out);
     void watch(Peer& peer, Time now, Effects& out);
     void on_watch_timer(Peer& peer, Time now, Effects& out);
+    bool fail_unreachable(SenderChannel& channel, Time fresh_after, Time now, Effects& out);
     [[nodiscard]] bool waiting_on(const Peer& peer) const;
     void flush_peer(NodeId node, Time now, Effects& out);
     Peer* peer_by_id(std::uint64_t id);

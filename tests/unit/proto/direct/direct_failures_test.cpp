@@ -207,6 +207,49 @@ TEST(DirectFailures, AChannelTheReceiverStoppedAnsweringIsGivenUpBeforeItCanBeRe
     EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"x", "z"}));
 }
 
+// Found by the simulator (herald-sim --scenario=direct --seed=12571 --nodes=4 --processes=8
+// --partition=4 --crash=0): a send made just after a partition healed joined a hello that had
+// gone unanswered for peer_timeout and failed with unreachable a millisecond later, before
+// the peer's reply could arrive. A message that has not waited peer_timeout/2 itself and was
+// never transmitted now gets one more period; older ones still fail.
+TEST(DirectFailures, AFreshSendIsNotFailedByAnOldSilence) {
+    Duo t;
+    const Pid r{NodeId{1}, 7};
+    t.net.spawn(*t.a, 7);
+    t.net.send(*t.a, 1, t.p, t.q, "old");
+    while (t.net.now < Time::zero() + Duration::seconds(4) + ms(900)) {
+        t.net.drop_all();  // Partition: the hello goes unanswered.
+        t.net.advance(ms(100));
+    }
+    t.net.drop_all();
+    t.net.send(*t.a, 2, r, t.q, "fresh");  // Another channel, queued behind the hello.
+    t.net.advance(ms(300));                // The verdict comes at 5 s.
+    EXPECT_EQ(t.a->error(1), Errc::unreachable);
+    EXPECT_FALSE(t.a->done(2));
+    EXPECT_EQ(t.a->traced("probe_unreachable_spared"), 1u);
+    t.net.settle(t.net.now + Duration::seconds(2));  // The partition heals.
+    EXPECT_TRUE(t.a->ok(2));
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"fresh"}));
+}
+
+TEST(DirectFailures, AFreshSendFailsTooWhenThePeerStaysSilent) {
+    Duo t;
+    t.net.send(*t.a, 1, t.p, t.q, "old");
+    for (int i = 0; i < 49; ++i) {
+        t.net.drop_all();
+        t.net.advance(ms(100));
+    }
+    t.net.send(*t.a, 2, t.p, t.q, "fresh");  // Same channel, still unsent at the verdict.
+    for (int i = 0; i < 120 && !t.a->done(2); ++i) {
+        t.net.drop_all();
+        t.net.advance(ms(100));
+    }
+    EXPECT_EQ(t.a->error(1), Errc::unreachable);
+    EXPECT_EQ(t.a->error(2), Errc::unreachable);  // One more peer_timeout, then it fails too.
+    EXPECT_GE(t.net.now, Time::zero() + Duration::seconds(10));
+    EXPECT_EQ(t.a->engine->counters().channels_live, 0u);
+}
+
 TEST(DirectFailures, UnansweredHelloMakesThePeerUnreachable) {
     Duo t;
     t.net.send(*t.a, 1, t.p, t.q, "x");
