@@ -132,6 +132,12 @@ void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time 
         if (key.source.node == peer.node) old_receivers.push_back(key);
     }
     for (const ChannelKey& key : old_receivers) erase_receiver(key);
+    // A send-after-receive process may have been waiting for a body from the old incarnation
+    // (one `ready` at a time): offer its receive to the other senders now.
+    for (const ChannelKey& key : old_receivers) {
+        auto process = processes_.find(key.target);
+        if (process != processes_.end()) maybe_ready(key.target, process->second, now, out);
+    }
     flush_peer(peer.node, now, out);
 }
 

@@ -190,6 +190,13 @@ void DirectState::dispatch(const wire::Packet& packet, Time now, Effects& out) {
         case wire::PacketKind::ack:
         case wire::PacketKind::nack:
         case wire::PacketKind::ready:
+            if (!for_me && h.kind != wire::PacketKind::nack && h.target.node == self_ &&
+                h.target_incarnation != 0 && h.target_incarnation < incarnation_) {
+                // A receiver still answers our previous life (e.g. repeats `ready` for a body
+                // that died with it): tell it, so it drops those channels (rule 14).
+                trace(out, now, "probe_nack_old_reply", [&] { return "kind=reply"; });
+                return nack(packet, Errc::peer_restarted, now, out);
+            }
             if (!for_me) return malformed(now, out, "stale_target");
             if (h.kind == wire::PacketKind::ack) return on_ack(packet, now, out);
             if (h.kind == wire::PacketKind::nack) return on_nack(packet, now, out);

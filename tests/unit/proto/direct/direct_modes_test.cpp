@@ -197,6 +197,38 @@ TEST(DirectModes, SendAfterReceiveMovesTheBodyOnlyAfterTheReceive) {
     EXPECT_TRUE(t.a->ok(3));
 }
 
+// Found by the simulator (herald-sim --scenario=direct --seed=17961 --nodes=6
+// --processes=12): a send-after-receive receiver sent `ready` to a sender whose node then
+// restarted; the new incarnation dropped the repeated `ready` as stale, so the receiver kept
+// waiting for that body and never readied its other senders. Now a reply to an old
+// incarnation is nacked peer_restarted; the receiver drops the old channels and readies the
+// next offer.
+TEST(DirectModes, SendAfterReceiveMovesOnWhenTheReadiedSenderRestarted) {
+    Link t(buffering(Buffering::send_after_receive));
+    Host& c = t.net.add(3, 33);
+    const Pid r{NodeId{3}, 8};
+    t.net.spawn(c, 8);
+    t.send(1, "lost", mode(SendMode::accepted));
+    t.net.flush();
+    t.net.send(c, 2, r, t.q, "next", mode(SendMode::accepted));
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(1));
+    EXPECT_TRUE(c.ok(2));
+    t.net.post(*t.b, t.q);  // Readies the oldest offer: a's.
+    ASSERT_EQ(t.net.on_wire(PacketKind::ready), 1u);
+    EXPECT_EQ(t.net.wire.front().packet.header.target, t.p);
+    t.net.drop_all();
+    t.a->restart(12);  // The body dies with a's first incarnation.
+    t.net.spawn(*t.a, 5);
+    for (int i = 0; i < 5; ++i) {  // b repeats `ready`; a's new life answers it.
+        t.net.advance(Duration::milliseconds(100));
+        t.net.flush();
+    }
+    EXPECT_GE(t.a->traced("probe_nack_old_reply"), 1u);
+    EXPECT_EQ(t.b->bodies(), std::vector<std::string>{"next"});
+    EXPECT_EQ(t.b->traced("peer_restarted"), 1u);
+}
+
 TEST(DirectModes, SendAfterReceiveDeliversAtOnceWhenTheReceiverIsAlreadyWaiting) {
     Link t(buffering(Buffering::send_after_receive));
     t.net.post(*t.b, t.q);
