@@ -141,7 +141,7 @@ void Node::on_datagram(const Endpoint& from, ByteView datagram) {
     if (!whole) rearm();  // A new partial message may need the reassembly timeout.
 }
 
-void Node::on_packet(const Endpoint& from, const wire::Packet& packet, Time t) {
+void Node::on_packet(const Endpoint& from, wire::Packet& packet, Time t) {
     const NodeId source = packet.header.source.node;
     if (!source.known()) {
         ++counters_.packets_anonymous;  // Bad input from outside: count and drop.
@@ -156,7 +156,7 @@ void Node::on_packet(const Endpoint& from, const wire::Packet& packet, Time t) {
     dispatch_packet(source, packet, t);
 }
 
-void Node::dispatch_packet(NodeId from, const wire::Packet& packet, Time now_time) {
+void Node::dispatch_packet(NodeId from, wire::Packet& packet, Time now_time) {
     ++counters_.packets_received;
     if (packet.header.kind == wire::PacketKind::hello) ++counters_.pings_answered;
     const auto kind = packet.header.kind;
@@ -209,7 +209,7 @@ void Node::route(proto::SendEffect& send) {
     if (send.to == id_) {
         // A process on this node: hand the packet to the engine directly (after the current
         // effects are applied), without encoding or a system call.
-        deferred_.push_back([this, packet = std::move(send.packet)] {
+        deferred_.push_back([this, packet = std::move(send.packet)]() mutable {
             if (!shut_down_) dispatch_packet(id_, packet, now());
         });
         return;

@@ -183,8 +183,9 @@ private:
 
     // Loop thread: inputs.
     void on_datagram(const Endpoint& from, ByteView datagram);
-    void on_packet(const Endpoint& from, const wire::Packet& packet, Time now);
-    void dispatch_packet(NodeId from, const wire::Packet& packet, Time now);
+    void on_packet(const Endpoint& from, wire::Packet& packet, Time now);
+    // Hands `packet` to its engine, which may take its body.
+    void dispatch_packet(NodeId from, wire::Packet& packet, Time now);
     void on_wake();
     void on_node_timer(proto::TimerId id, Time now);
     template <class F>

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/assert.h"
@@ -26,8 +27,8 @@ public:
     // The packet kinds this engine receives; each kind belongs to exactly one engine.
     [[nodiscard]] virtual std::vector<wire::PacketKind> kinds() const = 0;
 
-    virtual void on_packet(NodeId from, const wire::Packet& packet, Time now,
-                           proto::Effects& out) = 0;
+    // The engine may take the packet's body (its buffers are the caller's no longer).
+    virtual void on_packet(NodeId from, wire::Packet& packet, Time now, proto::Effects& out) = 0;
     virtual void on_timer(proto::TimerId timer, Time now, proto::Effects& out) = 0;
 
     // A local process started / exited (engines that do not care ignore it).
@@ -60,9 +61,8 @@ public:
         return {PacketKind::hello, PacketKind::hello_reply, PacketKind::data,
                 PacketKind::ack,   PacketKind::nack,        PacketKind::ready};
     }
-    void on_packet(NodeId from, const wire::Packet& packet, Time now,
-                   proto::Effects& out) override {
-        engine_.on_packet(from, packet, now, out);
+    void on_packet(NodeId from, wire::Packet& packet, Time now, proto::Effects& out) override {
+        engine_.on_packet(from, std::move(packet), now, out);
     }
     void on_timer(proto::TimerId timer, Time now, proto::Effects& out) override {
         engine_.on_timer(timer, now, out);

@@ -93,8 +93,7 @@ struct NodeRpc::Host final : HostedEngine {
         return {PacketKind::rpc_request, PacketKind::rpc_ack, PacketKind::rpc_response,
                 PacketKind::rpc_response_ack, PacketKind::rpc_nack};
     }
-    void on_packet(NodeId from, const wire::Packet& packet, Time now,
-                   proto::Effects& out) override {
+    void on_packet(NodeId from, wire::Packet& packet, Time now, proto::Effects& out) override {
         rpc.on_packet(from, packet, now, out);
     }
     void on_timer(proto::TimerId timer, Time now, proto::Effects& out) override {

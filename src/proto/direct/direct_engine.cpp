@@ -57,6 +57,10 @@ void DirectEngine::on_ping(OperationId op, NodeId node, Time deadline, Time now,
 }
 
 void DirectEngine::on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
+    on_packet(from, wire::Packet(packet), now, out);
+}
+
+void DirectEngine::on_packet(NodeId from, wire::Packet&& packet, Time now, Effects& out) {
     state_->begin(now);
     state_->on_packet(from, packet, now, out);
     state_->drain_loopback(now, out);

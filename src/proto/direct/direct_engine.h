@@ -63,6 +63,9 @@ public:
     // A packet of kind hello, hello_reply, data, ack, nack or ready arrived from node `from`.
     // Bad packets are counted and dropped, never asserted on.
     void on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out);
+    // The same, taking the packet: a delivered body moves into the message instead of being
+    // copied (the runtime's receive path).
+    void on_packet(NodeId from, wire::Packet&& packet, Time now, Effects& out);
 
     void on_timer(TimerId timer, Time now, Effects& out);
 

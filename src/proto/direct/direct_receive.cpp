@@ -11,7 +11,7 @@
 
 namespace herald::proto::direct {
 
-void DirectState::on_data(const wire::Packet& packet, Time now, Effects& out) {
+void DirectState::on_data(wire::Packet& packet, Time now, Effects& out) {
     const wire::Header& h = packet.header;
     if (h.target.node != self_ || !h.source.valid() || !h.target.valid() || h.seq == 0 ||
         h.epoch == 0 || h.ack >= h.seq) {
@@ -114,8 +114,8 @@ void DirectState::on_duplicate(ReceiverChannel& channel, LocalProcess& process,
     send_ack(channel, process, 0, out);  // Our ack was lost: say it again.
 }
 
-void DirectState::on_body(ReceiverChannel& channel, LocalProcess& process,
-                          const wire::Packet& packet, Time now, Effects& out) {
+void DirectState::on_body(ReceiverChannel& channel, LocalProcess& process, wire::Packet& packet,
+                          Time now, Effects& out) {
     const std::uint64_t seq = packet.header.seq;
     if (channel.held.contains(seq)) {
         ++counters_.duplicates_dropped;
@@ -131,27 +131,27 @@ void DirectState::on_body(ReceiverChannel& channel, LocalProcess& process,
         return send_ack(channel, process, 0, out);
     }
     if (seq == channel.expected) {
-        deliver(channel, process, seq, packet.header.timestamp_ns, packet.body, out);
+        deliver(channel, process, seq, packet.header.timestamp_ns, std::move(packet.body), out);
         ++channel.expected;
     } else if (options_.mutations.skip_reorder_buffer) {
         deliver(channel, process, seq, packet.header.timestamp_ns, packet.body, out);
         channel.held[seq] = Held{{}, 0, false, true};
     } else {
-        channel.held[seq] = Held{packet.body, packet.header.timestamp_ns, false, false};
+        channel.held[seq] = Held{std::move(packet.body), packet.header.timestamp_ns, false, false};
     }
     drain(channel, process, out);
     send_ack(channel, process, 0, out);
 }
 
-void DirectState::on_sar_body(ReceiverChannel& channel, LocalProcess& process,
-                              const wire::Packet& packet, Time now, Effects& out) {
+void DirectState::on_sar_body(ReceiverChannel& channel, LocalProcess& process, wire::Packet& packet,
+                              Time now, Effects& out) {
     const std::uint64_t seq = packet.header.seq;
     const bool take =
         seq == channel.expected &&
         (channel.readied == seq || (process.waiting && matches(process, channel.key.source) &&
                                     !ready_outstanding(process, channel.key.target)));
     if (take) {
-        deliver(channel, process, seq, packet.header.timestamp_ns, packet.body, out);
+        deliver(channel, process, seq, packet.header.timestamp_ns, std::move(packet.body), out);
         ++channel.expected;
         channel.readied = 0;
         drain(channel, process, out);

@@ -123,7 +123,7 @@ void DirectState::erase_receiver(const ChannelKey& key) {
     ++counters_.channels_released;
 }
 
-void DirectState::on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
+void DirectState::on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) {
     ++counters_.packets_received;
     const wire::Header& h = packet.header;
     if (from.known() && from != h.source.node) return malformed(now, out, "source_node");
@@ -173,7 +173,7 @@ bool DirectState::observe_peer(const wire::Packet& packet, Time now, Effects& ou
     return true;
 }
 
-void DirectState::dispatch(const wire::Packet& packet, Time now, Effects& out) {
+void DirectState::dispatch(wire::Packet& packet, Time now, Effects& out) {
     const wire::Header& h = packet.header;
     switch (h.kind) {
         case wire::PacketKind::hello:

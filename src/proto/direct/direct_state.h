@@ -159,7 +159,8 @@ public:
     void on_receive_cancelled(Pid receiver);
     void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out);
     void on_ping(OperationId op, NodeId node, Time deadline, Time now, Effects& out);
-    void on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out);
+    // May take `packet`'s body (a delivered message moves instead of being copied).
+    void on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out);
     void on_timer(TimerId timer, Time now, Effects& out);
     // Called first by every input: remembers when this incarnation started (its first input).
     void begin(Time now) {
@@ -182,7 +183,7 @@ private:
     bool observe_peer(const wire::Packet& packet, Time now, Effects& out);
     [[nodiscard]] Time restarted_by(const wire::Packet& packet, Time now) const;
     [[nodiscard]] std::uint64_t uptime_ns(Time now) const;
-    void dispatch(const wire::Packet& packet, Time now, Effects& out);
+    void dispatch(wire::Packet& packet, Time now, Effects& out);
 
     // direct_send.cpp: sender channels.
     SenderChannel* sender_for(const ChannelKey& key, Time now, Effects& out);
@@ -209,15 +210,15 @@ private:
                                            const SendEntry& entry) const;
 
     // direct_receive.cpp: receiver channels.
-    void on_data(const wire::Packet& packet, Time now, Effects& out);
+    void on_data(wire::Packet& packet, Time now, Effects& out);
     void nack(const wire::Packet& data, Errc reason, Time now, Effects& out);
     ReceiverChannel* receiver_for(const wire::Packet& packet, LocalProcess& process, Time now,
                                   Effects& out);
     void on_duplicate(ReceiverChannel& channel, LocalProcess& process, const wire::Packet& packet,
                       Time now, Effects& out);
-    void on_body(ReceiverChannel& channel, LocalProcess& process, const wire::Packet& packet,
-                 Time now, Effects& out);
-    void on_sar_body(ReceiverChannel& channel, LocalProcess& process, const wire::Packet& packet,
+    void on_body(ReceiverChannel& channel, LocalProcess& process, wire::Packet& packet, Time now,
+                 Effects& out);
+    void on_sar_body(ReceiverChannel& channel, LocalProcess& process, wire::Packet& packet,
                      Time now, Effects& out);
     void on_offer(ReceiverChannel& channel, LocalProcess& process, const wire::Packet& packet,
                   Time now, Effects& out);
