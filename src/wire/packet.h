@@ -69,6 +69,7 @@ enum class ExtensionType : std::uint8_t {
     view_id = 6,       // Group view (later).
     text = 7,          // UTF-8 detail for errors.
     call_id = 8,       // RPC request id: u32 client incarnation + u64 sequence.
+    body_limit = 9,    // u64 largest message body the sending node accepts (hello, hello_reply).
 };
 
 struct Extension {

@@ -28,6 +28,16 @@ std::optional<std::uint32_t> read_credit(const wire::Packet& packet) {
     return credit;
 }
 
+void put_body_limit(wire::Packet& packet, std::uint64_t bytes) {
+    packet.extensions.push_back({wire::ExtensionType::body_limit, encode_u64_le(bytes)});
+}
+
+std::optional<std::uint64_t> read_body_limit(const wire::Packet& packet) {
+    const wire::Extension* e = packet.find(wire::ExtensionType::body_limit);
+    if (e == nullptr) return std::nullopt;
+    return decode_u64_le(e->value);
+}
+
 void put_reason(wire::Packet& packet, Errc reason) {
     packet.extensions.push_back(
         {wire::ExtensionType::reason, Bytes{static_cast<std::uint8_t>(reason)}});

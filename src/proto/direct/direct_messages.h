@@ -22,6 +22,12 @@ void put_credit(wire::Packet& packet, std::uint32_t credit);
 // The credit, or nullopt when it is absent or not exactly 4 bytes.
 [[nodiscard]] std::optional<std::uint32_t> read_credit(const wire::Packet& packet);
 
+// Body-limit extension (u64 little-endian) of hello and hello_reply: the largest message body
+// the sending node accepts (its body_bytes_max), so that senders refuse larger ones up front.
+void put_body_limit(wire::Packet& packet, std::uint64_t bytes);
+// The limit, or nullopt when it is absent or not exactly 8 bytes.
+[[nodiscard]] std::optional<std::uint64_t> read_body_limit(const wire::Packet& packet);
+
 // Reason extension (u8 Errc) of a nack, or of a data packet that skips its seq.
 void put_reason(wire::Packet& packet, Errc reason);
 // The reason, or nullopt when it is absent, not 1 byte, or not a known Errc.

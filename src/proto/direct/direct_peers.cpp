@@ -36,6 +36,7 @@ void DirectState::send_hello(NodeId node, std::uint64_t nonce, Time now, Effects
     packet.header.seq = nonce;              // 0 = handshake; else the ping it answers.
     packet.header.ack = uptime_ns(now);     // Bounds our start for a restarted peer (rule 14).
     packet.header.timestamp_ns = now.ns();  // Echoed back: round trip from our own clock.
+    put_body_limit(packet, options_.body_bytes_max);
     emit(node, std::move(packet), out);
 }
 
@@ -49,13 +50,16 @@ void DirectState::on_hello(const wire::Packet& packet, Time now, Effects& out) {
     reply.header.seq = h.seq;
     reply.header.ack = uptime_ns(now);
     reply.header.timestamp_ns = h.timestamp_ns;
+    put_body_limit(reply, options_.body_bytes_max);
     emit(h.source.node, std::move(reply), out);
+    if (auto limit = read_body_limit(packet)) peers_.at(h.source.node).body_limit = *limit;
 }
 
 void DirectState::on_hello_reply(const wire::Packet& packet, Time now, Effects& out) {
     const wire::Header& h = packet.header;
     if (h.target.node != self_) return malformed(now, out, "hello_reply_target");
     Peer& peer = peers_.at(h.source.node);  // observe_peer learned its incarnation.
+    if (auto limit = read_body_limit(packet)) peer.body_limit = *limit;
     if (peer.hello_pending) {
         peer.hello_pending = false;
         trace(out, now, "hello_done", [&] {
@@ -121,6 +125,7 @@ void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time 
                " new=" + std::to_string(incarnation);
     });
     peer.incarnation = incarnation;
+    peer.body_limit = 0;  // The new incarnation says its own with its hello(_reply).
     peer.hello_pending = false;
     for (auto& [id, channel] : senders_) {
         if (channel.key.target.node == peer.node) {

@@ -23,6 +23,8 @@ void DirectState::on_data(wire::Packet& packet, Time now, Effects& out) {
     if (is_skip(packet) && (is_offer(packet) || !read_reason(packet))) {
         return malformed(now, out, "data_skip");
     }
+    // Senders learn our limit from our hello(_reply) and refuse larger bodies themselves.
+    if (packet.body.size() > options_.body_bytes_max) return malformed(now, out, "data_too_large");
     if (h.target_incarnation != incarnation_) {
         trace(out, now, "probe_nack_peer_restarted",
               [&] { return "source=" + to_string(h.source); });

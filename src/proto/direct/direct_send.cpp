@@ -62,6 +62,12 @@ void DirectState::on_send(OperationId op, Message message, const SendOptions& op
         return;
     }
     Peer& peer = peer_for(message.target.node, now);
+    if (peer.body_limit != 0 && message.body.size() > peer.body_limit) {
+        out.complete(op, fail(Errc::too_large, std::to_string(message.body.size()) +
+                                                   " bytes exceed the receiving node's limit of " +
+                                                   std::to_string(peer.body_limit)));
+        return;
+    }
     const bool stale = peer.node != self_ && now - peer.last_heard >= options_.peer_revalidate;
     if (peer.incarnation == 0 || stale) start_hello(peer, now, out);
     const bool room = channel->inflight() + channel->queued() < allowed(*channel);
@@ -115,8 +121,23 @@ void DirectState::try_transmit(SenderChannel& channel, Time now, Effects& out) {
 
 void DirectState::transmit_next(SenderChannel& channel, Time now, Effects& out) {
     HERALD_ASSERT(channel.queued() > 0);
-    SendEntry& entry = channel.entries[static_cast<std::size_t>(channel.inflight())];
+    const auto index = static_cast<std::ptrdiff_t>(channel.inflight());
+    SendEntry& entry = channel.entries[static_cast<std::size_t>(index)];
     HERALD_ASSERT(entry.state == EntryState::queued);
+    const std::uint64_t limit = peers_.at(channel.key.target.node).body_limit;
+    if (limit != 0 && entry.message.body.size() > limit) {
+        // The receiving node said (in its hello) it accepts no body this large: refuse it
+        // here rather than send what it would drop. Later messages take its place.
+        trace(out, now, "probe_too_large_for_peer",
+              [&] { return "target=" + to_string(channel.key.target); });
+        complete(entry,
+                 fail(Errc::too_large, std::to_string(entry.message.body.size()) +
+                                           " bytes exceed the receiving node's limit of " +
+                                           std::to_string(limit)),
+                 out);
+        channel.entries.erase(channel.entries.begin() + index);
+        return;
+    }
     entry.message.seq = channel.next_seq++;
     entry.state = channel.offer_mode ? EntryState::offered : EntryState::sent;
     entry.first_sent_at = now;

@@ -102,6 +102,7 @@ struct Peer {
     std::uint64_t id = 0;  // Timer key.
     NodeId node;
     std::uint32_t incarnation = 0;  // 0 = unknown: hello first. Lower ones are stale.
+    std::uint64_t body_limit = 0;   // Its body_bytes_max from its hello(_reply); 0 = unknown.
     Time last_heard;
     bool hello_pending = false;
     Duration hello_rto;

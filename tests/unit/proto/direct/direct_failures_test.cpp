@@ -250,6 +250,39 @@ TEST(DirectFailures, AFreshSendFailsTooWhenThePeerStaysSilent) {
     EXPECT_EQ(t.a->engine->counters().channels_live, 0u);
 }
 
+// Nodes may be configured with different body_bytes_max. The receiver says its limit in its
+// hello(_reply); the sender refuses larger bodies itself with too_large (at once once it knows
+// the limit, at transmission when the message waited for the hello), and later messages flow.
+TEST(DirectFailures, ABodyOverTheReceivingNodesLimitFailsWithTooLargeAtTheSender) {
+    DirectOptions small;
+    small.body_bytes_max = 100;
+    Net net;
+    Host& a = net.add(1, 11);
+    Host& b = net.add(2, 22, small);
+    const Pid p{NodeId{1}, 5};
+    const Pid q{NodeId{2}, 6};
+    net.spawn(a, 5);
+    net.spawn(b, 6);
+    net.send(a, 1, p, q, std::string(150, 'x'));  // Waits for the hello: limit not known yet.
+    net.send(a, 2, p, q, "fits");
+    net.flush();
+    EXPECT_EQ(a.error(1), Errc::too_large);
+    EXPECT_TRUE(a.ok(2));
+    net.send(a, 3, p, q, std::string(101, 'y'));  // Known now: refused at once.
+    EXPECT_EQ(a.error(3), Errc::too_large);
+    EXPECT_EQ(net.on_wire(PacketKind::data), 0u);
+    EXPECT_EQ(b.bodies(), (std::vector<std::string>{"fits"}));
+    // A sender that ignores the limit: its data is dropped and counted.
+    wire::Packet rogue = make_packet(PacketKind::data, p, q, 11, 22);
+    rogue.header.epoch = 99;
+    rogue.header.seq = 1;
+    rogue.body = Bytes(200, 1);
+    const auto before = b.engine->counters().malformed_dropped;
+    net.inject(b, NodeId{1}, rogue);
+    EXPECT_EQ(b.engine->counters().malformed_dropped, before + 1);
+    EXPECT_EQ(b.bodies().size(), 1u);
+}
+
 TEST(DirectFailures, UnansweredHelloMakesThePeerUnreachable) {
     Duo t;
     t.net.send(*t.a, 1, t.p, t.q, "x");
