@@ -258,6 +258,7 @@ void print_status(const Output& out, const admin::Reply& r, std::chrono::nanosec
                                  {"service", p.service},
                                  {"buffering", p.buffering},
                                  {"queue_limit", p.queue_limit},
+                                 {"queued", p.queued},
                                  {"handled", p.handled},
                                  {"replies_failed", p.replies_failed}});
         }
@@ -277,11 +278,13 @@ void print_status(const Output& out, const admin::Reply& r, std::chrono::nanosec
         "node {} at {}: heraldd {}, incarnation {}, up {:.1f} s, faults {}, rtt {}\n", r.node,
         r.listen, r.version, r.incarnation, static_cast<double>(r.uptime_ms) / 1000,
         r.faults.empty() ? "none" : r.faults, describe(rtt));
-    text += fmt::format("  {:<28} {:<8} {:<8} {:<10} {:>11} {:>9} {:>14}\n", "PID", "NAME",
-                        "SERVICE", "BUFFERING", "QUEUE_LIMIT", "HANDLED", "REPLIES_FAILED");
+    text +=
+        fmt::format("  {:<28} {:<8} {:<8} {:<10} {:>6} {:>11} {:>9} {:>14}\n", "PID", "NAME",
+                    "SERVICE", "BUFFERING", "QUEUED", "QUEUE_LIMIT", "HANDLED", "REPLIES_FAILED");
     for (const auto& p : r.processes) {
-        text += fmt::format("  {:<28} {:<8} {:<8} {:<10} {:>11} {:>9} {:>14}\n", p.pid, p.name,
-                            p.service, p.buffering, p.queue_limit, p.handled, p.replies_failed);
+        text += fmt::format("  {:<28} {:<8} {:<8} {:<10} {:>6} {:>11} {:>9} {:>14}\n", p.pid,
+                            p.name, p.service, p.buffering, p.queued, p.queue_limit, p.handled,
+                            p.replies_failed);
     }
     text += "  counters:";
     for (const auto& [name, value] : r.counters) text += fmt::format(" {}={}", name, value);

@@ -50,7 +50,8 @@ struct ProcessInfo {
     std::uint32_t queue_limit = 0;
     std::uint64_t handled = 0;         // Messages it has taken from its inbox.
     std::uint64_t replies_failed = 0;  // Replies whose send failed (sender gone, timeout).
-    MSGPACK_DEFINE_MAP(pid, name, service, buffering, queue_limit, handled, replies_failed)
+    std::uint64_t queued = 0;          // Messages in its inbox when asked.
+    MSGPACK_DEFINE_MAP(pid, name, service, buffering, queue_limit, handled, replies_failed, queued)
 };
 
 // The answer to any request. `error` is empty on success, otherwise an Errc name

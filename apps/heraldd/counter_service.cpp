@@ -93,6 +93,7 @@ admin::ProcessInfo CounterService::info() const {
     info.buffering = "multiple";  // The process's inbox (it receives no messages).
     info.queue_limit = ProcessOptions{}.queue_limit;
     info.handled = handled_.load(std::memory_order_relaxed);
+    info.queued = process_ ? process_->queued() : 0;
     return info;
 }
 

@@ -107,6 +107,7 @@ admin::ProcessInfo Service::info() const {
     info.queue_limit = spec_.queue_limit;
     info.handled = counters_->handled.load(std::memory_order_relaxed);
     info.replies_failed = counters_->replies_failed.load(std::memory_order_relaxed);
+    info.queued = process_.queued();
     return info;
 }
 

@@ -137,6 +137,9 @@ public:
     // which hands up to `max` queued messages to `handler` on the calling thread and returns
     // how many. Errc::io_error when the system refuses an eventfd.
     [[nodiscard]] Result<int> notify_fd();
+    // Messages in this process's inbox now, received and not yet taken (a snapshot, for
+    // monitoring: `herald status` shows it). Any thread; 0 once the process has exited.
+    [[nodiscard]] std::size_t queued() const;
     std::size_t dispatch(const std::function<void(Envelope&&)>& handler,
                          std::size_t max = std::numeric_limits<std::size_t>::max());
 

@@ -123,6 +123,10 @@ Status Process::receive_async(ReceiveDone done, std::chrono::nanoseconds timeout
                                 });
 }
 
+std::size_t Process::queued() const {
+    return state_ ? state_->size() : 0;
+}
+
 Result<int> Process::notify_fd() {
     if (!state_) return closed_process();
     return state_->notify_fd();

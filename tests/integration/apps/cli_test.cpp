@@ -148,6 +148,7 @@ TEST(HeraldCli, StatusListsTheServicesAndCounters) {
     EXPECT_EQ(by_name["echo"]["pid"], daemon.node() + ".2");
     EXPECT_EQ(by_name["node"]["pid"], daemon.node() + ".1");
     EXPECT_GE(by_name["echo"]["handled"].get<int>(), 1);
+    EXPECT_TRUE(by_name["echo"].contains("queued")) << status.dump();  // Inbox depth now.
     EXPECT_GE(status["counters"]["messages_delivered"].get<int>(), 2);
     EXPECT_EQ(status["counters"]["processes"], 3);  // node, echo and the RPC counter.
     EXPECT_EQ(by_name["counter"]["pid"], daemon.node() + ".3");

@@ -112,6 +112,21 @@ TEST(NodeApi, DeliveredModeReturnsOnlyOnceTheMessageIsInTheInbox) {
     EXPECT_EQ(got->text(), "x");
 }
 
+TEST(NodeApi, QueuedCountsWhatIsInTheInbox) {
+    Pair p;
+    EXPECT_EQ(p.receiver->queued(), 0u);
+    SendOptions options;
+    options.mode = SendMode::delivered;
+    for (const char* text : {"a", "b", "c"}) {
+        ASSERT_TRUE(p.sender->send(p.receiver->pid(), std::string_view(text), options));
+    }
+    EXPECT_EQ(p.receiver->queued(), 3u);
+    ASSERT_TRUE(p.receiver->try_receive());
+    EXPECT_EQ(p.receiver->queued(), 2u);
+    p.receiver->exit();
+    EXPECT_EQ(p.receiver->queued(), 0u);
+}
+
 TEST(NodeApi, NonBlockingReceiveReturnsWouldBlockWhenEmpty) {
     Pair p;
     EXPECT_EQ(code(p.receiver->try_receive()), Errc::would_block);
