@@ -131,6 +131,10 @@ public:
     // Errc::invalid_argument). Returns Errc::closed without running `done` if the node stopped.
     [[nodiscard]] Status receive_async(ReceiveDone done,
                                        std::chrono::nanoseconds timeout = forever);
+    // The same, for the next message from a sender in `from` (selective receive); messages
+    // from others stay queued, in order, for later receives.
+    [[nodiscard]] Status receive_async_any_of(std::span<const Pid> from, ReceiveDone done,
+                                              std::chrono::nanoseconds timeout = forever);
 
     // For programs with their own event loop: a file descriptor that is readable exactly while
     // messages are queued (poll/epoll it for POLLIN; do not read it yourself), and dispatch(),

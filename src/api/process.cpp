@@ -116,8 +116,14 @@ Result<Envelope> Process::try_receive_any_of(std::span<const Pid> from) {
 }
 
 Status Process::receive_async(ReceiveDone done, std::chrono::nanoseconds timeout) {
+    return receive_async_any_of({}, std::move(done), timeout);
+}
+
+Status Process::receive_async_any_of(std::span<const Pid> from, ReceiveDone done,
+                                     std::chrono::nanoseconds timeout) {
     if (!state_) return closed_process();
-    return node_->receive_async(state_, to_duration(timeout),
+    return node_->receive_async(state_, std::vector<Pid>(from.begin(), from.end()),
+                                to_duration(timeout),
                                 [done = std::move(done)](Result<Message> message) {
                                     done(to_envelope(std::move(message)));
                                 });

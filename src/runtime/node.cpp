@@ -252,7 +252,9 @@ void Node::deliver(Message message, Time now_time) {
         return;
     }
     ProcessState& process = *it->second;
-    if (process.async_receiver) {
+    const auto& from = process.async_from;
+    if (process.async_receiver &&
+        (from.empty() || std::find(from.begin(), from.end(), message.source) != from.end())) {
         finish_async_receive(process, std::move(message), now_time);
         return;
     }

@@ -108,7 +108,8 @@ public:
     // Runs `done` once on the loop thread with the next message for `self` (any source), or
     // Errc::timeout / Errc::closed. One pending at a time per process: a second one completes
     // with Errc::invalid_argument. Returns Errc::closed (without running `done`) when stopped.
-    [[nodiscard]] Status receive_async(const std::shared_ptr<ProcessState>& self, Duration timeout,
+    [[nodiscard]] Status receive_async(const std::shared_ptr<ProcessState>& self,
+                                       std::vector<Pid> from, Duration timeout,
                                        ReceiveCallback done);
 
     // Stops accepting sends (Errc::closed), waits up to drain_max for pending ones to complete,
@@ -206,8 +207,8 @@ private:
     void drain_sends();
     Result<std::shared_ptr<ProcessState>> start_process(const ProcessConfig& config);
     void end_process(const std::shared_ptr<ProcessState>& process);
-    void start_async_receive(const std::shared_ptr<ProcessState>& self, Duration timeout,
-                             ReceiveCallback done);
+    void start_async_receive(const std::shared_ptr<ProcessState>& self, std::vector<Pid> from,
+                             Duration timeout, ReceiveCallback done);
     void finish_async_receive(ProcessState& self, Result<Message> result, Time now);
     void receive_posted(Pid pid, std::vector<Pid> from);
     void receive_ended(Pid pid);

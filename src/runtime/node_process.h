@@ -98,6 +98,7 @@ public:
 
     // Loop thread only: the pending receive_async() callback (at most one), and its timer.
     std::function<void(Result<Message>)> async_receiver;
+    std::vector<Pid> async_from;  // Its accepted senders; empty = any.
     std::uint64_t async_timer = 0;
 
 private:

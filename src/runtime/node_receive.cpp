@@ -125,18 +125,19 @@ void Node::report_to_engine(Pid pid, std::uint32_t count) {
                [&](proto::Effects& out) { direct_->on_consumed(pid, count, t, out); });
 }
 
-Status Node::receive_async(const std::shared_ptr<ProcessState>& self, Duration timeout,
-                           ReceiveCallback done) {
-    if (!loop_.post([this, self, timeout, done = std::move(done)]() mutable {
-            start_async_receive(self, timeout, std::move(done));
-        })) {
+Status Node::receive_async(const std::shared_ptr<ProcessState>& self, std::vector<Pid> from,
+                           Duration timeout, ReceiveCallback done) {
+    if (!loop_.post(
+            [this, self, from = std::move(from), timeout, done = std::move(done)]() mutable {
+                start_async_receive(self, std::move(from), timeout, std::move(done));
+            })) {
         return fail(Errc::closed, "node stopped");
     }
     return {};
 }
 
-void Node::start_async_receive(const std::shared_ptr<ProcessState>& self, Duration timeout,
-                               ReceiveCallback done) {
+void Node::start_async_receive(const std::shared_ptr<ProcessState>& self, std::vector<Pid> from,
+                               Duration timeout, ReceiveCallback done) {
     if (shut_down_ || self->closed()) {
         done(fail(Errc::closed, "process closed"));
         return;
@@ -145,7 +146,7 @@ void Node::start_async_receive(const std::shared_ptr<ProcessState>& self, Durati
         done(fail(Errc::invalid_argument, "a receive_async is already pending"));
         return;
     }
-    if (auto taken = self->take({})) {
+    if (auto taken = self->take(from)) {
         done(accept(*self, std::move(*taken)));
         return;
     }
@@ -154,6 +155,7 @@ void Node::start_async_receive(const std::shared_ptr<ProcessState>& self, Durati
         return;
     }
     self->async_receiver = std::move(done);
+    self->async_from = std::move(from);
     const Time t = now();
     if (timeout != Duration::max()) {
         const std::uint64_t timer = timer_next_++;
@@ -161,7 +163,7 @@ void Node::start_async_receive(const std::shared_ptr<ProcessState>& self, Durati
         receive_timers_.emplace(timer, self->pid());
         node_timers_.set(node_timer(NodeTimer::receive, timer), t + timeout);
     }
-    if (self->needs_receive_posts()) receive_posted(self->pid(), {});
+    if (self->needs_receive_posts()) receive_posted(self->pid(), self->async_from);
 }
 
 void Node::finish_async_receive(ProcessState& self, Result<Message> result, Time now_time) {
@@ -169,6 +171,7 @@ void Node::finish_async_receive(ProcessState& self, Result<Message> result, Time
     HERALD_ASSERT(self.async_receiver != nullptr);
     auto done = std::move(self.async_receiver);
     self.async_receiver = nullptr;
+    self.async_from.clear();
     if (self.async_timer != 0) {
         node_timers_.cancel(node_timer(NodeTimer::receive, self.async_timer));
         receive_timers_.erase(self.async_timer);

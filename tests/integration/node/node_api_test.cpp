@@ -179,6 +179,36 @@ TEST(NodeApi, AsyncReceiveTimesOutAndAllowsOnlyOnePending) {
     EXPECT_EQ(code(first.get_future().get()), Errc::timeout);
 }
 
+TEST(NodeApi, SelectiveAsyncReceiveLeavesOtherSendersQueued) {
+    Pair p;
+    auto other = spawn(*p.a);
+    const Pid wanted = other.pid();
+    std::promise<Result<Envelope>> got_promise;
+    ASSERT_TRUE(p.receiver->receive_async_any_of(
+        std::span<const Pid>(&wanted, 1),
+        [&](Result<Envelope> e) { got_promise.set_value(std::move(e)); }, 5s));
+    SendOptions delivered;
+    delivered.mode = SendMode::delivered;
+    ASSERT_TRUE(p.sender->send(p.receiver->pid(), std::string_view("not you"), delivered));
+    ASSERT_TRUE(other.send(p.receiver->pid(), std::string_view("you"), delivered));
+    auto got = got_promise.get_future().get();
+    ASSERT_TRUE(got) << error_text(got);
+    EXPECT_EQ(got->text(), "you");
+    EXPECT_EQ(got->source, wanted);
+    auto left = p.receiver->try_receive();  // The other sender's message waited in the inbox.
+    ASSERT_TRUE(left) << error_text(left);
+    EXPECT_EQ(left->text(), "not you");
+    // A queued match is taken at once.
+    ASSERT_TRUE(other.send(p.receiver->pid(), std::string_view("again"), delivered));
+    std::promise<Result<Envelope>> queued;
+    ASSERT_TRUE(p.receiver->receive_async_any_of(
+        std::span<const Pid>(&wanted, 1),
+        [&](Result<Envelope> e) { queued.set_value(std::move(e)); }, 5s));
+    auto again = queued.get_future().get();
+    ASSERT_TRUE(again) << error_text(again);
+    EXPECT_EQ(again->text(), "again");
+}
+
 TEST(NodeApi, NotifyFdBecomesReadableAndDispatchDrainsTheInbox) {
     Pair p;
     auto fd = p.receiver->notify_fd();
