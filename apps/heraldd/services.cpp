@@ -21,20 +21,6 @@ constexpr auto reply_timeout = std::chrono::seconds(10);
 // messages cannot delay shutdown (the rest are handled by the final drain).
 constexpr std::size_t dispatch_batch_max = 64;
 
-std::string buffering_name(Buffering buffering) {
-    switch (buffering) {
-        case Buffering::send_after_receive:
-            return "send_after_receive";
-        case Buffering::send_discard_retry:
-            return "send_discard_retry";
-        case Buffering::single:
-            return "single";
-        case Buffering::multiple:
-            return "multiple";
-    }
-    return "unknown";
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Service>> Service::start(Node& node, const ServiceSpec& spec,
@@ -103,7 +89,7 @@ admin::ProcessInfo Service::info() const {
     info.pid = to_string(pid_);
     info.name = spec_.name;
     info.service = spec_.kind;
-    info.buffering = buffering_name(Buffering::multiple);
+    info.buffering = "multiple";  // Every service's inbox (spawn above).
     info.queue_limit = spec_.queue_limit;
     info.handled = counters_->handled.load(std::memory_order_relaxed);
     info.replies_failed = counters_->replies_failed.load(std::memory_order_relaxed);

@@ -3,15 +3,12 @@
 // daemon killed with SIGKILL during a run of exactly-once `add` calls and restarted with the
 // same URL and data folder. Property: the counter equals the number of successful calls; an
 // interrupted call is reported (server_crashed, response_lost or timeout), never counted twice.
-#include <condition_variable>
 #include <cstdio>
-#include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "node_child.h"
 #include "node_test_support.h"
+#include "rpc_caller.h"
 
 namespace herald {
 namespace {
@@ -128,66 +125,6 @@ TEST(HeralddRpc, UnderThirtyPercentLossEveryExactlyOnceAddCountsOnce) {
     EXPECT_NE(get.output.find("): 40\n"), std::string::npos) << get.output;
 }
 
-// Calls `add` from a thread, 8 outstanding, until `calls` have completed.
-class Caller {
-public:
-    Caller(Process& client, Pid server, std::size_t calls) : client_(client), server_(server) {
-        options_.retransmit_timeout = 20ms;
-        options_.retransmit_max = 200ms;
-        options_.retry_limit = 60;  // About 12 s of silence: the restart fits in it.
-        options_.probe_interval = 100ms;
-        options_.timeout = 40s;
-        thread_ = std::thread([this, calls] { run(calls); });
-    }
-    ~Caller() { join(); }
-    void join() {
-        if (thread_.joinable()) thread_.join();
-    }
-    std::uint64_t ok() const {
-        std::lock_guard lock(mutex_);
-        return ok_;
-    }
-    std::map<Errc, std::uint64_t> failed() const {
-        std::lock_guard lock(mutex_);
-        return failed_;
-    }
-
-private:
-    void run(std::size_t calls) {
-        for (std::size_t i = 0; i < calls; ++i) {
-            std::unique_lock lock(mutex_);
-            settled_.wait(lock, [&] { return outstanding_ < 8; });
-            ++outstanding_;
-            lock.unlock();
-            auto started = client_.call_async(server_, "add", {}, options_,
-                                              [this](Result<Bytes> r) { settle(r); });
-            if (!started) settle(fail(started.error()));
-        }
-        std::unique_lock lock(mutex_);
-        settled_.wait(lock, [&] { return outstanding_ == 0; });
-    }
-    void settle(const Result<Bytes>& result) {
-        std::lock_guard lock(mutex_);
-        if (result) {
-            ++ok_;
-        } else {
-            ++failed_[result.error().code];
-        }
-        --outstanding_;
-        settled_.notify_all();
-    }
-
-    Process& client_;
-    Pid server_;
-    CallOptions options_;
-    mutable std::mutex mutex_;
-    std::condition_variable settled_;
-    std::size_t outstanding_ = 0;
-    std::uint64_t ok_ = 0;
-    std::map<Errc, std::uint64_t> failed_;
-    std::thread thread_;
-};
-
 TEST(HeralddRpc, ADaemonKilledWithSigkillAndRestartedNeverCountsACallTwice) {
     TempDir dir;
     const std::string data = dir.path() + "/data";
@@ -200,7 +137,8 @@ TEST(HeralddRpc, ADaemonKilledWithSigkillAndRestartedNeverCountsACallTwice) {
     const Pid counter{who->node, 3};
     auto client = spawn(*node);
     constexpr std::size_t calls = 1'000;
-    Caller caller(client, counter, calls);
+    // Each call retries for about 12 s of silence: a daemon restart fits in it.
+    Caller caller(client, counter, calls, 8, riding_out_a_restart(60, 40s));
     ASSERT_TRUE(eventually([&] { return caller.ok() >= 300; }, 40s));
     daemon->child.kill9();
     const auto ok_at_crash = caller.ok();

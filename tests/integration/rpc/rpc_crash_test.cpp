@@ -5,15 +5,12 @@
 // successfully; calls in flight at a crash end either successfully (answered from the durable
 // reply cache, or run by the new incarnation) or with server_crashed / response_lost / timeout,
 // and are reported. Faults: the crashes, plus 10% injected loss on the client's node.
-#include <condition_variable>
 #include <cstdio>
-#include <map>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "node_child.h"
 #include "node_test_support.h"
+#include "rpc_caller.h"
 
 namespace herald {
 namespace {
@@ -35,69 +32,6 @@ std::optional<Ready> wait_ready(Child& child) {
     words >> ready.url >> ready.pid >> ready.value;
     return ready;
 }
-
-// Calls `add` from a thread, `window` outstanding, until `calls` have completed.
-class Caller {
-public:
-    Caller(Process& client, Pid server, std::size_t calls) : client_(client), server_(server) {
-        options_.retransmit_timeout = 20ms;
-        options_.retransmit_max = 200ms;
-        options_.retry_limit = 40;  // About 8 s of silence: enough to ride out the restart.
-        options_.probe_interval = 100ms;
-        options_.timeout = 30s;
-        thread_ = std::thread([this, calls] { run(calls); });
-    }
-    ~Caller() { join(); }
-
-    std::uint64_t ok() const {
-        std::lock_guard lock(mutex_);
-        return ok_;
-    }
-    std::map<Errc, std::uint64_t> failed() const {
-        std::lock_guard lock(mutex_);
-        return failed_;
-    }
-    void join() {
-        if (thread_.joinable()) thread_.join();
-    }
-
-private:
-    static constexpr std::size_t window = 16;
-
-    void run(std::size_t calls) {
-        for (std::size_t i = 0; i < calls; ++i) {
-            std::unique_lock lock(mutex_);
-            settled_.wait(lock, [&] { return outstanding_ < window; });
-            ++outstanding_;
-            lock.unlock();
-            auto started = client_.call_async(server_, "add", {}, options_,
-                                              [this](Result<Bytes> r) { settle(r); });
-            if (!started) settle(fail(started.error()));
-        }
-        std::unique_lock lock(mutex_);
-        settled_.wait(lock, [&] { return outstanding_ == 0; });
-    }
-    void settle(const Result<Bytes>& result) {
-        std::lock_guard lock(mutex_);
-        if (result) {
-            ++ok_;
-        } else {
-            ++failed_[result.error().code];
-        }
-        --outstanding_;
-        settled_.notify_all();
-    }
-
-    Process& client_;
-    Pid server_;
-    CallOptions options_;
-    mutable std::mutex mutex_;
-    std::condition_variable settled_;
-    std::size_t outstanding_ = 0;
-    std::uint64_t ok_ = 0;
-    std::map<Errc, std::uint64_t> failed_;
-    std::thread thread_;
-};
 
 std::uint64_t decimal(const Bytes& bytes) {
     return std::stoull(std::string(bytes.begin(), bytes.end()));
@@ -123,7 +57,8 @@ TEST(RpcCrash, AServerKilledAndRestartedThreeTimesNeverCountsACallTwice) {
     ASSERT_TRUE(server) << error_text(server);
     auto client = spawn(*node);
     constexpr std::size_t calls = 4'000;
-    Caller caller(client, *server, calls);
+    // Each call retries for about 8 s of silence: enough to ride out a server restart.
+    Caller caller(client, *server, calls, 16, riding_out_a_restart(40, 30s));
 
     for (std::uint64_t crash = 1; crash <= 3; ++crash) {
         ASSERT_TRUE(eventually([&] { return caller.ok() >= crash * 1'000; }, 40s));
