@@ -82,6 +82,11 @@ public:
 
     [[nodiscard]] const std::string& output() const { return buffer_; }
 
+    // Asks the child to finish (SIGTERM); wait_exit() collects it.
+    void terminate() {
+        if (pid_ > 0) ::kill(pid_, SIGTERM);
+    }
+
     void kill9() {
         if (pid_ <= 0) return;
         ::kill(pid_, SIGKILL);

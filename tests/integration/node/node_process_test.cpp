@@ -43,6 +43,7 @@ void exchange(const std::string& sink_url, const std::string& source_url, int co
         {env});
     auto source_status = source.wait_exit(90s);
     if (source_status != 0) sink.kill9();  // It would wait for messages that never come.
+    sink.terminate();  // It stays up until then, so the source's last message is acked.
     auto sink_status = sink.wait_exit(30s);
     EXPECT_EQ(source_status, 0) << source.output();
     std::printf("source: %s", source.output().c_str());  // Retransmits and injected drops.
