@@ -104,17 +104,21 @@ Status run_stream_server(const PeerArgs& args, Peer& peer) {
 // blocks at its high-water mark): spinning would take the CPU the node's threads need.
 Status run_stream_client(const PeerArgs& args, Peer& peer) {
     constexpr std::uint32_t in_flight_max = 4096;
-    std::atomic<std::uint32_t> in_flight{0};
-    std::atomic<bool> failed{false};
-    std::mutex mutex;
-    std::condition_variable drained;
+    struct Shared {
+        std::atomic<std::uint32_t> in_flight{0};
+        std::atomic<bool> failed{false};
+        std::mutex mutex;
+        std::condition_variable drained;
+    } shared;
+    auto& [in_flight, failed, mutex, drained] = shared;
     const Bytes body(args.size_bytes, 0x5a);
     const std::int64_t stop = now_ns() + (args.warmup_ms + args.duration_ms) * 1'000'000;
-    auto done = [&](Status status) {
-        if (!status) failed.store(true, std::memory_order_relaxed);
-        if (in_flight.fetch_sub(1, std::memory_order_acq_rel) == in_flight_max / 2 + 1) {
-            std::lock_guard lock(mutex);
-            drained.notify_one();
+    // One pointer captured: the callback fits in std::function without an allocation per send.
+    auto done = [state = &shared](Status status) {
+        if (!status) state->failed.store(true, std::memory_order_relaxed);
+        if (state->in_flight.fetch_sub(1, std::memory_order_acq_rel) == in_flight_max / 2 + 1) {
+            std::lock_guard lock(state->mutex);
+            state->drained.notify_one();
         }
     };
     std::uint64_t sent = 0;

@@ -4,19 +4,55 @@
 namespace herald::runtime {
 
 void TimerSet::set(proto::TimerId id, Time at) {
-    auto [it, inserted] = at_by_id_.try_emplace(id.value, at);
-    if (!inserted) {
-        by_time_.erase({it->second, id.value});
+    auto it = at_by_id_.find(id.value);
+    if (it != at_by_id_.end()) {
+        if (it->second == at) return;
+        erase_by_time(by_time_.find({it->second, id.value}));
         it->second = at;
+    } else if (spare_by_id_.empty()) {
+        at_by_id_.emplace(id.value, at);
+    } else {
+        ById::node_type node = std::move(spare_by_id_.back());
+        spare_by_id_.pop_back();
+        node.key() = id.value;
+        node.mapped() = at;
+        at_by_id_.insert(std::move(node));
     }
-    by_time_.insert({at, id.value});
+    insert_by_time(at, id.value);
 }
 
 void TimerSet::cancel(proto::TimerId id) {
     auto it = at_by_id_.find(id.value);
     if (it == at_by_id_.end()) return;
-    by_time_.erase({it->second, id.value});
-    at_by_id_.erase(it);
+    erase_by_time(by_time_.find({it->second, id.value}));
+    erase_by_id(it);
+}
+
+void TimerSet::insert_by_time(Time at, std::uint64_t id) {
+    if (spare_by_time_.empty()) {
+        by_time_.emplace(at, id);
+        return;
+    }
+    ByTime::node_type node = std::move(spare_by_time_.back());
+    spare_by_time_.pop_back();
+    node.value() = {at, id};
+    by_time_.insert(std::move(node));
+}
+
+void TimerSet::erase_by_time(ByTime::const_iterator it) {
+    if (spare_by_time_.size() < spare_max) {
+        spare_by_time_.push_back(by_time_.extract(it));
+    } else {
+        by_time_.erase(it);
+    }
+}
+
+void TimerSet::erase_by_id(ById::const_iterator it) {
+    if (spare_by_id_.size() < spare_max) {
+        spare_by_id_.push_back(at_by_id_.extract(it));
+    } else {
+        at_by_id_.erase(it);
+    }
 }
 
 void TimerSet::apply(const proto::TimerEffect& effect) {
@@ -35,8 +71,8 @@ std::optional<Time> TimerSet::earliest() const {
 std::optional<proto::TimerId> TimerSet::pop_due(Time now) {
     if (by_time_.empty() || by_time_.begin()->first > now) return std::nullopt;
     const std::uint64_t id = by_time_.begin()->second;
-    by_time_.erase(by_time_.begin());
-    at_by_id_.erase(id);
+    erase_by_time(by_time_.begin());
+    erase_by_id(at_by_id_.find(id));
     return proto::TimerId{id};
 }
 

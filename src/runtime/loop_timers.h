@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "core/time.h"
 #include "proto/effects.h"
@@ -32,8 +33,21 @@ public:
     void clear();
 
 private:
-    std::unordered_map<std::uint64_t, Time> at_by_id_;
-    std::set<std::pair<Time, std::uint64_t>> by_time_;
+    using ById = std::unordered_map<std::uint64_t, Time>;
+    using ByTime = std::set<std::pair<Time, std::uint64_t>>;
+    // Spare nodes of both containers: a stream sets and cancels a timer per message (the
+    // engine's send deadlines), and reusing nodes keeps that free of allocations (issue 7).
+    // At most spare_max of each are kept; beyond it nodes are freed.
+    static constexpr std::size_t spare_max = 1024;
+
+    void insert_by_time(Time at, std::uint64_t id);
+    void erase_by_time(ByTime::const_iterator it);
+    void erase_by_id(ById::const_iterator it);
+
+    ById at_by_id_;
+    ByTime by_time_;
+    std::vector<ById::node_type> spare_by_id_;
+    std::vector<ByTime::node_type> spare_by_time_;
 };
 
 }  // namespace herald::runtime

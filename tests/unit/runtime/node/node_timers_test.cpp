@@ -41,5 +41,31 @@ TEST(TimerSet, CancelRemovesAndIgnoresUnknownIds) {
     EXPECT_FALSE(timers.earliest().has_value());
 }
 
+// Cancelled and popped timers leave their nodes for reuse (up to a bound): a set after many
+// cancels must still order and find every timer exactly.
+TEST(TimerSet, ReusedNodesKeepOrderAndIdentity) {
+    TimerSet timers;
+    constexpr std::uint64_t count = 3000;  // More than the spare bound.
+    for (std::uint64_t round = 0; round < 3; ++round) {
+        for (std::uint64_t i = 0; i < count; ++i) {
+            timers.set(proto::TimerId{i + round}, at(static_cast<std::int64_t>(count - i)));
+        }
+        for (std::uint64_t i = 0; i < count; i += 2) timers.cancel(proto::TimerId{i + round});
+        EXPECT_EQ(timers.size(), count / 2);
+        std::int64_t last = 0;
+        for (std::uint64_t popped = 0; popped < count / 2; ++popped) {
+            const Time due = *timers.earliest();
+            auto id = timers.pop_due(at(static_cast<std::int64_t>(count)));
+            ASSERT_TRUE(id.has_value());
+            EXPECT_EQ(id->value % 2, (round + 1) % 2);  // Only the ones left set.
+            EXPECT_EQ(due, at(static_cast<std::int64_t>(count - (id->value - round))));
+            EXPECT_GT(due.ns(), last);
+            last = due.ns();
+        }
+        EXPECT_EQ(timers.size(), 0u);
+        EXPECT_FALSE(timers.pop_due(Time::max()).has_value());
+    }
+}
+
 }  // namespace
 }  // namespace herald::runtime
