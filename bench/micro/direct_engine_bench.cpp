@@ -4,6 +4,8 @@
 // Layer: bench.
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
+
 #include "proto/direct/direct_engine.h"
 #include "wire/codec.h"
 
@@ -48,10 +50,12 @@ private:
         from_out.sends.clear();
         for (auto& send : sends) {
             if (codec_) {
-                auto decoded = wire::decode(wire::encode(send.packet));
+                Bytes datagram(wire::encoded_size(send.parts()));
+                if (!wire::encode_into(send.parts(), datagram)) std::abort();
+                auto decoded = wire::decode(datagram);
                 to.on_packet(from, *decoded, now_, to_out);
             } else {
-                to.on_packet(from, send.packet, now_, to_out);
+                to.on_packet(from, std::move(send).take(), now_, to_out);
             }
         }
         if (!to_out.deliveries.empty()) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,23 @@ struct TimerId {
 struct SendEffect {
     NodeId to;
     wire::Packet packet;
+    // When set, the packet's body (packet.body is then empty): the sender's buffer, shared with
+    // every transmission instead of copied into each (issue 7). parts() and take() read either.
+    std::shared_ptr<const Bytes> shared_body;
+
+    // The packet to encode, its body wherever it is.
+    [[nodiscard]] wire::PacketParts parts() const {
+        return {packet.header, packet.extensions,
+                shared_body ? ByteView(*shared_body) : ByteView(packet.body)};
+    }
+    // The packet with a body of its own, for drivers that keep packets (simulator, tests).
+    [[nodiscard]] wire::Packet take() && {
+        if (shared_body) {
+            packet.body = *shared_body;
+            shared_body.reset();
+        }
+        return std::move(packet);
+    }
 };
 
 struct DeliverEffect {
@@ -77,7 +95,9 @@ struct TraceEffect {
 // Records outputs in order of kind. Drivers drain the vectors after each input, then clear().
 class Effects {
 public:
-    void send(NodeId to, wire::Packet packet) { sends.push_back({to, std::move(packet)}); }
+    void send(NodeId to, wire::Packet packet, std::shared_ptr<const Bytes> shared_body = {}) {
+        sends.push_back({to, std::move(packet), std::move(shared_body)});
+    }
     void deliver(Message message) { deliveries.push_back({std::move(message)}); }
     void execute(ExecuteEffect e) { executions.push_back(std::move(e)); }
     void complete(OperationId op, Result<Bytes> result) {

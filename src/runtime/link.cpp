@@ -27,7 +27,7 @@ Link::Link(Transport& transport, PeerTable& peers, const LinkOptions& options)
     if (options_.pack_destinations_max == 0) pack_max_ = 0;
 }
 
-bool Link::send(NodeId to, const wire::Packet& packet) {
+bool Link::send(NodeId to, const wire::PacketParts& packet) {
     const Endpoint* endpoint = peers_.find(to);
     if (endpoint == nullptr) {
         ++counters_.unknown_peer_dropped;
@@ -68,7 +68,7 @@ void Link::flush() {
     for (Pack& pack : packs_) send_pack(pack);
 }
 
-bool Link::send_to(const Endpoint& to, const wire::Packet& packet) {
+bool Link::send_to(const Endpoint& to, const wire::PacketParts& packet) {
     const std::size_t size = wire::encoded_size(packet);
     if (size <= pack_max_) {
         Pack& pack = pack_for(to);

@@ -45,9 +45,13 @@ public:
     // drop, when `to` has no known endpoint (the engine's retransmission and unreachable logic
     // takes over) or the packet cannot be encoded (a programmer error in an engine: counted,
     // not sent).
-    bool send(NodeId to, const wire::Packet& packet);
+    bool send(NodeId to, const wire::PacketParts& packet);
     // Sends `packet` to an address (hello to a node whose id is not known yet).
-    bool send_to(const Endpoint& to, const wire::Packet& packet);
+    bool send_to(const Endpoint& to, const wire::PacketParts& packet);
+    bool send(NodeId to, const wire::Packet& packet) { return send(to, wire::parts_of(packet)); }
+    bool send_to(const Endpoint& to, const wire::Packet& packet) {
+        return send_to(to, wire::parts_of(packet));
+    }
     // Hands every packed datagram to the transport (which the caller flushes next).
     void flush();
 

@@ -209,13 +209,13 @@ void Node::route(proto::SendEffect& send) {
     if (send.to == id_) {
         // A process on this node: hand the packet to the engine directly (after the current
         // effects are applied), without encoding or a system call.
-        deferred_.push_back([this, packet = std::move(send.packet)]() mutable {
+        deferred_.push_back([this, packet = std::move(send).take()]() mutable {
             if (!shut_down_) dispatch_packet(id_, packet, now());
         });
         return;
     }
     if (coalesce_ack(send)) return;
-    link_->send(send.to, send.packet);
+    link_->send(send.to, send.parts());
 }
 
 bool Node::coalesce_ack(proto::SendEffect& send) {

@@ -124,7 +124,7 @@ void SimNode::drain(std::size_t slot) {
     // is recorded before a completion of the same input, so "delivered" precedes "done".
     const std::string_view name = engines_[slot]->name();
     for (const auto& t : effects_.traces) sim_.engine_trace(*this, name, t);
-    for (auto& s : effects_.sends) sim_.send_packet(id_, s.to, std::move(s.packet));
+    for (auto& s : effects_.sends) sim_.send_packet(id_, s.to, std::move(s).take());
     for (auto& d : effects_.deliveries) {
         HERALD_ASSERT(d.message.target.node == id_);
         auto& queue = queues_[d.message.target];

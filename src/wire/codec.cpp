@@ -260,10 +260,18 @@ Status check_encodable(const Header& header, std::span<const Extension> extensio
 }
 
 Status check_encodable(const Packet& packet) noexcept {
+    return check_encodable(parts_of(packet));
+}
+
+Status check_encodable(const PacketParts& packet) noexcept {
     return check_encodable(packet.header, packet.extensions, packet.body.size());
 }
 
 std::size_t encoded_size(const Packet& packet) noexcept {
+    return encoded_size(parts_of(packet));
+}
+
+std::size_t encoded_size(const PacketParts& packet) noexcept {
     return header_bytes + extensions_size(packet.extensions) + packet.body.size();
 }
 
@@ -290,6 +298,10 @@ Result<std::size_t> encode_parts_into(const Header& header, std::span<const Exte
 }
 
 Result<std::size_t> encode_into(const Packet& packet, std::span<std::uint8_t> out) {
+    return encode_into(parts_of(packet), out);
+}
+
+Result<std::size_t> encode_into(const PacketParts& packet, std::span<std::uint8_t> out) {
     return encode_parts_into(packet.header, packet.extensions, packet.body, out);
 }
 

@@ -45,14 +45,18 @@ struct DecodeOptions {
 [[nodiscard]] Status check_encodable(const Header& header, std::span<const Extension> extensions,
                                      std::size_t body_bytes) noexcept;
 [[nodiscard]] Status check_encodable(const Packet& packet) noexcept;
+[[nodiscard]] Status check_encodable(const PacketParts& packet) noexcept;
 
 // Exact number of bytes encode() produces: header_bytes + extension area + body.
 [[nodiscard]] std::size_t encoded_size(const Packet& packet) noexcept;
+[[nodiscard]] std::size_t encoded_size(const PacketParts& packet) noexcept;
 
 // Encodes into `out` (for pool buffers) in one pass, without allocating, and returns the number
 // of bytes written (== encoded_size). Errors: those of check_encodable, and Errc::too_large
 // when `out` is shorter than encoded_size (nothing useful is written then). Any thread.
 [[nodiscard]] Result<std::size_t> encode_into(const Packet& packet, std::span<std::uint8_t> out);
+[[nodiscard]] Result<std::size_t> encode_into(const PacketParts& packet,
+                                              std::span<std::uint8_t> out);
 
 // Same, from parts: used by the fragmenter to encode one slice of a body without copying it.
 [[nodiscard]] Result<std::size_t> encode_parts_into(const Header& header,

@@ -10,7 +10,7 @@
 namespace herald::wire {
 namespace {
 
-std::size_t extensions_size(const std::vector<Extension>& extensions) {
+std::size_t extensions_size(std::span<const Extension> extensions) {
     std::size_t n = 0;
     for (const auto& e : extensions) n += extension_header_bytes + e.value.size();
     return n;
@@ -34,6 +34,11 @@ bool same_extensions(const std::vector<Extension>& a, const std::vector<Extensio
 }  // namespace
 
 Result<FragmentPlan> plan_fragments(const Packet& packet, std::size_t datagram_bytes_max,
+                                    std::size_t message_bytes_max) {
+    return plan_fragments(parts_of(packet), datagram_bytes_max, message_bytes_max);
+}
+
+Result<FragmentPlan> plan_fragments(const PacketParts& packet, std::size_t datagram_bytes_max,
                                     std::size_t message_bytes_max) {
     if ((packet.header.flags & flag::fragment) != 0) {
         return fail(Errc::invalid_argument, "packet is already a fragment");
@@ -64,6 +69,12 @@ Result<FragmentPlan> plan_fragments(const Packet& packet, std::size_t datagram_b
 Result<std::size_t> encode_fragment_into(const Packet& packet, const FragmentPlan& plan,
                                          std::uint32_t fragment_id, std::uint16_t index,
                                          std::span<std::uint8_t> out) {
+    return encode_fragment_into(parts_of(packet), plan, fragment_id, index, out);
+}
+
+Result<std::size_t> encode_fragment_into(const PacketParts& packet, const FragmentPlan& plan,
+                                         std::uint32_t fragment_id, std::uint16_t index,
+                                         std::span<std::uint8_t> out) {
     if (index >= plan.count) return fail(Errc::invalid_argument, "fragment index >= count");
     if (plan.count == 1) return encode_into(packet, out);
     HERALD_ASSERT(plan.body_bytes_per_fragment > 0);
@@ -75,9 +86,8 @@ Result<std::size_t> encode_fragment_into(const Packet& packet, const FragmentPla
     header.fragment_id = fragment_id;
     header.fragment_index = index;
     header.fragment_count = plan.count;
-    const auto extensions =
-        index == 0 ? std::span<const Extension>(packet.extensions) : std::span<const Extension>();
-    return encode_parts_into(header, extensions, ByteView(packet.body).subspan(begin, length), out);
+    const auto extensions = index == 0 ? packet.extensions : std::span<const Extension>();
+    return encode_parts_into(header, extensions, packet.body.subspan(begin, length), out);
 }
 
 Result<std::vector<Bytes>> fragment(const Packet& packet, std::size_t datagram_bytes_max,

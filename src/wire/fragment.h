@@ -36,11 +36,19 @@ struct FragmentPlan {
 [[nodiscard]] Result<FragmentPlan> plan_fragments(
     const Packet& packet, std::size_t datagram_bytes_max,
     std::size_t message_bytes_max = message_bytes_max_default);
+[[nodiscard]] Result<FragmentPlan> plan_fragments(
+    const PacketParts& packet, std::size_t datagram_bytes_max,
+    std::size_t message_bytes_max = message_bytes_max_default);
 
 // Encodes fragment `index` of `plan` into `out` without copying the body elsewhere (for pool
 // buffers) and returns its size. With plan.count == 1 this is encode_into(packet, out).
 // Errc::invalid_argument: index >= plan.count; Errc::too_large: `out` is too small.
 [[nodiscard]] Result<std::size_t> encode_fragment_into(const Packet& packet,
+                                                       const FragmentPlan& plan,
+                                                       std::uint32_t fragment_id,
+                                                       std::uint16_t index,
+                                                       std::span<std::uint8_t> out);
+[[nodiscard]] Result<std::size_t> encode_fragment_into(const PacketParts& packet,
                                                        const FragmentPlan& plan,
                                                        std::uint32_t fragment_id,
                                                        std::uint16_t index,

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/bytes.h"
@@ -89,5 +90,17 @@ struct Packet {
         return nullptr;
     }
 };
+
+// An outgoing packet whose parts live elsewhere, for encoding without first copying them into
+// a Packet (a body shared with the sender's retransmission buffer). Valid while they are.
+struct PacketParts {
+    const Header& header;
+    std::span<const Extension> extensions;
+    ByteView body;
+};
+
+[[nodiscard]] inline PacketParts parts_of(const Packet& packet) {
+    return {packet.header, packet.extensions, packet.body};
+}
 
 }  // namespace herald::wire

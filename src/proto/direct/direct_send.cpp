@@ -79,6 +79,7 @@ void DirectState::on_send(OperationId op, Message message, const SendOptions& op
     }
     channel->last_activity = now;
     SendEntry entry;
+    entry.body = std::make_shared<const Bytes>(std::move(message.body));
     entry.message = std::move(message);
     entry.mode = options.mode;
     entry.queued_at = now;
@@ -125,13 +126,13 @@ void DirectState::transmit_next(SenderChannel& channel, Time now, Effects& out) 
     SendEntry& entry = channel.entries[static_cast<std::size_t>(index)];
     HERALD_ASSERT(entry.state == EntryState::queued);
     const std::uint64_t limit = peers_.at(channel.key.target.node).body_limit;
-    if (limit != 0 && entry.message.body.size() > limit) {
+    if (limit != 0 && entry.body->size() > limit) {
         // The receiving node said (in its hello) it accepts no body this large: refuse it
         // here rather than send what it would drop. Later messages take its place.
         trace(out, now, "probe_too_large_for_peer",
               [&] { return "target=" + to_string(channel.key.target); });
         complete(entry,
-                 fail(Errc::too_large, std::to_string(entry.message.body.size()) +
+                 fail(Errc::too_large, std::to_string(entry.body->size()) +
                                            " bytes exceed the receiving node's limit of " +
                                            std::to_string(limit)),
                  out);
@@ -158,7 +159,9 @@ void DirectState::transmit_next(SenderChannel& channel, Time now, Effects& out) 
 void DirectState::transmit(SenderChannel& channel, SendEntry& entry, Time now, Effects& out) {
     entry.sent_at = now;
     channel.last_activity = now;
-    emit(channel.key.target.node, data_packet(channel, entry), out);
+    const bool with_body = entry.state == EntryState::sent;
+    emit(channel.key.target.node, data_packet(channel, entry), out,
+         with_body ? entry.body : nullptr);
     watch(peers_.at(channel.key.target.node), now, out);
 }
 
@@ -180,8 +183,7 @@ wire::Packet DirectState::data_packet(const SenderChannel& channel, const SendEn
         case EntryState::offer_accepted:
             h.flags |= wire::flag::offer;
             break;
-        case EntryState::sent:
-            packet.body = entry.message.body;
+        case EntryState::sent:  // The body goes with the packet, shared (transmit).
             break;
         case EntryState::queued:
             HERALD_ASSERT(entry.state != EntryState::queued);
@@ -304,7 +306,7 @@ void DirectState::on_deadline(std::uint64_t op_key, Time now, Effects& out) {
     // Its seq is in use: a skip takes its place so that the receiver neither delivers it
     // later (unless the body got there first) nor waits for it (rule 9).
     it->state = EntryState::skip;
-    it->message.body = Bytes{};
+    it->body.reset();
     transmit(channel, *it, now, out);
     arm_retransmit(channel, now + channel.rto, out);
     trace(out, now, "probe_skip_sent", [&] {

@@ -35,12 +35,14 @@ DirectState::DirectState(NodeId self, std::uint32_t incarnation, const DirectOpt
     me.incarnation = incarnation;
 }
 
-void DirectState::emit(NodeId to, wire::Packet packet, Effects& out) {
+void DirectState::emit(NodeId to, wire::Packet packet, Effects& out,
+                       std::shared_ptr<const Bytes> shared_body) {
     ++counters_.packets_sent;
     if (to == self_) {
+        if (shared_body) packet.body = *shared_body;  // The receiver gets a body of its own.
         loopback_.push_back(std::move(packet));
     } else {
-        out.send(to, std::move(packet));
+        out.send(to, std::move(packet), std::move(shared_body));
     }
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <set>
 #include <span>
 #include <string>
@@ -40,7 +41,10 @@ enum class EntryState : std::uint8_t {
 };
 
 struct SendEntry {
-    Message message;           // message.seq is set when the entry leaves the queue.
+    Message message;  // message.seq is set when the entry leaves the queue; its body is in `body`.
+    // The body, shared with the data packets that carry it rather than copied into each
+    // transmission (issue 7); dropped once a skip replaces the message.
+    std::shared_ptr<const Bytes> body;
     std::uint64_t op_key = 0;  // Key in DirectState::ops_ while its op is pending; 0 = done.
     SendMode mode = SendMode::accepted;
     EntryState state = EntryState::queued;
@@ -175,7 +179,10 @@ public:
 
 private:
     // direct_state.cpp: tables, bounds, dispatch.
-    void emit(NodeId to, wire::Packet packet, Effects& out);
+    // Sends `packet` (with `shared_body` as its body when set) to node `to`, or feeds it back
+    // through loopback_ when `to` is this node.
+    void emit(NodeId to, wire::Packet packet, Effects& out,
+              std::shared_ptr<const Bytes> shared_body = {});
     void malformed(Time now, Effects& out, const char* why);
     [[nodiscard]] bool at_channel_bound() const;
     void arm_sweep(Time now, Effects& out);
