@@ -55,8 +55,9 @@ public:
     // Starts receiving. Loop thread only.
     virtual void start(ReceiveHandler handler) = 0;
 
-    // Queues one datagram to `to`. Never blocks; when the socket and the bounded send queue are
-    // full the datagram is dropped and counted (the engines retransmit). Loop thread only.
+    // Queues one datagram to `to` (datagram sockets send a large one with nothing queued before
+    // it at once, without copying it). Never blocks; when the socket and the bounded send queue
+    // are full the datagram is dropped and counted (the engines retransmit). Loop thread only.
     virtual void send(const Endpoint& to, ByteView datagram) = 0;
 
     // Pushes queued datagrams to the kernel (one sendmmsg where available). Loop thread only.

@@ -25,6 +25,9 @@ constexpr std::chrono::microseconds retry_delay_last{1024};
 constexpr std::uint32_t head_retries_max = 100;
 // Recycled send buffers kept for reuse; more would only hold memory.
 constexpr std::size_t spares_factor = 2;
+// A datagram at least this large, with nothing queued before it, is sent at once from the
+// caller's buffer: batching saves nothing at this size, and the copy into the queue is skipped.
+constexpr std::size_t direct_send_bytes_min = 8192;
 
 }  // namespace
 
@@ -185,6 +188,10 @@ void DatagramSocketTransport::send(const Endpoint& to, ByteView datagram) {
         counters_.send_errors.add();
         return;
     }
+    if (queue_.empty() && datagram.size() >= direct_send_bytes_min &&
+        send_now(**address, datagram)) {
+        return;
+    }
     if (queue_.size() >= options_.send_queue_max ||
         queue_bytes_ + datagram.size() > options_.send_queue_bytes_max) {
         counters_.send_dropped.add();
@@ -224,6 +231,20 @@ void DatagramSocketTransport::flush() {
             return;
         }
     }
+}
+
+// One sendto without queueing. Returns false when the socket is full (the caller queues it).
+bool DatagramSocketTransport::send_now(const SocketAddress& to, ByteView datagram) {
+    const ssize_t sent = ::sendto(socket_.native_handle(), datagram.data(), datagram.size(),
+                                  MSG_DONTWAIT | MSG_NOSIGNAL, to.get(), to.length);
+    if (sent >= 0) {
+        counters_.datagrams_sent.add();
+        return true;
+    }
+    const int error = errno;
+    if (error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS || error == EINTR) return false;
+    counters_.send_errors.add();  // Refused, as in send_batch: dropped; the engines retransmit.
+    return true;
 }
 
 // One sendmmsg. Returns false when the socket is full (wait), true otherwise.

@@ -87,6 +87,7 @@ private:
     int receive_batch();
     void arm_receive_wait();
     void schedule_flush();
+    bool send_now(const SocketAddress& to, ByteView datagram);
     bool send_batch();
     void pop_sent(std::size_t count);
     void arm_write_wait();

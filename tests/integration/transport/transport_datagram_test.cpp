@@ -93,6 +93,30 @@ TEST(UdpTransport, KeepsWorkingAfterSendingToAClosedPort) {
     EXPECT_EQ(as_text(a->received[0].data), "hello");
 }
 
+// A large datagram with nothing queued before it leaves at once (no copy into the send queue);
+// behind a queued one it waits its turn, so the order holds either way.
+TEST(DatagramTransports, SendLargeDatagramsAtOnceAndKeepTheirOrder) {
+    TempDir dir;
+    const std::vector<std::pair<std::string, std::string>> pairs = {
+        {"udp://127.0.0.1:0", "udp://127.0.0.1:0"},
+        {"unix:" + dir.file("a.sock"), "unix:" + dir.file("b.sock")}};
+    for (const auto& [from_url, to_url] : pairs) {
+        asio::io_context io;
+        PeerPtr from = open_peer(io, from_url);
+        PeerPtr to = open_peer(io, to_url);
+        from->transport->send(to->address(), numbered(0, 20'000));
+        EXPECT_EQ(from->transport->counters().datagrams_sent, 1u) << from_url;  // No flush.
+        from->transport->send(to->address(), numbered(1, 100));                 // Small: queued.
+        from->transport->send(to->address(), numbered(2, 20'000));  // Behind it: queued too.
+        EXPECT_EQ(from->transport->counters().datagrams_sent, 1u) << from_url;
+        from->transport->flush();
+        ASSERT_TRUE(run_until(io, [&] { return to->received.size() == 3; })) << from_url;
+        for (std::uint32_t i = 0; i < 3; ++i) {
+            EXPECT_EQ(to->received[i].data, numbered(i, i == 1 ? 100 : 20'000)) << from_url;
+        }
+    }
+}
+
 TEST(UnixTransport, ReplacesAStaleSocketFile) {
     asio::io_context io;
     TempDir dir;
