@@ -22,6 +22,7 @@ Link::Link(Transport& transport, PeerTable& peers, const LinkOptions& options)
       options_(adjusted(options)),
       reassembler_(options_.reassembly) {
     decode_options_.body_bytes_max = options_.message_bytes_max;
+    decode_options_.reserve_whole_message = true;
     scratch_.resize(transport.datagram_bytes_max());
     pack_max_ = std::min(options_.pack_bytes_max, transport.datagram_bytes_max());
     if (options_.pack_destinations_max == 0) pack_max_ = 0;

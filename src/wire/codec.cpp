@@ -2,6 +2,7 @@
 // Layer: wire. Bounds are checked before every read; encode_into writes in one pass.
 #include "wire/codec.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -346,6 +347,13 @@ Result<Packet> decode(ByteView bytes, const DecodeOptions& options) {
     HERALD_TRY(packet.extensions,
                read_extensions(bytes.subspan(header_bytes, layout.extensions_bytes)));
     const auto body = bytes.subspan(header_bytes + layout.extensions_bytes, layout.body_bytes);
+    const Header& h = packet.header;
+    if (options.reserve_whole_message && (h.flags & flag::fragment) != 0 && h.fragment_index == 0 &&
+        h.fragment_count > 1) {
+        packet.body.reserve(std::max(
+            body.size(),
+            std::min(std::size_t{h.fragment_count} * body.size(), options.body_bytes_max)));
+    }
     packet.body.assign(body.begin(), body.end());
     return packet;
 }

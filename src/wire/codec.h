@@ -29,6 +29,10 @@ inline constexpr std::size_t message_bytes_max_default = std::size_t{16} << 20;
 struct DecodeOptions {
     // Packets whose body is longer are rejected (Errc::malformed) before anything is copied.
     std::size_t body_bytes_max = message_bytes_max_default;
+    // Fragment 0 of a fragmented message gets a body with room for the whole message
+    // (fragment_count x its slice, at most body_bytes_max), so that the Reassembler appends the
+    // other slices to it instead of copying every slice into a new buffer (issue 7).
+    bool reserve_whole_message = false;
 };
 
 // True when `raw` is a PacketKind this build knows; the decoder rejects the others.

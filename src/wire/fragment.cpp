@@ -58,11 +58,17 @@ Result<FragmentPlan> plan_fragments(const PacketParts& packet, std::size_t datag
     if (extensions_bytes >= room) {
         return fail(Errc::too_large, "extensions do not fit in one datagram");
     }
-    const std::size_t slice = room - extensions_bytes;
-    const std::size_t count = (packet.body.size() + slice - 1) / slice;
-    if (count > std::numeric_limits<std::uint16_t>::max()) {
+    const std::size_t slice_max = room - extensions_bytes;
+    const std::size_t body = packet.body.size();
+    const std::size_t fewest = (body + slice_max - 1) / slice_max;
+    if (fewest > std::numeric_limits<std::uint16_t>::max()) {
         return fail(Errc::too_large, "body needs more than 65535 fragments");
     }
+    // As few fragments as fit, with slices as equal as the rule allows (docs/wire.md): a 64 KiB
+    // body over UDP is two halves, not 65 KB and 100 B, and fragment 0's slice times the count
+    // is within count bytes of the body, which the receiver reserves for the whole message.
+    const std::size_t slice = (body + fewest - 1) / fewest;
+    const std::size_t count = (body + slice - 1) / slice;
     return FragmentPlan{static_cast<std::uint16_t>(count), slice};
 }
 
@@ -144,7 +150,8 @@ Result<std::optional<Packet>> Reassembler::on_fragment(Packet fragment, Time now
         return std::optional<Packet>{};
     }
     if (auto ok = check_slice(partial, fragment); !ok) return reject_message(*started, ok.error());
-    const std::size_t bytes = fragment.body.size() + extensions_size(fragment.extensions);
+    // Charged by capacity: fragment 0 may hold room for the whole message (reserve_whole_message).
+    const std::size_t bytes = fragment.body.capacity() + extensions_size(fragment.extensions);
     if (auto ok = make_room(key, bytes); !ok) {
         return reject_message(partials_.find(key), ok.error());
     }
@@ -285,9 +292,16 @@ Packet Reassembler::assemble(Partial& partial) {
     whole.extensions = std::move(partial.extensions);
     std::size_t total = 0;
     for (const auto& slice : partial.slices) total += slice.size();
-    whole.body.reserve(total);
-    for (const auto& slice : partial.slices) {
-        whole.body.insert(whole.body.end(), slice.begin(), slice.end());
+    std::size_t first = 0;
+    if (partial.slices.front().capacity() >= total) {
+        // Fragment 0 came with room for the whole message: append the rest to it in place.
+        whole.body = std::move(partial.slices.front());
+        first = 1;
+    } else {
+        whole.body.reserve(total);
+    }
+    for (std::size_t i = first; i < partial.slices.size(); ++i) {
+        whole.body.insert(whole.body.end(), partial.slices[i].begin(), partial.slices[i].end());
     }
     return whole;
 }

@@ -53,9 +53,13 @@ TEST(Fragment, CutsTheBodyIntoEqualSlicesWithExtensionsOnlyOnTheFirst) {
     const Packet p = big_packet(1000);
     auto plan = plan_fragments(p, datagram);
     ASSERT_TRUE(plan.has_value());
-    const std::size_t slice = datagram - header_bytes - (extension_header_bytes + 4);
+    // As few fragments as fit (the room after header and extensions is 185 bytes), with slices
+    // as equal as possible: 6 fragments of 167 bytes, the last 165.
+    const std::size_t room = datagram - header_bytes - (extension_header_bytes + 4);
+    ASSERT_EQ(room, 185u);
+    EXPECT_EQ(plan->count, 6u);
+    const std::size_t slice = 167;
     EXPECT_EQ(plan->body_bytes_per_fragment, slice);
-    EXPECT_EQ(plan->count, (1000 + slice - 1) / slice);
     const auto parts = fragments_of(p, 7);
     ASSERT_EQ(parts.size(), plan->count);
     for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -69,6 +73,35 @@ TEST(Fragment, CutsTheBodyIntoEqualSlicesWithExtensionsOnlyOnTheFirst) {
         const bool last = i + 1 == parts.size();
         EXPECT_EQ(parts[i].body.size(), last ? 1000 - slice * i : slice);
     }
+}
+
+// A 64 KiB body over UDP: two halves, and fragment 0, decoded as the Link does, brings room for
+// the whole message, which reassembly fills in place (one buffer of the message's size).
+TEST(Fragment, ReassemblesALargeBodyIntoFragmentZerosBuffer) {
+    const Packet p = big_packet(65536);
+    auto datagrams = fragment(p, 65507, 3);
+    ASSERT_TRUE(datagrams.has_value());
+    ASSERT_EQ(datagrams->size(), 2u);
+    DecodeOptions options;
+    options.reserve_whole_message = true;
+    auto first = decode(datagrams->front(), options);
+    auto second = decode(datagrams->back(), options);
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(first->body.size(), 32768u);
+    EXPECT_EQ(second->body.size(), 32768u);
+    EXPECT_GE(first->body.capacity(), 65536u);
+    EXPECT_LT(second->body.capacity(), 65536u);  // Only fragment 0 reserves.
+    const std::uint8_t* buffer = first->body.data();
+    Reassembler r;
+    ASSERT_EQ(r.on_fragment(std::move(*second), at_ms(0)).value(), std::nullopt);
+    auto whole = r.on_fragment(std::move(*first), at_ms(0));
+    ASSERT_TRUE(whole && *whole);
+    EXPECT_EQ((*whole)->body, p.body);
+    EXPECT_EQ((*whole)->body.data(), buffer);
+    // Without the option every slice is exactly its size, and reassembly copies.
+    auto plain = decode(datagrams->front());
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(plain->body.capacity(), 32768u);
 }
 
 TEST(Fragment, RefusesWhatItCannotCarry) {
@@ -93,7 +126,7 @@ TEST(Fragment, EncodeFragmentIntoRefusesABadIndexOrSmallBuffer) {
     Bytes out(datagram);
     EXPECT_EQ(encode_fragment_into(p, *plan, 1, plan->count, out).error().code,
               Errc::invalid_argument);
-    Bytes small(datagram - 1);
+    Bytes small(header_bytes + 10);  // Fragment 0 needs its extension and a slice.
     EXPECT_EQ(encode_fragment_into(p, *plan, 1, 0, small).error().code, Errc::too_large);
 }
 
