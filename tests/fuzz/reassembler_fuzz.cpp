@@ -2,7 +2,8 @@
 // The input drives two scenarios: (1) arbitrary fragments (few keys, counts, sizes, clock steps),
 // checking the memory and count bounds after every step; (2) a body cut by wire::fragment and
 // delivered in a fuzzer-chosen order with duplicates and losses, checking that a delivered
-// message is identical to the original and delivered at most once.
+// message is identical to the original and delivered at most once. Both sometimes give fragment
+// bodies spare capacity, as the Link's decode does for fragment 0 (reserve_whole_message).
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdint>
@@ -36,7 +37,9 @@ wire::Packet arbitrary_fragment(FuzzedDataProvider& in) {
     p.header.seq = in.ConsumeIntegralInRange<std::uint64_t>(0, 1);
     if (in.ConsumeBool()) p.extensions.push_back({wire::ExtensionType::text, {1, 2}});
     const auto length = in.ConsumeIntegralInRange<std::size_t>(0, 1200);
+    const bool roomy = in.ConsumeBool();  // As fragment 0 decoded with reserve_whole_message.
     p.body = in.ConsumeBytes<std::uint8_t>(length);
+    if (roomy) p.body.reserve(p.body.size() * p.header.fragment_count);
     return p;
 }
 
@@ -63,10 +66,13 @@ void fragmented_message(FuzzedDataProvider& in) {
     auto parts = wire::fragment(original, datagram, 1, options.message_bytes_max);
     if (!parts || parts->size() < 2) return;
     wire::Reassembler r(options);
+    wire::DecodeOptions decode_options;
+    decode_options.body_bytes_max = options.message_bytes_max;
+    decode_options.reserve_whole_message = in.ConsumeBool();  // The Link's way, or plain.
     int delivered = 0;
     while (in.remaining_bytes() > 0) {
         const auto index = in.ConsumeIntegralInRange<std::size_t>(0, parts->size() - 1);
-        auto packet = wire::decode((*parts)[index]);
+        auto packet = wire::decode((*parts)[index], decode_options);
         require(packet.has_value());
         auto out = r.on_fragment(std::move(*packet), Time::zero());
         if (!out || !out->has_value()) continue;
