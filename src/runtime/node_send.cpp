@@ -131,17 +131,13 @@ void Node::drain_sends() {
         sends_taken_.clear();
         return;
     }
-    std::vector<proto::OperationId> ops;
-    ops.reserve(sends_taken_.size());
-    for (SendCommand& command : sends_taken_) {
-        ops.push_back(op_next_++);
-        ops_.emplace(ops.back(), std::move(command.done));
-    }
+    const proto::OperationId first_op = op_next_;
+    for (SendCommand& command : sends_taken_) ops_.emplace(op_next_++, std::move(command.done));
     const Time t = now();
     run_engine(direct_slot_, t, [&](proto::Effects& out) {
         for (std::size_t i = 0; i < sends_taken_.size(); ++i) {
             SendCommand& command = sends_taken_[i];
-            direct_->on_send(ops[i], std::move(command.message), command.options, t, out);
+            direct_->on_send(first_op + i, std::move(command.message), command.options, t, out);
         }
     });
     sends_taken_.clear();  // Keeps its capacity for the next batch.
