@@ -1,6 +1,8 @@
 // herald::Node: the public face of runtime::Node. Layer: api.
 #include "herald/node.h"
 
+#include <algorithm>
+
 #include "api/rpc_options.h"
 #include "herald/address.h"
 #include "runtime/node.h"
@@ -22,11 +24,15 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.transport.datagram_bytes_max = options.datagram_bytes_max;
     config.direct.body_bytes_max = options.message_bytes_max;
     config.direct.retransmit_initial = to_duration(options.retransmit_initial);
+    // The backoff's cap is not an option: it grows to a first wait set above it.
+    config.direct.retransmit_max =
+        std::max(config.direct.retransmit_max, config.direct.retransmit_initial);
     config.direct.peer_timeout = to_duration(options.peer_timeout);
     config.direct.window_messages = options.window_messages;
     config.direct.channel_buffer_max = options.sender_buffer_max;
     config.drain_max = to_duration(options.drain_timeout);
     config.receive_spin = to_duration(options.receive_spin);
+    config.ack_delay = to_duration(options.ack_delay);
     config.data_dir = options.data_dir;
     config.rpc = api::to_rpc_config(options.rpc);
     return config;
@@ -42,8 +48,13 @@ Status check(const NodeOptions& options) {
     if (options.retransmit_initial <= std::chrono::nanoseconds::zero() ||
         options.peer_timeout <= std::chrono::nanoseconds::zero() ||
         options.drain_timeout < std::chrono::nanoseconds::zero() ||
-        options.receive_spin < std::chrono::nanoseconds::zero()) {
+        options.receive_spin < std::chrono::nanoseconds::zero() ||
+        options.ack_delay < std::chrono::nanoseconds::zero()) {
         return fail(Errc::invalid_argument, "durations must be positive");
+    }
+    if (options.ack_delay >= options.retransmit_initial) {
+        // A sender would retransmit what its receiver only waits to acknowledge.
+        return fail(Errc::invalid_argument, "ack_delay must be below retransmit_initial");
     }
     return {};
 }
