@@ -52,12 +52,6 @@ struct NodeOptions {
     // already on its way then costs no sleep and wake-up). The default depends on the machine
     // (default_receive_spin); any value set here is used as is, 0 never spins.
     std::chrono::nanoseconds receive_spin = default_receive_spin();
-    // How long an acknowledgement with nothing else bound for its node waits for a packet to
-    // share a datagram with (a reply, the next request), as TCP's delayed ack does. A
-    // `delivered` send to a node that sends nothing back completes at most this much later.
-    // 0: every ack leaves at the end of the loop batch that made it. Must be below
-    // retransmit_initial (Node::start: invalid_argument).
-    std::chrono::nanoseconds ack_delay = std::chrono::microseconds(50);
     // Folder of the node's durable store (created when missing; file herald.db, locked by one
     // node at a time): the durable RPC reply cache and handlers' state (serve_with_state).
     // Empty: nothing is kept on disk, and durable options are refused.

@@ -32,7 +32,6 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.direct.channel_buffer_max = options.sender_buffer_max;
     config.drain_max = to_duration(options.drain_timeout);
     config.receive_spin = to_duration(options.receive_spin);
-    config.ack_delay = to_duration(options.ack_delay);
     config.data_dir = options.data_dir;
     config.rpc = api::to_rpc_config(options.rpc);
     return config;
@@ -48,13 +47,8 @@ Status check(const NodeOptions& options) {
     if (options.retransmit_initial <= std::chrono::nanoseconds::zero() ||
         options.peer_timeout <= std::chrono::nanoseconds::zero() ||
         options.drain_timeout < std::chrono::nanoseconds::zero() ||
-        options.receive_spin < std::chrono::nanoseconds::zero() ||
-        options.ack_delay < std::chrono::nanoseconds::zero()) {
+        options.receive_spin < std::chrono::nanoseconds::zero()) {
         return fail(Errc::invalid_argument, "durations must be positive");
-    }
-    if (options.ack_delay >= options.retransmit_initial) {
-        // A sender would retransmit what its receiver only waits to acknowledge.
-        return fail(Errc::invalid_argument, "ack_delay must be below retransmit_initial");
     }
     return {};
 }

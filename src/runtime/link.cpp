@@ -69,14 +69,6 @@ void Link::flush() {
     for (Pack& pack : packs_) send_pack(pack);
 }
 
-bool Link::packing_for(NodeId to) const {
-    const Endpoint* endpoint = peers_.find(to);
-    if (endpoint == nullptr) return false;
-    return std::any_of(packs_.begin(), packs_.end(), [&](const Pack& pack) {
-        return !pack.datagram.empty() && pack.to == *endpoint;
-    });
-}
-
 bool Link::send_to(const Endpoint& to, const wire::PacketParts& packet) {
     const std::size_t size = wire::encoded_size(packet);
     if (size <= pack_max_) {

@@ -54,8 +54,6 @@ public:
     }
     // Hands every packed datagram to the transport (which the caller flushes next).
     void flush();
-    // True when a packed datagram to node `to` waits for flush(): a packet sent now shares it.
-    [[nodiscard]] bool packing_for(NodeId to) const;
 
     // Splits one datagram into its packets and decodes them; calls `on_packet` for each
     // complete one (a fragment completes a message only with its last missing piece). A

@@ -229,39 +229,19 @@ bool Node::coalesce_ack(proto::SendEffect& send) {
     auto it = pending_acks_.find(key);
     if (it == pending_acks_.end()) {
         if (pending_acks_.size() >= pending_acks_max) return false;  // Bounded: send it now.
-        pending_acks_.emplace(key, PendingAck{send.to, std::move(send.packet), now()});
+        pending_acks_.emplace(key, PendingAck{send.to, std::move(send.packet)});
         return true;
     }
     const wire::Header& held = it->second.packet.header;
     if (held.epoch != h.epoch || held.ack > h.ack) return false;  // Not a successor: keep both.
-    it->second.to = send.to;
-    it->second.packet = std::move(send.packet);
+    it->second = PendingAck{send.to, std::move(send.packet)};
     ++counters_.acks_coalesced;
     return true;
 }
 
-void Node::flush_acks(Time now_time, bool all) {
-    Time next = Time::max();
-    for (auto it = pending_acks_.begin(); it != pending_acks_.end();) {
-        PendingAck& pending = it->second;
-        const Time due = pending.held_since + config_.ack_delay;
-        if (all || due <= now_time || link_->packing_for(pending.to)) {
-            if (!all && due > now_time) ++counters_.acks_piggybacked;
-            link_->send(pending.to, pending.packet);
-            it = pending_acks_.erase(it);
-        } else {
-            next = std::min(next, due);
-            ++it;
-        }
-    }
-    if (next != Time::max()) node_timers_.set(node_timer(NodeTimer::ack, 0), next);
-}
-
-void Node::flush_all(Time now_time) {
-    flush_acks(now_time, false);
-    link_->flush();
-    transport_->flush();
-    rearm();  // The ack timer may have moved.
+void Node::flush_acks() {
+    for (auto& [key, pending] : pending_acks_) link_->send(pending.to, pending.packet);
+    pending_acks_.clear();
 }
 
 void Node::deliver(Message message, Time now_time) {
@@ -362,9 +342,6 @@ void Node::on_node_timer(proto::TimerId id, Time now_time) {
         case NodeTimer::drain:
             finish_shutdown();
             break;
-        case NodeTimer::ack:
-            flush_all(now_time);
-            break;
     }
     run_deferred();
 }
@@ -377,7 +354,9 @@ void Node::schedule_flush() {
     asio::post(loop_.io(), [this] {
         flush_scheduled_ = false;
         if (shut_down_) return;
-        flush_all(now());
+        flush_acks();
+        link_->flush();
+        transport_->flush();
     });
 }
 
@@ -443,7 +422,7 @@ void Node::finish_shutdown() {
     }
     processes_.clear();
     rpc_->shutdown();
-    flush_acks(now(), true);
+    flush_acks();
     link_->flush();
     transport_->flush();
     transport_->close();

@@ -135,8 +135,7 @@ public:
         std::uint64_t packets_received = 0, packets_unhandled = 0, packets_anonymous = 0;
         std::uint64_t deliveries_dropped = 0, pings_answered = 0;
         std::uint64_t incoming_refused = 0;  // Remote messages dropped after refuse_incoming.
-        std::uint64_t acks_coalesced = 0;    // Direct acks superseded while held.
-        std::uint64_t acks_piggybacked = 0;  // Held acks that left early, with another packet.
+        std::uint64_t acks_coalesced = 0;    // Direct acks superseded within a loop batch.
         std::uint64_t peers_known = 0, processes = 0, operations_pending = 0;
         NodeRpcCounters rpc;
     };
@@ -160,21 +159,14 @@ private:
         Duration backoff;
         PingCallback done;
     };
-    enum class NodeTimer : std::uint8_t {
-        ping = 1,
-        receive = 2,
-        reassembly = 3,
-        drain = 4,
-        ack = 5
-    };
+    enum class NodeTimer : std::uint8_t { ping = 1, receive = 2, reassembly = 3, drain = 4 };
     // A send queued by an application thread for the loop (send_async, drain_sends).
     struct SendCommand {
         Message message;
         proto::direct::SendOptions options;
         SendCallback done;
     };
-    // A direct ack held until the loop batch's flush, or up to ack_delay (coalesce_ack), by
-    // channel.
+    // A direct ack held until the loop batch's flush (coalesce_ack), by channel.
     struct AckKey {
         Pid source;
         Pid target;
@@ -183,7 +175,6 @@ private:
     struct PendingAck {
         NodeId to;
         wire::Packet packet;
-        Time held_since;  // Of the first ack this one replaced: the delay is bounded from it.
     };
     // Channels with a held ack; past it, acks go out at once (uncoalesced).
     static constexpr std::size_t pending_acks_max = 4096;
@@ -208,12 +199,7 @@ private:
     // Loop thread: effects.
     void route(proto::SendEffect& send);
     bool coalesce_ack(proto::SendEffect& send);
-    // Sends the held acks whose node has a packet waiting in the Link (they share its
-    // datagram) or that waited ack_delay, or all of them with `all`; arms the ack timer for
-    // the rest.
-    void flush_acks(Time now, bool all);
-    // The end of a loop batch: acks, the Link's packed datagrams, the transport's queue.
-    void flush_all(Time now);
+    void flush_acks();
     void deliver(Message message, Time now);
     void complete(proto::OperationId op, Result<Bytes> result);
 

@@ -27,11 +27,6 @@ struct NodeConfig {
     wire::ReassemblerOptions reassembly;
     // stop() waits at most this long for pending sends to complete before closing them.
     Duration drain_max = Duration::milliseconds(500);
-    // A direct ack with nothing else going to its node waits up to this long for a packet it
-    // can share a datagram with (a reply, the next request), as TCP's delayed ack does; acks
-    // still coalesce per channel meanwhile. 0 sends every ack at the end of its loop batch.
-    // Delays a `delivered` send's completion by at most this when no traffic flows back.
-    Duration ack_delay = Duration::microseconds(50);
     // A blocking receive that finds nothing spins this long before it sleeps (DESIGN.md).
     Duration receive_spin = Duration::microseconds(20);
     // Asynchronous commands queued to the loop thread at once; beyond it send_async fails with

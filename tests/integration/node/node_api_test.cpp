@@ -4,7 +4,6 @@
 #include <poll.h>
 
 #include <atomic>
-#include <cstdio>
 #include <future>
 #include <map>
 #include <optional>
@@ -113,46 +112,6 @@ TEST(NodeApi, DeliveredModeReturnsOnlyOnceTheMessageIsInTheInbox) {
     EXPECT_EQ(got->text(), "x");
 }
 
-// Runs `rounds` request/reply exchanges over a Pair (the receiver echoes on its own thread)
-// and returns how many datagrams the two nodes sent for them.
-std::uint64_t datagrams_for_exchanges(const NodeOptions& options, int rounds) {
-    Pair p(options);
-    const SendOptions nonblocking{SendMode::nonblocking, OnFull::block, 10s};
-    std::thread echo([&] {
-        for (int i = 0; i < rounds; ++i) {
-            auto got = p.receiver->receive(10s);
-            if (!got) return;
-            static_cast<void>(p.receiver->send(got->source, std::move(got->body), nonblocking));
-        }
-    });
-    const auto sent = [&] { return p.a->stats().datagrams_sent + p.b->stats().datagrams_sent; };
-    const std::uint64_t before = sent();
-    for (int i = 0; i < rounds; ++i) {
-        EXPECT_TRUE(p.sender->send(p.receiver->pid(), std::string_view("q"), nonblocking));
-        auto reply = p.sender->receive(10s);
-        EXPECT_TRUE(reply) << error_text(reply);
-    }
-    echo.join();
-    return sent() - before;
-}
-
-// An ack waits (ack_delay) for the reply or the next request to its node and shares its
-// datagram: an exchange costs two datagrams per round trip instead of four.
-TEST(NodeApi, AcksShareTheDatagramsOfRepliesAndRequests) {
-    constexpr int rounds = 100;
-    NodeOptions delayed;
-    delayed.retransmit_initial = 2s;  // ack_delay must stay below it.
-    delayed.ack_delay = 500ms;        // Far longer than a round trip, even under sanitizers.
-    NodeOptions at_once;
-    at_once.ack_delay = 0ns;
-    const std::uint64_t shared = datagrams_for_exchanges(delayed, rounds);
-    const std::uint64_t separate = datagrams_for_exchanges(at_once, rounds);
-    std::printf("datagrams for %d round trips: %llu with ack_delay, %llu without\n", rounds,
-                static_cast<unsigned long long>(shared), static_cast<unsigned long long>(separate));
-    EXPECT_LE(shared, std::uint64_t{rounds} * 2 + rounds / 4);
-    EXPECT_GE(separate, shared + rounds / 2);
-}
-
 // The backoff cap (1 s) is not an option: a first wait above it raises it (this used to stop
 // the process on an assertion).
 TEST(NodeApi, ARetransmitInitialAboveTheBackoffCapIsAccepted) {
@@ -162,17 +121,6 @@ TEST(NodeApi, ARetransmitInitialAboveTheBackoffCapIsAccepted) {
     SendOptions delivered;
     delivered.mode = SendMode::delivered;
     EXPECT_TRUE(p.sender->send(p.receiver->pid(), std::string_view("x"), delivered));
-}
-
-TEST(NodeApi, AckDelayMustStayBelowTheFirstRetransmission) {
-    NodeOptions options;
-    options.faults_from_env = false;
-    options.ack_delay = options.retransmit_initial;
-    auto node = Node::start(options);
-    ASSERT_FALSE(node);
-    EXPECT_EQ(node.error().code, Errc::invalid_argument);
-    options.ack_delay = -1ns;
-    EXPECT_EQ(Node::start(options).error().code, Errc::invalid_argument);
 }
 
 TEST(NodeApi, QueuedCountsWhatIsInTheInbox) {
