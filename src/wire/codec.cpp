@@ -80,12 +80,6 @@ const char* fragment_fields_problem(const Header& h) {
     return nullptr;
 }
 
-std::size_t extensions_size(std::span<const Extension> extensions) {
-    std::size_t n = 0;
-    for (const auto& e : extensions) n += extension_header_bytes + e.value.size();
-    return n;
-}
-
 void write_header(const Header& h, std::uint16_t extensions_bytes, std::uint32_t body_bytes,
                   std::uint8_t* out) {
     out[off::magic] = magic_first;
@@ -187,6 +181,12 @@ Result<std::vector<Extension>> read_extensions(ByteView area) {
 }
 
 }  // namespace
+
+std::size_t extensions_size(std::span<const Extension> extensions) noexcept {
+    std::size_t n = 0;
+    for (const auto& e : extensions) n += extension_header_bytes + e.value.size();
+    return n;
+}
 
 bool is_known_kind(std::uint8_t raw) noexcept {
     // No default: -Wswitch (an error here) flags a PacketKind added without updating this.

@@ -51,6 +51,9 @@ struct DecodeOptions {
 [[nodiscard]] Status check_encodable(const Packet& packet) noexcept;
 [[nodiscard]] Status check_encodable(const PacketParts& packet) noexcept;
 
+// Bytes the extension area takes: a type-length header plus the value per extension.
+[[nodiscard]] std::size_t extensions_size(std::span<const Extension> extensions) noexcept;
+
 // Exact number of bytes encode() produces: header_bytes + extension area + body.
 [[nodiscard]] std::size_t encoded_size(const Packet& packet) noexcept;
 [[nodiscard]] std::size_t encoded_size(const PacketParts& packet) noexcept;

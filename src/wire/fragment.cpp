@@ -10,12 +10,6 @@
 namespace herald::wire {
 namespace {
 
-std::size_t extensions_size(std::span<const Extension> extensions) {
-    std::size_t n = 0;
-    for (const auto& e : extensions) n += extension_header_bytes + e.value.size();
-    return n;
-}
-
 // Every header field but the per-fragment ones (index, checksum, authentication tag).
 bool same_message(const Header& a, const Header& b) {
     return a.kind == b.kind && a.flags == b.flags && a.source == b.source && a.target == b.target &&
