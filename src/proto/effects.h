@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +29,36 @@ struct TimerId {
     constexpr auto operator<=>(const TimerId&) const = default;
 };
 
+// Which engine of a node recorded an effect: its slot in the node's EngineSet. Drivers keep
+// timers and durable writes per engine with it, and route results back to that engine.
+using EngineSlot = std::uint8_t;
+
+// Where a packet goes: the lecture's two-level addressing. The high level (a node, a group)
+// is the engine's; the low level (an address, a multicast group, the broadcast address, a list
+// of hosts) is what the driver's transport sends to.
+struct Destination {
+    enum class Kind : std::uint8_t {
+        node,       // One node, by id: the driver knows its address (peer table).
+        address,    // A driver-chosen address handle whose node is not known yet (ping a URL).
+        multicast,  // A driver-registered IP multicast group (handle), one datagram for all;
+                    // drivers without multicast send to each node of `nodes` instead.
+        broadcast,  // The broadcast address; drivers without broadcast send to each of `nodes`.
+        nodes,      // Each node of the list (unicast fan-out).
+    };
+    Kind kind = Kind::node;
+    NodeId node;                   // Kind::node.
+    std::uint32_t address = 0;     // Kind::address, Kind::multicast: the driver's handle.
+    std::uint32_t list_first = 0;  // multicast, broadcast, nodes: Effects::node_lists range.
+    std::uint32_t list_count = 0;
+
+    static Destination to_node(NodeId node) { return {Kind::node, node, 0, 0, 0}; }
+    static Destination to_address(std::uint32_t handle) {
+        return {Kind::address, NodeId{}, handle, 0, 0};
+    }
+};
+
 struct SendEffect {
-    NodeId to;
+    Destination to;
     wire::Packet packet;
     // When set, the packet's body (packet.body is then empty): the sender's buffer, shared with
     // every transmission instead of copied into each (issue 7). parts() and take() read either.
@@ -39,6 +68,12 @@ struct SendEffect {
     [[nodiscard]] wire::PacketParts parts() const {
         return {packet.header, packet.extensions,
                 shared_body ? ByteView(*shared_body) : ByteView(packet.body)};
+    }
+    // A copy with a body of its own, for fan-out in drivers that keep packets.
+    [[nodiscard]] wire::Packet copy() const {
+        wire::Packet p = packet;
+        if (shared_body) p.body = *shared_body;
+        return p;
     }
     // The packet with a body of its own, for drivers that keep packets (simulator, tests).
     [[nodiscard]] wire::Packet take() && {
@@ -51,7 +86,8 @@ struct SendEffect {
 };
 
 struct DeliverEffect {
-    Message message;  // message.target is a process on this node.
+    Message message;        // message.target is a process on this node.
+    EngineSlot engine = 0;  // Told when the process consumes it (Engine::on_consumed).
 };
 
 // An RPC request for a local server process to execute (the driver runs the handler and
@@ -62,6 +98,7 @@ struct ExecuteEffect {
     Pid server;
     std::string operation;
     Bytes request;
+    EngineSlot engine = 0;  // Its result goes back to this engine.
 };
 
 struct CompleteEffect {
@@ -73,46 +110,71 @@ struct TimerEffect {
     TimerId id;
     Time at;
     bool cancel = false;
+    EngineSlot engine = 0;  // Timer ids are unique per engine; (engine, id) per node.
 };
 
-// Write `value` under `key` durably (or erase it), then call the engine's on_durable(token).
-// Drivers apply persist effects in the order recorded. Effects that share a token form ONE
-// atomic write (all or none survive a crash; e.g. store::Store::apply) and get ONE on_durable
-// call: the RPC engine commits a handler's state together with its reply this way.
+// Write `value` under `key` durably (or erase it), then call the engine's on_durable(token,
+// status). Drivers apply persist effects in the order recorded. Effects that share a token are
+// recorded next to each other and form ONE atomic write (all or none survive a crash; e.g.
+// store::Store::apply) with ONE on_durable call: the RPC engine commits a handler's state
+// together with its reply this way. A write that fails reaches on_durable with the error.
 struct PersistEffect {
     std::uint64_t token = 0;
     std::string key;
     Bytes value;
     bool erase = false;
+    EngineSlot engine = 0;
 };
 
 struct TraceEffect {
     Time at;
     std::string_view event;  // Stable snake_case name; must point at static storage.
     std::string fields;      // "key=value key=value".
+    EngineSlot engine = 0;
 };
 
-// Records outputs in order of kind. Drivers drain the vectors after each input, then clear().
+// Records outputs in order of kind; EngineSet::apply carries them out in one documented order
+// (docs/engines.md). Drivers clear() after each input. The vectors keep their capacity, so a
+// steady stream of inputs does not allocate for effects. `engine` is the slot of the engine
+// being run (set by EngineSet); effects that must return to their engine carry it.
 class Effects {
 public:
     void send(NodeId to, wire::Packet packet, std::shared_ptr<const Bytes> shared_body = {}) {
+        sends.push_back({Destination::to_node(to), std::move(packet), std::move(shared_body)});
+    }
+    void send(Destination to, wire::Packet packet, std::shared_ptr<const Bytes> shared_body = {}) {
         sends.push_back({to, std::move(packet), std::move(shared_body)});
     }
-    void deliver(Message message) { deliveries.push_back({std::move(message)}); }
-    void execute(ExecuteEffect e) { executions.push_back(std::move(e)); }
+    // A destination that names several nodes: `kind` multicast (with the group's `address`
+    // handle), broadcast or nodes; the list is copied into node_lists.
+    [[nodiscard]] Destination fan_out(Destination::Kind kind, std::span<const NodeId> list,
+                                      std::uint32_t address = 0) {
+        Destination d{kind, NodeId{}, address, static_cast<std::uint32_t>(node_lists.size()),
+                      static_cast<std::uint32_t>(list.size())};
+        node_lists.insert(node_lists.end(), list.begin(), list.end());
+        return d;
+    }
+    [[nodiscard]] std::span<const NodeId> nodes_of(const Destination& d) const {
+        return std::span<const NodeId>(node_lists).subspan(d.list_first, d.list_count);
+    }
+    void deliver(Message message) { deliveries.push_back({std::move(message), engine}); }
+    void execute(ExecuteEffect e) {
+        e.engine = engine;
+        executions.push_back(std::move(e));
+    }
     void complete(OperationId op, Result<Bytes> result) {
         completions.push_back({op, std::move(result)});
     }
-    void set_timer(TimerId id, Time at) { timers.push_back({id, at, false}); }
-    void cancel_timer(TimerId id) { timers.push_back({id, Time::zero(), true}); }
+    void set_timer(TimerId id, Time at) { timers.push_back({id, at, false, engine}); }
+    void cancel_timer(TimerId id) { timers.push_back({id, Time::zero(), true, engine}); }
     void persist(std::uint64_t token, std::string key, Bytes value) {
-        persists.push_back({token, std::move(key), std::move(value), false});
+        persists.push_back({token, std::move(key), std::move(value), false, engine});
     }
     void erase(std::uint64_t token, std::string key) {
-        persists.push_back({token, std::move(key), {}, true});
+        persists.push_back({token, std::move(key), {}, true, engine});
     }
     void trace(Time at, std::string_view event, std::string fields = {}) {
-        if (tracing) traces.push_back({at, event, std::move(fields)});
+        if (tracing) traces.push_back({at, event, std::move(fields), engine});
     }
 
     [[nodiscard]] bool empty() const {
@@ -127,9 +189,11 @@ public:
         timers.clear();
         persists.clear();
         traces.clear();
+        node_lists.clear();
     }
 
-    bool tracing = false;  // Drivers turn this on when someone reads traces (sim, debug logs).
+    bool tracing = false;   // Drivers turn this on when someone reads traces (sim, debug logs).
+    EngineSlot engine = 0;  // Set by EngineSet before each engine input.
     std::vector<SendEffect> sends;
     std::vector<DeliverEffect> deliveries;
     std::vector<ExecuteEffect> executions;
@@ -137,6 +201,7 @@ public:
     std::vector<TimerEffect> timers;
     std::vector<PersistEffect> persists;
     std::vector<TraceEffect> traces;
+    std::vector<NodeId> node_lists;  // Storage of the fan-out destinations' lists.
 };
 
 }  // namespace herald::proto

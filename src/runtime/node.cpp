@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <limits>
 #include <random>
+#include <system_error>
 
 #include "core/assert.h"
 #include "runtime/node_rpc.h"
@@ -15,6 +17,10 @@
 namespace herald::runtime {
 
 namespace {
+
+constexpr const char* store_file = "herald.db";
+// A durable-write token as the store writer carries it: the engine's slot in the top byte.
+constexpr int token_slot_shift = 56;
 
 // FNV-1a over the canonical URL, then a splitmix64 finalizer so that similar URLs (ports
 // 7400 and 7401) get unrelated ids.
@@ -89,6 +95,7 @@ Result<std::shared_ptr<Node>> Node::start(NodeConfig config) {
 Status Node::open(const NodeConfig& config) {
     HERALD_TRY(Endpoint endpoint, parse_endpoint(config.listen_url));
     HERALD_TRY(FaultOptions faults, fault_options(config));
+    HERALD_TRY(NodeRpc::check_config(config));
     HERALD_TRY(transport_, open_transport(loop_.io(), endpoint, config.transport));
     if (faults.any()) transport_ = with_faults(loop_.io(), std::move(transport_), faults);
     listen_ = transport_->local_endpoint();
@@ -99,16 +106,52 @@ Status Node::open(const NodeConfig& config) {
     link_options.message_bytes_max = config.direct.body_bytes_max + (std::size_t{64} << 10);
     link_options.reassembly = config.reassembly;
     link_ = std::make_unique<Link>(*transport_, peers_, link_options);
-    direct_ =
-        std::make_unique<proto::direct::DirectEngine>(id_, incarnation_, config.direct, random_);
-    direct_host_ = std::make_unique<DirectHost>(*direct_);
-    direct_slot_.engine = direct_host_.get();
-    for (auto kind : direct_host_->kinds()) {
-        HERALD_ASSERT(by_kind_[static_cast<std::uint8_t>(kind)] == nullptr);
-        by_kind_[static_cast<std::uint8_t>(kind)] = &direct_slot_;
-    }
-    HERALD_TRY(rpc_, NodeRpc::open(*this, config));
+
+    // The engines, hosted as the simulator hosts them (proto::EngineSet).
+    const proto::EngineContext context{id_, incarnation_, random_, now()};
+    engines_ = std::make_unique<proto::EngineSet>(id_);
+    proto::direct::DirectOptions direct_options = config.direct;
+    direct_options.coalesce_acks = true;  // The loop ends every batch (flush).
+    auto direct = std::make_unique<proto::direct::DirectEngine>(context, direct_options);
+    direct_ = direct.get();
+    direct_slot_ = engines_->add(std::move(direct));
+    rpc_ = std::make_unique<NodeRpc>(static_cast<NodeContext&>(*this), config);
+    rpc_slot_ = engines_->add(rpc_->make_engine(context));
+    rpc_->attach(rpc_slot_);
+    HERALD_TRY(open_store(config));
     wake_timer_ = std::make_unique<asio::steady_timer>(loop_.io());
+    return {};
+}
+
+Status Node::open_store(const NodeConfig& config) {
+    if (config.data_dir.empty()) return {};
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) {
+        return fail(Errc::io_error,
+                    "cannot create data_dir '" + config.data_dir + "': " + ec.message());
+    }
+    const auto path = (std::filesystem::path(config.data_dir) / store_file).string();
+    HERALD_TRY(store::Store store, store::Store::open(path, store::StoreOptions{config.rpc.sync}));
+    Status restored;
+    engines_->restore([&](std::string_view prefix) {
+        auto records = store.scan(prefix);
+        if (!records) {
+            if (restored) restored = fail(std::move(records.error()));
+            return std::vector<proto::StoredRecord>{};
+        }
+        return std::move(*records);
+    });
+    HERALD_TRY(std::move(restored));
+    store_ = std::make_unique<StoreWriter>(
+        std::move(store), [this](std::vector<std::uint64_t> tokens, Status status) {
+            // A commit that ends after the loop closed is dropped with the node.
+            static_cast<void>(
+                loop_.post([this, tokens = std::move(tokens), status = std::move(status)] {
+                    on_committed(tokens, status);
+                }));
+        });
+    counters_.store_open = true;
     return {};
 }
 
@@ -165,33 +208,48 @@ void Node::dispatch_packet(NodeId from, wire::Packet& packet, Time now_time) {
         ++counters_.incoming_refused;  // Unacknowledged: the sender never counts it accepted.
         return;
     }
-    EngineSlot* slot = by_kind_[static_cast<std::uint8_t>(kind)];
-    if (slot == nullptr) {
+    // Credit in the ack must count what the target process took (lazy reports: node_receive).
+    if (kind == wire::PacketKind::data) fold_consumed(packet.header.target);
+    HERALD_ASSERT(effects_.empty());
+    if (!engines_->on_packet(from, packet, now_time, effects_)) {
         ++counters_.packets_unhandled;  // A kind no hosted engine speaks (yet): drop.
         return;
     }
-    // Credit in the ack must count what the target process took (lazy reports: node_receive).
-    if (kind == wire::PacketKind::data) fold_consumed(packet.header.target);
-    run_engine(*slot, now_time,
-               [&](proto::Effects& out) { slot->engine->on_packet(from, packet, now_time, out); });
+    carry_out();
 }
 
-void Node::apply_effects(EngineSlot& slot, Time now_time) {
-    for (auto& send : effects_.sends) route(send);
-    for (auto& timer : effects_.timers) slot.timers.apply(timer);
-    for (auto& delivery : effects_.deliveries) deliver(std::move(delivery.message), now_time);
-    if (rpc_->owns(slot)) {
-        rpc_->apply(effects_, now_time);  // Call completions, handler runs, durable writes.
-        effects_.clear();
-        return;
+// EngineSet::apply's driver: what each kind of effect means on real sockets and threads.
+class Node::Carrier {
+public:
+    explicit Carrier(Node& node) : node_(node), now_(node.now()) {}
+    void trace(const proto::TraceEffect&) {}  // Engines trace for the simulator only (yet).
+    void send(proto::SendEffect& send, const proto::Effects& out) { node_.route(send, out); }
+    void deliver(proto::DeliverEffect& d) { node_.deliver(std::move(d.message), now_); }
+    void execute(proto::ExecuteEffect& e) {
+        HERALD_ASSERT(e.engine == node_.rpc_slot_);  // Only the RPC engine runs handlers.
+        node_.rpc_->execute(e);
     }
-    for (auto& completion : effects_.completions) {
-        complete(completion.op, std::move(completion.result));
+    void complete(proto::CompleteEffect& c) { node_.complete(c.op, std::move(c.result)); }
+    void timer(const proto::TimerEffect& t) {
+        HERALD_ASSERT(t.engine < node_.engine_timers_.size());
+        node_.engine_timers_[t.engine].apply(t);
     }
-    // Only the RPC engine executes handlers and writes durably.
-    HERALD_ASSERT(effects_.executions.empty());
-    HERALD_ASSERT(effects_.persists.empty());
-    effects_.clear();
+    void persist(proto::EngineSlot slot, std::uint64_t token,
+                 std::span<proto::PersistEffect> parts) {
+        node_.persist(slot, token, parts);
+    }
+
+private:
+    Node& node_;
+    Time now_;
+};
+
+void Node::carry_out() {
+    Carrier carrier(*this);
+    proto::EngineSet::apply(effects_, carrier);
+    run_deferred();
+    rearm();
+    schedule_flush();
 }
 
 void Node::run_deferred() {
@@ -205,43 +263,29 @@ void Node::run_deferred() {
     running_deferred_ = false;
 }
 
-void Node::route(proto::SendEffect& send) {
-    if (send.to == id_) {
-        // A process on this node: hand the packet to the engine directly (after the current
-        // effects are applied), without encoding or a system call.
-        deferred_.push_back([this, packet = std::move(send).take()]() mutable {
-            if (!shut_down_) dispatch_packet(id_, packet, now());
-        });
-        return;
+void Node::route(proto::SendEffect& send, const proto::Effects& out) {
+    using Kind = proto::Destination::Kind;
+    // Packets to this node never get here: EngineSet hands them straight back (loopback).
+    switch (send.to.kind) {
+        case Kind::node:
+            HERALD_ASSERT(send.to.node != id_);
+            link_->send(send.to.node, send.parts());
+            return;
+        case Kind::address:
+            // No engine of this node sends to an address handle yet (a ping by URL is still
+            // the node's own, node_ping.cpp): a packet for one is dropped and counted.
+            ++counters_.packets_unroutable;
+            return;
+        case Kind::multicast:
+        case Kind::broadcast:
+        case Kind::nodes:
+            // Fan-out: one datagram per node of the list. The UDP group and broadcast sockets
+            // that send one datagram for all come with the group engine (issue 15).
+            for (const NodeId node : out.nodes_of(send.to)) {
+                if (node != id_) link_->send(node, send.parts());
+            }
+            return;
     }
-    if (coalesce_ack(send)) return;
-    link_->send(send.to, send.parts());
-}
-
-bool Node::coalesce_ack(proto::SendEffect& send) {
-    // Direct acks are cumulative (README rule 5 of proto/direct): of the acks one channel gets
-    // within a loop batch, the last says all the others say. Keep only it and send it at the
-    // batch's flush: one ack per channel per batch instead of one per data packet. To the
-    // sender, the dropped ones look like acks lost on the way, which it tolerates.
-    const wire::Header& h = send.packet.header;
-    if (h.kind != wire::PacketKind::ack || (h.flags & wire::flag::offer) != 0) return false;
-    const AckKey key{h.source, h.target};
-    auto it = pending_acks_.find(key);
-    if (it == pending_acks_.end()) {
-        if (pending_acks_.size() >= pending_acks_max) return false;  // Bounded: send it now.
-        pending_acks_.emplace(key, PendingAck{send.to, std::move(send.packet)});
-        return true;
-    }
-    const wire::Header& held = it->second.packet.header;
-    if (held.epoch != h.epoch || held.ack > h.ack) return false;  // Not a successor: keep both.
-    it->second = PendingAck{send.to, std::move(send.packet)};
-    ++counters_.acks_coalesced;
-    return true;
-}
-
-void Node::flush_acks() {
-    for (auto& [key, pending] : pending_acks_) link_->send(pending.to, pending.packet);
-    pending_acks_.clear();
 }
 
 void Node::deliver(Message message, Time now_time) {
@@ -264,14 +308,94 @@ void Node::deliver(Message message, Time now_time) {
 void Node::complete(proto::OperationId op, Result<Bytes> result) {
     auto it = ops_.find(op);
     HERALD_ASSERT(it != ops_.end());  // Engines complete each operation exactly once.
-    SendCallback done = std::move(it->second);
+    Operation operation = std::move(it->second);
     ops_.erase(it);
-    if (result) {
-        done(Status{});
+    if (operation.sent) {
+        operation.sent(result ? Status{} : Status(tl::make_unexpected(std::move(result.error()))));
     } else {
-        done(fail(std::move(result.error())));
+        operation.done(std::move(result));
     }
-    if (draining_ && ops_.empty() && rpc_->drained()) {
+    check_drained();
+}
+
+void Node::persist(proto::EngineSlot slot, std::uint64_t token,
+                   std::span<proto::PersistEffect> parts) {
+    // Only engines of a node with a store persist: durable RPC and handlers with writes both
+    // need data_dir (checked at start and at serve).
+    HERALD_ASSERT(store_ != nullptr);
+    HERALD_ASSERT(token < (std::uint64_t{1} << token_slot_shift));
+    std::vector<store::Write> writes;
+    writes.reserve(parts.size());
+    for (auto& part : parts) {
+        writes.push_back({std::move(part.key), std::move(part.value), part.erase});
+    }
+    ++counters_.durable_pending;
+    store_->write(std::move(writes), std::uint64_t{slot} << token_slot_shift | token);
+}
+
+void Node::on_committed(const std::vector<std::uint64_t>& tokens, const Status& status) {
+    if (shut_down_) return;
+    HERALD_ASSERT(counters_.durable_pending >= tokens.size());
+    counters_.durable_pending -= tokens.size();
+    if (!status) {
+        // Nothing of it is on disk: each engine fails what waited on it (on_durable with the
+        // error), and the node reports its store unhealthy from now on.
+        ++counters_.store_errors;
+        counters_.store_healthy = false;
+    }
+    for (const auto tagged : tokens) {
+        const auto slot = static_cast<proto::EngineSlot>(tagged >> token_slot_shift);
+        const std::uint64_t token = tagged & ((std::uint64_t{1} << token_slot_shift) - 1);
+        HERALD_ASSERT(effects_.empty());
+        engines_->on_durable(slot, token, status, now(), effects_);
+        carry_out();
+        if (shut_down_) return;
+    }
+    check_drained();
+    run_deferred();
+}
+
+Result<std::vector<store::Record>> Node::read_store(std::string prefix) {
+    if (!store_) return fail(Errc::invalid_argument, "the node has no data_dir");
+    if (loop_.in_loop_thread()) {
+        return fail(Errc::invalid_argument, "a store read on the node's loop thread");
+    }
+    return store_->read(std::move(prefix));
+}
+
+bool Node::post(std::function<void()> task) {
+    return loop_.post(std::move(task));
+}
+
+bool Node::has_process(Pid pid) const {
+    return pid.node == id_ && processes_.contains(pid.local);
+}
+
+bool Node::knows_node(NodeId node) const {
+    return node == id_ || peers_.find(node) != nullptr;
+}
+
+Status Node::reserve_command() {
+    if (commands_queued_.fetch_add(1, std::memory_order_acq_rel) >= config_.commands_max) {
+        commands_queued_.fetch_sub(1, std::memory_order_acq_rel);
+        return fail(Errc::queue_full, "commands_max commands are queued to the node loop");
+    }
+    return {};
+}
+
+void Node::release_command() {
+    commands_queued_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+proto::OperationId Node::begin_operation(Completion done) {
+    const proto::OperationId op = op_next_++;
+    ops_.emplace(op, Operation{{}, std::move(done)});
+    return op;
+}
+
+void Node::check_drained() {
+    if (draining_ && !shut_down_ && ops_.empty() && counters_.durable_pending == 0 &&
+        rpc_->drained()) {
         deferred_.push_back([this] { finish_shutdown(); });
     }
 }
@@ -282,8 +406,9 @@ void Node::rearm() {
     auto consider = [&](std::optional<Time> t) {
         if (t && *t < earliest) earliest = *t;
     };
-    consider(direct_slot_.timers.earliest());
-    consider(rpc_->earliest());
+    for (std::size_t slot = 0; slot < engines_->size(); ++slot) {
+        consider(engine_timers_[slot].earliest());
+    }
     consider(node_timers_.earliest());
     if (auto t = link_->next_deadline()) {
         node_timers_.set(node_timer(NodeTimer::reassembly, 0), *t);
@@ -304,13 +429,15 @@ void Node::on_wake() {
     wake_at_ = Time::max();
     if (shut_down_) return;
     const Time t = now();
-    while (auto id = direct_slot_.timers.pop_due(t)) {
-        run_engine(direct_slot_, t,
-                   [&](proto::Effects& out) { direct_slot_.engine->on_timer(*id, t, out); });
-        if (shut_down_) return;
+    for (std::size_t i = 0; i < engines_->size(); ++i) {
+        const auto slot = static_cast<proto::EngineSlot>(i);
+        while (auto id = engine_timers_[slot].pop_due(t)) {
+            HERALD_ASSERT(effects_.empty());
+            engines_->on_timer(slot, *id, t, effects_);
+            carry_out();
+            if (shut_down_) return;
+        }
     }
-    rpc_->on_wake(t);
-    if (shut_down_) return;
     while (auto id = node_timers_.pop_due(t)) {
         on_node_timer(*id, t);
         if (shut_down_) return;
@@ -354,10 +481,18 @@ void Node::schedule_flush() {
     asio::post(loop_.io(), [this] {
         flush_scheduled_ = false;
         if (shut_down_) return;
-        flush_acks();
-        link_->flush();
-        transport_->flush();
+        flush();
     });
+}
+
+void Node::flush() {
+    HERALD_ASSERT(effects_.empty());
+    engines_->on_batch_end(now(), effects_);
+    Carrier carrier(*this);
+    proto::EngineSet::apply(effects_, carrier);
+    run_deferred();
+    link_->flush();
+    transport_->flush();
 }
 
 Status Node::refuse_incoming() {
@@ -387,13 +522,17 @@ void Node::stop() {
     // A failed post means the loop is already closed: nothing is left to drain.
     if (first) static_cast<void>(loop_.post([this] { begin_drain(); }));
     loop_.join();
-    if (rpc_) rpc_->join();  // Handler and store threads (they only post to the closed loop).
+    if (rpc_) rpc_->join();  // Handler threads (they only post to the closed loop).
+    if (store_) {
+        store_->stop();
+        store_->join();
+    }
 }
 
 void Node::begin_drain() {
     if (shut_down_) return;
     draining_ = true;
-    if (ops_.empty() && rpc_->drained()) {
+    if (ops_.empty() && counters_.durable_pending == 0 && rpc_->drained()) {
         finish_shutdown();
         return;
     }
@@ -409,7 +548,14 @@ void Node::finish_shutdown() {
     }
     shut_down_ = true;
     auto ops = std::move(ops_);
-    for (auto& [op, done] : ops) done(fail(Errc::closed, "node stopped"));
+    ops_.clear();
+    for (auto& [op, operation] : ops) {
+        if (operation.sent) {
+            operation.sent(fail(Errc::closed, "node stopped"));
+        } else {
+            operation.done(fail(Errc::closed, "node stopped"));
+        }
+    }
     auto pings = std::move(pings_);
     for (auto& [id, ping] : pings) ping.done(fail(Errc::closed, "node stopped"));
     for (auto& [local, process] : processes_) {
@@ -422,9 +568,8 @@ void Node::finish_shutdown() {
     }
     processes_.clear();
     rpc_->shutdown();
-    flush_acks();
-    link_->flush();
-    transport_->flush();
+    if (store_) store_->stop();  // Commits what is queued; its completions are dropped.
+    flush();
     transport_->close();
     wake_timer_->cancel();
     loop_.close();

@@ -1,7 +1,9 @@
 // Node: the runtime that drives the engines over real sockets. One event-loop thread owns the
-// transport, the link (fragmentation), the peer table, the engines with one timer set each, and
-// the hosted processes; application threads call the public methods, which post commands to
-// the loop and wait for their completion. Layer: runtime (the public API wraps it).
+// transport, the link (fragmentation), the peer table, the engines (a proto::EngineSet, as the
+// simulator hosts them) with one timer set each, the node's durable store and the hosted
+// processes; application threads call the public methods, which post commands to the loop and
+// wait for their completion. Services (NodeRpc) reach the node through NodeContext.
+// Layer: runtime (the public API wraps it).
 #pragma once
 
 #include <array>
@@ -27,13 +29,15 @@
 #include "core/result.h"
 #include "proto/direct/direct_engine.h"
 #include "proto/effects.h"
+#include "proto/engine_set.h"
 #include "runtime/link.h"
 #include "runtime/loop.h"
 #include "runtime/loop_timers.h"
-#include "runtime/node_engine.h"
+#include "runtime/node_context.h"
 #include "runtime/node_options.h"
 #include "runtime/node_process.h"
 #include "runtime/peer_table.h"
+#include "runtime/store_writer.h"
 #include "runtime/transport.h"
 
 namespace herald::runtime {
@@ -44,7 +48,7 @@ using SendCallback = std::function<void(Status)>;
 using ReceiveCallback = std::function<void(Result<Message>)>;
 using PingCallback = std::function<void(Result<PingResult>)>;
 
-class Node {
+class Node final : private NodeContext {
     struct Private {};
 
 public:
@@ -59,7 +63,7 @@ public:
     Node& operator=(const Node&) = delete;
 
     // Identity, fixed for the node's life. Any thread.
-    [[nodiscard]] NodeId id() const { return id_; }
+    [[nodiscard]] NodeId id() const override { return id_; }
     [[nodiscard]] std::uint32_t incarnation() const { return incarnation_; }
     [[nodiscard]] const Endpoint& listen_endpoint() const { return listen_; }
     [[nodiscard]] std::string listen_url() const { return to_string(listen_); }
@@ -134,10 +138,17 @@ public:
         PeerTable::Counters peers;
         std::uint64_t packets_received = 0, packets_unhandled = 0, packets_anonymous = 0;
         std::uint64_t deliveries_dropped = 0, pings_answered = 0;
-        std::uint64_t incoming_refused = 0;  // Remote messages dropped after refuse_incoming.
-        std::uint64_t acks_coalesced = 0;    // Direct acks superseded within a loop batch.
+        std::uint64_t packets_unroutable = 0;  // Sent to an address handle nobody registered.
+        std::uint64_t incoming_refused = 0;    // Remote messages dropped after refuse_incoming.
+        std::uint64_t acks_coalesced = 0;      // Direct acks superseded within a loop batch.
         std::uint64_t peers_known = 0, processes = 0, operations_pending = 0;
+        std::uint64_t loopback_packets = 0;  // Packets the engines sent to this node itself.
         NodeRpcCounters rpc;
+        // The node's durable store (data_dir): commits, writes, failed commits, batches not yet
+        // committed, and whether every commit so far succeeded.
+        std::uint64_t store_commits = 0, store_writes = 0, store_errors = 0;
+        std::uint64_t durable_pending = 0;
+        bool store_open = false, store_healthy = true;
     };
     // A snapshot. Blocks for one loop round trip (the last snapshot once stopped).
     [[nodiscard]] Counters counters() const;
@@ -146,11 +157,7 @@ public:
     [[nodiscard]] NodeRpc& rpc() const { return *rpc_; }
 
 private:
-    friend class NodeRpc;  // Hosts the RPC engine through the same slots, effects and timers.
-    struct EngineSlot {
-        HostedEngine* engine = nullptr;
-        TimerSet timers;
-    };
+    class Carrier;  // Carries the engines' effects out (EngineSet::apply's driver).
     struct PendingPing {
         Endpoint to;
         Time deadline;
@@ -166,21 +173,27 @@ private:
         proto::direct::SendOptions options;
         SendCallback done;
     };
-    // A direct ack held until the loop batch's flush (coalesce_ack), by channel.
-    struct AckKey {
-        Pid source;
-        Pid target;
-        auto operator<=>(const AckKey&) const = default;
-    };
-    struct PendingAck {
-        NodeId to;
-        wire::Packet packet;
-    };
-    // Channels with a held ack; past it, acks go out at once (uncoalesced).
-    static constexpr std::size_t pending_acks_max = 4096;
-
     Status open(const NodeConfig& config);
+    Status open_store(const NodeConfig& config);
     void start_loop();
+
+    // NodeContext (for services).
+    [[nodiscard]] Time now() const override { return clock_.now(); }
+    [[nodiscard]] bool in_loop_thread() const override { return loop_.in_loop_thread(); }
+    [[nodiscard]] bool post(std::function<void()> task) override;
+    void defer(std::function<void()> task) override { deferred_.push_back(std::move(task)); }
+    [[nodiscard]] bool accepting() const override { return !shut_down_ && !draining_; }
+    [[nodiscard]] bool shut_down() const override { return shut_down_; }
+    [[nodiscard]] bool has_process(Pid pid) const override;
+    [[nodiscard]] bool knows_node(NodeId node) const override;
+    [[nodiscard]] Status reserve_command() override;
+    void release_command() override;
+    [[nodiscard]] proto::OperationId begin_operation(Completion done) override;
+    void check_drained() override;
+    [[nodiscard]] Result<std::vector<store::Record>> read_store(std::string prefix) override;
+    [[nodiscard]] proto::EngineSet& engines() override { return *engines_; }
+    [[nodiscard]] proto::Effects& effects() override { return effects_; }
+    void carry_out() override;
 
     // Loop thread: inputs.
     void on_datagram(const Endpoint& from, ByteView datagram);
@@ -189,19 +202,20 @@ private:
     void dispatch_packet(NodeId from, wire::Packet& packet, Time now);
     void on_wake();
     void on_node_timer(proto::TimerId id, Time now);
-    template <class F>
-    void run_engine(EngineSlot& slot, Time now, F&& input);
-    void apply_effects(EngineSlot& slot, Time now);
     void run_deferred();
     void rearm();
     void schedule_flush();
+    // Ends the loop batch: the engines send what they held back (on_batch_end), then the link
+    // and the transport flush.
+    void flush();
 
     // Loop thread: effects.
-    void route(proto::SendEffect& send);
-    bool coalesce_ack(proto::SendEffect& send);
-    void flush_acks();
+    void route(proto::SendEffect& send, const proto::Effects& out);
     void deliver(Message message, Time now);
     void complete(proto::OperationId op, Result<Bytes> result);
+    void persist(proto::EngineSlot slot, std::uint64_t token,
+                 std::span<proto::PersistEffect> parts);
+    void on_committed(const std::vector<std::uint64_t>& tokens, const Status& status);
 
     // Loop thread: commands.
     void drain_sends();
@@ -237,7 +251,6 @@ private:
     Counters snapshot() const;
 
     static proto::TimerId node_timer(NodeTimer kind, std::uint64_t id);
-    Time now() const { return clock_.now(); }
 
     // Fixed after start(); read by any thread.
     NodeConfig config_;
@@ -258,11 +271,13 @@ private:
     PeerTable peers_;
     std::unique_ptr<Link> link_;
     Random random_;
-    std::unique_ptr<proto::direct::DirectEngine> direct_;
-    std::unique_ptr<DirectHost> direct_host_;
-    EngineSlot direct_slot_;
+    std::unique_ptr<proto::EngineSet> engines_;
+    std::array<TimerSet, proto::EngineSet::engines_max> engine_timers_;  // By engine slot.
+    proto::direct::DirectEngine* direct_ = nullptr;                      // In engines_.
+    proto::EngineSlot direct_slot_ = 0;
+    proto::EngineSlot rpc_slot_ = 0;
+    std::unique_ptr<StoreWriter> store_;  // With data_dir: the node's durable store.
     std::unique_ptr<NodeRpc> rpc_;
-    std::array<EngineSlot*, 256> by_kind_{};
     TimerSet node_timers_;
     proto::Effects effects_;
     std::deque<std::function<void()>> deferred_;  // Inputs produced while applying effects.
@@ -270,10 +285,15 @@ private:
     std::unique_ptr<asio::steady_timer> wake_timer_;
     Time wake_at_ = Time::max();
     bool flush_scheduled_ = false;
-    std::vector<SendCommand> sends_taken_;       // The batch drain_sends is running.
-    std::map<AckKey, PendingAck> pending_acks_;  // Emptied by every flush.
+    std::vector<SendCommand> sends_taken_;  // The batch drain_sends is running.
     proto::OperationId op_next_ = 1;
-    std::unordered_map<proto::OperationId, SendCallback> ops_;
+    // The one operation-id map of the node: sends, pings, calls of every engine. A send keeps
+    // its callback as it came (no wrapper to allocate on the hot path); the others a Completion.
+    struct Operation {
+        SendCallback sent;
+        Completion done;
+    };
+    std::unordered_map<proto::OperationId, Operation> ops_;
     std::unordered_map<std::uint64_t, std::shared_ptr<ProcessState>> processes_;
     std::uint64_t dynamic_next_ = 1;
     std::uint64_t timer_next_ = 1;
@@ -293,16 +313,5 @@ private:
     mutable std::mutex final_mutex_;
     std::unique_ptr<Counters> final_counters_;
 };
-
-// Feeds one input to an engine and carries out everything it caused. Loop thread.
-template <class F>
-void Node::run_engine(EngineSlot& slot, Time now_time, F&& input) {
-    HERALD_ASSERT(effects_.empty());
-    input(effects_);
-    apply_effects(slot, now_time);
-    run_deferred();
-    rearm();
-    schedule_flush();
-}
 
 }  // namespace herald::runtime

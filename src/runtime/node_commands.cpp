@@ -70,8 +70,8 @@ Result<std::shared_ptr<ProcessState>> Node::start_process(const ProcessConfig& c
     auto process = std::make_shared<ProcessState>(pid, config.name, config.engine);
     processes_.emplace(local, process);
     const Time t = now();
-    run_engine(direct_slot_, t, [&](proto::Effects& out) {
-        direct_slot_.engine->on_spawn(pid, config.engine, t, out);
+    run<proto::direct::DirectEngine>(direct_slot_, [&](auto& direct, proto::Effects& out) {
+        direct.on_spawn(pid, config.engine, t, out);
     });
     return process;
 }
@@ -96,9 +96,10 @@ void Node::end_process(const std::shared_ptr<ProcessState>& process) {
         done(fail(Errc::closed, "process exited"));
     }
     const Time t = now();
-    run_engine(direct_slot_, t,
-               [&](proto::Effects& out) { direct_slot_.engine->on_exit(process->pid(), t, out); });
-    rpc_->on_exit(process->pid(), t);
+    HERALD_ASSERT(effects_.empty());
+    engines_->on_process_exited(process->pid(), t, effects_);
+    carry_out();
+    rpc_->on_process_exited(process->pid(), t);
 }
 
 Result<Pid> Node::whereis(std::string_view name) const {

@@ -142,7 +142,18 @@ Node::Counters Node::snapshot() const {
     c.peers_known = peers_.size();
     c.processes = processes_.size();
     c.operations_pending = ops_.size();
+    c.acks_coalesced = c.direct.acks_coalesced;
+    c.loopback_packets = engines_->loopback_packets();
     c.rpc = rpc_->counters();
+    if (store_) {
+        const auto store = store_->counters();
+        c.store_commits = store.commits;
+        c.store_writes = store.writes;
+    }
+    c.rpc.store_commits = c.store_commits;
+    c.rpc.store_writes = c.store_writes;
+    c.rpc.store_errors = c.store_errors;
+    c.rpc.durable_pending = c.durable_pending;
     return c;
 }
 

@@ -88,15 +88,17 @@ Message Node::accept(ProcessState& self, ProcessState::Taken taken) {
 void Node::receive_posted(Pid pid, std::vector<Pid> from) {
     if (shut_down_ || !processes_.contains(pid.local)) return;
     const Time t = now();
-    run_engine(direct_slot_, t,
-               [&](proto::Effects& out) { direct_->on_receive_posted(pid, from, t, out); });
+    run<proto::direct::DirectEngine>(direct_slot_, [&](auto& direct, proto::Effects& out) {
+        direct.on_receive_posted(pid, from, t, out);
+    });
 }
 
 void Node::receive_ended(Pid pid) {
     if (shut_down_ || !processes_.contains(pid.local)) return;
     const Time t = now();
-    run_engine(direct_slot_, t,
-               [&](proto::Effects& out) { direct_->on_receive_cancelled(pid, t, out); });
+    run<proto::direct::DirectEngine>(direct_slot_, [&](auto& direct, proto::Effects& out) {
+        direct.on_receive_cancelled(pid, t, out);
+    });
 }
 
 void Node::post_report(Pid pid) {
@@ -121,8 +123,9 @@ void Node::fold_consumed(Pid target) {
 void Node::report_to_engine(Pid pid, std::uint32_t count) {
     if (count == 0) return;
     const Time t = now();
-    run_engine(direct_slot_, t,
-               [&](proto::Effects& out) { direct_->on_consumed(pid, count, t, out); });
+    run<proto::direct::DirectEngine>(direct_slot_, [&](auto& direct, proto::Effects& out) {
+        direct.on_consumed(pid, count, t, out);
+    });
 }
 
 Status Node::receive_async(const std::shared_ptr<ProcessState>& self, std::vector<Pid> from,

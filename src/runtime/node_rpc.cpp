@@ -28,7 +28,7 @@ Time deadline_after(Time now, Duration timeout) {
     return now + (timeout < Duration::zero() ? Duration::zero() : timeout);
 }
 
-Status check_config(const NodeConfig& config) {
+Status check_rpc_config(const NodeConfig& config) {
     const RpcConfig& rpc = config.rpc;
     if (rpc.engine.durable && config.data_dir.empty()) {
         return fail(Errc::invalid_argument,
@@ -54,17 +54,6 @@ Status check_config(const NodeConfig& config) {
     return {};
 }
 
-Result<store::Store> open_store(const NodeConfig& config) {
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    if (ec) {
-        return fail(Errc::io_error,
-                    "cannot create data_dir '" + config.data_dir + "': " + ec.message());
-    }
-    const auto path = (std::filesystem::path(config.data_dir) / store_file).string();
-    return store::Store::open(path, store::StoreOptions{config.rpc.sync});
-}
-
 }  // namespace
 
 // One (server, operation) this node serves. Loop thread.
@@ -83,144 +72,58 @@ struct NodeRpc::ServerState {
     std::uint32_t running = 0;  // Handlers of this process running now.
 };
 
-// The engine as the Node's dispatch sees it: packet kinds, packets and timers.
-struct NodeRpc::Host final : HostedEngine {
-    Host(NodeRpc& node_rpc, proto::rpc::RpcEngine& rpc_engine)
-        : rpc(node_rpc), engine(rpc_engine) {}
-    [[nodiscard]] std::string_view name() const override { return "rpc"; }
-    [[nodiscard]] std::vector<wire::PacketKind> kinds() const override {
-        using wire::PacketKind;
-        return {PacketKind::rpc_request, PacketKind::rpc_ack, PacketKind::rpc_response,
-                PacketKind::rpc_response_ack, PacketKind::rpc_nack};
-    }
-    void on_packet(NodeId from, wire::Packet& packet, Time now, proto::Effects& out) override {
-        rpc.on_packet(from, packet, now, out);
-    }
-    void on_timer(proto::TimerId timer, Time now, proto::Effects& out) override {
-        engine.on_timer(timer, now, out);
-    }
-    NodeRpc& rpc;
-    proto::rpc::RpcEngine& engine;
-};
-
 // --- Start-up and shutdown ---
 
-Result<std::unique_ptr<NodeRpc>> NodeRpc::open(Node& node, const NodeConfig& config) {
-    HERALD_TRY(check_config(config));
-    auto rpc = std::make_unique<NodeRpc>(node, config);
-    if (!config.data_dir.empty()) {
-        HERALD_TRY(store::Store store, open_store(config));
-        const std::string prefix(proto::rpc::ReplyCache::key_prefix);
-        HERALD_TRY(auto records, store.scan(prefix));
-        rpc->engine_->on_restore(records);
-        NodeRpc* self = rpc.get();
-        rpc->writer_ = std::make_unique<StoreWriter>(
-            std::move(store), [self](std::vector<std::uint64_t> tokens, Status status) {
-                // A commit that ends after the loop closed is dropped with the node.
-                static_cast<void>(self->node_.loop_.post(
-                    [self, tokens = std::move(tokens), status = std::move(status)] {
-                        self->on_committed(tokens, status);
-                    }));
-            });
-    }
-    for (auto kind : rpc->host_->kinds()) {
-        auto& entry = node.by_kind_[static_cast<std::uint8_t>(kind)];
-        HERALD_ASSERT(entry == nullptr);
-        entry = rpc->slot_.get();
-    }
-    return rpc;
+Status NodeRpc::check_config(const NodeConfig& config) {
+    return check_rpc_config(config);
 }
 
-NodeRpc::NodeRpc(Node& node, const NodeConfig& config)
+NodeRpc::NodeRpc(NodeContext& node, const NodeConfig& config)
     : node_(node),
       config_(config.rpc),
-      engine_(std::make_unique<proto::rpc::RpcEngine>(node.id_, node.incarnation_, config_.engine,
-                                                      node.random_)),
-      host_(std::make_unique<Host>(*this, *engine_)),
-      slot_(std::make_unique<Node::EngineSlot>()),
+      has_store_(!config.data_dir.empty()),
       pool_(std::make_unique<HandlerPool>(config_.handler_threads, config_.engine.executions_max)) {
-    slot_->engine = host_.get();
-    started_ = node.now();
+    config_.engine.startup_grace = config_.startup_grace;
 }
 
 NodeRpc::~NodeRpc() {
     join();
 }
 
+std::unique_ptr<proto::Engine> NodeRpc::make_engine(const proto::EngineContext& context) {
+    HERALD_ASSERT(engine_ == nullptr);
+    auto engine = std::make_unique<proto::rpc::RpcEngine>(context, config_.engine);
+    engine_ = engine.get();
+    return engine;
+}
+
 void NodeRpc::shutdown() {
-    auto calls = std::move(calls_);
-    calls_.clear();
-    for (auto& [op, done] : calls) done(fail(Errc::closed, "node stopped"));
     served_.clear();
     pool_->stop();
-    if (writer_) writer_->stop();
 }
 
 void NodeRpc::join() {
     pool_->stop();
     pool_->join();
-    if (writer_) {
-        writer_->stop();
-        writer_->join();
-    }
 }
 
 bool NodeRpc::drained() const {
-    return calls_.empty() && engine_->counters().executing == 0 && counters_.durable_pending == 0;
-}
-
-void NodeRpc::check_drained() {
-    if (!node_.draining_ || !node_.ops_.empty() || !drained()) return;
-    node_.deferred_.push_back([this] { node_.finish_shutdown(); });
+    return engine_->counters().executing == 0;
 }
 
 NodeRpcCounters NodeRpc::counters() const {
     NodeRpcCounters c = counters_;
     c.engine = engine_->counters();
-    if (writer_) {
-        const auto store = writer_->counters();
-        c.store_commits = store.commits;
-        c.store_writes = store.writes;
-    }
+    c.startup_dropped = c.engine.startup_dropped;
     c.handlers_waiting = 0;
     for (const auto& [key, served] : served_) c.handlers_waiting += served.waiting.size();
     return c;
 }
 
-// --- Packets, timers and process exits (Node hooks) ---
+// --- Process exits (Node hook) ---
 
-void NodeRpc::on_packet(NodeId from, const wire::Packet& packet, Time now, proto::Effects& out) {
-    if (too_early(packet, now)) {
-        ++counters_.startup_dropped;  // Not refused: the caller resends, and finds it served.
-        return;
-    }
-    engine_->on_packet(from, packet, now, out);
-}
-
-bool NodeRpc::too_early(const wire::Packet& packet, Time now) const {
-    if (packet.header.kind != wire::PacketKind::rpc_request) return false;
-    if (now - started_ >= config_.startup_grace) return false;
-    const Pid target = packet.header.target;
-    if (target.node != node_.id_ || target.local >= local_id_dynamic_min) return false;
-    const wire::Extension* operation = packet.find(wire::ExtensionType::operation);
-    if (operation == nullptr) return false;  // Malformed: the engine counts it.
-    const std::string name(operation->value.begin(), operation->value.end());
-    return !served_.contains(ServedKey{target, name});
-}
-
-void NodeRpc::on_wake(Time now) {
-    while (auto id = slot_->timers.pop_due(now)) {
-        node_.run_engine(*slot_, now,
-                         [&](proto::Effects& out) { engine_->on_timer(*id, now, out); });
-        if (node_.shut_down_) return;
-    }
-}
-
-std::optional<Time> NodeRpc::earliest() const {
-    return slot_->timers.earliest();
-}
-
-void NodeRpc::on_exit(Pid pid, Time now) {
+void NodeRpc::on_process_exited(Pid pid, Time now) {
+    (void)now;  // The engine heard of it first (Engine::on_process_exited: on_unserve).
     for (auto it = served_.lower_bound({pid, std::string()});
          it != served_.end() && it->first.first == pid;) {
         it = served_.erase(it);
@@ -237,7 +140,6 @@ void NodeRpc::on_exit(Pid pid, Time now) {
         std::lock_guard lock(state->mutex);
         state->active = false;  // Queued runs of it are skipped.
     }
-    node_.run_engine(*slot_, now, [&](proto::Effects& out) { engine_->on_unserve(pid, now, out); });
 }
 
 void NodeRpc::unserve_and_wait(Pid server) {
@@ -250,7 +152,7 @@ void NodeRpc::unserve_and_wait(Pid server) {
     }
     std::unique_lock lock(state->mutex);
     state->active = false;
-    if (node_.loop_.in_loop_thread()) return;  // The loop must not wait for handlers.
+    if (node_.in_loop_thread()) return;  // The loop must not wait for handlers.
     const std::uint32_t own = current_server == server ? 1 : 0;
     state->idle.wait(lock, [&] { return state->running <= own; });
 }
@@ -259,38 +161,37 @@ void NodeRpc::unserve_and_wait(Pid server) {
 
 Status NodeRpc::serve(Pid server, std::string operation, RpcHandler handler,
                       const ServeConfig& config) {
-    if (node_.loop_.in_loop_thread()) {
+    if (node_.in_loop_thread()) {
         return fail(Errc::invalid_argument, "serve() on the node's loop thread");
     }
-    if (!server.valid() || server.node != node_.id_) {
+    if (!server.valid() || server.node != node_.id()) {
         return fail(Errc::invalid_argument, "server " + to_string(server) + " is not local");
     }
     if (operation.empty() || operation.size() > operation_bytes_max) {
         return fail(Errc::invalid_argument, "operation name empty or longer than 255 bytes");
     }
     if (!handler) return fail(Errc::invalid_argument, "empty handler");
-    if (config.writes && !writer_) {
+    if (config.writes && !has_store_) {
         return fail(Errc::invalid_argument,
                     "a handler with durable state needs the node's data_dir");
     }
     std::promise<Status> promise;
     auto future = promise.get_future();
-    const bool posted =
-        node_.loop_.post([this, server, operation = std::move(operation),
-                          handler = std::move(handler), config, &promise]() mutable {
-            start_serve(server, std::move(operation), std::move(handler), config, promise);
-        });
+    const bool posted = node_.post([this, server, operation = std::move(operation),
+                                    handler = std::move(handler), config, &promise]() mutable {
+        start_serve(server, std::move(operation), std::move(handler), config, promise);
+    });
     if (!posted) return fail(Errc::closed, "node stopped");
     return future.get();
 }
 
 void NodeRpc::start_serve(Pid server, std::string operation, RpcHandler handler,
                           const ServeConfig& config, std::promise<Status>& done) {
-    if (node_.shut_down_ || node_.draining_) {
+    if (!node_.accepting()) {
         done.set_value(fail(Errc::closed, "node stopped"));
         return;
     }
-    if (!node_.processes_.contains(server.local)) {
+    if (!node_.has_process(server)) {
         done.set_value(fail(Errc::no_such_process, to_string(server) + " is not running"));
         return;
     }
@@ -312,12 +213,13 @@ void NodeRpc::start_serve(Pid server, std::string operation, RpcHandler handler,
 
 // --- Handler runs ---
 
-void NodeRpc::execute(proto::ExecuteEffect execution) {
+void NodeRpc::execute(proto::ExecuteEffect& effect) {
+    proto::ExecuteEffect execution = std::move(effect);
     ServedKey key{execution.server, execution.operation};
     auto it = served_.find(key);
     if (it == served_.end()) {
         // The engine saw the operation served, so the process exited meanwhile.
-        node_.deferred_.push_back([this, id = execution.execution] {
+        node_.defer([this, id = execution.execution] {
             feed_result(id, fail(Errc::no_such_process, "server process exited"), {});
         });
         return;
@@ -389,8 +291,8 @@ void NodeRpc::run_handler(ServerState& state, const RpcHandler& handler, bool wr
     }
     // Dropped when the loop has closed: the node is gone, and so is the call's entry.
     static_cast<void>(
-        node_.loop_.post([this, key, id = execution.execution, threw, result = std::move(result),
-                          writes = std::move(writes)]() mutable {
+        node_.post([this, key, id = execution.execution, threw, result = std::move(result),
+                    writes = std::move(writes)]() mutable {
             if (threw) ++counters_.handler_exceptions;
             on_handler_done(key, id, std::move(result), std::move(writes));
         }));
@@ -398,7 +300,7 @@ void NodeRpc::run_handler(ServerState& state, const RpcHandler& handler, bool wr
 
 void NodeRpc::on_handler_done(const ServedKey& key, std::uint64_t execution, Result<Bytes> result,
                               RpcWrites writes) {
-    if (node_.shut_down_) return;
+    if (node_.shut_down()) return;
     if (auto it = served_.find(key); it != served_.end()) --it->second.running;
     feed_result(execution, std::move(result), std::move(writes));
     // The next run held back by the concurrency bound starts only now, after the engine took
@@ -412,72 +314,15 @@ void NodeRpc::on_handler_done(const ServedKey& key, std::uint64_t execution, Res
             launch(it->first, served, std::move(next));
         }
     }
-    check_drained();
-    node_.run_deferred();
+    node_.check_drained();
 }
 
 void NodeRpc::feed_result(std::uint64_t execution, Result<Bytes> result, RpcWrites writes) {
-    if (node_.shut_down_) return;
+    if (node_.shut_down()) return;
     const Time t = node_.now();
-    node_.run_engine(*slot_, t, [&](proto::Effects& out) {
-        engine_->on_result(execution, std::move(result), std::move(writes), t, out);
+    node_.run<proto::rpc::RpcEngine>(slot_, [&](auto& engine, proto::Effects& out) {
+        engine.on_result(execution, std::move(result), std::move(writes), t, out);
     });
-}
-
-// --- Effects of the engine (Node::apply_effects hook) ---
-
-void NodeRpc::apply(proto::Effects& effects, Time now) {
-    (void)now;
-    for (auto& completion : effects.completions) {
-        auto it = calls_.find(completion.op);
-        HERALD_ASSERT(it != calls_.end());  // The engine completes each call exactly once.
-        CallCallback done = std::move(it->second);
-        calls_.erase(it);
-        done(std::move(completion.result));
-    }
-    for (auto& execution : effects.executions) execute(std::move(execution));
-    persist(effects.persists);
-    check_drained();
-}
-
-void NodeRpc::persist(std::vector<proto::PersistEffect>& persists) {
-    if (persists.empty()) return;
-    // Only durable reply caches and handlers served with writes persist; both need data_dir.
-    HERALD_ASSERT(writer_ != nullptr);
-    std::vector<store::Write> batch;
-    std::uint64_t token = 0;
-    const auto submit = [&] {
-        ++counters_.durable_pending;
-        writer_->write(std::move(batch), token);
-        batch.clear();
-    };
-    for (auto& p : persists) {
-        // Effects that share a token are one atomic write; tokens come in order.
-        if (!batch.empty() && p.token != token) submit();
-        token = p.token;
-        batch.push_back({std::move(p.key), std::move(p.value), p.erase});
-    }
-    submit();
-}
-
-void NodeRpc::on_committed(const std::vector<std::uint64_t>& tokens, const Status& status) {
-    if (node_.shut_down_) return;
-    HERALD_ASSERT(counters_.durable_pending >= tokens.size());
-    counters_.durable_pending -= tokens.size();
-    if (!status) {
-        // Nothing of it is on disk: the calls waiting for it never answer (their clients time
-        // out), and a restart reads them as crashed. The error is kept for stats.
-        ++counters_.store_errors;
-        return;
-    }
-    for (const auto token : tokens) {
-        const Time t = node_.now();
-        node_.run_engine(*slot_, t,
-                         [&](proto::Effects& out) { engine_->on_durable(token, t, out); });
-        if (node_.shut_down_) return;
-    }
-    check_drained();
-    node_.run_deferred();
 }
 
 // --- Calls ---
@@ -485,7 +330,7 @@ void NodeRpc::on_committed(const std::vector<std::uint64_t>& tokens, const Statu
 Status NodeRpc::call_async(Pid client, Pid server, std::string operation, Bytes request,
                            const CallConfig& config, CallCallback done) {
     if (!server.valid()) return fail(Errc::invalid_argument, "invalid server pid");
-    if (!client.valid() || client.node != node_.id_) {
+    if (!client.valid() || client.node != node_.id()) {
         return fail(Errc::invalid_argument, "the caller is not a process of this node");
     }
     if (operation.empty() || operation.size() > operation_bytes_max) {
@@ -497,23 +342,18 @@ Status NodeRpc::call_async(Pid client, Pid server, std::string operation, Bytes 
                         std::to_string(config_.engine.request_bytes_max) + "-byte limit");
     }
     if (!done) return fail(Errc::invalid_argument, "empty completion callback");
-    if (node_.stopped()) return fail(Errc::closed, "node stopped");
-    auto& queued = node_.commands_queued_;
-    if (queued.fetch_add(1, std::memory_order_acq_rel) >= node_.config_.commands_max) {
-        queued.fetch_sub(1, std::memory_order_acq_rel);
-        return fail(Errc::queue_full, "commands_max commands are queued to the node loop");
-    }
+    HERALD_TRY(node_.reserve_command());
     auto options = config.options;
     options.deadline = deadline_after(node_.now(), config.timeout);
     const bool posted =
-        node_.loop_.post([this, client, server, operation = std::move(operation),
-                          request = std::move(request), options, done = std::move(done)]() mutable {
-            node_.commands_queued_.fetch_sub(1, std::memory_order_acq_rel);
+        node_.post([this, client, server, operation = std::move(operation),
+                    request = std::move(request), options, done = std::move(done)]() mutable {
+            node_.release_command();
             start_call(client, server, std::move(operation), std::move(request), options,
                        std::move(done));
         });
     if (!posted) {
-        queued.fetch_sub(1, std::memory_order_acq_rel);
+        node_.release_command();
         return fail(Errc::closed, "node stopped");
     }
     return {};
@@ -521,28 +361,27 @@ Status NodeRpc::call_async(Pid client, Pid server, std::string operation, Bytes 
 
 void NodeRpc::start_call(Pid client, Pid server, std::string operation, Bytes request,
                          const proto::rpc::CallOptions& options, CallCallback done) {
-    if (node_.shut_down_ || node_.draining_) {
+    if (!node_.accepting()) {
         done(fail(Errc::closed, "node stopped"));
         return;
     }
-    if (server.node != node_.id_ && node_.peers_.find(server.node) == nullptr) {
+    if (!node_.knows_node(server.node)) {
         ++counters_.unreachable_calls;
         done(fail(Errc::unreachable, "no address known for node " + to_string(server.node) +
                                          " (connect to it or resolve PID@URL first)"));
         return;
     }
-    const proto::OperationId op = op_next_++;
-    calls_.emplace(op, std::move(done));
+    const proto::OperationId op = node_.begin_operation(std::move(done));
     const Time t = node_.now();
-    node_.run_engine(*slot_, t, [&](proto::Effects& out) {
-        engine_->on_call(op, client, server, std::move(operation), std::move(request), options, t,
-                         out);
+    node_.run<proto::rpc::RpcEngine>(slot_, [&](auto& engine, proto::Effects& out) {
+        engine.on_call(op, client, server, std::move(operation), std::move(request), options, t,
+                       out);
     });
 }
 
 Result<Bytes> NodeRpc::call(Pid client, Pid server, std::string operation, Bytes request,
                             const CallConfig& config) {
-    if (node_.loop_.in_loop_thread()) {
+    if (node_.in_loop_thread()) {
         return fail(Errc::invalid_argument, "blocking call on the node's loop thread");
     }
     auto promise = std::make_shared<std::promise<Result<Bytes>>>();
@@ -561,11 +400,7 @@ Result<Bytes> NodeRpc::call(Pid client, Pid server, std::string operation, Bytes
 }
 
 Result<std::vector<store::Record>> NodeRpc::read_state(std::string prefix) {
-    if (!writer_) return fail(Errc::invalid_argument, "the node has no data_dir");
-    if (node_.loop_.in_loop_thread()) {
-        return fail(Errc::invalid_argument, "read_state() on the node's loop thread");
-    }
-    HERALD_TRY(auto records, writer_->read(std::move(prefix)));
+    HERALD_TRY(auto records, node_.read_store(std::move(prefix)));
     std::erase_if(records, [](const store::Record& record) {
         return record.first.starts_with(proto::rpc::ReplyCache::key_prefix);
     });

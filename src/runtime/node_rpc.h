@@ -1,9 +1,9 @@
-// NodeRpc: how a Node hosts the RPC engine (proto::rpc::RpcEngine) next to the direct engine.
-// rpc_* packets and the engine's timers reach it through the Node's dispatch; its `execute`
-// effects run the server process's handler on a HandlerPool (never on the loop thread), whose
-// result comes back through the loop (on_result); its `persist` effects go to the node's
-// store (StoreWriter, in NodeConfig::data_dir), then on_durable; at start the reply cache is
-// restored from the store (on_restore). Calls complete their callbacks on the loop thread.
+// NodeRpc: the runtime service of the RPC engine (proto::rpc::RpcEngine) — what is not protocol.
+// The engine lives in the node's EngineSet: rpc_* packets, its timers, its durable writes (the
+// node's store) and its restore at start reach it as they reach every engine. This service
+// runs its `execute` effects on a HandlerPool (never on the loop thread), feeds their results
+// back (on_result), keeps the served operations, and offers serve / call to the application.
+// It reaches the node only through NodeContext. Calls complete on the loop thread.
 // Layer: runtime. The public API (include/herald/rpc.h) wraps it.
 #pragma once
 
@@ -27,9 +27,10 @@
 #include "proto/effects.h"
 #include "proto/rpc/rpc_engine.h"
 #include "runtime/handler_pool.h"
-#include "runtime/node.h"
+#include "runtime/node_context.h"
+#include "runtime/node_options.h"
 #include "runtime/node_rpc_options.h"
-#include "runtime/store_writer.h"
+#include "store/store.h"
 
 namespace herald::runtime {
 
@@ -61,17 +62,14 @@ struct CallConfig {
     Duration timeout = Duration::max();  // From the call; Errc::timeout after it.
 };
 
-class NodeRpc {
+class NodeRpc final : public Service {
 public:
-    // Creates the engine, opens the store when config.data_dir is set (restoring the reply
-    // cache), starts the handler threads and registers the rpc_* packet kinds with `node`.
-    // Called by Node::open before the loop thread starts.
     // Errc::invalid_argument: engine.durable without data_dir, handler_threads not in 1..256,
-    // executions_max 0. Errc::storage_error / io_error: the store cannot be opened or read.
-    [[nodiscard]] static Result<std::unique_ptr<NodeRpc>> open(Node& node,
-                                                               const NodeConfig& config);
-    NodeRpc(Node& node, const NodeConfig& config);
-    ~NodeRpc();
+    // executions_max or cache_entries_max 0, non-positive timeouts, negative startup_grace.
+    [[nodiscard]] static Status check_config(const NodeConfig& config);
+    // Starts the handler threads. `config` must have passed check_config. Before the loop.
+    NodeRpc(NodeContext& node, const NodeConfig& config);
+    ~NodeRpc() override;
     NodeRpc(const NodeRpc&) = delete;
     NodeRpc& operator=(const NodeRpc&) = delete;
 
@@ -104,60 +102,48 @@ public:
     // Returns at once for a process that never served. On the loop thread it does not wait.
     void unserve_and_wait(Pid server);
 
-    // --- Node hooks (loop thread) ---
+    // --- Node hooks (before the loop starts, then loop thread) ---
 
-    // Completions, executions and durable writes of the engine's last input.
-    void apply(proto::Effects& effects, Time now);
-    [[nodiscard]] bool owns(const Node::EngineSlot& slot) const { return &slot == slot_.get(); }
-    void on_wake(Time now);
-    [[nodiscard]] std::optional<Time> earliest() const;
-    void on_exit(Pid pid, Time now);
-    // No call outstanding, no handler running, nothing waiting for the disk.
-    [[nodiscard]] bool drained() const;
-    // Fails outstanding calls with Errc::closed, drops queued handler runs, stops the store
-    // after it committed what is queued.
-    void shutdown();
-    // Any thread but a handler's and the loop's: waits for handler and store threads to end.
-    void join();
+    // The engine, for the node's EngineSet (once), and the slot the set gave it.
+    [[nodiscard]] std::unique_ptr<proto::Engine> make_engine(const proto::EngineContext& context);
+    void attach(proto::EngineSlot slot) { slot_ = slot; }
+
+    void execute(proto::ExecuteEffect& execution) override;
+    void on_process_exited(Pid pid, Time now) override;
+    // No handler running (calls are operations of the node; writes its durable_pending).
+    [[nodiscard]] bool drained() const override;
+    // Drops queued handler runs and the served operations.
+    void shutdown() override;
+    // Any thread but a handler's and the loop's: waits for the handler threads to end.
+    void join() override;
     [[nodiscard]] NodeRpcCounters counters() const;
 
 private:
     struct Served;
     struct ServerState;
-    struct Host;
     using ServedKey = std::pair<Pid, std::string>;
 
-    void on_packet(NodeId from, const wire::Packet& packet, Time now, proto::Effects& out);
-    [[nodiscard]] bool too_early(const wire::Packet& packet, Time now) const;
     void start_serve(Pid server, std::string operation, RpcHandler handler,
                      const ServeConfig& config, std::promise<Status>& done);
     void start_call(Pid client, Pid server, std::string operation, Bytes request,
                     const proto::rpc::CallOptions& options, CallCallback done);
-    void execute(proto::ExecuteEffect execution);
     void launch(const ServedKey& key, Served& served, proto::ExecuteEffect execution);
     void run_handler(ServerState& state, const RpcHandler& handler, bool writes_allowed,
                      const ServedKey& key, proto::ExecuteEffect execution);
     void on_handler_done(const ServedKey& key, std::uint64_t execution, Result<Bytes> result,
                          RpcWrites writes);
-    void persist(std::vector<proto::PersistEffect>& persists);
-    void on_committed(const std::vector<std::uint64_t>& tokens, const Status& status);
     void feed_result(std::uint64_t execution, Result<Bytes> result, RpcWrites writes);
-    void check_drained();
 
-    Node& node_;
-    RpcConfig config_;  // The engine keeps a reference to config_.engine: declared before it.
-    std::unique_ptr<proto::rpc::RpcEngine> engine_;
-    std::unique_ptr<Host> host_;
-    std::unique_ptr<Node::EngineSlot> slot_;
+    NodeContext& node_;
+    RpcConfig config_;  // The engine keeps a reference to config_.engine: it outlives it.
+    bool has_store_ = false;
+    proto::rpc::RpcEngine* engine_ = nullptr;  // Owned by the node's EngineSet.
+    proto::EngineSlot slot_ = 0;
     std::unique_ptr<HandlerPool> pool_;
-    std::unique_ptr<StoreWriter> writer_;
 
     // Loop thread only.
     std::map<ServedKey, Served> served_;
-    std::unordered_map<proto::OperationId, CallCallback> calls_;
-    proto::OperationId op_next_ = 1;
     NodeRpcCounters counters_;
-    Time started_;  // For RpcConfig::startup_grace.
 
     // Server states: created on the loop thread, looked up by unserve_and_wait on any thread.
     mutable std::mutex servers_mutex_;

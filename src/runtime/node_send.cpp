@@ -131,13 +131,12 @@ void Node::drain_sends() {
         sends_taken_.clear();
         return;
     }
-    const proto::OperationId first_op = op_next_;
-    for (SendCommand& command : sends_taken_) ops_.emplace(op_next_++, std::move(command.done));
     const Time t = now();
-    run_engine(direct_slot_, t, [&](proto::Effects& out) {
-        for (std::size_t i = 0; i < sends_taken_.size(); ++i) {
-            SendCommand& command = sends_taken_[i];
-            direct_->on_send(first_op + i, std::move(command.message), command.options, t, out);
+    run<proto::direct::DirectEngine>(direct_slot_, [&](auto& direct, proto::Effects& out) {
+        for (SendCommand& command : sends_taken_) {
+            const proto::OperationId op = op_next_++;
+            ops_.emplace(op, Operation{std::move(command.done), {}});
+            direct.on_send(op, std::move(command.message), command.options, t, out);
         }
     });
     sends_taken_.clear();  // Keeps its capacity for the next batch.

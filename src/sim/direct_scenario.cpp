@@ -1,34 +1,15 @@
-// The "direct" scenario's runner: builds the simulation, the engines (with buggify and
-// mutations applied), the workload and the fault plan, then runs both phases. Layer: sim.
+// The "direct" scenario as a ScenarioSpec: every node hosts the direct engine (with buggify
+// and mutations applied); the direct workload; planned faults. Layer: sim.
 #include "sim/direct_scenario.h"
 
 #include "sim/buggify.h"
-#include "sim/direct_host.h"
 #include "sim/direct_workload.h"
-#include "sim/faults.h"
-#include "sim/streams.h"
+#include "sim/engines.h"
+#include "sim/scenario_spec.h"
 
 namespace herald::sim {
 
-namespace {
-
-NetworkOptions network_options(const ScenarioOptions& o, Buggify& buggify) {
-    NetworkOptions n;
-    n.loss = o.loss;
-    n.duplicate = o.duplicate;
-    n.reorder = o.reorder;
-    n.burst_loss = buggify.mode("burst_loss");
-    n.extreme_delay = buggify.mode("extreme_delay");
-    n.duplicate_storm = buggify.mode("duplicate_storm");
-    if (n.duplicate_storm && n.duplicate < 0.2) n.duplicate = 0.2;
-    if (buggify.mode("heavy_tail_latency")) n.shape = JitterShape::pareto;
-    // The engine assumes packets live less than channel_idle/4 (direct README rule 18);
-    // few_channels makes channel_idle 4 s, so a clog (<= 500 ms) plus this stays below 1 s.
-    if (buggify.mode("few_channels")) n.extreme_delay_max = Duration::milliseconds(300);
-    return n;
-}
-
-proto::direct::DirectOptions engine_options(const ScenarioOptions& o, Buggify& buggify) {
+proto::direct::DirectOptions direct_engine_options(const ScenarioOptions& o, Buggify& buggify) {
     proto::direct::DirectOptions d;
     // Small windows and buffers reach flow control and back-pressure with few messages.
     if (buggify.mode("small_window")) d.window_messages = 2;
@@ -41,6 +22,8 @@ proto::direct::DirectOptions engine_options(const ScenarioOptions& o, Buggify& b
         d.peer_timeout = Duration::seconds(2);
         d.channel_idle = Duration::seconds(4);
     }
+    // The simulator ends a batch after every input; coalescing is exercised all the same.
+    d.coalesce_acks = true;
     for (const auto& m : o.mutations) {
         if (m == "skip_duplicate_check") d.mutations.skip_duplicate_check = true;
         if (m == "skip_reorder_buffer") d.mutations.skip_reorder_buffer = true;
@@ -50,18 +33,8 @@ proto::direct::DirectOptions engine_options(const ScenarioOptions& o, Buggify& b
     return d;
 }
 
-}  // namespace
-
-RunReport run_direct_scenario(const ScenarioOptions& o, std::uint64_t seed) {
-    Buggify buggify(seed, o.buggify);
-    SimOptions sim_options;
-    sim_options.nodes = o.nodes;
-    sim_options.network = network_options(o, buggify);
-    sim_options.trace = o.trace;
-    if (buggify.mode("slow_disk")) sim_options.fsync_max = Duration::milliseconds(50);
-    Simulation sim(seed, sim_options);
-    const std::size_t slot = sim.add_engine(DirectHost::factory(engine_options(o, buggify)));
-
+ScenarioSpec::MakeWorkload direct_workload(const ScenarioOptions& o, Buggify& buggify,
+                                           std::size_t engine_index) {
     DirectWorkloadOptions w;
     w.processes = o.processes;
     w.messages = o.messages;
@@ -70,42 +43,28 @@ RunReport run_direct_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     w.slow_consumers = buggify.mode("slow_consumers");
     w.tiny_queues = buggify.mode("tiny_queues");
     w.liveness_nonblocking = !buggify.mode("few_channels");
-    DirectWorkload workload(sim, slot, w, make_stream(seed, Stream::workload));
-    sim.set_workload(workload);
+    return [w, engine_index](Simulation& sim, const std::vector<std::size_t>& slots,
+                             Random random) -> std::unique_ptr<ScenarioWorkload> {
+        return std::make_unique<DirectWorkload>(sim, slots.at(engine_index), w, std::move(random));
+    };
+}
 
-    FaultOptions f;
-    f.safety = o.safety;
-    f.partitions = o.partitions;
-    f.crashes = o.crashes;
-    f.clogs = o.clogs;
-    f.wipe = o.wipe;
-    Random fault_random = make_stream(seed, Stream::faults);
-    const FaultPlan plan = plan_faults(f, o.nodes, Time::zero(), fault_random, buggify);
-
-    sim.note("--", "scenario", Fields().add("name", "direct").add("seed", seed).text());
-    sim.start_all();
-    schedule_faults(sim, plan);
-    run_phase(sim, Time::zero() + o.safety);
-
-    sim.heal();
-    for (std::size_t i = 0; i < sim.node_count(); ++i) sim.restart(sim.node_at(i).id());
-    sim.history().set_liveness_start(sim.now());
-    sim.note("--", "liveness");
-    workload.begin_liveness();
-    const bool finished =
-        run_liveness_phase(sim, o.liveness_bound, [&] { return workload.done(); });
-
-    RunReport report;
-    report.buggify = buggify.active();
-    finish_report(sim, o, o.liveness_bound, report);
-    if (!finished) {
-        // Usually explained by the liveness checker's findings; this also catches a workload
-        // stuck without a pending operation (e.g. sends refused by back-pressure forever).
-        report.violations.push_back(
-            {"liveness", sim.now(),
-             "the workload did not finish after the faults healed:" + workload.outstanding()});
-    }
-    return report;
+RunReport run_direct_scenario(const ScenarioOptions& o, std::uint64_t seed) {
+    Buggify buggify(seed, o.buggify);
+    ScenarioSpec spec;
+    spec.name = "direct";
+    spec.sim.nodes = o.nodes;
+    spec.sim.network = network_options(o, buggify);
+    spec.sim.trace = o.trace;
+    if (buggify.mode("slow_disk")) spec.sim.fsync_max = Duration::milliseconds(50);
+    spec.engines = {direct_engine(direct_engine_options(o, buggify))};
+    spec.workloads = {direct_workload(o, buggify, 0)};
+    spec.faults.safety = o.safety;
+    spec.faults.partitions = o.partitions;
+    spec.faults.crashes = o.crashes;
+    spec.faults.clogs = o.clogs;
+    spec.faults.wipe = o.wipe;
+    return run_spec(o, seed, spec, buggify);
 }
 
 }  // namespace herald::sim

@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "proto/direct/direct_engine.h"
 #include "sim/checkers.h"
-#include "sim/direct_host.h"
 
 namespace herald::sim {
 
@@ -173,8 +173,8 @@ void DirectWorkload::spawn(std::size_t index) {
                   .add("buffering", buffering_name(p.options.buffering))
                   .add("queue_limit", p.options.queue_limit)
                   .text());
-    node.command(slot_, [&](HostedEngine& e, proto::Effects& out) {
-        static_cast<DirectHost&>(e).engine().on_spawn(p.pid, p.options, sim_.now(), out);
+    node.command<proto::direct::DirectEngine>(slot_, [&](auto& e, proto::Effects& out) {
+        e.on_spawn(p.pid, p.options, sim_.now(), out);
     });
 }
 
@@ -266,8 +266,8 @@ void DirectWorkload::issue_send(std::size_t index, bool liveness) {
         if (send.deadline != Time::max()) f.add("deadline", send.deadline);
         sim_.note(node_of(p).label(), "send", f.text());
     }
-    node_of(p).command(slot_, [&](HostedEngine& e, proto::Effects& out) {
-        static_cast<DirectHost&>(e).engine().on_send(op, std::move(message), send, sim_.now(), out);
+    node_of(p).command<proto::direct::DirectEngine>(slot_, [&](auto& e, proto::Effects& out) {
+        e.on_send(op, std::move(message), send, sim_.now(), out);
     });
 }
 
@@ -353,8 +353,8 @@ void DirectWorkload::post_receive(std::size_t index) {
         if (!p.from.empty()) f.add("from", p.from.front());
         sim_.note(node.label(), "receive", f.text());
     }
-    node.command(slot_, [&](HostedEngine& e, proto::Effects& out) {
-        static_cast<DirectHost&>(e).engine().on_receive_posted(p.pid, p.from, sim_.now(), out);
+    node.command<proto::direct::DirectEngine>(slot_, [&](auto& e, proto::Effects& out) {
+        e.on_receive_posted(p.pid, p.from, sim_.now(), out);
     });
     // A selective receive always has a timeout: its sender may never send again, and a
     // process blocked on it forever would be the workload's deadlock, not the engine's.
@@ -375,8 +375,8 @@ void DirectWorkload::receive_timeout(std::size_t index, std::uint64_t life,
     p.from.clear();
     SimNode& node = node_of(p);
     sim_.note(node.label(), "receive_timeout", Fields().add("pid", p.pid).text());
-    node.command(slot_, [&](HostedEngine& e, proto::Effects& out) {
-        static_cast<DirectHost&>(e).engine().on_receive_cancelled(p.pid, sim_.now(), out);
+    node.command<proto::direct::DirectEngine>(slot_, [&](auto& e, proto::Effects& out) {
+        e.on_receive_cancelled(p.pid, sim_.now(), out);
     });
     if (!p.step_scheduled)
         schedule_step(index, uniform(Duration::zero(), Duration::milliseconds(20)));

@@ -15,6 +15,7 @@
 
 #include "core/random.h"
 #include "proto/direct/direct_options.h"
+#include "sim/scenario_spec.h"
 #include "sim/simulation.h"
 
 namespace herald::sim {
@@ -31,7 +32,7 @@ struct DirectWorkloadOptions {
     bool liveness_nonblocking = true;
 };
 
-class DirectWorkload final : public Workload {
+class DirectWorkload final : public ScenarioWorkload {
 public:
     // `slot` is the direct engine's slot on every node of `sim`.
     DirectWorkload(Simulation& sim, std::size_t slot, const DirectWorkloadOptions& options,
@@ -42,12 +43,14 @@ public:
     void on_delivered(SimNode& node, const Message& message) override;
     void on_completed(SimNode& node, const proto::CompleteEffect& completion) override;
 
+    [[nodiscard]] std::string_view operation_kind() const override { return "send"; }
+    [[nodiscard]] bool takes_deliveries() const override { return true; }
     // From now on every send is a liveness send (must succeed and be delivered).
-    void begin_liveness();
+    void begin_liveness() override;
     // All liveness sends completed and were delivered, no send is pending, all queues are empty.
-    [[nodiscard]] bool done() const;
+    [[nodiscard]] bool done() const override;
     // What keeps done() false, per process, for the report.
-    [[nodiscard]] std::string outstanding() const;
+    [[nodiscard]] std::string outstanding() const override;
 
     // Process pids, in index order (for tests and traces).
     [[nodiscard]] std::vector<Pid> pids() const;

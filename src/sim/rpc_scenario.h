@@ -7,10 +7,19 @@
 
 #include <cstdint>
 
+#include "proto/rpc/rpc_options.h"
 #include "sim/scenario.h"
+#include "sim/scenario_spec.h"
 
 namespace herald::sim {
 
 [[nodiscard]] RunReport run_rpc_scenario(const ScenarioOptions& options, std::uint64_t seed);
+
+// The pieces other scenarios reuse: the RPC engine's options for `options` (durable; buggify
+// modes and mutations applied), and the counter workload driving the engine at `engine_index`.
+[[nodiscard]] proto::rpc::RpcOptions rpc_engine_options(const ScenarioOptions& options,
+                                                        Buggify& buggify);
+[[nodiscard]] ScenarioSpec::MakeWorkload rpc_workload(const ScenarioOptions& options,
+                                                      Buggify& buggify, std::size_t engine_index);
 
 }  // namespace herald::sim

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "core/assert.h"
-#include "sim/rpc_host.h"
+#include "proto/rpc/rpc_engine.h"
 #include "sim/trace.h"
 
 namespace herald::sim {
@@ -77,8 +77,8 @@ void RpcWorkload::on_node_started(SimNode& node) {
     if (node.id() == server_.node) {
         ++server_life_;
         counter_ = disk_counter();
-        node.command(slot_, [&](HostedEngine& e, proto::Effects&) {
-            auto served = static_cast<RpcHost&>(e).engine().on_serve(server_, "add", false);
+        node.command<proto::rpc::RpcEngine>(slot_, [&](auto& e, proto::Effects&) {
+            auto served = e.on_serve(server_, "add", false);
             HERALD_ASSERT(served.has_value());
         });
     }
@@ -173,9 +173,8 @@ void RpcWorkload::start_call(std::size_t index, bool liveness) {
                       .add("protocol", protocol_name(protocol))
                       .text());
     }
-    node.command(slot_, [&](HostedEngine& e, proto::Effects& out) {
-        static_cast<RpcHost&>(e).engine().on_call(op, c.pid, server_, "add", tag_body(op), options,
-                                                  sim_.now(), out);
+    node.command<proto::rpc::RpcEngine>(slot_, [&](auto& e, proto::Effects& out) {
+        e.on_call(op, c.pid, server_, "add", tag_body(op), options, sim_.now(), out);
     });
 }
 
@@ -218,9 +217,8 @@ void RpcWorkload::finish_run(std::uint64_t execution, std::uint64_t tag, std::ui
     std::vector<HandlerWrite> writes;
     writes.push_back({std::string(counter_key), u64_bytes(counter_), false});
     writes.push_back({done_key(tag), {}, false});
-    server_node().command(slot_, [&](HostedEngine& e, proto::Effects& out) {
-        static_cast<RpcHost&>(e).engine().on_result(execution, u64_bytes(counter_),
-                                                    std::move(writes), sim_.now(), out);
+    server_node().command<proto::rpc::RpcEngine>(slot_, [&](auto& e, proto::Effects& out) {
+        e.on_result(execution, u64_bytes(counter_), std::move(writes), sim_.now(), out);
     });
 }
 

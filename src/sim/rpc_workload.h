@@ -16,6 +16,7 @@
 #include "core/random.h"
 #include "proto/rpc/rpc_options.h"
 #include "sim/checkers.h"
+#include "sim/scenario_spec.h"
 #include "sim/simulation.h"
 
 namespace herald::sim {
@@ -34,7 +35,7 @@ struct RpcWorkloadOptions {
     bool quiet = false;
 };
 
-class RpcWorkload final : public Workload {
+class RpcWorkload final : public ScenarioWorkload {
 public:
     RpcWorkload(Simulation& sim, std::size_t slot, const RpcWorkloadOptions& options,
                 Random random);
@@ -45,9 +46,11 @@ public:
     void on_completed(SimNode& node, const proto::CompleteEffect& completion) override;
     void on_execute(SimNode& node, std::size_t slot, const proto::ExecuteEffect& request) override;
 
-    void begin_liveness();
+    [[nodiscard]] std::string_view operation_kind() const override { return "call"; }
+    [[nodiscard]] bool takes_executions() const override { return true; }
+    void begin_liveness() override;
     // Every client made all its calls and none is outstanding.
-    [[nodiscard]] bool done() const;
+    [[nodiscard]] bool done() const override;
 
     // The counter property, over the server's disk (docs/rpc.md, "What is guaranteed"):
     // - the counter equals the number of "done" marks (a run's writes are atomic);
@@ -55,9 +58,9 @@ public:
     //   (server_crashed under a durable cache, no_such_*, queue_full) is not;
     // - exactly-once: counter == ok calls + marked calls whose caller never learned the
     //   outcome (abandoned, timeout, request_lost, response_lost).
-    [[nodiscard]] std::vector<Violation> check() const;
+    [[nodiscard]] std::vector<Violation> check() const override;
     // Counts for the report: calls per protocol and outcome, runs, re-runs, counter.
-    [[nodiscard]] std::map<std::string, std::uint64_t> numbers() const;
+    [[nodiscard]] std::map<std::string, std::uint64_t> numbers() const override;
 
     static constexpr std::string_view counter_key = "counter/value";
     static constexpr std::string_view done_prefix = "counter/done/";

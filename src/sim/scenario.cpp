@@ -7,6 +7,7 @@
 
 #include "core/assert.h"
 #include "sim/direct_scenario.h"
+#include "sim/node_scenario.h"
 #include "sim/rpc_scenario.h"
 
 namespace herald::sim {
@@ -53,6 +54,12 @@ const std::vector<ScenarioInfo>& scenarios() {
          "as rpc, with at-least-once semantics: successful calls are committed, re-runs are "
          "counted (probe rpc_reruns)",
          run_rpc_scenario},
+        {"node",
+         "what a real node hosts: the direct and RPC engines together on every node, processes "
+         "messaging each other while clients call the exactly-once counter, under loss, "
+         "duplication, reordering, partitions, clogging and crash/restart of any node; checks "
+         "both scenarios' properties",
+         run_node_scenario},
     };
     return list;
 }

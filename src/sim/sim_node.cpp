@@ -29,16 +29,26 @@ void SimNode::start() {
     up_ = true;
     disk_free_ = sim_.now();
     sim_.note(label_, "start", Fields().add("incarnation", incarnation_).text());
+    engines_ = std::make_unique<proto::EngineSet>(id_);
     for (std::size_t slot = 0; slot < factories_.size(); ++slot) {
         // Each engine of each incarnation gets its own stream, so that one engine's draws
         // never shift another's.
         const std::uint64_t offset = id_.value * 4096 + incarnation_ * 16 + slot;
         randoms_.push_back(
             std::make_unique<Random>(make_stream(sim_.seed(), Stream::engine_base, offset)));
-        engines_.push_back(
-            factories_[slot](EngineContext{id_, incarnation_, *randoms_.back(), disk_}));
-        HERALD_ASSERT(engines_.back() != nullptr);
+        auto engine =
+            factories_[slot](proto::EngineContext{id_, incarnation_, *randoms_.back(), sim_.now()});
+        HERALD_ASSERT(engine != nullptr);
+        HERALD_ASSERT(engines_->add(std::move(engine)) == slot);
     }
+    engines_->restore([this](std::string_view prefix) {
+        std::vector<proto::StoredRecord> records;
+        for (auto it = disk_.lower_bound(prefix);
+             it != disk_.end() && it->first.starts_with(prefix); ++it) {
+            records.emplace_back(it->first, it->second);
+        }
+        return records;
+    });
     sim_.workload().on_node_started(*this);
 }
 
@@ -51,8 +61,8 @@ void SimNode::crash(bool wipe) {
     for (std::size_t i = 0; i < kept; ++i) apply(writes_[i]);
     writes_.clear();
     if (wipe) disk_.clear();
-    for (const auto& engine : engines_) past_stats_ += engine->stats();
-    engines_.clear();
+    past_stats_ += engines_->counters();
+    engines_.reset();
     randoms_.clear();
     timers_.clear();
     queues_.clear();
@@ -67,22 +77,16 @@ void SimNode::crash(bool wipe) {
     sim_.workload().on_node_crashed(*this);
 }
 
-HostedEngine* SimNode::engine(std::size_t slot) {
-    HERALD_ASSERT(up_);
-    HERALD_ASSERT(slot < engines_.size());
-    return engines_[slot].get();
-}
-
 void SimNode::on_packet(NodeId from, const wire::Packet& packet) {
     HERALD_ASSERT(up_);
     HERALD_ASSERT(!in_input_);
-    for (std::size_t slot = 0; slot < engines_.size(); ++slot) {
-        if (!engines_[slot]->handles(packet.header.kind)) continue;
-        in_input_ = true;
-        engines_[slot]->on_packet(from, packet, sim_.now(), effects_);
-        drain(slot);
+    wire::Packet copy = packet;  // Engines may take the body; the network keeps duplicates.
+    in_input_ = true;
+    if (engines_->on_packet(from, copy, sim_.now(), effects_)) {
+        drain();
         return;
     }
+    in_input_ = false;
     sim_.note(label_, "net_drop",
               Fields()
                   .add("reason", "no_engine")
@@ -90,12 +94,8 @@ void SimNode::on_packet(NodeId from, const wire::Packet& packet) {
                   .text());
 }
 
-void SimNode::command(std::size_t slot, const Command& command) {
-    HERALD_ASSERT(!in_input_);
-    HostedEngine* target = engine(slot);
-    in_input_ = true;
-    command(*target, effects_);
-    drain(slot);
+Time SimNode::now() const {
+    return sim_.now();
 }
 
 std::size_t SimNode::queued(Pid pid) const {
@@ -105,6 +105,7 @@ std::size_t SimNode::queued(Pid pid) const {
 
 std::optional<Message> SimNode::consume(Pid pid, std::span<const Pid> from) {
     HERALD_ASSERT(up_);
+    HERALD_ASSERT(!in_input_);
     const auto it = queues_.find(pid);
     if (it == queues_.end()) return std::nullopt;
     auto& queue = it->second;
@@ -114,55 +115,94 @@ std::optional<Message> SimNode::consume(Pid pid, std::span<const Pid> from) {
     if (found == queue.end()) return std::nullopt;
     Queued taken = std::move(*found);
     queue.erase(found);
-    command(taken.slot,
-            [&](HostedEngine& e, proto::Effects& out) { e.on_consumed(pid, 1, sim_.now(), out); });
+    in_input_ = true;
+    engines_->on_consumed(taken.slot, pid, 1, sim_.now(), effects_);
+    drain();
     return std::move(taken.message);
 }
 
-void SimNode::drain(std::size_t slot) {
-    // Effects are carried out kind by kind (Effects keeps no order across kinds): a delivery
-    // is recorded before a completion of the same input, so "delivered" precedes "done".
-    const std::string_view name = engines_[slot]->name();
-    for (const auto& t : effects_.traces) sim_.engine_trace(*this, name, t);
-    for (auto& s : effects_.sends) sim_.send_packet(id_, s.to, std::move(s).take());
-    for (auto& d : effects_.deliveries) {
-        HERALD_ASSERT(d.message.target.node == id_);
-        auto& queue = queues_[d.message.target];
-        queue.push_back({slot, std::move(d.message)});
-        sim_.workload().on_delivered(*this, queue.back().message);
+// EngineSet::apply's driver: carries each kind of effect out in the simulation.
+class SimNode::Carrier {
+public:
+    explicit Carrier(SimNode& node) : node_(node), sim_(node.sim_) {}
+
+    void trace(const proto::TraceEffect& t) {
+        sim_.engine_trace(node_, node_.engines_->at(t.engine).name(), t);
     }
-    for (const auto& e : effects_.executions) sim_.workload().on_execute(*this, slot, e);
-    for (const auto& c : effects_.completions) {
+    void send(proto::SendEffect& s, const proto::Effects& out) {
+        using Kind = proto::Destination::Kind;
+        switch (s.to.kind) {
+            case Kind::node:
+                sim_.send_packet(node_.id_, s.to.node, std::move(s).take());
+                return;
+            case Kind::address:  // The simulator's address handles are node ids.
+                sim_.send_packet(node_.id_, NodeId{s.to.address}, std::move(s).take());
+                return;
+            case Kind::broadcast:  // Every other node of the network hears it.
+                for (std::size_t i = 0; i < sim_.node_count(); ++i) {
+                    const NodeId to = sim_.node_at(i).id();
+                    if (to != node_.id_) sim_.send_packet(node_.id_, to, s.copy());
+                }
+                return;
+            case Kind::multicast:  // A group address reaches its members: the list.
+            case Kind::nodes:
+                for (const NodeId to : out.nodes_of(s.to)) {
+                    if (to != node_.id_) sim_.send_packet(node_.id_, to, s.copy());
+                }
+                return;
+        }
+    }
+    void deliver(proto::DeliverEffect& d) {
+        HERALD_ASSERT(d.message.target.node == node_.id_);
+        auto& queue = node_.queues_[d.message.target];
+        queue.push_back({d.engine, std::move(d.message)});
+        sim_.workload().on_delivered(node_, queue.back().message);
+    }
+    void execute(proto::ExecuteEffect& e) { sim_.workload().on_execute(node_, e.engine, e); }
+    void complete(proto::CompleteEffect& c) {
         if (sim_.trace().enabled()) {
             Fields f;
             f.add("op", c.op).add("result", c.result ? "ok" : errc_name(c.result.error().code));
             if (!c.result && !c.result.error().detail.empty()) {
                 f.add("detail", "'" + c.result.error().detail + "'");
             }
-            sim_.note(label_, "complete", f.text());
+            sim_.note(node_.label_, "complete", f.text());
         }
-        sim_.workload().on_completed(*this, c);
+        sim_.workload().on_completed(node_, c);
     }
-    for (const auto& t : effects_.timers) carry_out_timer(slot, t);
-    if (!effects_.persists.empty()) persist(slot, effects_.persists);
-    effects_.clear();
+    void timer(const proto::TimerEffect& t) { node_.carry_out_timer(t); }
+    void persist(proto::EngineSlot slot, std::uint64_t token,
+                 std::span<proto::PersistEffect> parts) {
+        node_.persist(slot, token, parts);
+    }
+
+private:
+    SimNode& node_;
+    Simulation& sim_;
+};
+
+void SimNode::drain() {
+    HERALD_ASSERT(in_input_);
+    // Every input is a batch of its own here: engines send what they held back at once.
+    engines_->on_batch_end(sim_.now(), effects_);
+    Carrier carrier(*this);
+    proto::EngineSet::apply(effects_, carrier);
     in_input_ = false;
 }
 
-void SimNode::carry_out_timer(std::size_t slot, const proto::TimerEffect& timer) {
-    const auto key = std::make_pair(slot, timer.id.value);
+void SimNode::carry_out_timer(const proto::TimerEffect& timer) {
+    const auto key = std::make_pair(timer.engine, timer.id.value);
     if (timer.cancel) {
         timers_.erase(key);
         return;
     }
     const std::uint64_t generation = ++timer_generation_;
     timers_[key] = Timer{generation};  // Re-setting an id moves it: the old event goes stale.
-    sim_.queue().schedule(timer.at, [this, life = life_, slot, id = timer.id.value, generation] {
-        fire_timer(life, slot, id, generation);
-    });
+    sim_.queue().schedule(timer.at, [this, life = life_, slot = timer.engine, id = timer.id.value,
+                                     generation] { fire_timer(life, slot, id, generation); });
 }
 
-void SimNode::fire_timer(std::uint64_t life, std::size_t slot, std::uint64_t id,
+void SimNode::fire_timer(std::uint64_t life, proto::EngineSlot slot, std::uint64_t id,
                          std::uint64_t generation) {
     if (life != life_) return;  // Set by an incarnation that crashed.
     const auto it = timers_.find({slot, id});
@@ -171,47 +211,38 @@ void SimNode::fire_timer(std::uint64_t life, std::size_t slot, std::uint64_t id,
     HERALD_ASSERT(!in_input_);
     if (sim_.trace().enabled()) {
         sim_.note(label_, "timer",
-                  Fields().add("engine", engines_[slot]->name()).add("id", id).text());
+                  Fields().add("engine", engines_->at(slot).name()).add("id", id).text());
     }
     in_input_ = true;
-    engines_[slot]->on_timer(proto::TimerId{id}, sim_.now(), effects_);
-    drain(slot);
+    engines_->on_timer(slot, proto::TimerId{id}, sim_.now(), effects_);
+    drain();
 }
 
-void SimNode::persist(std::size_t slot, std::vector<proto::PersistEffect>& writes) {
-    // Effects that share a token are one atomic write with one on_durable (effects.h).
-    std::vector<PendingWrite> batches;
-    for (auto& w : writes) {
-        auto it = std::find_if(batches.begin(), batches.end(),
-                               [&](const PendingWrite& b) { return b.token == w.token; });
-        if (it == batches.end()) {
-            batches.push_back({slot, w.token, {}});
-            it = batches.end() - 1;
+void SimNode::persist(proto::EngineSlot slot, std::uint64_t token,
+                      std::span<proto::PersistEffect> parts) {
+    // The parts of one token are one atomic write with one on_durable (effects.h).
+    PendingWrite batch{slot, token, {}};
+    for (auto& part : parts) batch.parts.push_back(std::move(part));
+    const Duration spread = sim_.options().fsync_max - sim_.options().fsync_min;
+    const auto extra = static_cast<std::int64_t>(sim_.disk_random().below(
+        static_cast<std::uint64_t>(std::max<std::int64_t>(spread.ns(), 1))));
+    // One disk per node: writes become durable in the order they were issued.
+    disk_free_ =
+        std::max(disk_free_, sim_.now()) + sim_.options().fsync_min + Duration::nanoseconds(extra);
+    if (sim_.trace().enabled()) {
+        std::string keys;
+        for (const auto& part : batch.parts) {
+            keys += (keys.empty() ? "" : ",") + std::string(part.erase ? "-" : "") + part.key;
         }
-        it->parts.push_back(std::move(w));
+        sim_.note(label_, "persist",
+                  Fields()
+                      .add("token", batch.token)
+                      .add("keys", keys)
+                      .add("durable_at", disk_free_)
+                      .text());
     }
-    for (auto& batch : batches) {
-        const Duration spread = sim_.options().fsync_max - sim_.options().fsync_min;
-        const auto extra = static_cast<std::int64_t>(sim_.disk_random().below(
-            static_cast<std::uint64_t>(std::max<std::int64_t>(spread.ns(), 1))));
-        // One disk per node: writes become durable in the order they were issued.
-        disk_free_ = std::max(disk_free_, sim_.now()) + sim_.options().fsync_min +
-                     Duration::nanoseconds(extra);
-        if (sim_.trace().enabled()) {
-            std::string keys;
-            for (const auto& part : batch.parts) {
-                keys += (keys.empty() ? "" : ",") + std::string(part.erase ? "-" : "") + part.key;
-            }
-            sim_.note(label_, "persist",
-                      Fields()
-                          .add("token", batch.token)
-                          .add("keys", keys)
-                          .add("durable_at", disk_free_)
-                          .text());
-        }
-        writes_.push_back(std::move(batch));
-        sim_.queue().schedule(disk_free_, [this, life = life_] { finish_write(life); });
-    }
+    writes_.push_back(std::move(batch));
+    sim_.queue().schedule(disk_free_, [this, life = life_] { finish_write(life); });
 }
 
 void SimNode::finish_write(std::uint64_t life) {
@@ -225,8 +256,8 @@ void SimNode::finish_write(std::uint64_t life) {
         sim_.note(label_, "durable", Fields().add("token", done.token).text());
     }
     in_input_ = true;
-    engines_[done.slot]->on_durable(done.token, sim_.now(), effects_);
-    drain(done.slot);
+    engines_->on_durable(done.slot, done.token, Status{}, sim_.now(), effects_);
+    drain();
 }
 
 void SimNode::apply(const PendingWrite& write) {
@@ -242,7 +273,7 @@ void SimNode::apply(const PendingWrite& write) {
 
 EngineStats SimNode::stats() const {
     EngineStats total = past_stats_;
-    for (const auto& engine : engines_) total += engine->stats();
+    if (engines_) total += engines_->counters();
     return total;
 }
 

@@ -1,6 +1,7 @@
-// SimNode: one simulated node — its engines (behind HostedEngine), their timers, the queues of
-// its processes, and its disk. Crash drops everything volatile; start makes a new incarnation.
-// Layer: sim. Single-threaded: everything runs inside Simulation's event loop.
+// SimNode: one simulated node — its engines (a proto::EngineSet, as the runtime Node hosts
+// them), their timers, the queues of its processes, and its disk. Crash drops everything
+// volatile; start makes a new incarnation. Layer: sim. Single-threaded: everything runs inside
+// Simulation's event loop.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,8 @@
 #include "core/message.h"
 #include "core/random.h"
 #include "proto/effects.h"
-#include "sim/hosted_engine.h"
+#include "proto/engine_set.h"
+#include "sim/engines.h"
 
 namespace herald::sim {
 
@@ -51,17 +53,25 @@ public:
     // A packet arrived (the node must be up). Packets of a kind no engine handles are dropped.
     void on_packet(NodeId from, const wire::Packet& packet);
 
-    // Runs an application command against engine `slot` and carries out its effects. Must not
-    // be called from inside another input (workload hooks schedule events instead).
-    using Command = std::function<void(HostedEngine& engine, proto::Effects& out)>;
-    void command(std::size_t slot, const Command& command);
+    // Runs an application command `command(engine, out)` against the engine in `slot`, of
+    // concrete type E, and carries out its effects. Must not be called from inside another
+    // input (workload hooks schedule events instead).
+    template <class E, class F>
+    void command(std::size_t slot, F&& command) {
+        HERALD_ASSERT(!in_input_);
+        HERALD_ASSERT(up_);
+        static_cast<void>(engines_->get<E>(static_cast<proto::EngineSlot>(slot)));  // Checked.
+        in_input_ = true;
+        engines_->run<E>(static_cast<proto::EngineSlot>(slot), now(), effects_,
+                         std::forward<F>(command));
+        drain();
+    }
 
-    // The engine in `slot`, as its concrete host type (checked).
-    template <class Host>
-    [[nodiscard]] Host& host(std::size_t slot) {
-        auto* host = dynamic_cast<Host*>(engine(slot));
-        HERALD_ASSERT(host != nullptr);
-        return *host;
+    // The engine in `slot`, as its concrete type (checked).
+    template <class E>
+    [[nodiscard]] E& engine(std::size_t slot) {
+        HERALD_ASSERT(up_);
+        return engines_->get<E>(static_cast<proto::EngineSlot>(slot));
     }
 
     // Process queues: messages delivered and not yet consumed.
@@ -75,24 +85,28 @@ public:
 
 private:
     struct Queued {
-        std::size_t slot = 0;
+        proto::EngineSlot slot = 0;
         Message message;
     };
+    class Carrier;  // Carries effects out (EngineSet::apply's driver).
     struct Timer {
         std::uint64_t generation = 0;
     };
     struct PendingWrite {  // One atomic write: the persist effects of one token.
-        std::size_t slot = 0;
+        proto::EngineSlot slot = 0;
         std::uint64_t token = 0;
         std::vector<proto::PersistEffect> parts;
     };
 
-    HostedEngine* engine(std::size_t slot);
-    void drain(std::size_t slot);
-    void carry_out_timer(std::size_t slot, const proto::TimerEffect& timer);
-    void fire_timer(std::uint64_t life, std::size_t slot, std::uint64_t id,
+    [[nodiscard]] Time now() const;
+    // Ends the batch (on_batch_end: every input is a batch here) and carries out the effects
+    // in EngineSet's order.
+    void drain();
+    void carry_out_timer(const proto::TimerEffect& timer);
+    void fire_timer(std::uint64_t life, proto::EngineSlot slot, std::uint64_t id,
                     std::uint64_t generation);
-    void persist(std::size_t slot, std::vector<proto::PersistEffect>& writes);
+    void persist(proto::EngineSlot slot, std::uint64_t token,
+                 std::span<proto::PersistEffect> parts);
     void finish_write(std::uint64_t life);
     void apply(const PendingWrite& write);
 
@@ -105,9 +119,9 @@ private:
     std::uint64_t life_ = 0;  // Changes at every start and crash; stale events check it.
     std::vector<EngineFactory> factories_;
     std::vector<std::unique_ptr<Random>> randoms_;  // One per engine; outlive the engines.
-    std::vector<std::unique_ptr<HostedEngine>> engines_;
+    std::unique_ptr<proto::EngineSet> engines_;     // While up.
     proto::Effects effects_;
-    std::map<std::pair<std::size_t, std::uint64_t>, Timer> timers_;
+    std::map<std::pair<proto::EngineSlot, std::uint64_t>, Timer> timers_;
     std::uint64_t timer_generation_ = 0;
     std::map<Pid, std::deque<Queued>> queues_;
     DurableStore disk_;

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "core/random.h"
+#include "sim/engines.h"
 #include "sim/event_queue.h"
 #include "sim/history.h"
-#include "sim/hosted_engine.h"
 #include "sim/network.h"
 #include "sim/sim_node.h"
 #include "sim/trace.h"

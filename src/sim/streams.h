@@ -16,6 +16,7 @@ enum class Stream : std::uint64_t {
     network = 3,
     workload = 4,
     disk = 5,
+    workload_extra = 100,  // + i: the i-th workload (i >= 1) of a scenario with several.
     engine_base = 1'000,
 };
 

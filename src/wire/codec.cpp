@@ -9,6 +9,7 @@
 
 #include "core/assert.h"
 #include "wire/crc32c.h"
+#include "wire/kinds.h"
 
 namespace herald::wire {
 namespace {
@@ -189,48 +190,28 @@ std::size_t extensions_size(std::span<const Extension> extensions) noexcept {
 }
 
 bool is_known_kind(std::uint8_t raw) noexcept {
-    // No default: -Wswitch (an error here) flags a PacketKind added without updating this.
-    switch (static_cast<PacketKind>(raw)) {
-        case PacketKind::hello:
-        case PacketKind::hello_reply:
-        case PacketKind::data:
-        case PacketKind::ack:
-        case PacketKind::nack:
-        case PacketKind::ready:
-        case PacketKind::rpc_request:
-        case PacketKind::rpc_ack:
-        case PacketKind::rpc_response:
-        case PacketKind::rpc_response_ack:
-        case PacketKind::rpc_nack:
-            return true;
-    }
-    return false;
+    return find_kind(raw) != nullptr;
 }
 
 std::string_view packet_kind_name(PacketKind kind) noexcept {
-    switch (kind) {
-        case PacketKind::hello:
-            return "hello";
-        case PacketKind::hello_reply:
-            return "hello_reply";
-        case PacketKind::data:
-            return "data";
-        case PacketKind::ack:
-            return "ack";
-        case PacketKind::nack:
-            return "nack";
-        case PacketKind::ready:
-            return "ready";
-        case PacketKind::rpc_request:
-            return "rpc_request";
-        case PacketKind::rpc_ack:
-            return "rpc_ack";
-        case PacketKind::rpc_response:
-            return "rpc_response";
-        case PacketKind::rpc_response_ack:
-            return "rpc_response_ack";
-        case PacketKind::rpc_nack:
-            return "rpc_nack";
+    const KindInfo* info = find_kind(static_cast<std::uint8_t>(kind));
+    return info == nullptr ? std::string_view("unknown") : info->name;
+}
+
+std::string_view protocol_name(Protocol protocol) noexcept {
+    switch (protocol) {
+        case Protocol::direct:
+            return "direct";
+        case Protocol::rpc:
+            return "rpc";
+        case Protocol::naming:
+            return "naming";
+        case Protocol::mailbox:
+            return "mailbox";
+        case Protocol::group:
+            return "group";
+        case Protocol::order:
+            return "order";
     }
     return "unknown";
 }

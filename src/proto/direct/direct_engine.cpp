@@ -76,6 +76,16 @@ DirectEngine::Counters DirectEngine::counters() const {
     return state_->counters();
 }
 
+void DirectEngine::on_batch_end(Time now, Effects& out) {
+    state_->flush_acks(out);
+    (void)now;
+}
+
+EngineCounters DirectEngine::totals() const {
+    const Counters c = counters();
+    return {c.packets_sent, c.retransmits, c.duplicates_dropped, c.malformed_dropped};
+}
+
 std::uint32_t DirectEngine::queued(Pid pid) const {
     return state_->queued(pid);
 }

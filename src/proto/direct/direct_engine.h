@@ -10,6 +10,7 @@
 #include "core/random.h"
 #include "proto/direct/direct_options.h"
 #include "proto/effects.h"
+#include "proto/engine.h"
 
 namespace herald::proto::direct {
 
@@ -17,14 +18,16 @@ class DirectState;
 
 // Loop thread only (one thread drives an engine). Timer ids: kind << 56 | key; a timer that
 // fires after it stopped mattering is ignored, so drivers need not cancel anything.
-class DirectEngine {
+class DirectEngine final : public Engine {
 public:
     // `self` and `incarnation` identify this node. Incarnations must grow from one start of a
     // node to the next (never 0): peers drop packets of lower ones as stragglers. `random`
     // must outlive the engine.
     DirectEngine(NodeId self, std::uint32_t incarnation, const DirectOptions& options,
                  Random& random);
-    ~DirectEngine();
+    DirectEngine(const EngineContext& context, const DirectOptions& options)
+        : DirectEngine(context.self, context.incarnation, options, context.random) {}
+    ~DirectEngine() override;
     DirectEngine(const DirectEngine&) = delete;
     DirectEngine& operator=(const DirectEngine&) = delete;
 
@@ -52,7 +55,7 @@ public:
 
     // The application took `count` delivered messages out of `receiver`'s queue (clamped to
     // what is queued). Frees credit: blocked senders get a window update.
-    void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out);
+    void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out) override;
 
     // Handshake / ping: sends hello to `node` (retransmitted with backoff); completes `op` when
     // its hello_reply arrives (result body: 8-byte little-endian round-trip ns, measured with
@@ -67,13 +70,23 @@ public:
     // copied (the runtime's receive path).
     void on_packet(NodeId from, wire::Packet&& packet, Time now, Effects& out);
 
-    void on_timer(TimerId timer, Time now, Effects& out);
+    // --- Engine (the inputs both drivers share) ---
+    [[nodiscard]] wire::Protocol protocol() const override { return wire::Protocol::direct; }
+    void on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) override {
+        on_packet(from, std::move(packet), now, out);
+    }
+    void on_timer(TimerId timer, Time now, Effects& out) override;
+    void on_process_exited(Pid pid, Time now, Effects& out) override { on_exit(pid, now, out); }
+    // Sends the acks held back for coalescing (DirectOptions::coalesce_acks).
+    void on_batch_end(Time now, Effects& out) override;
+    [[nodiscard]] EngineCounters totals() const override;
 
     // Observability (status command, tests).
     struct Counters {
         std::uint64_t packets_sent = 0, packets_received = 0, retransmits = 0;
         std::uint64_t duplicates_dropped = 0, malformed_dropped = 0, delivered = 0;
         std::uint64_t channels_live = 0, channels_released = 0;
+        std::uint64_t acks_coalesced = 0;  // Acks superseded within a batch (coalesce_acks).
     };
     [[nodiscard]] Counters counters() const;
     // Messages delivered to `pid`'s queue and not yet consumed.

@@ -64,6 +64,13 @@ struct DirectOptions {
     Duration peer_revalidate = Duration::seconds(1);
     Duration channel_idle = Duration::seconds(30);  // Idle, fully acked channels are freed.
     std::uint32_t body_bytes_max = 16u << 20;       // Larger messages fail with too_large.
+    // Acks are cumulative (rule 5): of the acks one channel would send within a driver's batch,
+    // the last says all the others say. With this on, the engine holds each channel's latest
+    // plain ack and sends it at on_batch_end (one ack per channel per batch); drivers that
+    // never end batches (unit tests) keep it off. At most acks_held_max channels are held;
+    // past that, acks go out at once.
+    bool coalesce_acks = false;
+    std::uint32_t acks_held_max = 4096;
     Mutations mutations;
 };
 

@@ -286,7 +286,31 @@ void DirectState::send_ack(ReceiverChannel& channel, const LocalProcess& process
     const bool buffered = process.options.buffering == Buffering::multiple ||
                           process.options.buffering == Buffering::single;
     if (credit == 0 && buffered) channel.blocked = true;
+    if (offer_seq == 0 && hold_ack(channel.key, channel.key.source.node, packet)) return;
     emit(channel.key.source.node, std::move(packet), out);
+}
+
+bool DirectState::hold_ack(const ChannelKey& key, NodeId to, wire::Packet& packet) {
+    // Rule 5: acks are cumulative, so of one channel's acks within a batch the last says all
+    // the others say. To the sender, the dropped ones look like acks lost on the way. An ack
+    // of another epoch is no successor: the held one goes out first, in order.
+    if (!options_.coalesce_acks || to == self_) return false;
+    auto it = held_acks_.find(key);
+    if (it == held_acks_.end()) {
+        if (held_acks_.size() >= options_.acks_held_max) return false;  // Bounded: send now.
+        held_acks_.emplace(key, HeldAck{to, std::move(packet)});
+        return true;
+    }
+    const wire::Header& held = it->second.packet.header;
+    if (held.epoch != packet.header.epoch || held.ack > packet.header.ack) return false;
+    it->second = HeldAck{to, std::move(packet)};
+    ++counters_.acks_coalesced;
+    return true;
+}
+
+void DirectState::flush_acks(Effects& out) {
+    for (auto& [key, held] : held_acks_) emit(held.to, std::move(held.packet), out);
+    held_acks_.clear();
 }
 
 }  // namespace herald::proto::direct

@@ -176,8 +176,17 @@ public:
 
     [[nodiscard]] DirectEngine::Counters counters() const;
     [[nodiscard]] std::uint32_t queued(Pid pid) const;
+    // Sends the acks held for coalescing (options.coalesce_acks), in channel order.
+    void flush_acks(Effects& out);
 
 private:
+    // An ack held until the batch ends: the latest plain ack of one channel.
+    struct HeldAck {
+        NodeId to;
+        wire::Packet packet;
+    };
+    // Holds `packet` (a plain ack of channel `key`) when coalescing; false: send it now.
+    bool hold_ack(const ChannelKey& key, NodeId to, wire::Packet& packet);
     // direct_state.cpp: tables, bounds, dispatch.
     // Sends `packet` (with `shared_body` as its body when set) to node `to`, or feeds it back
     // through loopback_ when `to` is this node.
@@ -291,6 +300,7 @@ private:
     std::map<std::uint64_t, PendingOp> ops_;      // Pending send ops by op key.
     std::map<std::uint64_t, Ping> pings_;         // By nonce.
     std::deque<wire::Packet> loopback_;           // Packets to self, fed back in order.
+    std::map<ChannelKey, HeldAck> held_acks_;     // Emptied by every flush_acks.
 };
 
 }  // namespace herald::proto::direct

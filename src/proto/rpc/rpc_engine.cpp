@@ -15,7 +15,22 @@ RpcEngine::RpcEngine(NodeId self, std::uint32_t incarnation, const RpcOptions& o
     HERALD_ASSERT(incarnation != 0);
 }
 
+RpcEngine::RpcEngine(const EngineContext& context, const RpcOptions& options)
+    : RpcEngine(context.self, context.incarnation, options, context.random) {
+    started_ = context.started;
+}
+
 RpcEngine::~RpcEngine() = default;
+
+std::string_view RpcEngine::store_prefix() const {
+    return ReplyCache::key_prefix;
+}
+
+EngineCounters RpcEngine::totals() const {
+    const auto c = counters();
+    return {c.packets_sent, c.request_retransmits + c.probes + c.response_retransmits,
+            c.duplicates_discarded + c.duplicates_answered + c.stale_dropped, c.malformed_dropped};
+}
 
 Status RpcEngine::on_serve(Pid server, std::string operation, bool idempotent) {
     return server_->on_serve(server, std::move(operation), idempotent);
@@ -44,8 +59,24 @@ void RpcEngine::on_result(std::uint64_t execution, Result<Bytes> response,
 }
 
 void RpcEngine::on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
+    if (too_early(packet, now)) {
+        ++ctx_->counters.startup_dropped;  // Not refused: the caller resends, and finds it served.
+        return;
+    }
     dispatch(from, packet, now, out);
     drain_loopback(now, out);
+}
+
+bool RpcEngine::too_early(const wire::Packet& packet, Time now) const {
+    if (packet.header.kind != wire::PacketKind::rpc_request) return false;
+    if (now - started_ >= ctx_->options.startup_grace) return false;
+    const Pid target = packet.header.target;
+    if (target.node != ctx_->self || target.local >= local_id_dynamic_min) return false;
+    const wire::Extension* operation = packet.find(wire::ExtensionType::operation);
+    if (operation == nullptr) return false;  // Malformed: dispatch counts it.
+    const std::string_view name(reinterpret_cast<const char*>(operation->value.data()),
+                                operation->value.size());
+    return !server_->serves(target, name);
 }
 
 void RpcEngine::dispatch(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
@@ -98,7 +129,12 @@ void RpcEngine::on_timer(TimerId timer, Time now, Effects& out) {
 }
 
 void RpcEngine::on_durable(std::uint64_t token, Time now, Effects& out) {
-    server_->on_durable(token, now, out);
+    server_->on_durable(token, Status{}, now, out);
+    drain_loopback(now, out);
+}
+
+void RpcEngine::on_durable(std::uint64_t token, const Status& status, Time now, Effects& out) {
+    server_->on_durable(token, status, now, out);
     drain_loopback(now, out);
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/random.h"
 #include "proto/effects.h"
+#include "proto/engine.h"
 #include "proto/rpc/rpc_options.h"
 #include "proto/rpc/rpc_state.h"
 
@@ -21,13 +22,15 @@ namespace herald::proto::rpc {
 class RpcClient;
 class RpcServer;
 
-class RpcEngine {
+class RpcEngine final : public Engine {
 public:
     // `self` and `incarnation` identify this node; the incarnation must be >= 1 and grow with
     // every restart (the server's crash detection and request ids depend on it). `options` and
     // `random` must outlive the engine.
     RpcEngine(NodeId self, std::uint32_t incarnation, const RpcOptions& options, Random& random);
-    ~RpcEngine();
+    // The same, with the start time for options.startup_grace (docs/rpc.md, "Start-up grace").
+    RpcEngine(const EngineContext& context, const RpcOptions& options);
+    ~RpcEngine() override;
     RpcEngine(const RpcEngine&) = delete;
     RpcEngine& operator=(const RpcEngine&) = delete;
 
@@ -62,22 +65,37 @@ public:
 
     // A packet of kind rpc_* arrived from node `from`. Bad packets are counted and dropped.
     void on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out);
-    void on_timer(TimerId timer, Time now, Effects& out);
+    void on_timer(TimerId timer, Time now, Effects& out) override;
     // Every PersistEffect with this token is on disk.
     void on_durable(std::uint64_t token, Time now, Effects& out);
+    // The write with this token ended with `status`. A failed write fails what waited on it:
+    // a call whose execution marker or reply could not be stored is answered with
+    // Errc::storage_error; a floor that could not be stored is written again later.
+    void on_durable(std::uint64_t token, const Status& status, Time now, Effects& out) override;
     // The records found in the durable store at start (all of them, or those under "rpc/"),
     // before any other input. Records that fail to decode are counted (bad_records), skipped.
-    void on_restore(std::span<const std::pair<std::string, Bytes>> records);
+    void on_restore(std::span<const std::pair<std::string, Bytes>> records) override;
+
+    // --- Engine (the inputs both drivers share) ---
+    [[nodiscard]] wire::Protocol protocol() const override { return wire::Protocol::rpc; }
+    [[nodiscard]] std::string_view store_prefix() const override;
+    void on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) override {
+        on_packet(from, static_cast<const wire::Packet&>(packet), now, out);
+    }
+    void on_process_exited(Pid pid, Time now, Effects& out) override { on_unserve(pid, now, out); }
+    [[nodiscard]] EngineCounters totals() const override;
 
     [[nodiscard]] RpcCounters counters() const;
 
 private:
     void drain_loopback(Time now, Effects& out);
+    [[nodiscard]] bool too_early(const wire::Packet& packet, Time now) const;
     void dispatch(NodeId from, const wire::Packet& packet, Time now, Effects& out);
 
     std::unique_ptr<Context> ctx_;
     std::unique_ptr<RpcClient> client_;
     std::unique_ptr<RpcServer> server_;
+    Time started_;  // For options.startup_grace.
 };
 
 }  // namespace herald::proto::rpc

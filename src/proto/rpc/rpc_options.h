@@ -75,6 +75,11 @@ struct RpcOptions {
     // Each retransmission wait is stretched by a random factor in [1, 1 + jitter] so that many
     // clients that lost packets together do not resend together.
     double jitter = 0.1;
+    // For this long after the node starts (EngineContext::started), a request to a well-known
+    // pid (local id below local_id_dynamic_min) for an operation not served yet is dropped, not
+    // refused: its service is still starting, and the client's retransmission finds it served
+    // (docs/rpc.md, "Start-up grace"). Zero turns it off.
+    Duration startup_grace = Duration::zero();
     Mutations mutations;
 };
 

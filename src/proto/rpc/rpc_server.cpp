@@ -409,11 +409,21 @@ void RpcServer::write_floor(NodeId node, ClientRecord& client, Effects& out) {
     out.persist(token, ReplyCache::floor_key(node), ReplyCache::encode_floor(client));
 }
 
-void RpcServer::on_durable(std::uint64_t token, Time now, Effects& out) {
+bool RpcServer::serves(Pid server, std::string_view operation) const {
+    const auto it = services_.find(server);
+    return it != services_.end() && it->second.operations.contains(operation);
+}
+
+void RpcServer::on_durable(std::uint64_t token, const Status& status, Time now, Effects& out) {
     const auto it = pending_.find(token);
+    if (!status) ++ctx_.counters.store_failures;
     if (it == pending_.end()) return;  // A write nobody waits for (tombstone, erase).
     const Pending pending = it->second;
     pending_.erase(it);
+    if (!status) {
+        on_write_failed(pending, status.error(), now, out);
+        return;
+    }
     switch (pending.kind) {
         case Pending::Kind::start:
             if (Entry* entry = cache_.find(pending.key);
@@ -434,6 +444,40 @@ void RpcServer::on_durable(std::uint64_t token, Time now, Effects& out) {
                 client->durable_incarnation = pending.key.incarnation;
                 client->floor_durable = pending.key.seq;
                 release(pending.key.client_node, *client, out);
+            }
+            return;
+    }
+}
+
+void RpcServer::on_write_failed(const Pending& pending, const Error& error, Time now,
+                                Effects& out) {
+    // Nothing of the write is on disk. A call waiting on it is answered with storage_error
+    // (its handler did not run, or ran with its writes lost: either way nothing of it is
+    // durable) rather than left unanswered; a floor is written again at the next release.
+    const auto failed = [&] {
+        return fail(Errc::storage_error, "the server's durable store failed: " + error.detail);
+    };
+    switch (pending.kind) {
+        case Pending::Kind::start:
+            if (Entry* entry = cache_.find(pending.key);
+                entry != nullptr && entry->state == EntryState::starting) {
+                entry->request.clear();
+                entry->response = failed();
+                cache_.recount(*entry);
+                respond(pending.key, *entry, now, out);
+            }
+            return;
+        case Pending::Kind::respond:
+            if (Entry* entry = cache_.find(pending.key);
+                entry != nullptr && entry->state == EntryState::finishing) {
+                entry->response = failed();
+                cache_.recount(*entry);
+                respond(pending.key, *entry, now, out);
+            }
+            return;
+        case Pending::Kind::floor:
+            if (ClientRecord* client = cache_.client(pending.key.client_node)) {
+                client->floor_writing = false;
             }
             return;
     }

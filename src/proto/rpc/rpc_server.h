@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -28,7 +30,9 @@ public:
                    std::vector<HandlerWrite> writes, Time now, Effects& out);
     void on_timer(std::uint64_t execution, Time now, Effects& out);
     void on_sweep(Time now, Effects& out);
-    void on_durable(std::uint64_t token, Time now, Effects& out);
+    void on_durable(std::uint64_t token, const Status& status, Time now, Effects& out);
+    // Whether `server` serves `operation` now.
+    [[nodiscard]] bool serves(Pid server, std::string_view operation) const;
     void on_restore(std::span<const std::pair<std::string, Bytes>> records);
     // Arms the periodic sweep when there is something to sweep and it is not armed.
     void arm_sweep(Time now, Effects& out);
@@ -38,7 +42,8 @@ public:
 
 private:
     struct Service {
-        std::unordered_map<std::string, bool> operations;  // Name -> idempotent.
+        // Name -> idempotent. std::less<> finds by string_view without a copy.
+        std::map<std::string, bool, std::less<>> operations;
     };
     // What to do when a durable write completes.
     struct Pending {
@@ -54,6 +59,7 @@ private:
     void finish(Entry& entry, Result<Bytes> response, std::vector<HandlerWrite> writes, Time now,
                 Effects& out);
     void respond(const CallKey& key, Entry& entry, Time now, Effects& out);
+    void on_write_failed(const Pending& pending, const Error& error, Time now, Effects& out);
     void refuse(const Route& route, Errc reason, std::string_view text, Effects& out);
     void release(NodeId node, ClientRecord& client, Effects& out);
     void write_floor(NodeId node, ClientRecord& client, Effects& out);

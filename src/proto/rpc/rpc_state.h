@@ -36,7 +36,9 @@ struct RpcCounters {
     std::uint64_t busy_refusals = 0;         // Requests refused: cache or executions full.
     std::uint64_t crashed_reported = 0;      // Requests answered with server_crashed.
     std::uint64_t response_retransmits = 0, results_ignored = 0;
-    std::uint64_t bad_records = 0;  // Durable records that failed to decode.
+    std::uint64_t bad_records = 0;      // Durable records that failed to decode.
+    std::uint64_t startup_dropped = 0;  // Requests dropped during the startup grace (rule 18).
+    std::uint64_t store_failures = 0;   // Durable writes that failed (on_durable with an error).
     // Gauges.
     std::uint64_t calls_outstanding = 0, executing = 0, cache_entries = 0, cache_bytes = 0;
     std::uint64_t cache_clients = 0;

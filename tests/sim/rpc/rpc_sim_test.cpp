@@ -11,7 +11,7 @@
 #include <map>
 #include <string>
 
-#include "sim/rpc_host.h"
+#include "sim/engines.h"
 #include "sim/rpc_workload.h"
 #include "sim/scenario.h"
 #include "sim/streams.h"
@@ -121,7 +121,7 @@ TEST(RpcSimulation, PacketsPerCallWithoutFaultsMatchTheLecture) {
     Simulation sim(7, sim_options);
     proto::rpc::RpcOptions engine;
     engine.durable = true;
-    const std::size_t slot = sim.add_engine(RpcHost::factory(engine));
+    const std::size_t slot = sim.add_engine(rpc_engine(engine));
     RpcWorkloadOptions w;
     w.clients = 4;
     w.calls = 50;

@@ -94,14 +94,14 @@ TEST(Scenario, OneSeedRunsQuicklyAndReportsWhatHappened) {
 }
 
 // An engine stuck in a loop: every timer re-arms itself at the same instant.
-class LoopingEngine final : public HostedEngine {
+class LoopingEngine final : public proto::Engine {
 public:
-    std::string_view name() const override { return "loop"; }
-    bool handles(wire::PacketKind) const override { return false; }
-    void on_packet(NodeId, const wire::Packet&, Time, proto::Effects&) override {}
+    wire::Protocol protocol() const override { return wire::Protocol::order; }
+    void on_packet(NodeId, wire::Packet&, Time, proto::Effects&) override {}
     void on_timer(proto::TimerId id, Time now, proto::Effects& out) override {
         out.set_timer(id, now);
     }
+    proto::EngineCounters totals() const override { return {}; }
 };
 
 class IdleWorkload final : public Workload {
@@ -120,11 +120,11 @@ TEST(Scenario, ALoopingEngineSpendsTheEventBudgetAndIsReported) {
     IdleWorkload workload;
     sim.set_workload(workload);
     const std::size_t slot =
-        sim.add_engine([](const EngineContext&) -> std::unique_ptr<HostedEngine> {
+        sim.add_engine([](const proto::EngineContext&) -> std::unique_ptr<proto::Engine> {
             return std::make_unique<LoopingEngine>();
         });
     sim.start_all();
-    sim.node(NodeId{1}).command(slot, [&](HostedEngine&, proto::Effects& out) {
+    sim.node(NodeId{1}).command<LoopingEngine>(slot, [&](LoopingEngine&, proto::Effects& out) {
         out.set_timer(proto::TimerId{1}, sim.now());
     });
     EXPECT_FALSE(run_phase(sim, Time::zero() + Duration::seconds(1)));

@@ -18,26 +18,29 @@ Time ms(std::int64_t n) {
 }
 
 // Records every input; emits nothing by itself (tests emit effects through command()).
-class FakeEngine final : public HostedEngine {
+// It speaks the rpc protocol's kinds and keeps its durable records under "f/".
+class FakeEngine final : public proto::Engine {
 public:
-    explicit FakeEngine(const EngineContext& c) : incarnation(c.incarnation), disk_seen(c.disk) {}
-    std::string_view name() const override { return "fake"; }
-    bool handles(wire::PacketKind kind) const override {
-        return kind == wire::PacketKind::rpc_request;
+    explicit FakeEngine(const proto::EngineContext& c) : incarnation(c.incarnation) {}
+    wire::Protocol protocol() const override { return wire::Protocol::rpc; }
+    std::string_view store_prefix() const override { return "f/"; }
+    void on_restore(std::span<const proto::StoredRecord> records) override {
+        for (const auto& [key, value] : records) disk_seen[key] = value;
     }
-    void on_packet(NodeId from, const wire::Packet& p, Time now, proto::Effects&) override {
+    void on_packet(NodeId from, wire::Packet& p, Time now, proto::Effects&) override {
         log.push_back("packet from=" + std::to_string(from.value) +
                       " seq=" + std::to_string(p.header.seq) + " at=" + std::to_string(now.ns()));
     }
     void on_timer(proto::TimerId id, Time now, proto::Effects&) override {
         log.push_back("timer " + std::to_string(id.value) + " at=" + std::to_string(now.ns()));
     }
-    void on_durable(std::uint64_t token, Time, proto::Effects&) override {
-        log.push_back("durable " + std::to_string(token));
+    void on_durable(std::uint64_t token, const Status& status, Time, proto::Effects&) override {
+        log.push_back("durable " + std::to_string(token) + (status ? "" : " failed"));
     }
     void on_consumed(Pid, std::uint32_t count, Time, proto::Effects&) override {
         log.push_back("consumed " + std::to_string(count));
     }
+    proto::EngineCounters totals() const override { return {}; }
     std::uint32_t incarnation;
     DurableStore disk_seen;
     std::vector<std::string> log;
@@ -64,8 +67,9 @@ class SimNodeTest : public ::testing::Test {
 protected:
     SimNodeTest() : sim(1, options()) {
         sim.set_workload(workload);
-        slot =
-            sim.add_engine([](const EngineContext& c) { return std::make_unique<FakeEngine>(c); });
+        slot = sim.add_engine([](const proto::EngineContext& c) -> std::unique_ptr<proto::Engine> {
+            return std::make_unique<FakeEngine>(c);
+        });
         sim.start_all();
     }
     static SimOptions options() {
@@ -74,9 +78,10 @@ protected:
         o.network.jitter = Duration::zero();
         return o;
     }
-    FakeEngine& engine(NodeId id) { return sim.node(id).host<FakeEngine>(slot); }
+    FakeEngine& engine(NodeId id) { return sim.node(id).engine<FakeEngine>(slot); }
     void emit(NodeId id, const std::function<void(proto::Effects&)>& effects) {
-        sim.node(id).command(slot, [&](HostedEngine&, proto::Effects& out) { effects(out); });
+        sim.node(id).command<FakeEngine>(slot,
+                                         [&](FakeEngine&, proto::Effects& out) { effects(out); });
     }
 
     RecordingWorkload workload;
@@ -131,15 +136,15 @@ TEST_F(SimNodeTest, ConsumeTakesTheOldestMatchingMessageAndTellsTheEngine) {
 
 TEST_F(SimNodeTest, WritesBecomeDurableInOrderAfterTheFsyncDelay) {
     emit(NodeId{1}, [](proto::Effects& out) {
-        out.persist(1, "a", to_bytes("one"));
-        out.persist(2, "b", to_bytes("two"));
-        out.erase(3, "a");
+        out.persist(1, "f/a", to_bytes("one"));
+        out.persist(2, "f/b", to_bytes("two"));
+        out.erase(3, "f/a");
     });
     EXPECT_TRUE(sim.node(NodeId{1}).disk().empty());  // Not before the fsync completes.
     sim.queue().run_until(ms(100));
     EXPECT_EQ(engine(NodeId{1}).log,
               (std::vector<std::string>{"durable 1", "durable 2", "durable 3"}));
-    const DurableStore expected{{"b", to_bytes("two")}};
+    const DurableStore expected{{"f/b", to_bytes("two")}};
     EXPECT_EQ(sim.node(NodeId{1}).disk(), expected);
     sim.crash(NodeId{1}, false);
     sim.restart(NodeId{1});
@@ -178,8 +183,8 @@ TEST_F(SimNodeTest, EffectsSharingATokenAreOneAtomicWriteWithOneDurableCall) {
         const std::string x = "x" + std::to_string(run), y = "y" + std::to_string(run);
         emit(NodeId{1}, [&](proto::Effects& out) {
             out.persist(7, x, to_bytes("1"));
-            out.persist(8, "other", to_bytes("2"));
             out.persist(7, y, to_bytes("3"));
+            out.persist(8, "other", to_bytes("2"));
         });
         sim.crash(NodeId{1}, false);
         const auto& disk = sim.node(NodeId{1}).disk();

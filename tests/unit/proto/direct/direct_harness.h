@@ -94,7 +94,7 @@ public:
 
     // Moves what `host` recorded into its logs and onto the wire.
     void collect(Host& host) {
-        for (auto& s : host.out.sends) wire.push_back({host.id, s.to, std::move(s).take()});
+        for (auto& s : host.out.sends) wire.push_back({host.id, s.to.node, std::move(s).take()});
         for (auto& d : host.out.deliveries) host.delivered.push_back(std::move(d.message));
         for (auto& c : host.out.completions) {
             EXPECT_FALSE(host.completions.contains(c.op)) << "op completed twice: " << c.op;

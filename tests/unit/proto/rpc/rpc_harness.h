@@ -225,7 +225,7 @@ private:
         auto packets = std::move(from.outbox);
         from.outbox.clear();
         for (auto& s : packets) {
-            const bool lost = s.to != to.id || (drop && drop(s, from.id));
+            const bool lost = s.to.node != to.id || (drop && drop(s, from.id));
             log.push_back({from.id, s.packet.header.kind, lost});
             if (lost) continue;
             to.engine->on_packet(from.id, s.packet, now, to.out);

@@ -1,0 +1,83 @@
+// NodeContext: what a runtime service (the RPC service now; mailboxes, groups, naming next)
+// may ask of the Node that hosts it — the loop, the clock, the engines and their effects, the
+// one operation-id map, the command bound and the node's processes and peers. A narrow
+// interface instead of friendship: services never touch the Node's members. Layer: runtime.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/ids.h"
+#include "core/result.h"
+#include "core/time.h"
+#include "proto/effects.h"
+#include "proto/engine_set.h"
+#include "store/store.h"
+
+namespace herald::runtime {
+
+// Runs once on the loop thread with an operation's outcome (a response body, or empty).
+using Completion = std::function<void(Result<Bytes>)>;
+
+// Everything a node-hosted service needs at run time, also of the services to come.
+class Service {
+public:
+    virtual ~Service() = default;
+    // A local process exited (after the engines were told). Loop thread.
+    virtual void on_process_exited(Pid pid, Time now) { (void)pid, (void)now; }
+    // Runs an ExecuteEffect of this service's engine. Loop thread.
+    virtual void execute(proto::ExecuteEffect& execution);
+    // Nothing in flight that a drain should wait for (besides the node's operations).
+    [[nodiscard]] virtual bool drained() const { return true; }
+    // The node shuts down: drop queued work (loop thread); join() then waits for threads.
+    virtual void shutdown() {}
+    virtual void join() {}
+};
+
+class NodeContext {
+public:
+    // Runs `input(engine, out)` on the engine in `slot` (concrete type E) and carries out all
+    // it caused. Loop thread.
+    template <class E, class F>
+    void run(proto::EngineSlot slot, F&& input) {
+        engines().template run<E>(slot, now(), effects(), std::forward<F>(input));
+        carry_out();
+    }
+
+    [[nodiscard]] virtual NodeId id() const = 0;
+    [[nodiscard]] virtual Time now() const = 0;
+    [[nodiscard]] virtual bool in_loop_thread() const = 0;
+    // Queues `task` for the loop thread; false once the loop is closed (task dropped).
+    [[nodiscard]] virtual bool post(std::function<void()> task) = 0;
+    // Runs `task` after the effects being carried out now (an input produced while applying).
+    virtual void defer(std::function<void()> task) = 0;
+    // False once the node drains or stopped: new work is refused with Errc::closed.
+    [[nodiscard]] virtual bool accepting() const = 0;
+    [[nodiscard]] virtual bool shut_down() const = 0;
+    [[nodiscard]] virtual bool has_process(Pid pid) const = 0;
+    [[nodiscard]] virtual bool knows_node(NodeId node) const = 0;
+
+    // The bound on commands queued from application threads to the loop (commands_max):
+    // Errc::queue_full when reached; each success needs one release_command.
+    [[nodiscard]] virtual Status reserve_command() = 0;
+    virtual void release_command() = 0;
+    // The node's one operation-id map: `done` runs when an engine completes the returned id.
+    [[nodiscard]] virtual proto::OperationId begin_operation(Completion done) = 0;
+    // Something a drain waits for changed (a service became drained).
+    virtual void check_drained() = 0;
+    // The node's durable store (NodeConfig::data_dir): every record under `prefix`, read
+    // after the writes queued before the call. Blocks; not on the loop thread.
+    // Errc::invalid_argument (no data_dir), storage_error, closed.
+    [[nodiscard]] virtual Result<std::vector<store::Record>> read_store(std::string prefix) = 0;
+
+protected:
+    ~NodeContext() = default;
+    [[nodiscard]] virtual proto::EngineSet& engines() = 0;
+    [[nodiscard]] virtual proto::Effects& effects() = 0;
+    virtual void carry_out() = 0;
+};
+
+}  // namespace herald::runtime

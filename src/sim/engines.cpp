@@ -1,0 +1,24 @@
+// Engine factories of the simulator. Layer: sim.
+#include "sim/engines.h"
+
+#include "proto/direct/direct_engine.h"
+#include "proto/rpc/rpc_engine.h"
+
+namespace herald::sim {
+
+EngineFactory direct_engine(const proto::direct::DirectOptions& options) {
+    return [options](const proto::EngineContext& context) -> std::unique_ptr<proto::Engine> {
+        return std::make_unique<proto::direct::DirectEngine>(context, options);
+    };
+}
+
+EngineFactory rpc_engine(const proto::rpc::RpcOptions& options) {
+    // Shared by every engine the factory makes; it outlives them (the factory is kept by the
+    // node for its whole life).
+    auto kept = std::make_shared<const proto::rpc::RpcOptions>(options);
+    return [kept](const proto::EngineContext& context) -> std::unique_ptr<proto::Engine> {
+        return std::make_unique<proto::rpc::RpcEngine>(context, *kept);
+    };
+}
+
+}  // namespace herald::sim

@@ -1,0 +1,137 @@
+// The shared two-phase runner. Layer: sim.
+#include "sim/scenario_spec.h"
+
+#include <utility>
+
+#include "core/assert.h"
+#include "sim/streams.h"
+#include "sim/trace.h"
+
+namespace herald::sim {
+
+namespace {
+
+// The workloads of one run, as the one Workload the simulation talks to: node events go to
+// all of them, a completion to the one whose kind of operation it is.
+class WorkloadSet final : public Workload {
+public:
+    WorkloadSet(Simulation& sim, std::vector<std::unique_ptr<ScenarioWorkload>> parts)
+        : sim_(sim), parts_(std::move(parts)) {}
+
+    void on_node_started(SimNode& node) override {
+        for (auto& w : parts_) w->on_node_started(node);
+    }
+    void on_node_crashed(SimNode& node) override {
+        for (auto& w : parts_) w->on_node_crashed(node);
+    }
+    void on_delivered(SimNode& node, const Message& message) override {
+        for (auto& w : parts_) {
+            if (w->takes_deliveries()) w->on_delivered(node, message);
+        }
+    }
+    void on_completed(SimNode& node, const proto::CompleteEffect& completion) override {
+        owner(completion.op).on_completed(node, completion);
+    }
+    void on_execute(SimNode& node, std::size_t slot, const proto::ExecuteEffect& request) override {
+        bool taken = false;
+        for (auto& w : parts_) {
+            if (!w->takes_executions()) continue;
+            w->on_execute(node, slot, request);
+            taken = true;
+        }
+        if (!taken) Workload::on_execute(node, slot, request);  // Asserts: nobody expects it.
+    }
+    [[nodiscard]] const std::vector<std::unique_ptr<ScenarioWorkload>>& parts() const {
+        return parts_;
+    }
+
+private:
+    ScenarioWorkload& owner(std::uint64_t op) {
+        if (parts_.size() == 1) return *parts_.front();
+        const OperationRecord* record = sim_.history().find(op);
+        HERALD_ASSERT(record != nullptr);  // Every workload records what it starts.
+        for (auto& w : parts_) {
+            if (w->operation_kind() == record->kind) return *w;
+        }
+        HERALD_ASSERT(false);
+        return *parts_.front();
+    }
+
+    Simulation& sim_;
+    std::vector<std::unique_ptr<ScenarioWorkload>> parts_;
+};
+
+}  // namespace
+
+NetworkOptions network_options(const ScenarioOptions& o, Buggify& buggify) {
+    NetworkOptions n;
+    n.loss = o.loss;
+    n.duplicate = o.duplicate;
+    n.reorder = o.reorder;
+    n.burst_loss = buggify.mode("burst_loss");
+    n.extreme_delay = buggify.mode("extreme_delay");
+    n.duplicate_storm = buggify.mode("duplicate_storm");
+    if (n.duplicate_storm && n.duplicate < 0.2) n.duplicate = 0.2;
+    if (buggify.mode("heavy_tail_latency")) n.shape = JitterShape::pareto;
+    // The direct engine assumes packets live less than channel_idle/4 (direct rule 18);
+    // few_channels makes channel_idle 4 s, so a clog (<= 500 ms) plus this stays below 1 s.
+    if (buggify.mode("few_channels")) n.extreme_delay_max = Duration::milliseconds(300);
+    return n;
+}
+
+RunReport run_spec(const ScenarioOptions& o, std::uint64_t seed, ScenarioSpec& spec,
+                   Buggify& buggify) {
+    Simulation sim(seed, spec.sim);
+    std::vector<std::size_t> slots;
+    for (const auto& factory : spec.engines) slots.push_back(sim.add_engine(factory));
+    std::vector<std::unique_ptr<ScenarioWorkload>> parts;
+    for (std::size_t i = 0; i < spec.workloads.size(); ++i) {
+        // The first workload keeps the stream a single-workload scenario always had.
+        Random random = i == 0 ? make_stream(seed, Stream::workload)
+                               : make_stream(seed, Stream::workload_extra, i);
+        parts.push_back(spec.workloads[i](sim, slots, std::move(random)));
+    }
+    WorkloadSet workloads(sim, std::move(parts));
+    sim.set_workload(workloads);
+
+    Random fault_random = make_stream(seed, Stream::faults);
+    const FaultPlan plan =
+        plan_faults(spec.faults, spec.sim.nodes, Time::zero(), fault_random, buggify);
+    sim.note("--", "scenario", Fields().add("name", spec.name).add("seed", seed).text());
+    sim.start_all();
+    schedule_faults(sim, plan);
+    if (spec.extra_faults) spec.extra_faults(sim, fault_random);
+    run_phase(sim, Time::zero() + o.safety);
+
+    sim.heal();
+    for (std::size_t i = 0; i < sim.node_count(); ++i) sim.restart(sim.node_at(i).id());
+    sim.history().set_liveness_start(sim.now());
+    sim.note("--", "liveness");
+    for (const auto& w : workloads.parts()) w->begin_liveness();
+    const bool finished = run_liveness_phase(sim, o.liveness_bound, [&] {
+        for (const auto& w : workloads.parts()) {
+            if (!w->done()) return false;
+        }
+        return true;
+    });
+
+    RunReport report;
+    report.buggify = buggify.active();
+    finish_report(sim, o, o.liveness_bound, report);
+    for (const auto& w : workloads.parts()) {
+        for (auto& v : w->check()) report.violations.push_back(std::move(v));
+        for (const auto& [name, value] : w->numbers()) report.probes[name] = value;
+        if (!finished && !w->done()) {
+            // Usually explained by the liveness checker's findings; this also catches a
+            // workload stuck without a pending operation (e.g. refused by back-pressure).
+            report.violations.push_back({"liveness", sim.now(),
+                                         std::string("the ") + std::string(w->operation_kind()) +
+                                             " workload did not finish after the faults "
+                                             "healed:" +
+                                             w->outstanding()});
+        }
+    }
+    return report;
+}
+
+}  // namespace herald::sim

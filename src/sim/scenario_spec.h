@@ -1,0 +1,70 @@
+// ScenarioSpec: a scenario as data — the engines every node hosts, the workloads that drive
+// them, the faults, the checks — and the one two-phase runner every scenario shares (a safety
+// phase with faults, then a liveness phase with the faults healed, then the checkers). A new
+// protocol's scenario fills a spec (about 40 lines) instead of writing its own runner.
+// Layer: sim.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/buggify.h"
+#include "sim/checkers.h"
+#include "sim/faults.h"
+#include "sim/scenario.h"
+#include "sim/simulation.h"
+
+namespace herald::sim {
+
+// A workload a scenario runs: the Workload hooks plus what the two-phase runner asks of it.
+class ScenarioWorkload : public Workload {
+public:
+    // The History kind of the operations it starts ("send", "call"): completions of those go
+    // to it when several workloads share one simulation.
+    [[nodiscard]] virtual std::string_view operation_kind() const = 0;
+    // Whether messages delivered to processes (on_delivered) / handler runs the engines ask
+    // for (on_execute) are this workload's. Each goes to the workloads that take it.
+    [[nodiscard]] virtual bool takes_deliveries() const { return false; }
+    [[nodiscard]] virtual bool takes_executions() const { return false; }
+    // From now on the faults are healed: what it starts must succeed.
+    virtual void begin_liveness() = 0;
+    // Every operation of the liveness phase finished as it must.
+    [[nodiscard]] virtual bool done() const = 0;
+    // What keeps done() false, for the report.
+    [[nodiscard]] virtual std::string outstanding() const { return {}; }
+    // Its own checks at the end, beyond the shared checkers over the history.
+    [[nodiscard]] virtual std::vector<Violation> check() const { return {}; }
+    // Figures for the report's probes.
+    [[nodiscard]] virtual std::map<std::string, std::uint64_t> numbers() const { return {}; }
+};
+
+struct ScenarioSpec {
+    std::string_view name;
+    SimOptions sim;
+    // Every node hosts these engines, in this order (slot i is engines[i]).
+    std::vector<EngineFactory> engines;
+    // Made once the simulation exists; `slots` are the engines' slots, in order.
+    using MakeWorkload = std::function<std::unique_ptr<ScenarioWorkload>(
+        Simulation& sim, const std::vector<std::size_t>& slots, Random random)>;
+    std::vector<MakeWorkload> workloads;
+    FaultOptions faults;  // Planned with plan_faults over every node.
+    // Faults of the scenario's own (e.g. crashes of one node), scheduled after the plan.
+    std::function<void(Simulation& sim, Random& random)> extra_faults;
+};
+
+// Runs `spec` for `seed`: builds the simulation, starts every node, schedules the faults, runs
+// the safety phase (options.safety), heals and restarts every node, runs the liveness phase
+// (options.liveness_bound), and reports the shared checkers' verdicts, each workload's checks
+// and numbers, and a workload that did not finish after the faults healed.
+[[nodiscard]] RunReport run_spec(const ScenarioOptions& options, std::uint64_t seed,
+                                 ScenarioSpec& spec, Buggify& buggify);
+
+// The network model of options and buggify modes every scenario shares.
+[[nodiscard]] NetworkOptions network_options(const ScenarioOptions& options, Buggify& buggify);
+
+}  // namespace herald::sim
