@@ -191,11 +191,6 @@ void Node::on_packet(const Endpoint& from, wire::Packet& packet, Time t) {
         return;
     }
     if (source != id_) peers_.learn(source, from, t);
-    if (packet.header.kind == wire::PacketKind::hello_reply) {
-        // Answers a node-level ping when it echoes one of our nonces; the engine sees it too,
-        // so that it learns the peer's incarnation.
-        on_hello_reply(from, packet, t);
-    }
     dispatch_packet(source, packet, t);
 }
 
@@ -272,9 +267,13 @@ void Node::route(proto::SendEffect& send, const proto::Effects& out) {
             link_->send(send.to.node, send.parts());
             return;
         case Kind::address:
-            // No engine of this node sends to an address handle yet (a ping by URL is still
-            // the node's own, node_ping.cpp): a packet for one is dropped and counted.
-            ++counters_.packets_unroutable;
+            // An address whose node is not known yet (a ping by URL, node_ping.cpp). A handle
+            // released meanwhile (its ping ended) is dropped and counted.
+            if (const Endpoint* endpoint = address(send.to.address)) {
+                link_->send_to(*endpoint, send.parts());
+            } else {
+                ++counters_.packets_unroutable;
+            }
             return;
         case Kind::multicast:
         case Kind::broadcast:
@@ -449,9 +448,6 @@ void Node::on_node_timer(proto::TimerId id, Time now_time) {
     const auto kind = static_cast<NodeTimer>(id.value >> 56);
     const std::uint64_t value = id.value & ((std::uint64_t{1} << 56) - 1);
     switch (kind) {
-        case NodeTimer::ping:
-            on_ping_timer(value, now_time);
-            break;
         case NodeTimer::receive:
             if (auto it = receive_timers_.find(value); it != receive_timers_.end()) {
                 const Pid pid = it->second;
@@ -556,8 +552,6 @@ void Node::finish_shutdown() {
             operation.done(fail(Errc::closed, "node stopped"));
         }
     }
-    auto pings = std::move(pings_);
-    for (auto& [id, ping] : pings) ping.done(fail(Errc::closed, "node stopped"));
     for (auto& [local, process] : processes_) {
         if (process->async_receiver) {
             auto done = std::move(process->async_receiver);

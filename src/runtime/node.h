@@ -158,15 +158,11 @@ public:
 
 private:
     class Carrier;  // Carries the engines' effects out (EngineSet::apply's driver).
-    struct PendingPing {
-        Endpoint to;
-        Time deadline;
-        Time sent_at;
-        std::int64_t nonce = 0;
-        Duration backoff;
-        PingCallback done;
+    struct AddressEntry {
+        Endpoint endpoint;
+        std::uint32_t users = 0;  // Pending pings of it; 0: the handle is free.
     };
-    enum class NodeTimer : std::uint8_t { ping = 1, receive = 2, reassembly = 3, drain = 4 };
+    enum class NodeTimer : std::uint8_t { receive = 2, reassembly = 3, drain = 4 };
     // A send queued by an application thread for the loop (send_async, drain_sends).
     struct SendCommand {
         Message message;
@@ -239,11 +235,14 @@ private:
                                                     Time until);
     Message accept(ProcessState& self, ProcessState::Taken taken);
 
-    // Loop thread: ping (node_ping.cpp).
+    // Loop thread: ping by URL and the address handles behind Destination::address
+    // (node_ping.cpp).
     void start_ping(const Endpoint& to, Duration timeout, PingCallback done);
-    void send_hello(std::uint64_t id, PendingPing& ping, Time now);
-    bool on_hello_reply(const Endpoint& from, const wire::Packet& packet, Time now);
-    void on_ping_timer(std::uint64_t id, Time now);
+    // A handle for `endpoint` (shared by pings of one address); nullopt when addresses_max
+    // handles are in use. Each claim needs one release.
+    std::optional<std::uint32_t> claim_address(const Endpoint& endpoint);
+    void release_address(std::uint32_t handle);
+    [[nodiscard]] const Endpoint* address(std::uint32_t handle) const;
 
     // Loop thread: shutdown.
     void begin_drain();
@@ -298,9 +297,9 @@ private:
     std::uint64_t dynamic_next_ = 1;
     std::uint64_t timer_next_ = 1;
     std::unordered_map<std::uint64_t, Pid> receive_timers_;
-    std::unordered_map<std::uint64_t, PendingPing> pings_;
-    std::unordered_map<std::int64_t, std::uint64_t> ping_by_nonce_;
-    std::int64_t nonce_last_ = 0;
+    std::vector<AddressEntry> addresses_;  // By handle - 1.
+    std::vector<std::uint32_t> free_addresses_;
+    std::map<Endpoint, std::uint32_t> address_handles_;
     bool draining_ = false;
     bool refusing_ = false;  // refuse_incoming() was called.
     bool shut_down_ = false;

@@ -1,5 +1,5 @@
-// Node: ping / connect by URL (hello and hello_reply at node level, before the peer's id is
-// known), and counters. Layer: runtime.
+// Node: ping / connect by URL (the direct engine's hello to an address handle, before the
+// peer's id is known), the address handles, and counters. Layer: runtime.
 #include <chrono>
 #include <future>
 
@@ -11,10 +11,27 @@ namespace herald::runtime {
 
 namespace {
 
-// First hello retry after 50 ms (several loopback round trips), doubling up to 1 s: a lost
-// hello costs little time on a LAN, and a dead address is not flooded.
-constexpr Duration hello_retry_initial = Duration::milliseconds(50);
-constexpr Duration hello_retry_max = Duration::seconds(1);
+// Address handles of pings to URLs at once; more fail with queue_full.
+constexpr std::size_t addresses_max = 4096;
+
+// The body of a completed ping of an address (DirectEngine::on_ping_address): u64 round-trip
+// ns, u64 node id, u32 incarnation, all little-endian.
+Result<PingResult> decode_ping(const Bytes& body, const Endpoint& to) {
+    if (body.size() != 20) return fail(Errc::malformed, "ping result of unexpected size");
+    const auto u64_at = [&](std::size_t at) {
+        std::uint64_t v = 0;
+        for (std::size_t i = 0; i < 8; ++i) v |= std::uint64_t{body[at + i]} << (8 * i);
+        return v;
+    };
+    std::uint32_t incarnation = 0;
+    for (std::size_t i = 0; i < 4; ++i) incarnation |= std::uint32_t{body[16 + i]} << (8 * i);
+    PingResult result;
+    result.rtt = Duration::nanoseconds(static_cast<std::int64_t>(u64_at(0)));
+    result.node = NodeId{u64_at(8)};
+    result.incarnation = incarnation;
+    result.endpoint = to;
+    return result;
+}
 
 }  // namespace
 
@@ -27,14 +44,17 @@ Result<PingResult> Node::ping(const Endpoint& to, Duration timeout) {
     HERALD_TRY(ping_async(to, timeout, [promise](Result<PingResult> result) {
         promise->set_value(std::move(result));
     }));
-    return future.get();  // start_ping always completes: reply, deadline timer or shutdown.
+    return future.get();  // Always completes: reply, the engine's deadline, or shutdown.
 }
 
 Status Node::ping_async(const Endpoint& to, Duration timeout, PingCallback done) {
     if (stopped()) return fail(Errc::closed, "node stopped");
+    HERALD_TRY(reserve_command());
     if (!loop_.post([this, to, timeout, done = std::move(done)]() mutable {
+            release_command();
             start_ping(to, timeout, std::move(done));
         })) {
+        release_command();
         return fail(Errc::closed, "node stopped");
     }
     return {};
@@ -50,73 +70,68 @@ void Node::start_ping(const Endpoint& to, Duration timeout, PingCallback done) {
         done(PingResult{id_, incarnation_, Duration::zero(), listen_});
         return;
     }
-    const Time t = now();
-    const std::uint64_t id = timer_next_++;
-    PendingPing ping;
-    ping.to = to;
-    ping.deadline = timeout == Duration::max() ? Time::max() : t + timeout;
-    ping.backoff = hello_retry_initial;
-    ping.done = std::move(done);
-    auto& entry = pings_.emplace(id, std::move(ping)).first->second;
-    send_hello(id, entry, t);
-    rearm();
-    schedule_flush();
-}
-
-void Node::send_hello(std::uint64_t id, PendingPing& ping, Time now_time) {
-    // The nonce travels in timestamp_ns and comes back echoed in hello_reply; it is the wall
-    // clock made unique, so that it still reads as a timestamp in traces.
-    std::int64_t nonce = clock_.unix_ns();
-    if (nonce <= nonce_last_) nonce = nonce_last_ + 1;
-    nonce_last_ = nonce;
-    if (ping.nonce != 0) ping_by_nonce_.erase(ping.nonce);
-    ping.nonce = nonce;
-    ping.sent_at = now_time;
-    ping_by_nonce_[nonce] = id;
-    wire::Packet hello;
-    hello.header.kind = wire::PacketKind::hello;
-    hello.header.source = Pid{id_, 0};
-    hello.header.source_incarnation = incarnation_;
-    hello.header.timestamp_ns = nonce;
-    link_->send_to(ping.to, hello);
-    const Time retry = std::min(ping.deadline, now_time + ping.backoff);
-    node_timers_.set(node_timer(NodeTimer::ping, id), retry);
-}
-
-void Node::on_ping_timer(std::uint64_t id, Time now_time) {
-    auto it = pings_.find(id);
-    if (it == pings_.end()) return;
-    PendingPing& ping = it->second;
-    if (now_time >= ping.deadline) {
-        auto done = std::move(ping.done);
-        ping_by_nonce_.erase(ping.nonce);
-        const std::string url = to_string(ping.to);
-        pings_.erase(it);
-        done(fail(Errc::unreachable, "no hello_reply from " + url));
+    const std::optional<std::uint32_t> address = claim_address(to);
+    if (!address) {
+        done(fail(Errc::queue_full, "too many pings of addresses at once"));
         return;
     }
-    ping.backoff = std::min(ping.backoff * 2, hello_retry_max);
-    send_hello(id, ping, now_time);
-    schedule_flush();
+    const Time t = now();
+    const Time deadline = timeout == Duration::max() ? Time::max() : t + timeout;
+    // The hello and its retries are the direct engine's (DirectEngine::on_ping_address); the
+    // address handle maps its Destination::address sends to `to` (Node::route).
+    const proto::OperationId op = begin_operation([this, to, handle = *address,
+                                                   done = std::move(done)](Result<Bytes> result) {
+        release_address(handle);
+        if (!result) {
+            Error error = std::move(result.error());
+            if (error.code == Errc::unreachable) {
+                error.detail = "no hello_reply from " + to_string(to) + " (" + error.detail + ")";
+            }
+            done(tl::make_unexpected(std::move(error)));
+            return;
+        }
+        done(decode_ping(*result, to));
+    });
+    run<proto::direct::DirectEngine>(direct_slot_, [&](auto& direct, proto::Effects& out) {
+        direct.on_ping_address(op, *address, deadline, t, out);
+    });
 }
 
-bool Node::on_hello_reply(const Endpoint& from, const wire::Packet& packet, Time now_time) {
-    auto by_nonce = ping_by_nonce_.find(packet.header.timestamp_ns);
-    if (by_nonce == ping_by_nonce_.end()) return false;
-    const std::uint64_t id = by_nonce->second;
-    ping_by_nonce_.erase(by_nonce);
-    auto it = pings_.find(id);
-    HERALD_ASSERT(it != pings_.end());
-    PendingPing ping = std::move(it->second);
-    pings_.erase(it);
-    node_timers_.cancel(node_timer(NodeTimer::ping, id));
-    PingResult result;
-    result.node = packet.header.source.node;
-    result.incarnation = packet.header.source_incarnation;
-    result.rtt = now_time - ping.sent_at;
-    result.endpoint = from;
-    ping.done(std::move(result));
-    return true;
+std::optional<std::uint32_t> Node::claim_address(const Endpoint& endpoint) {
+    if (auto it = address_handles_.find(endpoint); it != address_handles_.end()) {
+        ++addresses_[it->second - 1].users;
+        return it->second;
+    }
+    std::uint32_t handle = 0;
+    if (!free_addresses_.empty()) {
+        handle = free_addresses_.back();
+        free_addresses_.pop_back();
+        addresses_[handle - 1] = AddressEntry{endpoint, 1};
+    } else if (addresses_.size() < addresses_max) {
+        addresses_.push_back(AddressEntry{endpoint, 1});
+        handle = static_cast<std::uint32_t>(addresses_.size());
+    } else {
+        return std::nullopt;
+    }
+    address_handles_.emplace(endpoint, handle);
+    return handle;
+}
+
+void Node::release_address(std::uint32_t handle) {
+    HERALD_ASSERT(handle >= 1);
+    HERALD_ASSERT(handle <= addresses_.size());
+    AddressEntry& entry = addresses_[handle - 1];
+    HERALD_ASSERT(entry.users > 0);
+    if (--entry.users > 0) return;
+    address_handles_.erase(entry.endpoint);
+    free_addresses_.push_back(handle);
+}
+
+const Endpoint* Node::address(std::uint32_t handle) const {
+    if (handle == 0 || handle > addresses_.size() || addresses_[handle - 1].users == 0) {
+        return nullptr;
+    }
+    return &addresses_[handle - 1].endpoint;
 }
 
 Node::Counters Node::counters() const {

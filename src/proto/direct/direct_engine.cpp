@@ -56,6 +56,13 @@ void DirectEngine::on_ping(OperationId op, NodeId node, Time deadline, Time now,
     state_->drain_loopback(now, out);
 }
 
+void DirectEngine::on_ping_address(OperationId op, std::uint32_t address, Time deadline, Time now,
+                                   Effects& out) {
+    state_->begin(now);
+    state_->on_ping_address(op, address, deadline, now, out);
+    state_->drain_loopback(now, out);
+}
+
 void DirectEngine::on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
     on_packet(from, wire::Packet(packet), now, out);
 }

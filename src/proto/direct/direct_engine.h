@@ -60,8 +60,14 @@ public:
     // Handshake / ping: sends hello to `node` (retransmitted with backoff); completes `op` when
     // its hello_reply arrives (result body: 8-byte little-endian round-trip ns, measured with
     // this engine's `now`), or with unreachable at min(deadline, now + peer_timeout);
-    // invalid_argument when `node` is 0.
+    // invalid_argument when `node` is 0, queue_full when options.pings_max pings are pending.
     void on_ping(OperationId op, NodeId node, Time deadline, Time now, Effects& out);
+    // The same for an address whose node is not known yet (a URL): the hello goes to
+    // Destination::to_address(address), a handle the driver maps to the address. The result
+    // body on success is 20 bytes little-endian: u64 round-trip ns, u64 node id of the
+    // answering node, u32 its incarnation. queue_full when options.pings_max are pending.
+    void on_ping_address(OperationId op, std::uint32_t address, Time deadline, Time now,
+                         Effects& out);
 
     // A packet of kind hello, hello_reply, data, ack, nack or ready arrived from node `from`.
     // Bad packets are counted and dropped, never asserted on.

@@ -71,6 +71,8 @@ struct DirectOptions {
     // past that, acks go out at once.
     bool coalesce_acks = false;
     std::uint32_t acks_held_max = 4096;
+    // Pings waiting for their hello_reply; more fail with queue_full.
+    std::uint32_t pings_max = 4096;
     Mutations mutations;
 };
 

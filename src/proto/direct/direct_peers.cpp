@@ -69,11 +69,28 @@ void DirectState::on_hello_reply(const wire::Packet& packet, Time now, Effects& 
         flush_peer(peer.node, now, out);
     }
     if (h.seq == 0 || h.target_incarnation != incarnation_) return;
-    auto ping = pings_.find(h.seq);
-    if (ping == pings_.end() || ping->second.node != h.source.node) return;
+    finish_ping(packet, now, out);
+}
+
+void DirectState::finish_ping(const wire::Packet& reply, Time now, Effects& out) {
+    const wire::Header& h = reply.header;
+    auto it = pings_.find(h.seq);
+    if (it == pings_.end()) return;
+    const Ping& ping = it->second;
+    // A ping of a node wants that node's answer; a ping of an address takes whoever answers
+    // there, and learns its node id.
+    if (ping.address == 0 && ping.node != h.source.node) return;
     const Duration rtt = std::max(now - Time::from_ns(h.timestamp_ns), Duration::zero());
-    out.complete(ping->second.op, encode_u64_le(static_cast<std::uint64_t>(rtt.ns())));
-    pings_.erase(ping);
+    Bytes body = encode_u64_le(static_cast<std::uint64_t>(rtt.ns()));
+    if (ping.address != 0) {
+        const Bytes node = encode_u64_le(h.source.node.value);
+        body.insert(body.end(), node.begin(), node.end());
+        for (int shift = 0; shift < 32; shift += 8) {
+            body.push_back(static_cast<std::uint8_t>(h.source_incarnation >> shift));
+        }
+    }
+    out.complete(ping.op, std::move(body));
+    pings_.erase(it);
 }
 
 void DirectState::on_ping(OperationId op, NodeId node, Time deadline, Time now, Effects& out) {
@@ -81,18 +98,54 @@ void DirectState::on_ping(OperationId op, NodeId node, Time deadline, Time now, 
         out.complete(op, fail(Errc::invalid_argument, "ping needs a known node id"));
         return;
     }
-    if (deadline <= now) {
-        out.complete(op, fail(Errc::unreachable, "deadline already passed"));
+    if (deadline > now) peer_for(node, now);
+    start_ping(next_nonce_, Ping{op, node, deadline, options_.retransmit_initial, 0}, now, out);
+}
+
+void DirectState::on_ping_address(OperationId op, std::uint32_t address, Time deadline, Time now,
+                                  Effects& out) {
+    if (address == 0) {
+        out.complete(op, fail(Errc::invalid_argument, "ping needs an address handle"));
         return;
     }
-    peer_for(node, now);
-    // No ping waits longer than peer_timeout: that silence means unreachable (bounded state).
-    deadline = std::min(deadline, now + options_.peer_timeout);
-    const std::uint64_t nonce = next_nonce_++;
-    pings_[nonce] = Ping{op, node, deadline, options_.retransmit_initial};
-    send_hello(node, nonce, now, out);
+    start_ping(next_nonce_, Ping{op, NodeId{}, deadline, options_.retransmit_initial, address}, now,
+               out);
+}
+
+bool DirectState::start_ping(std::uint64_t nonce, Ping ping, Time now, Effects& out) {
+    if (ping.deadline <= now) {
+        out.complete(ping.op, fail(Errc::unreachable, "deadline already passed"));
+        return false;
+    }
+    if (pings_.size() >= options_.pings_max) {
+        out.complete(ping.op, fail(Errc::queue_full, "pings_max pings are pending"));
+        return false;
+    }
+    // No ping of a known node waits longer than peer_timeout: that silence means unreachable.
+    // A ping of an address waits as long as its caller asked (pings_max bounds the state).
+    if (ping.address == 0) ping.deadline = std::min(ping.deadline, now + options_.peer_timeout);
+    ++next_nonce_;
+    const auto& stored = pings_.emplace(nonce, ping).first->second;
+    send_ping_hello(nonce, stored, now, out);
     out.set_timer(make_timer(TimerKind::ping, nonce),
-                  std::min(now + options_.retransmit_initial, deadline));
+                  std::min(now + options_.retransmit_initial, stored.deadline));
+    return true;
+}
+
+void DirectState::send_ping_hello(std::uint64_t nonce, const Ping& ping, Time now, Effects& out) {
+    if (ping.address == 0) {
+        send_hello(ping.node, nonce, now, out);
+        return;
+    }
+    // To an address: the target node is not known yet (0), nor its incarnation.
+    wire::Packet packet =
+        make_packet(wire::PacketKind::hello, Pid{self_, 0}, Pid{NodeId{}, 0}, incarnation_, 0);
+    packet.header.seq = nonce;
+    packet.header.ack = uptime_ns(now);
+    packet.header.timestamp_ns = now.ns();
+    put_body_limit(packet, options_.body_bytes_max);
+    ++counters_.packets_sent;
+    out.send(Destination::to_address(ping.address), std::move(packet));
 }
 
 void DirectState::on_ping_timer(std::uint64_t nonce, Time now, Effects& out) {
@@ -105,7 +158,7 @@ void DirectState::on_ping_timer(std::uint64_t nonce, Time now, Effects& out) {
         return;
     }
     ping.rto = std::min(ping.rto * 2, options_.retransmit_max);
-    send_hello(ping.node, nonce, now, out);
+    send_ping_hello(nonce, ping, now, out);
     out.set_timer(make_timer(TimerKind::ping, nonce), std::min(now + ping.rto, ping.deadline));
 }
 

@@ -116,9 +116,10 @@ struct Peer {
 
 struct Ping {
     OperationId op = 0;
-    NodeId node;
+    NodeId node;  // Unknown (0) for a ping of an address: the reply names the node.
     Time deadline;
     Duration rto;
+    std::uint32_t address = 0;  // The driver's address handle, for a ping of an address.
 };
 
 struct PendingOp {
@@ -164,6 +165,8 @@ public:
     void on_receive_cancelled(Pid receiver);
     void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out);
     void on_ping(OperationId op, NodeId node, Time deadline, Time now, Effects& out);
+    void on_ping_address(OperationId op, std::uint32_t address, Time deadline, Time now,
+                         Effects& out);
     // May take `packet`'s body (a delivered message moves instead of being copied).
     void on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out);
     void on_timer(TimerId timer, Time now, Effects& out);
@@ -269,6 +272,10 @@ private:
     bool abandon_if_stalled(SenderChannel& channel, Time now, Effects& out);
     void on_hello_timer(Peer& peer, Time now, Effects& out);
     void on_ping_timer(std::uint64_t nonce, Time now, Effects& out);
+    // Starts ping `ping` (nonce `nonce`): sends its first hello and arms its timer.
+    bool start_ping(std::uint64_t nonce, Ping ping, Time now, Effects& out);
+    void send_ping_hello(std::uint64_t nonce, const Ping& ping, Time now, Effects& out);
+    void finish_ping(const wire::Packet& reply, Time now, Effects& out);
     void watch(Peer& peer, Time now, Effects& out);
     void on_watch_timer(Peer& peer, Time now, Effects& out);
     bool fail_unreachable(SenderChannel& channel, Time fresh_after, Time now, Effects& out);

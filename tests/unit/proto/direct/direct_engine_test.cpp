@@ -202,6 +202,50 @@ TEST(DirectEngine, PingFailsWithUnreachableAtTheDeadline) {
     EXPECT_EQ(t.a->error(10), Errc::invalid_argument);
 }
 
+TEST(DirectEngine, PingOfAnAddressLearnsTheNodeItsIncarnationAndTheRoundTrip) {
+    Pair t;
+    t.a->engine->on_ping_address(9, 2, Time::max(), t.net.now, t.a->out);
+    ASSERT_EQ(t.a->out.sends.size(), 1u);
+    const wire::Header& hello = t.a->out.sends[0].packet.header;
+    EXPECT_EQ(t.a->out.sends[0].to.kind, Destination::Kind::address);
+    EXPECT_EQ(hello.kind, wire::PacketKind::hello);
+    EXPECT_FALSE(hello.target.node.known());  // Whoever answers at that address.
+    t.net.collect(*t.a);
+    t.net.now = t.net.now + ms(3);
+    t.net.flush();
+    ASSERT_TRUE(t.a->ok(9));
+    const Bytes& body = *t.a->completions.at(9);
+    ASSERT_EQ(body.size(), 20u);
+    EXPECT_EQ(decode_u64_le(ByteView(body).first(8)), std::optional<std::uint64_t>(3'000'000));
+    EXPECT_EQ(decode_u64_le(ByteView(body).subspan(8, 8)), std::optional<std::uint64_t>(2));
+    EXPECT_EQ(body[16], t.b->incarnation & 0xFF);
+}
+
+TEST(DirectEngine, PingOfAnAddressWaitsAsLongAsAskedAndIsBounded) {
+    DirectOptions options;
+    options.pings_max = 2;
+    Pair t(options);
+    // A ping of an address is not cut short by peer_timeout (5 s): the caller chose 8 s.
+    t.a->engine->on_ping_address(1, 7, t.net.now + Duration::seconds(8), t.net.now, t.a->out);
+    t.a->engine->on_ping_address(2, 7, Time::max(), t.net.now, t.a->out);
+    t.a->engine->on_ping_address(3, 7, Time::max(), t.net.now, t.a->out);  // Over pings_max.
+    t.a->engine->on_ping_address(4, 0, Time::max(), t.net.now, t.a->out);  // No handle.
+    t.a->out.sends.clear();  // Address 7 answers nowhere.
+    t.net.collect(*t.a);
+    EXPECT_EQ(t.a->error(3), Errc::queue_full);
+    EXPECT_EQ(t.a->error(4), Errc::invalid_argument);
+    for (int i = 0; i < 70; ++i) {
+        t.net.drop_all();
+        t.net.advance(ms(100));
+    }
+    EXPECT_FALSE(t.a->completions.contains(1));  // 7 s: still waiting.
+    for (int i = 0; i < 15; ++i) {
+        t.net.drop_all();
+        t.net.advance(ms(100));
+    }
+    EXPECT_EQ(t.a->error(1), Errc::unreachable);
+}
+
 TEST(DirectEngine, DeliversBetweenProcessesOfOneNodeWithoutTheNetwork) {
     Net net;
     Host& a = net.add(1);
