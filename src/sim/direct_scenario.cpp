@@ -51,19 +51,9 @@ ScenarioSpec::MakeWorkload direct_workload(const ScenarioOptions& o, Buggify& bu
 
 RunReport run_direct_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     Buggify buggify(seed, o.buggify);
-    ScenarioSpec spec;
-    spec.name = "direct";
-    spec.sim.nodes = o.nodes;
-    spec.sim.network = network_options(o, buggify);
-    spec.sim.trace = o.trace;
-    if (buggify.mode("slow_disk")) spec.sim.fsync_max = Duration::milliseconds(50);
+    ScenarioSpec spec = base_spec("direct", o, buggify);
     spec.engines = {direct_engine(direct_engine_options(o, buggify))};
     spec.workloads = {direct_workload(o, buggify, 0)};
-    spec.faults.safety = o.safety;
-    spec.faults.partitions = o.partitions;
-    spec.faults.crashes = o.crashes;
-    spec.faults.clogs = o.clogs;
-    spec.faults.wipe = o.wipe;
     return run_spec(o, seed, spec, buggify);
 }
 

@@ -12,19 +12,10 @@ namespace herald::sim {
 
 RunReport run_node_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     Buggify buggify(seed, o.buggify);
-    ScenarioSpec spec;
-    spec.name = "node";
-    spec.sim.nodes = o.nodes;
-    spec.sim.network = network_options(o, buggify);
-    spec.sim.trace = o.trace;
-    if (buggify.mode("slow_disk")) spec.sim.fsync_max = Duration::milliseconds(50);
+    ScenarioSpec spec = base_spec("node", o, buggify);
     spec.engines = {direct_engine(direct_engine_options(o, buggify)),
                     rpc_engine(rpc_engine_options(o, buggify))};
     spec.workloads = {direct_workload(o, buggify, 0), rpc_workload(o, buggify, 1)};
-    spec.faults.safety = o.safety;
-    spec.faults.partitions = o.partitions;
-    spec.faults.crashes = o.crashes;
-    spec.faults.clogs = o.clogs;
     spec.faults.wipe = 0.0;  // A wiped disk loses the reply cache: no promise holds then.
     return run_spec(o, seed, spec, buggify);
 }

@@ -65,17 +65,11 @@ ScenarioSpec::MakeWorkload rpc_workload(const ScenarioOptions& o, Buggify& buggi
 
 RunReport run_rpc_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     Buggify buggify(seed, o.buggify);
-    ScenarioSpec spec;
-    spec.name = o.scenario;
-    spec.sim.nodes = o.nodes;
-    spec.sim.network = network_options(o, buggify);
-    spec.sim.trace = o.trace;
-    if (buggify.mode("slow_disk")) spec.sim.fsync_max = Duration::milliseconds(50);
+    ScenarioSpec spec = base_spec(o.scenario, o, buggify);
     spec.engines = {rpc_engine(rpc_engine_options(o, buggify))};
     spec.workloads = {rpc_workload(o, buggify, 0)};
-    spec.faults.safety = o.safety;
-    spec.faults.partitions = o.partitions;
-    spec.faults.crashes = 0;  // The server's crashes below.
+    spec.faults.crashes = 0;  // The server's crashes below, never with a wiped disk.
+    spec.faults.wipe = 0.0;
     spec.extra_faults = [&o](Simulation& sim, Random& random) {
         schedule_server_crashes(sim, o, random);
     };

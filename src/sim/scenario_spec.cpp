@@ -79,6 +79,21 @@ NetworkOptions network_options(const ScenarioOptions& o, Buggify& buggify) {
     return n;
 }
 
+ScenarioSpec base_spec(std::string_view name, const ScenarioOptions& o, Buggify& buggify) {
+    ScenarioSpec spec;
+    spec.name = name;
+    spec.sim.nodes = o.nodes;
+    spec.sim.network = network_options(o, buggify);
+    spec.sim.trace = o.trace;
+    if (buggify.mode("slow_disk")) spec.sim.fsync_max = Duration::milliseconds(50);
+    spec.faults.safety = o.safety;
+    spec.faults.partitions = o.partitions;
+    spec.faults.crashes = o.crashes;
+    spec.faults.clogs = o.clogs;
+    spec.faults.wipe = o.wipe;
+    return spec;
+}
+
 RunReport run_spec(const ScenarioOptions& o, std::uint64_t seed, ScenarioSpec& spec,
                    Buggify& buggify) {
     Simulation sim(seed, spec.sim);

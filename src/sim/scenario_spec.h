@@ -67,4 +67,10 @@ struct ScenarioSpec {
 // The network model of options and buggify modes every scenario shares.
 [[nodiscard]] NetworkOptions network_options(const ScenarioOptions& options, Buggify& buggify);
 
+// A spec named `name` with what every scenario takes from its options: nodes, the network
+// model, tracing, the slow_disk buggify mode, and the fault plan (safety, partitions, crashes,
+// clogs, wipe). Scenarios add engines and workloads, and change what differs.
+[[nodiscard]] ScenarioSpec base_spec(std::string_view name, const ScenarioOptions& options,
+                                     Buggify& buggify);
+
 }  // namespace herald::sim
