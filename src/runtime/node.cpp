@@ -492,19 +492,10 @@ void Node::flush() {
 }
 
 Status Node::refuse_incoming() {
-    if (loop_.in_loop_thread()) {
-        return fail(Errc::invalid_argument, "blocking call on the node's loop thread");
-    }
-    auto promise = std::make_shared<std::promise<void>>();
-    auto future = promise->get_future();
-    if (!loop_.post([this, promise] {
-            refusing_ = true;
-            promise->set_value();
-        })) {
-        return fail(Errc::closed, "node stopped");
-    }
-    future.wait();
-    return {};
+    return on_loop<Status>("refuse_incoming()", [this]() -> Status {
+        refusing_ = true;
+        return {};
+    });
 }
 
 void Node::stop() {

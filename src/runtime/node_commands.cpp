@@ -13,17 +13,10 @@ namespace {
 
 constexpr std::uint32_t queue_limit_max = 1u << 20;
 constexpr std::size_t name_bytes_max = 255;
-Status check_not_loop(const Loop& loop) {
-    if (loop.in_loop_thread()) {
-        return fail(Errc::invalid_argument, "blocking call on the node's loop thread");
-    }
-    return {};
-}
 
 }  // namespace
 
 Result<std::shared_ptr<ProcessState>> Node::spawn(const ProcessConfig& config) {
-    HERALD_TRY(check_not_loop(loop_));
     if (config.local_id >= local_id_dynamic_min) {
         return fail(Errc::invalid_argument, "well-known local id must be below 2^32");
     }
@@ -34,17 +27,10 @@ Result<std::shared_ptr<ProcessState>> Node::spawn(const ProcessConfig& config) {
         return fail(Errc::invalid_argument, "process name longer than 255 bytes");
     }
     using Spawned = Result<std::shared_ptr<ProcessState>>;
-    auto promise = std::make_shared<std::promise<Spawned>>();
-    auto future = promise->get_future();
-    const bool posted = loop_.post([this, config, promise] {
-        if (shut_down_ || draining_) {
-            promise->set_value(fail(Errc::closed, "node stopped"));
-            return;
-        }
-        promise->set_value(start_process(config));
+    return on_loop<Spawned>("spawn()", [this, config]() -> Spawned {
+        if (shut_down_ || draining_) return fail(Errc::closed, "node stopped");
+        return start_process(config);
     });
-    if (!posted) return fail(Errc::closed, "node stopped");
-    return future.get();
 }
 
 Result<std::shared_ptr<ProcessState>> Node::start_process(const ProcessConfig& config) {

@@ -6,7 +6,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -47,6 +50,23 @@ public:
         carry_out();
     }
 
+    // The one blocking round trip of every command: runs `task()` (returning R, a Status or a
+    // Result) on the loop thread and waits for its value. Errc::invalid_argument when called
+    // on the loop thread (it would wait for itself); Errc::closed when the loop is closed
+    // before the task ran. Any other thread.
+    template <class R, class F>
+    [[nodiscard]] R on_loop(std::string_view what, F&& task) {
+        if (in_loop_thread()) {
+            return fail(Errc::invalid_argument, std::string(what) + " on the node's loop thread");
+        }
+        auto reply = std::make_shared<Reply<R>>();
+        auto future = reply->promise.get_future();
+        if (!post([reply, task = std::forward<F>(task)]() mutable { reply->set(task()); })) {
+            return fail(Errc::closed, "node stopped");
+        }
+        return future.get();
+    }
+
     [[nodiscard]] virtual NodeId id() const = 0;
     [[nodiscard]] virtual Time now() const = 0;
     [[nodiscard]] virtual bool in_loop_thread() const = 0;
@@ -75,6 +95,19 @@ public:
 
 protected:
     ~NodeContext() = default;
+    // A task's answer; Errc::closed when the task is dropped unrun (the loop closed).
+    template <class R>
+    struct Reply {
+        std::promise<R> promise;
+        bool answered = false;
+        void set(R value) {
+            answered = true;
+            promise.set_value(std::move(value));
+        }
+        ~Reply() {
+            if (!answered) promise.set_value(fail(Errc::closed, "node stopped"));
+        }
+    };
     [[nodiscard]] virtual proto::EngineSet& engines() = 0;
     [[nodiscard]] virtual proto::Effects& effects() = 0;
     virtual void carry_out() = 0;

@@ -161,9 +161,6 @@ void NodeRpc::unserve_and_wait(Pid server) {
 
 Status NodeRpc::serve(Pid server, std::string operation, RpcHandler handler,
                       const ServeConfig& config) {
-    if (node_.in_loop_thread()) {
-        return fail(Errc::invalid_argument, "serve() on the node's loop thread");
-    }
     if (!server.valid() || server.node != node_.id()) {
         return fail(Errc::invalid_argument, "server " + to_string(server) + " is not local");
     }
@@ -175,30 +172,19 @@ Status NodeRpc::serve(Pid server, std::string operation, RpcHandler handler,
         return fail(Errc::invalid_argument,
                     "a handler with durable state needs the node's data_dir");
     }
-    std::promise<Status> promise;
-    auto future = promise.get_future();
-    const bool posted = node_.post([this, server, operation = std::move(operation),
-                                    handler = std::move(handler), config, &promise]() mutable {
-        start_serve(server, std::move(operation), std::move(handler), config, promise);
+    return node_.on_loop<Status>("serve()", [this, server, operation = std::move(operation),
+                                             handler = std::move(handler), config]() mutable {
+        return start_serve(server, std::move(operation), std::move(handler), config);
     });
-    if (!posted) return fail(Errc::closed, "node stopped");
-    return future.get();
 }
 
-void NodeRpc::start_serve(Pid server, std::string operation, RpcHandler handler,
-                          const ServeConfig& config, std::promise<Status>& done) {
-    if (!node_.accepting()) {
-        done.set_value(fail(Errc::closed, "node stopped"));
-        return;
-    }
+Status NodeRpc::start_serve(Pid server, std::string operation, RpcHandler handler,
+                            const ServeConfig& config) {
+    if (!node_.accepting()) return fail(Errc::closed, "node stopped");
     if (!node_.has_process(server)) {
-        done.set_value(fail(Errc::no_such_process, to_string(server) + " is not running"));
-        return;
+        return fail(Errc::no_such_process, to_string(server) + " is not running");
     }
-    if (auto status = engine_->on_serve(server, operation, config.idempotent); !status) {
-        done.set_value(std::move(status));
-        return;
-    }
+    HERALD_TRY(engine_->on_serve(server, operation, config.idempotent));
     Served served;
     served.handler = std::make_shared<const RpcHandler>(std::move(handler));
     served.config = config;
@@ -208,7 +194,7 @@ void NodeRpc::start_serve(Pid server, std::string operation, RpcHandler handler,
         auto& state = servers_[server];
         if (!state) state = std::make_shared<ServerState>();
     }
-    done.set_value(Status{});
+    return {};
 }
 
 // --- Handler runs ---

@@ -123,8 +123,8 @@ private:
     struct ServerState;
     using ServedKey = std::pair<Pid, std::string>;
 
-    void start_serve(Pid server, std::string operation, RpcHandler handler,
-                     const ServeConfig& config, std::promise<Status>& done);
+    [[nodiscard]] Status start_serve(Pid server, std::string operation, RpcHandler handler,
+                                     const ServeConfig& config);
     void start_call(Pid client, Pid server, std::string operation, Bytes request,
                     const proto::rpc::CallOptions& options, CallCallback done);
     void launch(const ServedKey& key, Served& served, proto::ExecuteEffect execution);
