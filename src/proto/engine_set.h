@@ -55,6 +55,10 @@ public:
         settle(now, out);
     }
 
+    // Settles loopback after an input given to an engine directly rather than through run()
+    // (the engines' unit-test harnesses): what the engines sent to this node goes back in.
+    void settle(Time now, Effects& out);
+
     // Shared inputs, each followed by loopback. on_packet returns false (and does nothing)
     // when no engine owns the packet's kind: the driver counts the drop.
     bool on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out);
@@ -98,7 +102,6 @@ private:
             return static_cast<E&>(*engines_[slot]);  // Checked by get<E>() at the service.
         }
     }
-    void settle(Time now, Effects& out);
 
     NodeId self_;
     std::vector<std::unique_ptr<Engine>> engines_;

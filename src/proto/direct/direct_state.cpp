@@ -38,20 +38,11 @@ DirectState::DirectState(NodeId self, std::uint32_t incarnation, const DirectOpt
 void DirectState::emit(NodeId to, wire::Packet packet, Effects& out,
                        std::shared_ptr<const Bytes> shared_body) {
     ++counters_.packets_sent;
-    if (to == self_) {
-        if (shared_body) packet.body = *shared_body;  // The receiver gets a body of its own.
-        loopback_.push_back(std::move(packet));
-    } else {
-        out.send(to, std::move(packet), std::move(shared_body));
-    }
+    // One to this node itself goes straight back in through the EngineSet (loopback).
+    out.send(to, std::move(packet), std::move(shared_body));
 }
 
-void DirectState::drain_loopback(Time now, Effects& out) {
-    while (!loopback_.empty()) {
-        wire::Packet packet = std::move(loopback_.front());
-        loopback_.pop_front();
-        on_packet(self_, packet, now, out);
-    }
+void DirectState::end_input(Time now, Effects& out) {
     arm_sweep(now, out);
 }
 
