@@ -4,8 +4,6 @@
 
 #include <chrono>
 #include <exception>
-#include <filesystem>
-#include <system_error>
 
 #include "core/assert.h"
 #include "proto/rpc/reply_cache.h"
@@ -16,7 +14,6 @@ namespace {
 
 constexpr std::uint32_t handler_threads_max = 256;
 constexpr std::size_t operation_bytes_max = 255;
-constexpr const char* store_file = "herald.db";
 // See node_send.cpp: a guard against a lost completion, not a protocol timeout.
 constexpr Duration completion_grace = Duration::seconds(2);
 
