@@ -1,5 +1,5 @@
-// NodeRpc: the RPC engine in the runtime Node — start-up, serving, calls, handler runs and
-// durable writes. Layer: runtime.
+// NodeRpc: the RPC engine's service in the runtime Node — serving, calls and handler runs.
+// Layer: runtime.
 #include "runtime/node_rpc.h"
 
 #include <chrono>
