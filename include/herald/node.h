@@ -73,6 +73,13 @@ struct NodeStats {
     std::uint64_t faults_dropped = 0, faults_duplicated = 0;  // By fault injection.
     std::uint64_t unknown_peer_dropped = 0;  // Sends to a node whose address is unknown.
     std::uint64_t peers_known = 0, processes = 0;
+    // Application callbacks (send_async, receive_async, call_async, ...) that threw: the
+    // exception is caught on the loop thread and counted; the node goes on.
+    std::uint64_t callbacks_threw = 0;
+    // The node's durable store (data_dir): failed commits, and false once one failed (its
+    // waiting operations failed with storage_error).
+    std::uint64_t store_errors = 0;
+    bool store_healthy = true;
 };
 
 // Thread safety: every Node method may be called from any thread, except from the node's own

@@ -310,9 +310,10 @@ void Node::complete(proto::OperationId op, Result<Bytes> result) {
     Operation operation = std::move(it->second);
     ops_.erase(it);
     if (operation.sent) {
-        operation.sent(result ? Status{} : Status(tl::make_unexpected(std::move(result.error()))));
+        Status status = result ? Status{} : Status(tl::make_unexpected(std::move(result.error())));
+        upcall(operation.sent, std::move(status));
     } else {
-        operation.done(std::move(result));
+        upcall(operation.done, std::move(result));
     }
     check_drained();
 }
@@ -538,16 +539,16 @@ void Node::finish_shutdown() {
     ops_.clear();
     for (auto& [op, operation] : ops) {
         if (operation.sent) {
-            operation.sent(fail(Errc::closed, "node stopped"));
+            upcall(operation.sent, fail(Errc::closed, "node stopped"));
         } else {
-            operation.done(fail(Errc::closed, "node stopped"));
+            upcall(operation.done, fail(Errc::closed, "node stopped"));
         }
     }
     for (auto& [local, process] : processes_) {
         if (process->async_receiver) {
             auto done = std::move(process->async_receiver);
             process->async_receiver = nullptr;
-            done(fail(Errc::closed, "node stopped"));
+            upcall(done, fail(Errc::closed, "node stopped"));
         }
         process->close();
     }

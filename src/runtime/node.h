@@ -139,6 +139,7 @@ public:
         std::uint64_t packets_received = 0, packets_unhandled = 0, packets_anonymous = 0;
         std::uint64_t deliveries_dropped = 0, pings_answered = 0;
         std::uint64_t packets_unroutable = 0;  // Sent to an address handle nobody registered.
+        std::uint64_t callbacks_threw = 0;     // Application callbacks that threw (upcall).
         std::uint64_t incoming_refused = 0;    // Remote messages dropped after refuse_incoming.
         std::uint64_t acks_coalesced = 0;      // Direct acks superseded within a loop batch.
         std::uint64_t peers_known = 0, processes = 0, operations_pending = 0;
@@ -185,6 +186,9 @@ private:
     [[nodiscard]] Status reserve_command() override;
     void release_command() override;
     [[nodiscard]] proto::OperationId begin_operation(Completion done) override;
+    void answer(Completion& done, Result<Bytes> result) override {
+        upcall(done, std::move(result));
+    }
     void check_drained() override;
     [[nodiscard]] Result<std::vector<store::Record>> read_store(std::string prefix) override;
     [[nodiscard]] proto::EngineSet& engines() override { return *engines_; }
@@ -204,6 +208,18 @@ private:
     // Ends the loop batch: the engines send what they held back (on_batch_end), then the link
     // and the transport flush.
     void flush();
+
+    // Runs an application callback on the loop thread. One that throws is counted
+    // (callbacks_threw) and the node goes on: no exception crosses into the runtime
+    // (STYLE.md, Errors), and the loop never stops on a user's bug.
+    template <class F, class... Args>
+    void upcall(F& callback, Args&&... args) noexcept {
+        try {
+            callback(std::forward<Args>(args)...);
+        } catch (...) {
+            ++counters_.callbacks_threw;
+        }
+    }
 
     // Loop thread: effects.
     void route(proto::SendEffect& send, const proto::Effects& out);

@@ -46,6 +46,11 @@ public:
     // Any thread: wakes a waiting receiver with Errc::closed; later pushes are dropped and
     // queued messages are discarded. Idempotent.
     void close();
+    // Whether a receiver sleeps in take_wait now. Any thread.
+    [[nodiscard]] bool receiver_waiting() const {
+        std::lock_guard lock(mutex_);
+        return waiting_;
+    }
     [[nodiscard]] bool closed() const { return closed_.load(std::memory_order_acquire); }
 
     // What a take removed, and whether the taker must post a consumption report to the loop
@@ -112,7 +117,8 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable ready_;
     std::deque<Message> queue_;
-    bool waiting_ = false;  // A receiver sleeps on ready_; push must notify.
+    bool waiting_ = false;        // A receiver sleeps on ready_; push must notify.
+    std::uint64_t removals_ = 0;  // Times messages left the queue (take, close): take_wait.
     int event_fd_ = -1;
     std::atomic<bool> closed_{false};
     std::atomic<std::size_t> size_{0};

@@ -345,13 +345,14 @@ Status NodeRpc::call_async(Pid client, Pid server, std::string operation, Bytes 
 void NodeRpc::start_call(Pid client, Pid server, std::string operation, Bytes request,
                          const proto::rpc::CallOptions& options, CallCallback done) {
     if (!node_.accepting()) {
-        done(fail(Errc::closed, "node stopped"));
+        node_.answer(done, fail(Errc::closed, "node stopped"));
         return;
     }
     if (!node_.knows_node(server.node)) {
         ++counters_.unreachable_calls;
-        done(fail(Errc::unreachable, "no address known for node " + to_string(server.node) +
-                                         " (connect to it or resolve PID@URL first)"));
+        node_.answer(done,
+                     fail(Errc::unreachable, "no address known for node " + to_string(server.node) +
+                                                 " (connect to it or resolve PID@URL first)"));
         return;
     }
     const proto::OperationId op = node_.begin_operation(std::move(done));
