@@ -51,6 +51,21 @@ struct TestNode {
         out.clear();
     }
 
+    // The disk fails every pending write: nothing of them is stored, each token is reported
+    // once with the error (docs/engines.md: on_durable with a status).
+    void fail_disk(Time now) {
+        auto pending = std::move(persists);
+        persists.clear();
+        std::vector<std::uint64_t> tokens;
+        for (const auto& p : pending) {
+            if (tokens.empty() || tokens.back() != p.token) tokens.push_back(p.token);
+        }
+        for (auto token : tokens) {
+            engine->on_durable(token, fail(Errc::storage_error, "disk full"), now, out);
+        }
+        absorb(now);
+    }
+
     // Applies pending durable writes (in order) and reports each token once.
     void flush_disk(Time now) {
         auto pending = std::move(persists);
