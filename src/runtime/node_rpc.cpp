@@ -567,7 +567,7 @@ Result<std::vector<store::Record>> NodeRpc::read_state(std::string prefix) {
     }
     HERALD_TRY(auto records, writer_->read(std::move(prefix)));
     std::erase_if(records, [](const store::Record& record) {
-        return record.first.starts_with(proto::rpc::ReplyCache::key_prefix);
+        return proto::rpc::ReplyCache::reserved_key(record.first);
     });
     return records;
 }
