@@ -68,7 +68,8 @@ struct StateChange {
 // The durable changes of one handler run (Process::serve_with_state). They are written to the
 // node's store in ONE transaction together with the call's reply: after a crash either both
 // are on disk or neither is (and then the call reads as server_crashed, never as run twice).
-// Keys starting with "rpc/" are reserved (the call fails with application_error).
+// Keys starting with "rpc/" or "node/" are the node's own (the call fails with
+// application_error, and Node::read_state never returns them).
 class StateWrites {
 public:
     void put(std::string key, Bytes value) {

@@ -386,7 +386,7 @@ Result<Bytes> NodeRpc::call(Pid client, Pid server, std::string operation, Bytes
 Result<std::vector<store::Record>> NodeRpc::read_state(std::string prefix) {
     HERALD_TRY(auto records, node_.read_store(std::move(prefix)));
     std::erase_if(records, [](const store::Record& record) {
-        return record.first.starts_with(proto::rpc::ReplyCache::key_prefix);
+        return proto::rpc::ReplyCache::reserved_key(record.first);
     });
     return records;
 }

@@ -142,15 +142,19 @@ TEST_F(RpcDurableTest, AFailedReplyWriteAnswersStorageErrorAndKeepsNoState) {
 TEST_F(RpcDurableTest, ReservedKeysInHandlerWritesAreRefused) {
     handler = nullptr;
     auto_execute = false;
-    const auto op = call(call_options(Protocol::rr, Semantics::exactly_once));
-    settle();
-    std::vector<HandlerWrite> writes{{"rpc/c/evil", {}, false}};
-    b.engine->on_result(b.executions[0].execution, to_bytes("1"), std::move(writes), now, b.out);
-    b.absorb();
-    b.executions.clear();
-    settle();
-    EXPECT_EQ(code(op), "application_error");
-    EXPECT_FALSE(b.disk.contains("rpc/c/evil"));
+    for (const std::string key : {"rpc/c/evil", "node/incarnation"}) {
+        const auto op = call(call_options(Protocol::rr, Semantics::exactly_once));
+        settle();
+        ASSERT_EQ(b.executions.size(), 1u);
+        std::vector<HandlerWrite> writes{{key, {}, false}};
+        b.engine->on_result(b.executions[0].execution, to_bytes("1"), std::move(writes), now,
+                            b.out);
+        b.absorb();
+        b.executions.clear();
+        settle();
+        EXPECT_EQ(code(op), "application_error") << key;
+        EXPECT_FALSE(b.disk.contains(key)) << key;
+    }
 }
 
 TEST_F(RpcDurableTest, FloorOnDiskLetsFinishedRecordsGo) {
