@@ -49,6 +49,8 @@ private:
 [[nodiscard]] Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
 // "0.182 ms" / "2 s": for messages.
 [[nodiscard]] std::string describe(std::chrono::nanoseconds duration);
+// A measured time for messages: "0.182 ms", "5.403 s" (milliseconds above one second).
+[[nodiscard]] std::string describe_waited(std::chrono::nanoseconds duration);
 
 // A deadline for the whole command; remaining() never goes negative.
 class Deadline {
@@ -56,9 +58,13 @@ public:
     explicit Deadline(std::chrono::nanoseconds timeout);
     [[nodiscard]] std::chrono::nanoseconds remaining() const;
     [[nodiscard]] std::chrono::nanoseconds timeout() const { return timeout_; }
+    // Time since the deadline was made: what error messages report as the time waited (not the
+    // timeout, which a failure may come well before).
+    [[nodiscard]] std::chrono::nanoseconds elapsed() const;
 
 private:
     std::chrono::nanoseconds timeout_;
+    std::chrono::steady_clock::time_point start_;
     std::chrono::steady_clock::time_point end_;
 };
 
@@ -98,12 +104,16 @@ struct Target {
 
 // Sends one admin request to the node at `url` from `self` and waits for its answer.
 // Errc::unreachable / timeout (no answer before `deadline`), Errc::malformed (an answer that
-// is not an admin reply), and the answer's own error (not_found, ...) as an Error.
+// is not an admin reply), Errc::peer_restarted (the node restarted while the request was in
+// flight), and the answer's own error (not_found, ...) as an Error.
 [[nodiscard]] Result<admin::Reply> admin_call(Node& node, Process& self, std::string_view url,
                                               admin::Request request, const Deadline& deadline);
 
 // Turns a target into a pid this node can send to: connects to its node (checking the pid's
-// node id for PID@URL; asking the admin service `whereis` for URL/NAME).
+// node id for PID@URL; asking the admin service `whereis` for URL/NAME). The name lookup rides
+// over a restart of that node: a failure a restart explains (peer_restarted, unreachable, no
+// answer, for 1 s no admin service yet) is retried until `deadline`; the error after the last
+// attempt states the time waited and the attempts. Errors of Node::resolve and admin_call.
 [[nodiscard]] Result<Pid> resolve_target(Node& node, Process& self, const Target& target,
                                          const Deadline& deadline);
 
