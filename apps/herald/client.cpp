@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli.h"
+#include "core/result.h"  // HERALD_TRY
 
 namespace herald::cli {
 namespace {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "call.h"
+#include "core/result.h"  // HERALD_TRY
 
 namespace herald::cli {
 namespace {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/result.h"  // HERALD_TRY
 #include "log.h"
 
 #ifndef HERALD_VERSION

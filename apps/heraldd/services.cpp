@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/result.h"  // HERALD_TRY
 #include "log.h"
 
 namespace herald::daemon {

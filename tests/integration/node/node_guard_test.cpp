@@ -1,33 +1,13 @@
 // What keeps a node up and bounded whatever the application does: a callback that throws on
 // the loop thread is counted and the node goes on; every command an application thread posts
 // to the loop (sends, calls, pings, asynchronous receives, add_peer) counts against
-// commands_max; an empty poll allocates nothing.
+// commands_max. (An empty poll allocating nothing: node_alloc_test.cpp.)
 #include <atomic>
-#include <cstdlib>
 #include <future>
-#include <new>
 #include <stdexcept>
 
 #include "node_test_support.h"
 #include "runtime/node.h"
-
-// Counts allocations on the thread that asks (the test's), to check a hot path allocates none.
-namespace {
-thread_local bool counting = false;
-thread_local std::size_t allocations = 0;
-}  // namespace
-
-void* operator new(std::size_t size) {
-    if (counting) ++allocations;
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
 
 namespace herald {
 namespace {
@@ -47,18 +27,6 @@ TEST(NodeGuards, ACallbackThatThrowsIsCountedAndTheNodeGoesOn) {
     ASSERT_TRUE(sender.send(receiver.pid(), to_bytes("two")));
     EXPECT_TRUE(receiver.receive(5s));
     EXPECT_TRUE(receiver.receive(5s));
-}
-
-TEST(NodeGuards, AnEmptyPollAllocatesNothing) {
-    auto node = start_node();
-    Process process = spawn(*node);
-    ASSERT_EQ(code(process.try_receive()), Errc::would_block);  // Warm up.
-    allocations = 0;
-    counting = true;
-    const auto polled = process.try_receive();
-    counting = false;
-    EXPECT_EQ(code(polled), Errc::would_block);
-    EXPECT_EQ(allocations, 0u);
 }
 
 TEST(NodeGuards, EveryPostedCommandCountsAgainstCommandsMax) {
