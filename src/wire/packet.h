@@ -82,6 +82,7 @@ enum class ExtensionType : std::uint8_t {
     body_limit = 9,     // u64 largest message body the sending node accepts (hello, hello_reply).
     mailbox_name = 20,  // UTF-8 mailbox name, 1-64 bytes (mailbox_send, _receive, _ack).
     mailbox_wait = 21,  // u32 milliseconds a mailbox_receive may wait for a message.
+    mailbox_message = 22,  // u64 message id of a delivered message (mailbox_deliver).
 };
 
 struct Extension {

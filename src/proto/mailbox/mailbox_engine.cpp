@@ -25,8 +25,8 @@ PacketKind request_kind_of(PacketKind answer) {
 Result<Bytes> result_of(const MailboxPacket& answer) {
     if (answer.reason != Errc::ok) return fail(answer.reason, "refused by the mailbox host");
     if (answer.kind != PacketKind::mailbox_deliver) return Bytes{};
-    return encode_received(
-        {answer.tag, answer.deliveries, answer.redelivery, answer.source, answer.body});
+    return encode_received({answer.tag, answer.message_id, answer.deliveries, answer.redelivery,
+                            answer.source, answer.body});
 }
 
 }  // namespace
@@ -44,6 +44,7 @@ bool valid_mailbox_name(std::string_view name, std::uint32_t bytes_max) {
 MailboxEngine::MailboxEngine(const EngineContext& context, const MailboxOptions& options)
     : self_(context.self),
       incarnation_(context.incarnation),
+      started_(context.started),
       options_(options),
       next_id_((std::uint64_t{context.incarnation} << 32) | 1) {
     HERALD_ASSERT(context.self.known());
@@ -157,7 +158,7 @@ void MailboxEngine::start_request(OperationId op, NodeId host, MailboxPacket req
     transmit(host, request, out);
     const auto id = request.id;
     outstanding_.emplace(id, Outstanding{op, host, std::move(request), deadline,
-                                         now + options_.retransmit_interval});
+                                         now + options_.retransmit_interval, now});
     arm(now, out);
 }
 
@@ -191,6 +192,7 @@ void MailboxEngine::client_tick(Time now, Effects& out) {
         }
         if (now >= o.retransmit_at) {
             ++counters_.retransmits;
+            o.request.age = now - o.first_sent;
             transmit(o.host, o.request, out);
             o.retransmit_at = now + options_.retransmit_interval;
         }

@@ -52,7 +52,8 @@ public:
     // Sends `body` to mailbox `name` on node `host`. Completes `op` with an empty body once the
     // host accepted it (persistent: durable), or: invalid_argument, too_large, queue_full
     // (mailbox full, or options.requests_max outstanding), not_found (no such mailbox),
-    // storage_error (the host could not write it), closed (destroyed meanwhile), timeout (no
+    // storage_error (the host could not write it), closed (destroyed meanwhile), peer_restarted
+    // (transient: the host restarted since the first transmission, M17), timeout (no
     // answer within options.request_timeout: the message may or may not be in the mailbox).
     void on_send(OperationId op, Pid sender, NodeId host, std::string_view name, Bytes body,
                  Time now, Effects& out);
@@ -97,6 +98,8 @@ private:
                        Effects& out);
     void enqueue(const std::string& name, Mailbox& box, std::uint64_t seq, Entry entry, Time now,
                  Effects& out);
+    [[nodiscard]] bool maybe_sent_before_start(const MailboxPacket& m, const Mailbox& box,
+                                               Time now) const;
     void hand_out(const std::string& name, Mailbox& box, Time now, Effects& out);
     [[nodiscard]] MailboxPacket deliver_packet(const Waiter& w, std::uint64_t tag,
                                                const Entry& e) const;
@@ -105,7 +108,7 @@ private:
     void durable_store(WriteStore& w, const Status& status, Time now, Effects& out);
     void durable_ack(WriteAck& w, const Status& status, Time now, Effects& out);
     void durable_control(WriteControl& w, const Status& status, Effects& out);
-    void remember_seen(SeenKey key, Seen::State state, bool durable);
+    void remember_seen(SeenKey key, Seen::State state, bool durable, Errc reason = Errc::ok);
     void evict_seen(Effects& out);
     [[nodiscard]] MailboxPacket answer_to(const MailboxPacket& request, wire::PacketKind kind,
                                           Errc reason) const;
@@ -115,6 +118,7 @@ private:
 
     NodeId self_;
     std::uint32_t incarnation_;
+    Time started_;  // This incarnation's start (M17).
     const MailboxOptions& options_;
     MailboxCounters counters_;
     std::uint64_t next_id_;  // Request / message / tag ids: incarnation << 32 | count.

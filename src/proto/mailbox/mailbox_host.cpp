@@ -35,7 +35,7 @@ void MailboxEngine::on_send_request(NodeId from, MailboxPacket& m, Time now, Eff
         ++counters_.duplicate_sends;
         // While it is being written the answer comes with on_durable; the sender retries.
         if (seen->second.state == Seen::State::writing) return;
-        return transmit(from, answer_to(m, PacketKind::mailbox_accept, Errc::ok), out);
+        return transmit(from, answer_to(m, PacketKind::mailbox_accept, seen->second.reason), out);
     }
     auto it = boxes_.find(m.name);
     Errc refusal = Errc::ok;
@@ -48,10 +48,27 @@ void MailboxEngine::on_send_request(NodeId from, MailboxPacket& m, Time now, Eff
     } else if (m.body.size() > options_.body_bytes_max) {
         refusal = Errc::too_large;
     }
+    if (refusal == Errc::ok && maybe_sent_before_start(m, it->second, now)) {
+        refusal = Errc::peer_restarted;
+    }
     if (refusal != Errc::ok) {
+        remember_seen({from.value, m.id}, Seen::State::refused, false, refusal);
         return transmit(from, answer_to(m, PacketKind::mailbox_accept, refusal), out);
     }
     store_message(it->first, it->second, m, now, out);
+}
+
+// M17: a send whose id this incarnation does not know may have reached an earlier incarnation,
+// whose memory of it is gone (transient mailboxes; refusals): its fate is unknown. A persistent
+// mailbox needs only the sender's clock (the age says it was first sent before the start); a
+// transient one also waits out packet_lifetime after the start, since a copy of the first
+// transmission may still be in the network (TCP's quiet time, RFC 793).
+bool MailboxEngine::maybe_sent_before_start(const MailboxPacket& m, const Mailbox& box,
+                                            Time now) const {
+    if (incarnation_ == 1) return false;  // No earlier incarnation.
+    const Duration uptime = now - started_;
+    if (box.durability == Durability::persistent) return m.age > uptime;
+    return m.age + options_.packet_lifetime > uptime;
 }
 
 void MailboxEngine::store_message(const std::string& name, Mailbox& box, MailboxPacket& m, Time now,
@@ -91,6 +108,7 @@ MailboxPacket MailboxEngine::deliver_packet(const Waiter& w, std::uint64_t tag,
     d.tag = tag;
     d.deliveries = e.deliveries;
     d.redelivery = e.maybe_seen || e.deliveries > 1;
+    d.message_id = e.message.message_id;
     d.body = e.message.body;
     return d;
 }
@@ -113,7 +131,13 @@ void MailboxEngine::hand_out(const std::string& name, Mailbox& box, Time now, Ef
             remember_seen({entry.message.sender.node.value, entry.message.message_id},
                           Seen::State::acked, false);
         }
-        out.trace(now, "mailbox_deliver", name);
+        if (out.tracing) {
+            out.trace(
+                now, "mailbox_deliver",
+                name + " seq=" + std::to_string(node.key()) + " from=" + to_string(packet.source) +
+                    " id=" + std::to_string(packet.message_id) + " tag=" + std::to_string(tag) +
+                    " redelivery=" + std::to_string(packet.redelivery ? 1 : 0));
+        }
         answer(w.receiver.node, {w.receiver.node.value, w.incarnation, w.request},
                std::move(packet), now, out);
     }
@@ -183,7 +207,7 @@ void MailboxEngine::durable_store(WriteStore& w, const Status& status, Time now,
     auto it = boxes_.find(w.mailbox);
     if (it == boxes_.end()) {
         // Destroyed while it was written: take the record back out; the sender learns `closed`.
-        seen_.erase(key);
+        remember_seen(key, Seen::State::refused, false, Errc::closed);
         if (status) out.erase(next_token_++, message_key(w.mailbox, w.seq));
         w.answer.reason = Errc::closed;
         return transmit(w.answer.target.node, w.answer, out);
@@ -192,7 +216,7 @@ void MailboxEngine::durable_store(WriteStore& w, const Status& status, Time now,
     if (!status) {
         --box.messages;
         box.bytes -= w.entry.message.body.size();
-        seen_.erase(key);
+        remember_seen(key, Seen::State::refused, false, Errc::storage_error);
         w.answer.reason = Errc::storage_error;
         return transmit(w.answer.target.node, w.answer, out);
     }
@@ -282,11 +306,12 @@ void MailboxEngine::discard(const std::string& name, Mailbox& box, Time now, Eff
     box.waiters.clear();
 }
 
-void MailboxEngine::remember_seen(SeenKey key, Seen::State state, bool durable) {
+void MailboxEngine::remember_seen(SeenKey key, Seen::State state, bool durable, Errc reason) {
     auto& seen = seen_[key];
     seen.state = state;
     seen.durable = durable;
-    if (state == Seen::State::acked) {
+    seen.reason = reason;
+    if (state == Seen::State::acked || state == Seen::State::refused) {
         seen.order = seen_order_++;
         tombstones_.emplace(seen.order, key);
     }
@@ -297,7 +322,9 @@ void MailboxEngine::evict_seen(Effects& out) {
         const auto key = tombstones_.begin()->second;
         tombstones_.erase(tombstones_.begin());
         auto it = seen_.find(key);
-        if (it == seen_.end() || it->second.state != Seen::State::acked) continue;
+        const bool done = it != seen_.end() && (it->second.state == Seen::State::acked ||
+                                                it->second.state == Seen::State::refused);
+        if (!done) continue;
         if (it->second.durable)
             out.erase(next_token_++, tombstone_key(NodeId{key.first}, key.second));
         seen_.erase(it);
@@ -334,7 +361,7 @@ void MailboxEngine::restore_record(const StoredRecord& record) {
             !rpc::get_u64(record.second, offset, order)) {
             return void(++counters_.bad_records);
         }
-        seen_[{node, number}] = Seen{Seen::State::acked, true, order};
+        seen_[{node, number}] = Seen{Seen::State::acked, Errc::ok, true, order};
         tombstones_.emplace(order, SeenKey{node, number});
         seen_order_ = std::max(seen_order_, order + 1);
         return;
@@ -342,7 +369,8 @@ void MailboxEngine::restore_record(const StoredRecord& record) {
     auto box = boxes_.find(head);
     auto stored = decode_message(record.second);
     if (box == boxes_.end() || !stored) return void(++counters_.bad_records);
-    seen_[{stored->sender.node.value, stored->message_id}] = Seen{Seen::State::stored, true, 0};
+    seen_[{stored->sender.node.value, stored->message_id}] =
+        Seen{Seen::State::stored, Errc::ok, true, 0};
     ++box->second.messages;
     box->second.bytes += stored->body.size();
     box->second.next_seq = std::max(box->second.next_seq, number + 1);

@@ -63,6 +63,12 @@ wire::Packet build(const MailboxPacket& m, std::uint32_t self_incarnation) {
         put_u32(wait, m.wait_ms);
         p.extensions.push_back({ExtensionType::mailbox_wait, std::move(wait)});
     }
+    h.timestamp_ns = m.age.ns();
+    if (m.message_id != 0) {
+        Bytes id;
+        put_u64(id, m.message_id);
+        p.extensions.push_back({ExtensionType::mailbox_message, std::move(id)});
+    }
     if (m.reason != Errc::ok) {
         p.extensions.push_back({ExtensionType::reason, Bytes{static_cast<std::uint8_t>(m.reason)}});
     }
@@ -84,6 +90,12 @@ Result<MailboxPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t nam
     m.tag = h.ack;
     m.deliveries = h.epoch;
     m.redelivery = (h.flags & wire::flag::redelivery) != 0;
+    m.age = Duration::nanoseconds(h.timestamp_ns);
+    if (m.age < Duration::zero()) return fail(Errc::malformed, "negative age");
+    if (const auto* id = packet.find(ExtensionType::mailbox_message)) {
+        std::size_t offset = 0;
+        if (!get_u64(id->value, offset, m.message_id)) return fail(Errc::malformed, "message id");
+    }
     if (is_request(m.kind)) {
         HERALD_TRY(parse_request(from, packet, name_bytes_max, m));
     } else if (const auto* reason = packet.find(ExtensionType::reason)) {
@@ -100,6 +112,7 @@ Bytes encode_received(const Received& r) {
     Bytes out;
     out.reserve(received_header_bytes + r.body.size());
     put_u64(out, r.tag);
+    put_u64(out, r.message_id);
     put_u32(out, r.deliveries);
     out.push_back(r.redelivery ? 1 : 0);
     put_u64(out, r.sender.node.value);
@@ -111,8 +124,8 @@ Bytes encode_received(const Received& r) {
 Result<Received> decode_received(ByteView bytes) {
     Received r;
     std::size_t offset = 0;
-    if (!get_u64(bytes, offset, r.tag) || !get_u32(bytes, offset, r.deliveries) ||
-        offset >= bytes.size()) {
+    if (!get_u64(bytes, offset, r.tag) || !get_u64(bytes, offset, r.message_id) ||
+        !get_u32(bytes, offset, r.deliveries) || offset >= bytes.size()) {
         return fail(Errc::malformed, "received record short");
     }
     r.redelivery = (bytes[offset++] & 1u) != 0;

@@ -10,6 +10,7 @@
 #include "core/bytes.h"
 #include "core/ids.h"
 #include "core/result.h"
+#include "core/time.h"
 #include "wire/packet.h"
 
 namespace herald::proto::mailbox {
@@ -28,6 +29,8 @@ struct MailboxPacket {
     std::string name;                      // mailbox_name (send, receive, ack).
     std::uint32_t wait_ms = 0;             // mailbox_wait (receive).
     Errc reason = Errc::ok;                // reason extension (answers); ok when absent.
+    std::uint64_t message_id = 0;          // mailbox_message (deliver).
+    Duration age;                          // timestamp_ns: time since first sent (send).
     Bytes body;                            // The message (send, deliver).
 };
 
@@ -40,16 +43,17 @@ struct MailboxPacket {
 [[nodiscard]] Result<MailboxPacket> parse(NodeId from, wire::Packet& packet,
                                           std::uint32_t name_bytes_max);
 
-// What a completed receive carries (its Result<Bytes>): u64 tag, u32 deliveries, u8 flags
-// (bit 0 redelivery), u64 sender node, u64 sender local id, then the message body.
+// What a completed receive carries (its Result<Bytes>): u64 tag, u64 message id, u32 deliveries, u8
+// flags (bit 0 redelivery), u64 sender node, u64 sender local id, then the message body.
 struct Received {
     std::uint64_t tag = 0;
+    std::uint64_t message_id = 0;  // The sender's id of the message.
     std::uint32_t deliveries = 0;
     bool redelivery = false;
     Pid sender;
     Bytes body;
 };
-inline constexpr std::size_t received_header_bytes = 29;
+inline constexpr std::size_t received_header_bytes = 37;
 [[nodiscard]] Bytes encode_received(const Received& r);
 [[nodiscard]] Result<Received> decode_received(ByteView bytes);
 

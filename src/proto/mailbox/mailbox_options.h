@@ -19,6 +19,9 @@ struct MailboxOptions {
     // How long the host keeps an answer to repeat it for a retransmitted request; longer
     // than request_timeout so a request the client still retries is never run twice.
     Duration answer_retention = Duration::seconds(10);
+    // The longest a datagram may live in the network (delay, duplicates). For this long after
+    // a restart a transient mailbox refuses sends it does not know with peer_restarted (M17).
+    Duration packet_lifetime = Duration::seconds(3);
     // The engine's single timer runs at this period while anything is pending.
     Duration tick = Duration::milliseconds(50);
     std::uint32_t wait_ms_max = 60'000;

@@ -13,6 +13,7 @@
 
 #include "core/bytes.h"
 #include "core/ids.h"
+#include "core/result.h"
 #include "core/time.h"
 #include "proto/effects.h"
 #include "proto/mailbox/mailbox_messages.h"
@@ -68,10 +69,11 @@ struct Answer {
     Time expires;
 };
 
-// What a message id is doing on the host: being written, stored (`seq` in `mailbox`), or
-// acknowledged (a tombstone).
+// What a message id is doing on the host: being written, stored, acknowledged (a tombstone),
+// or refused (with `reason`: a late duplicate of a refused send must not be stored, M4).
 struct Seen {
-    enum class State : std::uint8_t { writing, stored, acked } state = State::writing;
+    enum class State : std::uint8_t { writing, stored, acked, refused } state = State::writing;
+    Errc reason = Errc::ok;
     bool durable = false;     // Its record or tombstone is in the store.
     std::uint64_t order = 0;  // Insertion order, for eviction of the oldest tombstones.
 };
@@ -104,6 +106,7 @@ struct Outstanding {
     MailboxPacket request;
     Time deadline;
     Time retransmit_at;
+    Time first_sent;
 };
 
 }  // namespace herald::proto::mailbox

@@ -207,3 +207,20 @@ TEST(MailboxEngine, MalformedPacketsAreCountedAndDropped) {
 
 }  // namespace
 }  // namespace herald::proto::mailbox::testing
+
+namespace herald::proto::mailbox::testing {
+namespace {
+
+TEST(MailboxEngine, RestartedHostRefusesUnknownTransientSendsDuringPacketLifetime) {
+    Harness t;
+    (void)t.create("orders", Durability::persistent);
+    t.h().restart(t.now);
+    (void)t.create("jobs", Durability::transient);
+    EXPECT_EQ(t.result(t.c(), t.send("jobs", "x")).error().code, Errc::peer_restarted);
+    EXPECT_TRUE(t.result(t.c(), t.send("orders", "y")).has_value());  // Age 0: not before.
+    t.advance(t.options.packet_lifetime);
+    EXPECT_TRUE(t.result(t.c(), t.send("jobs", "z")).has_value());
+}
+
+}  // namespace
+}  // namespace herald::proto::mailbox::testing

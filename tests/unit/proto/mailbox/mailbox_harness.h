@@ -22,12 +22,13 @@ using wire::PacketKind;
 struct TestNode {
     TestNode(NodeId node, const MailboxOptions& o) : id(node), options(o) { boot(); }
     void boot() {
-        engine = std::make_unique<MailboxEngine>(EngineContext{id, incarnation, random, Time{}},
+        engine = std::make_unique<MailboxEngine>(EngineContext{id, incarnation, random, started},
                                                  options);
         std::vector<StoredRecord> records(disk.begin(), disk.end());
         engine->on_restore(records);
     }
-    void restart() {
+    void restart(Time now = Time{}) {
+        started = now;
         ++incarnation;
         persists.clear();
         timers.clear();
@@ -35,6 +36,7 @@ struct TestNode {
     }
     NodeId id;
     std::uint32_t incarnation = 1;
+    Time started;
     MailboxOptions options;
     Random random{7};
     std::unique_ptr<MailboxEngine> engine;

@@ -51,10 +51,11 @@ TEST(MailboxMessages, DeliverCarriesReasonTagAndRedelivery) {
 }
 
 TEST(MailboxMessages, ReceivedAndStoredRecordsRoundTrip) {
-    Received r{12, 2, true, Pid{NodeId{8}, 9}, to_bytes("body")};
+    Received r{12, 34, 2, true, Pid{NodeId{8}, 9}, to_bytes("body")};
     auto back = decode_received(encode_received(r));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->tag, 12u);
+    EXPECT_EQ(back->message_id, 34u);
     EXPECT_TRUE(back->redelivery);
     EXPECT_EQ(back->sender, r.sender);
     EXPECT_EQ(back->body, r.body);
