@@ -13,6 +13,7 @@
 
 #include "core/assert.h"
 #include "runtime/incarnation.h"
+#include "runtime/node_mailbox.h"
 #include "runtime/node_rpc.h"
 
 namespace herald::runtime {
@@ -100,6 +101,8 @@ Status Node::open(const NodeConfig& config) {
     rpc_ = std::make_unique<NodeRpc>(static_cast<NodeContext&>(*this), config);
     rpc_slot_ = engines_->add(rpc_->make_engine(context));
     rpc_->attach(rpc_slot_);
+    mailbox_ = std::make_unique<NodeMailbox>(static_cast<NodeContext&>(*this));
+    mailbox_->attach(engines_->add(mailbox_->make_engine(context)));
     HERALD_TRY(open_store(config));
     wake_timer_ = std::make_unique<asio::steady_timer>(loop_.io());
     return {};

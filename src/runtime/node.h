@@ -42,6 +42,8 @@
 
 namespace herald::runtime {
 
+class NodeMailbox;
+
 class NodeRpc;
 
 using SendCallback = std::function<void(Status)>;
@@ -156,6 +158,8 @@ public:
 
     // The RPC engine's host: serve, call, durable state (node_rpc.h). Valid for the node's life.
     [[nodiscard]] NodeRpc& rpc() const { return *rpc_; }
+    // The mailbox engine's host: create, send, receive, ack (node_mailbox.h). Node's life.
+    [[nodiscard]] NodeMailbox& mailbox() const { return *mailbox_; }
 
 private:
     class Carrier;  // Carries the engines' effects out (EngineSet::apply's driver).
@@ -293,6 +297,7 @@ private:
     proto::EngineSlot rpc_slot_ = 0;
     std::unique_ptr<StoreWriter> store_;  // With data_dir: the node's durable store.
     std::unique_ptr<NodeRpc> rpc_;
+    std::unique_ptr<NodeMailbox> mailbox_;
     TimerSet node_timers_;
     proto::Effects effects_;
     std::deque<std::function<void()>> deferred_;  // Inputs produced while applying effects.

@@ -2,6 +2,7 @@
 #include "sim/engines.h"
 
 #include "proto/direct/direct_engine.h"
+#include "proto/mailbox/mailbox_engine.h"
 #include "proto/rpc/rpc_engine.h"
 
 namespace herald::sim {
@@ -18,6 +19,13 @@ EngineFactory rpc_engine(const proto::rpc::RpcOptions& options) {
     auto kept = std::make_shared<const proto::rpc::RpcOptions>(options);
     return [kept](const proto::EngineContext& context) -> std::unique_ptr<proto::Engine> {
         return std::make_unique<proto::rpc::RpcEngine>(context, *kept);
+    };
+}
+
+EngineFactory mailbox_engine(const proto::mailbox::MailboxOptions& options) {
+    auto kept = std::make_shared<const proto::mailbox::MailboxOptions>(options);
+    return [kept](const proto::EngineContext& context) -> std::unique_ptr<proto::Engine> {
+        return std::make_unique<proto::mailbox::MailboxEngine>(context, *kept);
     };
 }
 

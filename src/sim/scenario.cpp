@@ -7,6 +7,7 @@
 
 #include "core/assert.h"
 #include "sim/direct_scenario.h"
+#include "sim/mailbox_scenario.h"
 #include "sim/node_scenario.h"
 #include "sim/rpc_scenario.h"
 
@@ -60,6 +61,12 @@ const std::vector<ScenarioInfo>& scenarios() {
          "duplication, reordering, partitions, clogging and crash/restart of any node; checks "
          "both scenarios' properties",
          run_node_scenario},
+        {"mailbox",
+         "senders put payloads into a persistent and a transient mailbox on node 1, competing "
+         "receivers take and acknowledge them, under loss, duplication, reordering, partitions "
+         "and crash/restart of the host (disk kept); checks accepted persistent messages are "
+         "acknowledged once or still stored, no unmarked redelivery, no transient duplicate",
+         run_mailbox_scenario},
     };
     return list;
 }

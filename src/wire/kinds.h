@@ -43,6 +43,12 @@ inline constexpr std::array kind_table = {
     KindInfo{PacketKind::rpc_response, "rpc_response", Protocol::rpc},
     KindInfo{PacketKind::rpc_response_ack, "rpc_response_ack", Protocol::rpc},
     KindInfo{PacketKind::rpc_nack, "rpc_nack", Protocol::rpc},
+    KindInfo{PacketKind::mailbox_send, "mailbox_send", Protocol::mailbox},
+    KindInfo{PacketKind::mailbox_accept, "mailbox_accept", Protocol::mailbox},
+    KindInfo{PacketKind::mailbox_receive, "mailbox_receive", Protocol::mailbox},
+    KindInfo{PacketKind::mailbox_deliver, "mailbox_deliver", Protocol::mailbox},
+    KindInfo{PacketKind::mailbox_ack, "mailbox_ack", Protocol::mailbox},
+    KindInfo{PacketKind::mailbox_ack_reply, "mailbox_ack_reply", Protocol::mailbox},
 };
 
 // How an extension's value is laid out (docs/wire.md, "Extensions"). Integers are
@@ -75,6 +81,9 @@ inline constexpr std::array extension_table = {
     ExtensionInfo{ExtensionType::text, "text", ValueFormat::utf8, 0},
     ExtensionInfo{ExtensionType::call_id, "call_id", ValueFormat::call_id, 12},
     ExtensionInfo{ExtensionType::body_limit, "body_limit", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_name, "mailbox_name", ValueFormat::utf8, 0},
+    ExtensionInfo{ExtensionType::mailbox_wait, "mailbox_wait", ValueFormat::u32, 4},
+    ExtensionInfo{ExtensionType::mailbox_message, "mailbox_message", ValueFormat::u64, 8},
 };
 
 // The table row of `raw`, or nullptr for a kind this build does not know.

@@ -82,6 +82,10 @@ TEST(EngineSet, EachEngineOwnsTheKindsOfItsProtocolFromTheKindTable) {
     const auto rpc = set.add(std::make_unique<ScriptEngine>(wire::Protocol::rpc, other, log));
     for (const auto& row : wire::kind_table) {
         const auto owner = set.owner(row.kind);
+        if (row.protocol != wire::Protocol::direct && row.protocol != wire::Protocol::rpc) {
+            EXPECT_FALSE(owner.has_value()) << row.name;  // No engine of this set speaks it.
+            continue;
+        }
         ASSERT_TRUE(owner.has_value()) << row.name;
         EXPECT_EQ(*owner, row.protocol == wire::Protocol::direct ? direct : rpc) << row.name;
     }
