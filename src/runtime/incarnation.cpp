@@ -51,6 +51,14 @@ std::string node_store_path(const std::string& data_dir) {
     return (std::filesystem::path(data_dir) / "herald.db").string();
 }
 
+Result<store::Store> open_node_store(const std::string& data_dir, store::Sync sync) {
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir, ec);
+    if (ec)
+        return fail(Errc::io_error, "cannot create data_dir '" + data_dir + "': " + ec.message());
+    return store::Store::open(node_store_path(data_dir), store::StoreOptions{sync});
+}
+
 std::uint32_t clock_incarnation(std::int64_t unix_ns) {
     constexpr std::int64_t epoch_2024_unix_ds = 1'704'067'200LL * 10;
     const std::int64_t ds = unix_ns / 100'000'000 - epoch_2024_unix_ds;
@@ -84,17 +92,9 @@ std::uint32_t next_incarnation_in_process(std::int64_t unix_ns) {
 
 Result<std::uint32_t> start_incarnation(const NodeConfig& config, std::int64_t unix_ns) {
     if (config.data_dir.empty()) return next_incarnation_in_process(unix_ns);
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    if (ec) {
-        return fail(Errc::io_error,
-                    "cannot create data_dir '" + config.data_dir + "': " + ec.message());
-    }
-    const auto path = node_store_path(config.data_dir);
     // Sync::full whatever config.rpc.sync says: one fsync per start, and an incarnation that a
     // power loss rolled back could be handed out twice.
-    HERALD_TRY(store::Store store,
-               store::Store::open(path, store::StoreOptions{store::Sync::full}));
+    HERALD_TRY(store::Store store, open_node_store(config.data_dir, store::Sync::full));
     return claim_incarnation(store, unix_ns);
 }
 

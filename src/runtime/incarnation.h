@@ -47,6 +47,10 @@ inline constexpr std::string_view incarnation_key = "node/incarnation";
 // The node's store file in `data_dir`: <data_dir>/herald.db.
 [[nodiscard]] std::string node_store_path(const std::string& data_dir);
 
+// Creates `data_dir` when missing and opens the node's store in it with `sync`.
+// Errc::io_error (data_dir cannot be created) and the errors of store::Store::open.
+[[nodiscard]] Result<store::Store> open_node_store(const std::string& data_dir, store::Sync sync);
+
 // The incarnation of a node starting with `config`: claim_incarnation in the node's store file
 // (node_store_path, created with data_dir when missing; opened with Sync::full and closed
 // again before returning, so that the Node can open it next with its own sync mode) when

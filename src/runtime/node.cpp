@@ -110,14 +110,7 @@ Status Node::open(const NodeConfig& config) {
 
 Status Node::open_store(const NodeConfig& config) {
     if (config.data_dir.empty()) return {};
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    if (ec) {
-        return fail(Errc::io_error,
-                    "cannot create data_dir '" + config.data_dir + "': " + ec.message());
-    }
-    const auto path = node_store_path(config.data_dir);
-    HERALD_TRY(store::Store store, store::Store::open(path, store::StoreOptions{config.rpc.sync}));
+    HERALD_TRY(store::Store store, open_node_store(config.data_dir, config.rpc.sync));
     Status restored;
     engines_->restore([&](std::string_view prefix) {
         auto records = store.scan(prefix);

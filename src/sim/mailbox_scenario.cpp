@@ -9,23 +9,6 @@
 #include "sim/scenario_spec.h"
 
 namespace herald::sim {
-namespace {
-
-void schedule_host_crashes(Simulation& sim, const ScenarioOptions& o, Random& random) {
-    const auto down_max = Duration::seconds(1);
-    const auto window = o.safety - down_max;
-    if (window <= Duration::zero()) return;
-    for (std::uint32_t i = 0; i < o.crashes; ++i) {
-        const Time at = Time::zero() + Duration::nanoseconds(static_cast<std::int64_t>(
-                                           random.below(static_cast<std::uint64_t>(window.ns()))));
-        const Duration down =
-            Duration::milliseconds(1 + static_cast<std::int64_t>(random.below(1000)));
-        sim.queue().schedule(at, [&sim] { sim.crash(NodeId{1}, false); });
-        sim.queue().schedule(at + down, [&sim] { sim.restart(NodeId{1}); });
-    }
-}
-
-}  // namespace
 
 RunReport run_mailbox_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     Buggify buggify(seed, o.buggify);
@@ -48,7 +31,7 @@ RunReport run_mailbox_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     spec.faults.crashes = 0;  // The host's crashes below, never with a wiped disk.
     spec.faults.wipe = 0.0;
     spec.extra_faults = [&o](Simulation& sim, Random& random) {
-        schedule_host_crashes(sim, o, random);
+        schedule_node1_crashes(sim, o, random);
     };
     return run_spec(o, seed, spec, buggify);
 }

@@ -9,26 +9,9 @@
 #include "sim/scenario_spec.h"
 
 namespace herald::sim {
-namespace {
 
-// Crashes of the server node only: a crashed client would abandon its calls, and the counter
-// could then no longer be compared with the successes exactly.
-void schedule_server_crashes(Simulation& sim, const ScenarioOptions& o, Random& random) {
-    const auto down_max = Duration::seconds(1);
-    const auto window = o.safety - down_max;
-    if (window <= Duration::zero()) return;
-    for (std::uint32_t i = 0; i < o.crashes; ++i) {
-        const Time at = Time::zero() + Duration::nanoseconds(static_cast<std::int64_t>(
-                                           random.below(static_cast<std::uint64_t>(window.ns()))));
-        const Duration down =
-            Duration::milliseconds(1 + static_cast<std::int64_t>(random.below(1000)));
-        // Never with a wiped disk: that loses the reply cache, and no promise holds then.
-        sim.queue().schedule(at, [&sim] { sim.crash(NodeId{1}, false); });
-        sim.queue().schedule(at + down, [&sim] { sim.restart(NodeId{1}); });
-    }
-}
-
-}  // namespace
+// The server node's crashes come from schedule_node1_crashes: a crashed client would abandon
+// its calls, and the counter could then no longer be compared with the successes exactly.
 
 proto::rpc::RpcOptions rpc_engine_options(const ScenarioOptions& o, Buggify& buggify) {
     proto::rpc::RpcOptions r;
@@ -71,7 +54,7 @@ RunReport run_rpc_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     spec.faults.crashes = 0;  // The server's crashes below, never with a wiped disk.
     spec.faults.wipe = 0.0;
     spec.extra_faults = [&o](Simulation& sim, Random& random) {
-        schedule_server_crashes(sim, o, random);
+        schedule_node1_crashes(sim, o, random);
     };
     return run_spec(o, seed, spec, buggify);
 }

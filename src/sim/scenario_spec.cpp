@@ -79,6 +79,21 @@ NetworkOptions network_options(const ScenarioOptions& o, Buggify& buggify) {
     return n;
 }
 
+void schedule_node1_crashes(Simulation& sim, const ScenarioOptions& o, Random& random) {
+    const auto down_max = Duration::seconds(1);
+    const auto window = o.safety - down_max;
+    if (window <= Duration::zero()) return;
+    for (std::uint32_t i = 0; i < o.crashes; ++i) {
+        const Time at = Time::zero() + Duration::nanoseconds(static_cast<std::int64_t>(
+                                           random.below(static_cast<std::uint64_t>(window.ns()))));
+        const Duration down =
+            Duration::milliseconds(1 + static_cast<std::int64_t>(random.below(1000)));
+        // Never with a wiped disk: that loses the reply cache, and no promise holds then.
+        sim.queue().schedule(at, [&sim] { sim.crash(NodeId{1}, false); });
+        sim.queue().schedule(at + down, [&sim] { sim.restart(NodeId{1}); });
+    }
+}
+
 ScenarioSpec base_spec(std::string_view name, const ScenarioOptions& o, Buggify& buggify) {
     ScenarioSpec spec;
     spec.name = name;
