@@ -1,0 +1,54 @@
+// Node: group addresses (IP multicast groups, the broadcast address) and the routing of
+// multicast and broadcast destinations to them. Layer: runtime.
+#include <future>
+
+#include "runtime/node.h"
+
+namespace herald::runtime {
+
+namespace {
+
+// Runs `task` on the loop and waits for its result (one round trip). Errc::invalid_argument on
+// the loop thread, Errc::closed once the node stopped.
+template <class T, class Task>
+Result<T> on_loop(Loop& loop, Task task) {
+    if (loop.in_loop_thread()) {
+        return fail(Errc::invalid_argument, "blocking call on the node's loop thread");
+    }
+    auto promise = std::make_shared<std::promise<Result<T>>>();
+    auto future = promise->get_future();
+    if (!loop.post([promise, task = std::move(task)]() mutable { promise->set_value(task()); })) {
+        return fail(Errc::closed, "node stopped");
+    }
+    return future.get();
+}
+
+}  // namespace
+
+Result<std::uint32_t> Node::add_group_address(const Endpoint& group, GroupRole role) {
+    return on_loop<std::uint32_t>(loop_, [this, group, role]() -> Result<std::uint32_t> {
+        if (shut_down_) return fail(Errc::closed, "node stopped");
+        return groups_.add(*transport_, group, role, config_.transport.groups.groups_max);
+    });
+}
+
+Status Node::remove_group_address(std::uint32_t handle) {
+    return on_loop<void>(loop_, [this, handle]() -> Status {
+        if (shut_down_) return fail(Errc::closed, "node stopped");
+        return groups_.remove(*transport_, handle);
+    });
+}
+
+bool Node::route_to_group(const proto::SendEffect& send) {
+    const Endpoint* to = groups_.resolve(*transport_, send.to);
+    if (to == nullptr) {
+        ++counters_.group_fan_outs;
+        return false;
+    }
+    // The link packs and fragments as for one node; members reassemble by source node.
+    link_->send_to(*to, send.parts());
+    ++counters_.group_datagrams;
+    return true;
+}
+
+}  // namespace herald::runtime
