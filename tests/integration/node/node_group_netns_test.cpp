@@ -73,7 +73,11 @@ public:
     Network& operator=(const Network&) = delete;
 
     [[nodiscard]] std::string node(int i) const { return base_ + std::to_string(i); }
-    [[nodiscard]] static std::string address(int i) { return "10.77.0." + std::to_string(i + 1); }
+    // The listen URL of node i: 10.77.0.<i + 1>, or fd77::<i + 1> for IPv6.
+    [[nodiscard]] static std::string listen_url(int i, bool ipv6) {
+        const std::string n = std::to_string(i + 1);
+        return ipv6 ? "udp://[fd77::" + n + "]:7400" : "udp://10.77.0." + n + ":7400";
+    }
 
     // "" when the network is up, else what failed.
     std::string setup(int nodes) {
@@ -89,7 +93,11 @@ public:
                             " netns " + node(i));
             steps.push_back("ip -n " + bridge + " link set p" + n + " master br0 up");
             steps.push_back("ip -n " + node(i) + " link set lo up");
-            steps.push_back("ip -n " + node(i) + " addr add " + address(i) + "/24 brd + dev v" + n);
+            steps.push_back("ip -n " + node(i) + " addr add 10.77.0." + std::to_string(i + 1) +
+                            "/24 brd + dev v" + n);
+            // nodad: usable at once, without waiting for duplicate address detection.
+            steps.push_back("ip -n " + node(i) + " addr add fd77::" + std::to_string(i + 1) +
+                            "/64 nodad dev v" + n);
             steps.push_back("ip -n " + node(i) + " link set v" + n + " up");
         }
         for (const auto& step : steps) {
@@ -204,22 +212,21 @@ protected:
     }
 
     // Members 1 and 2 wait on `address`; node 0 pings it and must hear from both.
-    void expect_both_members_answer(const std::string& kind, const std::string& address) {
+    void expect_both_members_answer(const std::string& kind, const std::string& address,
+                                    bool ipv6 = false) {
         const auto deadline = Clock::now() + helper_timeout + 5s;
         std::vector<std::unique_ptr<Helper>> members;
         for (int i = 1; i <= 2; ++i) {
             members.push_back(std::make_unique<Helper>(
                 network_.node(i),
-                std::vector<std::string>{"member", kind, "udp://" + Network::address(i) + ":7400",
-                                         address, "0",
+                std::vector<std::string>{"member", kind, Network::listen_url(i, ipv6), address, "0",
                                          std::to_string(helper_timeout.count() * 1000)}));
         }
         for (auto& member : members) {
             ASSERT_TRUE(member->wait_for_output("ready", deadline)) << member->output();
         }
-        Helper sender(network_.node(0),
-                      {"sender", kind, "udp://" + Network::address(0) + ":7400", address, "2",
-                       std::to_string(helper_timeout.count() * 1000)});
+        Helper sender(network_.node(0), {"sender", kind, Network::listen_url(0, ipv6), address, "2",
+                                         std::to_string(helper_timeout.count() * 1000)});
         EXPECT_EQ(sender.wait_exit(deadline), 0) << sender.output();
         EXPECT_NE(sender.output().find("peers 2"), std::string::npos) << sender.output();
         for (auto& member : members) {
@@ -233,6 +240,11 @@ protected:
 
 TEST_F(NodeGroupNetns, OneDatagramToAnIpMulticastGroupReachesBothMemberHosts) {
     expect_both_members_answer("multicast", "udp://239.77.0.1:7500");
+}
+
+TEST_F(NodeGroupNetns, OneDatagramToAnIpv6MulticastGroupReachesBothMemberHosts) {
+    // A link-local scope group: the interface comes from the listen address (getifaddrs).
+    expect_both_members_answer("multicast", "udp://[ff12::77]:7500", true);
 }
 
 TEST_F(NodeGroupNetns, OneDatagramToTheBroadcastAddressReachesEveryOtherHost) {
