@@ -93,8 +93,10 @@ public:
     virtual void start(ReceiveHandler handler) = 0;
 
     // Queues one datagram to `to` (datagram sockets send a large one with nothing queued before
-    // it at once, without copying it). Never blocks; when the socket and the bounded send queue
-    // are full the datagram is dropped and counted (the engines retransmit). Loop thread only.
+    // it at once, without copying it). `to` may be a group_endpoint() or the
+    // broadcast_endpoint(): one datagram then reaches every member of the group or the link. Never
+    // blocks; when the socket and the bounded send queue are full the datagram is dropped and
+    // counted (the engines retransmit). Loop thread only.
     virtual void send(const Endpoint& to, ByteView datagram) = 0;
 
     // Pushes queued datagrams to the kernel (one sendmmsg where available). Loop thread only.
@@ -125,7 +127,7 @@ public:
     // Loop thread only; does not block. Errc::invalid_argument: a bad group endpoint, another
     // address family than the listen address, or a transport without multicast.
     // Errc::queue_full: groups_max groups are registered. Errc::io_error: the OS refused the
-    // socket, bind or join (errno text).
+    // socket, bind or join (errno text). Errc::closed: the transport is closed.
     [[nodiscard]] virtual Result<GroupHandle> add_group(const Endpoint& group, GroupRole role);
     // Leaves and forgets a group; its handle may be handed out again. Errc::not_found for a
     // handle that is not registered. Loop thread only.
