@@ -32,11 +32,10 @@ Result<std::unique_ptr<Transport>> open_transport(asio::io_context& io, const En
                     "transport options: batch_max, send_queue_max and send_queue_bytes_max must "
                     "be > 0");
     }
-    if (options.groups.groups_max > groups_max_limit || options.groups.group_batch_max == 0 ||
-        options.groups.group_batch_max > options.batch_max) {
+    if (options.groups.groups_max > groups_max_limit || options.groups.group_batch_max == 0) {
         return fail(Errc::invalid_argument,
                     "transport options: groups_max must be <= " + std::to_string(groups_max_limit) +
-                        " and group_batch_max in 1..batch_max");
+                        " and group_batch_max > 0");
     }
     switch (listen.scheme) {
         case Endpoint::Scheme::udp:

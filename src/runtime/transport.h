@@ -54,7 +54,7 @@ struct GroupOptions {
     // fails with Errc::queue_full. Each joined group holds a socket and its receive buffers
     // (group_batch_max x 64 KiB).
     std::uint32_t groups_max = 64;
-    std::uint32_t group_batch_max = 8;  // recvmmsg batch of each group socket.
+    std::uint32_t group_batch_max = 8;  // recvmmsg batch of each group socket (<= batch_max).
     // The broadcast endpoint (IPv4 only: udp://10.0.0.255:7600, udp://255.255.255.255:7600).
     // Set: the listen socket gets SO_BROADCAST, sends to this endpoint reach every node of the
     // link, and a second socket bound to it receives (every node of a link uses the same one).

@@ -253,7 +253,7 @@ Result<std::unique_ptr<Transport>> UdpGroups::open_receiver(const Endpoint& boun
     }
     if (join) HERALD_TRY(this->join(fd.get(), bound));
     TransportOptions receive_options = options_;
-    receive_options.batch_max = options_.groups.group_batch_max;
+    receive_options.batch_max = std::min(options_.groups.group_batch_max, options_.batch_max);
     receive_options.groups = GroupOptions{};
     DatagramSocketConfig config;
     config.local = bound;
