@@ -255,9 +255,10 @@ void Node::route(proto::SendEffect& send, const proto::Effects& out) {
             return;
         case Kind::multicast:
         case Kind::broadcast:
+            if (route_to_group(send)) return;  // One datagram for all (node_groups.cpp).
+            [[fallthrough]];                   // The transport cannot: fan out.
         case Kind::nodes:
-            // Fan-out: one datagram per node of the list. The UDP group and broadcast sockets
-            // that send one datagram for all come with the group engine (issue 15).
+            // Fan-out: one datagram per node of the list.
             for (const NodeId node : out.nodes_of(send.to)) {
                 if (node != id_) link_->send(node, send.parts());
             }

@@ -30,6 +30,7 @@
 #include "proto/direct/direct_engine.h"
 #include "proto/effects.h"
 #include "proto/engine_set.h"
+#include "runtime/group_table.h"
 #include "runtime/link.h"
 #include "runtime/loop.h"
 #include "runtime/loop_timers.h"
@@ -80,6 +81,20 @@ public:
     // Teaches the peer table that `node` answers at `endpoint` without a handshake.
     // Errc::invalid_argument (unknown node id), Errc::closed. Does not block. Any thread.
     [[nodiscard]] Status add_peer(NodeId node, const Endpoint& endpoint);
+
+    // Group addresses (docs/wire.md, "Group and broadcast addresses"): registers IP multicast
+    // group `group` (udp://239.1.2.3:7500) and returns the handle engines put in a
+    // Kind::multicast Destination's `address`; with GroupRole::member the node also receives
+    // the group's datagrams. On a transport without multicast (tcp, unix, inproc) the handle
+    // is valid, and packets to it fan out to the destination's node list. Blocks for one loop
+    // round trip. Any thread but the loop. Errors: those of GroupTable::add (invalid_argument,
+    // queue_full when transport.groups.groups_max are registered, io_error), and
+    // Errc::invalid_argument on the loop thread, Errc::closed once stopped.
+    [[nodiscard]] Result<std::uint32_t> add_group_address(const Endpoint& group,
+                                                          GroupRole role = GroupRole::member);
+    // Forgets a group address (leaving the group). Errc::not_found, Errc::closed. Blocks for
+    // one loop round trip. Any thread but the loop.
+    [[nodiscard]] Status remove_group_address(std::uint32_t handle);
 
     // Starts a process. Blocks for one loop round trip. Any thread but the loop.
     // Errc::invalid_argument: local_id >= 2^32, queue_limit 0 or > 2^20, name > 255 bytes.
@@ -146,6 +161,9 @@ public:
         std::uint64_t acks_coalesced = 0;      // Direct acks superseded within a loop batch.
         std::uint64_t peers_known = 0, processes = 0, operations_pending = 0;
         std::uint64_t loopback_packets = 0;  // Packets the engines sent to this node itself.
+        // Multicast and broadcast packets sent as one datagram to the group or broadcast
+        // address, and those fanned out to their node list (no capability, unknown handle).
+        std::uint64_t group_datagrams = 0, group_fan_outs = 0;
         NodeRpcCounters rpc;
         // The node's durable store (data_dir): commits, writes, failed commits, batches not yet
         // committed, and whether every commit so far succeeded.
@@ -227,6 +245,8 @@ private:
 
     // Loop thread: effects.
     void route(proto::SendEffect& send, const proto::Effects& out);
+    // One datagram for a multicast or broadcast destination; false: fan out (node_groups.cpp).
+    bool route_to_group(const proto::SendEffect& send);
     void deliver(Message message, Time now);
     void complete(proto::OperationId op, Result<Bytes> result);
     void persist(proto::EngineSlot slot, std::uint64_t token,
@@ -289,6 +309,7 @@ private:
     std::unique_ptr<Transport> transport_;
     PeerTable peers_;
     std::unique_ptr<Link> link_;
+    GroupTable groups_;
     Random random_;
     std::unique_ptr<proto::EngineSet> engines_;
     std::array<TimerSet, proto::EngineSet::engines_max> engine_timers_;  // By engine slot.
