@@ -64,6 +64,10 @@ struct DirectOptions {
     Duration peer_revalidate = Duration::seconds(1);
     Duration channel_idle = Duration::seconds(30);  // Idle, fully acked channels are freed.
     std::uint32_t body_bytes_max = 16u << 20;       // Larger messages fail with too_large.
+    // The first epoch this engine hands out; 0 (the default) draws it from `random`. Tests and
+    // the simulator start just below 2^32 so that epochs cross the wrap of their serial-number
+    // comparison (README rule 2) within a few channels.
+    std::uint32_t epoch_first = 0;
     Mutations mutations;
 };
 
