@@ -2,6 +2,8 @@
 // mutations applied), the workload and the fault plan, then runs both phases. Layer: sim.
 #include "sim/direct_scenario.h"
 
+#include <algorithm>
+
 #include "sim/buggify.h"
 #include "sim/direct_host.h"
 #include "sim/direct_workload.h"
@@ -11,6 +13,12 @@
 namespace herald::sim {
 
 namespace {
+
+// With a short channel_idle: the most a clog, and apart from it an extreme delay, may hold a
+// packet back, so that with the 50 ms reordering delay packets live less than channel_idle/4.
+Duration packet_delay_max(const ScenarioOptions& o) {
+    return o.channel_idle / 10;
+}
 
 NetworkOptions network_options(const ScenarioOptions& o, Buggify& buggify) {
     NetworkOptions n;
@@ -25,6 +33,9 @@ NetworkOptions network_options(const ScenarioOptions& o, Buggify& buggify) {
     // The engine assumes packets live less than channel_idle/4 (direct README rule 18);
     // few_channels makes channel_idle 4 s, so a clog (<= 500 ms) plus this stays below 1 s.
     if (buggify.mode("few_channels")) n.extreme_delay_max = Duration::milliseconds(300);
+    if (o.channel_idle != Duration::zero()) {
+        n.extreme_delay_max = std::min(n.extreme_delay_max, packet_delay_max(o));
+    }
     return n;
 }
 
@@ -41,6 +52,17 @@ proto::direct::DirectOptions engine_options(const ScenarioOptions& o, Buggify& b
         d.peer_timeout = Duration::seconds(2);
         d.channel_idle = Duration::seconds(4);
     }
+    if (o.channel_idle != Duration::zero()) {
+        d.channel_idle = o.channel_idle;
+        d.peer_timeout = std::min(d.peer_timeout, o.channel_idle / 2);
+        // A sender gives an epoch up when it has heard nothing on it for channel_idle/2
+        // (rule 18): retransmissions must come, and draw acks, well within that. A message
+        // that is not due when the timer fires waits one more rto, so gaps reach 2 x rto.
+        d.retransmit_max = std::min(d.retransmit_max, o.channel_idle / 8);
+        d.retransmit_initial = std::min(d.retransmit_initial, d.retransmit_max);
+    }
+    d.epoch_first = o.epoch_first;
+    if (o.channels_max != 0) d.channels_max = o.channels_max;
     for (const auto& m : o.mutations) {
         if (m == "skip_duplicate_check") d.mutations.skip_duplicate_check = true;
         if (m == "skip_reorder_buffer") d.mutations.skip_reorder_buffer = true;
@@ -69,7 +91,7 @@ RunReport run_direct_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     w.safety = o.safety;
     w.slow_consumers = buggify.mode("slow_consumers");
     w.tiny_queues = buggify.mode("tiny_queues");
-    w.liveness_nonblocking = !buggify.mode("few_channels");
+    w.liveness_nonblocking = !buggify.mode("few_channels") && o.channels_max == 0;
     DirectWorkload workload(sim, slot, w, make_stream(seed, Stream::workload));
     sim.set_workload(workload);
 
@@ -79,6 +101,7 @@ RunReport run_direct_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     f.crashes = o.crashes;
     f.clogs = o.clogs;
     f.wipe = o.wipe;
+    if (o.channel_idle != Duration::zero()) f.clog_max = packet_delay_max(o);
     Random fault_random = make_stream(seed, Stream::faults);
     const FaultPlan plan = plan_faults(f, o.nodes, Time::zero(), fault_random, buggify);
 
