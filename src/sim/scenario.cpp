@@ -97,6 +97,9 @@ Status validate(const ScenarioOptions& o) {
     if (o.safety < Duration::milliseconds(1) || o.liveness_bound < Duration::milliseconds(1)) {
         return fail(Errc::invalid_argument, "phase lengths must be at least 1 ms");
     }
+    if (o.channel_idle != Duration::zero() && o.channel_idle < Duration::seconds(2)) {
+        return fail(Errc::invalid_argument, "channel idle time must be at least 2000 ms");
+    }
     for (const auto& m : o.mutations) {
         const auto& names = mutation_names();
         if (std::find(names.begin(), names.end(), m) == names.end()) {
@@ -132,6 +135,14 @@ std::string replay_line(const ScenarioOptions& o, std::uint64_t seed) {
           static_cast<std::uint64_t>(d.liveness_bound.ms()));
     if (!o.buggify) line += " --no-buggify";
     for (const auto& m : o.mutations) line += " --mutate=" + m;
+    if (o.epoch_first == epoch_near_wrap) {
+        line += " --first-epoch=near-wrap";
+    } else {
+        count("first-epoch", o.epoch_first, d.epoch_first);
+    }
+    count("channel-idle-ms", static_cast<std::uint64_t>(o.channel_idle.ms()),
+          static_cast<std::uint64_t>(d.channel_idle.ms()));
+    count("channels-max", o.channels_max, d.channels_max);
     return line;
 }
 

@@ -1,6 +1,7 @@
 // The shared two-phase runner. Layer: sim.
 #include "sim/scenario_spec.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/assert.h"
@@ -63,6 +64,16 @@ private:
 
 }  // namespace
 
+namespace {
+
+// With a short channel_idle: the most a clog, and apart from it an extreme delay, may hold a
+// packet back, so that with the 50 ms reordering delay packets live less than channel_idle/4.
+Duration packet_delay_max(const ScenarioOptions& o) {
+    return o.channel_idle / 10;
+}
+
+}  // namespace
+
 NetworkOptions network_options(const ScenarioOptions& o, Buggify& buggify) {
     NetworkOptions n;
     n.loss = o.loss;
@@ -76,6 +87,9 @@ NetworkOptions network_options(const ScenarioOptions& o, Buggify& buggify) {
     // The direct engine assumes packets live less than channel_idle/4 (direct rule 18);
     // few_channels makes channel_idle 4 s, so a clog (<= 500 ms) plus this stays below 1 s.
     if (buggify.mode("few_channels")) n.extreme_delay_max = Duration::milliseconds(300);
+    if (o.channel_idle != Duration::zero()) {
+        n.extreme_delay_max = std::min(n.extreme_delay_max, packet_delay_max(o));
+    }
     return n;
 }
 
@@ -106,6 +120,7 @@ ScenarioSpec base_spec(std::string_view name, const ScenarioOptions& o, Buggify&
     spec.faults.crashes = o.crashes;
     spec.faults.clogs = o.clogs;
     spec.faults.wipe = o.wipe;
+    if (o.channel_idle != Duration::zero()) spec.faults.clog_max = packet_delay_max(o);
     return spec;
 }
 

@@ -22,6 +22,8 @@ TimerId make_timer(TimerKind kind, std::uint64_t key) {
 DirectState::DirectState(NodeId self, std::uint32_t incarnation, const DirectOptions& options,
                          Random& random)
     : self_(self), incarnation_(incarnation), options_(options), next_epoch_(random.next_u32()) {
+    // Drawn even when overridden, so that an override shifts no other draw from `random`.
+    if (options.epoch_first != 0) next_epoch_ = options.epoch_first;
     HERALD_ASSERT(self.known());
     HERALD_ASSERT(incarnation != 0);
     HERALD_ASSERT(options.window_messages >= 1);

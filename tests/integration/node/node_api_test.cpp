@@ -37,12 +37,15 @@ struct Pair {
 TEST(NodeApi, PingAnswersWithIdentityIncarnationAndRoundTrip) {
     auto a = start_node();
     auto b = start_node();
+    const auto before = std::chrono::steady_clock::now();
     auto reply = a->ping(b->listen_url(), 2s);
+    const auto elapsed = std::chrono::steady_clock::now() - before;
     ASSERT_TRUE(reply) << error_text(reply);
     EXPECT_EQ(reply->node, b->id());
     EXPECT_EQ(reply->incarnation, b->incarnation());
+    // The round trip is measured, within the call (how fast it is is for benchmarks).
     EXPECT_GT(reply->rtt.count(), 0);
-    EXPECT_LT(reply->rtt, 1s);
+    EXPECT_LE(reply->rtt, elapsed);
     auto self = a->ping(a->listen_url(), 1s);  // A node knows itself.
     ASSERT_TRUE(self) << error_text(self);
     EXPECT_EQ(self->node, a->id());
@@ -178,16 +181,25 @@ TEST(NodeApi, AsyncSendWithCallbackAndAsyncReceive) {
     EXPECT_EQ(got->text(), "cb");
 }
 
+// The first receive stays pending (60 s) until a message ends it, so the second one always
+// finds it pending, however the threads are scheduled.
 TEST(NodeApi, AsyncReceiveTimesOutAndAllowsOnlyOnePending) {
     Pair p;
     std::promise<Result<Envelope>> first;
-    ASSERT_TRUE(p.receiver->receive_async(
-        [&](Result<Envelope> e) { first.set_value(std::move(e)); }, 100ms));
+    ASSERT_TRUE(
+        p.receiver->receive_async([&](Result<Envelope> e) { first.set_value(std::move(e)); }, 60s));
     std::promise<Result<Envelope>> second;
     ASSERT_TRUE(p.receiver->receive_async(
-        [&](Result<Envelope> e) { second.set_value(std::move(e)); }, 100ms));
+        [&](Result<Envelope> e) { second.set_value(std::move(e)); }, 60s));
     EXPECT_EQ(code(second.get_future().get()), Errc::invalid_argument);
-    EXPECT_EQ(code(first.get_future().get()), Errc::timeout);
+    ASSERT_TRUE(p.sender->send(p.receiver->pid(), std::string_view("ends the first")));
+    auto got = first.get_future().get();
+    ASSERT_TRUE(got) << error_text(got);
+    EXPECT_EQ(got->text(), "ends the first");
+    std::promise<Result<Envelope>> third;  // Nothing will come for this one.
+    ASSERT_TRUE(p.receiver->receive_async(
+        [&](Result<Envelope> e) { third.set_value(std::move(e)); }, 100ms));
+    EXPECT_EQ(code(third.get_future().get()), Errc::timeout);
 }
 
 TEST(NodeApi, SelectiveAsyncReceiveLeavesOtherSendersQueued) {
