@@ -55,6 +55,11 @@ const std::vector<ScenarioInfo>& scenarios() {
          "as rpc, with at-least-once semantics: successful calls are committed, re-runs are "
          "counted (probe rpc_reruns)",
          run_rpc_scenario},
+        {"rpc_volatile",
+         "as rpc, exactly-once with the reply cache in memory (durable = false): across server "
+         "crashes a call may run again (counted as rpc_reruns); checks no call runs twice in one "
+         "server incarnation and every success committed",
+         run_rpc_scenario},
         {"node",
          "what a real node hosts: the direct and RPC engines together on every node, processes "
          "messaging each other while clients call the exactly-once counter, under loss, "
