@@ -188,6 +188,9 @@ void SimNode::drain() {
     Carrier carrier(*this);
     proto::EngineSet::apply(effects_, carrier);
     in_input_ = false;
+    engines_->check_invariants(findings_);
+    for (auto& finding : findings_) sim_.history().invariant(sim_.now(), id(), std::move(finding));
+    findings_.clear();
 }
 
 void SimNode::carry_out_timer(const proto::TimerEffect& timer) {

@@ -121,6 +121,7 @@ private:
     std::vector<std::unique_ptr<Random>> randoms_;  // One per engine; outlive the engines.
     std::unique_ptr<proto::EngineSet> engines_;     // While up.
     proto::Effects effects_;
+    std::vector<std::string> findings_;  // Engine::check_invariants after each input.
     std::map<std::pair<proto::EngineSlot, std::uint64_t>, Timer> timers_;
     std::uint64_t timer_generation_ = 0;
     std::map<Pid, std::deque<Queued>> queues_;

@@ -86,6 +86,9 @@ public:
     // Sends the acks held back for coalescing (DirectOptions::coalesce_acks).
     void on_batch_end(Time now, Effects& out) override;
     [[nodiscard]] EngineCounters totals() const override;
+    // In flight <= window on every sender channel (acked < next_seq); held out-of-order bodies
+    // within the window ahead of `expected`; a buffered process's queue within its limit.
+    void check_invariants(std::vector<std::string>& findings) const override;
 
     // Observability (status command, tests).
     struct Counters {

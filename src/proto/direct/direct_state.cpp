@@ -285,4 +285,38 @@ std::uint32_t DirectState::queued(Pid pid) const {
     return it == processes_.end() ? 0 : it->second.queued;
 }
 
+void DirectState::check_invariants(std::vector<std::string>& findings) const {
+    for (const auto& [id, channel] : senders_) {
+        const std::string name =
+            to_string(channel.key.source) + "->" + to_string(channel.key.target);
+        if (channel.acked >= channel.next_seq || channel.inflight() > channel.entries.size()) {
+            findings.push_back("sender " + name + ": acked " + std::to_string(channel.acked) +
+                               ", next_seq " + std::to_string(channel.next_seq) + ", entries " +
+                               std::to_string(channel.entries.size()));
+        } else if (channel.inflight() > options_.window_messages) {
+            findings.push_back("sender " + name + ": " + std::to_string(channel.inflight()) +
+                               " in flight, window " + std::to_string(options_.window_messages));
+        }
+    }
+    for (const auto& [key, channel] : receivers_) {
+        if (channel.held.empty()) continue;
+        const std::uint64_t first = channel.held.begin()->first;
+        const std::uint64_t last = channel.held.rbegin()->first;
+        if (first <= channel.expected - 1 || last - channel.expected >= options_.window_messages) {
+            findings.push_back("receiver " + to_string(key.source) + "->" + to_string(key.target) +
+                               ": holds seqs " + std::to_string(first) + ".." +
+                               std::to_string(last) + ", expected " +
+                               std::to_string(channel.expected));
+        }
+    }
+    for (const auto& [pid, process] : processes_) {
+        const Buffering b = process.options.buffering;
+        const bool buffered = b == Buffering::multiple || b == Buffering::single;
+        if (buffered && process.queued > process.options.queue_limit) {
+            findings.push_back("process " + to_string(pid) + ": " + std::to_string(process.queued) +
+                               " queued, limit " + std::to_string(process.options.queue_limit));
+        }
+    }
+}
+
 }  // namespace herald::proto::direct

@@ -178,6 +178,7 @@ public:
     void end_input(Time now, Effects& out);
 
     [[nodiscard]] DirectEngine::Counters counters() const;
+    void check_invariants(std::vector<std::string>& findings) const;
     [[nodiscard]] std::uint32_t queued(Pid pid) const;
     // Sends the acks held for coalescing (options.coalesce_acks), in channel order.
     void flush_acks(Effects& out);
