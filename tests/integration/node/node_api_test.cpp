@@ -251,6 +251,46 @@ TEST(NodeApi, NotifyFdBecomesReadableAndDispatchDrainsTheInbox) {
     EXPECT_EQ(::poll(&poll_fd, 1, 0), 0);  // Empty again: no longer readable.
 }
 
+// docs/api.md: "The descriptor also becomes readable when the process closes; try_receive
+// then returns Errc::closed."
+TEST(NodeApi, NotifyFdBecomesReadableWhenTheProcessCloses) {
+    Pair p;
+    auto fd = p.receiver->notify_fd();
+    ASSERT_TRUE(fd) << error_text(fd);
+    pollfd poll_fd{*fd, POLLIN, 0};
+    EXPECT_EQ(::poll(&poll_fd, 1, 0), 0);
+    p.receiver->exit();
+    EXPECT_EQ(::poll(&poll_fd, 1, 5000), 1);
+    EXPECT_EQ(code(p.receiver->try_receive()), Errc::closed);
+}
+
+TEST(NodeApi, TryReceiveAnyOfTakesOnlyFromTheListedSendersAndNeverBlocks) {
+    auto a = start_node();
+    auto b = start_node();
+    ASSERT_TRUE(a->connect(b->listen_url()));
+    auto sink = spawn(*b);
+    auto alice = spawn(*a);
+    auto bob = spawn(*a);
+    auto carol = spawn(*a);
+    SendOptions delivered;
+    delivered.mode = SendMode::delivered;
+    ASSERT_TRUE(carol.send(sink.pid(), std::string_view("from carol"), delivered));
+    const Pid alice_or_bob[] = {alice.pid(), bob.pid()};
+    EXPECT_EQ(code(sink.try_receive_any_of(alice_or_bob)), Errc::would_block);
+    ASSERT_TRUE(bob.send(sink.pid(), std::string_view("from bob"), delivered));
+    ASSERT_TRUE(alice.send(sink.pid(), std::string_view("from alice"), delivered));
+    auto first = sink.try_receive_any_of(alice_or_bob);
+    ASSERT_TRUE(first) << error_text(first);
+    EXPECT_EQ(first->text(), "from bob");  // Arrival order among the listed senders.
+    auto second = sink.try_receive_any_of(alice_or_bob);
+    ASSERT_TRUE(second) << error_text(second);
+    EXPECT_EQ(second->text(), "from alice");
+    EXPECT_EQ(code(sink.try_receive_any_of(alice_or_bob)), Errc::would_block);
+    auto rest = sink.try_receive();  // Carol's stayed queued.
+    ASSERT_TRUE(rest) << error_text(rest);
+    EXPECT_EQ(rest->text(), "from carol");
+}
+
 TEST(NodeApi, SelectiveReceiveLeavesOtherSendersMessagesQueued) {
     auto a = start_node();
     auto b = start_node();
