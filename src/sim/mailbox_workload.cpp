@@ -112,7 +112,12 @@ void MailboxWorkload::schedule(std::size_t index, Duration delay) {
 void MailboxWorkload::step(std::size_t index, std::uint64_t life) {
     Process& p = processes_[index];
     if (!p.alive || p.life != life || p.busy) return;
-    if (!p.sender) return start_receive(index);
+    if (!p.sender) {
+        // Once everything is accounted for after the heal, receivers stop asking, so that the
+        // nodes fall quiet (checker "quiet").
+        if (liveness_ && done()) return;
+        return start_receive(index);
+    }
     auto& retry = retry_[index];
     if (!retry.empty()) {
         const auto payload = retry.back();

@@ -245,6 +245,7 @@ void SimNode::persist(proto::EngineSlot slot, std::uint64_t token,
                       .text());
     }
     writes_.push_back(std::move(batch));
+    ++writes_issued_;
     sim_.queue().schedule(disk_free_, [this, life = life_] { finish_write(life); });
 }
 

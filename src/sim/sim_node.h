@@ -40,6 +40,8 @@ public:
     [[nodiscard]] std::uint32_t incarnation() const { return incarnation_; }
     [[nodiscard]] bool up() const { return up_; }
     [[nodiscard]] const DurableStore& disk() const { return disk_; }
+    // Durable writes (persist batches) issued, over every incarnation.
+    [[nodiscard]] std::uint64_t writes_issued() const { return writes_issued_; }
 
     // Starts a new incarnation (1, 2, ...): engines are created, then the workload's
     // on_node_started respawns the node's processes. The node must be down.
@@ -127,8 +129,9 @@ private:
     std::map<Pid, std::deque<Queued>> queues_;
     DurableStore disk_;
     std::deque<PendingWrite> writes_;  // Issued, not yet durable; complete in order.
-    Time disk_free_;                   // When the last issued write becomes durable.
-    EngineStats past_stats_;           // Of crashed incarnations.
+    std::uint64_t writes_issued_ = 0;
+    Time disk_free_;          // When the last issued write becomes durable.
+    EngineStats past_stats_;  // Of crashed incarnations.
 };
 
 }  // namespace herald::sim
