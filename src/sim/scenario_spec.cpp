@@ -138,6 +138,8 @@ ScenarioSpec base_spec(std::string_view name, const ScenarioOptions& o, Buggify&
     spec.sim.network = network_options(o, buggify);
     spec.sim.trace = o.trace;
     if (buggify.mode("slow_disk")) spec.sim.fsync_max = Duration::milliseconds(50);
+    // Every packet with a body over 3 bytes travels as fragments of 3 body bytes.
+    if (buggify.mode("tiny_fragments")) spec.sim.fragment_slice = 3;
     spec.faults.safety = o.safety;
     spec.faults.partitions = o.partitions;
     spec.faults.crashes = o.crashes;

@@ -60,6 +60,7 @@ void SimNode::crash(bool wipe) {
     const auto kept = static_cast<std::size_t>(sim_.disk_random().below(writes_.size() + 1));
     for (std::size_t i = 0; i < kept; ++i) apply(writes_[i]);
     writes_.clear();
+    reassembler_ = wire::Reassembler{};
     if (wipe) disk_.clear();
     past_stats_ += engines_->counters();
     engines_.reset();

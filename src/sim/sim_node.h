@@ -20,6 +20,7 @@
 #include "proto/effects.h"
 #include "proto/engine_set.h"
 #include "sim/engines.h"
+#include "wire/fragment.h"
 
 namespace herald::sim {
 
@@ -40,6 +41,11 @@ public:
     [[nodiscard]] std::uint32_t incarnation() const { return incarnation_; }
     [[nodiscard]] bool up() const { return up_; }
     [[nodiscard]] const DurableStore& disk() const { return disk_; }
+    // A fragment that arrived for this node: the whole packet once its last fragment is here
+    // (nullopt before), or the reassembler's error. Fragments held die with a crash.
+    [[nodiscard]] Result<std::optional<wire::Packet>> reassemble(wire::Packet fragment, Time now) {
+        return reassembler_.on_fragment(std::move(fragment), now);
+    }
     // Durable writes (persist batches) issued, over every incarnation.
     [[nodiscard]] std::uint64_t writes_issued() const { return writes_issued_; }
 
@@ -130,6 +136,7 @@ private:
     DurableStore disk_;
     std::deque<PendingWrite> writes_;  // Issued, not yet durable; complete in order.
     std::uint64_t writes_issued_ = 0;
+    wire::Reassembler reassembler_;
     Time disk_free_;          // When the last issued write becomes durable.
     EngineStats past_stats_;  // Of crashed incarnations.
 };
