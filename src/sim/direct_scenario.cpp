@@ -19,7 +19,8 @@ proto::direct::DirectOptions direct_engine_options(const ScenarioOptions& o, Bug
     if (buggify.mode("eager_retransmit")) d.retransmit_initial = Duration::milliseconds(2);
     if (buggify.mode("few_channels")) {
         // Channels run out (sends get queue_full, receivers refuse new channels) and idle
-        // ones are swept within the liveness bound; README rule 18 wants idle > peer_timeout.
+        // ones are swept within the liveness bound; docs/direct.md rule 18 wants idle >
+        // peer_timeout.
         d.channels_max = 10;
         d.peer_timeout = Duration::seconds(2);
         d.channel_idle = Duration::seconds(4);

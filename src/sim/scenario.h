@@ -43,7 +43,7 @@ struct ScenarioOptions {
     // epoch_near_wrap crosses the 2^32 wrap within a few channels), and channel_idle (zero =
     // the engine's 30 s). A short channel_idle releases idle channels, so their next messages
     // open new epochs, often; the scenario then shortens peer_timeout and caps network delays
-    // to what the engine assumes (direct README rule 18).
+    // to what the engine assumes (docs/direct.md rule 18).
     std::uint32_t epoch_first = 0;
     Duration channel_idle = Duration::zero();
     // Direct engines' channels_max (0 = the engine's default). A few channels per node make

@@ -31,7 +31,7 @@ struct ChannelKey {
     auto operator<=>(const ChannelKey&) const = default;
 };
 
-// Where a message stands on its sender channel (README rules 7-12).
+// Where a message stands on its sender channel (docs/direct.md rules 7-12).
 enum class EntryState : std::uint8_t {
     queued,          // In the sender buffer; no seq yet.
     offered,         // Send-after-receive: offer (no body) sent, not yet registered.
