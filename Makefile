@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: run test test-long deps build build-asan build-tsan test-release test-asan test-tsan \
+.PHONY: run test test-long test-mutants deps build build-asan build-tsan test-release test-asan test-tsan \
         lint format bench bench-quick demo clean
 
 run: deps build
@@ -26,9 +26,14 @@ build-tsan: deps
 	@cmake --preset tsan >/dev/null
 	@cmake --build build/tsan -j $(JOBS) --target herald_tsan_tests
 
-# Long runs (seed sweeps, soak and restart loops: ctest label long) are not part of `make test`.
-test-long: build
+# Long runs (seed sweeps, soak and restart loops: ctest label long, and the mutation suite) are
+# not part of `make test`.
+test-long: build test-mutants
 	cd build/release && ctest $(CTEST_FLAGS) -L long
+
+# Every realistic bug in tests/mutants/ must make the fast tiers fail (tests/mutants/README.md).
+test-mutants: deps
+	@scripts/test-mutants --jobs $(JOBS)
 
 test-release: build
 	cd build/release && ctest $(CTEST_FLAGS) -LE 'fuzz|long'
