@@ -68,7 +68,7 @@ struct RunStats {
     std::uint64_t deliveries = 0;
     std::uint64_t packets_sent = 0, packets_delivered = 0, packets_lost = 0;
     std::uint64_t packets_partitioned = 0, packets_duplicated = 0;
-    std::uint64_t retransmits = 0, duplicates_dropped = 0;
+    std::uint64_t retransmits = 0, duplicates_dropped = 0, malformed_dropped = 0;
     std::uint64_t crashes = 0, events = 0;
     Time virtual_end;
 };

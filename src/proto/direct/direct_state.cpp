@@ -53,6 +53,11 @@ void DirectState::malformed(Time now, Effects& out, const char* why) {
     trace(out, now, "malformed_dropped", [&] { return std::string("why=") + why; });
 }
 
+void DirectState::stale(Time now, Effects& out, const char* why) {
+    ++counters_.duplicates_dropped;
+    trace(out, now, "stale_dropped", [&] { return std::string("why=") + why; });
+}
+
 bool DirectState::at_channel_bound() const {
     return senders_.size() + receivers_.size() >= options_.channels_max;
 }
@@ -192,7 +197,7 @@ void DirectState::dispatch(wire::Packet& packet, Time now, Effects& out) {
                 trace(out, now, "probe_nack_old_reply", [&] { return "kind=reply"; });
                 return nack(packet, Errc::peer_restarted, now, out);
             }
-            if (!for_me) return malformed(now, out, "stale_target");
+            if (!for_me) return stale(now, out, "stale_target");
             if (h.kind == wire::PacketKind::ack) return on_ack(packet, now, out);
             if (h.kind == wire::PacketKind::nack) return on_nack(packet, now, out);
             return on_ready(packet, now, out);

@@ -197,6 +197,9 @@ private:
     void emit(NodeId to, wire::Packet packet, Effects& out,
               std::shared_ptr<const Bytes> shared_body = {});
     void malformed(Time now, Effects& out, const char* why);
+    // A straggler: a reply of a channel released, of an epoch left or to an earlier incarnation
+    // of this node. Legitimate under delay and duplication, so counted as a duplicate.
+    void stale(Time now, Effects& out, const char* why);
     [[nodiscard]] bool at_channel_bound() const;
     void arm_sweep(Time now, Effects& out);
     void on_sweep(Time now, Effects& out);
