@@ -119,5 +119,27 @@ TEST(HeralddOptions, MessageBytesMaxBoundsWhatTheNodeSends) {
     EXPECT_NE(refused.err.find("limits.message_bytes_max"), std::string::npos) << refused.err;
 }
 
+// heraldd and the CLI over every stream and local transport, not only UDP: a message to echo,
+// an exactly-once call of the counter, and status.
+TEST(HeralddOptions, ServesSendCallAndStatusOverTcpAndUnixSockets) {
+    TempDir dir;
+    for (const std::string& listen : {std::string("tcp://127.0.0.1:0"), "unix:" + dir.file("s")}) {
+        Daemon daemon({}, listen);
+        EXPECT_EQ(daemon.url().substr(0, 4), listen.substr(0, 4)) << daemon.url();
+        const auto sent =
+            run({herald_bin(), "send", daemon.url() + "/echo", "--body", "over " + listen,
+                 "--wait-reply", "--output", "json", "--timeout", "10s"});
+        ASSERT_EQ(sent.code, 0) << listen << ": " << sent.err;
+        const auto out = lines(sent.out);
+        ASSERT_EQ(out.size(), 2u) << sent.out;
+        EXPECT_EQ(json::parse(out[1])["body"], "over " + listen);
+        const auto called =
+            run({herald_bin(), "call", daemon.url() + "/counter", "add", "--timeout", "10s"});
+        ASSERT_EQ(called.code, 0) << listen << ": " << called.err;
+        EXPECT_NE(called.out.find(": 1"), std::string::npos) << called.out;
+        EXPECT_EQ(run({herald_bin(), "status", daemon.url()}).code, 0) << listen;
+    }
+}
+
 }  // namespace
 }  // namespace herald::apps_test
