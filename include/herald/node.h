@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "herald/errors.h"
+#include "herald/export.h"
 #include "herald/ids.h"
 #include "herald/process.h"
 #include "herald/rpc.h"
@@ -84,7 +85,7 @@ struct NodeStats {
 
 // Thread safety: every Node method may be called from any thread, except from the node's own
 // callbacks (send_async / receive_async), where blocking calls return invalid_argument.
-class Node {
+class HERALD_API Node {
 public:
     // Binds `options.listen` and starts the node's loop thread. Errc::invalid_argument (bad URL,
     // fault spec or option), Errc::io_error (bind failed), Errc::already_exists (inproc name).

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "herald/errors.h"
+#include "herald/export.h"
 #include "herald/ids.h"
 #include "herald/rpc.h"
 
@@ -85,7 +86,7 @@ using ReceiveDone = std::function<void(Result<Envelope>)>;
 // Thread safety: a Process may be used by one thread at a time (move it between threads
 // freely). Its callbacks (send_async, receive_async) run on the node's loop thread and must
 // not block. Moving a Process is cheap; copying is not allowed. Destroying it ends the process.
-class Process {
+class HERALD_API Process {
 public:
     Process(Process&&) noexcept;
     Process& operator=(Process&&) noexcept;
