@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
 .PHONY: run test test-long test-mutants deps build build-asan build-tsan test-release test-asan test-tsan \
-        lint format bench bench-quick demo clean
+        lint format bench bench-quick demo package clean
 
 run: deps build
 	./build/release/apps/heraldd/heraldd
@@ -45,6 +45,10 @@ test-asan: build-asan
 # ThreadSanitizer over the runtime and integration tiers only (label tsan).
 test-tsan: build-tsan
 	cd build/tsan && ctest $(CTEST_FLAGS) -L tsan -LE long
+
+# The Debian package (docs/install.md): build/package/herald_<version>_<arch>.deb.
+package: build
+	@scripts/make-deb
 
 lint:
 	@scripts/lint
