@@ -30,6 +30,22 @@ set_target_properties(herald_shared PROPERTIES
     VISIBILITY_INLINES_HIDDEN ON
     EXPORT_NAME herald)
 
+# -DHERALD_STATIC_LIBRARY=ON also installs libherald.a (the same objects, as an archive; a
+# program linking it also needs SQLite, spdlog and fmt: pkg-config --static lists them).
+option(HERALD_STATIC_LIBRARY "Also build and install libherald.a" OFF)
+if(HERALD_STATIC_LIBRARY)
+    add_library(herald_static STATIC ${herald_library_sources})
+    target_include_directories(herald_static PRIVATE ${CMAKE_SOURCE_DIR}/src
+                               PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
+                                      $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+    target_compile_definitions(herald_static PRIVATE ASIO_DISABLE_STD_ALIGNED_ALLOC)
+    target_link_libraries(herald_static PUBLIC tl::expected
+                          PRIVATE msgpackc-cxx SQLite::SQLite3 Threads::Threads spdlog::spdlog
+                                  fmt::fmt herald_warnings)
+    set_target_properties(herald_static PROPERTIES OUTPUT_NAME herald)
+    install(TARGETS herald_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
+
 install(TARGETS herald_shared EXPORT herald-targets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
