@@ -60,6 +60,7 @@ enum class ValueFormat : std::uint8_t {
     utf8,          // Any length, UTF-8 text, no terminator.
     call_id,       // 12 bytes: u32 client incarnation, then u64 sequence.
     local_ids,     // 8 x n bytes: n u64 local ids on the target node.
+    pid,           // 16 bytes: u64 node, then u64 local id (local 0: any process of the node).
     vector_clock,  // Reserved (issue 16); not yet sent.
     view_id,       // Reserved (issue 15); not yet sent.
 };
@@ -84,6 +85,10 @@ inline constexpr std::array extension_table = {
     ExtensionInfo{ExtensionType::mailbox_name, "mailbox_name", ValueFormat::utf8, 0},
     ExtensionInfo{ExtensionType::mailbox_wait, "mailbox_wait", ValueFormat::u32, 4},
     ExtensionInfo{ExtensionType::mailbox_message, "mailbox_message", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_from, "mailbox_from", ValueFormat::pid, 16},
+    ExtensionInfo{ExtensionType::mailbox_after, "mailbox_after", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_take, "mailbox_take", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_seq, "mailbox_seq", ValueFormat::u64, 8},
 };
 
 // The table row of `raw`, or nullptr for a kind this build does not know.

@@ -83,6 +83,10 @@ enum class ExtensionType : std::uint8_t {
     mailbox_name = 20,  // UTF-8 mailbox name, 1-64 bytes (mailbox_send, _receive, _ack).
     mailbox_wait = 21,  // u32 milliseconds a mailbox_receive may wait for a message.
     mailbox_message = 22,  // u64 message id of a delivered message (mailbox_deliver).
+    mailbox_from = 23,     // pid (16 bytes): a selective mailbox_receive takes only its messages.
+    mailbox_after = 24,    // u64 seq: a mailbox_receive that peeks at the first message after it.
+    mailbox_take = 25,     // u64 seq: a mailbox_receive that takes exactly that message.
+    mailbox_seq = 26,      // u64 the delivered message's place in its mailbox (mailbox_deliver).
 };
 
 struct Extension {
