@@ -132,6 +132,25 @@ public:
     // Errc::closed (the node stopped), invalid_argument (called from a node callback).
     [[nodiscard]] Status refuse_incoming();
 
+    // --- Mailboxes hosted by this node (herald/mailbox.h, docs/mailboxes.md). Each blocks
+    // until done (persistent: until durable); errors also: closed, invalid_argument (called
+    // from a node callback).
+    // Creates mailbox `name`, owned by `owner` (a process of this node, or no pid: the node
+    // itself), who has every right and may grant. Errc::invalid_argument (name, capacity 0,
+    // owner not of this node; persistent without data_dir), already_exists, queue_full (1024
+    // mailboxes), storage_error.
+    [[nodiscard]] Status create_mailbox(std::string_view name, const MailboxOptions& options = {},
+                                        Pid owner = {});
+    // Destroys it: queued messages are discarded, waiting receives fail with closed.
+    // Errc::not_found, storage_error.
+    [[nodiscard]] Status destroy_mailbox(std::string_view name);
+    // Gives `who` the `rights` (mailbox_rights::*, none revokes) on mailbox `name`: `who` a
+    // pid, a node (local id 0: all its processes), or no pid (everyone). Asked by `by` (the
+    // owner, or no pid: the node). Errc::not_found, access_denied, queue_full (256 grants).
+    [[nodiscard]] Status grant_mailbox(std::string_view name, Pid who, std::uint8_t rights,
+                                       Pid by = {});
+    [[nodiscard]] Result<std::vector<MailboxInfo>> mailboxes() const;
+
     [[nodiscard]] NodeStats stats() const;
     [[nodiscard]] RpcStats rpc_stats() const;
 

@@ -17,6 +17,7 @@
 #include "herald/errors.h"
 #include "herald/export.h"
 #include "herald/ids.h"
+#include "herald/mailbox.h"
 #include "herald/rpc.h"
 
 namespace herald {
@@ -125,6 +126,13 @@ public:
 
     // Non-blocking receive: a message, or Errc::would_block when none (matching) is queued.
     [[nodiscard]] Result<Envelope> try_receive();
+
+    // A handle through which this process sends to and receives from mailbox `name` hosted by
+    // node `host` (this node's id for a local one; connect() to a remote node first).
+    // Blocks for one round trip to the host. Errc::invalid_argument (bad name: 1-64 bytes of
+    // [A-Za-z0-9._-]; unknown host id), not_found (no such mailbox), unreachable (no answer
+    // from the host), closed (this process ended). See herald/mailbox.h.
+    [[nodiscard]] Result<Mailbox> open_mailbox(NodeId host, std::string_view name);
     [[nodiscard]] Result<Envelope> try_receive_any_of(std::span<const Pid> from);
 
     // Asynchronous receive: `done` runs once on the loop thread with the next message (any

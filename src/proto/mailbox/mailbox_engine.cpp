@@ -220,6 +220,12 @@ void MailboxEngine::start_request(OperationId op, NodeId host, MailboxPacket req
         return out.complete(op, fail(Errc::queue_full, "requests_max outstanding"));
     }
     request.id = next_id_++;
+    // M23: the host incarnation this request is first sent to; retransmissions keep it.
+    if (host == self_) {
+        request.target_incarnation = incarnation_;
+    } else if (auto known = host_incarnations_.find(host); known != host_incarnations_.end()) {
+        request.target_incarnation = known->second;
+    }
     const auto deadline = now + extra + options_.request_timeout;
     transmit(host, request, out);
     const auto id = request.id;
@@ -241,6 +247,10 @@ void MailboxEngine::on_answer(const MailboxPacket& answer, Effects& out) {
     if (!ours) {
         ++counters_.duplicates_dropped;  // Late, repeated or not ours: nothing waits on it.
         return;
+    }
+    const NodeId host = it->second.host;
+    if (host_incarnations_.size() < options_.requests_max || host_incarnations_.contains(host)) {
+        host_incarnations_[host] = answer.source_incarnation;
     }
     out.complete(it->second.op, result_of(answer));
     outstanding_.erase(it);

@@ -158,6 +158,8 @@ private:
     std::map<std::uint64_t, SeenKey> tombstones_;       // Acked message ids, oldest first.
     std::map<std::uint64_t, PendingWrite> writes_;      // By durable token.
     std::map<std::uint64_t, Outstanding> outstanding_;  // By request id.
+    // Hosts' incarnations as their answers showed them (M23); at most requests_max hosts.
+    std::map<NodeId, std::uint32_t> host_incarnations_;
 };
 
 [[nodiscard]] bool valid_mailbox_name(std::string_view name, std::uint32_t bytes_max);

@@ -68,6 +68,8 @@ void MailboxEngine::on_send_request(NodeId from, MailboxPacket& m, Time now, Eff
 bool MailboxEngine::maybe_sent_before_start(const MailboxPacket& m, const Mailbox& box,
                                             Time now) const {
     if (incarnation_ == 1) return false;  // No earlier incarnation.
+    // M23: first sent to this incarnation, so it cannot have reached an earlier one.
+    if (m.target_incarnation == incarnation_) return false;
     const Duration uptime = now - started_;
     if (box.durability == Durability::persistent) return m.age > uptime;
     return m.age + options_.packet_lifetime > uptime;
