@@ -139,6 +139,21 @@ struct StatusArgs {
     std::string url, listen;
     std::string timeout = "2s";
 };
+struct MailboxArgs {
+    std::string action;  // create, ls, stats, rm, grant, send, recv, ack.
+    std::string url, name, listen;
+    std::string timeout = "5s";
+    bool persistent = false, restricted = false;  // create
+    std::uint32_t capacity_messages = 1024;
+    std::uint64_t capacity_bytes = 16u << 20;
+    std::string who, rights = "all";  // grant
+    std::string body;                 // send
+    std::uint32_t count = 1;          // send: messages; recv: to take (0: until timeout)
+    std::string from;                 // recv: only this sender's
+    bool no_ack = false;              // recv
+    std::uint64_t tag = 0;            // ack
+};
+int run_mailbox(const Output& out, const MailboxArgs& args);
 int run_ping(const Output& out, const PingArgs& args);
 int run_send(const Output& out, const SendArgs& args);
 int run_recv(const Output& out, const RecvArgs& args);

@@ -26,7 +26,7 @@ Result<Bytes> result_of(const MailboxPacket& answer) {
     if (answer.reason != Errc::ok) return fail(answer.reason, "refused by the mailbox host");
     if (answer.kind != PacketKind::mailbox_deliver) return Bytes{};
     return encode_received({answer.tag, answer.message_id, answer.deliveries, answer.redelivery,
-                            answer.source, answer.mailbox_seq, answer.body});
+                            answer.sender, answer.mailbox_seq, answer.body});
 }
 
 }  // namespace

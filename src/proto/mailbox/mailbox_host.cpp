@@ -131,7 +131,10 @@ MailboxPacket MailboxEngine::deliver_packet(const Waiter& w, std::uint64_t tag,
                                             const Entry& e) const {
     MailboxPacket d;
     d.kind = PacketKind::mailbox_deliver;
-    d.source = e.message.sender;
+    // The header's source is the host: a node learns where a node is from the packets it sends
+    // (runtime peer table); the message's sender rides in mailbox_sender.
+    d.source = Pid{self_, 0};
+    d.sender = e.message.sender;
     d.target = w.receiver;
     d.target_incarnation = w.incarnation;
     d.id = w.request;
@@ -185,7 +188,7 @@ void MailboxEngine::give(const std::string& name, Mailbox& box, const Waiter& w,
     if (out.tracing) {
         out.trace(now, "mailbox_deliver",
                   name + " seq=" + std::to_string(node.key()) +
-                      " from=" + to_string(packet.source) +
+                      " from=" + to_string(packet.sender) +
                       " id=" + std::to_string(packet.message_id) + " tag=" + std::to_string(tag) +
                       " redelivery=" + std::to_string(packet.redelivery ? 1 : 0));
     }

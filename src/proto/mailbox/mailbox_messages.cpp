@@ -99,6 +99,12 @@ wire::Packet build(const MailboxPacket& m, std::uint32_t self_incarnation) {
         if (m.take != 0) put_seq(p, ExtensionType::mailbox_take, m.take);
     }
     if (m.mailbox_seq != 0) put_seq(p, ExtensionType::mailbox_seq, m.mailbox_seq);
+    if (m.sender.node.known()) {
+        Bytes sender;
+        put_u64(sender, m.sender.node.value);
+        put_u64(sender, m.sender.local);
+        p.extensions.push_back({ExtensionType::mailbox_sender, std::move(sender)});
+    }
     h.timestamp_ns = m.age.ns();
     if (m.message_id != 0) {
         Bytes id;
@@ -132,6 +138,13 @@ Result<MailboxPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t nam
     if (!get_seq(packet, ExtensionType::mailbox_message, present, m.message_id) ||
         !get_seq(packet, ExtensionType::mailbox_seq, present, m.mailbox_seq)) {
         return fail(Errc::malformed, "mailbox_message or mailbox_seq length");
+    }
+    if (const auto* sender = packet.find(ExtensionType::mailbox_sender)) {
+        std::size_t offset = 0;
+        if (sender->value.size() != 16 || !get_u64(sender->value, offset, m.sender.node.value) ||
+            !get_u64(sender->value, offset, m.sender.local)) {
+            return fail(Errc::malformed, "mailbox_sender");
+        }
     }
     if (is_request(m.kind)) {
         HERALD_TRY(parse_request(from, packet, name_bytes_max, m));
