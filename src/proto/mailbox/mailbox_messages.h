@@ -37,9 +37,10 @@ struct MailboxPacket {
     std::uint64_t take = 0;                // mailbox_take (receive): the seq to take.
     bool take_set = false;                 // mailbox_take present (parse only).
     std::uint64_t mailbox_seq = 0;
-    Pid sender{};  // mailbox_sender (deliver): who sent the message.         // mailbox_seq (deliver): the message's place.
-    Duration age;                          // timestamp_ns: time since first sent (send).
-    Bytes body;                            // The message (send, deliver).
+    Pid sender{};  // mailbox_sender (deliver): who sent the message.         // mailbox_seq
+                   // (deliver): the message's place.
+    Duration age;  // timestamp_ns: time since first sent (send).
+    Bytes body;    // The message (send, deliver).
 };
 
 // The packet of `m`, sent by a node of incarnation `self_incarnation`.
