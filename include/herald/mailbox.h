@@ -17,6 +17,7 @@
 #include "herald/errors.h"
 #include "herald/export.h"
 #include "herald/ids.h"
+#include "herald/send_options.h"
 
 namespace herald {
 
@@ -76,6 +77,8 @@ struct MailboxInfo {
 };
 
 using MailboxReceiveDone = std::function<void(Result<MailboxMessage>)>;
+using MailboxSendDone = std::function<void(Status)>;
+class MailboxReady;  // The fd form's state (library-internal).
 using MailboxPredicate = std::function<bool(const MailboxMessage&)>;
 
 // A process's handle on mailbox `name` of node `host` (Process::open_mailbox). Opening costs
@@ -94,12 +97,23 @@ public:
     [[nodiscard]] NodeId host() const { return host_; }
     [[nodiscard]] const std::string& name() const { return name_; }
 
-    // Puts `body` in the mailbox; returns once the host has it (persistent: on its disk).
-    // Errors: not_found, access_denied, queue_full (mailbox full), too_large (over 1 MiB),
-    // storage_error, closed (destroyed meanwhile), timeout / peer_restarted (no answer within
-    // 5 s / the host restarted: the message may or may not be in the mailbox), closed.
-    [[nodiscard]] Status send(ByteView body);
-    [[nodiscard]] Status send(std::string_view text);
+    // Puts `body` in the mailbox. options.mode: `accepted` (and `delivered`: the mailbox is
+    // the destination's buffer) returns once the host has it (persistent: on its disk);
+    // `nonblocking` returns once this node has taken it (the outcome is not reported: use
+    // send_async to learn it). options.on_full when the mailbox is full: `block` tries again
+    // (a new message each time, 10 ms doubling to 200 ms apart) until options.timeout, then
+    // Errc::timeout; `fail` returns queue_full at once; `buffer` is invalid_argument (the
+    // mailbox is the buffer). Errors: not_found, access_denied, queue_full, too_large (over
+    // 1 MiB), storage_error, closed (destroyed meanwhile, or this process ended), timeout /
+    // peer_restarted (no answer within 5 s / the host restarted: the message may or may not
+    // be in the mailbox; sending it again may duplicate it).
+    [[nodiscard]] Status send(ByteView body, const SendOptions& options = {});
+    [[nodiscard]] Status send(std::string_view text, const SendOptions& options = {});
+    // Starts a send and returns at once; `done` runs once on the loop thread with what an
+    // `accepted` send with on_full `fail` would return (on_full `block` or `buffer` here:
+    // invalid_argument). Errc::queue_full / closed at once when the node cannot take it.
+    [[nodiscard]] Status send_async(Bytes body, MailboxSendDone done);
+    [[nodiscard]] std::future<Status> send_async(Bytes body);
 
     // Takes the oldest message, waiting up to `timeout` (forever: std::chrono::nanoseconds::max())
     // for one. Errc::timeout (none came), not_found, access_denied, closed (destroyed while
@@ -120,6 +134,14 @@ public:
     [[nodiscard]] std::future<Result<MailboxMessage>> receive_async(
         std::chrono::nanoseconds timeout);
 
+    // The fd form, for an event loop of one's own: start_receive begins one receive (errors
+    // as receive_async; Errc::queue_full while one started is not yet taken), receive_fd is
+    // readable (POLLIN; do not read it) once its outcome is in, take_received returns that
+    // outcome (Errc::would_block before). The fd lives as long as the handle.
+    [[nodiscard]] Status start_receive(std::chrono::nanoseconds timeout);
+    [[nodiscard]] Result<int> receive_fd();
+    [[nodiscard]] Result<MailboxMessage> take_received();
+
     // Acknowledges a persistent message: the host forgets it (once erased on disk). A
     // transient one needs none (ok). Errc::not_found: its lease ended and it went back to the
     // mailbox (it will come again, marked redelivery), or the host restarted.
@@ -137,6 +159,7 @@ private:
     std::shared_ptr<runtime::ProcessState> state_;
     NodeId host_;
     std::string name_;
+    std::shared_ptr<MailboxReady> ready_;  // Made by the first start_receive / receive_fd.
 };
 
 }  // namespace herald

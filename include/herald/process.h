@@ -19,6 +19,7 @@
 #include "herald/ids.h"
 #include "herald/mailbox.h"
 #include "herald/rpc.h"
+#include "herald/send_options.h"
 
 namespace herald {
 
@@ -26,23 +27,6 @@ namespace runtime {
 class Node;
 class ProcessState;
 }  // namespace runtime
-
-// A timeout that never expires.
-inline constexpr std::chrono::nanoseconds forever = std::chrono::nanoseconds::max();
-
-// When a blocking send returns (the lecture's blocking-send variants).
-enum class SendMode : std::uint8_t {
-    nonblocking,  // As soon as the node has taken the message (handed to the system).
-    accepted,     // When the destination node has acknowledged it.
-    delivered,    // When it is in the destination process's inbox.
-};
-
-// What a send does when the receiver has no free buffer (flow control says no room).
-enum class OnFull : std::uint8_t {
-    block,   // Wait for a free slot until the send's timeout.
-    fail,    // Fail at once with Errc::queue_full; the message is dropped.
-    buffer,  // Keep it in the sender's bounded buffer (Errc::queue_full when that is full too).
-};
 
 // The lecture's buffering strategies, chosen by each receiving process.
 enum class Buffering : std::uint8_t {
@@ -59,12 +43,6 @@ struct ProcessOptions {
     // restarts (services); Errc::already_exists when taken.
     std::uint64_t local_id = 0;
     std::string name;  // Registered on the node (Node::whereis) while the process lives.
-};
-
-struct SendOptions {
-    SendMode mode = SendMode::accepted;
-    OnFull on_full = OnFull::block;
-    std::chrono::nanoseconds timeout = std::chrono::seconds(10);  // `forever` never expires.
 };
 
 // A received message: who sent it, when (sender's wall clock), its sequence number on the

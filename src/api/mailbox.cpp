@@ -2,7 +2,13 @@
 // runtime::NodeMailbox. Layer: api. Rules: docs/mailboxes.md.
 #include "herald/mailbox.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <utility>
 
 #include "herald/node.h"
@@ -40,6 +46,51 @@ Duration step_of(std::chrono::nanoseconds left) {
 
 }  // namespace
 
+// The fd form's state: one outcome at most, and an eventfd readable while it waits.
+class MailboxReady {
+public:
+    MailboxReady() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+    ~MailboxReady() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    MailboxReady(const MailboxReady&) = delete;
+    MailboxReady& operator=(const MailboxReady&) = delete;
+    [[nodiscard]] int fd() const { return fd_; }
+    // Reserves the slot for one receive; false while one is pending or not taken.
+    bool begin() {
+        std::lock_guard lock(mutex_);
+        if (busy_) return false;
+        busy_ = true;
+        return true;
+    }
+    void cancel() {
+        std::lock_guard lock(mutex_);
+        busy_ = false;
+    }
+    void put(Result<MailboxMessage> r) {
+        std::lock_guard lock(mutex_);
+        result_.emplace(std::move(r));
+        const std::uint64_t one = 1;
+        (void)!::write(fd_, &one, sizeof one);
+    }
+    Result<MailboxMessage> take() {
+        std::lock_guard lock(mutex_);
+        if (!result_) return fail(Errc::would_block, "no receive outcome yet");
+        std::uint64_t count = 0;
+        (void)!::read(fd_, &count, sizeof count);
+        auto r = std::move(*result_);
+        result_.reset();
+        busy_ = false;
+        return r;
+    }
+
+private:
+    std::mutex mutex_;
+    int fd_;
+    bool busy_ = false;
+    std::optional<Result<MailboxMessage>> result_;
+};
+
 Mailbox::Mailbox(std::shared_ptr<runtime::Node> node, std::shared_ptr<runtime::ProcessState> state,
                  NodeId host, std::string name)
     : node_(std::move(node)), state_(std::move(state)), host_(host), name_(std::move(name)) {}
@@ -48,14 +99,75 @@ Mailbox::Mailbox(Mailbox&&) noexcept = default;
 Mailbox& Mailbox::operator=(Mailbox&&) noexcept = default;
 Mailbox::~Mailbox() = default;
 
-Status Mailbox::send(ByteView body) {
+Status Mailbox::send(ByteView body, const SendOptions& options) {
     if (state_->closed()) return fail(Errc::closed, "process has exited");
-    return node_->mailbox().send(state_->pid(), host_, name_, Bytes(body.begin(), body.end()));
+    if (options.on_full == OnFull::buffer) {
+        return fail(Errc::invalid_argument, "on_full buffer: the mailbox is the buffer");
+    }
+    if (options.mode == SendMode::nonblocking) {
+        return node_->mailbox().send_async(state_->pid(), host_, name_,
+                                           Bytes(body.begin(), body.end()), [](Status) {});
+    }
+    const auto deadline = options.timeout == forever
+                              ? std::chrono::steady_clock::time_point::max()
+                              : std::chrono::steady_clock::now() + options.timeout;
+    auto pause = std::chrono::milliseconds(10);
+    for (;;) {
+        auto sent =
+            node_->mailbox().send(state_->pid(), host_, name_, Bytes(body.begin(), body.end()));
+        if (sent || sent.error().code != Errc::queue_full || options.on_full == OnFull::fail) {
+            return sent;
+        }
+        if (std::chrono::steady_clock::now() + pause >= deadline) {
+            return fail(Errc::timeout, "the mailbox stayed full");
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::milliseconds(200));
+        if (state_->closed()) return fail(Errc::closed, "process has exited");
+    }
 }
 
-Status Mailbox::send(std::string_view text) {
+Status Mailbox::send(std::string_view text, const SendOptions& options) {
     const auto* data = reinterpret_cast<const std::uint8_t*>(text.data());
-    return send(ByteView(data, text.size()));
+    return send(ByteView(data, text.size()), options);
+}
+
+Status Mailbox::send_async(Bytes body, MailboxSendDone done) {
+    if (!done) return fail(Errc::invalid_argument, "no callback");
+    if (state_->closed()) return fail(Errc::closed, "process has exited");
+    return node_->mailbox().send_async(state_->pid(), host_, name_, std::move(body),
+                                       std::move(done));
+}
+
+std::future<Status> Mailbox::send_async(Bytes body) {
+    auto promise = std::make_shared<std::promise<Status>>();
+    auto future = promise->get_future();
+    auto started = send_async(std::move(body), [promise](Status s) { promise->set_value(s); });
+    if (!started) promise->set_value(fail(std::move(started.error())));
+    return future;
+}
+
+Status Mailbox::start_receive(std::chrono::nanoseconds timeout) {
+    HERALD_TRY(receive_fd());
+    if (!ready_->begin()) return fail(Errc::queue_full, "a receive is already started");
+    auto started = receive_async(
+        timeout, [ready = ready_](Result<MailboxMessage> r) { ready->put(std::move(r)); });
+    if (!started) ready_->cancel();
+    return started;
+}
+
+Result<int> Mailbox::receive_fd() {
+    if (!ready_) {
+        auto ready = std::make_shared<MailboxReady>();
+        if (ready->fd() < 0) return fail(Errc::io_error, "eventfd refused");
+        ready_ = std::move(ready);
+    }
+    return ready_->fd();
+}
+
+Result<MailboxMessage> Mailbox::take_received() {
+    if (!ready_) return fail(Errc::would_block, "no receive started");
+    return ready_->take();
 }
 
 Result<MailboxMessage> Mailbox::receive_filtered(Pid from, std::chrono::nanoseconds timeout) {

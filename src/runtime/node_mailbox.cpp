@@ -140,6 +140,15 @@ Status NodeMailbox::receive_async(Pid receiver, NodeId host, const std::string& 
         });
 }
 
+Status NodeMailbox::send_async(Pid sender, NodeId host, const std::string& name, Bytes body,
+                               std::function<void(Status)> done) {
+    return run_async(
+        [=, body = std::move(body)](MailboxEngine& e, auto op, Time now, auto& out) mutable {
+            e.on_send(op, sender, host, name, std::move(body), now, out);
+        },
+        [done = std::move(done)](Result<Bytes> r) { done(as_status(r)); });
+}
+
 Status NodeMailbox::grant(const std::string& name, Pid by, proto::mailbox::Grantee who,
                           std::uint8_t rights) {
     return as_status(run_blocking([=](MailboxEngine& e, auto op, Time now, auto& out) {

@@ -44,6 +44,9 @@ public:
     [[nodiscard]] Status receive_async(Pid receiver, NodeId host, const std::string& name,
                                        Duration wait, const proto::mailbox::ReceiveFilter& filter,
                                        ReceiveDone done);
+    // A send that does not block: `done` runs once on the loop thread with send's outcome.
+    [[nodiscard]] Status send_async(Pid sender, NodeId host, const std::string& name, Bytes body,
+                                    std::function<void(Status)> done);
     [[nodiscard]] Status grant(const std::string& name, Pid by, proto::mailbox::Grantee who,
                                std::uint8_t rights);
     [[nodiscard]] Status ack(Pid receiver, NodeId host, const std::string& name, std::uint64_t tag);

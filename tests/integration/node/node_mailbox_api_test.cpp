@@ -3,6 +3,7 @@
 // non-blocking and asynchronous receives, leases and redelivery, and a persistent mailbox
 // across a restart of its host.
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <chrono>
 #include <filesystem>
@@ -194,6 +195,83 @@ TEST(MailboxApi, PersistentMessagesComeBackMarkedAfterALeaseAndSurviveARestart) 
     }
     EXPECT_EQ(box->try_receive().error().code, Errc::would_block);
     std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace herald
+
+namespace herald {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(MailboxApiModes, AFullMailboxFailsAtOnceOrBlocksUntilThereIsRoom) {
+    auto host = Node::start();
+    ASSERT_TRUE(host);
+    MailboxOptions small;
+    small.capacity_messages = 2;
+    ASSERT_TRUE((*host)->create_mailbox("small", small));
+    auto p = (*host)->spawn();
+    auto q = (*host)->spawn();
+    ASSERT_TRUE(p && q);
+    auto out = p->open_mailbox((*host)->id(), "small");
+    auto in = q->open_mailbox((*host)->id(), "small");
+    ASSERT_TRUE(out && in);
+    ASSERT_TRUE(out->send("1"));
+    ASSERT_TRUE(out->send("2"));
+    SendOptions fail_fast;
+    fail_fast.on_full = OnFull::fail;
+    EXPECT_EQ(out->send("3", fail_fast).error().code, Errc::queue_full);
+    SendOptions brief;
+    brief.timeout = 100ms;
+    EXPECT_EQ(out->send("3", brief).error().code, Errc::timeout);
+    SendOptions buffer;
+    buffer.on_full = OnFull::buffer;
+    EXPECT_EQ(out->send("3", buffer).error().code, Errc::invalid_argument);
+    std::thread taker([&] {
+        std::this_thread::sleep_for(150ms);
+        EXPECT_TRUE(in->receive(1s));
+    });
+    EXPECT_TRUE(out->send("3"));  // Blocks until the taker made room.
+    taker.join();
+    SendOptions nonblocking;
+    nonblocking.mode = SendMode::nonblocking;
+    EXPECT_TRUE(in->receive(1s));
+    EXPECT_TRUE(out->send("4", nonblocking));
+    auto third = in->receive(1s);
+    ASSERT_TRUE(third);
+    EXPECT_EQ(third->text(), "3");
+    EXPECT_TRUE(out->send_async(to_bytes("5")).get());
+    std::set<std::string> rest;
+    for (int i = 0; i < 2; ++i) {
+        auto m = in->receive(1s);
+        ASSERT_TRUE(m);
+        rest.insert(std::string(m->text()));
+    }
+    EXPECT_EQ(rest, (std::set<std::string>{"4", "5"}));
+}
+
+TEST(MailboxApiModes, TheFdFormSignalsWhenAReceiveCompleted) {
+    auto host = Node::start();
+    ASSERT_TRUE(host && (*host)->create_mailbox("fd"));
+    auto p = (*host)->spawn();
+    ASSERT_TRUE(p);
+    auto box = p->open_mailbox((*host)->id(), "fd");
+    ASSERT_TRUE(box);
+    auto fd = box->receive_fd();
+    ASSERT_TRUE(fd);
+    EXPECT_EQ(box->take_received().error().code, Errc::would_block);
+    ASSERT_TRUE(box->start_receive(5s));
+    EXPECT_EQ(box->start_receive(5s).error().code, Errc::queue_full);
+    pollfd pfd{*fd, POLLIN, 0};
+    EXPECT_EQ(::poll(&pfd, 1, 50), 0);
+    ASSERT_TRUE(box->send("ping"));
+    ASSERT_EQ(::poll(&pfd, 1, 5000), 1);
+    auto m = box->take_received();
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->text(), "ping");
+    EXPECT_EQ(::poll(&pfd, 1, 0), 0);
+    EXPECT_TRUE(box->start_receive(5s));  // The slot is free again.
 }
 
 }  // namespace
