@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
 .PHONY: run test test-long test-mutants deps build build-asan build-tsan test-release test-asan test-tsan \
-        lint format bench bench-quick demo package clean
+        lint format bench bench-quick bench-mailbox demo package clean
 
 run: deps build
 	./build/release/apps/heraldd/heraldd
@@ -58,6 +58,11 @@ format:
 
 bench: build
 	@./build/release/bench/herald-bench --full
+	@./build/release/bench/bench-mailbox --dir build/release/bench-mailbox.tmp
+
+# Persistent mailboxes against append+fdatasync and plain SQLite (docs/performance.md).
+bench-mailbox: build
+	@./build/release/bench/bench-mailbox --dir build/release/bench-mailbox.tmp
 
 bench-quick: build
 	@./build/release/bench/herald-bench --quick
