@@ -163,6 +163,17 @@ admin::Reply Daemon::status() const {
                       {"callbacks_threw", s.callbacks_threw},
                       {"store_errors", s.store_errors},
                       {"store_healthy", s.store_healthy ? 1u : 0u}};
+    if (const auto m = node_->mailbox_counters()) {
+        reply.counters.insert({{"mailbox_accepted", m->accepted},
+                               {"mailbox_duplicate_sends", m->duplicate_sends},
+                               {"mailbox_delivered", m->delivered},
+                               {"mailbox_redelivered", m->redelivered},
+                               {"mailbox_acknowledged", m->acknowledged},
+                               {"mailbox_discarded", m->discarded},
+                               {"mailbox_refused_full", m->refused_full},
+                               {"mailbox_storage_errors", m->storage_errors},
+                               {"mailbox_retransmits", m->retransmits}});
+    }
     const RpcStats r = node_->rpc_stats();
     reply.counters.insert({{"rpc_calls_succeeded", r.calls_succeeded},
                            {"rpc_calls_failed", r.calls_failed},

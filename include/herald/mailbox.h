@@ -76,6 +76,19 @@ struct MailboxInfo {
     std::uint32_t grants = 0;
 };
 
+// The node's mailbox counters (a snapshot): as host of its mailboxes, and as a client.
+struct MailboxCounters {
+    std::uint64_t accepted = 0;         // Messages stored in this node's mailboxes.
+    std::uint64_t duplicate_sends = 0;  // Resent sends answered without storing again.
+    std::uint64_t delivered = 0;        // Hand-outs to receivers.
+    std::uint64_t redelivered = 0;      // Leases that ended without an ack (message back).
+    std::uint64_t acknowledged = 0;     // Persistent messages acknowledged.
+    std::uint64_t discarded = 0;        // Transient messages lost (destroyed unreceived).
+    std::uint64_t refused_full = 0;     // Sends refused because the mailbox was full.
+    std::uint64_t storage_errors = 0;   // Durable writes that failed.
+    std::uint64_t retransmits = 0;      // Client requests sent again (no answer yet).
+};
+
 using MailboxReceiveDone = std::function<void(Result<MailboxMessage>)>;
 using MailboxSendDone = std::function<void(Status)>;
 class MailboxReady;  // The fd form's state (library-internal).

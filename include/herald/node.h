@@ -150,6 +150,7 @@ public:
     [[nodiscard]] Status grant_mailbox(std::string_view name, Pid who, std::uint8_t rights,
                                        Pid by = {});
     [[nodiscard]] Result<std::vector<MailboxInfo>> mailboxes() const;
+    [[nodiscard]] Result<MailboxCounters> mailbox_counters() const;
 
     [[nodiscard]] NodeStats stats() const;
     [[nodiscard]] RpcStats rpc_stats() const;

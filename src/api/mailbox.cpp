@@ -297,6 +297,13 @@ Status Node::grant_mailbox(std::string_view name, Pid who, std::uint8_t rights, 
     return impl_->mailbox().grant(std::string(name), by, who, rights);
 }
 
+Result<MailboxCounters> Node::mailbox_counters() const {
+    HERALD_TRY(auto c, impl_->mailbox().counters());
+    return MailboxCounters{c.accepted,     c.duplicate_sends, c.delivered,
+                           c.redelivered,  c.acknowledged,    c.discarded,
+                           c.refused_full, c.storage_errors,  c.retransmits};
+}
+
 Result<std::vector<MailboxInfo>> Node::mailboxes() const {
     HERALD_TRY(auto all, impl_->mailbox().stats());
     std::vector<MailboxInfo> out;

@@ -162,6 +162,16 @@ Status NodeMailbox::ack(Pid receiver, NodeId host, const std::string& name, std:
     }));
 }
 
+Result<proto::mailbox::MailboxCounters> NodeMailbox::counters() {
+    return node_.on_loop<Result<proto::mailbox::MailboxCounters>>(
+        "mailbox counters", [this]() -> Result<proto::mailbox::MailboxCounters> {
+            proto::mailbox::MailboxCounters c;
+            node_.run<MailboxEngine>(slot_,
+                                     [&](MailboxEngine& e, proto::Effects&) { c = e.counters(); });
+            return c;
+        });
+}
+
 Result<std::vector<proto::mailbox::MailboxStats>> NodeMailbox::stats() {
     return node_.on_loop<Result<std::vector<proto::mailbox::MailboxStats>>>(
         "mailbox stats", [this]() -> Result<std::vector<proto::mailbox::MailboxStats>> {

@@ -51,6 +51,7 @@ public:
                                std::uint8_t rights);
     [[nodiscard]] Status ack(Pid receiver, NodeId host, const std::string& name, std::uint64_t tag);
     [[nodiscard]] Result<std::vector<proto::mailbox::MailboxStats>> stats();
+    [[nodiscard]] Result<proto::mailbox::MailboxCounters> counters();
 
 private:
     // Runs `start(engine, op, now, out)` on the loop and waits for op's completion.

@@ -67,6 +67,10 @@ TEST(MailboxApi, TwoNodesShareATransientMailboxAsCompetingConsumers) {
     }
     EXPECT_EQ(got.size(), 20u);
     EXPECT_EQ(in_a->receive(100ms).error().code, Errc::timeout);
+    auto counters = host->mailbox_counters();
+    ASSERT_TRUE(counters);
+    EXPECT_EQ(counters->accepted, 20u);
+    EXPECT_EQ(counters->delivered, 20u);
     EXPECT_EQ(a->open_mailbox(host->id(), "nothere").error().code, Errc::not_found);
     EXPECT_EQ(a->open_mailbox(host->id(), "").error().code, Errc::invalid_argument);
 }
