@@ -55,35 +55,44 @@ std::int64_t since_ns(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
 }
 
+// Runs `commit()` (one batch of `batch` records) until the duration is over: the row of `what`.
+template <class Commit>
+Row commit_row(const Config& c, const char* what, std::size_t size, int batch, Commit&& commit) {
+    std::vector<std::int64_t> commits;
+    std::uint64_t records = 0;
+    const auto start = Clock::now();
+    while (Clock::now() - start < c.duration) {
+        const auto t0 = Clock::now();
+        commit();
+        commits.push_back(since_ns(t0));
+        records += static_cast<std::uint64_t>(batch);
+    }
+    const double seconds = static_cast<double>(since_ns(start)) / 1e9;
+    return {what,
+            size,
+            batch,
+            static_cast<double>(records) / seconds,
+            percentile_ms(commits, 0.5),
+            percentile_ms(commits, 0.99)};
+}
+
 // Appends `batch` records of `size` bytes, then fdatasync, until the duration is over.
 Row floor_row(const Config& c, std::size_t size, int batch) {
     const auto path = c.dir / "floor.log";
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
     if (fd < 0) throw std::runtime_error("open " + path.string() + ": " + std::strerror(errno));
     std::vector<char> record(size, 'x');
-    std::vector<std::int64_t> commits;
-    std::uint64_t records = 0;
-    const auto start = Clock::now();
-    while (Clock::now() - start < c.duration) {
-        const auto t0 = Clock::now();
+    auto row = commit_row(c, "floor (append+fdatasync)", size, batch, [&] {
         for (int i = 0; i < batch; ++i) {
             if (::write(fd, record.data(), size) != static_cast<ssize_t>(size)) {
                 throw std::runtime_error("write: " + std::string(std::strerror(errno)));
             }
         }
         ::fdatasync(fd);
-        commits.push_back(since_ns(t0));
-        records += static_cast<std::uint64_t>(batch);
-    }
-    const double seconds = static_cast<double>(since_ns(start)) / 1e9;
+    });
     ::close(fd);
     std::filesystem::remove(path);
-    return {"floor (append+fdatasync)",
-            size,
-            batch,
-            static_cast<double>(records) / seconds,
-            percentile_ms(commits, 0.5),
-            percentile_ms(commits, 0.99)};
+    return row;
 }
 
 void exec(sqlite3* db, const char* sql) {
@@ -108,11 +117,7 @@ Row sqlite_row(const Config& c, std::size_t size, int batch) {
     sqlite3_stmt* insert = nullptr;
     sqlite3_prepare_v2(db, "INSERT INTO q (body) VALUES (?)", -1, &insert, nullptr);
     std::vector<char> record(size, 'x');
-    std::vector<std::int64_t> commits;
-    std::uint64_t records = 0;
-    const auto start = Clock::now();
-    while (Clock::now() - start < c.duration) {
-        const auto t0 = Clock::now();
+    auto row = commit_row(c, "sqlite (INSERT per txn)", size, batch, [&] {
         exec(db, "BEGIN");
         for (int i = 0; i < batch; ++i) {
             sqlite3_bind_blob(insert, 1, record.data(), static_cast<int>(size), SQLITE_STATIC);
@@ -120,19 +125,11 @@ Row sqlite_row(const Config& c, std::size_t size, int batch) {
             sqlite3_reset(insert);
         }
         exec(db, "COMMIT");
-        commits.push_back(since_ns(t0));
-        records += static_cast<std::uint64_t>(batch);
-    }
-    const double seconds = static_cast<double>(since_ns(start)) / 1e9;
+    });
     sqlite3_finalize(insert);
     sqlite3_close(db);
     std::filesystem::remove(path);
-    return {"sqlite (INSERT per txn)",
-            size,
-            batch,
-            static_cast<double>(records) / seconds,
-            percentile_ms(commits, 0.5),
-            percentile_ms(commits, 0.99)};
+    return row;
 }
 
 // `senders` processes each send one message at a time to mailbox `name` for the duration.

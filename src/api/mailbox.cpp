@@ -39,6 +39,12 @@ Result<MailboxMessage> to_result(Result<proto::mailbox::Received> r) {
     return to_message(std::move(*r));
 }
 
+// When a wait of `timeout` (forever: never) that starts now ends.
+std::chrono::steady_clock::time_point deadline_of(std::chrono::nanoseconds timeout) {
+    return timeout == forever ? std::chrono::steady_clock::time_point::max()
+                              : std::chrono::steady_clock::now() + timeout;
+}
+
 Duration step_of(std::chrono::nanoseconds left) {
     const auto step = std::min<std::chrono::nanoseconds>(left, wait_step);
     return Duration::nanoseconds(std::max<std::int64_t>(step.count(), 0));
@@ -108,9 +114,7 @@ Status Mailbox::send(ByteView body, const SendOptions& options) {
         return node_->mailbox().send_async(state_->pid(), host_, name_,
                                            Bytes(body.begin(), body.end()), [](Status) {});
     }
-    const auto deadline = options.timeout == forever
-                              ? std::chrono::steady_clock::time_point::max()
-                              : std::chrono::steady_clock::now() + options.timeout;
+    const auto deadline = deadline_of(options.timeout);
     auto pause = std::chrono::milliseconds(10);
     for (;;) {
         auto sent =
@@ -173,9 +177,7 @@ Result<MailboxMessage> Mailbox::take_received() {
 Result<MailboxMessage> Mailbox::receive_filtered(Pid from, std::chrono::nanoseconds timeout) {
     proto::mailbox::ReceiveFilter filter;
     filter.from = from;
-    const auto deadline = timeout == std::chrono::nanoseconds::max()
-                              ? std::chrono::steady_clock::time_point::max()
-                              : std::chrono::steady_clock::now() + timeout;
+    const auto deadline = deadline_of(timeout);
     for (;;) {
         if (state_->closed()) return fail(Errc::closed, "process has exited");
         const auto left = deadline - std::chrono::steady_clock::now();
@@ -206,9 +208,7 @@ Result<MailboxMessage> Mailbox::try_receive() {
 Result<MailboxMessage> Mailbox::receive_if(const MailboxPredicate& predicate,
                                            std::chrono::nanoseconds timeout) {
     if (!predicate) return fail(Errc::invalid_argument, "no predicate");
-    const auto deadline = timeout == std::chrono::nanoseconds::max()
-                              ? std::chrono::steady_clock::time_point::max()
-                              : std::chrono::steady_clock::now() + timeout;
+    const auto deadline = deadline_of(timeout);
     proto::mailbox::ReceiveFilter peek;
     peek.peek = true;
     for (;;) {
@@ -264,7 +264,8 @@ Status Mailbox::ack(std::uint64_t tag) {
 
 Result<Mailbox> Process::open_mailbox(NodeId host, std::string_view name) {
     if (!state_ || state_->closed()) return fail(Errc::closed, "process has exited");
-    if (!host.known() || !proto::mailbox::valid_mailbox_name(name, 64)) {
+    if (!host.known() || !proto::mailbox::valid_mailbox_name(
+                             name, proto::mailbox::MailboxOptions{}.name_bytes_max)) {
         return fail(Errc::invalid_argument, "mailbox host or name");
     }
     // One peek (wait 0, takes nothing): the mailbox exists, and the host's incarnation is
