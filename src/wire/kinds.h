@@ -90,6 +90,7 @@ inline constexpr std::array extension_table = {
     ExtensionInfo{ExtensionType::mailbox_take, "mailbox_take", ValueFormat::u64, 8},
     ExtensionInfo{ExtensionType::mailbox_seq, "mailbox_seq", ValueFormat::u64, 8},
     ExtensionInfo{ExtensionType::mailbox_sender, "mailbox_sender", ValueFormat::pid, 16},
+    ExtensionInfo{ExtensionType::mailbox_floor, "mailbox_floor", ValueFormat::u64, 8},
 };
 
 // The table row of `raw`, or nullptr for a kind this build does not know.

@@ -86,9 +86,9 @@ enum class ExtensionType : std::uint8_t {
     mailbox_from = 23,     // pid (16 bytes): a selective mailbox_receive takes only its messages.
     mailbox_after = 24,    // u64 seq: a mailbox_receive that peeks at the first message after it.
     mailbox_take = 25,     // u64 seq: a mailbox_receive that takes exactly that message.
-    mailbox_seq = 26,
-    mailbox_sender = 27,  // pid (16 bytes): who sent a delivered message (mailbox_deliver).      //
-                          // u64 the delivered message's place in its mailbox (mailbox_deliver).
+    mailbox_seq = 26,      // u64 the delivered message's place in its mailbox (mailbox_deliver).
+    mailbox_sender = 27,   // pid (16 bytes): who sent a delivered message (mailbox_deliver).
+    mailbox_floor = 28,    // u64: the client pid's lowest outstanding request id (M24).
 };
 
 struct Extension {

@@ -227,11 +227,29 @@ void MailboxEngine::start_request(OperationId op, NodeId host, MailboxPacket req
         request.target_incarnation = known->second;
     }
     const auto deadline = now + extra + options_.request_timeout;
+    if (request.kind != PacketKind::mailbox_send) {
+        open_.emplace(host.value, request.source.local, request.id);
+        request.floor = floor_of(host, request.source);
+    }
     transmit(host, request, out);
     const auto id = request.id;
     outstanding_.emplace(id, Outstanding{op, host, std::move(request), deadline,
                                          now + options_.retransmit_interval, now});
     arm(now, out);
+}
+
+// M24: the lowest id of `source`'s receives and acks to `host` still outstanding (1 when none).
+std::uint64_t MailboxEngine::floor_of(NodeId host, Pid source) const {
+    auto it = open_.lower_bound({host.value, source.local, 0});
+    if (it == open_.end() || std::get<0>(*it) != host.value || std::get<1>(*it) != source.local) {
+        return 1;
+    }
+    return std::get<2>(*it);
+}
+
+void MailboxEngine::forget(std::map<std::uint64_t, Outstanding>::iterator it) {
+    const Outstanding& o = it->second;
+    open_.erase({o.host.value, o.request.source.local, o.request.id});
 }
 
 void MailboxEngine::transmit(NodeId to, const MailboxPacket& m, Effects& out) {
@@ -253,6 +271,7 @@ void MailboxEngine::on_answer(const MailboxPacket& answer, Effects& out) {
         host_incarnations_[host] = answer.source_incarnation;
     }
     out.complete(it->second.op, result_of(answer));
+    forget(it);
     outstanding_.erase(it);
 }
 
@@ -263,12 +282,16 @@ void MailboxEngine::client_tick(Time now, Effects& out) {
             const bool receive = o.request.kind == PacketKind::mailbox_receive;
             out.complete(o.op, fail(receive ? Errc::unreachable : Errc::timeout,
                                     "no answer from the mailbox host"));
+            forget(it);
             it = outstanding_.erase(it);
             continue;
         }
         if (now >= o.retransmit_at) {
             ++counters_.retransmits;
             o.request.age = now - o.first_sent;
+            if (o.request.kind != PacketKind::mailbox_send) {
+                o.request.floor = floor_of(o.host, o.request.source);
+            }
             transmit(o.host, o.request, out);
             o.retransmit_at = now + options_.retransmit_interval;
         }
@@ -354,7 +377,7 @@ EngineCounters MailboxEngine::totals() const {
 }
 
 bool MailboxEngine::busy() const {
-    if (!outstanding_.empty() || !answers_.empty()) return true;
+    if (!outstanding_.empty() || !answers_.empty() || !floors_.empty()) return true;
     for (const auto& [name, box] : boxes_) {
         if (!box.leased.empty() || !box.waiters.empty()) return true;
     }

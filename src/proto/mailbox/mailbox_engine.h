@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,7 +31,7 @@ struct MailboxSpec {
 
 // A selective or peeking receive (docs/mailboxes.md, M18-M20).
 struct ReceiveFilter {
-    Pid from;                 // Node known: only messages of this pid (local 0: of this node).
+    Pid from{};               // Node known: only messages of this pid (local 0: of this node).
     bool peek = false;        // Answer a copy of the first message after `after`; take nothing.
     std::uint64_t after = 0;  // Peek: the seq to start after (0: the first message).
     std::uint64_t take = 0;   // Nonzero: take exactly the message at this seq, or not_found.
@@ -112,11 +113,14 @@ private:
     void client_tick(Time now, Effects& out);
     void arm(Time now, Effects& out);
     void transmit(NodeId to, const MailboxPacket& m, Effects& out);
+    [[nodiscard]] std::uint64_t floor_of(NodeId host, Pid source) const;
+    void forget(std::map<std::uint64_t, Outstanding>::iterator it);
 
     // Host side (mailbox_host.cpp).
     void on_send_request(NodeId from, MailboxPacket& m, Time now, Effects& out);
     void on_receive_request(NodeId from, const MailboxPacket& m, Time now, Effects& out);
     void on_ack_request(NodeId from, const MailboxPacket& m, Time now, Effects& out);
+    [[nodiscard]] bool admit(NodeId from, const MailboxPacket& m, Time now);
     void store_message(const std::string& name, Mailbox& box, MailboxPacket& m, Time now,
                        Effects& out);
     void enqueue(const std::string& name, Mailbox& box, std::uint64_t seq, Entry entry, Time now,
@@ -154,10 +158,13 @@ private:
     bool timer_armed_ = false;
     std::map<std::string, Mailbox, std::less<>> boxes_;
     std::map<RequestKey, Answer> answers_;
+    std::map<ClientKey, ClientFloor> floors_;  // At most answers_max (M24).
     std::map<SeenKey, Seen> seen_;
     std::map<std::uint64_t, SeenKey> tombstones_;       // Acked message ids, oldest first.
     std::map<std::uint64_t, PendingWrite> writes_;      // By durable token.
     std::map<std::uint64_t, Outstanding> outstanding_;  // By request id.
+    // Outstanding receives and acks by (host node, source local id, request id): floors (M24).
+    std::set<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>> open_;
     // Hosts' incarnations as their answers showed them (M23); at most requests_max hosts.
     std::map<NodeId, std::uint32_t> host_incarnations_;
 };

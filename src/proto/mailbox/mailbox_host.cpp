@@ -164,7 +164,7 @@ void MailboxEngine::hand_out(const std::string& name, Mailbox& box, Time now, Ef
 // leased (persistent) or gone from the mailbox (transient).
 void MailboxEngine::give(const std::string& name, Mailbox& box, const Waiter& w,
                          std::map<std::uint64_t, Entry>::iterator entry, Time now, Effects& out) {
-    const RequestKey key{w.receiver.node.value, w.incarnation, w.request};
+    const RequestKey key{w.receiver.node.value, w.incarnation, w.receiver.local, w.request};
     if (w.peek) {
         auto packet = deliver_packet(w, 0, entry->second);
         packet.mailbox_seq = entry->first;
@@ -195,9 +195,34 @@ void MailboxEngine::give(const std::string& name, Mailbox& box, const Waiter& w,
     answer(w.receiver.node, key, std::move(packet), now, out);
 }
 
+// M24: a request below its pid's floor is a late copy of a finished one and is dropped; a
+// higher floor frees the pid's finished answers below it.
+bool MailboxEngine::admit(NodeId from, const MailboxPacket& m, Time now) {
+    const ClientKey client{from.value, m.source_incarnation, m.source.local};
+    auto it = floors_.find(client);
+    if (it != floors_.end() && m.id < it->second.floor) {
+        ++counters_.duplicates_dropped;
+        return false;
+    }
+    if (m.floor == 0) return true;
+    if (it == floors_.end()) {
+        if (floors_.size() >= options_.answers_max) return true;  // Its answers age out (M3).
+        it = floors_.emplace(client, ClientFloor{}).first;
+    }
+    it->second.expires = now + options_.answer_retention;
+    if (m.floor <= it->second.floor) return true;
+    it->second.floor = m.floor;
+    const auto [node, incarnation, local] = client;
+    auto a = answers_.lower_bound({node, incarnation, local, 0});
+    const auto end = answers_.lower_bound({node, incarnation, local, m.floor});
+    while (a != end) a = a->second.done ? answers_.erase(a) : std::next(a);
+    return true;
+}
+
 void MailboxEngine::on_receive_request(NodeId from, const MailboxPacket& m, Time now,
                                        Effects& out) {
-    const RequestKey key{from.value, m.source_incarnation, m.id};
+    if (!admit(from, m, now)) return;
+    const RequestKey key{from.value, m.source_incarnation, m.source.local, m.id};
     if (auto known = answers_.find(key); known != answers_.end()) {
         ++counters_.duplicates_dropped;
         if (known->second.done) transmit(from, known->second.packet, out);
@@ -240,7 +265,8 @@ void MailboxEngine::on_receive_request(NodeId from, const MailboxPacket& m, Time
 }
 
 void MailboxEngine::on_ack_request(NodeId from, const MailboxPacket& m, Time now, Effects& out) {
-    const RequestKey key{from.value, m.source_incarnation, m.id};
+    if (!admit(from, m, now)) return;
+    const RequestKey key{from.value, m.source_incarnation, m.source.local, m.id};
     if (auto known = answers_.find(key); known != answers_.end()) {
         ++counters_.duplicates_dropped;
         if (known->second.done) transmit(from, known->second.packet, out);
@@ -364,12 +390,14 @@ void MailboxEngine::host_tick(Time now, Effects& out) {
             timeout.source = w.receiver;
             timeout.source_incarnation = w.incarnation;
             timeout.id = w.request;
-            answer(w.receiver.node, {w.receiver.node.value, w.incarnation, w.request},
+            answer(w.receiver.node,
+                   {w.receiver.node.value, w.incarnation, w.receiver.local, w.request},
                    answer_to(timeout, PacketKind::mailbox_deliver, Errc::timeout), now, out);
         }
     }
     std::erase_if(answers_,
                   [now](const auto& a) { return a.second.done && a.second.expires <= now; });
+    std::erase_if(floors_, [now](const auto& f) { return f.second.expires <= now; });
 }
 
 void MailboxEngine::discard(const std::string& name, Mailbox& box, Time now, Effects& out) {
@@ -382,7 +410,7 @@ void MailboxEngine::discard(const std::string& name, Mailbox& box, Time now, Eff
         closed.source = w.receiver;
         closed.source_incarnation = w.incarnation;
         closed.id = w.request;
-        answer(w.receiver.node, {w.receiver.node.value, w.incarnation, w.request},
+        answer(w.receiver.node, {w.receiver.node.value, w.incarnation, w.receiver.local, w.request},
                answer_to(closed, PacketKind::mailbox_deliver, Errc::closed), now, out);
     }
     box.waiters.clear();

@@ -35,15 +35,8 @@ bool is_mailbox_kind(PacketKind kind) {
            raw <= static_cast<std::uint8_t>(PacketKind::mailbox_ack_reply);
 }
 
-Status parse_request(NodeId from, const wire::Packet& p, std::uint32_t name_bytes_max,
-                     MailboxPacket& m) {
-    if (!m.source.valid()) return fail(Errc::malformed, "invalid source pid");
-    if (m.source.node != from) return fail(Errc::malformed, "source pid is not on sender node");
-    const auto* name = p.find(ExtensionType::mailbox_name);
-    if (name == nullptr || name->value.empty()) return fail(Errc::malformed, "no mailbox_name");
-    if (name->value.size() > name_bytes_max) return fail(Errc::malformed, "mailbox_name long");
-    m.name = std::string(as_text(name->value));
-    if (m.kind != PacketKind::mailbox_receive) return {};
+// mailbox_wait, mailbox_from, mailbox_after and mailbox_take of a receive.
+Status parse_receive(const wire::Packet& p, MailboxPacket& m) {
     const auto* wait = p.find(ExtensionType::mailbox_wait);
     std::size_t offset = 0;
     if (wait != nullptr && (wait->value.size() != 4 || !get_u32(wait->value, offset, m.wait_ms))) {
@@ -61,6 +54,23 @@ Status parse_request(NodeId from, const wire::Packet& p, std::uint32_t name_byte
         (m.take_set && (m.take == 0 || m.peek))) {
         return fail(Errc::malformed, "mailbox_after or mailbox_take");
     }
+    return {};
+}
+
+Status parse_request(NodeId from, const wire::Packet& p, std::uint32_t name_bytes_max,
+                     MailboxPacket& m) {
+    if (!m.source.valid()) return fail(Errc::malformed, "invalid source pid");
+    if (m.source.node != from) return fail(Errc::malformed, "source pid is not on sender node");
+    const auto* name = p.find(ExtensionType::mailbox_name);
+    if (name == nullptr || name->value.empty()) return fail(Errc::malformed, "no mailbox_name");
+    if (name->value.size() > name_bytes_max) return fail(Errc::malformed, "mailbox_name long");
+    m.name = std::string(as_text(name->value));
+    bool floor_set = false;
+    if (!get_seq(p, ExtensionType::mailbox_floor, floor_set, m.floor) ||
+        (floor_set && (m.floor == 0 || m.floor > m.id || m.kind == PacketKind::mailbox_send))) {
+        return fail(Errc::malformed, "mailbox_floor: 0, above the request id, or on a send");
+    }
+    if (m.kind == PacketKind::mailbox_receive) return parse_receive(p, m);
     return {};
 }
 
@@ -98,6 +108,7 @@ wire::Packet build(const MailboxPacket& m, std::uint32_t self_incarnation) {
         if (m.peek) put_seq(p, ExtensionType::mailbox_after, m.after);
         if (m.take != 0) put_seq(p, ExtensionType::mailbox_take, m.take);
     }
+    if (m.floor != 0) put_seq(p, ExtensionType::mailbox_floor, m.floor);
     if (m.mailbox_seq != 0) put_seq(p, ExtensionType::mailbox_seq, m.mailbox_seq);
     if (m.sender.node.known()) {
         Bytes sender;

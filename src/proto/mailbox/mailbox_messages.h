@@ -36,11 +36,11 @@ struct MailboxPacket {
     std::uint64_t after = 0;               // mailbox_after (receive): seq the peek starts after.
     std::uint64_t take = 0;                // mailbox_take (receive): the seq to take.
     bool take_set = false;                 // mailbox_take present (parse only).
-    std::uint64_t mailbox_seq = 0;
-    Pid sender{};  // mailbox_sender (deliver): who sent the message.         // mailbox_seq
-                   // (deliver): the message's place.
-    Duration age;  // timestamp_ns: time since first sent (send).
-    Bytes body;    // The message (send, deliver).
+    std::uint64_t mailbox_seq = 0;         // mailbox_seq (deliver): the message's place.
+    Pid sender{};                          // mailbox_sender (deliver): who sent the message.
+    std::uint64_t floor = 0;               // mailbox_floor (receive, ack): 0 when absent (M24).
+    Duration age;                          // timestamp_ns: time since first sent (send).
+    Bytes body;                            // The message (send, deliver).
 };
 
 // The packet of `m`, sent by a node of incarnation `self_incarnation`.

@@ -71,8 +71,19 @@ struct Mailbox {
     std::uint64_t next_seq = 1;
 };
 
-// A request is known to the host by (client node, client incarnation, request id).
-using RequestKey = std::tuple<std::uint64_t, std::uint32_t, std::uint64_t>;
+// A request is known to the host by (client node, client incarnation, client pid's local id,
+// request id): ordered so that one pid's answers are a range (M24 frees them below its floor).
+using RequestKey = std::tuple<std::uint64_t, std::uint32_t, std::uint64_t, std::uint64_t>;
+
+// A client pid, as the host knows it: (node, incarnation, local id).
+using ClientKey = std::tuple<std::uint64_t, std::uint32_t, std::uint64_t>;
+
+// The highest floor a client pid sent (M24): every receive and ack of it below `floor` is
+// finished. Forgotten `answer_retention` after the pid's last request that carried one.
+struct ClientFloor {
+    std::uint64_t floor = 0;
+    Time expires;
+};
 
 // An answer the host gave, repeated when the request comes again; `packet` unset (kind send
 // with id 0) while the request is still being worked on (waiting or being written).

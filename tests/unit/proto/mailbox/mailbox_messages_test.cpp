@@ -81,6 +81,37 @@ TEST(MailboxMessages, SelectiveReceiveFieldsRoundTripAndBadLengthsAreMalformed) 
     EXPECT_FALSE(parse(NodeId{1}, long_wait, 64).has_value());
 }
 
+TEST(MailboxMessages, AFloorRoundTripsOnReceiveAndAckAndIsMalformedElsewhereOrOutOfRange) {
+    MailboxPacket m;
+    m.kind = wire::PacketKind::mailbox_ack;
+    m.source = Pid{NodeId{1}, 2};
+    m.target = Pid{NodeId{3}, 0};
+    m.id = 50;
+    m.tag = 9;
+    m.name = "jobs";
+    m.floor = 48;
+    auto p = build(m, 1);
+    auto back = parse(NodeId{1}, p, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->floor, 48u);
+    m.floor = 0;  // Absent: 0.
+    auto none = build(m, 1);
+    EXPECT_EQ(parse(NodeId{1}, none, 64)->floor, 0u);
+    const auto with_floor = [&](wire::PacketKind kind, std::uint64_t floor) {
+        MailboxPacket r = m;
+        r.kind = kind;
+        auto packet = build(r, 1);
+        Bytes value;
+        for (int i = 0; i < 8; ++i) value.push_back(static_cast<std::uint8_t>(floor >> (8 * i)));
+        packet.extensions.push_back({wire::ExtensionType::mailbox_floor, value});
+        return parse(NodeId{1}, packet, 64);
+    };
+    EXPECT_TRUE(with_floor(wire::PacketKind::mailbox_receive, 50).has_value());
+    EXPECT_FALSE(with_floor(wire::PacketKind::mailbox_receive, 51).has_value());  // Above id.
+    EXPECT_FALSE(with_floor(wire::PacketKind::mailbox_ack, 0).has_value());
+    EXPECT_FALSE(with_floor(wire::PacketKind::mailbox_send, 1).has_value());
+}
+
 TEST(MailboxMessages, ReceivedAndStoredRecordsRoundTrip) {
     Received r{12, 34, 2, true, Pid{NodeId{8}, 9}, 77, to_bytes("body")};
     auto back = decode_received(encode_received(r));
