@@ -4,9 +4,11 @@
 //   herald    a persistent mailbox on a node with a data_dir, 1, 16 or 256 senders each sending
 //             one message at a time (blocking until durable): the node's store commits what
 //             arrived together (group commit); then receive + ack by 1 and 16 receivers
-//   transient the same sends to a transient mailbox
+//   transient the same sends to a transient mailbox, beside the direct stream (pipelined
+//             sends from 1 or 16 processes, each to its own receiving process)
 // for bodies of 128 B and 4 KiB, and prints messages/s, the p50/p99 of one commit (floor,
-// sqlite) or one send (herald), and the ratios the issue names. Layer: bench.
+// sqlite) or one send (herald), and the ratios the issue names. Herald rows note the store's
+// commits and writes per commit (group commit's batch) and any refusals. Layer: bench.
 // Usage: bench-mailbox [--quick | --smoke] [--dir PATH]   (default: 2 s per row)
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -36,6 +38,7 @@ struct Row {
     int batch = 1;  // Records per commit (floor, sqlite) or concurrent senders / receivers.
     double rate = 0;
     double p50_ms = 0, p99_ms = 0;
+    std::string note;  // What explains the figure: group commit's batch, refusals.
 };
 
 struct Config {
@@ -53,6 +56,20 @@ double percentile_ms(std::vector<std::int64_t>& ns, double q) {
 
 std::int64_t since_ns(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+}
+
+void add_note(Row& row, const std::string& text) {
+    row.note += (row.note.empty() ? "" : "; ") + text;
+}
+
+// The node store's commits during a row: writes per commit is the group commit's batch (a
+// persistent send writes one record; an ack erases one and writes a tombstone).
+void note_store(const herald::NodeStats& before, const herald::NodeStats& after, Row& row) {
+    const std::uint64_t commits = after.store_commits - before.store_commits;
+    if (commits == 0) return;
+    const auto writes = static_cast<double>(after.store_writes - before.store_writes);
+    add_note(row, fmt::format("store: {} commits, {:.1f} writes/commit", commits,
+                              writes / static_cast<double>(commits)));
 }
 
 // Runs `commit()` (one batch of `batch` records) until the duration is over: the row of `what`.
@@ -73,7 +90,8 @@ Row commit_row(const Config& c, const char* what, std::size_t size, int batch, C
             batch,
             static_cast<double>(records) / seconds,
             percentile_ms(commits, 0.5),
-            percentile_ms(commits, 0.99)};
+            percentile_ms(commits, 0.99),
+            ""};
 }
 
 // Appends `batch` records of `size` bytes, then fdatasync, until the duration is over.
@@ -168,27 +186,72 @@ Row send_row(herald::Node& node, const Config& c, const std::string& name, std::
             }
         });
     }
+    const auto before = node.stats();
     start = Clock::now();
     go = true;
     for (auto& t : threads) t.join();
     const double seconds = static_cast<double>(since_ns(start)) / 1e9;
     std::vector<std::int64_t> all;
     for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-    if (failed > 0) fmt::print(stderr, "{}: {} sends failed\n", what, failed.load());
     *sent_total += sent;
-    return {what,
+    Row row{what,
             size,
             senders,
             static_cast<double>(sent) / seconds,
             percentile_ms(all, 0.5),
-            percentile_ms(all, 0.99)};
+            percentile_ms(all, 0.99),
+            ""};
+    // Transient sends write nothing: commits then would be an earlier row's destroy.
+    if (what.find("persistent") != std::string::npos) note_store(before, node.stats(), row);
+    if (failed > 0) add_note(row, fmt::format("{} sends failed", failed.load()));
+    return row;
+}
+
+// The direct stream beside the transient mailbox: `senders` processes each pipeline messages
+// (nonblocking sends, flow control blocks when the receiver's window is full) to their own
+// receiving process; the figure is messages received per second.
+Row direct_row(herald::Node& node, const Config& c, std::size_t size, int senders) {
+    std::vector<herald::Process> from, to;
+    for (int i = 0; i < senders; ++i) {
+        auto s = node.spawn();
+        auto r = node.spawn();
+        if (!s || !r) throw std::runtime_error("spawn");
+        from.push_back(std::move(*s));
+        to.push_back(std::move(*r));
+    }
+    std::atomic<std::uint64_t> received{0};
+    std::atomic<bool> stop{false};
+    const std::string body(size, 'x');
+    herald::SendOptions options;
+    options.mode = herald::SendMode::nonblocking;
+    options.timeout = 1s;
+    std::vector<std::thread> threads;
+    const auto start = Clock::now();
+    for (int i = 0; i < senders; ++i) {
+        const auto at = static_cast<std::size_t>(i);
+        threads.emplace_back([&, at] {
+            while (!stop) (void)from[at].send(to[at].pid(), body, options);
+        });
+        threads.emplace_back([&, at] {
+            while (!stop) {
+                if (to[at].receive(100ms)) ++received;
+            }
+        });
+    }
+    std::this_thread::sleep_for(c.duration);
+    const double seconds = static_cast<double>(since_ns(start)) / 1e9;
+    const std::uint64_t count = received;
+    stop = true;
+    for (auto& t : threads) t.join();
+    return {"herald direct stream", size, senders, static_cast<double>(count) / seconds, 0, 0, ""};
 }
 
 // `receivers` processes take and acknowledge until `count` messages are gone.
 Row receive_row(herald::Node& node, const std::string& name, std::size_t size, int receivers,
                 std::uint64_t count) {
-    std::atomic<std::uint64_t> taken{0};
+    std::atomic<std::uint64_t> taken{0}, refused{0};
     std::vector<std::thread> threads;
+    const auto before = node.stats();
     const auto start = Clock::now();
     for (int i = 0; i < receivers; ++i) {
         threads.emplace_back([&] {
@@ -200,6 +263,7 @@ Row receive_row(herald::Node& node, const std::string& name, std::size_t size, i
                 auto m = box->receive(200ms);
                 if (!m) {
                     if (m.error().code == herald::Errc::timeout) break;
+                    ++refused;
                     continue;
                 }
                 (void)box->ack(*m);
@@ -209,15 +273,23 @@ Row receive_row(herald::Node& node, const std::string& name, std::size_t size, i
     }
     for (auto& t : threads) t.join();
     const double seconds = static_cast<double>(since_ns(start)) / 1e9;
-    return {"herald dequeue (receive+ack)",       size, receivers,
-            static_cast<double>(taken) / seconds, 0,    0};
+    Row row{"herald dequeue (receive+ack)",
+            size,
+            receivers,
+            static_cast<double>(taken) / seconds,
+            0,
+            0,
+            ""};
+    note_store(before, node.stats(), row);
+    if (refused > 0) add_note(row, fmt::format("{} receives refused", refused.load()));
+    return row;
 }
 
 void print(const Row& r) {
     const std::string size =
         r.size >= 1024 ? fmt::format("{}KiB", r.size / 1024) : fmt::format("{}B", r.size);
-    fmt::print("{:<34} {:>6} {:>6} {:>12.0f} {:>9.3f} {:>9.3f}\n", r.what, size, r.batch, r.rate,
-               r.p50_ms, r.p99_ms);
+    fmt::print("{:<34} {:>6} {:>6} {:>12.0f} {:>9.3f} {:>9.3f}  {}\n", r.what, size, r.batch,
+               r.rate, r.p50_ms, r.p99_ms, r.note);
 }
 
 double rate_of(const std::vector<Row>& rows, const std::string& prefix, std::size_t size,
@@ -277,6 +349,8 @@ int run(const Config& c) {
                 send_row(**node, c, name, size, senders, "herald transient enqueue", &sent));
             print(rows.back());
             (void)(*node)->destroy_mailbox(name);
+            rows.push_back(direct_row(**node, c, size, senders));
+            print(rows.back());
         }
         node->reset();
         std::filesystem::remove_all(data);

@@ -81,6 +81,9 @@ struct NodeStats {
     // waiting operations failed with storage_error).
     std::uint64_t store_errors = 0;
     bool store_healthy = true;
+    // Commits of the durable store and the records they wrote or erased: writes per commit is
+    // how many operations group commit gathered into one fsync.
+    std::uint64_t store_commits = 0, store_writes = 0;
 };
 
 // Thread safety: every Node method may be called from any thread, except from the node's own

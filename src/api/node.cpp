@@ -138,6 +138,8 @@ NodeStats Node::stats() const {
     s.processes = c.processes;
     s.callbacks_threw = c.callbacks_threw;
     s.store_errors = c.store_errors;
+    s.store_commits = c.store_commits;
+    s.store_writes = c.store_writes;
     s.store_healthy = c.store_healthy;
     return s;
 }
