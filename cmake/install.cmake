@@ -21,7 +21,8 @@ target_compile_definitions(herald_shared PRIVATE ASIO_DISABLE_STD_ALIGNED_ALLOC)
 # The public headers use tl::expected (header-only); everything else is private.
 target_link_libraries(herald_shared
     PUBLIC tl::expected
-    PRIVATE msgpackc-cxx SQLite::SQLite3 Threads::Threads spdlog::spdlog fmt::fmt herald_warnings)
+    PRIVATE msgpackc-cxx SQLite::SQLite3 PkgConfig::sodium Threads::Threads spdlog::spdlog fmt::fmt
+            herald_warnings)
 set_target_properties(herald_shared PROPERTIES
     OUTPUT_NAME herald
     VERSION ${PROJECT_VERSION}
@@ -31,7 +32,7 @@ set_target_properties(herald_shared PROPERTIES
     EXPORT_NAME herald)
 
 # -DHERALD_STATIC_LIBRARY=ON also installs libherald.a (the same objects, as an archive; a
-# program linking it also needs SQLite, spdlog and fmt: pkg-config --static lists them).
+# program linking it also needs SQLite, libsodium, spdlog and fmt: pkg-config --static lists them).
 option(HERALD_STATIC_LIBRARY "Also build and install libherald.a" OFF)
 if(HERALD_STATIC_LIBRARY)
     add_library(herald_static STATIC ${herald_library_sources})
@@ -40,7 +41,7 @@ if(HERALD_STATIC_LIBRARY)
                                       $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
     target_compile_definitions(herald_static PRIVATE ASIO_DISABLE_STD_ALIGNED_ALLOC)
     target_link_libraries(herald_static PUBLIC tl::expected
-                          PRIVATE msgpackc-cxx SQLite::SQLite3 Threads::Threads spdlog::spdlog
+                          PRIVATE msgpackc-cxx SQLite::SQLite3 PkgConfig::sodium Threads::Threads spdlog::spdlog
                                   fmt::fmt herald_warnings)
     set_target_properties(herald_static PROPERTIES OUTPUT_NAME herald)
     install(TARGETS herald_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -92,6 +92,11 @@ struct ClientNode {
 };
 [[nodiscard]] Result<std::unique_ptr<ClientNode>> start_client(std::string_view peer_url,
                                                                const std::string& listen);
+// The cluster key file the client's node uses (--key-file; else $HERALD_KEY_FILE; else none).
+void set_key_file(std::string path);
+
+// herald keygen PATH: writes a new cluster key file (mode 600; never overwrites).
+[[nodiscard]] int run_keygen(const Output& out, const std::string& path);
 
 // A parsed TARGET: "PID@URL", or "URL/NAME" (a name registered on the node at URL).
 struct Target {

@@ -1,4 +1,5 @@
-// herald: the command line for Herald nodes — ping, send, recv, status, sim. Layer: apps.
+// herald: the command line for Herald nodes — ping, send, recv, status, call, mailbox, keygen,
+// sim. Layer: apps.
 // Command-line parsing (CLI11, which throws: caught here) and dispatch; the commands are in
 // commands.cpp. docs/cli.md is the manual.
 #include <CLI/CLI.hpp>
@@ -34,6 +35,8 @@ struct Args {
     StatusArgs status;
     CallArgs call;
     MailboxArgs mailbox;
+    std::string keygen;
+    std::string key_file;
     std::vector<std::string> sim;
 };
 
@@ -163,6 +166,11 @@ void add_sim(CLI::App& app, std::vector<std::string>& args) {
     c->add_option("ARGS", args, "Arguments for herald-sim");
 }
 
+void add_keygen(CLI::App& app, std::string& path) {
+    CLI::App* c = subcommand(app, "keygen", "Write a new cluster key file (docs/security.md)");
+    c->add_option("PATH", path, "The file to create (mode 600; never overwritten)")->required();
+}
+
 int dispatch(const CLI::App& app, const Args& args) {
     const CLI::App* chosen = app.get_subcommands().front();
     const std::string name = chosen->get_name();
@@ -179,6 +187,7 @@ int dispatch(const CLI::App& app, const Args& args) {
     if (name == "status") return run_status(out, args.status);
     if (name == "call") return run_call(out, args.call);
     if (name == "mailbox") return run_mailbox(out, args.mailbox);
+    if (name == "keygen") return run_keygen(out, args.keygen);
     std::vector<std::string> rest = args.sim;
     for (const auto& extra : chosen->remaining()) rest.push_back(extra);
     return run_sim(out, rest);
@@ -199,7 +208,10 @@ int run(int argc, char** argv) {
     add_status(app, args.status);
     add_call(app, args.call);
     add_mailbox(app, args.mailbox);
+    add_keygen(app, args.keygen);
     add_sim(app, args.sim);
+    app.add_option("--key-file", args.key_file,
+                   "Cluster key file of the nodes it talks to (else $HERALD_KEY_FILE)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -210,6 +222,7 @@ int run(int argc, char** argv) {
         std::fprintf(stderr, "herald: %s (see herald --help)\n", e.what());
         return exit_usage;
     }
+    set_key_file(args.key_file);
     return dispatch(app, args);
 }
 

@@ -64,6 +64,7 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.drain_timeout = std::chrono::milliseconds(config.shutdown_drain_ms);
     // The exactly-once reply cache and the counter's value live in data_dir/herald.db.
     options.data_dir = config.data_dir;
+    options.key_file = config.key_file;
     options.rpc.durable = true;
     return options;
 }
@@ -81,6 +82,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config) {
                {"listen", daemon->listen_url()},
                {"data_dir", config.data_dir},
                {"faults", config.faults.empty() ? "none" : config.faults},
+               {"authenticated", config.key_file.empty() ? "no" : "yes"},
                {"version", HERALD_VERSION}});
     return daemon;
 }
@@ -162,7 +164,9 @@ admin::Reply Daemon::status() const {
                       {"processes", s.processes},
                       {"callbacks_threw", s.callbacks_threw},
                       {"store_errors", s.store_errors},
-                      {"store_healthy", s.store_healthy ? 1u : 0u}};
+                      {"store_healthy", s.store_healthy ? 1u : 0u},
+                      {"authenticated", s.authenticated ? 1u : 0u},
+                      {"auth_failed", s.auth_failed}};
     if (const auto m = node_->mailbox_counters()) {
         reply.counters.insert({{"mailbox_accepted", m->accepted},
                                {"mailbox_duplicate_sends", m->duplicate_sends},

@@ -57,6 +57,12 @@ struct NodeOptions {
     // node at a time): the durable RPC reply cache and handlers' state (serve_with_state).
     // Empty: nothing is kept on disk, and durable options are refused.
     std::string data_dir;
+    // Cluster key file (docs/security.md; `herald keygen` writes one): every packet this node
+    // sends is authenticated with its first key and every packet it receives must carry a tag
+    // of one of its keys, or it is dropped (NodeStats::auth_failed). Empty: unauthenticated.
+    // start() fails with invalid_argument when the file is unreadable, malformed or open to
+    // group or others.
+    std::string key_file;
     RpcNodeOptions rpc;  // Serving and calling (herald/rpc.h).
 };
 
@@ -84,6 +90,10 @@ struct NodeStats {
     // Commits of the durable store and the records they wrote or erased: writes per commit is
     // how many operations group commit gathered into one fsync.
     std::uint64_t store_commits = 0, store_writes = 0;
+    // Cluster key in use (NodeOptions::key_file), and packets dropped for a missing or wrong
+    // authentication tag.
+    bool authenticated = false;
+    std::uint64_t auth_failed = 0;
 };
 
 // Thread safety: every Node method may be called from any thread, except from the node's own

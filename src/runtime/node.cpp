@@ -78,6 +78,10 @@ Status Node::open(const NodeConfig& config) {
     HERALD_TRY(Endpoint endpoint, parse_endpoint(config.listen_url));
     HERALD_TRY(FaultOptions faults, fault_options(config));
     HERALD_TRY(NodeRpc::check_config(config));
+    std::vector<wire::AuthKey> keys;  // Checked before anything is bound or claimed.
+    if (!config.key_file.empty()) {
+        HERALD_TRY(keys, wire::read_key_file(config.key_file));
+    }
     HERALD_TRY(transport_, open_transport(loop_.io(), endpoint, config.transport));
     if (faults.any()) transport_ = with_faults(loop_.io(), std::move(transport_), faults);
     listen_ = transport_->local_endpoint();
@@ -88,6 +92,7 @@ Status Node::open(const NodeConfig& config) {
     LinkOptions link_options;
     link_options.message_bytes_max = config.direct.body_bytes_max + (std::size_t{64} << 10);
     link_options.reassembly = config.reassembly;
+    link_options.keys = std::move(keys);
     link_ = std::make_unique<Link>(*transport_, peers_, link_options);
 
     // The engines, hosted as the simulator hosts them (proto::EngineSet).

@@ -170,6 +170,7 @@ public:
         std::uint64_t store_commits = 0, store_writes = 0, store_errors = 0;
         std::uint64_t durable_pending = 0;
         bool store_open = false, store_healthy = true;
+        bool authenticated = false;  // A cluster key is in use (link.auth_failed: drops).
     };
     // A snapshot. Blocks for one loop round trip (the last snapshot once stopped).
     [[nodiscard]] Counters counters() const;

@@ -37,6 +37,8 @@ struct NodeConfig {
     // Folder of the node's durable store (<data_dir>/herald.db: the RPC reply cache when
     // rpc.engine.durable, and handlers' durable state). Empty: nothing is kept on disk.
     std::string data_dir;
+    // Cluster key file (wire::read_key_file); empty: packets are not authenticated.
+    std::string key_file;
     RpcConfig rpc;  // RPC hosting (NodeRpc).
 };
 
