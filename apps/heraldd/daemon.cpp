@@ -166,7 +166,9 @@ admin::Reply Daemon::status() const {
                       {"store_errors", s.store_errors},
                       {"store_healthy", s.store_healthy ? 1u : 0u},
                       {"authenticated", s.authenticated ? 1u : 0u},
-                      {"auth_failed", s.auth_failed}};
+                      {"auth_failed", s.auth_failed},
+                      {"reassembly_bytes", s.reassembly_bytes},
+                      {"reassembly_partials", s.reassembly_partials}};
     if (const auto m = node_->mailbox_counters()) {
         reply.counters.insert({{"mailbox_accepted", m->accepted},
                                {"mailbox_duplicate_sends", m->duplicate_sends},

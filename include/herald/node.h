@@ -94,6 +94,9 @@ struct NodeStats {
     // authentication tag.
     bool authenticated = false;
     std::uint64_t auth_failed = 0;
+    // Memory held now for fragmented messages still incomplete (bounded: docs/wire.md), and
+    // how many such messages there are.
+    std::uint64_t reassembly_bytes = 0, reassembly_partials = 0;
 };
 
 // Thread safety: every Node method may be called from any thread, except from the node's own

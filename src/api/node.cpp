@@ -144,6 +144,8 @@ NodeStats Node::stats() const {
     s.store_healthy = c.store_healthy;
     s.authenticated = c.authenticated;
     s.auth_failed = c.link.auth_failed;
+    s.reassembly_bytes = c.link.reassembly_bytes;
+    s.reassembly_partials = c.link.reassembly_partials;
     return s;
 }
 

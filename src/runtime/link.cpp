@@ -160,7 +160,10 @@ void Link::expire(Time now) {
 }
 
 Link::Counters Link::counters() const {
-    return counters_;
+    Counters c = counters_;
+    c.reassembly_bytes = reassembler_.held_bytes();
+    c.reassembly_partials = reassembler_.partial_messages();
+    return c;
 }
 
 }  // namespace herald::runtime

@@ -77,6 +77,8 @@ public:
         std::uint64_t unencodable_dropped = 0, malformed_dropped = 0;
         std::uint64_t fragments_received = 0, reassembled = 0, reassembly_dropped = 0;
         std::uint64_t auth_failed = 0;  // Unauthenticated or wrongly tagged (keys set).
+        // Reassembly now: bytes held for incomplete messages, and how many there are.
+        std::uint64_t reassembly_bytes = 0, reassembly_partials = 0;
     };
     [[nodiscard]] bool authenticated() const { return auth_.has_value(); }
     [[nodiscard]] Counters counters() const;

@@ -2,6 +2,7 @@
 // sockets: the sender buffer (sender_buffer_max, OnFull::buffer) ends in queue_full, and a
 // server at RPC executions_max refuses new requests until the caller fails with queue_full,
 // while the call it runs completes.
+#include <algorithm>
 #include <future>
 #include <mutex>
 
@@ -66,6 +67,44 @@ TEST(NodeLimits, AServerAtExecutionsMaxRefusesNewCallsUntilTheyFailQueueFull) {
     auto answered = first.get();
     ASSERT_TRUE(answered) << error_text(answered);
     EXPECT_EQ(as_text(*answered), "first");
+}
+
+// Memory held for incomplete fragmented messages shows in NodeStats and goes back to 0 when
+// they time out (docs/wire.md: dropped after 5 s without progress).
+TEST(NodeLimits, ReassemblyMemoryIsShownAndReturned) {
+    NodeOptions lossy;
+    lossy.faults = "loss=0.15,seed=11";  // Fragments get lost: partial messages stay behind.
+    lossy.peer_timeout = 30s;
+    auto sender_node = start_node(lossy);
+    auto receiver_node = start_node();
+    ASSERT_TRUE(sender_node->connect(receiver_node->listen_url(), 5s));
+    Process sender = spawn(*sender_node);
+    Process receiver = spawn(*receiver_node);
+    const std::string big(300'000, 'x');  // About 5 datagrams over UDP.
+    SendOptions options;
+    options.timeout = 20s;
+    std::uint64_t most = 0;
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(sender.send(receiver.pid(), big, options));
+        ASSERT_TRUE(receiver.receive(20s));
+        most = std::max(most, receiver_node->stats().reassembly_bytes);
+    }
+    // Some attempt lost a fragment, so some partial message was held...
+    EXPECT_TRUE(eventually(
+                    [&] {
+                        const auto s = receiver_node->stats();
+                        most = std::max(most, s.reassembly_bytes);
+                        return most > 0 || s.reassembly_partials > 0;
+                    },
+                    100ms) ||
+                most > 0);
+    // ...and all of it is returned once the partials time out.
+    EXPECT_TRUE(eventually(
+        [&] {
+            const auto s = receiver_node->stats();
+            return s.reassembly_bytes == 0 && s.reassembly_partials == 0;
+        },
+        10s));
 }
 
 }  // namespace
