@@ -43,6 +43,8 @@ inline constexpr std::array kind_table = {
     KindInfo{PacketKind::rpc_response, "rpc_response", Protocol::rpc},
     KindInfo{PacketKind::rpc_response_ack, "rpc_response_ack", Protocol::rpc},
     KindInfo{PacketKind::rpc_nack, "rpc_nack", Protocol::rpc},
+    KindInfo{PacketKind::name_request, "name_request", Protocol::naming},
+    KindInfo{PacketKind::name_reply, "name_reply", Protocol::naming},
 };
 
 // How an extension's value is laid out (docs/wire.md, "Extensions"). Integers are
