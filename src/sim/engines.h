@@ -12,6 +12,7 @@
 #include "core/bytes.h"
 #include "proto/direct/direct_options.h"
 #include "proto/engine.h"
+#include "proto/naming/naming_engine.h"
 #include "proto/rpc/rpc_options.h"
 
 namespace herald::sim {
@@ -30,5 +31,8 @@ using EngineFactory =
 // The RPC engine with fixed options (copied into the factory; each engine keeps its own copy,
 // since it holds a reference to them).
 [[nodiscard]] EngineFactory rpc_engine(const proto::rpc::RpcOptions& options);
+// The naming engine: the node `options.server_node` hosts the server role, every node the
+// client role (options.server is set per node).
+[[nodiscard]] EngineFactory naming_engine(const proto::naming::NamingOptions& options);
 
 }  // namespace herald::sim

@@ -7,6 +7,7 @@
 
 #include "core/assert.h"
 #include "sim/direct_scenario.h"
+#include "sim/naming_scenario.h"
 #include "sim/node_scenario.h"
 #include "sim/rpc_scenario.h"
 
@@ -60,6 +61,12 @@ const std::vector<ScenarioInfo>& scenarios() {
          "duplication, reordering, partitions, clogging and crash/restart of any node; checks "
          "both scenarios' properties",
          run_node_scenario},
+        {"naming",
+         "the name server on node 1; clients race to register, renew, look up and unregister a "
+         "small pool of names with short leases under loss, duplication, reordering, partitions "
+         "and crash/restart (disks survive); checks one owner per name, no lost registration, "
+         "lease expiry, liveness after heal",
+         run_naming_scenario},
     };
     return list;
 }
