@@ -40,7 +40,7 @@ herald::Result<herald::Bytes> upper(const herald::Request& request) {
 herald::Status serve(herald::Node& node, herald::Process& self, std::uint64_t& value) {
     herald::ServeOptions serial;
     serial.concurrency = 1;  // One add at a time: each sees the previous one's value.
-    HERALD_TRY(self.serve_with_state(
+    auto added = self.serve_with_state(
         "add",
         [&value](const herald::Request&,
                  herald::StateWrites& state) -> herald::Result<herald::Bytes> {
@@ -49,17 +49,20 @@ herald::Status serve(herald::Node& node, herald::Process& self, std::uint64_t& v
             state.put("demo/value", std::to_string(value));
             return herald::to_bytes(std::to_string(value));
         },
-        serial));
+        serial);
+    if (!added) return added;
     herald::ServeOptions idempotent;
     idempotent.idempotent = true;  // Running it twice is harmless: no reply cache needed.
-    HERALD_TRY(self.serve(
+    auto got = self.serve(
         "get",
         [&node](const herald::Request&) -> herald::Result<herald::Bytes> {
             // The value on disk: it includes every add whose reply has been sent.
-            HERALD_TRY(auto records, node.read_state("demo/value"));
-            return records.empty() ? herald::to_bytes("0") : records.front().value;
+            auto records = node.read_state("demo/value");
+            if (!records) return herald::fail(records.error());
+            return records->empty() ? herald::to_bytes("0") : records->front().value;
         },
-        idempotent));
+        idempotent);
+    if (!got) return got;
     return self.serve("upper", upper, idempotent);
 }
 

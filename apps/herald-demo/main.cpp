@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/result.h"  // HERALD_TRY
 #include "herald/herald.h"
 
 namespace herald::demo {

@@ -49,6 +49,8 @@ private:
 [[nodiscard]] Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
 // "0.182 ms" / "2 s": for messages.
 [[nodiscard]] std::string describe(std::chrono::nanoseconds duration);
+// A measured time for messages: "0.182 ms", "5.403 s" (milliseconds above one second).
+[[nodiscard]] std::string describe_waited(std::chrono::nanoseconds duration);
 
 // A deadline for the whole command; remaining() never goes negative.
 class Deadline {
@@ -56,9 +58,13 @@ public:
     explicit Deadline(std::chrono::nanoseconds timeout);
     [[nodiscard]] std::chrono::nanoseconds remaining() const;
     [[nodiscard]] std::chrono::nanoseconds timeout() const { return timeout_; }
+    // Time since the deadline was made: what error messages report as the time waited (not the
+    // timeout, which a failure may come well before).
+    [[nodiscard]] std::chrono::nanoseconds elapsed() const;
 
 private:
     std::chrono::nanoseconds timeout_;
+    std::chrono::steady_clock::time_point start_;
     std::chrono::steady_clock::time_point end_;
 };
 
@@ -98,12 +104,16 @@ struct Target {
 
 // Sends one admin request to the node at `url` from `self` and waits for its answer.
 // Errc::unreachable / timeout (no answer before `deadline`), Errc::malformed (an answer that
-// is not an admin reply), and the answer's own error (not_found, ...) as an Error.
+// is not an admin reply), Errc::peer_restarted (the node restarted while the request was in
+// flight), and the answer's own error (not_found, ...) as an Error.
 [[nodiscard]] Result<admin::Reply> admin_call(Node& node, Process& self, std::string_view url,
                                               admin::Request request, const Deadline& deadline);
 
 // Turns a target into a pid this node can send to: connects to its node (checking the pid's
-// node id for PID@URL; asking the admin service `whereis` for URL/NAME).
+// node id for PID@URL; asking the admin service `whereis` for URL/NAME). The name lookup rides
+// over a restart of that node: a failure a restart explains (peer_restarted, unreachable, no
+// answer, for 1 s no admin service yet) is retried until `deadline`; the error after the last
+// attempt states the time waited and the attempts. Errors of Node::resolve and admin_call.
 [[nodiscard]] Result<Pid> resolve_target(Node& node, Process& self, const Target& target,
                                          const Deadline& deadline);
 
@@ -129,6 +139,21 @@ struct StatusArgs {
     std::string url, listen;
     std::string timeout = "2s";
 };
+struct MailboxArgs {
+    std::string action;  // create, ls, stats, rm, grant, send, recv, ack.
+    std::string url, name, listen;
+    std::string timeout = "5s";
+    bool persistent = false, restricted = false;  // create
+    std::uint32_t capacity_messages = 1024;
+    std::uint64_t capacity_bytes = 16u << 20;
+    std::string who, rights = "all";  // grant
+    std::string body;                 // send
+    std::uint32_t count = 1;          // send: messages; recv: to take (0: until timeout)
+    std::string from;                 // recv: only this sender's
+    bool no_ack = false;              // recv
+    std::uint64_t tag = 0;            // ack
+};
+int run_mailbox(const Output& out, const MailboxArgs& args);
 int run_ping(const Output& out, const PingArgs& args);
 int run_send(const Output& out, const SendArgs& args);
 int run_recv(const Output& out, const RecvArgs& args);

@@ -3,11 +3,15 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <random>
+#include <thread>
 
 #include "cli.h"
+#include "core/result.h"  // HERALD_TRY
 
 namespace herald::cli {
 namespace {
@@ -43,6 +47,32 @@ std::string fresh_unix_path() {
     return (std::filesystem::temp_directory_path() /
             fmt::format("herald-cli-{}-{}.sock", ::getpid(), next++))
         .string();
+}
+
+// One attempt of a name lookup waits at most this long: many resends of the request and of
+// its answer on a direct channel (20 ms doubling: 7 within 2.5 s), yet an answer that died with
+// a node restarting meanwhile (it never comes) costs one attempt, not the whole timeout.
+constexpr std::chrono::nanoseconds lookup_attempt_max = std::chrono::seconds(2);
+// Pause before the next attempt, doubling: a node restarts in tens of milliseconds.
+constexpr std::chrono::nanoseconds lookup_pause_initial = std::chrono::milliseconds(20);
+constexpr std::chrono::nanoseconds lookup_pause_max = std::chrono::milliseconds(500);
+// A heraldd starts its admin service after its other services, so for a few milliseconds after
+// a restart it has none: no_such_process is retried this long before it counts as "no admin
+// service at all" (a node that is not a heraldd).
+constexpr std::chrono::nanoseconds admin_starting_max = std::chrono::seconds(1);
+
+// Whether a failed lookup attempt is worth another: what a restart of the node explains.
+bool lookup_again(Errc code, bool admin_may_be_starting) {
+    switch (code) {
+        case Errc::peer_restarted:  // The request went to an incarnation that died.
+        case Errc::unreachable:     // Down for now (peer_timeout of silence), or not there.
+        case Errc::timeout:         // This attempt's answer never came.
+            return true;
+        case Errc::no_such_process:
+            return admin_may_be_starting;
+        default:
+            return false;
+    }
 }
 
 Errc errc_from_name(std::string_view name) {
@@ -132,9 +162,8 @@ Result<admin::Reply> admin_call(Node& node, Process& self, std::string_view url,
     for (;;) {
         auto message = self.receive_from(admin_pid, deadline.remaining());
         if (!message && message.error().code == Errc::timeout) {
-            return fail(Errc::timeout, fmt::format("no answer from the admin service of {} "
-                                                   "within {}",
-                                                   url, describe(deadline.timeout())));
+            return fail(Errc::timeout, fmt::format("no answer from the admin service of {} in {}",
+                                                   url, describe_waited(deadline.elapsed())));
         }
         if (!message) return fail(message.error());
         HERALD_TRY(admin::Reply reply, admin::decode_reply(message->body));
@@ -143,6 +172,34 @@ Result<admin::Reply> admin_call(Node& node, Process& self, std::string_view url,
         return reply;
     }
 }
+
+namespace {
+
+// admin_call, again after each failure that a restart of the node explains (lookup_again),
+// while `deadline` allows. `request` must be idempotent (an earlier attempt may have run).
+Result<admin::Reply> lookup(Node& node, Process& self, std::string_view url,
+                            const admin::Request& request, const Deadline& deadline) {
+    std::chrono::nanoseconds pause = lookup_pause_initial;
+    std::optional<Deadline> no_admin;  // Since the first no_such_process.
+    for (std::uint32_t attempt = 1;; ++attempt) {
+        const Deadline this_attempt(std::min(deadline.remaining(), lookup_attempt_max));
+        auto reply = admin_call(node, self, url, request, this_attempt);
+        if (reply) return reply;
+        Error error = std::move(reply).error();
+        if (error.code == Errc::no_such_process && !no_admin) no_admin.emplace(admin_starting_max);
+        const bool admin_may_be_starting = no_admin && no_admin->remaining().count() > 0;
+        if (!lookup_again(error.code, admin_may_be_starting) || deadline.remaining().count() == 0) {
+            error.detail +=
+                fmt::format(" (name lookup: {} attempt{} in {})", attempt, attempt == 1 ? "" : "s",
+                            describe_waited(deadline.elapsed()));
+            return fail(std::move(error));
+        }
+        std::this_thread::sleep_for(std::min(pause, deadline.remaining()));
+        pause = std::min(pause * 2, lookup_pause_max);
+    }
+}
+
+}  // namespace
 
 Result<Pid> resolve_target(Node& node, Process& self, const Target& target,
                            const Deadline& deadline) {
@@ -153,7 +210,7 @@ Result<Pid> resolve_target(Node& node, Process& self, const Target& target,
     admin::Request request;
     request.op = "whereis";
     request.name = target.name;
-    auto reply = admin_call(node, self, target.url, request, deadline);
+    auto reply = lookup(node, self, target.url, request, deadline);
     if (!reply) {
         Error error = reply.error();
         if (error.code == Errc::not_found) {

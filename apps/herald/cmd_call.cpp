@@ -5,6 +5,7 @@
 #include <map>
 
 #include "call.h"
+#include "core/result.h"  // HERALD_TRY
 
 namespace herald::cli {
 namespace {
@@ -127,22 +128,29 @@ int run_call(const Output& out, const CallArgs& args) {
     Node& node = *(*client)->node;
     auto self = node.spawn();
     if (!self) return out.error(self.error());
-    auto server = resolve_target(node, *self, plan->target, Deadline(plan->options.timeout));
+    // The first call's --timeout covers finding the target too (docs/cli.md).
+    const Deadline first(plan->options.timeout);
+    auto server = resolve_target(node, *self, plan->target, first);
     if (!server) {
         Error error = server.error();
         if (error.code == Errc::unreachable || error.code == Errc::timeout) {
-            error.detail = fmt::format("no answer from {} within {} (is a node listening there?)",
-                                       plan->target.url, describe(plan->options.timeout));
+            error.detail =
+                fmt::format("no answer from {} in {} (is a node listening there?): {}",
+                            plan->target.url, describe_waited(first.elapsed()), error.detail);
         }
         return out.error(error);
     }
     Tally tally;
     for (std::uint32_t seq = 1; seq <= args.count; ++seq) {
+        CallOptions options = plan->options;
+        if (seq == 1) options.timeout = first.remaining();
         const auto start = std::chrono::steady_clock::now();
-        auto reply = self->call(*server, args.operation, plan->body, plan->options);
+        auto reply = self->call(*server, args.operation, plan->body, options);
         const auto rtt = std::chrono::steady_clock::now() - start;
         if (!reply) {
-            tally.exit_code = out.error(reply.error());
+            Error error = reply.error();
+            error.detail += fmt::format(" (waited {})", describe_waited(rtt));
+            tally.exit_code = out.error(error);
             ++tally.failed[std::string(errc_name(reply.error().code))];
             if (tally.exit_code == exit_usage) return tally.exit_code;
             continue;

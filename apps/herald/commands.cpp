@@ -90,8 +90,8 @@ Result<Bytes> make_body(const SendArgs& args) {
 // Errors of connecting to a node, said the way a user of the CLI thinks of them.
 Error explain(Error error, std::string_view url, const Deadline& deadline) {
     if (error.code == Errc::unreachable || error.code == Errc::timeout) {
-        error.detail = fmt::format("no answer from {} within {} (is a node listening there?)", url,
-                                   describe(deadline.timeout()));
+        error.detail = fmt::format("no answer from {} in {} (is a node listening there?)", url,
+                                   describe_waited(deadline.elapsed()));
     }
     return error;
 }
@@ -153,8 +153,8 @@ namespace {
 int print_reply(const Output& out, Process& self, Pid from, const Deadline& deadline) {
     auto reply = self.receive_from(from, deadline.remaining());
     if (!reply && reply.error().code == Errc::timeout) {
-        return out.error(Errc::timeout, fmt::format("no reply from {} within {}", to_string(from),
-                                                    describe(deadline.timeout())));
+        return out.error(Errc::timeout, fmt::format("no reply from {} in {}", to_string(from),
+                                                    describe_waited(deadline.elapsed())));
     }
     if (!reply) return out.error(reply.error());
     out.result("reply " + message_text(*reply), [&] {

@@ -71,10 +71,19 @@ std::string describe(std::chrono::nanoseconds duration) {
                                              : fmt::format("{:.3f} ms", ms);
 }
 
+std::string describe_waited(std::chrono::nanoseconds duration) {
+    if (duration < std::chrono::seconds(1)) return describe(duration);
+    return describe(std::chrono::duration_cast<std::chrono::milliseconds>(duration));
+}
+
 Deadline::Deadline(std::chrono::nanoseconds timeout)
     : timeout_(timeout),
-      end_(timeout == forever ? std::chrono::steady_clock::time_point::max()
-                              : std::chrono::steady_clock::now() + timeout) {}
+      start_(std::chrono::steady_clock::now()),
+      end_(timeout == forever ? std::chrono::steady_clock::time_point::max() : start_ + timeout) {}
+
+std::chrono::nanoseconds Deadline::elapsed() const {
+    return std::chrono::steady_clock::now() - start_;
+}
 
 std::chrono::nanoseconds Deadline::remaining() const {
     if (timeout_ == forever) return forever;

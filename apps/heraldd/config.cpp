@@ -43,7 +43,7 @@ format = "text"
 [limits]
 # Inbox slots of each built-in service process (1 to 1048576): senders wait when it is full.
 queue_limit = 1024
-# Largest message body in bytes (1 to 16777216); larger sends fail with too_large.
+# Largest message body in bytes (65536 to 16777216); larger sends fail with too_large.
 message_bytes_max = 16777216
 
 [services]
@@ -275,7 +275,8 @@ Status validate(const DaemonConfig& c, std::string_view origin, const ConfigOver
         return fail(value_error(where, "log.format", quoted(c.log_format), "allowed: text, json"));
     }
     HERALD_TRY(check_range(where, "limits.queue_limit", c.queue_limit, 1, 1u << 20));
-    HERALD_TRY(check_range(where, "limits.message_bytes_max", c.message_bytes_max, 1, 16u << 20));
+    HERALD_TRY(
+        check_range(where, "limits.message_bytes_max", c.message_bytes_max, 65536, 16u << 20));
     HERALD_TRY(check_range(where, "services.shutdown_drain_ms", c.shutdown_drain_ms, 0, 60'000));
     return {};
 }

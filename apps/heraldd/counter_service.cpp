@@ -5,6 +5,8 @@
 #include <charconv>
 #include <string>
 
+#include "core/result.h"  // HERALD_TRY
+
 namespace herald::daemon {
 namespace {
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/result.h"  // HERALD_TRY
 #include "log.h"
 
 #ifndef HERALD_VERSION
@@ -158,7 +159,10 @@ admin::Reply Daemon::status() const {
                       {"faults_duplicated", s.faults_duplicated},
                       {"unknown_peer_dropped", s.unknown_peer_dropped},
                       {"peers_known", s.peers_known},
-                      {"processes", s.processes}};
+                      {"processes", s.processes},
+                      {"callbacks_threw", s.callbacks_threw},
+                      {"store_errors", s.store_errors},
+                      {"store_healthy", s.store_healthy ? 1u : 0u}};
     const RpcStats r = node_->rpc_stats();
     reply.counters.insert({{"rpc_calls_succeeded", r.calls_succeeded},
                            {"rpc_calls_failed", r.calls_failed},

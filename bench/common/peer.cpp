@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/result.h"  // HERALD_TRY
+
 namespace herald::bench {
 namespace {
 

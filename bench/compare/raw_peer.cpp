@@ -14,6 +14,7 @@
 #include "bench/common/meter.h"
 #include "bench/common/peer.h"
 #include "bench/common/socket_util.h"
+#include "core/result.h"  // HERALD_TRY
 
 namespace herald::bench {
 namespace {

@@ -9,6 +9,7 @@
 
 #include "bench/common/meter.h"
 #include "bench/common/peer.h"
+#include "core/result.h"  // HERALD_TRY
 
 namespace herald::bench {
 namespace {

@@ -14,6 +14,7 @@
 #include "bench/herald-bench/plan.h"
 #include "bench/herald-bench/report.h"
 #include "bench/herald-bench/runner.h"
+#include "core/result.h"  // HERALD_TRY
 
 namespace herald::bench {
 namespace {

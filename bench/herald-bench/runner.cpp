@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "bench/herald-bench/spawn.h"
+#include "core/result.h"  // HERALD_TRY
 
 namespace herald::bench {
 namespace {

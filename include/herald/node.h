@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "herald/errors.h"
+#include "herald/export.h"
 #include "herald/ids.h"
 #include "herald/process.h"
 #include "herald/rpc.h"
@@ -73,11 +74,18 @@ struct NodeStats {
     std::uint64_t faults_dropped = 0, faults_duplicated = 0;  // By fault injection.
     std::uint64_t unknown_peer_dropped = 0;  // Sends to a node whose address is unknown.
     std::uint64_t peers_known = 0, processes = 0;
+    // Application callbacks (send_async, receive_async, call_async, ...) that threw: the
+    // exception is caught on the loop thread and counted; the node goes on.
+    std::uint64_t callbacks_threw = 0;
+    // The node's durable store (data_dir): failed commits, and false once one failed (its
+    // waiting operations failed with storage_error).
+    std::uint64_t store_errors = 0;
+    bool store_healthy = true;
 };
 
 // Thread safety: every Node method may be called from any thread, except from the node's own
 // callbacks (send_async / receive_async), where blocking calls return invalid_argument.
-class Node {
+class HERALD_API Node {
 public:
     // Binds `options.listen` and starts the node's loop thread. Errc::invalid_argument (bad URL,
     // fault spec or option), Errc::io_error (bind failed), Errc::already_exists (inproc name).
@@ -123,6 +131,25 @@ public:
     // and receives go on. Blocks briefly (one hop to the loop thread); idempotent.
     // Errc::closed (the node stopped), invalid_argument (called from a node callback).
     [[nodiscard]] Status refuse_incoming();
+
+    // --- Mailboxes hosted by this node (herald/mailbox.h, docs/mailboxes.md). Each blocks
+    // until done (persistent: until durable); errors also: closed, invalid_argument (called
+    // from a node callback).
+    // Creates mailbox `name`, owned by `owner` (a process of this node, or no pid: the node
+    // itself), who has every right and may grant. Errc::invalid_argument (name, capacity 0,
+    // owner not of this node; persistent without data_dir), already_exists, queue_full (1024
+    // mailboxes), storage_error.
+    [[nodiscard]] Status create_mailbox(std::string_view name, const MailboxOptions& options = {},
+                                        Pid owner = {});
+    // Destroys it: queued messages are discarded, waiting receives fail with closed.
+    // Errc::not_found, storage_error.
+    [[nodiscard]] Status destroy_mailbox(std::string_view name);
+    // Gives `who` the `rights` (mailbox_rights::*, none revokes) on mailbox `name`: `who` a
+    // pid, a node (local id 0: all its processes), or no pid (everyone). Asked by `by` (the
+    // owner, or no pid: the node). Errc::not_found, access_denied, queue_full (256 grants).
+    [[nodiscard]] Status grant_mailbox(std::string_view name, Pid who, std::uint8_t rights,
+                                       Pid by = {});
+    [[nodiscard]] Result<std::vector<MailboxInfo>> mailboxes() const;
 
     [[nodiscard]] NodeStats stats() const;
     [[nodiscard]] RpcStats rpc_stats() const;

@@ -15,7 +15,9 @@
 #include <string_view>
 
 #include "herald/errors.h"
+#include "herald/export.h"
 #include "herald/ids.h"
+#include "herald/mailbox.h"
 #include "herald/rpc.h"
 
 namespace herald {
@@ -85,7 +87,7 @@ using ReceiveDone = std::function<void(Result<Envelope>)>;
 // Thread safety: a Process may be used by one thread at a time (move it between threads
 // freely). Its callbacks (send_async, receive_async) run on the node's loop thread and must
 // not block. Moving a Process is cheap; copying is not allowed. Destroying it ends the process.
-class Process {
+class HERALD_API Process {
 public:
     Process(Process&&) noexcept;
     Process& operator=(Process&&) noexcept;
@@ -124,6 +126,13 @@ public:
 
     // Non-blocking receive: a message, or Errc::would_block when none (matching) is queued.
     [[nodiscard]] Result<Envelope> try_receive();
+
+    // A handle through which this process sends to and receives from mailbox `name` hosted by
+    // node `host` (this node's id for a local one; connect() to a remote node first).
+    // Blocks for one round trip to the host. Errc::invalid_argument (bad name: 1-64 bytes of
+    // [A-Za-z0-9._-]; unknown host id), not_found (no such mailbox), unreachable (no answer
+    // from the host), closed (this process ended). See herald/mailbox.h.
+    [[nodiscard]] Result<Mailbox> open_mailbox(NodeId host, std::string_view name);
     [[nodiscard]] Result<Envelope> try_receive_any_of(std::span<const Pid> from);
 
     // Asynchronous receive: `done` runs once on the loop thread with the next message (any

@@ -1,6 +1,8 @@
 // Process address text "<pid>@<url>". Layer: api.
 #include "herald/address.h"
 
+#include "core/result.h"  // HERALD_TRY
+
 namespace herald {
 
 Result<ProcessAddress> parse_process_address(std::string_view text) {

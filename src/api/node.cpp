@@ -136,6 +136,9 @@ NodeStats Node::stats() const {
     s.unknown_peer_dropped = c.link.unknown_peer_dropped;
     s.peers_known = c.peers_known;
     s.processes = c.processes;
+    s.callbacks_threw = c.callbacks_threw;
+    s.store_errors = c.store_errors;
+    s.store_healthy = c.store_healthy;
     return s;
 }
 

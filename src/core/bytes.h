@@ -1,21 +1,5 @@
-// Byte buffers used across layers. Layer: core.
+// Byte buffers (Bytes, ByteView): the public types of herald/bytes.h, for the layers.
+// Layer: core.
 #pragma once
 
-#include <cstdint>
-#include <span>
-#include <string_view>
-#include <vector>
-
-namespace herald {
-
-using Bytes = std::vector<std::uint8_t>;
-using ByteView = std::span<const std::uint8_t>;
-
-inline Bytes to_bytes(std::string_view text) {
-    return Bytes(text.begin(), text.end());
-}
-inline std::string_view as_text(ByteView bytes) {
-    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-}  // namespace herald
+#include "herald/bytes.h"  // IWYU pragma: export

@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "core/result.h"
+
 namespace herald {
 
 std::string to_string(NodeId node) {

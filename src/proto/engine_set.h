@@ -44,6 +44,8 @@ public:
     }
     // The slot of the engine that owns `kind`; nullopt when no engine here speaks it.
     [[nodiscard]] std::optional<EngineSlot> owner(wire::PacketKind kind) const;
+    // Every engine's check_invariants, in slot order.
+    void check_invariants(std::vector<std::string>& findings) const;
 
     // Runs `input(engine, out)` on the engine in `slot`, then settles loopback: packets sent to
     // this node go to their owner at once, in the order sent, until none is left, so drivers
@@ -54,6 +56,10 @@ public:
         input(get_fast<E>(slot), out);
         settle(now, out);
     }
+
+    // Settles loopback after an input given to an engine directly rather than through run()
+    // (the engines' unit-test harnesses): what the engines sent to this node goes back in.
+    void settle(Time now, Effects& out);
 
     // Shared inputs, each followed by loopback. on_packet returns false (and does nothing)
     // when no engine owns the packet's kind: the driver counts the drop.
@@ -98,7 +104,6 @@ private:
             return static_cast<E&>(*engines_[slot]);  // Checked by get<E>() at the service.
         }
     }
-    void settle(Time now, Effects& out);
 
     NodeId self_;
     std::vector<std::unique_ptr<Engine>> engines_;

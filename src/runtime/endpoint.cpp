@@ -1,6 +1,7 @@
 // parse_endpoint / to_string: node URLs <-> Endpoint. Layer: runtime.
 // Only IP literals (and "localhost") are accepted: the runtime never does DNS on its loop.
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 
 #include <charconv>
@@ -150,6 +151,26 @@ Result<Endpoint> parse_endpoint(std::string_view url) {
         return invalid(url, "expected '" + scheme + "://' before the address");
     }
     return invalid(url, "unknown scheme '" + scheme + "' (udp, tcp, unix, inproc)");
+}
+
+Status check_group_endpoint(const Endpoint& endpoint) {
+    const std::string url = to_string(endpoint);
+    if (endpoint.scheme != Endpoint::Scheme::udp) {
+        return invalid(url, "a group address is a udp endpoint (udp://239.1.2.3:7500)");
+    }
+    bool multicast = false;
+    in_addr addr4{};
+    in6_addr addr6{};
+    if (inet_pton(AF_INET, endpoint.host.c_str(), &addr4) == 1) {
+        multicast = IN_MULTICAST(ntohl(addr4.s_addr));
+    } else if (inet_pton(AF_INET6, endpoint.host.c_str(), &addr6) == 1) {
+        multicast = IN6_IS_ADDR_MULTICAST(&addr6);
+    }
+    if (!multicast) {
+        return invalid(url, "not an IP multicast address (IPv4 224.0.0.0/4, IPv6 ff00::/8)");
+    }
+    if (endpoint.port == 0) return invalid(url, "a group address needs a port (not 0)");
+    return {};
 }
 
 std::string to_string(const Endpoint& endpoint) {

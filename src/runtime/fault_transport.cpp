@@ -44,6 +44,20 @@ public:
     }
     void close() override;
     [[nodiscard]] Counters counters() const override;
+    // Groups are the inner transport's; datagrams to them pass through the faults like any.
+    [[nodiscard]] Capabilities capabilities() const override { return inner_->capabilities(); }
+    [[nodiscard]] Result<GroupHandle> add_group(const Endpoint& group, GroupRole role) override {
+        return inner_->add_group(group, role);
+    }
+    [[nodiscard]] Status remove_group(GroupHandle group) override {
+        return inner_->remove_group(group);
+    }
+    [[nodiscard]] const Endpoint* group_endpoint(GroupHandle group) const override {
+        return inner_->group_endpoint(group);
+    }
+    [[nodiscard]] const Endpoint* broadcast_endpoint() const override {
+        return inner_->broadcast_endpoint();
+    }
 
 private:
     struct Held {

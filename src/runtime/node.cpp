@@ -12,13 +12,14 @@
 #include <system_error>
 
 #include "core/assert.h"
+#include "runtime/incarnation.h"
+#include "runtime/node_mailbox.h"
 #include "runtime/node_rpc.h"
 
 namespace herald::runtime {
 
 namespace {
 
-constexpr const char* store_file = "herald.db";
 // A durable-write token as the store writer carries it: the engine's slot in the top byte.
 constexpr int token_slot_shift = 56;
 
@@ -34,25 +35,6 @@ NodeId derive_node_id(std::string_view url) {
     h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
     h ^= h >> 31;
     return NodeId{h == 0 ? 1 : h};
-}
-
-// New on every start, and growing from one start to the next (the RPC engine orders
-// incarnations): tenths of a second since 2024-01-01 UTC, which fits 32 bits until 2037. Bumped
-// past the last one handed out in this OS process, so that a node stopped and started again
-// within 100 ms in the same program still gets a new one; separate OS processes cannot start,
-// die and restart on one URL that fast. Never 0 (0 reads as "unknown" on the wire).
-std::uint32_t next_incarnation(std::int64_t unix_ns) {
-    constexpr std::int64_t epoch_2024_unix_ds = 1'704'067'200LL * 10;
-    static std::atomic<std::uint32_t> last{0};
-    const std::int64_t ds = unix_ns / 100'000'000 - epoch_2024_unix_ds;
-    const auto candidate = static_cast<std::uint32_t>(
-        std::clamp<std::int64_t>(ds, 1, std::numeric_limits<std::uint32_t>::max()));
-    std::uint32_t previous = last.load();
-    std::uint32_t chosen = 0;
-    do {
-        chosen = std::max(candidate, previous + 1);
-    } while (!last.compare_exchange_weak(previous, chosen));
-    return chosen;
 }
 
 std::uint64_t random_seed(std::int64_t unix_ns) {
@@ -100,7 +82,8 @@ Status Node::open(const NodeConfig& config) {
     if (faults.any()) transport_ = with_faults(loop_.io(), std::move(transport_), faults);
     listen_ = transport_->local_endpoint();
     id_ = config.id.known() ? config.id : derive_node_id(to_string(listen_));
-    incarnation_ = next_incarnation(clock_.unix_ns());
+    // Claimed (durably, with a data_dir) before anything can answer: see incarnation.h.
+    HERALD_TRY(incarnation_, start_incarnation(config, clock_.unix_ns()));
     peers_.learn(id_, listen_, now());
     LinkOptions link_options;
     link_options.message_bytes_max = config.direct.body_bytes_max + (std::size_t{64} << 10);
@@ -118,6 +101,8 @@ Status Node::open(const NodeConfig& config) {
     rpc_ = std::make_unique<NodeRpc>(static_cast<NodeContext&>(*this), config);
     rpc_slot_ = engines_->add(rpc_->make_engine(context));
     rpc_->attach(rpc_slot_);
+    mailbox_ = std::make_unique<NodeMailbox>(static_cast<NodeContext&>(*this));
+    mailbox_->attach(engines_->add(mailbox_->make_engine(context)));
     HERALD_TRY(open_store(config));
     wake_timer_ = std::make_unique<asio::steady_timer>(loop_.io());
     return {};
@@ -125,14 +110,7 @@ Status Node::open(const NodeConfig& config) {
 
 Status Node::open_store(const NodeConfig& config) {
     if (config.data_dir.empty()) return {};
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    if (ec) {
-        return fail(Errc::io_error,
-                    "cannot create data_dir '" + config.data_dir + "': " + ec.message());
-    }
-    const auto path = (std::filesystem::path(config.data_dir) / store_file).string();
-    HERALD_TRY(store::Store store, store::Store::open(path, store::StoreOptions{config.rpc.sync}));
+    HERALD_TRY(store::Store store, open_node_store(config.data_dir, config.rpc.sync));
     Status restored;
     engines_->restore([&](std::string_view prefix) {
         auto records = store.scan(prefix);
@@ -277,9 +255,10 @@ void Node::route(proto::SendEffect& send, const proto::Effects& out) {
             return;
         case Kind::multicast:
         case Kind::broadcast:
+            if (route_to_group(send)) return;  // One datagram for all (node_groups.cpp).
+            [[fallthrough]];                   // The transport cannot: fan out.
         case Kind::nodes:
-            // Fan-out: one datagram per node of the list. The UDP group and broadcast sockets
-            // that send one datagram for all come with the group engine (issue 15).
+            // Fan-out: one datagram per node of the list.
             for (const NodeId node : out.nodes_of(send.to)) {
                 if (node != id_) link_->send(node, send.parts());
             }
@@ -310,9 +289,10 @@ void Node::complete(proto::OperationId op, Result<Bytes> result) {
     Operation operation = std::move(it->second);
     ops_.erase(it);
     if (operation.sent) {
-        operation.sent(result ? Status{} : Status(tl::make_unexpected(std::move(result.error()))));
+        Status status = result ? Status{} : Status(tl::make_unexpected(std::move(result.error())));
+        upcall(operation.sent, std::move(status));
     } else {
-        operation.done(std::move(result));
+        upcall(operation.done, std::move(result));
     }
     check_drained();
 }
@@ -538,16 +518,16 @@ void Node::finish_shutdown() {
     ops_.clear();
     for (auto& [op, operation] : ops) {
         if (operation.sent) {
-            operation.sent(fail(Errc::closed, "node stopped"));
+            upcall(operation.sent, fail(Errc::closed, "node stopped"));
         } else {
-            operation.done(fail(Errc::closed, "node stopped"));
+            upcall(operation.done, fail(Errc::closed, "node stopped"));
         }
     }
     for (auto& [local, process] : processes_) {
         if (process->async_receiver) {
             auto done = std::move(process->async_receiver);
             process->async_receiver = nullptr;
-            done(fail(Errc::closed, "node stopped"));
+            upcall(done, fail(Errc::closed, "node stopped"));
         }
         process->close();
     }

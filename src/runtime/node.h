@@ -30,6 +30,7 @@
 #include "proto/direct/direct_engine.h"
 #include "proto/effects.h"
 #include "proto/engine_set.h"
+#include "runtime/group_table.h"
 #include "runtime/link.h"
 #include "runtime/loop.h"
 #include "runtime/loop_timers.h"
@@ -41,6 +42,8 @@
 #include "runtime/transport.h"
 
 namespace herald::runtime {
+
+class NodeMailbox;
 
 class NodeRpc;
 
@@ -78,6 +81,20 @@ public:
     // Teaches the peer table that `node` answers at `endpoint` without a handshake.
     // Errc::invalid_argument (unknown node id), Errc::closed. Does not block. Any thread.
     [[nodiscard]] Status add_peer(NodeId node, const Endpoint& endpoint);
+
+    // Group addresses (docs/wire.md, "Group and broadcast addresses"): registers IP multicast
+    // group `group` (udp://239.1.2.3:7500) and returns the handle engines put in a
+    // Kind::multicast Destination's `address`; with GroupRole::member the node also receives
+    // the group's datagrams. On a transport without multicast (tcp, unix, inproc) the handle
+    // is valid, and packets to it fan out to the destination's node list. Blocks for one loop
+    // round trip. Any thread but the loop. Errors: those of GroupTable::add (invalid_argument,
+    // queue_full when transport.groups.groups_max are registered, io_error), and
+    // Errc::invalid_argument on the loop thread, Errc::closed once stopped.
+    [[nodiscard]] Result<std::uint32_t> add_group_address(const Endpoint& group,
+                                                          GroupRole role = GroupRole::member);
+    // Forgets a group address (leaving the group). Errc::not_found, Errc::closed. Blocks for
+    // one loop round trip. Any thread but the loop.
+    [[nodiscard]] Status remove_group_address(std::uint32_t handle);
 
     // Starts a process. Blocks for one loop round trip. Any thread but the loop.
     // Errc::invalid_argument: local_id >= 2^32, queue_limit 0 or > 2^20, name > 255 bytes.
@@ -139,10 +156,14 @@ public:
         std::uint64_t packets_received = 0, packets_unhandled = 0, packets_anonymous = 0;
         std::uint64_t deliveries_dropped = 0, pings_answered = 0;
         std::uint64_t packets_unroutable = 0;  // Sent to an address handle nobody registered.
+        std::uint64_t callbacks_threw = 0;     // Application callbacks that threw (upcall).
         std::uint64_t incoming_refused = 0;    // Remote messages dropped after refuse_incoming.
         std::uint64_t acks_coalesced = 0;      // Direct acks superseded within a loop batch.
         std::uint64_t peers_known = 0, processes = 0, operations_pending = 0;
         std::uint64_t loopback_packets = 0;  // Packets the engines sent to this node itself.
+        // Multicast and broadcast packets sent as one datagram to the group or broadcast
+        // address, and those fanned out to their node list (no capability, unknown handle).
+        std::uint64_t group_datagrams = 0, group_fan_outs = 0;
         NodeRpcCounters rpc;
         // The node's durable store (data_dir): commits, writes, failed commits, batches not yet
         // committed, and whether every commit so far succeeded.
@@ -155,6 +176,8 @@ public:
 
     // The RPC engine's host: serve, call, durable state (node_rpc.h). Valid for the node's life.
     [[nodiscard]] NodeRpc& rpc() const { return *rpc_; }
+    // The mailbox engine's host: create, send, receive, ack (node_mailbox.h). Node's life.
+    [[nodiscard]] NodeMailbox& mailbox() const { return *mailbox_; }
 
 private:
     class Carrier;  // Carries the engines' effects out (EngineSet::apply's driver).
@@ -185,6 +208,9 @@ private:
     [[nodiscard]] Status reserve_command() override;
     void release_command() override;
     [[nodiscard]] proto::OperationId begin_operation(Completion done) override;
+    void answer(Completion& done, Result<Bytes> result) override {
+        upcall(done, std::move(result));
+    }
     void check_drained() override;
     [[nodiscard]] Result<std::vector<store::Record>> read_store(std::string prefix) override;
     [[nodiscard]] proto::EngineSet& engines() override { return *engines_; }
@@ -205,8 +231,22 @@ private:
     // and the transport flush.
     void flush();
 
+    // Runs an application callback on the loop thread. One that throws is counted
+    // (callbacks_threw) and the node goes on: no exception crosses into the runtime
+    // (STYLE.md, Errors), and the loop never stops on a user's bug.
+    template <class F, class... Args>
+    void upcall(F& callback, Args&&... args) noexcept {
+        try {
+            callback(std::forward<Args>(args)...);
+        } catch (...) {
+            ++counters_.callbacks_threw;
+        }
+    }
+
     // Loop thread: effects.
     void route(proto::SendEffect& send, const proto::Effects& out);
+    // One datagram for a multicast or broadcast destination; false: fan out (node_groups.cpp).
+    bool route_to_group(const proto::SendEffect& send);
     void deliver(Message message, Time now);
     void complete(proto::OperationId op, Result<Bytes> result);
     void persist(proto::EngineSlot slot, std::uint64_t token,
@@ -269,6 +309,7 @@ private:
     std::unique_ptr<Transport> transport_;
     PeerTable peers_;
     std::unique_ptr<Link> link_;
+    GroupTable groups_;
     Random random_;
     std::unique_ptr<proto::EngineSet> engines_;
     std::array<TimerSet, proto::EngineSet::engines_max> engine_timers_;  // By engine slot.
@@ -277,6 +318,7 @@ private:
     proto::EngineSlot rpc_slot_ = 0;
     std::unique_ptr<StoreWriter> store_;  // With data_dir: the node's durable store.
     std::unique_ptr<NodeRpc> rpc_;
+    std::unique_ptr<NodeMailbox> mailbox_;
     TimerSet node_timers_;
     proto::Effects effects_;
     std::deque<std::function<void()>> deferred_;  // Inputs produced while applying effects.

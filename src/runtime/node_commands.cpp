@@ -79,7 +79,7 @@ void Node::end_process(const std::shared_ptr<ProcessState>& process) {
     if (process->async_receiver) {
         auto done = std::move(process->async_receiver);
         process->async_receiver = nullptr;
-        done(fail(Errc::closed, "process exited"));
+        upcall(done, fail(Errc::closed, "process exited"));
     }
     const Time t = now();
     HERALD_ASSERT(effects_.empty());
@@ -99,9 +99,12 @@ Result<Pid> Node::whereis(std::string_view name) const {
 
 Status Node::add_peer(NodeId node, const Endpoint& endpoint) {
     if (!node.known()) return fail(Errc::invalid_argument, "node id 0");
+    HERALD_TRY(reserve_command());
     if (!loop_.post([this, node, endpoint] {
+            release_command();
             if (!shut_down_) peers_.learn(node, endpoint, now());
         })) {
+        release_command();
         return fail(Errc::closed, "node stopped");
     }
     return {};

@@ -86,6 +86,9 @@ public:
     virtual void release_command() = 0;
     // The node's one operation-id map: `done` runs when an engine completes the returned id.
     [[nodiscard]] virtual proto::OperationId begin_operation(Completion done) = 0;
+    // Runs `done` (an application callback) with `result` on the loop thread; one that throws
+    // is counted, never propagated.
+    virtual void answer(Completion& done, Result<Bytes> result) = 0;
     // Something a drain waits for changed (a service became drained).
     virtual void check_drained() = 0;
     // The node's durable store (NodeConfig::data_dir): every record under `prefix`, read

@@ -62,17 +62,17 @@ Status Node::ping_async(const Endpoint& to, Duration timeout, PingCallback done)
 
 void Node::start_ping(const Endpoint& to, Duration timeout, PingCallback done) {
     if (shut_down_) {
-        done(fail(Errc::closed, "node stopped"));
+        upcall(done, fail(Errc::closed, "node stopped"));
         return;
     }
     if (to == listen_) {
         // Our own address: the engine would answer itself internally, never through here.
-        done(PingResult{id_, incarnation_, Duration::zero(), listen_});
+        upcall(done, PingResult{id_, incarnation_, Duration::zero(), listen_});
         return;
     }
     const std::optional<std::uint32_t> address = claim_address(to);
     if (!address) {
-        done(fail(Errc::queue_full, "too many pings of addresses at once"));
+        upcall(done, fail(Errc::queue_full, "too many pings of addresses at once"));
         return;
     }
     const Time t = now();

@@ -63,6 +63,7 @@ void ProcessState::close() {
     {
         std::lock_guard lock(mutex_);
         closed_.store(true, std::memory_order_release);
+        ++removals_;
         queue_.clear();
         size_.store(0, std::memory_order_release);
         if (event_fd_ >= 0) signal_fd(event_fd_);  // Wake event loops so they see `closed`.
@@ -84,6 +85,7 @@ auto ProcessState::take_locked(std::span<const Pid> from, std::size_t start)
 }
 
 void ProcessState::after_remove_locked() {
+    ++removals_;
     size_.store(queue_.size(), std::memory_order_release);
     if (queue_.empty() && event_fd_ >= 0) reset_fd(event_fd_);
 }
@@ -99,11 +101,17 @@ auto ProcessState::take_wait(std::span<const Pid> from, Time deadline,
     using namespace std::chrono;
     const steady_clock::time_point until{nanoseconds(deadline.ns())};
     std::unique_lock lock(mutex_);
-    std::size_t scanned = 0;  // Messages only get appended meanwhile: rescan just the new ones.
+    // Messages already looked at (and not wanted): while the lock was released only appends
+    // happened, unless another taker (the loop's receive_async, a try_receive) or close()
+    // removed some meanwhile, which shifts the rest: then everything is looked at again.
+    std::size_t scanned = 0;
+    std::uint64_t removals_seen = removals_;
     for (;;) {
         if (closed_.load(std::memory_order_relaxed)) return fail(Errc::closed, "process closed");
+        if (removals_ != removals_seen) scanned = 0;
         if (auto taken = take_locked(from, scanned)) return std::move(*taken);
         scanned = queue_.size();
+        removals_seen = removals_;
         // Checked again after every wake-up: messages this receive does not want may fill the
         // queue meanwhile, and a sender the engine stopped on stale counts must be let go.
         if (report_due_idle()) {
@@ -117,6 +125,7 @@ auto ProcessState::take_wait(std::span<const Pid> from, Time deadline,
             ready_.wait(lock);
         } else if (ready_.wait_until(lock, until) == std::cv_status::timeout) {
             waiting_ = false;
+            if (removals_ != removals_seen) scanned = 0;
             if (auto taken = take_locked(from, scanned)) return std::move(*taken);
             return fail(Errc::timeout, "no matching message before the deadline");
         }

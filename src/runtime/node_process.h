@@ -35,7 +35,7 @@ public:
     [[nodiscard]] Pid pid() const { return pid_; }
     [[nodiscard]] const std::string& name() const { return name_; }
     // The no-buffer strategies move data only while the process is blocked in a receive, so
-    // only they need the engine told when a receive waits and ends (direct README rules
+    // only they need the engine told when a receive waits and ends (docs/direct.md rules
     // 11-12); the buffered ones ignore it. Any thread.
     [[nodiscard]] bool needs_receive_posts() const { return unbuffered_; }
 
@@ -46,6 +46,11 @@ public:
     // Any thread: wakes a waiting receiver with Errc::closed; later pushes are dropped and
     // queued messages are discarded. Idempotent.
     void close();
+    // Whether a receiver sleeps in take_wait now. Any thread.
+    [[nodiscard]] bool receiver_waiting() const {
+        std::lock_guard lock(mutex_);
+        return waiting_;
+    }
     [[nodiscard]] bool closed() const { return closed_.load(std::memory_order_acquire); }
 
     // What a take removed, and whether the taker must post a consumption report to the loop
@@ -75,7 +80,7 @@ public:
     // process. Errc::io_error when the system refuses an eventfd. Any thread.
     [[nodiscard]] Result<int> notify_fd();
 
-    // Consumption reports (direct README rules 5, 6, 10). The taker counts what it took; the
+    // Consumption reports (docs/direct.md rules 5, 6, 10). The taker counts what it took; the
     // loop thread folds the count into the engine right before the engine handles a data
     // packet for this process (so acks carry current credit: take_consumed), or in a report
     // task that the taker posts only when the engine may be waiting for one: always for the
@@ -112,7 +117,8 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable ready_;
     std::deque<Message> queue_;
-    bool waiting_ = false;  // A receiver sleeps on ready_; push must notify.
+    bool waiting_ = false;        // A receiver sleeps on ready_; push must notify.
+    std::uint64_t removals_ = 0;  // Times messages left the queue (take, close): take_wait.
     int event_fd_ = -1;
     std::atomic<bool> closed_{false};
     std::atomic<std::size_t> size_{0};

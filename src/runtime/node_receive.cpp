@@ -30,7 +30,8 @@ Result<Message> Node::try_receive(ProcessState& self, std::span<const Pid> from)
     if (auto taken = self.take(from)) return accept(self, std::move(*taken));
     if (self.closed()) return fail(Errc::closed, "process closed");
     if (self.report_due_idle()) post_report(self.pid());
-    return fail(Errc::would_block, "no message queued");
+    // No detail: an empty poll is the hot path of a polling receiver, and it allocates nothing.
+    return fail(Errc::would_block);
 }
 
 Result<Message> Node::receive(ProcessState& self, std::span<const Pid> from, Duration timeout) {
@@ -130,10 +131,13 @@ void Node::report_to_engine(Pid pid, std::uint32_t count) {
 
 Status Node::receive_async(const std::shared_ptr<ProcessState>& self, std::vector<Pid> from,
                            Duration timeout, ReceiveCallback done) {
+    HERALD_TRY(reserve_command());
     if (!loop_.post(
             [this, self, from = std::move(from), timeout, done = std::move(done)]() mutable {
+                release_command();
                 start_async_receive(self, std::move(from), timeout, std::move(done));
             })) {
+        release_command();
         return fail(Errc::closed, "node stopped");
     }
     return {};
@@ -142,19 +146,19 @@ Status Node::receive_async(const std::shared_ptr<ProcessState>& self, std::vecto
 void Node::start_async_receive(const std::shared_ptr<ProcessState>& self, std::vector<Pid> from,
                                Duration timeout, ReceiveCallback done) {
     if (shut_down_ || self->closed()) {
-        done(fail(Errc::closed, "process closed"));
+        upcall(done, fail(Errc::closed, "process closed"));
         return;
     }
     if (self->async_receiver) {
-        done(fail(Errc::invalid_argument, "a receive_async is already pending"));
+        upcall(done, fail(Errc::invalid_argument, "a receive_async is already pending"));
         return;
     }
     if (auto taken = self->take(from)) {
-        done(accept(*self, std::move(*taken)));
+        upcall(done, accept(*self, std::move(*taken)));
         return;
     }
     if (timeout <= Duration::zero()) {
-        done(fail(Errc::timeout, "no message queued"));
+        upcall(done, fail(Errc::timeout, "no message queued"));
         return;
     }
     self->async_receiver = std::move(done);
@@ -187,7 +191,7 @@ void Node::finish_async_receive(ProcessState& self, Result<Message> result, Time
         const Pid pid = self.pid();
         deferred_.push_back([this, pid] { receive_ended(pid); });
     }
-    done(std::move(result));
+    upcall(done, std::move(result));
 }
 
 }  // namespace herald::runtime

@@ -1,11 +1,9 @@
-// NodeRpc: the RPC engine in the runtime Node — start-up, serving, calls, handler runs and
-// durable writes. Layer: runtime.
+// NodeRpc: the RPC engine's service in the runtime Node — serving, calls and handler runs.
+// Layer: runtime.
 #include "runtime/node_rpc.h"
 
 #include <chrono>
 #include <exception>
-#include <filesystem>
-#include <system_error>
 
 #include "core/assert.h"
 #include "proto/rpc/reply_cache.h"
@@ -16,7 +14,6 @@ namespace {
 
 constexpr std::uint32_t handler_threads_max = 256;
 constexpr std::size_t operation_bytes_max = 255;
-constexpr const char* store_file = "herald.db";
 // See node_send.cpp: a guard against a lost completion, not a protocol timeout.
 constexpr Duration completion_grace = Duration::seconds(2);
 
@@ -348,13 +345,14 @@ Status NodeRpc::call_async(Pid client, Pid server, std::string operation, Bytes 
 void NodeRpc::start_call(Pid client, Pid server, std::string operation, Bytes request,
                          const proto::rpc::CallOptions& options, CallCallback done) {
     if (!node_.accepting()) {
-        done(fail(Errc::closed, "node stopped"));
+        node_.answer(done, fail(Errc::closed, "node stopped"));
         return;
     }
     if (!node_.knows_node(server.node)) {
         ++counters_.unreachable_calls;
-        done(fail(Errc::unreachable, "no address known for node " + to_string(server.node) +
-                                         " (connect to it or resolve PID@URL first)"));
+        node_.answer(done,
+                     fail(Errc::unreachable, "no address known for node " + to_string(server.node) +
+                                                 " (connect to it or resolve PID@URL first)"));
         return;
     }
     const proto::OperationId op = node_.begin_operation(std::move(done));
@@ -388,7 +386,7 @@ Result<Bytes> NodeRpc::call(Pid client, Pid server, std::string operation, Bytes
 Result<std::vector<store::Record>> NodeRpc::read_state(std::string prefix) {
     HERALD_TRY(auto records, node_.read_store(std::move(prefix)));
     std::erase_if(records, [](const store::Record& record) {
-        return record.first.starts_with(proto::rpc::ReplyCache::key_prefix);
+        return proto::rpc::ReplyCache::reserved_key(record.first);
     });
     return records;
 }

@@ -127,7 +127,9 @@ void Node::drain_sends() {
     commands_queued_.fetch_sub(static_cast<std::uint32_t>(sends_taken_.size()),
                                std::memory_order_acq_rel);
     if (shut_down_ || draining_) {
-        for (SendCommand& command : sends_taken_) command.done(fail(Errc::closed, "node stopped"));
+        for (SendCommand& command : sends_taken_) {
+            upcall(command.done, fail(Errc::closed, "node stopped"));
+        }
         sends_taken_.clear();
         return;
     }

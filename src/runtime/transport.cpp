@@ -8,6 +8,22 @@
 
 namespace herald::runtime {
 
+// Without multicast (tcp, unix, inproc): the Node fans out instead (capabilities()).
+Result<Transport::GroupHandle> Transport::add_group(const Endpoint& group, GroupRole) {
+    HERALD_TRY(check_group_endpoint(group));
+    return fail(Errc::invalid_argument,
+                "this transport cannot send to IP multicast groups (udp only): " +
+                    to_string(local_endpoint()));
+}
+
+Status Transport::remove_group(GroupHandle group) {
+    return fail(Errc::not_found, "no group with handle " + std::to_string(group));
+}
+
+const Endpoint* Transport::group_endpoint(GroupHandle) const {
+    return nullptr;
+}
+
 Result<std::unique_ptr<Transport>> open_transport(asio::io_context& io, const Endpoint& listen,
                                                   const TransportOptions& options) {
     if (options.batch_max == 0 || options.send_queue_max == 0 ||
@@ -15,6 +31,11 @@ Result<std::unique_ptr<Transport>> open_transport(asio::io_context& io, const En
         return fail(Errc::invalid_argument,
                     "transport options: batch_max, send_queue_max and send_queue_bytes_max must "
                     "be > 0");
+    }
+    if (options.groups.groups_max > groups_max_limit || options.groups.group_batch_max == 0) {
+        return fail(Errc::invalid_argument,
+                    "transport options: groups_max must be <= " + std::to_string(groups_max_limit) +
+                        " and group_batch_max > 0");
     }
     switch (listen.scheme) {
         case Endpoint::Scheme::udp:

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,37 @@ struct Endpoint {
 [[nodiscard]] Result<Endpoint> parse_endpoint(std::string_view url);
 [[nodiscard]] std::string to_string(const Endpoint& endpoint);
 
+// Whether `endpoint` can name an IP multicast group: scheme udp, a multicast address (IPv4
+// 224.0.0.0/4, IPv6 ff00::/8) and a port other than 0 (every member binds the same port).
+// Errc::invalid_argument says which of the three is wrong.
+[[nodiscard]] Status check_group_endpoint(const Endpoint& endpoint);
+
+// The largest TransportOptions::groups.groups_max: each joined group costs a socket.
+constexpr std::uint32_t groups_max_limit = 1024;
+
+// Group addresses (docs/wire.md, "Group and broadcast addresses"): how the udp transport sends
+// one datagram to many nodes. The other transports ignore these options.
+struct GroupOptions {
+    // Interface that sends and joins, by name ("eth0"). Empty: the interface of the listen
+    // address (IPv4: by its address; IPv6: looked up with getifaddrs), or the kernel's choice
+    // (the route to the group) when the node listens on a wildcard address.
+    std::string multicast_interface;
+    std::uint8_t multicast_ttl = 1;  // IP_MULTICAST_TTL / hops: 1 keeps groups on one link.
+    // IP_MULTICAST_LOOP: other nodes on this host that joined the group hear it. A node never
+    // hears its own group or broadcast datagrams (the transport drops them, counted).
+    bool multicast_loop = true;
+    // Groups registered at once (handles 1..groups_max, at most groups_max_limit); one more
+    // fails with Errc::queue_full. Each joined group holds a socket and its receive buffers
+    // (group_batch_max x 64 KiB).
+    std::uint32_t groups_max = 64;
+    std::uint32_t group_batch_max = 8;  // recvmmsg batch of each group socket (<= batch_max).
+    // The broadcast endpoint (IPv4 only: udp://10.0.0.255:7600, udp://255.255.255.255:7600).
+    // Set: the listen socket gets SO_BROADCAST, sends to this endpoint reach every node of the
+    // link, and a second socket bound to it receives (every node of a link uses the same one).
+    // Unset: the transport has no broadcast; the Node fans out to each node instead.
+    std::optional<Endpoint> broadcast;
+};
+
 struct TransportOptions {
     std::uint32_t socket_buffer_bytes = 4u << 20;  // SO_RCVBUF / SO_SNDBUF request.
     std::uint32_t batch_max = 64;                  // Datagrams per sendmmsg / recvmmsg.
@@ -41,7 +73,12 @@ struct TransportOptions {
     // tcp and inproc 16 MiB + 64 KiB). Real networks want ~1,400 for UDP (no IP fragments).
     // Values above the transport's own limit are lowered to it.
     std::size_t datagram_bytes_max = 0;
+    GroupOptions groups;
 };
+
+// How add_group treats a group: a sender only sends to it; a member also receives its
+// datagrams (a socket bound to the group address and port, joined on the multicast interface).
+enum class GroupRole : std::uint8_t { sender, member };
 
 class Transport {
 public:
@@ -56,8 +93,10 @@ public:
     virtual void start(ReceiveHandler handler) = 0;
 
     // Queues one datagram to `to` (datagram sockets send a large one with nothing queued before
-    // it at once, without copying it). Never blocks; when the socket and the bounded send queue
-    // are full the datagram is dropped and counted (the engines retransmit). Loop thread only.
+    // it at once, without copying it). `to` may be a group_endpoint() or the
+    // broadcast_endpoint(): one datagram then reaches every member of the group or the link. Never
+    // blocks; when the socket and the bounded send queue are full the datagram is dropped and
+    // counted (the engines retransmit). Loop thread only.
     virtual void send(const Endpoint& to, ByteView datagram) = 0;
 
     // Pushes queued datagrams to the kernel (one sendmmsg where available). Loop thread only.
@@ -72,14 +111,44 @@ public:
     // Stops receiving and closes the socket. Loop thread only; idempotent.
     virtual void close() = 0;
 
+    // What the transport can send in one datagram to many nodes. The Node asks, and fans out
+    // (one datagram per node) where the answer is no: tcp, unix and inproc have neither.
+    struct Capabilities {
+        bool multicast = false;  // add_group works; send() to a group's endpoint reaches it.
+        bool broadcast = false;  // groups.broadcast is set; send() to it reaches the link.
+    };
+    [[nodiscard]] virtual Capabilities capabilities() const { return {}; }
+
+    // 1..groups_max; 0 is never a handle (Destination's default names no group).
+    using GroupHandle = std::uint32_t;
+    // Registers IP multicast group `group` (check_group_endpoint) and, for GroupRole::member,
+    // joins it: its datagrams then reach the receive handler with the sender's address as
+    // `from`. Registering a group again returns the same handle (joining it if now asked).
+    // Loop thread only; does not block. Errc::invalid_argument: a bad group endpoint, another
+    // address family than the listen address, or a transport without multicast.
+    // Errc::queue_full: groups_max groups are registered. Errc::io_error: the OS refused the
+    // socket, bind or join (errno text). Errc::closed: the transport is closed.
+    [[nodiscard]] virtual Result<GroupHandle> add_group(const Endpoint& group, GroupRole role);
+    // Leaves and forgets a group; its handle may be handed out again. Errc::not_found for a
+    // handle that is not registered. Loop thread only.
+    [[nodiscard]] virtual Status remove_group(GroupHandle group);
+    // The endpoint to send() a group's datagrams to; nullptr for an unknown handle. Valid until
+    // remove_group. Loop thread only.
+    [[nodiscard]] virtual const Endpoint* group_endpoint(GroupHandle group) const;
+    // groups.broadcast when the transport has broadcast, else nullptr. Any thread after open.
+    [[nodiscard]] virtual const Endpoint* broadcast_endpoint() const { return nullptr; }
+
     // send_dropped: a bounded queue was full. send_errors: refused (oversize, wrong scheme,
     // peer unreachable, OS error). receive_errors: OS errors and truncated datagrams.
     // receive_malformed: bad input from outside (tcp frame over the limit, bad hello).
+    // group_received: datagrams that came on a group or broadcast socket (also counted in
+    // datagrams_received); group_echoes: of them, this transport's own, dropped.
     // faults_*: what with_faults() did on purpose (zero for plain transports).
     struct Counters {
         std::uint64_t datagrams_sent = 0, datagrams_received = 0, send_dropped = 0;
         std::uint64_t send_errors = 0, receive_errors = 0;
         std::uint64_t receive_malformed = 0;
+        std::uint64_t group_received = 0, group_echoes = 0;
         std::uint64_t faults_dropped = 0, faults_duplicated = 0, faults_reordered = 0;
         std::uint64_t faults_delayed = 0;
     };

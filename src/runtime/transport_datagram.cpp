@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "core/assert.h"
+#include "runtime/udp_groups.h"
 
 namespace herald::runtime {
 namespace {
@@ -57,12 +58,18 @@ Result<std::unique_ptr<Transport>> DatagramSocketTransport::adopt(asio::io_conte
         return fail(os_error("getsockname", error));
     }
     config.family = address.ss_family;
+    const bool groups = config.groups;
     auto transport = std::make_unique<DatagramSocketTransport>(io, options, std::move(config));
     asio::error_code ec;
     transport->socket_.assign(asio::generic::datagram_protocol(address.ss_family, 0), fd, ec);
     if (ec) {
         ::close(fd);  // The transport's destructor still removes a unix socket file.
         return fail(Errc::io_error, "registering the socket with the loop: " + ec.message());
+    }
+    if (groups) {
+        transport->groups_ = std::make_unique<UdpGroups>(io, fd, transport->config_.local, options,
+                                                         transport->counters_);
+        HERALD_TRY(transport->groups_->open_broadcast());
     }
     return std::unique_ptr<Transport>(std::move(transport));
 }
@@ -76,7 +83,8 @@ DatagramSocketTransport::DatagramSocketTransport(asio::io_context& io,
       socket_(io),
       retry_timer_(io),
       senders_(config_.local.scheme),
-      retry_delay_(retry_delay_first) {
+      retry_delay_(retry_delay_first),
+      counters_(config_.counters != nullptr ? *config_.counters : own_counters_) {
     HERALD_ASSERT(options_.batch_max > 0);
     HERALD_ASSERT(config_.receive_buffer_bytes > 0);
     prepare_receive_buffers();
@@ -112,6 +120,7 @@ void DatagramSocketTransport::start(ReceiveHandler handler) {
     handler_ = std::move(handler);
     started_ = true;
     if (closed_) return;
+    if (groups_) groups_->start(handler_);
     // Datagrams that arrived before start() raised their readiness edge already: drain first.
     asio::post(io_, [this, alive = life_.watch()] {
         if (!alive.expired() && !closed_) drain_receive();
@@ -319,9 +328,31 @@ void DatagramSocketTransport::on_retry_timer() {
     flush();
 }
 
+Transport::Capabilities DatagramSocketTransport::capabilities() const {
+    return groups_ ? groups_->capabilities() : Capabilities{};
+}
+
+Result<Transport::GroupHandle> DatagramSocketTransport::add_group(const Endpoint& group,
+                                                                  GroupRole role) {
+    return groups_ ? groups_->add(group, role) : Transport::add_group(group, role);
+}
+
+Status DatagramSocketTransport::remove_group(GroupHandle group) {
+    return groups_ ? groups_->remove(group) : Transport::remove_group(group);
+}
+
+const Endpoint* DatagramSocketTransport::group_endpoint(GroupHandle group) const {
+    return groups_ ? groups_->endpoint(group) : nullptr;
+}
+
+const Endpoint* DatagramSocketTransport::broadcast_endpoint() const {
+    return groups_ ? groups_->broadcast_endpoint() : nullptr;
+}
+
 void DatagramSocketTransport::close() {
     if (closed_) return;
     closed_ = true;
+    if (groups_) groups_->close();
     asio::error_code ignored;
     socket_.close(ignored);
     retry_timer_.cancel();

@@ -11,6 +11,7 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,12 +51,19 @@ struct DatagramSocketConfig {
     std::string unlink_path;  // Unix: the bound path, removed on close.
     dev_t unlink_device = 0;  // ... only if it is still our socket file.
     ino_t unlink_inode = 0;
+    bool groups = false;  // Udp: multicast groups and broadcast (UdpGroups).
+    // Where to count; null: the transport's own counters. A group's receive socket counts
+    // into its udp transport's.
+    AtomicCounters* counters = nullptr;
 };
+
+class UdpGroups;
 
 class DatagramSocketTransport final : public Transport {
 public:
     // Takes ownership of `fd` (bound, non-blocking) and closes it on failure.
-    // Errc::io_error when Asio cannot register the descriptor.
+    // Errc::io_error when Asio cannot register the descriptor; with config.groups, also the
+    // errors of UdpGroups::open_broadcast.
     static Result<std::unique_ptr<Transport>> adopt(asio::io_context& io, int fd,
                                                     const TransportOptions& options,
                                                     DatagramSocketConfig config);
@@ -75,6 +83,11 @@ public:
     }
     void close() override;
     [[nodiscard]] Counters counters() const override { return counters_.snapshot(); }
+    [[nodiscard]] Capabilities capabilities() const override;
+    [[nodiscard]] Result<GroupHandle> add_group(const Endpoint& group, GroupRole role) override;
+    [[nodiscard]] Status remove_group(GroupHandle group) override;
+    [[nodiscard]] const Endpoint* group_endpoint(GroupHandle group) const override;
+    [[nodiscard]] const Endpoint* broadcast_endpoint() const override;
 
 private:
     struct Outgoing {
@@ -119,7 +132,9 @@ private:
 
     bool started_ = false, closed_ = false, receive_waiting_ = false;
     bool write_waiting_ = false, flush_posted_ = false;
-    AtomicCounters counters_;
+    AtomicCounters own_counters_;
+    AtomicCounters& counters_;           // own_counters_ or config_.counters.
+    std::unique_ptr<UdpGroups> groups_;  // Udp only; after the counters it counts into.
     LifeToken life_;
 };
 

@@ -24,7 +24,7 @@ private:
 
 struct AtomicCounters {
     Counter datagrams_sent, datagrams_received, send_dropped, send_errors, receive_errors;
-    Counter receive_malformed;
+    Counter receive_malformed, group_received, group_echoes;
 
     [[nodiscard]] Transport::Counters snapshot() const {
         Transport::Counters out;
@@ -34,6 +34,8 @@ struct AtomicCounters {
         out.send_errors = send_errors.get();
         out.receive_errors = receive_errors.get();
         out.receive_malformed = receive_malformed.get();
+        out.group_received = group_received.get();
+        out.group_echoes = group_echoes.get();
         return out;
     }
 };

@@ -9,9 +9,6 @@
 
 namespace herald::runtime {
 
-// UDP datagrams are at most 65,535 bytes on the wire, so one buffer size fits every sender.
-constexpr std::size_t udp_receive_buffer_bytes = 65'535;
-
 Result<std::unique_ptr<Transport>> open_udp_transport(asio::io_context& io, const Endpoint& listen,
                                                       const TransportOptions& options) {
     if (listen.scheme != Endpoint::Scheme::udp) {
@@ -32,6 +29,7 @@ Result<std::unique_ptr<Transport>> open_udp_transport(asio::io_context& io, cons
     config.datagram_bytes_max =
         options.datagram_bytes_max == 0 ? limit : std::min(options.datagram_bytes_max, limit);
     config.receive_buffer_bytes = udp_receive_buffer_bytes;
+    config.groups = true;
     return DatagramSocketTransport::adopt(io, fd.release(), options, std::move(config));
 }
 

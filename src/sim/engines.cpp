@@ -2,6 +2,7 @@
 #include "sim/engines.h"
 
 #include "proto/direct/direct_engine.h"
+#include "proto/mailbox/mailbox_engine.h"
 #include "proto/naming/naming_engine.h"
 #include "proto/rpc/rpc_engine.h"
 
@@ -31,6 +32,13 @@ EngineFactory naming_engine(const proto::naming::NamingOptions& options) {
         const bool is_server = context.self == server->server_node;
         return std::make_unique<proto::naming::NamingEngine>(context,
                                                              is_server ? *server : *client);
+    };
+}
+
+EngineFactory mailbox_engine(const proto::mailbox::MailboxOptions& options) {
+    auto kept = std::make_shared<const proto::mailbox::MailboxOptions>(options);
+    return [kept](const proto::EngineContext& context) -> std::unique_ptr<proto::Engine> {
+        return std::make_unique<proto::mailbox::MailboxEngine>(context, *kept);
     };
 }
 

@@ -12,6 +12,7 @@
 #include "core/bytes.h"
 #include "proto/direct/direct_options.h"
 #include "proto/engine.h"
+#include "proto/mailbox/mailbox_options.h"
 #include "proto/naming/naming_engine.h"
 #include "proto/rpc/rpc_options.h"
 
@@ -31,6 +32,8 @@ using EngineFactory =
 // The RPC engine with fixed options (copied into the factory; each engine keeps its own copy,
 // since it holds a reference to them).
 [[nodiscard]] EngineFactory rpc_engine(const proto::rpc::RpcOptions& options);
+// The mailbox engine with fixed options (kept, as for the RPC engine).
+[[nodiscard]] EngineFactory mailbox_engine(const proto::mailbox::MailboxOptions& options);
 // The naming engine: the node `options.server_node` hosts the server role, every node the
 // client role (options.server is set per node).
 [[nodiscard]] EngineFactory naming_engine(const proto::naming::NamingOptions& options);

@@ -1,4 +1,5 @@
-// The "rpc" scenarios as ScenarioSpecs: every node hosts the RPC engine (durable, with buggify
+// The "rpc" scenarios as ScenarioSpecs: every node hosts the RPC engine (durable but in
+// rpc_volatile, with buggify
 // and mutations applied); the counter workload; partitions from the plan and crashes of the
 // server node; the workload's counter check. Layer: sim.
 #include "sim/rpc_scenario.h"
@@ -9,30 +10,13 @@
 #include "sim/scenario_spec.h"
 
 namespace herald::sim {
-namespace {
 
-// Crashes of the server node only: a crashed client would abandon its calls, and the counter
-// could then no longer be compared with the successes exactly.
-void schedule_server_crashes(Simulation& sim, const ScenarioOptions& o, Random& random) {
-    const auto down_max = Duration::seconds(1);
-    const auto window = o.safety - down_max;
-    if (window <= Duration::zero()) return;
-    for (std::uint32_t i = 0; i < o.crashes; ++i) {
-        const Time at = Time::zero() + Duration::nanoseconds(static_cast<std::int64_t>(
-                                           random.below(static_cast<std::uint64_t>(window.ns()))));
-        const Duration down =
-            Duration::milliseconds(1 + static_cast<std::int64_t>(random.below(1000)));
-        // Never with a wiped disk: that loses the reply cache, and no promise holds then.
-        sim.queue().schedule(at, [&sim] { sim.crash(NodeId{1}, false); });
-        sim.queue().schedule(at + down, [&sim] { sim.restart(NodeId{1}); });
-    }
-}
-
-}  // namespace
+// The server node's crashes come from schedule_node1_crashes: a crashed client would abandon
+// its calls, and the counter could then no longer be compared with the successes exactly.
 
 proto::rpc::RpcOptions rpc_engine_options(const ScenarioOptions& o, Buggify& buggify) {
     proto::rpc::RpcOptions r;
-    r.durable = true;
+    r.durable = o.scenario != "rpc_volatile";
     // A tiny cache makes servers refuse with busy; a short threshold sends RRA's optional Ack
     // often; few response resends leave replies to the client's probes.
     if (buggify.mode("rpc_tiny_cache")) r.cache_entries_max = 3;
@@ -55,7 +39,7 @@ ScenarioSpec::MakeWorkload rpc_workload(const ScenarioOptions& o, Buggify& buggi
     w.safety = o.safety;
     w.semantics = o.scenario == "rpc_at_least_once" ? proto::rpc::Semantics::at_least_once
                                                     : proto::rpc::Semantics::exactly_once;
-    w.durable = true;
+    w.durable = o.scenario != "rpc_volatile";
     w.long_handlers = buggify.mode("rpc_long_handlers");
     return [w, engine_index](Simulation& sim, const std::vector<std::size_t>& slots,
                              Random random) -> std::unique_ptr<ScenarioWorkload> {
@@ -71,7 +55,7 @@ RunReport run_rpc_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     spec.faults.crashes = 0;  // The server's crashes below, never with a wiped disk.
     spec.faults.wipe = 0.0;
     spec.extra_faults = [&o](Simulation& sim, Random& random) {
-        schedule_server_crashes(sim, o, random);
+        schedule_node1_crashes(sim, o, random);
     };
     return run_spec(o, seed, spec, buggify);
 }

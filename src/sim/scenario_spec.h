@@ -67,6 +67,11 @@ struct ScenarioSpec {
 // The network model of options and buggify modes every scenario shares.
 [[nodiscard]] NetworkOptions network_options(const ScenarioOptions& options, Buggify& buggify);
 
+// options.crashes crashes of node 1 (the server or host of a scenario), each at a random time of
+// the safety phase and down 1 ms to 1 s, never wiping its disk (a wiped reply cache or mailbox
+// store keeps no promise). For ScenarioSpec::extra_faults.
+void schedule_node1_crashes(Simulation& sim, const ScenarioOptions& options, Random& random);
+
 // A spec named `name` with what every scenario takes from its options: nodes, the network
 // model, tracing, the slow_disk buggify mode, and the fault plan (safety, partitions, crashes,
 // clogs, wipe). Scenarios add engines and workloads, and change what differs.

@@ -1,6 +1,8 @@
-// Store: a small durable key/value store on SQLite (WAL journal), used for the durable RPC
-// reply cache and, later, persistent mailboxes. Layer: store (links core and SQLite only).
-// One owner: a Store is not thread-safe; the node's loop thread owns it.
+// Store: a small durable key/value store on SQLite (WAL journal): the node's store, which its
+// engines write through persist effects (the RPC reply cache, handlers' state; mailboxes
+// next). Layer: store (links core and SQLite only).
+// One owner: a Store is not thread-safe. In a Node, the store writer's thread owns it
+// (runtime/store_writer.h: group commit off the loop thread); the loop only queues writes.
 #pragma once
 
 #include <cstdint>

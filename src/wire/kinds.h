@@ -45,6 +45,12 @@ inline constexpr std::array kind_table = {
     KindInfo{PacketKind::rpc_nack, "rpc_nack", Protocol::rpc},
     KindInfo{PacketKind::name_request, "name_request", Protocol::naming},
     KindInfo{PacketKind::name_reply, "name_reply", Protocol::naming},
+    KindInfo{PacketKind::mailbox_send, "mailbox_send", Protocol::mailbox},
+    KindInfo{PacketKind::mailbox_accept, "mailbox_accept", Protocol::mailbox},
+    KindInfo{PacketKind::mailbox_receive, "mailbox_receive", Protocol::mailbox},
+    KindInfo{PacketKind::mailbox_deliver, "mailbox_deliver", Protocol::mailbox},
+    KindInfo{PacketKind::mailbox_ack, "mailbox_ack", Protocol::mailbox},
+    KindInfo{PacketKind::mailbox_ack_reply, "mailbox_ack_reply", Protocol::mailbox},
 };
 
 // How an extension's value is laid out (docs/wire.md, "Extensions"). Integers are
@@ -56,6 +62,7 @@ enum class ValueFormat : std::uint8_t {
     utf8,          // Any length, UTF-8 text, no terminator.
     call_id,       // 12 bytes: u32 client incarnation, then u64 sequence.
     local_ids,     // 8 x n bytes: n u64 local ids on the target node.
+    pid,           // 16 bytes: u64 node, then u64 local id (local 0: any process of the node).
     vector_clock,  // Reserved (issue 16); not yet sent.
     view_id,       // Reserved (issue 15); not yet sent.
 };
@@ -77,6 +84,14 @@ inline constexpr std::array extension_table = {
     ExtensionInfo{ExtensionType::text, "text", ValueFormat::utf8, 0},
     ExtensionInfo{ExtensionType::call_id, "call_id", ValueFormat::call_id, 12},
     ExtensionInfo{ExtensionType::body_limit, "body_limit", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_name, "mailbox_name", ValueFormat::utf8, 0},
+    ExtensionInfo{ExtensionType::mailbox_wait, "mailbox_wait", ValueFormat::u32, 4},
+    ExtensionInfo{ExtensionType::mailbox_message, "mailbox_message", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_from, "mailbox_from", ValueFormat::pid, 16},
+    ExtensionInfo{ExtensionType::mailbox_after, "mailbox_after", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_take, "mailbox_take", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_seq, "mailbox_seq", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_sender, "mailbox_sender", ValueFormat::pid, 16},
 };
 
 // The table row of `raw`, or nullptr for a kind this build does not know.

@@ -30,6 +30,14 @@ enum class PacketKind : std::uint8_t {
     rpc_nack = 14,          // RPC: refusal (no such process / operation, busy); reason extension.
     name_request = 20,      // Naming: a client's register / lookup / unregister / list.
     name_reply = 21,        // Naming: the server's answer; reason extension when it failed.
+    // Mailboxes (docs/mailboxes.md): requests carry an id (seq), are retransmitted until
+    // answered, and the host answers a repeated id with the same answer.
+    mailbox_send = 30,       // Mailbox: put a message (seq = message id) into a named mailbox.
+    mailbox_accept = 31,     // Mailbox: answer to mailbox_send; a reason extension = refused.
+    mailbox_receive = 32,    // Mailbox: ask for one message (seq = request id), wait up to N ms.
+    mailbox_deliver = 33,    // Mailbox: answer to mailbox_receive: a message, or a reason.
+    mailbox_ack = 34,        // Mailbox: the receiver acknowledges delivery tag `ack`.
+    mailbox_ack_reply = 35,  // Mailbox: answer to mailbox_ack; a reason extension = refused.
 };
 
 namespace flag {
@@ -42,6 +50,7 @@ inline constexpr std::uint16_t delivered = 1u << 3;       // On ack: reached the
 inline constexpr std::uint16_t rpc_exactly_once = 1u << 4;  // Request id + reply cache.
 inline constexpr std::uint16_t rpc_ack_request = 1u << 5;   // RARA: the server acks Req.
 inline constexpr std::uint16_t rpc_ack_response = 1u << 6;  // RRA, RARA: the client acks Resp.
+inline constexpr std::uint16_t redelivery = 1u << 7;        // mailbox_deliver: may have been seen.
 inline constexpr std::uint16_t authenticated = 1u << 15;    // auth_tag is set (a later issue).
 }  // namespace flag
 
@@ -64,15 +73,24 @@ struct Header {
 
 // Typed, variable-length control data between header and body (type, length, value).
 enum class ExtensionType : std::uint8_t {
-    reason = 1,        // u8 Errc of a nack / rpc_nack.
-    credit = 2,        // u32 free slots in the receiver's queue (flow control), on ack.
-    operation = 3,     // UTF-8 RPC operation name.
-    destinations = 4,  // List of local ids on the target node (multicast fan-out, later).
-    vector_clock = 5,  // Causal order (later).
-    view_id = 6,       // Group view (later).
-    text = 7,          // UTF-8 detail for errors.
-    call_id = 8,       // RPC request id: u32 client incarnation + u64 sequence.
-    body_limit = 9,    // u64 largest message body the sending node accepts (hello, hello_reply).
+    reason = 1,         // u8 Errc of a nack / rpc_nack.
+    credit = 2,         // u32 free slots in the receiver's queue (flow control), on ack.
+    operation = 3,      // UTF-8 RPC operation name.
+    destinations = 4,   // List of local ids on the target node (multicast fan-out, later).
+    vector_clock = 5,   // Causal order (later).
+    view_id = 6,        // Group view (later).
+    text = 7,           // UTF-8 detail for errors.
+    call_id = 8,        // RPC request id: u32 client incarnation + u64 sequence.
+    body_limit = 9,     // u64 largest message body the sending node accepts (hello, hello_reply).
+    mailbox_name = 20,  // UTF-8 mailbox name, 1-64 bytes (mailbox_send, _receive, _ack).
+    mailbox_wait = 21,  // u32 milliseconds a mailbox_receive may wait for a message.
+    mailbox_message = 22,  // u64 message id of a delivered message (mailbox_deliver).
+    mailbox_from = 23,     // pid (16 bytes): a selective mailbox_receive takes only its messages.
+    mailbox_after = 24,    // u64 seq: a mailbox_receive that peeks at the first message after it.
+    mailbox_take = 25,     // u64 seq: a mailbox_receive that takes exactly that message.
+    mailbox_seq = 26,
+    mailbox_sender = 27,  // pid (16 bytes): who sent a delivered message (mailbox_deliver).      //
+                          // u64 the delivered message's place in its mailbox (mailbox_deliver).
 };
 
 struct Extension {

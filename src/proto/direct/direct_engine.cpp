@@ -1,5 +1,5 @@
-// DirectEngine: the public face of the direct protocol; forwards to DirectState and feeds
-// packets a node sends to itself back in. Layer: proto/direct.
+// DirectEngine: the public face of the direct protocol; forwards to DirectState.
+// Layer: proto/direct.
 #include "proto/direct/direct_engine.h"
 
 #include "proto/direct/direct_state.h"
@@ -15,52 +15,52 @@ DirectEngine::~DirectEngine() = default;
 void DirectEngine::on_spawn(Pid pid, const ProcessOptions& options, Time now, Effects& out) {
     state_->begin(now);
     state_->on_spawn(pid, options, now, out);
-    state_->drain_loopback(now, out);
+    state_->end_input(now, out);
 }
 
 void DirectEngine::on_exit(Pid pid, Time now, Effects& out) {
     state_->begin(now);
     state_->on_exit(pid, now, out);
-    state_->drain_loopback(now, out);
+    state_->end_input(now, out);
 }
 
 void DirectEngine::on_send(OperationId op, Message message, const SendOptions& options, Time now,
                            Effects& out) {
     state_->begin(now);
     state_->on_send(op, std::move(message), options, now, out);
-    state_->drain_loopback(now, out);
+    state_->end_input(now, out);
 }
 
 void DirectEngine::on_receive_posted(Pid receiver, std::span<const Pid> from, Time now,
                                      Effects& out) {
     state_->begin(now);
     state_->on_receive_posted(receiver, from, now, out);
-    state_->drain_loopback(now, out);
+    state_->end_input(now, out);
 }
 
 void DirectEngine::on_receive_cancelled(Pid receiver, Time now, Effects& out) {
     state_->begin(now);
     state_->on_receive_cancelled(receiver);
-    state_->drain_loopback(now, out);
+    state_->end_input(now, out);
 }
 
 void DirectEngine::on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out) {
     state_->begin(now);
     state_->on_consumed(receiver, count, now, out);
-    state_->drain_loopback(now, out);
+    state_->end_input(now, out);
 }
 
 void DirectEngine::on_ping(OperationId op, NodeId node, Time deadline, Time now, Effects& out) {
     state_->begin(now);
     state_->on_ping(op, node, deadline, now, out);
-    state_->drain_loopback(now, out);
+    state_->end_input(now, out);
 }
 
 void DirectEngine::on_ping_address(OperationId op, std::uint32_t address, Time deadline, Time now,
                                    Effects& out) {
     state_->begin(now);
     state_->on_ping_address(op, address, deadline, now, out);
-    state_->drain_loopback(now, out);
+    state_->end_input(now, out);
 }
 
 void DirectEngine::on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
@@ -70,13 +70,13 @@ void DirectEngine::on_packet(NodeId from, const wire::Packet& packet, Time now, 
 void DirectEngine::on_packet(NodeId from, wire::Packet&& packet, Time now, Effects& out) {
     state_->begin(now);
     state_->on_packet(from, packet, now, out);
-    state_->drain_loopback(now, out);
+    state_->end_input(now, out);
 }
 
 void DirectEngine::on_timer(TimerId timer, Time now, Effects& out) {
     state_->begin(now);
     state_->on_timer(timer, now, out);
-    state_->drain_loopback(now, out);
+    state_->end_input(now, out);
 }
 
 DirectEngine::Counters DirectEngine::counters() const {
@@ -91,6 +91,10 @@ void DirectEngine::on_batch_end(Time now, Effects& out) {
 EngineCounters DirectEngine::totals() const {
     const Counters c = counters();
     return {c.packets_sent, c.retransmits, c.duplicates_dropped, c.malformed_dropped};
+}
+
+void DirectEngine::check_invariants(std::vector<std::string>& findings) const {
+    state_->check_invariants(findings);
 }
 
 std::uint32_t DirectEngine::queued(Pid pid) const {

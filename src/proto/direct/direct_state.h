@@ -31,7 +31,7 @@ struct ChannelKey {
     auto operator<=>(const ChannelKey&) const = default;
 };
 
-// Where a message stands on its sender channel (README rules 7-12).
+// Where a message stands on its sender channel (docs/direct.md rules 7-12).
 enum class EntryState : std::uint8_t {
     queued,          // In the sender buffer; no seq yet.
     offered,         // Send-after-receive: offer (no body) sent, not yet registered.
@@ -174,10 +174,11 @@ public:
     void begin(Time now) {
         if (started_ == Time::max()) started_ = now;
     }
-    // Feeds packets this node sent to itself back in, until none is left.
-    void drain_loopback(Time now, Effects& out);
+    // Called last by every input: arms the sweep of idle state when there is some.
+    void end_input(Time now, Effects& out);
 
     [[nodiscard]] DirectEngine::Counters counters() const;
+    void check_invariants(std::vector<std::string>& findings) const;
     [[nodiscard]] std::uint32_t queued(Pid pid) const;
     // Sends the acks held for coalescing (options.coalesce_acks), in channel order.
     void flush_acks(Effects& out);
@@ -191,11 +192,14 @@ private:
     // Holds `packet` (a plain ack of channel `key`) when coalescing; false: send it now.
     bool hold_ack(const ChannelKey& key, NodeId to, wire::Packet& packet);
     // direct_state.cpp: tables, bounds, dispatch.
-    // Sends `packet` (with `shared_body` as its body when set) to node `to`, or feeds it back
-    // through loopback_ when `to` is this node.
+    // Sends `packet` (with `shared_body` as its body when set) to node `to` (this node
+    // included: the EngineSet feeds those back in).
     void emit(NodeId to, wire::Packet packet, Effects& out,
               std::shared_ptr<const Bytes> shared_body = {});
     void malformed(Time now, Effects& out, const char* why);
+    // A straggler: a reply of a channel released, of an epoch left or to an earlier incarnation
+    // of this node. Legitimate under delay and duplication, so counted as a duplicate.
+    void stale(Time now, Effects& out, const char* why);
     [[nodiscard]] bool at_channel_bound() const;
     void arm_sweep(Time now, Effects& out);
     void on_sweep(Time now, Effects& out);
@@ -306,7 +310,6 @@ private:
     std::map<std::uint64_t, NodeId> peer_nodes_;  // Peer id -> node.
     std::map<std::uint64_t, PendingOp> ops_;      // Pending send ops by op key.
     std::map<std::uint64_t, Ping> pings_;         // By nonce.
-    std::deque<wire::Packet> loopback_;           // Packets to self, fed back in order.
     std::map<ChannelKey, HeldAck> held_acks_;     // Emptied by every flush_acks.
 };
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -97,6 +98,12 @@ public:
 
     // Durable record format (docs/rpc.md, "Durable records"). Keys sort by client and seq.
     static constexpr std::string_view key_prefix = "rpc/";
+    // The runtime's own records (the node's incarnation: runtime/incarnation.h).
+    static constexpr std::string_view node_key_prefix = "node/";
+    // Keys under key_prefix or node_key_prefix: handlers may neither write nor read them.
+    [[nodiscard]] static constexpr bool reserved_key(std::string_view key) {
+        return key.starts_with(key_prefix) || key.starts_with(node_key_prefix);
+    }
     [[nodiscard]] static std::string entry_key(const CallKey& key);
     [[nodiscard]] static std::string floor_key(NodeId node);
     // `stored` is executing, done, acked or forgotten: what the record says about the call.

@@ -38,14 +38,12 @@ Status RpcEngine::on_serve(Pid server, std::string operation, bool idempotent) {
 
 void RpcEngine::on_unserve(Pid server, Time now, Effects& out) {
     server_->on_unserve(server, now, out);
-    drain_loopback(now, out);
 }
 
 void RpcEngine::on_call(OperationId op, Pid client, Pid server, std::string operation,
                         Bytes request, const CallOptions& options, Time now, Effects& out) {
     client_->on_call(op, client, server, std::move(operation), std::move(request), options, now,
                      out);
-    drain_loopback(now, out);
 }
 
 void RpcEngine::on_result(std::uint64_t execution, Result<Bytes> response, Time now, Effects& out) {
@@ -55,7 +53,6 @@ void RpcEngine::on_result(std::uint64_t execution, Result<Bytes> response, Time 
 void RpcEngine::on_result(std::uint64_t execution, Result<Bytes> response,
                           std::vector<HandlerWrite> writes, Time now, Effects& out) {
     server_->on_result(execution, std::move(response), std::move(writes), now, out);
-    drain_loopback(now, out);
 }
 
 void RpcEngine::on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
@@ -64,7 +61,6 @@ void RpcEngine::on_packet(NodeId from, const wire::Packet& packet, Time now, Eff
         return;
     }
     dispatch(from, packet, now, out);
-    drain_loopback(now, out);
 }
 
 bool RpcEngine::too_early(const wire::Packet& packet, Time now) const {
@@ -125,31 +121,18 @@ void RpcEngine::on_timer(TimerId timer, Time now, Effects& out) {
     } else if (tag == timer_tag::sweep) {
         server_->on_sweep(now, out);
     }
-    drain_loopback(now, out);
 }
 
 void RpcEngine::on_durable(std::uint64_t token, Time now, Effects& out) {
     server_->on_durable(token, Status{}, now, out);
-    drain_loopback(now, out);
 }
 
 void RpcEngine::on_durable(std::uint64_t token, const Status& status, Time now, Effects& out) {
     server_->on_durable(token, status, now, out);
-    drain_loopback(now, out);
 }
 
 void RpcEngine::on_restore(std::span<const std::pair<std::string, Bytes>> records) {
     server_->on_restore(records);
-}
-
-void RpcEngine::drain_loopback(Time now, Effects& out) {
-    // Bounded: each packet handled here sends at most a few more, and only Req and Ack(Resp)
-    // lead to new ones; a call to a local server settles within a handful of rounds.
-    while (!ctx_->loopback.empty()) {
-        const wire::Packet packet = std::move(ctx_->loopback.front());
-        ctx_->loopback.pop_front();
-        dispatch(ctx_->self, packet, now, out);
-    }
 }
 
 RpcCounters RpcEngine::counters() const {

@@ -88,7 +88,6 @@ public:
     [[nodiscard]] RpcCounters counters() const;
 
 private:
-    void drain_loopback(Time now, Effects& out);
     [[nodiscard]] bool too_early(const wire::Packet& packet, Time now) const;
     void dispatch(NodeId from, const wire::Packet& packet, Time now, Effects& out);
 

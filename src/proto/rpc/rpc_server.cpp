@@ -236,11 +236,12 @@ void RpcServer::on_result(std::uint64_t execution, Result<Bytes> response,
             fail(Errc::too_large, "response of " + std::to_string(response->size()) + " bytes");
     }
     const bool reserved = std::any_of(writes.begin(), writes.end(), [](const HandlerWrite& w) {
-        return w.key.starts_with(ReplyCache::key_prefix);
+        return ReplyCache::reserved_key(w.key);
     });
     if (reserved) {
         writes.clear();
-        response = fail(Errc::application_error, "handler write uses the reserved prefix rpc/");
+        response =
+            fail(Errc::application_error, "handler write uses a reserved prefix (rpc/, node/)");
     }
     finish(*entry, std::move(response), std::move(writes), now, out);
 }

@@ -1,5 +1,5 @@
 // State shared by the two halves of the RPC engine (client calls, server executions): node
-// identity, options, counters, timer-id layout and the loopback queue. Layer: proto/rpc.
+// identity, options, counters and the timer-id layout. Layer: proto/rpc.
 #pragma once
 
 #include <cstdint>
@@ -59,15 +59,11 @@ struct Context {
             Random& rng)
         : self(self_node), incarnation(self_incarnation), options(rpc_options), random(rng) {}
 
-    // Sends, or queues for this node itself: a call to a local server never leaves the node
-    // (the engine drains `loopback` before it returns from each input).
+    // Sends a packet; one to this node itself (a call to a local server) never leaves the
+    // node: the EngineSet hands it straight back (loopback, docs/engines.md).
     void send(NodeId to, wire::Packet packet, Effects& out) {
         ++counters.packets_sent;
-        if (to == self) {
-            loopback.push_back(std::move(packet));
-        } else {
-            out.send(to, std::move(packet));
-        }
+        out.send(to, std::move(packet));
     }
 
     // `wait` stretched by a random factor in [1, 1 + jitter].
@@ -84,7 +80,6 @@ struct Context {
     const RpcOptions& options;
     Random& random;
     RpcCounters counters;
-    std::deque<wire::Packet> loopback;
     std::uint64_t next_token = 1;
 };
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "core/result.h"  // HERALD_TRY
 #include "node_child.h"
 #include "node_test_support.h"
 

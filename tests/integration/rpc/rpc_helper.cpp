@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "core/result.h"  // HERALD_TRY
 #include "herald/herald.h"
 
 namespace {

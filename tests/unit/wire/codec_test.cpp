@@ -318,7 +318,7 @@ TEST(Codec, NamesEveryKnownKind) {
         known += is_known ? 1 : 0;
         EXPECT_EQ(packet_kind_name(static_cast<PacketKind>(kind)) != "unknown", is_known) << raw;
     }
-    EXPECT_EQ(known, static_cast<int>(kind_table.size()));  // Every row, nothing else.
+    EXPECT_EQ(known, static_cast<int>(kind_table.size()));  // Every row, and only those.
     EXPECT_EQ(packet_kind_name(PacketKind::rpc_response_ack), "rpc_response_ack");
 }
 

@@ -16,6 +16,7 @@
 #include "proto/direct/direct_engine.h"
 #include "proto/direct/direct_messages.h"
 #include "proto/effects.h"
+#include "proto/engine_set.h"
 
 namespace herald::proto::direct::testing {
 
@@ -29,14 +30,22 @@ struct Host {
     Host(NodeId node, std::uint32_t incarnation_first, const DirectOptions& opts,
          std::uint64_t seed)
         : id(node), incarnation(incarnation_first), options(opts), random(seed) {
-        engine = std::make_unique<DirectEngine>(id, incarnation, options, random);
+        boot();
         out.tracing = true;
+    }
+    // The engine in an EngineSet of its own, as the drivers host it: packets it sends to its
+    // own node come straight back (loopback), never onto the harness's wire.
+    void boot() {
+        set = std::make_unique<EngineSet>(id);
+        auto made = std::make_unique<DirectEngine>(id, incarnation, options, random);
+        engine = made.get();
+        set->add(std::move(made));
     }
 
     // Simulates a crash and restart: all volatile state is gone, the incarnation changes.
     void restart(std::uint32_t incarnation_new) {
         incarnation = incarnation_new;
-        engine = std::make_unique<DirectEngine>(id, incarnation, options, random);
+        boot();
         timers.clear();
         out.clear();
         delivered.clear();
@@ -67,7 +76,8 @@ struct Host {
     std::uint32_t incarnation;
     DirectOptions options;
     Random random;
-    std::unique_ptr<DirectEngine> engine;
+    std::unique_ptr<EngineSet> set;
+    DirectEngine* engine = nullptr;  // In `set`.
     Effects out;
     std::map<std::uint64_t, Time> timers;  // Set timers by id value.
     std::vector<Message> delivered;
@@ -94,6 +104,7 @@ public:
 
     // Moves what `host` recorded into its logs and onto the wire.
     void collect(Host& host) {
+        host.set->settle(now, host.out);
         // This harness's address handles are node ids (a ping of an address reaches that node).
         for (auto& s : host.out.sends) {
             const NodeId to =

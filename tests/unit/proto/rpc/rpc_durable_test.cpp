@@ -107,18 +107,54 @@ TEST_F(RpcDurableTest, HandlerWritesAreCommittedWithTheReply) {
     EXPECT_EQ(b.engine->counters().crashed_reported, 1u);
 }
 
-TEST_F(RpcDurableTest, ReservedKeysInHandlerWritesAreRefused) {
-    handler = nullptr;
+// A failed write is answered, never left waiting: the caller learns storage_error, whether
+// the execution marker (the handler never ran) or the reply (its writes are lost) failed.
+TEST_F(RpcDurableTest, AFailedMarkerWriteAnswersStorageErrorAndRunsNothing) {
+    auto_durable = false;
+    const auto op = call(call_options(Protocol::rara, Semantics::exactly_once));
+    settle();
+    ASSERT_FALSE(b.persists.empty());
+    b.fail_disk(now);
+    settle();
+    EXPECT_TRUE(b.executions.empty());
+    EXPECT_EQ(code(op), "storage_error");
+    EXPECT_EQ(counter, 0);
+    EXPECT_EQ(b.engine->counters().store_failures, 1u);
+}
+
+TEST_F(RpcDurableTest, AFailedReplyWriteAnswersStorageErrorAndKeepsNoState) {
+    auto_durable = false;
     auto_execute = false;
     const auto op = call(call_options(Protocol::rr, Semantics::exactly_once));
     settle();
-    std::vector<HandlerWrite> writes{{"rpc/c/evil", {}, false}};
+    b.flush_disk(now);
+    ASSERT_EQ(b.executions.size(), 1u);
+    std::vector<HandlerWrite> writes{{"counter", to_bytes("1"), false}};
     b.engine->on_result(b.executions[0].execution, to_bytes("1"), std::move(writes), now, b.out);
-    b.absorb();
+    b.absorb(now);
     b.executions.clear();
+    b.fail_disk(now);
     settle();
-    EXPECT_EQ(code(op), "application_error");
-    EXPECT_FALSE(b.disk.contains("rpc/c/evil"));
+    EXPECT_EQ(code(op), "storage_error");
+    EXPECT_FALSE(b.disk.contains("counter"));
+}
+
+TEST_F(RpcDurableTest, ReservedKeysInHandlerWritesAreRefused) {
+    handler = nullptr;
+    auto_execute = false;
+    for (const std::string key : {"rpc/c/evil", "node/incarnation"}) {
+        const auto op = call(call_options(Protocol::rr, Semantics::exactly_once));
+        settle();
+        ASSERT_EQ(b.executions.size(), 1u);
+        std::vector<HandlerWrite> writes{{key, {}, false}};
+        b.engine->on_result(b.executions[0].execution, to_bytes("1"), std::move(writes), now,
+                            b.out);
+        b.absorb();
+        b.executions.clear();
+        settle();
+        EXPECT_EQ(code(op), "application_error") << key;
+        EXPECT_FALSE(b.disk.contains(key)) << key;
+    }
 }
 
 TEST_F(RpcDurableTest, FloorOnDiskLetsFinishedRecordsGo) {

@@ -239,11 +239,11 @@ TEST_F(RpcEngineTest, CallToLocalServerStaysOnTheNode) {
     OperationId op = 77;
     a.engine->on_call(op, client_pid, Pid{a.id, 3}, "echo", to_bytes("hi"),
                       call_options(Protocol::rara, Semantics::exactly_once), now, a.out);
-    a.absorb();
+    a.absorb(now);
     ASSERT_EQ(a.executions.size(), 1u);
     EXPECT_TRUE(a.outbox.empty());
     a.engine->on_result(a.executions[0].execution, a.executions[0].request, now, a.out);
-    a.absorb();
+    a.absorb(now);
     ASSERT_EQ(a.completions.size(), 1u);
     EXPECT_EQ(a.completions[0].result, to_bytes("hi"));
     EXPECT_TRUE(a.outbox.empty());

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "proto/engine_set.h"
 #include "proto/rpc/rpc_engine.h"
 
 namespace herald::proto::rpc::testing {
@@ -23,10 +24,19 @@ struct TestNode {
         : id(node), incarnation(first_incarnation), options(rpc_options) {
         boot();
     }
-    void boot() { engine = std::make_unique<RpcEngine>(id, incarnation, options, random); }
+    // The engine in an EngineSet of its own, as the drivers host it: a call to a local server
+    // comes straight back (loopback) instead of going out.
+    void boot() {
+        set = std::make_unique<EngineSet>(id);
+        auto made = std::make_unique<RpcEngine>(id, incarnation, options, random);
+        engine = made.get();
+        set->add(std::move(made));
+    }
 
-    // Moves the engine's outputs into the node's queues.
-    void absorb() {
+    // Moves the engine's outputs into the node's queues (after settling loopback at `now`,
+    // the time of the input that caused them).
+    void absorb(Time now = Time::zero()) {
+        set->settle(now, out);
         for (auto& t : out.timers) {
             if (t.cancel) {
                 timers.erase(t.id.value);
@@ -39,6 +49,21 @@ struct TestNode {
         for (auto& c : out.completions) completions.push_back(std::move(c));
         for (auto& p : out.persists) persists.push_back(std::move(p));
         out.clear();
+    }
+
+    // The disk fails every pending write: nothing of them is stored, each token is reported
+    // once with the error (docs/engines.md: on_durable with a status).
+    void fail_disk(Time now) {
+        auto pending = std::move(persists);
+        persists.clear();
+        std::vector<std::uint64_t> tokens;
+        for (const auto& p : pending) {
+            if (tokens.empty() || tokens.back() != p.token) tokens.push_back(p.token);
+        }
+        for (auto token : tokens) {
+            engine->on_durable(token, fail(Errc::storage_error, "disk full"), now, out);
+        }
+        absorb(now);
     }
 
     // Applies pending durable writes (in order) and reports each token once.
@@ -62,7 +87,8 @@ struct TestNode {
     std::uint32_t incarnation;
     RpcOptions options;
     Random random{42};
-    std::unique_ptr<RpcEngine> engine;
+    std::unique_ptr<EngineSet> set;
+    RpcEngine* engine = nullptr;  // In `set`.
     Effects out;
     std::map<std::uint64_t, Time> timers;
     std::vector<SendEffect> outbox;

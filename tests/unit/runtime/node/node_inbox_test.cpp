@@ -76,6 +76,25 @@ TEST(Inbox, AWaitingReceiverWakesForAMatchingMessageFromAnotherThread) {
     EXPECT_EQ(inbox.size(), 1u);
 }
 
+// The loop's receive_async (or another taker) may remove messages the waiter already looked
+// at while it sleeps; the waiter must look again from the start, not past the end.
+TEST(Inbox, AWaiterFindsItsMessageAfterAnotherTakerRemovedOnesItHadSeen) {
+    ProcessState inbox(self, "");
+    const Pid only_bob[] = {bob};
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) inbox.push(from(alice, seq));
+    std::thread loop([&] {
+        while (!inbox.receiver_waiting()) std::this_thread::yield();
+        for (int i = 0; i < 3; ++i) EXPECT_TRUE(inbox.take({}).has_value());
+        inbox.push(from(bob, 7));
+    });
+    const Time deadline = SystemClock::instance().now() + Duration::seconds(10);
+    auto result = inbox.take_wait(only_bob, deadline, [] {});
+    loop.join();
+    ASSERT_TRUE(result) << errc_name(result.error().code);
+    EXPECT_EQ(result->message.seq, 7u);
+    EXPECT_EQ(inbox.size(), 0u);
+}
+
 TEST(Inbox, CloseWakesAWaiterAndDropsLaterPushes) {
     ProcessState inbox(self, "");
     std::thread closer([&] { inbox.close(); });

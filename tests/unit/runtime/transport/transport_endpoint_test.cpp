@@ -128,5 +128,34 @@ TEST(ParseEndpoint, ErrorDetailQuotesTheUrl) {
               std::string::npos);
 }
 
+// The detail of check_group_endpoint's error, or "" when the endpoint is a group address.
+std::string group_error(std::string_view url) {
+    const auto status = check_group_endpoint(parsed(url));
+    if (status) return {};
+    EXPECT_EQ(status.error().code, Errc::invalid_argument);
+    return status.error().detail;
+}
+
+TEST(CheckGroupEndpoint, AcceptsUdpMulticastAddressesWithAPort) {
+    EXPECT_EQ(group_error("udp://239.1.2.3:7500"), "");
+    EXPECT_EQ(group_error("udp://224.0.0.1:1"), "");
+    EXPECT_EQ(group_error("udp://239.255.255.255:65535"), "");
+    EXPECT_EQ(group_error("udp://[ff12::1]:7500"), "");
+    EXPECT_EQ(group_error("udp://[ff02::1:2]:7500"), "");
+}
+
+TEST(CheckGroupEndpoint, RefusesUnicastBroadcastOtherSchemesAndPortZero) {
+    EXPECT_NE(group_error("udp://127.0.0.1:7500").find("not an IP multicast"), std::string::npos);
+    EXPECT_NE(group_error("udp://223.255.255.255:7500").find("not an IP multicast"),
+              std::string::npos);
+    EXPECT_NE(group_error("udp://240.0.0.1:7500").find("not an IP multicast"), std::string::npos);
+    EXPECT_NE(group_error("udp://255.255.255.255:7500").find("not an IP multicast"),
+              std::string::npos);
+    EXPECT_NE(group_error("udp://[::1]:7500").find("not an IP multicast"), std::string::npos);
+    EXPECT_NE(group_error("tcp://239.1.2.3:7500").find("udp endpoint"), std::string::npos);
+    EXPECT_NE(group_error("inproc://group").find("udp endpoint"), std::string::npos);
+    EXPECT_NE(group_error("udp://239.1.2.3:0").find("port"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace herald::runtime

@@ -1,0 +1,284 @@
+// Building and validating mailbox packets and records. Layer: proto/mailbox.
+#include "proto/mailbox/mailbox_messages.h"
+
+#include <cstdio>
+
+#include "proto/rpc/rpc_messages.h"
+
+namespace herald::proto::mailbox {
+namespace {
+
+using rpc::get_u32;
+using rpc::get_u64;
+using rpc::put_u32;
+using rpc::put_u64;
+using wire::ExtensionType;
+using wire::PacketKind;
+
+bool is_request(PacketKind kind) {
+    return kind == PacketKind::mailbox_send || kind == PacketKind::mailbox_receive ||
+           kind == PacketKind::mailbox_ack;
+}
+
+// An optional u64 extension: false when present with another length.
+bool get_seq(const wire::Packet& p, ExtensionType type, bool& present, std::uint64_t& value) {
+    const auto* e = p.find(type);
+    present = e != nullptr;
+    if (e == nullptr) return true;
+    std::size_t offset = 0;
+    return e->value.size() == 8 && get_u64(e->value, offset, value);
+}
+
+bool is_mailbox_kind(PacketKind kind) {
+    const auto raw = static_cast<std::uint8_t>(kind);
+    return raw >= static_cast<std::uint8_t>(PacketKind::mailbox_send) &&
+           raw <= static_cast<std::uint8_t>(PacketKind::mailbox_ack_reply);
+}
+
+Status parse_request(NodeId from, const wire::Packet& p, std::uint32_t name_bytes_max,
+                     MailboxPacket& m) {
+    if (!m.source.valid()) return fail(Errc::malformed, "invalid source pid");
+    if (m.source.node != from) return fail(Errc::malformed, "source pid is not on sender node");
+    const auto* name = p.find(ExtensionType::mailbox_name);
+    if (name == nullptr || name->value.empty()) return fail(Errc::malformed, "no mailbox_name");
+    if (name->value.size() > name_bytes_max) return fail(Errc::malformed, "mailbox_name long");
+    m.name = std::string(as_text(name->value));
+    if (m.kind != PacketKind::mailbox_receive) return {};
+    const auto* wait = p.find(ExtensionType::mailbox_wait);
+    std::size_t offset = 0;
+    if (wait != nullptr && (wait->value.size() != 4 || !get_u32(wait->value, offset, m.wait_ms))) {
+        return fail(Errc::malformed, "mailbox_wait length");
+    }
+    if (const auto* only = p.find(ExtensionType::mailbox_from)) {
+        offset = 0;
+        if (only->value.size() != 16 || !get_u64(only->value, offset, m.from.node.value) ||
+            !get_u64(only->value, offset, m.from.local) || !m.from.node.known()) {
+            return fail(Errc::malformed, "mailbox_from");
+        }
+    }
+    if (!get_seq(p, ExtensionType::mailbox_after, m.peek, m.after) ||
+        !get_seq(p, ExtensionType::mailbox_take, m.take_set, m.take) ||
+        (m.take_set && (m.take == 0 || m.peek))) {
+        return fail(Errc::malformed, "mailbox_after or mailbox_take");
+    }
+    return {};
+}
+
+void put_seq(wire::Packet& p, ExtensionType type, std::uint64_t value) {
+    Bytes bytes;
+    put_u64(bytes, value);
+    p.extensions.push_back({type, std::move(bytes)});
+}
+
+}  // namespace
+
+wire::Packet build(const MailboxPacket& m, std::uint32_t self_incarnation) {
+    wire::Packet p;
+    auto& h = p.header;
+    h.kind = m.kind;
+    h.source = m.source;
+    h.target = m.target;
+    h.source_incarnation = self_incarnation;
+    h.target_incarnation = m.target_incarnation;
+    h.seq = m.id;
+    h.ack = m.tag;
+    h.epoch = m.deliveries;
+    if (m.redelivery) h.flags |= wire::flag::redelivery;
+    if (is_request(m.kind)) p.extensions.push_back({ExtensionType::mailbox_name, to_bytes(m.name)});
+    if (m.kind == PacketKind::mailbox_receive) {
+        Bytes wait;
+        put_u32(wait, m.wait_ms);
+        p.extensions.push_back({ExtensionType::mailbox_wait, std::move(wait)});
+        if (m.from.node.known()) {
+            Bytes from;
+            put_u64(from, m.from.node.value);
+            put_u64(from, m.from.local);
+            p.extensions.push_back({ExtensionType::mailbox_from, std::move(from)});
+        }
+        if (m.peek) put_seq(p, ExtensionType::mailbox_after, m.after);
+        if (m.take != 0) put_seq(p, ExtensionType::mailbox_take, m.take);
+    }
+    if (m.mailbox_seq != 0) put_seq(p, ExtensionType::mailbox_seq, m.mailbox_seq);
+    if (m.sender.node.known()) {
+        Bytes sender;
+        put_u64(sender, m.sender.node.value);
+        put_u64(sender, m.sender.local);
+        p.extensions.push_back({ExtensionType::mailbox_sender, std::move(sender)});
+    }
+    h.timestamp_ns = m.age.ns();
+    if (m.message_id != 0) {
+        Bytes id;
+        put_u64(id, m.message_id);
+        p.extensions.push_back({ExtensionType::mailbox_message, std::move(id)});
+    }
+    if (m.reason != Errc::ok) {
+        p.extensions.push_back({ExtensionType::reason, Bytes{static_cast<std::uint8_t>(m.reason)}});
+    }
+    p.body = m.body;
+    return p;
+}
+
+Result<MailboxPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_bytes_max) {
+    const auto& h = packet.header;
+    if (!is_mailbox_kind(h.kind)) return fail(Errc::malformed, "not a mailbox kind");
+    if (h.seq == 0) return fail(Errc::malformed, "id 0");
+    MailboxPacket m;
+    m.kind = h.kind;
+    m.source = h.source;
+    m.target = h.target;
+    m.source_incarnation = h.source_incarnation;
+    m.target_incarnation = h.target_incarnation;
+    m.id = h.seq;
+    m.tag = h.ack;
+    m.deliveries = h.epoch;
+    m.redelivery = (h.flags & wire::flag::redelivery) != 0;
+    m.age = Duration::nanoseconds(h.timestamp_ns);
+    if (m.age < Duration::zero()) return fail(Errc::malformed, "negative age");
+    bool present = false;
+    if (!get_seq(packet, ExtensionType::mailbox_message, present, m.message_id) ||
+        !get_seq(packet, ExtensionType::mailbox_seq, present, m.mailbox_seq)) {
+        return fail(Errc::malformed, "mailbox_message or mailbox_seq length");
+    }
+    if (const auto* sender = packet.find(ExtensionType::mailbox_sender)) {
+        std::size_t offset = 0;
+        if (sender->value.size() != 16 || !get_u64(sender->value, offset, m.sender.node.value) ||
+            !get_u64(sender->value, offset, m.sender.local)) {
+            return fail(Errc::malformed, "mailbox_sender");
+        }
+    }
+    if (is_request(m.kind)) {
+        HERALD_TRY(parse_request(from, packet, name_bytes_max, m));
+    } else if (const auto* reason = packet.find(ExtensionType::reason)) {
+        if (reason->value.size() != 1 || !rpc::is_error_code(reason->value[0])) {
+            return fail(Errc::malformed, "bad reason");
+        }
+        m.reason = static_cast<Errc>(reason->value[0]);
+    }
+    m.body = std::move(packet.body);
+    return m;
+}
+
+Bytes encode_received(const Received& r) {
+    Bytes out;
+    out.reserve(received_header_bytes + r.body.size());
+    put_u64(out, r.tag);
+    put_u64(out, r.message_id);
+    put_u32(out, r.deliveries);
+    out.push_back(r.redelivery ? 1 : 0);
+    put_u64(out, r.sender.node.value);
+    put_u64(out, r.sender.local);
+    put_u64(out, r.seq);
+    out.insert(out.end(), r.body.begin(), r.body.end());
+    return out;
+}
+
+Result<Received> decode_received(ByteView bytes) {
+    Received r;
+    std::size_t offset = 0;
+    if (!get_u64(bytes, offset, r.tag) || !get_u64(bytes, offset, r.message_id) ||
+        !get_u32(bytes, offset, r.deliveries) || offset >= bytes.size()) {
+        return fail(Errc::malformed, "received record short");
+    }
+    r.redelivery = (bytes[offset++] & 1u) != 0;
+    if (!get_u64(bytes, offset, r.sender.node.value) || !get_u64(bytes, offset, r.sender.local) ||
+        !get_u64(bytes, offset, r.seq)) {
+        return fail(Errc::malformed, "received record short");
+    }
+    r.body.assign(bytes.begin() + static_cast<std::ptrdiff_t>(offset), bytes.end());
+    return r;
+}
+
+// Version 2: u8 2, u8 persistent, u32 capacity messages, u64 capacity bytes, u64 owner node,
+// u64 owner local, u8 everyone's rights, u16 n, n x (u64 node, u64 local, u8 rights). Version
+// 1 (13 bytes: u8 persistent 0/1, u32, u64; open to everyone) is still read.
+Bytes encode_definition(const MailboxDefinition& d) {
+    Bytes out{2, static_cast<std::uint8_t>(d.persistent ? 1 : 0)};
+    put_u32(out, d.capacity_messages);
+    put_u64(out, d.capacity_bytes);
+    put_u64(out, d.owner.node.value);
+    put_u64(out, d.owner.local);
+    out.push_back(d.everyone);
+    out.push_back(static_cast<std::uint8_t>(d.grants.size() & 0xff));
+    out.push_back(static_cast<std::uint8_t>(d.grants.size() >> 8));
+    for (const auto& [who, rights] : d.grants) {
+        put_u64(out, who.node.value);
+        put_u64(out, who.local);
+        out.push_back(rights);
+    }
+    return out;
+}
+
+std::optional<MailboxDefinition> decode_definition(ByteView bytes) {
+    MailboxDefinition d;
+    std::size_t offset = 1;
+    if (bytes.size() == 13 && bytes[0] <= 1) {
+        d.persistent = bytes[0] == 1;
+        if (!get_u32(bytes, offset, d.capacity_messages) ||
+            !get_u64(bytes, offset, d.capacity_bytes))
+            return std::nullopt;
+        return d;
+    }
+    if (bytes.size() < 33 || bytes[0] != 2 || bytes[1] > 1) return std::nullopt;
+    d.persistent = bytes[1] == 1;
+    offset = 2;
+    if (!get_u32(bytes, offset, d.capacity_messages) || !get_u64(bytes, offset, d.capacity_bytes) ||
+        !get_u64(bytes, offset, d.owner.node.value) || !get_u64(bytes, offset, d.owner.local)) {
+        return std::nullopt;
+    }
+    d.everyone = bytes[offset++];
+    const std::size_t n = bytes[offset] | (std::size_t{bytes[offset + 1]} << 8);
+    offset += 2;
+    if (d.everyone > rights::all || n > grants_max || bytes.size() != offset + n * 17) {
+        return std::nullopt;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        Grantee who;
+        if (!get_u64(bytes, offset, who.node.value) || !get_u64(bytes, offset, who.local)) {
+            return std::nullopt;
+        }
+        const auto r = bytes[offset++];
+        if (r == rights::none || r > rights::all) return std::nullopt;
+        d.grants[who] = r;
+    }
+    return d;
+}
+
+Bytes encode_message(const StoredMessage& m) {
+    Bytes out;
+    out.reserve(24 + m.body.size());
+    put_u64(out, m.sender.node.value);
+    put_u64(out, m.sender.local);
+    put_u64(out, m.message_id);
+    out.insert(out.end(), m.body.begin(), m.body.end());
+    return out;
+}
+
+std::optional<StoredMessage> decode_message(ByteView bytes) {
+    StoredMessage m;
+    std::size_t offset = 0;
+    if (!get_u64(bytes, offset, m.sender.node.value) || !get_u64(bytes, offset, m.sender.local) ||
+        !get_u64(bytes, offset, m.message_id)) {
+        return std::nullopt;
+    }
+    m.body.assign(bytes.begin() + static_cast<std::ptrdiff_t>(offset), bytes.end());
+    return m;
+}
+
+std::string definition_key(std::string_view name) {
+    return "mailbox/b/" + std::string(name);
+}
+
+std::string message_key(std::string_view name, std::uint64_t seq) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(seq));
+    return "mailbox/m/" + std::string(name) + "/" + hex;
+}
+
+std::string tombstone_key(NodeId sender, std::uint64_t message_id) {
+    char hex[40];
+    std::snprintf(hex, sizeof hex, "%016llx/%016llx", static_cast<unsigned long long>(sender.value),
+                  static_cast<unsigned long long>(message_id));
+    return std::string("mailbox/t/") + hex;
+}
+
+}  // namespace herald::proto::mailbox

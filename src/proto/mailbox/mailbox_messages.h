@@ -1,0 +1,107 @@
+// The mailbox packets (mailbox_send ... mailbox_ack_reply), the result record of a receive and
+// the durable records: how the engine builds them and validates what arrives.
+// Layer: proto/mailbox. Field use per kind is tabled in docs/mailboxes.md ("Wire").
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/bytes.h"
+#include "core/ids.h"
+#include "core/result.h"
+#include "core/time.h"
+#include "wire/packet.h"
+
+namespace herald::proto::mailbox {
+
+// One mailbox packet, validated. Which fields mean something depends on `kind`.
+struct MailboxPacket {
+    wire::PacketKind kind = wire::PacketKind::mailbox_send;
+    Pid source;                            // Requests: the client pid. Deliver: the sender.
+    Pid target;                            // Answers: the client pid.
+    std::uint32_t source_incarnation = 0;  // The sending node's incarnation.
+    std::uint32_t target_incarnation = 0;  // Answers: the client's incarnation, echoed.
+    std::uint64_t id = 0;                  // seq: message id (send) or request id (others).
+    std::uint64_t tag = 0;                 // ack: the delivery tag (deliver, ack).
+    std::uint32_t deliveries = 0;          // epoch: how often handed out, 1 = first (deliver).
+    bool redelivery = false;               // flag::redelivery (deliver).
+    std::string name;                      // mailbox_name (send, receive, ack).
+    std::uint32_t wait_ms = 0;             // mailbox_wait (receive).
+    Errc reason = Errc::ok;                // reason extension (answers); ok when absent.
+    std::uint64_t message_id = 0;          // mailbox_message (deliver).
+    Pid from;                              // mailbox_from (receive): only this sender's.
+    bool peek = false;                     // mailbox_after present (receive): look, not take.
+    std::uint64_t after = 0;               // mailbox_after (receive): seq the peek starts after.
+    std::uint64_t take = 0;                // mailbox_take (receive): the seq to take.
+    bool take_set = false;                 // mailbox_take present (parse only).
+    std::uint64_t mailbox_seq = 0;
+    Pid sender{};  // mailbox_sender (deliver): who sent the message.         // mailbox_seq
+                   // (deliver): the message's place.
+    Duration age;  // timestamp_ns: time since first sent (send).
+    Bytes body;    // The message (send, deliver).
+};
+
+// The packet of `m`, sent by a node of incarnation `self_incarnation`.
+[[nodiscard]] wire::Packet build(const MailboxPacket& m, std::uint32_t self_incarnation);
+
+// Errc::malformed (detail names the rule): the kind is not a mailbox kind, the id is 0, a
+// request's source pid is invalid or not on node `from`, its name is missing, empty or longer
+// than `name_bytes_max`, a wait is not 4 bytes, a reason is not a known Errc.
+[[nodiscard]] Result<MailboxPacket> parse(NodeId from, wire::Packet& packet,
+                                          std::uint32_t name_bytes_max);
+
+// What a completed receive carries (its Result<Bytes>): u64 tag, u64 message id, u32 deliveries, u8
+// flags (bit 0 redelivery), u64 sender node, u64 sender local id, u64 seq, then the message body.
+struct Received {
+    std::uint64_t tag = 0;         // 0: a peek (nothing leased, nothing to acknowledge).
+    std::uint64_t message_id = 0;  // The sender's id of the message.
+    std::uint32_t deliveries = 0;
+    bool redelivery = false;
+    Pid sender;
+    std::uint64_t seq = 0;  // Its place in the mailbox (peek, then take it by this).
+    Bytes body;
+};
+inline constexpr std::size_t received_header_bytes = 45;
+[[nodiscard]] Bytes encode_received(const Received& r);
+[[nodiscard]] Result<Received> decode_received(ByteView bytes);
+
+// Durable records under "mailbox/" (docs/mailboxes.md, "Durable records").
+// Rights on a mailbox (docs/mailboxes.md, "Access rights"): bits, ored.
+namespace rights {
+inline constexpr std::uint8_t none = 0;
+inline constexpr std::uint8_t send = 1;
+inline constexpr std::uint8_t receive = 2;  // Receive, peek and acknowledge.
+inline constexpr std::uint8_t all = send | receive;
+}  // namespace rights
+
+// Who a grant names: everyone (node 0, local 0), every process of a node (local 0), or a pid.
+using Grantee = Pid;
+
+struct MailboxDefinition {
+    bool persistent = true;
+    std::uint32_t capacity_messages = 0;
+    std::uint64_t capacity_bytes = 0;
+    Pid owner;                            // Always has every right; invalid: the host only.
+    std::uint8_t everyone = rights::all;  // Rights of every pid (open: all; restricted: none).
+    std::map<Grantee, std::uint8_t> grants;
+};
+// At most this many grants per mailbox (a grant beyond it: queue_full).
+inline constexpr std::size_t grants_max = 256;
+struct StoredMessage {
+    Pid sender;
+    std::uint64_t message_id = 0;
+    Bytes body;
+};
+[[nodiscard]] Bytes encode_definition(const MailboxDefinition& d);
+[[nodiscard]] std::optional<MailboxDefinition> decode_definition(ByteView bytes);
+[[nodiscard]] Bytes encode_message(const StoredMessage& m);
+[[nodiscard]] std::optional<StoredMessage> decode_message(ByteView bytes);
+
+// Keys: "mailbox/b/<name>", "mailbox/m/<name>/<seq: 16 hex>", "mailbox/t/<node>/<id>".
+[[nodiscard]] std::string definition_key(std::string_view name);
+[[nodiscard]] std::string message_key(std::string_view name, std::uint64_t seq);
+[[nodiscard]] std::string tombstone_key(NodeId sender, std::uint64_t message_id);
+
+}  // namespace herald::proto::mailbox

@@ -1,0 +1,128 @@
+// The pure state of the mailbox engine: the mailboxes this node hosts (messages, leases,
+// waiting receives), the answers it remembers, and the requests it has outstanding as a client.
+// Layer: proto/mailbox. No behaviour here; mailbox_engine.cpp and mailbox_host.cpp change it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <variant>
+
+#include "core/bytes.h"
+#include "core/ids.h"
+#include "core/result.h"
+#include "core/time.h"
+#include "proto/effects.h"
+#include "proto/mailbox/mailbox_messages.h"
+
+namespace herald::proto::mailbox {
+
+enum class Durability : std::uint8_t { transient, persistent };
+
+// A message in a mailbox. `deliveries` counts hand-outs in this incarnation; `maybe_seen` is
+// set when it may have reached a receiver before (a lease ended, or it was restored).
+struct Entry {
+    StoredMessage message;
+    std::uint32_t deliveries = 0;
+    bool maybe_seen = false;
+};
+
+struct Lease {
+    std::uint64_t seq = 0;
+    Entry entry;
+    Time until;
+    bool acking = false;  // The ack's durable write is under way: the lease cannot end.
+};
+
+// A receive the host could not answer yet.
+// Selective (`from` known: only that sender's messages; local 0: any process of that node) and
+// peeking (`peek`: the first message after seq `after`, answered without taking it).
+struct Waiter {
+    Pid receiver;
+    std::uint32_t incarnation = 0;
+    std::uint64_t request = 0;
+    Time until;
+    Pid from;
+    bool peek = false;
+    std::uint64_t after = 0;
+};
+
+struct Mailbox {
+    Durability durability = Durability::transient;
+    std::uint32_t capacity_messages = 0;
+    std::uint64_t capacity_bytes = 0;
+    bool ready = true;                       // False while a persistent create is not yet durable.
+    Pid owner;                               // Every right; invalid: only the host node.
+    std::uint8_t everyone = rights::all;     // Rights of any pid (restricted: none).
+    std::map<Grantee, std::uint8_t> grants;  // Rights of a pid, or of a node's processes.
+    // Persistent grants being written: the rights as the last of them leaves them (a grant
+    // builds on these); each takes effect when its write is durable, in order.
+    std::uint32_t grants_writing = 0;
+    std::uint8_t staged_everyone = 0;
+    std::map<Grantee, std::uint8_t> staged_grants;
+    std::map<std::uint64_t, Entry> queued;  // By seq: FIFO, redeliveries keep their place.
+    std::map<std::uint64_t, Lease> leased;  // By delivery tag.
+    std::deque<Waiter> waiters;             // In arrival order (first come, first served).
+    std::uint32_t messages = 0;             // queued + leased + being written.
+    std::uint64_t bytes = 0;
+    std::uint64_t next_seq = 1;
+};
+
+// A request is known to the host by (client node, client incarnation, request id).
+using RequestKey = std::tuple<std::uint64_t, std::uint32_t, std::uint64_t>;
+
+// An answer the host gave, repeated when the request comes again; `packet` unset (kind send
+// with id 0) while the request is still being worked on (waiting or being written).
+struct Answer {
+    MailboxPacket packet;
+    bool done = false;
+    Time expires;
+};
+
+// What a message id is doing on the host: being written, stored, acknowledged (a tombstone),
+// or refused (with `reason`: a late duplicate of a refused send must not be stored, M4).
+struct Seen {
+    enum class State : std::uint8_t { writing, stored, acked, refused } state = State::writing;
+    Errc reason = Errc::ok;
+    bool durable = false;     // Its record or tombstone is in the store.
+    std::uint64_t order = 0;  // Insertion order, for eviction of the oldest tombstones.
+};
+using SeenKey = std::pair<std::uint64_t, std::uint64_t>;  // (sender node, message id).
+
+// A durable write in flight and what waits on it.
+struct WriteStore {  // A sent message: accept it once durable.
+    std::string mailbox;
+    std::uint64_t seq = 0;
+    MailboxPacket answer;
+    Entry entry;
+};
+struct WriteAck {  // An acknowledged message: erase it, keep a tombstone.
+    std::string mailbox;
+    std::uint64_t tag = 0;
+    RequestKey request;
+    MailboxPacket answer;
+};
+struct WriteControl {  // create / destroy / grant of a persistent mailbox.
+    enum class What : std::uint8_t { create, destroy, grant };
+    OperationId op = 0;
+    std::string mailbox;
+    What what = What::create;
+    std::uint8_t everyone = 0;  // Grant: the rights to apply once durable.
+    std::map<Grantee, std::uint8_t> grants;
+};
+using PendingWrite = std::variant<WriteStore, WriteAck, WriteControl>;
+
+// A request this node sent as a client, retransmitted until answered or timed out.
+struct Outstanding {
+    OperationId op = 0;
+    NodeId host;
+    MailboxPacket request;
+    Time deadline;
+    Time retransmit_at;
+    Time first_sent;
+};
+
+}  // namespace herald::proto::mailbox

@@ -1,0 +1,125 @@
+// Mailbox packets and records round-trip through build/parse and encode/decode.
+#include "proto/mailbox/mailbox_messages.h"
+
+#include <gtest/gtest.h>
+
+namespace herald::proto::mailbox {
+namespace {
+
+TEST(MailboxMessages, ReceiveRoundTripsWithNameAndWait) {
+    MailboxPacket m;
+    m.kind = wire::PacketKind::mailbox_receive;
+    m.source = Pid{NodeId{3}, 4};
+    m.target = Pid{NodeId{9}, 0};
+    m.id = 77;
+    m.name = "jobs";
+    m.wait_ms = 1500;
+    auto p = build(m, 2);
+    auto back = parse(NodeId{3}, p, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->name, "jobs");
+    EXPECT_EQ(back->wait_ms, 1500u);
+    EXPECT_EQ(back->source_incarnation, 2u);
+    EXPECT_EQ(back->id, 77u);
+}
+
+TEST(MailboxMessages, RequestFromAnotherNodeThanItsSourceIsMalformed) {
+    MailboxPacket m;
+    m.kind = wire::PacketKind::mailbox_send;
+    m.source = Pid{NodeId{3}, 4};
+    m.id = 1;
+    m.name = "jobs";
+    auto p = build(m, 1);
+    EXPECT_EQ(parse(NodeId{5}, p, 64).error().code, Errc::malformed);
+}
+
+TEST(MailboxMessages, DeliverCarriesReasonTagAndRedelivery) {
+    MailboxPacket m;
+    m.kind = wire::PacketKind::mailbox_deliver;
+    m.id = 5;
+    m.tag = 99;
+    m.redelivery = true;
+    m.deliveries = 3;
+    m.reason = Errc::timeout;
+    auto p = build(m, 1);
+    auto back = parse(NodeId{1}, p, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->reason, Errc::timeout);
+    EXPECT_EQ(back->tag, 99u);
+    EXPECT_TRUE(back->redelivery);
+    EXPECT_EQ(back->deliveries, 3u);
+}
+
+TEST(MailboxMessages, SelectiveReceiveFieldsRoundTripAndBadLengthsAreMalformed) {
+    MailboxPacket m;
+    m.kind = wire::PacketKind::mailbox_receive;
+    m.source = Pid{NodeId{1}, 2};
+    m.target = Pid{NodeId{3}, 0};
+    m.id = 5;
+    m.name = "jobs";
+    m.from = Pid{NodeId{7}, 0};
+    m.peek = true;
+    m.after = 41;
+    auto p = build(m, 1);
+    auto back = parse(NodeId{1}, p, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->from, m.from);
+    EXPECT_TRUE(back->peek);
+    EXPECT_EQ(back->after, 41u);
+    auto both = build(m, 1);
+    both.extensions.push_back({wire::ExtensionType::mailbox_take, Bytes(8, 1)});
+    EXPECT_FALSE(parse(NodeId{1}, both, 64).has_value());
+    auto short_from = build(m, 1);
+    for (auto& e : short_from.extensions) {
+        if (e.type == wire::ExtensionType::mailbox_from) e.value.pop_back();
+    }
+    EXPECT_FALSE(parse(NodeId{1}, short_from, 64).has_value());
+    auto long_wait = build(m, 1);
+    for (auto& e : long_wait.extensions) {
+        if (e.type == wire::ExtensionType::mailbox_wait) e.value.push_back(0);
+    }
+    EXPECT_FALSE(parse(NodeId{1}, long_wait, 64).has_value());
+}
+
+TEST(MailboxMessages, ReceivedAndStoredRecordsRoundTrip) {
+    Received r{12, 34, 2, true, Pid{NodeId{8}, 9}, 77, to_bytes("body")};
+    auto back = decode_received(encode_received(r));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->tag, 12u);
+    EXPECT_EQ(back->message_id, 34u);
+    EXPECT_TRUE(back->redelivery);
+    EXPECT_EQ(back->sender, r.sender);
+    EXPECT_EQ(back->seq, 77u);
+    EXPECT_EQ(back->body, r.body);
+    EXPECT_FALSE(decode_received(Bytes{1, 2}).has_value());
+    auto m = decode_message(encode_message({Pid{NodeId{1}, 2}, 3, to_bytes("x")}));
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->message_id, 3u);
+    MailboxDefinition def;
+    def.capacity_messages = 10;
+    def.capacity_bytes = 20;
+    def.owner = Pid{NodeId{4}, 5};
+    def.everyone = rights::none;
+    def.grants[Pid{NodeId{6}, 0}] = rights::receive;
+    auto d = decode_definition(encode_definition(def));
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(d->capacity_bytes, 20u);
+    EXPECT_EQ(d->owner, def.owner);
+    EXPECT_EQ(d->everyone, rights::none);
+    EXPECT_EQ(d->grants, def.grants);
+    auto bad = encode_definition(def);
+    bad.back() = 9;  // Rights beyond rights::all.
+    EXPECT_FALSE(decode_definition(bad).has_value());
+    bad.pop_back();
+    EXPECT_FALSE(decode_definition(bad).has_value());
+    // Version 1 (before access rights): open to everyone.
+    const Bytes v1{1, 10, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0};
+    auto old = decode_definition(v1);
+    ASSERT_TRUE(old.has_value());
+    EXPECT_EQ(old->everyone, rights::all);
+    EXPECT_EQ(old->capacity_messages, 10u);
+    EXPECT_EQ(message_key("a", 255), "mailbox/m/a/00000000000000ff");
+}
+
+}  // namespace
+}  // namespace herald::proto::mailbox
