@@ -69,6 +69,10 @@ public:
     [[nodiscard]] NamingCounters counters() const { return counters_; }
     // Server table size (tests, status).
     [[nodiscard]] std::size_t names() const { return table_.size(); }
+    // Server role: the table's invariants (one owner per name, leases within lease_max, bounds).
+    void check_invariants(std::vector<std::string>& findings) const override;
+    // Server role: arms the lease sweep for names restored from the store (rule 10).
+    void on_batch_end(Time now, Effects& out) override;
 
 private:
     struct Pending {
@@ -91,6 +95,8 @@ private:
         NodeId to;
         wire::Packet request;
         Bytes body;
+        std::string name;             // The name the write changed,
+        std::optional<Entry> before;  // and its entry before (none: absent); put back on failure.
     };
 
     void start(OperationId op, Op kind, std::string name, RequestBody body, Time now, Effects& out);
@@ -126,6 +132,7 @@ private:
     std::set<RequestKey> in_progress_;  // Waiting on a durable write.
     std::map<std::uint64_t, std::pair<RequestKey, Waiting>> waiting_;  // By write token.
     std::uint64_t next_token_ = 1;
+    bool sweep_armed_ = false;  // The sweep timer is set for the earliest lease end.
 };
 
 // Timer ids: client requests use their seq (>= 1); the server's lease sweep uses this one.

@@ -36,6 +36,8 @@ void NamingEngine::on_request(NodeId from, wire::Packet& packet, Time now, Effec
     expire(now, out);
     bool wrote = false;
     const std::uint64_t token = next_token_;
+    std::optional<Entry> before;
+    if (auto it = table_.find(body->name); it != table_.end()) before = it->second;
     auto result = serve(from, op, *body, now, out, wrote);
     if (!wrote) {
         reply(from, packet, std::move(result), out);
@@ -43,7 +45,8 @@ void NamingEngine::on_request(NodeId from, wire::Packet& packet, Time now, Effec
     }
     // Rule 6: answer only once the change is on disk.
     in_progress_.insert(key);
-    waiting_[token] = {key, Waiting{from, std::move(packet), result ? *result : Bytes{}}};
+    waiting_[token] = {
+        key, Waiting{from, std::move(packet), result ? *result : Bytes{}, body->name, before}};
 }
 
 Result<Bytes> NamingEngine::serve(NodeId from, Op op, const RequestBody& body, Time now,
@@ -147,7 +150,15 @@ void NamingEngine::on_durable(std::uint64_t token, const Status& status, Time no
     waiting_.erase(it);
     in_progress_.erase(key);
     Result<Bytes> result = std::move(w.body);
-    if (!status) result = fail(Errc::storage_error, status.error().to_string());
+    if (!status) {
+        // Rule 6: a change that is not durable did not happen; put the entry back.
+        if (w.before) {
+            table_[w.name] = *w.before;
+        } else {
+            table_.erase(w.name);
+        }
+        result = fail(Errc::storage_error, status.error().to_string());
+    }
     reply(w.to, w.request, std::move(result), out);
 }
 
@@ -165,6 +176,34 @@ void NamingEngine::expire(Time now, Effects& out) {
         }
     }
     if (next != Time::max()) out.set_timer(sweep_timer, next);
+    sweep_armed_ = true;
+}
+
+void NamingEngine::on_batch_end(Time now, Effects& out) {
+    if (sweep_armed_ || !options_.server) return;
+    expire(now, out);  // The first input after a restart: restored names' leases start ticking.
+}
+
+void NamingEngine::check_invariants(std::vector<std::string>& findings) const {
+    if (!options_.server) {
+        if (!table_.empty()) findings.push_back("naming: a client-only node holds names");
+        return;
+    }
+    if (table_.size() > options_.names_max) findings.push_back("naming: table over names_max");
+    if (replies_.size() > options_.replies_max || replies_.size() != reply_order_.size()) {
+        findings.push_back("naming: reply cache over replies_max or out of step");
+    }
+    for (const auto& [name, e] : table_) {
+        // A std::map holds one entry per name: uniqueness as the server sees it is that entry
+        // having one valid owner and a lease the rules allow.
+        if (name.empty() || name.size() > options_.name_bytes_max || !e.owner.valid() ||
+            e.lease <= Duration::zero() || e.lease > options_.lease_max) {
+            findings.push_back("naming: bad entry for " + name);
+        }
+    }
+    if (in_progress_.size() != waiting_.size()) {
+        findings.push_back("naming: requests in progress and writes waited on differ");
+    }
 }
 
 void NamingEngine::on_restore(std::span<const StoredRecord> records) {
@@ -177,7 +216,8 @@ void NamingEngine::on_restore(std::span<const StoredRecord> records) {
             continue;
         }
         // Rule 10: a restored name gets a full lease from the start of this incarnation.
-        const Duration lease = Duration::milliseconds(stored->lease_ms);
+        const Duration lease =
+            std::min(Duration::milliseconds(stored->lease_ms), options_.lease_max);
         table_[key.substr(name_prefix.size())] = Entry{owner, lease, started_ + lease};
     }
 }

@@ -42,6 +42,7 @@ protected:
     std::map<OperationId, Result<Bytes>> done;
     bool drop_next = false;
     bool duplicate = false;
+    bool disk_fails = false;  // Writes are refused: on_durable with storage_error.
 
     TestNode& node(NodeId id) { return id == s_id ? s : id == a_id ? a : b; }
 
@@ -50,6 +51,10 @@ protected:
         for (auto& c : out.completions) done.insert_or_assign(c.op, c.result);
         std::vector<std::uint64_t> tokens;
         for (auto& p : out.persists) {
+            if (disk_fails) {
+                if (tokens.empty() || tokens.back() != p.token) tokens.push_back(p.token);
+                continue;
+            }
             if (p.erase) {
                 from.disk.erase(p.key);
             } else {
@@ -61,7 +66,8 @@ protected:
         out.clear();
         for (auto t : tokens) {
             Effects o;
-            from.engine->on_durable(t, Status{}, now(), o);
+            const Status status = disk_fails ? Status{fail(Errc::storage_error, "disk")} : Status{};
+            from.engine->on_durable(t, status, now(), o);
             apply(from, o);
         }
         for (auto& snd : sends) {
@@ -146,6 +152,54 @@ TEST_F(NamingTest, LeaseExpires) {
     EXPECT_EQ(r.error().code, Errc::not_found);
     EXPECT_FALSE(s.disk.contains("naming/n/l"));
     ASSERT_TRUE(reg(b, 3, "l", pid(b_id, 9)));  // Free again.
+}
+
+TEST_F(NamingTest, OwnerRenewsItsLease) {
+    ASSERT_TRUE(reg(a, 1, "k", pid(a_id, 5), Duration::seconds(2)));
+    advance(Duration::milliseconds(1500));
+    ASSERT_TRUE(reg(a, 2, "k", pid(a_id, 5), Duration::seconds(2)));  // Renewal (rule 3, 5).
+    advance(Duration::milliseconds(1500));
+    auto r = lookup(b, 3, "k");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(wire::unpack<NameEntry>(*r)->owner(), pid(a_id, 5));
+    auto taken = reg(b, 4, "k", pid(b_id, 1));  // The name_taken.
+    ASSERT_FALSE(taken);
+    EXPECT_EQ(taken.error().code, Errc::already_exists);
+    std::vector<std::string> findings;
+    s.engine->check_invariants(findings);
+    EXPECT_TRUE(findings.empty());
+}
+
+TEST_F(NamingTest, FailedWriteChangesNothing) {
+    disk_fails = true;
+    auto r = reg(a, 1, "w", pid(a_id, 5));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::storage_error);
+    EXPECT_EQ(s.engine->names(), 0u);  // Rule 6: not durable, so not registered.
+    disk_fails = false;
+    ASSERT_TRUE(reg(b, 2, "w", pid(b_id, 1)));  // Nobody holds it.
+    disk_fails = true;
+    auto u = unreg(b, 3, "w", pid(b_id, 1));
+    ASSERT_FALSE(u);
+    EXPECT_EQ(u.error().code, Errc::storage_error);
+    disk_fails = false;
+    auto l = lookup(a, 4, "w");
+    ASSERT_TRUE(l);
+    EXPECT_EQ(wire::unpack<NameEntry>(*l)->owner(), pid(b_id, 1));
+}
+
+TEST_F(NamingTest, RestoredNamesExpireOnTheSweep) {
+    ASSERT_TRUE(reg(a, 1, "e", pid(a_id, 3), Duration::seconds(2)));
+    s.boot();
+    ASSERT_EQ(s.engine->names(), 1u);
+    Effects o;
+    s.engine->on_batch_end(now(), o);  // The first batch after the restart arms the sweep.
+    ASSERT_FALSE(o.timers.empty());
+    apply(s, o);
+    advance(Duration::seconds(3));
+    fire(s, sweep_timer.value);
+    EXPECT_EQ(s.engine->names(), 0u);  // The owner never renewed: gone, on disk too.
+    EXPECT_FALSE(s.disk.contains("naming/n/e"));
 }
 
 TEST_F(NamingTest, LostRequestIsRetransmittedAndDuplicatesAnsweredOnce) {
