@@ -71,8 +71,9 @@ void NamingEngine::start(OperationId op, Op kind, std::string name, RequestBody 
     }
     const std::uint64_t seq = next_seq_++;
     ++counters_.requests;
-    pending_[seq] = Pending{op, kind, std::move(name),
-                            make_request(kind, incarnation_, seq, std::move(*packed)), 0};
+    pending_[seq] = Pending{
+        op, kind, std::move(name),
+        make_request(kind, self_, options_.server_node, incarnation_, seq, std::move(*packed)), 0};
     transmit(seq, now, out);
 }
 

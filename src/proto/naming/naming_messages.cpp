@@ -7,9 +7,12 @@ namespace herald::proto::naming {
 
 using wire::ExtensionType;
 
-wire::Packet make_request(Op op, std::uint32_t incarnation, std::uint64_t seq, Bytes body) {
+wire::Packet make_request(Op op, NodeId self, NodeId server, std::uint32_t incarnation,
+                          std::uint64_t seq, Bytes body) {
     wire::Packet p;
     p.header.kind = wire::PacketKind::name_request;
+    p.header.source = Pid{self, 0};
+    p.header.target = Pid{server, 0};
     p.header.source_incarnation = incarnation;
     p.header.epoch = static_cast<std::uint32_t>(op);
     p.header.seq = seq;
@@ -17,10 +20,12 @@ wire::Packet make_request(Op op, std::uint32_t incarnation, std::uint64_t seq, B
     return p;
 }
 
-wire::Packet make_reply(const wire::Packet& request, std::uint32_t incarnation,
+wire::Packet make_reply(const wire::Packet& request, NodeId self, std::uint32_t incarnation,
                         const Result<Bytes>& result) {
     wire::Packet p;
     p.header.kind = wire::PacketKind::name_reply;
+    p.header.source = Pid{self, 0};
+    p.header.target = Pid{request.header.source.node, 0};
     p.header.source_incarnation = incarnation;
     p.header.target_incarnation = request.header.source_incarnation;
     p.header.epoch = request.header.epoch;

@@ -53,11 +53,14 @@ struct RequestKey {
     constexpr auto operator<=>(const RequestKey&) const = default;
 };
 
-[[nodiscard]] wire::Packet make_request(Op op, std::uint32_t incarnation, std::uint64_t seq,
-                                        Bytes body);
-// A reply to `request`: ok with `body`, or the error (reason extension, text extension).
-[[nodiscard]] wire::Packet make_reply(const wire::Packet& request, std::uint32_t incarnation,
-                                      const Result<Bytes>& result);
+// A request from node `self` to the server on `server` (source `<self>.0`, target
+// `<server>.0`: the runtime takes the sending node from the header).
+[[nodiscard]] wire::Packet make_request(Op op, NodeId self, NodeId server,
+                                        std::uint32_t incarnation, std::uint64_t seq, Bytes body);
+// A reply of server `self` to `request`: ok with `body`, or the error (reason extension, text
+// extension).
+[[nodiscard]] wire::Packet make_reply(const wire::Packet& request, NodeId self,
+                                      std::uint32_t incarnation, const Result<Bytes>& result);
 // The result a name_reply carries. Errc::malformed when the reason extension is bad.
 [[nodiscard]] Result<Bytes> reply_result(wire::Packet& reply);
 

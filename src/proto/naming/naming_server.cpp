@@ -126,7 +126,7 @@ NameEntry NamingEngine::entry_of(const std::string& name, const Entry& e, Time n
 void NamingEngine::reply(NodeId to, const wire::Packet& request, Result<Bytes> result,
                          Effects& out) {
     const RequestKey key{to.value, request.header.source_incarnation, request.header.seq};
-    auto packet = make_reply(request, incarnation_, result);
+    auto packet = make_reply(request, self_, incarnation_, result);
     remember(key, packet);
     ++totals_.packets_sent;
     out.send(to, std::move(packet));
