@@ -14,6 +14,7 @@
 #include "core/assert.h"
 #include "runtime/incarnation.h"
 #include "runtime/node_mailbox.h"
+#include "runtime/node_naming.h"
 #include "runtime/node_rpc.h"
 
 namespace herald::runtime {
@@ -108,6 +109,8 @@ Status Node::open(const NodeConfig& config) {
     rpc_->attach(rpc_slot_);
     mailbox_ = std::make_unique<NodeMailbox>(static_cast<NodeContext&>(*this));
     mailbox_->attach(engines_->add(mailbox_->make_engine(context)));
+    HERALD_TRY(naming_,
+               NodeNaming::host(static_cast<NodeContext&>(*this), *engines_, context, config));
     HERALD_TRY(open_store(config));
     wake_timer_ = std::make_unique<asio::steady_timer>(loop_.io());
     return {};

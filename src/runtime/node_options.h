@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "core/time.h"
 #include "proto/direct/direct_options.h"
+#include "proto/naming/naming_engine.h"
 #include "runtime/node_rpc_options.h"
 #include "runtime/transport.h"
 #include "wire/fragment.h"
@@ -40,6 +41,9 @@ struct NodeConfig {
     // Cluster key file (wire::read_key_file); empty: packets are not authenticated.
     std::string key_file;
     RpcConfig rpc;  // RPC hosting (NodeRpc).
+    // The name service (NodeNaming, docs/naming.md): every node is a client of
+    // naming.server_node; naming.server hosts the table in the store (needs data_dir).
+    proto::naming::NamingOptions naming;
 };
 
 struct ProcessConfig {

@@ -13,6 +13,7 @@
 #include "proto/direct/direct_options.h"
 #include "proto/engine.h"
 #include "proto/mailbox/mailbox_options.h"
+#include "proto/naming/naming_engine.h"
 #include "proto/rpc/rpc_options.h"
 
 namespace herald::sim {
@@ -33,5 +34,8 @@ using EngineFactory =
 [[nodiscard]] EngineFactory rpc_engine(const proto::rpc::RpcOptions& options);
 // The mailbox engine with fixed options (kept, as for the RPC engine).
 [[nodiscard]] EngineFactory mailbox_engine(const proto::mailbox::MailboxOptions& options);
+// The naming engine: the node `options.server_node` hosts the server role, every node the
+// client role (options.server is set per node).
+[[nodiscard]] EngineFactory naming_engine(const proto::naming::NamingOptions& options);
 
 }  // namespace herald::sim

@@ -8,6 +8,7 @@
 #include "core/assert.h"
 #include "sim/direct_scenario.h"
 #include "sim/mailbox_scenario.h"
+#include "sim/naming_scenario.h"
 #include "sim/node_scenario.h"
 #include "sim/rpc_scenario.h"
 
@@ -72,6 +73,12 @@ const std::vector<ScenarioInfo>& scenarios() {
          "and crash/restart of the host (disk kept); checks accepted persistent messages are "
          "acknowledged once or still stored, no unmarked redelivery, no transient duplicate",
          run_mailbox_scenario},
+        {"naming",
+         "the name server on node 1; clients race to register, renew, look up and unregister a "
+         "small pool of names with short leases under loss, duplication, reordering, partitions "
+         "and crash/restart (disks survive); checks one owner per name, no lost registration, "
+         "lease expiry, liveness after heal",
+         run_naming_scenario},
     };
     return list;
 }

@@ -43,6 +43,8 @@ inline constexpr std::array kind_table = {
     KindInfo{PacketKind::rpc_response, "rpc_response", Protocol::rpc},
     KindInfo{PacketKind::rpc_response_ack, "rpc_response_ack", Protocol::rpc},
     KindInfo{PacketKind::rpc_nack, "rpc_nack", Protocol::rpc},
+    KindInfo{PacketKind::name_request, "name_request", Protocol::naming},
+    KindInfo{PacketKind::name_reply, "name_reply", Protocol::naming},
     KindInfo{PacketKind::mailbox_send, "mailbox_send", Protocol::mailbox},
     KindInfo{PacketKind::mailbox_accept, "mailbox_accept", Protocol::mailbox},
     KindInfo{PacketKind::mailbox_receive, "mailbox_receive", Protocol::mailbox},

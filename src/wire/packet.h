@@ -28,6 +28,8 @@ enum class PacketKind : std::uint8_t {
     rpc_response = 12,  // RPC: Resp.
     rpc_response_ack = 13,  // RPC: Ack of a Resp (RRA, RARA).
     rpc_nack = 14,          // RPC: refusal (no such process / operation, busy); reason extension.
+    name_request = 20,      // Naming: a client's register / lookup / unregister / list.
+    name_reply = 21,        // Naming: the server's answer; reason extension when it failed.
     // Mailboxes (docs/mailboxes.md): requests carry an id (seq), are retransmitted until
     // answered, and the host answers a repeated id with the same answer.
     mailbox_send = 30,       // Mailbox: put a message (seq = message id) into a named mailbox.
