@@ -87,7 +87,9 @@ Errc errc_from_name(std::string_view name) {
 
 }  // namespace
 
+namespace {
 std::string key_file_option;  // Set once by main before any command runs.
+}  // namespace
 
 void set_key_file(std::string path) {
     key_file_option = std::move(path);

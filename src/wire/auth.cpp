@@ -56,22 +56,21 @@ Authenticator::Authenticator(std::vector<AuthKey> keys) : keys_(std::move(keys))
 
 void Authenticator::seal(std::span<std::uint8_t> packet) const {
     HERALD_ASSERT(packet.size() >= header_bytes);
-    std::uint16_t flags = 0;
-    std::memcpy(&flags, packet.data() + flags_at, sizeof flags);  // Little-endian hosts only.
-    flags = static_cast<std::uint16_t>(flags | flag::authenticated);
-    std::memcpy(packet.data() + flags_at, &flags, sizeof flags);
+    // Flags are a little-endian u16 (docs/wire.md): bit 15 is in the second byte.
+    packet[flags_at + 1] =
+        static_cast<std::uint8_t>(packet[flags_at + 1] | (flag::authenticated >> 8));
     const auto tag = tag_of(keys_.front(), packet);
     std::memcpy(packet.data() + tag_at, tag.data(), tag.size());
     std::memset(packet.data() + checksum_at, 0, 4);
     const std::uint32_t crc = crc32c(ByteView(packet.data(), packet.size()));
-    std::memcpy(packet.data() + checksum_at, &crc, sizeof crc);
+    for (std::size_t i = 0; i < 4; ++i) {  // Little-endian, as every header field.
+        packet[checksum_at + i] = static_cast<std::uint8_t>(crc >> (8 * i));
+    }
 }
 
 bool Authenticator::verify(ByteView packet) const {
     if (packet.size() < header_bytes) return false;
-    std::uint16_t flags = 0;
-    std::memcpy(&flags, packet.data() + flags_at, sizeof flags);
-    if ((flags & flag::authenticated) == 0) return false;
+    if ((packet[flags_at + 1] & (flag::authenticated >> 8)) == 0) return false;
     for (const auto& key : keys_) {
         const auto tag = tag_of(key, packet);
         if (sodium_memcmp(tag.data(), packet.data() + tag_at, tag.size()) == 0) return true;
