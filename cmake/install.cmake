@@ -5,44 +5,37 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-# Every layer the public API stands on, compiled once more as position-independent code with
-# hidden visibility (the static layer libraries used by tests and tools stay as they are).
-set(herald_library_sources)
-foreach(layer core wire proto store runtime api)
-    file(GLOB_RECURSE layer_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/${layer}/*.cpp)
-    list(APPEND herald_library_sources ${layer_sources})
+# Every layer the public API stands on, from the layer libraries' own objects (src/CMakeLists.txt
+# compiles them position-independent with hidden visibility when installing).
+set(herald_library_objects)
+foreach(layer herald_core herald_wire herald_proto herald_store herald_runtime herald)
+    list(APPEND herald_library_objects $<TARGET_OBJECTS:${layer}>)
 endforeach()
-add_library(herald_shared SHARED ${herald_library_sources})
+add_library(herald_shared SHARED ${herald_library_objects})
 target_include_directories(herald_shared
-    PRIVATE ${CMAKE_SOURCE_DIR}/src
     PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-target_compile_definitions(herald_shared PRIVATE ASIO_DISABLE_STD_ALIGNED_ALLOC)
 # The public headers use tl::expected (header-only); everything else is private.
 target_link_libraries(herald_shared
     PUBLIC tl::expected
-    PRIVATE msgpackc-cxx SQLite::SQLite3 PkgConfig::sodium Threads::Threads spdlog::spdlog fmt::fmt
-            herald_warnings)
+    PRIVATE msgpackc-cxx SQLite::SQLite3 PkgConfig::sodium Threads::Threads spdlog::spdlog fmt::fmt)
 set_target_properties(herald_shared PROPERTIES
     OUTPUT_NAME herald
     VERSION ${PROJECT_VERSION}
     SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}
-    CXX_VISIBILITY_PRESET hidden
-    VISIBILITY_INLINES_HIDDEN ON
     EXPORT_NAME herald)
 
 # -DHERALD_STATIC_LIBRARY=ON also installs libherald.a (the same objects, as an archive; a
 # program linking it also needs SQLite, libsodium, spdlog and fmt: pkg-config --static lists them).
 option(HERALD_STATIC_LIBRARY "Also build and install libherald.a" OFF)
 if(HERALD_STATIC_LIBRARY)
-    add_library(herald_static STATIC ${herald_library_sources})
-    target_include_directories(herald_static PRIVATE ${CMAKE_SOURCE_DIR}/src
-                               PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
-                                      $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-    target_compile_definitions(herald_static PRIVATE ASIO_DISABLE_STD_ALIGNED_ALLOC)
+    add_library(herald_static STATIC ${herald_library_objects})
+    target_include_directories(herald_static
+        PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
+               $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
     target_link_libraries(herald_static PUBLIC tl::expected
-                          PRIVATE msgpackc-cxx SQLite::SQLite3 PkgConfig::sodium Threads::Threads spdlog::spdlog
-                                  fmt::fmt herald_warnings)
+                          PRIVATE msgpackc-cxx SQLite::SQLite3 PkgConfig::sodium Threads::Threads
+                                  spdlog::spdlog fmt::fmt)
     set_target_properties(herald_static PROPERTIES OUTPUT_NAME herald)
     install(TARGETS herald_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()
