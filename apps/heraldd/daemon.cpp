@@ -167,6 +167,7 @@ admin::Reply Daemon::status() const {
                       {"store_healthy", s.store_healthy ? 1u : 0u},
                       {"authenticated", s.authenticated ? 1u : 0u},
                       {"auth_failed", s.auth_failed},
+                      {"replays_dropped", s.replays_dropped},
                       {"reassembly_bytes", s.reassembly_bytes},
                       {"reassembly_partials", s.reassembly_partials}};
     if (const auto m = node_->mailbox_counters()) {

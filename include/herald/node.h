@@ -90,10 +90,11 @@ struct NodeStats {
     // Commits of the durable store and the records they wrote or erased: writes per commit is
     // how many operations group commit gathered into one fsync.
     std::uint64_t store_commits = 0, store_writes = 0;
-    // Cluster key in use (NodeOptions::key_file), and packets dropped for a missing or wrong
-    // authentication tag.
+    // Cluster key in use (NodeOptions::key_file), packets dropped for a missing or wrong
+    // authentication tag, and authentic packets dropped as replays (a packet number seen before).
     bool authenticated = false;
     std::uint64_t auth_failed = 0;
+    std::uint64_t replays_dropped = 0;
     // Memory held now for fragmented messages still incomplete (bounded: docs/wire.md), and
     // how many such messages there are.
     std::uint64_t reassembly_bytes = 0, reassembly_partials = 0;

@@ -144,6 +144,7 @@ NodeStats Node::stats() const {
     s.store_healthy = c.store_healthy;
     s.authenticated = c.authenticated;
     s.auth_failed = c.link.auth_failed;
+    s.replays_dropped = c.link.replays_dropped;
     s.reassembly_bytes = c.link.reassembly_bytes;
     s.reassembly_partials = c.link.reassembly_partials;
     return s;

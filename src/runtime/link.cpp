@@ -20,7 +20,8 @@ Link::Link(Transport& transport, PeerTable& peers, const LinkOptions& options)
     : transport_(transport),
       peers_(peers),
       options_(adjusted(options)),
-      reassembler_(options_.reassembly) {
+      reassembler_(options_.reassembly),
+      replay_(options_.replay_senders_max) {
     decode_options_.body_bytes_max = options_.message_bytes_max;
     decode_options_.reserve_whole_message = true;
     scratch_.resize(transport.datagram_bytes_max());
@@ -82,7 +83,7 @@ bool Link::send_to(const Endpoint& to, const wire::PacketParts& packet) {
             ++counters_.unencodable_dropped;
             return false;
         }
-        if (auth_) auth_->seal(std::span(pack.datagram).subspan(at, size));
+        if (auth_) auth_->seal(std::span(pack.datagram).subspan(at, size), ++auth_number_);
         ++pack.packets;
         ++counters_.packets_sent;
         return true;
@@ -104,7 +105,7 @@ bool Link::send_to(const Endpoint& to, const wire::PacketParts& packet) {
             ++counters_.unencodable_dropped;
             return false;
         }
-        if (auth_) auth_->seal(std::span(scratch_.data(), *written));
+        if (auth_) auth_->seal(std::span(scratch_.data(), *written), ++auth_number_);
         transport_.send(to, ByteView(scratch_.data(), *written));
     }
     ++counters_.packets_sent;
@@ -136,9 +137,18 @@ std::optional<wire::Packet> Link::receive_one(ByteView bytes, Time now) {
         ++counters_.malformed_dropped;
         return std::nullopt;
     }
-    if (auth_ && !auth_->verify(bytes)) {
-        ++counters_.auth_failed;
-        return std::nullopt;
+    if (auth_) {
+        const auto number = auth_->verify(bytes);
+        if (!number) {
+            ++counters_.auth_failed;
+            return std::nullopt;
+        }
+        const wire::Header& h = packet->header;
+        if (replay_.check(h.source.node.value, h.source_incarnation, *number) !=
+            wire::ReplayWindow::Verdict::fresh) {
+            ++counters_.replays_dropped;
+            return std::nullopt;
+        }
     }
     if ((packet->header.flags & wire::flag::fragment) == 0) return std::move(*packet);
     ++counters_.fragments_received;

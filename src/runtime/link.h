@@ -36,8 +36,11 @@ struct LinkOptions {
     wire::ReassemblerOptions reassembly;
     // Cluster keys (docs/security.md): empty, packets go unauthenticated and every packet is
     // accepted; else every packet sent is sealed with the first and every packet received must
-    // verify with one of them, or it is dropped (counted auth_failed).
+    // verify with one of them, or it is dropped (counted auth_failed); a packet whose number
+    // its sender already used is dropped too (counted replays_dropped).
     std::vector<wire::AuthKey> keys;
+    // Senders (node, incarnation) whose packet numbers are remembered (wire::ReplayGuard).
+    std::size_t replay_senders_max = 4096;
 };
 
 class Link {
@@ -77,6 +80,8 @@ public:
         std::uint64_t unencodable_dropped = 0, malformed_dropped = 0;
         std::uint64_t fragments_received = 0, reassembled = 0, reassembly_dropped = 0;
         std::uint64_t auth_failed = 0;  // Unauthenticated or wrongly tagged (keys set).
+        // Authentic, but a packet number seen before or too old to tell (keys set).
+        std::uint64_t replays_dropped = 0;
         // Reassembly now: bytes held for incomplete messages, and how many there are.
         std::uint64_t reassembly_bytes = 0, reassembly_partials = 0;
     };
@@ -100,6 +105,8 @@ private:
     wire::DecodeOptions decode_options_;
     wire::Reassembler reassembler_;
     std::optional<wire::Authenticator> auth_;
+    wire::ReplayGuard replay_;
+    std::uint64_t auth_number_ = 0;  // The last packet number sealed (keys set).
     Bytes scratch_;  // One datagram; reused so the steady-state send path does not allocate.
     std::size_t pack_max_ = 0;
     std::vector<Pack> packs_;  // At most pack_destinations_max; buffers are reused.

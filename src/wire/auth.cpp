@@ -25,19 +25,24 @@ constexpr std::size_t tag_at = 92;
 static_assert(checksum_at == checksum_offset);
 static_assert(tag_at + auth_tag_bytes == header_bytes);
 
-// The tag covers every byte of the packet with the checksum and the tag itself read as zero.
-std::array<std::uint8_t, auth_tag_bytes> tag_of(const AuthKey& key, ByteView p) {
+constexpr std::size_t mac_at = tag_at + auth_number_bytes;
+
+// The MAC covers every byte of the packet, the packet number included, with the checksum and
+// the MAC itself read as zero: the first 8 bytes of a keyed BLAKE2b-128.
+std::array<std::uint8_t, auth_mac_bytes> mac_of(const AuthKey& key, ByteView p) {
     static constexpr std::uint8_t zeros[auth_tag_bytes] = {};
     crypto_generichash_state state;
     crypto_generichash_init(&state, key.data(), key.size(), auth_tag_bytes);
     crypto_generichash_update(&state, p.data(), checksum_at);
     crypto_generichash_update(&state, zeros, 4);
-    crypto_generichash_update(&state, p.data() + checksum_at + 4, tag_at - checksum_at - 4);
-    crypto_generichash_update(&state, zeros, auth_tag_bytes);
+    crypto_generichash_update(&state, p.data() + checksum_at + 4, mac_at - checksum_at - 4);
+    crypto_generichash_update(&state, zeros, auth_mac_bytes);
     crypto_generichash_update(&state, p.data() + header_bytes, p.size() - header_bytes);
-    std::array<std::uint8_t, auth_tag_bytes> tag{};
-    crypto_generichash_final(&state, tag.data(), tag.size());
-    return tag;
+    std::array<std::uint8_t, auth_tag_bytes> full{};
+    crypto_generichash_final(&state, full.data(), full.size());
+    std::array<std::uint8_t, auth_mac_bytes> mac{};
+    std::memcpy(mac.data(), full.data(), mac.size());
+    return mac;
 }
 
 int hex_digit(char c) {
@@ -54,13 +59,17 @@ Authenticator::Authenticator(std::vector<AuthKey> keys) : keys_(std::move(keys))
     HERALD_ASSERT(sodium_init() >= 0);
 }
 
-void Authenticator::seal(std::span<std::uint8_t> packet) const {
+void Authenticator::seal(std::span<std::uint8_t> packet, std::uint64_t number) const {
     HERALD_ASSERT(packet.size() >= header_bytes);
+    HERALD_ASSERT(number > 0);
     // Flags are a little-endian u16 (docs/wire.md): bit 15 is in the second byte.
     packet[flags_at + 1] =
         static_cast<std::uint8_t>(packet[flags_at + 1] | (flag::authenticated >> 8));
-    const auto tag = tag_of(keys_.front(), packet);
-    std::memcpy(packet.data() + tag_at, tag.data(), tag.size());
+    for (std::size_t i = 0; i < auth_number_bytes; ++i) {
+        packet[tag_at + i] = static_cast<std::uint8_t>(number >> (8 * i));
+    }
+    const auto mac = mac_of(keys_.front(), packet);
+    std::memcpy(packet.data() + mac_at, mac.data(), mac.size());
     std::memset(packet.data() + checksum_at, 0, 4);
     const std::uint32_t crc = crc32c(ByteView(packet.data(), packet.size()));
     for (std::size_t i = 0; i < 4; ++i) {  // Little-endian, as every header field.
@@ -68,14 +77,57 @@ void Authenticator::seal(std::span<std::uint8_t> packet) const {
     }
 }
 
-bool Authenticator::verify(ByteView packet) const {
-    if (packet.size() < header_bytes) return false;
-    if ((packet[flags_at + 1] & (flag::authenticated >> 8)) == 0) return false;
-    for (const auto& key : keys_) {
-        const auto tag = tag_of(key, packet);
-        if (sodium_memcmp(tag.data(), packet.data() + tag_at, tag.size()) == 0) return true;
+std::optional<std::uint64_t> Authenticator::verify(ByteView packet) const {
+    if (packet.size() < header_bytes) return std::nullopt;
+    if ((packet[flags_at + 1] & (flag::authenticated >> 8)) == 0) return std::nullopt;
+    std::uint64_t number = 0;
+    for (std::size_t i = 0; i < auth_number_bytes; ++i) {
+        number |= std::uint64_t{packet[tag_at + i]} << (8 * i);
     }
-    return false;
+    if (number == 0) return std::nullopt;
+    for (const auto& key : keys_) {
+        const auto mac = mac_of(key, packet);
+        if (sodium_memcmp(mac.data(), packet.data() + mac_at, mac.size()) == 0) return number;
+    }
+    return std::nullopt;
+}
+
+ReplayWindow::Verdict ReplayWindow::check(std::uint64_t number) {
+    HERALD_ASSERT(number > 0);
+    const auto bit = [](std::uint64_t n) { return std::uint64_t{1} << (n % 64); };
+    const auto word = [](std::uint64_t n) { return static_cast<std::size_t>((n % bits) / 64); };
+    if (number > highest_) {
+        if (number - highest_ >= bits) {
+            seen_.fill(0);
+        } else {
+            for (std::uint64_t n = highest_ + 1; n < number; ++n) seen_[word(n)] &= ~bit(n);
+        }
+        highest_ = number;
+        seen_[word(number)] |= bit(number);
+        return Verdict::fresh;
+    }
+    if (highest_ - number >= bits) return Verdict::too_old;
+    if ((seen_[word(number)] & bit(number)) != 0) return Verdict::replay;
+    seen_[word(number)] |= bit(number);
+    return Verdict::fresh;
+}
+
+ReplayWindow::Verdict ReplayGuard::check(std::uint64_t node, std::uint32_t incarnation,
+                                         std::uint64_t number) {
+    const auto key = std::pair(node, incarnation);
+    auto it = windows_.find(key);
+    if (it == windows_.end()) {
+        if (windows_.size() >= senders_max_) {
+            auto oldest = windows_.begin();
+            for (auto i = windows_.begin(); i != windows_.end(); ++i) {
+                if (i->second.used < oldest->second.used) oldest = i;
+            }
+            windows_.erase(oldest);
+        }
+        it = windows_.emplace(key, Entry{}).first;
+    }
+    it->second.used = ++clock_;
+    return it->second.window.check(number);
 }
 
 Result<std::vector<AuthKey>> read_key_file(const std::string& path) {

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,6 +17,10 @@ namespace herald::wire {
 
 inline constexpr std::size_t auth_key_bytes = 32;
 inline constexpr std::size_t auth_tag_bytes = 16;
+// The tag slot holds the packet number (u64, little-endian) and then the first 8 bytes of the
+// keyed BLAKE2b of the packet (docs/security.md, "The tag").
+inline constexpr std::size_t auth_number_bytes = 8;
+inline constexpr std::size_t auth_mac_bytes = auth_tag_bytes - auth_number_bytes;
 using AuthKey = std::array<std::uint8_t, auth_key_bytes>;
 
 // A node's cluster keys: the first signs what the node sends, every one verifies what it
@@ -24,17 +30,56 @@ public:
     // 1 or 2 keys (asserted).
     explicit Authenticator(std::vector<AuthKey> keys);
 
-    // Sets flag::authenticated and the tag of one encoded packet (header, extensions, body; the
-    // packet's own bytes, not a whole datagram), then its checksum.
-    void seal(std::span<std::uint8_t> packet) const;
-    // True when the packet has flag::authenticated and a tag made with one of the keys. The
-    // packet must be at least a header long (decode() has checked it).
-    [[nodiscard]] bool verify(ByteView packet) const;
+    // Sets flag::authenticated, the packet number (> 0, never repeated by one sender
+    // incarnation) and the MAC of one encoded packet (header, extensions, body; the packet's own
+    // bytes, not a whole datagram), then its checksum.
+    void seal(std::span<std::uint8_t> packet, std::uint64_t number) const;
+    // The packet number when the packet has flag::authenticated, a number > 0 and a MAC made
+    // with one of the keys; nullopt otherwise (also for a packet shorter than a header).
+    [[nodiscard]] std::optional<std::uint64_t> verify(ByteView packet) const;
 
     [[nodiscard]] std::size_t key_count() const { return keys_.size(); }
 
 private:
     std::vector<AuthKey> keys_;
+};
+
+// The packet numbers one sender incarnation has used, as far as they matter: the highest, and
+// which of the `bits` numbers below it were seen (the anti-replay window of IPsec, RFC 4303
+// §3.4.3, and DTLS). A number is accepted once; a number `bits` or more below the highest is
+// too old to tell and is refused too.
+class ReplayWindow {
+public:
+    static constexpr std::uint64_t bits = 4096;
+    enum class Verdict : std::uint8_t { fresh, replay, too_old };
+
+    // Marks `number` (> 0) seen when fresh.
+    Verdict check(std::uint64_t number);
+
+private:
+    std::uint64_t highest_ = 0;
+    std::array<std::uint64_t, bits / 64> seen_{};  // Bit n % bits: number n was seen.
+};
+
+// One ReplayWindow per sender (node id, incarnation), at most `senders_max` of them: a new
+// sender beyond that replaces the one heard from least recently (whose old packets could then be
+// replayed once more; only key holders create windows). Not thread-safe.
+class ReplayGuard {
+public:
+    explicit ReplayGuard(std::size_t senders_max = 4096) : senders_max_(senders_max) {}
+
+    ReplayWindow::Verdict check(std::uint64_t node, std::uint32_t incarnation,
+                                std::uint64_t number);
+    [[nodiscard]] std::size_t senders() const { return windows_.size(); }
+
+private:
+    struct Entry {
+        ReplayWindow window;
+        std::uint64_t used = 0;
+    };
+    std::size_t senders_max_;
+    std::uint64_t clock_ = 0;
+    std::map<std::pair<std::uint64_t, std::uint32_t>, Entry> windows_;
 };
 
 // Reads a key file: one or two lines of 64 hex digits (the first signs; a second is also

@@ -1,12 +1,17 @@
 // Nodes with a cluster key (docs/security.md): two keyed nodes talk; a node without the key, or
 // with another, is refused by both and every refused packet is counted; a key file open to
-// others stops a node from starting.
+// others stops a node from starting; a captured authentic packet sent again is dropped.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
 #include "node_test_support.h"
 #include "wire/auth.h"
+#include "wire/codec.h"
 
 namespace herald {
 namespace {
@@ -82,6 +87,82 @@ TEST(NodeAuth, ARotationAcceptsBothKeysWhileItLasts) {
     ASSERT_TRUE(rotated && old_node && new_node);
     EXPECT_TRUE(exchange(*new_node, *rotated));
     EXPECT_FALSE(exchange(*rotated, *old_node)) << "the old-key node cannot read the new key";
+}
+
+// A UDP socket on loopback that sends raw datagrams to a node and reads what comes back.
+class RawPeer {
+public:
+    explicit RawPeer(const std::string& url) {
+        fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+        timeval wait{.tv_sec = 0, .tv_usec = 300'000};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+        to_.sin_family = AF_INET;
+        to_.sin_port = htons(static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1))));
+        to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    ~RawPeer() { ::close(fd_); }
+    RawPeer(const RawPeer&) = delete;
+    RawPeer& operator=(const RawPeer&) = delete;
+
+    void send(const Bytes& datagram) {
+        ::sendto(fd_, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to_),
+                 sizeof to_);
+    }
+    // The kinds of the packets that arrive within 300 ms of silence.
+    std::vector<wire::PacketKind> replies() {
+        std::vector<wire::PacketKind> kinds;
+        std::uint8_t buffer[65536];
+        for (;;) {
+            const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+            if (n <= 0) return kinds;
+            auto packet = wire::decode(ByteView(buffer, static_cast<std::size_t>(n)));
+            if (packet) kinds.push_back(packet->header.kind);
+        }
+    }
+
+private:
+    int fd_ = -1;
+    sockaddr_in to_{};
+};
+
+// A hello (docs/direct.md) from a made-up node, sealed with `key` and packet number `number`.
+Bytes sealed_hello(const wire::Authenticator& key, std::uint64_t number) {
+    wire::Packet hello;
+    hello.header.kind = wire::PacketKind::hello;
+    hello.header.source = Pid{NodeId{0xFEED}, 0};
+    hello.header.source_incarnation = 7;
+    hello.header.seq = number;  // A ping nonce.
+    Bytes bytes(wire::encoded_size(hello));
+    EXPECT_TRUE(wire::encode_into(hello, bytes).has_value());
+    key.seal(bytes, number);
+    return bytes;
+}
+
+TEST(NodeAuth, ACapturedPacketSentAgainIsDroppedAsAReplay) {
+    TempDir dir;
+    const std::string cluster = new_key(dir, "cluster.key");
+    auto node = keyed(cluster);
+    ASSERT_TRUE(node);
+    auto keys = wire::read_key_file(cluster);
+    ASSERT_TRUE(keys);
+    const wire::Authenticator key(*keys);
+    RawPeer peer(node->listen_url());
+
+    const Bytes first = sealed_hello(key, 5);
+    peer.send(first);
+    EXPECT_EQ(peer.replies(), std::vector{wire::PacketKind::hello_reply}) << "authentic: answered";
+    EXPECT_EQ(node->stats().replays_dropped, 0u);
+    peer.send(first);  // The same bytes again, as a captured packet would be.
+    EXPECT_TRUE(peer.replies().empty()) << "a replay was answered";
+    EXPECT_EQ(node->stats().replays_dropped, 1u);
+    peer.send(sealed_hello(key, 3));  // Older but never used: packets may arrive out of order.
+    EXPECT_EQ(peer.replies(), std::vector{wire::PacketKind::hello_reply});
+    peer.send(sealed_hello(key, 3 + wire::ReplayWindow::bits + 10));
+    EXPECT_EQ(peer.replies(), std::vector{wire::PacketKind::hello_reply});
+    peer.send(sealed_hello(key, 4));  // Unused, but 4096 or more below the highest: too old.
+    EXPECT_TRUE(peer.replies().empty());
+    EXPECT_EQ(node->stats().replays_dropped, 2u);
+    EXPECT_EQ(node->stats().auth_failed, 0u);
 }
 
 TEST(NodeAuth, AKeyFileOpenToOthersStopsTheNodeFromStarting) {

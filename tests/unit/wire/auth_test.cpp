@@ -37,8 +37,10 @@ TEST(Auth, ASealedPacketVerifiesAndStillDecodes) {
     const Authenticator auth({key_of(1)});
     Bytes p = encoded_packet();
     EXPECT_FALSE(auth.verify(p));  // Not sealed yet.
-    auth.seal(p);
-    EXPECT_TRUE(auth.verify(p));
+    auth.seal(p, 0x0102030405060708);
+    EXPECT_EQ(auth.verify(p), 0x0102030405060708u);
+    EXPECT_EQ(p[92], 0x08) << "the packet number is little-endian at the tag's start";
+    EXPECT_EQ(p[99], 0x01);
     auto decoded = decode(p);
     ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
     EXPECT_NE(decoded->header.flags & flag::authenticated, 0);
@@ -48,7 +50,7 @@ TEST(Auth, ASealedPacketVerifiesAndStillDecodes) {
 TEST(Auth, AnyChangedByteOrAnotherKeyFailsVerification) {
     const Authenticator auth({key_of(1)});
     Bytes sealed = encoded_packet();
-    auth.seal(sealed);
+    auth.seal(sealed, 1);
     for (std::size_t i = 0; i < sealed.size(); ++i) {
         if (i >= 12 && i < 16) continue;  // The checksum is not covered by the tag.
         Bytes changed = sealed;
@@ -62,12 +64,55 @@ TEST(Auth, DuringARotationBothKeysAreAcceptedAndTheFirstSigns) {
     const Authenticator old_only({key_of(1)});
     const Authenticator rotating({key_of(2), key_of(1)});
     Bytes from_old = encoded_packet();
-    old_only.seal(from_old);
+    old_only.seal(from_old, 1);
     EXPECT_TRUE(rotating.verify(from_old));
     Bytes from_new = encoded_packet();
-    rotating.seal(from_new);
+    rotating.seal(from_new, 1);
     EXPECT_FALSE(old_only.verify(from_new));
     EXPECT_TRUE(Authenticator({key_of(2)}).verify(from_new));
+}
+
+TEST(ReplayWindow, EachNumberIsAcceptedOnceInAnyOrderWithinTheWindow) {
+    using V = ReplayWindow::Verdict;
+    ReplayWindow w;
+    EXPECT_EQ(w.check(10), V::fresh);
+    EXPECT_EQ(w.check(10), V::replay);
+    EXPECT_EQ(w.check(7), V::fresh) << "late but unused";
+    EXPECT_EQ(w.check(7), V::replay);
+    EXPECT_EQ(w.check(11), V::fresh);
+    EXPECT_EQ(w.check(9), V::fresh);
+    const std::uint64_t far = 11 + ReplayWindow::bits;
+    EXPECT_EQ(w.check(far), V::fresh);
+    EXPECT_EQ(w.check(12), V::fresh) << "just inside the window";
+    EXPECT_EQ(w.check(11), V::too_old) << "bits below the highest";
+    EXPECT_EQ(w.check(far + 2 * ReplayWindow::bits), V::fresh) << "a jump clears the window";
+    EXPECT_EQ(w.check(far + 2 * ReplayWindow::bits - 5), V::fresh);
+    EXPECT_EQ(w.check(far + 2 * ReplayWindow::bits - 5), V::replay);
+    EXPECT_EQ(w.check(far), V::too_old);
+}
+
+TEST(ReplayWindow, ANumberSeenOneWindowAgoDoesNotMaskTheSameSlotNow) {
+    using V = ReplayWindow::Verdict;
+    ReplayWindow w;
+    EXPECT_EQ(w.check(5), V::fresh);
+    // 5 + bits uses 5's slot: advancing must clear it, and then 5 is too old, not a replay.
+    EXPECT_EQ(w.check(5 + ReplayWindow::bits - 1), V::fresh);
+    EXPECT_EQ(w.check(5 + ReplayWindow::bits), V::fresh);
+    EXPECT_EQ(w.check(5 + ReplayWindow::bits), V::replay);
+    EXPECT_EQ(w.check(5), V::too_old);
+}
+
+TEST(ReplayGuard, SendersHaveTheirOwnWindowsAndTheLeastRecentIsForgotten) {
+    using V = ReplayWindow::Verdict;
+    ReplayGuard guard(2);
+    EXPECT_EQ(guard.check(1, 1, 1), V::fresh);
+    EXPECT_EQ(guard.check(2, 1, 1), V::fresh) << "another node";
+    EXPECT_EQ(guard.check(1, 1, 1), V::replay);
+    EXPECT_EQ(guard.check(3, 1, 1), V::fresh) << "replaces node 2, heard least recently";
+    EXPECT_EQ(guard.senders(), 2u);
+    EXPECT_EQ(guard.check(1, 1, 1), V::replay) << "node 1 is still remembered";
+    EXPECT_EQ(guard.check(2, 1, 1), V::fresh) << "node 2 was forgotten";
+    EXPECT_EQ(guard.check(1, 2, 1), V::fresh) << "a new incarnation starts a new window";
 }
 
 class KeyFile : public ::testing::Test {
