@@ -151,8 +151,15 @@ void NamingEngine::on_durable(std::uint64_t token, const Status& status, Time no
     in_progress_.erase(key);
     Result<Bytes> result = std::move(w.body);
     if (!status) {
-        // Rule 6: a change that is not durable did not happen; put the entry back.
-        if (w.before) {
+        // Rule 6: a change that is not durable did not happen. When a later write to the same
+        // name is still pending, the table shows that write (a full record, so the disk will
+        // match it if it succeeds): leave the table alone and hand it the entry from before
+        // this one, which is what to put back should it fail too. Otherwise put it back now.
+        auto later = std::find_if(waiting_.upper_bound(token), waiting_.end(),
+                                  [&](const auto& kv) { return kv.second.second.name == w.name; });
+        if (later != waiting_.end()) {
+            later->second.second.before = w.before;
+        } else if (w.before) {
             table_[w.name] = *w.before;
         } else {
             table_.erase(w.name);

@@ -188,6 +188,53 @@ TEST_F(NamingTest, FailedWriteChangesNothing) {
     EXPECT_EQ(wire::unpack<NameEntry>(*l)->owner(), pid(b_id, 1));
 }
 
+// Rule 6 with two writes to one name in flight: the first (a register) fails, the second (the
+// owner's renewal, sent before the first was durable) succeeds. Putting back the entry from
+// before the first must not undo the second: the name is on disk, so it is in the table.
+TEST_F(NamingTest, UndoOfAFailedWriteKeepsALaterPendingWriteToTheSameName) {
+    auto request = [&](std::uint64_t seq, Op op, Pid owner) {
+        RequestBody body{"x", owner.node.value, owner.local, 10'000};
+        return make_request(op, a_id, s_id, a.incarnation, seq, *wire::pack(body));
+    };
+    std::vector<std::uint64_t> tokens;
+    for (std::uint64_t seq : {1u, 2u}) {
+        Effects o;
+        auto p = request(seq, Op::register_name, pid(a_id, 5));
+        s.engine->on_packet(a_id, p, now(), o);
+        ASSERT_EQ(o.persists.size(), 1u);
+        tokens.push_back(o.persists[0].token);
+        EXPECT_TRUE(o.sends.empty());  // Rule 6: no reply before the write is durable.
+    }
+    Effects o;
+    s.engine->on_durable(tokens[0], fail(Errc::storage_error, "disk"), now(), o);
+    s.engine->on_durable(tokens[1], Status{}, now(), o);
+    ASSERT_EQ(o.sends.size(), 2u);
+    EXPECT_FALSE(reply_result(o.sends[0].packet));
+    EXPECT_TRUE(reply_result(o.sends[1].packet));  // The renewal is durable: it holds.
+    EXPECT_EQ(s.engine->names(), 1u);
+    auto l = lookup(b, 10, "x");
+    ASSERT_TRUE(l) << l.error().to_string();
+    EXPECT_EQ(wire::unpack<NameEntry>(*l)->owner(), pid(a_id, 5));
+
+    // And when the later write fails too, the entry from before both comes back (absent).
+    std::vector<std::uint64_t> more;
+    for (std::uint64_t seq : {3u, 4u}) {
+        Effects e;
+        auto p = request(seq, Op::unregister, pid(a_id, 5));
+        if (seq == 4) p = request(seq, Op::register_name, pid(a_id, 5));
+        s.engine->on_packet(a_id, p, now(), e);
+        ASSERT_EQ(e.persists.size(), 1u);
+        more.push_back(e.persists[0].token);
+    }
+    Effects f;
+    s.engine->on_durable(more[0], fail(Errc::storage_error, "disk"), now(), f);
+    s.engine->on_durable(more[1], fail(Errc::storage_error, "disk"), now(), f);
+    EXPECT_EQ(s.engine->names(), 1u);  // Neither the unregister nor the register happened.
+    std::vector<std::string> findings;
+    s.engine->check_invariants(findings);
+    EXPECT_TRUE(findings.empty());
+}
+
 TEST_F(NamingTest, RestoredNamesExpireOnTheSweep) {
     ASSERT_TRUE(reg(a, 1, "e", pid(a_id, 3), Duration::seconds(2)));
     s.boot();
