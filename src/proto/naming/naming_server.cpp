@@ -99,9 +99,11 @@ Result<Bytes> NamingEngine::serve_register(const RequestBody& body, Time now, Ef
 Result<Bytes> NamingEngine::serve_unregister(NodeId from, const RequestBody& body, Effects& out) {
     auto it = table_.find(body.name);
     if (it == table_.end()) return fail(Errc::not_found, body.name);
-    // Rule 8: the request must come from the owner's node (any process there may ask).
-    if (from != it->second.owner.node) {
-        return fail(Errc::access_denied, "only the owner's node may unregister");
+    // Rule 8: the request must name the owner and come from its node (the owner itself, or
+    // that node on its behalf).
+    if (from != it->second.owner.node || Pid{NodeId{body.node}, body.local} != it->second.owner) {
+        return fail(Errc::access_denied, "only the owner (or its node) may unregister; owner " +
+                                             to_string(it->second.owner));
     }
     table_.erase(it);
     out.erase(next_token_++, key_of(body.name));

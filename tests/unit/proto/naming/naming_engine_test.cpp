@@ -235,6 +235,64 @@ TEST_F(NamingTest, UndoOfAFailedWriteKeepsALaterPendingWriteToTheSameName) {
     EXPECT_TRUE(findings.empty());
 }
 
+// Rule 13: a held name is renewed every lease / 3 while its owner lives, so it outlives its
+// lease; the owner's exit unregisters it; a renewal refused already_exists drops the hold.
+TEST_F(NamingTest, HeldNameIsRenewedUntilItsOwnerExits) {
+    Effects o;
+    a.engine->on_hold(1, "h", pid(a_id, 5), Duration::seconds(3), now(), o);
+    apply(a, o);
+    ASSERT_TRUE(done.at(1));
+    EXPECT_EQ(a.engine->held(), 1u);
+    for (int i = 0; i < 6; ++i) {  // 6 s: twice the lease.
+        advance(Duration::seconds(1));
+        fire(a, renew_timer.value);
+        fire(s, sweep_timer.value);
+    }
+    EXPECT_GE(a.engine->counters().renewals, 5u);
+    auto r = lookup(b, 2, "h");
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(wire::unpack<NameEntry>(*r)->owner(), pid(a_id, 5));
+
+    Effects e;
+    a.engine->on_exited(pid(a_id, 9), now(), e);  // Another process: nothing.
+    EXPECT_TRUE(e.sends.empty());
+    a.engine->on_exited(pid(a_id, 5), now(), e);
+    apply(a, e);
+    EXPECT_EQ(a.engine->held(), 0u);
+    EXPECT_EQ(s.engine->names(), 0u);  // Unregistered at once, not at lease end.
+}
+
+TEST_F(NamingTest, HoldIsDroppedWhenARenewalFindsTheNameTaken) {
+    Effects o;
+    a.engine->on_hold(1, "t", pid(a_id, 5), Duration::seconds(3), now(), o);
+    apply(a, o);
+    ASSERT_TRUE(done.at(1));
+    drop_next = false;
+    advance(Duration::seconds(4));  // The renewal timer was never fired: the lease ended.
+    fire(s, sweep_timer.value);
+    ASSERT_TRUE(reg(b, 2, "t", pid(b_id, 1)));
+    fire(a, renew_timer.value);
+    EXPECT_EQ(a.engine->held(), 0u);
+    EXPECT_EQ(a.engine->counters().names_lost, 1u);
+    auto r = lookup(a, 3, "t");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(wire::unpack<NameEntry>(*r)->owner(), pid(b_id, 1));
+    a.options.held_max = 0;
+    Effects f;
+    a.engine->on_hold(4, "u", pid(a_id, 5), Duration::seconds(3), now(), f);
+    apply(a, f);
+    EXPECT_EQ(done.at(4).error().code, Errc::queue_full);
+}
+
+TEST_F(NamingTest, OnlyTheOwnerUnregistersEvenOnItsNode) {
+    ASSERT_TRUE(reg(a, 1, "o", pid(a_id, 5)));
+    auto other = unreg(a, 2, "o", pid(a_id, 6));  // Same node, another process.
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().code, Errc::access_denied);
+    EXPECT_NE(other.error().detail.find(to_string(pid(a_id, 5))), std::string::npos);
+    ASSERT_TRUE(unreg(a, 3, "o", pid(a_id, 5)));
+}
+
 TEST_F(NamingTest, RestoredNamesExpireOnTheSweep) {
     ASSERT_TRUE(reg(a, 1, "e", pid(a_id, 3), Duration::seconds(2)));
     s.boot();
