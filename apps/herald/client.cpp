@@ -225,7 +225,7 @@ Result<admin::Reply> lookup(Node& node, Process& self, std::string_view url,
 Result<Pid> resolve_target(Node& node, Process& self, const Target& target,
                            const Deadline& deadline) {
     if (target.name.empty()) {
-        return node.resolve(to_string(ProcessAddress{target.pid, target.url}),
+        return node.resolve(to_string(ProcessAddress{target.pid, target.url, {}}),
                             deadline.remaining());
     }
     admin::Request request;

@@ -6,6 +6,7 @@
 #include "api/rpc_options.h"
 #include "herald/address.h"
 #include "runtime/node.h"
+#include "runtime/node_naming.h"
 
 namespace herald {
 
@@ -35,6 +36,8 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.data_dir = options.data_dir;
     config.key_file = options.key_file;
     config.rpc = api::to_rpc_config(options.rpc);
+    config.naming.server = options.naming.server;
+    config.naming_server_url = options.naming.server_url;
     return config;
 }
 
@@ -146,6 +149,13 @@ NodeStats Node::stats() const {
     s.auth_failed = c.link.auth_failed;
     s.reassembly_bytes = c.link.reassembly_bytes;
     s.reassembly_partials = c.link.reassembly_partials;
+    if (auto n = impl_->naming().counters()) {  // Fails only on the loop thread or once stopped.
+        s.name_requests = n->naming.requests;
+        s.name_cache_hits = n->naming.cache_hits;
+        s.name_retries = n->retries;
+        s.names_held = n->held;
+        s.names_served = n->names;
+    }
     return s;
 }
 

@@ -44,7 +44,7 @@ void NamingEngine::on_hold(OperationId op, std::string name, Pid owner, Duration
     }
 }
 
-void NamingEngine::on_exited(Pid pid, Time now, Effects& out) {
+void NamingEngine::on_process_exited(Pid pid, Time now, Effects& out) {
     for (auto it = held_.begin(); it != held_.end();) {
         if (it->second.owner != pid) {
             ++it;

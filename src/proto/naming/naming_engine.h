@@ -53,13 +53,13 @@ public:
     void on_register(OperationId op, std::string name, Pid owner, Duration lease, Time now,
                      Effects& out);
     // register, and on success keep renewing the lease every lease / 3 from this node until
-    // on_unregister of the name by `owner` or on_exited(owner) (rule 13). Errors of register,
-    // and queue_full when held_max names are held.
+    // on_unregister of the name by `owner` or on_process_exited(owner) (rule 13). Errors of
+    // register, and queue_full when held_max names are held.
     void on_hold(OperationId op, std::string name, Pid owner, Duration lease, Time now,
                  Effects& out);
     // The local process `pid` ended: stop renewing its names and unregister them (no
     // completion; a lost unregister leaves the name until its lease ends).
-    void on_exited(Pid pid, Time now, Effects& out);
+    void on_process_exited(Pid pid, Time now, Effects& out) override;
     // lookup: ok with a NameEntry body, or not_found.
     void on_lookup(OperationId op, std::string name, Time now, Effects& out);
     // unregister: ok, not_found, or access_denied (`owner` is not the name's owner, or the
