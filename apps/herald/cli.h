@@ -158,7 +158,13 @@ struct MailboxArgs {
     bool no_ack = false;              // recv
     std::uint64_t tag = 0;            // ack
 };
+struct NameArgs {
+    std::string action;  // register, lookup, unregister, list.
+    std::string url, name, pid, listen;
+    std::string timeout = "5s", lease = "30s";
+};
 int run_mailbox(const Output& out, const MailboxArgs& args);
+int run_name(const Output& out, const NameArgs& args);
 int run_ping(const Output& out, const PingArgs& args);
 int run_send(const Output& out, const SendArgs& args);
 int run_recv(const Output& out, const RecvArgs& args);

@@ -254,9 +254,9 @@ TEST_F(NamingTest, HeldNameIsRenewedUntilItsOwnerExits) {
     EXPECT_EQ(wire::unpack<NameEntry>(*r)->owner(), pid(a_id, 5));
 
     Effects e;
-    a.engine->on_exited(pid(a_id, 9), now(), e);  // Another process: nothing.
+    a.engine->on_process_exited(pid(a_id, 9), now(), e);  // Another process: nothing.
     EXPECT_TRUE(e.sends.empty());
-    a.engine->on_exited(pid(a_id, 5), now(), e);
+    a.engine->on_process_exited(pid(a_id, 5), now(), e);
     apply(a, e);
     EXPECT_EQ(a.engine->held(), 0u);
     EXPECT_EQ(s.engine->names(), 0u);  // Unregistered at once, not at lease end.
