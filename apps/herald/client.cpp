@@ -146,14 +146,20 @@ Result<Target> parse_target(std::string_view text) {
     const auto usage = [&](std::string_view why) {
         return fail(Errc::invalid_argument,
                     fmt::format("bad target '{}': {} (use PID@URL, e.g. 7f3a9c21.2@udp://"
-                                "127.0.0.1:7400, or URL/NAME, e.g. udp://127.0.0.1:7400/echo)",
+                                "127.0.0.1:7400, URL/NAME, e.g. udp://127.0.0.1:7400/echo, or "
+                                "NAME@URL for a name of the name service)",
                                 text, why));
     };
-    if (text.find('@') != std::string_view::npos) {
+    if (const auto at = text.find('@'); at != std::string_view::npos) {
+        const std::string_view left = text.substr(0, at);
+        if (!parse_pid(left) && check_name(left)) {
+            if (at + 1 == text.size()) return usage("no URL after '@'");
+            return Target{std::string(text.substr(at + 1)), std::string(left), Pid{}, true};
+        }
         auto address = parse_process_address(text);
         if (!address) return usage(address.error().detail);
         if (address->url.empty()) return usage("no URL after '@'");
-        return Target{address->url, {}, address->pid};
+        return Target{address->url, {}, address->pid, false};
     }
     const bool url_like = text.find("://") != std::string_view::npos || starts_with(text, "unix:");
     if (!url_like) return usage("a pid alone does not say where its node listens");
@@ -164,7 +170,7 @@ Result<Target> parse_target(std::string_view text) {
         url.back() == '/' || url.back() == ':') {
         return usage("no process name after the node URL");
     }
-    return Target{std::string(url), std::string(name), Pid{}};
+    return Target{std::string(url), std::string(name), Pid{}, false};
 }
 
 Result<admin::Reply> admin_call(Node& node, Process& self, std::string_view url,
@@ -229,18 +235,32 @@ Result<Pid> resolve_target(Node& node, Process& self, const Target& target,
                             deadline.remaining());
     }
     admin::Request request;
-    request.op = "whereis";
+    request.op = target.service ? "name_lookup" : "whereis";
     request.name = target.name;
     auto reply = lookup(node, self, target.url, request, deadline);
     if (!reply) {
         Error error = reply.error();
         if (error.code == Errc::not_found) {
-            error.detail = fmt::format("no process named '{}' on {}", target.name, target.url);
+            error.detail =
+                target.service
+                    ? fmt::format("no name '{}' in the name service of {}", target.name, target.url)
+                    : fmt::format("no process named '{}' on {}", target.name, target.url);
         }
         return fail(std::move(error));
     }
     auto pid = parse_pid(reply->pid);
     if (!pid) return fail(Errc::malformed, "admin service answered a bad pid: " + reply->pid);
+    if (target.service) {
+        // The CLI's node knows only the address of the node at URL (admin_call connected).
+        HERALD_TRY(NodeId asked, node.connect(target.url, deadline.remaining()));
+        if (pid->node != asked) {
+            return fail(Errc::not_found,
+                        fmt::format("'{}' is {}, a process of node {}, not of the node at {}: "
+                                    "send to {}@URL_OF_THAT_NODE",
+                                    target.name, to_string(*pid), to_string(pid->node), target.url,
+                                    to_string(*pid)));
+        }
+    }
     return *pid;
 }
 

@@ -67,6 +67,33 @@ TEST(HeraldCliName, RegisterLookupListUnregisterThroughTheDaemon) {
     EXPECT_NE(r.out.find("\"names_served\":1"), std::string::npos) << r.out;
 }
 
+TEST(HeraldCliName, SendAndCallAcceptNameAtUrl) {
+    Daemon daemon;
+    ASSERT_EQ(
+        run({herald_bin(), "name", "register", daemon.url(), "greeter", daemon.node() + ".2"}).code,
+        0);
+    ASSERT_EQ(
+        run({herald_bin(), "name", "register", daemon.url(), "ctr", daemon.node() + ".3"}).code, 0);
+    auto r = run({herald_bin(), "--json", "send", "greeter@" + daemon.url(), "--body", "hi",
+                  "--wait-reply"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto out = lines(r.out);
+    ASSERT_EQ(out.size(), 2u) << r.out;
+    EXPECT_EQ(json::parse(out[0])["target"], daemon.echo());
+    EXPECT_NE(out[1].find("hi"), std::string::npos) << out[1];
+    r = run({herald_bin(), "call", "ctr@" + daemon.url(), "get"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run({herald_bin(), "send", "nobody@" + daemon.url(), "--body", "x"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("not_found"), std::string::npos) << r.err;
+    ASSERT_EQ(run({herald_bin(), "name", "register", daemon.url(), "far", "abcd.5"}).code, 0);
+    r = run({herald_bin(), "send", "far@" + daemon.url(), "--body", "x"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("abcd.5@URL_OF_THAT_NODE"), std::string::npos) << r.err;
+    r = run({herald_bin(), "send", "9bad@" + daemon.url(), "--body", "x"});
+    EXPECT_EQ(r.code, 2) << r.err;
+}
+
 TEST(HeraldCliName, MalformedInputIsAUsageError) {
     Daemon daemon;
     for (const std::vector<std::string>& args :
