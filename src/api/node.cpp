@@ -94,6 +94,10 @@ Result<NodeId> Node::connect(std::string_view url, std::chrono::nanoseconds time
 
 Result<Pid> Node::resolve(std::string_view address, std::chrono::nanoseconds timeout) {
     HERALD_TRY(ProcessAddress parsed, parse_process_address(address));
+    if (!parsed.name.empty()) {
+        HERALD_TRY(NameInfo info, lookup_name(parsed.name));
+        return info.owner;
+    }
     if (parsed.url.empty()) return parsed.pid;
     HERALD_TRY(NodeId node, connect(parsed.url, timeout));
     if (node != parsed.pid.node) {

@@ -42,6 +42,9 @@ TEST_F(NamingApiTest, RegisterLookupListUnregister) {
     auto found = b->lookup_name("billing/api");
     ASSERT_TRUE(found) << found.error().to_string();
     EXPECT_EQ(found->owner, p.pid());
+    auto resolved = b->resolve("billing/api");
+    ASSERT_TRUE(resolved) << resolved.error().to_string();
+    EXPECT_EQ(*resolved, p.pid());
     EXPECT_GT(found->lease_left.count(), 0);
     Process q = spawn(*b);
     ASSERT_TRUE(q.register_name("billing/db"));
@@ -75,6 +78,17 @@ TEST_F(NamingApiTest, MalformedNamesAreInvalidArguments) {
     EXPECT_EQ(p.register_name(std::string(256, 'a')).error().code, Errc::invalid_argument);
     EXPECT_EQ(p.register_name("ok", std::chrono::seconds(0)).error().code, Errc::invalid_argument);
     EXPECT_EQ(a->lookup_name("nobody").error().code, Errc::not_found);
+    EXPECT_EQ(a->resolve("nobody").error().code, Errc::not_found);
+    auto named = parse_process_address("billing/api");
+    ASSERT_TRUE(named);
+    EXPECT_EQ(named->name, "billing/api");
+    EXPECT_FALSE(named->pid.valid());
+    EXPECT_EQ(to_string(*named), "billing/api");
+    auto pid = parse_process_address("cafe.1");  // Reads as a pid: it is one.
+    ASSERT_TRUE(pid);
+    EXPECT_TRUE(pid->name.empty());
+    EXPECT_EQ(pid->pid, (Pid{NodeId{0xcafe}, 1}));
+    EXPECT_EQ(parse_process_address("9x@").error().code, Errc::invalid_argument);
     EXPECT_EQ(p.send(std::string_view("nobody"), "x").error().code, Errc::not_found);
 }
 
@@ -121,6 +135,9 @@ TEST_F(NamingApiTest, ClosedProcessNamesDisappear) {
     Process p = spawn(*a);
     ASSERT_TRUE(p.register_name("brief", std::chrono::seconds(60)));
     ASSERT_TRUE(p.register_name("brief2", std::chrono::seconds(60)));
+    // Registered by its node on its behalf: held the same way (heraldd's name_register).
+    ASSERT_TRUE(a->register_name("brief3", p.pid(), std::chrono::seconds(60)));
+    EXPECT_EQ(a->stats().names_held, 3u);
     p.exit();
     // The node unregisters at once (not at the 60 s lease end); poll the server, not a cache.
     EXPECT_TRUE(eventually([&] {
@@ -130,6 +147,23 @@ TEST_F(NamingApiTest, ClosedProcessNamesDisappear) {
     EXPECT_EQ(a->stats().names_held, 0u);
     Process q = spawn(*b);
     EXPECT_TRUE(q.register_name("brief"));
+}
+
+TEST_F(NamingApiTest, NodeRegisteredNameOfNoLocalProcessLivesOneLease) {
+    const Pid elsewhere{a->id(), 999'999};  // Not a live process of S: not held.
+    ASSERT_TRUE(s->register_name("ext", elsewhere, std::chrono::milliseconds(300)));
+    EXPECT_EQ(s->stats().names_held, 0u);
+    auto found = s->lookup_name("ext");
+    ASSERT_TRUE(found) << found.error().to_string();
+    EXPECT_EQ(found->owner, elsewhere);
+    EXPECT_TRUE(eventually(
+        [&] {
+            auto l = s->list_names("ext");
+            return l && l->empty();
+        },
+        3000ms));
+    EXPECT_EQ(s->register_name("ext", Pid{}, std::chrono::seconds(1)).error().code,
+              Errc::invalid_argument);
 }
 
 TEST_F(NamingApiTest, NamesAreRenewedWhileTheProcessLives) {
