@@ -194,6 +194,10 @@ void NamingEngine::on_batch_end(Time now, Effects& out) {
 }
 
 void NamingEngine::check_invariants(std::vector<std::string>& findings) const {
+    if (held_.size() > options_.held_max) findings.push_back("naming: held names over held_max");
+    if (pending_.size() > options_.pending_max) {
+        findings.push_back("naming: requests in flight over pending_max");
+    }
     if (!options_.server) {
         if (!table_.empty()) findings.push_back("naming: a client-only node holds names");
         return;
