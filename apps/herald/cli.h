@@ -98,13 +98,12 @@ void set_key_file(std::string path);
 // herald keygen PATH: writes a new cluster key file (mode 600; never overwrites).
 [[nodiscard]] int run_keygen(const Output& out, const std::string& path);
 
-// A parsed TARGET: "PID@URL", "URL/NAME" (a process name registered on the node at URL), or
-// "NAME@URL" (a name of the name service, looked up by the heraldd at URL).
+// A parsed TARGET: "PID@URL", or "URL/NAME": a process name registered on the node at URL or,
+// when none is, a name of the name service looked up by the heraldd at URL.
 struct Target {
     std::string url;
-    std::string name;      // Empty for PID@URL.
-    Pid pid;               // Invalid for URL/NAME and NAME@URL until resolved.
-    bool service = false;  // NAME@URL: `name` is the name service's.
+    std::string name;  // Empty for PID@URL.
+    Pid pid;           // Invalid for URL/NAME until resolved.
 };
 // Errc::invalid_argument explaining both accepted forms.
 [[nodiscard]] Result<Target> parse_target(std::string_view text);

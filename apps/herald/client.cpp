@@ -146,31 +146,31 @@ Result<Target> parse_target(std::string_view text) {
     const auto usage = [&](std::string_view why) {
         return fail(Errc::invalid_argument,
                     fmt::format("bad target '{}': {} (use PID@URL, e.g. 7f3a9c21.2@udp://"
-                                "127.0.0.1:7400, URL/NAME, e.g. udp://127.0.0.1:7400/echo, or "
-                                "NAME@URL for a name of the name service)",
+                                "127.0.0.1:7400, or URL/NAME, e.g. udp://127.0.0.1:7400/echo)",
                                 text, why));
     };
-    if (const auto at = text.find('@'); at != std::string_view::npos) {
-        const std::string_view left = text.substr(0, at);
-        if (!parse_pid(left) && check_name(left)) {
-            if (at + 1 == text.size()) return usage("no URL after '@'");
-            return Target{std::string(text.substr(at + 1)), std::string(left), Pid{}, true};
-        }
+    if (text.find('@') != std::string_view::npos) {
         auto address = parse_process_address(text);
         if (!address) return usage(address.error().detail);
         if (address->url.empty()) return usage("no URL after '@'");
-        return Target{address->url, {}, address->pid, false};
+        return Target{address->url, {}, address->pid};
     }
     const bool url_like = text.find("://") != std::string_view::npos || starts_with(text, "unix:");
     if (!url_like) return usage("a pid alone does not say where its node listens");
-    const auto slash = text.rfind('/');
+    // udp:// and tcp:// URLs have no '/' after the host: the name starts at the first one (so
+    // a name of the name service may hold '/'); a unix: path does, so the name is the last part.
+    const auto host = text.find("://");
+    const auto slash = host != std::string_view::npos && !starts_with(text, "unix:")
+                           ? text.find('/', host + 3)
+                           : text.rfind('/');
+    if (slash == std::string_view::npos) return usage("no process name after the node URL");
     const std::string_view name = text.substr(slash + 1);
     const std::string_view url = text.substr(0, slash);
     if (name.empty() || name.find(':') != std::string_view::npos || url.empty() ||
         url.back() == '/' || url.back() == ':') {
         return usage("no process name after the node URL");
     }
-    return Target{std::string(url), std::string(name), Pid{}, false};
+    return Target{std::string(url), std::string(name), Pid{}};
 }
 
 Result<admin::Reply> admin_call(Node& node, Process& self, std::string_view url,
@@ -235,22 +235,26 @@ Result<Pid> resolve_target(Node& node, Process& self, const Target& target,
                             deadline.remaining());
     }
     admin::Request request;
-    request.op = target.service ? "name_lookup" : "whereis";
+    request.op = "whereis";
     request.name = target.name;
     auto reply = lookup(node, self, target.url, request, deadline);
+    if (!reply && reply.error().code == Errc::not_found && check_name(target.name)) {
+        // No process of that node has the name: ask the name service, through that heraldd.
+        request.op = "name_lookup";
+        reply = lookup(node, self, target.url, request, deadline);
+    }
     if (!reply) {
         Error error = reply.error();
         if (error.code == Errc::not_found) {
             error.detail =
-                target.service
-                    ? fmt::format("no name '{}' in the name service of {}", target.name, target.url)
-                    : fmt::format("no process named '{}' on {}", target.name, target.url);
+                fmt::format("no process named '{}' on {}, nor such a name in its name service",
+                            target.name, target.url);
         }
         return fail(std::move(error));
     }
     auto pid = parse_pid(reply->pid);
     if (!pid) return fail(Errc::malformed, "admin service answered a bad pid: " + reply->pid);
-    if (target.service) {
+    if (request.op == "name_lookup") {
         // The CLI's node knows only the address of the node at URL (admin_call connected).
         HERALD_TRY(NodeId asked, node.connect(target.url, deadline.remaining()));
         if (pid->node != asked) {

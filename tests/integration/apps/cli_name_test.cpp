@@ -67,31 +67,36 @@ TEST(HeraldCliName, RegisterLookupListUnregisterThroughTheDaemon) {
     EXPECT_NE(r.out.find("\"names_served\":1"), std::string::npos) << r.out;
 }
 
-TEST(HeraldCliName, SendAndCallAcceptNameAtUrl) {
+TEST(HeraldCliName, SendAndCallFallBackFromProcessNamesToTheNameService) {
     Daemon daemon;
     ASSERT_EQ(
         run({herald_bin(), "name", "register", daemon.url(), "greeter", daemon.node() + ".2"}).code,
         0);
     ASSERT_EQ(
         run({herald_bin(), "name", "register", daemon.url(), "ctr", daemon.node() + ".3"}).code, 0);
-    auto r = run({herald_bin(), "--json", "send", "greeter@" + daemon.url(), "--body", "hi",
+    auto r = run({herald_bin(), "--json", "send", daemon.url() + "/greeter", "--body", "hi",
                   "--wait-reply"});
     ASSERT_EQ(r.code, 0) << r.err;
     const auto out = lines(r.out);
     ASSERT_EQ(out.size(), 2u) << r.out;
     EXPECT_EQ(json::parse(out[0])["target"], daemon.echo());
     EXPECT_NE(out[1].find("hi"), std::string::npos) << out[1];
-    r = run({herald_bin(), "call", "ctr@" + daemon.url(), "get"});
+    r = run({herald_bin(), "call", daemon.url() + "/ctr", "get"});
     ASSERT_EQ(r.code, 0) << r.err;
-    r = run({herald_bin(), "send", "nobody@" + daemon.url(), "--body", "x"});
+    r = run({herald_bin(), "send", daemon.url() + "/nobody", "--body", "x"});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("not_found"), std::string::npos) << r.err;
     ASSERT_EQ(run({herald_bin(), "name", "register", daemon.url(), "far", "abcd.5"}).code, 0);
-    r = run({herald_bin(), "send", "far@" + daemon.url(), "--body", "x"});
+    r = run({herald_bin(), "send", daemon.url() + "/far", "--body", "x"});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("abcd.5@URL_OF_THAT_NODE"), std::string::npos) << r.err;
-    r = run({herald_bin(), "send", "9bad@" + daemon.url(), "--body", "x"});
-    EXPECT_EQ(r.code, 2) << r.err;
+    // A process name of the node still wins: "echo" is the echo process, by whereis.
+    ASSERT_EQ(
+        run({herald_bin(), "name", "register", daemon.url(), "echo", daemon.node() + ".3"}).code,
+        0);
+    r = run({herald_bin(), "--json", "send", daemon.url() + "/echo", "--body", "x"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(only_object(r)["target"], daemon.echo());
 }
 
 TEST(HeraldCliName, MalformedInputIsAUsageError) {
