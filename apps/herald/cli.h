@@ -98,7 +98,8 @@ void set_key_file(std::string path);
 // herald keygen PATH: writes a new cluster key file (mode 600; never overwrites).
 [[nodiscard]] int run_keygen(const Output& out, const std::string& path);
 
-// A parsed TARGET: "PID@URL", or "URL/NAME" (a name registered on the node at URL).
+// A parsed TARGET: "PID@URL", or "URL/NAME": a process name registered on the node at URL or,
+// when none is, a name of the name service looked up by the heraldd at URL.
 struct Target {
     std::string url;
     std::string name;  // Empty for PID@URL.
@@ -158,7 +159,13 @@ struct MailboxArgs {
     bool no_ack = false;              // recv
     std::uint64_t tag = 0;            // ack
 };
+struct NameArgs {
+    std::string action;  // register, lookup, unregister, list.
+    std::string url, name, pid, listen;
+    std::string timeout = "5s", lease = "30s";
+};
 int run_mailbox(const Output& out, const MailboxArgs& args);
+int run_name(const Output& out, const NameArgs& args);
 int run_ping(const Output& out, const PingArgs& args);
 int run_send(const Output& out, const SendArgs& args);
 int run_recv(const Output& out, const RecvArgs& args);

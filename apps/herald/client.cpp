@@ -157,7 +157,13 @@ Result<Target> parse_target(std::string_view text) {
     }
     const bool url_like = text.find("://") != std::string_view::npos || starts_with(text, "unix:");
     if (!url_like) return usage("a pid alone does not say where its node listens");
-    const auto slash = text.rfind('/');
+    // udp:// and tcp:// URLs have no '/' after the host: the name starts at the first one (so
+    // a name of the name service may hold '/'); a unix: path does, so the name is the last part.
+    const auto host = text.find("://");
+    const auto slash = host != std::string_view::npos && !starts_with(text, "unix:")
+                           ? text.find('/', host + 3)
+                           : text.rfind('/');
+    if (slash == std::string_view::npos) return usage("no process name after the node URL");
     const std::string_view name = text.substr(slash + 1);
     const std::string_view url = text.substr(0, slash);
     if (name.empty() || name.find(':') != std::string_view::npos || url.empty() ||
@@ -225,22 +231,40 @@ Result<admin::Reply> lookup(Node& node, Process& self, std::string_view url,
 Result<Pid> resolve_target(Node& node, Process& self, const Target& target,
                            const Deadline& deadline) {
     if (target.name.empty()) {
-        return node.resolve(to_string(ProcessAddress{target.pid, target.url}),
+        return node.resolve(to_string(ProcessAddress{target.pid, target.url, {}}),
                             deadline.remaining());
     }
     admin::Request request;
     request.op = "whereis";
     request.name = target.name;
     auto reply = lookup(node, self, target.url, request, deadline);
+    if (!reply && reply.error().code == Errc::not_found && check_name(target.name)) {
+        // No process of that node has the name: ask the name service, through that heraldd.
+        request.op = "name_lookup";
+        reply = lookup(node, self, target.url, request, deadline);
+    }
     if (!reply) {
         Error error = reply.error();
         if (error.code == Errc::not_found) {
-            error.detail = fmt::format("no process named '{}' on {}", target.name, target.url);
+            error.detail =
+                fmt::format("no process named '{}' on {}, nor such a name in its name service",
+                            target.name, target.url);
         }
         return fail(std::move(error));
     }
     auto pid = parse_pid(reply->pid);
     if (!pid) return fail(Errc::malformed, "admin service answered a bad pid: " + reply->pid);
+    if (request.op == "name_lookup") {
+        // The CLI's node knows only the address of the node at URL (admin_call connected).
+        HERALD_TRY(NodeId asked, node.connect(target.url, deadline.remaining()));
+        if (pid->node != asked) {
+            return fail(Errc::not_found,
+                        fmt::format("'{}' is {}, a process of node {}, not of the node at {}: "
+                                    "send to {}@URL_OF_THAT_NODE",
+                                    target.name, to_string(*pid), to_string(pid->node), target.url,
+                                    to_string(*pid)));
+        }
+    }
     return *pid;
 }
 

@@ -193,7 +193,7 @@ int run_send(const Output& out, const SendArgs& args) {
         return out.error(sent.error());
     }
     const auto elapsed = std::chrono::steady_clock::now() - start;
-    const std::string address = to_string(ProcessAddress{*pid, target->url});
+    const std::string address = to_string(ProcessAddress{*pid, target->url, {}});
     out.result(
         fmt::format("sent {} bytes to {} ({}) in {}", size, address, args.mode, describe(elapsed)),
         {{"event", "sent"},
@@ -224,7 +224,7 @@ int run_recv(const Output& out, const RecvArgs& args) {
     auto self = (*client)->node->spawn(options);
     if (!self) return out.error(self.error());
     const std::string url = (*client)->node->listen_url();
-    const std::string address = to_string(ProcessAddress{self->pid(), url});
+    const std::string address = to_string(ProcessAddress{self->pid(), url, {}});
     out.note("herald recv: listening as " + address, {{"event", "listening"},
                                                       {"address", address},
                                                       {"pid", to_string(self->pid())},

@@ -1,5 +1,5 @@
-// herald: the command line for Herald nodes — ping, send, recv, status, call, mailbox, keygen,
-// sim. Layer: apps.
+// herald: the command line for Herald nodes — ping, send, recv, status, call, mailbox, name,
+// keygen, sim. Layer: apps.
 // Command-line parsing (CLI11, which throws: caught here) and dispatch; the commands are in
 // commands.cpp. docs/cli.md is the manual.
 #include <CLI/CLI.hpp>
@@ -35,6 +35,7 @@ struct Args {
     StatusArgs status;
     CallArgs call;
     MailboxArgs mailbox;
+    NameArgs name;
     std::string keygen;
     std::string key_file;
     std::vector<std::string> sim;
@@ -157,6 +158,38 @@ void add_mailbox(CLI::App& app, MailboxArgs& a) {
     ack->add_option("TAG", a.tag, "The tag recv printed")->required();
 }
 
+void add_name(CLI::App& app, NameArgs& a) {
+    CLI::App* m = subcommand(app, "name",
+                             "The name service, through a heraldd: register, lookup, "
+                             "unregister (rm), list (ls)");
+    m->require_subcommand(1, 1);
+    auto action = [&](const char* name, const char* help) {
+        CLI::App* c = m->add_subcommand(name, help);
+        c->fallthrough();
+        c->add_option("NODE_URL", a.url, "The heraldd to ask (it reaches the name server)")
+            ->required();
+        c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
+            ->capture_default_str();
+        c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
+        c->callback([&a, name] { a.action = name; });
+        return c;
+    };
+    auto* reg = action("register", "Register NAME for PID");
+    reg->add_option("NAME", a.name, "A letter, then letters, digits, . _ - /")->required();
+    reg->add_option("PID", a.pid, "The owner, e.g. 7f3a9c21.2")->required();
+    reg->add_option("--lease", a.lease,
+                    "How long the name lives unless registered again (renewed by the daemon "
+                    "while PID is one of its live processes)")
+        ->capture_default_str();
+    action("lookup", "The owner of NAME")->add_option("NAME", a.name)->required();
+    auto* rm = action("unregister", "Unregister NAME (its owner must live on that heraldd)");
+    rm->alias("rm");
+    rm->add_option("NAME", a.name)->required();
+    auto* ls = action("list", "Names starting with PREFIX (all without)");
+    ls->alias("ls");
+    ls->add_option("PREFIX", a.name);
+}
+
 void add_sim(CLI::App& app, std::vector<std::string>& args) {
     CLI::App* c = app.add_subcommand("sim",
                                      "Run the simulator: herald sim ARGS runs "
@@ -187,6 +220,7 @@ int dispatch(const CLI::App& app, const Args& args) {
     if (name == "status") return run_status(out, args.status);
     if (name == "call") return run_call(out, args.call);
     if (name == "mailbox") return run_mailbox(out, args.mailbox);
+    if (name == "name") return run_name(out, args.name);
     if (name == "keygen") return run_keygen(out, args.keygen);
     std::vector<std::string> rest = args.sim;
     for (const auto& extra : chosen->remaining()) rest.push_back(extra);
@@ -208,6 +242,7 @@ int run(int argc, char** argv) {
     add_status(app, args.status);
     add_call(app, args.call);
     add_mailbox(app, args.mailbox);
+    add_name(app, args.name);
     add_keygen(app, args.keygen);
     add_sim(app, args.sim);
     app.add_option("--key-file", args.key_file,

@@ -35,8 +35,11 @@ inline constexpr std::uint32_t protocol_version = 1;
 
 // op: "status", "whereis" (with `name`), or a mailbox op of the daemon's node (docs/admin.md):
 // "mailbox_create" (name, durability, capacity_messages, capacity_bytes, restricted),
-// "mailbox_destroy" (name), "mailbox_list", "mailbox_grant" (name, who, rights). `id` is
-// chosen by the asker and echoed back.
+// "mailbox_destroy" (name), "mailbox_list", "mailbox_grant" (name, who, rights); a name op of
+// the name service, through the daemon's node (docs/naming.md): "name_register" (name, who =
+// the owner pid, lease_ms), "name_lookup" (name), "name_unregister" (name: the owner must be
+// a process of the daemon's node), "name_list" (name = the prefix). `id` is chosen by the
+// asker and echoed back.
 struct Request {
     std::uint32_t herald_admin = 0;
     std::string op;
@@ -48,8 +51,9 @@ struct Request {
     bool restricted = false;
     std::string who;             // A pid, "<node hex>.0" (that node's processes) or "*".
     std::string rights = "all";  // "none", "send", "receive" or "all".
+    std::int64_t lease_ms = 0;   // name_register: the lease (0: the default, 30 s).
     MSGPACK_DEFINE_MAP(herald_admin, op, id, name, durability, capacity_messages, capacity_bytes,
-                       restricted, who, rights)
+                       restricted, who, rights, lease_ms)
 };
 
 struct MailboxEntry {
@@ -81,6 +85,14 @@ struct ProcessInfo {
     MSGPACK_DEFINE_MAP(pid, name, service, buffering, queue_limit, handled, replies_failed, queued)
 };
 
+// One name of the name service, as name_lookup and name_list answer it.
+struct NameRecord {
+    std::string name;
+    std::string owner;          // "<node>.<local>"
+    std::int64_t lease_ms = 0;  // Time left until it expires unless renewed.
+    MSGPACK_DEFINE_MAP(name, owner, lease_ms)
+};
+
 // The answer to any request. `error` is empty on success, otherwise an Errc name
 // ("not_found", "invalid_argument", "malformed") with `detail`.
 struct Reply {
@@ -101,8 +113,10 @@ struct Reply {
     std::map<std::string, std::uint64_t> counters;
     // mailbox_list (and every mailbox op): the node's mailboxes after the op.
     std::vector<MailboxEntry> mailboxes;
+    // name_lookup: the one name; name_list: the names (at most 256, in name order).
+    std::vector<NameRecord> names;
     MSGPACK_DEFINE_MAP(herald_admin, id, error, detail, pid, node, incarnation, listen, version,
-                       uptime_ms, faults, processes, counters, mailboxes)
+                       uptime_ms, faults, processes, counters, mailboxes, names)
 };
 
 // Encoding and decoding. decode_*: Errc::malformed when the body is not an admin message of

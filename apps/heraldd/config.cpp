@@ -56,6 +56,14 @@ echo = true
 # On SIGINT/SIGTERM, how long in-flight replies may take to be acknowledged before the node
 # closes anyway (0 to 60000 ms).
 shutdown_drain_ms = 2000
+
+[naming]
+# Host the name server (docs/naming.md): names registered by any node's processes, kept in
+# data_dir so they survive a restart. false: this node uses the server at server_url.
+server = true
+# With server = false: the URL of the node hosting the name server (empty: no name service;
+# naming requests fail unreachable). Must be empty while server = true.
+server_url = ""
 )";
 
 // "\"text\"" with quotes and backslashes escaped, so a value with spaces stays readable.
@@ -150,13 +158,15 @@ Status read_section(const toml::table& table, std::string_view section, std::str
 }
 
 Status read_sections(const toml::table& root, std::string_view origin, DaemonConfig& c) {
-    static constexpr std::array<std::string_view, 4> sections{"node", "log", "limits", "services"};
+    static constexpr std::array<std::string_view, 5> sections{"node", "log", "limits", "services",
+                                                              "naming"};
     for (const auto& [name, node] : root) {
         const std::string_view section = name.str();
         const toml::table* table = node.as_table();
         if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
-            return fail(config_error(origin, section, render(node),
-                                     "unknown section (allowed: node, log, limits, services)"));
+            return fail(
+                config_error(origin, section, render(node),
+                             "unknown section (allowed: node, log, limits, services, naming)"));
         }
         if (table == nullptr) {
             return fail(config_error(origin, section, render(node),
@@ -176,6 +186,10 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"queue_limit", nullptr, &c.queue_limit},
                                      {"message_bytes_max", nullptr, &c.message_bytes_max}}));
+        } else if (section == "naming") {
+            HERALD_TRY(read_section(*table, section, origin,
+                                    {{"server", nullptr, nullptr, &c.naming_server},
+                                     {"server_url", &c.naming_server_url}}));
         } else {
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"echo", nullptr, nullptr, &c.echo},
@@ -255,6 +269,20 @@ Status check_node(const DaemonConfig& c, const Origins& origin) {
     return {};
 }
 
+Status check_naming(const DaemonConfig& c, const Origins& origin) {
+    if (c.naming_server_url.empty()) return {};
+    if (c.naming_server) {
+        return fail(value_error(origin, "naming.server_url", quoted(c.naming_server_url),
+                                "must be empty while naming.server = true (this node serves)"));
+    }
+    auto endpoint = runtime::parse_endpoint(c.naming_server_url);
+    if (!endpoint || endpoint->scheme == runtime::Endpoint::Scheme::inproc) {
+        return fail(value_error(origin, "naming.server_url", quoted(c.naming_server_url),
+                                "allowed: empty, udp://HOST:PORT, tcp://HOST:PORT, unix:/PATH"));
+    }
+    return {};
+}
+
 }  // namespace
 
 std::string_view default_config_text() {
@@ -290,7 +318,7 @@ Status validate(const DaemonConfig& c, std::string_view origin, const ConfigOver
     HERALD_TRY(
         check_range(where, "limits.message_bytes_max", c.message_bytes_max, 65536, 16u << 20));
     HERALD_TRY(check_range(where, "services.shutdown_drain_ms", c.shutdown_drain_ms, 0, 60'000));
-    return {};
+    return check_naming(c, where);
 }
 
 Result<DaemonConfig> load_config(const std::string& path, const ConfigOverrides& overrides) {

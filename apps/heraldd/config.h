@@ -24,6 +24,9 @@ struct DaemonConfig {
     std::uint32_t message_bytes_max = 16u << 20;
     bool echo = true;
     std::uint32_t shutdown_drain_ms = 2000;
+    // [naming]: host the name server (its table in data_dir), or use the one at server_url.
+    bool naming_server = true;
+    std::string naming_server_url;
 
     bool operator==(const DaemonConfig&) const = default;
 };

@@ -66,6 +66,8 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.data_dir = config.data_dir;
     options.key_file = config.key_file;
     options.rpc.durable = true;
+    options.naming.server = config.naming_server;
+    options.naming.server_url = config.naming_server_url;
     return options;
 }
 
@@ -169,7 +171,12 @@ admin::Reply Daemon::status() const {
                       {"auth_failed", s.auth_failed},
                       {"replays_dropped", s.replays_dropped},
                       {"reassembly_bytes", s.reassembly_bytes},
-                      {"reassembly_partials", s.reassembly_partials}};
+                      {"reassembly_partials", s.reassembly_partials},
+                      {"name_requests", s.name_requests},
+                      {"name_cache_hits", s.name_cache_hits},
+                      {"name_retries", s.name_retries},
+                      {"names_held", s.names_held},
+                      {"names_served", s.names_served}};
     if (const auto m = node_->mailbox_counters()) {
         reply.counters.insert({{"mailbox_accepted", m->accepted},
                                {"mailbox_duplicate_sends", m->duplicate_sends},

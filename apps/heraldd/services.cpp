@@ -183,6 +183,31 @@ void list_mailboxes(Node& node, admin::Reply& reply) {
     }
 }
 
+admin::NameRecord record_of(const NameInfo& info) {
+    return {info.name, to_string(info.owner), static_cast<std::int64_t>(info.lease_left.count())};
+}
+
+// The name ops (docs/admin.md): through this node's name service.
+Status name_op(Node& node, const admin::Request& request, admin::Reply& reply) {
+    if (request.op == "name_register") {
+        HERALD_TRY(Pid owner, parse_pid(request.who));
+        if (request.lease_ms < 0) return fail(Errc::invalid_argument, "lease_ms must be >= 0");
+        const auto lease = request.lease_ms == 0 ? std::chrono::milliseconds(default_name_lease)
+                                                 : std::chrono::milliseconds(request.lease_ms);
+        return node.register_name(request.name, owner, lease);
+    }
+    if (request.op == "name_unregister") return node.unregister_name(request.name);
+    if (request.op == "name_lookup") {
+        HERALD_TRY(NameInfo info, node.lookup_name(request.name));
+        reply.names.push_back(record_of(info));
+        reply.pid = to_string(info.owner);
+        return {};
+    }
+    HERALD_TRY(auto all, node.list_names(request.name));  // name_list
+    for (const auto& info : all) reply.names.push_back(record_of(info));
+    return {};
+}
+
 admin::Reply answer(Node& node, const std::function<admin::Reply()>& status,
                     const Envelope& message) {
     admin::Reply reply;
@@ -205,11 +230,15 @@ admin::Reply answer(Node& node, const std::function<admin::Reply()>& status,
                (request->op == "mailbox_create" || request->op == "mailbox_destroy" ||
                 request->op == "mailbox_list" || request->op == "mailbox_grant")) {
         if (failed_into(reply, mailbox_op(node, *request))) list_mailboxes(node, reply);
+    } else if (request->op == "name_register" || request->op == "name_lookup" ||
+               request->op == "name_unregister" || request->op == "name_list") {
+        (void)failed_into(reply, name_op(node, *request, reply));
     } else {
         reply.error = std::string(errc_name(Errc::invalid_argument));
         reply.detail = "unknown admin op '" + request->op +
                        "' (allowed: status, whereis, mailbox_create, mailbox_destroy, "
-                       "mailbox_list, mailbox_grant)";
+                       "mailbox_list, mailbox_grant, name_register, name_lookup, "
+                       "name_unregister, name_list)";
     }
     reply.id = request->id;
     return reply;

@@ -66,7 +66,7 @@ Result<Peer> open_peer(const PeerArgs& args, const ProcessOptions& process_optio
 }
 
 void announce(const Peer& peer) {
-    announce_ready(to_string(ProcessAddress{peer.process->pid(), peer.node->listen_url()}));
+    announce_ready(to_string(ProcessAddress{peer.process->pid(), peer.node->listen_url(), {}}));
 }
 
 Status serve_echo(Peer& peer) {

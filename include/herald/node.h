@@ -10,10 +10,12 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "herald/errors.h"
 #include "herald/export.h"
 #include "herald/ids.h"
+#include "herald/naming.h"
 #include "herald/process.h"
 #include "herald/rpc.h"
 
@@ -63,7 +65,8 @@ struct NodeOptions {
     // start() fails with invalid_argument when the file is unreadable, malformed or open to
     // group or others.
     std::string key_file;
-    RpcNodeOptions rpc;  // Serving and calling (herald/rpc.h).
+    RpcNodeOptions rpc;        // Serving and calling (herald/rpc.h).
+    NamingNodeOptions naming;  // The name service (herald/naming.h, docs/naming.md).
 };
 
 struct PingReply {
@@ -98,6 +101,11 @@ struct NodeStats {
     // Memory held now for fragmented messages still incomplete (bounded: docs/wire.md), and
     // how many such messages there are.
     std::uint64_t reassembly_bytes = 0, reassembly_partials = 0;
+    // Names: requests sent to the name server, lookups answered from this node's cache, sends
+    // and calls by name resolved again after the cached owner was gone (no_such_process),
+    // names this node renews for its processes, and (on the server's node) names held.
+    std::uint64_t name_requests = 0, name_cache_hits = 0, name_retries = 0;
+    std::uint64_t names_held = 0, names_served = 0;
 };
 
 // Thread safety: every Node method may be called from any thread, except from the node's own
@@ -125,10 +133,32 @@ public:
     [[nodiscard]] Result<PingReply> ping(
         std::string_view url, std::chrono::nanoseconds timeout = std::chrono::seconds(2));
     // Turns "<pid>@<url>" into a pid this node can send to (connecting to url and checking that
-    // the node there has the pid's node id), or "<pid>" into a pid as is.
-    // Errors of parse_process_address and connect; Errc::not_found when another node answers.
+    // the node there has the pid's node id), "<pid>" into a pid as is, or a name into its
+    // owner (lookup_name). Errors of parse_process_address, connect and lookup_name;
+    // Errc::not_found when another node answers (or no such name).
     [[nodiscard]] Result<Pid> resolve(std::string_view address,
                                       std::chrono::nanoseconds timeout = std::chrono::seconds(2));
+
+    // --- Names (herald/naming.h; docs/api.md "Names"). Each blocks for a round trip to the
+    // name server (up to ~2 s when it does not answer: then Errc::unreachable). Errors also:
+    // invalid_argument (bad name: check_name; called from a callback), queue_full (too many
+    // requests in flight), closed. Processes register names: Process::register_name.
+    // The owner of `name`, from this node's cache when fresh (up to 1 s old), else from the
+    // server. Errc::not_found.
+    [[nodiscard]] Result<NameInfo> lookup_name(std::string_view name);
+    // The names starting with `prefix` (empty: all), in name order, at most 256.
+    [[nodiscard]] Result<std::vector<NameInfo>> list_names(std::string_view prefix = {});
+    // Registers `name` for `owner`, any pid (the name server does not check that it lives).
+    // When `owner` is a live process of this node, the node holds the name as
+    // Process::register_name does (renewed while it lives, unregistered when it exits);
+    // otherwise the name lives one `lease` unless registered again. Errors of
+    // Process::register_name; invalid_argument also for an invalid pid.
+    [[nodiscard]] Status register_name(std::string_view name, Pid owner,
+                                       std::chrono::nanoseconds lease = default_name_lease);
+    // Unregisters `name` on behalf of its owner, which must be a process of this node (the
+    // node hosting it, e.g. heraldd for `herald name unregister`). Errc::not_found,
+    // access_denied (the owner lives on another node), storage_error.
+    [[nodiscard]] Status unregister_name(std::string_view name);
 
     // Starts a process on this node. Blocks briefly (one hop to the loop thread).
     // Errc::invalid_argument (local_id >= 2^32, queue_limit 0 or > 2^20, name > 255 bytes),

@@ -18,6 +18,7 @@
 #include "herald/export.h"
 #include "herald/ids.h"
 #include "herald/mailbox.h"
+#include "herald/naming.h"
 #include "herald/rpc.h"
 #include "herald/send_options.h"
 
@@ -84,6 +85,30 @@ public:
     [[nodiscard]] Status send(Pid to, ByteView body, const SendOptions& options = {});
     [[nodiscard]] Status send(Pid to, Bytes&& body, const SendOptions& options = {});
     [[nodiscard]] Status send(Pid to, std::string_view text, const SendOptions& options = {});
+
+    // The same, to a text address (herald/address.h): "<pid>", "<pid>@<url>" (its node is
+    // connected first) or a name, resolved through the name server and cached (Node::
+    // lookup_name). When the send to a cached owner fails no_such_process, the name is
+    // looked up again at the server once and, if its owner changed, sent to the new one.
+    // Errors of send, plus: invalid_argument (malformed address), not_found (no such name),
+    // and the errors of Node::lookup_name. The owner's node must be reachable (connect()).
+    [[nodiscard]] Status send(std::string_view to, Bytes body, const SendOptions& options = {});
+    [[nodiscard]] Status send(std::string_view to, std::string_view text,
+                              const SendOptions& options = {});
+
+    // --- Names (herald/naming.h, docs/naming.md) ---
+    // Registers `name` for this process (or renews it when this process holds it already).
+    // This node renews the lease every third of `lease` while the process lives, and
+    // unregisters the name when the process exits. Blocks for a round trip to the name server.
+    // Errc::already_exists (another process holds it; detail names the owner),
+    // invalid_argument (bad name: check_name; lease <= 0), queue_full (1024 names held by
+    // this node's processes, or too many requests in flight), storage_error (the server could
+    // not make it durable), unreachable (no name server answered), closed.
+    [[nodiscard]] Status register_name(std::string_view name,
+                                       std::chrono::nanoseconds lease = default_name_lease);
+    // Unregisters `name`, which this process must hold. Errc::not_found, access_denied
+    // (another process holds it), invalid_argument, unreachable, closed.
+    [[nodiscard]] Status unregister_name(std::string_view name);
 
     // Starts a send and returns at once; the outcome (errors as send) arrives later.
     // The future form never blocks the caller; the callback runs on the loop thread.
@@ -159,6 +184,12 @@ public:
                                      const CallOptions& options = {});
     [[nodiscard]] Result<Bytes> call(Pid server, std::string_view operation, std::string_view text,
                                      const CallOptions& options = {});
+    // The same, to a text address (pid, pid@url or name) resolved as send(std::string_view)
+    // does, with the same one retry after no_such_process at a cached owner.
+    [[nodiscard]] Result<Bytes> call(std::string_view server, std::string_view operation,
+                                     ByteView request, const CallOptions& options = {});
+    [[nodiscard]] Result<Bytes> call(std::string_view server, std::string_view operation,
+                                     std::string_view text, const CallOptions& options = {});
     // Starts a call and returns at once; many may be outstanding. The outcome (errors as call)
     // completes the future, or runs `done` once on the loop thread. Errors that stop the call
     // from starting are returned (callback form) or complete the future at once.

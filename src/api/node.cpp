@@ -6,6 +6,7 @@
 #include "api/rpc_options.h"
 #include "herald/address.h"
 #include "runtime/node.h"
+#include "runtime/node_naming.h"
 
 namespace herald {
 
@@ -35,6 +36,8 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.data_dir = options.data_dir;
     config.key_file = options.key_file;
     config.rpc = api::to_rpc_config(options.rpc);
+    config.naming.server = options.naming.server;
+    config.naming_server_url = options.naming.server_url;
     return config;
 }
 
@@ -91,6 +94,10 @@ Result<NodeId> Node::connect(std::string_view url, std::chrono::nanoseconds time
 
 Result<Pid> Node::resolve(std::string_view address, std::chrono::nanoseconds timeout) {
     HERALD_TRY(ProcessAddress parsed, parse_process_address(address));
+    if (!parsed.name.empty()) {
+        HERALD_TRY(NameInfo info, lookup_name(parsed.name));
+        return info.owner;
+    }
     if (parsed.url.empty()) return parsed.pid;
     HERALD_TRY(NodeId node, connect(parsed.url, timeout));
     if (node != parsed.pid.node) {
@@ -147,6 +154,13 @@ NodeStats Node::stats() const {
     s.replays_dropped = c.link.replays_dropped;
     s.reassembly_bytes = c.link.reassembly_bytes;
     s.reassembly_partials = c.link.reassembly_partials;
+    if (auto n = impl_->naming().counters()) {  // Fails only on the loop thread or once stopped.
+        s.name_requests = n->naming.requests;
+        s.name_cache_hits = n->naming.cache_hits;
+        s.name_retries = n->retries;
+        s.names_held = n->held;
+        s.names_served = n->names;
+    }
     return s;
 }
 

@@ -46,6 +46,8 @@ Result<std::unique_ptr<NodeNaming>> NodeNaming::host(NodeContext& node, proto::E
     if (service->options_.server && !service->options_.server_node.known()) {
         service->options_.server_node = context.self;
     }
+    service->server_url_ = config.naming_server_url;
+    service->server_ = service->options_.server_node.value;
     service->slot_ = engines.add(service->make_engine(context));
     return service;
 }
@@ -83,6 +85,31 @@ Status NodeNaming::register_name(const std::string& name, Pid owner, Duration le
     }));
 }
 
+Status NodeNaming::hold(const std::string& name, Pid owner, Duration lease) {
+    return as_status(run_blocking([=](NamingEngine& e, auto op, Time now, auto& out) {
+        e.on_hold(op, name, owner, lease, now, out);
+    }));
+}
+
+Status NodeNaming::register_for(const std::string& name, Pid owner, Duration lease) {
+    return as_status(run_blocking([=, this](NamingEngine& e, auto op, Time now, auto& out) {
+        if (owner.node == node_.id() && node_.has_process(owner)) {
+            e.on_hold(op, name, owner, lease, now, out);
+        } else {
+            e.on_register(op, name, owner, lease, now, out);
+        }
+    }));
+}
+
+Status NodeNaming::set_server(NodeId server) {
+    if (!server.known()) return fail(Errc::invalid_argument, "unknown name server id");
+    return node_.on_loop<Status>("naming set_server", [this, server]() -> Status {
+        options_.server_node = server;  // The engine reads it by reference, on this thread.
+        server_ = server.value;
+        return {};
+    });
+}
+
 Result<NameEntry> NodeNaming::lookup(const std::string& name) {
     HERALD_TRY(auto bytes, run_blocking([=](NamingEngine& e, auto op, Time now, auto& out) {
                    e.on_lookup(op, name, now, out);
@@ -118,7 +145,9 @@ Result<NodeNaming::Counters> NodeNaming::counters() {
             c.naming = e.counters();
             c.totals = e.totals();
             c.names = e.names();
+            c.held = e.held();
         });
+        c.retries = retries_.load(std::memory_order_relaxed);
         return c;
     });
 }

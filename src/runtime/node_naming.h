@@ -5,6 +5,7 @@
 // only through NodeContext. Layer: runtime. Rules: docs/naming.md.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,12 @@ public:
     // Registers `name` for `owner`, or renews the lease when `owner` holds it already.
     // Errc::already_exists: another pid holds it (issue 13's name_taken).
     [[nodiscard]] Status register_name(const std::string& name, Pid owner, Duration lease);
+    // register_name, then renewed by this node every lease / 3 until `owner` unregisters it or
+    // exits (then it is unregistered): docs/naming.md rule 13. Also queue_full (held_max).
+    [[nodiscard]] Status hold(const std::string& name, Pid owner, Duration lease);
+    // hold when `owner` is a live process of this node (checked on the loop, so it cannot
+    // exit in between), otherwise register_name: one lease, not renewed.
+    [[nodiscard]] Status register_for(const std::string& name, Pid owner, Duration lease);
     // The owner of `name` (from the cache when fresh, rule 7). Errc::not_found.
     [[nodiscard]] Result<proto::naming::NameEntry> lookup(const std::string& name);
     // Errc::not_found; Errc::access_denied when this node does not host the owner (rule 8).
@@ -51,8 +58,21 @@ public:
         proto::naming::NamingCounters naming;
         proto::EngineCounters totals;
         std::uint64_t names = 0;
+        std::uint64_t held = 0;     // Names this node renews for its processes (rule 13).
+        std::uint64_t retries = 0;  // note_retry calls.
     };
     [[nodiscard]] Result<Counters> counters();
+
+    // The name server's node is known (configured, or learned by set_server). Any thread.
+    [[nodiscard]] bool server_known() const { return server_.load() != 0; }
+    // Where the server's node listens (NodeConfig::naming_server_url; may be empty).
+    [[nodiscard]] const std::string& server_url() const { return server_url_; }
+    // Sends requests to `server` from now on. Blocks for one hop to the loop. Errc::closed,
+    // invalid_argument (on the loop thread, or an unknown id).
+    [[nodiscard]] Status set_server(NodeId server);
+    // A send or call by name was resolved again after a miss at its cached owner (api layer;
+    // Counters::retries). Any thread.
+    void note_retry() { retries_.fetch_add(1, std::memory_order_relaxed); }
 
 private:
     [[nodiscard]] std::unique_ptr<proto::Engine> make_engine(const proto::EngineContext& context);
@@ -63,6 +83,9 @@ private:
     NodeContext& node_;
     proto::naming::NamingOptions options_;  // The engine holds a reference: kept here.
     proto::EngineSlot slot_ = 0;
+    std::string server_url_;
+    std::atomic<std::uint64_t> server_{0};
+    std::atomic<std::uint64_t> retries_{0};  // options_.server_node, readable by any thread.
 };
 
 }  // namespace herald::runtime

@@ -44,6 +44,9 @@ struct NodeConfig {
     // The name service (NodeNaming, docs/naming.md): every node is a client of
     // naming.server_node; naming.server hosts the table in the store (needs data_dir).
     proto::naming::NamingOptions naming;
+    // Where the name server's node listens, when naming.server_node is not known yet: the
+    // first naming call pings it to learn its id (the api layer does, NodeNaming::set_server).
+    std::string naming_server_url;
 };
 
 struct ProcessConfig {

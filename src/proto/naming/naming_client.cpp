@@ -25,6 +25,67 @@ void NamingEngine::on_register(OperationId op, std::string name, Pid owner, Dura
     start(op, Op::register_name, std::move(name), std::move(body), now, out);
 }
 
+void NamingEngine::on_hold(OperationId op, std::string name, Pid owner, Duration lease, Time now,
+                           Effects& out) {
+    if (!owner.valid() || lease <= Duration::zero()) {
+        out.complete(op, fail(Errc::invalid_argument, "register: bad owner or lease"));
+        return;
+    }
+    if (held_.size() >= options_.held_max && !held_.contains(name)) {
+        out.complete(op, fail(Errc::queue_full, "too many names held by this node's processes"));
+        return;
+    }
+    cache_.erase(name);
+    RequestBody body{name, owner.node.value, owner.local, lease.ms()};
+    if (Pending* p = start(op, Op::register_name, std::move(name), std::move(body), now, out)) {
+        p->hold = true;
+        p->owner = owner;
+        p->lease = lease;
+    }
+}
+
+void NamingEngine::on_process_exited(Pid pid, Time now, Effects& out) {
+    for (auto it = held_.begin(); it != held_.end();) {
+        if (it->second.owner != pid) {
+            ++it;
+            continue;
+        }
+        std::string name = it->first;
+        it = held_.erase(it);
+        cache_.erase(name);
+        RequestBody body{name, pid.node.value, pid.local, 0};
+        start(0, Op::unregister, std::move(name), std::move(body), now, out);
+    }
+}
+
+void NamingEngine::renew(Time now, Effects& out) {
+    for (auto& [name, h] : held_) {
+        if (h.renewing || h.renew_at > now) continue;
+        if (pending_.size() >= options_.pending_max) {
+            h.renew_at = now + options_.retransmit;  // No room now: try again soon.
+            continue;
+        }
+        RequestBody body{name, h.owner.node.value, h.owner.local, h.lease.ms()};
+        if (Pending* p = start(0, Op::register_name, name, std::move(body), now, out)) {
+            ++counters_.renewals;
+            p->hold = true;
+            p->owner = h.owner;
+            p->lease = h.lease;
+            h.renewing = true;
+        }
+        h.renew_at = now + h.lease / 3;
+    }
+    arm_renewal(out);
+}
+
+void NamingEngine::arm_renewal(Effects& out) {
+    Time next = Time::max();
+    for (const auto& [name, h] : held_) {
+        if (!h.renewing) next = std::min(next, h.renew_at);
+    }
+    if (next != Time::max()) out.set_timer(renew_timer, next);
+}
+
 void NamingEngine::on_lookup(OperationId op, std::string name, Time now, Effects& out) {
     if (auto it = cache_.find(name); it != cache_.end()) {
         if (it->second.until > now) {
@@ -41,6 +102,9 @@ void NamingEngine::on_lookup(OperationId op, std::string name, Time now, Effects
 void NamingEngine::on_unregister(OperationId op, std::string name, Pid owner, Time now,
                                  Effects& out) {
     cache_.erase(name);
+    if (auto it = held_.find(name); it != held_.end() && it->second.owner == owner) {
+        held_.erase(it);  // Rule 13: the owner gave it up; a renewal in flight is ignored.
+    }
     RequestBody body{name, owner.node.value, owner.local, 0};
     start(op, Op::unregister, std::move(name), std::move(body), now, out);
 }
@@ -50,31 +114,42 @@ void NamingEngine::on_list(OperationId op, std::string prefix, Time now, Effects
     start(op, Op::list, std::move(prefix), std::move(body), now, out);
 }
 
-void NamingEngine::start(OperationId op, Op kind, std::string name, RequestBody body, Time now,
-                         Effects& out) {
+void NamingEngine::complete(OperationId op, Result<Bytes> result, Effects& out) {
+    if (op != 0) out.complete(op, std::move(result));  // 0: the engine's own (rule 13).
+}
+
+NamingEngine::Pending* NamingEngine::start(OperationId op, Op kind, std::string name,
+                                           RequestBody body, Time now, Effects& out) {
     if (name.size() > options_.name_bytes_max || (kind != Op::list && name.empty())) {
-        out.complete(op, fail(Errc::invalid_argument, "name empty or too long"));
-        return;
+        complete(op, fail(Errc::invalid_argument, "name empty or too long"), out);
+        return nullptr;
     }
     if (!options_.server_node.known()) {
-        out.complete(op, fail(Errc::unreachable, "no name server configured"));
-        return;
+        complete(op, fail(Errc::unreachable, "no name server configured"), out);
+        return nullptr;
     }
     if (pending_.size() >= options_.pending_max) {
-        out.complete(op, fail(Errc::queue_full, "too many naming requests in flight"));
-        return;
+        complete(op, fail(Errc::queue_full, "too many naming requests in flight"), out);
+        return nullptr;
     }
     auto packed = wire::pack(body);
     if (!packed) {
-        out.complete(op, fail(packed.error()));
-        return;
+        complete(op, fail(packed.error()), out);
+        return nullptr;
     }
     const std::uint64_t seq = next_seq_++;
     ++counters_.requests;
     pending_[seq] = Pending{
-        op, kind, std::move(name),
-        make_request(kind, self_, options_.server_node, incarnation_, seq, std::move(*packed)), 0};
+        op,
+        kind,
+        std::move(name),
+        make_request(kind, self_, options_.server_node, incarnation_, seq, std::move(*packed)),
+        0,
+        false,
+        Pid{},
+        Duration::zero()};
     transmit(seq, now, out);
+    return &pending_.at(seq);
 }
 
 void NamingEngine::transmit(std::uint64_t seq, Time now, Effects& out) {
@@ -91,12 +166,16 @@ void NamingEngine::on_timer(TimerId timer, Time now, Effects& out) {
         expire(now, out);
         return;
     }
+    if (timer == renew_timer) {
+        renew(now, out);
+        return;
+    }
     auto it = pending_.find(timer.value);
     if (it == pending_.end()) return;
     if (it->second.sent >= options_.attempts) {
-        const OperationId op = it->second.op;
+        Pending p = std::move(it->second);
         pending_.erase(it);
-        out.complete(op, fail(Errc::unreachable, "no answer from the name server"));
+        finish(p, fail(Errc::unreachable, "no answer from the name server"), now, out);
         return;
     }
     transmit(timer.value, now, out);
@@ -126,7 +205,32 @@ void NamingEngine::on_reply(wire::Packet& packet, Time now, Effects& out) {
             cache_.erase(p.name);  // Rule 7: a miss invalidates.
         }
     }
-    out.complete(p.op, std::move(result));
+    finish(p, std::move(result), now, out);
+}
+
+void NamingEngine::finish(Pending& p, Result<Bytes> result, Time now, Effects& out) {
+    if (p.hold) {
+        auto it = held_.find(p.name);
+        const bool ours = it != held_.end() && it->second.owner == p.owner;
+        if (p.op != 0 && result && held_.size() >= options_.held_max && !ours) {
+            // Holds that raced past on_hold's check: registered, but not renewed.
+            result = fail(Errc::queue_full, "too many names held; this one lives one lease");
+        } else if (p.op != 0 && result) {
+            // Rule 13: held from now on, renewed every lease / 3.
+            held_[p.name] = Held{p.owner, p.lease, now + p.lease / 3, false};
+            arm_renewal(out);
+        } else if (p.op == 0 && ours) {
+            it->second.renewing = false;
+            const Errc code = result ? Errc::ok : result.error().code;
+            if (code == Errc::already_exists || code == Errc::invalid_argument) {
+                ++counters_.names_lost;  // The lease ended and someone else took the name.
+                out.trace(now, "naming_name_lost", "name=" + p.name);
+                held_.erase(it);
+            }
+            arm_renewal(out);
+        }
+    }
+    complete(p.op, std::move(result), out);
 }
 
 void NamingEngine::cache_put(const NameEntry& entry, Time now) {

@@ -31,6 +31,7 @@ struct NamingOptions {
     Duration cache_ttl = Duration::seconds(1);     // Rule 7: a cached lookup's longest life.
     Duration lease_max = Duration::seconds(3600);  // Rule 5: longer leases are cut to this.
     std::size_t list_max = 256;                    // Rule 8: entries in one list reply.
+    std::size_t held_max = 1024;  // Rule 13: names this node renews for its processes.
 };
 
 struct NamingCounters {
@@ -38,6 +39,8 @@ struct NamingCounters {
     std::uint64_t cache_hits = 0;   // Lookups answered from the cache.
     std::uint64_t expired = 0;      // Names the server dropped at lease end.
     std::uint64_t bad_records = 0;  // Durable records that did not decode.
+    std::uint64_t renewals = 0;     // Rule 13: renewals sent for held names.
+    std::uint64_t names_lost = 0;   // Held names whose renewal was refused (taken, invalid).
 };
 
 class NamingEngine final : public Engine {
@@ -49,9 +52,18 @@ public:
     // register: ok (empty body) or already_exists / invalid_argument / queue_full / ...
     void on_register(OperationId op, std::string name, Pid owner, Duration lease, Time now,
                      Effects& out);
+    // register, and on success keep renewing the lease every lease / 3 from this node until
+    // on_unregister of the name by `owner` or on_process_exited(owner) (rule 13). Errors of
+    // register, and queue_full when held_max names are held.
+    void on_hold(OperationId op, std::string name, Pid owner, Duration lease, Time now,
+                 Effects& out);
+    // The local process `pid` ended: stop renewing its names and unregister them (no
+    // completion; a lost unregister leaves the name until its lease ends).
+    void on_process_exited(Pid pid, Time now, Effects& out) override;
     // lookup: ok with a NameEntry body, or not_found.
     void on_lookup(OperationId op, std::string name, Time now, Effects& out);
-    // unregister: ok, not_found, or access_denied (not the owner's node).
+    // unregister: ok, not_found, or access_denied (`owner` is not the name's owner, or the
+    // request does not come from its node). Stops renewing the name if `owner` holds it.
     void on_unregister(OperationId op, std::string name, Pid owner, Time now, Effects& out);
     // list: ok with an array of NameEntry whose names start with `prefix`.
     void on_list(OperationId op, std::string prefix, Time now, Effects& out);
@@ -69,6 +81,8 @@ public:
     [[nodiscard]] NamingCounters counters() const { return counters_; }
     // Server table size (tests, status).
     [[nodiscard]] std::size_t names() const { return table_.size(); }
+    // Client role: names this node renews for its processes (rule 13).
+    [[nodiscard]] std::size_t held() const { return held_.size(); }
     // Server role: the table's invariants (one owner per name, leases within lease_max, bounds).
     void check_invariants(std::vector<std::string>& findings) const override;
     // Server role: arms the lease sweep for names restored from the store (rule 10).
@@ -81,6 +95,15 @@ private:
         std::string name;
         wire::Packet request;
         std::uint32_t sent = 0;
+        bool hold = false;  // A register by on_hold, or a renewal (op 0): keep renewing.
+        Pid owner;
+        Duration lease;
+    };
+    struct Held {  // Rule 13: a name this node renews for a local process.
+        Pid owner;
+        Duration lease;
+        Time renew_at;
+        bool renewing = false;  // A renewal is in flight.
     };
     struct Entry {
         Pid owner;
@@ -99,7 +122,13 @@ private:
         std::optional<Entry> before;  // and its entry before (none: absent); put back on failure.
     };
 
-    void start(OperationId op, Op kind, std::string name, RequestBody body, Time now, Effects& out);
+    // The new request, or nullptr when refused (op completed, unless 0: internal).
+    Pending* start(OperationId op, Op kind, std::string name, RequestBody body, Time now,
+                   Effects& out);
+    void finish(Pending& p, Result<Bytes> result, Time now, Effects& out);
+    void complete(OperationId op, Result<Bytes> result, Effects& out);
+    void renew(Time now, Effects& out);
+    void arm_renewal(Effects& out);
     void transmit(std::uint64_t seq, Time now, Effects& out);
     void on_reply(wire::Packet& packet, Time now, Effects& out);
     void on_request(NodeId from, wire::Packet& packet, Time now, Effects& out);
@@ -125,6 +154,7 @@ private:
     std::uint64_t next_seq_ = 1;
     std::map<std::uint64_t, Pending> pending_;  // By request seq (= timer id).
     std::map<std::string, Cached> cache_;
+    std::map<std::string, Held> held_;
     // Server role.
     std::map<std::string, Entry> table_;
     std::map<RequestKey, wire::Packet> replies_;  // Rule 4: answers to recent requests.
@@ -137,5 +167,7 @@ private:
 
 // Timer ids: client requests use their seq (>= 1); the server's lease sweep uses this one.
 inline constexpr TimerId sweep_timer{~std::uint64_t{0}};
+// The client's renewal of held names (rule 13).
+inline constexpr TimerId renew_timer{~std::uint64_t{0} - 1};
 
 }  // namespace herald::proto::naming

@@ -99,9 +99,11 @@ Result<Bytes> NamingEngine::serve_register(const RequestBody& body, Time now, Ef
 Result<Bytes> NamingEngine::serve_unregister(NodeId from, const RequestBody& body, Effects& out) {
     auto it = table_.find(body.name);
     if (it == table_.end()) return fail(Errc::not_found, body.name);
-    // Rule 8: the request must come from the owner's node (any process there may ask).
-    if (from != it->second.owner.node) {
-        return fail(Errc::access_denied, "only the owner's node may unregister");
+    // Rule 8: the request must name the owner and come from its node (the owner itself, or
+    // that node on its behalf).
+    if (from != it->second.owner.node || Pid{NodeId{body.node}, body.local} != it->second.owner) {
+        return fail(Errc::access_denied, "only the owner (or its node) may unregister; owner " +
+                                             to_string(it->second.owner));
     }
     table_.erase(it);
     out.erase(next_token_++, key_of(body.name));
@@ -151,8 +153,15 @@ void NamingEngine::on_durable(std::uint64_t token, const Status& status, Time no
     in_progress_.erase(key);
     Result<Bytes> result = std::move(w.body);
     if (!status) {
-        // Rule 6: a change that is not durable did not happen; put the entry back.
-        if (w.before) {
+        // Rule 6: a change that is not durable did not happen. When a later write to the same
+        // name is still pending, the table shows that write (a full record, so the disk will
+        // match it if it succeeds): leave the table alone and hand it the entry from before
+        // this one, which is what to put back should it fail too. Otherwise put it back now.
+        auto later = std::find_if(waiting_.upper_bound(token), waiting_.end(),
+                                  [&](const auto& kv) { return kv.second.second.name == w.name; });
+        if (later != waiting_.end()) {
+            later->second.second.before = w.before;
+        } else if (w.before) {
             table_[w.name] = *w.before;
         } else {
             table_.erase(w.name);
@@ -185,6 +194,10 @@ void NamingEngine::on_batch_end(Time now, Effects& out) {
 }
 
 void NamingEngine::check_invariants(std::vector<std::string>& findings) const {
+    if (held_.size() > options_.held_max) findings.push_back("naming: held names over held_max");
+    if (pending_.size() > options_.pending_max) {
+        findings.push_back("naming: requests in flight over pending_max");
+    }
     if (!options_.server) {
         if (!table_.empty()) findings.push_back("naming: a client-only node holds names");
         return;

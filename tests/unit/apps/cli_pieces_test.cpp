@@ -59,6 +59,15 @@ TEST(CliTarget, ParsesUrlSlashName) {
     EXPECT_EQ(unix_target->name, "inbox");
 }
 
+// A udp/tcp URL ends at its host: everything after the first '/' is the name, so a name of
+// the name service may hold '/'.
+TEST(CliTarget, NameAfterAUdpUrlMayHoldSlashes) {
+    auto t = parse_target("udp://127.0.0.1:7400/billing/api");
+    ASSERT_TRUE(t.has_value()) << t.error().to_string();
+    EXPECT_EQ(t->url, "udp://127.0.0.1:7400");
+    EXPECT_EQ(t->name, "billing/api");
+}
+
 TEST(CliTarget, RefusesWhatIsNeitherForm) {
     for (const char* bad : {"udp://127.0.0.1:7400", "udp://127.0.0.1:7400/", "7f3a.2", "echo",
                             "zz.2@udp://127.0.0.1:1", "7f3a.0@udp://127.0.0.1:1", "7f3a.2@", ""}) {

@@ -92,7 +92,26 @@ TEST(DaemonConfig, RefusesUnknownKeyNamingTheKeyValueAndAllowedKeys) {
 TEST(DaemonConfig, RefusesUnknownSection) {
     const std::string e = parse_error("[nodes]\nlisten = \"udp://127.0.0.1:1\"\n");
     EXPECT_THAT(e, HasSubstr("test.toml: nodes = "));
-    EXPECT_THAT(e, HasSubstr("unknown section (allowed: node, log, limits, services)"));
+    EXPECT_THAT(e, HasSubstr("unknown section (allowed: node, log, limits, services, naming)"));
+}
+
+TEST(DaemonConfig, NamingServesByDefaultOrUsesAnotherNodesServer) {
+    EXPECT_TRUE(DaemonConfig{}.naming_server);
+    auto client =
+        parse_config("[naming]\nserver = false\nserver_url = \"udp://127.0.0.1:7500\"\n", "t");
+    ASSERT_TRUE(client.has_value()) << client.error().to_string();
+    EXPECT_FALSE(client->naming_server);
+    EXPECT_EQ(client->naming_server_url, "udp://127.0.0.1:7500");
+    EXPECT_TRUE(validate(*client).has_value());
+    EXPECT_THAT(parse_error("[naming]\nserver_uri = \"x\"\n"),
+                HasSubstr("unknown key (allowed in [naming]: server, server_url)"));
+    DaemonConfig both;
+    both.naming_server_url = "udp://127.0.0.1:7500";
+    EXPECT_THAT(validate_error(both), HasSubstr("must be empty while naming.server = true"));
+    DaemonConfig bad;
+    bad.naming_server = false;
+    bad.naming_server_url = "nowhere";
+    EXPECT_THAT(validate_error(bad), HasSubstr("test.toml: naming.server_url = \"nowhere\""));
 }
 
 TEST(DaemonConfig, RefusesTopLevelKeyOutsideASection) {

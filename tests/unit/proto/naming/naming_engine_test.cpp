@@ -188,6 +188,111 @@ TEST_F(NamingTest, FailedWriteChangesNothing) {
     EXPECT_EQ(wire::unpack<NameEntry>(*l)->owner(), pid(b_id, 1));
 }
 
+// Rule 6 with two writes to one name in flight: the first (a register) fails, the second (the
+// owner's renewal, sent before the first was durable) succeeds. Putting back the entry from
+// before the first must not undo the second: the name is on disk, so it is in the table.
+TEST_F(NamingTest, UndoOfAFailedWriteKeepsALaterPendingWriteToTheSameName) {
+    auto request = [&](std::uint64_t seq, Op op, Pid owner) {
+        RequestBody body{"x", owner.node.value, owner.local, 10'000};
+        return make_request(op, a_id, s_id, a.incarnation, seq, *wire::pack(body));
+    };
+    std::vector<std::uint64_t> tokens;
+    for (std::uint64_t seq : {1u, 2u}) {
+        Effects o;
+        auto p = request(seq, Op::register_name, pid(a_id, 5));
+        s.engine->on_packet(a_id, p, now(), o);
+        ASSERT_EQ(o.persists.size(), 1u);
+        tokens.push_back(o.persists[0].token);
+        EXPECT_TRUE(o.sends.empty());  // Rule 6: no reply before the write is durable.
+    }
+    Effects o;
+    s.engine->on_durable(tokens[0], fail(Errc::storage_error, "disk"), now(), o);
+    s.engine->on_durable(tokens[1], Status{}, now(), o);
+    ASSERT_EQ(o.sends.size(), 2u);
+    EXPECT_FALSE(reply_result(o.sends[0].packet));
+    EXPECT_TRUE(reply_result(o.sends[1].packet));  // The renewal is durable: it holds.
+    EXPECT_EQ(s.engine->names(), 1u);
+    auto l = lookup(b, 10, "x");
+    ASSERT_TRUE(l) << l.error().to_string();
+    EXPECT_EQ(wire::unpack<NameEntry>(*l)->owner(), pid(a_id, 5));
+
+    // And when the later write fails too, the entry from before both comes back (absent).
+    std::vector<std::uint64_t> more;
+    for (std::uint64_t seq : {3u, 4u}) {
+        Effects e;
+        auto p = request(seq, Op::unregister, pid(a_id, 5));
+        if (seq == 4) p = request(seq, Op::register_name, pid(a_id, 5));
+        s.engine->on_packet(a_id, p, now(), e);
+        ASSERT_EQ(e.persists.size(), 1u);
+        more.push_back(e.persists[0].token);
+    }
+    Effects f;
+    s.engine->on_durable(more[0], fail(Errc::storage_error, "disk"), now(), f);
+    s.engine->on_durable(more[1], fail(Errc::storage_error, "disk"), now(), f);
+    EXPECT_EQ(s.engine->names(), 1u);  // Neither the unregister nor the register happened.
+    std::vector<std::string> findings;
+    s.engine->check_invariants(findings);
+    EXPECT_TRUE(findings.empty());
+}
+
+// Rule 13: a held name is renewed every lease / 3 while its owner lives, so it outlives its
+// lease; the owner's exit unregisters it; a renewal refused already_exists drops the hold.
+TEST_F(NamingTest, HeldNameIsRenewedUntilItsOwnerExits) {
+    Effects o;
+    a.engine->on_hold(1, "h", pid(a_id, 5), Duration::seconds(3), now(), o);
+    apply(a, o);
+    ASSERT_TRUE(done.at(1));
+    EXPECT_EQ(a.engine->held(), 1u);
+    for (int i = 0; i < 6; ++i) {  // 6 s: twice the lease.
+        advance(Duration::seconds(1));
+        fire(a, renew_timer.value);
+        fire(s, sweep_timer.value);
+    }
+    EXPECT_GE(a.engine->counters().renewals, 5u);
+    auto r = lookup(b, 2, "h");
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(wire::unpack<NameEntry>(*r)->owner(), pid(a_id, 5));
+
+    Effects e;
+    a.engine->on_process_exited(pid(a_id, 9), now(), e);  // Another process: nothing.
+    EXPECT_TRUE(e.sends.empty());
+    a.engine->on_process_exited(pid(a_id, 5), now(), e);
+    apply(a, e);
+    EXPECT_EQ(a.engine->held(), 0u);
+    EXPECT_EQ(s.engine->names(), 0u);  // Unregistered at once, not at lease end.
+}
+
+TEST_F(NamingTest, HoldIsDroppedWhenARenewalFindsTheNameTaken) {
+    Effects o;
+    a.engine->on_hold(1, "t", pid(a_id, 5), Duration::seconds(3), now(), o);
+    apply(a, o);
+    ASSERT_TRUE(done.at(1));
+    drop_next = false;
+    advance(Duration::seconds(4));  // The renewal timer was never fired: the lease ended.
+    fire(s, sweep_timer.value);
+    ASSERT_TRUE(reg(b, 2, "t", pid(b_id, 1)));
+    fire(a, renew_timer.value);
+    EXPECT_EQ(a.engine->held(), 0u);
+    EXPECT_EQ(a.engine->counters().names_lost, 1u);
+    auto r = lookup(a, 3, "t");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(wire::unpack<NameEntry>(*r)->owner(), pid(b_id, 1));
+    a.options.held_max = 0;
+    Effects f;
+    a.engine->on_hold(4, "u", pid(a_id, 5), Duration::seconds(3), now(), f);
+    apply(a, f);
+    EXPECT_EQ(done.at(4).error().code, Errc::queue_full);
+}
+
+TEST_F(NamingTest, OnlyTheOwnerUnregistersEvenOnItsNode) {
+    ASSERT_TRUE(reg(a, 1, "o", pid(a_id, 5)));
+    auto other = unreg(a, 2, "o", pid(a_id, 6));  // Same node, another process.
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().code, Errc::access_denied);
+    EXPECT_NE(other.error().detail.find(to_string(pid(a_id, 5))), std::string::npos);
+    ASSERT_TRUE(unreg(a, 3, "o", pid(a_id, 5)));
+}
+
 TEST_F(NamingTest, RestoredNamesExpireOnTheSweep) {
     ASSERT_TRUE(reg(a, 1, "e", pid(a_id, 3), Duration::seconds(2)));
     s.boot();

@@ -1,0 +1,238 @@
+// Names through the public API (herald/naming.h) on three real nodes over loopback UDP: S hosts
+// the name server (data_dir), A and B reach it by NamingNodeOptions::server_url. Covers
+// register/lookup/list/unregister, racing registrations (one winner), only the owner
+// unregisters, a closed process's names go at once, and sends and calls by name, including the
+// one re-resolution after the cached owner is gone (docs/api.md "Names", docs/naming.md).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "herald/herald.h"
+#include "node_test_support.h"
+
+namespace herald::testing {
+namespace {
+
+class NamingApiTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        NodeOptions so;
+        so.data_dir = dir.path();
+        so.naming.server = true;
+        s = start_node(so);
+        ASSERT_TRUE(s);
+        NodeOptions co;
+        co.naming.server_url = s->listen_url();
+        a = start_node(co);
+        b = start_node(co);
+        ASSERT_TRUE(a && b);
+        ASSERT_TRUE(a->connect(b->listen_url()));  // So that they can send to each other.
+        ASSERT_TRUE(b->connect(a->listen_url()));
+    }
+    TempDir dir;
+    std::unique_ptr<Node> s, a, b;
+};
+
+TEST_F(NamingApiTest, RegisterLookupListUnregister) {
+    Process p = spawn(*a);
+    ASSERT_TRUE(p.register_name("billing/api")) << "";
+    ASSERT_TRUE(p.register_name("billing/api"));  // Again by the owner: renews.
+    auto found = b->lookup_name("billing/api");
+    ASSERT_TRUE(found) << found.error().to_string();
+    EXPECT_EQ(found->owner, p.pid());
+    auto resolved = b->resolve("billing/api");
+    ASSERT_TRUE(resolved) << resolved.error().to_string();
+    EXPECT_EQ(*resolved, p.pid());
+    EXPECT_GT(found->lease_left.count(), 0);
+    Process q = spawn(*b);
+    ASSERT_TRUE(q.register_name("billing/db"));
+    ASSERT_TRUE(q.register_name("other"));
+    auto listed = a->list_names("billing/");
+    ASSERT_TRUE(listed) << listed.error().to_string();
+    ASSERT_EQ(listed->size(), 2u);
+    EXPECT_EQ((*listed)[0].name, "billing/api");
+    EXPECT_EQ((*listed)[1].owner, q.pid());
+    ASSERT_TRUE(p.unregister_name("billing/api"));
+    auto gone = s->lookup_name("billing/api");
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error().code, Errc::not_found);
+    EXPECT_EQ(p.unregister_name("billing/api").error().code, Errc::not_found);
+    const auto stats = b->stats();
+    EXPECT_GE(stats.name_requests, 2u);
+    EXPECT_EQ(stats.names_held, 2u);
+    EXPECT_EQ(s->stats().names_served, 2u);
+}
+
+TEST_F(NamingApiTest, MalformedNamesAreInvalidArguments) {
+    Process p = spawn(*a);
+    for (const char* bad : {"", "1abc", "abc.12", "has space", "a@b", "x\n"}) {
+        auto r = p.register_name(bad);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error().code, Errc::invalid_argument) << bad;
+        EXPECT_EQ(a->lookup_name(bad).error().code, Errc::invalid_argument) << bad;
+        if (std::string_view(bad) == "abc.12") continue;  // As an address it is a pid.
+        EXPECT_EQ(p.send(std::string_view(bad), "x").error().code, Errc::invalid_argument) << bad;
+    }
+    EXPECT_EQ(p.register_name(std::string(256, 'a')).error().code, Errc::invalid_argument);
+    EXPECT_EQ(p.register_name("ok", std::chrono::seconds(0)).error().code, Errc::invalid_argument);
+    EXPECT_EQ(a->lookup_name("nobody").error().code, Errc::not_found);
+    EXPECT_EQ(a->resolve("nobody").error().code, Errc::not_found);
+    auto named = parse_process_address("billing/api");
+    ASSERT_TRUE(named);
+    EXPECT_EQ(named->name, "billing/api");
+    EXPECT_FALSE(named->pid.valid());
+    EXPECT_EQ(to_string(*named), "billing/api");
+    auto pid = parse_process_address("cafe.1");  // Reads as a pid: it is one.
+    ASSERT_TRUE(pid);
+    EXPECT_TRUE(pid->name.empty());
+    EXPECT_EQ(pid->pid, (Pid{NodeId{0xcafe}, 1}));
+    EXPECT_EQ(parse_process_address("9x@").error().code, Errc::invalid_argument);
+    EXPECT_EQ(p.send(std::string_view("nobody"), "x").error().code, Errc::not_found);
+}
+
+TEST_F(NamingApiTest, RacingRegistrationsHaveOneWinner) {
+    std::vector<Process> ps;
+    for (int i = 0; i < 4; ++i) ps.push_back(spawn(i % 2 == 0 ? *a : *b));
+    std::atomic<int> won{0}, taken{0};
+    std::vector<std::thread> threads;
+    for (auto& p : ps) {
+        threads.emplace_back([&p, &won, &taken] {
+            auto r = p.register_name("leader");
+            if (r) {
+                ++won;
+            } else if (r.error().code == Errc::already_exists) {
+                ++taken;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(won.load(), 1);
+    EXPECT_EQ(taken.load(), 3);
+    auto owner = s->lookup_name("leader");
+    ASSERT_TRUE(owner);
+    int owners = 0;
+    for (auto& p : ps) owners += p.pid() == owner->owner ? 1 : 0;
+    EXPECT_EQ(owners, 1);
+}
+
+TEST_F(NamingApiTest, OnlyTheOwnerUnregisters) {
+    Process owner = spawn(*a);
+    Process neighbour = spawn(*a);  // Same node, another process.
+    Process stranger = spawn(*b);
+    ASSERT_TRUE(owner.register_name("mine"));
+    EXPECT_EQ(neighbour.unregister_name("mine").error().code, Errc::access_denied);
+    EXPECT_EQ(stranger.unregister_name("mine").error().code, Errc::access_denied);
+    EXPECT_EQ(b->unregister_name("mine").error().code, Errc::access_denied);  // Not its node.
+    EXPECT_EQ(stranger.register_name("mine").error().code, Errc::already_exists);
+    ASSERT_TRUE(a->lookup_name("mine"));
+    ASSERT_TRUE(a->unregister_name("mine"));  // The node hosting the owner may.
+    ASSERT_TRUE(stranger.register_name("mine"));
+}
+
+TEST_F(NamingApiTest, ClosedProcessNamesDisappear) {
+    Process p = spawn(*a);
+    ASSERT_TRUE(p.register_name("brief", std::chrono::seconds(60)));
+    ASSERT_TRUE(p.register_name("brief2", std::chrono::seconds(60)));
+    // Registered by its node on its behalf: held the same way (heraldd's name_register).
+    ASSERT_TRUE(a->register_name("brief3", p.pid(), std::chrono::seconds(60)));
+    EXPECT_EQ(a->stats().names_held, 3u);
+    p.exit();
+    // The node unregisters at once (not at the 60 s lease end); poll the server, not a cache.
+    EXPECT_TRUE(eventually([&] {
+        auto l = s->list_names("brief");
+        return l && l->empty();
+    }));
+    EXPECT_EQ(a->stats().names_held, 0u);
+    Process q = spawn(*b);
+    EXPECT_TRUE(q.register_name("brief"));
+}
+
+TEST_F(NamingApiTest, NodeRegisteredNameOfNoLocalProcessLivesOneLease) {
+    const Pid elsewhere{a->id(), 999'999};  // Not a live process of S: not held.
+    ASSERT_TRUE(s->register_name("ext", elsewhere, std::chrono::milliseconds(300)));
+    EXPECT_EQ(s->stats().names_held, 0u);
+    auto found = s->lookup_name("ext");
+    ASSERT_TRUE(found) << found.error().to_string();
+    EXPECT_EQ(found->owner, elsewhere);
+    EXPECT_TRUE(eventually(
+        [&] {
+            auto l = s->list_names("ext");
+            return l && l->empty();
+        },
+        3000ms));
+    EXPECT_EQ(s->register_name("ext", Pid{}, std::chrono::seconds(1)).error().code,
+              Errc::invalid_argument);
+}
+
+TEST_F(NamingApiTest, NamesAreRenewedWhileTheProcessLives) {
+    Process p = spawn(*a);
+    ASSERT_TRUE(p.register_name("kept", std::chrono::milliseconds(600)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // 2.5 leases.
+    auto l = s->list_names("kept");
+    ASSERT_TRUE(l);
+    ASSERT_EQ(l->size(), 1u);
+    EXPECT_EQ((*l)[0].owner, p.pid());
+}
+
+TEST_F(NamingApiTest, SendAndCallByNameFollowTheNameAfterItsOwnerChanges) {
+    Process first = spawn(*b);
+    ASSERT_TRUE(first.register_name("svc"));
+    ASSERT_TRUE(first.serve("echo", [](const Request& r) -> Result<Bytes> { return r.body; }));
+    Process client = spawn(*a);
+    ASSERT_TRUE(client.send(std::string_view("svc"), "one"));
+    auto got = first.receive(std::chrono::seconds(2));
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->text(), "one");
+    auto echoed = client.call(std::string_view("svc"), "echo", std::string_view("hi"));
+    ASSERT_TRUE(echoed) << echoed.error().to_string();
+    EXPECT_EQ(std::string(echoed->begin(), echoed->end()), "hi");
+
+    // The owner goes and another takes the name, within the client's cache life (1 s): the
+    // cached pid answers no_such_process, and the name is resolved again once.
+    first.exit();
+    Process second = spawn(*b);
+    ASSERT_TRUE(eventually([&] { return second.register_name("svc").has_value(); }));
+    ASSERT_TRUE(second.serve("echo", [](const Request& r) -> Result<Bytes> { return r.body; }));
+    const auto retries = a->stats().name_retries;
+    ASSERT_TRUE(client.send(std::string_view("svc"), "two"));
+    auto got2 = second.receive(std::chrono::seconds(2));
+    ASSERT_TRUE(got2);
+    EXPECT_EQ(got2->text(), "two");
+    EXPECT_EQ(a->stats().name_retries, retries + 1);  // It went through the stale entry.
+    auto echoed2 = client.call(std::string_view("svc"), "echo", std::string_view("ho"));
+    ASSERT_TRUE(echoed2) << echoed2.error().to_string();
+    EXPECT_GE(a->stats().name_cache_hits, 1u);
+
+    // A pid and pid@url as text are addresses too.
+    ASSERT_TRUE(client.send(std::string_view(to_string(second.pid())), "three"));
+    ASSERT_TRUE(client.send(to_string(ProcessAddress{second.pid(), b->listen_url(), {}}),
+                            std::string_view("four")));
+    EXPECT_EQ(second.receive(std::chrono::seconds(2))->text(), "three");
+    EXPECT_EQ(second.receive(std::chrono::seconds(2))->text(), "four");
+    second.exit();
+    EXPECT_TRUE(eventually([&] { return !s->lookup_name("svc"); }));
+    auto none = client.send(std::string_view("svc"), "five");
+    ASSERT_FALSE(none);
+    EXPECT_TRUE(none.error().code == Errc::not_found || none.error().code == Errc::no_such_process)
+        << none.error().to_string();
+}
+
+TEST(NamingApi, NoServerConfiguredIsUnreachableAndServerNeedsDataDir) {
+    auto lone = start_node();
+    ASSERT_TRUE(lone);
+    EXPECT_EQ(lone->lookup_name("x").error().code, Errc::unreachable);
+    NodeOptions bad;
+    bad.faults_from_env = false;
+    bad.naming.server = true;
+    EXPECT_EQ(Node::start(bad).error().code, Errc::invalid_argument);
+    NodeOptions nowhere;
+    nowhere.naming.server_url = "udp://127.0.0.1:1";  // Nobody there.
+    auto n = start_node(nowhere);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(n->lookup_name("x").error().code, Errc::unreachable);
+}
+
+}  // namespace
+}  // namespace herald::testing
