@@ -12,6 +12,7 @@
 #include "core/bytes.h"
 #include "proto/direct/direct_options.h"
 #include "proto/engine.h"
+#include "proto/group/group_options.h"
 #include "proto/mailbox/mailbox_options.h"
 #include "proto/rpc/rpc_options.h"
 
@@ -33,5 +34,7 @@ using EngineFactory =
 [[nodiscard]] EngineFactory rpc_engine(const proto::rpc::RpcOptions& options);
 // The mailbox engine with fixed options (kept, as for the RPC engine).
 [[nodiscard]] EngineFactory mailbox_engine(const proto::mailbox::MailboxOptions& options);
+// The group engine with fixed options (kept, as for the RPC engine).
+[[nodiscard]] EngineFactory group_engine(const proto::group::GroupOptions& options);
 
 }  // namespace herald::sim

@@ -107,6 +107,7 @@ void GroupEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects
             if (!is_server()) break;
             heard(from, m.source_incarnation, now);
             if (m.kind == PacketKind::group_view_ack) on_view_ack(from, m, now, out);
+            if (m.kind == PacketKind::group_heartbeat) on_heartbeat(from, m, now, out);
             break;
         case PacketKind::group_reply:
             if (to_me) on_reply(m, now, out);
@@ -269,7 +270,7 @@ void GroupEngine::resolve(Multicast& mc, const View& v, Time now, Effects& out) 
     for (const auto& m : v.members) mc.waiting[m.pid.node].push_back(m.pid.local);
     for (const auto& [node, locals] : mc.waiting) send_data(mc, node, locals, out);
     mc.next_send = now + options_.retransmit_interval;
-    if (mc.needed == 0) finish(message_id, encode_responders({}), out);
+    if (mc.needed == 0) finish(message_id, encode_responders({mc.view_id, {}}), out);
 }
 
 void GroupEngine::send_data(const Multicast& mc, NodeId node,
@@ -368,7 +369,7 @@ void GroupEngine::on_response(NodeId from, const GroupPacket& m, Effects& out) {
         mc.responders.push_back(Pid{from, local});
     }
     if (locals.empty()) mc.waiting.erase(waiting);
-    if (mc.responders.size() >= mc.needed) finish(m.id, encode_responders(mc.responders), out);
+    if (mc.responders.size() >= mc.needed) finish(m.id, encode_responders({mc.view_id, mc.responders}), out);
 }
 
 void GroupEngine::finish(std::uint64_t id, Result<Bytes> result, Effects& out) {
@@ -378,14 +379,19 @@ void GroupEngine::finish(std::uint64_t id, Result<Bytes> result, Effects& out) {
     multicasts_.erase(it);
 }
 
-bool GroupEngine::hosts_members() const {
+std::vector<InstalledView> GroupEngine::member_views() const {
+    std::vector<InstalledView> views;
     for (const auto& [name, v] : installed_) {
         for (const auto& m : v.members) {
-            if (m.pid.node == self_ && m.incarnation == incarnation_) return true;
+            if (m.pid.node != self_ || m.incarnation != incarnation_) continue;
+            views.push_back({name, v.id});
+            break;
         }
     }
-    return false;
+    return views;
 }
+
+bool GroupEngine::hosts_members() const { return !member_views().empty(); }
 
 // Retransmits requests and multicasts, times them out, sends heartbeats (G11), forgets old
 // message ids.
@@ -442,6 +448,7 @@ void GroupEngine::member_tick(Time now, Effects& out) {
         h.kind = PacketKind::group_heartbeat;
         h.source = Pid{self_, 0};
         h.target = Pid{options_.server, 0};
+        h.body = encode_heartbeat(member_views());
         transmit(options_.server, h, out);
     }
 }

@@ -84,6 +84,7 @@ private:
     void member_tick(Time now, Effects& out);
     [[nodiscard]] const View* usable_view(std::string_view name, Time now) const;
     [[nodiscard]] bool hosts_members() const;
+    [[nodiscard]] std::vector<InstalledView> member_views() const;
     void remember_seen(const SeenKey& key, Time now);
     void transmit(NodeId to, const GroupPacket& m, Effects& out);
     void arm(Time now, Effects& out);
@@ -94,6 +95,7 @@ private:
     [[nodiscard]] GroupPacket handle_join(ServerGroup& g, GroupPacket reply, const GroupPacket& m,
                                           std::uint64_t& wait_view);
     void on_view_ack(NodeId from, const GroupPacket& m, Time now, Effects& out);
+    void on_heartbeat(NodeId from, const GroupPacket& m, Time now, Effects& out);
     void heard(NodeId node, std::uint32_t incarnation, Time now);
     void change(const std::string& name, ServerGroup& g, std::vector<Member> members);
     void remove_node_members(NodeId node, std::uint32_t below_incarnation);

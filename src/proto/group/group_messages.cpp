@@ -235,22 +235,25 @@ std::optional<Envelope> decode_envelope(ByteView bytes) {
     return e;
 }
 
-Bytes encode_responders(const std::vector<Pid>& responders) {
+Bytes encode_responders(const Responders& r) {
     Bytes out;
-    put_u32(out, static_cast<std::uint32_t>(responders.size()));
-    for (auto pid : responders) put_pid(out, pid);
+    put_u64(out, r.view_id);
+    put_u32(out, static_cast<std::uint32_t>(r.pids.size()));
+    for (auto pid : r.pids) put_pid(out, pid);
     return out;
 }
 
-std::optional<std::vector<Pid>> decode_responders(ByteView bytes) {
+std::optional<Responders> decode_responders(ByteView bytes) {
     std::size_t offset = 0;
     std::uint32_t n = 0;
-    if (!get_u32(bytes, offset, n) || bytes.size() - offset != std::size_t{n} * 16) {
+    Responders r;
+    if (!get_u64(bytes, offset, r.view_id) || !get_u32(bytes, offset, n) ||
+        bytes.size() - offset != std::size_t{n} * 16) {
         return std::nullopt;
     }
-    std::vector<Pid> out(n);
-    for (auto& pid : out) static_cast<void>(get_pid(bytes, offset, pid));
-    return out;
+    r.pids.resize(n);
+    for (auto& pid : r.pids) static_cast<void>(get_pid(bytes, offset, pid));
+    return r;
 }
 
 Bytes encode_record(const std::vector<View>& history) {
@@ -281,6 +284,33 @@ std::optional<std::vector<View>> decode_record(ByteView bytes) {
     }
     if (offset != bytes.size()) return std::nullopt;
     return history;
+}
+
+Bytes encode_heartbeat(const std::vector<InstalledView>& views) {
+    Bytes out;
+    put_u32(out, static_cast<std::uint32_t>(views.size()));
+    for (const auto& v : views) {
+        out.push_back(static_cast<std::uint8_t>(v.name.size()));
+        out.insert(out.end(), v.name.begin(), v.name.end());
+        put_u64(out, v.view_id);
+    }
+    return out;
+}
+
+std::optional<std::vector<InstalledView>> decode_heartbeat(ByteView bytes) {
+    std::size_t offset = 0;
+    std::uint32_t n = 0;
+    if (!get_u32(bytes, offset, n) || n > bytes.size()) return std::nullopt;
+    std::vector<InstalledView> views(n);
+    for (auto& v : views) {
+        std::uint8_t length = 0;
+        if (!get_u8(bytes, offset, length) || bytes.size() - offset < length) return std::nullopt;
+        v.name = std::string(as_text(bytes.subspan(offset, length)));
+        offset += length;
+        if (!get_u64(bytes, offset, v.view_id)) return std::nullopt;
+    }
+    if (offset != bytes.size()) return std::nullopt;
+    return views;
 }
 
 std::string record_key(std::string_view name) {

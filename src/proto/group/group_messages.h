@@ -79,10 +79,24 @@ struct Envelope {
 [[nodiscard]] Bytes encode_envelope(const Envelope& e);
 [[nodiscard]] std::optional<Envelope> decode_envelope(ByteView bytes);
 
-// A multicast's successful result (Result<Bytes>): u32 n, n x (u64 node, u64 local id) of the
-// members that responded, in the order their responses came.
-[[nodiscard]] Bytes encode_responders(const std::vector<Pid>& responders);
-[[nodiscard]] std::optional<std::vector<Pid>> decode_responders(ByteView bytes);
+// A multicast's successful result (Result<Bytes>): u64 view id it was addressed with, u32 n,
+// n x (u64 node, u64 local id) of the members that responded, in the order they responded.
+struct Responders {
+    std::uint64_t view_id = 0;
+    std::vector<Pid> pids;
+};
+[[nodiscard]] Bytes encode_responders(const Responders& r);
+[[nodiscard]] std::optional<Responders> decode_responders(ByteView bytes);
+
+// A heartbeat's body: the views this node installed of the groups where it hosts members, so
+// that a server that lost its cursors (a restart) brings the node up to date (G11):
+// u32 n, n x (u8 name length, name, u64 view id).
+struct InstalledView {
+    std::string name;
+    std::uint64_t view_id = 0;
+};
+[[nodiscard]] Bytes encode_heartbeat(const std::vector<InstalledView>& views);
+[[nodiscard]] std::optional<std::vector<InstalledView>> decode_heartbeat(ByteView bytes);
 
 // The server's durable record of one group, under "group/g/<name>": u8 flags (bit 0 closed),
 // u32 n, then n views (u32 length + encode_view), oldest first; the last is current.

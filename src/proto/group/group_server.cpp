@@ -269,6 +269,24 @@ void GroupEngine::on_view_ack(NodeId from, const GroupPacket& m, Time now, Effec
     distribute(g->first, g->second, now, true, out);
 }
 
+// G11: a node that reports an installed view older than the durable one, and that the server
+// is not bringing up to date (it lost its cursors in a restart), gets a cursor now.
+void GroupEngine::on_heartbeat(NodeId from, const GroupPacket& m, Time now, Effects& out) {
+    auto views = decode_heartbeat(m.body);
+    if (!views) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    for (const auto& installed : *views) {
+        auto g = groups_.find(installed.name);
+        if (g == groups_.end() || installed.view_id >= g->second.durable_id) continue;
+        auto [c, fresh] = g->second.nodes.try_emplace(from);
+        if (!fresh) continue;
+        c->second = NodeCursor{m.source_incarnation, true, installed.view_id, Time{}};
+        send_view(g->first, g->second, from, c->second, now, out);
+    }
+}
+
 // Restart detection (G12): a packet from a newer incarnation of a node removes that node's
 // members of older incarnations, and restarts its cursors.
 void GroupEngine::heard(NodeId node, std::uint32_t incarnation, Time now) {
