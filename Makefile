@@ -2,8 +2,8 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: run test test-long deps build build-asan build-tsan test-release test-asan test-tsan \
-        lint format bench bench-quick demo clean
+.PHONY: run test test-long test-mutants deps build build-asan build-tsan test-release test-asan test-tsan \
+        lint format bench bench-quick bench-mailbox demo package clean
 
 run: deps build
 	./build/release/apps/heraldd/heraldd
@@ -26,9 +26,14 @@ build-tsan: deps
 	@cmake --preset tsan >/dev/null
 	@cmake --build build/tsan -j $(JOBS) --target herald_tsan_tests
 
-# Long runs (seed sweeps, soak and restart loops: ctest label long) are not part of `make test`.
-test-long: build
+# Long runs (seed sweeps, soak and restart loops: ctest label long, and the mutation suite) are
+# not part of `make test`.
+test-long: build test-mutants
 	cd build/release && ctest $(CTEST_FLAGS) -L long
+
+# Every realistic bug in tests/mutants/ must make the fast tiers fail (tests/mutants/README.md).
+test-mutants: deps
+	@scripts/test-mutants --jobs $(JOBS)
 
 test-release: build
 	cd build/release && ctest $(CTEST_FLAGS) -LE 'fuzz|long'
@@ -41,6 +46,10 @@ test-asan: build-asan
 test-tsan: build-tsan
 	cd build/tsan && ctest $(CTEST_FLAGS) -L tsan -LE long
 
+# The Debian package (docs/install.md): build/package/herald_<version>_<arch>.deb.
+package: build
+	@scripts/make-deb
+
 lint:
 	@scripts/lint
 
@@ -49,6 +58,11 @@ format:
 
 bench: build
 	@./build/release/bench/herald-bench --full
+	@./build/release/bench/bench-mailbox --dir build/release/bench-mailbox.tmp
+
+# Persistent mailboxes against append+fdatasync and plain SQLite (docs/performance.md).
+bench-mailbox: build
+	@./build/release/bench/bench-mailbox --dir build/release/bench-mailbox.tmp
 
 bench-quick: build
 	@./build/release/bench/herald-bench --quick

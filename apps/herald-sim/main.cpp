@@ -28,6 +28,8 @@ constexpr const char* examples = R"(Examples:
   herald-sim --scenario=direct --seed=42 --trace     the full event trace of one run
   herald-sim --seeds=1..200 --loss=0.4 --crash=3     harsher faults
   herald-sim --seeds=1..50 --mutate=skip_duplicate_check   a deliberately broken engine
+  herald-sim --seeds=1..500 --first-epoch=near-wrap --channel-idle-ms=2000 --duplicate=0.3
+             --reorder=0.4                       epochs that change often and cross 2^32
   herald-sim --list                                  the scenarios
 A failing seed prints the one line that replays it, e.g.
   herald-sim --scenario=direct --seed=17 --loss=0.4
@@ -43,7 +45,17 @@ struct Cli {
     std::int64_t safety_ms = 5000;
     std::int64_t liveness_bound_ms = 15000;
     bool no_buggify = false;
+    std::string first_epoch = "random";
+    std::int64_t channel_idle_ms = 0;
 };
+
+// "random" (0), "near-wrap" or a number in 1..2^32-1.
+bool parse_epoch(const std::string& text, std::uint32_t& out) {
+    if (text == "random") return (out = 0, true);
+    if (text == "near-wrap") return (out = herald::sim::epoch_near_wrap, true);
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && end == text.data() + text.size() && out != 0;
+}
 
 // "A..B" (inclusive), A <= B.
 bool parse_range(std::string_view text, std::uint64_t& first, std::uint64_t& last) {
@@ -90,6 +102,17 @@ void add_options(CLI::App& app, Cli& cli) {
                    "Time within which everything must complete once faults stop")
         ->capture_default_str();
     app.add_flag("--no-buggify", cli.no_buggify, "Never switch on the harsher buggify modes");
+    app.add_option("--first-epoch", cli.first_epoch,
+                   "Direct engines' first epoch: random, near-wrap (16 below 2^32) or a number")
+        ->capture_default_str();
+    app.add_option("--channel-idle-ms", cli.channel_idle_ms,
+                   "Direct engines release channels idle this long (0 = 30 s); short values "
+                   "change epochs often")
+        ->capture_default_str();
+    app.add_option("--channels-max", o.channels_max,
+                   "Direct engines' live channels per node (0 = 100000); few make receivers "
+                   "refuse channels, and senders open new epochs")
+        ->capture_default_str();
     std::string mutations;
     for (const auto name : herald::sim::mutation_names()) {
         mutations += (mutations.empty() ? "" : ", ") + std::string(name);
@@ -154,6 +177,12 @@ int run(Cli& cli) {
     o.buggify = !cli.no_buggify;
     o.safety = Duration::milliseconds(cli.safety_ms);
     o.liveness_bound = Duration::milliseconds(cli.liveness_bound_ms);
+    o.channel_idle = Duration::milliseconds(cli.channel_idle_ms);
+    if (!parse_epoch(cli.first_epoch, o.epoch_first)) {
+        std::fprintf(stderr, "herald-sim: --first-epoch must be random, near-wrap or 1..%u\n",
+                     0xFFFF'FFFFu);
+        return exit_usage;
+    }
     std::uint64_t first = cli.seed, last = cli.seed;
     if (!cli.seeds.empty() && !parse_range(cli.seeds, first, last)) {
         std::fprintf(stderr, "herald-sim: --seeds must be A..B with A <= B, got '%s'\n",

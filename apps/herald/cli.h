@@ -92,6 +92,11 @@ struct ClientNode {
 };
 [[nodiscard]] Result<std::unique_ptr<ClientNode>> start_client(std::string_view peer_url,
                                                                const std::string& listen);
+// The cluster key file the client's node uses (--key-file; else $HERALD_KEY_FILE; else none).
+void set_key_file(std::string path);
+
+// herald keygen PATH: writes a new cluster key file (mode 600; never overwrites).
+[[nodiscard]] int run_keygen(const Output& out, const std::string& path);
 
 // A parsed TARGET: "PID@URL", or "URL/NAME" (a name registered on the node at URL).
 struct Target {
@@ -139,6 +144,21 @@ struct StatusArgs {
     std::string url, listen;
     std::string timeout = "2s";
 };
+struct MailboxArgs {
+    std::string action;  // create, ls, stats, rm, grant, send, recv, ack.
+    std::string url, name, listen;
+    std::string timeout = "5s";
+    bool persistent = false, restricted = false;  // create
+    std::uint32_t capacity_messages = 1024;
+    std::uint64_t capacity_bytes = 16u << 20;
+    std::string who, rights = "all";  // grant
+    std::string body;                 // send
+    std::uint32_t count = 1;          // send: messages; recv: to take (0: until timeout)
+    std::string from;                 // recv: only this sender's
+    bool no_ack = false;              // recv
+    std::uint64_t tag = 0;            // ack
+};
+int run_mailbox(const Output& out, const MailboxArgs& args);
 int run_ping(const Output& out, const PingArgs& args);
 int run_send(const Output& out, const SendArgs& args);
 int run_recv(const Output& out, const RecvArgs& args);

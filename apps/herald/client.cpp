@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <random>
@@ -12,6 +13,7 @@
 
 #include "cli.h"
 #include "core/result.h"  // HERALD_TRY
+#include "wire/auth.h"
 
 namespace herald::cli {
 namespace {
@@ -85,6 +87,21 @@ Errc errc_from_name(std::string_view name) {
 
 }  // namespace
 
+namespace {
+std::string key_file_option;  // Set once by main before any command runs.
+}  // namespace
+
+void set_key_file(std::string path) {
+    key_file_option = std::move(path);
+}
+
+int run_keygen(const Output& out, const std::string& path) {
+    if (auto written = wire::write_new_key_file(path); !written) return out.error(written.error());
+    out.result("wrote a new cluster key to " + path + " (mode 600)",
+               {{"event", "keygen"}, {"key_file", path}, {"mode", "600"}});
+    return exit_ok;
+}
+
 ClientNode::~ClientNode() {
     node.reset();
     if (!unix_path.empty()) {
@@ -109,6 +126,10 @@ Result<std::unique_ptr<ClientNode>> start_client(std::string_view peer_url,
                                     "or unix:/PATH)",
                                     peer_url));
         }
+    }
+    options.key_file = key_file_option;
+    if (const char* env = std::getenv("HERALD_KEY_FILE"); options.key_file.empty() && env) {
+        options.key_file = env;
     }
     auto node = Node::start(options);
     if (!node) {

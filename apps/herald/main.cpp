@@ -1,4 +1,5 @@
-// herald: the command line for Herald nodes — ping, send, recv, status, sim. Layer: apps.
+// herald: the command line for Herald nodes — ping, send, recv, status, call, mailbox, keygen,
+// sim. Layer: apps.
 // Command-line parsing (CLI11, which throws: caught here) and dispatch; the commands are in
 // commands.cpp. docs/cli.md is the manual.
 #include <CLI/CLI.hpp>
@@ -33,6 +34,9 @@ struct Args {
     RecvArgs recv;
     StatusArgs status;
     CallArgs call;
+    MailboxArgs mailbox;
+    std::string keygen;
+    std::string key_file;
     std::vector<std::string> sim;
 };
 
@@ -99,6 +103,60 @@ void add_status(CLI::App& app, StatusArgs& a) {
     c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
 }
 
+void add_mailbox(CLI::App& app, MailboxArgs& a) {
+    CLI::App* m = subcommand(app, "mailbox",
+                             "Mailboxes of a heraldd: create, ls, stats, rm, "
+                             "grant, send, recv, ack");
+    m->require_subcommand(1, 1);
+    auto action = [&](const char* name, const char* help) {
+        CLI::App* c = m->add_subcommand(name, help);
+        c->fallthrough();
+        c->add_option("NODE_URL", a.url, "The heraldd hosting the mailbox")->required();
+        c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
+            ->capture_default_str();
+        c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
+        c->callback([&a, name] { a.action = name; });
+        return c;
+    };
+    auto* create = action("create", "Create a mailbox");
+    create->add_option("NAME", a.name, "1-64 of [A-Za-z0-9._-]")->required();
+    create->add_flag("--persistent", a.persistent, "Durable on the host's disk (else transient)");
+    create->add_flag("--restricted", a.restricted, "Only those granted rights may use it");
+    create->add_option("--capacity", a.capacity_messages, "Messages it holds at most")
+        ->check(CLI::Range(1u, 1u << 30))
+        ->capture_default_str();
+    create->add_option("--capacity-bytes", a.capacity_bytes, "Bytes it holds at most")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    action("ls", "List the node's mailboxes");
+    auto* stats = action("stats", "Counts of the node's mailboxes (or of NAME)");
+    stats->add_option("NAME", a.name, "Only this mailbox");
+    auto* rm = action("rm", "Destroy a mailbox and discard its messages");
+    rm->add_option("NAME", a.name)->required();
+    auto* grant = action("grant", "Give rights on a mailbox");
+    grant->add_option("NAME", a.name)->required();
+    grant->add_option("WHO", a.who, "A pid, NODE.0 (every process of that node) or '*'")
+        ->required();
+    grant->add_option("RIGHTS", a.rights, "none, send, receive or all")
+        ->check(CLI::IsMember({"none", "send", "receive", "all"}))
+        ->required();
+    auto* send = action("send", "Send to a mailbox (waits until it is accepted)");
+    send->add_option("NAME", a.name)->required();
+    send->add_option("BODY", a.body, "The body as text")->required();
+    send->add_option("--count,-n", a.count, "Send N messages, \"BODY 1\" .. \"BODY N\"")
+        ->check(CLI::Range(1u, 10'000'000u))
+        ->capture_default_str();
+    auto* recv = action("recv", "Take messages from a mailbox (and acknowledge them)");
+    recv->add_option("NAME", a.name)->required();
+    recv->add_option("--count,-n", a.count, "Messages to take (0: until --timeout passes)")
+        ->capture_default_str();
+    recv->add_option("--from", a.from, "Only messages of this pid (NODE.0: of that node)");
+    recv->add_flag("--no-ack", a.no_ack, "Do not acknowledge (use `herald mailbox ack` later)");
+    auto* ack = action("ack", "Acknowledge a message taken with --no-ack");
+    ack->add_option("NAME", a.name)->required();
+    ack->add_option("TAG", a.tag, "The tag recv printed")->required();
+}
+
 void add_sim(CLI::App& app, std::vector<std::string>& args) {
     CLI::App* c = app.add_subcommand("sim",
                                      "Run the simulator: herald sim ARGS runs "
@@ -106,6 +164,11 @@ void add_sim(CLI::App& app, std::vector<std::string>& args) {
     c->prefix_command();  // Everything after `sim` goes to herald-sim untouched,
     c->set_help_flag();   // --help included.
     c->add_option("ARGS", args, "Arguments for herald-sim");
+}
+
+void add_keygen(CLI::App& app, std::string& path) {
+    CLI::App* c = subcommand(app, "keygen", "Write a new cluster key file (docs/security.md)");
+    c->add_option("PATH", path, "The file to create (mode 600; never overwritten)")->required();
 }
 
 int dispatch(const CLI::App& app, const Args& args) {
@@ -123,6 +186,8 @@ int dispatch(const CLI::App& app, const Args& args) {
     if (name == "recv") return run_recv(out, args.recv);
     if (name == "status") return run_status(out, args.status);
     if (name == "call") return run_call(out, args.call);
+    if (name == "mailbox") return run_mailbox(out, args.mailbox);
+    if (name == "keygen") return run_keygen(out, args.keygen);
     std::vector<std::string> rest = args.sim;
     for (const auto& extra : chosen->remaining()) rest.push_back(extra);
     return run_sim(out, rest);
@@ -142,7 +207,11 @@ int run(int argc, char** argv) {
     add_recv(app, args.recv);
     add_status(app, args.status);
     add_call(app, args.call);
+    add_mailbox(app, args.mailbox);
+    add_keygen(app, args.keygen);
     add_sim(app, args.sim);
+    app.add_option("--key-file", args.key_file,
+                   "Cluster key file of the nodes it talks to (else $HERALD_KEY_FILE)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -153,6 +222,7 @@ int run(int argc, char** argv) {
         std::fprintf(stderr, "herald: %s (see herald --help)\n", e.what());
         return exit_usage;
     }
+    set_key_file(args.key_file);
     return dispatch(app, args);
 }
 

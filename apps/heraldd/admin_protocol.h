@@ -33,13 +33,40 @@ inline constexpr const char* echo_name = "echo";
 // decodes with the default 0, is told apart from a request.
 inline constexpr std::uint32_t protocol_version = 1;
 
-// op: "status" or "whereis" (with `name`). `id` is chosen by the asker and echoed back.
+// op: "status", "whereis" (with `name`), or a mailbox op of the daemon's node (docs/admin.md):
+// "mailbox_create" (name, durability, capacity_messages, capacity_bytes, restricted),
+// "mailbox_destroy" (name), "mailbox_list", "mailbox_grant" (name, who, rights). `id` is
+// chosen by the asker and echoed back.
 struct Request {
     std::uint32_t herald_admin = 0;
     std::string op;
     std::uint64_t id = 0;
     std::string name;
-    MSGPACK_DEFINE_MAP(herald_admin, op, id, name)
+    std::string durability = "transient";  // "transient" or "persistent".
+    std::uint32_t capacity_messages = 1024;
+    std::uint64_t capacity_bytes = 16u << 20;
+    bool restricted = false;
+    std::string who;             // A pid, "<node hex>.0" (that node's processes) or "*".
+    std::string rights = "all";  // "none", "send", "receive" or "all".
+    MSGPACK_DEFINE_MAP(herald_admin, op, id, name, durability, capacity_messages, capacity_bytes,
+                       restricted, who, rights)
+};
+
+struct MailboxEntry {
+    std::string name;
+    std::string durability;
+    std::uint32_t capacity_messages = 0;
+    std::uint64_t capacity_bytes = 0;
+    std::uint32_t messages = 0;  // Queued, leased and being written.
+    std::uint64_t bytes = 0;
+    std::uint32_t queued = 0;
+    std::uint32_t leased = 0;
+    std::uint32_t waiters = 0;
+    bool restricted = false;
+    std::string owner;  // A pid, or "" for the node itself.
+    std::uint32_t grants = 0;
+    MSGPACK_DEFINE_MAP(name, durability, capacity_messages, capacity_bytes, messages, bytes, queued,
+                       leased, waiters, restricted, owner, grants)
 };
 
 struct ProcessInfo {
@@ -72,8 +99,10 @@ struct Reply {
     std::string faults;
     std::vector<ProcessInfo> processes;
     std::map<std::string, std::uint64_t> counters;
+    // mailbox_list (and every mailbox op): the node's mailboxes after the op.
+    std::vector<MailboxEntry> mailboxes;
     MSGPACK_DEFINE_MAP(herald_admin, id, error, detail, pid, node, incarnation, listen, version,
-                       uptime_ms, faults, processes, counters)
+                       uptime_ms, faults, processes, counters, mailboxes)
 };
 
 // Encoding and decoding. decode_*: Errc::malformed when the body is not an admin message of

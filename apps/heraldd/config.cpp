@@ -13,6 +13,7 @@
 
 #include "core/ids.h"
 #include "runtime/transport.h"
+#include "wire/auth.h"
 
 namespace herald::daemon {
 namespace {
@@ -30,6 +31,9 @@ listen = "udp://127.0.0.1:7400"
 id = ""
 # Folder for this node's durable state, created if missing; one heraldd at a time may use it.
 data_dir = "herald-data"
+# Cluster key file (`herald keygen PATH` writes one; mode 600): every packet is then
+# authenticated and packets without a valid tag are dropped. Empty: unauthenticated.
+key_file = ""
 # Fault injection on outgoing datagrams, for experiments:
 # "loss=0.2,dup=0.05,reorder=0.1,delay_us=500,seed=7". Empty: no faults.
 faults = ""
@@ -43,7 +47,7 @@ format = "text"
 [limits]
 # Inbox slots of each built-in service process (1 to 1048576): senders wait when it is full.
 queue_limit = 1024
-# Largest message body in bytes (1 to 16777216); larger sends fail with too_large.
+# Largest message body in bytes (65536 to 16777216); larger sends fail with too_large.
 message_bytes_max = 16777216
 
 [services]
@@ -163,6 +167,7 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
                                     {{"listen", &c.listen},
                                      {"id", &c.node_id},
                                      {"data_dir", &c.data_dir},
+                                     {"key_file", &c.key_file},
                                      {"faults", &c.faults}}));
         } else if (section == "log") {
             HERALD_TRY(read_section(*table, section, origin,
@@ -197,6 +202,7 @@ struct Origins {
         const char* option = key == "node.listen" && o.listen       ? "--listen"
                              : key == "node.id" && o.node_id        ? "--node-id"
                              : key == "node.data_dir" && o.data_dir ? "--data-dir"
+                             : key == "node.key_file" && o.key_file ? "--key-file"
                              : key == "node.faults" && o.faults     ? "--faults"
                              : key == "log.level" && o.log_level    ? "--log-level"
                                                                     : nullptr;
@@ -235,6 +241,12 @@ Status check_node(const DaemonConfig& c, const Origins& origin) {
     }
     if (c.data_dir.empty()) {
         return fail(value_error(origin, "node.data_dir", "\"\"", "must name a folder"));
+    }
+    if (!c.key_file.empty()) {
+        if (auto keys = wire::read_key_file(c.key_file); !keys) {
+            return fail(
+                value_error(origin, "node.key_file", quoted(c.key_file), keys.error().detail));
+        }
     }
     if (auto faults = runtime::parse_fault_options(c.faults); !faults) {
         return fail(value_error(origin, "node.faults", quoted(c.faults),
@@ -275,7 +287,8 @@ Status validate(const DaemonConfig& c, std::string_view origin, const ConfigOver
         return fail(value_error(where, "log.format", quoted(c.log_format), "allowed: text, json"));
     }
     HERALD_TRY(check_range(where, "limits.queue_limit", c.queue_limit, 1, 1u << 20));
-    HERALD_TRY(check_range(where, "limits.message_bytes_max", c.message_bytes_max, 1, 16u << 20));
+    HERALD_TRY(
+        check_range(where, "limits.message_bytes_max", c.message_bytes_max, 65536, 16u << 20));
     HERALD_TRY(check_range(where, "services.shutdown_drain_ms", c.shutdown_drain_ms, 0, 60'000));
     return {};
 }
@@ -295,6 +308,7 @@ Result<DaemonConfig> load_config(const std::string& path, const ConfigOverrides&
     if (overrides.listen) config.listen = *overrides.listen;
     if (overrides.node_id) config.node_id = *overrides.node_id;
     if (overrides.data_dir) config.data_dir = *overrides.data_dir;
+    if (overrides.key_file) config.key_file = *overrides.key_file;
     if (overrides.faults) config.faults = *overrides.faults;
     if (overrides.log_level) config.log_level = *overrides.log_level;
     HERALD_TRY(validate(config, path.empty() ? "defaults" : path, overrides));

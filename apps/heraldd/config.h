@@ -16,7 +16,8 @@ struct DaemonConfig {
     std::string listen = "udp://127.0.0.1:7400";
     std::string node_id;  // Empty: derived from `listen`, so a restart keeps the same id.
     std::string data_dir = "herald-data";
-    std::string faults;  // Fault injection spec; empty = none.
+    std::string key_file;  // Empty: packets are not authenticated.
+    std::string faults;    // Fault injection spec; empty = none.
     std::string log_level = "info";
     std::string log_format = "text";
     std::uint32_t queue_limit = 1024;
@@ -30,7 +31,7 @@ struct DaemonConfig {
 // Command-line values that replace the file's (unset = keep). Errors about an overridden value
 // name the option (`--listen`) as well as the key.
 struct ConfigOverrides {
-    std::optional<std::string> listen, node_id, data_dir, faults, log_level;
+    std::optional<std::string> listen, node_id, data_dir, key_file, faults, log_level;
 };
 
 // The defaults as a commented TOML document (`heraldd --print-default-config`). Parsing it

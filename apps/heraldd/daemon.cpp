@@ -64,6 +64,7 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.drain_timeout = std::chrono::milliseconds(config.shutdown_drain_ms);
     // The exactly-once reply cache and the counter's value live in data_dir/herald.db.
     options.data_dir = config.data_dir;
+    options.key_file = config.key_file;
     options.rpc.durable = true;
     return options;
 }
@@ -81,6 +82,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config) {
                {"listen", daemon->listen_url()},
                {"data_dir", config.data_dir},
                {"faults", config.faults.empty() ? "none" : config.faults},
+               {"authenticated", config.key_file.empty() ? "no" : "yes"},
                {"version", HERALD_VERSION}});
     return daemon;
 }
@@ -162,7 +164,22 @@ admin::Reply Daemon::status() const {
                       {"processes", s.processes},
                       {"callbacks_threw", s.callbacks_threw},
                       {"store_errors", s.store_errors},
-                      {"store_healthy", s.store_healthy ? 1u : 0u}};
+                      {"store_healthy", s.store_healthy ? 1u : 0u},
+                      {"authenticated", s.authenticated ? 1u : 0u},
+                      {"auth_failed", s.auth_failed},
+                      {"reassembly_bytes", s.reassembly_bytes},
+                      {"reassembly_partials", s.reassembly_partials}};
+    if (const auto m = node_->mailbox_counters()) {
+        reply.counters.insert({{"mailbox_accepted", m->accepted},
+                               {"mailbox_duplicate_sends", m->duplicate_sends},
+                               {"mailbox_delivered", m->delivered},
+                               {"mailbox_redelivered", m->redelivered},
+                               {"mailbox_acknowledged", m->acknowledged},
+                               {"mailbox_discarded", m->discarded},
+                               {"mailbox_refused_full", m->refused_full},
+                               {"mailbox_storage_errors", m->storage_errors},
+                               {"mailbox_retransmits", m->retransmits}});
+    }
     const RpcStats r = node_->rpc_stats();
     reply.counters.insert({{"rpc_calls_succeeded", r.calls_succeeded},
                            {"rpc_calls_failed", r.calls_failed},

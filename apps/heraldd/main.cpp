@@ -48,6 +48,8 @@ void describe(CLI::App& app, Options& options) {
                  "Listen URL, e.g. udp://127.0.0.1:7400 (port 0: any)");
     add_override(app, "--node-id", options.overrides.node_id, "Node id, 1-16 hex digits");
     add_override(app, "--data-dir", options.overrides.data_dir, "Folder for durable state");
+    add_override(app, "--key-file", options.overrides.key_file,
+                 "Cluster key file (herald keygen); every packet is authenticated");
     add_override(app, "--log-level", options.overrides.log_level,
                  "trace, debug, info, warn, error or off");
     add_override(app, "--faults", options.overrides.faults,

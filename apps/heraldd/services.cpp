@@ -123,6 +123,66 @@ ServiceHandler echo_handler(Service& service) {
 
 namespace {
 
+Status failed_into(admin::Reply& reply, const Status& status) {
+    if (!status) {
+        reply.error = std::string(errc_name(status.error().code));
+        reply.detail = status.error().detail;
+    }
+    return status;
+}
+
+// "*": everyone; "<node hex>.0": that node's processes; else a pid.
+Result<Pid> parse_grantee(const std::string& who) {
+    if (who == "*") return Pid{};
+    if (who.ends_with(".0")) {
+        HERALD_TRY(auto pid, parse_pid(who.substr(0, who.size() - 2) + ".1"));
+        return Pid{pid.node, 0};
+    }
+    return parse_pid(who);
+}
+
+Result<std::uint8_t> parse_rights(const std::string& rights) {
+    if (rights == "none") return mailbox_rights::none;
+    if (rights == "send") return mailbox_rights::send;
+    if (rights == "receive") return mailbox_rights::receive;
+    if (rights == "all") return mailbox_rights::all;
+    return fail(Errc::invalid_argument, "rights '" + rights + "' (none, send, receive, all)");
+}
+
+Status mailbox_op(Node& node, const admin::Request& request) {
+    if (request.op == "mailbox_create") {
+        MailboxOptions options;
+        if (request.durability != "transient" && request.durability != "persistent") {
+            return fail(Errc::invalid_argument,
+                        "durability '" + request.durability + "' (transient, persistent)");
+        }
+        options.durability =
+            request.durability == "persistent" ? Durability::persistent : Durability::transient;
+        options.capacity_messages = request.capacity_messages;
+        options.capacity_bytes = request.capacity_bytes;
+        options.restricted = request.restricted;
+        return node.create_mailbox(request.name, options);
+    }
+    if (request.op == "mailbox_destroy") return node.destroy_mailbox(request.name);
+    if (request.op == "mailbox_grant") {
+        HERALD_TRY(auto who, parse_grantee(request.who));
+        HERALD_TRY(auto rights, parse_rights(request.rights));
+        return node.grant_mailbox(request.name, who, rights);
+    }
+    return {};  // mailbox_list
+}
+
+void list_mailboxes(Node& node, admin::Reply& reply) {
+    auto all = node.mailboxes();
+    if (!all) return void(failed_into(reply, fail(std::move(all.error()))));
+    for (const auto& m : *all) {
+        reply.mailboxes.push_back(
+            {m.name, m.durability == Durability::persistent ? "persistent" : "transient",
+             m.capacity_messages, m.capacity_bytes, m.messages, m.bytes, m.queued, m.leased,
+             m.waiters, m.restricted, m.owner.valid() ? to_string(m.owner) : "", m.grants});
+    }
+}
+
 admin::Reply answer(Node& node, const std::function<admin::Reply()>& status,
                     const Envelope& message) {
     admin::Reply reply;
@@ -141,9 +201,15 @@ admin::Reply answer(Node& node, const std::function<admin::Reply()>& status,
             reply.error = std::string(errc_name(pid.error().code));
             reply.detail = "no process named '" + request->name + "' on this node";
         }
+    } else if (request->op.starts_with("mailbox_") &&
+               (request->op == "mailbox_create" || request->op == "mailbox_destroy" ||
+                request->op == "mailbox_list" || request->op == "mailbox_grant")) {
+        if (failed_into(reply, mailbox_op(node, *request))) list_mailboxes(node, reply);
     } else {
         reply.error = std::string(errc_name(Errc::invalid_argument));
-        reply.detail = "unknown admin op '" + request->op + "' (allowed: status, whereis)";
+        reply.detail = "unknown admin op '" + request->op +
+                       "' (allowed: status, whereis, mailbox_create, mailbox_destroy, "
+                       "mailbox_list, mailbox_grant)";
     }
     reply.id = request->id;
     return reply;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "herald/errors.h"
+#include "herald/export.h"
 #include "herald/ids.h"
 
 namespace herald {
@@ -18,9 +19,9 @@ struct ProcessAddress {
 
 // Parses "<pid>" or "<pid>@<url>" (the URL is checked only for being non-empty here; Node
 // checks its scheme when it connects). Errc::invalid_argument names what is wrong.
-[[nodiscard]] Result<ProcessAddress> parse_process_address(std::string_view text);
+[[nodiscard]] HERALD_API Result<ProcessAddress> parse_process_address(std::string_view text);
 
 // "<pid>@<url>", or "<pid>" when url is empty.
-[[nodiscard]] std::string to_string(const ProcessAddress& address);
+[[nodiscard]] HERALD_API std::string to_string(const ProcessAddress& address);
 
 }  // namespace herald

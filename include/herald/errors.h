@@ -9,6 +9,8 @@
 #include <string_view>
 #include <tl/expected.hpp>
 
+#include "herald/export.h"
+
 namespace herald {
 
 // Add a value only when a caller can react to it differently (FoundationDB's rule).
@@ -37,9 +39,9 @@ enum class [[nodiscard]] Errc : std::uint8_t{
 };
 
 // Stable snake_case name of a code, used in logs, JSON output and docs.
-[[nodiscard]] std::string_view errc_name(Errc code) noexcept;
+[[nodiscard]] HERALD_API std::string_view errc_name(Errc code) noexcept;
 
-struct Error {
+struct HERALD_API Error {
     Errc code = Errc::ok;
     std::string detail;  // Filled on cold paths only.
 

@@ -11,6 +11,7 @@
 
 #include "herald/bytes.h"  // IWYU pragma: export
 #include "herald/errors.h"
+#include "herald/export.h"
 
 namespace herald {
 
@@ -24,8 +25,8 @@ struct NodeId {
 };
 
 // Text: lowercase hex without leading zeros, e.g. "7f3a9c21". Parsing accepts 1-16 hex digits.
-[[nodiscard]] std::string to_string(NodeId node);
-[[nodiscard]] Result<NodeId> parse_node_id(std::string_view text);
+[[nodiscard]] HERALD_API std::string to_string(NodeId node);
+[[nodiscard]] HERALD_API Result<NodeId> parse_node_id(std::string_view text);
 
 // A process's global id. Local ids below `local_id_dynamic_min` are well-known services that keep
 // their id across node restarts; dynamic ids start at `incarnation << 32` so that a restarted
@@ -42,8 +43,8 @@ inline constexpr std::uint64_t local_id_dynamic_min = std::uint64_t{1} << 32;
 
 // Text: "<node hex>.<local decimal>", e.g. "7f3a9c21.42".
 // Errc::invalid_argument when the text is not of that form (detail quotes the text).
-[[nodiscard]] std::string to_string(Pid pid);
-[[nodiscard]] Result<Pid> parse_pid(std::string_view text);
+[[nodiscard]] HERALD_API std::string to_string(Pid pid);
+[[nodiscard]] HERALD_API Result<Pid> parse_pid(std::string_view text);
 
 }  // namespace herald
 

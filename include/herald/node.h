@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "herald/errors.h"
+#include "herald/export.h"
 #include "herald/ids.h"
 #include "herald/process.h"
 #include "herald/rpc.h"
@@ -56,6 +57,12 @@ struct NodeOptions {
     // node at a time): the durable RPC reply cache and handlers' state (serve_with_state).
     // Empty: nothing is kept on disk, and durable options are refused.
     std::string data_dir;
+    // Cluster key file (docs/security.md; `herald keygen` writes one): every packet this node
+    // sends is authenticated with its first key and every packet it receives must carry a tag
+    // of one of its keys, or it is dropped (NodeStats::auth_failed). Empty: unauthenticated.
+    // start() fails with invalid_argument when the file is unreadable, malformed or open to
+    // group or others.
+    std::string key_file;
     RpcNodeOptions rpc;  // Serving and calling (herald/rpc.h).
 };
 
@@ -80,11 +87,21 @@ struct NodeStats {
     // waiting operations failed with storage_error).
     std::uint64_t store_errors = 0;
     bool store_healthy = true;
+    // Commits of the durable store and the records they wrote or erased: writes per commit is
+    // how many operations group commit gathered into one fsync.
+    std::uint64_t store_commits = 0, store_writes = 0;
+    // Cluster key in use (NodeOptions::key_file), and packets dropped for a missing or wrong
+    // authentication tag.
+    bool authenticated = false;
+    std::uint64_t auth_failed = 0;
+    // Memory held now for fragmented messages still incomplete (bounded: docs/wire.md), and
+    // how many such messages there are.
+    std::uint64_t reassembly_bytes = 0, reassembly_partials = 0;
 };
 
 // Thread safety: every Node method may be called from any thread, except from the node's own
 // callbacks (send_async / receive_async), where blocking calls return invalid_argument.
-class Node {
+class HERALD_API Node {
 public:
     // Binds `options.listen` and starts the node's loop thread. Errc::invalid_argument (bad URL,
     // fault spec or option), Errc::io_error (bind failed), Errc::already_exists (inproc name).
@@ -130,6 +147,26 @@ public:
     // and receives go on. Blocks briefly (one hop to the loop thread); idempotent.
     // Errc::closed (the node stopped), invalid_argument (called from a node callback).
     [[nodiscard]] Status refuse_incoming();
+
+    // --- Mailboxes hosted by this node (herald/mailbox.h, docs/mailboxes.md). Each blocks
+    // until done (persistent: until durable); errors also: closed, invalid_argument (called
+    // from a node callback).
+    // Creates mailbox `name`, owned by `owner` (a process of this node, or no pid: the node
+    // itself), who has every right and may grant. Errc::invalid_argument (name, capacity 0,
+    // owner not of this node; persistent without data_dir), already_exists, queue_full (1024
+    // mailboxes), storage_error.
+    [[nodiscard]] Status create_mailbox(std::string_view name, const MailboxOptions& options = {},
+                                        Pid owner = {});
+    // Destroys it: queued messages are discarded, waiting receives fail with closed.
+    // Errc::not_found, storage_error.
+    [[nodiscard]] Status destroy_mailbox(std::string_view name);
+    // Gives `who` the `rights` (mailbox_rights::*, none revokes) on mailbox `name`: `who` a
+    // pid, a node (local id 0: all its processes), or no pid (everyone). Asked by `by` (the
+    // owner, or no pid: the node). Errc::not_found, access_denied, queue_full (256 grants).
+    [[nodiscard]] Status grant_mailbox(std::string_view name, Pid who, std::uint8_t rights,
+                                       Pid by = {});
+    [[nodiscard]] Result<std::vector<MailboxInfo>> mailboxes() const;
+    [[nodiscard]] Result<MailboxCounters> mailbox_counters() const;
 
     [[nodiscard]] NodeStats stats() const;
     [[nodiscard]] RpcStats rpc_stats() const;

@@ -15,8 +15,11 @@
 #include <string_view>
 
 #include "herald/errors.h"
+#include "herald/export.h"
 #include "herald/ids.h"
+#include "herald/mailbox.h"
 #include "herald/rpc.h"
+#include "herald/send_options.h"
 
 namespace herald {
 
@@ -24,23 +27,6 @@ namespace runtime {
 class Node;
 class ProcessState;
 }  // namespace runtime
-
-// A timeout that never expires.
-inline constexpr std::chrono::nanoseconds forever = std::chrono::nanoseconds::max();
-
-// When a blocking send returns (the lecture's blocking-send variants).
-enum class SendMode : std::uint8_t {
-    nonblocking,  // As soon as the node has taken the message (handed to the system).
-    accepted,     // When the destination node has acknowledged it.
-    delivered,    // When it is in the destination process's inbox.
-};
-
-// What a send does when the receiver has no free buffer (flow control says no room).
-enum class OnFull : std::uint8_t {
-    block,   // Wait for a free slot until the send's timeout.
-    fail,    // Fail at once with Errc::queue_full; the message is dropped.
-    buffer,  // Keep it in the sender's bounded buffer (Errc::queue_full when that is full too).
-};
 
 // The lecture's buffering strategies, chosen by each receiving process.
 enum class Buffering : std::uint8_t {
@@ -57,12 +43,6 @@ struct ProcessOptions {
     // restarts (services); Errc::already_exists when taken.
     std::uint64_t local_id = 0;
     std::string name;  // Registered on the node (Node::whereis) while the process lives.
-};
-
-struct SendOptions {
-    SendMode mode = SendMode::accepted;
-    OnFull on_full = OnFull::block;
-    std::chrono::nanoseconds timeout = std::chrono::seconds(10);  // `forever` never expires.
 };
 
 // A received message: who sent it, when (sender's wall clock), its sequence number on the
@@ -85,7 +65,7 @@ using ReceiveDone = std::function<void(Result<Envelope>)>;
 // Thread safety: a Process may be used by one thread at a time (move it between threads
 // freely). Its callbacks (send_async, receive_async) run on the node's loop thread and must
 // not block. Moving a Process is cheap; copying is not allowed. Destroying it ends the process.
-class Process {
+class HERALD_API Process {
 public:
     Process(Process&&) noexcept;
     Process& operator=(Process&&) noexcept;
@@ -124,6 +104,13 @@ public:
 
     // Non-blocking receive: a message, or Errc::would_block when none (matching) is queued.
     [[nodiscard]] Result<Envelope> try_receive();
+
+    // A handle through which this process sends to and receives from mailbox `name` hosted by
+    // node `host` (this node's id for a local one; connect() to a remote node first).
+    // Blocks for one round trip to the host. Errc::invalid_argument (bad name: 1-64 bytes of
+    // [A-Za-z0-9._-]; unknown host id), not_found (no such mailbox), unreachable (no answer
+    // from the host), closed (this process ended). See herald/mailbox.h.
+    [[nodiscard]] Result<Mailbox> open_mailbox(NodeId host, std::string_view name);
     [[nodiscard]] Result<Envelope> try_receive_any_of(std::span<const Pid> from);
 
     // Asynchronous receive: `done` runs once on the loop thread with the next message (any

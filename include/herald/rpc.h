@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "herald/errors.h"
+#include "herald/export.h"
 #include "herald/ids.h"
 
 namespace herald {
@@ -70,7 +71,7 @@ struct StateChange {
 // are on disk or neither is (and then the call reads as server_crashed, never as run twice).
 // Keys starting with "rpc/" or "node/" are the node's own (the call fails with
 // application_error, and Node::read_state never returns them).
-class StateWrites {
+class HERALD_API StateWrites {
 public:
     void put(std::string key, Bytes value) {
         changes_.push_back({std::move(key), std::move(value)});
@@ -166,7 +167,7 @@ struct StateRecord {
     Bytes value;
 };
 
-[[nodiscard]] std::string_view protocol_name(RpcProtocol protocol);
-[[nodiscard]] std::string_view semantics_name(RpcSemantics semantics);
+[[nodiscard]] HERALD_API std::string_view protocol_name(RpcProtocol protocol);
+[[nodiscard]] HERALD_API std::string_view semantics_name(RpcSemantics semantics);
 
 }  // namespace herald

@@ -10,15 +10,16 @@
 
 #include "herald/bytes.h"
 #include "herald/errors.h"
+#include "herald/export.h"
 #include "herald/process.h"
 
 namespace herald {
 
 namespace typed_detail {
 // Implemented by the library (the same rules as every Herald body: bounded depth and sizes).
-[[nodiscard]] Error pack_error(const std::exception& e);
-[[nodiscard]] Error convert_error(const std::exception& e);
-[[nodiscard]] Result<msgpack::object_handle> parse_body(ByteView bytes) noexcept;
+[[nodiscard]] HERALD_API Error pack_error(const std::exception& e);
+[[nodiscard]] HERALD_API Error convert_error(const std::exception& e);
+[[nodiscard]] HERALD_API Result<msgpack::object_handle> parse_body(ByteView bytes) noexcept;
 }  // namespace typed_detail
 
 // Encodes `value` as one MessagePack document. Errc::too_large (a string or container longer

@@ -33,6 +33,7 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.drain_max = to_duration(options.drain_timeout);
     config.receive_spin = to_duration(options.receive_spin);
     config.data_dir = options.data_dir;
+    config.key_file = options.key_file;
     config.rpc = api::to_rpc_config(options.rpc);
     return config;
 }
@@ -138,7 +139,13 @@ NodeStats Node::stats() const {
     s.processes = c.processes;
     s.callbacks_threw = c.callbacks_threw;
     s.store_errors = c.store_errors;
+    s.store_commits = c.store_commits;
+    s.store_writes = c.store_writes;
     s.store_healthy = c.store_healthy;
+    s.authenticated = c.authenticated;
+    s.auth_failed = c.link.auth_failed;
+    s.reassembly_bytes = c.link.reassembly_bytes;
+    s.reassembly_partials = c.link.reassembly_partials;
     return s;
 }
 

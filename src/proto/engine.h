@@ -91,6 +91,12 @@ public:
     virtual void on_batch_end(Time now, Effects& out) { (void)now, (void)out; }
 
     [[nodiscard]] virtual EngineCounters totals() const = 0;
+
+    // Appends a sentence for each invariant of the engine's own state that does not hold now
+    // (e.g. more messages in flight than the window allows); nothing when all hold. The
+    // simulator asks after every input and reports findings as violations (checker
+    // "invariants"); drivers on a hot path never call it.
+    virtual void check_invariants(std::vector<std::string>& findings) const { (void)findings; }
 };
 
 }  // namespace herald::proto

@@ -57,6 +57,10 @@ void EngineSet::on_process_exited(Pid pid, Time now, Effects& out) {
     }
 }
 
+void EngineSet::check_invariants(std::vector<std::string>& findings) const {
+    for (const auto& engine : engines_) engine->check_invariants(findings);
+}
+
 void EngineSet::on_batch_end(Time now, Effects& out) {
     for (std::size_t slot = 0; slot < engines_.size(); ++slot) {
         run<Engine>(static_cast<EngineSlot>(slot), now, out,

@@ -44,6 +44,8 @@ public:
     }
     // The slot of the engine that owns `kind`; nullopt when no engine here speaks it.
     [[nodiscard]] std::optional<EngineSlot> owner(wire::PacketKind kind) const;
+    // Every engine's check_invariants, in slot order.
+    void check_invariants(std::vector<std::string>& findings) const;
 
     // Runs `input(engine, out)` on the engine in `slot`, then settles loopback: packets sent to
     // this node go to their owner at once, in the order sent, until none is left, so drivers

@@ -26,6 +26,7 @@ Link::Link(Transport& transport, PeerTable& peers, const LinkOptions& options)
     scratch_.resize(transport.datagram_bytes_max());
     pack_max_ = std::min(options_.pack_bytes_max, transport.datagram_bytes_max());
     if (options_.pack_destinations_max == 0) pack_max_ = 0;
+    if (!options_.keys.empty()) auth_.emplace(options_.keys);
 }
 
 bool Link::send(NodeId to, const wire::PacketParts& packet) {
@@ -81,6 +82,7 @@ bool Link::send_to(const Endpoint& to, const wire::PacketParts& packet) {
             ++counters_.unencodable_dropped;
             return false;
         }
+        if (auth_) auth_->seal(std::span(pack.datagram).subspan(at, size));
         ++pack.packets;
         ++counters_.packets_sent;
         return true;
@@ -102,6 +104,7 @@ bool Link::send_to(const Endpoint& to, const wire::PacketParts& packet) {
             ++counters_.unencodable_dropped;
             return false;
         }
+        if (auth_) auth_->seal(std::span(scratch_.data(), *written));
         transport_.send(to, ByteView(scratch_.data(), *written));
     }
     ++counters_.packets_sent;
@@ -133,6 +136,10 @@ std::optional<wire::Packet> Link::receive_one(ByteView bytes, Time now) {
         ++counters_.malformed_dropped;
         return std::nullopt;
     }
+    if (auth_ && !auth_->verify(bytes)) {
+        ++counters_.auth_failed;
+        return std::nullopt;
+    }
     if ((packet->header.flags & wire::flag::fragment) == 0) return std::move(*packet);
     ++counters_.fragments_received;
     auto whole = reassembler_.on_fragment(std::move(*packet), now);
@@ -153,7 +160,10 @@ void Link::expire(Time now) {
 }
 
 Link::Counters Link::counters() const {
-    return counters_;
+    Counters c = counters_;
+    c.reassembly_bytes = reassembler_.held_bytes();
+    c.reassembly_partials = reassembler_.partial_messages();
+    return c;
 }
 
 }  // namespace herald::runtime

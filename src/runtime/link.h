@@ -16,6 +16,7 @@
 #include "core/time.h"
 #include "runtime/peer_table.h"
 #include "runtime/transport.h"
+#include "wire/auth.h"
 #include "wire/codec.h"
 #include "wire/fragment.h"
 #include "wire/packet.h"
@@ -33,6 +34,10 @@ struct LinkOptions {
     // Addresses with packets waiting; one more flushes the oldest first.
     std::size_t pack_destinations_max = 64;
     wire::ReassemblerOptions reassembly;
+    // Cluster keys (docs/security.md): empty, packets go unauthenticated and every packet is
+    // accepted; else every packet sent is sealed with the first and every packet received must
+    // verify with one of them, or it is dropped (counted auth_failed).
+    std::vector<wire::AuthKey> keys;
 };
 
 class Link {
@@ -71,7 +76,11 @@ public:
         std::uint64_t datagrams_packed = 0;  // Datagrams that carried more than one packet.
         std::uint64_t unencodable_dropped = 0, malformed_dropped = 0;
         std::uint64_t fragments_received = 0, reassembled = 0, reassembly_dropped = 0;
+        std::uint64_t auth_failed = 0;  // Unauthenticated or wrongly tagged (keys set).
+        // Reassembly now: bytes held for incomplete messages, and how many there are.
+        std::uint64_t reassembly_bytes = 0, reassembly_partials = 0;
     };
+    [[nodiscard]] bool authenticated() const { return auth_.has_value(); }
     [[nodiscard]] Counters counters() const;
 
 private:
@@ -90,6 +99,7 @@ private:
     LinkOptions options_;
     wire::DecodeOptions decode_options_;
     wire::Reassembler reassembler_;
+    std::optional<wire::Authenticator> auth_;
     Bytes scratch_;  // One datagram; reused so the steady-state send path does not allocate.
     std::size_t pack_max_ = 0;
     std::vector<Pack> packs_;  // At most pack_destinations_max; buffers are reused.

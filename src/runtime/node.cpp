@@ -14,6 +14,7 @@
 #include "core/assert.h"
 #include "runtime/incarnation.h"
 #include "runtime/node_mailbox.h"
+#include "runtime/node_naming.h"
 #include "runtime/node_rpc.h"
 
 namespace herald::runtime {
@@ -78,6 +79,10 @@ Status Node::open(const NodeConfig& config) {
     HERALD_TRY(Endpoint endpoint, parse_endpoint(config.listen_url));
     HERALD_TRY(FaultOptions faults, fault_options(config));
     HERALD_TRY(NodeRpc::check_config(config));
+    std::vector<wire::AuthKey> keys;  // Checked before anything is bound or claimed.
+    if (!config.key_file.empty()) {
+        HERALD_TRY(keys, wire::read_key_file(config.key_file));
+    }
     HERALD_TRY(transport_, open_transport(loop_.io(), endpoint, config.transport));
     if (faults.any()) transport_ = with_faults(loop_.io(), std::move(transport_), faults);
     listen_ = transport_->local_endpoint();
@@ -88,6 +93,7 @@ Status Node::open(const NodeConfig& config) {
     LinkOptions link_options;
     link_options.message_bytes_max = config.direct.body_bytes_max + (std::size_t{64} << 10);
     link_options.reassembly = config.reassembly;
+    link_options.keys = std::move(keys);
     link_ = std::make_unique<Link>(*transport_, peers_, link_options);
 
     // The engines, hosted as the simulator hosts them (proto::EngineSet).
@@ -103,6 +109,8 @@ Status Node::open(const NodeConfig& config) {
     rpc_->attach(rpc_slot_);
     mailbox_ = std::make_unique<NodeMailbox>(static_cast<NodeContext&>(*this));
     mailbox_->attach(engines_->add(mailbox_->make_engine(context)));
+    HERALD_TRY(naming_,
+               NodeNaming::host(static_cast<NodeContext&>(*this), *engines_, context, config));
     HERALD_TRY(open_store(config));
     wake_timer_ = std::make_unique<asio::steady_timer>(loop_.io());
     return {};

@@ -44,6 +44,7 @@
 namespace herald::runtime {
 
 class NodeMailbox;
+class NodeNaming;
 
 class NodeRpc;
 
@@ -170,6 +171,7 @@ public:
         std::uint64_t store_commits = 0, store_writes = 0, store_errors = 0;
         std::uint64_t durable_pending = 0;
         bool store_open = false, store_healthy = true;
+        bool authenticated = false;  // A cluster key is in use (link.auth_failed: drops).
     };
     // A snapshot. Blocks for one loop round trip (the last snapshot once stopped).
     [[nodiscard]] Counters counters() const;
@@ -178,6 +180,8 @@ public:
     [[nodiscard]] NodeRpc& rpc() const { return *rpc_; }
     // The mailbox engine's host: create, send, receive, ack (node_mailbox.h). Node's life.
     [[nodiscard]] NodeMailbox& mailbox() const { return *mailbox_; }
+    // The naming engine's host: register, lookup, unregister, list (node_naming.h). Node's life.
+    [[nodiscard]] NodeNaming& naming() const { return *naming_; }
 
 private:
     class Carrier;  // Carries the engines' effects out (EngineSet::apply's driver).
@@ -319,6 +323,7 @@ private:
     std::unique_ptr<StoreWriter> store_;  // With data_dir: the node's durable store.
     std::unique_ptr<NodeRpc> rpc_;
     std::unique_ptr<NodeMailbox> mailbox_;
+    std::unique_ptr<NodeNaming> naming_;
     TimerSet node_timers_;
     proto::Effects effects_;
     std::deque<std::function<void()>> deferred_;  // Inputs produced while applying effects.

@@ -61,6 +61,45 @@ Result<Bytes> NodeMailbox::run_blocking(F&& start) {
     return future.get();
 }
 
+template <class F>
+Status NodeMailbox::run_async(F&& start, std::function<void(Result<Bytes>)> done) {
+    HERALD_TRY(node_.reserve_command());
+    // The callback runs exactly once: with the completion, or `closed` if the task never runs.
+    struct Once {
+        std::function<void(Result<Bytes>)> done;
+        ~Once() {
+            if (!done) return;
+            try {
+                done(fail(Errc::closed, "node stopped"));
+            } catch (...) {  // An application callback; nothing may leave a destructor.
+            }
+        }
+        void run(Result<Bytes> r) {
+            auto f = std::move(done);
+            done = nullptr;
+            f(std::move(r));
+        }
+    };
+    auto once = std::make_shared<Once>();
+    once->done = std::move(done);
+    const bool posted = node_.post([this, once, start = std::forward<F>(start)]() mutable {
+        node_.release_command();
+        if (!node_.accepting()) return once->run(fail(Errc::closed, "node stopped"));
+        const auto op =
+            node_.begin_operation([once](Result<Bytes> result) { once->run(std::move(result)); });
+        const Time now = node_.now();
+        node_.run<MailboxEngine>(slot_, [&](MailboxEngine& engine, proto::Effects& out) {
+            start(engine, op, now, out);
+        });
+    });
+    if (!posted) {
+        node_.release_command();
+        once->done = nullptr;
+        return fail(Errc::closed, "node stopped");
+    }
+    return {};
+}
+
 Status NodeMailbox::create(const proto::mailbox::MailboxSpec& spec) {
     return as_status(run_blocking([spec](MailboxEngine& e, auto op, Time now, auto& out) {
         e.on_create(op, spec, now, out);
@@ -81,17 +120,56 @@ Status NodeMailbox::send(Pid sender, NodeId host, const std::string& name, Bytes
 }
 
 Result<proto::mailbox::Received> NodeMailbox::receive(Pid receiver, NodeId host,
-                                                      const std::string& name, Duration wait) {
+                                                      const std::string& name, Duration wait,
+                                                      const proto::mailbox::ReceiveFilter& filter) {
     HERALD_TRY(auto bytes, run_blocking([=](MailboxEngine& e, auto op, Time now, auto& out) {
-                   e.on_receive(op, receiver, host, name, wait, now, out);
+                   e.on_receive(op, receiver, host, name, wait, now, out, filter);
                }));
     return proto::mailbox::decode_received(bytes);
+}
+
+Status NodeMailbox::receive_async(Pid receiver, NodeId host, const std::string& name, Duration wait,
+                                  const proto::mailbox::ReceiveFilter& filter, ReceiveDone done) {
+    return run_async(
+        [=](MailboxEngine& e, auto op, Time now, auto& out) {
+            e.on_receive(op, receiver, host, name, wait, now, out, filter);
+        },
+        [done = std::move(done)](Result<Bytes> r) {
+            if (!r) return done(fail(r.error()));
+            done(proto::mailbox::decode_received(*r));
+        });
+}
+
+Status NodeMailbox::send_async(Pid sender, NodeId host, const std::string& name, Bytes body,
+                               std::function<void(Status)> done) {
+    return run_async(
+        [=, body = std::move(body)](MailboxEngine& e, auto op, Time now, auto& out) mutable {
+            e.on_send(op, sender, host, name, std::move(body), now, out);
+        },
+        [done = std::move(done)](Result<Bytes> r) { done(as_status(r)); });
+}
+
+Status NodeMailbox::grant(const std::string& name, Pid by, proto::mailbox::Grantee who,
+                          std::uint8_t rights) {
+    return as_status(run_blocking([=](MailboxEngine& e, auto op, Time now, auto& out) {
+        e.on_grant(op, name, by, who, rights, now, out);
+    }));
 }
 
 Status NodeMailbox::ack(Pid receiver, NodeId host, const std::string& name, std::uint64_t tag) {
     return as_status(run_blocking([=](MailboxEngine& e, auto op, Time now, auto& out) {
         e.on_ack(op, receiver, host, name, tag, now, out);
     }));
+}
+
+Result<proto::mailbox::MailboxCounters> NodeMailbox::counters() {
+    return node_.on_loop<Result<proto::mailbox::MailboxCounters>>(
+        "mailbox counters", [this]() -> Result<proto::mailbox::MailboxCounters> {
+            proto::mailbox::MailboxCounters c;
+            node_.run<MailboxEngine>(slot_,
+                                     [&](MailboxEngine& e, proto::Effects&) { c = e.counters(); });
+            return c;
+        });
 }
 
 Result<std::vector<proto::mailbox::MailboxStats>> NodeMailbox::stats() {

@@ -5,6 +5,7 @@
 // reaches the node only through NodeContext. Layer: runtime. Rules: docs/mailboxes.md.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,15 +35,31 @@ public:
     [[nodiscard]] Status create(const proto::mailbox::MailboxSpec& spec);
     [[nodiscard]] Status destroy(const std::string& name);
     [[nodiscard]] Status send(Pid sender, NodeId host, const std::string& name, Bytes body);
-    [[nodiscard]] Result<proto::mailbox::Received> receive(Pid receiver, NodeId host,
-                                                           const std::string& name, Duration wait);
+    [[nodiscard]] Result<proto::mailbox::Received> receive(
+        Pid receiver, NodeId host, const std::string& name, Duration wait,
+        const proto::mailbox::ReceiveFilter& filter = {});
+    // The same, without blocking: `done` runs once on the loop thread with the outcome (closed
+    // when the node stops first). Errc::queue_full (commands_max queued) or closed at once.
+    using ReceiveDone = std::function<void(Result<proto::mailbox::Received>)>;
+    [[nodiscard]] Status receive_async(Pid receiver, NodeId host, const std::string& name,
+                                       Duration wait, const proto::mailbox::ReceiveFilter& filter,
+                                       ReceiveDone done);
+    // A send that does not block: `done` runs once on the loop thread with send's outcome.
+    [[nodiscard]] Status send_async(Pid sender, NodeId host, const std::string& name, Bytes body,
+                                    std::function<void(Status)> done);
+    [[nodiscard]] Status grant(const std::string& name, Pid by, proto::mailbox::Grantee who,
+                               std::uint8_t rights);
     [[nodiscard]] Status ack(Pid receiver, NodeId host, const std::string& name, std::uint64_t tag);
     [[nodiscard]] Result<std::vector<proto::mailbox::MailboxStats>> stats();
+    [[nodiscard]] Result<proto::mailbox::MailboxCounters> counters();
 
 private:
     // Runs `start(engine, op, now, out)` on the loop and waits for op's completion.
     template <class F>
     [[nodiscard]] Result<Bytes> run_blocking(F&& start);
+    // Runs `start(engine, op, now, out)` on the loop; `done` gets op's completion there.
+    template <class F>
+    [[nodiscard]] Status run_async(F&& start, std::function<void(Result<Bytes>)> done);
 
     NodeContext& node_;
     proto::mailbox::MailboxOptions options_;

@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "core/time.h"
 #include "proto/direct/direct_options.h"
+#include "proto/naming/naming_engine.h"
 #include "runtime/node_rpc_options.h"
 #include "runtime/transport.h"
 #include "wire/fragment.h"
@@ -37,7 +38,12 @@ struct NodeConfig {
     // Folder of the node's durable store (<data_dir>/herald.db: the RPC reply cache when
     // rpc.engine.durable, and handlers' durable state). Empty: nothing is kept on disk.
     std::string data_dir;
+    // Cluster key file (wire::read_key_file); empty: packets are not authenticated.
+    std::string key_file;
     RpcConfig rpc;  // RPC hosting (NodeRpc).
+    // The name service (NodeNaming, docs/naming.md): every node is a client of
+    // naming.server_node; naming.server hosts the table in the store (needs data_dir).
+    proto::naming::NamingOptions naming;
 };
 
 struct ProcessConfig {

@@ -153,6 +153,7 @@ Node::Counters Node::snapshot() const {
     c.direct = direct_->counters();
     c.transport = transport_->counters();
     c.link = link_->counters();
+    c.authenticated = link_->authenticated();
     c.peers = peers_.counters();
     c.peers_known = peers_.size();
     c.processes = processes_.size();

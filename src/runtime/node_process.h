@@ -35,7 +35,7 @@ public:
     [[nodiscard]] Pid pid() const { return pid_; }
     [[nodiscard]] const std::string& name() const { return name_; }
     // The no-buffer strategies move data only while the process is blocked in a receive, so
-    // only they need the engine told when a receive waits and ends (direct README rules
+    // only they need the engine told when a receive waits and ends (docs/direct.md rules
     // 11-12); the buffered ones ignore it. Any thread.
     [[nodiscard]] bool needs_receive_posts() const { return unbuffered_; }
 
@@ -80,7 +80,7 @@ public:
     // process. Errc::io_error when the system refuses an eventfd. Any thread.
     [[nodiscard]] Result<int> notify_fd();
 
-    // Consumption reports (direct README rules 5, 6, 10). The taker counts what it took; the
+    // Consumption reports (docs/direct.md rules 5, 6, 10). The taker counts what it took; the
     // loop thread folds the count into the engine right before the engine handles a data
     // packet for this process (so acks carry current credit: take_consumed), or in a report
     // task that the taker posts only when the engine may be waiting for one: always for the

@@ -46,7 +46,11 @@ void StoreWriter::stop() {
 }
 
 void StoreWriter::join() {
-    if (thread_.joinable()) thread_.join();
+    if (!thread_.joinable()) return;
+    thread_.join();
+    // Close the file now, not when the last holder of the node lets go: a node stopped while
+    // Process handles still hold it must release its data_dir's lock, so that it can restart.
+    [[maybe_unused]] store::Store closed = std::move(store_);
 }
 
 StoreWriter::Counters StoreWriter::counters() const {

@@ -45,6 +45,7 @@ public:
 
     // Commits what is queued, then ends the thread. Any thread; idempotent.
     void stop();
+    // Waits for the thread to end, then closes the store file (releasing its lock). Idempotent.
     void join();
 
     struct Counters {

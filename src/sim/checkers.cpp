@@ -185,6 +185,17 @@ std::vector<Violation> check_exactly_once(const History& history) {
     return out;
 }
 
+std::vector<Violation> check_invariants(const History& history) {
+    std::vector<Violation> out;
+    for (const Anomaly& a : history.invariants())
+        out.push_back({"invariants", a.at, a.description});
+    if (history.invariants_dropped() > 0) {
+        out.push_back({"invariants", history.invariants().back().at,
+                       std::to_string(history.invariants_dropped()) + " more findings"});
+    }
+    return out;
+}
+
 std::vector<Violation> check_operations(const History& history) {
     std::vector<Violation> out;
     for (const Anomaly& a : history.anomalies()) out.push_back({"operations", a.at, a.description});
@@ -224,7 +235,7 @@ std::vector<Violation> check_liveness(const History& history, Duration bound, Ti
 std::vector<Violation> check_all(const History& history, Duration bound, Time end) {
     std::vector<Violation> out;
     for (auto* batch : {&check_operations, &check_no_duplicates, &check_no_loss, &check_fifo,
-                        &check_exactly_once}) {
+                        &check_exactly_once, &check_invariants}) {
         auto found = (*batch)(history);
         out.insert(out.end(), std::make_move_iterator(found.begin()),
                    std::make_move_iterator(found.end()));

@@ -46,6 +46,9 @@ struct Violation {
 // Exactly-once execution: each request id is executed at most once (across server restarts).
 [[nodiscard]] std::vector<Violation> check_exactly_once(const History& history);
 
+// Engine invariants (Engine::check_invariants after every input): each finding recorded.
+[[nodiscard]] std::vector<Violation> check_invariants(const History& history);
+
 // Well-formed operations: every completion names a started operation, and each operation
 // completes at most once.
 [[nodiscard]] std::vector<Violation> check_operations(const History& history);

@@ -2,6 +2,8 @@
 // and mutations applied); the direct workload; planned faults. Layer: sim.
 #include "sim/direct_scenario.h"
 
+#include <algorithm>
+
 #include "sim/buggify.h"
 #include "sim/direct_workload.h"
 #include "sim/engines.h"
@@ -17,13 +19,25 @@ proto::direct::DirectOptions direct_engine_options(const ScenarioOptions& o, Bug
     if (buggify.mode("eager_retransmit")) d.retransmit_initial = Duration::milliseconds(2);
     if (buggify.mode("few_channels")) {
         // Channels run out (sends get queue_full, receivers refuse new channels) and idle
-        // ones are swept within the liveness bound; README rule 18 wants idle > peer_timeout.
+        // ones are swept within the liveness bound; docs/direct.md rule 18 wants idle >
+        // peer_timeout.
         d.channels_max = 10;
         d.peer_timeout = Duration::seconds(2);
         d.channel_idle = Duration::seconds(4);
     }
     // The simulator ends a batch after every input; coalescing is exercised all the same.
     d.coalesce_acks = true;
+    if (o.channel_idle != Duration::zero()) {
+        d.channel_idle = o.channel_idle;
+        d.peer_timeout = std::min(d.peer_timeout, o.channel_idle / 2);
+        // A sender gives an epoch up when it has heard nothing on it for channel_idle/2
+        // (rule 18): retransmissions must come, and draw acks, well within that. A message
+        // that is not due when the timer fires waits one more rto, so gaps reach 2 x rto.
+        d.retransmit_max = std::min(d.retransmit_max, o.channel_idle / 8);
+        d.retransmit_initial = std::min(d.retransmit_initial, d.retransmit_max);
+    }
+    d.epoch_first = o.epoch_first;
+    if (o.channels_max != 0) d.channels_max = o.channels_max;
     for (const auto& m : o.mutations) {
         if (m == "skip_duplicate_check") d.mutations.skip_duplicate_check = true;
         if (m == "skip_reorder_buffer") d.mutations.skip_reorder_buffer = true;
@@ -42,7 +56,7 @@ ScenarioSpec::MakeWorkload direct_workload(const ScenarioOptions& o, Buggify& bu
     w.safety = o.safety;
     w.slow_consumers = buggify.mode("slow_consumers");
     w.tiny_queues = buggify.mode("tiny_queues");
-    w.liveness_nonblocking = !buggify.mode("few_channels");
+    w.liveness_nonblocking = !buggify.mode("few_channels") && o.channels_max == 0;
     return [w, engine_index](Simulation& sim, const std::vector<std::size_t>& slots,
                              Random random) -> std::unique_ptr<ScenarioWorkload> {
         return std::make_unique<DirectWorkload>(sim, slots.at(engine_index), w, std::move(random));

@@ -242,7 +242,7 @@ void DirectWorkload::issue_send(std::size_t index, bool liveness) {
     record.payload = op;
     record.promise = promise_of(send.mode);
     // To a send-after-receive process, "accepted" means the offer was registered while the
-    // body stays with the sender (README rule 7): it promises nothing about delivery.
+    // body stays with the sender (docs/direct.md rule 7): it promises nothing about delivery.
     if (record.promise == Promise::accepted &&
         buffering_of(target) == Buffering::send_after_receive) {
         record.promise = Promise::none;

@@ -4,6 +4,7 @@
 #include "proto/direct/direct_engine.h"
 #include "proto/group/group_engine.h"
 #include "proto/mailbox/mailbox_engine.h"
+#include "proto/naming/naming_engine.h"
 #include "proto/rpc/rpc_engine.h"
 
 namespace herald::sim {
@@ -20,6 +21,18 @@ EngineFactory rpc_engine(const proto::rpc::RpcOptions& options) {
     auto kept = std::make_shared<const proto::rpc::RpcOptions>(options);
     return [kept](const proto::EngineContext& context) -> std::unique_ptr<proto::Engine> {
         return std::make_unique<proto::rpc::RpcEngine>(context, *kept);
+    };
+}
+
+EngineFactory naming_engine(const proto::naming::NamingOptions& options) {
+    auto server = std::make_shared<proto::naming::NamingOptions>(options);
+    auto client = std::make_shared<proto::naming::NamingOptions>(options);
+    server->server = true;
+    client->server = false;
+    return [server, client](const proto::EngineContext& context) -> std::unique_ptr<proto::Engine> {
+        const bool is_server = context.self == server->server_node;
+        return std::make_unique<proto::naming::NamingEngine>(context,
+                                                             is_server ? *server : *client);
     };
 }
 

@@ -14,6 +14,7 @@
 #include "proto/engine.h"
 #include "proto/group/group_options.h"
 #include "proto/mailbox/mailbox_options.h"
+#include "proto/naming/naming_engine.h"
 #include "proto/rpc/rpc_options.h"
 
 namespace herald::sim {
@@ -34,6 +35,9 @@ using EngineFactory =
 [[nodiscard]] EngineFactory rpc_engine(const proto::rpc::RpcOptions& options);
 // The mailbox engine with fixed options (kept, as for the RPC engine).
 [[nodiscard]] EngineFactory mailbox_engine(const proto::mailbox::MailboxOptions& options);
+// The naming engine: the node `options.server_node` hosts the server role, every node the
+// client role (options.server is set per node).
+[[nodiscard]] EngineFactory naming_engine(const proto::naming::NamingOptions& options);
 // The group engine with fixed options (kept, as for the RPC engine).
 [[nodiscard]] EngineFactory group_engine(const proto::group::GroupOptions& options);
 

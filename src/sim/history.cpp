@@ -38,6 +38,14 @@ void History::anomaly(Time at, std::string description) {
     anomalies_.push_back({at, std::move(description)});
 }
 
+void History::invariant(Time at, NodeId node, std::string finding) {
+    if (invariants_.size() >= invariant_findings_max) {
+        ++invariants_dropped_;
+        return;
+    }
+    invariants_.push_back({at, to_string(node) + ": " + std::move(finding)});
+}
+
 std::uint32_t History::incarnation_at(NodeId node, Time at) const {
     std::uint32_t incarnation = 1;
     for (const auto& crash : crashes_) {

@@ -91,6 +91,9 @@ public:
     void crash(CrashRecord record) { crashes_.push_back(record); }
     void contact(ContactRecord record) { contacts_.push_back(record); }
     void anomaly(Time at, std::string description);
+    // An engine invariant that did not hold after an input (Engine::check_invariants). Only the
+    // first invariant_findings_max are kept; the rest are counted.
+    void invariant(Time at, NodeId node, std::string finding);
     // The time all faults were healed and the liveness phase began; Time::max() if never.
     void set_liveness_start(Time at) { liveness_start_ = at; }
 
@@ -109,6 +112,9 @@ public:
     // its channel to the peer was stale.
     [[nodiscard]] bool sent_to_unknown_restart(const OperationRecord& op) const;
     [[nodiscard]] const std::vector<Anomaly>& anomalies() const { return anomalies_; }
+    [[nodiscard]] const std::vector<Anomaly>& invariants() const { return invariants_; }
+    [[nodiscard]] std::uint64_t invariants_dropped() const { return invariants_dropped_; }
+    static constexpr std::size_t invariant_findings_max = 20;
     [[nodiscard]] Time liveness_start() const { return liveness_start_; }
 
 private:
@@ -119,6 +125,8 @@ private:
     std::vector<CrashRecord> crashes_;
     std::vector<ContactRecord> contacts_;
     std::vector<Anomaly> anomalies_;
+    std::vector<Anomaly> invariants_;
+    std::uint64_t invariants_dropped_ = 0;
     Time liveness_start_ = Time::max();
 };
 

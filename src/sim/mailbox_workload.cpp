@@ -112,7 +112,12 @@ void MailboxWorkload::schedule(std::size_t index, Duration delay) {
 void MailboxWorkload::step(std::size_t index, std::uint64_t life) {
     Process& p = processes_[index];
     if (!p.alive || p.life != life || p.busy) return;
-    if (!p.sender) return start_receive(index);
+    if (!p.sender) {
+        // Once everything is accounted for after the heal, receivers stop asking, so that the
+        // nodes fall quiet (checker "quiet").
+        if (liveness_ && done()) return;
+        return start_receive(index);
+    }
     auto& retry = retry_[index];
     if (!retry.empty()) {
         const auto payload = retry.back();
@@ -139,15 +144,35 @@ void MailboxWorkload::start_send(std::size_t index, std::uint64_t payload) {
     });
 }
 
-void MailboxWorkload::start_receive(std::size_t index) {
+// Most receives take the oldest message; some name a sender (M18: a pid, or a whole node), and
+// some peek and then take what they saw (M19, M20). `take` (with its mailbox's durability in
+// the sign bit) continues such a peek.
+void MailboxWorkload::start_receive(std::size_t index, std::uint64_t take) {
     Process& p = processes_[index];
-    const bool persistent = random_.chance(0.6);
+    proto::mailbox::ReceiveFilter filter;
+    bool persistent = random_.chance(0.6);
+    if (take != 0) {
+        persistent = (take >> 63) != 0;
+        filter.take = take & ~(std::uint64_t{1} << 63);
+        ++takes_;
+    } else if (!liveness_ && random_.chance(0.15)) {
+        const auto& s = processes_[random_.below(options_.senders)];
+        filter.from = random_.chance(0.5) ? s.pid : Pid{s.pid.node, 0};
+        ++selective_;
+    } else if (!liveness_ && random_.chance(0.15)) {
+        filter.peek = true;
+        ++peeks_;
+    }
     const auto op = record(OpKind::receive, index, 0, persistent);
-    const auto wait = uniform(Duration::zero(), Duration::milliseconds(500));
+    ops_[op].from = filter.from;
+    ops_[op].peek = filter.peek;
+    ops_[op].take = filter.take;
+    const auto wait = filter.take != 0 ? Duration::zero()
+                                       : uniform(Duration::zero(), Duration::milliseconds(500));
     p.busy = true;
     sim_.node(p.pid.node).command<MailboxEngine>(slot_, [&](auto& e, proto::Effects& out) {
         e.on_receive(op, p.pid, host_, persistent ? persistent_name : transient_name, wait,
-                     sim_.now(), out);
+                     sim_.now(), out, filter);
     });
 }
 
@@ -199,6 +224,26 @@ void MailboxWorkload::on_received(const Op& op, const Result<Bytes>& result) {
     auto it = payloads_.find(payload);
     if (it == payloads_.end()) {
         ++unknown_deliveries_;
+        return;
+    }
+    const Pid s = received->sender;
+    if (op.from.node.known() &&
+        (s.node != op.from.node || (op.from.local != 0 && s.local != op.from.local))) {
+        ++filter_mismatches_;
+    }
+    if (op.peek) {
+        if (received->tag != 0) ++filter_mismatches_;  // A peek leased a message.
+        // Take what was seen (another receiver may be faster: not_found then).
+        const auto take = received->seq | (op.persistent ? std::uint64_t{1} << 63 : 0);
+        processes_[op.process].busy = true;
+        sim_.queue().schedule(sim_.now(),
+                              [this, index = op.process, take, life = processes_[op.process].life] {
+                                  if (processes_[index].life == life && processes_[index].alive) {
+                                      start_receive(index, take);
+                                  } else {
+                                      processes_[index].busy = false;
+                                  }
+                              });
         return;
     }
     it->second.sender = received->sender.node;
@@ -283,6 +328,9 @@ std::vector<Violation> MailboxWorkload::check() const {
     if (unknown_deliveries_ > 0) {
         out.push_back({"mailbox", at, "handed out a message nobody sent"});
     }
+    if (filter_mismatches_ > 0) {
+        out.push_back({"mailbox", at, "a selective receive or a peek got what it did not ask"});
+    }
     return out;
 }
 
@@ -294,6 +342,9 @@ std::map<std::string, std::uint64_t> MailboxWorkload::numbers() const {
         n["mailbox_redelivered"] += p.deliveries - std::min(p.deliveries, p.first_deliveries);
     }
     n["mailbox_skipped_acks"] = skipped_acks_;
+    n["mailbox_selective"] = selective_;
+    n["mailbox_peeks"] = peeks_;
+    n["mailbox_takes"] = takes_;
     return n;
 }
 

@@ -45,7 +45,8 @@ public:
     // - a persistent payload accepted is acknowledged exactly once, or is still on the host's
     //   disk; never acknowledged twice;
     // - no payload is handed out twice without the redelivery mark (persistent), or twice at
-    //   all (transient); nothing is handed out that was not sent.
+    //   all (transient); nothing is handed out that was not sent; a peek hands out nothing;
+    // - a selective receive gets only messages of the sender it named.
     [[nodiscard]] std::vector<Violation> check() const override;
     [[nodiscard]] std::map<std::string, std::uint64_t> numbers() const override;
 
@@ -64,6 +65,9 @@ private:
         std::size_t process = 0;
         std::uint64_t payload = 0;
         bool persistent = false;
+        Pid from{};              // Receive: a selective receive's sender (node 0: any).
+        bool peek = false;       // Receive: a peek (M19), followed by a take of what it saw.
+        std::uint64_t take = 0;  // Receive: a take (M20) of this seq.
     };
     struct Payload {
         bool persistent = false;
@@ -78,7 +82,7 @@ private:
     void schedule(std::size_t index, Duration delay);
     void step(std::size_t index, std::uint64_t life);
     void start_send(std::size_t index, std::uint64_t payload);
-    void start_receive(std::size_t index);
+    void start_receive(std::size_t index, std::uint64_t take = 0);
     void start_ack(std::size_t index, std::uint64_t payload, std::uint64_t tag);
     std::uint64_t record(OpKind kind, std::size_t index, std::uint64_t payload, bool persistent);
     void on_received(const Op& op, const Result<Bytes>& result);
@@ -100,6 +104,8 @@ private:
     std::uint64_t next_payload_ = 1;
     std::uint64_t unknown_deliveries_ = 0;
     std::uint64_t skipped_acks_ = 0;
+    std::uint64_t filter_mismatches_ = 0;  // A selective receive got another sender's message.
+    std::uint64_t peeks_ = 0, takes_ = 0, selective_ = 0;
     bool liveness_ = false;
 };
 

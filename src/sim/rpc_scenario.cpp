@@ -1,4 +1,5 @@
-// The "rpc" scenarios as ScenarioSpecs: every node hosts the RPC engine (durable, with buggify
+// The "rpc" scenarios as ScenarioSpecs: every node hosts the RPC engine (durable but in
+// rpc_volatile, with buggify
 // and mutations applied); the counter workload; partitions from the plan and crashes of the
 // server node; the workload's counter check. Layer: sim.
 #include "sim/rpc_scenario.h"
@@ -15,7 +16,7 @@ namespace herald::sim {
 
 proto::rpc::RpcOptions rpc_engine_options(const ScenarioOptions& o, Buggify& buggify) {
     proto::rpc::RpcOptions r;
-    r.durable = true;
+    r.durable = o.scenario != "rpc_volatile";
     // A tiny cache makes servers refuse with busy; a short threshold sends RRA's optional Ack
     // often; few response resends leave replies to the client's probes.
     if (buggify.mode("rpc_tiny_cache")) r.cache_entries_max = 3;
@@ -38,7 +39,7 @@ ScenarioSpec::MakeWorkload rpc_workload(const ScenarioOptions& o, Buggify& buggi
     w.safety = o.safety;
     w.semantics = o.scenario == "rpc_at_least_once" ? proto::rpc::Semantics::at_least_once
                                                     : proto::rpc::Semantics::exactly_once;
-    w.durable = true;
+    w.durable = o.scenario != "rpc_volatile";
     w.long_handlers = buggify.mode("rpc_long_handlers");
     return [w, engine_index](Simulation& sim, const std::vector<std::size_t>& slots,
                              Random random) -> std::unique_ptr<ScenarioWorkload> {

@@ -2,7 +2,8 @@
 // RARA (chosen per call) under loss, duplication, reordering, partitions and crashes with
 // restart of the server node. "rpc": exactly-once with the durable reply cache; checks that
 // the counter ends at exactly the number of successful calls and that no request runs twice.
-// "rpc_at_least_once": at-least-once; reports the re-runs. Layer: sim.
+// "rpc_at_least_once": at-least-once; reports the re-runs. "rpc_volatile": exactly-once with
+// the reply cache in memory, server crashes included. Layer: sim.
 #pragma once
 
 #include <cstdint>

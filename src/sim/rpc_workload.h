@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/random.h"
@@ -57,9 +57,16 @@ public:
     // - a call that completed ok is marked done; one that failed with a definite error
     //   (server_crashed under a durable cache, no_such_*, queue_full) is not;
     // - exactly-once: counter == ok calls + marked calls whose caller never learned the
-    //   outcome (abandoned, timeout, request_lost, response_lost).
+    //   outcome (abandoned, timeout, request_lost, response_lost), and an ok reply carries
+    //   the counter value its own run committed (the mark holds it);
+    // - exactly-once in memory (durable = false): as at-least-once across server crashes,
+    //   and no call runs twice within one server incarnation;
+    // - after the faults heal, every client's liveness calls succeed: one refused by
+    //   back-pressure (queue_full) is made again, so an engine that keeps refusing
+    //   never finishes (a liveness violation).
     [[nodiscard]] std::vector<Violation> check() const override;
-    // Counts for the report: calls per protocol and outcome, runs, re-runs, counter.
+    // Counts for the report: calls per protocol and outcome, runs, re-runs, counter, liveness
+    // calls refused by back-pressure and made again.
     [[nodiscard]] std::map<std::string, std::uint64_t> numbers() const override;
 
     static constexpr std::string_view counter_key = "counter/value";
@@ -77,6 +84,8 @@ private:
         proto::rpc::Protocol protocol = proto::rpc::Protocol::rr;
         std::optional<Errc> outcome;
         bool abandoned = false;
+        bool liveness = false;                // Made after the faults healed.
+        std::optional<std::uint64_t> answer;  // The counter value of an ok reply.
     };
 
     [[nodiscard]] SimNode& server_node() { return sim_.node(server_.node); }
@@ -87,7 +96,9 @@ private:
     void finish_run(std::uint64_t execution, std::uint64_t tag, std::uint64_t life);
     [[nodiscard]] Duration uniform(Duration low, Duration high);
     [[nodiscard]] std::uint64_t disk_counter() const;
-    [[nodiscard]] std::set<std::uint64_t> done_marks() const;
+    // The "done" marks on the server's disk: the tag of each committed call, with the counter
+    // value its run wrote.
+    [[nodiscard]] std::map<std::uint64_t, std::uint64_t> done_marks() const;
 
     Simulation& sim_;
     std::size_t slot_;
@@ -101,6 +112,9 @@ private:
     std::uint64_t counter_ = 0;      // The service's state in memory (reloaded at start).
     std::uint64_t runs_ = 0;
     std::map<std::uint64_t, std::uint32_t> runs_by_tag_;
+    // Exactly-once in memory: runs of each call per server incarnation (tag, incarnation).
+    std::map<std::pair<std::uint64_t, std::uint32_t>, std::uint32_t> runs_by_incarnation_;
+    std::uint64_t liveness_refused_ = 0;  // Liveness calls refused by back-pressure, remade.
 };
 
 // The request body of a call: its tag, 8 bytes little-endian.

@@ -39,7 +39,21 @@ struct ScenarioOptions {
     // Deliberately broken engine behaviour, by name (e.g. "skip_duplicate_check"); see
     // mutation_names(). For proving the checkers work.
     std::vector<std::string> mutations;
+    // Direct engines: the first epoch (0 = drawn at random per engine, as in production;
+    // epoch_near_wrap crosses the 2^32 wrap within a few channels), and channel_idle (zero =
+    // the engine's 30 s). A short channel_idle releases idle channels, so their next messages
+    // open new epochs, often; the scenario then shortens peer_timeout and caps network delays
+    // to what the engine assumes (docs/direct.md rule 18).
+    std::uint32_t epoch_first = 0;
+    Duration channel_idle = Duration::zero();
+    // Direct engines' channels_max (0 = the engine's default). A few channels per node make
+    // receivers refuse new channels (nack queue_full), which releases the sender's: the next
+    // message opens a new epoch while replies of the old one may still arrive.
+    std::uint32_t channels_max = 0;
 };
+
+// ScenarioOptions::epoch_first for --first-epoch=near-wrap: 16 below 2^32.
+inline constexpr std::uint32_t epoch_near_wrap = 0xFFFF'FFF0u;
 
 // Errc::invalid_argument naming the bad option (unknown scenario or mutation, out-of-range
 // count or probability).
@@ -54,7 +68,7 @@ struct RunStats {
     std::uint64_t deliveries = 0;
     std::uint64_t packets_sent = 0, packets_delivered = 0, packets_lost = 0;
     std::uint64_t packets_partitioned = 0, packets_duplicated = 0;
-    std::uint64_t retransmits = 0, duplicates_dropped = 0;
+    std::uint64_t retransmits = 0, duplicates_dropped = 0, malformed_dropped = 0;
     std::uint64_t crashes = 0, events = 0;
     Time virtual_end;
 };

@@ -1,6 +1,7 @@
 // The shared two-phase runner. Layer: sim.
 #include "sim/scenario_spec.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/assert.h"
@@ -63,6 +64,39 @@ private:
 
 }  // namespace
 
+namespace {
+
+// Once the workload finished after the faults healed, the nodes should fall quiet: the run goes
+// on this long, and any durable write in that time, or more than quiet_packets_max packets per
+// node, is a violation (checker "quiet").
+constexpr Duration quiet_time = Duration::seconds(5);
+constexpr std::uint64_t quiet_packets_max = 10;
+
+struct QuietCounts {
+    std::uint64_t packets = 0, writes = 0;
+};
+
+std::uint64_t writes_issued(Simulation& sim) {
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i < sim.node_count(); ++i) n += sim.node_at(i).writes_issued();
+    return n;
+}
+
+QuietCounts run_quiet_phase(Simulation& sim) {
+    const std::uint64_t packets = sim.network().counters().sent;
+    const std::uint64_t writes = writes_issued(sim);
+    run_phase(sim, sim.now() + quiet_time);
+    return {sim.network().counters().sent - packets, writes_issued(sim) - writes};
+}
+
+// With a short channel_idle: the most a clog, and apart from it an extreme delay, may hold a
+// packet back, so that with the 50 ms reordering delay packets live less than channel_idle/4.
+Duration packet_delay_max(const ScenarioOptions& o) {
+    return o.channel_idle / 10;
+}
+
+}  // namespace
+
 NetworkOptions network_options(const ScenarioOptions& o, Buggify& buggify) {
     NetworkOptions n;
     n.loss = o.loss;
@@ -76,6 +110,9 @@ NetworkOptions network_options(const ScenarioOptions& o, Buggify& buggify) {
     // The direct engine assumes packets live less than channel_idle/4 (direct rule 18);
     // few_channels makes channel_idle 4 s, so a clog (<= 500 ms) plus this stays below 1 s.
     if (buggify.mode("few_channels")) n.extreme_delay_max = Duration::milliseconds(300);
+    if (o.channel_idle != Duration::zero()) {
+        n.extreme_delay_max = std::min(n.extreme_delay_max, packet_delay_max(o));
+    }
     return n;
 }
 
@@ -101,11 +138,14 @@ ScenarioSpec base_spec(std::string_view name, const ScenarioOptions& o, Buggify&
     spec.sim.network = network_options(o, buggify);
     spec.sim.trace = o.trace;
     if (buggify.mode("slow_disk")) spec.sim.fsync_max = Duration::milliseconds(50);
+    // Every packet with a body over 3 bytes travels as fragments of 3 body bytes.
+    if (buggify.mode("tiny_fragments")) spec.sim.fragment_slice = 3;
     spec.faults.safety = o.safety;
     spec.faults.partitions = o.partitions;
     spec.faults.crashes = o.crashes;
     spec.faults.clogs = o.clogs;
     spec.faults.wipe = o.wipe;
+    if (o.channel_idle != Duration::zero()) spec.faults.clog_max = packet_delay_max(o);
     return spec;
 }
 
@@ -145,9 +185,20 @@ RunReport run_spec(const ScenarioOptions& o, std::uint64_t seed, ScenarioSpec& s
         return true;
     });
 
+    const QuietCounts quiet = finished ? run_quiet_phase(sim) : QuietCounts{};
+
     RunReport report;
     report.buggify = buggify.active();
     finish_report(sim, o, o.liveness_bound, report);
+    if (quiet.writes > 0 || quiet.packets > quiet_packets_max * sim.node_count()) {
+        // Work that goes on although nothing is asked any more: an engine in a cycle of
+        // retransmissions or durable writes that the other checkers cannot see.
+        report.violations.push_back({"quiet", sim.now(),
+                                     std::to_string(quiet.packets) + " packets and " +
+                                         std::to_string(quiet.writes) + " durable writes in the " +
+                                         std::to_string(quiet_time.ms()) +
+                                         " ms after the workload finished and the faults healed"});
+    }
     for (const auto& w : workloads.parts()) {
         for (auto& v : w->check()) report.violations.push_back(std::move(v));
         for (const auto& [name, value] : w->numbers()) report.probes[name] = value;

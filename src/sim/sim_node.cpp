@@ -60,6 +60,7 @@ void SimNode::crash(bool wipe) {
     const auto kept = static_cast<std::size_t>(sim_.disk_random().below(writes_.size() + 1));
     for (std::size_t i = 0; i < kept; ++i) apply(writes_[i]);
     writes_.clear();
+    reassembler_ = wire::Reassembler{};
     if (wipe) disk_.clear();
     past_stats_ += engines_->counters();
     engines_.reset();
@@ -188,6 +189,9 @@ void SimNode::drain() {
     Carrier carrier(*this);
     proto::EngineSet::apply(effects_, carrier);
     in_input_ = false;
+    engines_->check_invariants(findings_);
+    for (auto& finding : findings_) sim_.history().invariant(sim_.now(), id(), std::move(finding));
+    findings_.clear();
 }
 
 void SimNode::carry_out_timer(const proto::TimerEffect& timer) {
@@ -242,6 +246,7 @@ void SimNode::persist(proto::EngineSlot slot, std::uint64_t token,
                       .text());
     }
     writes_.push_back(std::move(batch));
+    ++writes_issued_;
     sim_.queue().schedule(disk_free_, [this, life = life_] { finish_write(life); });
 }
 

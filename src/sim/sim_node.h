@@ -20,6 +20,7 @@
 #include "proto/effects.h"
 #include "proto/engine_set.h"
 #include "sim/engines.h"
+#include "wire/fragment.h"
 
 namespace herald::sim {
 
@@ -40,6 +41,13 @@ public:
     [[nodiscard]] std::uint32_t incarnation() const { return incarnation_; }
     [[nodiscard]] bool up() const { return up_; }
     [[nodiscard]] const DurableStore& disk() const { return disk_; }
+    // A fragment that arrived for this node: the whole packet once its last fragment is here
+    // (nullopt before), or the reassembler's error. Fragments held die with a crash.
+    [[nodiscard]] Result<std::optional<wire::Packet>> reassemble(wire::Packet fragment, Time now) {
+        return reassembler_.on_fragment(std::move(fragment), now);
+    }
+    // Durable writes (persist batches) issued, over every incarnation.
+    [[nodiscard]] std::uint64_t writes_issued() const { return writes_issued_; }
 
     // Starts a new incarnation (1, 2, ...): engines are created, then the workload's
     // on_node_started respawns the node's processes. The node must be down.
@@ -121,13 +129,16 @@ private:
     std::vector<std::unique_ptr<Random>> randoms_;  // One per engine; outlive the engines.
     std::unique_ptr<proto::EngineSet> engines_;     // While up.
     proto::Effects effects_;
+    std::vector<std::string> findings_;  // Engine::check_invariants after each input.
     std::map<std::pair<proto::EngineSlot, std::uint64_t>, Timer> timers_;
     std::uint64_t timer_generation_ = 0;
     std::map<Pid, std::deque<Queued>> queues_;
     DurableStore disk_;
     std::deque<PendingWrite> writes_;  // Issued, not yet durable; complete in order.
-    Time disk_free_;                   // When the last issued write becomes durable.
-    EngineStats past_stats_;           // Of crashed incarnations.
+    std::uint64_t writes_issued_ = 0;
+    wire::Reassembler reassembler_;
+    Time disk_free_;          // When the last issued write becomes durable.
+    EngineStats past_stats_;  // Of crashed incarnations.
 };
 
 }  // namespace herald::sim

@@ -4,6 +4,7 @@
 #include "core/assert.h"
 #include "sim/streams.h"
 #include "wire/codec.h"
+#include "wire/fragment.h"
 
 namespace herald::sim {
 
@@ -87,33 +88,68 @@ void Simulation::send_packet(NodeId from, NodeId to, wire::Packet packet) {
         note(node(from).label(), "net_drop", "reason=no_such_node");
         return;
     }
-    Route route = network_.route(from, to, now());
-    if (trace_.enabled()) {
-        Fields f;
-        f.add("to", node(to).label());
-        if (route.arrivals.empty()) f.add("drop", route.drop_reason);
-        if (route.arrivals.size() > 1) f.add("copies", std::uint64_t{route.arrivals.size()});
-        note(node(from).label(), "net_send", f.text() + " " + describe_packet(packet));
+    // As on a real network: the packet leaves encoded, cut into fragments when asked to.
+    std::vector<Bytes> datagrams;
+    const std::size_t slice = options_.fragment_slice;
+    if (slice > 0 && packet.body.size() > slice) {
+        const std::size_t limit =
+            wire::header_bytes + wire::extensions_size(packet.extensions) + slice;
+        auto cut = wire::fragment(packet, limit, next_fragment_id_++);
+        HERALD_ASSERT(cut.has_value());  // Engines only send encodable packets.
+        datagrams = std::move(*cut);
+    } else {
+        datagrams.push_back(wire::encode(packet));
     }
-    // Every copy but the last gets its own copy of the packet; the last takes it.
-    const std::size_t copies = route.arrivals.size();
-    for (std::size_t i = 0; i + 1 < copies; ++i) {
-        queue_.schedule(route.arrivals[i], [this, from, to, p = packet] { arrive(from, to, p); });
-    }
-    if (copies > 0) {
-        queue_.schedule(route.arrivals.back(),
-                        [this, from, to, p = std::move(packet)] { arrive(from, to, p); });
+    for (auto& datagram : datagrams) {
+        Route route = network_.route(from, to, now());
+        if (trace_.enabled()) {
+            Fields f;
+            f.add("to", node(to).label());
+            if (datagrams.size() > 1) f.add("fragments", std::uint64_t{datagrams.size()});
+            if (route.arrivals.empty()) f.add("drop", route.drop_reason);
+            if (route.arrivals.size() > 1) f.add("copies", std::uint64_t{route.arrivals.size()});
+            note(node(from).label(), "net_send", f.text() + " " + describe_packet(packet));
+        }
+        // Every copy but the last gets its own copy of the datagram; the last takes it.
+        const std::size_t copies = route.arrivals.size();
+        for (std::size_t i = 0; i + 1 < copies; ++i) {
+            queue_.schedule(route.arrivals[i],
+                            [this, from, to, d = datagram] { arrive(from, to, d); });
+        }
+        if (copies > 0) {
+            queue_.schedule(route.arrivals.back(),
+                            [this, from, to, d = std::move(datagram)] { arrive(from, to, d); });
+        }
     }
 }
 
-void Simulation::arrive(NodeId from, NodeId to, const wire::Packet& packet) {
+void Simulation::arrive(NodeId from, NodeId to, const Bytes& datagram) {
     SimNode& target = node(to);
     if (!target.up()) {
-        if (trace_.enabled()) {
-            note(target.label(), "net_drop",
-                 "reason=down from=" + node(from).label() + " " + describe_packet(packet));
-        }
+        if (trace_.enabled())
+            note(target.label(), "net_drop", "reason=down from=" + node(from).label());
         return;
+    }
+    // The network here never corrupts: a datagram that does not decode, or fragments that do
+    // not reassemble, are a codec bug (checker "invariants").
+    auto decoded = wire::decode(datagram);
+    if (!decoded) {
+        history_.invariant(now(), to,
+                           "wire: a datagram from " + node(from).label() +
+                               " does not decode: " + decoded.error().to_string());
+        return;
+    }
+    wire::Packet packet = std::move(*decoded);
+    if ((packet.header.flags & wire::flag::fragment) != 0) {
+        auto whole = target.reassemble(std::move(packet), now());
+        if (!whole) {
+            history_.invariant(now(), to,
+                               "wire: fragments from " + node(from).label() +
+                                   " do not reassemble: " + whole.error().to_string());
+            return;
+        }
+        if (!whole->has_value()) return;  // More fragments to come.
+        packet = std::move(**whole);
     }
     ++packets_delivered_;
     const std::uint32_t incarnation = packet.header.source_incarnation;

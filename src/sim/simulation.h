@@ -45,6 +45,11 @@ struct SimOptions {
     Duration fsync_min = Duration::microseconds(100);
     Duration fsync_max = Duration::milliseconds(2);
     bool trace = false;  // Format trace lines (slower); probes are counted either way.
+    // Packets travel encoded (wire::encode, wire::decode at arrival, as on a real network).
+    // With fragment_slice > 0, every packet with a body longer than that is cut into fragments
+    // carrying fragment_slice body bytes each (wire::fragment), routed one by one (each may be
+    // lost, duplicated, reordered) and reassembled by the receiving node (wire::Reassembler).
+    std::size_t fragment_slice = 0;
     // A run that executes this many events is stuck in a loop (a seed of the direct scenario
     // needs a few thousand): run_phase() stops it and finish_report() reports it.
     std::uint64_t event_budget = 5'000'000;
@@ -98,7 +103,7 @@ public:
     [[nodiscard]] std::uint64_t packets_delivered() const { return packets_delivered_; }
 
 private:
-    void arrive(NodeId from, NodeId to, const wire::Packet& packet);
+    void arrive(NodeId from, NodeId to, const Bytes& datagram);
 
     std::uint64_t seed_;
     SimOptions options_;
@@ -111,6 +116,7 @@ private:
     std::vector<std::unique_ptr<SimNode>> nodes_;
     std::uint64_t last_operation_id_ = 0;
     std::uint64_t packets_delivered_ = 0;
+    std::uint32_t next_fragment_id_ = 1;
     // (receiver, sender) -> the sender's incarnation last seen in a packet (for contacts).
     std::map<std::pair<NodeId, NodeId>, std::uint32_t> known_incarnations_;
 };

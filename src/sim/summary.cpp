@@ -22,6 +22,7 @@ void Summary::add(const RunReport& r) {
     t.packets_duplicated += s.packets_duplicated;
     t.retransmits += s.retransmits;
     t.duplicates_dropped += s.duplicates_dropped;
+    t.malformed_dropped += s.malformed_dropped;
     t.crashes += s.crashes;
     t.events += s.events;
     virtual_time_ += s.virtual_end - Time::zero();
@@ -48,7 +49,8 @@ std::string Summary::text() const {
     out += ", abandoned by a crash " + std::to_string(t.abandoned) + "\n";
     out += "  deliveries " + std::to_string(t.deliveries) + ", retransmits " +
            std::to_string(t.retransmits) + ", duplicates dropped " +
-           std::to_string(t.duplicates_dropped) + ", crashes " + std::to_string(t.crashes) + "\n";
+           std::to_string(t.duplicates_dropped) + ", malformed dropped " +
+           std::to_string(t.malformed_dropped) + ", crashes " + std::to_string(t.crashes) + "\n";
     out += "  packets sent " + std::to_string(t.packets_sent) + ", delivered " +
            std::to_string(t.packets_delivered) + ", lost " + std::to_string(t.packets_lost) +
            ", partitioned " + std::to_string(t.packets_partitioned) + ", duplicated " +

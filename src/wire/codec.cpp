@@ -331,9 +331,10 @@ Result<Packet> decode(ByteView bytes, const DecodeOptions& options) {
     const Header& h = packet.header;
     if (options.reserve_whole_message && (h.flags & flag::fragment) != 0 && h.fragment_index == 0 &&
         h.fragment_count > 1) {
-        packet.body.reserve(std::max(
-            body.size(),
-            std::min(std::size_t{h.fragment_count} * body.size(), options.body_bytes_max)));
+        const std::size_t whole = std::size_t{h.fragment_count} * body.size();
+        if (whole <= std::min(options.reserve_bytes_max, options.body_bytes_max)) {
+            packet.body.reserve(whole);
+        }
     }
     packet.body.assign(body.begin(), body.end());
     return packet;

@@ -136,7 +136,7 @@ Result<std::optional<Packet>> Reassembler::on_fragment(Packet fragment, Time now
         return fail(started.error());
     }
     const Partial& partial = (*started)->second;
-    if (partial.present[header.fragment_index]) {
+    if (partial.slices.contains(header.fragment_index)) {
         if (!is_duplicate(partial, fragment)) {
             return reject_message(*started, Error{Errc::malformed, "duplicate fragment differs"});
         }
@@ -144,8 +144,10 @@ Result<std::optional<Packet>> Reassembler::on_fragment(Packet fragment, Time now
         return std::optional<Packet>{};
     }
     if (auto ok = check_slice(partial, fragment); !ok) return reject_message(*started, ok.error());
-    // Charged by capacity: fragment 0 may hold room for the whole message (reserve_whole_message).
-    const std::size_t bytes = fragment.body.capacity() + extensions_size(fragment.extensions);
+    // Charged by capacity (fragment 0 may hold room for the whole message: reserve_whole_message)
+    // plus its slot: memory follows the fragments that came, not the count a header announces.
+    const std::size_t bytes =
+        fragment.body.capacity() + extensions_size(fragment.extensions) + slot_overhead_bytes;
     if (auto ok = make_room(key, bytes); !ok) {
         return reject_message(partials_.find(key), ok.error());
     }
@@ -162,8 +164,7 @@ Result<std::optional<Packet>> Reassembler::store(Partials::iterator it, Packet f
         partial.extensions = std::move(fragment.extensions);
     }
     if (index + 1 < partial.header.fragment_count) partial.slice_bytes = fragment.body.size();
-    partial.slices[index] = std::move(fragment.body);
-    partial.present[index] = true;
+    partial.slices.emplace(index, std::move(fragment.body));
     partial.held += bytes;
     held_bytes_ += bytes;
     partial.last_progress = now;
@@ -193,20 +194,11 @@ Result<Reassembler::Partials::iterator> Reassembler::find_or_start(const Key& ke
         }
         return it;
     }
-    const std::size_t overhead = std::size_t{header.fragment_count} * slot_overhead_bytes;
-    if (overhead > options_.held_bytes_max) {
-        return fail(Errc::too_large, "fragment count exceeds the reassembly memory bound");
-    }
     while (partials_.size() >= options_.partial_messages_max && evict_oldest(key)) {
     }
-    HERALD_TRY(make_room(key, overhead));
     Partial partial;
     partial.header = header;
-    partial.slices.resize(header.fragment_count);
-    partial.present.assign(header.fragment_count, false);
-    partial.held = overhead;
     partial.last_progress = now;
-    held_bytes_ += overhead;
     return partials_.emplace(key, std::move(partial)).first;
 }
 
@@ -229,8 +221,10 @@ Status Reassembler::check_slice(const Partial& partial, const Packet& fragment) 
     }
     if (!last) slice = length;
     if (slice != 0) {
-        const std::size_t last_length =
-            partial.present[count - 1] ? partial.slices.back().size() : (last ? length : 1);
+        const auto held_last = partial.slices.find(static_cast<std::uint16_t>(count - 1));
+        const std::size_t last_length = held_last != partial.slices.end() ? held_last->second.size()
+                                        : last                            ? length
+                                                                          : 1;
         if (last_length > slice) return fail(Errc::malformed, "last fragment longer than others");
         // (count - 1) * slice <= 65534 * 2^32: no overflow in 64 bits.
         if ((std::size_t{count} - 1) * slice + last_length > options_.message_bytes_max) {
@@ -242,7 +236,7 @@ Status Reassembler::check_slice(const Partial& partial, const Packet& fragment) 
 
 bool Reassembler::is_duplicate(const Partial& partial, const Packet& fragment) const {
     const std::uint16_t index = fragment.header.fragment_index;
-    if (partial.slices[index] != fragment.body) return false;
+    if (partial.slices.at(index) != fragment.body) return false;
     return index != 0 || same_extensions(partial.extensions, fragment.extensions);
 }
 
@@ -285,17 +279,17 @@ Packet Reassembler::assemble(Partial& partial) {
     whole.header.fragment_count = 0;
     whole.extensions = std::move(partial.extensions);
     std::size_t total = 0;
-    for (const auto& slice : partial.slices) total += slice.size();
-    std::size_t first = 0;
-    if (partial.slices.front().capacity() >= total) {
+    for (const auto& [index, slice] : partial.slices) total += slice.size();
+    auto next = partial.slices.begin();  // Every index is present: slices are in order.
+    if (next->second.capacity() >= total) {
         // Fragment 0 came with room for the whole message: append the rest to it in place.
-        whole.body = std::move(partial.slices.front());
-        first = 1;
+        whole.body = std::move(next->second);
+        ++next;
     } else {
         whole.body.reserve(total);
     }
-    for (std::size_t i = first; i < partial.slices.size(); ++i) {
-        whole.body.insert(whole.body.end(), partial.slices[i].begin(), partial.slices[i].end());
+    for (; next != partial.slices.end(); ++next) {
+        whole.body.insert(whole.body.end(), next->second.begin(), next->second.end());
     }
     return whole;
 }

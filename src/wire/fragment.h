@@ -65,7 +65,7 @@ struct ReassemblerOptions {
     // Largest reassembled body; a message announcing more is refused (Errc::too_large).
     std::size_t message_bytes_max = message_bytes_max_default;
     // Bound on everything held for incomplete messages: stored slices and extensions plus
-    // `slot_overhead_bytes` per announced fragment. Reaching it evicts the least recently
+    // `slot_overhead_bytes` per stored fragment. Reaching it evicts the least recently
     // progressed other partial messages; a message that cannot fit alone is refused.
     std::size_t held_bytes_max = std::size_t{64} << 20;
     // Bound on incomplete messages held at once; a new one evicts the least recently progressed.
@@ -79,9 +79,10 @@ struct ReassemblerOptions {
 // fragment_id) from their header. Single-threaded: one instance per node loop.
 class Reassembler {
 public:
-    // Bookkeeping charged per announced fragment, so that a flood of tiny fragments that announce
-    // 65535 pieces cannot hold unbounded memory.
-    static constexpr std::size_t slot_overhead_bytes = sizeof(Bytes) + 1;
+    // Bookkeeping charged per stored fragment (its map node), so that a flood of tiny fragments
+    // cannot hold unbounded memory. Nothing is allocated for fragments announced but not come:
+    // one packet announcing 65535 costs one slot, not 65535 (issue 21, item 3).
+    static constexpr std::size_t slot_overhead_bytes = sizeof(Bytes) + 4 * sizeof(void*) + 8;
 
     struct Counters {
         std::uint64_t messages_completed = 0;
@@ -127,8 +128,7 @@ private:
     struct Partial {
         Header header;  // Of the first fragment seen; the others must agree with it.
         std::vector<Extension> extensions;
-        std::vector<Bytes> slices;
-        std::vector<bool> present;
+        std::map<std::uint16_t, Bytes> slices;  // By fragment index: only those that came.
         std::uint16_t received = 0;
         std::size_t slice_bytes = 0;  // Size of every slice but the last; 0 until known.
         std::size_t held = 0;

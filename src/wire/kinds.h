@@ -43,6 +43,8 @@ inline constexpr std::array kind_table = {
     KindInfo{PacketKind::rpc_response, "rpc_response", Protocol::rpc},
     KindInfo{PacketKind::rpc_response_ack, "rpc_response_ack", Protocol::rpc},
     KindInfo{PacketKind::rpc_nack, "rpc_nack", Protocol::rpc},
+    KindInfo{PacketKind::name_request, "name_request", Protocol::naming},
+    KindInfo{PacketKind::name_reply, "name_reply", Protocol::naming},
     KindInfo{PacketKind::mailbox_send, "mailbox_send", Protocol::mailbox},
     KindInfo{PacketKind::mailbox_accept, "mailbox_accept", Protocol::mailbox},
     KindInfo{PacketKind::mailbox_receive, "mailbox_receive", Protocol::mailbox},
@@ -70,6 +72,7 @@ enum class ValueFormat : std::uint8_t {
     utf8,          // Any length, UTF-8 text, no terminator.
     call_id,       // 12 bytes: u32 client incarnation, then u64 sequence.
     local_ids,     // 8 x n bytes: n u64 local ids on the target node.
+    pid,           // 16 bytes: u64 node, then u64 local id (local 0: any process of the node).
     vector_clock,  // Reserved (issue 16); not yet sent.
     view_id,       // 8 bytes: u64 view number of a group (docs/groups.md).
 };
@@ -94,6 +97,12 @@ inline constexpr std::array extension_table = {
     ExtensionInfo{ExtensionType::mailbox_name, "mailbox_name", ValueFormat::utf8, 0},
     ExtensionInfo{ExtensionType::mailbox_wait, "mailbox_wait", ValueFormat::u32, 4},
     ExtensionInfo{ExtensionType::mailbox_message, "mailbox_message", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_from, "mailbox_from", ValueFormat::pid, 16},
+    ExtensionInfo{ExtensionType::mailbox_after, "mailbox_after", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_take, "mailbox_take", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_seq, "mailbox_seq", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::mailbox_sender, "mailbox_sender", ValueFormat::pid, 16},
+    ExtensionInfo{ExtensionType::mailbox_floor, "mailbox_floor", ValueFormat::u64, 8},
     ExtensionInfo{ExtensionType::group_name, "group_name", ValueFormat::utf8, 0},
     ExtensionInfo{ExtensionType::group_reliability, "group_reliability", ValueFormat::u32, 4},
 };

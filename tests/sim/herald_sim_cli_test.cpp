@@ -56,6 +56,15 @@ TEST(HeraldSimCli, UsageErrorsExitTwo) {
     EXPECT_EQ(run("--scenario=nope").exit_code, 2);
     EXPECT_EQ(run("--mutate=nope").exit_code, 2);
     EXPECT_EQ(run("--no-such-flag").exit_code, 2);
+    EXPECT_EQ(run("--first-epoch=soon").exit_code, 2);
+    EXPECT_EQ(run("--first-epoch=0").exit_code, 2);
+    EXPECT_EQ(run("--channel-idle-ms=100").exit_code, 2);
+}
+
+TEST(HeraldSimCli, EpochsNearTheWrapShowInTheTrace) {
+    const Outcome o = run("--seed=2 --trace --first-epoch=near-wrap --channel-idle-ms=2000");
+    EXPECT_EQ(o.exit_code, 0) << o.output;
+    EXPECT_NE(o.output.find(" epoch=4294967280 "), std::string::npos);
 }
 
 TEST(HeraldSimCli, HelpListAndJson) {

@@ -93,6 +93,10 @@ EngineCounters DirectEngine::totals() const {
     return {c.packets_sent, c.retransmits, c.duplicates_dropped, c.malformed_dropped};
 }
 
+void DirectEngine::check_invariants(std::vector<std::string>& findings) const {
+    state_->check_invariants(findings);
+}
+
 std::uint32_t DirectEngine::queued(Pid pid) const {
     return state_->queued(pid);
 }

@@ -1,6 +1,6 @@
 // DirectEngine: reliable, FIFO, exactly-once process-to-process messaging on one node.
 // Layer: proto/direct. Sans-I/O: every input carries `now`; outputs go to Effects.
-// The protocol's numbered rules are in proto/direct/README.md.
+// The protocol's numbered rules are in docs/direct.md (cited as "rule N").
 #pragma once
 
 #include <memory>
@@ -37,9 +37,9 @@ public:
     void on_exit(Pid pid, Time now, Effects& out);
 
     // Application command: send `message` (source and target set by the caller). Completes `op`
-    // with an empty Result on success (per options.mode; README rules 7-9), or with: timeout
-    // (deadline passed; a message already sent may still arrive), unreachable (peer silent for
-    // peer_timeout), no_such_process (the target node says so), queue_full (no room and
+    // with an empty Result on success (per options.mode; docs/direct.md rules 7-9), or with:
+    // timeout (deadline passed; a message already sent may still arrive), unreachable (peer silent
+    // for peer_timeout), no_such_process (the target node says so), queue_full (no room and
     // OnFull::fail, sender buffer full, or channels_max reached here or at the target node),
     // too_large (body above body_bytes_max), peer_restarted (target node restarted with the message
     // in flight: fate unknown), closed (the source process exited), invalid_argument (source not a
@@ -86,6 +86,9 @@ public:
     // Sends the acks held back for coalescing (DirectOptions::coalesce_acks).
     void on_batch_end(Time now, Effects& out) override;
     [[nodiscard]] EngineCounters totals() const override;
+    // In flight <= window on every sender channel (acked < next_seq); held out-of-order bodies
+    // within the window ahead of `expected`; a buffered process's queue within its limit.
+    void check_invariants(std::vector<std::string>& findings) const override;
 
     // Observability (status command, tests).
     struct Counters {

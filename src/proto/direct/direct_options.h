@@ -73,6 +73,10 @@ struct DirectOptions {
     std::uint32_t acks_held_max = 4096;
     // Pings waiting for their hello_reply; more fail with queue_full.
     std::uint32_t pings_max = 4096;
+    // The first epoch this engine hands out; 0 (the default) draws it from `random`. Tests and
+    // the simulator start just below 2^32 so that epochs cross the wrap of their serial-number
+    // comparison (docs/direct.md rule 2) within a few channels.
+    std::uint32_t epoch_first = 0;
     Mutations mutations;
 };
 

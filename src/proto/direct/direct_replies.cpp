@@ -12,12 +12,17 @@ SenderChannel* DirectState::sender_of_reply(const wire::Packet& packet, Time now
     const wire::Header& h = packet.header;
     auto found = sender_ids_.find({h.target, h.source});
     if (found == sender_ids_.end()) {
-        malformed(now, out, "reply_without_channel");
+        stale(now, out, "reply_without_channel");
         return nullptr;
     }
     SenderChannel& channel = senders_.at(found->second);
     if (channel.epoch != h.epoch) {
-        malformed(now, out, "reply_epoch");
+        // Epoch 0 is never a channel's; another one is a reply of an epoch the channel left.
+        if (h.epoch == 0) {
+            malformed(now, out, "reply_epoch_zero");
+        } else {
+            stale(now, out, "reply_epoch");
+        }
         return nullptr;
     }
     return &channel;

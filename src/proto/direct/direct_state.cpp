@@ -22,6 +22,8 @@ TimerId make_timer(TimerKind kind, std::uint64_t key) {
 DirectState::DirectState(NodeId self, std::uint32_t incarnation, const DirectOptions& options,
                          Random& random)
     : self_(self), incarnation_(incarnation), options_(options), next_epoch_(random.next_u32()) {
+    // Drawn even when overridden, so that an override shifts no other draw from `random`.
+    if (options.epoch_first != 0) next_epoch_ = options.epoch_first;
     HERALD_ASSERT(self.known());
     HERALD_ASSERT(incarnation != 0);
     HERALD_ASSERT(options.window_messages >= 1);
@@ -49,6 +51,11 @@ void DirectState::end_input(Time now, Effects& out) {
 void DirectState::malformed(Time now, Effects& out, const char* why) {
     ++counters_.malformed_dropped;
     trace(out, now, "malformed_dropped", [&] { return std::string("why=") + why; });
+}
+
+void DirectState::stale(Time now, Effects& out, const char* why) {
+    ++counters_.duplicates_dropped;
+    trace(out, now, "stale_dropped", [&] { return std::string("why=") + why; });
 }
 
 bool DirectState::at_channel_bound() const {
@@ -190,7 +197,7 @@ void DirectState::dispatch(wire::Packet& packet, Time now, Effects& out) {
                 trace(out, now, "probe_nack_old_reply", [&] { return "kind=reply"; });
                 return nack(packet, Errc::peer_restarted, now, out);
             }
-            if (!for_me) return malformed(now, out, "stale_target");
+            if (!for_me) return stale(now, out, "stale_target");
             if (h.kind == wire::PacketKind::ack) return on_ack(packet, now, out);
             if (h.kind == wire::PacketKind::nack) return on_nack(packet, now, out);
             return on_ready(packet, now, out);
@@ -281,6 +288,40 @@ DirectEngine::Counters DirectState::counters() const {
 std::uint32_t DirectState::queued(Pid pid) const {
     auto it = processes_.find(pid);
     return it == processes_.end() ? 0 : it->second.queued;
+}
+
+void DirectState::check_invariants(std::vector<std::string>& findings) const {
+    for (const auto& [id, channel] : senders_) {
+        const std::string name =
+            to_string(channel.key.source) + "->" + to_string(channel.key.target);
+        if (channel.acked >= channel.next_seq || channel.inflight() > channel.entries.size()) {
+            findings.push_back("sender " + name + ": acked " + std::to_string(channel.acked) +
+                               ", next_seq " + std::to_string(channel.next_seq) + ", entries " +
+                               std::to_string(channel.entries.size()));
+        } else if (channel.inflight() > options_.window_messages) {
+            findings.push_back("sender " + name + ": " + std::to_string(channel.inflight()) +
+                               " in flight, window " + std::to_string(options_.window_messages));
+        }
+    }
+    for (const auto& [key, channel] : receivers_) {
+        if (channel.held.empty()) continue;
+        const std::uint64_t first = channel.held.begin()->first;
+        const std::uint64_t last = channel.held.rbegin()->first;
+        if (first <= channel.expected - 1 || last - channel.expected >= options_.window_messages) {
+            findings.push_back("receiver " + to_string(key.source) + "->" + to_string(key.target) +
+                               ": holds seqs " + std::to_string(first) + ".." +
+                               std::to_string(last) + ", expected " +
+                               std::to_string(channel.expected));
+        }
+    }
+    for (const auto& [pid, process] : processes_) {
+        const Buffering b = process.options.buffering;
+        const bool buffered = b == Buffering::multiple || b == Buffering::single;
+        if (buffered && process.queued > process.options.queue_limit) {
+            findings.push_back("process " + to_string(pid) + ": " + std::to_string(process.queued) +
+                               " queued, limit " + std::to_string(process.options.queue_limit));
+        }
+    }
 }
 
 }  // namespace herald::proto::direct

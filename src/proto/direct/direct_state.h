@@ -31,7 +31,7 @@ struct ChannelKey {
     auto operator<=>(const ChannelKey&) const = default;
 };
 
-// Where a message stands on its sender channel (README rules 7-12).
+// Where a message stands on its sender channel (docs/direct.md rules 7-12).
 enum class EntryState : std::uint8_t {
     queued,          // In the sender buffer; no seq yet.
     offered,         // Send-after-receive: offer (no body) sent, not yet registered.
@@ -178,6 +178,7 @@ public:
     void end_input(Time now, Effects& out);
 
     [[nodiscard]] DirectEngine::Counters counters() const;
+    void check_invariants(std::vector<std::string>& findings) const;
     [[nodiscard]] std::uint32_t queued(Pid pid) const;
     // Sends the acks held for coalescing (options.coalesce_acks), in channel order.
     void flush_acks(Effects& out);
@@ -196,6 +197,9 @@ private:
     void emit(NodeId to, wire::Packet packet, Effects& out,
               std::shared_ptr<const Bytes> shared_body = {});
     void malformed(Time now, Effects& out, const char* why);
+    // A straggler: a reply of a channel released, of an epoch left or to an earlier incarnation
+    // of this node. Legitimate under delay and duplication, so counted as a duplicate.
+    void stale(Time now, Effects& out, const char* why);
     [[nodiscard]] bool at_channel_bound() const;
     void arm_sweep(Time now, Effects& out);
     void on_sweep(Time now, Effects& out);

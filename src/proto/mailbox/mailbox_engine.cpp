@@ -26,7 +26,7 @@ Result<Bytes> result_of(const MailboxPacket& answer) {
     if (answer.reason != Errc::ok) return fail(answer.reason, "refused by the mailbox host");
     if (answer.kind != PacketKind::mailbox_deliver) return Bytes{};
     return encode_received({answer.tag, answer.message_id, answer.deliveries, answer.redelivery,
-                            answer.source, answer.body});
+                            answer.sender, answer.mailbox_seq, answer.body});
 }
 
 }  // namespace
@@ -58,6 +58,10 @@ void MailboxEngine::on_create(OperationId op, const MailboxSpec& spec, Time now,
         out.complete(op, fail(Errc::invalid_argument, "mailbox name or capacity"));
         return;
     }
+    if (spec.owner.node.known() && (!spec.owner.valid() || spec.owner.node != self_)) {
+        return out.complete(op,
+                            fail(Errc::invalid_argument, "the owner is not a pid of this node"));
+    }
     if (boxes_.contains(spec.name)) return out.complete(op, fail(Errc::already_exists, spec.name));
     if (boxes_.size() >= options_.mailboxes_max) {
         return out.complete(op, fail(Errc::queue_full, "mailboxes_max"));
@@ -66,16 +70,70 @@ void MailboxEngine::on_create(OperationId op, const MailboxSpec& spec, Time now,
     box.durability = spec.durability;
     box.capacity_messages = spec.capacity_messages;
     box.capacity_bytes = spec.capacity_bytes;
+    box.owner = spec.owner;
+    box.everyone = spec.restricted ? rights::none : rights::all;
     if (spec.durability == Durability::transient) {
         boxes_.emplace(spec.name, std::move(box));
         return out.complete(op, Bytes{});
     }
     box.ready = false;
-    boxes_.emplace(spec.name, std::move(box));
     const auto token = next_token_++;
-    out.persist(token, definition_key(spec.name),
-                encode_definition({true, spec.capacity_messages, spec.capacity_bytes}));
-    writes_.emplace(token, WriteControl{op, spec.name, true});
+    out.persist(token, definition_key(spec.name), encode_definition(definition_of(box)));
+    boxes_.emplace(spec.name, std::move(box));
+    writes_.emplace(token, WriteControl{op, spec.name, WriteControl::What::create, 0, {}});
+}
+
+MailboxDefinition MailboxEngine::definition_of(const Mailbox& box) const {
+    return {box.durability == Durability::persistent,
+            box.capacity_messages,
+            box.capacity_bytes,
+            box.owner,
+            box.everyone,
+            box.grants};
+}
+
+void MailboxEngine::on_grant(OperationId op, std::string_view name, Pid by, Grantee who,
+                             std::uint8_t rights, Time now, Effects& out) {
+    (void)now;
+    auto it = boxes_.find(name);
+    if (it == boxes_.end() || !it->second.ready) {
+        return out.complete(op, fail(Errc::not_found, std::string(name)));
+    }
+    auto& box = it->second;
+    if (by.node.known() && by != box.owner) {
+        return out.complete(op, fail(Errc::access_denied, "only the owner or the host may grant"));
+    }
+    const bool everyone = !who.node.known() && who.local == 0;
+    if (rights > rights::all || (!everyone && !who.node.known())) {
+        return out.complete(op, fail(Errc::invalid_argument, "grantee or rights"));
+    }
+    auto next = definition_of(box);
+    if (box.grants_writing > 0) {
+        next.everyone = box.staged_everyone;
+        next.grants = box.staged_grants;
+    }
+    if (everyone) {
+        next.everyone = rights;
+    } else if (rights == rights::none) {
+        next.grants.erase(who);
+    } else if (!next.grants.contains(who) && next.grants.size() >= grants_max) {
+        return out.complete(op, fail(Errc::queue_full, "grants_max"));
+    } else {
+        next.grants[who] = rights;
+    }
+    if (box.durability == Durability::transient) {
+        box.everyone = next.everyone;
+        box.grants = std::move(next.grants);
+        return out.complete(op, Bytes{});
+    }
+    // Persistent: the rights change once the definition is durable (durable_control).
+    const auto token = next_token_++;
+    out.persist(token, definition_key(it->first), encode_definition(next));
+    ++box.grants_writing;
+    box.staged_everyone = next.everyone;
+    box.staged_grants = next.grants;
+    writes_.emplace(token, WriteControl{op, it->first, WriteControl::What::grant, next.everyone,
+                                        std::move(next.grants)});
 }
 
 void MailboxEngine::on_destroy(OperationId op, std::string_view name, Time now, Effects& out) {
@@ -96,7 +154,7 @@ void MailboxEngine::on_destroy(OperationId op, std::string_view name, Time now, 
     discard(key, it->second, now, out);
     boxes_.erase(it);
     if (!persistent) return out.complete(op, Bytes{});
-    writes_.emplace(token, WriteControl{op, key, false});
+    writes_.emplace(token, WriteControl{op, key, WriteControl::What::destroy, 0, {}});
 }
 
 void MailboxEngine::on_send(OperationId op, Pid sender, NodeId host, std::string_view name,
@@ -118,11 +176,15 @@ void MailboxEngine::on_send(OperationId op, Pid sender, NodeId host, std::string
 }
 
 void MailboxEngine::on_receive(OperationId op, Pid receiver, NodeId host, std::string_view name,
-                               Duration wait, Time now, Effects& out) {
+                               Duration wait, Time now, Effects& out, const ReceiveFilter& filter) {
     if (!receiver.valid() || receiver.node != self_ || !host.known() ||
         !valid_mailbox_name(name, options_.name_bytes_max) || wait < Duration::zero() ||
         wait.ms() > options_.wait_ms_max) {
         return out.complete(op, fail(Errc::invalid_argument, "receiver, host, name or wait"));
+    }
+    if ((filter.take != 0 && filter.peek) ||
+        (!filter.from.node.known() && filter.from.local != 0)) {
+        return out.complete(op, fail(Errc::invalid_argument, "receive filter"));
     }
     MailboxPacket m;
     m.kind = PacketKind::mailbox_receive;
@@ -130,6 +192,10 @@ void MailboxEngine::on_receive(OperationId op, Pid receiver, NodeId host, std::s
     m.target = Pid{host, 0};
     m.name = std::string(name);
     m.wait_ms = static_cast<std::uint32_t>(wait.ms());
+    m.from = filter.from;
+    m.peek = filter.peek;
+    m.after = filter.after;
+    m.take = filter.take;
     start_request(op, host, std::move(m), wait, now, out);
 }
 
@@ -154,12 +220,36 @@ void MailboxEngine::start_request(OperationId op, NodeId host, MailboxPacket req
         return out.complete(op, fail(Errc::queue_full, "requests_max outstanding"));
     }
     request.id = next_id_++;
+    // M23: the host incarnation this request is first sent to; retransmissions keep it.
+    if (host == self_) {
+        request.target_incarnation = incarnation_;
+    } else if (auto known = host_incarnations_.find(host); known != host_incarnations_.end()) {
+        request.target_incarnation = known->second;
+    }
     const auto deadline = now + extra + options_.request_timeout;
+    if (request.kind != PacketKind::mailbox_send) {
+        open_.emplace(host.value, request.source.local, request.id);
+        request.floor = floor_of(host, request.source);
+    }
     transmit(host, request, out);
     const auto id = request.id;
     outstanding_.emplace(id, Outstanding{op, host, std::move(request), deadline,
                                          now + options_.retransmit_interval, now});
     arm(now, out);
+}
+
+// M24: the lowest id of `source`'s receives and acks to `host` still outstanding (1 when none).
+std::uint64_t MailboxEngine::floor_of(NodeId host, Pid source) const {
+    auto it = open_.lower_bound({host.value, source.local, 0});
+    if (it == open_.end() || std::get<0>(*it) != host.value || std::get<1>(*it) != source.local) {
+        return 1;
+    }
+    return std::get<2>(*it);
+}
+
+void MailboxEngine::forget(std::map<std::uint64_t, Outstanding>::iterator it) {
+    const Outstanding& o = it->second;
+    open_.erase({o.host.value, o.request.source.local, o.request.id});
 }
 
 void MailboxEngine::transmit(NodeId to, const MailboxPacket& m, Effects& out) {
@@ -176,7 +266,12 @@ void MailboxEngine::on_answer(const MailboxPacket& answer, Effects& out) {
         ++counters_.duplicates_dropped;  // Late, repeated or not ours: nothing waits on it.
         return;
     }
+    const NodeId host = it->second.host;
+    if (host_incarnations_.size() < options_.requests_max || host_incarnations_.contains(host)) {
+        host_incarnations_[host] = answer.source_incarnation;
+    }
     out.complete(it->second.op, result_of(answer));
+    forget(it);
     outstanding_.erase(it);
 }
 
@@ -187,12 +282,16 @@ void MailboxEngine::client_tick(Time now, Effects& out) {
             const bool receive = o.request.kind == PacketKind::mailbox_receive;
             out.complete(o.op, fail(receive ? Errc::unreachable : Errc::timeout,
                                     "no answer from the mailbox host"));
+            forget(it);
             it = outstanding_.erase(it);
             continue;
         }
         if (now >= o.retransmit_at) {
             ++counters_.retransmits;
             o.request.age = now - o.first_sent;
+            if (o.request.kind != PacketKind::mailbox_send) {
+                o.request.floor = floor_of(o.host, o.request.source);
+            }
             transmit(o.host, o.request, out);
             o.retransmit_at = now + options_.retransmit_interval;
         }
@@ -266,7 +365,8 @@ std::vector<MailboxStats> MailboxEngine::stats() const {
         all.push_back({name, box.durability, box.capacity_messages, box.capacity_bytes,
                        box.messages, box.bytes, static_cast<std::uint32_t>(box.queued.size()),
                        static_cast<std::uint32_t>(box.leased.size()),
-                       static_cast<std::uint32_t>(box.waiters.size())});
+                       static_cast<std::uint32_t>(box.waiters.size()), box.everyone != rights::all,
+                       box.owner, static_cast<std::uint32_t>(box.grants.size())});
     }
     return all;
 }
@@ -277,7 +377,7 @@ EngineCounters MailboxEngine::totals() const {
 }
 
 bool MailboxEngine::busy() const {
-    if (!outstanding_.empty() || !answers_.empty()) return true;
+    if (!outstanding_.empty() || !answers_.empty() || !floors_.empty()) return true;
     for (const auto& [name, box] : boxes_) {
         if (!box.leased.empty() || !box.waiters.empty()) return true;
     }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -21,6 +22,19 @@ struct MailboxSpec {
     Durability durability = Durability::transient;
     std::uint32_t capacity_messages = 1024;  // >= 1.
     std::uint64_t capacity_bytes = 1 << 24;  // >= 1.
+    // Restricted: only the owner and the pids or nodes granted rights may use it (open: every
+    // pid may send and receive). The owner, a process of this node (invalid pid: the node
+    // itself), has every right and may grant.
+    bool restricted = false;
+    Pid owner{};
+};
+
+// A selective or peeking receive (docs/mailboxes.md, M18-M20).
+struct ReceiveFilter {
+    Pid from{};               // Node known: only messages of this pid (local 0: of this node).
+    bool peek = false;        // Answer a copy of the first message after `after`; take nothing.
+    std::uint64_t after = 0;  // Peek: the seq to start after (0: the first message).
+    std::uint64_t take = 0;   // Nonzero: take exactly the message at this seq, or not_found.
 };
 
 struct MailboxStats {
@@ -33,6 +47,9 @@ struct MailboxStats {
     std::uint32_t queued = 0;
     std::uint32_t leased = 0;
     std::uint32_t waiters = 0;
+    bool restricted = false;
+    Pid owner{};
+    std::uint32_t grants = 0;
 };
 
 class MailboxEngine final : public Engine {
@@ -62,7 +79,14 @@ public:
     // closed (destroyed while waiting), queue_full (host or client tables full),
     // invalid_argument, unreachable (no answer from the host).
     void on_receive(OperationId op, Pid receiver, NodeId host, std::string_view name, Duration wait,
-                    Time now, Effects& out);
+                    Time now, Effects& out, const ReceiveFilter& filter = {});
+    // Grants `rights` (rights::*; none revokes) on mailbox `name` of this node to `who`
+    // (Grantee: everyone, a node's processes, or a pid), asked by `by` (the owner, or an
+    // invalid pid for the node itself). Completes `op` (persistent: once durable) or fails:
+    // not_found, access_denied (`by` is not the owner), invalid_argument, queue_full
+    // (grants_max), storage_error.
+    void on_grant(OperationId op, std::string_view name, Pid by, Grantee who, std::uint8_t rights,
+                  Time now, Effects& out);
     // Acknowledges delivery `tag`: the host forgets the message (persistent: once erased
     // durably). Completes `op` empty or: not_found (no such lease: it ended and the message
     // went back to the mailbox, or the mailbox is gone), storage_error, timeout.
@@ -89,11 +113,14 @@ private:
     void client_tick(Time now, Effects& out);
     void arm(Time now, Effects& out);
     void transmit(NodeId to, const MailboxPacket& m, Effects& out);
+    [[nodiscard]] std::uint64_t floor_of(NodeId host, Pid source) const;
+    void forget(std::map<std::uint64_t, Outstanding>::iterator it);
 
     // Host side (mailbox_host.cpp).
     void on_send_request(NodeId from, MailboxPacket& m, Time now, Effects& out);
     void on_receive_request(NodeId from, const MailboxPacket& m, Time now, Effects& out);
     void on_ack_request(NodeId from, const MailboxPacket& m, Time now, Effects& out);
+    [[nodiscard]] bool admit(NodeId from, const MailboxPacket& m, Time now);
     void store_message(const std::string& name, Mailbox& box, MailboxPacket& m, Time now,
                        Effects& out);
     void enqueue(const std::string& name, Mailbox& box, std::uint64_t seq, Entry entry, Time now,
@@ -101,6 +128,10 @@ private:
     [[nodiscard]] bool maybe_sent_before_start(const MailboxPacket& m, const Mailbox& box,
                                                Time now) const;
     void hand_out(const std::string& name, Mailbox& box, Time now, Effects& out);
+    void give(const std::string& name, Mailbox& box, const Waiter& w,
+              std::map<std::uint64_t, Entry>::iterator entry, Time now, Effects& out);
+    [[nodiscard]] bool allowed(const Mailbox& box, Pid who, std::uint8_t right) const;
+    [[nodiscard]] MailboxDefinition definition_of(const Mailbox& box) const;
     [[nodiscard]] MailboxPacket deliver_packet(const Waiter& w, std::uint64_t tag,
                                                const Entry& e) const;
     void answer(NodeId to, RequestKey key, MailboxPacket m, Time now, Effects& out);
@@ -127,10 +158,15 @@ private:
     bool timer_armed_ = false;
     std::map<std::string, Mailbox, std::less<>> boxes_;
     std::map<RequestKey, Answer> answers_;
+    std::map<ClientKey, ClientFloor> floors_;  // At most answers_max (M24).
     std::map<SeenKey, Seen> seen_;
     std::map<std::uint64_t, SeenKey> tombstones_;       // Acked message ids, oldest first.
     std::map<std::uint64_t, PendingWrite> writes_;      // By durable token.
     std::map<std::uint64_t, Outstanding> outstanding_;  // By request id.
+    // Outstanding receives and acks by (host node, source local id, request id): floors (M24).
+    std::set<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>> open_;
+    // Hosts' incarnations as their answers showed them (M23); at most requests_max hosts.
+    std::map<NodeId, std::uint32_t> host_incarnations_;
 };
 
 [[nodiscard]] bool valid_mailbox_name(std::string_view name, std::uint32_t bytes_max);

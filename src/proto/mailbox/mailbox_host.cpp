@@ -41,6 +41,8 @@ void MailboxEngine::on_send_request(NodeId from, MailboxPacket& m, Time now, Eff
     Errc refusal = Errc::ok;
     if (it == boxes_.end() || !it->second.ready) {
         refusal = Errc::not_found;
+    } else if (!allowed(it->second, m.source, rights::send)) {
+        refusal = Errc::access_denied;
     } else if (it->second.messages >= it->second.capacity_messages ||
                it->second.bytes + m.body.size() > it->second.capacity_bytes) {
         ++counters_.refused_full;
@@ -66,6 +68,8 @@ void MailboxEngine::on_send_request(NodeId from, MailboxPacket& m, Time now, Eff
 bool MailboxEngine::maybe_sent_before_start(const MailboxPacket& m, const Mailbox& box,
                                             Time now) const {
     if (incarnation_ == 1) return false;  // No earlier incarnation.
+    // M23: first sent to this incarnation, so it cannot have reached an earlier one.
+    if (m.target_incarnation == incarnation_) return false;
     const Duration uptime = now - started_;
     if (box.durability == Durability::persistent) return m.age > uptime;
     return m.age + options_.packet_lifetime > uptime;
@@ -97,11 +101,40 @@ void MailboxEngine::enqueue(const std::string& name, Mailbox& box, std::uint64_t
     hand_out(name, box, now, out);
 }
 
+// The owner has every right; others have everyone's, their node's and their own, ored.
+bool MailboxEngine::allowed(const Mailbox& box, Pid who, std::uint8_t right) const {
+    if (box.owner.valid() && who == box.owner) return true;
+    std::uint8_t have = box.everyone;
+    if (auto g = box.grants.find(who); g != box.grants.end()) have |= g->second;
+    if (auto g = box.grants.find(Pid{who.node, 0}); g != box.grants.end()) have |= g->second;
+    return (have & right) != 0;
+}
+
+namespace {
+
+bool from_matches(Pid from, Pid sender) {
+    if (!from.node.known()) return true;
+    return from.node == sender.node && (from.local == 0 || from.local == sender.local);
+}
+
+// The first queued message the waiter may have (M18, M19): O(queued) when it filters.
+std::map<std::uint64_t, Entry>::iterator match(std::map<std::uint64_t, Entry>& queued,
+                                               const Waiter& w) {
+    auto it = w.peek ? queued.upper_bound(w.after) : queued.begin();
+    while (it != queued.end() && !from_matches(w.from, it->second.message.sender)) ++it;
+    return it;
+}
+
+}  // namespace
+
 MailboxPacket MailboxEngine::deliver_packet(const Waiter& w, std::uint64_t tag,
                                             const Entry& e) const {
     MailboxPacket d;
     d.kind = PacketKind::mailbox_deliver;
-    d.source = e.message.sender;
+    // The header's source is the host: a node learns where a node is from the packets it sends
+    // (runtime peer table); the message's sender rides in mailbox_sender.
+    d.source = Pid{self_, 0};
+    d.sender = e.message.sender;
     d.target = w.receiver;
     d.target_incarnation = w.incarnation;
     d.id = w.request;
@@ -114,38 +147,82 @@ MailboxPacket MailboxEngine::deliver_packet(const Waiter& w, std::uint64_t tag,
 }
 
 void MailboxEngine::hand_out(const std::string& name, Mailbox& box, Time now, Effects& out) {
-    while (!box.waiters.empty() && !box.queued.empty()) {
-        const Waiter w = box.waiters.front();
-        box.waiters.pop_front();
-        auto node = box.queued.extract(box.queued.begin());
-        Entry& entry = node.mapped();
-        ++entry.deliveries;
-        ++counters_.delivered;
-        const auto tag = next_id_++;
-        auto packet = deliver_packet(w, tag, entry);
-        if (box.durability == Durability::persistent) {
-            box.leased.emplace(tag, Lease{node.key(), std::move(entry), now + options_.lease});
-        } else {
-            --box.messages;
-            box.bytes -= entry.message.body.size();
-            remember_seen({entry.message.sender.node.value, entry.message.message_id},
-                          Seen::State::acked, false);
+    // First come, first served among the waiters a message matches (M7, M18).
+    for (auto w = box.waiters.begin(); w != box.waiters.end() && !box.queued.empty();) {
+        const auto entry = match(box.queued, *w);
+        if (entry == box.queued.end()) {
+            ++w;
+            continue;
         }
-        if (out.tracing) {
-            out.trace(
-                now, "mailbox_deliver",
-                name + " seq=" + std::to_string(node.key()) + " from=" + to_string(packet.source) +
-                    " id=" + std::to_string(packet.message_id) + " tag=" + std::to_string(tag) +
-                    " redelivery=" + std::to_string(packet.redelivery ? 1 : 0));
-        }
-        answer(w.receiver.node, {w.receiver.node.value, w.incarnation, w.request},
-               std::move(packet), now, out);
+        const Waiter waiter = *w;
+        w = box.waiters.erase(w);
+        give(name, box, waiter, entry, now, out);
     }
+}
+
+// Answers `w` with the message at `entry`: a copy when it peeks (M19), else the message itself,
+// leased (persistent) or gone from the mailbox (transient).
+void MailboxEngine::give(const std::string& name, Mailbox& box, const Waiter& w,
+                         std::map<std::uint64_t, Entry>::iterator entry, Time now, Effects& out) {
+    const RequestKey key{w.receiver.node.value, w.incarnation, w.receiver.local, w.request};
+    if (w.peek) {
+        auto packet = deliver_packet(w, 0, entry->second);
+        packet.mailbox_seq = entry->first;
+        return answer(w.receiver.node, key, std::move(packet), now, out);
+    }
+    auto node = box.queued.extract(entry);
+    Entry& e = node.mapped();
+    ++e.deliveries;
+    ++counters_.delivered;
+    const auto tag = next_id_++;
+    auto packet = deliver_packet(w, tag, e);
+    packet.mailbox_seq = node.key();
+    if (box.durability == Durability::persistent) {
+        box.leased.emplace(tag, Lease{node.key(), std::move(e), now + options_.lease});
+    } else {
+        --box.messages;
+        box.bytes -= e.message.body.size();
+        remember_seen({e.message.sender.node.value, e.message.message_id}, Seen::State::acked,
+                      false);
+    }
+    if (out.tracing) {
+        out.trace(now, "mailbox_deliver",
+                  name + " seq=" + std::to_string(node.key()) +
+                      " from=" + to_string(packet.sender) +
+                      " id=" + std::to_string(packet.message_id) + " tag=" + std::to_string(tag) +
+                      " redelivery=" + std::to_string(packet.redelivery ? 1 : 0));
+    }
+    answer(w.receiver.node, key, std::move(packet), now, out);
+}
+
+// M24: a request below its pid's floor is a late copy of a finished one and is dropped; a
+// higher floor frees the pid's finished answers below it.
+bool MailboxEngine::admit(NodeId from, const MailboxPacket& m, Time now) {
+    const ClientKey client{from.value, m.source_incarnation, m.source.local};
+    auto it = floors_.find(client);
+    if (it != floors_.end() && m.id < it->second.floor) {
+        ++counters_.duplicates_dropped;
+        return false;
+    }
+    if (m.floor == 0) return true;
+    if (it == floors_.end()) {
+        if (floors_.size() >= options_.answers_max) return true;  // Its answers age out (M3).
+        it = floors_.emplace(client, ClientFloor{}).first;
+    }
+    it->second.expires = now + options_.answer_retention;
+    if (m.floor <= it->second.floor) return true;
+    it->second.floor = m.floor;
+    const auto [node, incarnation, local] = client;
+    auto a = answers_.lower_bound({node, incarnation, local, 0});
+    const auto end = answers_.lower_bound({node, incarnation, local, m.floor});
+    while (a != end) a = a->second.done ? answers_.erase(a) : std::next(a);
+    return true;
 }
 
 void MailboxEngine::on_receive_request(NodeId from, const MailboxPacket& m, Time now,
                                        Effects& out) {
-    const RequestKey key{from.value, m.source_incarnation, m.id};
+    if (!admit(from, m, now)) return;
+    const RequestKey key{from.value, m.source_incarnation, m.source.local, m.id};
     if (auto known = answers_.find(key); known != answers_.end()) {
         ++counters_.duplicates_dropped;
         if (known->second.done) transmit(from, known->second.packet, out);
@@ -156,22 +233,40 @@ void MailboxEngine::on_receive_request(NodeId from, const MailboxPacket& m, Time
         return answer(from, key, answer_to(m, PacketKind::mailbox_deliver, Errc::not_found), now,
                       out);
     }
+    if (!allowed(it->second, m.source, rights::receive)) {
+        return answer(from, key, answer_to(m, PacketKind::mailbox_deliver, Errc::access_denied),
+                      now, out);
+    }
     if (answers_.size() >= options_.answers_max) {
         return transmit(from, answer_to(m, PacketKind::mailbox_deliver, Errc::queue_full), out);
     }
     auto& box = it->second;
-    if (box.queued.empty() && m.wait_ms == 0) {
+    const Waiter w{m.source, m.source_incarnation,
+                   m.id,     now + Duration::milliseconds(m.wait_ms),
+                   m.from,   m.peek,
+                   m.after};
+    if (m.take != 0) {  // M20: that message or nothing, at once.
+        auto entry = box.queued.find(m.take);
+        if (entry == box.queued.end() || !from_matches(m.from, entry->second.message.sender)) {
+            return answer(from, key, answer_to(m, PacketKind::mailbox_deliver, Errc::not_found),
+                          now, out);
+        }
+        return give(it->first, box, w, entry, now, out);
+    }
+    if (auto entry = match(box.queued, w); entry != box.queued.end()) {
+        return give(it->first, box, w, entry, now, out);
+    }
+    if (m.wait_ms == 0) {
         return answer(from, key, answer_to(m, PacketKind::mailbox_deliver, Errc::timeout), now,
                       out);
     }
-    box.waiters.push_back(
-        {m.source, m.source_incarnation, m.id, now + Duration::milliseconds(m.wait_ms)});
+    box.waiters.push_back(w);
     answers_[key] = Answer{{}, false, Time::max()};
-    hand_out(it->first, box, now, out);
 }
 
 void MailboxEngine::on_ack_request(NodeId from, const MailboxPacket& m, Time now, Effects& out) {
-    const RequestKey key{from.value, m.source_incarnation, m.id};
+    if (!admit(from, m, now)) return;
+    const RequestKey key{from.value, m.source_incarnation, m.source.local, m.id};
     if (auto known = answers_.find(key); known != answers_.end()) {
         ++counters_.duplicates_dropped;
         if (known->second.done) transmit(from, known->second.packet, out);
@@ -181,6 +276,10 @@ void MailboxEngine::on_ack_request(NodeId from, const MailboxPacket& m, Time now
     if (it == boxes_.end() || !it->second.ready) {
         return answer(from, key, answer_to(m, PacketKind::mailbox_ack_reply, Errc::not_found), now,
                       out);
+    }
+    if (!allowed(it->second, m.source, rights::receive)) {
+        return answer(from, key, answer_to(m, PacketKind::mailbox_ack_reply, Errc::access_denied),
+                      now, out);
     }
     if (it->second.durability == Durability::transient) {
         return answer(from, key, answer_to(m, PacketKind::mailbox_ack_reply, Errc::ok), now, out);
@@ -249,13 +348,22 @@ void MailboxEngine::durable_ack(WriteAck& w, const Status& status, Time now, Eff
 }
 
 void MailboxEngine::durable_control(WriteControl& w, const Status& status, Effects& out) {
-    if (w.create) {
+    if (w.what == WriteControl::What::create) {
         auto it = boxes_.find(w.mailbox);
         HERALD_ASSERT(it != boxes_.end());
         if (status) {
             it->second.ready = true;
         } else {
             boxes_.erase(it);
+        }
+    }
+    if (w.what == WriteControl::What::grant) {
+        auto it = boxes_.find(w.mailbox);
+        if (it == boxes_.end()) return out.complete(w.op, fail(Errc::not_found, w.mailbox));
+        --it->second.grants_writing;
+        if (status) {
+            it->second.everyone = w.everyone;
+            it->second.grants = std::move(w.grants);
         }
     }
     if (!status) return out.complete(w.op, fail(Errc::storage_error, status.error().detail));
@@ -282,12 +390,14 @@ void MailboxEngine::host_tick(Time now, Effects& out) {
             timeout.source = w.receiver;
             timeout.source_incarnation = w.incarnation;
             timeout.id = w.request;
-            answer(w.receiver.node, {w.receiver.node.value, w.incarnation, w.request},
+            answer(w.receiver.node,
+                   {w.receiver.node.value, w.incarnation, w.receiver.local, w.request},
                    answer_to(timeout, PacketKind::mailbox_deliver, Errc::timeout), now, out);
         }
     }
     std::erase_if(answers_,
                   [now](const auto& a) { return a.second.done && a.second.expires <= now; });
+    std::erase_if(floors_, [now](const auto& f) { return f.second.expires <= now; });
 }
 
 void MailboxEngine::discard(const std::string& name, Mailbox& box, Time now, Effects& out) {
@@ -300,7 +410,7 @@ void MailboxEngine::discard(const std::string& name, Mailbox& box, Time now, Eff
         closed.source = w.receiver;
         closed.source_incarnation = w.incarnation;
         closed.id = w.request;
-        answer(w.receiver.node, {w.receiver.node.value, w.incarnation, w.request},
+        answer(w.receiver.node, {w.receiver.node.value, w.incarnation, w.receiver.local, w.request},
                answer_to(closed, PacketKind::mailbox_deliver, Errc::closed), now, out);
     }
     box.waiters.clear();
@@ -340,6 +450,9 @@ void MailboxEngine::restore_record(const StoredRecord& record) {
         box.durability = Durability::persistent;
         box.capacity_messages = d->capacity_messages;
         box.capacity_bytes = d->capacity_bytes;
+        box.owner = d->owner;
+        box.everyone = d->everyone;
+        box.grants = d->grants;
         boxes_.emplace(std::string(key.substr(10)), std::move(box));
         return;
     }

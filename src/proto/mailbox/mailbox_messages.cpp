@@ -20,10 +20,41 @@ bool is_request(PacketKind kind) {
            kind == PacketKind::mailbox_ack;
 }
 
+// An optional u64 extension: false when present with another length.
+bool get_seq(const wire::Packet& p, ExtensionType type, bool& present, std::uint64_t& value) {
+    const auto* e = p.find(type);
+    present = e != nullptr;
+    if (e == nullptr) return true;
+    std::size_t offset = 0;
+    return e->value.size() == 8 && get_u64(e->value, offset, value);
+}
+
 bool is_mailbox_kind(PacketKind kind) {
     const auto raw = static_cast<std::uint8_t>(kind);
     return raw >= static_cast<std::uint8_t>(PacketKind::mailbox_send) &&
            raw <= static_cast<std::uint8_t>(PacketKind::mailbox_ack_reply);
+}
+
+// mailbox_wait, mailbox_from, mailbox_after and mailbox_take of a receive.
+Status parse_receive(const wire::Packet& p, MailboxPacket& m) {
+    const auto* wait = p.find(ExtensionType::mailbox_wait);
+    std::size_t offset = 0;
+    if (wait != nullptr && (wait->value.size() != 4 || !get_u32(wait->value, offset, m.wait_ms))) {
+        return fail(Errc::malformed, "mailbox_wait length");
+    }
+    if (const auto* only = p.find(ExtensionType::mailbox_from)) {
+        offset = 0;
+        if (only->value.size() != 16 || !get_u64(only->value, offset, m.from.node.value) ||
+            !get_u64(only->value, offset, m.from.local) || !m.from.node.known()) {
+            return fail(Errc::malformed, "mailbox_from");
+        }
+    }
+    if (!get_seq(p, ExtensionType::mailbox_after, m.peek, m.after) ||
+        !get_seq(p, ExtensionType::mailbox_take, m.take_set, m.take) ||
+        (m.take_set && (m.take == 0 || m.peek))) {
+        return fail(Errc::malformed, "mailbox_after or mailbox_take");
+    }
+    return {};
 }
 
 Status parse_request(NodeId from, const wire::Packet& p, std::uint32_t name_bytes_max,
@@ -34,13 +65,19 @@ Status parse_request(NodeId from, const wire::Packet& p, std::uint32_t name_byte
     if (name == nullptr || name->value.empty()) return fail(Errc::malformed, "no mailbox_name");
     if (name->value.size() > name_bytes_max) return fail(Errc::malformed, "mailbox_name long");
     m.name = std::string(as_text(name->value));
-    if (m.kind != PacketKind::mailbox_receive) return {};
-    const auto* wait = p.find(ExtensionType::mailbox_wait);
-    std::size_t offset = 0;
-    if (wait != nullptr && !get_u32(wait->value, offset, m.wait_ms)) {
-        return fail(Errc::malformed, "mailbox_wait length");
+    bool floor_set = false;
+    if (!get_seq(p, ExtensionType::mailbox_floor, floor_set, m.floor) ||
+        (floor_set && (m.floor == 0 || m.floor > m.id || m.kind == PacketKind::mailbox_send))) {
+        return fail(Errc::malformed, "mailbox_floor: 0, above the request id, or on a send");
     }
+    if (m.kind == PacketKind::mailbox_receive) return parse_receive(p, m);
     return {};
+}
+
+void put_seq(wire::Packet& p, ExtensionType type, std::uint64_t value) {
+    Bytes bytes;
+    put_u64(bytes, value);
+    p.extensions.push_back({type, std::move(bytes)});
 }
 
 }  // namespace
@@ -62,6 +99,22 @@ wire::Packet build(const MailboxPacket& m, std::uint32_t self_incarnation) {
         Bytes wait;
         put_u32(wait, m.wait_ms);
         p.extensions.push_back({ExtensionType::mailbox_wait, std::move(wait)});
+        if (m.from.node.known()) {
+            Bytes from;
+            put_u64(from, m.from.node.value);
+            put_u64(from, m.from.local);
+            p.extensions.push_back({ExtensionType::mailbox_from, std::move(from)});
+        }
+        if (m.peek) put_seq(p, ExtensionType::mailbox_after, m.after);
+        if (m.take != 0) put_seq(p, ExtensionType::mailbox_take, m.take);
+    }
+    if (m.floor != 0) put_seq(p, ExtensionType::mailbox_floor, m.floor);
+    if (m.mailbox_seq != 0) put_seq(p, ExtensionType::mailbox_seq, m.mailbox_seq);
+    if (m.sender.node.known()) {
+        Bytes sender;
+        put_u64(sender, m.sender.node.value);
+        put_u64(sender, m.sender.local);
+        p.extensions.push_back({ExtensionType::mailbox_sender, std::move(sender)});
     }
     h.timestamp_ns = m.age.ns();
     if (m.message_id != 0) {
@@ -92,9 +145,17 @@ Result<MailboxPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t nam
     m.redelivery = (h.flags & wire::flag::redelivery) != 0;
     m.age = Duration::nanoseconds(h.timestamp_ns);
     if (m.age < Duration::zero()) return fail(Errc::malformed, "negative age");
-    if (const auto* id = packet.find(ExtensionType::mailbox_message)) {
+    bool present = false;
+    if (!get_seq(packet, ExtensionType::mailbox_message, present, m.message_id) ||
+        !get_seq(packet, ExtensionType::mailbox_seq, present, m.mailbox_seq)) {
+        return fail(Errc::malformed, "mailbox_message or mailbox_seq length");
+    }
+    if (const auto* sender = packet.find(ExtensionType::mailbox_sender)) {
         std::size_t offset = 0;
-        if (!get_u64(id->value, offset, m.message_id)) return fail(Errc::malformed, "message id");
+        if (sender->value.size() != 16 || !get_u64(sender->value, offset, m.sender.node.value) ||
+            !get_u64(sender->value, offset, m.sender.local)) {
+            return fail(Errc::malformed, "mailbox_sender");
+        }
     }
     if (is_request(m.kind)) {
         HERALD_TRY(parse_request(from, packet, name_bytes_max, m));
@@ -117,6 +178,7 @@ Bytes encode_received(const Received& r) {
     out.push_back(r.redelivery ? 1 : 0);
     put_u64(out, r.sender.node.value);
     put_u64(out, r.sender.local);
+    put_u64(out, r.seq);
     out.insert(out.end(), r.body.begin(), r.body.end());
     return out;
 }
@@ -129,27 +191,66 @@ Result<Received> decode_received(ByteView bytes) {
         return fail(Errc::malformed, "received record short");
     }
     r.redelivery = (bytes[offset++] & 1u) != 0;
-    if (!get_u64(bytes, offset, r.sender.node.value) || !get_u64(bytes, offset, r.sender.local)) {
+    if (!get_u64(bytes, offset, r.sender.node.value) || !get_u64(bytes, offset, r.sender.local) ||
+        !get_u64(bytes, offset, r.seq)) {
         return fail(Errc::malformed, "received record short");
     }
     r.body.assign(bytes.begin() + static_cast<std::ptrdiff_t>(offset), bytes.end());
     return r;
 }
 
+// Version 2: u8 2, u8 persistent, u32 capacity messages, u64 capacity bytes, u64 owner node,
+// u64 owner local, u8 everyone's rights, u16 n, n x (u64 node, u64 local, u8 rights). Version
+// 1 (13 bytes: u8 persistent 0/1, u32, u64; open to everyone) is still read.
 Bytes encode_definition(const MailboxDefinition& d) {
-    Bytes out{static_cast<std::uint8_t>(d.persistent ? 1 : 0)};
+    Bytes out{2, static_cast<std::uint8_t>(d.persistent ? 1 : 0)};
     put_u32(out, d.capacity_messages);
     put_u64(out, d.capacity_bytes);
+    put_u64(out, d.owner.node.value);
+    put_u64(out, d.owner.local);
+    out.push_back(d.everyone);
+    out.push_back(static_cast<std::uint8_t>(d.grants.size() & 0xff));
+    out.push_back(static_cast<std::uint8_t>(d.grants.size() >> 8));
+    for (const auto& [who, rights] : d.grants) {
+        put_u64(out, who.node.value);
+        put_u64(out, who.local);
+        out.push_back(rights);
+    }
     return out;
 }
 
 std::optional<MailboxDefinition> decode_definition(ByteView bytes) {
-    if (bytes.size() != 13) return std::nullopt;
     MailboxDefinition d;
-    d.persistent = bytes[0] == 1;
     std::size_t offset = 1;
-    if (!get_u32(bytes, offset, d.capacity_messages) || !get_u64(bytes, offset, d.capacity_bytes))
+    if (bytes.size() == 13 && bytes[0] <= 1) {
+        d.persistent = bytes[0] == 1;
+        if (!get_u32(bytes, offset, d.capacity_messages) ||
+            !get_u64(bytes, offset, d.capacity_bytes))
+            return std::nullopt;
+        return d;
+    }
+    if (bytes.size() < 33 || bytes[0] != 2 || bytes[1] > 1) return std::nullopt;
+    d.persistent = bytes[1] == 1;
+    offset = 2;
+    if (!get_u32(bytes, offset, d.capacity_messages) || !get_u64(bytes, offset, d.capacity_bytes) ||
+        !get_u64(bytes, offset, d.owner.node.value) || !get_u64(bytes, offset, d.owner.local)) {
         return std::nullopt;
+    }
+    d.everyone = bytes[offset++];
+    const std::size_t n = bytes[offset] | (std::size_t{bytes[offset + 1]} << 8);
+    offset += 2;
+    if (d.everyone > rights::all || n > grants_max || bytes.size() != offset + n * 17) {
+        return std::nullopt;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        Grantee who;
+        if (!get_u64(bytes, offset, who.node.value) || !get_u64(bytes, offset, who.local)) {
+            return std::nullopt;
+        }
+        const auto r = bytes[offset++];
+        if (r == rights::none || r > rights::all) return std::nullopt;
+        d.grants[who] = r;
+    }
     return d;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,14 @@ struct MailboxPacket {
     std::uint32_t wait_ms = 0;             // mailbox_wait (receive).
     Errc reason = Errc::ok;                // reason extension (answers); ok when absent.
     std::uint64_t message_id = 0;          // mailbox_message (deliver).
+    Pid from;                              // mailbox_from (receive): only this sender's.
+    bool peek = false;                     // mailbox_after present (receive): look, not take.
+    std::uint64_t after = 0;               // mailbox_after (receive): seq the peek starts after.
+    std::uint64_t take = 0;                // mailbox_take (receive): the seq to take.
+    bool take_set = false;                 // mailbox_take present (parse only).
+    std::uint64_t mailbox_seq = 0;         // mailbox_seq (deliver): the message's place.
+    Pid sender{};                          // mailbox_sender (deliver): who sent the message.
+    std::uint64_t floor = 0;               // mailbox_floor (receive, ack): 0 when absent (M24).
     Duration age;                          // timestamp_ns: time since first sent (send).
     Bytes body;                            // The message (send, deliver).
 };
@@ -44,25 +53,42 @@ struct MailboxPacket {
                                           std::uint32_t name_bytes_max);
 
 // What a completed receive carries (its Result<Bytes>): u64 tag, u64 message id, u32 deliveries, u8
-// flags (bit 0 redelivery), u64 sender node, u64 sender local id, then the message body.
+// flags (bit 0 redelivery), u64 sender node, u64 sender local id, u64 seq, then the message body.
 struct Received {
-    std::uint64_t tag = 0;
+    std::uint64_t tag = 0;         // 0: a peek (nothing leased, nothing to acknowledge).
     std::uint64_t message_id = 0;  // The sender's id of the message.
     std::uint32_t deliveries = 0;
     bool redelivery = false;
     Pid sender;
+    std::uint64_t seq = 0;  // Its place in the mailbox (peek, then take it by this).
     Bytes body;
 };
-inline constexpr std::size_t received_header_bytes = 37;
+inline constexpr std::size_t received_header_bytes = 45;
 [[nodiscard]] Bytes encode_received(const Received& r);
 [[nodiscard]] Result<Received> decode_received(ByteView bytes);
 
 // Durable records under "mailbox/" (docs/mailboxes.md, "Durable records").
+// Rights on a mailbox (docs/mailboxes.md, "Access rights"): bits, ored.
+namespace rights {
+inline constexpr std::uint8_t none = 0;
+inline constexpr std::uint8_t send = 1;
+inline constexpr std::uint8_t receive = 2;  // Receive, peek and acknowledge.
+inline constexpr std::uint8_t all = send | receive;
+}  // namespace rights
+
+// Who a grant names: everyone (node 0, local 0), every process of a node (local 0), or a pid.
+using Grantee = Pid;
+
 struct MailboxDefinition {
     bool persistent = true;
     std::uint32_t capacity_messages = 0;
     std::uint64_t capacity_bytes = 0;
+    Pid owner;                            // Always has every right; invalid: the host only.
+    std::uint8_t everyone = rights::all;  // Rights of every pid (open: all; restricted: none).
+    std::map<Grantee, std::uint8_t> grants;
 };
+// At most this many grants per mailbox (a grant beyond it: queue_full).
+inline constexpr std::size_t grants_max = 256;
 struct StoredMessage {
     Pid sender;
     std::uint64_t message_id = 0;

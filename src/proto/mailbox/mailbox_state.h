@@ -38,18 +38,31 @@ struct Lease {
 };
 
 // A receive the host could not answer yet.
+// Selective (`from` known: only that sender's messages; local 0: any process of that node) and
+// peeking (`peek`: the first message after seq `after`, answered without taking it).
 struct Waiter {
     Pid receiver;
     std::uint32_t incarnation = 0;
     std::uint64_t request = 0;
     Time until;
+    Pid from;
+    bool peek = false;
+    std::uint64_t after = 0;
 };
 
 struct Mailbox {
     Durability durability = Durability::transient;
     std::uint32_t capacity_messages = 0;
     std::uint64_t capacity_bytes = 0;
-    bool ready = true;                      // False while a persistent create is not yet durable.
+    bool ready = true;                       // False while a persistent create is not yet durable.
+    Pid owner;                               // Every right; invalid: only the host node.
+    std::uint8_t everyone = rights::all;     // Rights of any pid (restricted: none).
+    std::map<Grantee, std::uint8_t> grants;  // Rights of a pid, or of a node's processes.
+    // Persistent grants being written: the rights as the last of them leaves them (a grant
+    // builds on these); each takes effect when its write is durable, in order.
+    std::uint32_t grants_writing = 0;
+    std::uint8_t staged_everyone = 0;
+    std::map<Grantee, std::uint8_t> staged_grants;
     std::map<std::uint64_t, Entry> queued;  // By seq: FIFO, redeliveries keep their place.
     std::map<std::uint64_t, Lease> leased;  // By delivery tag.
     std::deque<Waiter> waiters;             // In arrival order (first come, first served).
@@ -58,8 +71,19 @@ struct Mailbox {
     std::uint64_t next_seq = 1;
 };
 
-// A request is known to the host by (client node, client incarnation, request id).
-using RequestKey = std::tuple<std::uint64_t, std::uint32_t, std::uint64_t>;
+// A request is known to the host by (client node, client incarnation, client pid's local id,
+// request id): ordered so that one pid's answers are a range (M24 frees them below its floor).
+using RequestKey = std::tuple<std::uint64_t, std::uint32_t, std::uint64_t, std::uint64_t>;
+
+// A client pid, as the host knows it: (node, incarnation, local id).
+using ClientKey = std::tuple<std::uint64_t, std::uint32_t, std::uint64_t>;
+
+// The highest floor a client pid sent (M24): every receive and ack of it below `floor` is
+// finished. Forgotten `answer_retention` after the pid's last request that carried one.
+struct ClientFloor {
+    std::uint64_t floor = 0;
+    Time expires;
+};
 
 // An answer the host gave, repeated when the request comes again; `packet` unset (kind send
 // with id 0) while the request is still being worked on (waiting or being written).
@@ -92,10 +116,13 @@ struct WriteAck {  // An acknowledged message: erase it, keep a tombstone.
     RequestKey request;
     MailboxPacket answer;
 };
-struct WriteControl {  // create / destroy of a persistent mailbox.
+struct WriteControl {  // create / destroy / grant of a persistent mailbox.
+    enum class What : std::uint8_t { create, destroy, grant };
     OperationId op = 0;
     std::string mailbox;
-    bool create = true;
+    What what = What::create;
+    std::uint8_t everyone = 0;  // Grant: the rights to apply once durable.
+    std::map<Grantee, std::uint8_t> grants;
 };
 using PendingWrite = std::variant<WriteStore, WriteAck, WriteControl>;
 

@@ -174,10 +174,15 @@ void RpcClient::on_reply(const Reply& reply, Time now, Effects& out) {
     auto it = reply.route.id.incarnation == ctx_.incarnation ? calls_.find(reply.route.id.seq)
                                                              : calls_.end();
     if (it == calls_.end()) {
-        // A resent Resp of a call already finished (our Ack was lost) or of an earlier
-        // incarnation: acknowledge it anyway so that the server can free its entry.
+        // A resent Resp of a call already finished (our Ack was lost): acknowledge it anyway so
+        // that the server can free its entry. One of an earlier incarnation of this node is
+        // not ours to acknowledge (the server drops such an Ack as malformed): the server frees
+        // those calls when this incarnation's first request reaches it (rule 11).
         ++ctx_.counters.stale_dropped;
-        if (response && acks_response(reply.route.mode)) acknowledge(reply, out);
+        if (response && acks_response(reply.route.mode) &&
+            reply.route.id.incarnation == ctx_.incarnation) {
+            acknowledge(reply, out);
+        }
         return;
     }
     Call& call = it->second;

@@ -224,12 +224,14 @@ inline std::vector<std::string> lines(const std::string& text) {
     return out;
 }
 
-// A heraldd on udp://127.0.0.1:0 with its own data folder; ready once it printed its line.
+// A heraldd on `listen` (udp://127.0.0.1:0 by default) with its own data folder; ready once it
+// printed its line.
 class Daemon {
 public:
-    explicit Daemon(std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv = {heraldd_bin(), "--listen", "udp://127.0.0.1:0",
-                                         "--data-dir", dir_.file("data")};
+    explicit Daemon(std::vector<std::string> extra = {},
+                    const std::string& listen = "udp://127.0.0.1:0") {
+        std::vector<std::string> argv = {heraldd_bin(), "--listen", listen, "--data-dir",
+                                         dir_.file("data")};
         argv.insert(argv.end(), extra.begin(), extra.end());
         child_ = std::make_unique<Child>(argv);
         const auto ready = child_->out().line(Clock::now() + 10s);

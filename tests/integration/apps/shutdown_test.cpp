@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "app_test_support.h"
@@ -85,6 +86,61 @@ TEST(HeralddShutdown, SigtermDuringTrafficLosesNoAcceptedMessage) {
 
 TEST(HeralddShutdown, SigintDuringTrafficLosesNoAcceptedMessage) {
     check_no_accepted_message_lost(SIGINT);
+}
+
+// A heraldd whose echo replies cannot be delivered: the test's receiving process has room for
+// one message and never receives, so the rest of the replies stay pending at the daemon and
+// its drain (services.shutdown_drain_ms) has something to wait for.
+struct StuckReplies {
+    explicit StuckReplies(int drain_ms) {
+        std::ofstream(config.file("heraldd.toml"))
+            << "[services]\nshutdown_drain_ms = " << drain_ms << "\n";
+        daemon = std::make_unique<Daemon>(
+            std::vector<std::string>{"--config", config.file("heraldd.toml")});
+        NodeOptions options;
+        options.faults_from_env = false;
+        auto started = Node::start(options);
+        if (!started) throw std::runtime_error(started.error().to_string());
+        node = std::move(*started);
+        ProcessOptions one;
+        one.queue_limit = 1;
+        auto spawned = node->spawn(one);
+        if (!spawned) throw std::runtime_error(spawned.error().to_string());
+        sender.emplace(std::move(*spawned));
+        auto echo = node->resolve(daemon->echo());
+        if (!echo) throw std::runtime_error(echo.error().to_string());
+        for (int i = 0; i < 5; ++i) {
+            if (auto sent = sender->send(*echo, std::to_string(i)); !sent) {
+                throw std::runtime_error(sent.error().to_string());
+            }
+        }
+    }
+    TempDir config;
+    std::unique_ptr<Daemon> daemon;
+    std::unique_ptr<Node> node;
+    std::optional<Process> sender;
+};
+
+TEST(HeralddShutdown, TheDrainWaitsShutdownDrainMsForRepliesThenExitsZero) {
+    StuckReplies stuck(500);
+    const auto signalled = Clock::now();
+    stuck.daemon->child().signal(SIGTERM);
+    EXPECT_EQ(stuck.daemon->child().wait(Clock::now() + 20s), 0);
+    EXPECT_GE(Clock::now() - signalled, 450ms) << "heraldd did not wait for its pending replies";
+}
+
+TEST(HeralddShutdown, ASecondSignalEndsALongDrainAtOnceWithExitOne) {
+    StuckReplies stuck(60'000);
+    stuck.daemon->child().signal(SIGTERM);
+    // The drain is under way and would last a minute.
+    EXPECT_FALSE(stuck.daemon->child().wait(Clock::now() + 500ms).has_value());
+    stuck.daemon->child().signal(SIGTERM);
+    EXPECT_EQ(stuck.daemon->child().wait(Clock::now() + 20s), 1);
+    bool said = false;
+    while (auto line = stuck.daemon->child().err().line(Clock::now() + 1s)) {
+        said = said || line->find("second signal") != std::string::npos;
+    }
+    EXPECT_TRUE(said) << "heraldd did not say why it exited";
 }
 
 }  // namespace

@@ -37,12 +37,15 @@ struct Pair {
 TEST(NodeApi, PingAnswersWithIdentityIncarnationAndRoundTrip) {
     auto a = start_node();
     auto b = start_node();
+    const auto before = std::chrono::steady_clock::now();
     auto reply = a->ping(b->listen_url(), 2s);
+    const auto elapsed = std::chrono::steady_clock::now() - before;
     ASSERT_TRUE(reply) << error_text(reply);
     EXPECT_EQ(reply->node, b->id());
     EXPECT_EQ(reply->incarnation, b->incarnation());
+    // The round trip is measured, within the call (how fast it is is for benchmarks).
     EXPECT_GT(reply->rtt.count(), 0);
-    EXPECT_LT(reply->rtt, 1s);
+    EXPECT_LE(reply->rtt, elapsed);
     auto self = a->ping(a->listen_url(), 1s);  // A node knows itself.
     ASSERT_TRUE(self) << error_text(self);
     EXPECT_EQ(self->node, a->id());
@@ -178,16 +181,25 @@ TEST(NodeApi, AsyncSendWithCallbackAndAsyncReceive) {
     EXPECT_EQ(got->text(), "cb");
 }
 
+// The first receive stays pending (60 s) until a message ends it, so the second one always
+// finds it pending, however the threads are scheduled.
 TEST(NodeApi, AsyncReceiveTimesOutAndAllowsOnlyOnePending) {
     Pair p;
     std::promise<Result<Envelope>> first;
-    ASSERT_TRUE(p.receiver->receive_async(
-        [&](Result<Envelope> e) { first.set_value(std::move(e)); }, 100ms));
+    ASSERT_TRUE(
+        p.receiver->receive_async([&](Result<Envelope> e) { first.set_value(std::move(e)); }, 60s));
     std::promise<Result<Envelope>> second;
     ASSERT_TRUE(p.receiver->receive_async(
-        [&](Result<Envelope> e) { second.set_value(std::move(e)); }, 100ms));
+        [&](Result<Envelope> e) { second.set_value(std::move(e)); }, 60s));
     EXPECT_EQ(code(second.get_future().get()), Errc::invalid_argument);
-    EXPECT_EQ(code(first.get_future().get()), Errc::timeout);
+    ASSERT_TRUE(p.sender->send(p.receiver->pid(), std::string_view("ends the first")));
+    auto got = first.get_future().get();
+    ASSERT_TRUE(got) << error_text(got);
+    EXPECT_EQ(got->text(), "ends the first");
+    std::promise<Result<Envelope>> third;  // Nothing will come for this one.
+    ASSERT_TRUE(p.receiver->receive_async(
+        [&](Result<Envelope> e) { third.set_value(std::move(e)); }, 100ms));
+    EXPECT_EQ(code(third.get_future().get()), Errc::timeout);
 }
 
 TEST(NodeApi, SelectiveAsyncReceiveLeavesOtherSendersQueued) {
@@ -237,6 +249,46 @@ TEST(NodeApi, NotifyFdBecomesReadableAndDispatchDrainsTheInbox) {
     }));
     EXPECT_EQ(seen, (std::vector<std::string>{"0", "1", "2", "3", "4"}));
     EXPECT_EQ(::poll(&poll_fd, 1, 0), 0);  // Empty again: no longer readable.
+}
+
+// docs/api.md: "The descriptor also becomes readable when the process closes; try_receive
+// then returns Errc::closed."
+TEST(NodeApi, NotifyFdBecomesReadableWhenTheProcessCloses) {
+    Pair p;
+    auto fd = p.receiver->notify_fd();
+    ASSERT_TRUE(fd) << error_text(fd);
+    pollfd poll_fd{*fd, POLLIN, 0};
+    EXPECT_EQ(::poll(&poll_fd, 1, 0), 0);
+    p.receiver->exit();
+    EXPECT_EQ(::poll(&poll_fd, 1, 5000), 1);
+    EXPECT_EQ(code(p.receiver->try_receive()), Errc::closed);
+}
+
+TEST(NodeApi, TryReceiveAnyOfTakesOnlyFromTheListedSendersAndNeverBlocks) {
+    auto a = start_node();
+    auto b = start_node();
+    ASSERT_TRUE(a->connect(b->listen_url()));
+    auto sink = spawn(*b);
+    auto alice = spawn(*a);
+    auto bob = spawn(*a);
+    auto carol = spawn(*a);
+    SendOptions delivered;
+    delivered.mode = SendMode::delivered;
+    ASSERT_TRUE(carol.send(sink.pid(), std::string_view("from carol"), delivered));
+    const Pid alice_or_bob[] = {alice.pid(), bob.pid()};
+    EXPECT_EQ(code(sink.try_receive_any_of(alice_or_bob)), Errc::would_block);
+    ASSERT_TRUE(bob.send(sink.pid(), std::string_view("from bob"), delivered));
+    ASSERT_TRUE(alice.send(sink.pid(), std::string_view("from alice"), delivered));
+    auto first = sink.try_receive_any_of(alice_or_bob);
+    ASSERT_TRUE(first) << error_text(first);
+    EXPECT_EQ(first->text(), "from bob");  // Arrival order among the listed senders.
+    auto second = sink.try_receive_any_of(alice_or_bob);
+    ASSERT_TRUE(second) << error_text(second);
+    EXPECT_EQ(second->text(), "from alice");
+    EXPECT_EQ(code(sink.try_receive_any_of(alice_or_bob)), Errc::would_block);
+    auto rest = sink.try_receive();  // Carol's stayed queued.
+    ASSERT_TRUE(rest) << error_text(rest);
+    EXPECT_EQ(rest->text(), "from carol");
 }
 
 TEST(NodeApi, SelectiveReceiveLeavesOtherSendersMessagesQueued) {

@@ -6,8 +6,9 @@
 //                                            then stays up (acking, watching for duplicates)
 //                                            until SIGTERM
 //   node_helper source <listen-url> <pid@url> <count>   sends "0".."count-1" to pid, pipelined
-// Fault injection comes from $HERALD_FAULTS. Exit status 0 = role done, 1 = wrong data,
-// 2 = an operation failed, 3 = bad arguments.
+// Fault injection comes from $HERALD_FAULTS; $HERALD_PEER_TIMEOUT_MS, when set, replaces the
+// default peer_timeout (a lossy link is not a dead peer: docs/direct.md rule 16). Exit status 0 =
+// role done, 1 = wrong data, 2 = an operation failed, 3 = bad arguments.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -41,6 +42,14 @@ void say(const std::string& line) {
 std::unique_ptr<herald::Node> start(const std::string& url) {
     herald::NodeOptions options;
     options.listen = url;
+    if (const char* ms = std::getenv("HERALD_PEER_TIMEOUT_MS"); ms != nullptr) {
+        const long long value = std::strtoll(ms, nullptr, 10);
+        if (value <= 0) {
+            say("BAD HERALD_PEER_TIMEOUT_MS '" + std::string(ms) + "': want milliseconds > 0");
+            std::exit(3);
+        }
+        options.peer_timeout = std::chrono::milliseconds(value);
+    }
     auto node = herald::Node::start(options);
     if (!node) {
         say("BAD start " + node.error().to_string());

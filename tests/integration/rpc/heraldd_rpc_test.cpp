@@ -1,8 +1,10 @@
 // heraldd's built-in RPC services driven from outside: `herald call` against the counter and
 // echo (readable and JSON output, exit codes, 30% injected loss on the daemon's node), and the
 // daemon killed with SIGKILL during a run of exactly-once `add` calls and restarted with the
-// same URL and data folder. Property: the counter equals the number of successful calls; an
-// interrupted call is reported (server_crashed, response_lost or timeout), never counted twice.
+// same URL and data folder. Property: the counter is at least the number of successful calls
+// and at most that plus the calls whose outcome the caller never learned (docs/rpc.md); the
+// kill interrupts calls in flight; each is reported (server_crashed, response_lost or
+// timeout), never counted twice.
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -144,8 +146,10 @@ TEST(HeralddRpc, ADaemonKilledWithSigkillAndRestartedNeverCountsACallTwice) {
     // Each call retries for about 12 s of silence: a daemon restart fits in it.
     Caller caller(client, counter, calls, 8, riding_out_a_restart(60, 40s));
     ASSERT_TRUE(eventually([&] { return caller.ok() >= 300; }, 40s));
+    const auto in_flight = caller.outstanding();
     daemon->child.kill9();
     const auto ok_at_crash = caller.ok();
+    EXPECT_GT(in_flight, 0u) << "the kill interrupted no call";
     daemon = std::make_unique<Daemon>(url, data);
     ASSERT_EQ(daemon->url, url) << daemon->child.output();
     caller.join();
@@ -166,7 +170,7 @@ TEST(HeralddRpc, ADaemonKilledWithSigkillAndRestartedNeverCountsACallTwice) {
         failures += count;
     }
     EXPECT_EQ(caller.ok() + failures, calls);
-    EXPECT_EQ(value, caller.ok());
+    expect_counter_within_the_documented_bound(value, caller);
 }
 
 // Issue 23: heraldd killed with SIGKILL and restarted again and again (down 0-300 ms) while a

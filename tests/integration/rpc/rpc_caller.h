@@ -3,6 +3,7 @@
 // heraldd tests. Layer: tests/integration/rpc.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <herald/herald.h>
 #include <herald/rpc.h>
 
@@ -53,6 +54,22 @@ public:
         std::lock_guard lock(mutex_);
         return failed_;
     }
+    // Calls started and not yet settled.
+    std::size_t outstanding() const {
+        std::lock_guard lock(mutex_);
+        return outstanding_;
+    }
+    // Calls whose caller gave up without learning whether they ran (docs/rpc.md): timeout,
+    // request_lost, response_lost.
+    std::uint64_t unknown_outcomes() const {
+        std::lock_guard lock(mutex_);
+        std::uint64_t n = 0;
+        for (const Errc code : {Errc::timeout, Errc::request_lost, Errc::response_lost}) {
+            const auto it = failed_.find(code);
+            n += it == failed_.end() ? 0 : it->second;
+        }
+        return n;
+    }
 
 private:
     void run(std::size_t calls) {
@@ -90,5 +107,17 @@ private:
     std::map<Errc, std::uint64_t> failed_;
     std::thread thread_;
 };
+
+// The counter property of a durable exactly-once service whose state lives in the handler's
+// writes (docs/rpc.md, "What is guaranteed about execution"): committed effects = calls that
+// completed ok + calls whose caller gave up without knowing. So the counter is at least the
+// successes and at most the successes plus the unknown outcomes (equal to the successes only
+// when no caller gave up).
+inline void expect_counter_within_the_documented_bound(std::uint64_t counter,
+                                                       const Caller& caller) {
+    EXPECT_GE(counter, caller.ok()) << "a call that completed ok was not committed";
+    EXPECT_LE(counter, caller.ok() + caller.unknown_outcomes())
+        << "a call was committed twice, or one reported as not run was committed";
+}
 
 }  // namespace herald::testing

@@ -1,8 +1,10 @@
 // A durable exactly-once counter server in a separate OS process (rpc_helper), killed with
 // SIGKILL three times in the middle of a run of exactly-once calls and restarted each time on
 // the same URL with the same data folder. Property: no call is ever counted twice, nor counted
-// without being reported: the counter afterwards equals the number of calls that completed
-// successfully; calls in flight at a crash end either successfully (answered from the durable
+// without being reported: the counter afterwards is at least the number of calls that
+// completed successfully and at most that plus the calls whose outcome the caller never
+// learned (timeout, response_lost: docs/rpc.md allows those to have committed); calls in flight
+// at a crash (each kill interrupts some) end either successfully (answered from the durable
 // reply cache, or run by the new incarnation) or with server_crashed / response_lost / timeout,
 // and are reported. Faults: the crashes, plus 10% injected loss on the client's node.
 #include <cstdio>
@@ -58,18 +60,23 @@ TEST(RpcCrash, AServerKilledAndRestartedThreeTimesNeverCountsACallTwice) {
     auto client = spawn(*node);
     constexpr std::size_t calls = 4'000;
     // Each call retries for about 8 s of silence: enough to ride out a server restart.
-    Caller caller(client, *server, calls, 16, riding_out_a_restart(40, 30s));
+    constexpr std::size_t window = 16;  // Calls outstanding at once.
+    Caller caller(client, *server, calls, window, riding_out_a_restart(40, 30s));
 
     for (std::uint64_t crash = 1; crash <= 3; ++crash) {
         ASSERT_TRUE(eventually([&] { return caller.ok() >= crash * 1'000; }, 40s));
+        const auto in_flight = caller.outstanding();
         server_process->kill9();
         const auto ok_at_crash = caller.ok();
+        EXPECT_GT(in_flight, 0u) << "the kill interrupted no call";
         server_process = start_counter(ready->url, data);  // Same URL, same data folder.
         auto again = wait_ready(*server_process);
         ASSERT_TRUE(again) << server_process->output();
         EXPECT_EQ(again->pid, ready->pid);
-        // On disk: every success so far, plus calls whose reply was committed, not yet received.
+        // On disk: every success so far, plus calls whose reply was committed, not yet received
+        // (at most the window of calls in flight, and those that gave up before the kill).
         EXPECT_GE(again->value, ok_at_crash);
+        EXPECT_LE(again->value, ok_at_crash + window + caller.unknown_outcomes());
         std::printf("crash %llu: %llu ok at the crash, counter %llu on restart\n",
                     static_cast<unsigned long long>(crash),
                     static_cast<unsigned long long>(ok_at_crash),
@@ -92,7 +99,7 @@ TEST(RpcCrash, AServerKilledAndRestartedThreeTimesNeverCountsACallTwice) {
         failures += count;
     }
     EXPECT_EQ(caller.ok() + failures, calls);
-    EXPECT_EQ(decimal(*total), caller.ok());
+    expect_counter_within_the_documented_bound(decimal(*total), caller);
 }
 
 }  // namespace

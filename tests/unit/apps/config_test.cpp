@@ -61,7 +61,7 @@ level = "debug"
 format = "json"
 [limits]
 queue_limit = 7
-message_bytes_max = 1000
+message_bytes_max = 70000
 [services]
 echo = false
 shutdown_drain_ms = 0
@@ -76,7 +76,7 @@ shutdown_drain_ms = 0
     expected.log_level = "debug";
     expected.log_format = "json";
     expected.queue_limit = 7;
-    expected.message_bytes_max = 1000;
+    expected.message_bytes_max = 70000;
     expected.echo = false;
     expected.shutdown_drain_ms = 0;
     EXPECT_EQ(*config, expected);
@@ -181,7 +181,10 @@ TEST(DaemonConfig, RefusesOutOfRangeNumbers) {
     c = DaemonConfig{};
     c.message_bytes_max = (16u << 20) + 1;
     EXPECT_THAT(validate_error(c),
-                HasSubstr("limits.message_bytes_max = 16777217: allowed: 1 to 16777216"));
+                HasSubstr("limits.message_bytes_max = 16777217: allowed: 65536 to 16777216"));
+    c.message_bytes_max = 65535;  // Below it, the node's own admin replies would not fit.
+    EXPECT_THAT(validate_error(c),
+                HasSubstr("limits.message_bytes_max = 65535: allowed: 65536 to 16777216"));
     c = DaemonConfig{};
     c.shutdown_drain_ms = 60'001;
     EXPECT_THAT(validate_error(c),

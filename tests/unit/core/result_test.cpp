@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string_view>
+#include <vector>
+
 namespace herald {
 namespace {
 
@@ -32,10 +35,37 @@ TEST(Result, TryPropagatesTheFirstError) {
     EXPECT_FALSE(check_even(3).has_value());
 }
 
+// The names appear in logs, JSON output and docs: each code keeps its own, and a new code gets
+// one (every value that is not a code reads "unknown").
 TEST(Result, EveryErrcHasAStableName) {
-    EXPECT_EQ(errc_name(Errc::timeout), "timeout");
-    EXPECT_EQ(errc_name(Errc::not_found), "not_found");
-    EXPECT_EQ(errc_name(Errc::server_crashed), "server_crashed");
+    const std::vector<std::string_view> names = {"ok",
+                                                 "timeout",
+                                                 "unreachable",
+                                                 "no_such_process",
+                                                 "no_such_operation",
+                                                 "closed",
+                                                 "queue_full",
+                                                 "would_block",
+                                                 "too_large",
+                                                 "invalid_argument",
+                                                 "malformed",
+                                                 "peer_restarted",
+                                                 "request_lost",
+                                                 "response_lost",
+                                                 "server_crashed",
+                                                 "application_error",
+                                                 "access_denied",
+                                                 "io_error",
+                                                 "storage_error",
+                                                 "already_exists",
+                                                 "not_found"};
+    for (std::size_t value = 0; value < names.size(); ++value) {
+        EXPECT_EQ(errc_name(static_cast<Errc>(value)), names[value]) << value;
+    }
+    EXPECT_EQ(static_cast<std::size_t>(Errc::not_found) + 1, names.size());  // The last code.
+    for (std::size_t value = names.size(); value <= 255; ++value) {
+        EXPECT_EQ(errc_name(static_cast<Errc>(value)), "unknown") << value;
+    }
 }
 
 }  // namespace

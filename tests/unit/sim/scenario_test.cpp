@@ -32,6 +32,18 @@ TEST(ScenarioOptions, ReplayLineNamesEveryNonDefaultOption) {
               "--safety-ms=2500 --no-buggify --mutate=never_retransmit");
 }
 
+TEST(ScenarioOptions, ReplayLineNamesTheEpochOptions) {
+    ScenarioOptions o;
+    o.epoch_first = epoch_near_wrap;
+    o.channel_idle = Duration::milliseconds(2500);
+    o.channels_max = 6;
+    EXPECT_EQ(replay_line(o, 3),
+              "herald-sim --scenario=direct --seed=3 --first-epoch=near-wrap "
+              "--channel-idle-ms=2500 --channels-max=6");
+    o.epoch_first = 12;
+    EXPECT_NE(replay_line(o, 3).find(" --first-epoch=12 "), std::string::npos);
+}
+
 TEST(ScenarioOptions, ValidationRejectsEachBadOptionWithItsName) {
     const auto rejects = [](const ScenarioOptions& o, std::string_view word) {
         const Status s = validate(o);
@@ -57,6 +69,9 @@ TEST(ScenarioOptions, ValidationRejectsEachBadOptionWithItsName) {
     o = {};
     o.mutations = {"break_everything"};
     rejects(o, "mutation");
+    o = {};
+    o.channel_idle = Duration::milliseconds(1999);
+    rejects(o, "channel idle");
 }
 
 TEST(Summary, ListsViolationsWithTheirReplayLines) {

@@ -211,10 +211,16 @@ TEST_F(SimNodeTest, PacketsTravelBetweenNodesAndAreDroppedAtADownNode) {
     EXPECT_EQ(engine(NodeId{2}).log[0].rfind("packet from=1 seq=7", 0), 0u);
     emit(NodeId{1}, [&](proto::Effects& out) { out.send(NodeId{2}, p); });
     sim.crash(NodeId{2}, false);
-    sim.queue().run_until(ms(100));
-    sim.restart(NodeId{2});
-    EXPECT_TRUE(engine(NodeId{2}).log.empty());
+    sim.queue().run_until(ms(100));  // It arrives while node 2 is down: dropped.
     EXPECT_EQ(sim.packets_delivered(), 1u);
+    sim.restart(NodeId{2});
+    p.header.seq = 8;
+    emit(NodeId{1}, [&](proto::Effects& out) { out.send(NodeId{2}, p); });
+    sim.queue().run_until(ms(200));
+    // The new incarnation gets the packet sent after it started, never the dropped one.
+    ASSERT_EQ(engine(NodeId{2}).log.size(), 1u);
+    EXPECT_EQ(engine(NodeId{2}).log[0].rfind("packet from=1 seq=8", 0), 0u);
+    EXPECT_EQ(sim.packets_delivered(), 2u);
 }
 
 TEST_F(SimNodeTest, PacketsOfAKindNoEngineHandlesAreDropped) {

@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -75,7 +77,7 @@ TEST_F(StoreTest, ScanReturnsOnlyKeysWithPrefixInOrder) {
     EXPECT_TRUE(high->empty());
 }
 
-TEST_F(StoreTest, ApplyIsAtomicAndOrdered) {
+TEST_F(StoreTest, ApplyWritesInOrderAndALaterWriteToAKeyWins) {
     auto store = Store::open(path());
     ASSERT_TRUE(store);
     ASSERT_TRUE(store->put("gone", to_bytes("x")));
@@ -86,6 +88,41 @@ TEST_F(StoreTest, ApplyIsAtomicAndOrdered) {
     ASSERT_TRUE(records);
     ASSERT_EQ(records->size(), 1u);
     EXPECT_EQ((*records)[0], (Record{"k", to_bytes("2")}));
+}
+
+// Atomicity, with a failure injected half-way: a file size limit (RLIMIT_FSIZE, with SIGXFSZ
+// ignored so that write() fails with EFBIG) makes the batch's large write fail. None of the
+// batch's writes may remain, before or after it, and the store works on.
+TEST_F(StoreTest, ApplyThatFailsHalfWayLeavesNothingBehind) {
+    auto store = Store::open(path());
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->put("kept", to_bytes("old")));
+    const std::vector<Write> batch = {{"kept", to_bytes("new"), false},
+                                      {"first", to_bytes("1"), false},
+                                      {"huge", Bytes(std::size_t{8} << 20, 7), false},
+                                      {"last", to_bytes("2"), false}};
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+    rlimit small = saved;
+    small.rlim_cur = 1 << 20;  // 1 MiB per file: the 8 MiB value cannot be written.
+    auto* const previous = std::signal(SIGXFSZ, SIG_IGN);
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    const Status applied = store->apply(batch);
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
+    std::signal(SIGXFSZ, previous);
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().code, Errc::storage_error) << applied.error().to_string();
+    auto records = store->scan("");
+    ASSERT_TRUE(records);
+    EXPECT_EQ(*records, (std::vector<Record>{{"kept", to_bytes("old")}}));
+    ASSERT_TRUE(store->apply(std::vector<Write>{{"after", to_bytes("3"), false}}));
+    store = Store::open(path("other.db"));  // Closes the first; then reopen it from disk.
+    ASSERT_TRUE(store);
+    store = Store::open(path());
+    ASSERT_TRUE(store) << store.error().to_string();
+    records = store->scan("");
+    ASSERT_TRUE(records);
+    EXPECT_EQ(*records, (std::vector<Record>{{"after", to_bytes("3")}, {"kept", to_bytes("old")}}));
 }
 
 TEST_F(StoreTest, RecordsSurviveReopen) {

@@ -219,6 +219,49 @@ TEST(Reassembler, EvictsTheLeastRecentlyProgressedWhenTooManyArePartial) {
     }
 }
 
+// One fragment of a message that announces `count` fragments of `slice` bytes.
+Packet announced(std::uint32_t id, std::uint16_t index, std::uint16_t count,
+                 std::size_t slice = 200) {
+    Packet p = big_packet(0);
+    p.extensions.clear();
+    p.header.flags = flag::fragment;
+    p.header.fragment_id = id;
+    p.header.fragment_index = index;
+    p.header.fragment_count = count;
+    p.body.assign(slice, 7);
+    p.body.shrink_to_fit();
+    return p;
+}
+
+TEST(Reassembler, AFragmentAnnouncing65535PiecesCostsOneSlotNotSixtyFiveThousand) {
+    Reassembler r;
+    const std::size_t one = 200 + Reassembler::slot_overhead_bytes;
+    ASSERT_TRUE(r.on_fragment(announced(1, 3, 65535), at_ms(0)).has_value());
+    EXPECT_LE(r.held_bytes(), one);
+    // A flood of such announcements from distinct message ids: memory follows what came.
+    for (std::uint32_t id = 2; id <= 200; ++id) {
+        ASSERT_TRUE(r.on_fragment(announced(id, 1, 65535), at_ms(0)).has_value());
+    }
+    EXPECT_EQ(r.partial_messages(), 64u);
+    EXPECT_LE(r.held_bytes(), 64 * one);
+}
+
+TEST(Fragment, FragmentZeroReservesTheWholeMessageOnlyUpToTheCap) {
+    DecodeOptions options;
+    options.reserve_whole_message = true;
+    const auto decoded = [&](std::uint16_t count) {
+        const Packet p = announced(1, 0, count);
+        Bytes bytes(encoded_size(p));
+        EXPECT_TRUE(encode_into(p, bytes).has_value());
+        auto back = decode(bytes, options);
+        EXPECT_TRUE(back.has_value());
+        return back ? std::move(*back) : Packet{};
+    };
+    EXPECT_GE(decoded(4).body.capacity(), 800u);  // 4 x 200 bytes: reserved.
+    // 65535 x 200 bytes = 13 MB announced by one 300-byte packet: nothing reserved.
+    EXPECT_LT(decoded(65535).body.capacity(), options.reserve_bytes_max);
+}
+
 TEST(Reassembler, StaysWithinTheMemoryBound) {
     const std::size_t bound = 2000;
     Reassembler r(ReassemblerOptions{.held_bytes_max = bound});

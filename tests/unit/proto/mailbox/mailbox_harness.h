@@ -131,7 +131,12 @@ struct Harness {
     OperationId create(std::string name, Durability d, std::uint32_t messages = 100,
                        std::uint64_t bytes = 1 << 20) {
         const auto op = next_op++;
-        h().engine->on_create(op, {std::move(name), d, messages, bytes}, now, h().out);
+        h().engine->on_create(op,
+                              {.name = std::move(name),
+                               .durability = d,
+                               .capacity_messages = messages,
+                               .capacity_bytes = bytes},
+                              now, h().out);
         absorb(h());
         settle();
         return op;
@@ -144,11 +149,26 @@ struct Harness {
         settle();
         return op;
     }
-    OperationId receive(std::string_view name, Duration wait, Pid who = receiver) {
+    OperationId receive(std::string_view name, Duration wait, Pid who = receiver,
+                        const ReceiveFilter& filter = {}) {
         const auto op = next_op++;
         auto& n = node(who.node);
-        n.engine->on_receive(op, who, host, name, wait, now, n.out);
+        n.engine->on_receive(op, who, host, name, wait, now, n.out, filter);
         absorb(n);
+        settle();
+        return op;
+    }
+    OperationId create_spec(const MailboxSpec& spec) {
+        const auto op = next_op++;
+        h().engine->on_create(op, spec, now, h().out);
+        absorb(h());
+        settle();
+        return op;
+    }
+    OperationId grant(std::string_view name, Pid by, Grantee who, std::uint8_t r) {
+        const auto op = next_op++;
+        h().engine->on_grant(op, name, by, who, r, now, h().out);
+        absorb(h());
         settle();
         return op;
     }

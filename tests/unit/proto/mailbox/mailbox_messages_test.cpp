@@ -50,22 +50,105 @@ TEST(MailboxMessages, DeliverCarriesReasonTagAndRedelivery) {
     EXPECT_EQ(back->deliveries, 3u);
 }
 
+TEST(MailboxMessages, SelectiveReceiveFieldsRoundTripAndBadLengthsAreMalformed) {
+    MailboxPacket m;
+    m.kind = wire::PacketKind::mailbox_receive;
+    m.source = Pid{NodeId{1}, 2};
+    m.target = Pid{NodeId{3}, 0};
+    m.id = 5;
+    m.name = "jobs";
+    m.from = Pid{NodeId{7}, 0};
+    m.peek = true;
+    m.after = 41;
+    auto p = build(m, 1);
+    auto back = parse(NodeId{1}, p, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->from, m.from);
+    EXPECT_TRUE(back->peek);
+    EXPECT_EQ(back->after, 41u);
+    auto both = build(m, 1);
+    both.extensions.push_back({wire::ExtensionType::mailbox_take, Bytes(8, 1)});
+    EXPECT_FALSE(parse(NodeId{1}, both, 64).has_value());
+    auto short_from = build(m, 1);
+    for (auto& e : short_from.extensions) {
+        if (e.type == wire::ExtensionType::mailbox_from) e.value.pop_back();
+    }
+    EXPECT_FALSE(parse(NodeId{1}, short_from, 64).has_value());
+    auto long_wait = build(m, 1);
+    for (auto& e : long_wait.extensions) {
+        if (e.type == wire::ExtensionType::mailbox_wait) e.value.push_back(0);
+    }
+    EXPECT_FALSE(parse(NodeId{1}, long_wait, 64).has_value());
+}
+
+TEST(MailboxMessages, AFloorRoundTripsOnReceiveAndAckAndIsMalformedElsewhereOrOutOfRange) {
+    MailboxPacket m;
+    m.kind = wire::PacketKind::mailbox_ack;
+    m.source = Pid{NodeId{1}, 2};
+    m.target = Pid{NodeId{3}, 0};
+    m.id = 50;
+    m.tag = 9;
+    m.name = "jobs";
+    m.floor = 48;
+    auto p = build(m, 1);
+    auto back = parse(NodeId{1}, p, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->floor, 48u);
+    m.floor = 0;  // Absent: 0.
+    auto none = build(m, 1);
+    EXPECT_EQ(parse(NodeId{1}, none, 64)->floor, 0u);
+    const auto with_floor = [&](wire::PacketKind kind, std::uint64_t floor) {
+        MailboxPacket r = m;
+        r.kind = kind;
+        auto packet = build(r, 1);
+        Bytes value;
+        for (int i = 0; i < 8; ++i) value.push_back(static_cast<std::uint8_t>(floor >> (8 * i)));
+        packet.extensions.push_back({wire::ExtensionType::mailbox_floor, value});
+        return parse(NodeId{1}, packet, 64);
+    };
+    EXPECT_TRUE(with_floor(wire::PacketKind::mailbox_receive, 50).has_value());
+    EXPECT_FALSE(with_floor(wire::PacketKind::mailbox_receive, 51).has_value());  // Above id.
+    EXPECT_FALSE(with_floor(wire::PacketKind::mailbox_ack, 0).has_value());
+    EXPECT_FALSE(with_floor(wire::PacketKind::mailbox_send, 1).has_value());
+}
+
 TEST(MailboxMessages, ReceivedAndStoredRecordsRoundTrip) {
-    Received r{12, 34, 2, true, Pid{NodeId{8}, 9}, to_bytes("body")};
+    Received r{12, 34, 2, true, Pid{NodeId{8}, 9}, 77, to_bytes("body")};
     auto back = decode_received(encode_received(r));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->tag, 12u);
     EXPECT_EQ(back->message_id, 34u);
     EXPECT_TRUE(back->redelivery);
     EXPECT_EQ(back->sender, r.sender);
+    EXPECT_EQ(back->seq, 77u);
     EXPECT_EQ(back->body, r.body);
     EXPECT_FALSE(decode_received(Bytes{1, 2}).has_value());
     auto m = decode_message(encode_message({Pid{NodeId{1}, 2}, 3, to_bytes("x")}));
     ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->message_id, 3u);
-    auto d = decode_definition(encode_definition({true, 10, 20}));
+    MailboxDefinition def;
+    def.capacity_messages = 10;
+    def.capacity_bytes = 20;
+    def.owner = Pid{NodeId{4}, 5};
+    def.everyone = rights::none;
+    def.grants[Pid{NodeId{6}, 0}] = rights::receive;
+    auto d = decode_definition(encode_definition(def));
     ASSERT_TRUE(d.has_value());
     EXPECT_EQ(d->capacity_bytes, 20u);
+    EXPECT_EQ(d->owner, def.owner);
+    EXPECT_EQ(d->everyone, rights::none);
+    EXPECT_EQ(d->grants, def.grants);
+    auto bad = encode_definition(def);
+    bad.back() = 9;  // Rights beyond rights::all.
+    EXPECT_FALSE(decode_definition(bad).has_value());
+    bad.pop_back();
+    EXPECT_FALSE(decode_definition(bad).has_value());
+    // Version 1 (before access rights): open to everyone.
+    const Bytes v1{1, 10, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0};
+    auto old = decode_definition(v1);
+    ASSERT_TRUE(old.has_value());
+    EXPECT_EQ(old->everyone, rights::all);
+    EXPECT_EQ(old->capacity_messages, 10u);
     EXPECT_EQ(message_key("a", 255), "mailbox/m/a/00000000000000ff");
 }
 

@@ -41,7 +41,10 @@ TEST(NodeMailbox, PersistentMessagesSurviveARestartAndAreReceivedOnce) {
     {
         auto node = start_node(dir);
         ASSERT_TRUE(node);
-        ASSERT_TRUE(node->mailbox().create({"orders", Durability::persistent, 1000, 1 << 20}));
+        ASSERT_TRUE(node->mailbox().create({.name = "orders",
+                                            .durability = Durability::persistent,
+                                            .capacity_messages = 1000,
+                                            .capacity_bytes = 1 << 20}));
         for (int i = 0; i < 100; ++i) {
             auto sent = node->mailbox().send(me, node->id(), "orders", to_bytes(std::to_string(i)));
             ASSERT_TRUE(sent.has_value()) << sent.error().to_string();
@@ -72,7 +75,10 @@ TEST(NodeMailbox, TransientMailboxHandsOutAndUnknownMailboxIsNotFound) {
     auto node = start_node("");
     ASSERT_TRUE(node);
     const Pid me{node->id(), 9};
-    ASSERT_TRUE(node->mailbox().create({"jobs", Durability::transient, 10, 1 << 16}));
+    ASSERT_TRUE(node->mailbox().create({.name = "jobs",
+                                        .durability = Durability::transient,
+                                        .capacity_messages = 10,
+                                        .capacity_bytes = 1 << 16}));
     // For packet_lifetime after a start a transient mailbox refuses with peer_restarted (M17):
     // poll up to a deadline.
     Status sent = fail(Errc::peer_restarted);

@@ -51,18 +51,21 @@ TEST(HandlerPool, RefusesJobsBeyondItsQueueBound) {
 
 TEST(HandlerPool, StopDropsQueuedJobsAndLetsRunningOnesFinish) {
     HandlerPool pool(1, 8);
-    Held held(pool);
+    std::promise<void> started, release;
     std::atomic<bool> queued_ran{false}, running_finished{false};
+    ASSERT_TRUE(pool.submit([&] {
+        started.set_value();
+        release.get_future().wait();
+        running_finished = true;  // The job's tail runs after stop(): it is not cut short.
+    }));
+    started.get_future().wait();
     ASSERT_TRUE(pool.submit([&] { queued_ran = true; }));
     pool.stop();
     EXPECT_FALSE(pool.submit([] {}));  // Stopped: refused.
     EXPECT_EQ(pool.queued(), 0u);
-    std::thread releaser([&] {
-        running_finished = true;
-        held.release.set_value();
-    });
-    pool.join();
-    releaser.join();
+    EXPECT_FALSE(running_finished.load());
+    release.set_value();
+    pool.join();  // Waits for the running job.
     EXPECT_TRUE(running_finished.load());
     EXPECT_FALSE(queued_ran.load());
 }
