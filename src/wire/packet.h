@@ -99,13 +99,13 @@ enum class ExtensionType : std::uint8_t {
     body_limit = 9,     // u64 largest message body the sending node accepts (hello, hello_reply).
     mailbox_name = 20,  // UTF-8 mailbox name, 1-64 bytes (mailbox_send, _receive, _ack).
     mailbox_wait = 21,  // u32 milliseconds a mailbox_receive may wait for a message.
-    mailbox_message = 22,  // u64 message id of a delivered message (mailbox_deliver).
-    mailbox_from = 23,     // pid (16 bytes): a selective mailbox_receive takes only its messages.
-    mailbox_after = 24,    // u64 seq: a mailbox_receive that peeks at the first message after it.
-    mailbox_take = 25,     // u64 seq: a mailbox_receive that takes exactly that message.
-    mailbox_seq = 26,      // u64 the delivered message's place in its mailbox (mailbox_deliver).
-    mailbox_sender = 27,   // pid (16 bytes): who sent a delivered message (mailbox_deliver).
-    mailbox_floor = 28,    // u64: the client pid's lowest outstanding request id (M24).
+    mailbox_message = 22,    // u64 message id of a delivered message (mailbox_deliver).
+    mailbox_from = 23,       // pid (16 bytes): a selective mailbox_receive takes only its messages.
+    mailbox_after = 24,      // u64 seq: a mailbox_receive that peeks at the first message after it.
+    mailbox_take = 25,       // u64 seq: a mailbox_receive that takes exactly that message.
+    mailbox_seq = 26,        // u64 the delivered message's place in its mailbox (mailbox_deliver).
+    mailbox_sender = 27,     // pid (16 bytes): who sent a delivered message (mailbox_deliver).
+    mailbox_floor = 28,      // u64: the client pid's lowest outstanding request id (M24).
     group_name = 30,         // UTF-8 group name, 1-64 bytes (every group kind but heartbeat).
     group_reliability = 31,  // u32 responses the sender waits for (group_data; informative).
 };

@@ -369,7 +369,8 @@ void GroupEngine::on_response(NodeId from, const GroupPacket& m, Effects& out) {
         mc.responders.push_back(Pid{from, local});
     }
     if (locals.empty()) mc.waiting.erase(waiting);
-    if (mc.responders.size() >= mc.needed) finish(m.id, encode_responders({mc.view_id, mc.responders}), out);
+    if (mc.responders.size() >= mc.needed)
+        finish(m.id, encode_responders({mc.view_id, mc.responders}), out);
 }
 
 void GroupEngine::finish(std::uint64_t id, Result<Bytes> result, Effects& out) {
@@ -391,7 +392,9 @@ std::vector<InstalledView> GroupEngine::member_views() const {
     return views;
 }
 
-bool GroupEngine::hosts_members() const { return !member_views().empty(); }
+bool GroupEngine::hosts_members() const {
+    return !member_views().empty();
+}
 
 // Retransmits requests and multicasts, times them out, sends heartbeats (G11), forgets old
 // message ids.
