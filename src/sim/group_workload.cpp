@@ -19,8 +19,8 @@ const std::string open_group = "open";
 const std::string closed_group = "closed";
 }  // namespace
 
-GroupWorkload::GroupWorkload(Simulation& sim, std::size_t slot,
-                             const GroupWorkloadOptions& options, Random random)
+GroupWorkload::GroupWorkload(Simulation& sim, std::size_t slot, const GroupWorkloadOptions& options,
+                             Random random)
     : sim_(sim), slot_(slot), options_(options), random_(random) {
     const std::size_t nodes = sim.node_count();
     for (std::uint32_t i = 0; i < options.members; ++i) {
@@ -116,8 +116,8 @@ void GroupWorkload::step(std::size_t index, std::uint64_t life) {
     }
     if (liveness_) {
         if (p.liveness_ok < options_.liveness_messages) {
-            start_multicast(index, random_.chance(0.5) ? open_group : closed_group,
-                            reliability_all, true);
+            start_multicast(index, random_.chance(0.5) ? open_group : closed_group, reliability_all,
+                            true);
         }
         return;
     }
@@ -169,8 +169,8 @@ void GroupWorkload::start_multicast(std::size_t index, const std::string& group,
     payloads_[payload].group = group;
     p.busy = true;
     sim_.node(p.pid.node).command<GroupEngine>(slot_, [&](auto& e, proto::Effects& out) {
-        e.on_multicast(op, p.pid, group, tag_body(payload), reliability,
-                       options_.multicast_timeout, sim_.now(), out);
+        e.on_multicast(op, p.pid, group, tag_body(payload), reliability, options_.multicast_timeout,
+                       sim_.now(), out);
     });
 }
 
@@ -188,8 +188,8 @@ void GroupWorkload::on_completed(SimNode& /*node*/, const proto::CompleteEffect&
     // After a join, give its view time to reach the node before checking membership again.
     const bool joined = op.kind == OpKind::join && outcome == Errc::ok;
     const Duration low = joined ? Duration::milliseconds(100) : Duration::zero();
-    const Duration high = outcome == Errc::ok && !joined ? Duration::milliseconds(50)
-                                                         : Duration::milliseconds(300);
+    const Duration high =
+        outcome == Errc::ok && !joined ? Duration::milliseconds(50) : Duration::milliseconds(300);
     if (!processes_[op.process].busy) schedule(op.process, uniform(low, high));
 }
 
@@ -225,8 +225,8 @@ void GroupWorkload::on_multicast_done(const Op& op, const Result<Bytes>& result)
     if (op.reliability == reliability_all && view != views_.end() &&
         r->pids.size() != view->second.size()) {
         violation("payload " + std::to_string(op.payload) + ": reliability all completed with " +
-                  std::to_string(r->pids.size()) + " of " +
-                  std::to_string(view->second.size()) + " members");
+                  std::to_string(r->pids.size()) + " of " + std::to_string(view->second.size()) +
+                  " members");
     }
     ++numbers_[op.reliability == reliability_all ? "group_ok_all"
                                                  : "group_ok_r" + std::to_string(op.reliability)];
@@ -267,13 +267,18 @@ void GroupWorkload::on_data(const Life& life, const Envelope& e) {
     if (p == payloads_.end() || p->second.group != e.group) {
         return violation("delivered a payload nobody sent to " + e.group);
     }
+    // At most once per member life (G18); a restarted node's process is a new member.
+    if (!p->second.lives.insert(life).second) {
+        violation("payload " + std::to_string(payload) + " delivered twice to " +
+                  to_string(life.first));
+    }
     if (!p->second.receivers.insert(life.first).second) {
         ++numbers_["group_redelivered_after_restart"];
     }
     const auto& seq = lives_[life][e.group];
     if (seq.empty() || seq.back() != e.view_id) {
-        violation("payload " + std::to_string(payload) + " delivered to " +
-                  to_string(life.first) + " outside its current view");
+        violation("payload " + std::to_string(payload) + " delivered to " + to_string(life.first) +
+                  " outside its current view");
     }
     auto view = views_.find({e.group, e.view_id});
     if (view == views_.end()) return;
@@ -282,8 +287,7 @@ void GroupWorkload::on_data(const Life& life, const Envelope& e) {
         violation("payload " + std::to_string(payload) + " delivered to non-member " +
                   to_string(life.first));
     }
-    if (e.group == closed_group &&
-        !std::binary_search(members.begin(), members.end(), e.sender)) {
+    if (e.group == closed_group && !std::binary_search(members.begin(), members.end(), e.sender)) {
         violation("payload " + std::to_string(payload) + " of a non-member in the closed group");
     }
 }
@@ -308,8 +312,8 @@ std::string GroupWorkload::outstanding() const {
                        : p.liveness_ok >= options_.liveness_messages) {
             continue;
         }
-        text += " " + to_string(p.pid) + (p.busy ? "(busy)" : "") + ":" +
-                std::to_string(p.liveness_ok);
+        text +=
+            " " + to_string(p.pid) + (p.busy ? "(busy)" : "") + ":" + std::to_string(p.liveness_ok);
     }
     return text;
 }
@@ -361,6 +365,8 @@ std::vector<Violation> GroupWorkload::check() const {
     return out;
 }
 
-std::map<std::string, std::uint64_t> GroupWorkload::numbers() const { return numbers_; }
+std::map<std::string, std::uint64_t> GroupWorkload::numbers() const {
+    return numbers_;
+}
 
 }  // namespace herald::sim

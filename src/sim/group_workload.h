@@ -68,12 +68,13 @@ private:
         std::uint32_t reliability = 0;
         bool liveness = false;
     };
+    // One life of a process: (pid, its node's incarnation).
+    using Life = std::pair<Pid, std::uint32_t>;
     struct Payload {
         std::string group;
         std::set<Pid> receivers;
+        std::set<Life> lives;  // Each member life that received it.
     };
-    // One life of a process: (pid, its node's incarnation).
-    using Life = std::pair<Pid, std::uint32_t>;
 
     void schedule(std::size_t index, Duration delay);
     void step(std::size_t index, std::uint64_t life);

@@ -169,7 +169,11 @@ void GroupEngine::on_view(NodeId from, const GroupPacket& m, Effects& out) {
     ack.target = Pid{from, 0};
     ack.name = m.name;
     if (m.target_incarnation != 0 && m.target_incarnation != incarnation_) {
-        transmit(from, ack, out);  // Tells the server this node restarted (G12).
+        // Tells the server this node restarted (G12), and which view this incarnation has: an
+        // id 0 here would make the server restart it from scratch and skip views (G10).
+        auto have = installed_.find(m.name);
+        ack.id = have == installed_.end() ? 0 : have->second.id;
+        transmit(from, ack, out);
         return;
     }
     auto v = decode_view(m.body);

@@ -308,7 +308,9 @@ void GroupEngine::heard(NodeId node, std::uint32_t incarnation, Time now) {
 
 std::uint32_t GroupEngine::known_incarnation(NodeId node) const {
     if (node == self_) return incarnation_;
-    if (auto it = heard_.find(node); it != heard_.end()) return it->second.incarnation;
+    if (auto it = heard_.find(node); it != heard_.end() && it->second.incarnation != 0) {
+        return it->second.incarnation;
+    }
     std::uint32_t best = 0;
     for (const auto& [name, g] : groups_) {
         for (const auto& m : g.current().members) {
@@ -327,7 +329,9 @@ void GroupEngine::suspect(Time now, Effects& out) {
         }
     }
     for (auto node : nodes) {
-        auto [it, fresh] = heard_.try_emplace(node, HeardFrom{known_incarnation(node), now});
+        // Incarnation 0: not heard yet. Taking one from the members here would hide a newer
+        // incarnation's first packet from heard(), which then would not reset cursors (G12).
+        auto [it, fresh] = heard_.try_emplace(node, HeardFrom{0, now});
         if (fresh || now - it->second.at <= options_.suspicion_timeout) continue;
         remove_node_members(node, every_incarnation);
         ++counters_.suspicions;
