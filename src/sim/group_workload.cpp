@@ -118,6 +118,9 @@ void GroupWorkload::step(std::size_t index, std::uint64_t life) {
         if (p.liveness_ok < options_.liveness_messages) {
             start_multicast(index, random_.chance(0.5) ? open_group : closed_group, reliability_all,
                             true);
+        } else if (!converged(p)) {
+            // A view may still remove it (a late suspicion): look again until it is in.
+            schedule(index, Duration::milliseconds(100));
         }
         return;
     }
@@ -301,15 +304,30 @@ bool GroupWorkload::done() const {
     return std::all_of(processes_.begin(), processes_.end(), [this](const Process& p) {
         if (!p.alive || p.busy) return false;
         if (p.outsider) return p.closed_refused && p.liveness_ok > 0;
-        return p.liveness_ok >= options_.liveness_messages;
+        return p.liveness_ok >= options_.liveness_messages && converged(p);
     });
+}
+
+// The process is in the server's current view of both groups, and its node installed them.
+bool GroupWorkload::converged(const Process& p) const {
+    SimNode& server = sim_.node(server_);
+    SimNode& node = sim_.node(p.pid.node);
+    if (!server.up() || !node.up()) return false;
+    const Member m{p.pid, node.incarnation()};
+    for (const auto* group : {&open_group, &closed_group}) {
+        const auto* current = server.engine<GroupEngine>(slot_).server_view(*group);
+        const auto* installed = node.engine<GroupEngine>(slot_).installed(*group);
+        if (current == nullptr || installed == nullptr) return false;
+        if (!current->contains(m) || installed->id != current->id) return false;
+    }
+    return true;
 }
 
 std::string GroupWorkload::outstanding() const {
     std::string text;
     for (const auto& p : processes_) {
         if (p.outsider ? (p.closed_refused && p.liveness_ok > 0)
-                       : p.liveness_ok >= options_.liveness_messages) {
+                       : p.liveness_ok >= options_.liveness_messages && converged(p)) {
             continue;
         }
         text +=

@@ -88,6 +88,7 @@ private:
     void on_data(const Life& life, const proto::group::Envelope& e);
     void create_groups(SimNode& node);
     [[nodiscard]] bool is_member(const Process& p, const std::string& group) const;
+    [[nodiscard]] bool converged(const Process& p) const;
     [[nodiscard]] Duration uniform(Duration low, Duration high);
     void violation(std::string text);
     void check_convergence(std::vector<Violation>& out) const;

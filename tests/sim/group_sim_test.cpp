@@ -35,7 +35,7 @@ ScenarioOptions group_options() {
 
 TEST(GroupSimulation, SeedSweepIsClean) {
     const ScenarioOptions options = group_options();
-    const std::uint64_t seeds = 200 / seed_scale_divisor;
+    const std::uint64_t seeds = 1000 / seed_scale_divisor;
     const Summary summary = testing::run_seeds(options, 1, seeds);
     testing::expect_clean(summary, options);
     EXPECT_GT(summary.totals().completed_ok, summary.totals().operations / 3);

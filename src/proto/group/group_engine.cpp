@@ -100,11 +100,11 @@ void GroupEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects
         case PacketKind::group_join:
         case PacketKind::group_leave:
         case PacketKind::group_lookup:
-            if (is_server()) on_request(from, m, now, out);
+            if (is_server() && !stale(from, m.source_incarnation)) on_request(from, m, now, out);
             break;
         case PacketKind::group_view_ack:
         case PacketKind::group_heartbeat:
-            if (!is_server()) break;
+            if (!is_server() || stale(from, m.source_incarnation)) break;
             heard(from, m.source_incarnation, now);
             if (m.kind == PacketKind::group_view_ack) on_view_ack(from, m, now, out);
             if (m.kind == PacketKind::group_heartbeat) on_heartbeat(from, m, now, out);

@@ -213,7 +213,11 @@ void GroupEngine::distribute(const std::string& name, ServerGroup& g, Time now, 
     for (auto it = g.nodes.begin(); it != g.nodes.end();) {
         NodeCursor& c = it->second;
         const bool current = c.known && c.acked >= g.durable_id;
-        if (current && !hosts(*durable, it->first)) {
+        // Forgotten only once neither view it is sent for holds it: else the next call would
+        // make it again, unknown, and resend the durable view for ever (checker "quiet").
+        const bool concerned =
+            hosts(*durable, it->first) || (before != nullptr && hosts(*before, it->first));
+        if (current && !concerned) {
             it = g.nodes.erase(it);
             continue;
         }
@@ -304,6 +308,15 @@ void GroupEngine::heard(NodeId node, std::uint32_t incarnation, Time now) {
         h.incarnation = incarnation;
     }
     h.at = now;
+}
+
+// G12: a late packet of an earlier incarnation of a node (reordered, duplicated) is dropped:
+// a join it carried would put a dead member next to its successor with the same pid.
+bool GroupEngine::stale(NodeId node, std::uint32_t incarnation) {
+    auto it = heard_.find(node);
+    if (it == heard_.end() || incarnation >= it->second.incarnation) return false;
+    ++counters_.duplicates_dropped;
+    return true;
 }
 
 std::uint32_t GroupEngine::known_incarnation(NodeId node) const {
