@@ -330,8 +330,10 @@ std::string GroupWorkload::outstanding() const {
                        : p.liveness_ok >= options_.liveness_messages && converged(p)) {
             continue;
         }
-        text +=
-            " " + to_string(p.pid) + (p.busy ? "(busy)" : "") + ":" + std::to_string(p.liveness_ok);
+        text += ' ';  // Appends one by one: g++ 12 flags " " + string with a false -Wrestrict.
+        text += to_string(p.pid);
+        text += p.busy ? "(busy):" : ":";
+        text += std::to_string(p.liveness_ok);
     }
     return text;
 }

@@ -20,7 +20,10 @@ bool valid_name(std::string_view name, std::uint32_t bytes_max) {
 
 std::string describe(const std::vector<Pid>& pids) {
     std::string text;
-    for (auto pid : pids) text += " " + to_string(pid);
+    for (auto pid : pids) {
+        text += ' ';  // Two appends: g++ 12 flags " " + string with a false -Wrestrict.
+        text += to_string(pid);
+    }
     return text;
 }
 }  // namespace
@@ -139,7 +142,7 @@ void GroupEngine::on_reply(const GroupPacket& m, Time now, Effects& out) {
     if (o.request.kind == PacketKind::group_lookup) {
         std::optional<View> v;
         if (m.reason == Errc::ok) v = decode_view(m.body);
-        if (v) cache_[o.request.name] = CachedView{*v, now + options_.lookup_ttl};
+        if (v) remember_lookup(o.request.name, *v, now);
         const Errc code = m.reason != Errc::ok ? m.reason : (v ? Errc::ok : Errc::malformed);
         std::vector<std::uint64_t> waiting;
         for (const auto& [id, mc] : multicasts_) {
@@ -341,6 +344,18 @@ void GroupEngine::on_data(NodeId from, const GroupPacket& m, Time now, Effects& 
     r.name = m.name;
     r.locals = seen.delivered;
     transmit(from, r, out);
+}
+
+// G14: at most lookups_max looked-up views; expired ones go first, then the one expiring first.
+void GroupEngine::remember_lookup(const std::string& name, const View& v, Time now) {
+    std::erase_if(cache_, [&](const auto& entry) { return now >= entry.second.expires; });
+    if (!cache_.contains(name) && cache_.size() >= options_.lookups_max) {
+        auto first = std::min_element(
+            cache_.begin(), cache_.end(),
+            [](const auto& x, const auto& y) { return x.second.expires < y.second.expires; });
+        cache_.erase(first);
+    }
+    cache_[name] = CachedView{v, now + options_.lookup_ttl};
 }
 
 void GroupEngine::remember_seen(const SeenKey& key, Time now) {

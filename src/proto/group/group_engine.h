@@ -86,6 +86,7 @@ private:
     [[nodiscard]] bool hosts_members() const;
     [[nodiscard]] std::vector<InstalledView> member_views() const;
     void remember_seen(const SeenKey& key, Time now);
+    void remember_lookup(const std::string& name, const View& v, Time now);
     void transmit(NodeId to, const GroupPacket& m, Effects& out);
     void arm(Time now, Effects& out);
 

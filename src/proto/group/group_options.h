@@ -36,6 +36,7 @@ struct GroupOptions {
     std::uint32_t multicasts_max = 1024;  // Multicasts outstanding on a node.
     std::uint32_t answers_max = 4096;     // Remembered answers on the server.
     std::uint32_t seen_max = 65536;       // Remembered message ids on a receiving node.
+    std::uint32_t lookups_max = 256;      // Looked-up views on a sender (soonest-expiring dropped).
     std::uint32_t history_max = 16;       // Views kept per group to bring nodes up to date.
     std::uint32_t name_bytes_max = 64;
     std::uint32_t body_bytes_max = 1 << 20;
