@@ -107,6 +107,7 @@ private:
                    Time now, Effects& out);
     void server_tick(Time now, Effects& out);
     void suspect(Time now, Effects& out);
+    void forget_silent(Time now);
     [[nodiscard]] std::uint32_t known_incarnation(NodeId node) const;
     [[nodiscard]] bool stale(NodeId node, std::uint32_t incarnation);
 

@@ -3,6 +3,7 @@
 // in order, one at a time per node. Layer: proto/group. Rules: docs/groups.md.
 #include <algorithm>
 #include <limits>
+#include <set>
 
 #include "core/assert.h"
 #include "proto/group/group_engine.h"
@@ -353,8 +354,22 @@ void GroupEngine::suspect(Time now, Effects& out) {
     }
 }
 
+// Bounds heard_: a node that hosts no member of any current view and has been silent for twice
+// answer_retention (no retransmission of its requests can still come) is forgotten.
+void GroupEngine::forget_silent(Time now) {
+    std::set<NodeId> hosting;
+    for (const auto& [name, g] : groups_) {
+        for (const auto& m : g.current().members) hosting.insert(m.pid.node);
+    }
+    std::erase_if(heard_, [&](const auto& entry) {
+        return !hosting.contains(entry.first) &&
+               now - entry.second.at > options_.answer_retention + options_.answer_retention;
+    });
+}
+
 void GroupEngine::server_tick(Time now, Effects& out) {
     suspect(now, out);
+    forget_silent(now);
     for (auto& [name, g] : groups_) distribute(name, g, now, false, out);
     for (auto it = answers_.begin(); it != answers_.end();) {
         const bool old = it->second.sent && now - it->second.at >= options_.answer_retention;
