@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "core/time.h"
 #include "proto/direct/direct_options.h"
+#include "proto/group/group_options.h"
 #include "proto/naming/naming_engine.h"
 #include "runtime/node_rpc_options.h"
 #include "runtime/transport.h"
@@ -44,6 +45,10 @@ struct NodeConfig {
     // The name service (NodeNaming, docs/naming.md): every node is a client of
     // naming.server_node; naming.server hosts the table in the store (needs data_dir).
     proto::naming::NamingOptions naming;
+    // Groups (NodeGroupService, docs/groups.md): hosted when group_enabled; the node named by
+    // group.server is the group server and keeps the groups in its store (needs data_dir).
+    bool group_enabled = false;
+    proto::group::GroupOptions group;
 };
 
 struct ProcessConfig {
