@@ -13,6 +13,7 @@
 
 #include "core/assert.h"
 #include "runtime/incarnation.h"
+#include "runtime/node_group_service.h"
 #include "runtime/node_mailbox.h"
 #include "runtime/node_naming.h"
 #include "runtime/node_rpc.h"
@@ -111,6 +112,8 @@ Status Node::open(const NodeConfig& config) {
     mailbox_->attach(engines_->add(mailbox_->make_engine(context)));
     HERALD_TRY(naming_,
                NodeNaming::host(static_cast<NodeContext&>(*this), *engines_, context, config));
+    HERALD_TRY(group_service_, NodeGroupService::host(static_cast<NodeContext&>(*this), *engines_,
+                                                      context, config));
     HERALD_TRY(open_store(config));
     wake_timer_ = std::make_unique<asio::steady_timer>(loop_.io());
     return {};

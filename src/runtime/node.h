@@ -44,6 +44,7 @@
 namespace herald::runtime {
 
 class NodeMailbox;
+class NodeGroupService;
 class NodeNaming;
 
 class NodeRpc;
@@ -182,6 +183,8 @@ public:
     [[nodiscard]] NodeMailbox& mailbox() const { return *mailbox_; }
     // The naming engine's host: register, lookup, unregister, list (node_naming.h). Node's life.
     [[nodiscard]] NodeNaming& naming() const { return *naming_; }
+    // The group engine's host (node_group_service.h), or nullptr unless group_enabled.
+    [[nodiscard]] NodeGroupService* groups_service() const { return group_service_.get(); }
 
 private:
     class Carrier;  // Carries the engines' effects out (EngineSet::apply's driver).
@@ -324,6 +327,7 @@ private:
     std::unique_ptr<NodeRpc> rpc_;
     std::unique_ptr<NodeMailbox> mailbox_;
     std::unique_ptr<NodeNaming> naming_;
+    std::unique_ptr<NodeGroupService> group_service_;
     TimerSet node_timers_;
     proto::Effects effects_;
     std::deque<std::function<void()>> deferred_;  // Inputs produced while applying effects.

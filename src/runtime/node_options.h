@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "core/time.h"
 #include "proto/direct/direct_options.h"
+#include "proto/group/group_options.h"
 #include "proto/naming/naming_engine.h"
 #include "runtime/node_rpc_options.h"
 #include "runtime/transport.h"
@@ -47,6 +48,10 @@ struct NodeConfig {
     // Where the name server's node listens, when naming.server_node is not known yet: the
     // first naming call pings it to learn its id (the api layer does, NodeNaming::set_server).
     std::string naming_server_url;
+    // Groups (NodeGroupService, docs/groups.md): hosted when group_enabled; the node named by
+    // group.server is the group server and keeps the groups in its store (needs data_dir).
+    bool group_enabled = false;
+    proto::group::GroupOptions group;
 };
 
 struct ProcessConfig {

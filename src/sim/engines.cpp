@@ -2,6 +2,7 @@
 #include "sim/engines.h"
 
 #include "proto/direct/direct_engine.h"
+#include "proto/group/group_engine.h"
 #include "proto/mailbox/mailbox_engine.h"
 #include "proto/naming/naming_engine.h"
 #include "proto/rpc/rpc_engine.h"
@@ -39,6 +40,13 @@ EngineFactory mailbox_engine(const proto::mailbox::MailboxOptions& options) {
     auto kept = std::make_shared<const proto::mailbox::MailboxOptions>(options);
     return [kept](const proto::EngineContext& context) -> std::unique_ptr<proto::Engine> {
         return std::make_unique<proto::mailbox::MailboxEngine>(context, *kept);
+    };
+}
+
+EngineFactory group_engine(const proto::group::GroupOptions& options) {
+    auto kept = std::make_shared<const proto::group::GroupOptions>(options);
+    return [kept](const proto::EngineContext& context) -> std::unique_ptr<proto::Engine> {
+        return std::make_unique<proto::group::GroupEngine>(context, *kept);
     };
 }
 

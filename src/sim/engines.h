@@ -12,6 +12,7 @@
 #include "core/bytes.h"
 #include "proto/direct/direct_options.h"
 #include "proto/engine.h"
+#include "proto/group/group_options.h"
 #include "proto/mailbox/mailbox_options.h"
 #include "proto/naming/naming_engine.h"
 #include "proto/rpc/rpc_options.h"
@@ -37,5 +38,7 @@ using EngineFactory =
 // The naming engine: the node `options.server_node` hosts the server role, every node the
 // client role (options.server is set per node).
 [[nodiscard]] EngineFactory naming_engine(const proto::naming::NamingOptions& options);
+// The group engine with fixed options (kept, as for the RPC engine).
+[[nodiscard]] EngineFactory group_engine(const proto::group::GroupOptions& options);
 
 }  // namespace herald::sim

@@ -7,6 +7,7 @@
 
 #include "core/assert.h"
 #include "sim/direct_scenario.h"
+#include "sim/group_scenario.h"
 #include "sim/mailbox_scenario.h"
 #include "sim/naming_scenario.h"
 #include "sim/node_scenario.h"
@@ -79,6 +80,13 @@ const std::vector<ScenarioInfo>& scenarios() {
          "and crash/restart (disks survive); checks one owner per name, no lost registration, "
          "lease expiry, liveness after heal",
          run_naming_scenario},
+        {"group",
+         "members on every node join an open and a closed group on node 1's group server, leave "
+         "and rejoin, and multicast with reliability 0, 1, 2 and all; an outsider sends to both; "
+         "under loss, duplication, reordering, partitions and crash/restart of any node (disk "
+         "kept); checks view agreement and order, no delivery to non-members, reliability-k "
+         "completions backed by k deliveries, views converging after the heal",
+         run_group_scenario},
     };
     return list;
 }

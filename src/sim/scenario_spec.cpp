@@ -67,10 +67,9 @@ private:
 namespace {
 
 // Once the workload finished after the faults healed, the nodes should fall quiet: the run goes
-// on this long, and any durable write in that time, or more than quiet_packets_max packets per
-// node, is a violation (checker "quiet").
+// on this long, and any durable write in that time, or more than ScenarioSpec::quiet_packets_max
+// packets per node, is a violation (checker "quiet").
 constexpr Duration quiet_time = Duration::seconds(5);
-constexpr std::uint64_t quiet_packets_max = 10;
 
 struct QuietCounts {
     std::uint64_t packets = 0, writes = 0;
@@ -190,7 +189,7 @@ RunReport run_spec(const ScenarioOptions& o, std::uint64_t seed, ScenarioSpec& s
     RunReport report;
     report.buggify = buggify.active();
     finish_report(sim, o, o.liveness_bound, report);
-    if (quiet.writes > 0 || quiet.packets > quiet_packets_max * sim.node_count()) {
+    if (quiet.writes > 0 || quiet.packets > spec.quiet_packets_max * sim.node_count()) {
         // Work that goes on although nothing is asked any more: an engine in a cycle of
         // retransmissions or durable writes that the other checkers cannot see.
         report.violations.push_back({"quiet", sim.now(),

@@ -55,6 +55,9 @@ struct ScenarioSpec {
     FaultOptions faults;  // Planned with plan_faults over every node.
     // Faults of the scenario's own (e.g. crashes of one node), scheduled after the plan.
     std::function<void(Simulation& sim, Random& random)> extra_faults;
+    // Packets a node may send in the quiet phase (checker "quiet"): a protocol with periodic
+    // traffic by design (the group failure detector's heartbeats) raises it by that traffic.
+    std::uint64_t quiet_packets_max = 10;
 };
 
 // Runs `spec` for `seed`: builds the simulation, starts every node, schedules the faults, runs

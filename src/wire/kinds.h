@@ -51,6 +51,16 @@ inline constexpr std::array kind_table = {
     KindInfo{PacketKind::mailbox_deliver, "mailbox_deliver", Protocol::mailbox},
     KindInfo{PacketKind::mailbox_ack, "mailbox_ack", Protocol::mailbox},
     KindInfo{PacketKind::mailbox_ack_reply, "mailbox_ack_reply", Protocol::mailbox},
+    KindInfo{PacketKind::group_create, "group_create", Protocol::group},
+    KindInfo{PacketKind::group_join, "group_join", Protocol::group},
+    KindInfo{PacketKind::group_leave, "group_leave", Protocol::group},
+    KindInfo{PacketKind::group_lookup, "group_lookup", Protocol::group},
+    KindInfo{PacketKind::group_reply, "group_reply", Protocol::group},
+    KindInfo{PacketKind::group_view, "group_view", Protocol::group},
+    KindInfo{PacketKind::group_view_ack, "group_view_ack", Protocol::group},
+    KindInfo{PacketKind::group_heartbeat, "group_heartbeat", Protocol::group},
+    KindInfo{PacketKind::group_data, "group_data", Protocol::group},
+    KindInfo{PacketKind::group_response, "group_response", Protocol::group},
 };
 
 // How an extension's value is laid out (docs/wire.md, "Extensions"). Integers are
@@ -64,7 +74,7 @@ enum class ValueFormat : std::uint8_t {
     local_ids,     // 8 x n bytes: n u64 local ids on the target node.
     pid,           // 16 bytes: u64 node, then u64 local id (local 0: any process of the node).
     vector_clock,  // Reserved (issue 16); not yet sent.
-    view_id,       // Reserved (issue 15); not yet sent.
+    view_id,       // 8 bytes: u64 view number of a group (docs/groups.md).
 };
 
 struct ExtensionInfo {
@@ -80,7 +90,7 @@ inline constexpr std::array extension_table = {
     ExtensionInfo{ExtensionType::operation, "operation", ValueFormat::utf8, 0},
     ExtensionInfo{ExtensionType::destinations, "destinations", ValueFormat::local_ids, 0},
     ExtensionInfo{ExtensionType::vector_clock, "vector_clock", ValueFormat::vector_clock, 0},
-    ExtensionInfo{ExtensionType::view_id, "view_id", ValueFormat::view_id, 0},
+    ExtensionInfo{ExtensionType::view_id, "view_id", ValueFormat::view_id, 8},
     ExtensionInfo{ExtensionType::text, "text", ValueFormat::utf8, 0},
     ExtensionInfo{ExtensionType::call_id, "call_id", ValueFormat::call_id, 12},
     ExtensionInfo{ExtensionType::body_limit, "body_limit", ValueFormat::u64, 8},
@@ -93,6 +103,8 @@ inline constexpr std::array extension_table = {
     ExtensionInfo{ExtensionType::mailbox_seq, "mailbox_seq", ValueFormat::u64, 8},
     ExtensionInfo{ExtensionType::mailbox_sender, "mailbox_sender", ValueFormat::pid, 16},
     ExtensionInfo{ExtensionType::mailbox_floor, "mailbox_floor", ValueFormat::u64, 8},
+    ExtensionInfo{ExtensionType::group_name, "group_name", ValueFormat::utf8, 0},
+    ExtensionInfo{ExtensionType::group_reliability, "group_reliability", ValueFormat::u32, 4},
 };
 
 // The table row of `raw`, or nullptr for a kind this build does not know.

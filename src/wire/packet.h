@@ -38,6 +38,18 @@ enum class PacketKind : std::uint8_t {
     mailbox_deliver = 33,    // Mailbox: answer to mailbox_receive: a message, or a reason.
     mailbox_ack = 34,        // Mailbox: the receiver acknowledges delivery tag `ack`.
     mailbox_ack_reply = 35,  // Mailbox: answer to mailbox_ack; a reason extension = refused.
+    // Groups (docs/groups.md): requests to the group server carry an id (seq), are
+    // retransmitted until answered, and the server answers a repeated id with the same answer.
+    group_create = 40,     // Group: create a group (flag group_closed: closed); group_name.
+    group_join = 41,       // Group: add the source pid to a group; group_name.
+    group_leave = 42,      // Group: remove the source pid from a group; group_name.
+    group_lookup = 43,     // Group: ask for a group's current view (senders); group_name.
+    group_reply = 44,      // Group: answer to 40-43 (seq echoed); reason = refused; body = view.
+    group_view = 45,       // Group: the server installs view `seq` on a node; body = view.
+    group_view_ack = 46,   // Group: a node has installed view `seq` of group_name.
+    group_heartbeat = 47,  // Group: a node hosting members is alive (to the server).
+    group_data = 48,       // Group: a multicast (seq = message id) to the local ids listed.
+    group_response = 49,   // Group: the listed local members received message `seq`.
 };
 
 namespace flag {
@@ -51,6 +63,9 @@ inline constexpr std::uint16_t rpc_exactly_once = 1u << 4;  // Request id + repl
 inline constexpr std::uint16_t rpc_ack_request = 1u << 5;   // RARA: the server acks Req.
 inline constexpr std::uint16_t rpc_ack_response = 1u << 6;  // RRA, RARA: the client acks Resp.
 inline constexpr std::uint16_t redelivery = 1u << 7;        // mailbox_deliver: may have been seen.
+inline constexpr std::uint16_t group_closed = 1u << 8;      // group_create: a closed group.
+inline constexpr std::uint16_t group_respond = 1u << 9;     // group_data: members respond.
+inline constexpr std::uint16_t group_reset = 1u << 10;      // group_view: install despite a gap.
 inline constexpr std::uint16_t authenticated = 1u << 15;    // auth_tag is set (a later issue).
 }  // namespace flag
 
@@ -76,21 +91,23 @@ enum class ExtensionType : std::uint8_t {
     reason = 1,         // u8 Errc of a nack / rpc_nack.
     credit = 2,         // u32 free slots in the receiver's queue (flow control), on ack.
     operation = 3,      // UTF-8 RPC operation name.
-    destinations = 4,   // List of local ids on the target node (multicast fan-out, later).
+    destinations = 4,   // List of local ids on the target node (group_data, group_response).
     vector_clock = 5,   // Causal order (later).
-    view_id = 6,        // Group view (later).
+    view_id = 6,        // u64 view number of a group (group_data, group_reply, group_view).
     text = 7,           // UTF-8 detail for errors.
     call_id = 8,        // RPC request id: u32 client incarnation + u64 sequence.
     body_limit = 9,     // u64 largest message body the sending node accepts (hello, hello_reply).
     mailbox_name = 20,  // UTF-8 mailbox name, 1-64 bytes (mailbox_send, _receive, _ack).
     mailbox_wait = 21,  // u32 milliseconds a mailbox_receive may wait for a message.
-    mailbox_message = 22,  // u64 message id of a delivered message (mailbox_deliver).
-    mailbox_from = 23,     // pid (16 bytes): a selective mailbox_receive takes only its messages.
-    mailbox_after = 24,    // u64 seq: a mailbox_receive that peeks at the first message after it.
-    mailbox_take = 25,     // u64 seq: a mailbox_receive that takes exactly that message.
-    mailbox_seq = 26,      // u64 the delivered message's place in its mailbox (mailbox_deliver).
-    mailbox_sender = 27,   // pid (16 bytes): who sent a delivered message (mailbox_deliver).
-    mailbox_floor = 28,    // u64: the client pid's lowest outstanding request id (M24).
+    mailbox_message = 22,    // u64 message id of a delivered message (mailbox_deliver).
+    mailbox_from = 23,       // pid (16 bytes): a selective mailbox_receive takes only its messages.
+    mailbox_after = 24,      // u64 seq: a mailbox_receive that peeks at the first message after it.
+    mailbox_take = 25,       // u64 seq: a mailbox_receive that takes exactly that message.
+    mailbox_seq = 26,        // u64 the delivered message's place in its mailbox (mailbox_deliver).
+    mailbox_sender = 27,     // pid (16 bytes): who sent a delivered message (mailbox_deliver).
+    mailbox_floor = 28,      // u64: the client pid's lowest outstanding request id (M24).
+    group_name = 30,         // UTF-8 group name, 1-64 bytes (every group kind but heartbeat).
+    group_reliability = 31,  // u32 responses the sender waits for (group_data; informative).
 };
 
 struct Extension {

@@ -1,0 +1,503 @@
+// GroupEngine, member side: requests to the server, installing views, heartbeats, multicast
+// with reliability, and delivery to local members. The server side is group_server.cpp.
+// Layer: proto/group. Rules: docs/groups.md.
+#include "proto/group/group_engine.h"
+
+#include <algorithm>
+
+#include "core/assert.h"
+
+namespace herald::proto::group {
+
+using wire::PacketKind;
+
+namespace {
+constexpr TimerId tick_timer{1};
+
+bool valid_name(std::string_view name, std::uint32_t bytes_max) {
+    return !name.empty() && name.size() <= bytes_max;
+}
+
+std::string describe(const std::vector<Pid>& pids) {
+    std::string text;
+    for (auto pid : pids) {
+        text += ' ';  // Two appends: g++ 12 flags " " + string with a false -Wrestrict.
+        text += to_string(pid);
+    }
+    return text;
+}
+}  // namespace
+
+GroupEngine::GroupEngine(const EngineContext& context, const GroupOptions& options)
+    : self_(context.self),
+      incarnation_(context.incarnation),
+      started_(context.started),
+      options_(options),
+      next_id_(std::uint64_t{context.incarnation} << 32 | 1),
+      next_heartbeat_(context.started) {
+    HERALD_ASSERT(context.incarnation >= 1);
+    HERALD_ASSERT(options.server.known());
+}
+
+const View* GroupEngine::installed(std::string_view name) const {
+    auto it = installed_.find(name);
+    return it == installed_.end() ? nullptr : &it->second;
+}
+
+void GroupEngine::on_create(OperationId op, Pid requester, std::string_view name, bool closed,
+                            Time now, Effects& out) {
+    start_request(op, PacketKind::group_create, requester, name, closed, now, out);
+}
+
+void GroupEngine::on_join(OperationId op, Pid member, std::string_view name, Time now,
+                          Effects& out) {
+    start_request(op, PacketKind::group_join, member, name, false, now, out);
+}
+
+void GroupEngine::on_leave(OperationId op, Pid member, std::string_view name, Time now,
+                           Effects& out) {
+    start_request(op, PacketKind::group_leave, member, name, false, now, out);
+}
+
+void GroupEngine::start_request(OperationId op, PacketKind kind, Pid source, std::string_view name,
+                                bool closed, Time now, Effects& out) {
+    if (!valid_name(name, options_.name_bytes_max) || source.node != self_ || !source.valid()) {
+        if (op != 0) out.complete(op, fail(Errc::invalid_argument, "group name or pid"));
+        return;
+    }
+    if (requests_.size() >= options_.requests_max) {
+        if (op != 0) out.complete(op, fail(Errc::queue_full, "group requests_max"));
+        return;
+    }
+    Outstanding o;
+    o.op = op;
+    o.request.kind = kind;
+    o.request.source = source;
+    o.request.target = Pid{options_.server, 0};
+    o.request.id = next_id_++;
+    o.request.name = std::string(name);
+    o.request.closed = closed;
+    o.deadline = now + options_.request_timeout;
+    o.next_send = now + options_.retransmit_interval;
+    transmit(options_.server, o.request, out);
+    requests_.emplace(o.request.id, std::move(o));
+    arm(now, out);
+}
+
+void GroupEngine::transmit(NodeId to, const GroupPacket& m, Effects& out) {
+    ++counters_.packets_sent;
+    out.send(to, build(m, incarnation_));
+}
+
+void GroupEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) {
+    auto parsed = parse(from, packet, options_.name_bytes_max);
+    if (!parsed) {
+        ++counters_.malformed_dropped;
+        out.trace(now, "malformed", parsed.error().detail);
+        return;
+    }
+    GroupPacket& m = *parsed;
+    const bool to_me = m.target_incarnation == 0 || m.target_incarnation == incarnation_;
+    switch (m.kind) {
+        case PacketKind::group_create:
+        case PacketKind::group_join:
+        case PacketKind::group_leave:
+        case PacketKind::group_lookup:
+            if (is_server() && !stale(from, m.source_incarnation)) on_request(from, m, now, out);
+            break;
+        case PacketKind::group_view_ack:
+        case PacketKind::group_heartbeat:
+            if (!is_server() || stale(from, m.source_incarnation)) break;
+            heard(from, m.source_incarnation, now);
+            if (m.kind == PacketKind::group_view_ack) on_view_ack(from, m, now, out);
+            if (m.kind == PacketKind::group_heartbeat) on_heartbeat(from, m, now, out);
+            break;
+        case PacketKind::group_reply:
+            if (to_me) on_reply(m, now, out);
+            break;
+        case PacketKind::group_view:
+            on_view(from, m, out);
+            break;
+        case PacketKind::group_data:
+            if (to_me) on_data(from, m, now, out);
+            break;
+        case PacketKind::group_response:
+            if (to_me) on_response(from, m, out);
+            break;
+        default:
+            break;
+    }
+    if (is_server()) write_dirty(out);
+    arm(now, out);
+}
+
+void GroupEngine::on_reply(const GroupPacket& m, Time now, Effects& out) {
+    auto it = requests_.find(m.id);
+    if (it == requests_.end()) {
+        ++counters_.duplicates_dropped;
+        return;
+    }
+    Outstanding o = std::move(it->second);
+    requests_.erase(it);
+    if (o.request.kind == PacketKind::group_lookup) {
+        std::optional<View> v;
+        if (m.reason == Errc::ok) v = decode_view(m.body);
+        if (v) remember_lookup(o.request.name, *v, now);
+        const Errc code = m.reason != Errc::ok ? m.reason : (v ? Errc::ok : Errc::malformed);
+        std::vector<std::uint64_t> waiting;
+        for (const auto& [id, mc] : multicasts_) {
+            if (!mc.resolved && mc.name == o.request.name) waiting.push_back(id);
+        }
+        for (auto id : waiting) {
+            if (code != Errc::ok) {
+                finish(id, fail(code, "group " + o.request.name), out);
+            } else {
+                resolve(multicasts_.at(id), *v, now, out);
+            }
+        }
+        return;
+    }
+    if (m.reason != Errc::ok) {
+        out.complete(o.op, fail(m.reason, "group " + o.request.name));
+        return;
+    }
+    out.complete(o.op, Bytes(m.body));
+}
+
+// Rule G10: install the next view (or the first, or a reset), acknowledge what is installed.
+void GroupEngine::on_view(NodeId from, const GroupPacket& m, Effects& out) {
+    GroupPacket ack;
+    ack.kind = PacketKind::group_view_ack;
+    ack.source = Pid{self_, 0};
+    ack.target = Pid{from, 0};
+    ack.name = m.name;
+    if (m.target_incarnation != 0 && m.target_incarnation != incarnation_) {
+        // Tells the server this node restarted (G12), and which view this incarnation has: an
+        // id 0 here would make the server restart it from scratch and skip views (G10).
+        auto have = installed_.find(m.name);
+        ack.id = have == installed_.end() ? 0 : have->second.id;
+        transmit(from, ack, out);
+        return;
+    }
+    auto v = decode_view(m.body);
+    if (!v || v->id != m.id) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    auto it = installed_.find(m.name);
+    const std::uint64_t have = it == installed_.end() ? 0 : it->second.id;
+    if (have == 0 || v->id == have + 1 || (m.reset && v->id > have)) {
+        if (have != 0 && v->id != have + 1) out.trace(Time{}, "probe_group_view_gap");
+        install(*v, m.name, out);
+    } else if (v->id <= have) {
+        ++counters_.duplicates_dropped;
+    }
+    ack.id = installed_.at(m.name).id;
+    transmit(from, ack, out);
+}
+
+void GroupEngine::install(const View& v, const std::string& name, Effects& out) {
+    installed_[name] = v;
+    cache_.erase(name);
+    ++counters_.views_installed;
+    for (const auto& member : v.members) {
+        if (member.pid.node != self_ || member.incarnation != incarnation_) continue;
+        Envelope e;
+        e.is_view = true;
+        e.group = name;
+        e.view_id = v.id;
+        e.view = v;
+        Message message;
+        message.source = Pid{options_.server, 0};
+        message.target = member.pid;
+        message.seq = v.id;
+        message.body = encode_envelope(e);
+        out.deliver(std::move(message));
+    }
+}
+
+// A view this node may address a multicast with (G14): the installed one when this node hosts
+// a member of it (the server keeps it current), else a looked-up one still within lookup_ttl.
+const View* GroupEngine::usable_view(std::string_view name, Time now) const {
+    if (auto it = installed_.find(name); it != installed_.end()) {
+        for (const auto& m : it->second.members) {
+            if (m.pid.node == self_ && m.incarnation == incarnation_) return &it->second;
+        }
+    }
+    if (auto it = cache_.find(name); it != cache_.end() && now < it->second.expires) {
+        return &it->second.view;
+    }
+    return nullptr;
+}
+
+void GroupEngine::on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body,
+                               std::uint32_t reliability, Duration timeout, Time now,
+                               Effects& out) {
+    if (!valid_name(name, options_.name_bytes_max) || sender.node != self_ || !sender.valid()) {
+        return out.complete(op, fail(Errc::invalid_argument, "group name or sender"));
+    }
+    if (body.size() > options_.body_bytes_max) return out.complete(op, fail(Errc::too_large));
+    if (multicasts_.size() >= options_.multicasts_max) {
+        return out.complete(op, fail(Errc::would_block, "group multicasts_max"));
+    }
+    Multicast mc;
+    mc.op = op;
+    mc.sender = sender;
+    mc.name = std::string(name);
+    mc.body = std::make_shared<const Bytes>(std::move(body));
+    mc.reliability = reliability;
+    mc.deadline = now + timeout;
+    mc.id = next_id_++;
+    const std::uint64_t id = mc.id;
+    auto& stored = multicasts_.emplace(id, std::move(mc)).first->second;
+    if (const View* v = usable_view(name, now)) {
+        resolve(stored, *v, now, out);
+    } else {
+        const bool asking = std::any_of(requests_.begin(), requests_.end(), [&](const auto& r) {
+            return r.second.op == 0 && r.second.request.name == name;
+        });
+        if (!asking) start_request(0, PacketKind::group_lookup, sender, name, false, now, out);
+    }
+    arm(now, out);
+}
+
+// The view is known: check the sender may send (G15), send one packet per node (G16).
+void GroupEngine::resolve(Multicast& mc, const View& v, Time now, Effects& out) {
+    const std::uint64_t message_id = mc.id;
+    if (v.closed && !v.contains(Member{mc.sender, incarnation_})) {
+        return finish(message_id, fail(Errc::access_denied, "closed group " + mc.name), out);
+    }
+    const auto size = static_cast<std::uint32_t>(v.members.size());
+    if (mc.reliability != reliability_all && mc.reliability > size) {
+        return finish(message_id, fail(Errc::invalid_argument, "reliability above members"), out);
+    }
+    mc.needed = mc.reliability == reliability_all ? size : mc.reliability;
+    mc.resolved = true;
+    mc.view_id = v.id;
+    for (const auto& m : v.members) mc.waiting[m.pid.node].push_back(m.pid.local);
+    for (const auto& [node, locals] : mc.waiting) send_data(mc, node, locals, out);
+    mc.next_send = now + options_.retransmit_interval;
+    if (mc.needed == 0) finish(message_id, encode_responders({mc.view_id, {}}), out);
+}
+
+void GroupEngine::send_data(const Multicast& mc, NodeId node,
+                            const std::vector<std::uint64_t>& locals, Effects& out) {
+    GroupPacket m;
+    m.kind = PacketKind::group_data;
+    m.source = mc.sender;
+    m.target = Pid{node, 0};
+    m.id = mc.id;
+    m.name = mc.name;
+    m.view_id = mc.view_id;
+    m.locals = locals;
+    m.respond = mc.needed > 0;
+    m.reliability = mc.reliability;
+    ++counters_.packets_sent;
+    out.send(node, build(m, incarnation_), mc.body);
+}
+
+// G17-G19: deliver to the listed local members of this node's view, once per message id;
+// answer with every listed member that has it, so a retransmission is answered again.
+void GroupEngine::on_data(NodeId from, const GroupPacket& m, Time now, Effects& out) {
+    const SeenKey key{m.source, m.source_incarnation, m.id};
+    auto [it, fresh] = seen_.try_emplace(key);
+    if (fresh) remember_seen(key, now);
+    Seen& seen = it->second;
+    const View* v = installed(m.name);
+    const bool sender_ok =
+        v != nullptr && (!v->closed || v->contains({m.source, m.source_incarnation}));
+    bool duplicate = true;
+    for (auto local : m.locals) {
+        if (std::find(seen.delivered.begin(), seen.delivered.end(), local) !=
+            seen.delivered.end()) {
+            continue;
+        }
+        const Member member{Pid{self_, local}, incarnation_};
+        if (!sender_ok || !v->contains(member)) {
+            ++counters_.not_member_dropped;
+            continue;
+        }
+        duplicate = false;
+        seen.delivered.push_back(local);
+        Envelope e;
+        e.group = m.name;
+        e.view_id = v->id;
+        e.sender = Member{m.source, m.source_incarnation};
+        e.message_id = m.id;
+        e.payload = m.body;
+        Message message;
+        message.source = m.source;
+        message.target = member.pid;
+        message.seq = m.id;
+        message.body = encode_envelope(e);
+        ++counters_.delivered;
+        out.deliver(std::move(message));
+    }
+    if (duplicate) ++counters_.duplicates_dropped;
+    if (!m.respond || seen.delivered.empty()) return;
+    GroupPacket r;
+    r.kind = PacketKind::group_response;
+    r.source = Pid{self_, 0};
+    r.target = m.source;
+    r.target_incarnation = m.source_incarnation;
+    r.id = m.id;
+    r.name = m.name;
+    r.locals = seen.delivered;
+    transmit(from, r, out);
+}
+
+// G14: at most lookups_max looked-up views; expired ones go first, then the one expiring first.
+void GroupEngine::remember_lookup(const std::string& name, const View& v, Time now) {
+    std::erase_if(cache_, [&](const auto& entry) { return now >= entry.second.expires; });
+    if (!cache_.contains(name) && cache_.size() >= options_.lookups_max) {
+        auto first = std::min_element(
+            cache_.begin(), cache_.end(),
+            [](const auto& x, const auto& y) { return x.second.expires < y.second.expires; });
+        cache_.erase(first);
+    }
+    cache_[name] = CachedView{v, now + options_.lookup_ttl};
+}
+
+void GroupEngine::remember_seen(const SeenKey& key, Time now) {
+    auto& s = seen_.at(key);
+    s.at = now;
+    s.order = seen_order_++;
+    seen_by_order_.emplace(s.order, key);
+    while (seen_.size() > options_.seen_max) {
+        auto oldest = seen_by_order_.begin();
+        seen_.erase(oldest->second);
+        seen_by_order_.erase(oldest);
+        ++counters_.seen_evicted;
+    }
+}
+
+void GroupEngine::on_response(NodeId from, const GroupPacket& m, Effects& out) {
+    auto it = multicasts_.find(m.id);
+    if (it == multicasts_.end() || !it->second.resolved) {
+        ++counters_.duplicates_dropped;
+        return;
+    }
+    Multicast& mc = it->second;
+    auto waiting = mc.waiting.find(from);
+    if (waiting == mc.waiting.end()) return;
+    auto& locals = waiting->second;
+    for (auto local : m.locals) {
+        auto pos = std::find(locals.begin(), locals.end(), local);
+        if (pos == locals.end()) continue;  // Not asked, or already counted.
+        locals.erase(pos);
+        mc.responders.push_back(Pid{from, local});
+    }
+    if (locals.empty()) mc.waiting.erase(waiting);
+    if (mc.responders.size() >= mc.needed)
+        finish(m.id, encode_responders({mc.view_id, mc.responders}), out);
+}
+
+void GroupEngine::finish(std::uint64_t id, Result<Bytes> result, Effects& out) {
+    auto it = multicasts_.find(id);
+    HERALD_ASSERT(it != multicasts_.end());
+    out.complete(it->second.op, std::move(result));
+    multicasts_.erase(it);
+}
+
+std::vector<InstalledView> GroupEngine::member_views() const {
+    std::vector<InstalledView> views;
+    for (const auto& [name, v] : installed_) {
+        for (const auto& m : v.members) {
+            if (m.pid.node != self_ || m.incarnation != incarnation_) continue;
+            views.push_back({name, v.id});
+            break;
+        }
+    }
+    return views;
+}
+
+bool GroupEngine::hosts_members() const {
+    return !member_views().empty();
+}
+
+// Retransmits requests and multicasts, times them out, sends heartbeats (G11), forgets old
+// message ids.
+void GroupEngine::member_tick(Time now, Effects& out) {
+    std::vector<std::uint64_t> expired;
+    for (auto& [id, o] : requests_) {
+        if (now >= o.deadline) {
+            expired.push_back(id);
+        } else if (now >= o.next_send) {
+            o.next_send = now + options_.retransmit_interval;
+            ++counters_.retransmits;
+            transmit(options_.server, o.request, out);
+        }
+    }
+    for (auto id : expired) {
+        Outstanding o = std::move(requests_.at(id));
+        requests_.erase(id);
+        if (o.op != 0) out.complete(o.op, fail(Errc::timeout, "group server did not answer"));
+        if (o.request.kind != PacketKind::group_lookup) continue;
+        std::vector<std::uint64_t> waiting;
+        for (const auto& [mid, mc] : multicasts_) {
+            if (!mc.resolved && mc.name == o.request.name) waiting.push_back(mid);
+        }
+        for (auto mid : waiting) finish(mid, fail(Errc::unreachable, "group lookup"), out);
+    }
+    expired.clear();
+    for (auto& [id, mc] : multicasts_) {
+        if (now >= mc.deadline) {
+            expired.push_back(id);
+        } else if (mc.resolved && now >= mc.next_send) {
+            mc.next_send = now + options_.retransmit_interval;
+            for (const auto& [node, locals] : mc.waiting) {
+                ++counters_.retransmits;
+                send_data(mc, node, locals, out);
+            }
+        }
+    }
+    for (auto id : expired) {
+        const auto& mc = multicasts_.at(id);
+        finish(id,
+               fail(Errc::timeout, "responses=" + std::to_string(mc.responders.size()) + " of " +
+                                       std::to_string(mc.needed) + ":" + describe(mc.responders)),
+               out);
+    }
+    while (!seen_by_order_.empty()) {
+        auto oldest = seen_by_order_.begin();
+        if (now - seen_.at(oldest->second).at < options_.seen_retention) break;
+        seen_.erase(oldest->second);
+        seen_by_order_.erase(oldest);
+    }
+    if (!is_server() && now >= next_heartbeat_ && hosts_members()) {
+        next_heartbeat_ = now + options_.heartbeat_interval;
+        GroupPacket h;
+        h.kind = PacketKind::group_heartbeat;
+        h.source = Pid{self_, 0};
+        h.target = Pid{options_.server, 0};
+        h.body = encode_heartbeat(member_views());
+        transmit(options_.server, h, out);
+    }
+}
+
+void GroupEngine::arm(Time now, Effects& out) {
+    if (timer_armed_) return;
+    timer_armed_ = true;
+    out.set_timer(tick_timer, now + options_.tick);
+}
+
+void GroupEngine::on_timer(TimerId timer, Time now, Effects& out) {
+    if (timer != tick_timer) return;
+    timer_armed_ = false;
+    member_tick(now, out);
+    if (is_server()) server_tick(now, out);
+    const bool busy = !requests_.empty() || !multicasts_.empty() || !seen_.empty() ||
+                      hosts_members() || (is_server() && !groups_.empty());
+    if (busy) arm(now, out);
+}
+
+EngineCounters GroupEngine::totals() const {
+    EngineCounters c;
+    c.packets_sent = counters_.packets_sent;
+    c.retransmits = counters_.retransmits;
+    c.duplicates_dropped = counters_.duplicates_dropped;
+    c.malformed_dropped = counters_.malformed_dropped;
+    return c;
+}
+
+}  // namespace herald::proto::group

@@ -1,0 +1,138 @@
+// GroupEngine: group communication (issue 15, first slice). Every node runs one. On the node
+// named by GroupOptions::server it is also the group server (the lecture's CGS): it keeps the
+// groups, their members and numbered views, durably, detects crashed members by heartbeats
+// and installs each change on every node concerned, in view order. On every node it installs
+// views, sends heartbeats, multicasts with a per-send reliability (0, 1, M-of-N, all) by
+// host-level fan-out, and delivers multicasts to its local members.
+// Layer: proto/group. Sans-I/O, single-threaded. Rules: docs/groups.md (README.md here).
+#pragma once
+
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/engine.h"
+#include "proto/group/group_options.h"
+#include "proto/group/group_state.h"
+
+namespace herald::proto::group {
+
+// A multicast's reliability that waits for every member of the view.
+inline constexpr std::uint32_t reliability_all = 0xFFFF'FFFF;
+
+class GroupEngine final : public Engine {
+public:
+    // `options` must outlive the engine.
+    GroupEngine(const EngineContext& context, const GroupOptions& options);
+
+    // Creates group `name` on the server, open or closed, with view 1 and no members.
+    // Completes `op` with encode_view(view 1) once durable, or: invalid_argument (name),
+    // already_exists, queue_full (groups_max on the server, or requests_max here), timeout
+    // (no answer within request_timeout: it may exist).
+    void on_create(OperationId op, Pid requester, std::string_view name, bool closed, Time now,
+                   Effects& out);
+    // Adds `member` (a process of this node) to group `name`. Completes `op` with the view
+    // that added it (encode_view) once durable, or the current view if it already was a
+    // member; or: invalid_argument, not_found (no such group), queue_full (members_max, or
+    // requests_max here), timeout (the server did not answer; the join may have happened).
+    void on_join(OperationId op, Pid member, std::string_view name, Time now, Effects& out);
+    // Removes `member` from group `name`: completes `op` with the view without it, or:
+    // not_found (no such group or not a member), invalid_argument, queue_full, timeout.
+    void on_leave(OperationId op, Pid member, std::string_view name, Time now, Effects& out);
+    // Multicasts `body` from local process `sender` to the members of group `name`, by one
+    // group_data packet per node that hosts members. `reliability`: 0 completes `op` at once
+    // (sent once, no response); k completes when k distinct members received it
+    // (reliability_all: every member of the view used). Completes with
+    // encode_responders(...), or: invalid_argument (name, or k above the view's size),
+    // too_large, would_block (multicasts_max outstanding), not_found (no such group),
+    // access_denied (a closed group and `sender` is not a member), timeout (after `timeout`;
+    // detail lists the responses it got), unreachable (the view could not be looked up).
+    void on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body,
+                      std::uint32_t reliability, Duration timeout, Time now, Effects& out);
+
+    // The view of `name` this node installed last, or nullptr.
+    [[nodiscard]] const View* installed(std::string_view name) const;
+    // Server only: the current view of `name` (durable or not), or nullptr.
+    [[nodiscard]] const View* server_view(std::string_view name) const;
+    [[nodiscard]] bool is_server() const { return self_ == options_.server; }
+    [[nodiscard]] GroupCounters counters() const { return counters_; }
+
+    // --- Engine ---
+    [[nodiscard]] wire::Protocol protocol() const override { return wire::Protocol::group; }
+    [[nodiscard]] std::string_view store_prefix() const override { return "group/"; }
+    void on_restore(std::span<const StoredRecord> records) override;
+    void on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) override;
+    void on_timer(TimerId timer, Time now, Effects& out) override;
+    void on_durable(std::uint64_t token, const Status& status, Time now, Effects& out) override;
+    [[nodiscard]] EngineCounters totals() const override;
+
+private:
+    // Member side (group_engine.cpp).
+    void start_request(OperationId op, wire::PacketKind kind, Pid source, std::string_view name,
+                       bool closed, Time now, Effects& out);
+    void on_reply(const GroupPacket& m, Time now, Effects& out);
+    void on_view(NodeId from, const GroupPacket& m, Effects& out);
+    void install(const View& v, const std::string& name, Effects& out);
+    void on_data(NodeId from, const GroupPacket& m, Time now, Effects& out);
+    void on_response(NodeId from, const GroupPacket& m, Effects& out);
+    void resolve(Multicast& mc, const View& v, Time now, Effects& out);
+    void send_data(const Multicast& mc, NodeId node, const std::vector<std::uint64_t>& locals,
+                   Effects& out);
+    void finish(std::uint64_t id, Result<Bytes> result, Effects& out);
+    void member_tick(Time now, Effects& out);
+    [[nodiscard]] const View* usable_view(std::string_view name, Time now) const;
+    [[nodiscard]] bool hosts_members() const;
+    [[nodiscard]] std::vector<InstalledView> member_views() const;
+    void remember_seen(const SeenKey& key, Time now);
+    void remember_lookup(const std::string& name, const View& v, Time now);
+    void transmit(NodeId to, const GroupPacket& m, Effects& out);
+    void arm(Time now, Effects& out);
+
+    // Server side (group_server.cpp).
+    void on_request(NodeId from, const GroupPacket& m, Time now, Effects& out);
+    [[nodiscard]] GroupPacket handle_request(const GroupPacket& m, std::uint64_t& wait_view);
+    [[nodiscard]] GroupPacket handle_join(ServerGroup& g, GroupPacket reply, const GroupPacket& m,
+                                          std::uint64_t& wait_view);
+    void on_view_ack(NodeId from, const GroupPacket& m, Time now, Effects& out);
+    void on_heartbeat(NodeId from, const GroupPacket& m, Time now, Effects& out);
+    void heard(NodeId node, std::uint32_t incarnation, Time now);
+    void change(const std::string& name, ServerGroup& g, std::vector<Member> members);
+    void remove_node_members(NodeId node, std::uint32_t below_incarnation);
+    void write_dirty(Effects& out);
+    void send_answers(const std::string& name, Effects& out);
+    void distribute(const std::string& name, ServerGroup& g, Time now, bool force, Effects& out);
+    void send_view(const std::string& name, const ServerGroup& g, NodeId node, NodeCursor& c,
+                   Time now, Effects& out);
+    void server_tick(Time now, Effects& out);
+    void suspect(Time now, Effects& out);
+    void forget_silent(Time now);
+    [[nodiscard]] std::uint32_t known_incarnation(NodeId node) const;
+    [[nodiscard]] bool stale(NodeId node, std::uint32_t incarnation);
+
+    NodeId self_;
+    std::uint32_t incarnation_;
+    Time started_;
+    const GroupOptions& options_;
+    GroupCounters counters_;
+    std::uint64_t next_id_;  // Request and message ids: incarnation << 32 | count.
+    std::uint64_t next_token_ = 1;
+    std::uint64_t seen_order_ = 1;
+    bool timer_armed_ = false;
+    Time next_heartbeat_;
+    // Member side.
+    std::map<std::string, View, std::less<>> installed_;
+    std::map<std::string, CachedView, std::less<>> cache_;
+    std::map<std::uint64_t, Outstanding> requests_;  // By request id.
+    std::map<std::uint64_t, Multicast> multicasts_;  // By message id.
+    std::map<SeenKey, Seen> seen_;
+    std::map<std::uint64_t, SeenKey> seen_by_order_;
+    // Server side.
+    std::map<std::string, ServerGroup, std::less<>> groups_;
+    std::map<NodeId, HeardFrom> heard_;
+    std::map<RequestKey, Answer> answers_;
+    std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> writes_;  // token -> view.
+};
+
+}  // namespace herald::proto::group

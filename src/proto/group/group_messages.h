@@ -1,0 +1,107 @@
+// The group packets (group_create ... group_response), views, the envelope a member receives,
+// a multicast's result and the server's durable record: how the engine builds them and
+// validates what arrives. Layer: proto/group. Fields per kind: docs/groups.md ("Wire").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/ids.h"
+#include "core/result.h"
+#include "wire/packet.h"
+
+namespace herald::proto::group {
+
+// A member: a process of one incarnation of its node. A restarted node's processes are new
+// members, even with the same pid.
+struct Member {
+    Pid pid;
+    std::uint32_t incarnation = 0;
+    auto operator<=>(const Member&) const = default;
+};
+
+// A numbered view of a group: its members, sorted. Ids grow by one per change, from 1.
+struct View {
+    std::uint64_t id = 0;
+    bool closed = false;
+    std::vector<Member> members;
+
+    [[nodiscard]] bool contains(const Member& m) const;
+    [[nodiscard]] bool contains_pid(Pid pid) const;
+    bool operator==(const View&) const = default;
+};
+// u64 id, u8 flags (bit 0 closed), u32 n, n x (u64 node, u64 local id, u32 incarnation).
+[[nodiscard]] Bytes encode_view(const View& v);
+[[nodiscard]] std::optional<View> decode_view(ByteView bytes);
+
+// One group packet, validated. Which fields mean something depends on `kind`.
+struct GroupPacket {
+    wire::PacketKind kind = wire::PacketKind::group_join;
+    Pid source;
+    Pid target;
+    std::uint32_t source_incarnation = 0;
+    std::uint32_t target_incarnation = 0;
+    std::uint64_t id = 0;       // seq: request id, view id (view, view_ack), message id (data).
+    std::uint64_t ack = 0;      // group_view: the view the server believes the node has.
+    bool closed = false;        // flag::group_closed (create).
+    bool respond = false;       // flag::group_respond (data).
+    bool reset = false;         // flag::group_reset (view).
+    std::string name;           // group_name (all but heartbeat).
+    Errc reason = Errc::ok;     // reason (reply); ok when absent.
+    std::uint64_t view_id = 0;  // view_id (data, reply).
+    std::vector<std::uint64_t> locals;  // destinations (data, response).
+    std::uint32_t reliability = 0;      // group_reliability (data).
+    Bytes body;                         // View (reply, view) or the message (data).
+};
+
+[[nodiscard]] wire::Packet build(const GroupPacket& m, std::uint32_t self_incarnation);
+// Errc::malformed (detail names the rule): not a group kind, a request or data whose source
+// pid is invalid or not on node `from`, a missing or over-long name, an extension of the wrong
+// width, a reason that is not a known Errc.
+[[nodiscard]] Result<GroupPacket> parse(NodeId from, wire::Packet& packet,
+                                        std::uint32_t name_bytes_max);
+
+// What a member's queue receives (Message::body): u8 type (0 data, 1 view), u64 view id,
+// u8 name length, the name, then for data: u64 sender node, u64 sender local id, u32 sender
+// incarnation, u64 message id, the payload; for a view: encode_view(view).
+struct Envelope {
+    bool is_view = false;
+    std::string group;
+    std::uint64_t view_id = 0;
+    Member sender;                 // Data.
+    std::uint64_t message_id = 0;  // Data.
+    Bytes payload;                 // Data.
+    View view;                     // View.
+};
+[[nodiscard]] Bytes encode_envelope(const Envelope& e);
+[[nodiscard]] std::optional<Envelope> decode_envelope(ByteView bytes);
+
+// A multicast's successful result (Result<Bytes>): u64 view id it was addressed with, u32 n,
+// n x (u64 node, u64 local id) of the members that responded, in the order they responded.
+struct Responders {
+    std::uint64_t view_id = 0;
+    std::vector<Pid> pids;
+};
+[[nodiscard]] Bytes encode_responders(const Responders& r);
+[[nodiscard]] std::optional<Responders> decode_responders(ByteView bytes);
+
+// A heartbeat's body: the views this node installed of the groups where it hosts members, so
+// that a server that lost its cursors (a restart) brings the node up to date (G11):
+// u32 n, n x (u8 name length, name, u64 view id).
+struct InstalledView {
+    std::string name;
+    std::uint64_t view_id = 0;
+};
+[[nodiscard]] Bytes encode_heartbeat(const std::vector<InstalledView>& views);
+[[nodiscard]] std::optional<std::vector<InstalledView>> decode_heartbeat(ByteView bytes);
+
+// The server's durable record of one group, under "group/g/<name>": u8 flags (bit 0 closed),
+// u32 n, then n views (u32 length + encode_view), oldest first; the last is current.
+[[nodiscard]] Bytes encode_record(const std::vector<View>& history);
+[[nodiscard]] std::optional<std::vector<View>> decode_record(ByteView bytes);
+[[nodiscard]] std::string record_key(std::string_view name);
+
+}  // namespace herald::proto::group

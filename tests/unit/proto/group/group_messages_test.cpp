@@ -1,0 +1,221 @@
+// The group packets, views, envelopes, responder lists, heartbeats and durable records: every
+// encoding round-trips, and malformed input is rejected with a clear error, never a crash.
+#include "proto/group/group_messages.h"
+
+#include <gtest/gtest.h>
+
+#include "wire/codec.h"
+
+namespace herald::proto::group {
+namespace {
+
+using wire::ExtensionType;
+using wire::PacketKind;
+
+View sample_view() {
+    View v;
+    v.id = 7;
+    v.closed = true;
+    v.members = {Member{Pid{NodeId{2}, 5}, 1}, Member{Pid{NodeId{3}, 9}, 4}};
+    return v;
+}
+
+GroupPacket sample_data() {
+    GroupPacket m;
+    m.kind = PacketKind::group_data;
+    m.source = Pid{NodeId{2}, 5};
+    m.target = Pid{NodeId{3}, 0};
+    m.target_incarnation = 4;
+    m.id = 42;
+    m.respond = true;
+    m.name = "chat";
+    m.view_id = 7;
+    m.locals = {9, 11};
+    m.reliability = 2;
+    m.body = to_bytes("hello");
+    return m;
+}
+
+TEST(GroupMessages, ViewRoundTrips) {
+    const View v = sample_view();
+    auto back = decode_view(encode_view(v));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, v);
+}
+
+TEST(GroupMessages, ViewRejectsTruncatedZeroIdAndUnsortedMembers) {
+    Bytes b = encode_view(sample_view());
+    for (std::size_t n = 0; n < b.size(); ++n) {
+        EXPECT_FALSE(decode_view(ByteView(b).first(n))) << "prefix of " << n << " bytes";
+    }
+    Bytes longer = b;
+    longer.push_back(0);
+    EXPECT_FALSE(decode_view(longer));
+    View zero = sample_view();
+    zero.id = 0;
+    EXPECT_FALSE(decode_view(encode_view(zero)));
+    View unsorted = sample_view();
+    std::swap(unsorted.members[0], unsorted.members[1]);
+    EXPECT_FALSE(decode_view(encode_view(unsorted)));
+}
+
+TEST(GroupMessages, DataPacketRoundTripsThroughTheWireCodec) {
+    const GroupPacket m = sample_data();
+    wire::Packet p = build(m, 3);
+    const Bytes bytes = wire::encode(p);
+    auto decoded = wire::decode(bytes);
+    ASSERT_TRUE(decoded);
+    auto back = parse(NodeId{2}, *decoded, 64);
+    ASSERT_TRUE(back) << back.error().detail;
+    EXPECT_EQ(back->kind, PacketKind::group_data);
+    EXPECT_EQ(back->source, m.source);
+    EXPECT_EQ(back->source_incarnation, 3u);
+    EXPECT_EQ(back->target_incarnation, 4u);
+    EXPECT_EQ(back->id, 42u);
+    EXPECT_TRUE(back->respond);
+    EXPECT_FALSE(back->closed);
+    EXPECT_EQ(back->name, "chat");
+    EXPECT_EQ(back->view_id, 7u);
+    EXPECT_EQ(back->locals, m.locals);
+    EXPECT_EQ(back->reliability, 2u);
+    EXPECT_EQ(back->body, m.body);
+}
+
+TEST(GroupMessages, ReplyWithReasonAndCreateFlagRoundTrip) {
+    GroupPacket m;
+    m.kind = PacketKind::group_reply;
+    m.source = Pid{NodeId{1}, 0};
+    m.target = Pid{NodeId{2}, 5};
+    m.id = 3;
+    m.name = "g";
+    m.reason = Errc::access_denied;
+    wire::Packet p = build(m, 1);
+    auto back = parse(NodeId{1}, p, 64);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->reason, Errc::access_denied);
+
+    GroupPacket c;
+    c.kind = PacketKind::group_create;
+    c.source = Pid{NodeId{2}, 5};
+    c.target = Pid{NodeId{1}, 0};
+    c.id = 1;
+    c.name = "g";
+    c.closed = true;
+    wire::Packet q = build(c, 1);
+    auto cb = parse(NodeId{2}, q, 64);
+    ASSERT_TRUE(cb);
+    EXPECT_TRUE(cb->closed);
+}
+
+// Each case breaks one rule of parse(); each must fail with Errc::malformed.
+TEST(GroupMessages, ParseRejectsMalformedPackets) {
+    auto expect_malformed = [](wire::Packet p, NodeId from, const char* what) {
+        auto r = parse(from, p, 8);
+        ASSERT_FALSE(r) << what;
+        EXPECT_EQ(r.error().code, Errc::malformed) << what;
+        EXPECT_FALSE(r.error().detail.empty()) << what;
+    };
+    const NodeId from{2};
+    wire::Packet base = build(sample_data(), 1);
+    ASSERT_TRUE(parse(from, base, 8));
+
+    wire::Packet p = base;
+    p.header.kind = PacketKind::data;
+    expect_malformed(p, from, "not a group kind");
+    expect_malformed(base, NodeId{3}, "source not the sending node");
+    p = base;
+    p.header.source = Pid{NodeId{2}, 0};
+    expect_malformed(p, from, "data from pid 0");
+    p = base;
+    p.header.seq = 0;
+    expect_malformed(p, from, "id 0");
+    auto without = [&](ExtensionType type) {
+        wire::Packet q = base;
+        std::erase_if(q.extensions, [&](const wire::Extension& e) { return e.type == type; });
+        return q;
+    };
+    expect_malformed(without(ExtensionType::group_name), from, "no name");
+    auto with_value = [&](ExtensionType type, Bytes value) {
+        wire::Packet q = base;
+        for (auto& e : q.extensions) {
+            if (e.type == type) e.value = value;
+        }
+        return q;
+    };
+    expect_malformed(with_value(ExtensionType::group_name, to_bytes("far-too-long")), from,
+                     "name over name_bytes_max");
+    expect_malformed(with_value(ExtensionType::view_id, Bytes(7, 0)), from, "view_id width");
+    expect_malformed(with_value(ExtensionType::destinations, Bytes(12, 0)), from,
+                     "destinations width");
+    expect_malformed(with_value(ExtensionType::group_reliability, Bytes(2, 0)), from,
+                     "reliability width");
+    p = base;
+    p.extensions.push_back({ExtensionType::reason, {0xEE}});
+    expect_malformed(p, from, "unknown reason");
+}
+
+TEST(GroupMessages, EnvelopesRoundTripAndRejectGarbage) {
+    Envelope data;
+    data.group = "chat";
+    data.view_id = 4;
+    data.sender = Member{Pid{NodeId{2}, 5}, 3};
+    data.message_id = 99;
+    data.payload = to_bytes("payload");
+    auto d = decode_envelope(encode_envelope(data));
+    ASSERT_TRUE(d);
+    EXPECT_FALSE(d->is_view);
+    EXPECT_EQ(d->group, "chat");
+    EXPECT_EQ(d->view_id, 4u);
+    EXPECT_EQ(d->sender, data.sender);
+    EXPECT_EQ(d->message_id, 99u);
+    EXPECT_EQ(d->payload, data.payload);
+
+    Envelope view;
+    view.is_view = true;
+    view.group = "chat";
+    view.view_id = 7;
+    view.view = sample_view();
+    auto v = decode_envelope(encode_envelope(view));
+    ASSERT_TRUE(v);
+    EXPECT_TRUE(v->is_view);
+    EXPECT_EQ(v->view, view.view);
+
+    Bytes bad = encode_envelope(data);
+    bad[0] = 2;  // Neither data nor view.
+    EXPECT_FALSE(decode_envelope(bad));
+    EXPECT_FALSE(decode_envelope(ByteView(bad).first(12)));
+}
+
+TEST(GroupMessages, RespondersHeartbeatsAndRecordsRoundTrip) {
+    Responders r{5, {Pid{NodeId{2}, 1}, Pid{NodeId{3}, 2}}};
+    auto rb = decode_responders(encode_responders(r));
+    ASSERT_TRUE(rb);
+    EXPECT_EQ(rb->view_id, 5u);
+    EXPECT_EQ(rb->pids, r.pids);
+    Bytes rbytes = encode_responders(r);
+    rbytes.pop_back();
+    EXPECT_FALSE(decode_responders(rbytes));
+
+    std::vector<InstalledView> hb{{"a", 3}, {"bb", 9}};
+    auto hbb = decode_heartbeat(encode_heartbeat(hb));
+    ASSERT_TRUE(hbb);
+    ASSERT_EQ(hbb->size(), 2u);
+    EXPECT_EQ((*hbb)[1].name, "bb");
+    EXPECT_EQ((*hbb)[1].view_id, 9u);
+    Bytes huge_count = {0xFF, 0xFF, 0xFF, 0xFF};  // Four billion views in four bytes.
+    EXPECT_FALSE(decode_heartbeat(huge_count));
+
+    View v1{1, false, {}};
+    View v2{2, false, {Member{Pid{NodeId{2}, 5}, 1}}};
+    auto rec = decode_record(encode_record({v1, v2}));
+    ASSERT_TRUE(rec);
+    ASSERT_EQ(rec->size(), 2u);
+    EXPECT_EQ(rec->back(), v2);
+    View v4{4, false, {}};
+    EXPECT_FALSE(decode_record(encode_record({v1, v4}))) << "views must be consecutive";
+    EXPECT_FALSE(decode_record(encode_record({}))) << "a record holds at least one view";
+    EXPECT_EQ(record_key("chat"), "group/g/chat");
+}
+
+}  // namespace
+}  // namespace herald::proto::group
