@@ -81,13 +81,13 @@ Result<View> NodeGroupService::create(const std::string& name, bool closed, Pid 
     }));
 }
 
-Result<View> NodeGroupService::join(const std::string& name, Pid member) {
+Result<View> NodeGroupService::join_group(const std::string& name, Pid member) {
     return as_view(run_blocking([=](GroupEngine& e, auto op, Time now, auto& out) {
         e.on_join(op, member, name, now, out);
     }));
 }
 
-Result<View> NodeGroupService::leave(const std::string& name, Pid member) {
+Result<View> NodeGroupService::leave_group(const std::string& name, Pid member) {
     return as_view(run_blocking([=](GroupEngine& e, auto op, Time now, auto& out) {
         e.on_leave(op, member, name, now, out);
     }));

@@ -38,10 +38,11 @@ public:
     // Creates group `name` (view 1, no members); `requester` is a process of this node.
     [[nodiscard]] Result<proto::group::View> create(const std::string& name, bool closed,
                                                     Pid requester);
-    // Adds `member` (a process of this node): the view that holds it.
-    [[nodiscard]] Result<proto::group::View> join(const std::string& name, Pid member);
+    // Adds `member` (a process of this node): the view that holds it. (`join` is taken:
+    // Service::join waits for threads at stop.)
+    [[nodiscard]] Result<proto::group::View> join_group(const std::string& name, Pid member);
     // Removes `member`: the view without it.
-    [[nodiscard]] Result<proto::group::View> leave(const std::string& name, Pid member);
+    [[nodiscard]] Result<proto::group::View> leave_group(const std::string& name, Pid member);
     // Multicasts `body` from `sender` (a process of this node) with `reliability` (0, k, or
     // proto::group::reliability_all): the members that responded.
     [[nodiscard]] Result<proto::group::Responders> multicast(const std::string& name, Pid sender,

@@ -157,8 +157,10 @@ void NamingEngine::on_durable(std::uint64_t token, const Status& status, Time no
         // name is still pending, the table shows that write (a full record, so the disk will
         // match it if it succeeds): leave the table alone and hand it the entry from before
         // this one, which is what to put back should it fail too. Otherwise put it back now.
+        // (clang 14 cannot capture a structured binding: name it first.)
+        const std::string& name = w.name;
         auto later = std::find_if(waiting_.upper_bound(token), waiting_.end(),
-                                  [&](const auto& kv) { return kv.second.second.name == w.name; });
+                                  [&](const auto& kv) { return kv.second.second.name == name; });
         if (later != waiting_.end()) {
             later->second.second.before = w.before;
         } else if (w.before) {

@@ -96,10 +96,10 @@ TEST_F(NodeGroupServiceTest, JoinMulticastClosedGroupAndFailureDetection) {
     auto created = sg.create("team", true, m1->pid());
     ASSERT_TRUE(created) << created.error().to_string();
     EXPECT_EQ(created->id, 1u);
-    auto v2 = sg.join("team", m1->pid());
+    auto v2 = sg.join_group("team", m1->pid());
     ASSERT_TRUE(v2) << v2.error().to_string();
     EXPECT_EQ(v2->id, 2u);
-    auto v3 = cg.join("team", m2->pid());
+    auto v3 = cg.join_group("team", m2->pid());
     ASSERT_TRUE(v3) << v3.error().to_string();
     EXPECT_EQ(v3->id, 3u);
     EXPECT_EQ(v3->members.size(), 2u);
