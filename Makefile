@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: run test test-long test-mutants deps build build-asan build-tsan test-release test-asan test-tsan \
+.PHONY: run test test-long test-mutants fuzz deps build build-asan build-tsan test-release test-asan test-tsan \
         lint format bench bench-quick bench-mailbox demo package clean
 
 run: deps build
@@ -30,6 +30,15 @@ build-tsan: deps
 # not part of `make test`.
 test-long: build test-mutants
 	cd build/release && ctest $(CTEST_FLAGS) -L long
+
+# The fuzz targets for FUZZ_SECONDS (600) each, instead of make test's 15-30 s.
+FUZZ_SECONDS ?= 600
+fuzz: build-asan
+	@for t in packet_decode body_decode reassembler; do \
+	    timeout $$(($(FUZZ_SECONDS) + 120)) cmake -DFUZZER=build/asan/tests/fuzz/$${t}_fuzz \
+	        -DCORPUS=tests/fuzz/corpus/$$t -DWORK=build/asan/tests/fuzz/$${t}_fuzz.long \
+	        -DSECONDS=$(FUZZ_SECONDS) -P tests/fuzz/run_fuzz.cmake || exit 1; \
+	done
 
 # Every realistic bug in tests/mutants/ must make the fast tiers fail (tests/mutants/README.md).
 test-mutants: deps

@@ -41,7 +41,7 @@ TEST(DirectSimulation, HarsherFaultsWithDiskWipesAreClean) {
     options.partitions = 3;
     options.crashes = 3;
     options.wipe = 0.5;
-    testing::expect_clean(testing::run_seeds(options, 1, 300), options);
+    testing::expect_clean(testing::run_seeds(options, 1, testing::seeds(300)), options);
 }
 
 // Property: as above, when partitions come and go often and no node crashes: handshakes back
@@ -55,7 +55,7 @@ TEST(DirectSimulation, FrequentPartitionsAreClean) {
     options.crashes = 0;
     // Seed 629 (buggify few_channels) delivered a message twice before senders gave up
     // channels their receiver stopped answering (direct README rule 18).
-    testing::expect_clean(testing::run_seeds(options, 1, 1000), options);
+    testing::expect_clean(testing::run_seeds(options, 1, testing::seeds(1000)), options);
     // Seed 12571 failed a send made just after the heal with unreachable (rule 16).
     testing::expect_clean(testing::run_seeds(options, 12571, 1), options);
 }
@@ -66,7 +66,7 @@ TEST(DirectSimulation, FrequentPartitionsAreClean) {
 TEST(DirectSimulation, LongConversationsAreClean) {
     ScenarioOptions options;
     options.messages = 30;
-    testing::expect_clean(testing::run_seeds(options, 1, 1000), options);
+    testing::expect_clean(testing::run_seeds(options, 1, testing::seeds(1000)), options);
     // Seed 3203: a send-after-receive process waited forever for a body from a sender node
     // that had restarted (its `ready` went to the old incarnation, unanswered).
     testing::expect_clean(testing::run_seeds(options, 3203, 1), options);
@@ -78,7 +78,7 @@ TEST(DirectSimulation, SixNodeClusterIsClean) {
     ScenarioOptions options;
     options.nodes = 6;
     options.processes = 12;
-    testing::expect_clean(testing::run_seeds(options, 1, 500), options);
+    testing::expect_clean(testing::run_seeds(options, 1, testing::seeds(500)), options);
     for (std::uint64_t seed : {4673u, 16448u, 17961u}) {
         testing::expect_clean(testing::run_seeds(options, seed, 1), options);
     }
@@ -91,7 +91,7 @@ TEST(DirectSimulation, LargerClusterIsClean) {
     options.nodes = 5;
     options.processes = 15;
     options.messages = 8;
-    testing::expect_clean(testing::run_seeds(options, 1, 200), options);
+    testing::expect_clean(testing::run_seeds(options, 1, testing::seeds(200)), options);
 }
 
 // Property: as the first test, while channels change epochs often and epochs cross 2^32.

@@ -12,6 +12,25 @@
 
 namespace herald::sim::testing {
 
+// Seed counts for sweeps that only require every seed clean: all of them in the release tier,
+// a quarter (the first ones, a subset of what release runs) under ASan or TSan, where the same
+// deterministic runs take several times longer and the tier looks for memory errors, not for
+// rarer seeds.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr std::uint64_t sanitizer_seed_divisor = 4;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr std::uint64_t sanitizer_seed_divisor = 4;
+#else
+inline constexpr std::uint64_t sanitizer_seed_divisor = 1;
+#endif
+#else
+inline constexpr std::uint64_t sanitizer_seed_divisor = 1;
+#endif
+constexpr std::uint64_t seeds(std::uint64_t release_count) {
+    return release_count / sanitizer_seed_divisor > 0 ? release_count / sanitizer_seed_divisor : 1;
+}
+
 // The tail of the trace of `seed` (re-run with tracing on; runs are deterministic).
 inline std::string trace_tail(ScenarioOptions options, std::uint64_t seed,
                               std::size_t lines = 120) {
