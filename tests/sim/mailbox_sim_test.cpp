@@ -22,11 +22,12 @@ ScenarioOptions mailbox_options() {
 
 TEST(MailboxSimulation, TwoThousandSeedsAreClean) {
     const ScenarioOptions options = mailbox_options();
-    const Summary summary = testing::run_seeds(options, 1, 2000);
+    const std::uint64_t count = testing::seeds(2000);
+    const Summary summary = testing::run_seeds(options, 1, count);
     testing::expect_clean(summary, options);
     EXPECT_GT(summary.totals().completed_ok, summary.totals().operations / 2);
     EXPECT_GT(summary.totals().packets_lost, 0u);
-    EXPECT_EQ(summary.totals().crashes, 2000u);
+    EXPECT_EQ(summary.totals().crashes, count);
     std::printf("%s", summary.text().c_str());
 }
 
@@ -41,7 +42,7 @@ TEST(MailboxSimulation, HarsherFaultsOnFiveNodesAreClean) {
     options.reorder = 0.2;
     options.partitions = 3;
     options.crashes = 3;
-    testing::expect_clean(testing::run_seeds(options, 1, 300), options);
+    testing::expect_clean(testing::run_seeds(options, 1, testing::seeds(300)), options);
 }
 
 }  // namespace

@@ -19,11 +19,12 @@ ScenarioOptions naming_options() {
 
 TEST(NamingSimulation, ThousandSeedsAreClean) {
     const ScenarioOptions options = naming_options();
-    const Summary summary = testing::run_seeds(options, 1, 1000);
+    const std::uint64_t count = testing::seeds(1000);
+    const Summary summary = testing::run_seeds(options, 1, count);
     testing::expect_clean(summary, options);
     EXPECT_GT(summary.totals().completed_ok, summary.totals().operations / 3);
     EXPECT_GT(summary.totals().packets_lost, 0u);
-    EXPECT_EQ(summary.totals().crashes, 1000u);
+    EXPECT_EQ(summary.totals().crashes, count);
     std::printf("%s", summary.text().c_str());
 }
 
@@ -36,7 +37,7 @@ TEST(NamingSimulation, HarsherFaultsOnFiveNodesAreClean) {
     options.reorder = 0.2;
     options.partitions = 3;
     options.crashes = 3;
-    testing::expect_clean(testing::run_seeds(options, 1, 300), options);
+    testing::expect_clean(testing::run_seeds(options, 1, testing::seeds(300)), options);
 }
 
 }  // namespace

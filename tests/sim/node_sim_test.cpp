@@ -20,13 +20,14 @@ ScenarioOptions node_options() {
 
 TEST(NodeSimulation, ThousandSeedsOfDirectAndRpcTogetherAreClean) {
     const ScenarioOptions options = node_options();
-    const Summary summary = testing::run_seeds(options, 1, 1000);
+    const std::uint64_t count = testing::seeds(1000);
+    const Summary summary = testing::run_seeds(options, 1, count);
     testing::expect_clean(summary, options);
     // Both workloads really ran: sends and calls, most of them ok, faults really hit.
     EXPECT_GT(summary.totals().completed_ok, summary.totals().operations / 2);
     EXPECT_GT(summary.totals().deliveries, 0u);
     EXPECT_GT(summary.totals().packets_lost, 0u);
-    EXPECT_EQ(summary.totals().crashes, 1000u);
+    EXPECT_EQ(summary.totals().crashes, count);
     std::printf("%s", summary.text().c_str());
 }
 
@@ -41,7 +42,7 @@ TEST(NodeSimulation, HarsherFaultsOnFiveNodesAreClean) {
     options.reorder = 0.2;
     options.partitions = 3;
     options.crashes = 3;
-    testing::expect_clean(testing::run_seeds(options, 1, 300), options);
+    testing::expect_clean(testing::run_seeds(options, 1, testing::seeds(300)), options);
 }
 
 // The checkers still see a broken engine of either kind when both are hosted.
