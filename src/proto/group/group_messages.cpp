@@ -3,15 +3,11 @@
 
 #include <algorithm>
 
-#include "proto/rpc/rpc_messages.h"
+#include "proto/fields.h"
 
 namespace herald::proto::group {
 namespace {
 
-using rpc::get_u32;
-using rpc::get_u64;
-using rpc::put_u32;
-using rpc::put_u64;
 using wire::ExtensionType;
 using wire::PacketKind;
 
@@ -24,27 +20,6 @@ bool is_group_kind(PacketKind kind) {
 bool is_request(PacketKind kind) {
     return kind == PacketKind::group_create || kind == PacketKind::group_join ||
            kind == PacketKind::group_leave || kind == PacketKind::group_lookup;
-}
-
-bool get_u8(ByteView in, std::size_t& offset, std::uint8_t& value) {
-    if (offset + 1 > in.size()) return false;
-    value = in[offset++];
-    return true;
-}
-
-bool get_pid(ByteView in, std::size_t& offset, Pid& pid) {
-    return get_u64(in, offset, pid.node.value) && get_u64(in, offset, pid.local);
-}
-
-void put_pid(Bytes& out, Pid pid) {
-    put_u64(out, pid.node.value);
-    put_u64(out, pid.local);
-}
-
-void put_u64_ext(wire::Packet& p, ExtensionType type, std::uint64_t value) {
-    Bytes b;
-    put_u64(b, value);
-    p.extensions.push_back({type, std::move(b)});
 }
 
 Status parse_extensions(const wire::Packet& p, std::uint32_t name_bytes_max, GroupPacket& m) {
@@ -73,7 +48,7 @@ Status parse_extensions(const wire::Packet& p, std::uint32_t name_bytes_max, Gro
                 for (auto& id : m.locals) static_cast<void>(get_u64(e.value, offset, id));
                 break;
             case ExtensionType::reason:
-                if (e.value.size() != 1 || !rpc::is_error_code(e.value[0])) {
+                if (e.value.size() != 1 || !is_error_code(e.value[0])) {
                     return fail(Errc::malformed, "bad reason");
                 }
                 m.reason = static_cast<Errc>(e.value[0]);
@@ -133,12 +108,7 @@ std::optional<View> decode_view(ByteView bytes) {
 wire::Packet build(const GroupPacket& m, std::uint32_t self_incarnation) {
     wire::Packet p;
     auto& h = p.header;
-    h.kind = m.kind;
-    h.source = m.source;
-    h.target = m.target;
-    h.source_incarnation = self_incarnation;
-    h.target_incarnation = m.target_incarnation;
-    h.seq = m.id;
+    write_addressing(m, self_incarnation, h);
     h.ack = m.ack;
     if (m.closed) h.flags |= wire::flag::group_closed;
     if (m.respond) h.flags |= wire::flag::group_respond;
@@ -147,7 +117,7 @@ wire::Packet build(const GroupPacket& m, std::uint32_t self_incarnation) {
     if (m.reason != Errc::ok) {
         p.extensions.push_back({ExtensionType::reason, {static_cast<std::uint8_t>(m.reason)}});
     }
-    if (m.view_id != 0) put_u64_ext(p, ExtensionType::view_id, m.view_id);
+    if (m.view_id != 0) put_u64_extension(p, ExtensionType::view_id, m.view_id);
     if (!m.locals.empty()) {
         Bytes b;
         for (auto id : m.locals) put_u64(b, id);
@@ -166,12 +136,7 @@ Result<GroupPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
     const auto& h = packet.header;
     if (!is_group_kind(h.kind)) return fail(Errc::malformed, "not a group kind");
     GroupPacket m;
-    m.kind = h.kind;
-    m.source = h.source;
-    m.target = h.target;
-    m.source_incarnation = h.source_incarnation;
-    m.target_incarnation = h.target_incarnation;
-    m.id = h.seq;
+    static_cast<Addressing&>(m) = read_addressing(h);
     m.ack = h.ack;
     m.closed = (h.flags & wire::flag::group_closed) != 0;
     m.respond = (h.flags & wire::flag::group_respond) != 0;

@@ -11,6 +11,7 @@
 #include "core/bytes.h"
 #include "core/ids.h"
 #include "core/result.h"
+#include "proto/fields.h"
 #include "wire/packet.h"
 
 namespace herald::proto::group {
@@ -38,20 +39,15 @@ struct View {
 [[nodiscard]] std::optional<View> decode_view(ByteView bytes);
 
 // One group packet, validated. Which fields mean something depends on `kind`.
-struct GroupPacket {
-    wire::PacketKind kind = wire::PacketKind::group_join;
-    Pid source;
-    Pid target;
-    std::uint32_t source_incarnation = 0;
-    std::uint32_t target_incarnation = 0;
-    std::uint64_t id = 0;       // seq: request id, view id (view, view_ack), message id (data).
-    std::uint64_t ack = 0;      // group_view: the view the server believes the node has.
-    bool closed = false;        // flag::group_closed (create).
-    bool respond = false;       // flag::group_respond (data).
-    bool reset = false;         // flag::group_reset (view).
-    std::string name;           // group_name (all but heartbeat).
-    Errc reason = Errc::ok;     // reason (reply); ok when absent.
-    std::uint64_t view_id = 0;  // view_id (data, reply).
+// Addressing's id (seq): request id, view id (view, view_ack), message id (data).
+struct GroupPacket : Addressing {
+    std::uint64_t ack = 0;              // group_view: the view the server believes the node has.
+    bool closed = false;                // flag::group_closed (create).
+    bool respond = false;               // flag::group_respond (data).
+    bool reset = false;                 // flag::group_reset (view).
+    std::string name;                   // group_name (all but heartbeat).
+    Errc reason = Errc::ok;             // reason (reply); ok when absent.
+    std::uint64_t view_id = 0;          // view_id (data, reply).
     std::vector<std::uint64_t> locals;  // destinations (data, response).
     std::uint32_t reliability = 0;      // group_reliability (data).
     Bytes body;                         // View (reply, view) or the message (data).

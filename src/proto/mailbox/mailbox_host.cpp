@@ -293,7 +293,7 @@ void MailboxEngine::on_ack_request(NodeId from, const MailboxPacket& m, Time now
     const auto& message = lease->second.entry.message;
     const auto token = next_token_++;
     Bytes order;
-    rpc::put_u64(order, seen_order_);
+    put_u64(order, seen_order_);
     out.erase(token, message_key(it->first, lease->second.seq));
     out.persist(token, tombstone_key(message.sender.node, message.message_id), std::move(order));
     answers_[key] = Answer{{}, false, Time::max()};
@@ -471,7 +471,7 @@ void MailboxEngine::restore_record(const StoredRecord& record) {
         std::uint64_t order = 0;
         std::size_t offset = 0;
         if (std::from_chars(head.data(), head.data() + head.size(), node, 16).ec != std::errc{} ||
-            !rpc::get_u64(record.second, offset, order)) {
+            !get_u64(record.second, offset, order)) {
             return void(++counters_.bad_records);
         }
         seen_[{node, number}] = Seen{Seen::State::acked, Errc::ok, true, order};

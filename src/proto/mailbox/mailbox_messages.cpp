@@ -3,30 +3,17 @@
 
 #include <cstdio>
 
-#include "proto/rpc/rpc_messages.h"
+#include "proto/fields.h"
 
 namespace herald::proto::mailbox {
 namespace {
 
-using rpc::get_u32;
-using rpc::get_u64;
-using rpc::put_u32;
-using rpc::put_u64;
 using wire::ExtensionType;
 using wire::PacketKind;
 
 bool is_request(PacketKind kind) {
     return kind == PacketKind::mailbox_send || kind == PacketKind::mailbox_receive ||
            kind == PacketKind::mailbox_ack;
-}
-
-// An optional u64 extension: false when present with another length.
-bool get_seq(const wire::Packet& p, ExtensionType type, bool& present, std::uint64_t& value) {
-    const auto* e = p.find(type);
-    present = e != nullptr;
-    if (e == nullptr) return true;
-    std::size_t offset = 0;
-    return e->value.size() == 8 && get_u64(e->value, offset, value);
 }
 
 bool is_mailbox_kind(PacketKind kind) {
@@ -49,8 +36,8 @@ Status parse_receive(const wire::Packet& p, MailboxPacket& m) {
             return fail(Errc::malformed, "mailbox_from");
         }
     }
-    if (!get_seq(p, ExtensionType::mailbox_after, m.peek, m.after) ||
-        !get_seq(p, ExtensionType::mailbox_take, m.take_set, m.take) ||
+    if (!get_u64_extension(p, ExtensionType::mailbox_after, m.peek, m.after) ||
+        !get_u64_extension(p, ExtensionType::mailbox_take, m.take_set, m.take) ||
         (m.take_set && (m.take == 0 || m.peek))) {
         return fail(Errc::malformed, "mailbox_after or mailbox_take");
     }
@@ -66,7 +53,7 @@ Status parse_request(NodeId from, const wire::Packet& p, std::uint32_t name_byte
     if (name->value.size() > name_bytes_max) return fail(Errc::malformed, "mailbox_name long");
     m.name = std::string(as_text(name->value));
     bool floor_set = false;
-    if (!get_seq(p, ExtensionType::mailbox_floor, floor_set, m.floor) ||
+    if (!get_u64_extension(p, ExtensionType::mailbox_floor, floor_set, m.floor) ||
         (floor_set && (m.floor == 0 || m.floor > m.id || m.kind == PacketKind::mailbox_send))) {
         return fail(Errc::malformed, "mailbox_floor: 0, above the request id, or on a send");
     }
@@ -74,23 +61,12 @@ Status parse_request(NodeId from, const wire::Packet& p, std::uint32_t name_byte
     return {};
 }
 
-void put_seq(wire::Packet& p, ExtensionType type, std::uint64_t value) {
-    Bytes bytes;
-    put_u64(bytes, value);
-    p.extensions.push_back({type, std::move(bytes)});
-}
-
 }  // namespace
 
 wire::Packet build(const MailboxPacket& m, std::uint32_t self_incarnation) {
     wire::Packet p;
     auto& h = p.header;
-    h.kind = m.kind;
-    h.source = m.source;
-    h.target = m.target;
-    h.source_incarnation = self_incarnation;
-    h.target_incarnation = m.target_incarnation;
-    h.seq = m.id;
+    write_addressing(m, self_incarnation, h);
     h.ack = m.tag;
     h.epoch = m.deliveries;
     if (m.redelivery) h.flags |= wire::flag::redelivery;
@@ -105,11 +81,11 @@ wire::Packet build(const MailboxPacket& m, std::uint32_t self_incarnation) {
             put_u64(from, m.from.local);
             p.extensions.push_back({ExtensionType::mailbox_from, std::move(from)});
         }
-        if (m.peek) put_seq(p, ExtensionType::mailbox_after, m.after);
-        if (m.take != 0) put_seq(p, ExtensionType::mailbox_take, m.take);
+        if (m.peek) put_u64_extension(p, ExtensionType::mailbox_after, m.after);
+        if (m.take != 0) put_u64_extension(p, ExtensionType::mailbox_take, m.take);
     }
-    if (m.floor != 0) put_seq(p, ExtensionType::mailbox_floor, m.floor);
-    if (m.mailbox_seq != 0) put_seq(p, ExtensionType::mailbox_seq, m.mailbox_seq);
+    if (m.floor != 0) put_u64_extension(p, ExtensionType::mailbox_floor, m.floor);
+    if (m.mailbox_seq != 0) put_u64_extension(p, ExtensionType::mailbox_seq, m.mailbox_seq);
     if (m.sender.node.known()) {
         Bytes sender;
         put_u64(sender, m.sender.node.value);
@@ -134,20 +110,15 @@ Result<MailboxPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t nam
     if (!is_mailbox_kind(h.kind)) return fail(Errc::malformed, "not a mailbox kind");
     if (h.seq == 0) return fail(Errc::malformed, "id 0");
     MailboxPacket m;
-    m.kind = h.kind;
-    m.source = h.source;
-    m.target = h.target;
-    m.source_incarnation = h.source_incarnation;
-    m.target_incarnation = h.target_incarnation;
-    m.id = h.seq;
+    static_cast<Addressing&>(m) = read_addressing(h);
     m.tag = h.ack;
     m.deliveries = h.epoch;
     m.redelivery = (h.flags & wire::flag::redelivery) != 0;
     m.age = Duration::nanoseconds(h.timestamp_ns);
     if (m.age < Duration::zero()) return fail(Errc::malformed, "negative age");
     bool present = false;
-    if (!get_seq(packet, ExtensionType::mailbox_message, present, m.message_id) ||
-        !get_seq(packet, ExtensionType::mailbox_seq, present, m.mailbox_seq)) {
+    if (!get_u64_extension(packet, ExtensionType::mailbox_message, present, m.message_id) ||
+        !get_u64_extension(packet, ExtensionType::mailbox_seq, present, m.mailbox_seq)) {
         return fail(Errc::malformed, "mailbox_message or mailbox_seq length");
     }
     if (const auto* sender = packet.find(ExtensionType::mailbox_sender)) {
@@ -160,7 +131,7 @@ Result<MailboxPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t nam
     if (is_request(m.kind)) {
         HERALD_TRY(parse_request(from, packet, name_bytes_max, m));
     } else if (const auto* reason = packet.find(ExtensionType::reason)) {
-        if (reason->value.size() != 1 || !rpc::is_error_code(reason->value[0])) {
+        if (reason->value.size() != 1 || !is_error_code(reason->value[0])) {
             return fail(Errc::malformed, "bad reason");
         }
         m.reason = static_cast<Errc>(reason->value[0]);

@@ -12,35 +12,33 @@
 #include "core/ids.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "proto/fields.h"
 #include "wire/packet.h"
 
 namespace herald::proto::mailbox {
 
 // One mailbox packet, validated. Which fields mean something depends on `kind`.
-struct MailboxPacket {
-    wire::PacketKind kind = wire::PacketKind::mailbox_send;
-    Pid source;                            // Requests: the client pid. Deliver: the sender.
-    Pid target;                            // Answers: the client pid.
-    std::uint32_t source_incarnation = 0;  // The sending node's incarnation.
-    std::uint32_t target_incarnation = 0;  // Answers: the client's incarnation, echoed.
-    std::uint64_t id = 0;                  // seq: message id (send) or request id (others).
-    std::uint64_t tag = 0;                 // ack: the delivery tag (deliver, ack).
-    std::uint32_t deliveries = 0;          // epoch: how often handed out, 1 = first (deliver).
-    bool redelivery = false;               // flag::redelivery (deliver).
-    std::string name;                      // mailbox_name (send, receive, ack).
-    std::uint32_t wait_ms = 0;             // mailbox_wait (receive).
-    Errc reason = Errc::ok;                // reason extension (answers); ok when absent.
-    std::uint64_t message_id = 0;          // mailbox_message (deliver).
-    Pid from;                              // mailbox_from (receive): only this sender's.
-    bool peek = false;                     // mailbox_after present (receive): look, not take.
-    std::uint64_t after = 0;               // mailbox_after (receive): seq the peek starts after.
-    std::uint64_t take = 0;                // mailbox_take (receive): the seq to take.
-    bool take_set = false;                 // mailbox_take present (parse only).
-    std::uint64_t mailbox_seq = 0;         // mailbox_seq (deliver): the message's place.
-    Pid sender{};                          // mailbox_sender (deliver): who sent the message.
-    std::uint64_t floor = 0;               // mailbox_floor (receive, ack): 0 when absent (M24).
-    Duration age;                          // timestamp_ns: time since first sent (send).
-    Bytes body;                            // The message (send, deliver).
+// Addressing: source is the client pid (requests) or the sender (deliver); target the client
+// pid (answers), whose incarnation answers echo; id (seq) the message id (send) or the request
+// id (others).
+struct MailboxPacket : Addressing {
+    std::uint64_t tag = 0;          // ack: the delivery tag (deliver, ack).
+    std::uint32_t deliveries = 0;   // epoch: how often handed out, 1 = first (deliver).
+    bool redelivery = false;        // flag::redelivery (deliver).
+    std::string name;               // mailbox_name (send, receive, ack).
+    std::uint32_t wait_ms = 0;      // mailbox_wait (receive).
+    Errc reason = Errc::ok;         // reason extension (answers); ok when absent.
+    std::uint64_t message_id = 0;   // mailbox_message (deliver).
+    Pid from;                       // mailbox_from (receive): only this sender's.
+    bool peek = false;              // mailbox_after present (receive): look, not take.
+    std::uint64_t after = 0;        // mailbox_after (receive): seq the peek starts after.
+    std::uint64_t take = 0;         // mailbox_take (receive): the seq to take.
+    bool take_set = false;          // mailbox_take present (parse only).
+    std::uint64_t mailbox_seq = 0;  // mailbox_seq (deliver): the message's place.
+    Pid sender{};                   // mailbox_sender (deliver): who sent the message.
+    std::uint64_t floor = 0;        // mailbox_floor (receive, ack): 0 when absent (M24).
+    Duration age;                   // timestamp_ns: time since first sent (send).
+    Bytes body;                     // The message (send, deliver).
 };
 
 // The packet of `m`, sent by a node of incarnation `self_incarnation`.

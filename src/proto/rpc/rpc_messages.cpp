@@ -198,32 +198,4 @@ Result<ResponseAck> parse_response_ack(NodeId from, const wire::Packet& packet) 
     return ResponseAck{route, packet.header.target_incarnation, packet.header.ack};
 }
 
-void put_u32(Bytes& out, std::uint32_t value) {
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
-}
-
-void put_u64(Bytes& out, std::uint64_t value) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
-}
-
-bool get_u32(ByteView in, std::size_t& offset, std::uint32_t& value) {
-    if (in.size() < offset || in.size() - offset < 4) return false;
-    value = 0;
-    for (std::size_t i = 0; i < 4; ++i) value |= std::uint32_t{in[offset + i]} << (8 * i);
-    offset += 4;
-    return true;
-}
-
-bool get_u64(ByteView in, std::size_t& offset, std::uint64_t& value) {
-    if (in.size() < offset || in.size() - offset < 8) return false;
-    value = 0;
-    for (std::size_t i = 0; i < 8; ++i) value |= std::uint64_t{in[offset + i]} << (8 * i);
-    offset += 8;
-    return true;
-}
-
-bool is_error_code(std::uint8_t raw) {
-    return raw != 0 && errc_name(static_cast<Errc>(raw)) != "unknown";
-}
-
 }  // namespace herald::proto::rpc

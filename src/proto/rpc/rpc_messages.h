@@ -10,6 +10,7 @@
 #include "core/ids.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "proto/fields.h"
 #include "proto/rpc/rpc_options.h"
 #include "wire/packet.h"
 
@@ -92,14 +93,5 @@ struct ResponseAck {
                                             std::uint32_t operation_bytes_max);
 [[nodiscard]] Result<Reply> parse_reply(NodeId from, const wire::Packet& packet);
 [[nodiscard]] Result<ResponseAck> parse_response_ack(NodeId from, const wire::Packet& packet);
-
-// Little-endian helpers shared with the reply cache's record codec.
-void put_u32(Bytes& out, std::uint32_t value);
-void put_u64(Bytes& out, std::uint64_t value);
-// Reads at `offset` and advances it; false (offset unchanged) when too short.
-[[nodiscard]] bool get_u32(ByteView in, std::size_t& offset, std::uint32_t& value);
-[[nodiscard]] bool get_u64(ByteView in, std::size_t& offset, std::uint64_t& value);
-// True when `raw` is a defined Errc other than ok.
-[[nodiscard]] bool is_error_code(std::uint8_t raw);
 
 }  // namespace herald::proto::rpc
