@@ -212,8 +212,9 @@ Pid DirectWorkload::pick_target(std::size_t index, bool allow_missing) {
 
 void DirectWorkload::issue_send(std::size_t index, bool liveness) {
     Process& p = processes_[index];
-    const std::uint64_t op = sim_.next_operation_id();
     const Pid target = pick_target(index, !liveness);
+    OperationRecord record = sim_.new_operation("send", p.pid, target);
+    const std::uint64_t op = record.id;
     SendOptions send;
     const SendMode modes[] = {SendMode::accepted, SendMode::delivered, SendMode::nonblocking};
     const bool nonblocking_ok = !liveness || options_.liveness_nonblocking;
@@ -233,12 +234,6 @@ void DirectWorkload::issue_send(std::size_t index, bool liveness) {
     message.sent_unix_ns = unix_epoch_ns + sim_.now().ns();
     message.body = make_body(op, static_cast<std::size_t>(random_.below(57)));
 
-    OperationRecord record;
-    record.id = op;
-    record.kind = "send";
-    record.actor = p.pid;
-    record.peer = target;
-    record.actor_incarnation = node_of(p).incarnation();
     record.payload = op;
     record.promise = promise_of(send.mode);
     // To a send-after-receive process, "accepted" means the offer was registered while the
@@ -248,7 +243,6 @@ void DirectWorkload::issue_send(std::size_t index, bool liveness) {
         record.promise = Promise::none;
     }
     record.must_succeed = liveness;
-    record.started = sim_.now();
     sim_.history().start(record);
     if (liveness) {
         ++p.sent_liveness;

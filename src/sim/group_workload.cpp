@@ -36,17 +36,11 @@ void GroupWorkload::violation(std::string text) {
 }
 
 std::uint64_t GroupWorkload::record(OpKind kind, std::size_t index, const std::string& group) {
-    const std::uint64_t op = sim_.next_operation_id();
-    ops_[op] = Op{kind, index, group};
-    OperationRecord r;
-    r.id = op;
-    r.kind = "group";
-    r.actor = kind == OpKind::create ? Pid{server_, 1} : processes_[index].pid;
-    r.peer = Pid{server_, 1};
-    r.actor_incarnation = sim_.node(r.actor.node).incarnation();
-    r.started = sim_.now();
+    const Pid actor = kind == OpKind::create ? Pid{server_, 1} : processes_[index].pid;
+    const OperationRecord r = sim_.new_operation("group", actor, Pid{server_, 1});
+    ops_[r.id] = Op{kind, index, group};
     sim_.history().start(r);
-    return op;
+    return r.id;
 }
 
 void GroupWorkload::create_groups(SimNode& node) {

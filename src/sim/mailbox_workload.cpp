@@ -32,17 +32,11 @@ MailboxWorkload::MailboxWorkload(Simulation& sim, std::size_t slot,
 
 std::uint64_t MailboxWorkload::record(OpKind kind, std::size_t index, std::uint64_t payload,
                                       bool persistent) {
-    const std::uint64_t op = sim_.next_operation_id();
-    ops_[op] = Op{kind, index, payload, persistent};
-    OperationRecord r;
-    r.id = op;
-    r.kind = "mailbox";
-    r.actor = kind == OpKind::create ? Pid{host_, 1} : processes_[index].pid;
-    r.peer = Pid{host_, 1};
-    r.actor_incarnation = sim_.node(r.actor.node).incarnation();
-    r.started = sim_.now();
+    const Pid actor = kind == OpKind::create ? Pid{host_, 1} : processes_[index].pid;
+    const OperationRecord r = sim_.new_operation("mailbox", actor, Pid{host_, 1});
+    ops_[r.id] = Op{kind, index, payload, persistent};
     sim_.history().start(r);
-    return op;
+    return r.id;
 }
 
 void MailboxWorkload::create_mailboxes(SimNode& node) {

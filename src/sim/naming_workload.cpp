@@ -72,7 +72,8 @@ void NamingWorkload::issue(std::size_t index, std::uint64_t life) {
 
 void NamingWorkload::start(std::size_t index, bool liveness) {
     Client& c = clients_[index];
-    const std::uint64_t id = sim_.next_operation_id();
+    const OperationRecord record = sim_.new_operation("name", c.pid, Pid{NodeId{1}, 1});
+    const std::uint64_t id = record.id;
     const auto roll = random_.below(100);
     Op op;
     op.kind = roll < 50 ? Kind::reg : roll < 85 ? Kind::lookup : Kind::unreg;
@@ -80,13 +81,6 @@ void NamingWorkload::start(std::size_t index, bool liveness) {
     op.name = "n" + std::to_string(random_.below(options_.names));
     op.start = sim_.now();
     op.liveness = liveness;
-    OperationRecord record;
-    record.id = id;
-    record.kind = "name";
-    record.actor = c.pid;
-    record.peer = Pid{NodeId{1}, 1};
-    record.actor_incarnation = sim_.node(c.pid.node).incarnation();
-    record.started = sim_.now();
     sim_.history().start(record);
     ++(liveness ? c.issued_liveness : c.issued);
     c.busy = true;

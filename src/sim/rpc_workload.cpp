@@ -148,18 +148,12 @@ CallOptions RpcWorkload::call_options(Protocol protocol) {
 
 void RpcWorkload::start_call(std::size_t index, bool liveness) {
     Client& c = clients_[index];
-    const std::uint64_t op = sim_.next_operation_id();
+    OperationRecord record = sim_.new_operation("call", c.pid, server_);
+    const std::uint64_t op = record.id;
     const Protocol protocols[] = {Protocol::rr, Protocol::rra, Protocol::rara};
     const Protocol protocol = protocols[random_.below(3)];
     calls_[op] = Call{index, protocol, std::nullopt, false, liveness, std::nullopt};
-    OperationRecord record;
-    record.id = op;
-    record.kind = "call";
-    record.actor = c.pid;
-    record.peer = server_;
-    record.actor_incarnation = sim_.node(c.pid.node).incarnation();
     record.must_succeed = liveness;
-    record.started = sim_.now();
     sim_.history().start(record);
     ++(liveness ? c.issued_liveness : c.issued);
     ++c.in_flight;

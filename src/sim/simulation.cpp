@@ -49,6 +49,17 @@ SimNode& Simulation::node(NodeId id) {
     return *nodes_[id.value - 1];
 }
 
+OperationRecord Simulation::new_operation(std::string_view kind, Pid actor, Pid peer) {
+    OperationRecord r;
+    r.id = next_operation_id();
+    r.kind = kind;
+    r.actor = actor;
+    r.peer = peer;
+    r.actor_incarnation = node(actor.node).incarnation();
+    r.started = now();
+    return r;
+}
+
 void Simulation::crash(NodeId id, bool wipe) {
     SimNode& n = node(id);
     if (!n.up()) return;

@@ -99,6 +99,10 @@ public:
     [[nodiscard]] SimNode& node_at(std::size_t index) { return *nodes_.at(index); }
     // Unique operation ids for commands (1, 2, ...).
     [[nodiscard]] std::uint64_t next_operation_id() { return ++last_operation_id_; }
+    // A history record for a new operation of `kind` (static storage) that `actor` starts
+    // now towards `peer`: a fresh id, the actor node's incarnation, `started` = now. The
+    // workload adds its own fields and passes it to history().start.
+    [[nodiscard]] OperationRecord new_operation(std::string_view kind, Pid actor, Pid peer);
     [[nodiscard]] EngineStats engine_stats() const;
     [[nodiscard]] std::uint64_t packets_delivered() const { return packets_delivered_; }
 

@@ -27,8 +27,10 @@ inline constexpr std::uint64_t sanitizer_seed_divisor = 1;
 #else
 inline constexpr std::uint64_t sanitizer_seed_divisor = 1;
 #endif
-constexpr std::uint64_t seeds(std::uint64_t release_count) {
-    return release_count / sanitizer_seed_divisor > 0 ? release_count / sanitizer_seed_divisor : 1;
+// A sweep whose seeds are slower than most may divide by more under sanitizers (`divisor`).
+constexpr std::uint64_t seeds(std::uint64_t release_count, std::uint64_t divisor = 4) {
+    const std::uint64_t d = sanitizer_seed_divisor == 1 ? 1 : divisor;
+    return release_count / d > 0 ? release_count / d : 1;
 }
 
 // The tail of the trace of `seed` (re-run with tracing on; runs are deterministic).
