@@ -1,0 +1,299 @@
+// Hostile traffic against a real node on loopback (issue 21): a bounded flood of random bytes,
+// bad checksums, truncated and malformed packets, hellos from made-up nodes, and fragment 0 of
+// large messages from many fragment ids, sent from several sockets while a legitimate node pings
+// the target. What must hold: the node never stops, every bad packet is dropped and counted,
+// made-up nodes and announced messages do not grow its state past the documented bounds
+// (peer table, reassembly memory), the legitimate node is answered during and after the flood,
+// and the node still stops cleanly. The figures of a run (packets/s sent, counted drops, round
+// trips before/during/after, RSS before/peak/after) are printed, not asserted: performance is
+// measured by benchmarks, not by tests.
+// HERALD_FLOOD_PACKETS sets the flood's size: 60,000 in make test, 1,000,000 under the `long`
+// label (make test-long).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../node/node_test_support.h"
+#include "wire/codec.h"
+#include "wire/fragment.h"
+
+namespace herald {
+namespace {
+
+using namespace herald::testing;
+using namespace std::chrono_literals;
+
+std::uint64_t flood_packets() {
+    const char* text = std::getenv("HERALD_FLOOD_PACKETS");
+    if (text == nullptr) return 60'000;
+    const auto n = std::strtoull(text, nullptr, 10);
+    return n == 0 ? 60'000 : n;
+}
+
+// Resident set size of this process, in KiB (the node under attack runs in it).
+std::uint64_t rss_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+    }
+    return 0;
+}
+
+std::uint16_t port_of(const std::string& url) {
+    return static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+}
+
+// The hostile datagrams, by category; each call makes the next one of a category.
+class Forger {
+public:
+    explicit Forger(std::uint64_t seed) : random_(seed) {
+        // One 4 MiB message, whose fragment 0 is sent under many fragment ids.
+        large_.header.kind = wire::PacketKind::data;
+        large_.header.source = Pid{NodeId{0xBAD0}, 1};
+        large_.header.target = Pid{NodeId{0}, 0};
+        large_.header.source_incarnation = 1;
+        large_.header.seq = 1;
+        large_.body.assign(std::size_t{4} << 20, 0x5A);
+        plan_ = *wire::plan_fragments(large_, 65'000);
+    }
+
+    enum class Kind : std::uint8_t { random, bad_crc, truncated, bad_field, fake_hello, fragment };
+    static constexpr std::size_t kinds = 6;
+
+    Bytes make(Kind kind) {
+        switch (kind) {
+            case Kind::random: {
+                Bytes b(1 + random_() % 1400);
+                for (auto& byte : b) byte = static_cast<std::uint8_t>(random_());
+                return b;
+            }
+            case Kind::bad_crc: {
+                Bytes b = wire::encode(hello(NodeId{0xC0DE}));
+                b[b.size() - 1] ^= 0xFF;  // The checksum covers every byte.
+                b[20] ^= 0x01;
+                return b;
+            }
+            case Kind::truncated: {
+                Bytes b = wire::encode(hello(NodeId{0xC0DF}));
+                b.resize(1 + random_() % (b.size() - 1));
+                return b;
+            }
+            case Kind::bad_field: {
+                // A well-formed packet of the RPC protocol whose call_id is missing: decodes, then
+                // the engine drops it as malformed.
+                wire::Packet p;
+                p.header.kind = wire::PacketKind::rpc_request;
+                p.header.source = Pid{NodeId{0xD00D}, 1 + random_() % 1000};
+                p.header.target = Pid{NodeId{0}, 1};
+                p.header.source_incarnation = 1;
+                p.header.seq = 1 + random_() % 1000;
+                return wire::encode(p);
+            }
+            case Kind::fake_hello:
+                return wire::encode(hello(NodeId{0x10000 + random_() % 1'000'000}));
+            case Kind::fragment: {
+                Bytes b(65'000);
+                auto n = wire::encode_fragment_into(
+                    large_, plan_, static_cast<std::uint32_t>(++fragment_id_), 0, b);
+                b.resize(n ? *n : 0);
+                return b;
+            }
+        }
+        return {};
+    }
+
+private:
+    wire::Packet hello(NodeId from) {
+        wire::Packet p;
+        p.header.kind = wire::PacketKind::hello;
+        p.header.source = Pid{from, 0};
+        p.header.source_incarnation = 1 + static_cast<std::uint32_t>(random_() % 100);
+        p.header.seq = 1 + random_() % 1'000'000;
+        return p;
+    }
+
+    std::mt19937_64 random_;
+    wire::Packet large_;
+    wire::FragmentPlan plan_;
+    std::uint64_t fragment_id_ = 0;
+};
+
+// Sends `count` hostile datagrams to 127.0.0.1:`port` from `sockets` sockets, as fast as the
+// kernel takes them; a background thread.
+class Flooder {
+public:
+    Flooder(std::uint16_t port, std::uint64_t count, std::size_t sockets) {
+        for (std::size_t i = 0; i < sockets; ++i) {
+            const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+            EXPECT_GE(fd, 0);
+            fds_.push_back(fd);
+        }
+        to_.sin_family = AF_INET;
+        to_.sin_port = htons(port);
+        to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        thread_ = std::thread([this, count] { run(count); });
+    }
+    ~Flooder() {
+        if (thread_.joinable()) thread_.join();
+        for (int fd : fds_) ::close(fd);
+    }
+    Flooder(const Flooder&) = delete;
+    Flooder& operator=(const Flooder&) = delete;
+
+    void join() { thread_.join(); }
+    [[nodiscard]] bool done() const { return done_.load(); }
+    [[nodiscard]] std::uint64_t sent(Forger::Kind kind) const {
+        return sent_[static_cast<std::size_t>(kind)];
+    }
+    [[nodiscard]] std::uint64_t total() const { return total_; }
+    [[nodiscard]] double seconds() const { return seconds_; }
+
+private:
+    void run(std::uint64_t count) {
+        Forger forger(0xF100D);
+        // Fragments are the most expensive to make and to receive: one datagram in 50.
+        const auto start = std::chrono::steady_clock::now();
+        for (std::uint64_t i = 0; i < count; ++i) {
+            const auto kind = i % 50 == 49 ? Forger::Kind::fragment
+                                           : static_cast<Forger::Kind>(i % (Forger::kinds - 1));
+            const Bytes datagram = forger.make(kind);
+            const int fd = fds_[i % fds_.size()];
+            // A full socket buffer: wait a moment and go on (the datagram is lost, as on a
+            // flooded network).
+            if (::sendto(fd, datagram.data(), datagram.size(), 0,
+                         reinterpret_cast<const sockaddr*>(&to_), sizeof to_) < 0) {
+                std::this_thread::sleep_for(50us);
+                continue;
+            }
+            ++sent_[static_cast<std::size_t>(kind)];
+            ++total_;
+        }
+        seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        done_ = true;
+    }
+
+    std::vector<int> fds_;
+    sockaddr_in to_{};
+    std::thread thread_;
+    std::atomic<bool> done_{false};
+    std::uint64_t sent_[Forger::kinds] = {};
+    std::uint64_t total_ = 0;
+    double seconds_ = 0;
+};
+
+struct Rtts {
+    std::vector<double> ms;
+    std::uint64_t failed = 0;
+    void add(const Result<PingReply>& r) {
+        if (r) {
+            ms.push_back(std::chrono::duration<double, std::milli>(r->rtt).count());
+        } else {
+            ++failed;
+        }
+    }
+    [[nodiscard]] double percentile(double p) {
+        if (ms.empty()) return 0;
+        std::sort(ms.begin(), ms.end());
+        return ms[std::min(ms.size() - 1,
+                           static_cast<std::size_t>(p * static_cast<double>(ms.size())))];
+    }
+    [[nodiscard]] std::string text() {
+        char out[128];
+        std::snprintf(out, sizeof out, "%zu ok, %llu failed, p50 %.2f ms, p99 %.2f ms", ms.size(),
+                      static_cast<unsigned long long>(failed), percentile(0.5), percentile(0.99));
+        return out;
+    }
+};
+
+TEST(Flood, TheNodeKeepsAnsweringAndItsStateStaysBounded) {
+    auto target = start_node();
+    auto bystander = start_node();
+    ASSERT_TRUE(target && bystander);
+    const std::string url = target->listen_url();
+    ASSERT_TRUE(bystander->ping(url, 2s)) << "the bystander reaches the target before the flood";
+
+    Rtts before, during, after;
+    for (int i = 0; i < 20; ++i) before.add(bystander->ping(url, 1s));
+    const NodeStats start = target->stats();
+    const std::uint64_t rss_before = rss_kib();
+    std::uint64_t rss_peak = rss_before, peers_peak = 0, reassembly_peak = 0;
+
+    const std::uint64_t packets = flood_packets();
+    {
+        Flooder flood(port_of(url), packets, 4);
+        while (!flood.done()) {
+            during.add(bystander->ping(url, 1s));
+            const NodeStats now = target->stats();
+            peers_peak = std::max(peers_peak, now.peers_known);
+            reassembly_peak = std::max(reassembly_peak, now.reassembly_bytes);
+            rss_peak = std::max(rss_peak, rss_kib());
+            std::this_thread::sleep_for(10ms);
+        }
+        flood.join();
+        std::printf(
+            "flood: %llu datagrams in %.2f s (%.0f/s) from 4 sockets; random %llu, "
+            "bad_crc %llu, truncated %llu, bad_field %llu, fake_hello %llu, fragment "
+            "%llu\n",
+            static_cast<unsigned long long>(flood.total()), flood.seconds(),
+            static_cast<double>(flood.total()) / std::max(flood.seconds(), 1e-9),
+            static_cast<unsigned long long>(flood.sent(Forger::Kind::random)),
+            static_cast<unsigned long long>(flood.sent(Forger::Kind::bad_crc)),
+            static_cast<unsigned long long>(flood.sent(Forger::Kind::truncated)),
+            static_cast<unsigned long long>(flood.sent(Forger::Kind::bad_field)),
+            static_cast<unsigned long long>(flood.sent(Forger::Kind::fake_hello)),
+            static_cast<unsigned long long>(flood.sent(Forger::Kind::fragment)));
+        EXPECT_GT(flood.total(), packets / 2) << "the flood did not reach the node";
+    }
+
+    // After the flood the bystander is answered every time (the kernel queue has drained within
+    // the ping timeout).
+    ASSERT_TRUE(eventually([&] { return bystander->ping(url, 1s).has_value(); }, 10s));
+    for (int i = 0; i < 20; ++i) after.add(bystander->ping(url, 1s));
+    EXPECT_EQ(after.failed, 0u) << after.text();
+
+    const NodeStats end = target->stats();
+    const std::uint64_t rss_after = rss_kib();
+    std::printf("bystander round trips: before %s; during %s; after %s\n", before.text().c_str(),
+                during.text().c_str(), after.text().c_str());
+    std::printf(
+        "target: datagrams_received +%llu, malformed_dropped +%llu, peers_known peak %llu, "
+        "reassembly peak %llu B; RSS before %llu KiB, peak %llu KiB, after %llu KiB\n",
+        static_cast<unsigned long long>(end.datagrams_received - start.datagrams_received),
+        static_cast<unsigned long long>(end.malformed_dropped - start.malformed_dropped),
+        static_cast<unsigned long long>(peers_peak),
+        static_cast<unsigned long long>(reassembly_peak),
+        static_cast<unsigned long long>(rss_before), static_cast<unsigned long long>(rss_peak),
+        static_cast<unsigned long long>(rss_after));
+
+    // Bad packets were dropped and counted (the kernel may have dropped some before the node
+    // saw them, so not all of them).
+    EXPECT_GT(end.malformed_dropped - start.malformed_dropped, 0u);
+    EXPECT_GT(end.datagrams_received - start.datagrams_received, 0u);
+    // Made-up nodes from 4 addresses: an address belongs to one node at a time (PeerTable), so
+    // at most the bystander, the target itself and one per flooding socket.
+    EXPECT_LE(peers_peak, 6u);
+    // Reassembly memory stays within its bound (docs/wire.md: held_bytes_max, 64 MiB), and the
+    // whole process within that plus a margin for the two nodes and the flood's own buffers.
+    EXPECT_LE(reassembly_peak, std::uint64_t{64} << 20);
+    EXPECT_LE(rss_peak - rss_before, std::uint64_t{160} << 10) << "KiB";
+    // The bystander was answered during the flood at least some of the time.
+    EXPECT_GT(during.ms.size(), 0u) << during.text();
+
+    target->stop();
+    bystander->stop();
+}
+
+}  // namespace
+}  // namespace herald
