@@ -56,6 +56,10 @@ echo = true
 # On SIGINT/SIGTERM, how long in-flight replies may take to be acknowledged before the node
 # closes anyway (0 to 60000 ms).
 shutdown_drain_ms = 2000
+# Who may use the admin service (herald status, mailbox, name and group commands):
+# "local" (callers on this host), "key_holders" (any node with the cluster key; needs
+# node.key_file) or "anyone". Others are answered access_denied.
+admin_access = "local"
 
 [naming]
 # Host the name server (docs/naming.md): names registered by any node's processes, kept in
@@ -193,7 +197,8 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
         } else {
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"echo", nullptr, nullptr, &c.echo},
-                                     {"shutdown_drain_ms", nullptr, &c.shutdown_drain_ms}}));
+                                     {"shutdown_drain_ms", nullptr, &c.shutdown_drain_ms},
+                                     {"admin_access", &c.admin_access}}));
         }
     }
     return {};
@@ -318,6 +323,15 @@ Status validate(const DaemonConfig& c, std::string_view origin, const ConfigOver
     HERALD_TRY(
         check_range(where, "limits.message_bytes_max", c.message_bytes_max, 65536, 16u << 20));
     HERALD_TRY(check_range(where, "services.shutdown_drain_ms", c.shutdown_drain_ms, 0, 60'000));
+    if (c.admin_access != "local" && c.admin_access != "key_holders" &&
+        c.admin_access != "anyone") {
+        return fail(value_error(where, "services.admin_access", quoted(c.admin_access),
+                                "allowed: local, key_holders, anyone"));
+    }
+    if (c.admin_access == "key_holders" && c.key_file.empty()) {
+        return fail(value_error(where, "services.admin_access", quoted(c.admin_access),
+                                "needs node.key_file (without a key every caller is anyone)"));
+    }
     return check_naming(c, where);
 }
 

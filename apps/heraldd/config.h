@@ -24,6 +24,9 @@ struct DaemonConfig {
     std::uint32_t message_bytes_max = 16u << 20;
     bool echo = true;
     std::uint32_t shutdown_drain_ms = 2000;
+    // Who may use the admin service (docs/admin.md, "Access"): "local" (processes on this
+    // host), "key_holders" (any node with the cluster key; needs key_file) or "anyone".
+    std::string admin_access = "local";
     // [naming]: host the name server (its table in data_dir), or use the one at server_url.
     bool naming_server = true;
     std::string naming_server_url;

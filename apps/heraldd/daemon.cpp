@@ -105,9 +105,14 @@ Status Daemon::start_services() {
         HERALD_TRY(serve_echo_operation(*services_.back()));
     }
     HERALD_TRY(start_counter());
-    return add_service(
-        {"admin", admin::admin_name, admin::admin_local_id, config_.queue_limit},
-        [this, &node](Service& s) { return admin_handler(s, node, [this] { return status(); }); });
+    return add_service({"admin", admin::admin_name, admin::admin_local_id, config_.queue_limit},
+                       [this, &node](Service& s) {
+                           const AdminAccess access =
+                               config_.admin_access == "anyone"        ? AdminAccess::anyone
+                               : config_.admin_access == "key_holders" ? AdminAccess::key_holders
+                                                                       : AdminAccess::local;
+                           return admin_handler(s, node, access, [this] { return status(); });
+                       });
 }
 
 Status Daemon::start_counter() {

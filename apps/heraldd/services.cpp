@@ -244,11 +244,35 @@ admin::Reply answer(Node& node, const std::function<admin::Reply()>& status,
     return reply;
 }
 
+bool caller_is_local(Node& node, const Envelope& message) {
+    auto local = node.is_local_peer(message.source.node);
+    return local && *local;
+}
+
+// The answer to a caller admin_access = "local" does not admit: access_denied, with the
+// request's id when it has one.
+admin::Reply refusal(const Envelope& message) {
+    admin::Reply reply;
+    auto request = admin::decode_request(message.body);
+    if (request) reply.id = request->id;
+    reply.error = std::string(errc_name(Errc::access_denied));
+    reply.detail =
+        "admin operations are limited to callers on this host (services.admin_access = local)";
+    log_event(spdlog::level::warn, "admin_refused",
+              {{"source", to_string(message.source)},
+               {"op", request ? request->op : std::string("(not an admin request)")}});
+    return reply;
+}
+
 }  // namespace
 
-ServiceHandler admin_handler(Service& service, Node& node, std::function<admin::Reply()> status) {
-    return [&service, &node, status = std::move(status)](Process& self, Envelope&& message) {
-        auto body = admin::encode(answer(node, status, message));
+ServiceHandler admin_handler(Service& service, Node& node, AdminAccess access,
+                             std::function<admin::Reply()> status) {
+    return [&service, &node, access, status = std::move(status)](Process& self,
+                                                                 Envelope&& message) {
+        auto body = admin::encode(access == AdminAccess::local && !caller_is_local(node, message)
+                                      ? refusal(message)
+                                      : answer(node, status, message));
         if (!body) {
             log_event(spdlog::level::err, "admin_encode_failed",
                       {{"error", body.error().to_string()}});

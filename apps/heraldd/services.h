@@ -80,9 +80,17 @@ private:
 // The echo handler: replies with the same body to the sender.
 [[nodiscard]] ServiceHandler echo_handler(Service& service);
 
+// Who the admin service answers (DaemonConfig::admin_access, docs/admin.md "Access").
+enum class AdminAccess : std::uint8_t {
+    local,        // Callers whose node is on this host (Node::is_local_peer).
+    key_holders,  // Every caller: the node drops packets without the cluster key.
+    anyone,
+};
+
 // The admin handler: `status` builds the answer to a status request (called on the admin
-// service thread); whereis is answered from the node's name table.
-[[nodiscard]] ServiceHandler admin_handler(Service& service, Node& node,
+// service thread); whereis is answered from the node's name table. A caller `access` does not
+// admit is answered access_denied and logged (event admin_refused).
+[[nodiscard]] ServiceHandler admin_handler(Service& service, Node& node, AdminAccess access,
                                            std::function<admin::Reply()> status);
 
 }  // namespace herald::daemon

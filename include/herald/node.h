@@ -166,6 +166,12 @@ public:
     [[nodiscard]] Result<Process> spawn(const ProcessOptions& options = {});
     // The pid of the live process registered under `name` here. Errc::not_found.
     [[nodiscard]] Result<Pid> whereis(std::string_view name) const;
+    // Whether `node` runs on this host: it is this node, or the address its packets come from
+    // is a unix or in-process address, a loopback address or an address of this host's
+    // interfaces. False for a node this node has not heard from. Without a cluster key the
+    // answer is as good as the sender's source address. Errc::closed (node stopped),
+    // invalid_argument (called from one of this node's callbacks).
+    [[nodiscard]] Result<bool> is_local_peer(NodeId node) const;
 
     // Stops accepting sends, lets pending ones finish for up to drain_timeout, then closes
     // every process (blocked calls return Errc::closed) and the socket. Blocks; idempotent.

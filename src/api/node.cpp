@@ -121,6 +121,10 @@ Result<Pid> Node::whereis(std::string_view name) const {
     return impl_->whereis(name);
 }
 
+Result<bool> Node::is_local_peer(NodeId node) const {
+    return impl_->is_local_peer(node);
+}
+
 void Node::stop() {
     impl_->stop();
 }

@@ -1,6 +1,7 @@
 // parse_endpoint / to_string: node URLs <-> Endpoint. Layer: runtime.
 // Only IP literals (and "localhost") are accepted: the runtime never does DNS on its loop.
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sys/un.h>
 
@@ -192,6 +193,38 @@ std::string to_string(const Endpoint& endpoint) {
             return "inproc://" + endpoint.host;
     }
     return "invalid-endpoint";
+}
+
+bool is_local(const Endpoint& endpoint) {
+    if (endpoint.scheme == Endpoint::Scheme::unix_socket ||
+        endpoint.scheme == Endpoint::Scheme::inproc) {
+        return true;
+    }
+    in_addr v4{};
+    in6_addr v6{};
+    const bool is_v4 = ::inet_pton(AF_INET, endpoint.host.c_str(), &v4) == 1;
+    const bool is_v6 = !is_v4 && ::inet_pton(AF_INET6, endpoint.host.c_str(), &v6) == 1;
+    if (!is_v4 && !is_v6) return false;
+    if (is_v4 && (ntohl(v4.s_addr) >> 24) == 127) return true;
+    if (is_v6 && IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    if ((is_v4 && v4.s_addr == htonl(INADDR_ANY)) || (is_v6 && IN6_IS_ADDR_UNSPECIFIED(&v6))) {
+        return false;
+    }
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return false;
+    bool found = false;
+    for (const ifaddrs* a = list; a != nullptr && !found; a = a->ifa_next) {
+        if (a->ifa_addr == nullptr) continue;
+        if (is_v4 && a->ifa_addr->sa_family == AF_INET) {
+            const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+            found = in->sin_addr.s_addr == v4.s_addr;
+        } else if (is_v6 && a->ifa_addr->sa_family == AF_INET6) {
+            const auto* in = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
+            found = std::memcmp(&in->sin6_addr, &v6, sizeof v6) == 0;
+        }
+    }
+    ::freeifaddrs(list);
+    return found;
 }
 
 }  // namespace herald::runtime

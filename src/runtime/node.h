@@ -108,6 +108,10 @@ public:
     void exit(const std::shared_ptr<ProcessState>& process);
     // The pid registered under `name` on this node. Errc::not_found. Any thread.
     [[nodiscard]] Result<Pid> whereis(std::string_view name) const;
+    // Whether `node` is this node, or its address (learned from its packets) is on this host
+    // (is_local(Endpoint)); false for a node whose address is unknown. Blocks for one loop
+    // round trip; any thread but the loop. Errc::closed, invalid_argument (on the loop).
+    [[nodiscard]] Result<bool> is_local_peer(NodeId node);
 
     // Sends `body` from local process `source` to `to` and blocks until the mode's completion
     // point (SendConfig). Any thread but the loop. Errors: those of DirectEngine::on_send

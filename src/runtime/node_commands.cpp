@@ -97,6 +97,14 @@ Result<Pid> Node::whereis(std::string_view name) const {
     return it->second;
 }
 
+Result<bool> Node::is_local_peer(NodeId node) {
+    return on_loop<Result<bool>>("is_local_peer()", [this, node]() -> Result<bool> {
+        if (node == id_) return true;
+        const Endpoint* endpoint = peers_.find(node);
+        return endpoint != nullptr && is_local(*endpoint);
+    });
+}
+
 Status Node::add_peer(NodeId node, const Endpoint& endpoint) {
     if (!node.known()) return fail(Errc::invalid_argument, "node id 0");
     HERALD_TRY(reserve_command());

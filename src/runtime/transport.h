@@ -31,6 +31,11 @@ struct Endpoint {
 [[nodiscard]] Result<Endpoint> parse_endpoint(std::string_view url);
 [[nodiscard]] std::string to_string(const Endpoint& endpoint);
 
+// Whether `endpoint` is on this host: a unix socket or inproc endpoint, an IP loopback address
+// (127.0.0.0/8, ::1), or an address of one of this host's interfaces (getifaddrs, looked up on
+// every call). A wildcard or unparsable host is not local.
+[[nodiscard]] bool is_local(const Endpoint& endpoint);
+
 // Whether `endpoint` can name an IP multicast group: scheme udp, a multicast address (IPv4
 // 224.0.0.0/4, IPv6 ff00::/8) and a port other than 0 (every member binds the same port).
 // Errc::invalid_argument says which of the three is wrong.

@@ -13,6 +13,7 @@ namespace herald::daemon {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // The error detail of parsing `text` (which must fail).
 std::string parse_error(std::string_view text) {
@@ -65,6 +66,7 @@ message_bytes_max = 70000
 [services]
 echo = false
 shutdown_drain_ms = 0
+admin_access = "anyone"
 )",
                                "all.toml");
     ASSERT_TRUE(config.has_value()) << config.error().to_string();
@@ -79,6 +81,7 @@ shutdown_drain_ms = 0
     expected.message_bytes_max = 70000;
     expected.echo = false;
     expected.shutdown_drain_ms = 0;
+    expected.admin_access = "anyone";
     EXPECT_EQ(*config, expected);
     EXPECT_TRUE(validate(*config).has_value());
 }
@@ -208,6 +211,21 @@ TEST(DaemonConfig, RefusesOutOfRangeNumbers) {
     c.shutdown_drain_ms = 60'001;
     EXPECT_THAT(validate_error(c),
                 HasSubstr("services.shutdown_drain_ms = 60001: allowed: 0 to 60000"));
+}
+
+TEST(DaemonConfig, AdminAccessIsLocalByDefaultAndKeyHoldersNeedsAKey) {
+    EXPECT_EQ(DaemonConfig{}.admin_access, "local");
+    DaemonConfig c;
+    c.admin_access = "everyone";
+    EXPECT_THAT(validate_error(c), HasSubstr("services.admin_access = \"everyone\": allowed: "
+                                             "local, key_holders, anyone"));
+    c.admin_access = "key_holders";
+    EXPECT_THAT(validate_error(c), HasSubstr("needs node.key_file"));
+    c.key_file = "/nonexistent/cluster.key";  // Refused for itself, not for admin_access.
+    EXPECT_THAT(validate_error(c), Not(HasSubstr("admin_access")));
+    c.admin_access = "anyone";
+    c.key_file.clear();
+    EXPECT_TRUE(validate(c).has_value());
 }
 
 TEST(DaemonConfig, OverridesReplaceFileValuesAndTheirErrorsNameTheOption) {

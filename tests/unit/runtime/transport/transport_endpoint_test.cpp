@@ -1,5 +1,8 @@
 // parse_endpoint / to_string: every accepted form, and a clear error for each malformed one.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 
 #include <string>
 
@@ -155,6 +158,35 @@ TEST(CheckGroupEndpoint, RefusesUnicastBroadcastOtherSchemesAndPortZero) {
     EXPECT_NE(group_error("tcp://239.1.2.3:7500").find("udp endpoint"), std::string::npos);
     EXPECT_NE(group_error("inproc://group").find("udp endpoint"), std::string::npos);
     EXPECT_NE(group_error("udp://239.1.2.3:0").find("port"), std::string::npos);
+}
+
+TEST(IsLocal, LoopbackUnixAndInprocAreLocalWildcardsAndForeignAddressesAreNot) {
+    EXPECT_TRUE(is_local(parsed("udp://127.0.0.1:7400")));
+    EXPECT_TRUE(is_local(parsed("tcp://127.3.4.5:1")));
+    EXPECT_TRUE(is_local(parsed("udp://[::1]:7400")));
+    EXPECT_TRUE(is_local(parsed("unix:/tmp/herald.sock")));
+    EXPECT_TRUE(is_local(parsed("inproc://a")));
+    EXPECT_FALSE(is_local(parsed("udp://0.0.0.0:7400")));
+    EXPECT_FALSE(is_local(parsed("udp://[::]:7400")));
+    // TEST-NET-1 and the IPv6 documentation prefix: assigned to no machine's interface.
+    EXPECT_FALSE(is_local(parsed("udp://192.0.2.1:7400")));
+    EXPECT_FALSE(is_local(parsed("udp://[2001:db8::1]:7400")));
+}
+
+TEST(IsLocal, AnAddressOfThisHostsInterfacesIsLocal) {
+    ifaddrs* list = nullptr;
+    ASSERT_EQ(::getifaddrs(&list), 0);
+    std::string address;
+    for (const ifaddrs* a = list; a != nullptr && address.empty(); a = a->ifa_next) {
+        if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+        char text[INET_ADDRSTRLEN] = {};
+        const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+        ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+        if (std::string(text).rfind("127.", 0) != 0) address = text;
+    }
+    ::freeifaddrs(list);
+    if (address.empty()) GTEST_SKIP() << "this host has no IPv4 address besides loopback";
+    EXPECT_TRUE(is_local(parsed("udp://" + address + ":7400"))) << address;
 }
 
 }  // namespace
