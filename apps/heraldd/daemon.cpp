@@ -200,6 +200,7 @@ admin::Reply Daemon::status() const {
                            {"rpc_duplicates_answered", r.duplicates_answered},
                            {"rpc_duplicates_discarded", r.duplicates_discarded},
                            {"rpc_response_retransmits", r.response_retransmits},
+                           {"rpc_responses_abandoned", r.responses_abandoned},
                            {"rpc_crashed_reported", r.crashed_reported},
                            {"rpc_cache_entries", r.cache_entries},
                            {"rpc_store_commits", r.store_commits},

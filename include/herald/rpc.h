@@ -155,6 +155,9 @@ struct RpcStats {
     std::uint64_t busy_refusals = 0;         // Requests refused: cache or executions full.
     std::uint64_t crashed_reported = 0;      // Requests answered with server_crashed.
     std::uint64_t response_retransmits = 0;
+    // Responses no longer resent because this node knew no address for the client's node
+    // (a client that never proved its address, or that another node displaced).
+    std::uint64_t responses_abandoned = 0;
     std::uint64_t executing = 0, cache_entries = 0, cache_bytes = 0;
     std::uint64_t handler_exceptions = 0;
     // Durable store.

@@ -187,6 +187,7 @@ RpcStats Node::rpc_stats() const {
     s.busy_refusals = e.busy_refusals;
     s.crashed_reported = e.crashed_reported;
     s.response_retransmits = e.response_retransmits;
+    s.responses_abandoned = e.responses_abandoned;
     s.executing = e.executing;
     s.cache_entries = e.cache_entries;
     s.cache_bytes = e.cache_bytes;

@@ -76,6 +76,14 @@ public:
     virtual void on_process_exited(Pid pid, Time now, Effects& out) {
         (void)pid, (void)now, (void)out;
     }
+    // Packets of this node's engines to `node` could not be sent: the driver knows no address
+    // for it (never heard from, or its address was taken by another node or evicted from a
+    // full peer table). Engines give up what they would only resend to it (e.g. the RPC
+    // server's response retransmissions, which the client's probes can replace); they keep
+    // what a later contact from that node needs. At most once per node per batch.
+    virtual void on_unreachable(NodeId node, Time now, Effects& out) {
+        (void)node, (void)now, (void)out;
+    }
     // The application took `count` messages this engine delivered to `receiver` out of its
     // queue.
     virtual void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out) {

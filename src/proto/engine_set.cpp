@@ -57,6 +57,13 @@ void EngineSet::on_process_exited(Pid pid, Time now, Effects& out) {
     }
 }
 
+void EngineSet::on_unreachable(NodeId node, Time now, Effects& out) {
+    for (std::size_t slot = 0; slot < engines_.size(); ++slot) {
+        run<Engine>(static_cast<EngineSlot>(slot), now, out,
+                    [&](Engine& e, Effects& o) { e.on_unreachable(node, now, o); });
+    }
+}
+
 void EngineSet::check_invariants(std::vector<std::string>& findings) const {
     for (const auto& engine : engines_) engine->check_invariants(findings);
 }

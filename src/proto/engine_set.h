@@ -69,6 +69,7 @@ public:
                     Effects& out);
     void on_consumed(EngineSlot slot, Pid receiver, std::uint32_t count, Time now, Effects& out);
     void on_process_exited(Pid pid, Time now, Effects& out);
+    void on_unreachable(NodeId node, Time now, Effects& out);
     void on_batch_end(Time now, Effects& out);
     // Gives each engine its durable records: `scan(prefix)` returns those under the prefix.
     template <class Scan>

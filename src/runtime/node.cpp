@@ -253,6 +253,7 @@ void Node::route(proto::SendEffect& send, const proto::Effects& out) {
     switch (send.to.kind) {
         case Kind::node:
             HERALD_ASSERT(send.to.node != id_);
+            if (peers_.find(send.to.node) == nullptr) note_unreachable(send.to.node);
             link_->send(send.to.node, send.parts());
             return;
         case Kind::address:
@@ -472,9 +473,22 @@ void Node::schedule_flush() {
     });
 }
 
+void Node::note_unreachable(NodeId node) {
+    // Bounded: nodes past the bound are noted again by their next retransmission.
+    if (unreachable_.size() >= unreachable_max) return;
+    if (std::find(unreachable_.begin(), unreachable_.end(), node) != unreachable_.end()) return;
+    unreachable_.push_back(node);
+}
+
 void Node::flush() {
     HERALD_ASSERT(effects_.empty());
-    engines_->on_batch_end(now(), effects_);
+    const Time t = now();
+    for (const NodeId node : unreachable_) {
+        // Learned meanwhile (a packet from it in this batch): nothing to give up.
+        if (peers_.find(node) == nullptr) engines_->on_unreachable(node, t, effects_);
+    }
+    unreachable_.clear();
+    engines_->on_batch_end(t, effects_);
     Carrier carrier(*this);
     proto::EngineSet::apply(effects_, carrier);
     run_deferred();

@@ -241,6 +241,7 @@ private:
     // Ends the loop batch: the engines send what they held back (on_batch_end), then the link
     // and the transport flush.
     void flush();
+    void note_unreachable(NodeId node);
 
     // Runs an application callback on the loop thread. One that throws is counted
     // (callbacks_threw) and the node goes on: no exception crosses into the runtime
@@ -335,6 +336,10 @@ private:
     TimerSet node_timers_;
     proto::Effects effects_;
     std::deque<std::function<void()>> deferred_;  // Inputs produced while applying effects.
+    // Nodes that packets were routed to without a known address in this batch; flush() tells
+    // the engines (Engine::on_unreachable). At most unreachable_max per batch.
+    static constexpr std::size_t unreachable_max = 64;
+    std::vector<NodeId> unreachable_;
     bool running_deferred_ = false;
     std::unique_ptr<asio::steady_timer> wake_timer_;
     Time wake_at_ = Time::max();

@@ -26,6 +26,10 @@ std::string_view RpcEngine::store_prefix() const {
     return ReplyCache::key_prefix;
 }
 
+void RpcEngine::on_unreachable(NodeId node, Time now, Effects& out) {
+    server_->on_unreachable(node, now, out);
+}
+
 EngineCounters RpcEngine::totals() const {
     const auto c = counters();
     return {c.packets_sent, c.request_retransmits + c.probes + c.response_retransmits,

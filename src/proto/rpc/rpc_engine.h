@@ -83,6 +83,8 @@ public:
         on_packet(from, static_cast<const wire::Packet&>(packet), now, out);
     }
     void on_process_exited(Pid pid, Time now, Effects& out) override { on_unserve(pid, now, out); }
+    // The server stops resending responses to `node` (rpc.md rule on unreachable clients).
+    void on_unreachable(NodeId node, Time now, Effects& out) override;
     [[nodiscard]] EngineCounters totals() const override;
 
     [[nodiscard]] RpcCounters counters() const;

@@ -319,6 +319,23 @@ void RpcServer::on_timer(std::uint64_t execution, Time now, Effects& out) {
     out.set_timer(timer_of(execution), now + ctx_.jittered(entry->response_wait));
 }
 
+void RpcServer::on_unreachable(NodeId node, Time now, Effects& out) {
+    (void)now;
+    auto& entries = cache_.all_entries();
+    std::vector<CallKey> forget;
+    for (auto it = entries.lower_bound(CallKey{node, 0, 0});
+         it != entries.end() && it->first.client_node == node; ++it) {
+        Entry& entry = it->second;
+        if (entry.state != EntryState::done || !acks_response(entry.route.mode)) continue;
+        if (entry.response_sends < ctx_.options.response_retransmit_limit) {
+            ++ctx_.counters.responses_abandoned;
+        }
+        entry.response_sends = ctx_.options.response_retransmit_limit;
+        if (entry.route.mode.semantics == Semantics::at_least_once) forget.push_back(it->first);
+    }
+    for (const CallKey& key : forget) free(key, out);
+}
+
 void RpcServer::on_response_ack(const ResponseAck& ack, Time now, Effects& out) {
     const NodeId node = ack.route.client.node;
     ClientRecord* client = cache_.client(node);

@@ -26,6 +26,10 @@ public:
     void on_unserve(Pid server, Time now, Effects& out);
     void on_request(const Request& request, Time now, Effects& out);
     void on_response_ack(const ResponseAck& ack, Time now, Effects& out);
+    // No address is known for client node `node`: its done responses are not resent any more
+    // (as after response_retransmit_limit sends: at-least-once frees them, exactly-once keeps
+    // them for the client's probes).
+    void on_unreachable(NodeId node, Time now, Effects& out);
     void on_result(std::uint64_t execution, Result<Bytes> response,
                    std::vector<HandlerWrite> writes, Time now, Effects& out);
     void on_timer(std::uint64_t execution, Time now, Effects& out);

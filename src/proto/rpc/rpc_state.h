@@ -36,6 +36,8 @@ struct RpcCounters {
     std::uint64_t busy_refusals = 0;         // Requests refused: cache or executions full.
     std::uint64_t crashed_reported = 0;      // Requests answered with server_crashed.
     std::uint64_t response_retransmits = 0, results_ignored = 0;
+    // Done responses no longer resent because no address was known for the client's node.
+    std::uint64_t responses_abandoned = 0;
     std::uint64_t bad_records = 0;      // Durable records that failed to decode.
     std::uint64_t startup_dropped = 0;  // Requests dropped during the startup grace (rule 18).
     std::uint64_t store_failures = 0;   // Durable writes that failed (on_durable with an error).

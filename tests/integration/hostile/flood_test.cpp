@@ -7,6 +7,8 @@
 // and the node still stops cleanly. The figures of a run (packets/s sent, counted drops, round
 // trips before/during/after, RSS before/peak/after) are printed, not asserted: performance is
 // measured by benchmarks, not by tests.
+// A second test sends RPC requests from 2,000 made-up client nodes that never acknowledge: the
+// server must not resend their responses into the void (issue 21 item 5).
 // HERALD_FLOOD_PACKETS sets the flood's size: 60,000 in make test, 1,000,000 under the `long`
 // label (make test-long).
 #include <arpa/inet.h>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "../node/node_test_support.h"
+#include "herald/rpc.h"
 #include "wire/codec.h"
 #include "wire/fragment.h"
 
@@ -293,6 +296,69 @@ TEST(Flood, TheNodeKeepsAnsweringAndItsStateStaysBounded) {
 
     target->stop();
     bystander->stop();
+}
+
+// A request of the RPC protocol (docs/rpc.md, "Wire"), RRA exactly-once, from a made-up client
+// node that will never acknowledge the response.
+Bytes fake_request(NodeId client, Pid server) {
+    wire::Packet p;
+    p.header.kind = wire::PacketKind::rpc_request;
+    p.header.flags = wire::flag::rpc_exactly_once | wire::flag::rpc_ack_response;
+    p.header.source = Pid{client, 1};
+    p.header.target = server;
+    p.header.source_incarnation = 1;
+    p.header.seq = 1;
+    p.header.epoch = 1;
+    p.header.ack = 1;  // The floor: no earlier call.
+    Bytes call_id;
+    for (int i = 0; i < 4; ++i) call_id.push_back(i == 0 ? 1 : 0);  // Incarnation 1.
+    for (int i = 0; i < 8; ++i) call_id.push_back(i == 0 ? 1 : 0);  // Seq 1.
+    p.extensions.push_back({wire::ExtensionType::call_id, std::move(call_id)});
+    const std::string operation = "echo";
+    p.extensions.push_back(
+        {wire::ExtensionType::operation, Bytes(operation.begin(), operation.end())});
+    p.body = Bytes{'h', 'i'};
+    return wire::encode(p);
+}
+
+// Issue 21 item 5: fake clients, one socket taking one made-up node id after another, send
+// requests and never acknowledge. Each client's address is displaced by the next one, so the
+// server knows no address for it when the response goes out: it must give up at once
+// (Engine::on_unreachable, docs/rpc.md) instead of resending 8 times into the void.
+TEST(Flood, FakeRpcClientsThatNeverAcknowledgeAreNotResentTo) {
+    auto target = start_node();
+    ASSERT_TRUE(target);
+    auto server = spawn(*target);
+    ASSERT_TRUE(server.serve("echo", [](const Request& r) -> Result<Bytes> { return r.body; }));
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port_of(target->listen_url()));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    constexpr std::uint64_t clients = 2000;
+    for (std::uint64_t i = 0; i < clients; ++i) {
+        const Bytes datagram = fake_request(NodeId{0xFA0000 + i}, server.pid());
+        ::sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+                 sizeof to);
+        if (i % 100 == 99) std::this_thread::sleep_for(2ms);  // Within the socket buffer.
+    }
+    ::close(fd);
+    // Every request ran once; the responses' retransmission budget (8 sends, 50 ms doubling to
+    // 1 s: about 4.5 s) has passed.
+    ASSERT_TRUE(eventually([&] { return target->rpc_stats().executions >= clients / 2; }, 10s));
+    std::this_thread::sleep_for(5s);
+    const RpcStats stats = target->rpc_stats();
+    std::printf(
+        "fake clients: %llu requests run, %llu responses abandoned, %llu resent; node "
+        "unknown_peer_dropped %llu\n",
+        static_cast<unsigned long long>(stats.executions),
+        static_cast<unsigned long long>(stats.responses_abandoned),
+        static_cast<unsigned long long>(stats.response_retransmits),
+        static_cast<unsigned long long>(target->stats().unknown_peer_dropped));
+    EXPECT_GT(stats.responses_abandoned, stats.executions / 2);
+    // Without giving up: about 8 resends per client.
+    EXPECT_LT(stats.response_retransmits, stats.executions);
 }
 
 }  // namespace

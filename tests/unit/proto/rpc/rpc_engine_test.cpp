@@ -177,6 +177,32 @@ TEST_F(RpcEngineTest, ServerResendsResponseUntilClientAcks) {
     EXPECT_EQ(count(PacketKind::rpc_response), 3u);  // The Ack(Resp) stopped the server's.
 }
 
+TEST_F(RpcEngineTest, ServerStopsResendingToAClientWithoutAnAddressAndProbesStillGetTheReply) {
+    int responses_to_lose = 1;
+    drop = [&](const SendEffect& s, NodeId) {
+        return s.packet.header.kind == PacketKind::rpc_response && responses_to_lose-- > 0;
+    };
+    const auto op = call(call_options(Protocol::rara, Semantics::exactly_once));
+    settle();
+    EXPECT_FALSE(result_of(op).has_value());
+    // The driver found no address for the client's node (docs/engines.md on_unreachable).
+    b.set->on_unreachable(a.id, now, b.out);
+    b.absorb(now);
+    EXPECT_EQ(b.engine->counters().responses_abandoned, 1u);
+    advance(Duration::milliseconds(40));
+    EXPECT_EQ(b.engine->counters().response_retransmits, 0u) << "resent after on_unreachable";
+    // The client, which has the Ack, probes; the probe is answered from the reply cache.
+    advance(Duration::seconds(5));
+    EXPECT_EQ(*result_of(op), to_bytes("1"));
+    EXPECT_EQ(b.engine->counters().response_retransmits, 0u);
+    EXPECT_EQ(b.engine->counters().executions, 1u);
+    EXPECT_GE(b.engine->counters().duplicates_answered, 1u);
+    // Another client node's unreachability changes nothing here.
+    b.set->on_unreachable(NodeId{0x7777}, now, b.out);
+    b.absorb(now);
+    EXPECT_EQ(b.engine->counters().responses_abandoned, 1u);
+}
+
 TEST_F(RpcEngineTest, LostResponseAckIsRepeatedForResentResponse) {
     int acks_to_lose = 1;
     drop = [&](const SendEffect& s, NodeId) {
