@@ -1,7 +1,6 @@
 // NodeGroupService implementation. Layer: runtime.
 #include "runtime/node_group_service.h"
 
-#include <future>
 #include <utility>
 
 namespace herald::runtime {
@@ -11,19 +10,6 @@ using proto::group::Responders;
 using proto::group::View;
 
 namespace {
-
-// The answer of one command; closed when the completion is dropped unrun (the node stopped).
-struct Answer {
-    std::promise<Result<Bytes>> promise;
-    bool answered = false;
-    void set(Result<Bytes> value) {
-        answered = true;
-        promise.set_value(std::move(value));
-    }
-    ~Answer() {
-        if (!answered) promise.set_value(fail(Errc::closed, "node stopped"));
-    }
-};
 
 Result<View> as_view(Result<Bytes> r) {
     if (!r) return fail(r.error());
@@ -52,54 +38,34 @@ Result<std::unique_ptr<NodeGroupService>> NodeGroupService::host(
     return service;
 }
 
-template <class F>
-Result<Bytes> NodeGroupService::run_blocking(F&& start) {
-    if (node_.in_loop_thread()) return fail(Errc::invalid_argument, "on the node's loop thread");
-    HERALD_TRY(node_.reserve_command());
-    auto answer = std::make_shared<Answer>();
-    auto future = answer->promise.get_future();
-    const bool posted = node_.post([this, answer, start = std::forward<F>(start)]() mutable {
-        node_.release_command();
-        if (!node_.accepting()) return answer->set(fail(Errc::closed, "node stopped"));
-        const auto op = node_.begin_operation(
-            [answer](Result<Bytes> result) { answer->set(std::move(result)); });
-        const Time now = node_.now();
-        node_.run<GroupEngine>(
-            slot_, [&](GroupEngine& engine, proto::Effects& out) { start(engine, op, now, out); });
-    });
-    if (!posted) {
-        node_.release_command();
-        return fail(Errc::closed, "node stopped");
-    }
-    answer.reset();  // The loop's copy answers, or drops it: closed.
-    return future.get();
-}
-
 Result<View> NodeGroupService::create(const std::string& name, bool closed, Pid requester) {
-    return as_view(run_blocking([=](GroupEngine& e, auto op, Time now, auto& out) {
-        e.on_create(op, requester, name, closed, now, out);
-    }));
+    return as_view(
+        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
+            e.on_create(op, requester, name, closed, now, out);
+        }));
 }
 
 Result<View> NodeGroupService::join_group(const std::string& name, Pid member) {
-    return as_view(run_blocking([=](GroupEngine& e, auto op, Time now, auto& out) {
-        e.on_join(op, member, name, now, out);
-    }));
+    return as_view(
+        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
+            e.on_join(op, member, name, now, out);
+        }));
 }
 
 Result<View> NodeGroupService::leave_group(const std::string& name, Pid member) {
-    return as_view(run_blocking([=](GroupEngine& e, auto op, Time now, auto& out) {
-        e.on_leave(op, member, name, now, out);
-    }));
+    return as_view(
+        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
+            e.on_leave(op, member, name, now, out);
+        }));
 }
 
 Result<Responders> NodeGroupService::multicast(const std::string& name, Pid sender, Bytes body,
                                                std::uint32_t reliability, Duration timeout) {
-    HERALD_TRY(auto bytes, run_blocking([=, body = std::move(body)](GroupEngine& e, auto op,
-                                                                    Time now, auto& out) mutable {
-                   e.on_multicast(op, sender, name, std::move(body), reliability, timeout, now,
-                                  out);
-               }));
+    HERALD_TRY(auto bytes, node_.run_blocking<GroupEngine>(slot_, [=, body = std::move(body)](
+                                                                      GroupEngine& e, auto op,
+                                                                      Time now, auto& out) mutable {
+        e.on_multicast(op, sender, name, std::move(body), reliability, timeout, now, out);
+    }));
     auto r = proto::group::decode_responders(bytes);
     if (!r) return fail(Errc::malformed, "group responders");
     return *r;

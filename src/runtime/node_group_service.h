@@ -51,9 +51,6 @@ public:
     [[nodiscard]] Result<proto::group::GroupCounters> counters();
 
 private:
-    template <class F>
-    [[nodiscard]] Result<Bytes> run_blocking(F&& start);
-
     NodeContext& node_;
     proto::group::GroupOptions options_;  // The engine holds a reference: kept here.
     proto::EngineSlot slot_ = 0;
