@@ -1,6 +1,7 @@
 // NodeGroupService implementation. Layer: runtime.
 #include "runtime/node_group_service.h"
 
+#include <optional>
 #include <utility>
 
 namespace herald::runtime {
@@ -27,13 +28,17 @@ Result<std::unique_ptr<NodeGroupService>> NodeGroupService::host(
     NodeContext& node, proto::EngineSet& engines, const proto::EngineContext& context,
     const NodeConfig& config) {
     if (!config.group_enabled) return std::unique_ptr<NodeGroupService>{};
-    if (!config.group.server.known()) {
-        return fail(Errc::invalid_argument, "group.server is not set");
+    auto options = config.group;
+    if (config.group_server) options.server = context.self;
+    if (!options.server.known() && config.group_server_url.empty()) {
+        return fail(Errc::invalid_argument, "neither group.server nor group_server_url is set");
     }
-    if (config.group.server == context.self && config.data_dir.empty()) {
+    if (options.server == context.self && config.data_dir.empty()) {
         return fail(Errc::invalid_argument, "the group server needs data_dir (G5)");
     }
-    auto service = std::make_unique<NodeGroupService>(node, config.group);
+    auto service = std::make_unique<NodeGroupService>(node, options);
+    service->server_url_ = config.group_server_url;
+    service->server_ = options.server.value;
     service->slot_ = engines.add(std::make_unique<GroupEngine>(context, service->options_));
     return service;
 }
@@ -61,6 +66,7 @@ Result<View> NodeGroupService::leave_group(const std::string& name, Pid member) 
 
 Result<Responders> NodeGroupService::multicast(const std::string& name, Pid sender, Bytes body,
                                                std::uint32_t reliability, Duration timeout) {
+    multicasts_.fetch_add(1, std::memory_order_relaxed);
     HERALD_TRY(auto bytes, node_.run_blocking<GroupEngine>(slot_, [=, body = std::move(body)](
                                                                       GroupEngine& e, auto op,
                                                                       Time now, auto& out) mutable {
@@ -69,6 +75,48 @@ Result<Responders> NodeGroupService::multicast(const std::string& name, Pid send
     auto r = proto::group::decode_responders(bytes);
     if (!r) return fail(Errc::malformed, "group responders");
     return *r;
+}
+
+Result<View> NodeGroupService::known_view(const std::string& name) {
+    return node_.on_loop<Result<View>>("group view", [this, name]() -> Result<View> {
+        std::optional<View> found;
+        node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects&) {
+            const View* v = e.is_server() ? e.server_view(name) : e.installed(name);
+            if (v == nullptr) v = e.installed(name);
+            if (v != nullptr) found = *v;
+        });
+        if (!found) return fail(Errc::not_found, "no view of group " + name + " here");
+        return *found;
+    });
+}
+
+Result<View> NodeGroupService::view(const std::string& name, Pid requester) {
+    auto known = known_view(name);
+    if (known || known.error().code != Errc::not_found) return known;
+    return as_view(
+        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
+            e.on_lookup(op, requester, name, now, out);
+        }));
+}
+
+Result<std::vector<std::string>> NodeGroupService::server_groups() {
+    using Names = std::vector<std::string>;
+    return node_.on_loop<Result<Names>>("group list", [this]() -> Result<Names> {
+        Names names;
+        node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects&) {
+            if (e.is_server()) names = e.server_groups();
+        });
+        return names;
+    });
+}
+
+Status NodeGroupService::set_server(NodeId server) {
+    if (!server.known()) return fail(Errc::invalid_argument, "unknown group server id");
+    return node_.on_loop<Status>("group set_server", [this, server]() -> Status {
+        options_.server = server;  // The engine reads it by reference, on this thread.
+        server_ = server.value;
+        return {};
+    });
 }
 
 Result<proto::group::GroupCounters> NodeGroupService::counters() {
