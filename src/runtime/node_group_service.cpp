@@ -1,6 +1,7 @@
 // NodeGroupService implementation. Layer: runtime.
 #include "runtime/node_group_service.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -80,9 +81,17 @@ Result<Responders> NodeGroupService::multicast(const std::string& name, Pid send
 Result<View> NodeGroupService::known_view(const std::string& name) {
     return node_.on_loop<Result<View>>("group view", [this, name]() -> Result<View> {
         std::optional<View> found;
+        const NodeId self = node_.id();
         node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects&) {
-            const View* v = e.is_server() ? e.server_view(name) : e.installed(name);
-            if (v == nullptr) v = e.installed(name);
+            const View* v = e.is_server() ? e.server_view(name) : nullptr;
+            // An installed view is kept up to date only while this node hosts members of it
+            // (G9): once they all left, it goes stale.
+            const View* mine = e.installed(name);
+            const auto local = [self](const proto::group::Member& m) { return m.pid.node == self; };
+            if (v == nullptr && mine != nullptr &&
+                std::any_of(mine->members.begin(), mine->members.end(), local)) {
+                v = mine;
+            }
             if (v != nullptr) found = *v;
         });
         if (!found) return fail(Errc::not_found, "no view of group " + name + " here");

@@ -55,8 +55,9 @@ public:
     // server's when this node is the server, else looked up at the server for `requester` (a
     // process of this node; closed group: access_denied unless it is a member).
     [[nodiscard]] Result<proto::group::View> view(const std::string& name, Pid requester);
-    // The view of `name` this node knows without asking (installed, or the server's here).
-    // Errc::not_found when it knows none.
+    // The view of `name` this node knows without asking: the server's when this node is the
+    // server, else the installed one while this node hosts members of it. Errc::not_found
+    // when it knows none.
     [[nodiscard]] Result<proto::group::View> known_view(const std::string& name);
     // The groups the server holds (only on the server's node; empty elsewhere), name order.
     [[nodiscard]] Result<std::vector<std::string>> server_groups();

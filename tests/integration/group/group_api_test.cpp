@@ -110,6 +110,11 @@ TEST_F(GroupApiTest, CreateJoinMulticastAllAcrossNodesThenLeave) {
     auto viewed = b->group_view("chat");  // Asked of the server: b hosts no member now.
     ASSERT_TRUE(viewed) << viewed.error().to_string();
     EXPECT_EQ(viewed->id, 4u);
+    Process pa2 = spawn(*a);
+    ASSERT_TRUE(pa2.join_group("chat"));  // View 5: b, without members, is not sent it (G9).
+    auto fresh = b->group_view("chat");
+    ASSERT_TRUE(fresh) << fresh.error().to_string();
+    EXPECT_EQ(fresh->id, 5u);  // Asked of the server, not b's stale view 4.
     auto listed = s->groups();
     ASSERT_TRUE(listed) << listed.error().to_string();
     EXPECT_EQ(*listed, std::vector<std::string>{"chat"});
