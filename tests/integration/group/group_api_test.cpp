@@ -124,6 +124,22 @@ TEST_F(GroupApiTest, CreateJoinMulticastAllAcrossNodesThenLeave) {
     EXPECT_GE(stats.group_delivered, 1u);
 }
 
+TEST_F(GroupApiTest, MembersOfAStoppedNodeAreRemovedByAViewChange) {
+    ASSERT_TRUE(a->create_group("watch"));
+    Process pa = spawn(*a);
+    ASSERT_TRUE(pa.join_group("watch"));
+    Process pb = spawn(*b);
+    auto both = pb.join_group("watch");
+    ASSERT_TRUE(both) << both.error().to_string();
+    ASSERT_EQ(both->members.size(), 2u);
+    ASSERT_TRUE(view_at_least(pa, both->id));
+    b->stop();  // b falls silent: suspicion_timeout (1 s) later the server removes its members.
+    auto after = view_at_least(pa, 4);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->members, std::vector<Pid>{pa.pid()});
+    EXPECT_GE(s->stats().group_suspicions, 1u);
+}
+
 TEST_F(GroupApiTest, DirectMessagesAreNotGroupMessages) {
     Process p = spawn(*a);
     Process q = spawn(*a);
