@@ -1,5 +1,5 @@
 // herald: the command line for Herald nodes — ping, send, recv, status, call, mailbox, name,
-// keygen, sim. Layer: apps.
+// group, keygen, sim. Layer: apps.
 // Command-line parsing (CLI11, which throws: caught here) and dispatch; the commands are in
 // commands.cpp. docs/cli.md is the manual.
 #include <CLI/CLI.hpp>
