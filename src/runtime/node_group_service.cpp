@@ -52,17 +52,50 @@ Result<View> NodeGroupService::create(const std::string& name, bool closed, Pid 
 }
 
 Result<View> NodeGroupService::join_group(const std::string& name, Pid member) {
-    return as_view(
+    auto view = as_view(
         node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
             e.on_join(op, member, name, now, out);
         }));
+    if (view || view.error().code == Errc::timeout) {  // timeout: it may have joined.
+        std::lock_guard lock(joined_mutex_);
+        joined_[member].insert(name);
+    }
+    return view;
 }
 
 Result<View> NodeGroupService::leave_group(const std::string& name, Pid member) {
-    return as_view(
+    auto view = as_view(
         node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
             e.on_leave(op, member, name, now, out);
         }));
+    if (view || view.error().code == Errc::not_found) forget(member, name);
+    return view;
+}
+
+void NodeGroupService::forget(Pid member, const std::string& name) {
+    std::lock_guard lock(joined_mutex_);
+    auto it = joined_.find(member);
+    if (it == joined_.end()) return;
+    it->second.erase(name);
+    if (it->second.empty()) joined_.erase(it);
+}
+
+void NodeGroupService::on_process_exited(Pid pid, Time now) {
+    std::set<std::string> names;
+    {
+        std::lock_guard lock(joined_mutex_);
+        auto it = joined_.find(pid);
+        if (it == joined_.end()) return;
+        names = std::move(it->second);
+        joined_.erase(it);
+    }
+    if (!node_.accepting()) return;  // Draining or stopped: the failure detector removes it.
+    for (const auto& name : names) {
+        const auto op = node_.begin_operation([](Result<Bytes>) {});  // Nobody waits.
+        node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects& out) {
+            e.on_leave(op, pid, name, now, out);
+        });
+    }
 }
 
 Result<Responders> NodeGroupService::multicast(const std::string& name, Pid sender, Bytes body,

@@ -7,7 +7,10 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,6 +54,11 @@ public:
     [[nodiscard]] Result<proto::group::Responders> multicast(const std::string& name, Pid sender,
                                                              Bytes body, std::uint32_t reliability,
                                                              Duration timeout);
+    // A local process exited: it leaves every group it joined through this service (a leave
+    // request each, completed unobserved), unless the node drains or stops (then the server's
+    // failure detector removes it). Loop thread.
+    void on_process_exited(Pid pid, Time now) override;
+
     // The current view of `name`: this node's installed view when it hosts members of it, the
     // server's when this node is the server, else looked up at the server for `requester` (a
     // process of this node; closed group: access_denied unless it is a member).
@@ -80,12 +88,18 @@ public:
     [[nodiscard]] proto::EngineSlot slot() const { return slot_; }
 
 private:
+    void forget(Pid member, const std::string& name);
+
     NodeContext& node_;
     proto::group::GroupOptions options_;  // The engine holds a reference: kept here.
     proto::EngineSlot slot_ = 0;
     std::string server_url_;
     std::atomic<std::uint64_t> server_{0};  // options_.server, readable by any thread.
     std::atomic<std::uint64_t> multicasts_{0};
+    // The groups each local process joined (or may have: a join that timed out), for
+    // on_process_exited. Bounded by the server's groups_max x members_max.
+    std::mutex joined_mutex_;
+    std::map<Pid, std::set<std::string>> joined_;
 };
 
 }  // namespace herald::runtime

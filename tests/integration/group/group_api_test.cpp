@@ -140,6 +140,24 @@ TEST_F(GroupApiTest, MembersOfAStoppedNodeAreRemovedByAViewChange) {
     EXPECT_GE(s->stats().group_suspicions, 1u);
 }
 
+TEST_F(GroupApiTest, AProcessThatExitsLeavesItsGroups) {
+    ASSERT_TRUE(a->create_group("brief"));
+    Process pa = spawn(*a);
+    ASSERT_TRUE(pa.join_group("brief"));
+    std::uint64_t joined_id = 0;
+    {
+        Process pb = spawn(*b);
+        auto both = pb.join_group("brief");
+        ASSERT_TRUE(both) << both.error().to_string();
+        joined_id = both->id;
+        ASSERT_TRUE(view_at_least(pa, joined_id));
+    }  // pb exits: its node leaves the group for it.
+    auto after = view_at_least(pa, joined_id + 1);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->members, std::vector<Pid>{pa.pid()});
+    EXPECT_EQ(s->stats().group_suspicions, 0u);  // A leave, not the failure detector.
+}
+
 TEST_F(GroupApiTest, DirectMessagesAreNotGroupMessages) {
     Process p = spawn(*a);
     Process q = spawn(*a);
