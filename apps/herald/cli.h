@@ -164,6 +164,16 @@ struct NameArgs {
     std::string url, name, pid, listen;
     std::string timeout = "5s", lease = "30s";
 };
+struct GroupArgs {
+    std::string action;  // create, join, leave, send, view, ls.
+    std::string url, name, listen;
+    std::string timeout = "10s";
+    bool closed = false;              // create
+    std::string body;                 // send
+    std::string reliability = "all";  // send: 0, k or all
+    std::string send_timeout = "5s";  // send: the multicast's own timeout
+};
+int run_group(const Output& out, const GroupArgs& args);
 int run_mailbox(const Output& out, const MailboxArgs& args);
 int run_name(const Output& out, const NameArgs& args);
 int run_ping(const Output& out, const PingArgs& args);

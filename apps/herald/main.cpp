@@ -1,5 +1,5 @@
 // herald: the command line for Herald nodes — ping, send, recv, status, call, mailbox, name,
-// keygen, sim. Layer: apps.
+// group, keygen, sim. Layer: apps.
 // Command-line parsing (CLI11, which throws: caught here) and dispatch; the commands are in
 // commands.cpp. docs/cli.md is the manual.
 #include <CLI/CLI.hpp>
@@ -36,6 +36,7 @@ struct Args {
     CallArgs call;
     MailboxArgs mailbox;
     NameArgs name;
+    GroupArgs group;
     std::string keygen;
     std::string key_file;
     std::vector<std::string> sim;
@@ -190,6 +191,43 @@ void add_name(CLI::App& app, NameArgs& a) {
     ls->add_option("PREFIX", a.name);
 }
 
+void add_group(CLI::App& app, GroupArgs& a) {
+    CLI::App* m =
+        subcommand(app, "group", "Groups, through a heraldd: create, join, leave, send, view, ls");
+    m->require_subcommand(1, 1);
+    auto action = [&](const char* name, const char* help) {
+        CLI::App* c = m->add_subcommand(name, help);
+        c->fallthrough();
+        c->add_option("NODE_URL", a.url, "The heraldd to ask (it reaches the group server)")
+            ->required();
+        c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
+            ->capture_default_str();
+        c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
+        c->callback([&a, name] { a.action = name; });
+        return c;
+    };
+    auto* create = action("create", "Create group NAME (view 1, no members)");
+    create->add_option("NAME", a.name, "1-64 bytes, no control characters")->required();
+    create->add_flag("--closed", a.closed, "Only members may multicast to it");
+    action("join", "The heraldd joins NAME with a member process it keeps")
+        ->add_option("NAME", a.name)
+        ->required();
+    action("leave", "That member process leaves NAME")->add_option("NAME", a.name)->required();
+    auto* send = action("send", "Multicast BODY to NAME's members");
+    send->add_option("NAME", a.name)->required();
+    send->add_option("BODY", a.body, "The body as text")->required();
+    send->add_option("--reliability,-r", a.reliability,
+                     "0 (no response), k (k members answered) or all")
+        ->capture_default_str();
+    send->add_option("--send-timeout", a.send_timeout,
+                     "How long the multicast waits for its responses")
+        ->capture_default_str();
+    action("view", "The current view of NAME: id, open/closed, members")
+        ->add_option("NAME", a.name)
+        ->required();
+    action("ls", "The groups (the heraldd must host the group server)");
+}
+
 void add_sim(CLI::App& app, std::vector<std::string>& args) {
     CLI::App* c = app.add_subcommand("sim",
                                      "Run the simulator: herald sim ARGS runs "
@@ -221,6 +259,7 @@ int dispatch(const CLI::App& app, const Args& args) {
     if (name == "call") return run_call(out, args.call);
     if (name == "mailbox") return run_mailbox(out, args.mailbox);
     if (name == "name") return run_name(out, args.name);
+    if (name == "group") return run_group(out, args.group);
     if (name == "keygen") return run_keygen(out, args.keygen);
     std::vector<std::string> rest = args.sim;
     for (const auto& extra : chosen->remaining()) rest.push_back(extra);
@@ -243,6 +282,7 @@ int run(int argc, char** argv) {
     add_call(app, args.call);
     add_mailbox(app, args.mailbox);
     add_name(app, args.name);
+    add_group(app, args.group);
     add_keygen(app, args.keygen);
     add_sim(app, args.sim);
     app.add_option("--key-file", args.key_file,

@@ -38,8 +38,11 @@ inline constexpr std::uint32_t protocol_version = 1;
 // "mailbox_destroy" (name), "mailbox_list", "mailbox_grant" (name, who, rights); a name op of
 // the name service, through the daemon's node (docs/naming.md): "name_register" (name, who =
 // the owner pid, lease_ms), "name_lookup" (name), "name_unregister" (name: the owner must be
-// a process of the daemon's node), "name_list" (name = the prefix). `id` is chosen by the
-// asker and echoed back.
+// a process of the daemon's node), "name_list" (name = the prefix); a group op of the group
+// service, through the daemon's node (docs/groups.md): "group_create" (name, closed),
+// "group_join" / "group_leave" (name: a member process the daemon keeps per group joins or
+// leaves), "group_send" (name, body, reliability, timeout_ms), "group_view" (name),
+// "group_ls". `id` is chosen by the asker and echoed back.
 struct Request {
     std::uint32_t herald_admin = 0;
     std::string op;
@@ -49,11 +52,15 @@ struct Request {
     std::uint32_t capacity_messages = 1024;
     std::uint64_t capacity_bytes = 16u << 20;
     bool restricted = false;
-    std::string who;             // A pid, "<node hex>.0" (that node's processes) or "*".
-    std::string rights = "all";  // "none", "send", "receive" or "all".
-    std::int64_t lease_ms = 0;   // name_register: the lease (0: the default, 30 s).
+    std::string who;                  // A pid, "<node hex>.0" (that node's processes) or "*".
+    std::string rights = "all";       // "none", "send", "receive" or "all".
+    std::int64_t lease_ms = 0;        // name_register: the lease (0: the default, 30 s).
+    bool closed = false;              // group_create: only members may multicast.
+    std::string body;                 // group_send: the multicast's body (text).
+    std::string reliability = "all";  // group_send: "0", a count k, or "all".
+    std::int64_t timeout_ms = 0;      // group_send: 0: the default, 5 s.
     MSGPACK_DEFINE_MAP(herald_admin, op, id, name, durability, capacity_messages, capacity_bytes,
-                       restricted, who, rights, lease_ms)
+                       restricted, who, rights, lease_ms, closed, body, reliability, timeout_ms)
 };
 
 struct MailboxEntry {
@@ -93,6 +100,15 @@ struct NameRecord {
     MSGPACK_DEFINE_MAP(name, owner, lease_ms)
 };
 
+// One group view, as the group_* ops answer it.
+struct GroupRecord {
+    std::string name;
+    std::uint64_t view_id = 0;
+    bool closed = false;
+    std::vector<std::string> members;  // Pids "<node>.<local>", sorted.
+    MSGPACK_DEFINE_MAP(name, view_id, closed, members)
+};
+
 // The answer to any request. `error` is empty on success, otherwise an Errc name
 // ("not_found", "invalid_argument", "malformed") with `detail`.
 struct Reply {
@@ -115,8 +131,13 @@ struct Reply {
     std::vector<MailboxEntry> mailboxes;
     // name_lookup: the one name; name_list: the names (at most 256, in name order).
     std::vector<NameRecord> names;
+    // group_create, group_join, group_leave, group_view: the view after the op; group_ls: the
+    // server's groups (name only). group_send: the view it was addressed with (members: the
+    // responders, in the order they responded). group_join/leave/send: `pid` is the daemon's
+    // process that joined, left or sent.
+    std::vector<GroupRecord> groups;
     MSGPACK_DEFINE_MAP(herald_admin, id, error, detail, pid, node, incarnation, listen, version,
-                       uptime_ms, faults, processes, counters, mailboxes, names)
+                       uptime_ms, faults, processes, counters, mailboxes, names, groups)
 };
 
 // Encoding and decoding. decode_*: Errc::malformed when the body is not an admin message of

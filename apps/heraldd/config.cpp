@@ -68,6 +68,19 @@ server = true
 # With server = false: the URL of the node hosting the name server (empty: no name service;
 # naming requests fail unreachable). Must be empty while server = true.
 server_url = ""
+
+[groups]
+# Host the group server (docs/groups.md): groups, members and numbered views, kept in data_dir
+# so they survive a restart. false: this node uses the server at server_url.
+server = true
+# With server = false: the URL of the node hosting the group server (empty: no groups; group
+# requests fail unreachable). Must be empty while server = true.
+server_url = ""
+# Failure detector: a node hosting members sends a heartbeat every heartbeat_ms (10 to 60000);
+# the server removes the members of a node silent for suspicion_ms (at least twice
+# heartbeat_ms, at most 600000). Loopback: 100 / 1000; LAN: 500 / 3000; cloud: 1000 / 10000.
+heartbeat_ms = 500
+suspicion_ms = 3000
 )";
 
 // "\"text\"" with quotes and backslashes escaped, so a value with spaces stays readable.
@@ -162,15 +175,15 @@ Status read_section(const toml::table& table, std::string_view section, std::str
 }
 
 Status read_sections(const toml::table& root, std::string_view origin, DaemonConfig& c) {
-    static constexpr std::array<std::string_view, 5> sections{"node", "log", "limits", "services",
-                                                              "naming"};
+    static constexpr std::array<std::string_view, 6> sections{"node",     "log",    "limits",
+                                                              "services", "naming", "groups"};
     for (const auto& [name, node] : root) {
         const std::string_view section = name.str();
         const toml::table* table = node.as_table();
         if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
-            return fail(
-                config_error(origin, section, render(node),
-                             "unknown section (allowed: node, log, limits, services, naming)"));
+            return fail(config_error(
+                origin, section, render(node),
+                "unknown section (allowed: node, log, limits, services, naming, groups)"));
         }
         if (table == nullptr) {
             return fail(config_error(origin, section, render(node),
@@ -190,6 +203,12 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"queue_limit", nullptr, &c.queue_limit},
                                      {"message_bytes_max", nullptr, &c.message_bytes_max}}));
+        } else if (section == "groups") {
+            HERALD_TRY(read_section(*table, section, origin,
+                                    {{"server", nullptr, nullptr, &c.groups_server},
+                                     {"server_url", &c.groups_server_url},
+                                     {"heartbeat_ms", nullptr, &c.groups_heartbeat_ms},
+                                     {"suspicion_ms", nullptr, &c.groups_suspicion_ms}}));
         } else if (section == "naming") {
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"server", nullptr, nullptr, &c.naming_server},
@@ -288,6 +307,23 @@ Status check_naming(const DaemonConfig& c, const Origins& origin) {
     return {};
 }
 
+Status check_groups(const DaemonConfig& c, const Origins& origin) {
+    HERALD_TRY(check_range(origin, "groups.heartbeat_ms", c.groups_heartbeat_ms, 10, 60'000));
+    HERALD_TRY(check_range(origin, "groups.suspicion_ms", c.groups_suspicion_ms,
+                           std::uint64_t{2} * c.groups_heartbeat_ms, 600'000));
+    if (c.groups_server_url.empty()) return {};
+    if (c.groups_server) {
+        return fail(value_error(origin, "groups.server_url", quoted(c.groups_server_url),
+                                "must be empty while groups.server = true (this node serves)"));
+    }
+    auto endpoint = runtime::parse_endpoint(c.groups_server_url);
+    if (!endpoint || endpoint->scheme == runtime::Endpoint::Scheme::inproc) {
+        return fail(value_error(origin, "groups.server_url", quoted(c.groups_server_url),
+                                "allowed: empty, udp://HOST:PORT, tcp://HOST:PORT, unix:/PATH"));
+    }
+    return {};
+}
+
 }  // namespace
 
 std::string_view default_config_text() {
@@ -332,7 +368,8 @@ Status validate(const DaemonConfig& c, std::string_view origin, const ConfigOver
         return fail(value_error(where, "services.admin_access", quoted(c.admin_access),
                                 "needs node.key_file (without a key every caller is anyone)"));
     }
-    return check_naming(c, where);
+    HERALD_TRY(check_naming(c, where));
+    return check_groups(c, where);
 }
 
 Result<DaemonConfig> load_config(const std::string& path, const ConfigOverrides& overrides) {

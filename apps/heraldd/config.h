@@ -30,6 +30,12 @@ struct DaemonConfig {
     // [naming]: host the name server (its table in data_dir), or use the one at server_url.
     bool naming_server = true;
     std::string naming_server_url;
+    // [groups]: host the group server (its groups in data_dir), or use the one at server_url;
+    // the failure detector's timings (docs/groups.md).
+    bool groups_server = true;
+    std::string groups_server_url;
+    std::uint32_t groups_heartbeat_ms = 500;
+    std::uint32_t groups_suspicion_ms = 3000;
 
     bool operator==(const DaemonConfig&) const = default;
 };

@@ -68,6 +68,10 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.rpc.durable = true;
     options.naming.server = config.naming_server;
     options.naming.server_url = config.naming_server_url;
+    options.groups.server = config.groups_server;
+    options.groups.server_url = config.groups_server_url;
+    options.groups.heartbeat_interval = std::chrono::milliseconds(config.groups_heartbeat_ms);
+    options.groups.suspicion_timeout = std::chrono::milliseconds(config.groups_suspicion_ms);
     return options;
 }
 
@@ -181,7 +185,12 @@ admin::Reply Daemon::status() const {
                       {"name_cache_hits", s.name_cache_hits},
                       {"name_retries", s.name_retries},
                       {"names_held", s.names_held},
-                      {"names_served", s.names_served}};
+                      {"names_served", s.names_served},
+                      {"group_views_installed", s.group_views_installed},
+                      {"group_multicasts_sent", s.group_multicasts_sent},
+                      {"group_delivered", s.group_delivered},
+                      {"group_retransmits", s.group_retransmits},
+                      {"group_suspicions", s.group_suspicions}};
     if (const auto m = node_->mailbox_counters()) {
         reply.counters.insert({{"mailbox_accepted", m->accepted},
                                {"mailbox_duplicate_sends", m->duplicate_sends},

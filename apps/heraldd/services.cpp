@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/result.h"  // HERALD_TRY
+#include "group_ops.h"
 #include "log.h"
 
 namespace herald::daemon {
@@ -208,8 +209,8 @@ Status name_op(Node& node, const admin::Request& request, admin::Reply& reply) {
     return {};
 }
 
-admin::Reply answer(Node& node, const std::function<admin::Reply()>& status,
-                    const Envelope& message) {
+admin::Reply answer(Node& node, GroupOps& groups, Process& self,
+                    const std::function<admin::Reply()>& status, const Envelope& message) {
     admin::Reply reply;
     auto request = admin::decode_request(message.body);
     if (!request) {
@@ -233,12 +234,15 @@ admin::Reply answer(Node& node, const std::function<admin::Reply()>& status,
     } else if (request->op == "name_register" || request->op == "name_lookup" ||
                request->op == "name_unregister" || request->op == "name_list") {
         (void)failed_into(reply, name_op(node, *request, reply));
+    } else if (GroupOps::handles(request->op)) {
+        (void)failed_into(reply, groups.run(self, *request, reply));
     } else {
         reply.error = std::string(errc_name(Errc::invalid_argument));
         reply.detail = "unknown admin op '" + request->op +
                        "' (allowed: status, whereis, mailbox_create, mailbox_destroy, "
                        "mailbox_list, mailbox_grant, name_register, name_lookup, "
-                       "name_unregister, name_list)";
+                       "name_unregister, name_list, group_create, group_join, group_leave, "
+                       "group_send, group_view, group_ls)";
     }
     reply.id = request->id;
     return reply;
@@ -268,11 +272,12 @@ admin::Reply refusal(const Envelope& message) {
 
 ServiceHandler admin_handler(Service& service, Node& node, AdminAccess access,
                              std::function<admin::Reply()> status) {
-    return [&service, &node, access, status = std::move(status)](Process& self,
-                                                                 Envelope&& message) {
+    auto groups = std::make_shared<GroupOps>(node);
+    return [&service, &node, access, groups, status = std::move(status)](Process& self,
+                                                                         Envelope&& message) {
         auto body = admin::encode(access == AdminAccess::local && !caller_is_local(node, message)
                                       ? refusal(message)
-                                      : answer(node, status, message));
+                                      : answer(node, *groups, self, status, message));
         if (!body) {
             log_event(spdlog::level::err, "admin_encode_failed",
                       {{"error", body.error().to_string()}});

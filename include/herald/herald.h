@@ -5,6 +5,7 @@
 
 #include "herald/address.h"  // IWYU pragma: export
 #include "herald/errors.h"   // IWYU pragma: export
+#include "herald/group.h"    // IWYU pragma: export
 #include "herald/ids.h"      // IWYU pragma: export
 #include "herald/naming.h"   // IWYU pragma: export
 #include "herald/node.h"     // IWYU pragma: export

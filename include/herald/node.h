@@ -14,6 +14,7 @@
 
 #include "herald/errors.h"
 #include "herald/export.h"
+#include "herald/group.h"
 #include "herald/ids.h"
 #include "herald/naming.h"
 #include "herald/process.h"
@@ -67,6 +68,7 @@ struct NodeOptions {
     std::string key_file;
     RpcNodeOptions rpc;        // Serving and calling (herald/rpc.h).
     NamingNodeOptions naming;  // The name service (herald/naming.h, docs/naming.md).
+    GroupNodeOptions groups;   // The group service (herald/group.h, docs/groups.md).
 };
 
 struct PingReply {
@@ -106,6 +108,12 @@ struct NodeStats {
     // names this node renews for its processes, and (on the server's node) names held.
     std::uint64_t name_requests = 0, name_cache_hits = 0, name_retries = 0;
     std::uint64_t names_held = 0, names_served = 0;
+    // Groups (0 unless the group engine runs here): views this node installed, multicasts its
+    // processes sent (Process::multicast calls), multicast copies delivered to its members,
+    // group packets sent again (requests, views, data), and nodes the failure detector removed
+    // (on the server's node).
+    std::uint64_t group_views_installed = 0, group_multicasts_sent = 0;
+    std::uint64_t group_delivered = 0, group_retransmits = 0, group_suspicions = 0;
 };
 
 // Thread safety: every Node method may be called from any thread, except from the node's own
@@ -159,6 +167,20 @@ public:
     // node hosting it, e.g. heraldd for `herald name unregister`). Errc::not_found,
     // access_denied (the owner lives on another node), storage_error.
     [[nodiscard]] Status unregister_name(std::string_view name);
+
+    // --- Groups (herald/group.h; docs/api.md "Groups"). Errors also: invalid_argument (bad
+    // name: check_group_name; called from a callback), queue_full, unreachable (no group
+    // server configured or answering), timeout (no answer in 5 s), closed.
+    // Creates group `name` (view 1, no members), open or closed. Errc::already_exists,
+    // queue_full (256 groups on the server). Blocks for a round trip to the group server.
+    [[nodiscard]] Result<GroupView> create_group(std::string_view name, bool closed = false);
+    // The current view of `name`: this node's own when it hosts members of the group or is the
+    // group server, else asked of the server (Errc::not_found; access_denied for a closed
+    // group). Blocks.
+    [[nodiscard]] Result<GroupView> group_view(std::string_view name);
+    // The groups the group server holds, in name order. Only on the server's node: elsewhere
+    // Errc::unreachable (the server is another node; ask it: `herald group ls`).
+    [[nodiscard]] Result<std::vector<std::string>> groups();
 
     // Starts a process on this node. Blocks briefly (one hop to the loop thread).
     // Errc::invalid_argument (local_id >= 2^32, queue_limit 0 or > 2^20, name > 255 bytes),

@@ -16,6 +16,7 @@
 
 #include "herald/errors.h"
 #include "herald/export.h"
+#include "herald/group.h"
 #include "herald/ids.h"
 #include "herald/mailbox.h"
 #include "herald/naming.h"
@@ -54,6 +55,9 @@ struct Envelope {
     std::uint64_t seq = 0;
     std::int64_t sent_unix_ns = 0;
     Bytes body;
+    // The group engine delivered it (a multicast to, or a new view of, a group this process
+    // joined): decode_group_message (herald/group.h) reads the body. False: a direct message.
+    bool group = false;
 
     [[nodiscard]] std::string_view text() const {
         return {reinterpret_cast<const char*>(body.data()), body.size()};
@@ -109,6 +113,31 @@ public:
     // Unregisters `name`, which this process must hold. Errc::not_found, access_denied
     // (another process holds it), invalid_argument, unreachable, closed.
     [[nodiscard]] Status unregister_name(std::string_view name);
+
+    // --- Groups (herald/group.h, docs/groups.md). Each blocks for a round trip to the group
+    // server (up to 5 s when it does not answer: then Errc::timeout, and the change may have
+    // happened). Errors also: invalid_argument (bad name: check_group_name; called from a
+    // callback), queue_full (too many requests in flight), unreachable (no group server
+    // configured or answering its URL), closed.
+    // Adds this process to group `name`: the view that holds it (the current one if it was a
+    // member). From then on it receives the group's views and multicasts (Envelope::group).
+    // Errc::not_found (no such group), queue_full (64 members).
+    [[nodiscard]] Result<GroupView> join_group(std::string_view name);
+    // Removes this process from `name`: the view without it. Errc::not_found (no such group,
+    // or not a member).
+    [[nodiscard]] Result<GroupView> leave_group(std::string_view name);
+    // Multicasts `body` to the members of `name` (this process need not be one, unless the
+    // group is closed) and blocks until `reliability` is met or `timeout` passes. Errc::
+    // timeout (detail: responses=r of k and who), access_denied (closed group, not a member),
+    // not_found, invalid_argument (reliability above the view's size; timeout <= 0),
+    // too_large (over 1 MiB), would_block (1024 multicasts outstanding on this node),
+    // unreachable (the view could not be looked up).
+    [[nodiscard]] Result<MulticastResult> multicast(
+        std::string_view name, ByteView body, Reliability reliability = Reliability::all(),
+        std::chrono::nanoseconds timeout = std::chrono::seconds(5));
+    [[nodiscard]] Result<MulticastResult> multicast(
+        std::string_view name, std::string_view text, Reliability reliability = Reliability::all(),
+        std::chrono::nanoseconds timeout = std::chrono::seconds(5));
 
     // Starts a send and returns at once; the outcome (errors as send) arrives later.
     // The future form never blocks the caller; the callback runs on the loop thread.

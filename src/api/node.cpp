@@ -6,6 +6,7 @@
 #include "api/rpc_options.h"
 #include "herald/address.h"
 #include "runtime/node.h"
+#include "runtime/node_group_service.h"
 #include "runtime/node_naming.h"
 
 namespace herald {
@@ -38,6 +39,12 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.rpc = api::to_rpc_config(options.rpc);
     config.naming.server = options.naming.server;
     config.naming_server_url = options.naming.server_url;
+    config.group_enabled = options.groups.server || !options.groups.server_url.empty();
+    config.group_server = options.groups.server;
+    config.group.server = NodeId{};  // Learned: this node, or a ping to server_url.
+    if (!options.groups.server) config.group_server_url = options.groups.server_url;
+    config.group.heartbeat_interval = to_duration(options.groups.heartbeat_interval);
+    config.group.suspicion_timeout = to_duration(options.groups.suspicion_timeout);
     return config;
 }
 
@@ -53,6 +60,18 @@ Status check(const NodeOptions& options) {
         options.drain_timeout < std::chrono::nanoseconds::zero() ||
         options.receive_spin < std::chrono::nanoseconds::zero()) {
         return fail(Errc::invalid_argument, "durations must be positive");
+    }
+    const auto& g = options.groups;
+    if (g.heartbeat_interval <= std::chrono::nanoseconds::zero() ||
+        g.heartbeat_interval == forever || g.suspicion_timeout == forever ||
+        g.suspicion_timeout < 2 * g.heartbeat_interval) {
+        return fail(Errc::invalid_argument,
+                    "groups: heartbeat_interval must be positive and finite, suspicion_timeout at "
+                    "least twice it");
+    }
+    if (g.server && options.data_dir.empty()) {
+        return fail(Errc::invalid_argument,
+                    "groups.server needs data_dir (the groups are durable)");
     }
     return {};
 }
@@ -164,6 +183,15 @@ NodeStats Node::stats() const {
         s.name_retries = n->retries;
         s.names_held = n->held;
         s.names_served = n->names;
+    }
+    if (auto* groups = impl_->groups_service()) {
+        if (auto g = groups->counters()) {
+            s.group_views_installed = g->views_installed;
+            s.group_delivered = g->delivered;
+            s.group_retransmits = g->retransmits;
+            s.group_suspicions = g->suspicions;
+        }
+        s.group_multicasts_sent = groups->multicasts_sent();
     }
     return s;
 }

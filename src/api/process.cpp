@@ -25,8 +25,8 @@ runtime::SendConfig to_config(const SendOptions& options) {
 
 Result<Envelope> to_envelope(Result<Message> message) {
     if (!message) return fail(std::move(message.error()));
-    return Envelope{message->source, message->target, message->seq, message->sent_unix_ns,
-                    std::move(message->body)};
+    return Envelope{message->source,       message->target,          message->seq,
+                    message->sent_unix_ns, std::move(message->body), message->group};
 }
 
 tl::unexpected<Error> closed_process() {

@@ -15,6 +15,9 @@ struct Message {
     std::uint64_t seq = 0;          // Per (source, target) channel; set by the direct engine.
     std::int64_t sent_unix_ns = 0;  // Sender's wall clock when the application called send.
     Bytes body;                     // Raw bytes or a MessagePack document (wire/body.h).
+    // Delivered by the group engine: the body is a group envelope (docs/groups.md). Set by the
+    // runtime on delivery, never sent on the wire.
+    bool group = false;
 };
 
 }  // namespace herald

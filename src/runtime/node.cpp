@@ -208,7 +208,11 @@ public:
     explicit Carrier(Node& node) : node_(node), now_(node.now()) {}
     void trace(const proto::TraceEffect&) {}  // Engines trace for the simulator only (yet).
     void send(proto::SendEffect& send, const proto::Effects& out) { node_.route(send, out); }
-    void deliver(proto::DeliverEffect& d) { node_.deliver(std::move(d.message), now_); }
+    void deliver(proto::DeliverEffect& d) {
+        const auto* groups = node_.group_service_.get();
+        d.message.group = groups != nullptr && d.engine == groups->slot();
+        node_.deliver(std::move(d.message), now_);
+    }
     void execute(proto::ExecuteEffect& e) {
         HERALD_ASSERT(e.engine == node_.rpc_slot_);  // Only the RPC engine runs handlers.
         node_.rpc_->execute(e);

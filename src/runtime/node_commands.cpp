@@ -5,6 +5,7 @@
 
 #include "core/assert.h"
 #include "runtime/node.h"
+#include "runtime/node_group_service.h"
 #include "runtime/node_rpc.h"
 
 namespace herald::runtime {
@@ -86,6 +87,7 @@ void Node::end_process(const std::shared_ptr<ProcessState>& process) {
     engines_->on_process_exited(process->pid(), t, effects_);
     carry_out();
     rpc_->on_process_exited(process->pid(), t);
+    if (group_service_) group_service_->on_process_exited(process->pid(), t);
 }
 
 Result<Pid> Node::whereis(std::string_view name) const {

@@ -67,6 +67,33 @@ public:
         return future.get();
     }
 
+    // The blocking round trip of every engine command: runs `start(engine, op, now, out)` on
+    // the engine in `slot` (concrete type E) on the loop thread, with a fresh operation id, and
+    // waits for the engine to complete that operation. Errc::invalid_argument when called on
+    // the loop thread; queue_full (commands_max queued); closed when the node stopped before
+    // the command ran or before the engine completed it. Any other thread.
+    template <class E, class F>
+    [[nodiscard]] Result<Bytes> run_blocking(proto::EngineSlot slot, F&& start) {
+        if (in_loop_thread()) return fail(Errc::invalid_argument, "on the node's loop thread");
+        HERALD_TRY(reserve_command());
+        auto answer = std::make_shared<Reply<Result<Bytes>>>();
+        auto future = answer->promise.get_future();
+        const bool posted = post([this, slot, answer, start = std::forward<F>(start)]() mutable {
+            release_command();
+            if (!accepting()) return answer->set(fail(Errc::closed, "node stopped"));
+            const auto op =
+                begin_operation([answer](Result<Bytes> result) { answer->set(std::move(result)); });
+            const Time at = now();
+            run<E>(slot, [&](E& engine, proto::Effects& out) { start(engine, op, at, out); });
+        });
+        if (!posted) {
+            release_command();
+            return fail(Errc::closed, "node stopped");
+        }
+        answer.reset();  // The loop's copy answers, or drops it unrun: closed.
+        return future.get();
+    }
+
     [[nodiscard]] virtual NodeId id() const = 0;
     [[nodiscard]] virtual Time now() const = 0;
     [[nodiscard]] virtual bool in_loop_thread() const = 0;

@@ -1,7 +1,8 @@
 // NodeGroupService implementation. Layer: runtime.
 #include "runtime/node_group_service.h"
 
-#include <future>
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 namespace herald::runtime {
@@ -11,19 +12,6 @@ using proto::group::Responders;
 using proto::group::View;
 
 namespace {
-
-// The answer of one command; closed when the completion is dropped unrun (the node stopped).
-struct Answer {
-    std::promise<Result<Bytes>> promise;
-    bool answered = false;
-    void set(Result<Bytes> value) {
-        answered = true;
-        promise.set_value(std::move(value));
-    }
-    ~Answer() {
-        if (!answered) promise.set_value(fail(Errc::closed, "node stopped"));
-    }
-};
 
 Result<View> as_view(Result<Bytes> r) {
     if (!r) return fail(r.error());
@@ -41,68 +29,136 @@ Result<std::unique_ptr<NodeGroupService>> NodeGroupService::host(
     NodeContext& node, proto::EngineSet& engines, const proto::EngineContext& context,
     const NodeConfig& config) {
     if (!config.group_enabled) return std::unique_ptr<NodeGroupService>{};
-    if (!config.group.server.known()) {
-        return fail(Errc::invalid_argument, "group.server is not set");
+    auto options = config.group;
+    if (config.group_server) options.server = context.self;
+    if (!options.server.known() && config.group_server_url.empty()) {
+        return fail(Errc::invalid_argument, "neither group.server nor group_server_url is set");
     }
-    if (config.group.server == context.self && config.data_dir.empty()) {
+    if (options.server == context.self && config.data_dir.empty()) {
         return fail(Errc::invalid_argument, "the group server needs data_dir (G5)");
     }
-    auto service = std::make_unique<NodeGroupService>(node, config.group);
+    auto service = std::make_unique<NodeGroupService>(node, options);
+    service->server_url_ = config.group_server_url;
+    service->server_ = options.server.value;
     service->slot_ = engines.add(std::make_unique<GroupEngine>(context, service->options_));
     return service;
 }
 
-template <class F>
-Result<Bytes> NodeGroupService::run_blocking(F&& start) {
-    if (node_.in_loop_thread()) return fail(Errc::invalid_argument, "on the node's loop thread");
-    HERALD_TRY(node_.reserve_command());
-    auto answer = std::make_shared<Answer>();
-    auto future = answer->promise.get_future();
-    const bool posted = node_.post([this, answer, start = std::forward<F>(start)]() mutable {
-        node_.release_command();
-        if (!node_.accepting()) return answer->set(fail(Errc::closed, "node stopped"));
-        const auto op = node_.begin_operation(
-            [answer](Result<Bytes> result) { answer->set(std::move(result)); });
-        const Time now = node_.now();
-        node_.run<GroupEngine>(
-            slot_, [&](GroupEngine& engine, proto::Effects& out) { start(engine, op, now, out); });
-    });
-    if (!posted) {
-        node_.release_command();
-        return fail(Errc::closed, "node stopped");
-    }
-    answer.reset();  // The loop's copy answers, or drops it: closed.
-    return future.get();
-}
-
 Result<View> NodeGroupService::create(const std::string& name, bool closed, Pid requester) {
-    return as_view(run_blocking([=](GroupEngine& e, auto op, Time now, auto& out) {
-        e.on_create(op, requester, name, closed, now, out);
-    }));
+    return as_view(
+        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
+            e.on_create(op, requester, name, closed, now, out);
+        }));
 }
 
 Result<View> NodeGroupService::join_group(const std::string& name, Pid member) {
-    return as_view(run_blocking([=](GroupEngine& e, auto op, Time now, auto& out) {
-        e.on_join(op, member, name, now, out);
-    }));
+    auto view = as_view(
+        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
+            e.on_join(op, member, name, now, out);
+        }));
+    if (view || view.error().code == Errc::timeout) {  // timeout: it may have joined.
+        std::lock_guard lock(joined_mutex_);
+        joined_[member].insert(name);
+    }
+    return view;
 }
 
 Result<View> NodeGroupService::leave_group(const std::string& name, Pid member) {
-    return as_view(run_blocking([=](GroupEngine& e, auto op, Time now, auto& out) {
-        e.on_leave(op, member, name, now, out);
-    }));
+    auto view = as_view(
+        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
+            e.on_leave(op, member, name, now, out);
+        }));
+    if (view || view.error().code == Errc::not_found) forget(member, name);
+    return view;
+}
+
+void NodeGroupService::forget(Pid member, const std::string& name) {
+    std::lock_guard lock(joined_mutex_);
+    auto it = joined_.find(member);
+    if (it == joined_.end()) return;
+    it->second.erase(name);
+    if (it->second.empty()) joined_.erase(it);
+}
+
+void NodeGroupService::on_process_exited(Pid pid, Time now) {
+    std::set<std::string> names;
+    {
+        std::lock_guard lock(joined_mutex_);
+        auto it = joined_.find(pid);
+        if (it == joined_.end()) return;
+        names = std::move(it->second);
+        joined_.erase(it);
+    }
+    if (!node_.accepting()) return;  // Draining or stopped: the failure detector removes it.
+    for (const auto& name : names) {
+        const auto op = node_.begin_operation([](Result<Bytes>) {});  // Nobody waits.
+        node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects& out) {
+            e.on_leave(op, pid, name, now, out);
+        });
+    }
 }
 
 Result<Responders> NodeGroupService::multicast(const std::string& name, Pid sender, Bytes body,
                                                std::uint32_t reliability, Duration timeout) {
-    HERALD_TRY(auto bytes, run_blocking([=, body = std::move(body)](GroupEngine& e, auto op,
-                                                                    Time now, auto& out) mutable {
-                   e.on_multicast(op, sender, name, std::move(body), reliability, timeout, now,
-                                  out);
-               }));
+    multicasts_.fetch_add(1, std::memory_order_relaxed);
+    HERALD_TRY(auto bytes, node_.run_blocking<GroupEngine>(slot_, [=, body = std::move(body)](
+                                                                      GroupEngine& e, auto op,
+                                                                      Time now, auto& out) mutable {
+        e.on_multicast(op, sender, name, std::move(body), reliability, timeout, now, out);
+    }));
     auto r = proto::group::decode_responders(bytes);
     if (!r) return fail(Errc::malformed, "group responders");
     return *r;
+}
+
+Result<View> NodeGroupService::known_view(const std::string& name) {
+    return node_.on_loop<Result<View>>("group view", [this, name]() -> Result<View> {
+        std::optional<View> found;
+        const NodeId self = node_.id();
+        node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects&) {
+            const View* v = e.is_server() ? e.server_view(name) : nullptr;
+            // An installed view is kept up to date only while this node hosts members of it
+            // (G9): once they all left, it goes stale.
+            const View* mine = e.installed(name);
+            const auto local = [self](const proto::group::Member& m) { return m.pid.node == self; };
+            if (v == nullptr && mine != nullptr &&
+                std::any_of(mine->members.begin(), mine->members.end(), local)) {
+                v = mine;
+            }
+            if (v != nullptr) found = *v;
+        });
+        if (!found) return fail(Errc::not_found, "no view of group " + name + " here");
+        return *found;
+    });
+}
+
+Result<View> NodeGroupService::view(const std::string& name, Pid requester) {
+    auto known = known_view(name);
+    if (known || known.error().code != Errc::not_found) return known;
+    return as_view(
+        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
+            e.on_lookup(op, requester, name, now, out);
+        }));
+}
+
+Result<std::vector<std::string>> NodeGroupService::server_groups() {
+    using Names = std::vector<std::string>;
+    return node_.on_loop<Result<Names>>("group list", [this]() -> Result<Names> {
+        Names names;
+        node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects&) {
+            if (e.is_server()) names = e.server_groups();
+        });
+        return names;
+    });
+}
+
+Status NodeGroupService::set_server(NodeId server) {
+    if (!server.known()) return fail(Errc::invalid_argument, "unknown group server id");
+    return node_.on_loop<Status>("group set_server", [this, server]() -> Status {
+        options_.server = server;  // The engine reads it by reference, on this thread.
+        server_ = server.value;
+        return {};
+    });
 }
 
 Result<proto::group::GroupCounters> NodeGroupService::counters() {

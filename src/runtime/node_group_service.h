@@ -6,8 +6,13 @@
 // threads as blocking calls, through NodeContext only. Layer: runtime. Rules: docs/groups.md.
 #pragma once
 
+#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "core/ids.h"
 #include "core/result.h"
@@ -25,7 +30,8 @@ public:
 
     // Node::open's one line: the service, with its engine added to `engines`, when
     // config.group_enabled (else nullptr). The node named by config.group.server keeps the
-    // groups in its store, so it needs data_dir: Errc::invalid_argument without one.
+    // groups in its store, so it needs data_dir: Errc::invalid_argument without one. An
+    // unknown group.server needs group_server_url (set_server learns it later).
     [[nodiscard]] static Result<std::unique_ptr<NodeGroupService>> host(
         NodeContext& node, proto::EngineSet& engines, const proto::EngineContext& context,
         const NodeConfig& config);
@@ -48,15 +54,52 @@ public:
     [[nodiscard]] Result<proto::group::Responders> multicast(const std::string& name, Pid sender,
                                                              Bytes body, std::uint32_t reliability,
                                                              Duration timeout);
+    // A local process exited: it leaves every group it joined through this service (a leave
+    // request each, completed unobserved), unless the node drains or stops (then the server's
+    // failure detector removes it). Loop thread.
+    void on_process_exited(Pid pid, Time now) override;
+
+    // The current view of `name`: this node's installed view when it hosts members of it, the
+    // server's when this node is the server, else looked up at the server for `requester` (a
+    // process of this node; closed group: access_denied unless it is a member).
+    [[nodiscard]] Result<proto::group::View> view(const std::string& name, Pid requester);
+    // The view of `name` this node knows without asking: the server's when this node is the
+    // server, else the installed one while this node hosts members of it. Errc::not_found
+    // when it knows none.
+    [[nodiscard]] Result<proto::group::View> known_view(const std::string& name);
+    // The groups the server holds (only on the server's node; empty elsewhere), name order.
+    [[nodiscard]] Result<std::vector<std::string>> server_groups();
     [[nodiscard]] Result<proto::group::GroupCounters> counters();
 
+    // The group server's node is known (configured, or learned by set_server). Any thread.
+    [[nodiscard]] bool server_known() const { return server_.load() != 0; }
+    // This node is the group server. Any thread.
+    [[nodiscard]] bool is_server() const { return server_.load() == node_.id().value; }
+    // Where the server's node listens (NodeConfig::group_server_url; may be empty).
+    [[nodiscard]] const std::string& server_url() const { return server_url_; }
+    // Sends requests to `server` from now on. Blocks for one hop to the loop. Errc::closed,
+    // invalid_argument (on the loop thread, or an unknown id).
+    [[nodiscard]] Status set_server(NodeId server);
+    // multicast calls made (ok or not). Any thread.
+    [[nodiscard]] std::uint64_t multicasts_sent() const {
+        return multicasts_.load(std::memory_order_relaxed);
+    }
+    // The engine's slot: the node marks what it delivers as group messages (Message::group).
+    [[nodiscard]] proto::EngineSlot slot() const { return slot_; }
+
 private:
-    template <class F>
-    [[nodiscard]] Result<Bytes> run_blocking(F&& start);
+    void forget(Pid member, const std::string& name);
 
     NodeContext& node_;
     proto::group::GroupOptions options_;  // The engine holds a reference: kept here.
     proto::EngineSlot slot_ = 0;
+    std::string server_url_;
+    std::atomic<std::uint64_t> server_{0};  // options_.server, readable by any thread.
+    std::atomic<std::uint64_t> multicasts_{0};
+    // The groups each local process joined (or may have: a join that timed out), for
+    // on_process_exited. Bounded by the server's groups_max x members_max.
+    std::mutex joined_mutex_;
+    std::map<Pid, std::set<std::string>> joined_;
 };
 
 }  // namespace herald::runtime

@@ -1,7 +1,6 @@
 // NodeMailbox implementation. Layer: runtime.
 #include "runtime/node_mailbox.h"
 
-#include <future>
 #include <utility>
 
 namespace herald::runtime {
@@ -9,19 +8,6 @@ namespace herald::runtime {
 using proto::mailbox::MailboxEngine;
 
 namespace {
-
-// The answer of one command; closed when the completion is dropped unrun (the node stopped).
-struct Answer {
-    std::promise<Result<Bytes>> promise;
-    bool answered = false;
-    void set(Result<Bytes> value) {
-        answered = true;
-        promise.set_value(std::move(value));
-    }
-    ~Answer() {
-        if (!answered) promise.set_value(fail(Errc::closed, "node stopped"));
-    }
-};
 
 Status as_status(const Result<Bytes>& r) {
     if (!r) return fail(r.error());
@@ -35,30 +21,6 @@ NodeMailbox::NodeMailbox(NodeContext& node, const proto::mailbox::MailboxOptions
 
 std::unique_ptr<proto::Engine> NodeMailbox::make_engine(const proto::EngineContext& context) {
     return std::make_unique<MailboxEngine>(context, options_);
-}
-
-template <class F>
-Result<Bytes> NodeMailbox::run_blocking(F&& start) {
-    if (node_.in_loop_thread()) return fail(Errc::invalid_argument, "on the node's loop thread");
-    HERALD_TRY(node_.reserve_command());
-    auto answer = std::make_shared<Answer>();
-    auto future = answer->promise.get_future();
-    const bool posted = node_.post([this, answer, start = std::forward<F>(start)]() mutable {
-        node_.release_command();
-        if (!node_.accepting()) return answer->set(fail(Errc::closed, "node stopped"));
-        const auto op = node_.begin_operation(
-            [answer](Result<Bytes> result) { answer->set(std::move(result)); });
-        const Time now = node_.now();
-        node_.run<MailboxEngine>(slot_, [&](MailboxEngine& engine, proto::Effects& out) {
-            start(engine, op, now, out);
-        });
-    });
-    if (!posted) {
-        node_.release_command();
-        return fail(Errc::closed, "node stopped");
-    }
-    answer.reset();  // The loop's copy answers, or drops it: closed.
-    return future.get();
 }
 
 template <class F>
@@ -101,20 +63,22 @@ Status NodeMailbox::run_async(F&& start, std::function<void(Result<Bytes>)> done
 }
 
 Status NodeMailbox::create(const proto::mailbox::MailboxSpec& spec) {
-    return as_status(run_blocking([spec](MailboxEngine& e, auto op, Time now, auto& out) {
-        e.on_create(op, spec, now, out);
-    }));
+    return as_status(node_.run_blocking<MailboxEngine>(
+        slot_, [spec](MailboxEngine& e, auto op, Time now, auto& out) {
+            e.on_create(op, spec, now, out);
+        }));
 }
 
 Status NodeMailbox::destroy(const std::string& name) {
-    return as_status(run_blocking([name](MailboxEngine& e, auto op, Time now, auto& out) {
-        e.on_destroy(op, name, now, out);
-    }));
+    return as_status(node_.run_blocking<MailboxEngine>(
+        slot_, [name](MailboxEngine& e, auto op, Time now, auto& out) {
+            e.on_destroy(op, name, now, out);
+        }));
 }
 
 Status NodeMailbox::send(Pid sender, NodeId host, const std::string& name, Bytes body) {
-    return as_status(run_blocking(
-        [=, body = std::move(body)](MailboxEngine& e, auto op, Time now, auto& out) mutable {
+    return as_status(node_.run_blocking<MailboxEngine>(
+        slot_, [=, body = std::move(body)](MailboxEngine& e, auto op, Time now, auto& out) mutable {
             e.on_send(op, sender, host, name, std::move(body), now, out);
         }));
 }
@@ -122,9 +86,10 @@ Status NodeMailbox::send(Pid sender, NodeId host, const std::string& name, Bytes
 Result<proto::mailbox::Received> NodeMailbox::receive(Pid receiver, NodeId host,
                                                       const std::string& name, Duration wait,
                                                       const proto::mailbox::ReceiveFilter& filter) {
-    HERALD_TRY(auto bytes, run_blocking([=](MailboxEngine& e, auto op, Time now, auto& out) {
-                   e.on_receive(op, receiver, host, name, wait, now, out, filter);
-               }));
+    HERALD_TRY(auto bytes, node_.run_blocking<MailboxEngine>(
+                               slot_, [=](MailboxEngine& e, auto op, Time now, auto& out) {
+                                   e.on_receive(op, receiver, host, name, wait, now, out, filter);
+                               }));
     return proto::mailbox::decode_received(bytes);
 }
 
@@ -151,15 +116,17 @@ Status NodeMailbox::send_async(Pid sender, NodeId host, const std::string& name,
 
 Status NodeMailbox::grant(const std::string& name, Pid by, proto::mailbox::Grantee who,
                           std::uint8_t rights) {
-    return as_status(run_blocking([=](MailboxEngine& e, auto op, Time now, auto& out) {
-        e.on_grant(op, name, by, who, rights, now, out);
-    }));
+    return as_status(node_.run_blocking<MailboxEngine>(
+        slot_, [=](MailboxEngine& e, auto op, Time now, auto& out) {
+            e.on_grant(op, name, by, who, rights, now, out);
+        }));
 }
 
 Status NodeMailbox::ack(Pid receiver, NodeId host, const std::string& name, std::uint64_t tag) {
-    return as_status(run_blocking([=](MailboxEngine& e, auto op, Time now, auto& out) {
-        e.on_ack(op, receiver, host, name, tag, now, out);
-    }));
+    return as_status(node_.run_blocking<MailboxEngine>(
+        slot_, [=](MailboxEngine& e, auto op, Time now, auto& out) {
+            e.on_ack(op, receiver, host, name, tag, now, out);
+        }));
 }
 
 Result<proto::mailbox::MailboxCounters> NodeMailbox::counters() {

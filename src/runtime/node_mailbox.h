@@ -54,9 +54,6 @@ public:
     [[nodiscard]] Result<proto::mailbox::MailboxCounters> counters();
 
 private:
-    // Runs `start(engine, op, now, out)` on the loop and waits for op's completion.
-    template <class F>
-    [[nodiscard]] Result<Bytes> run_blocking(F&& start);
     // Runs `start(engine, op, now, out)` on the loop; `done` gets op's completion there.
     template <class F>
     [[nodiscard]] Status run_async(F&& start, std::function<void(Result<Bytes>)> done);

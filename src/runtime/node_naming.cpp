@@ -1,7 +1,6 @@
 // NodeNaming implementation. Layer: runtime.
 #include "runtime/node_naming.h"
 
-#include <future>
 #include <utility>
 
 #include "wire/body.h"
@@ -12,19 +11,6 @@ using proto::naming::NameEntry;
 using proto::naming::NamingEngine;
 
 namespace {
-
-// The answer of one command; closed when the completion is dropped unrun (the node stopped).
-struct Answer {
-    std::promise<Result<Bytes>> promise;
-    bool answered = false;
-    void set(Result<Bytes> value) {
-        answered = true;
-        promise.set_value(std::move(value));
-    }
-    ~Answer() {
-        if (!answered) promise.set_value(fail(Errc::closed, "node stopped"));
-    }
-};
 
 Status as_status(const Result<Bytes>& r) {
     if (!r) return fail(r.error());
@@ -56,49 +42,29 @@ std::unique_ptr<proto::Engine> NodeNaming::make_engine(const proto::EngineContex
     return std::make_unique<NamingEngine>(context, options_);
 }
 
-template <class F>
-Result<Bytes> NodeNaming::run_blocking(F&& start) {
-    if (node_.in_loop_thread()) return fail(Errc::invalid_argument, "on the node's loop thread");
-    HERALD_TRY(node_.reserve_command());
-    auto answer = std::make_shared<Answer>();
-    auto future = answer->promise.get_future();
-    const bool posted = node_.post([this, answer, start = std::forward<F>(start)]() mutable {
-        node_.release_command();
-        if (!node_.accepting()) return answer->set(fail(Errc::closed, "node stopped"));
-        const auto op = node_.begin_operation(
-            [answer](Result<Bytes> result) { answer->set(std::move(result)); });
-        const Time now = node_.now();
-        node_.run<NamingEngine>(
-            slot_, [&](NamingEngine& engine, proto::Effects& out) { start(engine, op, now, out); });
-    });
-    if (!posted) {
-        node_.release_command();
-        return fail(Errc::closed, "node stopped");
-    }
-    answer.reset();  // The loop's copy answers, or drops it: closed.
-    return future.get();
-}
-
 Status NodeNaming::register_name(const std::string& name, Pid owner, Duration lease) {
-    return as_status(run_blocking([=](NamingEngine& e, auto op, Time now, auto& out) {
-        e.on_register(op, name, owner, lease, now, out);
-    }));
+    return as_status(
+        node_.run_blocking<NamingEngine>(slot_, [=](NamingEngine& e, auto op, Time now, auto& out) {
+            e.on_register(op, name, owner, lease, now, out);
+        }));
 }
 
 Status NodeNaming::hold(const std::string& name, Pid owner, Duration lease) {
-    return as_status(run_blocking([=](NamingEngine& e, auto op, Time now, auto& out) {
-        e.on_hold(op, name, owner, lease, now, out);
-    }));
+    return as_status(
+        node_.run_blocking<NamingEngine>(slot_, [=](NamingEngine& e, auto op, Time now, auto& out) {
+            e.on_hold(op, name, owner, lease, now, out);
+        }));
 }
 
 Status NodeNaming::register_for(const std::string& name, Pid owner, Duration lease) {
-    return as_status(run_blocking([=, this](NamingEngine& e, auto op, Time now, auto& out) {
-        if (owner.node == node_.id() && node_.has_process(owner)) {
-            e.on_hold(op, name, owner, lease, now, out);
-        } else {
-            e.on_register(op, name, owner, lease, now, out);
-        }
-    }));
+    return as_status(node_.run_blocking<NamingEngine>(
+        slot_, [=, this](NamingEngine& e, auto op, Time now, auto& out) {
+            if (owner.node == node_.id() && node_.has_process(owner)) {
+                e.on_hold(op, name, owner, lease, now, out);
+            } else {
+                e.on_register(op, name, owner, lease, now, out);
+            }
+        }));
 }
 
 Status NodeNaming::set_server(NodeId server) {
@@ -111,22 +77,25 @@ Status NodeNaming::set_server(NodeId server) {
 }
 
 Result<NameEntry> NodeNaming::lookup(const std::string& name) {
-    HERALD_TRY(auto bytes, run_blocking([=](NamingEngine& e, auto op, Time now, auto& out) {
-                   e.on_lookup(op, name, now, out);
-               }));
+    HERALD_TRY(auto bytes, node_.run_blocking<NamingEngine>(
+                               slot_, [=](NamingEngine& e, auto op, Time now, auto& out) {
+                                   e.on_lookup(op, name, now, out);
+                               }));
     return wire::unpack<NameEntry>(bytes);
 }
 
 Status NodeNaming::unregister(const std::string& name, Pid owner) {
-    return as_status(run_blocking([=](NamingEngine& e, auto op, Time now, auto& out) {
-        e.on_unregister(op, name, owner, now, out);
-    }));
+    return as_status(
+        node_.run_blocking<NamingEngine>(slot_, [=](NamingEngine& e, auto op, Time now, auto& out) {
+            e.on_unregister(op, name, owner, now, out);
+        }));
 }
 
 Result<std::vector<NameEntry>> NodeNaming::list(const std::string& prefix) {
-    HERALD_TRY(auto bytes, run_blocking([=](NamingEngine& e, auto op, Time now, auto& out) {
-                   e.on_list(op, prefix, now, out);
-               }));
+    HERALD_TRY(auto bytes, node_.run_blocking<NamingEngine>(
+                               slot_, [=](NamingEngine& e, auto op, Time now, auto& out) {
+                                   e.on_list(op, prefix, now, out);
+                               }));
     return wire::unpack<std::vector<NameEntry>>(bytes);
 }
 

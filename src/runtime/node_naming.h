@@ -76,9 +76,6 @@ public:
 
 private:
     [[nodiscard]] std::unique_ptr<proto::Engine> make_engine(const proto::EngineContext& context);
-    // Runs `start(engine, op, now, out)` on the loop and waits for op's completion.
-    template <class F>
-    [[nodiscard]] Result<Bytes> run_blocking(F&& start);
 
     NodeContext& node_;
     proto::naming::NamingOptions options_;  // The engine holds a reference: kept here.

@@ -52,6 +52,11 @@ struct NodeConfig {
     // group.server is the group server and keeps the groups in its store (needs data_dir).
     bool group_enabled = false;
     proto::group::GroupOptions group;
+    // Where the group server's node listens, when group.server is not known (0): the first
+    // group call pings it to learn its id (the api layer does, NodeGroupService::set_server).
+    std::string group_server_url;
+    // This node is the group server (group.server is set to its own id at start).
+    bool group_server = false;
 };
 
 struct ProcessConfig {

@@ -36,7 +36,8 @@ GroupEngine::GroupEngine(const EngineContext& context, const GroupOptions& optio
       next_id_(std::uint64_t{context.incarnation} << 32 | 1),
       next_heartbeat_(context.started) {
     HERALD_ASSERT(context.incarnation >= 1);
-    HERALD_ASSERT(options.server.known());
+    // options.server may be unknown (0) until the runtime learns it (a ping to its URL):
+    // requests fail unreachable until then.
 }
 
 const View* GroupEngine::installed(std::string_view name) const {
@@ -59,8 +60,17 @@ void GroupEngine::on_leave(OperationId op, Pid member, std::string_view name, Ti
     start_request(op, PacketKind::group_leave, member, name, false, now, out);
 }
 
+void GroupEngine::on_lookup(OperationId op, Pid requester, std::string_view name, Time now,
+                            Effects& out) {
+    start_request(op, PacketKind::group_lookup, requester, name, false, now, out);
+}
+
 void GroupEngine::start_request(OperationId op, PacketKind kind, Pid source, std::string_view name,
                                 bool closed, Time now, Effects& out) {
+    if (!options_.server.known()) {
+        if (op != 0) out.complete(op, fail(Errc::unreachable, "group server unknown"));
+        return;
+    }
     if (!valid_name(name, options_.name_bytes_max) || source.node != self_ || !source.valid()) {
         if (op != 0) out.complete(op, fail(Errc::invalid_argument, "group name or pid"));
         return;
@@ -144,6 +154,13 @@ void GroupEngine::on_reply(const GroupPacket& m, Time now, Effects& out) {
         if (m.reason == Errc::ok) v = decode_view(m.body);
         if (v) remember_lookup(o.request.name, *v, now);
         const Errc code = m.reason != Errc::ok ? m.reason : (v ? Errc::ok : Errc::malformed);
+        if (o.op != 0) {
+            if (code != Errc::ok) {
+                out.complete(o.op, fail(code, "group " + o.request.name));
+            } else {
+                out.complete(o.op, encode_view(*v));
+            }
+        }
         std::vector<std::uint64_t> waiting;
         for (const auto& [id, mc] : multicasts_) {
             if (!mc.resolved && mc.name == o.request.name) waiting.push_back(id);

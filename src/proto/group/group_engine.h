@@ -41,6 +41,10 @@ public:
     // Removes `member` from group `name`: completes `op` with the view without it, or:
     // not_found (no such group or not a member), invalid_argument, queue_full, timeout.
     void on_leave(OperationId op, Pid member, std::string_view name, Time now, Effects& out);
+    // Looks up the current view of `name` at the server (G8) for `requester` (a process of
+    // this node): completes `op` with encode_view(view), or invalid_argument, not_found,
+    // access_denied (closed group, requester not a member), queue_full, timeout.
+    void on_lookup(OperationId op, Pid requester, std::string_view name, Time now, Effects& out);
     // Multicasts `body` from local process `sender` to the members of group `name`, by one
     // group_data packet per node that hosts members. `reliability`: 0 completes `op` at once
     // (sent once, no response); k completes when k distinct members received it
@@ -56,6 +60,13 @@ public:
     [[nodiscard]] const View* installed(std::string_view name) const;
     // Server only: the current view of `name` (durable or not), or nullptr.
     [[nodiscard]] const View* server_view(std::string_view name) const;
+    // Server only: the names of the groups it holds, in name order (empty elsewhere).
+    [[nodiscard]] std::vector<std::string> server_groups() const {
+        std::vector<std::string> names;
+        names.reserve(groups_.size());
+        for (const auto& entry : groups_) names.push_back(entry.first);
+        return names;
+    }
     [[nodiscard]] bool is_server() const { return self_ == options_.server; }
     [[nodiscard]] GroupCounters counters() const { return counters_; }
 

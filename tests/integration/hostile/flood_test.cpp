@@ -357,8 +357,10 @@ TEST(Flood, FakeRpcClientsThatNeverAcknowledgeAreNotResentTo) {
         static_cast<unsigned long long>(stats.response_retransmits),
         static_cast<unsigned long long>(target->stats().unknown_peer_dropped));
     EXPECT_GT(stats.responses_abandoned, stats.executions / 2);
-    // Without giving up: about 8 resends per client.
-    EXPECT_LT(stats.response_retransmits, stats.executions);
+    // Without giving up: 8 resends per client. With it, a response sent while its client was
+    // still the latest at the socket's address is resent once or twice before the address
+    // moves on (1,000 to 2,100 in all, depending on timing); the others not at all.
+    EXPECT_LT(stats.response_retransmits, 3 * stats.executions);
 }
 
 }  // namespace

@@ -95,7 +95,8 @@ TEST(DaemonConfig, RefusesUnknownKeyNamingTheKeyValueAndAllowedKeys) {
 TEST(DaemonConfig, RefusesUnknownSection) {
     const std::string e = parse_error("[nodes]\nlisten = \"udp://127.0.0.1:1\"\n");
     EXPECT_THAT(e, HasSubstr("test.toml: nodes = "));
-    EXPECT_THAT(e, HasSubstr("unknown section (allowed: node, log, limits, services, naming)"));
+    EXPECT_THAT(
+        e, HasSubstr("unknown section (allowed: node, log, limits, services, naming, groups)"));
 }
 
 TEST(DaemonConfig, NamingServesByDefaultOrUsesAnotherNodesServer) {
@@ -115,6 +116,43 @@ TEST(DaemonConfig, NamingServesByDefaultOrUsesAnotherNodesServer) {
     bad.naming_server = false;
     bad.naming_server_url = "nowhere";
     EXPECT_THAT(validate_error(bad), HasSubstr("test.toml: naming.server_url = \"nowhere\""));
+}
+
+TEST(DaemonConfig, GroupsServeByDefaultOrUseAnotherNodesServerWithValidTimings) {
+    EXPECT_TRUE(DaemonConfig{}.groups_server);
+    EXPECT_EQ(DaemonConfig{}.groups_heartbeat_ms, 500u);
+    EXPECT_EQ(DaemonConfig{}.groups_suspicion_ms, 3000u);
+    auto client = parse_config(
+        "[groups]\nserver = false\nserver_url = \"udp://127.0.0.1:7500\"\nheartbeat_ms = "
+        "100\nsuspicion_ms = 1000\n",
+        "t");
+    ASSERT_TRUE(client.has_value()) << client.error().to_string();
+    EXPECT_FALSE(client->groups_server);
+    EXPECT_EQ(client->groups_server_url, "udp://127.0.0.1:7500");
+    EXPECT_EQ(client->groups_heartbeat_ms, 100u);
+    EXPECT_EQ(client->groups_suspicion_ms, 1000u);
+    EXPECT_TRUE(validate(*client).has_value());
+    EXPECT_THAT(parse_error("[groups]\nheartbeat = 5\n"),
+                HasSubstr("unknown key (allowed in [groups]: server, server_url, heartbeat_ms, "
+                          "suspicion_ms)"));
+    EXPECT_THAT(parse_error("[groups]\nheartbeat_ms = \"fast\"\n"),
+                HasSubstr("groups.heartbeat_ms = \"fast\": expected a whole number"));
+    DaemonConfig both;
+    both.groups_server_url = "udp://127.0.0.1:7500";
+    EXPECT_THAT(validate_error(both), HasSubstr("must be empty while groups.server = true"));
+    DaemonConfig bad;
+    bad.groups_server = false;
+    bad.groups_server_url = "nowhere";
+    EXPECT_THAT(validate_error(bad), HasSubstr("test.toml: groups.server_url = \"nowhere\""));
+    DaemonConfig fast;
+    fast.groups_heartbeat_ms = 5;
+    EXPECT_THAT(validate_error(fast),
+                HasSubstr("test.toml: groups.heartbeat_ms = 5: allowed: 10 to 60000"));
+    DaemonConfig eager;
+    eager.groups_heartbeat_ms = 500;
+    eager.groups_suspicion_ms = 900;  // Under twice the heartbeat.
+    EXPECT_THAT(validate_error(eager),
+                HasSubstr("test.toml: groups.suspicion_ms = 900: allowed: 1000 to 600000"));
 }
 
 TEST(DaemonConfig, RefusesTopLevelKeyOutsideASection) {

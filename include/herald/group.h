@@ -1,0 +1,92 @@
+// Groups: named process groups with numbered membership views and multicast with a per-send
+// reliability (docs/groups.md, docs/api.md "Groups"). Node::create_group makes a group at the
+// group server; Process::join_group / leave_group change its members; Process::multicast sends
+// to them. Members receive views and multicasts through their ordinary receive, as envelopes
+// with Envelope::group set (decode_group_message). Public API; herald/ headers and std only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "herald/bytes.h"
+#include "herald/errors.h"
+#include "herald/export.h"
+#include "herald/ids.h"
+
+namespace herald {
+
+struct Envelope;
+
+// NodeOptions::groups: where this node's group requests go. The group engine runs on a node
+// when `server` is set or `server_url` is not empty; otherwise every group call fails
+// Errc::unreachable.
+struct GroupNodeOptions {
+    // This node hosts the group server (the lecture's CGS), its groups in the node's store
+    // (NodeOptions::data_dir is required: Node::start fails invalid_argument without one).
+    bool server = false;
+    // The URL of the node hosting the group server (its id is learned by a ping on the first
+    // group call). Ignored when `server`.
+    std::string server_url;
+    // Failure detector (docs/groups.md "Failure detector defaults"): a node hosting members
+    // sends a heartbeat every heartbeat_interval; the server removes the members of a node
+    // silent for suspicion_timeout. Both positive, suspicion_timeout at least twice
+    // heartbeat_interval (Node::start: invalid_argument). The server's setting decides.
+    std::chrono::nanoseconds heartbeat_interval = std::chrono::milliseconds(500);
+    std::chrono::nanoseconds suspicion_timeout = std::chrono::seconds(3);
+};
+
+// How many members must answer a multicast before Process::multicast returns ok.
+struct Reliability {
+    std::uint32_t count = 0;  // 0: none; k: k distinct members; all_count: the whole view.
+    static constexpr std::uint32_t all_count = 0xFFFF'FFFF;
+    // Sent once, no response awaited (returns at once, no responders).
+    [[nodiscard]] static constexpr Reliability none() { return {0}; }
+    // k distinct members received it (1 <= k <= the view's size).
+    [[nodiscard]] static constexpr Reliability at_least(std::uint32_t k) { return {k}; }
+    // Every member of the view the multicast was addressed with received it.
+    [[nodiscard]] static constexpr Reliability all() { return {all_count}; }
+    bool operator==(const Reliability&) const = default;
+};
+
+// One numbered membership view of a group.
+struct GroupView {
+    std::string group;
+    std::uint64_t id = 0;      // 1, 2, 3, ...: one more per join, leave or removal.
+    bool closed = false;       // Only members may multicast (fixed at create).
+    std::vector<Pid> members;  // Sorted by (node, local id).
+};
+
+// A multicast's outcome: the view it was addressed with and who responded, in order.
+struct MulticastResult {
+    std::uint64_t view_id = 0;
+    std::vector<Pid> responders;
+};
+
+// What a member receives from the group engine: a multicast or a new view.
+struct GroupMessage {
+    enum class Kind : std::uint8_t { data, view };
+    Kind kind = Kind::data;
+    std::string group;
+    std::uint64_t view_id = 0;     // Data: the view it was sent in; view: the new view's id.
+    Pid sender;                    // Data: the multicasting process.
+    std::uint64_t message_id = 0;  // Data: unique per sender node (docs/groups.md G13).
+    Bytes payload;                 // Data: the multicast's body.
+    GroupView view;                // View: the new view.
+
+    [[nodiscard]] std::string_view text() const {
+        return {reinterpret_cast<const char*>(payload.data()), payload.size()};
+    }
+};
+
+// Group names: 1 to 64 bytes of UTF-8 without control characters.
+// Errc::invalid_argument naming what is wrong.
+[[nodiscard]] HERALD_API Status check_group_name(std::string_view name);
+
+// Decodes a received envelope that the group engine delivered (envelope.group is true).
+// Errc::invalid_argument (a direct message: envelope.group is false), malformed.
+[[nodiscard]] HERALD_API Result<GroupMessage> decode_group_message(const Envelope& envelope);
+
+}  // namespace herald

@@ -1,0 +1,176 @@
+// Groups in the public API: Node::create_group / group_view / groups, Process::join_group /
+// leave_group / multicast, decode_group_message (docs/api.md "Groups"), over
+// runtime::NodeGroupService. Layer: api. Rules: docs/groups.md.
+#include "herald/group.h"
+
+#include <utility>
+
+#include "herald/node.h"
+#include "herald/process.h"
+#include "proto/group/group_engine.h"
+#include "proto/group/group_messages.h"
+#include "runtime/node.h"
+#include "runtime/node_group_service.h"
+
+namespace herald {
+
+namespace api {
+
+namespace {
+
+// A first ping to the server's URL waits at most this long, as Node::connect's default.
+constexpr Duration server_ping_max = Duration::seconds(2);
+// GroupOptions::name_bytes_max (docs/groups.md: names of 1 to 64 bytes).
+constexpr std::size_t group_name_bytes_max = 64;
+
+GroupView public_view(std::string name, const proto::group::View& v) {
+    GroupView out;
+    out.group = std::move(name);
+    out.id = v.id;
+    out.closed = v.closed;
+    out.members.reserve(v.members.size());
+    for (const auto& m : v.members) out.members.push_back(m.pid);
+    return out;
+}
+
+// The node's group service once it knows the server's id: pings GroupNodeOptions::server_url
+// on the first call. Errc::unreachable (no group engine here, or no answer), closed.
+Result<runtime::NodeGroupService*> group_service(runtime::Node& node) {
+    auto* groups = node.groups_service();
+    if (groups == nullptr) {
+        return fail(Errc::unreachable,
+                    "no group server configured (NodeOptions::groups: server or server_url)");
+    }
+    if (groups->server_known()) return groups;
+    HERALD_TRY(runtime::Endpoint endpoint, runtime::parse_endpoint(groups->server_url()));
+    auto answer = node.ping(endpoint, server_ping_max);
+    if (!answer) {
+        return fail(answer.error().code == Errc::timeout ? Errc::unreachable : answer.error().code,
+                    "group server at " + groups->server_url() + ": " + answer.error().detail);
+    }
+    HERALD_TRY(groups->set_server(answer->node));
+    return groups;
+}
+
+// Runs `task(pid)` with a short-lived process of `node`: the group engine's requests carry a
+// requesting process of the node (docs/groups.md, packets 40-43).
+template <class F>
+auto with_process(runtime::Node& node, F&& task) -> decltype(task(Pid{})) {
+    HERALD_TRY(auto state, node.spawn(runtime::ProcessConfig{}));
+    auto result = task(state->pid());
+    node.exit(state);
+    return result;
+}
+
+}  // namespace
+
+}  // namespace api
+
+Status check_group_name(std::string_view name) {
+    if (name.empty()) return fail(Errc::invalid_argument, "empty group name");
+    if (name.size() > api::group_name_bytes_max) {
+        return fail(Errc::invalid_argument, "group name over 64 bytes");
+    }
+    for (const char c : name) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7F) {
+            return fail(Errc::invalid_argument, "control character in group name");
+        }
+    }
+    return {};
+}
+
+Result<GroupMessage> decode_group_message(const Envelope& envelope) {
+    if (!envelope.group) {
+        return fail(Errc::invalid_argument, "a direct message, not a group message");
+    }
+    auto e = proto::group::decode_envelope(envelope.body);
+    if (!e) return fail(Errc::malformed, "group envelope");
+    GroupMessage out;
+    out.kind = e->is_view ? GroupMessage::Kind::view : GroupMessage::Kind::data;
+    out.group = e->group;
+    out.view_id = e->view_id;
+    if (e->is_view) {
+        out.view = api::public_view(e->group, e->view);
+    } else {
+        out.sender = e->sender.pid;
+        out.message_id = e->message_id;
+        out.payload = std::move(e->payload);
+    }
+    return out;
+}
+
+// --- Node ---
+
+Result<GroupView> Node::create_group(std::string_view name, bool closed) {
+    HERALD_TRY(check_group_name(name));
+    HERALD_TRY(auto* groups, api::group_service(*impl_));
+    const std::string text(name);
+    HERALD_TRY(auto view, api::with_process(*impl_, [&](Pid requester) {
+                   return groups->create(text, closed, requester);
+               }));
+    return api::public_view(text, view);
+}
+
+Result<GroupView> Node::group_view(std::string_view name) {
+    HERALD_TRY(check_group_name(name));
+    HERALD_TRY(auto* groups, api::group_service(*impl_));
+    const std::string text(name);
+    HERALD_TRY(auto view, api::with_process(*impl_, [&](Pid requester) {
+                   return groups->view(text, requester);
+               }));
+    return api::public_view(text, view);
+}
+
+Result<std::vector<std::string>> Node::groups() {
+    HERALD_TRY(auto* groups, api::group_service(*impl_));
+    if (!groups->is_server()) {
+        return fail(Errc::unreachable, "this node does not host the group server");
+    }
+    return groups->server_groups();
+}
+
+// --- Process ---
+
+Result<GroupView> Process::join_group(std::string_view name) {
+    if (!state_) return fail(Errc::closed, "process has exited");
+    HERALD_TRY(check_group_name(name));
+    HERALD_TRY(auto* groups, api::group_service(*node_));
+    const std::string text(name);
+    HERALD_TRY(auto view, groups->join_group(text, state_->pid()));
+    return api::public_view(text, view);
+}
+
+Result<GroupView> Process::leave_group(std::string_view name) {
+    if (!state_) return fail(Errc::closed, "process has exited");
+    HERALD_TRY(check_group_name(name));
+    HERALD_TRY(auto* groups, api::group_service(*node_));
+    const std::string text(name);
+    HERALD_TRY(auto view, groups->leave_group(text, state_->pid()));
+    return api::public_view(text, view);
+}
+
+Result<MulticastResult> Process::multicast(std::string_view name, ByteView body,
+                                           Reliability reliability,
+                                           std::chrono::nanoseconds timeout) {
+    if (!state_) return fail(Errc::closed, "process has exited");
+    HERALD_TRY(check_group_name(name));
+    if (timeout <= std::chrono::nanoseconds::zero() || timeout == forever) {
+        return fail(Errc::invalid_argument, "multicast timeout must be positive and finite");
+    }
+    HERALD_TRY(auto* groups, api::group_service(*node_));
+    HERALD_TRY(auto responders,
+               groups->multicast(std::string(name), state_->pid(), Bytes(body.begin(), body.end()),
+                                 reliability.count, Duration::nanoseconds(timeout.count())));
+    return MulticastResult{responders.view_id, std::move(responders.pids)};
+}
+
+Result<MulticastResult> Process::multicast(std::string_view name, std::string_view text,
+                                           Reliability reliability,
+                                           std::chrono::nanoseconds timeout) {
+    return multicast(name,
+                     ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
+                     reliability, timeout);
+}
+
+}  // namespace herald

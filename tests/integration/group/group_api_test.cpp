@@ -1,0 +1,232 @@
+// Groups through the public API (herald/group.h) on three real nodes over loopback UDP: S hosts
+// the group server (data_dir), A and B reach it by GroupNodeOptions::server_url. Covers create,
+// join from two nodes, multicast with reliability all, none and k, view changes delivered on
+// join and leave (Envelope::group, decode_group_message), group_view and groups, and the errors
+// not_found, already_exists, access_denied and invalid_argument (docs/api.md "Groups").
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "herald/herald.h"
+#include "node_test_support.h"
+
+namespace herald::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class GroupApiTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        NodeOptions so;
+        so.data_dir = dir.path();
+        so.groups.server = true;
+        so.groups.heartbeat_interval = 100ms;  // The loopback row of docs/groups.md.
+        so.groups.suspicion_timeout = 1s;
+        s = start_node(so);
+        ASSERT_TRUE(s);
+        NodeOptions co;
+        co.groups.server_url = s->listen_url();
+        co.groups.heartbeat_interval = 100ms;
+        co.groups.suspicion_timeout = 1s;
+        a = start_node(co);
+        b = start_node(co);
+        ASSERT_TRUE(a && b);
+        ASSERT_TRUE(a->connect(b->listen_url()));  // Multicasts go node to node.
+        ASSERT_TRUE(b->connect(a->listen_url()));
+    }
+    TempDir dir;
+    std::unique_ptr<Node> s, a, b;
+};
+
+// The next group message of `p` (skipping nothing: a direct message fails the test).
+std::optional<GroupMessage> next_group_message(Process& p) {
+    auto envelope = p.receive(5s);
+    if (!envelope) return std::nullopt;
+    auto m = decode_group_message(*envelope);
+    if (!m) return std::nullopt;
+    return *m;
+}
+
+// Takes group messages of `p` until a view with id >= `id`: that view.
+std::optional<GroupView> view_at_least(Process& p, std::uint64_t id) {
+    for (int i = 0; i < 20; ++i) {
+        auto m = next_group_message(p);
+        if (!m) return std::nullopt;
+        if (m->kind == GroupMessage::Kind::view && m->view.id >= id) return m->view;
+    }
+    return std::nullopt;
+}
+
+TEST_F(GroupApiTest, CreateJoinMulticastAllAcrossNodesThenLeave) {
+    auto created = a->create_group("chat");
+    ASSERT_TRUE(created) << created.error().to_string();
+    EXPECT_EQ(created->id, 1u);
+    EXPECT_TRUE(created->members.empty());
+    Process pa = spawn(*a);
+    Process pb = spawn(*b);
+    auto v2 = pa.join_group("chat");
+    ASSERT_TRUE(v2) << v2.error().to_string();
+    EXPECT_EQ(v2->id, 2u);
+    auto v3 = pb.join_group("chat");
+    ASSERT_TRUE(v3) << v3.error().to_string();
+    EXPECT_EQ(v3->id, 3u);
+    ASSERT_EQ(v3->members.size(), 2u);
+    // Both install view 3 before a multicast addressed with it can be delivered.
+    ASSERT_TRUE(view_at_least(pa, 3));
+    ASSERT_TRUE(view_at_least(pb, 3));
+
+    Process sender = spawn(*s);  // Not a member: an open group takes anyone's multicasts.
+    auto sent = sender.multicast("chat", "hello", Reliability::all(), 5s);
+    ASSERT_TRUE(sent) << sent.error().to_string();
+    EXPECT_EQ(sent->view_id, 3u);
+    ASSERT_EQ(sent->responders.size(), 2u);
+    for (Process* p : {&pa, &pb}) {
+        auto m = next_group_message(*p);
+        ASSERT_TRUE(m);
+        EXPECT_EQ(m->kind, GroupMessage::Kind::data);
+        EXPECT_EQ(m->group, "chat");
+        EXPECT_EQ(m->view_id, 3u);
+        EXPECT_EQ(m->sender, sender.pid());
+        EXPECT_EQ(m->text(), "hello");
+    }
+    auto one = pa.multicast("chat", "k=1", Reliability::at_least(1), 5s);
+    ASSERT_TRUE(one) << one.error().to_string();
+    EXPECT_GE(one->responders.size(), 1u);
+    auto none = pa.multicast("chat", "k=0", Reliability::none(), 5s);
+    ASSERT_TRUE(none) << none.error().to_string();
+    EXPECT_TRUE(none->responders.empty());
+
+    auto left = pb.leave_group("chat");
+    ASSERT_TRUE(left) << left.error().to_string();
+    EXPECT_EQ(left->id, 4u);
+    ASSERT_EQ(left->members, std::vector<Pid>{pa.pid()});
+    auto seen = view_at_least(pa, 4);  // pa sees the view change.
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(seen->members, std::vector<Pid>{pa.pid()});
+    auto viewed = b->group_view("chat");  // Asked of the server: b hosts no member now.
+    ASSERT_TRUE(viewed) << viewed.error().to_string();
+    EXPECT_EQ(viewed->id, 4u);
+    Process pa2 = spawn(*a);
+    ASSERT_TRUE(pa2.join_group("chat"));  // View 5: b, without members, is not sent it (G9).
+    auto fresh = b->group_view("chat");
+    ASSERT_TRUE(fresh) << fresh.error().to_string();
+    EXPECT_EQ(fresh->id, 5u);  // Asked of the server, not b's stale view 4.
+    auto listed = s->groups();
+    ASSERT_TRUE(listed) << listed.error().to_string();
+    EXPECT_EQ(*listed, std::vector<std::string>{"chat"});
+    const auto stats = a->stats();
+    EXPECT_GE(stats.group_views_installed, 2u);
+    EXPECT_GE(stats.group_multicasts_sent, 2u);
+    EXPECT_GE(stats.group_delivered, 1u);
+}
+
+TEST_F(GroupApiTest, MembersOfAStoppedNodeAreRemovedByAViewChange) {
+    ASSERT_TRUE(a->create_group("watch"));
+    Process pa = spawn(*a);
+    ASSERT_TRUE(pa.join_group("watch"));
+    Process pb = spawn(*b);
+    auto both = pb.join_group("watch");
+    ASSERT_TRUE(both) << both.error().to_string();
+    ASSERT_EQ(both->members.size(), 2u);
+    ASSERT_TRUE(view_at_least(pa, both->id));
+    b->stop();  // b falls silent: suspicion_timeout (1 s) later the server removes its members.
+    auto after = view_at_least(pa, 4);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->members, std::vector<Pid>{pa.pid()});
+    EXPECT_GE(s->stats().group_suspicions, 1u);
+}
+
+TEST_F(GroupApiTest, AProcessThatExitsLeavesItsGroups) {
+    ASSERT_TRUE(a->create_group("brief"));
+    Process pa = spawn(*a);
+    ASSERT_TRUE(pa.join_group("brief"));
+    std::uint64_t joined_id = 0;
+    {
+        Process pb = spawn(*b);
+        auto both = pb.join_group("brief");
+        ASSERT_TRUE(both) << both.error().to_string();
+        joined_id = both->id;
+        ASSERT_TRUE(view_at_least(pa, joined_id));
+    }  // pb exits: its node leaves the group for it.
+    auto after = view_at_least(pa, joined_id + 1);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->members, std::vector<Pid>{pa.pid()});
+    EXPECT_EQ(s->stats().group_suspicions, 0u);  // A leave, not the failure detector.
+}
+
+TEST_F(GroupApiTest, DirectMessagesAreNotGroupMessages) {
+    Process p = spawn(*a);
+    Process q = spawn(*a);
+    ASSERT_TRUE(q.send(p.pid(), "direct"));
+    auto envelope = p.receive(5s);
+    ASSERT_TRUE(envelope);
+    EXPECT_FALSE(envelope->group);
+    auto decoded = decode_group_message(*envelope);
+    ASSERT_FALSE(decoded);
+    EXPECT_EQ(decoded.error().code, Errc::invalid_argument);
+}
+
+TEST_F(GroupApiTest, ErrorsNotFoundAlreadyExistsAccessDeniedInvalidArgument) {
+    Process p = spawn(*a);
+    auto missing = p.join_group("nowhere");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, Errc::not_found);
+    auto no_view = b->group_view("nowhere");
+    ASSERT_FALSE(no_view);
+    EXPECT_EQ(no_view.error().code, Errc::not_found);
+    auto no_send = p.multicast("nowhere", "x", Reliability::none(), 2s);
+    ASSERT_FALSE(no_send);
+    EXPECT_EQ(no_send.error().code, Errc::not_found);
+
+    ASSERT_TRUE(a->create_group("club", true));
+    auto again = b->create_group("club");
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, Errc::already_exists);
+    ASSERT_TRUE(p.join_group("club"));
+    Process outsider = spawn(*b);
+    auto denied = outsider.multicast("club", "let me in", Reliability::none(), 2s);
+    ASSERT_FALSE(denied);
+    EXPECT_EQ(denied.error().code, Errc::access_denied);
+    auto not_member = outsider.leave_group("club");
+    ASSERT_FALSE(not_member);
+    EXPECT_EQ(not_member.error().code, Errc::not_found);
+
+    for (const std::string& bad : {std::string(), std::string(65, 'x'), std::string("a\nb")}) {
+        auto r = a->create_group(bad);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().code, Errc::invalid_argument) << bad;
+    }
+    auto too_many = p.multicast("club", "x", Reliability::at_least(2), 2s);  // 1 member.
+    ASSERT_FALSE(too_many);
+    EXPECT_EQ(too_many.error().code, Errc::invalid_argument);
+    auto zero_timeout = p.multicast("club", "x", Reliability::none(), 0s);
+    ASSERT_FALSE(zero_timeout);
+    EXPECT_EQ(zero_timeout.error().code, Errc::invalid_argument);
+}
+
+TEST(GroupApiOptions, WithoutAServerGroupCallsFailUnreachableAndBadTimingsAreRefused) {
+    auto n = start_node();
+    ASSERT_TRUE(n);
+    auto r = n->create_group("g");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::unreachable);
+    NodeOptions bad;
+    bad.groups.server_url = "udp://127.0.0.1:9";
+    bad.groups.heartbeat_interval = 1s;
+    bad.groups.suspicion_timeout = 1s;  // Under twice the heartbeat.
+    auto refused = Node::start(bad);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::invalid_argument);
+    NodeOptions no_dir;
+    no_dir.groups.server = true;
+    auto no_store = Node::start(no_dir);
+    ASSERT_FALSE(no_store);
+    EXPECT_EQ(no_store.error().code, Errc::invalid_argument);
+}
+
+}  // namespace
+}  // namespace herald::testing
