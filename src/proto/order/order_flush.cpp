@@ -1,0 +1,256 @@
+// OrderEngine, views and the flush (virtual synchrony, O27-O34): a local member with an older
+// view freezes it, reports what it holds to the new view's first member, which decides one
+// outcome for every survivor; each survivor delivers what the outcome adds, in its order, and
+// installs the new view. Layer: proto/order. Rules: docs/ordering.md.
+#include <algorithm>
+#include <numeric>
+
+#include "core/assert.h"
+#include "proto/order/order_engine.h"
+
+namespace herald::proto::order {
+
+using wire::PacketKind;
+
+void OrderEngine::on_view(std::string_view name, const View& view, Time now, Effects& out) {
+    auto g = groups_.find(name);
+    if (g == groups_.end() || view.id == 0 || view.members.size() > options_.members_max ||
+        !std::is_sorted(view.members.begin(), view.members.end()) || view.id <= g->second.view.id) {
+        ++counters_.views_refused;
+        return;
+    }
+    GroupState& state = g->second;
+    state.view = view;
+    for (auto it = state.endpoints.begin(); it != state.endpoints.end();) {
+        if (!index_of(view, it->second.self)) {
+            it = state.endpoints.erase(it);  // O27: a member not in the view stops.
+            continue;
+        }
+        begin_flush(g->first, it->second, view, now, out);
+        ++it;
+    }
+    for (const auto& m : view.members) {
+        if (m.pid.node != self_ || m.incarnation != incarnation_) continue;
+        if (state.endpoints.contains(m.pid)) continue;
+        Endpoint& ep = state.endpoints[m.pid];
+        ep.self = m;
+        install(g->first, ep, view, out);  // O28: a new member has no old view to flush.
+    }
+    arm(now, out);
+}
+
+void OrderEngine::install(const std::string& name, Endpoint& ep, const View& next, Effects& out) {
+    const View view = next;  // `next` may be ep.pending, which the reset below clears.
+    const Member self = ep.self;
+    ep = Endpoint{};
+    ep.self = self;
+    ep.view = view;
+    ep.index = *index_of(view, self);
+    ep.streams.assign(view.members.size(), Stream{});
+    ep.out.acked.assign(view.members.size(), 0);
+    ep.cbcast_received.assign(view.members.size(), 0);
+    ++counters_.views_installed;
+    Delivery d;
+    d.is_view = true;
+    d.group = name;
+    d.view_id = view.id;
+    d.view = view;
+    Message message;
+    message.source = ep.self.pid;
+    message.target = ep.self.pid;
+    message.seq = view.id;
+    message.body = encode_delivery(d);
+    out.deliver(std::move(message));
+}
+
+// O29: freeze the installed view (nothing more is accepted or delivered in it) and report to
+// the new view's first member; a newer view during a flush redirects the same report.
+void OrderEngine::begin_flush(const std::string& name, Endpoint& ep, const View& view, Time now,
+                              Effects& out) {
+    if (ep.view.id == 0) {
+        install(name, ep, view, out);
+        return;
+    }
+    ep.flushing = true;
+    ep.pending = view;
+    ep.next_report = now + options_.retransmit_interval;
+    send_report(name, ep, out);
+}
+
+FlushReport OrderEngine::make_report(const Endpoint& ep) const {
+    FlushReport r;
+    r.old_view_id = ep.view.id;
+    r.old_members = ep.view.members;
+    r.delivered = ep.delivered_order;
+    for (std::uint32_t j = 0; j < ep.streams.size(); ++j) {
+        r.contiguous.push_back(ep.streams[j].contiguous);
+        for (const auto& [seq, rec] : ep.streams[j].entries) {
+            if (rec.entry.type != EntryType::data) continue;
+            r.messages.push_back(Held{j, rec.entry});
+        }
+    }
+    return r;
+}
+
+void OrderEngine::send_report(const std::string& name, const Endpoint& ep, Effects& out) {
+    OrderPacket m;
+    m.kind = PacketKind::order_flush_report;
+    m.source = ep.self;
+    m.target = ep.pending.members.front();
+    m.group = name;
+    m.view_id = ep.pending.id;
+    m.body = encode_report(make_report(ep));
+    ++counters_.packets_sent;
+    out.send(m.target.pid.node, build(m));
+}
+
+// O30: the first member of view `view_id` collects one report from every member of that view
+// that was in the reporters' old view, then decides.
+void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderPacket& m,
+                            Effects& out) {
+    if (g.view.id != m.view_id || g.view.members.empty() || g.view.members.front() != m.target ||
+        !index_of(g.view, m.source)) {
+        ++counters_.stale_dropped;
+        return;
+    }
+    auto report = decode_report(m.body, options_.members_max);
+    if (!report || report->contiguous.size() != report->old_members.size()) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    Coordination& c = g.coordination;
+    if (c.view_id != m.view_id) c = Coordination{m.view_id, {}, false, {}};
+    if (c.decided) return send_outcome(name, g, m.source, out);
+    c.reports[m.source] = std::move(*report);
+    const auto& old_members = c.reports.begin()->second.old_members;
+    for (const auto& member : g.view.members) {
+        const bool survivor = std::binary_search(old_members.begin(), old_members.end(), member);
+        if (survivor && !c.reports.contains(member)) return;
+    }
+    decide(g, name, out);
+}
+
+namespace {
+
+// The sort key of a message the flush adds beyond the longest delivered sequence (O31).
+std::tuple<std::int64_t, std::uint64_t, std::uint32_t> rest_key(OrderMode mode, const Held& h) {
+    switch (mode) {
+        case OrderMode::absolute:
+            return {h.entry.timestamp, 0, h.sender};
+        case OrderMode::cbcast:
+            return {0,
+                    std::accumulate(h.entry.clock.begin(), h.entry.clock.end(), std::uint64_t{0}),
+                    h.sender};
+        default:
+            return {0, h.entry.seq, h.sender};
+    }
+}
+
+// O31: a sender's messages up to the longest prefix any survivor received contiguously; for
+// CBCAST, also only messages whose vector every included stream covers.
+std::vector<std::uint64_t> limits_of(OrderMode mode, const Coordination& c,
+                                     const std::map<MessageKey, const Held*>& all) {
+    const std::size_t n = c.reports.begin()->second.old_members.size();
+    std::vector<std::uint64_t> limit(n, 0);
+    for (const auto& [member, r] : c.reports) {
+        for (std::size_t j = 0; j < n && j < r.contiguous.size(); ++j) {
+            limit[j] = std::max(limit[j], r.contiguous[j]);
+        }
+    }
+    for (bool changed = mode == OrderMode::cbcast; changed;) {
+        changed = false;
+        for (const auto& [key, h] : all) {
+            if (key.second > limit[key.first] || h->entry.clock.size() != n) continue;
+            for (std::size_t k = 0; k < n; ++k) {
+                if (h->entry.clock[k] <= limit[k]) continue;
+                limit[key.first] = key.second - 1;
+                changed = true;
+                break;
+            }
+        }
+    }
+    return limit;
+}
+
+}  // namespace
+
+// O31: the outcome is the longest delivered sequence of any survivor (total orders), then every
+// other message within the limits in a deterministic order that respects FIFO (and causality).
+void OrderEngine::decide(GroupState& g, const std::string& name, Effects& out) {
+    Coordination& c = g.coordination;
+    std::map<MessageKey, const Held*> all;
+    const FlushReport* longest = nullptr;
+    for (const auto& [member, r] : c.reports) {
+        for (const auto& h : r.messages) all.emplace(MessageKey{h.sender, h.entry.seq}, &h);
+        if (longest == nullptr || r.delivered.size() > longest->delivered.size()) longest = &r;
+    }
+    const auto limit = limits_of(g.mode, c, all);
+    FlushOutcome o;
+    o.old_view_id = longest->old_view_id;
+    std::set<MessageKey> taken;
+    const bool total = g.mode == OrderMode::sequencer || g.mode == OrderMode::abcast ||
+                       g.mode == OrderMode::absolute;
+    if (total) {
+        for (const auto& key : longest->delivered) {
+            auto it = all.find(key);
+            if (it == all.end() || !taken.insert(key).second) continue;
+            o.messages.push_back(*it->second);
+        }
+    }
+    std::vector<const Held*> rest;
+    for (const auto& [key, h] : all) {
+        if (taken.contains(key)) continue;
+        if (key.first >= limit.size() || key.second > limit[key.first]) {
+            ++counters_.flush_discarded;
+            continue;
+        }
+        rest.push_back(h);
+    }
+    std::sort(rest.begin(), rest.end(), [&](const Held* a, const Held* b) {
+        return rest_key(g.mode, *a) < rest_key(g.mode, *b);
+    });
+    for (const Held* h : rest) o.messages.push_back(*h);
+    c.outcome = encode_outcome(o);
+    c.decided = true;
+    ++counters_.flushes;
+    for (const auto& [member, r] : c.reports) send_outcome(name, g, member, out);
+}
+
+void OrderEngine::send_outcome(const std::string& name, const GroupState& g, const Member& to,
+                               Effects& out) {
+    OrderPacket m;
+    m.kind = PacketKind::order_flush_outcome;
+    m.source = g.view.members.front();
+    m.target = to;
+    m.group = name;
+    m.view_id = g.coordination.view_id;
+    m.body = g.coordination.outcome;
+    ++counters_.packets_sent;
+    out.send(to.pid.node, build(m));
+}
+
+// O32: deliver, in the outcome's order, every message of it not delivered yet, then install.
+void OrderEngine::on_outcome(GroupState& g, const std::string& name, Endpoint& ep,
+                             const OrderPacket& m, Effects& out) {
+    (void)g;
+    if (!ep.flushing || m.view_id != ep.pending.id || m.source != ep.pending.members.front()) {
+        ++counters_.stale_dropped;
+        return;
+    }
+    auto o = decode_outcome(m.body, options_.members_max);
+    if (!o || o->old_view_id != ep.view.id) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    for (const auto& h : o->messages) {
+        if (h.sender >= ep.streams.size()) continue;
+        auto& entries = ep.streams[h.sender].entries;
+        auto it = entries.find(h.entry.seq);
+        if (it != entries.end() && it->second.delivered) continue;
+        ep.delivered_order.push_back(MessageKey{h.sender, h.entry.seq});
+        deliver_message(name, ep, ep.view.members[h.sender], h.entry, out);
+    }
+    install(name, ep, ep.pending, out);
+}
+
+}  // namespace herald::proto::order

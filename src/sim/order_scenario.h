@@ -1,0 +1,18 @@
+// The "order" scenarios (issue 16): ordered multicast in one group under loss, duplication,
+// reordering, partitions and crashes with view changes, one scenario per ordering mode
+// ("order_fifo", ...), and "order", which takes the mode from the seed. Layer: sim.
+#pragma once
+
+#include <cstdint>
+
+#include "proto/order/order_messages.h"
+#include "sim/scenario.h"
+
+namespace herald::sim {
+
+[[nodiscard]] RunReport run_order_scenario(const ScenarioOptions& options, std::uint64_t seed,
+                                           proto::order::OrderMode mode);
+// The mode of scenario "order" for `seed`: fifo, sequencer, abcast, cbcast, absolute in turn.
+[[nodiscard]] proto::order::OrderMode order_mode_of_seed(std::uint64_t seed);
+
+}  // namespace herald::sim
