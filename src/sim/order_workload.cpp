@@ -175,11 +175,6 @@ void OrderWorkload::on_completed(SimNode& /*node*/, const proto::CompleteEffect&
 
 void OrderWorkload::on_delivered(SimNode& node, const Message& message) {
     auto d = proto::order::decode_delivery(message.body);
-    if (!d) {
-        std::string hex;
-        for (auto b : message.body) hex += std::to_string(b) + ",";
-        std::fprintf(stderr, "BAD %zu %s\n", message.body.size(), hex.c_str());
-    }
     HERALD_ASSERT(d.has_value());
     const Life life{message.target, node.incarnation()};
     LifeState& state = lives_[life];

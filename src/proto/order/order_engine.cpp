@@ -164,7 +164,7 @@ void OrderEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects
     }
     Endpoint& ep = it->second;
     if (m.kind == PacketKind::order_flush_outcome) {
-        on_outcome(g->second, g->first, ep, m, out);
+        on_outcome(g->first, ep, m, now, out);
         return arm(now, out);
     }
     const auto index = index_of(ep.view, m.source);
@@ -214,7 +214,11 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
                 ++counters_.skew_violations;  // O26.
                 out.trace(now, "probe_order_skew_violation");
             }
-            ep.out.seen_timestamp = std::max(ep.out.seen_timestamp, m.entry.timestamp);
+            // Only data waits on the other members' streams; a null answering a null would
+            // never end.
+            if (m.entry.type == EntryType::data) {
+                ep.out.seen_timestamp = std::max(ep.out.seen_timestamp, m.entry.timestamp);
+            }
         }
         it->second.entry = std::move(m.entry);
         while (s.entries.contains(s.contiguous + 1)) ++s.contiguous;
@@ -222,7 +226,9 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
         ++counters_.duplicates_dropped;
         const Received& r = it->second;
         // O14: a sender that asks again gets the same proposal.
-        if (r.proposed) send_small(PacketKind::order_propose, name, ep, from, seq, r.number, out);
+        // (Once committed the sender has every proposal, and r.number is the final number.)
+        if (r.proposed && !r.committed)
+            send_small(PacketKind::order_propose, name, ep, from, seq, r.number, out);
     }
     send_small(PacketKind::order_ack, name, ep, from, s.contiguous, Number{}, out);
     if (fresh) pump(g, name, ep, now, out);

@@ -91,10 +91,11 @@ private:
     void send_report(const std::string& name, const Endpoint& ep, Effects& out);
     [[nodiscard]] FlushReport make_report(const Endpoint& ep) const;
     void on_report(GroupState& g, const std::string& name, const OrderPacket& m, Effects& out);
-    void decide(GroupState& g, const std::string& name, Effects& out);
-    void on_outcome(GroupState& g, const std::string& name, Endpoint& ep, const OrderPacket& m,
+    void decide(OrderMode mode, Coordination& c, const std::string& name, Effects& out);
+    void on_outcome(const std::string& name, Endpoint& ep, const OrderPacket& m, Time now,
                     Effects& out);
-    void send_outcome(const std::string& name, const GroupState& g, const Member& to, Effects& out);
+    void send_outcome(const std::string& name, const Coordination& c, const Member& to,
+                      Effects& out);
 
     [[nodiscard]] static std::optional<std::uint32_t> index_of(const View& v, const Member& m);
 

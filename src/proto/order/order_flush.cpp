@@ -21,13 +21,24 @@ void OrderEngine::on_view(std::string_view name, const View& view, Time now, Eff
     }
     GroupState& state = g->second;
     state.view = view;
+    state.recent[view.id] = view;
+    if (state.recent.size() > recent_views_max) state.recent.erase(state.recent.begin());
     for (auto it = state.endpoints.begin(); it != state.endpoints.end();) {
         if (!index_of(view, it->second.self)) {
             it = state.endpoints.erase(it);  // O27: a member not in the view stops.
             continue;
         }
-        begin_flush(g->first, it->second, view, now, out);
+        Endpoint& ep = it->second;
         ++it;
+        // O29: a flush whose coordinator is still in the new view ends first, then the new
+        // view is flushed; one whose coordinator left is redirected to the new view's.
+        if (ep.flushing && index_of(view, ep.pending.members.front()) &&
+            ep.queued.size() < recent_views_max) {
+            ep.queued.push_back(view);
+            continue;
+        }
+        ep.queued.clear();
+        begin_flush(g->first, ep, view, now, out);
     }
     for (const auto& m : view.members) {
         if (m.pid.node != self_ || m.incarnation != incarnation_) continue;
@@ -42,8 +53,10 @@ void OrderEngine::on_view(std::string_view name, const View& view, Time now, Eff
 void OrderEngine::install(const std::string& name, Endpoint& ep, const View& next, Effects& out) {
     const View view = next;  // `next` may be ep.pending, which the reset below clears.
     const Member self = ep.self;
+    std::deque<View> queued = std::move(ep.queued);
     ep = Endpoint{};
     ep.self = self;
+    ep.queued = std::move(queued);
     ep.view = view;
     ep.index = *index_of(view, self);
     ep.streams.assign(view.members.size(), Stream{});
@@ -108,8 +121,9 @@ void OrderEngine::send_report(const std::string& name, const Endpoint& ep, Effec
 // that was in the reporters' old view, then decides.
 void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderPacket& m,
                             Effects& out) {
-    if (g.view.id != m.view_id || g.view.members.empty() || g.view.members.front() != m.target ||
-        !index_of(g.view, m.source)) {
+    auto view = g.recent.find(m.view_id);
+    if (view == g.recent.end() || view->second.members.front() != m.target ||
+        !index_of(view->second, m.source)) {
         ++counters_.stale_dropped;
         return;
     }
@@ -118,16 +132,24 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
         ++counters_.malformed_dropped;
         return;
     }
-    Coordination& c = g.coordination;
-    if (c.view_id != m.view_id) c = Coordination{m.view_id, {}, false, {}};
-    if (c.decided) return send_outcome(name, g, m.source, out);
+    auto [it, fresh] = g.coordinations.try_emplace(m.view_id);
+    Coordination& c = it->second;
+    if (fresh) c.view = view->second;
+    while (g.coordinations.size() > recent_views_max) {
+        g.coordinations.erase(g.coordinations.begin());
+    }
+    if (c.decided) return send_outcome(name, c, m.source, out);
+    if (!c.reports.empty() && c.reports.begin()->second.old_view_id != report->old_view_id) {
+        ++counters_.stale_dropped;  // O29: reporters of one flush share their old view.
+        return;
+    }
     c.reports[m.source] = std::move(*report);
     const auto& old_members = c.reports.begin()->second.old_members;
-    for (const auto& member : g.view.members) {
+    for (const auto& member : c.view.members) {
         const bool survivor = std::binary_search(old_members.begin(), old_members.end(), member);
         if (survivor && !c.reports.contains(member)) return;
     }
-    decide(g, name, out);
+    decide(g.mode, c, name, out);
 }
 
 namespace {
@@ -176,20 +198,19 @@ std::vector<std::uint64_t> limits_of(OrderMode mode, const Coordination& c,
 
 // O31: the outcome is the longest delivered sequence of any survivor (total orders), then every
 // other message within the limits in a deterministic order that respects FIFO (and causality).
-void OrderEngine::decide(GroupState& g, const std::string& name, Effects& out) {
-    Coordination& c = g.coordination;
+void OrderEngine::decide(OrderMode mode, Coordination& c, const std::string& name, Effects& out) {
     std::map<MessageKey, const Held*> all;
     const FlushReport* longest = nullptr;
     for (const auto& [member, r] : c.reports) {
         for (const auto& h : r.messages) all.emplace(MessageKey{h.sender, h.entry.seq}, &h);
         if (longest == nullptr || r.delivered.size() > longest->delivered.size()) longest = &r;
     }
-    const auto limit = limits_of(g.mode, c, all);
+    const auto limit = limits_of(mode, c, all);
     FlushOutcome o;
     o.old_view_id = longest->old_view_id;
     std::set<MessageKey> taken;
-    const bool total = g.mode == OrderMode::sequencer || g.mode == OrderMode::abcast ||
-                       g.mode == OrderMode::absolute;
+    const bool total =
+        mode == OrderMode::sequencer || mode == OrderMode::abcast || mode == OrderMode::absolute;
     if (total) {
         for (const auto& key : longest->delivered) {
             auto it = all.find(key);
@@ -207,39 +228,42 @@ void OrderEngine::decide(GroupState& g, const std::string& name, Effects& out) {
         rest.push_back(h);
     }
     std::sort(rest.begin(), rest.end(), [&](const Held* a, const Held* b) {
-        return rest_key(g.mode, *a) < rest_key(g.mode, *b);
+        return rest_key(mode, *a) < rest_key(mode, *b);
     });
     for (const Held* h : rest) o.messages.push_back(*h);
     c.outcome = encode_outcome(o);
     c.decided = true;
     ++counters_.flushes;
-    for (const auto& [member, r] : c.reports) send_outcome(name, g, member, out);
+    for (const auto& [member, r] : c.reports) send_outcome(name, c, member, out);
 }
 
-void OrderEngine::send_outcome(const std::string& name, const GroupState& g, const Member& to,
+void OrderEngine::send_outcome(const std::string& name, const Coordination& c, const Member& to,
                                Effects& out) {
     OrderPacket m;
     m.kind = PacketKind::order_flush_outcome;
-    m.source = g.view.members.front();
+    m.source = c.view.members.front();
     m.target = to;
     m.group = name;
-    m.view_id = g.coordination.view_id;
-    m.body = g.coordination.outcome;
+    m.view_id = c.view.id;
+    m.body = c.outcome;
     ++counters_.packets_sent;
     out.send(to.pid.node, build(m));
 }
 
 // O32: deliver, in the outcome's order, every message of it not delivered yet, then install.
-void OrderEngine::on_outcome(GroupState& g, const std::string& name, Endpoint& ep,
-                             const OrderPacket& m, Effects& out) {
-    (void)g;
+void OrderEngine::on_outcome(const std::string& name, Endpoint& ep, const OrderPacket& m, Time now,
+                             Effects& out) {
     if (!ep.flushing || m.view_id != ep.pending.id || m.source != ep.pending.members.front()) {
         ++counters_.stale_dropped;
         return;
     }
     auto o = decode_outcome(m.body, options_.members_max);
-    if (!o || o->old_view_id != ep.view.id) {
+    if (!o) {
         ++counters_.malformed_dropped;
+        return;
+    }
+    if (o->old_view_id != ep.view.id) {
+        ++counters_.stale_dropped;  // Decided for members of another old view (O29).
         return;
     }
     for (const auto& h : o->messages) {
@@ -251,6 +275,11 @@ void OrderEngine::on_outcome(GroupState& g, const std::string& name, Endpoint& e
         deliver_message(name, ep, ep.view.members[h.sender], h.entry, out);
     }
     install(name, ep, ep.pending, out);
+    if (!ep.queued.empty()) {
+        const View next = ep.queued.front();
+        ep.queued.pop_front();
+        begin_flush(name, ep, next, now, out);
+    }
 }
 
 }  // namespace herald::proto::order

@@ -92,13 +92,14 @@ struct Endpoint {
     std::set<std::tuple<std::int64_t, std::uint32_t, std::uint64_t>> absolute_queue;
     // Flush (O27-O32).
     bool flushing = false;
-    View pending;  // The view to install once the flush ends.
+    View pending;             // The view to install once the flush ends.
+    std::deque<View> queued;  // Views that came during the flush, installed after it (O29).
     Time next_report;
 };
 
 // The flush a node coordinates as the first member of a new view (O29).
 struct Coordination {
-    std::uint64_t view_id = 0;  // The new view.
+    View view;  // The new view.
     std::map<Member, FlushReport> reports;
     bool decided = false;
     Bytes outcome;  // encode_outcome, once decided.
@@ -108,7 +109,12 @@ struct GroupState {
     OrderMode mode = OrderMode::fifo;
     View view;                          // The latest view given (on_view).
     std::map<Pid, Endpoint> endpoints;  // Local members, by pid.
-    Coordination coordination;
+    // The flushes it coordinates or coordinated lately, by new view id (the last few).
+    std::map<std::uint64_t, Coordination> coordinations;
+    std::map<std::uint64_t, View> recent;  // The last views given, by id (the last few).
 };
+
+// Views and coordinations a group remembers (a flush may end after later views came).
+inline constexpr std::size_t recent_views_max = 8;
 
 }  // namespace herald::proto::order
