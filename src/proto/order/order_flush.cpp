@@ -99,7 +99,7 @@ FlushReport OrderEngine::make_report(const Endpoint& ep) const {
         r.contiguous.push_back(ep.streams[j].contiguous);
         for (const auto& [seq, rec] : ep.streams[j].entries) {
             if (rec.entry.type != EntryType::data) continue;
-            r.messages.push_back(Held{j, rec.entry});
+            r.messages.push_back(Held{j, rec.entry, rec.committed, rec.number});
         }
     }
     return r;
@@ -155,23 +155,48 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
 namespace {
 
 // The sort key of a message the flush adds beyond the longest delivered sequence (O31).
-std::tuple<std::int64_t, std::uint64_t, std::uint32_t> rest_key(OrderMode mode, const Held& h) {
+std::tuple<std::int64_t, std::uint64_t, std::uint32_t, std::uint32_t> rest_key(OrderMode mode,
+                                                                               const Held& h) {
     switch (mode) {
         case OrderMode::absolute:
-            return {h.entry.timestamp, 0, h.sender};
+            return {h.entry.timestamp, 0, 0, h.sender};
         case OrderMode::cbcast:
             return {0,
                     std::accumulate(h.entry.clock.begin(), h.entry.clock.end(), std::uint64_t{0}),
-                    h.sender};
+                    0, h.sender};
+        case OrderMode::abcast:
+            return {0, h.number.value, h.number.member, h.sender};
         default:
-            return {0, h.entry.seq, h.sender};
+            return {0, h.entry.seq, 0, h.sender};
+    }
+}
+
+// O31: each sender's messages take the places its messages got in `list`, in stream order.
+void restore_fifo(std::vector<const Held*>& list) {
+    std::map<std::uint32_t, std::vector<const Held*>> by_sender;
+    for (const Held* h : list) by_sender[h->sender].push_back(h);
+    for (auto& [sender, held] : by_sender) {
+        std::sort(held.begin(), held.end(),
+                  [](const Held* a, const Held* b) { return a->entry.seq < b->entry.seq; });
+    }
+    std::map<std::uint32_t, std::size_t> next;
+    for (auto& h : list) h = by_sender[h->sender][next[h->sender]++];
+}
+
+// ABCAST: what the reports know of a message's number: final if any survivor has the commit,
+// else the largest proposal any survivor made.
+void merge(Held& into, const Held& h) {
+    if (into.committed) return;
+    if (h.committed || h.number > into.number) {
+        into.committed = h.committed;
+        into.number = h.number;
     }
 }
 
 // O31: a sender's messages up to the longest prefix any survivor received contiguously; for
 // CBCAST, also only messages whose vector every included stream covers.
 std::vector<std::uint64_t> limits_of(OrderMode mode, const Coordination& c,
-                                     const std::map<MessageKey, const Held*>& all) {
+                                     const std::map<MessageKey, Held>& all) {
     const std::size_t n = c.reports.begin()->second.old_members.size();
     std::vector<std::uint64_t> limit(n, 0);
     for (const auto& [member, r] : c.reports) {
@@ -182,9 +207,9 @@ std::vector<std::uint64_t> limits_of(OrderMode mode, const Coordination& c,
     for (bool changed = mode == OrderMode::cbcast; changed;) {
         changed = false;
         for (const auto& [key, h] : all) {
-            if (key.second > limit[key.first] || h->entry.clock.size() != n) continue;
+            if (key.second > limit[key.first] || h.entry.clock.size() != n) continue;
             for (std::size_t k = 0; k < n; ++k) {
-                if (h->entry.clock[k] <= limit[k]) continue;
+                if (h.entry.clock[k] <= limit[k]) continue;
                 limit[key.first] = key.second - 1;
                 changed = true;
                 break;
@@ -199,10 +224,13 @@ std::vector<std::uint64_t> limits_of(OrderMode mode, const Coordination& c,
 // O31: the outcome is the longest delivered sequence of any survivor (total orders), then every
 // other message within the limits in a deterministic order that respects FIFO (and causality).
 void OrderEngine::decide(OrderMode mode, Coordination& c, const std::string& name, Effects& out) {
-    std::map<MessageKey, const Held*> all;
+    std::map<MessageKey, Held> all;
     const FlushReport* longest = nullptr;
     for (const auto& [member, r] : c.reports) {
-        for (const auto& h : r.messages) all.emplace(MessageKey{h.sender, h.entry.seq}, &h);
+        for (const auto& h : r.messages) {
+            auto [it, fresh] = all.try_emplace(MessageKey{h.sender, h.entry.seq}, h);
+            if (!fresh) merge(it->second, h);
+        }
         if (longest == nullptr || r.delivered.size() > longest->delivered.size()) longest = &r;
     }
     const auto limit = limits_of(mode, c, all);
@@ -215,7 +243,7 @@ void OrderEngine::decide(OrderMode mode, Coordination& c, const std::string& nam
         for (const auto& key : longest->delivered) {
             auto it = all.find(key);
             if (it == all.end() || !taken.insert(key).second) continue;
-            o.messages.push_back(*it->second);
+            o.messages.push_back(it->second);
         }
     }
     std::vector<const Held*> rest;
@@ -225,11 +253,12 @@ void OrderEngine::decide(OrderMode mode, Coordination& c, const std::string& nam
             ++counters_.flush_discarded;
             continue;
         }
-        rest.push_back(h);
+        rest.push_back(&h);
     }
     std::sort(rest.begin(), rest.end(), [&](const Held* a, const Held* b) {
         return rest_key(mode, *a) < rest_key(mode, *b);
     });
+    restore_fifo(rest);
     for (const Held* h : rest) o.messages.push_back(*h);
     c.outcome = encode_outcome(o);
     c.decided = true;

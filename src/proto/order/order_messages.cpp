@@ -112,6 +112,9 @@ void put_held(Bytes& out, const Held& h) {
     put_u32(out, h.sender);
     put_u64(out, h.entry.seq);
     put_i64(out, h.entry.timestamp);
+    out.push_back(h.committed ? 1 : 0);
+    put_u64(out, h.number.value);
+    put_u32(out, h.number.member);
     put_u32(out, static_cast<std::uint32_t>(h.entry.clock.size()));
     for (auto c : h.entry.clock) put_u64(out, c);
     put_u32(out, static_cast<std::uint32_t>(h.entry.payload.size()));
@@ -120,9 +123,12 @@ void put_held(Bytes& out, const Held& h) {
 
 bool get_held(Reader& r, std::uint32_t members_max, Held& h) {
     std::uint32_t n = 0, size = 0;
-    if (!r.u32(h.sender) || !r.u64(h.entry.seq) || !r.i64(h.entry.timestamp) || !r.u32(n)) {
+    std::uint8_t committed = 0;
+    if (!r.u32(h.sender) || !r.u64(h.entry.seq) || !r.i64(h.entry.timestamp) || !r.u8(committed) ||
+        !r.u64(h.number.value) || !r.u32(h.number.member) || !r.u32(n) || committed > 1) {
         return false;
     }
+    h.committed = committed == 1;
     if (n > members_max || h.sender >= members_max || h.entry.seq == 0) return false;
     h.entry.clock.resize(n);
     for (auto& c : h.entry.clock) r.u64(c);
@@ -131,7 +137,7 @@ bool get_held(Reader& r, std::uint32_t members_max, Held& h) {
 
 bool get_helds(Reader& r, std::uint32_t members_max, std::vector<Held>& out) {
     std::uint32_t n = 0;
-    if (!r.u32(n) || n > r.left() / 28) return false;  // 28: the smallest record.
+    if (!r.u32(n) || n > r.left() / 41) return false;  // 41: the smallest record.
     out.resize(n);
     for (auto& h : out) {
         if (!get_held(r, members_max, h)) return false;

@@ -85,6 +85,8 @@ struct OrderPacket {
 struct Held {
     std::uint32_t sender = 0;
     StreamEntry entry;
+    bool committed = false;  // ABCAST: `number` is final (else the reporter's proposal or 0).
+    Number number;
 };
 struct FlushReport {
     std::uint64_t old_view_id = 0;
