@@ -13,9 +13,9 @@
 #include "proto/direct/direct_options.h"
 #include "proto/engine.h"
 #include "proto/group/group_options.h"
-#include "proto/order/order_options.h"
 #include "proto/mailbox/mailbox_options.h"
 #include "proto/naming/naming_engine.h"
+#include "proto/order/order_options.h"
 #include "proto/rpc/rpc_options.h"
 
 namespace herald::sim {

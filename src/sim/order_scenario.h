@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "proto/order/order_messages.h"
 #include "sim/scenario.h"
@@ -14,5 +15,7 @@ namespace herald::sim {
                                            proto::order::OrderMode mode);
 // The mode of scenario "order" for `seed`: fifo, sequencer, abcast, cbcast, absolute in turn.
 [[nodiscard]] proto::order::OrderMode order_mode_of_seed(std::uint64_t seed);
+// `list` with the order scenarios appended (the registry of scenario.cpp).
+[[nodiscard]] std::vector<ScenarioInfo> with_order_scenarios(std::vector<ScenarioInfo> list);
 
 }  // namespace herald::sim

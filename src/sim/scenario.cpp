@@ -43,7 +43,7 @@ const std::vector<std::string_view>& mutation_names() {
 }
 
 const std::vector<ScenarioInfo>& scenarios() {
-    static const std::vector<ScenarioInfo> list = {
+    static const std::vector<ScenarioInfo> list = with_order_scenarios({
         {"direct",
          "processes on N nodes message each other through the direct engine (all send modes, "
          "all buffering strategies) under loss, duplication, reordering, partitions, clogging "
@@ -88,35 +88,7 @@ const std::vector<ScenarioInfo>& scenarios() {
          "kept); checks view agreement and order, no delivery to non-members, reliability-k "
          "completions backed by k deliveries, views converging after the heal",
          run_group_scenario},
-        {"order",
-         "ordered multicast in one group (the mode by seed: fifo, sequencer, abcast, cbcast, "
-         "absolute in turn) under loss, duplication, reordering, partitions and crash/restart "
-         "of any node, with a view change and flush after each; checks FIFO, no duplicates, "
-         "total, causal and timestamp order, same messages per view, no loss",
-         [](const ScenarioOptions& o, std::uint64_t seed) {
-             return run_order_scenario(o, seed, order_mode_of_seed(seed));
-         }},
-        {"order_fifo", "as order, FIFO order only",
-         [](const ScenarioOptions& o, std::uint64_t seed) {
-             return run_order_scenario(o, seed, proto::order::OrderMode::fifo);
-         }},
-        {"order_sequencer", "as order, total order by a sequencer (the view's first member)",
-         [](const ScenarioOptions& o, std::uint64_t seed) {
-             return run_order_scenario(o, seed, proto::order::OrderMode::sequencer);
-         }},
-        {"order_abcast", "as order, total order by ABCAST",
-         [](const ScenarioOptions& o, std::uint64_t seed) {
-             return run_order_scenario(o, seed, proto::order::OrderMode::abcast);
-         }},
-        {"order_cbcast", "as order, causal order by CBCAST",
-         [](const ScenarioOptions& o, std::uint64_t seed) {
-             return run_order_scenario(o, seed, proto::order::OrderMode::cbcast);
-         }},
-        {"order_absolute", "as order, absolute (timestamp) order",
-         [](const ScenarioOptions& o, std::uint64_t seed) {
-             return run_order_scenario(o, seed, proto::order::OrderMode::absolute);
-         }},
-    };
+    });
     return list;
 }
 
