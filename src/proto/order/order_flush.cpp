@@ -138,18 +138,31 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
     while (g.coordinations.size() > recent_views_max) {
         g.coordinations.erase(g.coordinations.begin());
     }
-    if (c.decided) return send_outcome(name, c, m.source, out);
-    if (!c.reports.empty() && c.reports.begin()->second.old_view_id != report->old_view_id) {
-        ++counters_.stale_dropped;  // O29: reporters of one flush share their old view.
+    if (c.decided) {
+        if (c.reports.contains(m.source)) return send_outcome(name, c, m.source, out);
+        ++counters_.stale_dropped;  // Not a survivor the decision waited for.
         return;
     }
     c.reports[m.source] = std::move(*report);
-    const auto& old_members = c.reports.begin()->second.old_members;
-    for (const auto& member : c.view.members) {
-        const bool survivor = std::binary_search(old_members.begin(), old_members.end(), member);
-        if (survivor && !c.reports.contains(member)) return;
+    // Every member of the new view that is in a reporter's old view must report: survivors may
+    // come from different old views (a member that joined a view the others never installed).
+    for (const auto& [reporter, r] : c.reports) {
+        for (const auto& member : r.old_members) {
+            if (index_of(c.view, member) && !c.reports.contains(member)) return;
+        }
     }
-    decide(g.mode, c, name, out);
+    std::set<std::uint64_t> old_views;
+    for (const auto& [reporter, r] : c.reports) old_views.insert(r.old_view_id);
+    for (auto old : old_views) {
+        std::vector<const FlushReport*> group;
+        for (const auto& [reporter, r] : c.reports) {
+            if (r.old_view_id == old) group.push_back(&r);
+        }
+        c.outcomes[old] = decide(g.mode, group);
+    }
+    c.decided = true;
+    ++counters_.flushes;
+    for (const auto& [member, r] : c.reports) send_outcome(name, c, member, out);
 }
 
 namespace {
@@ -195,13 +208,13 @@ void merge(Held& into, const Held& h) {
 
 // O31: a sender's messages up to the longest prefix any survivor received contiguously; for
 // CBCAST, also only messages whose vector every included stream covers.
-std::vector<std::uint64_t> limits_of(OrderMode mode, const Coordination& c,
+std::vector<std::uint64_t> limits_of(OrderMode mode, const std::vector<const FlushReport*>& reports,
                                      const std::map<MessageKey, Held>& all) {
-    const std::size_t n = c.reports.begin()->second.old_members.size();
+    const std::size_t n = reports.front()->old_members.size();
     std::vector<std::uint64_t> limit(n, 0);
-    for (const auto& [member, r] : c.reports) {
-        for (std::size_t j = 0; j < n && j < r.contiguous.size(); ++j) {
-            limit[j] = std::max(limit[j], r.contiguous[j]);
+    for (const FlushReport* r : reports) {
+        for (std::size_t j = 0; j < n && j < r->contiguous.size(); ++j) {
+            limit[j] = std::max(limit[j], r->contiguous[j]);
         }
     }
     for (bool changed = mode == OrderMode::cbcast; changed;) {
@@ -223,17 +236,17 @@ std::vector<std::uint64_t> limits_of(OrderMode mode, const Coordination& c,
 
 // O31: the outcome is the longest delivered sequence of any survivor (total orders), then every
 // other message within the limits in a deterministic order that respects FIFO (and causality).
-void OrderEngine::decide(OrderMode mode, Coordination& c, const std::string& name, Effects& out) {
+Bytes OrderEngine::decide(OrderMode mode, const std::vector<const FlushReport*>& reports) {
     std::map<MessageKey, Held> all;
     const FlushReport* longest = nullptr;
-    for (const auto& [member, r] : c.reports) {
-        for (const auto& h : r.messages) {
+    for (const FlushReport* r : reports) {
+        for (const auto& h : r->messages) {
             auto [it, fresh] = all.try_emplace(MessageKey{h.sender, h.entry.seq}, h);
             if (!fresh) merge(it->second, h);
         }
-        if (longest == nullptr || r.delivered.size() > longest->delivered.size()) longest = &r;
+        if (longest == nullptr || r->delivered.size() > longest->delivered.size()) longest = r;
     }
-    const auto limit = limits_of(mode, c, all);
+    const auto limit = limits_of(mode, reports, all);
     FlushOutcome o;
     o.old_view_id = longest->old_view_id;
     std::set<MessageKey> taken;
@@ -260,10 +273,7 @@ void OrderEngine::decide(OrderMode mode, Coordination& c, const std::string& nam
     });
     restore_fifo(rest);
     for (const Held* h : rest) o.messages.push_back(*h);
-    c.outcome = encode_outcome(o);
-    c.decided = true;
-    ++counters_.flushes;
-    for (const auto& [member, r] : c.reports) send_outcome(name, c, member, out);
+    return encode_outcome(o);
 }
 
 void OrderEngine::send_outcome(const std::string& name, const Coordination& c, const Member& to,
@@ -274,7 +284,7 @@ void OrderEngine::send_outcome(const std::string& name, const Coordination& c, c
     m.target = to;
     m.group = name;
     m.view_id = c.view.id;
-    m.body = c.outcome;
+    m.body = c.outcomes.at(c.reports.at(to).old_view_id);
     ++counters_.packets_sent;
     out.send(to.pid.node, build(m));
 }

@@ -102,7 +102,7 @@ struct Coordination {
     View view;  // The new view.
     std::map<Member, FlushReport> reports;
     bool decided = false;
-    Bytes outcome;  // encode_outcome, once decided.
+    std::map<std::uint64_t, Bytes> outcomes;  // Per old view of the reporters, once decided.
 };
 
 struct GroupState {
