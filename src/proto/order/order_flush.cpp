@@ -146,10 +146,18 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
     c.reports[m.source] = std::move(*report);
     // Every member of the new view that is in a reporter's old view must report: survivors may
     // come from different old views (a member that joined a view the others never installed).
+    // So must every new-view member of an earlier view this node was given (one that joined
+    // in a view the reporters never installed is in no reported old view).
+    const auto waiting = [&](const std::vector<Member>& members) {
+        return std::any_of(members.begin(), members.end(), [&](const Member& member) {
+            return index_of(c.view, member) && !c.reports.contains(member);
+        });
+    };
     for (const auto& [reporter, r] : c.reports) {
-        for (const auto& member : r.old_members) {
-            if (index_of(c.view, member) && !c.reports.contains(member)) return;
-        }
+        if (waiting(r.old_members)) return;
+    }
+    for (const auto& [id, earlier] : g.recent) {
+        if (id < c.view.id && waiting(earlier.members)) return;
     }
     std::set<std::uint64_t> old_views;
     for (const auto& [reporter, r] : c.reports) old_views.insert(r.old_view_id);
