@@ -30,10 +30,12 @@ void OrderEngine::on_view(std::string_view name, const View& view, Time now, Eff
         }
         Endpoint& ep = it->second;
         ++it;
-        // O29: a flush whose coordinator is still in the new view ends first, then the new
-        // view is flushed; one whose coordinator left is redirected to the new view's.
-        if (ep.flushing && index_of(view, ep.pending.members.front()) &&
-            ep.queued.size() < recent_views_max) {
+        // O29: a flush whose members are all still in the new view ends first, then the new
+        // view is flushed; one that lost a member (maybe a reporter it waits for, or its
+        // coordinator) is redirected to the new view's coordinator.
+        const bool kept = std::all_of(ep.pending.members.begin(), ep.pending.members.end(),
+                                      [&](const Member& m) { return index_of(view, m); });
+        if (ep.flushing && kept && ep.queued.size() < recent_views_max) {
             ep.queued.push_back(view);
             continue;
         }
