@@ -52,7 +52,6 @@ bool OrderEngine::process_fifo(GroupState& g, const std::string& name, Endpoint&
 void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint& ep,
                                 std::uint32_t from, Received& r, Time now, Effects& out) {
     const StreamEntry& e = r.entry;
-    const auto key = MessageKey{from, e.seq};
     switch (e.type) {
         case EntryType::data:
             if (g.mode == OrderMode::fifo) deliver(name, ep, from, r, out);  // O10.
@@ -108,7 +107,6 @@ void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint
             if (g.mode == OrderMode::absolute) ep.streams[from].horizon = e.timestamp;
             break;
     }
-    (void)key;
 }
 
 // O11 (the lecture's test): deliver a message from i when S[i] = R[i] + 1 and S[j] <= R[j] for

@@ -346,7 +346,10 @@ void OrderEngine::on_timer(TimerId timer, Time now, Effects& out) {
     for (auto& [name, g] : groups_) {
         for (auto& [pid, ep] : g.endpoints) {
             if (ep.flushing) {
-                if (now >= ep.next_report) send_report(name, ep, out);
+                if (now >= ep.next_report) {
+                    ep.next_report = now + options_.retransmit_interval;
+                    send_report(name, ep, out);
+                }
                 continue;
             }
             if (ep.view.id == 0) continue;
