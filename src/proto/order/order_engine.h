@@ -91,7 +91,9 @@ private:
     void send_report(const std::string& name, const Endpoint& ep, Effects& out);
     [[nodiscard]] FlushReport make_report(const Endpoint& ep) const;
     void on_report(GroupState& g, const std::string& name, const OrderPacket& m, Effects& out);
-    [[nodiscard]] Bytes decide(OrderMode mode, const std::vector<const FlushReport*>& reports);
+    [[nodiscard]] Bytes decide(OrderMode mode, const std::vector<const FlushReport*>& reports,
+                               const View& next);
+    bool catch_up(const std::string& name, Coordination& c, Effects& out);
     void on_outcome(const std::string& name, Endpoint& ep, const OrderPacket& m, Time now,
                     Effects& out);
     void send_outcome(const std::string& name, const Coordination& c, const Member& to,

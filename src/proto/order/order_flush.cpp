@@ -56,9 +56,11 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     const View view = next;  // `next` may be ep.pending, which the reset below clears.
     const Member self = ep.self;
     std::deque<View> queued = std::move(ep.queued);
+    Bytes last_outcome = std::move(ep.last_outcome);
     ep = Endpoint{};
     ep.self = self;
     ep.queued = std::move(queued);
+    ep.last_outcome = std::move(last_outcome);
     ep.view = view;
     ep.index = *index_of(view, self);
     ep.streams.assign(view.members.size(), Stream{});
@@ -97,6 +99,7 @@ FlushReport OrderEngine::make_report(const Endpoint& ep) const {
     r.old_view_id = ep.view.id;
     r.old_members = ep.view.members;
     r.delivered = ep.delivered_order;
+    r.previous_outcome = ep.last_outcome;
     for (std::uint32_t j = 0; j < ep.streams.size(); ++j) {
         r.contiguous.push_back(ep.streams[j].contiguous);
         for (const auto& [seq, rec] : ep.streams[j].entries) {
@@ -161,6 +164,7 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
     for (const auto& [id, earlier] : g.recent) {
         if (id < c.view.id && waiting(earlier.members)) return;
     }
+    if (catch_up(name, c, out)) return;
     std::set<std::uint64_t> old_views;
     for (const auto& [reporter, r] : c.reports) old_views.insert(r.old_view_id);
     for (auto old : old_views) {
@@ -168,7 +172,7 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
         for (const auto& [reporter, r] : c.reports) {
             if (r.old_view_id == old) group.push_back(&r);
         }
-        c.outcomes[old] = decide(g.mode, group);
+        c.outcomes[old] = decide(g.mode, group, c.view);
     }
     c.decided = true;
     ++counters_.flushes;
@@ -246,7 +250,40 @@ std::vector<std::uint64_t> limits_of(OrderMode mode, const std::vector<const Flu
 
 // O31: the outcome is the longest delivered sequence of any survivor (total orders), then every
 // other message within the limits in a deterministic order that respects FIFO (and causality).
-Bytes OrderEngine::decide(OrderMode mode, const std::vector<const FlushReport*>& reports) {
+// O31a: a reporter whose old view is older than another reporter's, where that other reporter
+// installed its old view by an outcome for exactly the lagging one's old view, gets that
+// outcome (it missed it) and reports again; the decision waits for it.
+bool OrderEngine::catch_up(const std::string& name, Coordination& c, Effects& out) {
+    bool sent = false;
+    for (auto it = c.reports.begin(); it != c.reports.end();) {
+        const Bytes* previous = nullptr;
+        for (const auto& [other, r] : c.reports) {
+            if (r.old_view_id <= it->second.old_view_id || r.previous_outcome.empty()) continue;
+            auto o = decode_outcome(r.previous_outcome, options_.members_max);
+            if (o && o->old_view_id == it->second.old_view_id) previous = &r.previous_outcome;
+        }
+        if (previous == nullptr) {
+            ++it;
+            continue;
+        }
+        OrderPacket m;
+        m.kind = PacketKind::order_flush_outcome;
+        m.source = c.view.members.front();
+        m.target = it->first;
+        m.group = name;
+        m.view_id = c.view.id;
+        m.body = *previous;
+        ++counters_.packets_sent;
+        out.send(m.target.pid.node, build(m));
+        out.trace(Time{}, "probe_order_flush_catch_up");
+        it = c.reports.erase(it);
+        sent = true;
+    }
+    return sent;
+}
+
+Bytes OrderEngine::decide(OrderMode mode, const std::vector<const FlushReport*>& reports,
+                          const View& next) {
     std::map<MessageKey, Held> all;
     const FlushReport* longest = nullptr;
     for (const FlushReport* r : reports) {
@@ -259,6 +296,7 @@ Bytes OrderEngine::decide(OrderMode mode, const std::vector<const FlushReport*>&
     const auto limit = limits_of(mode, reports, all);
     FlushOutcome o;
     o.old_view_id = longest->old_view_id;
+    o.view = next;
     std::set<MessageKey> taken;
     const bool total =
         mode == OrderMode::sequencer || mode == OrderMode::abcast || mode == OrderMode::absolute;
@@ -323,7 +361,19 @@ void OrderEngine::on_outcome(const std::string& name, Endpoint& ep, const OrderP
         ep.delivered_order.push_back(MessageKey{h.sender, h.entry.seq});
         deliver_message(name, ep, ep.view.members[h.sender], h.entry, out);
     }
-    install(name, ep, ep.pending, out);
+    const bool caught_up = o->view.id != ep.pending.id;  // O31a: an earlier flush's outcome.
+    const View pending = ep.pending;
+    if (caught_up &&
+        (o->view.id <= ep.view.id || o->view.id > pending.id || !index_of(o->view, ep.self))) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    ep.last_outcome = m.body;
+    install(name, ep, o->view, out);
+    if (caught_up) {
+        begin_flush(name, ep, pending, now, out);
+        return;
+    }
     if (!ep.queued.empty()) {
         const View next = ep.queued.front();
         ep.queued.pop_front();

@@ -290,6 +290,8 @@ Bytes encode_report(const FlushReport& r) {
     }
     put_u32(out, static_cast<std::uint32_t>(r.messages.size()));
     for (const auto& h : r.messages) put_held(out, h);
+    put_u32(out, static_cast<std::uint32_t>(r.previous_outcome.size()));
+    out.insert(out.end(), r.previous_outcome.begin(), r.previous_outcome.end());
     return out;
 }
 
@@ -307,7 +309,11 @@ std::optional<FlushReport> decode_report(ByteView bytes, std::uint32_t members_m
     for (auto& [sender, seq] : rep.delivered) {
         if (!r.u32(sender) || !r.u64(seq) || sender >= rep.old_members.size()) return std::nullopt;
     }
-    if (!get_helds(r, members_max, rep.messages) || !r.done()) return std::nullopt;
+    std::uint32_t previous = 0;
+    if (!get_helds(r, members_max, rep.messages) || !r.u32(previous) ||
+        !r.bytes(previous, rep.previous_outcome) || !r.done()) {
+        return std::nullopt;
+    }
     if (!std::is_sorted(rep.old_members.begin(), rep.old_members.end())) return std::nullopt;
     return rep;
 }
@@ -317,15 +323,22 @@ Bytes encode_outcome(const FlushOutcome& o) {
     put_u64(out, o.old_view_id);
     put_u32(out, static_cast<std::uint32_t>(o.messages.size()));
     for (const auto& h : o.messages) put_held(out, h);
+    const Bytes view = group::encode_view(o.view);
+    out.insert(out.end(), view.begin(), view.end());
     return out;
 }
 
 std::optional<FlushOutcome> decode_outcome(ByteView bytes, std::uint32_t members_max) {
     FlushOutcome o;
     Reader r(bytes);
-    if (!r.u64(o.old_view_id) || !get_helds(r, members_max, o.messages) || !r.done()) {
+    Bytes view;
+    if (!r.u64(o.old_view_id) || !get_helds(r, members_max, o.messages) ||
+        !r.bytes(r.left(), view)) {
         return std::nullopt;
     }
+    auto v = group::decode_view(view);
+    if (!v || v->members.size() > members_max) return std::nullopt;
+    o.view = std::move(*v);
     return o;
 }
 

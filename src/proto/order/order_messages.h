@@ -94,10 +94,13 @@ struct FlushReport {
     std::vector<std::uint64_t> contiguous;  // Per old member: its stream received up to here.
     std::vector<std::pair<std::uint32_t, std::uint64_t>> delivered;  // (sender, seq), in order.
     std::vector<Held> messages;  // Every data message it holds of the old view.
+    // The outcome (encode_outcome) that made it install its old view, or empty (O31a).
+    Bytes previous_outcome;
 };
 struct FlushOutcome {
     std::uint64_t old_view_id = 0;
     std::vector<Held> messages;  // What the old view delivers, in delivery order.
+    View view;                   // The view it installs.
 };
 [[nodiscard]] Bytes encode_report(const FlushReport& r);
 [[nodiscard]] std::optional<FlushReport> decode_report(ByteView bytes, std::uint32_t members_max);

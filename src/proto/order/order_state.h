@@ -94,6 +94,7 @@ struct Endpoint {
     bool flushing = false;
     View pending;             // The view to install once the flush ends.
     std::deque<View> queued;  // Views that came during the flush, installed after it (O29).
+    Bytes last_outcome;       // The outcome that installed `view` (O31a), or empty.
     Time next_report;
 };
 

@@ -96,11 +96,13 @@ TEST(OrderMessages, FlushReportAndOutcomeRoundTripAndRejectTruncation) {
     h.entry.clock = {0, 1};
     h.entry.payload = Bytes{4, 5};
     r.messages = {h};
+    r.previous_outcome = Bytes{7, 7};
     const Bytes bytes = encode_report(r);
     auto back = decode_report(bytes, 64);
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->delivered, r.delivered);
     EXPECT_EQ(back->contiguous, r.contiguous);
+    EXPECT_EQ(back->previous_outcome, r.previous_outcome);
     ASSERT_EQ(back->messages.size(), 1u);
     EXPECT_EQ(back->messages[0].entry.payload, h.entry.payload);
     for (std::size_t n = 0; n < bytes.size(); ++n) {
@@ -109,9 +111,12 @@ TEST(OrderMessages, FlushReportAndOutcomeRoundTripAndRejectTruncation) {
     FlushOutcome o;
     o.old_view_id = 3;
     o.messages = {h};
+    o.view.id = 4;
+    o.view.members = {member(1, 10)};
     auto outcome = decode_outcome(encode_outcome(o), 64);
     ASSERT_TRUE(outcome.has_value());
     EXPECT_EQ(outcome->messages[0].entry.clock, h.entry.clock);
+    EXPECT_EQ(outcome->view, o.view);
 }
 
 }  // namespace
