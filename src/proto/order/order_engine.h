@@ -100,6 +100,8 @@ private:
                       Effects& out);
 
     [[nodiscard]] static std::optional<std::uint32_t> index_of(const View& v, const Member& m);
+    // Whether every member of `earlier` is in `later` (O29).
+    [[nodiscard]] static bool keeps_all(const View& earlier, const View& later);
 
     NodeId self_;
     std::uint32_t incarnation_;

@@ -12,6 +12,11 @@ namespace herald::proto::order {
 
 using wire::PacketKind;
 
+bool OrderEngine::keeps_all(const View& earlier, const View& later) {
+    return std::all_of(earlier.members.begin(), earlier.members.end(),
+                       [&](const Member& m) { return index_of(later, m).has_value(); });
+}
+
 void OrderEngine::on_view(std::string_view name, const View& view, Time now, Effects& out) {
     auto g = groups_.find(name);
     if (g == groups_.end() || view.id == 0 || view.members.size() > options_.members_max ||
@@ -33,9 +38,7 @@ void OrderEngine::on_view(std::string_view name, const View& view, Time now, Eff
         // O29: a flush whose members are all still in the new view ends first, then the new
         // view is flushed; one that lost a member (maybe a reporter it waits for, or its
         // coordinator) is redirected to the new view's coordinator.
-        const bool kept = std::all_of(ep.pending.members.begin(), ep.pending.members.end(),
-                                      [&](const Member& m) { return index_of(view, m); });
-        if (ep.flushing && kept && ep.queued.size() < recent_views_max) {
+        if (ep.flushing && keeps_all(ep.pending, view) && ep.queued.size() < recent_views_max) {
             ep.queued.push_back(view);
             continue;
         }
@@ -374,11 +377,16 @@ void OrderEngine::on_outcome(const std::string& name, Endpoint& ep, const OrderP
         begin_flush(name, ep, pending, now, out);
         return;
     }
-    if (!ep.queued.empty()) {
-        const View next = ep.queued.front();
+    if (ep.queued.empty()) return;
+    // The queued views as if they arrived now (O29): a view that loses a member of the one
+    // before it replaces it, as it did at the members that were flushing toward it.
+    View next = ep.queued.front();
+    ep.queued.pop_front();
+    while (!ep.queued.empty() && !keeps_all(next, ep.queued.front())) {
+        next = ep.queued.front();
         ep.queued.pop_front();
-        begin_flush(name, ep, next, now, out);
     }
+    begin_flush(name, ep, next, now, out);
 }
 
 }  // namespace herald::proto::order
