@@ -7,7 +7,7 @@
 // Faults: 20% loss, 5% duplication, 10% reordering, a partition, concurrent senders on three
 // nodes, one crash and restart of a node per seed (a view change and a flush each, which
 // crashes sequencers, ABCAST proposers and CBCAST senders mid-protocol), per-seed buggify
-// modes; a second sweep with no crash.
+// modes; a sweep with two crashes per seed on four nodes; a sweep with no crash.
 // Replay any failing seed with the line printed: herald-sim --scenario=order_abcast --seed=N ...
 #include <gtest/gtest.h>
 
@@ -54,6 +54,18 @@ TEST(OrderSimulation, CbcastSweepWithCrashesIsClean) {
 
 TEST(OrderSimulation, AbsoluteSweepWithCrashesIsClean) {
     sweep("order_absolute");
+}
+
+// Two crashes per seed on four nodes: views change during flushes (a flush coordinator or a
+// reporter crashes, a restarted node joins a view the others never installed).
+TEST(OrderSimulation, TwoCrashesOnFourNodesAreClean) {
+    ScenarioOptions options = order_options("order");
+    options.nodes = 4;
+    options.processes = 6;
+    options.crashes = 2;
+    const Summary summary = testing::run_seeds(options, 10000, testing::seeds(500));
+    testing::expect_clean(summary, options);
+    EXPECT_GT(summary.totals().crashes, 500u / testing::sanitizer_seed_divisor);
 }
 
 TEST(OrderSimulation, SixMembersWithoutCrashesAreClean) {

@@ -89,7 +89,7 @@ private:
     void begin_flush(const std::string& name, Endpoint& ep, const View& view, Time now,
                      Effects& out);
     void send_report(const std::string& name, const Endpoint& ep, Effects& out);
-    [[nodiscard]] FlushReport make_report(const Endpoint& ep) const;
+    [[nodiscard]] FlushReport make_report(const std::string& name, const Endpoint& ep) const;
     void on_report(GroupState& g, const std::string& name, const OrderPacket& m, Effects& out);
     [[nodiscard]] Bytes decide(OrderMode mode, const std::vector<const FlushReport*>& reports,
                                const View& next);

@@ -97,8 +97,17 @@ void OrderEngine::begin_flush(const std::string& name, Endpoint& ep, const View&
     send_report(name, ep, out);
 }
 
-FlushReport OrderEngine::make_report(const Endpoint& ep) const {
+FlushReport OrderEngine::make_report(const std::string& name, const Endpoint& ep) const {
     FlushReport r;
+    if (auto g = groups_.find(name); g != groups_.end()) {
+        for (const auto& member : ep.pending.members) {
+            for (const auto& [id, earlier] : g->second.recent) {
+                if (id >= ep.pending.id || !index_of(earlier, member)) continue;
+                r.expected.push_back(member);
+                break;
+            }
+        }
+    }
     r.old_view_id = ep.view.id;
     r.old_members = ep.view.members;
     r.delivered = ep.delivered_order;
@@ -120,7 +129,7 @@ void OrderEngine::send_report(const std::string& name, const Endpoint& ep, Effec
     m.target = ep.pending.members.front();
     m.group = name;
     m.view_id = ep.pending.id;
-    m.body = encode_report(make_report(ep));
+    m.body = encode_report(make_report(name, ep));
     ++counters_.packets_sent;
     out.send(m.target.pid.node, build(m));
 }
@@ -162,7 +171,7 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
         });
     };
     for (const auto& [reporter, r] : c.reports) {
-        if (waiting(r.old_members)) return;
+        if (waiting(r.old_members) || waiting(r.expected)) return;
     }
     for (const auto& [id, earlier] : g.recent) {
         if (id < c.view.id && waiting(earlier.members)) return;

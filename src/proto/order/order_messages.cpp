@@ -292,6 +292,8 @@ Bytes encode_report(const FlushReport& r) {
     for (const auto& h : r.messages) put_held(out, h);
     put_u32(out, static_cast<std::uint32_t>(r.previous_outcome.size()));
     out.insert(out.end(), r.previous_outcome.begin(), r.previous_outcome.end());
+    put_u32(out, static_cast<std::uint32_t>(r.expected.size()));
+    for (const auto& m : r.expected) put_member(out, m);
     return out;
 }
 
@@ -310,10 +312,14 @@ std::optional<FlushReport> decode_report(ByteView bytes, std::uint32_t members_m
         if (!r.u32(sender) || !r.u64(seq) || sender >= rep.old_members.size()) return std::nullopt;
     }
     std::uint32_t previous = 0;
+    std::uint32_t expected = 0;
     if (!get_helds(r, members_max, rep.messages) || !r.u32(previous) ||
-        !r.bytes(previous, rep.previous_outcome) || !r.done()) {
+        !r.bytes(previous, rep.previous_outcome) || !r.u32(expected) || expected > members_max) {
         return std::nullopt;
     }
+    rep.expected.resize(expected);
+    for (auto& m : rep.expected) get_member(r, m);
+    if (!r.done()) return std::nullopt;
     if (!std::is_sorted(rep.old_members.begin(), rep.old_members.end())) return std::nullopt;
     return rep;
 }

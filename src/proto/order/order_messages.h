@@ -96,6 +96,9 @@ struct FlushReport {
     std::vector<Held> messages;  // Every data message it holds of the old view.
     // The outcome (encode_outcome) that made it install its old view, or empty (O31a).
     Bytes previous_outcome;
+    // Members of the new view that were in an earlier view the reporter's node was given, so
+    // that a coordinator that never saw those views waits for them too (O30).
+    std::vector<Member> expected;
 };
 struct FlushOutcome {
     std::uint64_t old_view_id = 0;

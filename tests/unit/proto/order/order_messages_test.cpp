@@ -97,12 +97,14 @@ TEST(OrderMessages, FlushReportAndOutcomeRoundTripAndRejectTruncation) {
     h.entry.payload = Bytes{4, 5};
     r.messages = {h};
     r.previous_outcome = Bytes{7, 7};
+    r.expected = {member(2, 11)};
     const Bytes bytes = encode_report(r);
     auto back = decode_report(bytes, 64);
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->delivered, r.delivered);
     EXPECT_EQ(back->contiguous, r.contiguous);
     EXPECT_EQ(back->previous_outcome, r.previous_outcome);
+    EXPECT_EQ(back->expected, r.expected);
     ASSERT_EQ(back->messages.size(), 1u);
     EXPECT_EQ(back->messages[0].entry.payload, h.entry.payload);
     for (std::size_t n = 0; n < bytes.size(); ++n) {
