@@ -145,6 +145,37 @@ Status Daemon::add_service(const ServiceSpec& spec, std::function<ServiceHandler
     return {};
 }
 
+namespace {
+
+// The mailbox and RPC rows of the status counters (docs/admin.md).
+void add_engine_counters(const Node& node, admin::Reply& reply) {
+    if (const auto m = node.mailbox_counters()) {
+        reply.counters.insert({{"mailbox_accepted", m->accepted},
+                               {"mailbox_duplicate_sends", m->duplicate_sends},
+                               {"mailbox_delivered", m->delivered},
+                               {"mailbox_redelivered", m->redelivered},
+                               {"mailbox_acknowledged", m->acknowledged},
+                               {"mailbox_discarded", m->discarded},
+                               {"mailbox_refused_full", m->refused_full},
+                               {"mailbox_storage_errors", m->storage_errors},
+                               {"mailbox_retransmits", m->retransmits}});
+    }
+    const RpcStats r = node.rpc_stats();
+    reply.counters.insert({{"rpc_calls_succeeded", r.calls_succeeded},
+                           {"rpc_calls_failed", r.calls_failed},
+                           {"rpc_executions", r.executions},
+                           {"rpc_duplicates_answered", r.duplicates_answered},
+                           {"rpc_duplicates_discarded", r.duplicates_discarded},
+                           {"rpc_response_retransmits", r.response_retransmits},
+                           {"rpc_responses_abandoned", r.responses_abandoned},
+                           {"rpc_crashed_reported", r.crashed_reported},
+                           {"rpc_cache_entries", r.cache_entries},
+                           {"rpc_store_commits", r.store_commits},
+                           {"rpc_store_errors", r.store_errors}});
+}
+
+}  // namespace
+
 admin::Reply Daemon::status() const {
     admin::Reply reply;
     reply.node = to_string(node_->id());
@@ -191,29 +222,7 @@ admin::Reply Daemon::status() const {
                       {"group_delivered", s.group_delivered},
                       {"group_retransmits", s.group_retransmits},
                       {"group_suspicions", s.group_suspicions}};
-    if (const auto m = node_->mailbox_counters()) {
-        reply.counters.insert({{"mailbox_accepted", m->accepted},
-                               {"mailbox_duplicate_sends", m->duplicate_sends},
-                               {"mailbox_delivered", m->delivered},
-                               {"mailbox_redelivered", m->redelivered},
-                               {"mailbox_acknowledged", m->acknowledged},
-                               {"mailbox_discarded", m->discarded},
-                               {"mailbox_refused_full", m->refused_full},
-                               {"mailbox_storage_errors", m->storage_errors},
-                               {"mailbox_retransmits", m->retransmits}});
-    }
-    const RpcStats r = node_->rpc_stats();
-    reply.counters.insert({{"rpc_calls_succeeded", r.calls_succeeded},
-                           {"rpc_calls_failed", r.calls_failed},
-                           {"rpc_executions", r.executions},
-                           {"rpc_duplicates_answered", r.duplicates_answered},
-                           {"rpc_duplicates_discarded", r.duplicates_discarded},
-                           {"rpc_response_retransmits", r.response_retransmits},
-                           {"rpc_responses_abandoned", r.responses_abandoned},
-                           {"rpc_crashed_reported", r.crashed_reported},
-                           {"rpc_cache_entries", r.cache_entries},
-                           {"rpc_store_commits", r.store_commits},
-                           {"rpc_store_errors", r.store_errors}});
+    add_engine_counters(*node_, reply);
     return reply;
 }
 

@@ -5,6 +5,7 @@
 #include "proto/group/group_engine.h"
 #include "proto/mailbox/mailbox_engine.h"
 #include "proto/naming/naming_engine.h"
+#include "proto/order/order_engine.h"
 #include "proto/rpc/rpc_engine.h"
 
 namespace herald::sim {
@@ -47,6 +48,13 @@ EngineFactory group_engine(const proto::group::GroupOptions& options) {
     auto kept = std::make_shared<const proto::group::GroupOptions>(options);
     return [kept](const proto::EngineContext& context) -> std::unique_ptr<proto::Engine> {
         return std::make_unique<proto::group::GroupEngine>(context, *kept);
+    };
+}
+
+EngineFactory order_engine(const proto::order::OrderOptions& options) {
+    auto kept = std::make_shared<const proto::order::OrderOptions>(options);
+    return [kept](const proto::EngineContext& context) -> std::unique_ptr<proto::Engine> {
+        return std::make_unique<proto::order::OrderEngine>(context, *kept);
     };
 }
 

@@ -15,6 +15,7 @@
 #include "proto/group/group_options.h"
 #include "proto/mailbox/mailbox_options.h"
 #include "proto/naming/naming_engine.h"
+#include "proto/order/order_options.h"
 #include "proto/rpc/rpc_options.h"
 
 namespace herald::sim {
@@ -40,5 +41,7 @@ using EngineFactory =
 [[nodiscard]] EngineFactory naming_engine(const proto::naming::NamingOptions& options);
 // The group engine with fixed options (kept, as for the RPC engine).
 [[nodiscard]] EngineFactory group_engine(const proto::group::GroupOptions& options);
+// The ordering engine with fixed options (kept, as for the RPC engine).
+[[nodiscard]] EngineFactory order_engine(const proto::order::OrderOptions& options);
 
 }  // namespace herald::sim

@@ -11,6 +11,7 @@
 #include "sim/mailbox_scenario.h"
 #include "sim/naming_scenario.h"
 #include "sim/node_scenario.h"
+#include "sim/order_scenario.h"
 #include "sim/rpc_scenario.h"
 
 namespace herald::sim {
@@ -42,7 +43,7 @@ const std::vector<std::string_view>& mutation_names() {
 }
 
 const std::vector<ScenarioInfo>& scenarios() {
-    static const std::vector<ScenarioInfo> list = {
+    static const std::vector<ScenarioInfo> list = with_order_scenarios({
         {"direct",
          "processes on N nodes message each other through the direct engine (all send modes, "
          "all buffering strategies) under loss, duplication, reordering, partitions, clogging "
@@ -87,7 +88,7 @@ const std::vector<ScenarioInfo>& scenarios() {
          "kept); checks view agreement and order, no delivery to non-members, reliability-k "
          "completions backed by k deliveries, views converging after the heal",
          run_group_scenario},
-    };
+    });
     return list;
 }
 

@@ -61,6 +61,11 @@ inline constexpr std::array kind_table = {
     KindInfo{PacketKind::group_heartbeat, "group_heartbeat", Protocol::group},
     KindInfo{PacketKind::group_data, "group_data", Protocol::group},
     KindInfo{PacketKind::group_response, "group_response", Protocol::group},
+    KindInfo{PacketKind::order_data, "order_data", Protocol::order},
+    KindInfo{PacketKind::order_ack, "order_ack", Protocol::order},
+    KindInfo{PacketKind::order_propose, "order_propose", Protocol::order},
+    KindInfo{PacketKind::order_flush_report, "order_flush_report", Protocol::order},
+    KindInfo{PacketKind::order_flush_outcome, "order_flush_outcome", Protocol::order},
 };
 
 // How an extension's value is laid out (docs/wire.md, "Extensions"). Integers are
@@ -73,7 +78,7 @@ enum class ValueFormat : std::uint8_t {
     call_id,       // 12 bytes: u32 client incarnation, then u64 sequence.
     local_ids,     // 8 x n bytes: n u64 local ids on the target node.
     pid,           // 16 bytes: u64 node, then u64 local id (local 0: any process of the node).
-    vector_clock,  // Reserved (issue 16); not yet sent.
+    vector_clock,  // 8 x n bytes: n u64 entries, one per member of the view.
     view_id,       // 8 bytes: u64 view number of a group (docs/groups.md).
 };
 

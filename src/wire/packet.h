@@ -50,6 +50,12 @@ enum class PacketKind : std::uint8_t {
     group_heartbeat = 47,  // Group: a node hosting members is alive (to the server).
     group_data = 48,       // Group: a multicast (seq = message id) to the local ids listed.
     group_response = 49,   // Group: the listed local members received message `seq`.
+    // Ordering (docs/ordering.md): member-to-member packets of one view of a group.
+    order_data = 50,           // Order: message `seq` of the source member's stream.
+    order_ack = 51,            // Order: the source received the target's stream up to `ack`.
+    order_propose = 52,        // Order: ABCAST proposal for the target's message `seq`.
+    order_flush_report = 53,   // Order: a survivor's state of the old view, to the flusher.
+    order_flush_outcome = 54,  // Order: the flusher's decision: what the old view delivers.
 };
 
 namespace flag {
@@ -92,7 +98,7 @@ enum class ExtensionType : std::uint8_t {
     credit = 2,         // u32 free slots in the receiver's queue (flow control), on ack.
     operation = 3,      // UTF-8 RPC operation name.
     destinations = 4,   // List of local ids on the target node (group_data, group_response).
-    vector_clock = 5,   // Causal order (later).
+    vector_clock = 5,   // n x u64 CBCAST vector of an order_data (docs/ordering.md).
     view_id = 6,        // u64 view number of a group (group_data, group_reply, group_view).
     text = 7,           // UTF-8 detail for errors.
     call_id = 8,        // RPC request id: u32 client incarnation + u64 sequence.

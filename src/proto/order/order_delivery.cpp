@@ -1,0 +1,217 @@
+// OrderEngine, delivery order: FIFO processing of each stream (O6), then the hold-back rule of
+// the group's mode: FIFO (O10), CBCAST (O11-O12), ABCAST (O13-O16), sequencer (O17-O19),
+// absolute (O23-O26). Layer: proto/order. Rules: docs/ordering.md.
+#include <algorithm>
+
+#include "core/assert.h"
+#include "proto/order/order_engine.h"
+
+namespace herald::proto::order {
+
+// Runs FIFO processing and the mode's delivery rule until neither makes progress: entries a
+// step emits (a sequencer's order, a commit, a null) are processed in the same call.
+void OrderEngine::pump(GroupState& g, const std::string& name, Endpoint& ep, Time now,
+                       Effects& out) {
+    if (ep.flushing || ep.view.id == 0) return;
+    for (bool progress = true; progress;) {
+        progress = process_fifo(g, name, ep, now, out);
+        switch (g.mode) {
+            case OrderMode::fifo:
+                break;  // Delivered during FIFO processing.
+            case OrderMode::cbcast:
+                progress = deliver_cbcast(name, ep, out) || progress;
+                break;
+            case OrderMode::abcast:
+                progress = deliver_abcast(name, ep, out) || progress;
+                break;
+            case OrderMode::sequencer:
+                progress = deliver_sequencer(name, ep, out) || progress;
+                break;
+            case OrderMode::absolute:
+                progress = deliver_absolute(name, ep, now, out) || progress;
+                break;
+        }
+    }
+}
+
+bool OrderEngine::process_fifo(GroupState& g, const std::string& name, Endpoint& ep, Time now,
+                               Effects& out) {
+    bool progress = false;
+    for (std::uint32_t j = 0; j < ep.streams.size(); ++j) {
+        Stream& s = ep.streams[j];
+        while (s.processed < s.contiguous) {
+            ++s.processed;
+            process_entry(g, name, ep, j, s.entries.at(s.processed), now, out);
+            progress = true;
+        }
+    }
+    return progress;
+}
+
+// O6: what each entry means once every earlier entry of its stream was processed.
+void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint& ep,
+                                std::uint32_t from, Received& r, Time now, Effects& out) {
+    const StreamEntry& e = r.entry;
+    switch (e.type) {
+        case EntryType::data:
+            if (g.mode == OrderMode::fifo) deliver(name, ep, from, r, out);  // O10.
+            if (g.mode == OrderMode::absolute) {
+                ep.streams[from].horizon = e.timestamp;
+                ep.absolute_queue.emplace(e.timestamp, from, e.seq);
+            }
+            if (g.mode == OrderMode::sequencer && ep.index == 0) {
+                StreamEntry order;  // O17: the sequencer orders in the order it processes.
+                order.type = EntryType::order;
+                order.ref_member = from;
+                order.ref_seq = e.seq;
+                send_entry(g, name, ep, std::move(order), now, out);
+            }
+            if (g.mode == OrderMode::abcast) {
+                // O13: propose max(Fmax, Pmax) + 1 + i/N as (integer, own index).
+                r.number = abcast_proposal(ep.fmax, ep.pmax, ep.index);
+                r.proposed = true;
+                ep.pmax = r.number.value;
+                ep.abcast_queue.emplace(r.number, from, e.seq);
+                if (from == ep.index) {
+                    take_proposal(g, name, ep, e.seq, from, r.number, now, out);
+                } else {
+                    send_small(wire::PacketKind::order_propose, name, ep, from, e.seq, r.number,
+                               out);
+                }
+            }
+            break;
+        case EntryType::commit: {
+            // O16: the final number replaces the proposal in the hold-back queue.
+            auto it = ep.streams[from].entries.find(e.ref_seq);
+            if (g.mode != OrderMode::abcast || it == ep.streams[from].entries.end() ||
+                !it->second.proposed || it->second.committed || e.ref_seq >= e.seq) {
+                ++counters_.malformed_dropped;
+                break;
+            }
+            Received& target = it->second;
+            ep.abcast_queue.erase({target.number, from, e.ref_seq});
+            target.number = e.number;
+            target.committed = true;
+            ep.fmax = std::max(ep.fmax, e.number.value);
+            ep.abcast_queue.emplace(target.number, from, e.ref_seq);
+            break;
+        }
+        case EntryType::order:
+            if (g.mode != OrderMode::sequencer || from != 0 || e.ref_member >= ep.streams.size()) {
+                ++counters_.malformed_dropped;
+                break;
+            }
+            ep.order_queue.push_back(MessageKey{e.ref_member, e.ref_seq});
+            break;
+        case EntryType::null:
+            if (g.mode == OrderMode::absolute) ep.streams[from].horizon = e.timestamp;
+            break;
+    }
+}
+
+// O11 (the lecture's test): deliver a message from i when S[i] = R[i] + 1 and S[j] <= R[j] for
+// every j != i; otherwise it stays in the buffer and is tested again after each delivery (O12).
+bool OrderEngine::deliver_cbcast(const std::string& name, Endpoint& ep, Effects& out) {
+    bool progress = false;
+    for (bool again = true; again;) {
+        again = false;
+        for (std::uint32_t i = 0; i < ep.streams.size(); ++i) {
+            Stream& s = ep.streams[i];
+            auto it = s.entries.find(s.delivered + 1);
+            if (it == s.entries.end() || it->second.delivered) continue;
+            const auto& clock = it->second.entry.clock;
+            std::vector<std::uint64_t>& r = ep.cbcast_received;
+            for (std::uint32_t j = 0; j < ep.streams.size(); ++j) r[j] = ep.streams[j].delivered;
+            if (!cbcast_deliverable(clock, r, i)) continue;
+            s.delivered = clock[i];  // R[i] <- S[i].
+            deliver(name, ep, i, it->second, out);
+            again = progress = true;
+        }
+    }
+    return progress;
+}
+
+// O16: deliver the queue's head while its number is final; a message not yet received, or
+// received but not yet committed, will end with a larger number (O13).
+bool OrderEngine::deliver_abcast(const std::string& name, Endpoint& ep, Effects& out) {
+    bool progress = false;
+    while (!ep.abcast_queue.empty()) {
+        const auto [number, from, seq] = *ep.abcast_queue.begin();
+        Received& r = ep.streams[from].entries.at(seq);
+        if (!r.committed) break;
+        ep.abcast_queue.erase(ep.abcast_queue.begin());
+        deliver(name, ep, from, r, out);
+        progress = true;
+    }
+    return progress;
+}
+
+// O18: deliver in the order of the sequencer's order entries, each once its message is here.
+bool OrderEngine::deliver_sequencer(const std::string& name, Endpoint& ep, Effects& out) {
+    bool progress = false;
+    while (!ep.order_queue.empty()) {
+        const auto [from, seq] = ep.order_queue.front();
+        auto it = ep.streams[from].entries.find(seq);
+        if (it == ep.streams[from].entries.end()) break;
+        ep.order_queue.pop_front();
+        if (it->second.entry.type != EntryType::data || it->second.delivered) {
+            ++counters_.malformed_dropped;  // The sequencer ordered a non-message or twice.
+            continue;
+        }
+        deliver(name, ep, from, it->second, out);
+        progress = true;
+    }
+    return progress;
+}
+
+// O24: deliver the smallest (timestamp, sender) once every other member's stream has passed
+// that timestamp; a member's own stream has passed now - 1 (its next timestamp is >= now).
+bool OrderEngine::deliver_absolute(const std::string& name, Endpoint& ep, Time now, Effects& out) {
+    bool progress = false;
+    while (!ep.absolute_queue.empty()) {
+        const auto [timestamp, from, seq] = *ep.absolute_queue.begin();
+        bool ready = true;
+        for (std::uint32_t k = 0; ready && k < ep.streams.size(); ++k) {
+            if (k == from) continue;
+            const std::int64_t horizon = k == ep.index
+                                             ? std::max(ep.out.last_timestamp, now.ns() - 1)
+                                             : ep.streams[k].horizon;
+            ready = horizon >= timestamp;
+        }
+        if (!ready) break;
+        ep.absolute_queue.erase(ep.absolute_queue.begin());
+        deliver(name, ep, from, ep.streams[from].entries.at(seq), out);
+        progress = true;
+    }
+    return progress;
+}
+
+void OrderEngine::deliver(const std::string& name, Endpoint& ep, std::uint32_t from, Received& r,
+                          Effects& out) {
+    HERALD_ASSERT(!r.delivered);
+    HERALD_ASSERT(r.entry.type == EntryType::data);
+    r.delivered = true;
+    ep.delivered_order.push_back(MessageKey{from, r.entry.seq});
+    deliver_message(name, ep, ep.view.members[from], r.entry, out);
+}
+
+// O20: the envelope the member's queue receives.
+void OrderEngine::deliver_message(const std::string& name, const Endpoint& ep, const Member& sender,
+                                  const StreamEntry& entry, Effects& out) {
+    Delivery d;
+    d.group = name;
+    d.view_id = ep.view.id;
+    d.sender = sender;
+    d.seq = entry.seq;
+    d.timestamp = entry.timestamp;
+    d.payload = entry.payload;
+    Message message;
+    message.source = sender.pid;
+    message.target = ep.self.pid;
+    message.seq = entry.seq;
+    message.body = encode_delivery(d);
+    ++counters_.delivered;
+    out.deliver(std::move(message));
+}
+
+}  // namespace herald::proto::order

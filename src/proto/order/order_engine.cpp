@@ -1,0 +1,389 @@
+// OrderEngine: commands, packet dispatch, the reliable per-sender streams (O3-O9) and the
+// timer. Delivery order per mode is order_delivery.cpp; views and the flush order_flush.cpp.
+// Layer: proto/order. Rules: docs/ordering.md.
+#include "proto/order/order_engine.h"
+
+#include <algorithm>
+
+#include "core/assert.h"
+
+namespace herald::proto::order {
+
+using wire::PacketKind;
+
+namespace {
+constexpr TimerId tick_timer{1};
+// Entries sent again to one member per retransmission round: enough for a full send window.
+constexpr std::uint64_t retransmit_batch_max = 128;
+}  // namespace
+
+OrderEngine::OrderEngine(const EngineContext& context, const OrderOptions& options)
+    : self_(context.self), incarnation_(context.incarnation), options_(options) {
+    HERALD_ASSERT(context.incarnation >= 1);
+    HERALD_ASSERT(options.members_max >= 1);
+}
+
+Status OrderEngine::on_create(std::string_view name, OrderMode mode) {
+    if (name.empty() || name.size() > options_.name_bytes_max) {
+        return fail(Errc::invalid_argument, "group name");
+    }
+    if (auto it = groups_.find(name); it != groups_.end()) {
+        if (it->second.mode == mode) return {};
+        return fail(Errc::already_exists, "group exists with another mode");
+    }
+    if (groups_.size() >= options_.groups_max) return fail(Errc::queue_full, "groups_max");
+    groups_[std::string(name)].mode = mode;
+    return {};
+}
+
+std::optional<std::uint32_t> OrderEngine::index_of(const View& v, const Member& m) {
+    auto it = std::lower_bound(v.members.begin(), v.members.end(), m);
+    if (it == v.members.end() || *it != m) return std::nullopt;
+    return static_cast<std::uint32_t>(it - v.members.begin());
+}
+
+const Endpoint* OrderEngine::endpoint(std::string_view name, Pid member) const {
+    auto g = groups_.find(name);
+    if (g == groups_.end()) return nullptr;
+    auto it = g->second.endpoints.find(member);
+    return it == g->second.endpoints.end() ? nullptr : &it->second;
+}
+
+const View* OrderEngine::installed(std::string_view name, Pid member) const {
+    const Endpoint* ep = endpoint(name, member);
+    return ep == nullptr || ep->view.id == 0 ? nullptr : &ep->view;
+}
+
+void OrderEngine::on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body,
+                               Time now, Effects& out) {
+    auto g = groups_.find(name);
+    if (g == groups_.end()) return out.complete(op, fail(Errc::not_found, "no such group"));
+    auto it = g->second.endpoints.find(sender);
+    if (it == g->second.endpoints.end() || it->second.view.id == 0) {
+        return out.complete(op, fail(Errc::not_found, "sender has no view of the group"));
+    }
+    if (body.size() > options_.body_bytes_max) return out.complete(op, fail(Errc::too_large));
+    Endpoint& ep = it->second;
+    const std::uint64_t unacked =
+        ep.out.next_seq - 1 - *std::min_element(ep.out.acked.begin(), ep.out.acked.end());
+    if (ep.flushing) return out.complete(op, fail(Errc::would_block, "flush in progress"));
+    if (unacked >= options_.send_window_max ||
+        ep.out.proposals.size() >= options_.send_window_max) {
+        return out.complete(op, fail(Errc::would_block, "send_window_max"));
+    }
+    if (ep.out.data_sent >= options_.view_messages_max) {
+        return out.complete(op, fail(Errc::would_block, "view_messages_max"));
+    }
+    ++ep.out.data_sent;
+    StreamEntry e;
+    e.type = EntryType::data;
+    e.payload = std::move(body);
+    if (g->second.mode == OrderMode::cbcast) {
+        // O11: increment its own element, then send the vector with the message.
+        for (std::size_t j = 0; j < ep.streams.size(); ++j) {
+            e.clock.push_back(j == ep.index ? ep.streams[j].delivered + 1
+                                            : ep.streams[j].delivered);
+        }
+    }
+    out.complete(op, Bytes{});
+    send_entry(g->second, g->first, ep, std::move(e), now, out);
+    pump(g->second, g->first, ep, now, out);
+    arm(now, out);
+}
+
+// O5: the next entry of the member's own stream goes to every other member, and into its own
+// stream as received (a member receives its own messages through the same rules).
+void OrderEngine::send_entry(GroupState& g, const std::string& name, Endpoint& ep,
+                             StreamEntry entry, Time now, Effects& out) {
+    entry.seq = ep.out.next_seq++;
+    if (g.mode == OrderMode::absolute) {
+        entry.timestamp = std::max(now.ns(), ep.out.last_timestamp + 1);
+        ep.out.last_timestamp = entry.timestamp;
+    }
+    if (g.mode == OrderMode::abcast && entry.type == EntryType::data) {
+        ep.out.proposals[entry.seq].assign(ep.view.members.size(), std::nullopt);
+    }
+    for (std::uint32_t j = 0; j < ep.view.members.size(); ++j) {
+        if (j != ep.index) transmit_entry(name, ep, entry, j, out);
+    }
+    ep.out.acked[ep.index] = entry.seq;
+    Stream& own = ep.streams[ep.index];
+    own.contiguous = entry.seq;
+    own.entries[entry.seq].entry = std::move(entry);
+}
+
+void OrderEngine::transmit_entry(const std::string& name, const Endpoint& ep,
+                                 const StreamEntry& entry, std::uint32_t to, Effects& out) {
+    OrderPacket m;
+    m.kind = PacketKind::order_data;
+    m.source = ep.self;
+    m.target = ep.view.members[to];
+    m.group = name;
+    m.view_id = ep.view.id;
+    m.entry = entry;
+    ++counters_.packets_sent;
+    out.send(m.target.pid.node, build(m));
+}
+
+void OrderEngine::send_small(PacketKind kind, const std::string& name, const Endpoint& ep,
+                             std::uint32_t to, std::uint64_t value, Number number, Effects& out) {
+    OrderPacket m;
+    m.kind = kind;
+    m.source = ep.self;
+    m.target = ep.view.members[to];
+    m.group = name;
+    m.view_id = ep.view.id;
+    m.ack = value;
+    m.seq = value;
+    m.number = number;
+    ++counters_.packets_sent;
+    out.send(m.target.pid.node, build(m));
+}
+
+void OrderEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) {
+    auto parsed = parse(from, packet, options_.name_bytes_max, options_.members_max);
+    if (!parsed) {
+        ++counters_.malformed_dropped;
+        out.trace(now, "malformed", parsed.error().detail);
+        return;
+    }
+    OrderPacket& m = *parsed;
+    auto g = groups_.find(m.group);
+    if (g == groups_.end()) {
+        ++counters_.stale_dropped;
+        return;
+    }
+    if (m.kind == PacketKind::order_flush_report) {
+        on_report(g->second, g->first, m, out);
+        return arm(now, out);
+    }
+    auto it = g->second.endpoints.find(m.target.pid);
+    if (it == g->second.endpoints.end() || it->second.self != m.target) {
+        ++counters_.stale_dropped;
+        return;
+    }
+    Endpoint& ep = it->second;
+    if (m.kind == PacketKind::order_flush_outcome) {
+        on_outcome(g->first, ep, m, now, out);
+        return arm(now, out);
+    }
+    const auto index = index_of(ep.view, m.source);
+    if (ep.flushing || ep.view.id != m.view_id || !index) {
+        ++counters_.stale_dropped;  // O8: another view, or a flush froze this one.
+        return;
+    }
+    switch (m.kind) {
+        case PacketKind::order_data:
+            on_data(g->second, g->first, ep, *index, m, now, out);
+            break;
+        case PacketKind::order_ack:
+            on_ack(ep, *index, m);
+            break;
+        case PacketKind::order_propose:
+            on_propose(g->second, g->first, ep, *index, m, now, out);
+            break;
+        default:
+            break;
+    }
+    arm(now, out);
+}
+
+// O6: keep every entry once, acknowledge the contiguous prefix, process in stream order.
+void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
+                          OrderPacket& m, Time now, Effects& out) {
+    Stream& s = ep.streams[from];
+    const std::uint64_t seq = m.entry.seq;
+    const bool cbcast_data = g.mode == OrderMode::cbcast && m.entry.type == EntryType::data;
+    if (cbcast_data && (m.entry.clock.size() != ep.view.members.size() ||
+                        m.entry.clock[from] != seq || m.entry.type != EntryType::data)) {
+        ++counters_.malformed_dropped;  // O11: S[i] of a message is its place in i's stream.
+        return;
+    }
+    if (g.mode == OrderMode::cbcast && m.entry.type != EntryType::data) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    if (seq > s.contiguous + options_.receive_window_max) {
+        ++counters_.window_dropped;
+        return;
+    }
+    auto [it, fresh] = s.entries.try_emplace(seq);
+    if (fresh) {
+        if (g.mode == OrderMode::absolute) {
+            if (m.entry.timestamp > now.ns() + options_.skew_bound.ns()) {
+                ++counters_.skew_violations;  // O26.
+                out.trace(now, "probe_order_skew_violation");
+            }
+            // Only data waits on the other members' streams; a null answering a null would
+            // never end.
+            if (m.entry.type == EntryType::data) {
+                ep.out.seen_timestamp = std::max(ep.out.seen_timestamp, m.entry.timestamp);
+            }
+        }
+        it->second.entry = std::move(m.entry);
+        while (s.entries.contains(s.contiguous + 1)) ++s.contiguous;
+    } else {
+        ++counters_.duplicates_dropped;
+        const Received& r = it->second;
+        // O14: a sender that asks again gets the same proposal.
+        // (Once committed the sender has every proposal, and r.number is the final number.)
+        if (r.proposed && !r.committed)
+            send_small(PacketKind::order_propose, name, ep, from, seq, r.number, out);
+    }
+    send_small(PacketKind::order_ack, name, ep, from, s.contiguous, Number{}, out);
+    if (fresh) pump(g, name, ep, now, out);
+}
+
+void OrderEngine::on_ack(Endpoint& ep, std::uint32_t from, const OrderPacket& m) {
+    if (m.ack >= ep.out.next_seq) {
+        ++counters_.malformed_dropped;  // Acknowledges what was never sent.
+        return;
+    }
+    ep.out.acked[from] = std::max(ep.out.acked[from], m.ack);
+}
+
+void OrderEngine::on_propose(GroupState& g, const std::string& name, Endpoint& ep,
+                             std::uint32_t from, const OrderPacket& m, Time now, Effects& out) {
+    if (g.mode != OrderMode::abcast || m.number.member != from) {
+        ++counters_.malformed_dropped;  // O13: a member proposes with its own index.
+        return;
+    }
+    take_proposal(g, name, ep, m.seq, from, m.number, now, out);
+    pump(g, name, ep, now, out);
+}
+
+// O15: once every member of the view proposed, the largest proposal is final: the sender
+// commits it with a commit entry in its stream.
+void OrderEngine::take_proposal(GroupState& g, const std::string& name, Endpoint& ep,
+                                std::uint64_t seq, std::uint32_t from, Number number, Time now,
+                                Effects& out) {
+    auto it = ep.out.proposals.find(seq);
+    if (it == ep.out.proposals.end()) {
+        ++counters_.duplicates_dropped;
+        return;
+    }
+    auto& slots = it->second;
+    if (slots[from]) {
+        ++counters_.duplicates_dropped;
+        return;
+    }
+    slots[from] = number;
+    if (std::any_of(slots.begin(), slots.end(), [](const auto& p) { return !p.has_value(); })) {
+        return;
+    }
+    Number final_number;
+    for (const auto& p : slots) final_number = std::max(final_number, *p);
+    ep.out.proposals.erase(it);
+    StreamEntry commit;
+    commit.type = EntryType::commit;
+    commit.ref_seq = seq;
+    commit.number = final_number;
+    send_entry(g, name, ep, std::move(commit), now, out);
+}
+
+// O9: entries a member has not acknowledged (ABCAST: data it has not proposed for) go to it
+// again every retransmit_interval.
+void OrderEngine::retransmit(const std::string& name, Endpoint& ep, Time now, Effects& out) {
+    if (now < ep.out.next_retransmit) return;
+    ep.out.next_retransmit = now + options_.retransmit_interval;
+    const Stream& own = ep.streams[ep.index];
+    for (std::uint32_t j = 0; j < ep.view.members.size(); ++j) {
+        if (j == ep.index) continue;
+        std::uint64_t sent = 0;
+        for (auto it = own.entries.upper_bound(ep.out.acked[j]);
+             it != own.entries.end() && sent < retransmit_batch_max; ++it, ++sent) {
+            ++counters_.retransmits;
+            transmit_entry(name, ep, it->second.entry, j, out);
+        }
+        for (const auto& [seq, slots] : ep.out.proposals) {
+            if (slots[j] || seq > ep.out.acked[j]) continue;
+            ++counters_.retransmits;
+            transmit_entry(name, ep, own.entries.at(seq).entry, j, out);
+        }
+    }
+}
+
+// O25: an absolute-order member whose stream lags a timestamp it received sends a null entry,
+// so that the others learn no earlier message of its can still come.
+void OrderEngine::send_null(GroupState& g, const std::string& name, Endpoint& ep, Time now,
+                            Effects& out) {
+    if (g.mode != OrderMode::absolute || ep.flushing || ep.view.id == 0) return;
+    if (ep.out.seen_timestamp <= ep.out.last_timestamp) return;
+    StreamEntry null;
+    null.type = EntryType::null;
+    send_entry(g, name, ep, std::move(null), now, out);
+    pump(g, name, ep, now, out);
+}
+
+bool OrderEngine::busy(const GroupState& g, const Endpoint& ep) const {
+    if (ep.flushing) return true;
+    if (ep.view.id == 0) return false;
+    const std::uint64_t last = ep.out.next_seq - 1;
+    if (std::any_of(ep.out.acked.begin(), ep.out.acked.end(),
+                    [&](std::uint64_t a) { return a < last; })) {
+        return true;
+    }
+    if (!ep.out.proposals.empty()) return true;
+    return g.mode == OrderMode::absolute &&
+           (ep.out.seen_timestamp > ep.out.last_timestamp || !ep.absolute_queue.empty());
+}
+
+void OrderEngine::arm(Time now, Effects& out) {
+    if (timer_armed_) return;
+    for (const auto& [name, g] : groups_) {
+        for (const auto& [pid, ep] : g.endpoints) {
+            if (!busy(g, ep)) continue;
+            timer_armed_ = true;
+            out.set_timer(tick_timer, now + options_.tick);
+            return;
+        }
+    }
+}
+
+void OrderEngine::on_timer(TimerId timer, Time now, Effects& out) {
+    if (timer != tick_timer) return;
+    timer_armed_ = false;
+    for (auto& [name, g] : groups_) {
+        for (auto& [pid, ep] : g.endpoints) {
+            if (ep.flushing) {
+                if (now >= ep.next_report) {
+                    ep.next_report = now + options_.retransmit_interval;
+                    send_report(name, ep, out);
+                }
+                continue;
+            }
+            if (ep.view.id == 0) continue;
+            retransmit(name, ep, now, out);
+            send_null(g, name, ep, now, out);
+            pump(g, name, ep, now, out);
+        }
+    }
+    arm(now, out);
+}
+
+EngineCounters OrderEngine::totals() const {
+    EngineCounters c;
+    c.packets_sent = counters_.packets_sent;
+    c.retransmits = counters_.retransmits;
+    c.duplicates_dropped = counters_.duplicates_dropped;
+    c.malformed_dropped = counters_.malformed_dropped;
+    return c;
+}
+
+void OrderEngine::check_invariants(std::vector<std::string>& findings) const {
+    for (const auto& [name, g] : groups_) {
+        for (const auto& [pid, ep] : g.endpoints) {
+            if (ep.view.id == 0) continue;
+            if (ep.streams.size() != ep.view.members.size()) {
+                findings.push_back("order " + name + ": streams do not match the view");
+            }
+            for (const auto& s : ep.streams) {
+                if (s.processed > s.contiguous) {
+                    findings.push_back("order " + name + ": processed beyond contiguous");
+                }
+            }
+        }
+    }
+}
+
+}  // namespace herald::proto::order

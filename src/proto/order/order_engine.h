@@ -1,0 +1,114 @@
+// OrderEngine: ordered multicast within a group's view (issue 16): reliable per-sender streams
+// (sequence numbers, acks, retransmission, dedup) and, per group, FIFO, sequencer, ABCAST,
+// CBCAST or absolute (timestamp) delivery order; on a view change the survivors flush the old
+// view (virtual synchrony). Membership is an input (on_view), e.g. the group engine's views.
+// Layer: proto/order. Sans-I/O, single-threaded. Rules O1..O34: docs/ordering.md.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/engine.h"
+#include "proto/order/order_options.h"
+#include "proto/order/order_state.h"
+
+namespace herald::proto::order {
+
+class OrderEngine final : public Engine {
+public:
+    // `options` must outlive the engine.
+    OrderEngine(const EngineContext& context, const OrderOptions& options);
+
+    // Creates group `name` on this node with ordering `mode` (every node of the group must use
+    // the same mode, O2). Errors: invalid_argument (name), already_exists (another mode;
+    // the same mode again is ok), queue_full (groups_max).
+    [[nodiscard]] Status on_create(std::string_view name, OrderMode mode);
+    // View `view` of group `name` (members sorted, id growing by one per change): local
+    // members in it that had no view install it at once; local members with an older view
+    // flush it first (O27-O32) and then install it; local members not in it stop. Views of
+    // unknown groups, over members_max, or not newer are counted and ignored.
+    void on_view(std::string_view name, const View& view, Time now, Effects& out);
+    // Multicasts `body` from local member `sender` to its view of `name`. Completes `op` at
+    // once: ok (accepted: it will be delivered to every member of the view that survives it,
+    // in the group's order), or not_found (no such group, or `sender` has no installed view),
+    // too_large (body_bytes_max), would_block (send_window_max unacknowledged, or
+    // view_messages_max sent in this view, or a flush in progress: retry later).
+    void on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body, Time now,
+                      Effects& out);
+
+    // The view local member `member` installed last, or nullptr.
+    [[nodiscard]] const View* installed(std::string_view name, Pid member) const;
+    [[nodiscard]] const Endpoint* endpoint(std::string_view name, Pid member) const;
+    [[nodiscard]] OrderCounters counters() const { return counters_; }
+
+    // --- Engine ---
+    [[nodiscard]] wire::Protocol protocol() const override { return wire::Protocol::order; }
+    void on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) override;
+    void on_timer(TimerId timer, Time now, Effects& out) override;
+    [[nodiscard]] EngineCounters totals() const override;
+    void check_invariants(std::vector<std::string>& findings) const override;
+
+private:
+    // Streams and reliability (order_engine.cpp).
+    void send_entry(GroupState& g, const std::string& name, Endpoint& ep, StreamEntry entry,
+                    Time now, Effects& out);
+    void transmit_entry(const std::string& name, const Endpoint& ep, const StreamEntry& entry,
+                        std::uint32_t to, Effects& out);
+    void on_data(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
+                 OrderPacket& m, Time now, Effects& out);
+    void on_ack(Endpoint& ep, std::uint32_t from, const OrderPacket& m);
+    void on_propose(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
+                    const OrderPacket& m, Time now, Effects& out);
+    void take_proposal(GroupState& g, const std::string& name, Endpoint& ep, std::uint64_t seq,
+                       std::uint32_t from, Number number, Time now, Effects& out);
+    void send_small(wire::PacketKind kind, const std::string& name, const Endpoint& ep,
+                    std::uint32_t to, std::uint64_t value, Number number, Effects& out);
+    void retransmit(const std::string& name, Endpoint& ep, Time now, Effects& out);
+    void send_null(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
+    [[nodiscard]] bool busy(const GroupState& g, const Endpoint& ep) const;
+    void arm(Time now, Effects& out);
+
+    // Ordering (order_delivery.cpp).
+    void pump(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
+    bool process_fifo(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
+    void process_entry(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
+                       Received& r, Time now, Effects& out);
+    bool deliver_cbcast(const std::string& name, Endpoint& ep, Effects& out);
+    bool deliver_abcast(const std::string& name, Endpoint& ep, Effects& out);
+    bool deliver_sequencer(const std::string& name, Endpoint& ep, Effects& out);
+    bool deliver_absolute(const std::string& name, Endpoint& ep, Time now, Effects& out);
+    void deliver(const std::string& name, Endpoint& ep, std::uint32_t from, Received& r,
+                 Effects& out);
+    void deliver_message(const std::string& name, const Endpoint& ep, const Member& sender,
+                         const StreamEntry& entry, Effects& out);
+
+    // Views and flush (order_flush.cpp).
+    void install(const std::string& name, Endpoint& ep, const View& next, Effects& out);
+    void begin_flush(const std::string& name, Endpoint& ep, const View& view, Time now,
+                     Effects& out);
+    void send_report(const std::string& name, const Endpoint& ep, Effects& out);
+    [[nodiscard]] FlushReport make_report(const std::string& name, const Endpoint& ep) const;
+    void on_report(GroupState& g, const std::string& name, const OrderPacket& m, Effects& out);
+    [[nodiscard]] Bytes decide(OrderMode mode, const std::vector<const FlushReport*>& reports,
+                               const View& next);
+    bool catch_up(const std::string& name, Coordination& c, Effects& out);
+    void on_outcome(const std::string& name, Endpoint& ep, const OrderPacket& m, Time now,
+                    Effects& out);
+    void send_outcome(const std::string& name, const Coordination& c, const Member& to,
+                      Effects& out);
+
+    [[nodiscard]] static std::optional<std::uint32_t> index_of(const View& v, const Member& m);
+    // Whether every member of `earlier` is in `later` (O29).
+    [[nodiscard]] static bool keeps_all(const View& earlier, const View& later);
+
+    NodeId self_;
+    std::uint32_t incarnation_;
+    const OrderOptions& options_;
+    OrderCounters counters_;
+    bool timer_armed_ = false;
+    std::map<std::string, GroupState, std::less<>> groups_;
+};
+
+}  // namespace herald::proto::order

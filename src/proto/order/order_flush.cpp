@@ -1,0 +1,401 @@
+// OrderEngine, views and the flush (virtual synchrony, O27-O34): a local member with an older
+// view freezes it, reports what it holds to the new view's first member, which decides one
+// outcome for every survivor; each survivor delivers what the outcome adds, in its order, and
+// installs the new view. Layer: proto/order. Rules: docs/ordering.md.
+#include <algorithm>
+#include <numeric>
+
+#include "core/assert.h"
+#include "proto/order/order_engine.h"
+
+namespace herald::proto::order {
+
+using wire::PacketKind;
+
+bool OrderEngine::keeps_all(const View& earlier, const View& later) {
+    return std::all_of(earlier.members.begin(), earlier.members.end(),
+                       [&](const Member& m) { return index_of(later, m).has_value(); });
+}
+
+void OrderEngine::on_view(std::string_view name, const View& view, Time now, Effects& out) {
+    auto g = groups_.find(name);
+    if (g == groups_.end() || view.id == 0 || view.members.size() > options_.members_max ||
+        !std::is_sorted(view.members.begin(), view.members.end()) || view.id <= g->second.view.id) {
+        ++counters_.views_refused;
+        return;
+    }
+    GroupState& state = g->second;
+    state.view = view;
+    state.recent[view.id] = view;
+    if (state.recent.size() > recent_views_max) state.recent.erase(state.recent.begin());
+    for (auto it = state.endpoints.begin(); it != state.endpoints.end();) {
+        if (!index_of(view, it->second.self)) {
+            it = state.endpoints.erase(it);  // O27: a member not in the view stops.
+            continue;
+        }
+        Endpoint& ep = it->second;
+        ++it;
+        // O29: a flush whose members are all still in the new view ends first, then the new
+        // view is flushed; one that lost a member (maybe a reporter it waits for, or its
+        // coordinator) is redirected to the new view's coordinator.
+        if (ep.flushing && keeps_all(ep.pending, view) && ep.queued.size() < recent_views_max) {
+            ep.queued.push_back(view);
+            continue;
+        }
+        ep.queued.clear();
+        begin_flush(g->first, ep, view, now, out);
+    }
+    for (const auto& m : view.members) {
+        if (m.pid.node != self_ || m.incarnation != incarnation_) continue;
+        if (state.endpoints.contains(m.pid)) continue;
+        Endpoint& ep = state.endpoints[m.pid];
+        ep.self = m;
+        install(g->first, ep, view, out);  // O28: a new member has no old view to flush.
+    }
+    arm(now, out);
+}
+
+void OrderEngine::install(const std::string& name, Endpoint& ep, const View& next, Effects& out) {
+    const View view = next;  // `next` may be ep.pending, which the reset below clears.
+    const Member self = ep.self;
+    std::deque<View> queued = std::move(ep.queued);
+    Bytes last_outcome = std::move(ep.last_outcome);
+    ep = Endpoint{};
+    ep.self = self;
+    ep.queued = std::move(queued);
+    ep.last_outcome = std::move(last_outcome);
+    ep.view = view;
+    ep.index = *index_of(view, self);
+    ep.streams.assign(view.members.size(), Stream{});
+    ep.out.acked.assign(view.members.size(), 0);
+    ep.cbcast_received.assign(view.members.size(), 0);
+    ++counters_.views_installed;
+    Delivery d;
+    d.is_view = true;
+    d.group = name;
+    d.view_id = view.id;
+    d.view = view;
+    Message message;
+    message.source = ep.self.pid;
+    message.target = ep.self.pid;
+    message.seq = view.id;
+    message.body = encode_delivery(d);
+    out.deliver(std::move(message));
+}
+
+// O29: freeze the installed view (nothing more is accepted or delivered in it) and report to
+// the new view's first member; a newer view during a flush redirects the same report.
+void OrderEngine::begin_flush(const std::string& name, Endpoint& ep, const View& view, Time now,
+                              Effects& out) {
+    if (ep.view.id == 0) {
+        install(name, ep, view, out);
+        return;
+    }
+    ep.flushing = true;
+    ep.pending = view;
+    ep.next_report = now + options_.retransmit_interval;
+    send_report(name, ep, out);
+}
+
+FlushReport OrderEngine::make_report(const std::string& name, const Endpoint& ep) const {
+    FlushReport r;
+    if (auto g = groups_.find(name); g != groups_.end()) {
+        for (const auto& member : ep.pending.members) {
+            for (const auto& [id, earlier] : g->second.recent) {
+                if (id >= ep.pending.id || !index_of(earlier, member)) continue;
+                r.expected.push_back(member);
+                break;
+            }
+        }
+    }
+    r.old_view_id = ep.view.id;
+    r.old_members = ep.view.members;
+    r.delivered = ep.delivered_order;
+    r.previous_outcome = ep.last_outcome;
+    for (std::uint32_t j = 0; j < ep.streams.size(); ++j) {
+        r.contiguous.push_back(ep.streams[j].contiguous);
+        for (const auto& [seq, rec] : ep.streams[j].entries) {
+            if (rec.entry.type != EntryType::data) continue;
+            r.messages.push_back(Held{j, rec.entry, rec.committed, rec.number});
+        }
+    }
+    return r;
+}
+
+void OrderEngine::send_report(const std::string& name, const Endpoint& ep, Effects& out) {
+    OrderPacket m;
+    m.kind = PacketKind::order_flush_report;
+    m.source = ep.self;
+    m.target = ep.pending.members.front();
+    m.group = name;
+    m.view_id = ep.pending.id;
+    m.body = encode_report(make_report(name, ep));
+    ++counters_.packets_sent;
+    out.send(m.target.pid.node, build(m));
+}
+
+// O30: the first member of view `view_id` collects one report from every member of that view
+// that was in the reporters' old view, then decides.
+void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderPacket& m,
+                            Effects& out) {
+    auto view = g.recent.find(m.view_id);
+    if (view == g.recent.end() || view->second.members.front() != m.target ||
+        !index_of(view->second, m.source)) {
+        ++counters_.stale_dropped;
+        return;
+    }
+    auto report = decode_report(m.body, options_.members_max);
+    if (!report || report->contiguous.size() != report->old_members.size()) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    auto [it, fresh] = g.coordinations.try_emplace(m.view_id);
+    Coordination& c = it->second;
+    if (fresh) c.view = view->second;
+    while (g.coordinations.size() > recent_views_max) {
+        g.coordinations.erase(g.coordinations.begin());
+    }
+    if (c.decided) {
+        if (c.reports.contains(m.source)) return send_outcome(name, c, m.source, out);
+        ++counters_.stale_dropped;  // Not a survivor the decision waited for.
+        return;
+    }
+    c.reports[m.source] = std::move(*report);
+    // Every member of the new view that is in a reporter's old view must report: survivors may
+    // come from different old views (a member that joined a view the others never installed).
+    // So must every new-view member of an earlier view this node was given (one that joined
+    // in a view the reporters never installed is in no reported old view).
+    const auto waiting = [&](const std::vector<Member>& members) {
+        return std::any_of(members.begin(), members.end(), [&](const Member& member) {
+            return index_of(c.view, member) && !c.reports.contains(member);
+        });
+    };
+    for (const auto& [reporter, r] : c.reports) {
+        if (waiting(r.old_members) || waiting(r.expected)) return;
+    }
+    for (const auto& [id, earlier] : g.recent) {
+        if (id < c.view.id && waiting(earlier.members)) return;
+    }
+    if (catch_up(name, c, out)) return;
+    std::set<std::uint64_t> old_views;
+    for (const auto& [reporter, r] : c.reports) old_views.insert(r.old_view_id);
+    for (auto old : old_views) {
+        std::vector<const FlushReport*> group;
+        for (const auto& [reporter, r] : c.reports) {
+            if (r.old_view_id == old) group.push_back(&r);
+        }
+        c.outcomes[old] = decide(g.mode, group, c.view);
+    }
+    c.decided = true;
+    ++counters_.flushes;
+    for (const auto& [member, r] : c.reports) send_outcome(name, c, member, out);
+}
+
+namespace {
+
+// The sort key of a message the flush adds beyond the longest delivered sequence (O31).
+std::tuple<std::int64_t, std::uint64_t, std::uint32_t, std::uint32_t> rest_key(OrderMode mode,
+                                                                               const Held& h) {
+    switch (mode) {
+        case OrderMode::absolute:
+            return {h.entry.timestamp, 0, 0, h.sender};
+        case OrderMode::cbcast:
+            return {0,
+                    std::accumulate(h.entry.clock.begin(), h.entry.clock.end(), std::uint64_t{0}),
+                    0, h.sender};
+        case OrderMode::abcast:
+            return {0, h.number.value, h.number.member, h.sender};
+        default:
+            return {0, h.entry.seq, 0, h.sender};
+    }
+}
+
+// O31: each sender's messages take the places its messages got in `list`, in stream order.
+void restore_fifo(std::vector<const Held*>& list) {
+    std::map<std::uint32_t, std::vector<const Held*>> by_sender;
+    for (const Held* h : list) by_sender[h->sender].push_back(h);
+    for (auto& [sender, held] : by_sender) {
+        std::sort(held.begin(), held.end(),
+                  [](const Held* a, const Held* b) { return a->entry.seq < b->entry.seq; });
+    }
+    std::map<std::uint32_t, std::size_t> next;
+    for (auto& h : list) h = by_sender[h->sender][next[h->sender]++];
+}
+
+// ABCAST: what the reports know of a message's number: final if any survivor has the commit,
+// else the largest proposal any survivor made.
+void merge(Held& into, const Held& h) {
+    if (into.committed) return;
+    if (h.committed || h.number > into.number) {
+        into.committed = h.committed;
+        into.number = h.number;
+    }
+}
+
+// O31: a sender's messages up to the longest prefix any survivor received contiguously; for
+// CBCAST, also only messages whose vector every included stream covers.
+std::vector<std::uint64_t> limits_of(OrderMode mode, const std::vector<const FlushReport*>& reports,
+                                     const std::map<MessageKey, Held>& all) {
+    const std::size_t n = reports.front()->old_members.size();
+    std::vector<std::uint64_t> limit(n, 0);
+    for (const FlushReport* r : reports) {
+        for (std::size_t j = 0; j < n && j < r->contiguous.size(); ++j) {
+            limit[j] = std::max(limit[j], r->contiguous[j]);
+        }
+    }
+    for (bool changed = mode == OrderMode::cbcast; changed;) {
+        changed = false;
+        for (const auto& [key, h] : all) {
+            if (key.second > limit[key.first] || h.entry.clock.size() != n) continue;
+            for (std::size_t k = 0; k < n; ++k) {
+                if (h.entry.clock[k] <= limit[k]) continue;
+                limit[key.first] = key.second - 1;
+                changed = true;
+                break;
+            }
+        }
+    }
+    return limit;
+}
+
+}  // namespace
+
+// O31: the outcome is the longest delivered sequence of any survivor (total orders), then every
+// other message within the limits in a deterministic order that respects FIFO (and causality).
+// O31a: a reporter whose old view is older than another reporter's, where that other reporter
+// installed its old view by an outcome for exactly the lagging one's old view, gets that
+// outcome (it missed it) and reports again; the decision waits for it.
+bool OrderEngine::catch_up(const std::string& name, Coordination& c, Effects& out) {
+    bool sent = false;
+    for (auto it = c.reports.begin(); it != c.reports.end();) {
+        const Bytes* previous = nullptr;
+        for (const auto& [other, r] : c.reports) {
+            if (r.old_view_id <= it->second.old_view_id || r.previous_outcome.empty()) continue;
+            auto o = decode_outcome(r.previous_outcome, options_.members_max);
+            if (o && o->old_view_id == it->second.old_view_id) previous = &r.previous_outcome;
+        }
+        if (previous == nullptr) {
+            ++it;
+            continue;
+        }
+        OrderPacket m;
+        m.kind = PacketKind::order_flush_outcome;
+        m.source = c.view.members.front();
+        m.target = it->first;
+        m.group = name;
+        m.view_id = c.view.id;
+        m.body = *previous;
+        ++counters_.packets_sent;
+        out.send(m.target.pid.node, build(m));
+        out.trace(Time{}, "probe_order_flush_catch_up");
+        it = c.reports.erase(it);
+        sent = true;
+    }
+    return sent;
+}
+
+Bytes OrderEngine::decide(OrderMode mode, const std::vector<const FlushReport*>& reports,
+                          const View& next) {
+    std::map<MessageKey, Held> all;
+    const FlushReport* longest = nullptr;
+    for (const FlushReport* r : reports) {
+        for (const auto& h : r->messages) {
+            auto [it, fresh] = all.try_emplace(MessageKey{h.sender, h.entry.seq}, h);
+            if (!fresh) merge(it->second, h);
+        }
+        if (longest == nullptr || r->delivered.size() > longest->delivered.size()) longest = r;
+    }
+    const auto limit = limits_of(mode, reports, all);
+    FlushOutcome o;
+    o.old_view_id = longest->old_view_id;
+    o.view = next;
+    std::set<MessageKey> taken;
+    const bool total =
+        mode == OrderMode::sequencer || mode == OrderMode::abcast || mode == OrderMode::absolute;
+    if (total) {
+        for (const auto& key : longest->delivered) {
+            auto it = all.find(key);
+            if (it == all.end() || !taken.insert(key).second) continue;
+            o.messages.push_back(it->second);
+        }
+    }
+    std::vector<const Held*> rest;
+    for (const auto& [key, h] : all) {
+        if (taken.contains(key)) continue;
+        if (key.first >= limit.size() || key.second > limit[key.first]) {
+            ++counters_.flush_discarded;
+            continue;
+        }
+        rest.push_back(&h);
+    }
+    std::sort(rest.begin(), rest.end(), [&](const Held* a, const Held* b) {
+        return rest_key(mode, *a) < rest_key(mode, *b);
+    });
+    restore_fifo(rest);
+    for (const Held* h : rest) o.messages.push_back(*h);
+    return encode_outcome(o);
+}
+
+void OrderEngine::send_outcome(const std::string& name, const Coordination& c, const Member& to,
+                               Effects& out) {
+    OrderPacket m;
+    m.kind = PacketKind::order_flush_outcome;
+    m.source = c.view.members.front();
+    m.target = to;
+    m.group = name;
+    m.view_id = c.view.id;
+    m.body = c.outcomes.at(c.reports.at(to).old_view_id);
+    ++counters_.packets_sent;
+    out.send(to.pid.node, build(m));
+}
+
+// O32: deliver, in the outcome's order, every message of it not delivered yet, then install.
+void OrderEngine::on_outcome(const std::string& name, Endpoint& ep, const OrderPacket& m, Time now,
+                             Effects& out) {
+    if (!ep.flushing || m.view_id != ep.pending.id || m.source != ep.pending.members.front()) {
+        ++counters_.stale_dropped;
+        return;
+    }
+    auto o = decode_outcome(m.body, options_.members_max);
+    if (!o) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    if (o->old_view_id != ep.view.id) {
+        ++counters_.stale_dropped;  // Decided for members of another old view (O29).
+        return;
+    }
+    for (const auto& h : o->messages) {
+        if (h.sender >= ep.streams.size()) continue;
+        auto& entries = ep.streams[h.sender].entries;
+        auto it = entries.find(h.entry.seq);
+        if (it != entries.end() && it->second.delivered) continue;
+        ep.delivered_order.push_back(MessageKey{h.sender, h.entry.seq});
+        deliver_message(name, ep, ep.view.members[h.sender], h.entry, out);
+    }
+    const bool caught_up = o->view.id != ep.pending.id;  // O31a: an earlier flush's outcome.
+    const View pending = ep.pending;
+    if (caught_up &&
+        (o->view.id <= ep.view.id || o->view.id > pending.id || !index_of(o->view, ep.self))) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    ep.last_outcome = m.body;
+    install(name, ep, o->view, out);
+    if (caught_up) {
+        begin_flush(name, ep, pending, now, out);
+        return;
+    }
+    if (ep.queued.empty()) return;
+    // The queued views as if they arrived now (O29): a view that loses a member of the one
+    // before it replaces it, as it did at the members that were flushing toward it.
+    View next = ep.queued.front();
+    ep.queued.pop_front();
+    while (!ep.queued.empty() && !keeps_all(next, ep.queued.front())) {
+        next = ep.queued.front();
+        ep.queued.pop_front();
+    }
+    begin_flush(name, ep, next, now, out);
+}
+
+}  // namespace herald::proto::order

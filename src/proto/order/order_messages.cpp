@@ -1,0 +1,390 @@
+// Building and validating order packets, flush reports and outcomes, and deliveries.
+// Fixed little-endian layouts (docs/ordering.md, "Packets"). Layer: proto/order.
+#include "proto/order/order_messages.h"
+
+#include <algorithm>
+
+#include "proto/fields.h"
+
+namespace herald::proto::order {
+namespace {
+
+using wire::ExtensionType;
+using wire::PacketKind;
+
+// Reads little-endian fields; once a read fails every later one fails too.
+class Reader {
+public:
+    explicit Reader(ByteView in) : in_(in) {}
+    bool u8(std::uint8_t& v) {
+        if (!ok_ || offset_ + 1 > in_.size()) return ok_ = false;
+        v = in_[offset_++];
+        return true;
+    }
+    bool u32(std::uint32_t& v) { return ok_ = ok_ && get_u32(in_, offset_, v); }
+    bool u64(std::uint64_t& v) { return ok_ = ok_ && get_u64(in_, offset_, v); }
+    bool i64(std::int64_t& v) {
+        std::uint64_t raw = 0;
+        if (!u64(raw)) return false;
+        v = static_cast<std::int64_t>(raw);
+        return true;
+    }
+    bool bytes(std::size_t n, Bytes& out) {
+        if (!ok_ || in_.size() - offset_ < n) return ok_ = false;
+        out.assign(in_.begin() + static_cast<std::ptrdiff_t>(offset_),
+                   in_.begin() + static_cast<std::ptrdiff_t>(offset_ + n));
+        offset_ += n;
+        return true;
+    }
+    [[nodiscard]] std::size_t left() const { return ok_ ? in_.size() - offset_ : 0; }
+    [[nodiscard]] bool ok() const { return ok_; }
+    [[nodiscard]] bool done() const { return ok_ && offset_ == in_.size(); }
+
+private:
+    ByteView in_;
+    std::size_t offset_ = 0;
+    bool ok_ = true;
+};
+
+void put_i64(Bytes& out, std::int64_t v) {
+    put_u64(out, static_cast<std::uint64_t>(v));
+}
+
+void put_member(Bytes& out, const Member& m) {
+    put_u64(out, m.pid.node.value);
+    put_u64(out, m.pid.local);
+    put_u32(out, m.incarnation);
+}
+
+bool get_member(Reader& r, Member& m) {
+    return r.u64(m.pid.node.value) && r.u64(m.pid.local) && r.u32(m.incarnation);
+}
+
+bool is_order_kind(PacketKind kind) {
+    const auto raw = static_cast<std::uint8_t>(kind);
+    return raw >= static_cast<std::uint8_t>(PacketKind::order_data) &&
+           raw <= static_cast<std::uint8_t>(PacketKind::order_flush_outcome);
+}
+
+// The body of an order_data after its type byte (docs/ordering.md, "order_data").
+void put_entry_body(Bytes& out, const StreamEntry& e) {
+    out.push_back(static_cast<std::uint8_t>(e.type));
+    switch (e.type) {
+        case EntryType::data:
+            out.insert(out.end(), e.payload.begin(), e.payload.end());
+            break;
+        case EntryType::commit:
+            put_u64(out, e.ref_seq);
+            put_u64(out, e.number.value);
+            put_u32(out, e.number.member);
+            break;
+        case EntryType::order:
+            put_u32(out, e.ref_member);
+            put_u64(out, e.ref_seq);
+            break;
+        case EntryType::null:
+            break;
+    }
+}
+
+bool get_entry_body(ByteView body, StreamEntry& e) {
+    Reader r(body);
+    std::uint8_t type = 0;
+    if (!r.u8(type) || type > 3) return false;
+    e.type = static_cast<EntryType>(type);
+    switch (e.type) {
+        case EntryType::data:
+            return r.bytes(r.left(), e.payload);
+        case EntryType::commit:
+            return r.u64(e.ref_seq) && r.u64(e.number.value) && r.u32(e.number.member) &&
+                   e.ref_seq != 0 && r.done();
+        case EntryType::order:
+            return r.u32(e.ref_member) && r.u64(e.ref_seq) && e.ref_seq != 0 && r.done();
+        case EntryType::null:
+            return r.done();
+    }
+    return false;
+}
+
+void put_held(Bytes& out, const Held& h) {
+    put_u32(out, h.sender);
+    put_u64(out, h.entry.seq);
+    put_i64(out, h.entry.timestamp);
+    out.push_back(h.committed ? 1 : 0);
+    put_u64(out, h.number.value);
+    put_u32(out, h.number.member);
+    put_u32(out, static_cast<std::uint32_t>(h.entry.clock.size()));
+    for (auto c : h.entry.clock) put_u64(out, c);
+    put_u32(out, static_cast<std::uint32_t>(h.entry.payload.size()));
+    out.insert(out.end(), h.entry.payload.begin(), h.entry.payload.end());
+}
+
+bool get_held(Reader& r, std::uint32_t members_max, Held& h) {
+    std::uint32_t n = 0, size = 0;
+    std::uint8_t committed = 0;
+    if (!r.u32(h.sender) || !r.u64(h.entry.seq) || !r.i64(h.entry.timestamp) || !r.u8(committed) ||
+        !r.u64(h.number.value) || !r.u32(h.number.member) || !r.u32(n) || committed > 1) {
+        return false;
+    }
+    h.committed = committed == 1;
+    if (n > members_max || h.sender >= members_max || h.entry.seq == 0) return false;
+    h.entry.clock.resize(n);
+    for (auto& c : h.entry.clock) r.u64(c);
+    return r.u32(size) && r.bytes(size, h.entry.payload);
+}
+
+bool get_helds(Reader& r, std::uint32_t members_max, std::vector<Held>& out) {
+    std::uint32_t n = 0;
+    if (!r.u32(n) || n > r.left() / 41) return false;  // 41: the smallest record.
+    out.resize(n);
+    for (auto& h : out) {
+        if (!get_held(r, members_max, h)) return false;
+    }
+    return true;
+}
+
+Status parse_extensions(const wire::Packet& p, std::uint32_t name_bytes_max,
+                        std::uint32_t members_max, OrderPacket& m) {
+    for (const auto& e : p.extensions) {
+        std::size_t offset = 0;
+        switch (e.type) {
+            case ExtensionType::group_name:
+                if (e.value.empty() || e.value.size() > name_bytes_max) {
+                    return fail(Errc::malformed, "group_name length");
+                }
+                m.group = std::string(as_text(e.value));
+                break;
+            case ExtensionType::view_id:
+                if (e.value.size() != 8 || !get_u64(e.value, offset, m.view_id)) {
+                    return fail(Errc::malformed, "view_id width");
+                }
+                break;
+            case ExtensionType::vector_clock:
+                if (e.value.size() % 8 != 0 || e.value.size() / 8 > members_max) {
+                    return fail(Errc::malformed, "vector_clock width");
+                }
+                m.entry.clock.resize(e.value.size() / 8);
+                for (auto& c : m.entry.clock) static_cast<void>(get_u64(e.value, offset, c));
+                break;
+            default:
+                break;  // Unknown extensions are kept by the codec and ignored here.
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string_view mode_name(OrderMode mode) {
+    switch (mode) {
+        case OrderMode::fifo:
+            return "fifo";
+        case OrderMode::sequencer:
+            return "sequencer";
+        case OrderMode::abcast:
+            return "abcast";
+        case OrderMode::cbcast:
+            return "cbcast";
+        case OrderMode::absolute:
+            return "absolute";
+    }
+    return "?";
+}
+
+std::optional<OrderMode> parse_mode(std::string_view name) {
+    for (auto m : {OrderMode::fifo, OrderMode::sequencer, OrderMode::abcast, OrderMode::cbcast,
+                   OrderMode::absolute}) {
+        if (mode_name(m) == name) return m;
+    }
+    return std::nullopt;
+}
+
+wire::Packet build(const OrderPacket& m) {
+    wire::Packet p;
+    auto& h = p.header;
+    h.kind = m.kind;
+    h.source = m.source.pid;
+    h.source_incarnation = m.source.incarnation;
+    h.target = m.target.pid;
+    h.target_incarnation = m.target.incarnation;
+    p.extensions.push_back({ExtensionType::group_name, to_bytes(m.group)});
+    Bytes view;
+    put_u64(view, m.view_id);
+    p.extensions.push_back({ExtensionType::view_id, std::move(view)});
+    switch (m.kind) {
+        case PacketKind::order_data:
+            h.seq = m.entry.seq;
+            h.timestamp_ns = m.entry.timestamp;
+            if (!m.entry.clock.empty()) {
+                Bytes clock;
+                for (auto c : m.entry.clock) put_u64(clock, c);
+                p.extensions.push_back({ExtensionType::vector_clock, std::move(clock)});
+            }
+            put_entry_body(p.body, m.entry);
+            break;
+        case PacketKind::order_ack:
+            h.ack = m.ack;
+            break;
+        case PacketKind::order_propose:
+            h.seq = m.seq;
+            put_u64(p.body, m.number.value);
+            put_u32(p.body, m.number.member);
+            break;
+        default:
+            p.body = m.body;
+            break;
+    }
+    return p;
+}
+
+Result<OrderPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_bytes_max,
+                          std::uint32_t members_max) {
+    const auto& h = packet.header;
+    if (!is_order_kind(h.kind)) return fail(Errc::malformed, "not an order kind");
+    OrderPacket m;
+    m.kind = h.kind;
+    m.source = Member{h.source, h.source_incarnation};
+    m.target = Member{h.target, h.target_incarnation};
+    if (h.source.node != from) return fail(Errc::malformed, "source is not the sending node");
+    if (!h.source.valid() || !h.target.valid()) return fail(Errc::malformed, "invalid pid");
+    HERALD_TRY(parse_extensions(packet, name_bytes_max, members_max, m));
+    if (m.group.empty()) return fail(Errc::malformed, "no group_name");
+    if (m.view_id == 0) return fail(Errc::malformed, "no view_id");
+    Reader r(packet.body);
+    switch (m.kind) {
+        case PacketKind::order_data:
+            m.entry.seq = h.seq;
+            m.entry.timestamp = h.timestamp_ns;
+            if (h.seq == 0 || !get_entry_body(packet.body, m.entry)) {
+                return fail(Errc::malformed, "order_data body");
+            }
+            break;
+        case PacketKind::order_ack:
+            m.ack = h.ack;
+            break;
+        case PacketKind::order_propose:
+            m.seq = h.seq;
+            if (h.seq == 0 || !r.u64(m.number.value) || !r.u32(m.number.member) || !r.done()) {
+                return fail(Errc::malformed, "order_propose body");
+            }
+            break;
+        default:
+            m.body = std::move(packet.body);
+            break;
+    }
+    return m;
+}
+
+Bytes encode_report(const FlushReport& r) {
+    Bytes out;
+    put_u64(out, r.old_view_id);
+    put_u32(out, static_cast<std::uint32_t>(r.old_members.size()));
+    for (const auto& m : r.old_members) put_member(out, m);
+    for (auto c : r.contiguous) put_u64(out, c);
+    put_u32(out, static_cast<std::uint32_t>(r.delivered.size()));
+    for (const auto& [sender, seq] : r.delivered) {
+        put_u32(out, sender);
+        put_u64(out, seq);
+    }
+    put_u32(out, static_cast<std::uint32_t>(r.messages.size()));
+    for (const auto& h : r.messages) put_held(out, h);
+    put_u32(out, static_cast<std::uint32_t>(r.previous_outcome.size()));
+    out.insert(out.end(), r.previous_outcome.begin(), r.previous_outcome.end());
+    put_u32(out, static_cast<std::uint32_t>(r.expected.size()));
+    for (const auto& m : r.expected) put_member(out, m);
+    return out;
+}
+
+std::optional<FlushReport> decode_report(ByteView bytes, std::uint32_t members_max) {
+    FlushReport rep;
+    Reader r(bytes);
+    std::uint32_t n = 0;
+    if (!r.u64(rep.old_view_id) || !r.u32(n) || n > members_max) return std::nullopt;
+    rep.old_members.resize(n);
+    for (auto& m : rep.old_members) get_member(r, m);
+    rep.contiguous.resize(n);
+    for (auto& c : rep.contiguous) r.u64(c);
+    if (!r.u32(n) || n > r.left() / 12) return std::nullopt;
+    rep.delivered.resize(n);
+    for (auto& [sender, seq] : rep.delivered) {
+        if (!r.u32(sender) || !r.u64(seq) || sender >= rep.old_members.size()) return std::nullopt;
+    }
+    std::uint32_t previous = 0;
+    std::uint32_t expected = 0;
+    if (!get_helds(r, members_max, rep.messages) || !r.u32(previous) ||
+        !r.bytes(previous, rep.previous_outcome) || !r.u32(expected) || expected > members_max) {
+        return std::nullopt;
+    }
+    rep.expected.resize(expected);
+    for (auto& m : rep.expected) get_member(r, m);
+    if (!r.done()) return std::nullopt;
+    if (!std::is_sorted(rep.old_members.begin(), rep.old_members.end())) return std::nullopt;
+    return rep;
+}
+
+Bytes encode_outcome(const FlushOutcome& o) {
+    Bytes out;
+    put_u64(out, o.old_view_id);
+    put_u32(out, static_cast<std::uint32_t>(o.messages.size()));
+    for (const auto& h : o.messages) put_held(out, h);
+    const Bytes view = group::encode_view(o.view);
+    out.insert(out.end(), view.begin(), view.end());
+    return out;
+}
+
+std::optional<FlushOutcome> decode_outcome(ByteView bytes, std::uint32_t members_max) {
+    FlushOutcome o;
+    Reader r(bytes);
+    Bytes view;
+    if (!r.u64(o.old_view_id) || !get_helds(r, members_max, o.messages) ||
+        !r.bytes(r.left(), view)) {
+        return std::nullopt;
+    }
+    auto v = group::decode_view(view);
+    if (!v || v->members.size() > members_max) return std::nullopt;
+    o.view = std::move(*v);
+    return o;
+}
+
+Bytes encode_delivery(const Delivery& d) {
+    Bytes out;
+    out.push_back(d.is_view ? 1 : 0);
+    put_u64(out, d.view_id);
+    out.push_back(static_cast<std::uint8_t>(d.group.size()));
+    out.insert(out.end(), d.group.begin(), d.group.end());
+    if (d.is_view) {
+        const Bytes v = group::encode_view(d.view);
+        out.insert(out.end(), v.begin(), v.end());
+        return out;
+    }
+    put_member(out, d.sender);
+    put_u64(out, d.seq);
+    put_i64(out, d.timestamp);
+    out.insert(out.end(), d.payload.begin(), d.payload.end());
+    return out;
+}
+
+std::optional<Delivery> decode_delivery(ByteView bytes) {
+    Delivery d;
+    Reader r(bytes);
+    std::uint8_t type = 0, length = 0;
+    Bytes name;
+    if (!r.u8(type) || !r.u64(d.view_id) || !r.u8(length) || type > 1 || !r.bytes(length, name)) {
+        return std::nullopt;
+    }
+    d.is_view = type == 1;
+    d.group = std::string(as_text(name));
+    Bytes rest;
+    if (d.is_view) {
+        if (!r.bytes(r.left(), rest)) return std::nullopt;
+        auto v = group::decode_view(rest);
+        if (!v) return std::nullopt;
+        d.view = std::move(*v);
+        return d;
+    }
+    if (!get_member(r, d.sender) || !r.u64(d.seq) || !r.i64(d.timestamp)) return std::nullopt;
+    if (!r.bytes(r.left(), d.payload)) return std::nullopt;
+    return d;
+}
+
+}  // namespace herald::proto::order

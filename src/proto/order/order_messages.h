@@ -1,0 +1,129 @@
+// The ordering packets (order_data ... order_flush_outcome), the stream entries they carry,
+// the flush report and outcome, and the envelope a member's queue receives: how the engine
+// builds them and validates what arrives. Layer: proto/order. Layouts: docs/ordering.md.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/ids.h"
+#include "core/result.h"
+#include "proto/group/group_messages.h"
+#include "wire/packet.h"
+
+namespace herald::proto::order {
+
+using group::Member;
+using group::View;
+
+// A group's ordering, chosen when the group is created on a node (O2).
+enum class OrderMode : std::uint8_t {
+    fifo = 1,
+    sequencer = 2,
+    abcast = 3,
+    cbcast = 4,
+    absolute = 5
+};
+[[nodiscard]] std::string_view mode_name(OrderMode mode);
+[[nodiscard]] std::optional<OrderMode> parse_mode(std::string_view name);
+
+// An ABCAST sequence number: the lecture's max(Fmax, Pmax) + 1 + i/N kept exactly as the pair
+// (integer part, proposing member's index i), ordered lexicographically (O13).
+struct Number {
+    std::uint64_t value = 0;
+    std::uint32_t member = 0;
+    auto operator<=>(const Number&) const = default;
+};
+
+// What one message of a sender's stream is (O5).
+enum class EntryType : std::uint8_t {
+    data = 0,    // An application message.
+    commit = 1,  // ABCAST: message `ref_seq` of this stream has final number `number`.
+    order = 2,   // Sequencer: the next message in the group's order is (ref_member, ref_seq).
+    null = 3,    // Absolute: no later message of this stream has a timestamp <= `timestamp`.
+};
+
+struct StreamEntry {
+    EntryType type = EntryType::data;
+    std::uint64_t seq = 0;             // Place in the sender's stream of this view, from 1.
+    std::int64_t timestamp = 0;        // Absolute: sender clock, ns; strictly growing.
+    std::vector<std::uint64_t> clock;  // CBCAST data: the vector (one entry per member).
+    std::uint64_t ref_seq = 0;         // Commit, order.
+    std::uint32_t ref_member = 0;      // Order: the sender's index in the view.
+    Number number;                     // Commit: the final number.
+    Bytes payload;                     // Data.
+};
+
+// One order packet, validated. Which fields mean something depends on `kind`.
+struct OrderPacket {
+    wire::PacketKind kind = wire::PacketKind::order_data;
+    Member source;
+    Member target;
+    std::string group;
+    std::uint64_t view_id = 0;
+    StreamEntry entry;      // order_data.
+    std::uint64_t ack = 0;  // order_ack.
+    std::uint64_t seq = 0;  // order_propose: the proposed-for message.
+    Number number;          // order_propose.
+    Bytes body;             // order_flush_report, order_flush_outcome.
+};
+
+[[nodiscard]] wire::Packet build(const OrderPacket& m);
+// Errc::malformed (detail names the rule): not an order kind, a source not on node `from`, an
+// invalid pid, a missing or over-long group_name, no view_id, a zero seq, an entry body that
+// does not decode, a vector_clock whose width is not a multiple of 8 or over `members_max`.
+[[nodiscard]] Result<OrderPacket> parse(NodeId from, wire::Packet& packet,
+                                        std::uint32_t name_bytes_max, std::uint32_t members_max);
+
+// A data message as the flush moves it: its sender's index in the old view and the entry.
+struct Held {
+    std::uint32_t sender = 0;
+    StreamEntry entry;
+    bool committed = false;  // ABCAST: `number` is final (else the reporter's proposal or 0).
+    Number number;
+};
+struct FlushReport {
+    std::uint64_t old_view_id = 0;
+    std::vector<Member> old_members;
+    std::vector<std::uint64_t> contiguous;  // Per old member: its stream received up to here.
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> delivered;  // (sender, seq), in order.
+    std::vector<Held> messages;  // Every data message it holds of the old view.
+    // The outcome (encode_outcome) that made it install its old view, or empty (O31a).
+    Bytes previous_outcome;
+    // Members of the new view that were in an earlier view the reporter's node was given, so
+    // that a coordinator that never saw those views waits for them too (O30).
+    std::vector<Member> expected;
+};
+struct FlushOutcome {
+    std::uint64_t old_view_id = 0;
+    std::vector<Held> messages;  // What the old view delivers, in delivery order.
+    View view;                   // The view it installs.
+};
+[[nodiscard]] Bytes encode_report(const FlushReport& r);
+[[nodiscard]] std::optional<FlushReport> decode_report(ByteView bytes, std::uint32_t members_max);
+[[nodiscard]] Bytes encode_outcome(const FlushOutcome& o);
+[[nodiscard]] std::optional<FlushOutcome> decode_outcome(ByteView bytes, std::uint32_t members_max);
+
+// What a member's queue receives (Message::body), O20: u8 type (0 data, 1 view), u64 view id,
+// u8 name length, name; data: u64 sender node, u64 sender local id, u32 sender incarnation,
+// u64 seq, i64 timestamp, payload; view: encode_view(view).
+struct Delivery {
+    bool is_view = false;
+    std::string group;
+    std::uint64_t view_id = 0;
+    Member sender;
+    std::uint64_t seq = 0;
+    std::int64_t timestamp = 0;
+    Bytes payload;
+    View view;
+};
+[[nodiscard]] Bytes encode_delivery(const Delivery& d);
+[[nodiscard]] std::optional<Delivery> decode_delivery(ByteView bytes);
+
+}  // namespace herald::proto::order

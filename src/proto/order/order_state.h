@@ -1,0 +1,121 @@
+// The ordering engine's pure state: per group its mode and latest view, per local member of
+// the group an endpoint (its streams of the current view, its own sending state, the
+// hold-back queues of each mode, its flush), and the flush coordinator's reports.
+// Layer: proto/order.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/time.h"
+#include "proto/order/order_messages.h"
+
+namespace herald::proto::order {
+
+// O11, the lecture's CBCAST test: a message from member i with vector S is deliverable at a
+// member with vector R when S[i] = R[i] + 1 and S[j] <= R[j] for every j != i.
+[[nodiscard]] inline bool cbcast_deliverable(std::span<const std::uint64_t> s,
+                                             std::span<const std::uint64_t> r, std::size_t i) {
+    if (s.size() != r.size() || i >= s.size() || s[i] != r[i] + 1) return false;
+    for (std::size_t j = 0; j < s.size(); ++j) {
+        if (j != i && s[j] > r[j]) return false;
+    }
+    return true;
+}
+
+// O13, the lecture's ABCAST proposal max(Fmax, Pmax) + 1 + i/N, as (integer, i): `fmax` and
+// `pmax` are the integer parts of the largest final number seen and of the member's largest
+// proposal (DESIGN.md §3.10 (a): the fraction of Fmax is dropped, so numbers stay unique).
+[[nodiscard]] inline Number abcast_proposal(std::uint64_t fmax, std::uint64_t pmax,
+                                            std::uint32_t index) {
+    return Number{std::max(fmax, pmax) + 1, index};
+}
+
+// One entry of a sender's stream as a member holds it.
+struct Received {
+    StreamEntry entry;
+    bool delivered = false;  // Data: handed to the local member.
+    bool proposed = false;   // ABCAST data: this member proposed `number`.
+    bool committed = false;  // ABCAST data: `number` is final.
+    Number number;           // ABCAST data: the proposal, then the final number.
+};
+
+// One sender's stream of the current view, as one member holds it.
+struct Stream {
+    std::map<std::uint64_t, Received> entries;  // Every entry received in this view, by seq.
+    std::uint64_t contiguous = 0;               // Entries 1..contiguous are all received.
+    std::uint64_t processed = 0;  // Entries 1..processed went through FIFO processing (O6).
+    std::uint64_t delivered = 0;  // CBCAST: R[j], the data messages delivered from it.
+    std::int64_t horizon = std::numeric_limits<std::int64_t>::min();  // Absolute (O25).
+};
+
+// A member's own sending state in the current view.
+struct Outgoing {
+    std::uint64_t next_seq = 1;        // Seq of its next stream entry.
+    std::uint32_t data_sent = 0;       // Application messages this view (view_messages_max).
+    std::vector<std::uint64_t> acked;  // Per member: cumulative ack of this stream.
+    std::int64_t last_timestamp = 0;   // Absolute: the last timestamp of this stream.
+    std::int64_t seen_timestamp = 0;   // Absolute: the largest timestamp received.
+    // ABCAST: own data messages still collecting proposals (per member, none yet = nullopt).
+    std::map<std::uint64_t, std::vector<std::optional<Number>>> proposals;
+    Time next_retransmit;
+};
+
+using MessageKey = std::pair<std::uint32_t, std::uint64_t>;  // (sender index, seq).
+
+// A local member of a group.
+struct Endpoint {
+    Member self;
+    View view;                    // The installed view (id 0: none yet).
+    std::uint32_t index = 0;      // Its place in view.members.
+    std::vector<Stream> streams;  // Per member of the view, itself included.
+    Outgoing out;
+    std::vector<MessageKey> delivered_order;     // Data delivered in this view, in order.
+    std::vector<std::uint64_t> cbcast_received;  // CBCAST: R, refreshed before each test.
+    // ABCAST (O12-O16).
+    std::uint64_t fmax = 0;  // Integer part of the largest final number seen.
+    std::uint64_t pmax = 0;  // Integer part of its largest proposal.
+    std::set<std::tuple<Number, std::uint32_t, std::uint64_t>> abcast_queue;
+    // Sequencer (O17-O18): the order entries received, not yet delivered.
+    std::deque<MessageKey> order_queue;
+    // Absolute (O23-O26): processed, undelivered data by (timestamp, sender, seq).
+    std::set<std::tuple<std::int64_t, std::uint32_t, std::uint64_t>> absolute_queue;
+    // Flush (O27-O32).
+    bool flushing = false;
+    View pending;             // The view to install once the flush ends.
+    std::deque<View> queued;  // Views that came during the flush, installed after it (O29).
+    Bytes last_outcome;       // The outcome that installed `view` (O31a), or empty.
+    Time next_report;
+};
+
+// The flush a node coordinates as the first member of a new view (O29).
+struct Coordination {
+    View view;  // The new view.
+    std::map<Member, FlushReport> reports;
+    bool decided = false;
+    std::map<std::uint64_t, Bytes> outcomes;  // Per old view of the reporters, once decided.
+};
+
+struct GroupState {
+    OrderMode mode = OrderMode::fifo;
+    View view;                          // The latest view given (on_view).
+    std::map<Pid, Endpoint> endpoints;  // Local members, by pid.
+    // The flushes it coordinates or coordinated lately, by new view id (the last few).
+    std::map<std::uint64_t, Coordination> coordinations;
+    std::map<std::uint64_t, View> recent;  // The last views given, by id (the last few).
+};
+
+// Views and coordinations a group remembers (a flush may end after later views came).
+inline constexpr std::size_t recent_views_max = 8;
+
+}  // namespace herald::proto::order

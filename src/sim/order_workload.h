@@ -1,0 +1,113 @@
+// OrderWorkload: the simulated processes of the "order" scenarios. It plays the group server:
+// it gives every node group "g" with the scenario's ordering mode and installs views, the
+// first once every node started, then one after each crash (without the crashed node's
+// members) and each restart (with its new members), at every node that is up. Members
+// multicast at random times (retrying on would_block) during the safety phase and after the
+// heal. check() states the ordering promises (docs/ordering.md, O33). Layer: sim.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/random.h"
+#include "proto/order/order_messages.h"
+#include "sim/checkers.h"
+#include "sim/scenario_spec.h"
+#include "sim/simulation.h"
+
+namespace herald::sim {
+
+struct OrderWorkloadOptions {
+    proto::order::OrderMode mode = proto::order::OrderMode::fifo;
+    std::uint32_t members = 6;            // Round-robin over nodes 1..N.
+    std::uint32_t messages = 5;           // Multicasts per member, safety phase.
+    std::uint32_t liveness_messages = 2;  // Multicasts per member after the heal.
+};
+
+class OrderWorkload final : public ScenarioWorkload {
+public:
+    OrderWorkload(Simulation& sim, std::size_t slot, const OrderWorkloadOptions& options,
+                  Random random);
+
+    void on_node_started(SimNode& node) override;
+    void on_node_crashed(SimNode& node) override;
+    void on_delivered(SimNode& node, const Message& message) override;
+    void on_completed(SimNode& node, const proto::CompleteEffect& completion) override;
+
+    [[nodiscard]] std::string_view operation_kind() const override { return "order"; }
+    [[nodiscard]] bool takes_deliveries() const override { return true; }
+    void begin_liveness() override;
+    // Every member is in the last view, made its liveness multicasts, and every member
+    // delivered the same messages in that view.
+    [[nodiscard]] bool done() const override;
+    [[nodiscard]] std::string outstanding() const override;
+    // FIFO, no duplicates, total order (sequencer, abcast, absolute), causal order (cbcast),
+    // timestamp order (absolute), same messages per view among survivors, no loss.
+    [[nodiscard]] std::vector<Violation> check() const override;
+    [[nodiscard]] std::map<std::string, std::uint64_t> numbers() const override;
+
+private:
+    // One life of a member process: (pid, its node's incarnation).
+    using Life = std::pair<Pid, std::uint32_t>;
+    struct Process {
+        Pid pid;
+        std::uint64_t life = 0;
+        bool alive = false;
+        bool busy = false;
+        std::uint32_t sent = 0, liveness_sent = 0;
+    };
+    struct Sent {
+        Life sender;
+        std::uint64_t index = 0;          // Its place among the sender life's messages.
+        std::vector<std::uint64_t> deps;  // Payloads the sender life delivered before.
+        std::uint64_t op = 0;
+    };
+    struct LifeState {
+        std::vector<std::uint64_t> delivered;  // Payloads, in delivery order.
+        std::set<std::uint64_t> seen;
+        std::map<Life, std::uint64_t> last_index;                   // FIFO per sender life.
+        std::vector<std::uint64_t> views;                           // View ids installed, in order.
+        std::map<std::uint64_t, std::set<std::uint64_t>> per_view;  // View -> payloads.
+        std::int64_t last_timestamp = 0;
+        std::uint64_t sent = 0;
+    };
+
+    void schedule(std::size_t index, Duration delay);
+    void step(std::size_t index, std::uint64_t life);
+    void start_multicast(std::size_t index);
+    void reconfigure();
+    void schedule_reconfigure(Duration delay);
+    void on_data(const Life& life, const proto::order::Delivery& d);
+    [[nodiscard]] Life life_of(const Process& p) const;
+    [[nodiscard]] bool installed_last(const Process& p) const;
+    [[nodiscard]] bool total_order() const;
+    [[nodiscard]] Duration uniform(Duration low, Duration high);
+    void violation(std::string text);
+    void check_total(std::vector<Violation>& out) const;
+    void check_causal(std::vector<Violation>& out) const;
+    void check_views(std::vector<Violation>& out) const;
+    void check_no_loss(std::vector<Violation>& out) const;
+
+    Simulation& sim_;
+    std::size_t slot_;
+    OrderWorkloadOptions options_;
+    Random random_;
+    std::vector<Process> processes_;
+    std::map<std::uint64_t, std::pair<std::size_t, std::uint64_t>> ops_;  // op -> (proc, payload)
+    std::map<std::uint64_t, Sent> sent_;                                  // By payload.
+    std::map<Life, LifeState> lives_;
+    std::uint64_t view_id_ = 0;
+    std::vector<proto::order::Member> view_members_;
+    std::set<std::uint64_t> views_with_loss_;  // Views a crash ended (informative).
+    std::vector<Violation> violations_;
+    std::map<std::string, std::uint64_t> numbers_;
+    std::uint64_t next_payload_ = 1;
+    bool liveness_ = false;
+    bool reconfigure_scheduled_ = false;
+};
+
+}  // namespace herald::sim

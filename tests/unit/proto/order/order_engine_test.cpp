@@ -1,0 +1,269 @@
+// Unit tests of the ordering engine driven by hand: the lecture's CBCAST example (its four
+// vectors) and ABCAST proposal rule replayed step by step, FIFO hold-back, the sequencer's
+// order, back-pressure, malformed input and the flush after a crash.
+// Layer: tests/unit/proto/order.
+#include "proto/order/order_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <memory>
+
+namespace herald::proto::order {
+namespace {
+
+// Nodes 1..n, each hosting member <node>.10, one engine per node; packets wait in `wire` until
+// the test lets them through, drops or reorders them.
+struct Net {
+    struct InFlight {
+        NodeId from;
+        NodeId to;
+        wire::Packet packet;
+    };
+    Random random{7};
+    OrderOptions options;
+    std::vector<std::unique_ptr<OrderEngine>> engines;
+    std::deque<InFlight> wire;
+    std::map<Pid, std::vector<Delivery>> got;
+    Time now = Time::zero();
+    View view;
+
+    Net(std::size_t n, OrderMode mode) {
+        view.id = 1;
+        for (std::size_t i = 1; i <= n; ++i) {
+            engines.push_back(
+                std::make_unique<OrderEngine>(EngineContext{NodeId{i}, 1, random, now}, options));
+            EXPECT_TRUE(engines.back()->on_create("g", mode).has_value());
+            view.members.push_back(member(i));
+        }
+        for (std::size_t i = 1; i <= n; ++i) on_view(i, view);
+    }
+    static Member member(std::size_t node) { return Member{Pid{NodeId{node}, 10}, 1}; }
+    OrderEngine& engine(std::size_t node) { return *engines.at(node - 1); }
+    void apply(std::size_t node, Effects& out) {
+        for (auto& s : out.sends) wire.push_back({NodeId{node}, s.to.node, std::move(s).take()});
+        for (auto& d : out.deliveries) {
+            auto decoded = decode_delivery(d.message.body);
+            ASSERT_TRUE(decoded.has_value());
+            if (!decoded->is_view) got[d.message.target].push_back(*decoded);
+        }
+        out.clear();
+    }
+    void on_view(std::size_t node, const View& v) {
+        Effects out;
+        engine(node).on_view("g", v, now, out);
+        apply(node, out);
+    }
+    Errc send(std::size_t node, std::uint8_t tag) {
+        Effects out;
+        engine(node).on_multicast(1, member(node).pid, "g", Bytes{tag}, now, out);
+        const Errc code =
+            out.completions.at(0).result ? Errc::ok : out.completions.at(0).result.error().code;
+        apply(node, out);
+        return code;
+    }
+    void pass(const InFlight& p) {
+        Effects out;
+        wire::Packet packet = p.packet;
+        engine(p.to.value).on_packet(p.from, packet, now, out);
+        apply(p.to.value, out);
+    }
+    void flush_wire(std::size_t steps_max = 10'000) {
+        for (std::size_t i = 0; i < steps_max && !wire.empty(); ++i) {
+            InFlight p = std::move(wire.front());
+            wire.pop_front();
+            pass(p);
+        }
+    }
+    void tick(Duration d) {
+        now += d;
+        for (std::size_t i = 1; i <= engines.size(); ++i) {
+            Effects out;
+            engine(i).on_timer(TimerId{1}, now, out);
+            apply(i, out);
+        }
+    }
+    std::vector<std::uint8_t> tags(std::size_t node) {
+        std::vector<std::uint8_t> t;
+        for (const auto& d : got[member(node).pid]) t.push_back(d.payload.at(0));
+        return t;
+    }
+};
+
+// The lecture's picture, replayed with the rule the engine uses (cbcast_deliverable): A sends
+// a message with vector (4, 2, 5, 1); B (3, 2, 5, 1) delivers it; C (2, 2, 5, 1) delays it
+// because A[1] = C[1] + 1 does not hold; D (3, 2, 4, 1) delays it because A[3] <= D[3] does
+// not hold. Members are A = 0 ... D = 3, as the lecture's 1-based indices 1 ... 4.
+TEST(OrderEngine, CbcastReplaysTheLecturesFourProcessExample) {
+    std::vector<std::uint64_t> a{3, 2, 5, 1};
+    const std::vector<std::uint64_t> b{3, 2, 5, 1}, c{2, 2, 5, 1}, d{3, 2, 4, 1};
+    ++a[0];  // "To send a message, a process first increments its own element."
+    EXPECT_EQ(a, (std::vector<std::uint64_t>{4, 2, 5, 1}));
+    EXPECT_TRUE(cbcast_deliverable(a, b, 0));   // B: deliver.
+    EXPECT_FALSE(cbcast_deliverable(a, c, 0));  // C: S[1] = 4 != R[1] + 1 = 3.
+    EXPECT_FALSE(cbcast_deliverable(a, d, 0));  // D: S[3] = 5 > R[3] = 4.
+    // C receives A's third message: now R[1] = 3 and A's message passes the periodic retest
+    // (the same test as on arrival, DESIGN.md §3.10 (b)).
+    std::vector<std::uint64_t> c_later = c;
+    c_later[0] = 3;
+    EXPECT_TRUE(cbcast_deliverable(a, c_later, 0));
+    // D receives C's fifth message: R[3] = 5, and A's message passes.
+    std::vector<std::uint64_t> d_later = d;
+    d_later[2] = 5;
+    EXPECT_TRUE(cbcast_deliverable(a, d_later, 0));
+}
+
+// The same situation in the engine: member 3 (the lecture's D) has not received member 2's
+// message that member 1 (A) had delivered before sending, so A's message waits for it.
+TEST(OrderEngine, CbcastHoldsBackAMessageWhoseCauseIsMissing) {
+    Net net(3, OrderMode::cbcast);
+    ASSERT_EQ(net.send(2, 20), Errc::ok);  // m1 from member 2 (index 1).
+    // Let m1 reach node 1 only; hold node 3's copy.
+    std::deque<Net::InFlight> held;
+    std::deque<Net::InFlight> rest;
+    for (auto& p : net.wire) (p.to == NodeId{3} ? held : rest).push_back(p);
+    net.wire = rest;
+    net.flush_wire();
+    EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{20}));
+    ASSERT_EQ(net.send(1, 10), Errc::ok);  // m2 from member 1, vector (1, 1, 0).
+    net.flush_wire();
+    EXPECT_TRUE(net.tags(3).empty());  // m2 is held back: S[1] = 1 > R[1] = 0.
+    for (auto& p : held) net.wire.push_back(p);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{20, 10}));
+    EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{20, 10}));
+}
+
+// The proposal rule max(Fmax, Pmax) + 1 + i/N as (integer, i), step by step.
+TEST(OrderEngine, AbcastProposalRuleReplaysStepByStep) {
+    // Member 2 of 3, nothing seen yet: max(0, 0) + 1 + 2/3.
+    EXPECT_EQ(abcast_proposal(0, 0, 2), (Number{1, 2}));
+    // It proposed 1 + 2/3 (Pmax = 1); a final number 4 + 0/3 was agreed (Fmax = 4).
+    EXPECT_EQ(abcast_proposal(4, 1, 2), (Number{5, 2}));
+    // It proposed 7 + 2/3 since (Pmax = 7), Fmax is still 4.
+    EXPECT_EQ(abcast_proposal(4, 7, 2), (Number{8, 2}));
+    // The sender commits the largest of the proposals; numbers order as integer, then i/N.
+    const std::vector<Number> proposals{{5, 0}, {5, 2}, {4, 1}};
+    EXPECT_EQ(*std::max_element(proposals.begin(), proposals.end()), (Number{5, 2}));
+    EXPECT_LT((Number{5, 2}), (Number{6, 0}));
+}
+
+TEST(OrderEngine, AbcastConcurrentSendersDeliverInOneOrder) {
+    Net net(3, OrderMode::abcast);
+    ASSERT_EQ(net.send(1, 1), Errc::ok);
+    ASSERT_EQ(net.send(2, 2), Errc::ok);
+    ASSERT_EQ(net.send(3, 3), Errc::ok);
+    // Reverse the order of everything in flight, then run to quiescence.
+    std::reverse(net.wire.begin(), net.wire.end());
+    net.flush_wire();
+    ASSERT_EQ(net.tags(1).size(), 3u);
+    EXPECT_EQ(net.tags(1), net.tags(2));
+    EXPECT_EQ(net.tags(1), net.tags(3));
+}
+
+TEST(OrderEngine, FifoHoldsBackOutOfOrderMessagesAndDropsDuplicates) {
+    Net net(2, OrderMode::fifo);
+    ASSERT_EQ(net.send(1, 1), Errc::ok);
+    ASSERT_EQ(net.send(1, 2), Errc::ok);
+    ASSERT_EQ(net.wire.size(), 2u);
+    Net::InFlight first = net.wire.front(), second = net.wire.back();
+    net.wire.clear();
+    net.pass(second);
+    EXPECT_TRUE(net.tags(2).empty());
+    net.pass(first);
+    net.pass(first);  // A duplicate.
+    EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{1, 2}));
+    EXPECT_GE(net.engine(2).counters().duplicates_dropped, 1u);
+}
+
+TEST(OrderEngine, RetransmitsUntilAcknowledged) {
+    Net net(2, OrderMode::fifo);
+    ASSERT_EQ(net.send(1, 1), Errc::ok);
+    net.wire.clear();  // Lost.
+    net.tick(Duration::milliseconds(200));
+    net.flush_wire();
+    EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{1}));
+    EXPECT_GE(net.engine(1).counters().retransmits, 1u);
+    net.tick(Duration::milliseconds(200));
+    EXPECT_TRUE(net.wire.empty());  // Acknowledged: nothing more to send.
+}
+
+TEST(OrderEngine, SequencerOrdersEveryMembersMessages) {
+    Net net(3, OrderMode::sequencer);
+    ASSERT_EQ(net.send(3, 3), Errc::ok);
+    ASSERT_EQ(net.send(2, 2), Errc::ok);
+    std::reverse(net.wire.begin(), net.wire.end());
+    net.flush_wire();
+    ASSERT_EQ(net.tags(1).size(), 2u);
+    EXPECT_EQ(net.tags(1), net.tags(2));
+    EXPECT_EQ(net.tags(1), net.tags(3));
+}
+
+TEST(OrderEngine, AbsoluteDeliversByTimestampOnceEveryStreamPassedIt) {
+    Net net(3, OrderMode::absolute);
+    net.now = Time::zero() + Duration::milliseconds(10);
+    ASSERT_EQ(net.send(2, 2), Errc::ok);
+    net.now = Time::zero() + Duration::milliseconds(11);
+    ASSERT_EQ(net.send(1, 1), Errc::ok);
+    net.flush_wire();
+    for (int i = 0; i < 5; ++i) {
+        net.tick(Duration::milliseconds(50));
+        net.flush_wire();
+    }
+    EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{2, 1}));
+    EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{2, 1}));
+}
+
+TEST(OrderEngine, FullSendWindowIsWouldBlock) {
+    Net net(2, OrderMode::fifo);
+    for (std::uint32_t i = 0; i < net.options.send_window_max; ++i) {
+        ASSERT_EQ(net.send(1, 1), Errc::ok);
+    }
+    EXPECT_EQ(net.send(1, 1), Errc::would_block);
+    net.flush_wire();
+    EXPECT_EQ(net.send(1, 1), Errc::ok);
+}
+
+TEST(OrderEngine, MalformedPacketsAreCountedAndDropped) {
+    Net net(2, OrderMode::fifo);
+    ASSERT_EQ(net.send(1, 1), Errc::ok);
+    Net::InFlight p = net.wire.front();
+    p.packet.extensions.clear();  // No group_name, no view_id.
+    net.pass(p);
+    p = net.wire.front();
+    p.from = NodeId{2};  // Not the source's node.
+    net.pass(p);
+    EXPECT_EQ(net.engine(2).counters().malformed_dropped, 2u);
+    EXPECT_TRUE(net.tags(2).empty());
+}
+
+// Member 3 crashes after member 1's message reached it but not member 2: the next view's
+// flush gives member 2 the message too, and both install the view.
+TEST(OrderEngine, FlushDeliversWhatOnlySomeSurvivorsReceived) {
+    Net net(3, OrderMode::abcast);
+    ASSERT_EQ(net.send(1, 1), Errc::ok);
+    net.wire.clear();                       // Every copy lost...
+    net.tick(Duration::milliseconds(200));  // ...and sent again:
+    std::deque<Net::InFlight> to_two;
+    std::deque<Net::InFlight> others;
+    for (auto& p : net.wire) (p.to == NodeId{2} ? to_two : others).push_back(p);
+    net.wire = others;  // Node 2's copy is lost again; node 3 proposes, then crashes.
+    net.flush_wire();
+    net.wire.clear();
+    View next;
+    next.id = 2;
+    next.members = {Net::member(1), Net::member(2)};
+    net.on_view(1, next);
+    net.on_view(2, next);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{1}));
+    EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{1}));
+    ASSERT_NE(net.engine(2).installed("g", Net::member(2).pid), nullptr);
+    EXPECT_EQ(net.engine(2).installed("g", Net::member(2).pid)->id, 2u);
+    EXPECT_EQ(net.send(2, 2), Errc::ok);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{1, 2}));
+}
+
+}  // namespace
+}  // namespace herald::proto::order

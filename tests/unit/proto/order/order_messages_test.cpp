@@ -1,0 +1,125 @@
+// Unit tests of the ordering packets, flush report and outcome, and deliveries: round trips
+// and rejection of malformed input. Layer: tests/unit/proto/order.
+#include "proto/order/order_messages.h"
+
+#include <gtest/gtest.h>
+
+namespace herald::proto::order {
+namespace {
+
+Member member(std::uint64_t node, std::uint64_t local) {
+    return Member{Pid{NodeId{node}, local}, 1};
+}
+
+TEST(OrderMessages, DeliveryRoundTrips) {
+    Delivery d;
+    d.group = "g";
+    d.view_id = 3;
+    d.sender = member(2, 11);
+    d.seq = 7;
+    d.timestamp = -5;
+    d.payload = Bytes{1, 2, 3};
+    auto back = decode_delivery(encode_delivery(d));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->sender, d.sender);
+    EXPECT_EQ(back->seq, 7u);
+    EXPECT_EQ(back->timestamp, -5);
+    EXPECT_EQ(back->payload, d.payload);
+    Delivery v;
+    v.is_view = true;
+    v.group = "g";
+    v.view_id = 2;
+    v.view.id = 2;
+    v.view.members = {member(1, 10), member(2, 11)};
+    auto view = decode_delivery(encode_delivery(v));
+    ASSERT_TRUE(view.has_value());
+    EXPECT_TRUE(view->is_view);
+    EXPECT_EQ(view->view, v.view);
+}
+
+TEST(OrderMessages, DataPacketRoundTripsWithClockAndTimestamp) {
+    OrderPacket m;
+    m.kind = wire::PacketKind::order_data;
+    m.source = member(1, 10);
+    m.target = member(2, 11);
+    m.group = "g";
+    m.view_id = 4;
+    m.entry.seq = 3;
+    m.entry.timestamp = 99;
+    m.entry.clock = {3, 0, 1};
+    m.entry.payload = Bytes{9};
+    wire::Packet p = build(m);
+    auto back = parse(NodeId{1}, p, 64, 64);
+    ASSERT_TRUE(back.has_value()) << back.error().detail;
+    EXPECT_EQ(back->entry.clock, m.entry.clock);
+    EXPECT_EQ(back->entry.timestamp, 99);
+    EXPECT_EQ(back->entry.payload, m.entry.payload);
+    wire::Packet spoofed = build(m);
+    EXPECT_FALSE(parse(NodeId{2}, spoofed, 64, 64).has_value());
+}
+
+TEST(OrderMessages, CommitAndProposalRoundTrip) {
+    OrderPacket m;
+    m.kind = wire::PacketKind::order_data;
+    m.source = member(1, 10);
+    m.target = member(2, 11);
+    m.group = "g";
+    m.view_id = 1;
+    m.entry.type = EntryType::commit;
+    m.entry.seq = 2;
+    m.entry.ref_seq = 1;
+    m.entry.number = Number{10, 2};
+    wire::Packet p = build(m);
+    auto back = parse(NodeId{1}, p, 64, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->entry.number, (Number{10, 2}));
+    m.kind = wire::PacketKind::order_propose;
+    m.seq = 5;
+    m.number = Number{7, 1};
+    wire::Packet q = build(m);
+    auto proposal = parse(NodeId{1}, q, 64, 64);
+    ASSERT_TRUE(proposal.has_value());
+    EXPECT_EQ(proposal->number, (Number{7, 1}));
+    q.body.pop_back();
+    EXPECT_FALSE(parse(NodeId{1}, q, 64, 64).has_value());
+}
+
+TEST(OrderMessages, FlushReportAndOutcomeRoundTripAndRejectTruncation) {
+    FlushReport r;
+    r.old_view_id = 3;
+    r.old_members = {member(1, 10), member(2, 11)};
+    r.contiguous = {2, 1};
+    r.delivered = {{0, 1}, {1, 1}};
+    Held h;
+    h.sender = 1;
+    h.entry.seq = 1;
+    h.entry.clock = {0, 1};
+    h.entry.payload = Bytes{4, 5};
+    r.messages = {h};
+    r.previous_outcome = Bytes{7, 7};
+    r.expected = {member(2, 11)};
+    const Bytes bytes = encode_report(r);
+    auto back = decode_report(bytes, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->delivered, r.delivered);
+    EXPECT_EQ(back->contiguous, r.contiguous);
+    EXPECT_EQ(back->previous_outcome, r.previous_outcome);
+    EXPECT_EQ(back->expected, r.expected);
+    ASSERT_EQ(back->messages.size(), 1u);
+    EXPECT_EQ(back->messages[0].entry.payload, h.entry.payload);
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+        EXPECT_FALSE(decode_report(ByteView(bytes).first(n), 64).has_value()) << n;
+    }
+    FlushOutcome o;
+    o.old_view_id = 3;
+    o.messages = {h};
+    o.view.id = 4;
+    o.view.members = {member(1, 10)};
+    auto outcome = decode_outcome(encode_outcome(o), 64);
+    ASSERT_TRUE(outcome.has_value());
+    EXPECT_EQ(outcome->messages[0].entry.clock, h.entry.clock);
+    EXPECT_EQ(outcome->view, o.view);
+}
+
+}  // namespace
+}  // namespace herald::proto::order
