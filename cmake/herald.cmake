@@ -7,6 +7,10 @@ target_compile_options(herald_warnings INTERFACE -Wall -Wextra -Wpedantic -Wconv
 # 105651, a false positive fixed in g++ 13); keep it a warning there, not a build failure.
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
     target_compile_options(herald_warnings INTERFACE -Wno-error=restrict)
+    # It also reports -Wmaybe-uninitialized inside std::vector moved out of a tl::expected
+    # when a unity translation unit inlines more together (false positives of the GCC bug
+    # 105562 family); the clang builds (asan, tsan) keep their uninitialized checks.
+    target_compile_options(herald_warnings INTERFACE -Wno-maybe-uninitialized)
 endif()
 
 # herald_layer(NAME LINKS ...): a static library from every .cpp under src/NAME, alias
@@ -18,6 +22,7 @@ function(herald_layer name)
     file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${dir}/*.cpp)
     if(sources)
         add_library(${target} STATIC ${sources})
+        set_target_properties(${target} PROPERTIES UNITY_BUILD ${HERALD_UNITY})
         target_include_directories(${target} PUBLIC ${CMAKE_SOURCE_DIR}/src
                                                     ${CMAKE_SOURCE_DIR}/include)
         target_link_libraries(${target} PUBLIC ${ARG_LINKS} PRIVATE herald_warnings)
@@ -29,6 +34,12 @@ function(herald_layer name)
     endif()
     add_library(herald::${name} ALIAS ${target})
 endfunction()
+
+# Test code itself compiles at -O1 outside Debug builds: the libraries it drives keep the
+# build type's optimization, and -O1 compiles a test file (GoogleTest, Asio) in about 60% of
+# -O3's time (g++ 12: node_api_test.cpp 10.6 s -> 6.4 s).
+add_library(herald_test_code INTERFACE)
+target_compile_options(herald_test_code INTERFACE $<$<NOT:$<CONFIG:Debug>>:-O1>)
 
 # herald_add_test(NAME LABEL unit|property|sim|integration|fuzz LINKS ... [SOURCES ...]
 #                 [TIMEOUT s] [ARGS ...] [TSAN]): a GoogleTest binary from NAME.cpp (or
@@ -42,7 +53,7 @@ function(herald_add_test name)
         set(ARG_TIMEOUT 60)
     endif()
     add_executable(${name} ${ARG_SOURCES})
-    target_link_libraries(${name} PRIVATE ${ARG_LINKS} herald_warnings)
+    target_link_libraries(${name} PRIVATE ${ARG_LINKS} herald_warnings herald_test_code)
     if(NOT ARG_NO_GTEST_MAIN)
         target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock)
     endif()

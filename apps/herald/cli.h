@@ -15,6 +15,11 @@
 
 namespace herald::cli {
 
+// A duration in milliseconds, for output.
+inline double ms(std::chrono::nanoseconds d) {
+    return static_cast<double>(d.count()) / 1e6;
+}
+
 // Exit codes (herald --help, docs/cli.md).
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failed = 1;    // The operation failed: timeout, unreachable, ...

@@ -62,10 +62,6 @@ Result<Plan> make_plan(const CallArgs& args) {
     return plan;
 }
 
-double ms(std::chrono::nanoseconds d) {
-    return static_cast<double>(d.count()) / 1e6;
-}
-
 struct Tally {
     std::uint32_t ok = 0;
     std::map<std::string, std::uint32_t> failed;

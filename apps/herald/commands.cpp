@@ -96,10 +96,6 @@ Error explain(Error error, std::string_view url, const Deadline& deadline) {
     return error;
 }
 
-double ms(std::chrono::nanoseconds d) {
-    return static_cast<double>(d.count()) / 1e6;
-}
-
 }  // namespace
 
 int run_ping(const Output& out, const PingArgs& args) {

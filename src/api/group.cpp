@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "api/api_support.h"
 #include "herald/node.h"
 #include "herald/process.h"
 #include "proto/group/group_engine.h"
@@ -18,8 +19,6 @@ namespace api {
 
 namespace {
 
-// A first ping to the server's URL waits at most this long, as Node::connect's default.
-constexpr Duration server_ping_max = Duration::seconds(2);
 // GroupOptions::name_bytes_max (docs/groups.md: names of 1 to 64 bytes).
 constexpr std::size_t group_name_bytes_max = 64;
 

@@ -3,6 +3,7 @@
 // "Names"). Layer: api.
 #include <utility>
 
+#include "api/api_support.h"
 #include "api/naming_support.h"
 #include "herald/node.h"
 #include "herald/process.h"
@@ -13,9 +14,6 @@ namespace herald {
 namespace api {
 
 namespace {
-
-// A first ping to the server's URL waits at most this long, as Node::connect's default.
-constexpr Duration server_ping_max = Duration::seconds(2);
 
 NameInfo info_of(const proto::naming::NameEntry& e) {
     return NameInfo{e.name, e.owner(), std::chrono::milliseconds(e.lease_ms)};

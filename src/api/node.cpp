@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "api/api_support.h"
 #include "api/rpc_options.h"
 #include "herald/address.h"
 #include "runtime/node.h"
@@ -13,9 +14,7 @@ namespace herald {
 
 namespace {
 
-Duration to_duration(std::chrono::nanoseconds d) {
-    return d == forever ? Duration::max() : Duration::nanoseconds(d.count());
-}
+using api::to_duration;
 
 runtime::NodeConfig to_config(const NodeOptions& options) {
     runtime::NodeConfig config;

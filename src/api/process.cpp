@@ -1,6 +1,7 @@
 // herald::Process: the public face of a hosted process. Layer: api.
 #include "herald/process.h"
 
+#include "api/api_support.h"
 #include "runtime/node.h"
 #include "runtime/node_rpc.h"
 
@@ -14,9 +15,8 @@ static_assert(int(Buffering::send_discard_retry) ==
 
 namespace {
 
-Duration to_duration(std::chrono::nanoseconds d) {
-    return d == forever ? Duration::max() : Duration::nanoseconds(d.count());
-}
+using api::closed_process;
+using api::to_duration;
 
 runtime::SendConfig to_config(const SendOptions& options) {
     return {static_cast<proto::direct::SendMode>(options.mode),
@@ -27,10 +27,6 @@ Result<Envelope> to_envelope(Result<Message> message) {
     if (!message) return fail(std::move(message.error()));
     return Envelope{message->source,       message->target,          message->seq,
                     message->sent_unix_ns, std::move(message->body), message->group};
-}
-
-tl::unexpected<Error> closed_process() {
-    return fail(Errc::closed, "process has exited");
 }
 
 }  // namespace

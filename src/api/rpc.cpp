@@ -6,6 +6,7 @@
 #include <exception>
 #include <memory>
 
+#include "api/api_support.h"
 #include "api/rpc_options.h"
 #include "herald/node.h"
 #include "herald/process.h"
@@ -21,9 +22,8 @@ static_assert(int(DurableSync::normal) == int(store::Sync::normal));
 
 namespace {
 
-Duration to_duration(std::chrono::nanoseconds d) {
-    return d == forever ? Duration::max() : Duration::nanoseconds(d.count());
-}
+using api::closed_process;
+using api::to_duration;
 
 runtime::CallConfig to_call_config(const CallOptions& options) {
     runtime::CallConfig config;
@@ -44,10 +44,6 @@ Status check(const CallOptions& options) {
         return fail(Errc::invalid_argument, "unknown protocol or semantics");
     }
     return {};  // The engine checks the timing options (invalid_argument with the rule).
-}
-
-tl::unexpected<Error> closed_process() {
-    return fail(Errc::closed, "process has exited");
 }
 
 runtime::RpcHandler wrap(StatefulHandler handler) {

@@ -22,13 +22,15 @@ std::size_t round_up(std::size_t n, std::size_t to) {
     return (n + to - 1) / to * to;
 }
 
+}  // namespace
+
+// Outside the anonymous namespace: BufferPoolState's member uses it (g++ -Wsubobject-linkage
+// in a unity build).
 struct AlignedDelete {
     void operator()(std::uint8_t* p) const {
         ::operator delete[](p, std::align_val_t{buffer_alignment});
     }
 };
-
-}  // namespace
 
 struct Slot {
     std::atomic<std::uint32_t> refs{0};

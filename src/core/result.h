@@ -22,3 +22,14 @@
 #define HERALD_TRY_PICK(_1, _2, name, ...) name
 #define HERALD_TRY(...) \
     HERALD_TRY_PICK(__VA_ARGS__, HERALD_TRY_2, HERALD_TRY_1, unused)(__VA_ARGS__)
+
+namespace herald {
+
+// The outcome of `r` without its value.
+template <class T>
+[[nodiscard]] Status as_status(const Result<T>& r) {
+    if (!r) return fail(r.error());
+    return {};
+}
+
+}  // namespace herald

@@ -72,4 +72,11 @@ private:
     std::int64_t ns_ = 0;
 };
 
+// The instant `timeout` after `now`: Time::max() for Duration::max() (no deadline), `now` for a
+// negative timeout.
+constexpr Time deadline_after(Time now, Duration timeout) {
+    if (timeout == Duration::max()) return Time::max();
+    return now + (timeout < Duration::zero() ? Duration::zero() : timeout);
+}
+
 }  // namespace herald

@@ -17,7 +17,7 @@ constexpr std::size_t inproc_name_bytes_max = 255;
 // sun_path holds the path and its terminating NUL.
 constexpr std::size_t unix_path_bytes_max = sizeof(sockaddr_un::sun_path) - 1;
 
-tl::unexpected<Error> invalid(std::string_view url, std::string_view what) {
+tl::unexpected<Error> invalid_endpoint(std::string_view url, std::string_view what) {
     std::string detail = "endpoint '";
     detail.append(url).append("': ").append(what);
     return fail(Errc::invalid_argument, std::move(detail));
@@ -35,37 +35,38 @@ bool starts_with_ci(std::string_view text, std::string_view prefix) {
 
 // Normalizes an IP literal (so "::0001" and "::1" compare equal, as recvfrom reports them).
 Result<std::string> normalize_ip(std::string_view url, std::string_view host, bool bracketed) {
-    if (host.empty()) return invalid(url, "missing host");
+    if (host.empty()) return invalid_endpoint(url, "missing host");
     if (!bracketed && host == "localhost") return std::string("127.0.0.1");
     const std::string text(host);
     char out[INET6_ADDRSTRLEN] = {};
     if (bracketed) {
         in6_addr addr6{};
         if (inet_pton(AF_INET6, text.c_str(), &addr6) != 1) {
-            return invalid(url, "'" + text + "' is not an IPv6 address");
+            return invalid_endpoint(url, "'" + text + "' is not an IPv6 address");
         }
         inet_ntop(AF_INET6, &addr6, out, sizeof out);
         return std::string(out);
     }
     in_addr addr4{};
     if (inet_pton(AF_INET, text.c_str(), &addr4) != 1) {
-        return invalid(url, "host '" + text +
-                                "' is not an IP literal (only IPv4, [IPv6] and localhost; "
-                                "no DNS)");
+        return invalid_endpoint(url, "host '" + text +
+                                         "' is not an IP literal (only IPv4, [IPv6] and localhost; "
+                                         "no DNS)");
     }
     inet_ntop(AF_INET, &addr4, out, sizeof out);
     return std::string(out);
 }
 
 Result<std::uint16_t> parse_port(std::string_view url, std::string_view text) {
-    if (text.empty()) return invalid(url, "missing port (use :0 for one chosen by the OS)");
+    if (text.empty())
+        return invalid_endpoint(url, "missing port (use :0 for one chosen by the OS)");
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec == std::errc::result_out_of_range || (ec == std::errc() && value > 65535)) {
-        return invalid(url, "port '" + std::string(text) + "' is out of range 0..65535");
+        return invalid_endpoint(url, "port '" + std::string(text) + "' is out of range 0..65535");
     }
     if (ec != std::errc() || end != text.data() + text.size()) {
-        return invalid(url, "port '" + std::string(text) + "' is not a number");
+        return invalid_endpoint(url, "port '" + std::string(text) + "' is not a number");
     }
     return static_cast<std::uint16_t>(value);
 }
@@ -79,23 +80,24 @@ Result<Endpoint> parse_ip(std::string_view url, std::string_view rest, Endpoint:
     bool bracketed = false;
     if (!rest.empty() && rest.front() == '[') {
         const std::size_t close = rest.find(']');
-        if (close == std::string_view::npos) return invalid(url, "missing ']' after IPv6 host");
+        if (close == std::string_view::npos)
+            return invalid_endpoint(url, "missing ']' after IPv6 host");
         host = rest.substr(1, close - 1);
         bracketed = true;
         const std::string_view after = rest.substr(close + 1);
         if (after.empty() || after.front() != ':') {
-            return invalid(url, "missing port (use :0 for one chosen by the OS)");
+            return invalid_endpoint(url, "missing port (use :0 for one chosen by the OS)");
         }
         port = after.substr(1);
     } else {
         const std::size_t colon = rest.rfind(':');
         if (colon == std::string_view::npos) {
-            return invalid(url, "missing port (use :0 for one chosen by the OS)");
+            return invalid_endpoint(url, "missing port (use :0 for one chosen by the OS)");
         }
         host = rest.substr(0, colon);
         port = rest.substr(colon + 1);
         if (host.find(':') != std::string_view::npos) {
-            return invalid(url, "IPv6 hosts must be in brackets: [::1]:7400");
+            return invalid_endpoint(url, "IPv6 hosts must be in brackets: [::1]:7400");
         }
     }
     HERALD_TRY(endpoint.host, normalize_ip(url, host, bracketed));
@@ -106,12 +108,14 @@ Result<Endpoint> parse_ip(std::string_view url, std::string_view rest, Endpoint:
 Result<Endpoint> parse_unix(std::string_view url, std::string_view rest) {
     // "unix:///abs" is the URL form of "unix:/abs"; "unix://x" would name a host: refused.
     if (rest.substr(0, 2) == "//") rest.remove_prefix(2);
-    if (rest.empty()) return invalid(url, "missing socket path");
-    if (rest.front() != '/') return invalid(url, "socket path must be absolute");
-    if (rest.find('\0') != std::string_view::npos) return invalid(url, "NUL in socket path");
+    if (rest.empty()) return invalid_endpoint(url, "missing socket path");
+    if (rest.front() != '/') return invalid_endpoint(url, "socket path must be absolute");
+    if (rest.find('\0') != std::string_view::npos)
+        return invalid_endpoint(url, "NUL in socket path");
     if (rest.size() > unix_path_bytes_max) {
-        return invalid(url, "socket path is " + std::to_string(rest.size()) +
-                                " bytes; the limit is " + std::to_string(unix_path_bytes_max));
+        return invalid_endpoint(url, "socket path is " + std::to_string(rest.size()) +
+                                         " bytes; the limit is " +
+                                         std::to_string(unix_path_bytes_max));
     }
     Endpoint endpoint;
     endpoint.scheme = Endpoint::Scheme::unix_socket;
@@ -120,11 +124,13 @@ Result<Endpoint> parse_unix(std::string_view url, std::string_view rest) {
 }
 
 Result<Endpoint> parse_inproc(std::string_view url, std::string_view name) {
-    if (name.empty()) return invalid(url, "missing inproc name");
-    if (name.size() > inproc_name_bytes_max) return invalid(url, "inproc name is too long");
+    if (name.empty()) return invalid_endpoint(url, "missing inproc name");
+    if (name.size() > inproc_name_bytes_max)
+        return invalid_endpoint(url, "inproc name is too long");
     for (const char c : name) {
         if (static_cast<unsigned char>(c) <= ' ' || c == '/' || c == 0x7f) {
-            return invalid(url, "inproc name may not contain spaces, control characters or '/'");
+            return invalid_endpoint(
+                url, "inproc name may not contain spaces, control characters or '/'");
         }
     }
     Endpoint endpoint;
@@ -142,22 +148,22 @@ Result<Endpoint> parse_endpoint(std::string_view url) {
     if (starts_with_ci(url, "inproc://")) return parse_inproc(url, url.substr(9));
     const std::size_t colon = url.find(':');
     if (colon == std::string_view::npos || colon == 0) {
-        return invalid(url, "missing scheme (udp://, tcp://, unix:, inproc://)");
+        return invalid_endpoint(url, "missing scheme (udp://, tcp://, unix:, inproc://)");
     }
     const std::string scheme(url.substr(0, colon));
     const auto is = [&](std::string_view name) {
         return scheme.size() == name.size() && starts_with_ci(scheme, name);
     };
     if (is("udp") || is("tcp") || is("inproc")) {
-        return invalid(url, "expected '" + scheme + "://' before the address");
+        return invalid_endpoint(url, "expected '" + scheme + "://' before the address");
     }
-    return invalid(url, "unknown scheme '" + scheme + "' (udp, tcp, unix, inproc)");
+    return invalid_endpoint(url, "unknown scheme '" + scheme + "' (udp, tcp, unix, inproc)");
 }
 
 Status check_group_endpoint(const Endpoint& endpoint) {
     const std::string url = to_string(endpoint);
     if (endpoint.scheme != Endpoint::Scheme::udp) {
-        return invalid(url, "a group address is a udp endpoint (udp://239.1.2.3:7500)");
+        return invalid_endpoint(url, "a group address is a udp endpoint (udp://239.1.2.3:7500)");
     }
     bool multicast = false;
     in_addr addr4{};
@@ -168,9 +174,10 @@ Status check_group_endpoint(const Endpoint& endpoint) {
         multicast = IN6_IS_ADDR_MULTICAST(&addr6);
     }
     if (!multicast) {
-        return invalid(url, "not an IP multicast address (IPv4 224.0.0.0/4, IPv6 ff00::/8)");
+        return invalid_endpoint(url,
+                                "not an IP multicast address (IPv4 224.0.0.0/4, IPv6 ff00::/8)");
     }
-    if (endpoint.port == 0) return invalid(url, "a group address needs a port (not 0)");
+    if (endpoint.port == 0) return invalid_endpoint(url, "a group address needs a port (not 0)");
     return {};
 }
 

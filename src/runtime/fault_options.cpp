@@ -17,7 +17,7 @@ std::string_view trim(std::string_view text) {
     return text;
 }
 
-tl::unexpected<Error> invalid(std::string_view text, std::string_view what) {
+tl::unexpected<Error> invalid_faults(std::string_view text, std::string_view what) {
     std::string detail = "faults '";
     detail.append(text).append("': ").append(what);
     return fail(Errc::invalid_argument, std::move(detail));
@@ -29,7 +29,7 @@ Result<double> parse_probability(std::string_view text, std::string_view key,
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
     if (ec != std::errc() || end != value.data() + value.size() || std::isnan(parsed) ||
         parsed < 0.0 || parsed > 1.0) {
-        return invalid(
+        return invalid_faults(
             text, std::string(key) + "=" + std::string(value) + " is not a probability in [0, 1]");
     }
     return parsed;
@@ -41,8 +41,8 @@ Result<Integer> parse_integer(std::string_view text, std::string_view key, std::
     Integer parsed = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
     if (ec != std::errc() || end != value.data() + value.size() || parsed > limit) {
-        return invalid(text, std::string(key) + "=" + std::string(value) +
-                                 " is not an integer in [0, " + std::to_string(limit) + "]");
+        return invalid_faults(text, std::string(key) + "=" + std::string(value) +
+                                        " is not an integer in [0, " + std::to_string(limit) + "]");
     }
     return parsed;
 }
@@ -51,7 +51,7 @@ Result<Integer> parse_integer(std::string_view text, std::string_view key, std::
 Status apply(std::string_view text, std::string_view item, unsigned& seen, FaultOptions& out) {
     const std::size_t equals = item.find('=');
     if (equals == std::string_view::npos) {
-        return invalid(text, "'" + std::string(item) + "' is not key=value");
+        return invalid_faults(text, "'" + std::string(item) + "' is not key=value");
     }
     const std::string_view key = trim(item.substr(0, equals));
     const std::string_view value = trim(item.substr(equals + 1));
@@ -62,10 +62,11 @@ Status apply(std::string_view text, std::string_view item, unsigned& seen, Fault
                          : key == "seed"                      ? 16u
                                                               : 0u;
     if (bit == 0) {
-        return invalid(text,
-                       "unknown key '" + std::string(key) + "' (" + std::string(known_keys) + ")");
+        return invalid_faults(
+            text, "unknown key '" + std::string(key) + "' (" + std::string(known_keys) + ")");
     }
-    if ((seen & bit) != 0) return invalid(text, "key '" + std::string(key) + "' given twice");
+    if ((seen & bit) != 0)
+        return invalid_faults(text, "key '" + std::string(key) + "' given twice");
     seen |= bit;
     switch (bit) {
         case 1u: {
@@ -102,11 +103,11 @@ Result<FaultOptions> parse_fault_options(std::string_view text) {
     while (!rest.empty()) {
         const std::size_t comma = rest.find(',');
         const std::string_view item = trim(rest.substr(0, comma));
-        if (item.empty()) return invalid(text, "empty entry between commas");
+        if (item.empty()) return invalid_faults(text, "empty entry between commas");
         HERALD_TRY(apply(text, item, seen, out));
         if (comma == std::string_view::npos) break;
         rest = rest.substr(comma + 1);
-        if (trim(rest).empty()) return invalid(text, "trailing comma");
+        if (trim(rest).empty()) return invalid_faults(text, "trailing comma");
     }
     return out;
 }

@@ -22,6 +22,10 @@
 
 namespace herald::runtime {
 
+// How long past its deadline a blocking call waits for the loop's completion before it fails:
+// a guard against a lost completion, not a protocol timeout.
+inline constexpr Duration completion_grace = Duration::seconds(2);
+
 // Runs once on the loop thread with an operation's outcome (a response body, or empty).
 using Completion = std::function<void(Result<Bytes>)>;
 

@@ -7,15 +7,6 @@ namespace herald::runtime {
 
 using proto::mailbox::MailboxEngine;
 
-namespace {
-
-Status as_status(const Result<Bytes>& r) {
-    if (!r) return fail(r.error());
-    return {};
-}
-
-}  // namespace
-
 NodeMailbox::NodeMailbox(NodeContext& node, const proto::mailbox::MailboxOptions& options)
     : node_(node), options_(options) {}
 

@@ -10,15 +10,6 @@ namespace herald::runtime {
 using proto::naming::NameEntry;
 using proto::naming::NamingEngine;
 
-namespace {
-
-Status as_status(const Result<Bytes>& r) {
-    if (!r) return fail(r.error());
-    return {};
-}
-
-}  // namespace
-
 NodeNaming::NodeNaming(NodeContext& node, const proto::naming::NamingOptions& options)
     : node_(node), options_(options) {}
 

@@ -14,16 +14,9 @@ namespace {
 
 constexpr std::uint32_t handler_threads_max = 256;
 constexpr std::size_t operation_bytes_max = 255;
-// See node_send.cpp: a guard against a lost completion, not a protocol timeout.
-constexpr Duration completion_grace = Duration::seconds(2);
 
 // The server whose handler this thread runs now (unserve_and_wait must not wait for itself).
 thread_local Pid current_server;
-
-Time deadline_after(Time now, Duration timeout) {
-    if (timeout == Duration::max()) return Time::max();
-    return now + (timeout < Duration::zero() ? Duration::zero() : timeout);
-}
 
 Status check_rpc_config(const NodeConfig& config) {
     const RpcConfig& rpc = config.rpc;

@@ -14,9 +14,6 @@ namespace herald::runtime {
 
 namespace {
 
-// See node_commands.cpp: a guard against a lost completion, not a protocol timeout.
-constexpr Duration completion_grace = Duration::seconds(2);
-
 // How long a blocking send spins for its completion before it sleeps. The loop thread
 // usually takes a message within a few microseconds; waking from a futex costs more than
 // that on a virtual machine (herald-bench rtt/1B/udp, issue 7).
@@ -56,11 +53,6 @@ private:
     bool sleeping_ = false;
     Status status_;
 };
-
-Time deadline_after(Time now, Duration timeout) {
-    if (timeout == Duration::max()) return Time::max();
-    return now + (timeout < Duration::zero() ? Duration::zero() : timeout);
-}
 
 }  // namespace
 

@@ -6,7 +6,7 @@
 namespace herald::proto::rpc {
 namespace {
 
-TimerId timer_of(std::uint64_t seq) {
+TimerId client_timer(std::uint64_t seq) {
     return TimerId{timer_tag::client | seq};
 }
 
@@ -86,7 +86,7 @@ void RpcClient::transmit(Call& call, Time now, Effects& out) {
 }
 
 void RpcClient::arm(const Call& call, Effects& out) {
-    out.set_timer(timer_of(call.route.id.seq), std::min(call.next_send, call.options.deadline));
+    out.set_timer(client_timer(call.route.id.seq), std::min(call.next_send, call.options.deadline));
 }
 
 void RpcClient::on_timer(std::uint64_t seq, Time now, Effects& out) {
@@ -158,7 +158,7 @@ void RpcClient::finish(Calls::iterator it, Result<Bytes> result, Time now, Effec
         const std::string outcome = result ? "ok" : std::string(errc_name(result.error().code));
         out.trace(now, "rpc_complete", describe(call.route) + " result=" + outcome);
     }
-    out.cancel_timer(timer_of(call.route.id.seq));
+    out.cancel_timer(client_timer(call.route.id.seq));
     out.complete(call.op, std::move(result));
     calls_.erase(it);
 }

@@ -6,7 +6,7 @@
 namespace herald::proto::rpc {
 namespace {
 
-TimerId timer_of(std::uint64_t execution) {
+TimerId server_timer(std::uint64_t execution) {
     return TimerId{timer_tag::server | execution};
 }
 
@@ -218,7 +218,7 @@ void RpcServer::start(Entry& entry, Bytes request, Time now, Effects& out) {
     out.execute(ExecuteEffect{entry.execution, entry.route.client, entry.route.server,
                               entry.operation, std::move(request)});
     if (entry.route.mode.protocol == Protocol::rra && !entry.long_ack_sent) {
-        out.set_timer(timer_of(entry.execution), now + ctx_.options.long_request_threshold);
+        out.set_timer(server_timer(entry.execution), now + ctx_.options.long_request_threshold);
     }
 }
 
@@ -289,7 +289,7 @@ void RpcServer::respond(const CallKey& key, Entry& entry, Time now, Effects& out
     }
     entry.response_sends = 0;
     entry.response_wait = ctx_.options.response_retransmit_timeout;
-    out.set_timer(timer_of(entry.execution), now + ctx_.jittered(entry.response_wait));
+    out.set_timer(server_timer(entry.execution), now + ctx_.jittered(entry.response_wait));
 }
 
 void RpcServer::on_timer(std::uint64_t execution, Time now, Effects& out) {
@@ -316,7 +316,7 @@ void RpcServer::on_timer(std::uint64_t execution, Time now, Effects& out) {
     ctx_.send(entry->route.client.node,
               response_packet(entry->route, ctx_.incarnation, entry->response), out);
     entry->response_wait = std::min(entry->response_wait * 2, ctx_.options.response_retransmit_max);
-    out.set_timer(timer_of(execution), now + ctx_.jittered(entry->response_wait));
+    out.set_timer(server_timer(execution), now + ctx_.jittered(entry->response_wait));
 }
 
 void RpcServer::on_unreachable(NodeId node, Time now, Effects& out) {
@@ -353,7 +353,7 @@ void RpcServer::on_response_ack(const ResponseAck& ack, Time now, Effects& out) 
         ++ctx_.counters.stale_dropped;
         return;
     }
-    out.cancel_timer(timer_of(entry->execution));
+    out.cancel_timer(server_timer(entry->execution));
     if (entry->route.mode.semantics == Semantics::at_least_once) {
         free(key, out);
         return;
@@ -385,7 +385,7 @@ void RpcServer::free(const CallKey& key, Effects& out) {
     if (entry == nullptr) return;
     HERALD_ASSERT(!running(*entry));
     if (entry->durable) out.erase(ctx_.token(), ReplyCache::entry_key(key));
-    if (entry->execution != 0) out.cancel_timer(timer_of(entry->execution));
+    if (entry->execution != 0) out.cancel_timer(server_timer(entry->execution));
     cache_.erase(key);
 }
 
@@ -397,7 +397,7 @@ void RpcServer::forget(const CallKey& key, Entry& entry, Effects& out) {
     entry.state = EntryState::forgotten;  // Duplicates now get rpc_nack(response_lost).
     entry.response = Bytes{};
     cache_.recount(entry);
-    if (entry.execution != 0) out.cancel_timer(timer_of(entry.execution));
+    if (entry.execution != 0) out.cancel_timer(server_timer(entry.execution));
     if (entry.durable) persist(key, entry, EntryState::forgotten, ctx_.token(), out);
 }
 
