@@ -34,6 +34,9 @@ data_dir = "herald-data"
 # Cluster key file (`herald keygen PATH` writes one; mode 600): every packet is then
 # authenticated and packets without a valid tag are dropped. Empty: unauthenticated.
 key_file = ""
+# With key_file: also encrypt everything but the fixed header of every packet this node sends
+# (docs/security.md, "Encryption"). Nodes with the key read encrypted packets either way.
+encrypt = false
 # Fault injection on outgoing datagrams, for experiments:
 # "loss=0.2,dup=0.05,reorder=0.1,delay_us=500,seed=7". Empty: no faults.
 faults = ""
@@ -195,6 +198,7 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
                                      {"id", &c.node_id},
                                      {"data_dir", &c.data_dir},
                                      {"key_file", &c.key_file},
+                                     {"encrypt", nullptr, nullptr, &c.encrypt},
                                      {"faults", &c.faults}}));
         } else if (section == "log") {
             HERALD_TRY(read_section(*table, section, origin,
@@ -363,6 +367,9 @@ Status validate(const DaemonConfig& c, std::string_view origin, const ConfigOver
         c.admin_access != "anyone") {
         return fail(value_error(where, "services.admin_access", quoted(c.admin_access),
                                 "allowed: local, key_holders, anyone"));
+    }
+    if (c.encrypt && c.key_file.empty()) {
+        return fail(value_error(where, "node.encrypt", "true", "needs node.key_file"));
     }
     if (c.admin_access == "key_holders" && c.key_file.empty()) {
         return fail(value_error(where, "services.admin_access", quoted(c.admin_access),

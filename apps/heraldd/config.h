@@ -17,6 +17,7 @@ struct DaemonConfig {
     std::string node_id;  // Empty: derived from `listen`, so a restart keeps the same id.
     std::string data_dir = "herald-data";
     std::string key_file;  // Empty: packets are not authenticated.
+    bool encrypt = false;  // Encrypt what this node sends (needs key_file).
     std::string faults;    // Fault injection spec; empty = none.
     std::string log_level = "info";
     std::string log_format = "text";

@@ -65,6 +65,7 @@ NodeOptions node_options(const DaemonConfig& config) {
     // The exactly-once reply cache and the counter's value live in data_dir/herald.db.
     options.data_dir = config.data_dir;
     options.key_file = config.key_file;
+    options.encrypt = config.encrypt;
     options.rpc.durable = true;
     options.naming.server = config.naming_server;
     options.naming.server_url = config.naming_server_url;
@@ -89,6 +90,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config) {
                {"data_dir", config.data_dir},
                {"faults", config.faults.empty() ? "none" : config.faults},
                {"authenticated", config.key_file.empty() ? "no" : "yes"},
+               {"encrypted", config.encrypt ? "yes" : "no"},
                {"version", HERALD_VERSION}});
     return daemon;
 }
@@ -208,6 +210,8 @@ admin::Reply Daemon::status() const {
                       {"store_errors", s.store_errors},
                       {"store_healthy", s.store_healthy ? 1u : 0u},
                       {"authenticated", s.authenticated ? 1u : 0u},
+                      {"encrypted", s.encrypted ? 1u : 0u},
+                      {"decrypted", s.decrypted},
                       {"auth_failed", s.auth_failed},
                       {"replays_dropped", s.replays_dropped},
                       {"reassembly_bytes", s.reassembly_bytes},

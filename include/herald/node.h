@@ -66,6 +66,11 @@ struct NodeOptions {
     // start() fails with invalid_argument when the file is unreadable, malformed or open to
     // group or others.
     std::string key_file;
+    // With key_file: also encrypt everything after the fixed header of every packet this node
+    // sends (XChaCha20 under the packets' MAC: docs/security.md, "Encryption"). A node with
+    // a key reads encrypted packets whether or not it sets this. Without key_file, start()
+    // fails with invalid_argument.
+    bool encrypt = false;
     RpcNodeOptions rpc;        // Serving and calling (herald/rpc.h).
     NamingNodeOptions naming;  // The name service (herald/naming.h, docs/naming.md).
     GroupNodeOptions groups;   // The group service (herald/group.h, docs/groups.md).
@@ -100,6 +105,9 @@ struct NodeStats {
     bool authenticated = false;
     std::uint64_t auth_failed = 0;
     std::uint64_t replays_dropped = 0;
+    // NodeOptions::encrypt in use, and encrypted packets received and read.
+    bool encrypted = false;
+    std::uint64_t decrypted = 0;
     // Memory held now for fragmented messages still incomplete (bounded: docs/wire.md), and
     // how many such messages there are.
     std::uint64_t reassembly_bytes = 0, reassembly_partials = 0;

@@ -35,6 +35,7 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.receive_spin = to_duration(options.receive_spin);
     config.data_dir = options.data_dir;
     config.key_file = options.key_file;
+    config.encrypt = options.encrypt;
     config.rpc = api::to_rpc_config(options.rpc);
     config.naming.server = options.naming.server;
     config.naming_server_url = options.naming.server_url;
@@ -174,6 +175,8 @@ NodeStats Node::stats() const {
     s.authenticated = c.authenticated;
     s.auth_failed = c.link.auth_failed;
     s.replays_dropped = c.link.replays_dropped;
+    s.encrypted = c.encrypted;
+    s.decrypted = c.link.decrypted;
     s.reassembly_bytes = c.link.reassembly_bytes;
     s.reassembly_partials = c.link.reassembly_partials;
     if (auto n = impl_->naming().counters()) {  // Fails only on the loop thread or once stopped.

@@ -83,7 +83,10 @@ bool Link::send_to(const Endpoint& to, const wire::PacketParts& packet) {
             ++counters_.unencodable_dropped;
             return false;
         }
-        if (auth_) auth_->seal(std::span(pack.datagram).subspan(at, size), ++auth_number_);
+        if (auth_) {
+            auth_->seal(std::span(pack.datagram).subspan(at, size), ++auth_number_,
+                        options_.encrypt);
+        }
         ++pack.packets;
         ++counters_.packets_sent;
         return true;
@@ -105,7 +108,9 @@ bool Link::send_to(const Endpoint& to, const wire::PacketParts& packet) {
             ++counters_.unencodable_dropped;
             return false;
         }
-        if (auth_) auth_->seal(std::span(scratch_.data(), *written), ++auth_number_);
+        if (auth_) {
+            auth_->seal(std::span(scratch_.data(), *written), ++auth_number_, options_.encrypt);
+        }
         transport_.send(to, ByteView(scratch_.data(), *written));
     }
     ++counters_.packets_sent;
@@ -132,24 +137,8 @@ void Link::receive(ByteView datagram, Time now, const PacketHandler& on_packet) 
 }
 
 std::optional<wire::Packet> Link::receive_one(ByteView bytes, Time now) {
-    auto packet = wire::decode(bytes, decode_options_);
-    if (!packet) {
-        ++counters_.malformed_dropped;
-        return std::nullopt;
-    }
-    if (auth_) {
-        const auto number = auth_->verify(bytes);
-        if (!number) {
-            ++counters_.auth_failed;
-            return std::nullopt;
-        }
-        const wire::Header& h = packet->header;
-        if (replay_.check(h.source.node.value, h.source_incarnation, *number) !=
-            wire::ReplayWindow::Verdict::fresh) {
-            ++counters_.replays_dropped;
-            return std::nullopt;
-        }
-    }
+    auto packet = accept(bytes);
+    if (!packet) return std::nullopt;
     if ((packet->header.flags & wire::flag::fragment) == 0) return std::move(*packet);
     ++counters_.fragments_received;
     auto whole = reassembler_.on_fragment(std::move(*packet), now);
@@ -159,6 +148,56 @@ std::optional<wire::Packet> Link::receive_one(ByteView bytes, Time now) {
     }
     if (*whole) ++counters_.reassembled;
     return std::move(*whole);
+}
+
+std::optional<wire::Packet> Link::accept(ByteView bytes) {
+    auto header = wire::peek_header(bytes, decode_options_);
+    if (header && (header->flags & wire::flag::encrypted) != 0) return accept_encrypted(bytes);
+    auto packet = wire::decode(bytes, decode_options_);
+    if (!packet) {
+        ++counters_.malformed_dropped;
+        return std::nullopt;
+    }
+    if (!auth_) return std::move(*packet);
+    const auto number = auth_->verify(bytes);
+    if (!number) {
+        ++counters_.auth_failed;
+        return std::nullopt;
+    }
+    if (!fresh(packet->header, *number)) return std::nullopt;
+    return std::move(*packet);
+}
+
+bool Link::fresh(const wire::Header& h, std::uint64_t number) {
+    if (replay_.check(h.source.node.value, h.source_incarnation, number) ==
+        wire::ReplayWindow::Verdict::fresh) {
+        return true;
+    }
+    ++counters_.replays_dropped;
+    return false;
+}
+
+// An encrypted packet: its checksum is checked as it came (corruption is malformed, as for
+// every packet), then a copy is decrypted and authenticated, and only then decoded.
+std::optional<wire::Packet> Link::accept_encrypted(ByteView bytes) {
+    if (!auth_ || !wire::checksum_matches(bytes)) {
+        ++counters_.malformed_dropped;  // Without keys an encrypted packet cannot be read.
+        return std::nullopt;
+    }
+    opened_.assign(bytes.begin(), bytes.end());
+    const auto number = auth_->open(opened_);
+    if (!number) {
+        ++counters_.auth_failed;
+        return std::nullopt;
+    }
+    auto packet = wire::decode(opened_, decode_options_);
+    if (!packet) {
+        ++counters_.malformed_dropped;
+        return std::nullopt;
+    }
+    if (!fresh(packet->header, *number)) return std::nullopt;
+    ++counters_.decrypted;
+    return std::move(*packet);
 }
 
 std::optional<Time> Link::next_deadline() const {

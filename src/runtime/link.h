@@ -39,6 +39,10 @@ struct LinkOptions {
     // verify with one of them, or it is dropped (counted auth_failed); a packet whose number
     // its sender already used is dropped too (counted replays_dropped).
     std::vector<wire::AuthKey> keys;
+    // With keys: also encrypt everything after the fixed header of every packet sent
+    // (docs/security.md, "Encryption"). Encrypted packets are read with keys whether or not
+    // this is set; a link without keys drops them (counted malformed_dropped).
+    bool encrypt = false;
     // Senders (node, incarnation) whose packet numbers are remembered (wire::ReplayGuard).
     std::size_t replay_senders_max = 4096;
 };
@@ -82,10 +86,12 @@ public:
         std::uint64_t auth_failed = 0;  // Unauthenticated or wrongly tagged (keys set).
         // Authentic, but a packet number seen before or too old to tell (keys set).
         std::uint64_t replays_dropped = 0;
+        std::uint64_t decrypted = 0;  // Encrypted packets read (keys set).
         // Reassembly now: bytes held for incomplete messages, and how many there are.
         std::uint64_t reassembly_bytes = 0, reassembly_partials = 0;
     };
     [[nodiscard]] bool authenticated() const { return auth_.has_value(); }
+    [[nodiscard]] bool encrypting() const { return auth_.has_value() && options_.encrypt; }
     [[nodiscard]] Counters counters() const;
 
 private:
@@ -96,6 +102,12 @@ private:
     };
 
     std::optional<wire::Packet> receive_one(ByteView bytes, Time now);
+    // The decoded packet when it passes the checks of the link's keys (authentication,
+    // decryption, replay); counts the drop otherwise.
+    std::optional<wire::Packet> accept(ByteView bytes);
+    std::optional<wire::Packet> accept_encrypted(ByteView bytes);
+    // Whether packet `number` of h's sender was not accepted before; counts a replay.
+    bool fresh(const wire::Header& h, std::uint64_t number);
     Pack& pack_for(const Endpoint& to);
     void send_pack(Pack& pack);
 
@@ -108,6 +120,7 @@ private:
     wire::ReplayGuard replay_;
     std::uint64_t auth_number_ = 0;  // The last packet number sealed (keys set).
     Bytes scratch_;  // One datagram; reused so the steady-state send path does not allocate.
+    Bytes opened_;   // One encrypted packet being decrypted; reused likewise.
     std::size_t pack_max_ = 0;
     std::vector<Pack> packs_;  // At most pack_destinations_max; buffers are reused.
     std::uint32_t fragment_id_next_ = 1;

@@ -83,6 +83,8 @@ Status Node::open(const NodeConfig& config) {
     std::vector<wire::AuthKey> keys;  // Checked before anything is bound or claimed.
     if (!config.key_file.empty()) {
         HERALD_TRY(keys, wire::read_key_file(config.key_file));
+    } else if (config.encrypt) {
+        return fail(Errc::invalid_argument, "encrypt needs a key_file (docs/security.md)");
     }
     HERALD_TRY(transport_, open_transport(loop_.io(), endpoint, config.transport));
     if (faults.any()) transport_ = with_faults(loop_.io(), std::move(transport_), faults);
@@ -95,6 +97,7 @@ Status Node::open(const NodeConfig& config) {
     link_options.message_bytes_max = config.direct.body_bytes_max + (std::size_t{64} << 10);
     link_options.reassembly = config.reassembly;
     link_options.keys = std::move(keys);
+    link_options.encrypt = config.encrypt;
     link_ = std::make_unique<Link>(*transport_, peers_, link_options);
 
     // The engines, hosted as the simulator hosts them (proto::EngineSet).

@@ -177,6 +177,7 @@ public:
         std::uint64_t durable_pending = 0;
         bool store_open = false, store_healthy = true;
         bool authenticated = false;  // A cluster key is in use (link.auth_failed: drops).
+        bool encrypted = false;      // Packets sent are encrypted (NodeConfig::encrypt).
     };
     // A snapshot. Blocks for one loop round trip (the last snapshot once stopped).
     [[nodiscard]] Counters counters() const;

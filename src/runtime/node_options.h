@@ -41,7 +41,8 @@ struct NodeConfig {
     std::string data_dir;
     // Cluster key file (wire::read_key_file); empty: packets are not authenticated.
     std::string key_file;
-    RpcConfig rpc;  // RPC hosting (NodeRpc).
+    bool encrypt = false;  // LinkOptions::encrypt; needs key_file.
+    RpcConfig rpc;         // RPC hosting (NodeRpc).
     // The name service (NodeNaming, docs/naming.md): every node is a client of
     // naming.server_node; naming.server hosts the table in the store (needs data_dir).
     proto::naming::NamingOptions naming;

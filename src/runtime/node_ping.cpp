@@ -154,6 +154,7 @@ Node::Counters Node::snapshot() const {
     c.transport = transport_->counters();
     c.link = link_->counters();
     c.authenticated = link_->authenticated();
+    c.encrypted = link_->encrypting();
     c.peers = peers_.counters();
     c.peers_known = peers_.size();
     c.processes = processes_.size();

@@ -26,6 +26,7 @@ static_assert(checksum_at == checksum_offset);
 static_assert(tag_at + auth_tag_bytes == header_bytes);
 
 constexpr std::size_t mac_at = tag_at + auth_number_bytes;
+constexpr std::size_t source_node_at = 16;
 
 // The MAC covers every byte of the packet, the packet number included, with the checksum and
 // the MAC itself read as zero: the first 8 bytes of a keyed BLAKE2b-128.
@@ -45,6 +46,43 @@ std::array<std::uint8_t, auth_mac_bytes> mac_of(const AuthKey& key, ByteView p) 
     return mac;
 }
 
+// The encryption key of one cluster key (docs/security.md, "Encryption").
+AuthKey encryption_key(const AuthKey& key) {
+    static constexpr std::string_view label = "herald body encryption v1";
+    AuthKey out{};
+    crypto_generichash(out.data(), out.size(), reinterpret_cast<const std::uint8_t*>(label.data()),
+                       label.size(), key.data(), key.size());
+    return out;
+}
+
+// XORs everything after the fixed header with the XChaCha20 key stream of nonce (packet number
+// 8 bytes, MAC 8 bytes, source node 8 bytes: bytes 92-107 and 16-23 of the header).
+void crypt_payload(const AuthKey& enc, std::span<std::uint8_t> p) {
+    static_assert(crypto_stream_xchacha20_NONCEBYTES == 24);
+    std::array<std::uint8_t, crypto_stream_xchacha20_NONCEBYTES> nonce{};
+    std::memcpy(nonce.data(), p.data() + tag_at, auth_tag_bytes);
+    std::memcpy(nonce.data() + auth_tag_bytes, p.data() + source_node_at, 8);
+    std::uint8_t* payload = p.data() + header_bytes;
+    const std::size_t size = p.size() - header_bytes;
+    crypto_stream_xchacha20_xor(payload, payload, size, nonce.data(), enc.data());
+}
+
+void write_checksum(std::span<std::uint8_t> packet) {
+    std::memset(packet.data() + checksum_at, 0, 4);
+    const std::uint32_t crc = crc32c(ByteView(packet.data(), packet.size()));
+    for (std::size_t i = 0; i < 4; ++i) {  // Little-endian, as every header field.
+        packet[checksum_at + i] = static_cast<std::uint8_t>(crc >> (8 * i));
+    }
+}
+
+std::uint64_t number_of(ByteView packet) {
+    std::uint64_t number = 0;
+    for (std::size_t i = 0; i < auth_number_bytes; ++i) {
+        number |= std::uint64_t{packet[tag_at + i]} << (8 * i);
+    }
+    return number;
+}
+
 int hex_digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -54,40 +92,54 @@ int hex_digit(char c) {
 
 }  // namespace
 
-Authenticator::Authenticator(std::vector<AuthKey> keys) : keys_(std::move(keys)) {
-    HERALD_ASSERT(!keys_.empty() && keys_.size() <= 2);
+Authenticator::Authenticator(std::vector<AuthKey> keys) {
+    HERALD_ASSERT(!keys.empty() && keys.size() <= 2);
     HERALD_ASSERT(sodium_init() >= 0);
+    for (const AuthKey& key : keys) keys_.push_back(Keys{key, encryption_key(key)});
 }
 
-void Authenticator::seal(std::span<std::uint8_t> packet, std::uint64_t number) const {
+void Authenticator::seal(std::span<std::uint8_t> packet, std::uint64_t number, bool encrypt) const {
     HERALD_ASSERT(packet.size() >= header_bytes);
     HERALD_ASSERT(number > 0);
-    // Flags are a little-endian u16 (docs/wire.md): bit 15 is in the second byte.
-    packet[flags_at + 1] =
-        static_cast<std::uint8_t>(packet[flags_at + 1] | (flag::authenticated >> 8));
+    // Flags are a little-endian u16 (docs/wire.md): bits 14 and 15 are in the second byte.
+    const std::uint16_t set = encrypt ? flag::authenticated | flag::encrypted : flag::authenticated;
+    packet[flags_at + 1] = static_cast<std::uint8_t>(packet[flags_at + 1] | (set >> 8));
     for (std::size_t i = 0; i < auth_number_bytes; ++i) {
         packet[tag_at + i] = static_cast<std::uint8_t>(number >> (8 * i));
     }
-    const auto mac = mac_of(keys_.front(), packet);
+    const auto mac = mac_of(keys_.front().mac, packet);
     std::memcpy(packet.data() + mac_at, mac.data(), mac.size());
-    std::memset(packet.data() + checksum_at, 0, 4);
-    const std::uint32_t crc = crc32c(ByteView(packet.data(), packet.size()));
-    for (std::size_t i = 0; i < 4; ++i) {  // Little-endian, as every header field.
-        packet[checksum_at + i] = static_cast<std::uint8_t>(crc >> (8 * i));
-    }
+    if (encrypt) crypt_payload(keys_.front().enc, packet);
+    write_checksum(packet);
 }
 
 std::optional<std::uint64_t> Authenticator::verify(ByteView packet) const {
     if (packet.size() < header_bytes) return std::nullopt;
     if ((packet[flags_at + 1] & (flag::authenticated >> 8)) == 0) return std::nullopt;
-    std::uint64_t number = 0;
-    for (std::size_t i = 0; i < auth_number_bytes; ++i) {
-        number |= std::uint64_t{packet[tag_at + i]} << (8 * i);
-    }
+    if ((packet[flags_at + 1] & (flag::encrypted >> 8)) != 0) return std::nullopt;
+    const std::uint64_t number = number_of(packet);
     if (number == 0) return std::nullopt;
     for (const auto& key : keys_) {
-        const auto mac = mac_of(key, packet);
+        const auto mac = mac_of(key.mac, packet);
         if (sodium_memcmp(mac.data(), packet.data() + mac_at, mac.size()) == 0) return number;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::uint64_t> Authenticator::open(std::span<std::uint8_t> packet) const {
+    if (packet.size() < header_bytes) return std::nullopt;
+    if ((packet[flags_at + 1] & (flag::encrypted >> 8)) == 0) return verify(packet);
+    if ((packet[flags_at + 1] & (flag::authenticated >> 8)) == 0) return std::nullopt;
+    const std::uint64_t number = number_of(packet);
+    if (number == 0) return std::nullopt;
+    for (const auto& key : keys_) {
+        crypt_payload(key.enc, packet);
+        const auto mac = mac_of(key.mac, packet);
+        if (sodium_memcmp(mac.data(), packet.data() + mac_at, mac.size()) == 0) {
+            write_checksum(packet);
+            return number;
+        }
+        crypt_payload(key.enc, packet);  // XOR again: the bytes as they came.
     }
     return std::nullopt;
 }

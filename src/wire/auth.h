@@ -32,16 +32,28 @@ public:
 
     // Sets flag::authenticated, the packet number (> 0, never repeated by one sender
     // incarnation) and the MAC of one encoded packet (header, extensions, body; the packet's own
-    // bytes, not a whole datagram), then its checksum.
-    void seal(std::span<std::uint8_t> packet, std::uint64_t number) const;
+    // bytes, not a whole datagram), then its checksum. With `encrypt`, also sets
+    // flag::encrypted and encrypts everything after the fixed header in place (XChaCha20; the
+    // MAC is computed over the plaintext first and is part of the nonce: docs/security.md,
+    // "Encryption").
+    void seal(std::span<std::uint8_t> packet, std::uint64_t number, bool encrypt = false) const;
     // The packet number when the packet has flag::authenticated, a number > 0 and a MAC made
-    // with one of the keys; nullopt otherwise (also for a packet shorter than a header).
+    // with one of the keys; nullopt otherwise (also for a packet shorter than a header, and for
+    // an encrypted packet: see open()).
     [[nodiscard]] std::optional<std::uint64_t> verify(ByteView packet) const;
+    // verify() for a packet with or without flag::encrypted. An encrypted packet is decrypted
+    // in place and its checksum rewritten over the plaintext, so that decode() reads it; on
+    // nullopt the bytes are left as they came.
+    [[nodiscard]] std::optional<std::uint64_t> open(std::span<std::uint8_t> packet) const;
 
     [[nodiscard]] std::size_t key_count() const { return keys_.size(); }
 
 private:
-    std::vector<AuthKey> keys_;
+    struct Keys {
+        AuthKey mac;  // The cluster key itself.
+        AuthKey enc;  // Derived from it: keyed BLAKE2b-256 of "herald body encryption v1".
+    };
+    std::vector<Keys> keys_;
 };
 
 // The packet numbers one sender incarnation has used, as far as they matter: the highest, and

@@ -314,15 +314,20 @@ Result<Header> peek_header(ByteView bytes, const DecodeOptions& options) {
     return layout.header;
 }
 
-Result<Packet> decode(ByteView bytes, const DecodeOptions& options) {
-    HERALD_TRY(auto layout, read_layout(bytes, options));
-    const std::uint32_t expected = load_le<std::uint32_t>(bytes.data() + off::checksum);
+bool checksum_matches(ByteView packet) {
+    HERALD_ASSERT(packet.size() >= header_bytes);
+    const std::uint32_t expected = load_le<std::uint32_t>(packet.data() + off::checksum);
     // The checksum covers every byte with its own field read as zero.
     static constexpr std::uint8_t zeros[4] = {0, 0, 0, 0};
-    std::uint32_t crc = crc32c(bytes.first(off::checksum));
+    std::uint32_t crc = crc32c(packet.first(off::checksum));
     crc = crc32c_extend(crc, ByteView(zeros, sizeof zeros));
-    crc = crc32c_extend(crc, bytes.subspan(off::checksum + sizeof zeros));
-    if (crc != expected) return fail(Errc::malformed, "checksum mismatch");
+    crc = crc32c_extend(crc, packet.subspan(off::checksum + sizeof zeros));
+    return crc == expected;
+}
+
+Result<Packet> decode(ByteView bytes, const DecodeOptions& options) {
+    HERALD_TRY(auto layout, read_layout(bytes, options));
+    if (!checksum_matches(bytes)) return fail(Errc::malformed, "checksum mismatch");
     Packet packet;
     packet.header = layout.header;
     HERALD_TRY(packet.extensions,

@@ -84,6 +84,10 @@ struct DecodeOptions {
 // extension area. Unknown extension types are kept (forward compatibility). Any thread.
 [[nodiscard]] Result<Packet> decode(ByteView bytes, const DecodeOptions& options = {});
 
+// Whether the CRC-32C in the header of `packet` (one whole packet, at least a header long)
+// matches its bytes (docs/wire.md, "Checksum"). Any thread.
+[[nodiscard]] bool checksum_matches(ByteView packet);
+
 // Length of the packet that starts `bytes` (header_bytes + extension area + body), read from
 // its header, so that a datagram carrying several packets back to back can be split
 // (docs/wire.md, "Datagrams"). Checks magic, version and that `bytes` holds the whole packet;

@@ -72,7 +72,9 @@ inline constexpr std::uint16_t redelivery = 1u << 7;        // mailbox_deliver: 
 inline constexpr std::uint16_t group_closed = 1u << 8;      // group_create: a closed group.
 inline constexpr std::uint16_t group_respond = 1u << 9;     // group_data: members respond.
 inline constexpr std::uint16_t group_reset = 1u << 10;      // group_view: install despite a gap.
-inline constexpr std::uint16_t authenticated = 1u << 15;    // auth_tag is set (a later issue).
+// With authenticated: everything after the fixed header is encrypted (docs/security.md).
+inline constexpr std::uint16_t encrypted = 1u << 14;
+inline constexpr std::uint16_t authenticated = 1u << 15;  // auth_tag is set (docs/security.md).
 }  // namespace flag
 
 struct Header {

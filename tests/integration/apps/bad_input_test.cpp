@@ -115,7 +115,7 @@ TEST(BadInput, BadConfigNamesKeyValueAndWhatIsAllowed) {
     write("[node]\nlisten_on = \"udp://127.0.0.1:0\"\n");
     expect_one_error_line(run({heraldd_bin(), "--config", path}), 2,
                           "node.listen_on = \"udp://127.0.0.1:0\": unknown key (allowed in "
-                          "[node]: listen, id, data_dir, key_file, faults)");
+                          "[node]: listen, id, data_dir, key_file, encrypt, faults)");
     write("[limits]\nqueue_limit = 0\n");
     expect_one_error_line(run({heraldd_bin(), "--config", path}), 2,
                           "limits.queue_limit = 0: allowed: 1 to 1048576");

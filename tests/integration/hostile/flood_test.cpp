@@ -7,6 +7,8 @@
 // and the node still stops cleanly. The figures of a run (packets/s sent, counted drops, round
 // trips before/during/after, RSS before/peak/after) are printed, not asserted: performance is
 // measured by benchmarks, not by tests.
+// The flood runs twice: against nodes without a key, and against nodes with a cluster key that
+// encrypt (every forged packet is then refused by its tag).
 // A second test sends RPC requests from 2,000 made-up client nodes that never acknowledge: the
 // server must not resend their responses into the void (issue 21 item 5).
 // HERALD_FLOOD_PACKETS sets the flood's size: 60,000 in make test, 1,000,000 under the `long`
@@ -28,6 +30,7 @@
 
 #include "../node/node_test_support.h"
 #include "herald/rpc.h"
+#include "wire/auth.h"
 #include "wire/codec.h"
 #include "wire/fragment.h"
 
@@ -227,9 +230,30 @@ struct Rtts {
     }
 };
 
-TEST(Flood, TheNodeKeepsAnsweringAndItsStateStaysBounded) {
-    auto target = start_node();
-    auto bystander = start_node();
+// With GetParam() true, the target and the bystander share a cluster key and encrypt
+// (docs/security.md): no forged packet carries a valid tag, so each is refused before any
+// engine, peer table or reassembly buffer sees it.
+class HostileFlood : public ::testing::TestWithParam<bool> {
+protected:
+    std::unique_ptr<Node> start() {
+        NodeOptions options;
+        if (GetParam()) {
+            const std::string key = dir_.path() + "/cluster.key";
+            if (!std::ifstream(key)) {
+                EXPECT_TRUE(wire::write_new_key_file(key).has_value());
+            }
+            options.key_file = key;
+            options.encrypt = true;
+        }
+        return start_node(options);
+    }
+    TempDir dir_;
+};
+
+TEST_P(HostileFlood, TheNodeKeepsAnsweringAndItsStateStaysBounded) {
+    const bool keyed = GetParam();
+    auto target = start();
+    auto bystander = start();
     ASSERT_TRUE(target && bystander);
     const std::string url = target->listen_url();
     ASSERT_TRUE(bystander->ping(url, 2s)) << "the bystander reaches the target before the flood";
@@ -253,11 +277,11 @@ TEST(Flood, TheNodeKeepsAnsweringAndItsStateStaysBounded) {
         }
         flood.join();
         std::printf(
-            "flood: %llu datagrams in %.2f s (%.0f/s) from 4 sockets; random %llu, "
+            "flood (%s): %llu datagrams in %.2f s (%.0f/s) from 4 sockets; random %llu, "
             "bad_crc %llu, truncated %llu, bad_field %llu, fake_hello %llu, fragment "
             "%llu\n",
-            static_cast<unsigned long long>(flood.total()), flood.seconds(),
-            static_cast<double>(flood.total()) / std::max(flood.seconds(), 1e-9),
+            keyed ? "keyed, encrypting" : "no key", static_cast<unsigned long long>(flood.total()),
+            flood.seconds(), static_cast<double>(flood.total()) / std::max(flood.seconds(), 1e-9),
             static_cast<unsigned long long>(flood.sent(Forger::Kind::random)),
             static_cast<unsigned long long>(flood.sent(Forger::Kind::bad_crc)),
             static_cast<unsigned long long>(flood.sent(Forger::Kind::truncated)),
@@ -278,10 +302,12 @@ TEST(Flood, TheNodeKeepsAnsweringAndItsStateStaysBounded) {
     std::printf("bystander round trips: before %s; during %s; after %s\n", before.text().c_str(),
                 during.text().c_str(), after.text().c_str());
     std::printf(
-        "target: datagrams_received +%llu, malformed_dropped +%llu, peers_known peak %llu, "
-        "reassembly peak %llu B; RSS before %llu KiB, peak %llu KiB, after %llu KiB\n",
+        "target: datagrams_received +%llu, malformed_dropped +%llu, auth_failed +%llu, "
+        "peers_known peak %llu, reassembly peak %llu B; RSS before %llu KiB, peak %llu KiB, "
+        "after %llu KiB\n",
         static_cast<unsigned long long>(end.datagrams_received - start.datagrams_received),
         static_cast<unsigned long long>(end.malformed_dropped - start.malformed_dropped),
+        static_cast<unsigned long long>(end.auth_failed - start.auth_failed),
         static_cast<unsigned long long>(peers_peak),
         static_cast<unsigned long long>(reassembly_peak),
         static_cast<unsigned long long>(rss_before), static_cast<unsigned long long>(rss_peak),
@@ -292,8 +318,13 @@ TEST(Flood, TheNodeKeepsAnsweringAndItsStateStaysBounded) {
     EXPECT_GT(end.malformed_dropped - start.malformed_dropped, 0u);
     EXPECT_GT(end.datagrams_received - start.datagrams_received, 0u);
     // Made-up nodes from 4 addresses: an address belongs to one node at a time (PeerTable), so
-    // at most the bystander, the target itself and one per flooding socket.
-    EXPECT_LE(peers_peak, 6u);
+    // at most the bystander, the target itself and one per flooding socket; with a key, none.
+    EXPECT_LE(peers_peak, keyed ? 2u : 6u);
+    if (keyed) {
+        EXPECT_GT(end.auth_failed - start.auth_failed, 0u) << "forged packets are counted";
+        EXPECT_EQ(reassembly_peak, 0u) << "an unauthenticated fragment was held";
+        EXPECT_EQ(end.replays_dropped, start.replays_dropped);
+    }
     // Reassembly memory stays within its bound (docs/wire.md: held_bytes_max, 64 MiB), and the
     // whole process within that plus a margin for the two nodes and the flood's own buffers.
     EXPECT_LE(reassembly_peak, std::uint64_t{64} << 20);
@@ -307,6 +338,11 @@ TEST(Flood, TheNodeKeepsAnsweringAndItsStateStaysBounded) {
     target->stop();
     bystander->stop();
 }
+
+INSTANTIATE_TEST_SUITE_P(Keys, HostileFlood, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                             return p.param ? "Keyed" : "Open";
+                         });
 
 // A request of the RPC protocol (docs/rpc.md, "Wire"), RRA exactly-once, from a made-up client
 // node that will never acknowledge the response.

@@ -1,6 +1,7 @@
 // Nodes with a cluster key (docs/security.md): two keyed nodes talk; a node without the key, or
 // with another, is refused by both and every refused packet is counted; a key file open to
-// others stops a node from starting; a captured authentic packet sent again is dropped.
+// others stops a node from starting; a captured authentic packet sent again is dropped;
+// encrypted packets are read by key holders only.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -24,9 +25,10 @@ std::string new_key(const TempDir& dir, const std::string& name) {
     return path;
 }
 
-std::unique_ptr<Node> keyed(const std::string& key_file) {
+std::unique_ptr<Node> keyed(const std::string& key_file, bool encrypt = false) {
     NodeOptions options;
     options.key_file = key_file;
+    options.encrypt = encrypt;
     return start_node(options);
 }
 
@@ -111,12 +113,20 @@ public:
     // The kinds of the packets that arrive within 300 ms of silence.
     std::vector<wire::PacketKind> replies() {
         std::vector<wire::PacketKind> kinds;
+        for (const Bytes& datagram : datagrams()) {
+            auto packet = wire::decode(datagram);
+            if (packet) kinds.push_back(packet->header.kind);
+        }
+        return kinds;
+    }
+    // The datagrams that arrive within 300 ms of silence, as they came.
+    std::vector<Bytes> datagrams() {
+        std::vector<Bytes> out;
         std::uint8_t buffer[65536];
         for (;;) {
             const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-            if (n <= 0) return kinds;
-            auto packet = wire::decode(ByteView(buffer, static_cast<std::size_t>(n)));
-            if (packet) kinds.push_back(packet->header.kind);
+            if (n <= 0) return out;
+            out.emplace_back(buffer, buffer + n);
         }
     }
 
@@ -126,7 +136,7 @@ private:
 };
 
 // A hello (docs/direct.md) from a made-up node, sealed with `key` and packet number `number`.
-Bytes sealed_hello(const wire::Authenticator& key, std::uint64_t number) {
+Bytes sealed_hello(const wire::Authenticator& key, std::uint64_t number, bool encrypt = false) {
     wire::Packet hello;
     hello.header.kind = wire::PacketKind::hello;
     hello.header.source = Pid{NodeId{0xFEED}, 0};
@@ -134,7 +144,7 @@ Bytes sealed_hello(const wire::Authenticator& key, std::uint64_t number) {
     hello.header.seq = number;  // A ping nonce.
     Bytes bytes(wire::encoded_size(hello));
     EXPECT_TRUE(wire::encode_into(hello, bytes).has_value());
-    key.seal(bytes, number);
+    key.seal(bytes, number, encrypt);
     return bytes;
 }
 
@@ -163,6 +173,53 @@ TEST(NodeAuth, ACapturedPacketSentAgainIsDroppedAsAReplay) {
     EXPECT_TRUE(peer.replies().empty());
     EXPECT_EQ(node->stats().replays_dropped, 2u);
     EXPECT_EQ(node->stats().auth_failed, 0u);
+}
+
+// docs/security.md, "Encryption": an encrypting node and a node that only reads encryption
+// talk both ways; what the encrypting node sends is encrypted; a node without the key cannot
+// read it; encrypt without a key file is refused.
+TEST(NodeAuth, EncryptedPacketsAreReadByKeyHoldersOnly) {
+    TempDir dir;
+    const std::string cluster = new_key(dir, "cluster.key");
+    auto secret = keyed(cluster, /*encrypt=*/true);
+    auto plain = keyed(cluster);
+    ASSERT_TRUE(secret && plain);
+    EXPECT_TRUE(secret->stats().encrypted);
+    EXPECT_FALSE(plain->stats().encrypted);
+    EXPECT_TRUE(exchange(*secret, *plain));
+    EXPECT_TRUE(exchange(*plain, *secret));
+    EXPECT_GT(plain->stats().decrypted, 0u);
+
+    auto keys = wire::read_key_file(cluster);
+    ASSERT_TRUE(keys);
+    const wire::Authenticator key(*keys);
+    RawPeer peer(secret->listen_url());
+    peer.send(sealed_hello(key, 1, /*encrypt=*/true));
+    const auto replies = peer.datagrams();
+    ASSERT_EQ(replies.size(), 1u) << "an encrypted hello is answered";
+    Bytes reply = replies.front();
+    auto header = wire::peek_header(reply);
+    ASSERT_TRUE(header);
+    EXPECT_NE(header->flags & wire::flag::encrypted, 0) << "the reply is encrypted";
+    ASSERT_TRUE(key.open(reply));
+    auto opened = wire::decode(reply);
+    ASSERT_TRUE(opened) << opened.error().to_string();
+    EXPECT_EQ(opened->header.kind, wire::PacketKind::hello_reply);
+
+    auto stranger = start_node();
+    ASSERT_TRUE(stranger);
+    RawPeer to_stranger(stranger->listen_url());
+    const auto malformed = stranger->stats().malformed_dropped;
+    to_stranger.send(sealed_hello(key, 2, true));
+    EXPECT_TRUE(to_stranger.replies().empty()) << "a node without the key answered";
+    EXPECT_EQ(stranger->stats().malformed_dropped, malformed + 1);
+
+    NodeOptions no_key;
+    no_key.encrypt = true;
+    no_key.faults_from_env = false;
+    auto refused = Node::start(no_key);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::invalid_argument);
 }
 
 TEST(NodeAuth, AKeyFileOpenToOthersStopsTheNodeFromStarting) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -70,6 +71,66 @@ TEST(Auth, DuringARotationBothKeysAreAcceptedAndTheFirstSigns) {
     rotating.seal(from_new, 1);
     EXPECT_FALSE(old_only.verify(from_new));
     EXPECT_TRUE(Authenticator({key_of(2)}).verify(from_new));
+}
+
+// Encryption (docs/security.md, "Encryption"): the header stays readable, everything after it
+// is unreadable without the key, and open() gives back exactly the packet that was sealed.
+TEST(Auth, AnEncryptedPacketHidesExtensionsAndBodyAndOpensToTheOriginal) {
+    const Authenticator auth({key_of(1)});
+    const Bytes plain = encoded_packet();
+    Bytes p = plain;
+    auth.seal(p, 7, /*encrypt=*/true);
+    const std::size_t header = header_bytes;
+    EXPECT_TRUE(std::equal(p.begin() + 16, p.begin() + 92, plain.begin() + 16))
+        << "addresses, sequence numbers and lengths stay in clear";
+    EXPECT_FALSE(std::equal(p.begin() + header, p.end(), plain.begin() + header));
+    EXPECT_EQ(std::search(p.begin(), p.end(), plain.end() - 5, plain.end()), p.end())
+        << "the body is not on the wire";
+    EXPECT_TRUE(checksum_matches(p)) << "the checksum covers the bytes as sent";
+    EXPECT_FALSE(auth.verify(p)) << "verify() does not take encrypted packets";
+
+    Bytes opened = p;
+    EXPECT_EQ(auth.open(opened), 7u);
+    auto decoded = decode(opened);
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
+    EXPECT_EQ(decoded->body, to_bytes("hello"));
+    EXPECT_EQ(decoded->extensions.at(0).value, to_bytes("x"));
+    EXPECT_NE(decoded->header.flags & flag::encrypted, 0);
+
+    Bytes same = plain;
+    auth.seal(same, 8, true);
+    EXPECT_FALSE(std::equal(same.begin() + header, same.end(), p.begin() + header))
+        << "another packet number, another key stream";
+}
+
+TEST(Auth, AChangedEncryptedByteOrAnotherKeyFailsAndLeavesTheBytesAsTheyCame) {
+    const Authenticator auth({key_of(1)});
+    Bytes sealed = encoded_packet();
+    auth.seal(sealed, 1, true);
+    for (std::size_t i = 0; i < sealed.size(); ++i) {
+        if (i >= 12 && i < 16) continue;  // The checksum is not covered by the tag.
+        Bytes changed = sealed;
+        changed[i] ^= 0x01;
+        const Bytes as_came = changed;
+        EXPECT_FALSE(auth.open(changed)) << "byte " << i;
+        EXPECT_EQ(changed, as_came) << "byte " << i;
+    }
+    Bytes other = sealed;
+    EXPECT_FALSE(Authenticator({key_of(2)}).open(other));
+    EXPECT_EQ(other, sealed);
+    Bytes rotated = sealed;  // A node in a rotation reads what the old key encrypted.
+    EXPECT_EQ(Authenticator({key_of(2), key_of(1)}).open(rotated), 1u);
+}
+
+TEST(Auth, OpenTakesClearPacketsAsVerifyDoes) {
+    const Authenticator auth({key_of(1)});
+    Bytes p = encoded_packet();
+    auth.seal(p, 4);
+    const Bytes sealed = p;
+    EXPECT_EQ(auth.open(p), 4u);
+    EXPECT_EQ(p, sealed) << "a clear packet is not changed";
+    Bytes unsealed = encoded_packet();
+    EXPECT_FALSE(auth.open(unsealed));
 }
 
 TEST(ReplayWindow, EachNumberIsAcceptedOnceInAnyOrderWithinTheWindow) {
