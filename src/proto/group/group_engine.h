@@ -64,6 +64,11 @@ public:
 
     // The view of `name` this node installed last, or nullptr.
     [[nodiscard]] const View* installed(std::string_view name) const;
+    // Every group's view this node installed last (those of groups it hosts or hosted
+    // members of), by name: the ordering engine's view input in the runtime.
+    [[nodiscard]] const std::map<std::string, View, std::less<>>& installed_views() const {
+        return installed_;
+    }
     // Server only: the current view of `name` (durable or not), or nullptr.
     [[nodiscard]] const View* server_view(std::string_view name) const;
     // Server only: the names of the groups it holds, in name order (empty elsewhere).
