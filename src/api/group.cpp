@@ -4,7 +4,6 @@
 #include "herald/group.h"
 
 #include <algorithm>
-#include <array>
 #include <thread>
 #include <utility>
 
