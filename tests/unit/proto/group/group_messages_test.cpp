@@ -77,6 +77,15 @@ TEST(GroupMessages, ViewCarriesTheOrderModeAndFifoKeepsTheOldBytes) {
     auto one = decode_view(bad);
     ASSERT_TRUE(one);
     EXPECT_EQ(one->order, order_fifo);
+    // The server's durable record keeps each view's mode: a restarted server serves it again.
+    View first = sample_view();
+    first.order = 4;
+    View next = first;
+    next.id = 8;
+    auto record = decode_record(encode_record({first, next}));
+    ASSERT_TRUE(record);
+    ASSERT_EQ(record->size(), 2u);
+    EXPECT_EQ(record->back().order, 4);
 }
 
 TEST(GroupMessages, CreateCarriesTheOrderModeInItsBodyAndRejectsBadModes) {
