@@ -174,6 +174,7 @@ struct GroupArgs {
     std::string url, name, listen;
     std::string timeout = "10s";
     bool closed = false;              // create
+    std::string order = "fifo";       // create: fifo, absolute, sequencer, abcast or cbcast
     std::string body;                 // send
     std::string reliability = "all";  // send: 0, k or all
     std::string send_timeout = "5s";  // send: the multicast's own timeout

@@ -12,12 +12,16 @@ namespace herald::cli {
 namespace {
 
 nlohmann::json view_json(const admin::GroupRecord& r) {
-    return {{"name", r.name}, {"view_id", r.view_id}, {"closed", r.closed}, {"members", r.members}};
+    return {{"name", r.name},
+            {"view_id", r.view_id},
+            {"closed", r.closed},
+            {"order", r.order},
+            {"members", r.members}};
 }
 
 std::string view_text(const admin::GroupRecord& r) {
-    return fmt::format("{} view {} ({}): {} member{}{}{}", r.name, r.view_id,
-                       r.closed ? "closed" : "open", r.members.size(),
+    return fmt::format("{} view {} ({}, {}): {} member{}{}{}", r.name, r.view_id,
+                       r.closed ? "closed" : "open", r.order, r.members.size(),
                        r.members.size() == 1 ? "" : "s", r.members.empty() ? "" : " ",
                        fmt::join(r.members, " "));
 }
@@ -43,6 +47,11 @@ Result<admin::Request> request_for(const GroupArgs& args, std::chrono::nanosecon
     if (args.action == "ls") return request;
     HERALD_TRY(check_group_name(args.name));
     request.closed = args.closed;
+    if (args.action == "create") {
+        auto order = parse_order(args.order);
+        if (!order) return fail(Errc::invalid_argument, "--order: " + order.error().detail);
+        request.order = args.order;
+    }
     if (args.action != "send") return request;
     HERALD_TRY(check_reliability(args.reliability));
     HERALD_TRY(auto send_timeout, parse_duration(args.send_timeout));
@@ -64,7 +73,10 @@ Result<admin::Request> request_for(const GroupArgs& args, std::chrono::nanosecon
 
 void print(const Output& out, const GroupArgs& args, const admin::Reply& reply) {
     if (args.action == "ls") {
-        for (const auto& r : reply.groups) out.result(r.name, {{"name", r.name}});
+        for (const auto& r : reply.groups) {
+            out.result(r.order.empty() ? r.name : r.name + " " + r.order,
+                       {{"name", r.name}, {"order", r.order}});
+        }
         return;
     }
     if (reply.groups.empty()) return;

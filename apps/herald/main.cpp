@@ -209,6 +209,11 @@ void add_group(CLI::App& app, GroupArgs& a) {
     auto* create = action("create", "Create group NAME (view 1, no members)");
     create->add_option("NAME", a.name, "1-64 bytes, no control characters")->required();
     create->add_flag("--closed", a.closed, "Only members may multicast to it");
+    create
+        ->add_option("--order", a.order,
+                     "Delivery order of ordered multicasts: fifo, absolute, sequencer, abcast "
+                     "or cbcast (docs/ordering.md)")
+        ->capture_default_str();
     action("join", "The heraldd joins NAME with a member process it keeps")
         ->add_option("NAME", a.name)
         ->required();
@@ -222,10 +227,10 @@ void add_group(CLI::App& app, GroupArgs& a) {
     send->add_option("--send-timeout", a.send_timeout,
                      "How long the multicast waits for its responses")
         ->capture_default_str();
-    action("view", "The current view of NAME: id, open/closed, members")
+    action("view", "The current view of NAME: id, open/closed, order, members")
         ->add_option("NAME", a.name)
         ->required();
-    action("ls", "The groups (the heraldd must host the group server)");
+    action("ls", "The groups and their orders (the heraldd must host the group server)");
 }
 
 void add_sim(CLI::App& app, std::vector<std::string>& args) {

@@ -39,7 +39,7 @@ inline constexpr std::uint32_t protocol_version = 1;
 // the name service, through the daemon's node (docs/naming.md): "name_register" (name, who =
 // the owner pid, lease_ms), "name_lookup" (name), "name_unregister" (name: the owner must be
 // a process of the daemon's node), "name_list" (name = the prefix); a group op of the group
-// service, through the daemon's node (docs/groups.md): "group_create" (name, closed),
+// service, through the daemon's node (docs/groups.md): "group_create" (name, closed, order),
 // "group_join" / "group_leave" (name: a member process the daemon keeps per group joins or
 // leaves), "group_send" (name, body, reliability, timeout_ms), "group_view" (name),
 // "group_ls". `id` is chosen by the asker and echoed back.
@@ -59,8 +59,11 @@ struct Request {
     std::string body;                 // group_send: the multicast's body (text).
     std::string reliability = "all";  // group_send: "0", a count k, or "all".
     std::int64_t timeout_ms = 0;      // group_send: 0: the default, 5 s.
+    // group_create: "fifo" (also when empty), "sequencer", "abcast", "cbcast" or "absolute".
+    std::string order;
     MSGPACK_DEFINE_MAP(herald_admin, op, id, name, durability, capacity_messages, capacity_bytes,
-                       restricted, who, rights, lease_ms, closed, body, reliability, timeout_ms)
+                       restricted, who, rights, lease_ms, closed, body, reliability, timeout_ms,
+                       order)
 };
 
 struct MailboxEntry {
@@ -106,7 +109,8 @@ struct GroupRecord {
     std::uint64_t view_id = 0;
     bool closed = false;
     std::vector<std::string> members;  // Pids "<node>.<local>", sorted.
-    MSGPACK_DEFINE_MAP(name, view_id, closed, members)
+    std::string order;                 // The group's ordering (herald::order_name).
+    MSGPACK_DEFINE_MAP(name, view_id, closed, members, order)
 };
 
 // The answer to any request. `error` is empty on success, otherwise an Errc name

@@ -225,7 +225,11 @@ admin::Reply Daemon::status() const {
                       {"group_multicasts_sent", s.group_multicasts_sent},
                       {"group_delivered", s.group_delivered},
                       {"group_retransmits", s.group_retransmits},
-                      {"group_suspicions", s.group_suspicions}};
+                      {"group_suspicions", s.group_suspicions},
+                      {"ordered_delivered", s.ordered_delivered},
+                      {"ordered_retransmits", s.ordered_retransmits},
+                      {"ordered_flushes", s.ordered_flushes},
+                      {"ordered_flush_discarded", s.ordered_flush_discarded}};
     add_engine_counters(*node_, reply);
     return reply;
 }

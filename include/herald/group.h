@@ -51,12 +51,24 @@ struct Reliability {
     bool operator==(const Reliability&) const = default;
 };
 
+// How a group delivers its members' ordered multicasts (Process::ordered_multicast), chosen
+// at create and fixed (docs/ordering.md): fifo per sender (the default); sequencer and abcast
+// (one total order at every member); cbcast (causal: a message after every message its sender
+// had received before sending it); absolute (total order by synchronized timestamps).
+enum class Order : std::uint8_t { fifo = 1, sequencer = 2, abcast = 3, cbcast = 4, absolute = 5 };
+
+// "fifo", "sequencer", "abcast", "cbcast", "absolute" ("?" for a value outside the enum).
+[[nodiscard]] HERALD_API std::string_view order_name(Order order);
+// The inverse of order_name. Errc::invalid_argument naming the accepted values.
+[[nodiscard]] HERALD_API Result<Order> parse_order(std::string_view name);
+
 // One numbered membership view of a group.
 struct GroupView {
     std::string group;
-    std::uint64_t id = 0;      // 1, 2, 3, ...: one more per join, leave or removal.
-    bool closed = false;       // Only members may multicast (fixed at create).
-    std::vector<Pid> members;  // Sorted by (node, local id).
+    std::uint64_t id = 0;       // 1, 2, 3, ...: one more per join, leave or removal.
+    bool closed = false;        // Only members may multicast (fixed at create).
+    std::vector<Pid> members;   // Sorted by (node, local id).
+    Order order = Order::fifo;  // The group's ordering (fixed at create).
 };
 
 // A multicast's outcome: the view it was addressed with and who responded, in order.
@@ -75,6 +87,12 @@ struct GroupMessage {
     std::uint64_t message_id = 0;  // Data: unique per sender node (docs/groups.md G13).
     Bytes payload;                 // Data: the multicast's body.
     GroupView view;                // View: the new view.
+    // An ordered multicast (Envelope::ordered; always of kind data): `seq` is its number in
+    // its sender's stream of view `view_id` (1, 2, ...), `timestamp_ns` its send timestamp
+    // (absolute order; else 0). `message_id` is 0.
+    bool ordered = false;
+    std::uint64_t seq = 0;
+    std::int64_t timestamp_ns = 0;
 
     [[nodiscard]] std::string_view text() const {
         return {reinterpret_cast<const char*>(payload.data()), payload.size()};
@@ -85,7 +103,8 @@ struct GroupMessage {
 // Errc::invalid_argument naming what is wrong.
 [[nodiscard]] HERALD_API Status check_group_name(std::string_view name);
 
-// Decodes a received envelope that the group engine delivered (envelope.group is true).
+// Decodes a received envelope that the group engine or the ordering engine delivered
+// (envelope.group is true; envelope.ordered for the latter).
 // Errc::invalid_argument (a direct message: envelope.group is false), malformed.
 [[nodiscard]] HERALD_API Result<GroupMessage> decode_group_message(const Envelope& envelope);
 

@@ -122,6 +122,11 @@ struct NodeStats {
     // (on the server's node).
     std::uint64_t group_views_installed = 0, group_multicasts_sent = 0;
     std::uint64_t group_delivered = 0, group_retransmits = 0, group_suspicions = 0;
+    // Ordered multicast (0 without a group engine): messages delivered to this node's
+    // members, order packets sent again, view changes this node coordinated the flush of, and
+    // messages a flush left out (no survivor had them all, docs/ordering.md O31).
+    std::uint64_t ordered_delivered = 0, ordered_retransmits = 0;
+    std::uint64_t ordered_flushes = 0, ordered_flush_discarded = 0;
 };
 
 // Thread safety: every Node method may be called from any thread, except from the node's own
@@ -181,7 +186,13 @@ public:
     // server configured or answering), timeout (no answer in 5 s), closed.
     // Creates group `name` (view 1, no members), open or closed. Errc::already_exists,
     // queue_full (256 groups on the server). Blocks for a round trip to the group server.
-    [[nodiscard]] Result<GroupView> create_group(std::string_view name, bool closed = false);
+    // `order` (fixed at create; herald/group.h Order, docs/ordering.md) is how members'
+    // ordered multicasts (Process::ordered_multicast) are delivered.
+    [[nodiscard]] Result<GroupView> create_group(std::string_view name, bool closed = false,
+                                                 Order order = Order::fifo);
+    [[nodiscard]] Result<GroupView> create_group(std::string_view name, Order order) {
+        return create_group(name, false, order);
+    }
     // The current view of `name`: this node's own when it hosts members of the group or is the
     // group server, else asked of the server (Errc::not_found; access_denied for a closed
     // group). Blocks.

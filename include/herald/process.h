@@ -58,6 +58,9 @@ struct Envelope {
     // The group engine delivered it (a multicast to, or a new view of, a group this process
     // joined): decode_group_message (herald/group.h) reads the body. False: a direct message.
     bool group = false;
+    // The ordering engine delivered it (an ordered multicast, Process::ordered_multicast; also
+    // `group`): decode_group_message reads it too, with GroupMessage::ordered set.
+    bool ordered = false;
 
     [[nodiscard]] std::string_view text() const {
         return {reinterpret_cast<const char*>(body.data()), body.size()};
@@ -138,6 +141,29 @@ public:
     [[nodiscard]] Result<MulticastResult> multicast(
         std::string_view name, std::string_view text, Reliability reliability = Reliability::all(),
         std::chrono::nanoseconds timeout = std::chrono::seconds(5));
+
+    // Ordered multicast (docs/ordering.md; docs/api.md "Ordered groups"): sends `body` from
+    // this process, a member of `name`, to its ordering view of the group. Every member of that
+    // view that survives it receives it once, in the group's order (GroupView::order), as an
+    // Envelope with `ordered` set. Returns once the message is accepted, not delivered. Waits,
+    // up to `timeout`, while the ordering engine pushes back (a view change being flushed, 64
+    // own messages not yet acknowledged by every member, 4096 sent in this view) or has not
+    // installed the view that holds this process yet (just after join_group). Errc::not_found
+    // (no such group on this node, or this process is not a member of it), too_large (over
+    // 1 MiB), timeout (still pushed back, or no ordering view, after `timeout`),
+    // invalid_argument (bad name; timeout <= 0 or forever), queue_full, unreachable (no group
+    // engine on this node), closed.
+    [[nodiscard]] Status ordered_multicast(
+        std::string_view name, ByteView body,
+        std::chrono::nanoseconds timeout = std::chrono::seconds(5));
+    [[nodiscard]] Status ordered_multicast(
+        std::string_view name, std::string_view text,
+        std::chrono::nanoseconds timeout = std::chrono::seconds(5));
+    // The view this process's ordered multicasts go to now: the group engine's view once the
+    // ordering engine installed it (after flushing the one before, O29-O32). Errc::not_found
+    // (not a member, or the view that holds it is not installed yet), invalid_argument,
+    // unreachable (no group engine), closed. Blocks for one hop to the node's loop.
+    [[nodiscard]] Result<GroupView> ordered_view(std::string_view name);
 
     // Starts a send and returns at once; the outcome (errors as send) arrives later.
     // The future form never blocks the caller; the callback runs on the loop thread.

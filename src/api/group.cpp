@@ -3,6 +3,8 @@
 // runtime::NodeGroupService. Layer: api. Rules: docs/groups.md.
 #include "herald/group.h"
 
+#include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "api/api_support.h"
@@ -10,8 +12,10 @@
 #include "herald/process.h"
 #include "proto/group/group_engine.h"
 #include "proto/group/group_messages.h"
+#include "proto/order/order_messages.h"
 #include "runtime/node.h"
 #include "runtime/node_group_service.h"
+#include "runtime/node_order_service.h"
 
 namespace herald {
 
@@ -27,6 +31,7 @@ GroupView public_view(std::string name, const proto::group::View& v) {
     out.group = std::move(name);
     out.id = v.id;
     out.closed = v.closed;
+    out.order = static_cast<Order>(v.order);
     out.members.reserve(v.members.size());
     for (const auto& m : v.members) out.members.push_back(m.pid);
     return out;
@@ -49,6 +54,31 @@ Result<runtime::NodeGroupService*> group_service(runtime::Node& node) {
     }
     HERALD_TRY(groups->set_server(answer->node));
     return groups;
+}
+
+// The node's ordering service, which runs beside its group engine. Errc::unreachable.
+Result<runtime::NodeOrderService*> order_service(runtime::Node& node) {
+    auto* order = node.order_service();
+    if (order == nullptr) {
+        return fail(Errc::unreachable,
+                    "no group server configured (NodeOptions::groups: server or server_url)");
+    }
+    return order;
+}
+
+// Decodes an ordered delivery (docs/ordering.md "Binary encodings"); views are not queued.
+Result<GroupMessage> ordered_message(const Envelope& envelope) {
+    auto d = proto::order::decode_delivery(envelope.body);
+    if (!d || d->is_view) return fail(Errc::malformed, "ordered group delivery");
+    GroupMessage out;
+    out.group = std::move(d->group);
+    out.view_id = d->view_id;
+    out.sender = d->sender.pid;
+    out.payload = std::move(d->payload);
+    out.ordered = true;
+    out.seq = d->seq;
+    out.timestamp_ns = d->timestamp;
+    return out;
 }
 
 // Runs `task(pid)` with a short-lived process of `node`: the group engine's requests carry a
@@ -83,6 +113,7 @@ Result<GroupMessage> decode_group_message(const Envelope& envelope) {
     if (!envelope.group) {
         return fail(Errc::invalid_argument, "a direct message, not a group message");
     }
+    if (envelope.ordered) return api::ordered_message(envelope);
     auto e = proto::group::decode_envelope(envelope.body);
     if (!e) return fail(Errc::malformed, "group envelope");
     GroupMessage out;
@@ -101,12 +132,38 @@ Result<GroupMessage> decode_group_message(const Envelope& envelope) {
 
 // --- Node ---
 
-Result<GroupView> Node::create_group(std::string_view name, bool closed) {
+std::string_view order_name(Order order) {
+    switch (order) {
+        case Order::fifo:
+            return "fifo";
+        case Order::sequencer:
+            return "sequencer";
+        case Order::abcast:
+            return "abcast";
+        case Order::cbcast:
+            return "cbcast";
+        case Order::absolute:
+            return "absolute";
+    }
+    return "?";
+}
+
+Result<Order> parse_order(std::string_view name) {
+    for (const Order o :
+         {Order::fifo, Order::sequencer, Order::abcast, Order::cbcast, Order::absolute}) {
+        if (name == order_name(o)) return o;
+    }
+    return fail(Errc::invalid_argument, "unknown order '" + std::string(name) +
+                                            "' (fifo, absolute, sequencer, abcast or cbcast)");
+}
+
+Result<GroupView> Node::create_group(std::string_view name, bool closed, Order order) {
     HERALD_TRY(check_group_name(name));
+    if (order_name(order) == "?") return fail(Errc::invalid_argument, "unknown order mode");
     HERALD_TRY(auto* groups, api::group_service(*impl_));
     const std::string text(name);
     HERALD_TRY(auto view, api::with_process(*impl_, [&](Pid requester) {
-                   return groups->create(text, closed, requester);
+                   return groups->create(text, closed, requester, static_cast<std::uint8_t>(order));
                }));
     return api::public_view(text, view);
 }
@@ -170,6 +227,56 @@ Result<MulticastResult> Process::multicast(std::string_view name, std::string_vi
     return multicast(name,
                      ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
                      reliability, timeout);
+}
+
+Status Process::ordered_multicast(std::string_view name, ByteView body,
+                                  std::chrono::nanoseconds timeout) {
+    if (!state_) return fail(Errc::closed, "process has exited");
+    HERALD_TRY(check_group_name(name));
+    if (timeout <= std::chrono::nanoseconds::zero() || timeout == forever) {
+        return fail(Errc::invalid_argument, "multicast timeout must be positive and finite");
+    }
+    HERALD_TRY(auto* order, api::order_service(*node_));
+    HERALD_TRY(auto* groups, api::group_service(*node_));
+    const std::string text(name);
+    const Pid self = state_->pid();
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto pause = std::chrono::microseconds(500);
+    while (true) {
+        auto sent = order->multicast(text, self, Bytes(body.begin(), body.end()));
+        if (sent ||
+            (sent.error().code != Errc::would_block && sent.error().code != Errc::not_found)) {
+            return sent;
+        }
+        if (sent.error().code == Errc::not_found) {
+            // No ordering view: a process that joined whose view the engine has not installed
+            // yet (the group engine's view comes after the join's answer) waits; others fail.
+            if (!groups->joined(self, text)) {
+                return fail(Errc::not_found, "not a member of group " + text);
+            }
+        }
+        if (std::chrono::steady_clock::now() + pause >= deadline) {
+            return fail(Errc::timeout, "ordered multicast to " + text + ": " + sent.error().detail);
+        }
+        // Back-pressure lasts about a round trip (acks, a flush): poll, backing off to 16 ms.
+        std::this_thread::sleep_for(pause);
+        pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(16));
+    }
+}
+
+Status Process::ordered_multicast(std::string_view name, std::string_view text,
+                                  std::chrono::nanoseconds timeout) {
+    return ordered_multicast(
+        name, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), timeout);
+}
+
+Result<GroupView> Process::ordered_view(std::string_view name) {
+    if (!state_) return fail(Errc::closed, "process has exited");
+    HERALD_TRY(check_group_name(name));
+    HERALD_TRY(auto* order, api::order_service(*node_));
+    const std::string text(name);
+    HERALD_TRY(auto view, order->view(text, state_->pid()));
+    return api::public_view(text, view);
 }
 
 }  // namespace herald

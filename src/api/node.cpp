@@ -9,6 +9,7 @@
 #include "runtime/node.h"
 #include "runtime/node_group_service.h"
 #include "runtime/node_naming.h"
+#include "runtime/node_order_service.h"
 
 namespace herald {
 
@@ -194,6 +195,14 @@ NodeStats Node::stats() const {
             s.group_suspicions = g->suspicions;
         }
         s.group_multicasts_sent = groups->multicasts_sent();
+    }
+    if (auto* order = impl_->order_service()) {
+        if (auto o = order->counters()) {
+            s.ordered_delivered = o->delivered;
+            s.ordered_retransmits = o->retransmits;
+            s.ordered_flushes = o->flushes;
+            s.ordered_flush_discarded = o->flush_discarded;
+        }
     }
     return s;
 }

@@ -26,7 +26,8 @@ runtime::SendConfig to_config(const SendOptions& options) {
 Result<Envelope> to_envelope(Result<Message> message) {
     if (!message) return fail(std::move(message.error()));
     return Envelope{message->source,       message->target,          message->seq,
-                    message->sent_unix_ns, std::move(message->body), message->group};
+                    message->sent_unix_ns, std::move(message->body), message->group,
+                    message->ordered};
 }
 
 }  // namespace

@@ -18,6 +18,9 @@ struct Message {
     // Delivered by the group engine: the body is a group envelope (docs/groups.md). Set by the
     // runtime on delivery, never sent on the wire.
     bool group = false;
+    // Delivered by the ordering engine (also `group`): the body is an ordered delivery
+    // (docs/ordering.md, "Binary encodings"). Set by the runtime on delivery, never sent.
+    bool ordered = false;
 };
 
 }  // namespace herald

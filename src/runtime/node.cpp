@@ -16,6 +16,7 @@
 #include "runtime/node_group_service.h"
 #include "runtime/node_mailbox.h"
 #include "runtime/node_naming.h"
+#include "runtime/node_order_service.h"
 #include "runtime/node_rpc.h"
 
 namespace herald::runtime {
@@ -117,6 +118,10 @@ Status Node::open(const NodeConfig& config) {
                NodeNaming::host(static_cast<NodeContext&>(*this), *engines_, context, config));
     HERALD_TRY(group_service_, NodeGroupService::host(static_cast<NodeContext&>(*this), *engines_,
                                                       context, config));
+    std::optional<proto::EngineSlot> group_slot;
+    if (group_service_) group_slot = group_service_->slot();
+    order_service_ = NodeOrderService::host(static_cast<NodeContext&>(*this), *engines_, context,
+                                            config, group_slot);
     HERALD_TRY(open_store(config));
     wake_timer_ = std::make_unique<asio::steady_timer>(loop_.io());
     return {};
@@ -213,7 +218,12 @@ public:
     void send(proto::SendEffect& send, const proto::Effects& out) { node_.route(send, out); }
     void deliver(proto::DeliverEffect& d) {
         const auto* groups = node_.group_service_.get();
-        d.message.group = groups != nullptr && d.engine == groups->slot();
+        const auto* order = node_.order_service_.get();
+        d.message.ordered = order != nullptr && d.engine == order->slot();
+        d.message.group = d.message.ordered || (groups != nullptr && d.engine == groups->slot());
+        // The ordering engine's view deliveries (O21) are not queued: a member learns its
+        // views from the group engine's view envelopes (docs/ordering.md, "Runtime").
+        if (d.message.ordered && proto::order::is_view_delivery(d.message.body)) return;
         node_.deliver(std::move(d.message), now_);
     }
     void execute(proto::ExecuteEffect& e) {
@@ -239,6 +249,7 @@ void Node::carry_out() {
     Carrier carrier(*this);
     proto::EngineSet::apply(effects_, carrier);
     run_deferred();
+    if (order_service_) order_service_->after_effects();  // The group engine's views.
     rearm();
     schedule_flush();
 }

@@ -45,6 +45,7 @@ namespace herald::runtime {
 
 class NodeMailbox;
 class NodeGroupService;
+class NodeOrderService;
 class NodeNaming;
 
 class NodeRpc;
@@ -190,6 +191,8 @@ public:
     [[nodiscard]] NodeNaming& naming() const { return *naming_; }
     // The group engine's host (node_group_service.h), or nullptr unless group_enabled.
     [[nodiscard]] NodeGroupService* groups_service() const { return group_service_.get(); }
+    // The ordering engine's host (node_order_service.h), or nullptr without a group engine.
+    [[nodiscard]] NodeOrderService* order_service() const { return order_service_.get(); }
 
 private:
     class Carrier;  // Carries the engines' effects out (EngineSet::apply's driver).
@@ -334,6 +337,7 @@ private:
     std::unique_ptr<NodeMailbox> mailbox_;
     std::unique_ptr<NodeNaming> naming_;
     std::unique_ptr<NodeGroupService> group_service_;
+    std::unique_ptr<NodeOrderService> order_service_;
     TimerSet node_timers_;
     proto::Effects effects_;
     std::deque<std::function<void()>> deferred_;  // Inputs produced while applying effects.

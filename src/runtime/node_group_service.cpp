@@ -44,10 +44,11 @@ Result<std::unique_ptr<NodeGroupService>> NodeGroupService::host(
     return service;
 }
 
-Result<View> NodeGroupService::create(const std::string& name, bool closed, Pid requester) {
+Result<View> NodeGroupService::create(const std::string& name, bool closed, Pid requester,
+                                      std::uint8_t order) {
     return as_view(
         node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
-            e.on_create(op, requester, name, closed, now, out);
+            e.on_create(op, requester, name, closed, order, now, out);
         }));
 }
 
@@ -70,6 +71,12 @@ Result<View> NodeGroupService::leave_group(const std::string& name, Pid member) 
         }));
     if (view || view.error().code == Errc::not_found) forget(member, name);
     return view;
+}
+
+bool NodeGroupService::joined(Pid member, const std::string& name) {
+    std::lock_guard lock(joined_mutex_);
+    auto it = joined_.find(member);
+    return it != joined_.end() && it->second.contains(name);
 }
 
 void NodeGroupService::forget(Pid member, const std::string& name) {

@@ -41,9 +41,11 @@ public:
     // in docs/groups.md ("Operations"), plus: invalid_argument (called on the loop thread),
     // queue_full (commands_max queued), closed (the node stopped). ---
 
-    // Creates group `name` (view 1, no members); `requester` is a process of this node.
+    // Creates group `name` (view 1, no members) with ordering mode `order` (1..5,
+    // docs/ordering.md; invalid_argument otherwise); `requester` is a process of this node.
     [[nodiscard]] Result<proto::group::View> create(const std::string& name, bool closed,
-                                                    Pid requester);
+                                                    Pid requester,
+                                                    std::uint8_t order = proto::group::order_fifo);
     // Adds `member` (a process of this node): the view that holds it. (`join` is taken:
     // Service::join waits for threads at stop.)
     [[nodiscard]] Result<proto::group::View> join_group(const std::string& name, Pid member);
@@ -67,6 +69,9 @@ public:
     // server, else the installed one while this node hosts members of it. Errc::not_found
     // when it knows none.
     [[nodiscard]] Result<proto::group::View> known_view(const std::string& name);
+    // Whether `member` joined `name` through this service and has not left it since (a join
+    // that timed out counts: it may have joined). Any thread.
+    [[nodiscard]] bool joined(Pid member, const std::string& name);
     // The groups the server holds (only on the server's node; empty elsewhere), name order.
     [[nodiscard]] Result<std::vector<std::string>> server_groups();
     [[nodiscard]] Result<proto::group::GroupCounters> counters();

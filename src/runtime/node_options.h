@@ -11,6 +11,7 @@
 #include "proto/direct/direct_options.h"
 #include "proto/group/group_options.h"
 #include "proto/naming/naming_engine.h"
+#include "proto/order/order_options.h"
 #include "runtime/node_rpc_options.h"
 #include "runtime/transport.h"
 #include "wire/fragment.h"
@@ -58,6 +59,8 @@ struct NodeConfig {
     std::string group_server_url;
     // This node is the group server (group.server is set to its own id at start).
     bool group_server = false;
+    // The ordering engine (NodeOrderService, docs/ordering.md): hosted with the group engine.
+    proto::order::OrderOptions order;
 };
 
 struct ProcessConfig {

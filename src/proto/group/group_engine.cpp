@@ -46,8 +46,12 @@ const View* GroupEngine::installed(std::string_view name) const {
 }
 
 void GroupEngine::on_create(OperationId op, Pid requester, std::string_view name, bool closed,
-                            Time now, Effects& out) {
-    start_request(op, PacketKind::group_create, requester, name, closed, now, out);
+                            std::uint8_t order, Time now, Effects& out) {
+    if (order == 0 || order > order_max) {
+        if (op != 0) out.complete(op, fail(Errc::invalid_argument, "group order mode"));
+        return;
+    }
+    start_request(op, PacketKind::group_create, requester, name, closed, now, out, order);
 }
 
 void GroupEngine::on_join(OperationId op, Pid member, std::string_view name, Time now,
@@ -66,7 +70,7 @@ void GroupEngine::on_lookup(OperationId op, Pid requester, std::string_view name
 }
 
 void GroupEngine::start_request(OperationId op, PacketKind kind, Pid source, std::string_view name,
-                                bool closed, Time now, Effects& out) {
+                                bool closed, Time now, Effects& out, std::uint8_t order) {
     if (!options_.server.known()) {
         if (op != 0) out.complete(op, fail(Errc::unreachable, "group server unknown"));
         return;
@@ -87,6 +91,7 @@ void GroupEngine::start_request(OperationId op, PacketKind kind, Pid source, std
     o.request.id = next_id_++;
     o.request.name = std::string(name);
     o.request.closed = closed;
+    o.request.order = order;
     o.deadline = now + options_.request_timeout;
     o.next_send = now + options_.retransmit_interval;
     transmit(options_.server, o.request, out);

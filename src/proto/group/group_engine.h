@@ -27,12 +27,18 @@ public:
     // `options` must outlive the engine.
     GroupEngine(const EngineContext& context, const GroupOptions& options);
 
-    // Creates group `name` on the server, open or closed, with view 1 and no members.
-    // Completes `op` with encode_view(view 1) once durable, or: invalid_argument (name),
-    // already_exists, queue_full (groups_max on the server, or requests_max here), timeout
-    // (no answer within request_timeout: it may exist).
+    // Creates group `name` on the server, open or closed, with ordering mode `order`
+    // (1..order_max; every view of the group carries it), view 1 and no members.
+    // Completes `op` with encode_view(view 1) once durable, or: invalid_argument (name or
+    // order), already_exists, queue_full (groups_max on the server, or requests_max here),
+    // timeout (no answer within request_timeout: it may exist).
+    void on_create(OperationId op, Pid requester, std::string_view name, bool closed,
+                   std::uint8_t order, Time now, Effects& out);
+    // The same, fifo.
     void on_create(OperationId op, Pid requester, std::string_view name, bool closed, Time now,
-                   Effects& out);
+                   Effects& out) {
+        on_create(op, requester, name, closed, order_fifo, now, out);
+    }
     // Adds `member` (a process of this node) to group `name`. Completes `op` with the view
     // that added it (encode_view) once durable, or the current view if it already was a
     // member; or: invalid_argument, not_found (no such group), queue_full (members_max, or
@@ -58,6 +64,11 @@ public:
 
     // The view of `name` this node installed last, or nullptr.
     [[nodiscard]] const View* installed(std::string_view name) const;
+    // Every group's view this node installed last (those of groups it hosts or hosted
+    // members of), by name: the ordering engine's view input in the runtime.
+    [[nodiscard]] const std::map<std::string, View, std::less<>>& installed_views() const {
+        return installed_;
+    }
     // Server only: the current view of `name` (durable or not), or nullptr.
     [[nodiscard]] const View* server_view(std::string_view name) const;
     // Server only: the names of the groups it holds, in name order (empty elsewhere).
@@ -82,7 +93,7 @@ public:
 private:
     // Member side (group_engine.cpp).
     void start_request(OperationId op, wire::PacketKind kind, Pid source, std::string_view name,
-                       bool closed, Time now, Effects& out);
+                       bool closed, Time now, Effects& out, std::uint8_t order = order_fifo);
     void on_reply(const GroupPacket& m, Time now, Effects& out);
     void on_view(NodeId from, const GroupPacket& m, Effects& out);
     void install(const View& v, const std::string& name, Effects& out);

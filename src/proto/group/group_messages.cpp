@@ -75,7 +75,10 @@ Bytes encode_view(const View& v) {
     Bytes out;
     out.reserve(13 + v.members.size() * 20);
     put_u64(out, v.id);
-    out.push_back(v.closed ? 1 : 0);
+    // Fifo encodes as 0, so that the views of a fifo group are the bytes they were before the
+    // mode was added (docs/groups.md "Binary encodings").
+    const int mode = v.order == order_fifo ? 0 : v.order;
+    out.push_back(static_cast<std::uint8_t>((v.closed ? 1 : 0) | mode << 1));
     put_u32(out, static_cast<std::uint32_t>(v.members.size()));
     for (const auto& m : v.members) {
         put_pid(out, m.pid);
@@ -95,6 +98,9 @@ std::optional<View> decode_view(ByteView bytes) {
     }
     if (v.id == 0 || bytes.size() - offset != std::size_t{n} * 20) return std::nullopt;
     v.closed = (flags & 1) != 0;
+    const auto mode = static_cast<std::uint8_t>((flags >> 1) & 7);
+    if (mode > order_max) return std::nullopt;
+    v.order = mode == 0 ? order_fifo : mode;
     v.members.resize(n);
     for (auto& m : v.members) {
         if (!get_pid(bytes, offset, m.pid) || !get_u32(bytes, offset, m.incarnation)) {
@@ -129,6 +135,7 @@ wire::Packet build(const GroupPacket& m, std::uint32_t self_incarnation) {
         p.extensions.push_back({ExtensionType::group_reliability, std::move(b)});
     }
     p.body = m.body;
+    if (m.kind == PacketKind::group_create && m.order != order_fifo) p.body = {m.order};
     return p;
 }
 
@@ -154,6 +161,14 @@ Result<GroupPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
         return fail(Errc::malformed, "id 0");
     }
     m.body = std::move(packet.body);
+    if (m.kind == PacketKind::group_create) {
+        // The mode: no body is fifo (as before the mode existed), else one byte 1..order_max.
+        if (m.body.size() > 1 ||
+            (m.body.size() == 1 && (m.body[0] == 0 || m.body[0] > order_max))) {
+            return fail(Errc::malformed, "group_create order mode");
+        }
+        if (m.body.size() == 1) m.order = m.body[0];
+    }
     return m;
 }
 

@@ -24,17 +24,24 @@ struct Member {
     auto operator<=>(const Member&) const = default;
 };
 
+// A group's ordering mode, fixed at create (docs/ordering.md, OrderMode's numbers): 1 fifo (the
+// default), 2 sequencer, 3 abcast, 4 cbcast, 5 absolute.
+inline constexpr std::uint8_t order_fifo = 1;
+inline constexpr std::uint8_t order_max = 5;
+
 // A numbered view of a group: its members, sorted. Ids grow by one per change, from 1.
 struct View {
     std::uint64_t id = 0;
     bool closed = false;
     std::vector<Member> members;
+    std::uint8_t order = order_fifo;  // The group's ordering mode (1..order_max), fixed at create.
 
     [[nodiscard]] bool contains(const Member& m) const;
     [[nodiscard]] bool contains_pid(Pid pid) const;
     bool operator==(const View&) const = default;
 };
-// u64 id, u8 flags (bit 0 closed), u32 n, n x (u64 node, u64 local id, u32 incarnation).
+// u64 id, u8 flags (bit 0 closed; bits 1-3 the order mode, 0 for fifo), u32 n,
+// n x (u64 node, u64 local id, u32 incarnation). A mode above order_max is malformed.
 [[nodiscard]] Bytes encode_view(const View& v);
 [[nodiscard]] std::optional<View> decode_view(ByteView bytes);
 
@@ -43,6 +50,7 @@ struct View {
 struct GroupPacket : Addressing {
     std::uint64_t ack = 0;              // group_view: the view the server believes the node has.
     bool closed = false;                // flag::group_closed (create).
+    std::uint8_t order = order_fifo;    // Create: the body (empty = fifo, else one mode byte).
     bool respond = false;               // flag::group_respond (data).
     bool reset = false;                 // flag::group_reset (view).
     std::string name;                   // group_name (all but heartbeat).

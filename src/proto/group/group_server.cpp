@@ -85,7 +85,7 @@ GroupPacket GroupEngine::handle_request(const GroupPacket& m, std::uint64_t& wai
         if (it != groups_.end()) return reply.reason = Errc::already_exists, reply;
         if (groups_.size() >= options_.groups_max) return reply.reason = Errc::queue_full, reply;
         ServerGroup g;
-        g.history.push_back(View{1, m.closed, {}});
+        g.history.push_back(View{1, m.closed, {}, m.order});
         g.dirty = true;
         ++counters_.views_created;
         it = groups_.emplace(m.name, std::move(g)).first;
@@ -134,7 +134,7 @@ GroupPacket GroupEngine::handle_join(ServerGroup& g, GroupPacket reply, const Gr
 
 // G5: a new view, numbered one above the current; sent to nobody until it is durable.
 void GroupEngine::change(const std::string& name, ServerGroup& g, std::vector<Member> members) {
-    View v{g.current().id + 1, g.current().closed, std::move(members)};
+    View v{g.current().id + 1, g.current().closed, std::move(members), g.current().order};
     HERALD_ASSERT(std::is_sorted(v.members.begin(), v.members.end()));
     g.history.push_back(std::move(v));
     while (g.history.size() > options_.history_max && g.history.front().id < g.durable_id) {

@@ -124,6 +124,10 @@ struct Delivery {
     View view;
 };
 [[nodiscard]] Bytes encode_delivery(const Delivery& d);
+// Whether a delivery body is of type view (without decoding the rest).
+[[nodiscard]] inline bool is_view_delivery(ByteView body) {
+    return !body.empty() && body[0] == 1;
+}
 [[nodiscard]] std::optional<Delivery> decode_delivery(ByteView bytes);
 
 }  // namespace herald::proto::order

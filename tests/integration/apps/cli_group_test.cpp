@@ -70,7 +70,8 @@ TEST(HeraldCliGroup, CreateJoinSendViewLeaveAcrossTwoDaemons) {
     EXPECT_EQ(left["members"], json::array({first}));
     r = run({herald_bin(), "group", "view", server.url(), "chat"});  // Text output.
     ASSERT_EQ(r.code, 0) << r.err;
-    EXPECT_NE(r.out.find("chat view 4 (open): 1 member " + first), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("chat view 4 (open, fifo): 1 member " + first), std::string::npos)
+        << r.out;
 
     r = group({"ls", server.url()});
     ASSERT_EQ(r.code, 0) << r.err;
@@ -83,6 +84,37 @@ TEST(HeraldCliGroup, CreateJoinSendViewLeaveAcrossTwoDaemons) {
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("\"group_views_installed\":"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\"group_multicasts_sent\":1"), std::string::npos) << r.out;
+}
+
+// --order on create: the daemon creates the group with that ordering, and view and ls show it
+// (text and JSON); an unknown order is a usage error.
+TEST(HeraldCliGroup, CreateWithOrderShowsItInViewAndLs) {
+    Daemon daemon;
+    auto r = group({"create", daemon.url(), "ledger", "--order", "abcast"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(only_object(r)["order"], "abcast");
+    ASSERT_EQ(group({"create", daemon.url(), "plain"}).code, 0);  // The default: fifo.
+    r = group({"view", daemon.url(), "ledger"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(only_object(r)["order"], "abcast");
+    r = run({herald_bin(), "group", "view", daemon.url(), "ledger"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("ledger view 1 (open, abcast): 0 members"), std::string::npos) << r.out;
+    r = group({"ls", daemon.url()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto listed = lines(r.out);
+    ASSERT_EQ(listed.size(), 2u) << r.out;
+    EXPECT_EQ(json::parse(listed[0]), (json{{"name", "ledger"}, {"order", "abcast"}}));
+    EXPECT_EQ(json::parse(listed[1]), (json{{"name", "plain"}, {"order", "fifo"}}));
+    r = run({herald_bin(), "group", "ls", daemon.url()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "ledger abcast\nplain fifo\n");
+    r = group({"create", daemon.url(), "bad", "--order", "total"});
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("invalid_argument"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("fifo, absolute, sequencer, abcast or cbcast"), std::string::npos)
+        << r.err;
+    EXPECT_EQ(group({"view", daemon.url(), "bad"}).code, 1);  // Never created.
 }
 
 TEST(HeraldCliGroup, RefusedOperationsExitOne) {

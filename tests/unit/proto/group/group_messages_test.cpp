@@ -59,6 +59,60 @@ TEST(GroupMessages, ViewRejectsTruncatedZeroIdAndUnsortedMembers) {
     EXPECT_FALSE(decode_view(encode_view(unsorted)));
 }
 
+TEST(GroupMessages, ViewCarriesTheOrderModeAndFifoKeepsTheOldBytes) {
+    View v = sample_view();
+    const Bytes fifo = encode_view(v);
+    EXPECT_EQ(fifo[8], 1);  // Flags: closed only; fifo is 0 in bits 1-3.
+    for (std::uint8_t mode = 1; mode <= order_max; ++mode) {
+        v.order = mode;
+        auto back = decode_view(encode_view(v));
+        ASSERT_TRUE(back);
+        EXPECT_EQ(back->order, mode);
+        EXPECT_TRUE(back->closed);
+    }
+    Bytes bad = fifo;
+    bad[8] = static_cast<std::uint8_t>(1 | 6 << 1);  // Mode 6 does not exist.
+    EXPECT_FALSE(decode_view(bad));
+    bad[8] = 1 << 1;  // Mode 1 written explicitly: still fifo.
+    auto one = decode_view(bad);
+    ASSERT_TRUE(one);
+    EXPECT_EQ(one->order, order_fifo);
+    // The server's durable record keeps each view's mode: a restarted server serves it again.
+    View first = sample_view();
+    first.order = 4;
+    View next = first;
+    next.id = 8;
+    auto record = decode_record(encode_record({first, next}));
+    ASSERT_TRUE(record);
+    ASSERT_EQ(record->size(), 2u);
+    EXPECT_EQ(record->back().order, 4);
+}
+
+TEST(GroupMessages, CreateCarriesTheOrderModeInItsBodyAndRejectsBadModes) {
+    GroupPacket c;
+    c.kind = PacketKind::group_create;
+    c.source = Pid{NodeId{2}, 5};
+    c.target = Pid{NodeId{1}, 0};
+    c.id = 1;
+    c.name = "g";
+    c.order = 3;
+    wire::Packet q = build(c, 1);
+    EXPECT_EQ(q.body, Bytes{3});
+    auto back = parse(NodeId{2}, q, 64);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->order, 3);
+    c.order = order_fifo;
+    wire::Packet f = build(c, 1);
+    EXPECT_TRUE(f.body.empty());
+    for (const Bytes& body : {Bytes{0}, Bytes{6}, Bytes{1, 1}}) {
+        wire::Packet p = build(c, 1);
+        p.body = body;
+        auto r = parse(NodeId{2}, p, 64);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().code, Errc::malformed);
+    }
+}
+
 TEST(GroupMessages, DataPacketRoundTripsThroughTheWireCodec) {
     const GroupPacket m = sample_data();
     wire::Packet p = build(m, 3);

@@ -1,0 +1,259 @@
+// Ordered multicast through the public API (Process::ordered_multicast, docs/ordering.md) on
+// three real nodes in one OS process over loopback UDP: S hosts the group server and a member,
+// A and B one member each. Properties: sequencer and abcast, three concurrent senders: every
+// member receives the same sequence, each message once (total-order agreement); fifo per
+// sender in every mode; cbcast: a reply to a received message comes after its cause at every
+// member; absolute, the same agreement. Plus the order in views, and ordered_multicast's
+// errors. No faults.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "herald/herald.h"
+#include "node_test_support.h"
+
+namespace herald::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int messages_per_sender = 40;
+
+class GroupOrderTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        NodeOptions so;
+        so.data_dir = dir.path();
+        so.groups.server = true;
+        so.groups.heartbeat_interval = 100ms;  // The loopback row of docs/groups.md.
+        so.groups.suspicion_timeout = 1s;
+        s = start_node(so);
+        ASSERT_TRUE(s);
+        NodeOptions co;
+        co.groups.server_url = s->listen_url();
+        co.groups.heartbeat_interval = 100ms;
+        co.groups.suspicion_timeout = 1s;
+        a = start_node(co);
+        b = start_node(co);
+        ASSERT_TRUE(a && b);
+        for (Node* x : {s.get(), a.get(), b.get()}) {  // Order packets go member to member.
+            for (Node* y : {s.get(), a.get(), b.get()}) {
+                if (x != y) {
+                    ASSERT_TRUE(x->connect(y->listen_url()));
+                }
+            }
+        }
+    }
+
+    // Creates `name` with `order`, one member on each node, and waits until each member's
+    // ordering view is the one with all three (view 4: views 2 and 3 were flushed first).
+    void start_group(const std::string& name, Order order) {
+        auto created = a->create_group(name, order);
+        ASSERT_TRUE(created) << created.error().to_string();
+        EXPECT_EQ(created->order, order);
+        members.push_back(spawn(*s));
+        members.push_back(spawn(*a));
+        members.push_back(spawn(*b));
+        for (Process& p : members) ASSERT_TRUE(p.join_group(name));
+        for (Process& p : members) {
+            ASSERT_TRUE(eventually([&] {
+                auto v = p.ordered_view(name);
+                return v && v->id == 4 && v->members.size() == 3;
+            })) << "no ordering view 4 at "
+                << to_string(p.pid());
+        }
+    }
+
+    // Three concurrent senders; every member gets the same sequence (defined below).
+    void total_order_agreement(Order order);
+
+    TempDir dir;
+    std::unique_ptr<Node> s, a, b;
+    std::vector<Process> members;
+};
+
+struct Received {
+    Pid sender;
+    std::string text;
+    bool operator==(const Received&) const = default;
+};
+
+// The next `count` ordered messages of `p` (group views and direct messages skipped).
+std::vector<Received> receive_ordered(Process& p, std::size_t count) {
+    std::vector<Received> out;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+        auto envelope = p.receive(1s);
+        if (!envelope || !envelope->ordered) continue;
+        auto m = decode_group_message(*envelope);
+        EXPECT_TRUE(m) << m.error().to_string();
+        if (!m) continue;
+        EXPECT_TRUE(m->ordered);
+        EXPECT_EQ(m->kind, GroupMessage::Kind::data);
+        out.push_back({m->sender, std::string(m->text())});
+    }
+    return out;
+}
+
+// Every member multicasts messages_per_sender messages at once, from its own thread.
+void send_concurrently(std::vector<Process>& senders, const std::string& name) {
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < senders.size(); ++i) {
+        threads.emplace_back([&senders, &name, i] {
+            for (int k = 0; k < messages_per_sender; ++k) {
+                const std::string text = std::to_string(i) + "-" + std::to_string(k);
+                auto sent = senders[i].ordered_multicast(name, text, 5s);
+                EXPECT_TRUE(sent) << text << ": " << sent.error().to_string();
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+}
+
+// Each message once, and each sender's messages in the order it sent them.
+void expect_once_and_fifo(const std::vector<Received>& got, std::size_t senders) {
+    std::set<std::string> seen;
+    std::map<std::string, int> next;  // Per sender prefix: the next k expected.
+    for (const auto& r : got) {
+        EXPECT_TRUE(seen.insert(r.text).second) << "twice: " << r.text;
+        const auto dash = r.text.find('-');
+        const std::string who = r.text.substr(0, dash);
+        EXPECT_EQ(std::stoi(r.text.substr(dash + 1)), next[who]++) << "not fifo: " << r.text;
+    }
+    EXPECT_EQ(seen.size(), senders * messages_per_sender);
+}
+
+void GroupOrderTest::total_order_agreement(Order order) {
+    start_group("total", order);
+    if (HasFatalFailure()) return;
+    send_concurrently(members, "total");
+    std::vector<std::vector<Received>> sequences;
+    for (Process& p : members) {
+        sequences.push_back(receive_ordered(p, 3 * messages_per_sender));
+        expect_once_and_fifo(sequences.back(), 3);
+    }
+    EXPECT_EQ(sequences[0], sequences[1]) << "S and A disagree";
+    EXPECT_EQ(sequences[0], sequences[2]) << "S and B disagree";
+}
+
+TEST_F(GroupOrderTest, SequencerGivesEveryMemberTheSameSequenceOfConcurrentSenders) {
+    total_order_agreement(Order::sequencer);
+}
+
+TEST_F(GroupOrderTest, AbcastGivesEveryMemberTheSameSequenceOfConcurrentSenders) {
+    total_order_agreement(Order::abcast);
+}
+
+// The three nodes share one host's monotonic clock: skew 0, within the bound (O26).
+TEST_F(GroupOrderTest, AbsoluteGivesEveryMemberTheSameSequenceOfConcurrentSenders) {
+    total_order_agreement(Order::absolute);
+}
+
+// A view change in the middle of the traffic: B leaves while S and A send. The survivors
+// flush the old view and then go on in the new one; both deliver all 2 x N messages (senders
+// that did not crash, O33), once each, in one order.
+TEST_F(GroupOrderTest, SequencerSurvivorsAgreeWhenAMemberLeavesMidStream) {
+    start_group("total", Order::sequencer);
+    if (HasFatalFailure()) return;
+    std::vector<Process> senders;
+    senders.push_back(std::move(members[0]));
+    senders.push_back(std::move(members[1]));
+    std::thread leaver([&] {
+        while (auto envelope = members[2].receive(5s)) {
+            if (!envelope->ordered) continue;             // Group views.
+            auto left = members[2].leave_group("total");  // After its first message came.
+            EXPECT_TRUE(left) << left.error().to_string();
+            return;
+        }
+        ADD_FAILURE() << "B received no ordered message";
+    });
+    send_concurrently(senders, "total");
+    leaver.join();
+    std::vector<std::vector<Received>> sequences;
+    for (Process& p : senders) {
+        sequences.push_back(receive_ordered(p, 2 * messages_per_sender));
+        expect_once_and_fifo(sequences.back(), 2);
+    }
+    EXPECT_EQ(sequences[0], sequences[1]) << "S and A disagree";
+    for (Process& p : senders) {
+        EXPECT_TRUE(eventually([&] {
+            auto v = p.ordered_view("total");
+            return v && v->id == 5 && v->members.size() == 2;
+        }));
+    }
+}
+
+TEST_F(GroupOrderTest, FifoDeliversEachSendersMessagesInSendOrderOnce) {
+    start_group("fifo", Order::fifo);
+    if (HasFatalFailure()) return;
+    send_concurrently(members, "fifo");
+    for (Process& p : members) expect_once_and_fifo(receive_ordered(p, 3 * messages_per_sender), 3);
+}
+
+// A asks, B answers once it received the question, S talks meanwhile: at every member the
+// answer comes after the question (the lecture's causal order, O11).
+TEST_F(GroupOrderTest, CbcastDeliversAReplyAfterItsCauseAtEveryMember) {
+    start_group("causal", Order::cbcast);
+    if (HasFatalFailure()) return;
+    std::thread noise([&] {
+        for (int k = 0; k < 10; ++k) EXPECT_TRUE(members[0].ordered_multicast("causal", "noise"));
+    });
+    ASSERT_TRUE(members[1].ordered_multicast("causal", "question"));
+    std::vector<Received> at_b;
+    while (std::none_of(at_b.begin(), at_b.end(),
+                        [](const Received& r) { return r.text == "question"; })) {
+        auto one = receive_ordered(members[2], 1);
+        ASSERT_EQ(one.size(), 1u) << "B never received the question";
+        at_b.push_back(one[0]);
+    }
+    ASSERT_TRUE(members[2].ordered_multicast("causal", "answer"));
+    noise.join();
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        std::vector<Received> got = i == 2 ? at_b : std::vector<Received>{};
+        const auto rest = receive_ordered(members[i], 12 - got.size());
+        got.insert(got.end(), rest.begin(), rest.end());
+        ASSERT_EQ(got.size(), 12u) << "member " << i;
+        const auto at = [&](const std::string& text) {
+            return std::find_if(got.begin(), got.end(),
+                                [&](const Received& r) { return r.text == text; }) -
+                   got.begin();
+        };
+        EXPECT_LT(at("question"), at("answer")) << "member " << i;
+        EXPECT_EQ(got[static_cast<std::size_t>(at("answer"))].sender, members[2].pid());
+    }
+}
+
+TEST_F(GroupOrderTest, ViewsShowTheOrderAndOrderedMulticastRefusesNonMembers) {
+    ASSERT_TRUE(a->create_group("agreed", false, Order::abcast));
+    auto viewed = b->group_view("agreed");
+    ASSERT_TRUE(viewed) << viewed.error().to_string();
+    EXPECT_EQ(viewed->order, Order::abcast);
+    auto plain = a->create_group("plain");
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(plain->order, Order::fifo);  // The default.
+    Process outsider = spawn(*a);
+    auto refused = outsider.ordered_multicast("agreed", "x", 5s);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::not_found);
+    auto no_view = outsider.ordered_view("agreed");
+    ASSERT_FALSE(no_view);
+    EXPECT_EQ(no_view.error().code, Errc::not_found);
+    auto bad = a->create_group("bad", false, static_cast<Order>(9));
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().code, Errc::invalid_argument);
+    auto zero = outsider.ordered_multicast("agreed", "x", 0s);
+    ASSERT_FALSE(zero);
+    EXPECT_EQ(zero.error().code, Errc::invalid_argument);
+    EXPECT_EQ(parse_order("cbcast").value(), Order::cbcast);
+    EXPECT_EQ(order_name(Order::absolute), "absolute");
+    EXPECT_FALSE(parse_order("total"));
+}
+
+}  // namespace
+}  // namespace herald::testing
