@@ -17,10 +17,7 @@ namespace herald::sim {
 RunReport run_migrate_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     Buggify buggify(seed, o.buggify);
     ScenarioSpec spec = base_spec("migrate", o, buggify);
-    proto::direct::DirectOptions d = direct_engine_options(o, buggify);
-    // A target keeps an accepted process this long waiting for the origin's decision.
-    d.migrate_hold = d.channel_idle;
-    spec.engines = {direct_engine(d)};
+    spec.engines = {direct_engine(direct_engine_options(o, buggify))};
     spec.faults.crashes = 0;  // The workload picks the victims (schedule_crashes).
     MigrateWorkload* workload = nullptr;
     MigrateWorkloadOptions w;

@@ -3,6 +3,8 @@
 // when the origin commits; the origin forwards data that still comes to it; senders learn the
 // new location from the acks. Layer: proto/direct.
 #include <algorithm>
+#include <iterator>
+#include <map>
 #include <string>
 
 #include "core/assert.h"
@@ -15,8 +17,9 @@ namespace herald::proto::direct {
 namespace {
 
 // The snapshot (the migrate packet's body), little-endian: u8 buffering, u32 queue_limit;
-// u32 n, n x {pid source, u32 epoch, u32 source_incarnation, u64 expected}; u32 m,
-// m x {pid source, u64 seq, u64 sent_unix_ns, u32 length, body}; u32 length, state.
+// u32 n, n x {pid source, u32 epoch, u32 source_incarnation, u64 expected}; u32 f,
+// f x {u64 node, u32 incarnation}; m x {pid source, u64 seq, u64 sent_unix_ns, u32 length,
+// body}; u32 length, state.
 struct Snapshot {
     ProcessOptions options;
     struct Channel {
@@ -26,6 +29,7 @@ struct Snapshot {
         std::uint64_t expected = 1;
     };
     std::vector<Channel> channels;
+    std::map<NodeId, std::uint32_t> floors;
     std::vector<Message> queued;
     Bytes state;
 };
@@ -55,6 +59,23 @@ bool get_channels(ByteView in, std::size_t& offset, Snapshot& s) {
         }
         if (!c.source.valid() || c.epoch == 0 || c.expected == 0) return false;
         s.channels.push_back(c);
+    }
+    return true;
+}
+
+// Sender nodes' incarnations the origin knew (M10); at most floors_max travel.
+constexpr std::size_t floors_max = 256;
+
+bool get_floors(ByteView in, std::size_t& offset, Snapshot& s) {
+    std::uint32_t f = 0;
+    if (!get_u32(in, offset, f) || f > floors_max) return false;
+    for (std::uint32_t i = 0; i < f; ++i) {
+        std::uint64_t node = 0;
+        std::uint32_t incarnation = 0;
+        if (!get_u64(in, offset, node) || !get_u32(in, offset, incarnation) || node == 0) {
+            return false;
+        }
+        s.floors[NodeId{node}] = incarnation;
     }
     return true;
 }
@@ -89,7 +110,10 @@ bool decode_snapshot(ByteView in, Pid pid, Snapshot& s) {
     }
     s.options.buffering = static_cast<Buffering>(buffering);
     if (s.options.queue_limit == 0) return false;
-    if (!get_channels(in, offset, s) || !get_queued(in, offset, pid, s)) return false;
+    if (!get_channels(in, offset, s) || !get_floors(in, offset, s) ||
+        !get_queued(in, offset, pid, s)) {
+        return false;
+    }
     return get_bytes(in, offset, s.state) && offset == in.size();
 }
 
@@ -105,28 +129,45 @@ NodeId DirectState::sender_node(const wire::Packet& packet) {
     return NodeId{node};
 }
 
+namespace {
+
+// Why a process cannot migrate now (M1); code ok when it can.
+struct Refusal {
+    Errc code = Errc::ok;
+    const char* detail = "";
+};
+
+void refuse(Effects& out, OperationId op, const Refusal& refusal) {
+    out.completions.push_back(
+        {op, Result<Bytes>(tl::unexpect, Error{refusal.code, refusal.detail})});
+}
+
+}  // namespace
+
 bool DirectState::check_migrate(OperationId op, Pid pid, NodeId to, Effects& out) {
-    auto refuse = [&](Errc code, const char* detail) {
-        out.complete(op, fail(code, detail));
-        return false;
-    };
+    Refusal refusal;
     auto it = processes_.find(pid);
-    if (it == processes_.end()) return refuse(Errc::invalid_argument, "not a process here");
-    if (!to.known() || to == self_) return refuse(Errc::invalid_argument, "invalid target node");
-    const Buffering b = it->second.options.buffering;
-    if (b != Buffering::multiple && b != Buffering::single) {
-        return refuse(Errc::invalid_argument, "only buffered processes migrate");
-    }
-    if (it->second.migrating != 0) return refuse(Errc::would_block, "already migrating");
-    for (std::uint64_t id : it->second.sender_ids) {
-        if (!senders_.at(id).entries.empty()) {
-            return refuse(Errc::would_block, "the process has sends pending");
+    if (it == processes_.end()) {
+        refusal = {Errc::invalid_argument, "not a process here"};
+    } else if (!to.known() || to == self_) {
+        refusal = {Errc::invalid_argument, "invalid target node"};
+    } else if (it->second.options.buffering != Buffering::multiple &&
+               it->second.options.buffering != Buffering::single) {
+        refusal = {Errc::invalid_argument, "only buffered processes migrate"};
+    } else if (it->second.migrating != 0) {
+        refusal = {Errc::would_block, "already migrating"};
+    } else if (forwards_.size() + outgoing_.size() >= options_.forwards_max) {
+        refusal = {Errc::queue_full, "forwards_max reached"};
+    } else {
+        for (std::uint64_t id : it->second.sender_ids) {
+            if (!senders_.at(id).entries.empty()) {
+                refusal = {Errc::would_block, "the process has sends pending"};
+            }
         }
     }
-    if (forwards_.size() + outgoing_.size() >= options_.forwards_max) {
-        return refuse(Errc::queue_full, "forwards_max reached");
-    }
-    return true;
+    if (refusal.code == Errc::ok) return true;
+    refuse(out, op, refusal);
+    return false;
 }
 
 Bytes DirectState::snapshot(Pid pid, const LocalProcess& process,
@@ -141,6 +182,17 @@ Bytes DirectState::snapshot(Pid pid, const LocalProcess& process,
         put_u32(out, channel.epoch);
         put_u32(out, channel.source_incarnation);
         put_u64(out, channel.expected);
+    }
+    // What this node knows of sender incarnations, with what the process brought along.
+    std::map<NodeId, std::uint32_t> floors = process.floors;
+    for (const auto& [node, peer] : peers_) {
+        if (peer.incarnation != 0) floors[node] = std::max(floors[node], peer.incarnation);
+    }
+    while (floors.size() > floors_max) floors.erase(std::prev(floors.end()));
+    put_u32(out, static_cast<std::uint32_t>(floors.size()));
+    for (const auto& [node, incarnation] : floors) {
+        put_u64(out, node.value);
+        put_u32(out, incarnation);
     }
     put_u32(out, static_cast<std::uint32_t>(queued.size()));
     for (const Message& message : queued) {
@@ -173,7 +225,7 @@ void DirectState::on_migrate(OperationId op, Pid pid, NodeId to, std::vector<Mes
     Outgoing o;
     o.snapshot = snapshot(pid, it->second, queued, state);
     if (o.snapshot.size() > options_.body_bytes_max) {
-        out.complete(op, fail(Errc::too_large, "snapshot exceeds body_bytes_max"));
+        refuse(out, op, {Errc::too_large, "snapshot exceeds body_bytes_max"});
         return give_back();
     }
     o.op = op;
@@ -205,7 +257,7 @@ void DirectState::on_migrate_out_timer(std::uint64_t id, Time now, Effects& out)
     if (it == outgoing_.end()) return;
     Outgoing& o = it->second;
     if (now >= o.deadline) {
-        return abort_out(id, fail(Errc::unreachable, "no answer from the target node"), now, out);
+        return abort_out(id, Errc::unreachable, "no answer from the target node", now, out);
     }
     ++counters_.retransmits;
     send_migrate(o, id, out);
@@ -213,7 +265,7 @@ void DirectState::on_migrate_out_timer(std::uint64_t id, Time now, Effects& out)
     out.set_timer(make_timer(TimerKind::migrate_out, id), std::min(now + o.rto, o.deadline));
 }
 
-void DirectState::abort_out(std::uint64_t id, Result<Bytes> result, Time now, Effects& out) {
+void DirectState::abort_out(std::uint64_t id, Errc code, const char* why, Time now, Effects& out) {
     auto it = outgoing_.find(id);
     HERALD_ASSERT(it != outgoing_.end());
     Outgoing o = std::move(it->second);
@@ -228,7 +280,7 @@ void DirectState::abort_out(std::uint64_t id, Result<Bytes> result, Time now, Ef
         ++process->second.queued;
         out.deliver(std::move(m));
     }
-    out.complete(o.op, std::move(result));
+    refuse(out, o.op, {code, why});
     // Tell the target at once (it would also learn it from its next migrate_reply, M5).
     send_done(o.to, 0, o.pid, id, false, out);
 }
@@ -245,7 +297,7 @@ void DirectState::commit_out(std::uint64_t id, std::uint32_t to_incarnation, Tim
     const std::set<std::uint64_t> sender_ids = process.sender_ids;
     for (std::uint64_t sender : sender_ids) release_sender(sender);  // Idle (check_migrate).
     processes_.erase(o.pid);
-    forwards_[o.pid] = Forward{o.to, id, now + options_.forward_ttl};
+    forwards_[o.pid] = Forward{o.to, id, to_incarnation, now + options_.forward_ttl};
     ++counters_.migrations_out;
     trace(out, now, "migrate_commit",
           [&] { return "pid=" + to_string(o.pid) + " to=" + to_string(o.to); });
@@ -273,14 +325,17 @@ void DirectState::on_migrate_reply(const wire::Packet& packet, Time now, Effects
     auto it = outgoing_.find(h.seq);
     const bool mine = h.target_incarnation == incarnation_ && it != outgoing_.end() &&
                       it->second.to == target && it->second.pid == h.target;
-    if (mine && reason) return abort_out(h.seq, fail(*reason, "refused by the target"), now, out);
+    if (mine && reason) return abort_out(h.seq, *reason, "refused by the target", now, out);
     if (mine) return commit_out(h.seq, h.source_incarnation, now, out);
     if (reason) return stale(now, out, "migrate_refusal");  // Refusals need no decision.
     // A repeated accept: answer with the decision taken (M5). Commit only if this migration
     // made the forwarding entry; any other (an earlier life's, an aborted one) was aborted.
     auto forward = forwards_.find(h.target);
+    // A target that restarted since it accepted may accept a late duplicate of the migrate
+    // packet: that is not the acceptance we committed on.
     const bool committed = h.target_incarnation == incarnation_ && forward != forwards_.end() &&
-                           forward->second.id == h.seq && forward->second.to == target;
+                           forward->second.id == h.seq && forward->second.to == target &&
+                           forward->second.to_incarnation == h.source_incarnation;
     send_done(target, h.source_incarnation, h.target, h.seq, committed, out);
 }
 
@@ -345,6 +400,9 @@ void DirectState::on_migrate_in_timer(std::uint64_t key, Time now, Effects& out)
     Incoming& in = it->second;
     if (now >= in.since + options_.migrate_hold) {
         trace(out, now, "probe_migrate_hold_expired", [&] { return "pid=" + to_string(in.pid); });
+        // Our entry predates this move back to us, so it is stale; and if the origin
+        // committed, following it could come round to us again (M9).
+        forwards_.erase(in.pid);
         remember_finished(in, now);
         incoming_.erase(it);
         return;
@@ -388,6 +446,7 @@ bool DirectState::install(const Incoming& in, Time now, Effects& out) {
     if (processes_.contains(in.pid)) return false;
     LocalProcess& process = processes_[in.pid];
     process.options = s.options;
+    process.floors = std::move(s.floors);
     for (const Snapshot::Channel& c : s.channels) {
         const ChannelKey key{c.source, in.pid};
         erase_receiver(key);
@@ -424,6 +483,13 @@ void DirectState::route_away(wire::Packet& packet, Time now, Effects& out) {
         return trace(out, now, "probe_migrating_dropped",
                      [&] { return "pid=" + to_string(h.target); });
     }
+    // Arriving here: an older forwarding entry of this node is stale (no loops, M9).
+    for (const auto& [key, in] : incoming_) {
+        if (in.pid == h.target) {
+            return trace(out, now, "probe_tentative_dropped",
+                         [&] { return "pid=" + to_string(h.target); });
+        }
+    }
     auto forward = forwards_.find(h.target);
     if (forward != forwards_.end()) {
         forward->second.expires = now + options_.forward_ttl;
@@ -437,12 +503,6 @@ void DirectState::route_away(wire::Packet& packet, Time now, Effects& out) {
             return "pid=" + to_string(copy.header.target) + " to=" + to_string(forward->second.to);
         });
         return emit(forward->second.to, std::move(copy), out);
-    }
-    for (const auto& [key, in] : incoming_) {
-        if (in.pid == h.target) {
-            return trace(out, now, "probe_tentative_dropped",
-                         [&] { return "pid=" + to_string(h.target); });
-        }
     }
     nack(packet, Errc::no_such_process, now, out);
 }

@@ -84,9 +84,10 @@ struct DirectOptions {
     std::uint32_t forwards_max = 4096;
     Duration forward_ttl = Duration::seconds(600);
     // Migrations into this node waiting for the origin's decision; more are refused
-    // queue_full. One waits at most migrate_hold for the decision, then is dropped.
+    // queue_full. One waits at most migrate_hold for the decision, then is dropped (the
+    // origin always answers while its forwarding entry lives, so keep forward_ttl longer).
     std::uint32_t migrations_max = 64;
-    Duration migrate_hold = Duration::seconds(30);
+    Duration migrate_hold = Duration::seconds(60);
     // A migration from here that has no answer after this fails with unreachable.
     Duration migrate_timeout = Duration::seconds(5);
     // Learned locations of migrated pids (for new channels); the oldest goes when full.

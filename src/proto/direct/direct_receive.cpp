@@ -35,10 +35,14 @@ void DirectState::on_data(wire::Packet& packet, Time now, Effects& out) {
     if (process == processes_.end() || process->second.migrating != 0) {
         return route_away(packet, now, out);
     }
+    LocalProcess& proc = process->second;
     if (h.target.node != self_) {
+        auto floor = proc.floors.find(h.source.node);
+        if (floor != proc.floors.end() && h.source_incarnation < floor->second) {
+            return stale(now, out, "earlier_sender_life");  // Known dead where it lived (M10).
+        }
         ++(forwarded ? counters_.received_forwarded : counters_.received_direct);
     }
-    LocalProcess& proc = process->second;
     ReceiverChannel* channel = receiver_for(packet, proc, now, out);
     if (channel == nullptr) return;
     channel->last_activity = now;

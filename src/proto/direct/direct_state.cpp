@@ -98,7 +98,7 @@ void DirectState::on_exit(Pid pid, Time now, Effects& out) {
     auto it = processes_.find(pid);
     if (it == processes_.end()) return;
     if (it->second.migrating != 0) {
-        abort_out(it->second.migrating, fail(Errc::closed, "the process exited"), now, out);
+        abort_out(it->second.migrating, Errc::closed, "the process exited", now, out);
     }
     const std::set<std::uint64_t> sender_ids = it->second.sender_ids;
     for (std::uint64_t id : sender_ids) {

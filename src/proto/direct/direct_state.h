@@ -103,6 +103,9 @@ struct LocalProcess {
     std::set<std::uint64_t> sender_ids;  // Its sender channels.
     std::set<Pid> sources;               // Sources of its receiver channels.
     std::uint64_t migrating = 0;         // Id of its migration away in progress; 0 = none.
+    // Arrived by migration: the sender node incarnations the nodes it lived on knew; data of
+    // an earlier incarnation is a straggler (docs/migration.md M10). At most floors_max.
+    std::map<NodeId, std::uint32_t> floors;
 };
 
 // A migration away from this node waiting for the target's answer (docs/migration.md).
@@ -131,7 +134,8 @@ struct Incoming {
 // The origin's record of a process that left: data for it goes to `to`.
 struct Forward {
     NodeId to;
-    std::uint64_t id = 0;  // The migration that made it (answers a late migrate_reply).
+    std::uint64_t id = 0;              // The migration that made it (answers a late migrate_reply).
+    std::uint32_t to_incarnation = 0;  // The target incarnation that accepted it.
     Time expires;
 };
 
@@ -339,7 +343,7 @@ private:
                    Effects& out);
     void send_migrate_reply(const Incoming& incoming, Errc reason, Effects& out);
     void commit_out(std::uint64_t id, std::uint32_t to_incarnation, Time now, Effects& out);
-    void abort_out(std::uint64_t id, Result<Bytes> result, Time now, Effects& out);
+    void abort_out(std::uint64_t id, Errc code, const char* why, Time now, Effects& out);
     bool install(const Incoming& incoming, Time now, Effects& out);
     void on_migrate_out_timer(std::uint64_t id, Time now, Effects& out);
     void on_migrate_in_timer(std::uint64_t key, Time now, Effects& out);
