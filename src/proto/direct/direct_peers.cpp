@@ -181,9 +181,16 @@ void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time 
     peer.body_limit = 0;  // The new incarnation says its own with its hello(_reply).
     peer.hello_pending = false;
     for (auto& [id, channel] : senders_) {
-        if (channel.location == peer.node) {
-            restart_channel(channel, started_by, Errc::peer_restarted, now, out);
+        if (channel.location != peer.node) continue;
+        if (channel.key.target.node != peer.node) {
+            // A migrated process may live on in the new incarnation with its channel state
+            // (it may have arrived there after the restart): keep the epoch; the receiver
+            // dedups, or answers no_such_process if it died (docs/migration.md M11).
+            trace(out, now, "probe_migrated_target_kept",
+                  [&] { return "target=" + to_string(channel.key.target); });
+            continue;
         }
+        restart_channel(channel, started_by, Errc::peer_restarted, now, out);
     }
     std::vector<ChannelKey> old_receivers;
     for (const auto& [key, channel] : receivers_) {
