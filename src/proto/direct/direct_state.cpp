@@ -88,6 +88,7 @@ Peer* DirectState::peer_by_id(std::uint64_t id) {
 void DirectState::on_spawn(Pid pid, const ProcessOptions& options, Time /*now*/, Effects& /*out*/) {
     HERALD_ASSERT(pid.node == self_);
     HERALD_ASSERT(pid.local != 0);
+    forwards_.erase(pid);  // A new process under a pid that once left: it is here now.
     LocalProcess& process = processes_[pid];
     process.options = options;
     if (options.buffering == Buffering::single) process.options.queue_limit = 1;
@@ -356,7 +357,14 @@ void DirectState::check_invariants(std::vector<std::string>& findings) const {
                                std::to_string(channel.expected));
         }
     }
+    if (forwards_.size() > options_.forwards_max || incoming_.size() > options_.migrations_max) {
+        findings.push_back(std::to_string(forwards_.size()) + " forwarding entries, " +
+                           std::to_string(incoming_.size()) + " arrivals: over their bounds");
+    }
     for (const auto& [pid, process] : processes_) {
+        if (forwards_.contains(pid)) {
+            findings.push_back("process " + to_string(pid) + " is here and forwarded too");
+        }
         const Buffering b = process.options.buffering;
         const bool buffered = b == Buffering::multiple || b == Buffering::single;
         if (buffered && process.queued > process.options.queue_limit) {
