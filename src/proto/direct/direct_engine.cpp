@@ -70,6 +70,10 @@ void DirectEngine::on_migrate(OperationId op, Pid pid, NodeId to, std::vector<Me
     state_->end_input(now, out);
 }
 
+std::optional<ProcessOptions> DirectEngine::options_of(Pid pid) const {
+    return state_->options_of(pid);
+}
+
 void DirectEngine::on_location(Pid pid, NodeId node, Time now, Effects& out) {
     state_->begin(now);
     state_->on_location(pid, node, now, out);

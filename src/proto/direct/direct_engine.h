@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -125,6 +126,8 @@ public:
         std::uint64_t forwards_live = 0;       // Forwarding entries held now.
     };
     [[nodiscard]] Counters counters() const;
+    // The options of local process `pid` (one that migrated here too); nullopt for none.
+    [[nodiscard]] std::optional<ProcessOptions> options_of(Pid pid) const;
     // Messages delivered to `pid`'s queue and not yet consumed.
     [[nodiscard]] std::uint32_t queued(Pid pid) const;
 

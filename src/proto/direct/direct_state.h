@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -219,6 +220,11 @@ public:
     [[nodiscard]] DirectEngine::Counters counters() const;
     void check_invariants(std::vector<std::string>& findings) const;
     [[nodiscard]] std::uint32_t queued(Pid pid) const;
+    [[nodiscard]] std::optional<ProcessOptions> options_of(Pid pid) const {
+        auto it = processes_.find(pid);
+        if (it == processes_.end()) return std::nullopt;
+        return it->second.options;
+    }
     void on_migrate(OperationId op, Pid pid, NodeId to, std::vector<Message> queued, Bytes state,
                     Time now, Effects& out);
     void on_location(Pid pid, NodeId node, Time now, Effects& out);
