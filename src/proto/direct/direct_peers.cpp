@@ -186,8 +186,9 @@ void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time 
             // A migrated process may live on in the new incarnation with its channel state
             // (it may have arrived there after the restart): keep the epoch; the receiver
             // dedups, or answers no_such_process if it died (docs/migration.md M11).
+            const Pid target = channel.key.target;  // clang 14 captures no structured binding.
             trace(out, now, "probe_migrated_target_kept",
-                  [&] { return "target=" + to_string(channel.key.target); });
+                  [&] { return "target=" + to_string(target); });
             continue;
         }
         restart_channel(channel, started_by, Errc::peer_restarted, now, out);
