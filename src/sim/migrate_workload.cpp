@@ -187,7 +187,8 @@ void MigrateWorkload::on_completed(SimNode& node, const proto::CompleteEffect& c
     }
     auto pending = send_ops_.find(c.op);
     if (pending == send_ops_.end()) return;
-    Sender& s = senders_[pending->second];
+    const std::size_t index = pending->second;
+    Sender& s = senders_[index];
     send_ops_.erase(pending);
     SendRecord& record = sends_.at(c.op);
     record.outcome = c.result ? Errc::ok : c.result.error().code;
@@ -195,7 +196,7 @@ void MigrateWorkload::on_completed(SimNode& node, const proto::CompleteEffect& c
     if (record.liveness && c.result) ++s.liveness_ok;
     if (record.liveness && !c.result && !mobile_.alive) ++s.liveness_ok;  // Ended: no hang.
     static_cast<void>(node);
-    schedule_sender(pending->second, uniform(Duration::zero(), Duration::milliseconds(30)));
+    schedule_sender(index, uniform(Duration::zero(), Duration::milliseconds(30)));
 }
 
 void MigrateWorkload::on_delivered(SimNode& /*node*/, const Message& message) {

@@ -172,5 +172,30 @@ TEST(DirectMigrate, AMalformedSnapshotIsRefusedAndCounted) {
     EXPECT_TRUE(t.b->arrivals.empty());
 }
 
+TEST(DirectMigrate, EveryTruncationOrCorruptionOfASnapshotIsRefusedNeverInstalled) {
+    Quad t;
+    t.say(1, "m1");
+    t.net.migrate(*t.a, 100, t.p, NodeId{2}, t.a->delivered, "state");
+    ASSERT_EQ(t.net.on_wire(PacketKind::migrate), 1u);
+    const wire::Packet good = t.net.wire.front().packet;
+    t.net.drop_all();
+    std::uint64_t id = 1000;
+    for (std::size_t cut = 0; cut < good.body.size(); ++cut) {
+        wire::Packet bad = good;
+        bad.header.seq = ++id;
+        bad.body.resize(cut);
+        t.net.inject(*t.b, NodeId{1}, bad);
+    }
+    for (std::size_t i = 0; i < good.body.size(); ++i) {
+        wire::Packet bad = good;
+        bad.header.seq = ++id;
+        bad.body[i] = 0xff;  // Counts and lengths become huge; buffering invalid.
+        t.net.inject(*t.b, NodeId{1}, bad);
+    }
+    t.net.drop_all();
+    EXPECT_GE(t.b->engine->counters().malformed_dropped, good.body.size());
+    EXPECT_TRUE(t.b->arrivals.empty());
+}
+
 }  // namespace
 }  // namespace herald::proto::direct::testing
