@@ -1,5 +1,6 @@
 // Identities of the public API: NodeId, Pid (origin node + local id) and their text forms.
-// A Pid keeps its origin node for life; migration (later) adds a current-node hint.
+// A Pid keeps its origin node for life, also across migration: the current node is a hint
+// each sender caches (docs/migration.md).
 // Public API (src/core/ids.h re-exports it for the layers); includes only herald/ headers.
 #pragma once
 

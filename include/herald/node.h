@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -116,6 +117,13 @@ struct NodeStats {
     // names this node renews for its processes, and (on the server's node) names held.
     std::uint64_t name_requests = 0, name_cache_hits = 0, name_retries = 0;
     std::uint64_t names_held = 0, names_served = 0;
+    // Migration (docs/migration.md M13): processes that left / arrived / failed to leave;
+    // data packets this node forwarded for processes that left; data for processes that
+    // arrived here that came forwarded / straight from the sender; sender channels that
+    // learned a new location from an ack (later sends go direct); forwarding entries held.
+    std::uint64_t migrations_out = 0, migrations_in = 0, migrations_failed = 0;
+    std::uint64_t messages_forwarded = 0, received_forwarded = 0, received_direct = 0;
+    std::uint64_t location_updates = 0, forwards_live = 0;
     // Groups (0 unless the group engine runs here): views this node installed, multicasts its
     // processes sent (Process::multicast calls), multicast copies delivered to its members,
     // group packets sent again (requests, views, data), and nodes the failure detector removed
@@ -205,6 +213,13 @@ public:
     // Errc::invalid_argument (local_id >= 2^32, queue_limit 0 or > 2^20, name > 255 bytes),
     // already_exists (local id or name taken), queue_full (too many processes), closed.
     [[nodiscard]] Result<Process> spawn(const ProcessOptions& options = {});
+    // Called on this node's loop thread with each process that migrates here (Process::
+    // migrate on another node) and the state its application gave; it must not block: move
+    // the Process to a thread of yours, or store it. A handler that throws is counted
+    // (callbacks_threw) and the process ends. Without a handler, arriving processes are
+    // hosted but unserved. Set it once, before processes may arrive.
+    using ArrivalHandler = std::function<void(Process process, Bytes state)>;
+    void on_arrival(ArrivalHandler handler);
     // The pid of the live process registered under `name` here. Errc::not_found.
     [[nodiscard]] Result<Pid> whereis(std::string_view name) const;
     // Whether `node` runs on this host: it is this node, or the address its packets come from

@@ -103,6 +103,21 @@ public:
     [[nodiscard]] Status send(std::string_view to, std::string_view text,
                               const SendOptions& options = {});
 
+    // --- Migration (docs/migration.md, docs/api.md "Migration") ---
+    // Moves this process to node `to` (which this node must know: connect()) with its queued
+    // messages and the application's `state`; the pid stays the same, and messages sent to it
+    // keep arriving, in order, once each. Blocks until the move is decided (at most ~5 s).
+    // On success this handle is empty (pid() is invalid, receive returns closed): the target
+    // node's arrival handler (Node::on_arrival) gets the process and `state`. On failure the
+    // process stays here with its queue. Errc::invalid_argument (`to` is this node or 0; the
+    // buffering is send_after_receive or send_discard_retry; called from a callback),
+    // would_block (this process has sends in flight, or is migrating), queue_full (too many
+    // forwarding entries here, or arrivals at the target), too_large (queue and state over
+    // the message limit), unreachable (the target did not answer), already_exists (the target
+    // hosts this pid already), closed. A process that migrated cannot send (invalid_argument)
+    // until it is back on its pid's node.
+    [[nodiscard]] Status migrate(NodeId to, ByteView state = {});
+
     // --- Names (herald/naming.h, docs/naming.md) ---
     // Registers `name` for this process (or renews it when this process holds it already).
     // This node renews the lease every third of `lease` while the process lives, and

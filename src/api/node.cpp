@@ -137,6 +137,16 @@ Result<Process> Node::spawn(const ProcessOptions& options) {
     return Process(impl_, std::move(state));
 }
 
+void Node::on_arrival(ArrivalHandler handler) {
+    std::weak_ptr<runtime::Node> weak = impl_;
+    impl_->set_arrival_handler([weak, handler = std::move(handler)](
+                                   std::shared_ptr<runtime::ProcessState> state, Bytes blob) {
+        auto node = weak.lock();
+        if (!node) return;
+        handler(Process(std::move(node), std::move(state)), std::move(blob));
+    });
+}
+
 Result<Pid> Node::whereis(std::string_view name) const {
     return impl_->whereis(name);
 }
@@ -157,6 +167,14 @@ NodeStats Node::stats() const {
     const auto c = impl_->counters();
     NodeStats s;
     s.messages_delivered = c.direct.delivered;
+    s.migrations_out = c.direct.migrations_out;
+    s.migrations_in = c.direct.migrations_in;
+    s.migrations_failed = c.direct.migrations_failed;
+    s.messages_forwarded = c.direct.forwarded;
+    s.received_forwarded = c.direct.received_forwarded;
+    s.received_direct = c.direct.received_direct;
+    s.location_updates = c.direct.location_updates;
+    s.forwards_live = c.direct.forwards_live;
     s.retransmits = c.direct.retransmits;
     s.duplicates_dropped = c.direct.duplicates_dropped;
     s.malformed_dropped = c.direct.malformed_dropped + c.link.malformed_dropped +

@@ -57,6 +57,14 @@ void Process::exit() {
     state_.reset();
 }
 
+Status Process::migrate(NodeId to, ByteView state) {
+    if (!state_) return fail(Errc::closed, "process ended");
+    HERALD_TRY(node_->migrate(state_, to, Bytes(state.begin(), state.end())));
+    node_->rpc().unserve_and_wait(state_->pid());
+    state_.reset();  // It lives at `to` now; nothing to end here.
+    return {};
+}
+
 Pid Process::pid() const {
     return state_ ? state_->pid() : Pid{};
 }

@@ -88,6 +88,10 @@ struct SendEffect {
 struct DeliverEffect {
     Message message;        // message.target is a process on this node.
     EngineSlot engine = 0;  // Told when the process consumes it (Engine::on_consumed).
+    // A process arrived here by migration (docs/migration.md): message.target is its pid
+    // (whose node may be another), message.body the application's state blob. The driver
+    // creates the process before the deliveries that follow; this is no message.
+    bool arrival = false;
 };
 
 // An RPC request for a local server process to execute (the driver runs the handler and
@@ -157,7 +161,15 @@ public:
     [[nodiscard]] std::span<const NodeId> nodes_of(const Destination& d) const {
         return std::span<const NodeId>(node_lists).subspan(d.list_first, d.list_count);
     }
-    void deliver(Message message) { deliveries.push_back({std::move(message), engine}); }
+    void deliver(Message message) { deliveries.push_back({std::move(message), engine, false}); }
+    // A process arrived by migration (DeliverEffect::arrival).
+    void arrive(Pid pid, Bytes state) {
+        Message m;
+        m.source = pid;
+        m.target = pid;
+        m.body = std::move(state);
+        deliveries.push_back({std::move(m), engine, true});
+    }
     void execute(ExecuteEffect e) {
         e.engine = engine;
         executions.push_back(std::move(e));

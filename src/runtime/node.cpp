@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "core/assert.h"
+#include "proto/direct/direct_messages.h"
 #include "runtime/incarnation.h"
 #include "runtime/node_group_service.h"
 #include "runtime/node_mailbox.h"
@@ -182,7 +183,8 @@ void Node::on_datagram(const Endpoint& from, ByteView datagram) {
 }
 
 void Node::on_packet(const Endpoint& from, wire::Packet& packet, Time t) {
-    const NodeId source = packet.header.source.node;
+    // The node that sent it: a migrated process's packets name it (docs/migration.md).
+    const NodeId source = proto::direct::sending_node(packet);
     if (!source.known()) {
         ++counters_.packets_anonymous;  // Bad input from outside: count and drop.
         return;
@@ -218,6 +220,7 @@ public:
     void send(proto::SendEffect& send, const proto::Effects& out) { node_.route(send, out); }
     void deliver(proto::DeliverEffect& d) {
         const auto* groups = node_.group_service_.get();
+        if (d.arrival) return node_.arrive(d.message.target, std::move(d.message.body));
         const auto* order = node_.order_service_.get();
         d.message.ordered = order != nullptr && d.engine == order->slot();
         d.message.group = d.message.ordered || (groups != nullptr && d.engine == groups->slot());
@@ -297,13 +300,12 @@ void Node::route(proto::SendEffect& send, const proto::Effects& out) {
 }
 
 void Node::deliver(Message message, Time now_time) {
-    HERALD_ASSERT(message.target.node == id_);
-    auto it = processes_.find(message.target.local);
-    if (it == processes_.end()) {
+    const std::shared_ptr<ProcessState> found = hosted(message.target);
+    if (!found) {
         ++counters_.deliveries_dropped;  // The process exited after the engine took it.
         return;
     }
-    ProcessState& process = *it->second;
+    ProcessState& process = *found;
     const auto& from = process.async_from;
     if (process.async_receiver &&
         (from.empty() || std::find(from.begin(), from.end(), message.source) != from.end())) {
@@ -462,10 +464,10 @@ void Node::on_node_timer(proto::TimerId id, Time now_time) {
             if (auto it = receive_timers_.find(value); it != receive_timers_.end()) {
                 const Pid pid = it->second;
                 receive_timers_.erase(it);
-                auto process = processes_.find(pid.local);
-                if (process != processes_.end() && process->second->async_timer == value) {
-                    finish_async_receive(*process->second,
-                                         fail(Errc::timeout, "receive_async timed out"), now_time);
+                const auto process = hosted(pid);
+                if (process && process->async_timer == value) {
+                    finish_async_receive(*process, fail(Errc::timeout, "receive_async timed out"),
+                                         now_time);
                 }
             }
             break;
@@ -575,6 +577,8 @@ void Node::finish_shutdown() {
         process->close();
     }
     processes_.clear();
+    for (auto& [pid, process] : migrated_) process->close();
+    migrated_.clear();
     rpc_->shutdown();
     if (store_) store_->stop();  // Commits what is queued; its completions are dropped.
     flush();

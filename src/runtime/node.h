@@ -107,6 +107,17 @@ public:
     // Ends a process: its queued messages are dropped, its pending sends complete with
     // Errc::closed, later messages to it are refused (no_such_process). Does not block.
     void exit(const std::shared_ptr<ProcessState>& process);
+    // Moves `process` to node `to` with `state` (docs/migration.md): blocks until the move is
+    // decided. On success the process lives at `to` (same pid) and `process` is closed here;
+    // on failure it stays, its queue intact. Errors of DirectEngine::on_migrate, plus
+    // invalid_argument on the loop thread, closed. Any other thread.
+    [[nodiscard]] Status migrate(const std::shared_ptr<ProcessState>& process, NodeId to,
+                                 Bytes state);
+    // Runs on the loop thread when a process migrates to this node, with its state blob; it
+    // must not block. Without one the process is hosted all the same (its queue fills up to
+    // its limit). Set before processes may arrive; any thread but the loop.
+    using ArrivalHandler = std::function<void(std::shared_ptr<ProcessState>, Bytes state)>;
+    void set_arrival_handler(ArrivalHandler handler);
     // The pid registered under `name` on this node. Errc::not_found. Any thread.
     [[nodiscard]] Result<Pid> whereis(std::string_view name) const;
     // Whether `node` is this node, or its address (learned from its packets) is on this host
@@ -359,6 +370,12 @@ private:
     };
     std::unordered_map<proto::OperationId, Operation> ops_;
     std::unordered_map<std::uint64_t, std::shared_ptr<ProcessState>> processes_;
+    // Processes that migrated here from other nodes (their pid's node is another).
+    std::unordered_map<Pid, std::shared_ptr<ProcessState>> migrated_;
+    ArrivalHandler arrival_handler_;  // Loop thread (set before start of traffic).
+    // A process migrated here: hosts it and tells the arrival handler. Loop thread.
+    void arrive(Pid pid, Bytes state);
+    [[nodiscard]] std::shared_ptr<ProcessState> hosted(Pid pid) const;
     std::uint64_t dynamic_next_ = 1;
     std::uint64_t timer_next_ = 1;
     std::unordered_map<std::uint64_t, Pid> receive_timers_;

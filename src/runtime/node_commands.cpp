@@ -70,9 +70,15 @@ void Node::exit(const std::shared_ptr<ProcessState>& process) {
 
 void Node::end_process(const std::shared_ptr<ProcessState>& process) {
     if (shut_down_) return;
-    auto it = processes_.find(process->pid().local);
-    if (it == processes_.end() || it->second != process) return;
-    processes_.erase(it);
+    if (process->pid().node != id_) {  // Migrated here.
+        auto it = migrated_.find(process->pid());
+        if (it == migrated_.end() || it->second != process) return;
+        migrated_.erase(it);
+    } else {
+        auto it = processes_.find(process->pid().local);
+        if (it == processes_.end() || it->second != process) return;
+        processes_.erase(it);
+    }
     if (!process->name().empty()) {
         std::lock_guard lock(names_mutex_);
         names_.erase(process->name());

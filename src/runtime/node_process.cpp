@@ -90,6 +90,15 @@ void ProcessState::after_remove_locked() {
     if (queue_.empty() && event_fd_ >= 0) reset_fd(event_fd_);
 }
 
+std::vector<Message> ProcessState::take_all() {
+    std::lock_guard lock(mutex_);
+    std::vector<Message> taken(std::make_move_iterator(queue_.begin()),
+                               std::make_move_iterator(queue_.end()));
+    queue_.clear();
+    after_remove_locked();
+    return taken;
+}
+
 auto ProcessState::take(std::span<const Pid> from) -> std::optional<Taken> {
     if (size() == 0) return std::nullopt;  // Fast path for polling loops: no lock.
     std::lock_guard lock(mutex_);

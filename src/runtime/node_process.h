@@ -64,6 +64,9 @@ public:
     // `from` (any source when `from` is empty), and counts it consumed (add_consumed).
     // Messages that do not match stay queued, in order (Erlang-style selective receive).
     [[nodiscard]] std::optional<Taken> take(std::span<const Pid> from);
+    // Takes every queued message, in order, without counting them as consumed (a process
+    // that migrates hands them to the engine). Loop thread.
+    [[nodiscard]] std::vector<Message> take_all();
 
     // Application thread: like take(), waiting until `deadline` (monotonic, SystemClock).
     // Before each sleep it calls `before_sleep` (without the lock) when report_due_idle()

@@ -87,7 +87,7 @@ Message Node::accept(ProcessState& self, ProcessState::Taken taken) {
 }
 
 void Node::receive_posted(Pid pid, std::vector<Pid> from) {
-    if (shut_down_ || !processes_.contains(pid.local)) return;
+    if (shut_down_ || !hosted(pid)) return;
     const Time t = now();
     run<proto::direct::DirectEngine>(direct_slot_, [&](auto& direct, proto::Effects& out) {
         direct.on_receive_posted(pid, from, t, out);
@@ -95,7 +95,7 @@ void Node::receive_posted(Pid pid, std::vector<Pid> from) {
 }
 
 void Node::receive_ended(Pid pid) {
-    if (shut_down_ || !processes_.contains(pid.local)) return;
+    if (shut_down_ || !hosted(pid)) return;
     const Time t = now();
     run<proto::direct::DirectEngine>(direct_slot_, [&](auto& direct, proto::Effects& out) {
         direct.on_receive_cancelled(pid, t, out);
@@ -108,17 +108,17 @@ void Node::post_report(Pid pid) {
 
 void Node::report_consumed(Pid pid) {
     if (shut_down_) return;
-    auto it = processes_.find(pid.local);
-    if (it == processes_.end()) return;
-    it->second->begin_report();
-    report_to_engine(pid, it->second->take_consumed());
+    const auto process = hosted(pid);  // Migrated here too.
+    if (!process) return;
+    process->begin_report();
+    report_to_engine(pid, process->take_consumed());
 }
 
 void Node::fold_consumed(Pid target) {
-    if (shut_down_ || target.node != id_) return;
-    auto it = processes_.find(target.local);
-    if (it == processes_.end()) return;
-    report_to_engine(target, it->second->take_consumed());
+    if (shut_down_) return;
+    const auto process = hosted(target);  // Migrated here too.
+    if (!process) return;
+    report_to_engine(target, process->take_consumed());
 }
 
 void Node::report_to_engine(Pid pid, std::uint32_t count) {

@@ -9,6 +9,7 @@
 #include "sim/direct_scenario.h"
 #include "sim/group_scenario.h"
 #include "sim/mailbox_scenario.h"
+#include "sim/migrate_scenario.h"
 #include "sim/naming_scenario.h"
 #include "sim/node_scenario.h"
 #include "sim/order_scenario.h"
@@ -81,6 +82,12 @@ const std::vector<ScenarioInfo>& scenarios() {
          "and crash/restart (disks survive); checks one owner per name, no lost registration, "
          "lease expiry, liveness after heal",
          run_naming_scenario},
+        {"migrate",
+         "a mobile receiver migrates between nodes (chains, back home, to down nodes) while a "
+         "sender on every node streams to it, under loss, duplication, reordering, partitions "
+         "and crashes of nodes not hosting it; checks no loss, no duplicates, FIFO across "
+         "migration, the state blob, liveness after heal",
+         run_migrate_scenario},
         {"group",
          "members on every node join an open and a closed group on node 1's group server, leave "
          "and rejoin, and multicast with reliability 0, 1, 2 and all; an outsider sends to both; "

@@ -30,6 +30,11 @@ public:
             if (w->takes_deliveries()) w->on_delivered(node, message);
         }
     }
+    void on_arrived(SimNode& node, Pid pid, const Bytes& state) override {
+        for (auto& w : parts_) {
+            if (w->takes_deliveries()) w->on_arrived(node, pid, state);
+        }
+    }
     void on_completed(SimNode& node, const proto::CompleteEffect& completion) override {
         owner(completion.op).on_completed(node, completion);
     }

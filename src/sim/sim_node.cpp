@@ -122,6 +122,16 @@ std::optional<Message> SimNode::consume(Pid pid, std::span<const Pid> from) {
     return std::move(taken.message);
 }
 
+std::vector<Message> SimNode::take_queue(Pid pid) {
+    HERALD_ASSERT(up_);
+    std::vector<Message> taken;
+    const auto it = queues_.find(pid);
+    if (it == queues_.end()) return taken;
+    for (Queued& q : it->second) taken.push_back(std::move(q.message));
+    queues_.erase(it);
+    return taken;
+}
+
 // EngineSet::apply's driver: carries each kind of effect out in the simulation.
 class SimNode::Carrier {
 public:
@@ -154,7 +164,11 @@ public:
         }
     }
     void deliver(proto::DeliverEffect& d) {
-        HERALD_ASSERT(d.message.target.node == node_.id_);
+        if (d.arrival) {  // A process migrated here (its pid's node may be another).
+            node_.queues_[d.message.target];
+            sim_.workload().on_arrived(node_, d.message.target, d.message.body);
+            return;
+        }
         auto& queue = node_.queues_[d.message.target];
         queue.push_back({d.engine, std::move(d.message)});
         sim_.workload().on_delivered(node_, queue.back().message);

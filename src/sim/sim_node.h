@@ -88,6 +88,9 @@ public:
     // tells the engine that delivered it (on_consumed). nullopt when there is none.
     std::optional<Message> consume(Pid pid, std::span<const Pid> from = {});
 
+    // Takes every queued message of `pid`, in order, without telling the engine (a process
+    // that migrates hands them to the engine's on_migrate).
+    [[nodiscard]] std::vector<Message> take_queue(Pid pid);
     // Counters of all engines over all incarnations so far.
     [[nodiscard]] EngineStats stats() const;
 

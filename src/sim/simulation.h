@@ -35,6 +35,9 @@ public:
     virtual void on_delivered(SimNode& node, const Message& message) = 0;
     // An operation started on `node` completed.
     virtual void on_completed(SimNode& node, const proto::CompleteEffect& completion) = 0;
+    // A process arrived on `node` by migration with the application's `state` (docs/migration.md).
+    // Default: the workload does not migrate processes.
+    virtual void on_arrived(SimNode& /*node*/, Pid /*pid*/, const Bytes& /*state*/) {}
     // An engine asks the node to run a request (RPC). Default: the workload does not expect it.
     virtual void on_execute(SimNode& node, std::size_t slot, const proto::ExecuteEffect& request);
 };

@@ -17,15 +17,20 @@ inline constexpr std::uint8_t version_current = 1;
 
 // Every packet kind of every protocol is listed here, so a decoder can reject unknown kinds.
 enum class PacketKind : std::uint8_t {
-    hello = 1,          // Node handshake / ping: "who are you?" (target node may be 0).
-    hello_reply = 2,    // Identity and incarnation of the answering node; echoes timestamp.
-    data = 3,           // Direct message (or a send-after-receive offer, flag `offer`).
-    ack = 4,            // Direct: cumulative ack of `ack` in channel `epoch`, credit in extension.
-    nack = 5,           // Direct: refusal; reason in the `reason` extension.
-    ready = 6,          // Direct: send-after-receive go-ahead (the receiver executed receive).
-    rpc_request = 10,   // RPC: Req.
-    rpc_ack = 11,       // RPC: Ack of a Req (RARA, and RRA's optional Ack for long requests).
-    rpc_response = 12,  // RPC: Resp.
+    hello = 1,        // Node handshake / ping: "who are you?" (target node may be 0).
+    hello_reply = 2,  // Identity and incarnation of the answering node; echoes timestamp.
+    data = 3,         // Direct message (or a send-after-receive offer, flag `offer`).
+    ack = 4,          // Direct: cumulative ack of `ack` in channel `epoch`, credit in extension.
+    nack = 5,         // Direct: refusal; reason in the `reason` extension.
+    ready = 6,        // Direct: send-after-receive go-ahead (the receiver executed receive).
+    // Migration (docs/migration.md): the origin offers a process, the target accepts or
+    // refuses it, the origin's decision (commit or abort) ends it.
+    migrate = 7,            // Direct: move process `source` to the target node; body = snapshot.
+    migrate_reply = 8,      // Direct: the target took the process (tentatively); reason = refused.
+    migrate_done = 9,       // Direct: the origin's decision on migration `seq`: reason = abort.
+    rpc_request = 10,       // RPC: Req.
+    rpc_ack = 11,           // RPC: Ack of a Req (RARA, and RRA's optional Ack for long requests).
+    rpc_response = 12,      // RPC: Resp.
     rpc_response_ack = 13,  // RPC: Ack of a Resp (RRA, RARA).
     rpc_nack = 14,          // RPC: refusal (no such process / operation, busy); reason extension.
     name_request = 20,      // Naming: a client's register / lookup / unregister / list.
@@ -105,6 +110,8 @@ enum class ExtensionType : std::uint8_t {
     text = 7,           // UTF-8 detail for errors.
     call_id = 8,        // RPC request id: u32 client incarnation + u64 sequence.
     body_limit = 9,     // u64 largest message body the sending node accepts (hello, hello_reply).
+    location = 10,      // u64 node that sent a packet of a migrated process (its current node).
+    forwarded = 11,     // u64 node that forwarded a data packet to a migrated process's node.
     mailbox_name = 20,  // UTF-8 mailbox name, 1-64 bytes (mailbox_send, _receive, _ack).
     mailbox_wait = 21,  // u32 milliseconds a mailbox_receive may wait for a message.
     mailbox_message = 22,    // u64 message id of a delivered message (mailbox_deliver).

@@ -63,6 +63,23 @@ void DirectEngine::on_ping_address(OperationId op, std::uint32_t address, Time d
     state_->end_input(now, out);
 }
 
+void DirectEngine::on_migrate(OperationId op, Pid pid, NodeId to, std::vector<Message> queued,
+                              Bytes state, Time now, Effects& out) {
+    state_->begin(now);
+    state_->on_migrate(op, pid, to, std::move(queued), std::move(state), now, out);
+    state_->end_input(now, out);
+}
+
+std::optional<ProcessOptions> DirectEngine::options_of(Pid pid) const {
+    return state_->options_of(pid);
+}
+
+void DirectEngine::on_location(Pid pid, NodeId node, Time now, Effects& out) {
+    state_->begin(now);
+    state_->on_location(pid, node, now, out);
+    state_->end_input(now, out);
+}
+
 void DirectEngine::on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
     on_packet(from, wire::Packet(packet), now, out);
 }

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
+#include <vector>
 
 #include "core/message.h"
 #include "core/random.h"
@@ -69,6 +71,23 @@ public:
     void on_ping_address(OperationId op, std::uint32_t address, Time deadline, Time now,
                          Effects& out);
 
+    // Migration (docs/migration.md): move local process `pid` to node `to`, with `queued` (the
+    // messages delivered to it and not consumed, which the driver took out of its queue, in
+    // order) and the application's `state`. The pid stays the same. Completes `op` with an
+    // empty Result once the target took it (the process is then no longer here: this node
+    // forwards its messages), or with: invalid_argument (pid not a process of this node, `to`
+    // is this node or 0, a buffering other than multiple/single), would_block (the process
+    // has sends pending or is migrating already), queue_full (forwards_max reached here, or
+    // the target's migrations_max), too_large (snapshot over body_bytes_max), unreachable
+    // (no answer within migrate_timeout), closed (the process exited meanwhile), or the
+    // target's refusal reason. On failure the process stays here and `queued` are delivered
+    // to it again, first, in order.
+    void on_migrate(OperationId op, Pid pid, NodeId to, std::vector<Message> queued, Bytes state,
+                    Time now, Effects& out);
+    // A location hint: `pid` is believed to be at node `node` (from a name service or the
+    // application). Later data to it goes there; a wrong hint costs a forward or a nack.
+    void on_location(Pid pid, NodeId node, Time now, Effects& out);
+
     // A packet of kind hello, hello_reply, data, ack, nack or ready arrived from node `from`.
     // Bad packets are counted and dropped, never asserted on.
     void on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out);
@@ -96,8 +115,19 @@ public:
         std::uint64_t duplicates_dropped = 0, malformed_dropped = 0, delivered = 0;
         std::uint64_t channels_live = 0, channels_released = 0;
         std::uint64_t acks_coalesced = 0;  // Acks superseded within a batch (coalesce_acks).
+        // Migration (docs/migration.md).
+        std::uint64_t migrations_out = 0;      // Processes that left this node.
+        std::uint64_t migrations_in = 0;       // Processes installed here by migration.
+        std::uint64_t migrations_failed = 0;   // Migrations from here that ended in an abort.
+        std::uint64_t forwarded = 0;           // Data packets this node forwarded.
+        std::uint64_t received_forwarded = 0;  // Data for a migrated-in process, forwarded.
+        std::uint64_t received_direct = 0;     // Data for a migrated-in process, sent direct.
+        std::uint64_t location_updates = 0;    // Sender channels that learned a new location.
+        std::uint64_t forwards_live = 0;       // Forwarding entries held now.
     };
     [[nodiscard]] Counters counters() const;
+    // The options of local process `pid` (one that migrated here too); nullopt for none.
+    [[nodiscard]] std::optional<ProcessOptions> options_of(Pid pid) const;
     // Messages delivered to `pid`'s queue and not yet consumed.
     [[nodiscard]] std::uint32_t queued(Pid pid) const;
 

@@ -63,4 +63,14 @@ std::optional<std::uint64_t> decode_u64_le(ByteView bytes) {
     return value;
 }
 
+NodeId sending_node(const wire::Packet& packet) {
+    for (const auto type : {wire::ExtensionType::forwarded, wire::ExtensionType::location}) {
+        const wire::Extension* e = packet.find(type);
+        if (e == nullptr) continue;
+        const auto node = decode_u64_le(e->value);
+        return node ? NodeId{*node} : NodeId{};
+    }
+    return packet.header.source.node;
+}
+
 }  // namespace herald::proto::direct

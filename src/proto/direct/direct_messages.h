@@ -41,6 +41,12 @@ void put_reason(wire::Packet& packet, Errc reason);
     return (packet.header.flags & wire::flag::offer) != 0;
 }
 
+// The node that sent `packet` (docs/migration.md): the `forwarded` extension's node for
+// forwarded data, else the `location` extension's (a migrated process's packets), else the
+// source pid's node. Node 0 when an extension is not 8 bytes (malformed). Drivers learn
+// peer addresses by it.
+[[nodiscard]] NodeId sending_node(const wire::Packet& packet);
+
 // 8-byte little-endian encoding (ping round-trip result).
 [[nodiscard]] Bytes encode_u64_le(std::uint64_t value);
 [[nodiscard]] std::optional<std::uint64_t> decode_u64_le(ByteView bytes);

@@ -77,6 +77,21 @@ struct DirectOptions {
     // the simulator start just below 2^32 so that epochs cross the wrap of their serial-number
     // comparison (docs/direct.md rule 2) within a few channels.
     std::uint32_t epoch_first = 0;
+    // Migration (docs/migration.md). Forwarding entries this node keeps for processes that
+    // left it; a migration away from here while forwards_max are held (or pending) fails
+    // with queue_full. An entry lives forward_ttl after its last use, then data for the pid
+    // is answered no_such_process.
+    std::uint32_t forwards_max = 4096;
+    Duration forward_ttl = Duration::seconds(600);
+    // Migrations into this node waiting for the origin's decision; more are refused
+    // queue_full. One waits at most migrate_hold for the decision, then is dropped (the
+    // origin always answers while its forwarding entry lives, so keep forward_ttl longer).
+    std::uint32_t migrations_max = 64;
+    Duration migrate_hold = Duration::seconds(60);
+    // A migration from here that has no answer after this fails with unreachable.
+    Duration migrate_timeout = Duration::seconds(5);
+    // Learned locations of migrated pids (for new channels); the oldest goes when full.
+    std::uint32_t locations_max = 4096;
     Mutations mutations;
 };
 

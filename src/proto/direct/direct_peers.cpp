@@ -181,13 +181,24 @@ void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time 
     peer.body_limit = 0;  // The new incarnation says its own with its hello(_reply).
     peer.hello_pending = false;
     for (auto& [id, channel] : senders_) {
-        if (channel.key.target.node == peer.node) {
-            restart_channel(channel, started_by, Errc::peer_restarted, now, out);
+        if (channel.location != peer.node) continue;
+        if (channel.key.target.node != peer.node) {
+            // A migrated process may live on in the new incarnation with its channel state
+            // (it may have arrived there after the restart): keep the epoch; the receiver
+            // dedups, or answers no_such_process if it died (docs/migration.md M11).
+            const Pid target = channel.key.target;  // clang 14 captures no structured binding.
+            trace(out, now, "probe_migrated_target_kept",
+                  [&] { return "target=" + to_string(target); });
+            continue;
         }
+        restart_channel(channel, started_by, Errc::peer_restarted, now, out);
     }
     std::vector<ChannelKey> old_receivers;
     for (const auto& [key, channel] : receivers_) {
-        if (key.source.node == peer.node) old_receivers.push_back(key);
+        // A channel that came with a migrated process may already be of the new incarnation.
+        if (key.source.node == peer.node && channel.source_incarnation < incarnation) {
+            old_receivers.push_back(key);
+        }
     }
     for (const ChannelKey& key : old_receivers) erase_receiver(key);
     // A send-after-receive process may have been waiting for a body from the old incarnation
@@ -239,7 +250,7 @@ void DirectState::restart_channel(SenderChannel& channel, Time started_by, Errc 
 
 void DirectState::flush_peer(NodeId node, Time now, Effects& out) {
     for (auto& [id, channel] : senders_) {
-        if (channel.key.target.node == node) try_transmit(channel, now, out);
+        if (channel.location == node) try_transmit(channel, now, out);
     }
 }
 
@@ -255,7 +266,7 @@ void DirectState::watch(Peer& peer, Time now, Effects& out) {
 bool DirectState::waiting_on(const Peer& peer) const {
     if (peer.hello_pending) return true;
     for (const auto& [id, channel] : senders_) {
-        if (channel.key.target.node == peer.node && !channel.entries.empty()) return true;
+        if (channel.location == peer.node && !channel.entries.empty()) return true;
     }
     return false;
 }
@@ -281,7 +292,7 @@ void DirectState::on_watch_timer(Peer& peer, Time now, Effects& out) {
     const Time fresh_after = now - options_.peer_timeout / 2;
     std::vector<std::uint64_t> ids;
     for (const auto& [id, channel] : senders_) {
-        if (channel.key.target.node == peer.node) ids.push_back(id);
+        if (channel.location == peer.node) ids.push_back(id);
     }
     bool kept = false;
     for (std::uint64_t id : ids) {

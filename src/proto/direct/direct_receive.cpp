@@ -13,8 +13,7 @@ namespace herald::proto::direct {
 
 void DirectState::on_data(wire::Packet& packet, Time now, Effects& out) {
     const wire::Header& h = packet.header;
-    if (h.target.node != self_ || !h.source.valid() || !h.target.valid() || h.seq == 0 ||
-        h.epoch == 0 || h.ack >= h.seq) {
+    if (!h.source.valid() || !h.target.valid() || h.seq == 0 || h.epoch == 0 || h.ack >= h.seq) {
         return malformed(now, out, "data_header");
     }
     if ((is_skip(packet) || is_offer(packet)) && !packet.body.empty()) {
@@ -25,14 +24,25 @@ void DirectState::on_data(wire::Packet& packet, Time now, Effects& out) {
     }
     // Senders learn our limit from our hello(_reply) and refuse larger bodies themselves.
     if (packet.body.size() > options_.body_bytes_max) return malformed(now, out, "data_too_large");
-    if (h.target_incarnation != incarnation_) {
+    // A forwarded packet carries the origin's incarnation, which the forwarder checked (M8).
+    const bool forwarded = packet.find(wire::ExtensionType::forwarded) != nullptr;
+    if (!forwarded && h.target_incarnation != incarnation_) {
         trace(out, now, "probe_nack_peer_restarted",
               [&] { return "source=" + to_string(h.source); });
         return nack(packet, Errc::peer_restarted, now, out);
     }
     auto process = processes_.find(h.target);
-    if (process == processes_.end()) return nack(packet, Errc::no_such_process, now, out);
+    if (process == processes_.end() || process->second.migrating != 0) {
+        return route_away(packet, now, out);
+    }
     LocalProcess& proc = process->second;
+    if (h.target.node != self_) {
+        auto floor = proc.floors.find(h.source.node);
+        if (floor != proc.floors.end() && h.source_incarnation < floor->second) {
+            return stale(now, out, "earlier_sender_life");  // Known dead where it lived (M10).
+        }
+        ++(forwarded ? counters_.received_forwarded : counters_.received_direct);
+    }
     ReceiverChannel* channel = receiver_for(packet, proc, now, out);
     if (channel == nullptr) return;
     channel->last_activity = now;
@@ -64,8 +74,14 @@ ReceiverChannel* DirectState::receiver_for(const wire::Packet& packet, LocalProc
     const wire::Header& h = packet.header;
     const ChannelKey key{h.source, h.target};
     auto it = receivers_.find(key);
-    if (it != receivers_.end() && it->second.epoch == h.epoch) return &it->second;
-    if (it != receivers_.end() && !epoch_newer(h.epoch, it->second.epoch)) {
+    // A channel that came with a migrated process may predate a restart of its sender that
+    // this node never saw (docs/migration.md M10): the new incarnation's epochs start anew.
+    const bool older_life =
+        it != receivers_.end() && it->second.source_incarnation < h.source_incarnation;
+    if (!older_life && it != receivers_.end() && it->second.epoch == h.epoch) {
+        return &it->second;
+    }
+    if (!older_life && it != receivers_.end() && !epoch_newer(h.epoch, it->second.epoch)) {
         ++counters_.duplicates_dropped;  // A straggler of an older epoch (rule 3).
         trace(out, now, "probe_stale_epoch", [&] { return "source=" + to_string(h.source); });
         return nullptr;

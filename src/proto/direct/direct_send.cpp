@@ -24,6 +24,8 @@ SenderChannel* DirectState::sender_for(const ChannelKey& key, Time now, Effects&
     channel.credit = options_.window_messages;  // Optimistic until the first ack (rule 6).
     channel.rto = options_.retransmit_initial;
     channel.last_activity = now;
+    auto known = locations_.find(key.target);
+    channel.location = known != locations_.end() ? known->second.first : key.target.node;
     sender_ids_[key] = channel.id;
     processes_.at(key.source).sender_ids.insert(channel.id);
     return &senders_.emplace(channel.id, std::move(channel)).first->second;
@@ -43,9 +45,9 @@ bool DirectState::check_send(OperationId op, const Message& message, const SendO
         return refuse(Errc::invalid_argument, "source is not a process of this node");
     }
     if (!message.target.valid()) return refuse(Errc::invalid_argument, "invalid target pid");
-    if (!processes_.contains(message.source)) {
-        return refuse(Errc::closed, "source process has exited");
-    }
+    auto source = processes_.find(message.source);
+    if (source == processes_.end()) return refuse(Errc::closed, "source process has exited");
+    if (source->second.migrating != 0) return refuse(Errc::would_block, "source is migrating");
     if (message.body.size() > options_.body_bytes_max) {
         return refuse(Errc::too_large, "body exceeds body_bytes_max");
     }
@@ -61,7 +63,7 @@ void DirectState::on_send(OperationId op, Message message, const SendOptions& op
         out.complete(op, fail(Errc::queue_full, "channels_max reached"));
         return;
     }
-    Peer& peer = peer_for(message.target.node, now);
+    Peer& peer = peer_for(channel->location, now);
     if (peer.body_limit != 0 && message.body.size() > peer.body_limit) {
         out.complete(op, fail(Errc::too_large, std::to_string(message.body.size()) +
                                                    " bytes exceed the receiving node's limit of " +
@@ -102,7 +104,7 @@ void DirectState::on_send(OperationId op, Message message, const SendOptions& op
 }
 
 void DirectState::try_transmit(SenderChannel& channel, Time now, Effects& out) {
-    auto peer = peers_.find(channel.key.target.node);
+    auto peer = peers_.find(channel.location);
     if (peer == peers_.end() || peer->second.incarnation == 0 || peer->second.hello_pending) {
         return;  // Hello first (rule 13).
     }
@@ -125,7 +127,7 @@ void DirectState::transmit_next(SenderChannel& channel, Time now, Effects& out) 
     const auto index = static_cast<std::ptrdiff_t>(channel.inflight());
     SendEntry& entry = channel.entries[static_cast<std::size_t>(index)];
     HERALD_ASSERT(entry.state == EntryState::queued);
-    const std::uint64_t limit = peers_.at(channel.key.target.node).body_limit;
+    const std::uint64_t limit = peers_.at(channel.location).body_limit;
     if (limit != 0 && entry.body->size() > limit) {
         // The receiving node said (in its hello) it accepts no body this large: refuse it
         // here rather than send what it would drop. Later messages take its place.
@@ -160,13 +162,12 @@ void DirectState::transmit(SenderChannel& channel, SendEntry& entry, Time now, E
     entry.sent_at = now;
     channel.last_activity = now;
     const bool with_body = entry.state == EntryState::sent;
-    emit(channel.key.target.node, data_packet(channel, entry), out,
-         with_body ? entry.body : nullptr);
-    watch(peers_.at(channel.key.target.node), now, out);
+    emit(channel.location, data_packet(channel, entry), out, with_body ? entry.body : nullptr);
+    watch(peers_.at(channel.location), now, out);
 }
 
 wire::Packet DirectState::data_packet(const SenderChannel& channel, const SendEntry& entry) const {
-    const std::uint32_t target_incarnation = peers_.at(channel.key.target.node).incarnation;
+    const std::uint32_t target_incarnation = peers_.at(channel.location).incarnation;
     wire::Packet packet = make_packet(wire::PacketKind::data, channel.key.source,
                                       channel.key.target, incarnation_, target_incarnation);
     wire::Header& h = packet.header;
@@ -200,7 +201,7 @@ void DirectState::arm_retransmit(SenderChannel& channel, Time at, Effects& out) 
 
 void DirectState::on_retransmit_timer(SenderChannel& channel, Time now, Effects& out) {
     channel.timer_at = Time::max();
-    auto peer = peers_.find(channel.key.target.node);
+    auto peer = peers_.find(channel.location);
     if (peer == peers_.end() || peer->second.incarnation == 0) return;
     if (options_.mutations.never_retransmit) return;
     if (abandon_if_stalled(channel, now, out)) return try_transmit(channel, now, out);
@@ -265,13 +266,13 @@ void DirectState::send_probe(SenderChannel& channel, Time now, Effects& out) {
     // room (so a blocked send can still be withdrawn at its deadline).
     wire::Packet packet =
         make_packet(wire::PacketKind::data, channel.key.source, channel.key.target, incarnation_,
-                    peers_.at(channel.key.target.node).incarnation);
+                    peers_.at(channel.location).incarnation);
     packet.header.epoch = channel.epoch;
     packet.header.seq = channel.acked;
     packet.header.ack = channel.acked - 1;
     put_reason(packet, Errc::timeout);
-    emit(channel.key.target.node, std::move(packet), out);
-    watch(peers_.at(channel.key.target.node), now, out);
+    emit(channel.location, std::move(packet), out);
+    watch(peers_.at(channel.location), now, out);
 }
 
 void DirectState::complete(SendEntry& entry, Result<Bytes> result, Effects& out) {

@@ -7,6 +7,7 @@
 
 #include "core/assert.h"
 #include "proto/direct/direct_messages.h"
+#include "proto/fields.h"
 
 namespace herald::proto::direct {
 
@@ -40,6 +41,11 @@ DirectState::DirectState(NodeId self, std::uint32_t incarnation, const DirectOpt
 void DirectState::emit(NodeId to, wire::Packet packet, Effects& out,
                        std::shared_ptr<const Bytes> shared_body) {
     ++counters_.packets_sent;
+    // A migrated process's packets say where they come from (docs/migration.md M3).
+    if (packet.header.source.node != self_ &&
+        packet.find(wire::ExtensionType::forwarded) == nullptr) {
+        put_u64_extension(packet, wire::ExtensionType::location, self_.value);
+    }
     // One to this node itself goes straight back in through the EngineSet (loopback).
     out.send(to, std::move(packet), std::move(shared_body));
 }
@@ -82,6 +88,7 @@ Peer* DirectState::peer_by_id(std::uint64_t id) {
 void DirectState::on_spawn(Pid pid, const ProcessOptions& options, Time /*now*/, Effects& /*out*/) {
     HERALD_ASSERT(pid.node == self_);
     HERALD_ASSERT(pid.local != 0);
+    forwards_.erase(pid);  // A new process under a pid that once left: it is here now.
     LocalProcess& process = processes_[pid];
     process.options = options;
     if (options.buffering == Buffering::single) process.options.queue_limit = 1;
@@ -91,6 +98,9 @@ void DirectState::on_spawn(Pid pid, const ProcessOptions& options, Time /*now*/,
 void DirectState::on_exit(Pid pid, Time now, Effects& out) {
     auto it = processes_.find(pid);
     if (it == processes_.end()) return;
+    if (it->second.migrating != 0) {
+        abort_out(it->second.migrating, Errc::closed, "the process exited", now, out);
+    }
     const std::set<std::uint64_t> sender_ids = it->second.sender_ids;
     for (std::uint64_t id : sender_ids) {
         fail_channel(senders_.at(id), Errc::closed, true, out);
@@ -126,14 +136,30 @@ void DirectState::erase_receiver(const ChannelKey& key) {
 void DirectState::on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) {
     ++counters_.packets_received;
     const wire::Header& h = packet.header;
-    if (from.known() && from != h.source.node) return malformed(now, out, "source_node");
+    // A migrated process's packets come from the node it lives on (docs/migration.md M3).
+    const NodeId node = sender_node(packet);
+    if (!node.known()) return malformed(now, out, "location");
+    std::uint64_t forwarder = 0;
+    bool forwarded = false;
+    if (!get_u64_extension(packet, wire::ExtensionType::forwarded, forwarded, forwarder) ||
+        (forwarded && (h.kind != wire::PacketKind::data || forwarder == 0))) {
+        return malformed(now, out, "forwarded");
+    }
+    const NodeId via = forwarded ? NodeId{forwarder} : node;
+    if (from.known() && from != via) return malformed(now, out, "source_node");
     if (!h.source.node.known() || h.source_incarnation == 0) {
         return malformed(now, out, "source_identity");
     }
-    if (h.source.node == self_ && h.source_incarnation != incarnation_) {
+    if (node == self_ && h.source_incarnation != incarnation_) {
+        // Our own earlier life's data may come back forwarded: a straggler (M8).
+        if (forwarded) return stale(now, out, "forwarded_from_earlier_self");
         return malformed(now, out, "stale_self");
     }
-    if (!observe_peer(packet, now, out)) return;
+    if (!observe_peer(node, packet, now, out)) return;
+    if (h.kind == wire::PacketKind::ack || h.kind == wire::PacketKind::nack ||
+        h.kind == wire::PacketKind::ready) {
+        learn_location(packet, node, now, out);
+    }
     dispatch(packet, now, out);
 }
 
@@ -155,9 +181,9 @@ std::uint64_t DirectState::uptime_ns(Time now) const {
     return static_cast<std::uint64_t>(std::max<std::int64_t>(0, (now - started_).ns()));
 }
 
-bool DirectState::observe_peer(const wire::Packet& packet, Time now, Effects& out) {
+bool DirectState::observe_peer(NodeId node, const wire::Packet& packet, Time now, Effects& out) {
     const wire::Header& h = packet.header;
-    Peer& peer = peer_for(h.source.node, now);
+    Peer& peer = peer_for(node, now);
     // Incarnations grow with each restart: a lower one is a straggler of an earlier life.
     if (h.source_incarnation < peer.incarnation) {
         ++counters_.duplicates_dropped;
@@ -182,6 +208,12 @@ void DirectState::dispatch(wire::Packet& packet, Time now, Effects& out) {
             return on_hello_reply(packet, now, out);
         case wire::PacketKind::data:
             return on_data(packet, now, out);
+        case wire::PacketKind::migrate:
+            return on_migrate_packet(packet, now, out);
+        case wire::PacketKind::migrate_reply:
+            return on_migrate_reply(packet, now, out);
+        case wire::PacketKind::migrate_done:
+            return on_migrate_done(packet, now, out);
         default:
             break;
     }
@@ -229,13 +261,20 @@ void DirectState::on_timer(TimerId timer, Time now, Effects& out) {
             return on_sweep(now, out);
         case TimerKind::ready:
             return on_ready_timer(key, now, out);
+        case TimerKind::migrate_out:
+            return on_migrate_out_timer(key, now, out);
+        case TimerKind::migrate_in:
+            return on_migrate_in_timer(key, now, out);
     }
     // Unknown kinds cannot come from us; a stale or foreign id is ignored.
 }
 
 void DirectState::arm_sweep(Time now, Effects& out) {
     if (sweep_armed_) return;
-    if (senders_.empty() && receivers_.empty() && peers_.size() <= 1) return;
+    if (senders_.empty() && receivers_.empty() && peers_.size() <= 1 && forwards_.empty() &&
+        finished_.empty()) {
+        return;
+    }
     sweep_armed_ = true;
     out.set_timer(make_timer(TimerKind::sweep, 0), now + options_.channel_idle / 2);
 }
@@ -249,7 +288,7 @@ void DirectState::on_sweep(Time now, Effects& out) {
         if (channel.entries.empty() && channel.last_activity + idle <= now) {
             idle_senders.push_back(id);
         } else {
-            in_use.insert(channel.key.target.node);
+            in_use.insert(channel.location);
         }
     }
     for (std::uint64_t id : idle_senders) release_sender(id);
@@ -263,6 +302,9 @@ void DirectState::on_sweep(Time now, Effects& out) {
     }
     for (const ChannelKey& key : idle_receivers) erase_receiver(key);
     for (const auto& [nonce, ping] : pings_) in_use.insert(ping.node);
+    for (const auto& [id, outgoing] : outgoing_) in_use.insert(outgoing.to);
+    for (const auto& [key, incoming] : incoming_) in_use.insert(incoming.from);
+    sweep_forwards(now);
     for (auto it = peers_.begin(); it != peers_.end();) {
         const Peer& peer = it->second;
         if (in_use.contains(peer.node) || peer.hello_pending || peer.last_heard + idle > now) {
@@ -282,6 +324,7 @@ void DirectState::on_sweep(Time now, Effects& out) {
 DirectEngine::Counters DirectState::counters() const {
     DirectEngine::Counters c = counters_;
     c.channels_live = senders_.size() + receivers_.size();
+    c.forwards_live = forwards_.size();
     return c;
 }
 
@@ -314,7 +357,14 @@ void DirectState::check_invariants(std::vector<std::string>& findings) const {
                                std::to_string(channel.expected));
         }
     }
+    if (forwards_.size() > options_.forwards_max || incoming_.size() > options_.migrations_max) {
+        findings.push_back(std::to_string(forwards_.size()) + " forwarding entries, " +
+                           std::to_string(incoming_.size()) + " arrivals: over their bounds");
+    }
     for (const auto& [pid, process] : processes_) {
+        if (forwards_.contains(pid)) {
+            findings.push_back("process " + to_string(pid) + " is here and forwarded too");
+        }
         const Buffering b = process.options.buffering;
         const bool buffered = b == Buffering::multiple || b == Buffering::single;
         if (buffered && process.queued > process.options.queue_limit) {

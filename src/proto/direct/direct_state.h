@@ -9,10 +9,12 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -65,7 +67,8 @@ struct SenderChannel {
     Duration rto;
     Time timer_at = Time::max();  // When the retransmit timer is set; max = not set.
     Time last_activity;
-    Time heard;  // Last ack (or nack) of this epoch from the receiver; bounds retransmission.
+    Time heard;       // Last ack (or nack) of this epoch from the receiver; bounds retransmission.
+    NodeId location;  // Where the target lives now (its pid's node until told otherwise).
 
     [[nodiscard]] std::uint64_t inflight() const { return next_seq - 1 - acked; }
     [[nodiscard]] std::uint64_t queued() const { return entries.size() - inflight(); }
@@ -100,6 +103,41 @@ struct LocalProcess {
     std::vector<Pid> from;               // Accepted senders while waiting; empty = any.
     std::set<std::uint64_t> sender_ids;  // Its sender channels.
     std::set<Pid> sources;               // Sources of its receiver channels.
+    std::uint64_t migrating = 0;         // Id of its migration away in progress; 0 = none.
+    // Arrived by migration: the sender node incarnations the nodes it lived on knew; data of
+    // an earlier incarnation is a straggler (docs/migration.md M10). At most floors_max.
+    std::map<NodeId, std::uint32_t> floors;
+};
+
+// A migration away from this node waiting for the target's answer (docs/migration.md).
+struct Outgoing {
+    OperationId op = 0;
+    Pid pid;
+    NodeId to;
+    Bytes snapshot;               // The migrate packet's body.
+    std::vector<Message> queued;  // Given back to the process if the migration fails.
+    Time deadline;
+    Duration rto;
+};
+
+// A process offered to this node, installed only when the origin commits.
+struct Incoming {
+    std::uint64_t key = 0;  // Timer key.
+    NodeId from;
+    std::uint32_t from_incarnation = 0;
+    std::uint64_t id = 0;
+    Pid pid;
+    Bytes snapshot;
+    Time since;
+    Duration rto;
+};
+
+// The origin's record of a process that left: data for it goes to `to`.
+struct Forward {
+    NodeId to;
+    std::uint64_t id = 0;              // The migration that made it (answers a late migrate_reply).
+    std::uint32_t to_incarnation = 0;  // The target incarnation that accepted it.
+    Time expires;
 };
 
 struct Peer {
@@ -129,13 +167,15 @@ struct PendingOp {
 };
 
 enum class TimerKind : std::uint8_t {
-    retransmit = 1,  // Key: sender channel id.
-    hello = 2,       // Key: peer id.
-    watch = 3,       // Key: peer id (liveness: unreachable after peer_timeout of silence).
-    deadline = 4,    // Key: op key.
-    ping = 5,        // Key: ping nonce.
-    sweep = 6,       // Key: 0 (idle channels and peers).
-    ready = 7,       // Key: receiver channel id (send-after-receive go-ahead).
+    retransmit = 1,   // Key: sender channel id.
+    hello = 2,        // Key: peer id.
+    watch = 3,        // Key: peer id (liveness: unreachable after peer_timeout of silence).
+    deadline = 4,     // Key: op key.
+    ping = 5,         // Key: ping nonce.
+    sweep = 6,        // Key: 0 (idle channels and peers).
+    ready = 7,        // Key: receiver channel id (send-after-receive go-ahead).
+    migrate_out = 8,  // Key: migration id (resend migrate, or give up).
+    migrate_in = 9,   // Key: Incoming::key (resend migrate_reply, or drop).
 };
 
 [[nodiscard]] TimerId make_timer(TimerKind kind, std::uint64_t key);
@@ -180,6 +220,14 @@ public:
     [[nodiscard]] DirectEngine::Counters counters() const;
     void check_invariants(std::vector<std::string>& findings) const;
     [[nodiscard]] std::uint32_t queued(Pid pid) const;
+    [[nodiscard]] std::optional<ProcessOptions> options_of(Pid pid) const {
+        auto it = processes_.find(pid);
+        if (it == processes_.end()) return std::nullopt;
+        return it->second.options;
+    }
+    void on_migrate(OperationId op, Pid pid, NodeId to, std::vector<Message> queued, Bytes state,
+                    Time now, Effects& out);
+    void on_location(Pid pid, NodeId node, Time now, Effects& out);
     // Sends the acks held for coalescing (options.coalesce_acks), in channel order.
     void flush_acks(Effects& out);
 
@@ -204,7 +252,7 @@ private:
     void arm_sweep(Time now, Effects& out);
     void on_sweep(Time now, Effects& out);
     Peer& peer_for(NodeId node, Time now);
-    bool observe_peer(const wire::Packet& packet, Time now, Effects& out);
+    bool observe_peer(NodeId node, const wire::Packet& packet, Time now, Effects& out);
     [[nodiscard]] Time restarted_by(const wire::Packet& packet, Time now) const;
     [[nodiscard]] std::uint64_t uptime_ns(Time now) const;
     void dispatch(wire::Packet& packet, Time now, Effects& out);
@@ -287,6 +335,32 @@ private:
     void flush_peer(NodeId node, Time now, Effects& out);
     Peer* peer_by_id(std::uint64_t id);
 
+    // direct_migrate.cpp: migration, forwarding, locations (docs/migration.md).
+    // The node a packet came from: its `location` extension, else its source pid's node.
+    [[nodiscard]] static NodeId sender_node(const wire::Packet& packet);
+    bool check_migrate(OperationId op, Pid pid, NodeId to, Effects& out);
+    [[nodiscard]] Bytes snapshot(Pid pid, const LocalProcess& process,
+                                 const std::vector<Message>& queued, const Bytes& state) const;
+    void send_migrate(const Outgoing& outgoing, std::uint64_t id, Effects& out);
+    void on_migrate_packet(const wire::Packet& packet, Time now, Effects& out);
+    void on_migrate_reply(const wire::Packet& packet, Time now, Effects& out);
+    void on_migrate_done(const wire::Packet& packet, Time now, Effects& out);
+    void send_done(NodeId to, std::uint32_t to_incarnation, Pid pid, std::uint64_t id, bool commit,
+                   Effects& out);
+    void send_migrate_reply(const Incoming& incoming, Errc reason, Effects& out);
+    void commit_out(std::uint64_t id, std::uint32_t to_incarnation, Time now, Effects& out);
+    void abort_out(std::uint64_t id, Errc code, const char* why, Time now, Effects& out);
+    bool install(const Incoming& incoming, Time now, Effects& out);
+    void on_migrate_out_timer(std::uint64_t id, Time now, Effects& out);
+    void on_migrate_in_timer(std::uint64_t key, Time now, Effects& out);
+    // Data for a pid not hosted here, or migrating away: forward, drop or nack (M7-M9).
+    void route_away(wire::Packet& packet, Time now, Effects& out);
+    void learn_location(const wire::Packet& packet, NodeId node, Time now, Effects& out);
+    void set_location(SenderChannel& channel, NodeId node, Time now, Effects& out);
+    void remember_location(Pid pid, NodeId node);
+    void sweep_forwards(Time now);
+    void remember_finished(const Incoming& incoming, Time now);
+
     NodeId self_;
     std::uint32_t incarnation_;
     DirectOptions options_;
@@ -311,6 +385,16 @@ private:
     std::map<std::uint64_t, PendingOp> ops_;      // Pending send ops by op key.
     std::map<std::uint64_t, Ping> pings_;         // By nonce.
     std::map<ChannelKey, HeldAck> held_acks_;     // Emptied by every flush_acks.
+    std::uint64_t next_migration_id_ = 1;
+    std::uint64_t next_incoming_key_ = 1;
+    std::map<std::uint64_t, Outgoing> outgoing_;  // By migration id.
+    std::map<std::uint64_t, Incoming> incoming_;  // By Incoming::key.
+    std::map<Pid, Forward> forwards_;             // Bounded: forwards_max.
+    // Migrations into this node that were decided (origin, its incarnation, id) -> when: a
+    // late duplicate migrate must not start them again (M4). Bounded: finished_max.
+    std::map<std::tuple<NodeId, std::uint32_t, std::uint64_t>, Time> finished_;
+    std::map<Pid, std::pair<NodeId, std::uint64_t>> locations_;  // pid -> (node, stamp).
+    std::uint64_t next_location_stamp_ = 1;
 };
 
 }  // namespace herald::proto::direct

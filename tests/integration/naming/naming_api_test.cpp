@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -232,6 +235,79 @@ TEST(NamingApi, NoServerConfiguredIsUnreachableAndServerNeedsDataDir) {
     auto n = start_node(nowhere);
     ASSERT_TRUE(n);
     EXPECT_EQ(n->lookup_name("x").error().code, Errc::unreachable);
+}
+
+// Migration (docs/migration.md) on real nodes: p moves from a to b while a third node (s)
+// streams to it; every message arrives once, in order, the state blob comes along, and the
+// sender's later messages go straight to b (counters), not through a.
+TEST_F(NamingApiTest, MigrationWhileAThirdNodeSendsKeepsOrderAndLaterSendsGoDirect) {
+    ASSERT_TRUE(s->connect(a->listen_url()));
+    ASSERT_TRUE(s->connect(b->listen_url()));
+    ASSERT_TRUE(b->connect(s->listen_url()));  // b acks s directly.
+    std::mutex mutex;
+    std::optional<Process> arrived;
+    std::string arrived_state;
+    b->on_arrival([&](Process process, Bytes state) {
+        std::lock_guard lock(mutex);
+        arrived.emplace(std::move(process));
+        arrived_state.assign(state.begin(), state.end());
+    });
+    Process p = spawn(*a);
+    const Pid pid = p.pid();
+    Process sender = spawn(*s);
+    constexpr int total = 100;
+    std::atomic<bool> moved{false};
+    std::atomic<int> failures{0};
+    std::thread stream([&] {
+        for (int i = 0; i < total; ++i) {
+            if (i == 60) eventually([&] { return moved.load(); });
+            if (!sender.send(pid, std::to_string(i))) ++failures;
+        }
+    });
+    std::vector<std::string> got;
+    auto take = [&](Process& from) {
+        auto m = from.receive(std::chrono::seconds(2));
+        if (m) got.emplace_back(m->body.begin(), m->body.end());
+        return m.has_value();
+    };
+    while (got.size() < 10 && take(p)) {
+    }
+    const Bytes state = to_bytes("state-10");
+    const Status migrated = p.migrate(b->id(), state);
+    ASSERT_TRUE(migrated) << migrated.error().to_string();
+    EXPECT_FALSE(p.pid().valid());
+    ASSERT_TRUE(eventually([&] {
+        std::lock_guard lock(mutex);
+        return arrived.has_value();
+    }));
+    moved = true;
+    Process& q = *arrived;
+    EXPECT_EQ(q.pid(), pid);
+    EXPECT_EQ(arrived_state, "state-10");
+    while (got.size() < static_cast<std::size_t>(total) && take(q)) {
+    }
+    stream.join();
+    EXPECT_EQ(failures.load(), 0);
+    ASSERT_EQ(got.size(), static_cast<std::size_t>(total));
+    for (int i = 0; i < total; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)], std::to_string(i));
+    EXPECT_FALSE(q.try_receive());  // Nothing twice.
+    const NodeStats at_a = a->stats(), at_b = b->stats(), at_s = s->stats();
+    EXPECT_EQ(at_a.migrations_out, 1u);
+    EXPECT_EQ(at_b.migrations_in, 1u);
+    EXPECT_GE(at_a.messages_forwarded, 1u);
+    EXPECT_GE(at_s.location_updates, 1u);
+    EXPECT_GE(at_b.received_direct, 30u);  // After the location update, straight to b.
+    EXPECT_EQ(at_a.messages_forwarded, at_b.received_forwarded);
+}
+
+TEST_F(NamingApiTest, MigrationToAnUnknownOrOwnNodeIsRefusedAndTheProcessStays) {
+    Process p = spawn(*a);
+    EXPECT_EQ(p.migrate(a->id()).error().code, Errc::invalid_argument);
+    EXPECT_EQ(p.migrate(NodeId{}).error().code, Errc::invalid_argument);
+    Process q = spawn(*b);
+    ASSERT_TRUE(q.send(p.pid(), "still here"));
+    auto m = p.receive(std::chrono::seconds(2));
+    ASSERT_TRUE(m) << m.error().to_string();
 }
 
 }  // namespace

@@ -81,6 +81,7 @@ struct Host {
     Effects out;
     std::map<std::uint64_t, Time> timers;  // Set timers by id value.
     std::vector<Message> delivered;
+    std::vector<Message> arrivals;  // Processes that migrated here: target = pid, body = state.
     std::map<OperationId, Result<Bytes>> completions;
     std::vector<std::string> trace_events;
 };
@@ -111,7 +112,13 @@ public:
                 s.to.kind == Destination::Kind::address ? NodeId{s.to.address} : s.to.node;
             wire.push_back({host.id, to, std::move(s).take()});
         }
-        for (auto& d : host.out.deliveries) host.delivered.push_back(std::move(d.message));
+        for (auto& d : host.out.deliveries) {
+            if (d.arrival) {  // A process migrated here (its state blob in the body).
+                host.arrivals.push_back(std::move(d.message));
+            } else {
+                host.delivered.push_back(std::move(d.message));
+            }
+        }
         for (auto& c : host.out.completions) {
             EXPECT_FALSE(host.completions.contains(c.op)) << "op completed twice: " << c.op;
             host.completions.emplace(c.op, std::move(c.result));
@@ -144,6 +151,11 @@ public:
     }
     void consume(Host& h, Pid receiver, std::uint32_t count) {
         h.engine->on_consumed(receiver, count, now, h.out);
+        collect(h);
+    }
+    void migrate(Host& h, OperationId op, Pid pid, NodeId to, std::vector<Message> queued,
+                 std::string_view state) {
+        h.engine->on_migrate(op, pid, to, std::move(queued), to_bytes(state), now, h.out);
         collect(h);
     }
     void exit(Host& h, Pid pid) {
