@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "group_test_support.h"
 #include "herald/herald.h"
 #include "node_test_support.h"
 
@@ -18,29 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class GroupApiTest : public ::testing::Test {
-protected:
-    void SetUp() override {
-        NodeOptions so;
-        so.data_dir = dir.path();
-        so.groups.server = true;
-        so.groups.heartbeat_interval = 100ms;  // The loopback row of docs/groups.md.
-        so.groups.suspicion_timeout = 1s;
-        s = start_node(so);
-        ASSERT_TRUE(s);
-        NodeOptions co;
-        co.groups.server_url = s->listen_url();
-        co.groups.heartbeat_interval = 100ms;
-        co.groups.suspicion_timeout = 1s;
-        a = start_node(co);
-        b = start_node(co);
-        ASSERT_TRUE(a && b);
-        ASSERT_TRUE(a->connect(b->listen_url()));  // Multicasts go node to node.
-        ASSERT_TRUE(b->connect(a->listen_url()));
-    }
-    TempDir dir;
-    std::unique_ptr<Node> s, a, b;
-};
+using GroupApiTest = ThreeGroupNodes;
 
 // The next group message of `p` (skipping nothing: a direct message fails the test).
 std::optional<GroupMessage> next_group_message(Process& p) {

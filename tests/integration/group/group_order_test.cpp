@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "group_test_support.h"
 #include "herald/herald.h"
 #include "node_test_support.h"
 
@@ -25,32 +26,8 @@ using namespace std::chrono_literals;
 
 constexpr int messages_per_sender = 40;
 
-class GroupOrderTest : public ::testing::Test {
+class GroupOrderTest : public ThreeGroupNodes {
 protected:
-    void SetUp() override {
-        NodeOptions so;
-        so.data_dir = dir.path();
-        so.groups.server = true;
-        so.groups.heartbeat_interval = 100ms;  // The loopback row of docs/groups.md.
-        so.groups.suspicion_timeout = 1s;
-        s = start_node(so);
-        ASSERT_TRUE(s);
-        NodeOptions co;
-        co.groups.server_url = s->listen_url();
-        co.groups.heartbeat_interval = 100ms;
-        co.groups.suspicion_timeout = 1s;
-        a = start_node(co);
-        b = start_node(co);
-        ASSERT_TRUE(a && b);
-        for (Node* x : {s.get(), a.get(), b.get()}) {  // Order packets go member to member.
-            for (Node* y : {s.get(), a.get(), b.get()}) {
-                if (x != y) {
-                    ASSERT_TRUE(x->connect(y->listen_url()));
-                }
-            }
-        }
-    }
-
     // Creates `name` with `order`, one member on each node, and waits until each member's
     // ordering view is the one with all three (view 4: views 2 and 3 were flushed first).
     void start_group(const std::string& name, Order order) {
@@ -73,8 +50,6 @@ protected:
     // Three concurrent senders; every member gets the same sequence (defined below).
     void total_order_agreement(Order order);
 
-    TempDir dir;
-    std::unique_ptr<Node> s, a, b;
     std::vector<Process> members;
 };
 
