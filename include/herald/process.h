@@ -196,6 +196,12 @@ public:
                                                 std::chrono::nanoseconds timeout = forever);
     [[nodiscard]] Result<Envelope> receive_any_of(std::span<const Pid> from,
                                                   std::chrono::nanoseconds timeout = forever);
+    // receive_from a text address (herald/address.h): "<pid>", "<pid>@<url>" or a name, turned
+    // into a pid first as Node::resolve does (a name: its owner now, through the name server
+    // or the node's cache), then only that pid's messages. Errors of Node::resolve
+    // (invalid_argument, not_found, unreachable), then those of receive_from.
+    [[nodiscard]] Result<Envelope> receive_from(std::string_view from,
+                                                std::chrono::nanoseconds timeout = forever);
 
     // Non-blocking receive: a message, or Errc::would_block when none (matching) is queued.
     [[nodiscard]] Result<Envelope> try_receive();

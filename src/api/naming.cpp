@@ -127,6 +127,13 @@ Status Process::send(std::string_view to, std::string_view text, const SendOptio
     return send(to, to_bytes(text), options);
 }
 
+Result<Envelope> Process::receive_from(std::string_view from, std::chrono::nanoseconds timeout) {
+    if (!state_) return fail(Errc::closed, "process has exited");
+    HERALD_TRY(ProcessAddress address, parse_process_address(from));
+    HERALD_TRY(Pid pid, api::resolve_address(*node_, address));
+    return receive_from(pid, timeout);
+}
+
 Result<Bytes> Process::call(std::string_view server, std::string_view operation, ByteView request,
                             const CallOptions& options) {
     if (!state_) return fail(Errc::closed, "process has exited");

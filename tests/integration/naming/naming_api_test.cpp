@@ -208,6 +208,20 @@ TEST_F(NamingApiTest, SendAndCallByNameFollowTheNameAfterItsOwnerChanges) {
     ASSERT_TRUE(echoed2) << echoed2.error().to_string();
     EXPECT_GE(a->stats().name_cache_hits, 1u);
 
+    // A receiver may name its sender: receive_from by name takes only the owner's messages.
+    Process stranger = spawn(*a);
+    ASSERT_TRUE(stranger.send(second.pid(), ByteView(to_bytes("noise"))));
+    ASSERT_TRUE(client.send(second.pid(), ByteView(to_bytes("from-client"))));
+    ASSERT_TRUE(client.register_name("client"));
+    auto only = second.receive_from(std::string_view("client"), std::chrono::seconds(2));
+    ASSERT_TRUE(only) << only.error().to_string();
+    EXPECT_EQ(only->text(), "from-client");
+    EXPECT_EQ(second.receive_from(std::string_view("nobody"), std::chrono::seconds(1)).error().code,
+              Errc::not_found);
+    auto noise = second.receive(std::chrono::seconds(2));  // Left queued, in order.
+    ASSERT_TRUE(noise);
+    EXPECT_EQ(noise->text(), "noise");
+
     // A pid and pid@url as text are addresses too.
     ASSERT_TRUE(client.send(std::string_view(to_string(second.pid())), "three"));
     ASSERT_TRUE(client.send(to_string(ProcessAddress{second.pid(), b->listen_url(), {}}),
