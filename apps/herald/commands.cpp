@@ -201,14 +201,35 @@ int run_send(const Output& out, const SendArgs& args) {
     return args.wait_reply ? print_reply(out, *self, *pid, deadline) : exit_ok;
 }
 
+namespace {
+
+// A --from of `herald recv` that names a sender through its node: PID@URL or URL/NAME.
+bool target_like(std::string_view text) {
+    return text.find('@') != std::string_view::npos || text.find("://") != std::string_view::npos ||
+           text.starts_with("unix:");
+}
+
+// The pid a --from stands for: a pid as is, a target resolved through its node.
+Result<Pid> sender_of(Node& node, Process& self, const std::string& text,
+                      const Deadline& deadline) {
+    if (!target_like(text)) return parse_pid(text);
+    HERALD_TRY(Target target, parse_target(text));
+    return resolve_target(node, self, target, deadline);
+}
+
+}  // namespace
+
 int run_recv(const Output& out, const RecvArgs& args) {
     auto timeout = parse_duration(args.timeout);
     if (!timeout) return out.error(timeout.error());
-    std::vector<Pid> from;
-    for (const auto& text : args.from) {
-        auto pid = parse_pid(text);
-        if (!pid) return out.error(Errc::invalid_argument, "--from: " + pid.error().detail);
-        from.push_back(*pid);
+    for (const auto& text : args.from) {  // Usage errors before any packet.
+        std::string why;
+        if (target_like(text)) {
+            if (auto target = parse_target(text); !target) why = target.error().detail;
+        } else if (auto pid = parse_pid(text); !pid) {
+            why = pid.error().detail;
+        }
+        if (!why.empty()) return out.error(Errc::invalid_argument, "--from: " + why);
     }
     ProcessOptions options;
     auto buffering = parse_buffering(args.buffering);
@@ -219,6 +240,13 @@ int run_recv(const Output& out, const RecvArgs& args) {
     if (!client) return out.error(client.error());
     auto self = (*client)->node->spawn(options);
     if (!self) return out.error(self.error());
+    const Deadline deadline(*timeout);
+    std::vector<Pid> from;
+    for (const auto& text : args.from) {
+        auto pid = sender_of(*(*client)->node, *self, text, deadline);
+        if (!pid) return out.error(pid.error());
+        from.push_back(*pid);
+    }
     const std::string url = (*client)->node->listen_url();
     const std::string address = to_string(ProcessAddress{self->pid(), url, {}});
     out.note("herald recv: listening as " + address, {{"event", "listening"},
@@ -226,7 +254,6 @@ int run_recv(const Output& out, const RecvArgs& args) {
                                                       {"pid", to_string(self->pid())},
                                                       {"url", url},
                                                       {"buffering", args.buffering}});
-    const Deadline deadline(*timeout);
     std::uint32_t received = 0;
     while (args.count == 0 || received < args.count) {
         auto message = from.empty() ? self->receive(deadline.remaining())

@@ -82,7 +82,8 @@ void add_send(CLI::App& app, SendArgs& a) {
 void add_recv(CLI::App& app, RecvArgs& a) {
     CLI::App* c =
         subcommand(app, "recv", "Start a process, print its address on stderr, print messages");
-    c->add_option("--from", a.from, "Only from this pid (repeat for a set)")->type_name("PID");
+    c->add_option("--from", a.from, "Only from this sender: PID, PID@URL or URL/NAME (repeat)")
+        ->type_name("SENDER");
     c->add_option("--count,-n", a.count, "Stop after N messages (0: no limit)")
         ->capture_default_str();
     c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")

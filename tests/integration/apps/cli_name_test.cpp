@@ -97,6 +97,22 @@ TEST(HeraldCliName, SendAndCallFallBackFromProcessNamesToTheNameService) {
     r = run({herald_bin(), "--json", "send", daemon.url() + "/echo", "--body", "x"});
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(only_object(r)["target"], daemon.echo());
+
+    // recv --from takes URL/NAME too: resolved at start, then only that sender's messages.
+    Child recv({herald_bin(), "recv", "--from", daemon.url() + "/greeter", "--count", "1",
+                "--timeout", "1s"});
+    const auto first = recv.err().line(Clock::now() + 10s);
+    ASSERT_TRUE(first.has_value());
+    const auto at = first->find("listening as ");
+    ASSERT_NE(at, std::string::npos) << *first;
+    ASSERT_EQ(run({herald_bin(), "send", first->substr(at + 13), "--body", "not greeter"}).code, 0);
+    EXPECT_EQ(recv.wait(Clock::now() + 10s), 1);
+    EXPECT_EQ(recv.out().rest(Clock::now() + 1s), "");
+    r = run({herald_bin(), "recv", "--from", daemon.url() + "/nobody", "--timeout", "1s"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("not_found"), std::string::npos) << r.err;
+    r = run({herald_bin(), "recv", "--from", "udp://127.0.0.1:1", "--timeout", "1s"});
+    EXPECT_EQ(r.code, 2) << r.err;  // A URL without a name: usage error before any packet.
 }
 
 TEST(HeraldCliName, MalformedInputIsAUsageError) {
