@@ -91,6 +91,15 @@ auto with_process(runtime::Node& node, F&& task) -> decltype(task(Pid{})) {
     return result;
 }
 
+// The arguments every multicast checks: a valid group name, a positive and finite timeout.
+Status check_multicast(std::string_view name, std::chrono::nanoseconds timeout) {
+    HERALD_TRY(check_group_name(name));
+    if (timeout <= std::chrono::nanoseconds::zero() || timeout == forever) {
+        return fail(Errc::invalid_argument, "multicast timeout must be positive and finite");
+    }
+    return {};
+}
+
 }  // namespace
 
 }  // namespace api
@@ -210,10 +219,7 @@ Result<MulticastResult> Process::multicast(std::string_view name, ByteView body,
                                            Reliability reliability,
                                            std::chrono::nanoseconds timeout) {
     if (!state_) return fail(Errc::closed, "process has exited");
-    HERALD_TRY(check_group_name(name));
-    if (timeout <= std::chrono::nanoseconds::zero() || timeout == forever) {
-        return fail(Errc::invalid_argument, "multicast timeout must be positive and finite");
-    }
+    HERALD_TRY(api::check_multicast(name, timeout));
     HERALD_TRY(auto* groups, api::group_service(*node_));
     HERALD_TRY(auto responders,
                groups->multicast(std::string(name), state_->pid(), Bytes(body.begin(), body.end()),
@@ -232,10 +238,7 @@ Result<MulticastResult> Process::multicast(std::string_view name, std::string_vi
 Status Process::ordered_multicast(std::string_view name, ByteView body,
                                   std::chrono::nanoseconds timeout) {
     if (!state_) return fail(Errc::closed, "process has exited");
-    HERALD_TRY(check_group_name(name));
-    if (timeout <= std::chrono::nanoseconds::zero() || timeout == forever) {
-        return fail(Errc::invalid_argument, "multicast timeout must be positive and finite");
-    }
+    HERALD_TRY(api::check_multicast(name, timeout));
     HERALD_TRY(auto* order, api::order_service(*node_));
     HERALD_TRY(auto* groups, api::group_service(*node_));
     const std::string text(name);

@@ -151,8 +151,7 @@ std::optional<wire::Packet> Link::receive_one(ByteView bytes, Time now) {
 }
 
 std::optional<wire::Packet> Link::accept(ByteView bytes) {
-    auto header = wire::peek_header(bytes, decode_options_);
-    if (header && (header->flags & wire::flag::encrypted) != 0) return accept_encrypted(bytes);
+    if (wire::Authenticator::encrypted(bytes)) return accept_encrypted(bytes);
     auto packet = wire::decode(bytes, decode_options_);
     if (!packet) {
         ++counters_.malformed_dropped;

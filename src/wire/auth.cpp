@@ -126,6 +126,10 @@ std::optional<std::uint64_t> Authenticator::verify(ByteView packet) const {
     return std::nullopt;
 }
 
+bool Authenticator::encrypted(ByteView packet) {
+    return packet.size() >= header_bytes && (packet[flags_at + 1] & (flag::encrypted >> 8)) != 0;
+}
+
 std::optional<std::uint64_t> Authenticator::open(std::span<std::uint8_t> packet) const {
     if (packet.size() < header_bytes) return std::nullopt;
     if ((packet[flags_at + 1] & (flag::encrypted >> 8)) == 0) return verify(packet);

@@ -45,6 +45,9 @@ public:
     // in place and its checksum rewritten over the plaintext, so that decode() reads it; on
     // nullopt the bytes are left as they came.
     [[nodiscard]] std::optional<std::uint64_t> open(std::span<std::uint8_t> packet) const;
+    // Whether `packet` (at least a header long, else false) has flag::encrypted: one byte
+    // read, for the receive path to choose open() before decode().
+    [[nodiscard]] static bool encrypted(ByteView packet);
 
     [[nodiscard]] std::size_t key_count() const { return keys_.size(); }
 
