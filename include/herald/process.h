@@ -114,8 +114,9 @@ public:
     // would_block (this process has sends in flight, or is migrating), queue_full (too many
     // forwarding entries here, or arrivals at the target), too_large (queue and state over
     // the message limit), unreachable (the target did not answer), already_exists (the target
-    // hosts this pid already), closed. A process that migrated cannot send (invalid_argument)
-    // until it is back on its pid's node.
+    // hosts this pid already), closed. A process that migrated sends from its new node, in
+    // order with what it sent before (docs/migration.md M15); its calls, mailbox operations
+    // and multicasts are refused (invalid_argument) until it is back on its pid's node.
     [[nodiscard]] Status migrate(NodeId to, ByteView state = {});
 
     // --- Names (herald/naming.h, docs/naming.md) ---

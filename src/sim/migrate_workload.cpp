@@ -114,6 +114,7 @@ void MigrateWorkload::mobile_died(const char* why) {
     mobile_.migrate_op = 0;
     ++mobile_.life;
     ++deaths_;
+    reply_ops_.clear();  // Its sends died with it: no completion comes.
 }
 
 void MigrateWorkload::schedule_sender(std::size_t index, Duration delay) {
@@ -174,6 +175,9 @@ void MigrateWorkload::on_completed(SimNode& node, const proto::CompleteEffect& c
             ++migrations_failed_;
             mobile_.moving_to = NodeId{};
             schedule_consume(Duration::zero());
+            // Refused while its replies were in flight (would_block), or the target failed:
+            // it tries again later.
+            schedule_migration(uniform(Duration::milliseconds(50), options_.migrate_gap_max));
             return;
         }
         ++migrations_ok_;
@@ -183,6 +187,12 @@ void MigrateWorkload::on_completed(SimNode& node, const proto::CompleteEffect& c
             // The target that accepted may have died before it heard the commit.
             mobile_died("its migration target restarted");
         }
+        return;
+    }
+    if (reply_ops_.erase(c.op) > 0) {
+        ReplyRecord& r = replies_.at(c.op);
+        r.outcome = c.result ? Errc::ok : c.result.error().code;
+        if (c.result) ++replies_ok_;
         return;
     }
     auto pending = send_ops_.find(c.op);
@@ -200,6 +210,9 @@ void MigrateWorkload::on_completed(SimNode& node, const proto::CompleteEffect& c
 }
 
 void MigrateWorkload::on_delivered(SimNode& /*node*/, const Message& message) {
+    for (std::size_t i = 0; i < senders_.size(); ++i) {
+        if (message.target == senders_[i].pid) return on_reply_delivered(i, message);
+    }
     if (message.target != mobile_.pid) return;
     const std::uint64_t payload = payload_of(message.body);
     if (++delivered_[payload] > 1) {
@@ -256,8 +269,53 @@ void MigrateWorkload::consume_step(std::uint64_t life) {
                                   std::to_string(last - 1));
         }
         last = it->second.order + 1;
+        reply(node, it->second.sender);
     }
     schedule_consume(uniform(Duration::zero(), Duration::milliseconds(10)));
+}
+
+void MigrateWorkload::reply(SimNode& node, std::size_t index) {
+    Sender& s = senders_[index];
+    const std::uint64_t op = sim_.next_operation_id();
+    replies_[op] = ReplyRecord{index, s.replies_issued++, s.life, std::nullopt, false};
+    reply_ops_.insert(op);
+    Message message;
+    message.source = mobile_.pid;
+    message.target = s.pid;
+    message.body = make_body(op, static_cast<std::size_t>(random_.below(16)));
+    proto::direct::SendOptions send;
+    send.mode = random_.below(2) == 0 ? proto::direct::SendMode::accepted
+                                      : proto::direct::SendMode::delivered;
+    node.command<DirectEngine>(slot_, [&](auto& e, proto::Effects& out) {
+        e.on_send(op, std::move(message), send, sim_.now(), out);
+    });
+}
+
+void MigrateWorkload::on_reply_delivered(std::size_t index, const Message& message) {
+    const std::uint64_t payload = payload_of(message.body);
+    auto it = replies_.find(payload);
+    if (message.source != mobile_.pid || it == replies_.end()) {
+        return violation("no_duplicates", "reply " + std::to_string(payload) + " was never sent");
+    }
+    ReplyRecord& r = it->second;
+    if (r.delivered) {
+        violation("no_duplicates", "reply " + std::to_string(payload) + " delivered twice");
+    }
+    r.delivered = true;
+    Sender& s = senders_[index];
+    auto& last = s.last_reply[s.life];
+    if (last != 0 && r.order + 1 <= last) {
+        violation("fifo", "reply " + std::to_string(r.order) + " to sender " +
+                              std::to_string(index) + " after " + std::to_string(last - 1));
+    }
+    last = r.order + 1;
+    // The sender's application reads it at once (its queue stays short).
+    sim_.queue().schedule(sim_.now(), [this, index, life = s.life] {
+        Sender& sender = senders_[index];
+        if (sender.life != life || !sender.alive || !sim_.node(sender.pid.node).up()) return;
+        while (sim_.node(sender.pid.node).consume(sender.pid)) {
+        }
+    });
 }
 
 void MigrateWorkload::schedule_migration(Duration delay) {
@@ -322,7 +380,7 @@ void MigrateWorkload::begin_liveness() {
 }
 
 bool MigrateWorkload::done() const {
-    if (mobile_.migrate_op != 0) return false;
+    if (mobile_.migrate_op != 0 || !reply_ops_.empty()) return false;
     for (const Sender& s : senders_) {
         if (s.in_flight > 0 || s.liveness_ok < options_.liveness_messages) return false;
     }
@@ -346,11 +404,21 @@ std::string MigrateWorkload::outstanding() const {
     for (const auto& [op, r] : sends_) {
         if (r.mobile_life == mobile_.life && r.outcome == Errc::ok && !r.consumed) ++unconsumed;
     }
-    return text + " unconsumed=" + std::to_string(unconsumed);
+    return text + " unconsumed=" + std::to_string(unconsumed) +
+           " replies_in_flight=" + std::to_string(reply_ops_.size());
 }
 
 std::vector<Violation> MigrateWorkload::check() const {
     std::vector<Violation> out = violations_;
+    for (const auto& [op, r] : replies_) {
+        // Acked to a sender life that lives on: it was delivered to that life.
+        const Sender& s = senders_[r.sender];
+        if (r.outcome == Errc::ok && !r.delivered && s.alive && s.life == r.sender_life) {
+            out.push_back({"no_loss", sim_.now(),
+                           "reply " + std::to_string(op) + " to sender " +
+                               std::to_string(r.sender) + " acked but never delivered"});
+        }
+    }
     for (const auto& [op, r] : sends_) {
         // Acked (accepted or delivered) to a process that never died since: it must arrive.
         if (r.outcome == Errc::ok && r.mobile_life == mobile_.life && mobile_.alive &&
@@ -367,7 +435,8 @@ std::map<std::string, std::uint64_t> MigrateWorkload::numbers() const {
     return {{"migrations_ok", migrations_ok_},
             {"migrations_failed", migrations_failed_},
             {"arrivals", arrivals_},
-            {"mobile_deaths", deaths_}};
+            {"mobile_deaths", deaths_},
+            {"replies_ok", replies_ok_}};
 }
 
 }  // namespace herald::sim

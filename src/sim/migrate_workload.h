@@ -1,15 +1,18 @@
 // MigrateWorkload: the simulated processes of the "migrate" scenario (docs/migration.md). One
-// mobile receiver, born on node 1, migrates from node to node (chains, back home, to nodes that
-// are down) while one sender per node streams numbered messages to it, several in flight.
-// Checks of its own: no message delivered twice, per-sender FIFO across migrations, no loss of
-// a message whose send completed ok while the mobile process lived, the state blob arrives
-// intact, and after the faults heal every send ends (ok while the process lives; a clear error
-// once it died with a crashed node, never a hang). Layer: sim.
+// mobile process, born on node 1, migrates from node to node (chains, back home, to nodes that
+// are down) while one sender per node streams numbered messages to it, several in flight; the
+// mobile process answers each message it consumes with a reply to its sender, from wherever it
+// lives then (M15). Checks of its own: no message or reply delivered twice, per-sender FIFO
+// across migrations both ways, no loss of a message or reply whose send completed ok while its
+// receiver lived, the state blob arrives intact, and after the faults heal every send ends (ok
+// while the process lives; a clear error once it died with a crashed node, never a hang).
+// Layer: sim.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,6 +64,17 @@ private:
         std::uint32_t in_flight = 0;
         std::uint32_t order = 0;  // Number of the next message of this life.
         bool step_scheduled = false;
+        std::uint32_t replies_issued = 0;  // Replies the mobile process sent it (all lives).
+        // Order of the last reply delivered to each of its lives (+1; 0 = none yet).
+        std::map<std::uint64_t, std::uint32_t> last_reply;
+    };
+    // A reply of the mobile process to a sender (payload = its op id).
+    struct ReplyRecord {
+        std::size_t sender = 0;
+        std::uint32_t order = 0;
+        std::uint64_t sender_life = 0;  // The sender's life when the reply was sent.
+        std::optional<Errc> outcome;
+        bool delivered = false;
     };
     struct SendRecord {
         std::size_t sender = 0;
@@ -88,6 +102,8 @@ private:
     void schedule_sender(std::size_t index, Duration delay);
     void sender_step(std::size_t index, std::uint64_t life);
     void issue_send(std::size_t index);
+    void reply(SimNode& node, std::size_t sender);
+    void on_reply_delivered(std::size_t sender, const Message& message);
     void schedule_consume(Duration delay);
     void consume_step(std::uint64_t life);
     void schedule_migration(Duration delay);
@@ -106,6 +122,8 @@ private:
     std::map<std::uint64_t, SendRecord> sends_;         // By op id (= payload).
     std::map<std::uint64_t, std::size_t> send_ops_;     // Pending op -> sender index.
     std::map<std::uint64_t, std::uint32_t> delivered_;  // Payload -> times in a queue now/ever.
+    std::map<std::uint64_t, ReplyRecord> replies_;      // By op id (= payload).
+    std::set<std::uint64_t> reply_ops_;                 // Replies not completed yet.
     // Last consumed order per (sender, sender life): per-sender FIFO.
     std::map<std::pair<std::size_t, std::uint64_t>, std::uint32_t> last_order_;
     std::vector<Violation> violations_;
@@ -113,6 +131,7 @@ private:
     bool mobile_born_ = false;
     std::uint32_t mobile_target_life_ = 0;  // Target's incarnation when the migration began.
     std::uint64_t migrations_ok_ = 0, migrations_failed_ = 0, arrivals_ = 0, deaths_ = 0;
+    std::uint64_t replies_ok_ = 0;
 };
 
 }  // namespace herald::sim

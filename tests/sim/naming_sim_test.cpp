@@ -63,10 +63,11 @@ TEST(MigrateSimulation, ThousandSeedsAreClean) {
     EXPECT_GT(summary.totals().packets_lost, 0u);
     EXPECT_GT(summary.totals().crashes, 0u);
     // The rare paths were reached: moves, aborts (a target down or refusing), data dropped
-    // while frozen, late duplicate migrate packets, tentative arrivals, the process lost.
-    for (const char* probe :
-         {"arrivals", "probe_migrate_aborted", "probe_migrating_dropped",
-          "probe_migrate_late_duplicate", "probe_tentative_dropped", "mobile_deaths"}) {
+    // while frozen, late duplicate migrate packets, tentative arrivals, the process lost, and
+    // replies the migrated process sent from where it lived.
+    for (const char* probe : {"arrivals", "probe_migrate_aborted", "probe_migrating_dropped",
+                              "probe_migrate_late_duplicate", "probe_tentative_dropped",
+                              "mobile_deaths", "replies_ok"}) {
         const auto it = summary.probes().find(probe);
         EXPECT_TRUE(it != summary.probes().end() && it->second.hits > 0) << probe;
     }

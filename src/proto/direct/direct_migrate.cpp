@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
+#include <set>
 #include <string>
 
 #include "core/assert.h"
@@ -17,18 +18,33 @@ namespace herald::proto::direct {
 namespace {
 
 // The snapshot (the migrate packet's body), little-endian: u8 buffering, u32 queue_limit;
-// u32 n, n x {pid source, u32 epoch, u32 source_incarnation, u64 expected}; u32 f,
-// f x {u64 node, u32 incarnation}; m x {pid source, u64 seq, u64 sent_unix_ns, u32 length,
-// body}; u32 length, state.
+// u32 n, n x {pid source, u64 source_node, u32 epoch, u32 source_incarnation, u64 expected};
+// u32 next_epoch, u32 s, s x {pid target, u64 location, u32 epoch, u64 next_seq}; u32 f,
+// f x {u64 node,
+// u32 incarnation}; m x {pid source, u64 seq, u64 sent_unix_ns, u32 length, body}; u32 length,
+// state.
 struct Snapshot {
     ProcessOptions options;
     struct Channel {
         Pid source;
+        NodeId source_node;
         std::uint32_t epoch = 0;
         std::uint32_t source_incarnation = 0;
         std::uint64_t expected = 1;
     };
+    // A sender channel of the process: idle (M1), so everything before next_seq was acked.
+    struct Sender {
+        Pid target;
+        NodeId location;
+        std::uint32_t epoch = 0;
+        std::uint64_t next_seq = 1;
+    };
     std::vector<Channel> channels;
+    // Above every epoch the process's channels ever had, released ones included: its counter
+    // (the origin's, for a process that had not migrated before). Its later epochs go on
+    // from here (M15).
+    std::uint32_t next_epoch = 0;
+    std::vector<Sender> senders;
     std::map<NodeId, std::uint32_t> floors;
     std::vector<Message> queued;
     Bytes state;
@@ -50,15 +66,43 @@ bool get_bytes(ByteView in, std::size_t& offset, Bytes& bytes) {
 
 bool get_channels(ByteView in, std::size_t& offset, Snapshot& s) {
     std::uint32_t n = 0;
-    if (!get_u32(in, offset, n) || n > (in.size() - offset) / 32) return false;
+    if (!get_u32(in, offset, n) || n > (in.size() - offset) / 40) return false;
     for (std::uint32_t i = 0; i < n; ++i) {
         Snapshot::Channel c;
-        if (!get_pid(in, offset, c.source) || !get_u32(in, offset, c.epoch) ||
-            !get_u32(in, offset, c.source_incarnation) || !get_u64(in, offset, c.expected)) {
+        std::uint64_t node = 0;
+        if (!get_pid(in, offset, c.source) || !get_u64(in, offset, node) ||
+            !get_u32(in, offset, c.epoch) || !get_u32(in, offset, c.source_incarnation) ||
+            !get_u64(in, offset, c.expected)) {
             return false;
         }
-        if (!c.source.valid() || c.epoch == 0 || c.expected == 0) return false;
+        c.source_node = NodeId{node};
+        if (!c.source.valid() || !c.source_node.known() || c.epoch == 0 || c.expected == 0) {
+            return false;
+        }
         s.channels.push_back(c);
+    }
+    return true;
+}
+
+bool get_senders(ByteView in, std::size_t& offset, Pid pid, Snapshot& s) {
+    std::uint32_t n = 0;
+    if (!get_u32(in, offset, s.next_epoch) || s.next_epoch == 0) return false;
+    if (!get_u32(in, offset, n) || n > (in.size() - offset) / 36) return false;
+    std::set<Pid> targets;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        Snapshot::Sender c;
+        std::uint64_t location = 0;
+        if (!get_pid(in, offset, c.target) || !get_u64(in, offset, location) ||
+            !get_u32(in, offset, c.epoch) || !get_u64(in, offset, c.next_seq)) {
+            return false;
+        }
+        c.location = NodeId{location};
+        if (!c.target.valid() || c.target == pid || !c.location.known() || c.epoch == 0 ||
+            !epoch_newer(s.next_epoch, c.epoch) || c.next_seq == 0 ||
+            !targets.insert(c.target).second) {
+            return false;
+        }
+        s.senders.push_back(c);
     }
     return true;
 }
@@ -110,8 +154,8 @@ bool decode_snapshot(ByteView in, Pid pid, Snapshot& s) {
     }
     s.options.buffering = static_cast<Buffering>(buffering);
     if (s.options.queue_limit == 0) return false;
-    if (!get_channels(in, offset, s) || !get_floors(in, offset, s) ||
-        !get_queued(in, offset, pid, s)) {
+    if (!get_channels(in, offset, s) || !get_senders(in, offset, pid, s) ||
+        !get_floors(in, offset, s) || !get_queued(in, offset, pid, s)) {
         return false;
     }
     return get_bytes(in, offset, s.state) && offset == in.size();
@@ -179,9 +223,20 @@ Bytes DirectState::snapshot(Pid pid, const LocalProcess& process,
     for (const Pid& source : process.sources) {
         const ReceiverChannel& channel = receivers_.at({source, pid});
         put_pid(out, source);
+        put_u64(out, channel.source_node.value);
         put_u32(out, channel.epoch);
         put_u32(out, channel.source_incarnation);
         put_u64(out, channel.expected);
+    }
+    const std::uint32_t next_epoch = process.next_epoch != 0 ? process.next_epoch : next_epoch_;
+    put_u32(out, next_epoch == 0 ? 1 : next_epoch);
+    put_u32(out, static_cast<std::uint32_t>(process.sender_ids.size()));
+    for (std::uint64_t id : process.sender_ids) {
+        const SenderChannel& channel = senders_.at(id);  // Idle (check_migrate).
+        put_pid(out, channel.key.target);
+        put_u64(out, channel.location.value);
+        put_u32(out, channel.epoch);
+        put_u64(out, channel.next_seq);
     }
     // What this node knows of sender incarnations, with what the process brought along.
     std::map<NodeId, std::uint32_t> floors = process.floors;
@@ -378,7 +433,8 @@ void DirectState::on_migrate_packet(const wire::Packet& packet, Time now, Effect
         refusal = Errc::already_exists;  // Hosted here already (a late duplicate, M4).
     } else if (incoming_.size() >= options_.migrations_max) {
         refusal = Errc::queue_full;
-    } else if (senders_.size() + receivers_.size() + s.channels.size() > options_.channels_max) {
+    } else if (senders_.size() + receivers_.size() + s.channels.size() + s.senders.size() >
+               options_.channels_max) {
         refusal = Errc::queue_full;
     }
     if (refusal != Errc::ok) {
@@ -454,6 +510,7 @@ bool DirectState::install(const Incoming& in, Time now, Effects& out) {
         channel.id = next_channel_id_++;
         channel.key = key;
         channel.epoch = c.epoch;
+        channel.source_node = c.source_node;
         channel.source_incarnation = c.source_incarnation;
         channel.expected = c.expected;
         channel.blocked = true;  // A sender may wait for credit: update it once there is.
@@ -461,6 +518,27 @@ bool DirectState::install(const Incoming& in, Time now, Effects& out) {
         receiver_keys_[channel.id] = key;
         receivers_.emplace(key, std::move(channel));
         process.sources.insert(c.source);
+    }
+    // Its sender channels go on where they stopped, in their epochs (M15). Receivers compare
+    // the epochs of a pair, so every later epoch of this process, in a channel that came along
+    // or in a new one to a receiver that still holds an old epoch, comes from the counter that
+    // came along.
+    process.next_epoch = s.next_epoch;
+    for (const Snapshot::Sender& c : s.senders) {
+        const ChannelKey key{in.pid, c.target};
+        SenderChannel channel;
+        channel.id = next_channel_id_++;
+        channel.key = key;
+        channel.epoch = c.epoch;
+        channel.next_seq = c.next_seq;
+        channel.acked = c.next_seq - 1;
+        channel.credit = options_.window_messages;
+        channel.rto = options_.retransmit_initial;
+        channel.last_activity = now;
+        channel.location = c.location;
+        sender_ids_[key] = channel.id;
+        process.sender_ids.insert(channel.id);
+        senders_.emplace(channel.id, std::move(channel));
     }
     forwards_.erase(in.pid);  // Back where it once was: no longer forwarded from here.
     std::erase_if(incoming_,

@@ -196,7 +196,7 @@ void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time 
     std::vector<ChannelKey> old_receivers;
     for (const auto& [key, channel] : receivers_) {
         // A channel that came with a migrated process may already be of the new incarnation.
-        if (key.source.node == peer.node && channel.source_incarnation < incarnation) {
+        if (channel.source_node == peer.node && channel.source_incarnation < incarnation) {
             old_receivers.push_back(key);
         }
     }

@@ -88,7 +88,7 @@ void DirectState::send_ready(ReceiverChannel& channel, Time now, Effects& out) {
                                       channel.key.source, incarnation_, channel.source_incarnation);
     packet.header.epoch = channel.epoch;
     packet.header.seq = channel.readied;
-    emit(channel.key.source.node, std::move(packet), out);
+    emit(channel.source_node, std::move(packet), out);
     trace(out, now, "ready", [&] {
         return "source=" + to_string(channel.key.source) +
                " seq=" + std::to_string(channel.readied);

@@ -37,7 +37,7 @@ void DirectState::on_data(wire::Packet& packet, Time now, Effects& out) {
     }
     LocalProcess& proc = process->second;
     if (h.target.node != self_) {
-        auto floor = proc.floors.find(h.source.node);
+        auto floor = proc.floors.find(sender_node(packet));
         if (floor != proc.floors.end() && h.source_incarnation < floor->second) {
             return stale(now, out, "earlier_sender_life");  // Known dead where it lived (M10).
         }
@@ -66,19 +66,29 @@ void DirectState::nack(const wire::Packet& data, Errc reason, Time now, Effects&
     packet.header.seq = h.seq;
     packet.header.ack = uptime_ns(now);  // The sender may resend what it first sent since.
     put_reason(packet, reason);
-    emit(h.source.node, std::move(packet), out);
+    emit(sender_node(data), std::move(packet), out);
 }
 
 ReceiverChannel* DirectState::receiver_for(const wire::Packet& packet, LocalProcess& process,
                                            Time now, Effects& out) {
     const wire::Header& h = packet.header;
     const ChannelKey key{h.source, h.target};
+    const NodeId node = sender_node(packet);
     auto it = receivers_.find(key);
+    // Incarnations of one node only compare with each other: a sender that migrated sends
+    // from another node, continuing its epoch (docs/migration.md M15).
+    const bool same_node = it != receivers_.end() && it->second.source_node == node;
     // A channel that came with a migrated process may predate a restart of its sender that
     // this node never saw (docs/migration.md M10): the new incarnation's epochs start anew.
-    const bool older_life =
-        it != receivers_.end() && it->second.source_incarnation < h.source_incarnation;
+    const bool older_life = same_node && it->second.source_incarnation < h.source_incarnation;
     if (!older_life && it != receivers_.end() && it->second.epoch == h.epoch) {
+        // The sender moved: follow it, but not for a straggler from where it was (M15).
+        if (!same_node && h.seq >= it->second.expected) {
+            trace(out, now, "sender_moved",
+                  [&] { return "source=" + to_string(h.source) + " node=" + to_string(node); });
+            it->second.source_node = node;
+            it->second.source_incarnation = h.source_incarnation;
+        }
         return &it->second;
     }
     if (!older_life && it != receivers_.end() && !epoch_newer(h.epoch, it->second.epoch)) {
@@ -113,6 +123,7 @@ ReceiverChannel* DirectState::receiver_for(const wire::Packet& packet, LocalProc
     channel.id = id;
     channel.key = key;
     channel.epoch = h.epoch;
+    channel.source_node = node;
     channel.source_incarnation = h.source_incarnation;
     // The sender has acks up to h.ack, so those seqs were delivered: start after them.
     channel.expected = h.ack + 1;
@@ -302,8 +313,8 @@ void DirectState::send_ack(ReceiverChannel& channel, const LocalProcess& process
     const bool buffered = process.options.buffering == Buffering::multiple ||
                           process.options.buffering == Buffering::single;
     if (credit == 0 && buffered) channel.blocked = true;
-    if (offer_seq == 0 && hold_ack(channel.key, channel.key.source.node, packet)) return;
-    emit(channel.key.source.node, std::move(packet), out);
+    if (offer_seq == 0 && hold_ack(channel.key, channel.source_node, packet)) return;
+    emit(channel.source_node, std::move(packet), out);
 }
 
 bool DirectState::hold_ack(const ChannelKey& key, NodeId to, wire::Packet& packet) {

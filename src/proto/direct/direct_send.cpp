@@ -9,6 +9,15 @@
 
 namespace herald::proto::direct {
 
+std::uint32_t DirectState::new_epoch(Pid source) {
+    auto process = processes_.find(source);
+    std::uint32_t& counter = process != processes_.end() && process->second.next_epoch != 0
+                                 ? process->second.next_epoch
+                                 : next_epoch_;
+    if (counter == 0) counter = 1;  // 0 means "no epoch" on the wire.
+    return counter++;
+}
+
 SenderChannel* DirectState::sender_for(const ChannelKey& key, Time now, Effects& out) {
     auto found = sender_ids_.find(key);
     if (found != sender_ids_.end()) return &senders_.at(found->second);
@@ -19,8 +28,7 @@ SenderChannel* DirectState::sender_for(const ChannelKey& key, Time now, Effects&
     SenderChannel channel;
     channel.id = next_channel_id_++;
     channel.key = key;
-    if (next_epoch_ == 0) next_epoch_ = 1;  // 0 means "no epoch" on the wire.
-    channel.epoch = next_epoch_++;
+    channel.epoch = new_epoch(key.source);
     channel.credit = options_.window_messages;  // Optimistic until the first ack (rule 6).
     channel.rto = options_.retransmit_initial;
     channel.last_activity = now;
@@ -41,11 +49,13 @@ bool DirectState::check_send(OperationId op, const Message& message, const SendO
         out.complete(op, fail(code, detail));
         return false;
     };
-    if (message.source.node != self_ || !message.source.valid()) {
+    if (!message.source.valid()) return refuse(Errc::invalid_argument, "invalid source pid");
+    if (!message.target.valid()) return refuse(Errc::invalid_argument, "invalid target pid");
+    // A process that migrated here sends from here too (docs/migration.md M15).
+    auto source = processes_.find(message.source);
+    if (source == processes_.end() && message.source.node != self_) {
         return refuse(Errc::invalid_argument, "source is not a process of this node");
     }
-    if (!message.target.valid()) return refuse(Errc::invalid_argument, "invalid target pid");
-    auto source = processes_.find(message.source);
     if (source == processes_.end()) return refuse(Errc::closed, "source process has exited");
     if (source->second.migrating != 0) return refuse(Errc::would_block, "source is migrating");
     if (message.body.size() > options_.body_bytes_max) {
@@ -325,8 +335,7 @@ void DirectState::fail_channel(SenderChannel& channel, Errc code, bool queued_to
 
 void DirectState::reset_sender(SenderChannel& channel, Time now) {
     HERALD_ASSERT(channel.inflight() == 0);
-    if (next_epoch_ == 0) next_epoch_ = 1;
-    channel.epoch = next_epoch_++;
+    channel.epoch = new_epoch(channel.key.source);
     channel.next_seq = 1;
     channel.acked = 0;
     channel.credit = options_.window_messages;

@@ -217,7 +217,9 @@ void DirectState::dispatch(wire::Packet& packet, Time now, Effects& out) {
         default:
             break;
     }
-    const bool for_me = h.target.node == self_ && h.target_incarnation == incarnation_;
+    // Replies to a process that migrated here come here too (docs/migration.md M15).
+    const bool for_me = (h.target.node == self_ || processes_.contains(h.target)) &&
+                        h.target_incarnation == incarnation_;
     switch (h.kind) {
         case wire::PacketKind::ack:
         case wire::PacketKind::nack:
@@ -297,7 +299,7 @@ void DirectState::on_sweep(Time now, Effects& out) {
         if (channel.last_activity + idle <= now) {
             idle_receivers.push_back(key);
         } else {
-            in_use.insert(key.source.node);
+            in_use.insert(channel.source_node);
         }
     }
     for (const ChannelKey& key : idle_receivers) erase_receiver(key);

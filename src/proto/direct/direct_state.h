@@ -86,6 +86,9 @@ struct ReceiverChannel {
     std::uint64_t id = 0;  // Timer key (ready retransmission).
     ChannelKey key;
     std::uint32_t epoch = 0;
+    // The node the sender lives on (its pid's node unless it migrated: docs/migration.md
+    // M15) and that node's incarnation; acks, window updates and readies go there.
+    NodeId source_node;
     std::uint32_t source_incarnation = 0;
     std::uint64_t expected = 1;                     // Next seq to deliver.
     std::map<std::uint64_t, Held> held;             // expected < seq < expected + window.
@@ -107,6 +110,10 @@ struct LocalProcess {
     // Arrived by migration: the sender node incarnations the nodes it lived on knew; data of
     // an earlier incarnation is a straggler (docs/migration.md M10). At most floors_max.
     std::map<NodeId, std::uint32_t> floors;
+    // Arrived by migration: the epoch counter of its sender channels, which travels with it
+    // (M15); 0 = it uses the node's. Each node's counter starts at random, and epochs compare
+    // in serial order, so a pair's epochs must all come from one counter.
+    std::uint32_t next_epoch = 0;
 };
 
 // A migration away from this node waiting for the target's answer (docs/migration.md).
@@ -258,6 +265,9 @@ private:
     void dispatch(wire::Packet& packet, Time now, Effects& out);
 
     // direct_send.cpp: sender channels.
+    // A new epoch for a sender channel of `source`: from its own counter if it migrated here,
+    // else from the node's; never 0.
+    std::uint32_t new_epoch(Pid source);
     SenderChannel* sender_for(const ChannelKey& key, Time now, Effects& out);
     [[nodiscard]] std::uint64_t allowed(const SenderChannel& channel) const;
     bool check_send(OperationId op, const Message& message, const SendOptions& options, Time now,

@@ -314,6 +314,51 @@ TEST_F(NamingApiTest, MigrationWhileAThirdNodeSendsKeepsOrderAndLaterSendsGoDire
     EXPECT_EQ(at_a.messages_forwarded, at_b.received_forwarded);
 }
 
+// A migrated process sends from its new node (docs/migration.md M15): its reply channel to
+// the sender continues there, so the sender gets every reply once and in order.
+TEST_F(NamingApiTest, AMigratedProcessRepliesFromItsNewNodeInOrder) {
+    ASSERT_TRUE(s->connect(a->listen_url()));
+    ASSERT_TRUE(s->connect(b->listen_url()));
+    ASSERT_TRUE(b->connect(s->listen_url()));
+    std::mutex mutex;
+    std::optional<Process> arrived;
+    b->on_arrival([&](Process process, Bytes) {
+        std::lock_guard lock(mutex);
+        arrived.emplace(std::move(process));
+    });
+    Process p = spawn(*a);
+    const Pid pid = p.pid();
+    Process client = spawn(*s);
+    auto serve_one = [&](Process& server, int n) {
+        auto request = server.receive(std::chrono::seconds(2));
+        ASSERT_TRUE(request) << request.error().to_string();
+        const Status sent = server.send(request->source, "reply-" + std::to_string(n));
+        ASSERT_TRUE(sent) << sent.error().to_string();
+    };
+    for (int n = 0; n < 3; ++n) {
+        ASSERT_TRUE(client.send(pid, "request"));
+        serve_one(p, n);
+    }
+    ASSERT_TRUE(eventually([&] { return p.migrate(b->id()).has_value(); }));  // Once acked.
+    ASSERT_TRUE(eventually([&] {
+        std::lock_guard lock(mutex);
+        return arrived.has_value();
+    }));
+    Process& q = *arrived;
+    for (int n = 3; n < 6; ++n) {
+        ASSERT_TRUE(client.send(pid, "request"));
+        serve_one(q, n);
+    }
+    for (int n = 0; n < 6; ++n) {
+        auto reply = client.receive(std::chrono::seconds(2));
+        ASSERT_TRUE(reply) << reply.error().to_string();
+        EXPECT_EQ(reply->source, pid);
+        EXPECT_EQ(std::string(reply->body.begin(), reply->body.end()),
+                  "reply-" + std::to_string(n));
+    }
+    EXPECT_FALSE(client.try_receive());  // Nothing twice.
+}
+
 TEST_F(NamingApiTest, MigrationToAnUnknownOrOwnNodeIsRefusedAndTheProcessStays) {
     Process p = spawn(*a);
     EXPECT_EQ(p.migrate(a->id()).error().code, Errc::invalid_argument);

@@ -1,7 +1,10 @@
-// Unit tests of process migration with forwarding (docs/migration.md, rules M1-M14): the
+// Unit tests of process migration with forwarding (docs/migration.md, rules M1-M15): the
 // move with queued messages and state, forwarding and the location update, chains, aborts
-// (target silent or refusing), data while frozen, late duplicates, bad input.
+// (target silent or refusing), data while frozen, late duplicates, bad input, and a migrated
+// process that sends.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "direct_harness.h"
 
@@ -32,6 +35,14 @@ struct Quad {
     Host* d = nullptr;
     Pid p{NodeId{1}, 5};
     Pid q{NodeId{3}, 6};
+
+    // Delivers packets one at a time until one of `kind` is on the wire (a node says hello
+    // before its first data to another).
+    void run_until_on_wire(PacketKind kind) {
+        for (int i = 0; i < 20 && net.on_wire(kind) == 0 && !net.wire.empty(); ++i) {
+            net.deliver_one();
+        }
+    }
 };
 
 TEST(DirectMigrate, MovesQueuedMessagesAndStateThenForwardsUntilTheSenderLearnsTheLocation) {
@@ -145,6 +156,87 @@ TEST(DirectMigrate, AfterTheForwardingNodeRestartsANewSenderGetsNoSuchProcess) {
     t.net.send(*t.c, 2, Pid{NodeId{3}, 7}, t.p, "m");
     t.net.settle(t.net.now + Duration::milliseconds(200));
     EXPECT_EQ(t.c->error(2), Errc::no_such_process);
+}
+
+TEST(DirectMigrate, AMigratedProcessSendsFromItsNewNodeAndItsChannelContinues) {
+    Quad t;
+    t.net.send(*t.a, 1, t.p, t.q, "r1");  // p's channel to q, from a: epoch e, seq 1.
+    t.net.settle(t.net.now + Duration::milliseconds(50));
+    ASSERT_TRUE(t.a->ok(1));
+    ASSERT_EQ(t.net.on_wire(PacketKind::data), 0u);
+    t.net.migrate(*t.a, 100, t.p, NodeId{2}, {}, "");
+    t.net.settle(t.net.now + Duration::milliseconds(50));
+    ASSERT_TRUE(t.a->ok(100));
+    t.net.send(*t.b, 2, t.p, t.q, "r2");  // From b: the same epoch, seq 2, location = b.
+    t.run_until_on_wire(PacketKind::data);
+    ASSERT_EQ(t.net.on_wire(PacketKind::data), 1u);
+    const wire::Packet& data = t.net.wire.front().packet;
+    EXPECT_EQ(data.header.seq, 2u);
+    EXPECT_NE(data.find(wire::ExtensionType::location), nullptr);
+    t.net.settle(t.net.now + Duration::milliseconds(50));
+    t.net.send(*t.b, 3, t.p, t.q, "r3");
+    t.net.settle(t.net.now + Duration::milliseconds(50));
+    EXPECT_TRUE(t.b->ok(2));  // Acked: the ack went to b, where p lives now.
+    EXPECT_TRUE(t.b->ok(3));
+    EXPECT_EQ(t.c->bodies(), (std::vector<std::string>{"r1", "r2", "r3"}));
+    EXPECT_EQ(t.c->traced("sender_moved"), 1u);
+    EXPECT_EQ(t.c->traced("channel_reset"), 0u);  // One channel, not a new epoch.
+}
+
+TEST(DirectMigrate, AStragglerFromTheOldNodeIsADuplicateAndDoesNotPullTheChannelBack) {
+    Quad t;
+    t.net.send(*t.a, 1, t.p, t.q, "r1");
+    t.run_until_on_wire(PacketKind::data);
+    auto r1 = std::find_if(t.net.wire.begin(), t.net.wire.end(), [](const InFlight& f) {
+        return f.packet.header.kind == PacketKind::data;
+    });
+    ASSERT_NE(r1, t.net.wire.end());
+    const InFlight old = *r1;  // A copy of r1 from a, delivered late below.
+    t.net.settle(t.net.now + Duration::milliseconds(50));
+    t.net.migrate(*t.a, 100, t.p, NodeId{2}, {}, "");
+    t.net.settle(t.net.now + Duration::milliseconds(50));
+    t.net.send(*t.b, 2, t.p, t.q, "r2");
+    t.net.settle(t.net.now + Duration::milliseconds(50));
+    const auto duplicates = t.c->engine->counters().duplicates_dropped;
+    t.net.inject(*t.c, old.from, old.packet);
+    EXPECT_EQ(t.c->engine->counters().duplicates_dropped, duplicates + 1);
+    ASSERT_EQ(t.net.on_wire(PacketKind::ack), 1u);
+    EXPECT_EQ(t.net.wire.front().to, NodeId{2});  // The ack still goes where p lives.
+    t.net.settle(t.net.now + Duration::milliseconds(50));
+    t.net.send(*t.b, 3, t.p, t.q, "r3");
+    t.net.settle(t.net.now + Duration::milliseconds(50));
+    EXPECT_TRUE(t.b->ok(3));
+    EXPECT_EQ(t.c->bodies(), (std::vector<std::string>{"r1", "r2", "r3"}));
+}
+
+TEST(DirectMigrate, TheProcessEpochCounterTravelsWithIt) {
+    // Each node's epoch counter starts at random and receivers compare a pair's epochs in
+    // serial order, so a migrated process's new epochs come from its own counter, which it
+    // brought along, not from the new node's (M15).
+    DirectOptions a_options;
+    a_options.epoch_first = 100;
+    DirectOptions b_options;
+    b_options.epoch_first = 100 + (1u << 31) + 5;  // Far from a's: not comparable.
+    Quad t(a_options, b_options);
+    t.net.spawn(*t.c, 7);
+    t.net.spawn(*t.c, 8);
+    t.net.spawn(*t.c, 9);
+    for (std::uint64_t local = 6; local <= 8; ++local) {
+        t.net.send(*t.a, local, t.p, Pid{NodeId{3}, local}, "r");  // Epochs 100..102 at a.
+    }
+    t.net.settle(t.net.now + Duration::milliseconds(50));
+    t.net.migrate(*t.a, 100, t.p, NodeId{2}, {}, "");
+    t.net.settle(t.net.now + Duration::milliseconds(50));
+    ASSERT_TRUE(t.a->ok(100));
+    t.net.send(*t.b, 2, t.p, Pid{NodeId{3}, 9}, "x");  // A new channel, from b.
+    t.run_until_on_wire(PacketKind::data);
+    ASSERT_EQ(t.net.on_wire(PacketKind::data), 1u);
+    auto data = std::find_if(t.net.wire.begin(), t.net.wire.end(), [](const InFlight& f) {
+        return f.packet.header.kind == PacketKind::data;
+    });
+    EXPECT_EQ(data->packet.header.epoch, 103u);
+    t.net.settle(t.net.now + Duration::milliseconds(50));
+    EXPECT_TRUE(t.b->ok(2));
 }
 
 TEST(DirectMigrate, BadArgumentsAreRefusedWithClearErrors) {
