@@ -182,6 +182,16 @@ struct GroupArgs {
 int run_group(const Output& out, const GroupArgs& args);
 int run_mailbox(const Output& out, const MailboxArgs& args);
 int run_name(const Output& out, const NameArgs& args);
+struct SpawnArgs {
+    std::string url, listen;
+    std::string timeout = "5s";
+};
+struct MigrateArgs {
+    std::string url, pid, to, listen;
+    std::string timeout = "10s";
+};
+int run_spawn(const Output& out, const SpawnArgs& args);
+int run_migrate(const Output& out, const MigrateArgs& args);
 int run_ping(const Output& out, const PingArgs& args);
 int run_send(const Output& out, const SendArgs& args);
 int run_recv(const Output& out, const RecvArgs& args);

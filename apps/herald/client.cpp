@@ -255,15 +255,9 @@ Result<Pid> resolve_target(Node& node, Process& self, const Target& target,
     auto pid = parse_pid(reply->pid);
     if (!pid) return fail(Errc::malformed, "admin service answered a bad pid: " + reply->pid);
     if (request.op == "name_lookup") {
-        // The CLI's node knows only the address of the node at URL (admin_call connected).
-        HERALD_TRY(NodeId asked, node.connect(target.url, deadline.remaining()));
-        if (pid->node != asked) {
-            return fail(Errc::not_found,
-                        fmt::format("'{}' is {}, a process of node {}, not of the node at {}: "
-                                    "send to {}@URL_OF_THAT_NODE",
-                                    target.name, to_string(*pid), to_string(pid->node), target.url,
-                                    to_string(*pid)));
-        }
+        // The CLI's node knows only the address of the node at URL (admin_call connected):
+        // the owner is taken to live there (its own node, or the one it migrated to).
+        return node.resolve(to_string(*pid) + "@" + target.url, deadline.remaining());
     }
     return *pid;
 }

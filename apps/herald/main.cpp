@@ -37,6 +37,8 @@ struct Args {
     MailboxArgs mailbox;
     NameArgs name;
     GroupArgs group;
+    SpawnArgs spawn;
+    MigrateArgs migrate;
     std::string keygen;
     std::string key_file;
     std::vector<std::string> sim;
@@ -192,6 +194,26 @@ void add_name(CLI::App& app, NameArgs& a) {
     ls->add_option("PREFIX", a.name);
 }
 
+void add_spawn(CLI::App& app, SpawnArgs& a) {
+    CLI::App* c = subcommand(app, "spawn", "Start an echo worker on a heraldd (one that migrates)");
+    c->add_option("NODE_URL", a.url, "The heraldd")->required();
+    c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
+        ->capture_default_str();
+    c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
+}
+
+void add_migrate(CLI::App& app, MigrateArgs& a) {
+    CLI::App* c = subcommand(app, "migrate",
+                             "Move an echo worker of a heraldd to another heraldd (same pid, "
+                             "queued messages along)");
+    c->add_option("NODE_URL", a.url, "The heraldd that hosts PID")->required();
+    c->add_option("PID", a.pid, "The worker, e.g. 7f3a9c21.4294967297")->required();
+    c->add_option("TO_URL", a.to, "The heraldd to move it to")->required();
+    c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
+        ->capture_default_str();
+    c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
+}
+
 void add_group(CLI::App& app, GroupArgs& a) {
     CLI::App* m =
         subcommand(app, "group", "Groups, through a heraldd: create, join, leave, send, view, ls");
@@ -265,6 +287,8 @@ int dispatch(const CLI::App& app, const Args& args) {
     if (name == "call") return run_call(out, args.call);
     if (name == "mailbox") return run_mailbox(out, args.mailbox);
     if (name == "name") return run_name(out, args.name);
+    if (name == "spawn") return run_spawn(out, args.spawn);
+    if (name == "migrate") return run_migrate(out, args.migrate);
     if (name == "group") return run_group(out, args.group);
     if (name == "keygen") return run_keygen(out, args.keygen);
     std::vector<std::string> rest = args.sim;
@@ -288,6 +312,8 @@ int run(int argc, char** argv) {
     add_call(app, args.call);
     add_mailbox(app, args.mailbox);
     add_name(app, args.name);
+    add_spawn(app, args.spawn);
+    add_migrate(app, args.migrate);
     add_group(app, args.group);
     add_keygen(app, args.keygen);
     add_sim(app, args.sim);

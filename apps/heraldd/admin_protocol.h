@@ -61,9 +61,10 @@ struct Request {
     std::int64_t timeout_ms = 0;      // group_send: 0: the default, 5 s.
     // group_create: "fifo" (also when empty), "sequencer", "abcast", "cbcast" or "absolute".
     std::string order;
+    std::string url;  // migrate: the node to move the process `who` to.
     MSGPACK_DEFINE_MAP(herald_admin, op, id, name, durability, capacity_messages, capacity_bytes,
                        restricted, who, rights, lease_ms, closed, body, reliability, timeout_ms,
-                       order)
+                       order, url)
 };
 
 struct MailboxEntry {
@@ -120,9 +121,9 @@ struct Reply {
     std::uint64_t id = 0;
     std::string error;
     std::string detail;
-    // whereis: the pid found.
+    // whereis: the pid found; spawn: the new worker's pid; migrate: the pid moved.
     std::string pid;
-    // status:
+    // status: this node's id; migrate: the node the process moved to.
     std::string node;
     std::uint32_t incarnation = 0;
     std::string listen;

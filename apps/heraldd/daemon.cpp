@@ -5,9 +5,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 
 #include "core/result.h"  // HERALD_TRY
 #include "log.h"
@@ -82,6 +84,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config) {
     HERALD_TRY(int lock_fd, lock_data_dir(config.data_dir));
     std::unique_ptr<Daemon> daemon(new Daemon(config, lock_fd));
     HERALD_TRY(daemon->node_, Node::start(node_options(config)));
+    Daemon* self = daemon.get();  // The node, and so its arrival handler, ends before it.
+    daemon->node_->on_arrival(
+        [self](Process process, Bytes state) { self->on_arrival(std::move(process), state); });
     HERALD_TRY(daemon->start_services());
     log_event(spdlog::level::info, "node_started",
               {{"node", daemon->id()},
@@ -117,7 +122,11 @@ Status Daemon::start_services() {
                                config_.admin_access == "anyone"        ? AdminAccess::anyone
                                : config_.admin_access == "key_holders" ? AdminAccess::key_holders
                                                                        : AdminAccess::local;
-                           return admin_handler(s, node, access, [this] { return status(); });
+                           return admin_handler(
+                               s, node, access, [this] { return status(); },
+                               [this](const admin::Request& request, admin::Reply& reply) {
+                                   return daemon_op(request, reply);
+                               });
                        });
 }
 
@@ -144,6 +153,133 @@ Status Daemon::add_service(const ServiceSpec& spec, std::function<ServiceHandler
               {{"service", spec.name}, {"pid", (*service)->pid()}});
     std::lock_guard lock(services_mutex_);
     services_.push_back(std::move(*service));
+    return {};
+}
+
+namespace {
+
+// Echo workers a daemon hosts at most (spawned and arrived); beyond, spawn and arrivals are
+// refused queue_full / exit at once.
+constexpr std::size_t workers_max = 1024;
+
+// The state an echo worker migrates with (docs/admin.md, "migrate"): the target daemon serves
+// a process that arrives with it as an echo worker.
+constexpr std::string_view worker_state = "herald echo worker v1";
+
+// How long migrate waits for a worker's replies in flight to be acknowledged (the move is
+// refused would_block until then), and how long it gives the target to answer the hello.
+constexpr auto migrate_wait = std::chrono::seconds(3);
+constexpr auto connect_wait = std::chrono::seconds(2);
+
+ServiceSpec worker_spec(std::uint32_t queue_limit) {
+    return {"echo", "", 0, queue_limit};
+}
+
+}  // namespace
+
+bool Daemon::daemon_op(const admin::Request& request, admin::Reply& reply) {
+    Status status;
+    if (request.op == "spawn") {
+        status = spawn_worker(reply);
+    } else if (request.op == "migrate") {
+        status = migrate_worker(request, reply);
+    } else {
+        return false;
+    }
+    if (!status) {
+        reply.error = std::string(errc_name(status.error().code));
+        reply.detail = status.error().detail;
+    }
+    return true;
+}
+
+Status Daemon::spawn_worker(admin::Reply& reply) {
+    {
+        std::lock_guard lock(services_mutex_);
+        if (workers_closed_) return fail(Errc::closed, "the daemon is stopping");
+        if (workers_.size() >= workers_max) {
+            return fail(Errc::queue_full, std::to_string(workers_max) + " workers are running");
+        }
+    }
+    HERALD_TRY(auto worker, Service::start(*node_, worker_spec(config_.queue_limit),
+                                           [](Service& s) { return echo_handler(s); }));
+    const Pid pid = worker->pid();
+    std::lock_guard lock(services_mutex_);
+    if (workers_closed_) return fail(Errc::closed, "the daemon is stopping");
+    workers_.push_back(std::move(worker));
+    reply.pid = to_string(pid);
+    log_event(spdlog::level::info, "worker_spawned", {{"pid", pid}});
+    return {};
+}
+
+Status Daemon::migrate_worker(const admin::Request& request, admin::Reply& reply) {
+    HERALD_TRY(Pid pid, parse_pid(request.who));
+    if (request.url.empty()) return fail(Errc::invalid_argument, "no target url");
+    // The target first: a bad or silent URL is refused before the worker stops serving.
+    HERALD_TRY(NodeId to, node_->connect(request.url, connect_wait));
+    if (to == node_->id()) return fail(Errc::invalid_argument, request.url + " is this node");
+    std::unique_ptr<Service> worker;
+    {
+        std::lock_guard lock(services_mutex_);
+        auto it = std::find_if(workers_.begin(), workers_.end(),
+                               [&](const auto& w) { return w->pid() == pid; });
+        if (it == workers_.end()) {
+            const bool builtin = std::any_of(services_.begin(), services_.end(),
+                                             [&](const auto& s) { return s->pid() == pid; }) ||
+                                 (counter_ && counter_->pid() == pid);
+            if (builtin) {
+                return fail(Errc::invalid_argument,
+                            "built-in services do not migrate (they serve RPC and are "
+                            "restarted with the daemon); spawn an echo worker to move");
+            }
+            return fail(Errc::not_found, "no echo worker " + request.who + " on this node");
+        }
+        worker = std::move(*it);
+        workers_.erase(it);  // Not listed while it moves.
+    }
+    const Bytes state = to_bytes(worker_state);
+    Status moved = worker->move_to(to, state, std::chrono::steady_clock::now() + migrate_wait);
+    if (!moved) {
+        std::lock_guard lock(services_mutex_);
+        if (workers_closed_) {
+            worker->stop();  // Shutdown has taken the list meanwhile.
+        } else {
+            workers_.push_back(std::move(worker));  // It stays, serving again.
+        }
+        return moved;
+    }
+    reply.pid = to_string(pid);
+    reply.node = to_string(to);
+    log_event(spdlog::level::info, "worker_migrated", {{"pid", pid}, {"to", to}});
+    return {};
+}
+
+void Daemon::on_arrival(Process process, Bytes state) {
+    const Pid pid = process.pid();
+    if (std::string_view(reinterpret_cast<const char*>(state.data()), state.size()) !=
+        worker_state) {
+        // Not one of ours: nobody here would receive for it. It exits (the handle goes).
+        log_event(spdlog::level::warn, "arrival_refused",
+                  {{"pid", pid}, {"reason", "not an echo worker"}});
+        return;
+    }
+    if (auto adopted = adopt_worker(std::move(process)); !adopted) {
+        log_event(spdlog::level::warn, "arrival_refused",
+                  {{"pid", pid}, {"reason", adopted.error().to_string()}});
+        return;
+    }
+    log_event(spdlog::level::info, "worker_arrived", {{"pid", pid}});
+}
+
+Status Daemon::adopt_worker(Process process) {
+    std::lock_guard lock(services_mutex_);
+    if (workers_closed_) return fail(Errc::closed, "the daemon is stopping");
+    if (workers_.size() >= workers_max) {
+        return fail(Errc::queue_full, std::to_string(workers_max) + " workers are running");
+    }
+    HERALD_TRY(auto worker, Service::adopt(std::move(process), worker_spec(config_.queue_limit),
+                                           [](Service& s) { return echo_handler(s); }));
+    workers_.push_back(std::move(worker));
     return {};
 }
 
@@ -193,6 +329,7 @@ admin::Reply Daemon::status() const {
         std::lock_guard lock(services_mutex_);
         for (const auto& service : services_) reply.processes.push_back(service->info());
         if (counter_) reply.processes.push_back(counter_->info());
+        for (const auto& worker : workers_) reply.processes.push_back(worker->info());
     }
     const NodeStats s = node_->stats();
     reply.counters = {{"messages_delivered", s.messages_delivered},
@@ -254,7 +391,14 @@ void Daemon::shutdown() {
         log_event(spdlog::level::warn, "refuse_incoming_failed",
                   {{"error", refused.error().to_string()}});
     }
+    std::vector<std::unique_ptr<Service>> workers;
+    {
+        std::lock_guard lock(services_mutex_);
+        workers_closed_ = true;
+        workers.swap(workers_);
+    }
     for (auto& service : services_) service->stop();
+    for (auto& worker : workers) worker->stop();
     // The node's stop also waits (drain_timeout) for running RPC handlers and their durable
     // writes; the counter's process ends after that, so no call is cut off mid-run.
     node_->stop();

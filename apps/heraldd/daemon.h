@@ -44,6 +44,13 @@ private:
     Status start_services();
     Status start_counter();
     Status add_service(const ServiceSpec& spec, std::function<ServiceHandler(Service&)> make);
+    // The admin ops the daemon answers itself: spawn and migrate an echo worker.
+    bool daemon_op(const admin::Request& request, admin::Reply& reply);
+    Status spawn_worker(admin::Reply& reply);
+    Status migrate_worker(const admin::Request& request, admin::Reply& reply);
+    // A process that migrated here: an echo worker serves again; anything else exits.
+    void on_arrival(Process process, Bytes state);
+    Status adopt_worker(Process process);
 
     DaemonConfig config_;
     int lock_fd_ = -1;
@@ -52,6 +59,10 @@ private:
     mutable std::mutex services_mutex_;  // Guards the vector while services are added.
     std::vector<std::unique_ptr<Service>> services_;
     std::unique_ptr<CounterService> counter_;  // The RPC counter (counter_service.h).
+    // Echo workers (admin op spawn, or arrived by migration): at most workers_max; guarded by
+    // services_mutex_. None are added once shutdown has begun.
+    std::vector<std::unique_ptr<Service>> workers_;
+    bool workers_closed_ = false;
     bool shut_down_ = false;
 };
 

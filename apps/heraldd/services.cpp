@@ -33,37 +33,66 @@ Result<std::unique_ptr<Service>> Service::start(Node& node, const ServiceSpec& s
     options.local_id = spec.local_id;
     options.name = spec.name;
     HERALD_TRY(Process process, node.spawn(options));
+    return adopt(std::move(process), spec, std::move(make));
+}
+
+Result<std::unique_ptr<Service>> Service::adopt(Process process, const ServiceSpec& spec,
+                                                std::function<ServiceHandler(Service&)> make) {
     HERALD_TRY(int notify_fd, process.notify_fd());
     const int stop_fd = ::eventfd(0, EFD_CLOEXEC);
     if (stop_fd < 0) {
         return fail(Errc::io_error, std::string("eventfd: ") + std::strerror(errno));
     }
-    std::unique_ptr<Service> service(new Service(spec, std::move(process), stop_fd));
+    std::unique_ptr<Service> service(new Service(spec, std::move(process), stop_fd, notify_fd));
     service->handler_ = make(*service);
-    service->thread_ = std::thread([s = service.get(), notify_fd] { s->run(notify_fd); });
+    service->thread_ = std::thread([s = service.get()] { s->run(); });
     return service;
 }
 
-Service::Service(ServiceSpec spec, Process process, int stop_fd)
+Service::Service(ServiceSpec spec, Process process, int stop_fd, int notify_fd)
     : spec_(std::move(spec)),
       process_(std::move(process)),
       pid_(process_.pid()),
-      stop_fd_(stop_fd) {}
+      stop_fd_(stop_fd),
+      notify_fd_(notify_fd) {}
 
 Service::~Service() {
     stop();
     ::close(stop_fd_);
 }
 
-void Service::stop() {
-    if (!thread_.joinable()) return;
+void Service::signal_stop() {
     const std::uint64_t one = 1;
     // An eventfd write of 1 cannot fail short of overflow (2^64 - 2 pending writes).
     [[maybe_unused]] const auto written = ::write(stop_fd_, &one, sizeof one);
+}
+
+void Service::stop() {
+    if (!thread_.joinable()) return;
+    signal_stop();
     thread_.join();
 }
 
-void Service::run(int notify_fd) {
+Status Service::move_to(NodeId to, ByteView state, std::chrono::steady_clock::time_point deadline) {
+    if (!thread_.joinable()) return fail(Errc::closed, "the service has stopped");
+    leaving_ = true;
+    signal_stop();
+    thread_.join();
+    std::uint64_t pending = 0;  // Drains the stop signal, so that a restarted thread runs.
+    [[maybe_unused]] const auto read = ::read(stop_fd_, &pending, sizeof pending);
+    Status moved = process_.migrate(to, state);
+    while (!moved && moved.error().code == Errc::would_block &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        moved = process_.migrate(to, state);
+    }
+    leaving_ = false;
+    if (!moved) thread_ = std::thread([this] { run(); });  // It stays here: serve again.
+    return moved;
+}
+
+void Service::run() {
+    const int notify_fd = notify_fd_;
     const auto handle = [this](Envelope&& message) {
         counters_->handled.fetch_add(1, std::memory_order_relaxed);
         handler_(process_, std::move(message));
@@ -79,6 +108,7 @@ void Service::run(int notify_fd) {
         if ((fds[0].revents & POLLIN) != 0) process_.dispatch(handle, dispatch_batch_max);
         if ((fds[1].revents & POLLIN) != 0) break;
     }
+    if (leaving_) return;  // Migrating: the queue travels with the process.
     // Stop: every message already in the inbox was accepted from its sender; handle them all.
     std::uint64_t drained = 0;
     while (const std::size_t n = process_.dispatch(handle)) drained += n;
@@ -210,7 +240,8 @@ Status name_op(Node& node, const admin::Request& request, admin::Reply& reply) {
 }
 
 admin::Reply answer(Node& node, GroupOps& groups, Process& self,
-                    const std::function<admin::Reply()>& status, const Envelope& message) {
+                    const std::function<admin::Reply()>& status, const DaemonOps& daemon_ops,
+                    const Envelope& message) {
     admin::Reply reply;
     auto request = admin::decode_request(message.body);
     if (!request) {
@@ -236,13 +267,15 @@ admin::Reply answer(Node& node, GroupOps& groups, Process& self,
         (void)failed_into(reply, name_op(node, *request, reply));
     } else if (GroupOps::handles(request->op)) {
         (void)failed_into(reply, groups.run(self, *request, reply));
+    } else if (daemon_ops(*request, reply)) {
+        // spawn, migrate: answered by the daemon (daemon.cpp).
     } else {
         reply.error = std::string(errc_name(Errc::invalid_argument));
         reply.detail = "unknown admin op '" + request->op +
                        "' (allowed: status, whereis, mailbox_create, mailbox_destroy, "
                        "mailbox_list, mailbox_grant, name_register, name_lookup, "
                        "name_unregister, name_list, group_create, group_join, group_leave, "
-                       "group_send, group_view, group_ls)";
+                       "group_send, group_view, group_ls, spawn, migrate)";
     }
     reply.id = request->id;
     return reply;
@@ -271,13 +304,13 @@ admin::Reply refusal(const Envelope& message) {
 }  // namespace
 
 ServiceHandler admin_handler(Service& service, Node& node, AdminAccess access,
-                             std::function<admin::Reply()> status) {
+                             std::function<admin::Reply()> status, DaemonOps daemon_ops) {
     auto groups = std::make_shared<GroupOps>(node);
-    return [&service, &node, access, groups, status = std::move(status)](Process& self,
-                                                                         Envelope&& message) {
+    return [&service, &node, access, groups, status = std::move(status),
+            daemon_ops = std::move(daemon_ops)](Process& self, Envelope&& message) {
         auto body = admin::encode(access == AdminAccess::local && !caller_is_local(node, message)
                                       ? refusal(message)
-                                      : answer(node, *groups, self, status, message));
+                                      : answer(node, *groups, self, status, daemon_ops, message));
         if (!body) {
             log_event(spdlog::level::err, "admin_encode_failed",
                       {{"error", body.error().to_string()}});

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,6 +40,10 @@ public:
     // and starts its thread, which hands each message to `handler`.
     [[nodiscard]] static Result<std::unique_ptr<Service>> start(
         Node& node, const ServiceSpec& spec, std::function<ServiceHandler(Service&)> make);
+    // The same for a process that exists already (one that migrated here: Node::on_arrival).
+    // Does not block on the node's loop, so it may run in the arrival handler.
+    [[nodiscard]] static Result<std::unique_ptr<Service>> adopt(
+        Process process, const ServiceSpec& spec, std::function<ServiceHandler(Service&)> make);
     ~Service();  // stop().
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
@@ -46,6 +51,14 @@ public:
     // Tells the thread to handle what is queued (until the inbox is empty) and end; joins it.
     // Blocks. Idempotent. Call from the thread that started the service.
     void stop();
+
+    // Moves the service's process to node `to` (Process::migrate) with `state`: the thread
+    // stops without handling what is queued (the queue travels), and the move is tried again
+    // while it is refused would_block (replies in flight) until `deadline`. On success the
+    // service is over (its process lives at `to`); on failure the thread serves again and the
+    // error is Process::migrate's. Blocks; call from a thread other than the service's.
+    [[nodiscard]] Status move_to(NodeId to, ByteView state,
+                                 std::chrono::steady_clock::time_point deadline);
 
     [[nodiscard]] Pid pid() const { return pid_; }
     [[nodiscard]] admin::ProcessInfo info() const;
@@ -65,13 +78,16 @@ public:
     void reply(Process& self, Pid to, Bytes body);
 
 private:
-    Service(ServiceSpec spec, Process process, int stop_fd);
-    void run(int notify_fd);
+    Service(ServiceSpec spec, Process process, int stop_fd, int notify_fd);
+    void run();
+    void signal_stop();
 
     ServiceSpec spec_;
     Process process_;
     Pid pid_;
-    int stop_fd_ = -1;  // eventfd written by stop().
+    int stop_fd_ = -1;                  // eventfd written by stop().
+    int notify_fd_ = -1;                // The process's (not owned).
+    std::atomic<bool> leaving_{false};  // Set by move_to before it stops the thread: no drain.
     std::shared_ptr<ServiceCounters> counters_ = std::make_shared<ServiceCounters>();
     ServiceHandler handler_;
     std::thread thread_;
@@ -90,7 +106,12 @@ enum class AdminAccess : std::uint8_t {
 // The admin handler: `status` builds the answer to a status request (called on the admin
 // service thread); whereis is answered from the node's name table. A caller `access` does not
 // admit is answered access_denied and logged (event admin_refused).
+// The ops the daemon answers itself (spawn, migrate: its echo workers); false when `request`
+// is not one of them.
+using DaemonOps = std::function<bool(const admin::Request& request, admin::Reply& reply)>;
+
 [[nodiscard]] ServiceHandler admin_handler(Service& service, Node& node, AdminAccess access,
-                                           std::function<admin::Reply()> status);
+                                           std::function<admin::Reply()> status,
+                                           DaemonOps daemon_ops);
 
 }  // namespace herald::daemon

@@ -161,10 +161,11 @@ public:
     // Same exchange, reporting identity, incarnation and round-trip time.
     [[nodiscard]] Result<PingReply> ping(
         std::string_view url, std::chrono::nanoseconds timeout = std::chrono::seconds(2));
-    // Turns "<pid>@<url>" into a pid this node can send to (connecting to url and checking that
-    // the node there has the pid's node id), "<pid>" into a pid as is, or a name into its
-    // owner (lookup_name). Errors of parse_process_address, connect and lookup_name;
-    // Errc::not_found when another node answers (or no such name).
+    // Turns "<pid>@<url>" into a pid this node can send to (connecting to url; when another
+    // node than the pid's answers there, the process is taken to live there now, having
+    // migrated: this node's sends to it go there first, and fail no_such_process if it is not
+    // there), "<pid>" into a pid as is, or a name into its owner (lookup_name). Errors of
+    // parse_process_address, connect and lookup_name; Errc::not_found (no such name).
     [[nodiscard]] Result<Pid> resolve(std::string_view address,
                                       std::chrono::nanoseconds timeout = std::chrono::seconds(2));
 

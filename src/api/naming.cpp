@@ -40,18 +40,17 @@ Result<NameInfo> lookup_name(runtime::Node& node, std::string_view name) {
     return info_of(entry);
 }
 
-Result<Pid> resolve_address(runtime::Node& node, const ProcessAddress& address) {
+Result<Pid> resolve_address(runtime::Node& node, const ProcessAddress& address, Duration timeout) {
     if (!address.name.empty()) {
         HERALD_TRY(NameInfo info, lookup_name(node, address.name));
         return info.owner;
     }
     if (address.url.empty()) return address.pid;
     HERALD_TRY(runtime::Endpoint endpoint, runtime::parse_endpoint(address.url));
-    HERALD_TRY(runtime::PingResult answer, node.ping(endpoint, server_ping_max));
-    if (answer.node != address.pid.node) {
-        return fail(Errc::not_found, "node " + to_string(answer.node) + " answers at " +
-                                         address.url + ", not " + to_string(address.pid.node));
-    }
+    HERALD_TRY(runtime::PingResult answer, node.ping(endpoint, timeout));
+    // Another node than the pid's: where the process lives now (it migrated there), a hint
+    // for this node's sends; if it does not host the pid, sends fail no_such_process.
+    if (answer.node != address.pid.node) HERALD_TRY(node.locate(address.pid, answer.node));
     return address.pid;
 }
 

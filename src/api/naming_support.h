@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "api/api_support.h"
 #include "core/result.h"
 #include "herald/address.h"
 #include "herald/naming.h"
@@ -22,9 +23,11 @@ namespace herald::api {
 // The owner of `name` (cached when fresh). check_name's errors, not_found, ... Blocks.
 [[nodiscard]] Result<NameInfo> lookup_name(runtime::Node& node, std::string_view name);
 
-// The pid a text address stands for: a pid as is; pid@url after connecting to url (its node
-// must have the pid's id: Errc::not_found otherwise); a name through lookup_name.
-[[nodiscard]] Result<Pid> resolve_address(runtime::Node& node, const ProcessAddress& address);
+// The pid a text address stands for: a pid as is; pid@url after connecting to url (waiting up
+// to `timeout` for its answer; when another node than the pid's answers, the process is taken
+// to live there now: a location hint, docs/migration.md M11); a name through lookup_name.
+[[nodiscard]] Result<Pid> resolve_address(runtime::Node& node, const ProcessAddress& address,
+                                          Duration timeout = server_ping_max);
 
 // Runs `attempt(pid)` for the pid `to` stands for. When `to` is a name and the attempt fails
 // no_such_process (the cached owner is gone), drops the cached entry, looks the name up again

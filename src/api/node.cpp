@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "api/api_support.h"
+#include "api/naming_support.h"
 #include "api/rpc_options.h"
 #include "herald/address.h"
 #include "runtime/node.h"
@@ -114,17 +115,7 @@ Result<NodeId> Node::connect(std::string_view url, std::chrono::nanoseconds time
 
 Result<Pid> Node::resolve(std::string_view address, std::chrono::nanoseconds timeout) {
     HERALD_TRY(ProcessAddress parsed, parse_process_address(address));
-    if (!parsed.name.empty()) {
-        HERALD_TRY(NameInfo info, lookup_name(parsed.name));
-        return info.owner;
-    }
-    if (parsed.url.empty()) return parsed.pid;
-    HERALD_TRY(NodeId node, connect(parsed.url, timeout));
-    if (node != parsed.pid.node) {
-        return fail(Errc::not_found, "node " + to_string(node) + " answers at " + parsed.url +
-                                         ", not " + to_string(parsed.pid.node));
-    }
-    return parsed.pid;
+    return api::resolve_address(*impl_, parsed, api::to_duration(timeout));
 }
 
 Result<Process> Node::spawn(const ProcessOptions& options) {

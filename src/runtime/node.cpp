@@ -190,7 +190,24 @@ void Node::on_packet(const Endpoint& from, wire::Packet& packet, Time t) {
         return;
     }
     if (source != id_) peers_.learn(source, from, t);
+    learn_forwarded_sender(packet, t);
     dispatch_packet(source, packet, t);
+}
+
+void Node::learn_forwarded_sender(const wire::Packet& packet, Time t) {
+    // Forwarded data came from the forwarder; its acks go to the sending node, whose address
+    // the forwarder passed on (docs/migration.md M8). A known address is not replaced.
+    const wire::Extension* url = packet.find(wire::ExtensionType::forwarded_for);
+    if (url == nullptr || packet.find(wire::ExtensionType::forwarded) == nullptr) return;
+    const NodeId sender = proto::direct::source_node(packet);
+    if (!sender.known() || sender == id_ || peers_.find(sender) != nullptr) return;
+    auto endpoint = parse_endpoint(
+        std::string_view(reinterpret_cast<const char*>(url->value.data()), url->value.size()));
+    if (!endpoint) {
+        ++counters_.packets_anonymous;  // A forwarder's bad address: drop the hint, not the data.
+        return;
+    }
+    peers_.learn(sender, *endpoint, t);
 }
 
 void Node::dispatch_packet(NodeId from, wire::Packet& packet, Time now_time) {
@@ -275,6 +292,7 @@ void Node::route(proto::SendEffect& send, const proto::Effects& out) {
         case Kind::node:
             HERALD_ASSERT(send.to.node != id_);
             if (peers_.find(send.to.node) == nullptr) note_unreachable(send.to.node);
+            add_forwarded_for(send.packet);
             link_->send(send.to.node, send.parts());
             return;
         case Kind::address:
@@ -297,6 +315,20 @@ void Node::route(proto::SendEffect& send, const proto::Effects& out) {
             }
             return;
     }
+}
+
+void Node::add_forwarded_for(wire::Packet& packet) const {
+    if (packet.header.kind != wire::PacketKind::data ||
+        packet.find(wire::ExtensionType::forwarded) == nullptr ||
+        packet.find(wire::ExtensionType::forwarded_for) != nullptr) {
+        return;  // Not forwarded, or an earlier forwarder said it already.
+    }
+    const Endpoint* endpoint = peers_.find(proto::direct::source_node(packet));
+    if (endpoint == nullptr) return;
+    const std::string url = to_string(*endpoint);
+    if (url.empty() || url.size() > 255) return;
+    packet.extensions.push_back(
+        {wire::ExtensionType::forwarded_for, Bytes(url.begin(), url.end())});
 }
 
 void Node::deliver(Message message, Time now_time) {

@@ -118,6 +118,10 @@ public:
     // its limit). Set before processes may arrive; any thread but the loop.
     using ArrivalHandler = std::function<void(std::shared_ptr<ProcessState>, Bytes state)>;
     void set_arrival_handler(ArrivalHandler handler);
+    // A location hint (docs/migration.md M11): this node's sends to `pid` go to node `node`
+    // (which must be known: add_peer, connect) until an ack says otherwise. Does not block.
+    // Errc::closed, queue_full (commands_max).
+    [[nodiscard]] Status locate(Pid pid, NodeId node);
     // The pid registered under `name` on this node. Errc::not_found. Any thread.
     [[nodiscard]] Result<Pid> whereis(std::string_view name) const;
     // Whether `node` is this node, or its address (learned from its packets) is on this host
@@ -272,6 +276,11 @@ private:
 
     // Loop thread: effects.
     void route(proto::SendEffect& send, const proto::Effects& out);
+    // Forwarded data (docs/migration.md M8): the forwarder adds where it reaches the data's
+    // sending node (extension forwarded_for); the node it goes to learns that address when it
+    // knows none, so that its acks reach the sender.
+    void add_forwarded_for(wire::Packet& packet) const;
+    void learn_forwarded_sender(const wire::Packet& packet, Time t);
     // One datagram for a multicast or broadcast destination; false: fan out (node_groups.cpp).
     bool route_to_group(const proto::SendEffect& send);
     void deliver(Message message, Time now);

@@ -1,6 +1,7 @@
 // Node: process migration (docs/migration.md) — moving a hosted process away with its queue
 // and state, and hosting one that arrives. Layer: runtime.
 #include "core/assert.h"
+#include "core/result.h"
 #include "runtime/node.h"
 
 namespace herald::runtime {
@@ -41,6 +42,22 @@ void Node::set_arrival_handler(ArrivalHandler handler) {
         arrival_handler_ = std::move(handler);
         return {};
     }));
+}
+
+Status Node::locate(Pid pid, NodeId node) {
+    if (!pid.valid() || !node.known()) return fail(Errc::invalid_argument, "invalid pid or node");
+    HERALD_TRY(reserve_command());
+    if (!loop_.post([this, pid, node] {
+            release_command();
+            if (shut_down_) return;
+            run<proto::direct::DirectEngine>(direct_slot_, [&](auto& direct, proto::Effects& out) {
+                direct.on_location(pid, node, now(), out);
+            });
+        })) {
+        release_command();
+        return fail(Errc::closed, "node stopped");
+    }
+    return {};
 }
 
 std::shared_ptr<ProcessState> Node::hosted(Pid pid) const {

@@ -101,19 +101,20 @@ struct Header {
 
 // Typed, variable-length control data between header and body (type, length, value).
 enum class ExtensionType : std::uint8_t {
-    reason = 1,         // u8 Errc of a nack / rpc_nack.
-    credit = 2,         // u32 free slots in the receiver's queue (flow control), on ack.
-    operation = 3,      // UTF-8 RPC operation name.
-    destinations = 4,   // List of local ids on the target node (group_data, group_response).
-    vector_clock = 5,   // n x u64 CBCAST vector of an order_data (docs/ordering.md).
-    view_id = 6,        // u64 view number of a group (group_data, group_reply, group_view).
-    text = 7,           // UTF-8 detail for errors.
-    call_id = 8,        // RPC request id: u32 client incarnation + u64 sequence.
-    body_limit = 9,     // u64 largest message body the sending node accepts (hello, hello_reply).
-    location = 10,      // u64 node that sent a packet of a migrated process (its current node).
-    forwarded = 11,     // u64 node that forwarded a data packet to a migrated process's node.
-    mailbox_name = 20,  // UTF-8 mailbox name, 1-64 bytes (mailbox_send, _receive, _ack).
-    mailbox_wait = 21,  // u32 milliseconds a mailbox_receive may wait for a message.
+    reason = 1,          // u8 Errc of a nack / rpc_nack.
+    credit = 2,          // u32 free slots in the receiver's queue (flow control), on ack.
+    operation = 3,       // UTF-8 RPC operation name.
+    destinations = 4,    // List of local ids on the target node (group_data, group_response).
+    vector_clock = 5,    // n x u64 CBCAST vector of an order_data (docs/ordering.md).
+    view_id = 6,         // u64 view number of a group (group_data, group_reply, group_view).
+    text = 7,            // UTF-8 detail for errors.
+    call_id = 8,         // RPC request id: u32 client incarnation + u64 sequence.
+    body_limit = 9,      // u64 largest message body the sending node accepts (hello, hello_reply).
+    location = 10,       // u64 node that sent a packet of a migrated process (its current node).
+    forwarded = 11,      // u64 node that forwarded a data packet to a migrated process's node.
+    forwarded_for = 12,  // UTF-8 URL where the forwarder reaches the forwarded data's sender.
+    mailbox_name = 20,   // UTF-8 mailbox name, 1-64 bytes (mailbox_send, _receive, _ack).
+    mailbox_wait = 21,   // u32 milliseconds a mailbox_receive may wait for a message.
     mailbox_message = 22,    // u64 message id of a delivered message (mailbox_deliver).
     mailbox_from = 23,       // pid (16 bytes): a selective mailbox_receive takes only its messages.
     mailbox_after = 24,      // u64 seq: a mailbox_receive that peeks at the first message after it.

@@ -63,6 +63,13 @@ std::optional<std::uint64_t> decode_u64_le(ByteView bytes) {
     return value;
 }
 
+NodeId source_node(const wire::Packet& packet) {
+    const wire::Extension* e = packet.find(wire::ExtensionType::location);
+    if (e == nullptr) return packet.header.source.node;
+    const auto node = decode_u64_le(e->value);
+    return node ? NodeId{*node} : NodeId{};
+}
+
 NodeId sending_node(const wire::Packet& packet) {
     for (const auto type : {wire::ExtensionType::forwarded, wire::ExtensionType::location}) {
         const wire::Extension* e = packet.find(type);

@@ -46,6 +46,10 @@ void put_reason(wire::Packet& packet, Errc reason);
 // source pid's node. Node 0 when an extension is not 8 bytes (malformed). Drivers learn
 // peer addresses by it.
 [[nodiscard]] NodeId sending_node(const wire::Packet& packet);
+// The node the packet's source process sent it from: its `location` extension, else the
+// source pid's node; unknown (0) for a `location` of a bad width. Unlike sending_node, a
+// forwarder does not count (docs/migration.md M8, M15).
+[[nodiscard]] NodeId source_node(const wire::Packet& packet);
 
 // 8-byte little-endian encoding (ping round-trip result).
 [[nodiscard]] Bytes encode_u64_le(std::uint64_t value);

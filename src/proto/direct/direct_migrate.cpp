@@ -164,13 +164,7 @@ bool decode_snapshot(ByteView in, Pid pid, Snapshot& s) {
 }  // namespace
 
 NodeId DirectState::sender_node(const wire::Packet& packet) {
-    const wire::Extension* e = packet.find(wire::ExtensionType::location);
-    if (e == nullptr) return packet.header.source.node;
-    if (e->value.size() != 8) return NodeId{};
-    std::size_t offset = 0;
-    std::uint64_t node = 0;
-    if (!get_u64(e->value, offset, node)) return NodeId{};
-    return NodeId{node};
+    return source_node(packet);
 }
 
 namespace {
