@@ -431,8 +431,13 @@ TEST(NodeApi, ResolveTurnsPidAtUrlIntoASendablePid) {
     EXPECT_EQ(*pid, service.pid());
     ASSERT_TRUE(client.send(*pid, std::string_view("found you")));
     EXPECT_EQ(service.receive(2s)->text(), "found you");
-    const std::string wrong = "1234.1@" + b->listen_url();
-    EXPECT_EQ(code(a->resolve(wrong)), Errc::not_found);
+    // Another node's pid at b's URL: taken to have migrated to b (a location hint); b does
+    // not host it, so a send to it fails no_such_process instead of going to node 1234.
+    const std::string elsewhere = "1234.1@" + b->listen_url();
+    auto moved = a->resolve(elsewhere);
+    ASSERT_TRUE(moved) << error_text(moved);
+    EXPECT_EQ(*moved, (Pid{NodeId{0x1234}, 1}));
+    EXPECT_EQ(code(client.send(*moved, std::string_view("anyone?"))), Errc::no_such_process);
     EXPECT_EQ(code(a->resolve("not a pid")), Errc::invalid_argument);
     EXPECT_EQ(code(parse_process_address("1.1@")), Errc::invalid_argument);
 }
