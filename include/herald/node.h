@@ -106,6 +106,11 @@ struct NodeStats {
     bool authenticated = false;
     std::uint64_t auth_failed = 0;
     std::uint64_t replays_dropped = 0;
+    // Without a key, a known node's packets from another address (docs/security.md "Address
+    // changes"): checks begun, addresses changed after one, checks that found the node alive
+    // where it was, and packets dropped from an address not (yet) accepted.
+    std::uint64_t address_checks = 0, address_moves = 0, address_refused = 0;
+    std::uint64_t address_dropped = 0;
     // NodeOptions::encrypt in use, and encrypted packets received and read.
     bool encrypted = false;
     std::uint64_t decrypted = 0;

@@ -185,6 +185,10 @@ NodeStats Node::stats() const {
     s.authenticated = c.authenticated;
     s.auth_failed = c.link.auth_failed;
     s.replays_dropped = c.link.replays_dropped;
+    s.address_checks = c.paths.started;
+    s.address_moves = c.paths.moved;
+    s.address_refused = c.paths.refused;
+    s.address_dropped = c.paths.dropped;
     s.encrypted = c.encrypted;
     s.decrypted = c.link.decrypted;
     s.reassembly_bytes = c.link.reassembly_bytes;

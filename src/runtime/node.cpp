@@ -189,9 +189,34 @@ void Node::on_packet(const Endpoint& from, wire::Packet& packet, Time t) {
         ++counters_.packets_anonymous;  // Bad input from outside: count and drop.
         return;
     }
-    if (source != id_) peers_.learn(source, from, t);
+    if (source != id_ && !admit_address(source, from, packet, t)) return;
     learn_forwarded_sender(packet, t);
     dispatch_packet(source, packet, t);
+}
+
+bool Node::admit_address(NodeId source, const Endpoint& from, const wire::Packet& packet, Time t) {
+    if (packet.header.kind == wire::PacketKind::hello_reply) {
+        static_cast<void>(path_checks_.on_reply(source, from, packet.header.seq, t));
+    }
+    const Endpoint* known = peers_.find(source);
+    // With a key only key holders name nodes; a tcp connection proved its address already.
+    if (known == nullptr || *known == from || link_->authenticated() ||
+        from.scheme == Endpoint::Scheme::tcp) {
+        peers_.learn(source, from, t);
+        return true;
+    }
+    challenges_.clear();
+    const auto verdict = path_checks_.on_moved(
+        source, from, *known, t, [this] { return random_.next_u64(); }, challenges_);
+    for (const PathChecks::Challenge& c : challenges_) {
+        wire::Packet hello = proto::direct::make_packet(wire::PacketKind::hello, Pid{id_, 0},
+                                                        Pid{c.node, 0}, incarnation_, 0);
+        hello.header.seq = c.cookie;
+        static_cast<void>(link_->send_to(c.to, hello));
+    }
+    if (verdict == PathChecks::Verdict::drop) return false;
+    peers_.learn(source, from, t);
+    return true;
 }
 
 void Node::learn_forwarded_sender(const wire::Packet& packet, Time t) {

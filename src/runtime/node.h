@@ -37,6 +37,7 @@
 #include "runtime/node_context.h"
 #include "runtime/node_options.h"
 #include "runtime/node_process.h"
+#include "runtime/path_checks.h"
 #include "runtime/peer_table.h"
 #include "runtime/store_writer.h"
 #include "runtime/transport.h"
@@ -175,6 +176,7 @@ public:
         Transport::Counters transport;
         Link::Counters link;
         PeerTable::Counters peers;
+        PathChecks::Counters paths;
         std::uint64_t packets_received = 0, packets_unhandled = 0, packets_anonymous = 0;
         std::uint64_t deliveries_dropped = 0, pings_answered = 0;
         std::uint64_t packets_unroutable = 0;  // Sent to an address handle nobody registered.
@@ -281,6 +283,10 @@ private:
     // knows none, so that its acks reach the sender.
     void add_forwarded_for(wire::Packet& packet) const;
     void learn_forwarded_sender(const wire::Packet& packet, Time t);
+    // Whether a packet of `source` from `from` goes on, learning the address: always for an
+    // unknown node, its known address, or with a key or tcp; otherwise after a path check
+    // (path_checks.h, docs/security.md "Address changes").
+    bool admit_address(NodeId source, const Endpoint& from, const wire::Packet& packet, Time t);
     // One datagram for a multicast or broadcast destination; false: fan out (node_groups.cpp).
     bool route_to_group(const proto::SendEffect& send);
     void deliver(Message message, Time now);
@@ -344,6 +350,8 @@ private:
     mutable Loop loop_;  // Mutable: counters() const posts to it.
     std::unique_ptr<Transport> transport_;
     PeerTable peers_;
+    PathChecks path_checks_;
+    std::vector<PathChecks::Challenge> challenges_;  // Scratch of admit_address.
     std::unique_ptr<Link> link_;
     GroupTable groups_;
     Random random_;

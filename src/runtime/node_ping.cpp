@@ -156,6 +156,7 @@ Node::Counters Node::snapshot() const {
     c.authenticated = link_->authenticated();
     c.encrypted = link_->encrypting();
     c.peers = peers_.counters();
+    c.paths = path_checks_.counters();
     c.peers_known = peers_.size();
     c.processes = processes_.size();
     c.operations_pending = ops_.size();

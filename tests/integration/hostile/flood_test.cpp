@@ -409,5 +409,70 @@ TEST(Flood, FakeRpcClientsThatNeverAcknowledgeAreNotResentTo) {
     EXPECT_LT(stats.response_retransmits, 3 * stats.executions);
 }
 
+// Issue 21 item 1, without a key: packets that carry a live client's node id from another
+// address (a hello with a higher incarnation, data on its next sequence numbers) must neither
+// move where the node sends that client's traffic nor reach its processes: the node checks the
+// new address (docs/security.md "Address changes"), the client answers from where it is, and
+// the claimant is refused.
+TEST(Hostile, PacketsClaimingALiveClientsNodeFromAnotherAddressAreRefused) {
+    auto target = start_node();
+    auto client_node = start_node();
+    ASSERT_TRUE(target && client_node);
+    ASSERT_TRUE(client_node->connect(target->listen_url()));
+    auto server = spawn(*target);
+    auto client = spawn(*client_node);
+    ASSERT_TRUE(client.send(server.pid(), std::string_view("first")));
+    ASSERT_EQ(server.receive(2s)->text(), "first");
+    ASSERT_TRUE(server.send(client.pid(), std::string_view("reply 0")));
+    ASSERT_EQ(client.receive(2s)->text(), "reply 0");
+
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port_of(target->listen_url()));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    auto forge = [&](const wire::Packet& p) {
+        const Bytes datagram = wire::encode(p);
+        ::sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+                 sizeof to);
+    };
+    wire::Packet hello;
+    hello.header.kind = wire::PacketKind::hello;
+    hello.header.source = Pid{client_node->id(), 0};
+    hello.header.source_incarnation = client_node->incarnation() + 1;  // "It restarted."
+    for (int i = 0; i < 5; ++i) forge(hello);
+    wire::Packet data;
+    data.header.kind = wire::PacketKind::data;
+    data.header.source = client.pid();
+    data.header.target = server.pid();
+    data.header.source_incarnation = client_node->incarnation();
+    data.header.target_incarnation = target->incarnation();
+    data.header.epoch = 1;
+    data.header.seq = 2;
+    data.header.ack = 1;
+    data.body = Bytes{'f', 'o', 'r', 'g', 'e', 'd'};
+    forge(data);
+    ::close(fd);
+    // The client still gets what the server sends it, and its own messages go through.
+    for (int i = 1; i <= 5; ++i) {
+        const std::string text = "reply " + std::to_string(i);
+        ASSERT_TRUE(server.send(client.pid(), std::string_view(text)));
+        auto reply = client.receive(2s);
+        ASSERT_TRUE(reply) << reply.error().to_string();
+        EXPECT_EQ(reply->text(), text);
+    }
+    ASSERT_TRUE(client.send(server.pid(), std::string_view("second")));
+    auto second = server.receive(2s);
+    ASSERT_TRUE(second) << second.error().to_string();
+    EXPECT_EQ(second->text(), "second");  // Not "forged".
+    EXPECT_FALSE(server.try_receive());
+    ASSERT_TRUE(eventually([&] { return target->stats().address_refused >= 1; }, 5s));
+    const NodeStats stats = target->stats();
+    EXPECT_GE(stats.address_checks, 1u);
+    EXPECT_GE(stats.address_dropped, 6u);
+    EXPECT_EQ(stats.address_moves, 0u);
+}
+
 }  // namespace
 }  // namespace herald
