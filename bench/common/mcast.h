@@ -86,12 +86,14 @@ private:
 [[nodiscard]] Result<std::vector<std::int64_t>> read_samples(const std::string& path);
 
 // The driver's commands on a group peer's stdin, one line each: "peers <endpoint> ..." (every
-// member's ready endpoint, by rank) and "go". The rest of the next line starting with `word`
-// (other lines skipped). Errc::timeout at `deadline_ns`; Errc::closed at end of input.
+// member's ready endpoint, by rank), "join" (the peer answers "member" once it joined) and
+// "go" (the peer answered "joined" once its group held every member). The rest of the next line
+// starting with `word` (other lines skipped). Errc::timeout at `deadline_ns`; Errc::closed at end
+// of input.
 [[nodiscard]] Result<std::string> read_command(std::string_view word, std::int64_t deadline_ns);
 
 // How long a group peer waits for its group to form, and for the end markers beyond its run.
-inline constexpr std::int64_t group_form_timeout_ms = 30'000;
+inline constexpr std::int64_t group_form_timeout_ms = 15'000;
 inline constexpr std::int64_t group_drain_timeout_ms = 30'000;
 
 }  // namespace herald::bench

@@ -170,6 +170,9 @@ Status run(const PeerArgs& args) {
     HERALD_TRY(cpg.open(member, now_ns() + group_form_timeout_ms * 1'000'000));
     announce_ready("cpg");
     HERALD_TRY(read_command("peers", now_ns() + group_form_timeout_ms * 1'000'000));
+    HERALD_TRY(read_command("join", now_ns() + group_form_timeout_ms * 1'000'000));
+    std::fputs("member\n", stdout);  // cpg_join above; the driver's order does not matter.
+    std::fflush(stdout);
     HERALD_TRY(wait_for_members(cpg, member, args.members));
     std::fputs("joined\n", stdout);
     std::fflush(stdout);

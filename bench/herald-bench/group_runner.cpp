@@ -88,6 +88,12 @@ Result<std::vector<Fields>> drive(Members& members, const PeerArgs& args) {
     std::string peers = "peers";
     for (const auto& endpoint : members.endpoints) peers += " " + endpoint;
     for (auto& child : members.children) HERALD_TRY(child.write_line(peers));
+    // One join at a time, in rank order: each a view change of its own, as members that
+    // start one after another would make them.
+    for (auto& child : members.children) {
+        HERALD_TRY(child.write_line("join"));
+        HERALD_TRY(child.read_line("member", deadline_in(ready_timeout_ms)));
+    }
     for (auto& child : members.children) {
         HERALD_TRY(child.read_line("joined", deadline_in(ready_timeout_ms)));
     }

@@ -61,18 +61,27 @@ Status connect_peers(Member& member, const std::string& line) {
     return {};
 }
 
-// Joins, then waits until this member's ordering view holds every member (the views before
-// it were flushed first).
-Status join(Member& member, std::uint32_t members) {
+// Joins the group ("member" on stdout once the group server answered).
+Status join(Member& member) {
     HERALD_TRY(member.process->join_group(group_name));
+    std::fputs("member\n", stdout);
+    std::fflush(stdout);
+    return {};
+}
+
+// Waits until this member's ordering view holds every member (the views before it were
+// flushed first).
+Status wait_for_view(Member& member, std::uint32_t members) {
     const std::int64_t deadline = now_ns() + group_form_timeout_ms * 1'000'000;
     for (;;) {
         auto view = member.process->ordered_view(group_name);
         if (view && view->members.size() == members) return {};
         if (now_ns() >= deadline) {
             return fail(Errc::timeout, "the ordering view never held " + std::to_string(members) +
-                                           " members" +
-                                           (view ? "" : ": " + view.error().to_string()));
+                                           " members: " +
+                                           (view ? "view " + std::to_string(view->id) + " has " +
+                                                       std::to_string(view->members.size())
+                                                 : view.error().to_string()));
         }
         ::poll(nullptr, 0, 20);
     }
@@ -137,7 +146,9 @@ Status run(const PeerArgs& args) {
     announce_ready(member.node->listen_url());
     HERALD_TRY(auto peers, read_command("peers", now_ns() + group_form_timeout_ms * 1'000'000));
     HERALD_TRY(connect_peers(member, peers));
-    HERALD_TRY(join(member, args.members));
+    HERALD_TRY(read_command("join", now_ns() + group_form_timeout_ms * 1'000'000));
+    HERALD_TRY(join(member));
+    HERALD_TRY(wait_for_view(member, args.members));
     std::fputs("joined\n", stdout);
     std::fflush(stdout);
     HERALD_TRY(read_command("go", now_ns() + group_form_timeout_ms * 1'000'000));
