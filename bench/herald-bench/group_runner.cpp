@@ -110,7 +110,7 @@ Result<std::vector<Fields>> drive(Members& members, const PeerArgs& args) {
 }
 
 Result<Figures> throughput_figures(const std::vector<Fields>& results) {
-    double slowest = -1, lost = 0, out_of_order = 0;
+    double slowest = -1, lost = 0, out_of_order = 0, pushed_back = 0;
     for (std::size_t rank = 0; rank < results.size(); ++rank) {
         const Fields& r = results[rank];
         if (field(r, "ends") != field(r, "senders")) {
@@ -123,8 +123,12 @@ Result<Figures> throughput_figures(const std::vector<Fields>& results) {
         slowest = slowest < 0 ? rate : std::min(slowest, rate);
         lost = std::max(lost, field(r, "lost"));
         out_of_order = std::max(out_of_order, field(r, "out_of_order"));
+        pushed_back += std::max(0.0, field(r, "pushed_back"));  // Herald only.
     }
-    return Figures{{"msgs_per_s", slowest}, {"lost", lost}, {"out_of_order", out_of_order}};
+    return Figures{{"msgs_per_s", slowest},
+                   {"lost", lost},
+                   {"out_of_order", out_of_order},
+                   {"pushed_back", pushed_back}};
 }
 
 Result<Figures> latency_figures(const std::vector<Fields>& results, const std::string& dir) {

@@ -95,6 +95,7 @@ Status run_group(const PeerArgs& args, Member& member) {
     const std::int64_t start = now_ns();
     McastSender sender(args, start);
     McastMeter meter(args);
+    std::uint64_t pushed_back = 0;
     Status decoded;
     auto deliver = [&](Envelope&& envelope) {
         if (!envelope.ordered) return;  // Views.
@@ -116,7 +117,9 @@ Status run_group(const PeerArgs& args, Member& member) {
             auto sent = process.ordered_multicast(group_name, ByteView(body), push_back_wait);
             if (sent) {
                 sender.sent(next);
-            } else if (sent.error().code != Errc::timeout) {
+            } else if (sent.error().code == Errc::timeout) {
+                ++pushed_back;  // The send window (64 unacknowledged) was full for 1 ms.
+            } else {
                 return fail(sent.error());
             }
             process.dispatch(deliver, dispatch_max);
@@ -129,7 +132,9 @@ Status run_group(const PeerArgs& args, Member& member) {
         process.dispatch(deliver, dispatch_max);
     }
     HERALD_TRY(meter.write_samples(samples_path(args.dir, args.rank)));
-    announce_result(meter.fields());
+    Fields fields = meter.fields();
+    fields.emplace_back("pushed_back", std::to_string(pushed_back));
+    announce_result(fields);
     return {};
 }
 

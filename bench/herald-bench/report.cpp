@@ -171,7 +171,8 @@ void print_group_table(std::ostream& out, const std::vector<CellResult>& results
            "slowest member\n(higher is better; targets: total order >= 4 x cpg, fifo >= 2 x cpg "
            "at 3 members).\nmcast-lat: one sender at a fixed rate, delivery - send time at every "
            "member (lower is\nbetter; target: total order p50 <= 0.5 x cpg). * = some member lost "
-           "messages.\n";
+           "messages.\nIP multicast: not measured (the group service fans out one datagram per "
+           "member node;\nIP multicast is not wired into it yet).\n";
 }
 
 void print_problems(std::ostream& out, const std::vector<CellResult>& results) {
