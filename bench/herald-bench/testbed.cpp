@@ -153,6 +153,11 @@ Status Testbed::build() {
         HERALD_TRY(run({"-n", ns, "link", "set", "eth0", "up"}));
         HERALD_TRY(run({"-n", ns, "link", "set", "lo", "up"}));
     }
+    // What the Corosync daemons will need: running in a namespace and a private /run there
+    // (a container may allow the first and not the second; then the cpg column is skipped).
+    std::vector<std::string> probe = exec_prefix(0);
+    probe.insert(probe.end(), {"/bin/sh", "-c", "mount -t tmpfs herald-bench /run"});
+    HERALD_TRY(run_command(probe, ip_timeout_ms));
     return {};
 }
 
