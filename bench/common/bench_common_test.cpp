@@ -1,11 +1,12 @@
 // Unit tests of the benchmark peers' shared code: arguments, the stdout result protocol and
-// the meters' arithmetic. No sockets, no timing assertions.
+// the meters' arithmetic, the group workloads' sender and meter. No sockets, no timing assertions.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "bench/common/mcast.h"
 #include "bench/common/meter.h"
 #include "bench/common/peer.h"
 
@@ -125,6 +126,68 @@ TEST(WindowMeter, CountsCallsAfterTheWarmUpAndOneLateCallWhenNoneCameInTime) {
     EXPECT_TRUE(busy.on_complete(20 * ms));
     EXPECT_TRUE(busy.done(30 * ms));
     EXPECT_EQ(busy.fields(), (Fields{{"calls", "2"}, {"elapsed_ns", std::to_string(10 * ms)}}));
+}
+
+TEST(PeerArgs, GroupPatternsNeedMembersAndARankBelowThem) {
+    auto args = parse({"--pattern", "paced", "--transport", "cpg", "--members", "5", "--rank", "4",
+                       "--rate", "200", "--host", "10.77.0.5"});
+    ASSERT_TRUE(args) << args.error().to_string();
+    std::vector<std::string> line = to_command_line(*args);
+    std::vector<std::string_view> words(line.begin(), line.end());
+    auto again = parse_peer_args(words);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->pattern, Pattern::paced);
+    EXPECT_EQ(again->members, 5u);
+    EXPECT_EQ(again->rank, 4u);
+    EXPECT_EQ(again->rate, 200u);
+    EXPECT_EQ(again->host, "10.77.0.5");
+    EXPECT_FALSE(parse({"--pattern", "mcast", "--transport", "udp"}));
+    EXPECT_FALSE(
+        parse({"--pattern", "mcast", "--transport", "udp", "--members", "3", "--rank", "3"}));
+    EXPECT_FALSE(
+        parse({"--pattern", "paced", "--transport", "udp", "--members", "3", "--rate", "0"}));
+}
+
+TEST(McastHeader, RoundTripsAndRefusesShortOrUnknownBodies) {
+    std::vector<std::uint8_t> body(64, 0);
+    write_header(body, {McastKind::end, 7, 4095, -3});
+    auto header = read_header(body);
+    ASSERT_TRUE(header);
+    EXPECT_EQ(header->kind, McastKind::end);
+    EXPECT_EQ(header->rank, 7u);
+    EXPECT_EQ(header->count, 4095u);
+    EXPECT_EQ(header->send_ns, -3);
+    EXPECT_FALSE(read_header(std::span(body).first(mcast_header_bytes - 1)));
+    body[0] = 9;
+    EXPECT_FALSE(read_header(body));
+}
+
+// Two members' senders (count capped at 3) feed one meter by hand: it counts every message,
+// the measured ones and the end markers, and reports no loss.
+TEST(McastMeter, CountsEverySendersMessagesUntilEveryEndMarker) {
+    PeerArgs args;
+    args.pattern = Pattern::mcast;
+    args.members = 2;
+    args.count = 3;
+    args.warmup_ms = 0;
+    args.duration_ms = 60'000;
+    McastMeter meter(args);
+    for (std::uint32_t rank = 0; rank < 2; ++rank) {
+        args.rank = rank;
+        McastSender sender(args, 0);
+        for (auto next = sender.next(1); next != McastSender::Next::done; next = sender.next(1)) {
+            ASSERT_NE(next, McastSender::Next::wait);
+            auto body = sender.body(next, 1);
+            sender.sent(next);
+            meter.on_deliver(body, 10);
+        }
+        EXPECT_EQ(sender.data_sent(), 3u);
+    }
+    EXPECT_TRUE(meter.complete());
+    Fields fields = meter.fields();
+    EXPECT_EQ(format_result(fields),
+              "result delivered=6 expected=6 lost=0 out_of_order=0 msgs=5 elapsed_ns=0 ends=2 "
+              "senders=2 samples=0 malformed=0");
 }
 
 }  // namespace

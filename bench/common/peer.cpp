@@ -18,11 +18,16 @@ namespace {
 constexpr std::size_t size_bytes_max = 16u << 20;
 constexpr std::uint32_t window_max = 4096;
 
-constexpr std::array<std::pair<Pattern, std::string_view>, 4> pattern_names{{
+constexpr std::uint32_t members_max = 64;      // A Herald group holds at most 64 members.
+constexpr std::uint32_t rate_max = 1'000'000;  // Paced sends per second.
+
+constexpr std::array<std::pair<Pattern, std::string_view>, 6> pattern_names{{
     {Pattern::latency, "latency"},
     {Pattern::stream, "stream"},
     {Pattern::window, "window"},
     {Pattern::memory, "memory"},
+    {Pattern::mcast, "mcast"},
+    {Pattern::paced, "paced"},
 }};
 
 Result<std::uint64_t> parse_number(std::string_view key, std::string_view text, std::uint64_t max) {
@@ -69,6 +74,18 @@ Status apply_option(PeerArgs& out, std::string_view key, std::string_view value)
         out.endpoint = value;
     } else if (key == "dir") {
         out.dir = value;
+    } else if (key == "members") {
+        HERALD_TRY(auto members, parse_number(key, value, members_max));
+        out.members = static_cast<std::uint32_t>(members);
+    } else if (key == "rank") {
+        HERALD_TRY(auto rank, parse_number(key, value, members_max - 1));
+        out.rank = static_cast<std::uint32_t>(rank);
+    } else if (key == "rate") {
+        HERALD_TRY(auto rate, parse_number(key, value, rate_max));
+        if (rate == 0) return fail(Errc::invalid_argument, "--rate: must be >= 1");
+        out.rate = static_cast<std::uint32_t>(rate);
+    } else if (key == "host") {
+        out.host = value;
     } else {
         return fail(Errc::invalid_argument, "unknown option --" + std::string(key));
     }
@@ -98,6 +115,10 @@ Result<PeerArgs> parse_peer_args(std::span<const std::string_view> args) {
         HERALD_TRY(apply_option(out, key.substr(2), args[i + 1]));
     }
     if (out.transport.empty()) return fail(Errc::invalid_argument, "--transport is required");
+    const bool group = out.pattern == Pattern::mcast || out.pattern == Pattern::paced;
+    if (group && (out.members == 0 || out.rank >= out.members)) {
+        return fail(Errc::invalid_argument, "group patterns need --members N and --rank < N");
+    }
     if (out.role == Role::client && out.endpoint.empty()) {
         return fail(Errc::invalid_argument, "a client needs --endpoint");
     }
@@ -123,6 +144,14 @@ std::vector<std::string> to_command_line(const PeerArgs& args) {
     add("--variant", args.variant);
     add("--endpoint", args.endpoint);
     add("--dir", args.dir);
+    if (args.members > 0) {
+        for (auto [key, value] : {std::pair{"--members", args.members},
+                                  std::pair{"--rank", args.rank}, std::pair{"--rate", args.rate}}) {
+            out.emplace_back(key);
+            out.push_back(std::to_string(value));
+        }
+        add("--host", args.host);
+    }
     return out;
 }
 

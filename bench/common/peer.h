@@ -22,6 +22,8 @@ enum class Pattern : std::uint8_t {
     stream,   // Client streams one-way messages; both report (server: received, client: sent).
     window,   // Client keeps `window` request/response exchanges in flight; client reports.
     memory,   // Server builds a state (idle processes, queued messages); server reports RSS.
+    mcast,    // Group of `members` peers, every one multicasting at once; each reports.
+    paced,    // Group of `members` peers, rank 0 multicasting at `rate`; each reports latency.
 };
 
 [[nodiscard]] std::string_view pattern_name(Pattern pattern);
@@ -38,6 +40,13 @@ struct PeerArgs {
     std::uint64_t count = 0;         // Pattern memory: processes or messages to hold.
     std::string endpoint;            // Client: where the server listens (from its ready line).
     std::string dir;                 // Server: a private directory for socket files.
+    // Group patterns (mcast, paced): the group's size, this peer's place in it (0: the one
+    // that creates the group), rank 0's send rate in msgs/s (paced), and the address to
+    // listen on (a network namespace's own, or loopback).
+    std::uint32_t members = 0;
+    std::uint32_t rank = 0;
+    std::uint32_t rate = 1000;
+    std::string host = "127.0.0.1";
 };
 
 // Parses "--role server --pattern latency --size 64 ...". Errc::invalid_argument names the

@@ -313,9 +313,11 @@ Status run(const PeerArgs& args) {
         case Pattern::stream:
             return run_stream_client(args, link);
         case Pattern::memory:
+        case Pattern::mcast:
+        case Pattern::paced:
             break;
     }
-    return fail(Errc::invalid_argument, "bench-raw: no memory pattern");
+    return fail(Errc::invalid_argument, "bench-raw: no memory or group patterns");
 }
 
 }  // namespace

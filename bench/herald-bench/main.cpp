@@ -3,14 +3,18 @@
 // Layer: bench (driver). Usage: herald-bench --quick|--full [--json FILE] [--filter REGEX]
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <regex>
 #include <string>
 #include <vector>
 
 #include "bench/common/peer.h"
+#include "bench/herald-bench/group_runner.h"
 #include "bench/herald-bench/plan.h"
 #include "bench/herald-bench/report.h"
 #include "bench/herald-bench/runner.h"
@@ -20,18 +24,21 @@ namespace herald::bench {
 namespace {
 
 constexpr const char* usage =
-    "usage: herald-bench --quick|--full [--json FILE] [--filter REGEX] [--list]\n"
+    "usage: herald-bench --quick|--full [--json FILE] [--filter REGEX] [--list] [--require-cpg]\n"
     "  --quick        3 repeats of 250 ms per system and workload (about two minutes)\n"
     "  --full         5 repeats of 1 s (about ten minutes)\n"
     "  --json FILE    where to write every figure (default bench/results/latest.json)\n"
     "  --filter REGEX run only systems whose name matches, e.g. 'rtt/1B/udp' or '/zmq$'\n"
     "  --list         print the names of the runs and exit\n"
+    "  --require-cpg  exit 77 (skipped) when the cpg column cannot run here (no root, no\n"
+    "                 network namespaces, no corosync or bench-cpg)\n"
     "  --smoke        one 50 ms run of each (for the build's smoke test; figures mean nothing)\n";
 
 struct Options {
     Mode mode = quick_mode();
     bool mode_given = false;
     bool list = false;
+    bool require_cpg = false;
     std::string json = "bench/results/latest.json";
     std::string filter;
 };
@@ -58,6 +65,8 @@ Result<Options> parse_options(int argc, char** argv) {
             HERALD_TRY(options.filter, value());
         } else if (arg == "--list") {
             options.list = true;
+        } else if (arg == "--require-cpg") {
+            options.require_cpg = true;
         } else {
             return fail(Errc::invalid_argument, "unknown argument '" + std::string(arg) + "'");
         }
@@ -96,19 +105,22 @@ std::string peer_directory() {
 
 // Runs the cell's systems in turn, repeats times over (A B C A B C ...), so that drift of
 // the machine during the cell hits every system alike.
-CellResult run_cell(const Cell& cell, const Mode& mode, const std::string& peer_dir) {
+CellResult run_cell(const Cell& cell, const Mode& mode, const std::string& peer_dir,
+                    GroupSite* site) {
     CellResult result{cell, {}};
     for (const auto& run : cell.systems) {
         Measurement& m = result.systems[run.key];
         m.key = run.key;
         m.label = run.label;
         m.missing = ::access((peer_dir + "/" + run.binary).c_str(), X_OK) != 0;
+        if (site != nullptr) m.skipped = site->skip_reason(run.key);
     }
     for (std::uint32_t repeat = 0; repeat < mode.repeats; ++repeat) {
         for (const auto& run : cell.systems) {
             Measurement& m = result.systems[run.key];
-            if (m.missing) continue;
-            auto figures = run_system(peer_dir, run);
+            if (m.missing || !m.skipped.empty()) continue;
+            auto figures = site != nullptr ? run_group_system(peer_dir, cell, run, *site)
+                                           : run_system(peer_dir, run);
             if (figures) {
                 m.repeats.push_back(std::move(*figures));
             } else {
@@ -118,6 +130,33 @@ CellResult run_cell(const Cell& cell, const Mode& mode, const std::string& peer_
     }
     for (auto& [key, m] : result.systems) m.finish();
     return result;
+}
+
+// ctest's SKIP_RETURN_CODE for --require-cpg.
+constexpr int skipped_exit_code = 77;
+
+// The network namespaces for the group rows, when the plan has any.
+std::unique_ptr<GroupSite> group_site(const std::vector<Cell>& plan) {
+    std::uint32_t members_max = 0;
+    for (const Cell& cell : plan) members_max = std::max(members_max, cell.members);
+    if (members_max == 0) return nullptr;
+    return std::make_unique<GroupSite>(members_max);
+}
+
+// Why the plan's cpg runs cannot run here; "" when they can.
+std::string cpg_unavailable(const std::vector<Cell>& plan, const GroupSite* site,
+                            const std::string& peer_dir) {
+    bool any = false;
+    for (const Cell& cell : plan) {
+        for (const auto& run : cell.systems) any = any || run.key == "cpg";
+    }
+    if (!any || site == nullptr) return "the filter selects no cpg run";
+    if (auto why = site->skip_reason("cpg"); !why.empty()) return why;
+    if (::access((peer_dir + "/bench-cpg").c_str(), X_OK) != 0) {
+        return "bench-cpg is not built (pkg-config found no libcpg: Debian libcpg-dev)";
+    }
+    if (::access("/usr/sbin/corosync", X_OK) != 0) return "no /usr/sbin/corosync (Debian corosync)";
+    return {};
 }
 
 int run(const Options& options) {
@@ -133,12 +172,21 @@ int run(const Options& options) {
         return 0;
     }
     const std::string peer_dir = peer_directory();
+    std::unique_ptr<GroupSite> site = group_site(*plan);
+    if (options.require_cpg) {
+        std::string why = cpg_unavailable(*plan, site.get(), peer_dir);
+        if (!why.empty()) {
+            std::cerr << "herald-bench: skipped: " << why << "\n";
+            return skipped_exit_code;
+        }
+    }
     std::vector<CellResult> results;
     bool failed = false;
     for (std::size_t i = 0; i < plan->size(); ++i) {
         const Cell& cell = (*plan)[i];
         std::cerr << "[" << i + 1 << "/" << plan->size() << "] " << cell.id() << std::endl;
-        results.push_back(run_cell(cell, options.mode, peer_dir));
+        results.push_back(
+            run_cell(cell, options.mode, peer_dir, cell.members > 0 ? site.get() : nullptr));
         for (const auto& [key, m] : results.back().systems) failed = failed || !m.errors.empty();
     }
     print_table(std::cout, options.mode, describe_machine(), results);
@@ -155,6 +203,10 @@ int run(const Options& options) {
 }  // namespace herald::bench
 
 int main(int argc, char** argv) {
+    // Before any thread: a signal removes the group rows' namespaces (testbed.h); a peer that
+    // died is an error of the write to it, not the end of the driver.
+    herald::bench::clean_up_on_signals();
+    std::signal(SIGPIPE, SIG_IGN);
     auto options = herald::bench::parse_options(argc, argv);
     if (!options) {
         std::cerr << "herald-bench: " << options.error().to_string() << "\n"

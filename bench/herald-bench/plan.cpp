@@ -94,6 +94,29 @@ Cell memory_cell(const Mode& mode, std::string what, std::uint64_t count) {
     return cell;
 }
 
+// Herald's ordered multicast keeps every message of a view until the view ends, and a member
+// may send 4096 application messages in one view (docs/ordering.md, view_messages_max): each
+// Herald sender stops at 4095 data messages and its end marker, whatever the duration.
+constexpr std::uint64_t herald_view_messages = 4095;
+
+Cell group_cell(const Mode& mode, Pattern pattern, std::uint32_t members, std::size_t size) {
+    Cell cell{pattern == Pattern::mcast ? "mcast" : "mcast-lat", size, "udp", pattern, {}};
+    cell.members = members;
+    PeerArgs args = base_args(mode, pattern, "udp", size);
+    args.members = members;
+    args.rate = mode.paced_rate;
+    for (const char* order : {"fifo", "sequencer", "abcast", "cbcast"}) {
+        PeerArgs herald = args;
+        herald.count = pattern == Pattern::mcast ? herald_view_messages : 0;
+        cell.systems.push_back(system(order, std::string("herald ordered_multicast ") + order,
+                                      "bench-herald-group", herald, order));
+    }
+    PeerArgs cpg = args;
+    cpg.transport = "cpg";
+    cell.systems.push_back(system("cpg", "corosync cpg agreed", "bench-cpg", cpg));
+    return cell;
+}
+
 }  // namespace
 
 Mode quick_mode() {
@@ -103,7 +126,10 @@ Mode full_mode() {
     return {"full", 5, 1000, 200};
 }
 Mode smoke_mode() {
-    return {"smoke", 1, 50, 10, 1'000, 100};
+    Mode mode{"smoke", 1, 50, 10, 1'000, 100};
+    mode.group_members = {3};
+    mode.group_sizes = {64};
+    return mode;
 }
 
 std::string size_label(std::size_t bytes) {
@@ -112,6 +138,7 @@ std::string size_label(std::size_t bytes) {
 }
 
 std::string Cell::id() const {
+    if (members > 0) return workload + "/" + std::to_string(members) + "/" + size_label(size_bytes);
     return workload + "/" + size_label(size_bytes) + "/" + transport;
 }
 
@@ -128,6 +155,14 @@ std::vector<Cell> build_plan(const Mode& mode) {
     }
     plan.push_back(memory_cell(mode, "idle", mode.idle_processes));
     plan.push_back(memory_cell(mode, "queued", mode.queued_messages));
+    // Group rows last, by group size, so that one Corosync cluster serves all rows of a size.
+    for (std::uint32_t members : mode.group_members) {
+        for (std::size_t size : mode.group_sizes) {
+            for (Pattern pattern : {Pattern::mcast, Pattern::paced}) {
+                plan.push_back(group_cell(mode, pattern, members, size));
+            }
+        }
+    }
     return plan;
 }
 

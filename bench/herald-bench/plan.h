@@ -18,6 +18,10 @@ struct Mode {
     std::int64_t warmup_ms = 50;     // Unmeasured time before it.
     std::uint64_t idle_processes = 100'000;  // Memory workloads.
     std::uint64_t queued_messages = 10'000;
+    // Group rows (beside Corosync CPG): group sizes, message sizes, the paced sender's rate.
+    std::vector<std::uint32_t> group_members = {3, 5, 8};
+    std::vector<std::size_t> group_sizes = {64, 1024};
+    std::uint32_t paced_rate = 1000;
 };
 [[nodiscard]] Mode quick_mode();
 [[nodiscard]] Mode full_mode();
@@ -26,6 +30,8 @@ struct Mode {
 // Column keys of the table, in order. Herald's own systems are "herald" (direct messages)
 // and "herald-rpc" (RPC calls); they share the alternatives of their cell.
 inline constexpr const char* alternative_keys[] = {"raw", "raw-mmsg", "zmq", "nng"};
+// Group rows: Herald's orders (docs/ordering.md), then Corosync CPG in agreed order.
+inline constexpr const char* group_keys[] = {"fifo", "sequencer", "abcast", "cbcast", "cpg"};
 
 struct SystemRun {
     std::string key;     // "herald", "herald-rpc", or one of alternative_keys.
@@ -42,8 +48,9 @@ struct Cell {
     std::string transport;  // Herald's: "udp" or "unix" (alternatives use tcp/ipc for them).
     Pattern pattern = Pattern::latency;
     std::vector<SystemRun> systems;
+    std::uint32_t members = 0;  // Group rows (mcast, paced): the group's size; else 0.
 
-    // "rtt/1KiB/udp": the part of a run's name before "/<system key>".
+    // "rtt/1KiB/udp", "mcast/3/64B": the part of a run's name before "/<system key>".
     [[nodiscard]] std::string id() const;
 };
 

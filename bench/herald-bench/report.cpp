@@ -23,6 +23,10 @@ std::vector<FigureSpec> headline_figures(Pattern pattern) {
             return {{"calls_per_s", "calls/s"}};
         case Pattern::memory:
             return {{"rss_mib", "RSS MiB"}};
+        case Pattern::mcast:
+            return {{"msgs_per_s", "msg/s"}};
+        case Pattern::paced:
+            return {{"p50_us", "p50 us"}, {"p99_us", "p99 us"}};
     }
     return {};
 }
@@ -47,6 +51,9 @@ std::string value_text(const Measurement* m, const std::string& figure) {
     // Lossy streams (UDP has no flow control): the receiver got under 99% of what was sent.
     const double* delivered = find(m, "delivered");
     if (delivered != nullptr && *delivered < 0.99) text += "*";
+    // Group rows: some member missed messages it should have received.
+    const double* lost = find(m, "lost");
+    if (lost != nullptr && *lost > 0) text += "*";
     return text;
 }
 
@@ -60,6 +67,9 @@ void print_header(std::ostream& out, const Mode& mode, const Machine& machine) {
     out << fmt::format("machine: {}, {} cores, {:.1f} GiB, Linux {}, {} ({})\n\n", machine.cpu,
                        machine.cores, machine.memory_gib, machine.kernel, machine.compiler,
                        machine.build);
+}
+
+void print_columns(std::ostream& out) {
     out << fmt::format("{:<14}{:<7}{:<6}{:<10}{:>9}{:>9}{:>10}{:>9}{:>9}  {:>6}{:>7}{:>6}{:>6}\n",
                        "workload", "size", "tp", "figure", "herald", "raw", "raw-mmsg", "zmq",
                        "nng", "/raw", "/mmsg", "/zmq", "/nng");
@@ -124,17 +134,64 @@ void print_memory(std::ostream& out, const CellResult& result) {
     }
 }
 
+// The group rows: Herald's orders beside Corosync CPG, and herald / cpg for each order.
+void print_group_cell(std::ostream& out, const CellResult& result) {
+    const Cell& cell = result.cell;
+    auto measurement = [&](const std::string& key) -> const Measurement* {
+        auto it = result.systems.find(key);
+        return it == result.systems.end() ? nullptr : &it->second;
+    };
+    for (const auto& figure : headline_figures(cell.pattern)) {
+        std::string line = fmt::format("{:<11}{:<8}{:<6}{:<8}", cell.workload, cell.members,
+                                       size_label(cell.size_bytes), figure.name);
+        std::string ratios;
+        for (const char* key : group_keys) {
+            line += fmt::format("{:>10}", value_text(measurement(key), figure.key));
+            if (std::string_view(key) == "cpg") continue;
+            ratios +=
+                fmt::format("{:>{}}", ratio_text(measurement(key), measurement("cpg"), figure.key),
+                            ratios.empty() ? 8 : 7);
+        }
+        out << line << ratios << "\n";
+    }
+}
+
+void print_group_table(std::ostream& out, const std::vector<CellResult>& results) {
+    bool any = false;
+    for (const auto& result : results) any = any || result.cell.members > 0;
+    if (!any) return;
+    out << fmt::format("\n{:<11}{:<8}{:<6}{:<8}", "workload", "members", "size", "figure");
+    for (const char* key : group_keys) out << fmt::format("{:>10}", key);
+    out << fmt::format("{:>8}{:>7}{:>7}{:>7}\n", "/fifo", "/seq", "/abc", "/cbc");
+    for (const auto& result : results) {
+        if (result.cell.members > 0) print_group_cell(out, result);
+    }
+    out << "\nGroup rows: herald ordered_multicast per order beside corosync cpg (agreed order); "
+           "ratios are\nherald order / cpg. mcast: every member sends, msg/s delivered at the "
+           "slowest member\n(higher is better; targets: total order >= 4 x cpg, fifo >= 2 x cpg "
+           "at 3 members).\nmcast-lat: one sender at a fixed rate, delivery - send time at every "
+           "member (lower is\nbetter; target: total order p50 <= 0.5 x cpg). * = some member lost "
+           "messages.\nIP multicast: not measured (the group service fans out one datagram per "
+           "member node;\nIP multicast is not wired into it yet).\n";
+}
+
 void print_problems(std::ostream& out, const std::vector<CellResult>& results) {
     bool missing = false;
+    std::vector<std::string> skips;
     for (const auto& result : results) {
         for (const auto& [key, m] : result.systems) {
             missing = missing || m.missing;
+            const std::string skip = key + ": " + m.skipped;
+            if (!m.skipped.empty() && std::find(skips.begin(), skips.end(), skip) == skips.end()) {
+                skips.push_back(skip);
+            }
             for (const auto& error : m.errors) {
                 out << fmt::format("failed: {}/{}: {}\n", result.cell.id(), key, first_line(error));
             }
         }
     }
     if (missing) out << "'-' in a column: that peer is not built (see docs/performance.md).\n";
+    for (const auto& skip : skips) out << "skipped: " << skip << "\n";
 }
 
 }  // namespace
@@ -165,14 +222,22 @@ std::string ratio_text(const Measurement* herald, const Measurement* other,
 
 void print_table(std::ostream& out, const Mode& mode, const Machine& machine,
                  const std::vector<CellResult>& results) {
+    const bool pairs = std::any_of(results.begin(), results.end(),
+                                   [](const CellResult& r) { return r.cell.members == 0; });
     print_header(out, mode, machine);
+    if (!pairs) {  // Only group rows: no pair table.
+        print_group_table(out, results);
+        print_problems(out, results);
+        return;
+    }
+    print_columns(out);
     bool memory = false;
     for (const auto& result : results) {
         if (result.cell.pattern == Pattern::memory) {
             memory = true;
             continue;
         }
-        print_cell(out, result);
+        if (result.cell.members == 0) print_cell(out, result);
     }
     out << "\nRatios are herald / alternative. Latency: lower is better (target <= 1.5 x raw). "
            "Throughput:\nhigher is better (target >= 1.0 x zmq). udp rows run zmq and nng over "
@@ -184,6 +249,7 @@ void print_table(std::ostream& out, const Mode& mode, const Machine& machine,
             if (result.cell.pattern == Pattern::memory) print_memory(out, result);
         }
     }
+    print_group_table(out, results);
     print_problems(out, results);
 }
 

@@ -20,6 +20,7 @@ struct Measurement {
     std::vector<Figures> repeats;     // Successful runs only.
     std::vector<std::string> errors;  // One per failed run.
     bool missing = false;             // Its peer binary is not built (never ran).
+    std::string skipped;              // Why it cannot run here (never ran); "" when it can.
     Figures median;                   // Per figure, over `repeats`.
 
     // Median of each figure over the repeats that have it.

@@ -29,8 +29,9 @@ std::string read_field(const char* path, std::string_view key) {
 nlohmann::json to_json(const Measurement& m) {
     nlohmann::json repeats = nlohmann::json::array();
     for (const auto& figures : m.repeats) repeats.push_back(figures);
-    return {{"key", m.key},       {"label", m.label},   {"missing", m.missing},
-            {"median", m.median}, {"repeats", repeats}, {"errors", m.errors}};
+    return {{"key", m.key},         {"label", m.label},   {"missing", m.missing},
+            {"skipped", m.skipped}, {"median", m.median}, {"repeats", repeats},
+            {"errors", m.errors}};
 }
 
 std::string utc_now() {
@@ -77,6 +78,7 @@ Status write_json(const std::string& path, const Mode& mode, const Machine& mach
                          {"workload", result.cell.workload},
                          {"size_bytes", result.cell.size_bytes},
                          {"transport", result.cell.transport},
+                         {"members", result.cell.members},
                          {"systems", systems}});
     }
     nlohmann::json doc = {

@@ -77,6 +77,9 @@ Result<Figures> figures_from(Pattern pattern, const Fields& server, const Fields
             out["rss_mib"] = rss / (1024.0 * 1024.0);
             return out;
         }
+        case Pattern::mcast:
+        case Pattern::paced:
+            break;  // Group rows are not pairs: group_runner.h makes their figures.
     }
     return fail(Errc::invalid_argument, "unknown pattern");
 }

@@ -23,6 +23,10 @@ constexpr std::int64_t poll_slice_ms = 20;  // How often stop() checks whether a
 [[noreturn]] void exec_child(const std::string& path, const std::vector<std::string>& args,
                              int stdin_read, int stdout_write, int stderr_write) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t none;  // The driver blocks the signals its cleanup thread waits for.
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);  // The driver ignores it (a peer that died reads no command).
     ::dup2(stdin_read, STDIN_FILENO);
     ::dup2(stdout_write, STDOUT_FILENO);
     ::dup2(stderr_write, STDERR_FILENO);
@@ -86,6 +90,26 @@ Result<std::string> Child::read_line(std::string_view prefix, std::int64_t deadl
         if (n <= 0) stdout_ = Fd();  // Exited (or broken): report after the buffered lines.
         if (n > 0) pending_.append(chunk.data(), static_cast<std::size_t>(n));
     }
+}
+
+Status Child::write_line(std::string_view line) {
+    std::string text = std::string(line) + "\n";
+    std::string_view left = text;
+    while (!left.empty() && stdin_.get() >= 0) {
+        ssize_t n = ::write(stdin_.get(), left.data(), left.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        left.remove_prefix(static_cast<std::size_t>(n));
+    }
+    if (!left.empty()) return fail(Errc::closed, "pid " + std::to_string(pid_) + " stdin closed");
+    return {};
+}
+
+bool Child::running() {
+    if (pid_ <= 0) return false;
+    if (::waitpid(pid_, &status_, WNOHANG) != pid_) return true;
+    pid_ = -1;
+    return false;
 }
 
 void Child::close_stdin() {

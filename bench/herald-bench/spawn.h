@@ -34,6 +34,13 @@ public:
     // Errc::closed when the child closed stdout (exited) first.
     Result<std::string> read_line(std::string_view prefix, std::int64_t deadline_ns);
 
+    // Writes `line` and a newline to the child's stdin (a command to a group peer).
+    // Errc::closed when it no longer reads.
+    Status write_line(std::string_view line);
+
+    // The child has not exited yet (reaps it when it has).
+    [[nodiscard]] bool running();
+
     // Tells a lingering peer that the run is over (it sees end of file on stdin).
     void close_stdin();
 
