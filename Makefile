@@ -68,6 +68,7 @@ format:
 bench: build
 	@./build/release/bench/herald-bench --full
 	@./build/release/bench/bench-mailbox --dir build/release/bench-mailbox.tmp
+	@./build/release/bench/bench-naming
 
 # Persistent mailboxes against append+fdatasync and plain SQLite (docs/performance.md).
 bench-mailbox: build

@@ -1,0 +1,201 @@
+// bench-naming: what names and migration cost a sender, on three nodes in one process over
+// UDP loopback (issue 13 item 6). Node a hosts the name server and the target processes,
+// node b is where they migrate to, node c sends. Every send waits for the target node's
+// acknowledgement (SendMode::accepted), so each figure is one round trip plus what the row adds:
+//   pid          a send by pid to a process whose node c knows (the floor)
+//   name first   a send to a name c never looked up: the lookup at the name server, then the send
+//   name cached  a send to a name c looked up within the cache's second: the send alone
+//   forwarded    the first send to a process that migrated from a to b: to a, forwarded to b,
+//                acknowledged by b (the ack names b)
+//   direct       the next send to that process: straight to b
+// Prints p50 and p99 in microseconds and the ratios to the pid row. Layer: bench.
+// Usage: bench-naming [--quick | --smoke]   (default: 1,000 samples per row, 300 moves)
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "herald/herald.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+struct Config {
+    int samples = 1000;  // Per pid / name row.
+    int moves = 300;     // Migrations: one forwarded and one direct sample each.
+};
+
+struct Row {
+    std::string what;
+    std::vector<std::int64_t> ns;
+    [[nodiscard]] double percentile_us(double q) const {
+        if (ns.empty()) return 0;
+        std::vector<std::int64_t> sorted = ns;
+        std::sort(sorted.begin(), sorted.end());
+        const auto i = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1));
+        return static_cast<double>(sorted[i]) / 1e3;
+    }
+};
+
+template <class T>
+T must(herald::Result<T> r, const char* what) {
+    if (!r) throw std::runtime_error(std::string(what) + ": " + r.error().to_string());
+    return std::move(*r);
+}
+
+void must(const herald::Status& s, const char* what) {
+    if (!s) throw std::runtime_error(std::string(what) + ": " + s.error().to_string());
+}
+
+// Times one send (accepted: until the target node acknowledged it).
+template <class Send>
+std::int64_t timed(Send&& send) {
+    const auto t0 = Clock::now();
+    must(send(), "send");
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+}
+
+// Processes that arrive at b, handed to the bench thread.
+class Arrivals {
+public:
+    void add(herald::Process p) {
+        std::lock_guard lock(mutex_);
+        arrived_.push_back(std::move(p));
+        ready_.notify_all();
+    }
+    herald::Process take() {
+        std::unique_lock lock(mutex_);
+        if (!ready_.wait_for(lock, 5s, [&] { return !arrived_.empty(); })) {
+            throw std::runtime_error("no arrival at node b within 5 s");
+        }
+        herald::Process p = std::move(arrived_.front());
+        arrived_.erase(arrived_.begin());
+        return p;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::vector<herald::Process> arrived_;
+};
+
+int run(const Config& c) {
+    const auto data = std::filesystem::temp_directory_path() /
+                      fmt::format("bench-naming-{}", Clock::now().time_since_epoch().count());
+    herald::NodeOptions a_options;
+    a_options.faults_from_env = false;
+    a_options.data_dir = data.string();
+    a_options.naming.server = true;
+    auto a = must(herald::Node::start(a_options), "start a");
+    herald::NodeOptions options;
+    options.faults_from_env = false;
+    options.naming.server_url = a->listen_url();
+    auto b = must(herald::Node::start(options), "start b");
+    auto c_node = must(herald::Node::start(options), "start c");
+    must(c_node->connect(a->listen_url()), "connect c to a");
+    must(c_node->connect(b->listen_url()), "connect c to b");
+    must(a->connect(b->listen_url()), "connect a to b");
+    must(b->connect(c_node->listen_url()), "connect b to c");
+    Arrivals arrivals;
+    b->on_arrival([&](herald::Process p, herald::Bytes) { arrivals.add(std::move(p)); });
+    auto sender = must(c_node->spawn(), "spawn sender");
+    herald::SendOptions accepted;
+    accepted.mode = herald::SendMode::accepted;
+
+    herald::ProcessOptions deep;
+    deep.queue_limit = 1u << 16;  // Nobody reads: the target's queue holds every sample.
+    auto target = must(a->spawn(deep), "spawn target");
+    const std::string body = "x";
+    std::vector<Row> rows;
+
+    Row pid{"pid (floor)", {}};
+    for (int i = 0; i < c.samples; ++i) {
+        pid.ns.push_back(timed([&] { return sender.send(target.pid(), body, accepted); }));
+    }
+    rows.push_back(std::move(pid));
+
+    // Names registered for the target, each sent to once: every first send is a lookup.
+    for (int i = 0; i < c.samples; ++i) {
+        must(target.register_name(fmt::format("bench/n{}", i), 60s), "register");
+    }
+    Row first{"name, first send (lookup + send)", {}};
+    for (int i = 0; i < c.samples; ++i) {
+        const std::string name = fmt::format("bench/n{}", i);
+        first.ns.push_back(timed([&] { return sender.send(name, body, accepted); }));
+    }
+    rows.push_back(std::move(first));
+    Row cached{"name, cached (send)", {}};
+    must(sender.send("bench/n0", body, accepted), "warm the cache");
+    for (int i = 0; i < c.samples; ++i) {
+        cached.ns.push_back(timed([&] { return sender.send("bench/n0", body, accepted); }));
+    }
+    rows.push_back(std::move(cached));
+
+    Row forwarded{"migrated, first send (forwarded)", {}};
+    Row direct{"migrated, next send (direct)", {}};
+    for (int i = 0; i < c.moves; ++i) {
+        auto mobile = must(a->spawn(), "spawn mobile");
+        const herald::Pid pid_of = mobile.pid();
+        must(mobile.migrate(b->id()), "migrate");
+        herald::Process moved = arrivals.take();
+        forwarded.ns.push_back(timed([&] { return sender.send(pid_of, body, accepted); }));
+        direct.ns.push_back(timed([&] { return sender.send(pid_of, body, accepted); }));
+        (void)moved.receive(1s);
+        (void)moved.receive(1s);
+    }
+    rows.push_back(std::move(forwarded));
+    rows.push_back(std::move(direct));
+
+    const double floor = rows.front().percentile_us(0.5);
+    fmt::print("{:<36} {:>8} {:>10} {:>10} {:>8}\n", "row", "samples", "p50 us", "p99 us",
+               "p50/pid");
+    for (const Row& r : rows) {
+        fmt::print("{:<36} {:>8} {:>10.1f} {:>10.1f} {:>8.2f}\n", r.what, r.ns.size(),
+                   r.percentile_us(0.5), r.percentile_us(0.99),
+                   r.percentile_us(0.5) / std::max(floor, 1e-9));
+    }
+    const herald::NodeStats at_a = a->stats(), at_b = b->stats(), at_c = c_node->stats();
+    fmt::print(
+        "\ncounters: a forwarded {}, b received_forwarded {} received_direct {}, c "
+        "location_updates {}, c name_requests {} name_cache_hits {}\n",
+        at_a.messages_forwarded, at_b.received_forwarded, at_b.received_direct,
+        at_c.location_updates, at_c.name_requests, at_c.name_cache_hits);
+    c_node.reset();
+    b.reset();
+    a.reset();
+    std::filesystem::remove_all(data);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Config c;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--quick") {
+            c.samples = 300;
+            c.moves = 100;
+        } else if (arg == "--smoke") {
+            c.samples = 20;
+            c.moves = 5;
+        } else {
+            fmt::print(stderr, "usage: bench-naming [--quick | --smoke]  (unknown: {})\n", arg);
+            return 2;
+        }
+    }
+    try {
+        return run(c);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "bench-naming: {}\n", e.what());
+        return 1;
+    }
+}
