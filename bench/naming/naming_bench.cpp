@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -87,41 +88,57 @@ private:
     std::vector<herald::Process> arrived_;
 };
 
-int run(const Config& c) {
-    const auto data = std::filesystem::temp_directory_path() /
-                      fmt::format("bench-naming-{}", Clock::now().time_since_epoch().count());
-    herald::NodeOptions a_options;
-    a_options.faults_from_env = false;
-    a_options.data_dir = data.string();
-    a_options.naming.server = true;
-    auto a = must(herald::Node::start(a_options), "start a");
-    herald::NodeOptions options;
-    options.faults_from_env = false;
-    options.naming.server_url = a->listen_url();
-    auto b = must(herald::Node::start(options), "start b");
-    auto c_node = must(herald::Node::start(options), "start c");
-    must(c_node->connect(a->listen_url()), "connect c to a");
-    must(c_node->connect(b->listen_url()), "connect c to b");
-    must(a->connect(b->listen_url()), "connect a to b");
-    must(b->connect(c_node->listen_url()), "connect b to c");
+// The three nodes and the sender; a is the name server and hosts the targets.
+struct Bench {
+    std::filesystem::path data;
+    std::unique_ptr<herald::Node> a, b, c;
     Arrivals arrivals;
-    b->on_arrival([&](herald::Process p, herald::Bytes) { arrivals.add(std::move(p)); });
-    auto sender = must(c_node->spawn(), "spawn sender");
+    std::optional<herald::Process> sender;
     herald::SendOptions accepted;
-    accepted.mode = herald::SendMode::accepted;
-
-    herald::ProcessOptions deep;
-    deep.queue_limit = 1u << 16;  // Nobody reads: the target's queue holds every sample.
-    auto target = must(a->spawn(deep), "spawn target");
     const std::string body = "x";
-    std::vector<Row> rows;
 
+    explicit Bench(std::filesystem::path dir) : data(std::move(dir)) {
+        herald::NodeOptions a_options;
+        a_options.faults_from_env = false;
+        a_options.data_dir = data.string();
+        a_options.naming.server = true;
+        a = must(herald::Node::start(a_options), "start a");
+        herald::NodeOptions options;
+        options.faults_from_env = false;
+        options.naming.server_url = a->listen_url();
+        b = must(herald::Node::start(options), "start b");
+        c = must(herald::Node::start(options), "start c");
+        must(c->connect(a->listen_url()), "connect c to a");
+        must(c->connect(b->listen_url()), "connect c to b");
+        must(a->connect(b->listen_url()), "connect a to b");
+        must(b->connect(c->listen_url()), "connect b to c");
+        b->on_arrival([this](herald::Process p, herald::Bytes) { arrivals.add(std::move(p)); });
+        sender = must(c->spawn(), "spawn sender");
+        accepted.mode = herald::SendMode::accepted;
+    }
+    ~Bench() {
+        c.reset();
+        b.reset();
+        a.reset();
+        std::error_code ignored;
+        std::filesystem::remove_all(data, ignored);
+    }
+    Bench(const Bench&) = delete;
+    Bench& operator=(const Bench&) = delete;
+};
+
+// The pid and name rows, against one process on a that nobody reads.
+void name_rows(Bench& bench, const Config& c, std::vector<Row>& rows) {
+    herald::ProcessOptions deep;
+    deep.queue_limit = 1u << 16;  // Holds every sample.
+    auto target = must(bench.a->spawn(deep), "spawn target");
+    herald::Process& sender = *bench.sender;
     Row pid{"pid (floor)", {}};
     for (int i = 0; i < c.samples; ++i) {
-        pid.ns.push_back(timed([&] { return sender.send(target.pid(), body, accepted); }));
+        pid.ns.push_back(
+            timed([&] { return sender.send(target.pid(), bench.body, bench.accepted); }));
     }
     rows.push_back(std::move(pid));
-
     // Names registered for the target, each sent to once: every first send is a lookup.
     for (int i = 0; i < c.samples; ++i) {
         must(target.register_name(fmt::format("bench/n{}", i), 60s), "register");
@@ -129,31 +146,43 @@ int run(const Config& c) {
     Row first{"name, first send (lookup + send)", {}};
     for (int i = 0; i < c.samples; ++i) {
         const std::string name = fmt::format("bench/n{}", i);
-        first.ns.push_back(timed([&] { return sender.send(name, body, accepted); }));
+        first.ns.push_back(timed([&] { return sender.send(name, bench.body, bench.accepted); }));
     }
     rows.push_back(std::move(first));
     Row cached{"name, cached (send)", {}};
-    must(sender.send("bench/n0", body, accepted), "warm the cache");
+    must(sender.send("bench/n0", bench.body, bench.accepted), "warm the cache");
     for (int i = 0; i < c.samples; ++i) {
-        cached.ns.push_back(timed([&] { return sender.send("bench/n0", body, accepted); }));
+        cached.ns.push_back(
+            timed([&] { return sender.send("bench/n0", bench.body, bench.accepted); }));
     }
     rows.push_back(std::move(cached));
+}
 
+// Per move: a fresh process on a migrates to b; the first send to it and the next.
+void migration_rows(Bench& bench, const Config& c, std::vector<Row>& rows) {
     Row forwarded{"migrated, first send (forwarded)", {}};
     Row direct{"migrated, next send (direct)", {}};
     for (int i = 0; i < c.moves; ++i) {
-        auto mobile = must(a->spawn(), "spawn mobile");
-        const herald::Pid pid_of = mobile.pid();
-        must(mobile.migrate(b->id()), "migrate");
-        herald::Process moved = arrivals.take();
-        forwarded.ns.push_back(timed([&] { return sender.send(pid_of, body, accepted); }));
-        direct.ns.push_back(timed([&] { return sender.send(pid_of, body, accepted); }));
+        auto mobile = must(bench.a->spawn(), "spawn mobile");
+        const herald::Pid pid = mobile.pid();
+        must(mobile.migrate(bench.b->id()), "migrate");
+        herald::Process moved = bench.arrivals.take();
+        auto send = [&] { return bench.sender->send(pid, bench.body, bench.accepted); };
+        forwarded.ns.push_back(timed(send));
+        direct.ns.push_back(timed(send));
         (void)moved.receive(1s);
         (void)moved.receive(1s);
     }
     rows.push_back(std::move(forwarded));
     rows.push_back(std::move(direct));
+}
 
+int run(const Config& c) {
+    Bench bench(std::filesystem::temp_directory_path() /
+                fmt::format("bench-naming-{}", Clock::now().time_since_epoch().count()));
+    std::vector<Row> rows;
+    name_rows(bench, c, rows);
+    migration_rows(bench, c, rows);
     const double floor = rows.front().percentile_us(0.5);
     fmt::print("{:<36} {:>8} {:>10} {:>10} {:>8}\n", "row", "samples", "p50 us", "p99 us",
                "p50/pid");
@@ -162,16 +191,13 @@ int run(const Config& c) {
                    r.percentile_us(0.5), r.percentile_us(0.99),
                    r.percentile_us(0.5) / std::max(floor, 1e-9));
     }
-    const herald::NodeStats at_a = a->stats(), at_b = b->stats(), at_c = c_node->stats();
+    const herald::NodeStats at_a = bench.a->stats(), at_b = bench.b->stats(),
+                            at_c = bench.c->stats();
     fmt::print(
         "\ncounters: a forwarded {}, b received_forwarded {} received_direct {}, c "
         "location_updates {}, c name_requests {} name_cache_hits {}\n",
         at_a.messages_forwarded, at_b.received_forwarded, at_b.received_direct,
         at_c.location_updates, at_c.name_requests, at_c.name_cache_hits);
-    c_node.reset();
-    b.reset();
-    a.reset();
-    std::filesystem::remove_all(data);
     return 0;
 }
 
