@@ -230,6 +230,7 @@ private:
 
     // NodeContext (for services).
     [[nodiscard]] Time now() const override { return clock_.now(); }
+    [[nodiscard]] std::int64_t unix_ns() const override { return clock_.unix_ns(); }
     [[nodiscard]] bool in_loop_thread() const override { return loop_.in_loop_thread(); }
     [[nodiscard]] bool post(std::function<void()> task) override;
     void defer(std::function<void()> task) override { deferred_.push_back(std::move(task)); }

@@ -100,6 +100,8 @@ public:
 
     [[nodiscard]] virtual NodeId id() const = 0;
     [[nodiscard]] virtual Time now() const = 0;
+    // The wall clock (ns since the Unix epoch), synchronized across hosts by NTP or PTP.
+    [[nodiscard]] virtual std::int64_t unix_ns() const = 0;
     [[nodiscard]] virtual bool in_loop_thread() const = 0;
     // Queues `task` for the loop thread; false once the loop is closed (task dropped).
     [[nodiscard]] virtual bool post(std::function<void()> task) = 0;

@@ -51,14 +51,21 @@ void NodeOrderService::sync_views() {
             // A mode the engine refuses (another mode for this name: cannot happen, as the
             // mode is fixed at create) leaves the group unordered here; on_view counts it.
             static_cast<void>(e.on_create(name, static_cast<OrderMode>(view.order)));
+            e.on_clock(wall_offset());
             e.on_view(name, view, node_.now(), out);
         });
     }
 }
 
+Duration NodeOrderService::wall_offset() const {
+    return Duration::nanoseconds(node_.unix_ns() - node_.now().ns());
+}
+
 Status NodeOrderService::multicast(const std::string& name, Pid sender, Bytes body) {
     HERALD_TRY(node_.run_blocking<OrderEngine>(
-        slot_, [=, body = std::move(body)](OrderEngine& e, auto op, Time now, auto& out) mutable {
+        slot_, [this, name, sender, body = std::move(body)](OrderEngine& e, auto op, Time now,
+                                                            auto& out) mutable {
+            e.on_clock(wall_offset());
             e.on_multicast(op, sender, name, std::move(body), now, out);
         }));
     return {};

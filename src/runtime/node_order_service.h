@@ -54,6 +54,9 @@ public:
     [[nodiscard]] proto::EngineSlot slot() const { return slot_; }
 
 private:
+    // The wall clock's offset from the node's monotonic clock: absolute order's timestamps
+    // (docs/ordering.md O23; OrderEngine::on_clock).
+    [[nodiscard]] Duration wall_offset() const;
     void sync_views();
 
     NodeContext& node_;

@@ -47,8 +47,17 @@ bool OrderWorkload::total_order() const {
 }
 
 void OrderWorkload::on_node_started(SimNode& node) {
+    auto offset = clock_offsets_.find(node.id());
+    if (offset == clock_offsets_.end()) {
+        const auto span = static_cast<std::uint64_t>(options_.clock_skew.ns()) + 1;
+        offset = clock_offsets_
+                     .emplace(node.id(),
+                              Duration::nanoseconds(static_cast<std::int64_t>(random_.below(span))))
+                     .first;
+    }
     node.command<OrderEngine>(slot_, [&](auto& e, proto::Effects&) {
         HERALD_ASSERT(e.on_create(group_name, options_.mode).has_value());
+        e.on_clock(offset->second);
     });
     for (std::size_t i = 0; i < processes_.size(); ++i) {
         Process& p = processes_[i];

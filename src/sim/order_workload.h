@@ -26,6 +26,10 @@ struct OrderWorkloadOptions {
     std::uint32_t members = 6;            // Round-robin over nodes 1..N.
     std::uint32_t messages = 5;           // Multicasts per member, safety phase.
     std::uint32_t liveness_messages = 2;  // Multicasts per member after the heal.
+    // Each node's clock is off by up to this (drawn once per node, kept across restarts):
+    // absolute order's timestamps (OrderEngine::on_clock, docs/ordering.md O23-O26). Within
+    // the engine's skew_bound (10 ms) by default.
+    Duration clock_skew = Duration::milliseconds(8);
 };
 
 class OrderWorkload final : public ScenarioWorkload {
@@ -105,6 +109,7 @@ private:
     std::set<std::uint64_t> views_with_loss_;  // Views a crash ended (informative).
     std::vector<Violation> violations_;
     std::map<std::string, std::uint64_t> numbers_;
+    std::map<NodeId, Duration> clock_offsets_;  // Per node, drawn at its first start.
     std::uint64_t next_payload_ = 1;
     bool liveness_ = false;
     bool reconfigure_scheduled_ = false;

@@ -165,7 +165,8 @@ bool OrderEngine::deliver_sequencer(const std::string& name, Endpoint& ep, Effec
 }
 
 // O24: deliver the smallest (timestamp, sender) once every other member's stream has passed
-// that timestamp; a member's own stream has passed now - 1 (its next timestamp is >= now).
+// that timestamp; a member's own stream has passed its clock - 1 (its next timestamp is at
+// least its clock, O23).
 bool OrderEngine::deliver_absolute(const std::string& name, Endpoint& ep, Time now, Effects& out) {
     bool progress = false;
     while (!ep.absolute_queue.empty()) {
@@ -174,7 +175,7 @@ bool OrderEngine::deliver_absolute(const std::string& name, Endpoint& ep, Time n
         for (std::uint32_t k = 0; ready && k < ep.streams.size(); ++k) {
             if (k == from) continue;
             const std::int64_t horizon = k == ep.index
-                                             ? std::max(ep.out.last_timestamp, now.ns() - 1)
+                                             ? std::max(ep.out.last_timestamp, wall(now) - 1)
                                              : ep.streams[k].horizon;
             ready = horizon >= timestamp;
         }

@@ -97,7 +97,7 @@ void OrderEngine::send_entry(GroupState& g, const std::string& name, Endpoint& e
                              StreamEntry entry, Time now, Effects& out) {
     entry.seq = ep.out.next_seq++;
     if (g.mode == OrderMode::absolute) {
-        entry.timestamp = std::max(now.ns(), ep.out.last_timestamp + 1);
+        entry.timestamp = std::max(wall(now), ep.out.last_timestamp + 1);
         ep.out.last_timestamp = entry.timestamp;
     }
     if (g.mode == OrderMode::abcast && entry.type == EntryType::data) {
@@ -210,7 +210,7 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
     auto [it, fresh] = s.entries.try_emplace(seq);
     if (fresh) {
         if (g.mode == OrderMode::absolute) {
-            if (m.entry.timestamp > now.ns() + options_.skew_bound.ns()) {
+            if (m.entry.timestamp > wall(now) + options_.skew_bound.ns()) {
                 ++counters_.skew_violations;  // O26.
                 out.trace(now, "probe_order_skew_violation");
             }

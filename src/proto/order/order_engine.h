@@ -38,6 +38,12 @@ public:
     void on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body, Time now,
                       Effects& out);
 
+    // Absolute order's clock (O23-O26): timestamps are `now + offset`, so that members on
+    // different hosts compare clocks synchronized within skew_bound (the runtime gives the
+    // wall clock's offset from its monotonic `now`, refreshed before each multicast and view;
+    // the simulator a fixed offset per node). Timers stay on `now`. Default 0.
+    void on_clock(Duration offset) { wall_offset_ = offset; }
+
     // The view local member `member` installed last, or nullptr.
     [[nodiscard]] const View* installed(std::string_view name, Pid member) const;
     [[nodiscard]] const Endpoint* endpoint(std::string_view name, Pid member) const;
@@ -51,6 +57,9 @@ public:
     void check_invariants(std::vector<std::string>& findings) const override;
 
 private:
+    // The synchronized clock of absolute order: `now` plus the driver's offset (on_clock).
+    [[nodiscard]] std::int64_t wall(Time now) const { return now.ns() + wall_offset_.ns(); }
+
     // Streams and reliability (order_engine.cpp).
     void send_entry(GroupState& g, const std::string& name, Endpoint& ep, StreamEntry entry,
                     Time now, Effects& out);
@@ -107,6 +116,7 @@ private:
     std::uint32_t incarnation_;
     const OrderOptions& options_;
     OrderCounters counters_;
+    Duration wall_offset_ = Duration::zero();  // on_clock.
     bool timer_armed_ = false;
     std::map<std::string, GroupState, std::less<>> groups_;
 };

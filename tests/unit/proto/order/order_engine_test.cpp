@@ -214,6 +214,32 @@ TEST(OrderEngine, AbsoluteDeliversByTimestampOnceEveryStreamPassedIt) {
     EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{2, 1}));
 }
 
+// O23-O26 with clocks that are not the engines' `now`: timestamps come from now + the offset
+// the driver gives (on_clock). Node 1's clock is 2 ms behind node 2's, within skew_bound: the
+// earlier real send (node 1, at its 9 ms) comes first. Node 3's clock is 50 ms ahead: its
+// messages are counted as skew violations at the others, and every member still delivers
+// the same order (by timestamp).
+TEST(OrderEngine, AbsoluteTimestampsComeFromTheDriversClockAndSkewIsCounted) {
+    Net net(3, OrderMode::absolute);
+    net.engine(1).on_clock(Duration::milliseconds(-2));
+    net.engine(3).on_clock(Duration::milliseconds(50));
+    net.now = Time::zero() + Duration::milliseconds(10);
+    ASSERT_EQ(net.send(2, 2), Errc::ok);  // Timestamp 10 ms.
+    net.now = Time::zero() + Duration::milliseconds(11);
+    ASSERT_EQ(net.send(1, 1), Errc::ok);  // Timestamp 9 ms: before node 2's.
+    ASSERT_EQ(net.send(3, 3), Errc::ok);  // Timestamp 61 ms.
+    net.flush_wire();
+    for (int i = 0; i < 5; ++i) {
+        net.tick(Duration::milliseconds(50));
+        net.flush_wire();
+    }
+    const std::vector<std::uint8_t> order{1, 2, 3};
+    for (std::size_t node = 1; node <= 3; ++node) EXPECT_EQ(net.tags(node), order) << node;
+    EXPECT_GE(net.engine(1).counters().skew_violations, 1u);
+    EXPECT_GE(net.engine(2).counters().skew_violations, 1u);
+    EXPECT_EQ(net.engine(3).counters().skew_violations, 0u);  // The others are behind it.
+}
+
 TEST(OrderEngine, FullSendWindowIsWouldBlock) {
     Net net(2, OrderMode::fifo);
     for (std::uint32_t i = 0; i < net.options.send_window_max; ++i) {
