@@ -105,7 +105,7 @@ Cell group_cell(const Mode& mode, Pattern pattern, std::uint32_t members, std::s
     PeerArgs args = base_args(mode, pattern, "udp", size);
     args.members = members;
     args.rate = mode.paced_rate;
-    for (const char* order : {"fifo", "sequencer", "abcast", "cbcast"}) {
+    for (const char* order : {"fifo", "sequencer", "abcast", "cbcast", "absolute"}) {
         PeerArgs herald = args;
         herald.count = pattern == Pattern::mcast ? herald_view_messages : 0;
         cell.systems.push_back(system(order, std::string("herald ordered_multicast ") + order,

@@ -31,7 +31,8 @@ struct Mode {
 // and "herald-rpc" (RPC calls); they share the alternatives of their cell.
 inline constexpr const char* alternative_keys[] = {"raw", "raw-mmsg", "zmq", "nng"};
 // Group rows: Herald's orders (docs/ordering.md), then Corosync CPG in agreed order.
-inline constexpr const char* group_keys[] = {"fifo", "sequencer", "abcast", "cbcast", "cpg"};
+inline constexpr const char* group_keys[] = {"fifo",   "sequencer", "abcast",
+                                             "cbcast", "absolute",  "cpg"};
 
 struct SystemRun {
     std::string key;     // "herald", "herald-rpc", or one of alternative_keys.

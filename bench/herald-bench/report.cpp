@@ -162,7 +162,7 @@ void print_group_table(std::ostream& out, const std::vector<CellResult>& results
     if (!any) return;
     out << fmt::format("\n{:<11}{:<8}{:<6}{:<8}", "workload", "members", "size", "figure");
     for (const char* key : group_keys) out << fmt::format("{:>10}", key);
-    out << fmt::format("{:>8}{:>7}{:>7}{:>7}\n", "/fifo", "/seq", "/abc", "/cbc");
+    out << fmt::format("{:>8}{:>7}{:>7}{:>7}{:>7}\n", "/fifo", "/seq", "/abc", "/cbc", "/abs");
     for (const auto& result : results) {
         if (result.cell.members > 0) print_group_cell(out, result);
     }
