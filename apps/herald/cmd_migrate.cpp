@@ -33,18 +33,33 @@ int run_spawn(const Output& out, const SpawnArgs& args) {
 int run_migrate(const Output& out, const MigrateArgs& args) {
     auto timeout = parse_duration(args.timeout);
     if (!timeout) return out.error(timeout.error());
-    // Checked here so that a bad argument is exit 2 before any packet.
+    // Checked here so that a bad argument is exit 2 before any packet: a pid, or a name of
+    // the name service (looked up through the same heraldd).
     auto pid = parse_pid(args.pid);
-    if (!pid) return out.error(pid.error());
-    if (auto to = parse_process_address(to_string(*pid) + "@" + args.to); !to) {
+    if (!pid && !check_name(args.pid)) {
+        return out.error(
+            Error{Errc::invalid_argument,
+                  "'" + args.pid + "' is neither a pid nor a name: " + pid.error().detail});
+    }
+    if (auto to = parse_process_address("1.1@" + args.to); !to) {
         return out.error(
             Error{Errc::invalid_argument, "bad TO_URL '" + args.to + "': " + to.error().detail});
     }
+    const Deadline deadline(*timeout);
     admin::Request request;
+    if (!pid) {
+        request.op = "name_lookup";
+        request.name = args.pid;
+        auto found = ask(args.url, args.listen, request, deadline);
+        if (!found) return out.error(found.error());
+        pid = parse_pid(found->pid);
+        if (!pid) return out.error(Error{Errc::malformed, "bad pid in the answer: " + found->pid});
+    }
+    request = {};
     request.op = "migrate";
     request.who = to_string(*pid);
     request.url = args.to;
-    auto reply = ask(args.url, args.listen, request, Deadline(*timeout));
+    auto reply = ask(args.url, args.listen, request, deadline);
     if (!reply) return out.error(reply.error());
     out.result(
         fmt::format("moved {} from {} to {} (node {})", reply->pid, args.url, args.to, reply->node),

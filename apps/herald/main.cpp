@@ -207,7 +207,7 @@ void add_migrate(CLI::App& app, MigrateArgs& a) {
                              "Move an echo worker of a heraldd to another heraldd (same pid, "
                              "queued messages along)");
     c->add_option("NODE_URL", a.url, "The heraldd that hosts PID")->required();
-    c->add_option("PID", a.pid, "The worker, e.g. 7f3a9c21.4294967297")->required();
+    c->add_option("PID", a.pid, "The worker: a pid, or a name of the name service")->required();
     c->add_option("TO_URL", a.to, "The heraldd to move it to")->required();
     c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
         ->capture_default_str();

@@ -205,7 +205,7 @@ TEST(HeraldCliMigrate, AWorkerMovesWhileAClientStreamsAndOutlivesItsOrigin) {
         }
     });
     while (sent < total / 4) std::this_thread::sleep_for(1ms);
-    r = run({herald_bin(), "--json", "migrate", a.url(), worker, b.url()}, 15s);
+    r = run({herald_bin(), "--json", "migrate", a.url(), "greeter", b.url()}, 15s);  // By name.
     EXPECT_EQ(r.code, 0) << r.err;
     const json moved = only_object(r);
     EXPECT_EQ(moved["pid"], worker);
@@ -252,8 +252,11 @@ TEST(HeraldCliMigrate, AWorkerMovesWhileAClientStreamsAndOutlivesItsOrigin) {
 TEST(HeraldCliMigrate, BadArgumentsAndBuiltInServicesAreRefusedClearly) {
     Daemon a;
     Daemon b;
-    auto r = run({herald_bin(), "migrate", a.url(), "not-a-pid", b.url()});
+    auto r = run({herald_bin(), "migrate", a.url(), "9-not-a-pid-nor-a-name", b.url()});
     EXPECT_EQ(r.code, 2) << r.err;
+    r = run({herald_bin(), "migrate", a.url(), "nobody", b.url()});  // No such name.
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find("not_found"), std::string::npos) << r.err;
     r = run({herald_bin(), "migrate", a.url(), a.node() + ".7", "nowhere"});
     EXPECT_EQ(r.code, 2) << r.err;
     EXPECT_NE(r.err.find("invalid_argument"), std::string::npos) << r.err;
