@@ -64,6 +64,11 @@ void GroupEngine::on_leave(OperationId op, Pid member, std::string_view name, Ti
     start_request(op, PacketKind::group_leave, member, name, false, now, out);
 }
 
+void GroupEngine::on_delete(OperationId op, Pid requester, std::string_view name, Time now,
+                            Effects& out) {
+    start_request(op, PacketKind::group_delete, requester, name, false, now, out);
+}
+
 void GroupEngine::on_lookup(OperationId op, Pid requester, std::string_view name, Time now,
                             Effects& out) {
     start_request(op, PacketKind::group_lookup, requester, name, false, now, out);
@@ -118,6 +123,7 @@ void GroupEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects
         case PacketKind::group_join:
         case PacketKind::group_leave:
         case PacketKind::group_lookup:
+        case PacketKind::group_delete:
             if (is_server() && !stale(from, m.source_incarnation)) on_request(from, m, now, out);
             break;
         case PacketKind::group_view_ack:
@@ -208,6 +214,14 @@ void GroupEngine::on_view(NodeId from, const GroupPacket& m, Effects& out) {
     }
     auto it = installed_.find(m.name);
     const std::uint64_t have = it == installed_.end() ? 0 : it->second.id;
+    if (m.deleted) {  // G21: the group is gone; acknowledged with its final view's id.
+        const bool next = have == 0 || v->id == have + 1 || (m.reset && v->id > have);
+        if (next) drop(m.name, v->id, out);
+        if (!next && v->id <= have) ++counters_.duplicates_dropped;
+        ack.id = next ? v->id : have;
+        transmit(from, ack, out);
+        return;
+    }
     if (have == 0 || v->id == have + 1 || (m.reset && v->id > have)) {
         if (have != 0 && v->id != have + 1) out.trace(Time{}, "probe_group_view_gap");
         install(*v, m.name, out);
@@ -236,6 +250,33 @@ void GroupEngine::install(const View& v, const std::string& name, Effects& out) 
         message.body = encode_envelope(e);
         out.deliver(std::move(message));
     }
+}
+
+// G21: the group was deleted. Each local member of the installed view gets a deleted
+// envelope; multicasts to it fail not_found; nothing of it is kept.
+void GroupEngine::drop(const std::string& name, std::uint64_t final_id, Effects& out) {
+    if (auto it = installed_.find(name); it != installed_.end()) {
+        for (const auto& member : it->second.members) {
+            if (member.pid.node != self_ || member.incarnation != incarnation_) continue;
+            Envelope e;
+            e.is_deleted = true;
+            e.group = name;
+            e.view_id = final_id;
+            Message message;
+            message.source = Pid{options_.server, 0};
+            message.target = member.pid;
+            message.seq = final_id;
+            message.body = encode_envelope(e);
+            out.deliver(std::move(message));
+        }
+        installed_.erase(it);
+    }
+    cache_.erase(name);
+    std::vector<std::uint64_t> failed;
+    for (const auto& [id, mc] : multicasts_) {
+        if (mc.name == name) failed.push_back(id);
+    }
+    for (auto id : failed) finish(id, fail(Errc::not_found, "group " + name + " was deleted"), out);
 }
 
 // A view this node may address a multicast with (G14): the installed one when this node hosts

@@ -47,6 +47,13 @@ public:
     // Removes `member` from group `name`: completes `op` with the view without it, or:
     // not_found (no such group or not a member), invalid_argument, queue_full, timeout.
     void on_leave(OperationId op, Pid member, std::string_view name, Time now, Effects& out);
+    // Deletes group `name` (G21): the server makes a final view without members, tells every
+    // node that hosts members to drop the group (their members get a deleted envelope, their
+    // multicasts to it fail not_found) and erases its record. Completes `op` with an empty
+    // body once the group is gone (every node concerned dropped it or was taken for crashed,
+    // and the erase is durable), or: invalid_argument, not_found (no such group), queue_full
+    // (requests_max here), timeout (no answer within request_timeout: it may be deleted).
+    void on_delete(OperationId op, Pid requester, std::string_view name, Time now, Effects& out);
     // Looks up the current view of `name` at the server (G8) for `requester` (a process of
     // this node): completes `op` with encode_view(view), or invalid_argument, not_found,
     // access_denied (closed group, requester not a member), queue_full, timeout.
@@ -71,11 +78,14 @@ public:
     }
     // Server only: the current view of `name` (durable or not), or nullptr.
     [[nodiscard]] const View* server_view(std::string_view name) const;
-    // Server only: the names of the groups it holds, in name order (empty elsewhere).
+    // Server only: the names of the groups it holds, in name order (empty elsewhere); not
+    // those being deleted.
     [[nodiscard]] std::vector<std::string> server_groups() const {
         std::vector<std::string> names;
         names.reserve(groups_.size());
-        for (const auto& entry : groups_) names.push_back(entry.first);
+        for (const auto& entry : groups_) {
+            if (!entry.second.deleted) names.push_back(entry.first);
+        }
         return names;
     }
     [[nodiscard]] bool is_server() const { return self_ == options_.server; }
@@ -97,6 +107,7 @@ private:
     void on_reply(const GroupPacket& m, Time now, Effects& out);
     void on_view(NodeId from, const GroupPacket& m, Effects& out);
     void install(const View& v, const std::string& name, Effects& out);
+    void drop(const std::string& name, std::uint64_t final_id, Effects& out);
     void on_data(NodeId from, const GroupPacket& m, Time now, Effects& out);
     void on_response(NodeId from, const GroupPacket& m, Effects& out);
     void resolve(Multicast& mc, const View& v, Time now, Effects& out);
@@ -124,6 +135,10 @@ private:
     void remove_node_members(NodeId node, std::uint32_t below_incarnation);
     void write_dirty(Effects& out);
     void send_answers(const std::string& name, Effects& out);
+    void send_gone_answers(const std::string& name, Time now, Effects& out);
+    void send_gone(NodeId node, std::uint32_t incarnation, const std::string& name,
+                   std::uint64_t id, Effects& out);
+    void abandon_silent(Time now);
     void distribute(const std::string& name, ServerGroup& g, Time now, bool force, Effects& out);
     void send_view(const std::string& name, const ServerGroup& g, NodeId node, NodeCursor& c,
                    Time now, Effects& out);
@@ -155,6 +170,7 @@ private:
     std::map<NodeId, HeardFrom> heard_;
     std::map<RequestKey, Answer> answers_;
     std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> writes_;  // token -> view.
+    std::map<std::uint64_t, std::string> erases_;  // token -> deleted group's name (G21).
 };
 
 }  // namespace herald::proto::group
