@@ -201,6 +201,12 @@ public:
     [[nodiscard]] Result<GroupView> create_group(std::string_view name, Order order) {
         return create_group(name, false, order);
     }
+    // Deletes group `name` (docs/groups.md G21): every member receives a GroupMessage of kind
+    // deleted, multicasts to it from member nodes fail not_found, and the name may be created
+    // again. Returns once the group is gone everywhere it can be (member nodes that do not
+    // answer for the failure detector's suspicion timeout are not waited for). Any node may
+    // delete any group. Errc::not_found (no such group). Blocks (up to the request timeout).
+    [[nodiscard]] Status delete_group(std::string_view name);
     // The current view of `name`: this node's own when it hosts members of the group or is the
     // group server, else asked of the server (Errc::not_found; access_denied for a closed
     // group). Blocks.
