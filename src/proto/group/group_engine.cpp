@@ -172,9 +172,15 @@ void GroupEngine::on_reply(const GroupPacket& m, Time now, Effects& out) {
                 out.complete(o.op, encode_view(*v));
             }
         }
-        std::vector<std::uint64_t> waiting;
+        std::vector<std::uint64_t> waiting, gone;
         for (const auto& [id, mc] : multicasts_) {
-            if (!mc.resolved && mc.name == o.request.name) waiting.push_back(id);
+            if (mc.name != o.request.name) continue;
+            if (!mc.resolved) waiting.push_back(id);
+            if (mc.resolved && code == Errc::not_found) gone.push_back(id);
+        }
+        // G21: a multicast addressed with a looked-up view whose group is gone now.
+        for (auto id : gone) {
+            finish(id, fail(Errc::not_found, "group " + o.request.name + " was deleted"), out);
         }
         for (auto id : waiting) {
             if (code != Errc::ok) {
@@ -316,10 +322,7 @@ void GroupEngine::on_multicast(OperationId op, Pid sender, std::string_view name
     if (const View* v = usable_view(name, now)) {
         resolve(stored, *v, now, out);
     } else {
-        const bool asking = std::any_of(requests_.begin(), requests_.end(), [&](const auto& r) {
-            return r.second.op == 0 && r.second.request.name == name;
-        });
-        if (!asking) start_request(0, PacketKind::group_lookup, sender, name, false, now, out);
+        look_up(sender, stored.name, now, out);
     }
     arm(now, out);
 }
@@ -502,25 +505,7 @@ void GroupEngine::member_tick(Time now, Effects& out) {
         }
         for (auto mid : waiting) finish(mid, fail(Errc::unreachable, "group lookup"), out);
     }
-    expired.clear();
-    for (auto& [id, mc] : multicasts_) {
-        if (now >= mc.deadline) {
-            expired.push_back(id);
-        } else if (mc.resolved && now >= mc.next_send) {
-            mc.next_send = now + options_.retransmit_interval;
-            for (const auto& [node, locals] : mc.waiting) {
-                ++counters_.retransmits;
-                send_data(mc, node, locals, out);
-            }
-        }
-    }
-    for (auto id : expired) {
-        const auto& mc = multicasts_.at(id);
-        finish(id,
-               fail(Errc::timeout, "responses=" + std::to_string(mc.responders.size()) + " of " +
-                                       std::to_string(mc.needed) + ":" + describe(mc.responders)),
-               out);
-    }
+    tick_multicasts(now, out);
     while (!seen_by_order_.empty()) {
         auto oldest = seen_by_order_.begin();
         if (now - seen_.at(oldest->second).at < options_.seen_retention) break;
@@ -536,6 +521,42 @@ void GroupEngine::member_tick(Time now, Effects& out) {
         h.body = encode_heartbeat(member_views());
         transmit(options_.server, h, out);
     }
+}
+
+// Retransmits multicasts to the members that have not responded, times them out (G16).
+void GroupEngine::tick_multicasts(Time now, Effects& out) {
+    std::vector<std::uint64_t> expired;
+    std::vector<std::pair<Pid, std::string>> relookups;
+    for (auto& [id, mc] : multicasts_) {
+        if (now >= mc.deadline) {
+            expired.push_back(id);
+        } else if (mc.resolved && now >= mc.next_send) {
+            // G21: a sender without a member trusts a looked-up view for lookup_ttl; after
+            // that it asks again, so that a deleted group fails its multicasts not_found.
+            if (usable_view(mc.name, now) == nullptr) relookups.emplace_back(mc.sender, mc.name);
+            mc.next_send = now + options_.retransmit_interval;
+            for (const auto& [node, locals] : mc.waiting) {
+                ++counters_.retransmits;
+                send_data(mc, node, locals, out);
+            }
+        }
+    }
+    for (const auto& [sender, name] : relookups) look_up(sender, name, now, out);
+    for (auto id : expired) {
+        const auto& mc = multicasts_.at(id);
+        finish(id,
+               fail(Errc::timeout, "responses=" + std::to_string(mc.responders.size()) + " of " +
+                                       std::to_string(mc.needed) + ":" + describe(mc.responders)),
+               out);
+    }
+}
+
+// An internal lookup of `name` for multicasts (G14), unless one is outstanding.
+void GroupEngine::look_up(Pid sender, const std::string& name, Time now, Effects& out) {
+    const bool asking = std::any_of(requests_.begin(), requests_.end(), [&](const auto& r) {
+        return r.second.op == 0 && r.second.request.name == name;
+    });
+    if (!asking) start_request(0, PacketKind::group_lookup, sender, name, false, now, out);
 }
 
 void GroupEngine::arm(Time now, Effects& out) {

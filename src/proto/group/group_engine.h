@@ -115,6 +115,8 @@ private:
                    Effects& out);
     void finish(std::uint64_t id, Result<Bytes> result, Effects& out);
     void member_tick(Time now, Effects& out);
+    void tick_multicasts(Time now, Effects& out);
+    void look_up(Pid sender, const std::string& name, Time now, Effects& out);
     [[nodiscard]] const View* usable_view(std::string_view name, Time now) const;
     [[nodiscard]] bool hosts_members() const;
     [[nodiscard]] std::vector<InstalledView> member_views() const;

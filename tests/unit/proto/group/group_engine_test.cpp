@@ -590,5 +590,21 @@ TEST_F(GroupTest, DeleteIsAnsweredAlikeWhenRepeatedAndSurvivesServerRestart) {
     EXPECT_EQ(done.at(305).error().code, Errc::not_found);
 }
 
+// G21, G14: a sender that hosts no member addressed its multicast with a looked-up view; once
+// that view is older than lookup_ttl it asks again, and fails not_found as the group is gone
+// (a member that cannot respond keeps the multicast waiting meanwhile).
+TEST_F(GroupTest, DeleteFailsAMulticastAddressedWithALookedUpView) {
+    options.lookup_ttl = Duration::milliseconds(200);
+    three_members("g", false);
+    b().down = true;
+    multicast(c(), 400, 9, "g", reliability_all);
+    advance(Duration::milliseconds(50));
+    EXPECT_FALSE(done.contains(400)) << "b.7 and b.8 cannot respond";
+    remove(a(), 401, "g");
+    auto failed = wait(400, Duration::milliseconds(900));
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code, Errc::not_found) << failed.error().detail;
+}
+
 }  // namespace
 }  // namespace herald::proto::group
