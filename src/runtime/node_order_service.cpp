@@ -27,7 +27,8 @@ std::unique_ptr<NodeOrderService> NodeOrderService::host(
 
 void NodeOrderService::after_effects() {
     if (syncing_) return;  // The engines sync_views runs end here too.
-    const std::uint64_t installs = groups_.counters().views_installed;
+    const auto counters = groups_.counters();
+    const std::uint64_t installs = counters.views_installed + counters.groups_dropped;
     if (installs == installs_seen_) return;
     installs_seen_ = installs;
     syncing_ = true;
@@ -38,6 +39,15 @@ void NodeOrderService::after_effects() {
 // The group engine's installed views are the ordering engine's view input (docs/ordering.md,
 // "Runtime"): each group once created with its mode, then every newer view, in id order.
 void NodeOrderService::sync_views() {
+    // A group given before that the group engine no longer has was deleted (G21).
+    std::vector<std::string> gone;
+    for (const auto& entry : given_) {
+        if (!groups_.installed_views().contains(entry.first)) gone.push_back(entry.first);
+    }
+    for (const auto& name : gone) {
+        given_.erase(name);
+        node_.run<OrderEngine>(slot_, [&](OrderEngine& e, proto::Effects&) { e.on_delete(name); });
+    }
     std::vector<std::pair<std::string, View>> newer;  // Copied: running engines may install.
     for (const auto& [name, view] : groups_.installed_views()) {
         auto it = given_.find(name);

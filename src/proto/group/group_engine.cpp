@@ -276,6 +276,7 @@ void GroupEngine::drop(const std::string& name, std::uint64_t final_id, Effects&
             out.deliver(std::move(message));
         }
         installed_.erase(it);
+        ++counters_.groups_dropped;
     }
     cache_.erase(name);
     std::vector<std::uint64_t> failed;

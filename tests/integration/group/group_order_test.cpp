@@ -171,6 +171,32 @@ TEST_F(GroupOrderTest, FifoDeliversEachSendersMessagesInSendOrderOnce) {
     for (Process& p : members) expect_once_and_fifo(receive_ordered(p, 3 * messages_per_sender), 3);
 }
 
+// docs/groups.md G21 with ordering: deleting a group drops its ordering state on every member
+// node, so the name can be created again (views from 1, another order) and its new members'
+// ordered multicasts are delivered; the old members have no ordering view any more.
+TEST_F(GroupOrderTest, DeletedOrderedGroupCanBeCreatedAgainWithAnotherOrder) {
+    start_group("ledger", Order::abcast);
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(members[0].ordered_multicast("ledger", "before", 5s));
+    for (Process& p : members) {
+        EXPECT_EQ(receive_ordered(p, 1), (std::vector<Received>{{members[0].pid(), "before"}}));
+    }
+    auto deleted = b->delete_group("ledger");
+    ASSERT_TRUE(deleted) << deleted.error().to_string();
+    std::vector<Process> old = std::move(members);
+    members.clear();
+    for (Process& p : old) {
+        EXPECT_TRUE(eventually([&] { return !p.ordered_view("ledger"); }))
+            << to_string(p.pid()) << " still has an ordering view";
+    }
+    start_group("ledger", Order::fifo);  // Three new members; view 4 again.
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(members[1].ordered_multicast("ledger", "after", 5s));
+    for (Process& p : members) {
+        EXPECT_EQ(receive_ordered(p, 1), (std::vector<Received>{{members[1].pid(), "after"}}));
+    }
+}
+
 // A asks, B answers once it received the question, S talks meanwhile: at every member the
 // answer comes after the question (the lecture's causal order, O11).
 TEST_F(GroupOrderTest, CbcastDeliversAReplyAfterItsCauseAtEveryMember) {
