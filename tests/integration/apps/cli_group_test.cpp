@@ -234,6 +234,29 @@ TEST(HeraldCliGroup, MembersViewsRecvAndRmAcrossTwoDaemons) {
     EXPECT_EQ(view_ids(server.url(), "news", 1), (std::vector<int>{2})) << "a new history";
 }
 
+// docs/groups.md G21, G5: a deleted group's record is erased from the server's store, so a
+// heraldd restarted (kill -9) on the same data folder does not bring it back, keeps the
+// group that was not deleted, and lets the name be created again.
+TEST(HeraldCliGroup, DeletedGroupStaysGoneAfterTheServerRestarts) {
+    TempDir dir;
+    const std::string data = dir.file("data");
+    {
+        Daemon daemon({}, "udp://127.0.0.1:0", data);
+        ASSERT_EQ(group({"create", daemon.url(), "kept"}).code, 0);
+        ASSERT_EQ(group({"create", daemon.url(), "gone"}).code, 0);
+        ASSERT_EQ(group({"join", daemon.url(), "gone"}).code, 0);
+        const auto r = group({"rm", daemon.url(), "gone"});
+        ASSERT_EQ(r.code, 0) << r.err;
+    }  // SIGKILL.
+    Daemon again({}, "udp://127.0.0.1:0", data);
+    auto r = run({herald_bin(), "group", "ls", again.url()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "kept fifo\n");
+    r = group({"create", again.url(), "gone"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(only_object(r)["view_id"], 1);
+}
+
 TEST(HeraldCliGroup, RefusedOperationsExitOne) {
     Daemon server;
     TempDir dir;
