@@ -150,6 +150,7 @@ int receive(const Output& out, const GroupArgs& args, Node& node, Process& self,
     using std::chrono::milliseconds;
     constexpr std::uint32_t per_request_max = 64;  // GroupOps::recv_count_max.
     constexpr milliseconds wait_max(1000);         // GroupOps::recv_wait_ms_max.
+    constexpr milliseconds answer_slack(5000);     // Beyond the wait, for the answer.
     std::uint32_t received = 0;
     while (args.count == 0 || received < args.count) {
         // Half the time left, so that the answer comes back before the deadline.
@@ -162,7 +163,10 @@ int receive(const Output& out, const GroupArgs& args, Node& node, Process& self,
         request.count =
             args.count == 0 ? per_request_max : std::min(per_request_max, args.count - received);
         request.timeout_ms = wait.count();
-        auto reply = admin_call(node, self, args.url, request, deadline);
+        // A daemon that stopped answering ends the command even without --timeout.
+        const Deadline call(
+            std::min<std::chrono::nanoseconds>(deadline.remaining(), wait + answer_slack));
+        auto reply = admin_call(node, self, args.url, request, call);
         if (!reply) return out.error(reply.error());
         for (const auto& m : reply->group_messages) {
             print_message(out, m);
