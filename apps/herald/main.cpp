@@ -209,7 +209,7 @@ void add_group(CLI::App& app, GroupArgs& a) {
         c->callback([&a, name] { a.action = name; });
         return c;
     };
-    auto* create = action("create", "Create group NAME (view 1, no members)");
+    auto* create = action("create", "Create group NAME (no members)");
     create->add_option("NAME", a.name, "1-64 bytes, no control characters")->required();
     create->add_flag("--closed", a.closed, "Only members may multicast to it");
     create

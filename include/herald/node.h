@@ -192,7 +192,8 @@ public:
     // --- Groups (herald/group.h; docs/api.md "Groups"). Errors also: invalid_argument (bad
     // name: check_group_name; called from a callback), queue_full, unreachable (no group
     // server configured or answering), timeout (no answer in 5 s), closed.
-    // Creates group `name` (view 1, no members), open or closed. Errc::already_exists,
+    // Creates group `name` (view 1, or one above the final view of a deleted group of that
+    // name; no members), open or closed. Errc::already_exists,
     // queue_full (256 groups on the server). Blocks for a round trip to the group server.
     // `order` (fixed at create; herald/group.h Order, docs/ordering.md) is how members'
     // ordered multicasts (Process::ordered_multicast) are delivered.

@@ -39,10 +39,10 @@ void NodeOrderService::after_effects() {
 // The group engine's installed views are the ordering engine's view input (docs/ordering.md,
 // "Runtime"): each group once created with its mode, then every newer view, in id order.
 void NodeOrderService::sync_views() {
-    // A group given before that the group engine no longer has was deleted (G21).
+    // A group given before whose installed view is now a final one was deleted (G21).
     std::vector<std::string> gone;
     for (const auto& entry : given_) {
-        if (!groups_.installed_views().contains(entry.first)) gone.push_back(entry.first);
+        if (groups_.deleted(entry.first)) gone.push_back(entry.first);
     }
     for (const auto& name : gone) {
         given_.erase(name);
@@ -50,6 +50,7 @@ void NodeOrderService::sync_views() {
     }
     std::vector<std::pair<std::string, View>> newer;  // Copied: running engines may install.
     for (const auto& [name, view] : groups_.installed_views()) {
+        if (groups_.deleted(name)) continue;  // Not given: a group made again starts afresh.
         auto it = given_.find(name);
         if (it == given_.end() || it->second < view.id) newer.emplace_back(name, view);
     }

@@ -240,6 +240,7 @@ void GroupEngine::on_view(NodeId from, const GroupPacket& m, Effects& out) {
 
 void GroupEngine::install(const View& v, const std::string& name, Effects& out) {
     installed_[name] = v;
+    deleted_.erase(name);
     cache_.erase(name);
     ++counters_.views_installed;
     for (const auto& member : v.members) {
@@ -259,9 +260,13 @@ void GroupEngine::install(const View& v, const std::string& name, Effects& out) 
 }
 
 // G21: the group was deleted. Each local member of the installed view gets a deleted
-// envelope; multicasts to it fail not_found; nothing of it is kept.
+// envelope; multicasts to it fail not_found; the final view (no members) stays installed, so
+// that a late copy of an earlier view is not installed again (G10 drops older ids).
 void GroupEngine::drop(const std::string& name, std::uint64_t final_id, Effects& out) {
-    if (auto it = installed_.find(name); it != installed_.end()) {
+    View final{final_id, false, {}, order_fifo};
+    if (auto it = installed_.find(name); it != installed_.end() && !deleted_.contains(name)) {
+        final.closed = it->second.closed;
+        final.order = it->second.order;
         for (const auto& member : it->second.members) {
             if (member.pid.node != self_ || member.incarnation != incarnation_) continue;
             Envelope e;
@@ -275,9 +280,10 @@ void GroupEngine::drop(const std::string& name, std::uint64_t final_id, Effects&
             message.body = encode_envelope(e);
             out.deliver(std::move(message));
         }
-        installed_.erase(it);
         ++counters_.groups_dropped;
     }
+    installed_[name] = final;
+    deleted_.insert(name);
     cache_.erase(name);
     std::vector<std::uint64_t> failed;
     for (const auto& [id, mc] : multicasts_) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -69,8 +70,11 @@ public:
     void on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body,
                       std::uint32_t reliability, Duration timeout, Time now, Effects& out);
 
-    // The view of `name` this node installed last, or nullptr.
+    // The view of `name` this node installed last, or nullptr. After a deletion (G21) it is
+    // the group's final view, without members, until a group created again installs a view.
     [[nodiscard]] const View* installed(std::string_view name) const;
+    // Whether the view installed for `name` is the final view of a deleted group (G21).
+    [[nodiscard]] bool deleted(std::string_view name) const { return deleted_.contains(name); }
     // Every group's view this node installed last (those of groups it hosts or hosted
     // members of), by name: the ordering engine's view input in the runtime.
     [[nodiscard]] const std::map<std::string, View, std::less<>>& installed_views() const {
@@ -162,6 +166,7 @@ private:
     Time next_heartbeat_;
     // Member side.
     std::map<std::string, View, std::less<>> installed_;
+    std::set<std::string, std::less<>> deleted_;  // Installed views that are final (G21).
     std::map<std::string, CachedView, std::less<>> cache_;
     std::map<std::uint64_t, Outstanding> requests_;  // By request id.
     std::map<std::uint64_t, Multicast> multicasts_;  // By message id.
@@ -172,7 +177,10 @@ private:
     std::map<NodeId, HeardFrom> heard_;
     std::map<RequestKey, Answer> answers_;
     std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> writes_;  // token -> view.
-    std::map<std::uint64_t, std::string> erases_;  // token -> deleted group's name (G21).
+    std::map<std::uint64_t, std::string> finals_;  // token -> deleted group's name (G21).
+    // G21: per name whose last group was deleted, that group's final view id (a group created
+    // again under the name numbers its views above it). One small record per such name.
+    std::map<std::string, std::uint64_t, std::less<>> floors_;
 };
 
 }  // namespace herald::proto::group

@@ -246,10 +246,11 @@ std::optional<Responders> decode_responders(ByteView bytes) {
     return r;
 }
 
-Bytes encode_record(const std::vector<View>& history, bool deleted) {
+Bytes encode_record(const std::vector<View>& history, RecordState state) {
     Bytes out;
     const int closed = !history.empty() && history.back().closed ? 1 : 0;
-    out.push_back(static_cast<std::uint8_t>(closed | (deleted ? 2 : 0)));
+    const int bits = state == RecordState::deleted ? 2 : state == RecordState::gone ? 4 : 0;
+    out.push_back(static_cast<std::uint8_t>(closed | bits));
     put_u32(out, static_cast<std::uint32_t>(history.size()));
     for (const auto& v : history) {
         const Bytes b = encode_view(v);
@@ -260,11 +261,11 @@ Bytes encode_record(const std::vector<View>& history, bool deleted) {
 }
 
 std::optional<std::vector<View>> decode_record(ByteView bytes) {
-    bool deleted = false;
-    return decode_record(bytes, deleted);
+    RecordState state = RecordState::live;
+    return decode_record(bytes, state);
 }
 
-std::optional<std::vector<View>> decode_record(ByteView bytes, bool& deleted) {
+std::optional<std::vector<View>> decode_record(ByteView bytes, RecordState& state) {
     std::size_t offset = 0;
     std::uint8_t flags = 0;
     std::uint32_t n = 0;
@@ -278,8 +279,10 @@ std::optional<std::vector<View>> decode_record(ByteView bytes, bool& deleted) {
         offset += length;
         history.push_back(std::move(*v));
     }
-    if (offset != bytes.size()) return std::nullopt;
-    deleted = (flags & 2) != 0;
+    if (offset != bytes.size() || (flags & 6) == 6) return std::nullopt;
+    state = (flags & 2) != 0   ? RecordState::deleted
+            : (flags & 4) != 0 ? RecordState::gone
+                               : RecordState::live;
     return history;
 }
 

@@ -106,12 +106,16 @@ struct InstalledView {
 [[nodiscard]] std::optional<std::vector<InstalledView>> decode_heartbeat(ByteView bytes);
 
 // The server's durable record of one group, under "group/g/<name>": u8 flags (bit 0 closed,
-// bit 1 deleted: the last view is the final one of a group being deleted, G21), u32 n, then n
-// views (u32 length + encode_view), oldest first; the last is current.
-[[nodiscard]] Bytes encode_record(const std::vector<View>& history, bool deleted = false);
+// bit 1 deleted: the last view is the final one of a group being deleted; bit 2 gone: the
+// deletion is over and the one view is the final view, which a group created again under the
+// name numbers its views above; G21), u32 n, then n views (u32 length + encode_view), oldest
+// first; the last is current.
+enum class RecordState : std::uint8_t { live, deleted, gone };
+[[nodiscard]] Bytes encode_record(const std::vector<View>& history,
+                                  RecordState state = RecordState::live);
 [[nodiscard]] std::optional<std::vector<View>> decode_record(ByteView bytes);
-// The same, also reading the deleted flag.
-[[nodiscard]] std::optional<std::vector<View>> decode_record(ByteView bytes, bool& deleted);
+// The same, also reading the state.
+[[nodiscard]] std::optional<std::vector<View>> decode_record(ByteView bytes, RecordState& state);
 [[nodiscard]] std::string record_key(std::string_view name);
 
 }  // namespace herald::proto::group

@@ -29,15 +29,19 @@ const View* GroupEngine::server_view(std::string_view name) const {
 void GroupEngine::on_restore(std::span<const StoredRecord> records) {
     if (!is_server()) return;
     for (const auto& [key, value] : records) {
-        bool deleted = false;
-        auto history = key.starts_with("group/g/") ? decode_record(value, deleted) : std::nullopt;
+        RecordState state = RecordState::live;
+        auto history = key.starts_with("group/g/") ? decode_record(value, state) : std::nullopt;
         if (!history) {
             ++counters_.bad_records;
             continue;
         }
+        if (state == RecordState::gone) {  // G21: only the floor of a deleted group is left.
+            floors_[key.substr(8)] = history->back().id;
+            continue;
+        }
         ServerGroup g;
         g.history = std::move(*history);
-        g.deleted = deleted;  // G21: the deletion goes on (its nodes are told again).
+        g.deleted = state == RecordState::deleted;  // G21: the deletion goes on.
         g.durable_id = g.current().id;
         groups_.emplace(key.substr(8), std::move(g));
     }
@@ -86,13 +90,20 @@ GroupPacket GroupEngine::handle_request(const GroupPacket& m, std::uint64_t& wai
     if (m.kind == PacketKind::group_create) {
         if (it != groups_.end()) return reply.reason = Errc::already_exists, reply;
         if (groups_.size() >= options_.groups_max) return reply.reason = Errc::queue_full, reply;
+        // G21: above the final view of a deleted group of that name, so that no node takes a
+        // view of one for a view of the other.
+        std::uint64_t first = 1;
+        if (auto floor = floors_.find(m.name); floor != floors_.end()) {
+            first = floor->second + 1;
+            floors_.erase(floor);
+        }
         ServerGroup g;
-        g.history.push_back(View{1, m.closed, {}, m.order});
+        g.history.push_back(View{first, m.closed, {}, m.order});
         g.dirty = true;
         ++counters_.views_created;
         it = groups_.emplace(m.name, std::move(g)).first;
         reply.body = encode_view(it->second.current());
-        wait_view = 1;
+        wait_view = first;
         return reply;
     }
     if (it == groups_.end()) return reply.reason = Errc::not_found, reply;
@@ -175,16 +186,17 @@ void GroupEngine::write_dirty(Effects& out) {
     for (auto& [name, g] : groups_) {
         if (g.writing) continue;
         if (!g.dirty) {
-            // G21: every node concerned dropped the deleted group: erase its record.
+            // G21: every node concerned dropped the deleted group: only its floor stays.
             if (!g.deleted || !g.announced || !g.nodes.empty()) continue;
             const std::uint64_t token = next_token_++;
-            out.erase(token, record_key(name));
-            erases_[token] = name;
+            out.persist(token, record_key(name), encode_record({g.current()}, RecordState::gone));
+            finals_[token] = name;
             g.writing = true;
             continue;
         }
         const std::uint64_t token = next_token_++;
-        out.persist(token, record_key(name), encode_record(g.history, g.deleted));
+        out.persist(token, record_key(name),
+                    encode_record(g.history, g.deleted ? RecordState::deleted : RecordState::live));
         writes_[token] = {name, g.current().id};
         g.writing = true;
         g.dirty = false;
@@ -192,14 +204,15 @@ void GroupEngine::write_dirty(Effects& out) {
 }
 
 void GroupEngine::on_durable(std::uint64_t token, const Status& status, Time now, Effects& out) {
-    if (auto e = erases_.find(token); e != erases_.end()) {
+    if (auto e = finals_.find(token); e != finals_.end()) {
         const std::string name = e->second;
-        erases_.erase(e);
+        finals_.erase(e);
         if (status) {
+            floors_[name] = groups_.at(name).current().id;
             groups_.erase(name);  // G21: gone; a create may make it again.
             send_gone_answers(name, now, out);
         } else {
-            ++counters_.storage_errors;  // Erased again at the next write_dirty.
+            ++counters_.storage_errors;  // Written again at the next write_dirty.
             groups_.at(name).writing = false;
         }
         write_dirty(out);
