@@ -170,14 +170,15 @@ struct NameArgs {
     std::string timeout = "5s", lease = "30s";
 };
 struct GroupArgs {
-    std::string action;  // create, join, leave, send, view, ls.
+    std::string action;  // create, join, leave, send, view, ls, rm, members, views, recv.
     std::string url, name, listen;
-    std::string timeout = "10s";
+    std::string timeout;              // Empty: 10s, and forever for recv (as herald recv).
     bool closed = false;              // create
     std::string order = "fifo";       // create: fifo, absolute, sequencer, abcast or cbcast
     std::string body;                 // send
     std::string reliability = "all";  // send: 0, k or all
     std::string send_timeout = "5s";  // send: the multicast's own timeout
+    std::uint32_t count = 0;          // recv: exit after this many messages (0: no limit)
 };
 int run_group(const Output& out, const GroupArgs& args);
 int run_mailbox(const Output& out, const MailboxArgs& args);

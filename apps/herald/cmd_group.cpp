@@ -1,9 +1,10 @@
-// herald group create|join|leave|send|view|ls: the group service through a heraldd's admin
-// service (ops group_*; docs/admin.md), which asks its node's group server. Layer: apps.
-// docs/cli.md ("herald group").
+// herald group create|rm|join|leave|send|recv|view|members|views|ls: the group service through
+// a heraldd's admin service (ops group_*; docs/admin.md), which asks its node's group server.
+// Layer: apps. docs/cli.md ("herald group").
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "cli.h"
@@ -38,11 +39,18 @@ Status check_reliability(const std::string& text) {
     return {};
 }
 
+// The admin op of each action whose name differs (rm deletes; members reads the view).
+std::string op_of(const std::string& action) {
+    if (action == "rm") return "group_delete";
+    if (action == "members") return "group_view";
+    return "group_" + action;
+}
+
 // The request for args, or invalid_argument for a bad name, reliability or timeout (checked
 // here so the user gets exit 2 without a round trip).
 Result<admin::Request> request_for(const GroupArgs& args, std::chrono::nanoseconds timeout) {
     admin::Request request;
-    request.op = "group_" + args.action;
+    request.op = op_of(args.action);
     request.name = args.name;
     if (args.action == "ls") return request;
     HERALD_TRY(check_group_name(args.name));
@@ -61,8 +69,8 @@ Result<admin::Request> request_for(const GroupArgs& args, std::chrono::nanosecon
                     "--send-timeout " + args.send_timeout + ": allowed: more than 0, up to 10m");
     }
     if (timeout != forever && send_timeout >= timeout) {
-        return fail(Errc::invalid_argument, "--send-timeout " + args.send_timeout +
-                                                " must be shorter than --timeout " + args.timeout);
+        return fail(Errc::invalid_argument,
+                    "--send-timeout " + args.send_timeout + " must be shorter than --timeout");
     }
     request.body = args.body;
     request.reliability = args.reliability;
@@ -71,7 +79,16 @@ Result<admin::Request> request_for(const GroupArgs& args, std::chrono::nanosecon
     return request;
 }
 
+// The node part of a pid text "<node hex>.<local>".
+std::string node_of(const std::string& pid) {
+    return pid.substr(0, pid.find('.'));
+}
+
 void print(const Output& out, const GroupArgs& args, const admin::Reply& reply) {
+    if (args.action == "views") {
+        for (const auto& r : reply.groups) out.result(view_text(r), view_json(r));
+        return;
+    }
     if (args.action == "ls") {
         for (const auto& r : reply.groups) {
             out.result(r.order.empty() ? r.name : r.name + " " + r.order,
@@ -81,6 +98,18 @@ void print(const Output& out, const GroupArgs& args, const admin::Reply& reply) 
     }
     if (reply.groups.empty()) return;
     const auto& r = reply.groups.front();
+    if (args.action == "rm") {
+        out.result("deleted " + r.name, {{"ok", true}, {"name", r.name}});
+        return;
+    }
+    if (args.action == "members") {
+        for (const auto& pid : r.members) {
+            out.result(
+                pid + " " + node_of(pid),
+                {{"name", r.name}, {"view_id", r.view_id}, {"pid", pid}, {"node", node_of(pid)}});
+        }
+        return;
+    }
     if (args.action == "send") {
         out.result(fmt::format("sent to {} (view {}) by {}: {} responded{}{}", r.name, r.view_id,
                                reply.pid, r.members.size(), r.members.empty() ? "" : ": ",
@@ -99,10 +128,66 @@ void print(const Output& out, const GroupArgs& args, const admin::Reply& reply) 
     out.result(view_text(r) + who, object);
 }
 
+void print_message(const Output& out, const admin::GroupMessageRecord& m) {
+    const RenderedBody body = render_body(ByteView(m.body.data(), m.body.size()));
+    out.result(fmt::format("message from {} to {} (view {}, id {}, {} bytes{}): {}", m.sender,
+                           m.group, m.view_id, m.message_id, m.body.size(),
+                           body.format == "text" ? "" : ", " + body.format, body.text),
+               {{"event", "message"},
+                {"group", m.group},
+                {"sender", m.sender},
+                {"view_id", m.view_id},
+                {"message_id", m.message_id},
+                {"bytes", m.body.size()},
+                {"format", body.format},
+                {"body", body.value}});
+}
+
+// herald group recv: asks the daemon for its member's multicasts again and again (each
+// group_recv waits at most 1 s there), printing them, as herald recv prints its own.
+int receive(const Output& out, const GroupArgs& args, Node& node, Process& self,
+            const Deadline& deadline) {
+    using std::chrono::milliseconds;
+    constexpr std::uint32_t per_request_max = 64;  // GroupOps::recv_count_max.
+    constexpr milliseconds wait_max(1000);         // GroupOps::recv_wait_ms_max.
+    constexpr milliseconds answer_slack(5000);     // Beyond the wait, for the answer.
+    std::uint32_t received = 0;
+    while (args.count == 0 || received < args.count) {
+        // Half the time left, so that the answer comes back before the deadline.
+        const auto wait = std::min<milliseconds>(
+            wait_max, std::chrono::duration_cast<milliseconds>(deadline.remaining() / 2));
+        if (wait < milliseconds(10)) break;
+        admin::Request request;
+        request.op = "group_recv";
+        request.name = args.name;
+        request.count =
+            args.count == 0 ? per_request_max : std::min(per_request_max, args.count - received);
+        request.timeout_ms = wait.count();
+        // A daemon that stopped answering ends the command even without --timeout.
+        const Deadline call(
+            std::min<std::chrono::nanoseconds>(deadline.remaining(), wait + answer_slack));
+        auto reply = admin_call(node, self, args.url, request, call);
+        if (!reply) return out.error(reply.error());
+        for (const auto& m : reply->group_messages) {
+            print_message(out, m);
+            ++received;
+        }
+    }
+    if (args.count != 0 && received < args.count) {
+        return out.error(Errc::timeout,
+                         fmt::format("received {} of {} messages within {}", received, args.count,
+                                     describe(deadline.timeout())));
+    }
+    return exit_ok;
+}
+
 }  // namespace
 
 int run_group(const Output& out, const GroupArgs& args) {
-    auto timeout = parse_duration(args.timeout);
+    const std::string timeout_text = !args.timeout.empty()   ? args.timeout
+                                     : args.action == "recv" ? "forever"
+                                                             : "10s";
+    auto timeout = parse_duration(timeout_text);
     if (!timeout) return out.error(timeout.error());
     const Deadline deadline(*timeout);
     auto request = request_for(args, *timeout);
@@ -111,6 +196,9 @@ int run_group(const Output& out, const GroupArgs& args) {
     if (!client) return out.error(client.error());
     auto self = (*client)->node->spawn();
     if (!self) return out.error(self.error());
+    if (args.action == "recv") {
+        return receive(out, args, *(*client)->node, *self, deadline);
+    }
     auto reply = admin_call(*(*client)->node, *self, args.url, *request, deadline);
     if (!reply) return out.error(reply.error());
     print(out, args, *reply);

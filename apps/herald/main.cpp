@@ -216,20 +216,22 @@ void add_migrate(CLI::App& app, MigrateArgs& a) {
 
 void add_group(CLI::App& app, GroupArgs& a) {
     CLI::App* m =
-        subcommand(app, "group", "Groups, through a heraldd: create, join, leave, send, view, ls");
+        subcommand(app, "group",
+                   "Groups, through a heraldd: create, rm, join, leave, send, recv, view, "
+                   "members, views, ls");
     m->require_subcommand(1, 1);
     auto action = [&](const char* name, const char* help) {
         CLI::App* c = m->add_subcommand(name, help);
         c->fallthrough();
         c->add_option("NODE_URL", a.url, "The heraldd to ask (it reaches the group server)")
             ->required();
-        c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
-            ->capture_default_str();
+        c->add_option("--timeout,-t", a.timeout,
+                      "Time allowed for the whole command (default 10s; recv: forever)");
         c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
         c->callback([&a, name] { a.action = name; });
         return c;
     };
-    auto* create = action("create", "Create group NAME (view 1, no members)");
+    auto* create = action("create", "Create group NAME (no members)");
     create->add_option("NAME", a.name, "1-64 bytes, no control characters")->required();
     create->add_flag("--closed", a.closed, "Only members may multicast to it");
     create
@@ -254,6 +256,19 @@ void add_group(CLI::App& app, GroupArgs& a) {
         ->add_option("NAME", a.name)
         ->required();
     action("ls", "The groups and their orders (the heraldd must host the group server)");
+    action("rm", "Delete group NAME (its members are told; the name may be created again)")
+        ->add_option("NAME", a.name)
+        ->required();
+    action("members", "The members of NAME's current view: pid and node, one a line")
+        ->add_option("NAME", a.name)
+        ->required();
+    action("views", "The views of NAME the heraldd's member received (else the current one)")
+        ->add_option("NAME", a.name)
+        ->required();
+    auto* recv = action("recv", "Print the multicasts the heraldd's member of NAME receives");
+    recv->add_option("NAME", a.name)->required();
+    recv->add_option("--count,-n", a.count, "Exit 0 after N messages (0: no limit)")
+        ->capture_default_str();
 }
 
 void add_sim(CLI::App& app, std::vector<std::string>& args) {

@@ -42,7 +42,9 @@ inline constexpr std::uint32_t protocol_version = 1;
 // service, through the daemon's node (docs/groups.md): "group_create" (name, closed, order),
 // "group_join" / "group_leave" (name: a member process the daemon keeps per group joins or
 // leaves), "group_send" (name, body, reliability, timeout_ms), "group_view" (name),
-// "group_ls". `id` is chosen by the asker and echoed back.
+// "group_ls", "group_delete" (name), "group_views" (name), "group_recv" (name, count,
+// timeout_ms: the multicasts the daemon's member of the group received). `id` is chosen by the
+// asker and echoed back.
 struct Request {
     std::uint32_t herald_admin = 0;
     std::string op;
@@ -58,13 +60,14 @@ struct Request {
     bool closed = false;              // group_create: only members may multicast.
     std::string body;                 // group_send: the multicast's body (text).
     std::string reliability = "all";  // group_send: "0", a count k, or "all".
-    std::int64_t timeout_ms = 0;      // group_send: 0: the default, 5 s.
+    std::int64_t timeout_ms = 0;      // group_send: 0: the default, 5 s. group_recv: the wait.
+    std::uint32_t count = 0;          // group_recv: at most this many messages (0: 64).
     // group_create: "fifo" (also when empty), "sequencer", "abcast", "cbcast" or "absolute".
     std::string order;
     std::string url;  // migrate: the node to move the process `who` to.
     MSGPACK_DEFINE_MAP(herald_admin, op, id, name, durability, capacity_messages, capacity_bytes,
                        restricted, who, rights, lease_ms, closed, body, reliability, timeout_ms,
-                       order, url)
+                       order, count, url)
 };
 
 struct MailboxEntry {
@@ -114,6 +117,16 @@ struct GroupRecord {
     MSGPACK_DEFINE_MAP(name, view_id, closed, members, order)
 };
 
+// One multicast the daemon's member of a group received, as group_recv answers it.
+struct GroupMessageRecord {
+    std::string group;
+    std::string sender;  // "<node>.<local>"
+    std::uint64_t view_id = 0;
+    std::uint64_t message_id = 0;
+    std::vector<std::uint8_t> body;  // MessagePack bin.
+    MSGPACK_DEFINE_MAP(group, sender, view_id, message_id, body)
+};
+
 // The answer to any request. `error` is empty on success, otherwise an Errc name
 // ("not_found", "invalid_argument", "malformed") with `detail`.
 struct Reply {
@@ -139,10 +152,15 @@ struct Reply {
     // group_create, group_join, group_leave, group_view: the view after the op; group_ls: the
     // server's groups (name only). group_send: the view it was addressed with (members: the
     // responders, in the order they responded). group_join/leave/send: `pid` is the daemon's
-    // process that joined, left or sent.
+    // process that joined, left or sent. group_delete: the name. group_views: the views the
+    // daemon's member received, oldest first (or the current view alone without a member).
     std::vector<GroupRecord> groups;
+    // group_recv: the multicasts taken, in arrival order (`pid`: the daemon's member; counters
+    // "group_recv_dropped": messages dropped unread since the member joined).
+    std::vector<GroupMessageRecord> group_messages;
     MSGPACK_DEFINE_MAP(herald_admin, id, error, detail, pid, node, incarnation, listen, version,
-                       uptime_ms, faults, processes, counters, mailboxes, names, groups)
+                       uptime_ms, faults, processes, counters, mailboxes, names, groups,
+                       group_messages)
 };
 
 // Encoding and decoding. decode_*: Errc::malformed when the body is not an admin message of

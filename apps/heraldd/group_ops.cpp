@@ -38,7 +38,8 @@ Result<Reliability> parse_reliability(const std::string& text) {
 
 bool GroupOps::handles(const std::string& op) {
     return op == "group_create" || op == "group_join" || op == "group_leave" ||
-           op == "group_send" || op == "group_view" || op == "group_ls";
+           op == "group_send" || op == "group_view" || op == "group_ls" || op == "group_delete" ||
+           op == "group_views" || op == "group_recv";
 }
 
 Status GroupOps::run(Process& self, const admin::Request& request, admin::Reply& reply) {
@@ -67,12 +68,19 @@ Status GroupOps::run(Process& self, const admin::Request& request, admin::Reply&
     }
     if (request.op == "group_join") return join(request.name, reply);
     if (request.op == "group_leave") return leave(request.name, reply);
+    if (request.op == "group_delete") return remove(request.name, reply);
+    if (request.op == "group_views") return views(request.name, reply);
+    if (request.op == "group_recv") return receive(request, reply);
     return send(self, request, reply);
 }
 
 Status GroupOps::join(const std::string& name, admin::Reply& reply) {
     std::lock_guard lock(mutex_);
     auto it = members_.find(name);
+    if (it != members_.end() && it->second.deleted) {  // Of a deleted group of that name.
+        members_.erase(it);
+        it = members_.end();
+    }
     if (it == members_.end()) {
         if (members_.size() >= members_max) {
             return fail(Errc::queue_full, "the daemon is a member of 64 groups already");
@@ -80,14 +88,14 @@ Status GroupOps::join(const std::string& name, admin::Reply& reply) {
         ProcessOptions options;
         options.queue_limit = member_queue_limit;
         HERALD_TRY(Process member, node_.spawn(options));
-        it = members_.emplace(name, std::move(member)).first;
+        it = members_.emplace(name, Member{std::move(member), {}, {}, 0, false}).first;
     }
-    auto view = it->second.join_group(name);
+    auto view = it->second.process.join_group(name);
     if (!view) {
         if (view.error().code != Errc::timeout) members_.erase(name);  // timeout: it may be in.
         return fail(std::move(view.error()));
     }
-    reply.pid = to_string(it->second.pid());
+    reply.pid = to_string(it->second.process.pid());
     reply.groups.push_back(record_of(*view));
     return {};
 }
@@ -98,8 +106,8 @@ Status GroupOps::leave(const std::string& name, admin::Reply& reply) {
     if (it == members_.end()) {
         return fail(Errc::not_found, "this daemon did not join '" + name + "' (herald group join)");
     }
-    HERALD_TRY(auto view, it->second.leave_group(name));
-    reply.pid = to_string(it->second.pid());
+    HERALD_TRY(auto view, it->second.process.leave_group(name));
+    reply.pid = to_string(it->second.process.pid());
     reply.groups.push_back(record_of(view));
     members_.erase(it);  // The process exits.
     return {};
@@ -114,7 +122,7 @@ Status GroupOps::send(Process& self, const admin::Request& request, admin::Reply
                                                                            : request.timeout_ms);
     std::lock_guard lock(mutex_);
     auto it = members_.find(request.name);  // A member may send to a closed group.
-    Process& sender = it == members_.end() ? self : it->second;
+    Process& sender = it == members_.end() ? self : it->second.process;
     HERALD_TRY(auto sent, sender.multicast(request.name, std::string_view(request.body),
                                            reliability, timeout));
     reply.pid = to_string(sender.pid());
@@ -124,11 +132,97 @@ Status GroupOps::send(Process& self, const admin::Request& request, admin::Reply
     return {};
 }
 
+Status GroupOps::remove(const std::string& name, admin::Reply& reply) {
+    HERALD_TRY(node_.delete_group(name));
+    std::lock_guard lock(mutex_);
+    members_.erase(name);  // Its process exits; it is in no group any more.
+    reply.groups.push_back({name, 0, false, {}, {}});
+    return {};
+}
+
+// The views the daemon's member received (oldest first), or the current view alone when the
+// daemon has no member of the group.
+Status GroupOps::views(const std::string& name, admin::Reply& reply) {
+    {
+        std::lock_guard lock(mutex_);
+        auto it = members_.find(name);
+        if (it != members_.end() && !it->second.views.empty()) {
+            reply.pid = to_string(it->second.process.pid());
+            for (const auto& v : it->second.views) reply.groups.push_back(record_of(v));
+            return {};
+        }
+    }
+    HERALD_TRY(auto view, node_.group_view(name));
+    reply.groups.push_back(record_of(view));
+    return {};
+}
+
+// Up to `count` unread multicasts of the daemon's member of the group, waiting up to
+// timeout_ms for the first when there is none.
+Status GroupOps::receive(const admin::Request& request, admin::Reply& reply) {
+    if (request.timeout_ms < 0 || request.timeout_ms > recv_wait_ms_max) {
+        return fail(Errc::invalid_argument, "timeout_ms must be 0 to 1000 for group_recv");
+    }
+    if (request.count > recv_count_max) {
+        return fail(Errc::invalid_argument, "count must be 0 (64) to 64 for group_recv");
+    }
+    std::lock_guard lock(mutex_);
+    auto it = members_.find(request.name);
+    if (it == members_.end()) {
+        return fail(Errc::not_found,
+                    "this daemon did not join '" + request.name + "' (herald group join)");
+    }
+    Member& member = it->second;
+    if (member.unread.empty() && !member.deleted && request.timeout_ms > 0) {
+        auto first = member.process.receive(std::chrono::milliseconds(request.timeout_ms));
+        if (first) keep(member, *first);
+        while (auto more = member.process.try_receive()) keep(member, *more);
+    }
+    reply.pid = to_string(member.process.pid());
+    reply.counters["group_recv_dropped"] = member.dropped;
+    const std::size_t count = request.count == 0 ? recv_count_max : request.count;
+    while (!member.unread.empty() && reply.group_messages.size() < count) {
+        GroupMessage& m = member.unread.front();
+        reply.group_messages.push_back(
+            {m.group, to_string(m.sender), m.view_id, m.message_id,
+             std::vector<std::uint8_t>(m.payload.begin(), m.payload.end())});
+        member.unread.pop_front();
+    }
+    if (reply.group_messages.empty() && member.deleted) {
+        members_.erase(it);
+        return fail(Errc::not_found, "group '" + request.name + "' was deleted");
+    }
+    return {};
+}
+
+// Files what a member received: a multicast for group_recv, a view for group_views, the
+// group's deletion. Anything else (a direct message to it) is dropped.
+void GroupOps::keep(Member& member, const Envelope& envelope) {
+    if (!envelope.group) return;
+    auto m = decode_group_message(envelope);
+    if (!m) return;
+    switch (m->kind) {
+        case GroupMessage::Kind::data:
+            member.unread.push_back(std::move(*m));
+            if (member.unread.size() > unread_max) {
+                member.unread.pop_front();
+                ++member.dropped;
+            }
+            break;
+        case GroupMessage::Kind::view:
+            member.views.push_back(std::move(m->view));
+            if (member.views.size() > views_max) member.views.pop_front();
+            break;
+        case GroupMessage::Kind::deleted:
+            member.deleted = true;
+            break;
+    }
+}
+
 void GroupOps::drain_members() {
     std::lock_guard lock(mutex_);
     for (auto& [name, member] : members_) {
-        while (member.try_receive()) {
-        }
+        while (auto envelope = member.process.try_receive()) keep(member, *envelope);
     }
 }
 

@@ -275,7 +275,8 @@ admin::Reply answer(Node& node, GroupOps& groups, Process& self,
                        "' (allowed: status, whereis, mailbox_create, mailbox_destroy, "
                        "mailbox_list, mailbox_grant, name_register, name_lookup, "
                        "name_unregister, name_list, group_create, group_join, group_leave, "
-                       "group_send, group_view, group_ls, spawn, migrate)";
+                       "group_send, group_view, group_ls, group_delete, group_views, "
+                       "group_recv, spawn, migrate)";
     }
     reply.id = request->id;
     return reply;

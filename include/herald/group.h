@@ -77,12 +77,14 @@ struct MulticastResult {
     std::vector<Pid> responders;
 };
 
-// What a member receives from the group engine: a multicast or a new view.
+// What a member receives from the group engine: a multicast, a new view, or the news that
+// the group was deleted (Node::delete_group; the member is no longer in it).
 struct GroupMessage {
-    enum class Kind : std::uint8_t { data, view };
+    enum class Kind : std::uint8_t { data, view, deleted };
     Kind kind = Kind::data;
     std::string group;
-    std::uint64_t view_id = 0;     // Data: the view it was sent in; view: the new view's id.
+    std::uint64_t view_id = 0;     // Data: the view it was sent in; view: the new view's id;
+                                   // deleted: the group's final view (no members).
     Pid sender;                    // Data: the multicasting process.
     std::uint64_t message_id = 0;  // Data: unique per sender node (docs/groups.md G13).
     Bytes payload;                 // Data: the multicast's body.

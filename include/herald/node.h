@@ -198,7 +198,8 @@ public:
     // --- Groups (herald/group.h; docs/api.md "Groups"). Errors also: invalid_argument (bad
     // name: check_group_name; called from a callback), queue_full, unreachable (no group
     // server configured or answering), timeout (no answer in 5 s), closed.
-    // Creates group `name` (view 1, no members), open or closed. Errc::already_exists,
+    // Creates group `name` (view 1, or one above the final view of a deleted group of that
+    // name; no members), open or closed. Errc::already_exists,
     // queue_full (256 groups on the server). Blocks for a round trip to the group server.
     // `order` (fixed at create; herald/group.h Order, docs/ordering.md) is how members'
     // ordered multicasts (Process::ordered_multicast) are delivered.
@@ -207,6 +208,12 @@ public:
     [[nodiscard]] Result<GroupView> create_group(std::string_view name, Order order) {
         return create_group(name, false, order);
     }
+    // Deletes group `name` (docs/groups.md G21): every member receives a GroupMessage of kind
+    // deleted, multicasts to it from member nodes fail not_found, and the name may be created
+    // again. Returns once the group is gone everywhere it can be (member nodes that do not
+    // answer for the failure detector's suspicion timeout are not waited for). Any node may
+    // delete any group. Errc::not_found (no such group). Blocks (up to the request timeout).
+    [[nodiscard]] Status delete_group(std::string_view name);
     // The current view of `name`: this node's own when it hosts members of the group or is the
     // group server, else asked of the server (Errc::not_found; access_denied for a closed
     // group). Blocks.

@@ -126,9 +126,12 @@ Result<GroupMessage> decode_group_message(const Envelope& envelope) {
     auto e = proto::group::decode_envelope(envelope.body);
     if (!e) return fail(Errc::malformed, "group envelope");
     GroupMessage out;
-    out.kind = e->is_view ? GroupMessage::Kind::view : GroupMessage::Kind::data;
+    out.kind = e->is_deleted ? GroupMessage::Kind::deleted
+               : e->is_view  ? GroupMessage::Kind::view
+                             : GroupMessage::Kind::data;
     out.group = e->group;
     out.view_id = e->view_id;
+    if (e->is_deleted) return out;
     if (e->is_view) {
         out.view = api::public_view(e->group, e->view);
     } else {
@@ -175,6 +178,14 @@ Result<GroupView> Node::create_group(std::string_view name, bool closed, Order o
                    return groups->create(text, closed, requester, static_cast<std::uint8_t>(order));
                }));
     return api::public_view(text, view);
+}
+
+Status Node::delete_group(std::string_view name) {
+    HERALD_TRY(check_group_name(name));
+    HERALD_TRY(auto* groups, api::group_service(*impl_));
+    const std::string text(name);
+    return api::with_process(*impl_,
+                             [&](Pid requester) { return groups->delete_group(text, requester); });
 }
 
 Result<GroupView> Node::group_view(std::string_view name) {

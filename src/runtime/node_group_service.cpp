@@ -73,6 +73,19 @@ Result<View> NodeGroupService::leave_group(const std::string& name, Pid member) 
     return view;
 }
 
+Status NodeGroupService::delete_group(const std::string& name, Pid requester) {
+    HERALD_TRY(
+        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
+            e.on_delete(op, requester, name, now, out);
+        }));
+    std::lock_guard lock(joined_mutex_);
+    for (auto it = joined_.begin(); it != joined_.end();) {
+        it->second.erase(name);
+        it = it->second.empty() ? joined_.erase(it) : std::next(it);
+    }
+    return {};
+}
+
 bool NodeGroupService::joined(Pid member, const std::string& name) {
     std::lock_guard lock(joined_mutex_);
     auto it = joined_.find(member);

@@ -51,6 +51,10 @@ public:
     [[nodiscard]] Result<proto::group::View> join_group(const std::string& name, Pid member);
     // Removes `member`: the view without it.
     [[nodiscard]] Result<proto::group::View> leave_group(const std::string& name, Pid member);
+    // Deletes group `name` (G21) for `requester` (a process of this node): returns once the
+    // group is gone (every member node dropped it, or was taken for crashed). Local processes
+    // that joined it are no longer counted as joined.
+    [[nodiscard]] Status delete_group(const std::string& name, Pid requester);
     // Multicasts `body` from `sender` (a process of this node) with `reliability` (0, k, or
     // proto::group::reliability_all): the members that responded.
     [[nodiscard]] Result<proto::group::Responders> multicast(const std::string& name, Pid sender,

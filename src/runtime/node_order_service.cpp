@@ -27,7 +27,8 @@ std::unique_ptr<NodeOrderService> NodeOrderService::host(
 
 void NodeOrderService::after_effects() {
     if (syncing_) return;  // The engines sync_views runs end here too.
-    const std::uint64_t installs = groups_.counters().views_installed;
+    const auto counters = groups_.counters();
+    const std::uint64_t installs = counters.views_installed + counters.groups_dropped;
     if (installs == installs_seen_) return;
     installs_seen_ = installs;
     syncing_ = true;
@@ -38,8 +39,18 @@ void NodeOrderService::after_effects() {
 // The group engine's installed views are the ordering engine's view input (docs/ordering.md,
 // "Runtime"): each group once created with its mode, then every newer view, in id order.
 void NodeOrderService::sync_views() {
+    // A group given before whose installed view is now a final one was deleted (G21).
+    std::vector<std::string> gone;
+    for (const auto& entry : given_) {
+        if (groups_.deleted(entry.first)) gone.push_back(entry.first);
+    }
+    for (const auto& name : gone) {
+        given_.erase(name);
+        node_.run<OrderEngine>(slot_, [&](OrderEngine& e, proto::Effects&) { e.on_delete(name); });
+    }
     std::vector<std::pair<std::string, View>> newer;  // Copied: running engines may install.
     for (const auto& [name, view] : groups_.installed_views()) {
+        if (groups_.deleted(name)) continue;  // Not given: a group made again starts afresh.
         auto it = given_.find(name);
         if (it == given_.end() || it->second < view.id) newer.emplace_back(name, view);
     }

@@ -35,7 +35,8 @@ public:
 
     // The node carried out a batch of effects. When the group engine installed a view since
     // the last call, gives the ordering engine every installed view newer than the one it has
-    // (creating the group with the view's mode first). Cheap otherwise (one counter compare).
+    // (creating the group with the view's mode first); when it dropped a deleted group, the
+    // ordering engine forgets that group too. Cheap otherwise (one counter compare).
     // Loop thread.
     void after_effects();
 
@@ -63,8 +64,9 @@ private:
     proto::order::OrderOptions options_;  // The engine holds a reference: kept here.
     const proto::group::GroupEngine& groups_;
     proto::EngineSlot slot_ = 0;
-    std::uint64_t installs_seen_ = 0;  // The group engine's views_installed at the last sync.
-    bool syncing_ = false;             // sync_views runs engines, which carry out effects.
+    // The group engine's views_installed + groups_dropped at the last sync.
+    std::uint64_t installs_seen_ = 0;
+    bool syncing_ = false;  // sync_views runs engines, which carry out effects.
     // The last view id given to the ordering engine per group. Bounded by the group engine's
     // installed views (one per group this node hosts or hosted members of).
     std::map<std::string, std::uint64_t, std::less<>> given_;

@@ -17,6 +17,7 @@ using proto::group::reliability_all;
 namespace {
 const std::string open_group = "open";
 const std::string closed_group = "closed";
+const std::string doomed_group = "doomed";
 }  // namespace
 
 GroupWorkload::GroupWorkload(Simulation& sim, std::size_t slot, const GroupWorkloadOptions& options,
@@ -36,7 +37,8 @@ void GroupWorkload::violation(std::string text) {
 }
 
 std::uint64_t GroupWorkload::record(OpKind kind, std::size_t index, const std::string& group) {
-    const Pid actor = kind == OpKind::create ? Pid{server_, 1} : processes_[index].pid;
+    const bool server = kind == OpKind::create || kind == OpKind::remove;
+    const Pid actor = server ? Pid{server_, 1} : processes_[index].pid;
     const OperationRecord r = sim_.new_operation("group", actor, Pid{server_, 1});
     ops_[r.id] = Op{kind, index, group};
     sim_.history().start(r);
@@ -44,7 +46,18 @@ std::uint64_t GroupWorkload::record(OpKind kind, std::size_t index, const std::s
 }
 
 void GroupWorkload::create_groups(SimNode& node) {
-    // After a restart the groups come back from the server's disk: already_exists.
+    // After a restart the groups come back from the server's disk: already_exists. The doomed
+    // group is made once, and deleted once at a random time.
+    if (!doomed_created_) {
+        doomed_created_ = true;
+        const auto op = record(OpKind::create, 0, doomed_group);
+        node.command<GroupEngine>(slot_, [&](auto& e, proto::Effects& out) {
+            e.on_create(op, Pid{server_, 1}, doomed_group, false, sim_.now(), out);
+        });
+        sim_.queue().schedule(
+            sim_.now() + uniform(Duration::milliseconds(300), Duration::seconds(3)),
+            [this] { start_delete(); });
+    }
     for (const auto* group : {&open_group, &closed_group}) {
         const auto op = record(OpKind::create, 0, *group);
         node.command<GroupEngine>(slot_, [&](auto& e, proto::Effects& out) {
@@ -58,6 +71,10 @@ void GroupWorkload::on_node_started(SimNode& node) {
         sim_.queue().schedule(sim_.now(), [this, &node] {
             if (node.up()) create_groups(node);
         });
+        if (delete_started_ && !delete_done_) {
+            sim_.queue().schedule(sim_.now() + Duration::milliseconds(10),
+                                  [this] { start_delete(); });
+        }
     }
     for (std::size_t i = 0; i < processes_.size(); ++i) {
         Process& p = processes_[i];
@@ -77,10 +94,50 @@ void GroupWorkload::on_node_crashed(SimNode& node) {
         p.busy = false;
     }
     for (auto it = ops_.begin(); it != ops_.end();) {
-        const Pid actor = it->second.kind == OpKind::create ? Pid{server_, 1}
-                                                            : processes_[it->second.process].pid;
+        const bool server = it->second.kind == OpKind::create || it->second.kind == OpKind::remove;
+        const Pid actor = server ? Pid{server_, 1} : processes_[it->second.process].pid;
         it = actor.node == node.id() ? ops_.erase(it) : std::next(it);
     }
+    if (node.id() == server_) delete_busy_ = false;
+}
+
+// G21: the server's process deletes the doomed group, again after a failure or a restart of
+// its node, until it is answered ok or not_found (a retry after the server restarted may find
+// it gone).
+void GroupWorkload::start_delete() {
+    SimNode& node = sim_.node(server_);
+    if (delete_done_ || delete_busy_) return;
+    delete_started_ = true;  // A server that is down deletes when it starts again.
+    if (!node.up()) return;
+    delete_busy_ = true;
+    const auto op = record(OpKind::remove, 0, doomed_group);
+    node.command<GroupEngine>(slot_, [&](auto& e, proto::Effects& out) {
+        e.on_delete(op, Pid{server_, 1}, doomed_group, sim_.now(), out);
+    });
+}
+
+void GroupWorkload::on_delete_done(Errc outcome) {
+    delete_busy_ = false;
+    ++numbers_["group_delete_" + std::string(errc_name(outcome))];
+    if (outcome == Errc::ok || outcome == Errc::not_found) {
+        delete_done_ = true;
+        return;
+    }
+    sim_.queue().schedule(sim_.now() + Duration::milliseconds(300), [this] { start_delete(); });
+}
+
+// G21, once the delete was answered: no live member is in a view of the doomed group its node
+// installed, and the server holds no such group.
+bool GroupWorkload::doomed_dropped(const Process& p) const {
+    if (!delete_done_) return false;
+    SimNode& server = sim_.node(server_);
+    if (!server.up() || server.engine<GroupEngine>(slot_).server_view(doomed_group) != nullptr) {
+        return false;
+    }
+    if (p.outsider || !p.alive) return true;
+    SimNode& node = sim_.node(p.pid.node);
+    const auto* v = node.engine<GroupEngine>(slot_).installed(doomed_group);
+    return v == nullptr || !v->contains(Member{p.pid, node.incarnation()});
 }
 
 Duration GroupWorkload::uniform(Duration low, Duration high) {
@@ -108,6 +165,9 @@ void GroupWorkload::step(std::size_t index, std::uint64_t life) {
     for (const auto* group : {&open_group, &closed_group}) {
         if (!is_member(p, *group)) return start_join(index, *group, OpKind::join);
     }
+    if (!liveness_ && !delete_started_ && !is_member(p, doomed_group) && random_.chance(0.3)) {
+        return start_join(index, doomed_group, OpKind::join);
+    }
     if (liveness_) {
         if (p.liveness_ok < options_.liveness_messages) {
             start_multicast(index, random_.chance(0.5) ? open_group : closed_group, reliability_all,
@@ -124,8 +184,10 @@ void GroupWorkload::step(std::size_t index, std::uint64_t life) {
     }
     ++p.sent;
     static constexpr std::uint32_t choices[] = {0, 1, 2, reliability_all};
-    start_multicast(index, random_.chance(0.5) ? open_group : closed_group,
-                    choices[random_.below(4)], false);
+    const std::string& group = !delete_done_ && random_.chance(0.3) ? doomed_group
+                               : random_.chance(0.5)                ? open_group
+                                                                    : closed_group;
+    start_multicast(index, group, choices[random_.below(4)], false);
 }
 
 // The outsider sends to the open group (reliability 1) and to the closed one, which must
@@ -179,6 +241,7 @@ void GroupWorkload::on_completed(SimNode& /*node*/, const proto::CompleteEffect&
     const Op op = it->second;
     ops_.erase(it);
     ++numbers_[std::string("group_") + std::string(outcome == Errc::ok ? "ok" : "failed")];
+    if (op.kind == OpKind::remove) return on_delete_done(outcome);
     if (op.kind == OpKind::create) return;
     processes_[op.process].busy = false;
     if (op.kind == OpKind::multicast) on_multicast_done(op, c.result);
@@ -234,6 +297,16 @@ void GroupWorkload::on_delivered(SimNode& node, const Message& message) {
     auto e = proto::group::decode_envelope(message.body);
     HERALD_ASSERT(e.has_value());
     const Life life{message.target, node.incarnation()};
+    if (e->is_deleted) {
+        if (e->group != doomed_group) violation("group " + e->group + " told deleted");
+        if (!delete_started_) violation("doomed group told deleted before any delete");
+        if (told_deleted_.insert(life).second) ++numbers_["group_told_deleted"];
+        return;
+    }
+    if (told_deleted_.contains(life) && e->group == doomed_group) {
+        violation(to_string(life.first) +
+                  " got a view or data of the doomed group after its deletion");
+    }
     if (e->is_view) return on_view(life, *e);
     on_data(life, *e);
 }
@@ -297,6 +370,7 @@ void GroupWorkload::begin_liveness() {
 bool GroupWorkload::done() const {
     return std::all_of(processes_.begin(), processes_.end(), [this](const Process& p) {
         if (!p.alive || p.busy) return false;
+        if (!doomed_dropped(p)) return false;
         if (p.outsider) return p.closed_refused && p.liveness_ok > 0;
         return p.liveness_ok >= options_.liveness_messages && converged(p);
     });
@@ -320,8 +394,9 @@ bool GroupWorkload::converged(const Process& p) const {
 std::string GroupWorkload::outstanding() const {
     std::string text;
     for (const auto& p : processes_) {
-        if (p.outsider ? (p.closed_refused && p.liveness_ok > 0)
-                       : p.liveness_ok >= options_.liveness_messages && converged(p)) {
+        if (doomed_dropped(p) &&
+            (p.outsider ? (p.closed_refused && p.liveness_ok > 0)
+                        : p.liveness_ok >= options_.liveness_messages && converged(p))) {
             continue;
         }
         text += ' ';  // Appends one by one: g++ 12 flags " " + string with a false -Wrestrict.

@@ -1,9 +1,11 @@
 // GroupWorkload: the simulated processes of the "group" scenario. Node 1 runs the group server
 // and creates an open group and a closed one. Member processes on every node join both, keep
 // rejoining when a view no longer holds them (a false suspicion, a leave, a restart), and
-// multicast with reliability 0, 1, 2 (M-of-N) or all; an outsider multicasts to both. After
-// the heal every member multicasts with reliability all until it succeeds. check() states the
-// group promises (docs/groups.md, G20). Layer: sim.
+// multicast with reliability 0, 1, 2 (M-of-N) or all; an outsider multicasts to both. A third,
+// open group ("doomed") is created once; members may join it and multicast to it until the
+// server's process deletes it at a random time (G21), retrying until answered. After the heal
+// every member multicasts with reliability all until it succeeds. check() states the group
+// promises (docs/groups.md, G20 and G21). Layer: sim.
 #pragma once
 
 #include <cstdint>
@@ -50,7 +52,7 @@ public:
     [[nodiscard]] std::map<std::string, std::uint64_t> numbers() const override;
 
 private:
-    enum class OpKind : std::uint8_t { create, join, leave, multicast };
+    enum class OpKind : std::uint8_t { create, join, leave, multicast, remove };
     struct Process {
         Pid pid;
         bool outsider = false;
@@ -87,6 +89,9 @@ private:
     void on_view(const Life& life, const proto::group::Envelope& e);
     void on_data(const Life& life, const proto::group::Envelope& e);
     void create_groups(SimNode& node);
+    void start_delete();
+    void on_delete_done(Errc outcome);
+    [[nodiscard]] bool doomed_dropped(const Process& p) const;
     [[nodiscard]] bool is_member(const Process& p, const std::string& group) const;
     [[nodiscard]] bool converged(const Process& p) const;
     [[nodiscard]] Duration uniform(Duration low, Duration high);
@@ -107,6 +112,13 @@ private:
     std::map<std::string, std::uint64_t> numbers_;
     std::uint64_t next_payload_ = 1;
     bool liveness_ = false;
+    // G21: the doomed group. Created at the server's first start only (a create after its
+    // deletion would start its view ids again at 1, which the view checks key on).
+    bool doomed_created_ = false;
+    bool delete_started_ = false;
+    bool delete_done_ = false;     // Answered ok or not_found.
+    bool delete_busy_ = false;     // A delete is outstanding.
+    std::set<Life> told_deleted_;  // Lives that received the deleted envelope.
 };
 
 }  // namespace herald::sim

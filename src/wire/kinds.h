@@ -69,6 +69,7 @@ inline constexpr std::array kind_table = {
     KindInfo{PacketKind::order_propose, "order_propose", Protocol::order},
     KindInfo{PacketKind::order_flush_report, "order_flush_report", Protocol::order},
     KindInfo{PacketKind::order_flush_outcome, "order_flush_outcome", Protocol::order},
+    KindInfo{PacketKind::group_delete, "group_delete", Protocol::group},
 };
 
 // How an extension's value is laid out (docs/wire.md, "Extensions"). Integers are

@@ -61,6 +61,8 @@ enum class PacketKind : std::uint8_t {
     order_propose = 52,        // Order: ABCAST proposal for the target's message `seq`.
     order_flush_report = 53,   // Order: a survivor's state of the old view, to the flusher.
     order_flush_outcome = 54,  // Order: the flusher's decision: what the old view delivers.
+    // Groups, continued (docs/groups.md).
+    group_delete = 60,  // Group: delete a group (answered once every member node dropped it).
 };
 
 namespace flag {
@@ -77,6 +79,7 @@ inline constexpr std::uint16_t redelivery = 1u << 7;        // mailbox_deliver: 
 inline constexpr std::uint16_t group_closed = 1u << 8;      // group_create: a closed group.
 inline constexpr std::uint16_t group_respond = 1u << 9;     // group_data: members respond.
 inline constexpr std::uint16_t group_reset = 1u << 10;      // group_view: install despite a gap.
+inline constexpr std::uint16_t group_deleted = 1u << 11;    // group_view: the group is gone.
 // With authenticated: everything after the fixed header is encrypted (docs/security.md).
 inline constexpr std::uint16_t encrypted = 1u << 14;
 inline constexpr std::uint16_t authenticated = 1u << 15;  // auth_tag is set (docs/security.md).

@@ -4,9 +4,11 @@
 // reliability-k multicast reported done reached k members (all: every member of its view);
 // every member installs views in increasing order, all members agree on each view, and after
 // the heal every live member is in the server's current view on a node that installed it.
-// Faults: 20% loss, 5% duplication, 10% reordering, a partition, a crash of any node and of
-// the server (disks kept), and per-seed buggify modes.
-// Replay any failing seed with the line printed: herald-sim --scenario=group --seed=N
+// A third group is deleted at a random time (G21): no member gets a view or a multicast of it
+// after being told of the deletion, and after the heal the server holds no such group and no
+// live member is in a view of it. Faults: 20% loss, 5% duplication, 10% reordering, a partition, a
+// crash of any node and of the server (disks kept), and per-seed buggify modes. Replay any failing
+// seed with the line printed: herald-sim --scenario=group --seed=N
 #include <gtest/gtest.h>
 
 #include "sim_test_support.h"

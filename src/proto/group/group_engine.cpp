@@ -64,6 +64,11 @@ void GroupEngine::on_leave(OperationId op, Pid member, std::string_view name, Ti
     start_request(op, PacketKind::group_leave, member, name, false, now, out);
 }
 
+void GroupEngine::on_delete(OperationId op, Pid requester, std::string_view name, Time now,
+                            Effects& out) {
+    start_request(op, PacketKind::group_delete, requester, name, false, now, out);
+}
+
 void GroupEngine::on_lookup(OperationId op, Pid requester, std::string_view name, Time now,
                             Effects& out) {
     start_request(op, PacketKind::group_lookup, requester, name, false, now, out);
@@ -118,6 +123,7 @@ void GroupEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects
         case PacketKind::group_join:
         case PacketKind::group_leave:
         case PacketKind::group_lookup:
+        case PacketKind::group_delete:
             if (is_server() && !stale(from, m.source_incarnation)) on_request(from, m, now, out);
             break;
         case PacketKind::group_view_ack:
@@ -166,9 +172,15 @@ void GroupEngine::on_reply(const GroupPacket& m, Time now, Effects& out) {
                 out.complete(o.op, encode_view(*v));
             }
         }
-        std::vector<std::uint64_t> waiting;
+        std::vector<std::uint64_t> waiting, gone;
         for (const auto& [id, mc] : multicasts_) {
-            if (!mc.resolved && mc.name == o.request.name) waiting.push_back(id);
+            if (mc.name != o.request.name) continue;
+            if (!mc.resolved) waiting.push_back(id);
+            if (mc.resolved && code == Errc::not_found) gone.push_back(id);
+        }
+        // G21: a multicast addressed with a looked-up view whose group is gone now.
+        for (auto id : gone) {
+            finish(id, fail(Errc::not_found, "group " + o.request.name + " was deleted"), out);
         }
         for (auto id : waiting) {
             if (code != Errc::ok) {
@@ -208,6 +220,14 @@ void GroupEngine::on_view(NodeId from, const GroupPacket& m, Effects& out) {
     }
     auto it = installed_.find(m.name);
     const std::uint64_t have = it == installed_.end() ? 0 : it->second.id;
+    if (m.deleted) {  // G21: the group is gone; acknowledged with its final view's id.
+        const bool next = have == 0 || v->id == have + 1 || (m.reset && v->id > have);
+        if (next) drop(m.name, v->id, out);
+        if (!next && v->id <= have) ++counters_.duplicates_dropped;
+        ack.id = next ? v->id : have;
+        transmit(from, ack, out);
+        return;
+    }
     if (have == 0 || v->id == have + 1 || (m.reset && v->id > have)) {
         if (have != 0 && v->id != have + 1) out.trace(Time{}, "probe_group_view_gap");
         install(*v, m.name, out);
@@ -220,6 +240,7 @@ void GroupEngine::on_view(NodeId from, const GroupPacket& m, Effects& out) {
 
 void GroupEngine::install(const View& v, const std::string& name, Effects& out) {
     installed_[name] = v;
+    deleted_.erase(name);
     cache_.erase(name);
     ++counters_.views_installed;
     for (const auto& member : v.members) {
@@ -236,6 +257,39 @@ void GroupEngine::install(const View& v, const std::string& name, Effects& out) 
         message.body = encode_envelope(e);
         out.deliver(std::move(message));
     }
+}
+
+// G21: the group was deleted. Each local member of the installed view gets a deleted
+// envelope; multicasts to it fail not_found; the final view (no members) stays installed, so
+// that a late copy of an earlier view is not installed again (G10 drops older ids).
+void GroupEngine::drop(const std::string& name, std::uint64_t final_id, Effects& out) {
+    View final{final_id, false, {}, order_fifo};
+    if (auto it = installed_.find(name); it != installed_.end() && !deleted_.contains(name)) {
+        final.closed = it->second.closed;
+        final.order = it->second.order;
+        for (const auto& member : it->second.members) {
+            if (member.pid.node != self_ || member.incarnation != incarnation_) continue;
+            Envelope e;
+            e.is_deleted = true;
+            e.group = name;
+            e.view_id = final_id;
+            Message message;
+            message.source = Pid{options_.server, 0};
+            message.target = member.pid;
+            message.seq = final_id;
+            message.body = encode_envelope(e);
+            out.deliver(std::move(message));
+        }
+        ++counters_.groups_dropped;
+    }
+    installed_[name] = final;
+    deleted_.insert(name);
+    cache_.erase(name);
+    std::vector<std::uint64_t> failed;
+    for (const auto& [id, mc] : multicasts_) {
+        if (mc.name == name) failed.push_back(id);
+    }
+    for (auto id : failed) finish(id, fail(Errc::not_found, "group " + name + " was deleted"), out);
 }
 
 // A view this node may address a multicast with (G14): the installed one when this node hosts
@@ -275,10 +329,7 @@ void GroupEngine::on_multicast(OperationId op, Pid sender, std::string_view name
     if (const View* v = usable_view(name, now)) {
         resolve(stored, *v, now, out);
     } else {
-        const bool asking = std::any_of(requests_.begin(), requests_.end(), [&](const auto& r) {
-            return r.second.op == 0 && r.second.request.name == name;
-        });
-        if (!asking) start_request(0, PacketKind::group_lookup, sender, name, false, now, out);
+        look_up(sender, stored.name, now, out);
     }
     arm(now, out);
 }
@@ -461,25 +512,7 @@ void GroupEngine::member_tick(Time now, Effects& out) {
         }
         for (auto mid : waiting) finish(mid, fail(Errc::unreachable, "group lookup"), out);
     }
-    expired.clear();
-    for (auto& [id, mc] : multicasts_) {
-        if (now >= mc.deadline) {
-            expired.push_back(id);
-        } else if (mc.resolved && now >= mc.next_send) {
-            mc.next_send = now + options_.retransmit_interval;
-            for (const auto& [node, locals] : mc.waiting) {
-                ++counters_.retransmits;
-                send_data(mc, node, locals, out);
-            }
-        }
-    }
-    for (auto id : expired) {
-        const auto& mc = multicasts_.at(id);
-        finish(id,
-               fail(Errc::timeout, "responses=" + std::to_string(mc.responders.size()) + " of " +
-                                       std::to_string(mc.needed) + ":" + describe(mc.responders)),
-               out);
-    }
+    tick_multicasts(now, out);
     while (!seen_by_order_.empty()) {
         auto oldest = seen_by_order_.begin();
         if (now - seen_.at(oldest->second).at < options_.seen_retention) break;
@@ -495,6 +528,42 @@ void GroupEngine::member_tick(Time now, Effects& out) {
         h.body = encode_heartbeat(member_views());
         transmit(options_.server, h, out);
     }
+}
+
+// Retransmits multicasts to the members that have not responded, times them out (G16).
+void GroupEngine::tick_multicasts(Time now, Effects& out) {
+    std::vector<std::uint64_t> expired;
+    std::vector<std::pair<Pid, std::string>> relookups;
+    for (auto& [id, mc] : multicasts_) {
+        if (now >= mc.deadline) {
+            expired.push_back(id);
+        } else if (mc.resolved && now >= mc.next_send) {
+            // G21: a sender without a member trusts a looked-up view for lookup_ttl; after
+            // that it asks again, so that a deleted group fails its multicasts not_found.
+            if (usable_view(mc.name, now) == nullptr) relookups.emplace_back(mc.sender, mc.name);
+            mc.next_send = now + options_.retransmit_interval;
+            for (const auto& [node, locals] : mc.waiting) {
+                ++counters_.retransmits;
+                send_data(mc, node, locals, out);
+            }
+        }
+    }
+    for (const auto& [sender, name] : relookups) look_up(sender, name, now, out);
+    for (auto id : expired) {
+        const auto& mc = multicasts_.at(id);
+        finish(id,
+               fail(Errc::timeout, "responses=" + std::to_string(mc.responders.size()) + " of " +
+                                       std::to_string(mc.needed) + ":" + describe(mc.responders)),
+               out);
+    }
+}
+
+// An internal lookup of `name` for multicasts (G14), unless one is outstanding.
+void GroupEngine::look_up(Pid sender, const std::string& name, Time now, Effects& out) {
+    const bool asking = std::any_of(requests_.begin(), requests_.end(), [&](const auto& r) {
+        return r.second.op == 0 && r.second.request.name == name;
+    });
+    if (!asking) start_request(0, PacketKind::group_lookup, sender, name, false, now, out);
 }
 
 void GroupEngine::arm(Time now, Effects& out) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +48,13 @@ public:
     // Removes `member` from group `name`: completes `op` with the view without it, or:
     // not_found (no such group or not a member), invalid_argument, queue_full, timeout.
     void on_leave(OperationId op, Pid member, std::string_view name, Time now, Effects& out);
+    // Deletes group `name` (G21): the server makes a final view without members, tells every
+    // node that hosts members to drop the group (their members get a deleted envelope, their
+    // multicasts to it fail not_found) and erases its record. Completes `op` with an empty
+    // body once the group is gone (every node concerned dropped it or was taken for crashed,
+    // and the erase is durable), or: invalid_argument, not_found (no such group), queue_full
+    // (requests_max here), timeout (no answer within request_timeout: it may be deleted).
+    void on_delete(OperationId op, Pid requester, std::string_view name, Time now, Effects& out);
     // Looks up the current view of `name` at the server (G8) for `requester` (a process of
     // this node): completes `op` with encode_view(view), or invalid_argument, not_found,
     // access_denied (closed group, requester not a member), queue_full, timeout.
@@ -62,8 +70,11 @@ public:
     void on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body,
                       std::uint32_t reliability, Duration timeout, Time now, Effects& out);
 
-    // The view of `name` this node installed last, or nullptr.
+    // The view of `name` this node installed last, or nullptr. After a deletion (G21) it is
+    // the group's final view, without members, until a group created again installs a view.
     [[nodiscard]] const View* installed(std::string_view name) const;
+    // Whether the view installed for `name` is the final view of a deleted group (G21).
+    [[nodiscard]] bool deleted(std::string_view name) const { return deleted_.contains(name); }
     // Every group's view this node installed last (those of groups it hosts or hosted
     // members of), by name: the ordering engine's view input in the runtime.
     [[nodiscard]] const std::map<std::string, View, std::less<>>& installed_views() const {
@@ -71,11 +82,14 @@ public:
     }
     // Server only: the current view of `name` (durable or not), or nullptr.
     [[nodiscard]] const View* server_view(std::string_view name) const;
-    // Server only: the names of the groups it holds, in name order (empty elsewhere).
+    // Server only: the names of the groups it holds, in name order (empty elsewhere); not
+    // those being deleted.
     [[nodiscard]] std::vector<std::string> server_groups() const {
         std::vector<std::string> names;
         names.reserve(groups_.size());
-        for (const auto& entry : groups_) names.push_back(entry.first);
+        for (const auto& entry : groups_) {
+            if (!entry.second.deleted) names.push_back(entry.first);
+        }
         return names;
     }
     [[nodiscard]] bool is_server() const { return self_ == options_.server; }
@@ -97,6 +111,7 @@ private:
     void on_reply(const GroupPacket& m, Time now, Effects& out);
     void on_view(NodeId from, const GroupPacket& m, Effects& out);
     void install(const View& v, const std::string& name, Effects& out);
+    void drop(const std::string& name, std::uint64_t final_id, Effects& out);
     void on_data(NodeId from, const GroupPacket& m, Time now, Effects& out);
     void on_response(NodeId from, const GroupPacket& m, Effects& out);
     void resolve(Multicast& mc, const View& v, Time now, Effects& out);
@@ -104,6 +119,8 @@ private:
                    Effects& out);
     void finish(std::uint64_t id, Result<Bytes> result, Effects& out);
     void member_tick(Time now, Effects& out);
+    void tick_multicasts(Time now, Effects& out);
+    void look_up(Pid sender, const std::string& name, Time now, Effects& out);
     [[nodiscard]] const View* usable_view(std::string_view name, Time now) const;
     [[nodiscard]] bool hosts_members() const;
     [[nodiscard]] std::vector<InstalledView> member_views() const;
@@ -124,6 +141,10 @@ private:
     void remove_node_members(NodeId node, std::uint32_t below_incarnation);
     void write_dirty(Effects& out);
     void send_answers(const std::string& name, Effects& out);
+    void send_gone_answers(const std::string& name, Time now, Effects& out);
+    void send_gone(NodeId node, std::uint32_t incarnation, const std::string& name,
+                   std::uint64_t id, Effects& out);
+    void abandon_silent(Time now);
     void distribute(const std::string& name, ServerGroup& g, Time now, bool force, Effects& out);
     void send_view(const std::string& name, const ServerGroup& g, NodeId node, NodeCursor& c,
                    Time now, Effects& out);
@@ -145,6 +166,7 @@ private:
     Time next_heartbeat_;
     // Member side.
     std::map<std::string, View, std::less<>> installed_;
+    std::set<std::string, std::less<>> deleted_;  // Installed views that are final (G21).
     std::map<std::string, CachedView, std::less<>> cache_;
     std::map<std::uint64_t, Outstanding> requests_;  // By request id.
     std::map<std::uint64_t, Multicast> multicasts_;  // By message id.
@@ -155,6 +177,10 @@ private:
     std::map<NodeId, HeardFrom> heard_;
     std::map<RequestKey, Answer> answers_;
     std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> writes_;  // token -> view.
+    std::map<std::uint64_t, std::string> finals_;  // token -> deleted group's name (G21).
+    // G21: per name whose last group was deleted, that group's final view id (a group created
+    // again under the name numbers its views above it). One small record per such name.
+    std::map<std::string, std::uint64_t, std::less<>> floors_;
 };
 
 }  // namespace herald::proto::group

@@ -13,13 +13,15 @@ using wire::PacketKind;
 
 bool is_group_kind(PacketKind kind) {
     const auto raw = static_cast<std::uint8_t>(kind);
-    return raw >= static_cast<std::uint8_t>(PacketKind::group_create) &&
-           raw <= static_cast<std::uint8_t>(PacketKind::group_response);
+    return (raw >= static_cast<std::uint8_t>(PacketKind::group_create) &&
+            raw <= static_cast<std::uint8_t>(PacketKind::group_response)) ||
+           kind == PacketKind::group_delete;
 }
 
 bool is_request(PacketKind kind) {
     return kind == PacketKind::group_create || kind == PacketKind::group_join ||
-           kind == PacketKind::group_leave || kind == PacketKind::group_lookup;
+           kind == PacketKind::group_leave || kind == PacketKind::group_lookup ||
+           kind == PacketKind::group_delete;
 }
 
 Status parse_extensions(const wire::Packet& p, std::uint32_t name_bytes_max, GroupPacket& m) {
@@ -119,6 +121,7 @@ wire::Packet build(const GroupPacket& m, std::uint32_t self_incarnation) {
     if (m.closed) h.flags |= wire::flag::group_closed;
     if (m.respond) h.flags |= wire::flag::group_respond;
     if (m.reset) h.flags |= wire::flag::group_reset;
+    if (m.deleted) h.flags |= wire::flag::group_deleted;
     if (!m.name.empty()) p.extensions.push_back({ExtensionType::group_name, to_bytes(m.name)});
     if (m.reason != Errc::ok) {
         p.extensions.push_back({ExtensionType::reason, {static_cast<std::uint8_t>(m.reason)}});
@@ -148,6 +151,7 @@ Result<GroupPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
     m.closed = (h.flags & wire::flag::group_closed) != 0;
     m.respond = (h.flags & wire::flag::group_respond) != 0;
     m.reset = (h.flags & wire::flag::group_reset) != 0;
+    m.deleted = (h.flags & wire::flag::group_deleted) != 0;
     if (m.source.node != from) return fail(Errc::malformed, "source is not the sending node");
     if ((is_request(m.kind) || m.kind == PacketKind::group_data) && !m.source.valid()) {
         return fail(Errc::malformed, "invalid source pid");
@@ -174,10 +178,11 @@ Result<GroupPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
 
 Bytes encode_envelope(const Envelope& e) {
     Bytes out;
-    out.push_back(e.is_view ? 1 : 0);
+    out.push_back(e.is_deleted ? 2 : e.is_view ? 1 : 0);
     put_u64(out, e.view_id);
     out.push_back(static_cast<std::uint8_t>(e.group.size()));
     out.insert(out.end(), e.group.begin(), e.group.end());
+    if (e.is_deleted) return out;
     if (e.is_view) {
         const Bytes v = encode_view(e.view);
         out.insert(out.end(), v.begin(), v.end());
@@ -195,12 +200,17 @@ std::optional<Envelope> decode_envelope(ByteView bytes) {
     std::size_t offset = 0;
     std::uint8_t type = 0, length = 0;
     if (!get_u8(bytes, offset, type) || !get_u64(bytes, offset, e.view_id) ||
-        !get_u8(bytes, offset, length) || type > 1 || bytes.size() - offset < length) {
+        !get_u8(bytes, offset, length) || type > 2 || bytes.size() - offset < length) {
         return std::nullopt;
     }
     e.is_view = type == 1;
+    e.is_deleted = type == 2;
     e.group = std::string(as_text(bytes.subspan(offset, length)));
     offset += length;
+    if (e.is_deleted) {
+        if (offset != bytes.size()) return std::nullopt;
+        return e;
+    }
     if (e.is_view) {
         auto v = decode_view(bytes.subspan(offset));
         if (!v) return std::nullopt;
@@ -236,9 +246,11 @@ std::optional<Responders> decode_responders(ByteView bytes) {
     return r;
 }
 
-Bytes encode_record(const std::vector<View>& history) {
+Bytes encode_record(const std::vector<View>& history, RecordState state) {
     Bytes out;
-    out.push_back(!history.empty() && history.back().closed ? 1 : 0);
+    const int closed = !history.empty() && history.back().closed ? 1 : 0;
+    const int bits = state == RecordState::deleted ? 2 : state == RecordState::gone ? 4 : 0;
+    out.push_back(static_cast<std::uint8_t>(closed | bits));
     put_u32(out, static_cast<std::uint32_t>(history.size()));
     for (const auto& v : history) {
         const Bytes b = encode_view(v);
@@ -249,6 +261,11 @@ Bytes encode_record(const std::vector<View>& history) {
 }
 
 std::optional<std::vector<View>> decode_record(ByteView bytes) {
+    RecordState state = RecordState::live;
+    return decode_record(bytes, state);
+}
+
+std::optional<std::vector<View>> decode_record(ByteView bytes, RecordState& state) {
     std::size_t offset = 0;
     std::uint8_t flags = 0;
     std::uint32_t n = 0;
@@ -262,7 +279,10 @@ std::optional<std::vector<View>> decode_record(ByteView bytes) {
         offset += length;
         history.push_back(std::move(*v));
     }
-    if (offset != bytes.size()) return std::nullopt;
+    if (offset != bytes.size() || (flags & 6) == 6) return std::nullopt;
+    state = (flags & 2) != 0   ? RecordState::deleted
+            : (flags & 4) != 0 ? RecordState::gone
+                               : RecordState::live;
     return history;
 }
 

@@ -53,6 +53,7 @@ struct GroupPacket : Addressing {
     std::uint8_t order = order_fifo;    // Create: the body (empty = fifo, else one mode byte).
     bool respond = false;               // flag::group_respond (data).
     bool reset = false;                 // flag::group_reset (view).
+    bool deleted = false;               // flag::group_deleted (view): the group is gone.
     std::string name;                   // group_name (all but heartbeat).
     Errc reason = Errc::ok;             // reason (reply); ok when absent.
     std::uint64_t view_id = 0;          // view_id (data, reply).
@@ -68,11 +69,13 @@ struct GroupPacket : Addressing {
 [[nodiscard]] Result<GroupPacket> parse(NodeId from, wire::Packet& packet,
                                         std::uint32_t name_bytes_max);
 
-// What a member's queue receives (Message::body): u8 type (0 data, 1 view), u64 view id,
-// u8 name length, the name, then for data: u64 sender node, u64 sender local id, u32 sender
-// incarnation, u64 message id, the payload; for a view: encode_view(view).
+// What a member's queue receives (Message::body): u8 type (0 data, 1 view, 2 deleted), u64
+// view id, u8 name length, the name, then for data: u64 sender node, u64 sender local id, u32
+// sender incarnation, u64 message id, the payload; for a view: encode_view(view); for deleted
+// (the group was deleted; view id is its final view's): nothing.
 struct Envelope {
     bool is_view = false;
+    bool is_deleted = false;  // The group was deleted (docs/groups.md G21); no view, no data.
     std::string group;
     std::uint64_t view_id = 0;
     Member sender;                 // Data.
@@ -102,10 +105,17 @@ struct InstalledView {
 [[nodiscard]] Bytes encode_heartbeat(const std::vector<InstalledView>& views);
 [[nodiscard]] std::optional<std::vector<InstalledView>> decode_heartbeat(ByteView bytes);
 
-// The server's durable record of one group, under "group/g/<name>": u8 flags (bit 0 closed),
-// u32 n, then n views (u32 length + encode_view), oldest first; the last is current.
-[[nodiscard]] Bytes encode_record(const std::vector<View>& history);
+// The server's durable record of one group, under "group/g/<name>": u8 flags (bit 0 closed,
+// bit 1 deleted: the last view is the final one of a group being deleted; bit 2 gone: the
+// deletion is over and the one view is the final view, which a group created again under the
+// name numbers its views above; G21), u32 n, then n views (u32 length + encode_view), oldest
+// first; the last is current.
+enum class RecordState : std::uint8_t { live, deleted, gone };
+[[nodiscard]] Bytes encode_record(const std::vector<View>& history,
+                                  RecordState state = RecordState::live);
 [[nodiscard]] std::optional<std::vector<View>> decode_record(ByteView bytes);
+// The same, also reading the state.
+[[nodiscard]] std::optional<std::vector<View>> decode_record(ByteView bytes, RecordState& state);
 [[nodiscard]] std::string record_key(std::string_view name);
 
 }  // namespace herald::proto::group

@@ -55,6 +55,7 @@ struct GroupCounters {
     std::uint64_t seen_evicted = 0;        // Message ids forgotten early (seen_max).
     std::uint64_t storage_errors = 0;      // Durable writes that failed (retried).
     std::uint64_t bad_records = 0;         // Stored records that did not decode.
+    std::uint64_t groups_dropped = 0;      // Deleted groups whose view this node forgot (G21).
 };
 
 }  // namespace herald::proto::group

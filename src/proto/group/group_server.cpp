@@ -23,19 +23,25 @@ bool hosts(const View& v, NodeId node) {
 
 const View* GroupEngine::server_view(std::string_view name) const {
     auto it = groups_.find(name);
-    return it == groups_.end() ? nullptr : &it->second.current();
+    return it == groups_.end() || it->second.deleted ? nullptr : &it->second.current();
 }
 
 void GroupEngine::on_restore(std::span<const StoredRecord> records) {
     if (!is_server()) return;
     for (const auto& [key, value] : records) {
-        auto history = key.starts_with("group/g/") ? decode_record(value) : std::nullopt;
+        RecordState state = RecordState::live;
+        auto history = key.starts_with("group/g/") ? decode_record(value, state) : std::nullopt;
         if (!history) {
             ++counters_.bad_records;
             continue;
         }
+        if (state == RecordState::gone) {  // G21: only the floor of a deleted group is left.
+            floors_[key.substr(8)] = history->back().id;
+            continue;
+        }
         ServerGroup g;
         g.history = std::move(*history);
+        g.deleted = state == RecordState::deleted;  // G21: the deletion goes on.
         g.durable_id = g.current().id;
         groups_.emplace(key.substr(8), std::move(g));
     }
@@ -84,17 +90,35 @@ GroupPacket GroupEngine::handle_request(const GroupPacket& m, std::uint64_t& wai
     if (m.kind == PacketKind::group_create) {
         if (it != groups_.end()) return reply.reason = Errc::already_exists, reply;
         if (groups_.size() >= options_.groups_max) return reply.reason = Errc::queue_full, reply;
+        // G21: above the final view of a deleted group of that name, so that no node takes a
+        // view of one for a view of the other.
+        std::uint64_t first = 1;
+        if (auto floor = floors_.find(m.name); floor != floors_.end()) {
+            first = floor->second + 1;
+            floors_.erase(floor);
+        }
         ServerGroup g;
-        g.history.push_back(View{1, m.closed, {}, m.order});
+        g.history.push_back(View{first, m.closed, {}, m.order});
         g.dirty = true;
         ++counters_.views_created;
         it = groups_.emplace(m.name, std::move(g)).first;
         reply.body = encode_view(it->second.current());
-        wait_view = 1;
+        wait_view = first;
         return reply;
     }
     if (it == groups_.end()) return reply.reason = Errc::not_found, reply;
     ServerGroup& g = it->second;
+    if (m.kind == PacketKind::group_delete) {
+        // G21: a final view without members; answered once the group is gone. A second
+        // delete while it goes waits for the same end.
+        if (!g.deleted) {
+            g.deleted = true;
+            change(m.name, g, {});
+        }
+        wait_view = wait_gone;
+        return reply;
+    }
+    if (g.deleted) return reply.reason = Errc::not_found, reply;
     if (m.kind == PacketKind::group_join) return handle_join(g, std::move(reply), m, wait_view);
     if (m.kind == PacketKind::group_lookup) {
         if (g.current().closed && !g.current().contains_pid(m.source)) {
@@ -147,6 +171,7 @@ void GroupEngine::change(const std::string& name, ServerGroup& g, std::vector<Me
 
 void GroupEngine::remove_node_members(NodeId node, std::uint32_t below_incarnation) {
     for (auto& [name, g] : groups_) {
+        if (g.deleted) continue;  // Its final view has no members.
         auto members = g.current().members;
         const auto end = std::remove_if(members.begin(), members.end(), [&](const Member& m) {
             return m.pid.node == node && m.incarnation < below_incarnation;
@@ -159,9 +184,19 @@ void GroupEngine::remove_node_members(NodeId node, std::uint32_t below_incarnati
 
 void GroupEngine::write_dirty(Effects& out) {
     for (auto& [name, g] : groups_) {
-        if (!g.dirty || g.writing) continue;
+        if (g.writing) continue;
+        if (!g.dirty) {
+            // G21: every node concerned dropped the deleted group: only its floor stays.
+            if (!g.deleted || !g.announced || !g.nodes.empty()) continue;
+            const std::uint64_t token = next_token_++;
+            out.persist(token, record_key(name), encode_record({g.current()}, RecordState::gone));
+            finals_[token] = name;
+            g.writing = true;
+            continue;
+        }
         const std::uint64_t token = next_token_++;
-        out.persist(token, record_key(name), encode_record(g.history));
+        out.persist(token, record_key(name),
+                    encode_record(g.history, g.deleted ? RecordState::deleted : RecordState::live));
         writes_[token] = {name, g.current().id};
         g.writing = true;
         g.dirty = false;
@@ -169,6 +204,21 @@ void GroupEngine::write_dirty(Effects& out) {
 }
 
 void GroupEngine::on_durable(std::uint64_t token, const Status& status, Time now, Effects& out) {
+    if (auto e = finals_.find(token); e != finals_.end()) {
+        const std::string name = e->second;
+        finals_.erase(e);
+        if (status) {
+            floors_[name] = groups_.at(name).current().id;
+            groups_.erase(name);  // G21: gone; a create may make it again.
+            send_gone_answers(name, now, out);
+        } else {
+            ++counters_.storage_errors;  // Written again at the next write_dirty.
+            groups_.at(name).writing = false;
+        }
+        write_dirty(out);
+        arm(now, out);
+        return;
+    }
     auto w = writes_.find(token);
     HERALD_ASSERT(w != writes_.end());
     const auto [name, view_id] = w->second;
@@ -196,6 +246,43 @@ void GroupEngine::send_answers(const std::string& name, Effects& out) {
     }
 }
 
+void GroupEngine::send_gone_answers(const std::string& name, Time now, Effects& out) {
+    for (auto& [key, answer] : answers_) {
+        if (answer.sent || answer.reply.name != name || answer.wait_view != wait_gone) continue;
+        answer.sent = true;
+        answer.at = now;  // Retention runs from now: a retry gets this answer.
+        transmit(key.node, answer.reply, out);
+    }
+}
+
+// G21: a group_view of a group that no longer exists, with no cursor (heartbeats repeat it).
+void GroupEngine::send_gone(NodeId node, std::uint32_t incarnation, const std::string& name,
+                            std::uint64_t id, Effects& out) {
+    GroupPacket m;
+    m.kind = PacketKind::group_view;
+    m.source = Pid{self_, 0};
+    m.target = Pid{node, 0};
+    m.target_incarnation = incarnation;
+    m.name = name;
+    m.id = id;
+    m.deleted = true;
+    m.body = encode_view(View{id, false, {}, order_fifo});
+    transmit(node, m, out);
+}
+
+// G21: a node that stays silent for suspicion_timeout is not waited for by a deletion (it
+// drops the group when it is heard again: its heartbeat names a group that is gone).
+void GroupEngine::abandon_silent(Time now) {
+    for (auto& [name, g] : groups_) {
+        if (!g.deleted) continue;
+        std::erase_if(g.nodes, [&](const auto& entry) {
+            if (entry.first == self_) return false;
+            auto [h, fresh] = heard_.try_emplace(entry.first, HeardFrom{0, now});
+            return !fresh && now - h->second.at > options_.suspicion_timeout;
+        });
+    }
+}
+
 // G9: every node that hosts members of the durable view, or of the one before it, is brought
 // up to date, one view at a time; `force` sends now, else only when a retransmit is due.
 void GroupEngine::distribute(const std::string& name, ServerGroup& g, Time now, bool force,
@@ -203,14 +290,18 @@ void GroupEngine::distribute(const std::string& name, ServerGroup& g, Time now, 
     const View* durable = g.find(g.durable_id);
     if (durable == nullptr) return;
     const View* before = g.find(g.durable_id - 1);
+    // G21: the final view of a deleted group goes to the nodes of the view before it once;
+    // each is forgotten when it acknowledged it.
+    const bool final = g.deleted && g.durable_id == g.current().id;
     std::vector<NodeId> nodes;
     for (const View* v : {durable, before}) {
-        if (v == nullptr) continue;
+        if (v == nullptr || (final && g.announced)) continue;
         for (const auto& m : v->members) nodes.push_back(m.pid.node);
     }
     for (auto node : nodes) {
         if (!g.nodes.contains(node)) g.nodes[node].incarnation = known_incarnation(node);
     }
+    if (final) g.announced = true;
     for (auto it = g.nodes.begin(); it != g.nodes.end();) {
         NodeCursor& c = it->second;
         const bool current = c.known && c.acked >= g.durable_id;
@@ -218,7 +309,7 @@ void GroupEngine::distribute(const std::string& name, ServerGroup& g, Time now, 
         // make it again, unknown, and resend the durable view for ever (checker "quiet").
         const bool concerned =
             hosts(*durable, it->first) || (before != nullptr && hosts(*before, it->first));
-        if (current && !concerned) {
+        if (current && (final || !concerned)) {
             it = g.nodes.erase(it);
             continue;
         }
@@ -252,6 +343,7 @@ void GroupEngine::send_view(const std::string& name, const ServerGroup& g, NodeI
         }
     }
     HERALD_ASSERT(v != nullptr);
+    m.deleted = g.deleted && v->id == g.current().id;
     m.id = v->id;
     m.body = encode_view(*v);
     c.sent = now;
@@ -261,6 +353,8 @@ void GroupEngine::send_view(const std::string& name, const ServerGroup& g, NodeI
 void GroupEngine::on_view_ack(NodeId from, const GroupPacket& m, Time now, Effects& out) {
     auto g = groups_.find(m.name);
     if (g == groups_.end()) return;
+    // A view this group never made durable: the node speaks of a deleted predecessor (G21).
+    if (m.id > g->second.durable_id) return;
     auto it = g->second.nodes.find(from);
     if (it == g->second.nodes.end() || it->second.incarnation != m.source_incarnation) return;
     NodeCursor& c = it->second;
@@ -284,7 +378,13 @@ void GroupEngine::on_heartbeat(NodeId from, const GroupPacket& m, Time now, Effe
     }
     for (const auto& installed : *views) {
         auto g = groups_.find(installed.name);
-        if (g == groups_.end() || installed.view_id >= g->second.durable_id) continue;
+        // G21: a group that is gone (or a view the group of that name never made: its deleted
+        // predecessor's) is dropped by the node.
+        if (g == groups_.end() || installed.view_id > g->second.durable_id) {
+            send_gone(from, m.source_incarnation, installed.name, installed.view_id + 1, out);
+            continue;
+        }
+        if (installed.view_id >= g->second.durable_id) continue;
         auto [c, fresh] = g->second.nodes.try_emplace(from);
         if (!fresh) continue;
         c->second = NodeCursor{m.source_incarnation, true, installed.view_id, Time{}};
@@ -369,6 +469,7 @@ void GroupEngine::forget_silent(Time now) {
 
 void GroupEngine::server_tick(Time now, Effects& out) {
     suspect(now, out);
+    abandon_silent(now);
     forget_silent(now);
     for (auto& [name, g] : groups_) distribute(name, g, now, false, out);
     for (auto it = answers_.begin(); it != answers_.end();) {

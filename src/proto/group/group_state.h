@@ -31,6 +31,10 @@ struct ServerGroup {
     std::uint64_t durable_id = 0;  // Views up to this id are on disk and may be sent (G5).
     bool writing = false;          // A write of the record is in flight.
     bool dirty = false;            // The record changed since the last write began.
+    // G21: deleted; the current view is the final one (no members). The group stays (a
+    // tombstone) until every node concerned dropped it and its record is erased.
+    bool deleted = false;
+    bool announced = false;  // Deleted: the nodes to tell were given cursors.
     std::map<NodeId, NodeCursor> nodes;
 
     [[nodiscard]] const View& current() const { return history.back(); }
@@ -55,9 +59,11 @@ struct RequestKey {
     std::uint64_t id = 0;
     auto operator<=>(const RequestKey&) const = default;
 };
+// Answer::wait_view of a delete: sent once the group is gone (G21).
+inline constexpr std::uint64_t wait_gone = ~std::uint64_t{0};
 struct Answer {
     GroupPacket reply;
-    std::uint64_t wait_view = 0;  // Sent once this view of reply.name is durable.
+    std::uint64_t wait_view = 0;  // Sent once this view of reply.name is durable (or wait_gone).
     bool sent = false;
     Time at;  // When it was first sent (retention).
 };

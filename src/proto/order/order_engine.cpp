@@ -36,6 +36,10 @@ Status OrderEngine::on_create(std::string_view name, OrderMode mode) {
     return {};
 }
 
+void OrderEngine::on_delete(std::string_view name) {
+    if (auto it = groups_.find(name); it != groups_.end()) groups_.erase(it);
+}
+
 std::optional<std::uint32_t> OrderEngine::index_of(const View& v, const Member& m) {
     auto it = std::lower_bound(v.members.begin(), v.members.end(), m);
     if (it == v.members.end() || *it != m) return std::nullopt;

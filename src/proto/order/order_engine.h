@@ -25,6 +25,10 @@ public:
     // the same mode, O2). Errors: invalid_argument (name), already_exists (another mode;
     // the same mode again is ok), queue_full (groups_max).
     [[nodiscard]] Status on_create(std::string_view name, OrderMode mode);
+    // Group `name` was deleted (docs/groups.md G21): its state here is forgotten (messages not
+    // yet delivered are not delivered), so that a group created again under the name starts
+    // afresh. An unknown name is ignored.
+    void on_delete(std::string_view name);
     // View `view` of group `name` (members sorted, id growing by one per change): local
     // members in it that had no view install it at once; local members with an older view
     // flush it first (O27-O32) and then install it; local members not in it stop. Views of

@@ -224,14 +224,16 @@ inline std::vector<std::string> lines(const std::string& text) {
     return out;
 }
 
-// A heraldd on `listen` (udp://127.0.0.1:0 by default) with its own data folder; ready once it
+// A heraldd on `listen` (udp://127.0.0.1:0 by default) with its own data folder, or with
+// `data_dir` when given (a later Daemon on the same folder is a restart); ready once it
 // printed its line.
 class Daemon {
 public:
     explicit Daemon(std::vector<std::string> extra = {},
-                    const std::string& listen = "udp://127.0.0.1:0") {
+                    const std::string& listen = "udp://127.0.0.1:0",
+                    const std::string& data_dir = "") {
         std::vector<std::string> argv = {heraldd_bin(), "--listen", listen, "--data-dir",
-                                         dir_.file("data")};
+                                         data_dir.empty() ? dir_.file("data") : data_dir};
         argv.insert(argv.end(), extra.begin(), extra.end());
         child_ = std::make_unique<Child>(argv);
         const auto ready = child_->out().line(Clock::now() + 10s);

@@ -1,13 +1,16 @@
-// Integration: `herald group create|join|leave|send|view|ls` against two real heraldd: the
-// first hosts the group server (the default, docs/config.md [groups]), the second uses it by
-// server_url. Checks the JSON and text output, a multicast with reliability all answered by
-// members on both daemons, the view change on leave, `herald status` group counters, and exit
-// codes: 1 for a refused operation (not_found, already_exists, access_denied, unreachable), 2
-// for malformed input (docs/cli.md "herald group").
+// Integration: `herald group create|rm|join|leave|send|recv|view|members|views|ls` against two
+// real heraldd: the first hosts the group server (the default, docs/config.md [groups]), the
+// second uses it by server_url. Checks the JSON and text output, a multicast with reliability
+// all answered by members on both daemons and received through a daemon's member, the view
+// change on leave, the view history, deletion and re-creation, `herald status` group
+// counters, and exit codes: 1 for a refused operation (not_found, already_exists,
+// access_denied, unreachable, timeout), 2 for malformed input (docs/cli.md "herald group").
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "app_test_support.h"
 
@@ -117,6 +120,144 @@ TEST(HeraldCliGroup, CreateWithOrderShowsItInViewAndLs) {
     EXPECT_EQ(group({"view", daemon.url(), "bad"}).code, 1);  // Never created.
 }
 
+// The view ids `herald group views` prints for `name` at `url`, polled until there are `n`
+// (a view reaches a daemon's member after the answer that made it; at most 5 s).
+std::vector<int> view_ids(const std::string& url, const std::string& name, std::size_t n) {
+    std::vector<int> ids;
+    for (int attempt = 0; attempt < 50 && ids.size() != n; ++attempt) {
+        if (attempt > 0) std::this_thread::sleep_for(100ms);
+        const auto r = group({"views", url, name});
+        EXPECT_EQ(r.code, 0) << r.err;
+        ids.clear();
+        for (const auto& line : lines(r.out)) ids.push_back(json::parse(line)["view_id"]);
+    }
+    return ids;
+}
+
+// herald group members, views, recv and rm (issue 15 items 1 and 8): members lists the current
+// view's pids and nodes; views the views the daemon's member received (the current view alone
+// where it has none); recv prints what the daemon's member received, with --count and
+// --timeout as herald recv; rm deletes the group everywhere, and the name can be made again.
+TEST(HeraldCliGroup, MembersViewsRecvAndRmAcrossTwoDaemons) {
+    Daemon server;
+    TempDir dir;
+    auto client = client_of(server, dir);
+    ASSERT_EQ(group({"create", server.url(), "news"}).code, 0);
+    ASSERT_EQ(group({"create", server.url(), "quiet"}).code, 0);
+    auto r = group({"join", server.url(), "news"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string first = only_object(r)["member"];
+    r = group({"join", client->url(), "news"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string second = only_object(r)["member"];
+
+    r = group({"members", client->url(), "news"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::vector<std::string> pids;
+    for (const auto& line : lines(r.out)) {
+        const json m = json::parse(line);
+        EXPECT_EQ(m["view_id"], 3);
+        const std::string pid = m["pid"];
+        EXPECT_EQ(pid.substr(0, pid.find('.')), m["node"]) << line;
+        pids.push_back(pid);
+    }
+    std::sort(pids.begin(), pids.end());
+    std::vector<std::string> expected{first, second};
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(pids, expected);
+    r = run({herald_bin(), "group", "members", server.url(), "news"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find(first + " " + first.substr(0, first.find('.')) + "\n"), std::string::npos)
+        << r.out;
+    EXPECT_EQ(lines(r.out).size(), 2u) << r.out;
+
+    EXPECT_EQ(view_ids(server.url(), "news", 2), (std::vector<int>{2, 3}));
+    EXPECT_EQ(view_ids(client->url(), "news", 1), (std::vector<int>{3}));
+    EXPECT_EQ(view_ids(client->url(), "quiet", 1), (std::vector<int>{1})) << "no member there";
+
+    ASSERT_EQ(group({"send", client->url(), "news", "hello", "-r", "all"}).code, 0);
+    r = group({"recv", server.url(), "news", "--count", "1", "--timeout", "5s"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json got = only_object(r);
+    EXPECT_EQ(got["event"], "message");
+    EXPECT_EQ(got["group"], "news");
+    EXPECT_EQ(got["sender"], second);
+    EXPECT_EQ(got["view_id"], 3);
+    EXPECT_EQ(got["body"], "hello");
+    ASSERT_EQ(group({"send", server.url(), "news", "second", "-r", "all"}).code, 0);
+    r = run({herald_bin(), "group", "recv", client->url(), "news", "-n", "2", "-t", "5s"});
+    ASSERT_EQ(r.code, 0) << r.err;  // Its own member got hello too, then second.
+    ASSERT_EQ(lines(r.out).size(), 2u) << r.out;
+    EXPECT_NE(r.out.find("message from " + second + " to news (view 3, "), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("5 bytes): hello\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("message from " + first + " to news (view 3, "), std::string::npos)
+        << r.out;
+    r = group({"recv", server.url(), "news", "-n", "1", "-t", "5s"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(only_object(r)["body"], "second") << "a member gets its own multicast too";
+    r = group({"recv", server.url(), "news", "--count", "1", "--timeout", "1s"});
+    EXPECT_EQ(r.code, 1) << "nothing more came";
+    EXPECT_NE(r.err.find("received 0 of 1 messages"), std::string::npos) << r.err;
+    r = group({"recv", server.url(), "news", "--timeout", "1s"});
+    EXPECT_EQ(r.code, 0) << "no --count: running out of time is the end" << r.err;
+    EXPECT_EQ(r.out, "");
+    r = group({"recv", client->url(), "quiet", "--count", "1"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("not_found"), std::string::npos) << "the daemon did not join" << r.err;
+
+    r = group({"rm", client->url(), "news"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(only_object(r), (json{{"ok", true}, {"name", "news"}}));
+    r = run({herald_bin(), "group", "rm", server.url(), "quiet"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "deleted quiet\n");
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"view", server.url(), "news"},
+          {"send", server.url(), "news", "late"},
+          {"rm", server.url(), "news"},
+          {"recv", server.url(), "news", "-n", "1"}}) {  // Its member was told of the deletion.
+        r = group(args);
+        EXPECT_EQ(r.code, 1) << args[0] << ": " << r.out;
+        EXPECT_NE(r.err.find("not_found"), std::string::npos) << args[0] << ": " << r.err;
+    }
+    r = group({"ls", server.url()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "");
+
+    // Views 1-3, the final view 4: the group made again starts at view 5.
+    r = group({"create", client->url(), "news", "--closed"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(only_object(r)["view_id"], 5);
+    r = group({"join", server.url(), "news"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(only_object(r)["view_id"], 6);
+    EXPECT_EQ(view_ids(server.url(), "news", 1), (std::vector<int>{6})) << "a new history";
+}
+
+// docs/groups.md G21, G5: a deleted group's record is erased from the server's store, so a
+// heraldd restarted (kill -9) on the same data folder does not bring it back, keeps the
+// group that was not deleted, and lets the name be created again.
+TEST(HeraldCliGroup, DeletedGroupStaysGoneAfterTheServerRestarts) {
+    TempDir dir;
+    const std::string data = dir.file("data");
+    {
+        Daemon daemon({}, "udp://127.0.0.1:0", data);
+        ASSERT_EQ(group({"create", daemon.url(), "kept"}).code, 0);
+        ASSERT_EQ(group({"create", daemon.url(), "gone"}).code, 0);
+        ASSERT_EQ(group({"join", daemon.url(), "gone"}).code, 0);
+        const auto r = group({"rm", daemon.url(), "gone"});
+        ASSERT_EQ(r.code, 0) << r.err;
+    }  // SIGKILL.
+    Daemon again({}, "udp://127.0.0.1:0", data);
+    auto r = run({herald_bin(), "group", "ls", again.url()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "kept fifo\n");
+    r = group({"create", again.url(), "gone"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(only_object(r)["view_id"], 4) << "views 1-2, final 3: the floor survived too";
+}
+
 TEST(HeraldCliGroup, RefusedOperationsExitOne) {
     Daemon server;
     TempDir dir;
@@ -147,7 +288,12 @@ TEST(HeraldCliGroup, MalformedInputIsAUsageError) {
           {"send", daemon.url(), "g", "x", "--reliability", "-1"},
           {"send", daemon.url(), "g", "x", "--send-timeout", "0"},
           {"send", daemon.url(), "g", "x", "--send-timeout", "20s", "--timeout", "10s"},
-          {"view", "nowhere", "g"}}) {
+          {"view", "nowhere", "g"},
+          {"rm", daemon.url(), ""},
+          {"members", daemon.url(), std::string(65, 'm')},
+          {"views", daemon.url(), "bad\nname"},
+          {"recv", daemon.url(), "bad\tname", "-n", "1"},
+          {"recv", daemon.url(), "g", "--timeout", "soon"}}) {
         const auto r = group(args);
         EXPECT_EQ(r.code, 2) << args[0] << " " << args[2] << ": " << r.err;
         EXPECT_NE(r.err.find("invalid_argument"), std::string::npos) << r.err;

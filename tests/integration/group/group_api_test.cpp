@@ -137,6 +137,56 @@ TEST_F(GroupApiTest, AProcessThatExitsLeavesItsGroups) {
     EXPECT_EQ(s->stats().group_suspicions, 0u);  // A leave, not the failure detector.
 }
 
+// docs/groups.md G21 on real nodes: B deletes a group whose members live on A and B; each
+// member receives a deleted message, a later multicast and lookup fail not_found, a second
+// delete is not_found, and the name can be created again (views above the final one).
+TEST_F(GroupApiTest, DeletedGroupIsGoneForItsMembersAndCanBeCreatedAgain) {
+    ASSERT_TRUE(a->create_group("doomed"));
+    Process pa = spawn(*a);
+    Process pb = spawn(*b);
+    ASSERT_TRUE(pa.join_group("doomed"));
+    auto both = pb.join_group("doomed");
+    ASSERT_TRUE(both) << both.error().to_string();
+    ASSERT_TRUE(view_at_least(pa, both->id));
+    ASSERT_TRUE(view_at_least(pb, both->id));
+
+    auto deleted = b->delete_group("doomed");
+    ASSERT_TRUE(deleted) << deleted.error().to_string();
+    for (Process* p : {&pa, &pb}) {
+        auto m = next_group_message(*p);
+        ASSERT_TRUE(m);
+        EXPECT_EQ(m->kind, GroupMessage::Kind::deleted);
+        EXPECT_EQ(m->group, "doomed");
+        EXPECT_EQ(m->view_id, both->id + 1) << "the final view, one above the last";
+    }
+    auto sent = pa.multicast("doomed", "late", Reliability::all(), 5s);
+    ASSERT_FALSE(sent);
+    EXPECT_EQ(sent.error().code, Errc::not_found) << sent.error().to_string();
+    auto viewed = a->group_view("doomed");
+    ASSERT_FALSE(viewed);
+    EXPECT_EQ(viewed.error().code, Errc::not_found);
+    auto listed = s->groups();
+    ASSERT_TRUE(listed);
+    EXPECT_TRUE(listed->empty());
+    auto twice = a->delete_group("doomed");
+    ASSERT_FALSE(twice);
+    EXPECT_EQ(twice.error().code, Errc::not_found);
+
+    auto again = a->create_group("doomed", true);
+    ASSERT_TRUE(again) << again.error().to_string();
+    EXPECT_EQ(again->id, both->id + 2) << "above the final view of the deleted group";
+    EXPECT_TRUE(again->closed);
+    auto rejoined = pb.join_group("doomed");
+    ASSERT_TRUE(rejoined) << rejoined.error().to_string();
+    auto installed = view_at_least(pb, both->id + 3);
+    ASSERT_TRUE(installed);
+    EXPECT_TRUE(installed->closed);
+    EXPECT_EQ(installed->members, std::vector<Pid>{pb.pid()});
+    auto delivered = pa.multicast("doomed", "outsider", Reliability::none(), 5s);
+    ASSERT_FALSE(delivered) << "the new group is closed and pa is not in it";
+    EXPECT_EQ(delivered.error().code, Errc::access_denied);
+}
+
 TEST_F(GroupApiTest, DirectMessagesAreNotGroupMessages) {
     Process p = spawn(*a);
     Process q = spawn(*a);

@@ -29,11 +29,13 @@ constexpr int messages_per_sender = 40;
 class GroupOrderTest : public ThreeGroupNodes {
 protected:
     // Creates `name` with `order`, one member on each node, and waits until each member's
-    // ordering view is the one with all three (view 4: views 2 and 3 were flushed first).
+    // ordering view is the one with all three (view 4 of a new name: views 2 and 3 were
+    // flushed first; a name made again starts above its deleted group's final view).
     void start_group(const std::string& name, Order order) {
         auto created = a->create_group(name, order);
         ASSERT_TRUE(created) << created.error().to_string();
         EXPECT_EQ(created->order, order);
+        const std::uint64_t all = created->id + 3;
         members.push_back(spawn(*s));
         members.push_back(spawn(*a));
         members.push_back(spawn(*b));
@@ -41,9 +43,9 @@ protected:
         for (Process& p : members) {
             ASSERT_TRUE(eventually([&] {
                 auto v = p.ordered_view(name);
-                return v && v->id == 4 && v->members.size() == 3;
-            })) << "no ordering view 4 at "
-                << to_string(p.pid());
+                return v && v->id == all && v->members.size() == 3;
+            })) << "no ordering view "
+                << all << " at " << to_string(p.pid());
         }
     }
 
@@ -169,6 +171,32 @@ TEST_F(GroupOrderTest, FifoDeliversEachSendersMessagesInSendOrderOnce) {
     if (HasFatalFailure()) return;
     send_concurrently(members, "fifo");
     for (Process& p : members) expect_once_and_fifo(receive_ordered(p, 3 * messages_per_sender), 3);
+}
+
+// docs/groups.md G21 with ordering: deleting a group drops its ordering state on every member
+// node, so the name can be created again (views from 1, another order) and its new members'
+// ordered multicasts are delivered; the old members have no ordering view any more.
+TEST_F(GroupOrderTest, DeletedOrderedGroupCanBeCreatedAgainWithAnotherOrder) {
+    start_group("ledger", Order::abcast);
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(members[0].ordered_multicast("ledger", "before", 5s));
+    for (Process& p : members) {
+        EXPECT_EQ(receive_ordered(p, 1), (std::vector<Received>{{members[0].pid(), "before"}}));
+    }
+    auto deleted = b->delete_group("ledger");
+    ASSERT_TRUE(deleted) << deleted.error().to_string();
+    std::vector<Process> old = std::move(members);
+    members.clear();
+    for (Process& p : old) {
+        EXPECT_TRUE(eventually([&] { return !p.ordered_view("ledger"); }))
+            << to_string(p.pid()) << " still has an ordering view";
+    }
+    start_group("ledger", Order::fifo);  // Three new members; views 6 to 9.
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(members[1].ordered_multicast("ledger", "after", 5s));
+    for (Process& p : members) {
+        EXPECT_EQ(receive_ordered(p, 1), (std::vector<Received>{{members[1].pid(), "after"}}));
+    }
 }
 
 // A asks, B answers once it received the question, S talks meanwhile: at every member the

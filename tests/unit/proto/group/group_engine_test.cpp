@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -72,7 +73,11 @@ protected:
         for (auto& d : out.deliveries) from.delivered.push_back(d.message);
         std::vector<std::uint64_t> tokens;
         for (auto& p : out.persists) {
-            from.disk[p.key] = p.value;
+            if (p.erase) {
+                from.disk.erase(p.key);
+            } else {
+                from.disk[p.key] = p.value;
+            }
             if (tokens.empty() || tokens.back() != p.token) tokens.push_back(p.token);
         }
         auto sends = std::move(out.sends);
@@ -134,6 +139,30 @@ protected:
         apply(n, o);
         return done.at(op);
     }
+    // Starts a delete of `name` from n.1; wait(op) for its answer.
+    void remove(TestNode& n, OperationId op, const std::string& name) {
+        Effects o;
+        n.engine->on_delete(op, Pid{n.self, 1}, name, clock, o);
+        apply(n, o);
+    }
+    // Whether `n` holds the final view of deleted group `name` (G21: no members).
+    static bool dropped(TestNode& n, const std::string& name) {
+        const View* v = n.engine->installed(name);
+        return v != nullptr && v->members.empty() && n.engine->deleted(name);
+    }
+    // Whether the server's record of `name` is only the floor of a deleted group (G21).
+    bool floor_only(const std::string& name) {
+        auto it = s().disk.find(record_key(name));
+        RecordState state = RecordState::live;
+        return it != s().disk.end() && decode_record(it->second, state) &&
+               state == RecordState::gone;
+    }
+    // Whether `n` delivered a deleted envelope of `name` to `local`.
+    bool told_deleted(TestNode& n, std::uint64_t local, const std::string& name) {
+        const auto all = envelopes(n, local);
+        return std::any_of(all.begin(), all.end(),
+                           [&](const Envelope& e) { return e.is_deleted && e.group == name; });
+    }
     void multicast(TestNode& n, OperationId op, std::uint64_t local, const std::string& name,
                    std::uint32_t reliability, const std::string& text = "m") {
         Effects o;
@@ -172,7 +201,7 @@ protected:
     std::vector<std::string> data(TestNode& n, std::uint64_t local) {
         std::vector<std::string> texts;
         for (const auto& e : envelopes(n, local)) {
-            if (!e.is_view) texts.emplace_back(as_text(e.payload));
+            if (!e.is_view && !e.is_deleted) texts.emplace_back(as_text(e.payload));
         }
         return texts;
     }
@@ -477,6 +506,146 @@ TEST_F(GroupTest, ServerRestartKeepsGroupsAndViews) {
     advance(Duration::milliseconds(300));
     EXPECT_EQ(b().engine->installed("g")->id, 5u);
     EXPECT_EQ(view_ids(b(), 7), (std::vector<std::uint64_t>{3, 4, 5}));
+}
+
+// G21: members learn the group is gone, a multicast in flight fails not_found, the answer
+// waits for the node that cannot hear (until it is taken for crashed), the record is erased,
+// the silent node drops the group when heard again, and the name can be created anew.
+TEST_F(GroupTest, DeleteTellsMemberNodesFailsPendingMulticastsAndErasesTheRecord) {
+    three_members("g", false);
+    ASSERT_TRUE(join(c(), 104, 9, "g"));
+    advance(Duration::milliseconds(50));
+    c().down = true;  // C cannot respond nor hear the deletion.
+    multicast(a(), 200, 5, "g", reliability_all);
+    EXPECT_FALSE(done.contains(200)) << "waits for c.9";
+    remove(b(), 201, "g");
+    EXPECT_FALSE(done.contains(201)) << "answered only once every member node dropped it";
+    ASSERT_TRUE(done.contains(200));
+    EXPECT_EQ(done.at(200).error().code, Errc::not_found);
+    EXPECT_TRUE(told_deleted(a(), 5, "g"));
+    EXPECT_TRUE(told_deleted(b(), 7, "g"));
+    EXPECT_TRUE(told_deleted(b(), 8, "g"));
+    EXPECT_TRUE(dropped(a(), "g"));
+    EXPECT_EQ(s().engine->server_view("g"), nullptr) << "a group being deleted is not shown";
+    EXPECT_TRUE(s().engine->server_groups().empty());
+    auto joined = join(a(), 202, 6, "g");
+    ASSERT_FALSE(joined);
+    EXPECT_EQ(joined.error().code, Errc::not_found);
+    auto early = create(a(), 203, "g", false);
+    ASSERT_FALSE(early);
+    EXPECT_EQ(early.error().code, Errc::already_exists) << "until the deletion is over";
+
+    auto deleted = wait(201);
+    ASSERT_TRUE(deleted) << deleted.error().detail;
+    EXPECT_TRUE(floor_only("g"));
+    multicast(b(), 204, 7, "g", 1);
+    auto sent = wait(204);
+    ASSERT_FALSE(sent);
+    EXPECT_EQ(sent.error().code, Errc::not_found);
+
+    c().down = false;  // C's heartbeat names the deleted group: it is told to drop it.
+    advance(Duration::milliseconds(300));
+    EXPECT_TRUE(dropped(c(), "g"));
+    EXPECT_TRUE(told_deleted(c(), 9, "g"));
+
+    // Views 1-5, the final view 6: the group made again starts at view 7.
+    auto again = create(a(), 205, "g", true);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(decode_view(*again)->id, 7u);
+    ASSERT_TRUE(join(c(), 206, 9, "g"));
+    advance(Duration::milliseconds(50));
+    ASSERT_NE(c().engine->installed("g"), nullptr);
+    EXPECT_EQ(c().engine->installed("g")->id, 8u);
+    EXPECT_TRUE(c().engine->installed("g")->closed);
+    EXPECT_FALSE(c().engine->deleted("g"));
+}
+
+// G21, found by the group simulation: a copy of an earlier view that arrives after the node
+// dropped the deleted group is not installed again (the final view stays installed).
+TEST_F(GroupTest, LateViewOfADeletedGroupIsNotInstalledAgain) {
+    three_members("g", false);
+    remove(a(), 500, "g");
+    ASSERT_TRUE(wait(500));
+    ASSERT_TRUE(dropped(b(), "g"));
+    GroupPacket late;
+    late.kind = wire::PacketKind::group_view;
+    late.source = Pid{s().self, 0};
+    late.target = Pid{b().self, 0};
+    late.target_incarnation = b().incarnation;
+    late.name = "g";
+    late.id = 4;
+    late.body = encode_view(*decode_view(encode_view(View{
+        4,
+        false,
+        {Member{pid(a().self, 5), 1}, Member{pid(b().self, 7), 1}, Member{pid(b().self, 8), 1}}})));
+    wire::Packet p = build(late, s().incarnation);
+    const auto before = view_ids(b(), 7);
+    Effects o;
+    b().engine->on_packet(s().self, p, clock, o);
+    apply(b(), o);
+    EXPECT_TRUE(dropped(b(), "g"));
+    EXPECT_EQ(view_ids(b(), 7), before) << "no view envelope for the late copy";
+}
+
+// G4, G21: a retransmitted or duplicated delete gets the same answer, not not_found; a
+// deletion interrupted by a server restart goes on from the record; the group stays gone.
+TEST_F(GroupTest, DeleteIsAnsweredAlikeWhenRepeatedAndSurvivesServerRestart) {
+    three_members("g", false);
+    duplicate = true;
+    remove(a(), 300, "g");
+    auto deleted = wait(300);
+    ASSERT_TRUE(deleted) << deleted.error().detail;
+    duplicate = false;
+    EXPECT_GT(s().engine->counters().duplicates_dropped, 0u);
+    auto twice = create(a(), 301, "h", false);
+    ASSERT_TRUE(twice);
+    ASSERT_TRUE(join(b(), 302, 7, "h"));
+    advance(Duration::milliseconds(50));
+    b().down = true;  // B hears nothing: the deletion of h waits for it.
+    remove(a(), 303, "h");
+    advance(Duration::milliseconds(100));
+    ASSERT_TRUE(s().disk.contains("group/g/h"));
+    s().boot();  // The server restarts mid-deletion; the record says h is being deleted.
+    EXPECT_EQ(s().engine->server_view("h"), nullptr);
+    EXPECT_EQ(s().engine->server_view("g"), nullptr);
+    // A's retransmission reaches the new incarnation while the deletion still waits for B, so
+    // it waits too. (Answers are not durable, G4: had h been gone already, it would get
+    // not_found, as a create retried across a restart gets already_exists.)
+    advance(Duration::milliseconds(200));
+    EXPECT_FALSE(done.contains(303));
+    b().down = false;
+    auto gone = wait(303);
+    ASSERT_TRUE(gone) << gone.error().detail;
+    EXPECT_TRUE(dropped(b(), "h"));
+    EXPECT_TRUE(told_deleted(b(), 7, "h"));
+    EXPECT_TRUE(floor_only("g"));
+    EXPECT_TRUE(floor_only("h"));
+    s().boot();
+    EXPECT_TRUE(s().engine->server_groups().empty());
+    auto missing = join(a(), 304, 5, "g");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, Errc::not_found);
+    Effects o;
+    a().engine->on_delete(305, pid(a().self, 1), "g", clock, o);
+    apply(a(), o);
+    ASSERT_TRUE(done.contains(305));
+    EXPECT_EQ(done.at(305).error().code, Errc::not_found);
+}
+
+// G21, G14: a sender that hosts no member addressed its multicast with a looked-up view; once
+// that view is older than lookup_ttl it asks again, and fails not_found as the group is gone
+// (a member that cannot respond keeps the multicast waiting meanwhile).
+TEST_F(GroupTest, DeleteFailsAMulticastAddressedWithALookedUpView) {
+    options.lookup_ttl = Duration::milliseconds(200);
+    three_members("g", false);
+    b().down = true;
+    multicast(c(), 400, 9, "g", reliability_all);
+    advance(Duration::milliseconds(50));
+    EXPECT_FALSE(done.contains(400)) << "b.7 and b.8 cannot respond";
+    remove(a(), 401, "g");
+    auto failed = wait(400, Duration::milliseconds(900));
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code, Errc::not_found) << failed.error().detail;
 }
 
 }  // namespace

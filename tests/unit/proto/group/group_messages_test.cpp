@@ -234,8 +234,24 @@ TEST(GroupMessages, EnvelopesRoundTripAndRejectGarbage) {
     EXPECT_TRUE(v->is_view);
     EXPECT_EQ(v->view, view.view);
 
+    Envelope gone;  // G21: the group was deleted; type 2 carries nothing after the name.
+    gone.is_deleted = true;
+    gone.group = "chat";
+    gone.view_id = 8;
+    const Bytes gone_bytes = encode_envelope(gone);
+    EXPECT_EQ(gone_bytes.size(), 1u + 8 + 1 + 4);
+    auto g = decode_envelope(gone_bytes);
+    ASSERT_TRUE(g);
+    EXPECT_TRUE(g->is_deleted);
+    EXPECT_FALSE(g->is_view);
+    EXPECT_EQ(g->group, "chat");
+    EXPECT_EQ(g->view_id, 8u);
+    Bytes trailing = gone_bytes;
+    trailing.push_back(0);
+    EXPECT_FALSE(decode_envelope(trailing));
+
     Bytes bad = encode_envelope(data);
-    bad[0] = 2;  // Neither data nor view.
+    bad[0] = 3;  // Neither data, view nor deleted.
     EXPECT_FALSE(decode_envelope(bad));
     EXPECT_FALSE(decode_envelope(ByteView(bad).first(12)));
 }
@@ -265,6 +281,19 @@ TEST(GroupMessages, RespondersHeartbeatsAndRecordsRoundTrip) {
     ASSERT_TRUE(rec);
     ASSERT_EQ(rec->size(), 2u);
     EXPECT_EQ(rec->back(), v2);
+    RecordState state = RecordState::gone;
+    ASSERT_TRUE(decode_record(encode_record({v1, v2}), state));
+    EXPECT_EQ(state, RecordState::live);
+    View v3{3, false, {}};
+    auto tomb = decode_record(encode_record({v2, v3}, RecordState::deleted), state);
+    ASSERT_TRUE(tomb);
+    EXPECT_EQ(state, RecordState::deleted) << "flags bit 1: a group being deleted (G21)";
+    EXPECT_EQ(tomb->back(), v3);
+    ASSERT_TRUE(decode_record(encode_record({v3}, RecordState::gone), state));
+    EXPECT_EQ(state, RecordState::gone) << "flags bit 2: the floor of a deleted name";
+    Bytes both = encode_record({v3}, RecordState::gone);
+    both[0] |= 2;
+    EXPECT_FALSE(decode_record(both, state)) << "deleted and gone at once";
     View v4{4, false, {}};
     EXPECT_FALSE(decode_record(encode_record({v1, v4}))) << "views must be consecutive";
     EXPECT_FALSE(decode_record(encode_record({}))) << "a record holds at least one view";
