@@ -99,13 +99,19 @@ void add_recv(CLI::App& app, RecvArgs& a) {
         ->capture_default_str();
 }
 
+// NODE_URL (the heraldd asked), --timeout and --listen: what every one-daemon command takes.
+void daemon_options(CLI::App* c, std::string& url, std::string& timeout, std::string& listen,
+                    const char* url_help) {
+    c->add_option("NODE_URL", url, url_help)->required();
+    c->add_option("--timeout,-t", timeout, "Time allowed for the whole command")
+        ->capture_default_str();
+    c->add_option("--listen", listen, "The CLI node's own URL (default: like NODE_URL)");
+}
+
 void add_status(CLI::App& app, StatusArgs& a) {
     CLI::App* c =
         subcommand(app, "status", "Ask a heraldd's admin service: processes, queues, counters");
-    c->add_option("NODE_URL", a.url, "e.g. udp://127.0.0.1:7400")->required();
-    c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
-        ->capture_default_str();
-    c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
+    daemon_options(c, a.url, a.timeout, a.listen, "e.g. udp://127.0.0.1:7400");
 }
 
 void add_mailbox(CLI::App& app, MailboxArgs& a) {
@@ -196,22 +202,16 @@ void add_name(CLI::App& app, NameArgs& a) {
 
 void add_spawn(CLI::App& app, SpawnArgs& a) {
     CLI::App* c = subcommand(app, "spawn", "Start an echo worker on a heraldd (one that migrates)");
-    c->add_option("NODE_URL", a.url, "The heraldd")->required();
-    c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
-        ->capture_default_str();
-    c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
+    daemon_options(c, a.url, a.timeout, a.listen, "The heraldd");
 }
 
 void add_migrate(CLI::App& app, MigrateArgs& a) {
     CLI::App* c = subcommand(app, "migrate",
                              "Move an echo worker of a heraldd to another heraldd (same pid, "
                              "queued messages along)");
-    c->add_option("NODE_URL", a.url, "The heraldd that hosts PID")->required();
+    daemon_options(c, a.url, a.timeout, a.listen, "The heraldd that hosts PID");
     c->add_option("PID", a.pid, "The worker: a pid, or a name of the name service")->required();
     c->add_option("TO_URL", a.to, "The heraldd to move it to")->required();
-    c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
-        ->capture_default_str();
-    c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
 }
 
 void add_group(CLI::App& app, GroupArgs& a) {

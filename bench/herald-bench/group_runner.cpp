@@ -10,6 +10,8 @@
 
 #include "bench/common/mcast.h"
 #include "bench/common/meter.h"
+#include "bench/herald-bench/testbed.h"
+#include "bench/herald-bench/testbed.h"
 #include "core/result.h"  // HERALD_TRY
 
 namespace herald::bench {
@@ -32,15 +34,6 @@ double field(const Fields& fields, std::string_view key) {
         }
     }
     return -1;
-}
-
-std::string last_line(const std::string& path) {
-    std::ifstream in(path);
-    std::string last;
-    for (std::string line; std::getline(in, line);) {
-        if (!line.empty()) last = line;
-    }
-    return last;
 }
 
 struct Members {

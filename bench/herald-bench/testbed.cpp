@@ -46,15 +46,6 @@ std::string bridge_name(int pid) {
     return fmt::format("{}{}", bridge_prefix, pid);
 }
 
-std::string last_line(const std::string& path) {
-    std::ifstream in(path);
-    std::string last;
-    for (std::string line; std::getline(in, line);) {
-        if (!line.empty()) last = line;
-    }
-    return last;
-}
-
 // Best effort (used while cleaning up): errors are ignored.
 void ip(const std::vector<std::string>& args) {
     std::vector<std::string> argv{ip_binary()};
@@ -243,6 +234,15 @@ CorosyncCluster::~CorosyncCluster() {
     }
     const std::int64_t deadline = now_ns() + daemon_stop_ms * 1'000'000;
     for (auto& daemon : daemons_) daemon.stop(deadline, false);
+}
+
+std::string last_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string last;
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty()) last = line;
+    }
+    return last;
 }
 
 }  // namespace herald::bench

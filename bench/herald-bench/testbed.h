@@ -18,6 +18,10 @@ namespace herald::bench {
 // Runs `argv` (argv[0] an absolute path) to completion, up to `timeout_ms` (then SIGKILL).
 // Errc::io_error (cannot start; exit status not 0: detail has its stderr's last line),
 // Errc::timeout.
+// The last non-empty line of the file at `path` ("" when none or unreadable): what a failed
+// child said last.
+[[nodiscard]] std::string last_line(const std::string& path);
+
 [[nodiscard]] Status run_command(const std::vector<std::string>& argv, std::int64_t timeout_ms);
 
 class Testbed {
