@@ -208,7 +208,7 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
     }
     if (seq <= s.stable) {
         ++counters_.duplicates_dropped;  // Delivered everywhere and discarded (O35).
-        send_ack(name, ep, from, false, out);
+        send_ack(name, ep, from, false, false, out);
         return;
     }
     auto [it, fresh] = s.entries.try_emplace(seq);
@@ -236,12 +236,13 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
     }
     // Acknowledged after processing, so that the done vector it carries is current (O35).
     if (fresh) pump(g, name, ep, now, out);
-    send_ack(name, ep, from, false, out);
+    send_ack(name, ep, from, false, false, out);
 }
 
-// O6, O35: the cumulative ack of the target's stream, with this member's done vector.
-void OrderEngine::send_ack(const std::string& name, const Endpoint& ep, std::uint32_t to,
-                           bool probe, Effects& out) {
+// O6, O35: the cumulative ack of the target's stream, with this member's done vector when it
+// changed since the last one sent to the target, or when asking (probe) or answering.
+void OrderEngine::send_ack(const std::string& name, Endpoint& ep, std::uint32_t to, bool probe,
+                           bool answer, Effects& out) {
     OrderPacket m;
     m.kind = PacketKind::order_ack;
     m.source = ep.self;
@@ -249,7 +250,10 @@ void OrderEngine::send_ack(const std::string& name, const Endpoint& ep, std::uin
     m.group = name;
     m.view_id = ep.view.id;
     m.ack = ep.streams[to].contiguous;
-    m.done = ep.peer_done[ep.index];
+    if (probe || answer || ep.done_sent[to] != ep.peer_done[ep.index]) {
+        m.done = ep.peer_done[ep.index];
+        ep.done_sent[to] = m.done;
+    }
     m.probe = probe;
     ++counters_.packets_sent;
     out.send(m.target.pid.node, build(m));
@@ -259,15 +263,17 @@ void OrderEngine::on_ack(const std::string& name, Endpoint& ep, std::uint32_t fr
                          const OrderPacket& m, Effects& out) {
     // O4: an ack beyond what was sent; O35: a done vector not one per member, or claiming more
     // of this member's stream done than the ack says received.
-    if (m.ack >= ep.out.next_seq || m.done.size() != ep.view.members.size() ||
-        m.done[ep.index] > m.ack) {
+    const bool vector = !m.done.empty();
+    if (m.ack >= ep.out.next_seq ||
+        (vector && (m.done.size() != ep.view.members.size() || m.done[ep.index] > m.ack))) {
         ++counters_.malformed_dropped;
         return;
     }
     ep.out.acked[from] = std::max(ep.out.acked[from], m.ack);
+    if (!vector) return;
     auto& row = ep.peer_done[from];
     for (std::size_t j = 0; j < row.size(); ++j) row[j] = std::max(row[j], m.done[j]);
-    if (m.probe) send_ack(name, ep, from, false, out);
+    if (m.probe) send_ack(name, ep, from, false, true, out);
     collect(ep);
 }
 
@@ -374,10 +380,12 @@ void OrderEngine::retransmit(const std::string& name, Endpoint& ep, Time now, Ef
             ++counters_.retransmits;
             transmit_entry(name, ep, own.entries.at(seq).entry, j, out);
         }
-        // O35: a member that has not reported done what this one has done is asked again.
-        if (lags(ep, j)) {
+        // O35: a member that has not reported done what this one has done is asked again,
+        // once it has this member's whole stream (before that, its acks of the entries sent
+        // again above carry its vector when it changes).
+        if (lags(ep, j) && ep.out.acked[j] + 1 == ep.out.next_seq) {
             ++counters_.stability_probes;
-            send_ack(name, ep, j, true, out);
+            send_ack(name, ep, j, true, false, out);
         }
     }
 }

@@ -59,7 +59,7 @@ private:
                         std::uint32_t to, Effects& out);
     void on_data(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
                  OrderPacket& m, Time now, Effects& out);
-    void send_ack(const std::string& name, const Endpoint& ep, std::uint32_t to, bool probe,
+    void send_ack(const std::string& name, Endpoint& ep, std::uint32_t to, bool probe, bool answer,
                   Effects& out);
     void on_ack(const std::string& name, Endpoint& ep, std::uint32_t from, const OrderPacket& m,
                 Effects& out);

@@ -69,6 +69,7 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     ep.streams.assign(view.members.size(), Stream{});
     ep.out.acked.assign(view.members.size(), 0);
     ep.peer_done.assign(view.members.size(), std::vector<std::uint64_t>(view.members.size(), 0));
+    ep.done_sent = ep.peer_done;
     ep.cbcast_received.assign(view.members.size(), 0);
     ++counters_.views_installed;
     Delivery d;

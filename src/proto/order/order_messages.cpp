@@ -224,6 +224,7 @@ wire::Packet build(const OrderPacket& m) {
             break;
         case PacketKind::order_ack:
             h.ack = m.ack;
+            if (m.done.empty()) break;  // No vector: an empty body.
             p.body.push_back(m.probe ? 1 : 0);
             put_u32(p.body, static_cast<std::uint32_t>(m.done.size()));
             for (auto d : m.done) put_u64(p.body, d);
@@ -264,9 +265,11 @@ Result<OrderPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
             break;
         case PacketKind::order_ack: {
             m.ack = h.ack;
+            if (packet.body.empty()) break;  // No done vector.
             std::uint8_t flags = 0;
             std::uint32_t n = 0;
-            if (!r.u8(flags) || flags > 1 || !r.u32(n) || n > members_max || n > r.left() / 8) {
+            if (!r.u8(flags) || flags > 1 || !r.u32(n) || n == 0 || n > members_max ||
+                n > r.left() / 8) {
                 return fail(Errc::malformed, "order_ack body");
             }
             m.probe = flags == 1;

@@ -90,6 +90,8 @@ struct Endpoint {
     // O35: per member of the view, its done vector as it last reported it (its own row: this
     // member's own done, per stream).
     std::vector<std::vector<std::uint64_t>> peer_done;
+    // O35: per member, the done vector last sent to it (acks carry it only when it changed).
+    std::vector<std::vector<std::uint64_t>> done_sent;
     std::vector<std::uint64_t> cbcast_received;  // CBCAST: R, refreshed before each test.
     // ABCAST (O12-O16).
     std::uint64_t fmax = 0;  // Integer part of the largest final number seen.

@@ -84,8 +84,9 @@ TEST(OrderMessages, CommitAndProposalRoundTrip) {
     EXPECT_FALSE(parse(NodeId{1}, q, 64, 64).has_value());
 }
 
-// O35: an order_ack carries the probe flag and the sender's done vector; a flag above 1, a
-// vector over members_max, and bytes missing or left over are malformed (O4).
+// O35: an order_ack carries the probe flag and the sender's done vector, or nothing; a flag
+// above 1, a vector of no entries or over members_max, bytes missing or left over are
+// malformed (O4).
 TEST(OrderMessages, AckCarriesTheDoneVectorAndRejectsMalformedOnes) {
     OrderPacket m;
     m.kind = wire::PacketKind::order_ack;
@@ -111,7 +112,16 @@ TEST(OrderMessages, AckCarriesTheDoneVectorAndRejectsMalformedOnes) {
     copy = p;
     copy.body.push_back(0);  // A byte left over.
     EXPECT_FALSE(parse(NodeId{1}, copy, 64, 64).has_value());
-    for (std::size_t n = 0; n < p.body.size(); ++n) {
+    copy = p;
+    copy.body.clear();  // No vector at all: a plain ack.
+    back = parse(NodeId{1}, copy, 64, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_TRUE(back->done.empty());
+    EXPECT_FALSE(back->probe);
+    copy = p;
+    copy.body = Bytes{0, 0, 0, 0, 0};  // A vector of no entries.
+    EXPECT_FALSE(parse(NodeId{1}, copy, 64, 64).has_value());
+    for (std::size_t n = 1; n < p.body.size(); ++n) {
         copy = p;
         copy.body.resize(n);  // Bytes missing.
         EXPECT_FALSE(parse(NodeId{1}, copy, 64, 64).has_value()) << n;
