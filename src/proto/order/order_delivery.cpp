@@ -32,6 +32,8 @@ void OrderEngine::pump(GroupState& g, const std::string& name, Endpoint& ep, Tim
                 break;
         }
     }
+    advance_done(ep);
+    collect(ep);
 }
 
 bool OrderEngine::process_fifo(GroupState& g, const std::string& name, Endpoint& ep, Time now,
@@ -151,6 +153,11 @@ bool OrderEngine::deliver_sequencer(const std::string& name, Endpoint& ep, Effec
     bool progress = false;
     while (!ep.order_queue.empty()) {
         const auto [from, seq] = ep.order_queue.front();
+        if (seq <= ep.streams[from].stable) {
+            ep.order_queue.pop_front();
+            ++counters_.malformed_dropped;  // Ordered again after it was delivered everywhere.
+            continue;
+        }
         auto it = ep.streams[from].entries.find(seq);
         if (it == ep.streams[from].entries.end()) break;
         ep.order_queue.pop_front();

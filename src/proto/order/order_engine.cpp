@@ -75,10 +75,9 @@ void OrderEngine::on_multicast(OperationId op, Pid sender, std::string_view name
         ep.out.proposals.size() >= options_.send_window_max) {
         return out.complete(op, fail(Errc::would_block, "send_window_max"));
     }
-    if (ep.out.data_sent >= options_.view_messages_max) {
-        return out.complete(op, fail(Errc::would_block, "view_messages_max"));
+    if (ep.streams[ep.index].entries.size() >= options_.retained_max) {
+        return out.complete(op, fail(Errc::would_block, "retained_max"));
     }
-    ++ep.out.data_sent;
     StreamEntry e;
     e.type = EntryType::data;
     e.payload = std::move(body);
@@ -181,7 +180,7 @@ void OrderEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects
             on_data(g->second, g->first, ep, *index, m, now, out);
             break;
         case PacketKind::order_ack:
-            on_ack(ep, *index, m);
+            on_ack(g->first, ep, *index, m, out);
             break;
         case PacketKind::order_propose:
             on_propose(g->second, g->first, ep, *index, m, now, out);
@@ -211,6 +210,11 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
         ++counters_.window_dropped;
         return;
     }
+    if (seq <= s.stable) {
+        ++counters_.duplicates_dropped;  // Delivered everywhere and discarded (O35).
+        send_ack(name, ep, from, false, false, out);
+        return;
+    }
     auto [it, fresh] = s.entries.try_emplace(seq);
     if (fresh) {
         if (g.mode == OrderMode::absolute) {
@@ -234,16 +238,92 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
         if (r.proposed && !r.committed)
             send_small(PacketKind::order_propose, name, ep, from, seq, r.number, out);
     }
-    send_small(PacketKind::order_ack, name, ep, from, s.contiguous, Number{}, out);
+    // Acknowledged after processing, so that the done vector it carries is current (O35).
     if (fresh) pump(g, name, ep, now, out);
+    send_ack(name, ep, from, false, false, out);
 }
 
-void OrderEngine::on_ack(Endpoint& ep, std::uint32_t from, const OrderPacket& m) {
-    if (m.ack >= ep.out.next_seq) {
-        ++counters_.malformed_dropped;  // Acknowledges what was never sent.
+// O6, O35: the cumulative ack of the target's stream, with this member's done vector when it
+// changed since the last one sent to the target, or when asking (probe) or answering.
+void OrderEngine::send_ack(const std::string& name, Endpoint& ep, std::uint32_t to, bool probe,
+                           bool answer, Effects& out) {
+    OrderPacket m;
+    m.kind = PacketKind::order_ack;
+    m.source = ep.self;
+    m.target = ep.view.members[to];
+    m.group = name;
+    m.view_id = ep.view.id;
+    m.ack = ep.streams[to].contiguous;
+    if (probe || answer || ep.done_sent[to] != ep.peer_done[ep.index]) {
+        m.done = ep.peer_done[ep.index];
+        ep.done_sent[to] = m.done;
+    }
+    m.probe = probe;
+    ++counters_.packets_sent;
+    out.send(m.target.pid.node, build(m));
+}
+
+void OrderEngine::on_ack(const std::string& name, Endpoint& ep, std::uint32_t from,
+                         const OrderPacket& m, Effects& out) {
+    // O4: an ack beyond what was sent; O35: a done vector not one per member, or claiming more
+    // of this member's stream done than the ack says received.
+    const bool vector = !m.done.empty();
+    if (m.ack >= ep.out.next_seq ||
+        (vector && (m.done.size() != ep.view.members.size() || m.done[ep.index] > m.ack))) {
+        ++counters_.malformed_dropped;
         return;
     }
     ep.out.acked[from] = std::max(ep.out.acked[from], m.ack);
+    if (!vector) return;
+    auto& row = ep.peer_done[from];
+    for (std::size_t j = 0; j < row.size(); ++j) row[j] = std::max(row[j], m.done[j]);
+    if (m.probe) send_ack(name, ep, from, false, true, out);
+    collect(ep);
+}
+
+// O35: a member's done pointer per stream: entries processed and, if data, delivered.
+void OrderEngine::advance_done(Endpoint& ep) {
+    for (std::uint32_t j = 0; j < ep.streams.size(); ++j) {
+        Stream& s = ep.streams[j];
+        while (s.done < s.processed) {
+            auto it = s.entries.find(s.done + 1);
+            if (it == s.entries.end()) break;
+            if (it->second.entry.type == EntryType::data && !it->second.delivered) break;
+            ++s.done;
+        }
+        ep.peer_done[ep.index][j] = s.done;
+    }
+}
+
+// O35: entries every member has done are stable: discard them, and the delivered sequence's
+// prefix they start.
+void OrderEngine::collect(Endpoint& ep) {
+    for (std::uint32_t j = 0; j < ep.streams.size(); ++j) {
+        std::uint64_t stable = ep.peer_done[ep.index][j];
+        for (const auto& row : ep.peer_done) stable = std::min(stable, row[j]);
+        Stream& s = ep.streams[j];
+        if (stable <= s.stable) continue;
+        const auto end = s.entries.upper_bound(stable);
+        counters_.stable_discarded +=
+            static_cast<std::uint64_t>(std::distance(s.entries.begin(), end));
+        s.entries.erase(s.entries.begin(), end);
+        s.stable = stable;
+    }
+    while (!ep.delivered_order.empty() && ep.delivered_order.front().second <=
+                                              ep.streams[ep.delivered_order.front().first].stable) {
+        ep.delivered_order.pop_front();
+        ++ep.delivered_base;
+    }
+}
+
+// O35: whether member `k` has not reported done what this member has done.
+bool OrderEngine::lags(const Endpoint& ep, std::uint32_t k) {
+    const auto& mine = ep.peer_done[ep.index];
+    const auto& theirs = ep.peer_done[k];
+    for (std::size_t j = 0; j < mine.size(); ++j) {
+        if (theirs[j] < mine[j]) return true;
+    }
+    return false;
 }
 
 void OrderEngine::on_propose(GroupState& g, const std::string& name, Endpoint& ep,
@@ -304,6 +384,13 @@ void OrderEngine::retransmit(const std::string& name, Endpoint& ep, Time now, Ef
             ++counters_.retransmits;
             transmit_entry(name, ep, own.entries.at(seq).entry, j, out);
         }
+        // O35: a member that has not reported done what this one has done is asked again,
+        // once it has this member's whole stream (before that, its acks of the entries sent
+        // again above carry its vector when it changes).
+        if (lags(ep, j) && ep.out.acked[j] + 1 == ep.out.next_seq) {
+            ++counters_.stability_probes;
+            send_ack(name, ep, j, true, false, out);
+        }
     }
 }
 
@@ -328,6 +415,9 @@ bool OrderEngine::busy(const GroupState& g, const Endpoint& ep) const {
         return true;
     }
     if (!ep.out.proposals.empty()) return true;
+    for (std::uint32_t k = 0; k < ep.view.members.size(); ++k) {
+        if (lags(ep, k)) return true;  // O35: entries wait to be known stable.
+    }
     return g.mode == OrderMode::absolute &&
            (ep.out.seen_timestamp > ep.out.last_timestamp || !ep.absolute_queue.empty());
 }
@@ -384,6 +474,12 @@ void OrderEngine::check_invariants(std::vector<std::string>& findings) const {
             for (const auto& s : ep.streams) {
                 if (s.processed > s.contiguous) {
                     findings.push_back("order " + name + ": processed beyond contiguous");
+                }
+                if (s.stable > s.done || s.done > s.processed) {
+                    findings.push_back("order " + name + ": stable beyond done or processed");
+                }
+                if (!s.entries.empty() && s.entries.begin()->first <= s.stable) {
+                    findings.push_back("order " + name + ": a stable entry is retained");
                 }
             }
         }

@@ -2,7 +2,7 @@
 // (sequence numbers, acks, retransmission, dedup) and, per group, FIFO, sequencer, ABCAST,
 // CBCAST or absolute (timestamp) delivery order; on a view change the survivors flush the old
 // view (virtual synchrony). Membership is an input (on_view), e.g. the group engine's views.
-// Layer: proto/order. Sans-I/O, single-threaded. Rules O1..O34: docs/ordering.md.
+// Layer: proto/order. Sans-I/O, single-threaded. Rules O1..O35: docs/ordering.md.
 #pragma once
 
 #include <map>
@@ -38,7 +38,8 @@ public:
     // once: ok (accepted: it will be delivered to every member of the view that survives it,
     // in the group's order), or not_found (no such group, or `sender` has no installed view),
     // too_large (body_bytes_max), would_block (send_window_max unacknowledged, or
-    // view_messages_max sent in this view, or a flush in progress: retry later).
+    // retained_max own entries not yet delivered everywhere, or a flush in progress: retry
+    // later).
     void on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body, Time now,
                       Effects& out);
 
@@ -71,7 +72,14 @@ private:
                         std::uint32_t to, Effects& out);
     void on_data(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
                  OrderPacket& m, Time now, Effects& out);
-    void on_ack(Endpoint& ep, std::uint32_t from, const OrderPacket& m);
+    void send_ack(const std::string& name, Endpoint& ep, std::uint32_t to, bool probe, bool answer,
+                  Effects& out);
+    void on_ack(const std::string& name, Endpoint& ep, std::uint32_t from, const OrderPacket& m,
+                Effects& out);
+    // Stability (O35): done pointers, discarding stable entries, who lags.
+    static void advance_done(Endpoint& ep);
+    void collect(Endpoint& ep);
+    [[nodiscard]] static bool lags(const Endpoint& ep, std::uint32_t k);
     void on_propose(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
                     const OrderPacket& m, Time now, Effects& out);
     void take_proposal(GroupState& g, const std::string& name, Endpoint& ep, std::uint64_t seq,

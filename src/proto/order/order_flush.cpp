@@ -1,4 +1,4 @@
-// OrderEngine, views and the flush (virtual synchrony, O27-O34): a local member with an older
+// OrderEngine, views and the flush (virtual synchrony, O27-O35): a local member with an older
 // view freezes it, reports what it holds to the new view's first member, which decides one
 // outcome for every survivor; each survivor delivers what the outcome adds, in its order, and
 // installs the new view. Layer: proto/order. Rules: docs/ordering.md.
@@ -68,6 +68,8 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     ep.index = *index_of(view, self);
     ep.streams.assign(view.members.size(), Stream{});
     ep.out.acked.assign(view.members.size(), 0);
+    ep.peer_done.assign(view.members.size(), std::vector<std::uint64_t>(view.members.size(), 0));
+    ep.done_sent = ep.peer_done;
     ep.cbcast_received.assign(view.members.size(), 0);
     ++counters_.views_installed;
     Delivery d;
@@ -110,7 +112,8 @@ FlushReport OrderEngine::make_report(const std::string& name, const Endpoint& ep
     }
     r.old_view_id = ep.view.id;
     r.old_members = ep.view.members;
-    r.delivered = ep.delivered_order;
+    r.delivered.assign(ep.delivered_order.begin(), ep.delivered_order.end());
+    r.delivered_base = ep.delivered_base;
     r.previous_outcome = ep.last_outcome;
     for (std::uint32_t j = 0; j < ep.streams.size(); ++j) {
         r.contiguous.push_back(ep.streams[j].contiguous);
@@ -303,7 +306,11 @@ Bytes OrderEngine::decide(OrderMode mode, const std::vector<const FlushReport*>&
             auto [it, fresh] = all.try_emplace(MessageKey{h.sender, h.entry.seq}, h);
             if (!fresh) merge(it->second, h);
         }
-        if (longest == nullptr || r->delivered.size() > longest->delivered.size()) longest = r;
+        // O35: a reporter's delivered sequence is delivered_base stable messages, then the list.
+        if (longest == nullptr || r->delivered_base + r->delivered.size() >
+                                      longest->delivered_base + longest->delivered.size()) {
+            longest = r;
+        }
     }
     const auto limit = limits_of(mode, reports, all);
     FlushOutcome o;
@@ -367,6 +374,7 @@ void OrderEngine::on_outcome(const std::string& name, Endpoint& ep, const OrderP
     }
     for (const auto& h : o->messages) {
         if (h.sender >= ep.streams.size()) continue;
+        if (h.entry.seq <= ep.streams[h.sender].stable) continue;  // Delivered, discarded.
         auto& entries = ep.streams[h.sender].entries;
         auto it = entries.find(h.entry.seq);
         if (it != entries.end() && it->second.delivered) continue;

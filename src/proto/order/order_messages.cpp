@@ -224,6 +224,10 @@ wire::Packet build(const OrderPacket& m) {
             break;
         case PacketKind::order_ack:
             h.ack = m.ack;
+            if (m.done.empty()) break;  // No vector: an empty body.
+            p.body.push_back(m.probe ? 1 : 0);
+            put_u32(p.body, static_cast<std::uint32_t>(m.done.size()));
+            for (auto d : m.done) put_u64(p.body, d);
             break;
         case PacketKind::order_propose:
             h.seq = m.seq;
@@ -259,9 +263,21 @@ Result<OrderPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
                 return fail(Errc::malformed, "order_data body");
             }
             break;
-        case PacketKind::order_ack:
+        case PacketKind::order_ack: {
             m.ack = h.ack;
+            if (packet.body.empty()) break;  // No done vector.
+            std::uint8_t flags = 0;
+            std::uint32_t n = 0;
+            if (!r.u8(flags) || flags > 1 || !r.u32(n) || n == 0 || n > members_max ||
+                n > r.left() / 8) {
+                return fail(Errc::malformed, "order_ack body");
+            }
+            m.probe = flags == 1;
+            m.done.resize(n);
+            for (auto& d : m.done) r.u64(d);
+            if (!r.done()) return fail(Errc::malformed, "order_ack body");
             break;
+        }
         case PacketKind::order_propose:
             m.seq = h.seq;
             if (h.seq == 0 || !r.u64(m.number.value) || !r.u32(m.number.member) || !r.done()) {
@@ -281,6 +297,7 @@ Bytes encode_report(const FlushReport& r) {
     put_u32(out, static_cast<std::uint32_t>(r.old_members.size()));
     for (const auto& m : r.old_members) put_member(out, m);
     for (auto c : r.contiguous) put_u64(out, c);
+    put_u64(out, r.delivered_base);
     put_u32(out, static_cast<std::uint32_t>(r.delivered.size()));
     for (const auto& [sender, seq] : r.delivered) {
         put_u32(out, sender);
@@ -304,7 +321,7 @@ std::optional<FlushReport> decode_report(ByteView bytes, std::uint32_t members_m
     for (auto& m : rep.old_members) get_member(r, m);
     rep.contiguous.resize(n);
     for (auto& c : rep.contiguous) r.u64(c);
-    if (!r.u32(n) || n > r.left() / 12) return std::nullopt;
+    if (!r.u64(rep.delivered_base) || !r.u32(n) || n > r.left() / 12) return std::nullopt;
     rep.delivered.resize(n);
     for (auto& [sender, seq] : rep.delivered) {
         if (!r.u32(sender) || !r.u64(seq) || sender >= rep.old_members.size()) return std::nullopt;

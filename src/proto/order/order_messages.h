@@ -69,6 +69,10 @@ struct OrderPacket {
     std::uint64_t view_id = 0;
     StreamEntry entry;      // order_data.
     std::uint64_t ack = 0;  // order_ack.
+    // order_ack: the source's done vector (per member of the view: that member's stream is
+    // processed and its data delivered here up to this, O6a), and whether it asks for an answer.
+    std::vector<std::uint64_t> done;
+    bool probe = false;
     std::uint64_t seq = 0;  // order_propose: the proposed-for message.
     Number number;          // order_propose.
     Bytes body;             // order_flush_report, order_flush_outcome.
@@ -77,7 +81,9 @@ struct OrderPacket {
 [[nodiscard]] wire::Packet build(const OrderPacket& m);
 // Errc::malformed (detail names the rule): not an order kind, a source not on node `from`, an
 // invalid pid, a missing or over-long group_name, no view_id, a zero seq, an entry body that
-// does not decode, a vector_clock whose width is not a multiple of 8 or over `members_max`.
+// does not decode, a vector_clock whose width is not a multiple of 8 or over `members_max`, an
+// order_ack body whose flags are not 0 or 1 or whose done vector is over `members_max` or has
+// bytes missing or left over.
 [[nodiscard]] Result<OrderPacket> parse(NodeId from, wire::Packet& packet,
                                         std::uint32_t name_bytes_max, std::uint32_t members_max);
 
@@ -92,6 +98,9 @@ struct FlushReport {
     std::uint64_t old_view_id = 0;
     std::vector<Member> old_members;
     std::vector<std::uint64_t> contiguous;  // Per old member: its stream received up to here.
+    // Messages it delivered before `delivered` (their entries every member of the old view
+    // delivered, hence discarded, O35): `delivered` is its delivered sequence after these.
+    std::uint64_t delivered_base = 0;
     std::vector<std::pair<std::uint32_t, std::uint64_t>> delivered;  // (sender, seq), in order.
     std::vector<Held> messages;  // Every data message it holds of the old view.
     // The outcome (encode_outcome) that made it install its old view, or empty (O31a).

@@ -25,10 +25,11 @@ struct OrderOptions {
     // Own messages of one member not yet acknowledged by every member: a multicast beyond it
     // completes with would_block (O7).
     std::uint32_t send_window_max = 64;
-    // Application messages one member multicasts in one view: beyond it would_block until the
-    // next view (O7). Every member keeps the messages of the current view until the view ends
-    // (the flush needs them), so this bounds memory: members x (2 x this) entries per group.
-    std::uint32_t view_messages_max = 4096;
+    // Entries of its own stream a member retains (not yet known delivered by every member of
+    // the view, O35): a multicast beyond it completes with would_block (O7) until stability
+    // reports free some. Entries every member processed and delivered are discarded, so a group
+    // streams for ever in one view with memory bounded by this and the windows.
+    std::uint32_t retained_max = 4096;
     // Messages of a sender's stream more than this beyond the contiguous prefix are dropped
     // (the sender sends them again).
     std::uint32_t receive_window_max = 1024;
@@ -41,14 +42,16 @@ struct OrderCounters {
     std::uint64_t retransmits = 0;
     std::uint64_t duplicates_dropped = 0;
     std::uint64_t malformed_dropped = 0;
-    std::uint64_t delivered = 0;        // Messages handed to local members.
-    std::uint64_t stale_dropped = 0;    // Packets of another view or an unknown member.
-    std::uint64_t window_dropped = 0;   // Beyond receive_window_max.
-    std::uint64_t views_installed = 0;  // Views installed by local members.
-    std::uint64_t views_refused = 0;    // Views over members_max or of unknown groups.
-    std::uint64_t flushes = 0;          // Flushes this node coordinated to an outcome.
-    std::uint64_t flush_discarded = 0;  // Messages a flush left out (a gap or lost cause).
-    std::uint64_t skew_violations = 0;  // Absolute: timestamps beyond skew_bound.
+    std::uint64_t delivered = 0;         // Messages handed to local members.
+    std::uint64_t stale_dropped = 0;     // Packets of another view or an unknown member.
+    std::uint64_t window_dropped = 0;    // Beyond receive_window_max.
+    std::uint64_t views_installed = 0;   // Views installed by local members.
+    std::uint64_t views_refused = 0;     // Views over members_max or of unknown groups.
+    std::uint64_t flushes = 0;           // Flushes this node coordinated to an outcome.
+    std::uint64_t flush_discarded = 0;   // Messages a flush left out (a gap or lost cause).
+    std::uint64_t skew_violations = 0;   // Absolute: timestamps beyond skew_bound.
+    std::uint64_t stable_discarded = 0;  // Entries freed: delivered by every member (O35).
+    std::uint64_t stability_probes = 0;  // order_acks sent asking for a done vector (O35).
 };
 
 }  // namespace herald::proto::order

@@ -56,13 +56,16 @@ struct Stream {
     std::uint64_t contiguous = 0;               // Entries 1..contiguous are all received.
     std::uint64_t processed = 0;  // Entries 1..processed went through FIFO processing (O6).
     std::uint64_t delivered = 0;  // CBCAST: R[j], the data messages delivered from it.
+    // Entries 1..done are processed here and, if data, delivered (O35: the done vector).
+    std::uint64_t done = 0;
+    // Entries 1..stable are done at every member of the view, and discarded (O35).
+    std::uint64_t stable = 0;
     std::int64_t horizon = std::numeric_limits<std::int64_t>::min();  // Absolute (O25).
 };
 
 // A member's own sending state in the current view.
 struct Outgoing {
     std::uint64_t next_seq = 1;        // Seq of its next stream entry.
-    std::uint32_t data_sent = 0;       // Application messages this view (view_messages_max).
     std::vector<std::uint64_t> acked;  // Per member: cumulative ack of this stream.
     std::int64_t last_timestamp = 0;   // Absolute: the last timestamp of this stream.
     std::int64_t seen_timestamp = 0;   // Absolute: the largest timestamp received.
@@ -80,7 +83,15 @@ struct Endpoint {
     std::uint32_t index = 0;      // Its place in view.members.
     std::vector<Stream> streams;  // Per member of the view, itself included.
     Outgoing out;
-    std::vector<MessageKey> delivered_order;     // Data delivered in this view, in order.
+    // Data delivered in this view, in order, after the first delivered_base (whose entries
+    // every member delivered: stable, discarded, O35).
+    std::deque<MessageKey> delivered_order;
+    std::uint64_t delivered_base = 0;
+    // O35: per member of the view, its done vector as it last reported it (its own row: this
+    // member's own done, per stream).
+    std::vector<std::vector<std::uint64_t>> peer_done;
+    // O35: per member, the done vector last sent to it (acks carry it only when it changed).
+    std::vector<std::vector<std::uint64_t>> done_sent;
     std::vector<std::uint64_t> cbcast_received;  // CBCAST: R, refreshed before each test.
     // ABCAST (O12-O16).
     std::uint64_t fmax = 0;  // Integer part of the largest final number seen.

@@ -185,7 +185,9 @@ TEST(OrderEngine, RetransmitsUntilAcknowledged) {
     EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{1}));
     EXPECT_GE(net.engine(1).counters().retransmits, 1u);
     net.tick(Duration::milliseconds(200));
-    EXPECT_TRUE(net.wire.empty());  // Acknowledged: nothing more to send.
+    net.flush_wire();  // O35: member 2 asks member 1 for its done vector, once.
+    net.tick(Duration::milliseconds(200));
+    EXPECT_TRUE(net.wire.empty());  // Acknowledged and stable: nothing more to send.
 }
 
 TEST(OrderEngine, SequencerOrdersEveryMembersMessages) {
@@ -248,6 +250,95 @@ TEST(OrderEngine, FullSendWindowIsWouldBlock) {
     EXPECT_EQ(net.send(1, 1), Errc::would_block);
     net.flush_wire();
     EXPECT_EQ(net.send(1, 1), Errc::ok);
+}
+
+// O35: one member of a three-member view streams three times the old per-view cap (4,096) in
+// one view, every member acknowledging: every member delivers all of them in order, entries
+// every member delivered are discarded (stable), and no member retains more than retained_max
+// entries at any time. Before stability-based discarding the sender got would_block for ever
+// after 4,096 messages.
+TEST(OrderEngine, StreamsForeverInOneViewWithBoundedRetention) {
+    for (auto mode : {OrderMode::fifo, OrderMode::sequencer, OrderMode::abcast, OrderMode::cbcast,
+                      OrderMode::absolute}) {
+        SCOPED_TRACE(std::string(mode_name(mode)));
+        Net net(3, mode);
+        constexpr std::uint32_t total = 3 * 4096;
+        std::size_t retained_max = 0;
+        const auto retained = [&] {
+            std::size_t worst = 0;
+            for (std::size_t node = 1; node <= 3; ++node) {
+                const Endpoint* ep = net.engine(node).endpoint("g", Net::member(node).pid);
+                std::size_t n = 0;
+                for (const auto& s : ep->streams) n += s.entries.size();
+                worst = std::max(worst, n);
+            }
+            return worst;
+        };
+        std::uint32_t sent = 0;
+        for (std::uint32_t stuck = 0; sent < total && stuck < 100;) {
+            Effects out;
+            Bytes body(4);
+            for (std::size_t b = 0; b < 4; ++b)
+                body[b] = static_cast<std::uint8_t>(sent >> (8 * b));
+            net.engine(1).on_multicast(1, Net::member(1).pid, "g", std::move(body), net.now, out);
+            const bool ok = out.completions.at(0).result.has_value();
+            net.apply(1, out);
+            if (ok) {
+                ++sent;
+                stuck = 0;
+                continue;
+            }
+            ++stuck;  // would_block: let the window drain.
+            net.flush_wire();
+            net.tick(Duration::milliseconds(100));
+            net.flush_wire();
+            retained_max = std::max(retained_max, retained());
+        }
+        ASSERT_EQ(sent, total) << "would_block for ever";
+        for (int i = 0; i < 10; ++i) {
+            net.flush_wire();
+            net.tick(Duration::milliseconds(100));
+        }
+        net.flush_wire();
+        for (std::size_t node = 1; node <= 3; ++node) {
+            const auto& got = net.got[Net::member(node).pid];
+            ASSERT_EQ(got.size(), total) << node;
+            for (std::uint32_t i = 0; i < total; ++i) {
+                std::uint32_t v = 0;
+                for (std::size_t b = 0; b < 4; ++b)
+                    v |= std::uint32_t{got[i].payload.at(b)} << (8 * b);
+                ASSERT_EQ(v, i) << node;
+            }
+            EXPECT_GE(net.engine(node).counters().stable_discarded, total) << node;
+        }
+        EXPECT_LE(retained_max, net.options.retained_max);
+        EXPECT_EQ(retained(), 0u);  // Quiet: every entry is stable, and discarded.
+    }
+}
+
+// O35: a done vector that is not one entry per member of the view, or that claims more of the
+// target's stream done than the ack says received, is malformed (O4).
+TEST(OrderEngine, MalformedDoneVectorsAreDropped) {
+    Net net(3, OrderMode::fifo);
+    ASSERT_EQ(net.send(1, 1), Errc::ok);
+    net.wire.clear();
+    const auto ack = [&](std::vector<std::uint64_t> done, std::uint64_t acked) {
+        OrderPacket m;
+        m.kind = wire::PacketKind::order_ack;
+        m.source = Net::member(2);
+        m.target = Net::member(1);
+        m.group = "g";
+        m.view_id = 1;
+        m.ack = acked;
+        m.done = std::move(done);
+        net.pass({NodeId{2}, NodeId{1}, build(m)});
+    };
+    ack({1, 0}, 1);        // Two entries in a view of three.
+    ack({1, 0, 0, 0}, 1);  // Four.
+    ack({1, 0, 0}, 0);     // Member 1's stream done beyond what member 2 received.
+    EXPECT_EQ(net.engine(1).counters().malformed_dropped, 3u);
+    ack({1, 0, 0}, 1);
+    EXPECT_EQ(net.engine(1).counters().malformed_dropped, 3u);
 }
 
 TEST(OrderEngine, MalformedPacketsAreCountedAndDropped) {

@@ -84,11 +84,56 @@ TEST(OrderMessages, CommitAndProposalRoundTrip) {
     EXPECT_FALSE(parse(NodeId{1}, q, 64, 64).has_value());
 }
 
+// O35: an order_ack carries the probe flag and the sender's done vector, or nothing; a flag
+// above 1, a vector of no entries or over members_max, bytes missing or left over are
+// malformed (O4).
+TEST(OrderMessages, AckCarriesTheDoneVectorAndRejectsMalformedOnes) {
+    OrderPacket m;
+    m.kind = wire::PacketKind::order_ack;
+    m.source = member(1, 10);
+    m.target = member(2, 11);
+    m.group = "g";
+    m.view_id = 1;
+    m.ack = 4;
+    m.done = {3, 4, 0};
+    m.probe = true;
+    const wire::Packet p = build(m);
+    wire::Packet copy = p;
+    auto back = parse(NodeId{1}, copy, 64, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->ack, 4u);
+    EXPECT_EQ(back->done, m.done);
+    EXPECT_TRUE(back->probe);
+    copy = p;
+    EXPECT_FALSE(parse(NodeId{1}, copy, 64, 2).has_value());  // 3 entries over members_max 2.
+    copy = p;
+    copy.body[0] = 2;  // Flags other than the probe bit.
+    EXPECT_FALSE(parse(NodeId{1}, copy, 64, 64).has_value());
+    copy = p;
+    copy.body.push_back(0);  // A byte left over.
+    EXPECT_FALSE(parse(NodeId{1}, copy, 64, 64).has_value());
+    copy = p;
+    copy.body.clear();  // No vector at all: a plain ack.
+    back = parse(NodeId{1}, copy, 64, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_TRUE(back->done.empty());
+    EXPECT_FALSE(back->probe);
+    copy = p;
+    copy.body = Bytes{0, 0, 0, 0, 0};  // A vector of no entries.
+    EXPECT_FALSE(parse(NodeId{1}, copy, 64, 64).has_value());
+    for (std::size_t n = 1; n < p.body.size(); ++n) {
+        copy = p;
+        copy.body.resize(n);  // Bytes missing.
+        EXPECT_FALSE(parse(NodeId{1}, copy, 64, 64).has_value()) << n;
+    }
+}
+
 TEST(OrderMessages, FlushReportAndOutcomeRoundTripAndRejectTruncation) {
     FlushReport r;
     r.old_view_id = 3;
     r.old_members = {member(1, 10), member(2, 11)};
     r.contiguous = {2, 1};
+    r.delivered_base = 9;
     r.delivered = {{0, 1}, {1, 1}};
     Held h;
     h.sender = 1;
@@ -102,6 +147,7 @@ TEST(OrderMessages, FlushReportAndOutcomeRoundTripAndRejectTruncation) {
     auto back = decode_report(bytes, 64);
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->delivered, r.delivered);
+    EXPECT_EQ(back->delivered_base, 9u);
     EXPECT_EQ(back->contiguous, r.contiguous);
     EXPECT_EQ(back->previous_outcome, r.previous_outcome);
     EXPECT_EQ(back->expected, r.expected);
