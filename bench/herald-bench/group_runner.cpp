@@ -11,7 +11,6 @@
 #include "bench/common/mcast.h"
 #include "bench/common/meter.h"
 #include "bench/herald-bench/testbed.h"
-#include "bench/herald-bench/testbed.h"
 #include "core/result.h"  // HERALD_TRY
 
 namespace herald::bench {

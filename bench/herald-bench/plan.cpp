@@ -94,12 +94,6 @@ Cell memory_cell(const Mode& mode, std::string what, std::uint64_t count) {
     return cell;
 }
 
-// Each Herald sender stops at 4095 data messages and its end marker, whatever the duration:
-// the count the published rows were measured with, when a member could send at most 4096
-// application messages per view (docs/performance.md; the cap is gone since, docs/ordering.md
-// O35, but the rows were not measured again).
-constexpr std::uint64_t herald_view_messages = 4095;
-
 Cell group_cell(const Mode& mode, Pattern pattern, std::uint32_t members, std::size_t size) {
     Cell cell{pattern == Pattern::mcast ? "mcast" : "mcast-lat", size, "udp", pattern, {}};
     cell.members = members;
@@ -108,7 +102,7 @@ Cell group_cell(const Mode& mode, Pattern pattern, std::uint32_t members, std::s
     args.rate = mode.paced_rate;
     for (const char* order : {"fifo", "sequencer", "abcast", "cbcast", "absolute"}) {
         PeerArgs herald = args;
-        herald.count = pattern == Pattern::mcast ? herald_view_messages : 0;
+        herald.count = 0;  // For the duration, as CPG (no per-view cap since O35).
         cell.systems.push_back(system(order, std::string("herald ordered_multicast ") + order,
                                       "bench-herald-group", herald, order));
     }
