@@ -156,16 +156,7 @@ void MigrateWorkload::issue_send(std::size_t index) {
     send_ops_[op] = index;
     ++s.in_flight;
     if (!liveness_) ++s.sent;
-    Message message;
-    message.source = s.pid;
-    message.target = mobile_.pid;
-    message.body = make_body(op, static_cast<std::size_t>(random_.below(24)));
-    proto::direct::SendOptions send;
-    send.mode = random_.below(2) == 0 ? proto::direct::SendMode::accepted
-                                      : proto::direct::SendMode::delivered;
-    node.command<DirectEngine>(slot_, [&](auto& e, proto::Effects& out) {
-        e.on_send(op, std::move(message), send, sim_.now(), out);
-    });
+    send(node, op, s.pid, mobile_.pid, 24);
 }
 
 void MigrateWorkload::on_completed(SimNode& node, const proto::CompleteEffect& c) {
@@ -279,15 +270,22 @@ void MigrateWorkload::reply(SimNode& node, std::size_t index) {
     const std::uint64_t op = sim_.next_operation_id();
     replies_[op] = ReplyRecord{index, s.replies_issued++, s.life, std::nullopt, false};
     reply_ops_.insert(op);
+    send(node, op, mobile_.pid, s.pid, 16);
+}
+
+void MigrateWorkload::send(SimNode& node, std::uint64_t op, Pid from, Pid to,
+                           std::uint64_t padding_max) {
     Message message;
-    message.source = mobile_.pid;
-    message.target = s.pid;
-    message.body = make_body(op, static_cast<std::size_t>(random_.below(16)));
-    proto::direct::SendOptions send;
-    send.mode = random_.below(2) == 0 ? proto::direct::SendMode::accepted
-                                      : proto::direct::SendMode::delivered;
+    message.source = from;
+    message.target = to;
+    message.body = make_body(op, static_cast<std::size_t>(random_.below(padding_max)));
+    proto::direct::SendOptions options;
+    // Both modes complete only once the receiver's node has the message (the no-loss checks
+    // count on it); nonblocking would complete at the first transmission.
+    options.mode = random_.below(2) == 0 ? proto::direct::SendMode::accepted
+                                         : proto::direct::SendMode::delivered;
     node.command<DirectEngine>(slot_, [&](auto& e, proto::Effects& out) {
-        e.on_send(op, std::move(message), send, sim_.now(), out);
+        e.on_send(op, std::move(message), options, sim_.now(), out);
     });
 }
 

@@ -103,6 +103,9 @@ private:
     void sender_step(std::size_t index, std::uint64_t life);
     void issue_send(std::size_t index);
     void reply(SimNode& node, std::size_t sender);
+    // Sends op's numbered body (0..padding_max-1 filler bytes) from `from` to `to`, accepted or
+    // delivered at random.
+    void send(SimNode& node, std::uint64_t op, Pid from, Pid to, std::uint64_t padding_max);
     void on_reply_delivered(std::size_t sender, const Message& message);
     void schedule_consume(Duration delay);
     void consume_step(std::uint64_t life);

@@ -68,6 +68,15 @@ std::uint16_t port_of(const std::string& url) {
     return static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
 }
 
+// The IPv4 loopback address of a node listening on udp://127.0.0.1:PORT.
+sockaddr_in loopback(const std::string& url) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port_of(url));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return to;
+}
+
 // The hostile datagrams, by category; each call makes the next one of a category.
 class Forger {
 public:
@@ -378,10 +387,7 @@ TEST(Flood, FakeRpcClientsThatNeverAcknowledgeAreNotResentTo) {
     ASSERT_TRUE(server.serve("echo", [](const Request& r) -> Result<Bytes> { return r.body; }));
     const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
     ASSERT_GE(fd, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port_of(target->listen_url()));
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const sockaddr_in to = loopback(target->listen_url());
     constexpr std::uint64_t clients = 2000;
     for (std::uint64_t i = 0; i < clients; ++i) {
         const Bytes datagram = fake_request(NodeId{0xFA0000 + i}, server.pid());
@@ -428,10 +434,7 @@ TEST(Hostile, PacketsClaimingALiveClientsNodeFromAnotherAddressAreRefused) {
 
     const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
     ASSERT_GE(fd, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port_of(target->listen_url()));
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const sockaddr_in to = loopback(target->listen_url());
     auto forge = [&](const wire::Packet& p) {
         const Bytes datagram = wire::encode(p);
         ::sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<const sockaddr*>(&to),
