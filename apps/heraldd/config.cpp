@@ -71,6 +71,9 @@ server = true
 # With server = false: the URL of the node hosting the name server (empty: no name service;
 # naming requests fail unreachable). Must be empty while server = true.
 server_url = ""
+# With server = true: a node holding names that has not answered for dead_after_ms is declared
+# dead and its names go (100 to 3600000).
+dead_after_ms = 5000
 
 [groups]
 # Host the group server (docs/groups.md): groups, members and numbered views, kept in data_dir
@@ -216,7 +219,8 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
         } else if (section == "naming") {
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"server", nullptr, nullptr, &c.naming_server},
-                                     {"server_url", &c.naming_server_url}}));
+                                     {"server_url", &c.naming_server_url},
+                                     {"dead_after_ms", nullptr, &c.naming_dead_after_ms}}));
         } else {
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"echo", nullptr, nullptr, &c.echo},
@@ -298,6 +302,7 @@ Status check_node(const DaemonConfig& c, const Origins& origin) {
 }
 
 Status check_naming(const DaemonConfig& c, const Origins& origin) {
+    HERALD_TRY(check_range(origin, "naming.dead_after_ms", c.naming_dead_after_ms, 100, 3'600'000));
     if (c.naming_server_url.empty()) return {};
     if (c.naming_server) {
         return fail(value_error(origin, "naming.server_url", quoted(c.naming_server_url),

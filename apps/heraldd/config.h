@@ -31,6 +31,7 @@ struct DaemonConfig {
     // [naming]: host the name server (its table in data_dir), or use the one at server_url.
     bool naming_server = true;
     std::string naming_server_url;
+    std::uint32_t naming_dead_after_ms = 5000;  // Rule 14 of docs/naming.md (server only).
     // [groups]: host the group server (its groups in data_dir), or use the one at server_url;
     // the failure detector's timings (docs/groups.md).
     bool groups_server = true;

@@ -71,6 +71,7 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.rpc.durable = true;
     options.naming.server = config.naming_server;
     options.naming.server_url = config.naming_server_url;
+    options.naming.dead_after = std::chrono::milliseconds(config.naming_dead_after_ms);
     options.groups.server = config.groups_server;
     options.groups.server_url = config.groups_server_url;
     options.groups.heartbeat_interval = std::chrono::milliseconds(config.groups_heartbeat_ms);
@@ -362,6 +363,8 @@ admin::Reply Daemon::status() const {
                       {"name_retries", s.name_retries},
                       {"names_held", s.names_held},
                       {"names_served", s.names_served},
+                      {"name_holders_dead", s.name_holders_dead},
+                      {"names_dropped_dead", s.names_dropped_dead},
                       {"migrations_out", s.migrations_out},
                       {"migrations_in", s.migrations_in},
                       {"migrations_failed", s.migrations_failed},

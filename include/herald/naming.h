@@ -24,6 +24,11 @@ struct NamingNodeOptions {
     // naming call). Empty: this node when `server`, otherwise none (every naming call fails
     // unreachable).
     std::string server_url;
+    // On the server's node (docs/naming.md rule 14): a node holding names that has not been
+    // heard from for this long (it is probed every fifth of it) is declared dead and its names
+    // go, however long their leases. 100 ms to 1 h; longer than a pause you expect between
+    // live nodes (a partition this long drops names; held ones come back at their renewal).
+    std::chrono::milliseconds dead_after{5000};
 };
 
 // One name as the name server holds it.

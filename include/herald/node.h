@@ -122,6 +122,9 @@ struct NodeStats {
     // names this node renews for its processes, and (on the server's node) names held.
     std::uint64_t name_requests = 0, name_cache_hits = 0, name_retries = 0;
     std::uint64_t names_held = 0, names_served = 0;
+    // On the name server's node (docs/naming.md rule 14): holder nodes declared dead, and names
+    // dropped because their holder was declared dead or restarted.
+    std::uint64_t name_holders_dead = 0, names_dropped_dead = 0;
     // Migration (docs/migration.md M13): processes that left / arrived / failed to leave;
     // data packets this node forwarded for processes that left; data for processes that
     // arrived here that came forwarded / straight from the sender; sender channels that

@@ -41,6 +41,8 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.rpc = api::to_rpc_config(options.rpc);
     config.naming.server = options.naming.server;
     config.naming_server_url = options.naming.server_url;
+    config.naming.dead_after = to_duration(options.naming.dead_after);
+    config.naming.probe_interval = config.naming.dead_after / 5;
     config.group_enabled = options.groups.server || !options.groups.server_url.empty();
     config.group_server = options.groups.server;
     config.group.server = NodeId{};  // Learned: this node, or a ping to server_url.
@@ -62,6 +64,10 @@ Status check(const NodeOptions& options) {
         options.drain_timeout < std::chrono::nanoseconds::zero() ||
         options.receive_spin < std::chrono::nanoseconds::zero()) {
         return fail(Errc::invalid_argument, "durations must be positive");
+    }
+    if (options.naming.dead_after < std::chrono::milliseconds(100) ||
+        options.naming.dead_after > std::chrono::hours(1)) {
+        return fail(Errc::invalid_argument, "naming: dead_after must be 100 ms to 1 h");
     }
     const auto& g = options.groups;
     if (g.heartbeat_interval <= std::chrono::nanoseconds::zero() ||
@@ -199,6 +205,8 @@ NodeStats Node::stats() const {
         s.name_retries = n->retries;
         s.names_held = n->held;
         s.names_served = n->names;
+        s.name_holders_dead = n->naming.holders_dead;
+        s.names_dropped_dead = n->naming.holder_names_dropped;
     }
     if (auto* groups = impl_->groups_service()) {
         if (auto g = groups->counters()) {

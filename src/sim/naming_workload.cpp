@@ -38,6 +38,7 @@ void NamingWorkload::on_node_started(SimNode& node) {
 }
 
 void NamingWorkload::on_node_crashed(SimNode& node) {
+    crashes_[node.id()].push_back(sim_.now());
     for (auto& c : clients_) {
         if (c.pid.node != node.id()) continue;
         ++c.life;

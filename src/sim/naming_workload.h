@@ -23,6 +23,8 @@ struct NamingWorkloadOptions {
     std::uint32_t names = 3;         // The pool of names the clients fight over.
     Duration lease = Duration::milliseconds(800);
     Duration safety = Duration::seconds(5);
+    Duration probe_interval = Duration::milliseconds(250);  // The server's (rule 14).
+    Duration dead_after = Duration::seconds(1);
 };
 
 class NamingWorkload final : public ScenarioWorkload {
@@ -71,6 +73,8 @@ private:
     void check_pair(const Op& a, const Op& b, std::vector<Violation>& out) const;
     [[nodiscard]] bool unregister_from(NodeId node, const std::string& name, Time before) const;
     void check_lookup(const Op& l, std::vector<Violation>& out) const;
+    void check_dead_holder(const Op& l, std::vector<Violation>& out) const;
+    [[nodiscard]] bool crashed_between(NodeId node, Time from, Time to) const;
 
     Simulation& sim_;
     std::size_t slot_;
@@ -79,6 +83,7 @@ private:
     std::vector<Client> clients_;
     std::map<std::uint64_t, Op> ops_;  // By operation id.
     std::vector<Time> server_starts_;
+    std::map<NodeId, std::vector<Time>> crashes_;  // Of client nodes, in time order.
     bool liveness_ = false;
     bool in_command_ = false;
 };

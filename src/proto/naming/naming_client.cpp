@@ -170,6 +170,10 @@ void NamingEngine::on_timer(TimerId timer, Time now, Effects& out) {
         renew(now, out);
         return;
     }
+    if (timer == probe_timer) {
+        probe_holders(now, out);
+        return;
+    }
     auto it = pending_.find(timer.value);
     if (it == pending_.end()) return;
     if (it->second.sent >= options_.attempts) {
@@ -247,8 +251,15 @@ void NamingEngine::cache_put(const NameEntry& entry, Time now) {
 }
 
 void NamingEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) {
+    const bool probe = packet.header.epoch == static_cast<std::uint32_t>(Op::probe);
     if (packet.header.kind == wire::PacketKind::name_reply) {
-        on_reply(packet, now, out);
+        if (probe) {
+            on_probe_reply(from, packet, now, out);
+        } else {
+            on_reply(packet, now, out);
+        }
+    } else if (packet.header.kind == wire::PacketKind::name_request && probe) {
+        answer_probe(from, packet, out);  // Rule 14: every node answers the server's probes.
     } else if (packet.header.kind == wire::PacketKind::name_request && options_.server) {
         on_request(from, packet, now, out);
     } else {

@@ -32,15 +32,22 @@ struct NamingOptions {
     Duration lease_max = Duration::seconds(3600);  // Rule 5: longer leases are cut to this.
     std::size_t list_max = 256;                    // Rule 8: entries in one list reply.
     std::size_t held_max = 1024;  // Rule 13: names this node renews for its processes.
+    // Rule 14: the server asks a holder node it has not heard from for `probe_interval`
+    // whether it lives, and declares it dead (its names go) after `dead_after` of silence.
+    Duration probe_interval = Duration::seconds(1);
+    Duration dead_after = Duration::seconds(5);
 };
 
 struct NamingCounters {
-    std::uint64_t requests = 0;     // Client requests started.
-    std::uint64_t cache_hits = 0;   // Lookups answered from the cache.
-    std::uint64_t expired = 0;      // Names the server dropped at lease end.
-    std::uint64_t bad_records = 0;  // Durable records that did not decode.
-    std::uint64_t renewals = 0;     // Rule 13: renewals sent for held names.
-    std::uint64_t names_lost = 0;   // Held names whose renewal was refused (taken, invalid).
+    std::uint64_t requests = 0;      // Client requests started.
+    std::uint64_t cache_hits = 0;    // Lookups answered from the cache.
+    std::uint64_t expired = 0;       // Names the server dropped at lease end.
+    std::uint64_t bad_records = 0;   // Durable records that did not decode.
+    std::uint64_t renewals = 0;      // Rule 13: renewals sent for held names.
+    std::uint64_t names_lost = 0;    // Held names whose renewal was refused (taken, invalid).
+    std::uint64_t probes = 0;        // Rule 14: probes the server sent to silent holders.
+    std::uint64_t holders_dead = 0;  // Holder nodes declared dead.
+    std::uint64_t holder_names_dropped = 0;  // Names dropped with a dead or restarted holder.
 };
 
 class NamingEngine final : public Engine {
@@ -109,6 +116,13 @@ private:
         Pid owner;
         Duration lease;
         Time expires;
+        NodeId holder;                         // Rule 14: the node that registered it last,
+        std::uint32_t holder_incarnation = 0;  // in this incarnation (0: not known).
+    };
+    struct Holder {  // Rule 14: what the server knows of a node whose names it holds.
+        std::uint32_t incarnation = 0;  // The newest seen.
+        Time heard;                     // Its last request or probe answer.
+        bool contacted = false;  // Heard from in this server incarnation (restored: not yet).
     };
     struct Cached {
         NameEntry entry;
@@ -132,15 +146,24 @@ private:
     void transmit(std::uint64_t seq, Time now, Effects& out);
     void on_reply(wire::Packet& packet, Time now, Effects& out);
     void on_request(NodeId from, wire::Packet& packet, Time now, Effects& out);
-    [[nodiscard]] Result<Bytes> serve(NodeId from, Op op, const RequestBody& body, Time now,
-                                      Effects& out, bool& wrote);
-    [[nodiscard]] Result<Bytes> serve_register(const RequestBody& body, Time now, Effects& out);
+    [[nodiscard]] Result<Bytes> serve(NodeId from, std::uint32_t incarnation, Op op,
+                                      const RequestBody& body, Time now, Effects& out, bool& wrote);
+    [[nodiscard]] Result<Bytes> serve_register(NodeId from, std::uint32_t incarnation,
+                                               const RequestBody& body, Time now, Effects& out);
     [[nodiscard]] Result<Bytes> serve_unregister(NodeId from, const RequestBody& body,
                                                  Effects& out);
     [[nodiscard]] Result<Bytes> serve_list(const std::string& prefix, Time now) const;
     void reply(NodeId to, const wire::Packet& request, Result<Bytes> result, Effects& out);
     void remember(const RequestKey& key, const wire::Packet& reply);
     void expire(Time now, Effects& out);
+    // Rule 14.
+    [[nodiscard]] bool touch(NodeId node, std::uint32_t incarnation, Time now, Effects& out);
+    void drop_holder_names(NodeId node, std::uint32_t below, Time now, Effects& out);
+    void probe_holders(Time now, Effects& out);
+    void prune_holders();
+    void arm_probe(Time now, Effects& out);
+    void answer_probe(NodeId from, const wire::Packet& probe, Effects& out);
+    void on_probe_reply(NodeId from, const wire::Packet& reply, Time now, Effects& out);
     void cache_put(const NameEntry& entry, Time now);
     [[nodiscard]] NameEntry entry_of(const std::string& name, const Entry& e, Time now) const;
 
@@ -162,12 +185,17 @@ private:
     std::set<RequestKey> in_progress_;  // Waiting on a durable write.
     std::map<std::uint64_t, std::pair<RequestKey, Waiting>> waiting_;  // By write token.
     std::uint64_t next_token_ = 1;
-    bool sweep_armed_ = false;  // The sweep timer is set for the earliest lease end.
+    bool sweep_armed_ = false;          // The sweep timer is set for the earliest lease end.
+    std::map<NodeId, Holder> holders_;  // Rule 14: nodes named as holders in table_.
+    std::uint64_t next_probe_ = 1;      // Probe seqs (their own space, operation 5).
+    bool probe_armed_ = false;
 };
 
 // Timer ids: client requests use their seq (>= 1); the server's lease sweep uses this one.
 inline constexpr TimerId sweep_timer{~std::uint64_t{0}};
 // The client's renewal of held names (rule 13).
 inline constexpr TimerId renew_timer{~std::uint64_t{0} - 1};
+// The server's probes of silent holder nodes (rule 14).
+inline constexpr TimerId probe_timer{~std::uint64_t{0} - 2};
 
 }  // namespace herald::proto::naming

@@ -15,7 +15,8 @@
 namespace herald::proto::naming {
 
 // The operation of a name_request, in its header's `epoch` field.
-enum class Op : std::uint8_t { register_name = 1, lookup = 2, unregister = 3, list = 4 };
+// probe (rule 14) goes the other way: the server asks a holder node whether it lives.
+enum class Op : std::uint8_t { register_name = 1, lookup = 2, unregister = 3, list = 4, probe = 5 };
 
 // A name_request body (MessagePack map). Unused fields are empty or zero.
 struct RequestBody {
@@ -38,11 +39,15 @@ struct NameEntry {
 };
 
 // The durable record of one name under "naming/n/<name>" (MessagePack map).
+// `holder` and `holder_incarnation` (rule 14) are absent from records written before them:
+// then 0, read as "the owner's node, incarnation not known".
 struct StoredName {
     std::uint64_t node = 0;
     std::uint64_t local = 0;
     std::int64_t lease_ms = 0;
-    MSGPACK_DEFINE_MAP(node, local, lease_ms)
+    std::uint64_t holder = 0;
+    std::uint32_t holder_incarnation = 0;
+    MSGPACK_DEFINE_MAP(node, local, lease_ms, holder, holder_incarnation)
 };
 
 // Who sent a request: its node, incarnation and request id (a duplicate has all three equal).

@@ -26,6 +26,13 @@ void NamingEngine::on_request(NodeId from, wire::Packet& packet, Time now, Effec
         ++totals_.duplicates_dropped;  // Its write is not durable yet; the reply will come.
         return;
     }
+    const std::uint32_t incarnation = packet.header.source_incarnation;
+    if (!touch(from, incarnation, now, out)) {
+        // Rule 14: a late request of an incarnation of the node that is gone: nobody waits.
+        ++totals_.duplicates_dropped;
+        out.trace(now, "probe_naming_stale_request", "node=" + to_string(from));
+        return;
+    }
     const auto op = static_cast<Op>(packet.header.epoch);
     auto body = wire::unpack<RequestBody>(packet.body);
     if (!body || packet.header.epoch < 1 || packet.header.epoch > 4) {
@@ -38,7 +45,7 @@ void NamingEngine::on_request(NodeId from, wire::Packet& packet, Time now, Effec
     const std::uint64_t token = next_token_;
     std::optional<Entry> before;
     if (auto it = table_.find(body->name); it != table_.end()) before = it->second;
-    auto result = serve(from, op, *body, now, out, wrote);
+    auto result = serve(from, incarnation, op, *body, now, out, wrote);
     if (!wrote) {
         reply(from, packet, std::move(result), out);
         return;
@@ -49,13 +56,13 @@ void NamingEngine::on_request(NodeId from, wire::Packet& packet, Time now, Effec
         key, Waiting{from, std::move(packet), result ? *result : Bytes{}, body->name, before}};
 }
 
-Result<Bytes> NamingEngine::serve(NodeId from, Op op, const RequestBody& body, Time now,
-                                  Effects& out, bool& wrote) {
+Result<Bytes> NamingEngine::serve(NodeId from, std::uint32_t incarnation, Op op,
+                                  const RequestBody& body, Time now, Effects& out, bool& wrote) {
     const std::uint64_t before = next_token_;
     Result<Bytes> result;
     switch (op) {
         case Op::register_name:
-            result = serve_register(body, now, out);
+            result = serve_register(from, incarnation, body, now, out);
             break;
         case Op::unregister:
             result = serve_unregister(from, body, out);
@@ -67,12 +74,15 @@ Result<Bytes> NamingEngine::serve(NodeId from, Op op, const RequestBody& body, T
         }
         case Op::list:
             return serve_list(body.name, now);
+        case Op::probe:
+            break;  // Answered before (on_packet).
     }
     wrote = next_token_ != before;
     return result;
 }
 
-Result<Bytes> NamingEngine::serve_register(const RequestBody& body, Time now, Effects& out) {
+Result<Bytes> NamingEngine::serve_register(NodeId from, std::uint32_t incarnation,
+                                           const RequestBody& body, Time now, Effects& out) {
     const Pid owner{NodeId{body.node}, body.local};
     if (body.name.empty() || body.name.size() > options_.name_bytes_max || !owner.valid() ||
         body.lease_ms <= 0) {
@@ -86,8 +96,14 @@ Result<Bytes> NamingEngine::serve_register(const RequestBody& body, Time now, Ef
         return fail(Errc::queue_full, "name table full");  // Rule 9.
     }
     const Duration lease = std::min(Duration::milliseconds(body.lease_ms), options_.lease_max);
-    table_[body.name] = Entry{owner, lease, now + lease};
-    auto value = wire::pack(StoredName{owner.node.value, owner.local, lease.ms()});
+    table_[body.name] = Entry{owner, lease, now + lease, from, incarnation};
+    if (from != self_ && !holders_.contains(from)) {
+        if (holders_.size() >= options_.names_max) prune_holders();  // Keeps it <= names_max.
+        holders_[from] = Holder{incarnation, now, true};
+    }
+    arm_probe(now, out);
+    auto value =
+        wire::pack(StoredName{owner.node.value, owner.local, lease.ms(), from.value, incarnation});
     if (!value) return fail(value.error());
     out.persist(next_token_++, key_of(body.name), std::move(*value));
     out.set_timer(sweep_timer, std::min_element(table_.begin(), table_.end(), [](auto& a, auto& b) {
@@ -191,7 +207,9 @@ void NamingEngine::expire(Time now, Effects& out) {
 }
 
 void NamingEngine::on_batch_end(Time now, Effects& out) {
-    if (sweep_armed_ || !options_.server) return;
+    if (!options_.server) return;
+    arm_probe(now, out);  // Rule 14 (a no-op while armed or without holders).
+    if (sweep_armed_) return;
     expire(now, out);  // The first input after a restart: restored names' leases start ticking.
 }
 
@@ -219,6 +237,10 @@ void NamingEngine::check_invariants(std::vector<std::string>& findings) const {
     if (in_progress_.size() != waiting_.size()) {
         findings.push_back("naming: requests in progress and writes waited on differ");
     }
+    for (const auto& [name, e] : table_) {
+        if (!e.holder.known()) findings.push_back("naming: no holder node for " + name);
+    }
+    if (holders_.size() > options_.names_max) findings.push_back("naming: holders over names_max");
 }
 
 void NamingEngine::on_restore(std::span<const StoredRecord> records) {
@@ -233,8 +255,109 @@ void NamingEngine::on_restore(std::span<const StoredRecord> records) {
         // Rule 10: a restored name gets a full lease from the start of this incarnation.
         const Duration lease =
             std::min(Duration::milliseconds(stored->lease_ms), options_.lease_max);
-        table_[key.substr(name_prefix.size())] = Entry{owner, lease, started_ + lease};
+        const NodeId holder = stored->holder != 0 ? NodeId{stored->holder} : owner.node;
+        table_[key.substr(name_prefix.size())] =
+            Entry{owner, lease, started_ + lease, holder, stored->holder_incarnation};
+        // Rule 14: a restored holder is not tracked until it speaks (contacted = false).
+        if (holder != self_) {
+            Holder& h = holders_[holder];
+            h.incarnation = std::max(h.incarnation, stored->holder_incarnation);
+            h.heard = started_;
+        }
     }
+}
+
+// Rule 14. False: `incarnation` is older than the one `node` is known to run now.
+bool NamingEngine::touch(NodeId node, std::uint32_t incarnation, Time now, Effects& out) {
+    auto it = holders_.find(node);
+    if (it == holders_.end()) return true;
+    Holder& h = it->second;
+    if (incarnation < h.incarnation) return false;
+    h.heard = now;
+    h.contacted = true;
+    if (incarnation > h.incarnation) {
+        h.incarnation = incarnation;
+        drop_holder_names(node, incarnation, now, out);  // It restarted: its processes died.
+    }
+    return true;
+}
+
+// Drops the names `node` holds: all of them (below == 0, the node is dead), or those it
+// registered in an incarnation older than `below` (it restarted).
+void NamingEngine::drop_holder_names(NodeId node, std::uint32_t below, Time now, Effects& out) {
+    for (auto it = table_.begin(); it != table_.end();) {
+        const Entry& e = it->second;
+        const bool stale =
+            below == 0 || (e.holder_incarnation != 0 && e.holder_incarnation < below);
+        if (e.holder != node || !stale) {
+            ++it;
+            continue;
+        }
+        out.trace(now, below == 0 ? "naming_holder_dead" : "probe_naming_holder_restarted",
+                  "name=" + it->first + " node=" + to_string(node));
+        out.erase(next_token_++, key_of(it->first));
+        ++counters_.holder_names_dropped;
+        it = table_.erase(it);
+    }
+}
+
+void NamingEngine::arm_probe(Time now, Effects& out) {
+    if (probe_armed_ || holders_.empty()) return;
+    probe_armed_ = true;
+    out.set_timer(probe_timer, now + options_.probe_interval);
+}
+
+// Forgets the holders that hold no name any more: each one left holds one at least, so there
+// are no more of them than names (names_max).
+void NamingEngine::prune_holders() {
+    std::set<NodeId> named;
+    for (const auto& [name, e] : table_) named.insert(e.holder);
+    std::erase_if(holders_, [&](const auto& kv) { return !named.contains(kv.first); });
+}
+
+void NamingEngine::probe_holders(Time now, Effects& out) {
+    probe_armed_ = false;
+    prune_holders();
+    for (auto it = holders_.begin(); it != holders_.end();) {
+        const NodeId node = it->first;
+        Holder& h = it->second;
+        // A restored holder that has not spoken since: its names live out their lease
+        // (rule 10), as the server cannot tell where to ask.
+        if (!h.contacted) {
+            ++it;
+            continue;
+        }
+        if (now - h.heard >= options_.dead_after) {
+            ++counters_.holders_dead;
+            out.trace(now, "probe_naming_holder_dead", "node=" + to_string(node));
+            drop_holder_names(node, 0, now, out);
+            it = holders_.erase(it);
+            continue;
+        }
+        if (h.incarnation != 0) drop_holder_names(node, h.incarnation, now, out);
+        if (now - h.heard >= options_.probe_interval) {
+            ++counters_.probes;
+            ++totals_.packets_sent;
+            out.send(node, make_request(Op::probe, self_, node, incarnation_, next_probe_++, {}));
+        }
+        ++it;
+    }
+    arm_probe(now, out);
+}
+
+// Any node answers a probe at once, with its incarnation; there is nothing to remember.
+void NamingEngine::answer_probe(NodeId from, const wire::Packet& probe, Effects& out) {
+    ++totals_.packets_sent;
+    out.send(from, make_reply(probe, self_, incarnation_, Bytes{}));
+}
+
+void NamingEngine::on_probe_reply(NodeId from, const wire::Packet& reply, Time now, Effects& out) {
+    if (!options_.server || reply.header.target_incarnation != incarnation_ ||
+        reply.header.seq == 0 || reply.header.seq >= next_probe_) {
+        ++totals_.duplicates_dropped;
+        return;
+    }
+    (void)touch(from, reply.header.source_incarnation, now, out);
 }
 
 }  // namespace herald::proto::naming

@@ -168,6 +168,56 @@ TEST(HeraldCliName, NamesSurviveAKillAndRestartOfTheDaemon) {
     EXPECT_EQ(only_object(r)["owner"], "abcd.5");
 }
 
+// docs/naming.md rule 14 on real daemons: daemon b uses a's name service and holds two names
+// (one for its live worker, renewed; one registered with a 10-minute lease). While b lives its
+// names stay (a probes it); after a kill -9 of b, a declares it dead after naming.dead_after_ms
+// and both names go, long before their leases would end.
+TEST(HeraldCliName, ADeadDaemonsNamesGoWhenTheServerDeclaresItDead) {
+    TempDir config;
+    const std::string a_toml = config.file("a.toml");
+    {
+        std::ofstream out(a_toml);
+        out << "[naming]\ndead_after_ms = 1000\n";
+    }
+    Daemon a({"--config", a_toml});
+    const std::string b_toml = config.file("b.toml");
+    {
+        std::ofstream out(b_toml);
+        out << "[naming]\nserver = false\nserver_url = \"" << a.url() << "\"\n";
+    }
+    Daemon b({"--config", b_toml});
+    auto r = run({herald_bin(), "--json", "spawn", b.url()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string worker = only_object(r)["pid"];
+    ASSERT_EQ(run({herald_bin(), "name", "register", b.url(), "greeter", worker}).code, 0);
+    ASSERT_EQ(
+        run({herald_bin(), "name", "register", b.url(), "static", "abcd.5", "--lease", "10m"}).code,
+        0);
+    std::this_thread::sleep_for(2500ms);  // Over twice dead_after: b answers a's probes.
+    for (const char* name : {"greeter", "static"}) {
+        EXPECT_EQ(run({herald_bin(), "name", "lookup", a.url(), name}).code, 0) << name;
+    }
+
+    b.child().signal(SIGKILL);
+    const auto killed = Clock::now();
+    auto gone = [&](const char* name) {
+        const auto l = run({herald_bin(), "name", "lookup", a.url(), name});
+        return l.code == 1 && l.err.find("not_found") != std::string::npos;
+    };
+    while (!gone("greeter") && Clock::now() < killed + 12s) std::this_thread::sleep_for(100ms);
+    const auto took = Clock::now() - killed;
+    EXPECT_TRUE(gone("greeter"));
+    EXPECT_TRUE(gone("static"));
+    // dead_after (1 s) + a probe interval (0.2 s), the CLI's start-up per lookup, and room
+    // for a loaded sanitizer run: far below the leases (30 s renewed, 10 min).
+    EXPECT_LT(took, 8s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+    auto status = run({herald_bin(), "--json", "status", a.url()});
+    ASSERT_EQ(status.code, 0) << status.err;
+    const json counters = only_object(status)["counters"];
+    EXPECT_EQ(counters["name_holders_dead"], 1);
+    EXPECT_EQ(counters["names_dropped_dead"], 2);
+}
+
 // The walk-through on real daemons (docs/cli.md "herald migrate"): an echo worker of
 // daemon a, known by a name, moves to daemon b while a client streams to it by that name; every
 // reply comes back once and in order, the client's later messages go straight to b (b's

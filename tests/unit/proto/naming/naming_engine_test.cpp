@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "wire/body.h"
@@ -43,6 +44,7 @@ protected:
     bool drop_next = false;
     bool duplicate = false;
     bool disk_fails = false;  // Writes are refused: on_durable with storage_error.
+    std::set<NodeId> down;    // Nodes that neither send nor receive (crashed).
 
     TestNode& node(NodeId id) { return id == s_id ? s : id == a_id ? a : b; }
 
@@ -71,6 +73,7 @@ protected:
             apply(from, o);
         }
         for (auto& snd : sends) {
+            if (down.contains(from.self) || down.contains(snd.to.node)) continue;
             if (drop_next) {
                 drop_next = false;
                 continue;
@@ -112,6 +115,13 @@ protected:
         apply(n, o);
         return done.at(op);
     }
+};
+
+// A name record as written before rule 14 (no holder fields).
+struct OldRecord {
+    std::uint64_t node = 0, local = 0;
+    std::int64_t lease_ms = 0;
+    MSGPACK_DEFINE_MAP(node, local, lease_ms)
 };
 
 Pid pid(NodeId node, std::uint64_t local) {
@@ -370,6 +380,95 @@ TEST_F(NamingTest, ListByPrefixAndBounds) {
     ASSERT_FALSE(full);
     EXPECT_EQ(full.error().code, Errc::queue_full);
     EXPECT_EQ(reg(a, 6, "", pid(a_id, 4)).error().code, Errc::invalid_argument);
+}
+
+// Rule 14: the server probes a holder it has not heard from every probe_interval; a holder
+// that answers keeps its names however long its lease; one silent for dead_after is declared
+// dead and its names go (from the disk too), long before their lease would end.
+TEST_F(NamingTest, ADeadHoldersNamesGoWhenItIsDeclaredDead) {
+    ASSERT_TRUE(reg(a, 1, "svc", pid(a_id, 4), Duration::seconds(600)));
+    ASSERT_TRUE(reg(b, 2, "other", pid(b_id, 4), Duration::seconds(600)));
+    for (int i = 0; i < 8; ++i) {  // Both alive and idle: probes answered, names kept.
+        advance(s.options.probe_interval);
+        fire(s, probe_timer.value);
+    }
+    EXPECT_GE(s.engine->counters().probes, 8u);
+    EXPECT_EQ(s.engine->names(), 2u);
+    down.insert(a_id);  // a crashes.
+    for (int i = 0; i < 4; ++i) {
+        advance(s.options.probe_interval);
+        fire(s, probe_timer.value);
+    }
+    EXPECT_EQ(s.engine->names(), 2u);  // 4 s of silence: not yet (dead_after is 5 s).
+    advance(s.options.probe_interval);
+    fire(s, probe_timer.value);
+    EXPECT_EQ(s.engine->counters().holders_dead, 1u);
+    EXPECT_EQ(s.engine->counters().holder_names_dropped, 1u);
+    EXPECT_FALSE(s.disk.contains("naming/n/svc"));
+    auto gone = lookup(b, 3, "svc");
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error().code, Errc::not_found);
+    EXPECT_TRUE(lookup(b, 4, "other"));           // b answered its probes all along.
+    ASSERT_TRUE(reg(b, 5, "svc", pid(b_id, 5)));  // The name is free.
+    std::vector<std::string> findings;
+    s.engine->check_invariants(findings);
+    EXPECT_TRUE(findings.empty());
+}
+
+// A holder that restarted (a greater incarnation in a request or a probe answer) lost its
+// processes: the names it registered before go at once; a late request of the old
+// incarnation is not served.
+TEST_F(NamingTest, ARestartedHoldersOldNamesGoAndItsOldRequestsAreIgnored) {
+    ASSERT_TRUE(reg(a, 1, "svc", pid(a_id, 4), Duration::seconds(600)));
+    ASSERT_TRUE(reg(a, 2, "kept", pid(a_id, 5), Duration::seconds(600)));
+    RequestBody body{"late", a_id.value, 6, 600'000};
+    const wire::Packet old =
+        make_request(Op::register_name, a_id, s_id, a.incarnation, 99, *wire::pack(body));
+    a.boot();  // New incarnation; its first request tells the server.
+    ASSERT_TRUE(reg(a, 3, "kept", pid(a_id, 5), Duration::seconds(600)));
+    auto gone = lookup(b, 4, "svc");
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error().code, Errc::not_found);
+    EXPECT_TRUE(lookup(b, 5, "kept"));  // Registered again by the new incarnation.
+    EXPECT_EQ(s.engine->counters().holder_names_dropped, 2u);
+    wire::Packet late = old;
+    Effects o;
+    s.engine->on_packet(a_id, late, now(), o);
+    EXPECT_TRUE(o.sends.empty());
+    EXPECT_EQ(s.engine->names(), 1u);
+
+    // The same through a probe: b restarts and stays quiet; the probe's answer carries the new
+    // incarnation.
+    ASSERT_TRUE(reg(b, 6, "bsvc", pid(b_id, 4), Duration::seconds(600)));
+    b.boot();
+    advance(s.options.probe_interval);
+    fire(s, probe_timer.value);
+    EXPECT_EQ(s.engine->names(), 1u);
+    EXPECT_FALSE(s.disk.contains("naming/n/bsvc"));
+}
+
+// Records written before rule 14 have no holder: the owner's node holds them, incarnation
+// unknown, and a restored holder is tracked only once it speaks (until then rule 10's lease).
+TEST_F(NamingTest, RecordsWithoutAHolderAreRestoredForTheOwnersNode) {
+    s.disk["naming/n/old"] = *wire::pack(OldRecord{a_id.value, 7, 600'000});
+    s.boot();
+    ASSERT_EQ(s.engine->names(), 1u);
+    for (int i = 0; i < 7; ++i) {  // a never speaks: not probed, not declared dead.
+        advance(s.options.probe_interval);
+        Effects o;
+        s.engine->on_batch_end(now(), o);
+        apply(s, o);
+        fire(s, probe_timer.value);
+    }
+    EXPECT_EQ(s.engine->names(), 1u);
+    EXPECT_EQ(s.engine->counters().probes, 0u);
+    ASSERT_TRUE(lookup(a, 1, "old"));  // a speaks: tracked from now on, incarnation known.
+    down.insert(a_id);
+    for (int i = 0; i < 6; ++i) {
+        advance(s.options.probe_interval);
+        fire(s, probe_timer.value);
+    }
+    EXPECT_EQ(s.engine->names(), 0u);
 }
 
 }  // namespace
