@@ -106,6 +106,10 @@ struct NodeStats {
     bool authenticated = false;
     std::uint64_t auth_failed = 0;
     std::uint64_t replays_dropped = 0;
+    // With a key and a data_dir: the senders whose replay floors the node read from its store at
+    // start (docs/security.md "Replays"), and whether that record was unreadable (ignored).
+    std::uint64_t replay_floors_restored = 0;
+    bool replay_record_bad = false;
     // Without a key, a known node's packets from another address (docs/security.md "Address
     // changes"): checks begun, addresses changed after one, checks that found the node alive
     // where it was, and packets dropped from an address not (yet) accepted.

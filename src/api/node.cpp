@@ -191,6 +191,8 @@ NodeStats Node::stats() const {
     s.authenticated = c.authenticated;
     s.auth_failed = c.link.auth_failed;
     s.replays_dropped = c.link.replays_dropped;
+    s.replay_floors_restored = c.replay_floors_restored;
+    s.replay_record_bad = c.replay_record_bad;
     s.address_checks = c.paths.started;
     s.address_moves = c.paths.moved;
     s.address_refused = c.paths.refused;

@@ -94,6 +94,13 @@ public:
     [[nodiscard]] bool encrypting() const { return auth_.has_value() && options_.encrypt; }
     [[nodiscard]] Counters counters() const;
 
+    // The replay windows' floors, kept across restarts by the node (docs/security.md
+    // "Replays"): what to store, what was restored, and a number that changes with them.
+    [[nodiscard]] std::vector<wire::ReplayFloor> replay_floors() const { return replay_.floors(); }
+    void restore_replay(std::span<const wire::ReplayFloor> floors) { replay_.restore(floors); }
+    [[nodiscard]] std::uint64_t replay_changes() const { return replay_.changes(); }
+    [[nodiscard]] std::size_t replay_senders_max() const { return options_.replay_senders_max; }
+
 private:
     struct Pack {
         Endpoint to;

@@ -26,6 +26,11 @@ namespace {
 
 // A durable-write token as the store writer carries it: the engine's slot in the top byte.
 constexpr int token_slot_shift = 56;
+// The token of the node's own writes (replay floors): no engine waits on it.
+constexpr std::uint64_t node_write_token = ~std::uint64_t{0};
+// The store record of the replay floors, and how often it is rewritten when they changed.
+constexpr std::string_view replay_key = "node/replay";
+constexpr Duration replay_persist_interval = Duration::seconds(10);
 
 // FNV-1a over the canonical URL, then a splitmix64 finalizer so that similar URLs (ports
 // 7400 and 7401) get unrelated ids.
@@ -141,6 +146,7 @@ Status Node::open_store(const NodeConfig& config) {
         return std::move(*records);
     });
     HERALD_TRY(std::move(restored));
+    if (link_->authenticated()) restore_replay_floors(store);
     store_ = std::make_unique<StoreWriter>(
         std::move(store), [this](std::vector<std::uint64_t> tokens, Status status) {
             // A commit that ends after the loop closed is dropped with the node.
@@ -150,7 +156,38 @@ Status Node::open_store(const NodeConfig& config) {
                 }));
         });
     counters_.store_open = true;
+    if (link_->authenticated()) {
+        replay_persisted_ = link_->replay_changes();
+        node_timers_.set(node_timer(NodeTimer::replay, 0), now() + replay_persist_interval);
+    }
     return {};
+}
+
+void Node::restore_replay_floors(store::Store& store) {
+    auto records = store.scan(replay_key);
+    if (!records) {
+        counters_.replay_record_bad = true;
+        return;
+    }
+    for (const auto& [key, value] : *records) {
+        if (key != replay_key) continue;
+        auto floors = wire::decode_replay_floors(value, link_->replay_senders_max());
+        if (!floors) {
+            counters_.replay_record_bad = true;  // Ignored: the node starts without floors.
+            return;
+        }
+        link_->restore_replay(*floors);
+        counters_.replay_floors_restored = floors->size();
+    }
+}
+
+void Node::persist_replay_floors() {
+    if (!store_ || !link_->authenticated()) return;
+    replay_persisted_ = link_->replay_changes();
+    std::vector<store::Write> writes;
+    writes.push_back(
+        {std::string(replay_key), wire::encode_replay_floors(link_->replay_floors()), false});
+    store_->write(std::move(writes), node_write_token);
 }
 
 void Node::start_loop() {
@@ -403,8 +440,10 @@ void Node::persist(proto::EngineSlot slot, std::uint64_t token,
 
 void Node::on_committed(const std::vector<std::uint64_t>& tokens, const Status& status) {
     if (shut_down_) return;
-    HERALD_ASSERT(counters_.durable_pending >= tokens.size());
-    counters_.durable_pending -= tokens.size();
+    const auto own =
+        static_cast<std::size_t>(std::count(tokens.begin(), tokens.end(), node_write_token));
+    HERALD_ASSERT(counters_.durable_pending >= tokens.size() - own);
+    counters_.durable_pending -= tokens.size() - own;
     if (!status) {
         // Nothing of it is on disk: each engine fails what waited on it (on_durable with the
         // error), and the node reports its store unhealthy from now on.
@@ -412,6 +451,7 @@ void Node::on_committed(const std::vector<std::uint64_t>& tokens, const Status& 
         counters_.store_healthy = false;
     }
     for (const auto tagged : tokens) {
+        if (tagged == node_write_token) continue;  // Replay floors: a failure is counted above.
         const auto slot = static_cast<proto::EngineSlot>(tagged >> token_slot_shift);
         const std::uint64_t token = tagged & ((std::uint64_t{1} << token_slot_shift) - 1);
         HERALD_ASSERT(effects_.empty());
@@ -534,6 +574,10 @@ void Node::on_node_timer(proto::TimerId id, Time now_time) {
         case NodeTimer::drain:
             finish_shutdown();
             break;
+        case NodeTimer::replay:
+            if (link_->replay_changes() != replay_persisted_) persist_replay_floors();
+            node_timers_.set(node_timer(NodeTimer::replay, 0), now_time + replay_persist_interval);
+            break;
     }
     run_deferred();
 }
@@ -637,6 +681,7 @@ void Node::finish_shutdown() {
     for (auto& [pid, process] : migrated_) process->close();
     migrated_.clear();
     rpc_->shutdown();
+    persist_replay_floors();     // Before the store's last commit: a clean stop leaves no gap.
     if (store_) store_->stop();  // Commits what is queued; its completions are dropped.
     flush();
     transport_->close();

@@ -196,6 +196,10 @@ public:
         bool store_open = false, store_healthy = true;
         bool authenticated = false;  // A cluster key is in use (link.auth_failed: drops).
         bool encrypted = false;      // Packets sent are encrypted (NodeConfig::encrypt).
+        // Replay floors read from the store at open (senders), and whether the record was
+        // there but did not decode (then ignored).
+        std::uint64_t replay_floors_restored = 0;
+        bool replay_record_bad = false;
     };
     // A snapshot. Blocks for one loop round trip (the last snapshot once stopped).
     [[nodiscard]] Counters counters() const;
@@ -217,7 +221,7 @@ private:
         Endpoint endpoint;
         std::uint32_t users = 0;  // Pending pings of it; 0: the handle is free.
     };
-    enum class NodeTimer : std::uint8_t { receive = 2, reassembly = 3, drain = 4 };
+    enum class NodeTimer : std::uint8_t { receive = 2, reassembly = 3, drain = 4, replay = 5 };
     // A send queued by an application thread for the loop (send_async, drain_sends).
     struct SendCommand {
         Message message;
@@ -226,6 +230,10 @@ private:
     };
     Status open(const NodeConfig& config);
     Status open_store(const NodeConfig& config);
+    // Replay floors across restarts (docs/security.md "Replays"): read at open, written every
+    // replay_persist_interval when they changed and at shutdown. Keys and a store only.
+    void restore_replay_floors(store::Store& store);
+    void persist_replay_floors();
     void start_loop();
 
     // NodeContext (for services).
@@ -362,6 +370,7 @@ private:
     proto::EngineSlot direct_slot_ = 0;
     proto::EngineSlot rpc_slot_ = 0;
     std::unique_ptr<StoreWriter> store_;  // With data_dir: the node's durable store.
+    std::uint64_t replay_persisted_ = 0;  // Link::replay_changes() when last written.
     std::unique_ptr<NodeRpc> rpc_;
     std::unique_ptr<NodeMailbox> mailbox_;
     std::unique_ptr<NodeNaming> naming_;

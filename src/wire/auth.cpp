@@ -168,6 +168,39 @@ ReplayWindow::Verdict ReplayWindow::check(std::uint64_t number) {
     return Verdict::fresh;
 }
 
+ReplayWindow ReplayWindow::seen_through(std::uint64_t highest) {
+    ReplayWindow w;
+    w.highest_ = highest;
+    w.seen_.fill(~std::uint64_t{0});
+    return w;
+}
+
+std::vector<ReplayFloor> ReplayGuard::floors() const {
+    std::vector<ReplayFloor> out;
+    out.reserve(windows_.size());
+    for (const auto& [key, entry] : windows_) {
+        if (entry.window.highest() > 0) {
+            out.push_back({key.first, key.second, entry.window.highest()});
+        }
+    }
+    return out;
+}
+
+void ReplayGuard::restore(std::span<const ReplayFloor> floors) {
+    for (const auto& f : floors) {
+        const auto key = std::pair(f.node, f.incarnation);
+        auto it = windows_.find(key);
+        if (it != windows_.end()) {
+            if (it->second.window.highest() < f.highest) {
+                it->second.window = ReplayWindow::seen_through(f.highest);
+            }
+            continue;
+        }
+        if (windows_.size() >= senders_max_) continue;
+        windows_.emplace(key, Entry{ReplayWindow::seen_through(f.highest), ++clock_});
+    }
+}
+
 ReplayWindow::Verdict ReplayGuard::check(std::uint64_t node, std::uint32_t incarnation,
                                          std::uint64_t number) {
     const auto key = std::pair(node, incarnation);
@@ -183,7 +216,63 @@ ReplayWindow::Verdict ReplayGuard::check(std::uint64_t node, std::uint32_t incar
         it = windows_.emplace(key, Entry{}).first;
     }
     it->second.used = ++clock_;
+    if (number > it->second.window.highest()) ++changes_;
     return it->second.window.check(number);
+}
+
+namespace {
+constexpr std::size_t floor_bytes = 8 + 4 + 8;
+
+void put_le(Bytes& out, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+std::uint64_t get_le(ByteView in, std::size_t at, int bytes) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) {
+        v |= std::uint64_t{in[at + static_cast<std::size_t>(i)]} << (8 * i);
+    }
+    return v;
+}
+}  // namespace
+
+Bytes encode_replay_floors(std::span<const ReplayFloor> floors) {
+    Bytes out;
+    out.reserve(5 + floors.size() * floor_bytes);
+    out.push_back(1);
+    put_le(out, floors.size(), 4);
+    for (const auto& f : floors) {
+        put_le(out, f.node, 8);
+        put_le(out, f.incarnation, 4);
+        put_le(out, f.highest, 8);
+    }
+    return out;
+}
+
+Result<std::vector<ReplayFloor>> decode_replay_floors(ByteView bytes, std::size_t count_max) {
+    if (bytes.size() < 5 || bytes[0] != 1) {
+        return fail(Errc::malformed, "replay floors: not version 1");
+    }
+    const std::uint64_t count = get_le(bytes, 1, 4);
+    if (count > count_max) {
+        return fail(Errc::malformed, "replay floors: " + std::to_string(count) + " over " +
+                                         std::to_string(count_max));
+    }
+    if (bytes.size() != 5 + count * floor_bytes) {
+        return fail(Errc::malformed, "replay floors: length does not match the count");
+    }
+    std::vector<ReplayFloor> out;
+    out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::size_t at = 5 + i * floor_bytes;
+        ReplayFloor f{get_le(bytes, at, 8), static_cast<std::uint32_t>(get_le(bytes, at + 8, 4)),
+                      get_le(bytes, at + 12, 8)};
+        if (f.node == 0 || f.incarnation == 0 || f.highest == 0) {
+            return fail(Errc::malformed, "replay floors: a zero node, incarnation or number");
+        }
+        out.push_back(f);
+    }
+    return out;
 }
 
 Result<std::vector<AuthKey>> read_key_file(const std::string& path) {

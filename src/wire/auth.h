@@ -68,8 +68,12 @@ public:
     static constexpr std::uint64_t bits = 4096;
     enum class Verdict : std::uint8_t { fresh, replay, too_old };
 
+    // A window in which every number up to `highest` counts as seen (restored from a floor).
+    [[nodiscard]] static ReplayWindow seen_through(std::uint64_t highest);
+
     // Marks `number` (> 0) seen when fresh.
     Verdict check(std::uint64_t number);
+    [[nodiscard]] std::uint64_t highest() const { return highest_; }
 
 private:
     std::uint64_t highest_ = 0;
@@ -79,6 +83,15 @@ private:
 // One ReplayWindow per sender (node id, incarnation), at most `senders_max` of them: a new
 // sender beyond that replaces the one heard from least recently (whose old packets could then be
 // replayed once more; only key holders create windows). Not thread-safe.
+// What a node keeps of one sender across its own restarts (docs/security.md "Replays"): every
+// packet number up to `highest` counts as seen.
+struct ReplayFloor {
+    std::uint64_t node = 0;
+    std::uint32_t incarnation = 0;
+    std::uint64_t highest = 0;
+    constexpr bool operator==(const ReplayFloor&) const = default;
+};
+
 class ReplayGuard {
 public:
     explicit ReplayGuard(std::size_t senders_max = 4096) : senders_max_(senders_max) {}
@@ -86,6 +99,13 @@ public:
     ReplayWindow::Verdict check(std::uint64_t node, std::uint32_t incarnation,
                                 std::uint64_t number);
     [[nodiscard]] std::size_t senders() const { return windows_.size(); }
+    // Every sender's floor (its highest number), in (node, incarnation) order.
+    [[nodiscard]] std::vector<ReplayFloor> floors() const;
+    // Adds `floors` as windows seen through their highest (a sender already known keeps the
+    // greater highest); at most senders_max in all (the rest are ignored).
+    void restore(std::span<const ReplayFloor> floors);
+    // Grows with every fresh number above a sender's highest: the floors changed.
+    [[nodiscard]] std::uint64_t changes() const { return changes_; }
 
 private:
     struct Entry {
@@ -94,8 +114,17 @@ private:
     };
     std::size_t senders_max_;
     std::uint64_t clock_ = 0;
+    std::uint64_t changes_ = 0;
     std::map<std::pair<std::uint64_t, std::uint32_t>, Entry> windows_;
 };
+
+// The stored form of floors (the node's store record "node/replay"): u8 version 1, u32 count,
+// then count x (u64 node, u32 incarnation, u64 highest), all little-endian.
+[[nodiscard]] Bytes encode_replay_floors(std::span<const ReplayFloor> floors);
+// Errc::malformed (with what is wrong): another version, a length that is not the count's,
+// more than `count_max` floors, a floor with node, incarnation or highest 0.
+[[nodiscard]] Result<std::vector<ReplayFloor>> decode_replay_floors(ByteView bytes,
+                                                                    std::size_t count_max);
 
 // Reads a key file: one or two lines of 64 hex digits (the first signs; a second is also
 // accepted, for a rotation), '#' comments and blank lines ignored. Errc::invalid_argument

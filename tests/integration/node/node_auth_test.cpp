@@ -175,6 +175,41 @@ TEST(NodeAuth, ACapturedPacketSentAgainIsDroppedAsAReplay) {
     EXPECT_EQ(node->stats().auth_failed, 0u);
 }
 
+// docs/security.md, "Replays", across restarts: a keyed node with a data_dir keeps its replay
+// floors when it stops; after the restart a packet captured before it is still a replay (and so
+// is an older number it never saw), and the sender's next numbers are accepted.
+TEST(NodeAuth, APacketCapturedBeforeARestartIsStillAReplayAfterIt) {
+    TempDir dir;
+    NodeOptions options;
+    options.key_file = new_key(dir, "cluster.key");
+    options.data_dir = dir.path() + "/data";
+    auto keys = wire::read_key_file(options.key_file);
+    ASSERT_TRUE(keys);
+    const wire::Authenticator key(*keys);
+    const Bytes first = sealed_hello(key, 5);
+    {
+        auto node = start_node(options);
+        ASSERT_TRUE(node);
+        EXPECT_EQ(node->stats().replay_floors_restored, 0u);
+        RawPeer peer(node->listen_url());
+        peer.send(first);
+        EXPECT_EQ(peer.replies(), std::vector{wire::PacketKind::hello_reply});
+        node->stop();  // Writes the floors.
+    }
+    auto node = start_node(options);
+    ASSERT_TRUE(node);
+    EXPECT_EQ(node->stats().replay_floors_restored, 1u);
+    EXPECT_FALSE(node->stats().replay_record_bad);
+    RawPeer peer(node->listen_url());
+    peer.send(first);  // Captured before the restart.
+    EXPECT_TRUE(peer.replies().empty()) << "a replay across the restart was answered";
+    peer.send(sealed_hello(key, 4));  // Never sent, but below the floor.
+    EXPECT_TRUE(peer.replies().empty());
+    EXPECT_EQ(node->stats().replays_dropped, 2u);
+    peer.send(sealed_hello(key, 6));
+    EXPECT_EQ(peer.replies(), std::vector{wire::PacketKind::hello_reply});
+}
+
 // docs/security.md, "Encryption": an encrypting node and a node that only reads encryption
 // talk both ways; what the encrypting node sends is encrypted; a node without the key cannot
 // read it; encrypt without a key file is refused.

@@ -176,6 +176,41 @@ TEST(ReplayGuard, SendersHaveTheirOwnWindowsAndTheLeastRecentIsForgotten) {
     EXPECT_EQ(guard.check(1, 2, 1), V::fresh) << "a new incarnation starts a new window";
 }
 
+// docs/security.md "Replays": floors kept across a restart; every number up to a floor is
+// refused after it, numbers above are fresh; the stored form round-trips and a bad one is
+// refused with its reason.
+TEST(ReplayGuard, FloorsRestoredAfterARestartRefuseEveryEarlierNumber) {
+    using V = ReplayWindow::Verdict;
+    ReplayGuard before;
+    for (std::uint64_t n : {3u, 1u, 7u}) EXPECT_EQ(before.check(9, 4, n), V::fresh);
+    EXPECT_EQ(before.check(8, 2, 20), V::fresh);
+    const std::uint64_t changes = before.changes();
+    EXPECT_EQ(before.check(9, 4, 5), V::fresh);  // Below the highest: no new floor.
+    EXPECT_EQ(before.changes(), changes);
+    const auto floors = before.floors();
+    ASSERT_EQ(floors.size(), 2u);
+    EXPECT_EQ(floors[1], (ReplayFloor{9, 4, 7}));
+    const Bytes stored = encode_replay_floors(floors);
+    auto read = decode_replay_floors(stored, 4096);
+    ASSERT_TRUE(read) << read.error().to_string();
+    EXPECT_EQ(*read, floors);
+
+    ReplayGuard after;  // The restarted node.
+    after.restore(*read);
+    for (std::uint64_t n : {1u, 2u, 6u, 7u}) EXPECT_EQ(after.check(9, 4, n), V::replay) << n;
+    EXPECT_EQ(after.check(8, 2, 20), V::replay);
+    EXPECT_EQ(after.check(9, 4, 8), V::fresh);
+    EXPECT_EQ(after.check(9, 5, 1), V::fresh) << "a new incarnation of the sender";
+
+    EXPECT_FALSE(decode_replay_floors(Bytes{2, 0, 0, 0, 0}, 10));  // Version.
+    Bytes cut = stored;
+    cut.pop_back();
+    EXPECT_FALSE(decode_replay_floors(cut, 10));    // Length.
+    EXPECT_FALSE(decode_replay_floors(stored, 1));  // Count over the bound.
+    EXPECT_FALSE(
+        decode_replay_floors(encode_replay_floors(std::vector<ReplayFloor>{{1, 0, 5}}), 4));
+}
+
 class KeyFile : public ::testing::Test {
 protected:
     void SetUp() override {
