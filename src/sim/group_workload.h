@@ -52,6 +52,7 @@ public:
     [[nodiscard]] std::map<std::string, std::uint64_t> numbers() const override;
 
 private:
+    void check_joins(std::vector<Violation>& out) const;
     enum class OpKind : std::uint8_t { create, join, leave, multicast, remove };
     struct Process {
         Pid pid;
