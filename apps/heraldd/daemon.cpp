@@ -312,6 +312,16 @@ void add_engine_counters(const Node& node, admin::Reply& reply) {
                            {"rpc_store_errors", r.store_errors}});
 }
 
+// Two-level addressing (docs/groups.md G22).
+void add_address_counters(const NodeStats& s, admin::Reply& reply) {
+    reply.counters.insert({{"group_address_sends", s.group_address_sends},
+                           {"group_datagrams", s.group_datagrams},
+                           {"group_fan_outs", s.group_fan_outs},
+                           {"group_joined", s.group_joined},
+                           {"group_address_errors", s.group_address_errors},
+                           {"group_received", s.group_received}});
+}
+
 }  // namespace
 
 admin::Reply Daemon::status() const {
@@ -379,6 +389,7 @@ admin::Reply Daemon::status() const {
                       {"ordered_retransmits", s.ordered_retransmits},
                       {"ordered_flushes", s.ordered_flushes},
                       {"ordered_flush_discarded", s.ordered_flush_discarded}};
+    add_address_counters(s, reply);
     add_engine_counters(*node_, reply);
     return reply;
 }
