@@ -136,10 +136,10 @@ struct NodeStats {
     std::uint64_t group_views_installed = 0, group_multicasts_sent = 0;
     std::uint64_t group_delivered = 0, group_retransmits = 0, group_suspicions = 0;
     // Two-level addressing (docs/groups.md G22): multicasts sent to a group's IP multicast or
-    // broadcast address (one group_data for all other member nodes); datagrams that left as
-    // one datagram to such an address, and packets for one that were fanned out instead (no
-    // capability); IP multicast groups joined now; joins or group addresses refused; and
-    // datagrams received on a group or broadcast socket.
+    // broadcast address (one group_data for all other member nodes); packets sent to such an
+    // address (a fragmented one counts once), and packets for one that were fanned out
+    // instead (no capability); IP multicast groups joined now; joins or group addresses
+    // refused; and datagrams (fragments too) received on a group or broadcast socket.
     std::uint64_t group_address_sends = 0, group_datagrams = 0, group_fan_outs = 0;
     std::uint64_t group_joined = 0, group_address_errors = 0, group_received = 0;
     // Ordered multicast (0 without a group engine): messages delivered to this node's

@@ -319,7 +319,16 @@ void GroupWorkload::on_delivered(SimNode& node, const Message& message) {
         violation(to_string(life.first) +
                   " got a view or data of the doomed group after its deletion");
     }
-    if (e->is_view) return on_view(life, *e);
+    if (e->is_view) {
+        // G22: the view was installed and its membership effects carried out just before.
+        if (!joins_broken_) {
+            std::vector<Violation> found;
+            check_joins(node, found);
+            joins_broken_ = !found.empty();
+            for (auto& v : found) violations_.push_back(std::move(v));
+        }
+        return on_view(life, *e);
+    }
     on_data(life, *e);
 }
 
@@ -469,25 +478,27 @@ std::vector<Violation> GroupWorkload::check() const {
 
 // G22: each up node has joined exactly the IP multicast groups of its installed views that
 // hold a member of it (the simulated network delivers a group's datagrams by these joins).
+// Checked at every view a member receives and at the end.
 void GroupWorkload::check_joins(std::vector<Violation>& out) const {
-    for (std::size_t i = 0; i < sim_.node_count(); ++i) {
-        SimNode& node = sim_.node_at(i);
-        if (!node.up()) continue;
-        std::set<proto::IpGroup> expected;
-        for (const auto& [name, v] : node.engine<GroupEngine>(slot_).installed_views()) {
-            if (v.address.kind != AddressKind::multicast) continue;
-            for (const auto& m : v.members) {
-                if (m.pid.node == node.id() && m.incarnation == node.incarnation()) {
-                    expected.insert(v.address.ip);
-                }
+    for (std::size_t i = 0; i < sim_.node_count(); ++i) check_joins(sim_.node_at(i), out);
+}
+
+void GroupWorkload::check_joins(SimNode& node, std::vector<Violation>& out) const {
+    if (!node.up()) return;
+    std::set<proto::IpGroup> expected;
+    for (const auto& [name, v] : node.engine<GroupEngine>(slot_).installed_views()) {
+        if (v.address.kind != AddressKind::multicast) continue;
+        for (const auto& m : v.members) {
+            if (m.pid.node == node.id() && m.incarnation == node.incarnation()) {
+                expected.insert(v.address.ip);
             }
         }
-        if (expected != node.joined_groups()) {
-            out.push_back({"group", sim_.now(),
-                           node.label() + " joined " + std::to_string(node.joined_groups().size()) +
-                               " IP groups, its views hold members of " +
-                               std::to_string(expected.size())});
-        }
+    }
+    if (expected != node.joined_groups()) {
+        out.push_back({"group", sim_.now(),
+                       node.label() + " joined " + std::to_string(node.joined_groups().size()) +
+                           " IP groups, its views hold members of " +
+                           std::to_string(expected.size())});
     }
 }
 

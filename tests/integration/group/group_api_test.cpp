@@ -219,6 +219,19 @@ TEST_F(GroupApiTest, MulticastGroupOnLoopbackIsOneDatagramAndBadAddressesAreRefu
     auto got = next_group_message(pb);
     ASSERT_TRUE(got);
     EXPECT_EQ(got->text(), "one datagram");
+    // A body larger than a udp datagram: its fragments go to the group address, and B's node
+    // reassembles them (keyed by the sender) like any fragmented packet.
+    const std::string large(200'000, 'x');
+    const auto received = b->stats().group_received;
+    sent = pa.multicast("ip", large, Reliability::all(), 5s);
+    ASSERT_TRUE(sent) << sent.error().to_string();
+    EXPECT_EQ(sent->responders.size(), 2u);
+    EXPECT_EQ(a->stats().group_datagrams - after.group_datagrams, 1u) << "one packet, fragmented";
+    EXPECT_EQ(a->stats().group_address_sends - after.group_address_sends, 1u);
+    EXPECT_GE(b->stats().group_received - received, 4u) << "its fragments came by the group";
+    got = next_group_message(pb);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->payload.size(), large.size());
     ASSERT_TRUE(pb.leave_group("ip"));
     for (int i = 0; i < 50 && b->stats().group_joined != 0; ++i) std::this_thread::sleep_for(20ms);
     EXPECT_EQ(b->stats().group_joined, 0u) << "left with its last member";
