@@ -248,6 +248,17 @@ TEST_F(GroupApiTest, MulticastGroupOnLoopbackIsOneDatagramAndBadAddressesAreRefu
         a->create_group("bc", false, Order::fifo, GroupAddress{GroupAddress::Kind::broadcast, {}});
     ASSERT_FALSE(broadcast);
     EXPECT_NE(broadcast.error().detail.find("broadcast"), std::string::npos);
+    NodeOptions tcp_options;  // A tcp node has no IP multicast: refused before any request.
+    tcp_options.listen = "tcp://127.0.0.1:0";
+    tcp_options.groups.server_url = s->listen_url();
+    auto tcp = start_node(tcp_options);
+    ASSERT_NE(tcp, nullptr);
+    auto refused = tcp->create_group("tcp", false, Order::fifo,
+                                     GroupAddress{GroupAddress::Kind::multicast, {}});
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::invalid_argument);
+    EXPECT_NE(refused.error().detail.find("no IP multicast"), std::string::npos)
+        << refused.error().detail;
 }
 
 TEST_F(GroupApiTest, DirectMessagesAreNotGroupMessages) {
