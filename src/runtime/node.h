@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -367,6 +368,7 @@ private:
     std::unique_ptr<Link> link_;
     GroupTable groups_;
     std::map<proto::IpGroup, std::uint32_t> ip_groups_;  // Engines' groups by value: handles.
+    std::set<proto::IpGroup> ip_joined_;                 // Of them, joined at the transport.
     Transport::Capabilities capabilities_;               // transport_->capabilities() at open.
     Random random_;
     std::unique_ptr<proto::EngineSet> engines_;

@@ -19,15 +19,17 @@ std::uint32_t Node::ip_group_handle(const proto::IpGroup& group, GroupRole role)
 
 void Node::group_membership(const proto::MembershipEffect& m) {
     if (m.join) {
-        if (ip_group_handle(m.group, GroupRole::member) != 0) ++counters_.group_joined;
-        return;
-    }
-    auto it = ip_groups_.find(m.group);
-    if (it == ip_groups_.end()) return;  // The join was refused (counted then).
-    // Leaves the group and forgets it; a later send registers it again as a sender.
-    static_cast<void>(groups_.remove(*transport_, it->second));
-    ip_groups_.erase(it);
-    if (counters_.group_joined > 0) --counters_.group_joined;
+        // Without multicast (tcp, unix, inproc) the handle only serves the fan-out: not joined.
+        if (ip_group_handle(m.group, GroupRole::member) != 0 && capabilities_.multicast) {
+            ip_joined_.insert(m.group);
+        }
+    } else if (auto it = ip_groups_.find(m.group); it != ip_groups_.end()) {
+        // Leaves the group and forgets it; a later send registers it again as a sender.
+        static_cast<void>(groups_.remove(*transport_, it->second));
+        ip_groups_.erase(it);
+        ip_joined_.erase(m.group);
+    }  // Else the join was refused (counted then).
+    counters_.group_joined = ip_joined_.size();
 }
 
 Result<std::uint32_t> Node::add_group_address(const Endpoint& group, GroupRole role) {
