@@ -66,8 +66,9 @@ enum class Order : std::uint8_t { fifo = 1, sequencer = 2, abcast = 3, cbcast = 
 // at create: how a multicast reaches the member nodes. hosts: one datagram per member node
 // (works on every transport). multicast: one datagram to an IP multicast group that member
 // nodes join while they host members (udp only). broadcast: one datagram to the transport's
-// broadcast endpoint (udp with groups.broadcast set). Retransmissions to members that did
-// not answer are unicast in every case.
+// broadcast endpoint (udp with runtime::TransportOptions groups.broadcast set; NodeOptions and
+// heraldd cannot set it yet, so their create_group refuses broadcast). Retransmissions to members
+// that did not answer are unicast in every case.
 struct GroupAddress {
     enum class Kind : std::uint8_t { hosts = 0, multicast = 1, broadcast = 2 };
     Kind kind = Kind::hosts;

@@ -215,7 +215,7 @@ public:
     // address. Errc::invalid_argument also for a multicast address that is not an IP
     // multicast group with a port or not of this node's address family, a multicast group on
     // a transport without IP multicast (only udp has it), broadcast without a broadcast
-    // endpoint (NodeOptions transport groups.broadcast).
+    // endpoint (NodeOptions cannot set one yet: only runtime::TransportOptions can).
     [[nodiscard]] Result<GroupView> create_group(std::string_view name, bool closed = false,
                                                  Order order = Order::fifo,
                                                  const GroupAddress& address = {});
