@@ -175,6 +175,7 @@ struct GroupArgs {
     std::string timeout;              // Empty: 10s, and forever for recv (as herald recv).
     bool closed = false;              // create
     std::string order = "fifo";       // create: fifo, absolute, sequencer, abcast or cbcast
+    std::string address = "hosts";    // create: hosts, broadcast, multicast[:IP:PORT]
     std::string body;                 // send
     std::string reliability = "all";  // send: 0, k or all
     std::string send_timeout = "5s";  // send: the multicast's own timeout

@@ -13,16 +13,15 @@ namespace herald::cli {
 namespace {
 
 nlohmann::json view_json(const admin::GroupRecord& r) {
-    return {{"name", r.name},
-            {"view_id", r.view_id},
-            {"closed", r.closed},
-            {"order", r.order},
-            {"members", r.members}};
+    return {{"name", r.name},   {"view_id", r.view_id}, {"closed", r.closed},
+            {"order", r.order}, {"address", r.address}, {"members", r.members}};
 }
 
 std::string view_text(const admin::GroupRecord& r) {
-    return fmt::format("{} view {} ({}, {}): {} member{}{}{}", r.name, r.view_id,
-                       r.closed ? "closed" : "open", r.order, r.members.size(),
+    // A host list is the default and not shown (the text of groups without an address).
+    const std::string address = r.address.empty() || r.address == "hosts" ? "" : ", " + r.address;
+    return fmt::format("{} view {} ({}, {}{}): {} member{}{}{}", r.name, r.view_id,
+                       r.closed ? "closed" : "open", r.order, address, r.members.size(),
                        r.members.size() == 1 ? "" : "s", r.members.empty() ? "" : " ",
                        fmt::join(r.members, " "));
 }
@@ -59,6 +58,9 @@ Result<admin::Request> request_for(const GroupArgs& args, std::chrono::nanosecon
         auto order = parse_order(args.order);
         if (!order) return fail(Errc::invalid_argument, "--order: " + order.error().detail);
         request.order = args.order;
+        auto address = parse_group_address(args.address);
+        if (!address) return fail(Errc::invalid_argument, "--address: " + address.error().detail);
+        request.address = args.address;
     }
     if (args.action != "send") return request;
     HERALD_TRY(check_reliability(args.reliability));

@@ -239,6 +239,12 @@ void add_group(CLI::App& app, GroupArgs& a) {
                      "Delivery order of ordered multicasts: fifo, absolute, sequencer, abcast "
                      "or cbcast (docs/ordering.md)")
         ->capture_default_str();
+    create
+        ->add_option("--address", a.address,
+                     "How multicasts reach member nodes: hosts (one datagram per node), "
+                     "multicast (an IP multicast group the server picks), "
+                     "multicast:239.1.2.3:7500, or broadcast (docs/groups.md G22)")
+        ->capture_default_str();
     action("join", "The heraldd joins NAME with a member process it keeps")
         ->add_option("NAME", a.name)
         ->required();

@@ -65,9 +65,12 @@ struct Request {
     // group_create: "fifo" (also when empty), "sequencer", "abcast", "cbcast" or "absolute".
     std::string order;
     std::string url;  // migrate: the node to move the process `who` to.
+    // group_create: "hosts" (also when empty), "broadcast", "multicast" (the server picks the
+    // group) or "multicast:239.1.2.3:7500" (herald::parse_group_address; docs/groups.md G22).
+    std::string address;
     MSGPACK_DEFINE_MAP(herald_admin, op, id, name, durability, capacity_messages, capacity_bytes,
                        restricted, who, rights, lease_ms, closed, body, reliability, timeout_ms,
-                       order, count, url)
+                       order, count, url, address)
 };
 
 struct MailboxEntry {
@@ -114,7 +117,8 @@ struct GroupRecord {
     bool closed = false;
     std::vector<std::string> members;  // Pids "<node>.<local>", sorted.
     std::string order;                 // The group's ordering (herald::order_name).
-    MSGPACK_DEFINE_MAP(name, view_id, closed, members, order)
+    std::string address;               // Its address (herald::to_string(GroupAddress)).
+    MSGPACK_DEFINE_MAP(name, view_id, closed, members, order, address)
 };
 
 // One multicast the daemon's member of a group received, as group_recv answers it.

@@ -368,6 +368,16 @@ decltype(admin::Reply::counters) node_counters(const NodeStats& s) {
             {"ordered_flush_discarded", s.ordered_flush_discarded}};
 }
 
+// Two-level addressing (docs/groups.md G22).
+void add_address_counters(const NodeStats& s, admin::Reply& reply) {
+    reply.counters.insert({{"group_address_sends", s.group_address_sends},
+                           {"group_datagrams", s.group_datagrams},
+                           {"group_fan_outs", s.group_fan_outs},
+                           {"group_joined", s.group_joined},
+                           {"group_address_errors", s.group_address_errors},
+                           {"group_received", s.group_received}});
+}
+
 }  // namespace
 
 admin::Reply Daemon::status() const {
@@ -387,7 +397,9 @@ admin::Reply Daemon::status() const {
         if (counter_) reply.processes.push_back(counter_->info());
         for (const auto& worker : workers_) reply.processes.push_back(worker->info());
     }
-    reply.counters = node_counters(node_->stats());
+    const NodeStats s = node_->stats();
+    reply.counters = node_counters(s);
+    add_address_counters(s, reply);
     add_engine_counters(*node_, reply);
     return reply;
 }

@@ -15,7 +15,8 @@ constexpr std::int64_t send_timeout_ms_default = 5000;
 constexpr std::int64_t send_timeout_ms_max = 600'000;
 
 admin::GroupRecord record_of(const GroupView& v) {
-    admin::GroupRecord r{v.group, v.id, v.closed, {}, std::string(order_name(v.order))};
+    admin::GroupRecord r{
+        v.group, v.id, v.closed, {}, std::string(order_name(v.order)), to_string(v.address)};
     r.members.reserve(v.members.size());
     for (const Pid& pid : v.members) r.members.push_back(to_string(pid));
     return r;
@@ -50,14 +51,18 @@ Status GroupOps::run(Process& self, const admin::Request& request, admin::Reply&
             // The server's own view (no round trip): its order for the listing.
             auto view = node_.group_view(name);
             std::string order = view ? std::string(order_name(view->order)) : "";
-            reply.groups.push_back({std::move(name), 0, false, {}, std::move(order)});
+            std::string address = view ? to_string(view->address) : "";
+            reply.groups.push_back(
+                {std::move(name), 0, false, {}, std::move(order), std::move(address)});
         }
         return {};
     }
     HERALD_TRY(check_group_name(request.name));
     if (request.op == "group_create") {
         HERALD_TRY(Order order, parse_order(request.order.empty() ? "fifo" : request.order));
-        HERALD_TRY(auto view, node_.create_group(request.name, request.closed, order));
+        HERALD_TRY(GroupAddress address,
+                   parse_group_address(request.address.empty() ? "hosts" : request.address));
+        HERALD_TRY(auto view, node_.create_group(request.name, request.closed, order, address));
         reply.groups.push_back(record_of(view));
         return {};
     }
@@ -126,7 +131,7 @@ Status GroupOps::send(Process& self, const admin::Request& request, admin::Reply
     HERALD_TRY(auto sent, sender.multicast(request.name, std::string_view(request.body),
                                            reliability, timeout));
     reply.pid = to_string(sender.pid());
-    admin::GroupRecord r{request.name, sent.view_id, false, {}, {}};
+    admin::GroupRecord r{request.name, sent.view_id, false, {}, {}, {}};
     for (const Pid& pid : sent.responders) r.members.push_back(to_string(pid));
     reply.groups.push_back(std::move(r));
     return {};
@@ -136,7 +141,7 @@ Status GroupOps::remove(const std::string& name, admin::Reply& reply) {
     HERALD_TRY(node_.delete_group(name));
     std::lock_guard lock(mutex_);
     members_.erase(name);  // Its process exits; it is in no group any more.
-    reply.groups.push_back({name, 0, false, {}, {}});
+    reply.groups.push_back({name, 0, false, {}, {}, {}});
     return {};
 }
 

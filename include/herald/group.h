@@ -62,6 +62,29 @@ enum class Order : std::uint8_t { fifo = 1, sequencer = 2, abcast = 3, cbcast = 
 // The inverse of order_name. Errc::invalid_argument naming the accepted values.
 [[nodiscard]] HERALD_API Result<Order> parse_order(std::string_view name);
 
+// A group's low-level address (the lecture's two-level addressing; docs/groups.md G22), fixed
+// at create: how a multicast reaches the member nodes. hosts: one datagram per member node
+// (works on every transport). multicast: one datagram to an IP multicast group that member
+// nodes join while they host members (udp only). broadcast: one datagram to the transport's
+// broadcast endpoint (udp with runtime::TransportOptions groups.broadcast set; NodeOptions and
+// heraldd cannot set it yet, so their create_group refuses broadcast). Retransmissions to members
+// that did not answer are unicast in every case.
+struct GroupAddress {
+    enum class Kind : std::uint8_t { hosts = 0, multicast = 1, broadcast = 2 };
+    Kind kind = Kind::hosts;
+    // multicast: "udp://239.1.2.3:7500" ("udp://[ff12::1]:7500"), or empty: the group
+    // server picks a free one (239.193.0.1-239.193.255.254, or ff12::4852:1-fffe, port 7410).
+    // In a GroupView always the group in use. Empty for hosts and broadcast.
+    std::string group;
+    bool operator==(const GroupAddress&) const = default;
+};
+
+// "hosts", "broadcast", "multicast" or "multicast:239.1.2.3:7500" ("multicast:[ff12::1]:7500").
+[[nodiscard]] HERALD_API std::string to_string(const GroupAddress& address);
+// The inverse of to_string. Errc::invalid_argument naming what is wrong (an unknown kind, an
+// address that is not an IP multicast group, port 0).
+[[nodiscard]] HERALD_API Result<GroupAddress> parse_group_address(std::string_view text);
+
 // One numbered membership view of a group.
 struct GroupView {
     std::string group;
@@ -69,6 +92,7 @@ struct GroupView {
     bool closed = false;        // Only members may multicast (fixed at create).
     std::vector<Pid> members;   // Sorted by (node, local id).
     Order order = Order::fifo;  // The group's ordering (fixed at create).
+    GroupAddress address;       // How multicasts reach the member nodes (fixed at create).
 };
 
 // A multicast's outcome: the view it was addressed with and who responded, in order.

@@ -142,6 +142,13 @@ struct NodeStats {
     // (on the server's node).
     std::uint64_t group_views_installed = 0, group_multicasts_sent = 0;
     std::uint64_t group_delivered = 0, group_retransmits = 0, group_suspicions = 0;
+    // Two-level addressing (docs/groups.md G22): multicasts sent to a group's IP multicast or
+    // broadcast address (one group_data for all other member nodes); packets sent to such an
+    // address (a fragmented one counts once), and packets for one that were fanned out
+    // instead (no capability); IP multicast groups joined now; joins or group addresses
+    // refused; and datagrams (fragments too) received on a group or broadcast socket.
+    std::uint64_t group_address_sends = 0, group_datagrams = 0, group_fan_outs = 0;
+    std::uint64_t group_joined = 0, group_address_errors = 0, group_received = 0;
     // Ordered multicast (0 without a group engine): messages delivered to this node's
     // members, order packets sent again, view changes this node coordinated the flush of, and
     // messages a flush left out (no survivor had them all, docs/ordering.md O31).
@@ -209,9 +216,16 @@ public:
     // name; no members), open or closed. Errc::already_exists,
     // queue_full (256 groups on the server). Blocks for a round trip to the group server.
     // `order` (fixed at create; herald/group.h Order, docs/ordering.md) is how members'
-    // ordered multicasts (Process::ordered_multicast) are delivered.
+    // ordered multicasts (Process::ordered_multicast) are delivered. `address` (fixed at
+    // create; herald/group.h GroupAddress, docs/groups.md G22) is how multicasts reach the
+    // member nodes: a host list (the default), an IP multicast group, or the broadcast
+    // address. Errc::invalid_argument also for a multicast address that is not an IP
+    // multicast group with a port or not of this node's address family, a multicast group on
+    // a transport without IP multicast (only udp has it), broadcast without a broadcast
+    // endpoint (NodeOptions cannot set one yet: only runtime::TransportOptions can).
     [[nodiscard]] Result<GroupView> create_group(std::string_view name, bool closed = false,
-                                                 Order order = Order::fifo);
+                                                 Order order = Order::fifo,
+                                                 const GroupAddress& address = {});
     [[nodiscard]] Result<GroupView> create_group(std::string_view name, Order order) {
         return create_group(name, false, order);
     }

@@ -13,6 +13,7 @@
 #include "proto/group/group_engine.h"
 #include "proto/group/group_messages.h"
 #include "proto/order/order_messages.h"
+#include "runtime/group_table.h"
 #include "runtime/node.h"
 #include "runtime/node_group_service.h"
 #include "runtime/node_order_service.h"
@@ -26,12 +27,63 @@ namespace {
 // GroupOptions::name_bytes_max (docs/groups.md: names of 1 to 64 bytes).
 constexpr std::size_t group_name_bytes_max = 64;
 
+GroupAddress public_address(const proto::group::GroupAddress& a) {
+    GroupAddress out;
+    out.kind = static_cast<GroupAddress::Kind>(a.kind);
+    if (a.kind == proto::group::AddressKind::multicast) {
+        out.group = runtime::to_string(runtime::endpoint_of(a.ip));
+    }
+    return out;
+}
+
+// The engine's form of `address`, checked against what this node's transport can send
+// (docs/groups.md G22). Errc::invalid_argument naming what is wrong.
+Result<proto::group::GroupAddress> engine_address(const runtime::Node& node,
+                                                  const GroupAddress& address) {
+    using proto::group::AddressKind;
+    const auto capabilities = node.transport_capabilities();
+    const std::string listen = runtime::to_string(node.listen_endpoint());
+    switch (address.kind) {
+        case GroupAddress::Kind::hosts:
+            if (!address.group.empty()) break;
+            return proto::group::GroupAddress{};
+        case GroupAddress::Kind::broadcast:
+            if (!address.group.empty()) break;
+            if (!capabilities.broadcast) {
+                return fail(Errc::invalid_argument,
+                            "this node's transport has no broadcast endpoint (" + listen +
+                                "; only udp IPv4 with groups.broadcast set has one)");
+            }
+            return proto::group::GroupAddress{AddressKind::broadcast, {}};
+        case GroupAddress::Kind::multicast: {
+            if (!capabilities.multicast) {
+                return fail(Errc::invalid_argument, "this node's transport has no IP multicast (" +
+                                                        listen + "; only udp has it: use hosts)");
+            }
+            const bool ipv6 = node.listen_endpoint().host.find(':') != std::string::npos;
+            proto::group::GroupAddress a{AddressKind::multicast, {}};
+            a.ip.family = ipv6 ? 6 : 4;  // Zero address and port: the server picks (G22).
+            if (address.group.empty()) return a;
+            HERALD_TRY(auto endpoint, runtime::parse_endpoint(address.group));
+            HERALD_TRY(a.ip, runtime::ip_group_of(endpoint));
+            if ((a.ip.family == 6) != ipv6) {
+                return fail(Errc::invalid_argument, "group address " + address.group +
+                                                        " is not of the address family of " +
+                                                        listen);
+            }
+            return a;
+        }
+    }
+    return fail(Errc::invalid_argument, "a " + to_string(address) + " address names no group");
+}
+
 GroupView public_view(std::string name, const proto::group::View& v) {
     GroupView out;
     out.group = std::move(name);
     out.id = v.id;
     out.closed = v.closed;
     out.order = static_cast<Order>(v.order);
+    out.address = public_address(v.address);
     out.members.reserve(v.members.size());
     for (const auto& m : v.members) out.members.push_back(m.pid);
     return out;
@@ -169,13 +221,44 @@ Result<Order> parse_order(std::string_view name) {
                                             "' (fifo, absolute, sequencer, abcast or cbcast)");
 }
 
-Result<GroupView> Node::create_group(std::string_view name, bool closed, Order order) {
+std::string to_string(const GroupAddress& address) {
+    switch (address.kind) {
+        case GroupAddress::Kind::hosts:
+            return "hosts";
+        case GroupAddress::Kind::broadcast:
+            return "broadcast";
+        case GroupAddress::Kind::multicast:
+            if (address.group.empty()) return "multicast";
+            return "multicast:" + address.group.substr(address.group.starts_with("udp://") ? 6 : 0);
+    }
+    return "?";
+}
+
+Result<GroupAddress> parse_group_address(std::string_view text) {
+    if (text == "hosts") return GroupAddress{};
+    if (text == "broadcast") return GroupAddress{GroupAddress::Kind::broadcast, {}};
+    if (text == "multicast") return GroupAddress{GroupAddress::Kind::multicast, {}};
+    if (!text.starts_with("multicast:")) {
+        return fail(Errc::invalid_argument,
+                    "unknown group address '" + std::string(text) +
+                        "' (hosts, broadcast, multicast or multicast:239.1.2.3:7500)");
+    }
+    const std::string url = "udp://" + std::string(text.substr(10));
+    HERALD_TRY(auto endpoint, runtime::parse_endpoint(url));
+    HERALD_TRY(runtime::ip_group_of(endpoint));
+    return GroupAddress{GroupAddress::Kind::multicast, runtime::to_string(endpoint)};
+}
+
+Result<GroupView> Node::create_group(std::string_view name, bool closed, Order order,
+                                     const GroupAddress& address) {
     HERALD_TRY(check_group_name(name));
     if (order_name(order) == "?") return fail(Errc::invalid_argument, "unknown order mode");
+    HERALD_TRY(auto engine_address, api::engine_address(*impl_, address));
     HERALD_TRY(auto* groups, api::group_service(*impl_));
     const std::string text(name);
     HERALD_TRY(auto view, api::with_process(*impl_, [&](Pid requester) {
-                   return groups->create(text, closed, requester, static_cast<std::uint8_t>(order));
+                   return groups->create(text, closed, requester, static_cast<std::uint8_t>(order),
+                                         engine_address);
                }));
     return api::public_view(text, view);
 }

@@ -84,6 +84,15 @@ Status check(const NodeOptions& options) {
     return {};
 }
 
+// Two-level addressing (docs/groups.md G22): the Node's and its transport's group counters.
+void add_address_stats(const runtime::Node::Counters& c, NodeStats& s) {
+    s.group_datagrams = c.group_datagrams;
+    s.group_fan_outs = c.group_fan_outs;
+    s.group_joined = c.group_joined;
+    s.group_address_errors = c.group_address_errors;
+    s.group_received = c.transport.group_received;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Node>> Node::start(const NodeOptions& options) {
@@ -216,9 +225,11 @@ NodeStats Node::stats() const {
             s.group_delivered = g->delivered;
             s.group_retransmits = g->retransmits;
             s.group_suspicions = g->suspicions;
+            s.group_address_sends = g->address_sends;
         }
         s.group_multicasts_sent = groups->multicasts_sent();
     }
+    add_address_stats(c, s);
     if (auto* order = impl_->order_service()) {
         if (auto o = order->counters()) {
             s.ordered_delivered = o->delivered;

@@ -3,6 +3,7 @@
 // Layer: proto. No I/O, clocks, threads or global randomness anywhere in proto.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -33,6 +34,24 @@ struct TimerId {
 // timers and durable writes per engine with it, and route results back to that engine.
 using EngineSlot = std::uint8_t;
 
+// An IP multicast group by value: how an engine names a low-level group address without I/O
+// (docs/groups.md "Addresses"). family 4: the IPv4 address in address[0..4); family 6: all 16
+// bytes; network byte order. family 0 names no group.
+struct IpGroup {
+    std::uint8_t family = 0;
+    std::array<std::uint8_t, 16> address{};
+    std::uint16_t port = 0;
+
+    [[nodiscard]] bool empty() const { return family == 0; }
+    // A multicast address of its family (IPv4 224.0.0.0/4, IPv6 ff00::/8) and a port.
+    [[nodiscard]] bool valid() const {
+        if (port == 0) return false;
+        if (family == 4) return (address[0] & 0xF0) == 0xE0;
+        return family == 6 && address[0] == 0xFF;
+    }
+    auto operator<=>(const IpGroup&) const = default;
+};
+
 // Where a packet goes: the lecture's two-level addressing. The high level (a node, a group)
 // is the engine's; the low level (an address, a multicast group, the broadcast address, a list
 // of hosts) is what the driver's transport sends to.
@@ -50,10 +69,12 @@ struct Destination {
     std::uint32_t address = 0;     // Kind::address, Kind::multicast: the driver's handle.
     std::uint32_t list_first = 0;  // multicast, broadcast, nodes: Effects::node_lists range.
     std::uint32_t list_count = 0;
+    // Kind::multicast with `address` 0: the group by value (the driver registers it to send).
+    IpGroup group = {};
 
-    static Destination to_node(NodeId node) { return {Kind::node, node, 0, 0, 0}; }
+    static Destination to_node(NodeId node) { return {Kind::node, node, 0, 0, 0, {}}; }
     static Destination to_address(std::uint32_t handle) {
-        return {Kind::address, NodeId{}, handle, 0, 0};
+        return {Kind::address, NodeId{}, handle, 0, 0, {}};
     }
 };
 
@@ -130,6 +151,15 @@ struct PersistEffect {
     EngineSlot engine = 0;
 };
 
+// Receive (join) or stop receiving (leave) the datagrams of IP multicast group `group`: the
+// engine hosts members of a group with that address now, or no longer. Joins and leaves of one
+// group alternate, starting with a join. A driver that cannot join counts it; the engine's
+// unicast retransmissions still reach the node.
+struct MembershipEffect {
+    IpGroup group = {};
+    bool join = true;
+};
+
 struct TraceEffect {
     Time at;
     std::string_view event;  // Stable snake_case name; must point at static storage.
@@ -153,8 +183,12 @@ public:
     // handle), broadcast or nodes; the list is copied into node_lists.
     [[nodiscard]] Destination fan_out(Destination::Kind kind, std::span<const NodeId> list,
                                       std::uint32_t address = 0) {
-        Destination d{kind, NodeId{}, address, static_cast<std::uint32_t>(node_lists.size()),
-                      static_cast<std::uint32_t>(list.size())};
+        Destination d{kind,
+                      NodeId{},
+                      address,
+                      static_cast<std::uint32_t>(node_lists.size()),
+                      static_cast<std::uint32_t>(list.size()),
+                      IpGroup{}};
         node_lists.insert(node_lists.end(), list.begin(), list.end());
         return d;
     }
@@ -185,13 +219,15 @@ public:
     void erase(std::uint64_t token, std::string key) {
         persists.push_back({token, std::move(key), {}, true, engine});
     }
+    void join_group(const IpGroup& group) { memberships.push_back({group, true}); }
+    void leave_group(const IpGroup& group) { memberships.push_back({group, false}); }
     void trace(Time at, std::string_view event, std::string fields = {}) {
         if (tracing) traces.push_back({at, event, std::move(fields), engine});
     }
 
     [[nodiscard]] bool empty() const {
         return sends.empty() && deliveries.empty() && executions.empty() && completions.empty() &&
-               timers.empty() && persists.empty() && traces.empty();
+               timers.empty() && persists.empty() && traces.empty() && memberships.empty();
     }
     void clear() {
         sends.clear();
@@ -201,6 +237,7 @@ public:
         timers.clear();
         persists.clear();
         traces.clear();
+        memberships.clear();
         node_lists.clear();
     }
 
@@ -213,6 +250,7 @@ public:
     std::vector<TimerEffect> timers;
     std::vector<PersistEffect> persists;
     std::vector<TraceEffect> traces;
+    std::vector<MembershipEffect> memberships;
     std::vector<NodeId> node_lists;  // Storage of the fan-out destinations' lists.
 };
 

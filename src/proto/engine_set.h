@@ -83,9 +83,10 @@ public:
     }
 
     // Carries out `out` through `driver` in THE effect order (docs/engines.md), then clears it:
-    // traces, sends, deliveries, executions, completions, timers, then the durable writes, one
-    // call per token with the parts of that write. The driver provides
-    //   trace(const TraceEffect&), send(SendEffect&, const Effects&), deliver(DeliverEffect&),
+    // traces, group memberships, sends, deliveries, executions, completions, timers, then the
+    // durable writes, one call per token with the parts of that write. The driver provides
+    //   trace(const TraceEffect&), membership(const MembershipEffect&),
+    //   send(SendEffect&, const Effects&), deliver(DeliverEffect&),
     //   execute(ExecuteEffect&), complete(CompleteEffect&), timer(const TimerEffect&),
     //   persist(EngineSlot, std::uint64_t token, std::span<PersistEffect> parts).
     template <class Driver>
@@ -115,6 +116,7 @@ private:
 template <class Driver>
 void EngineSet::apply(Effects& out, Driver& driver) {
     for (const auto& trace : out.traces) driver.trace(trace);
+    for (const auto& membership : out.memberships) driver.membership(membership);
     for (auto& send : out.sends) driver.send(send, out);
     for (auto& delivery : out.deliveries) driver.deliver(delivery);
     for (auto& execution : out.executions) driver.execute(execution);

@@ -2,9 +2,33 @@
 // Layer: runtime.
 #include "runtime/group_table.h"
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <string>
 
 namespace herald::runtime {
+
+Endpoint endpoint_of(const proto::IpGroup& group) {
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(group.family == 6 ? AF_INET6 : AF_INET, group.address.data(), text, sizeof text);
+    Endpoint e;
+    e.scheme = Endpoint::Scheme::udp;
+    e.host = text;
+    e.port = group.port;
+    return e;
+}
+
+Result<proto::IpGroup> ip_group_of(const Endpoint& group) {
+    HERALD_TRY(check_group_endpoint(group));
+    proto::IpGroup ip;
+    ip.port = group.port;
+    ip.family = inet_pton(AF_INET, group.host.c_str(), ip.address.data()) == 1 ? 4 : 6;
+    if (ip.family == 6 && inet_pton(AF_INET6, group.host.c_str(), ip.address.data()) != 1) {
+        return fail(Errc::invalid_argument, "group address " + group.host);
+    }
+    return ip;
+}
 
 Result<std::uint32_t> GroupTable::add(Transport& transport, const Endpoint& group, GroupRole role,
                                       std::uint32_t groups_max) {

@@ -13,6 +13,11 @@
 
 namespace herald::runtime {
 
+// An engine's IP group by value (docs/groups.md G22) as a udp endpoint, and back.
+// ip_group_of: Errc::invalid_argument (check_group_endpoint's errors).
+[[nodiscard]] Endpoint endpoint_of(const proto::IpGroup& group);
+[[nodiscard]] Result<proto::IpGroup> ip_group_of(const Endpoint& group);
+
 class GroupTable {
 public:
     // Registers `group` (check_group_endpoint) and returns its handle, 1..groups_max; the same

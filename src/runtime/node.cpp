@@ -95,6 +95,7 @@ Status Node::open(const NodeConfig& config) {
     }
     HERALD_TRY(transport_, open_transport(loop_.io(), endpoint, config.transport));
     if (faults.any()) transport_ = with_faults(loop_.io(), std::move(transport_), faults);
+    capabilities_ = transport_->capabilities();
     listen_ = transport_->local_endpoint();
     id_ = config.id.known() ? config.id : derive_node_id(to_string(listen_));
     // Claimed (durably, with a data_dir) before anything can answer: see incarnation.h.
@@ -296,6 +297,7 @@ class Node::Carrier {
 public:
     explicit Carrier(Node& node) : node_(node), now_(node.now()) {}
     void trace(const proto::TraceEffect&) {}  // Engines trace for the simulator only (yet).
+    void membership(const proto::MembershipEffect& m) { node_.group_membership(m); }
     void send(proto::SendEffect& send, const proto::Effects& out) { node_.route(send, out); }
     void deliver(proto::DeliverEffect& d) {
         const auto* groups = node_.group_service_.get();

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -73,6 +74,9 @@ public:
     [[nodiscard]] NodeId id() const override { return id_; }
     [[nodiscard]] std::uint32_t incarnation() const { return incarnation_; }
     [[nodiscard]] const Endpoint& listen_endpoint() const { return listen_; }
+    // What the node's transport sends to many nodes in one datagram (none before start and
+    // after stop). Any thread: set when the transport opens, never changed.
+    [[nodiscard]] Transport::Capabilities transport_capabilities() const { return capabilities_; }
     [[nodiscard]] std::string listen_url() const { return to_string(listen_); }
 
     // Sends hello to `to` (retrying with backoff) until a hello_reply arrives or `timeout`
@@ -188,6 +192,9 @@ public:
         // Multicast and broadcast packets sent as one datagram to the group or broadcast
         // address, and those fanned out to their node list (no capability, unknown handle).
         std::uint64_t group_datagrams = 0, group_fan_outs = 0;
+        // Engines' IP groups (by value) joined now, and joins or registrations refused (bad
+        // address family, groups_max, the OS refused the join; docs/groups.md G22).
+        std::uint64_t group_joined = 0, group_address_errors = 0;
         NodeRpcCounters rpc;
         // The node's durable store (data_dir): commits, writes, failed commits, batches not yet
         // committed, and whether every commit so far succeeded.
@@ -298,6 +305,11 @@ private:
     bool admit_address(NodeId source, const Endpoint& from, const wire::Packet& packet, Time t);
     // One datagram for a multicast or broadcast destination; false: fan out (node_groups.cpp).
     bool route_to_group(const proto::SendEffect& send);
+    // An engine joins or leaves an IP multicast group it names by value (node_groups.cpp).
+    void group_membership(const proto::MembershipEffect& m);
+    // The GroupTable handle of an engine's group by value, registered (as sender) on first
+    // use; 0 when the table refuses it (counted group_address_errors).
+    std::uint32_t ip_group_handle(const proto::IpGroup& group, GroupRole role);
     void deliver(Message message, Time now);
     void complete(proto::OperationId op, Result<Bytes> result);
     void persist(proto::EngineSlot slot, std::uint64_t token,
@@ -363,6 +375,9 @@ private:
     std::vector<PathChecks::Challenge> challenges_;  // Scratch of admit_address.
     std::unique_ptr<Link> link_;
     GroupTable groups_;
+    std::map<proto::IpGroup, std::uint32_t> ip_groups_;  // Engines' groups by value: handles.
+    std::set<proto::IpGroup> ip_joined_;                 // Of them, joined at the transport.
+    Transport::Capabilities capabilities_;               // transport_->capabilities() at open.
     Random random_;
     std::unique_ptr<proto::EngineSet> engines_;
     std::array<TimerSet, proto::EngineSet::engines_max> engine_timers_;  // By engine slot.

@@ -45,10 +45,11 @@ Result<std::unique_ptr<NodeGroupService>> NodeGroupService::host(
 }
 
 Result<View> NodeGroupService::create(const std::string& name, bool closed, Pid requester,
-                                      std::uint8_t order) {
+                                      std::uint8_t order,
+                                      const proto::group::GroupAddress& address) {
     return as_view(
         node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
-            e.on_create(op, requester, name, closed, order, now, out);
+            e.on_create(op, requester, name, closed, order, address, now, out);
         }));
 }
 

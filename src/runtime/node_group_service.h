@@ -43,9 +43,12 @@ public:
 
     // Creates group `name` (view 1, no members) with ordering mode `order` (1..5,
     // docs/ordering.md; invalid_argument otherwise); `requester` is a process of this node.
+    // `address`: the group's low-level address (G22; hosts by default). The caller checked
+    // that this node's transport can send to it.
     [[nodiscard]] Result<proto::group::View> create(const std::string& name, bool closed,
                                                     Pid requester,
-                                                    std::uint8_t order = proto::group::order_fifo);
+                                                    std::uint8_t order = proto::group::order_fifo,
+                                                    const proto::group::GroupAddress& address = {});
     // Adds `member` (a process of this node): the view that holds it. (`join` is taken:
     // Service::join waits for threads at stop.)
     [[nodiscard]] Result<proto::group::View> join_group(const std::string& name, Pid member);

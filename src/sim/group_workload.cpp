@@ -9,7 +9,9 @@
 
 namespace herald::sim {
 
+using proto::group::AddressKind;
 using proto::group::Envelope;
+using proto::group::GroupAddress;
 using proto::group::GroupEngine;
 using proto::group::Member;
 using proto::group::reliability_all;
@@ -18,6 +20,14 @@ namespace {
 const std::string open_group = "open";
 const std::string closed_group = "closed";
 const std::string doomed_group = "doomed";
+
+// G22: the open group has an IP multicast address the server picks, the doomed one the
+// broadcast address, the closed one a host list; the three sending paths run side by side.
+GroupAddress address_of(const std::string& group) {
+    if (group == open_group) return GroupAddress{AddressKind::multicast, proto::IpGroup{4, {}, 0}};
+    if (group == doomed_group) return GroupAddress{AddressKind::broadcast, {}};
+    return GroupAddress{};
+}
 }  // namespace
 
 GroupWorkload::GroupWorkload(Simulation& sim, std::size_t slot, const GroupWorkloadOptions& options,
@@ -52,7 +62,8 @@ void GroupWorkload::create_groups(SimNode& node) {
         doomed_created_ = true;
         const auto op = record(OpKind::create, 0, doomed_group);
         node.command<GroupEngine>(slot_, [&](auto& e, proto::Effects& out) {
-            e.on_create(op, Pid{server_, 1}, doomed_group, false, sim_.now(), out);
+            e.on_create(op, Pid{server_, 1}, doomed_group, false, proto::group::order_fifo,
+                        address_of(doomed_group), sim_.now(), out);
         });
         sim_.queue().schedule(
             sim_.now() + uniform(Duration::milliseconds(300), Duration::seconds(3)),
@@ -61,7 +72,8 @@ void GroupWorkload::create_groups(SimNode& node) {
     for (const auto* group : {&open_group, &closed_group}) {
         const auto op = record(OpKind::create, 0, *group);
         node.command<GroupEngine>(slot_, [&](auto& e, proto::Effects& out) {
-            e.on_create(op, Pid{server_, 1}, *group, group == &closed_group, sim_.now(), out);
+            e.on_create(op, Pid{server_, 1}, *group, group == &closed_group,
+                        proto::group::order_fifo, address_of(*group), sim_.now(), out);
         });
     }
 }
@@ -307,7 +319,16 @@ void GroupWorkload::on_delivered(SimNode& node, const Message& message) {
         violation(to_string(life.first) +
                   " got a view or data of the doomed group after its deletion");
     }
-    if (e->is_view) return on_view(life, *e);
+    if (e->is_view) {
+        // G22: the view was installed and its membership effects carried out just before.
+        if (!joins_broken_) {
+            std::vector<Violation> found;
+            check_joins(node, found);
+            joins_broken_ = !found.empty();
+            for (auto& v : found) violations_.push_back(std::move(v));
+        }
+        return on_view(life, *e);
+    }
     on_data(life, *e);
 }
 
@@ -451,7 +472,34 @@ std::vector<Violation> GroupWorkload::check() const {
         }
     }
     if (done()) check_convergence(out);
+    check_joins(out);
     return out;
+}
+
+// G22: each up node has joined exactly the IP multicast groups of its installed views that
+// hold a member of it (the simulated network delivers a group's datagrams by these joins).
+// Checked at every view a member receives and at the end.
+void GroupWorkload::check_joins(std::vector<Violation>& out) const {
+    for (std::size_t i = 0; i < sim_.node_count(); ++i) check_joins(sim_.node_at(i), out);
+}
+
+void GroupWorkload::check_joins(SimNode& node, std::vector<Violation>& out) const {
+    if (!node.up()) return;
+    std::set<proto::IpGroup> expected;
+    for (const auto& [name, v] : node.engine<GroupEngine>(slot_).installed_views()) {
+        if (v.address.kind != AddressKind::multicast) continue;
+        for (const auto& m : v.members) {
+            if (m.pid.node == node.id() && m.incarnation == node.incarnation()) {
+                expected.insert(v.address.ip);
+            }
+        }
+    }
+    if (expected != node.joined_groups()) {
+        out.push_back({"group", sim_.now(),
+                       node.label() + " joined " + std::to_string(node.joined_groups().size()) +
+                           " IP groups, its views hold members of " +
+                           std::to_string(expected.size())});
+    }
 }
 
 std::map<std::string, std::uint64_t> GroupWorkload::numbers() const {

@@ -52,6 +52,8 @@ public:
     [[nodiscard]] std::map<std::string, std::uint64_t> numbers() const override;
 
 private:
+    void check_joins(std::vector<Violation>& out) const;
+    void check_joins(SimNode& node, std::vector<Violation>& out) const;
     enum class OpKind : std::uint8_t { create, join, leave, multicast, remove };
     struct Process {
         Pid pid;
@@ -109,6 +111,7 @@ private:
     std::map<std::pair<std::string, std::uint64_t>, std::vector<proto::group::Member>> views_;
     std::map<Life, std::map<std::string, std::vector<std::uint64_t>>> lives_;
     std::vector<Violation> violations_;
+    bool joins_broken_ = false;  // A join violation was recorded (only the first is).
     std::map<std::string, std::uint64_t> numbers_;
     std::uint64_t next_payload_ = 1;
     bool liveness_ = false;

@@ -67,6 +67,7 @@ void SimNode::crash(bool wipe) {
     randoms_.clear();
     timers_.clear();
     queues_.clear();
+    joined_.clear();
     up_ = false;
     ++life_;
     sim_.note(label_, "crash",
@@ -155,7 +156,17 @@ public:
                     if (to != node_.id_) sim_.send_packet(node_.id_, to, s.copy());
                 }
                 return;
-            case Kind::multicast:  // A group address reaches its members: the list.
+            case Kind::multicast:  // A group by value reaches the up nodes that joined it.
+                if (!s.to.group.empty()) {
+                    for (std::size_t i = 0; i < sim_.node_count(); ++i) {
+                        const SimNode& to = sim_.node_at(i);
+                        if (to.id() != node_.id_ && to.joined(s.to.group)) {
+                            sim_.send_packet(node_.id_, to.id(), s.copy());
+                        }
+                    }
+                    return;
+                }
+                [[fallthrough]];  // A driver handle: the list.
             case Kind::nodes:
                 for (const NodeId to : out.nodes_of(s.to)) {
                     if (to != node_.id_) sim_.send_packet(node_.id_, to, s.copy());
@@ -172,6 +183,12 @@ public:
         auto& queue = node_.queues_[d.message.target];
         queue.push_back({d.engine, std::move(d.message)});
         sim_.workload().on_delivered(node_, queue.back().message);
+    }
+    void membership(const proto::MembershipEffect& m) {
+        // Joins and leaves of one group alternate, starting with a join.
+        const bool changed =
+            m.join ? node_.joined_.insert(m.group).second : node_.joined_.erase(m.group) == 1;
+        HERALD_ASSERT(changed);
     }
     void execute(proto::ExecuteEffect& e) { sim_.workload().on_execute(node_, e.engine, e); }
     void complete(proto::CompleteEffect& c) {

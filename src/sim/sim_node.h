@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -93,6 +94,12 @@ public:
     [[nodiscard]] std::vector<Message> take_queue(Pid pid);
     // Counters of all engines over all incarnations so far.
     [[nodiscard]] EngineStats stats() const;
+    // The IP multicast groups this incarnation joined (membership effects): the simulated
+    // network delivers a group's datagrams to the up nodes that joined it.
+    [[nodiscard]] bool joined(const proto::IpGroup& group) const {
+        return up_ && joined_.contains(group);
+    }
+    [[nodiscard]] const std::set<proto::IpGroup>& joined_groups() const { return joined_; }
 
 private:
     struct Queued {
@@ -126,6 +133,7 @@ private:
     std::string label_;
     std::uint32_t incarnation_ = 0;
     bool up_ = false;
+    std::set<proto::IpGroup> joined_;
     bool in_input_ = false;
     std::uint64_t life_ = 0;  // Changes at every start and crash; stale events check it.
     std::vector<EngineFactory> factories_;

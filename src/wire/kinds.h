@@ -75,15 +75,17 @@ inline constexpr std::array kind_table = {
 // How an extension's value is laid out (docs/wire.md, "Extensions"). Integers are
 // little-endian.
 enum class ValueFormat : std::uint8_t {
-    u8,            // 1 byte.
-    u32,           // 4 bytes.
-    u64,           // 8 bytes.
-    utf8,          // Any length, UTF-8 text, no terminator.
-    call_id,       // 12 bytes: u32 client incarnation, then u64 sequence.
-    local_ids,     // 8 x n bytes: n u64 local ids on the target node.
-    pid,           // 16 bytes: u64 node, then u64 local id (local 0: any process of the node).
-    vector_clock,  // 8 x n bytes: n u64 entries, one per member of the view.
-    view_id,       // 8 bytes: u64 view number of a group (docs/groups.md).
+    u8,             // 1 byte.
+    u32,            // 4 bytes.
+    u64,            // 8 bytes.
+    utf8,           // Any length, UTF-8 text, no terminator.
+    call_id,        // 12 bytes: u32 client incarnation, then u64 sequence.
+    local_ids,      // 8 x n bytes: n u64 local ids on the target node.
+    pid,            // 16 bytes: u64 node, then u64 local id (local 0: any process of the node).
+    vector_clock,   // 8 x n bytes: n u64 entries, one per member of the view.
+    view_id,        // 8 bytes: u64 view number of a group (docs/groups.md).
+    group_address,  // 1, or 1 + 1 + 4|16 + 2 bytes: a group's low-level address (docs/groups.md).
+    pids,           // 16 x n bytes: n pids (u64 node, u64 local id).
 };
 
 struct ExtensionInfo {
@@ -117,6 +119,8 @@ inline constexpr std::array extension_table = {
     ExtensionInfo{ExtensionType::mailbox_floor, "mailbox_floor", ValueFormat::u64, 8},
     ExtensionInfo{ExtensionType::group_name, "group_name", ValueFormat::utf8, 0},
     ExtensionInfo{ExtensionType::group_reliability, "group_reliability", ValueFormat::u32, 4},
+    ExtensionInfo{ExtensionType::group_address, "group_address", ValueFormat::group_address, 0},
+    ExtensionInfo{ExtensionType::group_members, "group_members", ValueFormat::pids, 0},
 };
 
 // The table row of `raw`, or nullptr for a kind this build does not know.

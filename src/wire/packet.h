@@ -127,6 +127,8 @@ enum class ExtensionType : std::uint8_t {
     mailbox_floor = 28,      // u64: the client pid's lowest outstanding request id (M24).
     group_name = 30,         // UTF-8 group name, 1-64 bytes (every group kind but heartbeat).
     group_reliability = 31,  // u32 responses the sender waits for (group_data; informative).
+    group_address = 32,      // A group's low-level address (group_create; docs/groups.md).
+    group_members = 33,      // n pids addressed by a group_data sent to a group address.
 };
 
 struct Extension {

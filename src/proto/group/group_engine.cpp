@@ -46,12 +46,25 @@ const View* GroupEngine::installed(std::string_view name) const {
 }
 
 void GroupEngine::on_create(OperationId op, Pid requester, std::string_view name, bool closed,
-                            std::uint8_t order, Time now, Effects& out) {
+                            std::uint8_t order, const GroupAddress& address, Time now,
+                            Effects& out) {
     if (order == 0 || order > order_max) {
         if (op != 0) out.complete(op, fail(Errc::invalid_argument, "group order mode"));
         return;
     }
-    start_request(op, PacketKind::group_create, requester, name, closed, now, out, order);
+    // G22: a multicast address must be a multicast group with a port, or all zero (picked).
+    Bytes encoded;
+    put_group_address(encoded, address);
+    GroupAddress checked;
+    std::size_t offset = 0;
+    if (!get_group_address(encoded, offset, checked, false) || checked != address) {
+        if (op != 0) {
+            out.complete(op, fail(Errc::invalid_argument,
+                                  "group address: not an IP multicast group and port"));
+        }
+        return;
+    }
+    start_request(op, PacketKind::group_create, requester, name, closed, now, out, order, address);
 }
 
 void GroupEngine::on_join(OperationId op, Pid member, std::string_view name, Time now,
@@ -75,7 +88,8 @@ void GroupEngine::on_lookup(OperationId op, Pid requester, std::string_view name
 }
 
 void GroupEngine::start_request(OperationId op, PacketKind kind, Pid source, std::string_view name,
-                                bool closed, Time now, Effects& out, std::uint8_t order) {
+                                bool closed, Time now, Effects& out, std::uint8_t order,
+                                const GroupAddress& address) {
     if (!options_.server.known()) {
         if (op != 0) out.complete(op, fail(Errc::unreachable, "group server unknown"));
         return;
@@ -97,6 +111,7 @@ void GroupEngine::start_request(OperationId op, PacketKind kind, Pid source, std
     o.request.name = std::string(name);
     o.request.closed = closed;
     o.request.order = order;
+    o.request.address = address;
     o.deadline = now + options_.request_timeout;
     o.next_send = now + options_.retransmit_interval;
     transmit(options_.server, o.request, out);
@@ -243,6 +258,7 @@ void GroupEngine::install(const View& v, const std::string& name, Effects& out) 
     deleted_.erase(name);
     cache_.erase(name);
     ++counters_.views_installed;
+    update_membership(name, out);
     for (const auto& member : v.members) {
         if (member.pid.node != self_ || member.incarnation != incarnation_) continue;
         Envelope e;
@@ -263,9 +279,10 @@ void GroupEngine::install(const View& v, const std::string& name, Effects& out) 
 // envelope; multicasts to it fail not_found; the final view (no members) stays installed, so
 // that a late copy of an earlier view is not installed again (G10 drops older ids).
 void GroupEngine::drop(const std::string& name, std::uint64_t final_id, Effects& out) {
-    View final{final_id, false, {}, order_fifo};
+    View final{final_id, false, {}, order_fifo, {}};
     if (auto it = installed_.find(name); it != installed_.end() && !deleted_.contains(name)) {
         final.closed = it->second.closed;
+        final.address = it->second.address;
         final.order = it->second.order;
         for (const auto& member : it->second.members) {
             if (member.pid.node != self_ || member.incarnation != incarnation_) continue;
@@ -285,11 +302,41 @@ void GroupEngine::drop(const std::string& name, std::uint64_t final_id, Effects&
     installed_[name] = final;
     deleted_.insert(name);
     cache_.erase(name);
+    update_membership(name, out);
     std::vector<std::uint64_t> failed;
     for (const auto& [id, mc] : multicasts_) {
         if (mc.name == name) failed.push_back(id);
     }
     for (auto id : failed) finish(id, fail(Errc::not_found, "group " + name + " was deleted"), out);
+}
+
+bool GroupEngine::hosts_member_of(const View& v) const {
+    return std::any_of(v.members.begin(), v.members.end(), [&](const Member& m) {
+        return m.pid.node == self_ && m.incarnation == incarnation_;
+    });
+}
+
+// G22: a node receives a multicast group's datagrams while its installed view of a group with
+// that address holds a member of this node: joined with the first, left after the last.
+void GroupEngine::update_membership(const std::string& name, Effects& out) {
+    IpGroup want;
+    if (auto it = installed_.find(name); it != installed_.end() &&
+                                         it->second.address.kind == AddressKind::multicast &&
+                                         hosts_member_of(it->second)) {
+        want = it->second.address.ip;
+    }
+    for (auto it = joined_.begin(); it != joined_.end();) {
+        if (it->first != want && it->second.erase(name) != 0 && it->second.empty()) {
+            out.leave_group(it->first);
+            it = joined_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (want.empty()) return;
+    auto& names = joined_[want];
+    if (names.empty()) out.join_group(want);
+    names.insert(name);
 }
 
 // A view this node may address a multicast with (G14): the installed one when this node hosts
@@ -348,7 +395,15 @@ void GroupEngine::resolve(Multicast& mc, const View& v, Time now, Effects& out) 
     mc.resolved = true;
     mc.view_id = v.id;
     for (const auto& m : v.members) mc.waiting[m.pid.node].push_back(m.pid.local);
-    for (const auto& [node, locals] : mc.waiting) send_data(mc, node, locals, out);
+    const bool others = mc.waiting.size() > (mc.waiting.contains(self_) ? 1u : 0u);
+    if (v.address.kind == AddressKind::hosts || !others) {
+        for (const auto& [node, locals] : mc.waiting) send_data(mc, node, locals, out);
+    } else {  // G22: this node's members by loopback, every other node by one datagram.
+        if (auto own = mc.waiting.find(self_); own != mc.waiting.end()) {
+            send_data(mc, self_, own->second, out);
+        }
+        send_to_address(mc, v, out);
+    }
     mc.next_send = now + options_.retransmit_interval;
     if (mc.needed == 0) finish(message_id, encode_responders({mc.view_id, {}}), out);
 }
@@ -369,9 +424,51 @@ void GroupEngine::send_data(const Multicast& mc, NodeId node,
     out.send(node, build(m, incarnation_), mc.body);
 }
 
+// G22: one group_data for every member node but this one, to the group's multicast or
+// broadcast address, naming the members addressed (group_members); the node list lets a
+// driver without that capability fan it out.
+void GroupEngine::send_to_address(const Multicast& mc, const View& v, Effects& out) {
+    GroupPacket m;
+    m.kind = PacketKind::group_data;
+    m.source = mc.sender;
+    m.target = Pid{NodeId{}, 0};
+    m.id = mc.id;
+    m.name = mc.name;
+    m.view_id = mc.view_id;
+    m.respond = mc.needed > 0;
+    m.reliability = mc.reliability;
+    std::vector<NodeId> nodes;
+    for (const auto& member : v.members) {
+        if (member.pid.node == self_) continue;
+        m.members.push_back(member.pid);
+        if (nodes.empty() || nodes.back() != member.pid.node) nodes.push_back(member.pid.node);
+    }
+    const bool multicast = v.address.kind == AddressKind::multicast;
+    Destination to =
+        out.fan_out(multicast ? Destination::Kind::multicast : Destination::Kind::broadcast, nodes);
+    if (multicast) to.group = v.address.ip;
+    ++counters_.packets_sent;
+    ++counters_.address_sends;
+    out.trace(Time{}, multicast ? "probe_group_ip_multicast" : "probe_group_broadcast");
+    out.send(to, build(m, incarnation_), mc.body);
+}
+
 // G17-G19: deliver to the listed local members of this node's view, once per message id;
 // answer with every listed member that has it, so a retransmission is answered again.
-void GroupEngine::on_data(NodeId from, const GroupPacket& m, Time now, Effects& out) {
+void GroupEngine::on_data(NodeId from, GroupPacket& m, Time now, Effects& out) {
+    if (!m.members.empty()) {  // G22: sent to a group address; this node's members of it.
+        m.locals.clear();
+        for (auto pid : m.members) {
+            if (pid.node == self_) m.locals.push_back(pid.local);
+        }
+        if (m.locals.empty()) {
+            ++counters_.not_addressed;
+            return;
+        }
+    } else if (m.target.node != self_) {
+        ++counters_.malformed_dropped;  // Unicast data names this node (G16).
+        return;
+    }
     const SeenKey key{m.source, m.source_incarnation, m.id};
     auto [it, fresh] = seen_.try_emplace(key);
     if (fresh) remember_seen(key, now);

@@ -22,6 +22,8 @@ namespace herald::proto::group {
 
 // A multicast's reliability that waits for every member of the view.
 inline constexpr std::uint32_t reliability_all = 0xFFFF'FFFF;
+// The port of a multicast group the server picks (G22).
+inline constexpr std::uint16_t picked_port = 7410;
 
 class GroupEngine final : public Engine {
 public:
@@ -33,8 +35,15 @@ public:
     // Completes `op` with encode_view(view 1) once durable, or: invalid_argument (name or
     // order), already_exists, queue_full (groups_max on the server, or requests_max here),
     // timeout (no answer within request_timeout: it may exist).
+    // `address`: the group's low-level address (G22; hosts: one packet per member node).
+    // invalid_argument also for a multicast address that is not a multicast group with a port
+    // (a zero address and port let the server pick one).
     void on_create(OperationId op, Pid requester, std::string_view name, bool closed,
-                   std::uint8_t order, Time now, Effects& out);
+                   std::uint8_t order, const GroupAddress& address, Time now, Effects& out);
+    void on_create(OperationId op, Pid requester, std::string_view name, bool closed,
+                   std::uint8_t order, Time now, Effects& out) {
+        on_create(op, requester, name, closed, order, GroupAddress{}, now, out);
+    }
     // The same, fifo.
     void on_create(OperationId op, Pid requester, std::string_view name, bool closed, Time now,
                    Effects& out) {
@@ -60,7 +69,8 @@ public:
     // access_denied (closed group, requester not a member), queue_full, timeout.
     void on_lookup(OperationId op, Pid requester, std::string_view name, Time now, Effects& out);
     // Multicasts `body` from local process `sender` to the members of group `name`, by one
-    // group_data packet per node that hosts members. `reliability`: 0 completes `op` at once
+    // group_data packet per node that hosts members, or (a multicast or broadcast group, G22)
+    // one to the group's address for the other nodes. `reliability`: 0 completes `op` at once
     // (sent once, no response); k completes when k distinct members received it
     // (reliability_all: every member of the view used). Completes with
     // encode_responders(...), or: invalid_argument (name, or k above the view's size),
@@ -94,6 +104,13 @@ public:
     }
     [[nodiscard]] bool is_server() const { return self_ == options_.server; }
     [[nodiscard]] GroupCounters counters() const { return counters_; }
+    // The IP multicast groups this node joined (G22): those of the installed views that hold
+    // a member of this node.
+    [[nodiscard]] std::vector<IpGroup> joined_groups() const {
+        std::vector<IpGroup> groups;
+        for (const auto& entry : joined_) groups.push_back(entry.first);
+        return groups;
+    }
 
     // --- Engine ---
     [[nodiscard]] wire::Protocol protocol() const override { return wire::Protocol::group; }
@@ -107,12 +124,16 @@ public:
 private:
     // Member side (group_engine.cpp).
     void start_request(OperationId op, wire::PacketKind kind, Pid source, std::string_view name,
-                       bool closed, Time now, Effects& out, std::uint8_t order = order_fifo);
+                       bool closed, Time now, Effects& out, std::uint8_t order = order_fifo,
+                       const GroupAddress& address = {});
     void on_reply(const GroupPacket& m, Time now, Effects& out);
     void on_view(NodeId from, const GroupPacket& m, Effects& out);
     void install(const View& v, const std::string& name, Effects& out);
     void drop(const std::string& name, std::uint64_t final_id, Effects& out);
-    void on_data(NodeId from, const GroupPacket& m, Time now, Effects& out);
+    void update_membership(const std::string& name, Effects& out);
+    [[nodiscard]] bool hosts_member_of(const View& v) const;
+    void send_to_address(const Multicast& mc, const View& v, Effects& out);
+    void on_data(NodeId from, GroupPacket& m, Time now, Effects& out);
     void on_response(NodeId from, const GroupPacket& m, Effects& out);
     void resolve(Multicast& mc, const View& v, Time now, Effects& out);
     void send_data(const Multicast& mc, NodeId node, const std::vector<std::uint64_t>& locals,
@@ -132,6 +153,7 @@ private:
     // Server side (group_server.cpp).
     void on_request(NodeId from, const GroupPacket& m, Time now, Effects& out);
     [[nodiscard]] GroupPacket handle_request(const GroupPacket& m, std::uint64_t& wait_view);
+    [[nodiscard]] GroupAddress pick_address(const GroupAddress& asked) const;
     [[nodiscard]] GroupPacket handle_join(ServerGroup& g, GroupPacket reply, const GroupPacket& m,
                                           std::uint64_t& wait_view);
     void on_view_ack(NodeId from, const GroupPacket& m, Time now, Effects& out);
@@ -168,6 +190,8 @@ private:
     std::map<std::string, View, std::less<>> installed_;
     std::set<std::string, std::less<>> deleted_;  // Installed views that are final (G21).
     std::map<std::string, CachedView, std::less<>> cache_;
+    // G22: the IP multicast groups joined, each with the groups (names) it is joined for.
+    std::map<IpGroup, std::set<std::string>> joined_;
     std::map<std::uint64_t, Outstanding> requests_;  // By request id.
     std::map<std::uint64_t, Multicast> multicasts_;  // By message id.
     std::map<SeenKey, Seen> seen_;

@@ -49,6 +49,19 @@ Status parse_extensions(const wire::Packet& p, std::uint32_t name_bytes_max, Gro
                 m.locals.resize(e.value.size() / 8);
                 for (auto& id : m.locals) static_cast<void>(get_u64(e.value, offset, id));
                 break;
+            case ExtensionType::group_address:
+                if (!get_group_address(e.value, offset, m.address, false) ||
+                    offset != e.value.size()) {
+                    return fail(Errc::malformed, "group_address");
+                }
+                break;
+            case ExtensionType::group_members:
+                if (e.value.empty() || e.value.size() % 16 != 0) {
+                    return fail(Errc::malformed, "group_members width");
+                }
+                m.members.resize(e.value.size() / 16);
+                for (auto& pid : m.members) static_cast<void>(get_pid(e.value, offset, pid));
+                break;
             case ExtensionType::reason:
                 if (e.value.size() != 1 || !is_error_code(e.value[0])) {
                     return fail(Errc::malformed, "bad reason");
@@ -63,6 +76,37 @@ Status parse_extensions(const wire::Packet& p, std::uint32_t name_bytes_max, Gro
 }
 
 }  // namespace
+
+void put_group_address(Bytes& out, const GroupAddress& a) {
+    out.push_back(static_cast<std::uint8_t>(a.kind));
+    if (a.kind != AddressKind::multicast) return;
+    out.push_back(a.ip.family);
+    const std::size_t n = a.ip.family == 6 ? 16 : 4;
+    out.insert(out.end(), a.ip.address.begin(), a.ip.address.begin() + static_cast<long>(n));
+    out.push_back(static_cast<std::uint8_t>(a.ip.port & 0xFF));
+    out.push_back(static_cast<std::uint8_t>(a.ip.port >> 8));
+}
+
+bool get_group_address(ByteView bytes, std::size_t& offset, GroupAddress& a, bool picked) {
+    std::uint8_t kind = 0;
+    if (!get_u8(bytes, offset, kind) || kind > 2) return false;
+    a = GroupAddress{static_cast<AddressKind>(kind), {}};
+    if (a.kind != AddressKind::multicast) return true;
+    if (!get_u8(bytes, offset, a.ip.family) || (a.ip.family != 4 && a.ip.family != 6)) {
+        return false;
+    }
+    const std::size_t n = a.ip.family == 6 ? 16 : 4;
+    if (bytes.size() - offset < n + 2) return false;
+    std::copy_n(bytes.begin() + static_cast<long>(offset), n, a.ip.address.begin());
+    offset += n;
+    a.ip.port = static_cast<std::uint16_t>(bytes[offset] | bytes[offset + 1] << 8);
+    offset += 2;
+    if (a.ip.valid()) return true;
+    // G22: a create may ask the server to pick the group (address and port all zero).
+    const bool pick = a.ip.port == 0 && std::all_of(a.ip.address.begin(), a.ip.address.end(),
+                                                    [](std::uint8_t b) { return b == 0; });
+    return !picked && pick;
+}
 
 bool View::contains(const Member& m) const {
     return std::binary_search(members.begin(), members.end(), m);
@@ -80,11 +124,17 @@ Bytes encode_view(const View& v) {
     // Fifo encodes as 0, so that the views of a fifo group are the bytes they were before the
     // mode was added (docs/groups.md "Binary encodings").
     const int mode = v.order == order_fifo ? 0 : v.order;
-    out.push_back(static_cast<std::uint8_t>((v.closed ? 1 : 0) | mode << 1));
+    const int kind = static_cast<int>(v.address.kind);
+    out.push_back(static_cast<std::uint8_t>((v.closed ? 1 : 0) | mode << 1 | kind << 4));
     put_u32(out, static_cast<std::uint32_t>(v.members.size()));
     for (const auto& m : v.members) {
         put_pid(out, m.pid);
         put_u32(out, m.incarnation);
+    }
+    if (v.address.kind == AddressKind::multicast) {
+        Bytes a;
+        put_group_address(a, v.address);
+        out.insert(out.end(), a.begin() + 1, a.end());  // The kind is in the flags.
     }
     return out;
 }
@@ -98,10 +148,11 @@ std::optional<View> decode_view(ByteView bytes) {
         !get_u32(bytes, offset, n)) {
         return std::nullopt;
     }
-    if (v.id == 0 || bytes.size() - offset != std::size_t{n} * 20) return std::nullopt;
+    if (v.id == 0 || bytes.size() - offset < std::size_t{n} * 20) return std::nullopt;
     v.closed = (flags & 1) != 0;
     const auto mode = static_cast<std::uint8_t>((flags >> 1) & 7);
-    if (mode > order_max) return std::nullopt;
+    const auto kind = static_cast<std::uint8_t>((flags >> 4) & 3);
+    if (mode > order_max || kind == 3 || (flags & 0xC0) != 0) return std::nullopt;
     v.order = mode == 0 ? order_fifo : mode;
     v.members.resize(n);
     for (auto& m : v.members) {
@@ -110,6 +161,16 @@ std::optional<View> decode_view(ByteView bytes) {
         }
     }
     if (!std::is_sorted(v.members.begin(), v.members.end())) return std::nullopt;
+    v.address.kind = static_cast<AddressKind>(kind);
+    if (v.address.kind == AddressKind::multicast) {
+        // The kind is in the flags; the rest is put_group_address's (a picked group).
+        Bytes rest{1};
+        rest.insert(rest.end(), bytes.begin() + static_cast<long>(offset), bytes.end());
+        std::size_t at = 0;
+        if (!get_group_address(rest, at, v.address, true)) return std::nullopt;
+        offset += at - 1;
+    }
+    if (offset != bytes.size()) return std::nullopt;
     return v;
 }
 
@@ -136,6 +197,16 @@ wire::Packet build(const GroupPacket& m, std::uint32_t self_incarnation) {
         Bytes b;
         put_u32(b, m.reliability);
         p.extensions.push_back({ExtensionType::group_reliability, std::move(b)});
+    }
+    if (!m.members.empty()) {
+        Bytes b;
+        for (auto pid : m.members) put_pid(b, pid);
+        p.extensions.push_back({ExtensionType::group_members, std::move(b)});
+    }
+    if (m.kind == PacketKind::group_create && m.address.kind != AddressKind::hosts) {
+        Bytes b;
+        put_group_address(b, m.address);
+        p.extensions.push_back({ExtensionType::group_address, std::move(b)});
     }
     p.body = m.body;
     if (m.kind == PacketKind::group_create && m.order != order_fifo) p.body = {m.order};

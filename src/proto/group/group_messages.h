@@ -11,6 +11,7 @@
 #include "core/bytes.h"
 #include "core/ids.h"
 #include "core/result.h"
+#include "proto/effects.h"
 #include "proto/fields.h"
 #include "wire/packet.h"
 
@@ -29,19 +30,38 @@ struct Member {
 inline constexpr std::uint8_t order_fifo = 1;
 inline constexpr std::uint8_t order_max = 5;
 
+// A group's low-level address (the lecture's two-level addressing; docs/groups.md "Addresses"),
+// fixed at create: a host list (one packet per member node), an IP multicast group, or the
+// transport's broadcast address (one datagram for every member node; retransmissions unicast).
+enum class AddressKind : std::uint8_t { hosts = 0, multicast = 1, broadcast = 2 };
+struct GroupAddress {
+    AddressKind kind = AddressKind::hosts;
+    IpGroup ip;  // Multicast: the group (a create may leave the address and port 0: G22).
+    bool operator==(const GroupAddress&) const = default;
+};
+// u8 kind; then for multicast: u8 family (4 or 6), 4 or 16 address bytes (network order), u16
+// port. Decoding refuses another kind, family or length, and (when `picked`) a multicast
+// group that is not a multicast address with a port; with !picked an all-zero address and
+// port 0 also pass (the server picks, G22).
+void put_group_address(Bytes& out, const GroupAddress& a);
+[[nodiscard]] bool get_group_address(ByteView bytes, std::size_t& offset, GroupAddress& a,
+                                     bool picked);
+
 // A numbered view of a group: its members, sorted. Ids grow by one per change, from 1.
 struct View {
     std::uint64_t id = 0;
     bool closed = false;
     std::vector<Member> members;
     std::uint8_t order = order_fifo;  // The group's ordering mode (1..order_max), fixed at create.
+    GroupAddress address = {};        // Fixed at create.
 
     [[nodiscard]] bool contains(const Member& m) const;
     [[nodiscard]] bool contains_pid(Pid pid) const;
     bool operator==(const View&) const = default;
 };
-// u64 id, u8 flags (bit 0 closed; bits 1-3 the order mode, 0 for fifo), u32 n,
-// n x (u64 node, u64 local id, u32 incarnation). A mode above order_max is malformed.
+// u64 id, u8 flags (bit 0 closed; bits 1-3 the order mode, 0 for fifo; bits 4-5 the address
+// kind), u32 n, n x (u64 node, u64 local id, u32 incarnation); for a multicast address then
+// u8 family, the address, u16 port. A mode above order_max or kind 3 is malformed.
 [[nodiscard]] Bytes encode_view(const View& v);
 [[nodiscard]] std::optional<View> decode_view(ByteView bytes);
 
@@ -51,6 +71,8 @@ struct GroupPacket : Addressing {
     std::uint64_t ack = 0;              // group_view: the view the server believes the node has.
     bool closed = false;                // flag::group_closed (create).
     std::uint8_t order = order_fifo;    // Create: the body (empty = fifo, else one mode byte).
+    GroupAddress address;               // group_address (create); hosts when absent.
+    std::vector<Pid> members;           // group_members (data sent to a group address).
     bool respond = false;               // flag::group_respond (data).
     bool reset = false;                 // flag::group_reset (view).
     bool deleted = false;               // flag::group_deleted (view): the group is gone.

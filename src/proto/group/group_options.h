@@ -56,6 +56,8 @@ struct GroupCounters {
     std::uint64_t storage_errors = 0;      // Durable writes that failed (retried).
     std::uint64_t bad_records = 0;         // Stored records that did not decode.
     std::uint64_t groups_dropped = 0;      // Deleted groups whose view this node forgot (G21).
+    std::uint64_t address_sends = 0;       // group_data sent to a group address (G22).
+    std::uint64_t not_addressed = 0;       // group_data to an address naming no member here.
 };
 
 }  // namespace herald::proto::group

@@ -98,7 +98,7 @@ GroupPacket GroupEngine::handle_request(const GroupPacket& m, std::uint64_t& wai
             floors_.erase(floor);
         }
         ServerGroup g;
-        g.history.push_back(View{first, m.closed, {}, m.order});
+        g.history.push_back(View{first, m.closed, {}, m.order, pick_address(m.address)});
         g.dirty = true;
         ++counters_.views_created;
         it = groups_.emplace(m.name, std::move(g)).first;
@@ -156,9 +156,34 @@ GroupPacket GroupEngine::handle_join(ServerGroup& g, GroupPacket reply, const Gr
     return reply;
 }
 
+// G22: a multicast group the create left to the server: the first free of 239.193.0.1 ..
+// 239.193.255.254 (IPv6: ff12::4852:1 .. ff12::4852:fffe), port picked_port, among the groups
+// it holds; when all are taken, the first (a shared address costs receivers filtering only).
+GroupAddress GroupEngine::pick_address(const GroupAddress& asked) const {
+    if (asked.kind != AddressKind::multicast || asked.ip.valid()) return asked;
+    std::set<IpGroup> used;
+    for (const auto& entry : groups_) used.insert(entry.second.current().address.ip);
+    GroupAddress a = asked;
+    a.ip.port = picked_port;
+    for (std::uint32_t k = 1; k <= 0xFFFE; ++k) {
+        const auto high = static_cast<std::uint8_t>(k >> 8);
+        const auto low = static_cast<std::uint8_t>(k & 0xFF);
+        if (a.ip.family == 4) {
+            a.ip.address = {239, 193, high, low};
+        } else {
+            a.ip.address = {0xFF, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x48, 0x52, high, low};
+        }
+        if (!used.contains(a.ip)) return a;
+    }
+    a.ip.address[a.ip.family == 4 ? 3 : 15] = 1;
+    a.ip.address[a.ip.family == 4 ? 2 : 14] = 0;
+    return a;
+}
+
 // G5: a new view, numbered one above the current; sent to nobody until it is durable.
 void GroupEngine::change(const std::string& name, ServerGroup& g, std::vector<Member> members) {
-    View v{g.current().id + 1, g.current().closed, std::move(members), g.current().order};
+    View v{g.current().id + 1, g.current().closed, std::move(members), g.current().order,
+           g.current().address};
     HERALD_ASSERT(std::is_sorted(v.members.begin(), v.members.end()));
     g.history.push_back(std::move(v));
     while (g.history.size() > options_.history_max && g.history.front().id < g.durable_id) {
@@ -266,7 +291,7 @@ void GroupEngine::send_gone(NodeId node, std::uint32_t incarnation, const std::s
     m.name = name;
     m.id = id;
     m.deleted = true;
-    m.body = encode_view(View{id, false, {}, order_fifo});
+    m.body = encode_view(View{id, false, {}, order_fifo, {}});
     transmit(node, m, out);
 }
 

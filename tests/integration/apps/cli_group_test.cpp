@@ -5,7 +5,10 @@
 // change on leave, the view history, deletion and re-creation, `herald status` group
 // counters, and exit codes: 1 for a refused operation (not_found, already_exists,
 // access_denied, unreachable, timeout), 2 for malformed input (docs/cli.md "herald group").
+// The issue's walk-through over real IP multicast runs three heraldd in network namespaces the
+// test builds (root only; skipped with a message otherwise).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -298,6 +301,183 @@ TEST(HeraldCliGroup, MalformedInputIsAUsageError) {
         EXPECT_EQ(r.code, 2) << args[0] << " " << args[2] << ": " << r.err;
         EXPECT_NE(r.err.find("invalid_argument"), std::string::npos) << r.err;
     }
+}
+
+// --- The walk-through over real IP multicast (issue 15 "Done when", docs/groups.md G22). ---
+
+// `ip ...` through env (posix_spawn does not search PATH).
+RunResult ip(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/usr/bin/env", "ip"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+}
+
+// A bridge namespace and three host namespaces on it (10.79.0.1-3/24; no other route, so
+// nothing leaves them); deleted by the destructor whatever happened.
+class Hosts {
+public:
+    Hosts() : base_("herald-cg" + std::to_string(::getpid()) + "-") {}
+    ~Hosts() {
+        for (auto it = created_.rbegin(); it != created_.rend(); ++it) ip({"netns", "del", *it});
+    }
+    Hosts(const Hosts&) = delete;
+    Hosts& operator=(const Hosts&) = delete;
+
+    [[nodiscard]] std::string ns(int i) const { return base_ + std::to_string(i); }
+    [[nodiscard]] static std::string url(int i) {
+        return "udp://10.79.0." + std::to_string(i + 1) + ":7400";
+    }
+    // Empty on success, else the failing step and its output.
+    std::string setup() {
+        const std::string bridge = base_ + "br";
+        std::vector<std::vector<std::string>> steps = {
+            {"netns", "add", bridge},
+            {"-n", bridge, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"},
+            {"-n", bridge, "link", "set", "br0", "up"}};
+        for (int i = 0; i < 3; ++i) {
+            const std::string n = std::to_string(i);
+            const std::string address = "10.79.0." + std::to_string(i + 1) + "/24";
+            steps.push_back({"netns", "add", ns(i)});
+            steps.push_back({"-n", bridge, "link", "add", "p" + n, "type", "veth", "peer", "name",
+                             "v" + n, "netns", ns(i)});
+            steps.push_back({"-n", bridge, "link", "set", "p" + n, "master", "br0", "up"});
+            steps.push_back({"-n", ns(i), "link", "set", "lo", "up"});
+            steps.push_back({"-n", ns(i), "addr", "add", address, "dev", "v" + n});
+            steps.push_back({"-n", ns(i), "link", "set", "v" + n, "up"});
+        }
+        for (const auto& step : steps) {
+            const auto r = ip(step);
+            if (r.code != 0) {
+                std::string text = "ip";
+                for (const auto& part : step) text += " " + part;
+                return text + ": " + r.err + r.out;
+            }
+            if (step[0] == "netns" && step[1] == "add") created_.push_back(step[2]);
+        }
+        return {};
+    }
+
+private:
+    std::string base_;
+    std::vector<std::string> created_;
+};
+
+// heraldd in host namespace `ns` on `url`, fast loopback failure detection; the first is the
+// group server, the others use it. SIGKILL on kill() or destruction.
+class HostDaemon {
+public:
+    HostDaemon(const std::string& ns, const std::string& url, const std::string& server_url) {
+        const std::string config = dir_.file("heraldd.toml");
+        std::ofstream(config) << "[groups]\nserver = " << (server_url.empty() ? "true" : "false")
+                              << "\nserver_url = \"" << server_url
+                              << "\"\nheartbeat_ms = 100\nsuspicion_ms = 1000\n";
+        child_ = std::make_unique<Child>(std::vector<std::string>{
+            "/usr/bin/env", "ip", "netns", "exec", ns, heraldd_bin(), "--config", config,
+            "--listen", url, "--data-dir", dir_.file("data")});
+        const auto ready = child_->out().line(Clock::now() + 10s);
+        if (!ready) throw std::runtime_error("heraldd printed no ready line within 10 s");
+    }
+    void kill() { child_.reset(); }  // SIGKILL and reap.
+
+private:
+    TempDir dir_;
+    std::unique_ptr<Child> child_;
+};
+
+class GroupWalkThrough : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root to create network namespaces";
+        if (ip({"-V"}).code != 0) GTEST_SKIP() << "needs iproute2 ('ip' not found)";
+        const std::string error = hosts_.setup();
+        if (!error.empty()) GTEST_SKIP() << "cannot build the test network: " << error;
+    }
+    // `herald --json group ARGS` run in host i's namespace against its own daemon.
+    RunResult group_at(int i, std::vector<std::string> args) {
+        std::vector<std::string> argv = {"/usr/bin/env", "ip",         "netns",  "exec",
+                                         hosts_.ns(i),   herald_bin(), "--json", "group"};
+        args.insert(args.begin() + 1, Hosts::url(i));
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.insert(argv.end(), {"--listen", "udp://10.79.0." + std::to_string(i + 1) + ":0"});
+        return run(argv);
+    }
+    // Host i's daemon counters (herald status --json).
+    json counters_at(int i) {
+        const auto r = run({"/usr/bin/env", "ip", "netns", "exec", hosts_.ns(i), herald_bin(),
+                            "--json", "status", Hosts::url(i), "--listen",
+                            "udp://10.79.0." + std::to_string(i + 1) + ":0"});
+        EXPECT_EQ(r.code, 0) << r.err;
+        const auto all = lines(r.out);
+        return all.empty() ? json{} : json::parse(all.front())["counters"];
+    }
+    // The members of `name`'s current view at host i, polled until there are `n` (at most
+    // `limit`).
+    std::size_t members_at(int i, const std::string& name, std::size_t n,
+                           std::chrono::milliseconds limit) {
+        std::size_t count = 0;
+        for (const auto end = Clock::now() + limit; Clock::now() < end;) {
+            const auto r = group_at(i, {"view", name});
+            if (r.code == 0) count = only_object(r)["members"].size();
+            if (count == n) break;
+            std::this_thread::sleep_for(100ms);
+        }
+        return count;
+    }
+    Hosts hosts_;
+};
+
+// Three daemons on three hosts; a closed group with an IP multicast address the server picks;
+// a member on each; a multicast answered by 2 of 3 that left the sender as ONE datagram to the
+// group address and reached both other hosts through their group sockets; kill -9 of one
+// daemon, and the survivors' new view (failure detector); a multicast among the survivors.
+TEST_F(GroupWalkThrough, ClosedMulticastGroupOnThreeHostsSurvivesAKilledMember) {
+    const auto start = Clock::now();
+    HostDaemon server(hosts_.ns(0), Hosts::url(0), "");
+    HostDaemon second(hosts_.ns(1), Hosts::url(1), Hosts::url(0));
+    HostDaemon third(hosts_.ns(2), Hosts::url(2), Hosts::url(0));
+    auto r = group_at(0, {"create", "club", "--closed", "--address", "multicast"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string address = only_object(r)["address"];
+    EXPECT_EQ(address, "multicast:239.193.0.1:7410") << "the first address the server picks";
+    for (int i = 0; i < 3; ++i) {
+        r = group_at(i, {"join", "club"});
+        ASSERT_EQ(r.code, 0) << i << ": " << r.err;
+    }
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(members_at(i, "club", 3, 5s), 3u) << i;
+    r = run({"/usr/bin/env", "ip", "netns", "exec", hosts_.ns(1), herald_bin(), "group", "view",
+             Hosts::url(1), "club", "--listen", "udp://10.79.0.2:0"});
+    EXPECT_NE(r.out.find("(closed, fifo, " + address + "): 3 members"), std::string::npos)
+        << r.out << r.err;
+
+    r = group_at(0, {"send", "club", "hello", "--reliability", "2"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_GE(only_object(r)["responders"].size(), 2u);
+    const json sender = counters_at(0);
+    EXPECT_EQ(sender["group_address_sends"], 1) << sender.dump();
+    EXPECT_EQ(sender["group_datagrams"], 1) << "one datagram to 239.193.0.1 " << sender.dump();
+    EXPECT_EQ(sender["group_fan_outs"], 0) << sender.dump();
+    EXPECT_EQ(sender["group_joined"], 1) << sender.dump();
+    for (int i = 1; i < 3; ++i) {  // The datagram reached both other hosts by the group.
+        const json c = counters_at(i);
+        EXPECT_EQ(c["group_joined"], 1) << i << " " << c.dump();
+        EXPECT_GE(c["group_received"], 1) << i << " " << c.dump();
+        r = group_at(i, {"recv", "club", "--count", "1", "--timeout", "5s"});
+        ASSERT_EQ(r.code, 0) << i << ": " << r.err;
+        EXPECT_EQ(only_object(r)["body"], "hello") << i;
+    }
+
+    third.kill();  // kill -9: the failure detector removes its member (suspicion 1 s).
+    EXPECT_EQ(members_at(0, "club", 2, 8s), 2u) << "the server's view without the killed host";
+    EXPECT_EQ(members_at(1, "club", 2, 5s), 2u) << "the surviving host's view";
+    r = group_at(1, {"views", "club"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto views = lines(r.out);
+    ASSERT_FALSE(views.empty());
+    EXPECT_EQ(json::parse(views.back())["members"].size(), 2u) << r.out;
+    r = group_at(1, {"send", "club", "after", "--reliability", "all"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(only_object(r)["responders"].size(), 2u);
+    EXPECT_LT(Clock::now() - start, 30s);
 }
 
 }  // namespace

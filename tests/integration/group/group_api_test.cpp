@@ -2,13 +2,15 @@
 // the group server (data_dir), A and B reach it by GroupNodeOptions::server_url. Covers create,
 // join from two nodes, multicast with reliability all, none and k, view changes delivered on
 // join and leave (Envelope::group, decode_group_message), group_view and groups, and the errors
-// not_found, already_exists, access_denied and invalid_argument (docs/api.md "Groups").
+// not_found, already_exists, access_denied and invalid_argument (docs/api.md "Groups"), and a
+// group with an IP multicast address on loopback (docs/groups.md G22).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "group_test_support.h"
 #include "herald/herald.h"
@@ -185,6 +187,78 @@ TEST_F(GroupApiTest, DeletedGroupIsGoneForItsMembersAndCanBeCreatedAgain) {
     auto delivered = pa.multicast("doomed", "outsider", Reliability::none(), 5s);
     ASSERT_FALSE(delivered) << "the new group is closed and pa is not in it";
     EXPECT_EQ(delivered.error().code, Errc::access_denied);
+}
+
+// G22 on loopback: the server picks the group's IP multicast address; A and B join it with
+// their members; a multicast from A is one datagram to the group (B's node receives it on its
+// group socket) and completes with every member; B leaves its group when its member leaves.
+// Addresses a node cannot send to are refused with their reason.
+TEST_F(GroupApiTest, MulticastGroupOnLoopbackIsOneDatagramAndBadAddressesAreRefused) {
+    auto created =
+        a->create_group("ip", false, Order::fifo, GroupAddress{GroupAddress::Kind::multicast, {}});
+    ASSERT_TRUE(created) << created.error().to_string();
+    EXPECT_EQ(created->address.kind, GroupAddress::Kind::multicast);
+    EXPECT_EQ(to_string(created->address).rfind("multicast:239.193.", 0), 0u)
+        << to_string(created->address);
+    Process pa = spawn(*a);
+    Process pb = spawn(*b);
+    ASSERT_TRUE(pa.join_group("ip"));
+    ASSERT_TRUE(pb.join_group("ip"));
+    ASSERT_TRUE(view_at_least(pa, 3));
+    ASSERT_TRUE(view_at_least(pb, 3));
+    EXPECT_EQ(b->stats().group_joined, 1u);
+    const auto before = a->stats();
+    auto sent = pa.multicast("ip", "one datagram", Reliability::all(), 5s);
+    ASSERT_TRUE(sent) << sent.error().to_string();
+    EXPECT_EQ(sent->responders.size(), 2u);
+    const auto after = a->stats();
+    EXPECT_EQ(after.group_address_sends - before.group_address_sends, 1u);
+    EXPECT_EQ(after.group_datagrams - before.group_datagrams, 1u);
+    EXPECT_EQ(after.group_fan_outs, before.group_fan_outs);
+    EXPECT_GE(b->stats().group_received, 1u);
+    auto got = next_group_message(pb);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->text(), "one datagram");
+    // A body larger than a udp datagram: its fragments go to the group address, and B's node
+    // reassembles them (keyed by the sender) like any fragmented packet.
+    const std::string large(200'000, 'x');
+    const auto received = b->stats().group_received;
+    sent = pa.multicast("ip", large, Reliability::all(), 5s);
+    ASSERT_TRUE(sent) << sent.error().to_string();
+    EXPECT_EQ(sent->responders.size(), 2u);
+    EXPECT_EQ(a->stats().group_datagrams - after.group_datagrams, 1u) << "one packet, fragmented";
+    EXPECT_EQ(a->stats().group_address_sends - after.group_address_sends, 1u);
+    EXPECT_GE(b->stats().group_received - received, 4u) << "its fragments came by the group";
+    got = next_group_message(pb);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->payload.size(), large.size());
+    ASSERT_TRUE(pb.leave_group("ip"));
+    for (int i = 0; i < 50 && b->stats().group_joined != 0; ++i) std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(b->stats().group_joined, 0u) << "left with its last member";
+
+    for (const char* bad : {"multicast:10.0.0.1:7500", "multicast:239.1.1.1:0", "everyone"}) {
+        EXPECT_EQ(parse_group_address(bad).error().code, Errc::invalid_argument) << bad;
+    }
+    auto v6 = a->create_group("v6", false, Order::fifo,
+                              GroupAddress{GroupAddress::Kind::multicast, "udp://[ff12::1]:7500"});
+    ASSERT_FALSE(v6);
+    EXPECT_EQ(v6.error().code, Errc::invalid_argument);
+    EXPECT_NE(v6.error().detail.find("address family"), std::string::npos) << v6.error().detail;
+    auto broadcast =
+        a->create_group("bc", false, Order::fifo, GroupAddress{GroupAddress::Kind::broadcast, {}});
+    ASSERT_FALSE(broadcast);
+    EXPECT_NE(broadcast.error().detail.find("broadcast"), std::string::npos);
+    NodeOptions tcp_options;  // A tcp node has no IP multicast: refused before any request.
+    tcp_options.listen = "tcp://127.0.0.1:0";
+    tcp_options.groups.server_url = s->listen_url();
+    auto tcp = start_node(tcp_options);
+    ASSERT_NE(tcp, nullptr);
+    auto refused = tcp->create_group("tcp", false, Order::fifo,
+                                     GroupAddress{GroupAddress::Kind::multicast, {}});
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::invalid_argument);
+    EXPECT_NE(refused.error().detail.find("no IP multicast"), std::string::npos)
+        << refused.error().detail;
 }
 
 TEST_F(GroupApiTest, DirectMessagesAreNotGroupMessages) {

@@ -57,6 +57,10 @@ wire::Packet packet_of(wire::PacketKind kind, std::uint64_t seq) {
 struct Recorder {
     std::vector<std::string> calls;
     void trace(const TraceEffect& t) { calls.push_back("trace " + std::string(t.event)); }
+    void membership(const MembershipEffect& m) {
+        calls.push_back(std::string(m.join ? "join" : "leave") +
+                        " port=" + std::to_string(m.group.port));
+    }
     void send(SendEffect& s, const Effects&) {
         calls.push_back("send to=" + std::to_string(s.to.node.value));
     }
@@ -147,14 +151,15 @@ TEST(EngineSet, EffectsAreTaggedByEngineAndCarriedOutInTheOneOrder) {
         o.execute(ExecuteEffect{});
         o.deliver(Message{});
         o.send(other, packet_of(wire::PacketKind::rpc_request, 0));
+        o.leave_group(IpGroup{4, {239, 1, 2, 3}, 7500});
         o.trace(Time::zero(), "event");
     });
     Recorder recorder;
     EngineSet::apply(out, recorder);
     EXPECT_EQ(recorder.calls,
-              (std::vector<std::string>{"trace event", "send to=2", "deliver engine=1", "execute",
-                                        "complete 1", "timer engine=1 id=5",
-                                        "persist engine=1 token=7 parts=2",
+              (std::vector<std::string>{"trace event", "leave port=7500", "send to=2",
+                                        "deliver engine=1", "execute", "complete 1",
+                                        "timer engine=1 id=5", "persist engine=1 token=7 parts=2",
                                         "persist engine=1 token=8 parts=1"}));
     EXPECT_TRUE(out.empty());
 }

@@ -23,6 +23,7 @@ struct TestNode {
         std::vector<StoredRecord> records(disk.begin(), disk.end());
         engine->on_restore(records);
         timer.reset();
+        joined.clear();
     }
     NodeId self;
     std::uint32_t incarnation = 0;
@@ -34,6 +35,7 @@ struct TestNode {
     std::optional<Time> timer;
     bool down = false;  // Crashed or cut off: sends nothing, receives nothing, no timers.
     std::vector<Message> delivered;
+    std::set<IpGroup> joined;  // IP multicast groups joined (membership effects, G22).
 };
 
 class GroupTest : public ::testing::Test {
@@ -52,6 +54,8 @@ protected:
     std::vector<std::unique_ptr<TestNode>> nodes;
     std::map<OperationId, Result<Bytes>> done;
     int drop_next = 0;       // Drop this many of the next packets.
+    int address_sends = 0;   // Sends to a group address (multicast or broadcast), G22.
+    int unicast_data = 0;    // group_data sent to one node (another than the sender).
     bool duplicate = false;  // Deliver every packet twice.
     Time clock = Time::zero();
 
@@ -80,6 +84,11 @@ protected:
             }
             if (tokens.empty() || tokens.back() != p.token) tokens.push_back(p.token);
         }
+        for (const auto& m : out.memberships) {
+            const bool changed =
+                m.join ? from.joined.insert(m.group).second : from.joined.erase(m.group) == 1;
+            EXPECT_TRUE(changed) << "joins and leaves of a group alternate";
+        }
         auto sends = std::move(out.sends);
         out.clear();
         for (auto t : tokens) {
@@ -88,18 +97,37 @@ protected:
             apply(from, o);
         }
         for (auto& snd : sends) {
-            TestNode& to = node(snd.to.node);
-            if (from.down || to.down) continue;
+            std::vector<TestNode*> targets;
+            using Kind = Destination::Kind;
+            if (snd.to.kind == Kind::node) {
+                targets.push_back(&node(snd.to.node));
+                if (snd.to.node != from.self &&
+                    snd.packet.header.kind == wire::PacketKind::group_data) {
+                    ++unicast_data;
+                }
+            } else {  // One datagram: every node that joined the group (all, for broadcast).
+                ++address_sends;
+                for (auto& n : nodes) {
+                    if (n.get() == &from) continue;
+                    if (snd.to.kind == Kind::broadcast || n->joined.contains(snd.to.group)) {
+                        targets.push_back(n.get());
+                    }
+                }
+            }
+            if (from.down) continue;
             if (drop_next > 0) {
                 --drop_next;
                 continue;
             }
             const wire::Packet packet = std::move(snd).take();
-            for (int i = 0; i < (duplicate ? 2 : 1); ++i) {
-                wire::Packet p = packet;
-                Effects o;
-                to.engine->on_packet(from.self, p, clock, o);
-                apply(to, o);
+            for (TestNode* to : targets) {
+                if (to->down) continue;
+                for (int i = 0; i < (duplicate ? 2 : 1); ++i) {
+                    wire::Packet p = packet;
+                    Effects o;
+                    to->engine->on_packet(from.self, p, clock, o);
+                    apply(*to, o);
+                }
             }
         }
     }
@@ -121,9 +149,10 @@ protected:
         }
     }
 
-    Result<Bytes> create(TestNode& n, OperationId op, const std::string& name, bool closed) {
+    Result<Bytes> create(TestNode& n, OperationId op, const std::string& name, bool closed,
+                         const GroupAddress& address = {}) {
         Effects o;
-        n.engine->on_create(op, Pid{n.self, 1}, name, closed, clock, o);
+        n.engine->on_create(op, Pid{n.self, 1}, name, closed, order_fifo, address, clock, o);
         apply(n, o);
         return done.at(op);
     }
@@ -207,8 +236,8 @@ protected:
     }
 
     // Group `name` with members a.5, b.7, b.8 (views 1 to 4).
-    void three_members(const std::string& name, bool closed) {
-        ASSERT_TRUE(create(a(), 100, name, closed));
+    void three_members(const std::string& name, bool closed, const GroupAddress& address = {}) {
+        ASSERT_TRUE(create(a(), 100, name, closed, address));
         ASSERT_TRUE(join(a(), 101, 5, name));
         ASSERT_TRUE(join(b(), 102, 7, name));
         ASSERT_TRUE(join(b(), 103, 8, name));
@@ -646,6 +675,119 @@ TEST_F(GroupTest, DeleteFailsAMulticastAddressedWithALookedUpView) {
     auto failed = wait(400, Duration::milliseconds(900));
     ASSERT_FALSE(failed);
     EXPECT_EQ(failed.error().code, Errc::not_found) << failed.error().detail;
+}
+
+GroupAddress multicast_at(std::uint8_t last) {
+    return GroupAddress{AddressKind::multicast, IpGroup{4, {239, 1, 2, last}, 7500}};
+}
+
+// G22: a member node joins the group's IP multicast address with its first local member and
+// leaves it after the last; a node without members never joins.
+TEST_F(GroupTest, MemberNodesJoinTheGroupAddressWithTheFirstMemberAndLeaveAfterTheLast) {
+    const GroupAddress address = multicast_at(3);
+    three_members("g", false, address);
+    EXPECT_EQ(a().joined, (std::set<IpGroup>{address.ip}));
+    EXPECT_EQ(b().joined, (std::set<IpGroup>{address.ip}));
+    EXPECT_TRUE(c().joined.empty());
+    EXPECT_TRUE(s().joined.empty());
+    EXPECT_EQ(a().engine->installed("g")->address, address) << "every view carries it";
+    ASSERT_TRUE(leave(b(), 10, 7, "g"));
+    advance(Duration::milliseconds(50));
+    EXPECT_EQ(b().joined, (std::set<IpGroup>{address.ip})) << "b.8 is still a member";
+    ASSERT_TRUE(leave(b(), 11, 8, "g"));
+    advance(Duration::milliseconds(50));
+    EXPECT_TRUE(b().joined.empty());
+    remove(c(), 12, "g");
+    ASSERT_TRUE(wait(12));
+    EXPECT_TRUE(a().joined.empty()) << "left when the group was deleted";
+}
+
+// G22: one datagram to the group address for every other member node (with the members it
+// names), this node's own members by loopback; responses come back unicast; M-of-N and all
+// complete as with a host list.
+TEST_F(GroupTest, MulticastGroupSendsOneDatagramToTheAddressAndCollectsResponses) {
+    three_members("g", false, multicast_at(3));
+    ASSERT_TRUE(join(c(), 9, 9, "g"));
+    advance(Duration::milliseconds(50));
+    unicast_data = 0;
+    multicast(a(), 20, 5, "g", 3, "three");
+    auto r = wait(20);
+    ASSERT_TRUE(r) << r.error().detail;
+    EXPECT_EQ(address_sends, 1);
+    EXPECT_EQ(unicast_data, 0) << "nothing lost: no unicast copy";
+    EXPECT_EQ(a().engine->counters().address_sends, 1u);
+    advance(Duration::milliseconds(50));
+    for (auto [n, local] : {std::pair{&a(), 5}, {&b(), 7}, {&b(), 8}, {&c(), 9}}) {
+        EXPECT_EQ(data(*n, static_cast<std::uint64_t>(local)), (std::vector<std::string>{"three"}))
+            << local;
+    }
+    // A node that hosts no member and sends: the datagram reaches every member node.
+    multicast(s(), 21, 3, "g", reliability_all, "from outside");
+    ASSERT_TRUE(wait(21));
+    EXPECT_EQ(address_sends, 2);
+    EXPECT_EQ(data(a(), 5).size(), 2u);
+}
+
+// G22: members whose node missed the datagram get unicast retransmissions (a host list of
+// the nodes that did not answer), so reliability all completes under loss, each delivered once.
+TEST_F(GroupTest, RetransmissionsToAMulticastGroupAreUnicastToTheSilentNodes) {
+    three_members("g", false, multicast_at(3));
+    ASSERT_TRUE(join(c(), 9, 9, "g"));
+    advance(Duration::milliseconds(50));
+    unicast_data = 0;
+    drop_next = 2;  // The loopback copy and the group datagram are lost.
+    multicast(a(), 20, 5, "g", reliability_all, "lost");
+    auto r = wait(20);
+    ASSERT_TRUE(r) << r.error().detail;
+    EXPECT_EQ(address_sends, 1) << "the group datagram is not sent again";
+    EXPECT_EQ(unicast_data, 2) << "one retransmission to b, one to c";
+    advance(Duration::milliseconds(300));
+    EXPECT_EQ(data(b(), 7), (std::vector<std::string>{"lost"}));
+    EXPECT_EQ(data(c(), 9), (std::vector<std::string>{"lost"}));
+}
+
+// G22: a broadcast group sends one datagram that every node hears; nodes without a member
+// named in it drop it (counted not_addressed).
+TEST_F(GroupTest, BroadcastGroupReachesEveryNodeAndOnlyMembersDeliver) {
+    three_members("g", false, GroupAddress{AddressKind::broadcast, {}});
+    EXPECT_TRUE(a().joined.empty()) << "broadcast needs no join";
+    multicast(a(), 20, 5, "g", reliability_all, "all");
+    ASSERT_TRUE(wait(20));
+    EXPECT_EQ(address_sends, 1);
+    EXPECT_EQ(c().engine->counters().not_addressed, 1u);
+    advance(Duration::milliseconds(50));
+    EXPECT_EQ(data(b(), 8), (std::vector<std::string>{"all"}));
+}
+
+// G22: with only `multicast` asked the server picks the first free address of 239.193.0.0/16
+// (port 7410) for each group; a create with a non-multicast address is refused.
+TEST_F(GroupTest, ServerPicksAFreeMulticastAddressAndBadAddressesAreRefused) {
+    const GroupAddress pick{AddressKind::multicast, IpGroup{4, {}, 0}};
+    auto first = create(a(), 1, "one", false, pick);
+    ASSERT_TRUE(first);
+    auto second = create(a(), 2, "two", false, pick);
+    ASSERT_TRUE(second);
+    const auto v1 = decode_view(*first), v2 = decode_view(*second);
+    ASSERT_TRUE(v1 && v2);
+    EXPECT_EQ(v1->address.ip, (IpGroup{4, {239, 193, 0, 1}, picked_port}));
+    EXPECT_EQ(v2->address.ip, (IpGroup{4, {239, 193, 0, 2}, picked_port}));
+    const GroupAddress pick6{AddressKind::multicast, IpGroup{6, {}, 0}};
+    auto third = create(a(), 3, "six", false, pick6);
+    ASSERT_TRUE(third);
+    EXPECT_EQ(decode_view(*third)->address.ip.address[0], 0xFF);
+    for (const GroupAddress& bad :
+         {GroupAddress{AddressKind::multicast, IpGroup{4, {10, 0, 0, 1}, 7500}},
+          GroupAddress{AddressKind::multicast, IpGroup{4, {239, 1, 1, 1}, 0}},
+          GroupAddress{AddressKind::multicast, IpGroup{5, {239, 1, 1, 1}, 7500}}}) {
+        auto refused = create(a(), 4, "bad", false, bad);
+        ASSERT_FALSE(refused);
+        EXPECT_EQ(refused.error().code, Errc::invalid_argument);
+        done.erase(4);
+    }
+    // The record keeps the address: a restarted server gives the same view.
+    s().boot();
+    ASSERT_NE(s().engine->server_view("one"), nullptr);
+    EXPECT_EQ(s().engine->server_view("one")->address, v1->address);
 }
 
 }  // namespace

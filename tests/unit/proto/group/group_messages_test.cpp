@@ -113,6 +113,85 @@ TEST(GroupMessages, CreateCarriesTheOrderModeInItsBodyAndRejectsBadModes) {
     }
 }
 
+// G22: a view carries its group's address: the kind in flag bits 4-5, a multicast group after
+// the members (u8 family, the address, u16 port); a host list keeps the old bytes.
+TEST(GroupMessages, ViewCarriesTheGroupAddressAndHostsKeepTheOldBytes) {
+    View v = sample_view();
+    const Bytes hosts = encode_view(v);
+    v.address = GroupAddress{AddressKind::multicast, IpGroup{4, {239, 1, 2, 3}, 7500}};
+    const Bytes multicast = encode_view(v);
+    ASSERT_EQ(multicast.size(), hosts.size() + 7);
+    EXPECT_EQ(multicast[8], 1 | 1 << 4);
+    EXPECT_EQ(Bytes(multicast.end() - 7, multicast.end()),
+              (Bytes{4, 239, 1, 2, 3, 7500 & 0xFF, 7500 >> 8}));
+    auto back = decode_view(multicast);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, v);
+    v.address.ip = IpGroup{6, {0xFF, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9}, 7410};
+    back = decode_view(encode_view(v));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->address, v.address);
+    v.address = GroupAddress{AddressKind::broadcast, {}};
+    const Bytes broadcast = encode_view(v);
+    EXPECT_EQ(broadcast.size(), hosts.size());
+    back = decode_view(broadcast);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->address.kind, AddressKind::broadcast);
+    Bytes bad = multicast;
+    bad[bad.size() - 6] = 10;  // 10.1.2.3 is no multicast group.
+    EXPECT_FALSE(decode_view(bad));
+    bad = hosts;
+    bad[8] = 1 | 3 << 4;  // Kind 3 does not exist.
+    EXPECT_FALSE(decode_view(bad));
+    bad = multicast;
+    bad[bad.size() - 7] = 5;  // Family 5.
+    EXPECT_FALSE(decode_view(bad));
+    bad = multicast;
+    bad.pop_back();
+    EXPECT_FALSE(decode_view(bad));
+    auto record = decode_record(encode_record({*decode_view(multicast)}));
+    ASSERT_TRUE(record);
+    EXPECT_EQ(record->back().address.ip.port, 7500);
+}
+
+// G22: group_create carries the address in group_address (32); a zero multicast address asks
+// the server to pick. group_data to an address names its members in group_members (33).
+TEST(GroupMessages, CreateCarriesTheAddressAndDataToAnAddressItsMembers) {
+    GroupPacket c;
+    c.kind = PacketKind::group_create;
+    c.source = Pid{NodeId{2}, 5};
+    c.target = Pid{NodeId{1}, 0};
+    c.id = 1;
+    c.name = "g";
+    c.address = GroupAddress{AddressKind::multicast, IpGroup{4, {}, 0}};
+    wire::Packet q = build(c, 1);
+    const auto* ext = q.find(ExtensionType::group_address);
+    ASSERT_NE(ext, nullptr);
+    EXPECT_EQ(ext->value, (Bytes{1, 4, 0, 0, 0, 0, 0, 0}));
+    auto back = parse(NodeId{2}, q, 64);
+    ASSERT_TRUE(back) << back.error().detail;
+    EXPECT_EQ(back->address, c.address);
+    for (const Bytes& value : {Bytes{3}, Bytes{1, 4, 10, 0, 0, 1, 1, 0}, Bytes{1, 4, 0}}) {
+        wire::Packet p = build(c, 1);
+        for (auto& e : p.extensions) {
+            if (e.type == ExtensionType::group_address) e.value = value;
+        }
+        EXPECT_FALSE(parse(NodeId{2}, p, 64)) << value.size();
+    }
+    GroupPacket m = sample_data();
+    m.target = Pid{NodeId{}, 0};
+    m.locals.clear();
+    m.members = {Pid{NodeId{3}, 9}, Pid{NodeId{4}, 1}};
+    wire::Packet p = build(m, 3);
+    auto decoded = wire::decode(wire::encode(p));
+    ASSERT_TRUE(decoded);
+    auto data = parse(NodeId{2}, *decoded, 64);
+    ASSERT_TRUE(data) << data.error().detail;
+    EXPECT_EQ(data->members, m.members);
+    p.extensions.back().value.pop_back();
+    EXPECT_FALSE(parse(NodeId{2}, p, 64)) << "group_members not a multiple of 16 bytes";
+}
+
 TEST(GroupMessages, DataPacketRoundTripsThroughTheWireCodec) {
     const GroupPacket m = sample_data();
     wire::Packet p = build(m, 3);

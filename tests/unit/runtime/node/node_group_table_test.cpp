@@ -52,10 +52,10 @@ const Endpoint group_a{Endpoint::Scheme::udp, "239.1.2.3", 7500, {}};
 const Endpoint group_b{Endpoint::Scheme::udp, "239.1.2.4", 7500, {}};
 
 proto::Destination multicast(std::uint32_t handle) {
-    return {proto::Destination::Kind::multicast, NodeId{}, handle, 0, 2};
+    return {proto::Destination::Kind::multicast, NodeId{}, handle, 0, 2, {}};
 }
 proto::Destination broadcast() {
-    return {proto::Destination::Kind::broadcast, NodeId{}, 0, 0, 2};
+    return {proto::Destination::Kind::broadcast, NodeId{}, 0, 0, 2, {}};
 }
 
 TEST(GroupTable, ResolvesAGroupToOneDatagramWhenTheTransportHasMulticast) {
