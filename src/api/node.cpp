@@ -84,6 +84,18 @@ Status check(const NodeOptions& options) {
     return {};
 }
 
+// Migration (docs/migration.md M13).
+void add_migration_stats(const runtime::Node::Counters& c, NodeStats& s) {
+    s.migrations_out = c.direct.migrations_out;
+    s.migrations_in = c.direct.migrations_in;
+    s.migrations_failed = c.direct.migrations_failed;
+    s.messages_forwarded = c.direct.forwarded;
+    s.received_forwarded = c.direct.received_forwarded;
+    s.received_direct = c.direct.received_direct;
+    s.location_updates = c.direct.location_updates;
+    s.forwards_live = c.direct.forwards_live;
+}
+
 // Two-level addressing (docs/groups.md G22): the Node's and its transport's group counters.
 void add_address_stats(const runtime::Node::Counters& c, NodeStats& s) {
     s.group_datagrams = c.group_datagrams;
@@ -173,14 +185,7 @@ NodeStats Node::stats() const {
     const auto c = impl_->counters();
     NodeStats s;
     s.messages_delivered = c.direct.delivered;
-    s.migrations_out = c.direct.migrations_out;
-    s.migrations_in = c.direct.migrations_in;
-    s.migrations_failed = c.direct.migrations_failed;
-    s.messages_forwarded = c.direct.forwarded;
-    s.received_forwarded = c.direct.received_forwarded;
-    s.received_direct = c.direct.received_direct;
-    s.location_updates = c.direct.location_updates;
-    s.forwards_live = c.direct.forwards_live;
+    add_migration_stats(c, s);
     s.retransmits = c.direct.retransmits;
     s.duplicates_dropped = c.direct.duplicates_dropped;
     s.malformed_dropped = c.direct.malformed_dropped + c.link.malformed_dropped +
