@@ -41,6 +41,15 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.rpc = api::to_rpc_config(options.rpc);
     config.naming.server = options.naming.server;
     config.naming_server_url = options.naming.server_url;
+    const auto& coordination = options.coordination;
+    config.coordination_etcd = coordination.backend == Coordination::etcd;
+    config.etcd.endpoints = coordination.etcd_endpoints;
+    config.etcd.timeout = Duration::milliseconds(coordination.etcd_timeout.count());
+    config.etcd.lease_ttl = Duration::seconds(coordination.etcd_lease_ttl.count());
+    config.etcd.prefix = coordination.etcd_prefix;
+    config.etcd.ca_file = coordination.etcd_ca_file;
+    config.etcd.cert_file = coordination.etcd_cert_file;
+    config.etcd.key_file = coordination.etcd_key_file;
     config.group_enabled = options.groups.server || !options.groups.server_url.empty();
     config.group_server = options.groups.server;
     config.group.server = NodeId{};  // Learned: this node, or a ping to server_url.
@@ -70,6 +79,12 @@ Status check(const NodeOptions& options) {
         return fail(Errc::invalid_argument,
                     "groups: heartbeat_interval must be positive and finite, suspicion_timeout at "
                     "least twice it");
+    }
+    if (options.coordination.backend == Coordination::etcd &&
+        (options.naming.server || !options.naming.server_url.empty())) {
+        return fail(Errc::invalid_argument,
+                    "coordination etcd: naming.server and naming.server_url must be unset (names "
+                    "are in etcd)");
     }
     if (g.server && options.data_dir.empty()) {
         return fail(Errc::invalid_argument,

@@ -47,7 +47,7 @@ namespace herald::runtime {
 class NodeMailbox;
 class NodeGroupService;
 class NodeOrderService;
-class NodeNaming;
+class NameBackend;
 
 class NodeRpc;
 
@@ -205,7 +205,7 @@ public:
     // The mailbox engine's host: create, send, receive, ack (node_mailbox.h). Node's life.
     [[nodiscard]] NodeMailbox& mailbox() const { return *mailbox_; }
     // The naming engine's host: register, lookup, unregister, list (node_naming.h). Node's life.
-    [[nodiscard]] NodeNaming& naming() const { return *naming_; }
+    [[nodiscard]] NameBackend& naming() const { return *naming_; }
     // The group engine's host (node_group_service.h), or nullptr unless group_enabled.
     [[nodiscard]] NodeGroupService* groups_service() const { return group_service_.get(); }
     // The ordering engine's host (node_order_service.h), or nullptr without a group engine.
@@ -364,7 +364,7 @@ private:
     std::unique_ptr<StoreWriter> store_;  // With data_dir: the node's durable store.
     std::unique_ptr<NodeRpc> rpc_;
     std::unique_ptr<NodeMailbox> mailbox_;
-    std::unique_ptr<NodeNaming> naming_;
+    std::unique_ptr<NameBackend> naming_;
     std::unique_ptr<NodeGroupService> group_service_;
     std::unique_ptr<NodeOrderService> order_service_;
     TimerSet node_timers_;
