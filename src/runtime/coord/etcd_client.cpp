@@ -51,7 +51,32 @@ bool readable(const std::string& path) {
     return std::ifstream(path).good();
 }
 
-// etcd's errors through the gateway: {"error": text, "code": gRPC status, "message": text}.
+// etcd's errors through the gateway: {"error": text, "code": gRPC status, "message": text}, or
+// on a streamed call {"error": {"grpc_code": n, "message": text, ...}}. Read without throwing:
+// a field of another type counts as absent.
+const Json* field(const Json& j, std::string_view name) {
+    if (!j.is_object()) return nullptr;
+    auto it = j.find(name);
+    return it == j.end() ? nullptr : &*it;
+}
+
+std::string error_message(const Json& answer) {
+    const Json* error = field(answer, "error");
+    const Json* nested = error != nullptr ? field(*error, "message") : nullptr;
+    for (const Json* m : {field(answer, "message"), error, nested}) {
+        if (m != nullptr && m->is_string()) return m->get<std::string>();
+    }
+    return "?";
+}
+
+int error_code(const Json& answer) {
+    const Json* error = field(answer, "error");
+    for (const Json* c : {field(answer, "code"), error ? field(*error, "grpc_code") : nullptr}) {
+        if (c != nullptr && c->is_number_integer()) return c->get<int>();
+    }
+    return 0;
+}
+
 // Unavailable (14) and the leader's absence are worth trying at another member.
 bool retryable(int code, const std::string& message) {
     return code == 14 || message.find("leader") != std::string::npos ||
@@ -202,11 +227,14 @@ void EtcdClient::set_tick(Duration every, std::function<void(EtcdClient&)> tick)
     wake_.notify_one();
 }
 
-void EtcdClient::stop() {
+void EtcdClient::stop(Work last) {
     {
         std::lock_guard lock(mutex_);
+        if (stopping_) return;
         stopping_ = true;
+        last_ = std::move(last);
     }
+    refusing_.store(true, std::memory_order_relaxed);
     wake_.notify_one();
 }
 
@@ -237,6 +265,13 @@ void EtcdClient::run() {
             work(*this);
             lock.lock();
         } else if (stopping_) {
+            if (last_) {
+                auto last = std::move(last_);
+                last_ = nullptr;
+                lock.unlock();
+                refusing_.store(false, std::memory_order_relaxed);  // Its calls may run.
+                last(*this);
+            }
             return;
         } else if (tick_ && Clock::now() >= next_tick) {
             auto tick = tick_;
@@ -287,14 +322,17 @@ EtcdClient::Attempt EtcdClient::attempt(const std::string& endpoint, std::string
         return {true, fail(Errc::malformed, "etcd answer from " + endpoint + " is not JSON"), {}};
     }
     if (status == 200 && !answer.contains("error")) return {true, std::move(answer), {}};
-    const auto message = answer.value("message", answer.value("error", std::string("?")));
-    const int grpc = answer.value("code", 0);
+    const std::string message = error_message(answer);
+    const int grpc = error_code(answer);
     if (retryable(grpc, message)) return {false, Json(), endpoint + ": " + message};
     const Errc errc = grpc == 5 ? Errc::not_found : Errc::io_error;
     return {true, fail(errc, "etcd at " + endpoint + ": " + message), {}};
 }
 
 Result<Json> EtcdClient::call(std::string_view path, const Json& body) {
+    if (refusing_.load(std::memory_order_relaxed)) {
+        return fail(Errc::closed, "the node is stopping");  // Keeps a stop bounded.
+    }
     using Clock = std::chrono::steady_clock;
     const auto deadline = Clock::now() + std::chrono::nanoseconds(options_.timeout.ns());
     const std::string text = body.dump();

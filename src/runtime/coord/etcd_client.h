@@ -4,6 +4,7 @@
 // unreachable naming them. Layer: runtime/coord (docs/coordination.md "The etcd client").
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -49,9 +50,11 @@ public:
     [[nodiscard]] Status submit(Work work);
     // Runs `tick` on the worker every `every` (between queued work) until stop.
     void set_tick(Duration every, std::function<void(EtcdClient&)> tick);
-    // Stops taking work: runs what is queued (each call still bounded by the timeout), then
-    // the worker ends. Any thread; join() waits for it (not on the worker).
-    void stop();
+    // Stops taking work. Work still queued runs, but its calls fail closed at once; then
+    // `last` runs with calls allowed (each within the timeout), and the worker ends. So a stop
+    // takes at most one call in progress plus `last`. Any thread; join() waits for the worker
+    // (not on the worker).
+    void stop(Work last = nullptr);
     void join();
 
     // --- Worker thread only (from Work or the tick). ---
@@ -77,6 +80,8 @@ private:
     std::condition_variable wake_;
     std::deque<Work> queue_;
     bool stopping_ = false;
+    Work last_;                          // Run once by the worker after the queue (stop).
+    std::atomic<bool> refusing_{false};  // Calls fail closed: stopping, before `last`.
     Duration tick_every_ = Duration::zero();
     std::function<void(EtcdClient&)> tick_;
     std::thread worker_;

@@ -260,12 +260,13 @@ void EtcdNaming::on_process_exited(Pid pid, Time now) {
 }
 
 void EtcdNaming::shutdown() {
-    (void)client_->submit([this](EtcdClient& etcd) {
+    // Calls still queued fail closed; then the lease is revoked (its names go at once), at
+    // most etcd_timeout: a stop never waits longer for etcd than that and one call.
+    client_->stop([this](EtcdClient& etcd) {
         if (lease_ == 0) return;
         (void)etcd.call("/v3/lease/revoke", Json{{"ID", std::to_string(lease_)}});
         lease_ = 0;
     });
-    client_->stop();
 }
 
 void EtcdNaming::join() {

@@ -231,6 +231,12 @@ TEST_F(EtcdNamingTest, CachedNamesAnswerWhileEtcdIsGoneAndChangesFailUnreachable
     EXPECT_EQ(r.error().code, Errc::unreachable) << r.error().to_string();
     EXPECT_NE(r.error().detail.find(cluster.endpoint(0)), std::string::npos) << r.error().detail;
     EXPECT_LT(ms_since(t0), 1500);
+    // The exit's delete and the stop's lease revoke each give up within etcd_timeout (500 ms);
+    // nothing waits longer for an absent etcd.
+    const auto t1 = Clock::now();
+    p.exit();
+    node.reset();
+    EXPECT_LT(ms_since(t1), 2000);
 }
 
 }  // namespace
