@@ -231,12 +231,25 @@ TEST_F(EtcdNamingTest, CachedNamesAnswerWhileEtcdIsGoneAndChangesFailUnreachable
     EXPECT_EQ(r.error().code, Errc::unreachable) << r.error().to_string();
     EXPECT_NE(r.error().detail.find(cluster.endpoint(0)), std::string::npos) << r.error().detail;
     EXPECT_LT(ms_since(t0), 1500);
-    // The exit's delete and the stop's lease revoke each give up within etcd_timeout (500 ms);
-    // nothing waits longer for an absent etcd.
+    // Eight registrations wait in the worker's queue (500 ms each, one after another: 4 s).
+    // A stop fails the queued ones closed at once and gives up the lease revoke within
+    // etcd_timeout: nothing waits for an absent etcd longer than about two timeouts.
+    std::vector<Process> waiting;
+    for (int i = 0; i < 8; ++i) waiting.push_back(spawn(*node));
+    std::vector<std::thread> threads;
+    std::atomic<int> refused{0};
+    for (std::size_t i = 0; i < waiting.size(); ++i) {
+        threads.emplace_back([&, i] {
+            const Errc e = code(waiting[i].register_name("q" + std::to_string(i)));
+            if (e == Errc::unreachable || e == Errc::closed) ++refused;
+        });
+    }
+    std::this_thread::sleep_for(200ms);  // Let them queue.
     const auto t1 = Clock::now();
-    p.exit();
-    node.reset();
+    node->stop();
+    for (auto& t : threads) t.join();
     EXPECT_LT(ms_since(t1), 2000);
+    EXPECT_EQ(refused.load(), 8);
 }
 
 }  // namespace
