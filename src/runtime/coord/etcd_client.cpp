@@ -342,11 +342,16 @@ Result<Json> EtcdClient::call(std::string_view path, const Json& body) {
         const auto left = deadline - Clock::now();
         if (left <= Clock::duration::zero()) break;
         const auto& endpoint = options_.endpoints[current_];
-        // One member gets at most half the timeout when there are others to try, so a member
-        // that hangs (partitioned, electing) leaves time for the next.
+        // One member gets a third of the timeout (at least 500 ms) when there are others to
+        // try: a follower without a leader holds a write until etcd's own request timeout
+        // (seconds), so the next member must get its turn. A write sent again elsewhere after
+        // its first try committed late: register finds the name its own and succeeds (C3);
+        // unregister finds it gone and reports not_found (docs/coordination.md C10).
         Duration limit = Duration::nanoseconds(
             std::chrono::duration_cast<std::chrono::nanoseconds>(left).count());
-        if (n > 1) limit = std::min(limit, options_.timeout / 2);
+        if (n > 1) {
+            limit = std::min(limit, std::max(options_.timeout / 3, Duration::milliseconds(500)));
+        }
         Attempt a = attempt(endpoint, path, text, limit);
         if (a.answered) return std::move(a.result);
         why = a.why;

@@ -163,11 +163,12 @@ TEST_F(EtcdNamingTest, NamesRegisterAndResolveAfterTheEtcdLeaderIsKilled) {
     cluster.kill(*leader);
     const auto t0 = Clock::now();
     // Every node, whichever member it tries first, registers a new name and resolves the old
-    // one (not cached on nodes 1 and 2) within the bound of docs/coordination.md: 5 s.
+    // one (not cached on nodes 1 and 2) within 10 s (docs/coordination.md; about 1 s on an
+    // idle machine: the election with a 500 ms election timeout).
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         Process q = spawn(*nodes[i]);
         const std::string name = "after" + std::to_string(i);
-        EXPECT_TRUE(eventually([&] { return q.register_name(name).has_value(); }, 5000ms)) << name;
+        EXPECT_TRUE(eventually([&] { return q.register_name(name).has_value(); }, 10000ms)) << name;
         auto found = nodes[(i + 1) % nodes.size()]->lookup_name(name);
         ASSERT_TRUE(found) << found.error().to_string();
         EXPECT_EQ(found->owner, q.pid());
@@ -175,7 +176,7 @@ TEST_F(EtcdNamingTest, NamesRegisterAndResolveAfterTheEtcdLeaderIsKilled) {
         ASSERT_TRUE(old) << old.error().to_string();
         EXPECT_EQ(old->owner, p.pid());
     }
-    EXPECT_LT(ms_since(t0), 5000);
+    EXPECT_LT(ms_since(t0), 10000);
     std::printf("etcd leader m%d killed: every node registered and resolved again in %lld ms\n",
                 *leader, ms_since(t0));
 }
@@ -187,7 +188,7 @@ TEST_F(EtcdNamingTest, AKilledNodesNamesGoWithinItsLeaseTtl) {
     for (const auto& e : cluster.endpoints()) endpoints += (endpoints.empty() ? "" : ",") + e;
     Child victim({HERALD_NODE_HELPER, "etcd-name", endpoints, "2", "victim"});
     ASSERT_TRUE(victim.started());
-    auto ready = victim.read_line(10000ms);
+    auto ready = victim.read_line(20000ms);
     ASSERT_TRUE(ready && ready->starts_with("READY ")) << (ready ? *ready : victim.output());
     auto found = nodes[1]->lookup_name("victim");
     ASSERT_TRUE(found) << found.error().to_string();
@@ -219,8 +220,10 @@ TEST_F(EtcdNamingTest, CachedNamesAnswerWhileEtcdIsGoneAndChangesFailUnreachable
     auto node = start_node(o);
     ASSERT_TRUE(node);
     Process p = spawn(*node);
-    ASSERT_TRUE(p.register_name("cached"));
-    ASSERT_TRUE(node->lookup_name("cached"));  // Now in the cache (1 s).
+    // Retried: on a loaded machine one commit may take longer than this node's 500 ms.
+    ASSERT_TRUE(eventually([&] { return p.register_name("cached").has_value(); }, 10000ms));
+    ASSERT_TRUE(eventually([&] { return node->lookup_name("cached").has_value(); }, 5000ms));
+    // Now in the cache for 1 s.
     cluster.kill_all();
     auto cached = node->lookup_name("cached");
     ASSERT_TRUE(cached) << cached.error().to_string();

@@ -166,6 +166,9 @@ inline NodeOptions etcd_node_options(const EtcdCluster& cluster, int first,
     o.coordination.backend = Coordination::etcd;
     o.coordination.etcd_endpoints = cluster.endpoints(first);
     o.coordination.etcd_lease_ttl = lease_ttl;
+    // Above the default (2 s): a loaded CI machine under a sanitizer can make one commit take
+    // seconds, and these tests check behaviour, not latency.
+    o.coordination.etcd_timeout = 5s;
     return o;
 }
 
