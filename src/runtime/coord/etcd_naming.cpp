@@ -325,7 +325,7 @@ Status EtcdNaming::claim(EtcdClient& etcd, const std::string& name, Pid owner, b
         if (!put) (void)etcd.call("/v3/lease/revoke", Json{{"ID", std::to_string(own)}});
         return put;
     }
-    if (held_.size() >= options_.held_max && !held_.contains(name)) {
+    if (held_.size() + orphans_.size() >= options_.held_max && !held_.contains(name)) {
         return fail(Errc::queue_full, "too many names held by this node's processes");
     }
     HERALD_TRY(std::int64_t lease_id, node_lease(etcd));
@@ -384,6 +384,7 @@ Result<std::vector<NameEntry>> EtcdNaming::range(EtcdClient& etcd, const std::st
 }
 
 void EtcdNaming::keep_alive(EtcdClient& etcd) {
+    retry_orphans(etcd);
     if (lease_ == 0) {
         if (!held_.empty()) recover_lease(etcd);  // Lost earlier and not yet rebuilt.
         return;
@@ -427,7 +428,21 @@ void EtcdNaming::release(EtcdClient& etcd, Pid pid) {
     for (const auto& [name, owner] : held_) {
         if (owner == pid) names.push_back(name);
     }
-    for (const auto& name : names) (void)erase_if_owner(etcd, name, pid);
+    for (const auto& name : names) {
+        auto erased = erase_if_owner(etcd, name, pid);
+        if (!erased && erased.error().code != Errc::not_found &&
+            erased.error().code != Errc::access_denied) {
+            orphans_[name] = pid;  // Still on the node lease: deleted again at each renewal.
+        }
+    }
+}
+
+void EtcdNaming::retry_orphans(EtcdClient& etcd) {
+    for (auto it = orphans_.begin(); it != orphans_.end();) {
+        auto erased = erase_if_owner(etcd, it->first, it->second);
+        if (!erased && erased.error().code == Errc::unreachable) return;  // Next renewal.
+        it = orphans_.erase(it);  // Deleted, or no longer its (gone, or another's).
+    }
 }
 
 }  // namespace herald::runtime::coord

@@ -81,6 +81,7 @@ private:
     void keep_alive(EtcdClient& etcd);
     void recover_lease(EtcdClient& etcd);
     void release(EtcdClient& etcd, Pid pid);
+    void retry_orphans(EtcdClient& etcd);
 
     // --- Loop thread ---
     void cache_put(const proto::naming::NameEntry& entry);
@@ -95,6 +96,9 @@ private:
     // Worker thread.
     std::int64_t lease_ = 0;           // The node lease (0: none yet, or lost).
     std::map<std::string, Pid> held_;  // Names kept on the node lease, by name.
+    // Names of exited processes whose delete failed (etcd away): still on the node lease,
+    // deleted again at each renewal. At most held_max (they come from held_).
+    std::map<std::string, Pid> orphans_;
     // Any thread.
     std::atomic<std::uint64_t> held_count_{0};
     std::atomic<std::uint64_t> requests_{0};

@@ -255,5 +255,28 @@ TEST_F(EtcdNamingTest, CachedNamesAnswerWhileEtcdIsGoneAndChangesFailUnreachable
     EXPECT_EQ(refused.load(), 8);
 }
 
+TEST_F(EtcdNamingTest, AnExitedProcesssNameIsDeletedOnceEtcdIsBack) {
+    HERALD_NEED_ETCD(cluster);
+    NodeOptions o = etcd_node_options(cluster, 0, 3s);  // Renewals (and retries) every 1 s.
+    o.coordination.etcd_timeout = 1000ms;
+    auto node = start_node(o);
+    ASSERT_TRUE(node);
+    Process p = spawn(*node);
+    ASSERT_TRUE(eventually([&] { return p.register_name("orphan").has_value(); }, 10000ms));
+    cluster.kill_all();
+    p.exit();  // Its delete finds no etcd: the name stays on the node's (live) lease.
+    std::this_thread::sleep_for(1500ms);
+    for (int i = 0; i < EtcdCluster::size; ++i) cluster.restart(i);
+    ASSERT_TRUE(eventually([&] { return cluster.leader().has_value(); }, 20000ms));
+    // The node deletes it again at a renewal (C5); without that it would stay while the node
+    // lives, its lease kept alive.
+    EXPECT_TRUE(eventually(
+        [&] {
+            auto l = node->list_names("orphan");
+            return l && l->empty();
+        },
+        8000ms));
+}
+
 }  // namespace
 }  // namespace herald::testing

@@ -132,6 +132,9 @@ public:
     }
 
     void kill(int i) { members_[i].reset(); }  // Child's destructor: kill -9 and wait.
+    // Starts a killed member again on its ports and data (it rejoins from its log); then
+    // wait for leader() again.
+    void restart(int i) { launch(i); }
     void kill_all() {
         for (auto& m : members_) m.reset();
     }
