@@ -18,7 +18,8 @@ target_include_directories(herald_shared
 # The public headers use tl::expected (header-only); everything else is private.
 target_link_libraries(herald_shared
     PUBLIC tl::expected
-    PRIVATE msgpackc-cxx SQLite::SQLite3 PkgConfig::sodium Threads::Threads spdlog::spdlog fmt::fmt)
+    PRIVATE msgpackc-cxx SQLite::SQLite3 PkgConfig::sodium Threads::Threads spdlog::spdlog fmt::fmt
+            CURL::libcurl nlohmann_json::nlohmann_json)
 set_target_properties(herald_shared PROPERTIES
     OUTPUT_NAME herald
     VERSION ${PROJECT_VERSION}
@@ -35,7 +36,7 @@ if(HERALD_STATIC_LIBRARY)
                $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
     target_link_libraries(herald_static PUBLIC tl::expected
                           PRIVATE msgpackc-cxx SQLite::SQLite3 PkgConfig::sodium Threads::Threads
-                                  spdlog::spdlog fmt::fmt)
+                                  spdlog::spdlog fmt::fmt CURL::libcurl)
     set_target_properties(herald_static PROPERTIES OUTPUT_NAME herald)
     install(TARGETS herald_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()

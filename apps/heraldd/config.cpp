@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "core/ids.h"
+#include "runtime/coord/etcd_options.h"
 #include "runtime/transport.h"
 #include "wire/auth.h"
 
@@ -87,6 +88,26 @@ server_url = ""
 # heartbeat_ms, at most 600000). Loopback: 100 / 1000; LAN: 500 / 3000; cloud: 1000 / 10000.
 heartbeat_ms = 500
 suspicion_ms = 3000
+
+[coordination]
+# Where names live (docs/coordination.md): "embedded" (the name server of [naming]) or "etcd"
+# (an etcd 3.4+ cluster; [naming] is then unused and names survive the loss of any node).
+backend = "embedded"
+# With backend = "etcd": the members' client URLs, http://HOST:PORT or https://HOST:PORT,
+# tried in turn, e.g. ["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379"].
+etcd_endpoints = []
+# The longest one naming call waits for etcd, over all endpoints (100 to 60000 ms); then it
+# fails unreachable. Names already looked up keep answering from the cache meanwhile.
+etcd_timeout_ms = 2000
+# This node's etcd lease (2 to 3600 s), renewed every third of it: the names of a node that
+# dies go at most this long after its last renewal.
+etcd_lease_ttl_s = 10
+# Key prefix of everything Herald keeps in etcd (names under PREFIX/names/).
+etcd_prefix = "/herald/"
+# TLS for https:// endpoints: PEM files (empty: the system's CAs, no client certificate).
+etcd_ca_file = ""
+etcd_cert_file = ""
+etcd_key_file = ""
 )";
 
 // "\"text\"" with quotes and backslashes escaped, so a value with spaces stays readable.
@@ -145,12 +166,29 @@ Status read_value(const toml::node& node, std::string_view key, std::string_view
     }
 }
 
+Status read_list(const toml::node& node, std::string_view key, std::string_view origin,
+                 std::vector<std::string>& target) {
+    const toml::array* array = node.as_array();
+    std::vector<std::string> values;
+    for (std::size_t i = 0; array != nullptr && i < array->size(); ++i) {
+        auto v = (*array)[i].value_exact<std::string>();
+        if (!v) break;
+        values.push_back(*v);
+    }
+    if (array == nullptr || values.size() != array->size()) {
+        return fail(config_error(origin, key, render(node), "expected an array of quoted strings"));
+    }
+    target = std::move(values);
+    return {};
+}
+
 struct Field {
     std::string_view name;
     // Exactly one is set: where the value goes.
     std::string* text = nullptr;
     std::uint32_t* number = nullptr;
     bool* flag = nullptr;
+    std::vector<std::string>* list = nullptr;  // An array of strings.
 };
 
 std::string names_of(std::initializer_list<Field> fields) {
@@ -176,20 +214,22 @@ Status read_section(const toml::table& table, std::string_view section, std::str
         if (field->text != nullptr) HERALD_TRY(read_value(node, key, origin, *field->text));
         if (field->number != nullptr) HERALD_TRY(read_value(node, key, origin, *field->number));
         if (field->flag != nullptr) HERALD_TRY(read_value(node, key, origin, *field->flag));
+        if (field->list != nullptr) HERALD_TRY(read_list(node, key, origin, *field->list));
     }
     return {};
 }
 
 Status read_sections(const toml::table& root, std::string_view origin, DaemonConfig& c) {
-    static constexpr std::array<std::string_view, 6> sections{"node",     "log",    "limits",
-                                                              "services", "naming", "groups"};
+    static constexpr std::array<std::string_view, 7> sections{
+        "node", "log", "limits", "services", "naming", "groups", "coordination"};
     for (const auto& [name, node] : root) {
         const std::string_view section = name.str();
         const toml::table* table = node.as_table();
         if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
             return fail(config_error(
                 origin, section, render(node),
-                "unknown section (allowed: node, log, limits, services, naming, groups)"));
+                "unknown section (allowed: node, log, limits, services, naming, groups, "
+                "coordination)"));
         }
         if (table == nullptr) {
             return fail(config_error(origin, section, render(node),
@@ -216,6 +256,17 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
                                      {"server_url", &c.groups_server_url},
                                      {"heartbeat_ms", nullptr, &c.groups_heartbeat_ms},
                                      {"suspicion_ms", nullptr, &c.groups_suspicion_ms}}));
+        } else if (section == "coordination") {
+            HERALD_TRY(
+                read_section(*table, section, origin,
+                             {{"backend", &c.coordination},
+                              {"etcd_endpoints", nullptr, nullptr, nullptr, &c.etcd_endpoints},
+                              {"etcd_timeout_ms", nullptr, &c.etcd_timeout_ms},
+                              {"etcd_lease_ttl_s", nullptr, &c.etcd_lease_ttl_s},
+                              {"etcd_prefix", &c.etcd_prefix},
+                              {"etcd_ca_file", &c.etcd_ca_file},
+                              {"etcd_cert_file", &c.etcd_cert_file},
+                              {"etcd_key_file", &c.etcd_key_file}}));
         } else if (section == "naming") {
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"server", nullptr, nullptr, &c.naming_server},
@@ -316,6 +367,29 @@ Status check_naming(const DaemonConfig& c, const Origins& origin) {
     return {};
 }
 
+Status check_coordination(const DaemonConfig& c, const Origins& origin) {
+    if (c.coordination == "embedded") return {};
+    if (c.coordination != "etcd") {
+        return fail(value_error(origin, "coordination.backend", quoted(c.coordination),
+                                "allowed: embedded, etcd"));
+    }
+    if (!c.naming_server_url.empty()) {
+        return fail(value_error(origin, "naming.server_url", quoted(c.naming_server_url),
+                                "must be empty with coordination.backend = \"etcd\""));
+    }
+    HERALD_TRY(check_range(origin, "coordination.etcd_timeout_ms", c.etcd_timeout_ms, 100, 60'000));
+    HERALD_TRY(check_range(origin, "coordination.etcd_lease_ttl_s", c.etcd_lease_ttl_s, 2, 3600));
+    auto checked = runtime::coord::check_etcd_options(etcd_options(c));
+    if (!checked) {
+        std::string endpoints;
+        for (const auto& e : c.etcd_endpoints)
+            endpoints += (endpoints.empty() ? "" : ", ") + quoted(e);
+        return fail(
+            value_error(origin, "coordination", "[" + endpoints + "]", checked.error().detail));
+    }
+    return {};
+}
+
 Status check_groups(const DaemonConfig& c, const Origins& origin) {
     HERALD_TRY(check_range(origin, "groups.heartbeat_ms", c.groups_heartbeat_ms, 10, 60'000));
     HERALD_TRY(check_range(origin, "groups.suspicion_ms", c.groups_suspicion_ms,
@@ -334,6 +408,18 @@ Status check_groups(const DaemonConfig& c, const Origins& origin) {
 }
 
 }  // namespace
+
+runtime::coord::EtcdOptions etcd_options(const DaemonConfig& c) {
+    runtime::coord::EtcdOptions o;
+    o.endpoints = c.etcd_endpoints;
+    o.timeout = Duration::milliseconds(c.etcd_timeout_ms);
+    o.lease_ttl = Duration::seconds(c.etcd_lease_ttl_s);
+    o.prefix = c.etcd_prefix;
+    o.ca_file = c.etcd_ca_file;
+    o.cert_file = c.etcd_cert_file;
+    o.key_file = c.etcd_key_file;
+    return o;
+}
 
 std::string_view default_config_text() {
     return default_text;
@@ -381,6 +467,7 @@ Status validate(const DaemonConfig& c, std::string_view origin, const ConfigOver
                                 "needs node.key_file (without a key every caller is anyone)"));
     }
     HERALD_TRY(check_naming(c, where));
+    HERALD_TRY(check_coordination(c, where));
     return check_groups(c, where);
 }
 

@@ -7,8 +7,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
+#include "runtime/coord/etcd_options.h"
 
 namespace herald::daemon {
 
@@ -38,6 +40,14 @@ struct DaemonConfig {
     std::string groups_server_url;
     std::uint32_t groups_heartbeat_ms = 500;
     std::uint32_t groups_suspicion_ms = 3000;
+    // [coordination]: where names live (docs/coordination.md): "embedded" (the [naming]
+    // server) or "etcd" (the cluster at etcd_endpoints; [naming] is then unused).
+    std::string coordination = "embedded";
+    std::vector<std::string> etcd_endpoints;
+    std::uint32_t etcd_timeout_ms = 2000;
+    std::uint32_t etcd_lease_ttl_s = 10;
+    std::string etcd_prefix = "/herald/";
+    std::string etcd_ca_file, etcd_cert_file, etcd_key_file;
 
     bool operator==(const DaemonConfig&) const = default;
 };
@@ -47,6 +57,9 @@ struct DaemonConfig {
 struct ConfigOverrides {
     std::optional<std::string> listen, node_id, data_dir, key_file, faults, log_level;
 };
+
+// The etcd options of [coordination] (for validation; the daemon maps them to NodeOptions).
+[[nodiscard]] runtime::coord::EtcdOptions etcd_options(const DaemonConfig& config);
 
 // The defaults as a commented TOML document (`heraldd --print-default-config`). Parsing it
 // gives exactly DaemonConfig{} (tested).

@@ -76,6 +76,19 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.groups.server_url = config.groups_server_url;
     options.groups.heartbeat_interval = std::chrono::milliseconds(config.groups_heartbeat_ms);
     options.groups.suspicion_timeout = std::chrono::milliseconds(config.groups_suspicion_ms);
+    if (config.coordination == "etcd") {  // Names in etcd: no name server here or elsewhere.
+        auto& c = options.coordination;
+        c.backend = Coordination::etcd;
+        c.etcd_endpoints = config.etcd_endpoints;
+        c.etcd_timeout = std::chrono::milliseconds(config.etcd_timeout_ms);
+        c.etcd_lease_ttl = std::chrono::seconds(config.etcd_lease_ttl_s);
+        c.etcd_prefix = config.etcd_prefix;
+        c.etcd_ca_file = config.etcd_ca_file;
+        c.etcd_cert_file = config.etcd_cert_file;
+        c.etcd_key_file = config.etcd_key_file;
+        options.naming.server = false;
+        options.naming.server_url.clear();
+    }
     return options;
 }
 

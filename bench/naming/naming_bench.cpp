@@ -8,9 +8,19 @@
 //   forwarded    the first send to a process that migrated from a to b: to a, forwarded to b,
 //                acknowledged by b (the ack names b)
 //   direct       the next send to that process: straight to b
+//   register     a process on c registers a fresh name: at the name server on a (a round trip
+//                and a durable write there), and, when an etcd binary is found, in a
+//                three-member etcd cluster on loopback that the bench starts (a raft commit;
+//                docs/coordination.md). Without etcd the etcd row is left out, saying why.
 // Prints p50 and p99 in microseconds and the ratios to the pid row. Layer: bench.
 // Usage: bench-naming [--quick | --smoke]   (default: 1,000 samples per row, 300 moves)
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +30,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "herald/herald.h"
@@ -177,12 +188,111 @@ void migration_rows(Bench& bench, const Config& c, std::vector<Row>& rows) {
     rows.push_back(std::move(direct));
 }
 
+// A registration of a fresh name by a process of node c, with the embedded name server on a.
+void register_row(Bench& bench, const Config& c, std::vector<Row>& rows) {
+    Row row{"register (embedded server)", {}};
+    for (int i = 0; i < c.samples; ++i) {
+        const std::string name = fmt::format("bench/r{}", i);
+        row.ns.push_back(timed([&] { return bench.sender->register_name(name, 60s); }));
+    }
+    rows.push_back(std::move(row));
+}
+
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t n = sizeof a;
+    int port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n) == 0) {
+        port = ntohs(a.sin_port);
+    }
+    ::close(fd);
+    return port;
+}
+
+// Three etcd members on loopback (default etcd timings), data under `dir`; killed at the end.
+class EtcdMembers {
+public:
+    explicit EtcdMembers(const std::filesystem::path& dir) {
+        std::filesystem::create_directories(dir);
+        std::string cluster;
+        int peer[3], client[3];
+        for (int i = 0; i < 3; ++i) {
+            peer[i] = free_port();
+            client[i] = free_port();
+            cluster += fmt::format("{}m{}=http://127.0.0.1:{}", i ? "," : "", i, peer[i]);
+            endpoints.push_back(fmt::format("http://127.0.0.1:{}", client[i]));
+        }
+        for (int i = 0; i < 3; ++i) {
+            const std::string command = fmt::format(
+                "exec etcd --name m{0} --data-dir '{1}/m{0}' --listen-client-urls {2} "
+                "--advertise-client-urls {2} --listen-peer-urls http://127.0.0.1:{3} "
+                "--initial-advertise-peer-urls http://127.0.0.1:{3} --initial-cluster {4} "
+                "--initial-cluster-state new 2>'{1}/m{0}.log'",
+                i, dir.string(), endpoints[static_cast<std::size_t>(i)], peer[i], cluster);
+            const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+            pid_t pid = -1;
+            if (::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv),
+                              environ) == 0) {
+                pids_.push_back(pid);
+            }
+        }
+    }
+    ~EtcdMembers() {
+        for (pid_t pid : pids_) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    }
+    EtcdMembers(const EtcdMembers&) = delete;
+    EtcdMembers& operator=(const EtcdMembers&) = delete;
+    std::vector<std::string> endpoints;
+
+private:
+    std::vector<pid_t> pids_;
+};
+
+bool etcd_installed() {
+    return ::access("/usr/bin/etcd", X_OK) == 0;
+}
+
+// The same registrations with names in a three-member etcd cluster (docs/coordination.md).
+void etcd_register_row(Bench& bench, const Config& c, std::vector<Row>& rows) {
+    EtcdMembers etcd(bench.data / "etcd");
+    herald::NodeOptions options;
+    options.faults_from_env = false;
+    options.coordination.backend = herald::Coordination::etcd;
+    options.coordination.etcd_endpoints = etcd.endpoints;
+    auto node = must(herald::Node::start(options), "start the etcd node");
+    auto owner = must(node->spawn(), "spawn on the etcd node");
+    const auto deadline = Clock::now() + 30s;  // Until the members elected a leader.
+    while (!owner.register_name("bench/ready", 60s)) {
+        if (Clock::now() > deadline) throw std::runtime_error("etcd not ready within 30 s");
+        std::this_thread::sleep_for(100ms);
+    }
+    Row row{"register (etcd, 3 members)", {}};
+    for (int i = 0; i < c.samples; ++i) {
+        const std::string name = fmt::format("bench/e{}", i);
+        row.ns.push_back(timed([&] { return owner.register_name(name, 60s); }));
+    }
+    rows.push_back(std::move(row));
+}
+
 int run(const Config& c) {
     Bench bench(std::filesystem::temp_directory_path() /
                 fmt::format("bench-naming-{}", Clock::now().time_since_epoch().count()));
     std::vector<Row> rows;
     name_rows(bench, c, rows);
     migration_rows(bench, c, rows);
+    register_row(bench, c, rows);
+    if (etcd_installed()) {
+        etcd_register_row(bench, c, rows);
+    } else {
+        fmt::print("register (etcd): left out, no /usr/bin/etcd (apt-get install etcd-server)\n");
+    }
     const double floor = rows.front().percentile_us(0.5);
     fmt::print("{:<36} {:>8} {:>10} {:>10} {:>8}\n", "row", "samples", "p50 us", "p99 us",
                "p50/pid");

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "herald/coordination.h"
 #include "herald/errors.h"
 #include "herald/export.h"
 #include "herald/group.h"
@@ -75,6 +76,9 @@ struct NodeOptions {
     RpcNodeOptions rpc;        // Serving and calling (herald/rpc.h).
     NamingNodeOptions naming;  // The name service (herald/naming.h, docs/naming.md).
     GroupNodeOptions groups;   // The group service (herald/group.h, docs/groups.md).
+    // Where the name service keeps names: the embedded name server (`naming`, the default) or
+    // an etcd cluster (herald/coordination.h, docs/coordination.md). Groups stay embedded.
+    CoordinationOptions coordination;
 };
 
 struct PingReply {

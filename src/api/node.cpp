@@ -43,6 +43,15 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.naming_server_url = options.naming.server_url;
     config.naming.dead_after = to_duration(options.naming.dead_after);
     config.naming.probe_interval = config.naming.dead_after / 5;
+    const auto& coordination = options.coordination;
+    config.coordination_etcd = coordination.backend == Coordination::etcd;
+    config.etcd.endpoints = coordination.etcd_endpoints;
+    config.etcd.timeout = Duration::milliseconds(coordination.etcd_timeout.count());
+    config.etcd.lease_ttl = Duration::seconds(coordination.etcd_lease_ttl.count());
+    config.etcd.prefix = coordination.etcd_prefix;
+    config.etcd.ca_file = coordination.etcd_ca_file;
+    config.etcd.cert_file = coordination.etcd_cert_file;
+    config.etcd.key_file = coordination.etcd_key_file;
     config.group_enabled = options.groups.server || !options.groups.server_url.empty();
     config.group_server = options.groups.server;
     config.group.server = NodeId{};  // Learned: this node, or a ping to server_url.
@@ -76,6 +85,12 @@ Status check(const NodeOptions& options) {
         return fail(Errc::invalid_argument,
                     "groups: heartbeat_interval must be positive and finite, suspicion_timeout at "
                     "least twice it");
+    }
+    if (options.coordination.backend == Coordination::etcd &&
+        (options.naming.server || !options.naming.server_url.empty())) {
+        return fail(Errc::invalid_argument,
+                    "coordination etcd: naming.server and naming.server_url must be unset (names "
+                    "are in etcd)");
     }
     if (g.server && options.data_dir.empty()) {
         return fail(Errc::invalid_argument,

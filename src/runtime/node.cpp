@@ -13,6 +13,7 @@
 
 #include "core/assert.h"
 #include "proto/direct/direct_messages.h"
+#include "runtime/coord/etcd_naming.h"
 #include "runtime/incarnation.h"
 #include "runtime/node_group_service.h"
 #include "runtime/node_mailbox.h"
@@ -121,8 +122,12 @@ Status Node::open(const NodeConfig& config) {
     rpc_->attach(rpc_slot_);
     mailbox_ = std::make_unique<NodeMailbox>(static_cast<NodeContext&>(*this));
     mailbox_->attach(engines_->add(mailbox_->make_engine(context)));
-    HERALD_TRY(naming_,
-               NodeNaming::host(static_cast<NodeContext&>(*this), *engines_, context, config));
+    if (config.coordination_etcd) {
+        HERALD_TRY(naming_, coord::EtcdNaming::host(static_cast<NodeContext&>(*this), config));
+    } else {
+        HERALD_TRY(naming_,
+                   NodeNaming::host(static_cast<NodeContext&>(*this), *engines_, context, config));
+    }
     HERALD_TRY(group_service_, NodeGroupService::host(static_cast<NodeContext&>(*this), *engines_,
                                                       context, config));
     std::optional<proto::EngineSlot> group_slot;
@@ -637,7 +642,8 @@ void Node::stop() {
     // A failed post means the loop is already closed: nothing is left to drain.
     if (first) static_cast<void>(loop_.post([this] { begin_drain(); }));
     loop_.join();
-    if (rpc_) rpc_->join();  // Handler threads (they only post to the closed loop).
+    if (rpc_) rpc_->join();        // Handler threads (they only post to the closed loop).
+    if (naming_) naming_->join();  // The etcd worker (after its lease revoke, bounded).
     if (store_) {
         store_->stop();
         store_->join();
@@ -683,7 +689,8 @@ void Node::finish_shutdown() {
     for (auto& [pid, process] : migrated_) process->close();
     migrated_.clear();
     rpc_->shutdown();
-    persist_replay_floors();     // Before the store's last commit: a clean stop leaves no gap.
+    persist_replay_floors();  // Before the store's last commit: a clean stop leaves no gap.
+    if (naming_) naming_->shutdown();
     if (store_) store_->stop();  // Commits what is queued; its completions are dropped.
     flush();
     transport_->close();

@@ -48,7 +48,7 @@ namespace herald::runtime {
 class NodeMailbox;
 class NodeGroupService;
 class NodeOrderService;
-class NodeNaming;
+class NameBackend;
 
 class NodeRpc;
 
@@ -216,7 +216,7 @@ public:
     // The mailbox engine's host: create, send, receive, ack (node_mailbox.h). Node's life.
     [[nodiscard]] NodeMailbox& mailbox() const { return *mailbox_; }
     // The naming engine's host: register, lookup, unregister, list (node_naming.h). Node's life.
-    [[nodiscard]] NodeNaming& naming() const { return *naming_; }
+    [[nodiscard]] NameBackend& naming() const { return *naming_; }
     // The group engine's host (node_group_service.h), or nullptr unless group_enabled.
     [[nodiscard]] NodeGroupService* groups_service() const { return group_service_.get(); }
     // The ordering engine's host (node_order_service.h), or nullptr without a group engine.
@@ -388,7 +388,7 @@ private:
     std::uint64_t replay_persisted_ = 0;  // Link::replay_changes() when last written.
     std::unique_ptr<NodeRpc> rpc_;
     std::unique_ptr<NodeMailbox> mailbox_;
-    std::unique_ptr<NodeNaming> naming_;
+    std::unique_ptr<NameBackend> naming_;
     std::unique_ptr<NodeGroupService> group_service_;
     std::unique_ptr<NodeOrderService> order_service_;
     TimerSet node_timers_;

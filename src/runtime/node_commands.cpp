@@ -4,6 +4,7 @@
 #include <future>
 
 #include "core/assert.h"
+#include "runtime/name_backend.h"
 #include "runtime/node.h"
 #include "runtime/node_group_service.h"
 #include "runtime/node_rpc.h"
@@ -93,6 +94,7 @@ void Node::end_process(const std::shared_ptr<ProcessState>& process) {
     engines_->on_process_exited(process->pid(), t, effects_);
     carry_out();
     rpc_->on_process_exited(process->pid(), t);
+    naming_->on_process_exited(process->pid(), t);  // The etcd backend's held names.
     if (group_service_) group_service_->on_process_exited(process->pid(), t);
 }
 

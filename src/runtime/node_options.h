@@ -12,6 +12,7 @@
 #include "proto/group/group_options.h"
 #include "proto/naming/naming_engine.h"
 #include "proto/order/order_options.h"
+#include "runtime/coord/etcd_options.h"
 #include "runtime/node_rpc_options.h"
 #include "runtime/transport.h"
 #include "wire/fragment.h"
@@ -50,6 +51,11 @@ struct NodeConfig {
     // Where the name server's node listens, when naming.server_node is not known yet: the
     // first naming call pings it to learn its id (the api layer does, NodeNaming::set_server).
     std::string naming_server_url;
+    // The coordination backend of the name service (docs/coordination.md): names in the etcd
+    // cluster of `etcd` instead of the naming engine's server (naming.server and
+    // naming_server_url are then unused; naming's cache and list bounds still apply).
+    bool coordination_etcd = false;
+    coord::EtcdOptions etcd;
     // Groups (NodeGroupService, docs/groups.md): hosted when group_enabled; the node named by
     // group.server is the group server and keeps the groups in its store (needs data_dir).
     bool group_enabled = false;

@@ -6,9 +6,14 @@
 //                                            then stays up (acking, watching for duplicates)
 //                                            until SIGTERM
 //   node_helper source <listen-url> <pid@url> <count>   sends "0".."count-1" to pid, pipelined
+//   node_helper etcd-name <endpoint,...> <lease-s> <name>   names on etcd (etcd_naming_test): a
+//                                            process registers <name> (held on the node's lease
+//                                            of <lease-s> s), "READY <pid>", then waits to be
+//                                            killed
 // Fault injection comes from $HERALD_FAULTS; $HERALD_PEER_TIMEOUT_MS, when set, replaces the
 // default peer_timeout (a lossy link is not a dead peer: docs/direct.md rule 16). Exit status 0 =
 // role done, 1 = wrong data, 2 = an operation failed, 3 = bad arguments.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -30,7 +35,8 @@ void on_terminate(int) {
 
 int usage() {
     std::fprintf(stderr,
-                 "usage: node_helper echo URL | sink URL COUNT | source URL PID@URL COUNT\n");
+                 "usage: node_helper echo URL | sink URL COUNT | source URL PID@URL COUNT | "
+                 "etcd-name ENDPOINTS LEASE_S NAME\n");
     return 3;
 }
 
@@ -143,6 +149,36 @@ int source(const std::string& url, const std::string& address, std::uint64_t cou
     return 0;
 }
 
+int etcd_name(const std::string& endpoints, long long lease_s, const std::string& name) {
+    herald::NodeOptions options;
+    options.faults_from_env = false;
+    options.coordination.backend = herald::Coordination::etcd;
+    for (std::size_t at = 0; at <= endpoints.size();) {
+        const auto comma = std::min(endpoints.find(',', at), endpoints.size());
+        options.coordination.etcd_endpoints.push_back(endpoints.substr(at, comma - at));
+        at = comma + 1;
+    }
+    options.coordination.etcd_lease_ttl = std::chrono::seconds(lease_s);
+    auto node = herald::Node::start(options);
+    if (!node) {
+        say("BAD start " + node.error().to_string());
+        return 2;
+    }
+    auto self = (*node)->spawn();
+    if (!self) return 2;
+    // A loaded machine (the sanitizer tiers) may make etcd's first commit slower than the
+    // call's timeout: retry while it is unreachable, for up to 15 s.
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    for (auto r = self->register_name(name); !r; r = self->register_name(name)) {
+        if (r.error().code != Errc::unreachable || std::chrono::steady_clock::now() > deadline) {
+            say("BAD register " + r.error().to_string());
+            return 2;
+        }
+    }
+    say("READY " + herald::to_string(self->pid()));
+    for (;;) static_cast<void>(self->receive(herald::forever));  // Until kill -9.
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,6 +186,9 @@ int main(int argc, char** argv) {
     const std::string_view role = argv[1];
     if (role == "echo" && argc == 3) return echo(argv[2]);
     if (role == "sink" && argc == 4) return sink(argv[2], std::strtoull(argv[3], nullptr, 10));
+    if (role == "etcd-name" && argc == 5) {
+        return etcd_name(argv[2], std::strtoll(argv[3], nullptr, 10), argv[4]);
+    }
     if (role == "source" && argc == 5) {
         return source(argv[2], argv[3], std::strtoull(argv[4], nullptr, 10));
     }

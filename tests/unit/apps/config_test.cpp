@@ -95,8 +95,9 @@ TEST(DaemonConfig, RefusesUnknownKeyNamingTheKeyValueAndAllowedKeys) {
 TEST(DaemonConfig, RefusesUnknownSection) {
     const std::string e = parse_error("[nodes]\nlisten = \"udp://127.0.0.1:1\"\n");
     EXPECT_THAT(e, HasSubstr("test.toml: nodes = "));
-    EXPECT_THAT(
-        e, HasSubstr("unknown section (allowed: node, log, limits, services, naming, groups)"));
+    EXPECT_THAT(e,
+                HasSubstr("unknown section (allowed: node, log, limits, services, naming, groups, "
+                          "coordination)"));
 }
 
 TEST(DaemonConfig, NamingServesByDefaultOrUsesAnotherNodesServer) {
@@ -124,6 +125,43 @@ TEST(DaemonConfig, NamingServesByDefaultOrUsesAnotherNodesServer) {
     bad.naming_server = false;
     bad.naming_server_url = "nowhere";
     EXPECT_THAT(validate_error(bad), HasSubstr("test.toml: naming.server_url = \"nowhere\""));
+}
+
+TEST(DaemonConfig, CoordinationIsEmbeddedByDefaultOrEtcdWithValidEndpoints) {
+    EXPECT_EQ(DaemonConfig{}.coordination, "embedded");
+    auto etcd = parse_config(
+        "[coordination]\nbackend = \"etcd\"\netcd_endpoints = [\"http://10.0.0.1:2379\", "
+        "\"https://e2:2379\"]\netcd_timeout_ms = 500\netcd_lease_ttl_s = 5\n",
+        "t");
+    ASSERT_TRUE(etcd.has_value()) << etcd.error().to_string();
+    EXPECT_EQ(etcd->coordination, "etcd");
+    EXPECT_EQ(etcd->etcd_endpoints,
+              (std::vector<std::string>{"http://10.0.0.1:2379", "https://e2:2379"}));
+    EXPECT_EQ(etcd->etcd_timeout_ms, 500u);
+    EXPECT_EQ(etcd->etcd_lease_ttl_s, 5u);
+    EXPECT_TRUE(validate(*etcd).has_value());
+    EXPECT_THAT(parse_error("[coordination]\netcd_endpoints = \"http://a:1\"\n"),
+                HasSubstr("coordination.etcd_endpoints = \"http://a:1\": expected an array"));
+    EXPECT_THAT(parse_error("[coordination]\netcd_endpoints = [1]\n"),
+                HasSubstr("expected an array of quoted strings"));
+    DaemonConfig bad = *etcd;
+    bad.coordination = "zookeeper";
+    EXPECT_THAT(validate_error(bad), HasSubstr("coordination.backend = \"zookeeper\": allowed: "
+                                               "embedded, etcd"));
+    bad = *etcd;
+    bad.etcd_endpoints = {};
+    EXPECT_THAT(validate_error(bad), HasSubstr("etcd_endpoints: at least one endpoint"));
+    bad.etcd_endpoints = {"10.0.0.1:2379"};
+    EXPECT_THAT(validate_error(bad), HasSubstr("'10.0.0.1:2379' is not http://HOST:PORT"));
+    bad = *etcd;
+    bad.etcd_lease_ttl_s = 1;
+    EXPECT_THAT(validate_error(bad), HasSubstr("coordination.etcd_lease_ttl_s = 1: allowed: 2"));
+    bad = *etcd;
+    bad.etcd_timeout_ms = 50;
+    EXPECT_THAT(validate_error(bad), HasSubstr("coordination.etcd_timeout_ms = 50"));
+    bad = *etcd;
+    bad.etcd_ca_file = "/nonexistent/ca.pem";
+    EXPECT_THAT(validate_error(bad), HasSubstr("'/nonexistent/ca.pem' is not readable"));
 }
 
 TEST(DaemonConfig, GroupsServeByDefaultOrUseAnotherNodesServerWithValidTimings) {
