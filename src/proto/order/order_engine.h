@@ -87,6 +87,7 @@ private:
     void send_small(wire::PacketKind kind, const std::string& name, const Endpoint& ep,
                     std::uint32_t to, std::uint64_t value, Number number, Effects& out);
     void retransmit(const std::string& name, Endpoint& ep, Time now, Effects& out);
+    [[nodiscard]] static std::uint32_t next_burst(Endpoint& ep, std::uint32_t j);
     void send_null(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
     [[nodiscard]] bool busy(const GroupState& g, const Endpoint& ep) const;
     void arm(Time now, Effects& out);

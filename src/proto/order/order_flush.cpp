@@ -68,6 +68,9 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     ep.index = *index_of(view, self);
     ep.streams.assign(view.members.size(), Stream{});
     ep.out.acked.assign(view.members.size(), 0);
+    ep.out.burst.assign(view.members.size(), retransmit_burst_max);
+    ep.out.proposals_taken.assign(view.members.size(), 0);
+    ep.out.progress_at_round.assign(view.members.size(), 0);
     ep.peer_done.assign(view.members.size(), std::vector<std::uint64_t>(view.members.size(), 0));
     ep.done_sent = ep.peer_done;
     ep.cbcast_received.assign(view.members.size(), 0);
