@@ -98,7 +98,10 @@ void OrderEngine::send_entry(GroupState& g, const std::string& name, Endpoint& e
                              StreamEntry entry, Time now, Effects& out) {
     entry.seq = ep.out.next_seq++;
     if (g.mode == OrderMode::absolute) {
-        entry.timestamp = std::max(wall(now), ep.out.last_timestamp + 1);
+        // O23: the clock, strictly growing; a null is at least the timestamp it answers (O25).
+        std::int64_t floor = ep.out.last_timestamp + 1;
+        if (entry.type == EntryType::null) floor = std::max(floor, entry.timestamp);
+        entry.timestamp = std::max(wall(now), floor);
         ep.out.last_timestamp = entry.timestamp;
     }
     if (g.mode == OrderMode::abcast && entry.type == EntryType::data) {
@@ -238,6 +241,8 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
     }
     // Acknowledged after processing, so that the done vector it carries is current (O35).
     if (fresh) pump(g, name, ep, now, out);
+    // O25: a data message this member's stream has not passed waits on it: a null at once.
+    if (fresh && g.mode == OrderMode::absolute) send_null(g, name, ep, now, out);
     send_ack(name, ep, from, false, false, out);
 }
 
@@ -421,13 +426,17 @@ void OrderEngine::retransmit(const std::string& name, Endpoint& ep, Time now, Ef
     }
 }
 
-// O25: an absolute-order member whose stream lags a timestamp it received sends a null entry,
-// so that the others learn no earlier message of its can still come.
+// O25: an absolute-order member whose stream lags a data timestamp it received sends a null
+// entry, timestamped at least that, so that the others learn no earlier message of its can
+// still come; at most one per null_interval_min (one due sooner waits for the timer).
 void OrderEngine::send_null(GroupState& g, const std::string& name, Endpoint& ep, Time now,
                             Effects& out) {
     if (g.mode != OrderMode::absolute || ep.flushing || ep.view.id == 0) return;
     if (ep.out.seen_timestamp <= ep.out.last_timestamp) return;
+    if (now < ep.out.next_null) return arm_at(ep.out.next_null, out);
+    ep.out.next_null = now + options_.null_interval_min;
     StreamEntry null;
+    null.timestamp = ep.out.seen_timestamp;  // A floor: send_entry takes the clock if later.
     null.type = EntryType::null;
     send_entry(g, name, ep, std::move(null), now, out);
     pump(g, name, ep, now, out);
@@ -454,11 +463,16 @@ void OrderEngine::arm(Time now, Effects& out) {
     for (const auto& [name, g] : groups_) {
         for (const auto& [pid, ep] : g.endpoints) {
             if (!busy(g, ep)) continue;
-            timer_armed_ = true;
-            out.set_timer(tick_timer, now + options_.tick);
-            return;
+            return arm_at(now + options_.tick, out);
         }
     }
+}
+
+void OrderEngine::arm_at(Time at, Effects& out) {
+    if (timer_armed_ && timer_at_ <= at) return;
+    timer_armed_ = true;
+    timer_at_ = at;
+    out.set_timer(tick_timer, at);
 }
 
 void OrderEngine::on_timer(TimerId timer, Time now, Effects& out) {

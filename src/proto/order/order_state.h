@@ -76,7 +76,8 @@ struct Outgoing {
     std::vector<std::uint64_t> proposals_taken;
     std::vector<std::uint64_t> progress_at_round;
     std::int64_t last_timestamp = 0;  // Absolute: the last timestamp of this stream.
-    std::int64_t seen_timestamp = 0;  // Absolute: the largest timestamp received.
+    std::int64_t seen_timestamp = 0;  // Absolute: the largest data timestamp received.
+    Time next_null;                   // Absolute: the earliest time for the next null (O25).
     // ABCAST: own data messages still collecting proposals (per member, none yet = nullopt).
     std::map<std::uint64_t, std::vector<std::optional<Number>>> proposals;
     Time next_retransmit;

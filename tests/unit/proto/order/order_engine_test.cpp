@@ -290,6 +290,38 @@ TEST(OrderEngine, AbsoluteDeliversByTimestampOnceEveryStreamPassedIt) {
     EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{2, 1}));
 }
 
+// O25: a member that receives a message its stream has not passed answers with a null at
+// once, timestamped at least the message's, so an idle group delivers within about a round
+// trip, with no tick; a second message within null_interval_min gets its null when the
+// interval ends (the timer), not one null per message.
+TEST(OrderEngine, AbsoluteIdleMembersAnswerWithANullAtOnceAtMostOnePerInterval) {
+    Net net(3, OrderMode::absolute);
+    net.engine(1).on_clock(Duration::milliseconds(-5));  // Behind: its null takes the floor.
+    net.now = Time::zero() + Duration::milliseconds(10);
+    ASSERT_EQ(net.send(2, 2), Errc::ok);
+    net.flush_wire();  // No tick.
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{2})) << node;
+    }
+    net.now += Duration::milliseconds(5);
+    ASSERT_EQ(net.send(2, 3), Errc::ok);
+    ASSERT_EQ(net.send(2, 4), Errc::ok);
+    net.flush_wire();
+    std::size_t nulls = 0;
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{2, 3})) << node;
+        const Endpoint* ep = net.engine(node).endpoint("g", Net::member(node).pid);
+        nulls += ep->out.next_seq - 1;
+    }
+    // Member 2's three messages; from members 1 and 3 one null per burst each (two bursts).
+    EXPECT_EQ(nulls, 3u + 4u);
+    net.tick(net.options.null_interval_min);
+    net.flush_wire();
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{2, 3, 4})) << node;
+    }
+}
+
 // O23-O26 with clocks that are not the engines' `now`: timestamps come from now + the offset
 // the driver gives (on_clock). Node 1's clock is 2 ms behind node 2's, within skew_bound: the
 // earlier real send (node 1, at its 9 ms) comes first. Node 3's clock is 50 ms ahead: its
