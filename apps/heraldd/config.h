@@ -37,6 +37,16 @@ struct DaemonConfig {
     std::string groups_server_url;
     std::uint32_t groups_heartbeat_ms = 500;
     std::uint32_t groups_suspicion_ms = 3000;
+    // [order]: the ordering engine's timings and bounds (docs/ordering.md, "Options").
+    std::uint32_t order_retransmit_ms = 100;
+    std::uint32_t order_tick_ms = 50;
+    std::uint32_t order_skew_bound_ms = 10;
+    std::uint32_t order_null_interval_us = 1000;
+    std::uint32_t order_groups_max = 256;
+    std::uint32_t order_members_max = 64;
+    std::uint32_t order_send_window_max = 64;
+    std::uint32_t order_retained_max = 4096;
+    std::uint32_t order_receive_window_max = 1024;
 
     bool operator==(const DaemonConfig&) const = default;
 };
