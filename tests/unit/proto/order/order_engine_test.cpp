@@ -322,6 +322,30 @@ TEST(OrderEngine, AbsoluteIdleMembersAnswerWithANullAtOnceAtMostOnePerInterval) 
     }
 }
 
+// O23: a survivor whose clock is behind keeps its timestamps above what it received in the
+// old view, so no member's deliveries step back in timestamp at the view change.
+TEST(OrderEngine, AbsoluteTimestampsDoNotStepBackAtAViewChange) {
+    Net net(3, OrderMode::absolute);
+    net.engine(1).on_clock(Duration::milliseconds(-8));
+    net.now = Time::zero() + Duration::milliseconds(10);
+    ASSERT_EQ(net.send(2, 2), Errc::ok);  // Timestamp 10 ms.
+    net.flush_wire();
+    View next = net.view;
+    next.id = 2;
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, next);
+    net.flush_wire();
+    ASSERT_NE(net.engine(1).installed("g", Net::member(1).pid), nullptr);
+    ASSERT_EQ(net.engine(1).installed("g", Net::member(1).pid)->id, 2u);
+    net.now += Duration::milliseconds(1);
+    ASSERT_EQ(net.send(1, 1), Errc::ok);  // Its clock reads 3 ms.
+    net.flush_wire();
+    for (std::size_t node = 1; node <= 3; ++node) {
+        const auto& got = net.got[Net::member(node).pid];
+        ASSERT_EQ(got.size(), 2u) << node;
+        EXPECT_LT(got[0].timestamp, got[1].timestamp) << node;
+    }
+}
+
 // O23-O26 with clocks that are not the engines' `now`: timestamps come from now + the offset
 // the driver gives (on_clock). Node 1's clock is 2 ms behind node 2's, within skew_bound: the
 // earlier real send (node 1, at its 9 ms) comes first. Node 3's clock is 50 ms ahead: its
