@@ -108,6 +108,27 @@ etcd_prefix = "/herald/"
 etcd_ca_file = ""
 etcd_cert_file = ""
 etcd_key_file = ""
+
+[order]
+# Ordered multicast (docs/ordering.md, "Options"); every node of a group should use the same
+# values. Unacknowledged entries are sent again after retransmit_ms (1 to 60000); the engine's
+# timer runs every tick_ms (1 to retransmit_ms) while it has work.
+retransmit_ms = 100
+tick_ms = 50
+# Absolute order: the bound on clock skew between members (0 to 60000 ms; timestamps beyond
+# it are counted as skew violations) and the least spacing of one member's null entries
+# (0 to tick_ms x 1000 us).
+skew_bound_ms = 10
+null_interval_us = 1000
+# Bounds: ordered groups on this node (1 to 65536); members of one view (1 to 1024); own
+# entries not acknowledged by every member before a multicast gets would_block (1 to
+# retained_max); own entries not yet delivered everywhere (1 to 1048576); entries taken
+# beyond a stream's received prefix (1 to 1048576).
+groups_max = 256
+members_max = 64
+send_window_max = 64
+retained_max = 4096
+receive_window_max = 1024
 )";
 
 // "\"text\"" with quotes and backslashes escaped, so a value with spaces stays readable.
@@ -219,9 +240,22 @@ Status read_section(const toml::table& table, std::string_view section, std::str
     return {};
 }
 
+Status read_order(const toml::table& table, std::string_view origin, DaemonConfig& c) {
+    return read_section(table, "order", origin,
+                        {{"retransmit_ms", nullptr, &c.order_retransmit_ms},
+                         {"tick_ms", nullptr, &c.order_tick_ms},
+                         {"skew_bound_ms", nullptr, &c.order_skew_bound_ms},
+                         {"null_interval_us", nullptr, &c.order_null_interval_us},
+                         {"groups_max", nullptr, &c.order_groups_max},
+                         {"members_max", nullptr, &c.order_members_max},
+                         {"send_window_max", nullptr, &c.order_send_window_max},
+                         {"retained_max", nullptr, &c.order_retained_max},
+                         {"receive_window_max", nullptr, &c.order_receive_window_max}});
+}
+
 Status read_sections(const toml::table& root, std::string_view origin, DaemonConfig& c) {
     static constexpr std::array<std::string_view, 7> sections{
-        "node", "log", "limits", "services", "naming", "groups", "coordination"};
+        "node", "log", "limits", "services", "naming", "groups", "coordination", "order"};
     for (const auto& [name, node] : root) {
         const std::string_view section = name.str();
         const toml::table* table = node.as_table();
@@ -229,7 +263,7 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
             return fail(config_error(
                 origin, section, render(node),
                 "unknown section (allowed: node, log, limits, services, naming, groups, "
-                "coordination)"));
+                "coordination, order)"));
         }
         if (table == nullptr) {
             return fail(config_error(origin, section, render(node),
@@ -267,6 +301,8 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
                               {"etcd_ca_file", &c.etcd_ca_file},
                               {"etcd_cert_file", &c.etcd_cert_file},
                               {"etcd_key_file", &c.etcd_key_file}}));
+        } else if (section == "order") {
+            HERALD_TRY(read_order(*table, origin, c));
         } else if (section == "naming") {
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"server", nullptr, nullptr, &c.naming_server},
@@ -407,6 +443,20 @@ Status check_groups(const DaemonConfig& c, const Origins& origin) {
     return {};
 }
 
+Status check_order(const DaemonConfig& c, const Origins& origin) {
+    HERALD_TRY(check_range(origin, "order.retransmit_ms", c.order_retransmit_ms, 1, 60'000));
+    HERALD_TRY(check_range(origin, "order.tick_ms", c.order_tick_ms, 1, c.order_retransmit_ms));
+    HERALD_TRY(check_range(origin, "order.skew_bound_ms", c.order_skew_bound_ms, 0, 60'000));
+    HERALD_TRY(check_range(origin, "order.null_interval_us", c.order_null_interval_us, 0,
+                           std::uint64_t{1000} * c.order_tick_ms));
+    HERALD_TRY(check_range(origin, "order.groups_max", c.order_groups_max, 1, 65'536));
+    HERALD_TRY(check_range(origin, "order.members_max", c.order_members_max, 1, 1024));
+    HERALD_TRY(check_range(origin, "order.retained_max", c.order_retained_max, 1, 1u << 20));
+    HERALD_TRY(check_range(origin, "order.send_window_max", c.order_send_window_max, 1,
+                           c.order_retained_max));
+    return check_range(origin, "order.receive_window_max", c.order_receive_window_max, 1, 1u << 20);
+}
+
 }  // namespace
 
 runtime::coord::EtcdOptions etcd_options(const DaemonConfig& c) {
@@ -468,7 +518,8 @@ Status validate(const DaemonConfig& c, std::string_view origin, const ConfigOver
     }
     HERALD_TRY(check_naming(c, where));
     HERALD_TRY(check_coordination(c, where));
-    return check_groups(c, where);
+    HERALD_TRY(check_groups(c, where));
+    return check_order(c, where);
 }
 
 Result<DaemonConfig> load_config(const std::string& path, const ConfigOverrides& overrides) {

@@ -48,6 +48,16 @@ struct DaemonConfig {
     std::uint32_t etcd_lease_ttl_s = 10;
     std::string etcd_prefix = "/herald/";
     std::string etcd_ca_file, etcd_cert_file, etcd_key_file;
+    // [order]: the ordering engine's timings and bounds (docs/ordering.md, "Options").
+    std::uint32_t order_retransmit_ms = 100;
+    std::uint32_t order_tick_ms = 50;
+    std::uint32_t order_skew_bound_ms = 10;
+    std::uint32_t order_null_interval_us = 1000;
+    std::uint32_t order_groups_max = 256;
+    std::uint32_t order_members_max = 64;
+    std::uint32_t order_send_window_max = 64;
+    std::uint32_t order_retained_max = 4096;
+    std::uint32_t order_receive_window_max = 1024;
 
     bool operator==(const DaemonConfig&) const = default;
 };

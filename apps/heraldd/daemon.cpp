@@ -89,6 +89,16 @@ NodeOptions node_options(const DaemonConfig& config) {
         options.naming.server = false;
         options.naming.server_url.clear();
     }
+    OrderNodeOptions& order = options.groups.order;
+    order.retransmit_interval = std::chrono::milliseconds(config.order_retransmit_ms);
+    order.tick = std::chrono::milliseconds(config.order_tick_ms);
+    order.skew_bound = std::chrono::milliseconds(config.order_skew_bound_ms);
+    order.null_interval_min = std::chrono::microseconds(config.order_null_interval_us);
+    order.groups_max = config.order_groups_max;
+    order.members_max = config.order_members_max;
+    order.send_window_max = config.order_send_window_max;
+    order.retained_max = config.order_retained_max;
+    order.receive_window_max = config.order_receive_window_max;
     return options;
 }
 

@@ -20,6 +20,29 @@ namespace herald {
 
 struct Envelope;
 
+// GroupNodeOptions::order: the ordering engine's timings and bounds on this node
+// (docs/ordering.md "Options"; ordered multicast, Process::ordered_multicast). Every node of a
+// group should use the same values; members_max must cover its largest view. Node::start
+// fails invalid_argument unless retransmit_interval and tick are positive and finite, tick is
+// at most retransmit_interval, skew_bound and null_interval_min are not negative and
+// null_interval_min is at most tick, every count is at least 1, and send_window_max is at
+// most retained_max.
+struct OrderNodeOptions {
+    // Unacknowledged entries and flush reports are sent again after this (O9).
+    std::chrono::nanoseconds retransmit_interval = std::chrono::milliseconds(100);
+    // The engine's timer period while it has work (O9).
+    std::chrono::nanoseconds tick = std::chrono::milliseconds(50);
+    // Absolute order: the bound on clock skew between members (O26).
+    std::chrono::nanoseconds skew_bound = std::chrono::milliseconds(10);
+    // Absolute order: at most one null entry per this from a member (O25).
+    std::chrono::nanoseconds null_interval_min = std::chrono::milliseconds(1);
+    std::uint32_t groups_max = 256;           // Ordered groups on this node.
+    std::uint32_t members_max = 64;           // Members of one view.
+    std::uint32_t send_window_max = 64;       // Own entries unacknowledged (O7: would_block).
+    std::uint32_t retained_max = 4096;        // Own entries not yet stable (O7, O35).
+    std::uint32_t receive_window_max = 1024;  // Entries taken beyond a stream's prefix (O22).
+};
+
 // NodeOptions::groups: where this node's group requests go. The group engine runs on a node
 // when `server` is set or `server_url` is not empty; otherwise every group call fails
 // Errc::unreachable.
@@ -36,6 +59,8 @@ struct GroupNodeOptions {
     // heartbeat_interval (Node::start: invalid_argument). The server's setting decides.
     std::chrono::nanoseconds heartbeat_interval = std::chrono::milliseconds(500);
     std::chrono::nanoseconds suspicion_timeout = std::chrono::seconds(3);
+    // Ordered multicast on this node (herald::Order groups).
+    OrderNodeOptions order;
 };
 
 // How many members must answer a multicast before Process::multicast returns ok.

@@ -58,7 +58,41 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     if (!options.groups.server) config.group_server_url = options.groups.server_url;
     config.group.heartbeat_interval = to_duration(options.groups.heartbeat_interval);
     config.group.suspicion_timeout = to_duration(options.groups.suspicion_timeout);
+    const OrderNodeOptions& order = options.groups.order;
+    config.order.retransmit_interval = to_duration(order.retransmit_interval);
+    config.order.tick = to_duration(order.tick);
+    config.order.skew_bound = to_duration(order.skew_bound);
+    config.order.null_interval_min = to_duration(order.null_interval_min);
+    config.order.groups_max = order.groups_max;
+    config.order.members_max = order.members_max;
+    config.order.send_window_max = order.send_window_max;
+    config.order.retained_max = order.retained_max;
+    config.order.receive_window_max = order.receive_window_max;
     return config;
+}
+
+// GroupNodeOptions::order's rules (herald/group.h).
+Status check_order(const OrderNodeOptions& o) {
+    const auto zero = std::chrono::nanoseconds::zero();
+    if (o.retransmit_interval <= zero || o.retransmit_interval == forever || o.tick <= zero ||
+        o.tick > o.retransmit_interval) {
+        return fail(Errc::invalid_argument,
+                    "groups.order: retransmit_interval must be positive and finite, tick positive "
+                    "and at most retransmit_interval");
+    }
+    if (o.skew_bound < zero || o.skew_bound == forever || o.null_interval_min < zero ||
+        o.null_interval_min > o.tick) {
+        return fail(Errc::invalid_argument,
+                    "groups.order: skew_bound must be finite and not negative, null_interval_min "
+                    "not negative and at most tick");
+    }
+    if (o.groups_max == 0 || o.members_max == 0 || o.send_window_max == 0 || o.retained_max == 0 ||
+        o.receive_window_max == 0 || o.send_window_max > o.retained_max) {
+        return fail(Errc::invalid_argument,
+                    "groups.order: every count must be at least 1, send_window_max at most "
+                    "retained_max");
+    }
+    return {};
 }
 
 Status check(const NodeOptions& options) {
@@ -96,7 +130,7 @@ Status check(const NodeOptions& options) {
         return fail(Errc::invalid_argument,
                     "groups.server needs data_dir (the groups are durable)");
     }
-    return {};
+    return check_order(g.order);
 }
 
 // Migration (docs/migration.md M13).

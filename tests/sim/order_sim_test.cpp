@@ -11,6 +11,9 @@
 // Replay any failing seed with the line printed: herald-sim --scenario=order_abcast --seed=N ...
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <tuple>
+
 #include "sim_test_support.h"
 
 namespace herald::sim {
@@ -71,6 +74,42 @@ TEST(OrderSimulation, TwoCrashesOnFourNodesAreClean) {
         testing::run_seeds(options, 10000, testing::seeds(500, sanitizer_divisor));
     testing::expect_clean(summary, options);
     EXPECT_GT(summary.totals().crashes, testing::seeds(500, sanitizer_divisor));
+}
+
+// Heavy streams: 200 multicasts per member on six members (far beyond the send window, so
+// retransmission rounds carry many entries), two crashes per seed. Under buggify's 3-byte
+// fragments such a round once filled a node's 64 reassembly slots for ever (O9's burst).
+// Here the seeds that failed that way (abcast 102 and 265, sequencer 3 and 36; one of each
+// under sanitizers); with HERALD_ORDER_HEAVY_SEEDS=N (the `long` ctest order_heavy_long_test),
+// seeds 1..N of every mode but absolute (see docs/ordering.md, O34 (6)).
+TEST(OrderSimulation, HeavyStreamsWithTwoCrashesAreClean) {
+    const auto heavy = [](const char* scenario) {
+        ScenarioOptions options;
+        options.scenario = scenario;
+        options.messages = 200;
+        options.crashes = 2;
+        return options;
+    };
+    const char* env = std::getenv("HERALD_ORDER_HEAVY_SEEDS");
+    if (env != nullptr) {
+        const std::uint64_t n = std::strtoull(env, nullptr, 10);
+        ASSERT_GT(n, 0u);
+        for (const char* scenario :
+             {"order_fifo", "order_sequencer", "order_abcast", "order_cbcast"}) {
+            testing::expect_clean(testing::run_seeds(heavy(scenario), 1, n), heavy(scenario));
+        }
+        return;
+    }
+    const bool all = testing::sanitizer_seed_divisor == 1;
+    for (const auto& [scenario, seed, always] :
+         {std::tuple{"order_abcast", 102, true}, std::tuple{"order_abcast", 265, false},
+          std::tuple{"order_sequencer", 3, true}, std::tuple{"order_sequencer", 36, false}}) {
+        if (!always && !all) continue;
+        const ScenarioOptions options = heavy(scenario);
+        const Summary summary = testing::run_seeds(options, static_cast<std::uint64_t>(seed), 1);
+        testing::expect_clean(summary, options);
+        EXPECT_GT(summary.totals().completed_ok, 100u);
+    }
 }
 
 TEST(OrderSimulation, SixMembersWithoutCrashesAreClean) {

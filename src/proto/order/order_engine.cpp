@@ -13,8 +13,6 @@ using wire::PacketKind;
 
 namespace {
 constexpr TimerId tick_timer{1};
-// Entries sent again to one member per retransmission round: enough for a full send window.
-constexpr std::uint64_t retransmit_batch_max = 128;
 }  // namespace
 
 OrderEngine::OrderEngine(const EngineContext& context, const OrderOptions& options)
@@ -100,7 +98,10 @@ void OrderEngine::send_entry(GroupState& g, const std::string& name, Endpoint& e
                              StreamEntry entry, Time now, Effects& out) {
     entry.seq = ep.out.next_seq++;
     if (g.mode == OrderMode::absolute) {
-        entry.timestamp = std::max(wall(now), ep.out.last_timestamp + 1);
+        // O23: the clock, strictly growing; a null is at least the timestamp it answers (O25).
+        std::int64_t floor = ep.out.last_timestamp + 1;
+        if (entry.type == EntryType::null) floor = std::max(floor, entry.timestamp);
+        entry.timestamp = std::max(wall(now), floor);
         ep.out.last_timestamp = entry.timestamp;
     }
     if (g.mode == OrderMode::abcast && entry.type == EntryType::data) {
@@ -240,11 +241,14 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
     }
     // Acknowledged after processing, so that the done vector it carries is current (O35).
     if (fresh) pump(g, name, ep, now, out);
+    // O25: a data message this member's stream has not passed waits on it: a null at once.
+    if (fresh && g.mode == OrderMode::absolute) send_null(g, name, ep, now, out);
     send_ack(name, ep, from, false, false, out);
 }
 
-// O6, O35: the cumulative ack of the target's stream, with this member's done vector when it
-// changed since the last one sent to the target, or when asking (probe) or answering.
+// O6, O35: the cumulative ack of the target's stream, with the entries of this member's done
+// vector that changed since the last ones sent to the target; the whole vector when answering
+// a probe (or when every entry changed).
 void OrderEngine::send_ack(const std::string& name, Endpoint& ep, std::uint32_t to, bool probe,
                            bool answer, Effects& out) {
     OrderPacket m;
@@ -254,10 +258,13 @@ void OrderEngine::send_ack(const std::string& name, Endpoint& ep, std::uint32_t 
     m.group = name;
     m.view_id = ep.view.id;
     m.ack = ep.streams[to].contiguous;
-    if (probe || answer || ep.done_sent[to] != ep.peer_done[ep.index]) {
-        m.done = ep.peer_done[ep.index];
-        ep.done_sent[to] = m.done;
+    const auto& mine = ep.peer_done[ep.index];
+    auto& sent = ep.done_sent[to];
+    for (std::uint32_t j = 0; j < mine.size(); ++j) {
+        if (answer || sent[j] != mine[j]) m.done.emplace_back(j, mine[j]);
     }
+    m.full = m.done.size() == mine.size();
+    sent = mine;
     m.probe = probe;
     ++counters_.packets_sent;
     out.send(m.target.pid.node, build(m));
@@ -265,20 +272,23 @@ void OrderEngine::send_ack(const std::string& name, Endpoint& ep, std::uint32_t 
 
 void OrderEngine::on_ack(const std::string& name, Endpoint& ep, std::uint32_t from,
                          const OrderPacket& m, Effects& out) {
-    // O4: an ack beyond what was sent; O35: a done vector not one per member, or claiming more
-    // of this member's stream done than the ack says received.
-    const bool vector = !m.done.empty();
-    if (m.ack >= ep.out.next_seq ||
-        (vector && (m.done.size() != ep.view.members.size() || m.done[ep.index] > m.ack))) {
+    // O4: an ack beyond what was sent; O35: a full vector not one entry per member, an index
+    // beyond the view, or more of this member's stream done than the ack says received.
+    const std::size_t n = ep.view.members.size();
+    const bool wrong =
+        (m.full && m.done.size() != n) ||
+        std::any_of(m.done.begin(), m.done.end(), [&](const auto& entry) {
+            return entry.first >= n || (entry.first == ep.index && entry.second > m.ack);
+        });
+    if (m.ack >= ep.out.next_seq || wrong) {
         ++counters_.malformed_dropped;
         return;
     }
     ep.out.acked[from] = std::max(ep.out.acked[from], m.ack);
-    if (!vector) return;
     auto& row = ep.peer_done[from];
-    for (std::size_t j = 0; j < row.size(); ++j) row[j] = std::max(row[j], m.done[j]);
+    for (const auto& [j, value] : m.done) row[j] = std::max(row[j], value);
     if (m.probe) send_ack(name, ep, from, false, true, out);
-    collect(ep);
+    if (!m.done.empty()) collect(ep);
 }
 
 // O35: a member's done pointer per stream: entries processed and, if data, delivered.
@@ -352,6 +362,7 @@ void OrderEngine::take_proposal(GroupState& g, const std::string& name, Endpoint
         return;
     }
     slots[from] = number;
+    ++ep.out.proposals_taken[from];
     if (std::any_of(slots.begin(), slots.end(), [](const auto& p) { return !p.has_value(); })) {
         return;
     }
@@ -365,6 +376,24 @@ void OrderEngine::take_proposal(GroupState& g, const std::string& name, Endpoint
     send_entry(g, name, ep, std::move(commit), now, out);
 }
 
+// O9: the entries member j may be sent again this round: twice the last round's after progress
+// (its ack moved, it proposed, or nothing was outstanding), half of it without.
+std::uint32_t OrderEngine::next_burst(Endpoint& ep, std::uint32_t j) {
+    std::uint32_t& burst = ep.out.burst[j];
+    const std::uint64_t progress = ep.out.acked[j] + ep.out.proposals_taken[j];
+    const bool outstanding =
+        ep.out.acked[j] + 1 < ep.out.next_seq ||
+        std::any_of(ep.out.proposals.begin(), ep.out.proposals.end(),
+                    [&](const auto& p) { return !p.second[j] && p.first <= ep.out.acked[j]; });
+    if (progress > ep.out.progress_at_round[j] || !outstanding) {
+        burst = std::min(burst * 2, retransmit_burst_max);
+    } else {
+        burst = std::max(burst / 2, std::uint32_t{1});
+    }
+    ep.out.progress_at_round[j] = progress;
+    return burst;
+}
+
 // O9: entries a member has not acknowledged (ABCAST: data it has not proposed for) go to it
 // again every retransmit_interval.
 void OrderEngine::retransmit(const std::string& name, Endpoint& ep, Time now, Effects& out) {
@@ -373,15 +402,18 @@ void OrderEngine::retransmit(const std::string& name, Endpoint& ep, Time now, Ef
     const Stream& own = ep.streams[ep.index];
     for (std::uint32_t j = 0; j < ep.view.members.size(); ++j) {
         if (j == ep.index) continue;
-        std::uint64_t sent = 0;
+        const std::uint32_t budget = next_burst(ep, j);
+        std::uint32_t sent = 0;
         for (auto it = own.entries.upper_bound(ep.out.acked[j]);
-             it != own.entries.end() && sent < retransmit_batch_max; ++it, ++sent) {
+             it != own.entries.end() && sent < budget; ++it, ++sent) {
             ++counters_.retransmits;
             transmit_entry(name, ep, it->second.entry, j, out);
         }
         for (const auto& [seq, slots] : ep.out.proposals) {
+            if (sent >= budget) break;
             if (slots[j] || seq > ep.out.acked[j]) continue;
             ++counters_.retransmits;
+            ++sent;
             transmit_entry(name, ep, own.entries.at(seq).entry, j, out);
         }
         // O35: a member that has not reported done what this one has done is asked again,
@@ -394,13 +426,17 @@ void OrderEngine::retransmit(const std::string& name, Endpoint& ep, Time now, Ef
     }
 }
 
-// O25: an absolute-order member whose stream lags a timestamp it received sends a null entry,
-// so that the others learn no earlier message of its can still come.
+// O25: an absolute-order member whose stream lags a data timestamp it received sends a null
+// entry, timestamped at least that, so that the others learn no earlier message of its can
+// still come; at most one per null_interval_min (one due sooner waits for the timer).
 void OrderEngine::send_null(GroupState& g, const std::string& name, Endpoint& ep, Time now,
                             Effects& out) {
     if (g.mode != OrderMode::absolute || ep.flushing || ep.view.id == 0) return;
     if (ep.out.seen_timestamp <= ep.out.last_timestamp) return;
+    if (now < ep.out.next_null) return arm_at(ep.out.next_null, out);
+    ep.out.next_null = now + options_.null_interval_min;
     StreamEntry null;
+    null.timestamp = ep.out.seen_timestamp;  // A floor: send_entry takes the clock if later.
     null.type = EntryType::null;
     send_entry(g, name, ep, std::move(null), now, out);
     pump(g, name, ep, now, out);
@@ -427,11 +463,16 @@ void OrderEngine::arm(Time now, Effects& out) {
     for (const auto& [name, g] : groups_) {
         for (const auto& [pid, ep] : g.endpoints) {
             if (!busy(g, ep)) continue;
-            timer_armed_ = true;
-            out.set_timer(tick_timer, now + options_.tick);
-            return;
+            return arm_at(now + options_.tick, out);
         }
     }
+}
+
+void OrderEngine::arm_at(Time at, Effects& out) {
+    if (timer_armed_ && timer_at_ <= at) return;
+    timer_armed_ = true;
+    timer_at_ = at;
+    out.set_timer(tick_timer, at);
 }
 
 void OrderEngine::on_timer(TimerId timer, Time now, Effects& out) {

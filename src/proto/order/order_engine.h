@@ -87,9 +87,11 @@ private:
     void send_small(wire::PacketKind kind, const std::string& name, const Endpoint& ep,
                     std::uint32_t to, std::uint64_t value, Number number, Effects& out);
     void retransmit(const std::string& name, Endpoint& ep, Time now, Effects& out);
+    [[nodiscard]] static std::uint32_t next_burst(Endpoint& ep, std::uint32_t j);
     void send_null(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
     [[nodiscard]] bool busy(const GroupState& g, const Endpoint& ep) const;
     void arm(Time now, Effects& out);
+    void arm_at(Time at, Effects& out);  // The timer at `at`, unless it is set sooner.
 
     // Ordering (order_delivery.cpp).
     void pump(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
@@ -130,6 +132,7 @@ private:
     OrderCounters counters_;
     Duration wall_offset_ = Duration::zero();  // on_clock.
     bool timer_armed_ = false;
+    Time timer_at_;  // When the armed timer fires.
     std::map<std::string, GroupState, std::less<>> groups_;
 };
 

@@ -60,7 +60,11 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     const Member self = ep.self;
     std::deque<View> queued = std::move(ep.queued);
     Bytes last_outcome = std::move(ep.last_outcome);
+    // O23: a survivor's timestamps in the new view stay above every timestamp it received or
+    // delivered in the old one (so its deliveries never step back at the view change).
+    const std::int64_t floor = std::max(ep.out.last_timestamp, ep.out.seen_timestamp);
     ep = Endpoint{};
+    ep.out.last_timestamp = floor;
     ep.self = self;
     ep.queued = std::move(queued);
     ep.last_outcome = std::move(last_outcome);
@@ -68,6 +72,9 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     ep.index = *index_of(view, self);
     ep.streams.assign(view.members.size(), Stream{});
     ep.out.acked.assign(view.members.size(), 0);
+    ep.out.burst.assign(view.members.size(), retransmit_burst_max);
+    ep.out.proposals_taken.assign(view.members.size(), 0);
+    ep.out.progress_at_round.assign(view.members.size(), 0);
     ep.peer_done.assign(view.members.size(), std::vector<std::uint64_t>(view.members.size(), 0));
     ep.done_sent = ep.peer_done;
     ep.cbcast_received.assign(view.members.size(), 0);
@@ -379,6 +386,7 @@ void OrderEngine::on_outcome(const std::string& name, Endpoint& ep, const OrderP
         auto it = entries.find(h.entry.seq);
         if (it != entries.end() && it->second.delivered) continue;
         ep.delivered_order.push_back(MessageKey{h.sender, h.entry.seq});
+        ep.out.seen_timestamp = std::max(ep.out.seen_timestamp, h.entry.timestamp);
         deliver_message(name, ep, ep.view.members[h.sender], h.entry, out);
     }
     const bool caught_up = o->view.id != ep.pending.id;  // O31a: an earlier flush's outcome.

@@ -36,6 +36,18 @@ public:
         offset_ += n;
         return true;
     }
+    // Unsigned LEB128 in its shortest form, at most 64 bits (docs/ordering.md, "varint").
+    bool varint(std::uint64_t& v) {
+        v = 0;
+        for (unsigned shift = 0; ok_ && shift < 64; shift += 7) {
+            std::uint8_t byte = 0;
+            if (!u8(byte)) return false;
+            if (shift == 63 && byte > 1) break;  // Beyond 64 bits.
+            v |= std::uint64_t{byte & 0x7fu} << shift;
+            if ((byte & 0x80) == 0) return ok_ = byte != 0 || shift == 0;  // Shortest form.
+        }
+        return ok_ = false;
+    }
     [[nodiscard]] std::size_t left() const { return ok_ ? in_.size() - offset_ : 0; }
     [[nodiscard]] bool ok() const { return ok_; }
     [[nodiscard]] bool done() const { return ok_ && offset_ == in_.size(); }
@@ -45,6 +57,48 @@ private:
     std::size_t offset_ = 0;
     bool ok_ = true;
 };
+
+void put_varint(Bytes& out, std::uint64_t v) {
+    for (; v >= 0x80; v >>= 7) out.push_back(static_cast<std::uint8_t>(v | 0x80));
+    out.push_back(static_cast<std::uint8_t>(v));
+}
+
+// order_ack flags (docs/ordering.md, "Packets").
+constexpr std::uint8_t ack_probe = 1;
+constexpr std::uint8_t ack_full = 2;
+
+void put_ack_body(Bytes& out, const OrderPacket& m) {
+    if (m.done.empty() && !m.probe) return;  // No news: an empty body.
+    out.push_back(static_cast<std::uint8_t>((m.probe ? ack_probe : 0) | (m.full ? ack_full : 0)));
+    put_varint(out, m.done.size());
+    for (const auto& [index, value] : m.done) {
+        if (!m.full) put_varint(out, index);
+        put_varint(out, value);
+    }
+}
+
+bool get_ack_body(ByteView body, std::uint32_t members_max, OrderPacket& m) {
+    if (body.empty()) return true;  // No done vector.
+    Reader r(body);
+    std::uint8_t flags = 0;
+    std::uint64_t n = 0;
+    if (!r.u8(flags) || (flags & ~(ack_probe | ack_full)) != 0 || !r.varint(n) || n > members_max ||
+        n > r.left()) {
+        return false;
+    }
+    m.probe = (flags & ack_probe) != 0;
+    m.full = (flags & ack_full) != 0;
+    m.done.resize(n);
+    std::uint64_t next = 0;  // The smallest index the next entry may have.
+    for (std::uint64_t i = 0; i < n; ++i) {
+        std::uint64_t index = i;
+        if (!m.full && (!r.varint(index) || index < next || index >= members_max)) return false;
+        next = index + 1;
+        m.done[i].first = static_cast<std::uint32_t>(index);
+        if (!r.varint(m.done[i].second)) return false;
+    }
+    return r.done();
+}
 
 void put_i64(Bytes& out, std::int64_t v) {
     put_u64(out, static_cast<std::uint64_t>(v));
@@ -224,10 +278,7 @@ wire::Packet build(const OrderPacket& m) {
             break;
         case PacketKind::order_ack:
             h.ack = m.ack;
-            if (m.done.empty()) break;  // No vector: an empty body.
-            p.body.push_back(m.probe ? 1 : 0);
-            put_u32(p.body, static_cast<std::uint32_t>(m.done.size()));
-            for (auto d : m.done) put_u64(p.body, d);
+            put_ack_body(p.body, m);
             break;
         case PacketKind::order_propose:
             h.seq = m.seq;
@@ -263,21 +314,12 @@ Result<OrderPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
                 return fail(Errc::malformed, "order_data body");
             }
             break;
-        case PacketKind::order_ack: {
+        case PacketKind::order_ack:
             m.ack = h.ack;
-            if (packet.body.empty()) break;  // No done vector.
-            std::uint8_t flags = 0;
-            std::uint32_t n = 0;
-            if (!r.u8(flags) || flags > 1 || !r.u32(n) || n == 0 || n > members_max ||
-                n > r.left() / 8) {
+            if (!get_ack_body(packet.body, members_max, m)) {
                 return fail(Errc::malformed, "order_ack body");
             }
-            m.probe = flags == 1;
-            m.done.resize(n);
-            for (auto& d : m.done) r.u64(d);
-            if (!r.done()) return fail(Errc::malformed, "order_ack body");
             break;
-        }
         case PacketKind::order_propose:
             m.seq = h.seq;
             if (h.seq == 0 || !r.u64(m.number.value) || !r.u32(m.number.member) || !r.done()) {

@@ -69,9 +69,12 @@ struct OrderPacket {
     std::uint64_t view_id = 0;
     StreamEntry entry;      // order_data.
     std::uint64_t ack = 0;  // order_ack.
-    // order_ack: the source's done vector (per member of the view: that member's stream is
-    // processed and its data delivered here up to this, O6a), and whether it asks for an answer.
-    std::vector<std::uint64_t> done;
+    // order_ack (O35): entries of the source's done vector as (member index, done pointer of
+    // that member's stream at the source), indices strictly increasing; `full`: every entry,
+    // one per member of the view in index order (sent as values only); else only the entries
+    // that changed. `probe`: the source asks for an answer with its full vector.
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> done;
+    bool full = false;
     bool probe = false;
     std::uint64_t seq = 0;  // order_propose: the proposed-for message.
     Number number;          // order_propose.
@@ -82,8 +85,9 @@ struct OrderPacket {
 // Errc::malformed (detail names the rule): not an order kind, a source not on node `from`, an
 // invalid pid, a missing or over-long group_name, no view_id, a zero seq, an entry body that
 // does not decode, a vector_clock whose width is not a multiple of 8 or over `members_max`, an
-// order_ack body whose flags are not 0 or 1 or whose done vector is over `members_max` or has
-// bytes missing or left over.
+// order_ack body with unknown flags, over `members_max` entries, an index not below
+// `members_max` or not above the one before, a varint over 64 bits or not in its shortest
+// form, or bytes missing or left over.
 [[nodiscard]] Result<OrderPacket> parse(NodeId from, wire::Packet& packet,
                                         std::uint32_t name_bytes_max, std::uint32_t members_max);
 

@@ -19,6 +19,10 @@ struct OrderOptions {
     // whose timestamp is more than this ahead of the receiver's clock is counted as a skew
     // violation (OrderCounters::skew_violations).
     Duration skew_bound = Duration::milliseconds(10);
+    // Absolute ordering: a member that receives a data message timestamped beyond its own
+    // stream sends a null entry at once (O25), but at most one per this interval; one due
+    // sooner is sent when the interval ends. Zero: a null after every such message.
+    Duration null_interval_min = Duration::milliseconds(1);
     std::uint32_t groups_max = 256;  // Groups created on a node (on_create: queue_full).
     // Members of one view; a larger view is refused (counted in views_refused).
     std::uint32_t members_max = 64;

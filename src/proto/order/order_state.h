@@ -67,8 +67,17 @@ struct Stream {
 struct Outgoing {
     std::uint64_t next_seq = 1;        // Seq of its next stream entry.
     std::vector<std::uint64_t> acked;  // Per member: cumulative ack of this stream.
-    std::int64_t last_timestamp = 0;   // Absolute: the last timestamp of this stream.
-    std::int64_t seen_timestamp = 0;   // Absolute: the largest timestamp received.
+    // O9: per member, how many entries the next retransmission round may send it, its
+    // progress (its ack plus the ABCAST proposals taken from it) and that progress at the last
+    // round: a round without progress halves the burst, one with progress doubles it, so that
+    // a receiver that cannot take a full batch (e.g. its reassembly slots are full of
+    // fragments) still gets some entries through.
+    std::vector<std::uint32_t> burst;
+    std::vector<std::uint64_t> proposals_taken;
+    std::vector<std::uint64_t> progress_at_round;
+    std::int64_t last_timestamp = 0;  // Absolute: the last timestamp of this stream.
+    std::int64_t seen_timestamp = 0;  // Absolute: the largest data timestamp received.
+    Time next_null;                   // Absolute: the earliest time for the next null (O25).
     // ABCAST: own data messages still collecting proposals (per member, none yet = nullopt).
     std::map<std::uint64_t, std::vector<std::optional<Number>>> proposals;
     Time next_retransmit;
@@ -125,6 +134,10 @@ struct GroupState {
     std::map<std::uint64_t, Coordination> coordinations;
     std::map<std::uint64_t, View> recent;  // The last views given, by id (the last few).
 };
+
+// Entries sent again to one member per retransmission round at most (O9): a full send window
+// and then some.
+inline constexpr std::uint32_t retransmit_burst_max = 128;
 
 // Views and coordinations a group remembers (a flush may end after later views came).
 inline constexpr std::size_t recent_views_max = 8;

@@ -258,5 +258,60 @@ TEST_F(GroupOrderTest, ViewsShowTheOrderAndOrderedMulticastRefusesNonMembers) {
     EXPECT_FALSE(parse_order("total"));
 }
 
+// GroupNodeOptions::order reaches the ordering engine: with members_max = 1 a node's engine
+// refuses the view of a two-member group (O1, views_refused), so the member that joined second
+// gets no ordering view and its ordered_multicast times out; with the default both members
+// get the two-member view. Values against
+// OrderNodeOptions' rules are refused at start, naming groups.order.
+TEST(GroupOrderOptions, OrderOptionsReachTheEngineAndBadOnesAreRefused) {
+    for (const std::uint32_t members_max : {1u, 64u}) {
+        TempDir dir;
+        NodeOptions o;
+        o.data_dir = dir.path();
+        o.groups.server = true;
+        o.groups.order.members_max = members_max;
+        auto node = start_node(o);
+        ASSERT_TRUE(node);
+        ASSERT_TRUE(node->create_group("small", Order::fifo));
+        Process first = spawn(*node);
+        Process second = spawn(*node);
+        ASSERT_TRUE(first.join_group("small"));
+        ASSERT_TRUE(second.join_group("small"));
+        const bool both = eventually(
+            [&] {
+                auto v = first.ordered_view("small");
+                return v && v->members.size() == 2;
+            },
+            members_max == 1 ? 300ms : 5000ms);
+        EXPECT_EQ(both, members_max >= 2) << members_max;
+        if (members_max == 1) {
+            // The first member keeps the one-member view it installed; the second has none.
+            auto sent = second.ordered_multicast("small", "x", 200ms);
+            ASSERT_FALSE(sent);
+            EXPECT_EQ(sent.error().code, Errc::timeout);
+        }
+    }
+    const auto refused = [](void (*change)(OrderNodeOptions&)) {
+        NodeOptions o;
+        change(o.groups.order);
+        auto node = Node::start(o);
+        EXPECT_FALSE(node);
+        if (node) return std::string();
+        EXPECT_EQ(node.error().code, Errc::invalid_argument);
+        return node.error().detail;
+    };
+    const std::vector<void (*)(OrderNodeOptions&)> changes{
+        [](OrderNodeOptions& o) { o.retransmit_interval = 0ms; },
+        [](OrderNodeOptions& o) { o.tick = o.retransmit_interval + 1ms; },
+        [](OrderNodeOptions& o) { o.skew_bound = -1ms; },
+        [](OrderNodeOptions& o) { o.null_interval_min = o.tick + 1ms; },
+        [](OrderNodeOptions& o) { o.members_max = 0; },
+        [](OrderNodeOptions& o) { o.send_window_max = o.retained_max + 1; },
+    };
+    for (auto change : changes) {
+        EXPECT_NE(refused(change).find("groups.order"), std::string::npos);
+    }
+}
+
 }  // namespace
 }  // namespace herald::testing

@@ -95,9 +95,8 @@ TEST(DaemonConfig, RefusesUnknownKeyNamingTheKeyValueAndAllowedKeys) {
 TEST(DaemonConfig, RefusesUnknownSection) {
     const std::string e = parse_error("[nodes]\nlisten = \"udp://127.0.0.1:1\"\n");
     EXPECT_THAT(e, HasSubstr("test.toml: nodes = "));
-    EXPECT_THAT(e,
-                HasSubstr("unknown section (allowed: node, log, limits, services, naming, groups, "
-                          "coordination)"));
+    EXPECT_THAT(e, HasSubstr("unknown section (allowed: node, log, limits, services, naming, "
+                             "groups, coordination, order)"));
 }
 
 TEST(DaemonConfig, NamingServesByDefaultOrUsesAnotherNodesServer) {
@@ -199,6 +198,58 @@ TEST(DaemonConfig, GroupsServeByDefaultOrUseAnotherNodesServerWithValidTimings) 
     eager.groups_suspicion_ms = 900;  // Under twice the heartbeat.
     EXPECT_THAT(validate_error(eager),
                 HasSubstr("test.toml: groups.suspicion_ms = 900: allowed: 1000 to 600000"));
+}
+
+// [order]: the ordering engine's options (docs/ordering.md, "Options"), each with its range;
+// tick_ms is bounded by retransmit_ms, null_interval_us by tick_ms, send_window_max by
+// retained_max.
+TEST(DaemonConfig, OrderKeysAreReadAndRefusedOutOfRange) {
+    EXPECT_EQ(DaemonConfig{}.order_retransmit_ms, 100u);
+    EXPECT_EQ(DaemonConfig{}.order_null_interval_us, 1000u);
+    auto config = parse_config(
+        "[order]\nretransmit_ms = 40\ntick_ms = 20\nskew_bound_ms = 2\nnull_interval_us = 0\n"
+        "groups_max = 8\nmembers_max = 16\nsend_window_max = 32\nretained_max = 512\n"
+        "receive_window_max = 256\n",
+        "test.toml");
+    ASSERT_TRUE(config.has_value()) << config.error().to_string();
+    EXPECT_EQ(config->order_retransmit_ms, 40u);
+    EXPECT_EQ(config->order_tick_ms, 20u);
+    EXPECT_EQ(config->order_skew_bound_ms, 2u);
+    EXPECT_EQ(config->order_null_interval_us, 0u);
+    EXPECT_EQ(config->order_groups_max, 8u);
+    EXPECT_EQ(config->order_members_max, 16u);
+    EXPECT_EQ(config->order_send_window_max, 32u);
+    EXPECT_EQ(config->order_retained_max, 512u);
+    EXPECT_EQ(config->order_receive_window_max, 256u);
+    EXPECT_TRUE(validate(*config).has_value());
+    EXPECT_THAT(parse_error("[order]\nwindow = 5\n"),
+                HasSubstr("test.toml: order.window = 5: unknown key (allowed in [order]: "
+                          "retransmit_ms, tick_ms, skew_bound_ms, null_interval_us"));
+    EXPECT_THAT(parse_error("[order]\ntick_ms = -1\n"),
+                HasSubstr("order.tick_ms = -1: expected a whole number"));
+    const auto refused = [](void (*change)(DaemonConfig&)) {
+        DaemonConfig c;
+        change(c);
+        return validate_error(c);
+    };
+    EXPECT_THAT(refused([](DaemonConfig& c) { c.order_retransmit_ms = 0; }),
+                HasSubstr("test.toml: order.retransmit_ms = 0: allowed: 1 to 60000"));
+    EXPECT_THAT(refused([](DaemonConfig& c) { c.order_tick_ms = 101; }),
+                HasSubstr("order.tick_ms = 101: allowed: 1 to 100"));
+    EXPECT_THAT(refused([](DaemonConfig& c) { c.order_skew_bound_ms = 60'001; }),
+                HasSubstr("order.skew_bound_ms = 60001: allowed: 0 to 60000"));
+    EXPECT_THAT(refused([](DaemonConfig& c) { c.order_null_interval_us = 50'001; }),
+                HasSubstr("order.null_interval_us = 50001: allowed: 0 to 50000"));
+    EXPECT_THAT(refused([](DaemonConfig& c) { c.order_groups_max = 0; }),
+                HasSubstr("order.groups_max = 0: allowed: 1 to 65536"));
+    EXPECT_THAT(refused([](DaemonConfig& c) { c.order_members_max = 1025; }),
+                HasSubstr("order.members_max = 1025: allowed: 1 to 1024"));
+    EXPECT_THAT(refused([](DaemonConfig& c) { c.order_retained_max = (1u << 20) + 1; }),
+                HasSubstr("order.retained_max = 1048577: allowed: 1 to 1048576"));
+    EXPECT_THAT(refused([](DaemonConfig& c) { c.order_send_window_max = 4097; }),
+                HasSubstr("order.send_window_max = 4097: allowed: 1 to 4096"));
+    EXPECT_THAT(refused([](DaemonConfig& c) { c.order_receive_window_max = 0; }),
+                HasSubstr("order.receive_window_max = 0: allowed: 1 to 1048576"));
 }
 
 TEST(DaemonConfig, RefusesTopLevelKeyOutsideASection) {

@@ -190,6 +190,80 @@ TEST(OrderEngine, RetransmitsUntilAcknowledged) {
     EXPECT_TRUE(net.wire.empty());  // Acknowledged and stable: nothing more to send.
 }
 
+// O9: a member that acknowledges nothing of a retransmission round gets half as many entries
+// the next round (down to one), and twice as many after a round with progress, so that a
+// receiver that cannot take a whole batch (its reassembly slots full of fragments) still
+// gets entries through.
+TEST(OrderEngine, RetransmissionBurstHalvesWithoutProgressAndDoublesWithIt) {
+    Net net(2, OrderMode::fifo);
+    const std::uint32_t window = net.options.send_window_max;
+    for (std::uint32_t i = 0; i < window; ++i) ASSERT_EQ(net.send(1, 1), Errc::ok);
+    net.wire.clear();  // Every copy lost.
+    const auto round = [&] {
+        net.tick(Duration::milliseconds(100));
+        std::size_t data = 0;
+        for (const auto& p : net.wire) {
+            if (p.to == NodeId{2} && p.packet.header.kind == wire::PacketKind::order_data) ++data;
+        }
+        return data;
+    };
+    std::vector<std::size_t> lossy;
+    for (int i = 0; i < 8; ++i) {
+        lossy.push_back(round());
+        net.wire.clear();  // Lost again.
+    }
+    EXPECT_EQ(lossy, (std::vector<std::size_t>{64, 32, 16, 8, 4, 2, 1, 1}));
+    std::vector<std::size_t> healed;
+    while (net.tags(2).size() < window && healed.size() < 20) {
+        healed.push_back(round());
+        net.flush_wire();
+    }
+    EXPECT_EQ(healed, (std::vector<std::size_t>{1, 2, 4, 8, 16, 32, 1}));
+    EXPECT_EQ(net.tags(2).size(), window);
+}
+
+// O35: acks carry only the done entries that changed since the last ack to that member; an
+// answer to a probe carries the whole vector.
+TEST(OrderEngine, AcksCarryOnlyChangedDoneEntriesAndAnswersTheWholeVector) {
+    Net net(3, OrderMode::fifo);
+    ASSERT_EQ(net.send(1, 1), Errc::ok);
+    net.flush_wire();
+    ASSERT_EQ(net.send(1, 2), Errc::ok);
+    std::vector<OrderPacket> acks;
+    for (auto& p : net.wire) {
+        Effects out;
+        net.engine(p.to.value).on_packet(p.from, p.packet, net.now, out);
+        for (auto& send : out.sends) {
+            wire::Packet packet = std::move(send).take();
+            auto parsed = parse(p.to, packet, 64, 64);
+            ASSERT_TRUE(parsed.has_value());
+            if (parsed->kind == wire::PacketKind::order_ack) acks.push_back(*parsed);
+        }
+    }
+    net.wire.clear();
+    ASSERT_EQ(acks.size(), 2u);  // From members 2 and 3 to member 1.
+    for (const auto& a : acks) {
+        using Done = std::vector<std::pair<std::uint32_t, std::uint64_t>>;
+        EXPECT_EQ(a.done, (Done{{0, 2}}));  // Only member 1's stream moved (1 -> 2).
+        EXPECT_FALSE(a.full);
+    }
+    OrderPacket probe;
+    probe.kind = wire::PacketKind::order_ack;
+    probe.source = Net::member(1);
+    probe.target = Net::member(2);
+    probe.group = "g";
+    probe.view_id = 1;
+    probe.probe = true;
+    net.pass({NodeId{1}, NodeId{2}, build(probe)});
+    ASSERT_EQ(net.wire.size(), 1u);
+    wire::Packet answer_packet = net.wire.front().packet;
+    auto answer = parse(NodeId{2}, answer_packet, 64, 64);
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_TRUE(answer->full);
+    EXPECT_FALSE(answer->probe);
+    EXPECT_EQ(answer->done.size(), 3u);
+}
+
 TEST(OrderEngine, SequencerOrdersEveryMembersMessages) {
     Net net(3, OrderMode::sequencer);
     ASSERT_EQ(net.send(3, 3), Errc::ok);
@@ -214,6 +288,62 @@ TEST(OrderEngine, AbsoluteDeliversByTimestampOnceEveryStreamPassedIt) {
     }
     EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{2, 1}));
     EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{2, 1}));
+}
+
+// O25: a member that receives a message its stream has not passed answers with a null at
+// once, timestamped at least the message's, so an idle group delivers within about a round
+// trip, with no tick; a second message within null_interval_min gets its null when the
+// interval ends (the timer), not one null per message.
+TEST(OrderEngine, AbsoluteIdleMembersAnswerWithANullAtOnceAtMostOnePerInterval) {
+    Net net(3, OrderMode::absolute);
+    net.engine(1).on_clock(Duration::milliseconds(-5));  // Behind: its null takes the floor.
+    net.now = Time::zero() + Duration::milliseconds(10);
+    ASSERT_EQ(net.send(2, 2), Errc::ok);
+    net.flush_wire();  // No tick.
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{2})) << node;
+    }
+    net.now += Duration::milliseconds(5);
+    ASSERT_EQ(net.send(2, 3), Errc::ok);
+    ASSERT_EQ(net.send(2, 4), Errc::ok);
+    net.flush_wire();
+    std::size_t nulls = 0;
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{2, 3})) << node;
+        const Endpoint* ep = net.engine(node).endpoint("g", Net::member(node).pid);
+        nulls += ep->out.next_seq - 1;
+    }
+    // Member 2's three messages; from members 1 and 3 one null per burst each (two bursts).
+    EXPECT_EQ(nulls, 3u + 4u);
+    net.tick(net.options.null_interval_min);
+    net.flush_wire();
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{2, 3, 4})) << node;
+    }
+}
+
+// O23: a survivor whose clock is behind keeps its timestamps above what it received in the
+// old view, so no member's deliveries step back in timestamp at the view change.
+TEST(OrderEngine, AbsoluteTimestampsDoNotStepBackAtAViewChange) {
+    Net net(3, OrderMode::absolute);
+    net.engine(1).on_clock(Duration::milliseconds(-8));
+    net.now = Time::zero() + Duration::milliseconds(10);
+    ASSERT_EQ(net.send(2, 2), Errc::ok);  // Timestamp 10 ms.
+    net.flush_wire();
+    View next = net.view;
+    next.id = 2;
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, next);
+    net.flush_wire();
+    ASSERT_NE(net.engine(1).installed("g", Net::member(1).pid), nullptr);
+    ASSERT_EQ(net.engine(1).installed("g", Net::member(1).pid)->id, 2u);
+    net.now += Duration::milliseconds(1);
+    ASSERT_EQ(net.send(1, 1), Errc::ok);  // Its clock reads 3 ms.
+    net.flush_wire();
+    for (std::size_t node = 1; node <= 3; ++node) {
+        const auto& got = net.got[Net::member(node).pid];
+        ASSERT_EQ(got.size(), 2u) << node;
+        EXPECT_LT(got[0].timestamp, got[1].timestamp) << node;
+    }
 }
 
 // O23-O26 with clocks that are not the engines' `now`: timestamps come from now + the offset
@@ -316,13 +446,14 @@ TEST(OrderEngine, StreamsForeverInOneViewWithBoundedRetention) {
     }
 }
 
-// O35: a done vector that is not one entry per member of the view, or that claims more of the
-// target's stream done than the ack says received, is malformed (O4).
+// O35: a full done vector that is not one entry per member of the view, an index beyond the
+// view, or more of the target's stream done than the ack says received, is malformed (O4).
 TEST(OrderEngine, MalformedDoneVectorsAreDropped) {
     Net net(3, OrderMode::fifo);
     ASSERT_EQ(net.send(1, 1), Errc::ok);
     net.wire.clear();
-    const auto ack = [&](std::vector<std::uint64_t> done, std::uint64_t acked) {
+    using Done = std::vector<std::pair<std::uint32_t, std::uint64_t>>;
+    const auto ack = [&](Done done, bool full, std::uint64_t acked) {
         OrderPacket m;
         m.kind = wire::PacketKind::order_ack;
         m.source = Net::member(2);
@@ -331,14 +462,20 @@ TEST(OrderEngine, MalformedDoneVectorsAreDropped) {
         m.view_id = 1;
         m.ack = acked;
         m.done = std::move(done);
+        m.full = full;
         net.pass({NodeId{2}, NodeId{1}, build(m)});
     };
-    ack({1, 0}, 1);        // Two entries in a view of three.
-    ack({1, 0, 0, 0}, 1);  // Four.
-    ack({1, 0, 0}, 0);     // Member 1's stream done beyond what member 2 received.
-    EXPECT_EQ(net.engine(1).counters().malformed_dropped, 3u);
-    ack({1, 0, 0}, 1);
-    EXPECT_EQ(net.engine(1).counters().malformed_dropped, 3u);
+    ack({{0, 1}, {1, 0}}, true, 1);                  // Two entries in a view of three.
+    ack({{0, 1}, {1, 0}, {2, 0}, {3, 0}}, true, 1);  // Four.
+    ack({{0, 1}, {1, 0}, {2, 0}}, true, 0);  // Member 1's stream done beyond what was received.
+    ack({{0, 1}}, false, 0);                 // The same, as a change.
+    ack({{3, 1}}, false, 1);                 // Index 3 in a view of three.
+    EXPECT_EQ(net.engine(1).counters().malformed_dropped, 5u);
+    ack({{0, 1}, {1, 0}, {2, 0}}, true, 1);
+    ack({{0, 1}}, false, 1);
+    EXPECT_EQ(net.engine(1).counters().malformed_dropped, 5u);
+    const Endpoint* ep = net.engine(1).endpoint("g", Net::member(1).pid);
+    EXPECT_EQ(ep->peer_done[1], (std::vector<std::uint64_t>{1, 0, 0}));
 }
 
 TEST(OrderEngine, MalformedPacketsAreCountedAndDropped) {

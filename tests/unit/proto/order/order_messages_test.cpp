@@ -84,10 +84,11 @@ TEST(OrderMessages, CommitAndProposalRoundTrip) {
     EXPECT_FALSE(parse(NodeId{1}, q, 64, 64).has_value());
 }
 
-// O35: an order_ack carries the probe flag and the sender's done vector, or nothing; a flag
-// above 1, a vector of no entries or over members_max, bytes missing or left over are
-// malformed (O4).
-TEST(OrderMessages, AckCarriesTheDoneVectorAndRejectsMalformedOnes) {
+// O35: an order_ack carries flags and the entries of the sender's done vector that changed
+// (index, value varints) or all of them (values only), or nothing. Unknown flags, an index not
+// above the previous one or over members_max, over-long or non-shortest varints, bytes missing
+// or left over are malformed (O4).
+TEST(OrderMessages, AckCarriesDoneEntriesAsVarintsAndRejectsMalformedOnes) {
     OrderPacket m;
     m.kind = wire::PacketKind::order_ack;
     m.source = member(1, 10);
@@ -95,37 +96,62 @@ TEST(OrderMessages, AckCarriesTheDoneVectorAndRejectsMalformedOnes) {
     m.group = "g";
     m.view_id = 1;
     m.ack = 4;
-    m.done = {3, 4, 0};
+    m.done = {{1, 300}, {5, 2}};
     m.probe = true;
     const wire::Packet p = build(m);
+    // Flags, n, then (index, value) pairs: 300 takes two bytes.
+    EXPECT_EQ(p.body, (Bytes{1, 2, 1, 0xac, 0x02, 5, 2}));
     wire::Packet copy = p;
     auto back = parse(NodeId{1}, copy, 64, 64);
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->ack, 4u);
     EXPECT_EQ(back->done, m.done);
     EXPECT_TRUE(back->probe);
-    copy = p;
-    EXPECT_FALSE(parse(NodeId{1}, copy, 64, 2).has_value());  // 3 entries over members_max 2.
-    copy = p;
-    copy.body[0] = 2;  // Flags other than the probe bit.
-    EXPECT_FALSE(parse(NodeId{1}, copy, 64, 64).has_value());
+    EXPECT_FALSE(back->full);
+    m.done = {{0, 3}, {1, 4}, {2, 0}};  // The whole vector: values only.
+    m.full = true;
+    m.probe = false;
+    wire::Packet whole = build(m);
+    EXPECT_EQ(whole.body, (Bytes{2, 3, 3, 4, 0}));
+    back = parse(NodeId{1}, whole, 64, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->done, m.done);
+    EXPECT_TRUE(back->full);
+    EXPECT_FALSE(back->probe);
+    const auto rejects = [&](Bytes body, std::uint32_t members_max = 64) {
+        copy = p;
+        copy.body = std::move(body);
+        return !parse(NodeId{1}, copy, 64, members_max).has_value();
+    };
+    EXPECT_TRUE(rejects({1, 2, 1, 0xac, 0x02, 5, 2}, 5));  // Index 5 with members_max 5.
+    EXPECT_TRUE(rejects({4, 0}));                          // A flag beyond probe and full.
+    EXPECT_TRUE(rejects({0, 2, 3, 1, 1, 1}));              // Index 1 after index 3.
+    EXPECT_TRUE(rejects({0, 2, 3, 1, 3, 1}));              // Index 3 twice.
+    EXPECT_TRUE(rejects({0, 1, 0, 0x80, 0x00}));           // Value 0 in two bytes.
+    EXPECT_TRUE(rejects(Bytes{0, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                              0x02}));  // A value of 65 bits.
+    EXPECT_FALSE(rejects(
+        Bytes{0, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}));  // 2^64 - 1.
+    EXPECT_TRUE(rejects({0, 3, 0, 1, 1, 1}));  // Three entries announced, two there.
     copy = p;
     copy.body.push_back(0);  // A byte left over.
-    EXPECT_FALSE(parse(NodeId{1}, copy, 64, 64).has_value());
-    copy = p;
-    copy.body.clear();  // No vector at all: a plain ack.
-    back = parse(NodeId{1}, copy, 64, 64);
-    ASSERT_TRUE(back.has_value());
-    EXPECT_TRUE(back->done.empty());
-    EXPECT_FALSE(back->probe);
-    copy = p;
-    copy.body = Bytes{0, 0, 0, 0, 0};  // A vector of no entries.
     EXPECT_FALSE(parse(NodeId{1}, copy, 64, 64).has_value());
     for (std::size_t n = 1; n < p.body.size(); ++n) {
         copy = p;
         copy.body.resize(n);  // Bytes missing.
         EXPECT_FALSE(parse(NodeId{1}, copy, 64, 64).has_value()) << n;
     }
+    copy = p;
+    copy.body.clear();  // No vector at all: a plain ack.
+    back = parse(NodeId{1}, copy, 64, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_TRUE(back->done.empty());
+    EXPECT_FALSE(back->probe);
+    copy.body = Bytes{1, 0};  // A probe with no news.
+    back = parse(NodeId{1}, copy, 64, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_TRUE(back->done.empty());
+    EXPECT_TRUE(back->probe);
 }
 
 TEST(OrderMessages, FlushReportAndOutcomeRoundTripAndRejectTruncation) {
