@@ -191,7 +191,26 @@ void Node::on_packet(const Endpoint& from, wire::Packet& packet, Time t) {
     }
     if (source != id_ && !admit_address(source, from, packet, t)) return;
     learn_forwarded_sender(packet, t);
-    dispatch_packet(source, packet, t);
+    dispatch_packet(source, packet, t, &from);
+}
+
+proto::rpc::Source Node::rpc_source(const Endpoint& from) const {
+    // A keyed hash: strangers can neither predict nor steer which addresses share a value.
+    std::string bytes;
+    bytes.reserve(4 + from.host.size() + from.path.size());
+    bytes.push_back(static_cast<char>(from.scheme));
+    bytes.push_back(static_cast<char>(from.port & 0xFF));
+    bytes.push_back(static_cast<char>(from.port >> 8));
+    bytes.append(from.host);
+    bytes.push_back('\0');
+    bytes.append(from.path);
+    proto::rpc::Source source;
+    source.address = wire::keyed_hash(
+        address_key_, ByteView(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+    if (source.address == 0) source.address = 1;  // 0 means "no address".
+    // A tcp connection proved its address by its handshake (as for address changes).
+    source.proven = from.scheme == Endpoint::Scheme::tcp;
+    return source;
 }
 
 bool Node::admit_address(NodeId source, const Endpoint& from, const wire::Packet& packet, Time t) {
@@ -235,7 +254,8 @@ void Node::learn_forwarded_sender(const wire::Packet& packet, Time t) {
     peers_.learn(sender, *endpoint, t);
 }
 
-void Node::dispatch_packet(NodeId from, wire::Packet& packet, Time now_time) {
+void Node::dispatch_packet(NodeId from, wire::Packet& packet, Time now_time,
+                           const Endpoint* address) {
     ++counters_.packets_received;
     if (packet.header.kind == wire::PacketKind::hello) ++counters_.pings_answered;
     const auto kind = packet.header.kind;
@@ -247,6 +267,16 @@ void Node::dispatch_packet(NodeId from, wire::Packet& packet, Time now_time) {
     // Credit in the ack must count what the target process took (lazy reports: node_receive).
     if (kind == wire::PacketKind::data) fold_consumed(packet.header.target);
     HERALD_ASSERT(effects_.empty());
+    if (kind == wire::PacketKind::rpc_request && address != nullptr) {
+        // The RPC server's admission needs the sender's address (docs/rpc.md, "Admission").
+        const proto::rpc::Source source = rpc_source(*address);
+        engines_->run<proto::rpc::RpcEngine>(rpc_slot_, now_time, effects_,
+                                             [&](proto::rpc::RpcEngine& rpc, proto::Effects& out) {
+                                                 rpc.on_packet(from, packet, source, now_time, out);
+                                             });
+        carry_out();
+        return;
+    }
     if (!engines_->on_packet(from, packet, now_time, effects_)) {
         ++counters_.packets_unhandled;  // A kind no hosted engine speaks (yet): drop.
         return;

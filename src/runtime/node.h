@@ -30,6 +30,7 @@
 #include "proto/direct/direct_engine.h"
 #include "proto/effects.h"
 #include "proto/engine_set.h"
+#include "proto/rpc/rpc_state.h"
 #include "runtime/group_table.h"
 #include "runtime/link.h"
 #include "runtime/loop.h"
@@ -41,6 +42,7 @@
 #include "runtime/peer_table.h"
 #include "runtime/store_writer.h"
 #include "runtime/transport.h"
+#include "wire/auth.h"
 
 namespace herald::runtime {
 
@@ -254,7 +256,11 @@ private:
     void on_datagram(const Endpoint& from, ByteView datagram);
     void on_packet(const Endpoint& from, wire::Packet& packet, Time now);
     // Hands `packet` to its engine, which may take its body.
-    void dispatch_packet(NodeId from, wire::Packet& packet, Time now);
+    // `address`: where it came from (nullptr for packets that did not come from a transport).
+    void dispatch_packet(NodeId from, wire::Packet& packet, Time now,
+                         const Endpoint* address = nullptr);
+    // What the RPC engine's admission knows of a sender's address (docs/rpc.md, "Admission").
+    [[nodiscard]] proto::rpc::Source rpc_source(const Endpoint& from) const;
     void on_wake();
     void on_node_timer(proto::TimerId id, Time now);
     void run_deferred();
@@ -352,6 +358,8 @@ private:
     std::unique_ptr<Transport> transport_;
     PeerTable peers_;
     PathChecks path_checks_;
+    // Key of the hash that names source addresses to the RPC engine (rpc_source).
+    wire::HashKey address_key_ = wire::random_hash_key();
     std::vector<PathChecks::Challenge> challenges_;  // Scratch of admit_address.
     std::unique_ptr<Link> link_;
     GroupTable groups_;

@@ -95,6 +95,8 @@ public:
     [[nodiscard]] EngineStats stats() const;
 
 private:
+    // An rpc_request for a hosted RPC engine, given with its sender's address; false: not one.
+    bool deliver_request(NodeId from, wire::Packet& packet);
     struct Queued {
         proto::EngineSlot slot = 0;
         Message message;

@@ -97,6 +97,15 @@ private:
     std::map<std::pair<std::uint64_t, std::uint32_t>, Entry> windows_;
 };
 
+// A keyed 64-bit hash (SipHash-2-4, libsodium crypto_shorthash): a pseudo-random function of
+// `message` for whoever does not know `key`. For values that must not be forged or steered
+// by outsiders without costing a MAC (the RPC address cookies, docs/rpc.md "Admission").
+inline constexpr std::size_t hash_key_bytes = 16;
+using HashKey = std::array<std::uint8_t, hash_key_bytes>;
+[[nodiscard]] std::uint64_t keyed_hash(const HashKey& key, ByteView message);
+// A new random HashKey (libsodium randombytes_buf).
+[[nodiscard]] HashKey random_hash_key();
+
 // Reads a key file: one or two lines of 64 hex digits (the first signs; a second is also
 // accepted, for a rotation), '#' comments and blank lines ignored. Errc::invalid_argument
 // (with the reason) when the file cannot be read, is readable or writable by group or others
