@@ -285,6 +285,15 @@ Status Daemon::adopt_worker(Process process) {
 
 namespace {
 
+// The memory rows of the status counters (docs/admin.md; docs/security.md "Memory").
+void add_memory_counters(const NodeStats& s, admin::Reply& reply) {
+    reply.counters.insert({{"reassembly_bytes", s.reassembly_bytes},
+                           {"reassembly_partials", s.reassembly_partials},
+                           {"peer_state_entries", s.peer_state_entries},
+                           {"peer_state_bytes", s.peer_state_bytes},
+                           {"memory_trims", s.memory_trims}});
+}
+
 // The mailbox and RPC rows of the status counters (docs/admin.md).
 void add_engine_counters(const Node& node, admin::Reply& reply) {
     if (const auto m = node.mailbox_counters()) {
@@ -358,8 +367,6 @@ admin::Reply Daemon::status() const {
                       {"address_moves", s.address_moves},
                       {"address_refused", s.address_refused},
                       {"address_dropped", s.address_dropped},
-                      {"reassembly_bytes", s.reassembly_bytes},
-                      {"reassembly_partials", s.reassembly_partials},
                       {"name_requests", s.name_requests},
                       {"name_cache_hits", s.name_cache_hits},
                       {"name_retries", s.name_retries},
@@ -382,6 +389,7 @@ admin::Reply Daemon::status() const {
                       {"ordered_retransmits", s.ordered_retransmits},
                       {"ordered_flushes", s.ordered_flushes},
                       {"ordered_flush_discarded", s.ordered_flush_discarded}};
+    add_memory_counters(s, reply);
     add_engine_counters(*node_, reply);
     return reply;
 }

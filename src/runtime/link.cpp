@@ -211,6 +211,8 @@ Link::Counters Link::counters() const {
     Counters c = counters_;
     c.reassembly_bytes = reassembler_.held_bytes();
     c.reassembly_partials = reassembler_.partial_messages();
+    c.replay_senders = replay_.senders();
+    c.replay_bytes = replay_.memory_bytes();
     return c;
 }
 

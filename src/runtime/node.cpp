@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <limits>
 #include <random>
 #include <system_error>
@@ -160,6 +163,8 @@ void Node::start_loop() {
     const bool posted = loop_.post([this, &started] {
         transport_->start(
             [this](const Endpoint& from, ByteView datagram) { on_datagram(from, datagram); });
+        node_timers_.set(node_timer(NodeTimer::memory, 0), now() + memory_check_period);
+        rearm();
         started.set_value();
     });
     HERALD_ASSERT(posted);
@@ -564,8 +569,31 @@ void Node::on_node_timer(proto::TimerId id, Time now_time) {
         case NodeTimer::drain:
             finish_shutdown();
             break;
+        case NodeTimer::memory:
+            check_memory(now_time);
+            break;
     }
     run_deferred();
+}
+
+void Node::check_memory(Time now_time) {
+#if defined(__GLIBC__)
+    // glibc keeps freed memory for reuse and returns only the top of the heap by itself; a
+    // flood's peer records and reassembly buffers, freed in the middle of it, stay resident
+    // (issue 21 item 6). mallinfo2 walks the arenas' free lists: microseconds, every 5 s.
+    // Trimmed pages still count as free in the heap, so only what was freed since the last
+    // trim (beyond memory_trim_free_min) makes another one.
+    const std::size_t free_bytes = ::mallinfo2().fordblks;
+    trimmed_free_bytes_ = std::min(trimmed_free_bytes_, free_bytes);  // Reused since.
+    if (free_bytes >= trimmed_free_bytes_ + memory_trim_free_min) {
+        ::malloc_trim(0);
+        ++counters_.memory_trims;
+        trimmed_free_bytes_ = ::mallinfo2().fordblks;
+    }
+#endif
+    if (!shut_down_) {
+        node_timers_.set(node_timer(NodeTimer::memory, 0), now_time + memory_check_period);
+    }
 }
 
 void Node::schedule_flush() {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/assert.h"
+#include "core/memory.h"
 #include "wire/codec.h"
 #include "wire/crc32c.h"
 #include "wire/packet.h"
@@ -91,6 +92,11 @@ int hex_digit(char c) {
 }
 
 }  // namespace
+
+std::size_t ReplayGuard::memory_bytes() const {
+    using Value = std::pair<const std::pair<std::uint64_t, std::uint32_t>, Entry>;
+    return windows_.size() * memory::map_node(sizeof(Value));
+}
 
 std::uint64_t keyed_hash(const HashKey& key, ByteView message) {
     static_assert(crypto_shorthash_KEYBYTES == hash_key_bytes);

@@ -86,6 +86,8 @@ public:
     ReplayWindow::Verdict check(std::uint64_t node, std::uint32_t incarnation,
                                 std::uint64_t number);
     [[nodiscard]] std::size_t senders() const { return windows_.size(); }
+    // Estimated heap bytes of the windows (core/memory.h): about 600 per sender.
+    [[nodiscard]] std::size_t memory_bytes() const;
 
 private:
     struct Entry {

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/assert.h"
+#include "core/memory.h"
 
 namespace herald::proto::rpc {
 namespace {
@@ -135,6 +136,12 @@ void ReplyCache::erase_client(NodeId node) {
         if (--count->second == 0) per_address_.erase(count);
     }
     clients_.erase(it);
+}
+
+std::size_t ReplyCache::client_bytes() const {
+    return clients_.size() * memory::map_node(sizeof(std::pair<const NodeId, ClientRecord>)) +
+           per_address_.size() *
+               memory::hash_node(sizeof(std::pair<const std::uint64_t, std::uint32_t>));
 }
 
 std::uint32_t ReplyCache::clients_at(std::uint64_t address) const {

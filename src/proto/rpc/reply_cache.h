@@ -84,6 +84,8 @@ public:
     [[nodiscard]] std::size_t entries() const { return entries_.size(); }
     [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
     [[nodiscard]] std::size_t clients() const { return clients_.size(); }
+    // Estimated heap bytes of the client records and their per-address counts.
+    [[nodiscard]] std::size_t client_bytes() const;
 
     [[nodiscard]] ClientRecord* client(NodeId node);
     // Precondition: `node` has no record. `address`: Source::address of its first request

@@ -152,6 +152,7 @@ RpcCounters RpcEngine::counters() const {
     counters.cache_entries = server_->cache().entries();
     counters.cache_bytes = server_->cache().bytes();
     counters.cache_clients = server_->cache().clients();
+    counters.client_bytes = server_->cache().client_bytes();
     return counters;
 }
 

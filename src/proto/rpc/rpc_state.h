@@ -48,6 +48,7 @@ struct RpcCounters {
     // Gauges.
     std::uint64_t calls_outstanding = 0, executing = 0, cache_entries = 0, cache_bytes = 0;
     std::uint64_t cache_clients = 0;
+    std::uint64_t client_bytes = 0;  // Estimated heap bytes of the client records (core/memory.h).
 };
 
 // Where a packet came from, as the driver knows it (docs/rpc.md, "Admission"). The address is
