@@ -95,6 +95,8 @@ public:
     [[nodiscard]] bool authenticated() const { return auth_.has_value(); }
     [[nodiscard]] bool encrypting() const { return auth_.has_value() && options_.encrypt; }
     [[nodiscard]] Counters counters() const;
+    // Fragments received so far (one load: the receive path asks after every datagram).
+    [[nodiscard]] std::uint64_t fragments_received() const { return counters_.fragments_received; }
 
 private:
     struct Pack {

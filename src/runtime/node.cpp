@@ -180,11 +180,14 @@ void Node::on_datagram(const Endpoint& from, ByteView datagram) {
     if (shut_down_) return;
     const Time t = now();
     bool whole = false;
+    const std::uint64_t fragments = link_->fragments_received();
     link_->receive(datagram, t, [&](wire::Packet&& packet) {
         whole = true;
         if (!shut_down_) on_packet(from, packet, t);
     });
-    if (!whole) rearm();  // A new partial message may need the reassembly timeout.
+    // A new partial message may need the reassembly timeout. Junk (no packet, no fragment)
+    // changes no deadline: not re-arming for it keeps a rejected datagram cheap (issue 21).
+    if (!whole && link_->fragments_received() != fragments) rearm();
 }
 
 void Node::on_packet(const Endpoint& from, wire::Packet& packet, Time t) {
