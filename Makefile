@@ -69,6 +69,7 @@ bench: build
 	@./build/release/bench/herald-bench --full
 	@./build/release/bench/bench-mailbox --dir build/release/bench-mailbox.tmp
 	@./build/release/bench/bench-naming
+	@./build/release/bench/bench-flood
 
 # Persistent mailboxes against append+fdatasync and plain SQLite (docs/performance.md).
 bench-mailbox: build

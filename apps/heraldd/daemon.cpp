@@ -309,6 +309,15 @@ Status Daemon::adopt_worker(Process process) {
 
 namespace {
 
+// The memory rows of the status counters (docs/admin.md; docs/security.md "Memory").
+void add_memory_counters(const NodeStats& s, admin::Reply& reply) {
+    reply.counters.insert({{"reassembly_bytes", s.reassembly_bytes},
+                           {"reassembly_partials", s.reassembly_partials},
+                           {"peer_state_entries", s.peer_state_entries},
+                           {"peer_state_bytes", s.peer_state_bytes},
+                           {"memory_trims", s.memory_trims}});
+}
+
 // The mailbox and RPC rows of the status counters (docs/admin.md).
 void add_engine_counters(const Node& node, admin::Reply& reply) {
     if (const auto m = node.mailbox_counters()) {
@@ -330,6 +339,9 @@ void add_engine_counters(const Node& node, admin::Reply& reply) {
                            {"rpc_duplicates_discarded", r.duplicates_discarded},
                            {"rpc_response_retransmits", r.response_retransmits},
                            {"rpc_responses_abandoned", r.responses_abandoned},
+                           {"rpc_cookies_sent", r.cookies_sent},
+                           {"rpc_address_refusals", r.address_refusals},
+                           {"rpc_clients", r.cache_clients},
                            {"rpc_crashed_reported", r.crashed_reported},
                            {"rpc_cache_entries", r.cache_entries},
                            {"rpc_store_commits", r.store_commits},
@@ -423,6 +435,7 @@ admin::Reply Daemon::status() const {
     const NodeStats s = node_->stats();
     reply.counters = node_counters(s);
     add_address_counters(s, reply);
+    add_memory_counters(s, reply);
     add_engine_counters(*node_, reply);
     return reply;
 }

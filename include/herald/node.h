@@ -125,6 +125,14 @@ struct NodeStats {
     // Memory held now for fragmented messages still incomplete (bounded: docs/wire.md), and
     // how many such messages there are.
     std::uint64_t reassembly_bytes = 0, reassembly_partials = 0;
+    // State held now per remote node: entries of the peer table, address checks, replay windows
+    // (with a key), the direct protocol's peer records and the RPC server's client records, and
+    // their estimated heap bytes (from the structures' sizes, not measured by the allocator).
+    // Bounded: docs/security.md, "Memory".
+    std::uint64_t peer_state_entries = 0, peer_state_bytes = 0;
+    // Times the node gave freed memory back to the system (1 MiB or more freed since the last time
+    // and kept by the allocator, checked every 5 s: docs/security.md, "Memory").
+    std::uint64_t memory_trims = 0;
     // Names: requests sent to the name server, lookups answered from this node's cache, sends
     // and calls by name resolved again after the cached owner was gone (no_such_process),
     // names this node renews for its processes, and (on the server's node) names held.

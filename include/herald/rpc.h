@@ -126,6 +126,12 @@ struct RpcNodeOptions {
     // Reply cache entries kept at once (running, answered, acknowledged); beyond it new
     // requests are refused as above. No unacknowledged reply is dropped to make room.
     std::uint32_t cache_entries_max = 100'000;
+    // Client nodes the server keeps a record of at once (their request-id floors), in all and
+    // per source address (ip:port, unix path); beyond either, a new client node is refused as
+    // above. Without a cluster key a new client node must also prove that it receives at its
+    // address first (a cookie round trip, docs/rpc.md "Admission"). Both >= 1.
+    std::uint32_t clients_max = 10'000;
+    std::uint32_t clients_per_address_max = 4;
     // An answer not fetched (RR) or a client not heard from for this long is forgotten.
     std::chrono::nanoseconds retention = std::chrono::seconds(60);
     // RRA: a request still running after this long gets the optional Ack(Req).
@@ -158,6 +164,11 @@ struct RpcStats {
     // Responses no longer resent because this node knew no address for the client's node
     // (a client that never proved its address, or that another node displaced).
     std::uint64_t responses_abandoned = 0;
+    // Admission (docs/rpc.md): requests of unknown client nodes answered with a cookie instead
+    // of being run, new client nodes refused for their address's bound, and (client side)
+    // requests resent with a server's cookie.
+    std::uint64_t cookies_sent = 0, address_refusals = 0, cookie_retries = 0;
+    std::uint64_t cache_clients = 0;  // Client nodes the server keeps a record of.
     std::uint64_t executing = 0, cache_entries = 0, cache_bytes = 0;
     std::uint64_t handler_exceptions = 0;
     // Durable store.

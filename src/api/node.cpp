@@ -245,6 +245,9 @@ NodeStats Node::stats() const {
     s.faults_duplicated = c.transport.faults_duplicated;
     s.unknown_peer_dropped = c.link.unknown_peer_dropped;
     s.peers_known = c.peers_known;
+    s.peer_state_entries = c.peer_state_entries;
+    s.peer_state_bytes = c.peer_state_bytes;
+    s.memory_trims = c.memory_trims;
     s.processes = c.processes;
     s.callbacks_threw = c.callbacks_threw;
     s.store_errors = c.store_errors;

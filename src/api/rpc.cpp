@@ -68,6 +68,8 @@ runtime::RpcConfig to_rpc_config(const RpcNodeOptions& options) {
     config.engine.durable = options.durable;
     config.engine.executions_max = options.executions_max;
     config.engine.cache_entries_max = options.cache_entries_max;
+    config.engine.clients_max = options.clients_max;
+    config.engine.clients_per_address_max = options.clients_per_address_max;
     config.engine.retention = to_duration(options.retention);
     config.engine.long_request_threshold = to_duration(options.long_request_threshold);
     config.engine.response_retransmit_timeout = to_duration(options.response_retransmit_timeout);
@@ -184,6 +186,10 @@ RpcStats Node::rpc_stats() const {
     s.crashed_reported = e.crashed_reported;
     s.response_retransmits = e.response_retransmits;
     s.responses_abandoned = e.responses_abandoned;
+    s.cookies_sent = e.cookies_sent;
+    s.address_refusals = e.address_refusals;
+    s.cookie_retries = e.cookie_retries;
+    s.cache_clients = e.cache_clients;
     s.executing = e.executing;
     s.cache_entries = e.cache_entries;
     s.cache_bytes = e.cache_bytes;

@@ -24,6 +24,7 @@ Link::Link(Transport& transport, PeerTable& peers, const LinkOptions& options)
       replay_(options_.replay_senders_max) {
     decode_options_.body_bytes_max = options_.message_bytes_max;
     decode_options_.reserve_whole_message = true;
+    decode_options_.details = false;  // Rejected packets are only counted: no allocation.
     scratch_.resize(transport.datagram_bytes_max());
     pack_max_ = std::min(options_.pack_bytes_max, transport.datagram_bytes_max());
     if (options_.pack_destinations_max == 0) pack_max_ = 0;
@@ -126,13 +127,13 @@ void Link::receive(ByteView datagram, Time now, const PacketHandler& on_packet) 
     // A datagram carries one or more packets back to back (docs/wire.md, "Datagrams").
     for (std::size_t at = 0; at < datagram.size();) {
         const ByteView rest = datagram.subspan(at);
-        auto length = wire::packet_length(rest);
-        if (!length) {
+        const std::size_t length = wire::packet_length_or_zero(rest);
+        if (length == 0) {
             ++counters_.malformed_dropped;  // Nothing after it can be found either.
             return;
         }
-        if (auto packet = receive_one(rest.first(*length), now)) on_packet(std::move(*packet));
-        at += *length;
+        if (auto packet = receive_one(rest.first(length), now)) on_packet(std::move(*packet));
+        at += length;
     }
 }
 
@@ -211,6 +212,8 @@ Link::Counters Link::counters() const {
     Counters c = counters_;
     c.reassembly_bytes = reassembler_.held_bytes();
     c.reassembly_partials = reassembler_.partial_messages();
+    c.replay_senders = replay_.senders();
+    c.replay_bytes = replay_.memory_bytes();
     return c;
 }
 

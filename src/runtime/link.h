@@ -89,10 +89,14 @@ public:
         std::uint64_t decrypted = 0;  // Encrypted packets read (keys set).
         // Reassembly now: bytes held for incomplete messages, and how many there are.
         std::uint64_t reassembly_bytes = 0, reassembly_partials = 0;
+        // Replay windows now (keys set): senders remembered, and their estimated heap bytes.
+        std::uint64_t replay_senders = 0, replay_bytes = 0;
     };
     [[nodiscard]] bool authenticated() const { return auth_.has_value(); }
     [[nodiscard]] bool encrypting() const { return auth_.has_value() && options_.encrypt; }
     [[nodiscard]] Counters counters() const;
+    // Fragments received so far (one load: the receive path asks after every datagram).
+    [[nodiscard]] std::uint64_t fragments_received() const { return counters_.fragments_received; }
 
     // The replay windows' floors, kept across restarts by the node (docs/security.md
     // "Replays"): what to store, what was restored, and a number that changes with them.

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <limits>
 #include <random>
 #include <system_error>
@@ -203,6 +206,8 @@ void Node::start_loop() {
     const bool posted = loop_.post([this, &started] {
         transport_->start(
             [this](const Endpoint& from, ByteView datagram) { on_datagram(from, datagram); });
+        node_timers_.set(node_timer(NodeTimer::memory, 0), now() + memory_check_period);
+        rearm();
         started.set_value();
     });
     HERALD_ASSERT(posted);
@@ -218,11 +223,14 @@ void Node::on_datagram(const Endpoint& from, ByteView datagram) {
     if (shut_down_) return;
     const Time t = now();
     bool whole = false;
+    const std::uint64_t fragments = link_->fragments_received();
     link_->receive(datagram, t, [&](wire::Packet&& packet) {
         whole = true;
         if (!shut_down_) on_packet(from, packet, t);
     });
-    if (!whole) rearm();  // A new partial message may need the reassembly timeout.
+    // A new partial message may need the reassembly timeout. Junk (no packet, no fragment)
+    // changes no deadline: not re-arming for it keeps a rejected datagram cheap (issue 21).
+    if (!whole && link_->fragments_received() != fragments) rearm();
 }
 
 void Node::on_packet(const Endpoint& from, wire::Packet& packet, Time t) {
@@ -234,7 +242,26 @@ void Node::on_packet(const Endpoint& from, wire::Packet& packet, Time t) {
     }
     if (source != id_ && !admit_address(source, from, packet, t)) return;
     learn_forwarded_sender(packet, t);
-    dispatch_packet(source, packet, t);
+    dispatch_packet(source, packet, t, &from);
+}
+
+proto::rpc::Source Node::rpc_source(const Endpoint& from) const {
+    // A keyed hash: strangers can neither predict nor steer which addresses share a value.
+    std::string bytes;
+    bytes.reserve(4 + from.host.size() + from.path.size());
+    bytes.push_back(static_cast<char>(from.scheme));
+    bytes.push_back(static_cast<char>(from.port & 0xFF));
+    bytes.push_back(static_cast<char>(from.port >> 8));
+    bytes.append(from.host);
+    bytes.push_back('\0');
+    bytes.append(from.path);
+    proto::rpc::Source source;
+    source.address = wire::keyed_hash(
+        address_key_, ByteView(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+    if (source.address == 0) source.address = 1;  // 0 means "no address".
+    // A tcp connection proved its address by its handshake (as for address changes).
+    source.proven = from.scheme == Endpoint::Scheme::tcp;
+    return source;
 }
 
 bool Node::admit_address(NodeId source, const Endpoint& from, const wire::Packet& packet, Time t) {
@@ -278,7 +305,8 @@ void Node::learn_forwarded_sender(const wire::Packet& packet, Time t) {
     peers_.learn(sender, *endpoint, t);
 }
 
-void Node::dispatch_packet(NodeId from, wire::Packet& packet, Time now_time) {
+void Node::dispatch_packet(NodeId from, wire::Packet& packet, Time now_time,
+                           const Endpoint* address) {
     ++counters_.packets_received;
     if (packet.header.kind == wire::PacketKind::hello) ++counters_.pings_answered;
     const auto kind = packet.header.kind;
@@ -290,6 +318,16 @@ void Node::dispatch_packet(NodeId from, wire::Packet& packet, Time now_time) {
     // Credit in the ack must count what the target process took (lazy reports: node_receive).
     if (kind == wire::PacketKind::data) fold_consumed(packet.header.target);
     HERALD_ASSERT(effects_.empty());
+    if (kind == wire::PacketKind::rpc_request && address != nullptr) {
+        // The RPC server's admission needs the sender's address (docs/rpc.md, "Admission").
+        const proto::rpc::Source source = rpc_source(*address);
+        engines_->run<proto::rpc::RpcEngine>(rpc_slot_, now_time, effects_,
+                                             [&](proto::rpc::RpcEngine& rpc, proto::Effects& out) {
+                                                 rpc.on_packet(from, packet, source, now_time, out);
+                                             });
+        carry_out();
+        return;
+    }
     if (!engines_->on_packet(from, packet, now_time, effects_)) {
         ++counters_.packets_unhandled;  // A kind no hosted engine speaks (yet): drop.
         return;
@@ -585,8 +623,31 @@ void Node::on_node_timer(proto::TimerId id, Time now_time) {
             if (link_->replay_changes() != replay_persisted_) persist_replay_floors();
             node_timers_.set(node_timer(NodeTimer::replay, 0), now_time + replay_persist_interval);
             break;
+        case NodeTimer::memory:
+            check_memory(now_time);
+            break;
     }
     run_deferred();
+}
+
+void Node::check_memory(Time now_time) {
+#if defined(__GLIBC__)
+    // glibc keeps freed memory for reuse and returns only the top of the heap by itself; a
+    // flood's peer records and reassembly buffers, freed in the middle of it, stay resident
+    // (issue 21 item 6). mallinfo2 walks the arenas' free lists: microseconds, every 5 s.
+    // Trimmed pages still count as free in the heap, so only what was freed since the last
+    // trim (beyond memory_trim_free_min) makes another one.
+    const std::size_t free_bytes = ::mallinfo2().fordblks;
+    trimmed_free_bytes_ = std::min(trimmed_free_bytes_, free_bytes);  // Reused since.
+    if (free_bytes >= trimmed_free_bytes_ + memory_trim_free_min) {
+        ::malloc_trim(0);
+        ++counters_.memory_trims;
+        trimmed_free_bytes_ = ::mallinfo2().fordblks;
+    }
+#endif
+    if (!shut_down_) {
+        node_timers_.set(node_timer(NodeTimer::memory, 0), now_time + memory_check_period);
+    }
 }
 
 void Node::schedule_flush() {

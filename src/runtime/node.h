@@ -31,6 +31,7 @@
 #include "proto/direct/direct_engine.h"
 #include "proto/effects.h"
 #include "proto/engine_set.h"
+#include "proto/rpc/rpc_state.h"
 #include "runtime/group_table.h"
 #include "runtime/link.h"
 #include "runtime/loop.h"
@@ -42,6 +43,7 @@
 #include "runtime/peer_table.h"
 #include "runtime/store_writer.h"
 #include "runtime/transport.h"
+#include "wire/auth.h"
 
 namespace herald::runtime {
 
@@ -185,9 +187,13 @@ public:
         std::uint64_t deliveries_dropped = 0, pings_answered = 0;
         std::uint64_t packets_unroutable = 0;  // Sent to an address handle nobody registered.
         std::uint64_t callbacks_threw = 0;     // Application callbacks that threw (upcall).
+        std::uint64_t memory_trims = 0;        // Freed memory given back to the system.
         std::uint64_t incoming_refused = 0;    // Remote messages dropped after refuse_incoming.
         std::uint64_t acks_coalesced = 0;      // Direct acks superseded within a loop batch.
         std::uint64_t peers_known = 0, processes = 0, operations_pending = 0;
+        // State kept per remote node (peer table, address checks, replay windows, the direct
+        // engine's peer records, the RPC server's client records): entries and estimated bytes.
+        std::uint64_t peer_state_entries = 0, peer_state_bytes = 0;
         std::uint64_t loopback_packets = 0;  // Packets the engines sent to this node itself.
         // Multicast and broadcast packets sent as one datagram to the group or broadcast
         // address, and those fanned out to their node list (no capability, unknown handle).
@@ -228,7 +234,17 @@ private:
         Endpoint endpoint;
         std::uint32_t users = 0;  // Pending pings of it; 0: the handle is free.
     };
-    enum class NodeTimer : std::uint8_t { receive = 2, reassembly = 3, drain = 4, replay = 5 };
+    enum class NodeTimer : std::uint8_t {
+        receive = 2,
+        reassembly = 3,
+        drain = 4,
+        replay = 5,
+        memory = 6
+    };
+    // How often the loop checks whether the allocator holds much freed memory, and how much
+    // makes it give the memory back to the system (check_memory).
+    static constexpr Duration memory_check_period = Duration::seconds(5);
+    static constexpr std::size_t memory_trim_free_min = std::size_t{1} << 20;
     // A send queued by an application thread for the loop (send_async, drain_sends).
     struct SendCommand {
         Message message;
@@ -269,9 +285,18 @@ private:
     void on_datagram(const Endpoint& from, ByteView datagram);
     void on_packet(const Endpoint& from, wire::Packet& packet, Time now);
     // Hands `packet` to its engine, which may take its body.
-    void dispatch_packet(NodeId from, wire::Packet& packet, Time now);
+    // `address`: where it came from (nullptr for packets that did not come from a transport).
+    void dispatch_packet(NodeId from, wire::Packet& packet, Time now,
+                         const Endpoint* address = nullptr);
+    // What the RPC engine's admission knows of a sender's address (docs/rpc.md, "Admission").
+    [[nodiscard]] proto::rpc::Source rpc_source(const Endpoint& from) const;
     void on_wake();
     void on_node_timer(proto::TimerId id, Time now);
+    // Every memory_check_period: when the allocator keeps memory_trim_free_min or more of
+    // memory freed since the last trim (state that went: reassembly buffers, peer records after
+    // a flood), malloc_trim gives it back to the system (docs/security.md, "Memory"); then
+    // re-arms itself.
+    void check_memory(Time now);
     void run_deferred();
     void rearm();
     void schedule_flush();
@@ -372,6 +397,9 @@ private:
     std::unique_ptr<Transport> transport_;
     PeerTable peers_;
     PathChecks path_checks_;
+    std::size_t trimmed_free_bytes_ = 0;  // Free heap bytes after the last trim (check_memory).
+    // Key of the hash that names source addresses to the RPC engine (rpc_source).
+    wire::HashKey address_key_ = wire::random_hash_key();
     std::vector<PathChecks::Challenge> challenges_;  // Scratch of admit_address.
     std::unique_ptr<Link> link_;
     GroupTable groups_;

@@ -163,6 +163,10 @@ Node::Counters Node::snapshot() const {
     c.acks_coalesced = c.direct.acks_coalesced;
     c.loopback_packets = engines_->loopback_packets();
     c.rpc = rpc_->counters();
+    c.peer_state_entries = peers_.size() + path_checks_.size() + c.link.replay_senders +
+                           c.direct.peers_live + c.rpc.engine.cache_clients;
+    c.peer_state_bytes = peers_.memory_bytes() + path_checks_.memory_bytes() + c.link.replay_bytes +
+                         c.direct.peer_bytes + c.rpc.engine.client_bytes;
     if (store_) {
         const auto store = store_->counters();
         c.store_commits = store.commits;

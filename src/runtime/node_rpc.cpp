@@ -7,6 +7,7 @@
 
 #include "core/assert.h"
 #include "proto/rpc/reply_cache.h"
+#include "wire/auth.h"
 
 namespace herald::runtime {
 
@@ -27,8 +28,11 @@ Status check_rpc_config(const NodeConfig& config) {
     if (rpc.handler_threads == 0 || rpc.handler_threads > handler_threads_max) {
         return fail(Errc::invalid_argument, "rpc handler_threads must be in 1..256");
     }
-    if (rpc.engine.executions_max == 0 || rpc.engine.cache_entries_max == 0) {
-        return fail(Errc::invalid_argument, "rpc executions_max and cache_entries_max must be > 0");
+    if (rpc.engine.executions_max == 0 || rpc.engine.cache_entries_max == 0 ||
+        rpc.engine.clients_max == 0 || rpc.engine.clients_per_address_max == 0) {
+        return fail(Errc::invalid_argument,
+                    "rpc executions_max, cache_entries_max, clients_max and "
+                    "clients_per_address_max must be > 0");
     }
     if (rpc.engine.retention <= Duration::zero() ||
         rpc.engine.long_request_threshold <= Duration::zero() ||
@@ -74,6 +78,11 @@ NodeRpc::NodeRpc(NodeContext& node, const NodeConfig& config)
       has_store_(!config.data_dir.empty()),
       pool_(std::make_unique<HandlerPool>(config_.handler_threads, config_.engine.executions_max)) {
     config_.engine.startup_grace = config_.startup_grace;
+    // Without a cluster key any packet can name any client node: a new client node proves that
+    // it receives at its address before the server keeps anything for it (docs/rpc.md,
+    // "Admission"). With a key only key holders reach the engine.
+    config_.engine.admission_cookies = config.key_file.empty();
+    config_.engine.cookie_key = wire::random_hash_key();
 }
 
 NodeRpc::~NodeRpc() {

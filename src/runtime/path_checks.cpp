@@ -2,6 +2,8 @@
 // Layer: runtime (path_checks.h).
 #include "runtime/path_checks.h"
 
+#include "core/memory.h"
+
 namespace herald::runtime {
 
 void PathChecks::challenge(NodeId node, const Check& check, std::vector<Challenge>& out) {
@@ -36,6 +38,16 @@ void PathChecks::sweep(Time now) {
         const Time since = c.old_alive ? c.refused_at : c.started;
         return now - since >= options_.refuse_for;
     });
+}
+
+std::size_t PathChecks::memory_bytes() const {
+    std::size_t bytes = 0;
+    for (const auto& [node, check] : checks_) {
+        bytes += memory::map_node(sizeof(std::pair<const NodeId, Check>)) +
+                 memory::heap(check.claimed.host) + memory::heap(check.known.host) +
+                 memory::heap(check.claimed.path) + memory::heap(check.known.path);
+    }
+    return bytes;
 }
 
 }  // namespace herald::runtime

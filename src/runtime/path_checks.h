@@ -61,6 +61,8 @@ public:
     };
     [[nodiscard]] Counters counters() const { return counters_; }
     [[nodiscard]] std::size_t size() const { return checks_.size(); }
+    // Estimated heap bytes of the checks (core/memory.h).
+    [[nodiscard]] std::size_t memory_bytes() const;
 
     // Cookies have the top bit set, so that they never collide with the direct engine's ping
     // nonces (which count from 1).

@@ -2,6 +2,7 @@
 #include "runtime/peer_table.h"
 
 #include "core/assert.h"
+#include "core/memory.h"
 
 namespace herald::runtime {
 
@@ -61,6 +62,18 @@ void PeerTable::evict_oldest() {
     by_endpoint_.erase(oldest->second.endpoint);
     by_node_.erase(oldest);
     ++counters_.evicted;
+}
+
+std::size_t PeerTable::memory_bytes() const {
+    std::size_t bytes = by_node_.bucket_count() * sizeof(void*);
+    for (const auto& [node, entry] : by_node_) {
+        // The endpoint is held twice: in the entry and as the key of by_endpoint_.
+        const std::size_t strings =
+            memory::heap(entry.endpoint.host) + memory::heap(entry.endpoint.path);
+        bytes += memory::hash_node(sizeof(std::pair<const NodeId, Entry>)) +
+                 memory::map_node(sizeof(std::pair<const Endpoint, NodeId>)) + 2 * strings;
+    }
+    return bytes;
 }
 
 }  // namespace herald::runtime

@@ -33,6 +33,8 @@ public:
 
     void forget(NodeId node);
     [[nodiscard]] std::size_t size() const { return by_node_.size(); }
+    // Estimated heap bytes of the table (core/memory.h).
+    [[nodiscard]] std::size_t memory_bytes() const;
 
     struct Counters {
         std::uint64_t learned = 0, moved = 0, evicted = 0;

@@ -22,6 +22,13 @@ proto::rpc::RpcOptions rpc_engine_options(const ScenarioOptions& o, Buggify& bug
     if (buggify.mode("rpc_tiny_cache")) r.cache_entries_max = 3;
     if (buggify.mode("rpc_eager_ack")) r.long_request_threshold = Duration::milliseconds(1);
     if (buggify.mode("rpc_lazy_server")) r.response_retransmit_limit = 1;
+    // New client nodes prove their address with a cookie first, as on a node without a key
+    // (docs/rpc.md, "Admission"); short cookie periods make cookies expire during calls.
+    if (buggify.mode("rpc_admission")) {
+        r.admission_cookies = true;
+        r.cookie_key.fill(0xC0);
+        r.cookie_period = Duration::seconds(2);
+    }
     for (const auto& m : o.mutations) {
         if (m == "rpc_ignore_reply_cache") r.mutations.ignore_reply_cache = true;
         if (m == "rpc_skip_execution_marker") r.mutations.skip_execution_marker = true;

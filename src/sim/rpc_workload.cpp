@@ -2,6 +2,7 @@
 #include "sim/rpc_workload.h"
 
 #include <algorithm>
+#include <set>
 
 #include "core/assert.h"
 #include "proto/rpc/rpc_engine.h"
@@ -338,6 +339,17 @@ std::map<std::string, std::uint64_t> RpcWorkload::numbers() const {
     n["rpc_reruns"] = reruns;
     n["rpc_counter"] = disk_counter();
     n["rpc_liveness_refused"] = liveness_refused_;
+    // Requests the clients resent with a server's cookie (docs/rpc.md, "Admission"; on in the
+    // seeds with buggify mode rpc_admission). Client nodes do not crash in this scenario.
+    std::set<NodeId> client_nodes;
+    for (const Client& c : clients_) client_nodes.insert(c.pid.node);
+    for (const NodeId id : client_nodes) {
+        SimNode& node = sim_.node(id);
+        if (node.up()) {
+            n["rpc_cookie_retries"] +=
+                node.engine<proto::rpc::RpcEngine>(slot_).counters().cookie_retries;
+        }
+    }
     n["rpc_committed_reruns"] =
         disk_counter() - std::min(disk_counter(), std::uint64_t{done_marks().size()});
     return n;

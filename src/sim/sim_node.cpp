@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "proto/rpc/rpc_engine.h"
 #include "sim/simulation.h"
 #include "sim/streams.h"
 #include "wire/codec.h"
@@ -84,6 +85,10 @@ void SimNode::on_packet(NodeId from, const wire::Packet& packet) {
     HERALD_ASSERT(!in_input_);
     wire::Packet copy = packet;  // Engines may take the body; the network keeps duplicates.
     in_input_ = true;
+    if (deliver_request(from, copy)) {
+        drain();
+        return;
+    }
     if (engines_->on_packet(from, copy, sim_.now(), effects_)) {
         drain();
         return;
@@ -94,6 +99,21 @@ void SimNode::on_packet(NodeId from, const wire::Packet& packet) {
                   .add("reason", "no_engine")
                   .add("kind", wire::packet_kind_name(packet.header.kind))
                   .text());
+}
+
+// An RPC request reaches the RPC engine with its sender's address, as in the runtime
+// (docs/rpc.md, "Admission"): here a node's address is its id.
+bool SimNode::deliver_request(NodeId from, wire::Packet& packet) {
+    if (packet.header.kind != wire::PacketKind::rpc_request) return false;
+    const auto slot = engines_->owner(packet.header.kind);
+    if (!slot || dynamic_cast<proto::rpc::RpcEngine*>(&engines_->at(*slot)) == nullptr) {
+        return false;
+    }
+    const Time t = sim_.now();
+    engines_->run<proto::rpc::RpcEngine>(*slot, t, effects_, [&](auto& rpc, proto::Effects& out) {
+        rpc.on_packet(from, packet, proto::rpc::Source{from.value}, t, out);
+    });
+    return true;
 }
 
 Time SimNode::now() const {

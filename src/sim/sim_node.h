@@ -102,6 +102,8 @@ public:
     [[nodiscard]] const std::set<proto::IpGroup>& joined_groups() const { return joined_; }
 
 private:
+    // An rpc_request for a hosted RPC engine, given with its sender's address; false: not one.
+    bool deliver_request(NodeId from, wire::Packet& packet);
     struct Queued {
         proto::EngineSlot slot = 0;
         Message message;

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/assert.h"
+#include "core/memory.h"
 #include "wire/codec.h"
 #include "wire/crc32c.h"
 #include "wire/packet.h"
@@ -91,6 +92,28 @@ int hex_digit(char c) {
 }
 
 }  // namespace
+
+std::size_t ReplayGuard::memory_bytes() const {
+    using Value = std::pair<const std::pair<std::uint64_t, std::uint32_t>, Entry>;
+    return windows_.size() * memory::map_node(sizeof(Value));
+}
+
+std::uint64_t keyed_hash(const HashKey& key, ByteView message) {
+    static_assert(crypto_shorthash_KEYBYTES == hash_key_bytes);
+    static_assert(crypto_shorthash_BYTES == 8);
+    std::array<std::uint8_t, 8> out{};
+    crypto_shorthash(out.data(), message.data(), message.size(), key.data());
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) value |= std::uint64_t{out[i]} << (8 * i);
+    return value;
+}
+
+HashKey random_hash_key() {
+    HERALD_ASSERT(sodium_init() >= 0);
+    HashKey key{};
+    randombytes_buf(key.data(), key.size());
+    return key;
+}
 
 Authenticator::Authenticator(std::vector<AuthKey> keys) {
     HERALD_ASSERT(!keys.empty() && keys.size() <= 2);

@@ -106,6 +106,8 @@ public:
     void restore(std::span<const ReplayFloor> floors);
     // Grows with every fresh number above a sender's highest: the floors changed.
     [[nodiscard]] std::uint64_t changes() const { return changes_; }
+    // Estimated heap bytes of the windows (core/memory.h): about 600 per sender.
+    [[nodiscard]] std::size_t memory_bytes() const;
 
 private:
     struct Entry {
@@ -125,6 +127,14 @@ private:
 // more than `count_max` floors, a floor with node, incarnation or highest 0.
 [[nodiscard]] Result<std::vector<ReplayFloor>> decode_replay_floors(ByteView bytes,
                                                                     std::size_t count_max);
+// A keyed 64-bit hash (SipHash-2-4, libsodium crypto_shorthash): a pseudo-random function of
+// `message` for whoever does not know `key`. For values that must not be forged or steered
+// by outsiders without costing a MAC (the RPC address cookies, docs/rpc.md "Admission").
+inline constexpr std::size_t hash_key_bytes = 16;
+using HashKey = std::array<std::uint8_t, hash_key_bytes>;
+[[nodiscard]] std::uint64_t keyed_hash(const HashKey& key, ByteView message);
+// A new random HashKey (libsodium randombytes_buf).
+[[nodiscard]] HashKey random_hash_key();
 
 // Reads a key file: one or two lines of 64 hex digits (the first signs; a second is also
 // accepted, for a rotation), '#' comments and blank lines ignored. Errc::invalid_argument

@@ -135,28 +135,34 @@ struct Layout {
     std::size_t body_bytes = 0;
 };
 
+// Errc::malformed with `detail` when options ask for details, else without (no allocation).
+Error malformed(const DecodeOptions& options, const char* detail) {
+    return options.details ? Error{Errc::malformed, detail} : Error{Errc::malformed, {}};
+}
+
 Result<Layout> read_layout(ByteView bytes, const DecodeOptions& options) {
-    if (bytes.size() < header_bytes) return fail(Errc::malformed, "shorter than the header");
+    const auto reject = [&](const char* detail) {
+        return tl::make_unexpected(malformed(options, detail));
+    };
+    if (bytes.size() < header_bytes) return reject("shorter than the header");
     const std::uint8_t* in = bytes.data();
     if (in[off::magic] != magic_first || in[off::magic + 1] != magic_second) {
-        return fail(Errc::malformed, "bad magic");
+        return reject("bad magic");
     }
-    if (in[off::version] != version_current) return fail(Errc::malformed, "unknown version");
-    if (!is_known_kind(in[off::kind])) return fail(Errc::malformed, "unknown packet kind");
+    if (in[off::version] != version_current) return reject("unknown version");
+    if (!is_known_kind(in[off::kind])) return reject("unknown packet kind");
     Layout layout;
     layout.extensions_bytes = load_le<std::uint16_t>(in + off::extensions_bytes);
     layout.body_bytes = load_le<std::uint32_t>(in + off::body_bytes);
     // Both lengths are below 2^32, so the sum cannot overflow a 64-bit size_t.
     if (header_bytes + layout.extensions_bytes + layout.body_bytes != bytes.size()) {
-        return fail(Errc::malformed, "lengths do not match the datagram size");
+        return reject("lengths do not match the datagram size");
     }
     if (layout.body_bytes > options.body_bytes_max) {
-        return fail(Errc::malformed, "body longer than the configured maximum");
+        return reject("body longer than the configured maximum");
     }
     layout.header = read_header_fields(in);
-    if (const char* problem = fragment_fields_problem(layout.header)) {
-        return fail(Errc::malformed, problem);
-    }
+    if (const char* problem = fragment_fields_problem(layout.header)) return reject(problem);
     return layout;
 }
 
@@ -295,18 +301,26 @@ Bytes encode(const Packet& packet) {
     return out;
 }
 
+std::size_t packet_length_or_zero(ByteView bytes) noexcept {
+    if (bytes.size() < header_bytes) return 0;
+    const std::uint8_t* in = bytes.data();
+    if (in[off::magic] != magic_first || in[off::magic + 1] != magic_second) return 0;
+    if (in[off::version] != version_current) return 0;
+    // Both lengths are below 2^32, so the sum cannot overflow a 64-bit size_t.
+    const std::size_t length = header_bytes + load_le<std::uint16_t>(in + off::extensions_bytes) +
+                               load_le<std::uint32_t>(in + off::body_bytes);
+    return length > bytes.size() ? 0 : length;
+}
+
 Result<std::size_t> packet_length(ByteView bytes) {
+    if (const std::size_t length = packet_length_or_zero(bytes); length != 0) return length;
     if (bytes.size() < header_bytes) return fail(Errc::malformed, "shorter than the header");
     const std::uint8_t* in = bytes.data();
     if (in[off::magic] != magic_first || in[off::magic + 1] != magic_second) {
         return fail(Errc::malformed, "bad magic");
     }
     if (in[off::version] != version_current) return fail(Errc::malformed, "unknown version");
-    // Both lengths are below 2^32, so the sum cannot overflow a 64-bit size_t.
-    const std::size_t length = header_bytes + load_le<std::uint16_t>(in + off::extensions_bytes) +
-                               load_le<std::uint32_t>(in + off::body_bytes);
-    if (length > bytes.size()) return fail(Errc::malformed, "packet overruns the datagram");
-    return length;
+    return fail(Errc::malformed, "packet overruns the datagram");
 }
 
 Result<Header> peek_header(ByteView bytes, const DecodeOptions& options) {
@@ -327,7 +341,8 @@ bool checksum_matches(ByteView packet) {
 
 Result<Packet> decode(ByteView bytes, const DecodeOptions& options) {
     HERALD_TRY(auto layout, read_layout(bytes, options));
-    if (!checksum_matches(bytes)) return fail(Errc::malformed, "checksum mismatch");
+    if (!checksum_matches(bytes))
+        return tl::make_unexpected(malformed(options, "checksum mismatch"));
     Packet packet;
     packet.header = layout.header;
     HERALD_TRY(packet.extensions,

@@ -35,6 +35,9 @@ struct DecodeOptions {
     // reserve_bytes_max, so that one forged fragment 0 cannot claim 16 MiB (issue 21).
     bool reserve_whole_message = false;
     std::size_t reserve_bytes_max = std::size_t{1} << 20;
+    // Errors carry a detail naming the rule broken. Off, a rejected packet costs no allocation
+    // (Errc::malformed with an empty detail): for a receive path under a flood (issue 21).
+    bool details = true;
 };
 
 // True when `raw` is a PacketKind this build knows; the decoder rejects the others.
@@ -93,6 +96,8 @@ struct DecodeOptions {
 // (docs/wire.md, "Datagrams"). Checks magic, version and that `bytes` holds the whole packet;
 // the packet itself is checked by decode(). Errc::malformed otherwise. Any thread.
 [[nodiscard]] Result<std::size_t> packet_length(ByteView bytes);
+// The same, without an error: 0 when packet_length fails (no allocation: the receive path).
+[[nodiscard]] std::size_t packet_length_or_zero(ByteView bytes) noexcept;
 
 // Reads and validates the fixed header only (magic, version, kind, lengths, fragment fields),
 // without verifying the checksum or copying anything: for routing before a full decode.

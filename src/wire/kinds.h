@@ -108,6 +108,7 @@ inline constexpr std::array extension_table = {
     ExtensionInfo{ExtensionType::location, "location", ValueFormat::u64, 8},
     ExtensionInfo{ExtensionType::forwarded, "forwarded", ValueFormat::u64, 8},
     ExtensionInfo{ExtensionType::forwarded_for, "forwarded_for", ValueFormat::utf8, 0},
+    ExtensionInfo{ExtensionType::rpc_cookie, "rpc_cookie", ValueFormat::u64, 8},
     ExtensionInfo{ExtensionType::mailbox_name, "mailbox_name", ValueFormat::utf8, 0},
     ExtensionInfo{ExtensionType::mailbox_wait, "mailbox_wait", ValueFormat::u32, 4},
     ExtensionInfo{ExtensionType::mailbox_message, "mailbox_message", ValueFormat::u64, 8},

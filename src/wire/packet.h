@@ -116,6 +116,7 @@ enum class ExtensionType : std::uint8_t {
     location = 10,       // u64 node that sent a packet of a migrated process (its current node).
     forwarded = 11,      // u64 node that forwarded a data packet to a migrated process's node.
     forwarded_for = 12,  // UTF-8 URL where the forwarder reaches the forwarded data's sender.
+    rpc_cookie = 13,     // u64 address proof of an RPC client (rpc_nack, rpc_request).
     mailbox_name = 20,   // UTF-8 mailbox name, 1-64 bytes (mailbox_send, _receive, _ack).
     mailbox_wait = 21,   // u32 milliseconds a mailbox_receive may wait for a message.
     mailbox_message = 22,    // u64 message id of a delivered message (mailbox_deliver).

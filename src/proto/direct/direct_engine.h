@@ -124,6 +124,11 @@ public:
         std::uint64_t received_direct = 0;     // Data for a migrated-in process, sent direct.
         std::uint64_t location_updates = 0;    // Sender channels that learned a new location.
         std::uint64_t forwards_live = 0;       // Forwarding entries held now.
+        // Remote nodes this engine keeps a record of now (incarnation, liveness), and the
+        // estimated heap bytes of those records (core/memory.h).
+        std::uint64_t peers_live = 0, peer_bytes = 0;
+        // Hellos and hello_replies answered without a record: hello_peers_max were full.
+        std::uint64_t hello_peers_refused = 0;
     };
     [[nodiscard]] Counters counters() const;
     // The options of local process `pid` (one that migrated here too); nullopt for none.

@@ -63,7 +63,12 @@ struct DirectOptions {
     // that restarted meanwhile gets it as new data instead of failing it as peer_restarted.
     Duration peer_revalidate = Duration::seconds(1);
     Duration channel_idle = Duration::seconds(30);  // Idle, fully acked channels are freed.
-    std::uint32_t body_bytes_max = 16u << 20;       // Larger messages fail with too_large.
+    // Peer records (a node's incarnation and body limit; freed channel_idle after it was last
+    // heard when nothing uses it). At this many, a hello or hello_reply from a node without a
+    // record is answered without making one (issue 21: made-up nodes' hellos grew them without
+    // bound within channel_idle; 192 bytes each); other packets still make one.
+    std::uint32_t hello_peers_max = 16'384;
+    std::uint32_t body_bytes_max = 16u << 20;  // Larger messages fail with too_large.
     // Acks are cumulative (rule 5): of the acks one channel would send within a driver's batch,
     // the last says all the others say. With this on, the engine holds each channel's latest
     // plain ack and sends it at on_batch_end (one ack per channel per batch); drivers that

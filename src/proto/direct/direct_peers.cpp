@@ -52,13 +52,22 @@ void DirectState::on_hello(const wire::Packet& packet, Time now, Effects& out) {
     reply.header.timestamp_ns = h.timestamp_ns;
     put_body_limit(reply, options_.body_bytes_max);
     emit(h.source.node, std::move(reply), out);
-    if (auto limit = read_body_limit(packet)) peers_.at(h.source.node).body_limit = *limit;
+    // No record when hello_peers_max were full (observe_peer): nothing to remember.
+    auto peer = peers_.find(h.source.node);
+    if (auto limit = read_body_limit(packet); limit && peer != peers_.end()) {
+        peer->second.body_limit = *limit;
+    }
 }
 
 void DirectState::on_hello_reply(const wire::Packet& packet, Time now, Effects& out) {
     const wire::Header& h = packet.header;
     if (h.target.node != self_) return malformed(now, out, "hello_reply_target");
-    Peer& peer = peers_.at(h.source.node);  // observe_peer learned its incarnation.
+    const auto found = peers_.find(h.source.node);  // observe_peer learned its incarnation,
+    if (found == peers_.end()) {                    // unless hello_peers_max were full.
+        if (h.seq != 0 && h.target_incarnation == incarnation_) finish_ping(packet, now, out);
+        return;
+    }
+    Peer& peer = found->second;
     if (auto limit = read_body_limit(packet)) peer.body_limit = *limit;
     if (peer.hello_pending) {
         peer.hello_pending = false;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/assert.h"
+#include "core/memory.h"
 #include "proto/direct/direct_messages.h"
 #include "proto/fields.h"
 
@@ -183,6 +184,11 @@ std::uint64_t DirectState::uptime_ns(Time now) const {
 
 bool DirectState::observe_peer(NodeId node, const wire::Packet& packet, Time now, Effects& out) {
     const wire::Header& h = packet.header;
+    const bool hello = h.kind == wire::PacketKind::hello || h.kind == wire::PacketKind::hello_reply;
+    if (hello && peers_.size() >= options_.hello_peers_max && !peers_.contains(node)) {
+        ++counters_.hello_peers_refused;  // Answered (hello) without a record; see the option.
+        return true;
+    }
     Peer& peer = peer_for(node, now);
     // Incarnations grow with each restart: a lower one is a straggler of an earlier life.
     if (h.source_incarnation < peer.incarnation) {
@@ -327,6 +333,10 @@ DirectEngine::Counters DirectState::counters() const {
     DirectEngine::Counters c = counters_;
     c.channels_live = senders_.size() + receivers_.size();
     c.forwards_live = forwards_.size();
+    c.peers_live = peers_.size();
+    c.peer_bytes =
+        peers_.size() * (memory::map_node(sizeof(std::pair<const NodeId, Peer>)) +
+                         memory::map_node(sizeof(std::pair<const std::uint64_t, NodeId>)));
     return c;
 }
 

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/assert.h"
+#include "core/memory.h"
 
 namespace herald::proto::rpc {
 namespace {
@@ -115,14 +116,37 @@ ClientRecord* ReplyCache::client(NodeId node) {
     return it == clients_.end() ? nullptr : &it->second;
 }
 
-ClientRecord& ReplyCache::add_client(NodeId node, std::uint32_t incarnation) {
+ClientRecord& ReplyCache::add_client(NodeId node, std::uint32_t incarnation,
+                                     std::uint64_t address) {
+    HERALD_ASSERT(!clients_.contains(node));
     auto& record = clients_[node];
     record.incarnation = incarnation;
+    record.address = address;
+    if (address != 0) ++per_address_[address];
     return record;
 }
 
 void ReplyCache::erase_client(NodeId node) {
-    clients_.erase(node);
+    const auto it = clients_.find(node);
+    if (it == clients_.end()) return;
+    if (const std::uint64_t address = it->second.address; address != 0) {
+        const auto count = per_address_.find(address);
+        HERALD_ASSERT(count != per_address_.end());
+        HERALD_ASSERT(count->second > 0);
+        if (--count->second == 0) per_address_.erase(count);
+    }
+    clients_.erase(it);
+}
+
+std::size_t ReplyCache::client_bytes() const {
+    return clients_.size() * memory::map_node(sizeof(std::pair<const NodeId, ClientRecord>)) +
+           per_address_.size() *
+               memory::hash_node(sizeof(std::pair<const std::uint64_t, std::uint32_t>));
+}
+
+std::uint32_t ReplyCache::clients_at(std::uint64_t address) const {
+    const auto it = per_address_.find(address);
+    return it == per_address_.end() ? 0 : it->second;
 }
 
 std::vector<CallKey> ReplyCache::below(NodeId node, std::uint32_t incarnation,

@@ -64,6 +64,7 @@ struct ClientRecord {
     std::uint64_t floor_durable = 0;        // (durable_incarnation, floor_durable) may go.
     bool floor_writing = false;             // A floor record write is in flight.
     std::optional<Time> last_heard;         // Unset for records restored before any input.
+    std::uint64_t address = 0;  // Source::address of the request that created it; 0: none.
 };
 
 class ReplyCache {
@@ -83,10 +84,16 @@ public:
     [[nodiscard]] std::size_t entries() const { return entries_.size(); }
     [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
     [[nodiscard]] std::size_t clients() const { return clients_.size(); }
+    // Estimated heap bytes of the client records and their per-address counts.
+    [[nodiscard]] std::size_t client_bytes() const;
 
     [[nodiscard]] ClientRecord* client(NodeId node);
-    ClientRecord& add_client(NodeId node, std::uint32_t incarnation);
+    // Precondition: `node` has no record. `address`: Source::address of its first request
+    // (0: none, not counted per address).
+    ClientRecord& add_client(NodeId node, std::uint32_t incarnation, std::uint64_t address = 0);
     void erase_client(NodeId node);
+    // Client records created by requests from `address` (!= 0) that still exist.
+    [[nodiscard]] std::uint32_t clients_at(std::uint64_t address) const;
     [[nodiscard]] std::map<NodeId, ClientRecord>& all_clients() { return clients_; }
 
     // Keys of `node`'s entries older than (incarnation, floor), in order.
@@ -123,6 +130,7 @@ private:
     std::map<CallKey, Entry> entries_;
     std::unordered_map<std::uint64_t, CallKey> by_execution_;
     std::map<NodeId, ClientRecord> clients_;
+    std::unordered_map<std::uint64_t, std::uint32_t> per_address_;  // Address -> records.
     std::uint64_t bytes_ = 0;
 };
 

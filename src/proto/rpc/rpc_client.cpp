@@ -82,6 +82,7 @@ void RpcClient::transmit(Call& call, Time now, Effects& out) {
     request.age = now - call.started;
     request.operation = call.operation;
     request.body = call.request;
+    request.cookie = call.cookie;
     ctx_.send(call.route.server.node, request_packet(request, ctx_.incarnation), out);
 }
 
@@ -163,6 +164,29 @@ void RpcClient::finish(Calls::iterator it, Result<Bytes> result, Time now, Effec
     calls_.erase(it);
 }
 
+// Rule 19: the server keeps no state for a client node it does not know until the node proves
+// that it receives at its address; its rpc_nack carries the cookie to prove it with. Resend at
+// once with it (the retransmission schedule stays as it was: this is no answer to the call).
+void RpcClient::on_cookie(Calls::iterator it, const Reply& reply, Time now, Effects& out) {
+    Call& call = it->second;
+    // A nack of a Req sent before the current cookie (a delayed or duplicated one) says
+    // nothing about that cookie: it is already answered.
+    if (reply.route.attempt <= call.cookie_attempt) return;
+    if (++call.cookie_nacks > cookie_nacks_max) {
+        finish(it,
+               fail(Errc::access_denied, "the server refused our address proof " +
+                                             std::to_string(cookie_nacks_max) + " times"),
+               now, out);
+        return;
+    }
+    call.cookie = *reply.cookie;
+    call.cookie_attempt = call.route.attempt;
+    ++call.route.attempt;
+    ++ctx_.counters.cookie_retries;
+    if (out.tracing) out.trace(now, "rpc_cookie", describe(call.route));
+    transmit(call, now, out);
+}
+
 void RpcClient::acknowledge(const Reply& reply, Effects& out) {
     ctx_.send(reply.route.server.node,
               response_ack_packet(reply.route, ctx_.incarnation, reply.server_incarnation, floor()),
@@ -191,6 +215,10 @@ void RpcClient::on_reply(const Reply& reply, Time now, Effects& out) {
         return;
     }
     if (call.server_incarnation == 0) call.server_incarnation = reply.server_incarnation;
+    if (reply.cookie) {
+        on_cookie(it, reply, now, out);
+        return;
+    }
     if (reply.kind == wire::PacketKind::rpc_nack && reply.result.error().code == Errc::queue_full) {
         call.heard = Heard::busy;  // Keep resending on the schedule; a refusal is no answer.
         return;

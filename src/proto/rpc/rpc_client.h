@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "proto/rpc/rpc_messages.h"
@@ -14,6 +15,11 @@ namespace herald::proto::rpc {
 
 class RpcClient {
 public:
+    // Cookie nacks one call takes (each answered by resending at once with the cookie) before
+    // it fails with access_denied: a server that keeps refusing its own fresh cookies is not
+    // seeing our address as the one we receive at (rule 19).
+    static constexpr std::uint32_t cookie_nacks_max = 4;
+
     explicit RpcClient(Context& context) : ctx_(context) {}
 
     void on_call(OperationId op, Pid client, Pid server, std::string operation, Bytes request,
@@ -43,6 +49,11 @@ private:
         Duration wait;                         // Current retransmission wait.
         Time next_send;
         Time started;  // First transmission: the Req carries the call's age.
+        // The server's address proof (rule 19), sent on every Req once given, and how many
+        // cookie nacks the call got (bounded by cookie_nacks_max).
+        std::optional<std::uint64_t> cookie;
+        std::uint32_t cookie_nacks = 0;
+        std::uint32_t cookie_attempt = 0;  // The last attempt sent without the current cookie.
     };
     using Calls = std::map<std::uint64_t, Call>;
 
@@ -54,6 +65,7 @@ private:
     void give_up(Calls::iterator it, Time now, Effects& out);
     void finish(Calls::iterator it, Result<Bytes> result, Time now, Effects& out);
     void acknowledge(const Reply& reply, Effects& out);
+    void on_cookie(Calls::iterator it, const Reply& reply, Time now, Effects& out);
 
     Context& ctx_;
     Calls calls_;

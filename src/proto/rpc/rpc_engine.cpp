@@ -60,11 +60,16 @@ void RpcEngine::on_result(std::uint64_t execution, Result<Bytes> response,
 }
 
 void RpcEngine::on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
+    on_packet(from, packet, Source{}, now, out);
+}
+
+void RpcEngine::on_packet(NodeId from, const wire::Packet& packet, const Source& source, Time now,
+                          Effects& out) {
     if (too_early(packet, now)) {
         ++ctx_->counters.startup_dropped;  // Not refused: the caller resends, and finds it served.
         return;
     }
-    dispatch(from, packet, now, out);
+    dispatch(from, packet, source, now, out);
 }
 
 bool RpcEngine::too_early(const wire::Packet& packet, Time now) const {
@@ -79,7 +84,8 @@ bool RpcEngine::too_early(const wire::Packet& packet, Time now) const {
     return !server_->serves(target, name);
 }
 
-void RpcEngine::dispatch(NodeId from, const wire::Packet& packet, Time now, Effects& out) {
+void RpcEngine::dispatch(NodeId from, const wire::Packet& packet, const Source& source, Time now,
+                         Effects& out) {
     auto& counters = ctx_->counters;
     ++counters.packets_received;
     if (packet.header.target.node != ctx_->self) {
@@ -91,7 +97,7 @@ void RpcEngine::dispatch(NodeId from, const wire::Packet& packet, Time now, Effe
         case PacketKind::rpc_request: {
             auto request = parse_request(from, packet, ctx_->options.operation_bytes_max);
             if (!request) break;
-            server_->on_request(*request, now, out);
+            server_->on_request(*request, source, now, out);
             server_->arm_sweep(now, out);
             return;
         }
@@ -146,6 +152,7 @@ RpcCounters RpcEngine::counters() const {
     counters.cache_entries = server_->cache().entries();
     counters.cache_bytes = server_->cache().bytes();
     counters.cache_clients = server_->cache().clients();
+    counters.client_bytes = server_->cache().client_bytes();
     return counters;
 }
 

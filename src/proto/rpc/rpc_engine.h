@@ -65,6 +65,10 @@ public:
 
     // A packet of kind rpc_* arrived from node `from`. Bad packets are counted and dropped.
     void on_packet(NodeId from, const wire::Packet& packet, Time now, Effects& out);
+    // The same, from the address the driver names in `source` (docs/rpc.md, "Admission": new
+    // client nodes must prove it with a cookie, and each address has a bound of client nodes).
+    void on_packet(NodeId from, const wire::Packet& packet, const Source& source, Time now,
+                   Effects& out);
     void on_timer(TimerId timer, Time now, Effects& out) override;
     // Every PersistEffect with this token is on disk.
     void on_durable(std::uint64_t token, Time now, Effects& out);
@@ -91,7 +95,8 @@ public:
 
 private:
     [[nodiscard]] bool too_early(const wire::Packet& packet, Time now) const;
-    void dispatch(NodeId from, const wire::Packet& packet, Time now, Effects& out);
+    void dispatch(NodeId from, const wire::Packet& packet, const Source& source, Time now,
+                  Effects& out);
 
     std::unique_ptr<Context> ctx_;
     std::unique_ptr<RpcClient> client_;

@@ -30,6 +30,25 @@ wire::Packet base_packet(PacketKind kind, const Route& route, bool from_client,
     return p;
 }
 
+void add_cookie(wire::Packet& p, std::uint64_t cookie) {
+    Bytes value;
+    value.reserve(8);
+    put_u64(value, cookie);
+    p.extensions.push_back({ExtensionType::rpc_cookie, std::move(value)});
+}
+
+// The rpc_cookie extension: absent (nullopt), or exactly 8 bytes (else malformed).
+Result<std::optional<std::uint64_t>> parse_cookie(const wire::Packet& p) {
+    const auto* ext = p.find(ExtensionType::rpc_cookie);
+    if (ext == nullptr) return std::optional<std::uint64_t>{};
+    std::uint64_t cookie = 0;
+    std::size_t offset = 0;
+    if (ext->value.size() != 8 || !get_u64(ext->value, offset, cookie)) {
+        return fail(Errc::malformed, "rpc_cookie length");
+    }
+    return std::optional<std::uint64_t>{cookie};
+}
+
 void add_error(wire::Packet& p, const Error& error) {
     p.extensions.push_back({ExtensionType::reason, Bytes{static_cast<std::uint8_t>(error.code)}});
     if (!error.detail.empty()) {
@@ -108,6 +127,7 @@ wire::Packet request_packet(const Request& request, std::uint32_t self_incarnati
     p.header.ack = request.floor;
     p.header.timestamp_ns = request.age.ns();
     p.extensions.push_back({ExtensionType::operation, to_bytes(request.operation)});
+    if (request.cookie) add_cookie(p, *request.cookie);
     p.body = request.body;
     return p;
 }
@@ -134,6 +154,13 @@ wire::Packet nack_packet(const Route& route, std::uint32_t self_incarnation, Err
     return p;
 }
 
+wire::Packet cookie_packet(const Route& route, std::uint32_t self_incarnation,
+                           std::uint64_t cookie) {
+    auto p = nack_packet(route, self_incarnation, Errc::access_denied, {});
+    add_cookie(p, cookie);
+    return p;
+}
+
 wire::Packet response_ack_packet(const Route& route, std::uint32_t self_incarnation,
                                  std::uint32_t server_incarnation, std::uint64_t floor) {
     auto p = base_packet(PacketKind::rpc_response_ack, route, true, self_incarnation);
@@ -157,7 +184,9 @@ Result<Request> parse_request(NodeId from, const wire::Packet& packet,
     }
     if (packet.header.ack > route.id.seq) return fail(Errc::malformed, "floor above seq");
     if (packet.header.timestamp_ns < 0) return fail(Errc::malformed, "negative age");
+    HERALD_TRY(auto cookie, parse_cookie(packet));
     Request request;
+    request.cookie = cookie;
     request.route = route;
     request.target_incarnation = packet.header.target_incarnation;
     request.floor = packet.header.ack;
@@ -180,6 +209,9 @@ Result<Reply> parse_reply(NodeId from, const wire::Packet& packet) {
     reply.server_incarnation = packet.header.source_incarnation;
     const bool has_reason = packet.find(ExtensionType::reason) != nullptr;
     if (kind == PacketKind::rpc_nack && !has_reason) return fail(Errc::malformed, "no reason");
+    if (kind == PacketKind::rpc_nack) {
+        HERALD_TRY(reply.cookie, parse_cookie(packet));
+    }
     if (has_reason && kind != PacketKind::rpc_ack) {
         HERALD_TRY(Error error, parse_error(packet));
         reply.result = tl::make_unexpected(std::move(error));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/bytes.h"
@@ -55,6 +56,7 @@ struct Request {
     Duration age;  // Header timestamp_ns: time since the call's first transmission (client clock).
     std::string operation;
     Bytes body;
+    std::optional<std::uint64_t> cookie;  // Extension rpc_cookie: the server's address proof.
 };
 
 // A validated rpc_ack, rpc_response or rpc_nack (server to client).
@@ -63,6 +65,7 @@ struct Reply {
     Route route;
     std::uint32_t server_incarnation = 0;
     Result<Bytes> result;  // Response body; a failed response or a nack: reason and text.
+    std::optional<std::uint64_t> cookie;  // rpc_nack only: resend the Req with this cookie.
 };
 
 // A validated rpc_response_ack (client to server).
@@ -80,6 +83,9 @@ struct ResponseAck {
                                            const Result<Bytes>& result);
 [[nodiscard]] wire::Packet nack_packet(const Route& route, std::uint32_t self_incarnation,
                                        Errc reason, std::string_view text);
+// rpc_nack(access_denied) with extension rpc_cookie and no text: "prove your address".
+[[nodiscard]] wire::Packet cookie_packet(const Route& route, std::uint32_t self_incarnation,
+                                         std::uint64_t cookie);
 [[nodiscard]] wire::Packet response_ack_packet(const Route& route, std::uint32_t self_incarnation,
                                                std::uint32_t server_incarnation,
                                                std::uint64_t floor);
@@ -87,8 +93,8 @@ struct ResponseAck {
 // Parsers: Errc::malformed (detail names the rule) when the packet came from another node than
 // its source pid names, a pid is invalid, call_id is missing or not 12 bytes or has seq 0, the
 // operation is missing, empty or longer than `operation_bytes_max`, the floor is above the
-// seq, the age is negative, a reason is missing (nack) or not a known Errc, or the kind does
-// not match.
+// seq, the age is negative, an rpc_cookie is not 8 bytes, a reason is missing (nack) or not a known
+// Errc, or the kind does not match.
 [[nodiscard]] Result<Request> parse_request(NodeId from, const wire::Packet& packet,
                                             std::uint32_t operation_bytes_max);
 [[nodiscard]] Result<Reply> parse_reply(NodeId from, const wire::Packet& packet);

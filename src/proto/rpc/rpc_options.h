@@ -2,6 +2,7 @@
 // Defaults suit a LAN; docs/rpc.md explains each knob and how they must relate.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "core/time.h"
@@ -80,6 +81,20 @@ struct RpcOptions {
     // refused: its service is still starting, and the client's retransmission finds it served
     // (docs/rpc.md, "Start-up grace"). Zero turns it off.
     Duration startup_grace = Duration::zero();
+    // Admission of new client nodes (docs/rpc.md, "Admission"; issue 21). With
+    // admission_cookies, a request from a client node the server keeps no record of, arriving
+    // from an address the driver names (RpcEngine::on_packet with a Source), is run only when
+    // it carries the cookie the server gave that node at that address; otherwise it is answered
+    // rpc_nack(access_denied) with a fresh cookie and nothing is kept. A cookie is a keyed hash
+    // (cookie_key, secret) of the client node, its incarnation, the address and the time bucket
+    // (cookie_period): valid in its bucket and the next one. The runtime turns this on for
+    // nodes without a cluster key, with a random key per node incarnation.
+    bool admission_cookies = false;
+    std::array<std::uint8_t, 16> cookie_key{};
+    Duration cookie_period = Duration::seconds(30);
+    // Client nodes with a record at once whose first request came from one address (beside
+    // clients_max for all). One more from that address is refused with rpc_nack(queue_full).
+    std::uint32_t clients_per_address_max = 4;
     Mutations mutations;
 };
 

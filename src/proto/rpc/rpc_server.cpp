@@ -2,6 +2,9 @@
 #include "proto/rpc/rpc_server.h"
 
 #include <algorithm>
+#include <array>
+
+#include "wire/auth.h"
 
 namespace herald::proto::rpc {
 namespace {
@@ -51,8 +54,8 @@ void RpcServer::on_unserve(Pid server, Time now, Effects& out) {
     }
 }
 
-void RpcServer::on_request(const Request& request, Time now, Effects& out) {
-    if (!admit_client(request, now, out)) return;
+void RpcServer::on_request(const Request& request, const Source& source, Time now, Effects& out) {
+    if (!admit_client(request, source, now, out)) return;
     const CallKey key = key_of(request.route);
     if (Entry* entry = cache_.find(key)) {
         if (entry->route.client != request.route.client ||
@@ -68,17 +71,13 @@ void RpcServer::on_request(const Request& request, Time now, Effects& out) {
 
 // Tracks the client node's incarnation and floor; false when the request is stale (from an
 // older incarnation or below the floor) or refused for want of room.
-bool RpcServer::admit_client(const Request& request, Time now, Effects& out) {
+bool RpcServer::admit_client(const Request& request, const Source& source, Time now, Effects& out) {
     const NodeId node = request.route.client.node;
     const auto incarnation = request.route.id.incarnation;
     ClientRecord* client = cache_.client(node);
     if (client == nullptr) {
-        if (cache_.clients() >= ctx_.options.clients_max) {
-            ++ctx_.counters.busy_refusals;
-            refuse(request.route, Errc::queue_full, "server busy: too many client nodes", out);
-            return false;
-        }
-        client = &cache_.add_client(node, incarnation);
+        if (!admit_new_client(request, source, now, out)) return false;
+        client = &cache_.add_client(node, incarnation, source.address);
     }
     if (incarnation < client->incarnation) {
         ++ctx_.counters.stale_dropped;
@@ -101,6 +100,59 @@ bool RpcServer::admit_client(const Request& request, Time now, Effects& out) {
         return false;
     }
     return true;
+}
+
+// Rules 19-20: a node that has not shown it receives at its address gets a cookie and no state
+// (as QUIC's Retry); one address gets at most clients_per_address_max records; all of them
+// at most clients_max.
+bool RpcServer::admit_new_client(const Request& request, const Source& source, Time now,
+                                 Effects& out) {
+    const auto& options = ctx_.options;
+    if (source.address != 0 && options.admission_cookies && !source.proven) {
+        const std::int64_t bucket =
+            now.ns() / std::max<std::int64_t>(options.cookie_period.ns(), 1);
+        const bool proven =
+            request.cookie && (*request.cookie == cookie(request, source.address, bucket) ||
+                               *request.cookie == cookie(request, source.address, bucket - 1));
+        if (!proven) {
+            ++ctx_.counters.cookies_sent;
+            ctx_.send(request.route.client.node,
+                      cookie_packet(request.route, ctx_.incarnation,
+                                    cookie(request, source.address, bucket)),
+                      out);
+            return false;
+        }
+    }
+    if (source.address != 0 &&
+        cache_.clients_at(source.address) >= options.clients_per_address_max) {
+        ++ctx_.counters.busy_refusals;
+        ++ctx_.counters.address_refusals;
+        refuse(request.route, Errc::queue_full,
+               "server busy: too many client nodes at this address", out);
+        return false;
+    }
+    if (cache_.clients() >= options.clients_max) {
+        ++ctx_.counters.busy_refusals;
+        refuse(request.route, Errc::queue_full, "server busy: too many client nodes", out);
+        return false;
+    }
+    return true;
+}
+
+std::uint64_t RpcServer::cookie(const Request& request, std::uint64_t address,
+                                std::int64_t bucket) const {
+    std::array<std::uint8_t, 28> message{};
+    std::size_t at = 0;
+    const auto put = [&](std::uint64_t value, std::size_t bytes) {
+        for (std::size_t i = 0; i < bytes; ++i) {
+            message[at++] = static_cast<std::uint8_t>(value >> (8 * i));
+        }
+    };
+    put(request.route.client.node.value, 8);
+    put(request.route.id.incarnation, 4);
+    put(address, 8);
+    put(static_cast<std::uint64_t>(bucket), 8);
+    return wire::keyed_hash(ctx_.options.cookie_key, ByteView(message.data(), message.size()));
 }
 
 void RpcServer::on_duplicate(Entry& entry, const Request& request, Time now, Effects& out) {

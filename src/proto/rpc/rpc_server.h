@@ -24,7 +24,8 @@ public:
 
     [[nodiscard]] Status on_serve(Pid server, std::string operation, bool idempotent);
     void on_unserve(Pid server, Time now, Effects& out);
-    void on_request(const Request& request, Time now, Effects& out);
+    // `source`: where it came from (Source{} when the driver names no address).
+    void on_request(const Request& request, const Source& source, Time now, Effects& out);
     void on_response_ack(const ResponseAck& ack, Time now, Effects& out);
     // No address is known for client node `node`: its done responses are not resent any more
     // (as after response_retransmit_limit sends: at-least-once frees them, exactly-once keeps
@@ -56,7 +57,14 @@ private:
         CallKey key;  // start, respond: the call; floor: node, incarnation and floor value.
     };
 
-    [[nodiscard]] bool admit_client(const Request& request, Time now, Effects& out);
+    [[nodiscard]] bool admit_client(const Request& request, const Source& source, Time now,
+                                    Effects& out);
+    // A new client node: false (answered: a cookie, or busy) when it may not get a record.
+    [[nodiscard]] bool admit_new_client(const Request& request, const Source& source, Time now,
+                                        Effects& out);
+    // The cookie of (client node, its incarnation, address) in time bucket `bucket`.
+    [[nodiscard]] std::uint64_t cookie(const Request& request, std::uint64_t address,
+                                       std::int64_t bucket) const;
     void on_duplicate(Entry& entry, const Request& request, Time now, Effects& out);
     void on_new(const CallKey& key, const Request& request, Time now, Effects& out);
     void start(Entry& entry, Bytes request, Time now, Effects& out);

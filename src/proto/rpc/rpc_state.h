@@ -41,9 +41,22 @@ struct RpcCounters {
     std::uint64_t bad_records = 0;      // Durable records that failed to decode.
     std::uint64_t startup_dropped = 0;  // Requests dropped during the startup grace (rule 18).
     std::uint64_t store_failures = 0;   // Durable writes that failed (on_durable with an error).
+    // Admission (docs/rpc.md): requests of unknown client nodes answered with a cookie (no
+    // valid one), and new client nodes refused because their address has clients_per_address_max.
+    std::uint64_t cookies_sent = 0, address_refusals = 0;
+    std::uint64_t cookie_retries = 0;  // Client side: requests resent with a server's cookie.
     // Gauges.
     std::uint64_t calls_outstanding = 0, executing = 0, cache_entries = 0, cache_bytes = 0;
     std::uint64_t cache_clients = 0;
+    std::uint64_t client_bytes = 0;  // Estimated heap bytes of the client records (core/memory.h).
+};
+
+// Where a packet came from, as the driver knows it (docs/rpc.md, "Admission"). The address is
+// an opaque key of the sender's transport address (the runtime: a keyed hash of it), 0 when the
+// driver gives none (loopback, the simulator, unit tests): then no admission rule applies.
+struct Source {
+    std::uint64_t address = 0;
+    bool proven = false;  // The address is proven already (a tcp connection's handshake).
 };
 
 // Timer ids: the top two bits say which half owns the timer, the rest is the call's seq

@@ -367,6 +367,31 @@ TEST(DirectEngine, AnswersAHelloForNodeZeroAndRefusesOneForAnotherNode) {
     EXPECT_EQ(t.b->engine->counters().malformed_dropped, 1u);
 }
 
+TEST(DirectEngine, HellosOfMadeUpNodesMakeAtMostHelloPeersMaxRecordsAndAreStillAnswered) {
+    // Issue 21 item 6: each hello from a node without a record made one, for channel_idle.
+    DirectOptions options;
+    options.hello_peers_max = 8;
+    Pair t(options);
+    const auto before = t.b->engine->counters().peers_live;
+    for (std::uint64_t i = 0; i < 20; ++i) {
+        const NodeId stranger{0x1000 + i};
+        wire::Packet hello = make_packet(PacketKind::hello, Pid{stranger, 0}, Pid{}, 1, 0);
+        hello.header.seq = 1 + i;
+        t.net.inject(*t.b, stranger, hello);
+    }
+    EXPECT_EQ(t.net.on_wire(PacketKind::hello_reply), 20u) << "every hello is answered";
+    const auto counters = t.b->engine->counters();
+    EXPECT_EQ(counters.peers_live, std::max<std::uint64_t>(before, 8));
+    EXPECT_EQ(counters.hello_peers_refused, 20 - (8 - before));
+    EXPECT_GT(counters.peer_bytes, 0u);
+    // A node with a record still talks as before: a's messages reach b.
+    t.net.drop_all();
+    t.handshake(1, "x");
+    t.net.flush();
+    EXPECT_EQ(t.b->engine->counters().delivered, 1u);
+    EXPECT_EQ(t.b->engine->counters().malformed_dropped, 0u);
+}
+
 TEST(DirectEngine, PingToItselfCompletesWithoutTheNetwork) {
     Pair t;
     t.a->engine->on_ping(3, NodeId{1}, Time::max(), t.net.now, t.a->out);

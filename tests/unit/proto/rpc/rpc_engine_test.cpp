@@ -1,5 +1,6 @@
 // Unit tests of the RPC engine's protocols without faults and with simple losses: packet counts
 // (RR 2, RRA 3, RARA 4), retransmission, duplicates, the RRA optional Ack, last-one semantics.
+#include "proto/rpc/rpc_client.h"
 #include "rpc_harness.h"
 
 namespace herald::proto::rpc::testing {
@@ -273,6 +274,154 @@ TEST_F(RpcEngineTest, CallToLocalServerStaysOnTheNode) {
     ASSERT_EQ(a.completions.size(), 1u);
     EXPECT_EQ(a.completions[0].result, to_bytes("hi"));
     EXPECT_TRUE(a.outbox.empty());
+}
+
+// --- Admission (docs/rpc.md rules 19-20; issue 21 item 2) ---
+
+RpcOptions admission_options() {
+    RpcOptions options = quiet_options();
+    options.admission_cookies = true;
+    options.cookie_key.fill(0x5C);
+    options.clients_per_address_max = 2;
+    return options;
+}
+
+class RpcAdmissionTest : public RpcHarness {
+protected:
+    RpcAdmissionTest() : RpcHarness(admission_options()) {
+        source = [this] { return Source{address}; };
+    }
+
+    // An exactly-once RRA request of client node `node` (incarnation 1, seq 1), as it arrives.
+    static wire::Packet request_from(NodeId node, std::optional<std::uint64_t> cookie = {}) {
+        Request request;
+        request.route = Route{Pid{node, 1}, server_pid, CallId{1, 1},
+                              Mode{Protocol::rra, Semantics::exactly_once}, 1};
+        request.floor = 1;
+        request.operation = "add";
+        request.body = to_bytes("x");
+        request.cookie = cookie;
+        return request_packet(request, 1);
+    }
+    // Hands `packet` from `node` to the server from `from`; returns what it sent back.
+    std::vector<SendEffect> to_server(NodeId node, const wire::Packet& packet, Source from) {
+        b.engine->on_packet(node, packet, from, now, b.out);
+        b.absorb(now);
+        auto sent = std::move(b.outbox);
+        b.outbox.clear();
+        return sent;
+    }
+    // The cookie of a cookie nack in `sent` (exactly one packet), or nullopt.
+    static std::optional<std::uint64_t> cookie_of(const std::vector<SendEffect>& sent) {
+        if (sent.size() != 1) return std::nullopt;
+        auto reply = parse_reply(server_pid.node, sent[0].packet);
+        if (!reply || reply->kind != PacketKind::rpc_nack) return std::nullopt;
+        EXPECT_EQ(reply->result.error().code, Errc::access_denied);
+        return reply->cookie;
+    }
+
+    std::uint64_t address = 77;
+};
+
+TEST_F(RpcAdmissionTest, ANewClientGetsACookieAndNoStateThenIsAdmittedWithIt) {
+    // The client's first Req is answered with a cookie nack; it resends at once with the cookie
+    // (transparently: the call succeeds) and pays one round trip, once per client node.
+    const auto op = call(call_options(Protocol::rra, Semantics::exactly_once));
+    settle();
+    ASSERT_TRUE(result_of(op).has_value());
+    EXPECT_EQ(*result_of(op), to_bytes("1"));
+    ASSERT_EQ(log.size(), 5u);
+    EXPECT_EQ(log[0].kind, PacketKind::rpc_request);
+    EXPECT_EQ(log[1].kind, PacketKind::rpc_nack);
+    EXPECT_EQ(log[2].kind, PacketKind::rpc_request);
+    EXPECT_EQ(log[3].kind, PacketKind::rpc_response);
+    EXPECT_EQ(b.engine->counters().cookies_sent, 1u);
+    EXPECT_EQ(a.engine->counters().cookie_retries, 1u);
+    EXPECT_EQ(a.engine->counters().request_retransmits, 0u);
+    // A known client node needs no cookie: the next call takes the usual three packets.
+    log.clear();
+    const auto second = call(call_options(Protocol::rra, Semantics::exactly_once));
+    settle();
+    EXPECT_EQ(*result_of(second), to_bytes("2"));
+    EXPECT_EQ(log.size(), 3u);
+    EXPECT_EQ(runs["x"], 2);
+}
+
+TEST_F(RpcAdmissionTest, AStrangerWithoutAValidCookieCostsTheServerNoState) {
+    for (std::uint64_t i = 0; i < 1000; ++i) {
+        const auto sent =
+            to_server(NodeId{0x1000 + i}, request_from(NodeId{0x1000 + i}), Source{77});
+        ASSERT_TRUE(cookie_of(sent).has_value()) << i;
+    }
+    // A made-up cookie is no better than none.
+    EXPECT_TRUE(cookie_of(to_server(NodeId{0x99}, request_from(NodeId{0x99}, 12345), Source{77})));
+    const auto counters = b.engine->counters();
+    EXPECT_EQ(counters.cache_clients, 0u);
+    EXPECT_EQ(counters.cache_entries, 0u);
+    EXPECT_EQ(counters.executions, 0u);
+    EXPECT_EQ(counters.cookies_sent, 1001u);
+    EXPECT_TRUE(b.executions.empty());
+}
+
+TEST_F(RpcAdmissionTest, ACookieIsBoundToItsNodeAddressAndTime) {
+    const NodeId node{0x42};
+    const auto cookie = cookie_of(to_server(node, request_from(node), Source{77}));
+    ASSERT_TRUE(cookie.has_value());
+    // From another address, or for another node: refused (a fresh cookie), nothing runs.
+    EXPECT_TRUE(cookie_of(to_server(node, request_from(node, cookie), Source{78})));
+    const NodeId other{0x43};
+    EXPECT_TRUE(cookie_of(to_server(other, request_from(other, cookie), Source{77})));
+    EXPECT_TRUE(b.executions.empty());
+    // Two cookie periods later it has expired.
+    now = now + Duration::seconds(61);
+    const auto fresh = cookie_of(to_server(node, request_from(node, cookie), Source{77}));
+    ASSERT_TRUE(fresh.has_value());
+    EXPECT_NE(*fresh, *cookie);
+    EXPECT_TRUE(b.executions.empty());
+    // One period later the cookie is still good (a period and up to one more).
+    now = now + Duration::seconds(30);
+    EXPECT_TRUE(to_server(node, request_from(node, fresh), Source{77}).empty());  // RRA: runs.
+    EXPECT_EQ(b.executions.size(), 1u);
+    EXPECT_EQ(b.engine->counters().cache_clients, 1u);
+}
+
+TEST_F(RpcAdmissionTest, AProvenAddressOrNoAddressNeedsNoCookie) {
+    // A tcp connection (proven by its handshake), and loopback or the simulator (no address).
+    EXPECT_TRUE(to_server(NodeId{0x50}, request_from(NodeId{0x50}), Source{77, true}).empty());
+    EXPECT_TRUE(to_server(NodeId{0x51}, request_from(NodeId{0x51}), Source{}).empty());
+    EXPECT_EQ(b.executions.size(), 2u);
+    EXPECT_EQ(b.engine->counters().cookies_sent, 0u);
+}
+
+TEST_F(RpcAdmissionTest, OneAddressGetsAtMostClientsPerAddressMaxClientNodes) {
+    // Proven addresses, to reach the bound without cookies: 2 client nodes from address 77.
+    for (std::uint64_t i = 0; i < 2; ++i) {
+        EXPECT_TRUE(
+            to_server(NodeId{0x60 + i}, request_from(NodeId{0x60 + i}), Source{77, true}).empty());
+    }
+    const auto refused = to_server(NodeId{0x62}, request_from(NodeId{0x62}), Source{77, true});
+    ASSERT_EQ(refused.size(), 1u);
+    auto reply = parse_reply(server_pid.node, refused[0].packet);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->result.error().code, Errc::queue_full);
+    EXPECT_EQ(b.engine->counters().address_refusals, 1u);
+    // Another address is not affected, and a known client of the full address goes on.
+    EXPECT_TRUE(to_server(NodeId{0x63}, request_from(NodeId{0x63}), Source{78, true}).empty());
+    EXPECT_EQ(b.executions.size(), 3u);
+    EXPECT_EQ(b.engine->counters().cache_clients, 3u);
+}
+
+TEST_F(RpcAdmissionTest, AClientWhoseCookiesNeverVerifyFailsWithAccessDenied) {
+    // Its address looks different on every packet (a NAT that rebinds each time): each Req
+    // gets a new cookie nack; the client stops after cookie_nacks_max resends.
+    source = [this] { return Source{address++}; };
+    const auto op = call(call_options(Protocol::rra, Semantics::exactly_once));
+    settle();
+    ASSERT_TRUE(result_of(op).has_value());
+    ASSERT_FALSE(*result_of(op));
+    EXPECT_EQ(result_of(op)->error().code, Errc::access_denied);
+    EXPECT_EQ(count(PacketKind::rpc_request), RpcClient::cookie_nacks_max + 1);
+    EXPECT_EQ(runs.size(), 0u);
 }
 
 }  // namespace

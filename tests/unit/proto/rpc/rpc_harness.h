@@ -244,6 +244,9 @@ protected:
     bool auto_durable = true;
     std::function<bool(const SendEffect&, NodeId from)> drop;
     std::function<Result<Bytes>(const ExecuteEffect&)> handler;
+    // When set, packets to the server come from the address it names (docs/rpc.md,
+    // "Admission"), as the runtime gives them; otherwise from no address (loopback, simulator).
+    std::function<Source()> source;
 
 private:
     bool deliver(TestNode& from, TestNode& to) {
@@ -254,7 +257,11 @@ private:
             const bool lost = s.to.node != to.id || (drop && drop(s, from.id));
             log.push_back({from.id, s.packet.header.kind, lost});
             if (lost) continue;
-            to.engine->on_packet(from.id, s.packet, now, to.out);
+            if (source && &to == &b) {
+                to.engine->on_packet(from.id, s.packet, source(), now, to.out);
+            } else {
+                to.engine->on_packet(from.id, s.packet, now, to.out);
+            }
             to.absorb();
         }
         return true;

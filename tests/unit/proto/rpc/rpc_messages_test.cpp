@@ -24,7 +24,7 @@ TEST(RpcMessages, ModeSurvivesTheHeaderFlags) {
 }
 
 TEST(RpcMessages, RequestRoundTrips) {
-    Request request{route(), 5, 40, Duration::milliseconds(3), "add", to_bytes("body")};
+    Request request{route(), 5, 40, Duration::milliseconds(3), "add", to_bytes("body"), {}};
     const auto packet = request_packet(request, 3);
     EXPECT_EQ(packet.header.kind, wire::PacketKind::rpc_request);
     auto parsed = parse_request(client.node, packet, 255);
@@ -39,6 +39,27 @@ TEST(RpcMessages, RequestRoundTrips) {
     EXPECT_EQ(parsed->age, Duration::milliseconds(3));
     EXPECT_EQ(parsed->operation, "add");
     EXPECT_EQ(parsed->body, to_bytes("body"));
+}
+
+TEST(RpcMessages, CookiesRoundTripOnRequestAndNackAndMustBeEightBytes) {
+    Request request{route(), 0, 40, Duration::zero(), "add", to_bytes("body"), {}};
+    auto plain = parse_request(client.node, request_packet(request, 3), 255);
+    ASSERT_TRUE(plain);
+    EXPECT_FALSE(plain->cookie.has_value());
+    request.cookie = 0x0123456789ABCDEFull;
+    auto packet = request_packet(request, 3);
+    auto parsed = parse_request(client.node, packet, 255);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->cookie, 0x0123456789ABCDEFull);
+    auto nack = parse_reply(server.node, cookie_packet(route(), 8, 77));
+    ASSERT_TRUE(nack);
+    EXPECT_EQ(nack->kind, wire::PacketKind::rpc_nack);
+    EXPECT_EQ(nack->result.error().code, Errc::access_denied);
+    EXPECT_EQ(nack->cookie, 77u);
+    for (auto& ext : packet.extensions) {
+        if (ext.type == wire::ExtensionType::rpc_cookie) ext.value.pop_back();
+    }
+    EXPECT_FALSE(parse_request(client.node, packet, 255));
 }
 
 TEST(RpcMessages, RepliesRoundTrip) {
@@ -65,15 +86,15 @@ TEST(RpcMessages, RepliesRoundTrip) {
 }
 
 TEST(RpcMessages, MalformedPacketsAreRefused) {
-    const Request request{route(), 0, 41, {}, "add", {}};
+    const Request request{route(), 0, 41, {}, "add", {}, {}};
     auto packet = request_packet(request, 3);
     EXPECT_FALSE(parse_request(NodeId{0xC}, packet, 255));  // Wrong sender node.
     EXPECT_FALSE(parse_request(client.node, packet, 2));    // Operation too long.
     auto no_op = packet;
     no_op.extensions.pop_back();
     EXPECT_FALSE(parse_request(client.node, no_op, 255));
-    auto seq0 =
-        request_packet(Request{Route{client, server, CallId{3, 0}, {}, 1}, 0, 0, {}, "a", {}}, 3);
+    auto seq0 = request_packet(
+        Request{Route{client, server, CallId{3, 0}, {}, 1}, 0, 0, {}, "a", {}, {}}, 3);
     EXPECT_FALSE(parse_request(client.node, seq0, 255));
     auto other_incarnation = packet;
     other_incarnation.header.source_incarnation = 4;
