@@ -254,7 +254,7 @@ Status read_order(const toml::table& table, std::string_view origin, DaemonConfi
 }
 
 Status read_sections(const toml::table& root, std::string_view origin, DaemonConfig& c) {
-    static constexpr std::array<std::string_view, 7> sections{
+    static constexpr std::array<std::string_view, 8> sections{
         "node", "log", "limits", "services", "naming", "groups", "coordination", "order"};
     for (const auto& [name, node] : root) {
         const std::string_view section = name.str();
