@@ -334,7 +334,6 @@ void NamingEngine::probe_holders(Time now, Effects& out) {
             it = holders_.erase(it);
             continue;
         }
-        if (h.incarnation != 0) drop_holder_names(node, h.incarnation, now, out);
         if (now - h.heard >= options_.probe_interval) {
             ++counters_.probes;
             ++totals_.packets_sent;
