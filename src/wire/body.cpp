@@ -169,24 +169,32 @@ void append_float(std::string& out, double value, bool single) {
     }
 }
 
-void append_json(std::string& out, const msgpack::object& o);
+void append_json(std::string& out, const msgpack::object& o, int key_depth);
 
-void append_key(std::string& out, const msgpack::object& key) {
+// A non-string key is its JSON text inside a string. Each key nested in a key escapes that text
+// once more, which doubles its quotes and backslashes: a 100-byte body of maps keyed by maps
+// would render as 2^50 bytes. So keys nested deeper than body_key_depth_max render as "...",
+// which bounds the output at 2^body_key_depth_max times the linear rendering.
+void append_key(std::string& out, const msgpack::object& key, int key_depth) {
     if (key.type == msgpack::type::STR) {
         append_json_string(out, std::string_view(key.via.str.ptr, key.via.str.size));
         return;
     }
+    if (key_depth >= static_cast<int>(body_key_depth_max)) {
+        out += "\"...\"";
+        return;
+    }
     std::string text;
-    append_json(text, key);
+    append_json(text, key, key_depth + 1);
     append_json_string(out, text);
 }
 
-void append_container(std::string& out, const msgpack::object& o) {
+void append_container(std::string& out, const msgpack::object& o, int key_depth) {
     if (o.type == msgpack::type::ARRAY) {
         out += '[';
         for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
             if (i > 0) out += ',';
-            append_json(out, o.via.array.ptr[i]);
+            append_json(out, o.via.array.ptr[i], key_depth);
         }
         out += ']';
         return;
@@ -194,15 +202,15 @@ void append_container(std::string& out, const msgpack::object& o) {
     out += '{';
     for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
         if (i > 0) out += ',';
-        append_key(out, o.via.map.ptr[i].key);
+        append_key(out, o.via.map.ptr[i].key, key_depth);
         out += ':';
-        append_json(out, o.via.map.ptr[i].val);
+        append_json(out, o.via.map.ptr[i].val, key_depth);
     }
     out += '}';
 }
 
 // Recursion depth is bounded by body_depth_max, enforced when the document was parsed.
-void append_json(std::string& out, const msgpack::object& o) {
+void append_json(std::string& out, const msgpack::object& o, int key_depth) {
     switch (o.type) {
         case msgpack::type::NIL:
             out += "null";
@@ -239,7 +247,7 @@ void append_json(std::string& out, const msgpack::object& o) {
             return;
         case msgpack::type::ARRAY:
         case msgpack::type::MAP:
-            append_container(out, o);
+            append_container(out, o, key_depth);
             return;
     }
     out += "null";  // Unreachable for documents msgpack-cxx produced.
@@ -251,7 +259,7 @@ Result<std::string> body_to_json(ByteView bytes) {
     HERALD_TRY(auto handle, parse_body(bytes));
     std::string out;
     out.reserve(bytes.size() * 2);
-    append_json(out, handle.get());
+    append_json(out, handle.get(), 0);
     return out;
 }
 

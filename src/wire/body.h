@@ -19,6 +19,8 @@ namespace herald::wire {
 // Nesting deeper than this is refused when parsing (it bounds recursion in body_to_json and in
 // msgpack-cxx's converters; no Herald body needs more).
 inline constexpr std::size_t body_depth_max = 64;
+// body_to_json renders a map key nested in this many non-string keys as "..." (see there).
+inline constexpr std::size_t body_key_depth_max = 4;
 
 namespace detail {
 // msgpack-cxx's output-stream concept, appending to a Bytes.
@@ -85,7 +87,8 @@ template <class T>
 // wire links only core and msgpack). Mapping: nil -> null; booleans, integers as such; floats
 // in shortest round-trip form, NaN and infinities -> null; strings -> JSON strings (invalid UTF-8
 // replaced by U+FFFD); bin -> {"$base64":"..."}; ext -> {"$ext":type,"$base64":"..."}; maps ->
-// objects whose non-string keys are rendered as JSON text inside a string.
+// objects whose non-string keys are rendered as JSON text inside a string (a key inside
+// body_key_depth_max such keys as "...", so the output stays within a constant times the body).
 // Errc::malformed as parse_body. Any thread.
 [[nodiscard]] Result<std::string> body_to_json(ByteView bytes);
 

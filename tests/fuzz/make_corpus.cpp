@@ -106,6 +106,10 @@ bool write_bodies(const fs::path& dir) {
     bodies["int64_min"] = *wire::pack(std::int64_t{-9'223'372'036'854'775'807 - 1});
     bodies["nil"] = *wire::pack(msgpack::type::nil_t{});
     bodies["ext"] = Bytes{0xD4, 0x05, 0xAB};
+    // Maps keyed by maps, 40 deep: rendered as 2^40 bytes before body_key_depth_max.
+    Bytes keys_in_keys(40, 0x81);
+    keys_in_keys.insert(keys_in_keys.end(), 41, 0xC0);
+    bodies["keys_in_keys"] = keys_in_keys;
     bool ok = true;
     for (const auto& [name, bytes] : bodies)
         ok = write_file(dir / (name + ".msgpack"), bytes) && ok;

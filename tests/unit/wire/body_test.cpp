@@ -86,6 +86,24 @@ TEST(Body, RefusesNestingDeeperThanTheLimit) {
     EXPECT_EQ(parse_body(deep).error().code, Errc::malformed);
 }
 
+// Maps keyed by maps keyed by maps...: each level escapes the key's text once more. Without a
+// bound, this 81-byte body rendered as 2^40 bytes (found by body_decode_fuzz).
+TEST(Body, KeysNestedInKeysRenderInBoundedSpace) {
+    Bytes nested(40, 0x81);  // fixmap of one entry whose key is the next fixmap.
+    nested.insert(nested.end(), 41, 0xC0);
+    auto json = body_to_json(nested);
+    ASSERT_TRUE(json.has_value());
+    EXPECT_LT(json->size(), nested.size() * (std::size_t{1} << body_key_depth_max) * 8);
+    Bytes two{0x81, 0x81, 0xC0, 0xC0, 0xC0};  // {{nil: nil}: nil}
+    EXPECT_EQ(*body_to_json(two), R"({"{\"null\":null}":null})");
+    Bytes shallow(body_key_depth_max, 0x81);  // Every key rendered in full.
+    shallow.insert(shallow.end(), body_key_depth_max + 1, 0xC0);
+    EXPECT_EQ(body_to_json(shallow)->find("..."), std::string::npos);
+    Bytes deep(body_key_depth_max + 1, 0x81);  // The innermost key is "...".
+    deep.insert(deep.end(), body_key_depth_max + 2, 0xC0);
+    EXPECT_NE(body_to_json(deep)->find("..."), std::string::npos);
+}
+
 TEST(Body, RendersJson) {
     const Order order{"tea \"green\"\n", -3, {1.5, 0.1}, {0xFB, 0xFF}};
     auto json = body_to_json(*pack(order));
