@@ -80,8 +80,9 @@ TEST(OrderSimulation, TwoCrashesOnFourNodesAreClean) {
 // retransmission rounds carry many entries), two crashes per seed. Under buggify's 3-byte
 // fragments such a round once filled a node's 64 reassembly slots for ever (O9's burst).
 // Here the seeds that failed that way (abcast 102 and 265, sequencer 3 and 36; one of each
-// under sanitizers); with HERALD_ORDER_HEAVY_SEEDS=N (the `long` ctest order_heavy_long_test),
-// seeds 1..N of every mode but absolute (see docs/ordering.md, O34 (6)).
+// under sanitizers), and absolute 943 (a restarted node's member timestamped its first message
+// below the old view's deliveries, before O23a); with HERALD_ORDER_HEAVY_SEEDS=N (the `long`
+// ctest order_heavy_long_test), seeds 1..N of every mode.
 TEST(OrderSimulation, HeavyStreamsWithTwoCrashesAreClean) {
     const auto heavy = [](const char* scenario) {
         ScenarioOptions options;
@@ -95,7 +96,7 @@ TEST(OrderSimulation, HeavyStreamsWithTwoCrashesAreClean) {
         const std::uint64_t n = std::strtoull(env, nullptr, 10);
         ASSERT_GT(n, 0u);
         for (const char* scenario :
-             {"order_fifo", "order_sequencer", "order_abcast", "order_cbcast"}) {
+             {"order_fifo", "order_sequencer", "order_abcast", "order_cbcast", "order_absolute"}) {
             testing::expect_clean(testing::run_seeds(heavy(scenario), 1, n), heavy(scenario));
         }
         return;
@@ -103,7 +104,8 @@ TEST(OrderSimulation, HeavyStreamsWithTwoCrashesAreClean) {
     const bool all = testing::sanitizer_seed_divisor == 1;
     for (const auto& [scenario, seed, always] :
          {std::tuple{"order_abcast", 102, true}, std::tuple{"order_abcast", 265, false},
-          std::tuple{"order_sequencer", 3, true}, std::tuple{"order_sequencer", 36, false}}) {
+          std::tuple{"order_sequencer", 3, true}, std::tuple{"order_sequencer", 36, false},
+          std::tuple{"order_absolute", 943, true}}) {
         if (!always && !all) continue;
         const ScenarioOptions options = heavy(scenario);
         const Summary summary = testing::run_seeds(options, static_cast<std::uint64_t>(seed), 1);

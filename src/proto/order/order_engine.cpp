@@ -69,6 +69,8 @@ void OrderEngine::on_multicast(OperationId op, Pid sender, std::string_view name
     const std::uint64_t unacked =
         ep.out.next_seq - 1 - *std::min_element(ep.out.acked.begin(), ep.out.acked.end());
     if (ep.flushing) return out.complete(op, fail(Errc::would_block, "flush in progress"));
+    if (ep.starting) ep.starting = !every_stream_started(ep);
+    if (ep.starting) return out.complete(op, fail(Errc::would_block, "view starting"));  // O23a.
     if (unacked >= options_.send_window_max ||
         ep.out.proposals.size() >= options_.send_window_max) {
         return out.complete(op, fail(Errc::would_block, "send_window_max"));
@@ -98,8 +100,9 @@ void OrderEngine::send_entry(GroupState& g, const std::string& name, Endpoint& e
                              StreamEntry entry, Time now, Effects& out) {
     entry.seq = ep.out.next_seq++;
     if (g.mode == OrderMode::absolute) {
-        // O23: the clock, strictly growing; a null is at least the timestamp it answers (O25).
-        std::int64_t floor = ep.out.last_timestamp + 1;
+        // O23: the clock, strictly growing; a null is at least the timestamp it answers (O25);
+        // above the other members' first entries in the view (O23a).
+        std::int64_t floor = std::max(ep.out.last_timestamp, ep.out.start_floor) + 1;
         if (entry.type == EntryType::null) floor = std::max(floor, entry.timestamp);
         entry.timestamp = std::max(wall(now), floor);
         ep.out.last_timestamp = entry.timestamp;
@@ -228,6 +231,7 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
             if (m.entry.type == EntryType::data) {
                 ep.out.seen_timestamp = std::max(ep.out.seen_timestamp, m.entry.timestamp);
             }
+            if (seq == 1) ep.out.start_floor = std::max(ep.out.start_floor, m.entry.timestamp);
         }
         it->second.entry = std::move(m.entry);
         while (s.entries.contains(s.contiguous + 1)) ++s.contiguous;
@@ -327,6 +331,13 @@ void OrderEngine::collect(Endpoint& ep) {
 }
 
 // O35: whether member `k` has not reported done what this member has done.
+bool OrderEngine::every_stream_started(const Endpoint& ep) {
+    for (std::uint32_t k = 0; k < ep.streams.size(); ++k) {
+        if (k != ep.index && ep.streams[k].contiguous == 0) return false;
+    }
+    return true;
+}
+
 bool OrderEngine::lags(const Endpoint& ep, std::uint32_t k) {
     const auto& mine = ep.peer_done[ep.index];
     const auto& theirs = ep.peer_done[k];

@@ -80,6 +80,7 @@ private:
     static void advance_done(Endpoint& ep);
     void collect(Endpoint& ep);
     [[nodiscard]] static bool lags(const Endpoint& ep, std::uint32_t k);
+    [[nodiscard]] static bool every_stream_started(const Endpoint& ep);
     void on_propose(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
                     const OrderPacket& m, Time now, Effects& out);
     void take_proposal(GroupState& g, const std::string& name, Endpoint& ep, std::uint64_t seq,
@@ -108,7 +109,8 @@ private:
                          const StreamEntry& entry, Effects& out);
 
     // Views and flush (order_flush.cpp).
-    void install(const std::string& name, Endpoint& ep, const View& next, Effects& out);
+    void install(const std::string& name, Endpoint& ep, const View& next, Time now, Effects& out);
+    void start_stream(const std::string& name, Endpoint& ep, bool joiner, Time now, Effects& out);
     void begin_flush(const std::string& name, Endpoint& ep, const View& view, Time now,
                      Effects& out);
     void send_report(const std::string& name, const Endpoint& ep, Effects& out);

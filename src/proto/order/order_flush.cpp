@@ -50,13 +50,15 @@ void OrderEngine::on_view(std::string_view name, const View& view, Time now, Eff
         if (state.endpoints.contains(m.pid)) continue;
         Endpoint& ep = state.endpoints[m.pid];
         ep.self = m;
-        install(g->first, ep, view, out);  // O28: a new member has no old view to flush.
+        install(g->first, ep, view, now, out);  // O28: a new member has no old view to flush.
     }
     arm(now, out);
 }
 
-void OrderEngine::install(const std::string& name, Endpoint& ep, const View& next, Effects& out) {
+void OrderEngine::install(const std::string& name, Endpoint& ep, const View& next, Time now,
+                          Effects& out) {
     const View view = next;  // `next` may be ep.pending, which the reset below clears.
+    const bool joiner = ep.view.id == 0;
     const Member self = ep.self;
     std::deque<View> queued = std::move(ep.queued);
     Bytes last_outcome = std::move(ep.last_outcome);
@@ -90,6 +92,21 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     message.seq = view.id;
     message.body = encode_delivery(d);
     out.deliver(std::move(message));
+    start_stream(name, ep, joiner, now, out);
+}
+
+// O23a: in absolute order every member opens its stream in a new view with a null entry (a
+// survivor's is above every timestamp of the old view, O23); a joiner's data waits until it has
+// the first entry of every other member's stream, and is timestamped above them all, so no
+// delivery in the new view has a timestamp below one delivered in the old view.
+void OrderEngine::start_stream(const std::string& name, Endpoint& ep, bool joiner, Time now,
+                               Effects& out) {
+    auto g = groups_.find(name);
+    if (g == groups_.end() || g->second.mode != OrderMode::absolute) return;
+    ep.starting = joiner && ep.view.members.size() > 1;
+    StreamEntry null;
+    null.type = EntryType::null;
+    send_entry(g->second, name, ep, std::move(null), now, out);
 }
 
 // O29: freeze the installed view (nothing more is accepted or delivered in it) and report to
@@ -97,7 +114,7 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
 void OrderEngine::begin_flush(const std::string& name, Endpoint& ep, const View& view, Time now,
                               Effects& out) {
     if (ep.view.id == 0) {
-        install(name, ep, view, out);
+        install(name, ep, view, now, out);
         return;
     }
     ep.flushing = true;
@@ -397,7 +414,7 @@ void OrderEngine::on_outcome(const std::string& name, Endpoint& ep, const OrderP
         return;
     }
     ep.last_outcome = m.body;
-    install(name, ep, o->view, out);
+    install(name, ep, o->view, now, out);
     if (caught_up) {
         begin_flush(name, ep, pending, now, out);
         return;

@@ -78,6 +78,9 @@ struct Outgoing {
     std::int64_t last_timestamp = 0;  // Absolute: the last timestamp of this stream.
     std::int64_t seen_timestamp = 0;  // Absolute: the largest data timestamp received.
     Time next_null;                   // Absolute: the earliest time for the next null (O25).
+    // Absolute (O23a): the largest timestamp of the other members' first entries in this view;
+    // a joiner's data is timestamped above it.
+    std::int64_t start_floor = 0;
     // ABCAST: own data messages still collecting proposals (per member, none yet = nullopt).
     std::map<std::uint64_t, std::vector<std::optional<Number>>> proposals;
     Time next_retransmit;
@@ -88,7 +91,10 @@ using MessageKey = std::pair<std::uint32_t, std::uint64_t>;  // (sender index, s
 // A local member of a group.
 struct Endpoint {
     Member self;
-    View view;                    // The installed view (id 0: none yet).
+    View view;  // The installed view (id 0: none yet).
+    // Absolute (O23a): it installed this view without an old one, and has not yet received the
+    // first entry of every other member's stream in it; its data waits (would_block).
+    bool starting = false;
     std::uint32_t index = 0;      // Its place in view.members.
     std::vector<Stream> streams;  // Per member of the view, itself included.
     Outgoing out;

@@ -37,6 +37,7 @@ struct Net {
             view.members.push_back(member(i));
         }
         for (std::size_t i = 1; i <= n; ++i) on_view(i, view);
+        flush_wire();  // Absolute: the members' first entries (O23a), so none is starting.
     }
     static Member member(std::size_t node) { return Member{Pid{NodeId{node}, 10}, 1}; }
     OrderEngine& engine(std::size_t node) { return *engines.at(node - 1); }
@@ -313,8 +314,9 @@ TEST(OrderEngine, AbsoluteIdleMembersAnswerWithANullAtOnceAtMostOnePerInterval) 
         const Endpoint* ep = net.engine(node).endpoint("g", Net::member(node).pid);
         nulls += ep->out.next_seq - 1;
     }
-    // Member 2's three messages; from members 1 and 3 one null per burst each (two bursts).
-    EXPECT_EQ(nulls, 3u + 4u);
+    // Member 2's three messages; from members 1 and 3 one null per burst each (two bursts);
+    // every member's first entry in the view (O23a).
+    EXPECT_EQ(nulls, 3u + 4u + 3u);
     net.tick(net.options.null_interval_min);
     net.flush_wire();
     for (std::size_t node = 1; node <= 3; ++node) {
@@ -344,6 +346,40 @@ TEST(OrderEngine, AbsoluteTimestampsDoNotStepBackAtAViewChange) {
         ASSERT_EQ(got.size(), 2u) << node;
         EXPECT_LT(got[0].timestamp, got[1].timestamp) << node;
     }
+}
+
+// O23a: a member that joins (no old view) with its clock far behind may not multicast until it
+// has every other member's first entry in the view, and then timestamps above them, so its
+// first message is not delivered with a timestamp below the old view's deliveries.
+TEST(OrderEngine, AbsoluteJoinerWaitsForTheFirstEntriesAndTimestampsAboveThem) {
+    Net net(2, OrderMode::absolute);
+    net.now = Time::zero() + Duration::milliseconds(10);
+    ASSERT_EQ(net.send(1, 1), Errc::ok);  // Timestamp 10 ms, delivered in view 1.
+    net.flush_wire();
+    ASSERT_EQ(net.tags(2), (std::vector<std::uint8_t>{1}));
+    net.engines.push_back(std::make_unique<OrderEngine>(
+        EngineContext{NodeId{3}, 1, net.random, net.now}, net.options));
+    ASSERT_TRUE(net.engine(3).on_create("g", OrderMode::absolute).has_value());
+    net.engine(3).on_clock(Duration::milliseconds(-9));  // Its clock reads 1 ms.
+    View next = net.view;
+    next.id = 2;
+    next.members.push_back(Net::member(3));
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, next);
+    EXPECT_EQ(net.send(3, 3), Errc::would_block);  // The others' first entries are in flight.
+    net.flush_wire();
+    ASSERT_EQ(net.engine(1).installed("g", Net::member(1).pid)->id, 2u);
+    ASSERT_EQ(net.send(3, 3), Errc::ok);
+    net.flush_wire();
+    for (int i = 0; i < 3; ++i) {
+        net.tick(Duration::milliseconds(50));
+        net.flush_wire();
+    }
+    for (std::size_t node = 1; node <= 2; ++node) {
+        const auto& got = net.got[Net::member(node).pid];
+        ASSERT_EQ(got.size(), 2u) << node;
+        EXPECT_LT(got[0].timestamp, got[1].timestamp) << node;
+    }
+    EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{3}));
 }
 
 // O23-O26 with clocks that are not the engines' `now`: timestamps come from now + the offset
