@@ -75,6 +75,9 @@ server_url = ""
 # With server = true: a node holding names that has not answered for dead_after_ms is declared
 # dead and its names go (100 to 3600000).
 dead_after_ms = 5000
+# How long a looked-up name is cached on this node (0 to 3600000; 0: not cached). On etcd a
+# change made elsewhere also drops it as soon as the watch reports it.
+cache_ttl_ms = 1000
 
 [groups]
 # Host the group server (docs/groups.md): groups, members and numbered views, kept in data_dir
@@ -307,7 +310,8 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"server", nullptr, nullptr, &c.naming_server},
                                      {"server_url", &c.naming_server_url},
-                                     {"dead_after_ms", nullptr, &c.naming_dead_after_ms}}));
+                                     {"dead_after_ms", nullptr, &c.naming_dead_after_ms},
+                                     {"cache_ttl_ms", nullptr, &c.naming_cache_ttl_ms}}));
         } else {
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"echo", nullptr, nullptr, &c.echo},
@@ -390,6 +394,7 @@ Status check_node(const DaemonConfig& c, const Origins& origin) {
 
 Status check_naming(const DaemonConfig& c, const Origins& origin) {
     HERALD_TRY(check_range(origin, "naming.dead_after_ms", c.naming_dead_after_ms, 100, 3'600'000));
+    HERALD_TRY(check_range(origin, "naming.cache_ttl_ms", c.naming_cache_ttl_ms, 0, 3'600'000));
     if (c.naming_server_url.empty()) return {};
     if (c.naming_server) {
         return fail(value_error(origin, "naming.server_url", quoted(c.naming_server_url),

@@ -34,6 +34,7 @@ struct DaemonConfig {
     bool naming_server = true;
     std::string naming_server_url;
     std::uint32_t naming_dead_after_ms = 5000;  // Rule 14 of docs/naming.md (server only).
+    std::uint32_t naming_cache_ttl_ms = 1000;   // Rule 7 of docs/naming.md.
     // [groups]: host the group server (its groups in data_dir), or use the one at server_url;
     // the failure detector's timings (docs/groups.md).
     bool groups_server = true;

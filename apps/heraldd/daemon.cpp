@@ -72,6 +72,7 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.naming.server = config.naming_server;
     options.naming.server_url = config.naming_server_url;
     options.naming.dead_after = std::chrono::milliseconds(config.naming_dead_after_ms);
+    options.naming.cache_ttl = std::chrono::milliseconds(config.naming_cache_ttl_ms);
     options.groups.server = config.groups_server;
     options.groups.server_url = config.groups_server_url;
     options.groups.heartbeat_interval = std::chrono::milliseconds(config.groups_heartbeat_ms);
@@ -382,6 +383,8 @@ decltype(admin::Reply::counters) node_counters(const NodeStats& s) {
             {"name_retries", s.name_retries},
             {"names_held", s.names_held},
             {"names_served", s.names_served},
+            {"name_watch_events", s.name_watch_events},
+            {"name_watch_streams", s.name_watch_streams},
             {"name_holders_dead", s.name_holders_dead},
             {"names_dropped_dead", s.names_dropped_dead},
             {"migrations_out", s.migrations_out},

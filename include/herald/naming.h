@@ -29,6 +29,10 @@ struct NamingNodeOptions {
     // go, however long their leases. 100 ms to 1 h; longer than a pause you expect between
     // live nodes (a partition this long drops names; held ones come back at their renewal).
     std::chrono::milliseconds dead_after{5000};
+    // How long a looked-up name is cached on this node (docs/naming.md rule 7; never beyond
+    // the lease left). 0 (not cached) to 1 h. On etcd a change made elsewhere also drops it as
+    // soon as the node's watch reports it (docs/coordination.md C11).
+    std::chrono::milliseconds cache_ttl{1000};
 };
 
 // One name as the name server holds it.

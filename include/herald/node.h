@@ -138,6 +138,9 @@ struct NodeStats {
     // names this node renews for its processes, and (on the server's node) names held.
     std::uint64_t name_requests = 0, name_cache_hits = 0, name_retries = 0;
     std::uint64_t names_held = 0, names_served = 0;
+    // Names on etcd (docs/coordination.md "Watches"): name changes the watch reported (each
+    // drops that name's cached owner) and watch streams opened (1 + reconnects); 0 embedded.
+    std::uint64_t name_watch_events = 0, name_watch_streams = 0;
     // On the name server's node (docs/naming.md rule 14): holder nodes declared dead, and names
     // dropped because their holder was declared dead or restarted.
     std::uint64_t name_holders_dead = 0, names_dropped_dead = 0;

@@ -43,6 +43,7 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.naming_server_url = options.naming.server_url;
     config.naming.dead_after = to_duration(options.naming.dead_after);
     config.naming.probe_interval = config.naming.dead_after / 5;
+    config.naming.cache_ttl = to_duration(options.naming.cache_ttl);
     const auto& coordination = options.coordination;
     config.coordination_etcd = coordination.backend == Coordination::etcd;
     config.etcd.endpoints = coordination.etcd_endpoints;
@@ -111,6 +112,10 @@ Status check(const NodeOptions& options) {
     if (options.naming.dead_after < std::chrono::milliseconds(100) ||
         options.naming.dead_after > std::chrono::hours(1)) {
         return fail(Errc::invalid_argument, "naming: dead_after must be 100 ms to 1 h");
+    }
+    if (options.naming.cache_ttl < std::chrono::milliseconds(0) ||
+        options.naming.cache_ttl > std::chrono::hours(1)) {
+        return fail(Errc::invalid_argument, "naming: cache_ttl must be 0 to 1 h");
     }
     const auto& g = options.groups;
     if (g.heartbeat_interval <= std::chrono::nanoseconds::zero() ||
@@ -273,6 +278,8 @@ NodeStats Node::stats() const {
         s.name_retries = n->retries;
         s.names_held = n->held;
         s.names_served = n->names;
+        s.name_watch_events = n->watch_events;
+        s.name_watch_streams = n->watch_streams;
         s.name_holders_dead = n->naming.holders_dead;
         s.names_dropped_dead = n->naming.holder_names_dropped;
     }

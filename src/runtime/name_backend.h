@@ -51,6 +51,9 @@ public:
         std::uint64_t names = 0;
         std::uint64_t held = 0;     // Names this node keeps for its processes (rule 13).
         std::uint64_t retries = 0;  // note_retry calls.
+        // etcd: name changes the watch reported (each drops the name's cached owner), and the
+        // watch streams opened (1 + reconnects). 0 on the embedded backend.
+        std::uint64_t watch_events = 0, watch_streams = 0;
     };
     [[nodiscard]] virtual Result<Counters> counters() = 0;
 

@@ -238,7 +238,7 @@ void NamingEngine::finish(Pending& p, Result<Bytes> result, Time now, Effects& o
 }
 
 void NamingEngine::cache_put(const NameEntry& entry, Time now) {
-    if (options_.cache_max == 0) return;
+    if (options_.cache_max == 0 || options_.cache_ttl <= Duration::zero()) return;
     if (cache_.size() >= options_.cache_max && !cache_.contains(entry.name)) {
         // Drop the entry that ends first.
         auto oldest = std::min_element(cache_.begin(), cache_.end(), [](auto& a, auto& b) {

@@ -22,14 +22,6 @@ constexpr std::string_view alphabet =
 // long enough for a member's election (tens of ms on loopback) not to be hammered.
 constexpr Duration round_pause = Duration::milliseconds(50);
 
-// libcurl's global state, set up once per process (curl_global_init is not thread-safe).
-bool curl_ready() {
-    static std::once_flag once;
-    static bool ready = false;
-    std::call_once(once, [] { ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; });
-    return ready;
-}
-
 struct Sink {
     std::string* text;
     std::size_t max;
@@ -84,6 +76,13 @@ bool retryable(int code, const std::string& message) {
 }
 
 }  // namespace
+
+bool curl_ready() {
+    static std::once_flag once;
+    static bool ready = false;
+    std::call_once(once, [] { ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; });
+    return ready;
+}
 
 std::string base64_encode(std::string_view bytes) {
     std::string out;

@@ -32,6 +32,9 @@ using Json = nlohmann::json;
 // The key just past every key that starts with `prefix` (etcd's range_end for a prefix):
 // the last byte below 0xff incremented, the rest dropped. "\0" (all keys) for an empty one.
 [[nodiscard]] std::string prefix_end(std::string_view prefix);
+// libcurl's global state, set up once per process (curl_global_init is not thread-safe);
+// false when it failed. Any thread.
+[[nodiscard]] bool curl_ready();
 
 class EtcdClient {
 public:

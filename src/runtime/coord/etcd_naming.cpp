@@ -95,6 +95,12 @@ Result<std::unique_ptr<EtcdNaming>> EtcdNaming::host(NodeContext& node, const No
     auto naming = std::make_unique<EtcdNaming>(node, config.naming, std::move(client));
     naming->client_->set_tick(naming->lease_ttl_ / 3,
                               [n = naming.get()](EtcdClient& etcd) { n->keep_alive(etcd); });
+    auto on_watch = [n = naming.get()](const std::vector<WatchEvent>& events, bool reset) {
+        n->on_watch(events, reset);
+    };
+    auto watch = EtcdWatch::open(config.etcd, config.etcd.prefix + "names/", on_watch);
+    if (!watch) return tl::make_unexpected(watch.error());
+    naming->watch_ = std::move(*watch);
     return naming;
 }
 
@@ -106,6 +112,7 @@ EtcdNaming::EtcdNaming(NodeContext& node, const proto::naming::NamingOptions& op
       client_(std::move(client)) {}
 
 EtcdNaming::~EtcdNaming() {
+    watch_.reset();  // Joins the watch thread, which calls into this object.
     client_->stop();
     client_->join();
 }
@@ -179,8 +186,11 @@ Status EtcdNaming::register_for(const std::string& name, Pid owner, Duration lea
 
 Result<NameEntry> EtcdNaming::lookup(const std::string& name) {
     using R = Result<NameEntry>;
+    auto epoch = std::make_shared<std::uint64_t>(0);  // watch_epoch_ when the lookup began.
     return ask<R>(
         [=, this]() -> std::optional<R> {
+            if (watch_missed_.exchange(false)) drop_cached({}, true);
+            *epoch = watch_epoch_;
             auto it = cache_.find(name);
             if (it == cache_.end()) return std::nullopt;
             if (it->second.until <= node_.now()) {
@@ -193,7 +203,7 @@ Result<NameEntry> EtcdNaming::lookup(const std::string& name) {
         [=, this](EtcdClient& e) { return get(e, name); },
         [=, this](const R& r) {
             if (r) {
-                cache_put(*r);
+                if (*epoch == watch_epoch_) cache_put(*r);  // Else a change may be newer.
             } else if (r.error().code == Errc::not_found) {
                 cache_.erase(name);  // Rule 7: a miss invalidates.
             }
@@ -231,6 +241,8 @@ Result<NameBackend::Counters> EtcdNaming::counters() {
         c.naming.names_lost = lost_.load(std::memory_order_relaxed);
         c.held = held_count_.load(std::memory_order_relaxed);
         c.retries = retries_.load(std::memory_order_relaxed);
+        c.watch_events = watch_ ? watch_->events() : 0;
+        c.watch_streams = watch_ ? watch_->streams() : 0;
         return c;
     });
 }
@@ -240,10 +252,33 @@ Status EtcdNaming::set_server(NodeId server) {
     return fail(Errc::invalid_argument, "names are on etcd: there is no name server to set");
 }
 
+// --- Watch thread ---
+
+void EtcdNaming::on_watch(const std::vector<WatchEvent>& events, bool reset) {
+    const std::string prefix = client_->options().prefix + "names/";
+    std::vector<std::string> names;
+    names.reserve(events.size());
+    for (const auto& e : events) {
+        if (e.key.starts_with(prefix)) names.push_back(e.key.substr(prefix.size()));
+    }
+    const bool posted =
+        node_.post([this, names = std::move(names), reset] { drop_cached(names, reset); });
+    if (!posted) watch_missed_.store(true);  // The loop's queue is full (or it stopped).
+}
+
 // --- Loop thread ---
 
+void EtcdNaming::drop_cached(const std::vector<std::string>& names, bool all) {
+    ++watch_epoch_;
+    if (all) {
+        cache_.clear();
+        return;
+    }
+    for (const auto& name : names) cache_.erase(name);
+}
+
 void EtcdNaming::cache_put(const NameEntry& entry) {
-    if (options_.cache_max == 0) return;
+    if (options_.cache_max == 0 || options_.cache_ttl <= Duration::zero()) return;
     if (cache_.size() >= options_.cache_max && !cache_.contains(entry.name)) {
         auto oldest = cache_.begin();  // Drop the entry that ends first.
         for (auto it = cache_.begin(); it != cache_.end(); ++it) {
@@ -260,6 +295,7 @@ void EtcdNaming::on_process_exited(Pid pid, Time now) {
 }
 
 void EtcdNaming::shutdown() {
+    if (watch_) watch_->stop();  // Its stream ends at once; no more cache drops posted.
     // Calls still queued fail closed; then the lease is revoked (its names go at once), at
     // most etcd_timeout: a stop never waits longer for etcd than that and one call.
     client_->stop([this](EtcdClient& etcd) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "runtime/coord/etcd_client.h"
+#include "runtime/coord/etcd_watch.h"
 #include "runtime/name_backend.h"
 #include "runtime/node_context.h"
 #include "runtime/node_options.h"
@@ -83,8 +84,14 @@ private:
     void release(EtcdClient& etcd, Pid pid);
     void retry_orphans(EtcdClient& etcd);
 
+    // --- Watch thread ---
+    // Changes under PREFIX/names/ (docs/coordination.md "Watches"): their cached owners go.
+    void on_watch(const std::vector<WatchEvent>& events, bool reset);
+
     // --- Loop thread ---
     void cache_put(const proto::naming::NameEntry& entry);
+    // Drops cached owners: `names`, or all when `all`; bumps watch_epoch_.
+    void drop_cached(const std::vector<std::string>& names, bool all);
 
     NodeContext& node_;
     proto::naming::NamingOptions options_;  // Bounds and cache policy, as the engine's.
@@ -92,6 +99,9 @@ private:
     std::string no_url_;
     // Loop thread.
     std::map<std::string, Cached> cache_;
+    // Counts drop_cached calls: a lookup whose answer comes after one does not cache it (the
+    // change may be newer than what it read).
+    std::uint64_t watch_epoch_ = 0;
     proto::naming::NamingCounters counters_;
     // Worker thread.
     std::int64_t lease_ = 0;           // The node lease (0: none yet, or lost).
@@ -105,7 +115,11 @@ private:
     std::atomic<std::uint64_t> renewals_{0};
     std::atomic<std::uint64_t> lost_{0};
     std::atomic<std::uint64_t> retries_{0};
-    std::unique_ptr<EtcdClient> client_;  // Last: its worker stops before the rest goes.
+    // A watch batch that could not be posted to the loop (its queue full): the loop drops the
+    // whole cache at its next lookup.
+    std::atomic<bool> watch_missed_{false};
+    std::unique_ptr<EtcdClient> client_;  // Its worker stops before the rest goes.
+    std::unique_ptr<EtcdWatch> watch_;    // Last: stopped first (it posts to the loop).
 };
 
 }  // namespace herald::runtime::coord

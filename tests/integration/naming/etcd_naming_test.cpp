@@ -213,6 +213,44 @@ TEST_F(EtcdNamingTest, AKilledNodesNamesGoWithinItsLeaseTtl) {
     EXPECT_EQ(code(nodes[0]->lookup_name("victim")), Errc::not_found);
 }
 
+// C11: a name changed through another node reaches a node that has it cached (here for 60 s)
+// as soon as that node's watch reports the change; also after the etcd member its watch
+// streamed from is killed (the watch reconnects to the next member and resumes).
+TEST_F(EtcdNamingTest, AChangeMadeElsewhereReachesACachedLookupThroughTheWatch) {
+    HERALD_NEED_ETCD(cluster);
+    for (int i = 0; i < 2; ++i) {
+        NodeOptions o = etcd_node_options(cluster, i);
+        o.naming.cache_ttl = 60s;
+        nodes.push_back(start_node(o));
+        ASSERT_TRUE(nodes.back());
+    }
+    Node& a = *nodes[0];
+    Node& b = *nodes[1];  // Its endpoints start at member 1: its watch streams from there.
+    Process p = spawn(a);
+    ASSERT_TRUE(p.register_name("moving"));
+    const auto owner_is = [&](const Process& expected) {
+        auto found = b.lookup_name("moving");
+        return found && found->owner == expected.pid();
+    };
+    ASSERT_TRUE(owner_is(p));
+    const auto hits = b.stats().name_cache_hits;
+    ASSERT_TRUE(owner_is(p));
+    EXPECT_EQ(b.stats().name_cache_hits, hits + 1);  // Cached now, for a minute.
+    ASSERT_TRUE(p.unregister_name("moving"));
+    Process q = spawn(a);
+    ASSERT_TRUE(q.register_name("moving"));
+    EXPECT_TRUE(eventually([&] { return owner_is(q); }, 10000ms));
+    EXPECT_GE(b.stats().name_watch_events, 2u);  // The delete and the new put.
+    EXPECT_EQ(b.stats().name_watch_streams, 1u);
+
+    cluster.kill(1);
+    ASSERT_TRUE(eventually([&] { return q.unregister_name("moving").has_value(); }, 10000ms));
+    Process r = spawn(a);
+    ASSERT_TRUE(eventually([&] { return r.register_name("moving").has_value(); }, 10000ms));
+    EXPECT_TRUE(eventually([&] { return owner_is(r); }, 10000ms));
+    EXPECT_GE(b.stats().name_watch_streams, 2u);
+}
+
 TEST_F(EtcdNamingTest, CachedNamesAnswerWhileEtcdIsGoneAndChangesFailUnreachable) {
     HERALD_NEED_ETCD(cluster);
     NodeOptions o = etcd_node_options(cluster, 0);

@@ -244,6 +244,15 @@ TEST(NamingApi, NoServerConfiguredIsUnreachableAndServerNeedsDataDir) {
     bad.faults_from_env = false;
     bad.naming.server = true;
     EXPECT_EQ(Node::start(bad).error().code, Errc::invalid_argument);
+    for (auto ttl : {std::chrono::milliseconds(-1), std::chrono::milliseconds(3'600'001)}) {
+        NodeOptions cache;
+        cache.faults_from_env = false;
+        cache.naming.cache_ttl = ttl;
+        auto refused = Node::start(cache);
+        ASSERT_FALSE(refused);
+        EXPECT_EQ(refused.error().code, Errc::invalid_argument);
+        EXPECT_NE(refused.error().detail.find("cache_ttl"), std::string::npos);
+    }
     NodeOptions nowhere;
     nowhere.naming.server_url = "udp://127.0.0.1:1";  // Nobody there.
     auto n = start_node(nowhere);

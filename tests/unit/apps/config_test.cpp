@@ -108,7 +108,8 @@ TEST(DaemonConfig, NamingServesByDefaultOrUsesAnotherNodesServer) {
     EXPECT_EQ(client->naming_server_url, "udp://127.0.0.1:7500");
     EXPECT_TRUE(validate(*client).has_value());
     EXPECT_THAT(parse_error("[naming]\nserver_uri = \"x\"\n"),
-                HasSubstr("unknown key (allowed in [naming]: server, server_url, dead_after_ms)"));
+                HasSubstr("unknown key (allowed in [naming]: server, server_url, dead_after_ms, "
+                          "cache_ttl_ms)"));
     auto dead = parse_config("[naming]\ndead_after_ms = 2000\n", "t");
     ASSERT_TRUE(dead.has_value()) << dead.error().to_string();
     EXPECT_EQ(dead->naming_dead_after_ms, 2000u);
@@ -117,6 +118,14 @@ TEST(DaemonConfig, NamingServesByDefaultOrUsesAnotherNodesServer) {
     quick.naming_dead_after_ms = 50;
     EXPECT_THAT(validate_error(quick),
                 HasSubstr("naming.dead_after_ms = 50: allowed: 100 to 3600000"));
+    auto cache = parse_config("[naming]\ncache_ttl_ms = 0\n", "t");
+    ASSERT_TRUE(cache.has_value()) << cache.error().to_string();
+    EXPECT_EQ(cache->naming_cache_ttl_ms, 0u);
+    EXPECT_EQ(DaemonConfig{}.naming_cache_ttl_ms, 1000u);
+    DaemonConfig hour;
+    hour.naming_cache_ttl_ms = 3'600'001;
+    EXPECT_THAT(validate_error(hour),
+                HasSubstr("naming.cache_ttl_ms = 3600001: allowed: 0 to 3600000"));
     DaemonConfig both;
     both.naming_server_url = "udp://127.0.0.1:7500";
     EXPECT_THAT(validate_error(both), HasSubstr("must be empty while naming.server = true"));
