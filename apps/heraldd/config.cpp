@@ -91,6 +91,10 @@ server_url = ""
 # heartbeat_ms, at most 600000). Loopback: 100 / 1000; LAN: 500 / 3000; cloud: 1000 / 10000.
 heartbeat_ms = 500
 suspicion_ms = 3000
+# The broadcast endpoint for groups created with a broadcast address (docs/groups.md G22):
+# udp://IPv4:PORT, the link's broadcast address (udp://10.0.0.255:7600) or
+# udp://255.255.255.255:7600; the same on every node of the link. Empty: no broadcast groups.
+broadcast = ""
 
 [coordination]
 # Where names live (docs/coordination.md): "embedded" (the name server of [naming]) or "etcd"
@@ -292,7 +296,8 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
                                     {{"server", nullptr, nullptr, &c.groups_server},
                                      {"server_url", &c.groups_server_url},
                                      {"heartbeat_ms", nullptr, &c.groups_heartbeat_ms},
-                                     {"suspicion_ms", nullptr, &c.groups_suspicion_ms}}));
+                                     {"suspicion_ms", nullptr, &c.groups_suspicion_ms},
+                                     {"broadcast", &c.groups_broadcast}}));
         } else if (section == "coordination") {
             HERALD_TRY(
                 read_section(*table, section, origin,
@@ -435,6 +440,14 @@ Status check_groups(const DaemonConfig& c, const Origins& origin) {
     HERALD_TRY(check_range(origin, "groups.heartbeat_ms", c.groups_heartbeat_ms, 10, 60'000));
     HERALD_TRY(check_range(origin, "groups.suspicion_ms", c.groups_suspicion_ms,
                            std::uint64_t{2} * c.groups_heartbeat_ms, 600'000));
+    if (!c.groups_broadcast.empty()) {
+        auto broadcast = runtime::parse_endpoint(c.groups_broadcast);
+        if (!broadcast || broadcast->scheme != runtime::Endpoint::Scheme::udp ||
+            broadcast->port == 0 || broadcast->host.find(':') != std::string::npos) {
+            return fail(value_error(origin, "groups.broadcast", quoted(c.groups_broadcast),
+                                    "allowed: empty, udp://IPv4:PORT (a broadcast address)"));
+        }
+    }
     if (c.groups_server_url.empty()) return {};
     if (c.groups_server) {
         return fail(value_error(origin, "groups.server_url", quoted(c.groups_server_url),

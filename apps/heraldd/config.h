@@ -39,6 +39,7 @@ struct DaemonConfig {
     // the failure detector's timings (docs/groups.md).
     bool groups_server = true;
     std::string groups_server_url;
+    std::string groups_broadcast;  // docs/groups.md G22: empty, or udp://IPv4:PORT.
     std::uint32_t groups_heartbeat_ms = 500;
     std::uint32_t groups_suspicion_ms = 3000;
     // [coordination]: where names live (docs/coordination.md): "embedded" (the [naming]

@@ -75,6 +75,7 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.naming.cache_ttl = std::chrono::milliseconds(config.naming_cache_ttl_ms);
     options.groups.server = config.groups_server;
     options.groups.server_url = config.groups_server_url;
+    options.groups.broadcast = config.groups_broadcast;
     options.groups.heartbeat_interval = std::chrono::milliseconds(config.groups_heartbeat_ms);
     options.groups.suspicion_timeout = std::chrono::milliseconds(config.groups_suspicion_ms);
     if (config.coordination == "etcd") {  // Names in etcd: no name server here or elsewhere.

@@ -59,6 +59,12 @@ struct GroupNodeOptions {
     // heartbeat_interval (Node::start: invalid_argument). The server's setting decides.
     std::chrono::nanoseconds heartbeat_interval = std::chrono::milliseconds(500);
     std::chrono::nanoseconds suspicion_timeout = std::chrono::seconds(3);
+    // The broadcast endpoint for groups with a broadcast address (docs/groups.md G22), e.g.
+    // "udp://10.0.0.255:7600" (the link's broadcast address) or "udp://255.255.255.255:7600":
+    // an IPv4 udp endpoint with a port, on a node listening on udp IPv4; every node of the link
+    // must use the same. Empty (the default): no broadcast, and create_group refuses a
+    // broadcast address. Node::start fails invalid_argument on a wrong one.
+    std::string broadcast;
     // Ordered multicast on this node (herald::Order groups).
     OrderNodeOptions order;
 };
@@ -91,8 +97,8 @@ enum class Order : std::uint8_t { fifo = 1, sequencer = 2, abcast = 3, cbcast = 
 // at create: how a multicast reaches the member nodes. hosts: one datagram per member node
 // (works on every transport). multicast: one datagram to an IP multicast group that member
 // nodes join while they host members (udp only). broadcast: one datagram to the transport's
-// broadcast endpoint (udp with runtime::TransportOptions groups.broadcast set; NodeOptions and
-// heraldd cannot set it yet, so their create_group refuses broadcast). Retransmissions to members
+// broadcast endpoint (udp IPv4 with GroupNodeOptions::broadcast set, heraldd
+// `[groups] broadcast`; without it create_group refuses broadcast). Retransmissions to members
 // that did not answer are unicast in every case.
 struct GroupAddress {
     enum class Kind : std::uint8_t { hosts = 0, multicast = 1, broadcast = 2 };

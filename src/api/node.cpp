@@ -44,6 +44,9 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.naming.dead_after = to_duration(options.naming.dead_after);
     config.naming.probe_interval = config.naming.dead_after / 5;
     config.naming.cache_ttl = to_duration(options.naming.cache_ttl);
+    if (auto broadcast = runtime::parse_endpoint(options.groups.broadcast)) {
+        config.transport.groups.broadcast = *broadcast;  // Checked by validate, and at open.
+    }
     const auto& coordination = options.coordination;
     config.coordination_etcd = coordination.backend == Coordination::etcd;
     config.etcd.endpoints = coordination.etcd_endpoints;
@@ -130,6 +133,15 @@ Status check(const NodeOptions& options) {
         return fail(Errc::invalid_argument,
                     "coordination etcd: naming.server and naming.server_url must be unset (names "
                     "are in etcd)");
+    }
+    if (!g.broadcast.empty()) {
+        auto broadcast = runtime::parse_endpoint(g.broadcast);
+        if (!broadcast || broadcast->scheme != runtime::Endpoint::Scheme::udp) {
+            return fail(Errc::invalid_argument,
+                        "groups.broadcast '" + g.broadcast +
+                            "': must be udp://IPv4:PORT (the link's broadcast address)" +
+                            (broadcast ? "" : ": " + broadcast.error().detail));
+        }
     }
     if (g.server && options.data_dir.empty()) {
         return fail(Errc::invalid_argument,

@@ -363,14 +363,17 @@ private:
 };
 
 // heraldd in host namespace `ns` on `url`, fast loopback failure detection; the first is the
-// group server, the others use it. SIGKILL on kill() or destruction.
+// group server, the others use it; `broadcast`: its [groups] broadcast. SIGKILL on kill() or
+// destruction.
 class HostDaemon {
 public:
-    HostDaemon(const std::string& ns, const std::string& url, const std::string& server_url) {
+    HostDaemon(const std::string& ns, const std::string& url, const std::string& server_url,
+               const std::string& broadcast = "") {
         const std::string config = dir_.file("heraldd.toml");
         std::ofstream(config) << "[groups]\nserver = " << (server_url.empty() ? "true" : "false")
                               << "\nserver_url = \"" << server_url
-                              << "\"\nheartbeat_ms = 100\nsuspicion_ms = 1000\n";
+                              << "\"\nheartbeat_ms = 100\nsuspicion_ms = 1000\nbroadcast = \""
+                              << broadcast << "\"\n";
         child_ = std::make_unique<Child>(std::vector<std::string>{
             "/usr/bin/env", "ip", "netns", "exec", ns, heraldd_bin(), "--config", config,
             "--listen", url, "--data-dir", dir_.file("data")});
@@ -478,6 +481,38 @@ TEST_F(GroupWalkThrough, ClosedMulticastGroupOnThreeHostsSurvivesAKilledMember) 
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(only_object(r)["responders"].size(), 2u);
     EXPECT_LT(Clock::now() - start, 30s);
+}
+
+// The same three hosts with a broadcast group (heraldd's [groups] broadcast, the bridge's
+// broadcast address): a multicast to every member leaves the sender as ONE datagram to
+// 10.79.0.255 and reaches both other hosts through their broadcast sockets.
+TEST_F(GroupWalkThrough, BroadcastGroupReachesEveryHostWithOneDatagram) {
+    const std::string broadcast = "udp://10.79.0.255:7600";
+    HostDaemon server(hosts_.ns(0), Hosts::url(0), "", broadcast);
+    HostDaemon second(hosts_.ns(1), Hosts::url(1), Hosts::url(0), broadcast);
+    HostDaemon third(hosts_.ns(2), Hosts::url(2), Hosts::url(0), broadcast);
+    auto r = group_at(0, {"create", "board", "--address", "broadcast"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(only_object(r)["address"], "broadcast");
+    for (int i = 0; i < 3; ++i) {
+        r = group_at(i, {"join", "board"});
+        ASSERT_EQ(r.code, 0) << i << ": " << r.err;
+    }
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(members_at(i, "board", 3, 5s), 3u) << i;
+    r = group_at(0, {"send", "board", "to all", "--reliability", "all"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(only_object(r)["responders"].size(), 3u);
+    const json sender = counters_at(0);
+    EXPECT_EQ(sender["group_address_sends"], 1) << sender.dump();
+    EXPECT_EQ(sender["group_datagrams"], 1) << "one datagram to 10.79.0.255 " << sender.dump();
+    EXPECT_EQ(sender["group_fan_outs"], 0) << sender.dump();
+    for (int i = 1; i < 3; ++i) {
+        const json c = counters_at(i);
+        EXPECT_GE(c["group_received"], 1) << i << " " << c.dump();
+        r = group_at(i, {"recv", "board", "--count", "1", "--timeout", "5s"});
+        ASSERT_EQ(r.code, 0) << i << ": " << r.err;
+        EXPECT_EQ(only_object(r)["body"], "to all") << i;
+    }
 }
 
 }  // namespace

@@ -259,6 +259,16 @@ TEST_F(GroupApiTest, MulticastGroupOnLoopbackIsOneDatagramAndBadAddressesAreRefu
     EXPECT_EQ(refused.error().code, Errc::invalid_argument);
     EXPECT_NE(refused.error().detail.find("no IP multicast"), std::string::npos)
         << refused.error().detail;
+    // GroupNodeOptions::broadcast: a udp IPv4 endpoint with a port, else Node::start refuses.
+    for (const char* wrong : {"10.0.0.255:7600", "tcp://10.0.0.255:7600", "udp://10.0.0.255:0"}) {
+        NodeOptions o;
+        o.faults_from_env = false;
+        o.groups.broadcast = wrong;
+        auto node = Node::start(o);
+        ASSERT_FALSE(node) << wrong;
+        EXPECT_EQ(node.error().code, Errc::invalid_argument) << wrong;
+        EXPECT_NE(node.error().detail.find("broadcast"), std::string::npos) << node.error().detail;
+    }
 }
 
 TEST_F(GroupApiTest, DirectMessagesAreNotGroupMessages) {

@@ -185,10 +185,23 @@ TEST(DaemonConfig, GroupsServeByDefaultOrUseAnotherNodesServerWithValidTimings) 
     EXPECT_EQ(client->groups_server_url, "udp://127.0.0.1:7500");
     EXPECT_EQ(client->groups_heartbeat_ms, 100u);
     EXPECT_EQ(client->groups_suspicion_ms, 1000u);
+    EXPECT_TRUE(DaemonConfig{}.groups_broadcast.empty());
+    auto lan = parse_config("[groups]\nbroadcast = \"udp://10.0.0.255:7600\"\n", "t");
+    ASSERT_TRUE(lan.has_value()) << lan.error().to_string();
+    EXPECT_EQ(lan->groups_broadcast, "udp://10.0.0.255:7600");
+    EXPECT_TRUE(validate(*lan).has_value());
+    for (const char* wrong : {"10.0.0.255:7600", "tcp://10.0.0.255:7600", "udp://10.0.0.255:0",
+                              "udp://[ff02::1]:7600"}) {
+        DaemonConfig bad;
+        bad.groups_broadcast = wrong;
+        EXPECT_THAT(validate_error(bad),
+                    HasSubstr("allowed: empty, udp://IPv4:PORT (a broadcast address)"))
+            << wrong;
+    }
     EXPECT_TRUE(validate(*client).has_value());
     EXPECT_THAT(parse_error("[groups]\nheartbeat = 5\n"),
                 HasSubstr("unknown key (allowed in [groups]: server, server_url, heartbeat_ms, "
-                          "suspicion_ms)"));
+                          "suspicion_ms, broadcast)"));
     EXPECT_THAT(parse_error("[groups]\nheartbeat_ms = \"fast\"\n"),
                 HasSubstr("groups.heartbeat_ms = \"fast\": expected a whole number"));
     DaemonConfig both;
