@@ -95,8 +95,9 @@ Result<std::unique_ptr<EtcdNaming>> EtcdNaming::host(NodeContext& node, const No
     auto naming = std::make_unique<EtcdNaming>(node, config.naming, std::move(client));
     naming->client_->set_tick(naming->lease_ttl_ / 3,
                               [n = naming.get()](EtcdClient& etcd) { n->keep_alive(etcd); });
-    auto on_watch = [n = naming.get()](const std::vector<WatchEvent>& events, bool reset) {
-        n->on_watch(events, reset);
+    auto on_watch = [n = naming.get()](const std::vector<WatchEvent>& events, bool reset,
+                                       std::int64_t revision) {
+        n->on_watch(events, reset, revision);
     };
     auto watch = EtcdWatch::open(config.etcd, config.etcd.prefix + "names/", on_watch);
     if (!watch) return tl::make_unexpected(watch.error());
@@ -186,11 +187,10 @@ Status EtcdNaming::register_for(const std::string& name, Pid owner, Duration lea
 
 Result<NameEntry> EtcdNaming::lookup(const std::string& name) {
     using R = Result<NameEntry>;
-    auto epoch = std::make_shared<std::uint64_t>(0);  // watch_epoch_ when the lookup began.
+    auto read_at = std::make_shared<std::int64_t>(0);  // The revision the worker read at.
     return ask<R>(
         [=, this]() -> std::optional<R> {
-            if (watch_missed_.exchange(false)) drop_cached({}, true);
-            *epoch = watch_epoch_;
+            if (watch_missed_.exchange(false)) drop_cached({}, true, missed_at_.load());
             auto it = cache_.find(name);
             if (it == cache_.end()) return std::nullopt;
             if (it->second.until <= node_.now()) {
@@ -200,10 +200,11 @@ Result<NameEntry> EtcdNaming::lookup(const std::string& name) {
             ++counters_.cache_hits;
             return R(it->second.entry);
         },
-        [=, this](EtcdClient& e) { return get(e, name); },
+        [=, this](EtcdClient& e) { return get(e, name, read_at.get()); },
         [=, this](const R& r) {
             if (r) {
-                if (*epoch == watch_epoch_) cache_put(*r);  // Else a change may be newer.
+                // A change the watch reported may be newer than what the read saw (C11).
+                if (*read_at >= changed_at(name)) cache_put(*r);
             } else if (r.error().code == Errc::not_found) {
                 cache_.erase(name);  // Rule 7: a miss invalidates.
             }
@@ -254,27 +255,49 @@ Status EtcdNaming::set_server(NodeId server) {
 
 // --- Watch thread ---
 
-void EtcdNaming::on_watch(const std::vector<WatchEvent>& events, bool reset) {
+void EtcdNaming::on_watch(const std::vector<WatchEvent>& events, bool reset,
+                          std::int64_t revision) {
     const std::string prefix = client_->options().prefix + "names/";
-    std::vector<std::string> names;
-    names.reserve(events.size());
+    std::vector<std::pair<std::string, std::int64_t>> changes;
+    changes.reserve(events.size());
     for (const auto& e : events) {
-        if (e.key.starts_with(prefix)) names.push_back(e.key.substr(prefix.size()));
+        if (e.key.starts_with(prefix))
+            changes.emplace_back(e.key.substr(prefix.size()), e.revision);
     }
-    const bool posted =
-        node_.post([this, names = std::move(names), reset] { drop_cached(names, reset); });
-    if (!posted) watch_missed_.store(true);  // The loop's queue is full (or it stopped).
+    const bool posted = node_.post([this, changes = std::move(changes), reset, revision] {
+        drop_cached(changes, reset, revision);
+    });
+    if (!posted) {  // The loop's queue is full (or it stopped): its next lookup drops all.
+        std::int64_t seen = missed_at_.load();
+        while (seen < revision && !missed_at_.compare_exchange_weak(seen, revision)) {
+        }
+        watch_missed_.store(true);
+    }
 }
 
 // --- Loop thread ---
 
-void EtcdNaming::drop_cached(const std::vector<std::string>& names, bool all) {
-    ++watch_epoch_;
+void EtcdNaming::drop_cached(const std::vector<std::pair<std::string, std::int64_t>>& changes,
+                             bool all, std::int64_t revision) {
+    constexpr std::size_t changes_max = 4096;
     if (all) {
         cache_.clear();
-        return;
+        all_changed_at_ = std::max(all_changed_at_, revision);  // Missed changes are up to it.
     }
-    for (const auto& name : names) cache_.erase(name);
+    for (const auto& [name, at] : changes) {
+        cache_.erase(name);
+        if (changed_at_.size() >= changes_max && !changed_at_.contains(name)) {
+            for (const auto& [n, r] : changed_at_) all_changed_at_ = std::max(all_changed_at_, r);
+            changed_at_.clear();
+        }
+        auto& r = changed_at_[name];
+        r = std::max(r, at);
+    }
+}
+
+std::int64_t EtcdNaming::changed_at(const std::string& name) const {
+    auto it = changed_at_.find(name);
+    return std::max(all_changed_at_, it == changed_at_.end() ? 0 : it->second);
 }
 
 void EtcdNaming::cache_put(const NameEntry& entry) {
@@ -387,8 +410,13 @@ Status EtcdNaming::erase_if_owner(EtcdClient& etcd, const std::string& name, Pid
     return fail(Errc::access_denied, "'" + name + "' is held by " + *holder);
 }
 
-Result<NameEntry> EtcdNaming::get(EtcdClient& etcd, const std::string& name) {
+Result<NameEntry> EtcdNaming::get(EtcdClient& etcd, const std::string& name,
+                                  std::int64_t* revision) {
     HERALD_TRY(Json answer, etcd.call("/v3/kv/range", Json{{"key", base64_encode(key(name))}}));
+    if (revision != nullptr) {
+        const Json* header = child(answer, "header");
+        *revision = header != nullptr ? integer(*header, "revision").value_or(0) : 0;
+    }
     HERALD_TRY(auto holder, first_value(answer));
     if (!holder) return fail(Errc::not_found, "no name '" + name + "'");
     auto pid = parse_pid(*holder);

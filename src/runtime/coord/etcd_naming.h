@@ -76,7 +76,9 @@ private:
     [[nodiscard]] Status claim(EtcdClient& etcd, const std::string& name, Pid owner, bool held,
                                Duration lease);
     [[nodiscard]] Status erase_if_owner(EtcdClient& etcd, const std::string& name, Pid owner);
-    [[nodiscard]] Result<proto::naming::NameEntry> get(EtcdClient& etcd, const std::string& name);
+    // `revision`, when given, gets the store revision the read was made at.
+    [[nodiscard]] Result<proto::naming::NameEntry> get(EtcdClient& etcd, const std::string& name,
+                                                       std::int64_t* revision = nullptr);
     [[nodiscard]] Result<std::vector<proto::naming::NameEntry>> range(EtcdClient& etcd,
                                                                       const std::string& prefix);
     void keep_alive(EtcdClient& etcd);
@@ -86,12 +88,17 @@ private:
 
     // --- Watch thread ---
     // Changes under PREFIX/names/ (docs/coordination.md "Watches"): their cached owners go.
-    void on_watch(const std::vector<WatchEvent>& events, bool reset);
+    void on_watch(const std::vector<WatchEvent>& events, bool reset, std::int64_t revision);
 
     // --- Loop thread ---
     void cache_put(const proto::naming::NameEntry& entry);
-    // Drops cached owners: `names`, or all when `all`; bumps watch_epoch_.
-    void drop_cached(const std::vector<std::string>& names, bool all);
+    // Drops the cached owners of the names changed at these revisions, or all when `all`
+    // (changes up to `revision` may have been missed).
+    void drop_cached(const std::vector<std::pair<std::string, std::int64_t>>& changes, bool all,
+                     std::int64_t revision);
+    // The revision a read of `name` must be at to be cached: the last change the watch
+    // reported for it (or for all names).
+    [[nodiscard]] std::int64_t changed_at(const std::string& name) const;
 
     NodeContext& node_;
     proto::naming::NamingOptions options_;  // Bounds and cache policy, as the engine's.
@@ -99,9 +106,11 @@ private:
     std::string no_url_;
     // Loop thread.
     std::map<std::string, Cached> cache_;
-    // Counts drop_cached calls: a lookup whose answer comes after one does not cache it (the
-    // change may be newer than what it read).
-    std::uint64_t watch_epoch_ = 0;
+    // Revisions of the changes the watch reported, by name (a lookup caches what it read only
+    // when its read is at least as new), at most changes_max; beyond, all_changed_at_ takes
+    // the largest and the map starts again.
+    std::map<std::string, std::int64_t> changed_at_;
+    std::int64_t all_changed_at_ = 0;
     proto::naming::NamingCounters counters_;
     // Worker thread.
     std::int64_t lease_ = 0;           // The node lease (0: none yet, or lost).
@@ -118,8 +127,9 @@ private:
     // A watch batch that could not be posted to the loop (its queue full): the loop drops the
     // whole cache at its next lookup.
     std::atomic<bool> watch_missed_{false};
-    std::unique_ptr<EtcdClient> client_;  // Its worker stops before the rest goes.
-    std::unique_ptr<EtcdWatch> watch_;    // Last: stopped first (it posts to the loop).
+    std::atomic<std::int64_t> missed_at_{0};  // The newest revision of a batch not posted.
+    std::unique_ptr<EtcdClient> client_;      // Its worker stops before the rest goes.
+    std::unique_ptr<EtcdWatch> watch_;        // Last: stopped first (it posts to the loop).
 };
 
 }  // namespace herald::runtime::coord

@@ -214,7 +214,7 @@ void EtcdWatch::take_response(const Json& response) {
     }
     if (events.empty() && !reset) return;
     events_.fetch_add(events.size());
-    handler_(events, reset);
+    handler_(events, reset, now_revision);
 }
 
 }  // namespace herald::runtime::coord

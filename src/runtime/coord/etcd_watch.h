@@ -27,10 +27,12 @@ struct WatchEvent {
 
 class EtcdWatch {
 public:
-    // Called on the watch thread with each batch of changes in revision order. `reset` is true
-    // when changes may have been missed (the resume revision was compacted, or the first
-    // stream of the watch): the receiver should treat everything under the prefix as changed.
-    using Handler = std::function<void(const std::vector<WatchEvent>& events, bool reset)>;
+    // Called on the watch thread with each batch of changes in revision order, and the store
+    // revision of the answer that carried them. `reset` is true when changes up to `revision`
+    // may have been missed (the first stream of the watch, or its resume revision was
+    // compacted): the receiver should treat everything under the prefix as changed.
+    using Handler = std::function<void(const std::vector<WatchEvent>& events, bool reset,
+                                       std::int64_t revision)>;
 
     // Starts watching `prefix` (every key that begins with it). Errc::invalid_argument
     // (options), io_error (libcurl). The first stream opens on the watch thread.
