@@ -1,6 +1,7 @@
 // udp and unix specifics: bind conflicts give io_error, the datagram size option, stale unix
 // socket files are replaced while live ones and non-sockets are not, the file goes on close,
 // and bad input from outside (unbound senders, truncated datagrams) is counted, not a crash.
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -115,6 +116,42 @@ TEST(DatagramTransports, SendLargeDatagramsAtOnceAndKeepTheirOrder) {
             EXPECT_EQ(to->received[i].data, numbered(i, i == 1 ? 100 : 20'000)) << from_url;
         }
     }
+}
+
+// The receive path waits as soon as a batch comes back short, without a last read for EAGAIN
+// and without re-registering the socket (receive_wait.h): every datagram that arrives after
+// that must still wake it, in bursts shorter than, equal to and longer than a batch, whether
+// it arrives while the loop runs or while it sleeps.
+TEST(UdpTransport, ReceivesEveryBurstAfterAShortBatch) {
+    asio::io_context io;
+    TransportOptions options;
+    options.batch_max = 8;
+    PeerPtr node = open_peer(io, "udp://127.0.0.1:0", options);
+    const int raw = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(raw, 0);
+    ASSERT_TRUE(node->address().scheme == Endpoint::Scheme::udp);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(node->address().port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::size_t sent = 0;
+    for (const std::size_t burst : {1u, 3u, 7u, 8u, 9u, 16u, 17u, 1u, 200u, 2u}) {
+        for (std::size_t i = 0; i < burst; ++i) {
+            const Bytes datagram = numbered(static_cast<std::uint32_t>(sent++), 32);
+            ASSERT_EQ(::sendto(raw, datagram.data(), datagram.size(), 0,
+                               reinterpret_cast<const sockaddr*>(&to), sizeof to),
+                      32);
+        }
+        // Sleeping: the loop waits in epoll_wait for this burst.
+        ASSERT_TRUE(run_until(
+            io, [&] { return node->received.size() == sent; }, 5s))
+            << "burst of " << burst << ": " << node->received.size() << " of " << sent;
+        run_ready(io);  // The wait is armed again, after the short batch that ended the burst.
+    }
+    for (std::size_t i = 0; i < sent; ++i) {
+        EXPECT_EQ(node->received[i].data, numbered(static_cast<std::uint32_t>(i), 32));
+    }
+    ::close(raw);
 }
 
 TEST(UnixTransport, ReplacesAStaleSocketFile) {
