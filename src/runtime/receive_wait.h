@@ -1,5 +1,5 @@
-// ReceiveWait: waits until a drained datagram socket is readable again, without the
-// epoll_ctl system call that asio's async_wait makes every time. Layer: runtime (internal to
+// ReceiveSocket::wait_readable: waits until a drained datagram socket is readable again, without
+// the epoll_ctl system call that asio's async_wait makes every time. Layer: runtime (internal to
 // DatagramSocketTransport).
 //
 // Why: asio's reactor registers a socket once, edge-triggered, but async_wait is a
@@ -14,8 +14,9 @@
 // caller arms the wait only right after a receive found the queue empty, on the one thread that
 // runs the io_context. Every datagram that arrives later raises the edge-triggered registration
 // again, and no epoll_wait can consume that event before the wait is queued (the same thread
-// would run it). Herald's loop is one thread (Loop). With an asio other than the one this was
-// written against (1.18 to 1.2x, epoll), the wait falls back to async_wait.
+// would run it). Herald's loop is one thread (Loop). It uses asio's internal reactor interface,
+// checked in asio 1.22.1 (used here) and 1.18 (Boost 1.75's, the same start_op); with another
+// asio, or another reactor than epoll, the wait falls back to async_wait.
 #pragma once
 
 #include <asio/generic/datagram_protocol.hpp>
@@ -25,7 +26,7 @@
 #include <system_error>
 #include <utility>
 
-#if defined(__linux__) && ASIO_VERSION >= 101800 && ASIO_VERSION < 103000 && \
+#if defined(__linux__) && ASIO_VERSION >= 101800 && ASIO_VERSION < 102300 && \
     !defined(ASIO_HAS_IO_URING) && !defined(ASIO_DISABLE_EPOLL)
 #include <asio/detail/reactor.hpp>
 #include <asio/detail/reactor_op.hpp>
