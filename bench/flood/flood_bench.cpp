@@ -11,7 +11,9 @@
 // kernel's work and may be slower than either receiver, so the figure compared is datagrams per
 // CPU-second of the receiving thread (one core: the raw loop's thread; the node's threads, of
 // which only the loop works), read from /proc/self/task/*/stat. Prints both kinds' rates per
-// wall second and per CPU-second, their ratio (target >= 0.8), and the pinger's round trips.
+// wall second and per CPU-second, their ratio (target >= 0.8), the datagrams per wake-up of
+// each receiver (per voluntary context switch of its threads: each sleep, whether in recvmmsg
+// or epoll_wait, ends in a wake-up), and the pinger's round trips.
 // Layer: bench. Usage: bench-flood [--quick | --smoke] (default: 3 rounds of 3 s each).
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -127,6 +129,7 @@ struct Round {
     double received_per_s = 0;
     double sent_per_s = 0;
     double per_core_s = 0;  // Datagrams per second of the receiving thread's CPU time.
+    double per_wakeup = 0;  // Datagrams per sleep of the receiving thread (voluntary switch).
 };
 
 // CPU time (user + system) of thread `tid` of this process, in seconds (clock ticks).
@@ -143,6 +146,23 @@ double cpu_seconds(long tid) {
         if (i == 15) stime = std::stoull(field);
     }
     return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Times thread `tid` of this process went to sleep (voluntary context switches): each is a
+// wake-up later, whether it slept in recvmmsg or in epoll_wait.
+double sleeps(long tid) {
+    std::ifstream status("/proc/self/task/" + std::to_string(tid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("voluntary_ctxt_switches:", 0) == 0) return std::stod(line.substr(24));
+    }
+    return 0;
+}
+
+double sleeps(const std::set<long>& tids) {
+    double total = 0;
+    for (const long tid : tids) total += sleeps(tid);
+    return total;
 }
 
 std::set<long> threads() {
@@ -197,6 +217,7 @@ Round raw_round(const std::vector<std::vector<std::uint8_t>>& junk, std::chrono:
     });
     while (receiver_tid.load() == 0) std::this_thread::yield();
     const double cpu_before = cpu_seconds(receiver_tid.load());
+    const double sleeps_before = sleeps(receiver_tid.load());
     std::atomic<bool> sending{false};
     std::uint64_t sent = 0;
     std::thread sender([&] { sent = blast(ntohs(at.sin_port), junk, sending); });
@@ -205,12 +226,14 @@ Round raw_round(const std::vector<std::vector<std::uint8_t>>& junk, std::chrono:
     sender.join();
     const auto counted = received.load();  // The receiver's count at the end of the round.
     const double cpu = cpu_seconds(receiver_tid.load()) - cpu_before;
+    const double slept = sleeps(receiver_tid.load()) - sleeps_before;
     stop = true;
     receiver.join();
     ::close(fd);
     const double seconds = std::chrono::duration<double>(d).count();
     return {static_cast<double>(counted) / seconds, static_cast<double>(sent) / seconds,
-            cpu > 0 ? static_cast<double>(counted) / cpu : 0};
+            cpu > 0 ? static_cast<double>(counted) / cpu : 0,
+            slept > 0 ? static_cast<double>(counted) / slept : 0};
 }
 
 std::uint16_t port_of(const std::string& url) {
@@ -235,6 +258,7 @@ Round herald_round(const std::vector<std::vector<std::uint8_t>>& junk, std::chro
     });
     const auto before = target.stats();
     const double cpu_before = cpu_seconds(loop);
+    const double sleeps_before = sleeps(loop);
     std::atomic<bool> sending{false};
     std::uint64_t sent = 0;
     std::thread sender([&] { sent = blast(port_of(url), junk, sending); });
@@ -243,13 +267,15 @@ Round herald_round(const std::vector<std::vector<std::uint8_t>>& junk, std::chro
     sender.join();
     const auto after = target.stats();
     const double cpu = cpu_seconds(loop) - cpu_before;
+    const double slept = sleeps(loop) - sleeps_before;
     stop = true;
     pings.join();
     const double seconds = std::chrono::duration<double>(d).count();
     // Every junk datagram the node read was rejected (malformed_dropped counts them).
     const auto rejected = after.malformed_dropped - before.malformed_dropped;
     return {static_cast<double>(rejected) / seconds, static_cast<double>(sent) / seconds,
-            cpu > 0 ? static_cast<double>(rejected) / cpu : 0};
+            cpu > 0 ? static_cast<double>(rejected) / cpu : 0,
+            slept > 0 ? static_cast<double>(rejected) / slept : 0};
 }
 
 double median(std::vector<double> v) {
@@ -294,6 +320,7 @@ int main(int argc, char** argv) {
     }
     const auto junk = make_junk(3 * 1024);
     std::vector<double> raw, raw_sent, raw_core, node, node_sent, node_core, rtts, idle;
+    std::vector<double> raw_wakeup, node_wakeup;
     for (int i = 0; i < 200; ++i) {
         if (auto r = (*pinger)->ping((*target)->listen_url(), 1s)) {
             idle.push_back(std::chrono::duration<double, std::micro>(r->rtt).count());
@@ -304,20 +331,23 @@ int main(int argc, char** argv) {
         raw.push_back(r.received_per_s);
         raw_sent.push_back(r.sent_per_s);
         raw_core.push_back(r.per_core_s);
+        raw_wakeup.push_back(r.per_wakeup);
         const Round h = herald_round(junk, config.round, **target, loop, **pinger, rtts);
         node.push_back(h.received_per_s);
         node_sent.push_back(h.sent_per_s);
         node_core.push_back(h.per_core_s);
+        node_wakeup.push_back(h.per_wakeup);
     }
     fmt::print(
         "bench-flood: junk datagrams (random, bad checksum, truncated; 64-1,400 B) over udp "
         "loopback, {} rounds of {} ms each, alternating\n",
         config.rounds, config.round.count());
-    fmt::print("  {:<20} {:>12} {:>12} {:>16}\n", "", "received/s", "sender/s", "per CPU-second");
-    fmt::print("  {:<20} {:>12.0f} {:>12.0f} {:>16.0f}\n", "raw recvmmsg loop", median(raw),
-               median(raw_sent), median(raw_core));
-    fmt::print("  {:<20} {:>12.0f} {:>12.0f} {:>16.0f}\n", "herald (rejected)", median(node),
-               median(node_sent), median(node_core));
+    fmt::print("  {:<20} {:>12} {:>12} {:>16} {:>12}\n", "", "received/s", "sender/s",
+               "per CPU-second", "per wake-up");
+    fmt::print("  {:<20} {:>12.0f} {:>12.0f} {:>16.0f} {:>12.1f}\n", "raw recvmmsg loop",
+               median(raw), median(raw_sent), median(raw_core), median(raw_wakeup));
+    fmt::print("  {:<20} {:>12.0f} {:>12.0f} {:>16.0f} {:>12.1f}\n", "herald (rejected)",
+               median(node), median(node_sent), median(node_core), median(node_wakeup));
     fmt::print(
         "  ratio herald / raw, per CPU-second of the receiving thread (one core): {:.2f} "
         "(target >= 0.8); per wall second: {:.2f}\n",

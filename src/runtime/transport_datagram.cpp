@@ -19,6 +19,9 @@ namespace {
 constexpr std::size_t receive_storage_bytes_max = 4u << 20;
 // recvmmsg rounds per readiness event before yielding the loop to timers and other sockets.
 constexpr int receive_rounds_max = 16;
+// receive_batch() results other than a count.
+constexpr int receive_drained = -1;
+constexpr int receive_broken = -2;
 // Unix retry timer: from the first delay, doubling to the last; after this many retries on
 // the same head datagram it is dropped, so one stuck peer cannot block the others for long.
 constexpr std::chrono::microseconds retry_delay_first{16};
@@ -127,12 +130,21 @@ void DatagramSocketTransport::start(ReceiveHandler handler) {
     });
 }
 
+// Reads until a batch comes back shorter than the buffers (recvmmsg returns fewer only when the
+// queue ran dry, or before an error that the next readiness reports) or EAGAIN, then waits.
+// Not asking again for the EAGAIN that follows a short batch saves a system call per wake-up,
+// and ReceiveSocket::wait_readable saves asio's EPOLL_CTL_MOD: under a flood of small batches
+// a wake-up costs epoll_wait and recvmmsg instead of those two and two more. No datagram is
+// missed: one that arrives after the last read raises the edge-triggered registration, and the
+// loop's one thread queues the wait before it polls again (receive_wait.h). Bounded work: at
+// most receive_rounds_max batches per wake-up, then the rest after the other handlers.
 void DatagramSocketTransport::drain_receive() {
+    const auto batch = static_cast<int>(receive_headers_.size());
     for (int round = 0; round < receive_rounds_max; ++round) {
         const int received = receive_batch();
         if (closed_) return;
-        if (received < 0) {
-            arm_receive_wait();
+        if (received < 0 || (received > 0 && received < batch)) {
+            arm_receive_wait(received != receive_broken);
             return;
         }
     }
@@ -142,7 +154,8 @@ void DatagramSocketTransport::drain_receive() {
     });
 }
 
-// Returns the datagrams handled, or -1 when the socket is drained (or broken: wait).
+// Returns the datagrams handled, receive_drained (EAGAIN) or receive_broken (an error other
+// than EINTR and ECONNREFUSED, counted: wait, with the socket re-registered).
 int DatagramSocketTransport::receive_batch() {
     const auto batch = static_cast<unsigned>(receive_headers_.size());
     for (auto& entry : receive_headers_) {
@@ -153,11 +166,11 @@ int DatagramSocketTransport::receive_batch() {
         ::recvmmsg(socket_.native_handle(), receive_headers_.data(), batch, MSG_DONTWAIT, nullptr);
     if (count < 0) {
         const int error = errno;
-        if (error == EAGAIN || error == EWOULDBLOCK) return -1;
+        if (error == EAGAIN || error == EWOULDBLOCK) return receive_drained;
         // ECONNREFUSED is an ICMP port-unreachable for an earlier send: count it, read on.
         if (error == EINTR) return 0;
         counters_.receive_errors.add();
-        return error == ECONNREFUSED ? 0 : -1;
+        return error == ECONNREFUSED ? 0 : receive_broken;
     }
     for (int i = 0; i < count; ++i) {
         const msghdr& header = receive_headers_[static_cast<std::size_t>(i)].msg_hdr;
@@ -175,15 +188,22 @@ int DatagramSocketTransport::receive_batch() {
     return count;
 }
 
-void DatagramSocketTransport::arm_receive_wait() {
+// `drained`: the last read found the socket empty, so the wait need not re-register it
+// (ReceiveSocket::wait_readable); after an error, asio's async_wait does, and reports at once
+// what is still queued.
+void DatagramSocketTransport::arm_receive_wait(bool drained) {
     if (receive_waiting_) return;
     receive_waiting_ = true;
-    socket_.async_wait(asio::socket_base::wait_read,
-                       [this, alive = life_.watch()](const asio::error_code& ec) {
-                           if (alive.expired()) return;
-                           receive_waiting_ = false;
-                           if (!ec && !closed_) drain_receive();
-                       });
+    auto on_readable = [this, alive = life_.watch()](const asio::error_code& ec) {
+        if (alive.expired()) return;
+        receive_waiting_ = false;
+        if (!ec && !closed_) drain_receive();
+    };
+    if (drained) {
+        socket_.wait_readable(std::move(on_readable));
+    } else {
+        socket_.async_wait(asio::socket_base::wait_read, std::move(on_readable));
+    }
 }
 
 void DatagramSocketTransport::send(const Endpoint& to, ByteView datagram) {

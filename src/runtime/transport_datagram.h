@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "runtime/endpoint_socket.h"
+#include "runtime/receive_wait.h"
 #include "runtime/transport_support.h"
 
 namespace herald::runtime {
@@ -98,7 +99,7 @@ private:
     void prepare_receive_buffers();
     void drain_receive();
     int receive_batch();
-    void arm_receive_wait();
+    void arm_receive_wait(bool drained);
     void schedule_flush();
     bool send_now(const SocketAddress& to, ByteView datagram);
     bool send_batch();
@@ -109,7 +110,7 @@ private:
     asio::io_context& io_;
     TransportOptions options_;
     DatagramSocketConfig config_;
-    asio::generic::datagram_protocol::socket socket_;
+    ReceiveSocket socket_;
     asio::steady_timer retry_timer_;
     ReceiveHandler handler_;
 

@@ -1,12 +1,15 @@
 // udp and unix specifics: bind conflicts give io_error, the datagram size option, stale unix
 // socket files are replaced while live ones and non-sockets are not, the file goes on close,
 // and bad input from outside (unbound senders, truncated datagrams) is counted, not a crash.
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <atomic>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "runtime/udp_transport.h"
 #include "runtime/unix_transport.h"
@@ -115,6 +118,84 @@ TEST(DatagramTransports, SendLargeDatagramsAtOnceAndKeepTheirOrder) {
             EXPECT_EQ(to->received[i].data, numbered(i, i == 1 ? 100 : 20'000)) << from_url;
         }
     }
+}
+
+// The receive path waits as soon as a batch comes back short, without a last read for EAGAIN
+// and without re-registering the socket (receive_wait.h): every datagram that arrives after
+// that must still wake it, in bursts shorter than, equal to and longer than a batch, whether
+// it arrives while the loop runs or while it sleeps.
+TEST(UdpTransport, ReceivesEveryBurstAfterAShortBatch) {
+    asio::io_context io;
+    TransportOptions options;
+    options.batch_max = 8;
+    PeerPtr node = open_peer(io, "udp://127.0.0.1:0", options);
+    const int raw = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(raw, 0);
+    ASSERT_TRUE(node->address().scheme == Endpoint::Scheme::udp);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(node->address().port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::size_t sent = 0;
+    for (const std::size_t burst : {1u, 3u, 7u, 8u, 9u, 16u, 17u, 1u, 200u, 2u}) {
+        for (std::size_t i = 0; i < burst; ++i) {
+            const Bytes datagram = numbered(static_cast<std::uint32_t>(sent++), 32);
+            ASSERT_EQ(::sendto(raw, datagram.data(), datagram.size(), 0,
+                               reinterpret_cast<const sockaddr*>(&to), sizeof to),
+                      32);
+        }
+        // Sleeping: the loop waits in epoll_wait for this burst.
+        ASSERT_TRUE(run_until(
+            io, [&] { return node->received.size() == sent; }, 5s))
+            << "burst of " << burst << ": " << node->received.size() << " of " << sent;
+        run_ready(io);  // The wait is armed again, after the short batch that ended the burst.
+    }
+    for (std::size_t i = 0; i < sent; ++i) {
+        EXPECT_EQ(node->received[i].data, numbered(static_cast<std::uint32_t>(i), 32));
+    }
+    ::close(raw);
+}
+
+// The same while the loop runs: datagrams arrive from another thread in bursts of 1 to 64 with
+// pauses, at any moment of a drain (between its last read and the wait being queued too), and
+// every one is received. At most 100 are in flight, well within the socket buffer, so the
+// kernel drops none; a lost wake-up shows as a receiver stuck short of the count.
+TEST(UdpTransport, ReceivesEveryDatagramSentWhileItDrains) {
+    asio::io_context io;
+    TransportOptions options;
+    options.batch_max = 16;
+    auto node = open_transport(io, endpoint("udp://127.0.0.1:0"), options);
+    ASSERT_TRUE(node);
+    std::atomic<std::size_t> received{0};
+    (*node)->start([&](const Endpoint&, ByteView) { received.fetch_add(1); });
+    constexpr std::size_t total = 20'000;
+    std::atomic<bool> stop{false};  // The receiver gave up: stop sending too.
+    std::thread sender([&received, &stop, port = (*node)->local_endpoint().port] {
+        const int raw = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(port);
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        std::uint32_t random = 12345;
+        for (std::size_t sent = 0; sent < total && !stop.load();) {
+            random = random * 1'103'515'245u + 12'345u;
+            const std::size_t burst = std::min<std::size_t>(1 + (random >> 16) % 64, total - sent);
+            for (std::size_t i = 0; i < burst; ++i, ++sent) {
+                const Bytes datagram = numbered(static_cast<std::uint32_t>(sent), 16);
+                ::sendto(raw, datagram.data(), datagram.size(), 0,
+                         reinterpret_cast<const sockaddr*>(&to), sizeof to);
+            }
+            if ((random >> 8) % 4 == 0) std::this_thread::sleep_for(50us);
+            while (sent - received.load() > 100 && !stop.load()) std::this_thread::yield();
+        }
+        ::close(raw);
+    });
+    const bool all = run_until(
+        io, [&] { return received.load() == total; }, 30s);
+    stop = true;
+    sender.join();
+    EXPECT_TRUE(all) << received.load() << " of " << total;
+    EXPECT_EQ((*node)->counters().datagrams_received, received.load());
 }
 
 TEST(UnixTransport, ReplacesAStaleSocketFile) {
