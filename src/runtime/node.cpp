@@ -455,10 +455,9 @@ void Node::deliver(Message message, Time now_time) {
 }
 
 void Node::complete(proto::OperationId op, Result<Bytes> result) {
-    auto it = ops_.find(op);
-    HERALD_ASSERT(it != ops_.end());  // Engines complete each operation exactly once.
-    Operation operation = std::move(it->second);
-    ops_.erase(it);
+    std::optional<Operation> taken = ops_.take(op);
+    HERALD_ASSERT(taken.has_value());  // Engines complete each operation exactly once.
+    Operation& operation = *taken;
     if (operation.sent) {
         Status status = result ? Status{} : Status(tl::make_unexpected(std::move(result.error())));
         upcall(operation.sent, std::move(status));
@@ -541,9 +540,7 @@ void Node::release_command() {
 }
 
 proto::OperationId Node::begin_operation(Completion done) {
-    const proto::OperationId op = op_next_++;
-    ops_.emplace(op, Operation{{}, std::move(done)});
-    return op;
+    return ops_.add(Operation{{}, std::move(done)});
 }
 
 void Node::check_drained() {
@@ -729,9 +726,7 @@ void Node::finish_shutdown() {
         final_counters_ = std::make_unique<Counters>(snapshot());
     }
     shut_down_ = true;
-    auto ops = std::move(ops_);
-    ops_.clear();
-    for (auto& [op, operation] : ops) {
+    for (Operation& operation : ops_.take_all()) {
         if (operation.sent) {
             upcall(operation.sent, fail(Errc::closed, "node stopped"));
         } else {
