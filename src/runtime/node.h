@@ -280,7 +280,7 @@ private:
     [[nodiscard]] Result<std::vector<store::Record>> read_store(std::string prefix) override;
     [[nodiscard]] proto::EngineSet& engines() override { return *engines_; }
     [[nodiscard]] proto::Effects& effects() override { return effects_; }
-    void carry_out() override;
+    void carry_out(Time now_time) override;
 
     // Loop thread: inputs.
     void on_datagram(const Endpoint& from, ByteView datagram);
