@@ -247,6 +247,9 @@ private:
     };
     // Holds `packet` (a plain ack of channel `key`) when coalescing; false: send it now.
     bool hold_ack(const ChannelKey& key, NodeId to, wire::Packet& packet);
+    // Rewrites the ack held for `channel` to say `channel`'s ack and `credit`, when one of the
+    // same epoch is held (so no packet is built); false: build and hold (or send) one.
+    bool refresh_held_ack(const ReceiverChannel& channel, std::uint32_t credit);
     // direct_state.cpp: tables, bounds, dispatch.
     // Sends `packet` (with `shared_body` as its body when set) to node `to` (this node
     // included: the EngineSet feeds those back in).
