@@ -91,7 +91,7 @@ void DirectState::on_send(OperationId op, Message message, const SendOptions& op
     }
     channel->last_activity = now;
     SendEntry entry;
-    entry.body = std::make_shared<const Bytes>(std::move(message.body));
+    entry.body = make_body(std::move(message.body));
     entry.message = std::move(message);
     entry.mode = options.mode;
     entry.queued_at = now;
@@ -108,6 +108,23 @@ void DirectState::on_send(OperationId op, Message message, const SendOptions& op
     }
     channel->entries.push_back(std::move(entry));
     try_transmit(*channel, now, out);
+}
+
+std::shared_ptr<const Bytes> DirectState::make_body(Bytes bytes) {
+    if (spare_bodies_.empty()) return std::make_shared<Bytes>(std::move(bytes));
+    std::shared_ptr<Bytes> body = std::move(spare_bodies_.back());
+    spare_bodies_.pop_back();
+    *body = std::move(bytes);
+    return body;
+}
+
+void DirectState::recycle_body(std::shared_ptr<const Bytes>& body) {
+    // Only a body nobody else holds (no packet of a driver keeps it): then no one can see it
+    // change. Its bytes are freed now; the holder (shared_ptr and control block) is reused.
+    if (!body || body.use_count() != 1 || spare_bodies_.size() >= spare_bodies_max) return;
+    std::shared_ptr<Bytes> spare = std::const_pointer_cast<Bytes>(std::move(body));
+    *spare = Bytes{};
+    spare_bodies_.push_back(std::move(spare));
 }
 
 void DirectState::try_transmit(SenderChannel& channel, Time now, Effects& out) {

@@ -287,6 +287,10 @@ private:
     // The pending send `op` of channel `channel_id` passed its deadline (rule 9).
     void expire(std::uint64_t channel_id, OperationId op, Time now, Effects& out);
     void complete(SendEntry& entry, Result<Bytes> result, Effects& out);
+    // A shared body for a send (from spare_bodies_ when there is one: no allocation), and its
+    // holder given back when the receiver acked it.
+    [[nodiscard]] std::shared_ptr<const Bytes> make_body(Bytes bytes);
+    void recycle_body(std::shared_ptr<const Bytes>& body);
     void fail_channel(SenderChannel& channel, Errc code, bool queued_too, Effects& out);
     void release_sender(std::uint64_t id);
     void reset_sender(SenderChannel& channel, Time now);
@@ -400,6 +404,11 @@ private:
     std::map<std::uint64_t, NodeId> peer_nodes_;  // Peer id -> node.
     std::map<std::uint64_t, Ping> pings_;         // By nonce.
     std::map<ChannelKey, HeldAck> held_acks_;     // Emptied by every flush_acks.
+    // Holders of acked bodies (created non-const by make_body, empty now), reused for new sends
+    // so that a stream allocates no shared_ptr per message (issue 17). Bounded: a burst beyond
+    // spare_bodies_max frees the rest.
+    static constexpr std::size_t spare_bodies_max = 1024;
+    std::vector<std::shared_ptr<Bytes>> spare_bodies_;
     std::uint64_t next_migration_id_ = 1;
     std::uint64_t next_incoming_key_ = 1;
     std::map<std::uint64_t, Outgoing> outgoing_;  // By migration id.

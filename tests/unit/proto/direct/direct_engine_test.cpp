@@ -103,6 +103,33 @@ TEST(DirectEngine, AcksOfABatchCoalesceIntoOneWithTheLastAckAndCredit) {
     EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m1", "m2", "m3"}));
 }
 
+// Acked bodies' holders are reused for later sends (issue 17); a body a driver still holds
+// (a packet kept by the network) is never reused, so what it carries cannot change.
+TEST(DirectEngine, BodiesOfAckedSendsAreReusedWithoutChangingHeldOnes) {
+    Pair t;
+    t.handshake(1, "first");
+    ASSERT_EQ(t.a->out.sends.size(), 0u);
+    std::shared_ptr<const Bytes> kept;  // As a driver that keeps packets would.
+    t.a->engine->on_send(2, Message{t.p, t.q, 0, 0, to_bytes("kept")}, {}, t.net.now, t.a->out);
+    for (const auto& send : t.a->out.sends) {
+        if (send.shared_body) kept = send.shared_body;
+    }
+    ASSERT_NE(kept, nullptr);
+    t.net.collect(*t.a);
+    t.net.flush();
+    for (int i = 3; i < 40; ++i) {
+        t.net.send(*t.a, static_cast<OperationId>(i), t.p, t.q, "m" + std::to_string(i));
+        t.net.flush();
+    }
+    EXPECT_EQ(as_text(*kept), "kept");
+    ASSERT_EQ(t.b->delivered.size(), 39u);
+    EXPECT_EQ(as_text(t.b->delivered[1].body), "kept");
+    for (int i = 3; i < 40; ++i) {
+        EXPECT_EQ(as_text(t.b->delivered[static_cast<std::size_t>(i) - 1].body),
+                  "m" + std::to_string(i));
+    }
+}
+
 TEST(DirectEngine, RetransmitsWithExponentialBackoffAfterLoss) {
     Pair t;
     t.handshake(1, "x");
