@@ -35,8 +35,9 @@ public:
 private:
     using ById = std::unordered_map<std::uint64_t, Time>;
     using ByTime = std::set<std::pair<Time, std::uint64_t>>;
-    // Spare nodes of both containers: a stream sets and cancels a timer per message (the
-    // engine's send deadlines), and reusing nodes keeps that free of allocations (issue 7).
+    // Spare nodes of both containers: engines move and cancel timers often (once a stream
+    // set and cancelled one per message, issue 7; send deadlines are per channel since issue
+    // 17), and reusing nodes keeps that free of allocations.
     // At most spare_max of each are kept; beyond it nodes are freed.
     static constexpr std::size_t spare_max = 1024;
 

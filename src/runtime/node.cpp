@@ -325,20 +325,21 @@ void Node::dispatch_packet(NodeId from, wire::Packet& packet, Time now_time,
                                              [&](proto::rpc::RpcEngine& rpc, proto::Effects& out) {
                                                  rpc.on_packet(from, packet, source, now_time, out);
                                              });
-        carry_out();
+        carry_out(now_time);
         return;
     }
     if (!engines_->on_packet(from, packet, now_time, effects_)) {
         ++counters_.packets_unhandled;  // A kind no hosted engine speaks (yet): drop.
         return;
     }
-    carry_out();
+    carry_out(now_time);
 }
 
 // EngineSet::apply's driver: what each kind of effect means on real sockets and threads.
 class Node::Carrier {
 public:
-    explicit Carrier(Node& node) : node_(node), now_(node.now()) {}
+    // `now`: the time of the input (one clock read per input or batch, not per carrier).
+    Carrier(Node& node, Time now) : node_(node), now_(now) {}
     void trace(const proto::TraceEffect&) {}  // Engines trace for the simulator only (yet).
     void membership(const proto::MembershipEffect& m) { node_.group_membership(m); }
     void send(proto::SendEffect& send, const proto::Effects& out) { node_.route(send, out); }
@@ -372,8 +373,8 @@ private:
     Time now_;
 };
 
-void Node::carry_out() {
-    Carrier carrier(*this);
+void Node::carry_out(Time now_time) {
+    Carrier carrier(*this, now_time);
     proto::EngineSet::apply(effects_, carrier);
     run_deferred();
     if (order_service_) order_service_->after_effects();  // The group engine's views.
@@ -455,10 +456,9 @@ void Node::deliver(Message message, Time now_time) {
 }
 
 void Node::complete(proto::OperationId op, Result<Bytes> result) {
-    auto it = ops_.find(op);
-    HERALD_ASSERT(it != ops_.end());  // Engines complete each operation exactly once.
-    Operation operation = std::move(it->second);
-    ops_.erase(it);
+    std::optional<Operation> taken = ops_.take(op);
+    HERALD_ASSERT(taken.has_value());  // Engines complete each operation exactly once.
+    Operation& operation = *taken;
     if (operation.sent) {
         Status status = result ? Status{} : Status(tl::make_unexpected(std::move(result.error())));
         upcall(operation.sent, std::move(status));
@@ -500,8 +500,9 @@ void Node::on_committed(const std::vector<std::uint64_t>& tokens, const Status& 
         const auto slot = static_cast<proto::EngineSlot>(tagged >> token_slot_shift);
         const std::uint64_t token = tagged & ((std::uint64_t{1} << token_slot_shift) - 1);
         HERALD_ASSERT(effects_.empty());
-        engines_->on_durable(slot, token, status, now(), effects_);
-        carry_out();
+        const Time t = now();
+        engines_->on_durable(slot, token, status, t, effects_);
+        carry_out(t);
         if (shut_down_) return;
     }
     check_drained();
@@ -541,9 +542,7 @@ void Node::release_command() {
 }
 
 proto::OperationId Node::begin_operation(Completion done) {
-    const proto::OperationId op = op_next_++;
-    ops_.emplace(op, Operation{{}, std::move(done)});
-    return op;
+    return ops_.add(Operation{{}, std::move(done)});
 }
 
 void Node::check_drained() {
@@ -587,7 +586,7 @@ void Node::on_wake() {
         while (auto id = engine_timers_[slot].pop_due(t)) {
             HERALD_ASSERT(effects_.empty());
             engines_->on_timer(slot, *id, t, effects_);
-            carry_out();
+            carry_out(t);
             if (shut_down_) return;
         }
     }
@@ -678,7 +677,7 @@ void Node::flush() {
     }
     unreachable_.clear();
     engines_->on_batch_end(t, effects_);
-    Carrier carrier(*this);
+    Carrier carrier(*this, t);
     proto::EngineSet::apply(effects_, carrier);
     run_deferred();
     link_->flush();
@@ -729,9 +728,7 @@ void Node::finish_shutdown() {
         final_counters_ = std::make_unique<Counters>(snapshot());
     }
     shut_down_ = true;
-    auto ops = std::move(ops_);
-    ops_.clear();
-    for (auto& [op, operation] : ops) {
+    for (Operation& operation : ops_.take_all()) {
         if (operation.sent) {
             upcall(operation.sent, fail(Errc::closed, "node stopped"));
         } else {

@@ -39,6 +39,7 @@
 #include "runtime/node_context.h"
 #include "runtime/node_options.h"
 #include "runtime/node_process.h"
+#include "runtime/operation_table.h"
 #include "runtime/path_checks.h"
 #include "runtime/peer_table.h"
 #include "runtime/store_writer.h"
@@ -279,7 +280,7 @@ private:
     [[nodiscard]] Result<std::vector<store::Record>> read_store(std::string prefix) override;
     [[nodiscard]] proto::EngineSet& engines() override { return *engines_; }
     [[nodiscard]] proto::Effects& effects() override { return effects_; }
-    void carry_out() override;
+    void carry_out(Time now_time) override;
 
     // Loop thread: inputs.
     void on_datagram(const Endpoint& from, ByteView datagram);
@@ -431,14 +432,14 @@ private:
     Time wake_at_ = Time::max();
     bool flush_scheduled_ = false;
     std::vector<SendCommand> sends_taken_;  // The batch drain_sends is running.
-    proto::OperationId op_next_ = 1;
-    // The one operation-id map of the node: sends, pings, calls of every engine. A send keeps
-    // its callback as it came (no wrapper to allocate on the hot path); the others a Completion.
+    // The one operation table of the node: sends, pings, calls of every engine; its ids are the
+    // operation ids. A send keeps its callback as it came (no wrapper to allocate on the hot
+    // path); the others a Completion.
     struct Operation {
         SendCallback sent;
         Completion done;
     };
-    std::unordered_map<proto::OperationId, Operation> ops_;
+    OperationTable<Operation> ops_;
     std::unordered_map<std::uint64_t, std::shared_ptr<ProcessState>> processes_;
     // Processes that migrated here from other nodes (their pid's node is another).
     std::unordered_map<Pid, std::shared_ptr<ProcessState>> migrated_;

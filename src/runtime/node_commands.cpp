@@ -92,7 +92,7 @@ void Node::end_process(const std::shared_ptr<ProcessState>& process) {
     const Time t = now();
     HERALD_ASSERT(effects_.empty());
     engines_->on_process_exited(process->pid(), t, effects_);
-    carry_out();
+    carry_out(t);
     rpc_->on_process_exited(process->pid(), t);
     naming_->on_process_exited(process->pid(), t);  // The etcd backend's held names.
     if (group_service_) group_service_->on_process_exited(process->pid(), t);

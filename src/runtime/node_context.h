@@ -50,8 +50,13 @@ public:
     // it caused. Loop thread.
     template <class E, class F>
     void run(proto::EngineSlot slot, F&& input) {
-        engines().template run<E>(slot, now(), effects(), std::forward<F>(input));
-        carry_out();
+        run<E>(slot, now(), std::forward<F>(input));
+    }
+    // The same at time `t`, read once by a caller that handles a batch (one clock read).
+    template <class E, class F>
+    void run(proto::EngineSlot slot, Time t, F&& input) {
+        engines().template run<E>(slot, t, effects(), std::forward<F>(input));
+        carry_out(t);
     }
 
     // The one blocking round trip of every command: runs `task()` (returning R, a Status or a
@@ -146,7 +151,8 @@ protected:
     };
     [[nodiscard]] virtual proto::EngineSet& engines() = 0;
     [[nodiscard]] virtual proto::Effects& effects() = 0;
-    virtual void carry_out() = 0;
+    // Carries out the effects recorded, `now` being the time of the input that caused them.
+    virtual void carry_out(Time now) = 0;
 };
 
 }  // namespace herald::runtime

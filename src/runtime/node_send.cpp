@@ -126,10 +126,9 @@ void Node::drain_sends() {
         return;
     }
     const Time t = now();
-    run<proto::direct::DirectEngine>(direct_slot_, [&](auto& direct, proto::Effects& out) {
+    run<proto::direct::DirectEngine>(direct_slot_, t, [&](auto& direct, proto::Effects& out) {
         for (SendCommand& command : sends_taken_) {
-            const proto::OperationId op = op_next_++;
-            ops_.emplace(op, Operation{std::move(command.done), {}});
+            const proto::OperationId op = ops_.add(Operation{std::move(command.done), {}});
             direct.on_send(op, std::move(command.message), command.options, t, out);
         }
     });

@@ -20,6 +20,16 @@ void put_credit(wire::Packet& packet, std::uint32_t credit) {
     packet.extensions.push_back({wire::ExtensionType::credit, std::move(value)});
 }
 
+bool rewrite_credit(wire::Packet& packet, std::uint32_t credit) {
+    for (wire::Extension& e : packet.extensions) {
+        if (e.type != wire::ExtensionType::credit || e.value.size() != 4) continue;
+        for (std::size_t i = 0; i < 4; ++i)
+            e.value[i] = static_cast<std::uint8_t>(credit >> (8 * i));
+        return true;
+    }
+    return false;
+}
+
 std::optional<std::uint32_t> read_credit(const wire::Packet& packet) {
     const wire::Extension* e = packet.find(wire::ExtensionType::credit);
     if (e == nullptr || e->value.size() != 4) return std::nullopt;

@@ -19,6 +19,8 @@ namespace herald::proto::direct {
 
 // Credit extension (u32 little-endian): free slots in the receiving process's queue.
 void put_credit(wire::Packet& packet, std::uint32_t credit);
+// Rewrites the credit of a packet that carries one (4 bytes) in place; false when it has none.
+bool rewrite_credit(wire::Packet& packet, std::uint32_t credit);
 // The credit, or nullopt when it is absent or not exactly 4 bytes.
 [[nodiscard]] std::optional<std::uint32_t> read_credit(const wire::Packet& packet);
 

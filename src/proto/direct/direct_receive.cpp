@@ -299,6 +299,10 @@ void DirectState::drain(ReceiverChannel& channel, LocalProcess& process, Effects
 void DirectState::send_ack(ReceiverChannel& channel, const LocalProcess& process,
                            std::uint64_t offer_seq, Effects& out) {
     const std::uint32_t credit = free_slots(channel, process);
+    const bool buffered = process.options.buffering == Buffering::multiple ||
+                          process.options.buffering == Buffering::single;
+    if (credit == 0 && buffered) channel.blocked = true;
+    if (offer_seq == 0 && refresh_held_ack(channel, credit)) return;
     wire::Packet packet = make_packet(wire::PacketKind::ack, channel.key.target, channel.key.source,
                                       incarnation_, channel.source_incarnation);
     wire::Header& h = packet.header;
@@ -310,9 +314,6 @@ void DirectState::send_ack(ReceiverChannel& channel, const LocalProcess& process
         h.seq = offer_seq;
     }
     put_credit(packet, credit);
-    const bool buffered = process.options.buffering == Buffering::multiple ||
-                          process.options.buffering == Buffering::single;
-    if (credit == 0 && buffered) channel.blocked = true;
     if (offer_seq == 0 && hold_ack(channel.key, channel.source_node, packet)) return;
     emit(channel.source_node, std::move(packet), out);
 }
@@ -331,6 +332,25 @@ bool DirectState::hold_ack(const ChannelKey& key, NodeId to, wire::Packet& packe
     const wire::Header& held = it->second.packet.header;
     if (held.epoch != packet.header.epoch || held.ack > packet.header.ack) return false;
     it->second = HeldAck{to, std::move(packet)};
+    ++counters_.acks_coalesced;
+    return true;
+}
+
+bool DirectState::refresh_held_ack(const ReceiverChannel& channel, std::uint32_t credit) {
+    // The plain ack send_ack would build now differs from the one held for this channel (same
+    // node, epoch and incarnation, not a newer ack) only in its ack and credit: rewrite those
+    // in place instead of building a packet per message that the next one replaces (issue 17).
+    if (!options_.coalesce_acks || channel.source_node == self_) return false;
+    auto it = held_acks_.find(channel.key);
+    if (it == held_acks_.end() || it->second.to != channel.source_node) return false;
+    wire::Header& held = it->second.packet.header;
+    const std::uint64_t ack = channel.expected - 1;
+    if (held.epoch != channel.epoch || held.target_incarnation != channel.source_incarnation ||
+        held.ack > ack || held.flags != wire::flag::delivered) {
+        return false;
+    }
+    if (!rewrite_credit(it->second.packet, credit)) return false;
+    held.ack = ack;
     ++counters_.acks_coalesced;
     return true;
 }

@@ -41,6 +41,7 @@ void DirectState::on_ack(const wire::Packet& packet, Time now, Effects& out) {
     if (h.ack > channel->acked) {
         while (channel->acked < h.ack) {
             complete(channel->entries.front(), Bytes{}, out);  // accepted / delivered
+            recycle_body(channel->entries.front().body);
             channel->entries.pop_front();
             ++channel->acked;
         }

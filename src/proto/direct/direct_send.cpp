@@ -91,26 +91,40 @@ void DirectState::on_send(OperationId op, Message message, const SendOptions& op
     }
     channel->last_activity = now;
     SendEntry entry;
-    entry.body = std::make_shared<const Bytes>(std::move(message.body));
+    entry.body = make_body(std::move(message.body));
     entry.message = std::move(message);
     entry.mode = options.mode;
     entry.queued_at = now;
     const bool taken = room || options.on_full == OnFull::buffer;
-    std::uint64_t op_key = 0;
     if (taken && options.mode == SendMode::nonblocking) {
         out.complete(op, Bytes{});
     } else {
-        op_key = entry.op_key = next_op_key_++;
-        ops_[op_key] = PendingOp{op, channel->id, false};
+        entry.op = op;
+        entry.pending = true;
+        entry.deadline = options.deadline;
+        // Armed before try_transmit, which may complete it: the timer is the channel's and
+        // moves only when this deadline is the earliest, so this costs nothing in a stream.
+        if (options.deadline != Time::max()) arm_deadline(*channel, options.deadline, out);
     }
     channel->entries.push_back(std::move(entry));
     try_transmit(*channel, now, out);
-    // The deadline timer only for an op still pending: most complete right here.
-    auto pending = ops_.find(op_key);
-    if (op_key != 0 && pending != ops_.end() && options.deadline != Time::max()) {
-        pending->second.deadline = true;
-        out.set_timer(make_timer(TimerKind::deadline, op_key), options.deadline);
-    }
+}
+
+std::shared_ptr<const Bytes> DirectState::make_body(Bytes bytes) {
+    if (spare_bodies_.empty()) return std::make_shared<Bytes>(std::move(bytes));
+    std::shared_ptr<Bytes> body = std::move(spare_bodies_.back());
+    spare_bodies_.pop_back();
+    *body = std::move(bytes);
+    return body;
+}
+
+void DirectState::recycle_body(std::shared_ptr<const Bytes>& body) {
+    // Only a body nobody else holds (no packet of a driver keeps it): then no one can see it
+    // change. Its bytes are freed now; the holder (shared_ptr and control block) is reused.
+    if (!body || body.use_count() != 1 || spare_bodies_.size() >= spare_bodies_max) return;
+    std::shared_ptr<Bytes> spare = std::const_pointer_cast<Bytes>(std::move(body));
+    *spare = Bytes{};
+    spare_bodies_.push_back(std::move(spare));
 }
 
 void DirectState::try_transmit(SenderChannel& channel, Time now, Effects& out) {
@@ -156,7 +170,7 @@ void DirectState::transmit_next(SenderChannel& channel, Time now, Effects& out) 
     entry.first_sent_at = now;
     transmit(channel, entry, now, out);
     arm_retransmit(channel, now + channel.rto, out);
-    if (entry.op_key != 0 &&
+    if (entry.pending &&
         (entry.mode == SendMode::nonblocking || options_.mutations.complete_before_ack)) {
         complete(entry, Bytes{}, out);
     }
@@ -286,24 +300,44 @@ void DirectState::send_probe(SenderChannel& channel, Time now, Effects& out) {
 }
 
 void DirectState::complete(SendEntry& entry, Result<Bytes> result, Effects& out) {
-    if (entry.op_key == 0) return;
-    auto it = ops_.find(entry.op_key);
-    HERALD_ASSERT(it != ops_.end());
-    out.complete(it->second.op, std::move(result));
-    // A timer left behind would fire harmlessly, but drivers would hold one per message sent
-    // with a deadline for as long as the deadline is (a stream holds hundreds of thousands).
-    if (it->second.deadline) out.cancel_timer(make_timer(TimerKind::deadline, entry.op_key));
-    ops_.erase(it);
-    entry.op_key = 0;
+    if (!entry.pending) return;
+    out.complete(entry.op, std::move(result));
+    // The channel's deadline timer stays: when it fires it finds nothing due and re-arms for
+    // the next pending deadline, if any (on_deadline_timer).
+    entry.pending = false;
 }
 
-void DirectState::on_deadline(std::uint64_t op_key, Time now, Effects& out) {
-    auto op = ops_.find(op_key);
-    if (op == ops_.end()) return;  // Completed before its deadline.
-    SenderChannel& channel = senders_.at(op->second.channel_id);
+void DirectState::arm_deadline(SenderChannel& channel, Time at, Effects& out) {
+    if (at >= channel.deadline_at) return;
+    channel.deadline_at = at;
+    out.set_timer(make_timer(TimerKind::deadline, channel.id), at);
+}
+
+void DirectState::on_deadline_timer(std::uint64_t channel_id, Time now, Effects& out) {
+    auto it = senders_.find(channel_id);
+    if (it == senders_.end()) return;  // Released since: its entries were all completed.
+    it->second.deadline_at = Time::max();
+    std::vector<OperationId> due;  // In send order; expiring one may change the entries.
+    for (const SendEntry& entry : it->second.entries) {
+        if (entry.pending && entry.deadline <= now) due.push_back(entry.op);
+    }
+    for (const OperationId op : due) expire(channel_id, op, now, out);
+    it = senders_.find(channel_id);
+    if (it == senders_.end()) return;
+    Time next = Time::max();
+    for (const SendEntry& entry : it->second.entries) {
+        if (entry.pending) next = std::min(next, entry.deadline);
+    }
+    if (next != Time::max()) arm_deadline(it->second, next, out);
+}
+
+void DirectState::expire(std::uint64_t channel_id, OperationId op, Time now, Effects& out) {
+    auto found = senders_.find(channel_id);
+    if (found == senders_.end()) return;
+    SenderChannel& channel = found->second;
     auto it = std::find_if(channel.entries.begin(), channel.entries.end(),
-                           [&](const SendEntry& e) { return e.op_key == op_key; });
-    HERALD_ASSERT(it != channel.entries.end());
+                           [&](const SendEntry& e) { return e.pending && e.op == op; });
+    if (it == channel.entries.end()) return;  // Completed by an earlier expiry's restart.
     const auto index = static_cast<std::uint64_t>(it - channel.entries.begin());
     complete(*it, fail(Errc::timeout, "send deadline passed"), out);
     if (index >= channel.inflight()) {

@@ -116,7 +116,7 @@ void DirectState::on_exit(Pid pid, Time now, Effects& out) {
 void DirectState::release_sender(std::uint64_t id) {
     auto it = senders_.find(id);
     HERALD_ASSERT(it != senders_.end());
-    for (const SendEntry& entry : it->second.entries) HERALD_ASSERT(entry.op_key == 0);
+    for (const SendEntry& entry : it->second.entries) HERALD_ASSERT(!entry.pending);
     auto process = processes_.find(it->second.key.source);
     if (process != processes_.end()) process->second.sender_ids.erase(id);
     sender_ids_.erase(it->second.key);
@@ -262,7 +262,7 @@ void DirectState::on_timer(TimerId timer, Time now, Effects& out) {
             if (Peer* peer = peer_by_id(key)) on_watch_timer(*peer, now, out);
             return;
         case TimerKind::deadline:
-            return on_deadline(key, now, out);
+            return on_deadline_timer(key, now, out);
         case TimerKind::ping:
             return on_ping_timer(key, now, out);
         case TimerKind::sweep:
@@ -356,6 +356,12 @@ void DirectState::check_invariants(std::vector<std::string>& findings) const {
         } else if (channel.inflight() > options_.window_messages) {
             findings.push_back("sender " + name + ": " + std::to_string(channel.inflight()) +
                                " in flight, window " + std::to_string(options_.window_messages));
+        }
+        for (const SendEntry& entry : channel.entries) {
+            if (!entry.pending || entry.deadline >= channel.deadline_at) continue;
+            // The channel's deadline timer would fire after this send's deadline (rule 9).
+            findings.push_back("sender " + name + ": a pending deadline before the timer");
+            break;
         }
     }
     for (const auto& [key, channel] : receivers_) {

@@ -47,7 +47,9 @@ struct SendEntry {
     // The body, shared with the data packets that carry it rather than copied into each
     // transmission (issue 7); dropped once a skip replaces the message.
     std::shared_ptr<const Bytes> body;
-    std::uint64_t op_key = 0;  // Key in DirectState::ops_ while its op is pending; 0 = done.
+    OperationId op = 0;           // The application's send; completed once (`pending` until then).
+    bool pending = false;         // Its op is not completed yet.
+    Time deadline = Time::max();  // Of the pending op: it fails with `timeout` then (rule 9).
     SendMode mode = SendMode::accepted;
     EntryState state = EntryState::queued;
     Time queued_at;                    // When the application sent it.
@@ -66,6 +68,11 @@ struct SenderChannel {
     std::deque<SendEntry> entries;  // First inflight() have seqs acked+1..; then the queue.
     Duration rto;
     Time timer_at = Time::max();  // When the retransmit timer is set; max = not set.
+    // When the channel's one deadline timer is set (max = not set): never later than the
+    // earliest deadline of its pending entries. Deadlines live in the entries, in send order,
+    // so a send costs no timer of its own; the timer moves only when a send's deadline is
+    // earlier than it, and completions leave it (it finds nothing due and re-arms).
+    Time deadline_at = Time::max();
     Time last_activity;
     Time heard;       // Last ack (or nack) of this epoch from the receiver; bounds retransmission.
     NodeId location;  // Where the target lives now (its pid's node until told otherwise).
@@ -167,17 +174,11 @@ struct Ping {
     std::uint32_t address = 0;  // The driver's address handle, for a ping of an address.
 };
 
-struct PendingOp {
-    OperationId op = 0;
-    std::uint64_t channel_id = 0;
-    bool deadline = false;  // A deadline timer is set: cancelled when the op completes first.
-};
-
 enum class TimerKind : std::uint8_t {
     retransmit = 1,   // Key: sender channel id.
     hello = 2,        // Key: peer id.
     watch = 3,        // Key: peer id (liveness: unreachable after peer_timeout of silence).
-    deadline = 4,     // Key: op key.
+    deadline = 4,     // Key: sender channel id (its earliest pending deadline).
     ping = 5,         // Key: ping nonce.
     sweep = 6,        // Key: 0 (idle channels and peers).
     ready = 7,        // Key: receiver channel id (send-after-receive go-ahead).
@@ -246,6 +247,9 @@ private:
     };
     // Holds `packet` (a plain ack of channel `key`) when coalescing; false: send it now.
     bool hold_ack(const ChannelKey& key, NodeId to, wire::Packet& packet);
+    // Rewrites the ack held for `channel` to say `channel`'s ack and `credit`, when one of the
+    // same epoch is held (so no packet is built); false: build and hold (or send) one.
+    bool refresh_held_ack(const ReceiverChannel& channel, std::uint32_t credit);
     // direct_state.cpp: tables, bounds, dispatch.
     // Sends `packet` (with `shared_body` as its body when set) to node `to` (this node
     // included: the EngineSet feeds those back in).
@@ -278,8 +282,15 @@ private:
     void arm_retransmit(SenderChannel& channel, Time at, Effects& out);
     void on_retransmit_timer(SenderChannel& channel, Time now, Effects& out);
     void send_probe(SenderChannel& channel, Time now, Effects& out);
-    void on_deadline(std::uint64_t op_key, Time now, Effects& out);
+    void arm_deadline(SenderChannel& channel, Time at, Effects& out);
+    void on_deadline_timer(std::uint64_t channel_id, Time now, Effects& out);
+    // The pending send `op` of channel `channel_id` passed its deadline (rule 9).
+    void expire(std::uint64_t channel_id, OperationId op, Time now, Effects& out);
     void complete(SendEntry& entry, Result<Bytes> result, Effects& out);
+    // A shared body for a send (from spare_bodies_ when there is one: no allocation), and its
+    // holder given back when the receiver acked it.
+    [[nodiscard]] std::shared_ptr<const Bytes> make_body(Bytes bytes);
+    void recycle_body(std::shared_ptr<const Bytes>& body);
     void fail_channel(SenderChannel& channel, Errc code, bool queued_too, Effects& out);
     void release_sender(std::uint64_t id);
     void reset_sender(SenderChannel& channel, Time now);
@@ -379,7 +390,6 @@ private:
     std::uint32_t next_epoch_;  // One counter for all channels: epochs of a pair only grow.
     std::uint64_t next_channel_id_ = 1;
     std::uint64_t next_peer_id_ = 1;
-    std::uint64_t next_op_key_ = 1;
     std::uint64_t next_nonce_ = 1;
     std::uint64_t next_offer_stamp_ = 1;
     bool sweep_armed_ = false;
@@ -392,9 +402,13 @@ private:
     std::unordered_map<Pid, LocalProcess> processes_;
     std::map<NodeId, Peer> peers_;
     std::map<std::uint64_t, NodeId> peer_nodes_;  // Peer id -> node.
-    std::map<std::uint64_t, PendingOp> ops_;      // Pending send ops by op key.
     std::map<std::uint64_t, Ping> pings_;         // By nonce.
     std::map<ChannelKey, HeldAck> held_acks_;     // Emptied by every flush_acks.
+    // Holders of acked bodies (created non-const by make_body, empty now), reused for new sends
+    // so that a stream allocates no shared_ptr per message (issue 17). Bounded: a burst beyond
+    // spare_bodies_max frees the rest.
+    static constexpr std::size_t spare_bodies_max = 1024;
+    std::vector<std::shared_ptr<Bytes>> spare_bodies_;
     std::uint64_t next_migration_id_ = 1;
     std::uint64_t next_incoming_key_ = 1;
     std::map<std::uint64_t, Outgoing> outgoing_;  // By migration id.

@@ -72,6 +72,64 @@ TEST(DirectEngine, SendsExactlyOneDataAndOneAckPerMessageWithoutLoss) {
     EXPECT_EQ(t.a->engine->counters().retransmits, 0u);
 }
 
+// Rule 5 with coalescing (as the runtime runs it): of one channel's acks within a batch only
+// the last goes out, saying the last ack and the last credit. The held ack is rewritten in
+// place for each message rather than built anew (issue 17).
+TEST(DirectEngine, AcksOfABatchCoalesceIntoOneWithTheLastAckAndCredit) {
+    DirectOptions options;
+    options.coalesce_acks = true;
+    Pair t(options, buffering(Buffering::multiple, 10));
+    t.handshake(1, "m1");
+    t.net.send(*t.a, 2, t.p, t.q, "m2");
+    t.net.send(*t.a, 3, t.p, t.q, "m3");
+    ASSERT_EQ(t.net.on_wire(PacketKind::data), 3u);
+    for (int i = 0; i < 3; ++i) {  // One batch: no batch end between the packets.
+        InFlight p = std::move(t.net.wire.front());
+        t.net.wire.pop_front();
+        t.b->engine->on_packet(p.from, p.packet, t.net.now, t.b->out);
+    }
+    t.b->engine->on_batch_end(t.net.now, t.b->out);
+    std::vector<const wire::Packet*> acks;
+    for (const auto& send : t.b->out.sends) {
+        if (send.packet.header.kind == PacketKind::ack) acks.push_back(&send.packet);
+    }
+    ASSERT_EQ(acks.size(), 1u);
+    EXPECT_EQ(acks[0]->header.ack, 3u);
+    EXPECT_EQ(read_credit(*acks[0]), 7u);  // 10 slots, 3 queued.
+    EXPECT_EQ(t.b->engine->counters().acks_coalesced, 2u);
+    t.net.collect(*t.b);
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(3));
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m1", "m2", "m3"}));
+}
+
+// Acked bodies' holders are reused for later sends (issue 17); a body a driver still holds
+// (a packet kept by the network) is never reused, so what it carries cannot change.
+TEST(DirectEngine, BodiesOfAckedSendsAreReusedWithoutChangingHeldOnes) {
+    Pair t;
+    t.handshake(1, "first");
+    ASSERT_EQ(t.a->out.sends.size(), 0u);
+    std::shared_ptr<const Bytes> kept;  // As a driver that keeps packets would.
+    t.a->engine->on_send(2, Message{t.p, t.q, 0, 0, to_bytes("kept")}, {}, t.net.now, t.a->out);
+    for (const auto& send : t.a->out.sends) {
+        if (send.shared_body) kept = send.shared_body;
+    }
+    ASSERT_NE(kept, nullptr);
+    t.net.collect(*t.a);
+    t.net.flush();
+    for (int i = 3; i < 40; ++i) {
+        t.net.send(*t.a, static_cast<OperationId>(i), t.p, t.q, "m" + std::to_string(i));
+        t.net.flush();
+    }
+    EXPECT_EQ(as_text(*kept), "kept");
+    ASSERT_EQ(t.b->delivered.size(), 39u);
+    EXPECT_EQ(as_text(t.b->delivered[1].body), "kept");
+    for (int i = 3; i < 40; ++i) {
+        EXPECT_EQ(as_text(t.b->delivered[static_cast<std::size_t>(i) - 1].body),
+                  "m" + std::to_string(i));
+    }
+}
+
 TEST(DirectEngine, RetransmitsWithExponentialBackoffAfterLoss) {
     Pair t;
     t.handshake(1, "x");

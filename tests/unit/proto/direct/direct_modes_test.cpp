@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "direct_harness.h"
+#include "proto/direct/direct_state.h"
 
 namespace herald::proto::direct::testing {
 namespace {
@@ -144,6 +145,54 @@ TEST(DirectModes, DeadlineOfAnInFlightMessageSendsASkipAndTheBodyMayStillArrive)
     EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"kept", "after"}));
     EXPECT_TRUE(t.a->ok(3));
     EXPECT_GE(t.b->traced("probe_skip_received"), 1u);
+}
+
+// Send deadlines live in the channel's entries, in send order, under one timer per channel
+// (issue 17): a stream of pending sends sets no timer per message.
+TEST(DirectModes, PendingSendsOfAChannelShareOneDeadlineTimer) {
+    Link t(buffering(Buffering::single));
+    t.send(1, "m1");
+    t.net.flush();  // The single slot is full: the next sends stay pending.
+    std::size_t set = 0;
+    for (OperationId op = 2; op < 102; ++op) {
+        t.send(op, "m", mode(SendMode::accepted, OnFull::block, t.net.now + ms(1000)));
+        t.net.advance(ms(1));
+    }
+    for (const auto& [id, at] : t.a->timers) {
+        set += static_cast<TimerKind>(id >> 56) == TimerKind::deadline ? 1u : 0u;
+    }
+    EXPECT_EQ(set, 1u);
+    t.net.advance_to(Time::zero() + ms(1049));  // The first 50 deadlines passed, one by one.
+    std::size_t failed = 0;
+    for (OperationId op = 2; op < 102; ++op) failed += t.a->error(op) == Errc::timeout ? 1u : 0u;
+    EXPECT_EQ(failed, 50u);
+    EXPECT_EQ(t.a->traced("probe_withdrawn"), 50u);
+}
+
+// A later send with an earlier deadline moves the channel's timer; a completed send's deadline
+// is left behind, and the timer re-arms for the next pending deadline when it fires.
+TEST(DirectModes, AnEarlierDeadlineMovesTheChannelTimerAndCompletionsLeaveIt) {
+    Link t(buffering(Buffering::single));
+    t.send(1, "m1");
+    t.net.flush();  // The single slot is full: the next sends stay pending.
+    t.send(2, "m2", mode(SendMode::accepted, OnFull::block, t.net.now + ms(100)));
+    t.send(3, "m3", mode(SendMode::accepted, OnFull::block, t.net.now + ms(10)));
+    t.send(4, "m4", mode(SendMode::accepted, OnFull::block, t.net.now + ms(20)));
+    t.net.consume(*t.b, t.q, 1);
+    t.net.flush();
+    EXPECT_TRUE(t.a->ok(2));  // Accepted long before its deadline.
+    t.net.advance(ms(9));
+    EXPECT_FALSE(t.a->done(3));
+    t.net.advance(ms(1));  // 10 ms: m3's deadline, though m2 (100 ms) was sent before it.
+    EXPECT_EQ(t.a->error(3), Errc::timeout);
+    EXPECT_FALSE(t.a->done(4));
+    t.net.advance(ms(10));
+    EXPECT_EQ(t.a->error(4), Errc::timeout);
+    t.net.advance(ms(200));  // Nothing pending: the timer finds nothing and stops.
+    EXPECT_TRUE(t.a->ok(2));
+    for (const auto& [id, at] : t.a->timers) {
+        EXPECT_NE(static_cast<TimerKind>(id >> 56), TimerKind::deadline);
+    }
 }
 
 TEST(DirectModes, SendDiscardRetryDiscardsUntilAReceiveIsPosted) {

@@ -1,7 +1,11 @@
-// TimerSet: one engine's timers in due order; set moves, cancel removes.
+// TimerSet: one engine's timers in due order; set moves, cancel removes. OperationTable: the
+// node's pending operations by id, in reused slots.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "runtime/loop_timers.h"
+#include "runtime/operation_table.h"
 
 namespace herald::runtime {
 namespace {
@@ -65,6 +69,56 @@ TEST(TimerSet, ReusedNodesKeepOrderAndIdentity) {
         EXPECT_EQ(timers.size(), 0u);
         EXPECT_FALSE(timers.pop_due(Time::max()).has_value());
     }
+}
+
+TEST(OperationTable, TakesEachOperationOnceByItsId) {
+    OperationTable<std::string> ops;
+    const std::uint64_t a = ops.add("a");
+    const std::uint64_t b = ops.add("b");
+    EXPECT_NE(a, 0u);
+    EXPECT_NE(a, b);
+    EXPECT_EQ(ops.size(), 2u);
+    EXPECT_EQ(ops.take(b), "b");
+    EXPECT_FALSE(ops.take(b).has_value());  // Completed already.
+    EXPECT_FALSE(ops.take(0).has_value());  // Never issued.
+    EXPECT_FALSE(ops.take(a + 7).has_value());
+    EXPECT_EQ(ops.take(a), "a");
+    EXPECT_TRUE(ops.empty());
+}
+
+TEST(OperationTable, ReusesSlotsWithoutReusingIds) {
+    OperationTable<std::string> ops;
+    const std::uint64_t first = ops.add("first");
+    ASSERT_TRUE(ops.take(first).has_value());
+    const std::uint64_t again = ops.add("again");  // The same slot, a new id.
+    EXPECT_NE(again, first);
+    EXPECT_EQ(ops.capacity(), 1u);
+    EXPECT_FALSE(ops.take(first).has_value());  // A stale id finds nothing.
+    EXPECT_EQ(ops.take(again), "again");
+}
+
+TEST(OperationTable, GivesBackItsSlotsWhenItEmptiesAfterABurst) {
+    OperationTable<int> ops;
+    std::vector<std::uint64_t> ids;
+    for (int i = 0; i < 5000; ++i) ids.push_back(ops.add(i));
+    EXPECT_EQ(ops.capacity(), 5000u);
+    for (std::size_t i = 0; i + 1 < ids.size(); ++i) ASSERT_EQ(ops.take(ids[i]), int(i));
+    EXPECT_EQ(ops.capacity(), 5000u);  // One still pending.
+    EXPECT_EQ(ops.take(ids.back()), 4999);
+    EXPECT_EQ(ops.capacity(), 0u);
+    const std::uint64_t next = ops.add(1);
+    EXPECT_FALSE(ops.take(ids.front()).has_value());  // Issued before the release: unknown.
+    EXPECT_EQ(ops.take(next), 1);
+}
+
+TEST(OperationTable, TakeAllEmptiesTheTable) {
+    OperationTable<int> ops;
+    ops.add(1);
+    const std::uint64_t two = ops.add(2);
+    ops.add(3);
+    ASSERT_TRUE(ops.take(two).has_value());
+    EXPECT_EQ(ops.take_all(), (std::vector<int>{1, 3}));
+    EXPECT_TRUE(ops.empty());
 }
 
 }  // namespace
