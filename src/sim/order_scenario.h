@@ -11,8 +11,9 @@
 
 namespace herald::sim {
 
+// `atomic`: the order_atomic workload (ft-atomic multicasts, senders crashing mid-multicast).
 [[nodiscard]] RunReport run_order_scenario(const ScenarioOptions& options, std::uint64_t seed,
-                                           proto::order::OrderMode mode);
+                                           proto::order::OrderMode mode, bool atomic = false);
 // The mode of scenario "order" for `seed`: fifo, sequencer, abcast, cbcast, absolute in turn.
 [[nodiscard]] proto::order::OrderMode order_mode_of_seed(std::uint64_t seed);
 // `list` with the order scenarios appended (the registry of scenario.cpp).

@@ -30,6 +30,14 @@ struct OrderWorkloadOptions {
     // absolute order's timestamps (OrderEngine::on_clock, docs/ordering.md O23-O26). Within
     // the engine's skew_bound (10 ms) by default.
     Duration clock_skew = Duration::milliseconds(8);
+    // Atomic multicast (docs/groups.md G23, docs/ordering.md O36): the share of multicasts, in
+    // percent, sent fault-tolerant atomic (receivers re-multicast them on first sight); the
+    // others are atomic. And, per accepted multicast of the safety phase, the chance in percent
+    // that its sender's node crashes 0-400 us later (mid-multicast: some copies left, others
+    // not), at most `sender_crashes_max` times per run; it restarts 100-400 ms later.
+    std::uint32_t ft_percent = 0;
+    std::uint32_t sender_crash_percent = 0;
+    std::uint32_t sender_crashes_max = 2;
 };
 
 class OrderWorkload final : public ScenarioWorkload {
@@ -95,6 +103,7 @@ private:
     void check_causal(std::vector<Violation>& out) const;
     void check_views(std::vector<Violation>& out) const;
     void check_no_loss(std::vector<Violation>& out) const;
+    void crash_mid_multicast(NodeId node);
 
     Simulation& sim_;
     std::size_t slot_;
@@ -113,6 +122,7 @@ private:
     std::uint64_t next_payload_ = 1;
     bool liveness_ = false;
     bool reconfigure_scheduled_ = false;
+    std::uint32_t sender_crashes_ = 0;
 };
 
 }  // namespace herald::sim

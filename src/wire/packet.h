@@ -80,6 +80,8 @@ inline constexpr std::uint16_t group_closed = 1u << 8;      // group_create: a c
 inline constexpr std::uint16_t group_respond = 1u << 9;     // group_data: members respond.
 inline constexpr std::uint16_t group_reset = 1u << 10;      // group_view: install despite a gap.
 inline constexpr std::uint16_t group_deleted = 1u << 11;    // group_view: the group is gone.
+// order_data of a fault-tolerant atomic multicast: every member re-multicasts it on first sight.
+inline constexpr std::uint16_t order_relay = 1u << 12;
 // With authenticated: everything after the fixed header is encrypted (docs/security.md).
 inline constexpr std::uint16_t encrypted = 1u << 14;
 inline constexpr std::uint16_t authenticated = 1u << 15;  // auth_tag is set (docs/security.md).
@@ -130,6 +132,7 @@ enum class ExtensionType : std::uint8_t {
     group_reliability = 31,  // u32 responses the sender waits for (group_data; informative).
     group_address = 32,      // A group's low-level address (group_create; docs/groups.md).
     group_members = 33,      // n pids addressed by a group_data sent to a group address.
+    order_origin = 34,       // u32 view index of a relayed order_data's sender (ft-atomic).
 };
 
 struct Extension {

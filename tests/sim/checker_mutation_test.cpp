@@ -58,6 +58,44 @@ TEST(CheckerMutations, CompletingBeforeTheAckIsCaughtByTheNoLossChecker) {
     std::printf("no_loss caught: %s\n", found.c_str());
 }
 
+// Atomic multicast (docs/groups.md G23): the order_atomic scenario as order_sim_test runs it.
+// Returns how many of seeds 1..seeds report `checker`, printing the first.
+std::uint64_t atomic_violations(const char* mutation, std::string_view checker,
+                                std::uint64_t seeds = 200) {
+    ScenarioOptions options;
+    options.scenario = "order_atomic";
+    options.processes = 4;
+    options.messages = 4;
+    options.safety = Duration::seconds(3);
+    if (mutation != nullptr) options.mutations.emplace_back(mutation);
+    std::uint64_t count = 0;
+    for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+        const RunReport r = run_scenario(options, seed);
+        for (const auto& v : r.violations) {
+            if (v.checker != checker) continue;
+            if (count++ == 0) std::printf("%s caught: %s\n", checker.data(), r.replay.c_str());
+            break;
+        }
+    }
+    std::printf("%s: %llu of %llu seeds report %s\n", mutation ? mutation : "correct engine",
+                static_cast<unsigned long long>(count), static_cast<unsigned long long>(seeds),
+                checker.data());
+    return count;
+}
+
+// A flush that keeps only the messages every survivor holds (not every message some survivor
+// holds, O31) leaves a survivor that delivered one without company: atomicity among survivors.
+TEST(CheckerMutations, AFlushWithoutTheUnionIsCaughtByTheAtomicityChecker) {
+    EXPECT_GT(atomic_violations("order_flush_intersection", "virtual_synchrony"), 0u);
+    EXPECT_EQ(atomic_violations(nullptr, "virtual_synchrony"), 0u);
+}
+
+// Deliveries of a flush marked with the new view's id: the view id checker.
+TEST(CheckerMutations, FlushDeliveriesMarkedWithTheNewViewAreCaughtByTheViewIdChecker) {
+    EXPECT_GT(atomic_violations("order_flush_next_view_id", "view_id"), 0u);
+    EXPECT_EQ(atomic_violations(nullptr, "view_id"), 0u);
+}
+
 TEST(CheckerMutations, TheCorrectEngineIsCleanOnTheSameSeeds) {
     for (std::uint64_t seed = 1; seed <= 20; ++seed) {
         const RunReport r = run_scenario(ScenarioOptions{}, seed);

@@ -209,6 +209,7 @@ void OrderEngine::deliver_message(const std::string& name, const Endpoint& ep, c
     Delivery d;
     d.group = name;
     d.view_id = ep.view.id;
+    if (options_.mutations.flush_next_view_id && ep.flushing) d.view_id = ep.pending.id;
     d.sender = sender;
     d.seq = entry.seq;
     d.timestamp = entry.timestamp;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "proto/fields.h"
 
 namespace herald::proto::order {
 
@@ -57,7 +58,7 @@ const View* OrderEngine::installed(std::string_view name, Pid member) const {
 }
 
 void OrderEngine::on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body,
-                               Time now, Effects& out) {
+                               Time now, Effects& out, bool relay) {
     auto g = groups_.find(name);
     if (g == groups_.end()) return out.complete(op, fail(Errc::not_found, "no such group"));
     auto it = g->second.endpoints.find(sender);
@@ -81,6 +82,7 @@ void OrderEngine::on_multicast(OperationId op, Pid sender, std::string_view name
     StreamEntry e;
     e.type = EntryType::data;
     e.payload = std::move(body);
+    e.relay = relay;
     if (g->second.mode == OrderMode::cbcast) {
         // O11: increment its own element, then send the vector with the message.
         for (std::size_t j = 0; j < ep.streams.size(); ++j) {
@@ -88,7 +90,9 @@ void OrderEngine::on_multicast(OperationId op, Pid sender, std::string_view name
                                             : ep.streams[j].delivered);
         }
     }
-    out.complete(op, Bytes{});
+    Bytes view_id;
+    put_u64(view_id, ep.view.id);
+    out.complete(op, std::move(view_id));
     send_entry(g->second, g->first, ep, std::move(e), now, out);
     pump(g->second, g->first, ep, now, out);
     arm(now, out);
@@ -179,9 +183,16 @@ void OrderEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects
         ++counters_.stale_dropped;  // O8: another view, or a flush froze this one.
         return;
     }
+    // O36: a relayed entry belongs to its origin's stream; the origin is another member than
+    // the relayer and the target.
+    if (m.origin &&
+        (*m.origin >= ep.view.members.size() || *m.origin == *index || *m.origin == ep.index)) {
+        ++counters_.malformed_dropped;
+        return;
+    }
     switch (m.kind) {
         case PacketKind::order_data:
-            on_data(g->second, g->first, ep, *index, m, now, out);
+            on_data(g->second, g->first, ep, m.origin.value_or(*index), m, now, out);
             break;
         case PacketKind::order_ack:
             on_ack(g->first, ep, *index, m, out);
@@ -214,13 +225,26 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
         ++counters_.window_dropped;
         return;
     }
+    // O36: a relayed copy is not acknowledged (acks speak for the origin's own sends) and not
+    // answered with a proposal; the origin's copies are.
+    const bool relayed = m.origin.has_value();
     if (seq <= s.stable) {
         ++counters_.duplicates_dropped;  // Delivered everywhere and discarded (O35).
-        send_ack(name, ep, from, false, false, out);
+        if (!relayed) send_ack(name, ep, from, false, false, out);
         return;
     }
     auto [it, fresh] = s.entries.try_emplace(seq);
     if (fresh) {
+        if (m.entry.relay &&
+            !options_.mutations
+                 .no_relay) {  // O36: first sight of an ft-atomic message: re-multicast it.
+            const auto via = index_of(ep.view, m.source);
+            relay(name, ep, from, via.value_or(from), m.entry, out);
+            if (relayed) {
+                ++counters_.relayed_first;
+                out.trace(now, "probe_order_relayed_first");
+            }
+        }
         if (g.mode == OrderMode::absolute) {
             if (m.entry.timestamp > wall(now) + options_.skew_bound.ns()) {
                 ++counters_.skew_violations;  // O26.
@@ -240,14 +264,46 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
         const Received& r = it->second;
         // O14: a sender that asks again gets the same proposal.
         // (Once committed the sender has every proposal, and r.number is the final number.)
-        if (r.proposed && !r.committed)
+        if (r.proposed && !r.committed && !relayed)
             send_small(PacketKind::order_propose, name, ep, from, seq, r.number, out);
     }
     // Acknowledged after processing, so that the done vector it carries is current (O35).
     if (fresh) pump(g, name, ep, now, out);
     // O25: a data message this member's stream has not passed waits on it: a null at once.
     if (fresh && g.mode == OrderMode::absolute) send_null(g, name, ep, now, out);
-    send_ack(name, ep, from, false, false, out);
+    if (!relayed) send_ack(name, ep, from, false, false, out);
+}
+
+// O36, the lecture's fault-tolerant atomic multicast: a member that sees an ft-atomic message
+// for the first time sends it to every other member but its origin and the member it came
+// from, as order_data from itself naming the origin's index (order_origin). Sent once: a lost
+// relay is repaired by the origin's retransmissions, or, if the origin crashed, by the flush.
+void OrderEngine::relay(const std::string& name, const Endpoint& ep, std::uint32_t origin,
+                        std::uint32_t via, const StreamEntry& entry, Effects& out) {
+    OrderPacket m;
+    m.kind = PacketKind::order_data;
+    m.source = ep.self;
+    m.group = name;
+    m.view_id = ep.view.id;
+    m.entry = entry;
+    m.origin = origin;
+    for (std::uint32_t j = 0; j < ep.view.members.size(); ++j) {
+        if (j == ep.index || j == origin || j == via) continue;
+        m.target = ep.view.members[j];
+        ++counters_.packets_sent;
+        ++counters_.relays_sent;
+        out.send(m.target.pid.node, build(m));
+    }
+}
+
+OrderCounters OrderEngine::counters() const {
+    OrderCounters c = counters_;
+    for (const auto& [name, g] : groups_) {
+        for (const auto& [pid, ep] : g.endpoints) {
+            for (const auto& s : ep.streams) c.held += s.entries.size();
+        }
+    }
+    return c;
 }
 
 // O6, O35: the cumulative ack of the target's stream, with the entries of this member's done

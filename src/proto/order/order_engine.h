@@ -36,12 +36,15 @@ public:
     void on_view(std::string_view name, const View& view, Time now, Effects& out);
     // Multicasts `body` from local member `sender` to its view of `name`. Completes `op` at
     // once: ok (accepted: it will be delivered to every member of the view that survives it,
-    // in the group's order), or not_found (no such group, or `sender` has no installed view),
+    // in the group's order, or to none of them: atomic; the body is the u64 id of that view),
+    // or not_found (no such group, or `sender` has no installed view),
     // too_large (body_bytes_max), would_block (send_window_max unacknowledged, or
     // retained_max own entries not yet delivered everywhere, or a flush in progress: retry
     // later).
+    // `relay`: fault-tolerant atomic (O36): every member that receives the message for the
+    // first time re-multicasts it to the other members.
     void on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body, Time now,
-                      Effects& out);
+                      Effects& out, bool relay = false);
 
     // Absolute order's clock (O23-O26): timestamps are `now + offset`, so that members on
     // different hosts compare clocks synchronized within skew_bound (the runtime gives the
@@ -52,7 +55,8 @@ public:
     // The view local member `member` installed last, or nullptr.
     [[nodiscard]] const View* installed(std::string_view name, Pid member) const;
     [[nodiscard]] const Endpoint* endpoint(std::string_view name, Pid member) const;
-    [[nodiscard]] OrderCounters counters() const { return counters_; }
+    // The counters, with the gauge `held` counted now.
+    [[nodiscard]] OrderCounters counters() const;
 
     // --- Engine ---
     [[nodiscard]] wire::Protocol protocol() const override { return wire::Protocol::order; }
@@ -72,6 +76,8 @@ private:
                         std::uint32_t to, Effects& out);
     void on_data(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
                  OrderPacket& m, Time now, Effects& out);
+    void relay(const std::string& name, const Endpoint& ep, std::uint32_t origin, std::uint32_t via,
+               const StreamEntry& entry, Effects& out);
     void send_ack(const std::string& name, Endpoint& ep, std::uint32_t to, bool probe, bool answer,
                   Effects& out);
     void on_ack(const std::string& name, Endpoint& ep, std::uint32_t from, const OrderPacket& m,

@@ -336,6 +336,15 @@ Bytes OrderEngine::decide(OrderMode mode, const std::vector<const FlushReport*>&
             longest = r;
         }
     }
+    if (options_.mutations.flush_intersection) {  // A deliberate bug (OrderMutations).
+        std::erase_if(all, [&](const auto& entry) {
+            return std::any_of(reports.begin(), reports.end(), [&](const FlushReport* r) {
+                return std::none_of(r->messages.begin(), r->messages.end(), [&](const Held& h) {
+                    return MessageKey{h.sender, h.entry.seq} == entry.first;
+                });
+            });
+        });
+    }
     const auto limit = limits_of(mode, reports, all);
     FlushOutcome o;
     o.old_view_id = longest->old_view_id;

@@ -220,6 +220,15 @@ Status parse_extensions(const wire::Packet& p, std::uint32_t name_bytes_max,
                 m.entry.clock.resize(e.value.size() / 8);
                 for (auto& c : m.entry.clock) static_cast<void>(get_u64(e.value, offset, c));
                 break;
+            case ExtensionType::order_origin: {
+                std::uint32_t origin = 0;
+                if (e.value.size() != 4 || !get_u32(e.value, offset, origin) ||
+                    origin >= members_max) {
+                    return fail(Errc::malformed, "order_origin width or index");
+                }
+                m.origin = origin;
+                break;
+            }
             default:
                 break;  // Unknown extensions are kept by the codec and ignored here.
         }
@@ -275,6 +284,12 @@ wire::Packet build(const OrderPacket& m) {
                 p.extensions.push_back({ExtensionType::vector_clock, std::move(clock)});
             }
             put_entry_body(p.body, m.entry);
+            if (m.entry.relay) h.flags |= wire::flag::order_relay;
+            if (m.origin) {
+                Bytes origin;
+                put_u32(origin, *m.origin);
+                p.extensions.push_back({ExtensionType::order_origin, std::move(origin)});
+            }
             break;
         case PacketKind::order_ack:
             h.ack = m.ack;
@@ -305,6 +320,9 @@ Result<OrderPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
     HERALD_TRY(parse_extensions(packet, name_bytes_max, members_max, m));
     if (m.group.empty()) return fail(Errc::malformed, "no group_name");
     if (m.view_id == 0) return fail(Errc::malformed, "no view_id");
+    if (m.origin && m.kind != PacketKind::order_data) {
+        return fail(Errc::malformed, "order_origin on another kind than order_data");
+    }
     Reader r(packet.body);
     switch (m.kind) {
         case PacketKind::order_data:
@@ -313,6 +331,13 @@ Result<OrderPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
             if (h.seq == 0 || !get_entry_body(packet.body, m.entry)) {
                 return fail(Errc::malformed, "order_data body");
             }
+            m.entry.relay = (h.flags & wire::flag::order_relay) != 0;
+            // O36: only data of a fault-tolerant atomic multicast is relayed.
+            if (m.entry.relay && m.entry.type != EntryType::data) {
+                return fail(Errc::malformed, "order_relay on a non-data entry");
+            }
+            if (m.origin && !m.entry.relay)
+                return fail(Errc::malformed, "order_origin without relay");
             break;
         case PacketKind::order_ack:
             m.ack = h.ack;

@@ -58,6 +58,9 @@ struct StreamEntry {
     std::uint32_t ref_member = 0;      // Order: the sender's index in the view.
     Number number;                     // Commit: the final number.
     Bytes payload;                     // Data.
+    // Data of a fault-tolerant atomic multicast (flag order_relay, O36): every member that
+    // receives it for the first time re-multicasts it to the other members.
+    bool relay = false;
 };
 
 // One order packet, validated. Which fields mean something depends on `kind`.
@@ -67,7 +70,10 @@ struct OrderPacket {
     Member target;
     std::string group;
     std::uint64_t view_id = 0;
-    StreamEntry entry;      // order_data.
+    StreamEntry entry;  // order_data.
+    // order_data relayed by `source` (O36): the view index of the entry's stream (the member
+    // that multicast it), from extension order_origin; absent on the sender's own copies.
+    std::optional<std::uint32_t> origin;
     std::uint64_t ack = 0;  // order_ack.
     // order_ack (O35): entries of the source's done vector as (member index, done pointer of
     // that member's stream at the source), indices strictly increasing; `full`: every entry,

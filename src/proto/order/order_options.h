@@ -8,6 +8,14 @@
 
 namespace herald::proto::order {
 
+// Deliberate bugs, for the simulator's checker tests only (herald-sim --mutate): each breaks
+// one rule so that a checker must catch it (tests/sim/checker_mutation_test.cpp).
+struct OrderMutations {
+    bool flush_intersection = false;  // O31: the flush keeps only what every survivor holds.
+    bool flush_next_view_id = false;  // O32: flush deliveries name the new view, not the old.
+    bool no_relay = false;            // O36: ft-atomic receivers do not re-multicast.
+};
+
 struct OrderOptions {
     // A message not yet acknowledged (ABCAST: or proposed for) by a member is sent to it again
     // after this long; flush reports are repeated at the same interval.
@@ -39,6 +47,7 @@ struct OrderOptions {
     std::uint32_t receive_window_max = 1024;
     std::uint32_t name_bytes_max = 64;
     std::uint32_t body_bytes_max = 1 << 20;
+    OrderMutations mutations;  // Simulator checker tests only; all off.
 };
 
 struct OrderCounters {
@@ -56,6 +65,11 @@ struct OrderCounters {
     std::uint64_t skew_violations = 0;   // Absolute: timestamps beyond skew_bound.
     std::uint64_t stable_discarded = 0;  // Entries freed: delivered by every member (O35).
     std::uint64_t stability_probes = 0;  // order_acks sent asking for a done vector (O35).
+    std::uint64_t relays_sent = 0;       // O36: copies of ft-atomic data re-multicast.
+    std::uint64_t relayed_first = 0;     // O36: entries first received through a relay.
+    // Gauge (set by OrderEngine::counters): stream entries local members hold, not yet stable
+    // (O35): received and not delivered, or delivered and kept for a flush.
+    std::uint64_t held = 0;
 };
 
 }  // namespace herald::proto::order

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 
@@ -55,9 +56,9 @@ struct Net {
         engine(node).on_view("g", v, now, out);
         apply(node, out);
     }
-    Errc send(std::size_t node, std::uint8_t tag) {
+    Errc send(std::size_t node, std::uint8_t tag, bool relay = false) {
         Effects out;
-        engine(node).on_multicast(1, member(node).pid, "g", Bytes{tag}, now, out);
+        engine(node).on_multicast(1, member(node).pid, "g", Bytes{tag}, now, out, relay);
         const Errc code =
             out.completions.at(0).result ? Errc::ok : out.completions.at(0).result.error().code;
         apply(node, out);
@@ -553,6 +554,61 @@ TEST(OrderEngine, FlushDeliversWhatOnlySomeSurvivorsReceived) {
     EXPECT_EQ(net.send(2, 2), Errc::ok);
     net.flush_wire();
     EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{1, 2}));
+}
+
+// O36, the lecture's fault-tolerant atomic multicast: member 1 crashes after its message
+// reached member 2 only; member 2 re-multicasts it on first sight, so members 3 and 4 deliver
+// it in view 1 without member 1, without a retransmission and before any view change. A
+// plain (atomic) multicast in the same loss is delivered by member 2 only until the flush.
+TEST(OrderEngine, FaultTolerantAtomicReceiversRelayOnFirstSight) {
+    for (const bool relay : {true, false}) {
+        Net net(4, OrderMode::fifo);
+        ASSERT_EQ(net.send(1, 7, relay), Errc::ok);
+        std::deque<Net::InFlight> kept;
+        for (auto& p : net.wire) {
+            if (p.to == NodeId{2}) kept.push_back(p);
+        }
+        net.wire = kept;  // Member 1's copies to members 3 and 4 are lost; member 1 crashes.
+        net.flush_wire();
+        net.wire.erase(std::remove_if(net.wire.begin(), net.wire.end(),
+                                      [](const auto& p) { return p.to == NodeId{1}; }),
+                       net.wire.end());
+        net.flush_wire();
+        const std::vector<std::uint8_t> seven{7};
+        EXPECT_EQ(net.tags(2), seven);
+        EXPECT_EQ(net.tags(3), relay ? seven : std::vector<std::uint8_t>{});
+        EXPECT_EQ(net.tags(4), relay ? seven : std::vector<std::uint8_t>{});
+        EXPECT_EQ(net.engine(2).counters().relays_sent, relay ? 2u : 0u);
+        if (!relay) continue;
+        // Members 3 and 4 got it first from member 2, and relayed it to each other (not back
+        // to member 2, its origin or themselves); the second copies are duplicates.
+        EXPECT_EQ(net.engine(3).counters().relayed_first, 1u);
+        EXPECT_EQ(net.engine(3).counters().relays_sent, 1u);
+        EXPECT_EQ(net.engine(4).counters().relays_sent, 1u);
+        for (std::size_t node = 2; node <= 4; ++node) {
+            ASSERT_FALSE(net.got[Net::member(node).pid].empty());
+            EXPECT_EQ(net.got[Net::member(node).pid][0].view_id, 1u);
+            EXPECT_EQ(net.got[Net::member(node).pid][0].sender, Net::member(1));
+        }
+    }
+}
+
+// O36: a relay must name another member than its relayer and the target, and only data of an
+// ft-atomic multicast carries order_origin; anything else is malformed.
+TEST(OrderEngine, MalformedRelaysAreDropped) {
+    Net net(3, OrderMode::fifo);
+    ASSERT_EQ(net.send(1, 1, true), Errc::ok);
+    Net::InFlight p = net.wire.front();  // 1 -> 2.
+    ASSERT_EQ(p.to, NodeId{2});
+    Bytes origin{1, 0, 0, 0};  // Index 1: member 2, the target itself.
+    p.packet.extensions.push_back({wire::ExtensionType::order_origin, origin});
+    net.pass(p);
+    p = net.wire.front();
+    p.packet.header.flags = 0;  // order_origin without the relay flag.
+    p.packet.extensions.push_back({wire::ExtensionType::order_origin, Bytes{2, 0, 0, 0}});
+    net.pass(p);
+    EXPECT_EQ(net.engine(2).counters().malformed_dropped, 2u);
+    EXPECT_TRUE(net.tags(2).empty());
 }
 
 }  // namespace

@@ -58,6 +58,54 @@ TEST(OrderMessages, DataPacketRoundTripsWithClockAndTimestamp) {
     EXPECT_FALSE(parse(NodeId{2}, spoofed, 64, 64).has_value());
 }
 
+// O36: the relay flag and the origin of a relayed copy survive a round trip; an origin without
+// the flag, on another kind, beyond members_max or of the wrong width is malformed, and so is
+// the flag on a non-data entry.
+TEST(OrderMessages, RelayedDataRoundTripsAndBadRelaysAreRejected) {
+    OrderPacket m;
+    m.kind = wire::PacketKind::order_data;
+    m.source = member(2, 10);
+    m.target = member(3, 10);
+    m.group = "g";
+    m.view_id = 4;
+    m.entry.seq = 9;
+    m.entry.payload = Bytes{5};
+    m.entry.relay = true;
+    m.origin = 0;
+    wire::Packet p = build(m);
+    EXPECT_NE(p.header.flags & wire::flag::order_relay, 0);
+    wire::Packet copy = p;
+    auto back = parse(NodeId{2}, copy, 64, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_TRUE(back->entry.relay);
+    EXPECT_EQ(back->origin, 0u);
+    EXPECT_EQ(back->entry.payload, Bytes{5});
+    copy = p;
+    copy.header.flags = 0;  // An origin without the flag.
+    EXPECT_FALSE(parse(NodeId{2}, copy, 64, 64).has_value());
+    copy = p;
+    copy.extensions.back().value = Bytes{64, 0, 0, 0};  // Index 64 of at most 64 members.
+    EXPECT_FALSE(parse(NodeId{2}, copy, 64, 64).has_value());
+    copy = p;
+    copy.extensions.back().value = Bytes{1, 0};  // Not 4 bytes.
+    EXPECT_FALSE(parse(NodeId{2}, copy, 64, 64).has_value());
+    m.origin.reset();
+    m.entry.type = EntryType::null;  // The flag on a null entry.
+    m.entry.payload.clear();
+    copy = build(m);
+    EXPECT_FALSE(parse(NodeId{2}, copy, 64, 64).has_value());
+    OrderPacket ack;
+    ack.kind = wire::PacketKind::order_ack;
+    ack.source = member(2, 10);
+    ack.target = member(3, 10);
+    ack.group = "g";
+    ack.view_id = 4;
+    ack.origin = 1;  // build ignores it on an ack; added by hand below.
+    copy = build(ack);
+    copy.extensions.push_back({wire::ExtensionType::order_origin, Bytes{1, 0, 0, 0}});
+    EXPECT_FALSE(parse(NodeId{2}, copy, 64, 64).has_value());
+}
+
 TEST(OrderMessages, CommitAndProposalRoundTrip) {
     OrderPacket m;
     m.kind = wire::PacketKind::order_data;
