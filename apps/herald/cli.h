@@ -178,6 +178,8 @@ struct GroupArgs {
     std::string address = "hosts";    // create: hosts, broadcast, multicast[:IP:PORT]
     std::string body;                 // send
     std::string reliability = "all";  // send: 0, k or all
+    bool atomic = false;              // send --atomic (docs/groups.md G23)
+    bool ft_atomic = false;           // send --ft-atomic
     std::string send_timeout = "5s";  // send: the multicast's own timeout
     std::uint32_t count = 0;          // recv: exit after this many messages (0: no limit)
 };

@@ -64,6 +64,16 @@ Result<admin::Request> request_for(const GroupArgs& args, std::chrono::nanosecon
     }
     if (args.action != "send") return request;
     HERALD_TRY(check_reliability(args.reliability));
+    if (args.atomic || args.ft_atomic) {
+        // G23: an atomic multicast reaches every survivor of its view or none; it completes
+        // when accepted, so reliability does not apply (the default "all" is taken as 0).
+        if (args.reliability != "0" && args.reliability != "all") {
+            return fail(Errc::invalid_argument, "--reliability " + args.reliability +
+                                                    " does not apply to --atomic and " +
+                                                    "--ft-atomic (0 or all)");
+        }
+        request.atomicity = args.ft_atomic ? "ft-atomic" : "atomic";
+    }
     HERALD_TRY(auto send_timeout, parse_duration(args.send_timeout));
     if (send_timeout.count() <= 0 || send_timeout == forever ||
         send_timeout > std::chrono::minutes(10)) {
@@ -75,7 +85,7 @@ Result<admin::Request> request_for(const GroupArgs& args, std::chrono::nanosecon
                     "--send-timeout " + args.send_timeout + " must be shorter than --timeout");
     }
     request.body = args.body;
-    request.reliability = args.reliability;
+    request.reliability = request.atomicity.empty() ? args.reliability : "0";
     request.timeout_ms = std::max<std::int64_t>(
         1, std::chrono::duration_cast<std::chrono::milliseconds>(send_timeout).count());
     return request;
@@ -113,6 +123,18 @@ void print(const Output& out, const GroupArgs& args, const admin::Reply& reply) 
         return;
     }
     if (args.action == "send") {
+        const char* atomicity = args.ft_atomic ? "ft-atomic" : args.atomic ? "atomic" : "none";
+        if (args.atomic || args.ft_atomic) {
+            out.result(fmt::format("sent {} to {} (view {}) by {}: accepted", atomicity, r.name,
+                                   r.view_id, reply.pid),
+                       {{"ok", true},
+                        {"name", r.name},
+                        {"view_id", r.view_id},
+                        {"sender", reply.pid},
+                        {"atomicity", atomicity},
+                        {"responders", r.members}});
+            return;
+        }
         out.result(fmt::format("sent to {} (view {}) by {}: {} responded{}{}", r.name, r.view_id,
                                reply.pid, r.members.size(), r.members.empty() ? "" : ": ",
                                fmt::join(r.members, " ")),

@@ -258,6 +258,12 @@ void add_group(CLI::App& app, GroupArgs& a) {
     send->add_option("--send-timeout", a.send_timeout,
                      "How long the multicast waits for its responses")
         ->capture_default_str();
+    auto* atomic = send->add_flag("--atomic", a.atomic,
+                                  "Atomic: every member of the view that survives it gets it, or "
+                                  "none does (the daemon's member sends; docs/groups.md G23)");
+    send->add_flag("--ft-atomic", a.ft_atomic,
+                   "Fault-tolerant atomic: as --atomic, and every receiver re-multicasts it")
+        ->excludes(atomic);
     action("view", "The current view of NAME: id, open/closed, order, members")
         ->add_option("NAME", a.name)
         ->required();

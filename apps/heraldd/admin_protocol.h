@@ -41,7 +41,7 @@ inline constexpr std::uint32_t protocol_version = 1;
 // a process of the daemon's node), "name_list" (name = the prefix); a group op of the group
 // service, through the daemon's node (docs/groups.md): "group_create" (name, closed, order),
 // "group_join" / "group_leave" (name: a member process the daemon keeps per group joins or
-// leaves), "group_send" (name, body, reliability, timeout_ms), "group_view" (name),
+// leaves), "group_send" (name, body, reliability, timeout_ms, atomicity), "group_view" (name),
 // "group_ls", "group_delete" (name), "group_views" (name), "group_recv" (name, count,
 // timeout_ms: the multicasts the daemon's member of the group received). `id` is chosen by the
 // asker and echoed back.
@@ -68,9 +68,12 @@ struct Request {
     // group_create: "hosts" (also when empty), "broadcast", "multicast" (the server picks the
     // group) or "multicast:239.1.2.3:7500" (herald::parse_group_address; docs/groups.md G22).
     std::string address;
+    // group_send: "none" (also when empty), "atomic" or "ft-atomic" (herald::parse_atomicity;
+    // docs/groups.md G23); atomic sends need reliability "0".
+    std::string atomicity;
     MSGPACK_DEFINE_MAP(herald_admin, op, id, name, durability, capacity_messages, capacity_bytes,
                        restricted, who, rights, lease_ms, closed, body, reliability, timeout_ms,
-                       order, count, url, address)
+                       order, count, url, address, atomicity)
 };
 
 struct MailboxEntry {

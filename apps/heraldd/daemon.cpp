@@ -404,7 +404,10 @@ decltype(admin::Reply::counters) node_counters(const NodeStats& s) {
             {"ordered_delivered", s.ordered_delivered},
             {"ordered_retransmits", s.ordered_retransmits},
             {"ordered_flushes", s.ordered_flushes},
-            {"ordered_flush_discarded", s.ordered_flush_discarded}};
+            {"ordered_flush_discarded", s.ordered_flush_discarded},
+            {"ordered_relays_sent", s.ordered_relays_sent},
+            {"ordered_relayed_first", s.ordered_relayed_first},
+            {"ordered_held", s.ordered_held}};
 }
 
 // Two-level addressing (docs/groups.md G22).

@@ -120,6 +120,7 @@ Status GroupOps::leave(const std::string& name, admin::Reply& reply) {
 
 Status GroupOps::send(Process& self, const admin::Request& request, admin::Reply& reply) {
     HERALD_TRY(Reliability reliability, parse_reliability(request.reliability));
+    HERALD_TRY(Atomicity atomicity, parse_atomicity(request.atomicity));
     if (request.timeout_ms < 0 || request.timeout_ms > send_timeout_ms_max) {
         return fail(Errc::invalid_argument, "timeout_ms must be 0 (5 s) to 600000");
     }
@@ -129,7 +130,7 @@ Status GroupOps::send(Process& self, const admin::Request& request, admin::Reply
     auto it = members_.find(request.name);  // A member may send to a closed group.
     Process& sender = it == members_.end() ? self : it->second.process;
     HERALD_TRY(auto sent, sender.multicast(request.name, std::string_view(request.body),
-                                           reliability, timeout));
+                                           reliability, timeout, atomicity));
     reply.pid = to_string(sender.pid());
     admin::GroupRecord r{request.name, sent.view_id, false, {}, {}, {}};
     for (const Pid& pid : sent.responders) r.members.push_back(to_string(pid));

@@ -82,6 +82,19 @@ struct Reliability {
     bool operator==(const Reliability&) const = default;
 };
 
+// Whether a multicast is atomic (docs/groups.md G23, the lecture's atomic multicast): none
+// (the reliability of Process::multicast decides who gets it); atomic (delivered to every
+// member of the view it is sent in that survives into the next view, or to none of them, in
+// the group's order; a view change flushes the old view first); fault_tolerant_atomic (the
+// same, and every member that receives it for the first time re-multicasts it to the others,
+// so a sender crash after one member got it does not wait for the view change to repair).
+enum class Atomicity : std::uint8_t { none = 0, atomic = 1, fault_tolerant_atomic = 2 };
+
+// "none", "atomic", "ft-atomic" ("?" for a value outside the enum).
+[[nodiscard]] HERALD_API std::string_view atomicity_name(Atomicity atomicity);
+// The inverse of atomicity_name (also "" for none). Errc::invalid_argument naming the values.
+[[nodiscard]] HERALD_API Result<Atomicity> parse_atomicity(std::string_view name);
+
 // How a group delivers its members' ordered multicasts (Process::ordered_multicast), chosen
 // at create and fixed (docs/ordering.md): fifo per sender (the default); sequencer and abcast
 // (one total order at every member); cbcast (causal: a message after every message its sender
@@ -126,7 +139,8 @@ struct GroupView {
     GroupAddress address;       // How multicasts reach the member nodes (fixed at create).
 };
 
-// A multicast's outcome: the view it was addressed with and who responded, in order.
+// A multicast's outcome: the view it was addressed with and who responded, in order (an
+// atomic multicast: the view it was accepted in, and no responders).
 struct MulticastResult {
     std::uint64_t view_id = 0;
     std::vector<Pid> responders;
@@ -138,8 +152,10 @@ struct GroupMessage {
     enum class Kind : std::uint8_t { data, view, deleted };
     Kind kind = Kind::data;
     std::string group;
-    std::uint64_t view_id = 0;     // Data: the view it was sent in; view: the new view's id;
-                                   // deleted: the group's final view (no members).
+    std::uint64_t view_id = 0;     // Data: the view the receiver had installed when it got
+                                   // it (ordered and atomic: the view it was sent and
+                                   // delivered in, G23); view: the new view's id; deleted:
+                                   // the group's final view (no members).
     Pid sender;                    // Data: the multicasting process.
     std::uint64_t message_id = 0;  // Data: unique per sender node (docs/groups.md G13).
     Bytes payload;                 // Data: the multicast's body.

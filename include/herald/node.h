@@ -169,6 +169,11 @@ struct NodeStats {
     // messages a flush left out (no survivor had them all, docs/ordering.md O31).
     std::uint64_t ordered_delivered = 0, ordered_retransmits = 0;
     std::uint64_t ordered_flushes = 0, ordered_flush_discarded = 0;
+    // Atomic multicast (docs/groups.md G23, docs/ordering.md O36): fault-tolerant atomic copies
+    // this node's members re-multicast, messages they first got from such a relay (not from
+    // their sender), and, a gauge, ordering entries they hold now (received and not yet
+    // delivered, or delivered and kept until every member delivered them, for a flush).
+    std::uint64_t ordered_relays_sent = 0, ordered_relayed_first = 0, ordered_held = 0;
 };
 
 // Thread safety: every Node method may be called from any thread, except from the node's own

@@ -151,12 +151,20 @@ public:
     // not_found, invalid_argument (reliability above the view's size; timeout <= 0),
     // too_large (over 1 MiB), would_block (1024 multicasts outstanding on this node),
     // unreachable (the view could not be looked up).
+    // `atomicity` atomic or fault_tolerant_atomic (docs/groups.md G23): sent through the
+    // group's ordering streams as ordered_multicast does (this process must be a member; the
+    // members get it as an Envelope with `ordered` set, its view id the view it was sent and
+    // delivered in); `reliability` must be none (else invalid_argument). Returns once the
+    // message is accepted (the view id, no responders), waiting while the engine pushes back,
+    // with ordered_multicast's errors (not_found: not a member; timeout: still pushed back).
     [[nodiscard]] Result<MulticastResult> multicast(
         std::string_view name, ByteView body, Reliability reliability = Reliability::all(),
-        std::chrono::nanoseconds timeout = std::chrono::seconds(5));
+        std::chrono::nanoseconds timeout = std::chrono::seconds(5),
+        Atomicity atomicity = Atomicity::none);
     [[nodiscard]] Result<MulticastResult> multicast(
         std::string_view name, std::string_view text, Reliability reliability = Reliability::all(),
-        std::chrono::nanoseconds timeout = std::chrono::seconds(5));
+        std::chrono::nanoseconds timeout = std::chrono::seconds(5),
+        Atomicity atomicity = Atomicity::none);
 
     // Ordered multicast (docs/ordering.md; docs/api.md "Ordered groups"): sends `body` from
     // this process, a member of `name`, to its ordering view of the group. Every member of that
@@ -285,6 +293,9 @@ public:
 private:
     friend class Node;
     Process(std::shared_ptr<runtime::Node> node, std::shared_ptr<runtime::ProcessState> state);
+    // ordered_multicast and atomic multicast: the view id the message was accepted in.
+    [[nodiscard]] Result<std::uint64_t> ordered_send(std::string_view name, ByteView body,
+                                                     std::chrono::nanoseconds timeout, bool relay);
 
     std::shared_ptr<runtime::Node> node_;
     std::shared_ptr<runtime::ProcessState> state_;

@@ -196,6 +196,27 @@ Result<GroupMessage> decode_group_message(const Envelope& envelope) {
 
 // --- Node ---
 
+std::string_view atomicity_name(Atomicity atomicity) {
+    switch (atomicity) {
+        case Atomicity::none:
+            return "none";
+        case Atomicity::atomic:
+            return "atomic";
+        case Atomicity::fault_tolerant_atomic:
+            return "ft-atomic";
+    }
+    return "?";
+}
+
+Result<Atomicity> parse_atomicity(std::string_view name) {
+    if (name.empty()) return Atomicity::none;
+    for (auto a : {Atomicity::none, Atomicity::atomic, Atomicity::fault_tolerant_atomic}) {
+        if (atomicity_name(a) == name) return a;
+    }
+    return fail(Errc::invalid_argument,
+                "atomicity '" + std::string(name) + "' (allowed: none, atomic, ft-atomic)");
+}
+
 std::string_view order_name(Order order) {
     switch (order) {
         case Order::fifo:
@@ -311,9 +332,23 @@ Result<GroupView> Process::leave_group(std::string_view name) {
 
 Result<MulticastResult> Process::multicast(std::string_view name, ByteView body,
                                            Reliability reliability,
-                                           std::chrono::nanoseconds timeout) {
+                                           std::chrono::nanoseconds timeout, Atomicity atomicity) {
     if (!state_) return fail(Errc::closed, "process has exited");
     HERALD_TRY(api::check_multicast(name, timeout));
+    if (atomicity != Atomicity::none) {
+        // G23: atomic multicast rides the group's ordering streams; it completes when accepted.
+        if (atomicity != Atomicity::atomic && atomicity != Atomicity::fault_tolerant_atomic) {
+            return fail(Errc::invalid_argument, "unknown atomicity");
+        }
+        if (reliability != Reliability::none()) {
+            return fail(Errc::invalid_argument,
+                        "an atomic multicast takes reliability none (it reaches every survivor "
+                        "of its view or none, docs/groups.md G23)");
+        }
+        HERALD_TRY(auto view_id, ordered_send(name, body, timeout,
+                                              atomicity == Atomicity::fault_tolerant_atomic));
+        return MulticastResult{view_id, {}};
+    }
     HERALD_TRY(auto* groups, api::group_service(*node_));
     HERALD_TRY(auto responders,
                groups->multicast(std::string(name), state_->pid(), Bytes(body.begin(), body.end()),
@@ -323,16 +358,24 @@ Result<MulticastResult> Process::multicast(std::string_view name, ByteView body,
 
 Result<MulticastResult> Process::multicast(std::string_view name, std::string_view text,
                                            Reliability reliability,
-                                           std::chrono::nanoseconds timeout) {
+                                           std::chrono::nanoseconds timeout, Atomicity atomicity) {
     return multicast(name,
                      ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
-                     reliability, timeout);
+                     reliability, timeout, atomicity);
 }
 
 Status Process::ordered_multicast(std::string_view name, ByteView body,
                                   std::chrono::nanoseconds timeout) {
     if (!state_) return fail(Errc::closed, "process has exited");
     HERALD_TRY(api::check_multicast(name, timeout));
+    HERALD_TRY(ordered_send(name, body, timeout, false));
+    return {};
+}
+
+// One message into this process's ordering stream of `name` (ordered_multicast, and atomic
+// multicast with `relay` for ft-atomic): the view id it was accepted in.
+Result<std::uint64_t> Process::ordered_send(std::string_view name, ByteView body,
+                                            std::chrono::nanoseconds timeout, bool relay) {
     HERALD_TRY(auto* order, api::order_service(*node_));
     HERALD_TRY(auto* groups, api::group_service(*node_));
     const std::string text(name);
@@ -340,7 +383,7 @@ Status Process::ordered_multicast(std::string_view name, ByteView body,
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto pause = std::chrono::microseconds(500);
     while (true) {
-        auto sent = order->multicast(text, self, Bytes(body.begin(), body.end()));
+        auto sent = order->atomic_multicast(text, self, Bytes(body.begin(), body.end()), relay);
         if (sent ||
             (sent.error().code != Errc::would_block && sent.error().code != Errc::not_found)) {
             return sent;

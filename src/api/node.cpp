@@ -312,6 +312,9 @@ NodeStats Node::stats() const {
             s.ordered_retransmits = o->retransmits;
             s.ordered_flushes = o->flushes;
             s.ordered_flush_discarded = o->flush_discarded;
+            s.ordered_relays_sent = o->relays_sent;
+            s.ordered_relayed_first = o->relayed_first;
+            s.ordered_held = o->held;
         }
     }
     return s;

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "proto/fields.h"
+
 namespace herald::runtime {
 
 using proto::group::View;
@@ -73,13 +75,23 @@ Duration NodeOrderService::wall_offset() const {
 }
 
 Status NodeOrderService::multicast(const std::string& name, Pid sender, Bytes body) {
-    HERALD_TRY(node_.run_blocking<OrderEngine>(
-        slot_, [this, name, sender, body = std::move(body)](OrderEngine& e, auto op, Time now,
-                                                            auto& out) mutable {
-            e.on_clock(wall_offset());
-            e.on_multicast(op, sender, name, std::move(body), now, out);
-        }));
+    HERALD_TRY(atomic_multicast(name, sender, std::move(body), false));
     return {};
+}
+
+Result<std::uint64_t> NodeOrderService::atomic_multicast(const std::string& name, Pid sender,
+                                                         Bytes body, bool relay) {
+    HERALD_TRY(auto view_id, node_.run_blocking<OrderEngine>(
+                                 slot_, [this, name, sender, relay, body = std::move(body)](
+                                            OrderEngine& e, auto op, Time now, auto& out) mutable {
+                                     e.on_clock(wall_offset());
+                                     e.on_multicast(op, sender, name, std::move(body), now, out,
+                                                    relay);
+                                 }));
+    std::uint64_t id = 0;
+    std::size_t offset = 0;
+    if (!proto::get_u64(view_id, offset, id)) return fail(Errc::malformed, "ordered view id");
+    return id;
 }
 
 Result<View> NodeOrderService::view(const std::string& name, Pid member) {

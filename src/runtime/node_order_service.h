@@ -46,6 +46,11 @@ public:
     // invalid_argument (on the loop thread), queue_full (commands_max), closed. Blocks for one
     // round trip to the loop. Any other thread.
     [[nodiscard]] Status multicast(const std::string& name, Pid sender, Bytes body);
+    // The same, for an atomic multicast (docs/groups.md G23): ok = the id of the view the
+    // message was accepted in. `relay`: fault-tolerant atomic (docs/ordering.md O36). Same
+    // errors.
+    [[nodiscard]] Result<std::uint64_t> atomic_multicast(const std::string& name, Pid sender,
+                                                         Bytes body, bool relay);
     // The view `member` (a process of this node) installed in the ordering engine: the view
     // its ordered multicasts go to. Errc::not_found when none (not a member, or not yet).
     // Blocks for one hop to the loop.

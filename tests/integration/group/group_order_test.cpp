@@ -313,5 +313,57 @@ TEST(GroupOrderOptions, OrderOptionsReachTheEngineAndBadOnesAreRefused) {
     }
 }
 
+// Atomic multicast through Process::multicast (docs/groups.md G23): atomic and ft-atomic
+// messages reach all three members as ordered messages marked with the view they went in, the
+// result names that view; an atomic send with a reliability, an unknown atomicity, or from a
+// non-member is refused; ft-atomic receivers relay (NodeStats).
+TEST_F(GroupOrderTest, AtomicMulticastReachesEveryMemberWithItsViewId) {
+    start_group("atomic", Order::sequencer);
+    const std::uint64_t view = members[0].ordered_view("atomic")->id;
+    auto sent = members[0].multicast("atomic", "one", Reliability::none(), 5s, Atomicity::atomic);
+    ASSERT_TRUE(sent) << sent.error().to_string();
+    EXPECT_EQ(sent->view_id, view);
+    EXPECT_TRUE(sent->responders.empty());
+    sent = members[1].multicast("atomic", "two", Reliability::none(), 5s,
+                                Atomicity::fault_tolerant_atomic);
+    ASSERT_TRUE(sent) << sent.error().to_string();
+    std::vector<std::vector<std::string>> sequences;  // Per member, in delivery order.
+    for (Process& p : members) {
+        std::vector<std::string> texts;
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (texts.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+            auto envelope = p.receive(1s);
+            if (!envelope || !envelope->ordered) continue;
+            auto m = decode_group_message(*envelope);
+            ASSERT_TRUE(m) << m.error().to_string();
+            EXPECT_EQ(m->view_id, view);
+            texts.emplace_back(m->text());
+        }
+        sequences.push_back(texts);
+        std::sort(texts.begin(), texts.end());
+        EXPECT_EQ(texts, (std::vector<std::string>{"one", "two"})) << to_string(p.pid());
+    }
+    EXPECT_EQ(sequences[0], sequences[1]);  // Sequencer order: one sequence for all.
+    EXPECT_EQ(sequences[0], sequences[2]);
+    // "two" from A's member reached S's and B's members; each relayed it to the other.
+    ASSERT_TRUE(eventually([&] { return s->stats().ordered_relays_sent >= 1; }));
+    ASSERT_TRUE(eventually([&] { return b->stats().ordered_relays_sent >= 1; }));
+    EXPECT_EQ(a->stats().ordered_relays_sent, 0u);
+    auto reliable = members[0].multicast("atomic", "x", Reliability::all(), 5s, Atomicity::atomic);
+    ASSERT_FALSE(reliable);
+    EXPECT_EQ(reliable.error().code, Errc::invalid_argument);
+    auto unknown =
+        members[0].multicast("atomic", "x", Reliability::none(), 5s, static_cast<Atomicity>(7));
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().code, Errc::invalid_argument);
+    Process outsider = spawn(*a);
+    auto refused = outsider.multicast("atomic", "x", Reliability::none(), 5s, Atomicity::atomic);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::not_found);
+    EXPECT_EQ(parse_atomicity("ft-atomic").value(), Atomicity::fault_tolerant_atomic);
+    EXPECT_EQ(atomicity_name(Atomicity::atomic), "atomic");
+    EXPECT_FALSE(parse_atomicity("all"));
+}
+
 }  // namespace
 }  // namespace herald::testing
