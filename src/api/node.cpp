@@ -162,6 +162,19 @@ void add_migration_stats(const runtime::Node::Counters& c, NodeStats& s) {
     s.forwards_live = c.direct.forwards_live;
 }
 
+// Ordered and atomic multicast (docs/ordering.md, docs/groups.md G23).
+void add_ordered_stats(runtime::NodeOrderService& order, NodeStats& s) {
+    auto o = order.counters();
+    if (!o) return;  // Fails only on the loop thread or once stopped.
+    s.ordered_delivered = o->delivered;
+    s.ordered_retransmits = o->retransmits;
+    s.ordered_flushes = o->flushes;
+    s.ordered_flush_discarded = o->flush_discarded;
+    s.ordered_relays_sent = o->relays_sent;
+    s.ordered_relayed_first = o->relayed_first;
+    s.ordered_held = o->held;
+}
+
 // Two-level addressing (docs/groups.md G22): the Node's and its transport's group counters.
 void add_address_stats(const runtime::Node::Counters& c, NodeStats& s) {
     s.group_datagrams = c.group_datagrams;
@@ -306,17 +319,7 @@ NodeStats Node::stats() const {
         s.group_multicasts_sent = groups->multicasts_sent();
     }
     add_address_stats(c, s);
-    if (auto* order = impl_->order_service()) {
-        if (auto o = order->counters()) {
-            s.ordered_delivered = o->delivered;
-            s.ordered_retransmits = o->retransmits;
-            s.ordered_flushes = o->flushes;
-            s.ordered_flush_discarded = o->flush_discarded;
-            s.ordered_relays_sent = o->relays_sent;
-            s.ordered_relayed_first = o->relayed_first;
-            s.ordered_held = o->held;
-        }
-    }
+    if (auto* order = impl_->order_service()) add_ordered_stats(*order, s);
     return s;
 }
 
