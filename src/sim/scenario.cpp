@@ -37,9 +37,9 @@ bool budget_spent(Simulation& sim) {
 
 const std::vector<std::string_view>& mutation_names() {
     static const std::vector<std::string_view> names = {
-        "skip_duplicate_check",      "skip_reorder_buffer",    "never_retransmit",
-        "complete_before_ack",       "rpc_ignore_reply_cache", "rpc_skip_execution_marker",
-        "rpc_respond_before_durable"};
+        "skip_duplicate_check",       "skip_reorder_buffer",    "never_retransmit",
+        "complete_before_ack",        "rpc_ignore_reply_cache", "rpc_skip_execution_marker",
+        "rpc_respond_before_durable", "board_cursor_stays",     "board_missed_unreported"};
     return names;
 }
 

@@ -45,12 +45,22 @@ void MailboxEngine::evict_post(const std::string& name, Mailbox& box, std::uint6
     --box.messages;
     box.bytes -= oldest->second.body.size();
     const SeenKey key{oldest->second.sender.node.value, oldest->second.message_id};
-    remember_seen(key, Seen::State::acked, false);
+    const bool persistent = box.durability == Durability::persistent;
+    if (persistent) {
+        // A tombstone (M4) with the seq: a late copy of the post, even after a restart, is
+        // answered with its seq and not posted again.
+        Bytes tombstone;
+        put_u64(tombstone, seen_order_);
+        put_u64(tombstone, seq);
+        out.persist(token, tombstone_key(oldest->second.sender.node, key.second),
+                    std::move(tombstone));
+    }
+    remember_seen(key, Seen::State::acked, persistent);
     seen_[key].seq = seq;
     box.posts.erase(oldest);
     box.evicted = std::max(box.evicted, seq);
     ++counters_.board_evicted;
-    if (box.durability == Durability::persistent) {
+    if (persistent) {
         out.erase(token, post_key(name, seq));
         Bytes frontier;
         put_u64(frontier, box.evicted);
@@ -132,6 +142,13 @@ void MailboxEngine::on_board_read(NodeId from, const std::string& name, Mailbox&
         return answer(from, key, answer_to(m, PacketKind::mailbox_deliver, Errc::queue_full), now,
                       out);
     }
+    // B8: a cursor read first sent before this incarnation started may have moved the cursor
+    // there, its answer lost with it: the reader learns that, and reads on from its last seq.
+    if (m.board_from == 0 && box.durability == Durability::persistent &&
+        maybe_sent_before_start(m, box, now)) {
+        return answer(from, key, answer_to(m, PacketKind::mailbox_deliver, Errc::peer_restarted),
+                      now, out);
+    }
     Waiter w;
     w.receiver = m.source;
     w.incarnation = m.source_incarnation;
@@ -159,7 +176,8 @@ bool MailboxEngine::serve(const std::string& name, Mailbox& box, const Waiter& w
                           : cursor != box.cursors.end() ? cursor->second
                                                         : oldest;
     BoardBatch batch;
-    batch.missed = start < oldest ? oldest - start : 0;
+    batch.missed =
+        start < oldest && !options_.mutations.board_missed_unreported ? oldest - start : 0;
     start = std::max(start, oldest);
     std::size_t bytes = 0;
     const auto end = readable_end(box);
@@ -182,7 +200,8 @@ bool MailboxEngine::serve(const std::string& name, Mailbox& box, const Waiter& w
     auto packet = answer_to(request, PacketKind::mailbox_deliver, Errc::ok);
     packet.body = encode_batch(batch);
     const std::uint64_t before = cursor != box.cursors.end() ? cursor->second : 0;
-    box.cursors[w.receiver] = batch.cursor;
+    if (!options_.mutations.board_cursor_stays || before == 0)
+        box.cursors[w.receiver] = batch.cursor;
     if (out.tracing) {
         out.trace(now, "board_read",
                   name + " reader=" + to_string(w.receiver) +

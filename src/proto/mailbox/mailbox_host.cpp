@@ -492,7 +492,9 @@ void MailboxEngine::restore_record(const StoredRecord& record) {
             !get_u64(record.second, offset, order)) {
             return void(++counters_.bad_records);
         }
-        seen_[{node, number}] = Seen{Seen::State::acked, Errc::ok, true, order};
+        std::uint64_t seq = 0;  // A board post's tombstone also has its seq (B2).
+        if (record.second.size() == 16) (void)get_u64(record.second, offset, seq);
+        seen_[{node, number}] = Seen{Seen::State::acked, Errc::ok, true, order, seq};
         tombstones_.emplace(order, SeenKey{node, number});
         seen_order_ = std::max(seen_order_, order + 1);
         return;

@@ -7,6 +7,13 @@
 
 namespace herald::proto::mailbox {
 
+// Deliberate bugs, for proving that the simulator's checkers catch a broken engine.
+// Only tests set these; every field defaults to the correct behaviour.
+struct MailboxMutations {
+    bool board_cursor_stays = false;       // A board read does not advance the reader's cursor.
+    bool board_missed_unreported = false;  // A board read reports missed 0 (evictions unsaid).
+};
+
 struct MailboxOptions {
     // A request not answered is sent again after this long (datagrams get lost).
     Duration retransmit_interval = Duration::milliseconds(200);
@@ -36,6 +43,7 @@ struct MailboxOptions {
     std::uint32_t board_readers_max = 1024;                        // Reader cursors per board.
     std::uint32_t board_retain_messages_max = 1 << 20;             // Largest retention by count.
     std::uint64_t board_retain_ms_max = 30ull * 24 * 3600 * 1000;  // Longest by age: 30 days.
+    MailboxMutations mutations;
 };
 
 struct MailboxCounters {

@@ -407,7 +407,35 @@ TEST(BoardEngine, DestroyErasesEveryBoardRecord) {
     t.absorb(t.h());
     t.settle();
     EXPECT_TRUE(t.result(t.h(), op).has_value());
-    EXPECT_TRUE(t.h().disk.empty()) << t.h().disk.begin()->first;
+    // Only the evicted post's tombstone stays (M4: tombstones outlive their mailbox).
+    ASSERT_EQ(t.h().disk.size(), 1u) << t.h().disk.begin()->first;
+    EXPECT_TRUE(t.h().disk.begin()->first.starts_with("mailbox/t/"));
+}
+
+TEST(BoardEngine, ALateCopyOfAnEvictedPersistentPostAfterARestartGetsItsSeqAndIsNotPostedAgain) {
+    Harness t;
+    (void)t.board("news", Durability::persistent, 1);
+    // Keep a copy of the first post's packet to replay it late.
+    std::optional<wire::Packet> copy;
+    t.drop = [&](const wire::Packet& p) {
+        if (p.header.kind == PacketKind::mailbox_send && !copy) copy = p;
+        return false;
+    };
+    EXPECT_EQ(t.posted_seq(t.send("news", "a")), 1u);
+    t.drop = nullptr;
+    EXPECT_EQ(t.posted_seq(t.send("news", "b")), 2u);  // Evicts "a".
+    t.h().restart(t.now);
+    t.now = t.now + Duration::seconds(10);
+    ASSERT_TRUE(copy.has_value());
+    t.h().engine->on_packet(t.client, *copy, t.now, t.h().out);
+    ASSERT_EQ(t.h().out.sends.size(), 1u);
+    wire::Packet answer = std::move(t.h().out.sends[0]).take();
+    t.h().out.clear();
+    auto parsed = parse(t.host, answer, 64);
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_EQ(parsed->reason, Errc::ok);
+    EXPECT_EQ(parsed->mailbox_seq, 1u);
+    EXPECT_EQ(t.h().engine->stats().at(0).next_seq, 3u);
 }
 
 }  // namespace
