@@ -164,6 +164,19 @@ struct MailboxArgs {
     bool no_ack = false;              // recv
     std::uint64_t tag = 0;            // ack
 };
+struct BoardArgs {
+    std::string action;  // create, ls, rm, post, read.
+    std::string url, name, listen;
+    std::string timeout = "5s";
+    bool persistent = false, restricted = false;  // create
+    std::uint32_t keep = 1024;                    // create: retention by count
+    std::uint64_t capacity_bytes = 16u << 20;     // create
+    std::string retain = "0";                     // create: retention by age (0: none)
+    std::string body;                             // post
+    std::uint32_t count = 1;                      // post: posts; read: posts at most
+    std::uint64_t from = 0;                       // read: from this seq (0: the oldest)
+    std::uint32_t read_count = 64;                // read: posts at most
+};
 struct NameArgs {
     std::string action;  // register, lookup, unregister, list.
     std::string url, name, pid, listen;
@@ -186,6 +199,7 @@ struct GroupArgs {
 int run_group(const Output& out, const GroupArgs& args);
 int run_mailbox(const Output& out, const MailboxArgs& args);
 int run_name(const Output& out, const NameArgs& args);
+int run_board(const Output& out, const BoardArgs& args);
 struct SpawnArgs {
     std::string url, listen;
     std::string timeout = "5s";

@@ -35,6 +35,7 @@ struct Args {
     StatusArgs status;
     CallArgs call;
     MailboxArgs mailbox;
+    BoardArgs board;
     NameArgs name;
     GroupArgs group;
     SpawnArgs spawn;
@@ -166,6 +167,50 @@ void add_mailbox(CLI::App& app, MailboxArgs& a) {
     auto* ack = action("ack", "Acknowledge a message taken with --no-ack");
     ack->add_option("NAME", a.name)->required();
     ack->add_option("TAG", a.tag, "The tag recv printed")->required();
+}
+
+void add_board(CLI::App& app, BoardArgs& a) {
+    CLI::App* m = subcommand(app, "board",
+                             "Bulletin boards of a heraldd (docs/boards.md): create, ls, rm, "
+                             "post, read");
+    m->require_subcommand(1, 1);
+    auto action = [&](const char* name, const char* help) {
+        CLI::App* c = m->add_subcommand(name, help);
+        c->fallthrough();
+        c->add_option("NODE_URL", a.url, "The heraldd hosting the board")->required();
+        c->add_option("--timeout,-t", a.timeout, "Time allowed for the whole command")
+            ->capture_default_str();
+        c->add_option("--listen", a.listen, "The CLI node's own URL (default: like NODE_URL)");
+        c->callback([&a, name] { a.action = name; });
+        return c;
+    };
+    auto* create = action("create", "Create a bulletin board");
+    create->add_option("NAME", a.name, "1-64 of [A-Za-z0-9._-]")->required();
+    create->add_flag("--persistent", a.persistent, "Posts and cursors on the host's disk");
+    create->add_flag("--restricted", a.restricted, "Only those granted rights may use it");
+    create->add_option("--keep", a.keep, "Keep the newest N posts")
+        ->check(CLI::Range(1u, 1u << 20))
+        ->capture_default_str();
+    create->add_option("--capacity-bytes", a.capacity_bytes, "Bytes of posts it keeps at most")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    create->add_option("--retain", a.retain, "Drop posts older than this (0: never; <= 30 days)")
+        ->capture_default_str();
+    action("ls", "List the node's bulletin boards");
+    auto* rm = action("rm", "Destroy a board with its posts and cursors");
+    rm->add_option("NAME", a.name)->required();
+    auto* post = action("post", "Post to a board (waits until it is accepted)");
+    post->add_option("NAME", a.name)->required();
+    post->add_option("BODY", a.body, "The body as text")->required();
+    post->add_option("--count,-n", a.count, "Post N times, \"BODY 1\" .. \"BODY N\"")
+        ->check(CLI::Range(1u, 10'000'000u))
+        ->capture_default_str();
+    auto* read = action("read", "Copy posts from a board (waits up to --timeout for one)");
+    read->add_option("NAME", a.name)->required();
+    read->add_option("--from", a.from, "From this seq (default: the oldest retained)");
+    read->add_option("--count,-n", a.read_count, "Posts at most")
+        ->check(CLI::Range(1u, 1024u))
+        ->capture_default_str();
 }
 
 void add_name(CLI::App& app, NameArgs& a) {
@@ -313,6 +358,7 @@ int dispatch(const CLI::App& app, const Args& args) {
     if (name == "status") return run_status(out, args.status);
     if (name == "call") return run_call(out, args.call);
     if (name == "mailbox") return run_mailbox(out, args.mailbox);
+    if (name == "board") return run_board(out, args.board);
     if (name == "name") return run_name(out, args.name);
     if (name == "spawn") return run_spawn(out, args.spawn);
     if (name == "migrate") return run_migrate(out, args.migrate);
@@ -338,6 +384,7 @@ int run(int argc, char** argv) {
     add_status(app, args.status);
     add_call(app, args.call);
     add_mailbox(app, args.mailbox);
+    add_board(app, args.board);
     add_name(app, args.name);
     add_spawn(app, args.spawn);
     add_migrate(app, args.migrate);

@@ -34,7 +34,8 @@ inline constexpr const char* echo_name = "echo";
 inline constexpr std::uint32_t protocol_version = 1;
 
 // op: "status", "whereis" (with `name`), or a mailbox op of the daemon's node (docs/admin.md):
-// "mailbox_create" (name, durability, capacity_messages, capacity_bytes, restricted),
+// "mailbox_create" (name, durability, capacity_messages, capacity_bytes, restricted; board,
+// retain_ms for a bulletin board),
 // "mailbox_destroy" (name), "mailbox_list", "mailbox_grant" (name, who, rights); a name op of
 // the name service, through the daemon's node (docs/naming.md): "name_register" (name, who =
 // the owner pid, lease_ms), "name_lookup" (name), "name_unregister" (name: the owner must be
@@ -71,9 +72,13 @@ struct Request {
     // group_send: "none" (also when empty), "atomic" or "ft-atomic" (herald::parse_atomicity;
     // docs/groups.md G23); atomic sends need reliability "0".
     std::string atomicity;
+    // mailbox_create: a bulletin board (docs/boards.md): capacity_messages is its retention by
+    // count, retain_ms its retention by age (0: none).
+    bool board = false;
+    std::int64_t retain_ms = 0;
     MSGPACK_DEFINE_MAP(herald_admin, op, id, name, durability, capacity_messages, capacity_bytes,
                        restricted, who, rights, lease_ms, closed, body, reliability, timeout_ms,
-                       order, count, url, address, atomicity)
+                       order, count, url, address, atomicity, board, retain_ms)
 };
 
 struct MailboxEntry {
@@ -89,8 +94,14 @@ struct MailboxEntry {
     bool restricted = false;
     std::string owner;  // A pid, or "" for the node itself.
     std::uint32_t grants = 0;
+    bool board = false;           // A bulletin board (docs/boards.md).
+    std::uint64_t retain_ms = 0;  // Board: retention by age (0: none).
+    std::uint32_t readers = 0;    // Board: reader cursors.
+    std::uint64_t first_seq = 0;  // Board: oldest retained post (0: none).
+    std::uint64_t next_seq = 0;   // Board: the next post's seq.
     MSGPACK_DEFINE_MAP(name, durability, capacity_messages, capacity_bytes, messages, bytes, queued,
-                       leased, waiters, restricted, owner, grants)
+                       leased, waiters, restricted, owner, grants, board, retain_ms, readers,
+                       first_seq, next_seq)
 };
 
 struct ProcessInfo {

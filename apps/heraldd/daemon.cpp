@@ -331,7 +331,10 @@ void add_engine_counters(const Node& node, admin::Reply& reply) {
                                {"mailbox_discarded", m->discarded},
                                {"mailbox_refused_full", m->refused_full},
                                {"mailbox_storage_errors", m->storage_errors},
-                               {"mailbox_retransmits", m->retransmits}});
+                               {"mailbox_retransmits", m->retransmits},
+                               {"mailbox_board_posts", m->board_posts},
+                               {"mailbox_board_evicted", m->board_evicted},
+                               {"mailbox_board_reads", m->board_reads}});
     }
     const RpcStats r = node.rpc_stats();
     reply.counters.insert({{"rpc_calls_succeeded", r.calls_succeeded},

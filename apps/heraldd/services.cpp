@@ -192,6 +192,16 @@ Status mailbox_op(Node& node, const admin::Request& request) {
         options.capacity_messages = request.capacity_messages;
         options.capacity_bytes = request.capacity_bytes;
         options.restricted = request.restricted;
+        if (request.board) {
+            if (request.retain_ms < 0) return fail(Errc::invalid_argument, "retain_ms < 0");
+            BoardOptions board{options.durability, request.capacity_messages,
+                               request.capacity_bytes, std::chrono::milliseconds(request.retain_ms),
+                               request.restricted};
+            return node.create_board(request.name, board);
+        }
+        if (request.retain_ms != 0) {
+            return fail(Errc::invalid_argument, "retain_ms: only for a board");
+        }
         return node.create_mailbox(request.name, options);
     }
     if (request.op == "mailbox_destroy") return node.destroy_mailbox(request.name);
@@ -210,7 +220,8 @@ void list_mailboxes(Node& node, admin::Reply& reply) {
         reply.mailboxes.push_back(
             {m.name, m.durability == Durability::persistent ? "persistent" : "transient",
              m.capacity_messages, m.capacity_bytes, m.messages, m.bytes, m.queued, m.leased,
-             m.waiters, m.restricted, m.owner.valid() ? to_string(m.owner) : "", m.grants});
+             m.waiters, m.restricted, m.owner.valid() ? to_string(m.owner) : "", m.grants, m.board,
+             m.retain_ms, m.readers, m.first_seq, m.next_seq});
     }
 }
 

@@ -74,6 +74,12 @@ struct MailboxInfo {
     bool restricted = false;
     Pid owner;  // Invalid: the host node itself.
     std::uint32_t grants = 0;
+    // Bulletin boards (docs/boards.md); capacity_messages is then the retention by count.
+    bool board = false;
+    std::uint64_t retain_ms = 0;  // Retention by age (0: none).
+    std::uint32_t readers = 0;    // Reader cursors kept.
+    std::uint64_t first_seq = 0;  // The oldest retained post (0: none).
+    std::uint64_t next_seq = 0;   // The seq the next post gets.
 };
 
 // The node's mailbox counters (a snapshot): as host of its mailboxes, and as a client.
@@ -87,6 +93,9 @@ struct MailboxCounters {
     std::uint64_t refused_full = 0;     // Sends refused because the mailbox was full.
     std::uint64_t storage_errors = 0;   // Durable writes that failed.
     std::uint64_t retransmits = 0;      // Client requests sent again (no answer yet).
+    std::uint64_t board_posts = 0;      // Posts accepted by this node's boards.
+    std::uint64_t board_evicted = 0;    // Posts dropped by a board's retention.
+    std::uint64_t board_reads = 0;      // Board reads answered with posts.
 };
 
 using MailboxReceiveDone = std::function<void(Result<MailboxMessage>)>;
@@ -173,6 +182,87 @@ private:
     NodeId host_;
     std::string name_;
     std::shared_ptr<MailboxReady> ready_;  // Made by the first start_receive / receive_fd.
+};
+
+// --- Bulletin boards (docs/boards.md): a mailbox kind whose reads copy posts instead of
+// taking them; each reader has its own cursor; retention evicts the oldest posts. A board is
+// destroyed and granted as a mailbox (Node::destroy_mailbox, grant_mailbox; rights: send to
+// post, receive to read) and listed by Node::mailboxes (MailboxInfo::board). ---
+
+struct BoardOptions {
+    Durability durability = Durability::transient;  // Persistent: posts and cursors on disk.
+    std::uint32_t keep = 1024;                      // Keep the newest N posts (1..1048576).
+    std::uint64_t capacity_bytes = 16u << 20;       // Bodies beyond it evict the oldest.
+    std::chrono::milliseconds retain{0};            // Drop older posts (0: none; <= 30 days).
+    bool restricted = false;                        // As MailboxOptions::restricted.
+};
+
+struct BoardPost {
+    std::uint64_t seq = 0;       // 1, 2, 3... on its board, never reused.
+    std::int64_t posted_ns = 0;  // When the host took it: ns since the Unix epoch (its clock).
+    Pid sender;
+    std::uint64_t message_id = 0;
+    Bytes body;
+
+    [[nodiscard]] std::string_view text() const {
+        return {reinterpret_cast<const char*>(body.data()), body.size()};
+    }
+};
+
+struct BoardRead {
+    std::uint64_t missed = 0;  // Posts evicted before this reader read them (never silent).
+    std::uint64_t cursor = 0;  // The next seq this reader reads.
+    std::vector<BoardPost> posts;
+};
+
+// A process's handle on board `name` of node `host` (Process::open_board). The host keeps
+// this process's cursor (durable on a persistent board); the handle also remembers the last
+// seq it returned, and reads on from there when the host may have moved the cursor without
+// telling it (its host restarted, or an answer was lost: docs/boards.md B8).
+// Thread safety: like its Process, one thread at a time.
+class HERALD_API Board {
+public:
+    Board(Board&&) noexcept;
+    Board& operator=(Board&&) noexcept;
+    Board(const Board&) = delete;
+    Board& operator=(const Board&) = delete;
+    ~Board();
+
+    [[nodiscard]] NodeId host() const { return host_; }
+    [[nodiscard]] const std::string& name() const { return name_; }
+
+    // Posts `body`; returns its seq once the host has it (persistent: on disk). A full board
+    // evicts its oldest posts. Errors: not_found, access_denied, too_large (over the board's
+    // capacity_bytes or 1 MiB), storage_error, closed, queue_full (the posts in the way are
+    // still being written), timeout / peer_restarted (no answer / the host restarted: the
+    // post may or may not be on the board; posting again may duplicate it).
+    [[nodiscard]] Result<std::uint64_t> post(ByteView body);
+    [[nodiscard]] Result<std::uint64_t> post(std::string_view text);
+    // Up to `max_posts` (1..1024) posts from this reader's cursor, waiting up to `timeout`
+    // (forever: std::chrono::nanoseconds::max()) for one. Errc::timeout (none came),
+    // invalid_argument (max_posts), not_found, access_denied, closed, storage_error (the host
+    // could not write the cursor), unreachable (the host does not answer).
+    [[nodiscard]] Result<BoardRead> read(std::chrono::nanoseconds timeout,
+                                         std::uint32_t max_posts = 64);
+    // Errc::would_block when there is nothing new now (one round trip).
+    [[nodiscard]] Result<BoardRead> try_read(std::uint32_t max_posts = 64);
+    // From seq `from` (>= 1) instead of the cursor; the cursor then follows.
+    [[nodiscard]] Result<BoardRead> read_from(std::uint64_t from, std::chrono::nanoseconds timeout,
+                                              std::uint32_t max_posts = 64);
+
+private:
+    friend class Process;
+    Board(std::shared_ptr<runtime::Node> node, std::shared_ptr<runtime::ProcessState> state,
+          NodeId host, std::string name);
+    [[nodiscard]] Result<BoardRead> read_at(std::uint64_t from, std::chrono::nanoseconds timeout,
+                                            std::uint32_t max_posts);
+
+    std::shared_ptr<runtime::Node> node_;
+    std::shared_ptr<runtime::ProcessState> state_;
+    NodeId host_;
+    std::string name_;
+    std::uint64_t last_ = 0;  // The last seq returned.
+    bool resume_ = false;     // The next cursor read names its start: last_ + 1.
 };
 
 }  // namespace herald

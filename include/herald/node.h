@@ -312,6 +312,10 @@ public:
     // owner, or no pid: the node). Errc::not_found, access_denied, queue_full (256 grants).
     [[nodiscard]] Status grant_mailbox(std::string_view name, Pid who, std::uint8_t rights,
                                        Pid by = {});
+    // Creates bulletin board `name` (docs/boards.md) as create_mailbox does. Errors as
+    // create_mailbox, and invalid_argument: keep 0 or over 1048576, retain over 30 days.
+    [[nodiscard]] Status create_board(std::string_view name, const BoardOptions& options = {},
+                                      Pid owner = {});
     [[nodiscard]] Result<std::vector<MailboxInfo>> mailboxes() const;
     [[nodiscard]] Result<MailboxCounters> mailbox_counters() const;
 

@@ -221,6 +221,9 @@ public:
     // [A-Za-z0-9._-]; unknown host id), not_found (no such mailbox), unreachable (no answer
     // from the host), closed (this process ended). See herald/mailbox.h.
     [[nodiscard]] Result<Mailbox> open_mailbox(NodeId host, std::string_view name);
+    // A handle on bulletin board `name` of node `host` (docs/boards.md). Blocks for one round
+    // trip. Errors as open_mailbox, and invalid_argument when `name` is a mailbox, not a board.
+    [[nodiscard]] Result<Board> open_board(NodeId host, std::string_view name);
     [[nodiscard]] Result<Envelope> try_receive_any_of(std::span<const Pid> from);
 
     // Asynchronous receive: `done` runs once on the loop thread with the next message (any

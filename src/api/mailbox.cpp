@@ -300,9 +300,9 @@ Status Node::grant_mailbox(std::string_view name, Pid who, std::uint8_t rights, 
 
 Result<MailboxCounters> Node::mailbox_counters() const {
     HERALD_TRY(auto c, impl_->mailbox().counters());
-    return MailboxCounters{c.accepted,     c.duplicate_sends, c.delivered,
-                           c.redelivered,  c.acknowledged,    c.discarded,
-                           c.refused_full, c.storage_errors,  c.retransmits};
+    return MailboxCounters{c.accepted,     c.duplicate_sends, c.delivered,     c.redelivered,
+                           c.acknowledged, c.discarded,       c.refused_full,  c.storage_errors,
+                           c.retransmits,  c.board_posts,     c.board_evicted, c.board_reads};
 }
 
 Result<std::vector<MailboxInfo>> Node::mailboxes() const {
@@ -312,7 +312,8 @@ Result<std::vector<MailboxInfo>> Node::mailboxes() const {
     for (auto& s : all) {
         out.push_back({std::move(s.name), static_cast<Durability>(s.durability),
                        s.capacity_messages, s.capacity_bytes, s.messages, s.bytes, s.queued,
-                       s.leased, s.waiters, s.restricted, s.owner, s.grants});
+                       s.leased, s.waiters, s.restricted, s.owner, s.grants, s.board, s.retain_ms,
+                       s.readers, s.first_seq, s.next_seq});
     }
     return out;
 }

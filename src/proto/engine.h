@@ -28,6 +28,8 @@ struct EngineContext {
     std::uint32_t incarnation = 0;  // >= 1, and greater than every earlier one of this node.
     Random& random;
     Time started;  // The node's `now` when this incarnation started.
+    // Wall clock = `now` + wall_offset (ns since the Unix epoch): what a post time shows.
+    Duration wall_offset{};
 };
 
 // A durable record as the store returns it: key, value.

@@ -113,7 +113,9 @@ Status Node::open(const NodeConfig& config) {
     link_ = std::make_unique<Link>(*transport_, peers_, link_options);
 
     // The engines, hosted as the simulator hosts them (proto::EngineSet).
-    const proto::EngineContext context{id_, incarnation_, random_, now()};
+    const Time started = now();
+    const proto::EngineContext context{id_, incarnation_, random_, started,
+                                       Duration::nanoseconds(clock_.unix_ns() - started.ns())};
     engines_ = std::make_unique<proto::EngineSet>(id_);
     proto::direct::DirectOptions direct_options = config.direct;
     direct_options.coalesce_acks = true;  // The loop ends every batch (flush).

@@ -120,6 +120,31 @@ Status NodeMailbox::ack(Pid receiver, NodeId host, const std::string& name, std:
         }));
 }
 
+Result<std::uint64_t> NodeMailbox::post(Pid sender, NodeId host, const std::string& name,
+                                        Bytes body) {
+    HERALD_TRY(auto bytes, node_.run_blocking<MailboxEngine>(
+                               slot_, [=, body = std::move(body)](MailboxEngine& e, auto op,
+                                                                  Time now, auto& out) mutable {
+                                   e.on_send(op, sender, host, name, std::move(body), now, out);
+                               }));
+    std::uint64_t seq = 0;
+    std::size_t offset = 0;
+    if (!proto::get_u64(bytes, offset, seq)) {
+        return fail(Errc::invalid_argument, "not a board: the host gave the post no seq");
+    }
+    return seq;
+}
+
+Result<proto::mailbox::BoardBatch> NodeMailbox::read(Pid reader, NodeId host,
+                                                     const std::string& name, std::uint64_t from,
+                                                     std::uint32_t count, Duration wait) {
+    HERALD_TRY(auto bytes, node_.run_blocking<MailboxEngine>(
+                               slot_, [=](MailboxEngine& e, auto op, Time now, auto& out) {
+                                   e.on_read(op, reader, host, name, from, count, wait, now, out);
+                               }));
+    return proto::mailbox::decode_batch(bytes);
+}
+
 Result<proto::mailbox::MailboxCounters> NodeMailbox::counters() {
     return node_.on_loop<Result<proto::mailbox::MailboxCounters>>(
         "mailbox counters", [this]() -> Result<proto::mailbox::MailboxCounters> {

@@ -50,6 +50,14 @@ public:
     [[nodiscard]] Status grant(const std::string& name, Pid by, proto::mailbox::Grantee who,
                                std::uint8_t rights);
     [[nodiscard]] Status ack(Pid receiver, NodeId host, const std::string& name, std::uint64_t tag);
+    // Bulletin boards (docs/boards.md): a post (a send to a board) completes with its seq; a
+    // read copies up to `count` posts from `from` (0: the reader's cursor).
+    [[nodiscard]] Result<std::uint64_t> post(Pid sender, NodeId host, const std::string& name,
+                                             Bytes body);
+    [[nodiscard]] Result<proto::mailbox::BoardBatch> read(Pid reader, NodeId host,
+                                                          const std::string& name,
+                                                          std::uint64_t from, std::uint32_t count,
+                                                          Duration wait);
     [[nodiscard]] Result<std::vector<proto::mailbox::MailboxStats>> stats();
     [[nodiscard]] Result<proto::mailbox::MailboxCounters> counters();
 

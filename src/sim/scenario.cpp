@@ -41,7 +41,8 @@ const std::vector<std::string_view>& mutation_names() {
         "never_retransmit",           "complete_before_ack",
         "rpc_ignore_reply_cache",     "rpc_skip_execution_marker",
         "rpc_respond_before_durable", "order_flush_intersection",
-        "order_flush_next_view_id",   "order_no_relay"};
+        "order_flush_next_view_id",   "order_no_relay",
+        "board_cursor_stays",         "board_missed_unreported"};
     return names;
 }
 

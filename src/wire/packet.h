@@ -128,6 +128,7 @@ enum class ExtensionType : std::uint8_t {
     mailbox_seq = 26,        // u64 the delivered message's place in its mailbox (mailbox_deliver).
     mailbox_sender = 27,     // pid (16 bytes): who sent a delivered message (mailbox_deliver).
     mailbox_floor = 28,      // u64: the client pid's lowest outstanding request id (M24).
+    board_read = 29,         // u64 from seq (0: cursor), u32 count: a bulletin-board read (B6).
     group_name = 30,         // UTF-8 group name, 1-64 bytes (every group kind but heartbeat).
     group_reliability = 31,  // u32 responses the sender waits for (group_data; informative).
     group_address = 32,      // A group's low-level address (group_create; docs/groups.md).

@@ -96,6 +96,23 @@ TEST(CheckerMutations, FlushDeliveriesMarkedWithTheNewViewAreCaughtByTheViewIdCh
     EXPECT_EQ(atomic_violations(nullptr, "view_id"), 0u);
 }
 
+// Bulletin boards (docs/boards.md): the board checker of the mailbox scenario.
+TEST(CheckerMutations, ABoardCursorThatStaysIsCaughtByTheBoardChecker) {
+    ScenarioOptions options = mutated("board_cursor_stays");
+    options.scenario = "mailbox";
+    const std::string found = first_violation(options, "board", 20);
+    EXPECT_FALSE(found.empty());
+    std::printf("board_cursor_stays caught: %s\n", found.c_str());
+}
+
+TEST(CheckerMutations, UnreportedBoardEvictionsAreCaughtByTheBoardChecker) {
+    ScenarioOptions options = mutated("board_missed_unreported");
+    options.scenario = "mailbox";
+    const std::string found = first_violation(options, "board", 20);
+    EXPECT_FALSE(found.empty());
+    std::printf("board_missed_unreported caught: %s\n", found.c_str());
+}
+
 TEST(CheckerMutations, TheCorrectEngineIsCleanOnTheSameSeeds) {
     for (std::uint64_t seed = 1; seed <= 20; ++seed) {
         const RunReport r = run_scenario(ScenarioOptions{}, seed);

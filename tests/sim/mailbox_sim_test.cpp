@@ -3,7 +3,10 @@
 // is still on the host's disk; no message is handed out twice without the redelivery mark;
 // transient messages are never handed out twice; nothing is handed out that nobody sent;
 // every operation completes within the liveness bound, and after the faults heal every
-// accepted persistent message is acknowledged.
+// accepted persistent message is acknowledged. Bulletin boards on the same host
+// (docs/boards.md): every reader sees seqs strictly increasing, no post twice, no gap beyond
+// the reported missed count, and no acknowledged post of the persistent board is lost across
+// the host's crashes; after the heal every reader catches up.
 // Faults: 20% loss, 5% duplication, 10% reordering, a partition, crashes and restarts of the
 // host (its disk survives, with a random prefix of unfinished writes), per-seed buggify modes.
 // Replay any failing seed with the line printed: herald-sim --scenario=mailbox --seed=N

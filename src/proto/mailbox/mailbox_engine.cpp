@@ -22,8 +22,14 @@ PacketKind request_kind_of(PacketKind answer) {
     }
 }
 
-Result<Bytes> result_of(const MailboxPacket& answer) {
+Result<Bytes> result_of(const MailboxPacket& answer, bool board_read) {
     if (answer.reason != Errc::ok) return fail(answer.reason, "refused by the mailbox host");
+    if (board_read) return answer.body;  // encode_batch(...), checked by decode_batch.
+    if (answer.kind == PacketKind::mailbox_accept && answer.mailbox_seq != 0) {
+        Bytes seq;  // A board post's seq (B2).
+        put_u64(seq, answer.mailbox_seq);
+        return seq;
+    }
     if (answer.kind != PacketKind::mailbox_deliver) return Bytes{};
     return encode_received({answer.tag, answer.message_id, answer.deliveries, answer.redelivery,
                             answer.sender, answer.mailbox_seq, answer.body});
@@ -45,6 +51,7 @@ MailboxEngine::MailboxEngine(const EngineContext& context, const MailboxOptions&
     : self_(context.self),
       incarnation_(context.incarnation),
       started_(context.started),
+      wall_offset_(context.wall_offset),
       options_(options),
       next_id_((std::uint64_t{context.incarnation} << 32) | 1) {
     HERALD_ASSERT(context.self.known());
@@ -57,6 +64,11 @@ void MailboxEngine::on_create(OperationId op, const MailboxSpec& spec, Time now,
         spec.capacity_bytes == 0) {
         out.complete(op, fail(Errc::invalid_argument, "mailbox name or capacity"));
         return;
+    }
+    if (const Errc bad = check_board_spec(spec); bad != Errc::ok) {
+        return out.complete(op, fail(bad,
+                                     "board retention: count 1..board_retain_messages_max, "
+                                     "age 0..board_retain_ms_max, and only on a board"));
     }
     if (spec.owner.node.known() && (!spec.owner.valid() || spec.owner.node != self_)) {
         return out.complete(op,
@@ -72,6 +84,8 @@ void MailboxEngine::on_create(OperationId op, const MailboxSpec& spec, Time now,
     box.capacity_bytes = spec.capacity_bytes;
     box.owner = spec.owner;
     box.everyone = spec.restricted ? rights::none : rights::all;
+    box.board = spec.board;
+    box.retain_age = Duration::milliseconds(static_cast<std::int64_t>(spec.retain_ms));
     if (spec.durability == Durability::transient) {
         boxes_.emplace(spec.name, std::move(box));
         return out.complete(op, Bytes{});
@@ -89,7 +103,9 @@ MailboxDefinition MailboxEngine::definition_of(const Mailbox& box) const {
             box.capacity_bytes,
             box.owner,
             box.everyone,
-            box.grants};
+            box.grants,
+            box.board,
+            static_cast<std::uint64_t>(box.retain_age.ms())};
 }
 
 void MailboxEngine::on_grant(OperationId op, std::string_view name, Pid by, Grantee who,
@@ -150,6 +166,7 @@ void MailboxEngine::on_destroy(OperationId op, std::string_view name, Time now, 
         for (const auto& [tag, lease] : it->second.leased) {
             out.erase(token, message_key(key, lease.seq));
         }
+        if (it->second.board) erase_board(key, it->second, token, out);
     }
     discard(key, it->second, now, out);
     boxes_.erase(it);
@@ -196,6 +213,25 @@ void MailboxEngine::on_receive(OperationId op, Pid receiver, NodeId host, std::s
     m.peek = filter.peek;
     m.after = filter.after;
     m.take = filter.take;
+    start_request(op, host, std::move(m), wait, now, out);
+}
+
+void MailboxEngine::on_read(OperationId op, Pid reader, NodeId host, std::string_view name,
+                            std::uint64_t from, std::uint32_t count, Duration wait, Time now,
+                            Effects& out) {
+    if (!reader.valid() || reader.node != self_ || !host.known() ||
+        !valid_mailbox_name(name, options_.name_bytes_max) || wait < Duration::zero() ||
+        wait.ms() > options_.wait_ms_max || count == 0 || count > options_.board_count_max) {
+        return out.complete(op, fail(Errc::invalid_argument, "reader, host, name, count or wait"));
+    }
+    MailboxPacket m;
+    m.kind = PacketKind::mailbox_receive;
+    m.source = reader;
+    m.target = Pid{host, 0};
+    m.name = std::string(name);
+    m.wait_ms = static_cast<std::uint32_t>(wait.ms());
+    m.board_from = from;
+    m.board_count = count;
     start_request(op, host, std::move(m), wait, now, out);
 }
 
@@ -270,7 +306,7 @@ void MailboxEngine::on_answer(const MailboxPacket& answer, Effects& out) {
     if (host_incarnations_.size() < options_.requests_max || host_incarnations_.contains(host)) {
         host_incarnations_[host] = answer.source_incarnation;
     }
-    out.complete(it->second.op, result_of(answer));
+    out.complete(it->second.op, result_of(answer, it->second.request.board_count != 0));
     forget(it);
     outstanding_.erase(it);
 }
@@ -347,6 +383,8 @@ void MailboxEngine::on_durable(std::uint64_t token, const Status& status, Time n
     if (auto* w = std::get_if<WriteStore>(&write)) durable_store(*w, status, now, out);
     if (auto* w = std::get_if<WriteAck>(&write)) durable_ack(*w, status, now, out);
     if (auto* w = std::get_if<WriteControl>(&write)) durable_control(*w, status, out);
+    if (auto* w = std::get_if<WritePost>(&write)) durable_post(*w, status, now, out);
+    if (auto* w = std::get_if<WriteCursor>(&write)) durable_cursor(*w, status, now, out);
     arm(now, out);
 }
 
@@ -366,7 +404,11 @@ std::vector<MailboxStats> MailboxEngine::stats() const {
                        box.messages, box.bytes, static_cast<std::uint32_t>(box.queued.size()),
                        static_cast<std::uint32_t>(box.leased.size()),
                        static_cast<std::uint32_t>(box.waiters.size()), box.everyone != rights::all,
-                       box.owner, static_cast<std::uint32_t>(box.grants.size())});
+                       box.owner, static_cast<std::uint32_t>(box.grants.size()), box.board,
+                       static_cast<std::uint64_t>(box.retain_age.ms()),
+                       static_cast<std::uint32_t>(box.cursors.size()),
+                       box.posts.empty() ? 0 : box.posts.begin()->first,
+                       box.board ? box.next_seq : 0});
     }
     return all;
 }
@@ -380,6 +422,8 @@ bool MailboxEngine::busy() const {
     if (!outstanding_.empty() || !answers_.empty() || !floors_.empty()) return true;
     for (const auto& [name, box] : boxes_) {
         if (!box.leased.empty() || !box.waiters.empty()) return true;
+        // Age retention needs the tick while posts may expire (B4).
+        if (box.retain_age > Duration::zero() && !box.posts.empty()) return true;
     }
     return false;
 }

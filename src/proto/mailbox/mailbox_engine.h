@@ -27,6 +27,11 @@ struct MailboxSpec {
     // itself), has every right and may grant.
     bool restricted = false;
     Pid owner{};
+    // A bulletin board (docs/boards.md): receives copy posts instead of taking them.
+    // capacity_messages is the retention by count (keep the newest N, at most
+    // board_retain_messages_max), capacity_bytes the byte capacity; both evict the oldest.
+    bool board = false;
+    std::uint64_t retain_ms = 0;  // Board: drop posts older than this; 0: no age limit.
 };
 
 // A selective or peeking receive (docs/mailboxes.md, M18-M20).
@@ -50,6 +55,11 @@ struct MailboxStats {
     bool restricted = false;
     Pid owner{};
     std::uint32_t grants = 0;
+    bool board = false;
+    std::uint64_t retain_ms = 0;
+    std::uint32_t readers = 0;    // Board: reader cursors kept.
+    std::uint64_t first_seq = 0;  // Board: the oldest retained post's seq (0: none).
+    std::uint64_t next_seq = 0;   // Board: the seq the next post gets.
 };
 
 class MailboxEngine final : public Engine {
@@ -80,6 +90,14 @@ public:
     // invalid_argument, unreachable (no answer from the host).
     void on_receive(OperationId op, Pid receiver, NodeId host, std::string_view name, Duration wait,
                     Time now, Effects& out, const ReceiveFilter& filter = {});
+    // Reads board `name` on `host` (docs/boards.md, B6): up to `count` posts from seq `from`
+    // (0: from `reader`'s cursor), waiting up to `wait` for one. Completes `op` with
+    // encode_batch(...) or: timeout (no post within `wait`), not_found, invalid_argument (not
+    // a board; count 0 or over board_count_max; wait), queue_full (board_readers_max cursors,
+    // host or client tables), storage_error (the cursor could not be written), closed,
+    // access_denied, unreachable.
+    void on_read(OperationId op, Pid reader, NodeId host, std::string_view name, std::uint64_t from,
+                 std::uint32_t count, Duration wait, Time now, Effects& out);
     // Grants `rights` (rights::*; none revokes) on mailbox `name` of this node to `who`
     // (Grantee: everyone, a node's processes, or a pid), asked by `by` (the owner, or an
     // invalid pid for the node itself). Completes `op` (persistent: once durable) or fails:
@@ -145,11 +163,29 @@ private:
                                           Errc reason) const;
     void discard(const std::string& name, Mailbox& box, Time now, Effects& out);
     void restore_record(const StoredRecord& record);
+
+    // Bulletin boards (board_host.cpp; docs/boards.md).
+    [[nodiscard]] Errc check_board_spec(const MailboxSpec& spec) const;
+    void post(const std::string& name, Mailbox& box, MailboxPacket& m, Time now, Effects& out);
+    void evict_post(const std::string& name, Mailbox& box, std::uint64_t token, Effects& out);
+    void on_board_read(NodeId from, const std::string& name, Mailbox& box, const MailboxPacket& m,
+                       Time now, Effects& out);
+    [[nodiscard]] bool serve(const std::string& name, Mailbox& box, const Waiter& w, Time now,
+                             Effects& out);
+    void wake_readers(const std::string& name, Mailbox& box, Time now, Effects& out);
+    void board_tick(const std::string& name, Mailbox& box, Time now, Effects& out);
+    void durable_post(WritePost& w, const Status& status, Time now, Effects& out);
+    void durable_cursor(WriteCursor& w, const Status& status, Time now, Effects& out);
+    void erase_board(const std::string& name, const Mailbox& box, std::uint64_t token,
+                     Effects& out);
+    void restore_board_record(const StoredRecord& record);
+    [[nodiscard]] std::int64_t wall_ns(Time now) const { return (now + wall_offset_).ns(); }
     [[nodiscard]] bool busy() const;
 
     NodeId self_;
     std::uint32_t incarnation_;
-    Time started_;  // This incarnation's start (M17).
+    Time started_;          // This incarnation's start (M17).
+    Duration wall_offset_;  // Wall clock = now + wall_offset_ (board post times).
     const MailboxOptions& options_;
     MailboxCounters counters_;
     std::uint64_t next_id_;  // Request / message / tag ids: incarnation << 32 | count.

@@ -35,7 +35,9 @@ void MailboxEngine::on_send_request(NodeId from, MailboxPacket& m, Time now, Eff
         ++counters_.duplicate_sends;
         // While it is being written the answer comes with on_durable; the sender retries.
         if (seen->second.state == Seen::State::writing) return;
-        return transmit(from, answer_to(m, PacketKind::mailbox_accept, seen->second.reason), out);
+        auto again = answer_to(m, PacketKind::mailbox_accept, seen->second.reason);
+        again.mailbox_seq = seen->second.seq;  // A board post's seq (B2).
+        return transmit(from, again, out);
     }
     auto it = boxes_.find(m.name);
     Errc refusal = Errc::ok;
@@ -43,6 +45,8 @@ void MailboxEngine::on_send_request(NodeId from, MailboxPacket& m, Time now, Eff
         refusal = Errc::not_found;
     } else if (!allowed(it->second, m.source, rights::send)) {
         refusal = Errc::access_denied;
+    } else if (it->second.board) {
+        if (m.body.size() > it->second.capacity_bytes) refusal = Errc::too_large;
     } else if (it->second.messages >= it->second.capacity_messages ||
                it->second.bytes + m.body.size() > it->second.capacity_bytes) {
         ++counters_.refused_full;
@@ -57,6 +61,7 @@ void MailboxEngine::on_send_request(NodeId from, MailboxPacket& m, Time now, Eff
         remember_seen({from.value, m.id}, Seen::State::refused, false, refusal);
         return transmit(from, answer_to(m, PacketKind::mailbox_accept, refusal), out);
     }
+    if (it->second.board) return post(it->first, it->second, m, now, out);
     store_message(it->first, it->second, m, now, out);
 }
 
@@ -147,6 +152,7 @@ MailboxPacket MailboxEngine::deliver_packet(const Waiter& w, std::uint64_t tag,
 }
 
 void MailboxEngine::hand_out(const std::string& name, Mailbox& box, Time now, Effects& out) {
+    if (box.board) return wake_readers(name, box, now, out);
     // First come, first served among the waiters a message matches (M7, M18).
     for (auto w = box.waiters.begin(); w != box.waiters.end() && !box.queued.empty();) {
         const auto entry = match(box.queued, *w);
@@ -241,6 +247,11 @@ void MailboxEngine::on_receive_request(NodeId from, const MailboxPacket& m, Time
         return transmit(from, answer_to(m, PacketKind::mailbox_deliver, Errc::queue_full), out);
     }
     auto& box = it->second;
+    if (box.board != (m.board_count != 0)) {  // B6: a board is read, a mailbox received.
+        return answer(from, key, answer_to(m, PacketKind::mailbox_deliver, Errc::invalid_argument),
+                      now, out);
+    }
+    if (box.board) return on_board_read(from, it->first, box, m, now, out);
     const Waiter w{m.source, m.source_incarnation,
                    m.id,     now + Duration::milliseconds(m.wait_ms),
                    m.from,   m.peek,
@@ -281,7 +292,7 @@ void MailboxEngine::on_ack_request(NodeId from, const MailboxPacket& m, Time now
         return answer(from, key, answer_to(m, PacketKind::mailbox_ack_reply, Errc::access_denied),
                       now, out);
     }
-    if (it->second.durability == Durability::transient) {
+    if (it->second.durability == Durability::transient && !it->second.board) {
         return answer(from, key, answer_to(m, PacketKind::mailbox_ack_reply, Errc::ok), now, out);
     }
     auto lease = it->second.leased.find(m.tag);
@@ -372,6 +383,7 @@ void MailboxEngine::durable_control(WriteControl& w, const Status& status, Effec
 
 void MailboxEngine::host_tick(Time now, Effects& out) {
     for (auto& [name, box] : boxes_) {
+        if (box.board) board_tick(name, box, now, out);
         for (auto lease = box.leased.begin(); lease != box.leased.end();) {
             if (lease->second.acking || lease->second.until > now) {
                 ++lease;
@@ -443,6 +455,10 @@ void MailboxEngine::evict_seen(Effects& out) {
 
 void MailboxEngine::restore_record(const StoredRecord& record) {
     std::string_view key = record.first;
+    if (key.starts_with("mailbox/p/") || key.starts_with("mailbox/c/") ||
+        key.starts_with("mailbox/f/")) {
+        return restore_board_record(record);
+    }
     if (key.starts_with("mailbox/b/")) {
         const auto d = decode_definition(record.second);
         if (!d) return void(++counters_.bad_records);
@@ -453,6 +469,8 @@ void MailboxEngine::restore_record(const StoredRecord& record) {
         box.owner = d->owner;
         box.everyone = d->everyone;
         box.grants = d->grants;
+        box.board = d->board;
+        box.retain_age = Duration::milliseconds(static_cast<std::int64_t>(d->retain_ms));
         boxes_.emplace(std::string(key.substr(10)), std::move(box));
         return;
     }
@@ -474,7 +492,9 @@ void MailboxEngine::restore_record(const StoredRecord& record) {
             !get_u64(record.second, offset, order)) {
             return void(++counters_.bad_records);
         }
-        seen_[{node, number}] = Seen{Seen::State::acked, Errc::ok, true, order};
+        std::uint64_t seq = 0;  // A board post's tombstone also has its seq (B2).
+        if (record.second.size() == 16) (void)get_u64(record.second, offset, seq);
+        seen_[{node, number}] = Seen{Seen::State::acked, Errc::ok, true, order, seq};
         tombstones_.emplace(order, SeenKey{node, number});
         seen_order_ = std::max(seen_order_, order + 1);
         return;

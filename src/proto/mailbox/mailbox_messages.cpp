@@ -36,6 +36,15 @@ Status parse_receive(const wire::Packet& p, MailboxPacket& m) {
             return fail(Errc::malformed, "mailbox_from");
         }
     }
+    if (const auto* read = p.find(ExtensionType::board_read)) {
+        offset = 0;
+        if (read->value.size() != 12 || !get_u64(read->value, offset, m.board_from) ||
+            !get_u32(read->value, offset, m.board_count) || m.board_count == 0 ||
+            m.from.node.known() || p.find(ExtensionType::mailbox_after) != nullptr ||
+            p.find(ExtensionType::mailbox_take) != nullptr) {
+            return fail(Errc::malformed, "board_read: 12 bytes, count >= 1, no filter");
+        }
+    }
     if (!get_u64_extension(p, ExtensionType::mailbox_after, m.peek, m.after) ||
         !get_u64_extension(p, ExtensionType::mailbox_take, m.take_set, m.take) ||
         (m.take_set && (m.take == 0 || m.peek))) {
@@ -83,6 +92,12 @@ wire::Packet build(const MailboxPacket& m, std::uint32_t self_incarnation) {
         }
         if (m.peek) put_u64_extension(p, ExtensionType::mailbox_after, m.after);
         if (m.take != 0) put_u64_extension(p, ExtensionType::mailbox_take, m.take);
+        if (m.board_count != 0) {
+            Bytes read;
+            put_u64(read, m.board_from);
+            put_u32(read, m.board_count);
+            p.extensions.push_back({ExtensionType::board_read, std::move(read)});
+        }
     }
     if (m.floor != 0) put_u64_extension(p, ExtensionType::mailbox_floor, m.floor);
     if (m.mailbox_seq != 0) put_u64_extension(p, ExtensionType::mailbox_seq, m.mailbox_seq);
@@ -173,8 +188,10 @@ Result<Received> decode_received(ByteView bytes) {
 // Version 2: u8 2, u8 persistent, u32 capacity messages, u64 capacity bytes, u64 owner node,
 // u64 owner local, u8 everyone's rights, u16 n, n x (u64 node, u64 local, u8 rights). Version
 // 1 (13 bytes: u8 persistent 0/1, u32, u64; open to everyone) is still read.
+// Version 3 (boards): version 2's fields, then u8 1 (board), u64 retain_ms.
 Bytes encode_definition(const MailboxDefinition& d) {
-    Bytes out{2, static_cast<std::uint8_t>(d.persistent ? 1 : 0)};
+    Bytes out{static_cast<std::uint8_t>(d.board ? 3 : 2),
+              static_cast<std::uint8_t>(d.persistent ? 1 : 0)};
     put_u32(out, d.capacity_messages);
     put_u64(out, d.capacity_bytes);
     put_u64(out, d.owner.node.value);
@@ -186,6 +203,10 @@ Bytes encode_definition(const MailboxDefinition& d) {
         put_u64(out, who.node.value);
         put_u64(out, who.local);
         out.push_back(rights);
+    }
+    if (d.board) {
+        out.push_back(1);
+        put_u64(out, d.retain_ms);
     }
     return out;
 }
@@ -200,7 +221,8 @@ std::optional<MailboxDefinition> decode_definition(ByteView bytes) {
             return std::nullopt;
         return d;
     }
-    if (bytes.size() < 33 || bytes[0] != 2 || bytes[1] > 1) return std::nullopt;
+    if (bytes.size() < 33 || bytes[0] < 2 || bytes[0] > 3 || bytes[1] > 1) return std::nullopt;
+    const std::size_t tail = bytes[0] == 3 ? 9 : 0;  // Version 3: u8 board, u64 retain_ms.
     d.persistent = bytes[1] == 1;
     offset = 2;
     if (!get_u32(bytes, offset, d.capacity_messages) || !get_u64(bytes, offset, d.capacity_bytes) ||
@@ -210,7 +232,7 @@ std::optional<MailboxDefinition> decode_definition(ByteView bytes) {
     d.everyone = bytes[offset++];
     const std::size_t n = bytes[offset] | (std::size_t{bytes[offset + 1]} << 8);
     offset += 2;
-    if (d.everyone > rights::all || n > grants_max || bytes.size() != offset + n * 17) {
+    if (d.everyone > rights::all || n > grants_max || bytes.size() != offset + n * 17 + tail) {
         return std::nullopt;
     }
     for (std::size_t i = 0; i < n; ++i) {
@@ -221,6 +243,10 @@ std::optional<MailboxDefinition> decode_definition(ByteView bytes) {
         const auto r = bytes[offset++];
         if (r == rights::none || r > rights::all) return std::nullopt;
         d.grants[who] = r;
+    }
+    if (tail != 0) {
+        d.board = bytes[offset++] == 1;
+        if (!d.board || !get_u64(bytes, offset, d.retain_ms)) return std::nullopt;
     }
     return d;
 }
@@ -261,6 +287,87 @@ std::string tombstone_key(NodeId sender, std::uint64_t message_id) {
     std::snprintf(hex, sizeof hex, "%016llx/%016llx", static_cast<unsigned long long>(sender.value),
                   static_cast<unsigned long long>(message_id));
     return std::string("mailbox/t/") + hex;
+}
+
+std::string post_key(std::string_view name, std::uint64_t seq) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(seq));
+    return "mailbox/p/" + std::string(name) + "/" + hex;
+}
+
+std::string cursor_key(std::string_view name, Pid reader) {
+    char hex[40];
+    std::snprintf(hex, sizeof hex, "%016llx/%016llx",
+                  static_cast<unsigned long long>(reader.node.value),
+                  static_cast<unsigned long long>(reader.local));
+    return "mailbox/c/" + std::string(name) + "/" + hex;
+}
+
+std::string evicted_key(std::string_view name) {
+    return "mailbox/f/" + std::string(name);
+}
+
+Bytes encode_post(const BoardPost& p) {
+    Bytes out;
+    put_u64(out, static_cast<std::uint64_t>(p.posted_ns));
+    auto message = encode_message({p.sender, p.message_id, p.body});
+    out.insert(out.end(), message.begin(), message.end());
+    return out;
+}
+
+std::optional<BoardPost> decode_post(ByteView bytes) {
+    std::uint64_t posted = 0;
+    std::size_t offset = 0;
+    if (!get_u64(bytes, offset, posted)) return std::nullopt;
+    auto m = decode_message(bytes.subspan(offset));
+    if (!m) return std::nullopt;
+    return BoardPost{0, static_cast<std::int64_t>(posted), m->sender, m->message_id,
+                     std::move(m->body)};
+}
+
+Bytes encode_batch(const BoardBatch& b) {
+    Bytes out;
+    put_u64(out, b.missed);
+    put_u64(out, b.cursor);
+    put_u32(out, static_cast<std::uint32_t>(b.posts.size()));
+    for (const auto& p : b.posts) {
+        put_u64(out, p.seq);
+        put_u64(out, static_cast<std::uint64_t>(p.posted_ns));
+        put_u64(out, p.sender.node.value);
+        put_u64(out, p.sender.local);
+        put_u64(out, p.message_id);
+        put_u32(out, static_cast<std::uint32_t>(p.body.size()));
+        out.insert(out.end(), p.body.begin(), p.body.end());
+    }
+    return out;
+}
+
+Result<BoardBatch> decode_batch(ByteView bytes) {
+    BoardBatch b;
+    std::size_t offset = 0;
+    std::uint32_t n = 0;
+    if (!get_u64(bytes, offset, b.missed) || !get_u64(bytes, offset, b.cursor) ||
+        !get_u32(bytes, offset, n)) {
+        return fail(Errc::malformed, "board batch short");
+    }
+    for (std::uint32_t i = 0; i < n; ++i) {
+        BoardPost p;
+        std::uint64_t posted = 0;
+        std::uint32_t size = 0;
+        if (!get_u64(bytes, offset, p.seq) || !get_u64(bytes, offset, posted) ||
+            !get_u64(bytes, offset, p.sender.node.value) ||
+            !get_u64(bytes, offset, p.sender.local) || !get_u64(bytes, offset, p.message_id) ||
+            !get_u32(bytes, offset, size) || bytes.size() - offset < size) {
+            return fail(Errc::malformed, "board batch post short");
+        }
+        p.posted_ns = static_cast<std::int64_t>(posted);
+        p.body.assign(bytes.begin() + static_cast<std::ptrdiff_t>(offset),
+                      bytes.begin() + static_cast<std::ptrdiff_t>(offset + size));
+        offset += size;
+        b.posts.push_back(std::move(p));
+    }
+    if (offset != bytes.size()) return fail(Errc::malformed, "board batch: trailing bytes");
+    return b;
 }
 
 }  // namespace herald::proto::mailbox

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/bytes.h"
 #include "core/ids.h"
@@ -37,6 +38,8 @@ struct MailboxPacket : Addressing {
     std::uint64_t mailbox_seq = 0;  // mailbox_seq (deliver): the message's place.
     Pid sender{};                   // mailbox_sender (deliver): who sent the message.
     std::uint64_t floor = 0;        // mailbox_floor (receive, ack): 0 when absent (M24).
+    std::uint64_t board_from = 0;   // board_read (receive): seq to read from (0: the cursor).
+    std::uint32_t board_count = 0;  // board_read (receive): at most this many; 0: not a read.
     Duration age;                   // timestamp_ns: time since first sent (send).
     Bytes body;                     // The message (send, deliver).
 };
@@ -65,6 +68,26 @@ inline constexpr std::size_t received_header_bytes = 45;
 [[nodiscard]] Bytes encode_received(const Received& r);
 [[nodiscard]] Result<Received> decode_received(ByteView bytes);
 
+// What a completed board read carries (docs/boards.md, "Read result"): u64 missed, u64 cursor
+// (the next seq this reader reads), u32 n, then n x (u64 seq, i64 posted ns since the Unix
+// epoch, u64 sender node, u64 sender local, u64 message id, u32 body bytes, body).
+struct BoardPost {
+    std::uint64_t seq = 0;
+    std::int64_t posted_ns = 0;  // Host's wall clock at the post.
+    Pid sender;
+    std::uint64_t message_id = 0;
+    Bytes body;
+};
+struct BoardBatch {
+    std::uint64_t missed = 0;  // Sequence numbers skipped below the oldest retained post.
+    std::uint64_t cursor = 0;  // The reader's cursor after this read.
+    std::vector<BoardPost> posts;
+};
+inline constexpr std::size_t board_batch_header_bytes = 20;
+inline constexpr std::size_t board_post_header_bytes = 44;
+[[nodiscard]] Bytes encode_batch(const BoardBatch& b);
+[[nodiscard]] Result<BoardBatch> decode_batch(ByteView bytes);
+
 // Durable records under "mailbox/" (docs/mailboxes.md, "Durable records").
 // Rights on a mailbox (docs/mailboxes.md, "Access rights"): bits, ored.
 namespace rights {
@@ -84,6 +107,8 @@ struct MailboxDefinition {
     Pid owner;                            // Always has every right; invalid: the host only.
     std::uint8_t everyone = rights::all;  // Rights of every pid (open: all; restricted: none).
     std::map<Grantee, std::uint8_t> grants;
+    bool board = false;           // Version 3: a bulletin board (docs/boards.md).
+    std::uint64_t retain_ms = 0;  // Board: drop posts older than this (0: no age limit).
 };
 // At most this many grants per mailbox (a grant beyond it: queue_full).
 inline constexpr std::size_t grants_max = 256;
@@ -101,5 +126,13 @@ struct StoredMessage {
 [[nodiscard]] std::string definition_key(std::string_view name);
 [[nodiscard]] std::string message_key(std::string_view name, std::uint64_t seq);
 [[nodiscard]] std::string tombstone_key(NodeId sender, std::uint64_t message_id);
+// Boards: "mailbox/p/<name>/<seq>" (a post: u64 posted ns, then as a message record),
+// "mailbox/c/<name>/<node: 16 hex>/<local: 16 hex>" (u64 cursor), "mailbox/f/<name>" (u64:
+// every seq up to it was evicted).
+[[nodiscard]] std::string post_key(std::string_view name, std::uint64_t seq);
+[[nodiscard]] std::string cursor_key(std::string_view name, Pid reader);
+[[nodiscard]] std::string evicted_key(std::string_view name);
+[[nodiscard]] Bytes encode_post(const BoardPost& p);
+[[nodiscard]] std::optional<BoardPost> decode_post(ByteView bytes);
 
 }  // namespace herald::proto::mailbox

@@ -7,6 +7,13 @@
 
 namespace herald::proto::mailbox {
 
+// Deliberate bugs, for proving that the simulator's checkers catch a broken engine.
+// Only tests set these; every field defaults to the correct behaviour.
+struct MailboxMutations {
+    bool board_cursor_stays = false;       // A board read does not advance the reader's cursor.
+    bool board_missed_unreported = false;  // A board read reports missed 0 (evictions unsaid).
+};
+
 struct MailboxOptions {
     // A request not answered is sent again after this long (datagrams get lost).
     Duration retransmit_interval = Duration::milliseconds(200);
@@ -31,6 +38,12 @@ struct MailboxOptions {
     std::uint32_t seen_max = 65536;     // Message ids remembered for duplicate suppression.
     std::uint32_t name_bytes_max = 64;
     std::uint32_t body_bytes_max = 1 << 20;
+    // Bulletin boards (docs/boards.md, B10).
+    std::uint32_t board_count_max = 1024;                          // Posts one read may ask for.
+    std::uint32_t board_readers_max = 1024;                        // Reader cursors per board.
+    std::uint32_t board_retain_messages_max = 1 << 20;             // Largest retention by count.
+    std::uint64_t board_retain_ms_max = 30ull * 24 * 3600 * 1000;  // Longest by age: 30 days.
+    MailboxMutations mutations;
 };
 
 struct MailboxCounters {
@@ -47,6 +60,9 @@ struct MailboxCounters {
     std::uint64_t refused_full = 0;     // Sends refused with queue_full (host).
     std::uint64_t storage_errors = 0;   // Durable writes that failed.
     std::uint64_t bad_records = 0;      // Stored records that did not decode (on_restore).
+    std::uint64_t board_posts = 0;      // Posts accepted by boards (host; also in accepted).
+    std::uint64_t board_evicted = 0;    // Posts dropped by a board's retention (host).
+    std::uint64_t board_reads = 0;      // Board reads answered with posts (host).
 };
 
 }  // namespace herald::proto::mailbox

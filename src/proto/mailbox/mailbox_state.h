@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -48,6 +49,8 @@ struct Waiter {
     Pid from;
     bool peek = false;
     std::uint64_t after = 0;
+    std::uint64_t board_from = 0;   // A board read (docs/boards.md): its seq, 0: the cursor.
+    std::uint32_t board_count = 0;  // A board read: at most this many posts; 0: not a read.
 };
 
 struct Mailbox {
@@ -69,6 +72,14 @@ struct Mailbox {
     std::uint32_t messages = 0;             // queued + leased + being written.
     std::uint64_t bytes = 0;
     std::uint64_t next_seq = 1;
+    // A bulletin board (docs/boards.md): posts are copied to readers, never taken; each reader
+    // pid has a cursor. `messages` and `bytes` count posts and posts being written.
+    bool board = false;
+    Duration retain_age;                       // Zero: no age limit.
+    std::map<std::uint64_t, BoardPost> posts;  // Retained, by seq.
+    std::set<std::uint64_t> posting;           // Seqs being written: later ones wait (B5).
+    std::map<Pid, std::uint64_t> cursors;      // Reader -> the next seq it reads.
+    std::uint64_t evicted = 0;                 // Every seq <= this is gone (B3).
 };
 
 // A request is known to the host by (client node, client incarnation, client pid's local id,
@@ -100,6 +111,7 @@ struct Seen {
     Errc reason = Errc::ok;
     bool durable = false;     // Its record or tombstone is in the store.
     std::uint64_t order = 0;  // Insertion order, for eviction of the oldest tombstones.
+    std::uint64_t seq = 0;    // A board post's seq, repeated in a repeated accept (B2).
 };
 using SeenKey = std::pair<std::uint64_t, std::uint64_t>;  // (sender node, message id).
 
@@ -124,7 +136,20 @@ struct WriteControl {  // create / destroy / grant of a persistent mailbox.
     std::uint8_t everyone = 0;  // Grant: the rights to apply once durable.
     std::map<Grantee, std::uint8_t> grants;
 };
-using PendingWrite = std::variant<WriteStore, WriteAck, WriteControl>;
+struct WritePost {  // A board post: accept it and make it readable once durable.
+    std::string board;
+    MailboxPacket answer;
+    BoardPost post;
+};
+struct WriteCursor {  // A board read's new cursor: answer the read once durable.
+    std::string board;
+    RequestKey request;
+    MailboxPacket answer;
+    Pid reader;
+    std::uint64_t before = 0;  // The cursor to go back to if the write fails.
+    std::uint64_t after = 0;
+};
+using PendingWrite = std::variant<WriteStore, WriteAck, WriteControl, WritePost, WriteCursor>;
 
 // A request this node sent as a client, retransmitted until answered or timed out.
 struct Outstanding {

@@ -153,5 +153,59 @@ TEST(MailboxCrash, KillNineWhileSendingAndReceivingLosesAndDuplicatesNothing) {
     EXPECT_EQ(integrity_check(data + "/herald.db"), "ok");
 }
 
+// A persistent bulletin board (docs/boards.md B9) survives a SIGKILL of its daemon: its posts,
+// its next seq and two readers' cursors (readers on this test's node, which stays up).
+TEST(MailboxCrash, APersistentBoardKeepsPostsSeqsAndTwoCursorsAcrossAKill) {
+    TempDir dir;
+    const auto data = dir.file("data");
+    auto daemon = std::make_unique<Heraldd>(data, "udp://127.0.0.1:0");
+    const std::string url = daemon->url;
+    auto created =
+        run({herald_bin(), "board", "create", url, "news", "--persistent", "--keep", "3"});
+    ASSERT_EQ(created.code, 0) << created.err;
+    NodeOptions options;
+    options.faults_from_env = false;
+    auto node = Node::start(options);
+    ASSERT_TRUE(node);
+    auto host = (*node)->connect(url);
+    ASSERT_TRUE(host);
+    auto poster = (*node)->spawn();
+    auto one = (*node)->spawn();
+    auto two = (*node)->spawn();
+    ASSERT_TRUE(poster && one && two);
+    auto out = poster->open_board(*host, "news");
+    auto a = one->open_board(*host, "news");
+    auto b = two->open_board(*host, "news");
+    ASSERT_TRUE(out && a && b) << (out ? "" : out.error().to_string());
+    for (const char* text : {"p1", "p2"}) ASSERT_TRUE(out->post(text));
+    auto first = a->read(1s, 1);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->posts.at(0).seq, 1u);
+    auto both = b->read(1s);
+    ASSERT_TRUE(both);
+    EXPECT_EQ(both->posts.size(), 2u);
+
+    daemon.reset();  // SIGKILL.
+    daemon = std::make_unique<Heraldd>(data, url);
+    std::optional<std::uint64_t> seq;
+    for (auto until = Clock::now() + 10s; !seq && Clock::now() < until;) {
+        auto posted = out->post("p3");
+        if (posted) seq = *posted;
+    }
+    ASSERT_TRUE(seq.has_value());
+    EXPECT_EQ(*seq, 3u);  // Seqs go on; none reused.
+    auto rest = a->read(5s);
+    ASSERT_TRUE(rest) << rest.error().to_string();
+    ASSERT_EQ(rest->posts.size(), 2u);  // Its cursor survived: 2 and 3, not 1 again.
+    EXPECT_EQ(rest->posts[0].seq, 2u);
+    EXPECT_EQ(rest->posts[1].text(), "p3");
+    auto new_one = b->read(5s);
+    ASSERT_TRUE(new_one) << new_one.error().to_string();
+    ASSERT_EQ(new_one->posts.size(), 1u);
+    EXPECT_EQ(new_one->posts[0].seq, 3u);
+    EXPECT_EQ(new_one->missed, 0u);
+    EXPECT_EQ(b->try_read().error().code, Errc::would_block);
+}
+
 }  // namespace
 }  // namespace herald::apps_test

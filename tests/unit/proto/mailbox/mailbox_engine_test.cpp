@@ -222,5 +222,221 @@ TEST(MailboxEngine, RestartedHostRefusesUnknownTransientSendsDuringPacketLifetim
     EXPECT_TRUE(t.result(t.c(), t.send("jobs", "z")).has_value());
 }
 
+// --- Bulletin boards (docs/boards.md) ---
+
+std::vector<std::uint64_t> seqs_of(const BoardBatch& b) {
+    std::vector<std::uint64_t> out;
+    for (const auto& p : b.posts) out.push_back(p.seq);
+    return out;
+}
+
+TEST(BoardEngine, PostsGetIncreasingSeqsAndARetriedPostIsPostedOnce) {
+    Harness t;
+    ASSERT_TRUE(t.result(t.h(), t.board("news", Durability::transient)).has_value());
+    EXPECT_EQ(t.posted_seq(t.send("news", "a")), 1u);
+    // The first accept is lost: the retransmission is answered with the same seq (M4, B2).
+    int accepts = 0;
+    const Time posted = t.now;
+    t.drop = [&](const wire::Packet& p) {
+        return p.header.kind == PacketKind::mailbox_accept && accepts++ == 0;
+    };
+    const auto op = t.send("news", "b");
+    t.advance(Duration::milliseconds(300));
+    EXPECT_EQ(t.posted_seq(op), 2u);
+    t.drop = nullptr;
+    EXPECT_EQ(t.posted_seq(t.send("news", "c")), 3u);
+    const auto all = t.batch(t.read("news", Duration::zero()));
+    EXPECT_EQ(seqs_of(all), (std::vector<std::uint64_t>{1, 2, 3}));
+    EXPECT_EQ(text_of(all.posts[1].body), "b");
+    EXPECT_EQ(all.posts[1].sender, t.sender);
+    EXPECT_EQ(all.posts[1].posted_ns, posted.ns());
+}
+
+TEST(BoardEngine, EachReaderSeesEveryPostOnceAtItsOwnCursor) {
+    Harness t;
+    (void)t.board("news", Durability::transient);
+    const Pid other{t.client, 8};
+    for (const char* text : {"a", "b", "c"}) (void)t.send("news", text);
+    const auto first = t.batch(t.read("news", Duration::zero(), t.receiver, 0, 2));
+    EXPECT_EQ(seqs_of(first), (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_EQ(first.cursor, 3u);
+    EXPECT_EQ(seqs_of(t.batch(t.read("news", Duration::zero()))), std::vector<std::uint64_t>{3});
+    EXPECT_EQ(t.result(t.c(), t.read("news", Duration::zero())).error().code, Errc::timeout);
+    // The other reader has its own cursor; an explicit seq reads again and moves the cursor.
+    EXPECT_EQ(seqs_of(t.batch(t.read("news", Duration::zero(), other))),
+              (std::vector<std::uint64_t>{1, 2, 3}));
+    EXPECT_EQ(seqs_of(t.batch(t.read("news", Duration::zero(), t.receiver, 2))),
+              (std::vector<std::uint64_t>{2, 3}));
+    EXPECT_EQ(t.h().engine->stats().at(0).readers, 2u);
+}
+
+TEST(BoardEngine, ABlockingReadWaitsForAPostAndEveryWaitingReaderGetsIt) {
+    Harness t;
+    (void)t.board("news", Durability::transient);
+    const Pid other{t.client, 8};
+    const auto one = t.read("news", Duration::seconds(2));
+    const auto two = t.read("news", Duration::seconds(2), other);
+    EXPECT_FALSE(t.c().completions.contains(one));
+    (void)t.send("news", "x");
+    EXPECT_EQ(seqs_of(t.batch(one)), std::vector<std::uint64_t>{1});
+    EXPECT_EQ(seqs_of(t.batch(two)), std::vector<std::uint64_t>{1});
+    const auto empty = t.read("news", Duration::seconds(1));
+    t.advance(Duration::milliseconds(1100));
+    EXPECT_EQ(t.result(t.c(), empty).error().code, Errc::timeout);
+}
+
+TEST(BoardEngine, RetentionByCountEvictsTheOldestAndALaggingReaderIsToldWhatItMissed) {
+    Harness t;
+    (void)t.board("news", Durability::transient, 3);
+    (void)t.send("news", "1");
+    EXPECT_EQ(seqs_of(t.batch(t.read("news", Duration::zero()))), std::vector<std::uint64_t>{1});
+    for (const char* text : {"2", "3", "4", "5", "6"}) (void)t.send("news", text);
+    const auto late = t.batch(t.read("news", Duration::zero()));
+    EXPECT_EQ(late.missed, 2u);  // 2 and 3 were evicted before it read them.
+    EXPECT_EQ(seqs_of(late), (std::vector<std::uint64_t>{4, 5, 6}));
+    EXPECT_EQ(t.h().engine->counters().board_evicted, 3u);
+    // A new reader starts at the oldest retained post and missed nothing.
+    const auto fresh = t.batch(t.read("news", Duration::zero(), Pid{t.client, 9}));
+    EXPECT_EQ(fresh.missed, 0u);
+    EXPECT_EQ(seqs_of(fresh), (std::vector<std::uint64_t>{4, 5, 6}));
+}
+
+TEST(BoardEngine, ByteCapacityEvictsTheOldestAndAPostLargerThanTheBoardIsTooLarge) {
+    Harness t;
+    (void)t.board("news", Durability::transient, 100, 10);
+    (void)t.send("news", "aaaa");
+    (void)t.send("news", "bbbb");
+    (void)t.send("news", "cccc");  // 12 bytes > 10: "aaaa" goes.
+    const auto b = t.batch(t.read("news", Duration::zero(), t.receiver, 1));
+    EXPECT_EQ(b.missed, 1u);
+    EXPECT_EQ(seqs_of(b), (std::vector<std::uint64_t>{2, 3}));
+    EXPECT_EQ(t.result(t.c(), t.send("news", "0123456789x")).error().code, Errc::too_large);
+}
+
+TEST(BoardEngine, RetentionByAgeDropsOldPosts) {
+    Harness t;
+    (void)t.board("news", Durability::transient, 100, 1 << 20, 1000);
+    (void)t.send("news", "old");
+    t.advance(Duration::milliseconds(600));
+    (void)t.send("news", "new");
+    t.advance(Duration::milliseconds(500));
+    const auto b = t.batch(t.read("news", Duration::zero(), t.receiver, 1));
+    EXPECT_EQ(b.missed, 1u);
+    EXPECT_EQ(seqs_of(b), std::vector<std::uint64_t>{2});
+    t.advance(Duration::milliseconds(600));
+    EXPECT_EQ(t.h().engine->stats().at(0).first_seq, 0u);
+    EXPECT_EQ(t.h().engine->stats().at(0).messages, 0u);
+}
+
+TEST(BoardEngine, BadBoardArgumentsAndWrongOperationsAreInvalidArgument) {
+    Harness t;
+    const auto code = [&](OperationId op) { return t.result(t.h(), op).error().code; };
+    EXPECT_EQ(code(t.board("b1", Durability::transient, 0)), Errc::invalid_argument);
+    EXPECT_EQ(code(t.board("b2", Durability::transient, (1 << 20) + 1)), Errc::invalid_argument);
+    EXPECT_EQ(code(t.board("b3", Durability::transient, 10, 1 << 20, 31ull * 24 * 3600 * 1000)),
+              Errc::invalid_argument);
+    EXPECT_EQ(code(t.create_spec({.name = "m", .retain_ms = 5})), Errc::invalid_argument);
+    (void)t.board("news", Durability::transient);
+    (void)t.create("jobs", Durability::transient);
+    EXPECT_EQ(t.result(t.c(), t.receive("news", Duration::zero())).error().code,
+              Errc::invalid_argument);
+    EXPECT_EQ(t.result(t.c(), t.read("jobs", Duration::zero())).error().code,
+              Errc::invalid_argument);
+    EXPECT_EQ(t.result(t.c(), t.read("news", Duration::zero(), t.receiver, 0, 0)).error().code,
+              Errc::invalid_argument);
+    EXPECT_EQ(t.result(t.c(), t.read("news", Duration::zero(), t.receiver, 0, 1025)).error().code,
+              Errc::invalid_argument);
+}
+
+TEST(BoardEngine, PersistentPostsBecomeReadableInSeqOrder) {
+    Harness t;
+    (void)t.board("news", Durability::persistent);
+    t.auto_flush = false;
+    const auto a = t.send("news", "a");
+    t.flush(t.h());  // Writes "a" before "b" is sent.
+    const auto b = t.send("news", "b");
+    const auto c = t.send("news", "c");
+    // Two writes in flight: nothing beyond "a" may be read before "b" is durable.
+    const auto early = t.read("news", Duration::zero());
+    t.flush(t.h());
+    EXPECT_EQ(seqs_of(t.batch(early)), std::vector<std::uint64_t>{1});
+    EXPECT_EQ(t.posted_seq(a), 1u);
+    EXPECT_EQ(t.posted_seq(b), 2u);
+    EXPECT_EQ(t.posted_seq(c), 3u);
+}
+
+TEST(BoardEngine, APersistentBoardKeepsPostsSeqsAndCursorsAcrossARestart) {
+    Harness t;
+    (void)t.board("news", Durability::persistent, 2);
+    const Pid other{t.client, 8};
+    for (const char* text : {"a", "b", "c"}) (void)t.send("news", text);
+    EXPECT_EQ(seqs_of(t.batch(t.read("news", Duration::zero(), t.receiver, 0, 1))),
+              std::vector<std::uint64_t>{2});
+    EXPECT_EQ(seqs_of(t.batch(t.read("news", Duration::zero(), other))),
+              (std::vector<std::uint64_t>{2, 3}));
+    t.h().restart(t.now);
+    EXPECT_EQ(t.h().engine->counters().bad_records, 0u);
+    EXPECT_EQ(seqs_of(t.batch(t.read("news", Duration::zero()))), std::vector<std::uint64_t>{3});
+    EXPECT_EQ(t.result(t.c(), t.read("news", Duration::zero(), other)).error().code, Errc::timeout);
+    // Evict everything, restart: seqs are never given again.
+    (void)t.send("news", "d");
+    (void)t.send("news", "e");
+    t.h().restart(t.now);
+    t.now = t.now + Duration::seconds(10);  // Past M17's window for a fresh send.
+    EXPECT_EQ(t.posted_seq(t.send("news", "f")), 6u);
+}
+
+TEST(BoardEngine, ACursorWriteThatFailsFailsTheReadAndLeavesTheCursor) {
+    Harness t;
+    (void)t.board("news", Durability::persistent);
+    (void)t.send("news", "a");
+    t.h().disk_fails = true;
+    EXPECT_EQ(t.result(t.c(), t.read("news", Duration::zero())).error().code, Errc::storage_error);
+    t.h().disk_fails = false;
+    EXPECT_EQ(seqs_of(t.batch(t.read("news", Duration::zero()))), std::vector<std::uint64_t>{1});
+}
+
+TEST(BoardEngine, DestroyErasesEveryBoardRecord) {
+    Harness t;
+    (void)t.board("news", Durability::persistent, 1);
+    (void)t.send("news", "a");
+    (void)t.send("news", "b");
+    (void)t.read("news", Duration::zero());
+    const auto op = t.next_op++;
+    t.h().engine->on_destroy(op, "news", t.now, t.h().out);
+    t.absorb(t.h());
+    t.settle();
+    EXPECT_TRUE(t.result(t.h(), op).has_value());
+    // Only the evicted post's tombstone stays (M4: tombstones outlive their mailbox).
+    ASSERT_EQ(t.h().disk.size(), 1u) << t.h().disk.begin()->first;
+    EXPECT_TRUE(t.h().disk.begin()->first.starts_with("mailbox/t/"));
+}
+
+TEST(BoardEngine, ALateCopyOfAnEvictedPersistentPostAfterARestartGetsItsSeqAndIsNotPostedAgain) {
+    Harness t;
+    (void)t.board("news", Durability::persistent, 1);
+    // Keep a copy of the first post's packet to replay it late.
+    std::optional<wire::Packet> copy;
+    t.drop = [&](const wire::Packet& p) {
+        if (p.header.kind == PacketKind::mailbox_send && !copy) copy = p;
+        return false;
+    };
+    EXPECT_EQ(t.posted_seq(t.send("news", "a")), 1u);
+    t.drop = nullptr;
+    EXPECT_EQ(t.posted_seq(t.send("news", "b")), 2u);  // Evicts "a".
+    t.h().restart(t.now);
+    t.now = t.now + Duration::seconds(10);
+    ASSERT_TRUE(copy.has_value());
+    t.h().engine->on_packet(t.client, *copy, t.now, t.h().out);
+    ASSERT_EQ(t.h().out.sends.size(), 1u);
+    wire::Packet answer = std::move(t.h().out.sends[0]).take();
+    t.h().out.clear();
+    auto parsed = parse(t.host, answer, 64);
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_EQ(parsed->reason, Errc::ok);
+    EXPECT_EQ(parsed->mailbox_seq, 1u);
+    EXPECT_EQ(t.h().engine->stats().at(0).next_seq, 3u);
+}
+
 }  // namespace
 }  // namespace herald::proto::mailbox::testing

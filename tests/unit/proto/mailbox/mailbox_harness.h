@@ -180,6 +180,40 @@ struct Harness {
         settle();
         return op;
     }
+    OperationId board(std::string name, Durability d, std::uint32_t keep = 100,
+                      std::uint64_t bytes = 1 << 20, std::uint64_t retain_ms = 0) {
+        return create_spec({.name = std::move(name),
+                            .durability = d,
+                            .capacity_messages = keep,
+                            .capacity_bytes = bytes,
+                            .board = true,
+                            .retain_ms = retain_ms});
+    }
+    OperationId read(std::string_view name, Duration wait, Pid who = receiver,
+                     std::uint64_t from = 0, std::uint32_t count = 10) {
+        const auto op = next_op++;
+        auto& n = node(who.node);
+        n.engine->on_read(op, who, host, name, from, count, wait, now, n.out);
+        absorb(n);
+        settle();
+        return op;
+    }
+    BoardBatch batch(OperationId op) {
+        const auto& r = result(c(), op);
+        EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().to_string());
+        if (!r) return {};
+        auto decoded = decode_batch(*r);
+        EXPECT_TRUE(decoded.has_value());
+        return decoded ? *decoded : BoardBatch{};
+    }
+    // The seq a post completed with (0 when it failed).
+    std::uint64_t posted_seq(OperationId op) {
+        const auto& r = result(c(), op);
+        std::uint64_t seq = 0;
+        std::size_t offset = 0;
+        if (r && !get_u64(*r, offset, seq)) return 0;
+        return seq;
+    }
     // The result of `op` on node `n` (asserts that it completed).
     const Result<Bytes>& result(TestNode& n, OperationId op) {
         auto it = n.completions.find(op);

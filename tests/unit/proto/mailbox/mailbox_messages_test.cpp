@@ -152,5 +152,79 @@ TEST(MailboxMessages, ReceivedAndStoredRecordsRoundTrip) {
     EXPECT_EQ(message_key("a", 255), "mailbox/m/a/00000000000000ff");
 }
 
+TEST(MailboxMessages, BoardReadRoundTripsAndBadShapesAreMalformed) {
+    MailboxPacket m;
+    m.kind = wire::PacketKind::mailbox_receive;
+    m.source = Pid{NodeId{3}, 4};
+    m.target = Pid{NodeId{9}, 0};
+    m.id = 5;
+    m.name = "news";
+    m.board_from = 17;
+    m.board_count = 8;
+    auto p = build(m, 1);
+    const auto* read = p.find(wire::ExtensionType::board_read);
+    ASSERT_NE(read, nullptr);
+    EXPECT_EQ(read->value.size(), 12u);
+    auto copy = p;
+    auto back = parse(NodeId{3}, copy, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->board_from, 17u);
+    EXPECT_EQ(back->board_count, 8u);
+    auto shorter = p;
+    for (auto& e : shorter.extensions) {
+        if (e.type == wire::ExtensionType::board_read) e.value.pop_back();
+    }
+    EXPECT_FALSE(parse(NodeId{3}, shorter, 64).has_value());
+    m.board_count = 0;  // Not a read: build omits it; a zero count on the wire is malformed.
+    auto zero = p;
+    for (auto& e : zero.extensions) {
+        if (e.type == wire::ExtensionType::board_read)
+            std::fill(e.value.begin() + 8, e.value.end(), 0);
+    }
+    EXPECT_FALSE(parse(NodeId{3}, zero, 64).has_value());
+    m.board_count = 2;
+    m.peek = true;  // A read with a peek: malformed.
+    auto peek = build(m, 1);
+    EXPECT_FALSE(parse(NodeId{3}, peek, 64).has_value());
+}
+
+TEST(MailboxMessages, BoardBatchesAndPostsRoundTripAndShortOnesFail) {
+    BoardBatch b;
+    b.missed = 3;
+    b.cursor = 9;
+    b.posts.push_back({7, -5, Pid{NodeId{2}, 3}, 44, to_bytes("hi")});
+    b.posts.push_back({8, 12345, Pid{NodeId{2}, 4}, 45, Bytes{}});
+    const auto bytes = encode_batch(b);
+    EXPECT_EQ(bytes.size(), board_batch_header_bytes + 2 * board_post_header_bytes + 2);
+    auto back = decode_batch(bytes);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->missed, 3u);
+    EXPECT_EQ(back->cursor, 9u);
+    ASSERT_EQ(back->posts.size(), 2u);
+    EXPECT_EQ(back->posts[0].posted_ns, -5);
+    EXPECT_EQ(back->posts[0].body, to_bytes("hi"));
+    EXPECT_EQ(back->posts[1].sender, (Pid{NodeId{2}, 4}));
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+        EXPECT_FALSE(decode_batch(ByteView(bytes.data(), cut)).has_value()) << cut;
+    }
+    auto longer = bytes;
+    longer.push_back(0);
+    EXPECT_FALSE(decode_batch(longer).has_value());
+    const auto post = decode_post(encode_post(b.posts[0]));
+    ASSERT_TRUE(post.has_value());
+    EXPECT_EQ(post->posted_ns, -5);
+    EXPECT_EQ(post->message_id, 44u);
+    EXPECT_FALSE(decode_post(Bytes(20, 0)).has_value());
+    MailboxDefinition d;
+    d.board = true;
+    d.retain_ms = 60000;
+    const auto def = decode_definition(encode_definition(d));
+    ASSERT_TRUE(def.has_value());
+    EXPECT_TRUE(def->board);
+    EXPECT_EQ(def->retain_ms, 60000u);
+    EXPECT_EQ(cursor_key("news", Pid{NodeId{1}, 2}),
+              "mailbox/c/news/0000000000000001/0000000000000002");
+}
+
 }  // namespace
 }  // namespace herald::proto::mailbox
