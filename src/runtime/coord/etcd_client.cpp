@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <fstream>
 #include <mutex>
@@ -46,24 +47,20 @@ bool readable(const std::string& path) {
 // etcd's errors through the gateway: {"error": text, "code": gRPC status, "message": text}, or
 // on a streamed call {"error": {"grpc_code": n, "message": text, ...}}. Read without throwing:
 // a field of another type counts as absent.
-const Json* field(const Json& j, std::string_view name) {
-    if (!j.is_object()) return nullptr;
-    auto it = j.find(name);
-    return it == j.end() ? nullptr : &*it;
-}
 
 std::string error_message(const Json& answer) {
-    const Json* error = field(answer, "error");
-    const Json* nested = error != nullptr ? field(*error, "message") : nullptr;
-    for (const Json* m : {field(answer, "message"), error, nested}) {
+    const Json* error = json_field(answer, "error");
+    const Json* nested = error != nullptr ? json_field(*error, "message") : nullptr;
+    for (const Json* m : {json_field(answer, "message"), error, nested}) {
         if (m != nullptr && m->is_string()) return m->get<std::string>();
     }
     return "?";
 }
 
 int error_code(const Json& answer) {
-    const Json* error = field(answer, "error");
-    for (const Json* c : {field(answer, "code"), error ? field(*error, "grpc_code") : nullptr}) {
+    const Json* error = json_field(answer, "error");
+    for (const Json* c :
+         {json_field(answer, "code"), error ? json_field(*error, "grpc_code") : nullptr}) {
         if (c != nullptr && c->is_number_integer()) return c->get<int>();
     }
     return 0;
@@ -76,6 +73,35 @@ bool retryable(int code, const std::string& message) {
 }
 
 }  // namespace
+
+const Json* json_field(const Json& j, std::string_view name) {
+    if (!j.is_object()) return nullptr;
+    auto it = j.find(name);
+    return it == j.end() ? nullptr : &*it;
+}
+
+bool json_true(const Json& j, std::string_view name) {
+    const Json* c = json_field(j, name);
+    return c != nullptr && c->is_boolean() && c->get<bool>();
+}
+
+std::optional<std::int64_t> json_int(const Json& j, std::string_view name) {
+    const Json* c = json_field(j, name);
+    if (c == nullptr) return std::nullopt;
+    if (c->is_number_integer()) return c->get<std::int64_t>();
+    if (!c->is_string()) return std::nullopt;
+    const auto& s = c->get_ref<const std::string&>();
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+std::optional<std::string> json_text(const Json& j, std::string_view name) {
+    const Json* c = json_field(j, name);
+    if (c == nullptr || !c->is_string()) return std::nullopt;
+    return c->get<std::string>();
+}
 
 bool curl_ready() {
     static std::once_flag once;

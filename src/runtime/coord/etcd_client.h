@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -32,6 +33,12 @@ using Json = nlohmann::json;
 // The key just past every key that starts with `prefix` (etcd's range_end for a prefix):
 // the last byte below 0xff incremented, the rest dropped. "\0" (all keys) for an empty one.
 [[nodiscard]] std::string prefix_end(std::string_view prefix);
+// Reading the gateway's answers without exceptions: a field of another type counts as absent.
+[[nodiscard]] const Json* json_field(const Json& j, std::string_view name);
+[[nodiscard]] bool json_true(const Json& j, std::string_view name);
+// etcd writes int64 fields as JSON strings ("7587883"); numbers are taken too.
+[[nodiscard]] std::optional<std::int64_t> json_int(const Json& j, std::string_view name);
+[[nodiscard]] std::optional<std::string> json_text(const Json& j, std::string_view name);
 // libcurl's global state, set up once per process (curl_global_init is not thread-safe);
 // false when it failed. Any thread.
 [[nodiscard]] bool curl_ready();

@@ -2,7 +2,6 @@
 // runtime/coord. Rules: docs/coordination.md "Names on etcd".
 #include "runtime/coord/etcd_naming.h"
 
-#include <charconv>
 #include <future>
 #include <utility>
 
@@ -12,48 +11,17 @@ using proto::naming::NameEntry;
 
 namespace {
 
-// The JSON gateway's answers are read without exceptions: a field of the wrong type is absent.
-const Json* child(const Json& j, std::string_view name) {
-    if (!j.is_object()) return nullptr;
-    auto it = j.find(name);
-    return it == j.end() ? nullptr : &*it;
-}
-
-bool flag(const Json& j, std::string_view name) {
-    const Json* c = child(j, name);
-    return c != nullptr && c->is_boolean() && c->get<bool>();
-}
-
-// etcd writes int64 fields as JSON strings ("7587883"); numbers are taken too.
-std::optional<std::int64_t> integer(const Json& j, std::string_view name) {
-    const Json* c = child(j, name);
-    if (c == nullptr) return std::nullopt;
-    if (c->is_number_integer()) return c->get<std::int64_t>();
-    if (!c->is_string()) return std::nullopt;
-    const auto& s = c->get_ref<const std::string&>();
-    std::int64_t v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-    return v;
-}
-
-std::optional<std::string> text(const Json& j, std::string_view name) {
-    const Json* c = child(j, name);
-    if (c == nullptr || !c->is_string()) return std::nullopt;
-    return c->get<std::string>();
-}
-
 // The kvs of a range response (an empty array when none).
 Json kvs_of(const Json& range) {
-    const Json* kvs = child(range, "kvs");
+    const Json* kvs = json_field(range, "kvs");
     return kvs != nullptr && kvs->is_array() ? *kvs : Json::array();
 }
 
 // The range response inside a txn answer's first response (its failure branch here).
 Json txn_range(const Json& answer) {
-    const Json* responses = child(answer, "responses");
+    const Json* responses = json_field(answer, "responses");
     if (responses == nullptr || !responses->is_array() || responses->empty()) return Json();
-    const Json* range = child((*responses)[0], "response_range");
+    const Json* range = json_field((*responses)[0], "response_range");
     return range != nullptr ? *range : Json();
 }
 
@@ -61,7 +29,7 @@ Json txn_range(const Json& answer) {
 Result<std::optional<std::string>> first_value(const Json& range) {
     const Json kvs = kvs_of(range);
     if (kvs.empty()) return std::optional<std::string>();
-    auto value = text(kvs[0], "value");
+    auto value = json_text(kvs[0], "value");
     if (!value) return std::optional<std::string>(std::string());  // etcd omits "" values.
     HERALD_TRY(std::string decoded, base64_decode(*value));
     return std::optional<std::string>(std::move(decoded));
@@ -341,7 +309,7 @@ std::string EtcdNaming::key(const std::string& name) const {
 Result<std::int64_t> EtcdNaming::grant(EtcdClient& etcd, Duration ttl) {
     const std::int64_t seconds = std::max<std::int64_t>(1, (ttl.ms() + 999) / 1000);
     HERALD_TRY(Json answer, etcd.call("/v3/lease/grant", Json{{"TTL", std::to_string(seconds)}}));
-    auto id = integer(answer, "ID");
+    auto id = json_int(answer, "ID");
     if (!id || *id == 0) return fail(Errc::malformed, "etcd lease grant without an ID");
     return *id;
 }
@@ -365,13 +333,13 @@ Status EtcdNaming::put_if_free(EtcdClient& etcd, const std::string& name, Pid ow
     for (int round = 0; round < 3; ++round) {
         Json txn{{"compare", {compare(k, "CREATE", "0")}}, {"success", {put}}, {"failure", {get}}};
         HERALD_TRY(Json answer, etcd.call("/v3/kv/txn", txn));
-        if (flag(answer, "succeeded")) return {};
+        if (json_true(answer, "succeeded")) return {};
         HERALD_TRY(auto holder, first_value(txn_range(answer)));
         if (!holder) continue;  // Gone meanwhile: try to create it again.
         if (*holder != to_string(owner)) return fail(Errc::already_exists, *holder);
         txn = Json{{"compare", {compare(k, "VALUE", pid)}}, {"success", {put}}, {"failure", {get}}};
         HERALD_TRY(answer, etcd.call("/v3/kv/txn", txn));
-        if (flag(answer, "succeeded")) return {};
+        if (json_true(answer, "succeeded")) return {};
     }
     return fail(Errc::unreachable, "name '" + name + "' changed owner during every attempt");
 }
@@ -404,7 +372,7 @@ Status EtcdNaming::erase_if_owner(EtcdClient& etcd, const std::string& name, Pid
                    {"success", {{{"request_delete_range", {{"key", base64_encode(k)}}}}}},
                    {"failure", {{{"request_range", {{"key", base64_encode(k)}}}}}}};
     HERALD_TRY(Json answer, etcd.call("/v3/kv/txn", txn));
-    if (flag(answer, "succeeded")) return {};
+    if (json_true(answer, "succeeded")) return {};
     HERALD_TRY(auto holder, first_value(txn_range(answer)));
     if (!holder) return fail(Errc::not_found, "no name '" + name + "'");
     return fail(Errc::access_denied, "'" + name + "' is held by " + *holder);
@@ -414,8 +382,8 @@ Result<NameEntry> EtcdNaming::get(EtcdClient& etcd, const std::string& name,
                                   std::int64_t* revision) {
     HERALD_TRY(Json answer, etcd.call("/v3/kv/range", Json{{"key", base64_encode(key(name))}}));
     if (revision != nullptr) {
-        const Json* header = child(answer, "header");
-        *revision = header != nullptr ? integer(*header, "revision").value_or(0) : 0;
+        const Json* header = json_field(answer, "header");
+        *revision = header != nullptr ? json_int(*header, "revision").value_or(0) : 0;
     }
     HERALD_TRY(auto holder, first_value(answer));
     if (!holder) return fail(Errc::not_found, "no name '" + name + "'");
@@ -433,8 +401,8 @@ Result<std::vector<NameEntry>> EtcdNaming::range(EtcdClient& etcd, const std::st
     HERALD_TRY(Json answer, etcd.call("/v3/kv/range", request));
     std::vector<NameEntry> out;
     for (const Json& kv : kvs_of(answer)) {
-        auto k = text(kv, "key");
-        auto v = text(kv, "value");
+        auto k = json_text(kv, "key");
+        auto v = json_text(kv, "value");
         if (!k || !v) continue;
         auto name = base64_decode(*k);
         auto holder = base64_decode(*v);
@@ -458,8 +426,8 @@ void EtcdNaming::keep_alive(EtcdClient& etcd) {
         if (answer.error().code == Errc::not_found) recover_lease(etcd);
         return;  // Unreachable: the next tick tries again, within the TTL.
     }
-    const Json* result = child(*answer, "result");
-    const auto ttl = result != nullptr ? integer(*result, "TTL") : std::nullopt;
+    const Json* result = json_field(*answer, "result");
+    const auto ttl = result != nullptr ? json_int(*result, "TTL") : std::nullopt;
     if (ttl && *ttl > 0) {
         renewals_.fetch_add(1, std::memory_order_relaxed);
         return;

@@ -5,7 +5,6 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <utility>
 
@@ -17,29 +16,6 @@ namespace {
 // that answered.
 constexpr Duration pause_first = Duration::milliseconds(100);
 constexpr Duration pause_max = Duration::seconds(2);
-
-const Json* member(const Json& j, std::string_view name) {
-    if (!j.is_object()) return nullptr;
-    auto it = j.find(name);
-    return it == j.end() ? nullptr : &*it;
-}
-
-// etcd writes int64 fields as JSON strings; numbers are taken too. 0 when absent or bad.
-std::int64_t int_field(const Json& j, std::string_view name) {
-    const Json* c = member(j, name);
-    if (c == nullptr) return 0;
-    if (c->is_number_integer()) return c->get<std::int64_t>();
-    if (!c->is_string()) return 0;
-    const auto& s = c->get_ref<const std::string&>();
-    std::int64_t v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    return ec == std::errc() && end == s.data() + s.size() ? v : 0;
-}
-
-bool true_field(const Json& j, std::string_view name) {
-    const Json* c = member(j, name);
-    return c != nullptr && c->is_boolean() && c->get<bool>();
-}
 
 struct StreamSink {
     EtcdWatch* watch;
@@ -172,12 +148,12 @@ void EtcdWatch::take_lines() {
 }
 
 void EtcdWatch::take_response(const Json& response) {
-    const Json* result = member(response, "result");
+    const Json* result = json_field(response, "result");
     if (result == nullptr) {
         canceled_ = true;  // {"error": ...}: the member refused; try the next.
         return;
     }
-    if (int_field(*result, "compact_revision") > 0 || true_field(*result, "canceled")) {
+    if (json_int(*result, "compact_revision").value_or(0) > 0 || json_true(*result, "canceled")) {
         // The resume revision was compacted away (or etcd canceled the watch): changes may
         // be lost, so start again from now and report a reset.
         next_revision_ = 0;
@@ -185,27 +161,28 @@ void EtcdWatch::take_response(const Json& response) {
         canceled_ = true;
         return;
     }
-    const Json* header = member(*result, "header");
-    const std::int64_t now_revision = header != nullptr ? int_field(*header, "revision") : 0;
+    const Json* header = json_field(*result, "header");
+    const std::int64_t now_revision =
+        header != nullptr ? json_int(*header, "revision").value_or(0) : 0;
     std::vector<WatchEvent> events;
-    if (const Json* list = member(*result, "events"); list != nullptr && list->is_array()) {
+    if (const Json* list = json_field(*result, "events"); list != nullptr && list->is_array()) {
         for (const Json& e : *list) {
-            const Json* kv = member(e, "kv");
-            const Json* key = kv != nullptr ? member(*kv, "key") : nullptr;
+            const Json* kv = json_field(e, "kv");
+            const Json* key = kv != nullptr ? json_field(*kv, "key") : nullptr;
             if (key == nullptr || !key->is_string()) continue;
             auto decoded = base64_decode(key->get<std::string>());
             if (!decoded) continue;
-            const Json* type = member(e, "type");
+            const Json* type = json_field(e, "type");
             WatchEvent event;
             event.key = std::move(*decoded);
             event.deleted =
                 type != nullptr && type->is_string() && type->get<std::string>() == "DELETE";
-            event.revision = int_field(*kv, "mod_revision");
+            event.revision = json_int(*kv, "mod_revision").value_or(0);
             next_revision_ = std::max(next_revision_, event.revision + 1);
             events.push_back(std::move(event));
         }
     }
-    const bool created = true_field(*result, "created");
+    const bool created = json_true(*result, "created");
     if (created && next_revision_ == 0 && now_revision > 0) next_revision_ = now_revision + 1;
     const bool reset = created && reset_pending_;
     if (reset) {
