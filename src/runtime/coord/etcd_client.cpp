@@ -103,6 +103,15 @@ std::optional<std::string> json_text(const Json& j, std::string_view name) {
     return c->get<std::string>();
 }
 
+void set_tls_options(void* handle, const EtcdOptions& options) {
+    auto* curl = static_cast<CURL*>(handle);
+    if (!options.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str());
+    if (!options.cert_file.empty()) {
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, options.cert_file.c_str());
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, options.key_file.c_str());
+    }
+}
+
 bool curl_ready() {
     static std::once_flag once;
     static bool ready = false;
@@ -329,11 +338,7 @@ EtcdClient::Attempt EtcdClient::attempt(const std::string& endpoint, std::string
                      static_cast<long>(std::max<std::int64_t>(1, limit.ms())));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-    if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
-    if (!options_.cert_file.empty()) {
-        curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.cert_file.c_str());
-        curl_easy_setopt(curl, CURLOPT_SSLKEY, options_.key_file.c_str());
-    }
+    set_tls_options(curl, options_);
     const CURLcode code = curl_easy_perform(curl);
     if (sink.overflow) {
         return {true, fail(Errc::malformed, "etcd answer over response_bytes_max"), {}};

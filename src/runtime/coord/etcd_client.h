@@ -39,6 +39,9 @@ using Json = nlohmann::json;
 // etcd writes int64 fields as JSON strings ("7587883"); numbers are taken too.
 [[nodiscard]] std::optional<std::int64_t> json_int(const Json& j, std::string_view name);
 [[nodiscard]] std::optional<std::string> json_text(const Json& j, std::string_view name);
+// Sets the TLS files of `options` (CA, client certificate and key) on a libcurl easy handle
+// (CURL*); empty ones leave libcurl's defaults.
+void set_tls_options(void* handle, const EtcdOptions& options);
 // libcurl's global state, set up once per process (curl_global_init is not thread-safe);
 // false when it failed. Any thread.
 [[nodiscard]] bool curl_ready();

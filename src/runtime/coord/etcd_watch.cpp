@@ -103,11 +103,7 @@ bool EtcdWatch::stream(const std::string& endpoint) {
             }
             return n;
         });
-    if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
-    if (!options_.cert_file.empty()) {
-        curl_easy_setopt(easy, CURLOPT_SSLCERT, options_.cert_file.c_str());
-        curl_easy_setopt(easy, CURLOPT_SSLKEY, options_.key_file.c_str());
-    }
+    set_tls_options(easy, options_);
     curl_multi_add_handle(multi, easy);
     {
         std::lock_guard lock(mutex_);
