@@ -260,7 +260,8 @@ public:
     // group). Blocks.
     [[nodiscard]] Result<GroupView> group_view(std::string_view name);
     // The groups the group server holds, in name order. Only on the server's node: elsewhere
-    // Errc::unreachable (the server is another node; ask it: `herald group ls`).
+    // Errc::unreachable (the server is another node; ask it: `herald group ls`). With groups
+    // on etcd (docs/coordination.md C12), on every node.
     [[nodiscard]] Result<std::vector<std::string>> groups();
 
     // Starts a process on this node. Blocks briefly (one hop to the loop thread).

@@ -56,7 +56,9 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.etcd.ca_file = coordination.etcd_ca_file;
     config.etcd.cert_file = coordination.etcd_cert_file;
     config.etcd.key_file = coordination.etcd_key_file;
-    config.group_enabled = options.groups.server || !options.groups.server_url.empty();
+    // On etcd every node has the group service (docs/coordination.md C12): no server.
+    config.group_enabled =
+        options.groups.server || !options.groups.server_url.empty() || config.coordination_etcd;
     config.group_server = options.groups.server;
     config.group.server = NodeId{};  // Learned: this node, or a ping to server_url.
     if (!options.groups.server) config.group_server_url = options.groups.server_url;
@@ -132,6 +134,11 @@ Status check(const NodeOptions& options) {
         (options.naming.server || !options.naming.server_url.empty())) {
         return fail(Errc::invalid_argument,
                     "coordination etcd: naming.server and naming.server_url must be unset (names "
+                    "are in etcd)");
+    }
+    if (options.coordination.backend == Coordination::etcd && (g.server || !g.server_url.empty())) {
+        return fail(Errc::invalid_argument,
+                    "coordination etcd: groups.server and groups.server_url must be unset (groups "
                     "are in etcd)");
     }
     if (!g.broadcast.empty()) {
