@@ -69,6 +69,74 @@ protected:
     std::vector<std::unique_ptr<Node>> nodes;
 };
 
+// Issue 19's figures, the embedded group server beside etcd in one run (this binary): a join
+// until the view is on all three nodes, and a silent node until its member is out of the view,
+// with the failure detector's loopback row (heartbeat 100 ms, suspicion 1 s).
+TEST(GroupViewTimes, EmbeddedServerJoinAndSilentNode) {
+    TempDir dir;
+    NodeOptions so;
+    so.data_dir = dir.path();
+    so.groups.server = true;
+    so.groups.heartbeat_interval = 100ms;
+    so.groups.suspicion_timeout = 1s;
+    std::vector<std::unique_ptr<Node>> nodes;
+    nodes.push_back(start_node(so));
+    ASSERT_TRUE(nodes[0]);
+    NodeOptions co;
+    co.groups.server_url = nodes[0]->listen_url();
+    co.groups.heartbeat_interval = 100ms;
+    co.groups.suspicion_timeout = 1s;
+    for (int i = 0; i < 2; ++i) {
+        nodes.push_back(start_node(co));
+        ASSERT_TRUE(nodes.back());
+    }
+    for (auto& x : nodes) {
+        for (auto& y : nodes) {
+            if (x != y) {
+                ASSERT_TRUE(x->connect(y->listen_url()));
+            }
+        }
+    }
+    ASSERT_TRUE(nodes[1]->create_group("t"));
+    std::vector<Process> members;
+    long long worst_ms = 0;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        auto p = nodes[i]->spawn();
+        ASSERT_TRUE(p);
+        const auto t0 = Clock::now();
+        ASSERT_TRUE(p->join_group("t"));
+        ASSERT_TRUE(eventually(
+            [&] {
+                for (auto& n : nodes) {
+                    auto v = n->group_view("t");
+                    if (!v || v->id != i + 2) return false;
+                }
+                return true;
+            },
+            5000ms));
+        worst_ms = std::max(worst_ms, ms_since(t0));
+        members.push_back(std::move(*p));
+    }
+    std::printf("embedded: join answered and the view on all three nodes within %lld ms\n",
+                worst_ms);
+    const Pid gone = members[2].pid();
+    nodes[2]->stop();  // Silent to the server (no leave): its failure detector must act.
+    const auto t0 = Clock::now();
+    ASSERT_TRUE(eventually(
+        [&] {
+            for (int i = 0; i < 2; ++i) {
+                auto v = nodes[static_cast<std::size_t>(i)]->group_view("t");
+                if (!v || has(v->members, gone)) return false;
+            }
+            return true;
+        },
+        5000ms));
+    std::printf(
+        "embedded: silent node's member out of the view on both survivors after %lld ms "
+        "(suspicion 1000 ms)\n",
+        ms_since(t0));
+}
+
 TEST(EtcdGroupsOptions, AGroupServerWithEtcdIsAnInvalidArgument) {
     NodeOptions o;
     o.coordination.backend = Coordination::etcd;
