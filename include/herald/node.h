@@ -157,6 +157,12 @@ struct NodeStats {
     // (on the server's node).
     std::uint64_t group_views_installed = 0, group_multicasts_sent = 0;
     std::uint64_t group_delivered = 0, group_retransmits = 0, group_suspicions = 0;
+    // Groups on etcd (docs/coordination.md C12-C17; 0 embedded): views this node committed
+    // (creates, joins, leaves, prunes), transactions that lost to a concurrent change and were
+    // retried, members of ended nodes this node took out, and the group watch's events and
+    // streams opened (1 + reconnects).
+    std::uint64_t group_etcd_changes = 0, group_etcd_conflicts = 0, group_etcd_pruned = 0;
+    std::uint64_t group_watch_events = 0, group_watch_streams = 0;
     // Two-level addressing (docs/groups.md G22): multicasts sent to a group's IP multicast or
     // broadcast address (one group_data for all other member nodes); packets sent to such an
     // address (a fragmented one counts once), and packets for one that were fanned out

@@ -324,6 +324,12 @@ NodeStats Node::stats() const {
             s.group_address_sends = g->address_sends;
         }
         s.group_multicasts_sent = groups->multicasts_sent();
+        const auto e = groups->etcd_counters();
+        s.group_etcd_changes = e.changes;
+        s.group_etcd_conflicts = e.conflicts;
+        s.group_etcd_pruned = e.pruned;
+        s.group_watch_events = e.watch_events;
+        s.group_watch_streams = e.watch_streams;
     }
     add_address_stats(c, s);
     if (auto* order = impl_->order_service()) add_ordered_stats(*order, s);

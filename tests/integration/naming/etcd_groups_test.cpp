@@ -178,6 +178,8 @@ TEST_F(EtcdGroupsTest, EveryNodeSeesTheSameViewsAndMulticastsReachTheMembers) {
         members.push_back(std::move(*p));
     }
     std::printf("etcd: join committed and the view on all three nodes within %lld ms\n", worst_ms);
+    EXPECT_GE(nodes[0]->stats().group_etcd_changes, 2u);  // The create and its join.
+    EXPECT_GE(nodes[2]->stats().group_watch_events, 4u);  // Four views.
     // Each member got the views from the one that added it on, in order.
     for (std::size_t i = 0; i < members.size(); ++i) {
         for (std::uint64_t id = i + 2; id <= 4; ++id) {
@@ -262,6 +264,9 @@ TEST_F(EtcdGroupsTest, AKilledNodesMembersLeaveEveryViewWithinItsLeaseTtl) {
         },
         6000ms));
     const auto gone_ms = ms_since(t0);
+    EXPECT_GE(nodes[0]->stats().group_etcd_pruned + nodes[1]->stats().group_etcd_pruned +
+                  nodes[2]->stats().group_etcd_pruned,
+              1u);
     std::printf(
         "etcd: killed node's member out of the view on all nodes after %lld ms (lease "
         "TTL 2000 ms)\n",
