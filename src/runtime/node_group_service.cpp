@@ -5,22 +5,13 @@
 #include <optional>
 #include <utility>
 
+#include "runtime/embedded_groups.h"
+
 namespace herald::runtime {
 
 using proto::group::GroupEngine;
 using proto::group::Responders;
 using proto::group::View;
-
-namespace {
-
-Result<View> as_view(Result<Bytes> r) {
-    if (!r) return fail(r.error());
-    auto v = proto::group::decode_view(*r);
-    if (!v) return fail(Errc::malformed, "group view");
-    return *v;
-}
-
-}  // namespace
 
 NodeGroupService::NodeGroupService(NodeContext& node, const proto::group::GroupOptions& options)
     : node_(node), options_(options) {}
@@ -36,10 +27,12 @@ Result<std::unique_ptr<NodeGroupService>> NodeGroupService::host(
         auto service = std::make_unique<NodeGroupService>(node, options);
         service->slot_ = engines.add(std::make_unique<GroupEngine>(context, service->options_));
         auto* s = service.get();
-        HERALD_TRY(service->etcd_, coord::EtcdGroups::open(
-                                       node, config, context.incarnation,
-                                       [s](const std::string& name, const std::optional<View>& view,
-                                           bool fresh) { s->apply(name, view, fresh); }));
+        HERALD_TRY(auto etcd, coord::EtcdGroups::open(
+                                  node, config, context.incarnation,
+                                  [s](const std::string& name, const std::optional<View>& view,
+                                      bool fresh) { s->apply(name, view, fresh); }));
+        service->etcd_ = etcd.get();
+        service->backend_ = std::move(etcd);
         return service;
     }
     if (config.group_server) options.server = context.self;
@@ -53,41 +46,18 @@ Result<std::unique_ptr<NodeGroupService>> NodeGroupService::host(
     service->server_url_ = config.group_server_url;
     service->server_ = options.server.value;
     service->slot_ = engines.add(std::make_unique<GroupEngine>(context, service->options_));
+    service->backend_ = std::make_unique<EmbeddedGroups>(node, service->slot_);
     return service;
 }
 
 Result<View> NodeGroupService::create(const std::string& name, bool closed, Pid requester,
                                       std::uint8_t order,
                                       const proto::group::GroupAddress& address) {
-    if (etcd_) {
-        HERALD_TRY(check_local(requester));
-        if (order == 0 || order > proto::group::order_max) {
-            return fail(Errc::invalid_argument, "group order mode");
-        }
-        Bytes encoded;  // The engine's check (G22): a group with a port, or all zero.
-        proto::group::put_group_address(encoded, address);
-        proto::group::GroupAddress checked;
-        std::size_t offset = 0;
-        if (!proto::group::get_group_address(encoded, offset, checked, false) ||
-            checked != address) {
-            return fail(Errc::invalid_argument,
-                        "group address: not an IP multicast group and port");
-        }
-        return etcd_->create(name, closed, order, address);
-    }
-    return as_view(
-        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
-            e.on_create(op, requester, name, closed, order, address, now, out);
-        }));
+    return backend_->create(name, closed, requester, order, address);
 }
 
 Result<View> NodeGroupService::join_group(const std::string& name, Pid member) {
-    if (etcd_) HERALD_TRY(check_local(member));
-    auto view = etcd_ ? etcd_->join(name, member)
-                      : as_view(node_.run_blocking<GroupEngine>(
-                            slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
-                                e.on_join(op, member, name, now, out);
-                            }));
+    auto view = backend_->join(name, member);
     if (view || view.error().code == Errc::timeout) {  // timeout: it may have joined.
         std::lock_guard lock(joined_mutex_);
         joined_[member].insert(name);
@@ -96,26 +66,13 @@ Result<View> NodeGroupService::join_group(const std::string& name, Pid member) {
 }
 
 Result<View> NodeGroupService::leave_group(const std::string& name, Pid member) {
-    if (etcd_) HERALD_TRY(check_local(member));
-    auto view = etcd_ ? etcd_->leave(name, member)
-                      : as_view(node_.run_blocking<GroupEngine>(
-                            slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
-                                e.on_leave(op, member, name, now, out);
-                            }));
+    auto view = backend_->leave(name, member);
     if (view || view.error().code == Errc::not_found) forget(member, name);
     return view;
 }
 
 Status NodeGroupService::delete_group(const std::string& name, Pid requester) {
-    if (etcd_) {
-        HERALD_TRY(check_local(requester));
-        HERALD_TRY(etcd_->remove(name));
-    } else {
-        HERALD_TRY(node_.run_blocking<GroupEngine>(
-            slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
-                e.on_delete(op, requester, name, now, out);
-            }));
-    }
+    HERALD_TRY(backend_->remove(name, requester));
     std::lock_guard lock(joined_mutex_);
     for (auto it = joined_.begin(); it != joined_.end();) {
         it->second.erase(name);
@@ -148,16 +105,7 @@ void NodeGroupService::on_process_exited(Pid pid, Time now) {
         joined_.erase(it);
     }
     if (!node_.accepting()) return;  // Draining or stopped: the failure detector removes it.
-    for (const auto& name : names) {
-        if (etcd_) {
-            etcd_->leave_later(name, pid);
-            continue;
-        }
-        const auto op = node_.begin_operation([](Result<Bytes>) {});  // Nobody waits.
-        node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects& out) {
-            e.on_leave(op, pid, name, now, out);
-        });
-    }
+    for (const auto& name : names) backend_->leave_later(name, pid, now);
 }
 
 Result<Responders> NodeGroupService::multicast(const std::string& name, Pid sender, Bytes body,
@@ -174,47 +122,15 @@ Result<Responders> NodeGroupService::multicast(const std::string& name, Pid send
 }
 
 Result<View> NodeGroupService::known_view(const std::string& name) {
-    if (etcd_) return etcd_->known(name);
-    return node_.on_loop<Result<View>>("group view", [this, name]() -> Result<View> {
-        std::optional<View> found;
-        const NodeId self = node_.id();
-        node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects&) {
-            const View* v = e.is_server() ? e.server_view(name) : nullptr;
-            // An installed view is kept up to date only while this node hosts members of it
-            // (G9): once they all left, it goes stale.
-            const View* mine = e.installed(name);
-            const auto local = [self](const proto::group::Member& m) { return m.pid.node == self; };
-            if (v == nullptr && mine != nullptr &&
-                std::any_of(mine->members.begin(), mine->members.end(), local)) {
-                v = mine;
-            }
-            if (v != nullptr) found = *v;
-        });
-        if (!found) return fail(Errc::not_found, "no view of group " + name + " here");
-        return *found;
-    });
+    return backend_->known(name);
 }
 
 Result<View> NodeGroupService::view(const std::string& name, Pid requester) {
-    if (etcd_) return etcd_->view(name, requester);
-    auto known = known_view(name);
-    if (known || known.error().code != Errc::not_found) return known;
-    return as_view(
-        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
-            e.on_lookup(op, requester, name, now, out);
-        }));
+    return backend_->view(name, requester);
 }
 
 Result<std::vector<std::string>> NodeGroupService::server_groups() {
-    if (etcd_) return etcd_->list();
-    using Names = std::vector<std::string>;
-    return node_.on_loop<Result<Names>>("group list", [this]() -> Result<Names> {
-        Names names;
-        node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects&) {
-            if (e.is_server()) names = e.server_groups();
-        });
-        return names;
-    });
+    return backend_->list();
 }
 
 Status NodeGroupService::set_server(NodeId server) {
@@ -243,11 +159,11 @@ coord::EtcdGroups::Counters NodeGroupService::etcd_counters() const {
 }
 
 void NodeGroupService::shutdown() {
-    if (etcd_) etcd_->shutdown();
+    backend_->shutdown();
 }
 
 void NodeGroupService::join() {
-    if (etcd_) etcd_->join_threads();
+    backend_->join_threads();
 }
 
 void NodeGroupService::apply(const std::string& name, const std::optional<View>& view, bool fresh) {
@@ -258,13 +174,6 @@ void NodeGroupService::apply(const std::string& name, const std::optional<View>&
             e.on_coordinated_delete(name, out);
         }
     });
-}
-
-Status NodeGroupService::check_local(Pid pid) const {
-    if (pid.node != node_.id() || !pid.valid()) {
-        return fail(Errc::invalid_argument, "group request for a pid not of this node");
-    }
-    return {};
 }
 
 }  // namespace herald::runtime

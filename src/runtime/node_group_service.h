@@ -20,6 +20,7 @@
 #include "proto/engine_set.h"
 #include "proto/group/group_engine.h"
 #include "runtime/coord/etcd_groups.h"
+#include "runtime/group_backend.h"
 #include "runtime/node_context.h"
 #include "runtime/node_options.h"
 
@@ -112,7 +113,6 @@ private:
     void forget(Pid member, const std::string& name);
     // etcd: a view (or a deletion) from the backend's watch, handed to the engine. Loop.
     void apply(const std::string& name, const std::optional<proto::group::View>& view, bool fresh);
-    [[nodiscard]] Status check_local(Pid pid) const;
 
     NodeContext& node_;
     proto::group::GroupOptions options_;  // The engine holds a reference: kept here.
@@ -124,7 +124,8 @@ private:
     // on_process_exited. Bounded by the server's groups_max x members_max.
     std::mutex joined_mutex_;
     std::map<Pid, std::set<std::string>> joined_;
-    std::unique_ptr<coord::EtcdGroups> etcd_;  // Groups on etcd, else null.
+    std::unique_ptr<GroupBackend> backend_;  // Embedded (the server protocol) or etcd.
+    coord::EtcdGroups* etcd_ = nullptr;      // backend_ when groups are on etcd, else null.
 };
 
 }  // namespace herald::runtime

@@ -113,8 +113,26 @@ void EtcdGroups::wait_applied(std::int64_t revision) {
 
 // --- Application threads ---
 
-Result<View> EtcdGroups::create(const std::string& name, bool closed, std::uint8_t order,
-                                const GroupAddress& address) {
+Status EtcdGroups::check_local(Pid pid) const {
+    if (pid.node != node_.id() || !pid.valid()) {
+        return fail(Errc::invalid_argument, "group request for a pid not of this node");
+    }
+    return {};
+}
+
+Result<View> EtcdGroups::create(const std::string& name, bool closed, Pid requester,
+                                std::uint8_t order, const GroupAddress& address) {
+    HERALD_TRY(check_local(requester));
+    if (order == 0 || order > proto::group::order_max) {
+        return fail(Errc::invalid_argument, "group order mode");
+    }
+    Bytes encoded;  // The engine's check (G22): a group with a port, or all zero.
+    proto::group::put_group_address(encoded, address);
+    GroupAddress checked;
+    std::size_t offset = 0;
+    if (!proto::group::get_group_address(encoded, offset, checked, false) || checked != address) {
+        return fail(Errc::invalid_argument, "group address: not an IP multicast group and port");
+    }
     GroupAddress picked = address;
     if (address.kind == proto::group::AddressKind::multicast && !address.ip.valid()) {
         // G22's pick, from the groups this node knows (two racing creates may pick the same
@@ -135,6 +153,7 @@ Result<View> EtcdGroups::create(const std::string& name, bool closed, std::uint8
 }
 
 Result<View> EtcdGroups::join(const std::string& name, Pid member) {
+    HERALD_TRY(check_local(member));
     const std::uint32_t incarnation = incarnation_;
     const std::uint32_t members_max = options_.members_max;
     return change(name, [=](const std::optional<Stored>& cur) -> Result<std::optional<View>> {
@@ -157,6 +176,7 @@ Result<View> EtcdGroups::join(const std::string& name, Pid member) {
 }
 
 Result<View> EtcdGroups::leave(const std::string& name, Pid member) {
+    HERALD_TRY(check_local(member));
     const std::uint32_t incarnation = incarnation_;
     return change(
         name,
@@ -173,7 +193,8 @@ Result<View> EtcdGroups::leave(const std::string& name, Pid member) {
         false);
 }
 
-Status EtcdGroups::remove(const std::string& name) {
+Status EtcdGroups::remove(const std::string& name, Pid requester) {
+    HERALD_TRY(check_local(requester));
     const std::string key = group_key(name);
     HERALD_TRY(Json answer, ask<Result<Json>>([key](EtcdClient& etcd) {
                    return etcd.call("/v3/kv/deleterange", Json{{"key", base64_encode(key)}});
@@ -253,7 +274,8 @@ Result<EtcdGroups::Counters> EtcdGroups::counters() {
 
 // --- Loop thread ---
 
-void EtcdGroups::leave_later(const std::string& name, Pid member) {
+void EtcdGroups::leave_later(const std::string& name, Pid member, Time now) {
+    (void)now;
     const std::uint32_t incarnation = incarnation_;
     Edit edit = [=](const std::optional<Stored>& cur) -> Result<std::optional<View>> {
         if (!cur || !cur->view.contains(Member{member, incarnation})) {

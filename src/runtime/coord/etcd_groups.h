@@ -25,14 +25,14 @@
 #include "proto/group/group_options.h"
 #include "runtime/coord/etcd_client.h"
 #include "runtime/coord/etcd_watch.h"
+#include "runtime/group_backend.h"
 #include "runtime/node_context.h"
 #include "runtime/node_options.h"
 
 namespace herald::runtime::coord {
 
-class EtcdGroups {
+class EtcdGroups final : public GroupBackend {
 public:
-    using View = proto::group::View;
     // Loop thread: the group's new current view, or nullopt when it was deleted. `fresh`: the
     // group was created again since the view given last for this name.
     using Apply =
@@ -55,34 +55,35 @@ public:
                                                                   Apply apply);
     EtcdGroups(NodeContext& node, const proto::group::GroupOptions& options,
                std::uint32_t incarnation, std::unique_ptr<EtcdClient> client, Apply apply);
-    ~EtcdGroups();
+    ~EtcdGroups() override;
     EtcdGroups(const EtcdGroups&) = delete;
     EtcdGroups& operator=(const EtcdGroups&) = delete;
 
-    // --- Application threads: each blocks until etcd answered (at most a few etcd_timeout),
-    // and a change until this node's watch has applied it (at most etcd_timeout more). Errors
-    // as docs/groups.md "Operations" and docs/coordination.md C16. ---
-    [[nodiscard]] Result<View> create(const std::string& name, bool closed, std::uint8_t order,
-                                      const proto::group::GroupAddress& address);
-    [[nodiscard]] Result<View> join(const std::string& name, Pid member);
-    [[nodiscard]] Result<View> leave(const std::string& name, Pid member);
-    [[nodiscard]] Status remove(const std::string& name);
+    // --- GroupBackend. Application threads: each blocks until etcd answered (at most a few
+    // etcd_timeout), and a change until this node's watch has applied it (at most
+    // etcd_timeout more). Errors as docs/groups.md "Operations" and docs/coordination.md C17.
+    [[nodiscard]] Result<View> create(const std::string& name, bool closed, Pid requester,
+                                      std::uint8_t order,
+                                      const proto::group::GroupAddress& address) override;
+    [[nodiscard]] Result<View> join(const std::string& name, Pid member) override;
+    [[nodiscard]] Result<View> leave(const std::string& name, Pid member) override;
+    [[nodiscard]] Status remove(const std::string& name, Pid requester) override;
     // The current view: from the watch's copy once it is loaded, else read from etcd.
     // access_denied: a closed group and `requester` is not a member.
-    [[nodiscard]] Result<View> view(const std::string& name, Pid requester);
+    [[nodiscard]] Result<View> view(const std::string& name, Pid requester) override;
     // The view the watch reported last, without asking etcd. Errc::not_found.
-    [[nodiscard]] Result<View> known(const std::string& name);
+    [[nodiscard]] Result<View> known(const std::string& name) override;
     // Group names in name order, at most groups_max.
-    [[nodiscard]] Result<std::vector<std::string>> list();
+    [[nodiscard]] Result<std::vector<std::string>> list() override;
     [[nodiscard]] Result<Counters> counters();
 
     // --- Loop thread ---
     // `member` exited: it leaves `name` (queued, nobody waits).
-    void leave_later(const std::string& name, Pid member);
+    void leave_later(const std::string& name, Pid member, Time now) override;
     // The node stops: the watch ends, queued calls fail closed, the lease is revoked (this
     // node's members go from every view at once, C15).
-    void shutdown();
-    void join_threads();
+    void shutdown() override;
+    void join_threads() override;
 
 private:
     struct Stored {  // A group's key as read.
@@ -111,6 +112,7 @@ private:
     [[nodiscard]] R ask(std::function<R(EtcdClient&)> work);
     [[nodiscard]] Result<View> change(const std::string& name, Edit fn, bool own_node = true);
     void wait_applied(std::int64_t revision);
+    [[nodiscard]] Status check_local(Pid pid) const;
 
     // --- Worker thread ---
     [[nodiscard]] std::string group_key(const std::string& name) const;
