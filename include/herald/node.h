@@ -157,6 +157,10 @@ struct NodeStats {
     // (on the server's node).
     std::uint64_t group_views_installed = 0, group_multicasts_sent = 0;
     std::uint64_t group_delivered = 0, group_retransmits = 0, group_suspicions = 0;
+    // Request multicasts (docs/groups.md G24): answers this node's processes sent
+    // (Process::reply), answers its requests collected, and answers dropped late (after the
+    // collection ended, twice from one member, or from a process not addressed).
+    std::uint64_t group_answers_sent = 0, group_answers_collected = 0, group_answers_late = 0;
     // Two-level addressing (docs/groups.md G22): multicasts sent to a group's IP multicast or
     // broadcast address (one group_data for all other member nodes); packets sent to such an
     // address (a fragmented one counts once), and packets for one that were fanned out

@@ -317,6 +317,9 @@ NodeStats Node::stats() const {
             s.group_address_sends = g->address_sends;
         }
         s.group_multicasts_sent = groups->multicasts_sent();
+        s.group_answers_sent = groups->answers().sent.load();
+        s.group_answers_collected = groups->answers().collected.load();
+        s.group_answers_late = groups->answers().late.load();
     }
     add_address_stats(c, s);
     if (auto* order = impl_->order_service()) add_ordered_stats(*order, s);
