@@ -139,12 +139,13 @@ CollectResult collect(runtime::Node& node, runtime::NodeGroupService& groups,
         if (Clock::now() < next_view) continue;
         next_view = Clock::now() + view_poll;
         auto v = groups.known_view(name);
-        if (!v && Clock::now() >= next_lookup) {  // No view here: ask the server, less often.
+        if (!v) {  // No view on this node: ask the server, less often.
+            if (Clock::now() < next_lookup) continue;
             next_lookup = Clock::now() + lookup_poll;
             v = groups.view(name, requester);
+            if (!v && v.error().code == Errc::not_found) c.on_view({});  // The group was deleted.
         }
         if (v) c.on_view(pids_of(*v));
-        if (!v && v.error().code == Errc::not_found) c.on_view({});  // The group was deleted.
     }
     return std::move(c).finish(false);
 }

@@ -508,6 +508,14 @@ TEST_F(GroupApiTest, RequestErrorsAreClear) {
     ASSERT_EQ(answered_by(*r), std::vector<Pid>{member.pid()});
     EXPECT_EQ(r->answers[0].text(), "yes");
     EXPECT_GE(b->stats().group_answers_late, 1u);
+    // b hosts no member and is not the server: it follows the view by lookups, and a member
+    // that answers after several polls is still awaited.
+    auto slow = answerer(member, "slow", 1500ms);
+    auto later = requester.multicast_request("rules", "q2", Collect::all(), 5s);
+    ASSERT_TRUE(later) << later.error().to_string();
+    EXPECT_FALSE(later->timed_out);
+    EXPECT_TRUE(later->departed.empty());
+    EXPECT_EQ(answered_by(*later), std::vector<Pid>{member.pid()});
 }
 
 TEST(GroupApiOptions, WithoutAServerGroupCallsFailUnreachableAndBadTimingsAreRefused) {
