@@ -97,8 +97,9 @@ suspicion_ms = 3000
 broadcast = ""
 
 [coordination]
-# Where names live (docs/coordination.md): "embedded" (the name server of [naming]) or "etcd"
-# (an etcd 3.4+ cluster; [naming] is then unused and names survive the loss of any node).
+# Where names and groups live (docs/coordination.md): "embedded" (the name server of [naming],
+# the group server of [groups]) or "etcd" (an etcd 3.4+ cluster; the servers and the group
+# failure detector are then unused, and names and views survive the loss of any node).
 backend = "embedded"
 # With backend = "etcd": the members' client URLs, http://HOST:PORT or https://HOST:PORT,
 # tried in turn, e.g. ["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379"].
@@ -106,10 +107,11 @@ etcd_endpoints = []
 # The longest one naming call waits for etcd, over all endpoints (100 to 60000 ms); then it
 # fails unreachable. Names already looked up keep answering from the cache meanwhile.
 etcd_timeout_ms = 2000
-# This node's etcd lease (2 to 3600 s), renewed every third of it: the names of a node that
-# dies go at most this long after its last renewal.
+# This node's etcd leases (2 to 3600 s), renewed every third of it: the names and the group
+# members of a node that dies go at most this long after its last renewal.
 etcd_lease_ttl_s = 10
-# Key prefix of everything Herald keeps in etcd (names under PREFIX/names/).
+# Key prefix of everything Herald keeps in etcd (names under PREFIX/names/, groups under
+# PREFIX/groups/).
 etcd_prefix = "/herald/"
 # TLS for https:// endpoints: PEM files (empty: the system's CAs, no client certificate).
 etcd_ca_file = ""
@@ -421,6 +423,10 @@ Status check_coordination(const DaemonConfig& c, const Origins& origin) {
     }
     if (!c.naming_server_url.empty()) {
         return fail(value_error(origin, "naming.server_url", quoted(c.naming_server_url),
+                                "must be empty with coordination.backend = \"etcd\""));
+    }
+    if (!c.groups_server_url.empty()) {
+        return fail(value_error(origin, "groups.server_url", quoted(c.groups_server_url),
                                 "must be empty with coordination.backend = \"etcd\""));
     }
     HERALD_TRY(check_range(origin, "coordination.etcd_timeout_ms", c.etcd_timeout_ms, 100, 60'000));

@@ -78,7 +78,7 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.groups.broadcast = config.groups_broadcast;
     options.groups.heartbeat_interval = std::chrono::milliseconds(config.groups_heartbeat_ms);
     options.groups.suspicion_timeout = std::chrono::milliseconds(config.groups_suspicion_ms);
-    if (config.coordination == "etcd") {  // Names in etcd: no name server here or elsewhere.
+    if (config.coordination == "etcd") {  // Names and groups in etcd: no servers.
         auto& c = options.coordination;
         c.backend = Coordination::etcd;
         c.etcd_endpoints = config.etcd_endpoints;
@@ -90,6 +90,8 @@ NodeOptions node_options(const DaemonConfig& config) {
         c.etcd_key_file = config.etcd_key_file;
         options.naming.server = false;
         options.naming.server_url.clear();
+        options.groups.server = false;
+        options.groups.server_url.clear();
     }
     OrderNodeOptions& order = options.groups.order;
     order.retransmit_interval = std::chrono::milliseconds(config.order_retransmit_ms);
@@ -407,6 +409,11 @@ decltype(admin::Reply::counters) node_counters(const NodeStats& s) {
             {"group_delivered", s.group_delivered},
             {"group_retransmits", s.group_retransmits},
             {"group_suspicions", s.group_suspicions},
+            {"group_etcd_changes", s.group_etcd_changes},
+            {"group_etcd_conflicts", s.group_etcd_conflicts},
+            {"group_etcd_pruned", s.group_etcd_pruned},
+            {"group_watch_events", s.group_watch_events},
+            {"group_watch_streams", s.group_watch_streams},
             {"ordered_delivered", s.ordered_delivered},
             {"ordered_retransmits", s.ordered_retransmits},
             {"ordered_flushes", s.ordered_flushes},

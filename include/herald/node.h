@@ -161,6 +161,12 @@ struct NodeStats {
     // (Process::reply), answers its requests collected, and answers dropped late (after the
     // collection ended, twice from one member, or from a process not addressed).
     std::uint64_t group_answers_sent = 0, group_answers_collected = 0, group_answers_late = 0;
+    // Groups on etcd (docs/coordination.md C12-C17; 0 embedded): views this node committed
+    // (creates, joins, leaves, prunes), transactions that lost to a concurrent change and were
+    // retried, members of ended nodes this node took out, and the group watch's events and
+    // streams opened (1 + reconnects).
+    std::uint64_t group_etcd_changes = 0, group_etcd_conflicts = 0, group_etcd_pruned = 0;
+    std::uint64_t group_watch_events = 0, group_watch_streams = 0;
     // Two-level addressing (docs/groups.md G22): multicasts sent to a group's IP multicast or
     // broadcast address (one group_data for all other member nodes); packets sent to such an
     // address (a fragmented one counts once), and packets for one that were fanned out
@@ -264,7 +270,8 @@ public:
     // group). Blocks.
     [[nodiscard]] Result<GroupView> group_view(std::string_view name);
     // The groups the group server holds, in name order. Only on the server's node: elsewhere
-    // Errc::unreachable (the server is another node; ask it: `herald group ls`).
+    // Errc::unreachable (the server is another node; ask it: `herald group ls`). With groups
+    // on etcd (docs/coordination.md C12), on every node.
     [[nodiscard]] Result<std::vector<std::string>> groups();
 
     // Starts a process on this node. Blocks briefly (one hop to the loop thread).

@@ -307,7 +307,7 @@ Result<GroupView> Node::group_view(std::string_view name) {
 
 Result<std::vector<std::string>> Node::groups() {
     HERALD_TRY(auto* groups, api::group_service(*impl_));
-    if (!groups->is_server()) {
+    if (!groups->is_server() && !groups->on_etcd()) {
         return fail(Errc::unreachable, "this node does not host the group server");
     }
     return groups->server_groups();

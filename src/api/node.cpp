@@ -56,7 +56,9 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.etcd.ca_file = coordination.etcd_ca_file;
     config.etcd.cert_file = coordination.etcd_cert_file;
     config.etcd.key_file = coordination.etcd_key_file;
-    config.group_enabled = options.groups.server || !options.groups.server_url.empty();
+    // On etcd every node has the group service (docs/coordination.md C12): no server.
+    config.group_enabled =
+        options.groups.server || !options.groups.server_url.empty() || config.coordination_etcd;
     config.group_server = options.groups.server;
     config.group.server = NodeId{};  // Learned: this node, or a ping to server_url.
     if (!options.groups.server) config.group_server_url = options.groups.server_url;
@@ -134,6 +136,11 @@ Status check(const NodeOptions& options) {
                     "coordination etcd: naming.server and naming.server_url must be unset (names "
                     "are in etcd)");
     }
+    if (options.coordination.backend == Coordination::etcd && (g.server || !g.server_url.empty())) {
+        return fail(Errc::invalid_argument,
+                    "coordination etcd: groups.server and groups.server_url must be unset (groups "
+                    "are in etcd)");
+    }
     if (!g.broadcast.empty()) {
         auto broadcast = runtime::parse_endpoint(g.broadcast);
         if (!broadcast || broadcast->scheme != runtime::Endpoint::Scheme::udp) {
@@ -160,6 +167,27 @@ void add_migration_stats(const runtime::Node::Counters& c, NodeStats& s) {
     s.received_direct = c.direct.received_direct;
     s.location_updates = c.direct.location_updates;
     s.forwards_live = c.direct.forwards_live;
+}
+
+// The group engine's counters and the service's own (multicasts, answers, etcd).
+void add_group_stats(runtime::NodeGroupService& groups, NodeStats& s) {
+    if (auto g = groups.counters()) {
+        s.group_views_installed = g->views_installed;
+        s.group_delivered = g->delivered;
+        s.group_retransmits = g->retransmits;
+        s.group_suspicions = g->suspicions;
+        s.group_address_sends = g->address_sends;
+    }
+    s.group_multicasts_sent = groups.multicasts_sent();
+    s.group_answers_sent = groups.answers().sent.load();
+    s.group_answers_collected = groups.answers().collected.load();
+    s.group_answers_late = groups.answers().late.load();
+    const auto e = groups.etcd_counters();
+    s.group_etcd_changes = e.changes;
+    s.group_etcd_conflicts = e.conflicts;
+    s.group_etcd_pruned = e.pruned;
+    s.group_watch_events = e.watch_events;
+    s.group_watch_streams = e.watch_streams;
 }
 
 // Ordered and atomic multicast (docs/ordering.md, docs/groups.md G23).
@@ -308,19 +336,7 @@ NodeStats Node::stats() const {
         s.name_holders_dead = n->naming.holders_dead;
         s.names_dropped_dead = n->naming.holder_names_dropped;
     }
-    if (auto* groups = impl_->groups_service()) {
-        if (auto g = groups->counters()) {
-            s.group_views_installed = g->views_installed;
-            s.group_delivered = g->delivered;
-            s.group_retransmits = g->retransmits;
-            s.group_suspicions = g->suspicions;
-            s.group_address_sends = g->address_sends;
-        }
-        s.group_multicasts_sent = groups->multicasts_sent();
-        s.group_answers_sent = groups->answers().sent.load();
-        s.group_answers_collected = groups->answers().collected.load();
-        s.group_answers_late = groups->answers().late.load();
-    }
+    if (auto* groups = impl_->groups_service()) add_group_stats(*groups, s);
     add_address_stats(c, s);
     if (auto* order = impl_->order_service()) add_ordered_stats(*order, s);
     return s;

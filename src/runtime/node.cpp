@@ -531,6 +531,12 @@ bool Node::knows_node(NodeId node) const {
     return node == id_ || peers_.find(node) != nullptr;
 }
 
+void Node::learn_peer(NodeId node, std::string_view url) {
+    if (!node.known() || knows_node(node)) return;
+    auto endpoint = parse_endpoint(url);
+    if (endpoint) peers_.learn(node, *endpoint, now());
+}
+
 Status Node::reserve_command() {
     if (commands_queued_.fetch_add(1, std::memory_order_acq_rel) >= config_.commands_max) {
         commands_queued_.fetch_sub(1, std::memory_order_acq_rel);
@@ -706,6 +712,7 @@ void Node::stop() {
     loop_.join();
     if (rpc_) rpc_->join();        // Handler threads (they only post to the closed loop).
     if (naming_) naming_->join();  // The etcd worker (after its lease revoke, bounded).
+    if (group_service_) group_service_->join();  // Groups on etcd: the same.
     if (store_) {
         store_->stop();
         store_->join();
@@ -751,6 +758,7 @@ void Node::finish_shutdown() {
     rpc_->shutdown();
     persist_replay_floors();  // Before the store's last commit: a clean stop leaves no gap.
     if (naming_) naming_->shutdown();
+    if (group_service_) group_service_->shutdown();
     if (store_) store_->stop();  // Commits what is queued; its completions are dropped.
     flush();
     transport_->close();

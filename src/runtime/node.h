@@ -80,7 +80,7 @@ public:
     // What the node's transport sends to many nodes in one datagram (none before start and
     // after stop). Any thread: set when the transport opens, never changed.
     [[nodiscard]] Transport::Capabilities transport_capabilities() const { return capabilities_; }
-    [[nodiscard]] std::string listen_url() const { return to_string(listen_); }
+    [[nodiscard]] std::string listen_url() const override { return to_string(listen_); }
 
     // Sends hello to `to` (retrying with backoff) until a hello_reply arrives or `timeout`
     // passes; the answer teaches the peer table the node's id. Blocks. Any thread but the loop.
@@ -270,6 +270,7 @@ private:
     [[nodiscard]] bool shut_down() const override { return shut_down_; }
     [[nodiscard]] bool has_process(Pid pid) const override;
     [[nodiscard]] bool knows_node(NodeId node) const override;
+    void learn_peer(NodeId node, std::string_view url) override;
     [[nodiscard]] Status reserve_command() override;
     void release_command() override;
     [[nodiscard]] proto::OperationId begin_operation(Completion done) override;

@@ -117,6 +117,11 @@ public:
     [[nodiscard]] virtual bool shut_down() const = 0;
     [[nodiscard]] virtual bool has_process(Pid pid) const = 0;
     [[nodiscard]] virtual bool knows_node(NodeId node) const = 0;
+    // Where this node listens, as a URL (docs/cli.md "Names and addresses"). Any thread.
+    [[nodiscard]] virtual std::string listen_url() const = 0;
+    // A peer's address from a coordination backend (docs/coordination.md C14): learned unless
+    // the node knows one for it already (or `url` does not parse). Loop thread.
+    virtual void learn_peer(NodeId node, std::string_view url) = 0;
 
     // The bound on commands queued from application threads to the loop (commands_max):
     // Errc::queue_full when reached; each success needs one release_command.

@@ -30,6 +30,18 @@ Result<std::unique_ptr<NodeGroupService>> NodeGroupService::host(
     const NodeConfig& config) {
     if (!config.group_enabled) return std::unique_ptr<NodeGroupService>{};
     auto options = config.group;
+    if (config.coordination_etcd) {  // No server: views come from etcd (C12).
+        options.coordinated = true;
+        options.server = NodeId{};
+        auto service = std::make_unique<NodeGroupService>(node, options);
+        service->slot_ = engines.add(std::make_unique<GroupEngine>(context, service->options_));
+        auto* s = service.get();
+        HERALD_TRY(service->etcd_, coord::EtcdGroups::open(
+                                       node, config, context.incarnation,
+                                       [s](const std::string& name, const std::optional<View>& view,
+                                           bool fresh) { s->apply(name, view, fresh); }));
+        return service;
+    }
     if (config.group_server) options.server = context.self;
     if (!options.server.known() && config.group_server_url.empty()) {
         return fail(Errc::invalid_argument, "neither group.server nor group_server_url is set");
@@ -47,6 +59,22 @@ Result<std::unique_ptr<NodeGroupService>> NodeGroupService::host(
 Result<View> NodeGroupService::create(const std::string& name, bool closed, Pid requester,
                                       std::uint8_t order,
                                       const proto::group::GroupAddress& address) {
+    if (etcd_) {
+        HERALD_TRY(check_local(requester));
+        if (order == 0 || order > proto::group::order_max) {
+            return fail(Errc::invalid_argument, "group order mode");
+        }
+        Bytes encoded;  // The engine's check (G22): a group with a port, or all zero.
+        proto::group::put_group_address(encoded, address);
+        proto::group::GroupAddress checked;
+        std::size_t offset = 0;
+        if (!proto::group::get_group_address(encoded, offset, checked, false) ||
+            checked != address) {
+            return fail(Errc::invalid_argument,
+                        "group address: not an IP multicast group and port");
+        }
+        return etcd_->create(name, closed, order, address);
+    }
     return as_view(
         node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
             e.on_create(op, requester, name, closed, order, address, now, out);
@@ -54,10 +82,12 @@ Result<View> NodeGroupService::create(const std::string& name, bool closed, Pid 
 }
 
 Result<View> NodeGroupService::join_group(const std::string& name, Pid member) {
-    auto view = as_view(
-        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
-            e.on_join(op, member, name, now, out);
-        }));
+    if (etcd_) HERALD_TRY(check_local(member));
+    auto view = etcd_ ? etcd_->join(name, member)
+                      : as_view(node_.run_blocking<GroupEngine>(
+                            slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
+                                e.on_join(op, member, name, now, out);
+                            }));
     if (view || view.error().code == Errc::timeout) {  // timeout: it may have joined.
         std::lock_guard lock(joined_mutex_);
         joined_[member].insert(name);
@@ -66,19 +96,26 @@ Result<View> NodeGroupService::join_group(const std::string& name, Pid member) {
 }
 
 Result<View> NodeGroupService::leave_group(const std::string& name, Pid member) {
-    auto view = as_view(
-        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
-            e.on_leave(op, member, name, now, out);
-        }));
+    if (etcd_) HERALD_TRY(check_local(member));
+    auto view = etcd_ ? etcd_->leave(name, member)
+                      : as_view(node_.run_blocking<GroupEngine>(
+                            slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
+                                e.on_leave(op, member, name, now, out);
+                            }));
     if (view || view.error().code == Errc::not_found) forget(member, name);
     return view;
 }
 
 Status NodeGroupService::delete_group(const std::string& name, Pid requester) {
-    HERALD_TRY(
-        node_.run_blocking<GroupEngine>(slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
-            e.on_delete(op, requester, name, now, out);
-        }));
+    if (etcd_) {
+        HERALD_TRY(check_local(requester));
+        HERALD_TRY(etcd_->remove(name));
+    } else {
+        HERALD_TRY(node_.run_blocking<GroupEngine>(
+            slot_, [=](GroupEngine& e, auto op, Time now, auto& out) {
+                e.on_delete(op, requester, name, now, out);
+            }));
+    }
     std::lock_guard lock(joined_mutex_);
     for (auto it = joined_.begin(); it != joined_.end();) {
         it->second.erase(name);
@@ -112,6 +149,10 @@ void NodeGroupService::on_process_exited(Pid pid, Time now) {
     }
     if (!node_.accepting()) return;  // Draining or stopped: the failure detector removes it.
     for (const auto& name : names) {
+        if (etcd_) {
+            etcd_->leave_later(name, pid);
+            continue;
+        }
         const auto op = node_.begin_operation([](Result<Bytes>) {});  // Nobody waits.
         node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects& out) {
             e.on_leave(op, pid, name, now, out);
@@ -134,6 +175,7 @@ Result<Responders> NodeGroupService::multicast(const std::string& name, Pid send
 }
 
 Result<View> NodeGroupService::known_view(const std::string& name) {
+    if (etcd_) return etcd_->known(name);
     return node_.on_loop<Result<View>>("group view", [this, name]() -> Result<View> {
         std::optional<View> found;
         const NodeId self = node_.id();
@@ -155,6 +197,7 @@ Result<View> NodeGroupService::known_view(const std::string& name) {
 }
 
 Result<View> NodeGroupService::view(const std::string& name, Pid requester) {
+    if (etcd_) return etcd_->view(name, requester);
     auto known = known_view(name);
     if (known || known.error().code != Errc::not_found) return known;
     return as_view(
@@ -164,6 +207,7 @@ Result<View> NodeGroupService::view(const std::string& name, Pid requester) {
 }
 
 Result<std::vector<std::string>> NodeGroupService::server_groups() {
+    if (etcd_) return etcd_->list();
     using Names = std::vector<std::string>;
     return node_.on_loop<Result<Names>>("group list", [this]() -> Result<Names> {
         Names names;
@@ -175,6 +219,7 @@ Result<std::vector<std::string>> NodeGroupService::server_groups() {
 }
 
 Status NodeGroupService::set_server(NodeId server) {
+    if (etcd_) return fail(Errc::invalid_argument, "groups are on etcd: there is no group server");
     if (!server.known()) return fail(Errc::invalid_argument, "unknown group server id");
     return node_.on_loop<Status>("group set_server", [this, server]() -> Status {
         options_.server = server;  // The engine reads it by reference, on this thread.
@@ -190,6 +235,37 @@ Result<proto::group::GroupCounters> NodeGroupService::counters() {
         node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects&) { c = e.counters(); });
         return c;
     });
+}
+
+coord::EtcdGroups::Counters NodeGroupService::etcd_counters() const {
+    if (!etcd_) return {};
+    auto c = etcd_->counters();
+    return c ? *c : coord::EtcdGroups::Counters{};
+}
+
+void NodeGroupService::shutdown() {
+    if (etcd_) etcd_->shutdown();
+}
+
+void NodeGroupService::join() {
+    if (etcd_) etcd_->join_threads();
+}
+
+void NodeGroupService::apply(const std::string& name, const std::optional<View>& view, bool fresh) {
+    node_.run<GroupEngine>(slot_, [&](GroupEngine& e, proto::Effects& out) {
+        if (view) {
+            e.on_coordinated_view(name, *view, fresh, out);
+        } else {
+            e.on_coordinated_delete(name, out);
+        }
+    });
+}
+
+Status NodeGroupService::check_local(Pid pid) const {
+    if (pid.node != node_.id() || !pid.valid()) {
+        return fail(Errc::invalid_argument, "group request for a pid not of this node");
+    }
+    return {};
 }
 
 }  // namespace herald::runtime

@@ -19,6 +19,7 @@
 #include "core/time.h"
 #include "proto/engine_set.h"
 #include "proto/group/group_engine.h"
+#include "runtime/coord/etcd_groups.h"
 #include "runtime/node_context.h"
 #include "runtime/node_options.h"
 
@@ -84,10 +85,18 @@ public:
     [[nodiscard]] Result<std::vector<std::string>> server_groups();
     [[nodiscard]] Result<proto::group::GroupCounters> counters();
 
-    // The group server's node is known (configured, or learned by set_server). Any thread.
-    [[nodiscard]] bool server_known() const { return server_.load() != 0; }
+    // The group server's node is known (configured, or learned by set_server), or groups are
+    // on etcd (no server to learn). Any thread.
+    [[nodiscard]] bool server_known() const { return etcd_ != nullptr || server_.load() != 0; }
     // This node is the group server. Any thread.
     [[nodiscard]] bool is_server() const { return server_.load() == node_.id().value; }
+    // Groups are on etcd (docs/coordination.md "Groups on etcd"): every node lists them.
+    [[nodiscard]] bool on_etcd() const { return etcd_ != nullptr; }
+    // etcd's counters (zeros on the embedded backend).
+    [[nodiscard]] coord::EtcdGroups::Counters etcd_counters() const;
+    // The node stops: the etcd backend's watch and lease (no-op embedded).
+    void shutdown() override;
+    void join() override;
     // Where the server's node listens (NodeConfig::group_server_url; may be empty).
     [[nodiscard]] const std::string& server_url() const { return server_url_; }
     // Sends requests to `server` from now on. Blocks for one hop to the loop. Errc::closed,
@@ -112,6 +121,9 @@ public:
 
 private:
     void forget(Pid member, const std::string& name);
+    // etcd: a view (or a deletion) from the backend's watch, handed to the engine. Loop.
+    void apply(const std::string& name, const std::optional<proto::group::View>& view, bool fresh);
+    [[nodiscard]] Status check_local(Pid pid) const;
 
     NodeContext& node_;
     proto::group::GroupOptions options_;  // The engine holds a reference: kept here.
@@ -124,6 +136,7 @@ private:
     // on_process_exited. Bounded by the server's groups_max x members_max.
     std::mutex joined_mutex_;
     std::map<Pid, std::set<std::string>> joined_;
+    std::unique_ptr<coord::EtcdGroups> etcd_;  // Groups on etcd, else null.
 };
 
 }  // namespace herald::runtime

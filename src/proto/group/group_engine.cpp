@@ -40,6 +40,40 @@ GroupEngine::GroupEngine(const EngineContext& context, const GroupOptions& optio
     // requests fail unreachable until then.
 }
 
+// Coordinated groups: views from the runtime's backend instead of a server's group_view.
+void GroupEngine::on_coordinated_view(const std::string& name, const View& v, bool fresh,
+                                      Effects& out) {
+    HERALD_ASSERT(options_.coordinated);
+    auto known = known_.find(name);
+    if (!fresh && known != known_.end() && v.id <= known->second.id) {
+        ++counters_.duplicates_dropped;
+        return;
+    }
+    known_[name] = v;
+    auto it = installed_.find(name);
+    const bool concerned = hosts_member_of(v) || it != installed_.end();
+    if (!concerned) return;
+    if (!fresh && it != installed_.end() && !deleted_.contains(name) && v.id <= it->second.id) {
+        return;
+    }
+    install(v, name, out);
+}
+
+void GroupEngine::on_coordinated_delete(const std::string& name, Effects& out) {
+    HERALD_ASSERT(options_.coordinated);
+    const auto known = known_.find(name);
+    const std::uint64_t last = known != known_.end() ? known->second.id : 0;
+    known_.erase(name);
+    if (auto it = installed_.find(name); it != installed_.end() && !deleted_.contains(name)) {
+        return drop(name, std::max(last, it->second.id) + 1, out);
+    }
+    std::vector<std::uint64_t> failed;
+    for (const auto& [id, mc] : multicasts_) {
+        if (mc.name == name) failed.push_back(id);
+    }
+    for (auto id : failed) finish(id, fail(Errc::not_found, "group " + name + " was deleted"), out);
+}
+
 const View* GroupEngine::installed(std::string_view name) const {
     auto it = installed_.find(name);
     return it == installed_.end() ? nullptr : &it->second;
@@ -90,7 +124,7 @@ void GroupEngine::on_lookup(OperationId op, Pid requester, std::string_view name
 void GroupEngine::start_request(OperationId op, PacketKind kind, Pid source, std::string_view name,
                                 bool closed, Time now, Effects& out, std::uint8_t order,
                                 const GroupAddress& address) {
-    if (!options_.server.known()) {
+    if (!options_.server.known() || options_.coordinated) {
         if (op != 0) out.complete(op, fail(Errc::unreachable, "group server unknown"));
         return;
     }
@@ -342,6 +376,10 @@ void GroupEngine::update_membership(const std::string& name, Effects& out) {
 // A view this node may address a multicast with (G14): the installed one when this node hosts
 // a member of it (the server keeps it current), else a looked-up one still within lookup_ttl.
 const View* GroupEngine::usable_view(std::string_view name, Time now) const {
+    if (options_.coordinated) {  // The backend's watch keeps every group's view current.
+        auto it = known_.find(name);
+        return it == known_.end() ? nullptr : &it->second;
+    }
     if (auto it = installed_.find(name); it != installed_.end()) {
         for (const auto& m : it->second.members) {
             if (m.pid.node == self_ && m.incarnation == incarnation_) return &it->second;
@@ -624,7 +662,7 @@ void GroupEngine::member_tick(Time now, Effects& out) {
         seen_.erase(oldest->second);
         seen_by_order_.erase(oldest);
     }
-    if (!is_server() && now >= next_heartbeat_ && hosts_members()) {
+    if (!is_server() && !options_.coordinated && now >= next_heartbeat_ && hosts_members()) {
         next_heartbeat_ = now + options_.heartbeat_interval;
         GroupPacket h;
         h.kind = PacketKind::group_heartbeat;
@@ -665,6 +703,14 @@ void GroupEngine::tick_multicasts(Time now, Effects& out) {
 
 // An internal lookup of `name` for multicasts (G14), unless one is outstanding.
 void GroupEngine::look_up(Pid sender, const std::string& name, Time now, Effects& out) {
+    if (options_.coordinated) {  // Every group is known here (C14): this one does not exist.
+        std::vector<std::uint64_t> failed;
+        for (const auto& [id, mc] : multicasts_) {
+            if (mc.name == name) failed.push_back(id);
+        }
+        for (auto id : failed) finish(id, fail(Errc::not_found, "no group " + name), out);
+        return;
+    }
     const bool asking = std::any_of(requests_.begin(), requests_.end(), [&](const auto& r) {
         return r.second.op == 0 && r.second.request.name == name;
     });

@@ -24,6 +24,10 @@ namespace herald::proto::group {
 inline constexpr std::uint32_t reliability_all = 0xFFFF'FFFF;
 // The port of a multicast group the server picks (G22).
 inline constexpr std::uint16_t picked_port = 7410;
+// G22's pick for a multicast address left zero: the first of 239.193.0.1 .. 239.193.255.254
+// (IPv6: ff12::4852:1 .. ff12::4852:fffe) not in `used`, port picked_port; when all are taken,
+// the first. Any other address is returned as asked.
+[[nodiscard]] GroupAddress pick_address(const GroupAddress& asked, const std::set<IpGroup>& used);
 
 class GroupEngine final : public Engine {
 public:
@@ -82,6 +86,17 @@ public:
     void on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body,
                       std::uint32_t reliability, Duration timeout, Time now, Effects& out,
                       Pid reply_to = {});
+
+    // --- Coordinated groups (GroupOptions::coordinated; docs/coordination.md C13-C15). The
+    // runtime hands every group's current view over, per group in increasing view id, from
+    // its backend's watch. `fresh`: the group was created again since the last view given for
+    // this name (its ids start afresh). The view is installed (G10's envelopes to local
+    // members) when it holds a member of this node or this node installed one of the group's
+    // views before; every given view is the one multicasts from this node are addressed with.
+    void on_coordinated_view(const std::string& name, const View& v, bool fresh, Effects& out);
+    // The group is gone (deleted): as G21 for a node that installed its views; multicasts to
+    // it fail not_found.
+    void on_coordinated_delete(const std::string& name, Effects& out);
 
     // The view of `name` this node installed last, or nullptr. After a deletion (G21) it is
     // the group's final view, without members, until a group created again installs a view.
@@ -193,6 +208,9 @@ private:
     std::map<std::string, View, std::less<>> installed_;
     std::set<std::string, std::less<>> deleted_;  // Installed views that are final (G21).
     std::map<std::string, CachedView, std::less<>> cache_;
+    // Coordinated: every group's current view, as the backend gave it (bounded by the
+    // backend: groups_max).
+    std::map<std::string, View, std::less<>> known_;
     // G22: the IP multicast groups joined, each with the groups (names) it is joined for.
     std::map<IpGroup, std::set<std::string>> joined_;
     std::map<std::uint64_t, Outstanding> requests_;  // By request id.

@@ -12,6 +12,11 @@ struct GroupOptions {
     // The node that runs the group server (the lecture's CGS). Every node of a deployment
     // names the same one; that node answers requests and installs views.
     NodeId server{1};
+    // Views come from a coordination backend (etcd, docs/coordination.md "Groups on etcd")
+    // through on_coordinated_view / on_coordinated_delete, not from a server: requests are not
+    // sent, heartbeats neither (the backend's leases detect crashed nodes), and `server` is
+    // unused.
+    bool coordinated = false;
     // A request or view not answered is sent again after this long (datagrams get lost).
     Duration retransmit_interval = Duration::milliseconds(200);
     // A request to the server not answered within this long completes with Errc::timeout.

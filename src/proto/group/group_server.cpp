@@ -160,9 +160,13 @@ GroupPacket GroupEngine::handle_join(ServerGroup& g, GroupPacket reply, const Gr
 // 239.193.255.254 (IPv6: ff12::4852:1 .. ff12::4852:fffe), port picked_port, among the groups
 // it holds; when all are taken, the first (a shared address costs receivers filtering only).
 GroupAddress GroupEngine::pick_address(const GroupAddress& asked) const {
-    if (asked.kind != AddressKind::multicast || asked.ip.valid()) return asked;
     std::set<IpGroup> used;
     for (const auto& entry : groups_) used.insert(entry.second.current().address.ip);
+    return group::pick_address(asked, used);
+}
+
+GroupAddress pick_address(const GroupAddress& asked, const std::set<IpGroup>& used) {
+    if (asked.kind != AddressKind::multicast || asked.ip.valid()) return asked;
     GroupAddress a = asked;
     a.ip.port = picked_port;
     for (std::uint32_t k = 1; k <= 0xFFFE; ++k) {

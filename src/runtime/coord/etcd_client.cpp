@@ -97,6 +97,11 @@ std::optional<std::int64_t> json_int(const Json& j, std::string_view name) {
     return v;
 }
 
+Json json_kvs(const Json& range) {
+    const Json* kvs = json_field(range, "kvs");
+    return kvs != nullptr && kvs->is_array() ? *kvs : Json::array();
+}
+
 std::optional<std::string> json_text(const Json& j, std::string_view name) {
     const Json* c = json_field(j, name);
     if (c == nullptr || !c->is_string()) return std::nullopt;

@@ -39,6 +39,8 @@ using Json = nlohmann::json;
 // etcd writes int64 fields as JSON strings ("7587883"); numbers are taken too.
 [[nodiscard]] std::optional<std::int64_t> json_int(const Json& j, std::string_view name);
 [[nodiscard]] std::optional<std::string> json_text(const Json& j, std::string_view name);
+// The kvs of a range answer (an empty array when none).
+[[nodiscard]] Json json_kvs(const Json& range);
 // Sets the TLS files of `options` (CA, client certificate and key) on a libcurl easy handle
 // (CURL*); empty ones leave libcurl's defaults.
 void set_tls_options(void* handle, const EtcdOptions& options);

@@ -11,12 +11,6 @@ using proto::naming::NameEntry;
 
 namespace {
 
-// The kvs of a range response (an empty array when none).
-Json kvs_of(const Json& range) {
-    const Json* kvs = json_field(range, "kvs");
-    return kvs != nullptr && kvs->is_array() ? *kvs : Json::array();
-}
-
 // The range response inside a txn answer's first response (its failure branch here).
 Json txn_range(const Json& answer) {
     const Json* responses = json_field(answer, "responses");
@@ -27,7 +21,7 @@ Json txn_range(const Json& answer) {
 
 // The value (decoded) of the first kv of a range response; none when there is no kv.
 Result<std::optional<std::string>> first_value(const Json& range) {
-    const Json kvs = kvs_of(range);
+    const Json kvs = json_kvs(range);
     if (kvs.empty()) return std::optional<std::string>();
     auto value = json_text(kvs[0], "value");
     if (!value) return std::optional<std::string>(std::string());  // etcd omits "" values.
@@ -400,7 +394,7 @@ Result<std::vector<NameEntry>> EtcdNaming::range(EtcdClient& etcd, const std::st
                        {"limit", std::to_string(options_.list_max)}};
     HERALD_TRY(Json answer, etcd.call("/v3/kv/range", request));
     std::vector<NameEntry> out;
-    for (const Json& kv : kvs_of(answer)) {
+    for (const Json& kv : json_kvs(answer)) {
         auto k = json_text(kv, "key");
         auto v = json_text(kv, "value");
         if (!k || !v) continue;

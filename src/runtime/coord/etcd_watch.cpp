@@ -174,6 +174,12 @@ void EtcdWatch::take_response(const Json& response) {
             event.deleted =
                 type != nullptr && type->is_string() && type->get<std::string>() == "DELETE";
             event.revision = json_int(*kv, "mod_revision").value_or(0);
+            event.create_revision = json_int(*kv, "create_revision").value_or(0);
+            if (auto value = json_text(*kv, "value"); value && !event.deleted) {
+                auto bytes = base64_decode(*value);
+                if (!bytes) continue;  // Not etcd's base64: not a change we can read.
+                event.value = std::move(*bytes);
+            }
             next_revision_ = std::max(next_revision_, event.revision + 1);
             events.push_back(std::move(event));
         }

@@ -22,7 +22,9 @@ namespace herald::runtime::coord {
 struct WatchEvent {
     std::string key;  // Decoded.
     bool deleted = false;
-    std::int64_t revision = 0;  // The change's mod_revision.
+    std::int64_t revision = 0;         // The change's mod_revision.
+    std::int64_t create_revision = 0;  // The key's create_revision (0 in a delete).
+    std::string value;                 // Decoded; empty in a delete.
 };
 
 class EtcdWatch {

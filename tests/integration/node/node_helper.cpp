@@ -10,6 +10,9 @@
 //                                            process registers <name> (held on the node's lease
 //                                            of <lease-s> s), "READY <pid>", then waits to be
 //                                            killed
+//   node_helper etcd-group <endpoint,...> <lease-s> <group>   groups on etcd (etcd_groups_test):
+//                                            a process joins <group>, "READY <pid>", then waits
+//                                            to be killed
 // Fault injection comes from $HERALD_FAULTS; $HERALD_PEER_TIMEOUT_MS, when set, replaces the
 // default peer_timeout (a lossy link is not a dead peer: docs/direct.md rule 16). Exit status 0 =
 // role done, 1 = wrong data, 2 = an operation failed, 3 = bad arguments.
@@ -36,7 +39,7 @@ void on_terminate(int) {
 int usage() {
     std::fprintf(stderr,
                  "usage: node_helper echo URL | sink URL COUNT | source URL PID@URL COUNT | "
-                 "etcd-name ENDPOINTS LEASE_S NAME\n");
+                 "etcd-name ENDPOINTS LEASE_S NAME | etcd-group ENDPOINTS LEASE_S GROUP\n");
     return 3;
 }
 
@@ -149,7 +152,10 @@ int source(const std::string& url, const std::string& address, std::uint64_t cou
     return 0;
 }
 
-int etcd_name(const std::string& endpoints, long long lease_s, const std::string& name) {
+// A node whose names and groups are on etcd, and one process of it: "etcd-name" registers
+// `name`, "etcd-group" joins group `name`; then "READY <pid>" and it waits to be killed.
+int etcd_role(bool group, const std::string& endpoints, long long lease_s,
+              const std::string& name) {
     herald::NodeOptions options;
     options.faults_from_env = false;
     options.coordination.backend = herald::Coordination::etcd;
@@ -169,9 +175,15 @@ int etcd_name(const std::string& endpoints, long long lease_s, const std::string
     // A loaded machine (the sanitizer tiers) may make etcd's first commit slower than the
     // call's timeout: retry while it is unreachable, for up to 15 s.
     const auto deadline = std::chrono::steady_clock::now() + 15s;
-    for (auto r = self->register_name(name); !r; r = self->register_name(name)) {
+    auto attempt = [&]() -> herald::Status {
+        if (!group) return self->register_name(name);
+        auto joined = self->join_group(name);
+        if (!joined) return herald::fail(joined.error());
+        return {};
+    };
+    for (auto r = attempt(); !r; r = attempt()) {
         if (r.error().code != Errc::unreachable || std::chrono::steady_clock::now() > deadline) {
-            say("BAD register " + r.error().to_string());
+            say(std::string("BAD ") + (group ? "join " : "register ") + r.error().to_string());
             return 2;
         }
     }
@@ -186,8 +198,9 @@ int main(int argc, char** argv) {
     const std::string_view role = argv[1];
     if (role == "echo" && argc == 3) return echo(argv[2]);
     if (role == "sink" && argc == 4) return sink(argv[2], std::strtoull(argv[3], nullptr, 10));
-    if (role == "etcd-name" && argc == 5) {
-        return etcd_name(argv[2], std::strtoll(argv[3], nullptr, 10), argv[4]);
+    if ((role == "etcd-name" || role == "etcd-group") && argc == 5) {
+        return etcd_role(role == "etcd-group", argv[2], std::strtoll(argv[3], nullptr, 10),
+                         argv[4]);
     }
     if (role == "source" && argc == 5) {
         return source(argv[2], argv[3], std::strtoull(argv[4], nullptr, 10));
