@@ -123,5 +123,24 @@ TEST(DirectSimulation, EpochChurnAcrossTheWrapWithHeavyDuplicationAndReorderingI
     }
 }
 
+// Property: as the first test, with the default faults, when channels are released after 2 s
+// idle (which also makes peer_timeout 1 s, so a stalled epoch, rule 18, and a silent peer's
+// verdict, rule 16, come together) and receivers hold at most 4 channels. Seeds 1411 and 3633
+// failed a send made just after the heal with unreachable: the stall sent it in a new epoch,
+// and the peer's older silence failed it soon after (rule 16 now spares a channel of fresh
+// messages).
+TEST(DirectSimulation, ShortIdleChannelsAndFewOfThemAreClean) {
+    ScenarioOptions options;
+    options.channel_idle = Duration::seconds(2);
+    options.channels_max = 4;
+    ASSERT_TRUE(validate(options));
+    const Summary summary = testing::run_seeds(options, 1, testing::seeds(1000));
+    testing::expect_clean(summary, options);
+    EXPECT_GT(summary.probes().at("probe_channel_stalled").seeds, 0u);
+    for (std::uint64_t seed : {1411u, 3633u}) {
+        testing::expect_clean(testing::run_seeds(options, seed, 1), options);
+    }
+}
+
 }  // namespace
 }  // namespace herald::sim

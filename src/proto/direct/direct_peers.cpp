@@ -297,7 +297,8 @@ void DirectState::on_watch_timer(Peer& peer, Time now, Effects& out) {
     }
     trace(out, now, "unreachable", [&] { return "node=" + to_string(peer.node); });
     // Messages that have not waited peer_timeout/2 themselves (sent just before the verdict,
-    // e.g. right after a partition healed) and were never transmitted get one more period.
+    // e.g. right after a partition healed) get one more period, if never transmitted or if
+    // every message of their channel is such a one (fail_unreachable).
     const Time fresh_after = now - options_.peer_timeout / 2;
     std::vector<std::uint64_t> ids;
     for (const auto& [id, channel] : senders_) {
@@ -324,11 +325,19 @@ void DirectState::on_watch_timer(Peer& peer, Time now, Effects& out) {
 
 bool DirectState::fail_unreachable(SenderChannel& channel, Time fresh_after, Time now,
                                    Effects& out) {
+    // Every message is fresh (e.g. the only one in flight was sent after a partition healed and
+    // transmitted just now in a new epoch, rule 18): the channel stays as it is. Its in-flight
+    // messages keep their epoch and seqs, so resending them cannot deliver one twice.
+    const auto fresh = [&](const SendEntry& entry) { return entry.queued_at > fresh_after; };
+    if (!channel.entries.empty() &&
+        std::all_of(channel.entries.begin(), channel.entries.end(), fresh)) {
+        return true;
+    }
     const auto inflight = static_cast<std::size_t>(channel.inflight());
     std::deque<SendEntry> kept;
     for (std::size_t i = 0; i < channel.entries.size(); ++i) {
         SendEntry& entry = channel.entries[i];
-        if (i >= inflight && entry.queued_at > fresh_after) {
+        if (i >= inflight && fresh(entry)) {
             kept.push_back(std::move(entry));
         } else {
             complete(entry, fail(Errc::unreachable, "the peer node did not answer"), out);

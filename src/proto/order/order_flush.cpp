@@ -429,14 +429,23 @@ void OrderEngine::on_outcome(const std::string& name, Endpoint& ep, const OrderP
         return;
     }
     if (ep.queued.empty()) return;
-    // The queued views as if they arrived now (O29): a view that loses a member of the one
-    // before it replaces it, as it did at the members that were flushing toward it.
+    // The queued views as if they arrived now, one by one (O29): the first is the next pending
+    // view; each later one that keeps every member of the pending view is queued behind it,
+    // each that loses one replaces it and drops the queue, as on_view does. (Stopping at the
+    // first view that keeps all left a member flushing toward a view whose coordinator a later
+    // queued view had dropped: it reported for ever to a dead member, O34 (7).)
     View next = ep.queued.front();
     ep.queued.pop_front();
-    while (!ep.queued.empty() && !keeps_all(next, ep.queued.front())) {
-        next = ep.queued.front();
-        ep.queued.pop_front();
+    std::deque<View> kept;
+    for (auto& later : ep.queued) {
+        if (keeps_all(next, later)) {
+            kept.push_back(std::move(later));
+            continue;
+        }
+        next = std::move(later);
+        kept.clear();
     }
+    ep.queued = std::move(kept);
     begin_flush(name, ep, next, now, out);
 }
 

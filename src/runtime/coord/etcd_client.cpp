@@ -401,4 +401,18 @@ Result<Json> EtcdClient::call(std::string_view path, const Json& body) {
     return fail(Errc::unreachable, std::move(detail));
 }
 
+Result<std::int64_t> grant_lease(EtcdClient& etcd, Duration ttl) {
+    const std::int64_t seconds = std::max<std::int64_t>(1, (ttl.ms() + 999) / 1000);
+    HERALD_TRY(Json answer, etcd.call("/v3/lease/grant", Json{{"TTL", std::to_string(seconds)}}));
+    auto id = json_int(answer, "ID");
+    if (!id || *id == 0) return fail(Errc::malformed, "etcd lease grant without an ID");
+    return *id;
+}
+
+void revoke_lease(EtcdClient& etcd, std::int64_t& lease) {
+    if (lease == 0) return;
+    (void)etcd.call("/v3/lease/revoke", Json{{"ID", std::to_string(lease)}});
+    lease = 0;
+}
+
 }  // namespace herald::runtime::coord

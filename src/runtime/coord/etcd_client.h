@@ -102,4 +102,11 @@ private:
     std::thread worker_;
 };
 
+// Worker thread: grants a lease of `ttl` (rounded up to whole seconds, at least 1) and returns
+// its ID. EtcdClient::call's errors; malformed when the answer has no ID.
+[[nodiscard]] Result<std::int64_t> grant_lease(EtcdClient& etcd, Duration ttl);
+// Worker thread: revokes `lease` (its keys go at once) unless it is 0, and sets it to 0. Used
+// at stop: the answer is not waited for beyond the call's timeout.
+void revoke_lease(EtcdClient& etcd, std::int64_t& lease);
+
 }  // namespace herald::runtime::coord

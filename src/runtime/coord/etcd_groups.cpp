@@ -271,11 +271,7 @@ void EtcdGroups::leave_later(const std::string& name, Pid member) {
 
 void EtcdGroups::shutdown() {
     if (watch_) watch_->stop();
-    client_->stop([this](EtcdClient& etcd) {
-        if (lease_ == 0) return;
-        (void)etcd.call("/v3/lease/revoke", Json{{"ID", std::to_string(lease_)}});
-        lease_ = 0;
-    });
+    client_->stop([this](EtcdClient& etcd) { revoke_lease(etcd, lease_); });
 }
 
 void EtcdGroups::join_threads() {
@@ -329,12 +325,9 @@ Result<std::map<NodeId, std::uint32_t>> EtcdGroups::alive(EtcdClient& etcd) {
 }
 
 Result<std::int64_t> EtcdGroups::lease(EtcdClient& etcd) {
-    if (lease_ != 0) return lease_;
-    const std::int64_t seconds = std::max<std::int64_t>(1, (lease_ttl_.ms() + 999) / 1000);
-    HERALD_TRY(Json answer, etcd.call("/v3/lease/grant", Json{{"TTL", std::to_string(seconds)}}));
-    auto id = json_int(answer, "ID");
-    if (!id || *id == 0) return fail(Errc::malformed, "etcd lease grant without an ID");
-    lease_ = *id;
+    if (lease_ == 0) {
+        HERALD_TRY(lease_, grant_lease(etcd, lease_ttl_));
+    }
     return lease_;
 }
 

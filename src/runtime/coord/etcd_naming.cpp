@@ -283,11 +283,7 @@ void EtcdNaming::shutdown() {
     if (watch_) watch_->stop();  // Its stream ends at once; no more cache drops posted.
     // Calls still queued fail closed; then the lease is revoked (its names go at once), at
     // most etcd_timeout: a stop never waits longer for etcd than that and one call.
-    client_->stop([this](EtcdClient& etcd) {
-        if (lease_ == 0) return;
-        (void)etcd.call("/v3/lease/revoke", Json{{"ID", std::to_string(lease_)}});
-        lease_ = 0;
-    });
+    client_->stop([this](EtcdClient& etcd) { revoke_lease(etcd, lease_); });
 }
 
 void EtcdNaming::join() {
@@ -300,17 +296,9 @@ std::string EtcdNaming::key(const std::string& name) const {
     return client_->options().prefix + "names/" + name;
 }
 
-Result<std::int64_t> EtcdNaming::grant(EtcdClient& etcd, Duration ttl) {
-    const std::int64_t seconds = std::max<std::int64_t>(1, (ttl.ms() + 999) / 1000);
-    HERALD_TRY(Json answer, etcd.call("/v3/lease/grant", Json{{"TTL", std::to_string(seconds)}}));
-    auto id = json_int(answer, "ID");
-    if (!id || *id == 0) return fail(Errc::malformed, "etcd lease grant without an ID");
-    return *id;
-}
-
 Result<std::int64_t> EtcdNaming::node_lease(EtcdClient& etcd) {
     if (lease_ == 0) {
-        HERALD_TRY(lease_, grant(etcd, lease_ttl_));
+        HERALD_TRY(lease_, grant_lease(etcd, lease_ttl_));
     }
     return lease_;
 }
@@ -341,7 +329,7 @@ Status EtcdNaming::put_if_free(EtcdClient& etcd, const std::string& name, Pid ow
 Status EtcdNaming::claim(EtcdClient& etcd, const std::string& name, Pid owner, bool held,
                          Duration lease) {
     if (!held) {
-        HERALD_TRY(std::int64_t own, grant(etcd, lease));
+        HERALD_TRY(std::int64_t own, grant_lease(etcd, lease));
         auto put = put_if_free(etcd, name, owner, own);
         if (!put) (void)etcd.call("/v3/lease/revoke", Json{{"ID", std::to_string(own)}});
         return put;

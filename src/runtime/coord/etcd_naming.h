@@ -69,7 +69,6 @@ private:
 
     // --- Worker thread ---
     [[nodiscard]] std::string key(const std::string& name) const;
-    [[nodiscard]] Result<std::int64_t> grant(EtcdClient& etcd, Duration ttl);
     [[nodiscard]] Result<std::int64_t> node_lease(EtcdClient& etcd);
     [[nodiscard]] Status put_if_free(EtcdClient& etcd, const std::string& name, Pid owner,
                                      std::int64_t lease);

@@ -19,18 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-#define HERALD_NEED_ETCD_CLUSTER(cluster)                                                       \
-    do {                                                                                        \
-        if (etcd_binary().empty()) {                                                            \
-            GTEST_SKIP() << "no etcd binary (apt-get install etcd-server, or set HERALD_ETCD)"; \
-        }                                                                                       \
-        ASSERT_TRUE((cluster).start()) << "the etcd cluster did not elect a leader in 20 s";    \
-    } while (0)
-
-long long ms_since(Clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
 bool has(const std::vector<Pid>& members, Pid pid) {
     return std::find(members.begin(), members.end(), pid) != members.end();
 }
@@ -151,7 +139,7 @@ TEST(EtcdGroupsOptions, AGroupServerWithEtcdIsAnInvalidArgument) {
 // C12-C14: create, join from three nodes, the same views everywhere, each member told of each
 // view in order, a multicast answered by all, leave, list, delete (members told).
 TEST_F(EtcdGroupsTest, EveryNodeSeesTheSameViewsAndMulticastsReachTheMembers) {
-    HERALD_NEED_ETCD_CLUSTER(cluster);
+    HERALD_NEED_ETCD(cluster);
     start_nodes();
     auto created = nodes[0]->create_group("g");
     ASSERT_TRUE(created) << created.error().to_string();
@@ -232,7 +220,7 @@ TEST_F(EtcdGroupsTest, EveryNodeSeesTheSameViewsAndMulticastsReachTheMembers) {
 // C15: a node killed with kill -9 stops renewing its lease; when it ends, etcd deletes the
 // node key and the survivors take its members out of every view.
 TEST_F(EtcdGroupsTest, AKilledNodesMembersLeaveEveryViewWithinItsLeaseTtl) {
-    HERALD_NEED_ETCD_CLUSTER(cluster);
+    HERALD_NEED_ETCD(cluster);
     start_nodes();
     ASSERT_TRUE(nodes[0]->create_group("crash"));
     auto survivor = nodes[1]->spawn();
@@ -284,7 +272,7 @@ TEST_F(EtcdGroupsTest, AKilledNodesMembersLeaveEveryViewWithinItsLeaseTtl) {
 // installs the view; the test allows 10 s, for loaded CI machines. Then ordered multicast
 // (ABCAST) on those views.
 TEST_F(EtcdGroupsTest, ViewsStillChangeAfterTheEtcdLeaderIsKilled) {
-    HERALD_NEED_ETCD_CLUSTER(cluster);
+    HERALD_NEED_ETCD(cluster);
     start_nodes();
     ASSERT_TRUE(nodes[0]->create_group("lead", Order::abcast));
     auto leader = cluster.leader();

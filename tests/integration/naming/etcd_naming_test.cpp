@@ -20,18 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-#define HERALD_NEED_ETCD(cluster)                                                               \
-    do {                                                                                        \
-        if (etcd_binary().empty()) {                                                            \
-            GTEST_SKIP() << "no etcd binary (apt-get install etcd-server, or set HERALD_ETCD)"; \
-        }                                                                                       \
-        ASSERT_TRUE((cluster).start()) << "the etcd cluster did not elect a leader in 20 s";    \
-    } while (0)
-
-long long ms_since(Clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
 class EtcdNamingTest : public ::testing::Test {
 protected:
     // Three nodes, each trying the members from a different one first.

@@ -22,7 +22,24 @@
 #include "node_test_support.h"
 #include "runtime/coord/etcd_client.h"
 
+// Skips the test when no etcd binary is found, else starts `cluster` (a failed start fails
+// the test).
+#define HERALD_NEED_ETCD(cluster)                                                               \
+    do {                                                                                        \
+        if (::herald::testing::etcd_binary().empty()) {                                         \
+            GTEST_SKIP() << "no etcd binary (apt-get install etcd-server, or set HERALD_ETCD)"; \
+        }                                                                                       \
+        ASSERT_TRUE((cluster).start()) << "the etcd cluster did not elect a leader in 20 s";    \
+    } while (0)
+
 namespace herald::testing {
+
+// Milliseconds since `t` on the steady clock (the figures the etcd tests print).
+inline long long ms_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 t)
+        .count();
+}
 
 // The etcd server binary ($HERALD_ETCD, else /usr/bin/etcd from Debian's etcd-server), or "".
 inline std::string etcd_binary() {

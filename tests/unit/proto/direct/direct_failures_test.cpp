@@ -232,6 +232,42 @@ TEST(DirectFailures, AFreshSendIsNotFailedByAnOldSilence) {
     EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"fresh"}));
 }
 
+// Found by the simulator (herald-sim --scenario=direct --seed=1411 --channel-idle-ms=2000
+// --channels-max=4: channel_idle 2 s, peer_timeout 1 s): a send made just after the faults
+// healed waited behind an in-flight message on a channel whose receiver had said nothing for
+// channel_idle/2. The stall (rule 18) gave the epoch up and transmitted the fresh message in a
+// new epoch; 20 ms later the peer's silence, counted from the old message's first
+// retransmission, reached peer_timeout (rule 16) and failed it too, as it was no longer "never
+// transmitted". Now a channel whose messages are all fresh stays as it is for one more period:
+// same epoch and seqs, so going on cannot deliver one twice.
+TEST(DirectFailures, AFreshSendTheStallTransmittedIsNotFailedByAnOldSilence) {
+    DirectOptions options;
+    options.channel_idle = Duration::seconds(2);
+    options.peer_timeout = Duration::seconds(1);
+    options.retransmit_max = ms(250);
+    Duo t(options);
+    t.net.send(*t.a, 1, t.p, t.q, "x");
+    t.net.flush();                         // Hello, "x" and its ack: the peer is heard at 0.
+    t.net.send(*t.a, 2, t.p, t.q, "old");  // First sent at 0 too; then a partition.
+    while (t.net.now < Time::zero() + ms(950)) {
+        t.net.drop_all();
+        t.net.advance(ms(50));
+    }
+    t.net.drop_all();
+    t.net.send(*t.a, 3, t.p, t.q, "fresh");  // Held: the channel is suspect (rule 18).
+    t.net.advance_to(Time::zero() + Duration::seconds(1));
+    EXPECT_EQ(t.a->error(2), Errc::unreachable);  // The epoch is given up...
+    EXPECT_EQ(t.a->traced("probe_channel_stalled"), 1u);
+    EXPECT_EQ(t.net.on_wire(PacketKind::data), 1u);  // ...and "fresh" goes in a new one.
+    t.net.advance(ms(100));                          // The verdict comes while it travels.
+    EXPECT_EQ(t.a->traced("unreachable"), 1u);
+    EXPECT_FALSE(t.a->done(3));
+    EXPECT_EQ(t.a->traced("probe_unreachable_spared"), 1u);
+    t.net.settle(t.net.now + ms(500));  // The partition heals.
+    EXPECT_TRUE(t.a->ok(3));
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"x", "fresh"}));
+}
+
 TEST(DirectFailures, AFreshSendFailsTooWhenThePeerStaysSilent) {
     Duo t;
     t.net.send(*t.a, 1, t.p, t.q, "old");

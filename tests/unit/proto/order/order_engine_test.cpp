@@ -556,6 +556,57 @@ TEST(OrderEngine, FlushDeliversWhatOnlySomeSurvivorsReceived) {
     EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{1, 2}));
 }
 
+// O29, the views queued during a flush are taken one by one when it ends: members 2 and 3 flush
+// view 1 toward view 2 (members 1 and 4 crashed) while views 3 (node 1 restarted), 4 (node 4
+// restarted) and 5 (node 1 crashed again) arrive. Views 3 and 4 keep every member of the view
+// before them and wait in the queue; view 5 drops view 3's and 4's coordinator, so it replaces
+// them. Taking only view 3 (it keeps all of view 2) and stopping there left members 2 and 3
+// reporting for ever to the dead coordinator of view 3 (O34 (7), herald-sim --scenario=order
+// --nodes 4 --messages 4 --crash 3 --safety-ms 3000 --seed 20168).
+TEST(OrderEngine, QueuedViewThatDropsTheNextCoordinatorReplacesIt) {
+    Net net(4, OrderMode::fifo);
+    ASSERT_EQ(net.send(2, 1), Errc::ok);
+    net.flush_wire();
+    const Member restarted_one{Pid{NodeId{1}, 10}, 2};
+    const Member restarted_four{Pid{NodeId{4}, 10}, 2};
+    const auto view = [](std::uint64_t id, std::vector<Member> members) {
+        View v;
+        v.id = id;
+        v.members = std::move(members);
+        return v;
+    };
+    const View two = view(2, {Net::member(2), Net::member(3)});
+    const View three = view(3, {restarted_one, Net::member(2), Net::member(3)});
+    const View four = view(4, {restarted_one, Net::member(2), Net::member(3), restarted_four});
+    const View five = view(5, {Net::member(2), Net::member(3), restarted_four});
+    for (const View* v : {&two, &three, &four, &five}) {
+        net.on_view(2, *v);
+        net.on_view(3, *v);
+        if (v == &four) {  // Node 4's new incarnation joins in view 4.
+            net.engines.at(3) = std::make_unique<OrderEngine>(
+                EngineContext{NodeId{4}, 2, net.random, net.now}, net.options);
+            ASSERT_TRUE(net.engine(4).on_create("g", OrderMode::fifo).has_value());
+        }
+        if (v->id >= 4) net.on_view(4, *v);
+    }
+    for (int round = 0; round < 20; ++round) {  // Node 1 is down: its packets are lost.
+        std::erase_if(net.wire, [](const Net::InFlight& p) {
+            return p.to == NodeId{1} || p.from == NodeId{1};
+        });
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    for (std::size_t node : {std::size_t{2}, std::size_t{3}, std::size_t{4}}) {
+        const Pid pid = node == 4 ? restarted_four.pid : Net::member(node).pid;
+        ASSERT_NE(net.engine(node).installed("g", pid), nullptr);
+        EXPECT_EQ(net.engine(node).installed("g", pid)->id, 5u) << "node " << node;
+    }
+    EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{1}));
+    ASSERT_EQ(net.send(3, 2), Errc::ok);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{1, 2}));
+}
+
 // O36, the lecture's fault-tolerant atomic multicast: member 1 crashes after its message
 // reached member 2 only; member 2 re-multicasts it on first sight, so members 3 and 4 deliver
 // it in view 1 without member 1, without a retransmission and before any view change. A
