@@ -195,6 +195,9 @@ struct GroupArgs {
     bool ft_atomic = false;           // send --ft-atomic
     std::string send_timeout = "5s";  // send: the multicast's own timeout
     std::uint32_t count = 0;          // recv: exit after this many messages (0: no limit)
+    std::string collect;              // send --collect first|k|all (docs/groups.md G24)
+    std::vector<std::string> from;    // send --from PID: a selective collection
+    std::string answer;               // recv --reply TEXT: answer each request with it
 };
 int run_group(const Output& out, const GroupArgs& args);
 int run_mailbox(const Output& out, const MailboxArgs& args);

@@ -38,6 +38,24 @@ Status check_reliability(const std::string& text) {
     return {};
 }
 
+// --collect first|k|all and --from PID (docs/groups.md G24); the daemon checks them again.
+Status check_collect(const GroupArgs& args) {
+    for (const auto& pid : args.from) {
+        if (!parse_pid(pid)) {
+            return fail(Errc::invalid_argument, "--from " + pid + ": not a pid (NODE.LOCAL)");
+        }
+    }
+    if (args.collect.empty() || args.collect == "first" || args.collect == "all") return {};
+    std::uint32_t k = 0;
+    const auto* end = args.collect.data() + args.collect.size();
+    const auto [ptr, ec] = std::from_chars(args.collect.data(), end, k);
+    if (ec != std::errc{} || ptr != end || k == 0 || k == Collect::all_count) {
+        return fail(Errc::invalid_argument,
+                    "--collect " + args.collect + ": allowed: first, a count k >= 1, all");
+    }
+    return {};
+}
+
 // The admin op of each action whose name differs (rm deletes; members reads the view).
 std::string op_of(const std::string& action) {
     if (action == "rm") return "group_delete";
@@ -86,6 +104,9 @@ Result<admin::Request> request_for(const GroupArgs& args, std::chrono::nanosecon
     }
     request.body = args.body;
     request.reliability = request.atomicity.empty() ? args.reliability : "0";
+    HERALD_TRY(check_collect(args));
+    request.collect = args.collect;
+    request.from = args.from;
     request.timeout_ms = std::max<std::int64_t>(
         1, std::chrono::duration_cast<std::chrono::milliseconds>(send_timeout).count());
     return request;
@@ -94,6 +115,37 @@ Result<admin::Request> request_for(const GroupArgs& args, std::chrono::nanosecon
 // The node part of a pid text "<node hex>.<local>".
 std::string node_of(const std::string& pid) {
     return pid.substr(0, pid.find('.'));
+}
+
+// group send --collect: one line per answer, then the summary (docs/cli.md).
+void print_answers(const Output& out, const admin::Reply& reply) {
+    const auto& r = reply.groups.front();
+    for (const auto& m : reply.group_messages) {
+        const RenderedBody body = render_body(ByteView(m.body.data(), m.body.size()));
+        out.result(fmt::format("answer from {} ({} bytes{}): {}", m.sender, m.body.size(),
+                               body.format == "text" ? "" : ", " + body.format, body.text),
+                   {{"event", "answer"},
+                    {"group", m.group},
+                    {"member", m.sender},
+                    {"view_id", m.view_id},
+                    {"bytes", m.body.size()},
+                    {"format", body.format},
+                    {"body", body.value}});
+    }
+    out.result(fmt::format("{} {} answer{} of {} addressed in {} (view {}) by {}{}{}",
+                           r.timed_out ? "timeout:" : "collected", reply.group_messages.size(),
+                           reply.group_messages.size() == 1 ? "" : "s", r.members.size(), r.name,
+                           r.view_id, reply.pid,
+                           r.departed.empty() ? "" : "; departed: ", fmt::join(r.departed, " ")),
+               {{"event", "collected"},
+                {"ok", !r.timed_out},
+                {"name", r.name},
+                {"view_id", r.view_id},
+                {"sender", reply.pid},
+                {"addressed", r.members},
+                {"answers", reply.group_messages.size()},
+                {"departed", r.departed},
+                {"timed_out", r.timed_out}});
 }
 
 void print(const Output& out, const GroupArgs& args, const admin::Reply& reply) {
@@ -120,6 +172,10 @@ void print(const Output& out, const GroupArgs& args, const admin::Reply& reply) 
                 pid + " " + node_of(pid),
                 {{"name", r.name}, {"view_id", r.view_id}, {"pid", pid}, {"node", node_of(pid)}});
         }
+        return;
+    }
+    if (args.action == "send" && !args.collect.empty()) {
+        print_answers(out, reply);
         return;
     }
     if (args.action == "send") {
@@ -154,17 +210,20 @@ void print(const Output& out, const GroupArgs& args, const admin::Reply& reply) 
 
 void print_message(const Output& out, const admin::GroupMessageRecord& m) {
     const RenderedBody body = render_body(ByteView(m.body.data(), m.body.size()));
-    out.result(fmt::format("message from {} to {} (view {}, id {}, {} bytes{}): {}", m.sender,
-                           m.group, m.view_id, m.message_id, m.body.size(),
-                           body.format == "text" ? "" : ", " + body.format, body.text),
-               {{"event", "message"},
-                {"group", m.group},
-                {"sender", m.sender},
-                {"view_id", m.view_id},
-                {"message_id", m.message_id},
-                {"bytes", m.body.size()},
-                {"format", body.format},
-                {"body", body.value}});
+    out.result(
+        fmt::format("{} from {} to {} (view {}, id {}, {} bytes{}): {}{}",
+                    m.request ? "request" : "message", m.sender, m.group, m.view_id, m.message_id,
+                    m.body.size(), body.format == "text" ? "" : ", " + body.format, body.text,
+                    m.answered ? " (answered)" : ""),
+        {{"event", m.request ? "request" : "message"},
+         {"answered", m.answered},
+         {"group", m.group},
+         {"sender", m.sender},
+         {"view_id", m.view_id},
+         {"message_id", m.message_id},
+         {"bytes", m.body.size()},
+         {"format", body.format},
+         {"body", body.value}});
 }
 
 // herald group recv: asks the daemon for its member's multicasts again and again (each
@@ -184,6 +243,7 @@ int receive(const Output& out, const GroupArgs& args, Node& node, Process& self,
         admin::Request request;
         request.op = "group_recv";
         request.name = args.name;
+        request.answer = args.answer;
         request.count =
             args.count == 0 ? per_request_max : std::min(per_request_max, args.count - received);
         request.timeout_ms = wait.count();
@@ -226,6 +286,12 @@ int run_group(const Output& out, const GroupArgs& args) {
     auto reply = admin_call(*(*client)->node, *self, args.url, *request, deadline);
     if (!reply) return out.error(reply.error());
     print(out, args, *reply);
+    if (args.action == "send" && !args.collect.empty() && !reply->groups.empty() &&
+        reply->groups.front().timed_out) {
+        return out.error(Errc::timeout,
+                         fmt::format("{} answers within --send-timeout {}",
+                                     reply->group_messages.size(), args.send_timeout));
+    }
     return exit_ok;
 }
 

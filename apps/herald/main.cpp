@@ -259,6 +259,29 @@ void add_migrate(CLI::App& app, MigrateArgs& a) {
     c->add_option("TO_URL", a.to, "The heraldd to move it to")->required();
 }
 
+// herald group send's options: reliability, atomicity, and a request's collection (G24).
+void add_group_send(CLI::App* send, GroupArgs& a) {
+    send->add_option("--reliability,-r", a.reliability,
+                     "0 (no response), k (k members answered) or all")
+        ->capture_default_str();
+    send->add_option("--send-timeout", a.send_timeout,
+                     "How long the multicast waits for its responses")
+        ->capture_default_str();
+    auto* atomic = send->add_flag("--atomic", a.atomic,
+                                  "Atomic: every member of the view that survives it gets it, or "
+                                  "none does (the daemon's member sends; docs/groups.md G23)");
+    auto* ft = send->add_flag("--ft-atomic", a.ft_atomic,
+                              "Fault-tolerant atomic: as --atomic, and every receiver "
+                              "re-multicasts it")
+                   ->excludes(atomic);
+    auto* collect = send->add_option("--collect", a.collect,
+                                     "A request: wait for the answers of first, k or all members "
+                                     "and print them (docs/groups.md G24)");
+    collect->excludes(atomic)->excludes(ft);
+    send->add_option("--from", a.from, "With --collect: only answers of this member pid (repeat)")
+        ->needs(collect);
+}
+
 void add_group(CLI::App& app, GroupArgs& a) {
     CLI::App* m =
         subcommand(app, "group",
@@ -297,18 +320,7 @@ void add_group(CLI::App& app, GroupArgs& a) {
     auto* send = action("send", "Multicast BODY to NAME's members");
     send->add_option("NAME", a.name)->required();
     send->add_option("BODY", a.body, "The body as text")->required();
-    send->add_option("--reliability,-r", a.reliability,
-                     "0 (no response), k (k members answered) or all")
-        ->capture_default_str();
-    send->add_option("--send-timeout", a.send_timeout,
-                     "How long the multicast waits for its responses")
-        ->capture_default_str();
-    auto* atomic = send->add_flag("--atomic", a.atomic,
-                                  "Atomic: every member of the view that survives it gets it, or "
-                                  "none does (the daemon's member sends; docs/groups.md G23)");
-    send->add_flag("--ft-atomic", a.ft_atomic,
-                   "Fault-tolerant atomic: as --atomic, and every receiver re-multicasts it")
-        ->excludes(atomic);
+    add_group_send(send, a);
     action("view", "The current view of NAME: id, open/closed, order, members")
         ->add_option("NAME", a.name)
         ->required();
@@ -326,6 +338,7 @@ void add_group(CLI::App& app, GroupArgs& a) {
     recv->add_option("NAME", a.name)->required();
     recv->add_option("--count,-n", a.count, "Exit 0 after N messages (0: no limit)")
         ->capture_default_str();
+    recv->add_option("--reply", a.answer, "Answer every request multicast received with TEXT");
 }
 
 void add_sim(CLI::App& app, std::vector<std::string>& args) {

@@ -76,9 +76,17 @@ struct Request {
     // count, retain_ms its retention by age (0: none).
     bool board = false;
     std::int64_t retain_ms = 0;
+    // group_send: empty for a plain multicast; "first", "all" or a count k >= 1 for a request
+    // multicast that collects that many answers (docs/groups.md G24), only from the pids in
+    // `from` when it is not empty (selective). reliability does not apply then.
+    std::string collect;
+    std::vector<std::string> from;
+    // group_recv: when not empty, the daemon's member answers every request it takes with it.
+    std::string answer;
     MSGPACK_DEFINE_MAP(herald_admin, op, id, name, durability, capacity_messages, capacity_bytes,
                        restricted, who, rights, lease_ms, closed, body, reliability, timeout_ms,
-                       order, count, url, address, atomicity, board, retain_ms)
+                       order, count, url, address, atomicity, board, retain_ms, collect, from,
+                       answer)
 };
 
 struct MailboxEntry {
@@ -132,7 +140,10 @@ struct GroupRecord {
     std::vector<std::string> members;  // Pids "<node>.<local>", sorted.
     std::string order;                 // The group's ordering (herald::order_name).
     std::string address;               // Its address (herald::to_string(GroupAddress)).
-    MSGPACK_DEFINE_MAP(name, view_id, closed, members, order, address)
+    // group_send with collect: the addressed members that left the view while it waited.
+    std::vector<std::string> departed;
+    bool timed_out = false;  // group_send with collect: the answers are a partial result.
+    MSGPACK_DEFINE_MAP(name, view_id, closed, members, order, address, departed, timed_out)
 };
 
 // One multicast the daemon's member of a group received, as group_recv answers it.
@@ -142,7 +153,9 @@ struct GroupMessageRecord {
     std::uint64_t view_id = 0;
     std::uint64_t message_id = 0;
     std::vector<std::uint8_t> body;  // MessagePack bin.
-    MSGPACK_DEFINE_MAP(group, sender, view_id, message_id, body)
+    bool request = false;            // A request multicast (docs/groups.md G24).
+    bool answered = false;           // group_recv with `answer`: the member answered it.
+    MSGPACK_DEFINE_MAP(group, sender, view_id, message_id, body, request, answered)
 };
 
 // The answer to any request. `error` is empty on success, otherwise an Errc name
@@ -174,7 +187,9 @@ struct Reply {
     // daemon's member received, oldest first (or the current view alone without a member).
     std::vector<GroupRecord> groups;
     // group_recv: the multicasts taken, in arrival order (`pid`: the daemon's member; counters
-    // "group_recv_dropped": messages dropped unread since the member joined).
+    // "group_recv_dropped": messages dropped unread since the member joined). group_send with
+    // collect: the answers (sender: the member; message_id 0), in arrival order, and groups[0]
+    // is the view addressed (members: the members addressed), with departed and timed_out.
     std::vector<GroupMessageRecord> group_messages;
     MSGPACK_DEFINE_MAP(herald_admin, id, error, detail, pid, node, incarnation, listen, version,
                        uptime_ms, faults, processes, counters, mailboxes, names, groups,

@@ -16,7 +16,8 @@ constexpr std::int64_t send_timeout_ms_max = 600'000;
 
 admin::GroupRecord record_of(const GroupView& v) {
     admin::GroupRecord r{
-        v.group, v.id, v.closed, {}, std::string(order_name(v.order)), to_string(v.address)};
+        v.group, v.id, v.closed, {}, std::string(order_name(v.order)), to_string(v.address),
+        {},      false};
     r.members.reserve(v.members.size());
     for (const Pid& pid : v.members) r.members.push_back(to_string(pid));
     return r;
@@ -33,6 +34,41 @@ Result<Reliability> parse_reliability(const std::string& text) {
                     "reliability '" + text + "' (allowed: 0, a count k >= 1, all)");
     }
     return Reliability::at_least(k);
+}
+
+// group_send's collect and from (docs/groups.md G24): "first", "all" or a count k >= 1, and
+// the pids of a selective collection.
+Result<Collect> parse_collect(const std::string& text, const std::vector<std::string>& from) {
+    Collect c;
+    if (text == "first") {
+        c = Collect::first();
+    } else if (text != "all") {
+        std::uint32_t k = 0;
+        const auto* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, k);
+        if (ec != std::errc{} || ptr != end || k == 0 || k == Collect::all_count) {
+            return fail(Errc::invalid_argument,
+                        "collect '" + text + "' (allowed: first, a count k >= 1, all)");
+        }
+        c = Collect::at_least(k);
+    }
+    for (const auto& pid : from) {
+        auto parsed = parse_pid(pid);
+        if (!parsed) return fail(Errc::invalid_argument, "from '" + pid + "' is not a pid");
+        c.from.push_back(*parsed);
+    }
+    return c;
+}
+
+admin::GroupMessageRecord answer_record(const std::string& group, std::uint64_t view_id,
+                                        const GroupAnswer& answer) {
+    return {group,
+            to_string(answer.member),
+            view_id,
+            0,
+            std::vector<std::uint8_t>(answer.body.begin(), answer.body.end()),
+            false,
+            false};
 }
 
 }  // namespace
@@ -53,7 +89,7 @@ Status GroupOps::run(Process& self, const admin::Request& request, admin::Reply&
             std::string order = view ? std::string(order_name(view->order)) : "";
             std::string address = view ? to_string(view->address) : "";
             reply.groups.push_back(
-                {std::move(name), 0, false, {}, std::move(order), std::move(address)});
+                {std::move(name), 0, false, {}, std::move(order), std::move(address), {}, false});
         }
         return {};
     }
@@ -129,12 +165,34 @@ Status GroupOps::send(Process& self, const admin::Request& request, admin::Reply
     std::lock_guard lock(mutex_);
     auto it = members_.find(request.name);  // A member may send to a closed group.
     Process& sender = it == members_.end() ? self : it->second.process;
+    if (!request.collect.empty()) return collect(sender, request, timeout, reply);
     HERALD_TRY(auto sent, sender.multicast(request.name, std::string_view(request.body),
                                            reliability, timeout, atomicity));
     reply.pid = to_string(sender.pid());
-    admin::GroupRecord r{request.name, sent.view_id, false, {}, {}, {}};
+    admin::GroupRecord r{request.name, sent.view_id, false, {}, {}, {}, {}, false};
     for (const Pid& pid : sent.responders) r.members.push_back(to_string(pid));
     reply.groups.push_back(std::move(r));
+    return {};
+}
+
+// group_send with collect: a request multicast and its answers (docs/groups.md G24).
+Status GroupOps::collect(Process& sender, const admin::Request& request,
+                         std::chrono::milliseconds timeout, admin::Reply& reply) {
+    if (!request.atomicity.empty() && request.atomicity != "none") {
+        return fail(Errc::invalid_argument, "collect does not apply to atomic multicasts");
+    }
+    HERALD_TRY(Collect collect, parse_collect(request.collect, request.from));
+    HERALD_TRY(auto r, sender.multicast_request(request.name, std::string_view(request.body),
+                                                collect, timeout));
+    reply.pid = to_string(sender.pid());
+    admin::GroupRecord g{request.name, r.view_id, false, {}, {}, {}, {}, false};
+    for (const Pid& pid : r.addressed) g.members.push_back(to_string(pid));
+    for (const Pid& pid : r.departed) g.departed.push_back(to_string(pid));
+    g.timed_out = r.timed_out;
+    reply.groups.push_back(std::move(g));
+    for (const auto& answer : r.answers) {
+        reply.group_messages.push_back(answer_record(request.name, r.view_id, answer));
+    }
     return {};
 }
 
@@ -142,7 +200,7 @@ Status GroupOps::remove(const std::string& name, admin::Reply& reply) {
     HERALD_TRY(node_.delete_group(name));
     std::lock_guard lock(mutex_);
     members_.erase(name);  // Its process exits; it is in no group any more.
-    reply.groups.push_back({name, 0, false, {}, {}, {}});
+    reply.groups.push_back({name, 0, false, {}, {}, {}, {}, false});
     return {};
 }
 
@@ -189,9 +247,12 @@ Status GroupOps::receive(const admin::Request& request, admin::Reply& reply) {
     const std::size_t count = request.count == 0 ? recv_count_max : request.count;
     while (!member.unread.empty() && reply.group_messages.size() < count) {
         GroupMessage& m = member.unread.front();
+        // G24: a request is answered as it is taken (its requester may be waiting).
+        const bool answered =
+            m.request() && !request.answer.empty() && member.process.reply(m, request.answer);
         reply.group_messages.push_back(
             {m.group, to_string(m.sender), m.view_id, m.message_id,
-             std::vector<std::uint8_t>(m.payload.begin(), m.payload.end())});
+             std::vector<std::uint8_t>(m.payload.begin(), m.payload.end()), m.request(), answered});
         member.unread.pop_front();
     }
     if (reply.group_messages.empty() && member.deleted) {

@@ -5,6 +5,7 @@
 // for group_views and group_recv. Layer: apps.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -57,6 +58,8 @@ private:
     [[nodiscard]] Status join(const std::string& name, admin::Reply& reply);
     [[nodiscard]] Status leave(const std::string& name, admin::Reply& reply);
     [[nodiscard]] Status send(Process& self, const admin::Request& request, admin::Reply& reply);
+    [[nodiscard]] Status collect(Process& sender, const admin::Request& request,
+                                 std::chrono::milliseconds timeout, admin::Reply& reply);
     [[nodiscard]] Status remove(const std::string& name, admin::Reply& reply);
     [[nodiscard]] Status views(const std::string& name, admin::Reply& reply);
     [[nodiscard]] Status receive(const admin::Request& request, admin::Reply& reply);

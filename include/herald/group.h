@@ -146,6 +146,44 @@ struct MulticastResult {
     std::vector<Pid> responders;
 };
 
+// Which answers a request multicast (Process::multicast_request, docs/groups.md G24) waits
+// for: `count` answers (1: the first; k: M-of-N; all_count: every member asked) from any
+// member of the view it is addressed with (nonselective, `from` empty) or only from the
+// members in `from` (selective; all_count then means every one of them).
+struct Collect {
+    static constexpr std::uint32_t all_count = 0xFFFF'FFFF;
+    std::uint32_t count = all_count;
+    std::vector<Pid> from;
+    [[nodiscard]] static Collect first() { return {1, {}}; }
+    [[nodiscard]] static Collect at_least(std::uint32_t k) { return {k, {}}; }
+    [[nodiscard]] static Collect all() { return {all_count, {}}; }
+    // Selective: the answers of every one of `members` (one member: "the answer of P").
+    [[nodiscard]] static Collect only(std::vector<Pid> members) {
+        return {all_count, std::move(members)};
+    }
+};
+
+// One member's answer to a request multicast (Process::reply).
+struct GroupAnswer {
+    Pid member;
+    Bytes body;
+    [[nodiscard]] std::string_view text() const {
+        return {reinterpret_cast<const char*>(body.data()), body.size()};
+    }
+};
+
+// A request multicast's outcome (docs/groups.md G24). Complete (timed_out false): `count`
+// answers arrived, or every addressed member still in the view answered (the others left or
+// were removed: `departed`). timed_out: the call's timeout passed first; `answers` holds the
+// partial result.
+struct CollectResult {
+    std::uint64_t view_id = 0;         // The view the request was addressed with.
+    std::vector<Pid> addressed;        // Whose answers count: `from`, or the view's members.
+    std::vector<GroupAnswer> answers;  // In arrival order, at most one per member.
+    std::vector<Pid> departed;         // Addressed members no longer in the view: not awaited.
+    bool timed_out = false;
+};
+
 // What a member receives from the group engine: a multicast, a new view, or the news that
 // the group was deleted (Node::delete_group; the member is no longer in it).
 struct GroupMessage {
@@ -159,7 +197,10 @@ struct GroupMessage {
     Pid sender;                    // Data: the multicasting process.
     std::uint64_t message_id = 0;  // Data: unique per sender node (docs/groups.md G13).
     Bytes payload;                 // Data: the multicast's body.
-    GroupView view;                // View: the new view.
+    // Data of a request multicast (G24): where Process::reply sends the answer; invalid for a
+    // plain multicast (reply then fails invalid_argument).
+    Pid reply_to;
+    GroupView view;  // View: the new view.
     // An ordered multicast (Envelope::ordered; always of kind data): `seq` is its number in
     // its sender's stream of view `view_id` (1, 2, ...), `timestamp_ns` its send timestamp
     // (absolute order; else 0). `message_id` is 0.
@@ -170,6 +211,8 @@ struct GroupMessage {
     [[nodiscard]] std::string_view text() const {
         return {reinterpret_cast<const char*>(payload.data()), payload.size()};
     }
+    // A request multicast: the sender waits for this member's answer (Process::reply).
+    [[nodiscard]] bool request() const { return reply_to.valid(); }
 };
 
 // Group names: 1 to 64 bytes of UTF-8 without control characters.

@@ -157,6 +157,10 @@ struct NodeStats {
     // (on the server's node).
     std::uint64_t group_views_installed = 0, group_multicasts_sent = 0;
     std::uint64_t group_delivered = 0, group_retransmits = 0, group_suspicions = 0;
+    // Request multicasts (docs/groups.md G24): answers this node's processes sent
+    // (Process::reply), answers its requests collected, and answers dropped late (after the
+    // collection ended, twice from one member, or from a process not addressed).
+    std::uint64_t group_answers_sent = 0, group_answers_collected = 0, group_answers_late = 0;
     // Groups on etcd (docs/coordination.md C12-C17; 0 embedded): views this node committed
     // (creates, joins, leaves, prunes), transactions that lost to a concurrent change and were
     // retried, members of ended nodes this node took out, and the group watch's events and

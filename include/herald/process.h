@@ -166,6 +166,34 @@ public:
         std::chrono::nanoseconds timeout = std::chrono::seconds(5),
         Atomicity atomicity = Atomicity::none);
 
+    // Request multicast (docs/groups.md G24; the many-to-one collection of answers): multicasts
+    // `body` to the members of `name` as a request (their GroupMessage::request() is true) and
+    // blocks until `collect` is met: its count of answers (Process::reply) from any addressed
+    // member, or from those in collect.from only. A member that leaves the view (or is removed
+    // as crashed) while the call waits is not waited for (CollectResult::departed): "all" is
+    // then every addressed member still in the view. When `timeout` passes first the result
+    // is ok with timed_out set and the answers received (a partial result). Answers arriving
+    // after the call returned are discarded and counted (NodeStats::group_answers_late).
+    // This process is never addressed (it waits here; its node does not deliver it the
+    // request). Errors (nothing was sent): invalid_argument (bad name; timeout <= 0 or forever;
+    // count 0; count above the members addressed; collect.from naming a pid twice, this
+    // process or a pid not in the view; no member but this process), not_found,
+    // access_denied, unreachable, queue_full, closed; those of multicast (too_large,
+    // would_block). The request itself is sent once (reliability 0).
+    [[nodiscard]] Result<CollectResult> multicast_request(
+        std::string_view name, ByteView body, const Collect& collect = Collect::all(),
+        std::chrono::nanoseconds timeout = std::chrono::seconds(5));
+    [[nodiscard]] Result<CollectResult> multicast_request(
+        std::string_view name, std::string_view text, const Collect& collect = Collect::all(),
+        std::chrono::nanoseconds timeout = std::chrono::seconds(5));
+    // Answers `request` (a GroupMessage this process received with request() true) with
+    // `body`: a direct message to its reply_to, with the direct protocol's reliability. Blocks
+    // until the requester's node accepted it. Errc::invalid_argument (not a request: a view,
+    // or a multicast that asked for no answer), no_such_process (the collection already
+    // ended: counted late), and the errors of send.
+    [[nodiscard]] Status reply(const GroupMessage& request, ByteView body);
+    [[nodiscard]] Status reply(const GroupMessage& request, std::string_view text);
+
     // Ordered multicast (docs/ordering.md; docs/api.md "Ordered groups"): sends `body` from
     // this process, a member of `name`, to its ordering view of the group. Every member of that
     // view that survives it receives it once, in the group's order (GroupView::order), as an

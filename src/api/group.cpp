@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "api/api_support.h"
+#include "api/group_collect.h"
 #include "herald/node.h"
 #include "herald/process.h"
 #include "proto/group/group_engine.h"
@@ -89,25 +90,6 @@ GroupView public_view(std::string name, const proto::group::View& v) {
     return out;
 }
 
-// The node's group service once it knows the server's id: pings GroupNodeOptions::server_url
-// on the first call. Errc::unreachable (no group engine here, or no answer), closed.
-Result<runtime::NodeGroupService*> group_service(runtime::Node& node) {
-    auto* groups = node.groups_service();
-    if (groups == nullptr) {
-        return fail(Errc::unreachable,
-                    "no group server configured (NodeOptions::groups: server or server_url)");
-    }
-    if (groups->server_known()) return groups;
-    HERALD_TRY(runtime::Endpoint endpoint, runtime::parse_endpoint(groups->server_url()));
-    auto answer = node.ping(endpoint, server_ping_max);
-    if (!answer) {
-        return fail(answer.error().code == Errc::timeout ? Errc::unreachable : answer.error().code,
-                    "group server at " + groups->server_url() + ": " + answer.error().detail);
-    }
-    HERALD_TRY(groups->set_server(answer->node));
-    return groups;
-}
-
 // The node's ordering service, which runs beside its group engine. Errc::unreachable.
 Result<runtime::NodeOrderService*> order_service(runtime::Node& node) {
     auto* order = node.order_service();
@@ -154,6 +136,26 @@ Status check_multicast(std::string_view name, std::chrono::nanoseconds timeout) 
 
 }  // namespace
 
+// The node's group service once it knows the server's id: pings GroupNodeOptions::server_url
+// on the first call (group_collect.h declares it too). Errc::unreachable (no group engine
+// here, or no answer), closed.
+Result<runtime::NodeGroupService*> group_service(runtime::Node& node) {
+    auto* groups = node.groups_service();
+    if (groups == nullptr) {
+        return fail(Errc::unreachable,
+                    "no group server configured (NodeOptions::groups: server or server_url)");
+    }
+    if (groups->server_known()) return groups;
+    HERALD_TRY(runtime::Endpoint endpoint, runtime::parse_endpoint(groups->server_url()));
+    auto answer = node.ping(endpoint, server_ping_max);
+    if (!answer) {
+        return fail(answer.error().code == Errc::timeout ? Errc::unreachable : answer.error().code,
+                    "group server at " + groups->server_url() + ": " + answer.error().detail);
+    }
+    HERALD_TRY(groups->set_server(answer->node));
+    return groups;
+}
+
 }  // namespace api
 
 Status check_group_name(std::string_view name) {
@@ -189,6 +191,7 @@ Result<GroupMessage> decode_group_message(const Envelope& envelope) {
     } else {
         out.sender = e->sender.pid;
         out.message_id = e->message_id;
+        out.reply_to = e->reply_to;
         out.payload = std::move(e->payload);
     }
     return out;

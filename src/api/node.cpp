@@ -169,6 +169,27 @@ void add_migration_stats(const runtime::Node::Counters& c, NodeStats& s) {
     s.forwards_live = c.direct.forwards_live;
 }
 
+// The group engine's counters and the service's own (multicasts, answers, etcd).
+void add_group_stats(runtime::NodeGroupService& groups, NodeStats& s) {
+    if (auto g = groups.counters()) {
+        s.group_views_installed = g->views_installed;
+        s.group_delivered = g->delivered;
+        s.group_retransmits = g->retransmits;
+        s.group_suspicions = g->suspicions;
+        s.group_address_sends = g->address_sends;
+    }
+    s.group_multicasts_sent = groups.multicasts_sent();
+    s.group_answers_sent = groups.answers().sent.load();
+    s.group_answers_collected = groups.answers().collected.load();
+    s.group_answers_late = groups.answers().late.load();
+    const auto e = groups.etcd_counters();
+    s.group_etcd_changes = e.changes;
+    s.group_etcd_conflicts = e.conflicts;
+    s.group_etcd_pruned = e.pruned;
+    s.group_watch_events = e.watch_events;
+    s.group_watch_streams = e.watch_streams;
+}
+
 // Ordered and atomic multicast (docs/ordering.md, docs/groups.md G23).
 void add_ordered_stats(runtime::NodeOrderService& order, NodeStats& s) {
     auto o = order.counters();
@@ -315,22 +336,7 @@ NodeStats Node::stats() const {
         s.name_holders_dead = n->naming.holders_dead;
         s.names_dropped_dead = n->naming.holder_names_dropped;
     }
-    if (auto* groups = impl_->groups_service()) {
-        if (auto g = groups->counters()) {
-            s.group_views_installed = g->views_installed;
-            s.group_delivered = g->delivered;
-            s.group_retransmits = g->retransmits;
-            s.group_suspicions = g->suspicions;
-            s.group_address_sends = g->address_sends;
-        }
-        s.group_multicasts_sent = groups->multicasts_sent();
-        const auto e = groups->etcd_counters();
-        s.group_etcd_changes = e.changes;
-        s.group_etcd_conflicts = e.conflicts;
-        s.group_etcd_pruned = e.pruned;
-        s.group_watch_events = e.watch_events;
-        s.group_watch_streams = e.watch_streams;
-    }
+    if (auto* groups = impl_->groups_service()) add_group_stats(*groups, s);
     add_address_stats(c, s);
     if (auto* order = impl_->order_service()) add_ordered_stats(*order, s);
     return s;

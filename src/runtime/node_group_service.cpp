@@ -109,12 +109,13 @@ void NodeGroupService::on_process_exited(Pid pid, Time now) {
 }
 
 Result<Responders> NodeGroupService::multicast(const std::string& name, Pid sender, Bytes body,
-                                               std::uint32_t reliability, Duration timeout) {
+                                               std::uint32_t reliability, Duration timeout,
+                                               Pid reply_to) {
     multicasts_.fetch_add(1, std::memory_order_relaxed);
     HERALD_TRY(auto bytes, node_.run_blocking<GroupEngine>(slot_, [=, body = std::move(body)](
                                                                       GroupEngine& e, auto op,
                                                                       Time now, auto& out) mutable {
-        e.on_multicast(op, sender, name, std::move(body), reliability, timeout, now, out);
+        e.on_multicast(op, sender, name, std::move(body), reliability, timeout, now, out, reply_to);
     }));
     auto r = proto::group::decode_responders(bytes);
     if (!r) return fail(Errc::malformed, "group responders");

@@ -62,9 +62,10 @@ public:
     [[nodiscard]] Status delete_group(const std::string& name, Pid requester);
     // Multicasts `body` from `sender` (a process of this node) with `reliability` (0, k, or
     // proto::group::reliability_all): the members that responded.
+    // `reply_to` valid: a request multicast (G24), whose members answer to that pid.
     [[nodiscard]] Result<proto::group::Responders> multicast(const std::string& name, Pid sender,
                                                              Bytes body, std::uint32_t reliability,
-                                                             Duration timeout);
+                                                             Duration timeout, Pid reply_to = {});
     // A local process exited: it leaves every group it joined through this service (a leave
     // request each, completed unobserved), unless the node drains or stops (then the server's
     // failure detector removes it). Loop thread.
@@ -106,6 +107,16 @@ public:
     [[nodiscard]] std::uint64_t multicasts_sent() const {
         return multicasts_.load(std::memory_order_relaxed);
     }
+    // Request multicasts (docs/groups.md G24), counted by the api layer. Any thread.
+    struct AnswerCounters {
+        std::atomic<std::uint64_t> sent{0};       // Answers this node's members sent (reply).
+        std::atomic<std::uint64_t> collected{0};  // Answers its requests counted.
+        // Answers its requests dropped: after the collection ended, a second one from a member,
+        // or from a process the request did not address; and replies refused because the
+        // collection had ended (no_such_process at the replier).
+        std::atomic<std::uint64_t> late{0};
+    };
+    [[nodiscard]] AnswerCounters& answers() { return answers_; }
     // The engine's slot: the node marks what it delivers as group messages (Message::group).
     [[nodiscard]] proto::EngineSlot slot() const { return slot_; }
 
@@ -120,6 +131,7 @@ private:
     std::string server_url_;
     std::atomic<std::uint64_t> server_{0};  // options_.server, readable by any thread.
     std::atomic<std::uint64_t> multicasts_{0};
+    AnswerCounters answers_;
     // The groups each local process joined (or may have: a join that timed out), for
     // on_process_exited. Bounded by the server's groups_max x members_max.
     std::mutex joined_mutex_;

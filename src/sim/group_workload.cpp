@@ -20,6 +20,8 @@ namespace {
 const std::string open_group = "open";
 const std::string closed_group = "closed";
 const std::string doomed_group = "doomed";
+// G24: the local id of the collector a request names (no process has it: only carried).
+constexpr std::uint64_t collector_local = 0xC0'11EC7;
 
 // G22: the open group has an IP multicast address the server picks, the doomed one the
 // broadcast address, the closed one a host list; the three sending paths run side by side.
@@ -238,10 +240,16 @@ void GroupWorkload::start_multicast(std::size_t index, const std::string& group,
     ops_[op].reliability = reliability;
     ops_[op].liveness = liveness;
     payloads_[payload].group = group;
+    payloads_[payload].sender = p.pid;
+    // G24: every other reliability-0 multicast is a request (no random draw: seeds keep their
+    // course). The collector is a pid nobody hosts: the engine only carries it.
+    const Pid reply_to =
+        reliability == 0 && payload % 2 == 1 ? Pid{p.pid.node, collector_local} : Pid{};
+    payloads_[payload].reply_to = reply_to;
     p.busy = true;
     sim_.node(p.pid.node).command<GroupEngine>(slot_, [&](auto& e, proto::Effects& out) {
         e.on_multicast(op, p.pid, group, tag_body(payload), reliability, options_.multicast_timeout,
-                       sim_.now(), out);
+                       sim_.now(), out, reply_to);
     });
 }
 
@@ -365,6 +373,17 @@ void GroupWorkload::on_data(const Life& life, const Envelope& e) {
     }
     if (!p->second.receivers.insert(life.first).second) {
         ++numbers_["group_redelivered_after_restart"];
+    }
+    // G24: a request names its collector at every member and never reaches its own sender.
+    if (e.reply_to != p->second.reply_to) {
+        violation("payload " + std::to_string(payload) + " delivered to " + to_string(life.first) +
+                  (p->second.reply_to.valid() ? " without its collector" : " as a request"));
+    }
+    if (e.reply_to.valid()) {
+        ++numbers_["group_requests_delivered"];
+        if (life.first == p->second.sender) {
+            violation("request " + std::to_string(payload) + " delivered to its own sender");
+        }
     }
     const auto& seq = lives_[life][e.group];
     if (seq.empty() || seq.back() != e.view_id) {

@@ -4,8 +4,9 @@
 // multicast with reliability 0, 1, 2 (M-of-N) or all; an outsider multicasts to both. A third,
 // open group ("doomed") is created once; members may join it and multicast to it until the
 // server's process deletes it at a random time (G21), retrying until answered. After the heal
-// every member multicasts with reliability all until it succeeds. check() states the group
-// promises (docs/groups.md, G20 and G21). Layer: sim.
+// every member multicasts with reliability all until it succeeds. Every other multicast of
+// reliability 0 is a request (G24) naming a collector pid. check() states the group promises
+// (docs/groups.md, G20, G21 and G24's delivery rules). Layer: sim.
 #pragma once
 
 #include <cstdint>
@@ -78,6 +79,8 @@ private:
         std::string group;
         std::set<Pid> receivers;
         std::set<Life> lives;  // Each member life that received it.
+        Pid sender;
+        Pid reply_to;  // A request (G24): the collector its deliveries must name.
     };
 
     void schedule(std::size_t index, Duration delay);

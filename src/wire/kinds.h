@@ -123,6 +123,7 @@ inline constexpr std::array extension_table = {
     ExtensionInfo{ExtensionType::group_address, "group_address", ValueFormat::group_address, 0},
     ExtensionInfo{ExtensionType::group_members, "group_members", ValueFormat::pids, 0},
     ExtensionInfo{ExtensionType::order_origin, "order_origin", ValueFormat::u32, 4},
+    ExtensionInfo{ExtensionType::group_reply_to, "group_reply_to", ValueFormat::pid, 16},
 };
 
 // The table row of `raw`, or nullptr for a kind this build does not know.

@@ -134,6 +134,7 @@ enum class ExtensionType : std::uint8_t {
     group_address = 32,      // A group's low-level address (group_create; docs/groups.md).
     group_members = 33,      // n pids addressed by a group_data sent to a group address.
     order_origin = 34,       // u32 view index of a relayed order_data's sender (ft-atomic).
+    group_reply_to = 35,     // pid (16 bytes): where a request multicast's answers go (G24).
 };
 
 struct Extension {

@@ -392,8 +392,8 @@ const View* GroupEngine::usable_view(std::string_view name, Time now) const {
 }
 
 void GroupEngine::on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body,
-                               std::uint32_t reliability, Duration timeout, Time now,
-                               Effects& out) {
+                               std::uint32_t reliability, Duration timeout, Time now, Effects& out,
+                               Pid reply_to) {
     if (!valid_name(name, options_.name_bytes_max) || sender.node != self_ || !sender.valid()) {
         return out.complete(op, fail(Errc::invalid_argument, "group name or sender"));
     }
@@ -407,6 +407,7 @@ void GroupEngine::on_multicast(OperationId op, Pid sender, std::string_view name
     mc.name = std::string(name);
     mc.body = std::make_shared<const Bytes>(std::move(body));
     mc.reliability = reliability;
+    mc.reply_to = reply_to;
     mc.deadline = now + timeout;
     mc.id = next_id_++;
     const std::uint64_t id = mc.id;
@@ -458,6 +459,7 @@ void GroupEngine::send_data(const Multicast& mc, NodeId node,
     m.locals = locals;
     m.respond = mc.needed > 0;
     m.reliability = mc.reliability;
+    m.reply_to = mc.reply_to;
     ++counters_.packets_sent;
     out.send(node, build(m, incarnation_), mc.body);
 }
@@ -475,6 +477,7 @@ void GroupEngine::send_to_address(const Multicast& mc, const View& v, Effects& o
     m.view_id = mc.view_id;
     m.respond = mc.needed > 0;
     m.reliability = mc.reliability;
+    m.reply_to = mc.reply_to;
     std::vector<NodeId> nodes;
     for (const auto& member : v.members) {
         if (member.pid.node == self_) continue;
@@ -521,6 +524,10 @@ void GroupEngine::on_data(NodeId from, GroupPacket& m, Time now, Effects& out) {
             continue;
         }
         const Member member{Pid{self_, local}, incarnation_};
+        if (m.reply_to.valid() && member.pid == m.source) {  // G24: not to the asker.
+            duplicate = false;
+            continue;
+        }
         if (!sender_ok || !v->contains(member)) {
             ++counters_.not_member_dropped;
             continue;
@@ -532,6 +539,7 @@ void GroupEngine::on_data(NodeId from, GroupPacket& m, Time now, Effects& out) {
         e.view_id = v->id;
         e.sender = Member{m.source, m.source_incarnation};
         e.message_id = m.id;
+        e.reply_to = m.reply_to;
         e.payload = m.body;
         Message message;
         message.source = m.source;

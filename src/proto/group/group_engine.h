@@ -81,8 +81,11 @@ public:
     // too_large, would_block (multicasts_max outstanding), not_found (no such group),
     // access_denied (a closed group and `sender` is not a member), timeout (after `timeout`;
     // detail lists the responses it got), unreachable (the view could not be looked up).
+    // `reply_to` valid: a request multicast (G24): each member's delivery is a request
+    // envelope naming `reply_to`, where its answer goes (the engine does not collect them).
     void on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body,
-                      std::uint32_t reliability, Duration timeout, Time now, Effects& out);
+                      std::uint32_t reliability, Duration timeout, Time now, Effects& out,
+                      Pid reply_to = {});
 
     // --- Coordinated groups (GroupOptions::coordinated; docs/coordination.md C13-C15). The
     // runtime hands every group's current view over, per group in increasing view id, from

@@ -62,6 +62,12 @@ Status parse_extensions(const wire::Packet& p, std::uint32_t name_bytes_max, Gro
                 m.members.resize(e.value.size() / 16);
                 for (auto& pid : m.members) static_cast<void>(get_pid(e.value, offset, pid));
                 break;
+            case ExtensionType::group_reply_to:
+                if (e.value.size() != 16 || !get_pid(e.value, offset, m.reply_to) ||
+                    !m.reply_to.valid()) {
+                    return fail(Errc::malformed, "group_reply_to");
+                }
+                break;
             case ExtensionType::reason:
                 if (e.value.size() != 1 || !is_error_code(e.value[0])) {
                     return fail(Errc::malformed, "bad reason");
@@ -198,6 +204,11 @@ wire::Packet build(const GroupPacket& m, std::uint32_t self_incarnation) {
         put_u32(b, m.reliability);
         p.extensions.push_back({ExtensionType::group_reliability, std::move(b)});
     }
+    if (m.reply_to.valid()) {
+        Bytes b;
+        put_pid(b, m.reply_to);
+        p.extensions.push_back({ExtensionType::group_reply_to, std::move(b)});
+    }
     if (!m.members.empty()) {
         Bytes b;
         for (auto pid : m.members) put_pid(b, pid);
@@ -249,7 +260,8 @@ Result<GroupPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
 
 Bytes encode_envelope(const Envelope& e) {
     Bytes out;
-    out.push_back(e.is_deleted ? 2 : e.is_view ? 1 : 0);
+    const bool request = !e.is_deleted && !e.is_view && e.reply_to.valid();
+    out.push_back(e.is_deleted ? 2 : e.is_view ? 1 : request ? 3 : 0);
     put_u64(out, e.view_id);
     out.push_back(static_cast<std::uint8_t>(e.group.size()));
     out.insert(out.end(), e.group.begin(), e.group.end());
@@ -262,6 +274,7 @@ Bytes encode_envelope(const Envelope& e) {
     put_pid(out, e.sender.pid);
     put_u32(out, e.sender.incarnation);
     put_u64(out, e.message_id);
+    if (request) put_pid(out, e.reply_to);
     out.insert(out.end(), e.payload.begin(), e.payload.end());
     return out;
 }
@@ -271,7 +284,7 @@ std::optional<Envelope> decode_envelope(ByteView bytes) {
     std::size_t offset = 0;
     std::uint8_t type = 0, length = 0;
     if (!get_u8(bytes, offset, type) || !get_u64(bytes, offset, e.view_id) ||
-        !get_u8(bytes, offset, length) || type > 2 || bytes.size() - offset < length) {
+        !get_u8(bytes, offset, length) || type > 3 || bytes.size() - offset < length) {
         return std::nullopt;
     }
     e.is_view = type == 1;
@@ -290,6 +303,9 @@ std::optional<Envelope> decode_envelope(ByteView bytes) {
     }
     if (!get_pid(bytes, offset, e.sender.pid) || !get_u32(bytes, offset, e.sender.incarnation) ||
         !get_u64(bytes, offset, e.message_id)) {
+        return std::nullopt;
+    }
+    if (type == 3 && (!get_pid(bytes, offset, e.reply_to) || !e.reply_to.valid())) {
         return std::nullopt;
     }
     e.payload.assign(bytes.begin() + static_cast<std::ptrdiff_t>(offset), bytes.end());

@@ -81,6 +81,7 @@ struct GroupPacket : Addressing {
     std::uint64_t view_id = 0;          // view_id (data, reply).
     std::vector<std::uint64_t> locals;  // destinations (data, response).
     std::uint32_t reliability = 0;      // group_reliability (data).
+    Pid reply_to;                       // group_reply_to (data): a request (G24); else invalid.
     Bytes body;                         // View (reply, view) or the message (data).
 };
 
@@ -91,10 +92,11 @@ struct GroupPacket : Addressing {
 [[nodiscard]] Result<GroupPacket> parse(NodeId from, wire::Packet& packet,
                                         std::uint32_t name_bytes_max);
 
-// What a member's queue receives (Message::body): u8 type (0 data, 1 view, 2 deleted), u64
-// view id, u8 name length, the name, then for data: u64 sender node, u64 sender local id, u32
-// sender incarnation, u64 message id, the payload; for a view: encode_view(view); for deleted
-// (the group was deleted; view id is its final view's): nothing.
+// What a member's queue receives (Message::body): u8 type (0 data, 1 view, 2 deleted, 3
+// request), u64 view id, u8 name length, the name, then for data: u64 sender node, u64 sender
+// local id, u32 sender incarnation, u64 message id, the payload; for a request (G24) the same
+// with u64 node and u64 local id of the pid the answers go to before the payload; for a view:
+// encode_view(view); for deleted (the group was deleted; view id is its final view's): nothing.
 struct Envelope {
     bool is_view = false;
     bool is_deleted = false;  // The group was deleted (docs/groups.md G21); no view, no data.
@@ -102,6 +104,7 @@ struct Envelope {
     std::uint64_t view_id = 0;
     Member sender;                 // Data.
     std::uint64_t message_id = 0;  // Data.
+    Pid reply_to;                  // Data of a request (G24): where answers go; else invalid.
     Bytes payload;                 // Data.
     View view;                     // View.
 };

@@ -91,6 +91,7 @@ struct Multicast {
     std::uint64_t view_id = 0;
     std::map<NodeId, std::vector<std::uint64_t>> waiting;  // Members not yet responded.
     std::vector<Pid> responders;
+    Pid reply_to;  // A request (G24): where the members' answers go; else invalid.
 };
 
 // Receiver: one multicast message seen (dedup and re-answering retransmissions).

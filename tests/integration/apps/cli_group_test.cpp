@@ -3,8 +3,9 @@
 // second uses it by server_url. Checks the JSON and text output, a multicast with reliability
 // all answered by members on both daemons and received through a daemon's member, the view
 // change on leave, the view history, deletion and re-creation, `herald status` group
-// counters, and exit codes: 1 for a refused operation (not_found, already_exists,
-// access_denied, unreachable, timeout), 2 for malformed input (docs/cli.md "herald group").
+// counters, request multicasts collected from `recv --reply` (G24), and exit codes: 1 for a
+// refused operation (not_found, already_exists, access_denied, unreachable, timeout), 2 for
+// malformed input (docs/cli.md "herald group").
 // The walk-through over real IP multicast runs three heraldd in network namespaces the
 // test builds (root only; skipped with a message otherwise).
 #include <gtest/gtest.h>
@@ -281,6 +282,63 @@ TEST(HeraldCliGroup, RefusedOperationsExitOne) {
     EXPECT_NE(r.err.find("not_found"), std::string::npos) << r.err;
 }
 
+// docs/groups.md G24, docs/cli.md: a request multicast from one daemon, answered by the other
+// daemon's member (`group recv --reply`), printed as JSON lines: all, selective (--from), and
+// a timeout that prints what came and exits 1. The sending daemon's own member is not asked.
+TEST(HeraldCliGroup, SendCollectPrintsTheAnswersThatRecvReplySent) {
+    Daemon server;
+    TempDir dir;
+    auto client = client_of(server, dir);
+    ASSERT_EQ(group({"create", server.url(), "ask"}).code, 0);
+    auto r = group({"join", client->url(), "ask"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string member = only_object(r)["member"];
+    r = group({"join", server.url(), "ask"});  // The requester below: never addressed.
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string requester = only_object(r)["member"];
+    Child answering({herald_bin(), "--json", "group", "recv", client->url(), "ask", "--reply",
+                     "pong", "-n", "2", "-t", "30s"});
+    for (const bool selective : {false, true}) {
+        std::vector<std::string> args{"send", server.url(), "ask", "ping?", "--collect", "all"};
+        if (selective) args.insert(args.end(), {"--from", member});
+        r = group(args);
+        ASSERT_EQ(r.code, 0) << r.out << r.err;
+        const auto out = lines(r.out);
+        ASSERT_EQ(out.size(), 2u) << r.out;
+        const json answer = json::parse(out[0]);
+        EXPECT_EQ(answer["event"], "answer");
+        EXPECT_EQ(answer["member"], member);
+        EXPECT_EQ(answer["body"], "pong");
+        const json summary = json::parse(out[1]);
+        EXPECT_EQ(summary["event"], "collected");
+        EXPECT_EQ(summary["ok"], true);
+        EXPECT_EQ(summary["sender"], requester);
+        EXPECT_EQ(summary["addressed"], json::array({member}));
+        EXPECT_EQ(summary["answers"], 1);
+        EXPECT_EQ(summary["timed_out"], false);
+    }
+    ASSERT_EQ(answering.wait(Clock::now() + 10s), 0);
+    const std::string took = answering.out().rest(Clock::now() + 1s);
+    ASSERT_EQ(lines(took).size(), 2u) << took;
+    for (const auto& line : lines(took)) {
+        const json m = json::parse(line);
+        EXPECT_EQ(m["event"], "request");
+        EXPECT_EQ(m["answered"], true);
+        EXPECT_EQ(m["sender"], requester);
+    }
+    // From the client daemon its member asks; the server's member does not answer: timeout.
+    r = run({herald_bin(), "group", "send", client->url(), "ask", "q", "--collect", "first",
+             "--send-timeout", "1s"});
+    EXPECT_EQ(r.code, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("timeout: 0 answers of 1 addressed in ask (view 3) by " + member),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.err.find("timeout"), std::string::npos) << r.err;
+    r = run({herald_bin(), "--json", "status", server.url()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(json::parse(r.out)["counters"]["group_answers_collected"], 2) << r.out;
+}
+
 TEST(HeraldCliGroup, MalformedInputIsAUsageError) {
     Daemon daemon;
     for (const std::vector<std::string>& args :
@@ -296,7 +354,10 @@ TEST(HeraldCliGroup, MalformedInputIsAUsageError) {
           {"members", daemon.url(), std::string(65, 'm')},
           {"views", daemon.url(), "bad\nname"},
           {"recv", daemon.url(), "bad\tname", "-n", "1"},
-          {"recv", daemon.url(), "g", "--timeout", "soon"}}) {
+          {"recv", daemon.url(), "g", "--timeout", "soon"},
+          {"send", daemon.url(), "g", "x", "--collect", "0"},
+          {"send", daemon.url(), "g", "x", "--collect", "most"},
+          {"send", daemon.url(), "g", "x", "--collect", "all", "--from", "not-a-pid"}}) {
         const auto r = group(args);
         EXPECT_EQ(r.code, 2) << args[0] << " " << args[2] << ": " << r.err;
         EXPECT_NE(r.err.find("invalid_argument"), std::string::npos) << r.err;

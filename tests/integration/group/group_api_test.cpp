@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <optional>
 #include <string>
 #include <thread>
@@ -319,6 +320,202 @@ TEST_F(GroupApiTest, ErrorsNotFoundAlreadyExistsAccessDeniedInvalidArgument) {
     auto zero_timeout = p.multicast("club", "x", Reliability::none(), 0s);
     ASSERT_FALSE(zero_timeout);
     EXPECT_EQ(zero_timeout.error().code, Errc::invalid_argument);
+}
+
+// --- Request multicasts and the collection of answers (docs/groups.md G24) ---
+
+// Answers every request `p` receives with `answer` (after `delay`) until `stop`; other group
+// messages (views, plain multicasts) are skipped. Runs on its own thread, which alone uses `p`.
+std::jthread answerer(Process& p, std::string answer, std::chrono::milliseconds delay = 0ms) {
+    return std::jthread([&p, answer = std::move(answer), delay](std::stop_token stop) {
+        while (!stop.stop_requested()) {
+            auto envelope = p.receive(50ms);
+            if (!envelope) continue;
+            auto m = decode_group_message(*envelope);
+            if (!m || !m->request()) continue;
+            std::this_thread::sleep_for(delay);
+            static_cast<void>(p.reply(*m, answer));
+        }
+    });
+}
+
+// The members whose answers `r` holds, and whether each body names its member's answerer.
+std::vector<Pid> answered_by(const CollectResult& r) {
+    std::vector<Pid> pids;
+    for (const auto& answer : r.answers) pids.push_back(answer.member);
+    return pids;
+}
+
+// Three members, one per node (a, b, s), and a requester on s that is not a member.
+struct Members {
+    Process pa, pb, ps;
+};
+
+Members join_three(Node& a, Node& b, Node& s, const std::string& group) {
+    Members m{spawn(a), spawn(b), spawn(s)};
+    EXPECT_TRUE(m.pa.join_group(group));
+    EXPECT_TRUE(m.pb.join_group(group));
+    auto last = m.ps.join_group(group);
+    EXPECT_TRUE(last);
+    for (Process* p : {&m.pa, &m.pb, &m.ps}) EXPECT_TRUE(view_at_least(*p, last ? last->id : 0));
+    return m;
+}
+
+TEST_F(GroupApiTest, RequestIsAnsweredByAllByTheFirstAndSelectivelyByOneMember) {
+    ASSERT_TRUE(a->create_group("ask"));
+    Members m = join_three(*a, *b, *s, "ask");
+    const std::vector<Pid> all{m.pa.pid(), m.pb.pid(), m.ps.pid()};
+    Process requester = spawn(*s);
+    {
+        auto ta = answerer(m.pa, "from a");
+        auto tb = answerer(m.pb, "from b", 100ms);  // Last: "first" must not wait for it.
+        auto ts = answerer(m.ps, "from s");
+        auto every = requester.multicast_request("ask", "q1", Collect::all(), 5s);
+        ASSERT_TRUE(every) << every.error().to_string();
+        EXPECT_FALSE(every->timed_out);
+        EXPECT_TRUE(every->departed.empty());
+        auto got = answered_by(*every);
+        std::sort(got.begin(), got.end());
+        auto want = all;
+        std::sort(want.begin(), want.end());
+        EXPECT_EQ(got, want);
+        for (const auto& answer : every->answers) {
+            const Pid who = answer.member;
+            EXPECT_EQ(answer.text(), who == m.pa.pid()   ? "from a"
+                                     : who == m.pb.pid() ? "from b"
+                                                         : "from s");
+        }
+        auto first = requester.multicast_request("ask", "q2", Collect::first(), 5s);
+        ASSERT_TRUE(first) << first.error().to_string();
+        ASSERT_EQ(first->answers.size(), 1u);
+        EXPECT_NE(first->answers[0].member, m.pb.pid());  // b answers 100 ms late.
+        auto only_b = requester.multicast_request("ask", "q3", Collect::only({m.pb.pid()}), 5s);
+        ASSERT_TRUE(only_b) << only_b.error().to_string();
+        EXPECT_FALSE(only_b->timed_out);
+        EXPECT_EQ(answered_by(*only_b), std::vector<Pid>{m.pb.pid()});
+        EXPECT_EQ(only_b->answers[0].text(), "from b");
+        auto two = requester.multicast_request("ask", "q4", Collect::at_least(2), 5s);
+        ASSERT_TRUE(two) << two.error().to_string();
+        EXPECT_EQ(two->answers.size(), 2u);
+    }
+    // The answers the calls did not wait for (q2, q4) are dropped and counted, never queued.
+    EXPECT_GE(s->stats().group_answers_collected, 7u);
+    EXPECT_GE(a->stats().group_answers_sent + b->stats().group_answers_sent, 4u);
+    auto r = requester.try_receive();
+    EXPECT_FALSE(r);  // Answers never reach the requester's own inbox.
+}
+
+TEST_F(GroupApiTest, RequestTimesOutWithThePartialAnswersAndLateAnswersAreDropped) {
+    ASSERT_TRUE(a->create_group("slow"));
+    Members m = join_three(*a, *b, *s, "slow");
+    Process requester = spawn(*a);
+    auto ta = answerer(m.pa, "a");
+    auto ts = answerer(m.ps, "s");
+    // pb does not answer in time.
+    auto partial = requester.multicast_request("slow", "q", Collect::all(), 1s);
+    ASSERT_TRUE(partial) << partial.error().to_string();
+    EXPECT_TRUE(partial->timed_out);
+    auto got = answered_by(*partial);
+    std::sort(got.begin(), got.end());
+    std::vector<Pid> want{m.pa.pid(), m.ps.pid()};
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(got, want);
+    // pb answers after the call returned: refused (no_such_process) and counted late.
+    std::optional<GroupMessage> request;
+    for (int i = 0; i < 5 && !request; ++i) {
+        auto next = next_group_message(m.pb);
+        if (next && next->request()) request = next;
+    }
+    ASSERT_TRUE(request);
+    auto late = m.pb.reply(*request, "b, late");
+    ASSERT_FALSE(late);
+    EXPECT_EQ(late.error().code, Errc::no_such_process);
+    EXPECT_GE(b->stats().group_answers_late, 1u);
+    EXPECT_FALSE(requester.try_receive());
+}
+
+TEST_F(GroupApiTest, RequestWaitingOnAllCompletesWithTheSurvivorsAfterAMemberNodeStops) {
+    ASSERT_TRUE(a->create_group("crash"));
+    Members m = join_three(*a, *b, *s, "crash");
+    Process requester = spawn(*a);
+    auto ta = answerer(m.pa, "a");
+    auto ts = answerer(m.ps, "s");
+    std::jthread stopper([this] {
+        std::this_thread::sleep_for(300ms);
+        b->stop();  // pb never answers; 1 s later the server removes it (a view change).
+    });
+    const auto started = std::chrono::steady_clock::now();
+    auto r = requester.multicast_request("crash", "q", Collect::all(), 15s);
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_FALSE(r->timed_out);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+    EXPECT_EQ(r->departed, std::vector<Pid>{m.pb.pid()});
+    EXPECT_EQ(r->answers.size(), 2u);
+    EXPECT_EQ(r->addressed.size(), 3u);
+}
+
+TEST_F(GroupApiTest, RequestErrorsAreClear) {
+    ASSERT_TRUE(a->create_group("rules"));
+    Process member = spawn(*a);
+    ASSERT_TRUE(member.join_group("rules"));
+    ASSERT_TRUE(view_at_least(member, 2));
+    Process requester = spawn(*b);
+    Process stranger = spawn(*b);
+    const auto code = [&](Collect c) {
+        auto r = requester.multicast_request("rules", "q", std::move(c), 2s);
+        return r ? Errc::ok : r.error().code;
+    };
+    EXPECT_EQ(code(Collect::at_least(2)), Errc::invalid_argument);  // One member.
+    EXPECT_EQ(code(Collect::at_least(0)), Errc::invalid_argument);
+    EXPECT_EQ(code(Collect{1, {member.pid(), member.pid()}}), Errc::invalid_argument);
+    EXPECT_EQ(code(Collect::only({stranger.pid()})), Errc::invalid_argument);  // Not a member.
+    // A requester that is a member is not addressed (it waits: it cannot answer itself).
+    auto alone = member.multicast_request("rules", "q", Collect::all(), 2s);
+    ASSERT_FALSE(alone);
+    EXPECT_EQ(alone.error().code, Errc::invalid_argument);
+    auto self = member.multicast_request("rules", "q", Collect::only({member.pid()}), 2s);
+    ASSERT_FALSE(self);
+    EXPECT_EQ(self.error().code, Errc::invalid_argument);
+    auto zero = requester.multicast_request("rules", "q", Collect::all(), 0s);
+    ASSERT_FALSE(zero);
+    EXPECT_EQ(zero.error().code, Errc::invalid_argument);
+    auto missing = requester.multicast_request("nowhere", "q", Collect::all(), 2s);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, Errc::not_found);
+    // A plain multicast asks for no answer: reply refuses it.
+    ASSERT_TRUE(requester.multicast("rules", "plain", Reliability::all(), 5s));
+    auto plain = next_group_message(member);
+    ASSERT_TRUE(plain);
+    EXPECT_FALSE(plain->request());
+    auto refused = member.reply(*plain, "no");
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::invalid_argument);
+    // A message from a process the request did not address is not an answer: dropped, counted.
+    auto pending = std::async(std::launch::async, [&] {
+        return requester.multicast_request("rules", "q", Collect::all(), 5s);
+    });
+    std::optional<GroupMessage> request;
+    for (int i = 0; i < 5 && !request; ++i) {
+        auto next = next_group_message(member);
+        if (next && next->request()) request = next;
+    }
+    ASSERT_TRUE(request);
+    ASSERT_TRUE(stranger.send(request->reply_to, "not an answer"));  // Accepted: queued first.
+    ASSERT_TRUE(member.reply(*request, "yes"));
+    auto r = pending.get();
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_FALSE(r->timed_out);
+    ASSERT_EQ(answered_by(*r), std::vector<Pid>{member.pid()});
+    EXPECT_EQ(r->answers[0].text(), "yes");
+    EXPECT_GE(b->stats().group_answers_late, 1u);
+    // b hosts no member and is not the server: it follows the view by lookups, and a member
+    // that answers after several polls is still awaited.
+    auto slow = answerer(member, "slow", 1500ms);
+    auto later = requester.multicast_request("rules", "q2", Collect::all(), 5s);
+    ASSERT_TRUE(later) << later.error().to_string();
+    EXPECT_FALSE(later->timed_out);
+    EXPECT_TRUE(later->departed.empty());
+    EXPECT_EQ(answered_by(*later), std::vector<Pid>{member.pid()});
 }
 
 TEST(GroupApiOptions, WithoutAServerGroupCallsFailUnreachableAndBadTimingsAreRefused) {

@@ -728,6 +728,38 @@ TEST_F(GroupTest, MulticastGroupSendsOneDatagramToTheAddressAndCollectsResponses
     EXPECT_EQ(data(a(), 5).size(), 2u);
 }
 
+// G24: a request multicast names its collector in every member's delivery, by host list and
+// by the group's address alike; a plain multicast names none. The asker, a member, does not
+// get its own request (it waits for the answers: it cannot answer).
+TEST_F(GroupTest, RequestMulticastNamesItsCollectorInEveryDelivery) {
+    for (const bool by_address : {false, true}) {
+        const std::string name = by_address ? "ip" : "hosts";
+        done.clear();  // The second group reuses the helper's operation ids.
+        three_members(name, false, by_address ? multicast_at(4) : GroupAddress{});
+        const Pid collector{a().self, 77};
+        Effects o;
+        a().engine->on_multicast(40, Pid{a().self, 5}, name, to_bytes("q"), 0, Duration::seconds(1),
+                                 clock, o, collector);
+        apply(a(), o);
+        ASSERT_TRUE(wait(40));
+        multicast(a(), 41, 5, name, 0, "plain");
+        ASSERT_TRUE(wait(41));
+        advance(Duration::milliseconds(50));
+        for (auto [n, local] : {std::pair{&a(), 5}, {&b(), 7}, {&b(), 8}}) {
+            std::vector<Envelope> got;
+            for (auto& e : envelopes(*n, static_cast<std::uint64_t>(local))) {
+                if (!e.is_view && e.group == name) got.push_back(e);
+            }
+            const bool asker = local == 5;
+            ASSERT_EQ(got.size(), asker ? 1u : 2u) << name << " " << local;
+            if (!asker) {
+                EXPECT_EQ(got[0].reply_to, collector) << name << " " << local;
+            }
+            EXPECT_FALSE(got.back().reply_to.valid()) << name << " " << local;
+        }
+    }
+}
+
 // G22: members whose node missed the datagram get unicast retransmissions (a host list of
 // the nodes that did not answer), so reliability all completes under loss, each delivered once.
 TEST_F(GroupTest, RetransmissionsToAMulticastGroupAreUnicastToTheSilentNodes) {

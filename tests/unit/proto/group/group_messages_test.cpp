@@ -330,9 +330,56 @@ TEST(GroupMessages, EnvelopesRoundTripAndRejectGarbage) {
     EXPECT_FALSE(decode_envelope(trailing));
 
     Bytes bad = encode_envelope(data);
-    bad[0] = 3;  // Neither data, view nor deleted.
+    bad[0] = 4;  // Neither data, view, deleted nor request.
     EXPECT_FALSE(decode_envelope(bad));
     EXPECT_FALSE(decode_envelope(ByteView(bad).first(12)));
+}
+
+TEST(GroupMessages, RequestCarriesItsReplyToOnTheWireAndInTheEnvelope) {
+    GroupPacket m = sample_data();
+    m.reply_to = Pid{NodeId{2}, 77};
+    wire::Packet p = build(m, 3);
+    auto decoded = wire::decode(wire::encode(p));
+    ASSERT_TRUE(decoded);
+    auto back = parse(NodeId{2}, *decoded, 64);
+    ASSERT_TRUE(back) << back.error().detail;
+    EXPECT_EQ(back->reply_to, m.reply_to);
+    wire::Packet plain_packet = build(sample_data(), 3);
+    auto plain = parse(NodeId{2}, plain_packet, 64);
+    ASSERT_TRUE(plain);
+    EXPECT_FALSE(plain->reply_to.valid());
+    for (const Bytes& value : {Bytes(15, 1), Bytes(16, 0)}) {  // Short; local id 0.
+        wire::Packet q = p;
+        for (auto& e : q.extensions) {
+            if (e.type == ExtensionType::group_reply_to) e.value = value;
+        }
+        auto r = parse(NodeId{2}, q, 64);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().code, Errc::malformed);
+    }
+
+    Envelope request;  // G24: type 3, the reply-to pid before the payload.
+    request.group = "chat";
+    request.view_id = 4;
+    request.sender = Member{Pid{NodeId{2}, 5}, 3};
+    request.message_id = 99;
+    request.reply_to = Pid{NodeId{2}, 77};
+    request.payload = to_bytes("q");
+    const Bytes bytes = encode_envelope(request);
+    EXPECT_EQ(bytes[0], 3);
+    auto e = decode_envelope(bytes);
+    ASSERT_TRUE(e);
+    EXPECT_FALSE(e->is_view);
+    EXPECT_EQ(e->reply_to, request.reply_to);
+    EXPECT_EQ(e->payload, request.payload);
+    EXPECT_EQ(e->message_id, 99u);
+    Bytes zero = bytes;  // A reply-to with local id 0 names no process.
+    for (std::size_t i = bytes.size() - 1 - 8; i < bytes.size() - 1; ++i) zero[i] = 0;
+    EXPECT_FALSE(decode_envelope(zero));
+    EXPECT_FALSE(decode_envelope(ByteView(bytes).first(bytes.size() - 2)));  // Cut pid.
+    Envelope data = request;
+    data.reply_to = Pid{};
+    EXPECT_EQ(encode_envelope(data)[0], 0);  // A plain multicast keeps type 0 and its bytes.
 }
 
 TEST(GroupMessages, RespondersHeartbeatsAndRecordsRoundTrip) {
