@@ -195,6 +195,24 @@ TEST_F(EtcdGroupsTest, EveryNodeSeesTheSameViewsAndMulticastsReachTheMembers) {
     EXPECT_EQ(outsider->multicast("closed", "x").error().code, Errc::access_denied);
     EXPECT_EQ(nodes[2]->group_view("closed").error().code, Errc::access_denied);
     EXPECT_TRUE(members[0].multicast("closed", "in", Reliability::all()));
+    // G24 on views from etcd: a request answered by the two other members (threads of their
+    // own: the requester blocks), collected by the first.
+    std::thread answerer([&] {
+        for (std::size_t i = 1; i < 3; ++i) {
+            for (int k = 0; k < 4; ++k) {
+                auto m = next(members[i], GroupMessage::Kind::data);
+                if (!m) break;
+                if (!m->request()) continue;
+                EXPECT_TRUE(members[i].reply(*m, "ok" + std::to_string(i)));
+                break;
+            }
+        }
+    });
+    auto collected = members[0].multicast_request("g", "q", Collect::all(), 5s);
+    answerer.join();
+    ASSERT_TRUE(collected) << collected.error().to_string();
+    EXPECT_FALSE(collected->timed_out);
+    EXPECT_EQ(collected->answers.size(), 2u);
     auto left = members[2].leave_group("g");
     ASSERT_TRUE(left) << left.error().to_string();
     EXPECT_EQ(left->id, 5u);
