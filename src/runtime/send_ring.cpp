@@ -33,9 +33,10 @@ SendRing::Push SendRing::push(SendCommand& command) {
     std::uint64_t expected = tail_local_;
     ++tail_local_;
     // Only the consumer changes tail_ besides us, and only by setting asleep_bit on an empty
-    // ring: the exchange fails exactly when the consumer sleeps.
-    if (tail_.compare_exchange_strong(expected, tail_local_, std::memory_order_release,
-                                      std::memory_order_relaxed)) {
+    // ring: the exchange fails exactly when the consumer sleeps. Failing, it acquires what the
+    // consumer did before it slept (its last take, dropping the ready list's pin).
+    if (tail_.compare_exchange_strong(expected, tail_local_, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
         return Push::queued;
     }
     HERALD_ASSERT(expected == ((tail_local_ - 1) | asleep_bit));
