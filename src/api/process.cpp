@@ -79,7 +79,7 @@ Status Process::send(Pid to, std::string_view text, const SendOptions& options) 
 
 Status Process::send(Pid to, Bytes&& body, const SendOptions& options) {
     if (!state_) return closed_process();
-    return node_->send(state_->pid(), to, std::move(body), to_config(options));
+    return node_->send(state_, to, std::move(body), to_config(options));
 }
 
 std::future<Status> Process::send_async(Pid to, Bytes body, const SendOptions& options) {
@@ -93,8 +93,7 @@ std::future<Status> Process::send_async(Pid to, Bytes body, const SendOptions& o
 
 Status Process::send_async(Pid to, Bytes body, const SendOptions& options, SendDone done) {
     if (!state_) return closed_process();
-    return node_->send_async(state_->pid(), to, std::move(body), to_config(options),
-                             std::move(done));
+    return node_->send_async(state_, to, std::move(body), to_config(options), std::move(done));
 }
 
 Result<Envelope> Process::receive(std::chrono::nanoseconds timeout) {

@@ -737,6 +737,7 @@ void Node::finish_shutdown() {
         final_counters_ = std::make_unique<Counters>(snapshot());
     }
     shut_down_ = true;
+    close_rings();  // Sends still in processes' rings complete closed; later ones fail.
     for (Operation& operation : ops_.take_all()) {
         if (operation.sent) {
             upcall(operation.sent, fail(Errc::closed, "node stopped"));

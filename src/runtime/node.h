@@ -55,7 +55,6 @@ class NameBackend;
 
 class NodeRpc;
 
-using SendCallback = std::function<void(Status)>;
 using ReceiveCallback = std::function<void(Result<Message>)>;
 using PingCallback = std::function<void(Result<PingResult>)>;
 
@@ -141,12 +140,15 @@ public:
     // point (SendConfig). Any thread but the loop. Errors: those of DirectEngine::on_send
     // (timeout, unreachable, no_such_process, queue_full, too_large, peer_restarted, closed),
     // plus Errc::invalid_argument (invalid pid, or called on the loop thread).
-    [[nodiscard]] Status send(Pid source, Pid to, Bytes body, const SendConfig& config);
+    [[nodiscard]] Status send(const std::shared_ptr<ProcessState>& source, Pid to, Bytes body,
+                              const SendConfig& config);
     // Same without blocking: `done` runs once, on the loop thread, with the outcome; it must not
     // block. Returns an error (and never runs `done`) when the send cannot start:
-    // invalid_argument, too_large, closed, or queue_full when commands_max are queued.
-    [[nodiscard]] Status send_async(Pid source, Pid to, Bytes body, const SendConfig& config,
-                                    SendCallback done);
+    // invalid_argument, too_large, closed, or queue_full when the process's send ring is full
+    // and commands_max commands are queued to the node. One thread at a time per `source`
+    // (its ring has one producer; a second thread waits for the first's push, docs/api.md §3).
+    [[nodiscard]] Status send_async(const std::shared_ptr<ProcessState>& source, Pid to, Bytes body,
+                                    const SendConfig& config, SendCallback done);
 
     // Receives the oldest message from a source in `from` (any when empty) queued for `self`,
     // waiting up to `timeout` (spinning receive_spin first, then telling the engine the
@@ -246,11 +248,10 @@ private:
     // makes it give the memory back to the system (check_memory).
     static constexpr Duration memory_check_period = Duration::seconds(5);
     static constexpr std::size_t memory_trim_free_min = std::size_t{1} << 20;
-    // A send queued by an application thread for the loop (send_async, drain_sends).
-    struct SendCommand {
-        Message message;
-        proto::direct::SendOptions options;
-        SendCallback done;
+    // A send that went to the shared queue because its process's ring was full.
+    struct OverflowSend {
+        SendCommand command;
+        std::shared_ptr<ProcessState> source;
     };
     Status open(const NodeConfig& config);
     Status open_store(const NodeConfig& config);
@@ -343,8 +344,29 @@ private:
                  std::span<proto::PersistEffect> parts);
     void on_committed(const std::vector<std::uint64_t>& tokens, const Status& status);
 
+    // Sends (node_send.cpp). Application threads: queue_send and overflow_send under the
+    // ring's producer lock; list_ring from any thread. The rest on the loop thread.
+    Status queue_send(const std::shared_ptr<ProcessState>& source, SendRing& ring,
+                      SendCommand& command);
+    Status overflow_send(const std::shared_ptr<ProcessState>& source, SendRing& ring,
+                         SendCommand& command);
+    // Puts an awake ring on the ready list (the first on an empty list posts drain_rings);
+    // false once close_rings has run (the caller takes its command back).
+    bool list_ring(SendRing& ring);
+    void drain_rings();
+    void drain_sends();              // The shared queue: overflowed sends.
+    void take_ring(SendRing& ring);  // Appends its commands to sends_taken_.
+    // Hands sends_taken_ to the direct engine (as one batch), or fails them closed when the
+    // node no longer accepts sends.
+    void hand_sends();
+    void feed_sends(proto::direct::DirectEngine& direct, Time t, proto::Effects& out);
+    void settle_ring(SendRing& ring);  // After a drain: sleep, or list again.
+    void close_ring(SendRing& ring);   // Fails what it holds closed until it sleeps.
+    void close_rings();                // At shutdown: the ready list is closed for good.
+    // The ready list's "closed" mark: an address that is no ring (compared, never used).
+    [[nodiscard]] SendRing* rings_closed() { return reinterpret_cast<SendRing*>(&rings_ready_); }
+
     // Loop thread: commands.
-    void drain_sends();
     Result<std::shared_ptr<ProcessState>> start_process(const ProcessConfig& config);
     void end_process(const std::shared_ptr<ProcessState>& process);
     void start_async_receive(const std::shared_ptr<ProcessState>& self, std::vector<Pid> from,
@@ -389,10 +411,13 @@ private:
     std::uint32_t incarnation_ = 0;
     std::atomic<bool> stopping_{false};
     std::atomic<std::uint32_t> commands_queued_{0};
-    // Sends from application threads, taken by one loop task (bounded by commands_max).
+    // Processes' send rings with commands for the loop: a lock-free stack that producers push
+    // (list_ring) and drain_rings takes whole; rings_closed() after shutdown.
+    std::atomic<SendRing*> rings_ready_{nullptr};
+    // Sends whose ring was full, taken by one loop task (bounded by commands_max).
     std::mutex sends_mutex_;
-    std::vector<SendCommand> sends_;  // Guarded by sends_mutex_.
-    bool sends_posted_ = false;       // Guarded by sends_mutex_: a drain_sends task is queued.
+    std::vector<OverflowSend> sends_;  // Guarded by sends_mutex_.
+    bool sends_posted_ = false;        // Guarded by sends_mutex_: a drain_sends task is queued.
 
     // Loop thread only (below `loop_`, so they are destroyed before the io_context).
     mutable Loop loop_;  // Mutable: counters() const posts to it.
@@ -432,7 +457,9 @@ private:
     std::unique_ptr<asio::steady_timer> wake_timer_;
     Time wake_at_ = Time::max();
     bool flush_scheduled_ = false;
-    std::vector<SendCommand> sends_taken_;  // The batch drain_sends is running.
+    std::vector<SendCommand> sends_taken_;      // The batch of sends for the engine.
+    std::vector<OverflowSend> overflow_taken_;  // The batch drain_sends took.
+    std::vector<SendRing*> rings_taken_;        // The rings drain_rings took.
     // The one operation table of the node: sends, pings, calls of every engine; its ids are the
     // operation ids. A send keeps its callback as it came (no wrapper to allocate on the hot
     // path); the others a Completion.

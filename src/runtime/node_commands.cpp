@@ -71,6 +71,12 @@ void Node::exit(const std::shared_ptr<ProcessState>& process) {
 
 void Node::end_process(const std::shared_ptr<ProcessState>& process) {
     if (shut_down_) return;
+    // Sends it made before it exited reach the engine first, as they would have (the loop may
+    // not have taken its ring yet); its engine exit then completes those still pending.
+    if (SendRing* ring = process->send_ring_if_made()) {
+        take_ring(*ring);
+        hand_sends();
+    }
     if (process->pid().node != id_) {  // Migrated here.
         auto it = migrated_.find(process->pid());
         if (it == migrated_.end() || it->second != process) return;

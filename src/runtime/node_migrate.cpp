@@ -14,6 +14,11 @@ Status Node::migrate(const std::shared_ptr<ProcessState>& process, NodeId to, By
         direct_slot_,
         [this, process, pid, to, state = std::move(state)](auto& direct, proto::OperationId op,
                                                            Time at, proto::Effects& out) mutable {
+            // Its sends still in the ring go first: in flight, they make the move wait.
+            if (SendRing* ring = process->send_ring_if_made()) {
+                take_ring(*ring);
+                feed_sends(direct, at, out);
+            }
             // Taken on the loop, so nothing is delivered between the take and the freeze.
             std::vector<Message> queued =
                 hosted(pid) == process ? process->take_all() : std::vector<Message>{};

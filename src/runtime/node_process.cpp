@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 
 namespace herald::runtime {
 
@@ -42,6 +43,18 @@ ProcessState::ProcessState(Pid pid, std::string name, const proto::direct::Proce
 
 ProcessState::~ProcessState() {
     if (event_fd_ >= 0) ::close(event_fd_);
+    delete send_ring_.load(std::memory_order_acquire);
+}
+
+SendRing& ProcessState::send_ring() {
+    SendRing* ring = send_ring_.load(std::memory_order_acquire);
+    if (ring != nullptr) return *ring;
+    // Two threads may race here only when a program breaks the one-thread rule; one wins.
+    auto made = std::make_unique<SendRing>(send_ring_slots);
+    if (send_ring_.compare_exchange_strong(ring, made.get(), std::memory_order_acq_rel)) {
+        return *made.release();
+    }
+    return *ring;
 }
 
 bool ProcessState::push(Message message) {

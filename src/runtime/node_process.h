@@ -21,6 +21,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "proto/direct/direct_options.h"
+#include "runtime/send_ring.h"
 
 namespace herald::runtime {
 
@@ -109,6 +110,17 @@ public:
     std::vector<Pid> async_from;  // Its accepted senders; empty = any.
     std::uint64_t async_timer = 0;
 
+    // The ring that carries this process's sends to the loop (send_ring.h), made at its first
+    // send (an idle process pays a pointer). Any thread.
+    SendRing& send_ring();
+    // The ring, or nullptr before the first send. Any thread.
+    [[nodiscard]] SendRing* send_ring_if_made() const {
+        return send_ring_.load(std::memory_order_acquire);
+    }
+    // Slots of each ring: room for a batch of a fast sender between two loop wake-ups
+    // (docs/api.md, "Limits"); at about 130 bytes a slot, 32 KiB per process that sends.
+    static constexpr std::size_t send_ring_slots = 256;
+
 private:
     std::optional<Taken> take_locked(std::span<const Pid> from, std::size_t start);
     void after_remove_locked();
@@ -129,6 +141,7 @@ private:
     // seen by that report's take_consumed, which runs after begin_report().
     std::atomic<std::uint32_t> consumed_{0};
     std::atomic<bool> report_posted_{false};
+    std::atomic<SendRing*> send_ring_{nullptr};  // Owned; deleted with the process.
 };
 
 }  // namespace herald::runtime

@@ -64,5 +64,45 @@ TEST(NodeStop, SendsThatCannotFinishFailClosedAfterTheDrainTimeoutAndReceivesWak
     EXPECT_EQ(code(sender.send(full.pid(), to_bytes("after stop"))), Errc::closed);
 }
 
+// Sends a thread makes while the node stops: some are still in the process's send ring (or the
+// shared queue behind it) when the loop shuts down. Every accepted send completes exactly once
+// (delivered, or closed), the sender sees closed once the node is stopped, and nothing hangs.
+// Rounds, because where the stop lands among the sends varies.
+TEST(NodeStop, SendsStillInAProcessRingCompleteWhenTheNodeStops) {
+    for (int round = 0; round < 20; ++round) {
+        auto a = start_node();
+        Process sender = spawn(*a);
+        ProcessOptions roomy;
+        roomy.queue_limit = 1 << 16;
+        Process receiver = spawn(*a, roomy);
+        std::atomic<int> accepted{0}, completed{0}, unexpected{0};
+        std::atomic<bool> refused{false};
+        std::thread producer([&] {
+            for (int i = 0; !refused.load(); ++i) {
+                auto started = sender.send_async(
+                    receiver.pid(), to_bytes(std::to_string(i)), SendOptions{}, [&](Status s) {
+                        // queue_full: the sender buffer is full.
+                        if (!s && code(s) != Errc::closed && code(s) != Errc::queue_full) {
+                            ++unexpected;
+                        }
+                        ++completed;
+                    });
+                if (started) {
+                    ++accepted;
+                } else {
+                    EXPECT_TRUE(code(started) == Errc::closed || code(started) == Errc::queue_full)
+                        << error_text(started);
+                    if (code(started) == Errc::closed) refused = true;
+                }
+            }
+        });
+        std::this_thread::sleep_for(std::chrono::microseconds(200 * (round % 5)));
+        a->stop();  // Joins the loop: every completion has run when it returns.
+        producer.join();
+        EXPECT_EQ(completed.load(), accepted.load()) << "round " << round;
+        EXPECT_EQ(unexpected.load(), 0) << "round " << round;
+    }
+}
+
 }  // namespace
 }  // namespace herald
