@@ -721,6 +721,11 @@ void Node::stop() {
 
 void Node::begin_drain() {
     if (shut_down_) return;
+    // Sends made before stop() may still sit in the processes' rings or the overflow queue,
+    // their drain task queued behind this one: they are sends made before the stop, so the
+    // engine takes them now and the drain waits for them like any other.
+    drain_sends();
+    drain_rings();
     draining_ = true;
     if (ops_.empty() && counters_.durable_pending == 0 && rpc_->drained()) {
         finish_shutdown();
