@@ -308,5 +308,55 @@ TEST_F(EtcdNamingTest, AnExitedProcesssNameIsDeletedOnceEtcdIsBack) {
         8000ms));
 }
 
+// The TLS options (C10, docs/config.md coordination.etcd_ca_file): an etcd member serving
+// https with a certificate of a CA the test makes (openssl). With etcd_ca_file set to that CA
+// names register and resolve; without it libcurl refuses the member's certificate and the
+// call fails unreachable, naming the reason. Skipped without etcd or openssl.
+TEST(EtcdNamingTls, NamesOverHttpsWithTheClustersCaAndRefusedWithout) {
+    if (etcd_binary().empty()) GTEST_SKIP() << "no etcd binary (apt-get install etcd-server)";
+    if (::access("/usr/bin/openssl", X_OK) != 0) {
+        GTEST_SKIP() << "no /usr/bin/openssl (apt-get install openssl)";
+    }
+    TempDir dir;
+    const std::string d = dir.path();
+    const std::string make_certs =
+        "cd '" + d + "' && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-ca " +
+        "-keyout ca.key -out ca.crt 2>/dev/null && openssl req -newkey rsa:2048 -nodes " +
+        "-subj /CN=127.0.0.1 -keyout member.key -out member.csr 2>/dev/null && printf " +
+        "'subjectAltName=IP:127.0.0.1' > san.ext && openssl x509 -req -in member.csr -CA ca.crt " +
+        "-CAkey ca.key -CAcreateserial -days 1 -extfile san.ext -out member.crt 2>/dev/null";
+    ASSERT_EQ(std::system(make_certs.c_str()), 0) << "openssl could not make the certificates";
+    const auto ports = free_ports(2);
+    ASSERT_EQ(ports.size(), 2u);
+    const std::string client = "https://127.0.0.1:" + std::to_string(ports[0]);
+    const std::string peer = "http://127.0.0.1:" + std::to_string(ports[1]);
+    const std::string command =
+        "exec '" + etcd_binary() + "' --name t --data-dir '" + d + "/data' --listen-client-urls " +
+        client + " --advertise-client-urls " + client + " --listen-peer-urls " + peer +
+        " --initial-advertise-peer-urls " + peer + " --initial-cluster t=" + peer +
+        " --cert-file '" + d + "/member.crt' --key-file '" + d + "/member.key' 2>>'" + d +
+        "/etcd.log'";
+    Child member({"/bin/sh", "-c", command});
+    ASSERT_TRUE(member.started());
+    NodeOptions o;
+    o.coordination.backend = Coordination::etcd;
+    o.coordination.etcd_endpoints = {client};
+    o.coordination.etcd_timeout = 2s;
+    auto without = start_node(o);
+    o.coordination.etcd_ca_file = d + "/ca.crt";
+    auto with = start_node(o);
+    ASSERT_TRUE(with && without);
+    auto p = with->spawn();
+    ASSERT_TRUE(p);
+    // The single member elects itself within a second or two; until then calls fail.
+    ASSERT_TRUE(eventually([&] { return p->register_name("tls-name").has_value(); }, 15000ms));
+    auto found = with->lookup_name("tls-name");
+    ASSERT_TRUE(found) << found.error().to_string();
+    EXPECT_EQ(found->owner, p->pid());
+    auto refused = without->lookup_name("tls-name");
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::unreachable) << refused.error().to_string();
+}
+
 }  // namespace
 }  // namespace herald::testing
