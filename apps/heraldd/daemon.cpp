@@ -412,6 +412,7 @@ decltype(admin::Reply::counters) node_counters(const NodeStats& s) {
             {"group_etcd_changes", s.group_etcd_changes},
             {"group_etcd_conflicts", s.group_etcd_conflicts},
             {"group_etcd_pruned", s.group_etcd_pruned},
+            {"group_etcd_skipped", s.group_etcd_skipped},
             {"group_watch_events", s.group_watch_events},
             {"group_watch_streams", s.group_watch_streams},
             {"ordered_delivered", s.ordered_delivered},

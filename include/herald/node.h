@@ -166,6 +166,7 @@ struct NodeStats {
     // retried, members of ended nodes this node took out, and the group watch's events and
     // streams opened (1 + reconnects).
     std::uint64_t group_etcd_changes = 0, group_etcd_conflicts = 0, group_etcd_pruned = 0;
+    std::uint64_t group_etcd_skipped = 0;  // Keys not followed: not views, beyond groups_max.
     std::uint64_t group_watch_events = 0, group_watch_streams = 0;
     // Two-level addressing (docs/groups.md G22): multicasts sent to a group's IP multicast or
     // broadcast address (one group_data for all other member nodes); packets sent to such an

@@ -186,6 +186,7 @@ void add_group_stats(runtime::NodeGroupService& groups, NodeStats& s) {
     s.group_etcd_changes = e.changes;
     s.group_etcd_conflicts = e.conflicts;
     s.group_etcd_pruned = e.pruned;
+    s.group_etcd_skipped = e.skipped;
     s.group_watch_events = e.watch_events;
     s.group_watch_streams = e.watch_streams;
 }

@@ -43,6 +43,24 @@ std::optional<NodeValue> parse_node_value(std::string_view text) {
     return NodeValue{value, std::string(text.substr(space + 1))};
 }
 
+// The kvs of a range answer as events (keys and values decoded; kvs that do not decode are
+// left out).
+std::vector<WatchEvent> events_of(const Json& range) {
+    std::vector<WatchEvent> events;
+    for (const Json& kv : json_kvs(range)) {
+        auto key = base64_decode(json_text(kv, "key").value_or(""));
+        auto value = base64_decode(json_text(kv, "value").value_or(""));
+        if (!key || !value) continue;
+        WatchEvent e;
+        e.key = std::move(*key);
+        e.value = std::move(*value);
+        e.revision = json_int(kv, "mod_revision").value_or(0);
+        e.create_revision = json_int(kv, "create_revision").value_or(0);
+        events.push_back(std::move(e));
+    }
+    return events;
+}
+
 void sort_members(View& v) {
     std::sort(v.members.begin(), v.members.end(), [](const Member& a, const Member& b) {
         return std::tie(a.pid.node.value, a.pid.local, a.incarnation) <
@@ -241,6 +259,7 @@ Result<View> EtcdGroups::known(const std::string& name) {
     });
 }
 
+// Names of the keys that hold views (C12: others are not Herald's), in key order.
 Result<std::vector<std::string>> EtcdGroups::list() {
     const std::string from = prefix_ + "v/";
     const std::size_t max = options_.groups_max;
@@ -248,14 +267,12 @@ Result<std::vector<std::string>> EtcdGroups::list() {
                    return etcd.call("/v3/kv/range",
                                     Json{{"key", base64_encode(from)},
                                          {"range_end", base64_encode(prefix_end(from))},
-                                         {"keys_only", true},
                                          {"limit", std::to_string(max)}});
                }));
     std::vector<std::string> names;
-    for (const Json& kv : json_kvs(answer)) {
-        auto k = json_text(kv, "key");
-        auto key = k ? base64_decode(*k) : Result<std::string>(fail(Errc::malformed));
-        if (key && key->starts_with(from)) names.push_back(key->substr(from.size()));
+    for (const WatchEvent& e : events_of(answer)) {
+        const ByteView value(reinterpret_cast<const std::uint8_t*>(e.value.data()), e.value.size());
+        if (proto::group::decode_view(value)) names.push_back(e.key.substr(from.size()));
     }
     return names;
 }
@@ -265,8 +282,7 @@ Result<EtcdGroups::Counters> EtcdGroups::counters() {
     c.changes = changes_.load(std::memory_order_relaxed);
     c.conflicts = conflicts_.load(std::memory_order_relaxed);
     c.pruned = pruned_.load(std::memory_order_relaxed);
-    c.applied = applied_.load(std::memory_order_relaxed);
-    c.malformed = malformed_.load(std::memory_order_relaxed);
+    c.skipped = skipped_.load(std::memory_order_relaxed);
     c.watch_events = watch_ ? watch_->events() : 0;
     c.watch_streams = watch_ ? watch_->streams() : 0;
     return c;
@@ -335,12 +351,9 @@ Result<std::map<NodeId, std::uint32_t>> EtcdGroups::alive(EtcdClient& etcd) {
                etcd.call("/v3/kv/range", Json{{"key", base64_encode(from)},
                                               {"range_end", base64_encode(prefix_end(from))}}));
     std::map<NodeId, std::uint32_t> nodes;
-    for (const Json& kv : json_kvs(answer)) {
-        auto key = base64_decode(json_text(kv, "key").value_or(""));
-        auto value = base64_decode(json_text(kv, "value").value_or(""));
-        if (!key || !value || !key->starts_with(from)) continue;
-        auto node = parse_node_id(std::string_view(*key).substr(from.size()));
-        auto parsed = parse_node_value(*value);
+    for (const WatchEvent& e : events_of(answer)) {
+        auto node = parse_node_id(std::string_view(e.key).substr(from.size()));
+        auto parsed = parse_node_value(e.value);
         if (node && parsed) nodes[*node] = parsed->incarnation;
     }
     return nodes;
@@ -455,15 +468,7 @@ void EtcdGroups::load(EtcdClient& etcd) {
     reload_ = !answer;  // Failed: again at the next tick; nothing is reliable until then.
     if (!answer) return;
     std::vector<Change> changes;
-    for (const Json& kv : json_kvs(*answer)) {
-        WatchEvent e;
-        auto key = base64_decode(json_text(kv, "key").value_or(""));
-        auto value = base64_decode(json_text(kv, "value").value_or(""));
-        if (!key || !value) continue;
-        e.key = std::move(*key);
-        e.value = std::move(*value);
-        e.revision = json_int(kv, "mod_revision").value_or(0);
-        e.create_revision = json_int(kv, "create_revision").value_or(0);
+    for (const WatchEvent& e : events_of(*answer)) {
         if (auto c = decode(e)) changes.push_back(std::move(*c));
     }
     const std::int64_t at = revision_of(*answer);
@@ -486,7 +491,7 @@ std::optional<EtcdGroups::Change> EtcdGroups::decode(const WatchEvent& e) {
         auto v = proto::group::decode_view(
             ByteView(reinterpret_cast<const std::uint8_t*>(e.value.data()), e.value.size()));
         if (!v) {  // Not a view: not Herald's (C12).
-            malformed_.fetch_add(1, std::memory_order_relaxed);
+            skipped_.fetch_add(1, std::memory_order_relaxed);
             return std::nullopt;
         }
         c.view = std::move(*v);
@@ -499,7 +504,7 @@ std::optional<EtcdGroups::Change> EtcdGroups::decode(const WatchEvent& e) {
     if (e.deleted) return c;
     auto parsed = parse_node_value(e.value);
     if (!parsed) {
-        malformed_.fetch_add(1, std::memory_order_relaxed);
+        skipped_.fetch_add(1, std::memory_order_relaxed);
         return std::nullopt;
     }
     c.incarnation = parsed->incarnation;
@@ -584,14 +589,13 @@ void EtcdGroups::apply_view(const std::string& name, const View& v, std::int64_t
     auto gone = gone_.find(name);
     if (gone != gone_.end() && mod_revision <= gone->second) return;  // Older than its delete.
     if (it == known_.end() && known_.size() >= options_.groups_max) {
-        malformed_.fetch_add(1, std::memory_order_relaxed);  // Beyond groups_max: not followed.
+        skipped_.fetch_add(1, std::memory_order_relaxed);  // Beyond groups_max: not followed.
         return;
     }
     const bool fresh = (it != known_.end() && it->second.create_revision != create_revision) ||
                        (it == known_.end() && gone != gone_.end());
     if (gone != gone_.end()) gone_.erase(gone);
-    known_[name] = Known{v, mod_revision, create_revision};
-    applied_.fetch_add(1, std::memory_order_relaxed);
+    known_[name] = Stored{v, mod_revision, create_revision};
     apply_(name, v, fresh);
     // A member whose node is known to be gone (a join racing a prune): prune again.
     if (!loaded_) return;
@@ -613,7 +617,6 @@ void EtcdGroups::apply_delete(const std::string& name, std::int64_t revision) {
     gone_[name] = std::max(gone_[name], revision);
     if (it == known_.end()) return;
     known_.erase(it);
-    applied_.fetch_add(1, std::memory_order_relaxed);
     apply_(name, std::nullopt, false);
 }
 

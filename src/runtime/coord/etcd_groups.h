@@ -42,8 +42,9 @@ public:
         std::uint64_t changes = 0;    // Views this node committed (create, join, leave, prune).
         std::uint64_t conflicts = 0;  // Transactions lost to a concurrent change, retried.
         std::uint64_t pruned = 0;     // Members of ended nodes this node took out.
-        std::uint64_t applied = 0;    // Views and deletions handed to the engine.
-        std::uint64_t malformed = 0;  // Values under the prefix that are not views.
+        // Keys under the prefix not followed: values that are not views or node keys, and
+        // groups beyond groups_max.
+        std::uint64_t skipped = 0;
         std::uint64_t watch_events = 0, watch_streams = 0;
     };
 
@@ -86,12 +87,7 @@ public:
     void join_threads() override;
 
 private:
-    struct Stored {  // A group's key as read.
-        View view;
-        std::int64_t mod_revision = 0;
-        std::int64_t create_revision = 0;
-    };
-    struct Known {  // Loop thread: a group's current view as the watch reported it.
+    struct Stored {  // A group's key: as read (worker), or as the watch reported it (loop).
         View view;
         std::int64_t mod_revision = 0;
         std::int64_t create_revision = 0;
@@ -151,7 +147,7 @@ private:
     Duration lease_ttl_;
     std::string prefix_;  // PREFIX + "groups/".
     // Loop thread.
-    std::map<std::string, Known> known_;
+    std::map<std::string, Stored> known_;
     std::map<std::string, std::int64_t> gone_;  // Deleted names -> revision (at most 4096).
     std::map<NodeId, std::uint32_t> alive_;     // Node keys: node -> incarnation.
     bool loaded_ = false;  // A full read (after the watch's reset) was applied.
@@ -163,7 +159,7 @@ private:
     std::mutex applied_mutex_;
     std::condition_variable applied_changed_;
     std::int64_t applied_revision_ = 0;  // Guarded: the newest revision the loop applied.
-    std::atomic<std::uint64_t> changes_{0}, conflicts_{0}, pruned_{0}, applied_{0}, malformed_{0};
+    std::atomic<std::uint64_t> changes_{0}, conflicts_{0}, pruned_{0}, skipped_{0};
     std::unique_ptr<EtcdClient> client_;
     std::unique_ptr<EtcdWatch> watch_;  // Last: stopped first (it posts to the loop).
 };

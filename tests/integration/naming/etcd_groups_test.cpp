@@ -217,6 +217,15 @@ TEST_F(EtcdGroupsTest, EveryNodeSeesTheSameViewsAndMulticastsReachTheMembers) {
     ASSERT_TRUE(left) << left.error().to_string();
     EXPECT_EQ(left->id, 5u);
     EXPECT_EQ(members[2].leave_group("g").error().code, Errc::not_found);
+    // C12: a value under the prefix that is not a view is not Herald's: skipped, counted, not
+    // listed, no view.
+    const auto skipped = nodes[2]->stats().group_etcd_skipped;
+    ASSERT_TRUE(etcd_post(
+        cluster.endpoint(0), "/v3/kv/put",
+        runtime::coord::Json{{"key", runtime::coord::base64_encode("/herald/groups/v/junk")},
+                             {"value", runtime::coord::base64_encode("not a view")}}));
+    EXPECT_TRUE(eventually([&] { return nodes[2]->stats().group_etcd_skipped > skipped; }, 5000ms));
+    EXPECT_EQ(nodes[2]->group_view("junk").error().code, Errc::not_found);
     auto names = nodes[2]->groups();
     ASSERT_TRUE(names) << names.error().to_string();
     EXPECT_EQ(*names, (std::vector<std::string>{"closed", "g"}));

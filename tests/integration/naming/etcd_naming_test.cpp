@@ -313,7 +313,9 @@ TEST_F(EtcdNamingTest, AnExitedProcesssNameIsDeletedOnceEtcdIsBack) {
 // names register and resolve; without it libcurl refuses the member's certificate and the
 // call fails unreachable, naming the reason. Skipped without etcd or openssl.
 TEST(EtcdNamingTls, NamesOverHttpsWithTheClustersCaAndRefusedWithout) {
-    if (etcd_binary().empty()) GTEST_SKIP() << "no etcd binary (apt-get install etcd-server)";
+    if (etcd_binary().empty()) {
+        GTEST_SKIP() << "no etcd binary (apt-get install etcd-server, or set HERALD_ETCD)";
+    }
     if (::access("/usr/bin/openssl", X_OK) != 0) {
         GTEST_SKIP() << "no /usr/bin/openssl (apt-get install openssl)";
     }
