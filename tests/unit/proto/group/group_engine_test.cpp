@@ -235,6 +235,13 @@ protected:
         return texts;
     }
 
+    // Coordinated groups: hands `v` to `n` as the backend's watch would (C16).
+    void give(TestNode& n, const std::string& name, const View& v, bool fresh = false) {
+        Effects o;
+        n.engine->on_coordinated_view(name, v, fresh, o);
+        apply(n, o);
+    }
+
     // Group `name` with members a.5, b.7, b.8 (views 1 to 4).
     void three_members(const std::string& name, bool closed, const GroupAddress& address = {}) {
         ASSERT_TRUE(create(a(), 100, name, closed, address));
@@ -820,6 +827,57 @@ TEST_F(GroupTest, ServerPicksAFreeMulticastAddressAndBadAddressesAreRefused) {
     s().boot();
     ASSERT_NE(s().engine->server_view("one"), nullptr);
     EXPECT_EQ(s().engine->server_view("one")->address, v1->address);
+}
+
+// Coordinated groups (GroupOptions::coordinated; docs/coordination.md C16): views come from
+// the backend, not from a server. Member nodes install them in id order (older ones dropped),
+// a node without members addresses multicasts with the view it was given, nothing is sent to
+// a server (a send to node 0 would find no node here), a deletion is G21 for the members, and
+// a group created again (fresh) installs its lower ids.
+TEST_F(GroupTest, CoordinatedViewsInstallOnMemberNodesAndAddressMulticasts) {
+    options.coordinated = true;  // The engines read their options by reference.
+    options.server = NodeId{};
+    const Member a5{pid(a().self, 5), a().incarnation};
+    const Member b7{pid(b().self, 7), b().incarnation};
+    const auto view = [](std::uint64_t id, std::vector<Member> members) {
+        return View{id, false, std::move(members), order_fifo, {}};
+    };
+    for (TestNode* n : {&a(), &b(), &c()}) {
+        give(*n, "g", view(1, {}));
+        give(*n, "g", view(2, {a5}));
+        give(*n, "g", view(3, {a5, b7}));
+    }
+    EXPECT_EQ(view_ids(a(), 5), (std::vector<std::uint64_t>{2, 3}));
+    EXPECT_EQ(view_ids(b(), 7), (std::vector<std::uint64_t>{3}));
+    EXPECT_EQ(c().engine->installed("g"), nullptr);  // No member there: not installed.
+    give(a(), "g", view(2, {a5}));                   // An older view: dropped.
+    EXPECT_EQ(a().engine->installed("g")->id, 3u);
+    EXPECT_EQ(view_ids(a(), 5).size(), 2u);
+
+    multicast(c(), 10, 9, "g", reliability_all, "x");
+    auto r = wait(10);
+    ASSERT_TRUE(r) << r.error().detail;
+    auto responders = decode_responders(*r);
+    ASSERT_TRUE(responders);
+    EXPECT_EQ(responders->view_id, 3u);
+    EXPECT_EQ(responders->pids.size(), 2u);
+    EXPECT_EQ(data(a(), 5), (std::vector<std::string>{"x"}));
+    EXPECT_EQ(data(b(), 7), (std::vector<std::string>{"x"}));
+    advance(Duration::seconds(1));  // Members hosted: no heartbeat to a server.
+
+    Effects o;
+    a().engine->on_coordinated_delete("g", o);
+    apply(a(), o);
+    EXPECT_TRUE(told_deleted(a(), 5, "g"));
+    EXPECT_TRUE(dropped(a(), "g"));
+    multicast(a(), 11, 5, "g", 0);
+    auto gone = wait(11);
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error().code, Errc::not_found);
+    give(a(), "g", view(2, {a5}), true);  // Created again: its ids start afresh.
+    ASSERT_NE(a().engine->installed("g"), nullptr);
+    EXPECT_EQ(a().engine->installed("g")->id, 2u);
+    EXPECT_FALSE(a().engine->deleted("g"));
 }
 
 }  // namespace
