@@ -430,10 +430,24 @@ void GroupEngine::resolve(Multicast& mc, const View& v, Time now, Effects& out) 
     if (mc.reliability != reliability_all && mc.reliability > size) {
         return finish(message_id, fail(Errc::invalid_argument, "reliability above members"), out);
     }
+    const bool request = mc.reply_to.valid();
     mc.needed = mc.reliability == reliability_all ? size : mc.reliability;
     mc.resolved = true;
     mc.view_id = v.id;
-    for (const auto& m : v.members) mc.waiting[m.pid.node].push_back(m.pid.local);
+    for (const auto& m : v.members) {
+        if (request && m.pid == mc.sender) continue;  // G24: never delivered to the asker.
+        mc.waiting[m.pid.node].push_back(m.pid.local);
+    }
+    if (request) {
+        // G24: the call completes now (the answers are collected above the engine); the node
+        // resends to the addressed members until each has it, or the request's timeout.
+        out.complete(mc.op, encode_responders({mc.view_id, {}}));
+        mc.op = 0;
+        mc.needed = 0;
+        for (const auto& [node, locals] : mc.waiting) {
+            mc.needed += static_cast<std::uint32_t>(locals.size());
+        }
+    }
     const bool others = mc.waiting.size() > (mc.waiting.contains(self_) ? 1u : 0u);
     if (v.address.kind == AddressKind::hosts || !others) {
         for (const auto& [node, locals] : mc.waiting) send_data(mc, node, locals, out);
@@ -611,7 +625,8 @@ void GroupEngine::on_response(NodeId from, const GroupPacket& m, Effects& out) {
 void GroupEngine::finish(std::uint64_t id, Result<Bytes> result, Effects& out) {
     auto it = multicasts_.find(id);
     HERALD_ASSERT(it != multicasts_.end());
-    out.complete(it->second.op, std::move(result));
+    // A request's call completed when it was sent (G24): its end is silent.
+    if (it->second.op != 0) out.complete(it->second.op, std::move(result));
     multicasts_.erase(it);
 }
 

@@ -82,7 +82,9 @@ public:
     // access_denied (a closed group and `sender` is not a member), timeout (after `timeout`;
     // detail lists the responses it got), unreachable (the view could not be looked up).
     // `reply_to` valid: a request multicast (G24): each member's delivery is a request
-    // envelope naming `reply_to`, where its answer goes (the engine does not collect them).
+    // envelope naming `reply_to`, where its answer goes (the engine does not collect them);
+    // `op` completes once sent, and the request is resent to the addressed members (all but
+    // `sender`) that have not got it until each has or `timeout` ends.
     void on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body,
                       std::uint32_t reliability, Duration timeout, Time now, Effects& out,
                       Pid reply_to = {});

@@ -767,6 +767,45 @@ TEST_F(GroupTest, RequestMulticastNamesItsCollectorInEveryDelivery) {
     }
 }
 
+// G24: a request's call completes when it is sent, and the node resends it to the addressed
+// members that have not got it (never to the asker) until each has it or its timeout ends.
+TEST_F(GroupTest, LostRequestIsResentUntilEveryAddressedMemberHasIt) {
+    three_members("g", false);
+    ASSERT_TRUE(join(c(), 9, 9, "g"));
+    advance(Duration::milliseconds(50));
+    const auto retransmits = [&] { return a().engine->counters().retransmits; };
+    drop_next = 2;  // The copies to b and c are lost.
+    Effects o;
+    a().engine->on_multicast(40, Pid{a().self, 5}, "g", to_bytes("q"), 0, Duration::seconds(1),
+                             clock, o, Pid{a().self, 77});
+    apply(a(), o);
+    ASSERT_TRUE(done.contains(40)) << "the call does not wait for the members";
+    ASSERT_TRUE(done.at(40));
+    advance(Duration::milliseconds(300));
+    EXPECT_EQ(data(b(), 7), (std::vector<std::string>{"q"}));
+    EXPECT_EQ(data(b(), 8), (std::vector<std::string>{"q"}));
+    EXPECT_EQ(data(c(), 9), (std::vector<std::string>{"q"}));
+    EXPECT_TRUE(data(a(), 5).empty()) << "not to the asker";
+    const auto after = retransmits();
+    EXPECT_GT(after, 0u);
+    advance(Duration::milliseconds(500));
+    EXPECT_EQ(retransmits(), after) << "no resend once every member has it";
+    // A member that cannot get it is resent to until the request's timeout, then given up.
+    c().down = true;
+    a().engine->on_multicast(41, Pid{a().self, 5}, "g", to_bytes("q2"), 0,
+                             Duration::milliseconds(500), clock, o, Pid{a().self, 78});
+    apply(a(), o);
+    ASSERT_TRUE(done.contains(41) && done.at(41));
+    advance(Duration::milliseconds(400));
+    EXPECT_GT(retransmits(), after);
+    advance(Duration::milliseconds(200));
+    const auto ended = retransmits();
+    advance(Duration::milliseconds(500));
+    EXPECT_EQ(retransmits(), ended) << "resends end with the request's timeout";
+    EXPECT_EQ(data(b(), 7), (std::vector<std::string>{"q", "q2"}));
+    EXPECT_FALSE(done.contains(0)) << "a request's end completes nothing";
+}
+
 // G22: members whose node missed the datagram get unicast retransmissions (a host list of
 // the nodes that did not answer), so reliability all completes under loss, each delivered once.
 TEST_F(GroupTest, RetransmissionsToAMulticastGroupAreUnicastToTheSilentNodes) {
