@@ -435,7 +435,7 @@ void GroupEngine::resolve(Multicast& mc, const View& v, Time now, Effects& out) 
     mc.resolved = true;
     mc.view_id = v.id;
     for (const auto& m : v.members) {
-        if (request && m.pid == mc.sender) continue;  // G24: never delivered to the asker.
+        if (request && m.pid == mc.sender) continue;  // G24: never addressed to the asker.
         mc.waiting[m.pid.node].push_back(m.pid.local);
     }
     if (request) {
@@ -538,10 +538,6 @@ void GroupEngine::on_data(NodeId from, GroupPacket& m, Time now, Effects& out) {
             continue;
         }
         const Member member{Pid{self_, local}, incarnation_};
-        if (m.reply_to.valid() && member.pid == m.source) {  // G24: not to the asker.
-            duplicate = false;
-            continue;
-        }
         if (!sender_ok || !v->contains(member)) {
             ++counters_.not_member_dropped;
             continue;
