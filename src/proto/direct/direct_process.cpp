@@ -34,7 +34,7 @@ void DirectState::on_consumed(Pid receiver, std::uint32_t count, Time now, Effec
         count = process.queued;
     }
     process.queued -= count;
-    for (const Pid& source : process.sources) {
+    for (const auto& [t, source] : sources_range(receiver)) {
         ReceiverChannel& channel = receivers_.at({source, receiver});
         const std::uint64_t expected = channel.expected;
         drain(channel, process, out);
@@ -52,7 +52,7 @@ void DirectState::maybe_ready(Pid receiver, LocalProcess& process, Time now, Eff
     if (process.options.buffering != Buffering::send_after_receive || !process.waiting) return;
     ReceiverChannel* best = nullptr;
     std::uint64_t best_stamp = std::numeric_limits<std::uint64_t>::max();
-    for (const Pid& source : process.sources) {
+    for (const auto& [t, source] : sources_range(receiver)) {
         if (!matches(process, source)) continue;
         ReceiverChannel& channel = receivers_.at({source, receiver});
         if (channel.readied != 0) return;  // One body is already on its way to this receive.

@@ -37,13 +37,14 @@ void DirectState::on_data(wire::Packet& packet, Time now, Effects& out) {
     }
     LocalProcess& proc = process->second;
     if (h.target.node != self_) {
-        auto floor = proc.floors.find(sender_node(packet));
-        if (floor != proc.floors.end() && h.source_incarnation < floor->second) {
+        auto floor = proc.floors ? proc.floors->find(sender_node(packet))
+                                 : std::map<NodeId, std::uint32_t>::const_iterator{};
+        if (proc.floors && floor != proc.floors->end() && h.source_incarnation < floor->second) {
             return stale(now, out, "earlier_sender_life");  // Known dead where it lived (M10).
         }
         ++(forwarded ? counters_.received_forwarded : counters_.received_direct);
     }
-    ReceiverChannel* channel = receiver_for(packet, proc, now, out);
+    ReceiverChannel* channel = receiver_for(packet, now, out);
     if (channel == nullptr) return;
     channel->last_activity = now;
     if (h.seq < channel->expected) return on_duplicate(*channel, proc, packet, now, out);
@@ -69,8 +70,7 @@ void DirectState::nack(const wire::Packet& data, Errc reason, Time now, Effects&
     emit(sender_node(data), std::move(packet), out);
 }
 
-ReceiverChannel* DirectState::receiver_for(const wire::Packet& packet, LocalProcess& process,
-                                           Time now, Effects& out) {
+ReceiverChannel* DirectState::receiver_for(const wire::Packet& packet, Time now, Effects& out) {
     const wire::Header& h = packet.header;
     const ChannelKey key{h.source, h.target};
     const NodeId node = sender_node(packet);
@@ -110,7 +110,7 @@ ReceiverChannel* DirectState::receiver_for(const wire::Packet& packet, LocalProc
         it = receivers_.emplace(key, ReceiverChannel{}).first;
         it->second.id = next_channel_id_++;
         receiver_keys_[it->second.id] = key;
-        process.sources.insert(h.source);
+        receivers_by_target_.insert({key.target, key.source});
     } else {
         trace(out, now, "channel_reset", [&] {
             return "source=" + to_string(h.source) + " target=" + to_string(h.target) +
@@ -257,7 +257,7 @@ bool DirectState::has_room(const ReceiverChannel& channel, const LocalProcess& p
 }
 
 bool DirectState::ready_outstanding(const LocalProcess& process, Pid receiver) const {
-    for (const Pid& source : process.sources) {
+    for (const auto& [t, source] : sources_range(receiver)) {
         if (!matches(process, source)) continue;
         auto it = receivers_.find({source, receiver});
         HERALD_ASSERT(it != receivers_.end());

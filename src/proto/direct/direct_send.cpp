@@ -35,7 +35,6 @@ SenderChannel* DirectState::sender_for(const ChannelKey& key, Time now, Effects&
     auto known = locations_.find(key.target);
     channel.location = known != locations_.end() ? known->second.first : key.target.node;
     sender_ids_[key] = channel.id;
-    processes_.at(key.source).sender_ids.insert(channel.id);
     return &senders_.emplace(channel.id, std::move(channel)).first->second;
 }
 

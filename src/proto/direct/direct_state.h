@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <ranges>
 #include <set>
 #include <span>
 #include <string>
@@ -106,21 +107,23 @@ struct ReceiverChannel {
     Time last_activity;
 };
 
+// Kept small, as every hosted process has one (issue 17 item 4: 100,000 idle processes): its
+// channels are found in the node's channel tables (DirectState::sender_ids_of, sources_range),
+// not in sets of its own, and what only a migrated process has is made when it arrives.
 struct LocalProcess {
     ProcessOptions options;
-    std::uint32_t queued = 0;            // Delivered, not yet consumed.
-    bool waiting = false;                // Blocked in receive (on_receive_posted).
-    std::vector<Pid> from;               // Accepted senders while waiting; empty = any.
-    std::set<std::uint64_t> sender_ids;  // Its sender channels.
-    std::set<Pid> sources;               // Sources of its receiver channels.
-    std::uint64_t migrating = 0;         // Id of its migration away in progress; 0 = none.
-    // Arrived by migration: the sender node incarnations the nodes it lived on knew; data of
-    // an earlier incarnation is a straggler (docs/migration.md M10). At most floors_max.
-    std::map<NodeId, std::uint32_t> floors;
+    std::uint32_t queued = 0;  // Delivered, not yet consumed.
     // Arrived by migration: the epoch counter of its sender channels, which travels with it
     // (M15); 0 = it uses the node's. Each node's counter starts at random, and epochs compare
     // in serial order, so a pair's epochs must all come from one counter.
     std::uint32_t next_epoch = 0;
+    bool waiting = false;         // Blocked in receive (on_receive_posted).
+    std::vector<Pid> from;        // Accepted senders while waiting; empty = any.
+    std::uint64_t migrating = 0;  // Id of its migration away in progress; 0 = none.
+    // Arrived by migration: the sender node incarnations the nodes it lived on knew; data of
+    // an earlier incarnation is a straggler (docs/migration.md M10). At most floors_max.
+    // Null for a process spawned here.
+    std::unique_ptr<std::map<NodeId, std::uint32_t>> floors;
 };
 
 // A migration away from this node waiting for the target's answer (docs/migration.md).
@@ -305,8 +308,7 @@ private:
     // direct_receive.cpp: receiver channels.
     void on_data(wire::Packet& packet, Time now, Effects& out);
     void nack(const wire::Packet& data, Errc reason, Time now, Effects& out);
-    ReceiverChannel* receiver_for(const wire::Packet& packet, LocalProcess& process, Time now,
-                                  Effects& out);
+    ReceiverChannel* receiver_for(const wire::Packet& packet, Time now, Effects& out);
     void on_duplicate(ReceiverChannel& channel, LocalProcess& process, const wire::Packet& packet,
                       Time now, Effects& out);
     void on_body(ReceiverChannel& channel, LocalProcess& process, wire::Packet& packet, Time now,
@@ -331,6 +333,17 @@ private:
     void send_ready(ReceiverChannel& channel, Time now, Effects& out);
     void on_ready_timer(std::uint64_t id, Time now, Effects& out);
     void erase_receiver(const ChannelKey& key);
+    // The ids of `source`'s sender channels, by target (a copy: callers may release them).
+    [[nodiscard]] std::vector<std::uint64_t> sender_ids_of(Pid source) const;
+    // The sources of `target`'s receiver channels, in order (a copy, as above).
+    [[nodiscard]] std::vector<Pid> sources_of(Pid target) const;
+    // The (target, source) pairs of `target`'s receiver channels, by source. Valid until a
+    // receiver channel of `target` is added or erased.
+    [[nodiscard]] auto sources_range(Pid target) const {
+        constexpr Pid pid_max{NodeId{~std::uint64_t{0}}, ~std::uint64_t{0}};
+        return std::ranges::subrange(receivers_by_target_.lower_bound({target, Pid{}}),
+                                     receivers_by_target_.upper_bound({target, pid_max}));
+    }
 
     // direct_peers.cpp: hello, ping, restart, liveness, timers.
     void start_hello(Peer& peer, Time now, Effects& out);
@@ -398,6 +411,8 @@ private:
     std::map<std::uint64_t, SenderChannel> senders_;  // By id (ordered: deterministic walks).
     std::map<ChannelKey, std::uint64_t> sender_ids_;
     std::map<ChannelKey, ReceiverChannel> receivers_;
+    // (target, source) of every receiver channel: a process's sources without a set per process.
+    std::set<std::pair<Pid, Pid>> receivers_by_target_;
     std::map<std::uint64_t, ChannelKey> receiver_keys_;  // Receiver channel id -> key.
     std::unordered_map<Pid, LocalProcess> processes_;
     std::map<NodeId, Peer> peers_;
