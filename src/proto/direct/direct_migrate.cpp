@@ -508,6 +508,7 @@ bool DirectState::install(const Incoming& in, Time now, Effects& out) {
         channel.source_incarnation = c.source_incarnation;
         channel.expected = c.expected;
         channel.blocked = true;  // A sender may wait for credit: update it once there is.
+        ++process.blocked;
         channel.last_activity = now;
         receiver_keys_[channel.id] = key;
         receivers_.emplace(key, std::move(channel));

@@ -124,6 +124,8 @@ void DirectState::erase_receiver(const ChannelKey& key) {
     receivers_by_target_.erase({key.target, key.source});
     auto it = receivers_.find(key);
     if (it == receivers_.end()) return;
+    auto process = processes_.find(key.target);
+    if (process != processes_.end()) set_blocked(it->second, process->second, false);
     receiver_keys_.erase(it->second.id);
     receivers_.erase(it);
     ++counters_.channels_released;
@@ -140,7 +142,7 @@ std::vector<std::uint64_t> DirectState::sender_ids_of(Pid source) const {
 
 std::vector<Pid> DirectState::sources_of(Pid target) const {
     std::vector<Pid> sources;
-    for (const auto& [t, source] : sources_range(target)) sources.push_back(source);
+    for (const auto& pair : sources_range(target)) sources.push_back(pair.second);
     return sources;
 }
 
@@ -377,6 +379,18 @@ void DirectState::check_invariants(std::vector<std::string>& findings) const {
     if (receivers_by_target_.size() != receivers_.size()) {  // The index of sources_range.
         findings.push_back("receivers: " + std::to_string(receivers_.size()) + " channels, " +
                            std::to_string(receivers_by_target_.size()) + " indexed by target");
+    }
+    std::map<Pid, std::uint32_t> blocked;  // What LocalProcess::blocked counts.
+    for (const auto& [key, channel] : receivers_) {
+        if (channel.blocked) ++blocked[key.target];
+    }
+    for (const auto& [pid, process] : processes_) {
+        const auto it = blocked.find(pid);
+        if (process.blocked != (it == blocked.end() ? 0 : it->second)) {
+            findings.push_back("process " + to_string(pid) + ": counts " +
+                               std::to_string(process.blocked) + " blocked channels, has " +
+                               std::to_string(it == blocked.end() ? 0 : it->second));
+        }
     }
     for (const auto& [key, channel] : receivers_) {
         if (channel.held.empty()) continue;

@@ -10,7 +10,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <ranges>
 #include <set>
 #include <span>
 #include <string>
@@ -63,8 +62,13 @@ struct SenderChannel {
     ChannelKey key;
     std::uint32_t epoch = 0;
     std::uint64_t next_seq = 1;
-    std::uint64_t acked = 0;        // Highest seq the receiver delivered in order (cumulative).
-    std::uint32_t credit = 0;       // Receiver's free slots after `acked` (last ack).
+    std::uint64_t acked = 0;   // Highest seq the receiver delivered in order (cumulative).
+    std::uint32_t credit = 0;  // Receiver's free slots after `acked` (last ack).
+    // Seqs refused_next..refused_last were in flight when an ack said credit 0: the receiver
+    // refused them for lack of room (rule 6). They go again as credit allows, not on the
+    // timer. None when refused_next > refused_last.
+    std::uint64_t refused_next = 1;
+    std::uint64_t refused_last = 0;
     bool offer_mode = false;        // The receiver is send-after-receive: send offers first.
     std::deque<SendEntry> entries;  // First inflight() have seqs acked+1..; then the queue.
     Duration rto;
@@ -117,7 +121,9 @@ struct LocalProcess {
     // (M15); 0 = it uses the node's. Each node's counter starts at random, and epochs compare
     // in serial order, so a pair's epochs must all come from one counter.
     std::uint32_t next_epoch = 0;
-    bool waiting = false;         // Blocked in receive (on_receive_posted).
+    bool waiting = false;  // Blocked in receive (on_receive_posted).
+    // Its receiver channels with `blocked` set: they share the free slots (credit_for).
+    std::uint32_t blocked = 0;
     std::vector<Pid> from;        // Accepted senders while waiting; empty = any.
     std::uint64_t migrating = 0;  // Id of its migration away in progress; 0 = none.
     // Arrived by migration: the sender node incarnations the nodes it lived on knew; data of
@@ -284,6 +290,7 @@ private:
     void transmit(SenderChannel& channel, SendEntry& entry, Time now, Effects& out);
     void arm_retransmit(SenderChannel& channel, Time at, Effects& out);
     void on_retransmit_timer(SenderChannel& channel, Time now, Effects& out);
+    void resend_refused(SenderChannel& channel, Time now, Effects& out);
     void send_probe(SenderChannel& channel, Time now, Effects& out);
     void arm_deadline(SenderChannel& channel, Time at, Effects& out);
     void on_deadline_timer(std::uint64_t channel_id, Time now, Effects& out);
@@ -327,7 +334,12 @@ private:
     void deliver(ReceiverChannel& channel, LocalProcess& process, std::uint64_t seq,
                  std::int64_t sent_unix_ns, Bytes body, Effects& out);
     void drain(ReceiverChannel& channel, LocalProcess& process, Effects& out);
-    void send_ack(ReceiverChannel& channel, const LocalProcess& process, std::uint64_t offer_seq,
+    // The credit an ack of `channel` grants (rule 6).
+    [[nodiscard]] std::uint32_t credit_for(const ReceiverChannel& channel,
+                                           const LocalProcess& process) const;
+    // Sets channel.blocked and keeps process.blocked, its count, in step.
+    static void set_blocked(ReceiverChannel& channel, LocalProcess& process, bool blocked);
+    void send_ack(ReceiverChannel& channel, LocalProcess& process, std::uint64_t offer_seq,
                   Effects& out);
     void maybe_ready(Pid receiver, LocalProcess& process, Time now, Effects& out);
     void send_ready(ReceiverChannel& channel, Time now, Effects& out);
@@ -339,10 +351,16 @@ private:
     [[nodiscard]] std::vector<Pid> sources_of(Pid target) const;
     // The (target, source) pairs of `target`'s receiver channels, by source. Valid until a
     // receiver channel of `target` is added or erased.
-    [[nodiscard]] auto sources_range(Pid target) const {
+    // (Not std::ranges::subrange: clang 14 with libstdc++ 12's ranges fails on it.)
+    struct SourceRange {
+        std::set<std::pair<Pid, Pid>>::const_iterator first, last;
+        [[nodiscard]] auto begin() const { return first; }
+        [[nodiscard]] auto end() const { return last; }
+    };
+    [[nodiscard]] SourceRange sources_range(Pid target) const {
         constexpr Pid pid_max{NodeId{~std::uint64_t{0}}, ~std::uint64_t{0}};
-        return std::ranges::subrange(receivers_by_target_.lower_bound({target, Pid{}}),
-                                     receivers_by_target_.upper_bound({target, pid_max}));
+        return {receivers_by_target_.lower_bound({target, Pid{}}),
+                receivers_by_target_.upper_bound({target, pid_max})};
     }
 
     // direct_peers.cpp: hello, ping, restart, liveness, timers.
