@@ -55,7 +55,7 @@ SendRing& ProcessState::send_ring() {
     SendRing* ring = send_ring_.load(std::memory_order_acquire);
     if (ring != nullptr) return *ring;
     // Two threads may race here only when a program breaks the one-thread rule; one wins.
-    auto made = std::make_unique<SendRing>(send_ring_slots);
+    auto made = std::make_unique<SendRing>(send_ring_slots_first, send_ring_slots);
     if (send_ring_.compare_exchange_strong(ring, made.get(), std::memory_order_acq_rel)) {
         return *made.release();
     }

@@ -120,8 +120,11 @@ public:
         return send_ring_.load(std::memory_order_acquire);
     }
     // Slots of each ring: room for a batch of a fast sender between two loop wake-ups
-    // (docs/api.md, "Limits"); at about 130 bytes a slot, 32 KiB per process that sends.
+    // (docs/api.md, "Limits"); at 128 bytes a slot, 32 KiB per process that sends fast. A ring
+    // starts with send_ring_slots_first (2 KiB) and grows to send_ring_slots the first time
+    // its process overruns it (SendRing::grow_if_wanted): most processes send a few messages.
     static constexpr std::size_t send_ring_slots = 256;
+    static constexpr std::size_t send_ring_slots_first = 16;
 
 private:
     std::optional<Taken> take_locked(std::span<const Pid> from, std::size_t start);

@@ -101,8 +101,8 @@ TEST(NodeAllocations, SpawningAndEndingManyProcessesGivesTheHeapBack) {
     // What stays is table capacity (hash buckets, the engine's spare body holders, bounded by
     // spare_bodies_max) and the timers of the released channels, which stay set in the loop's
     // TimerSet until they fire (72 B each, heaptrack): about 100-200 B per ended process when
-    // written, far from the ~35 KB each held while it lived (its send ring) or the 576 B of an
-    // inbox; a leaked ProcessState, ring or inbox fails this.
+    // written, far from the ~4.7 KB each held while it lived (ring, inbox, channels) or the
+    // 576 B of an inbox alone; a leaked ProcessState, ring or inbox fails this.
     EXPECT_LT(after > before ? after - before : 0, count * 256);
 }
 
