@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -34,7 +35,8 @@ public:
     ProcessState& operator=(const ProcessState&) = delete;
 
     [[nodiscard]] Pid pid() const { return pid_; }
-    [[nodiscard]] const std::string& name() const { return name_; }
+    // The name it was spawned with; empty when none.
+    [[nodiscard]] const std::string& name() const;
     // The no-buffer strategies move data only while the process is blocked in a receive, so
     // only they need the engine told when a receive waits and ends (docs/direct.md rules
     // 11-12); the buffered ones ignore it. Any thread.
@@ -118,20 +120,30 @@ public:
         return send_ring_.load(std::memory_order_acquire);
     }
     // Slots of each ring: room for a batch of a fast sender between two loop wake-ups
-    // (docs/api.md, "Limits"); at about 130 bytes a slot, 32 KiB per process that sends.
+    // (docs/api.md, "Limits"); at 128 bytes a slot, 32 KiB per process that sends fast. A ring
+    // starts with send_ring_slots_first (2 KiB) and grows to send_ring_slots the first time
+    // its process overruns it (SendRing::grow_if_wanted): most processes send a few messages.
     static constexpr std::size_t send_ring_slots = 256;
+    static constexpr std::size_t send_ring_slots_first = 16;
 
 private:
     std::optional<Taken> take_locked(std::span<const Pid> from, std::size_t start);
     void after_remove_locked();
+    // Queued messages now (mutex_ held).
+    [[nodiscard]] std::size_t queued_locked() const { return queue_ ? queue_->size() : 0; }
 
     const Pid pid_;
-    const std::string name_;
+    // Made only for a named process: most are not, and a std::string is 32 bytes (issue 17
+    // item 4: the cost of an idle process).
+    const std::unique_ptr<const std::string> name_;
     const bool unbuffered_;          // send_after_receive or send_discard_retry.
     const std::size_t queue_limit_;  // Slots the engine grants (1 for `single`).
     mutable std::mutex mutex_;
     std::condition_variable ready_;
-    std::deque<Message> queue_;
+    // The inbox, made at the first delivery: libstdc++'s std::deque allocates a 64-byte map and
+    // a 480-byte block when constructed, which was half of what an idle process cost. Kept
+    // once made (a process that received once will likely receive again). Guarded by mutex_.
+    std::unique_ptr<std::deque<Message>> queue_;
     bool waiting_ = false;        // A receiver sleeps on ready_; push must notify.
     std::uint64_t removals_ = 0;  // Times messages left the queue (take, close): take_wait.
     int event_fd_ = -1;
