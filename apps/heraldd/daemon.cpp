@@ -421,7 +421,10 @@ decltype(admin::Reply::counters) node_counters(const NodeStats& s) {
             {"ordered_flush_discarded", s.ordered_flush_discarded},
             {"ordered_relays_sent", s.ordered_relays_sent},
             {"ordered_relayed_first", s.ordered_relayed_first},
-            {"ordered_held", s.ordered_held}};
+            {"ordered_held", s.ordered_held},
+            {"group_credit_dropped", s.group_credit_dropped},
+            {"ordered_credit_dropped", s.ordered_credit_dropped},
+            {"ordered_credit_stalls", s.ordered_credit_stalls}};
 }
 
 // Two-level addressing (docs/groups.md G22).

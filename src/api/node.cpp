@@ -177,6 +177,7 @@ void add_group_stats(runtime::NodeGroupService& groups, NodeStats& s) {
         s.group_retransmits = g->retransmits;
         s.group_suspicions = g->suspicions;
         s.group_address_sends = g->address_sends;
+        s.group_credit_dropped = g->credit_dropped;
     }
     s.group_multicasts_sent = groups.multicasts_sent();
     s.group_answers_sent = groups.answers().sent.load();
@@ -202,6 +203,8 @@ void add_ordered_stats(runtime::NodeOrderService& order, NodeStats& s) {
     s.ordered_relays_sent = o->relays_sent;
     s.ordered_relayed_first = o->relayed_first;
     s.ordered_held = o->held;
+    s.ordered_credit_dropped = o->credit_dropped;
+    s.ordered_credit_stalls = o->credit_stalls;
 }
 
 // Two-level addressing (docs/groups.md G22): the Node's and its transport's group counters.

@@ -34,7 +34,7 @@ GroupAddress address_of(const std::string& group) {
 
 GroupWorkload::GroupWorkload(Simulation& sim, std::size_t slot, const GroupWorkloadOptions& options,
                              Random random)
-    : sim_(sim), slot_(slot), options_(options), random_(random) {
+    : sim_(sim), taking_(sim, options.stall), slot_(slot), options_(options), random_(random) {
     const std::size_t nodes = sim.node_count();
     for (std::uint32_t i = 0; i < options.members; ++i) {
         processes_.push_back(Process{Pid{NodeId{1 + i % nodes}, 10 + i}});
@@ -314,6 +314,7 @@ void GroupWorkload::on_multicast_done(const Op& op, const Result<Bytes>& result)
 }
 
 void GroupWorkload::on_delivered(SimNode& node, const Message& message) {
+    taking_.on_delivered(node, message.target);
     auto e = proto::group::decode_envelope(message.body);
     HERALD_ASSERT(e.has_value());
     const Life life{message.target, node.incarnation()};
