@@ -140,7 +140,11 @@ TEST_F(GroupApiTest, SlowMemberHoldsAReliableMulticastUntilItDrains) {
     int sent = 0;
     for (; static_cast<int>(pb.queued()) < credit; ++sent) {
         auto r = pa.multicast("slow", std::to_string(sent), Reliability::all(), 5s);
-        ASSERT_TRUE(r) << sent << ": " << r.error().to_string();
+        ASSERT_TRUE(r) << sent << ": " << r.error().to_string() << " (A " << to_string(pa.pid())
+                       << " queued " << pa.queued() << ", dropped "
+                       << a->stats().group_credit_dropped << "; B " << to_string(pb.pid())
+                       << " queued " << pb.queued() << ", dropped "
+                       << b->stats().group_credit_dropped << ")";
         while (pa.try_receive()) {
         }
         ASSERT_LT(sent, credit) << "B's inbox passed its credit";
