@@ -78,6 +78,7 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.groups.broadcast = config.groups_broadcast;
     options.groups.heartbeat_interval = std::chrono::milliseconds(config.groups_heartbeat_ms);
     options.groups.suspicion_timeout = std::chrono::milliseconds(config.groups_suspicion_ms);
+    options.groups.member_queue_max = config.groups_member_queue_max;
     if (config.coordination == "etcd") {  // Names and groups in etcd: no servers.
         auto& c = options.coordination;
         c.backend = Coordination::etcd;

@@ -64,6 +64,8 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     if (!options.groups.server) config.group_server_url = options.groups.server_url;
     config.group.heartbeat_interval = to_duration(options.groups.heartbeat_interval);
     config.group.suspicion_timeout = to_duration(options.groups.suspicion_timeout);
+    config.group.member_queue_max = options.groups.member_queue_max;  // G25.
+    config.order.member_queue_max = options.groups.member_queue_max;  // O37.
     const OrderNodeOptions& order = options.groups.order;
     config.order.retransmit_interval = to_duration(order.retransmit_interval);
     config.order.tick = to_duration(order.tick);
@@ -154,6 +156,7 @@ Status check(const NodeOptions& options) {
         return fail(Errc::invalid_argument,
                     "groups.server needs data_dir (the groups are durable)");
     }
+    if (g.member_queue_max == 0) return fail(Errc::invalid_argument, "groups.member_queue_max: 0");
     return check_order(g.order);
 }
 

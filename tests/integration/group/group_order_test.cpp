@@ -314,6 +314,36 @@ TEST(GroupOrderOptions, OrderOptionsReachTheEngineAndBadOnesAreRefused) {
     }
 }
 
+// GroupNodeOptions::member_queue_max reaches the group engine (docs/groups.md G25): with 3, a
+// member that takes nothing holds its view and 2 of 10 reliability-0 multicasts; the other 8
+// are counted dropped. 0 is refused at start.
+TEST(GroupFlowOptions, MemberQueueMaxReachesTheEngineAndZeroIsRefused) {
+    TempDir dir;
+    NodeOptions o;
+    o.data_dir = dir.path();
+    o.groups.server = true;
+    o.groups.member_queue_max = 3;
+    auto node = start_node(o);
+    ASSERT_TRUE(node);
+    ASSERT_TRUE(node->create_group("tiny"));
+    Process member = spawn(*node);
+    ASSERT_TRUE(member.join_group("tiny"));
+    ASSERT_TRUE(eventually([&] { return member.queued() == 1; }));  // Its view.
+    Process sender = spawn(*node);
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(sender.multicast("tiny", "x", Reliability::none(), 1s));
+    }
+    EXPECT_TRUE(eventually([&] { return node->stats().group_credit_dropped == 8; }))
+        << node->stats().group_credit_dropped;
+    EXPECT_EQ(member.queued(), 3u);
+    NodeOptions zero;
+    zero.groups.member_queue_max = 0;
+    auto refused = Node::start(zero);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::invalid_argument);
+    EXPECT_NE(refused.error().detail.find("member_queue_max"), std::string::npos);
+}
+
 // Atomic multicast through Process::multicast (docs/groups.md G23): atomic and ft-atomic
 // messages reach all three members as ordered messages marked with the view they went in, the
 // result names that view; an atomic send with a reliability, an unknown atomicity, or from a
