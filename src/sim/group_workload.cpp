@@ -186,8 +186,9 @@ void GroupWorkload::step(std::size_t index, std::uint64_t life) {
         if (p.liveness_ok < options_.liveness_messages) {
             start_multicast(index, random_.chance(0.5) ? open_group : closed_group, reliability_all,
                             true);
-        } else if (!converged(p)) {
-            // A view may still remove it (a late suspicion): look again until it is in.
+        } else {
+            // A view may still remove it (a late suspicion), even after it converged: a removed
+            // member gets no view, so look again every 100 ms; one that is out rejoins above.
             schedule(index, Duration::milliseconds(100));
         }
         return;
