@@ -99,7 +99,8 @@ auto ProcessState::take_locked(std::span<const Pid> from, std::size_t start)
         Taken taken{std::move(*it), false};
         queue.erase(it);
         after_remove_locked();
-        taken.report = add_consumed(1, queue.size());
+        taken.report = taken.message.group ? add_group_consumed(taken.message)
+                                           : add_consumed(1, queue.size());
         return taken;
     }
     return std::nullopt;
@@ -182,7 +183,16 @@ bool ProcessState::add_consumed(std::uint32_t count, std::size_t queued_now) {
     return due && !report_posted_.exchange(true);
 }
 
+bool ProcessState::add_group_consumed(const Message& message) {
+    auto& counter = message.ordered ? ordered_consumed_ : group_consumed_;
+    const std::uint32_t unreported = counter.fetch_add(1) + 1;
+    return unreported % group_report_batch == 0 && !report_posted_.exchange(true);
+}
+
 bool ProcessState::report_due_idle() {
+    if (group_consumed_.load() != 0 || ordered_consumed_.load() != 0) {
+        return !report_posted_.exchange(true);
+    }
     if (unbuffered_) return false;  // Their takes posted already.
     const std::uint32_t unreported = consumed_.load();
     if (unreported == 0 || 2 * (size() + unreported) < queue_limit_) return false;

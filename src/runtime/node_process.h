@@ -4,7 +4,9 @@
 // Bound: the direct engine delivers at most the process's queue_limit messages that have not
 // been reported consumed (credit-based flow control), so the inbox never grows past it.
 // Consumption reaches the engine lazily (see add_consumed), so its count of queued messages
-// may run ahead of the inbox by what was taken and not yet reported.
+// may run ahead of the inbox by what was taken and not yet reported. Group and ordered
+// deliveries have their own credit in their engines (docs/groups.md G25, docs/ordering.md
+// O37): their takes are counted apart and reported to those engines, not to the direct one.
 #pragma once
 
 #include <atomic>
@@ -107,6 +109,17 @@ public:
     // Loop thread: the count taken and not yet reported, reset to zero.
     std::uint32_t take_consumed() { return consumed_.exchange(0); }
 
+    // Group and ordered deliveries (Message::group, Message::ordered) taken: the same report
+    // task carries them to the group and ordering engines (their credit, G25 and O37). A take
+    // posts one every group_report_batch of them, and report_due_idle whenever any is
+    // unreported, so an engine that stopped at its limit learns before the receiver sleeps.
+    // Returns true when the caller must post a report. Any thread.
+    bool add_group_consumed(const Message& message);
+    // Loop thread: the counts taken and not yet reported, reset to zero.
+    std::uint32_t take_group_consumed() { return group_consumed_.exchange(0); }
+    std::uint32_t take_ordered_consumed() { return ordered_consumed_.exchange(0); }
+    static constexpr std::uint32_t group_report_batch = 32;
+
     // Loop thread only: the pending receive_async() callback (at most one), and its timer.
     std::function<void(Result<Message>)> async_receiver;
     std::vector<Pid> async_from;  // Its accepted senders; empty = any.
@@ -152,6 +165,8 @@ private:
     // Sequentially consistent (the default order): an add that sees a report posted must be
     // seen by that report's take_consumed, which runs after begin_report().
     std::atomic<std::uint32_t> consumed_{0};
+    std::atomic<std::uint32_t> group_consumed_{0};    // Group engine deliveries taken (G25).
+    std::atomic<std::uint32_t> ordered_consumed_{0};  // Ordering engine deliveries (O37).
     std::atomic<bool> report_posted_{false};
     std::atomic<SendRing*> send_ring_{nullptr};  // Owned; deleted with the process.
 };

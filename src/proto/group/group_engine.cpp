@@ -305,7 +305,7 @@ void GroupEngine::install(const View& v, const std::string& name, Effects& out) 
         message.target = member.pid;
         message.seq = v.id;
         message.body = encode_envelope(e);
-        out.deliver(std::move(message));
+        hand_over(std::move(message), out);
     }
 }
 
@@ -329,7 +329,7 @@ void GroupEngine::drop(const std::string& name, std::uint64_t final_id, Effects&
             message.target = member.pid;
             message.seq = final_id;
             message.body = encode_envelope(e);
-            out.deliver(std::move(message));
+            hand_over(std::move(message), out);
         }
         ++counters_.groups_dropped;
     }
@@ -543,6 +543,11 @@ void GroupEngine::on_data(NodeId from, GroupPacket& m, Time now, Effects& out) {
             continue;
         }
         duplicate = false;
+        if (!has_credit(member.pid)) {
+            ++counters_.credit_dropped;  // G25: not delivered, not answered; resent, or lost.
+            out.trace(now, "probe_group_credit_dropped");
+            continue;
+        }
         seen.delivered.push_back(local);
         Envelope e;
         e.group = m.name;
@@ -557,7 +562,7 @@ void GroupEngine::on_data(NodeId from, GroupPacket& m, Time now, Effects& out) {
         message.seq = m.id;
         message.body = encode_envelope(e);
         ++counters_.delivered;
-        out.deliver(std::move(message));
+        hand_over(std::move(message), out);
     }
     if (duplicate) ++counters_.duplicates_dropped;
     if (!m.respond || seen.delivered.empty()) return;
@@ -570,6 +575,33 @@ void GroupEngine::on_data(NodeId from, GroupPacket& m, Time now, Effects& out) {
     r.name = m.name;
     r.locals = seen.delivered;
     transmit(from, r, out);
+}
+
+// G25: every delivery counts against its member's credit until the runtime reports it taken.
+void GroupEngine::hand_over(Message message, Effects& out) {
+    ++inbox_[message.target];
+    out.deliver(std::move(message));
+}
+
+bool GroupEngine::has_credit(Pid member) const {
+    const auto it = inbox_.find(member);
+    return it == inbox_.end() || it->second < options_.member_queue_max;
+}
+
+void GroupEngine::on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out) {
+    const auto it = inbox_.find(receiver);
+    if (it == inbox_.end() || count > it->second) {
+        // A driver that reports more than was delivered breaks the contract; clamp and say so.
+        out.trace(now, "probe_group_consumed_overflow");
+        if (it != inbox_.end()) it->second = 0;
+        return;
+    }
+    it->second -= count;  // The entry stays (no allocation per message); exit erases it.
+}
+
+void GroupEngine::on_process_exited(Pid pid, Time now, Effects& out) {
+    (void)now, (void)out;
+    inbox_.erase(pid);
 }
 
 // G14: at most lookups_max looked-up views; expired ones go first, then the one expiring first.

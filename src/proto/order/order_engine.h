@@ -62,7 +62,16 @@ public:
     [[nodiscard]] wire::Protocol protocol() const override { return wire::Protocol::order; }
     void on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) override;
     void on_timer(TimerId timer, Time now, Effects& out) override;
+    // O37: the application took `count` of this engine's deliveries to `receiver` (data and
+    // views); a member that was out of credit delivers what it holds back.
+    void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out) override;
+    void on_process_exited(Pid pid, Time now, Effects& out) override;
     [[nodiscard]] EngineCounters totals() const override;
+    // O37: deliveries to `member` not yet reported consumed (0 when none).
+    [[nodiscard]] std::uint32_t inbox(Pid member) const {
+        const auto it = inbox_.find(member);
+        return it == inbox_.end() ? 0 : it->second;
+    }
     void check_invariants(std::vector<std::string>& findings) const override;
 
 private:
@@ -76,6 +85,7 @@ private:
                         std::uint32_t to, Effects& out);
     void on_data(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
                  OrderPacket& m, Time now, Effects& out);
+    [[nodiscard]] bool takes(const Endpoint& ep, const Stream& s, std::uint64_t seq);
     void relay(const std::string& name, const Endpoint& ep, std::uint32_t origin, std::uint32_t via,
                const StreamEntry& entry, Effects& out);
     void send_ack(const std::string& name, Endpoint& ep, std::uint32_t to, bool probe, bool answer,
@@ -113,6 +123,9 @@ private:
                  Effects& out);
     void deliver_message(const std::string& name, const Endpoint& ep, const Member& sender,
                          const StreamEntry& entry, Effects& out);
+    // O37: whether `member` may get another delivery (outside a flush).
+    [[nodiscard]] bool has_credit(Pid member) const;
+    void hand_over(Message message, Effects& out);
 
     // Views and flush (order_flush.cpp).
     void install(const std::string& name, Endpoint& ep, const View& next, Time now, Effects& out);
@@ -142,6 +155,9 @@ private:
     bool timer_armed_ = false;
     Time timer_at_;  // When the armed timer fires.
     std::map<std::string, GroupState, std::less<>> groups_;
+    // O37: per local member, deliveries not yet reported consumed (one entry per process that
+    // got one, erased when it exits: no allocation per message).
+    std::map<Pid, std::uint32_t> inbox_;
 };
 
 }  // namespace herald::proto::order

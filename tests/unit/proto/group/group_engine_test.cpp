@@ -491,6 +491,74 @@ TEST_F(GroupTest, LostDataIsRetransmittedAndDuplicatesAreDeliveredOnce) {
     EXPECT_GT(b().engine->counters().duplicates_dropped, 0u);
 }
 
+// G25, flow control: the runtime reports what a member took (on_consumed); `take` reports all
+// of its deliveries so far.
+class GroupCreditTest : public GroupTest {
+protected:
+    void take(TestNode& n, std::uint64_t local) {
+        const Pid member{n.self, local};
+        const auto count = static_cast<std::size_t>(
+            std::count_if(n.delivered.begin(), n.delivered.end(),
+                          [&](const Message& m) { return m.target == member; }));
+        const auto fresh = static_cast<std::uint32_t>(count - taken[member]);
+        taken[member] = count;
+        if (fresh == 0) return;
+        Effects o;
+        n.engine->on_consumed(member, fresh, clock, o);
+        apply(n, o);
+    }
+    std::map<Pid, std::size_t> taken;
+};
+
+// G25: b.8 takes nothing. Its node delivers it at most member_queue_max (4) envelopes and
+// neither delivers nor answers more, so a reliability-all multicast waits (the sender's
+// resends push back) until b.8 takes some; a reliability-0 copy that finds it full is lost.
+// Fails with the credit check in on_data removed (b.8 gets a fifth envelope at once).
+TEST_F(GroupCreditTest, MemberOutOfCreditIsNotDeliveredUntilItTakes) {
+    three_members("g", false);
+    options.member_queue_max = 4;
+    for (auto [n, local] : {std::pair{&a(), 5}, std::pair{&b(), 7}, std::pair{&b(), 8}}) {
+        take(*n, static_cast<std::uint64_t>(local));
+    }
+    for (int i = 0; i < 4; ++i) {
+        const auto op = static_cast<OperationId>(10 + i);
+        multicast(a(), op, 5, "g", reliability_all, "m" + std::to_string(i));
+        auto r = wait(op);
+        ASSERT_TRUE(r) << i << " " << r.error().detail;
+        take(a(), 5);
+        take(b(), 7);
+    }
+    EXPECT_EQ(b().engine->inbox(pid(b().self, 8)), 4u);
+    multicast(a(), 20, 5, "g", reliability_all, "m4");
+    advance(Duration::milliseconds(500));
+    EXPECT_FALSE(done.contains(20)) << "answered for a member out of credit";
+    EXPECT_EQ(data(b(), 8).size(), 4u);
+    EXPECT_EQ(data(b(), 7).size(), 5u);
+    EXPECT_GT(b().engine->counters().credit_dropped, 0u);
+    take(b(), 8);  // It drains: the next resend delivers and completes the multicast.
+    ASSERT_TRUE(wait(20));
+    EXPECT_EQ(data(b(), 8), (std::vector<std::string>{"m0", "m1", "m2", "m3", "m4"}));
+    take(b(), 8);
+    for (int i = 0; i < 4; ++i) {  // Fill it again; then a reliability-0 copy is lost to it.
+        const auto op = static_cast<OperationId>(30 + i);
+        multicast(a(), op, 5, "g", 1, "n" + std::to_string(i));
+        auto r = wait(op);
+        ASSERT_TRUE(r) << i << " " << r.error().detail;
+        take(a(), 5);
+        take(b(), 7);
+    }
+    advance(Duration::milliseconds(300));
+    ASSERT_EQ(b().engine->inbox(pid(b().self, 8)), 4u);
+    multicast(a(), 40, 5, "g", 0, "lost");
+    take(b(), 8);
+    advance(Duration::milliseconds(500));
+    EXPECT_EQ(data(b(), 8).back(), "n3");
+    EXPECT_EQ(data(b(), 7).back(), "lost");
+    Effects o;  // A process that exits leaves no count behind.
+    b().engine->on_process_exited(pid(b().self, 8), clock, o);
+    EXPECT_EQ(b().engine->inbox(pid(b().self, 8)), 0u);
+}
+
 TEST_F(GroupTest, BoundsRefuseClearly) {
     options.members_max = 2;
     options.multicasts_max = 1;

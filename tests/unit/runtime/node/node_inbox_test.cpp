@@ -179,6 +179,36 @@ TEST(Inbox, AReceiverWithNothingToTakeReportsBeforeItSleeps) {
     EXPECT_FALSE(inbox.report_due_idle());  // Posted: not again until the report runs.
 }
 
+// Takes of group and ordered messages are counted apart from direct ones (docs/groups.md G25,
+// docs/ordering.md O37): they never lower the direct engine's count; a report is due every
+// group_report_batch of them, and whenever the receiver finds nothing while any is unreported.
+// Fails when take() counts every message as direct (the bug before G25).
+TEST(Inbox, GroupAndOrderedTakesAreCountedApartFromDirectOnes) {
+    ProcessState inbox = inbox_with(proto::direct::Buffering::multiple, 1024);
+    Message group = from(alice, 1);
+    group.group = true;
+    Message ordered = from(alice, 2);
+    ordered.group = true;
+    ordered.ordered = true;
+    inbox.push(group);
+    inbox.push(ordered);
+    inbox.push(from(alice, 3));
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(inbox.take({})->report);
+    EXPECT_TRUE(inbox.report_due_idle());  // Group takes unreported: report before sleeping.
+    inbox.begin_report();
+    EXPECT_EQ(inbox.take_consumed(), 1u);  // Only the direct message.
+    EXPECT_EQ(inbox.take_group_consumed(), 1u);
+    EXPECT_EQ(inbox.take_ordered_consumed(), 1u);
+    EXPECT_FALSE(inbox.report_due_idle());
+    bool due = false;
+    for (std::uint32_t i = 0; i < ProcessState::group_report_batch; ++i) {
+        inbox.push(group);
+        due = inbox.take({})->report;
+    }
+    EXPECT_TRUE(due);  // The batch's last take posts.
+    EXPECT_EQ(inbox.take_group_consumed(), ProcessState::group_report_batch);
+}
+
 // SendRing (a process's sends to the loop): the wake-up protocol and the bound.
 SendCommand command_number(std::uint64_t n) {
     return SendCommand{Message{self, alice, n, 0, {}}, {}, {}};
