@@ -165,8 +165,12 @@ void OrderEngine::send_report(const std::string& name, const Endpoint& ep, Effec
 // that was in the reporters' old view, then decides.
 void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderPacket& m,
                             Effects& out) {
+    // O30: only this node's current incarnation coordinates: a report addressed to a member of
+    // an earlier incarnation (the coordinator crashed, maybe after deciding; this node restarted)
+    // or of another node is not this engine's to decide.
     auto view = g.recent.find(m.view_id);
-    if (view == g.recent.end() || view->second.members.front() != m.target ||
+    if (m.target.pid.node != self_ || m.target.incarnation != incarnation_ ||
+        view == g.recent.end() || view->second.members.front() != m.target ||
         !index_of(view->second, m.source)) {
         ++counters_.stale_dropped;
         return;

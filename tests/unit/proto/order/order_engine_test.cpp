@@ -607,6 +607,47 @@ TEST(OrderEngine, QueuedViewThatDropsTheNextCoordinatorReplacesIt) {
     EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{1, 2}));
 }
 
+// O30, only the coordinator's own incarnation decides: member 1.5 joins in view 3 as its
+// coordinator, then node 1 crashes and restarts (incarnation 2) and is given view 3 before a
+// view without 1.5 comes. Members 2 and 3 report their flush of view 2 to 1.5; the restarted
+// node must drop those reports (it is not 1.5: the dead coordinator may have decided already),
+// not decide a second time for it, so 2 and 3 keep flushing until a view without 1.5.
+TEST(OrderEngine, ReportsToAnEarlierIncarnationOfTheCoordinatorAreDropped) {
+    Net net(3, OrderMode::fifo);
+    ASSERT_EQ(net.send(2, 1), Errc::ok);
+    net.flush_wire();
+    const Member joiner{Pid{NodeId{1}, 5}, 1};
+    View two;
+    two.id = 2;
+    two.members = {Net::member(2), Net::member(3)};
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, two);
+    net.flush_wire();
+    ASSERT_EQ(net.engine(2).installed("g", Net::member(2).pid)->id, 2u);
+    net.engines.at(0) =  // Node 1 restarts before member 1.5's view arrives there.
+        std::make_unique<OrderEngine>(EngineContext{NodeId{1}, 2, net.random, net.now},
+                                      net.options);
+    ASSERT_TRUE(net.engine(1).on_create("g", OrderMode::fifo).has_value());
+    View three;
+    three.id = 3;
+    three.members = {joiner, Net::member(2), Net::member(3)};
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, three);
+    for (int round = 0; round < 5; ++round) {
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    EXPECT_EQ(net.engine(1).counters().flushes, 0u);
+    EXPECT_GE(net.engine(1).counters().stale_dropped, 2u);
+    EXPECT_EQ(net.engine(2).installed("g", Net::member(2).pid)->id, 2u);
+    EXPECT_EQ(net.engine(3).installed("g", Net::member(3).pid)->id, 2u);
+    View four;  // The view without the dead coordinator: member 2 coordinates, the flush ends.
+    four.id = 4;
+    four.members = {Net::member(2), Net::member(3)};
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, four);
+    net.flush_wire();
+    EXPECT_EQ(net.engine(2).installed("g", Net::member(2).pid)->id, 4u);
+    EXPECT_EQ(net.engine(3).installed("g", Net::member(3).pid)->id, 4u);
+}
+
 // O36, the lecture's fault-tolerant atomic multicast: member 1 crashes after its message
 // reached member 2 only; member 2 re-multicasts it on first sight, so members 3 and 4 deliver
 // it in view 1 without member 1, without a retransmission and before any view change. A
