@@ -62,11 +62,10 @@ void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint
                 ep.absolute_queue.emplace(e.timestamp, from, e.seq);
             }
             if (g.mode == OrderMode::sequencer && ep.index == 0) {
-                StreamEntry order;  // O17: the sequencer orders in the order it processes.
-                order.type = EntryType::order;
-                order.ref_member = from;
-                order.ref_seq = e.seq;
-                send_entry(g, name, ep, std::move(order), now, out);
+                // O17: the sequencer orders in the order it processes; the entries go out at
+                // the batch's end (on_batch_end).
+                ep.orders_due.emplace_back(from, e.seq);
+                list_for_batch(name, ep);
             }
             if (g.mode == OrderMode::abcast) {
                 // O13: propose max(Fmax, Pmax) + 1 + i/N as (integer, own index).
@@ -104,6 +103,19 @@ void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint
                 break;
             }
             ep.order_queue.push_back(MessageKey{e.ref_member, e.ref_seq});
+            break;
+        case EntryType::orders:  // O17: a batch of the sequencer's order, run after run.
+            if (g.mode != OrderMode::sequencer || from != 0 ||
+                std::any_of(e.runs.begin(), e.runs.end(),
+                            [&](const OrderRun& run) { return run.member >= ep.streams.size(); })) {
+                ++counters_.malformed_dropped;
+                break;
+            }
+            for (const OrderRun& run : e.runs) {
+                for (std::uint32_t k = 0; k < run.count; ++k) {
+                    ep.order_queue.push_back(MessageKey{run.member, run.first + k});
+                }
+            }
             break;
         case EntryType::null:
             if (g.mode == OrderMode::absolute) ep.streams[from].horizon = e.timestamp;

@@ -230,7 +230,7 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
     const bool relayed = m.origin.has_value();
     if (seq <= s.stable) {
         ++counters_.duplicates_dropped;  // Delivered everywhere and discarded (O35).
-        if (!relayed) send_ack(name, ep, from, false, false, out);
+        if (!relayed) ack_later(name, ep, from);
         return;
     }
     auto [it, fresh] = s.entries.try_emplace(seq);
@@ -271,7 +271,71 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
     if (fresh) pump(g, name, ep, now, out);
     // O25: a data message this member's stream has not passed waits on it: a null at once.
     if (fresh && g.mode == OrderMode::absolute) send_null(g, name, ep, now, out);
-    if (!relayed) send_ack(name, ep, from, false, false, out);
+    if (!relayed) ack_later(name, ep, from);
+}
+
+// O6: one cumulative ack per stream per batch, sent by on_batch_end.
+void OrderEngine::ack_later(const std::string& name, Endpoint& ep, std::uint32_t from) {
+    ep.ack_due[from] = 1;
+    list_for_batch(name, ep);
+}
+
+// O17: the sequencer's order of this batch as `orders` entries: consecutive messages of one
+// stream make one run; an entry holds at most order_runs_max runs and orders_entry_max
+// messages.
+void OrderEngine::send_orders(GroupState& g, const std::string& name, Endpoint& ep, Time now,
+                              Effects& out) {
+    std::vector<MessageKey> due = std::move(ep.orders_due);
+    ep.orders_due.clear();
+    StreamEntry entry;
+    entry.type = EntryType::orders;
+    std::uint32_t total = 0;
+    for (const auto& [member, seq] : due) {
+        if (total == orders_entry_max ||
+            (entry.runs.size() == order_runs_max && !extends(entry.runs.back(), member, seq))) {
+            send_entry(g, name, ep, std::move(entry), now, out);
+            entry = StreamEntry{};
+            entry.type = EntryType::orders;
+            total = 0;
+        }
+        if (!entry.runs.empty() && extends(entry.runs.back(), member, seq)) {
+            ++entry.runs.back().count;
+        } else {
+            entry.runs.push_back(OrderRun{member, seq, 1});
+        }
+        ++total;
+    }
+    if (!entry.runs.empty()) send_entry(g, name, ep, std::move(entry), now, out);
+}
+
+void OrderEngine::list_for_batch(const std::string& name, Endpoint& ep) {
+    if (ep.batch_listed) return;
+    ep.batch_listed = true;
+    batch_.emplace_back(name, ep.self.pid);
+}
+
+void OrderEngine::on_batch_end(Time now, Effects& out) {
+    auto listed = std::move(batch_);
+    batch_.clear();
+    for (const auto& [name, pid] : listed) {
+        auto g = groups_.find(name);
+        if (g == groups_.end()) continue;
+        auto it = g->second.endpoints.find(pid);
+        if (it == g->second.endpoints.end()) continue;
+        Endpoint& ep = it->second;
+        ep.batch_listed = false;
+        if (ep.flushing || ep.view.id == 0) continue;  // O8: a frozen view answers nothing.
+        if (!ep.orders_due.empty()) {
+            send_orders(g->second, g->first, ep, now, out);
+            pump(g->second, g->first, ep, now, out);
+        }
+        for (std::uint32_t j = 0; j < ep.ack_due.size(); ++j) {
+            if (ep.ack_due[j] == 0) continue;
+            ep.ack_due[j] = 0;
+            send_ack(g->first, ep, j, false, false, out);
+        }
+    }
+    arm(now, out);
 }
 
 // O36, the lecture's fault-tolerant atomic multicast: a member that sees an ft-atomic message

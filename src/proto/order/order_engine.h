@@ -62,6 +62,9 @@ public:
     [[nodiscard]] wire::Protocol protocol() const override { return wire::Protocol::order; }
     void on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) override;
     void on_timer(TimerId timer, Time now, Effects& out) override;
+    // Sends what this batch held back (O6, O17): one cumulative ack per stream that received
+    // data, and the sequencer's order entries. Drivers call it after every batch of inputs.
+    void on_batch_end(Time now, Effects& out) override;
     [[nodiscard]] EngineCounters totals() const override;
     void check_invariants(std::vector<std::string>& findings) const override;
 
@@ -80,6 +83,15 @@ private:
                const StreamEntry& entry, Effects& out);
     void send_ack(const std::string& name, Endpoint& ep, std::uint32_t to, bool probe, bool answer,
                   Effects& out);
+    void send_orders(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
+    // Whether message (member, seq) continues `run`.
+    [[nodiscard]] static bool extends(const OrderRun& run, std::uint32_t member,
+                                      std::uint64_t seq) {
+        return run.member == member && run.first + run.count == seq;
+    }
+    void ack_later(const std::string& name, Endpoint& ep, std::uint32_t from);
+    // Lists `ep` for on_batch_end (an ack or an order entry is due).
+    void list_for_batch(const std::string& name, Endpoint& ep);
     void on_ack(const std::string& name, Endpoint& ep, std::uint32_t from, const OrderPacket& m,
                 Effects& out);
     // Stability (O35): done pointers, discarding stable entries, who lags.
@@ -142,6 +154,9 @@ private:
     bool timer_armed_ = false;
     Time timer_at_;  // When the armed timer fires.
     std::map<std::string, GroupState, std::less<>> groups_;
+    // Endpoints with an ack or order entry due at the batch's end, by (group, member pid): at
+    // most one entry per endpoint (Endpoint::batch_listed), so bounded by the endpoints.
+    std::vector<std::pair<std::string, Pid>> batch_;
 };
 
 }  // namespace herald::proto::order

@@ -138,13 +138,40 @@ void put_entry_body(Bytes& out, const StreamEntry& e) {
             break;
         case EntryType::null:
             break;
+        case EntryType::orders:
+            put_u32(out, static_cast<std::uint32_t>(e.runs.size()));
+            for (const OrderRun& run : e.runs) {
+                put_u32(out, run.member);
+                put_u64(out, run.first);
+                put_u32(out, run.count);
+            }
+            break;
     }
 }
+
+namespace {
+
+// O17: 1..order_runs_max runs, each of 1 or more messages from seq 1 on, at most
+// orders_entry_max messages in all.
+bool get_runs(Reader& r, std::vector<OrderRun>& runs) {
+    std::uint32_t n = 0;
+    if (!r.u32(n) || n == 0 || n > order_runs_max) return false;
+    std::uint64_t total = 0;
+    runs.resize(n);
+    for (OrderRun& run : runs) {
+        if (!r.u32(run.member) || !r.u64(run.first) || !r.u32(run.count)) return false;
+        if (run.first == 0 || run.count == 0 || run.first > UINT64_MAX - run.count) return false;
+        total += run.count;
+    }
+    return total <= orders_entry_max && r.done();
+}
+
+}  // namespace
 
 bool get_entry_body(ByteView body, StreamEntry& e) {
     Reader r(body);
     std::uint8_t type = 0;
-    if (!r.u8(type) || type > 3) return false;
+    if (!r.u8(type) || type > 4) return false;
     e.type = static_cast<EntryType>(type);
     switch (e.type) {
         case EntryType::data:
@@ -156,6 +183,8 @@ bool get_entry_body(ByteView body, StreamEntry& e) {
             return r.u32(e.ref_member) && r.u64(e.ref_seq) && e.ref_seq != 0 && r.done();
         case EntryType::null:
             return r.done();
+        case EntryType::orders:
+            return get_runs(r, e.runs);
     }
     return false;
 }

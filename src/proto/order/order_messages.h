@@ -47,7 +47,21 @@ enum class EntryType : std::uint8_t {
     commit = 1,  // ABCAST: message `ref_seq` of this stream has final number `number`.
     order = 2,   // Sequencer: the next message in the group's order is (ref_member, ref_seq).
     null = 3,    // Absolute: no later message of this stream has a timestamp <= `timestamp`.
+    orders = 4,  // Sequencer: the group's order goes on with the messages of `runs`, in turn.
 };
+
+// O17: messages first..first + count - 1 of the stream of member `member` (view index).
+struct OrderRun {
+    std::uint32_t member = 0;
+    std::uint64_t first = 0;
+    std::uint32_t count = 0;
+    auto operator<=>(const OrderRun&) const = default;
+};
+
+// An `orders` entry holds at most this many runs, and orders at most `orders_entry_max`
+// messages in all (the decoder refuses more; the sequencer splits longer batches).
+inline constexpr std::uint32_t order_runs_max = 256;
+inline constexpr std::uint32_t orders_entry_max = 4096;
 
 struct StreamEntry {
     EntryType type = EntryType::data;
@@ -56,6 +70,7 @@ struct StreamEntry {
     std::vector<std::uint64_t> clock;  // CBCAST data: the vector (one entry per member).
     std::uint64_t ref_seq = 0;         // Commit, order.
     std::uint32_t ref_member = 0;      // Order: the sender's index in the view.
+    std::vector<OrderRun> runs;        // Orders.
     Number number;                     // Commit: the final number.
     Bytes payload;                     // Data.
     // Data of a fault-tolerant atomic multicast (flag order_relay, O36): every member that

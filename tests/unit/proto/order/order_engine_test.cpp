@@ -42,7 +42,9 @@ struct Net {
     }
     static Member member(std::size_t node) { return Member{Pid{NodeId{node}, 10}, 1}; }
     OrderEngine& engine(std::size_t node) { return *engines.at(node - 1); }
+    // Every input is a batch of its own, as in the simulator (on_batch_end: acks, orders).
     void apply(std::size_t node, Effects& out) {
+        engine(node).on_batch_end(now, out);
         for (auto& s : out.sends) wire.push_back({NodeId{node}, s.to.node, std::move(s).take()});
         for (auto& d : out.deliveries) {
             auto decoded = decode_delivery(d.message.body);
@@ -235,6 +237,7 @@ TEST(OrderEngine, AcksCarryOnlyChangedDoneEntriesAndAnswersTheWholeVector) {
     for (auto& p : net.wire) {
         Effects out;
         net.engine(p.to.value).on_packet(p.from, p.packet, net.now, out);
+        net.engine(p.to.value).on_batch_end(net.now, out);
         for (auto& send : out.sends) {
             wire::Packet packet = std::move(send).take();
             auto parsed = parse(p.to, packet, 64, 64);
@@ -264,6 +267,61 @@ TEST(OrderEngine, AcksCarryOnlyChangedDoneEntriesAndAnswersTheWholeVector) {
     EXPECT_TRUE(answer->full);
     EXPECT_FALSE(answer->probe);
     EXPECT_EQ(answer->done.size(), 3u);
+}
+
+// O6: a receiver acknowledges once per batch of inputs, cumulatively: three order_data of one
+// stream taken in one batch get one order_ack (ack 3), sent at the batch's end, not three.
+TEST(OrderEngine, AcksOncePerStreamPerBatch) {
+    Net net(3, OrderMode::fifo);
+    for (std::uint8_t tag = 1; tag <= 3; ++tag) ASSERT_EQ(net.send(1, tag), Errc::ok);
+    Effects out;
+    for (auto& p : net.wire) {
+        if (p.to == NodeId{2}) net.engine(2).on_packet(p.from, p.packet, net.now, out);
+    }
+    EXPECT_TRUE(out.sends.empty());  // Nothing before the batch's end.
+    net.engine(2).on_batch_end(net.now, out);
+    ASSERT_EQ(out.sends.size(), 1u);
+    wire::Packet packet = std::move(out.sends.front()).take();
+    auto ack = parse(NodeId{2}, packet, 64, 64);
+    ASSERT_TRUE(ack.has_value());
+    EXPECT_EQ(ack->kind, wire::PacketKind::order_ack);
+    EXPECT_EQ(ack->ack, 3u);
+    EXPECT_EQ(out.deliveries.size(), 3u);  // FIFO: delivered as processed.
+}
+
+// O17: the sequencer orders a batch with one `orders` entry: three messages of member 2 and
+// one of member 3 processed in one batch make one entry of two runs, and every member delivers
+// them in that order.
+TEST(OrderEngine, SequencerOrdersABatchWithOneEntry) {
+    Net net(3, OrderMode::sequencer);
+    for (std::uint8_t tag = 1; tag <= 3; ++tag) ASSERT_EQ(net.send(2, tag), Errc::ok);
+    ASSERT_EQ(net.send(3, 4), Errc::ok);
+    std::deque<Net::InFlight> rest;
+    Effects out;
+    for (auto& p : net.wire) {
+        if (p.to == NodeId{1}) {
+            net.engine(1).on_packet(p.from, p.packet, net.now, out);
+        } else {
+            rest.push_back(p);
+        }
+    }
+    net.engine(1).on_batch_end(net.now, out);
+    std::vector<OrderPacket> entries;
+    for (auto& send : out.sends) {
+        wire::Packet packet = send.copy();
+        auto parsed = parse(NodeId{1}, packet, 64, 64);
+        ASSERT_TRUE(parsed.has_value());
+        if (parsed->kind == wire::PacketKind::order_data) entries.push_back(*parsed);
+    }
+    ASSERT_EQ(entries.size(), 2u);  // One entry, to members 2 and 3.
+    EXPECT_EQ(entries[0].entry.type, EntryType::orders);
+    EXPECT_EQ(entries[0].entry.runs, (std::vector<OrderRun>{{1, 1, 3}, {2, 1, 1}}));
+    net.wire = rest;
+    net.apply(1, out);
+    net.flush_wire();
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{1, 2, 3, 4})) << "node " << node;
+    }
 }
 
 TEST(OrderEngine, SequencerOrdersEveryMembersMessages) {

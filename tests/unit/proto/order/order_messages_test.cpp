@@ -132,6 +132,43 @@ TEST(OrderMessages, CommitAndProposalRoundTrip) {
     EXPECT_FALSE(parse(NodeId{1}, q, 64, 64).has_value());
 }
 
+// O17: an `orders` entry (type 4) carries 1..256 runs (u32 member, u64 first, u32 count) of at
+// most 4096 messages in all; none, an empty run, a run from seq 0, more runs or messages, or
+// bytes left over are malformed.
+TEST(OrderMessages, OrdersEntryRoundTripsAndRejectsBadRuns) {
+    OrderPacket m;
+    m.kind = wire::PacketKind::order_data;
+    m.source = member(1, 10);
+    m.target = member(2, 11);
+    m.group = "g";
+    m.view_id = 1;
+    m.entry.type = EntryType::orders;
+    m.entry.seq = 3;
+    m.entry.runs = {OrderRun{1, 5, 3}, OrderRun{0, 1, 1}};
+    wire::Packet p = build(m);
+    EXPECT_EQ(p.body.size(), 1u + 4u + 2u * 16u);
+    auto back = parse(NodeId{1}, p, 64, 64);
+    ASSERT_TRUE(back.has_value()) << back.error().detail;
+    EXPECT_EQ(back->entry.type, EntryType::orders);
+    EXPECT_EQ(back->entry.runs, m.entry.runs);
+    const auto rejected = [&](std::vector<OrderRun> runs) {
+        OrderPacket bad = m;
+        bad.entry.runs = std::move(runs);
+        wire::Packet q = build(bad);
+        return !parse(NodeId{1}, q, 64, 64).has_value();
+    };
+    EXPECT_TRUE(rejected({}));
+    EXPECT_TRUE(rejected({OrderRun{1, 5, 0}}));
+    EXPECT_TRUE(rejected({OrderRun{1, 0, 2}}));
+    EXPECT_TRUE(rejected({OrderRun{1, 1, 4096}, OrderRun{2, 1, 1}}));
+    EXPECT_FALSE(rejected({OrderRun{1, 1, 4095}, OrderRun{2, 1, 1}}));
+    EXPECT_TRUE(rejected(std::vector<OrderRun>(257, OrderRun{1, 1, 1})));
+    EXPECT_FALSE(rejected(std::vector<OrderRun>(256, OrderRun{1, 1, 1})));
+    p = build(m);
+    p.body.push_back(0);
+    EXPECT_FALSE(parse(NodeId{1}, p, 64, 64).has_value());
+}
+
 // O35: an order_ack carries flags and the entries of the sender's done vector that changed
 // (index, value varints) or all of them (values only), or nothing. Unknown flags, an index not
 // above the previous one or over members_max, over-long or non-shortest varints, bytes missing
