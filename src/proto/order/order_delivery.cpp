@@ -14,7 +14,7 @@ void OrderEngine::pump(GroupState& g, const std::string& name, Endpoint& ep, Tim
                        Effects& out) {
     if (ep.flushing || ep.view.id == 0) return;
     for (bool progress = true; progress;) {
-        progress = process_fifo(g, name, ep, now, out);
+        progress = process_fifo(g, name, ep, out);
         switch (g.mode) {
             case OrderMode::fifo:
                 break;  // Delivered during FIFO processing.
@@ -36,14 +36,13 @@ void OrderEngine::pump(GroupState& g, const std::string& name, Endpoint& ep, Tim
     collect(ep);
 }
 
-bool OrderEngine::process_fifo(GroupState& g, const std::string& name, Endpoint& ep, Time now,
-                               Effects& out) {
+bool OrderEngine::process_fifo(GroupState& g, const std::string& name, Endpoint& ep, Effects& out) {
     bool progress = false;
     for (std::uint32_t j = 0; j < ep.streams.size(); ++j) {
         Stream& s = ep.streams[j];
         while (s.processed < s.contiguous) {
             ++s.processed;
-            process_entry(g, name, ep, j, s.entries.at(s.processed), now, out);
+            process_entry(g, name, ep, j, s.entries.at(s.processed), out);
             progress = true;
         }
     }
@@ -52,7 +51,7 @@ bool OrderEngine::process_fifo(GroupState& g, const std::string& name, Endpoint&
 
 // O6: what each entry means once every earlier entry of its stream was processed.
 void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint& ep,
-                                std::uint32_t from, Received& r, Time now, Effects& out) {
+                                std::uint32_t from, Received& r, Effects& out) {
     const StreamEntry& e = r.entry;
     switch (e.type) {
         case EntryType::data:
@@ -74,29 +73,19 @@ void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint
                 ep.pmax = r.number.value;
                 ep.abcast_queue.emplace(r.number, from, e.seq);
                 if (from == ep.index) {
-                    take_proposal(g, name, ep, e.seq, from, r.number, now, out);
+                    take_proposal(name, ep, e.seq, from, r.number);
                 } else {
                     send_small(wire::PacketKind::order_propose, name, ep, from, e.seq, r.number,
                                out);
                 }
             }
             break;
-        case EntryType::commit: {
-            // O16: the final number replaces the proposal in the hold-back queue.
-            auto it = ep.streams[from].entries.find(e.ref_seq);
-            if (g.mode != OrderMode::abcast || it == ep.streams[from].entries.end() ||
-                !it->second.proposed || it->second.committed || e.ref_seq >= e.seq) {
-                ++counters_.malformed_dropped;
-                break;
-            }
-            Received& target = it->second;
-            ep.abcast_queue.erase({target.number, from, e.ref_seq});
-            target.number = e.number;
-            target.committed = true;
-            ep.fmax = std::max(ep.fmax, e.number.value);
-            ep.abcast_queue.emplace(target.number, from, e.ref_seq);
+        case EntryType::commit:
+            apply_commit(g, ep, from, e.seq, Commit{e.ref_seq, e.number});
             break;
-        }
+        case EntryType::commits:  // O15: a batch of commits, in turn.
+            for (const Commit& c : e.commits) apply_commit(g, ep, from, e.seq, c);
+            break;
         case EntryType::order:
             if (g.mode != OrderMode::sequencer || from != 0 || e.ref_member >= ep.streams.size()) {
                 ++counters_.malformed_dropped;
@@ -121,6 +110,25 @@ void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint
             if (g.mode == OrderMode::absolute) ep.streams[from].horizon = e.timestamp;
             break;
     }
+}
+
+// O16: the final number replaces the proposal in the hold-back queue. A commit in another
+// mode, of a message not held, not proposed for, committed already, or not before the commit's
+// own entry (`entry_seq`) is malformed.
+void OrderEngine::apply_commit(const GroupState& g, Endpoint& ep, std::uint32_t from,
+                               std::uint64_t entry_seq, const Commit& c) {
+    auto it = ep.streams[from].entries.find(c.seq);
+    if (g.mode != OrderMode::abcast || it == ep.streams[from].entries.end() ||
+        !it->second.proposed || it->second.committed || c.seq >= entry_seq) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    Received& target = it->second;
+    ep.abcast_queue.erase({target.number, from, c.seq});
+    target.number = c.number;
+    target.committed = true;
+    ep.fmax = std::max(ep.fmax, c.number.value);
+    ep.abcast_queue.emplace(target.number, from, c.seq);
 }
 
 // O11 (the lecture's test): deliver a message from i when S[i] = R[i] + 1 and S[j] <= R[j] for

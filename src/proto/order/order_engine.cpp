@@ -308,6 +308,21 @@ void OrderEngine::send_orders(GroupState& g, const std::string& name, Endpoint& 
     if (!entry.runs.empty()) send_entry(g, name, ep, std::move(entry), now, out);
 }
 
+// O15: the commits of this batch as `commits` entries of at most commits_entry_max each.
+void OrderEngine::send_commits(GroupState& g, const std::string& name, Endpoint& ep, Time now,
+                               Effects& out) {
+    std::vector<Commit> due = std::move(ep.commits_due);
+    ep.commits_due.clear();
+    for (std::size_t first = 0; first < due.size(); first += commits_entry_max) {
+        StreamEntry entry;
+        entry.type = EntryType::commits;
+        const std::size_t last = std::min<std::size_t>(due.size(), first + commits_entry_max);
+        entry.commits.assign(due.begin() + static_cast<std::ptrdiff_t>(first),
+                             due.begin() + static_cast<std::ptrdiff_t>(last));
+        send_entry(g, name, ep, std::move(entry), now, out);
+    }
+}
+
 void OrderEngine::list_for_batch(const std::string& name, Endpoint& ep) {
     if (ep.batch_listed) return;
     ep.batch_listed = true;
@@ -325,8 +340,9 @@ void OrderEngine::on_batch_end(Time now, Effects& out) {
         Endpoint& ep = it->second;
         ep.batch_listed = false;
         if (ep.flushing || ep.view.id == 0) continue;  // O8: a frozen view answers nothing.
-        if (!ep.orders_due.empty()) {
+        if (!ep.orders_due.empty() || !ep.commits_due.empty()) {
             send_orders(g->second, g->first, ep, now, out);
+            send_commits(g->second, g->first, ep, now, out);
             pump(g->second, g->first, ep, now, out);
         }
         for (std::uint32_t j = 0; j < ep.ack_due.size(); ++j) {
@@ -473,15 +489,14 @@ void OrderEngine::on_propose(GroupState& g, const std::string& name, Endpoint& e
         ++counters_.malformed_dropped;  // O13: a member proposes with its own index.
         return;
     }
-    take_proposal(g, name, ep, m.seq, from, m.number, now, out);
+    take_proposal(name, ep, m.seq, from, m.number);
     pump(g, name, ep, now, out);
 }
 
 // O15: once every member of the view proposed, the largest proposal is final: the sender
 // commits it with a commit entry in its stream.
-void OrderEngine::take_proposal(GroupState& g, const std::string& name, Endpoint& ep,
-                                std::uint64_t seq, std::uint32_t from, Number number, Time now,
-                                Effects& out) {
+void OrderEngine::take_proposal(const std::string& name, Endpoint& ep, std::uint64_t seq,
+                                std::uint32_t from, Number number) {
     auto it = ep.out.proposals.find(seq);
     if (it == ep.out.proposals.end()) {
         ++counters_.duplicates_dropped;
@@ -500,11 +515,8 @@ void OrderEngine::take_proposal(GroupState& g, const std::string& name, Endpoint
     Number final_number;
     for (const auto& p : slots) final_number = std::max(final_number, *p);
     ep.out.proposals.erase(it);
-    StreamEntry commit;
-    commit.type = EntryType::commit;
-    commit.ref_seq = seq;
-    commit.number = final_number;
-    send_entry(g, name, ep, std::move(commit), now, out);
+    ep.commits_due.push_back(Commit{seq, final_number});  // Sent at the batch's end.
+    list_for_batch(name, ep);
 }
 
 // O9: the entries member j may be sent again this round: twice the last round's after progress

@@ -84,6 +84,7 @@ private:
     void send_ack(const std::string& name, Endpoint& ep, std::uint32_t to, bool probe, bool answer,
                   Effects& out);
     void send_orders(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
+    void send_commits(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
     // Whether message (member, seq) continues `run`.
     [[nodiscard]] static bool extends(const OrderRun& run, std::uint32_t member,
                                       std::uint64_t seq) {
@@ -101,8 +102,8 @@ private:
     [[nodiscard]] static bool every_stream_started(const Endpoint& ep);
     void on_propose(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
                     const OrderPacket& m, Time now, Effects& out);
-    void take_proposal(GroupState& g, const std::string& name, Endpoint& ep, std::uint64_t seq,
-                       std::uint32_t from, Number number, Time now, Effects& out);
+    void take_proposal(const std::string& name, Endpoint& ep, std::uint64_t seq, std::uint32_t from,
+                       Number number);
     void send_small(wire::PacketKind kind, const std::string& name, const Endpoint& ep,
                     std::uint32_t to, std::uint64_t value, Number number, Effects& out);
     void retransmit(const std::string& name, Endpoint& ep, Time now, Effects& out);
@@ -114,9 +115,11 @@ private:
 
     // Ordering (order_delivery.cpp).
     void pump(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
-    bool process_fifo(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
+    bool process_fifo(GroupState& g, const std::string& name, Endpoint& ep, Effects& out);
     void process_entry(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
-                       Received& r, Time now, Effects& out);
+                       Received& r, Effects& out);
+    void apply_commit(const GroupState& g, Endpoint& ep, std::uint32_t from,
+                      std::uint64_t entry_seq, const Commit& c);
     bool deliver_cbcast(const std::string& name, Endpoint& ep, Effects& out);
     bool deliver_abcast(const std::string& name, Endpoint& ep, Effects& out);
     bool deliver_sequencer(const std::string& name, Endpoint& ep, Effects& out);

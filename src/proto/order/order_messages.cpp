@@ -138,6 +138,14 @@ void put_entry_body(Bytes& out, const StreamEntry& e) {
             break;
         case EntryType::null:
             break;
+        case EntryType::commits:
+            put_u32(out, static_cast<std::uint32_t>(e.commits.size()));
+            for (const Commit& c : e.commits) {
+                put_u64(out, c.seq);
+                put_u64(out, c.number.value);
+                put_u32(out, c.number.member);
+            }
+            break;
         case EntryType::orders:
             put_u32(out, static_cast<std::uint32_t>(e.runs.size()));
             for (const OrderRun& run : e.runs) {
@@ -166,12 +174,25 @@ bool get_runs(Reader& r, std::vector<OrderRun>& runs) {
     return total <= orders_entry_max && r.done();
 }
 
+// O15: 1..commits_entry_max commits, each of a message from seq 1 on.
+bool get_commits(Reader& r, std::vector<Commit>& commits) {
+    std::uint32_t n = 0;
+    if (!r.u32(n) || n == 0 || n > commits_entry_max) return false;
+    commits.resize(n);
+    for (Commit& c : commits) {
+        if (!r.u64(c.seq) || !r.u64(c.number.value) || !r.u32(c.number.member) || c.seq == 0) {
+            return false;
+        }
+    }
+    return r.done();
+}
+
 }  // namespace
 
 bool get_entry_body(ByteView body, StreamEntry& e) {
     Reader r(body);
     std::uint8_t type = 0;
-    if (!r.u8(type) || type > 4) return false;
+    if (!r.u8(type) || type > 5) return false;
     e.type = static_cast<EntryType>(type);
     switch (e.type) {
         case EntryType::data:
@@ -185,6 +206,8 @@ bool get_entry_body(ByteView body, StreamEntry& e) {
             return r.done();
         case EntryType::orders:
             return get_runs(r, e.runs);
+        case EntryType::commits:
+            return get_commits(r, e.commits);
     }
     return false;
 }

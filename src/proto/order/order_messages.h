@@ -43,12 +43,22 @@ struct Number {
 
 // What one message of a sender's stream is (O5).
 enum class EntryType : std::uint8_t {
-    data = 0,    // An application message.
-    commit = 1,  // ABCAST: message `ref_seq` of this stream has final number `number`.
-    order = 2,   // Sequencer: the next message in the group's order is (ref_member, ref_seq).
-    null = 3,    // Absolute: no later message of this stream has a timestamp <= `timestamp`.
-    orders = 4,  // Sequencer: the group's order goes on with the messages of `runs`, in turn.
+    data = 0,     // An application message.
+    commit = 1,   // ABCAST: message `ref_seq` of this stream has final number `number`.
+    order = 2,    // Sequencer: the next message in the group's order is (ref_member, ref_seq).
+    null = 3,     // Absolute: no later message of this stream has a timestamp <= `timestamp`.
+    orders = 4,   // Sequencer: the group's order goes on with the messages of `runs`, in turn.
+    commits = 5,  // ABCAST: each of `commits`, in turn, as a commit entry.
 };
+
+// O15: message `seq` of the stream has final number `number`.
+struct Commit {
+    std::uint64_t seq = 0;
+    Number number;
+    auto operator<=>(const Commit&) const = default;
+};
+// A `commits` entry holds 1..commits_entry_max commits (the sender splits longer batches).
+inline constexpr std::uint32_t commits_entry_max = 1024;
 
 // O17: messages first..first + count - 1 of the stream of member `member` (view index).
 struct OrderRun {
@@ -71,6 +81,7 @@ struct StreamEntry {
     std::uint64_t ref_seq = 0;         // Commit, order.
     std::uint32_t ref_member = 0;      // Order: the sender's index in the view.
     std::vector<OrderRun> runs;        // Orders.
+    std::vector<Commit> commits;       // Commits.
     Number number;                     // Commit: the final number.
     Bytes payload;                     // Data.
     // Data of a fault-tolerant atomic multicast (flag order_relay, O36): every member that

@@ -114,6 +114,9 @@ struct Endpoint {
     // O17: the sequencer's order entries of this batch, appended to its stream at the batch's
     // end (with the acks) rather than one by one as each data message is processed.
     std::vector<MessageKey> orders_due;
+    // O15: the commits of this batch (own messages whose proposals all came), appended to its
+    // stream at the batch's end as `commits` entries.
+    std::vector<Commit> commits_due;
     bool batch_listed = false;  // In OrderEngine::batch_ (something above is due).
     // ABCAST (O12-O16).
     std::uint64_t fmax = 0;  // Integer part of the largest final number seen.

@@ -324,6 +324,42 @@ TEST(OrderEngine, SequencerOrdersABatchWithOneEntry) {
     }
 }
 
+// O15: a sender commits the messages whose last proposals came in one batch with one
+// `commits` entry: member 1's three messages, every proposal taken in one batch, make one entry
+// of three commits (to members 2 and 3), and every member delivers 1, 2, 3.
+TEST(OrderEngine, AbcastCommitsABatchWithOneEntry) {
+    Net net(3, OrderMode::abcast);
+    for (std::uint8_t tag = 1; tag <= 3; ++tag) ASSERT_EQ(net.send(1, tag), Errc::ok);
+    std::deque<Net::InFlight> proposals;
+    while (!net.wire.empty()) {  // Members 2 and 3 process the data and propose.
+        Net::InFlight p = std::move(net.wire.front());
+        net.wire.pop_front();
+        if (p.to == NodeId{1}) {
+            proposals.push_back(std::move(p));
+        } else {
+            net.pass(p);
+        }
+    }
+    Effects out;
+    for (auto& p : proposals) net.engine(1).on_packet(p.from, p.packet, net.now, out);
+    net.engine(1).on_batch_end(net.now, out);
+    std::vector<OrderPacket> entries;
+    for (auto& send : out.sends) {
+        wire::Packet packet = send.copy();
+        auto parsed = parse(NodeId{1}, packet, 64, 64);
+        ASSERT_TRUE(parsed.has_value());
+        if (parsed->kind == wire::PacketKind::order_data) entries.push_back(*parsed);
+    }
+    ASSERT_EQ(entries.size(), 2u);  // One entry, to members 2 and 3.
+    EXPECT_EQ(entries[0].entry.type, EntryType::commits);
+    EXPECT_EQ(entries[0].entry.commits.size(), 3u);
+    net.apply(1, out);
+    net.flush_wire();
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{1, 2, 3})) << "node " << node;
+    }
+}
+
 TEST(OrderEngine, SequencerOrdersEveryMembersMessages) {
     Net net(3, OrderMode::sequencer);
     ASSERT_EQ(net.send(3, 3), Errc::ok);

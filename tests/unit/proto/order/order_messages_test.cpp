@@ -169,6 +169,39 @@ TEST(OrderMessages, OrdersEntryRoundTripsAndRejectsBadRuns) {
     EXPECT_FALSE(parse(NodeId{1}, p, 64, 64).has_value());
 }
 
+// O15: a `commits` entry (type 5) carries 1..1024 commits (u64 seq, u64 integer, u32 member);
+// none, more, a commit of seq 0 or bytes left over are malformed.
+TEST(OrderMessages, CommitsEntryRoundTripsAndRejectsBadCommits) {
+    OrderPacket m;
+    m.kind = wire::PacketKind::order_data;
+    m.source = member(1, 10);
+    m.target = member(2, 11);
+    m.group = "g";
+    m.view_id = 1;
+    m.entry.type = EntryType::commits;
+    m.entry.seq = 4;
+    m.entry.commits = {Commit{1, Number{7, 2}}, Commit{3, Number{9, 0}}};
+    wire::Packet p = build(m);
+    EXPECT_EQ(p.body.size(), 1u + 4u + 2u * 20u);
+    auto back = parse(NodeId{1}, p, 64, 64);
+    ASSERT_TRUE(back.has_value()) << back.error().detail;
+    EXPECT_EQ(back->entry.type, EntryType::commits);
+    EXPECT_EQ(back->entry.commits, m.entry.commits);
+    const auto rejected = [&](std::vector<Commit> commits) {
+        OrderPacket bad = m;
+        bad.entry.commits = std::move(commits);
+        wire::Packet q = build(bad);
+        return !parse(NodeId{1}, q, 64, 64).has_value();
+    };
+    EXPECT_TRUE(rejected({}));
+    EXPECT_TRUE(rejected({Commit{0, Number{1, 1}}}));
+    EXPECT_TRUE(rejected(std::vector<Commit>(1025, Commit{1, Number{1, 1}})));
+    EXPECT_FALSE(rejected(std::vector<Commit>(1024, Commit{1, Number{1, 1}})));
+    p = build(m);
+    p.body.push_back(0);
+    EXPECT_FALSE(parse(NodeId{1}, p, 64, 64).has_value());
+}
+
 // O35: an order_ack carries flags and the entries of the sender's done vector that changed
 // (index, value varints) or all of them (values only), or nothing. Unknown flags, an index not
 // above the previous one or over members_max, over-long or non-shortest varints, bytes missing
