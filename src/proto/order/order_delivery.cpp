@@ -74,9 +74,9 @@ void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint
                 ep.abcast_queue.emplace(r.number, from, e.seq);
                 if (from == ep.index) {
                     take_proposal(name, ep, e.seq, from, r.number);
-                } else {
-                    send_small(wire::PacketKind::order_propose, name, ep, from, e.seq, r.number,
-                               out);
+                } else {  // Sent at the batch's end, with the batch's other proposals.
+                    ep.proposals_due[from].emplace_back(e.seq, r.number);
+                    list_for_batch(name, ep);
                 }
             }
             break;

@@ -323,6 +323,31 @@ void OrderEngine::send_commits(GroupState& g, const std::string& name, Endpoint&
     }
 }
 
+// O13: each member's proposals of this batch in one order_propose (more in several).
+void OrderEngine::send_proposals(const std::string& name, Endpoint& ep, Effects& out) {
+    for (std::uint32_t j = 0; j < ep.proposals_due.size(); ++j) {
+        auto due = std::move(ep.proposals_due[j]);
+        ep.proposals_due[j].clear();
+        for (std::size_t first = 0; first < due.size(); first += proposals_more_max + 1) {
+            OrderPacket m;
+            m.kind = PacketKind::order_propose;
+            m.source = ep.self;
+            m.target = ep.view.members[j];
+            m.group = name;
+            m.view_id = ep.view.id;
+            m.seq = due[first].first;
+            m.number = due[first].second;
+            const std::size_t last =
+                std::min<std::size_t>(due.size(), first + proposals_more_max + 1);
+            for (std::size_t k = first + 1; k < last; ++k) {
+                m.more.emplace_back(due[k].first, due[k].second.value);
+            }
+            ++counters_.packets_sent;
+            out.send(m.target.pid.node, build(m));
+        }
+    }
+}
+
 void OrderEngine::list_for_batch(const std::string& name, Endpoint& ep) {
     if (ep.batch_listed) return;
     ep.batch_listed = true;
@@ -345,6 +370,7 @@ void OrderEngine::on_batch_end(Time now, Effects& out) {
             send_commits(g->second, g->first, ep, now, out);
             pump(g->second, g->first, ep, now, out);
         }
+        send_proposals(g->first, ep, out);
         for (std::uint32_t j = 0; j < ep.ack_due.size(); ++j) {
             if (ep.ack_due[j] == 0) continue;
             ep.ack_due[j] = 0;
@@ -490,6 +516,9 @@ void OrderEngine::on_propose(GroupState& g, const std::string& name, Endpoint& e
         return;
     }
     take_proposal(name, ep, m.seq, from, m.number);
+    for (const auto& [seq, value] : m.more) {
+        take_proposal(name, ep, seq, from, Number{value, m.number.member});
+    }
     pump(g, name, ep, now, out);
 }
 

@@ -91,6 +91,7 @@ private:
         return run.member == member && run.first + run.count == seq;
     }
     void ack_later(const std::string& name, Endpoint& ep, std::uint32_t from);
+    void send_proposals(const std::string& name, Endpoint& ep, Effects& out);
     // Lists `ep` for on_batch_end (an ack or an order entry is due).
     void list_for_batch(const std::string& name, Endpoint& ep);
     void on_ack(const std::string& name, Endpoint& ep, std::uint32_t from, const OrderPacket& m,

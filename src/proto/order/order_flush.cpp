@@ -83,6 +83,7 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     ep.done_sent = ep.peer_done;
     ep.cbcast_received.assign(view.members.size(), 0);
     ep.ack_due.assign(view.members.size(), 0);
+    ep.proposals_due.assign(view.members.size(), {});
     ++counters_.views_installed;
     Delivery d;
     d.is_view = true;

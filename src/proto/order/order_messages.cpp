@@ -174,6 +174,18 @@ bool get_runs(Reader& r, std::vector<OrderRun>& runs) {
     return total <= orders_entry_max && r.done();
 }
 
+// O13: nothing more, or u32 n (1..proposals_more_max) and n x (u64 seq >= 1, u64 integer).
+bool get_more_proposals(Reader& r, std::vector<std::pair<std::uint64_t, std::uint64_t>>& more) {
+    if (r.done()) return true;
+    std::uint32_t n = 0;
+    if (!r.u32(n) || n == 0 || n > proposals_more_max) return false;
+    more.resize(n);
+    for (auto& [seq, value] : more) {
+        if (!r.u64(seq) || !r.u64(value) || seq == 0) return false;
+    }
+    return r.done();
+}
+
 // O15: 1..commits_entry_max commits, each of a message from seq 1 on.
 bool get_commits(Reader& r, std::vector<Commit>& commits) {
     std::uint32_t n = 0;
@@ -351,6 +363,13 @@ wire::Packet build(const OrderPacket& m) {
             h.seq = m.seq;
             put_u64(p.body, m.number.value);
             put_u32(p.body, m.number.member);
+            if (!m.more.empty()) {
+                put_u32(p.body, static_cast<std::uint32_t>(m.more.size()));
+                for (const auto& [seq, value] : m.more) {
+                    put_u64(p.body, seq);
+                    put_u64(p.body, value);
+                }
+            }
             break;
         default:
             p.body = m.body;
@@ -399,7 +418,8 @@ Result<OrderPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
             break;
         case PacketKind::order_propose:
             m.seq = h.seq;
-            if (h.seq == 0 || !r.u64(m.number.value) || !r.u32(m.number.member) || !r.done()) {
+            if (h.seq == 0 || !r.u64(m.number.value) || !r.u32(m.number.member) ||
+                !get_more_proposals(r, m.more)) {
                 return fail(Errc::malformed, "order_propose body");
             }
             break;

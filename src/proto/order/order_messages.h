@@ -59,6 +59,8 @@ struct Commit {
 };
 // A `commits` entry holds 1..commits_entry_max commits (the sender splits longer batches).
 inline constexpr std::uint32_t commits_entry_max = 1024;
+// An order_propose carries at most this many proposals besides its first (O13).
+inline constexpr std::uint32_t proposals_more_max = 1024;
 
 // O17: messages first..first + count - 1 of the stream of member `member` (view index).
 struct OrderRun {
@@ -110,7 +112,9 @@ struct OrderPacket {
     bool probe = false;
     std::uint64_t seq = 0;  // order_propose: the proposed-for message.
     Number number;          // order_propose.
-    Bytes body;             // order_flush_report, order_flush_outcome.
+    // order_propose (O13): further proposals of the same proposer, (data seq, number integer).
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> more;
+    Bytes body;  // order_flush_report, order_flush_outcome.
 };
 
 [[nodiscard]] wire::Packet build(const OrderPacket& m);

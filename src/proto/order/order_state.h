@@ -117,6 +117,9 @@ struct Endpoint {
     // O15: the commits of this batch (own messages whose proposals all came), appended to its
     // stream at the batch's end as `commits` entries.
     std::vector<Commit> commits_due;
+    // O13: per member, its data messages this member proposed for in this batch, sent to it at
+    // the batch's end in one order_propose.
+    std::vector<std::vector<std::pair<std::uint64_t, Number>>> proposals_due;
     bool batch_listed = false;  // In OrderEngine::batch_ (something above is due).
     // ABCAST (O12-O16).
     std::uint64_t fmax = 0;  // Integer part of the largest final number seen.

@@ -360,6 +360,37 @@ TEST(OrderEngine, AbcastCommitsABatchWithOneEntry) {
     }
 }
 
+// O13: a member proposes for every data message it processed in a batch in one
+// order_propose per sender: member 2, taking member 1's three messages in one batch, sends
+// member 1 one packet with three proposals, and member 1 takes all three.
+TEST(OrderEngine, AbcastProposesForABatchInOnePacket) {
+    Net net(3, OrderMode::abcast);
+    for (std::uint8_t tag = 1; tag <= 3; ++tag) ASSERT_EQ(net.send(1, tag), Errc::ok);
+    Effects out;
+    for (auto& p : net.wire) {
+        if (p.to == NodeId{2}) net.engine(2).on_packet(p.from, p.packet, net.now, out);
+    }
+    net.engine(2).on_batch_end(net.now, out);
+    std::vector<OrderPacket> proposals;
+    for (auto& send : out.sends) {
+        wire::Packet packet = send.copy();
+        auto parsed = parse(NodeId{2}, packet, 64, 64);
+        ASSERT_TRUE(parsed.has_value());
+        if (parsed->kind == wire::PacketKind::order_propose) proposals.push_back(*parsed);
+    }
+    ASSERT_EQ(proposals.size(), 1u);
+    EXPECT_EQ(proposals[0].seq, 1u);
+    ASSERT_EQ(proposals[0].more.size(), 2u);
+    EXPECT_EQ(proposals[0].more[0].first, 2u);
+    EXPECT_EQ(proposals[0].more[1].first, 3u);
+    std::erase_if(net.wire, [](const Net::InFlight& p) { return p.to == NodeId{2}; });
+    net.apply(2, out);
+    net.flush_wire();
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{1, 2, 3})) << "node " << node;
+    }
+}
+
 TEST(OrderEngine, SequencerOrdersEveryMembersMessages) {
     Net net(3, OrderMode::sequencer);
     ASSERT_EQ(net.send(3, 3), Errc::ok);

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "proto/fields.h"
+
 namespace herald::proto::order {
 namespace {
 
@@ -200,6 +202,42 @@ TEST(OrderMessages, CommitsEntryRoundTripsAndRejectsBadCommits) {
     p = build(m);
     p.body.push_back(0);
     EXPECT_FALSE(parse(NodeId{1}, p, 64, 64).has_value());
+}
+
+// O13: an order_propose may carry more proposals of its proposer: u32 n (1..1024), n x (u64
+// seq, u64 integer); n = 0, more than 1024, a seq of 0 or bytes left over are malformed.
+TEST(OrderMessages, ProposalsBatchRoundTripsAndRejectsBadOnes) {
+    OrderPacket m;
+    m.kind = wire::PacketKind::order_propose;
+    m.source = member(2, 11);
+    m.target = member(1, 10);
+    m.group = "g";
+    m.view_id = 1;
+    m.seq = 1;
+    m.number = Number{4, 1};
+    m.more = {{2, 5}, {3, 6}};
+    wire::Packet p = build(m);
+    EXPECT_EQ(p.body.size(), 12u + 4u + 2u * 16u);
+    auto back = parse(NodeId{2}, p, 64, 64);
+    ASSERT_TRUE(back.has_value()) << back.error().detail;
+    EXPECT_EQ(back->more, m.more);
+    EXPECT_EQ(back->number, (Number{4, 1}));
+    const auto rejected = [&](std::vector<std::pair<std::uint64_t, std::uint64_t>> more) {
+        OrderPacket bad = m;
+        bad.more = std::move(more);
+        wire::Packet q = build(bad);
+        return !parse(NodeId{2}, q, 64, 64).has_value();
+    };
+    EXPECT_TRUE(rejected({{0, 5}}));
+    EXPECT_TRUE(rejected(std::vector<std::pair<std::uint64_t, std::uint64_t>>(1025, {2, 5})));
+    EXPECT_FALSE(rejected(std::vector<std::pair<std::uint64_t, std::uint64_t>>(1024, {2, 5})));
+    p = build(m);
+    p.body.push_back(0);
+    EXPECT_FALSE(parse(NodeId{2}, p, 64, 64).has_value());
+    m.more.clear();
+    p = build(m);
+    put_u32(p.body, 0);  // n = 0.
+    EXPECT_FALSE(parse(NodeId{2}, p, 64, 64).has_value());
 }
 
 // O35: an order_ack carries flags and the entries of the sender's done vector that changed
