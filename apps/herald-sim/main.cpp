@@ -47,6 +47,7 @@ struct Cli {
     bool no_buggify = false;
     std::string first_epoch = "random";
     std::int64_t channel_idle_ms = 0;
+    std::int64_t stall_ms = 0;
 };
 
 // "random" (0), "near-wrap" or a number in 1..2^32-1.
@@ -108,6 +109,11 @@ void add_options(CLI::App& app, Cli& cli) {
     app.add_option("--channel-idle-ms", cli.channel_idle_ms,
                    "Direct engines release channels idle this long (0 = 30 s); short values "
                    "change epochs often")
+        ->capture_default_str();
+    app.add_option("--stall-ms", cli.stall_ms,
+                   "Group and order scenarios: the last node's members take no delivery for "
+                   "this long from 100 ms on, then drain (their credit is 4; 0 = no stall)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{3'600'000}))
         ->capture_default_str();
     app.add_option("--channels-max", o.channels_max,
                    "Direct engines' live channels per node (0 = 100000); few make receivers "
@@ -178,6 +184,7 @@ int run(Cli& cli) {
     o.safety = Duration::milliseconds(cli.safety_ms);
     o.liveness_bound = Duration::milliseconds(cli.liveness_bound_ms);
     o.channel_idle = Duration::milliseconds(cli.channel_idle_ms);
+    o.stall = Duration::milliseconds(cli.stall_ms);
     if (!parse_epoch(cli.first_epoch, o.epoch_first)) {
         std::fprintf(stderr, "herald-sim: --first-epoch must be random, near-wrap or 1..%u\n",
                      0xFFFF'FFFFu);

@@ -95,6 +95,10 @@ suspicion_ms = 3000
 # udp://IPv4:PORT, the link's broadcast address (udp://10.0.0.255:7600) or
 # udp://255.255.255.255:7600; the same on every node of the link. Empty: no broadcast groups.
 broadcast = ""
+# Flow control (docs/groups.md G25, docs/ordering.md O37): a member's credit, 1 to 1048576. Once
+# its process leaves this many group messages (and, apart, this many ordered ones) untaken, this
+# node stops delivering them to it until it takes some, and their senders are pushed back.
+member_queue_max = 1024
 
 [coordination]
 # Where names and groups live (docs/coordination.md): "embedded" (the name server of [naming],
@@ -299,7 +303,8 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
                                      {"server_url", &c.groups_server_url},
                                      {"heartbeat_ms", nullptr, &c.groups_heartbeat_ms},
                                      {"suspicion_ms", nullptr, &c.groups_suspicion_ms},
-                                     {"broadcast", &c.groups_broadcast}}));
+                                     {"broadcast", &c.groups_broadcast},
+                                     {"member_queue_max", nullptr, &c.groups_member_queue_max}}));
         } else if (section == "coordination") {
             HERALD_TRY(
                 read_section(*table, section, origin,
@@ -446,6 +451,8 @@ Status check_groups(const DaemonConfig& c, const Origins& origin) {
     HERALD_TRY(check_range(origin, "groups.heartbeat_ms", c.groups_heartbeat_ms, 10, 60'000));
     HERALD_TRY(check_range(origin, "groups.suspicion_ms", c.groups_suspicion_ms,
                            std::uint64_t{2} * c.groups_heartbeat_ms, 600'000));
+    HERALD_TRY(
+        check_range(origin, "groups.member_queue_max", c.groups_member_queue_max, 1, 1u << 20));
     if (!c.groups_broadcast.empty()) {
         auto broadcast = runtime::parse_endpoint(c.groups_broadcast);
         if (!broadcast || broadcast->scheme != runtime::Endpoint::Scheme::udp ||

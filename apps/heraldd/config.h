@@ -42,6 +42,7 @@ struct DaemonConfig {
     std::string groups_broadcast;  // docs/groups.md G22: empty, or udp://IPv4:PORT.
     std::uint32_t groups_heartbeat_ms = 500;
     std::uint32_t groups_suspicion_ms = 3000;
+    std::uint32_t groups_member_queue_max = 1024;  // G25, O37: a member's credit per engine.
     // [coordination]: where names live (docs/coordination.md): "embedded" (the [naming]
     // server) or "etcd" (the cluster at etcd_endpoints; [naming] is then unused).
     std::string coordination = "embedded";

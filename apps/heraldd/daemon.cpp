@@ -78,6 +78,7 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.groups.broadcast = config.groups_broadcast;
     options.groups.heartbeat_interval = std::chrono::milliseconds(config.groups_heartbeat_ms);
     options.groups.suspicion_timeout = std::chrono::milliseconds(config.groups_suspicion_ms);
+    options.groups.member_queue_max = config.groups_member_queue_max;
     if (config.coordination == "etcd") {  // Names and groups in etcd: no servers.
         auto& c = options.coordination;
         c.backend = Coordination::etcd;
@@ -421,7 +422,10 @@ decltype(admin::Reply::counters) node_counters(const NodeStats& s) {
             {"ordered_flush_discarded", s.ordered_flush_discarded},
             {"ordered_relays_sent", s.ordered_relays_sent},
             {"ordered_relayed_first", s.ordered_relayed_first},
-            {"ordered_held", s.ordered_held}};
+            {"ordered_held", s.ordered_held},
+            {"group_credit_dropped", s.group_credit_dropped},
+            {"ordered_credit_dropped", s.ordered_credit_dropped},
+            {"ordered_credit_stalls", s.ordered_credit_stalls}};
 }
 
 // Two-level addressing (docs/groups.md G22).

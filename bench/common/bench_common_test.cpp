@@ -18,10 +18,11 @@ Result<PeerArgs> parse(std::vector<std::string_view> words) {
 }
 
 TEST(PeerArgs, ParsesEveryOptionAndRoundTripsThroughTheCommandLine) {
-    auto args = parse({"--role",        "client",     "--pattern",   "window", "--transport", "udp",
-                       "--variant",     "mmsg",       "--size",      "1024",   "--window",    "64",
-                       "--duration-ms", "250",        "--warmup-ms", "20",     "--count",     "7",
-                       "--endpoint",    "127.0.0.1:9"});
+    auto args =
+        parse({"--role",        "client",      "--pattern",   "window", "--transport", "udp",
+               "--variant",     "mmsg",        "--size",      "1024",   "--window",    "64",
+               "--duration-ms", "250",         "--warmup-ms", "20",     "--count",     "7",
+               "--endpoint",    "127.0.0.1:9", "--senders",   "100"});
     ASSERT_TRUE(args) << args.error().to_string();
     EXPECT_EQ(args->role, Role::client);
     EXPECT_EQ(args->pattern, Pattern::window);
@@ -37,6 +38,7 @@ TEST(PeerArgs, ParsesEveryOptionAndRoundTripsThroughTheCommandLine) {
     EXPECT_EQ(again->endpoint, "127.0.0.1:9");
     EXPECT_EQ(again->variant, "mmsg");
     EXPECT_EQ(again->window, 64u);
+    EXPECT_EQ(again->senders, 100u);
 }
 
 TEST(PeerArgs, RejectsUnknownOptionsBadNumbersAndMissingValues) {
@@ -46,6 +48,9 @@ TEST(PeerArgs, RejectsUnknownOptionsBadNumbersAndMissingValues) {
     EXPECT_EQ(parse({"--transport", "udp", "--size", "99999999999"}).error().code,
               Errc::invalid_argument);
     EXPECT_EQ(parse({"--transport", "udp", "--window", "0"}).error().code, Errc::invalid_argument);
+    EXPECT_EQ(parse({"--transport", "udp", "--senders", "0"}).error().code, Errc::invalid_argument);
+    EXPECT_EQ(parse({"--transport", "udp", "--senders", "10001"}).error().code,
+              Errc::invalid_argument);
     EXPECT_EQ(parse({"--transport"}).error().code, Errc::invalid_argument);
     EXPECT_EQ(parse({"--size", "1"}).error().code, Errc::invalid_argument);  // No transport.
     EXPECT_EQ(parse({"--transport", "udp", "--role", "client"}).error().code,

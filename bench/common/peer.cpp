@@ -17,6 +17,7 @@ namespace {
 
 constexpr std::size_t size_bytes_max = 16u << 20;
 constexpr std::uint32_t window_max = 4096;
+constexpr std::uint32_t senders_max = 10'000;
 
 constexpr std::uint32_t members_max = 64;      // A Herald group holds at most 64 members.
 constexpr std::uint32_t rate_max = 1'000'000;  // Paced sends per second.
@@ -68,6 +69,10 @@ Status apply_option(PeerArgs& out, std::string_view key, std::string_view value)
     } else if (key == "duration-ms" || key == "warmup-ms") {
         HERALD_TRY(auto ms, parse_number(key, value, 3'600'000));
         (key == "duration-ms" ? out.duration_ms : out.warmup_ms) = static_cast<std::int64_t>(ms);
+    } else if (key == "senders") {
+        HERALD_TRY(auto senders, parse_number(key, value, senders_max));
+        if (senders == 0) return fail(Errc::invalid_argument, "--senders: must be >= 1");
+        out.senders = static_cast<std::uint32_t>(senders);
     } else if (key == "count") {
         HERALD_TRY(out.count, parse_number(key, value, 100'000'000));
     } else if (key == "endpoint") {
@@ -142,6 +147,7 @@ std::vector<std::string> to_command_line(const PeerArgs& args) {
         out.push_back(value);
     };
     add("--variant", args.variant);
+    if (args.senders != 1) add("--senders", std::to_string(args.senders));
     add("--endpoint", args.endpoint);
     add("--dir", args.dir);
     if (args.members > 0) {

@@ -38,8 +38,12 @@ struct PeerArgs {
     std::int64_t duration_ms = 300;  // Measured time, after the warm-up.
     std::int64_t warmup_ms = 50;     // Time run but not measured.
     std::uint64_t count = 0;         // Pattern memory: processes or messages to hold.
-    std::string endpoint;            // Client: where the server listens (from its ready line).
-    std::string dir;                 // Server: a private directory for socket files.
+    // Pattern stream: sender processes (Herald) or sockets (ZeroMQ) on the client, driven in
+    // turn by one thread, all sending to the server's one receiver. Each ends with its own end
+    // marker; the server stops after `senders` of them.
+    std::uint32_t senders = 1;
+    std::string endpoint;  // Client: where the server listens (from its ready line).
+    std::string dir;       // Server: a private directory for socket files.
     // Group patterns (mcast, paced): the group's size, this peer's place in it (0: the one
     // that creates the group), rank 0's send rate in msgs/s (paced), and the address to
     // listen on (a network namespace's own, or loopback).

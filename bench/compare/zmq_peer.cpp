@@ -1,5 +1,6 @@
 // bench-zmq: the same workloads over ZeroMQ (libzmq's public C API). REQ/REP ping-pong,
-// PUSH/PULL one-way stream, DEALER->REP with a window of requests in flight; tcp or ipc.
+// PUSH/PULL one-way stream (from N PUSH sockets with --senders N), DEALER->REP with a window
+// of requests in flight; tcp or ipc.
 // Layer: bench (compare/ is the only place libzmq is linked).
 #include <zmq.h>
 
@@ -21,11 +22,13 @@ Error zmq_error(std::string_view what) {
     return Error{Errc::io_error, std::string(what) + ": " + zmq_strerror(zmq_errno())};
 }
 
-// Owns a context and one socket; closing the context waits for unsent messages (linger -1).
+// Owns a context and its sockets (one, or a stream client's `senders`); closing the context
+// waits for unsent messages (linger -1).
 class ZmqPeer {
 public:
     ZmqPeer() : context_(zmq_ctx_new()) {}
     ~ZmqPeer() {
+        for (void* extra : extras_) zmq_close(extra);
         if (socket_ != nullptr) zmq_close(socket_);
         zmq_ctx_term(context_);
     }
@@ -61,9 +64,24 @@ public:
     }
     void* socket() const { return socket_; }
 
+    // `count` sockets in all connected to `url`: socket() and count - 1 more of `type`.
+    Result<std::vector<void*>> connect_all(int type, const std::string& url, std::uint32_t count) {
+        HERALD_TRY(connect(url));
+        std::vector<void*> sockets{socket_};
+        while (sockets.size() < count) {
+            void* extra = zmq_socket(context_, type);
+            if (extra == nullptr) return fail(zmq_error("zmq_socket"));
+            extras_.push_back(extra);
+            if (zmq_connect(extra, url.c_str()) != 0) return fail(zmq_error("zmq_connect " + url));
+            sockets.push_back(extra);
+        }
+        return sockets;
+    }
+
 private:
     void* context_;
     void* socket_ = nullptr;
+    std::vector<void*> extras_;
 };
 
 // A received message, released on destruction (zero-copy receive).
@@ -106,11 +124,15 @@ Status run_stream_server(const PeerArgs& args, ZmqPeer& peer) {
     HERALD_TRY(peer.set(ZMQ_RCVTIMEO, stream_idle_ms));
     StreamMeter meter(args.warmup_ms * 1'000'000);
     ZmqMessage message;
+    std::uint32_t ended = 0;
     for (;;) {
         auto n = receive(peer.socket(), message);
         if (!n && n.error().code == Errc::timeout && meter.bytes() == 0) continue;
         HERALD_TRY(auto bytes, std::move(n));
-        if (bytes == 0) break;  // The end marker.
+        if (bytes == 0) {  // An end marker: one from each sender.
+            if (++ended == args.senders) break;
+            continue;
+        }
         meter.on_bytes(bytes, 1, now_ns());
     }
     announce_result(meter.fields(args.size_bytes));
@@ -152,15 +174,19 @@ Status run_window_client(const PeerArgs& args, ZmqPeer& peer) {
     return {};
 }
 
+// With args.senders > 1, one thread sends from each PUSH socket in turn (as Herald's client
+// sends from each of its processes).
 Status run_stream_client(const PeerArgs& args, ZmqPeer& peer) {
+    HERALD_TRY(auto sockets, peer.connect_all(ZMQ_PUSH, args.endpoint, args.senders));
     std::vector<std::uint8_t> body(args.size_bytes, 0x5a);
     const std::int64_t stop = now_ns() + (args.warmup_ms + args.duration_ms) * 1'000'000;
     std::uint64_t sent = 0;
     while (now_ns() < stop) {
-        for (int i = 0; i < 16; ++i, ++sent)
-            HERALD_TRY(send(peer.socket(), body.data(), body.size()));
+        for (int i = 0; i < 16; ++i, ++sent) {
+            HERALD_TRY(send(sockets[sent % sockets.size()], body.data(), body.size()));
+        }
     }
-    HERALD_TRY(send(peer.socket(), nullptr, 0));  // End marker.
+    for (void* socket : sockets) HERALD_TRY(send(socket, nullptr, 0));  // End markers.
     announce_result({{"sent_msgs", std::to_string(sent)}});
     linger_until_stdin_closed(30'000);
     return {};
@@ -187,10 +213,10 @@ Status run(const PeerArgs& args) {
         if (args.pattern == Pattern::stream) return run_stream_server(args, peer);
         return serve_echo(peer);
     }
+    if (args.pattern == Pattern::stream) return run_stream_client(args, peer);
     HERALD_TRY(peer.connect(args.endpoint));
     if (args.pattern == Pattern::latency) return run_latency_client(args, peer);
-    if (args.pattern == Pattern::window) return run_window_client(args, peer);
-    return run_stream_client(args, peer);
+    return run_window_client(args, peer);
 }
 
 }  // namespace

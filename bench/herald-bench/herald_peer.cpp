@@ -1,9 +1,11 @@
 // bench-herald: Herald's side of the workloads, through the public API only (herald/herald.h):
 // a Node per peer process; direct send/receive ping-pong and one-way streams (--variant
-// direct), exactly-once RPC calls one at a time or N in flight (--variant rpc), and the memory
-// of a node holding many idle processes or many queued messages. Layer: bench.
+// direct; --senders N streams from N processes to one), exactly-once RPC calls one at a time or
+// N in flight (--variant rpc), and the memory of a node holding many idle processes, many
+// processes that sent once, or many queued messages. Layer: bench.
 #include <herald/herald.h>
 #include <herald/rpc.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -89,13 +91,30 @@ Status run_latency_client(const PeerArgs& args, Peer& peer) {
 
 Status run_stream_server(const PeerArgs& args, Peer& peer) {
     StreamMeter meter(args.warmup_ms * 1'000'000);
+    std::uint32_t ended = 0;
     for (;;) {
         HERALD_TRY(auto envelope, peer.process->receive(stream_timeout));
-        if (envelope.body.empty()) break;  // The end marker.
+        if (envelope.body.empty()) {  // An end marker: one from each sender.
+            if (++ended == args.senders) break;
+            continue;
+        }
         meter.on_bytes(envelope.body.size(), 1, now_ns());
     }
     announce_result(meter.fields(args.size_bytes));
     return {};
+}
+
+// The stream's senders: the peer's process and args.senders - 1 more on the same node.
+Result<std::vector<Process>> spawn_senders(const PeerArgs& args, Peer& peer) {
+    std::vector<Process> senders;
+    senders.reserve(args.senders);
+    senders.push_back(std::move(*peer.process));
+    peer.process.reset();
+    while (senders.size() < args.senders) {
+        HERALD_TRY(auto process, peer.node->spawn());
+        senders.push_back(std::move(process));
+    }
+    return senders;
 }
 
 // Streams with send_async and a bounded number of sends in flight (well under the node's
@@ -103,6 +122,7 @@ Status run_stream_server(const PeerArgs& args, Peer& peer) {
 // does not wait for the loop thread to take each message, as zmq_send does not wait for
 // libzmq's I/O thread. At the bound it sleeps until half of them completed (as zmq_send
 // blocks at its high-water mark): spinning would take the CPU the node's threads need.
+// With args.senders > 1 the one thread sends from each of the sender processes in turn.
 Status run_stream_client(const PeerArgs& args, Peer& peer) {
     constexpr std::uint32_t in_flight_max = 4096;
     struct Shared {
@@ -112,6 +132,7 @@ Status run_stream_client(const PeerArgs& args, Peer& peer) {
         std::condition_variable drained;
     } shared;
     auto& [in_flight, failed, mutex, drained] = shared;
+    HERALD_TRY(auto senders, spawn_senders(args, peer));
     const Bytes body(args.size_bytes, 0x5a);
     const std::int64_t stop = now_ns() + (args.warmup_ms + args.duration_ms) * 1'000'000;
     // One pointer captured: the callback fits in std::function without an allocation per send.
@@ -132,7 +153,8 @@ Status run_stream_client(const PeerArgs& args, Peer& peer) {
             continue;
         }
         in_flight.fetch_add(1, std::memory_order_acq_rel);
-        Status started = peer.process->send_async(peer.server, body, fire_and_forget, done);
+        Process& sender = senders[sent % senders.size()];
+        Status started = sender.send_async(peer.server, body, fire_and_forget, done);
         if (!started) {
             in_flight.fetch_sub(1, std::memory_order_acq_rel);
             if (started.error().code != Errc::queue_full) return started;
@@ -143,7 +165,9 @@ Status run_stream_client(const PeerArgs& args, Peer& peer) {
     }
     while (in_flight.load(std::memory_order_acquire) > 0) std::this_thread::yield();
     if (failed.load()) return fail(Errc::io_error, "an asynchronous send failed");
-    HERALD_TRY(peer.process->send(peer.server, ByteView{}, fire_and_forget));  // End marker.
+    for (Process& sender : senders) {  // End markers.
+        HERALD_TRY(sender.send(peer.server, ByteView{}, fire_and_forget));
+    }
     announce_result({{"sent_msgs", std::to_string(sent)}});
     linger_until_stdin_closed(30'000);  // The node retransmits until everything is acked.
     return {};
@@ -205,29 +229,67 @@ Status run_rpc_window_client(const PeerArgs& args, Peer& peer) {
 namespace herald::bench {
 namespace {
 
-Fields memory_fields(std::uint64_t count, std::uint64_t before, std::uint64_t after) {
-    std::uint64_t grown = after > before ? after - before : 0;
+// What the node's process holds: resident pages, and bytes in use on the malloc heap
+// (mallinfo2's uordblks: the chunks handed out, their headers included, summed over arenas).
+struct Footprint {
+    std::uint64_t rss = resident_bytes();
+    std::uint64_t heap = ::mallinfo2().uordblks;
+};
+
+Fields memory_fields(std::uint64_t count, const Footprint& before, const Footprint& after) {
+    auto per_item = [count](std::uint64_t from, std::uint64_t to) {
+        return std::to_string(count == 0 || to < from ? 0 : (to - from) / count);
+    };
     return {{"count", std::to_string(count)},
-            {"rss_bytes", std::to_string(after)},
-            {"rss_base_bytes", std::to_string(before)},
-            {"bytes_per_item", std::to_string(count == 0 ? 0 : grown / count)}};
+            {"rss_bytes", std::to_string(after.rss)},
+            {"rss_base_bytes", std::to_string(before.rss)},
+            {"bytes_per_item", per_item(before.rss, after.rss)},
+            {"heap_bytes_per_item", per_item(before.heap, after.heap)}};
 }
 
-// A node hosting `count` idle processes (the handles are kept, as an application would).
+// Each of `processes` sends one 64 B message to `sink`, a process on the same node whose
+// thread takes them all; returns once every message arrived.
+Status send_once_each(std::vector<Process>& processes, Process& sink) {
+    const Bytes body(64, 0x5a);
+    std::atomic<std::uint64_t> received{0};
+    std::atomic<bool> stop{false};
+    const std::int64_t deadline = now_ns() + std::chrono::nanoseconds(memory_fill_timeout).count();
+    std::thread taker([&] {
+        while (received.load() < processes.size() && !stop.load() && now_ns() < deadline) {
+            if (sink.receive(100ms)) received.fetch_add(1);
+        }
+    });
+    Status status;
+    for (Process& process : processes) {
+        status = process.send(sink.pid(), body, fire_and_forget);
+        if (!status) break;
+    }
+    if (!status) stop.store(true);
+    taker.join();
+    if (!status) return status;
+    if (received.load() < processes.size()) return fail(Errc::timeout, "sends did not arrive");
+    return {};
+}
+
+// A node hosting `count` processes (the handles are kept, as an application would): idle
+// (spawned, never used), or with variant "sent" each has sent one message to a sink process
+// on the same node (its send ring, and the channels of the pair, not yet swept as idle).
 Status run_memory_idle(const PeerArgs& args) {
     NodeOptions options;
     options.listen = listen_url(args);
     options.faults_from_env = false;
     HERALD_TRY(auto node, Node::start(options));
+    HERALD_TRY(auto sink, node->spawn());
     announce_ready(node->listen_url());
-    const std::uint64_t before = resident_bytes();
+    const Footprint before;
     std::vector<Process> processes;
     processes.reserve(args.count);
     for (std::uint64_t i = 0; i < args.count; ++i) {
         HERALD_TRY(auto process, node->spawn());
         processes.push_back(std::move(process));
     }
-    announce_result(memory_fields(args.count, before, resident_bytes()));
+    if (args.variant == "sent") HERALD_TRY(send_once_each(processes, sink));
+    announce_result(memory_fields(args.count, before, Footprint{}));
     linger_until_stdin_closed(60'000);
     return {};
 }
@@ -238,13 +300,13 @@ Status run_memory_queued(const PeerArgs& args) {
     receiver.queue_limit = static_cast<std::uint32_t>(args.count);
     HERALD_TRY(auto peer, open_peer(args, receiver));
     announce(peer);
-    const std::uint64_t before = resident_bytes();
+    const Footprint before;
     const std::int64_t deadline = now_ns() + std::chrono::nanoseconds(memory_fill_timeout).count();
     while (peer.node->stats().messages_delivered < args.count) {
         if (now_ns() > deadline) return fail(Errc::timeout, "messages did not all arrive");
         std::this_thread::sleep_for(5ms);
     }
-    announce_result(memory_fields(args.count, before, resident_bytes()));
+    announce_result(memory_fields(args.count, before, Footprint{}));
     linger_until_stdin_closed(60'000);
     return {};
 }

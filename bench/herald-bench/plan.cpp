@@ -81,6 +81,27 @@ Cell window_cell(const Mode& mode, std::uint32_t window, const std::string& tran
     return cell;
 }
 
+// Scale (issue 17 item 4): `senders` processes on the client node stream 64 B messages, one
+// thread sending from each in turn, to one receiving process on the server node over udp;
+// beside it ZeroMQ with `senders` PUSH sockets in one context, driven the same way, connected
+// over tcp to one PULL socket.
+Cell senders_cell(const Mode& mode, std::uint32_t senders) {
+    constexpr std::size_t size = 64;
+    auto args = [&](const std::string& t) {
+        PeerArgs a = base_args(mode, Pattern::stream, t, size);
+        a.senders = senders;
+        return a;
+    };
+    const std::string n = std::to_string(senders);
+    Cell cell{"senders-" + n, size, "udp", Pattern::stream, {}};
+    cell.systems = {
+        system("herald", "herald " + n + " processes -> 1, udp", "bench-herald", args("udp"),
+               "direct"),
+        system("zmq", "zmq " + n + " push -> 1 pull, tcp", "bench-zmq", args("tcp")),
+    };
+    return cell;
+}
+
 Cell memory_cell(const Mode& mode, std::string what, std::uint64_t count) {
     PeerArgs args = base_args(mode, Pattern::memory, "udp", what == "queued" ? kib : 0);
     args.count = count;
@@ -88,7 +109,8 @@ Cell memory_cell(const Mode& mode, std::string what, std::uint64_t count) {
     Cell cell{"memory-" + what, args.size_bytes, "udp", Pattern::memory, {}};
     // Queued messages come from a client node in another process, as they would in use.
     const bool filled_by_client = what == "queued";
-    SystemRun run{"herald", "herald node, " + std::to_string(count) + " " + what, "bench-herald",
+    const std::string label = what == "sent" ? "sent once" : what;
+    SystemRun run{"herald", "herald node, " + std::to_string(count) + " " + label, "bench-herald",
                   args, filled_by_client};
     cell.systems = {std::move(run)};
     return cell;
@@ -121,7 +143,8 @@ Mode full_mode() {
     return {"full", 5, 1000, 200};
 }
 Mode smoke_mode() {
-    Mode mode{"smoke", 1, 50, 10, 1'000, 100};
+    Mode mode{"smoke", 1, 50, 10, 1'000, 100, 100};
+    mode.sender_counts = {10};
     mode.group_members = {3};
     mode.group_sizes = {64};
     return mode;
@@ -148,7 +171,9 @@ std::vector<Cell> build_plan(const Mode& mode) {
         }
         for (std::uint32_t window : {1u, 64u}) plan.push_back(window_cell(mode, window, transport));
     }
+    for (std::uint32_t senders : mode.sender_counts) plan.push_back(senders_cell(mode, senders));
     plan.push_back(memory_cell(mode, "idle", mode.idle_processes));
+    plan.push_back(memory_cell(mode, "sent", mode.sent_processes));
     plan.push_back(memory_cell(mode, "queued", mode.queued_messages));
     // Group rows last, by group size, so that one Corosync cluster serves all rows of a size.
     for (std::uint32_t members : mode.group_members) {

@@ -18,6 +18,10 @@ struct Mode {
     std::int64_t warmup_ms = 50;     // Unmeasured time before it.
     std::uint64_t idle_processes = 100'000;  // Memory workloads.
     std::uint64_t queued_messages = 10'000;
+    // Processes that sent once (memory-sent): each holds a send ring, so fewer.
+    std::uint64_t sent_processes = 10'000;
+    // senders-N rows: N sender processes (sockets) on one node, all to one receiver.
+    std::vector<std::uint32_t> sender_counts = {1, 10, 100, 1000};
     // Group rows (beside Corosync CPG): group sizes, message sizes, the paced sender's rate.
     std::vector<std::uint32_t> group_members = {3, 5, 8};
     std::vector<std::size_t> group_sizes = {64, 1024};
@@ -44,7 +48,8 @@ struct SystemRun {
 };
 
 struct Cell {
-    std::string workload;  // "rtt", "stream", "rpc-window-1", "rpc-window-64", "memory-..."
+    // "rtt", "stream", "senders-N", "rpc-window-1", "rpc-window-64", "memory-..."
+    std::string workload;
     std::size_t size_bytes = 0;
     std::string transport;  // Herald's: "udp" or "unix" (alternatives use tcp/ipc for them).
     Pattern pattern = Pattern::latency;

@@ -126,9 +126,10 @@ void print_memory(std::ostream& out, const CellResult& result) {
                 auto it = m.median.find(name);
                 return it == m.median.end() ? 0.0 : it->second;
             };
-            figures =
-                fmt::format("RSS {:.1f} MiB ({:.1f} MiB before; {:.0f} B per item)", get("rss_mib"),
-                            get("rss_base_bytes") / (1024.0 * 1024.0), get("bytes_per_item"));
+            figures = fmt::format(
+                "RSS {:.1f} MiB ({:.1f} MiB before; {:.0f} B per item, heap {:.0f} B per item)",
+                get("rss_mib"), get("rss_base_bytes") / (1024.0 * 1024.0), get("bytes_per_item"),
+                get("heap_bytes_per_item"));
         }
         out << fmt::format("  {:<36} {}\n", m.label, figures);
     }

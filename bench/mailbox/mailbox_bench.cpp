@@ -4,6 +4,7 @@
 //   herald    a persistent mailbox on a node with a data_dir, 1, 16 or 256 senders each sending
 //             one message at a time (blocking until durable): the node's store commits what
 //             arrived together (group commit); then receive + ack by 1 and 16 receivers
+//   pipelined one process keeping 16 or 256 send_async calls in flight (a producer's window)
 //   transient the same sends to a transient mailbox, beside the direct stream (pipelined
 //             sends from 1 or 16 processes, each to its own receiving process)
 // for bodies of 128 B and 4 KiB, and prints messages/s, the p50/p99 of one commit (floor,
@@ -18,9 +19,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -207,6 +210,62 @@ Row send_row(herald::Node& node, const Config& c, const std::string& name, std::
     return row;
 }
 
+// One process keeps `window` sends in flight to mailbox `name` (send_async, each completing
+// once durable) for the duration: the producer a Kafka or JetStream user writes, and the shape
+// of the floor's batch (one writer, `window` records per commit) without a thread per message.
+Row pipelined_row(herald::Node& node, const Config& c, const std::string& name, std::size_t size,
+                  int window, std::uint64_t* sent_total) {
+    auto p = node.spawn();
+    if (!p) throw std::runtime_error(p.error().to_string());
+    auto box = p->open_mailbox(node.id(), name);
+    if (!box) throw std::runtime_error(box.error().to_string());
+    std::mutex mutex;
+    std::condition_variable freed;
+    int in_flight = 0;
+    std::uint64_t sent = 0, failed = 0;
+    std::vector<std::int64_t> latencies;
+    const herald::Bytes body(size, std::uint8_t{'x'});
+    const auto before = node.stats();
+    const auto start = Clock::now();
+    while (Clock::now() - start < c.duration) {
+        {
+            std::unique_lock lock(mutex);
+            freed.wait(lock, [&] { return in_flight < window; });
+            ++in_flight;
+        }
+        const auto t0 = Clock::now();
+        const auto started = box->send_async(body, [&, t0](herald::Status status) {
+            std::lock_guard lock(mutex);
+            --in_flight;
+            if (status) {
+                ++sent;
+                latencies.push_back(since_ns(t0));
+            } else {
+                ++failed;
+            }
+            freed.notify_one();
+        });
+        if (!started) {
+            std::lock_guard lock(mutex);
+            --in_flight, ++failed;
+        }
+    }
+    std::unique_lock lock(mutex);
+    freed.wait(lock, [&] { return in_flight == 0; });
+    const double seconds = static_cast<double>(since_ns(start)) / 1e9;
+    *sent_total += sent;
+    Row row{"herald persistent pipelined",
+            size,
+            window,
+            static_cast<double>(sent) / seconds,
+            percentile_ms(latencies, 0.5),
+            percentile_ms(latencies, 0.99),
+            ""};
+    note_store(before, node.stats(), row);
+    if (failed > 0) add_note(row, fmt::format("{} sends failed", failed));
+    return row;
+}
+
 // The direct stream beside the transient mailbox: `senders` processes each pipeline messages
 // (nonblocking sends, flow control blocks when the receiver's window is full) to their own
 // receiving process; the figure is messages received per second.
@@ -300,6 +359,61 @@ double rate_of(const std::vector<Row>& rows, const std::string& prefix, std::siz
     return 0;
 }
 
+// The Herald rows of one body size, on a node of their own (data_dir under c.dir).
+void herald_rows(const Config& c, std::size_t size, const std::vector<int>& batches,
+                 std::vector<Row>& rows) {
+    const auto data = c.dir / fmt::format("herald-{}", size);
+    std::filesystem::remove_all(data);
+    herald::NodeOptions options;
+    options.data_dir = data.string();
+    options.faults_from_env = false;
+    auto node = herald::Node::start(options);
+    if (!node) throw std::runtime_error(node.error().to_string());
+    herald::MailboxOptions durable;
+    durable.durability = herald::Durability::persistent;
+    durable.capacity_messages = 50'000'000;
+    durable.capacity_bytes = std::uint64_t{1} << 40;
+    herald::MailboxOptions transient = durable;
+    transient.durability = herald::Durability::transient;
+    transient.capacity_messages = 200'000;  // Drained after each row.
+    for (const int senders : batches) {
+        const auto name = fmt::format("p{}", senders);
+        if (auto made = (*node)->create_mailbox(name, durable); !made) {
+            throw std::runtime_error(made.error().to_string());
+        }
+        std::uint64_t sent = 0;
+        rows.push_back(
+            send_row(**node, c, name, size, senders, "herald persistent enqueue", &sent));
+        print(rows.back());
+        if (senders == 1 || senders == 16) {
+            rows.push_back(receive_row(**node, name, size, senders, sent));
+            print(rows.back());
+        }
+        (void)(*node)->destroy_mailbox(name);
+    }
+    for (const int window : batches) {
+        if (window == 1) continue;  // The 1-sender row above is a window of one.
+        const auto name = fmt::format("w{}", window);
+        (void)(*node)->create_mailbox(name, durable);
+        std::uint64_t sent = 0;
+        rows.push_back(pipelined_row(**node, c, name, size, window, &sent));
+        print(rows.back());
+        (void)(*node)->destroy_mailbox(name);
+    }
+    for (const int senders : {1, 16}) {
+        const auto name = fmt::format("t{}", senders);
+        (void)(*node)->create_mailbox(name, transient);
+        std::uint64_t sent = 0;
+        rows.push_back(send_row(**node, c, name, size, senders, "herald transient enqueue", &sent));
+        print(rows.back());
+        (void)(*node)->destroy_mailbox(name);
+        rows.push_back(direct_row(**node, c, size, senders));
+        print(rows.back());
+    }
+    node->reset();
+    std::filesystem::remove_all(data);
+}
+
 int run(const Config& c) {
     std::filesystem::create_directories(c.dir);
     std::vector<Row> rows;
@@ -312,48 +426,7 @@ int run(const Config& c) {
     for (const auto size : sizes) {
         for (const int b : batches) rows.push_back(floor_row(c, size, b)), print(rows.back());
         for (const int b : batches) rows.push_back(sqlite_row(c, size, b)), print(rows.back());
-        const auto data = c.dir / fmt::format("herald-{}", size);
-        std::filesystem::remove_all(data);
-        herald::NodeOptions options;
-        options.data_dir = data.string();
-        options.faults_from_env = false;
-        auto node = herald::Node::start(options);
-        if (!node) throw std::runtime_error(node.error().to_string());
-        herald::MailboxOptions durable;
-        durable.durability = herald::Durability::persistent;
-        durable.capacity_messages = 50'000'000;
-        durable.capacity_bytes = std::uint64_t{1} << 40;
-        herald::MailboxOptions transient = durable;
-        transient.durability = herald::Durability::transient;
-        transient.capacity_messages = 200'000;  // Drained after each row.
-        for (const int senders : batches) {
-            const auto name = fmt::format("p{}", senders);
-            if (auto made = (*node)->create_mailbox(name, durable); !made) {
-                throw std::runtime_error(made.error().to_string());
-            }
-            std::uint64_t sent = 0;
-            rows.push_back(
-                send_row(**node, c, name, size, senders, "herald persistent enqueue", &sent));
-            print(rows.back());
-            if (senders == 1 || senders == 16) {
-                rows.push_back(receive_row(**node, name, size, senders, sent));
-                print(rows.back());
-            }
-            (void)(*node)->destroy_mailbox(name);
-        }
-        for (const int senders : {1, 16}) {
-            const auto name = fmt::format("t{}", senders);
-            (void)(*node)->create_mailbox(name, transient);
-            std::uint64_t sent = 0;
-            rows.push_back(
-                send_row(**node, c, name, size, senders, "herald transient enqueue", &sent));
-            print(rows.back());
-            (void)(*node)->destroy_mailbox(name);
-            rows.push_back(direct_row(**node, c, size, senders));
-            print(rows.back());
-        }
-        node->reset();
-        std::filesystem::remove_all(data);
+        herald_rows(c, size, batches, rows);
     }
     fmt::print("\nratios (targets: >= 0.8 at one message per commit, >= 0.5 at batch 256):\n");
     for (const auto size : sizes) {
@@ -363,7 +436,10 @@ int run(const Config& c) {
         if (!c.smoke) {
             const double many = rate_of(rows, "herald persistent", size, 256) /
                                 std::max(1.0, rate_of(rows, "floor", size, 256));
+            const double window = rate_of(rows, "herald persistent pipelined", size, 256) /
+                                  std::max(1.0, rate_of(rows, "floor", size, 256));
             fmt::print("; herald 256 senders / floor batch 256 = {:.2f}", many);
+            fmt::print("; herald window 256 / floor batch 256 = {:.2f}", window);
         }
         fmt::print("\n");
     }

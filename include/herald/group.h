@@ -65,6 +65,12 @@ struct GroupNodeOptions {
     // must use the same. Empty (the default): no broadcast, and create_group refuses a
     // broadcast address. Node::start fails invalid_argument on a wrong one.
     std::string broadcast;
+    // Flow control (docs/groups.md G25, docs/ordering.md O37): a member's credit, per engine:
+    // once its process leaves this many group messages (and, counted apart, this many ordered
+    // ones) untaken, its node stops delivering them to it (and, ordered, stops taking its
+    // senders' messages) until it takes some; senders are pushed back. At least 1
+    // (Node::start: invalid_argument).
+    std::uint32_t member_queue_max = 1024;
     // Ordered multicast on this node (herald::Order groups).
     OrderNodeOptions order;
 };

@@ -185,6 +185,13 @@ struct NodeStats {
     // their sender), and, a gauge, ordering entries they hold now (received and not yet
     // delivered, or delivered and kept until every member delivered them, for a flush).
     std::uint64_t ordered_relays_sent = 0, ordered_relayed_first = 0, ordered_held = 0;
+    // Flow control toward slow members (docs/groups.md G25, docs/ordering.md O37): multicast
+    // copies not delivered to a member out of credit (its inbox held member_queue_max of that
+    // engine's deliveries; the sender resends, or a reliability-0 copy is lost), ordered
+    // entries a member out of credit did not take (their senders resend), and times a member
+    // ran out of ordered credit.
+    std::uint64_t group_credit_dropped = 0, ordered_credit_dropped = 0;
+    std::uint64_t ordered_credit_stalls = 0;
 };
 
 // Thread safety: every Node method may be called from any thread, except from the node's own

@@ -179,7 +179,8 @@ public:
     // count 0; count above the members addressed; collect.from naming a pid twice, this
     // process or a pid not in the view; no member but this process), not_found,
     // access_denied, unreachable, queue_full, closed; those of multicast (too_large,
-    // would_block). The request itself is sent once (reliability 0).
+    // would_block). The request is resent to the addressed members that have not got it
+    // until each has or the timeout ends (the call waits for answers, not for receipt).
     [[nodiscard]] Result<CollectResult> multicast_request(
         std::string_view name, ByteView body, const Collect& collect = Collect::all(),
         std::chrono::nanoseconds timeout = std::chrono::seconds(5));

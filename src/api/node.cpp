@@ -64,6 +64,8 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     if (!options.groups.server) config.group_server_url = options.groups.server_url;
     config.group.heartbeat_interval = to_duration(options.groups.heartbeat_interval);
     config.group.suspicion_timeout = to_duration(options.groups.suspicion_timeout);
+    config.group.member_queue_max = options.groups.member_queue_max;  // G25.
+    config.order.member_queue_max = options.groups.member_queue_max;  // O37.
     const OrderNodeOptions& order = options.groups.order;
     config.order.retransmit_interval = to_duration(order.retransmit_interval);
     config.order.tick = to_duration(order.tick);
@@ -154,6 +156,7 @@ Status check(const NodeOptions& options) {
         return fail(Errc::invalid_argument,
                     "groups.server needs data_dir (the groups are durable)");
     }
+    if (g.member_queue_max == 0) return fail(Errc::invalid_argument, "groups.member_queue_max: 0");
     return check_order(g.order);
 }
 
@@ -177,6 +180,7 @@ void add_group_stats(runtime::NodeGroupService& groups, NodeStats& s) {
         s.group_retransmits = g->retransmits;
         s.group_suspicions = g->suspicions;
         s.group_address_sends = g->address_sends;
+        s.group_credit_dropped = g->credit_dropped;
     }
     s.group_multicasts_sent = groups.multicasts_sent();
     s.group_answers_sent = groups.answers().sent.load();
@@ -202,6 +206,8 @@ void add_ordered_stats(runtime::NodeOrderService& order, NodeStats& s) {
     s.ordered_relays_sent = o->relays_sent;
     s.ordered_relayed_first = o->relayed_first;
     s.ordered_held = o->held;
+    s.ordered_credit_dropped = o->credit_dropped;
+    s.ordered_credit_stalls = o->credit_stalls;
 }
 
 // Two-level addressing (docs/groups.md G22): the Node's and its transport's group counters.

@@ -353,7 +353,13 @@ public:
         d.message.group = d.message.ordered || (groups != nullptr && d.engine == groups->slot());
         // The ordering engine's view deliveries (O21) are not queued: a member learns its
         // views from the group engine's view envelopes (docs/ordering.md, "Runtime").
-        if (d.message.ordered && proto::order::is_view_delivery(d.message.body)) return;
+        // The ordering engine counted it against the member's credit (O37): it is taken now.
+        if (d.message.ordered && proto::order::is_view_delivery(d.message.body)) {
+            node_.deferred_.push_back([node = &node_, slot = d.engine, pid = d.message.target] {
+                node->report_group_consumed(slot, pid, 1);
+            });
+            return;
+        }
         node_.deliver(std::move(d.message), now_);
     }
     void execute(proto::ExecuteEffect& e) {

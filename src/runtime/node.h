@@ -380,6 +380,8 @@ private:
     void report_consumed(Pid pid);
     void fold_consumed(Pid target);
     void report_to_engine(Pid pid, std::uint32_t count);
+    // The group or ordering engine in `slot`: `count` of its deliveries to `pid` were taken.
+    void report_group_consumed(proto::EngineSlot slot, Pid pid, std::uint32_t count);
 
     // Receive helpers (node_receive.cpp): spin_receive on the application thread; accept
     // (posts the report a take asked for) on whichever thread took.

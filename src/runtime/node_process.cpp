@@ -35,7 +35,7 @@ void reset_fd(int fd) {
 
 ProcessState::ProcessState(Pid pid, std::string name, const proto::direct::ProcessOptions& options)
     : pid_(pid),
-      name_(std::move(name)),
+      name_(name.empty() ? nullptr : std::make_unique<const std::string>(std::move(name))),
       unbuffered_(options.buffering == proto::direct::Buffering::send_after_receive ||
                   options.buffering == proto::direct::Buffering::send_discard_retry),
       queue_limit_(options.buffering == proto::direct::Buffering::single ? 1
@@ -46,11 +46,16 @@ ProcessState::~ProcessState() {
     delete send_ring_.load(std::memory_order_acquire);
 }
 
+const std::string& ProcessState::name() const {
+    static const std::string none;
+    return name_ ? *name_ : none;
+}
+
 SendRing& ProcessState::send_ring() {
     SendRing* ring = send_ring_.load(std::memory_order_acquire);
     if (ring != nullptr) return *ring;
     // Two threads may race here only when a program breaks the one-thread rule; one wins.
-    auto made = std::make_unique<SendRing>(send_ring_slots);
+    auto made = std::make_unique<SendRing>(send_ring_slots_first, send_ring_slots);
     if (send_ring_.compare_exchange_strong(ring, made.get(), std::memory_order_acq_rel)) {
         return *made.release();
     }
@@ -62,9 +67,10 @@ bool ProcessState::push(Message message) {
     {
         std::lock_guard lock(mutex_);
         if (closed_.load(std::memory_order_relaxed)) return false;
-        queue_.push_back(std::move(message));
-        size_.store(queue_.size(), std::memory_order_release);
-        if (queue_.size() == 1 && event_fd_ >= 0) signal_fd(event_fd_);
+        if (!queue_) queue_ = std::make_unique<std::deque<Message>>();
+        queue_->push_back(std::move(message));
+        size_.store(queue_->size(), std::memory_order_release);
+        if (queue_->size() == 1 && event_fd_ >= 0) signal_fd(event_fd_);
         wake = waiting_;
     }
     // Notify only a sleeping receiver: a futex wake per message would cost a system call.
@@ -77,7 +83,7 @@ void ProcessState::close() {
         std::lock_guard lock(mutex_);
         closed_.store(true, std::memory_order_release);
         ++removals_;
-        queue_.clear();
+        queue_.reset();  // Frees the inbox too: a closed process takes no more messages.
         size_.store(0, std::memory_order_release);
         if (event_fd_ >= 0) signal_fd(event_fd_);  // Wake event loops so they see `closed`.
     }
@@ -86,12 +92,15 @@ void ProcessState::close() {
 
 auto ProcessState::take_locked(std::span<const Pid> from, std::size_t start)
     -> std::optional<Taken> {
-    for (auto it = queue_.begin() + static_cast<std::ptrdiff_t>(start); it != queue_.end(); ++it) {
+    if (!queue_) return std::nullopt;
+    std::deque<Message>& queue = *queue_;
+    for (auto it = queue.begin() + static_cast<std::ptrdiff_t>(start); it != queue.end(); ++it) {
         if (!matches(*it, from)) continue;
         Taken taken{std::move(*it), false};
-        queue_.erase(it);
+        queue.erase(it);
         after_remove_locked();
-        taken.report = add_consumed(1, queue_.size());
+        taken.report = taken.message.group ? add_group_consumed(taken.message)
+                                           : add_consumed(1, queue.size());
         return taken;
     }
     return std::nullopt;
@@ -99,15 +108,18 @@ auto ProcessState::take_locked(std::span<const Pid> from, std::size_t start)
 
 void ProcessState::after_remove_locked() {
     ++removals_;
-    size_.store(queue_.size(), std::memory_order_release);
-    if (queue_.empty() && event_fd_ >= 0) reset_fd(event_fd_);
+    size_.store(queued_locked(), std::memory_order_release);
+    if (queued_locked() == 0 && event_fd_ >= 0) reset_fd(event_fd_);
 }
 
 std::vector<Message> ProcessState::take_all() {
     std::lock_guard lock(mutex_);
-    std::vector<Message> taken(std::make_move_iterator(queue_.begin()),
-                               std::make_move_iterator(queue_.end()));
-    queue_.clear();
+    std::vector<Message> taken;
+    if (queue_) {
+        taken.assign(std::make_move_iterator(queue_->begin()),
+                     std::make_move_iterator(queue_->end()));
+        queue_->clear();
+    }
     after_remove_locked();
     return taken;
 }
@@ -132,7 +144,7 @@ auto ProcessState::take_wait(std::span<const Pid> from, Time deadline,
         if (closed_.load(std::memory_order_relaxed)) return fail(Errc::closed, "process closed");
         if (removals_ != removals_seen) scanned = 0;
         if (auto taken = take_locked(from, scanned)) return std::move(*taken);
-        scanned = queue_.size();
+        scanned = queued_locked();
         removals_seen = removals_;
         // Checked again after every wake-up: messages this receive does not want may fill the
         // queue meanwhile, and a sender the engine stopped on stale counts must be let go.
@@ -160,7 +172,7 @@ Result<int> ProcessState::notify_fd() {
     if (event_fd_ < 0) {
         event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (event_fd_ < 0) return fail(Errc::io_error, std::string("eventfd: ") + strerror(errno));
-        if (!queue_.empty() || closed_.load(std::memory_order_relaxed)) signal_fd(event_fd_);
+        if (queued_locked() > 0 || closed_.load(std::memory_order_relaxed)) signal_fd(event_fd_);
     }
     return event_fd_;
 }
@@ -171,7 +183,16 @@ bool ProcessState::add_consumed(std::uint32_t count, std::size_t queued_now) {
     return due && !report_posted_.exchange(true);
 }
 
+bool ProcessState::add_group_consumed(const Message& message) {
+    auto& counter = message.ordered ? ordered_consumed_ : group_consumed_;
+    const std::uint32_t unreported = counter.fetch_add(1) + 1;
+    return unreported % group_report_batch == 0 && !report_posted_.exchange(true);
+}
+
 bool ProcessState::report_due_idle() {
+    if (group_consumed_.load() != 0 || ordered_consumed_.load() != 0) {
+        return !report_posted_.exchange(true);
+    }
     if (unbuffered_) return false;  // Their takes posted already.
     const std::uint32_t unreported = consumed_.load();
     if (unreported == 0 || 2 * (size() + unreported) < queue_limit_) return false;

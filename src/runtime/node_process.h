@@ -4,7 +4,9 @@
 // Bound: the direct engine delivers at most the process's queue_limit messages that have not
 // been reported consumed (credit-based flow control), so the inbox never grows past it.
 // Consumption reaches the engine lazily (see add_consumed), so its count of queued messages
-// may run ahead of the inbox by what was taken and not yet reported.
+// may run ahead of the inbox by what was taken and not yet reported. Group and ordered
+// deliveries have their own credit in their engines (docs/groups.md G25, docs/ordering.md
+// O37): their takes are counted apart and reported to those engines, not to the direct one.
 #pragma once
 
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -34,7 +37,8 @@ public:
     ProcessState& operator=(const ProcessState&) = delete;
 
     [[nodiscard]] Pid pid() const { return pid_; }
-    [[nodiscard]] const std::string& name() const { return name_; }
+    // The name it was spawned with; empty when none.
+    [[nodiscard]] const std::string& name() const;
     // The no-buffer strategies move data only while the process is blocked in a receive, so
     // only they need the engine told when a receive waits and ends (docs/direct.md rules
     // 11-12); the buffered ones ignore it. Any thread.
@@ -105,6 +109,17 @@ public:
     // Loop thread: the count taken and not yet reported, reset to zero.
     std::uint32_t take_consumed() { return consumed_.exchange(0); }
 
+    // Group and ordered deliveries (Message::group, Message::ordered) taken: the same report
+    // task carries them to the group and ordering engines (their credit, G25 and O37). A take
+    // posts one every group_report_batch of them, and report_due_idle whenever any is
+    // unreported, so an engine that stopped at its limit learns before the receiver sleeps.
+    // Returns true when the caller must post a report. Any thread.
+    bool add_group_consumed(const Message& message);
+    // Loop thread: the counts taken and not yet reported, reset to zero.
+    std::uint32_t take_group_consumed() { return group_consumed_.exchange(0); }
+    std::uint32_t take_ordered_consumed() { return ordered_consumed_.exchange(0); }
+    static constexpr std::uint32_t group_report_batch = 32;
+
     // Loop thread only: the pending receive_async() callback (at most one), and its timer.
     std::function<void(Result<Message>)> async_receiver;
     std::vector<Pid> async_from;  // Its accepted senders; empty = any.
@@ -118,20 +133,30 @@ public:
         return send_ring_.load(std::memory_order_acquire);
     }
     // Slots of each ring: room for a batch of a fast sender between two loop wake-ups
-    // (docs/api.md, "Limits"); at about 130 bytes a slot, 32 KiB per process that sends.
+    // (docs/api.md, "Limits"); at 128 bytes a slot, 32 KiB per process that sends fast. A ring
+    // starts with send_ring_slots_first (2 KiB) and grows to send_ring_slots the first time
+    // its process overruns it (SendRing::grow_if_wanted): most processes send a few messages.
     static constexpr std::size_t send_ring_slots = 256;
+    static constexpr std::size_t send_ring_slots_first = 16;
 
 private:
     std::optional<Taken> take_locked(std::span<const Pid> from, std::size_t start);
     void after_remove_locked();
+    // Queued messages now (mutex_ held).
+    [[nodiscard]] std::size_t queued_locked() const { return queue_ ? queue_->size() : 0; }
 
     const Pid pid_;
-    const std::string name_;
+    // Made only for a named process: most are not, and a std::string is 32 bytes (issue 17
+    // item 4: the cost of an idle process).
+    const std::unique_ptr<const std::string> name_;
     const bool unbuffered_;          // send_after_receive or send_discard_retry.
     const std::size_t queue_limit_;  // Slots the engine grants (1 for `single`).
     mutable std::mutex mutex_;
     std::condition_variable ready_;
-    std::deque<Message> queue_;
+    // The inbox, made at the first delivery: libstdc++'s std::deque allocates a 64-byte map and
+    // a 480-byte block when constructed, which was half of what an idle process cost. Kept
+    // once made (a process that received once will likely receive again). Guarded by mutex_.
+    std::unique_ptr<std::deque<Message>> queue_;
     bool waiting_ = false;        // A receiver sleeps on ready_; push must notify.
     std::uint64_t removals_ = 0;  // Times messages left the queue (take, close): take_wait.
     int event_fd_ = -1;
@@ -140,6 +165,8 @@ private:
     // Sequentially consistent (the default order): an add that sees a report posted must be
     // seen by that report's take_consumed, which runs after begin_report().
     std::atomic<std::uint32_t> consumed_{0};
+    std::atomic<std::uint32_t> group_consumed_{0};    // Group engine deliveries taken (G25).
+    std::atomic<std::uint32_t> ordered_consumed_{0};  // Ordering engine deliveries (O37).
     std::atomic<bool> report_posted_{false};
     std::atomic<SendRing*> send_ring_{nullptr};  // Owned; deleted with the process.
 };

@@ -4,6 +4,8 @@
 
 #include "core/assert.h"
 #include "runtime/node.h"
+#include "runtime/node_group_service.h"
+#include "runtime/node_order_service.h"
 
 namespace herald::runtime {
 
@@ -112,6 +114,18 @@ void Node::report_consumed(Pid pid) {
     if (!process) return;
     process->begin_report();
     report_to_engine(pid, process->take_consumed());
+    // Group and ordered deliveries have their engines' credit (G25, O37).
+    if (group_service_)
+        report_group_consumed(group_service_->slot(), pid, process->take_group_consumed());
+    if (order_service_)
+        report_group_consumed(order_service_->slot(), pid, process->take_ordered_consumed());
+}
+
+void Node::report_group_consumed(proto::EngineSlot slot, Pid pid, std::uint32_t count) {
+    if (count == 0 || shut_down_) return;
+    const Time t = now();
+    engines_->on_consumed(slot, pid, count, t, effects_);
+    carry_out(t);
 }
 
 void Node::fold_consumed(Pid target) {
@@ -185,8 +199,12 @@ void Node::finish_async_receive(ProcessState& self, Result<Message> result, Time
         self.async_timer = 0;
     }
     // Delivered straight to the callback: it never sat in the inbox, but the engine counted it
-    // as queued, so it is reported consumed like any other.
-    if (result && self.add_consumed(1, self.size())) post_report(self.pid());
+    // as queued, so it is reported consumed like any other (to the engine that delivered it).
+    if (result) {
+        const bool due =
+            result->group ? self.add_group_consumed(*result) : self.add_consumed(1, self.size());
+        if (due || (result->group && self.report_due_idle())) post_report(self.pid());
+    }
     if (self.needs_receive_posts()) {
         const Pid pid = self.pid();
         deferred_.push_back([this, pid] { receive_ended(pid); });

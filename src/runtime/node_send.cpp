@@ -171,6 +171,7 @@ void Node::drain_rings() {
 }
 
 void Node::settle_ring(SendRing& ring) {
+    ring.grow_if_wanted();  // Drained: a ring its process overran becomes a large one.
     std::shared_ptr<void> pin = std::move(ring.pin);
     if (ring.sleep()) return;  // The pin goes: the process (and its ring) may end now.
     ring.pin = std::move(pin);

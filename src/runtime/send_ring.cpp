@@ -7,9 +7,33 @@
 
 namespace herald::runtime {
 
-SendRing::SendRing(std::size_t capacity) : slots_(capacity), mask_(capacity - 1) {
+SendRing::SendRing(std::size_t capacity, std::size_t capacity_max)
+    : slots_(capacity),
+      mask_(capacity - 1),
+      capacity_max_(capacity_max == 0 ? capacity : capacity_max) {
     HERALD_ASSERT(capacity > 0);
     HERALD_ASSERT((capacity & (capacity - 1)) == 0);
+    HERALD_ASSERT(capacity_max_ >= capacity);
+    HERALD_ASSERT((capacity_max_ & (capacity_max_ - 1)) == 0);
+}
+
+bool SendRing::grow_if_wanted() {
+    if (slots_.size() >= capacity_max_ || !full_seen_.load(std::memory_order_relaxed)) {
+        return false;
+    }
+    lock_producer();
+    // Only the consumer (this thread) moves head_; with the producer lock held, tail_ is
+    // what the producer last published (no push is half done).
+    const std::uint64_t head = head_.load(std::memory_order_relaxed);
+    const bool empty = (tail_.load(std::memory_order_acquire) & ~asleep_bit) == head;
+    if (empty) {
+        // The slot of command n is n & mask_: with nothing in the ring no command moves, and
+        // the counters go on as they are.
+        slots_ = std::vector<SendCommand>(capacity_max_);
+        mask_ = capacity_max_ - 1;
+    }
+    unlock_producer();
+    return empty;
 }
 
 void SendRing::lock_producer() noexcept {
@@ -27,7 +51,10 @@ void SendRing::unlock_producer() noexcept {
 SendRing::Push SendRing::push(SendCommand& command) {
     if (tail_local_ - head_cached_ == slots_.size()) {
         head_cached_ = head_.load(std::memory_order_acquire);
-        if (tail_local_ - head_cached_ == slots_.size()) return Push::full;
+        if (tail_local_ - head_cached_ == slots_.size()) {
+            full_seen_.store(true, std::memory_order_relaxed);
+            return Push::full;
+        }
     }
     slots_[tail_local_ & mask_] = std::move(command);
     std::uint64_t expected = tail_local_;

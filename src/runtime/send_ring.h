@@ -28,8 +28,9 @@ struct SendCommand {
 
 class SendRing {
 public:
-    // `capacity`: a power of two (asserted).
-    explicit SendRing(std::size_t capacity);
+    // `capacity`: a power of two (asserted); `capacity_max`: what grow_if_wanted() may make it
+    // (a power of two, at least `capacity`; 0: `capacity`).
+    explicit SendRing(std::size_t capacity, std::size_t capacity_max = 0);
     SendRing(const SendRing&) = delete;
     SendRing& operator=(const SendRing&) = delete;
 
@@ -62,7 +63,15 @@ public:
     // Goes to sleep if the ring is empty (true: the next push returns `wake`); false when
     // commands arrived meanwhile (the consumer stays awake and must drain again).
     [[nodiscard]] bool sleep() noexcept;
+    // Consumer side: when a push found the ring full since the ring was made (its producer
+    // sends faster than the consumer takes), the ring is below capacity_max and it is empty
+    // now, its slots become capacity_max. Takes the producer lock (so a producer waits while
+    // the slots are replaced); the consumer's own drains are not running. True when it grew.
+    // A ring thus costs its small first capacity until its producer needs more (issue 17
+    // item 4: 100,000 processes that sent once).
+    bool grow_if_wanted();
 
+    // Consumer thread, or the producer with the producer lock held.
     [[nodiscard]] std::size_t capacity() const { return slots_.size(); }
 
     // Sends that went to the node's shared queue because the ring was full and the loop has not
@@ -77,8 +86,10 @@ public:
 private:
     static constexpr std::uint64_t asleep_bit = std::uint64_t{1} << 63;
 
-    std::vector<SendCommand> slots_;
+    std::vector<SendCommand> slots_;  // Replaced only by grow_if_wanted (producer lock held).
     std::uint64_t mask_;
+    const std::size_t capacity_max_;
+    std::atomic<bool> full_seen_{false};  // A push found the ring full (producer sets it).
     // Commands published, with asleep_bit while the consumer sleeps. Starts asleep: the first
     // push wakes the loop.
     alignas(64) std::atomic<std::uint64_t> tail_{asleep_bit};

@@ -27,8 +27,10 @@ RunReport run_group_scenario(const ScenarioOptions& o, std::uint64_t seed) {
     // which skips views that held its members: the documented limit of G20 (2). Keeping every
     // view of a run lets the checker hold the server to the no-skip promise within history.
     g.history_max = 1024;
+    if (o.stall != Duration::zero()) g.member_queue_max = InboxTaking::stalled_queue_max;
     spec.engines = {group_engine(g)};
     GroupWorkloadOptions w;
+    w.stall = o.stall;
     w.members = o.processes;
     w.messages = o.messages;
     w.liveness_messages = o.liveness_messages;

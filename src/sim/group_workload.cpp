@@ -34,7 +34,7 @@ GroupAddress address_of(const std::string& group) {
 
 GroupWorkload::GroupWorkload(Simulation& sim, std::size_t slot, const GroupWorkloadOptions& options,
                              Random random)
-    : sim_(sim), slot_(slot), options_(options), random_(random) {
+    : sim_(sim), taking_(sim, options.stall), slot_(slot), options_(options), random_(random) {
     const std::size_t nodes = sim.node_count();
     for (std::uint32_t i = 0; i < options.members; ++i) {
         processes_.push_back(Process{Pid{NodeId{1 + i % nodes}, 10 + i}});
@@ -186,8 +186,9 @@ void GroupWorkload::step(std::size_t index, std::uint64_t life) {
         if (p.liveness_ok < options_.liveness_messages) {
             start_multicast(index, random_.chance(0.5) ? open_group : closed_group, reliability_all,
                             true);
-        } else if (!converged(p)) {
-            // A view may still remove it (a late suspicion): look again until it is in.
+        } else {
+            // A view may still remove it (a late suspicion), even after it converged: a removed
+            // member gets no view, so look again every 100 ms; one that is out rejoins above.
             schedule(index, Duration::milliseconds(100));
         }
         return;
@@ -314,6 +315,7 @@ void GroupWorkload::on_multicast_done(const Op& op, const Result<Bytes>& result)
 }
 
 void GroupWorkload::on_delivered(SimNode& node, const Message& message) {
+    taking_.on_delivered(node, message.target);
     auto e = proto::group::decode_envelope(message.body);
     HERALD_ASSERT(e.has_value());
     const Life life{message.target, node.incarnation()};

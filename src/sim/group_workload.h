@@ -29,6 +29,7 @@ struct GroupWorkloadOptions {
     std::uint32_t liveness_messages = 2;  // Reliability-all multicasts per member after the heal.
     double leave = 0.1;                   // Chance that a safety step leaves a group.
     Duration multicast_timeout = Duration::seconds(2);
+    Duration stall = Duration::zero();  // InboxTaking (scenario_spec.h): the last node's stall.
 };
 
 class GroupWorkload final : public ScenarioWorkload {
@@ -104,6 +105,7 @@ private:
     void check_convergence(std::vector<Violation>& out) const;
 
     Simulation& sim_;
+    InboxTaking taking_;  // Members take their deliveries (G25, O37).
     std::size_t slot_;
     GroupWorkloadOptions options_;
     Random random_;

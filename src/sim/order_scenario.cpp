@@ -28,8 +28,10 @@ RunReport run_order_scenario(const ScenarioOptions& o, std::uint64_t seed,
         if (m == "order_flush_next_view_id") options.mutations.flush_next_view_id = true;
         if (m == "order_no_relay") options.mutations.no_relay = true;
     }
+    if (o.stall != Duration::zero()) options.member_queue_max = InboxTaking::stalled_queue_max;
     spec.engines = {order_engine(options)};
     OrderWorkloadOptions w;
+    w.stall = o.stall;
     w.mode = mode;
     w.members = o.processes;
     w.messages = o.messages;

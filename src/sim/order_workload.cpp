@@ -20,7 +20,7 @@ const std::string group_name = "g";
 
 OrderWorkload::OrderWorkload(Simulation& sim, std::size_t slot, const OrderWorkloadOptions& options,
                              Random random)
-    : sim_(sim), slot_(slot), options_(options), random_(random) {
+    : sim_(sim), taking_(sim, options.stall), slot_(slot), options_(options), random_(random) {
     const std::size_t nodes = sim.node_count();
     for (std::uint32_t i = 0; i < options.members; ++i) {
         processes_.push_back(Process{Pid{NodeId{1 + i % nodes}, 10 + i}});
@@ -206,6 +206,7 @@ void OrderWorkload::crash_mid_multicast(NodeId node) {
 }
 
 void OrderWorkload::on_delivered(SimNode& node, const Message& message) {
+    taking_.on_delivered(node, message.target);
     auto d = proto::order::decode_delivery(message.body);
     HERALD_ASSERT(d.has_value());
     const Life life{message.target, node.incarnation()};

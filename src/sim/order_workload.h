@@ -36,6 +36,7 @@ struct OrderWorkloadOptions {
     // that its sender's node crashes 0-400 us later (mid-multicast: some copies left, others
     // not), at most `sender_crashes_max` times per run; it restarts 100-400 ms later.
     std::uint32_t ft_percent = 0;
+    Duration stall = Duration::zero();  // InboxTaking (scenario_spec.h): the last node's stall.
     std::uint32_t sender_crash_percent = 0;
     std::uint32_t sender_crashes_max = 2;
 };
@@ -106,6 +107,7 @@ private:
     void crash_mid_multicast(NodeId node);
 
     Simulation& sim_;
+    InboxTaking taking_;  // Members take their deliveries (G25, O37).
     std::size_t slot_;
     OrderWorkloadOptions options_;
     Random random_;

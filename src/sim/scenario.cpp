@@ -128,6 +128,9 @@ Status validate(const ScenarioOptions& o) {
     if (o.safety < Duration::milliseconds(1) || o.liveness_bound < Duration::milliseconds(1)) {
         return fail(Errc::invalid_argument, "phase lengths must be at least 1 ms");
     }
+    if (o.stall != Duration::zero() && o.stall + Duration::milliseconds(100) >= o.safety) {
+        return fail(Errc::invalid_argument, "the stall must end within the safety phase");
+    }
     if (o.channel_idle != Duration::zero() && o.channel_idle < Duration::seconds(2)) {
         return fail(Errc::invalid_argument, "channel idle time must be at least 2000 ms");
     }
@@ -174,6 +177,8 @@ std::string replay_line(const ScenarioOptions& o, std::uint64_t seed) {
     count("channel-idle-ms", static_cast<std::uint64_t>(o.channel_idle.ms()),
           static_cast<std::uint64_t>(d.channel_idle.ms()));
     count("channels-max", o.channels_max, d.channels_max);
+    count("stall-ms", static_cast<std::uint64_t>(o.stall.ms()),
+          static_cast<std::uint64_t>(d.stall.ms()));
     return line;
 }
 

@@ -50,6 +50,10 @@ struct ScenarioOptions {
     // receivers refuse new channels (nack queue_full), which releases the sender's: the next
     // message opens a new epoch while replies of the old one may still arrive.
     std::uint32_t channels_max = 0;
+    // Group and order scenarios (docs/groups.md G25, docs/ordering.md O37): the members of the
+    // last node stop taking their deliveries 100 ms into the safety phase for this long, then
+    // drain; members' credit (member_queue_max) is then 4. Zero: no stall.
+    Duration stall = Duration::zero();
 };
 
 // ScenarioOptions::epoch_first for --first-epoch=near-wrap: 16 below 2^32.

@@ -135,6 +135,22 @@ void schedule_node1_crashes(Simulation& sim, const ScenarioOptions& o, Random& r
     }
 }
 
+InboxTaking::InboxTaking(Simulation& sim, Duration stall)
+    : sim_(sim),
+      stall_from_(Time::zero() + Duration::milliseconds(100)),
+      stall_until_(stall_from_ + stall) {}
+
+void InboxTaking::on_delivered(SimNode& node, Pid pid) {
+    Time at = sim_.now();
+    const bool last = node.id() == sim_.node_at(sim_.node_count() - 1).id();
+    if (last && at >= stall_from_ && at < stall_until_) at = stall_until_;
+    sim_.queue().schedule(at, [&sim = sim_, id = node.id(), life = node.incarnation(), pid] {
+        SimNode& n = sim.node(id);
+        if (!n.up() || n.incarnation() != life) return;  // Its queue went with the crash.
+        static_cast<void>(n.consume(pid, {}));
+    });
+}
+
 ScenarioSpec base_spec(std::string_view name, const ScenarioOptions& o, Buggify& buggify) {
     ScenarioSpec spec;
     spec.name = name;

@@ -75,6 +75,24 @@ struct ScenarioSpec {
 // store keeps no promise). For ScenarioSpec::extra_faults.
 void schedule_node1_crashes(Simulation& sim, const ScenarioOptions& options, Random& random);
 
+// How the group and order workloads' members take their deliveries (flow control,
+// docs/groups.md G25, docs/ordering.md O37): each delivery is taken in an input of its own
+// right after it (so the engines hear of it, on_consumed). With ScenarioOptions::stall, the
+// members of the last node take nothing from 100 ms into the run for that long, then drain.
+class InboxTaking {
+public:
+    InboxTaking(Simulation& sim, Duration stall);
+    // Called from a workload's on_delivered: schedules the take of one of `pid`'s deliveries.
+    void on_delivered(SimNode& node, Pid pid);
+    // The members' credit in the engines under a stall: small, so the stall stops them.
+    static constexpr std::uint32_t stalled_queue_max = 4;
+
+private:
+    Simulation& sim_;
+    Time stall_from_;
+    Time stall_until_;  // Equal to stall_from_: no stall.
+};
+
 // A spec named `name` with what every scenario takes from its options: nodes, the network
 // model, tracing, the slow_disk buggify mode, and the fault plan (safety, partitions, crashes,
 // clogs, wipe). Scenarios add engines and workloads, and change what differs.

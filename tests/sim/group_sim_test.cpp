@@ -46,6 +46,18 @@ TEST(GroupSimulation, SeedSweepIsClean) {
     std::printf("%s", summary.text().c_str());
 }
 
+// Flow control (docs/groups.md G25): the members of the last node take no delivery from 100 ms
+// to 1.6 s, with a credit of 4; the group promises (G20-G22, G24) still hold, and copies were
+// refused for lack of credit (then resent, or lost for reliability 0).
+TEST(GroupSimulation, AStalledMemberKeepsEveryPromise) {
+    ScenarioOptions options = group_options();
+    options.stall = Duration::milliseconds(1500);
+    const std::uint64_t seeds = testing::seeds(300, sanitizer_divisor);
+    const Summary summary = testing::run_seeds(options, 1, seeds);
+    testing::expect_clean(summary, options);
+    EXPECT_GT(summary.probes().at("probe_group_credit_dropped").seeds, seeds / 2);
+}
+
 TEST(GroupSimulation, HarsherFaultsOnFiveNodesAreClean) {
     ScenarioOptions options = group_options();
     options.nodes = 5;

@@ -171,6 +171,21 @@ TEST(OrderSimulation, AtomicSweepWithSenderCrashesIsClean) {
     EXPECT_GT(summary.probes().at("probe_order_relayed_first").seeds, count / 4);
 }
 
+// Flow control (docs/ordering.md O37): the members of the last node take no delivery from
+// 100 ms to 1.6 s, with a credit of 4, under the same faults; every promise still holds (a
+// stalled member flushes and installs views, and gets everything once it drains), in every
+// mode (`order`) and with atomic multicast and sender crashes (`order_atomic`).
+TEST(OrderSimulation, AStalledMemberKeepsEveryPromise) {
+    for (const char* scenario : {"order", "order_atomic"}) {
+        ScenarioOptions options = order_options(scenario);
+        options.stall = Duration::milliseconds(1500);
+        const std::uint64_t count = testing::seeds(500, sanitizer_divisor);
+        const Summary summary = testing::run_seeds(options, 1, count);
+        testing::expect_clean(summary, options);
+        EXPECT_GT(summary.probes().at("probe_order_credit_stall").seeds, count / 2) << scenario;
+    }
+}
+
 TEST(OrderSimulation, SixMembersWithoutCrashesAreClean) {
     ScenarioOptions options = order_options("order");
     options.processes = 6;

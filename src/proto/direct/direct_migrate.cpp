@@ -197,7 +197,7 @@ bool DirectState::check_migrate(OperationId op, Pid pid, NodeId to, Effects& out
     } else if (forwards_.size() + outgoing_.size() >= options_.forwards_max) {
         refusal = {Errc::queue_full, "forwards_max reached"};
     } else {
-        for (std::uint64_t id : it->second.sender_ids) {
+        for (std::uint64_t id : sender_ids_of(pid)) {
             if (!senders_.at(id).entries.empty()) {
                 refusal = {Errc::would_block, "the process has sends pending"};
             }
@@ -213,8 +213,9 @@ Bytes DirectState::snapshot(Pid pid, const LocalProcess& process,
     Bytes out;
     out.push_back(static_cast<std::uint8_t>(process.options.buffering));
     put_u32(out, process.options.queue_limit);
-    put_u32(out, static_cast<std::uint32_t>(process.sources.size()));
-    for (const Pid& source : process.sources) {
+    const std::vector<Pid> sources = sources_of(pid);
+    put_u32(out, static_cast<std::uint32_t>(sources.size()));
+    for (const Pid& source : sources) {
         const ReceiverChannel& channel = receivers_.at({source, pid});
         put_pid(out, source);
         put_u64(out, channel.source_node.value);
@@ -224,8 +225,9 @@ Bytes DirectState::snapshot(Pid pid, const LocalProcess& process,
     }
     const std::uint32_t next_epoch = process.next_epoch != 0 ? process.next_epoch : next_epoch_;
     put_u32(out, next_epoch == 0 ? 1 : next_epoch);
-    put_u32(out, static_cast<std::uint32_t>(process.sender_ids.size()));
-    for (std::uint64_t id : process.sender_ids) {
+    const std::vector<std::uint64_t> sender_ids = sender_ids_of(pid);
+    put_u32(out, static_cast<std::uint32_t>(sender_ids.size()));
+    for (std::uint64_t id : sender_ids) {
         const SenderChannel& channel = senders_.at(id);  // Idle (check_migrate).
         put_pid(out, channel.key.target);
         put_u64(out, channel.location.value);
@@ -233,7 +235,8 @@ Bytes DirectState::snapshot(Pid pid, const LocalProcess& process,
         put_u64(out, channel.next_seq);
     }
     // What this node knows of sender incarnations, with what the process brought along.
-    std::map<NodeId, std::uint32_t> floors = process.floors;
+    std::map<NodeId, std::uint32_t> floors;
+    if (process.floors) floors = *process.floors;
     for (const auto& [node, peer] : peers_) {
         if (peer.incarnation != 0) floors[node] = std::max(floors[node], peer.incarnation);
     }
@@ -340,11 +343,8 @@ void DirectState::commit_out(std::uint64_t id, std::uint32_t to_incarnation, Tim
     HERALD_ASSERT(it != outgoing_.end());
     Outgoing o = std::move(it->second);
     outgoing_.erase(it);
-    LocalProcess& process = processes_.at(o.pid);
-    const std::set<Pid> sources = process.sources;
-    for (const Pid& source : sources) erase_receiver({source, o.pid});
-    const std::set<std::uint64_t> sender_ids = process.sender_ids;
-    for (std::uint64_t sender : sender_ids) release_sender(sender);  // Idle (check_migrate).
+    for (const Pid& source : sources_of(o.pid)) erase_receiver({source, o.pid});
+    for (std::uint64_t sender : sender_ids_of(o.pid)) release_sender(sender);  // Idle.
     processes_.erase(o.pid);
     forwards_[o.pid] = Forward{o.to, id, to_incarnation, now + options_.forward_ttl};
     ++counters_.migrations_out;
@@ -496,7 +496,7 @@ bool DirectState::install(const Incoming& in, Time now, Effects& out) {
     if (processes_.contains(in.pid)) return false;
     LocalProcess& process = processes_[in.pid];
     process.options = s.options;
-    process.floors = std::move(s.floors);
+    process.floors = std::make_unique<std::map<NodeId, std::uint32_t>>(std::move(s.floors));
     for (const Snapshot::Channel& c : s.channels) {
         const ChannelKey key{c.source, in.pid};
         erase_receiver(key);
@@ -508,10 +508,11 @@ bool DirectState::install(const Incoming& in, Time now, Effects& out) {
         channel.source_incarnation = c.source_incarnation;
         channel.expected = c.expected;
         channel.blocked = true;  // A sender may wait for credit: update it once there is.
+        ++process.blocked;
         channel.last_activity = now;
         receiver_keys_[channel.id] = key;
         receivers_.emplace(key, std::move(channel));
-        process.sources.insert(c.source);
+        receivers_by_target_.insert({key.target, key.source});
     }
     // Its sender channels go on where they stopped, in their epochs (M15). Receivers compare
     // the epochs of a pair, so every later epoch of this process, in a channel that came along
@@ -531,7 +532,6 @@ bool DirectState::install(const Incoming& in, Time now, Effects& out) {
         channel.last_activity = now;
         channel.location = c.location;
         sender_ids_[key] = channel.id;
-        process.sender_ids.insert(channel.id);
         senders_.emplace(channel.id, std::move(channel));
     }
     forwards_.erase(in.pid);  // Back where it once was: no longer forwarded from here.

@@ -34,25 +34,35 @@ void DirectState::on_consumed(Pid receiver, std::uint32_t count, Time now, Effec
         count = process.queued;
     }
     process.queued -= count;
-    for (const Pid& source : process.sources) {
+    std::uint32_t unblocked = 0;
+    for (const auto& pair : sources_range(receiver)) {
+        const Pid& source = pair.second;  // Not a structured binding: the trace lambda uses it.
         ReceiverChannel& channel = receivers_.at({source, receiver});
         const std::uint64_t expected = channel.expected;
         drain(channel, process, out);
         // Window update: the sender stopped for lack of credit, or held data moved (rule 6).
         if (channel.expected != expected || (channel.blocked && free_slots(channel, process) > 0)) {
-            channel.blocked = false;
             channel.last_activity = now;  // The sender counts this ack as a sign of life.
             trace(out, now, "window_update", [&] { return "source=" + to_string(source); });
+            // Still counted as blocked while the acks of this round go out, so that all the
+            // waiting senders share the same free slots (credit_for).
             send_ack(channel, process, 0, out);
+            if (channel.blocked && free_slots(channel, process) > 0) {
+                channel.blocked = false;
+                ++unblocked;
+            }
         }
     }
+    HERALD_ASSERT(process.blocked >= unblocked);
+    process.blocked -= unblocked;
 }
 
 void DirectState::maybe_ready(Pid receiver, LocalProcess& process, Time now, Effects& out) {
     if (process.options.buffering != Buffering::send_after_receive || !process.waiting) return;
     ReceiverChannel* best = nullptr;
     std::uint64_t best_stamp = std::numeric_limits<std::uint64_t>::max();
-    for (const Pid& source : process.sources) {
+    for (const auto& pair : sources_range(receiver)) {
+        const Pid& source = pair.second;
         if (!matches(process, source)) continue;
         ReceiverChannel& channel = receivers_.at({source, receiver});
         if (channel.readied != 0) return;  // One body is already on its way to this receive.

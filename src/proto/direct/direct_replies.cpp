@@ -48,7 +48,33 @@ void DirectState::on_ack(const wire::Packet& packet, Time now, Effects& out) {
         channel->rto = options_.retransmit_initial;
     }
     if (is_offer(packet)) on_offer_ack(*channel, h.seq, out);
+    if (*credit == 0 && channel->inflight() > 0) {
+        channel->refused_next = channel->acked + 1;  // Whatever is in flight was refused.
+        channel->refused_last = channel->next_seq - 1;
+    } else if (*credit > 0) {
+        resend_refused(*channel, now, out);
+    }
     try_transmit(*channel, now, out);
+}
+
+void DirectState::resend_refused(SenderChannel& channel, Time now, Effects& out) {
+    // Rule 6: an ack with credit 0 said that what was in flight beyond it was refused; an ack
+    // with credit says there is room for that much now. The refused go again at once, not on
+    // the retransmit timer, whose backoff stretched every refusal of a burst to 20 ms and more
+    // (issue 17 item 4: N senders to one receiver). One that was only late arrives twice: a
+    // duplicate, dropped (rule 4).
+    const std::uint64_t first = std::max(channel.refused_next, channel.acked + 1);
+    const std::uint64_t last =
+        std::min({channel.refused_last, channel.next_seq - 1, channel.acked + allowed(channel)});
+    if (first > last) return;
+    for (std::uint64_t seq = first; seq <= last; ++seq) {
+        SendEntry& entry = channel.entries[static_cast<std::size_t>(seq - channel.acked - 1)];
+        if (entry.state == EntryState::sent || entry.state == EntryState::skip) {
+            transmit(channel, entry, now, out);
+            ++counters_.retransmits;
+        }
+    }
+    channel.refused_next = last + 1;
 }
 
 void DirectState::on_offer_ack(SenderChannel& channel, std::uint64_t seq, Effects& out) {

@@ -35,7 +35,6 @@ SenderChannel* DirectState::sender_for(const ChannelKey& key, Time now, Effects&
     auto known = locations_.find(key.target);
     channel.location = known != locations_.end() ? known->second.first : key.target.node;
     sender_ids_[key] = channel.id;
-    processes_.at(key.source).sender_ids.insert(channel.id);
     return &senders_.emplace(channel.id, std::move(channel)).first->second;
 }
 
@@ -144,6 +143,11 @@ void DirectState::try_transmit(SenderChannel& channel, Time now, Effects& out) {
     if (channel.queued() > 0 && channel.inflight() == 0) {
         arm_retransmit(channel, now + channel.rto, out);
     }
+    // In flight without a timer: it fired while the receiver's node was not known yet (a
+    // hello to a new location was pending) and was not set again. The hello's end brings us
+    // here (flush_peer); without this, such data waited forever (seed 55 of the migrate
+    // scenario with harsher faults). A no-op while a timer is set.
+    if (channel.inflight() > 0) arm_retransmit(channel, now + channel.rto, out);
 }
 
 void DirectState::transmit_next(SenderChannel& channel, Time now, Effects& out) {
@@ -373,6 +377,8 @@ void DirectState::reset_sender(SenderChannel& channel, Time now) {
     channel.next_seq = 1;
     channel.acked = 0;
     channel.credit = options_.window_messages;
+    channel.refused_next = 1;
+    channel.refused_last = 0;
     channel.offer_mode = false;
     channel.rto = options_.retransmit_initial;
     channel.last_activity = now;

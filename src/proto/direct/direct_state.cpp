@@ -102,13 +102,11 @@ void DirectState::on_exit(Pid pid, Time now, Effects& out) {
     if (it->second.migrating != 0) {
         abort_out(it->second.migrating, Errc::closed, "the process exited", now, out);
     }
-    const std::set<std::uint64_t> sender_ids = it->second.sender_ids;
-    for (std::uint64_t id : sender_ids) {
+    for (std::uint64_t id : sender_ids_of(pid)) {
         fail_channel(senders_.at(id), Errc::closed, true, out);
         release_sender(id);
     }
-    const std::set<Pid> sources = it->second.sources;
-    for (const Pid& source : sources) erase_receiver({source, pid});
+    for (const Pid& source : sources_of(pid)) erase_receiver({source, pid});
     processes_.erase(pid);
     trace(out, now, "process_exit", [&] { return "pid=" + to_string(pid); });
 }
@@ -117,21 +115,35 @@ void DirectState::release_sender(std::uint64_t id) {
     auto it = senders_.find(id);
     HERALD_ASSERT(it != senders_.end());
     for (const SendEntry& entry : it->second.entries) HERALD_ASSERT(!entry.pending);
-    auto process = processes_.find(it->second.key.source);
-    if (process != processes_.end()) process->second.sender_ids.erase(id);
     sender_ids_.erase(it->second.key);
     senders_.erase(it);
     ++counters_.channels_released;
 }
 
 void DirectState::erase_receiver(const ChannelKey& key) {
-    auto process = processes_.find(key.target);
-    if (process != processes_.end()) process->second.sources.erase(key.source);
+    receivers_by_target_.erase({key.target, key.source});
     auto it = receivers_.find(key);
     if (it == receivers_.end()) return;
+    auto process = processes_.find(key.target);
+    if (process != processes_.end()) set_blocked(it->second, process->second, false);
     receiver_keys_.erase(it->second.id);
     receivers_.erase(it);
     ++counters_.channels_released;
+}
+
+std::vector<std::uint64_t> DirectState::sender_ids_of(Pid source) const {
+    std::vector<std::uint64_t> ids;
+    for (auto it = sender_ids_.lower_bound({source, Pid{}});
+         it != sender_ids_.end() && it->first.source == source; ++it) {
+        ids.push_back(it->second);
+    }
+    return ids;
+}
+
+std::vector<Pid> DirectState::sources_of(Pid target) const {
+    std::vector<Pid> sources;
+    for (const auto& pair : sources_range(target)) sources.push_back(pair.second);
+    return sources;
 }
 
 void DirectState::on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) {
@@ -362,6 +374,22 @@ void DirectState::check_invariants(std::vector<std::string>& findings) const {
             // The channel's deadline timer would fire after this send's deadline (rule 9).
             findings.push_back("sender " + name + ": a pending deadline before the timer");
             break;
+        }
+    }
+    if (receivers_by_target_.size() != receivers_.size()) {  // The index of sources_range.
+        findings.push_back("receivers: " + std::to_string(receivers_.size()) + " channels, " +
+                           std::to_string(receivers_by_target_.size()) + " indexed by target");
+    }
+    std::map<Pid, std::uint32_t> blocked;  // What LocalProcess::blocked counts.
+    for (const auto& [key, channel] : receivers_) {
+        if (channel.blocked) ++blocked[key.target];
+    }
+    for (const auto& [pid, process] : processes_) {
+        const auto it = blocked.find(pid);
+        if (process.blocked != (it == blocked.end() ? 0 : it->second)) {
+            findings.push_back("process " + to_string(pid) + ": counts " +
+                               std::to_string(process.blocked) + " blocked channels, has " +
+                               std::to_string(it == blocked.end() ? 0 : it->second));
         }
     }
     for (const auto& [key, channel] : receivers_) {

@@ -62,8 +62,13 @@ struct SenderChannel {
     ChannelKey key;
     std::uint32_t epoch = 0;
     std::uint64_t next_seq = 1;
-    std::uint64_t acked = 0;        // Highest seq the receiver delivered in order (cumulative).
-    std::uint32_t credit = 0;       // Receiver's free slots after `acked` (last ack).
+    std::uint64_t acked = 0;   // Highest seq the receiver delivered in order (cumulative).
+    std::uint32_t credit = 0;  // Receiver's free slots after `acked` (last ack).
+    // Seqs refused_next..refused_last were in flight when an ack said credit 0: the receiver
+    // refused them for lack of room (rule 6). They go again as credit allows, not on the
+    // timer. None when refused_next > refused_last.
+    std::uint64_t refused_next = 1;
+    std::uint64_t refused_last = 0;
     bool offer_mode = false;        // The receiver is send-after-receive: send offers first.
     std::deque<SendEntry> entries;  // First inflight() have seqs acked+1..; then the queue.
     Duration rto;
@@ -106,21 +111,25 @@ struct ReceiverChannel {
     Time last_activity;
 };
 
+// Kept small, as every hosted process has one (issue 17 item 4: 100,000 idle processes): its
+// channels are found in the node's channel tables (DirectState::sender_ids_of, sources_range),
+// not in sets of its own, and what only a migrated process has is made when it arrives.
 struct LocalProcess {
     ProcessOptions options;
-    std::uint32_t queued = 0;            // Delivered, not yet consumed.
-    bool waiting = false;                // Blocked in receive (on_receive_posted).
-    std::vector<Pid> from;               // Accepted senders while waiting; empty = any.
-    std::set<std::uint64_t> sender_ids;  // Its sender channels.
-    std::set<Pid> sources;               // Sources of its receiver channels.
-    std::uint64_t migrating = 0;         // Id of its migration away in progress; 0 = none.
-    // Arrived by migration: the sender node incarnations the nodes it lived on knew; data of
-    // an earlier incarnation is a straggler (docs/migration.md M10). At most floors_max.
-    std::map<NodeId, std::uint32_t> floors;
+    std::uint32_t queued = 0;  // Delivered, not yet consumed.
     // Arrived by migration: the epoch counter of its sender channels, which travels with it
     // (M15); 0 = it uses the node's. Each node's counter starts at random, and epochs compare
     // in serial order, so a pair's epochs must all come from one counter.
     std::uint32_t next_epoch = 0;
+    bool waiting = false;  // Blocked in receive (on_receive_posted).
+    // Its receiver channels with `blocked` set: they share the free slots (credit_for).
+    std::uint32_t blocked = 0;
+    std::vector<Pid> from;        // Accepted senders while waiting; empty = any.
+    std::uint64_t migrating = 0;  // Id of its migration away in progress; 0 = none.
+    // Arrived by migration: the sender node incarnations the nodes it lived on knew; data of
+    // an earlier incarnation is a straggler (docs/migration.md M10). At most floors_max.
+    // Null for a process spawned here.
+    std::unique_ptr<std::map<NodeId, std::uint32_t>> floors;
 };
 
 // A migration away from this node waiting for the target's answer (docs/migration.md).
@@ -281,6 +290,7 @@ private:
     void transmit(SenderChannel& channel, SendEntry& entry, Time now, Effects& out);
     void arm_retransmit(SenderChannel& channel, Time at, Effects& out);
     void on_retransmit_timer(SenderChannel& channel, Time now, Effects& out);
+    void resend_refused(SenderChannel& channel, Time now, Effects& out);
     void send_probe(SenderChannel& channel, Time now, Effects& out);
     void arm_deadline(SenderChannel& channel, Time at, Effects& out);
     void on_deadline_timer(std::uint64_t channel_id, Time now, Effects& out);
@@ -305,8 +315,7 @@ private:
     // direct_receive.cpp: receiver channels.
     void on_data(wire::Packet& packet, Time now, Effects& out);
     void nack(const wire::Packet& data, Errc reason, Time now, Effects& out);
-    ReceiverChannel* receiver_for(const wire::Packet& packet, LocalProcess& process, Time now,
-                                  Effects& out);
+    ReceiverChannel* receiver_for(const wire::Packet& packet, Time now, Effects& out);
     void on_duplicate(ReceiverChannel& channel, LocalProcess& process, const wire::Packet& packet,
                       Time now, Effects& out);
     void on_body(ReceiverChannel& channel, LocalProcess& process, wire::Packet& packet, Time now,
@@ -325,12 +334,34 @@ private:
     void deliver(ReceiverChannel& channel, LocalProcess& process, std::uint64_t seq,
                  std::int64_t sent_unix_ns, Bytes body, Effects& out);
     void drain(ReceiverChannel& channel, LocalProcess& process, Effects& out);
-    void send_ack(ReceiverChannel& channel, const LocalProcess& process, std::uint64_t offer_seq,
+    // The credit an ack of `channel` grants (rule 6).
+    [[nodiscard]] std::uint32_t credit_for(const ReceiverChannel& channel,
+                                           const LocalProcess& process) const;
+    // Sets channel.blocked and keeps process.blocked, its count, in step.
+    static void set_blocked(ReceiverChannel& channel, LocalProcess& process, bool blocked);
+    void send_ack(ReceiverChannel& channel, LocalProcess& process, std::uint64_t offer_seq,
                   Effects& out);
     void maybe_ready(Pid receiver, LocalProcess& process, Time now, Effects& out);
     void send_ready(ReceiverChannel& channel, Time now, Effects& out);
     void on_ready_timer(std::uint64_t id, Time now, Effects& out);
     void erase_receiver(const ChannelKey& key);
+    // The ids of `source`'s sender channels, by target (a copy: callers may release them).
+    [[nodiscard]] std::vector<std::uint64_t> sender_ids_of(Pid source) const;
+    // The sources of `target`'s receiver channels, in order (a copy, as above).
+    [[nodiscard]] std::vector<Pid> sources_of(Pid target) const;
+    // The (target, source) pairs of `target`'s receiver channels, by source. Valid until a
+    // receiver channel of `target` is added or erased.
+    // (Not std::ranges::subrange: clang 14 with libstdc++ 12's ranges fails on it.)
+    struct SourceRange {
+        std::set<std::pair<Pid, Pid>>::const_iterator first, last;
+        [[nodiscard]] auto begin() const { return first; }
+        [[nodiscard]] auto end() const { return last; }
+    };
+    [[nodiscard]] SourceRange sources_range(Pid target) const {
+        constexpr Pid pid_max{NodeId{~std::uint64_t{0}}, ~std::uint64_t{0}};
+        return {receivers_by_target_.lower_bound({target, Pid{}}),
+                receivers_by_target_.upper_bound({target, pid_max})};
+    }
 
     // direct_peers.cpp: hello, ping, restart, liveness, timers.
     void start_hello(Peer& peer, Time now, Effects& out);
@@ -398,6 +429,8 @@ private:
     std::map<std::uint64_t, SenderChannel> senders_;  // By id (ordered: deterministic walks).
     std::map<ChannelKey, std::uint64_t> sender_ids_;
     std::map<ChannelKey, ReceiverChannel> receivers_;
+    // (target, source) of every receiver channel: a process's sources without a set per process.
+    std::set<std::pair<Pid, Pid>> receivers_by_target_;
     std::map<std::uint64_t, ChannelKey> receiver_keys_;  // Receiver channel id -> key.
     std::unordered_map<Pid, LocalProcess> processes_;
     std::map<NodeId, Peer> peers_;

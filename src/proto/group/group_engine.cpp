@@ -305,7 +305,7 @@ void GroupEngine::install(const View& v, const std::string& name, Effects& out) 
         message.target = member.pid;
         message.seq = v.id;
         message.body = encode_envelope(e);
-        out.deliver(std::move(message));
+        hand_over(std::move(message), out);
     }
 }
 
@@ -329,7 +329,7 @@ void GroupEngine::drop(const std::string& name, std::uint64_t final_id, Effects&
             message.target = member.pid;
             message.seq = final_id;
             message.body = encode_envelope(e);
-            out.deliver(std::move(message));
+            hand_over(std::move(message), out);
         }
         ++counters_.groups_dropped;
     }
@@ -430,10 +430,24 @@ void GroupEngine::resolve(Multicast& mc, const View& v, Time now, Effects& out) 
     if (mc.reliability != reliability_all && mc.reliability > size) {
         return finish(message_id, fail(Errc::invalid_argument, "reliability above members"), out);
     }
+    const bool request = mc.reply_to.valid();
     mc.needed = mc.reliability == reliability_all ? size : mc.reliability;
     mc.resolved = true;
     mc.view_id = v.id;
-    for (const auto& m : v.members) mc.waiting[m.pid.node].push_back(m.pid.local);
+    for (const auto& m : v.members) {
+        if (request && m.pid == mc.sender) continue;  // G24: never addressed to the asker.
+        mc.waiting[m.pid.node].push_back(m.pid.local);
+    }
+    if (request) {
+        // G24: the call completes now (the answers are collected above the engine); the node
+        // resends to the addressed members until each has it, or the request's timeout.
+        out.complete(mc.op, encode_responders({mc.view_id, {}}));
+        mc.op = 0;
+        mc.needed = 0;
+        for (const auto& [node, locals] : mc.waiting) {
+            mc.needed += static_cast<std::uint32_t>(locals.size());
+        }
+    }
     const bool others = mc.waiting.size() > (mc.waiting.contains(self_) ? 1u : 0u);
     if (v.address.kind == AddressKind::hosts || !others) {
         for (const auto& [node, locals] : mc.waiting) send_data(mc, node, locals, out);
@@ -524,15 +538,16 @@ void GroupEngine::on_data(NodeId from, GroupPacket& m, Time now, Effects& out) {
             continue;
         }
         const Member member{Pid{self_, local}, incarnation_};
-        if (m.reply_to.valid() && member.pid == m.source) {  // G24: not to the asker.
-            duplicate = false;
-            continue;
-        }
         if (!sender_ok || !v->contains(member)) {
             ++counters_.not_member_dropped;
             continue;
         }
         duplicate = false;
+        if (!has_credit(member.pid)) {
+            ++counters_.credit_dropped;  // G25: not delivered, not answered; resent, or lost.
+            out.trace(now, "probe_group_credit_dropped");
+            continue;
+        }
         seen.delivered.push_back(local);
         Envelope e;
         e.group = m.name;
@@ -547,7 +562,7 @@ void GroupEngine::on_data(NodeId from, GroupPacket& m, Time now, Effects& out) {
         message.seq = m.id;
         message.body = encode_envelope(e);
         ++counters_.delivered;
-        out.deliver(std::move(message));
+        hand_over(std::move(message), out);
     }
     if (duplicate) ++counters_.duplicates_dropped;
     if (!m.respond || seen.delivered.empty()) return;
@@ -560,6 +575,33 @@ void GroupEngine::on_data(NodeId from, GroupPacket& m, Time now, Effects& out) {
     r.name = m.name;
     r.locals = seen.delivered;
     transmit(from, r, out);
+}
+
+// G25: every delivery counts against its member's credit until the runtime reports it taken.
+void GroupEngine::hand_over(Message message, Effects& out) {
+    ++inbox_[message.target];
+    out.deliver(std::move(message));
+}
+
+bool GroupEngine::has_credit(Pid member) const {
+    const auto it = inbox_.find(member);
+    return it == inbox_.end() || it->second < options_.member_queue_max;
+}
+
+void GroupEngine::on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out) {
+    const auto it = inbox_.find(receiver);
+    if (it == inbox_.end() || count > it->second) {
+        // A driver that reports more than was delivered breaks the contract; clamp and say so.
+        out.trace(now, "probe_group_consumed_overflow");
+        if (it != inbox_.end()) it->second = 0;
+        return;
+    }
+    it->second -= count;  // The entry stays (no allocation per message); exit erases it.
+}
+
+void GroupEngine::on_process_exited(Pid pid, Time now, Effects& out) {
+    (void)now, (void)out;
+    inbox_.erase(pid);
 }
 
 // G14: at most lookups_max looked-up views; expired ones go first, then the one expiring first.
@@ -611,7 +653,8 @@ void GroupEngine::on_response(NodeId from, const GroupPacket& m, Effects& out) {
 void GroupEngine::finish(std::uint64_t id, Result<Bytes> result, Effects& out) {
     auto it = multicasts_.find(id);
     HERALD_ASSERT(it != multicasts_.end());
-    out.complete(it->second.op, std::move(result));
+    // A request's call completed when it was sent (G24): its end is silent.
+    if (it->second.op != 0) out.complete(it->second.op, std::move(result));
     multicasts_.erase(it);
 }
 

@@ -82,7 +82,9 @@ public:
     // access_denied (a closed group and `sender` is not a member), timeout (after `timeout`;
     // detail lists the responses it got), unreachable (the view could not be looked up).
     // `reply_to` valid: a request multicast (G24): each member's delivery is a request
-    // envelope naming `reply_to`, where its answer goes (the engine does not collect them).
+    // envelope naming `reply_to`, where its answer goes (the engine does not collect them);
+    // `op` completes once sent, and the request is resent to the addressed members (all but
+    // `sender`) that have not got it until each has or `timeout` ends.
     void on_multicast(OperationId op, Pid sender, std::string_view name, Bytes body,
                       std::uint32_t reliability, Duration timeout, Time now, Effects& out,
                       Pid reply_to = {});
@@ -137,7 +139,15 @@ public:
     void on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) override;
     void on_timer(TimerId timer, Time now, Effects& out) override;
     void on_durable(std::uint64_t token, const Status& status, Time now, Effects& out) override;
+    // G25: the application took `count` of this engine's deliveries to `receiver`.
+    void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out) override;
+    void on_process_exited(Pid pid, Time now, Effects& out) override;
     [[nodiscard]] EngineCounters totals() const override;
+    // G25: deliveries to `member` not yet reported consumed (0 when none).
+    [[nodiscard]] std::uint32_t inbox(Pid member) const {
+        const auto it = inbox_.find(member);
+        return it == inbox_.end() ? 0 : it->second;
+    }
 
 private:
     // Member side (group_engine.cpp).
@@ -166,6 +176,8 @@ private:
     void remember_seen(const SeenKey& key, Time now);
     void remember_lookup(const std::string& name, const View& v, Time now);
     void transmit(NodeId to, const GroupPacket& m, Effects& out);
+    void hand_over(Message message, Effects& out);
+    [[nodiscard]] bool has_credit(Pid member) const;
     void arm(Time now, Effects& out);
 
     // Server side (group_server.cpp).
@@ -217,6 +229,9 @@ private:
     std::map<std::uint64_t, Multicast> multicasts_;  // By message id.
     std::map<SeenKey, Seen> seen_;
     std::map<std::uint64_t, SeenKey> seen_by_order_;
+    // G25: per local process, deliveries not yet reported consumed (one entry per process
+    // that got one, erased when it exits).
+    std::map<Pid, std::uint32_t> inbox_;
     // Server side.
     std::map<std::string, ServerGroup, std::less<>> groups_;
     std::map<NodeId, HeardFrom> heard_;

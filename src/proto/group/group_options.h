@@ -45,6 +45,9 @@ struct GroupOptions {
     std::uint32_t history_max = 16;       // Views kept per group to bring nodes up to date.
     std::uint32_t name_bytes_max = 64;
     std::uint32_t body_bytes_max = 1 << 20;
+    // G25: a local member's credit: its multicast deliveries not yet taken by its process.
+    // At this many, multicast data to it is neither delivered nor answered until it takes some.
+    std::uint32_t member_queue_max = 1024;
 };
 
 struct GroupCounters {
@@ -63,6 +66,7 @@ struct GroupCounters {
     std::uint64_t groups_dropped = 0;      // Deleted groups whose view this node forgot (G21).
     std::uint64_t address_sends = 0;       // group_data sent to a group address (G22).
     std::uint64_t not_addressed = 0;       // group_data to an address naming no member here.
+    std::uint64_t credit_dropped = 0;      // Copies for a member out of credit (G25).
 };
 
 }  // namespace herald::proto::group

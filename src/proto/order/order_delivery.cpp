@@ -38,9 +38,12 @@ void OrderEngine::pump(GroupState& g, const std::string& name, Endpoint& ep, Tim
 
 bool OrderEngine::process_fifo(GroupState& g, const std::string& name, Endpoint& ep, Effects& out) {
     bool progress = false;
+    // O37: FIFO delivers while processing, so a member out of credit stops processing; in the
+    // other modes processing delivers nothing (proposals, order entries go on).
+    const bool gated = g.mode == OrderMode::fifo;
     for (std::uint32_t j = 0; j < ep.streams.size(); ++j) {
         Stream& s = ep.streams[j];
-        while (s.processed < s.contiguous) {
+        while (s.processed < s.contiguous && (!gated || has_credit(ep.self.pid))) {
             ++s.processed;
             process_entry(g, name, ep, j, s.entries.at(s.processed), out);
             progress = true;
@@ -137,7 +140,7 @@ bool OrderEngine::deliver_cbcast(const std::string& name, Endpoint& ep, Effects&
     bool progress = false;
     for (bool again = true; again;) {
         again = false;
-        for (std::uint32_t i = 0; i < ep.streams.size(); ++i) {
+        for (std::uint32_t i = 0; i < ep.streams.size() && has_credit(ep.self.pid); ++i) {
             Stream& s = ep.streams[i];
             auto it = s.entries.find(s.delivered + 1);
             if (it == s.entries.end() || it->second.delivered) continue;
@@ -157,7 +160,7 @@ bool OrderEngine::deliver_cbcast(const std::string& name, Endpoint& ep, Effects&
 // received but not yet committed, will end with a larger number (O13).
 bool OrderEngine::deliver_abcast(const std::string& name, Endpoint& ep, Effects& out) {
     bool progress = false;
-    while (!ep.abcast_queue.empty()) {
+    while (!ep.abcast_queue.empty() && has_credit(ep.self.pid)) {
         const auto [number, from, seq] = *ep.abcast_queue.begin();
         Received& r = ep.streams[from].entries.at(seq);
         if (!r.committed) break;
@@ -171,7 +174,7 @@ bool OrderEngine::deliver_abcast(const std::string& name, Endpoint& ep, Effects&
 // O18: deliver in the order of the sequencer's order entries, each once its message is here.
 bool OrderEngine::deliver_sequencer(const std::string& name, Endpoint& ep, Effects& out) {
     bool progress = false;
-    while (!ep.order_queue.empty()) {
+    while (!ep.order_queue.empty() && has_credit(ep.self.pid)) {
         const auto [from, seq] = ep.order_queue.front();
         if (seq <= ep.streams[from].stable) {
             ep.order_queue.pop_front();
@@ -196,7 +199,7 @@ bool OrderEngine::deliver_sequencer(const std::string& name, Endpoint& ep, Effec
 // least its clock, O23).
 bool OrderEngine::deliver_absolute(const std::string& name, Endpoint& ep, Time now, Effects& out) {
     bool progress = false;
-    while (!ep.absolute_queue.empty()) {
+    while (!ep.absolute_queue.empty() && has_credit(ep.self.pid)) {
         const auto [timestamp, from, seq] = *ep.absolute_queue.begin();
         bool ready = true;
         for (std::uint32_t k = 0; ready && k < ep.streams.size(); ++k) {
@@ -240,7 +243,23 @@ void OrderEngine::deliver_message(const std::string& name, const Endpoint& ep, c
     message.seq = entry.seq;
     message.body = encode_delivery(d);
     ++counters_.delivered;
+    hand_over(std::move(message), out);
+}
+
+// O37: every delivery (data, flush, view) counts against the member's credit until consumed.
+void OrderEngine::hand_over(Message message, Effects& out) {
+    std::uint32_t& queued = inbox_[message.target];
+    ++queued;
+    if (queued == options_.member_queue_max) {
+        ++counters_.credit_stalls;
+        out.trace(Time{}, "probe_order_credit_stall");
+    }
     out.deliver(std::move(message));
+}
+
+bool OrderEngine::has_credit(Pid member) const {
+    const auto it = inbox_.find(member);
+    return it == inbox_.end() || it->second < options_.member_queue_max;
 }
 
 }  // namespace herald::proto::order

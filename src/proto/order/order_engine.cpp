@@ -84,10 +84,11 @@ void OrderEngine::on_multicast(OperationId op, Pid sender, std::string_view name
     e.payload = std::move(body);
     e.relay = relay;
     if (g->second.mode == OrderMode::cbcast) {
-        // O11: increment its own element, then send the vector with the message.
+        // O11: increment its own element (its sends: the seq this message gets; its own
+        // earlier messages may still wait for credit to be delivered to itself, O37), then
+        // send the vector with the message.
         for (std::size_t j = 0; j < ep.streams.size(); ++j) {
-            e.clock.push_back(j == ep.index ? ep.streams[j].delivered + 1
-                                            : ep.streams[j].delivered);
+            e.clock.push_back(j == ep.index ? ep.out.next_seq : ep.streams[j].delivered);
         }
     }
     Bytes view_id;
@@ -221,10 +222,7 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
         ++counters_.malformed_dropped;
         return;
     }
-    if (seq > s.contiguous + options_.receive_window_max) {
-        ++counters_.window_dropped;
-        return;
-    }
+    if (!takes(ep, s, seq)) return;
     // O36: a relayed copy is not acknowledged (acks speak for the origin's own sends) and not
     // answered with a proposal; the origin's copies are.
     const bool relayed = m.origin.has_value();
@@ -378,6 +376,22 @@ void OrderEngine::on_batch_end(Time now, Effects& out) {
         }
     }
     arm(now, out);
+}
+
+// O22 and O37: whether the member takes entry `seq` of stream `s` (else it is dropped, counted,
+// and not acknowledged: the sender sends it again). Beyond the receive window, no; out of
+// credit, no new entry: its senders' windows fill and push back, and their retransmissions
+// bring the entries once it has taken some.
+bool OrderEngine::takes(const Endpoint& ep, const Stream& s, std::uint64_t seq) {
+    if (seq > s.contiguous + options_.receive_window_max) {
+        ++counters_.window_dropped;
+        return false;
+    }
+    if (seq > s.contiguous && !has_credit(ep.self.pid)) {
+        ++counters_.credit_dropped;
+        return false;
+    }
+    return true;
 }
 
 // O36, the lecture's fault-tolerant atomic multicast: a member that sees an ft-atomic message
@@ -666,6 +680,28 @@ void OrderEngine::on_timer(TimerId timer, Time now, Effects& out) {
         }
     }
     arm(now, out);
+}
+
+void OrderEngine::on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out) {
+    const auto it = inbox_.find(receiver);
+    if (it == inbox_.end() || count > it->second) {
+        out.trace(now, "probe_order_consumed_overflow");  // A driver's miscount: clamp.
+        if (it != inbox_.end()) it->second = 0;
+        return;
+    }
+    const bool was_full = it->second >= options_.member_queue_max;
+    it->second -= count;  // The entry stays (no allocation per message); exit erases it.
+    if (!was_full || !has_credit(receiver)) return;
+    for (auto& [name, g] : groups_) {  // Deliver what waited; acks follow (O9, O35).
+        auto ep = g.endpoints.find(receiver);
+        if (ep != g.endpoints.end()) pump(g, name, ep->second, now, out);
+    }
+    arm(now, out);
+}
+
+void OrderEngine::on_process_exited(Pid pid, Time now, Effects& out) {
+    (void)now, (void)out;
+    inbox_.erase(pid);
 }
 
 EngineCounters OrderEngine::totals() const {

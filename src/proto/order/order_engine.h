@@ -65,7 +65,16 @@ public:
     // Sends what this batch held back (O6, O17): one cumulative ack per stream that received
     // data, and the sequencer's order entries. Drivers call it after every batch of inputs.
     void on_batch_end(Time now, Effects& out) override;
+    // O37: the application took `count` of this engine's deliveries to `receiver` (data and
+    // views); a member that was out of credit delivers what it holds back.
+    void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out) override;
+    void on_process_exited(Pid pid, Time now, Effects& out) override;
     [[nodiscard]] EngineCounters totals() const override;
+    // O37: deliveries to `member` not yet reported consumed (0 when none).
+    [[nodiscard]] std::uint32_t inbox(Pid member) const {
+        const auto it = inbox_.find(member);
+        return it == inbox_.end() ? 0 : it->second;
+    }
     void check_invariants(std::vector<std::string>& findings) const override;
 
 private:
@@ -79,6 +88,7 @@ private:
                         std::uint32_t to, Effects& out);
     void on_data(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
                  OrderPacket& m, Time now, Effects& out);
+    [[nodiscard]] bool takes(const Endpoint& ep, const Stream& s, std::uint64_t seq);
     void relay(const std::string& name, const Endpoint& ep, std::uint32_t origin, std::uint32_t via,
                const StreamEntry& entry, Effects& out);
     void send_ack(const std::string& name, Endpoint& ep, std::uint32_t to, bool probe, bool answer,
@@ -129,6 +139,9 @@ private:
                  Effects& out);
     void deliver_message(const std::string& name, const Endpoint& ep, const Member& sender,
                          const StreamEntry& entry, Effects& out);
+    // O37: whether `member` may get another delivery (outside a flush).
+    [[nodiscard]] bool has_credit(Pid member) const;
+    void hand_over(Message message, Effects& out);
 
     // Views and flush (order_flush.cpp).
     void install(const std::string& name, Endpoint& ep, const View& next, Time now, Effects& out);
@@ -161,6 +174,9 @@ private:
     // Endpoints with an ack or order entry due at the batch's end, by (group, member pid): at
     // most one entry per endpoint (Endpoint::batch_listed), so bounded by the endpoints.
     std::vector<std::pair<std::string, Pid>> batch_;
+    // O37: per local member, deliveries not yet reported consumed (one entry per process that
+    // got one, erased when it exits: no allocation per message).
+    std::map<Pid, std::uint32_t> inbox_;
 };
 
 }  // namespace herald::proto::order

@@ -95,7 +95,7 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     message.target = ep.self.pid;
     message.seq = view.id;
     message.body = encode_delivery(d);
-    out.deliver(std::move(message));
+    hand_over(std::move(message), out);
     start_stream(name, ep, joiner, now, out);
 }
 

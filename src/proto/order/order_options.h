@@ -47,6 +47,10 @@ struct OrderOptions {
     std::uint32_t receive_window_max = 1024;
     std::uint32_t name_bytes_max = 64;
     std::uint32_t body_bytes_max = 1 << 20;
+    // O37: a local member's credit: its deliveries not yet taken by its process. At this many
+    // the member stops delivering and stops taking (and acknowledging) data until it takes some;
+    // a flush's deliveries are not held back (a stalled member never holds up a view change).
+    std::uint32_t member_queue_max = 1024;
     OrderMutations mutations;  // Simulator checker tests only; all off.
 };
 
@@ -67,6 +71,8 @@ struct OrderCounters {
     std::uint64_t stability_probes = 0;  // order_acks sent asking for a done vector (O35).
     std::uint64_t relays_sent = 0;       // O36: copies of ft-atomic data re-multicast.
     std::uint64_t relayed_first = 0;     // O36: entries first received through a relay.
+    std::uint64_t credit_dropped = 0;    // O37: data for a member out of credit, not taken.
+    std::uint64_t credit_stalls = 0;     // O37: times a member ran out of credit.
     // Gauge (set by OrderEngine::counters): stream entries local members hold, not yet stable
     // (O35): received and not delivered, or delivered and kept for a flush.
     std::uint64_t held = 0;

@@ -122,6 +122,54 @@ TEST_F(GroupApiTest, MembersOfAStoppedNodeAreRemovedByAViewChange) {
     EXPECT_GE(s->stats().group_suspicions, 1u);
 }
 
+// Flow control (docs/groups.md G25): B's member takes nothing while A's multicasts with
+// reliability all. Its node delivers it 1024 group messages (its credit, views included) and
+// then neither delivers nor answers, so A's next multicast waits (resent every 200 ms); once B
+// drains, that multicast completes and B got every message exactly once, in order. Fails with
+// the group engine's takes unreported (A's multicast times out) or with its credit check gone
+// (B's queue passes the credit).
+TEST_F(GroupApiTest, SlowMemberHoldsAReliableMulticastUntilItDrains) {
+    ASSERT_TRUE(a->create_group("slow"));
+    Process pa = spawn(*a);
+    ASSERT_TRUE(pa.join_group("slow"));
+    Process pb = spawn(*b);
+    auto both = pb.join_group("slow");
+    ASSERT_TRUE(both) << both.error().to_string();
+    ASSERT_TRUE(view_at_least(pa, both->id));
+    constexpr int credit = 1024;
+    int sent = 0;
+    for (; static_cast<int>(pb.queued()) < credit; ++sent) {
+        auto r = pa.multicast("slow", std::to_string(sent), Reliability::all(), 5s);
+        ASSERT_TRUE(r) << sent << ": " << r.error().to_string() << " (A " << to_string(pa.pid())
+                       << " queued " << pa.queued() << ", dropped "
+                       << a->stats().group_credit_dropped << "; B " << to_string(pb.pid())
+                       << " queued " << pb.queued() << ", dropped "
+                       << b->stats().group_credit_dropped << ")";
+        while (pa.try_receive()) {
+        }
+        ASSERT_LT(sent, credit) << "B's inbox passed its credit";
+    }
+    EXPECT_EQ(pb.queued(), static_cast<std::size_t>(credit));
+    auto held = std::async(std::launch::async, [&] {
+        return pa.multicast("slow", std::to_string(sent), Reliability::all(), 20s);
+    });
+    EXPECT_EQ(held.wait_for(300ms), std::future_status::timeout) << "answered for a full member";
+    EXPECT_EQ(pb.queued(), static_cast<std::size_t>(credit));
+    EXPECT_GT(b->stats().group_credit_dropped, 0u);
+    int next = 0;
+    while (next <= sent) {
+        auto m = next_group_message(pb);
+        ASSERT_TRUE(m) << "B got " << next;
+        if (m->kind != GroupMessage::Kind::data) continue;
+        ASSERT_EQ(m->text(), std::to_string(next)) << "not in order, twice, or lost";
+        ++next;
+    }
+    auto done = held.get();
+    ASSERT_TRUE(done) << done.error().to_string();
+    EXPECT_EQ(done->responders.size(), 2u);
+    EXPECT_FALSE(pb.try_receive());  // Exactly once.
+}
+
 TEST_F(GroupApiTest, AProcessThatExitsLeavesItsGroups) {
     ASSERT_TRUE(a->create_group("brief"));
     Process pa = spawn(*a);

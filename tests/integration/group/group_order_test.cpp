@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <set>
@@ -362,6 +363,36 @@ TEST(GroupOrderOptions, OrderOptionsReachTheEngineAndBadOnesAreRefused) {
     }
 }
 
+// GroupNodeOptions::member_queue_max reaches the group engine (docs/groups.md G25): with 3, a
+// member that takes nothing holds its view and 2 of 10 reliability-0 multicasts; the other 8
+// are counted dropped. 0 is refused at start.
+TEST(GroupFlowOptions, MemberQueueMaxReachesTheEngineAndZeroIsRefused) {
+    TempDir dir;
+    NodeOptions o;
+    o.data_dir = dir.path();
+    o.groups.server = true;
+    o.groups.member_queue_max = 3;
+    auto node = start_node(o);
+    ASSERT_TRUE(node);
+    ASSERT_TRUE(node->create_group("tiny"));
+    Process member = spawn(*node);
+    ASSERT_TRUE(member.join_group("tiny"));
+    ASSERT_TRUE(eventually([&] { return member.queued() == 1; }));  // Its view.
+    Process sender = spawn(*node);
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(sender.multicast("tiny", "x", Reliability::none(), 1s));
+    }
+    EXPECT_TRUE(eventually([&] { return node->stats().group_credit_dropped == 8; }))
+        << node->stats().group_credit_dropped;
+    EXPECT_EQ(member.queued(), 3u);
+    NodeOptions zero;
+    zero.groups.member_queue_max = 0;
+    auto refused = Node::start(zero);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::invalid_argument);
+    EXPECT_NE(refused.error().detail.find("member_queue_max"), std::string::npos);
+}
+
 // Atomic multicast through Process::multicast (docs/groups.md G23): atomic and ft-atomic
 // messages reach all three members as ordered messages marked with the view they went in, the
 // result names that view; an atomic send with a reliability, an unknown atomicity, or from a
@@ -414,6 +445,114 @@ TEST_F(GroupOrderTest, AtomicMulticastReachesEveryMemberWithItsViewId) {
     EXPECT_EQ(parse_atomicity("ft-atomic").value(), Atomicity::fault_tolerant_atomic);
     EXPECT_EQ(atomicity_name(Atomicity::atomic), "atomic");
     EXPECT_FALSE(parse_atomicity("all"));
+}
+
+// Sanitizers slow the loop down several times: the flow-control test then streams fewer.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized = true;
+#elif defined(__has_feature)
+constexpr bool sanitized = __has_feature(thread_sanitizer) || __has_feature(address_sanitizer);
+#else
+constexpr bool sanitized = false;
+#endif
+
+// The ordered messages `p` has queued now, taken without waiting (views skipped).
+std::size_t take_queued(Process& p) {
+    std::size_t n = 0;
+    for (auto e = p.try_receive(); e; e = p.try_receive()) n += e->ordered ? 1u : 0u;
+    return n;
+}
+
+// Flow control (docs/ordering.md O37): B's member takes nothing while A's multicasts a long
+// FIFO stream (S's member takes as it comes). B's inbox stops at the member's credit
+// (member_queue_max, 1024, plus a few views), A is pushed back (its multicasts wait: at most
+// the send window beyond what B took), and once B drains it gets every message exactly once,
+// in order. Fails with the credit checks of the ordering engine removed (B's inbox grows to the
+// whole stream) or with consumption reported to the direct engine only (A stays pushed back).
+TEST_F(GroupOrderTest, SlowMemberBoundsItsInboxPushesTheSenderBackAndGetsEverythingInOrder) {
+    start_group("flow", Order::fifo);
+    if (HasFatalFailure()) return;
+    const int total = sanitized ? 5'000 : 100'000;
+    constexpr std::size_t credit = 1024;
+    std::atomic<int> sent{0};
+    std::thread sender([&] {
+        for (int k = 0; k < total; ++k) {
+            auto ok = members[1].ordered_multicast("flow", std::to_string(k), 60s);
+            ASSERT_TRUE(ok) << k << ": " << ok.error().to_string();
+            sent.store(k + 1);
+            take_queued(members[1]);  // Its own messages come back to it too.
+        }
+    });
+    std::thread fast([&] {
+        for (int got = 0; got < total;) {
+            auto e = members[0].receive(30s);
+            ASSERT_TRUE(e) << "S's member got " << got << ": " << e.error().to_string();
+            got += e->ordered ? 1 : 0;
+        }
+    });
+    Process& slow = members[2];
+    ASSERT_TRUE(eventually([&] { return slow.queued() >= credit; }, 30s)) << slow.queued();
+    ASSERT_TRUE(eventually([&] { return b->stats().ordered_credit_stalls >= 1; }));
+    for (int i = 0; i < 10; ++i) {  // Pushed back: the sender stays within the window.
+        EXPECT_LE(slow.queued(), credit + 8);
+        EXPECT_LE(sent.load(), static_cast<int>(credit) + 2 * 64) << "not pushed back";
+        std::this_thread::sleep_for(20ms);  // Sampling an upper bound, not waiting for an event.
+    }
+    EXPECT_GT(b->stats().ordered_credit_dropped, 0u);
+    int next = 0;
+    std::size_t queued_max = 0;
+    while (next < total) {
+        queued_max = std::max(queued_max, slow.queued());
+        auto e = slow.receive(30s);
+        ASSERT_TRUE(e) << "B's member got " << next << ": " << e.error().to_string();
+        if (!e->ordered) continue;
+        auto m = decode_group_message(*e);
+        ASSERT_TRUE(m) << m.error().to_string();
+        ASSERT_EQ(m->text(), std::to_string(next)) << "not in order, or twice, or lost";
+        ++next;
+    }
+    sender.join();
+    fast.join();
+    EXPECT_LE(queued_max, credit + 8);
+    EXPECT_EQ(take_queued(slow), 0u);  // Nothing more: each message exactly once.
+}
+
+// Fragmentation under groups (issue 15 item 5): a 1 MiB body (the largest allowed) goes as a
+// multicast with reliability all and as an ordered FIFO multicast, reassembled whole at every
+// member.
+TEST_F(GroupOrderTest, OneMebibyteMulticastsArriveWholeFifoAndOrdered) {
+    start_group("big", Order::fifo);
+    if (HasFatalFailure()) return;
+    std::string body(1 << 20, '\0');
+    for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 23);
+    auto plain = members[1].multicast("big", body, Reliability::all(), 20s);
+    ASSERT_TRUE(plain) << plain.error().to_string();
+    EXPECT_EQ(plain->responders.size(), 3u);
+    ASSERT_TRUE(members[1].ordered_multicast("big", body, 20s));
+    body.back() = '!';
+    ASSERT_TRUE(members[0].ordered_multicast("big", body, 20s));
+    for (Process& p : members) {
+        int plain_got = 0;
+        std::vector<char> last;  // The last byte of each ordered one, in delivery order.
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        while ((plain_got < 1 || last.size() < 2) && std::chrono::steady_clock::now() < deadline) {
+            auto e = p.receive(1s);
+            if (!e) continue;
+            auto m = decode_group_message(*e);
+            ASSERT_TRUE(m) << m.error().to_string();
+            if (m->kind != GroupMessage::Kind::data) continue;
+            ASSERT_EQ(m->payload.size(), std::size_t{1} << 20) << to_string(p.pid());
+            EXPECT_EQ(m->text().substr(0, 100), body.substr(0, 100));
+            if (m->ordered) {
+                last.push_back(m->text().back());
+            } else {
+                ++plain_got;
+            }
+        }
+        EXPECT_EQ(plain_got, 1) << to_string(p.pid());
+        EXPECT_EQ(last.size(), 2u) << to_string(p.pid());
+    }
+    EXPECT_GT(a->stats().ordered_delivered + s->stats().ordered_delivered, 0u);
 }
 
 }  // namespace

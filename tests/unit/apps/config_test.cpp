@@ -201,7 +201,7 @@ TEST(DaemonConfig, GroupsServeByDefaultOrUseAnotherNodesServerWithValidTimings) 
     EXPECT_TRUE(validate(*client).has_value());
     EXPECT_THAT(parse_error("[groups]\nheartbeat = 5\n"),
                 HasSubstr("unknown key (allowed in [groups]: server, server_url, heartbeat_ms, "
-                          "suspicion_ms, broadcast)"));
+                          "suspicion_ms, broadcast, member_queue_max)"));
     EXPECT_THAT(parse_error("[groups]\nheartbeat_ms = \"fast\"\n"),
                 HasSubstr("groups.heartbeat_ms = \"fast\": expected a whole number"));
     DaemonConfig both;
@@ -272,6 +272,19 @@ TEST(DaemonConfig, OrderKeysAreReadAndRefusedOutOfRange) {
                 HasSubstr("order.send_window_max = 4097: allowed: 1 to 4096"));
     EXPECT_THAT(refused([](DaemonConfig& c) { c.order_receive_window_max = 0; }),
                 HasSubstr("order.receive_window_max = 0: allowed: 1 to 1048576"));
+}
+
+// [groups] member_queue_max: a member's credit (docs/groups.md G25, docs/ordering.md O37).
+TEST(DaemonConfig, MemberQueueMaxIsReadAndRefusedOutOfRange) {
+    EXPECT_EQ(DaemonConfig{}.groups_member_queue_max, 1024u);
+    auto config = parse_config("[groups]\nmember_queue_max = 16\n", "test.toml");
+    ASSERT_TRUE(config.has_value()) << config.error().to_string();
+    EXPECT_EQ(config->groups_member_queue_max, 16u);
+    EXPECT_TRUE(validate(*config).has_value());
+    DaemonConfig zero;
+    zero.groups_member_queue_max = 0;
+    EXPECT_THAT(validate_error(zero),
+                HasSubstr("test.toml: groups.member_queue_max = 0: allowed: 1 to 1048576"));
 }
 
 TEST(DaemonConfig, RefusesTopLevelKeyOutsideASection) {

@@ -222,6 +222,64 @@ TEST(DirectEngine, CreditBlocksTheSenderAndAWindowUpdateResumesIt) {
     EXPECT_EQ(t.b->delivered.size(), 5u);
 }
 
+// Rule 6: data the receiver refused for lack of room (its ack said credit 0) goes out again as
+// soon as the window update says there is room, not on the retransmit timer (issue 17 item 4).
+// Fails without DirectState::resend_refused: m3 and m4 wait for the timer.
+TEST(DirectEngine, RefusedDataIsSentAgainAtTheWindowUpdateNotOnTheTimer) {
+    Pair t({}, buffering(Buffering::multiple, 2));
+    t.handshake(1, "m1", mode(SendMode::nonblocking, OnFull::buffer));
+    for (OperationId op = 2; op <= 5; ++op) {  // Optimistic credit: all go out at once.
+        t.net.send(*t.a, op, t.p, t.q, "m" + std::to_string(op),
+                   mode(SendMode::nonblocking, OnFull::buffer));
+    }
+    EXPECT_EQ(t.net.on_wire(PacketKind::data), 5u);
+    t.net.flush();  // m1 and m2 fill the inbox; m3..m5 are refused (credit 0).
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m1", "m2"}));
+    const auto retransmits = t.a->engine->counters().retransmits;
+    t.net.consume(*t.b, t.q, 2);  // Window update, credit 2: m3 and m4 go again at once.
+    t.net.flush();
+    EXPECT_EQ(t.b->bodies(), (std::vector<std::string>{"m1", "m2", "m3", "m4"}));
+    EXPECT_EQ(t.a->engine->counters().retransmits - retransmits, 2u);
+    t.net.consume(*t.b, t.q, 2);
+    t.net.flush();
+    EXPECT_EQ(t.b->delivered.size(), 5u);
+}
+
+// Rule 6: the window updates of one consumption share the free slots among the refused
+// senders instead of granting each all of them (issue 17 item 4). Fails with credit_for
+// returning the free slots: each update then says 4.
+TEST(DirectEngine, RefusedSendersShareTheFreeSlots) {
+    Pair t({}, buffering(Buffering::multiple, 4));
+    const Pid senders[] = {t.p, Pid{NodeId{1}, 7}, Pid{NodeId{1}, 8}};
+    t.net.spawn(*t.a, 7);
+    t.net.spawn(*t.a, 8);
+    t.handshake(1, "warm-up", mode(SendMode::nonblocking, OnFull::buffer));
+    t.net.flush();
+    t.net.consume(*t.b, t.q, 1);
+    t.net.flush();
+    OperationId op = 2;
+    for (const Pid& sender : senders) {  // 3 x 4 messages for 4 slots.
+        for (int i = 0; i < 4; ++i) {
+            t.net.send(*t.a, op++, sender, t.q, "m", mode(SendMode::nonblocking, OnFull::buffer));
+        }
+    }
+    t.net.flush();  // 4 delivered, the rest refused: every channel blocked at credit 0.
+    ASSERT_EQ(t.b->engine->queued(t.q), 4u);
+    t.net.consume(*t.b, t.q, 4);
+    std::uint32_t granted = 0;
+    for (const InFlight& p : t.net.wire) {
+        if (p.packet.header.kind != PacketKind::ack) continue;
+        EXPECT_EQ(read_credit(p.packet), 1u);  // 4 free slots / 3 waiting senders.
+        granted += read_credit(p.packet).value_or(0);
+    }
+    EXPECT_EQ(granted, 3u);
+    for (int round = 0; round < 20 && t.b->delivered.size() < 13; ++round) {
+        t.net.flush();
+        t.net.consume(*t.b, t.q, t.b->engine->queued(t.q));
+    }
+    EXPECT_EQ(t.b->delivered.size(), 13u);  // Everyone gets through.
+}
+
 TEST(DirectEngine, ProbesWhenAWindowUpdateIsLost) {
     Pair t({}, buffering(Buffering::single));
     t.handshake(1, "m1", mode(SendMode::nonblocking, OnFull::buffer));

@@ -491,6 +491,74 @@ TEST_F(GroupTest, LostDataIsRetransmittedAndDuplicatesAreDeliveredOnce) {
     EXPECT_GT(b().engine->counters().duplicates_dropped, 0u);
 }
 
+// G25, flow control: the runtime reports what a member took (on_consumed); `take` reports all
+// of its deliveries so far.
+class GroupCreditTest : public GroupTest {
+protected:
+    void take(TestNode& n, std::uint64_t local) {
+        const Pid member{n.self, local};
+        const auto count = static_cast<std::size_t>(
+            std::count_if(n.delivered.begin(), n.delivered.end(),
+                          [&](const Message& m) { return m.target == member; }));
+        const auto fresh = static_cast<std::uint32_t>(count - taken[member]);
+        taken[member] = count;
+        if (fresh == 0) return;
+        Effects o;
+        n.engine->on_consumed(member, fresh, clock, o);
+        apply(n, o);
+    }
+    std::map<Pid, std::size_t> taken;
+};
+
+// G25: b.8 takes nothing. Its node delivers it at most member_queue_max (4) envelopes and
+// neither delivers nor answers more, so a reliability-all multicast waits (the sender's
+// resends push back) until b.8 takes some; a reliability-0 copy that finds it full is lost.
+// Fails with the credit check in on_data removed (b.8 gets a fifth envelope at once).
+TEST_F(GroupCreditTest, MemberOutOfCreditIsNotDeliveredUntilItTakes) {
+    three_members("g", false);
+    options.member_queue_max = 4;
+    for (auto [n, local] : {std::pair{&a(), 5}, std::pair{&b(), 7}, std::pair{&b(), 8}}) {
+        take(*n, static_cast<std::uint64_t>(local));
+    }
+    for (int i = 0; i < 4; ++i) {
+        const auto op = static_cast<OperationId>(10 + i);
+        multicast(a(), op, 5, "g", reliability_all, "m" + std::to_string(i));
+        auto r = wait(op);
+        ASSERT_TRUE(r) << i << " " << r.error().detail;
+        take(a(), 5);
+        take(b(), 7);
+    }
+    EXPECT_EQ(b().engine->inbox(pid(b().self, 8)), 4u);
+    multicast(a(), 20, 5, "g", reliability_all, "m4");
+    advance(Duration::milliseconds(500));
+    EXPECT_FALSE(done.contains(20)) << "answered for a member out of credit";
+    EXPECT_EQ(data(b(), 8).size(), 4u);
+    EXPECT_EQ(data(b(), 7).size(), 5u);
+    EXPECT_GT(b().engine->counters().credit_dropped, 0u);
+    take(b(), 8);  // It drains: the next resend delivers and completes the multicast.
+    ASSERT_TRUE(wait(20));
+    EXPECT_EQ(data(b(), 8), (std::vector<std::string>{"m0", "m1", "m2", "m3", "m4"}));
+    take(b(), 8);
+    for (int i = 0; i < 4; ++i) {  // Fill it again; then a reliability-0 copy is lost to it.
+        const auto op = static_cast<OperationId>(30 + i);
+        multicast(a(), op, 5, "g", 1, "n" + std::to_string(i));
+        auto r = wait(op);
+        ASSERT_TRUE(r) << i << " " << r.error().detail;
+        take(a(), 5);
+        take(b(), 7);
+    }
+    advance(Duration::milliseconds(300));
+    ASSERT_EQ(b().engine->inbox(pid(b().self, 8)), 4u);
+    multicast(a(), 40, 5, "g", 0, "lost");
+    take(b(), 8);
+    advance(Duration::milliseconds(500));
+    EXPECT_EQ(data(b(), 8).back(), "n3");
+    EXPECT_EQ(data(b(), 7).back(), "lost");
+    Effects o;  // A process that exits leaves no count behind.
+    b().engine->on_process_exited(pid(b().self, 8), clock, o);
+    EXPECT_EQ(b().engine->inbox(pid(b().self, 8)), 0u);
+}
+
 TEST_F(GroupTest, BoundsRefuseClearly) {
     options.members_max = 2;
     options.multicasts_max = 1;
@@ -765,6 +833,45 @@ TEST_F(GroupTest, RequestMulticastNamesItsCollectorInEveryDelivery) {
             EXPECT_FALSE(got.back().reply_to.valid()) << name << " " << local;
         }
     }
+}
+
+// G24: a request's call completes when it is sent, and the node resends it to the addressed
+// members that have not got it (never to the asker) until each has it or its timeout ends.
+TEST_F(GroupTest, LostRequestIsResentUntilEveryAddressedMemberHasIt) {
+    three_members("g", false);
+    ASSERT_TRUE(join(c(), 9, 9, "g"));
+    advance(Duration::milliseconds(50));
+    const auto retransmits = [&] { return a().engine->counters().retransmits; };
+    drop_next = 2;  // The copies to b and c are lost.
+    Effects o;
+    a().engine->on_multicast(40, Pid{a().self, 5}, "g", to_bytes("q"), 0, Duration::seconds(1),
+                             clock, o, Pid{a().self, 77});
+    apply(a(), o);
+    ASSERT_TRUE(done.contains(40)) << "the call does not wait for the members";
+    ASSERT_TRUE(done.at(40));
+    advance(Duration::milliseconds(300));
+    EXPECT_EQ(data(b(), 7), (std::vector<std::string>{"q"}));
+    EXPECT_EQ(data(b(), 8), (std::vector<std::string>{"q"}));
+    EXPECT_EQ(data(c(), 9), (std::vector<std::string>{"q"}));
+    EXPECT_TRUE(data(a(), 5).empty()) << "not to the asker";
+    const auto after = retransmits();
+    EXPECT_GT(after, 0u);
+    advance(Duration::milliseconds(500));
+    EXPECT_EQ(retransmits(), after) << "no resend once every member has it";
+    // A member that cannot get it is resent to until the request's timeout, then given up.
+    c().down = true;
+    a().engine->on_multicast(41, Pid{a().self, 5}, "g", to_bytes("q2"), 0,
+                             Duration::milliseconds(500), clock, o, Pid{a().self, 78});
+    apply(a(), o);
+    ASSERT_TRUE(done.contains(41) && done.at(41));
+    advance(Duration::milliseconds(400));
+    EXPECT_GT(retransmits(), after);
+    advance(Duration::milliseconds(200));
+    const auto ended = retransmits();
+    advance(Duration::milliseconds(500));
+    EXPECT_EQ(retransmits(), ended) << "resends end with the request's timeout";
+    EXPECT_EQ(data(b(), 7), (std::vector<std::string>{"q", "q2"}));
+    EXPECT_FALSE(done.contains(0)) << "a request's end completes nothing";
 }
 
 // G22: members whose node missed the datagram get unicast retransmissions (a host list of

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <memory>
 
 namespace herald::proto::order {
@@ -29,7 +30,8 @@ struct Net {
     Time now = Time::zero();
     View view;
 
-    Net(std::size_t n, OrderMode mode) {
+    Net(std::size_t n, OrderMode mode, std::uint32_t member_queue_max = 1024) {
+        options.member_queue_max = member_queue_max;
         view.id = 1;
         for (std::size_t i = 1; i <= n; ++i) {
             engines.push_back(
@@ -42,16 +44,36 @@ struct Net {
     }
     static Member member(std::size_t node) { return Member{Pid{NodeId{node}, 10}, 1}; }
     OrderEngine& engine(std::size_t node) { return *engines.at(node - 1); }
+    // The driver's part of O37: a member takes each delivery at once (the engine hears of it
+    // by on_consumed), unless it is in `stalled`; then it is owed until take_owed().
+    std::set<Pid> stalled;
+    std::map<Pid, std::uint32_t> owed;
     // Every input is a batch of its own, as in the simulator (on_batch_end: acks, orders).
     void apply(std::size_t node, Effects& out) {
         engine(node).on_batch_end(now, out);
         for (auto& s : out.sends) wire.push_back({NodeId{node}, s.to.node, std::move(s).take()});
+        std::map<Pid, std::uint32_t> taken;
         for (auto& d : out.deliveries) {
             auto decoded = decode_delivery(d.message.body);
             ASSERT_TRUE(decoded.has_value());
             if (!decoded->is_view) got[d.message.target].push_back(*decoded);
+            ++(stalled.contains(d.message.target) ? owed : taken)[d.message.target];
         }
         out.clear();
+        for (const auto& [pid, count] : taken) consume(node, pid, count);
+    }
+    void consume(std::size_t node, Pid pid, std::uint32_t count) {
+        Effects out;
+        engine(node).on_consumed(pid, count, now, out);
+        apply(node, out);
+    }
+    // The stalled member of `node` takes everything owed (and is no longer stalled).
+    void take_owed(std::size_t node) {
+        const Pid pid = member(node).pid;
+        stalled.erase(pid);
+        const std::uint32_t count = owed[pid];
+        owed.erase(pid);
+        if (count > 0) consume(node, pid, count);
     }
     void on_view(std::size_t node, const View& v) {
         Effects out;
@@ -610,6 +632,115 @@ TEST(OrderEngine, StreamsForeverInOneViewWithBoundedRetention) {
 
 // O35: a full done vector that is not one entry per member of the view, an index beyond the
 // view, or more of the target's stream done than the ack says received, is malformed (O4).
+// O37, flow control: member 3 takes nothing while member 1 multicasts. Its engine delivers at
+// most member_queue_max (4) into its inbox, then takes no more entries (counted, not acked),
+// so member 1's window fills and its multicasts are refused would_block; once member 3 takes
+// what it owes, the senders' retransmissions bring the rest: every message exactly once, in
+// order, in every mode. Fails with the credit check in on_data or in the delivery loops gone.
+TEST(OrderEngine, StalledMemberPushesSendersBackAndGetsEverythingAfterItDrains) {
+    for (auto mode : {OrderMode::fifo, OrderMode::sequencer, OrderMode::abcast, OrderMode::cbcast,
+                      OrderMode::absolute}) {
+        SCOPED_TRACE(std::string(mode_name(mode)));
+        Net net(3, mode, 4);
+        const Pid slow = Net::member(3).pid;
+        net.stalled.insert(slow);
+        std::uint32_t sent = 0;
+        for (std::uint32_t stuck = 0; stuck < 20;) {
+            if (net.send(1, static_cast<std::uint8_t>(sent)) == Errc::ok) {
+                ++sent;
+                stuck = 0;
+            } else {
+                ++stuck;
+            }
+            net.flush_wire();
+            net.tick(Duration::milliseconds(100));
+            net.flush_wire();
+            ASSERT_LE(net.engine(3).inbox(slow), 4u);
+            ASSERT_LE(net.tags(3).size(), 4u);
+        }
+        // Pushed back: at most the send window beyond what member 3 took while it had credit.
+        EXPECT_LE(sent, net.options.send_window_max + 8);
+        EXPECT_GT(net.engine(3).counters().credit_dropped, 0u);
+        EXPECT_EQ(net.engine(3).counters().credit_stalls, 1u);
+        net.take_owed(3);
+        for (int i = 0; i < 40 && net.tags(3).size() < sent; ++i) {
+            net.flush_wire();
+            net.tick(Duration::milliseconds(100));
+        }
+        std::vector<std::uint8_t> expected(sent);
+        for (std::uint32_t i = 0; i < sent; ++i) expected[i] = static_cast<std::uint8_t>(i);
+        EXPECT_EQ(net.tags(3), expected);
+        EXPECT_EQ(net.tags(2), expected);
+        EXPECT_EQ(net.engine(3).inbox(slow), 0u);
+        EXPECT_EQ(net.send(1, 200), Errc::ok);  // The window is open again.
+    }
+}
+
+// O37: the credit also stops deliveries that one entry releases at once. Member 3 holds entries
+// 2..10 of member 1's stream (entry 1 was lost) while it has room for 4; when entry 1 comes,
+// it delivers 4 and holds the rest back until it takes them. Fails with the credit checks of
+// the delivery loops (process_fifo, deliver_cbcast, deliver_sequencer) removed.
+TEST(OrderEngine, CreditStopsABurstOfDeliveriesThatOneEntryReleases) {
+    for (auto mode : {OrderMode::fifo, OrderMode::cbcast, OrderMode::sequencer}) {
+        SCOPED_TRACE(std::string(mode_name(mode)));
+        Net net(3, mode, 4);
+        const Pid slow = Net::member(3).pid;
+        net.stalled.insert(slow);
+        for (std::uint8_t tag = 0; tag < 10; ++tag) ASSERT_EQ(net.send(1, tag), Errc::ok);
+        std::erase_if(net.wire, [](const Net::InFlight& p) {
+            return p.to == NodeId{3} && p.packet.header.kind == wire::PacketKind::order_data &&
+                   p.packet.header.seq == 1;
+        });
+        net.flush_wire();
+        EXPECT_TRUE(net.tags(3).empty());
+        net.tick(Duration::milliseconds(100));  // Entry 1 again: 1..10 are contiguous.
+        net.flush_wire();
+        EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{0, 1, 2, 3}));
+        EXPECT_EQ(net.engine(3).inbox(slow), 4u);
+        net.take_owed(3);
+        for (int i = 0; i < 5; ++i) {
+            net.flush_wire();
+            net.tick(Duration::milliseconds(100));
+        }
+        EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+    }
+}
+
+// O37: a stalled member never holds up a view change. Member 3 is out of credit with messages
+// held back when member 2 crashes; the flush's deliveries go to it regardless of credit, so it
+// installs view 2 with member 1, and both delivered the same messages of view 1.
+TEST(OrderEngine, StalledMemberStillFlushesAndInstallsTheNextView) {
+    Net net(3, OrderMode::abcast, 4);
+    const Pid slow = Net::member(3).pid;
+    net.stalled.insert(slow);
+    std::uint32_t sent = 0;
+    for (int round = 0; round < 20; ++round) {
+        if (net.send(1, static_cast<std::uint8_t>(sent)) == Errc::ok) ++sent;
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+        net.flush_wire();
+    }
+    ASSERT_LE(net.tags(3).size(), 4u);
+    View next;
+    next.id = 2;
+    next.members = {Net::member(1), Net::member(3)};
+    net.on_view(1, next);
+    net.on_view(3, next);
+    for (int i = 0; i < 5; ++i) {
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    ASSERT_NE(net.engine(3).installed("g", slow), nullptr);
+    EXPECT_EQ(net.engine(3).installed("g", slow)->id, 2u);
+    EXPECT_EQ(net.engine(1).installed("g", Net::member(1).pid)->id, 2u);
+    EXPECT_EQ(net.tags(3), net.tags(1));       // The same messages of view 1, before view 2.
+    EXPECT_GT(net.engine(3).inbox(slow), 4u);  // The flush went beyond the credit.
+    net.take_owed(3);
+    EXPECT_EQ(net.send(3, 100), Errc::ok);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(1).back(), 100);
+}
+
 TEST(OrderEngine, MalformedDoneVectorsAreDropped) {
     Net net(3, OrderMode::fifo);
     ASSERT_EQ(net.send(1, 1), Errc::ok);

@@ -179,6 +179,36 @@ TEST(Inbox, AReceiverWithNothingToTakeReportsBeforeItSleeps) {
     EXPECT_FALSE(inbox.report_due_idle());  // Posted: not again until the report runs.
 }
 
+// Takes of group and ordered messages are counted apart from direct ones (docs/groups.md G25,
+// docs/ordering.md O37): they never lower the direct engine's count; a report is due every
+// group_report_batch of them, and whenever the receiver finds nothing while any is unreported.
+// Fails when take() counts every message as direct (the bug before G25).
+TEST(Inbox, GroupAndOrderedTakesAreCountedApartFromDirectOnes) {
+    ProcessState inbox = inbox_with(proto::direct::Buffering::multiple, 1024);
+    Message group = from(alice, 1);
+    group.group = true;
+    Message ordered = from(alice, 2);
+    ordered.group = true;
+    ordered.ordered = true;
+    inbox.push(group);
+    inbox.push(ordered);
+    inbox.push(from(alice, 3));
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(inbox.take({})->report);
+    EXPECT_TRUE(inbox.report_due_idle());  // Group takes unreported: report before sleeping.
+    inbox.begin_report();
+    EXPECT_EQ(inbox.take_consumed(), 1u);  // Only the direct message.
+    EXPECT_EQ(inbox.take_group_consumed(), 1u);
+    EXPECT_EQ(inbox.take_ordered_consumed(), 1u);
+    EXPECT_FALSE(inbox.report_due_idle());
+    bool due = false;
+    for (std::uint32_t i = 0; i < ProcessState::group_report_batch; ++i) {
+        inbox.push(group);
+        due = inbox.take({})->report;
+    }
+    EXPECT_TRUE(due);  // The batch's last take posts.
+    EXPECT_EQ(inbox.take_group_consumed(), ProcessState::group_report_batch);
+}
+
 // SendRing (a process's sends to the loop): the wake-up protocol and the bound.
 SendCommand command_number(std::uint64_t n) {
     return SendCommand{Message{self, alice, n, 0, {}}, {}, {}};
@@ -262,6 +292,81 @@ TEST(SendRing, AProducerAndASleepingConsumerLoseNothing) {
     }
     producer.join();
     EXPECT_EQ(wakes.load(), woken - 1);  // One wake per sleep, none more.
+}
+
+// A ring starts small and grows once its producer overran it, only while it is empty; the
+// commands keep their order across the growth. Fails when grow_if_wanted replaces a ring that
+// holds commands (they would be lost) or never grows.
+TEST(SendRing, GrowsOnlyWhenItsProducerOverranItAndOnlyWhenEmpty) {
+    SendRing ring(4, 16);
+    std::uint64_t n = 1;
+    for (; n <= 2; ++n) {
+        auto c = command_number(n);
+        ASSERT_NE(ring.push(c), SendRing::Push::full);
+    }
+    EXPECT_EQ(drain_all(ring), (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_FALSE(ring.grow_if_wanted());  // Never full: stays small.
+    EXPECT_EQ(ring.capacity(), 4u);
+    for (; n <= 6; ++n) {
+        auto c = command_number(n);
+        ASSERT_NE(ring.push(c), SendRing::Push::full);
+    }
+    auto overrun = command_number(7);
+    EXPECT_EQ(ring.push(overrun), SendRing::Push::full);
+    std::vector<std::uint64_t> taken;
+    ring.drain(2, [&](SendCommand& c) { taken.push_back(c.message.seq); });
+    EXPECT_FALSE(ring.grow_if_wanted());  // Not empty: 5 and 6 are still in it.
+    EXPECT_EQ(ring.capacity(), 4u);
+    for (std::uint64_t seq : drain_all(ring)) taken.push_back(seq);
+    EXPECT_EQ(taken, (std::vector<std::uint64_t>{3, 4, 5, 6}));
+    EXPECT_TRUE(ring.grow_if_wanted());
+    EXPECT_EQ(ring.capacity(), 16u);
+    EXPECT_FALSE(ring.grow_if_wanted());  // At its largest.
+    std::vector<std::uint64_t> expected;
+    for (n = 7; n < 7 + 16; ++n) {
+        auto c = command_number(n);
+        ASSERT_NE(ring.push(c), SendRing::Push::full) << n;
+        expected.push_back(n);
+    }
+    EXPECT_EQ(drain_all(ring), expected);
+}
+
+// The same with a producer thread (taking the producer lock, as Node::send_async does) while
+// the consumer drains, grows and sleeps: every command once, in order (TSan checks the slots'
+// replacement against the producer).
+TEST(SendRing, GrowingWhileAProducerPushesLosesNothing) {
+    constexpr std::uint64_t count = 50000;
+    SendRing ring(4, 64);
+    std::atomic<int> wakes{0};
+    std::thread producer([&] {
+        for (std::uint64_t n = 0; n < count;) {
+            auto c = command_number(n);
+            ring.lock_producer();
+            const auto pushed = ring.push(c);
+            ring.unlock_producer();
+            if (pushed == SendRing::Push::full) {
+                std::this_thread::yield();
+                continue;
+            }
+            if (pushed == SendRing::Push::wake) wakes.fetch_add(1, std::memory_order_release);
+            ++n;
+        }
+    });
+    std::uint64_t next = 0;
+    int woken = 1;
+    bool grew = false;
+    while (next < count) {
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (wakes.load(std::memory_order_acquire) < woken) {
+            ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "never woken, at " << next;
+            std::this_thread::yield();
+        }
+        ring.drain(ring.capacity(), [&](SendCommand& c) { ASSERT_EQ(c.message.seq, next++); });
+        grew = ring.grow_if_wanted() || grew;
+        if (ring.sleep()) ++woken;
+    }
+    producer.join();
+    EXPECT_TRUE(grew || ring.capacity() == 64u);
 }
 
 }  // namespace
