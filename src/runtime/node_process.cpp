@@ -99,8 +99,8 @@ auto ProcessState::take_locked(std::span<const Pid> from, std::size_t start)
         Taken taken{std::move(*it), false};
         queue.erase(it);
         after_remove_locked();
-        taken.report = taken.message.group ? add_group_consumed(taken.message)
-                                           : add_consumed(1, queue.size());
+        taken.report =
+            taken.message.group ? add_group_consumed(taken.message) : add_consumed(1, queue.size());
         return taken;
     }
     return std::nullopt;
