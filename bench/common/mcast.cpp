@@ -63,7 +63,7 @@ McastSender::Next McastSender::next(std::int64_t now) const {
     return Next::data;
 }
 
-std::span<const std::uint8_t> McastSender::body(Next next, std::int64_t now) {
+std::span<const std::uint8_t> McastSender::body(Next next, std::int64_t now, std::uint64_t ahead) {
     McastHeader header;
     header.rank = rank_;
     header.send_ns = now;
@@ -72,7 +72,7 @@ std::span<const std::uint8_t> McastSender::body(Next next, std::int64_t now) {
         header.count = sent_;
     } else {
         header.kind = now >= measure_ns_ ? McastKind::measured : McastKind::warmup;
-        header.count = sent_ + 1;
+        header.count = sent_ + 1 + ahead;
     }
     write_header(body_, header);
     return body_;

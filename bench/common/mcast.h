@@ -3,6 +3,7 @@
 // delivery, and the stdin commands the driver sends a group. Layer: bench.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -41,12 +42,18 @@ public:
     // What to send at `now`: data, the end marker, nothing before wake_ns() (paced), or
     // nothing ever again.
     [[nodiscard]] Next next(std::int64_t now) const;
-    // The body of the next message of kind `next` (data or end), stamped `now`.
-    [[nodiscard]] std::span<const std::uint8_t> body(Next next, std::int64_t now);
+    // The body of the next message of kind `next` (data or end), stamped `now`; with `ahead`
+    // > 0, of the data message that many after the next (for a sender that sends a batch).
+    [[nodiscard]] std::span<const std::uint8_t> body(Next next, std::int64_t now,
+                                                     std::uint64_t ahead = 0);
     // The body from body() was accepted by the system.
     void sent(Next next);
     [[nodiscard]] std::int64_t wake_ns() const { return due_ns_; }
     [[nodiscard]] std::uint64_t data_sent() const { return sent_; }
+    // How many more data messages it may send (count, when set), at most `max`.
+    [[nodiscard]] std::uint64_t data_left(std::uint64_t max) const {
+        return count_max_ > 0 ? std::min(max, count_max_ - sent_) : max;
+    }
 
 private:
     bool sends_;

@@ -102,7 +102,7 @@ Result<std::vector<Fields>> drive(Members& members, const PeerArgs& args) {
 }
 
 Result<Figures> throughput_figures(const std::vector<Fields>& results) {
-    double slowest = -1, lost = 0, out_of_order = 0, pushed_back = 0;
+    double slowest = -1, lost = 0, out_of_order = 0, pushed_back = 0, delivered = 0;
     for (std::size_t rank = 0; rank < results.size(); ++rank) {
         const Fields& r = results[rank];
         if (field(r, "ends") != field(r, "senders")) {
@@ -116,11 +116,13 @@ Result<Figures> throughput_figures(const std::vector<Fields>& results) {
         lost = std::max(lost, field(r, "lost"));
         out_of_order = std::max(out_of_order, field(r, "out_of_order"));
         pushed_back += std::max(0.0, field(r, "pushed_back"));  // Herald only.
+        delivered += std::max(0.0, field(r, "delivered"));      // All members, warm-up too.
     }
     return Figures{{"msgs_per_s", slowest},
                    {"lost", lost},
                    {"out_of_order", out_of_order},
-                   {"pushed_back", pushed_back}};
+                   {"pushed_back", pushed_back},
+                   {"delivered", delivered}};
 }
 
 Result<Figures> latency_figures(const std::vector<Fields>& results, const std::string& dir) {

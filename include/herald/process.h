@@ -212,6 +212,17 @@ public:
     [[nodiscard]] Status ordered_multicast(
         std::string_view name, std::string_view text,
         std::chrono::nanoseconds timeout = std::chrono::seconds(5));
+    // Several ordered multicasts in one hop to the node (one wake-up of its loop for the batch
+    // instead of one per message; for a sender that has many messages ready): `bodies` in
+    // order, each as ordered_multicast would send it, until the ordering engine pushes one
+    // back. Returns how many were accepted (the first ones, at least 1); the caller sends the
+    // rest later. Waits, up to `timeout`, only while the first is pushed back. Errors as
+    // ordered_multicast (when the first is refused), and invalid_argument when `bodies` is
+    // empty or holds more than ordered_batch_max.
+    static constexpr std::size_t ordered_batch_max = 1024;
+    [[nodiscard]] Result<std::size_t> ordered_multicast_many(
+        std::string_view name, std::span<const ByteView> bodies,
+        std::chrono::nanoseconds timeout = std::chrono::seconds(5));
     // The view this process's ordered multicasts go to now: the group engine's view once the
     // ordering engine installed it (after flushing the one before, O29-O32). Errc::not_found
     // (not a member, or the view that holds it is not installed yet), invalid_argument,

@@ -375,6 +375,41 @@ Status Process::ordered_multicast(std::string_view name, ByteView body,
     return {};
 }
 
+Result<std::size_t> Process::ordered_multicast_many(std::string_view name,
+                                                    std::span<const ByteView> bodies,
+                                                    std::chrono::nanoseconds timeout) {
+    if (!state_) return fail(Errc::closed, "process has exited");
+    HERALD_TRY(api::check_multicast(name, timeout));
+    if (bodies.empty() || bodies.size() > ordered_batch_max) {
+        return fail(Errc::invalid_argument, "ordered_multicast_many takes 1 to " +
+                                                std::to_string(ordered_batch_max) + " bodies");
+    }
+    HERALD_TRY(auto* order, api::order_service(*node_));
+    HERALD_TRY(auto* groups, api::group_service(*node_));
+    const std::string text(name);
+    const Pid self = state_->pid();
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto pause = std::chrono::microseconds(500);
+    while (true) {
+        std::vector<Bytes> copies;
+        copies.reserve(bodies.size());
+        for (const ByteView& body : bodies) copies.emplace_back(body.begin(), body.end());
+        auto sent = order->multicast_many(text, self, std::move(copies));
+        if (sent ||
+            (sent.error().code != Errc::would_block && sent.error().code != Errc::not_found)) {
+            return sent;
+        }
+        if (sent.error().code == Errc::not_found && !groups->joined(self, text)) {
+            return fail(Errc::not_found, "not a member of group " + text);
+        }
+        if (std::chrono::steady_clock::now() + pause >= deadline) {
+            return fail(Errc::timeout, "ordered multicast to " + text + ": " + sent.error().detail);
+        }
+        std::this_thread::sleep_for(pause);  // As ordered_send: back off to 16 ms.
+        pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(16));
+    }
+}
+
 // One message into this process's ordering stream of `name` (ordered_multicast, and atomic
 // multicast with `relay` for ft-atomic): the view id it was accepted in.
 Result<std::uint64_t> Process::ordered_send(std::string_view name, ByteView body,

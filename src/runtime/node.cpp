@@ -694,6 +694,7 @@ void Node::flush() {
     Carrier carrier(*this, t);
     proto::EngineSet::apply(effects_, carrier);
     run_deferred();
+    rearm();  // A timer set at the batch's end (e.g. the ordering engine's retransmissions).
     link_->flush();
     transport_->flush();
 }

@@ -94,6 +94,33 @@ Result<std::uint64_t> NodeOrderService::atomic_multicast(const std::string& name
     return id;
 }
 
+Result<std::size_t> NodeOrderService::multicast_many(const std::string& name, Pid sender,
+                                                     std::vector<Bytes> bodies) {
+    using R = Result<std::size_t>;
+    return node_.on_loop<R>("ordered multicast", [&]() -> R {
+        std::size_t accepted = 0;
+        Status refused;
+        const Time at = node_.now();
+        node_.run<OrderEngine>(slot_, at, [&](OrderEngine& e, proto::Effects& out) {
+            e.on_clock(wall_offset());
+            for (Bytes& body : bodies) {
+                // The engine completes each multicast at once (OrderEngine::on_multicast): its
+                // completion is read here, not routed to an operation.
+                e.on_multicast(0, sender, name, std::move(body), at, out);
+                proto::CompleteEffect done = std::move(out.completions.back());
+                out.completions.pop_back();
+                if (!done.result) {
+                    refused = fail(done.result.error());
+                    break;
+                }
+                ++accepted;
+            }
+        });
+        if (accepted == 0) return fail(refused.error());
+        return accepted;
+    });
+}
+
 Result<View> NodeOrderService::view(const std::string& name, Pid member) {
     return node_.on_loop<Result<View>>("order view", [this, name, member]() -> Result<View> {
         std::optional<View> found;

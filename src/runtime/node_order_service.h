@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/ids.h"
 #include "core/result.h"
@@ -46,6 +47,12 @@ public:
     // invalid_argument (on the loop thread), queue_full (commands_max), closed. Blocks for one
     // round trip to the loop. Any other thread.
     [[nodiscard]] Status multicast(const std::string& name, Pid sender, Bytes body);
+    // Several ordered multicasts from `sender` in one round trip to the loop (one wake-up for
+    // the batch, not one per message): the bodies in order, until the engine refuses one.
+    // Returns how many were accepted (the first ones; at least 1), or, when the first is
+    // refused, that error (as multicast). Blocks for one round trip. Any other thread.
+    [[nodiscard]] Result<std::size_t> multicast_many(const std::string& name, Pid sender,
+                                                     std::vector<Bytes> bodies);
     // The same, for an atomic multicast (docs/groups.md G23): ok = the id of the view the
     // message was accepted in. `relay`: fault-tolerant atomic (docs/ordering.md O36). Same
     // errors.

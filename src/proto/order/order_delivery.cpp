@@ -14,7 +14,7 @@ void OrderEngine::pump(GroupState& g, const std::string& name, Endpoint& ep, Tim
                        Effects& out) {
     if (ep.flushing || ep.view.id == 0) return;
     for (bool progress = true; progress;) {
-        progress = process_fifo(g, name, ep, now, out);
+        progress = process_fifo(g, name, ep, out);
         switch (g.mode) {
             case OrderMode::fifo:
                 break;  // Delivered during FIFO processing.
@@ -36,8 +36,7 @@ void OrderEngine::pump(GroupState& g, const std::string& name, Endpoint& ep, Tim
     collect(ep);
 }
 
-bool OrderEngine::process_fifo(GroupState& g, const std::string& name, Endpoint& ep, Time now,
-                               Effects& out) {
+bool OrderEngine::process_fifo(GroupState& g, const std::string& name, Endpoint& ep, Effects& out) {
     bool progress = false;
     // O37: FIFO delivers while processing, so a member out of credit stops processing; in the
     // other modes processing delivers nothing (proposals, order entries go on).
@@ -46,7 +45,7 @@ bool OrderEngine::process_fifo(GroupState& g, const std::string& name, Endpoint&
         Stream& s = ep.streams[j];
         while (s.processed < s.contiguous && (!gated || has_credit(ep.self.pid))) {
             ++s.processed;
-            process_entry(g, name, ep, j, s.entries.at(s.processed), now, out);
+            process_entry(g, name, ep, j, s.entries.at(s.processed), out);
             progress = true;
         }
     }
@@ -55,7 +54,7 @@ bool OrderEngine::process_fifo(GroupState& g, const std::string& name, Endpoint&
 
 // O6: what each entry means once every earlier entry of its stream was processed.
 void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint& ep,
-                                std::uint32_t from, Received& r, Time now, Effects& out) {
+                                std::uint32_t from, Received& r, Effects& out) {
     const StreamEntry& e = r.entry;
     switch (e.type) {
         case EntryType::data:
@@ -65,11 +64,10 @@ void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint
                 ep.absolute_queue.emplace(e.timestamp, from, e.seq);
             }
             if (g.mode == OrderMode::sequencer && ep.index == 0) {
-                StreamEntry order;  // O17: the sequencer orders in the order it processes.
-                order.type = EntryType::order;
-                order.ref_member = from;
-                order.ref_seq = e.seq;
-                send_entry(g, name, ep, std::move(order), now, out);
+                // O17: the sequencer orders in the order it processes; the entries go out at
+                // the batch's end (on_batch_end).
+                ep.orders_due.emplace_back(from, e.seq);
+                list_for_batch(name, ep);
             }
             if (g.mode == OrderMode::abcast) {
                 // O13: propose max(Fmax, Pmax) + 1 + i/N as (integer, own index).
@@ -78,29 +76,19 @@ void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint
                 ep.pmax = r.number.value;
                 ep.abcast_queue.emplace(r.number, from, e.seq);
                 if (from == ep.index) {
-                    take_proposal(g, name, ep, e.seq, from, r.number, now, out);
-                } else {
-                    send_small(wire::PacketKind::order_propose, name, ep, from, e.seq, r.number,
-                               out);
+                    take_proposal(name, ep, e.seq, from, r.number);
+                } else {  // Sent at the batch's end, with the batch's other proposals.
+                    ep.proposals_due[from].emplace_back(e.seq, r.number);
+                    list_for_batch(name, ep);
                 }
             }
             break;
-        case EntryType::commit: {
-            // O16: the final number replaces the proposal in the hold-back queue.
-            auto it = ep.streams[from].entries.find(e.ref_seq);
-            if (g.mode != OrderMode::abcast || it == ep.streams[from].entries.end() ||
-                !it->second.proposed || it->second.committed || e.ref_seq >= e.seq) {
-                ++counters_.malformed_dropped;
-                break;
-            }
-            Received& target = it->second;
-            ep.abcast_queue.erase({target.number, from, e.ref_seq});
-            target.number = e.number;
-            target.committed = true;
-            ep.fmax = std::max(ep.fmax, e.number.value);
-            ep.abcast_queue.emplace(target.number, from, e.ref_seq);
+        case EntryType::commit:
+            apply_commit(g, ep, from, e.seq, Commit{e.ref_seq, e.number});
             break;
-        }
+        case EntryType::commits:  // O15: a batch of commits, in turn.
+            for (const Commit& c : e.commits) apply_commit(g, ep, from, e.seq, c);
+            break;
         case EntryType::order:
             if (g.mode != OrderMode::sequencer || from != 0 || e.ref_member >= ep.streams.size()) {
                 ++counters_.malformed_dropped;
@@ -108,10 +96,42 @@ void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint
             }
             ep.order_queue.push_back(MessageKey{e.ref_member, e.ref_seq});
             break;
+        case EntryType::orders:  // O17: a batch of the sequencer's order, run after run.
+            if (g.mode != OrderMode::sequencer || from != 0 ||
+                std::any_of(e.runs.begin(), e.runs.end(),
+                            [&](const OrderRun& run) { return run.member >= ep.streams.size(); })) {
+                ++counters_.malformed_dropped;
+                break;
+            }
+            for (const OrderRun& run : e.runs) {
+                for (std::uint32_t k = 0; k < run.count; ++k) {
+                    ep.order_queue.push_back(MessageKey{run.member, run.first + k});
+                }
+            }
+            break;
         case EntryType::null:
             if (g.mode == OrderMode::absolute) ep.streams[from].horizon = e.timestamp;
             break;
     }
+}
+
+// O16: the final number replaces the proposal in the hold-back queue. A commit in another
+// mode, of a message not held, not proposed for, committed already, or not before the commit's
+// own entry (`entry_seq`) is malformed.
+void OrderEngine::apply_commit(const GroupState& g, Endpoint& ep, std::uint32_t from,
+                               std::uint64_t entry_seq, const Commit& c) {
+    auto it = ep.streams[from].entries.find(c.seq);
+    if (g.mode != OrderMode::abcast || it == ep.streams[from].entries.end() ||
+        !it->second.proposed || it->second.committed || c.seq >= entry_seq) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    Received& target = it->second;
+    ep.abcast_queue.erase({target.number, from, c.seq});
+    target.number = c.number;
+    target.committed = true;
+    ep.fmax = std::max(ep.fmax, c.number.value);
+    ep.abcast_queue.emplace(target.number, from, c.seq);
 }
 
 // O11 (the lecture's test): deliver a message from i when S[i] = R[i] + 1 and S[j] <= R[j] for

@@ -228,7 +228,7 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
     const bool relayed = m.origin.has_value();
     if (seq <= s.stable) {
         ++counters_.duplicates_dropped;  // Delivered everywhere and discarded (O35).
-        if (!relayed) send_ack(name, ep, from, false, false, out);
+        if (!relayed) ack_later(name, ep, from);
         return;
     }
     auto [it, fresh] = s.entries.try_emplace(seq);
@@ -269,7 +269,113 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
     if (fresh) pump(g, name, ep, now, out);
     // O25: a data message this member's stream has not passed waits on it: a null at once.
     if (fresh && g.mode == OrderMode::absolute) send_null(g, name, ep, now, out);
-    if (!relayed) send_ack(name, ep, from, false, false, out);
+    if (!relayed) ack_later(name, ep, from);
+}
+
+// O6: one cumulative ack per stream per batch, sent by on_batch_end.
+void OrderEngine::ack_later(const std::string& name, Endpoint& ep, std::uint32_t from) {
+    ep.ack_due[from] = 1;
+    list_for_batch(name, ep);
+}
+
+// O17: the sequencer's order of this batch as `orders` entries: consecutive messages of one
+// stream make one run; an entry holds at most order_runs_max runs and orders_entry_max
+// messages.
+void OrderEngine::send_orders(GroupState& g, const std::string& name, Endpoint& ep, Time now,
+                              Effects& out) {
+    std::vector<MessageKey> due = std::move(ep.orders_due);
+    ep.orders_due.clear();
+    StreamEntry entry;
+    entry.type = EntryType::orders;
+    std::uint32_t total = 0;
+    for (const auto& [member, seq] : due) {
+        if (total == orders_entry_max ||
+            (entry.runs.size() == order_runs_max && !extends(entry.runs.back(), member, seq))) {
+            send_entry(g, name, ep, std::move(entry), now, out);
+            entry = StreamEntry{};
+            entry.type = EntryType::orders;
+            total = 0;
+        }
+        if (!entry.runs.empty() && extends(entry.runs.back(), member, seq)) {
+            ++entry.runs.back().count;
+        } else {
+            entry.runs.push_back(OrderRun{member, seq, 1});
+        }
+        ++total;
+    }
+    if (!entry.runs.empty()) send_entry(g, name, ep, std::move(entry), now, out);
+}
+
+// O15: the commits of this batch as `commits` entries of at most commits_entry_max each.
+void OrderEngine::send_commits(GroupState& g, const std::string& name, Endpoint& ep, Time now,
+                               Effects& out) {
+    std::vector<Commit> due = std::move(ep.commits_due);
+    ep.commits_due.clear();
+    for (std::size_t first = 0; first < due.size(); first += commits_entry_max) {
+        StreamEntry entry;
+        entry.type = EntryType::commits;
+        const std::size_t last = std::min<std::size_t>(due.size(), first + commits_entry_max);
+        entry.commits.assign(due.begin() + static_cast<std::ptrdiff_t>(first),
+                             due.begin() + static_cast<std::ptrdiff_t>(last));
+        send_entry(g, name, ep, std::move(entry), now, out);
+    }
+}
+
+// O13: each member's proposals of this batch in one order_propose (more in several).
+void OrderEngine::send_proposals(const std::string& name, Endpoint& ep, Effects& out) {
+    for (std::uint32_t j = 0; j < ep.proposals_due.size(); ++j) {
+        auto due = std::move(ep.proposals_due[j]);
+        ep.proposals_due[j].clear();
+        for (std::size_t first = 0; first < due.size(); first += proposals_more_max + 1) {
+            OrderPacket m;
+            m.kind = PacketKind::order_propose;
+            m.source = ep.self;
+            m.target = ep.view.members[j];
+            m.group = name;
+            m.view_id = ep.view.id;
+            m.seq = due[first].first;
+            m.number = due[first].second;
+            const std::size_t last =
+                std::min<std::size_t>(due.size(), first + proposals_more_max + 1);
+            for (std::size_t k = first + 1; k < last; ++k) {
+                m.more.emplace_back(due[k].first, due[k].second.value);
+            }
+            ++counters_.packets_sent;
+            out.send(m.target.pid.node, build(m));
+        }
+    }
+}
+
+void OrderEngine::list_for_batch(const std::string& name, Endpoint& ep) {
+    if (ep.batch_listed) return;
+    ep.batch_listed = true;
+    batch_.emplace_back(name, ep.self.pid);
+}
+
+void OrderEngine::on_batch_end(Time now, Effects& out) {
+    auto listed = std::move(batch_);
+    batch_.clear();
+    for (const auto& [name, pid] : listed) {
+        auto g = groups_.find(name);
+        if (g == groups_.end()) continue;
+        auto it = g->second.endpoints.find(pid);
+        if (it == g->second.endpoints.end()) continue;
+        Endpoint& ep = it->second;
+        ep.batch_listed = false;
+        if (ep.flushing || ep.view.id == 0) continue;  // O8: a frozen view answers nothing.
+        if (!ep.orders_due.empty() || !ep.commits_due.empty()) {
+            send_orders(g->second, g->first, ep, now, out);
+            send_commits(g->second, g->first, ep, now, out);
+            pump(g->second, g->first, ep, now, out);
+        }
+        send_proposals(g->first, ep, out);
+        for (std::uint32_t j = 0; j < ep.ack_due.size(); ++j) {
+            if (ep.ack_due[j] == 0) continue;
+            ep.ack_due[j] = 0;
+            send_ack(g->first, ep, j, false, false, out);
+        }
+    }
+    arm(now, out);
 }
 
 // O22 and O37: whether the member takes entry `seq` of stream `s` (else it is dropped, counted,
@@ -423,15 +529,17 @@ void OrderEngine::on_propose(GroupState& g, const std::string& name, Endpoint& e
         ++counters_.malformed_dropped;  // O13: a member proposes with its own index.
         return;
     }
-    take_proposal(g, name, ep, m.seq, from, m.number, now, out);
+    take_proposal(name, ep, m.seq, from, m.number);
+    for (const auto& [seq, value] : m.more) {
+        take_proposal(name, ep, seq, from, Number{value, m.number.member});
+    }
     pump(g, name, ep, now, out);
 }
 
 // O15: once every member of the view proposed, the largest proposal is final: the sender
 // commits it with a commit entry in its stream.
-void OrderEngine::take_proposal(GroupState& g, const std::string& name, Endpoint& ep,
-                                std::uint64_t seq, std::uint32_t from, Number number, Time now,
-                                Effects& out) {
+void OrderEngine::take_proposal(const std::string& name, Endpoint& ep, std::uint64_t seq,
+                                std::uint32_t from, Number number) {
     auto it = ep.out.proposals.find(seq);
     if (it == ep.out.proposals.end()) {
         ++counters_.duplicates_dropped;
@@ -450,11 +558,8 @@ void OrderEngine::take_proposal(GroupState& g, const std::string& name, Endpoint
     Number final_number;
     for (const auto& p : slots) final_number = std::max(final_number, *p);
     ep.out.proposals.erase(it);
-    StreamEntry commit;
-    commit.type = EntryType::commit;
-    commit.ref_seq = seq;
-    commit.number = final_number;
-    send_entry(g, name, ep, std::move(commit), now, out);
+    ep.commits_due.push_back(Commit{seq, final_number});  // Sent at the batch's end.
+    list_for_batch(name, ep);
 }
 
 // O9: the entries member j may be sent again this round: twice the last round's after progress

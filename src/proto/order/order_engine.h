@@ -62,6 +62,9 @@ public:
     [[nodiscard]] wire::Protocol protocol() const override { return wire::Protocol::order; }
     void on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) override;
     void on_timer(TimerId timer, Time now, Effects& out) override;
+    // Sends what this batch held back (O6, O17): one cumulative ack per stream that received
+    // data, and the sequencer's order entries. Drivers call it after every batch of inputs.
+    void on_batch_end(Time now, Effects& out) override;
     // O37: the application took `count` of this engine's deliveries to `receiver` (data and
     // views); a member that was out of credit delivers what it holds back.
     void on_consumed(Pid receiver, std::uint32_t count, Time now, Effects& out) override;
@@ -90,6 +93,17 @@ private:
                const StreamEntry& entry, Effects& out);
     void send_ack(const std::string& name, Endpoint& ep, std::uint32_t to, bool probe, bool answer,
                   Effects& out);
+    void send_orders(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
+    void send_commits(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
+    // Whether message (member, seq) continues `run`.
+    [[nodiscard]] static bool extends(const OrderRun& run, std::uint32_t member,
+                                      std::uint64_t seq) {
+        return run.member == member && run.first + run.count == seq;
+    }
+    void ack_later(const std::string& name, Endpoint& ep, std::uint32_t from);
+    void send_proposals(const std::string& name, Endpoint& ep, Effects& out);
+    // Lists `ep` for on_batch_end (an ack or an order entry is due).
+    void list_for_batch(const std::string& name, Endpoint& ep);
     void on_ack(const std::string& name, Endpoint& ep, std::uint32_t from, const OrderPacket& m,
                 Effects& out);
     // Stability (O35): done pointers, discarding stable entries, who lags.
@@ -99,8 +113,8 @@ private:
     [[nodiscard]] static bool every_stream_started(const Endpoint& ep);
     void on_propose(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
                     const OrderPacket& m, Time now, Effects& out);
-    void take_proposal(GroupState& g, const std::string& name, Endpoint& ep, std::uint64_t seq,
-                       std::uint32_t from, Number number, Time now, Effects& out);
+    void take_proposal(const std::string& name, Endpoint& ep, std::uint64_t seq, std::uint32_t from,
+                       Number number);
     void send_small(wire::PacketKind kind, const std::string& name, const Endpoint& ep,
                     std::uint32_t to, std::uint64_t value, Number number, Effects& out);
     void retransmit(const std::string& name, Endpoint& ep, Time now, Effects& out);
@@ -112,9 +126,11 @@ private:
 
     // Ordering (order_delivery.cpp).
     void pump(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
-    bool process_fifo(GroupState& g, const std::string& name, Endpoint& ep, Time now, Effects& out);
+    bool process_fifo(GroupState& g, const std::string& name, Endpoint& ep, Effects& out);
     void process_entry(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
-                       Received& r, Time now, Effects& out);
+                       Received& r, Effects& out);
+    void apply_commit(const GroupState& g, Endpoint& ep, std::uint32_t from,
+                      std::uint64_t entry_seq, const Commit& c);
     bool deliver_cbcast(const std::string& name, Endpoint& ep, Effects& out);
     bool deliver_abcast(const std::string& name, Endpoint& ep, Effects& out);
     bool deliver_sequencer(const std::string& name, Endpoint& ep, Effects& out);
@@ -155,6 +171,9 @@ private:
     bool timer_armed_ = false;
     Time timer_at_;  // When the armed timer fires.
     std::map<std::string, GroupState, std::less<>> groups_;
+    // Endpoints with an ack or order entry due at the batch's end, by (group, member pid): at
+    // most one entry per endpoint (Endpoint::batch_listed), so bounded by the endpoints.
+    std::vector<std::pair<std::string, Pid>> batch_;
     // O37: per local member, deliveries not yet reported consumed (one entry per process that
     // got one, erased when it exits: no allocation per message).
     std::map<Pid, std::uint32_t> inbox_;

@@ -62,6 +62,7 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     const Member self = ep.self;
     std::deque<View> queued = std::move(ep.queued);
     Bytes last_outcome = std::move(ep.last_outcome);
+    const bool batch_listed = ep.batch_listed;  // Still in batch_: kept, so listed once.
     // O23: a survivor's timestamps in the new view stay above every timestamp it received or
     // delivered in the old one (so its deliveries never step back at the view change).
     const std::int64_t floor = std::max(ep.out.last_timestamp, ep.out.seen_timestamp);
@@ -70,6 +71,7 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     ep.self = self;
     ep.queued = std::move(queued);
     ep.last_outcome = std::move(last_outcome);
+    ep.batch_listed = batch_listed;
     ep.view = view;
     ep.index = *index_of(view, self);
     ep.streams.assign(view.members.size(), Stream{});
@@ -80,6 +82,8 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     ep.peer_done.assign(view.members.size(), std::vector<std::uint64_t>(view.members.size(), 0));
     ep.done_sent = ep.peer_done;
     ep.cbcast_received.assign(view.members.size(), 0);
+    ep.ack_due.assign(view.members.size(), 0);
+    ep.proposals_due.assign(view.members.size(), {});
     ++counters_.views_installed;
     Delivery d;
     d.is_view = true;
@@ -165,8 +169,12 @@ void OrderEngine::send_report(const std::string& name, const Endpoint& ep, Effec
 // that was in the reporters' old view, then decides.
 void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderPacket& m,
                             Effects& out) {
+    // O30: only this node's current incarnation coordinates: a report addressed to a member of
+    // an earlier incarnation (the coordinator crashed, maybe after deciding; this node restarted)
+    // or of another node is not this engine's to decide.
     auto view = g.recent.find(m.view_id);
-    if (view == g.recent.end() || view->second.members.front() != m.target ||
+    if (m.target.pid.node != self_ || m.target.incarnation != incarnation_ ||
+        view == g.recent.end() || view->second.members.front() != m.target ||
         !index_of(view->second, m.source)) {
         ++counters_.stale_dropped;
         return;

@@ -138,13 +138,73 @@ void put_entry_body(Bytes& out, const StreamEntry& e) {
             break;
         case EntryType::null:
             break;
+        case EntryType::commits:
+            put_u32(out, static_cast<std::uint32_t>(e.commits.size()));
+            for (const Commit& c : e.commits) {
+                put_u64(out, c.seq);
+                put_u64(out, c.number.value);
+                put_u32(out, c.number.member);
+            }
+            break;
+        case EntryType::orders:
+            put_u32(out, static_cast<std::uint32_t>(e.runs.size()));
+            for (const OrderRun& run : e.runs) {
+                put_u32(out, run.member);
+                put_u64(out, run.first);
+                put_u32(out, run.count);
+            }
+            break;
     }
 }
+
+namespace {
+
+// O17: 1..order_runs_max runs, each of 1 or more messages from seq 1 on, at most
+// orders_entry_max messages in all.
+bool get_runs(Reader& r, std::vector<OrderRun>& runs) {
+    std::uint32_t n = 0;
+    if (!r.u32(n) || n == 0 || n > order_runs_max) return false;
+    std::uint64_t total = 0;
+    runs.resize(n);
+    for (OrderRun& run : runs) {
+        if (!r.u32(run.member) || !r.u64(run.first) || !r.u32(run.count)) return false;
+        if (run.first == 0 || run.count == 0 || run.first > UINT64_MAX - run.count) return false;
+        total += run.count;
+    }
+    return total <= orders_entry_max && r.done();
+}
+
+// O13: nothing more, or u32 n (1..proposals_more_max) and n x (u64 seq >= 1, u64 integer).
+bool get_more_proposals(Reader& r, std::vector<std::pair<std::uint64_t, std::uint64_t>>& more) {
+    if (r.done()) return true;
+    std::uint32_t n = 0;
+    if (!r.u32(n) || n == 0 || n > proposals_more_max) return false;
+    more.resize(n);
+    for (auto& [seq, value] : more) {
+        if (!r.u64(seq) || !r.u64(value) || seq == 0) return false;
+    }
+    return r.done();
+}
+
+// O15: 1..commits_entry_max commits, each of a message from seq 1 on.
+bool get_commits(Reader& r, std::vector<Commit>& commits) {
+    std::uint32_t n = 0;
+    if (!r.u32(n) || n == 0 || n > commits_entry_max) return false;
+    commits.resize(n);
+    for (Commit& c : commits) {
+        if (!r.u64(c.seq) || !r.u64(c.number.value) || !r.u32(c.number.member) || c.seq == 0) {
+            return false;
+        }
+    }
+    return r.done();
+}
+
+}  // namespace
 
 bool get_entry_body(ByteView body, StreamEntry& e) {
     Reader r(body);
     std::uint8_t type = 0;
-    if (!r.u8(type) || type > 3) return false;
+    if (!r.u8(type) || type > 5) return false;
     e.type = static_cast<EntryType>(type);
     switch (e.type) {
         case EntryType::data:
@@ -156,6 +216,10 @@ bool get_entry_body(ByteView body, StreamEntry& e) {
             return r.u32(e.ref_member) && r.u64(e.ref_seq) && e.ref_seq != 0 && r.done();
         case EntryType::null:
             return r.done();
+        case EntryType::orders:
+            return get_runs(r, e.runs);
+        case EntryType::commits:
+            return get_commits(r, e.commits);
     }
     return false;
 }
@@ -299,6 +363,13 @@ wire::Packet build(const OrderPacket& m) {
             h.seq = m.seq;
             put_u64(p.body, m.number.value);
             put_u32(p.body, m.number.member);
+            if (!m.more.empty()) {
+                put_u32(p.body, static_cast<std::uint32_t>(m.more.size()));
+                for (const auto& [seq, value] : m.more) {
+                    put_u64(p.body, seq);
+                    put_u64(p.body, value);
+                }
+            }
             break;
         default:
             p.body = m.body;
@@ -347,7 +418,8 @@ Result<OrderPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
             break;
         case PacketKind::order_propose:
             m.seq = h.seq;
-            if (h.seq == 0 || !r.u64(m.number.value) || !r.u32(m.number.member) || !r.done()) {
+            if (h.seq == 0 || !r.u64(m.number.value) || !r.u32(m.number.member) ||
+                !get_more_proposals(r, m.more)) {
                 return fail(Errc::malformed, "order_propose body");
             }
             break;

@@ -43,11 +43,37 @@ struct Number {
 
 // What one message of a sender's stream is (O5).
 enum class EntryType : std::uint8_t {
-    data = 0,    // An application message.
-    commit = 1,  // ABCAST: message `ref_seq` of this stream has final number `number`.
-    order = 2,   // Sequencer: the next message in the group's order is (ref_member, ref_seq).
-    null = 3,    // Absolute: no later message of this stream has a timestamp <= `timestamp`.
+    data = 0,     // An application message.
+    commit = 1,   // ABCAST: message `ref_seq` of this stream has final number `number`.
+    order = 2,    // Sequencer: the next message in the group's order is (ref_member, ref_seq).
+    null = 3,     // Absolute: no later message of this stream has a timestamp <= `timestamp`.
+    orders = 4,   // Sequencer: the group's order goes on with the messages of `runs`, in turn.
+    commits = 5,  // ABCAST: each of `commits`, in turn, as a commit entry.
 };
+
+// O15: message `seq` of the stream has final number `number`.
+struct Commit {
+    std::uint64_t seq = 0;
+    Number number;
+    auto operator<=>(const Commit&) const = default;
+};
+// A `commits` entry holds 1..commits_entry_max commits (the sender splits longer batches).
+inline constexpr std::uint32_t commits_entry_max = 1024;
+// An order_propose carries at most this many proposals besides its first (O13).
+inline constexpr std::uint32_t proposals_more_max = 1024;
+
+// O17: messages first..first + count - 1 of the stream of member `member` (view index).
+struct OrderRun {
+    std::uint32_t member = 0;
+    std::uint64_t first = 0;
+    std::uint32_t count = 0;
+    auto operator<=>(const OrderRun&) const = default;
+};
+
+// An `orders` entry holds at most this many runs, and orders at most `orders_entry_max`
+// messages in all (the decoder refuses more; the sequencer splits longer batches).
+inline constexpr std::uint32_t order_runs_max = 256;
+inline constexpr std::uint32_t orders_entry_max = 4096;
 
 struct StreamEntry {
     EntryType type = EntryType::data;
@@ -56,6 +82,8 @@ struct StreamEntry {
     std::vector<std::uint64_t> clock;  // CBCAST data: the vector (one entry per member).
     std::uint64_t ref_seq = 0;         // Commit, order.
     std::uint32_t ref_member = 0;      // Order: the sender's index in the view.
+    std::vector<OrderRun> runs;        // Orders.
+    std::vector<Commit> commits;       // Commits.
     Number number;                     // Commit: the final number.
     Bytes payload;                     // Data.
     // Data of a fault-tolerant atomic multicast (flag order_relay, O36): every member that
@@ -84,7 +112,9 @@ struct OrderPacket {
     bool probe = false;
     std::uint64_t seq = 0;  // order_propose: the proposed-for message.
     Number number;          // order_propose.
-    Bytes body;             // order_flush_report, order_flush_outcome.
+    // order_propose (O13): further proposals of the same proposer, (data seq, number integer).
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> more;
+    Bytes body;  // order_flush_report, order_flush_outcome.
 };
 
 [[nodiscard]] wire::Packet build(const OrderPacket& m);

@@ -108,6 +108,19 @@ struct Endpoint {
     // O35: per member, the done vector last sent to it (acks carry it only when it changed).
     std::vector<std::vector<std::uint64_t>> done_sent;
     std::vector<std::uint64_t> cbcast_received;  // CBCAST: R, refreshed before each test.
+    // O6: per member, an ack of its stream is due at the end of the driver's batch (one
+    // cumulative ack per stream per batch, not one per order_data).
+    std::vector<std::uint8_t> ack_due;
+    // O17: the sequencer's order entries of this batch, appended to its stream at the batch's
+    // end (with the acks) rather than one by one as each data message is processed.
+    std::vector<MessageKey> orders_due;
+    // O15: the commits of this batch (own messages whose proposals all came), appended to its
+    // stream at the batch's end as `commits` entries.
+    std::vector<Commit> commits_due;
+    // O13: per member, its data messages this member proposed for in this batch, sent to it at
+    // the batch's end in one order_propose.
+    std::vector<std::vector<std::pair<std::uint64_t, Number>>> proposals_due;
+    bool batch_listed = false;  // In OrderEngine::batch_ (something above is due).
     // ABCAST (O12-O16).
     std::uint64_t fmax = 0;  // Integer part of the largest final number seen.
     std::uint64_t pmax = 0;  // Integer part of its largest proposal.

@@ -48,7 +48,9 @@ struct Net {
     // by on_consumed), unless it is in `stalled`; then it is owed until take_owed().
     std::set<Pid> stalled;
     std::map<Pid, std::uint32_t> owed;
+    // Every input is a batch of its own, as in the simulator (on_batch_end: acks, orders).
     void apply(std::size_t node, Effects& out) {
+        engine(node).on_batch_end(now, out);
         for (auto& s : out.sends) wire.push_back({NodeId{node}, s.to.node, std::move(s).take()});
         std::map<Pid, std::uint32_t> taken;
         for (auto& d : out.deliveries) {
@@ -257,6 +259,7 @@ TEST(OrderEngine, AcksCarryOnlyChangedDoneEntriesAndAnswersTheWholeVector) {
     for (auto& p : net.wire) {
         Effects out;
         net.engine(p.to.value).on_packet(p.from, p.packet, net.now, out);
+        net.engine(p.to.value).on_batch_end(net.now, out);
         for (auto& send : out.sends) {
             wire::Packet packet = std::move(send).take();
             auto parsed = parse(p.to, packet, 64, 64);
@@ -286,6 +289,128 @@ TEST(OrderEngine, AcksCarryOnlyChangedDoneEntriesAndAnswersTheWholeVector) {
     EXPECT_TRUE(answer->full);
     EXPECT_FALSE(answer->probe);
     EXPECT_EQ(answer->done.size(), 3u);
+}
+
+// O6: a receiver acknowledges once per batch of inputs, cumulatively: three order_data of one
+// stream taken in one batch get one order_ack (ack 3), sent at the batch's end, not three.
+TEST(OrderEngine, AcksOncePerStreamPerBatch) {
+    Net net(3, OrderMode::fifo);
+    for (std::uint8_t tag = 1; tag <= 3; ++tag) ASSERT_EQ(net.send(1, tag), Errc::ok);
+    Effects out;
+    for (auto& p : net.wire) {
+        if (p.to == NodeId{2}) net.engine(2).on_packet(p.from, p.packet, net.now, out);
+    }
+    EXPECT_TRUE(out.sends.empty());  // Nothing before the batch's end.
+    net.engine(2).on_batch_end(net.now, out);
+    ASSERT_EQ(out.sends.size(), 1u);
+    wire::Packet packet = std::move(out.sends.front()).take();
+    auto ack = parse(NodeId{2}, packet, 64, 64);
+    ASSERT_TRUE(ack.has_value());
+    EXPECT_EQ(ack->kind, wire::PacketKind::order_ack);
+    EXPECT_EQ(ack->ack, 3u);
+    EXPECT_EQ(out.deliveries.size(), 3u);  // FIFO: delivered as processed.
+}
+
+// O17: the sequencer orders a batch with one `orders` entry: three messages of member 2 and
+// one of member 3 processed in one batch make one entry of two runs, and every member delivers
+// them in that order.
+TEST(OrderEngine, SequencerOrdersABatchWithOneEntry) {
+    Net net(3, OrderMode::sequencer);
+    for (std::uint8_t tag = 1; tag <= 3; ++tag) ASSERT_EQ(net.send(2, tag), Errc::ok);
+    ASSERT_EQ(net.send(3, 4), Errc::ok);
+    std::deque<Net::InFlight> rest;
+    Effects out;
+    for (auto& p : net.wire) {
+        if (p.to == NodeId{1}) {
+            net.engine(1).on_packet(p.from, p.packet, net.now, out);
+        } else {
+            rest.push_back(p);
+        }
+    }
+    net.engine(1).on_batch_end(net.now, out);
+    std::vector<OrderPacket> entries;
+    for (auto& send : out.sends) {
+        wire::Packet packet = send.copy();
+        auto parsed = parse(NodeId{1}, packet, 64, 64);
+        ASSERT_TRUE(parsed.has_value());
+        if (parsed->kind == wire::PacketKind::order_data) entries.push_back(*parsed);
+    }
+    ASSERT_EQ(entries.size(), 2u);  // One entry, to members 2 and 3.
+    EXPECT_EQ(entries[0].entry.type, EntryType::orders);
+    EXPECT_EQ(entries[0].entry.runs, (std::vector<OrderRun>{{1, 1, 3}, {2, 1, 1}}));
+    net.wire = rest;
+    net.apply(1, out);
+    net.flush_wire();
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{1, 2, 3, 4})) << "node " << node;
+    }
+}
+
+// O15: a sender commits the messages whose last proposals came in one batch with one
+// `commits` entry: member 1's three messages, every proposal taken in one batch, make one entry
+// of three commits (to members 2 and 3), and every member delivers 1, 2, 3.
+TEST(OrderEngine, AbcastCommitsABatchWithOneEntry) {
+    Net net(3, OrderMode::abcast);
+    for (std::uint8_t tag = 1; tag <= 3; ++tag) ASSERT_EQ(net.send(1, tag), Errc::ok);
+    std::deque<Net::InFlight> proposals;
+    while (!net.wire.empty()) {  // Members 2 and 3 process the data and propose.
+        Net::InFlight p = std::move(net.wire.front());
+        net.wire.pop_front();
+        if (p.to == NodeId{1}) {
+            proposals.push_back(std::move(p));
+        } else {
+            net.pass(p);
+        }
+    }
+    Effects out;
+    for (auto& p : proposals) net.engine(1).on_packet(p.from, p.packet, net.now, out);
+    net.engine(1).on_batch_end(net.now, out);
+    std::vector<OrderPacket> entries;
+    for (auto& send : out.sends) {
+        wire::Packet packet = send.copy();
+        auto parsed = parse(NodeId{1}, packet, 64, 64);
+        ASSERT_TRUE(parsed.has_value());
+        if (parsed->kind == wire::PacketKind::order_data) entries.push_back(*parsed);
+    }
+    ASSERT_EQ(entries.size(), 2u);  // One entry, to members 2 and 3.
+    EXPECT_EQ(entries[0].entry.type, EntryType::commits);
+    EXPECT_EQ(entries[0].entry.commits.size(), 3u);
+    net.apply(1, out);
+    net.flush_wire();
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{1, 2, 3})) << "node " << node;
+    }
+}
+
+// O13: a member proposes for every data message it processed in a batch in one
+// order_propose per sender: member 2, taking member 1's three messages in one batch, sends
+// member 1 one packet with three proposals, and member 1 takes all three.
+TEST(OrderEngine, AbcastProposesForABatchInOnePacket) {
+    Net net(3, OrderMode::abcast);
+    for (std::uint8_t tag = 1; tag <= 3; ++tag) ASSERT_EQ(net.send(1, tag), Errc::ok);
+    Effects out;
+    for (auto& p : net.wire) {
+        if (p.to == NodeId{2}) net.engine(2).on_packet(p.from, p.packet, net.now, out);
+    }
+    net.engine(2).on_batch_end(net.now, out);
+    std::vector<OrderPacket> proposals;
+    for (auto& send : out.sends) {
+        wire::Packet packet = send.copy();
+        auto parsed = parse(NodeId{2}, packet, 64, 64);
+        ASSERT_TRUE(parsed.has_value());
+        if (parsed->kind == wire::PacketKind::order_propose) proposals.push_back(*parsed);
+    }
+    ASSERT_EQ(proposals.size(), 1u);
+    EXPECT_EQ(proposals[0].seq, 1u);
+    ASSERT_EQ(proposals[0].more.size(), 2u);
+    EXPECT_EQ(proposals[0].more[0].first, 2u);
+    EXPECT_EQ(proposals[0].more[1].first, 3u);
+    std::erase_if(net.wire, [](const Net::InFlight& p) { return p.to == NodeId{2}; });
+    net.apply(2, out);
+    net.flush_wire();
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{1, 2, 3})) << "node " << node;
+    }
 }
 
 TEST(OrderEngine, SequencerOrdersEveryMembersMessages) {
@@ -736,6 +861,47 @@ TEST(OrderEngine, QueuedViewThatDropsTheNextCoordinatorReplacesIt) {
     ASSERT_EQ(net.send(3, 2), Errc::ok);
     net.flush_wire();
     EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{1, 2}));
+}
+
+// O30, only the coordinator's own incarnation decides: member 1.5 joins in view 3 as its
+// coordinator, then node 1 crashes and restarts (incarnation 2) and is given view 3 before a
+// view without 1.5 comes. Members 2 and 3 report their flush of view 2 to 1.5; the restarted
+// node must drop those reports (it is not 1.5: the dead coordinator may have decided already),
+// not decide a second time for it, so 2 and 3 keep flushing until a view without 1.5.
+TEST(OrderEngine, ReportsToAnEarlierIncarnationOfTheCoordinatorAreDropped) {
+    Net net(3, OrderMode::fifo);
+    ASSERT_EQ(net.send(2, 1), Errc::ok);
+    net.flush_wire();
+    const Member joiner{Pid{NodeId{1}, 5}, 1};
+    View two;
+    two.id = 2;
+    two.members = {Net::member(2), Net::member(3)};
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, two);
+    net.flush_wire();
+    ASSERT_EQ(net.engine(2).installed("g", Net::member(2).pid)->id, 2u);
+    net.engines.at(0) =  // Node 1 restarts before member 1.5's view arrives there.
+        std::make_unique<OrderEngine>(EngineContext{NodeId{1}, 2, net.random, net.now},
+                                      net.options);
+    ASSERT_TRUE(net.engine(1).on_create("g", OrderMode::fifo).has_value());
+    View three;
+    three.id = 3;
+    three.members = {joiner, Net::member(2), Net::member(3)};
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, three);
+    for (int round = 0; round < 5; ++round) {
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    EXPECT_EQ(net.engine(1).counters().flushes, 0u);
+    EXPECT_GE(net.engine(1).counters().stale_dropped, 2u);
+    EXPECT_EQ(net.engine(2).installed("g", Net::member(2).pid)->id, 2u);
+    EXPECT_EQ(net.engine(3).installed("g", Net::member(3).pid)->id, 2u);
+    View four;  // The view without the dead coordinator: member 2 coordinates, the flush ends.
+    four.id = 4;
+    four.members = {Net::member(2), Net::member(3)};
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, four);
+    net.flush_wire();
+    EXPECT_EQ(net.engine(2).installed("g", Net::member(2).pid)->id, 4u);
+    EXPECT_EQ(net.engine(3).installed("g", Net::member(3).pid)->id, 4u);
 }
 
 // O36, the lecture's fault-tolerant atomic multicast: member 1 crashes after its message

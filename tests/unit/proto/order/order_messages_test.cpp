@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "proto/fields.h"
+
 namespace herald::proto::order {
 namespace {
 
@@ -130,6 +132,112 @@ TEST(OrderMessages, CommitAndProposalRoundTrip) {
     EXPECT_EQ(proposal->number, (Number{7, 1}));
     q.body.pop_back();
     EXPECT_FALSE(parse(NodeId{1}, q, 64, 64).has_value());
+}
+
+// O17: an `orders` entry (type 4) carries 1..256 runs (u32 member, u64 first, u32 count) of at
+// most 4096 messages in all; none, an empty run, a run from seq 0, more runs or messages, or
+// bytes left over are malformed.
+TEST(OrderMessages, OrdersEntryRoundTripsAndRejectsBadRuns) {
+    OrderPacket m;
+    m.kind = wire::PacketKind::order_data;
+    m.source = member(1, 10);
+    m.target = member(2, 11);
+    m.group = "g";
+    m.view_id = 1;
+    m.entry.type = EntryType::orders;
+    m.entry.seq = 3;
+    m.entry.runs = {OrderRun{1, 5, 3}, OrderRun{0, 1, 1}};
+    wire::Packet p = build(m);
+    EXPECT_EQ(p.body.size(), 1u + 4u + 2u * 16u);
+    auto back = parse(NodeId{1}, p, 64, 64);
+    ASSERT_TRUE(back.has_value()) << back.error().detail;
+    EXPECT_EQ(back->entry.type, EntryType::orders);
+    EXPECT_EQ(back->entry.runs, m.entry.runs);
+    const auto rejected = [&](std::vector<OrderRun> runs) {
+        OrderPacket bad = m;
+        bad.entry.runs = std::move(runs);
+        wire::Packet q = build(bad);
+        return !parse(NodeId{1}, q, 64, 64).has_value();
+    };
+    EXPECT_TRUE(rejected({}));
+    EXPECT_TRUE(rejected({OrderRun{1, 5, 0}}));
+    EXPECT_TRUE(rejected({OrderRun{1, 0, 2}}));
+    EXPECT_TRUE(rejected({OrderRun{1, 1, 4096}, OrderRun{2, 1, 1}}));
+    EXPECT_FALSE(rejected({OrderRun{1, 1, 4095}, OrderRun{2, 1, 1}}));
+    EXPECT_TRUE(rejected(std::vector<OrderRun>(257, OrderRun{1, 1, 1})));
+    EXPECT_FALSE(rejected(std::vector<OrderRun>(256, OrderRun{1, 1, 1})));
+    p = build(m);
+    p.body.push_back(0);
+    EXPECT_FALSE(parse(NodeId{1}, p, 64, 64).has_value());
+}
+
+// O15: a `commits` entry (type 5) carries 1..1024 commits (u64 seq, u64 integer, u32 member);
+// none, more, a commit of seq 0 or bytes left over are malformed.
+TEST(OrderMessages, CommitsEntryRoundTripsAndRejectsBadCommits) {
+    OrderPacket m;
+    m.kind = wire::PacketKind::order_data;
+    m.source = member(1, 10);
+    m.target = member(2, 11);
+    m.group = "g";
+    m.view_id = 1;
+    m.entry.type = EntryType::commits;
+    m.entry.seq = 4;
+    m.entry.commits = {Commit{1, Number{7, 2}}, Commit{3, Number{9, 0}}};
+    wire::Packet p = build(m);
+    EXPECT_EQ(p.body.size(), 1u + 4u + 2u * 20u);
+    auto back = parse(NodeId{1}, p, 64, 64);
+    ASSERT_TRUE(back.has_value()) << back.error().detail;
+    EXPECT_EQ(back->entry.type, EntryType::commits);
+    EXPECT_EQ(back->entry.commits, m.entry.commits);
+    const auto rejected = [&](std::vector<Commit> commits) {
+        OrderPacket bad = m;
+        bad.entry.commits = std::move(commits);
+        wire::Packet q = build(bad);
+        return !parse(NodeId{1}, q, 64, 64).has_value();
+    };
+    EXPECT_TRUE(rejected({}));
+    EXPECT_TRUE(rejected({Commit{0, Number{1, 1}}}));
+    EXPECT_TRUE(rejected(std::vector<Commit>(1025, Commit{1, Number{1, 1}})));
+    EXPECT_FALSE(rejected(std::vector<Commit>(1024, Commit{1, Number{1, 1}})));
+    p = build(m);
+    p.body.push_back(0);
+    EXPECT_FALSE(parse(NodeId{1}, p, 64, 64).has_value());
+}
+
+// O13: an order_propose may carry more proposals of its proposer: u32 n (1..1024), n x (u64
+// seq, u64 integer); n = 0, more than 1024, a seq of 0 or bytes left over are malformed.
+TEST(OrderMessages, ProposalsBatchRoundTripsAndRejectsBadOnes) {
+    OrderPacket m;
+    m.kind = wire::PacketKind::order_propose;
+    m.source = member(2, 11);
+    m.target = member(1, 10);
+    m.group = "g";
+    m.view_id = 1;
+    m.seq = 1;
+    m.number = Number{4, 1};
+    m.more = {{2, 5}, {3, 6}};
+    wire::Packet p = build(m);
+    EXPECT_EQ(p.body.size(), 12u + 4u + 2u * 16u);
+    auto back = parse(NodeId{2}, p, 64, 64);
+    ASSERT_TRUE(back.has_value()) << back.error().detail;
+    EXPECT_EQ(back->more, m.more);
+    EXPECT_EQ(back->number, (Number{4, 1}));
+    const auto rejected = [&](std::vector<std::pair<std::uint64_t, std::uint64_t>> more) {
+        OrderPacket bad = m;
+        bad.more = std::move(more);
+        wire::Packet q = build(bad);
+        return !parse(NodeId{2}, q, 64, 64).has_value();
+    };
+    EXPECT_TRUE(rejected({{0, 5}}));
+    EXPECT_TRUE(rejected(std::vector<std::pair<std::uint64_t, std::uint64_t>>(1025, {2, 5})));
+    EXPECT_FALSE(rejected(std::vector<std::pair<std::uint64_t, std::uint64_t>>(1024, {2, 5})));
+    p = build(m);
+    p.body.push_back(0);
+    EXPECT_FALSE(parse(NodeId{2}, p, 64, 64).has_value());
+    m.more.clear();
+    p = build(m);
+    put_u32(p.body, 0);  // n = 0.
+    EXPECT_FALSE(parse(NodeId{2}, p, 64, 64).has_value());
 }
 
 // O35: an order_ack carries flags and the entries of the sender's done vector that changed
