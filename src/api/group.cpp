@@ -375,6 +375,36 @@ Status Process::ordered_multicast(std::string_view name, ByteView body,
     return {};
 }
 
+namespace api {
+
+// Runs `attempt` (one hand-over to the ordering engine) until it is taken or fails for good:
+// while the engine pushes back (would_block) or has no ordering view yet for a process that
+// joined (not_found: the group engine's view comes after the join's answer), it polls, backing
+// off from 0.5 to 16 ms (back-pressure lasts about a round trip: acks, a flush), until `timeout`.
+template <class Attempt>
+auto retry_ordered(runtime::NodeGroupService& groups, Pid self, const std::string& name,
+                   std::chrono::nanoseconds timeout, Attempt&& attempt) -> decltype(attempt()) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto pause = std::chrono::microseconds(500);
+    while (true) {
+        auto sent = attempt();
+        if (sent ||
+            (sent.error().code != Errc::would_block && sent.error().code != Errc::not_found)) {
+            return sent;
+        }
+        if (sent.error().code == Errc::not_found && !groups.joined(self, name)) {
+            return fail(Errc::not_found, "not a member of group " + name);
+        }
+        if (std::chrono::steady_clock::now() + pause >= deadline) {
+            return fail(Errc::timeout, "ordered multicast to " + name + ": " + sent.error().detail);
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(16));
+    }
+}
+
+}  // namespace api
+
 Result<std::size_t> Process::ordered_multicast_many(std::string_view name,
                                                     std::span<const ByteView> bodies,
                                                     std::chrono::nanoseconds timeout) {
@@ -387,27 +417,12 @@ Result<std::size_t> Process::ordered_multicast_many(std::string_view name,
     HERALD_TRY(auto* order, api::order_service(*node_));
     HERALD_TRY(auto* groups, api::group_service(*node_));
     const std::string text(name);
-    const Pid self = state_->pid();
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto pause = std::chrono::microseconds(500);
-    while (true) {
+    return api::retry_ordered(*groups, state_->pid(), text, timeout, [&] {
         std::vector<Bytes> copies;
         copies.reserve(bodies.size());
         for (const ByteView& body : bodies) copies.emplace_back(body.begin(), body.end());
-        auto sent = order->multicast_many(text, self, std::move(copies));
-        if (sent ||
-            (sent.error().code != Errc::would_block && sent.error().code != Errc::not_found)) {
-            return sent;
-        }
-        if (sent.error().code == Errc::not_found && !groups->joined(self, text)) {
-            return fail(Errc::not_found, "not a member of group " + text);
-        }
-        if (std::chrono::steady_clock::now() + pause >= deadline) {
-            return fail(Errc::timeout, "ordered multicast to " + text + ": " + sent.error().detail);
-        }
-        std::this_thread::sleep_for(pause);  // As ordered_send: back off to 16 ms.
-        pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(16));
-    }
+        return order->multicast_many(text, state_->pid(), std::move(copies));
+    });
 }
 
 // One message into this process's ordering stream of `name` (ordered_multicast, and atomic
@@ -417,29 +432,9 @@ Result<std::uint64_t> Process::ordered_send(std::string_view name, ByteView body
     HERALD_TRY(auto* order, api::order_service(*node_));
     HERALD_TRY(auto* groups, api::group_service(*node_));
     const std::string text(name);
-    const Pid self = state_->pid();
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto pause = std::chrono::microseconds(500);
-    while (true) {
-        auto sent = order->atomic_multicast(text, self, Bytes(body.begin(), body.end()), relay);
-        if (sent ||
-            (sent.error().code != Errc::would_block && sent.error().code != Errc::not_found)) {
-            return sent;
-        }
-        if (sent.error().code == Errc::not_found) {
-            // No ordering view: a process that joined whose view the engine has not installed
-            // yet (the group engine's view comes after the join's answer) waits; others fail.
-            if (!groups->joined(self, text)) {
-                return fail(Errc::not_found, "not a member of group " + text);
-            }
-        }
-        if (std::chrono::steady_clock::now() + pause >= deadline) {
-            return fail(Errc::timeout, "ordered multicast to " + text + ": " + sent.error().detail);
-        }
-        // Back-pressure lasts about a round trip (acks, a flush): poll, backing off to 16 ms.
-        std::this_thread::sleep_for(pause);
-        pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(16));
-    }
+    return api::retry_ordered(*groups, state_->pid(), text, timeout, [&] {
+        return order->atomic_multicast(text, state_->pid(), Bytes(body.begin(), body.end()), relay);
+    });
 }
 
 Status Process::ordered_multicast(std::string_view name, std::string_view text,
