@@ -167,13 +167,15 @@ void print_group_table(std::ostream& out, const std::vector<CellResult>& results
     for (const auto& result : results) {
         if (result.cell.members > 0) print_group_cell(out, result);
     }
-    out << "\nGroup rows: herald ordered_multicast per order beside corosync cpg (agreed order); "
-           "ratios are\nherald order / cpg. mcast: every member sends, msg/s delivered at the "
-           "slowest member\n(higher is better; targets: total order >= 4 x cpg, fifo >= 2 x cpg "
-           "at 3 members).\nmcast-lat: one sender at a fixed rate, delivery - send time at every "
-           "member (lower is\nbetter; target: total order p50 <= 0.5 x cpg). * = some member lost "
-           "messages.\nIP multicast: not measured (the group service fans out one datagram per "
-           "member node;\nIP multicast is not wired into it yet).\n";
+    out << "\nGroup rows: herald ordered multicast per order beside corosync cpg (agreed order); "
+           "ratios are\nherald order / cpg. mcast: every member sends (herald: up to 16 per "
+           "ordered_multicast_many\ncall; cpg: cpg_mcast_joined per message), msg/s delivered at "
+           "the slowest member\n(higher is better; targets: total order >= 4 x cpg, fifo >= 2 x "
+           "cpg at 3 members).\nmcast-lat: one sender at a fixed rate, delivery - send time at "
+           "every member (lower is\nbetter; target: total order p50 <= 0.5 x cpg). * = some "
+           "member lost messages.\nIP multicast: not measured (ordered streams go one datagram "
+           "per member node; only\nthe group engine's own multicasts use a group's IP multicast "
+           "address yet).\n";
 }
 
 void print_problems(std::ostream& out, const std::vector<CellResult>& results) {
