@@ -13,6 +13,29 @@ Member member(std::uint64_t node, std::uint64_t local) {
     return Member{Pid{NodeId{node}, local}, 1};
 }
 
+// An order_data packet from 1.10 to 2.11 in group "g", view `view_id`, carrying an entry of
+// `type` at stream seq `seq`.
+OrderPacket data_packet(std::uint64_t view_id, EntryType type, std::uint64_t seq) {
+    OrderPacket m;
+    m.kind = wire::PacketKind::order_data;
+    m.source = member(1, 10);
+    m.target = member(2, 11);
+    m.group = "g";
+    m.view_id = view_id;
+    m.entry.type = type;
+    m.entry.seq = seq;
+    return m;
+}
+
+// Whether `m`, changed by `change`, is refused by the parser once built (received from `from`).
+template <class Change>
+bool rejected_after(const OrderPacket& m, Change&& change, NodeId from = NodeId{1}) {
+    OrderPacket bad = m;
+    change(bad);
+    wire::Packet q = build(bad);
+    return !parse(from, q, 64, 64).has_value();
+}
+
 TEST(OrderMessages, DeliveryRoundTrips) {
     Delivery d;
     d.group = "g";
@@ -109,14 +132,7 @@ TEST(OrderMessages, RelayedDataRoundTripsAndBadRelaysAreRejected) {
 }
 
 TEST(OrderMessages, CommitAndProposalRoundTrip) {
-    OrderPacket m;
-    m.kind = wire::PacketKind::order_data;
-    m.source = member(1, 10);
-    m.target = member(2, 11);
-    m.group = "g";
-    m.view_id = 1;
-    m.entry.type = EntryType::commit;
-    m.entry.seq = 2;
+    OrderPacket m = data_packet(1, EntryType::commit, 2);
     m.entry.ref_seq = 1;
     m.entry.number = Number{10, 2};
     wire::Packet p = build(m);
@@ -138,14 +154,7 @@ TEST(OrderMessages, CommitAndProposalRoundTrip) {
 // most 4096 messages in all; none, an empty run, a run from seq 0, more runs or messages, or
 // bytes left over are malformed.
 TEST(OrderMessages, OrdersEntryRoundTripsAndRejectsBadRuns) {
-    OrderPacket m;
-    m.kind = wire::PacketKind::order_data;
-    m.source = member(1, 10);
-    m.target = member(2, 11);
-    m.group = "g";
-    m.view_id = 1;
-    m.entry.type = EntryType::orders;
-    m.entry.seq = 3;
+    OrderPacket m = data_packet(1, EntryType::orders, 3);
     m.entry.runs = {OrderRun{1, 5, 3}, OrderRun{0, 1, 1}};
     wire::Packet p = build(m);
     EXPECT_EQ(p.body.size(), 1u + 4u + 2u * 16u);
@@ -154,10 +163,7 @@ TEST(OrderMessages, OrdersEntryRoundTripsAndRejectsBadRuns) {
     EXPECT_EQ(back->entry.type, EntryType::orders);
     EXPECT_EQ(back->entry.runs, m.entry.runs);
     const auto rejected = [&](std::vector<OrderRun> runs) {
-        OrderPacket bad = m;
-        bad.entry.runs = std::move(runs);
-        wire::Packet q = build(bad);
-        return !parse(NodeId{1}, q, 64, 64).has_value();
+        return rejected_after(m, [&](OrderPacket& bad) { bad.entry.runs = std::move(runs); });
     };
     EXPECT_TRUE(rejected({}));
     EXPECT_TRUE(rejected({OrderRun{1, 5, 0}}));
@@ -174,14 +180,7 @@ TEST(OrderMessages, OrdersEntryRoundTripsAndRejectsBadRuns) {
 // O15: a `commits` entry (type 5) carries 1..1024 commits (u64 seq, u64 integer, u32 member);
 // none, more, a commit of seq 0 or bytes left over are malformed.
 TEST(OrderMessages, CommitsEntryRoundTripsAndRejectsBadCommits) {
-    OrderPacket m;
-    m.kind = wire::PacketKind::order_data;
-    m.source = member(1, 10);
-    m.target = member(2, 11);
-    m.group = "g";
-    m.view_id = 1;
-    m.entry.type = EntryType::commits;
-    m.entry.seq = 4;
+    OrderPacket m = data_packet(1, EntryType::commits, 4);
     m.entry.commits = {Commit{1, Number{7, 2}}, Commit{3, Number{9, 0}}};
     wire::Packet p = build(m);
     EXPECT_EQ(p.body.size(), 1u + 4u + 2u * 20u);
@@ -190,10 +189,7 @@ TEST(OrderMessages, CommitsEntryRoundTripsAndRejectsBadCommits) {
     EXPECT_EQ(back->entry.type, EntryType::commits);
     EXPECT_EQ(back->entry.commits, m.entry.commits);
     const auto rejected = [&](std::vector<Commit> commits) {
-        OrderPacket bad = m;
-        bad.entry.commits = std::move(commits);
-        wire::Packet q = build(bad);
-        return !parse(NodeId{1}, q, 64, 64).has_value();
+        return rejected_after(m, [&](OrderPacket& bad) { bad.entry.commits = std::move(commits); });
     };
     EXPECT_TRUE(rejected({}));
     EXPECT_TRUE(rejected({Commit{0, Number{1, 1}}}));
@@ -223,10 +219,8 @@ TEST(OrderMessages, ProposalsBatchRoundTripsAndRejectsBadOnes) {
     EXPECT_EQ(back->more, m.more);
     EXPECT_EQ(back->number, (Number{4, 1}));
     const auto rejected = [&](std::vector<std::pair<std::uint64_t, std::uint64_t>> more) {
-        OrderPacket bad = m;
-        bad.more = std::move(more);
-        wire::Packet q = build(bad);
-        return !parse(NodeId{2}, q, 64, 64).has_value();
+        return rejected_after(
+            m, [&](OrderPacket& bad) { bad.more = std::move(more); }, NodeId{2});
     };
     EXPECT_TRUE(rejected({{0, 5}}));
     EXPECT_TRUE(rejected(std::vector<std::pair<std::uint64_t, std::uint64_t>>(1025, {2, 5})));
