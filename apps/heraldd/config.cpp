@@ -14,6 +14,7 @@
 #include "core/ids.h"
 #include "runtime/coord/etcd_options.h"
 #include "runtime/transport.h"
+#include "runtime/udp_transport.h"
 #include "wire/auth.h"
 
 namespace herald::daemon {
@@ -41,6 +42,12 @@ encrypt = false
 # Fault injection on outgoing datagrams, for experiments:
 # "loss=0.2,dup=0.05,reorder=0.1,delay_us=500,seed=7". Empty: no faults.
 faults = ""
+# Largest datagram this node sends, in bytes (548 to 16842752; the transport lowers it to what
+# it carries: udp4 65507). Larger messages go as fragments, small ones are packed up to it.
+# 0: for udp the MTU of the listen address's interface minus the IP and UDP headers (no IP
+# fragments); on loopback or a wildcard address the UDP limit. Set it (e.g. 1400) where the
+# path MTU is below the interface's.
+datagram_bytes_max = 0
 
 [log]
 # Least severe level written to stderr: trace, debug, info, warn, error, off.
@@ -289,7 +296,8 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
                                      {"data_dir", &c.data_dir},
                                      {"key_file", &c.key_file},
                                      {"encrypt", nullptr, nullptr, &c.encrypt},
-                                     {"faults", &c.faults}}));
+                                     {"faults", &c.faults},
+                                     {"datagram_bytes_max", nullptr, &c.datagram_bytes_max}}));
         } else if (section == "log") {
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"level", &c.log_level}, {"format", &c.log_format}}));
@@ -365,6 +373,9 @@ Error value_error(const Origins& origin, std::string_view key, std::string_view 
     return Error{Errc::invalid_argument, fmt::format("{} = {}: {}", origin(key), value, allowed)};
 }
 
+// The largest datagram any transport carries (tcp and inproc: 16 MiB + 64 KiB).
+constexpr std::uint64_t datagram_bytes_max_limit = (16u << 20) + (64u << 10);
+
 Status check_range(const Origins& origin, std::string_view key, std::uint64_t value,
                    std::uint64_t low, std::uint64_t high) {
     if (value >= low && value <= high) return {};
@@ -400,6 +411,13 @@ Status check_node(const DaemonConfig& c, const Origins& origin) {
     if (auto faults = runtime::parse_fault_options(c.faults); !faults) {
         return fail(value_error(origin, "node.faults", quoted(c.faults),
                                 without_echo(faults.error().detail)));
+    }
+    if (c.datagram_bytes_max != 0 && (c.datagram_bytes_max < runtime::udp_datagram_bytes_min ||
+                                      c.datagram_bytes_max > datagram_bytes_max_limit)) {
+        return fail(
+            value_error(origin, "node.datagram_bytes_max", std::to_string(c.datagram_bytes_max),
+                        fmt::format("allowed: 0 (from the interface's MTU) or {} to {}",
+                                    runtime::udp_datagram_bytes_min, datagram_bytes_max_limit)));
     }
     return {};
 }

@@ -21,6 +21,8 @@ struct DaemonConfig {
     std::string key_file;  // Empty: packets are not authenticated.
     bool encrypt = false;  // Encrypt what this node sends (needs key_file).
     std::string faults;    // Fault injection spec; empty = none.
+    // Largest datagram (docs/wire.md "Fragments"); 0 = the transport's default (udp: the MTU).
+    std::uint32_t datagram_bytes_max = 0;
     std::string log_level = "info";
     std::string log_format = "text";
     std::uint32_t queue_limit = 1024;

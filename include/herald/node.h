@@ -46,7 +46,10 @@ struct NodeOptions {
     // seed=7". Empty: the HERALD_FAULTS environment variable (when faults_from_env).
     std::string faults;
     bool faults_from_env = true;
-    std::size_t datagram_bytes_max = 0;           // 0: the transport's default.
+    // Largest datagram, 0 or at least 548 (invalid_argument below); larger packets are sent
+    // as fragments, smaller ones packed up to it. 0: the transport's default, for udp the MTU
+    // of the listen address's interface minus the IP and UDP headers (docs/wire.md).
+    std::size_t datagram_bytes_max = 0;
     std::uint32_t message_bytes_max = 16u << 20;  // Larger bodies fail with too_large.
     // First wait before a resend; it doubles up to 1 s (or up to this value when larger).
     std::chrono::nanoseconds retransmit_initial = std::chrono::milliseconds(20);

@@ -11,6 +11,7 @@
 #include "runtime/node_group_service.h"
 #include "runtime/node_naming.h"
 #include "runtime/node_order_service.h"
+#include "runtime/udp_transport.h"
 
 namespace herald {
 
@@ -109,6 +110,12 @@ Status check(const NodeOptions& options) {
     }
     if (options.message_bytes_max == 0) {
         return fail(Errc::invalid_argument, "message_bytes_max must be > 0");
+    }
+    if (options.datagram_bytes_max != 0 &&
+        options.datagram_bytes_max < runtime::udp_datagram_bytes_min) {
+        return fail(Errc::invalid_argument,
+                    "datagram_bytes_max must be 0 (the transport's default) or at least " +
+                        std::to_string(runtime::udp_datagram_bytes_min));
     }
     if (options.retransmit_initial <= std::chrono::nanoseconds::zero() ||
         options.peer_timeout <= std::chrono::nanoseconds::zero() ||

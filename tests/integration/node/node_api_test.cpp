@@ -393,6 +393,17 @@ TEST(NodeApi, LargeMessagesAreFragmentedAndReassembled) {
     EXPECT_EQ(got->body, big);
 }
 
+TEST(NodeApi, ADatagramSizeBelow548IsRefused) {
+    NodeOptions options;
+    options.datagram_bytes_max = 547;
+    auto node = Node::start(options);
+    ASSERT_FALSE(node);
+    EXPECT_EQ(node.error().code, Errc::invalid_argument);
+    EXPECT_NE(node.error().detail.find("at least 548"), std::string::npos) << node.error().detail;
+    options.datagram_bytes_max = 548;
+    EXPECT_TRUE(Node::start(options));
+}
+
 TEST(NodeApi, ClosedAfterExitAndAfterStop) {
     Pair p;
     auto other = spawn(*p.b);

@@ -2,15 +2,21 @@
 // socket files are replaced while live ones and non-sockets are not, the file goes on close,
 // and bad input from outside (unbound senders, truncated datagrams) is counted, not a crash.
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <thread>
 
+#include "runtime/endpoint_socket.h"
 #include "runtime/udp_transport.h"
 #include "runtime/unix_transport.h"
 #include "transport_test_support.h"
@@ -69,6 +75,59 @@ TEST(UdpTransport, UsesTheLargestUdpPayloadUnlessConfiguredSmaller) {
     options.datagram_bytes_max = 1u << 20;  // Above what UDP carries: lowered.
     EXPECT_EQ(open_peer(io, "udp://127.0.0.1:0", options)->transport->datagram_bytes_max(),
               udp4_datagram_bytes_max);
+}
+
+// What a child in a network namespace of its own found; 0 = every check held.
+enum MtuChild : int { mtu_ok = 0, mtu_no_namespace = 77, mtu_no_veth = 78, mtu_wrong = 1 };
+
+int datagram_size_in_a_namespace_with_mtu_1400() {
+    if (::unshare(CLONE_NEWNET) != 0) return mtu_no_namespace;
+    // A veth pair is the one link type every kernel with namespaces has (no dummy module here).
+    if (std::system("ip link add hva mtu 1400 type veth peer name hvb mtu 1400 && "
+                    "ip addr add 10.99.0.1/24 dev hva && ip link set hva up && "
+                    "ip link set hvb up && ip link set lo up") != 0) {
+        return mtu_no_veth;
+    }
+    asio::io_context io;
+    auto sized = [&](std::string_view url, std::size_t configured) -> std::size_t {
+        TransportOptions options;
+        options.datagram_bytes_max = configured;
+        auto transport = open_transport(io, endpoint(url), options);
+        return transport ? (*transport)->datagram_bytes_max() : 0;
+    };
+    auto veth = to_socket_address(endpoint("udp://10.99.0.1:0"));
+    const std::size_t found[] = {
+        veth ? interface_mtu(veth->get()) : 0, sized("udp://10.99.0.1:0", 0),
+        sized("udp://0.0.0.0:0", 0),           sized("udp://127.0.0.1:0", 0),
+        sized("udp://10.99.0.1:0", 9000),      sized("udp://10.99.0.1:0", 100)};
+    const std::size_t want[] = {
+        1400, 1400 - udp4_header_bytes, udp4_datagram_bytes_max, udp4_datagram_bytes_max,
+        9000, udp_datagram_bytes_min};
+    for (std::size_t i = 0; i < std::size(want); ++i) {
+        if (found[i] != want[i]) {
+            std::fprintf(stderr, "check %zu: %zu, expected %zu\n", i, found[i], want[i]);
+            return mtu_wrong;
+        }
+    }
+    return mtu_ok;
+}
+
+// Unset, the datagram size follows the MTU of the listen address's interface, so packed
+// datagrams and fragments are never cut again by IP fragmentation; a wildcard or loopback
+// address keeps the UDP limit; a configured size wins (raised to the least IPv4 reassembles).
+// The interface is a veth pair with MTU 1400 in a network namespace of a forked child.
+TEST(UdpTransport, TakesItsDatagramSizeFromTheListenInterfacesMtu) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) ::_exit(datagram_size_in_a_namespace_with_mtu_1400());
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == mtu_no_namespace) {
+        GTEST_SKIP() << "no network namespace (unshare(CLONE_NEWNET) needs root)";
+    }
+    ASSERT_NE(WEXITSTATUS(status), mtu_no_veth) << "ip could not make a veth pair";
+    EXPECT_EQ(WEXITSTATUS(status), mtu_ok) << "a datagram size differed (the child said which)";
 }
 
 TEST(UdpTransport, CountsSendsToTheOtherAddressFamily) {

@@ -355,6 +355,20 @@ TEST(DaemonConfig, RefusesEmptyDataDirAndBadFaults) {
     EXPECT_THAT(validate_error(c), HasSubstr("unknown key 'lose' (loss, dup, reorder"));
 }
 
+TEST(DaemonConfig, DatagramSizeIsZeroOrWithinTheTransportsRange) {
+    DaemonConfig c;
+    c.datagram_bytes_max = 547;
+    EXPECT_THAT(validate_error(c),
+                HasSubstr("node.datagram_bytes_max = 547: allowed: 0 (from the interface's MTU) "
+                          "or 548 to 16842752"));
+    c.datagram_bytes_max = 16842753;
+    EXPECT_THAT(validate_error(c), HasSubstr("node.datagram_bytes_max = 16842753"));
+    for (std::uint32_t fine : {0u, 548u, 1400u, 16842752u}) {
+        c.datagram_bytes_max = fine;
+        EXPECT_TRUE(validate(c).has_value()) << fine;
+    }
+}
+
 TEST(DaemonConfig, RefusesBadLogLevelAndFormat) {
     DaemonConfig c;
     c.log_level = "verbose";
