@@ -343,8 +343,8 @@ void DirectState::commit_out(std::uint64_t id, std::uint32_t to_incarnation, Tim
     HERALD_ASSERT(it != outgoing_.end());
     Outgoing o = std::move(it->second);
     outgoing_.erase(it);
-    for (const Pid& source : sources_of(o.pid)) erase_receiver({source, o.pid});
-    for (std::uint64_t sender : sender_ids_of(o.pid)) release_sender(sender);  // Idle.
+    for (const Pid& source : sources_of(o.pid)) erase_receiver({source, o.pid}, out);
+    for (std::uint64_t sender : sender_ids_of(o.pid)) release_sender(sender, out);  // Idle.
     processes_.erase(o.pid);
     forwards_[o.pid] = Forward{o.to, id, to_incarnation, now + options_.forward_ttl};
     ++counters_.migrations_out;
@@ -499,7 +499,7 @@ bool DirectState::install(const Incoming& in, Time now, Effects& out) {
     process.floors = std::make_unique<std::map<NodeId, std::uint32_t>>(std::move(s.floors));
     for (const Snapshot::Channel& c : s.channels) {
         const ChannelKey key{c.source, in.pid};
-        erase_receiver(key);
+        erase_receiver(key, out);
         ReceiverChannel channel;
         channel.id = next_channel_id_++;
         channel.key = key;

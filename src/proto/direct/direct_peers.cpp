@@ -209,7 +209,7 @@ void DirectState::on_peer_restarted(Peer& peer, std::uint32_t incarnation, Time 
             old_receivers.push_back(key);
         }
     }
-    for (const ChannelKey& key : old_receivers) erase_receiver(key);
+    for (const ChannelKey& key : old_receivers) erase_receiver(key, out);
     // A send-after-receive process may have been waiting for a body from the old incarnation
     // (one `ready` at a time): offer its receive to the other senders now.
     for (const ChannelKey& key : old_receivers) {
@@ -309,7 +309,7 @@ void DirectState::on_watch_timer(Peer& peer, Time now, Effects& out) {
         if (fail_unreachable(senders_.at(id), fresh_after, now, out)) {
             kept = true;
         } else {
-            release_sender(id);
+            release_sender(id, out);
         }
     }
     if (!kept) {

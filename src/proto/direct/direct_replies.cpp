@@ -104,7 +104,7 @@ void DirectState::on_nack(const wire::Packet& packet, Time now, Effects& out) {
     trace(out, now, *reason == Errc::queue_full ? "probe_nack_queue_full" : "no_such_process",
           [&] { return "target=" + to_string(channel->key.target); });
     fail_channel(*channel, *reason, true, out);
-    release_sender(channel->id);
+    release_sender(channel->id, out);
 }
 
 void DirectState::on_ready(const wire::Packet& packet, Time now, Effects& out) {

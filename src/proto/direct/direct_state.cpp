@@ -104,26 +104,36 @@ void DirectState::on_exit(Pid pid, Time now, Effects& out) {
     }
     for (std::uint64_t id : sender_ids_of(pid)) {
         fail_channel(senders_.at(id), Errc::closed, true, out);
-        release_sender(id);
+        release_sender(id, out);
     }
-    for (const Pid& source : sources_of(pid)) erase_receiver({source, pid});
+    for (const Pid& source : sources_of(pid)) erase_receiver({source, pid}, out);
     processes_.erase(pid);
     trace(out, now, "process_exit", [&] { return "pid=" + to_string(pid); });
 }
 
-void DirectState::release_sender(std::uint64_t id) {
+// A released channel takes its timers with it: left set they would stay in the driver's timer
+// set until they fire, finding nothing (many short-lived senders would pile them up).
+void DirectState::release_sender(std::uint64_t id, Effects& out) {
     auto it = senders_.find(id);
     HERALD_ASSERT(it != senders_.end());
     for (const SendEntry& entry : it->second.entries) HERALD_ASSERT(!entry.pending);
+    if (it->second.timer_at != Time::max()) out.cancel_timer(make_timer(TimerKind::retransmit, id));
+    if (it->second.deadline_at != Time::max()) {
+        out.cancel_timer(make_timer(TimerKind::deadline, id));
+    }
     sender_ids_.erase(it->second.key);
     senders_.erase(it);
     ++counters_.channels_released;
 }
 
-void DirectState::erase_receiver(const ChannelKey& key) {
+void DirectState::erase_receiver(const ChannelKey& key, Effects& out) {
     receivers_by_target_.erase({key.target, key.source});
     auto it = receivers_.find(key);
     if (it == receivers_.end()) return;
+    // A channel that ever sent `ready` may still have its ready timer set (release_sender).
+    if (it->second.ready_rto != Duration{}) {
+        out.cancel_timer(make_timer(TimerKind::ready, it->second.id));
+    }
     auto process = processes_.find(key.target);
     if (process != processes_.end()) set_blocked(it->second, process->second, false);
     receiver_keys_.erase(it->second.id);
@@ -311,7 +321,7 @@ void DirectState::on_sweep(Time now, Effects& out) {
             in_use.insert(channel.location);
         }
     }
-    for (std::uint64_t id : idle_senders) release_sender(id);
+    for (std::uint64_t id : idle_senders) release_sender(id, out);
     std::vector<ChannelKey> idle_receivers;
     for (const auto& [key, channel] : receivers_) {
         if (channel.last_activity + idle <= now) {
@@ -320,7 +330,7 @@ void DirectState::on_sweep(Time now, Effects& out) {
             in_use.insert(channel.source_node);
         }
     }
-    for (const ChannelKey& key : idle_receivers) erase_receiver(key);
+    for (const ChannelKey& key : idle_receivers) erase_receiver(key, out);
     for (const auto& [nonce, ping] : pings_) in_use.insert(ping.node);
     for (const auto& [id, outgoing] : outgoing_) in_use.insert(outgoing.to);
     for (const auto& [key, incoming] : incoming_) in_use.insert(incoming.from);

@@ -302,7 +302,7 @@ private:
     [[nodiscard]] std::shared_ptr<const Bytes> make_body(Bytes bytes);
     void recycle_body(std::shared_ptr<const Bytes>& body);
     void fail_channel(SenderChannel& channel, Errc code, bool queued_too, Effects& out);
-    void release_sender(std::uint64_t id);
+    void release_sender(std::uint64_t id, Effects& out);
     void reset_sender(SenderChannel& channel, Time now);
     void on_ack(const wire::Packet& packet, Time now, Effects& out);
     void on_offer_ack(SenderChannel& channel, std::uint64_t seq, Effects& out);
@@ -344,7 +344,7 @@ private:
     void maybe_ready(Pid receiver, LocalProcess& process, Time now, Effects& out);
     void send_ready(ReceiverChannel& channel, Time now, Effects& out);
     void on_ready_timer(std::uint64_t id, Time now, Effects& out);
-    void erase_receiver(const ChannelKey& key);
+    void erase_receiver(const ChannelKey& key, Effects& out);
     // The ids of `source`'s sender channels, by target (a copy: callers may release them).
     [[nodiscard]] std::vector<std::uint64_t> sender_ids_of(Pid source) const;
     // The sources of `target`'s receiver channels, in order (a copy, as above).

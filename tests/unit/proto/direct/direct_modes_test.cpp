@@ -246,6 +246,34 @@ TEST(DirectModes, SendAfterReceiveMovesTheBodyOnlyAfterTheReceive) {
     EXPECT_TRUE(t.a->ok(3));
 }
 
+// The timers a channel set (retransmit and deadline of a sender channel, `ready` of a
+// send-after-receive receiver channel) leave with it: left set they would stay in the driver's
+// timer set until they fire for nothing, piling up with many short-lived senders.
+TEST(DirectModes, ReleasedChannelsLeaveNoTimersBehind) {
+    Link t(buffering(Buffering::send_after_receive));
+    auto channel_timers = [](const Host& h) {
+        std::size_t n = 0;
+        for (const auto& [id, at] : h.timers) {
+            const auto kind = static_cast<TimerKind>(id >> 56);
+            n += kind == TimerKind::retransmit || kind == TimerKind::deadline ||
+                 kind == TimerKind::ready;
+        }
+        return n;
+    };
+    t.send(1, "x", mode(SendMode::delivered, OnFull::block, t.net.now + Duration::seconds(60)));
+    t.net.flush();
+    t.net.post(*t.b, t.q);  // The receive sends `ready`, which is lost: its timer stays set.
+    ASSERT_EQ(t.net.on_wire(PacketKind::ready), 1u);
+    t.net.drop_all();
+    ASSERT_GE(channel_timers(*t.a), 1u);  // The deadline of the pending send.
+    ASSERT_EQ(channel_timers(*t.b), 1u);
+    t.net.exit(*t.a, t.p);
+    EXPECT_EQ(t.a->error(1), Errc::closed);
+    EXPECT_EQ(channel_timers(*t.a), 0u);
+    t.net.exit(*t.b, t.q);
+    EXPECT_EQ(channel_timers(*t.b), 0u);
+}
+
 // Found by the simulator (herald-sim --scenario=direct --seed=17961 --nodes=6
 // --processes=12): a send-after-receive receiver sent `ready` to a sender whose node then
 // restarted; the new incarnation dropped the repeated `ready` as stale, so the receiver kept
