@@ -115,6 +115,11 @@ void add_options(CLI::App& app, Cli& cli) {
                    "this long from 100 ms on, then drain (their credit is 4; 0 = no stall)")
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{3'600'000}))
         ->capture_default_str();
+    app.add_option("--address", o.address,
+                   "Order scenarios: the group's address, hosts, multicast (an IP multicast "
+                   "group the member nodes join) or broadcast; first transmissions go there")
+        ->check(CLI::IsMember({"hosts", "multicast", "broadcast"}))
+        ->capture_default_str();
     app.add_option("--channels-max", o.channels_max,
                    "Direct engines' live channels per node (0 = 100000); few make receivers "
                    "refuse channels, and senders open new epochs")

@@ -436,7 +436,9 @@ void add_address_counters(const NodeStats& s, admin::Reply& reply) {
                            {"group_fan_outs", s.group_fan_outs},
                            {"group_joined", s.group_joined},
                            {"group_address_errors", s.group_address_errors},
-                           {"group_received", s.group_received}});
+                           {"group_received", s.group_received},
+                           {"ordered_address_sends", s.ordered_address_sends},
+                           {"ordered_unclaimed_dropped", s.ordered_unclaimed_dropped}});
 }
 
 }  // namespace

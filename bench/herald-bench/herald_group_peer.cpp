@@ -1,8 +1,9 @@
 // bench-herald-group: Herald's side of the group workloads through the public API only
 // (herald/herald.h): one Node per member process, rank 0's node also the group server; one
 // group of `members` members with the order given as --variant (fifo, sequencer, abcast,
-// cbcast, absolute), every member multicasting at once (--pattern mcast) or rank 0 paced
-// (--pattern paced) with Process::ordered_multicast. Layer: bench.
+// cbcast, absolute; with "-ipmc", e.g. fifo-ipmc, the group gets an IP multicast address the
+// server picks: docs/ordering.md O38), every member multicasting at once (--pattern mcast) or
+// rank 0 paced (--pattern paced) with Process::ordered_multicast. Layer: bench.
 #include <herald/herald.h>
 #include <poll.h>
 
@@ -35,7 +36,24 @@ struct Member {
     std::optional<Process> process;
 };
 
-Result<Member> start_member(const PeerArgs& args, Order order) {
+// --variant: an order, and whether the group is on an IP multicast address ("<order>-ipmc").
+struct Variant {
+    Order order = Order::fifo;
+    GroupAddress address;
+};
+
+Result<Variant> parse_variant(std::string_view text) {
+    Variant v;
+    constexpr std::string_view ipmc = "-ipmc";
+    if (text.ends_with(ipmc)) {
+        text.remove_suffix(ipmc.size());
+        v.address.kind = GroupAddress::Kind::multicast;  // Empty group: the server picks.
+    }
+    HERALD_TRY(v.order, parse_order(text));
+    return v;
+}
+
+Result<Member> start_member(const PeerArgs& args, const Variant& variant) {
     NodeOptions options;
     options.listen = "udp://" + args.host + ":0";
     options.faults_from_env = false;
@@ -47,7 +65,9 @@ Result<Member> start_member(const PeerArgs& args, Order order) {
     }
     Member member;
     HERALD_TRY(member.node, Node::start(options));
-    if (args.rank == 0) HERALD_TRY(member.node->create_group(group_name, order));
+    if (args.rank == 0) {
+        HERALD_TRY(member.node->create_group(group_name, false, variant.order, variant.address));
+    }
     HERALD_TRY(auto process, member.node->spawn());
     member.process.emplace(std::move(process));
     return member;
@@ -171,8 +191,8 @@ Status run(const PeerArgs& args) {
     if (args.rank > 0 && args.endpoint.empty()) {
         return fail(Errc::invalid_argument, "rank > 0 needs --endpoint (the group server's URL)");
     }
-    HERALD_TRY(Order order, parse_order(args.variant));
-    HERALD_TRY(auto member, start_member(args, order));
+    HERALD_TRY(Variant variant, parse_variant(args.variant));
+    HERALD_TRY(auto member, start_member(args, variant));
     announce_ready(member.node->listen_url());
     HERALD_TRY(auto peers, read_command("peers", now_ns() + group_form_timeout_ms * 1'000'000));
     HERALD_TRY(connect_peers(member, peers));

@@ -128,6 +128,16 @@ Cell group_cell(const Mode& mode, Pattern pattern, std::uint32_t members, std::s
         cell.systems.push_back(system(order, std::string("herald ordered_multicast ") + order,
                                       "bench-herald-group", herald, order));
     }
+    // The same orders with the group created with an IP multicast address (docs/ordering.md
+    // O38: one datagram per entry for every member node) beside the host-list rows above.
+    for (const char* order : mode.group_ipmc_orders) {
+        PeerArgs herald = args;
+        herald.count = 0;
+        const std::string key = std::string(order) + ipmc_suffix;
+        cell.systems.push_back(
+            system(key, std::string("herald ordered_multicast ") + order + " over IP multicast",
+                   "bench-herald-group", herald, key));
+    }
     PeerArgs cpg = args;
     cpg.transport = "cpg";
     cell.systems.push_back(system("cpg", "corosync cpg agreed", "bench-cpg", cpg));
@@ -147,6 +157,7 @@ Mode smoke_mode() {
     mode.sender_counts = {10};
     mode.group_members = {3};
     mode.group_sizes = {64};
+    mode.group_ipmc_orders = {"fifo"};
     return mode;
 }
 

@@ -26,6 +26,8 @@ struct Mode {
     std::vector<std::uint32_t> group_members = {3, 5, 8};
     std::vector<std::size_t> group_sizes = {64, 1024};
     std::uint32_t paced_rate = 1000;
+    // Orders also run with the group on an IP multicast address (system key "<order>-ipmc").
+    std::vector<const char*> group_ipmc_orders = {"fifo", "sequencer", "abcast"};
 };
 [[nodiscard]] Mode quick_mode();
 [[nodiscard]] Mode full_mode();
@@ -37,6 +39,10 @@ inline constexpr const char* alternative_keys[] = {"raw", "raw-mmsg", "zmq", "nn
 // Group rows: Herald's orders (docs/ordering.md), then Corosync CPG in agreed order.
 inline constexpr const char* group_keys[] = {"fifo",   "sequencer", "abcast",
                                              "cbcast", "absolute",  "cpg"};
+// A group row's system key with this suffix ("fifo-ipmc"): the same order, the group created
+// with an IP multicast address the group server picks (docs/ordering.md O38); printed as a
+// second line of the row, under the host-list order's column.
+inline constexpr const char* ipmc_suffix = "-ipmc";
 
 struct SystemRun {
     std::string key;     // "herald", "herald-rpc", or one of alternative_keys.

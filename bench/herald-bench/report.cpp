@@ -135,25 +135,35 @@ void print_memory(std::ostream& out, const CellResult& result) {
     }
 }
 
-// The group rows: Herald's orders beside Corosync CPG, and herald / cpg for each order.
+// The group rows: Herald's orders beside Corosync CPG, and herald / cpg for each order; then,
+// when the cell ran them, the same orders over IP multicast ("<workload>-ipmc", O38) in the
+// same columns (blank where that order did not run so).
 void print_group_cell(std::ostream& out, const CellResult& result) {
     const Cell& cell = result.cell;
     auto measurement = [&](const std::string& key) -> const Measurement* {
         auto it = result.systems.find(key);
         return it == result.systems.end() ? nullptr : &it->second;
     };
+    const bool ipmc = std::any_of(result.systems.begin(), result.systems.end(),
+                                  [](const auto& s) { return s.first.ends_with(ipmc_suffix); });
     for (const auto& figure : headline_figures(cell.pattern)) {
-        std::string line = fmt::format("{:<11}{:<8}{:<6}{:<8}", cell.workload, cell.members,
-                                       size_label(cell.size_bytes), figure.name);
-        std::string ratios;
-        for (const char* key : group_keys) {
-            line += fmt::format("{:>10}", value_text(measurement(key), figure.key));
-            if (std::string_view(key) == "cpg") continue;
-            ratios +=
-                fmt::format("{:>{}}", ratio_text(measurement(key), measurement("cpg"), figure.key),
-                            ratios.empty() ? 8 : 7);
+        for (const std::string suffix : {"", ipmc_suffix}) {
+            if (!suffix.empty() && !ipmc) continue;
+            std::string line = fmt::format("{:<15}{:<8}{:<6}{:<8}", cell.workload + suffix,
+                                           cell.members, size_label(cell.size_bytes), figure.name);
+            std::string ratios;
+            for (const char* key : group_keys) {
+                const bool cpg = std::string_view(key) == "cpg";
+                const Measurement* m = measurement(cpg ? key : key + suffix);
+                line +=
+                    fmt::format("{:>10}", m == nullptr && !cpg ? "" : value_text(m, figure.key));
+                if (cpg) continue;
+                ratios += fmt::format(
+                    "{:>{}}", m == nullptr ? "" : ratio_text(m, measurement("cpg"), figure.key),
+                    ratios.empty() ? 8 : 7);
+            }
+            out << line << ratios << "\n";
         }
-        out << line << ratios << "\n";
     }
 }
 
@@ -161,7 +171,7 @@ void print_group_table(std::ostream& out, const std::vector<CellResult>& results
     bool any = false;
     for (const auto& result : results) any = any || result.cell.members > 0;
     if (!any) return;
-    out << fmt::format("\n{:<11}{:<8}{:<6}{:<8}", "workload", "members", "size", "figure");
+    out << fmt::format("\n{:<15}{:<8}{:<6}{:<8}", "workload", "members", "size", "figure");
     for (const char* key : group_keys) out << fmt::format("{:>10}", key);
     out << fmt::format("{:>8}{:>7}{:>7}{:>7}{:>7}\n", "/fifo", "/seq", "/abc", "/cbc", "/abs");
     for (const auto& result : results) {
@@ -173,9 +183,10 @@ void print_group_table(std::ostream& out, const std::vector<CellResult>& results
            "the slowest member\n(higher is better; targets: total order >= 4 x cpg, fifo >= 2 x "
            "cpg at 3 members).\nmcast-lat: one sender at a fixed rate, delivery - send time at "
            "every member (lower is\nbetter; target: total order p50 <= 0.5 x cpg). * = some "
-           "member lost messages.\nIP multicast: not measured (ordered streams go one datagram "
-           "per member node; only\nthe group engine's own multicasts use a group's IP multicast "
-           "address yet).\n";
+           "member lost messages.\n<workload>-ipmc: the same orders with the group on an IP "
+           "multicast address\n(first transmissions one datagram for every member node, "
+           "docs/ordering.md O38);\nthe rows above it use the host list (one datagram per member "
+           "node).\n";
 }
 
 void print_problems(std::ostream& out, const std::vector<CellResult>& results) {

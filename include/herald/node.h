@@ -195,6 +195,10 @@ struct NodeStats {
     // ran out of ordered credit.
     std::uint64_t group_credit_dropped = 0, ordered_credit_dropped = 0;
     std::uint64_t ordered_credit_stalls = 0;
+    // Ordered multicast's two-level addressing (docs/ordering.md O38): entries whose first
+    // transmission went as one datagram to the group's IP multicast or broadcast address, and
+    // such datagrams no member of this node took (none in that view here).
+    std::uint64_t ordered_address_sends = 0, ordered_unclaimed_dropped = 0;
 };
 
 // Thread safety: every Node method may be called from any thread, except from the node's own

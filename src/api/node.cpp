@@ -215,6 +215,8 @@ void add_ordered_stats(runtime::NodeOrderService& order, NodeStats& s) {
     s.ordered_held = o->held;
     s.ordered_credit_dropped = o->credit_dropped;
     s.ordered_credit_stalls = o->credit_stalls;
+    s.ordered_address_sends = o->address_sends;
+    s.ordered_unclaimed_dropped = o->unclaimed_dropped;
 }
 
 // Two-level addressing (docs/groups.md G22): the Node's and its transport's group counters.

@@ -36,6 +36,12 @@ RunReport run_order_scenario(const ScenarioOptions& o, std::uint64_t seed,
     w.members = o.processes;
     w.messages = o.messages;
     w.liveness_messages = o.liveness_messages;
+    using proto::group::AddressKind;
+    if (o.address == "multicast") {  // 239.193.0.1:7410, the first a group server picks (G22).
+        w.address = {AddressKind::multicast, proto::IpGroup{4, {239, 193, 0, 1}, 7410}};
+    } else if (o.address == "broadcast") {
+        w.address.kind = AddressKind::broadcast;
+    }
     if (atomic) {  // docs/groups.md G23: half ft-atomic, senders crashing mid-multicast.
         w.ft_percent = 50;
         w.sender_crash_percent = 10;

@@ -109,14 +109,28 @@ void OrderWorkload::reconfigure() {
     proto::order::View view;
     view.id = ++view_id_;
     view.members = members;
+    view.address = options_.address;
     ++numbers_["order_views"];
     for (std::size_t i = 0; i < sim_.node_count(); ++i) {
         SimNode& node = sim_.node_at(i);
         if (!node.up()) continue;
         node.command<OrderEngine>(slot_, [&](auto& e, proto::Effects& out) {
+            follow_address(node, view, out);
             e.on_view(group_name, view, sim_.now(), out);
         });
     }
+}
+
+// G22's memberships, as the group engine gives them: a node receives the datagrams of the
+// group's IP multicast group while the view it installs holds one of its members.
+void OrderWorkload::follow_address(const SimNode& node, const proto::order::View& view,
+                                   proto::Effects& out) {
+    const proto::IpGroup& ip = view.address.ip;
+    if (view.address.kind != proto::group::AddressKind::multicast) return;
+    const bool hosts = std::any_of(view.members.begin(), view.members.end(),
+                                   [&](const Member& m) { return m.pid.node == node.id(); });
+    if (hosts && !node.joined(ip)) out.join_group(ip);
+    if (!hosts && node.joined(ip)) out.leave_group(ip);
 }
 
 void OrderWorkload::schedule(std::size_t index, Duration delay) {

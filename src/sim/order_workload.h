@@ -39,6 +39,10 @@ struct OrderWorkloadOptions {
     Duration stall = Duration::zero();  // InboxTaking (scenario_spec.h): the last node's stall.
     std::uint32_t sender_crash_percent = 0;
     std::uint32_t sender_crashes_max = 2;
+    // The group's address in every view (docs/ordering.md O38). With an IP multicast group the
+    // workload also plays the group engine's part (docs/groups.md G22): each up node joins the
+    // group while the view holds one of its members, and leaves it when not.
+    proto::group::GroupAddress address = {};
 };
 
 class OrderWorkload final : public ScenarioWorkload {
@@ -115,6 +119,7 @@ private:
     std::map<std::uint64_t, std::pair<std::size_t, std::uint64_t>> ops_;  // op -> (proc, payload)
     std::map<std::uint64_t, Sent> sent_;                                  // By payload.
     std::map<Life, LifeState> lives_;
+    void follow_address(const SimNode& node, const proto::order::View& view, proto::Effects& out);
     std::uint64_t view_id_ = 0;
     std::vector<proto::order::Member> view_members_;
     std::set<std::uint64_t> views_with_loss_;  // Views a crash ended (informative).

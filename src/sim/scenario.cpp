@@ -131,6 +131,9 @@ Status validate(const ScenarioOptions& o) {
     if (o.stall != Duration::zero() && o.stall + Duration::milliseconds(100) >= o.safety) {
         return fail(Errc::invalid_argument, "the stall must end within the safety phase");
     }
+    if (o.address != "hosts" && o.address != "multicast" && o.address != "broadcast") {
+        return fail(Errc::invalid_argument, "address must be hosts, multicast or broadcast");
+    }
     if (o.channel_idle != Duration::zero() && o.channel_idle < Duration::seconds(2)) {
         return fail(Errc::invalid_argument, "channel idle time must be at least 2000 ms");
     }
@@ -179,6 +182,7 @@ std::string replay_line(const ScenarioOptions& o, std::uint64_t seed) {
     count("channels-max", o.channels_max, d.channels_max);
     count("stall-ms", static_cast<std::uint64_t>(o.stall.ms()),
           static_cast<std::uint64_t>(d.stall.ms()));
+    if (o.address != d.address) line += " --address=" + o.address;
     return line;
 }
 

@@ -54,6 +54,10 @@ struct ScenarioOptions {
     // last node stop taking their deliveries 100 ms into the safety phase for this long, then
     // drain; members' credit (member_queue_max) is then 4. Zero: no stall.
     Duration stall = Duration::zero();
+    // Order scenarios (docs/ordering.md O38): the group's low-level address, "hosts" (the
+    // member nodes), "multicast" (an IP multicast group every node hosting a member joins) or
+    // "broadcast": first transmissions go there as one order_data.
+    std::string address = "hosts";
 };
 
 // ScenarioOptions::epoch_first for --first-epoch=near-wrap: 16 below 2^32.

@@ -115,9 +115,7 @@ void OrderEngine::send_entry(GroupState& g, const std::string& name, Endpoint& e
     if (g.mode == OrderMode::abcast && entry.type == EntryType::data) {
         ep.out.proposals[entry.seq].assign(ep.view.members.size(), std::nullopt);
     }
-    for (std::uint32_t j = 0; j < ep.view.members.size(); ++j) {
-        if (j != ep.index) transmit_entry(name, ep, entry, j, out);
-    }
+    transmit_first(name, ep, entry, out);  // O38.
     ep.out.acked[ep.index] = entry.seq;
     Stream& own = ep.streams[ep.index];
     own.contiguous = entry.seq;
@@ -162,11 +160,16 @@ void OrderEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects
     OrderPacket& m = *parsed;
     auto g = groups_.find(m.group);
     if (g == groups_.end()) {
-        ++counters_.stale_dropped;
+        // O38: a group address may be shared with groups this node does not know.
+        ++(m.to_group() ? counters_.unclaimed_dropped : counters_.stale_dropped);
         return;
     }
     if (m.kind == PacketKind::order_flush_report) {
         on_report(g->second, g->first, m, out);
+        return arm(now, out);
+    }
+    if (m.to_group()) {
+        on_group_data(g->second, g->first, m, now, out);
         return arm(now, out);
     }
     auto it = g->second.endpoints.find(m.target.pid);

@@ -2,7 +2,7 @@
 // (sequence numbers, acks, retransmission, dedup) and, per group, FIFO, sequencer, ABCAST,
 // CBCAST or absolute (timestamp) delivery order; on a view change the survivors flush the old
 // view (virtual synchrony). Membership is an input (on_view), e.g. the group engine's views.
-// Layer: proto/order. Sans-I/O, single-threaded. Rules O1..O35: docs/ordering.md.
+// Layer: proto/order. Sans-I/O, single-threaded. Rules O1..O38: docs/ordering.md.
 #pragma once
 
 #include <map>
@@ -86,6 +86,15 @@ private:
                     Time now, Effects& out);
     void transmit_entry(const std::string& name, const Endpoint& ep, const StreamEntry& entry,
                         std::uint32_t to, Effects& out);
+
+    // O38 (order_address.cpp): an entry's first transmission, one order_data without a target
+    // for the members of every other node (`entry` is borrowed and given back unchanged), and
+    // its receipt by every local member of its view.
+    void transmit_first(const std::string& name, const Endpoint& ep, StreamEntry& entry,
+                        Effects& out);
+    [[nodiscard]] Destination first_destination(const View& view, Effects& out);
+    void on_group_data(GroupState& g, const std::string& name, OrderPacket& m, Time now,
+                       Effects& out);
     void on_data(GroupState& g, const std::string& name, Endpoint& ep, std::uint32_t from,
                  OrderPacket& m, Time now, Effects& out);
     [[nodiscard]] bool takes(const Endpoint& ep, const Stream& s, std::uint64_t seq);
@@ -177,6 +186,8 @@ private:
     // O37: per local member, deliveries not yet reported consumed (one entry per process that
     // got one, erased when it exits: no allocation per message).
     std::map<Pid, std::uint32_t> inbox_;
+    // O38: the member nodes of a first transmission (kept for its capacity).
+    std::vector<NodeId> nodes_;
 };
 
 }  // namespace herald::proto::order

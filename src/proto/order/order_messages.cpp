@@ -387,8 +387,14 @@ Result<OrderPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
     m.source = Member{h.source, h.source_incarnation};
     m.target = Member{h.target, h.target_incarnation};
     if (h.source.node != from) return fail(Errc::malformed, "source is not the sending node");
-    if (!h.source.valid() || !h.target.valid()) return fail(Errc::malformed, "invalid pid");
+    if (!h.source.valid()) return fail(Errc::malformed, "invalid pid");
+    // O38: order_data sent to the group's members on every node names no target.
+    if (!h.target.valid() && !m.to_group()) return fail(Errc::malformed, "invalid pid");
+    if (m.to_group() && h.kind != PacketKind::order_data) {
+        return fail(Errc::malformed, "no target on another kind than order_data");
+    }
     HERALD_TRY(parse_extensions(packet, name_bytes_max, members_max, m));
+    if (m.to_group() && m.origin) return fail(Errc::malformed, "a relay without a target");
     if (m.group.empty()) return fail(Errc::malformed, "no group_name");
     if (m.view_id == 0) return fail(Errc::malformed, "no view_id");
     if (m.origin && m.kind != PacketKind::order_data) {

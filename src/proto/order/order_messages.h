@@ -115,15 +115,20 @@ struct OrderPacket {
     // order_propose (O13): further proposals of the same proposer, (data seq, number integer).
     std::vector<std::pair<std::uint64_t, std::uint64_t>> more;
     Bytes body;  // order_flush_report, order_flush_outcome.
+
+    // O38: an order_data for every member of the view on the receiving node but its source:
+    // target 0.0 with target_incarnation 0 (a first transmission to the group's address or
+    // member nodes). Only order_data without order_origin may have it.
+    [[nodiscard]] bool to_group() const { return target == Member{}; }
 };
 
 [[nodiscard]] wire::Packet build(const OrderPacket& m);
 // Errc::malformed (detail names the rule): not an order kind, a source not on node `from`, an
-// invalid pid, a missing or over-long group_name, no view_id, a zero seq, an entry body that
-// does not decode, a vector_clock whose width is not a multiple of 8 or over `members_max`, an
-// order_ack body with unknown flags, over `members_max` entries, an index not below
-// `members_max` or not above the one before, a varint over 64 bits or not in its shortest
-// form, or bytes missing or left over.
+// invalid pid (a target 0.0 with incarnation 0 is valid on order_data without order_origin, O38), a
+// missing or over-long group_name, no view_id, a zero seq, an entry body that does not decode, a
+// vector_clock whose width is not a multiple of 8 or over `members_max`, an order_ack body with
+// unknown flags, over `members_max` entries, an index not below `members_max` or not above the one
+// before, a varint over 64 bits or not in its shortest form, or bytes missing or left over.
 [[nodiscard]] Result<OrderPacket> parse(NodeId from, wire::Packet& packet,
                                         std::uint32_t name_bytes_max, std::uint32_t members_max);
 

@@ -73,6 +73,11 @@ struct OrderCounters {
     std::uint64_t relayed_first = 0;     // O36: entries first received through a relay.
     std::uint64_t credit_dropped = 0;    // O37: data for a member out of credit, not taken.
     std::uint64_t credit_stalls = 0;     // O37: times a member ran out of credit.
+    // O38: first transmissions sent as one order_data to the group's IP multicast or broadcast
+    // address (else to the list of member nodes), and target-less order_data no local member
+    // took (none of the group in that view here, or only its source).
+    std::uint64_t address_sends = 0;
+    std::uint64_t unclaimed_dropped = 0;
     // Gauge (set by OrderEngine::counters): stream entries local members hold, not yet stable
     // (O35): received and not delivered, or delivered and kept for a flush.
     std::uint64_t held = 0;

@@ -8,11 +8,26 @@
 // until a reply), prints "reply", then waits until <peers> nodes answered (each reply teaches
 // its peer table one node) and prints "peers <n>". Exit 0 on success, 1 on timeout, 2 on a
 // bad argument or a failed start; nothing is ever sent to a unicast address of another node.
+//   node_group_helper ordered fifo|sequencer <listen-url> <address-url> <url,url,url>
+//                     <timeout-ms> <release-file>
+// Ordered multicast over an IP multicast group (docs/ordering.md O38), through the public API:
+// the first url's node hosts the group server and creates the group with that address; every
+// node joins one member, waits for the ordering view of all, multicasts ordered_messages
+// messages and takes every member's; it prints "delivered <n> fifo <ok|broken> order <hash>"
+// and its counters, then waits for <release-file> (so that no node stops while another still
+// needs its retransmissions) and exits 0 (1 on a timeout, 2 on an error).
+#include <herald/herald.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "runtime/node.h"
 
@@ -36,7 +51,7 @@ int fail_with(const std::string& what) {
     return 2;
 }
 
-int run_member(Node& node, bool multicast, const Endpoint& address,
+int run_member(runtime::Node& node, bool multicast, const Endpoint& address,
                std::chrono::milliseconds timeout) {
     if (multicast) {
         auto handle = node.add_group_address(address, GroupRole::member);
@@ -51,7 +66,7 @@ int run_member(Node& node, bool multicast, const Endpoint& address,
     return 0;
 }
 
-int run_sender(Node& node, bool multicast, const Endpoint& address, std::uint64_t peers,
+int run_sender(runtime::Node& node, bool multicast, const Endpoint& address, std::uint64_t peers,
                std::chrono::milliseconds timeout) {
     if (multicast) {
         auto handle = node.add_group_address(address, GroupRole::sender);
@@ -68,9 +83,130 @@ int run_sender(Node& node, bool multicast, const Endpoint& address, std::uint64_
     return all ? 0 : 1;
 }
 
+constexpr int ordered_messages = 200;
+constexpr const char* ordered_group = "ordered";
+
+std::string server_dir() {
+    return (std::filesystem::temp_directory_path() /
+            ("herald-netns-server-" + std::to_string(::getpid())))
+        .string();
+}
+
+std::vector<std::string> split_urls(const std::string& list) {
+    std::vector<std::string> urls;
+    std::stringstream words(list);
+    for (std::string url; std::getline(words, url, ',');) urls.push_back(url);
+    return urls;
+}
+
+// Starts this rank's node (rank 0: the group server, which creates the group), connects to
+// the others and joins one member; nullptr after printing the error.
+std::unique_ptr<herald::Node> start_ordered(const std::vector<std::string>& urls, std::size_t rank,
+                                            herald::Order order, const std::string& address,
+                                            std::chrono::milliseconds timeout) {
+    herald::NodeOptions options;
+    options.listen = urls[rank];
+    options.faults_from_env = false;
+    if (rank == 0) {
+        options.data_dir = server_dir();
+        options.groups.server = true;
+    } else {
+        options.groups.server_url = urls[0];
+    }
+    auto node = herald::Node::start(options);
+    if (!node) {
+        fail_with("start: " + node.error().to_string());
+        return nullptr;
+    }
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+        if (i == rank) continue;
+        if (!wait_for([&] { return (*node)->connect(urls[i]).has_value(); }, timeout)) {
+            fail_with("connect " + urls[i]);
+            return nullptr;
+        }
+    }
+    if (rank == 0) {
+        const herald::GroupAddress group{herald::GroupAddress::Kind::multicast, address};
+        auto created = (*node)->create_group(ordered_group, false, order, group);
+        if (!created) {
+            fail_with("create: " + created.error().to_string());
+            return nullptr;
+        }
+    }
+    return std::move(*node);
+}
+
+// Takes `count` ordered data messages; checks FIFO per sender ("<rank>:<i>", i from 0) and
+// hashes the whole sequence (FNV-1a), which total order makes equal at every member.
+int take_ordered(herald::Process& process, std::size_t count, std::chrono::milliseconds timeout,
+                 herald::Node& node) {
+    std::vector<int> next(8, 0);
+    bool fifo = true;
+    std::uint64_t hash = 1469598103934665603ull;
+    std::size_t taken = 0;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (taken < count && std::chrono::steady_clock::now() < deadline) {
+        auto envelope = process.receive(std::chrono::milliseconds(100));
+        if (!envelope || !envelope->ordered) continue;
+        auto m = herald::decode_group_message(*envelope);
+        if (!m || m->kind != herald::GroupMessage::Kind::data) continue;
+        const std::string text(m->text());
+        const auto colon = text.find(':');
+        const auto sender = static_cast<std::size_t>(std::atoi(text.substr(0, colon).c_str()));
+        const int i = std::atoi(text.substr(colon + 1).c_str());
+        if (sender >= next.size() || next[sender] != i) fifo = false;
+        if (sender < next.size()) next[sender] = i + 1;
+        for (char c : text) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+        ++taken;
+    }
+    const auto stats = node.stats();
+    std::printf("delivered %zu fifo %s order %016llx address_sends %llu datagrams %llu\n", taken,
+                fifo ? "ok" : "broken", static_cast<unsigned long long>(hash),
+                static_cast<unsigned long long>(stats.ordered_address_sends),
+                static_cast<unsigned long long>(stats.group_datagrams));
+    std::fflush(stdout);
+    return taken == count ? 0 : 1;
+}
+
+int run_ordered(char** argv) {
+    auto order = herald::parse_order(argv[2]);
+    if (!order) return fail_with(order.error().to_string());
+    const std::vector<std::string> urls = split_urls(argv[5]);
+    const auto rank = static_cast<std::size_t>(
+        std::find(urls.begin(), urls.end(), std::string(argv[3])) - urls.begin());
+    if (rank >= urls.size()) return fail_with("the listen url is not in the list");
+    const std::chrono::milliseconds timeout(std::strtoll(argv[6], nullptr, 10));
+    auto node = start_ordered(urls, rank, *order, argv[4], timeout);
+    if (!node) return 2;
+    auto process = node->spawn();
+    if (!process) return fail_with("spawn: " + process.error().to_string());
+    // The group exists once rank 0 created it; until then join fails not_found.
+    if (!wait_for([&] { return process->join_group(ordered_group).has_value(); }, timeout)) {
+        return fail_with("join timed out");
+    }
+    const bool formed = wait_for(
+        [&] {
+            auto v = process->ordered_view(ordered_group);
+            return v && v->members.size() == urls.size();
+        },
+        timeout);
+    if (!formed) return fail_with("no ordering view of every member");
+    for (int i = 0; i < ordered_messages; ++i) {
+        const std::string text = std::to_string(rank) + ":" + std::to_string(i);
+        auto sent = process->ordered_multicast(ordered_group, std::string_view(text));
+        if (!sent) return fail_with("ordered_multicast: " + sent.error().to_string());
+    }
+    int status = take_ordered(*process, urls.size() * ordered_messages, timeout, *node);
+    if (!wait_for([&] { return std::filesystem::exists(argv[7]); }, timeout)) status = 1;
+    node->stop();
+    if (rank == 0) std::filesystem::remove_all(server_dir());
+    return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc == 8 && std::string(argv[1]) == "ordered") return run_ordered(argv);
     if (argc != 7) return fail_with("usage: see node_group_helper.cpp");
     const std::string mode = argv[1];
     const std::string kind = argv[2];
@@ -81,7 +217,7 @@ int main(int argc, char** argv) {
     config.listen_url = argv[3];
     config.faults_from_env = false;
     if (!multicast) config.transport.groups.broadcast = *address;
-    auto node = Node::start(std::move(config));
+    auto node = runtime::Node::start(std::move(config));
     if (!node) return fail_with(node.error().to_string());
     const auto peers = std::strtoull(argv[5], nullptr, 10);
     const std::chrono::milliseconds timeout(std::strtoll(argv[6], nullptr, 10));

@@ -3,6 +3,9 @@
 // it, 10.77.0.1-3/24) and runs one node_group_helper per node namespace (ip netns exec). One
 // sender pings the group address (or the broadcast address): each hello is one datagram, and
 // both member nodes must answer it, although nobody ever told the sender their addresses.
+// And ordered multicast (docs/ordering.md O38) in fifo and sequencer order over a real IP
+// multicast group: every member delivers every message, per sender in order (sequencer: in one
+// order everywhere), and the first transmissions went to the group as datagrams.
 // Needs root and iproute2; skipped with a message otherwise. No traffic leaves the test's own
 // namespaces; they are deleted at the end, on failure too, and stale ones of a crashed run
 // are removed first. Every wait is bounded.
@@ -17,6 +20,8 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -235,6 +240,50 @@ protected:
         }
     }
 
+    // O38: every node joins one member of a group with an IP multicast address and makes
+    // ordered_messages ordered multicasts; every member delivers all of them, FIFO per sender
+    // (and, for `total`, in one order: the same hash), and the first transmissions went to
+    // the group's address as datagrams.
+    void expect_ordered_over_ip_multicast(const std::string& order, bool total) {
+        const auto deadline = Clock::now() + helper_timeout + 10s;
+        const std::string release = ::testing::TempDir() + "herald-netns-release-" +
+                                    std::to_string(::getpid()) + "-" + order;
+        std::remove(release.c_str());
+        const std::string urls = Network::listen_url(0, false) + "," +
+                                 Network::listen_url(1, false) + "," +
+                                 Network::listen_url(2, false);
+        std::vector<std::unique_ptr<Helper>> nodes;
+        for (int i = 0; i < 3; ++i) {
+            nodes.push_back(std::make_unique<Helper>(
+                network_.node(i),
+                std::vector<std::string>{"ordered", order, Network::listen_url(i, false),
+                                         "udp://239.77.0.2:7510", urls,
+                                         std::to_string(helper_timeout.count() * 1000), release}));
+        }
+        std::vector<std::string> hashes;
+        for (auto& node : nodes) {
+            ASSERT_TRUE(node->wait_for_output("datagrams", deadline)) << node->output();
+            EXPECT_NE(node->output().find("delivered 600 fifo ok"), std::string::npos)
+                << node->output();
+            const auto at = node->output().find("order ");
+            hashes.push_back(node->output().substr(at + 6, 16));
+            // At least one datagram to the group per message multicast (plus sequencer orders).
+            const auto sends = std::strtoull(
+                node->output().c_str() + node->output().find("address_sends ") + 14, nullptr, 10);
+            const auto datagrams = std::strtoull(
+                node->output().c_str() + node->output().find("datagrams ") + 10, nullptr, 10);
+            EXPECT_GE(sends, 200u) << node->output();
+            EXPECT_GE(datagrams, sends) << node->output();
+        }
+        if (total) {
+            EXPECT_EQ(hashes[0], hashes[1]);
+            EXPECT_EQ(hashes[0], hashes[2]);
+        }
+        if (FILE* f = std::fopen(release.c_str(), "w")) std::fclose(f);
+        for (auto& node : nodes) EXPECT_EQ(node->wait_exit(deadline), 0) << node->output();
+        std::remove(release.c_str());
+    }
+
     Network network_;
 };
 
@@ -249,6 +298,14 @@ TEST_F(NodeGroupNetns, OneDatagramToAnIpv6MulticastGroupReachesBothMemberHosts) 
 
 TEST_F(NodeGroupNetns, OneDatagramToTheBroadcastAddressReachesEveryOtherHost) {
     expect_both_members_answer("broadcast", "udp://10.77.0.255:7600");
+}
+
+TEST_F(NodeGroupNetns, FifoOrderedMulticastOverAnIpMulticastGroupReachesEveryMember) {
+    expect_ordered_over_ip_multicast("fifo", false);
+}
+
+TEST_F(NodeGroupNetns, SequencerOrderedMulticastOverAnIpMulticastGroupAgreesEverywhere) {
+    expect_ordered_over_ip_multicast("sequencer", true);
 }
 
 }  // namespace

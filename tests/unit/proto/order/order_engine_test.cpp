@@ -29,15 +29,28 @@ struct Net {
     std::map<Pid, std::vector<Delivery>> got;
     Time now = Time::zero();
     View view;
+    std::size_t fan_outs = 0;  // Sends to several nodes (O38), each put on the wire per node.
 
     Net(std::size_t n, OrderMode mode, std::uint32_t member_queue_max = 1024) {
         options.member_queue_max = member_queue_max;
+        std::vector<Member> members;
+        for (std::size_t i = 1; i <= n; ++i) members.push_back(member(i));
+        start(n, mode, members, {});
+    }
+    // Nodes 1..n with the given members (several per node may share it) and group address.
+    Net(std::size_t n, OrderMode mode, std::vector<Member> members, group::GroupAddress address) {
+        start(n, mode, std::move(members), address);
+    }
+    void start(std::size_t n, OrderMode mode, std::vector<Member> members,
+               group::GroupAddress address) {
         view.id = 1;
+        view.address = address;
+        view.members = std::move(members);
+        std::sort(view.members.begin(), view.members.end());
         for (std::size_t i = 1; i <= n; ++i) {
             engines.push_back(
                 std::make_unique<OrderEngine>(EngineContext{NodeId{i}, 1, random, now}, options));
             EXPECT_TRUE(engines.back()->on_create("g", mode).has_value());
-            view.members.push_back(member(i));
         }
         for (std::size_t i = 1; i <= n; ++i) on_view(i, view);
         flush_wire();  // Absolute: the members' first entries (O23a), so none is starting.
@@ -51,7 +64,15 @@ struct Net {
     // Every input is a batch of its own, as in the simulator (on_batch_end: acks, orders).
     void apply(std::size_t node, Effects& out) {
         engine(node).on_batch_end(now, out);
-        for (auto& s : out.sends) wire.push_back({NodeId{node}, s.to.node, std::move(s).take()});
+        for (auto& s : out.sends) {
+            // O38: a first transmission names the member nodes (its address or its list).
+            if (s.to.kind != Destination::Kind::node) {
+                ++fan_outs;
+                for (NodeId to : out.nodes_of(s.to)) wire.push_back({NodeId{node}, to, s.copy()});
+                continue;
+            }
+            wire.push_back({NodeId{node}, s.to.node, std::move(s).take()});
+        }
         std::map<Pid, std::uint32_t> taken;
         for (auto& d : out.deliveries) {
             auto decoded = decode_delivery(d.message.body);
@@ -81,8 +102,12 @@ struct Net {
         apply(node, out);
     }
     Errc send(std::size_t node, std::uint8_t tag, bool relay = false) {
+        return send_from(member(node).pid, tag, relay);
+    }
+    Errc send_from(Pid sender, std::uint8_t tag, bool relay = false) {
+        const std::size_t node = sender.node.value;
         Effects out;
-        engine(node).on_multicast(1, member(node).pid, "g", Bytes{tag}, now, out, relay);
+        engine(node).on_multicast(1, sender, "g", Bytes{tag}, now, out, relay);
         const Errc code =
             out.completions.at(0).result ? Errc::ok : out.completions.at(0).result.error().code;
         apply(node, out);
@@ -109,9 +134,10 @@ struct Net {
             apply(i, out);
         }
     }
-    std::vector<std::uint8_t> tags(std::size_t node) {
+    std::vector<std::uint8_t> tags(std::size_t node) { return tags_of(member(node).pid); }
+    std::vector<std::uint8_t> tags_of(Pid pid) {
         std::vector<std::uint8_t> t;
-        for (const auto& d : got[member(node).pid]) t.push_back(d.payload.at(0));
+        for (const auto& d : got[pid]) t.push_back(d.payload.at(0));
         return t;
     }
 };
@@ -333,9 +359,15 @@ TEST(OrderEngine, SequencerOrdersABatchWithOneEntry) {
         wire::Packet packet = send.copy();
         auto parsed = parse(NodeId{1}, packet, 64, 64);
         ASSERT_TRUE(parsed.has_value());
-        if (parsed->kind == wire::PacketKind::order_data) entries.push_back(*parsed);
+        if (parsed->kind == wire::PacketKind::order_data) {
+            entries.push_back(*parsed);
+            EXPECT_EQ(send.to.kind, Destination::Kind::nodes);
+            EXPECT_EQ(
+                std::vector<NodeId>(out.nodes_of(send.to).begin(), out.nodes_of(send.to).end()),
+                (std::vector<NodeId>{NodeId{2}, NodeId{3}}));
+        }
     }
-    ASSERT_EQ(entries.size(), 2u);  // One entry, to members 2 and 3.
+    ASSERT_EQ(entries.size(), 1u);  // One entry in one packet, for members 2 and 3 (O38).
     EXPECT_EQ(entries[0].entry.type, EntryType::orders);
     EXPECT_EQ(entries[0].entry.runs, (std::vector<OrderRun>{{1, 1, 3}, {2, 1, 1}}));
     net.wire = rest;
@@ -370,9 +402,15 @@ TEST(OrderEngine, AbcastCommitsABatchWithOneEntry) {
         wire::Packet packet = send.copy();
         auto parsed = parse(NodeId{1}, packet, 64, 64);
         ASSERT_TRUE(parsed.has_value());
-        if (parsed->kind == wire::PacketKind::order_data) entries.push_back(*parsed);
+        if (parsed->kind == wire::PacketKind::order_data) {
+            entries.push_back(*parsed);
+            EXPECT_EQ(send.to.kind, Destination::Kind::nodes);
+            EXPECT_EQ(
+                std::vector<NodeId>(out.nodes_of(send.to).begin(), out.nodes_of(send.to).end()),
+                (std::vector<NodeId>{NodeId{2}, NodeId{3}}));
+        }
     }
-    ASSERT_EQ(entries.size(), 2u);  // One entry, to members 2 and 3.
+    ASSERT_EQ(entries.size(), 1u);  // One entry in one packet, for members 2 and 3 (O38).
     EXPECT_EQ(entries[0].entry.type, EntryType::commits);
     EXPECT_EQ(entries[0].entry.commits.size(), 3u);
     net.apply(1, out);
@@ -946,17 +984,132 @@ TEST(OrderEngine, FaultTolerantAtomicReceiversRelayOnFirstSight) {
 TEST(OrderEngine, MalformedRelaysAreDropped) {
     Net net(3, OrderMode::fifo);
     ASSERT_EQ(net.send(1, 1, true), Errc::ok);
-    Net::InFlight p = net.wire.front();  // 1 -> 2.
+    Net::InFlight p = net.wire.front();  // 1 -> 2, as a unicast copy to member 2.
     ASSERT_EQ(p.to, NodeId{2});
+    p.packet.header.target = Net::member(2).pid;
+    p.packet.header.target_incarnation = 1;
     Bytes origin{1, 0, 0, 0};  // Index 1: member 2, the target itself.
     p.packet.extensions.push_back({wire::ExtensionType::order_origin, origin});
     net.pass(p);
-    p = net.wire.front();
+    p.packet.extensions.pop_back();
     p.packet.header.flags = 0;  // order_origin without the relay flag.
     p.packet.extensions.push_back({wire::ExtensionType::order_origin, Bytes{2, 0, 0, 0}});
     net.pass(p);
     EXPECT_EQ(net.engine(2).counters().malformed_dropped, 2u);
     EXPECT_TRUE(net.tags(2).empty());
+}
+
+// O38: nodes 1..3 hosting members 1.10, 1.11, 2.10, 2.11 and 3.10.
+std::vector<Member> two_per_node() {
+    return {Member{Pid{NodeId{1}, 10}, 1}, Member{Pid{NodeId{1}, 11}, 1},
+            Member{Pid{NodeId{2}, 10}, 1}, Member{Pid{NodeId{2}, 11}, 1},
+            Member{Pid{NodeId{3}, 10}, 1}};
+}
+const group::GroupAddress ip_address{group::AddressKind::multicast,
+                                     IpGroup{4, {239, 193, 0, 1}, 7410}};
+
+// O38: a member's multicast (and every later entry of its stream: here the sequencer's orders)
+// leaves its node as ONE order_data without a target, to the group's IP multicast group or
+// the broadcast address (its list naming the member nodes for a driver that cannot), or, with
+// a host list, to the list of member nodes; the other member of its own node gets one by
+// loopback. Every member delivers the message once, the source included (from its own
+// stream, not the loopback: no duplicate anywhere).
+TEST(OrderEngine, FirstTransmissionIsOnePacketForEveryMemberNode) {
+    using Kind = Destination::Kind;
+    const group::GroupAddress broadcast{group::AddressKind::broadcast, {}};
+    for (const auto& [address, kind] :
+         {std::pair{group::GroupAddress{}, Kind::nodes}, std::pair{ip_address, Kind::multicast},
+          std::pair{broadcast, Kind::broadcast}}) {
+        Net net(3, OrderMode::sequencer, two_per_node(), address);
+        Effects out;
+        net.engine(1).on_multicast(1, Pid{NodeId{1}, 11}, "g", Bytes{7}, net.now, out);
+        std::vector<const SendEffect*> data;
+        for (const auto& send : out.sends) {
+            if (send.packet.header.kind == wire::PacketKind::order_data) data.push_back(&send);
+        }
+        ASSERT_EQ(data.size(), 2u);
+        EXPECT_EQ(data[0]->to.kind, kind);
+        const auto nodes = out.nodes_of(data[0]->to);
+        EXPECT_EQ(std::vector<NodeId>(nodes.begin(), nodes.end()),
+                  (std::vector<NodeId>{NodeId{2}, NodeId{3}}));
+        if (kind == Kind::multicast) {
+            EXPECT_EQ(data[0]->to.group, ip_address.ip);
+        }
+        EXPECT_EQ(data[1]->to.kind, Kind::node);  // Loopback to member 1.10.
+        EXPECT_EQ(data[1]->to.node, NodeId{1});
+        for (const auto* send : data) {
+            EXPECT_EQ(send->packet.header.target, Pid{});
+            EXPECT_EQ(send->packet.header.target_incarnation, 0u);
+        }
+        EXPECT_EQ(net.engine(1).counters().address_sends, kind == Kind::nodes ? 0u : 1u);
+        net.apply(1, out);
+        net.flush_wire();
+        for (const auto& m : two_per_node()) {
+            EXPECT_EQ(net.tags_of(m.pid), (std::vector<std::uint8_t>{7})) << to_string(m.pid);
+        }
+        for (std::size_t node = 1; node <= 3; ++node) {
+            EXPECT_EQ(net.engine(node).counters().duplicates_dropped, 0u) << node;
+            EXPECT_EQ(net.engine(node).counters().unclaimed_dropped, 0u) << node;
+        }
+        // The sequencer's (1.10's) order entry went the same way: one packet to nodes 2 and 3.
+        EXPECT_EQ(net.fan_outs, 2u);
+    }
+}
+
+// O38: a target-less order_data is taken only by local members that installed its view; a node
+// where none did (another view, or no member of the group) counts it and drops it. Once the
+// copy of the right view arrives, both members of the node deliver it.
+TEST(OrderEngine, GroupDataOfAnotherViewOrWithoutLocalMembersIsDropped) {
+    std::vector<Member> members = two_per_node();
+    members.pop_back();  // Node 3 hosts no member.
+    Net net(3, OrderMode::fifo, members, ip_address);
+    ASSERT_EQ(net.send_from(Pid{NodeId{1}, 10}, 5), Errc::ok);
+    ASSERT_EQ(net.wire.size(), 2u);  // Node 2 (by the address) and node 1 (loopback).
+    Net::InFlight p = net.wire.front();
+    ASSERT_EQ(p.to, NodeId{2});
+    p.to = NodeId{3};
+    net.pass(p);
+    EXPECT_EQ(net.engine(3).counters().unclaimed_dropped, 1u);
+    p.to = NodeId{2};
+    for (auto& e : p.packet.extensions) {
+        if (e.type == wire::ExtensionType::view_id) e.value = Bytes{2, 0, 0, 0, 0, 0, 0, 0};
+    }
+    net.pass(p);  // View 2: not installed at node 2.
+    EXPECT_EQ(net.engine(2).counters().unclaimed_dropped, 1u);
+    EXPECT_TRUE(net.tags_of(Pid{NodeId{2}, 10}).empty());
+    net.flush_wire();
+    for (const auto& m : members) {
+        EXPECT_EQ(net.tags_of(m.pid), (std::vector<std::uint8_t>{5})) << to_string(m.pid);
+    }
+}
+
+// O38: the multicast copy is lost on the way to node 3; the sender's retransmission (O9) goes
+// to member 3.10 alone, unicast with its target, and every member delivers in one order.
+TEST(OrderEngine, ALostGroupCopyIsRepairedByUnicastRetransmission) {
+    Net net(3, OrderMode::abcast, two_per_node(), ip_address);
+    ASSERT_EQ(net.send_from(Pid{NodeId{2}, 11}, 9), Errc::ok);
+    ASSERT_EQ(net.send_from(Pid{NodeId{1}, 10}, 8), Errc::ok);
+    std::erase_if(net.wire, [](const Net::InFlight& p) {
+        return p.to == NodeId{3} && p.packet.header.kind == wire::PacketKind::order_data;
+    });
+    net.flush_wire();
+    EXPECT_TRUE(net.tags_of(Pid{NodeId{3}, 10}).empty());
+    net.tick(Duration::milliseconds(200));
+    std::size_t unicast = 0;
+    for (const auto& p : net.wire) {
+        if (p.to != NodeId{3} || p.packet.header.kind != wire::PacketKind::order_data) continue;
+        EXPECT_EQ(p.packet.header.target, (Pid{NodeId{3}, 10}));
+        ++unicast;
+    }
+    EXPECT_EQ(unicast, 2u);  // One per sender.
+    net.flush_wire();
+    for (int round = 0; round < 5; ++round) {  // Commits lost with the data come again too.
+        net.tick(Duration::milliseconds(200));
+        net.flush_wire();
+    }
+    const auto order = net.tags_of(Pid{NodeId{1}, 10});
+    ASSERT_EQ(order.size(), 2u);
+    for (const auto& m : two_per_node()) EXPECT_EQ(net.tags_of(m.pid), order) << to_string(m.pid);
 }
 
 }  // namespace

@@ -131,6 +131,37 @@ TEST(OrderMessages, RelayedDataRoundTripsAndBadRelaysAreRejected) {
     EXPECT_FALSE(parse(NodeId{2}, copy, 64, 64).has_value());
 }
 
+// O38: an order_data for every member of its view on the receiving node has target 0.0 with
+// target_incarnation 0; no other kind may lack a target, nor a relay (order_origin), nor may a
+// target 0.0 carry an incarnation.
+TEST(OrderMessages, TargetlessDataRoundTripsAndOtherTargetlessPacketsAreRejected) {
+    OrderPacket m = data_packet(3, EntryType::data, 5);
+    m.target = Member{};
+    m.entry.payload = Bytes{1, 2};
+    wire::Packet p = build(m);
+    EXPECT_EQ(p.header.target, Pid{});
+    EXPECT_EQ(p.header.target_incarnation, 0u);
+    auto back = parse(NodeId{1}, p, 64, 64);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_TRUE(back->to_group());
+    EXPECT_EQ(back->entry.payload, (Bytes{1, 2}));
+    EXPECT_FALSE(data_packet(3, EntryType::data, 5).to_group());
+    EXPECT_TRUE(rejected_after(m, [](OrderPacket& b) { b.target.incarnation = 1; }));
+    EXPECT_TRUE(rejected_after(m, [](OrderPacket& b) { b.target.pid.local = 7; }));
+    EXPECT_TRUE(rejected_after(m, [](OrderPacket& b) {
+        b.entry.relay = true;
+        b.origin = 2;  // A relay names its target (O36).
+    }));
+    for (auto kind :
+         {wire::PacketKind::order_ack, wire::PacketKind::order_propose,
+          wire::PacketKind::order_flush_report, wire::PacketKind::order_flush_outcome}) {
+        EXPECT_TRUE(rejected_after(m, [&](OrderPacket& b) {
+            b.kind = kind;
+            b.seq = 1;
+        })) << static_cast<int>(kind);
+    }
+}
+
 TEST(OrderMessages, CommitAndProposalRoundTrip) {
     OrderPacket m = data_packet(1, EntryType::commit, 2);
     m.entry.ref_seq = 1;
