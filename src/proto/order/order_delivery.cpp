@@ -229,19 +229,14 @@ void OrderEngine::deliver(const std::string& name, Endpoint& ep, std::uint32_t f
 // O20: the envelope the member's queue receives.
 void OrderEngine::deliver_message(const std::string& name, const Endpoint& ep, const Member& sender,
                                   const StreamEntry& entry, Effects& out) {
-    Delivery d;
-    d.group = name;
-    d.view_id = ep.view.id;
-    if (options_.mutations.flush_next_view_id && ep.flushing) d.view_id = ep.pending.id;
-    d.sender = sender;
-    d.seq = entry.seq;
-    d.timestamp = entry.timestamp;
-    d.payload = entry.payload;
+    std::uint64_t view_id = ep.view.id;
+    if (options_.mutations.flush_next_view_id && ep.flushing) view_id = ep.pending.id;
     Message message;
     message.source = sender.pid;
     message.target = ep.self.pid;
     message.seq = entry.seq;
-    message.body = encode_delivery(d);
+    message.body =
+        encode_data_delivery(name, view_id, sender, entry.seq, entry.timestamp, entry.payload);
     ++counters_.delivered;
     hand_over(std::move(message), out);
 }

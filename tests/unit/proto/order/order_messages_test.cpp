@@ -62,6 +62,27 @@ TEST(OrderMessages, DeliveryRoundTrips) {
     EXPECT_EQ(view->view, v.view);
 }
 
+// A data delivery is laid out as docs/ordering.md "delivery" says, in one allocation (the
+// engine builds one per member per message).
+TEST(OrderMessages, DataDeliveryIsBuiltInOneAllocationWithTheDocumentedLayout) {
+    const Bytes payload{1, 2, 3};
+    const Bytes body = encode_data_delivery("g", 3, member(2, 11), 7, -5, payload);
+    EXPECT_EQ(body.size(), 1u + 8 + 1 + 1 + 20 + 8 + 8 + 3);
+    EXPECT_EQ(body.capacity(), body.size());
+    EXPECT_EQ(body[0], 0);  // Data.
+    EXPECT_EQ(body[9], 1);  // Name length.
+    EXPECT_EQ(body[10], 'g');
+    EXPECT_EQ(Bytes(body.end() - 3, body.end()), payload);
+    Delivery d;
+    d.group = "g";
+    d.view_id = 3;
+    d.sender = member(2, 11);
+    d.seq = 7;
+    d.timestamp = -5;
+    d.payload = payload;
+    EXPECT_EQ(encode_delivery(d), body);
+}
+
 TEST(OrderMessages, DataPacketRoundTripsWithClockAndTimestamp) {
     OrderPacket m;
     m.kind = wire::PacketKind::order_data;
