@@ -29,6 +29,13 @@ public:
         v = static_cast<std::int64_t>(raw);
         return true;
     }
+    // The next n bytes in place (valid while the input is).
+    bool view(std::size_t n, ByteView& out) {
+        if (!ok_ || in_.size() - offset_ < n) return ok_ = false;
+        out = in_.subspan(offset_, n);
+        offset_ += n;
+        return true;
+    }
     bool bytes(std::size_t n, Bytes& out) {
         if (!ok_ || in_.size() - offset_ < n) return ok_ = false;
         out.assign(in_.begin() + static_cast<std::ptrdiff_t>(offset_),
@@ -554,15 +561,15 @@ std::optional<Delivery> decode_delivery(ByteView bytes) {
     Delivery d;
     Reader r(bytes);
     std::uint8_t type = 0, length = 0;
-    Bytes name;
-    if (!r.u8(type) || !r.u64(d.view_id) || !r.u8(length) || type > 1 || !r.bytes(length, name)) {
+    ByteView name;
+    if (!r.u8(type) || !r.u64(d.view_id) || !r.u8(length) || type > 1 || !r.view(length, name)) {
         return std::nullopt;
     }
     d.is_view = type == 1;
     d.group = std::string(as_text(name));
-    Bytes rest;
     if (d.is_view) {
-        if (!r.bytes(r.left(), rest)) return std::nullopt;
+        ByteView rest;
+        if (!r.view(r.left(), rest)) return std::nullopt;
         auto v = group::decode_view(rest);
         if (!v) return std::nullopt;
         d.view = std::move(*v);
