@@ -85,11 +85,9 @@ Status NodeOrderService::multicast(const std::string& name, Pid sender, Bytes bo
 }
 
 // One ordering command's hop to the loop and back: `task()` (returning R, a Result) runs on the
-// loop thread while the caller spins, then sleeps, for its value (SpinWaiter). The futex
-// wake-up of a std::future costs more than the whole command on a VM: the paced sender of
-// docs/performance.md "Where one paced message's time goes" waited 45-75 us for it.
+// loop thread while the caller spins, then sleeps, for its value (SpinWaiter).
 template <class R, class F>
-R NodeOrderService::hop(const char* what, F&& task) {
+R NodeOrderService::hop(const char* what, std::chrono::microseconds spin, F&& task) {
     if (node_.in_loop_thread()) {
         return fail(Errc::invalid_argument, std::string(what) + " on the node's loop thread");
     }
@@ -118,13 +116,16 @@ R NodeOrderService::hop(const char* what, F&& task) {
         return fail(Errc::closed, "node stopped");
     }
     answer.reset();  // The loop's copy answers.
-    return std::move(*waiter->wait(std::chrono::steady_clock::time_point::max()));
+    return std::move(*waiter->wait(std::chrono::steady_clock::time_point::max(), spin));
 }
 
 Result<std::uint64_t> NodeOrderService::atomic_multicast(const std::string& name, Pid sender,
                                                          Bytes body, bool relay) {
     using R = Result<std::uint64_t>;
-    return hop<R>("ordered multicast", [this, &name, sender, relay, &body]() -> R {
+    // Spins: the loop answers within microseconds, and a futex wake-up costs more than the
+    // whole command on a VM (the paced sender of docs/performance.md "Where one paced
+    // message's time goes" was back 45-75 us after the answer).
+    return hop<R>("ordered multicast", completion_spin, [this, &name, sender, relay, &body]() -> R {
         // The engine completes a multicast at once (OrderEngine::on_multicast): its completion
         // is read here, not routed to an operation.
         std::optional<proto::CompleteEffect> done;
@@ -149,7 +150,10 @@ Result<std::uint64_t> NodeOrderService::atomic_multicast(const std::string& name
 Result<std::size_t> NodeOrderService::multicast_many(const std::string& name, Pid sender,
                                                      std::vector<Bytes> bodies) {
     using R = Result<std::size_t>;
-    return hop<R>("ordered multicast", [&]() -> R {
+    // Sleeps at once: a sender with batches to hand over keeps the cores busy, and a spinning
+    // caller takes the one a loop thread needs (herald-bench mcast rows, 3 members: 10-25%
+    // fewer msgs/s with the spin; docs/performance.md).
+    return hop<R>("ordered multicast", std::chrono::microseconds(0), [&]() -> R {
         std::size_t accepted = 0;
         Status refused;
         const Time at = node_.now();

@@ -8,6 +8,7 @@
 // (O1-O37, "Runtime").
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -72,10 +73,11 @@ private:
     // (docs/ordering.md O23; OrderEngine::on_clock).
     [[nodiscard]] Duration wall_offset() const;
     // One ordering command's blocking hop to the loop thread: `task()` runs there and its
-    // value comes back (the caller spins, then sleeps: SpinWaiter). Errors: invalid_argument
-    // (on the loop thread), queue_full (commands_max), closed (the loop closed first).
+    // value comes back (the caller spins for `spin`, then sleeps: SpinWaiter). Errors:
+    // invalid_argument (on the loop thread), queue_full (commands_max), closed (the loop
+    // closed first).
     template <class R, class F>
-    [[nodiscard]] R hop(const char* what, F&& task);
+    [[nodiscard]] R hop(const char* what, std::chrono::microseconds spin, F&& task);
     void sync_views();
 
     NodeContext& node_;

@@ -28,10 +28,12 @@ public:
         done_.store(true, std::memory_order_release);
         if (sleeping_) ready_.notify_one();
     }
-    // Waits until complete() or `until`; nullopt when the time ran out.
-    std::optional<T> wait(std::chrono::steady_clock::time_point until) {
-        const auto spin_end = std::chrono::steady_clock::now() + completion_spin;
-        for (unsigned i = 0; !done_.load(std::memory_order_acquire); ++i) {
+    // Waits until complete() or `until`, spinning for `spin` first (0: sleeps at once);
+    // nullopt when the time ran out.
+    std::optional<T> wait(std::chrono::steady_clock::time_point until,
+                          std::chrono::microseconds spin = completion_spin) {
+        const auto spin_end = std::chrono::steady_clock::now() + spin;
+        for (unsigned i = 0; spin.count() > 0 && !done_.load(std::memory_order_acquire); ++i) {
             if (i % 64 == 63 && std::chrono::steady_clock::now() >= spin_end) break;
         }
         std::unique_lock lock(mutex_);
