@@ -1,11 +1,16 @@
 // NodeOrderService implementation. Layer: runtime.
 #include "runtime/node_order_service.h"
 
+#include <chrono>
+#include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "core/assert.h"
 #include "proto/fields.h"
+#include "runtime/spin_waiter.h"
 
 namespace herald::runtime {
 
@@ -79,25 +84,76 @@ Status NodeOrderService::multicast(const std::string& name, Pid sender, Bytes bo
     return {};
 }
 
+// One ordering command's hop to the loop and back: `task()` (returning R, a Result) runs on the
+// loop thread while the caller spins, then sleeps, for its value (SpinWaiter).
+template <class R, class F>
+R NodeOrderService::hop(const char* what, std::chrono::microseconds spin, F&& task) {
+    if (node_.in_loop_thread()) {
+        return fail(Errc::invalid_argument, std::string(what) + " on the node's loop thread");
+    }
+    HERALD_TRY(node_.reserve_command());
+    // Answers closed when the task is dropped unrun (the loop closed).
+    struct Answer {
+        std::shared_ptr<SpinWaiter<R>> waiter = std::make_shared<SpinWaiter<R>>();
+        bool answered = false;
+        Answer() = default;
+        Answer(const Answer&) = delete;
+        Answer& operator=(const Answer&) = delete;
+        ~Answer() {
+            if (!answered) waiter->complete(fail(Errc::closed, "node stopped"));
+        }
+    };
+    auto answer = std::make_shared<Answer>();
+    const auto waiter = answer->waiter;
+    const bool posted = node_.post([this, answer, task = std::forward<F>(task)]() mutable {
+        node_.release_command();
+        if (!node_.accepting()) return;  // Answer's destructor: closed.
+        answer->answered = true;
+        answer->waiter->complete(task());
+    });
+    if (!posted) {
+        node_.release_command();
+        return fail(Errc::closed, "node stopped");
+    }
+    answer.reset();  // The loop's copy answers.
+    return std::move(*waiter->wait(std::chrono::steady_clock::time_point::max(), spin));
+}
+
 Result<std::uint64_t> NodeOrderService::atomic_multicast(const std::string& name, Pid sender,
                                                          Bytes body, bool relay) {
-    HERALD_TRY(auto view_id, node_.run_blocking<OrderEngine>(
-                                 slot_, [this, name, sender, relay, body = std::move(body)](
-                                            OrderEngine& e, auto op, Time now, auto& out) mutable {
-                                     e.on_clock(wall_offset());
-                                     e.on_multicast(op, sender, name, std::move(body), now, out,
-                                                    relay);
-                                 }));
-    std::uint64_t id = 0;
-    std::size_t offset = 0;
-    if (!proto::get_u64(view_id, offset, id)) return fail(Errc::malformed, "ordered view id");
-    return id;
+    using R = Result<std::uint64_t>;
+    // Spins: the loop answers within microseconds, and a futex wake-up costs more than the
+    // whole command on a VM (the paced sender of docs/performance.md "Where one paced
+    // message's time goes" was back 45-75 us after the answer).
+    return hop<R>("ordered multicast", completion_spin, [this, &name, sender, relay, &body]() -> R {
+        // The engine completes a multicast at once (OrderEngine::on_multicast): its completion
+        // is read here, not routed to an operation.
+        std::optional<proto::CompleteEffect> done;
+        const Time at = node_.now();
+        node_.run<OrderEngine>(slot_, at, [&](OrderEngine& e, proto::Effects& out) {
+            e.on_clock(wall_offset());
+            e.on_multicast(0, sender, name, std::move(body), at, out, relay);
+            HERALD_ASSERT(!out.completions.empty());
+            done = std::move(out.completions.back());
+            out.completions.pop_back();
+        });
+        if (!done->result) return fail(done->result.error());
+        std::uint64_t id = 0;
+        std::size_t offset = 0;
+        if (!proto::get_u64(*done->result, offset, id)) {
+            return fail(Errc::malformed, "ordered view id");
+        }
+        return id;
+    });
 }
 
 Result<std::size_t> NodeOrderService::multicast_many(const std::string& name, Pid sender,
                                                      std::vector<Bytes> bodies) {
     using R = Result<std::size_t>;
-    return node_.on_loop<R>("ordered multicast", [&]() -> R {
+    // Sleeps at once: a sender with batches to hand over keeps the cores busy, and a spinning
+    // caller takes the one a loop thread needs (herald-bench mcast rows, 3 members: 10-25%
+    // fewer msgs/s with the spin; docs/performance.md).
+    return hop<R>("ordered multicast", std::chrono::microseconds(0), [&]() -> R {
         std::size_t accepted = 0;
         Status refused;
         const Time at = node_.now();

@@ -3,10 +3,12 @@
 // view input: after every batch of effects in which the group engine installed a view, this
 // service creates the group in the ordering engine with the view's mode (once) and gives it
 // the views it has not had. Ordered multicasts reach member processes' queues as envelopes
-// (Message::ordered; proto::order::decode_delivery). Application threads send through
-// NodeContext::run_blocking. Layer: runtime. Rules: docs/ordering.md (O1-O34, "Runtime").
+// (Message::ordered; proto::order::decode_delivery). Application threads send through one
+// hop to the loop each (hop: spin, then sleep). Layer: runtime. Rules: docs/ordering.md
+// (O1-O37, "Runtime").
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -70,6 +72,12 @@ private:
     // The wall clock's offset from the node's monotonic clock: absolute order's timestamps
     // (docs/ordering.md O23; OrderEngine::on_clock).
     [[nodiscard]] Duration wall_offset() const;
+    // One ordering command's blocking hop to the loop thread: `task()` runs there and its
+    // value comes back (the caller spins for `spin`, then sleeps: SpinWaiter). Errors:
+    // invalid_argument (on the loop thread), queue_full (commands_max), closed (the loop
+    // closed first).
+    template <class R, class F>
+    [[nodiscard]] R hop(const char* what, std::chrono::microseconds spin, F&& task);
     void sync_views();
 
     NodeContext& node_;

@@ -1,67 +1,21 @@
 // Node: sends (blocking and asynchronous) from the application threads to the direct engine.
 // Layer: runtime.
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 
 #include "core/assert.h"
 #include "runtime/node.h"
+#include "runtime/spin_waiter.h"
 
 namespace herald::runtime {
-
-namespace {
-
-// How long a blocking send spins for its completion before it sleeps. The loop thread
-// usually takes a message within a few microseconds; waking from a futex costs more than
-// that on a virtual machine (herald-bench rtt/1B/udp, issue 7).
-constexpr std::chrono::microseconds send_spin{30};
-
-// One blocking send's completion, handed from the loop thread to the waiting caller: a flag
-// to spin on first, a condition variable to sleep on after.
-class SendWaiter {
-public:
-    void complete(Status status) {
-        std::lock_guard lock(mutex_);
-        status_ = std::move(status);
-        done_.store(true, std::memory_order_release);
-        if (sleeping_) ready_.notify_one();
-    }
-    // Waits until complete() or `until`; nothing when the time ran out.
-    std::optional<Status> wait(std::chrono::steady_clock::time_point until) {
-        const auto spin_end = std::chrono::steady_clock::now() + send_spin;
-        for (unsigned i = 0; !done_.load(std::memory_order_acquire); ++i) {
-            if (i % 64 == 63 && std::chrono::steady_clock::now() >= spin_end) break;
-        }
-        std::unique_lock lock(mutex_);
-        sleeping_ = true;
-        auto done = [&] { return done_.load(std::memory_order_acquire); };
-        if (until == std::chrono::steady_clock::time_point::max()) {
-            ready_.wait(lock, done);
-        } else if (!ready_.wait_until(lock, until, done)) {
-            return std::nullopt;
-        }
-        return std::move(status_);
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable ready_;
-    std::atomic<bool> done_{false};
-    bool sleeping_ = false;
-    Status status_;
-};
-
-}  // namespace
 
 Status Node::send(const std::shared_ptr<ProcessState>& source, Pid to, Bytes body,
                   const SendConfig& config) {
     if (loop_.in_loop_thread()) {
         return fail(Errc::invalid_argument, "blocking send on the node's loop thread");
     }
-    auto waiter = std::make_shared<SendWaiter>();
+    auto waiter = std::make_shared<SpinWaiter<Status>>();
     const Time deadline = deadline_after(now(), config.timeout);
     HERALD_TRY(send_async(source, to, std::move(body), config,
                           [waiter](Status status) { waiter->complete(std::move(status)); }));

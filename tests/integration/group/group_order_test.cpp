@@ -308,6 +308,30 @@ TEST_F(GroupOrderTest, ViewsShowTheOrderAndOrderedMulticastRefusesNonMembers) {
     EXPECT_FALSE(parse_order("total"));
 }
 
+// An ordered multicast's hop to the loop (NodeOrderService::hop) answers closed, at once, once
+// the node stopped, for one message and for a batch; before, it delivers.
+TEST_F(GroupOrderTest, OrderedMulticastOnAStoppedNodeFailsClosedWithoutHanging) {
+    start_group("stopped", Order::sequencer);
+    ASSERT_TRUE(members[1].ordered_multicast("stopped", "before", 5s));
+    for (Process& p : members) {
+        auto got = receive_ordered(p, 1);
+        ASSERT_EQ(got.size(), 1u);
+        EXPECT_EQ(got[0].text, "before");
+    }
+    a->stop();
+    const auto start = std::chrono::steady_clock::now();
+    auto one = members[1].ordered_multicast("stopped", "after", 5s);
+    ASSERT_FALSE(one);
+    EXPECT_EQ(one.error().code, Errc::closed);
+    const std::string text = "after";
+    const std::vector<ByteView> batch{
+        ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())};
+    auto many = members[1].ordered_multicast_many("stopped", batch, 5s);
+    ASSERT_FALSE(many);
+    EXPECT_EQ(many.error().code, Errc::closed);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+}
+
 // GroupNodeOptions::order reaches the ordering engine: with members_max = 1 a node's engine
 // refuses the view of a two-member group (O1, views_refused), so the member that joined second
 // gets no ordering view and its ordered_multicast times out; with the default both members
