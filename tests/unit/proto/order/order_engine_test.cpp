@@ -142,6 +142,30 @@ struct Net {
     }
 };
 
+// The packets of `kind` among the sends in `out`, parsed as node `at` sent them.
+std::vector<OrderPacket> sent_of_kind(const Effects& out, NodeId at, wire::PacketKind kind) {
+    std::vector<OrderPacket> found;
+    for (const auto& send : out.sends) {
+        wire::Packet packet = send.copy();
+        auto parsed = parse(at, packet, 64, 64);
+        EXPECT_TRUE(parsed.has_value());
+        if (parsed && parsed->kind == kind) found.push_back(*parsed);
+    }
+    return found;
+}
+
+// Node 1's order_data entries in `out`, each checked to be one packet for the member nodes 2
+// and 3 (O38: to their node list).
+std::vector<OrderPacket> entries_for_nodes_2_and_3(const Effects& out) {
+    for (const auto& send : out.sends) {
+        if (send.packet.header.kind != wire::PacketKind::order_data) continue;
+        EXPECT_EQ(send.to.kind, Destination::Kind::nodes);
+        EXPECT_EQ(std::vector<NodeId>(out.nodes_of(send.to).begin(), out.nodes_of(send.to).end()),
+                  (std::vector<NodeId>{NodeId{2}, NodeId{3}}));
+    }
+    return sent_of_kind(out, NodeId{1}, wire::PacketKind::order_data);
+}
+
 // The lecture's picture, replayed with the rule the engine uses (cbcast_deliverable): A sends
 // a message with vector (4, 2, 5, 1); B (3, 2, 5, 1) delivers it; C (2, 2, 5, 1) delays it
 // because A[1] = C[1] + 1 does not hold; D (3, 2, 4, 1) delays it because A[3] <= D[3] does
@@ -286,12 +310,7 @@ TEST(OrderEngine, AcksCarryOnlyChangedDoneEntriesAndAnswersTheWholeVector) {
         Effects out;
         net.engine(p.to.value).on_packet(p.from, p.packet, net.now, out);
         net.engine(p.to.value).on_batch_end(net.now, out);
-        for (auto& send : out.sends) {
-            wire::Packet packet = std::move(send).take();
-            auto parsed = parse(p.to, packet, 64, 64);
-            ASSERT_TRUE(parsed.has_value());
-            if (parsed->kind == wire::PacketKind::order_ack) acks.push_back(*parsed);
-        }
+        for (auto& a : sent_of_kind(out, p.to, wire::PacketKind::order_ack)) acks.push_back(a);
     }
     net.wire.clear();
     ASSERT_EQ(acks.size(), 2u);  // From members 2 and 3 to member 1.
@@ -354,19 +373,7 @@ TEST(OrderEngine, SequencerOrdersABatchWithOneEntry) {
         }
     }
     net.engine(1).on_batch_end(net.now, out);
-    std::vector<OrderPacket> entries;
-    for (auto& send : out.sends) {
-        wire::Packet packet = send.copy();
-        auto parsed = parse(NodeId{1}, packet, 64, 64);
-        ASSERT_TRUE(parsed.has_value());
-        if (parsed->kind == wire::PacketKind::order_data) {
-            entries.push_back(*parsed);
-            EXPECT_EQ(send.to.kind, Destination::Kind::nodes);
-            EXPECT_EQ(
-                std::vector<NodeId>(out.nodes_of(send.to).begin(), out.nodes_of(send.to).end()),
-                (std::vector<NodeId>{NodeId{2}, NodeId{3}}));
-        }
-    }
+    const std::vector<OrderPacket> entries = entries_for_nodes_2_and_3(out);
     ASSERT_EQ(entries.size(), 1u);  // One entry in one packet, for members 2 and 3 (O38).
     EXPECT_EQ(entries[0].entry.type, EntryType::orders);
     EXPECT_EQ(entries[0].entry.runs, (std::vector<OrderRun>{{1, 1, 3}, {2, 1, 1}}));
@@ -397,19 +404,7 @@ TEST(OrderEngine, AbcastCommitsABatchWithOneEntry) {
     Effects out;
     for (auto& p : proposals) net.engine(1).on_packet(p.from, p.packet, net.now, out);
     net.engine(1).on_batch_end(net.now, out);
-    std::vector<OrderPacket> entries;
-    for (auto& send : out.sends) {
-        wire::Packet packet = send.copy();
-        auto parsed = parse(NodeId{1}, packet, 64, 64);
-        ASSERT_TRUE(parsed.has_value());
-        if (parsed->kind == wire::PacketKind::order_data) {
-            entries.push_back(*parsed);
-            EXPECT_EQ(send.to.kind, Destination::Kind::nodes);
-            EXPECT_EQ(
-                std::vector<NodeId>(out.nodes_of(send.to).begin(), out.nodes_of(send.to).end()),
-                (std::vector<NodeId>{NodeId{2}, NodeId{3}}));
-        }
-    }
+    const std::vector<OrderPacket> entries = entries_for_nodes_2_and_3(out);
     ASSERT_EQ(entries.size(), 1u);  // One entry in one packet, for members 2 and 3 (O38).
     EXPECT_EQ(entries[0].entry.type, EntryType::commits);
     EXPECT_EQ(entries[0].entry.commits.size(), 3u);
@@ -431,13 +426,8 @@ TEST(OrderEngine, AbcastProposesForABatchInOnePacket) {
         if (p.to == NodeId{2}) net.engine(2).on_packet(p.from, p.packet, net.now, out);
     }
     net.engine(2).on_batch_end(net.now, out);
-    std::vector<OrderPacket> proposals;
-    for (auto& send : out.sends) {
-        wire::Packet packet = send.copy();
-        auto parsed = parse(NodeId{2}, packet, 64, 64);
-        ASSERT_TRUE(parsed.has_value());
-        if (parsed->kind == wire::PacketKind::order_propose) proposals.push_back(*parsed);
-    }
+    std::vector<OrderPacket> proposals =
+        sent_of_kind(out, NodeId{2}, wire::PacketKind::order_propose);
     ASSERT_EQ(proposals.size(), 1u);
     EXPECT_EQ(proposals[0].seq, 1u);
     ASSERT_EQ(proposals[0].more.size(), 2u);
