@@ -176,7 +176,7 @@ TEST(Inbox, NotifyFdFollowsBatchesAndTakesFromTheTakersBatch) {
 // takers' lock (the poller may then move bob's message into the batch between the sleeper's
 // look and its sleep).
 TEST(Inbox, BatchesFromTheLoopNeverLeaveASleepingReceiverAsleep) {
-    constexpr std::uint64_t count = 20000;
+    constexpr std::uint64_t count = 4000;
     ProcessState inbox(self, "");
     std::atomic<std::uint64_t> bob_taken{0};
     std::thread loop([&] {
