@@ -495,6 +495,8 @@ private:
     // A process migrated here: hosts it and tells the arrival handler. Loop thread.
     void arrive(Pid pid, Bytes state);
     [[nodiscard]] std::shared_ptr<ProcessState> hosted(Pid pid) const;
+    // The same without a reference: valid until the loop next changes the tables.
+    [[nodiscard]] ProcessState* hosted_pointer(Pid pid) const;
     std::uint64_t dynamic_next_ = 1;
     std::uint64_t timer_next_ = 1;
     std::unordered_map<std::uint64_t, Pid> receive_timers_;

@@ -67,6 +67,15 @@ Status Node::locate(Pid pid, NodeId node) {
     return {};
 }
 
+ProcessState* Node::hosted_pointer(Pid pid) const {
+    if (pid.node == id_) {
+        auto it = processes_.find(pid.local);
+        return it == processes_.end() ? nullptr : it->second.get();
+    }
+    auto it = migrated_.find(pid);
+    return it == migrated_.end() ? nullptr : it->second.get();
+}
+
 std::shared_ptr<ProcessState> Node::hosted(Pid pid) const {
     if (pid.node == id_) {
         auto it = processes_.find(pid.local);

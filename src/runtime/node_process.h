@@ -113,8 +113,9 @@ public:
     bool report_due_idle();
     // Loop thread: a report task starts; a later add_consumed may post another.
     void begin_report() { report_posted_.store(false); }
-    // Loop thread: the count taken and not yet reported, reset to zero.
-    std::uint32_t take_consumed() { return consumed_.exchange(0); }
+    // Loop thread: the count taken and not yet reported, reset to zero. A load first: the loop
+    // folds before every data packet, and no read-modify-write is needed when nothing was taken.
+    std::uint32_t take_consumed() { return consumed_.load() == 0 ? 0 : consumed_.exchange(0); }
 
     // Group and ordered deliveries (Message::group, Message::ordered) taken: the same report
     // task carries them to the group and ordering engines (their credit, G25 and O37). A take

@@ -212,8 +212,15 @@ void Node::report_group_consumed(proto::EngineSlot slot, Pid pid, std::uint32_t 
 
 void Node::fold_consumed(Pid target) {
     if (shut_down_) return;
-    const auto process = hosted(target);  // Migrated here too.
-    if (!process) return;
+    // Runs for every data packet: the process the batch delivers to is looked at first, and
+    // the table's lookup takes no reference (the loop thread owns the table).
+    ProcessState* process = nullptr;
+    if (!delivered_to_.empty() && delivered_to_.back()->pid() == target) {
+        process = delivered_to_.back().get();
+    } else {
+        process = hosted_pointer(target);  // Migrated here too.
+    }
+    if (process == nullptr) return;
     report_to_engine(target, process->take_consumed());
 }
 
