@@ -273,6 +273,7 @@ void Node::start_async_receive(const std::shared_ptr<ProcessState>& self, std::v
         self->async_timer = timer;
         receive_timers_.emplace(timer, self->pid());
         node_timers_.set(node_timer(NodeTimer::receive, timer), t + timeout);
+        rearm();  // An idle loop has nothing else that would arm its wake-up for this timer.
     }
     if (self->needs_receive_posts()) receive_posted(self->pid(), self->async_from);
 }
