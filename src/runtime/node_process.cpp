@@ -20,6 +20,17 @@ bool from_one_of(const Message& message, std::span<const Pid> from) {
     return from.empty() || std::find(from.begin(), from.end(), message.source) != from.end();
 }
 
+// A batch whose messages were all taken: emptied, and freed when a burst made it larger than
+// an inbox keeps (ProcessState::inbox_capacity_kept), so an idle process holds little.
+void forget_taken(std::vector<Message>& batch, std::size_t& head) {
+    if (batch.capacity() > ProcessState::inbox_capacity_kept) {
+        std::vector<Message>().swap(batch);
+    } else {
+        batch.clear();
+    }
+    head = 0;
+}
+
 // The takers' lock over ProcessState::taking_ (a spin lock that yields; see node_process.h).
 class TakeLock {
 public:
@@ -146,6 +157,7 @@ auto ProcessState::take_taking(Inbox& inbox, std::span<const Pid> from, std::siz
         } else {
             batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(i));
         }
+        if (inbox.head == batch.size()) forget_taken(batch, inbox.head);
         ++inbox.removals;
         const std::size_t queued = size_.fetch_sub(1, std::memory_order_acq_rel) - 1;
         if (queued == 0) on_emptied();
@@ -160,10 +172,9 @@ bool ProcessState::refill_locked(Inbox& inbox) {
     if (inbox.arrived.empty()) return false;
     std::vector<Message>& batch = inbox.taking;
     if (inbox.head == batch.size()) {
-        // All taken: the vectors trade places (no message moves), the emptied one is kept for
-        // the loop's next batch unless a burst made it large.
-        batch.clear();
-        inbox.head = 0;
+        // All taken (and forgotten): the vectors trade places (no message moves), the emptied
+        // one is kept for the loop's next batch unless a burst made it large.
+        forget_taken(batch, inbox.head);
         std::swap(batch, inbox.arrived);
         if (inbox.arrived.capacity() > inbox_capacity_kept)
             std::vector<Message>().swap(inbox.arrived);

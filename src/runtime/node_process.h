@@ -153,16 +153,17 @@ public:
 
     // The queued messages of a process that received at least once: made at the first delivery
     // and kept until the process ends (close() frees what the vectors hold). The two vectors
-    // trade places when the takers have used up theirs, so a steady stream allocates nothing.
+    // trade places when the takers have used up theirs (no message moves), so the inbox
+    // allocates at most once per hand-off larger than inbox_capacity_kept, never per message.
     struct Inbox {
         std::vector<Message> arrived;  // Appended by the loop; guarded by mutex_.
         std::vector<Message> taking;   // The takers' batch; guarded by taking_.
         std::size_t head = 0;          // taking[head..] are queued; the rest were taken.
         std::uint64_t removals = 0;    // Times messages left `taking` (take_wait); taking_.
     };
-    // Capacity a vector of the inbox keeps once emptied (messages): enough for the batches of a
-    // steady stream; a burst's larger vector is freed, so an idle process that once took a
-    // burst holds at most 2 x 64 x sizeof(Message) = 10 KiB.
+    // Capacity a vector of the inbox keeps once emptied (messages); a larger one is freed when
+    // emptied, so an idle process that once took a burst holds at most 2 x 64 x
+    // sizeof(Message) = 10 KiB.
     static constexpr std::size_t inbox_capacity_kept = 64;
 
 private:
