@@ -150,6 +150,22 @@ TEST(Inbox, ABatchQueuesInOrderAndSkippedMessagesStayBeforeLaterArrivals) {
     EXPECT_FALSE(inbox.push_batch(later));
 }
 
+// A migrating process hands its whole inbox to the engine: what is left of the takers' batch
+// first, then what arrived after it, in order. Fails when take_all leaves either part behind.
+TEST(Inbox, TakeAllHandsOverTheTakersBatchThenTheArrivals) {
+    ProcessState inbox(self, "");
+    std::vector<Message> batch{from(alice, 1), from(alice, 2)};
+    ASSERT_TRUE(inbox.push_batch(batch));
+    ASSERT_EQ(inbox.take({})->message.seq, 1u);  // Seq 2 stays in the takers' batch.
+    ASSERT_TRUE(inbox.push(from(alice, 3)));     // Seq 3 waits in `arrived`.
+    const std::vector<Message> all = inbox.take_all();
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].seq, 2u);
+    EXPECT_EQ(all[1].seq, 3u);
+    EXPECT_EQ(inbox.size(), 0u);
+    EXPECT_FALSE(inbox.take({}).has_value());
+}
+
 TEST(Inbox, NotifyFdFollowsBatchesAndTakesFromTheTakersBatch) {
     ProcessState inbox(self, "");
     auto fd = inbox.notify_fd();
