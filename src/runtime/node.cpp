@@ -447,22 +447,6 @@ void Node::add_forwarded_for(wire::Packet& packet) const {
         {wire::ExtensionType::forwarded_for, Bytes(url.begin(), url.end())});
 }
 
-void Node::deliver(Message message, Time now_time) {
-    const std::shared_ptr<ProcessState> found = hosted(message.target);
-    if (!found) {
-        ++counters_.deliveries_dropped;  // The process exited after the engine took it.
-        return;
-    }
-    ProcessState& process = *found;
-    const auto& from = process.async_from;
-    if (process.async_receiver &&
-        (from.empty() || std::find(from.begin(), from.end(), message.source) != from.end())) {
-        finish_async_receive(process, std::move(message), now_time);
-        return;
-    }
-    if (!process.push(std::move(message))) ++counters_.deliveries_dropped;
-}
-
 void Node::complete(proto::OperationId op, Result<Bytes> result) {
     std::optional<Operation> taken = ops_.take(op);
     HERALD_ASSERT(taken.has_value());  // Engines complete each operation exactly once.
@@ -684,6 +668,7 @@ void Node::note_unreachable(NodeId node) {
 
 void Node::flush() {
     HERALD_ASSERT(effects_.empty());
+    hand_deliveries();  // First: the receivers wake while the loop sends the acks below.
     const Time t = now();
     for (const NodeId node : unreachable_) {
         // Learned meanwhile (a packet from it in this batch): nothing to give up.
@@ -694,6 +679,7 @@ void Node::flush() {
     Carrier carrier(*this, t);
     proto::EngineSet::apply(effects_, carrier);
     run_deferred();
+    hand_deliveries();  // What the batch's end delivered.
     rearm();  // A timer set at the batch's end (e.g. the ordering engine's retransmissions).
     link_->flush();
     transport_->flush();
@@ -749,7 +735,8 @@ void Node::finish_shutdown() {
         final_counters_ = std::make_unique<Counters>(snapshot());
     }
     shut_down_ = true;
-    close_rings();  // Sends still in processes' rings complete closed; later ones fail.
+    hand_deliveries();  // Into the inboxes that close() empties below, as if handed already.
+    close_rings();      // Sends still in processes' rings complete closed; later ones fail.
     for (Operation& operation : ops_.take_all()) {
         if (operation.sent) {
             upcall(operation.sent, fail(Errc::closed, "node stopped"));

@@ -338,7 +338,16 @@ private:
     // The GroupTable handle of an engine's group by value, registered (as sender) on first
     // use; 0 when the table refuses it (counted group_address_errors).
     std::uint32_t ip_group_handle(const proto::IpGroup& group, GroupRole role);
+    // Deliveries (node_receive.cpp): an engine's delivery goes to a pending receive_async, or
+    // joins the batch that hand_deliveries gives each process's inbox under one lock with at
+    // most one wake-up: at the end of the loop batch (flush), when delivery_batch_max are
+    // pending, and before anything on the loop looks into an inbox (receive_async, migration,
+    // shutdown).
     void deliver(Message message, Time now);
+    [[nodiscard]] ProcessState* delivery_target(Pid target);
+    void queue_delivery(ProcessState& process, Message message);
+    void hand_deliveries();
+    void hand_grouped();  // hand_deliveries for deliveries to more than one process.
     void complete(proto::OperationId op, Result<Bytes> result);
     void persist(proto::EngineSlot slot, std::uint64_t token,
                  std::span<proto::PersistEffect> parts);
@@ -462,6 +471,15 @@ private:
     std::vector<SendCommand> sends_taken_;      // The batch of sends for the engine.
     std::vector<OverflowSend> overflow_taken_;  // The batch drain_sends took.
     std::vector<SendRing*> rings_taken_;        // The rings drain_rings took.
+    // Deliveries not yet handed to their inboxes (deliver), at most delivery_batch_max: the
+    // messages, each one's index in delivered_to_, and the processes they go to, each once
+    // (ProcessState::delivery_slot), kept alive until the hand-off.
+    static constexpr std::size_t delivery_batch_max = 256;
+    std::vector<Message> delivered_;
+    std::vector<std::uint32_t> delivered_slots_;
+    std::vector<std::shared_ptr<ProcessState>> delivered_to_;
+    std::vector<std::size_t> delivery_ends_;  // Scratch of hand_grouped.
+    std::vector<Message> delivery_grouped_;   // Scratch of hand_grouped.
     // The one operation table of the node: sends, pings, calls of every engine; its ids are the
     // operation ids. A send keeps its callback as it came (no wrapper to allocate on the hot
     // path); the others a Completion.
@@ -477,6 +495,8 @@ private:
     // A process migrated here: hosts it and tells the arrival handler. Loop thread.
     void arrive(Pid pid, Bytes state);
     [[nodiscard]] std::shared_ptr<ProcessState> hosted(Pid pid) const;
+    // The same without a reference: valid until the loop next changes the tables.
+    [[nodiscard]] ProcessState* hosted_pointer(Pid pid) const;
     std::uint64_t dynamic_next_ = 1;
     std::uint64_t timer_next_ = 1;
     std::unordered_map<std::uint64_t, Pid> receive_timers_;

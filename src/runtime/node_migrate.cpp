@@ -19,7 +19,9 @@ Status Node::migrate(const std::shared_ptr<ProcessState>& process, NodeId to, By
                 take_ring(*ring);
                 feed_sends(direct, at, out);
             }
-            // Taken on the loop, so nothing is delivered between the take and the freeze.
+            // Taken on the loop, so nothing is delivered between the take and the freeze; what
+            // the loop delivered and has not handed over yet goes with it.
+            hand_deliveries();
             std::vector<Message> queued =
                 hosted(pid) == process ? process->take_all() : std::vector<Message>{};
             direct.on_migrate(op, pid, to, std::move(queued), std::move(state), at, out);
@@ -63,6 +65,15 @@ Status Node::locate(Pid pid, NodeId node) {
         return fail(Errc::closed, "node stopped");
     }
     return {};
+}
+
+ProcessState* Node::hosted_pointer(Pid pid) const {
+    if (pid.node == id_) {
+        auto it = processes_.find(pid.local);
+        return it == processes_.end() ? nullptr : it->second.get();
+    }
+    auto it = migrated_.find(pid);
+    return it == migrated_.end() ? nullptr : it->second.get();
 }
 
 std::shared_ptr<ProcessState> Node::hosted(Pid pid) const {

@@ -7,18 +7,22 @@
 // may run ahead of the inbox by what was taken and not yet reported. Group and ordered
 // deliveries have their own credit in their engines (docs/groups.md G25, docs/ordering.md
 // O37): their takes are counted apart and reported to those engines, not to the direct one.
+// Hand-off in batches: the loop appends a whole batch of deliveries under one lock with at most
+// one wake-up (push_batch), and a taker moves everything that arrived into the takers' batch
+// under one lock, then takes from it message by message under the takers' own lock, which the
+// loop's appends never touch (docs/performance.md, "Item 2, continued: the receive side").
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/message.h"
 #include "core/result.h"
@@ -44,9 +48,12 @@ public:
     // 11-12); the buffered ones ignore it. Any thread.
     [[nodiscard]] bool needs_receive_posts() const { return unbuffered_; }
 
-    // Loop thread: appends a delivered message and wakes the receiver. Returns false (and drops
-    // the message) once the process is closed.
-    bool push(Message message);
+    // Loop thread: appends delivered messages, in order, under one lock, and wakes a sleeping
+    // receiver once. Returns false (and drops them) once the process is closed; `messages` are
+    // left moved from either way.
+    bool push_batch(std::span<Message> messages);
+    // push_batch of one message.
+    bool push(Message message) { return push_batch(std::span<Message>(&message, 1)); }
 
     // Any thread: wakes a waiting receiver with Errc::closed; later pushes are dropped and
     // queued messages are discarded. Idempotent.
@@ -106,8 +113,9 @@ public:
     bool report_due_idle();
     // Loop thread: a report task starts; a later add_consumed may post another.
     void begin_report() { report_posted_.store(false); }
-    // Loop thread: the count taken and not yet reported, reset to zero.
-    std::uint32_t take_consumed() { return consumed_.exchange(0); }
+    // Loop thread: the count taken and not yet reported, reset to zero. A load first: the loop
+    // folds before every data packet, and no read-modify-write is needed when nothing was taken.
+    std::uint32_t take_consumed() { return consumed_.load() == 0 ? 0 : consumed_.exchange(0); }
 
     // Group and ordered deliveries (Message::group, Message::ordered) taken: the same report
     // task carries them to the group and ordering engines (their credit, G25 and O37). A take
@@ -139,11 +147,34 @@ public:
     static constexpr std::size_t send_ring_slots = 256;
     static constexpr std::size_t send_ring_slots_first = 16;
 
+    // Loop thread only: this process's place in the node's list of processes with deliveries
+    // not yet handed over (Node::queue_delivery): 0 when not listed, else index + 1.
+    std::uint32_t delivery_slot = 0;
+
+    // The queued messages of a process that received at least once: made at the first delivery
+    // and kept until the process ends (close() frees what the vectors hold). The two vectors
+    // trade places when the takers have used up theirs (no message moves), so the inbox
+    // allocates at most once per hand-off larger than inbox_capacity_kept, never per message.
+    struct Inbox {
+        std::vector<Message> arrived;  // Appended by the loop; guarded by mutex_.
+        std::vector<Message> taking;   // The takers' batch; guarded by taking_.
+        std::size_t head = 0;          // taking[head..] are queued; the rest were taken.
+        std::uint64_t removals = 0;    // Times messages left `taking` (take_wait); taking_.
+    };
+    // Capacity a vector of the inbox keeps once emptied (messages); a larger one is freed when
+    // emptied, so an idle process that once took a burst holds at most 2 x 64 x
+    // sizeof(Message) = 10 KiB.
+    static constexpr std::size_t inbox_capacity_kept = 64;
+
 private:
-    std::optional<Taken> take_locked(std::span<const Pid> from, std::size_t start);
-    void after_remove_locked();
-    // Queued messages now (mutex_ held).
-    [[nodiscard]] std::size_t queued_locked() const { return queue_ ? queue_->size() : 0; }
+    // taking_ held: the first message of taking[head + start..] that matches, removed.
+    std::optional<Taken> take_taking(Inbox& inbox, std::span<const Pid> from, std::size_t start);
+    // taking_ and mutex_ held: moves what arrived into the takers' batch; false when nothing had.
+    static bool refill_locked(Inbox& inbox);
+    // A take left nothing queued: resets the notify fd unless a push came meanwhile.
+    void on_emptied();
+    void discard_locked();  // taking_ and mutex_ held: drops every queued message.
+    [[nodiscard]] Inbox* inbox() const { return inbox_.load(std::memory_order_acquire); }
 
     const Pid pid_;
     // Made only for a named process: most are not, and a std::string is 32 bytes (issue 17
@@ -153,14 +184,17 @@ private:
     const std::size_t queue_limit_;  // Slots the engine grants (1 for `single`).
     mutable std::mutex mutex_;
     std::condition_variable ready_;
-    // The inbox, made at the first delivery: libstdc++'s std::deque allocates a 64-byte map and
-    // a 480-byte block when constructed, which was half of what an idle process cost. Kept
-    // once made (a process that received once will likely receive again). Guarded by mutex_.
-    std::unique_ptr<std::deque<Message>> queue_;
-    bool waiting_ = false;        // A receiver sleeps on ready_; push must notify.
-    std::uint64_t removals_ = 0;  // Times messages left the queue (take, close): take_wait.
-    int event_fd_ = -1;
+    // The inbox, made at the first delivery (an idle process pays a pointer: issue 17 item 4),
+    // under mutex_, and deleted with the process.
+    std::atomic<Inbox*> inbox_{nullptr};
+    bool waiting_ = false;  // A receiver sleeps on ready_; push must notify. Guarded by mutex_.
+    // The takers' lock (a spin lock: held for a scan of the batch and at most one refill, never
+    // across a sleep; contended only when the loop's receive_async, migration or close meets
+    // the process's own thread). Order: taking_ before mutex_.
+    std::atomic<bool> taking_{false};
     std::atomic<bool> closed_{false};
+    std::atomic<int> event_fd_{-1};  // Made under mutex_; read without it to skip the lock.
+    // Queued messages (arrived + taking[head..]): push_batch adds under mutex_, takes subtract.
     std::atomic<std::size_t> size_{0};
     // Sequentially consistent (the default order): an add that sees a report posted must be
     // seen by that report's take_consumed, which runs after begin_report().

@@ -1,6 +1,9 @@
-// Node: receives (blocking, non-blocking, asynchronous) from a process's inbox, and what they
-// tell the direct engine (waiting receivers, consumed messages). Layer: runtime.
+// Node: deliveries into processes' inboxes (in batches), receives (blocking, non-blocking,
+// asynchronous) from them, and what they tell the direct engine (waiting receivers, consumed
+// messages). Layer: runtime.
+#include <algorithm>
 #include <cstdint>
+#include <numeric>
 
 #include "core/assert.h"
 #include "runtime/node.h"
@@ -27,6 +30,85 @@ inline void cpu_relax() {
 constexpr std::uint32_t spin_clock_every = 64;
 
 }  // namespace
+
+void Node::deliver(Message message, Time now_time) {
+    ProcessState* process = delivery_target(message.target);
+    if (process == nullptr) {
+        ++counters_.deliveries_dropped;  // The process exited after the engine took it.
+        return;
+    }
+    // A pending receive_async takes it at once. None of the batch's earlier deliveries to the
+    // process can match it: start_async_receive hands them over before it looks.
+    const auto& from = process->async_from;
+    if (process->async_receiver &&
+        (from.empty() || std::find(from.begin(), from.end(), message.source) != from.end())) {
+        finish_async_receive(*process, std::move(message), now_time);
+        return;
+    }
+    queue_delivery(*process, std::move(message));
+}
+
+ProcessState* Node::delivery_target(Pid target) {
+    // A batch's deliveries mostly go to one process: the last one listed is looked at first (no
+    // table lookup, no reference count).
+    if (!delivered_to_.empty() && delivered_to_.back()->pid() == target) {
+        return delivered_to_.back().get();
+    }
+    std::shared_ptr<ProcessState> found = hosted(target);
+    if (!found) return nullptr;
+    ProcessState* process = found.get();
+    if (process->delivery_slot == 0) {
+        delivered_to_.push_back(std::move(found));
+        process->delivery_slot = static_cast<std::uint32_t>(delivered_to_.size());
+    }
+    return process;
+}
+
+void Node::queue_delivery(ProcessState& process, Message message) {
+    HERALD_ASSERT(process.delivery_slot != 0);
+    if (delivered_.empty()) schedule_flush();  // The loop batch's end hands them over.
+    delivered_.push_back(std::move(message));
+    delivered_slots_.push_back(process.delivery_slot - 1);
+    if (delivered_.size() >= delivery_batch_max) hand_deliveries();
+}
+
+void Node::hand_deliveries() {
+    if (delivered_to_.size() == 1) {
+        if (!delivered_.empty() && !delivered_to_.front()->push_batch(delivered_)) {
+            counters_.deliveries_dropped += delivered_.size();  // It closed meanwhile.
+        }
+    } else if (!delivered_.empty()) {
+        hand_grouped();
+    }
+    delivered_.clear();
+    delivered_slots_.clear();
+    for (const auto& process : delivered_to_) process->delivery_slot = 0;
+    delivered_to_.clear();
+}
+
+void Node::hand_grouped() {
+    // A stable counting sort by process: each process's messages in delivery order, then one
+    // push_batch each.
+    const std::size_t processes = delivered_to_.size();
+    delivery_ends_.assign(processes + 1, 0);
+    for (const std::uint32_t slot : delivered_slots_) ++delivery_ends_[slot + 1];
+    std::partial_sum(delivery_ends_.begin(), delivery_ends_.end(), delivery_ends_.begin());
+    delivery_grouped_.resize(delivered_.size());
+    for (std::size_t i = 0; i < delivered_.size(); ++i) {
+        delivery_grouped_[delivery_ends_[delivered_slots_[i]]++] = std::move(delivered_[i]);
+    }
+    // delivery_ends_[k] is now the end of process k's messages, and the start of k + 1's.
+    std::size_t begin = 0;
+    for (std::size_t k = 0; k < processes; ++k) {
+        const std::size_t end = delivery_ends_[k];
+        const std::span<Message> mine(delivery_grouped_.data() + begin, end - begin);
+        if (!mine.empty() && !delivered_to_[k]->push_batch(mine)) {
+            counters_.deliveries_dropped += mine.size();
+        }
+        begin = end;
+    }
+    delivery_grouped_.clear();
+}
 
 Result<Message> Node::try_receive(ProcessState& self, std::span<const Pid> from) {
     if (auto taken = self.take(from)) return accept(self, std::move(*taken));
@@ -130,8 +212,15 @@ void Node::report_group_consumed(proto::EngineSlot slot, Pid pid, std::uint32_t 
 
 void Node::fold_consumed(Pid target) {
     if (shut_down_) return;
-    const auto process = hosted(target);  // Migrated here too.
-    if (!process) return;
+    // Runs for every data packet: the process the batch delivers to is looked at first, and
+    // the table's lookup takes no reference (the loop thread owns the table).
+    ProcessState* process = nullptr;
+    if (!delivered_to_.empty() && delivered_to_.back()->pid() == target) {
+        process = delivered_to_.back().get();
+    } else {
+        process = hosted_pointer(target);  // Migrated here too.
+    }
+    if (process == nullptr) return;
     report_to_engine(target, process->take_consumed());
 }
 
@@ -167,6 +256,7 @@ void Node::start_async_receive(const std::shared_ptr<ProcessState>& self, std::v
         upcall(done, fail(Errc::invalid_argument, "a receive_async is already pending"));
         return;
     }
+    hand_deliveries();  // The oldest matching message may still be in the loop's batch.
     if (auto taken = self->take(from)) {
         upcall(done, accept(*self, std::move(*taken)));
         return;
@@ -183,6 +273,7 @@ void Node::start_async_receive(const std::shared_ptr<ProcessState>& self, std::v
         self->async_timer = timer;
         receive_timers_.emplace(timer, self->pid());
         node_timers_.set(node_timer(NodeTimer::receive, timer), t + timeout);
+        rearm();  // An idle loop has nothing else that would arm its wake-up for this timer.
     }
     if (self->needs_receive_posts()) receive_posted(self->pid(), self->async_from);
 }

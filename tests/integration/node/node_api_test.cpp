@@ -202,6 +202,19 @@ TEST(NodeApi, AsyncReceiveTimesOutAndAllowsOnlyOnePending) {
     EXPECT_EQ(code(third.get_future().get()), Errc::timeout);
 }
 
+// On an idle node nothing else re-arms the loop's wake-up: the receive's own timer must.
+// Fails (the timeout comes with the node's next periodic check, seconds later) when
+// start_async_receive sets its timer without re-arming the loop.
+TEST(NodeApi, AsyncReceiveTimesOutOnTimeOnAnIdleNode) {
+    Pair p;
+    std::promise<Result<Envelope>> nothing;
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(p.receiver->receive_async(
+        [&](Result<Envelope> e) { nothing.set_value(std::move(e)); }, 100ms));
+    EXPECT_EQ(code(nothing.get_future().get()), Errc::timeout);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
 TEST(NodeApi, SelectiveAsyncReceiveLeavesOtherSendersQueued) {
     Pair p;
     auto other = spawn(*p.a);

@@ -126,6 +126,129 @@ TEST(Inbox, NotifyFdIsReadableExactlyWhileMessagesAreQueued) {
     EXPECT_EQ(inbox.notify_fd().value(), *fd);  // The same fd every time.
 }
 
+// A batch is appended whole, in order, after what was queued; messages a selective take left
+// in the takers' batch stay before later arrivals. Fails when a refill puts the arrivals first
+// or drops the batch's rest.
+TEST(Inbox, ABatchQueuesInOrderAndSkippedMessagesStayBeforeLaterArrivals) {
+    ProcessState inbox(self, "");
+    std::vector<Message> batch{from(alice, 1), from(bob, 1), from(alice, 2)};
+    EXPECT_TRUE(inbox.push_batch(batch));
+    EXPECT_EQ(inbox.size(), 3u);
+    const Pid only_bob[] = {bob};
+    EXPECT_EQ(inbox.take(only_bob)->message.source, bob);  // alice 1 and 2 stay, in order.
+    std::vector<Message> later{from(alice, 3), from(bob, 2)};
+    EXPECT_TRUE(inbox.push_batch(later));
+    EXPECT_EQ(inbox.take(only_bob)->message.seq, 2u);  // Past alice's, into the arrivals.
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+        auto taken = inbox.take({});
+        ASSERT_TRUE(taken);
+        EXPECT_EQ(taken->message.seq, seq);
+    }
+    EXPECT_EQ(inbox.size(), 0u);
+    EXPECT_FALSE(inbox.take({}).has_value());
+    inbox.close();
+    EXPECT_FALSE(inbox.push_batch(later));
+}
+
+// A migrating process hands its whole inbox to the engine: what is left of the takers' batch
+// first, then what arrived after it, in order. Fails when take_all leaves either part behind.
+TEST(Inbox, TakeAllHandsOverTheTakersBatchThenTheArrivals) {
+    ProcessState inbox(self, "");
+    std::vector<Message> batch{from(alice, 1), from(alice, 2)};
+    ASSERT_TRUE(inbox.push_batch(batch));
+    ASSERT_EQ(inbox.take({})->message.seq, 1u);  // Seq 2 stays in the takers' batch.
+    ASSERT_TRUE(inbox.push(from(alice, 3)));     // Seq 3 waits in `arrived`.
+    const std::vector<Message> all = inbox.take_all();
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].seq, 2u);
+    EXPECT_EQ(all[1].seq, 3u);
+    EXPECT_EQ(inbox.size(), 0u);
+    EXPECT_FALSE(inbox.take({}).has_value());
+}
+
+TEST(Inbox, NotifyFdFollowsBatchesAndTakesFromTheTakersBatch) {
+    ProcessState inbox(self, "");
+    auto fd = inbox.notify_fd();
+    ASSERT_TRUE(fd);
+    EXPECT_FALSE(readable(*fd));
+    std::vector<Message> batch{from(alice, 1), from(alice, 2)};
+    ASSERT_TRUE(inbox.push_batch(batch));
+    EXPECT_TRUE(readable(*fd));
+    ASSERT_TRUE(inbox.take({}));  // The takers now hold the batch; one message is left in it.
+    EXPECT_TRUE(readable(*fd));
+    ASSERT_TRUE(inbox.take({}));
+    EXPECT_FALSE(readable(*fd));
+    inbox.close();
+    EXPECT_TRUE(readable(*fd));  // Closed: readable, so an event loop looks and sees `closed`.
+}
+
+// Stress for the wake-up rule (no lost wake-up): a loop thread pushes batches of 1 to 40 while
+// one receiver sleeps in take_wait for bob's messages and a second taker (as the loop's
+// receive_async or a try_receive would) polls for alice's. Before every fourth batch the loop
+// waits until the sleeper has taken all of bob's so far and sleeps, so that batch must wake it.
+// Every message is taken once, in order per sender, and each wait ends long before its 5 s
+// deadline. Fails when push_batch does not notify a waiting receiver (checked: the first wait
+// ends at its deadline); meant to catch, too, a take_wait that checks for arrivals without the
+// takers' lock (the poller may then move bob's message into the batch between the sleeper's
+// look and its sleep).
+TEST(Inbox, BatchesFromTheLoopNeverLeaveASleepingReceiverAsleep) {
+    constexpr std::uint64_t count = 4000;
+    ProcessState inbox(self, "");
+    std::atomic<std::uint64_t> bob_taken{0};
+    std::thread loop([&] {
+        std::uint64_t next = 0, bob_pushed = 0, batches = 0;
+        std::vector<Message> batch;
+        while (next < count) {
+            if (++batches % 4 == 0 && bob_taken.load() == bob_pushed) {
+                const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                while (!inbox.receiver_waiting()) {
+                    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "never slept";
+                    std::this_thread::yield();
+                }
+            }
+            batch.clear();
+            const std::uint64_t size = 1 + next % 40;
+            for (std::uint64_t i = 0; i < size && next < count; ++i, ++next) {
+                const bool to_bob = next % 3 == 0;
+                bob_pushed += to_bob ? 1 : 0;
+                batch.push_back(from(to_bob ? bob : alice, next));
+            }
+            ASSERT_TRUE(inbox.push_batch(batch));
+        }
+    });
+    std::thread poller([&] {
+        const Pid only_alice[] = {alice};
+        std::uint64_t last = 0;
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        for (std::uint64_t n = 0; n < count - (count + 2) / 3;) {
+            auto taken = inbox.take(only_alice);
+            if (!taken) {
+                ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "alice's lost at " << n;
+                std::this_thread::yield();
+                continue;
+            }
+            ASSERT_TRUE(n == 0 || taken->message.seq > last);
+            last = taken->message.seq;
+            ++n;
+        }
+    });
+    const Pid only_bob[] = {bob};
+    for (std::uint64_t seq = 0; seq < count; seq += 3) {
+        const Time deadline = SystemClock::instance().now() + Duration::seconds(5);
+        auto taken = inbox.take_wait(only_bob, deadline, [] {});
+        // EXPECT and break, not ASSERT: the threads must be joined (they give up in 10 s).
+        const bool ok = taken && SystemClock::instance().now() < deadline;
+        EXPECT_TRUE(ok) << "waiting for " << seq << ": "
+                        << (taken ? "woken by the deadline" : errc_name(taken.error().code));
+        if (!ok) break;
+        EXPECT_EQ(taken->message.seq, seq);
+        bob_taken.fetch_add(1);
+    }
+    loop.join();
+    poller.join();
+    EXPECT_EQ(inbox.size(), 0u);
+}
+
 ProcessState inbox_with(proto::direct::Buffering buffering, std::uint32_t queue_limit) {
     proto::direct::ProcessOptions options;
     options.buffering = buffering;
