@@ -115,9 +115,10 @@ TEST(BadInput, BadConfigNamesKeyValueAndWhatIsAllowed) {
                               ": log.level = \"loud\": allowed: trace, debug, info, warn, "
                               "error, off");
     write("[node]\nlisten_on = \"udp://127.0.0.1:0\"\n");
-    expect_one_error_line(run({heraldd_bin(), "--config", path}), 2,
-                          "node.listen_on = \"udp://127.0.0.1:0\": unknown key (allowed in "
-                          "[node]: listen, id, data_dir, key_file, encrypt, faults)");
+    expect_one_error_line(
+        run({heraldd_bin(), "--config", path}), 2,
+        "node.listen_on = \"udp://127.0.0.1:0\": unknown key (allowed in "
+        "[node]: listen, id, data_dir, key_file, encrypt, faults, datagram_bytes_max)");
     write("[limits]\nqueue_limit = 0\n");
     expect_one_error_line(run({heraldd_bin(), "--config", path}), 2,
                           "limits.queue_limit = 0: allowed: 1 to 1048576");
