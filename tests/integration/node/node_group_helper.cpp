@@ -193,7 +193,9 @@ int run_ordered(char** argv) {
     if (!formed) return fail_with("no ordering view of every member");
     for (int i = 0; i < ordered_messages; ++i) {
         const std::string text = std::to_string(rank) + ":" + std::to_string(i);
-        auto sent = process->ordered_multicast(ordered_group, std::string_view(text));
+        // The helper's whole timeout, not the call's 5 s default: under ASan in namespaces a
+        // window stalled once for over 5 s (fresh-clone run of 2026-12-06, fifo).
+        auto sent = process->ordered_multicast(ordered_group, std::string_view(text), timeout);
         if (!sent) return fail_with("ordered_multicast: " + sent.error().to_string());
     }
     int status = take_ordered(*process, urls.size() * ordered_messages, timeout, *node);
