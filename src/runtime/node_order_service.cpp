@@ -34,18 +34,44 @@ std::unique_ptr<NodeOrderService> NodeOrderService::host(
 
 void NodeOrderService::after_effects() {
     if (syncing_) return;  // The engines sync_views runs end here too.
-    const auto counters = groups_.counters();
-    const std::uint64_t installs = counters.views_installed + counters.groups_dropped;
-    if (installs == installs_seen_) return;
-    installs_seen_ = installs;
+    const auto& log = groups_.install_log();
+    if (log.empty() || log.back().number == logged_) return;
     syncing_ = true;
     sync_views();
     syncing_ = false;
 }
 
-// The group engine's installed views are the ordering engine's view input (docs/ordering.md,
-// "Runtime"): each group once created with its mode, then every newer view, in id order.
+// The group engine's installs since the last sync are the ordering engine's view input
+// (docs/ordering.md, "Runtime"): every view and every drop of a deleted group, in the order
+// they happened, each group created with its mode first. Every view, not only the last: a view
+// installed and passed within one batch of effects (the group server's own node acknowledges
+// at once) is one its members were in, and a flush out of it waits for each of them (O30).
 void NodeOrderService::sync_views() {
+    using Installed = proto::group::GroupEngine::Installed;
+    const auto& log = groups_.install_log();
+    if (log.front().number > logged_ + 1) {
+        // More than install_log_max since the last sync: the views as they are now.
+        logged_ = log.back().number;
+        sync_installed();
+        return;
+    }
+    std::vector<Installed> events;  // Copied: running engines may install.
+    for (const auto& e : log) {
+        if (e.number > logged_) events.push_back(e);
+    }
+    logged_ = log.back().number;
+    for (const auto& e : events) {
+        if (e.dropped) {
+            if (given_.erase(e.group) > 0) forget(e.group);
+            continue;
+        }
+        auto it = given_.find(e.group);
+        if (it == given_.end() || it->second < e.view.id) give(e.group, e.view);
+    }
+}
+
+// The fallback of sync_views: each group's installed view now.
+void NodeOrderService::sync_installed() {
     // A group given before whose installed view is now a final one was deleted (G21).
     std::vector<std::string> gone;
     for (const auto& entry : given_) {
@@ -53,7 +79,7 @@ void NodeOrderService::sync_views() {
     }
     for (const auto& name : gone) {
         given_.erase(name);
-        node_.run<OrderEngine>(slot_, [&](OrderEngine& e, proto::Effects&) { e.on_delete(name); });
+        forget(name);
     }
     std::vector<std::pair<std::string, View>> newer;  // Copied: running engines may install.
     for (const auto& [name, view] : groups_.installed_views()) {
@@ -61,18 +87,22 @@ void NodeOrderService::sync_views() {
         auto it = given_.find(name);
         if (it == given_.end() || it->second < view.id) newer.emplace_back(name, view);
     }
-    for (const auto& entry : newer) {
-        const std::string& name = entry.first;  // Not a structured binding: clang 14 cannot
-        const View& view = entry.second;        // capture one in the lambda below.
-        given_[name] = view.id;
-        node_.run<OrderEngine>(slot_, [&](OrderEngine& e, proto::Effects& out) {
-            // A mode the engine refuses (another mode for this name: cannot happen, as the
-            // mode is fixed at create) leaves the group unordered here; on_view counts it.
-            static_cast<void>(e.on_create(name, static_cast<OrderMode>(view.order)));
-            e.on_clock(wall_offset());
-            e.on_view(name, view, node_.now(), out);
-        });
-    }
+    for (const auto& [name, view] : newer) give(name, view);
+}
+
+void NodeOrderService::give(const std::string& name, const View& view) {
+    given_[name] = view.id;
+    node_.run<OrderEngine>(slot_, [&](OrderEngine& e, proto::Effects& out) {
+        // A mode the engine refuses (another mode for this name: cannot happen, as the mode is
+        // fixed at create) leaves the group unordered here; on_view counts it.
+        static_cast<void>(e.on_create(name, static_cast<OrderMode>(view.order)));
+        e.on_clock(wall_offset());
+        e.on_view(name, view, node_.now(), out);
+    });
+}
+
+void NodeOrderService::forget(const std::string& name) {
+    node_.run<OrderEngine>(slot_, [&](OrderEngine& e, proto::Effects&) { e.on_delete(name); });
 }
 
 Duration NodeOrderService::wall_offset() const {

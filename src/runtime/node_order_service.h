@@ -36,10 +36,10 @@ public:
         NodeContext& node, proto::EngineSet& engines, const proto::EngineContext& context,
         const NodeConfig& config, std::optional<proto::EngineSlot> group_slot);
 
-    // The node carried out a batch of effects. When the group engine installed a view since
-    // the last call, gives the ordering engine every installed view newer than the one it has
-    // (creating the group with the view's mode first); when it dropped a deleted group, the
-    // ordering engine forgets that group too. Cheap otherwise (one counter compare).
+    // The node carried out a batch of effects. When the group engine installed views since
+    // the last call, gives the ordering engine each of them, in order, that is newer than the
+    // one it has (creating the group with the view's mode first); when it dropped a deleted
+    // group, the ordering engine forgets that group too. Cheap otherwise (one compare).
     // Loop thread.
     void after_effects();
 
@@ -79,13 +79,18 @@ private:
     template <class R, class F>
     [[nodiscard]] R hop(const char* what, std::chrono::microseconds spin, F&& task);
     void sync_views();
+    void sync_installed();
+    // Gives the ordering engine `view` of `name` (creating the group with its mode first);
+    // forget: the group was deleted.
+    void give(const std::string& name, const proto::group::View& view);
+    void forget(const std::string& name);
 
     NodeContext& node_;
     proto::order::OrderOptions options_;  // The engine holds a reference: kept here.
     const proto::group::GroupEngine& groups_;
     proto::EngineSlot slot_ = 0;
-    // The group engine's views_installed + groups_dropped at the last sync.
-    std::uint64_t installs_seen_ = 0;
+    // The number of the group engine's last install (install_log) given at the last sync.
+    std::uint64_t logged_ = 0;
     bool syncing_ = false;  // sync_views runs engines, which carry out effects.
     // The last view id given to the ordering engine per group. Bounded by the group engine's
     // installed views (one per group this node hosts or hosted members of).

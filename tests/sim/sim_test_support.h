@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/sanitizers.h"
 #include "sim/scenario.h"
 #include "sim/summary.h"
 
@@ -16,17 +17,7 @@ namespace herald::sim::testing {
 // a quarter (the first ones, a subset of what release runs) under ASan or TSan, where the same
 // deterministic runs take several times longer and the tier looks for memory errors, not for
 // rarer seeds.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-inline constexpr std::uint64_t sanitizer_seed_divisor = 4;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-inline constexpr std::uint64_t sanitizer_seed_divisor = 4;
-#else
-inline constexpr std::uint64_t sanitizer_seed_divisor = 1;
-#endif
-#else
-inline constexpr std::uint64_t sanitizer_seed_divisor = 1;
-#endif
+inline constexpr std::uint64_t sanitizer_seed_divisor = built_with_sanitizer ? 4 : 1;
 // A sweep whose seeds are slower than most may divide by more under sanitizers (`divisor`).
 constexpr std::uint64_t seeds(std::uint64_t release_count, std::uint64_t divisor = 4) {
     const std::uint64_t d = sanitizer_seed_divisor == 1 ? 1 : divisor;

@@ -287,11 +287,17 @@ void GroupEngine::on_view(NodeId from, const GroupPacket& m, Effects& out) {
     transmit(from, ack, out);
 }
 
+void GroupEngine::log_install(const std::string& name, const View& v, bool dropped) {
+    if (install_log_.size() == install_log_max) install_log_.pop_front();
+    install_log_.push_back(Installed{++installs_logged_, name, v, dropped});
+}
+
 void GroupEngine::install(const View& v, const std::string& name, Effects& out) {
     installed_[name] = v;
     deleted_.erase(name);
     cache_.erase(name);
     ++counters_.views_installed;
+    log_install(name, v, false);
     update_membership(name, out);
     for (const auto& member : v.members) {
         if (member.pid.node != self_ || member.incarnation != incarnation_) continue;
@@ -333,6 +339,7 @@ void GroupEngine::drop(const std::string& name, std::uint64_t final_id, Effects&
         }
         ++counters_.groups_dropped;
     }
+    log_install(name, final, true);
     installed_[name] = final;
     deleted_.insert(name);
     cache_.erase(name);

@@ -7,6 +7,7 @@
 // Layer: proto/group. Sans-I/O, single-threaded. Rules: docs/groups.md (README.md here).
 #pragma once
 
+#include <deque>
 #include <map>
 #include <set>
 #include <span>
@@ -110,6 +111,19 @@ public:
     [[nodiscard]] const std::map<std::string, View, std::less<>>& installed_views() const {
         return installed_;
     }
+    // What this node installed, in order (G10, G21): every view (not only the last: ordering's
+    // flush needs each view its members were in, docs/ordering.md O30) and every drop of a
+    // deleted group (`dropped`, with the final view). `number` counts the events from 1; the
+    // log keeps the last install_log_max, so a reader that fell further behind sees a gap in
+    // the numbers and reads installed_views() instead.
+    struct Installed {
+        std::uint64_t number = 0;
+        std::string group;
+        View view;
+        bool dropped = false;
+    };
+    static constexpr std::size_t install_log_max = 256;
+    [[nodiscard]] const std::deque<Installed>& install_log() const { return install_log_; }
     // Server only: the current view of `name` (durable or not), or nullptr.
     [[nodiscard]] const View* server_view(std::string_view name) const;
     // Server only: the names of the groups it holds, in name order (empty elsewhere); not
@@ -157,6 +171,7 @@ private:
     void on_reply(const GroupPacket& m, Time now, Effects& out);
     void on_view(NodeId from, const GroupPacket& m, Effects& out);
     void install(const View& v, const std::string& name, Effects& out);
+    void log_install(const std::string& name, const View& v, bool dropped);
     void drop(const std::string& name, std::uint64_t final_id, Effects& out);
     void update_membership(const std::string& name, Effects& out);
     [[nodiscard]] bool hosts_member_of(const View& v) const;
@@ -219,6 +234,8 @@ private:
     // Member side.
     std::map<std::string, View, std::less<>> installed_;
     std::set<std::string, std::less<>> deleted_;  // Installed views that are final (G21).
+    std::deque<Installed> install_log_;           // Bounded: install_log_max.
+    std::uint64_t installs_logged_ = 0;
     std::map<std::string, CachedView, std::less<>> cache_;
     // Coordinated: every group's current view, as the backend gave it (bounded by the
     // backend: groups_max).

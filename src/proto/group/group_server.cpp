@@ -361,7 +361,18 @@ void GroupEngine::send_view(const std::string& name, const ServerGroup& g, NodeI
     m.target_incarnation = c.incarnation;
     m.name = name;
     const View* v = g.find(g.durable_id);
-    if (c.known) {
+    if (!c.known) {
+        // G9: a node whose answer has not come yet starts at the earliest durable view of the
+        // run that ends with the durable one and holds its members each time: a member that
+        // joined while later views became durable installs the view it joined in first, as
+        // every other member of that view did (ordering's flush waits for each of them,
+        // docs/ordering.md O30).
+        while (v != nullptr && hosts(*v, node)) {
+            const View* earlier = g.find(v->id - 1);
+            if (earlier == nullptr || !hosts(*earlier, node)) break;
+            v = earlier;
+        }
+    } else {
         m.ack = c.acked;
         const View* next = g.find(c.acked + 1);
         if (next != nullptr && next->id <= g.durable_id) {

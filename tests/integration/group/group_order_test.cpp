@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/sanitizers.h"
 #include "group_test_support.h"
 #include "herald/herald.h"
 #include "node_test_support.h"
@@ -468,13 +469,7 @@ TEST_F(GroupOrderTest, AtomicMulticastReachesEveryMemberWithItsViewId) {
 }
 
 // Sanitizers slow the loop down several times: the flow-control test then streams fewer.
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-constexpr bool sanitized = __has_feature(thread_sanitizer) || __has_feature(address_sanitizer);
-#else
-constexpr bool sanitized = false;
-#endif
+constexpr bool sanitized = built_with_sanitizer;
 
 // The ordered messages `p` has queued now, taken without waiting (views skipped).
 std::size_t take_queued(Process& p) {

@@ -34,17 +34,11 @@
 #include <vector>
 
 #include "../node/node_test_support.h"
+#include "core/sanitizers.h"
 #include "herald/rpc.h"
 #include "wire/auth.h"
 #include "wire/codec.h"
 #include "wire/fragment.h"
-
-// clang spells "built with AddressSanitizer" as a feature, g++ as __SANITIZE_ADDRESS__.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HERALD_FLOOD_ASAN 1
-#endif
-#endif
 
 namespace herald {
 namespace {
@@ -387,9 +381,9 @@ TEST_P(HostileFlood, TheNodeKeepsAnsweringAndItsStateStaysBounded) {
     // whole process within that plus a margin for the two nodes and the flood's own buffers.
     EXPECT_LE(reassembly_peak, std::uint64_t{64} << 20);
     // (Not under ASan, whose quarantine keeps up to 256 MiB of freed memory resident.)
-#if !defined(__SANITIZE_ADDRESS__) && !defined(HERALD_FLOOD_ASAN)
-    EXPECT_LE(rss_peak - rss_before, std::uint64_t{160} << 10) << "KiB";
-#endif
+    if (!built_with_address_sanitizer) {
+        EXPECT_LE(rss_peak - rss_before, std::uint64_t{160} << 10) << "KiB";
+    }
     // The bystander was answered during the flood at least some of the time.
     EXPECT_GT(during.ms.size(), 0u) << during.text();
 

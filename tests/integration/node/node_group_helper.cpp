@@ -168,6 +168,38 @@ int take_ordered(herald::Process& process, std::size_t count, std::chrono::milli
     return taken == count ? 0 : 1;
 }
 
+// Prints this node's ordering counters: what a hang left behind (a failed run's output).
+void print_ordered_counters(herald::Node& node) {
+    const auto s = node.stats();
+    std::printf(
+        "node %s counters delivered %llu retransmits %llu address_sends %llu unclaimed %llu held "
+        "%llu "
+        "credit_dropped %llu credit_stalls %llu flushes %llu views %llu joined %llu "
+        "address_errors %llu datagrams %llu fan_outs %llu suspicions %llu group_retransmits "
+        "%llu\n",
+        herald::to_string(node.id()).c_str(), static_cast<unsigned long long>(s.ordered_delivered),
+        static_cast<unsigned long long>(s.ordered_retransmits),
+        static_cast<unsigned long long>(s.ordered_address_sends),
+        static_cast<unsigned long long>(s.ordered_unclaimed_dropped),
+        static_cast<unsigned long long>(s.ordered_held),
+        static_cast<unsigned long long>(s.ordered_credit_dropped),
+        static_cast<unsigned long long>(s.ordered_credit_stalls),
+        static_cast<unsigned long long>(s.ordered_flushes),
+        static_cast<unsigned long long>(s.group_views_installed),
+        static_cast<unsigned long long>(s.group_joined),
+        static_cast<unsigned long long>(s.group_address_errors),
+        static_cast<unsigned long long>(s.group_datagrams),
+        static_cast<unsigned long long>(s.group_fan_outs),
+        static_cast<unsigned long long>(s.group_suspicions),
+        static_cast<unsigned long long>(s.group_retransmits));
+    if (auto view = node.group_view(ordered_group)) {
+        std::printf("group view %llu:", static_cast<unsigned long long>(view->id));
+        for (const auto& pid : view->members) std::printf(" %s", to_string(pid).c_str());
+        std::printf("\n");
+    }
+    std::fflush(stdout);
+}
+
 int run_ordered(char** argv) {
     auto order = herald::parse_order(argv[2]);
     if (!order) return fail_with(order.error().to_string());
@@ -190,15 +222,34 @@ int run_ordered(char** argv) {
             return v && v->members.size() == urls.size();
         },
         timeout);
-    if (!formed) return fail_with("no ordering view of every member");
+    if (!formed) {
+        auto ordered = process->ordered_view(ordered_group);
+        auto group = node->group_view(ordered_group);
+        std::printf(
+            "ordered view %s, group view %s\n",
+            ordered
+                ? (std::to_string(ordered->id) + " of " + std::to_string(ordered->members.size()))
+                      .c_str()
+                : ordered.error().to_string().c_str(),
+            group ? (std::to_string(group->id) + " of " + std::to_string(group->members.size()))
+                        .c_str()
+                  : group.error().to_string().c_str());
+        print_ordered_counters(*node);
+        return fail_with("no ordering view of every member");
+    }
     for (int i = 0; i < ordered_messages; ++i) {
         const std::string text = std::to_string(rank) + ":" + std::to_string(i);
         // The helper's whole timeout, not the call's 5 s default: under ASan in namespaces a
         // window stalled once for over 5 s (fresh-clone run of 2026-12-06, fifo).
         auto sent = process->ordered_multicast(ordered_group, std::string_view(text), timeout);
-        if (!sent) return fail_with("ordered_multicast: " + sent.error().to_string());
+        if (!sent) {
+            print_ordered_counters(*node);
+            return fail_with("ordered_multicast " + std::to_string(i) + ": " +
+                             sent.error().to_string());
+        }
     }
     int status = take_ordered(*process, urls.size() * ordered_messages, timeout, *node);
+    if (status != 0) print_ordered_counters(*node);
     if (!wait_for([&] { return std::filesystem::exists(argv[7]); }, timeout)) status = 1;
     node->stop();
     if (rank == 0) std::filesystem::remove_all(server_dir());

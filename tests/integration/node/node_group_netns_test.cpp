@@ -34,17 +34,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* helper_path = HERALD_NODE_GROUP_HELPER;
 constexpr const char* prefix = "herald-gt";  // Namespace names: herald-gt<pid>-<role>.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HERALD_NETNS_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(HERALD_NETNS_ASAN)
-constexpr bool under_address_sanitizer = true;
-#else
-constexpr bool under_address_sanitizer = false;
-#endif
-constexpr auto helper_timeout = 10s;  // Each helper gives up after it (exit 1).
+constexpr auto helper_timeout = 10s;         // Each helper gives up after it (exit 1).
 
 struct Command {
     int status = -1;
@@ -255,12 +245,6 @@ protected:
     // (and, for `total`, in one order: the same hash), and the first transmissions went to
     // the group's address as datagrams.
     void expect_ordered_over_ip_multicast(const std::string& order, bool total) {
-        if (under_address_sanitizer) {
-            // Known defect, open (closing note of session 16): under ASan these helpers hang in
-            // about half the runs (a sender's window stops moving; release never did in our
-            // runs). Skipped there until it is found, so that the sanitizer tier stays usable.
-            GTEST_SKIP() << "ordered multicast over IP multicast hangs under ASan (known, open)";
-        }
         const auto deadline = Clock::now() + helper_timeout + 10s;
         const std::string release = ::testing::TempDir() + "herald-netns-release-" +
                                     std::to_string(::getpid()) + "-" + order;

@@ -53,10 +53,11 @@ protected:
     GroupOptions options;
     std::vector<std::unique_ptr<TestNode>> nodes;
     std::map<OperationId, Result<Bytes>> done;
-    int drop_next = 0;       // Drop this many of the next packets.
-    int address_sends = 0;   // Sends to a group address (multicast or broadcast), G22.
-    int unicast_data = 0;    // group_data sent to one node (another than the sender).
-    bool duplicate = false;  // Deliver every packet twice.
+    int drop_next = 0;                  // Drop this many of the next packets.
+    int address_sends = 0;              // Sends to a group address (multicast or broadcast), G22.
+    int unicast_data = 0;               // group_data sent to one node (another than the sender).
+    bool duplicate = false;             // Deliver every packet twice.
+    std::optional<NodeId> no_views_to;  // Drop every group_view packet sent to this node.
     Time clock = Time::zero();
 
     TestNode& s() { return *nodes[0]; }
@@ -122,6 +123,9 @@ protected:
             const wire::Packet packet = std::move(snd).take();
             for (TestNode* to : targets) {
                 if (to->down) continue;
+                if (to->self == no_views_to && packet.header.kind == wire::PacketKind::group_view) {
+                    continue;
+                }
                 for (int i = 0; i < (duplicate ? 2 : 1); ++i) {
                     wire::Packet p = packet;
                     Effects o;
@@ -311,6 +315,30 @@ TEST_F(GroupTest, ViewsReachAMemberThroughLossInOrder) {
     advance(Duration::milliseconds(500));
     EXPECT_EQ(view_ids(a(), 5), (std::vector<std::uint64_t>{2, 3}));
     EXPECT_EQ(view_ids(b(), 7), (std::vector<std::uint64_t>{3}));
+}
+
+// G9: a node that has not answered yet is sent the view its member joined in first, even when
+// a later view became durable meanwhile; skipping it left ordering's flush out of that view
+// waiting for a report the member never sent (docs/ordering.md O30).
+TEST_F(GroupTest, NodeWhoseMemberJoinedGetsTheViewItJoinedInBeforeLaterOnes) {
+    ASSERT_TRUE(create(a(), 1, "g", false));
+    ASSERT_TRUE(join(a(), 2, 5, "g"));
+    no_views_to = b().self;
+    ASSERT_TRUE(join(b(), 3, 7, "g"));  // View 3; its copy to B is lost.
+    ASSERT_TRUE(join(a(), 4, 6, "g"));  // View 4 is durable before B answered anything.
+    EXPECT_EQ(b().engine->installed("g"), nullptr);
+    no_views_to.reset();
+    advance(Duration::milliseconds(500));
+    EXPECT_EQ(view_ids(b(), 7), (std::vector<std::uint64_t>{3, 4}));
+    EXPECT_EQ(view_ids(a(), 5), (std::vector<std::uint64_t>{2, 3, 4}));
+    EXPECT_EQ(b().engine->installed("g")->id, 4u);
+    // The runtime gives the ordering engine every install from this log, in order.
+    const auto& log = b().engine->install_log();
+    ASSERT_EQ(log.size(), 2u);
+    EXPECT_EQ(log[0].view.id, 3u);
+    EXPECT_EQ(log[1].view.id, 4u);
+    EXPECT_EQ(log[1].number, log[0].number + 1);
+    EXPECT_FALSE(log[0].dropped || log[1].dropped);
 }
 
 TEST_F(GroupTest, MemberThatStopsHeartbeatingIsRemovedInTheNextView) {
@@ -630,6 +658,9 @@ TEST_F(GroupTest, DeleteTellsMemberNodesFailsPendingMulticastsAndErasesTheRecord
     EXPECT_TRUE(told_deleted(b(), 7, "g"));
     EXPECT_TRUE(told_deleted(b(), 8, "g"));
     EXPECT_TRUE(dropped(a(), "g"));
+    ASSERT_FALSE(a().engine->install_log().empty());
+    EXPECT_TRUE(a().engine->install_log().back().dropped) << "the drop is logged after the views";
+    EXPECT_EQ(a().engine->install_log().back().group, "g");
     EXPECT_EQ(s().engine->server_view("g"), nullptr) << "a group being deleted is not shown";
     EXPECT_TRUE(s().engine->server_groups().empty());
     auto joined = join(a(), 202, 6, "g");
