@@ -19,6 +19,13 @@ bool hosts(const View& v, NodeId node) {
     return std::any_of(v.members.begin(), v.members.end(),
                        [&](const Member& m) { return m.pid.node == node; });
 }
+
+// Whether `v` holds a member of that incarnation of `node` (0: of any).
+bool hosts(const View& v, NodeId node, std::uint32_t incarnation) {
+    return std::any_of(v.members.begin(), v.members.end(), [&](const Member& m) {
+        return m.pid.node == node && (incarnation == 0 || m.incarnation == incarnation);
+    });
+}
 }  // namespace
 
 const View* GroupEngine::server_view(std::string_view name) const {
@@ -363,13 +370,13 @@ void GroupEngine::send_view(const std::string& name, const ServerGroup& g, NodeI
     const View* v = g.find(g.durable_id);
     if (!c.known) {
         // G9: a node whose answer has not come yet starts at the earliest durable view of the
-        // run that ends with the durable one and holds its members each time: a member that
-        // joined while later views became durable installs the view it joined in first, as
-        // every other member of that view did (ordering's flush waits for each of them,
-        // docs/ordering.md O30).
-        while (v != nullptr && hosts(*v, node)) {
+        // run that ends with the durable one and holds its (this incarnation's) members each
+        // time: a member that joined while later views became durable installs the view it
+        // joined in first, as every other member of that view did (ordering's flush waits
+        // for each of them, docs/ordering.md O30).
+        while (v != nullptr && hosts(*v, node, c.incarnation)) {
             const View* earlier = g.find(v->id - 1);
-            if (earlier == nullptr || !hosts(*earlier, node)) break;
+            if (earlier == nullptr || !hosts(*earlier, node, c.incarnation)) break;
             v = earlier;
         }
     } else {
