@@ -120,13 +120,13 @@ void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint
 // own entry (`entry_seq`) is malformed.
 void OrderEngine::apply_commit(const GroupState& g, Endpoint& ep, std::uint32_t from,
                                std::uint64_t entry_seq, const Commit& c) {
-    auto it = ep.streams[from].entries.find(c.seq);
-    if (g.mode != OrderMode::abcast || it == ep.streams[from].entries.end() ||
-        !it->second.proposed || it->second.committed || c.seq >= entry_seq) {
+    Received* held = ep.streams[from].entries.find(c.seq);
+    if (g.mode != OrderMode::abcast || held == nullptr || !held->proposed || held->committed ||
+        c.seq >= entry_seq) {
         ++counters_.malformed_dropped;
         return;
     }
-    Received& target = it->second;
+    Received& target = *held;
     ep.abcast_queue.erase({target.number, from, c.seq});
     target.number = c.number;
     target.committed = true;
@@ -142,14 +142,14 @@ bool OrderEngine::deliver_cbcast(const std::string& name, Endpoint& ep, Effects&
         again = false;
         for (std::uint32_t i = 0; i < ep.streams.size() && has_credit(ep.self.pid); ++i) {
             Stream& s = ep.streams[i];
-            auto it = s.entries.find(s.delivered + 1);
-            if (it == s.entries.end() || it->second.delivered) continue;
-            const auto& clock = it->second.entry.clock;
+            Received* held = s.entries.find(s.delivered + 1);
+            if (held == nullptr || held->delivered) continue;
+            const auto& clock = held->entry.clock;
             std::vector<std::uint64_t>& r = ep.cbcast_received;
             for (std::uint32_t j = 0; j < ep.streams.size(); ++j) r[j] = ep.streams[j].delivered;
             if (!cbcast_deliverable(clock, r, i)) continue;
             s.delivered = clock[i];  // R[i] <- S[i].
-            deliver(name, ep, i, it->second, out);
+            deliver(name, ep, i, *held, out);
             again = progress = true;
         }
     }
@@ -181,14 +181,14 @@ bool OrderEngine::deliver_sequencer(const std::string& name, Endpoint& ep, Effec
             ++counters_.malformed_dropped;  // Ordered again after it was delivered everywhere.
             continue;
         }
-        auto it = ep.streams[from].entries.find(seq);
-        if (it == ep.streams[from].entries.end()) break;
+        Received* held = ep.streams[from].entries.find(seq);
+        if (held == nullptr) break;
         ep.order_queue.pop_front();
-        if (it->second.entry.type != EntryType::data || it->second.delivered) {
+        if (held->entry.type != EntryType::data || held->delivered) {
             ++counters_.malformed_dropped;  // The sequencer ordered a non-message or twice.
             continue;
         }
-        deliver(name, ep, from, it->second, out);
+        deliver(name, ep, from, *held, out);
         progress = true;
     }
     return progress;

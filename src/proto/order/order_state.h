@@ -19,6 +19,7 @@
 #include "core/bytes.h"
 #include "core/time.h"
 #include "proto/order/order_messages.h"
+#include "proto/order/stream_entries.h"
 
 namespace herald::proto::order {
 
@@ -52,10 +53,12 @@ struct Received {
 
 // One sender's stream of the current view, as one member holds it.
 struct Stream {
-    std::map<std::uint64_t, Received> entries;  // Every entry received in this view, by seq.
-    std::uint64_t contiguous = 0;               // Entries 1..contiguous are all received.
-    std::uint64_t processed = 0;  // Entries 1..processed went through FIFO processing (O6).
-    std::uint64_t delivered = 0;  // CBCAST: R[j], the data messages delivered from it.
+    // Every entry received in this view and not yet stable, by seq (a ring: no allocation per
+    // entry).
+    StreamEntries<Received> entries;
+    std::uint64_t contiguous = 0;  // Entries 1..contiguous are all received.
+    std::uint64_t processed = 0;   // Entries 1..processed went through FIFO processing (O6).
+    std::uint64_t delivered = 0;   // CBCAST: R[j], the data messages delivered from it.
     // Entries 1..done are processed here and, if data, delivered (O35: the done vector).
     std::uint64_t done = 0;
     // Entries 1..stable are done at every member of the view, and discarded (O35).

@@ -1102,5 +1102,44 @@ TEST(OrderEngine, ALostGroupCopyIsRepairedByUnicastRetransmission) {
     for (const auto& m : two_per_node()) EXPECT_EQ(net.tags_of(m.pid), order) << to_string(m.pid);
 }
 
+// The ring that holds a stream's entries (O6, O35): holes, duplicates, the stable prefix
+// discarded, and growth while the ring has wrapped keep every entry under its seq.
+TEST(StreamEntries, KeepsEntriesBySeqWithHolesAndDiscardsTheStablePrefix) {
+    StreamEntries<std::uint64_t> ring;
+    EXPECT_EQ(ring.find(1), nullptr);
+    for (const std::uint64_t seq : {3u, 1u, 5u}) {
+        auto [value, fresh] = ring.try_emplace(seq);
+        EXPECT_TRUE(fresh);
+        *value = seq * 10;
+    }
+    EXPECT_FALSE(ring.try_emplace(3).second);  // A duplicate keeps the first copy.
+    EXPECT_EQ(ring.at(3), 30u);
+    EXPECT_EQ(ring.size(), 3u);
+    EXPECT_FALSE(ring.contains(2));
+    EXPECT_FALSE(ring.contains(6));
+    EXPECT_EQ(ring.next_from(2), 3u);
+    EXPECT_EQ(ring.next_from(6), 0u);
+    std::vector<std::uint64_t> seen;
+    ring.for_each([&](std::uint64_t seq, std::uint64_t value) {
+        EXPECT_EQ(value, seq * 10);
+        seen.push_back(seq);
+    });
+    EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 3, 5}));
+    EXPECT_EQ(ring.discard_through(3), 2u);
+    EXPECT_FALSE(ring.contains(3));
+    EXPECT_EQ(ring.next_from(0), 5u);
+    EXPECT_EQ(ring.discard_through(9), 1u);  // Beyond every entry held: empty, first is 10.
+    EXPECT_TRUE(ring.empty());
+    // Keeping an entry at or below the stable point is a programmer error (O6 drops them).
+    EXPECT_DEATH(static_cast<void>(ring.try_emplace(9)), "seq >= first_");
+    // Wrap the ring (entries 10..21 in 16 slots, 10..17 discarded), then grow it past 16.
+    for (std::uint64_t seq = 10; seq <= 21; ++seq) *ring.try_emplace(seq).first = seq * 10;
+    EXPECT_EQ(ring.discard_through(17), 8u);
+    for (std::uint64_t seq = 22; seq <= 60; ++seq) *ring.try_emplace(seq).first = seq * 10;
+    EXPECT_EQ(ring.size(), 43u);
+    for (std::uint64_t seq = 18; seq <= 60; ++seq) ASSERT_EQ(ring.at(seq), seq * 10) << seq;
+    EXPECT_FALSE(ring.contains(17));
+}
+
 }  // namespace
 }  // namespace herald::proto::order
