@@ -127,11 +127,12 @@ void OrderEngine::apply_commit(const GroupState& g, Endpoint& ep, std::uint32_t 
         return;
     }
     Received& target = *held;
-    ep.abcast_queue.erase({target.number, from, c.seq});
+    // The key under the proposal stays in the heap, stale (deliver_abcast drops it), unless
+    // the final number is the proposal.
+    if (target.number != c.number) ep.abcast_queue.emplace(c.number, from, c.seq);
     target.number = c.number;
     target.committed = true;
     ep.fmax = std::max(ep.fmax, c.number.value);
-    ep.abcast_queue.emplace(target.number, from, c.seq);
 }
 
 // O11 (the lecture's test): deliver a message from i when S[i] = R[i] + 1 and S[j] <= R[j] for
@@ -161,11 +162,15 @@ bool OrderEngine::deliver_cbcast(const std::string& name, Endpoint& ep, Effects&
 bool OrderEngine::deliver_abcast(const std::string& name, Endpoint& ep, Effects& out) {
     bool progress = false;
     while (!ep.abcast_queue.empty() && has_credit(ep.self.pid)) {
-        const auto [number, from, seq] = *ep.abcast_queue.begin();
-        Received& r = ep.streams[from].entries.at(seq);
-        if (!r.committed) break;
-        ep.abcast_queue.erase(ep.abcast_queue.begin());
-        deliver(name, ep, from, r, out);
+        const auto [number, from, seq] = ep.abcast_queue.top();
+        Received* r = ep.streams[from].entries.find(seq);
+        if (r == nullptr || r->number != number) {  // Stale: committed under another number.
+            ep.abcast_queue.pop();
+            continue;
+        }
+        if (!r->committed) break;
+        ep.abcast_queue.pop();
+        deliver(name, ep, from, *r, out);
         progress = true;
     }
     return progress;
@@ -200,7 +205,7 @@ bool OrderEngine::deliver_sequencer(const std::string& name, Endpoint& ep, Effec
 bool OrderEngine::deliver_absolute(const std::string& name, Endpoint& ep, Time now, Effects& out) {
     bool progress = false;
     while (!ep.absolute_queue.empty() && has_credit(ep.self.pid)) {
-        const auto [timestamp, from, seq] = *ep.absolute_queue.begin();
+        const auto [timestamp, from, seq] = ep.absolute_queue.top();
         bool ready = true;
         for (std::uint32_t k = 0; ready && k < ep.streams.size(); ++k) {
             if (k == from) continue;
@@ -210,7 +215,7 @@ bool OrderEngine::deliver_absolute(const std::string& name, Endpoint& ep, Time n
             ready = horizon >= timestamp;
         }
         if (!ready) break;
-        ep.absolute_queue.erase(ep.absolute_queue.begin());
+        ep.absolute_queue.pop();
         deliver(name, ep, from, ep.streams[from].entries.at(seq), out);
         progress = true;
     }

@@ -113,7 +113,7 @@ void OrderEngine::send_entry(GroupState& g, const std::string& name, Endpoint& e
         ep.out.last_timestamp = entry.timestamp;
     }
     if (g.mode == OrderMode::abcast && entry.type == EntryType::data) {
-        ep.out.proposals[entry.seq].assign(ep.view.members.size(), std::nullopt);
+        ep.out.proposals.open(entry.seq);
     }
     transmit_first(name, ep, entry, out);  // O38.
     ep.out.acked[ep.index] = entry.seq;
@@ -540,12 +540,11 @@ void OrderEngine::on_propose(GroupState& g, const std::string& name, Endpoint& e
 // commits it with a commit entry in its stream.
 void OrderEngine::take_proposal(const std::string& name, Endpoint& ep, std::uint64_t seq,
                                 std::uint32_t from, Number number) {
-    auto it = ep.out.proposals.find(seq);
-    if (it == ep.out.proposals.end()) {
+    const ProposalTable::Row slots = ep.out.proposals.find(seq);
+    if (slots.empty()) {
         ++counters_.duplicates_dropped;
         return;
     }
-    auto& slots = it->second;
     if (slots[from]) {
         ++counters_.duplicates_dropped;
         return;
@@ -557,7 +556,7 @@ void OrderEngine::take_proposal(const std::string& name, Endpoint& ep, std::uint
     }
     Number final_number;
     for (const auto& p : slots) final_number = std::max(final_number, *p);
-    ep.out.proposals.erase(it);
+    ep.out.proposals.close(seq);
     ep.commits_due.push_back(Commit{seq, final_number});  // Sent at the batch's end.
     list_for_batch(name, ep);
 }
@@ -567,10 +566,11 @@ void OrderEngine::take_proposal(const std::string& name, Endpoint& ep, std::uint
 std::uint32_t OrderEngine::next_burst(Endpoint& ep, std::uint32_t j) {
     std::uint32_t& burst = ep.out.burst[j];
     const std::uint64_t progress = ep.out.acked[j] + ep.out.proposals_taken[j];
-    const bool outstanding =
-        ep.out.acked[j] + 1 < ep.out.next_seq ||
-        std::any_of(ep.out.proposals.begin(), ep.out.proposals.end(),
-                    [&](const auto& p) { return !p.second[j] && p.first <= ep.out.acked[j]; });
+    bool outstanding = ep.out.acked[j] + 1 < ep.out.next_seq;
+    ep.out.proposals.for_each_while([&](std::uint64_t seq, const auto& slots) {
+        outstanding = outstanding || (!slots[j] && seq <= ep.out.acked[j]);
+        return !outstanding;
+    });
     if (progress > ep.out.progress_at_round[j] || !outstanding) {
         burst = std::min(burst * 2, retransmit_burst_max);
     } else {
@@ -595,13 +595,14 @@ void OrderEngine::retransmit(const std::string& name, Endpoint& ep, Time now, Ef
             ++counters_.retransmits;
             transmit_entry(name, ep, own.entries.at(seq).entry, j, out);
         }
-        for (const auto& [seq, slots] : ep.out.proposals) {
-            if (sent >= budget) break;
-            if (slots[j] || seq > ep.out.acked[j]) continue;
+        ep.out.proposals.for_each_while([&](std::uint64_t seq, const auto& slots) {
+            if (sent >= budget) return false;
+            if (slots[j] || seq > ep.out.acked[j]) return true;
             ++counters_.retransmits;
             ++sent;
             transmit_entry(name, ep, own.entries.at(seq).entry, j, out);
-        }
+            return true;
+        });
         // O35: a member that has not reported done what this one has done is asked again,
         // once it has this member's whole stream (before that, its acks of the entries sent
         // again above carry its vector when it changes).

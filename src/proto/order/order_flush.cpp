@@ -4,6 +4,7 @@
 // installs the new view. Layer: proto/order. Rules: docs/ordering.md.
 #include <algorithm>
 #include <numeric>
+#include <set>
 
 #include "core/assert.h"
 #include "proto/order/order_engine.h"
@@ -78,6 +79,7 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     ep.out.acked.assign(view.members.size(), 0);
     ep.out.burst.assign(view.members.size(), retransmit_burst_max);
     ep.out.proposals_taken.assign(view.members.size(), 0);
+    ep.out.proposals.reset(view.members.size());
     ep.out.progress_at_round.assign(view.members.size(), 0);
     ep.peer_done.assign(view.members.size(), std::vector<std::uint64_t>(view.members.size(), 0));
     ep.done_sent = ep.peer_done;

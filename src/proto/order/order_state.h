@@ -7,10 +7,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
-#include <set>
+#include <queue>
 #include <span>
 #include <tuple>
 #include <utility>
@@ -19,6 +20,7 @@
 #include "core/bytes.h"
 #include "core/time.h"
 #include "proto/order/order_messages.h"
+#include "proto/order/proposal_table.h"
 #include "proto/order/stream_entries.h"
 
 namespace herald::proto::order {
@@ -85,11 +87,13 @@ struct Outgoing {
     // a joiner's data is timestamped above it.
     std::int64_t start_floor = 0;
     // ABCAST: own data messages still collecting proposals (per member, none yet = nullopt).
-    std::map<std::uint64_t, std::vector<std::optional<Number>>> proposals;
+    ProposalTable proposals;
     Time next_retransmit;
 };
 
-using MessageKey = std::pair<std::uint32_t, std::uint64_t>;  // (sender index, seq).
+using MessageKey = std::pair<std::uint32_t, std::uint64_t>;                  // (sender index, seq).
+using AbcastKey = std::tuple<Number, std::uint32_t, std::uint64_t>;          // O16.
+using AbsoluteKey = std::tuple<std::int64_t, std::uint32_t, std::uint64_t>;  // O24.
 
 // A local member of a group.
 struct Endpoint {
@@ -127,11 +131,17 @@ struct Endpoint {
     // ABCAST (O12-O16).
     std::uint64_t fmax = 0;  // Integer part of the largest final number seen.
     std::uint64_t pmax = 0;  // Integer part of its largest proposal.
-    std::set<std::tuple<Number, std::uint32_t, std::uint64_t>> abcast_queue;
+    // The hold-back queue by (number, sender, seq), smallest first: a heap in a vector (no
+    // allocation per message). A commit pushes the message again under its final number; the
+    // key under its proposal stays behind, is recognised as stale (its number is no longer the
+    // message's) and dropped when it reaches the top, always before the message's live key
+    // (a final number is at least the proposal, O16). So it holds at most two keys per
+    // message held back.
+    std::priority_queue<AbcastKey, std::vector<AbcastKey>, std::greater<>> abcast_queue;
     // Sequencer (O17-O18): the order entries received, not yet delivered.
     std::deque<MessageKey> order_queue;
     // Absolute (O23-O26): processed, undelivered data by (timestamp, sender, seq).
-    std::set<std::tuple<std::int64_t, std::uint32_t, std::uint64_t>> absolute_queue;
+    std::priority_queue<AbsoluteKey, std::vector<AbsoluteKey>, std::greater<>> absolute_queue;
     // Flush (O27-O32).
     bool flushing = false;
     View pending;             // The view to install once the flush ends.

@@ -80,12 +80,32 @@ public:
         HERALD_ASSERT(span_ > 0 || size_ == 0);
         return discarded;
     }
+    // Discards entry `seq`, which must be held (out of order: ABCAST rows, proposal_table.h).
+    // When it was the first, first() moves past the holes behind it.
+    void erase(std::uint64_t seq) {
+        HERALD_ASSERT(contains(seq));
+        slots_[index(seq - first_)] = Slot{};
+        --size_;
+        while (span_ > 0 && !slots_[head_].held) {
+            head_ = (head_ + 1) & (slots_.size() - 1);
+            ++first_;
+            --span_;
+        }
+    }
     // Calls `f(seq, value)` for every entry held, in seq order.
     template <class F>
     void for_each(F&& f) const {
+        for_each_while([&](std::uint64_t seq, const T& value) {
+            f(seq, value);
+            return true;
+        });
+    }
+    // The same, stopping after the first call that returns false.
+    template <class F>
+    void for_each_while(F&& f) const {
         for (std::uint64_t offset = 0; offset < span_; ++offset) {
             const Slot& slot = slots_[index(offset)];
-            if (slot.held) f(first_ + offset, slot.value);
+            if (slot.held && !f(first_ + offset, slot.value)) return;
         }
     }
 

@@ -1141,5 +1141,50 @@ TEST(StreamEntries, KeepsEntriesBySeqWithHolesAndDiscardsTheStablePrefix) {
     EXPECT_FALSE(ring.contains(17));
 }
 
+// ABCAST's table of own messages collecting proposals (O15): rows reused after a message
+// closed, closed out of order, walked in seq order; the ring under it moves past a closed first.
+TEST(ProposalTable, ReusesRowsAndWalksMessagesInSeqOrder) {
+    ProposalTable table;
+    table.reset(3);
+    for (const std::uint64_t seq : {2u, 4u, 7u}) table.open(seq);
+    EXPECT_TRUE(table.find(3).empty());
+    ProposalTable::Row row = table.find(4);
+    ASSERT_EQ(row.size(), 3u);
+    row[1] = Number{9, 1};
+    table.close(2);  // The first: the ring's first seq moves to 4.
+    table.find(7)[0] = Number{5, 0};
+    table.close(7);  // Out of order.
+    EXPECT_EQ(table.size(), 1u);
+    EXPECT_TRUE(table.find(2).empty());
+    EXPECT_EQ(table.find(4)[1], (Number{9, 1}));
+    table.open(8);  // A reused row starts with every slot empty.
+    for (const auto& slot : table.find(8)) EXPECT_FALSE(slot.has_value());
+    std::vector<std::uint64_t> seen;
+    table.for_each_while([&](std::uint64_t seq, std::span<const std::optional<Number>> slots) {
+        EXPECT_EQ(slots.size(), 3u);
+        seen.push_back(seq);
+        return true;
+    });
+    EXPECT_EQ(seen, (std::vector<std::uint64_t>{4, 8}));
+    seen.clear();
+    table.for_each_while([&](std::uint64_t seq, std::span<const std::optional<Number>>) {
+        seen.push_back(seq);
+        return false;  // Stops after the first.
+    });
+    EXPECT_EQ(seen, (std::vector<std::uint64_t>{4}));
+    table.close(4);
+    table.close(8);
+    EXPECT_TRUE(table.empty());
+    // Erasing a ring's first entry moves its first seq past the holes behind it.
+    StreamEntries<std::uint32_t> rows;
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) *rows.try_emplace(seq).first = 0;
+    rows.erase(2);
+    EXPECT_EQ(rows.next_from(0), 1u);
+    rows.erase(1);
+    EXPECT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows.next_from(0), 3u);
+    EXPECT_DEATH(static_cast<void>(rows.try_emplace(2)), "seq >= first_");
+}
+
 }  // namespace
 }  // namespace herald::proto::order
