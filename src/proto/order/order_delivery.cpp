@@ -120,18 +120,19 @@ void OrderEngine::process_entry(GroupState& g, const std::string& name, Endpoint
 // own entry (`entry_seq`) is malformed.
 void OrderEngine::apply_commit(const GroupState& g, Endpoint& ep, std::uint32_t from,
                                std::uint64_t entry_seq, const Commit& c) {
-    auto it = ep.streams[from].entries.find(c.seq);
-    if (g.mode != OrderMode::abcast || it == ep.streams[from].entries.end() ||
-        !it->second.proposed || it->second.committed || c.seq >= entry_seq) {
+    Received* held = ep.streams[from].entries.find(c.seq);
+    if (g.mode != OrderMode::abcast || held == nullptr || !held->proposed || held->committed ||
+        c.seq >= entry_seq) {
         ++counters_.malformed_dropped;
         return;
     }
-    Received& target = it->second;
-    ep.abcast_queue.erase({target.number, from, c.seq});
+    Received& target = *held;
+    // The key under the proposal stays in the heap, stale (deliver_abcast drops it), unless
+    // the final number is the proposal.
+    if (target.number != c.number) ep.abcast_queue.emplace(c.number, from, c.seq);
     target.number = c.number;
     target.committed = true;
     ep.fmax = std::max(ep.fmax, c.number.value);
-    ep.abcast_queue.emplace(target.number, from, c.seq);
 }
 
 // O11 (the lecture's test): deliver a message from i when S[i] = R[i] + 1 and S[j] <= R[j] for
@@ -142,14 +143,14 @@ bool OrderEngine::deliver_cbcast(const std::string& name, Endpoint& ep, Effects&
         again = false;
         for (std::uint32_t i = 0; i < ep.streams.size() && has_credit(ep.self.pid); ++i) {
             Stream& s = ep.streams[i];
-            auto it = s.entries.find(s.delivered + 1);
-            if (it == s.entries.end() || it->second.delivered) continue;
-            const auto& clock = it->second.entry.clock;
+            Received* held = s.entries.find(s.delivered + 1);
+            if (held == nullptr || held->delivered) continue;
+            const auto& clock = held->entry.clock;
             std::vector<std::uint64_t>& r = ep.cbcast_received;
             for (std::uint32_t j = 0; j < ep.streams.size(); ++j) r[j] = ep.streams[j].delivered;
             if (!cbcast_deliverable(clock, r, i)) continue;
             s.delivered = clock[i];  // R[i] <- S[i].
-            deliver(name, ep, i, it->second, out);
+            deliver(name, ep, i, *held, out);
             again = progress = true;
         }
     }
@@ -161,11 +162,15 @@ bool OrderEngine::deliver_cbcast(const std::string& name, Endpoint& ep, Effects&
 bool OrderEngine::deliver_abcast(const std::string& name, Endpoint& ep, Effects& out) {
     bool progress = false;
     while (!ep.abcast_queue.empty() && has_credit(ep.self.pid)) {
-        const auto [number, from, seq] = *ep.abcast_queue.begin();
-        Received& r = ep.streams[from].entries.at(seq);
-        if (!r.committed) break;
-        ep.abcast_queue.erase(ep.abcast_queue.begin());
-        deliver(name, ep, from, r, out);
+        const auto [number, from, seq] = ep.abcast_queue.top();
+        Received* r = ep.streams[from].entries.find(seq);
+        if (r == nullptr || r->number != number) {  // Stale: committed under another number.
+            ep.abcast_queue.pop();
+            continue;
+        }
+        if (!r->committed) break;
+        ep.abcast_queue.pop();
+        deliver(name, ep, from, *r, out);
         progress = true;
     }
     return progress;
@@ -181,14 +186,14 @@ bool OrderEngine::deliver_sequencer(const std::string& name, Endpoint& ep, Effec
             ++counters_.malformed_dropped;  // Ordered again after it was delivered everywhere.
             continue;
         }
-        auto it = ep.streams[from].entries.find(seq);
-        if (it == ep.streams[from].entries.end()) break;
+        Received* held = ep.streams[from].entries.find(seq);
+        if (held == nullptr) break;
         ep.order_queue.pop_front();
-        if (it->second.entry.type != EntryType::data || it->second.delivered) {
+        if (held->entry.type != EntryType::data || held->delivered) {
             ++counters_.malformed_dropped;  // The sequencer ordered a non-message or twice.
             continue;
         }
-        deliver(name, ep, from, it->second, out);
+        deliver(name, ep, from, *held, out);
         progress = true;
     }
     return progress;
@@ -200,7 +205,7 @@ bool OrderEngine::deliver_sequencer(const std::string& name, Endpoint& ep, Effec
 bool OrderEngine::deliver_absolute(const std::string& name, Endpoint& ep, Time now, Effects& out) {
     bool progress = false;
     while (!ep.absolute_queue.empty() && has_credit(ep.self.pid)) {
-        const auto [timestamp, from, seq] = *ep.absolute_queue.begin();
+        const auto [timestamp, from, seq] = ep.absolute_queue.top();
         bool ready = true;
         for (std::uint32_t k = 0; ready && k < ep.streams.size(); ++k) {
             if (k == from) continue;
@@ -210,7 +215,7 @@ bool OrderEngine::deliver_absolute(const std::string& name, Endpoint& ep, Time n
             ready = horizon >= timestamp;
         }
         if (!ready) break;
-        ep.absolute_queue.erase(ep.absolute_queue.begin());
+        ep.absolute_queue.pop();
         deliver(name, ep, from, ep.streams[from].entries.at(seq), out);
         progress = true;
     }

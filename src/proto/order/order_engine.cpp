@@ -113,13 +113,13 @@ void OrderEngine::send_entry(GroupState& g, const std::string& name, Endpoint& e
         ep.out.last_timestamp = entry.timestamp;
     }
     if (g.mode == OrderMode::abcast && entry.type == EntryType::data) {
-        ep.out.proposals[entry.seq].assign(ep.view.members.size(), std::nullopt);
+        ep.out.proposals.open(entry.seq);
     }
     transmit_first(name, ep, entry, out);  // O38.
     ep.out.acked[ep.index] = entry.seq;
     Stream& own = ep.streams[ep.index];
     own.contiguous = entry.seq;
-    own.entries[entry.seq].entry = std::move(entry);
+    own.entries.try_emplace(entry.seq).first->entry = std::move(entry);
 }
 
 void OrderEngine::transmit_entry(const std::string& name, const Endpoint& ep,
@@ -234,7 +234,7 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
         if (!relayed) ack_later(name, ep, from);
         return;
     }
-    auto [it, fresh] = s.entries.try_emplace(seq);
+    auto [held, fresh] = s.entries.try_emplace(seq);
     if (fresh) {
         if (m.entry.relay &&
             !options_.mutations
@@ -258,11 +258,11 @@ void OrderEngine::on_data(GroupState& g, const std::string& name, Endpoint& ep, 
             }
             if (seq == 1) ep.out.start_floor = std::max(ep.out.start_floor, m.entry.timestamp);
         }
-        it->second.entry = std::move(m.entry);
+        held->entry = std::move(m.entry);
         while (s.entries.contains(s.contiguous + 1)) ++s.contiguous;
     } else {
         ++counters_.duplicates_dropped;
-        const Received& r = it->second;
+        const Received& r = *held;
         // O14: a sender that asks again gets the same proposal.
         // (Once committed the sender has every proposal, and r.number is the final number.)
         if (r.proposed && !r.committed && !relayed)
@@ -479,9 +479,9 @@ void OrderEngine::advance_done(Endpoint& ep) {
     for (std::uint32_t j = 0; j < ep.streams.size(); ++j) {
         Stream& s = ep.streams[j];
         while (s.done < s.processed) {
-            auto it = s.entries.find(s.done + 1);
-            if (it == s.entries.end()) break;
-            if (it->second.entry.type == EntryType::data && !it->second.delivered) break;
+            const Received* r = s.entries.find(s.done + 1);
+            if (r == nullptr) break;
+            if (r->entry.type == EntryType::data && !r->delivered) break;
             ++s.done;
         }
         ep.peer_done[ep.index][j] = s.done;
@@ -496,10 +496,7 @@ void OrderEngine::collect(Endpoint& ep) {
         for (const auto& row : ep.peer_done) stable = std::min(stable, row[j]);
         Stream& s = ep.streams[j];
         if (stable <= s.stable) continue;
-        const auto end = s.entries.upper_bound(stable);
-        counters_.stable_discarded +=
-            static_cast<std::uint64_t>(std::distance(s.entries.begin(), end));
-        s.entries.erase(s.entries.begin(), end);
+        counters_.stable_discarded += s.entries.discard_through(stable);
         s.stable = stable;
     }
     while (!ep.delivered_order.empty() && ep.delivered_order.front().second <=
@@ -543,12 +540,11 @@ void OrderEngine::on_propose(GroupState& g, const std::string& name, Endpoint& e
 // commits it with a commit entry in its stream.
 void OrderEngine::take_proposal(const std::string& name, Endpoint& ep, std::uint64_t seq,
                                 std::uint32_t from, Number number) {
-    auto it = ep.out.proposals.find(seq);
-    if (it == ep.out.proposals.end()) {
+    const ProposalTable::Row slots = ep.out.proposals.find(seq);
+    if (slots.empty()) {
         ++counters_.duplicates_dropped;
         return;
     }
-    auto& slots = it->second;
     if (slots[from]) {
         ++counters_.duplicates_dropped;
         return;
@@ -560,7 +556,7 @@ void OrderEngine::take_proposal(const std::string& name, Endpoint& ep, std::uint
     }
     Number final_number;
     for (const auto& p : slots) final_number = std::max(final_number, *p);
-    ep.out.proposals.erase(it);
+    ep.out.proposals.close(seq);
     ep.commits_due.push_back(Commit{seq, final_number});  // Sent at the batch's end.
     list_for_batch(name, ep);
 }
@@ -570,10 +566,11 @@ void OrderEngine::take_proposal(const std::string& name, Endpoint& ep, std::uint
 std::uint32_t OrderEngine::next_burst(Endpoint& ep, std::uint32_t j) {
     std::uint32_t& burst = ep.out.burst[j];
     const std::uint64_t progress = ep.out.acked[j] + ep.out.proposals_taken[j];
-    const bool outstanding =
-        ep.out.acked[j] + 1 < ep.out.next_seq ||
-        std::any_of(ep.out.proposals.begin(), ep.out.proposals.end(),
-                    [&](const auto& p) { return !p.second[j] && p.first <= ep.out.acked[j]; });
+    bool outstanding = ep.out.acked[j] + 1 < ep.out.next_seq;
+    ep.out.proposals.for_each_while([&](std::uint64_t seq, const auto& slots) {
+        outstanding = outstanding || (!slots[j] && seq <= ep.out.acked[j]);
+        return !outstanding;
+    });
     if (progress > ep.out.progress_at_round[j] || !outstanding) {
         burst = std::min(burst * 2, retransmit_burst_max);
     } else {
@@ -593,18 +590,19 @@ void OrderEngine::retransmit(const std::string& name, Endpoint& ep, Time now, Ef
         if (j == ep.index) continue;
         const std::uint32_t budget = next_burst(ep, j);
         std::uint32_t sent = 0;
-        for (auto it = own.entries.upper_bound(ep.out.acked[j]);
-             it != own.entries.end() && sent < budget; ++it, ++sent) {
+        for (std::uint64_t seq = own.entries.next_from(ep.out.acked[j] + 1);
+             seq != 0 && sent < budget; seq = own.entries.next_from(seq + 1), ++sent) {
             ++counters_.retransmits;
-            transmit_entry(name, ep, it->second.entry, j, out);
+            transmit_entry(name, ep, own.entries.at(seq).entry, j, out);
         }
-        for (const auto& [seq, slots] : ep.out.proposals) {
-            if (sent >= budget) break;
-            if (slots[j] || seq > ep.out.acked[j]) continue;
+        ep.out.proposals.for_each_while([&](std::uint64_t seq, const auto& slots) {
+            if (sent >= budget) return false;
+            if (slots[j] || seq > ep.out.acked[j]) return true;
             ++counters_.retransmits;
             ++sent;
             transmit_entry(name, ep, own.entries.at(seq).entry, j, out);
-        }
+            return true;
+        });
         // O35: a member that has not reported done what this one has done is asked again,
         // once it has this member's whole stream (before that, its acks of the entries sent
         // again above carry its vector when it changes).
@@ -730,7 +728,7 @@ void OrderEngine::check_invariants(std::vector<std::string>& findings) const {
                 if (s.stable > s.done || s.done > s.processed) {
                     findings.push_back("order " + name + ": stable beyond done or processed");
                 }
-                if (!s.entries.empty() && s.entries.begin()->first <= s.stable) {
+                if (!s.entries.empty() && s.entries.next_from(0) <= s.stable) {
                     findings.push_back("order " + name + ": a stable entry is retained");
                 }
             }

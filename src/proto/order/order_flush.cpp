@@ -4,6 +4,7 @@
 // installs the new view. Layer: proto/order. Rules: docs/ordering.md.
 #include <algorithm>
 #include <numeric>
+#include <set>
 
 #include "core/assert.h"
 #include "proto/order/order_engine.h"
@@ -78,6 +79,7 @@ void OrderEngine::install(const std::string& name, Endpoint& ep, const View& nex
     ep.out.acked.assign(view.members.size(), 0);
     ep.out.burst.assign(view.members.size(), retransmit_burst_max);
     ep.out.proposals_taken.assign(view.members.size(), 0);
+    ep.out.proposals.reset(view.members.size());
     ep.out.progress_at_round.assign(view.members.size(), 0);
     ep.peer_done.assign(view.members.size(), std::vector<std::uint64_t>(view.members.size(), 0));
     ep.done_sent = ep.peer_done;
@@ -145,10 +147,10 @@ FlushReport OrderEngine::make_report(const std::string& name, const Endpoint& ep
     r.previous_outcome = ep.last_outcome;
     for (std::uint32_t j = 0; j < ep.streams.size(); ++j) {
         r.contiguous.push_back(ep.streams[j].contiguous);
-        for (const auto& [seq, rec] : ep.streams[j].entries) {
-            if (rec.entry.type != EntryType::data) continue;
+        ep.streams[j].entries.for_each([&](std::uint64_t, const Received& rec) {
+            if (rec.entry.type != EntryType::data) return;
             r.messages.push_back(Held{j, rec.entry, rec.committed, rec.number});
-        }
+        });
     }
     return r;
 }
@@ -416,9 +418,8 @@ void OrderEngine::on_outcome(const std::string& name, Endpoint& ep, const OrderP
     for (const auto& h : o->messages) {
         if (h.sender >= ep.streams.size()) continue;
         if (h.entry.seq <= ep.streams[h.sender].stable) continue;  // Delivered, discarded.
-        auto& entries = ep.streams[h.sender].entries;
-        auto it = entries.find(h.entry.seq);
-        if (it != entries.end() && it->second.delivered) continue;
+        const Received* held = ep.streams[h.sender].entries.find(h.entry.seq);
+        if (held != nullptr && held->delivered) continue;
         ep.delivered_order.push_back(MessageKey{h.sender, h.entry.seq});
         ep.out.seen_timestamp = std::max(ep.out.seen_timestamp, h.entry.timestamp);
         deliver_message(name, ep, ep.view.members[h.sender], h.entry, out);

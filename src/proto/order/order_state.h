@@ -7,10 +7,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
-#include <set>
+#include <queue>
 #include <span>
 #include <tuple>
 #include <utility>
@@ -19,6 +20,8 @@
 #include "core/bytes.h"
 #include "core/time.h"
 #include "proto/order/order_messages.h"
+#include "proto/order/proposal_table.h"
+#include "proto/order/stream_entries.h"
 
 namespace herald::proto::order {
 
@@ -52,10 +55,12 @@ struct Received {
 
 // One sender's stream of the current view, as one member holds it.
 struct Stream {
-    std::map<std::uint64_t, Received> entries;  // Every entry received in this view, by seq.
-    std::uint64_t contiguous = 0;               // Entries 1..contiguous are all received.
-    std::uint64_t processed = 0;  // Entries 1..processed went through FIFO processing (O6).
-    std::uint64_t delivered = 0;  // CBCAST: R[j], the data messages delivered from it.
+    // Every entry received in this view and not yet stable, by seq (a ring: no allocation per
+    // entry).
+    StreamEntries<Received> entries;
+    std::uint64_t contiguous = 0;  // Entries 1..contiguous are all received.
+    std::uint64_t processed = 0;   // Entries 1..processed went through FIFO processing (O6).
+    std::uint64_t delivered = 0;   // CBCAST: R[j], the data messages delivered from it.
     // Entries 1..done are processed here and, if data, delivered (O35: the done vector).
     std::uint64_t done = 0;
     // Entries 1..stable are done at every member of the view, and discarded (O35).
@@ -82,11 +87,13 @@ struct Outgoing {
     // a joiner's data is timestamped above it.
     std::int64_t start_floor = 0;
     // ABCAST: own data messages still collecting proposals (per member, none yet = nullopt).
-    std::map<std::uint64_t, std::vector<std::optional<Number>>> proposals;
+    ProposalTable proposals;
     Time next_retransmit;
 };
 
-using MessageKey = std::pair<std::uint32_t, std::uint64_t>;  // (sender index, seq).
+using MessageKey = std::pair<std::uint32_t, std::uint64_t>;                  // (sender index, seq).
+using AbcastKey = std::tuple<Number, std::uint32_t, std::uint64_t>;          // O16.
+using AbsoluteKey = std::tuple<std::int64_t, std::uint32_t, std::uint64_t>;  // O24.
 
 // A local member of a group.
 struct Endpoint {
@@ -124,11 +131,17 @@ struct Endpoint {
     // ABCAST (O12-O16).
     std::uint64_t fmax = 0;  // Integer part of the largest final number seen.
     std::uint64_t pmax = 0;  // Integer part of its largest proposal.
-    std::set<std::tuple<Number, std::uint32_t, std::uint64_t>> abcast_queue;
+    // The hold-back queue by (number, sender, seq), smallest first: a heap in a vector (no
+    // allocation per message). A commit pushes the message again under its final number; the
+    // key under its proposal stays behind, is recognised as stale (its number is no longer the
+    // message's) and dropped when it reaches the top, always before the message's live key
+    // (a final number is at least the proposal, O16). So it holds at most two keys per
+    // message held back.
+    std::priority_queue<AbcastKey, std::vector<AbcastKey>, std::greater<>> abcast_queue;
     // Sequencer (O17-O18): the order entries received, not yet delivered.
     std::deque<MessageKey> order_queue;
     // Absolute (O23-O26): processed, undelivered data by (timestamp, sender, seq).
-    std::set<std::tuple<std::int64_t, std::uint32_t, std::uint64_t>> absolute_queue;
+    std::priority_queue<AbsoluteKey, std::vector<AbsoluteKey>, std::greater<>> absolute_queue;
     // Flush (O27-O32).
     bool flushing = false;
     View pending;             // The view to install once the flush ends.

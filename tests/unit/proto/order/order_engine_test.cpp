@@ -1102,5 +1102,89 @@ TEST(OrderEngine, ALostGroupCopyIsRepairedByUnicastRetransmission) {
     for (const auto& m : two_per_node()) EXPECT_EQ(net.tags_of(m.pid), order) << to_string(m.pid);
 }
 
+// The ring that holds a stream's entries (O6, O35): holes, duplicates, the stable prefix
+// discarded, and growth while the ring has wrapped keep every entry under its seq.
+TEST(StreamEntries, KeepsEntriesBySeqWithHolesAndDiscardsTheStablePrefix) {
+    StreamEntries<std::uint64_t> ring;
+    EXPECT_EQ(ring.find(1), nullptr);
+    for (const std::uint64_t seq : {3u, 1u, 5u}) {
+        auto [value, fresh] = ring.try_emplace(seq);
+        EXPECT_TRUE(fresh);
+        *value = seq * 10;
+    }
+    EXPECT_FALSE(ring.try_emplace(3).second);  // A duplicate keeps the first copy.
+    EXPECT_EQ(ring.at(3), 30u);
+    EXPECT_EQ(ring.size(), 3u);
+    EXPECT_FALSE(ring.contains(2));
+    EXPECT_FALSE(ring.contains(6));
+    EXPECT_EQ(ring.next_from(2), 3u);
+    EXPECT_EQ(ring.next_from(6), 0u);
+    std::vector<std::uint64_t> seen;
+    ring.for_each([&](std::uint64_t seq, std::uint64_t value) {
+        EXPECT_EQ(value, seq * 10);
+        seen.push_back(seq);
+    });
+    EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 3, 5}));
+    EXPECT_EQ(ring.discard_through(3), 2u);
+    EXPECT_FALSE(ring.contains(3));
+    EXPECT_EQ(ring.next_from(0), 5u);
+    EXPECT_EQ(ring.discard_through(9), 1u);  // Beyond every entry held: empty, first is 10.
+    EXPECT_TRUE(ring.empty());
+    // Keeping an entry at or below the stable point is a programmer error (O6 drops them).
+    EXPECT_DEATH(static_cast<void>(ring.try_emplace(9)), "seq >= first_");
+    // Wrap the ring (entries 10..21 in 16 slots, 10..17 discarded), then grow it past 16.
+    for (std::uint64_t seq = 10; seq <= 21; ++seq) *ring.try_emplace(seq).first = seq * 10;
+    EXPECT_EQ(ring.discard_through(17), 8u);
+    for (std::uint64_t seq = 22; seq <= 60; ++seq) *ring.try_emplace(seq).first = seq * 10;
+    EXPECT_EQ(ring.size(), 43u);
+    for (std::uint64_t seq = 18; seq <= 60; ++seq) ASSERT_EQ(ring.at(seq), seq * 10) << seq;
+    EXPECT_FALSE(ring.contains(17));
+}
+
+// ABCAST's table of own messages collecting proposals (O15): rows reused after a message
+// closed, closed out of order, walked in seq order; the ring under it moves past a closed first.
+TEST(ProposalTable, ReusesRowsAndWalksMessagesInSeqOrder) {
+    ProposalTable table;
+    table.reset(3);
+    for (const std::uint64_t seq : {2u, 4u, 7u}) table.open(seq);
+    EXPECT_TRUE(table.find(3).empty());
+    ProposalTable::Row row = table.find(4);
+    ASSERT_EQ(row.size(), 3u);
+    row[1] = Number{9, 1};
+    table.close(2);  // The first: the ring's first seq moves to 4.
+    table.find(7)[0] = Number{5, 0};
+    table.close(7);  // Out of order.
+    EXPECT_EQ(table.size(), 1u);
+    EXPECT_TRUE(table.find(2).empty());
+    EXPECT_EQ(table.find(4)[1], (Number{9, 1}));
+    table.open(8);  // A reused row starts with every slot empty.
+    for (const auto& slot : table.find(8)) EXPECT_FALSE(slot.has_value());
+    std::vector<std::uint64_t> seen;
+    table.for_each_while([&](std::uint64_t seq, std::span<const std::optional<Number>> slots) {
+        EXPECT_EQ(slots.size(), 3u);
+        seen.push_back(seq);
+        return true;
+    });
+    EXPECT_EQ(seen, (std::vector<std::uint64_t>{4, 8}));
+    seen.clear();
+    table.for_each_while([&](std::uint64_t seq, std::span<const std::optional<Number>>) {
+        seen.push_back(seq);
+        return false;  // Stops after the first.
+    });
+    EXPECT_EQ(seen, (std::vector<std::uint64_t>{4}));
+    table.close(4);
+    table.close(8);
+    EXPECT_TRUE(table.empty());
+    // Erasing a ring's first entry moves its first seq past the holes behind it.
+    StreamEntries<std::uint32_t> rows;
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) *rows.try_emplace(seq).first = 0;
+    rows.erase(2);
+    EXPECT_EQ(rows.next_from(0), 1u);
+    rows.erase(1);
+    EXPECT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows.next_from(0), 3u);
+    EXPECT_DEATH(static_cast<void>(rows.try_emplace(2)), "seq >= first_");
+}
+
 }  // namespace
 }  // namespace herald::proto::order
