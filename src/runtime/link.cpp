@@ -104,18 +104,32 @@ bool Link::send_to(const Endpoint& to, const wire::PacketParts& packet) {
     const std::uint32_t fragment_id = plan->count > 1 ? fragment_id_next_++ : 0;
     if (fragment_id_next_ == 0) fragment_id_next_ = 1;  // 0 reads as "not fragmented" in traces.
     for (std::uint16_t index = 0; index < plan->count; ++index) {
-        auto written = wire::encode_fragment_into(packet, *plan, fragment_id, index, scratch_);
-        if (!written) {
+        if (!send_piece(to, packet, *plan, fragment_id, index)) {
             ++counters_.unencodable_dropped;
             return false;
         }
-        if (auth_) {
-            auth_->seal(std::span(scratch_.data(), *written), ++auth_number_, options_.encrypt);
-        }
-        transport_.send(to, ByteView(scratch_.data(), *written));
     }
     ++counters_.packets_sent;
     if (plan->count > 1) counters_.fragments_sent += plan->count;
+    return true;
+}
+
+// Without keys, the header goes to the transport beside a view of the body's slice (a gather
+// write: the body is not copied here, issue 17). Sealing needs the whole packet in one buffer
+// (the tag covers it and encryption rewrites the body), so with keys it is encoded whole.
+bool Link::send_piece(const Endpoint& to, const wire::PacketParts& packet,
+                      const wire::FragmentPlan& plan, std::uint32_t fragment_id,
+                      std::uint16_t index) {
+    if (!auth_) {
+        auto pieces = wire::encode_fragment_head_into(packet, plan, fragment_id, index, scratch_);
+        if (!pieces) return false;
+        transport_.send_gather(to, ByteView(scratch_.data(), pieces->head_bytes), pieces->body);
+        return true;
+    }
+    auto written = wire::encode_fragment_into(packet, plan, fragment_id, index, scratch_);
+    if (!written) return false;
+    auth_->seal(std::span(scratch_.data(), *written), ++auth_number_, options_.encrypt);
+    transport_.send(to, ByteView(scratch_.data(), *written));
     return true;
 }
 

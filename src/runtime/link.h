@@ -119,6 +119,10 @@ private:
     std::optional<wire::Packet> accept_encrypted(ByteView bytes);
     // Whether packet `number` of h's sender was not accepted before; counts a replay.
     bool fresh(const wire::Header& h, std::uint64_t number);
+    // Encodes fragment `index` of `plan` (the whole packet when plan.count == 1) and hands it
+    // to the transport; false when it cannot be encoded.
+    bool send_piece(const Endpoint& to, const wire::PacketParts& packet,
+                    const wire::FragmentPlan& plan, std::uint32_t fragment_id, std::uint16_t index);
     Pack& pack_for(const Endpoint& to);
     void send_pack(Pack& pack);
 

@@ -207,8 +207,12 @@ void DatagramSocketTransport::arm_receive_wait(bool drained) {
 }
 
 void DatagramSocketTransport::send(const Endpoint& to, ByteView datagram) {
-    if (closed_ || datagram.size() > config_.datagram_bytes_max ||
-        to.scheme != config_.local.scheme) {
+    send_gather(to, datagram, ByteView());
+}
+
+void DatagramSocketTransport::send_gather(const Endpoint& to, ByteView head, ByteView body) {
+    const std::size_t size = head.size() + body.size();
+    if (closed_ || size > config_.datagram_bytes_max || to.scheme != config_.local.scheme) {
         counters_.send_errors.add();
         return;
     }
@@ -217,12 +221,11 @@ void DatagramSocketTransport::send(const Endpoint& to, ByteView datagram) {
         counters_.send_errors.add();
         return;
     }
-    if (queue_.empty() && datagram.size() >= direct_send_bytes_min &&
-        send_now(**address, datagram)) {
+    if (queue_.empty() && size >= direct_send_bytes_min && send_now(**address, head, body)) {
         return;
     }
     if (queue_.size() >= options_.send_queue_max ||
-        queue_bytes_ + datagram.size() > options_.send_queue_bytes_max) {
+        queue_bytes_ + size > options_.send_queue_bytes_max) {
         counters_.send_dropped.add();
         return;
     }
@@ -231,9 +234,10 @@ void DatagramSocketTransport::send(const Endpoint& to, ByteView datagram) {
         data = std::move(spares_.back());
         spares_.pop_back();
     }
-    data.assign(datagram.begin(), datagram.end());
+    data.assign(head.begin(), head.end());
+    data.insert(data.end(), body.begin(), body.end());
     queue_.push_back(Outgoing{**address, std::move(data)});
-    queue_bytes_ += datagram.size();
+    queue_bytes_ += size;
     if (queue_.size() >= options_.batch_max) {
         flush();
     } else {
@@ -262,10 +266,17 @@ void DatagramSocketTransport::flush() {
     }
 }
 
-// One sendto without queueing. Returns false when the socket is full (the caller queues it).
-bool DatagramSocketTransport::send_now(const SocketAddress& to, ByteView datagram) {
-    const ssize_t sent = ::sendto(socket_.native_handle(), datagram.data(), datagram.size(),
-                                  MSG_DONTWAIT | MSG_NOSIGNAL, to.get(), to.length);
+// One sendmsg of head then body (a gather write: neither is copied in user space), without
+// queueing. Returns false when the socket is full (the caller queues it).
+bool DatagramSocketTransport::send_now(const SocketAddress& to, ByteView head, ByteView body) {
+    iovec pieces[2] = {{const_cast<std::uint8_t*>(head.data()), head.size()},
+                       {const_cast<std::uint8_t*>(body.data()), body.size()}};
+    msghdr message{};
+    message.msg_name = const_cast<sockaddr*>(to.get());
+    message.msg_namelen = to.length;
+    message.msg_iov = pieces;
+    message.msg_iovlen = body.empty() ? 1 : 2;
+    const ssize_t sent = ::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent >= 0) {
         counters_.datagrams_sent.add();
         return true;

@@ -75,6 +75,15 @@ struct DecodeOptions {
                                                     std::span<const Extension> extensions,
                                                     ByteView body, std::span<std::uint8_t> out);
 
+// Writes only the header and the extension area into `out` and returns their size, with the
+// checksum computed over header, extensions and `body` as encode_parts_into would write them:
+// out[0, size) followed by `body` is the encoded packet, so a transport can send the two pieces
+// with one gather write and the body is never copied (docs/performance.md, issue 17 item 2).
+// Errors as encode_parts_into (Errc::too_large: `out` shorter than header and extensions).
+[[nodiscard]] Result<std::size_t> encode_head_into(const Header& header,
+                                                   std::span<const Extension> extensions,
+                                                   ByteView body, std::span<std::uint8_t> out);
+
 // Encodes into a new buffer. Precondition (asserted): check_encodable(packet) succeeds; engines
 // build packets, so a violation is a programmer error. Any thread.
 [[nodiscard]] Bytes encode(const Packet& packet);

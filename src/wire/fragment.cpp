@@ -72,22 +72,53 @@ Result<std::size_t> encode_fragment_into(const Packet& packet, const FragmentPla
     return encode_fragment_into(parts_of(packet), plan, fragment_id, index, out);
 }
 
+namespace {
+
+// Fragment `index` of `plan` (plan.count > 1): its header, extensions and body slice.
+struct FragmentParts {
+    Header header;
+    std::span<const Extension> extensions;
+    ByteView body;
+};
+
+FragmentParts fragment_parts(const PacketParts& packet, const FragmentPlan& plan,
+                             std::uint32_t fragment_id, std::uint16_t index) {
+    HERALD_ASSERT(plan.body_bytes_per_fragment > 0);
+    const std::size_t begin = std::size_t{index} * plan.body_bytes_per_fragment;
+    HERALD_ASSERT(begin < packet.body.size());
+    const std::size_t length = std::min(plan.body_bytes_per_fragment, packet.body.size() - begin);
+    FragmentParts parts{packet.header, {}, packet.body.subspan(begin, length)};
+    parts.header.flags = static_cast<std::uint16_t>(parts.header.flags | flag::fragment);
+    parts.header.fragment_id = fragment_id;
+    parts.header.fragment_index = index;
+    parts.header.fragment_count = plan.count;
+    if (index == 0) parts.extensions = packet.extensions;
+    return parts;
+}
+
+}  // namespace
+
 Result<std::size_t> encode_fragment_into(const PacketParts& packet, const FragmentPlan& plan,
                                          std::uint32_t fragment_id, std::uint16_t index,
                                          std::span<std::uint8_t> out) {
     if (index >= plan.count) return fail(Errc::invalid_argument, "fragment index >= count");
     if (plan.count == 1) return encode_into(packet, out);
-    HERALD_ASSERT(plan.body_bytes_per_fragment > 0);
-    const std::size_t begin = std::size_t{index} * plan.body_bytes_per_fragment;
-    HERALD_ASSERT(begin < packet.body.size());
-    const std::size_t length = std::min(plan.body_bytes_per_fragment, packet.body.size() - begin);
-    Header header = packet.header;
-    header.flags = static_cast<std::uint16_t>(header.flags | flag::fragment);
-    header.fragment_id = fragment_id;
-    header.fragment_index = index;
-    header.fragment_count = plan.count;
-    const auto extensions = index == 0 ? packet.extensions : std::span<const Extension>();
-    return encode_parts_into(header, extensions, packet.body.subspan(begin, length), out);
+    const FragmentParts parts = fragment_parts(packet, plan, fragment_id, index);
+    return encode_parts_into(parts.header, parts.extensions, parts.body, out);
+}
+
+Result<FragmentPieces> encode_fragment_head_into(const PacketParts& packet,
+                                                 const FragmentPlan& plan,
+                                                 std::uint32_t fragment_id, std::uint16_t index,
+                                                 std::span<std::uint8_t> out) {
+    if (index >= plan.count) return fail(Errc::invalid_argument, "fragment index >= count");
+    if (plan.count == 1) {
+        HERALD_TRY(auto head, encode_head_into(packet.header, packet.extensions, packet.body, out));
+        return FragmentPieces{head, packet.body};
+    }
+    const FragmentParts parts = fragment_parts(packet, plan, fragment_id, index);
+    HERALD_TRY(auto head, encode_head_into(parts.header, parts.extensions, parts.body, out));
+    return FragmentPieces{head, parts.body};
 }
 
 Result<std::vector<Bytes>> fragment(const Packet& packet, std::size_t datagram_bytes_max,

@@ -54,6 +54,21 @@ struct FragmentPlan {
                                                        std::uint16_t index,
                                                        std::span<std::uint8_t> out);
 
+// Fragment `index` of `plan` as two pieces for a gather write: `out` receives its header and
+// extensions (encode_head_into, checksum over the whole fragment), and `body` views the slice of
+// packet.body it carries. out[0, head_bytes) followed by `body` equals what
+// encode_fragment_into writes; nothing of the body is copied. Errors as encode_fragment_into
+// (Errc::too_large: `out` cannot hold the header and extensions).
+struct FragmentPieces {
+    std::size_t head_bytes = 0;
+    ByteView body;  // Points into packet.body: valid while it is.
+};
+[[nodiscard]] Result<FragmentPieces> encode_fragment_head_into(const PacketParts& packet,
+                                                               const FragmentPlan& plan,
+                                                               std::uint32_t fragment_id,
+                                                               std::uint16_t index,
+                                                               std::span<std::uint8_t> out);
+
 // Cuts `packet` into encoded datagrams of at most `datagram_bytes_max` bytes each, tagged with
 // `fragment_id` (unique per sending node incarnation, chosen by the caller). A packet that fits
 // comes back as one datagram equal to encode(packet). Errors as plan_fragments().

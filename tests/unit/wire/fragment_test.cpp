@@ -130,6 +130,34 @@ TEST(Fragment, EncodeFragmentIntoRefusesABadIndexOrSmallBuffer) {
     EXPECT_EQ(encode_fragment_into(p, *plan, 1, 0, small).error().code, Errc::too_large);
 }
 
+// The gather-write form (issue 17): each fragment's encoded head followed by its body view is
+// byte for byte what encode_fragment_into writes, checksum included, fragmented or not.
+TEST(Fragment, EncodeFragmentHeadIntoPlusTheBodyViewIsTheEncodedFragment) {
+    for (const std::size_t body : {std::size_t{100}, std::size_t{5000}}) {
+        const Packet p = big_packet(body);
+        auto plan = plan_fragments(p, datagram);
+        ASSERT_TRUE(plan);
+        EXPECT_EQ(plan->count > 1, body > 100);
+        for (std::uint16_t i = 0; i < plan->count; ++i) {
+            Bytes whole(datagram), head(datagram);
+            auto size = encode_fragment_into(p, *plan, 7, i, whole);
+            auto pieces = encode_fragment_head_into(parts_of(p), *plan, 7, i, head);
+            ASSERT_TRUE(size);
+            ASSERT_TRUE(pieces);
+            head.resize(pieces->head_bytes);
+            head.insert(head.end(), pieces->body.begin(), pieces->body.end());
+            whole.resize(*size);
+            EXPECT_EQ(head, whole) << "fragment " << i;
+            EXPECT_TRUE(decode(head).has_value()) << "fragment " << i;
+        }
+        Bytes tiny(header_bytes);  // Room for the header but not the extension.
+        EXPECT_EQ(encode_fragment_head_into(parts_of(p), *plan, 7, 0, tiny).error().code,
+                  Errc::too_large);
+        EXPECT_EQ(encode_fragment_head_into(parts_of(p), *plan, 7, plan->count, tiny).error().code,
+                  Errc::invalid_argument);
+    }
+}
+
 TEST(Reassembler, ReassemblesOutOfOrderFragmentsOnce) {
     const Packet p = big_packet(1000);
     auto parts = fragments_of(p, 7);
