@@ -113,10 +113,11 @@ private:
     };
 
     std::optional<wire::Packet> receive_one(ByteView bytes, Time now);
-    // The decoded packet when it passes the checks of the link's keys (authentication,
-    // decryption, replay); counts the drop otherwise.
-    std::optional<wire::Packet> accept(ByteView bytes);
-    std::optional<wire::Packet> accept_encrypted(ByteView bytes);
+    // The decoded packet, its body left where it lies (`body` views it in `bytes` or in
+    // opened_, valid until the next call), when it passes the checks of the link's keys
+    // (authentication, decryption, replay); counts the drop otherwise.
+    std::optional<wire::Packet> accept(ByteView bytes, ByteView& body);
+    std::optional<wire::Packet> accept_encrypted(ByteView bytes, ByteView& body);
     // Whether packet `number` of h's sender was not accepted before; counts a replay.
     bool fresh(const wire::Header& h, std::uint64_t number);
     // Encodes fragment `index` of `plan` (the whole packet when plan.count == 1) and hands it

@@ -361,7 +361,7 @@ bool checksum_matches(ByteView packet) {
     return crc == expected;
 }
 
-Result<Packet> decode(ByteView bytes, const DecodeOptions& options) {
+Result<Packet> decode_view(ByteView bytes, ByteView& body, const DecodeOptions& options) {
     HERALD_TRY(auto layout, read_layout(bytes, options));
     if (!checksum_matches(bytes))
         return tl::make_unexpected(malformed(options, "checksum mismatch"));
@@ -369,7 +369,13 @@ Result<Packet> decode(ByteView bytes, const DecodeOptions& options) {
     packet.header = layout.header;
     HERALD_TRY(packet.extensions,
                read_extensions(bytes.subspan(header_bytes, layout.extensions_bytes)));
-    const auto body = bytes.subspan(header_bytes + layout.extensions_bytes, layout.body_bytes);
+    body = bytes.subspan(header_bytes + layout.extensions_bytes, layout.body_bytes);
+    return packet;
+}
+
+Result<Packet> decode(ByteView bytes, const DecodeOptions& options) {
+    ByteView body;
+    HERALD_TRY(auto packet, decode_view(bytes, body, options));
     const Header& h = packet.header;
     if (options.reserve_whole_message && (h.flags & flag::fragment) != 0 && h.fragment_index == 0 &&
         h.fragment_count > 1) {

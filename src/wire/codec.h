@@ -96,6 +96,12 @@ struct DecodeOptions {
 // extension area. Unknown extension types are kept (forward compatibility). Any thread.
 [[nodiscard]] Result<Packet> decode(ByteView bytes, const DecodeOptions& options = {});
 
+// decode() without copying the body: the packet comes back with an empty body and `body` views
+// it inside `bytes` (valid as long as `bytes` is), so that a receiver copies it once, straight
+// to where it belongs (the Reassembler's message buffer). Same checks and errors as decode().
+[[nodiscard]] Result<Packet> decode_view(ByteView bytes, ByteView& body,
+                                         const DecodeOptions& options = {});
+
 // Whether the CRC-32C in the header of `packet` (one whole packet, at least a header long)
 // matches its bytes (docs/wire.md, "Checksum"). Any thread.
 [[nodiscard]] bool checksum_matches(ByteView packet);
