@@ -15,12 +15,14 @@
 namespace herald::runtime {
 namespace {
 
-// Receive buffers take at most this much memory per transport (batch x buffer size). Small
-// enough that a batch of 64 KiB datagrams stays in the L2 cache (1-2 MiB per core) between the
-// kernel's copy into it and the checksum and copy out of it: at 4 MiB (64 of them) the first
-// were evicted before they were read, and the kernel wrote to cold lines (issue 17: kernel copy
-// ~7.5 -> ~5.7 us, user copy ~6 -> ~4.5 us per 64 KiB message, docs/performance.md).
-constexpr std::size_t receive_storage_bytes_max = 1u << 20;
+// Receive buffers take at most this much memory per transport (batch x buffer size).
+constexpr std::size_t receive_storage_bytes_max = 4u << 20;
+// ... and a batch of datagrams of the transport's own size at most this much, so that a batch
+// of large datagrams stays in the L2 cache (1-2 MiB per core) between the kernel's copy into it
+// and the checksum and copy out of it: with 64 of 64 KiB (loopback) the first were evicted
+// before they were read (issue 17: kernel copy ~8.9 -> ~7 us, user copy ~7.4 -> ~5 us per
+// 64 KiB message, docs/performance.md). Datagrams sized to a 1,500-byte MTU keep 64 a batch.
+constexpr std::size_t receive_batch_bytes_max = 1u << 20;
 // recvmmsg rounds per readiness event before yielding the loop to timers and other sockets.
 constexpr int receive_rounds_max = 16;
 // receive_batch() results other than a count.
@@ -94,6 +96,7 @@ DatagramSocketTransport::DatagramSocketTransport(asio::io_context& io,
       counters_(config_.counters != nullptr ? *config_.counters : own_counters_) {
     HERALD_ASSERT(options_.batch_max > 0);
     HERALD_ASSERT(config_.receive_buffer_bytes > 0);
+    HERALD_ASSERT(config_.datagram_bytes_max > 0);
     prepare_receive_buffers();
     send_headers_.resize(options_.batch_max);
     send_iovecs_.resize(options_.batch_max);
@@ -104,7 +107,8 @@ DatagramSocketTransport::~DatagramSocketTransport() {
 }
 
 void DatagramSocketTransport::prepare_receive_buffers() {
-    const std::size_t fit = receive_storage_bytes_max / config_.receive_buffer_bytes;
+    const std::size_t fit = std::min(receive_storage_bytes_max / config_.receive_buffer_bytes,
+                                     receive_batch_bytes_max / config_.datagram_bytes_max);
     const std::size_t batch = std::clamp<std::size_t>(fit, 1, options_.batch_max);
     receive_storage_.resize(batch * config_.receive_buffer_bytes);
     receive_headers_.resize(batch);
