@@ -23,7 +23,6 @@ Link::Link(Transport& transport, PeerTable& peers, const LinkOptions& options)
       reassembler_(options_.reassembly),
       replay_(options_.replay_senders_max) {
     decode_options_.body_bytes_max = options_.message_bytes_max;
-    decode_options_.reserve_whole_message = true;
     decode_options_.details = false;  // Rejected packets are only counted: no allocation.
     scratch_.resize(transport.datagram_bytes_max());
     pack_max_ = std::min(options_.pack_bytes_max, transport.datagram_bytes_max());
@@ -104,18 +103,32 @@ bool Link::send_to(const Endpoint& to, const wire::PacketParts& packet) {
     const std::uint32_t fragment_id = plan->count > 1 ? fragment_id_next_++ : 0;
     if (fragment_id_next_ == 0) fragment_id_next_ = 1;  // 0 reads as "not fragmented" in traces.
     for (std::uint16_t index = 0; index < plan->count; ++index) {
-        auto written = wire::encode_fragment_into(packet, *plan, fragment_id, index, scratch_);
-        if (!written) {
+        if (!send_piece(to, packet, *plan, fragment_id, index)) {
             ++counters_.unencodable_dropped;
             return false;
         }
-        if (auth_) {
-            auth_->seal(std::span(scratch_.data(), *written), ++auth_number_, options_.encrypt);
-        }
-        transport_.send(to, ByteView(scratch_.data(), *written));
     }
     ++counters_.packets_sent;
     if (plan->count > 1) counters_.fragments_sent += plan->count;
+    return true;
+}
+
+// Without keys, the header goes to the transport beside a view of the body's slice (a gather
+// write: the body is not copied here, issue 17). Sealing needs the whole packet in one buffer
+// (the tag covers it and encryption rewrites the body), so with keys it is encoded whole.
+bool Link::send_piece(const Endpoint& to, const wire::PacketParts& packet,
+                      const wire::FragmentPlan& plan, std::uint32_t fragment_id,
+                      std::uint16_t index) {
+    if (!auth_) {
+        auto pieces = wire::encode_fragment_head_into(packet, plan, fragment_id, index, scratch_);
+        if (!pieces) return false;
+        transport_.send_gather(to, ByteView(scratch_.data(), pieces->head_bytes), pieces->body);
+        return true;
+    }
+    auto written = wire::encode_fragment_into(packet, plan, fragment_id, index, scratch_);
+    if (!written) return false;
+    auth_->seal(std::span(scratch_.data(), *written), ++auth_number_, options_.encrypt);
+    transport_.send(to, ByteView(scratch_.data(), *written));
     return true;
 }
 
@@ -137,12 +150,18 @@ void Link::receive(ByteView datagram, Time now, const PacketHandler& on_packet) 
     }
 }
 
+// The body is copied once: into the packet, or for a fragment straight into its message's
+// buffer in the reassembler (issue 17: no copy per fragment and again at the end).
 std::optional<wire::Packet> Link::receive_one(ByteView bytes, Time now) {
-    auto packet = accept(bytes);
+    ByteView body;
+    auto packet = accept(bytes, body);
     if (!packet) return std::nullopt;
-    if ((packet->header.flags & wire::flag::fragment) == 0) return std::move(*packet);
+    if ((packet->header.flags & wire::flag::fragment) == 0) {
+        packet->body.assign(body.begin(), body.end());
+        return std::move(*packet);
+    }
     ++counters_.fragments_received;
-    auto whole = reassembler_.on_fragment(std::move(*packet), now);
+    auto whole = reassembler_.on_fragment(std::move(*packet), body, now);
     if (!whole) {
         ++counters_.reassembly_dropped;
         return std::nullopt;
@@ -151,9 +170,9 @@ std::optional<wire::Packet> Link::receive_one(ByteView bytes, Time now) {
     return std::move(*whole);
 }
 
-std::optional<wire::Packet> Link::accept(ByteView bytes) {
-    if (wire::Authenticator::encrypted(bytes)) return accept_encrypted(bytes);
-    auto packet = wire::decode(bytes, decode_options_);
+std::optional<wire::Packet> Link::accept(ByteView bytes, ByteView& body) {
+    if (wire::Authenticator::encrypted(bytes)) return accept_encrypted(bytes, body);
+    auto packet = wire::decode_view(bytes, body, decode_options_);
     if (!packet) {
         ++counters_.malformed_dropped;
         return std::nullopt;
@@ -179,7 +198,7 @@ bool Link::fresh(const wire::Header& h, std::uint64_t number) {
 
 // An encrypted packet: its checksum is checked as it came (corruption is malformed, as for
 // every packet), then a copy is decrypted and authenticated, and only then decoded.
-std::optional<wire::Packet> Link::accept_encrypted(ByteView bytes) {
+std::optional<wire::Packet> Link::accept_encrypted(ByteView bytes, ByteView& body) {
     if (!auth_ || !wire::checksum_matches(bytes)) {
         ++counters_.malformed_dropped;  // Without keys an encrypted packet cannot be read.
         return std::nullopt;
@@ -190,7 +209,7 @@ std::optional<wire::Packet> Link::accept_encrypted(ByteView bytes) {
         ++counters_.auth_failed;
         return std::nullopt;
     }
-    auto packet = wire::decode(opened_, decode_options_);
+    auto packet = wire::decode_view(opened_, body, decode_options_);
     if (!packet) {
         ++counters_.malformed_dropped;
         return std::nullopt;

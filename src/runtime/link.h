@@ -113,12 +113,17 @@ private:
     };
 
     std::optional<wire::Packet> receive_one(ByteView bytes, Time now);
-    // The decoded packet when it passes the checks of the link's keys (authentication,
-    // decryption, replay); counts the drop otherwise.
-    std::optional<wire::Packet> accept(ByteView bytes);
-    std::optional<wire::Packet> accept_encrypted(ByteView bytes);
+    // The decoded packet, its body left where it lies (`body` views it in `bytes` or in
+    // opened_, valid until the next call), when it passes the checks of the link's keys
+    // (authentication, decryption, replay); counts the drop otherwise.
+    std::optional<wire::Packet> accept(ByteView bytes, ByteView& body);
+    std::optional<wire::Packet> accept_encrypted(ByteView bytes, ByteView& body);
     // Whether packet `number` of h's sender was not accepted before; counts a replay.
     bool fresh(const wire::Header& h, std::uint64_t number);
+    // Encodes fragment `index` of `plan` (the whole packet when plan.count == 1) and hands it
+    // to the transport; false when it cannot be encoded.
+    bool send_piece(const Endpoint& to, const wire::PacketParts& packet,
+                    const wire::FragmentPlan& plan, std::uint32_t fragment_id, std::uint16_t index);
     Pack& pack_for(const Endpoint& to);
     void send_pack(Pack& pack);
 

@@ -16,6 +16,12 @@ Result<Transport::GroupHandle> Transport::add_group(const Endpoint& group, Group
                     to_string(local_endpoint()));
 }
 
+void Transport::send_gather(const Endpoint& to, ByteView head, ByteView body) {
+    gather_.assign(head.begin(), head.end());
+    gather_.insert(gather_.end(), body.begin(), body.end());
+    send(to, gather_);
+}
+
 Status Transport::remove_group(GroupHandle group) {
     return fail(Errc::not_found, "no group with handle " + std::to_string(group));
 }

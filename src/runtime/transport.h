@@ -104,6 +104,13 @@ public:
     // counted (the engines retransmit). Loop thread only.
     virtual void send(const Endpoint& to, ByteView datagram) = 0;
 
+    // Sends one datagram made of two pieces, `head` then `body`, exactly as send() sends their
+    // concatenation (same bounds, drops and counters). The datagram sockets hand both pieces to
+    // the kernel in one gather write (sendmsg with two iovecs), so a large body is not copied
+    // into a datagram buffer first; the others (and this default) join them in a buffer kept
+    // for reuse and call send(). Loop thread only.
+    virtual void send_gather(const Endpoint& to, ByteView head, ByteView body);
+
     // Pushes queued datagrams to the kernel (one sendmmsg where available). Loop thread only.
     virtual void flush() = 0;
 
@@ -159,6 +166,9 @@ public:
     };
     // A snapshot. Any thread (the fields are read from relaxed atomics).
     [[nodiscard]] virtual Counters counters() const = 0;
+
+private:
+    Bytes gather_;  // The default send_gather's joined datagram; keeps its capacity.
 };
 
 // Opens a transport bound to `listen` on `io` (whose run() is the node's loop thread).

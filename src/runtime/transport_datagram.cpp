@@ -17,6 +17,12 @@ namespace {
 
 // Receive buffers take at most this much memory per transport (batch x buffer size).
 constexpr std::size_t receive_storage_bytes_max = 4u << 20;
+// ... and a batch of datagrams of the transport's own size at most this much, so that a batch
+// of large datagrams stays in the L2 cache (1-2 MiB per core) between the kernel's copy into it
+// and the checksum and copy out of it: with 64 of 64 KiB (loopback) the first were evicted
+// before they were read (issue 17: kernel copy ~8.9 -> ~7 us, user copy ~7.4 -> ~5 us per
+// 64 KiB message, docs/performance.md). Datagrams sized to a 1,500-byte MTU keep 64 a batch.
+constexpr std::size_t receive_batch_bytes_max = 1u << 20;
 // recvmmsg rounds per readiness event before yielding the loop to timers and other sockets.
 constexpr int receive_rounds_max = 16;
 // receive_batch() results other than a count.
@@ -90,6 +96,7 @@ DatagramSocketTransport::DatagramSocketTransport(asio::io_context& io,
       counters_(config_.counters != nullptr ? *config_.counters : own_counters_) {
     HERALD_ASSERT(options_.batch_max > 0);
     HERALD_ASSERT(config_.receive_buffer_bytes > 0);
+    HERALD_ASSERT(config_.datagram_bytes_max > 0);
     prepare_receive_buffers();
     send_headers_.resize(options_.batch_max);
     send_iovecs_.resize(options_.batch_max);
@@ -100,7 +107,8 @@ DatagramSocketTransport::~DatagramSocketTransport() {
 }
 
 void DatagramSocketTransport::prepare_receive_buffers() {
-    const std::size_t fit = receive_storage_bytes_max / config_.receive_buffer_bytes;
+    const std::size_t fit = std::min(receive_storage_bytes_max / config_.receive_buffer_bytes,
+                                     receive_batch_bytes_max / config_.datagram_bytes_max);
     const std::size_t batch = std::clamp<std::size_t>(fit, 1, options_.batch_max);
     receive_storage_.resize(batch * config_.receive_buffer_bytes);
     receive_headers_.resize(batch);
@@ -207,8 +215,12 @@ void DatagramSocketTransport::arm_receive_wait(bool drained) {
 }
 
 void DatagramSocketTransport::send(const Endpoint& to, ByteView datagram) {
-    if (closed_ || datagram.size() > config_.datagram_bytes_max ||
-        to.scheme != config_.local.scheme) {
+    send_gather(to, datagram, ByteView());
+}
+
+void DatagramSocketTransport::send_gather(const Endpoint& to, ByteView head, ByteView body) {
+    const std::size_t size = head.size() + body.size();
+    if (closed_ || size > config_.datagram_bytes_max || to.scheme != config_.local.scheme) {
         counters_.send_errors.add();
         return;
     }
@@ -217,12 +229,11 @@ void DatagramSocketTransport::send(const Endpoint& to, ByteView datagram) {
         counters_.send_errors.add();
         return;
     }
-    if (queue_.empty() && datagram.size() >= direct_send_bytes_min &&
-        send_now(**address, datagram)) {
+    if (queue_.empty() && size >= direct_send_bytes_min && send_now(**address, head, body)) {
         return;
     }
     if (queue_.size() >= options_.send_queue_max ||
-        queue_bytes_ + datagram.size() > options_.send_queue_bytes_max) {
+        queue_bytes_ + size > options_.send_queue_bytes_max) {
         counters_.send_dropped.add();
         return;
     }
@@ -231,9 +242,10 @@ void DatagramSocketTransport::send(const Endpoint& to, ByteView datagram) {
         data = std::move(spares_.back());
         spares_.pop_back();
     }
-    data.assign(datagram.begin(), datagram.end());
+    data.assign(head.begin(), head.end());
+    data.insert(data.end(), body.begin(), body.end());
     queue_.push_back(Outgoing{**address, std::move(data)});
-    queue_bytes_ += datagram.size();
+    queue_bytes_ += size;
     if (queue_.size() >= options_.batch_max) {
         flush();
     } else {
@@ -262,10 +274,17 @@ void DatagramSocketTransport::flush() {
     }
 }
 
-// One sendto without queueing. Returns false when the socket is full (the caller queues it).
-bool DatagramSocketTransport::send_now(const SocketAddress& to, ByteView datagram) {
-    const ssize_t sent = ::sendto(socket_.native_handle(), datagram.data(), datagram.size(),
-                                  MSG_DONTWAIT | MSG_NOSIGNAL, to.get(), to.length);
+// One sendmsg of head then body (a gather write: neither is copied in user space), without
+// queueing. Returns false when the socket is full (the caller queues it).
+bool DatagramSocketTransport::send_now(const SocketAddress& to, ByteView head, ByteView body) {
+    iovec pieces[2] = {{const_cast<std::uint8_t*>(head.data()), head.size()},
+                       {const_cast<std::uint8_t*>(body.data()), body.size()}};
+    msghdr message{};
+    message.msg_name = const_cast<sockaddr*>(to.get());
+    message.msg_namelen = to.length;
+    message.msg_iov = pieces;
+    message.msg_iovlen = body.empty() ? 1 : 2;
+    const ssize_t sent = ::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent >= 0) {
         counters_.datagrams_sent.add();
         return true;

@@ -77,6 +77,7 @@ public:
 
     void start(ReceiveHandler handler) override;
     void send(const Endpoint& to, ByteView datagram) override;
+    void send_gather(const Endpoint& to, ByteView head, ByteView body) override;
     void flush() override;
     [[nodiscard]] Endpoint local_endpoint() const override { return config_.local; }
     [[nodiscard]] std::size_t datagram_bytes_max() const override {
@@ -101,7 +102,7 @@ private:
     int receive_batch();
     void arm_receive_wait(bool drained);
     void schedule_flush();
-    bool send_now(const SocketAddress& to, ByteView datagram);
+    bool send_now(const SocketAddress& to, ByteView head, ByteView body);
     bool send_batch();
     void pop_sent(std::size_t count);
     void arm_write_wait();

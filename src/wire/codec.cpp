@@ -263,15 +263,13 @@ std::size_t encoded_size(const PacketParts& packet) noexcept {
     return header_bytes + extensions_size(packet.extensions) + packet.body.size();
 }
 
-Result<std::size_t> encode_parts_into(const Header& header, std::span<const Extension> extensions,
-                                      ByteView body, std::span<std::uint8_t> out) {
-    HERALD_TRY(check_encodable(header, extensions, body.size()));
-    const std::size_t extensions_bytes = extensions_size(extensions);
-    const std::size_t total = header_bytes + extensions_bytes + body.size();
-    if (out.size() < total) return fail(Errc::too_large, "output buffer too small");
-    std::uint8_t* p = out.data();
+namespace {
+
+// Header and extensions into `p` (room checked by the caller); returns the byte after them.
+std::uint8_t* write_head(const Header& header, std::span<const Extension> extensions,
+                         std::size_t extensions_bytes, std::size_t body_bytes, std::uint8_t* p) {
     write_header(header, static_cast<std::uint16_t>(extensions_bytes),
-                 static_cast<std::uint32_t>(body.size()), p);
+                 static_cast<std::uint32_t>(body_bytes), p);
     p += header_bytes;
     for (const auto& e : extensions) {
         p[0] = static_cast<std::uint8_t>(e.type);
@@ -280,9 +278,33 @@ Result<std::size_t> encode_parts_into(const Header& header, std::span<const Exte
         if (!e.value.empty()) std::memcpy(p, e.value.data(), e.value.size());
         p += e.value.size();
     }
+    return p;
+}
+
+}  // namespace
+
+Result<std::size_t> encode_parts_into(const Header& header, std::span<const Extension> extensions,
+                                      ByteView body, std::span<std::uint8_t> out) {
+    HERALD_TRY(check_encodable(header, extensions, body.size()));
+    const std::size_t extensions_bytes = extensions_size(extensions);
+    const std::size_t total = header_bytes + extensions_bytes + body.size();
+    if (out.size() < total) return fail(Errc::too_large, "output buffer too small");
+    std::uint8_t* p = write_head(header, extensions, extensions_bytes, body.size(), out.data());
     if (!body.empty()) std::memcpy(p, body.data(), body.size());
     store_le(out.data() + off::checksum, crc32c(ByteView(out.data(), total)));
     return total;
+}
+
+Result<std::size_t> encode_head_into(const Header& header, std::span<const Extension> extensions,
+                                     ByteView body, std::span<std::uint8_t> out) {
+    HERALD_TRY(check_encodable(header, extensions, body.size()));
+    const std::size_t extensions_bytes = extensions_size(extensions);
+    const std::size_t head = header_bytes + extensions_bytes;
+    if (out.size() < head) return fail(Errc::too_large, "output buffer too small");
+    write_head(header, extensions, extensions_bytes, body.size(), out.data());
+    const std::uint32_t crc = crc32c_extend(crc32c(ByteView(out.data(), head)), body);
+    store_le(out.data() + off::checksum, crc);
+    return head;
 }
 
 Result<std::size_t> encode_into(const Packet& packet, std::span<std::uint8_t> out) {
@@ -339,7 +361,7 @@ bool checksum_matches(ByteView packet) {
     return crc == expected;
 }
 
-Result<Packet> decode(ByteView bytes, const DecodeOptions& options) {
+Result<Packet> decode_view(ByteView bytes, ByteView& body, const DecodeOptions& options) {
     HERALD_TRY(auto layout, read_layout(bytes, options));
     if (!checksum_matches(bytes))
         return tl::make_unexpected(malformed(options, "checksum mismatch"));
@@ -347,7 +369,13 @@ Result<Packet> decode(ByteView bytes, const DecodeOptions& options) {
     packet.header = layout.header;
     HERALD_TRY(packet.extensions,
                read_extensions(bytes.subspan(header_bytes, layout.extensions_bytes)));
-    const auto body = bytes.subspan(header_bytes + layout.extensions_bytes, layout.body_bytes);
+    body = bytes.subspan(header_bytes + layout.extensions_bytes, layout.body_bytes);
+    return packet;
+}
+
+Result<Packet> decode(ByteView bytes, const DecodeOptions& options) {
+    ByteView body;
+    HERALD_TRY(auto packet, decode_view(bytes, body, options));
     const Header& h = packet.header;
     if (options.reserve_whole_message && (h.flags & flag::fragment) != 0 && h.fragment_index == 0 &&
         h.fragment_count > 1) {

@@ -75,6 +75,15 @@ struct DecodeOptions {
                                                     std::span<const Extension> extensions,
                                                     ByteView body, std::span<std::uint8_t> out);
 
+// Writes only the header and the extension area into `out` and returns their size, with the
+// checksum computed over header, extensions and `body` as encode_parts_into would write them:
+// out[0, size) followed by `body` is the encoded packet, so a transport can send the two pieces
+// with one gather write and the body is never copied (docs/performance.md, issue 17 item 2).
+// Errors as encode_parts_into (Errc::too_large: `out` shorter than header and extensions).
+[[nodiscard]] Result<std::size_t> encode_head_into(const Header& header,
+                                                   std::span<const Extension> extensions,
+                                                   ByteView body, std::span<std::uint8_t> out);
+
 // Encodes into a new buffer. Precondition (asserted): check_encodable(packet) succeeds; engines
 // build packets, so a violation is a programmer error. Any thread.
 [[nodiscard]] Bytes encode(const Packet& packet);
@@ -86,6 +95,12 @@ struct DecodeOptions {
 // count 0, or fields set without flag::fragment); an extension of type 0 or that overruns the
 // extension area. Unknown extension types are kept (forward compatibility). Any thread.
 [[nodiscard]] Result<Packet> decode(ByteView bytes, const DecodeOptions& options = {});
+
+// decode() without copying the body: the packet comes back with an empty body and `body` views
+// it inside `bytes` (valid as long as `bytes` is), so that a receiver copies it once, straight
+// to where it belongs (the Reassembler's message buffer). Same checks and errors as decode().
+[[nodiscard]] Result<Packet> decode_view(ByteView bytes, ByteView& body,
+                                         const DecodeOptions& options = {});
 
 // Whether the CRC-32C in the header of `packet` (one whole packet, at least a header long)
 // matches its bytes (docs/wire.md, "Checksum"). Any thread.

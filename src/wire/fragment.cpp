@@ -72,22 +72,53 @@ Result<std::size_t> encode_fragment_into(const Packet& packet, const FragmentPla
     return encode_fragment_into(parts_of(packet), plan, fragment_id, index, out);
 }
 
+namespace {
+
+// Fragment `index` of `plan` (plan.count > 1): its header, extensions and body slice.
+struct FragmentParts {
+    Header header;
+    std::span<const Extension> extensions;
+    ByteView body;
+};
+
+FragmentParts fragment_parts(const PacketParts& packet, const FragmentPlan& plan,
+                             std::uint32_t fragment_id, std::uint16_t index) {
+    HERALD_ASSERT(plan.body_bytes_per_fragment > 0);
+    const std::size_t begin = std::size_t{index} * plan.body_bytes_per_fragment;
+    HERALD_ASSERT(begin < packet.body.size());
+    const std::size_t length = std::min(plan.body_bytes_per_fragment, packet.body.size() - begin);
+    FragmentParts parts{packet.header, {}, packet.body.subspan(begin, length)};
+    parts.header.flags = static_cast<std::uint16_t>(parts.header.flags | flag::fragment);
+    parts.header.fragment_id = fragment_id;
+    parts.header.fragment_index = index;
+    parts.header.fragment_count = plan.count;
+    if (index == 0) parts.extensions = packet.extensions;
+    return parts;
+}
+
+}  // namespace
+
 Result<std::size_t> encode_fragment_into(const PacketParts& packet, const FragmentPlan& plan,
                                          std::uint32_t fragment_id, std::uint16_t index,
                                          std::span<std::uint8_t> out) {
     if (index >= plan.count) return fail(Errc::invalid_argument, "fragment index >= count");
     if (plan.count == 1) return encode_into(packet, out);
-    HERALD_ASSERT(plan.body_bytes_per_fragment > 0);
-    const std::size_t begin = std::size_t{index} * plan.body_bytes_per_fragment;
-    HERALD_ASSERT(begin < packet.body.size());
-    const std::size_t length = std::min(plan.body_bytes_per_fragment, packet.body.size() - begin);
-    Header header = packet.header;
-    header.flags = static_cast<std::uint16_t>(header.flags | flag::fragment);
-    header.fragment_id = fragment_id;
-    header.fragment_index = index;
-    header.fragment_count = plan.count;
-    const auto extensions = index == 0 ? packet.extensions : std::span<const Extension>();
-    return encode_parts_into(header, extensions, packet.body.subspan(begin, length), out);
+    const FragmentParts parts = fragment_parts(packet, plan, fragment_id, index);
+    return encode_parts_into(parts.header, parts.extensions, parts.body, out);
+}
+
+Result<FragmentPieces> encode_fragment_head_into(const PacketParts& packet,
+                                                 const FragmentPlan& plan,
+                                                 std::uint32_t fragment_id, std::uint16_t index,
+                                                 std::span<std::uint8_t> out) {
+    if (index >= plan.count) return fail(Errc::invalid_argument, "fragment index >= count");
+    if (plan.count == 1) {
+        HERALD_TRY(auto head, encode_head_into(packet.header, packet.extensions, packet.body, out));
+        return FragmentPieces{head, packet.body};
+    }
+    const FragmentParts parts = fragment_parts(packet, plan, fragment_id, index);
+    HERALD_TRY(auto head, encode_head_into(parts.header, parts.extensions, parts.body, out));
+    return FragmentPieces{head, parts.body};
 }
 
 Result<std::vector<Bytes>> fragment(const Packet& packet, std::size_t datagram_bytes_max,
@@ -114,6 +145,17 @@ Reassembler::Key Reassembler::key_of(const Header& header) {
 }
 
 Result<std::optional<Packet>> Reassembler::on_fragment(Packet fragment, Time now) {
+    const ByteView body = fragment.body;  // Stays valid: the buffer is moved, never copied.
+    return take(std::move(fragment), body, now);
+}
+
+Result<std::optional<Packet>> Reassembler::on_fragment(Packet fragment, ByteView body, Time now) {
+    HERALD_ASSERT(fragment.body.empty());
+    return take(std::move(fragment), body, now);
+}
+
+// `body` is the slice: a view of fragment.body (owned) or of the datagram (fragment.body empty).
+Result<std::optional<Packet>> Reassembler::take(Packet fragment, ByteView body, Time now) {
     expire(now);
     const Header& header = fragment.header;
     if ((header.flags & flag::fragment) == 0) {
@@ -136,26 +178,82 @@ Result<std::optional<Packet>> Reassembler::on_fragment(Packet fragment, Time now
         return fail(started.error());
     }
     const Partial& partial = (*started)->second;
-    if (partial.slices.contains(header.fragment_index)) {
-        if (!is_duplicate(partial, fragment)) {
+    if (holds(partial, header.fragment_index)) {
+        if (!is_duplicate(partial, fragment, body)) {
             return reject_message(*started, Error{Errc::malformed, "duplicate fragment differs"});
         }
         ++counters_.fragments_duplicate;
         return std::optional<Packet>{};
     }
-    if (auto ok = check_slice(partial, fragment); !ok) return reject_message(*started, ok.error());
-    // Charged by capacity (fragment 0 may hold room for the whole message: reserve_whole_message)
-    // plus its slot: memory follows the fragments that came, not the count a header announces.
-    const std::size_t bytes =
-        fragment.body.capacity() + extensions_size(fragment.extensions) + slot_overhead_bytes;
+    if (auto ok = check_slice(partial, fragment, body); !ok) {
+        return reject_message(*started, ok.error());
+    }
+    // Charged by capacity (fragment 0 may hold room for the whole message) plus its slot:
+    // memory follows the fragments that came, not the count a header announces.
+    const std::size_t bytes = charge(partial, fragment, body);
     if (auto ok = make_room(key, bytes); !ok) {
         return reject_message(partials_.find(key), ok.error());
     }
-    return store(partials_.find(key), std::move(fragment), bytes, now);
+    return store(partials_.find(key), std::move(fragment), body, bytes, now);
+}
+
+namespace {
+
+// The buffer a fragment 0 of `length` bytes starts the message with when it is not handed
+// over owned: room for every slice when that is small enough (ReassemblerOptions).
+std::size_t room_for_whole(const Header& header, std::size_t length, std::size_t cap) {
+    if (header.fragment_count < 2) return length;
+    const std::size_t whole = std::size_t{header.fragment_count} * length;
+    return whole <= cap ? whole : length;
+}
+
+bool appends_in_place(const Bytes& whole, std::uint16_t in_whole, std::uint16_t index,
+                      std::size_t length) {
+    return in_whole != 0 && index == in_whole && whole.capacity() - whole.size() >= length;
+}
+
+}  // namespace
+
+std::size_t Reassembler::charge(const Partial& partial, const Packet& fragment,
+                                ByteView body) const {
+    const bool owned = !fragment.body.empty() || body.empty();
+    const std::uint16_t index = fragment.header.fragment_index;
+    std::size_t capacity = owned ? fragment.body.capacity() : body.size();
+    if (index == 0 && !owned) {
+        const std::size_t cap = std::min(options_.reserve_bytes_max, options_.message_bytes_max);
+        capacity = room_for_whole(fragment.header, body.size(), cap);
+    } else if (index != 0 &&
+               appends_in_place(partial.whole, partial.in_whole, index, body.size())) {
+        capacity = 0;  // Already charged with fragment 0's room.
+    }
+    return capacity + extensions_size(fragment.extensions) + slot_overhead_bytes;
+}
+
+void Reassembler::place(Partial& partial, Packet& fragment, ByteView body) {
+    const bool owned = !fragment.body.empty() || body.empty();
+    const std::uint16_t index = fragment.header.fragment_index;
+    if (index == 0) {
+        if (owned) {
+            partial.whole = std::move(fragment.body);
+        } else {
+            const std::size_t cap =
+                std::min(options_.reserve_bytes_max, options_.message_bytes_max);
+            partial.whole.reserve(room_for_whole(fragment.header, body.size(), cap));
+            partial.whole.assign(body.begin(), body.end());
+        }
+        partial.in_whole = 1;
+    } else if (appends_in_place(partial.whole, partial.in_whole, index, body.size())) {
+        partial.whole.insert(partial.whole.end(), body.begin(), body.end());
+        ++partial.in_whole;
+    } else if (owned) {
+        partial.slices.emplace(index, std::move(fragment.body));
+    } else {
+        partial.slices.emplace(index, Bytes(body.begin(), body.end()));
+    }
 }
 
 Result<std::optional<Packet>> Reassembler::store(Partials::iterator it, Packet fragment,
-                                                 std::size_t bytes, Time now) {
+                                                 ByteView body, std::size_t bytes, Time now) {
     HERALD_ASSERT(it != partials_.end());
     Partial& partial = it->second;
     const std::uint16_t index = fragment.header.fragment_index;
@@ -163,8 +261,8 @@ Result<std::optional<Packet>> Reassembler::store(Partials::iterator it, Packet f
         partial.header = fragment.header;  // Fragment 0's header (and authentication tag) wins.
         partial.extensions = std::move(fragment.extensions);
     }
-    if (index + 1 < partial.header.fragment_count) partial.slice_bytes = fragment.body.size();
-    partial.slices.emplace(index, std::move(fragment.body));
+    if (index + 1 < partial.header.fragment_count) partial.slice_bytes = body.size();
+    place(partial, fragment, body);
     partial.held += bytes;
     held_bytes_ += bytes;
     partial.last_progress = now;
@@ -202,10 +300,11 @@ Result<Reassembler::Partials::iterator> Reassembler::find_or_start(const Key& ke
     return partials_.emplace(key, std::move(partial)).first;
 }
 
-Status Reassembler::check_slice(const Partial& partial, const Packet& fragment) const {
+Status Reassembler::check_slice(const Partial& partial, const Packet& fragment,
+                                ByteView body) const {
     const std::uint16_t index = fragment.header.fragment_index;
     const std::uint16_t count = partial.header.fragment_count;
-    const std::size_t length = fragment.body.size();
+    const std::size_t length = body.size();
     if (index != 0 && !fragment.extensions.empty()) {
         return fail(Errc::malformed, "extensions on a fragment other than 0");
     }
@@ -234,9 +333,24 @@ Status Reassembler::check_slice(const Partial& partial, const Packet& fragment) 
     return {};
 }
 
-bool Reassembler::is_duplicate(const Partial& partial, const Packet& fragment) const {
+bool Reassembler::holds(const Partial& partial, std::uint16_t index) {
+    return index < partial.in_whole || partial.slices.contains(index);
+}
+
+// A slice that came. In `whole` while the message is incomplete, every slice is a full one
+// (only the last may be shorter, and it completes the message when it joins them).
+ByteView Reassembler::held_slice(const Partial& partial, std::uint16_t index) {
+    if (index >= partial.in_whole) return partial.slices.at(index);
+    if (index == 0 && partial.in_whole == 1) return partial.whole;
+    return ByteView(partial.whole)
+        .subspan(std::size_t{index} * partial.slice_bytes, partial.slice_bytes);
+}
+
+bool Reassembler::is_duplicate(const Partial& partial, const Packet& fragment,
+                               ByteView body) const {
     const std::uint16_t index = fragment.header.fragment_index;
-    if (partial.slices.at(index) != fragment.body) return false;
+    const ByteView held = held_slice(partial, index);
+    if (!std::equal(held.begin(), held.end(), body.begin(), body.end())) return false;
     return index != 0 || same_extensions(partial.extensions, fragment.extensions);
 }
 
@@ -278,18 +392,18 @@ Packet Reassembler::assemble(Partial& partial) {
     whole.header.fragment_index = 0;
     whole.header.fragment_count = 0;
     whole.extensions = std::move(partial.extensions);
-    std::size_t total = 0;
+    // Every index is present: `whole` holds 0..in_whole - 1, `slices` the rest, in order.
+    HERALD_ASSERT(partial.in_whole > 0);
+    std::size_t total = partial.whole.size();
     for (const auto& [index, slice] : partial.slices) total += slice.size();
-    auto next = partial.slices.begin();  // Every index is present: slices are in order.
-    if (next->second.capacity() >= total) {
-        // Fragment 0 came with room for the whole message: append the rest to it in place.
-        whole.body = std::move(next->second);
-        ++next;
+    if (partial.whole.capacity() >= total) {
+        whole.body = std::move(partial.whole);  // In place: no copy (the usual case).
     } else {
         whole.body.reserve(total);
+        whole.body.insert(whole.body.end(), partial.whole.begin(), partial.whole.end());
     }
-    for (; next != partial.slices.end(); ++next) {
-        whole.body.insert(whole.body.end(), next->second.begin(), next->second.end());
+    for (const auto& [index, slice] : partial.slices) {
+        whole.body.insert(whole.body.end(), slice.begin(), slice.end());
     }
     return whole;
 }

@@ -54,6 +54,21 @@ struct FragmentPlan {
                                                        std::uint16_t index,
                                                        std::span<std::uint8_t> out);
 
+// Fragment `index` of `plan` as two pieces for a gather write: `out` receives its header and
+// extensions (encode_head_into, checksum over the whole fragment), and `body` views the slice of
+// packet.body it carries. out[0, head_bytes) followed by `body` equals what
+// encode_fragment_into writes; nothing of the body is copied. Errors as encode_fragment_into
+// (Errc::too_large: `out` cannot hold the header and extensions).
+struct FragmentPieces {
+    std::size_t head_bytes = 0;
+    ByteView body;  // Points into packet.body: valid while it is.
+};
+[[nodiscard]] Result<FragmentPieces> encode_fragment_head_into(const PacketParts& packet,
+                                                               const FragmentPlan& plan,
+                                                               std::uint32_t fragment_id,
+                                                               std::uint16_t index,
+                                                               std::span<std::uint8_t> out);
+
 // Cuts `packet` into encoded datagrams of at most `datagram_bytes_max` bytes each, tagged with
 // `fragment_id` (unique per sending node incarnation, chosen by the caller). A packet that fits
 // comes back as one datagram equal to encode(packet). Errors as plan_fragments().
@@ -73,6 +88,11 @@ struct ReassemblerOptions {
     // An incomplete message that gains no new fragment for this long is dropped. Fragments of a
     // message completed less than this long ago are ignored as duplicates.
     Duration timeout = Duration::seconds(5);
+    // A fragment 0 handed over as a view (on_fragment with `body`) gets a buffer with room for
+    // the whole message (fragment_count x its slice) when that is at most this much, so later
+    // slices are appended in place: the message is copied once, into its final buffer. Larger
+    // messages are copied together once complete (one forged fragment 0 cannot claim 16 MiB).
+    std::size_t reserve_bytes_max = std::size_t{1} << 20;
 };
 
 // Reassembles fragmented messages. Fragments are keyed by (source node, source incarnation,
@@ -107,6 +127,12 @@ public:
     // Errc::too_large: the message exceeds message_bytes_max, or cannot fit in held_bytes_max
     //   even alone; the whole incomplete message is dropped.
     [[nodiscard]] Result<std::optional<Packet>> on_fragment(Packet fragment, Time now);
+    // The same for a fragment whose body was not copied out of its datagram (decode_view):
+    // `fragment.body` is empty and `body` views the slice, valid during the call. The slice is
+    // copied once: straight into the message's buffer when it follows the slices already there
+    // (fragment 0 first, then in order: the usual case), else into a buffer of its own.
+    [[nodiscard]] Result<std::optional<Packet>> on_fragment(Packet fragment, ByteView body,
+                                                            Time now);
 
     // Drops incomplete messages with no progress since now - timeout; returns how many.
     std::size_t expire(Time now);
@@ -128,7 +154,10 @@ private:
     struct Partial {
         Header header;  // Of the first fragment seen; the others must agree with it.
         std::vector<Extension> extensions;
-        std::map<std::uint16_t, Bytes> slices;  // By fragment index: only those that came.
+        // Fragment 0's body, then slices 1..in_whole - 1 appended in place (no reallocation).
+        Bytes whole;
+        std::uint16_t in_whole = 0;             // 0 until fragment 0 came.
+        std::map<std::uint16_t, Bytes> slices;  // Those that came and are not in `whole`.
         std::uint16_t received = 0;
         std::size_t slice_bytes = 0;  // Size of every slice but the last; 0 until known.
         std::size_t held = 0;
@@ -138,10 +167,17 @@ private:
 
     static Key key_of(const Header& header);
     Result<Partials::iterator> find_or_start(const Key& key, const Header& header, Time now);
-    Status check_slice(const Partial& partial, const Packet& fragment) const;
-    bool is_duplicate(const Partial& partial, const Packet& fragment) const;
-    Result<std::optional<Packet>> store(Partials::iterator it, Packet fragment, std::size_t bytes,
-                                        Time now);
+    Result<std::optional<Packet>> take(Packet fragment, ByteView body, Time now);
+    Status check_slice(const Partial& partial, const Packet& fragment, ByteView body) const;
+    static bool holds(const Partial& partial, std::uint16_t index);
+    static ByteView held_slice(const Partial& partial, std::uint16_t index);
+    bool is_duplicate(const Partial& partial, const Packet& fragment, ByteView body) const;
+    // Where the slice goes (into `whole`, a buffer of its own, or fragment.body moved) and the
+    // bytes it is charged: capacity taken plus slot_overhead_bytes.
+    void place(Partial& partial, Packet& fragment, ByteView body);
+    std::size_t charge(const Partial& partial, const Packet& fragment, ByteView body) const;
+    Result<std::optional<Packet>> store(Partials::iterator it, Packet fragment, ByteView body,
+                                        std::size_t bytes, Time now);
     tl::unexpected<Error> reject_message(Partials::iterator it, Error error);
     Status make_room(const Key& keep, std::size_t bytes);
     void drop(Partials::iterator it);

@@ -3,11 +3,13 @@
 // checking the memory and count bounds after every step; (2) a body cut by wire::fragment and
 // delivered in a fuzzer-chosen order with duplicates and losses, checking that a delivered
 // message is identical to the original and delivered at most once. Both sometimes give fragment
-// bodies spare capacity, as the Link's decode does for fragment 0 (reserve_whole_message).
+// bodies spare capacity, as decode does for fragment 0 with reserve_whole_message, and sometimes
+// hand the slice over as a view (decode_view, the Link's way: copied once, into the message).
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdint>
 #include <cstdlib>
+#include <utility>
 
 #include "wire/fragment.h"
 
@@ -48,7 +50,11 @@ void arbitrary_fragments(FuzzedDataProvider& in) {
     Time now = Time::zero();
     while (in.remaining_bytes() > 0) {
         now += Duration::milliseconds(in.ConsumeIntegralInRange<std::int64_t>(0, 30));
-        auto out = r.on_fragment(arbitrary_fragment(in), now);
+        wire::Packet fragment = arbitrary_fragment(in);
+        herald::Bytes slice;
+        if (in.ConsumeBool()) slice = std::exchange(fragment.body, {});
+        auto out = slice.empty() ? r.on_fragment(std::move(fragment), now)
+                                 : r.on_fragment(std::move(fragment), slice, now);
         require(r.held_bytes() <= options.held_bytes_max);
         require(r.partial_messages() <= options.partial_messages_max);
         if (out && out->has_value()) require((*out)->body.size() <= options.message_bytes_max);
@@ -68,13 +74,17 @@ void fragmented_message(FuzzedDataProvider& in) {
     wire::Reassembler r(options);
     wire::DecodeOptions decode_options;
     decode_options.body_bytes_max = options.message_bytes_max;
-    decode_options.reserve_whole_message = in.ConsumeBool();  // The Link's way, or plain.
+    decode_options.reserve_whole_message = in.ConsumeBool();
+    const bool viewed = in.ConsumeBool();  // The Link's way (decode_view), or a copied body.
     int delivered = 0;
     while (in.remaining_bytes() > 0) {
         const auto index = in.ConsumeIntegralInRange<std::size_t>(0, parts->size() - 1);
-        auto packet = wire::decode((*parts)[index], decode_options);
+        herald::ByteView slice;
+        auto packet = viewed ? wire::decode_view((*parts)[index], slice, decode_options)
+                             : wire::decode((*parts)[index], decode_options);
         require(packet.has_value());
-        auto out = r.on_fragment(std::move(*packet), Time::zero());
+        auto out = viewed ? r.on_fragment(std::move(*packet), slice, Time::zero())
+                          : r.on_fragment(std::move(*packet), Time::zero());
         if (!out || !out->has_value()) continue;
         require(wire::encode(**out) == wire::encode(original));
         require(++delivered == 1);

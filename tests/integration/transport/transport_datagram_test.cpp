@@ -179,6 +179,41 @@ TEST(DatagramTransports, SendLargeDatagramsAtOnceAndKeepTheirOrder) {
     }
 }
 
+// A gather send (the Link's header beside a view of the body, issue 17) arrives as the one
+// datagram of its two pieces joined, whether it leaves at once (sendmsg with two iovecs) or is
+// copied into the send queue behind a queued one; an oversize pair is refused and counted.
+TEST(DatagramTransports, SendGatherArrivesAsTheTwoPiecesJoined) {
+    TempDir dir;
+    const std::vector<std::pair<std::string, std::string>> pairs = {
+        {"udp://127.0.0.1:0", "udp://127.0.0.1:0"},
+        {"unix:" + dir.file("a.sock"), "unix:" + dir.file("b.sock")}};
+    for (const auto& [from_url, to_url] : pairs) {
+        asio::io_context io;
+        PeerPtr from = open_peer(io, from_url);
+        PeerPtr to = open_peer(io, to_url);
+        Transport& t = *from->transport;
+        const Bytes first = numbered(0, 20'000);
+        const Bytes second = numbered(1, 20'000);
+        const auto split = [](const Bytes& b, std::size_t at) {
+            return std::pair{ByteView(b).first(at), ByteView(b).subspan(at)};
+        };
+        const auto [head0, body0] = split(first, 120);
+        t.send_gather(to->address(), head0, body0);
+        EXPECT_EQ(t.counters().datagrams_sent, 1u) << from_url;  // At once: no flush.
+        t.send(to->address(), numbered(2, 100));                 // Small: queued.
+        const auto [head1, body1] = split(second, 200);
+        t.send_gather(to->address(), head1, body1);  // Behind it: copied into the queue.
+        const Bytes oversize(t.datagram_bytes_max(), 1);
+        t.send_gather(to->address(), oversize, ByteView(oversize).first(1));
+        EXPECT_EQ(t.counters().send_errors, 1u) << from_url;
+        t.flush();
+        ASSERT_TRUE(run_until(io, [&] { return to->received.size() == 3; })) << from_url;
+        EXPECT_EQ(to->received[0].data, first) << from_url;
+        EXPECT_EQ(to->received[1].data, numbered(2, 100)) << from_url;
+        EXPECT_EQ(to->received[2].data, second) << from_url;
+    }
+}
+
 // The receive path waits as soon as a batch comes back short, without a last read for EAGAIN
 // and without re-registering the socket (receive_wait.h): every datagram that arrives after
 // that must still wake it, in bursts shorter than, equal to and longer than a batch, whether

@@ -104,6 +104,65 @@ TEST(Fragment, ReassemblesALargeBodyIntoFragmentZerosBuffer) {
     EXPECT_EQ(plain->body.capacity(), 32768u);
 }
 
+// The Link's receive path (issue 17): decode_view leaves each slice in its datagram and the
+// Reassembler copies it once. Fragment 0 first gets room for the whole message, the slices that
+// follow in order are appended to it (charged only their slot), and the message leaves in that
+// buffer; slices out of order get buffers of their own and are joined at the end.
+TEST(Reassembler, CopiesViewedSlicesOnceIntoTheMessagesBuffer) {
+    const Packet p = big_packet(5000);
+    auto datagrams = fragment(p, datagram, 4);
+    ASSERT_TRUE(datagrams && datagrams->size() > 3);
+    const std::size_t count = datagrams->size();
+    const auto feed = [](Reassembler& r, const Bytes& d, std::int64_t ms) {
+        ByteView body;
+        auto packet = decode_view(d, body);
+        EXPECT_TRUE(packet && packet->body.empty());
+        return r.on_fragment(std::move(*packet), body, at_ms(ms));
+    };
+    Reassembler in_order;
+    ASSERT_EQ(feed(in_order, (*datagrams)[0], 0).value(), std::nullopt);
+    ByteView slice;
+    ASSERT_TRUE(decode_view((*datagrams)[0], slice));
+    const std::size_t first = in_order.held_bytes();
+    EXPECT_EQ(first, count * slice.size() + 7 + Reassembler::slot_overhead_bytes);
+    ASSERT_EQ(feed(in_order, (*datagrams)[1], 0).value(), std::nullopt);
+    EXPECT_EQ(in_order.held_bytes(), first + Reassembler::slot_overhead_bytes);
+    for (std::size_t i = 2; i + 1 < count; ++i) ASSERT_TRUE(feed(in_order, (*datagrams)[i], 0));
+    auto whole = feed(in_order, datagrams->back(), 0);
+    ASSERT_TRUE(whole && *whole);
+    EXPECT_EQ((*whole)->body, p.body);
+    EXPECT_EQ((*whole)->body.capacity(), count * slice.size());  // Fragment 0's buffer.
+    Reassembler reversed;
+    for (std::size_t i = count; i > 1; --i) ASSERT_TRUE(feed(reversed, (*datagrams)[i - 1], 0));
+    auto joined = feed(reversed, (*datagrams)[0], 0);
+    ASSERT_TRUE(joined && *joined);
+    EXPECT_EQ((*joined)->body, p.body);
+}
+
+// A duplicate of a slice already appended to the message's buffer is compared with the bytes
+// there: the same is ignored, other contents drop the message.
+TEST(Reassembler, ComparesADuplicateWithTheSliceInTheMessagesBuffer) {
+    auto datagrams = fragment(big_packet(1000), datagram, 4);
+    ASSERT_TRUE(datagrams && datagrams->size() > 3);
+    Reassembler r;
+    for (std::size_t i = 0; i < 3; ++i) {
+        ByteView body;
+        auto packet = decode_view((*datagrams)[i], body);
+        ASSERT_TRUE(packet);
+        ASSERT_EQ(r.on_fragment(std::move(*packet), body, at_ms(0)).value(), std::nullopt);
+    }
+    auto same = decode((*datagrams)[2]);
+    ASSERT_TRUE(same);
+    ASSERT_EQ(r.on_fragment(*same, at_ms(0)).value(), std::nullopt);
+    EXPECT_EQ(r.counters().fragments_duplicate, 1u);
+    same->body.back() ^= 1;
+    auto out = r.on_fragment(std::move(*same), at_ms(0));
+    ASSERT_FALSE(out);
+    EXPECT_EQ(out.error().code, Errc::malformed);
+    EXPECT_EQ(r.partial_messages(), 0u);
+    EXPECT_EQ(r.held_bytes(), 0u);
+}
+
 TEST(Fragment, RefusesWhatItCannotCarry) {
     Packet p = big_packet(1000);
     EXPECT_EQ(fragment(p, header_bytes, 1).error().code, Errc::invalid_argument);
@@ -128,6 +187,34 @@ TEST(Fragment, EncodeFragmentIntoRefusesABadIndexOrSmallBuffer) {
               Errc::invalid_argument);
     Bytes small(header_bytes + 10);  // Fragment 0 needs its extension and a slice.
     EXPECT_EQ(encode_fragment_into(p, *plan, 1, 0, small).error().code, Errc::too_large);
+}
+
+// The gather-write form (issue 17): each fragment's encoded head followed by its body view is
+// byte for byte what encode_fragment_into writes, checksum included, fragmented or not.
+TEST(Fragment, EncodeFragmentHeadIntoPlusTheBodyViewIsTheEncodedFragment) {
+    for (const std::size_t body : {std::size_t{100}, std::size_t{5000}}) {
+        const Packet p = big_packet(body);
+        auto plan = plan_fragments(p, datagram);
+        ASSERT_TRUE(plan);
+        EXPECT_EQ(plan->count > 1, body > 100);
+        for (std::uint16_t i = 0; i < plan->count; ++i) {
+            Bytes whole(datagram), head(datagram);
+            auto size = encode_fragment_into(p, *plan, 7, i, whole);
+            auto pieces = encode_fragment_head_into(parts_of(p), *plan, 7, i, head);
+            ASSERT_TRUE(size);
+            ASSERT_TRUE(pieces);
+            head.resize(pieces->head_bytes);
+            head.insert(head.end(), pieces->body.begin(), pieces->body.end());
+            whole.resize(*size);
+            EXPECT_EQ(head, whole) << "fragment " << i;
+            EXPECT_TRUE(decode(head).has_value()) << "fragment " << i;
+        }
+        Bytes tiny(header_bytes);  // Room for the header but not the extension.
+        EXPECT_EQ(encode_fragment_head_into(parts_of(p), *plan, 7, 0, tiny).error().code,
+                  Errc::too_large);
+        EXPECT_EQ(encode_fragment_head_into(parts_of(p), *plan, 7, plan->count, tiny).error().code,
+                  Errc::invalid_argument);
+    }
 }
 
 TEST(Reassembler, ReassemblesOutOfOrderFragmentsOnce) {
