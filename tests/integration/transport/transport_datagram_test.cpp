@@ -47,6 +47,12 @@ int raw_unix_socket(const std::string& path) {
     return fd;
 }
 
+// A sender and a receiver address for each datagram transport: udp on loopback, unix in `dir`.
+std::vector<std::pair<std::string, std::string>> udp_and_unix_pairs(const TempDir& dir) {
+    return {{"udp://127.0.0.1:0", "udp://127.0.0.1:0"},
+            {"unix:" + dir.file("a.sock"), "unix:" + dir.file("b.sock")}};
+}
+
 TEST(UdpTransport, GivesIoErrorWhenThePortIsTaken) {
     asio::io_context io;
     PeerPtr first = open_peer(io, "udp://127.0.0.1:0");
@@ -159,10 +165,7 @@ TEST(UdpTransport, KeepsWorkingAfterSendingToAClosedPort) {
 // behind a queued one it waits its turn, so the order holds either way.
 TEST(DatagramTransports, SendLargeDatagramsAtOnceAndKeepTheirOrder) {
     TempDir dir;
-    const std::vector<std::pair<std::string, std::string>> pairs = {
-        {"udp://127.0.0.1:0", "udp://127.0.0.1:0"},
-        {"unix:" + dir.file("a.sock"), "unix:" + dir.file("b.sock")}};
-    for (const auto& [from_url, to_url] : pairs) {
+    for (const auto& [from_url, to_url] : udp_and_unix_pairs(dir)) {
         asio::io_context io;
         PeerPtr from = open_peer(io, from_url);
         PeerPtr to = open_peer(io, to_url);
@@ -184,10 +187,7 @@ TEST(DatagramTransports, SendLargeDatagramsAtOnceAndKeepTheirOrder) {
 // copied into the send queue behind a queued one; an oversize pair is refused and counted.
 TEST(DatagramTransports, SendGatherArrivesAsTheTwoPiecesJoined) {
     TempDir dir;
-    const std::vector<std::pair<std::string, std::string>> pairs = {
-        {"udp://127.0.0.1:0", "udp://127.0.0.1:0"},
-        {"unix:" + dir.file("a.sock"), "unix:" + dir.file("b.sock")}};
-    for (const auto& [from_url, to_url] : pairs) {
+    for (const auto& [from_url, to_url] : udp_and_unix_pairs(dir)) {
         asio::io_context io;
         PeerPtr from = open_peer(io, from_url);
         PeerPtr to = open_peer(io, to_url);
