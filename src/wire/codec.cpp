@@ -285,14 +285,10 @@ std::uint8_t* write_head(const Header& header, std::span<const Extension> extens
 
 Result<std::size_t> encode_parts_into(const Header& header, std::span<const Extension> extensions,
                                       ByteView body, std::span<std::uint8_t> out) {
-    HERALD_TRY(check_encodable(header, extensions, body.size()));
-    const std::size_t extensions_bytes = extensions_size(extensions);
-    const std::size_t total = header_bytes + extensions_bytes + body.size();
-    if (out.size() < total) return fail(Errc::too_large, "output buffer too small");
-    std::uint8_t* p = write_head(header, extensions, extensions_bytes, body.size(), out.data());
-    if (!body.empty()) std::memcpy(p, body.data(), body.size());
-    store_le(out.data() + off::checksum, crc32c(ByteView(out.data(), total)));
-    return total;
+    HERALD_TRY(auto head, encode_head_into(header, extensions, body, out));
+    if (out.size() - head < body.size()) return fail(Errc::too_large, "output buffer too small");
+    if (!body.empty()) std::memcpy(out.data() + head, body.data(), body.size());
+    return head + body.size();
 }
 
 Result<std::size_t> encode_head_into(const Header& header, std::span<const Extension> extensions,
@@ -376,14 +372,6 @@ Result<Packet> decode_view(ByteView bytes, ByteView& body, const DecodeOptions& 
 Result<Packet> decode(ByteView bytes, const DecodeOptions& options) {
     ByteView body;
     HERALD_TRY(auto packet, decode_view(bytes, body, options));
-    const Header& h = packet.header;
-    if (options.reserve_whole_message && (h.flags & flag::fragment) != 0 && h.fragment_index == 0 &&
-        h.fragment_count > 1) {
-        const std::size_t whole = std::size_t{h.fragment_count} * body.size();
-        if (whole <= std::min(options.reserve_bytes_max, options.body_bytes_max)) {
-            packet.body.reserve(whole);
-        }
-    }
     packet.body.assign(body.begin(), body.end());
     return packet;
 }

@@ -29,12 +29,6 @@ inline constexpr std::size_t message_bytes_max_default = std::size_t{16} << 20;
 struct DecodeOptions {
     // Packets whose body is longer are rejected (Errc::malformed) before anything is copied.
     std::size_t body_bytes_max = message_bytes_max_default;
-    // Fragment 0 of a fragmented message gets a body with room for the whole message
-    // (fragment_count x its slice), so that the Reassembler appends the other slices to it
-    // instead of copying every slice into a new buffer (issue 7); only when that room is at most
-    // reserve_bytes_max, so that one forged fragment 0 cannot claim 16 MiB (issue 21).
-    bool reserve_whole_message = false;
-    std::size_t reserve_bytes_max = std::size_t{1} << 20;
     // Errors carry a detail naming the rule broken. Off, a rejected packet costs no allocation
     // (Errc::malformed with an empty detail): for a receive path under a flood (issue 21).
     bool details = true;

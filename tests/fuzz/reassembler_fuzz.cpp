@@ -3,7 +3,7 @@
 // checking the memory and count bounds after every step; (2) a body cut by wire::fragment and
 // delivered in a fuzzer-chosen order with duplicates and losses, checking that a delivered
 // message is identical to the original and delivered at most once. Both sometimes give fragment
-// bodies spare capacity, as decode does for fragment 0 with reserve_whole_message, and sometimes
+// bodies spare capacity (an owned fragment 0 with room for the whole message), and sometimes
 // hand the slice over as a view (decode_view, the Link's way: copied once, into the message).
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -39,7 +39,7 @@ wire::Packet arbitrary_fragment(FuzzedDataProvider& in) {
     p.header.seq = in.ConsumeIntegralInRange<std::uint64_t>(0, 1);
     if (in.ConsumeBool()) p.extensions.push_back({wire::ExtensionType::text, {1, 2}});
     const auto length = in.ConsumeIntegralInRange<std::size_t>(0, 1200);
-    const bool roomy = in.ConsumeBool();  // As fragment 0 decoded with reserve_whole_message.
+    const bool roomy = in.ConsumeBool();  // An owned fragment 0 with room for the whole.
     p.body = in.ConsumeBytes<std::uint8_t>(length);
     if (roomy) p.body.reserve(p.body.size() * p.header.fragment_count);
     return p;
@@ -74,7 +74,6 @@ void fragmented_message(FuzzedDataProvider& in) {
     wire::Reassembler r(options);
     wire::DecodeOptions decode_options;
     decode_options.body_bytes_max = options.message_bytes_max;
-    decode_options.reserve_whole_message = in.ConsumeBool();
     const bool viewed = in.ConsumeBool();  // The Link's way (decode_view), or a copied body.
     int delivered = 0;
     while (in.remaining_bytes() > 0) {

@@ -75,22 +75,21 @@ TEST(Fragment, CutsTheBodyIntoEqualSlicesWithExtensionsOnlyOnTheFirst) {
     }
 }
 
-// A 64 KiB body over UDP: two halves, and fragment 0, decoded as the Link does, brings room for
-// the whole message, which reassembly fills in place (one buffer of the message's size).
+// A 64 KiB body over UDP: two halves. An owned fragment 0 body with room for the whole message
+// is filled in place even when it comes last (one buffer of the message's size, no copy of it);
+// handed over as views (the Link's way), either order ends in one buffer of the message's size.
 TEST(Fragment, ReassemblesALargeBodyIntoFragmentZerosBuffer) {
     const Packet p = big_packet(65536);
     auto datagrams = fragment(p, 65507, 3);
     ASSERT_TRUE(datagrams.has_value());
     ASSERT_EQ(datagrams->size(), 2u);
-    DecodeOptions options;
-    options.reserve_whole_message = true;
-    auto first = decode(datagrams->front(), options);
-    auto second = decode(datagrams->back(), options);
+    auto first = decode(datagrams->front());
+    auto second = decode(datagrams->back());
     ASSERT_TRUE(first && second);
     EXPECT_EQ(first->body.size(), 32768u);
     EXPECT_EQ(second->body.size(), 32768u);
-    EXPECT_GE(first->body.capacity(), 65536u);
-    EXPECT_LT(second->body.capacity(), 65536u);  // Only fragment 0 reserves.
+    EXPECT_EQ(first->body.capacity(), 32768u);  // decode() reserves nothing.
+    first->body.reserve(65536);
     const std::uint8_t* buffer = first->body.data();
     Reassembler r;
     ASSERT_EQ(r.on_fragment(std::move(*second), at_ms(0)).value(), std::nullopt);
@@ -98,10 +97,21 @@ TEST(Fragment, ReassemblesALargeBodyIntoFragmentZerosBuffer) {
     ASSERT_TRUE(whole && *whole);
     EXPECT_EQ((*whole)->body, p.body);
     EXPECT_EQ((*whole)->body.data(), buffer);
-    // Without the option every slice is exactly its size, and reassembly copies.
-    auto plain = decode(datagrams->front());
-    ASSERT_TRUE(plain);
-    EXPECT_EQ(plain->body.capacity(), 32768u);
+    for (const bool reversed : {false, true}) {
+        Reassembler viewed;
+        std::optional<Packet> out;
+        for (std::size_t k = 0; k < 2; ++k) {
+            ByteView body;
+            auto packet = decode_view((*datagrams)[reversed ? 1 - k : k], body);
+            ASSERT_TRUE(packet);
+            auto step = viewed.on_fragment(std::move(*packet), body, at_ms(0));
+            ASSERT_TRUE(step);
+            if (*step) out = std::move(**step);
+        }
+        ASSERT_TRUE(out) << reversed;
+        EXPECT_EQ(out->body, p.body) << reversed;
+        EXPECT_EQ(out->body.capacity(), 65536u) << reversed;
+    }
 }
 
 // The Link's receive path (issue 17): decode_view leaves each slice in its datagram and the
@@ -333,20 +343,25 @@ TEST(Reassembler, AFragmentAnnouncing65535PiecesCostsOneSlotNotSixtyFiveThousand
     EXPECT_LE(r.held_bytes(), 64 * one);
 }
 
+// A fragment 0 handed over as a view is charged (and given) room for the whole message only
+// up to ReassemblerOptions::reserve_bytes_max: one forged fragment 0 cannot claim 16 MiB.
 TEST(Fragment, FragmentZeroReservesTheWholeMessageOnlyUpToTheCap) {
-    DecodeOptions options;
-    options.reserve_whole_message = true;
-    const auto decoded = [&](std::uint16_t count) {
+    const ReassemblerOptions options;
+    const auto held = [&](std::uint16_t count) {
         const Packet p = announced(1, 0, count);
         Bytes bytes(encoded_size(p));
         EXPECT_TRUE(encode_into(p, bytes).has_value());
-        auto back = decode(bytes, options);
-        EXPECT_TRUE(back.has_value());
-        return back ? std::move(*back) : Packet{};
+        ByteView body;
+        auto packet = decode_view(bytes, body);
+        EXPECT_TRUE(packet.has_value());
+        Reassembler r(options);
+        EXPECT_TRUE(r.on_fragment(std::move(*packet), body, at_ms(0)).has_value());
+        return r.held_bytes();
     };
-    EXPECT_GE(decoded(4).body.capacity(), 800u);  // 4 x 200 bytes: reserved.
+    EXPECT_GE(held(4), 800u);  // 4 x 200 bytes: reserved.
     // 65535 x 200 bytes = 13 MB announced by one 300-byte packet: nothing reserved.
-    EXPECT_LT(decoded(65535).body.capacity(), options.reserve_bytes_max);
+    EXPECT_LT(held(65535), options.reserve_bytes_max);
+    EXPECT_LT(held(65535), 800u);
 }
 
 TEST(Reassembler, StaysWithinTheMemoryBound) {
