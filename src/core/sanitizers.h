@@ -4,28 +4,22 @@
 // that a sanitizer's own memory breaks (ASan's quarantine).
 #pragma once
 
+#if defined(__has_feature)
+#define HERALD_HAS_FEATURE(x) __has_feature(x)
+#else
+#define HERALD_HAS_FEATURE(x) 0
+#endif
+
 namespace herald {
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || HERALD_HAS_FEATURE(address_sanitizer)
 inline constexpr bool built_with_address_sanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool built_with_address_sanitizer = true;
-#else
-inline constexpr bool built_with_address_sanitizer = false;
-#endif
 #else
 inline constexpr bool built_with_address_sanitizer = false;
 #endif
 
-#if defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_THREAD__) || HERALD_HAS_FEATURE(thread_sanitizer)
 inline constexpr bool built_with_thread_sanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr bool built_with_thread_sanitizer = true;
-#else
-inline constexpr bool built_with_thread_sanitizer = false;
-#endif
 #else
 inline constexpr bool built_with_thread_sanitizer = false;
 #endif

@@ -15,13 +15,8 @@ using wire::PacketKind;
 namespace {
 constexpr std::uint32_t every_incarnation = std::numeric_limits<std::uint32_t>::max();
 
-bool hosts(const View& v, NodeId node) {
-    return std::any_of(v.members.begin(), v.members.end(),
-                       [&](const Member& m) { return m.pid.node == node; });
-}
-
-// Whether `v` holds a member of that incarnation of `node` (0: of any).
-bool hosts(const View& v, NodeId node, std::uint32_t incarnation) {
+// Whether `v` holds a member of `node` (of that incarnation of it; 0: of any).
+bool hosts(const View& v, NodeId node, std::uint32_t incarnation = 0) {
     return std::any_of(v.members.begin(), v.members.end(), [&](const Member& m) {
         return m.pid.node == node && (incarnation == 0 || m.incarnation == incarnation);
     });

@@ -38,7 +38,6 @@ public:
             free_.pop_back();
             for (auto& slot : row_at(*index)) slot.reset();
         }
-        ++size_;
     }
     // The slots of message `seq`, or an empty span when it is not collecting.
     [[nodiscard]] Row find(std::uint64_t seq) {
@@ -51,10 +50,9 @@ public:
         HERALD_ASSERT(index != nullptr);
         free_.push_back(*index);
         rows_.erase(seq);
-        --size_;
     }
-    [[nodiscard]] std::size_t size() const { return size_; }
-    [[nodiscard]] bool empty() const { return size_ == 0; }
+    [[nodiscard]] std::size_t size() const { return rows_.size(); }
+    [[nodiscard]] bool empty() const { return rows_.empty(); }
     // Calls `f(seq, slots)` for every message collecting, in seq order; stops when f is false.
     template <class F>
     void for_each_while(F&& f) const {
@@ -73,7 +71,6 @@ private:
     StreamEntries<std::uint32_t> rows_;         // By seq: the row's index in cells_.
     std::vector<std::optional<Number>> cells_;  // Rows of members_ slots, end to end.
     std::vector<std::uint32_t> free_;           // Rows not in use.
-    std::size_t size_ = 0;
 };
 
 }  // namespace herald::proto::order
