@@ -932,6 +932,86 @@ TEST(OrderEngine, ReportsToAnEarlierIncarnationOfTheCoordinatorAreDropped) {
     EXPECT_EQ(net.engine(3).installed("g", Net::member(3).pid)->id, 4u);
 }
 
+// O39, a member whose node skipped a view it was in: member 2.20 joins in view 2 and 1.20 in
+// view 3; node 3 is given view 3 only (a reset skipped view 2), so member 3 flushes view 1
+// toward view 3 while members 1 and 2 flush it toward view 2 (view 3 keeps all of view 2, so
+// it waits behind it, O29), whose coordinator (member 1) waits for member 3 (O30). Member 3's
+// message of view 1 reached nobody else. The coordinator asks member 3 (O39), which answers
+// with its report of view 1 (its node skipped view 2, and it flushes toward a later view):
+// view 2's flush delivers the message at members 1 and 2, member 3 takes that outcome and
+// installs view 2, and everyone goes on to view 3. Without the query, members 1 and 2 stayed
+// in view 1 for ever.
+TEST(OrderEngine, MemberWhoseNodeSkippedAViewReportsToItsFlushWhenAsked) {
+    Net net(3, OrderMode::sequencer);
+    ASSERT_EQ(net.send(3, 7), Errc::ok);
+    net.wire.clear();  // Every copy of member 3's message is lost.
+    const Member joiner{Pid{NodeId{2}, 20}, 1};
+    View two;
+    two.id = 2;
+    two.members = {Net::member(1), Net::member(2), joiner, Net::member(3)};
+    std::sort(two.members.begin(), two.members.end());
+    View three = two;
+    three.id = 3;
+    three.members.push_back(Member{Pid{NodeId{1}, 20}, 1});
+    std::sort(three.members.begin(), three.members.end());
+    for (std::size_t node : {std::size_t{1}, std::size_t{2}}) {
+        net.on_view(node, two);
+        net.on_view(node, three);
+    }
+    net.on_view(3, three);
+    for (int round = 0; round < 10; ++round) {
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    for (std::size_t node = 1; node <= 3; ++node) {
+        ASSERT_NE(net.engine(node).installed("g", Net::member(node).pid), nullptr);
+        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 3u) << node;
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{7})) << node;
+    }
+    EXPECT_EQ(net.engine(3).counters().views_installed, 3u);  // Views 1, 2 (its outcome), 3.
+    ASSERT_EQ(net.send(3, 8), Errc::ok);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{7, 8}));
+}
+
+// O39, a member that joined in a view its node skipped: member 3 joins in view 2 and node 3 is
+// given view 3 first (a reset), so member 3 installs view 3 as a joiner (O28) and never reports
+// in the flush out of view 2, which waits for it (O30: it is in the reporters' old view). Asked
+// by view 3's coordinator, it answers that it holds nothing of any view before view 3, and the
+// flush ends without it; member 1's message of view 2, which member 3 never installed, is not
+// delivered to member 3.
+TEST(OrderEngine, MemberThatJoinedInASkippedViewAnswersThatItHoldsNothing) {
+    Net net(3, OrderMode::fifo, {Net::member(1), Net::member(2)}, {});
+    View two;
+    two.id = 2;
+    two.members = {Net::member(1), Net::member(2), Net::member(3)};
+    net.on_view(1, two);
+    net.on_view(2, two);
+    net.flush_wire();
+    ASSERT_EQ(net.engine(1).installed("g", Net::member(1).pid)->id, 2u);
+    ASSERT_EQ(net.send(1, 5), Errc::ok);
+    net.flush_wire();
+    const Member joiner{Pid{NodeId{2}, 20}, 1};
+    View three = two;
+    three.id = 3;
+    three.members.push_back(joiner);
+    std::sort(three.members.begin(), three.members.end());
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, three);
+    for (int round = 0; round < 5; ++round) {
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 3u) << node;
+    }
+    EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{5}));
+    EXPECT_TRUE(net.tags(3).empty());
+    ASSERT_EQ(net.send(1, 6), Errc::ok);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{6}));
+    EXPECT_EQ(net.tags_of(joiner.pid), (std::vector<std::uint8_t>{6}));
+}
+
 // O36, the lecture's fault-tolerant atomic multicast: member 1 crashes after its message
 // reached member 2 only; member 2 re-multicasts it on first sight, so members 3 and 4 deliver
 // it in view 1 without member 1, without a retransmission and before any view change. A
