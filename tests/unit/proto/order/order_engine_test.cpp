@@ -1,6 +1,7 @@
 // Unit tests of the ordering engine driven by hand: the lecture's CBCAST example (its four
 // vectors) and ABCAST proposal rule replayed step by step, FIFO hold-back, the sequencer's
-// order, back-pressure, malformed input and the flush after a crash.
+// order, back-pressure, malformed input, the flush after a crash and views skipped at a
+// member's node (O39).
 // Layer: tests/unit/proto/order.
 #include "proto/order/order_engine.h"
 
@@ -1010,6 +1011,64 @@ TEST(OrderEngine, MemberThatJoinedInASkippedViewAnswersThatItHoldsNothing) {
     net.flush_wire();
     EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{6}));
     EXPECT_EQ(net.tags_of(joiner.pid), (std::vector<std::uint8_t>{6}));
+}
+
+// O39 (b), who answers a query: member 3 flushes view 1 toward view 3 in both runs. When its
+// node skipped view 2 (given views 1 and 3 only), it answers view 2's query with its report of
+// view 1. When its node was given view 2 and then view 3, which lost members of view 2 and
+// redirected its flush (O29), it does not answer: the others will be redirected too, and an
+// answer would let view 2's coordinator decide view 1 a second time. A member that installed
+// view 3 answers view 2's query with nothing (a report of old view 0).
+TEST(OrderEngine, OnlyAMemberWhoseNodeSkippedTheViewReportsToItsQuery) {
+    const Member joiner{Pid{NodeId{2}, 20}, 1};
+    View two;
+    two.id = 2;
+    two.members = {Net::member(1), Net::member(2), joiner, Net::member(3)};
+    std::sort(two.members.begin(), two.members.end());
+    View three;
+    three.id = 3;
+    three.members = {Net::member(1), Net::member(3)};
+    const auto ask = [](Net& net, std::uint64_t view_id) {
+        OrderPacket query;
+        query.kind = wire::PacketKind::order_flush_report;
+        query.source = Net::member(1);
+        query.target = Net::member(3);
+        query.group = "g";
+        query.view_id = view_id;
+        wire::Packet packet = build(query);
+        Effects out;
+        net.engine(3).on_packet(NodeId{1}, packet, net.now, out);
+        std::vector<FlushReport> answers;
+        for (const auto& m : sent_of_kind(out, NodeId{3}, wire::PacketKind::order_flush_report)) {
+            EXPECT_EQ(m.target, Net::member(1));
+            EXPECT_EQ(m.view_id, view_id);
+            auto report = decode_report(m.body, 64);
+            EXPECT_TRUE(report.has_value());
+            if (report) answers.push_back(*report);
+        }
+        return answers;
+    };
+    for (const bool skipped : {true, false}) {
+        Net net(3, OrderMode::fifo);
+        if (!skipped) net.on_view(3, two);
+        net.on_view(3, three);
+        net.wire.clear();
+        const auto answers = ask(net, 2);
+        if (!skipped) {
+            EXPECT_TRUE(answers.empty());
+            continue;
+        }
+        ASSERT_EQ(answers.size(), 1u);
+        EXPECT_EQ(answers[0].old_view_id, 1u);
+    }
+    Net net(3, OrderMode::fifo);
+    net.on_view(1, three);
+    net.on_view(3, three);
+    net.flush_wire();
+    ASSERT_EQ(net.engine(3).installed("g", Net::member(3).pid)->id, 3u);
+    const auto answers = ask(net, 2);
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_EQ(answers[0].old_view_id, 0u);
 }
 
 // O36, the lecture's fault-tolerant atomic multicast: member 1 crashes after its message
