@@ -48,6 +48,7 @@ struct Cli {
     std::string first_epoch = "random";
     std::int64_t channel_idle_ms = 0;
     std::int64_t stall_ms = 0;
+    std::int64_t view_lag_ms = 0;
 };
 
 // "random" (0), "near-wrap" or a number in 1..2^32-1.
@@ -120,6 +121,12 @@ void add_options(CLI::App& app, Cli& cli) {
                    "group the member nodes join) or broadcast; first transmissions go there")
         ->check(CLI::IsMember({"hosts", "multicast", "broadcast"}))
         ->capture_default_str();
+    app.add_option("--view-lag-ms", cli.view_lag_ms,
+                   "Order scenarios: the last node gets each view this long after the others, "
+                   "and then only the newest view made by then, skipping the ones between "
+                   "(as a group_reset; 0 = none)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{60'000}))
+        ->capture_default_str();
     app.add_option("--channels-max", o.channels_max,
                    "Direct engines' live channels per node (0 = 100000); few make receivers "
                    "refuse channels, and senders open new epochs")
@@ -190,6 +197,7 @@ int run(Cli& cli) {
     o.liveness_bound = Duration::milliseconds(cli.liveness_bound_ms);
     o.channel_idle = Duration::milliseconds(cli.channel_idle_ms);
     o.stall = Duration::milliseconds(cli.stall_ms);
+    o.view_lag = Duration::milliseconds(cli.view_lag_ms);
     if (!parse_epoch(cli.first_epoch, o.epoch_first)) {
         std::fprintf(stderr, "herald-sim: --first-epoch must be random, near-wrap or 1..%u\n",
                      0xFFFF'FFFFu);

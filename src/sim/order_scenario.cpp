@@ -32,6 +32,7 @@ RunReport run_order_scenario(const ScenarioOptions& o, std::uint64_t seed,
     spec.engines = {order_engine(options)};
     OrderWorkloadOptions w;
     w.stall = o.stall;
+    w.view_lag = o.view_lag;
     w.mode = mode;
     w.members = o.processes;
     w.messages = o.messages;

@@ -59,6 +59,7 @@ void OrderWorkload::on_node_started(SimNode& node) {
         HERALD_ASSERT(e.on_create(group_name, options_.mode).has_value());
         e.on_clock(offset->second);
     });
+    given_[node.id()] = view_id_;
     for (std::size_t i = 0; i < processes_.size(); ++i) {
         Process& p = processes_[i];
         if (p.pid.node != node.id()) continue;
@@ -96,7 +97,8 @@ void OrderWorkload::schedule_reconfigure(Duration delay) {
     });
 }
 
-// The next view: the members of every node that is up, given to every node that is up.
+// The next view: the members of every node that is up, given to every node that is up (with
+// a view lag, to the last node later, O39).
 void OrderWorkload::reconfigure() {
     std::vector<Member> members;
     for (const auto& p : processes_) {
@@ -106,19 +108,48 @@ void OrderWorkload::reconfigure() {
     std::sort(members.begin(), members.end());
     if (members == view_members_ || members.empty()) return;
     view_members_ = members;
-    proto::order::View view;
-    view.id = ++view_id_;
-    view.members = members;
-    view.address = options_.address;
+    ++view_id_;
     ++numbers_["order_views"];
+    const proto::order::View view = current_view();
     for (std::size_t i = 0; i < sim_.node_count(); ++i) {
         SimNode& node = sim_.node_at(i);
         if (!node.up()) continue;
-        node.command<OrderEngine>(slot_, [&](auto& e, proto::Effects& out) {
-            follow_address(node, view, out);
-            e.on_view(group_name, view, sim_.now(), out);
-        });
+        if (options_.view_lag > Duration::zero() && i + 1 == sim_.node_count()) {
+            sim_.queue().schedule(sim_.now() + options_.view_lag,
+                                  [this, id = node.id()] { give_late(id); });
+            continue;
+        }
+        give_view(node, view);
     }
+}
+
+proto::order::View OrderWorkload::current_view() const {
+    proto::order::View view;
+    view.id = view_id_;
+    view.members = view_members_;
+    view.address = options_.address;
+    return view;
+}
+
+void OrderWorkload::give_view(SimNode& node, const proto::order::View& view) {
+    given_[node.id()] = view.id;
+    node.command<OrderEngine>(slot_, [&](auto& e, proto::Effects& out) {
+        follow_address(node, view, out);
+        e.on_view(group_name, view, sim_.now(), out);
+    });
+}
+
+// O39: the lagging node gets the newest view, skipping those made since the last it got (the
+// group server's reset, docs/groups.md G10); nothing when it has the newest already.
+void OrderWorkload::give_late(NodeId id) {
+    SimNode& node = sim_.node(id);
+    if (!node.up() || given_[id] >= view_id_) return;
+    if (view_id_ > given_[id] + 1) {
+        numbers_["order_views_skipped"] += view_id_ - given_[id] - 1;
+        sim_.note(node.label(), "order_views_skipped",
+                  Fields().add("after", given_[id]).add("view", view_id_).text());
+    }
+    give_view(node, current_view());
 }
 
 // G22's memberships, as the group engine gives them: a node receives the datagrams of the

@@ -37,6 +37,10 @@ struct OrderWorkloadOptions {
     // not), at most `sender_crashes_max` times per run; it restarts 100-400 ms later.
     std::uint32_t ft_percent = 0;
     Duration stall = Duration::zero();  // InboxTaking (scenario_spec.h): the last node's stall.
+    // docs/ordering.md O39: the last node is given each view this long after the others, and
+    // then only the newest view made by then (a group_reset, docs/groups.md G10), so views made
+    // less than this apart are skipped there. Zero: every node gets every view at once.
+    Duration view_lag = Duration::zero();
     std::uint32_t sender_crash_percent = 0;
     std::uint32_t sender_crashes_max = 2;
     // The group's address in every view (docs/ordering.md O38). With an IP multicast group the
@@ -97,6 +101,9 @@ private:
     void step(std::size_t index, std::uint64_t life);
     void start_multicast(std::size_t index);
     void reconfigure();
+    [[nodiscard]] proto::order::View current_view() const;
+    void give_view(SimNode& node, const proto::order::View& view);
+    void give_late(NodeId node);
     void schedule_reconfigure(Duration delay);
     void on_data(const Life& life, const proto::order::Delivery& d);
     [[nodiscard]] Life life_of(const Process& p) const;
@@ -122,6 +129,9 @@ private:
     void follow_address(const SimNode& node, const proto::order::View& view, proto::Effects& out);
     std::uint64_t view_id_ = 0;
     std::vector<proto::order::Member> view_members_;
+    // Per up node, the last view id it was given (or the newest view when it started: the
+    // views made before were not for it); O39's skipped views are counted from it.
+    std::map<NodeId, std::uint64_t> given_;
     std::set<std::uint64_t> views_with_loss_;  // Views a crash ended (informative).
     std::vector<Violation> violations_;
     std::map<std::string, std::uint64_t> numbers_;

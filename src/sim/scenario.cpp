@@ -134,6 +134,9 @@ Status validate(const ScenarioOptions& o) {
     if (o.address != "hosts" && o.address != "multicast" && o.address != "broadcast") {
         return fail(Errc::invalid_argument, "address must be hosts, multicast or broadcast");
     }
+    if (o.view_lag < Duration::zero() || o.view_lag > Duration::seconds(60)) {
+        return fail(Errc::invalid_argument, "the view lag must be 0..60000 ms");
+    }
     if (o.channel_idle != Duration::zero() && o.channel_idle < Duration::seconds(2)) {
         return fail(Errc::invalid_argument, "channel idle time must be at least 2000 ms");
     }
@@ -183,6 +186,8 @@ std::string replay_line(const ScenarioOptions& o, std::uint64_t seed) {
     count("stall-ms", static_cast<std::uint64_t>(o.stall.ms()),
           static_cast<std::uint64_t>(d.stall.ms()));
     if (o.address != d.address) line += " --address=" + o.address;
+    count("view-lag-ms", static_cast<std::uint64_t>(o.view_lag.ms()),
+          static_cast<std::uint64_t>(d.view_lag.ms()));
     return line;
 }
 

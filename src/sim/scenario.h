@@ -58,6 +58,10 @@ struct ScenarioOptions {
     // member nodes), "multicast" (an IP multicast group every node hosting a member joins) or
     // "broadcast": first transmissions go there as one order_data.
     std::string address = "hosts";
+    // Order scenarios (docs/ordering.md O39): the last node is given each view this long after
+    // the others, and then only the newest view made by then, as a group_reset gives it
+    // (docs/groups.md G10): views made less than this apart are skipped there. Zero: none.
+    Duration view_lag = Duration::zero();
 };
 
 // ScenarioOptions::epoch_first for --first-epoch=near-wrap: 16 below 2^32.

@@ -165,7 +165,7 @@ void OrderEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects
         return;
     }
     if (m.kind == PacketKind::order_flush_report) {
-        on_report(g->second, g->first, m, out);
+        on_report(g->second, g->first, m, now, out);
         return arm(now, out);
     }
     if (m.to_group()) {
@@ -179,7 +179,7 @@ void OrderEngine::on_packet(NodeId from, wire::Packet& packet, Time now, Effects
     }
     Endpoint& ep = it->second;
     if (m.kind == PacketKind::order_flush_outcome) {
-        on_outcome(g->first, ep, m, now, out);
+        on_outcome(g->second, g->first, ep, m, now, out);
         return arm(now, out);
     }
     const auto index = index_of(ep.view, m.source);

@@ -2,7 +2,7 @@
 // (sequence numbers, acks, retransmission, dedup) and, per group, FIFO, sequencer, ABCAST,
 // CBCAST or absolute (timestamp) delivery order; on a view change the survivors flush the old
 // view (virtual synchrony). Membership is an input (on_view), e.g. the group engine's views.
-// Layer: proto/order. Sans-I/O, single-threaded. Rules O1..O38: docs/ordering.md.
+// Layer: proto/order. Sans-I/O, single-threaded. Rules O1..O39: docs/ordering.md.
 #pragma once
 
 #include <map>
@@ -159,12 +159,24 @@ private:
                      Effects& out);
     void send_report(const std::string& name, const Endpoint& ep, Effects& out);
     [[nodiscard]] FlushReport make_report(const std::string& name, const Endpoint& ep) const;
-    void on_report(GroupState& g, const std::string& name, const OrderPacket& m, Effects& out);
+    void on_report(GroupState& g, const std::string& name, const OrderPacket& m, Time now,
+                   Effects& out);
+    void answer_decided(const GroupState& g, const std::string& name, Coordination& c,
+                        const Member& from, FlushReport report, Time now, Effects& out);
+    void decide_late(const GroupState& g, const std::string& name, Coordination& c,
+                     const Member& from, FlushReport report, Time now, Effects& out);
+    // O39: a coordinator's query to a member it waits for, and who it still waits for.
+    void on_query(GroupState& g, const std::string& name, const OrderPacket& m, Effects& out);
+    void send_queries(const std::string& name, Coordination& c, const std::vector<Member>& awaited,
+                      Time now, Effects& out);
+    [[nodiscard]] static std::vector<Member> awaited(const GroupState& g, const Coordination& c);
+    // O39: this node was given views before and after `id` but not `id` (a reset skipped it).
+    [[nodiscard]] static bool skipped(const GroupState& g, std::uint64_t id);
     [[nodiscard]] Bytes decide(OrderMode mode, const std::vector<const FlushReport*>& reports,
                                const View& next);
     bool catch_up(const std::string& name, Coordination& c, Effects& out);
-    void on_outcome(const std::string& name, Endpoint& ep, const OrderPacket& m, Time now,
-                    Effects& out);
+    void on_outcome(const GroupState& g, const std::string& name, Endpoint& ep,
+                    const OrderPacket& m, Time now, Effects& out);
     void send_outcome(const std::string& name, const Coordination& c, const Member& to,
                       Effects& out);
 

@@ -168,9 +168,11 @@ void OrderEngine::send_report(const std::string& name, const Endpoint& ep, Effec
 }
 
 // O30: the first member of view `view_id` collects one report from every member of that view
-// that was in the reporters' old view, then decides.
-void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderPacket& m,
+// that was in the reporters' old view, then decides. O39: an empty body is a query from the
+// coordinator of `view_id` to a member of this node; a report of old view 0 answers one.
+void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderPacket& m, Time now,
                             Effects& out) {
+    if (m.body.empty()) return on_query(g, name, m, out);
     // O30: only this node's current incarnation coordinates: a report addressed to a member of
     // an earlier incarnation (the coordinator crashed, maybe after deciding; this node restarted)
     // or of another node is not this engine's to decide.
@@ -188,30 +190,23 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
     }
     auto [it, fresh] = g.coordinations.try_emplace(m.view_id);
     Coordination& c = it->second;
-    if (fresh) c.view = view->second;
+    if (fresh) {
+        c.view = view->second;
+        c.next_query = now + options_.retransmit_interval;
+    }
     while (g.coordinations.size() > recent_views_max) {
         g.coordinations.erase(g.coordinations.begin());
     }
-    if (c.decided) {
-        if (c.reports.contains(m.source)) return send_outcome(name, c, m.source, out);
-        ++counters_.stale_dropped;  // Not a survivor the decision waited for.
-        return;
+    if (report->old_view_id == 0) {
+        c.skipped.insert(m.source);  // O39: it holds nothing of any view before this one.
+        if (c.decided) return;
+    } else if (c.decided) {
+        return answer_decided(g, name, c, m.source, std::move(*report), now, out);
+    } else {
+        c.reports[m.source] = std::move(*report);
     }
-    c.reports[m.source] = std::move(*report);
-    // Every member of the new view that is in a reporter's old view must report: survivors may
-    // come from different old views (a member that joined a view the others never installed).
-    // So must every new-view member of an earlier view this node was given (one that joined
-    // in a view the reporters never installed is in no reported old view).
-    const auto waiting = [&](const std::vector<Member>& members) {
-        return std::any_of(members.begin(), members.end(), [&](const Member& member) {
-            return index_of(c.view, member) && !c.reports.contains(member);
-        });
-    };
-    for (const auto& [reporter, r] : c.reports) {
-        if (waiting(r.old_members) || waiting(r.expected)) return;
-    }
-    for (const auto& [id, earlier] : g.recent) {
-        if (id < c.view.id && waiting(earlier.members)) return;
+    if (const auto missing = awaited(g, c); !missing.empty() || c.reports.empty()) {
+        return send_queries(name, c, missing, now, out);
     }
     if (catch_up(name, c, out)) return;
     std::set<std::uint64_t> old_views;
@@ -226,6 +221,143 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
     c.decided = true;
     ++counters_.flushes;
     for (const auto& [member, r] : c.reports) send_outcome(name, c, member, out);
+}
+
+// O30: a repeated report after the decision is answered with the outcome for the reporter's
+// old view. O39: a reporter whose report was overtaken by a skipped view's outcome (it installed
+// that view and froze it at once, so its new report holds nothing) reports that view as its old
+// view: it gets the outcome decided for that old view, or one decided from its empty report.
+void OrderEngine::answer_decided(const GroupState& g, const std::string& name, Coordination& c,
+                                 const Member& from, FlushReport report, Time now, Effects& out) {
+    auto known = c.reports.find(from);
+    if (known == c.reports.end()) return decide_late(g, name, c, from, std::move(report), now, out);
+    const bool empty =
+        report.delivered_base == 0 && report.delivered.empty() && report.messages.empty();
+    if (report.old_view_id > known->second.old_view_id && empty) {
+        known->second = std::move(report);
+        const std::uint64_t old = known->second.old_view_id;
+        if (!c.outcomes.contains(old)) c.outcomes[old] = decide(g.mode, {&known->second}, c.view);
+        out.trace(Time{}, "probe_order_flush_overtaken_report");
+    }
+    send_outcome(name, c, from, out);
+}
+
+// O39: a report after the decision from a member it did not wait for, of an old view that no
+// reporter had (the member joined in a view that every reporter's node and this one skipped,
+// so no report named it): that old view is decided as the others were, once every member of
+// the new view in it has reported (or answered a query with nothing), among its reporters.
+void OrderEngine::decide_late(const GroupState& g, const std::string& name, Coordination& c,
+                              const Member& from, FlushReport report, Time now, Effects& out) {
+    const std::uint64_t old = report.old_view_id;
+    if (c.outcomes.contains(old)) {
+        ++counters_.stale_dropped;  // Not a survivor the decision of its old view waited for.
+        return;
+    }
+    c.reports[from] = std::move(report);
+    std::vector<const FlushReport*> group;
+    std::vector<Member> missing;
+    for (const auto& [reporter, r] : c.reports) {
+        if (r.old_view_id != old) continue;
+        group.push_back(&r);
+        for (const Member& member : r.old_members) {
+            if (!index_of(c.view, member) || c.reports.contains(member) ||
+                c.skipped.contains(member) ||
+                std::find(missing.begin(), missing.end(), member) != missing.end()) {
+                continue;
+            }
+            missing.push_back(member);
+        }
+    }
+    if (!missing.empty()) return send_queries(name, c, missing, now, out);
+    c.outcomes[old] = decide(g.mode, group, c.view);
+    out.trace(Time{}, "probe_order_flush_late_old_view");
+    for (const auto& [member, r] : c.reports) {
+        if (r.old_view_id == old) send_outcome(name, c, member, out);
+    }
+}
+
+// O30: every member of the new view that is in a reporter's old view must report: survivors
+// may come from different old views (a member that joined a view the others never installed).
+// So must every new-view member of an earlier view this node was given (one that joined in a
+// view the reporters never installed is in no reported old view). O39: but not one that
+// answered a query holding nothing before the new view.
+std::vector<Member> OrderEngine::awaited(const GroupState& g, const Coordination& c) {
+    const auto was_member = [&](const Member& member) {
+        for (const auto& [reporter, r] : c.reports) {
+            if (std::find(r.old_members.begin(), r.old_members.end(), member) !=
+                    r.old_members.end() ||
+                std::find(r.expected.begin(), r.expected.end(), member) != r.expected.end()) {
+                return true;
+            }
+        }
+        return std::any_of(g.recent.begin(), g.recent.end(), [&](const auto& earlier) {
+            return earlier.first < c.view.id && index_of(earlier.second, member);
+        });
+    };
+    std::vector<Member> missing;
+    for (const Member& member : c.view.members) {
+        if (c.reports.contains(member) || c.skipped.contains(member)) continue;
+        if (was_member(member)) missing.push_back(member);
+    }
+    return missing;
+}
+
+// O39: once a retransmit_interval after the first report, and every interval after, the
+// coordinator asks each member it still waits for to report: an order_flush_report with an
+// empty body, to that member, named by the new view.
+void OrderEngine::send_queries(const std::string& name, Coordination& c,
+                               const std::vector<Member>& awaited, Time now, Effects& out) {
+    if (awaited.empty() || now < c.next_query) return;
+    c.next_query = now + options_.retransmit_interval;
+    for (const Member& member : awaited) {
+        OrderPacket m;
+        m.kind = PacketKind::order_flush_report;
+        m.source = c.view.members.front();
+        m.target = member;
+        m.group = name;
+        m.view_id = c.view.id;
+        ++counters_.packets_sent;
+        out.send(member.pid.node, build(m));
+        out.trace(Time{}, "probe_order_flush_query");
+    }
+}
+
+// O39: a member asked by the coordinator of view N answers when its report would otherwise
+// never come: with nothing (a report of old view 0) when it installed N or a later view; with
+// its flush report when it is flushing toward a later view and its node skipped N. Otherwise
+// N is still to come to its node (or came, and a later view redirected its flush, as it will
+// the others'), and it reports as usual.
+void OrderEngine::on_query(GroupState& g, const std::string& name, const OrderPacket& m,
+                           Effects& out) {
+    auto it = g.endpoints.find(m.target.pid);
+    if (it == g.endpoints.end() || it->second.self != m.target) {
+        ++counters_.stale_dropped;
+        return;
+    }
+    const Endpoint& ep = it->second;
+    FlushReport answer;  // Old view 0: nothing of any view before N.
+    if (ep.view.id >= m.view_id) {
+        out.trace(Time{}, "probe_order_flush_nothing");
+    } else if (ep.flushing && ep.pending.id > m.view_id && skipped(g, m.view_id)) {
+        answer = make_report(name, ep);
+        out.trace(Time{}, "probe_order_flush_skipped_view");
+    } else {
+        return;
+    }
+    OrderPacket report;
+    report.kind = PacketKind::order_flush_report;
+    report.source = ep.self;
+    report.target = m.source;
+    report.group = name;
+    report.view_id = m.view_id;
+    report.body = encode_report(answer);
+    ++counters_.packets_sent;
+    out.send(report.target.pid.node, build(report));
+}
+
+bool OrderEngine::skipped(const GroupState& g, std::uint64_t id) {
+    const auto after = g.recent.lower_bound(id);
+    return after != g.recent.end() && after->first != id && after != g.recent.begin();
 }
 
 namespace {
@@ -400,9 +532,14 @@ void OrderEngine::send_outcome(const std::string& name, const Coordination& c, c
 }
 
 // O32: deliver, in the outcome's order, every message of it not delivered yet, then install.
-void OrderEngine::on_outcome(const std::string& name, Endpoint& ep, const OrderPacket& m, Time now,
-                             Effects& out) {
-    if (!ep.flushing || m.view_id != ep.pending.id || m.source != ep.pending.members.front()) {
+void OrderEngine::on_outcome(const GroupState& g, const std::string& name, Endpoint& ep,
+                             const OrderPacket& m, Time now, Effects& out) {
+    // From the pending view's coordinator, or (O39) from the coordinator of a view between the
+    // old and the pending one that this node skipped, which this member answered a query of.
+    const bool from_pending = m.view_id == ep.pending.id && m.source == ep.pending.members.front();
+    const bool from_skipped =
+        m.view_id > ep.view.id && m.view_id < ep.pending.id && skipped(g, m.view_id);
+    if (!ep.flushing || (!from_pending && !from_skipped)) {
         ++counters_.stale_dropped;
         return;
     }
@@ -415,6 +552,15 @@ void OrderEngine::on_outcome(const std::string& name, Endpoint& ep, const OrderP
         ++counters_.stale_dropped;  // Decided for members of another old view (O29).
         return;
     }
+    // O31a: an earlier flush's outcome (O39: or a skipped view's), for a view after the old one
+    // that holds this member.
+    const bool caught_up = o->view.id != ep.pending.id;
+    const View pending = ep.pending;
+    if (caught_up &&
+        (o->view.id <= ep.view.id || o->view.id > m.view_id || !index_of(o->view, ep.self))) {
+        ++counters_.malformed_dropped;
+        return;
+    }
     for (const auto& h : o->messages) {
         if (h.sender >= ep.streams.size()) continue;
         if (h.entry.seq <= ep.streams[h.sender].stable) continue;  // Delivered, discarded.
@@ -423,13 +569,6 @@ void OrderEngine::on_outcome(const std::string& name, Endpoint& ep, const OrderP
         ep.delivered_order.push_back(MessageKey{h.sender, h.entry.seq});
         ep.out.seen_timestamp = std::max(ep.out.seen_timestamp, h.entry.timestamp);
         deliver_message(name, ep, ep.view.members[h.sender], h.entry, out);
-    }
-    const bool caught_up = o->view.id != ep.pending.id;  // O31a: an earlier flush's outcome.
-    const View pending = ep.pending;
-    if (caught_up &&
-        (o->view.id <= ep.view.id || o->view.id > pending.id || !index_of(o->view, ep.self))) {
-        ++counters_.malformed_dropped;
-        return;
     }
     ep.last_outcome = m.body;
     install(name, ep, o->view, now, out);

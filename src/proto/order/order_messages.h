@@ -140,6 +140,7 @@ struct Held {
     Number number;
 };
 struct FlushReport {
+    // 0: the reporter holds nothing of any view before the new one (an answer to a query, O39).
     std::uint64_t old_view_id = 0;
     std::vector<Member> old_members;
     std::vector<std::uint64_t> contiguous;  // Per old member: its stream received up to here.

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <queue>
+#include <set>
 #include <span>
 #include <tuple>
 #include <utility>
@@ -156,6 +157,10 @@ struct Coordination {
     std::map<Member, FlushReport> reports;
     bool decided = false;
     std::map<std::uint64_t, Bytes> outcomes;  // Per old view of the reporters, once decided.
+    // O39: members that answered a query holding nothing of any view before `view` (they
+    // installed it or a later one), not waited for; bounded by the view's members.
+    std::set<Member> skipped;
+    Time next_query;  // O39: when the members it still waits for are asked again.
 };
 
 struct GroupState {

@@ -1,6 +1,7 @@
 // Unit tests of the ordering engine driven by hand: the lecture's CBCAST example (its four
 // vectors) and ABCAST proposal rule replayed step by step, FIFO hold-back, the sequencer's
-// order, back-pressure, malformed input and the flush after a crash.
+// order, back-pressure, malformed input, the flush after a crash and views skipped at a
+// member's node (O39).
 // Layer: tests/unit/proto/order.
 #include "proto/order/order_engine.h"
 
@@ -930,6 +931,144 @@ TEST(OrderEngine, ReportsToAnEarlierIncarnationOfTheCoordinatorAreDropped) {
     net.flush_wire();
     EXPECT_EQ(net.engine(2).installed("g", Net::member(2).pid)->id, 4u);
     EXPECT_EQ(net.engine(3).installed("g", Net::member(3).pid)->id, 4u);
+}
+
+// O39, a member whose node skipped a view it was in: member 2.20 joins in view 2 and 1.20 in
+// view 3; node 3 is given view 3 only (a reset skipped view 2), so member 3 flushes view 1
+// toward view 3 while members 1 and 2 flush it toward view 2 (view 3 keeps all of view 2, so
+// it waits behind it, O29), whose coordinator (member 1) waits for member 3 (O30). Member 3's
+// message of view 1 reached nobody else. The coordinator asks member 3 (O39), which answers
+// with its report of view 1 (its node skipped view 2, and it flushes toward a later view):
+// view 2's flush delivers the message at members 1 and 2, member 3 takes that outcome and
+// installs view 2, and everyone goes on to view 3. Without the query, members 1 and 2 stayed
+// in view 1 for ever.
+TEST(OrderEngine, MemberWhoseNodeSkippedAViewReportsToItsFlushWhenAsked) {
+    Net net(3, OrderMode::sequencer);
+    ASSERT_EQ(net.send(3, 7), Errc::ok);
+    net.wire.clear();  // Every copy of member 3's message is lost.
+    const Member joiner{Pid{NodeId{2}, 20}, 1};
+    View two;
+    two.id = 2;
+    two.members = {Net::member(1), Net::member(2), joiner, Net::member(3)};
+    std::sort(two.members.begin(), two.members.end());
+    View three = two;
+    three.id = 3;
+    three.members.push_back(Member{Pid{NodeId{1}, 20}, 1});
+    std::sort(three.members.begin(), three.members.end());
+    for (std::size_t node : {std::size_t{1}, std::size_t{2}}) {
+        net.on_view(node, two);
+        net.on_view(node, three);
+    }
+    net.on_view(3, three);
+    for (int round = 0; round < 10; ++round) {
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    for (std::size_t node = 1; node <= 3; ++node) {
+        ASSERT_NE(net.engine(node).installed("g", Net::member(node).pid), nullptr);
+        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 3u) << node;
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{7})) << node;
+    }
+    EXPECT_EQ(net.engine(3).counters().views_installed, 3u);  // Views 1, 2 (its outcome), 3.
+    ASSERT_EQ(net.send(3, 8), Errc::ok);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{7, 8}));
+}
+
+// O39, a member that joined in a view its node skipped: member 3 joins in view 2 and node 3 is
+// given view 3 first (a reset), so member 3 installs view 3 as a joiner (O28) and never reports
+// in the flush out of view 2, which waits for it (O30: it is in the reporters' old view). Asked
+// by view 3's coordinator, it answers that it holds nothing of any view before view 3, and the
+// flush ends without it; member 1's message of view 2, which member 3 never installed, is not
+// delivered to member 3.
+TEST(OrderEngine, MemberThatJoinedInASkippedViewAnswersThatItHoldsNothing) {
+    Net net(3, OrderMode::fifo, {Net::member(1), Net::member(2)}, {});
+    View two;
+    two.id = 2;
+    two.members = {Net::member(1), Net::member(2), Net::member(3)};
+    net.on_view(1, two);
+    net.on_view(2, two);
+    net.flush_wire();
+    ASSERT_EQ(net.engine(1).installed("g", Net::member(1).pid)->id, 2u);
+    ASSERT_EQ(net.send(1, 5), Errc::ok);
+    net.flush_wire();
+    const Member joiner{Pid{NodeId{2}, 20}, 1};
+    View three = two;
+    three.id = 3;
+    three.members.push_back(joiner);
+    std::sort(three.members.begin(), three.members.end());
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, three);
+    for (int round = 0; round < 5; ++round) {
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 3u) << node;
+    }
+    EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{5}));
+    EXPECT_TRUE(net.tags(3).empty());
+    ASSERT_EQ(net.send(1, 6), Errc::ok);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{6}));
+    EXPECT_EQ(net.tags_of(joiner.pid), (std::vector<std::uint8_t>{6}));
+}
+
+// O39 (b), who answers a query: member 3 flushes view 1 toward view 3 in both runs. When its
+// node skipped view 2 (given views 1 and 3 only), it answers view 2's query with its report of
+// view 1. When its node was given view 2 and then view 3, which lost members of view 2 and
+// redirected its flush (O29), it does not answer: the others will be redirected too, and an
+// answer would let view 2's coordinator decide view 1 a second time. A member that installed
+// view 3 answers view 2's query with nothing (a report of old view 0).
+TEST(OrderEngine, OnlyAMemberWhoseNodeSkippedTheViewReportsToItsQuery) {
+    const Member joiner{Pid{NodeId{2}, 20}, 1};
+    View two;
+    two.id = 2;
+    two.members = {Net::member(1), Net::member(2), joiner, Net::member(3)};
+    std::sort(two.members.begin(), two.members.end());
+    View three;
+    three.id = 3;
+    three.members = {Net::member(1), Net::member(3)};
+    const auto ask = [](Net& net, std::uint64_t view_id) {
+        OrderPacket query;
+        query.kind = wire::PacketKind::order_flush_report;
+        query.source = Net::member(1);
+        query.target = Net::member(3);
+        query.group = "g";
+        query.view_id = view_id;
+        wire::Packet packet = build(query);
+        Effects out;
+        net.engine(3).on_packet(NodeId{1}, packet, net.now, out);
+        std::vector<FlushReport> answers;
+        for (const auto& m : sent_of_kind(out, NodeId{3}, wire::PacketKind::order_flush_report)) {
+            EXPECT_EQ(m.target, Net::member(1));
+            EXPECT_EQ(m.view_id, view_id);
+            auto report = decode_report(m.body, 64);
+            EXPECT_TRUE(report.has_value());
+            if (report) answers.push_back(*report);
+        }
+        return answers;
+    };
+    for (const bool skipped : {true, false}) {
+        Net net(3, OrderMode::fifo);
+        if (!skipped) net.on_view(3, two);
+        net.on_view(3, three);
+        net.wire.clear();
+        const auto answers = ask(net, 2);
+        if (!skipped) {
+            EXPECT_TRUE(answers.empty());
+            continue;
+        }
+        ASSERT_EQ(answers.size(), 1u);
+        EXPECT_EQ(answers[0].old_view_id, 1u);
+    }
+    Net net(3, OrderMode::fifo);
+    net.on_view(1, three);
+    net.on_view(3, three);
+    net.flush_wire();
+    ASSERT_EQ(net.engine(3).installed("g", Net::member(3).pid)->id, 3u);
+    const auto answers = ask(net, 2);
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_EQ(answers[0].old_view_id, 0u);
 }
 
 // O36, the lecture's fault-tolerant atomic multicast: member 1 crashes after its message
