@@ -17,7 +17,8 @@ std::unique_ptr<proto::Engine> NodeMailbox::make_engine(const proto::EngineConte
 }
 
 NodeMailbox::~NodeMailbox() {
-    close_intake();
+    // The node is being destroyed: its command count is no longer kept.
+    close_intake(false);
 }
 
 void NodeMailbox::Waiter::complete(Result<Bytes> result) {
@@ -68,7 +69,7 @@ Result<Bytes> NodeMailbox::call(Command&& command) {
     return waiter.wait();
 }
 
-void NodeMailbox::close_intake() {
+void NodeMailbox::close_intake(bool release) {
     std::vector<Command> left;
     {
         std::lock_guard lock(intake_mutex_);
@@ -76,7 +77,7 @@ void NodeMailbox::close_intake() {
         left.swap(intake_);
     }
     for (Command& command : left) {
-        node_.release_command();
+        if (release) node_.release_command();
         finish(command, fail(Errc::closed, "node stopped"));
     }
 }

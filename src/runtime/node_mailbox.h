@@ -118,8 +118,9 @@ private:
     void drain_intake();
     void start(proto::mailbox::MailboxEngine& engine, Command& command, Time now,
                proto::Effects& out);
-    // Refuses later pushes and completes every queued command with Errc::closed.
-    void close_intake();
+    // Refuses later pushes and completes every queued command with Errc::closed, releasing
+    // their commands_max reservations if `release`.
+    void close_intake(bool release = true);
     static void finish(Command& command, Result<Bytes> result);
 
     NodeContext& node_;
