@@ -10,7 +10,9 @@
 // for bodies of 128 B and 4 KiB, and prints messages/s, the p50/p99 of one commit (floor,
 // sqlite) or one send (herald), and the ratios the issue names. Herald rows note the store's
 // commits and writes per commit (group commit's batch) and any refusals. Layer: bench.
-// Usage: bench-mailbox [--quick | --smoke] [--dir PATH]   (default: 2 s per row)
+// Usage: bench-mailbox [--quick | --smoke] [--dir PATH] [--filter REGEX]   (2 s per row)
+// --filter runs only the rows whose name, "<what> <size> <batch>" as printed (e.g.
+// "herald persistent enqueue 128B 1"), contains a match of REGEX (ECMAScript).
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -24,6 +26,8 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,7 +52,18 @@ struct Config {
     std::chrono::milliseconds duration{2000};
     std::filesystem::path dir;
     bool smoke = false;
+    std::optional<std::regex> filter;  // Rows whose name has no match are not run.
 };
+
+std::string size_name(std::size_t size) {
+    return size >= 1024 ? fmt::format("{}KiB", size / 1024) : fmt::format("{}B", size);
+}
+
+// Whether the row `what` of this size and batch runs (--filter).
+bool wanted(const Config& c, std::string_view what, std::size_t size, int batch) {
+    if (!c.filter) return true;
+    return std::regex_search(fmt::format("{} {} {}", what, size_name(size), batch), *c.filter);
+}
 
 double percentile_ms(std::vector<std::int64_t>& ns, double q) {
     if (ns.empty()) return 0;
@@ -345,10 +360,8 @@ Row receive_row(herald::Node& node, const std::string& name, std::size_t size, i
 }
 
 void print(const Row& r) {
-    const std::string size =
-        r.size >= 1024 ? fmt::format("{}KiB", r.size / 1024) : fmt::format("{}B", r.size);
-    fmt::print("{:<34} {:>6} {:>6} {:>12.0f} {:>9.3f} {:>9.3f}  {}\n", r.what, size, r.batch,
-               r.rate, r.p50_ms, r.p99_ms, r.note);
+    fmt::print("{:<34} {:>6} {:>6} {:>12.0f} {:>9.3f} {:>9.3f}  {}\n", r.what, size_name(r.size),
+               r.batch, r.rate, r.p50_ms, r.p99_ms, r.note);
 }
 
 double rate_of(const std::vector<Row>& rows, const std::string& prefix, std::size_t size,
@@ -377,6 +390,9 @@ void herald_rows(const Config& c, std::size_t size, const std::vector<int>& batc
     transient.durability = herald::Durability::transient;
     transient.capacity_messages = 200'000;  // Drained after each row.
     for (const int senders : batches) {
+        const bool dequeue = (senders == 1 || senders == 16) &&
+                             wanted(c, "herald dequeue (receive+ack)", size, senders);
+        if (!dequeue && !wanted(c, "herald persistent enqueue", size, senders)) continue;
         const auto name = fmt::format("p{}", senders);
         if (auto made = (*node)->create_mailbox(name, durable); !made) {
             throw std::runtime_error(made.error().to_string());
@@ -385,14 +401,15 @@ void herald_rows(const Config& c, std::size_t size, const std::vector<int>& batc
         rows.push_back(
             send_row(**node, c, name, size, senders, "herald persistent enqueue", &sent));
         print(rows.back());
-        if (senders == 1 || senders == 16) {
+        if (dequeue) {
             rows.push_back(receive_row(**node, name, size, senders, sent));
             print(rows.back());
         }
         (void)(*node)->destroy_mailbox(name);
     }
     for (const int window : batches) {
-        if (window == 1) continue;  // The 1-sender row above is a window of one.
+        // The 1-sender row above is a window of one.
+        if (window == 1 || !wanted(c, "herald persistent pipelined", size, window)) continue;
         const auto name = fmt::format("w{}", window);
         (void)(*node)->create_mailbox(name, durable);
         std::uint64_t sent = 0;
@@ -401,14 +418,19 @@ void herald_rows(const Config& c, std::size_t size, const std::vector<int>& batc
         (void)(*node)->destroy_mailbox(name);
     }
     for (const int senders : {1, 16}) {
-        const auto name = fmt::format("t{}", senders);
-        (void)(*node)->create_mailbox(name, transient);
-        std::uint64_t sent = 0;
-        rows.push_back(send_row(**node, c, name, size, senders, "herald transient enqueue", &sent));
-        print(rows.back());
-        (void)(*node)->destroy_mailbox(name);
-        rows.push_back(direct_row(**node, c, size, senders));
-        print(rows.back());
+        if (wanted(c, "herald transient enqueue", size, senders)) {
+            const auto name = fmt::format("t{}", senders);
+            (void)(*node)->create_mailbox(name, transient);
+            std::uint64_t sent = 0;
+            rows.push_back(
+                send_row(**node, c, name, size, senders, "herald transient enqueue", &sent));
+            print(rows.back());
+            (void)(*node)->destroy_mailbox(name);
+        }
+        if (wanted(c, "herald direct stream", size, senders)) {
+            rows.push_back(direct_row(**node, c, size, senders));
+            print(rows.back());
+        }
     }
     node->reset();
     std::filesystem::remove_all(data);
@@ -424,22 +446,29 @@ int run(const Config& c) {
     const std::vector<int> batches =
         c.smoke ? std::vector<int>{1, 16} : std::vector<int>{1, 16, 256};
     for (const auto size : sizes) {
-        for (const int b : batches) rows.push_back(floor_row(c, size, b)), print(rows.back());
-        for (const int b : batches) rows.push_back(sqlite_row(c, size, b)), print(rows.back());
+        for (const int b : batches) {
+            if (!wanted(c, "floor (append+fdatasync)", size, b)) continue;
+            rows.push_back(floor_row(c, size, b)), print(rows.back());
+        }
+        for (const int b : batches) {
+            if (!wanted(c, "sqlite (INSERT per txn)", size, b)) continue;
+            rows.push_back(sqlite_row(c, size, b)), print(rows.back());
+        }
         herald_rows(c, size, batches, rows);
     }
     fmt::print("\nratios (targets: >= 0.8 at one message per commit, >= 0.5 at batch 256):\n");
+    // A ratio is printed only when both of its rows ran (--filter).
+    auto ratio = [&](const char* name, const char* what, std::size_t size, int batch) {
+        const double herald = rate_of(rows, what, size, batch);
+        const double floor = rate_of(rows, "floor", size, batch);
+        if (herald > 0 && floor > 0) fmt::print("; {} = {:.2f}", name, herald / floor);
+    };
     for (const auto size : sizes) {
-        const double one = rate_of(rows, "herald persistent", size, 1) /
-                           std::max(1.0, rate_of(rows, "floor", size, 1));
-        fmt::print("  {:>4} B: herald 1 sender / floor batch 1 = {:.2f}", size, one);
+        fmt::print("  {:>4} B", size);
+        ratio("herald 1 sender / floor batch 1", "herald persistent", size, 1);
         if (!c.smoke) {
-            const double many = rate_of(rows, "herald persistent", size, 256) /
-                                std::max(1.0, rate_of(rows, "floor", size, 256));
-            const double window = rate_of(rows, "herald persistent pipelined", size, 256) /
-                                  std::max(1.0, rate_of(rows, "floor", size, 256));
-            fmt::print("; herald 256 senders / floor batch 256 = {:.2f}", many);
-            fmt::print("; herald window 256 / floor batch 256 = {:.2f}", window);
+            ratio("herald 256 senders / floor batch 256", "herald persistent", size, 256);
+            ratio("herald window 256 / floor batch 256", "herald persistent pipelined", size, 256);
         }
         fmt::print("\n");
     }
@@ -460,9 +489,17 @@ int main(int argc, char** argv) {
             c.smoke = true;
         } else if (arg == "--dir" && i + 1 < argc) {
             c.dir = argv[++i];
+        } else if (arg == "--filter" && i + 1 < argc) {
+            try {
+                c.filter.emplace(argv[++i]);
+            } catch (const std::regex_error& e) {
+                fmt::print(stderr, "bench-mailbox: --filter {}: {}\n", argv[i], e.what());
+                return 2;
+            }
         } else {
             fmt::print(stderr,
-                       "usage: bench-mailbox [--quick | --smoke] [--dir PATH]  (unknown: {})\n",
+                       "usage: bench-mailbox [--quick | --smoke] [--dir PATH] [--filter REGEX]"
+                       "  (unknown: {})\n",
                        arg);
             return 2;
         }

@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "core/assert.h"
+
 namespace herald::runtime {
 
 using proto::mailbox::MailboxEngine;
@@ -14,43 +16,108 @@ std::unique_ptr<proto::Engine> NodeMailbox::make_engine(const proto::EngineConte
     return std::make_unique<MailboxEngine>(context, options_);
 }
 
-template <class F>
-Status NodeMailbox::run_async(F&& start, std::function<void(Result<Bytes>)> done) {
-    HERALD_TRY(node_.reserve_command());
-    // The callback runs exactly once: with the completion, or `closed` if the task never runs.
-    struct Once {
-        std::function<void(Result<Bytes>)> done;
-        ~Once() {
-            if (!done) return;
-            try {
-                done(fail(Errc::closed, "node stopped"));
-            } catch (...) {  // An application callback; nothing may leave a destructor.
-            }
-        }
-        void run(Result<Bytes> r) {
-            auto f = std::move(done);
-            done = nullptr;
-            f(std::move(r));
-        }
-    };
-    auto once = std::make_shared<Once>();
-    once->done = std::move(done);
-    const bool posted = node_.post([this, once, start = std::forward<F>(start)]() mutable {
-        node_.release_command();
-        if (!node_.accepting()) return once->run(fail(Errc::closed, "node stopped"));
-        const auto op =
-            node_.begin_operation([once](Result<Bytes> result) { once->run(std::move(result)); });
-        const Time now = node_.now();
-        node_.run<MailboxEngine>(slot_, [&](MailboxEngine& engine, proto::Effects& out) {
-            start(engine, op, now, out);
-        });
-    });
-    if (!posted) {
-        node_.release_command();
-        once->done = nullptr;
-        return fail(Errc::closed, "node stopped");
+NodeMailbox::~NodeMailbox() {
+    // The node is being destroyed: its command count is no longer kept.
+    close_intake(false);
+}
+
+void NodeMailbox::Waiter::complete(Result<Bytes> result) {
+    std::lock_guard lock(mutex_);
+    HERALD_ASSERT(!result_.has_value());
+    result_.emplace(std::move(result));
+    ready_.notify_one();
+}
+
+Result<Bytes> NodeMailbox::Waiter::wait() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return result_.has_value(); });
+    return std::move(*result_);
+}
+
+void NodeMailbox::finish(Command& command, Result<Bytes> result) {
+    if (command.waiter != nullptr) return command.waiter->complete(std::move(result));
+    auto done = std::move(command.done);
+    try {
+        done(std::move(result));
+    } catch (...) {  // An application callback, run where no one can take its exception.
     }
+}
+
+Status NodeMailbox::push(Command&& command) {
+    HERALD_TRY(node_.reserve_command());
+    bool first = false;
+    {
+        std::lock_guard lock(intake_mutex_);
+        if (intake_closed_ || intake_.size() >= mailbox_intake_max) {
+            node_.release_command();
+            if (intake_closed_) return fail(Errc::closed, "node stopped");
+            return fail(Errc::queue_full, "mailbox_intake_max commands are queued to the loop");
+        }
+        first = intake_.empty();
+        intake_.push_back(std::move(command));
+    }
+    // Only the push that found the intake empty posts: one task takes all that follow it.
+    if (first && !node_.post([this] { drain_intake(); })) close_intake();
     return {};
+}
+
+Result<Bytes> NodeMailbox::call(Command&& command) {
+    if (node_.in_loop_thread()) return fail(Errc::invalid_argument, "on the node's loop thread");
+    Waiter waiter;
+    command.waiter = &waiter;
+    HERALD_TRY(push(std::move(command)));
+    return waiter.wait();
+}
+
+void NodeMailbox::close_intake(bool release) {
+    std::vector<Command> left;
+    {
+        std::lock_guard lock(intake_mutex_);
+        intake_closed_ = true;
+        left.swap(intake_);
+    }
+    for (Command& command : left) {
+        if (release) node_.release_command();
+        finish(command, fail(Errc::closed, "node stopped"));
+    }
+}
+
+void NodeMailbox::drain_intake() {
+    HERALD_ASSERT(batch_.empty());
+    {
+        std::lock_guard lock(intake_mutex_);
+        batch_.swap(intake_);  // The intake is empty again: the next push posts a new task.
+    }
+    for (std::size_t i = 0; i < batch_.size(); ++i) node_.release_command();
+    if (!node_.accepting()) {
+        for (Command& command : batch_) finish(command, fail(Errc::closed, "node stopped"));
+    } else {
+        // One input for the whole batch: its persists reach the store writer together.
+        const Time now = node_.now();
+        node_.run<MailboxEngine>(slot_, now, [&](MailboxEngine& engine, proto::Effects& out) {
+            for (Command& command : batch_) start(engine, command, now, out);
+        });
+    }
+    batch_.clear();
+}
+
+void NodeMailbox::start(MailboxEngine& engine, Command& command, Time now, proto::Effects& out) {
+    const auto op = command.waiter != nullptr
+                        ? node_.begin_operation([waiter = command.waiter](Result<Bytes> result) {
+                              waiter->complete(std::move(result));
+                          })
+                        : node_.begin_operation(std::move(command.done));
+    switch (command.kind) {
+        case Command::Kind::send:
+            return engine.on_send(op, command.process, command.host, command.name,
+                                  std::move(command.body), now, out);
+        case Command::Kind::receive:
+            return engine.on_receive(op, command.process, command.host, command.name, command.wait,
+                                     now, out, command.filter);
+        case Command::Kind::ack:
+            return engine.on_ack(op, command.process, command.host, command.name, command.tag, now,
+                                 out);
+    }
 }
 
 Status NodeMailbox::create(const proto::mailbox::MailboxSpec& spec) {
@@ -68,41 +135,47 @@ Status NodeMailbox::destroy(const std::string& name) {
 }
 
 Status NodeMailbox::send(Pid sender, NodeId host, const std::string& name, Bytes body) {
-    return as_status(node_.run_blocking<MailboxEngine>(
-        slot_, [=, body = std::move(body)](MailboxEngine& e, auto op, Time now, auto& out) mutable {
-            e.on_send(op, sender, host, name, std::move(body), now, out);
-        }));
+    return as_status(call({.kind = Command::Kind::send,
+                           .process = sender,
+                           .host = host,
+                           .name = name,
+                           .body = std::move(body)}));
 }
 
 Result<proto::mailbox::Received> NodeMailbox::receive(Pid receiver, NodeId host,
                                                       const std::string& name, Duration wait,
                                                       const proto::mailbox::ReceiveFilter& filter) {
-    HERALD_TRY(auto bytes, node_.run_blocking<MailboxEngine>(
-                               slot_, [=](MailboxEngine& e, auto op, Time now, auto& out) {
-                                   e.on_receive(op, receiver, host, name, wait, now, out, filter);
-                               }));
+    HERALD_TRY(auto bytes, call({.kind = Command::Kind::receive,
+                                 .process = receiver,
+                                 .host = host,
+                                 .wait = wait,
+                                 .filter = filter,
+                                 .name = name}));
     return proto::mailbox::decode_received(bytes);
 }
 
 Status NodeMailbox::receive_async(Pid receiver, NodeId host, const std::string& name, Duration wait,
                                   const proto::mailbox::ReceiveFilter& filter, ReceiveDone done) {
-    return run_async(
-        [=](MailboxEngine& e, auto op, Time now, auto& out) {
-            e.on_receive(op, receiver, host, name, wait, now, out, filter);
-        },
-        [done = std::move(done)](Result<Bytes> r) {
-            if (!r) return done(fail(r.error()));
-            done(proto::mailbox::decode_received(*r));
-        });
+    return push({.kind = Command::Kind::receive,
+                 .process = receiver,
+                 .host = host,
+                 .wait = wait,
+                 .filter = filter,
+                 .name = name,
+                 .done = [done = std::move(done)](Result<Bytes> r) {
+                     if (!r) return done(fail(r.error()));
+                     done(proto::mailbox::decode_received(*r));
+                 }});
 }
 
 Status NodeMailbox::send_async(Pid sender, NodeId host, const std::string& name, Bytes body,
                                std::function<void(Status)> done) {
-    return run_async(
-        [=, body = std::move(body)](MailboxEngine& e, auto op, Time now, auto& out) mutable {
-            e.on_send(op, sender, host, name, std::move(body), now, out);
-        },
-        [done = std::move(done)](Result<Bytes> r) { done(as_status(r)); });
+    return push({.kind = Command::Kind::send,
+                 .process = sender,
+                 .host = host,
+                 .name = name,
+                 .body = std::move(body),
+                 .done = [done = std::move(done)](Result<Bytes> r) { done(as_status(r)); }});
 }
 
 Status NodeMailbox::grant(const std::string& name, Pid by, proto::mailbox::Grantee who,
@@ -114,19 +187,17 @@ Status NodeMailbox::grant(const std::string& name, Pid by, proto::mailbox::Grant
 }
 
 Status NodeMailbox::ack(Pid receiver, NodeId host, const std::string& name, std::uint64_t tag) {
-    return as_status(node_.run_blocking<MailboxEngine>(
-        slot_, [=](MailboxEngine& e, auto op, Time now, auto& out) {
-            e.on_ack(op, receiver, host, name, tag, now, out);
-        }));
+    return as_status(call(
+        {.kind = Command::Kind::ack, .process = receiver, .host = host, .tag = tag, .name = name}));
 }
 
 Result<std::uint64_t> NodeMailbox::post(Pid sender, NodeId host, const std::string& name,
                                         Bytes body) {
-    HERALD_TRY(auto bytes, node_.run_blocking<MailboxEngine>(
-                               slot_, [=, body = std::move(body)](MailboxEngine& e, auto op,
-                                                                  Time now, auto& out) mutable {
-                                   e.on_send(op, sender, host, name, std::move(body), now, out);
-                               }));
+    HERALD_TRY(auto bytes, call({.kind = Command::Kind::send,
+                                 .process = sender,
+                                 .host = host,
+                                 .name = name,
+                                 .body = std::move(body)}));
     std::uint64_t seq = 0;
     std::size_t offset = 0;
     if (!proto::get_u64(bytes, offset, seq)) {

@@ -5,8 +5,12 @@
 // reaches the node only through NodeContext. Layer: runtime. Rules: docs/mailboxes.md.
 #pragma once
 
+#include <condition_variable>
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,9 +22,18 @@
 
 namespace herald::runtime {
 
+// How many send, receive and ack commands the intake holds for the loop (each also counts
+// against the node's commands_max): one more is refused with Errc::queue_full. 1024 is four
+// windows of 256 in flight, and 64 KiB of records at most.
+inline constexpr std::size_t mailbox_intake_max = 1024;
+
 class NodeMailbox final : public Service {
 public:
     explicit NodeMailbox(NodeContext& node, const proto::mailbox::MailboxOptions& options = {});
+    // Completes every command still in the intake with Errc::closed (the loop never ran it).
+    ~NodeMailbox() override;
+    NodeMailbox(const NodeMailbox&) = delete;
+    NodeMailbox& operator=(const NodeMailbox&) = delete;
 
     // Before the loop: the engine for the node's EngineSet, then the slot it got.
     [[nodiscard]] std::unique_ptr<proto::Engine> make_engine(const proto::EngineContext& context);
@@ -29,7 +42,10 @@ public:
     // --- Application threads (any thread but the loop). Each blocks until the engine
     // completes the command (bounded by its request timeout or wait). Errors as documented on
     // MailboxEngine, plus: invalid_argument (called on the loop thread), queue_full
-    // (commands_max queued), closed (the node stopped). ---
+    // (commands_max queued, or for send, receive, ack and post mailbox_intake_max in the
+    // intake), closed (the node stopped). Send, receive, ack and post (and the _async forms)
+    // go through the intake: a bounded queue that one loop task empties, running the engine
+    // on all its commands in one input (docs/mailboxes.md "Command intake"). ---
 
     // A mailbox hosted by this node. Persistent mailboxes need the node's data_dir.
     [[nodiscard]] Status create(const proto::mailbox::MailboxSpec& spec);
@@ -39,12 +55,15 @@ public:
         Pid receiver, NodeId host, const std::string& name, Duration wait,
         const proto::mailbox::ReceiveFilter& filter = {});
     // The same, without blocking: `done` runs once on the loop thread with the outcome (closed
-    // when the node stops first). Errc::queue_full (commands_max queued) or closed at once.
+    // when the node stops first). Errc::queue_full (commands_max or mailbox_intake_max queued)
+    // or closed at once, and then `done` never runs; closed through `done` when the loop closed
+    // with the command queued. Any thread, the loop's too.
     using ReceiveDone = std::function<void(Result<proto::mailbox::Received>)>;
     [[nodiscard]] Status receive_async(Pid receiver, NodeId host, const std::string& name,
                                        Duration wait, const proto::mailbox::ReceiveFilter& filter,
                                        ReceiveDone done);
-    // A send that does not block: `done` runs once on the loop thread with send's outcome.
+    // A send that does not block: `done` runs once on the loop thread with send's outcome
+    // (closed when the node stops first); errors at once as receive_async's.
     [[nodiscard]] Status send_async(Pid sender, NodeId host, const std::string& name, Bytes body,
                                     std::function<void(Status)> done);
     [[nodiscard]] Status grant(const std::string& name, Pid by, proto::mailbox::Grantee who,
@@ -62,13 +81,55 @@ public:
     [[nodiscard]] Result<proto::mailbox::MailboxCounters> counters();
 
 private:
-    // Runs `start(engine, op, now, out)` on the loop; `done` gets op's completion there.
-    template <class F>
-    [[nodiscard]] Status run_async(F&& start, std::function<void(Result<Bytes>)> done);
+    // A blocking caller's answer, on the caller's stack: complete() once (loop thread, or the
+    // thread that finds the loop closed), wait() once (the caller). complete() notifies under
+    // the mutex, so the caller cannot return and free the waiter before complete() is done.
+    class Waiter {
+    public:
+        void complete(Result<Bytes> result);
+        [[nodiscard]] Result<Bytes> wait();
+
+    private:
+        std::mutex mutex_;
+        std::condition_variable ready_;
+        std::optional<Result<Bytes>> result_;
+    };
+    // One queued send, receive or ack; its outcome goes to `waiter` or, if null, to `done`.
+    struct Command {
+        enum class Kind : std::uint8_t { send, receive, ack };
+        Kind kind = Kind::send;
+        Pid process{};
+        NodeId host{};
+        std::uint64_t tag = 0;
+        Duration wait = Duration::zero();
+        proto::mailbox::ReceiveFilter filter{};
+        std::string name{};
+        Bytes body{};
+        Waiter* waiter = nullptr;
+        Completion done{};
+    };
+
+    // Queues `command` for the loop, posting the drain task if the intake was empty.
+    // Errc::queue_full, closed (then `command` was not queued and nothing completes it).
+    [[nodiscard]] Status push(Command&& command);
+    // push() and wait for the outcome. Not on the loop thread.
+    [[nodiscard]] Result<Bytes> call(Command&& command);
+    // The loop task: takes every queued command and runs the engine on all of them at once.
+    void drain_intake();
+    void start(proto::mailbox::MailboxEngine& engine, Command& command, Time now,
+               proto::Effects& out);
+    // Refuses later pushes and completes every queued command with Errc::closed, releasing
+    // their commands_max reservations if `release`.
+    void close_intake(bool release = true);
+    static void finish(Command& command, Result<Bytes> result);
 
     NodeContext& node_;
     proto::mailbox::MailboxOptions options_;
     proto::EngineSlot slot_ = 0;
+    std::mutex intake_mutex_;
+    std::vector<Command> intake_;  // At most mailbox_intake_max; guarded by intake_mutex_.
+    bool intake_closed_ = false;   // Guarded by intake_mutex_.
+    std::vector<Command> batch_;   // The commands being run. Loop thread.
 };
 
 }  // namespace herald::runtime

@@ -6,6 +6,8 @@
 // a few records per reply-cache entry, and the cache has cache_entries_max entries).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -22,6 +24,14 @@
 
 namespace herald::runtime {
 
+// How long the writer thread polls for the next batch after a commit before it sleeps. At one
+// blocking sender the next batch comes one round trip (loop, sender thread, loop) after the
+// commit, 30-80 us here; waking a sleeping writer from the loop costs a futex call there and
+// an idle vCPU's wake-up here (docs/performance.md, "Persistent mailboxes"). Under load the
+// next batch is queued before the commit ends and the poll ends at once. The cost: up to this
+// much CPU per commit when no batch follows.
+inline constexpr std::chrono::microseconds store_poll{100};
+
 class StoreWriter {
 public:
     // Runs on the writer thread after each commit with the tokens of the batches it held, in
@@ -29,8 +39,10 @@ public:
     // is on disk).
     using Committed = std::function<void(std::vector<std::uint64_t> tokens, Status status)>;
 
-    // Takes an open store; starts the writer thread.
-    StoreWriter(store::Store store, Committed committed);
+    // Takes an open store; starts the writer thread, which polls for `poll` after each commit
+    // before it sleeps (0: sleeps at once).
+    StoreWriter(store::Store store, Committed committed,
+                std::chrono::microseconds poll = store_poll);
     ~StoreWriter();  // stop() and join().
     StoreWriter(const StoreWriter&) = delete;
     StoreWriter& operator=(const StoreWriter&) = delete;
@@ -50,6 +62,7 @@ public:
 
     struct Counters {
         std::uint64_t commits = 0, batches = 0, writes = 0, errors = 0;
+        std::uint64_t polled = 0;  // Commits whose batches the poll found (no sleep, no wake).
     };
     [[nodiscard]] Counters counters() const;
     [[nodiscard]] const std::string& path() const { return path_; }
@@ -64,16 +77,21 @@ private:
         std::promise<Result<std::vector<store::Record>>> done;
     };
     void run();
-    void commit(std::deque<Batch> batches);
+    // After a commit: true when work came within poll_, false when the time ran out.
+    [[nodiscard]] bool poll() const;
+    void commit(std::deque<Batch> batches, bool polled);
 
     store::Store store_;  // Writer thread only (after the constructor).
     const std::string path_;
     Committed committed_;
+    const std::chrono::microseconds poll_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Batch> batches_;
     std::deque<std::unique_ptr<Read>> reads_;
     bool stopped_ = false;
+    bool sleeping_ = false;             // The writer waits on wake_: a queuer must notify.
+    std::atomic<bool> pending_{false};  // Work queued (batches, reads or stop): what poll() reads.
     Counters counters_;
     std::thread thread_;
 };

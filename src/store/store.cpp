@@ -36,9 +36,12 @@ struct Store::Impl {
     sqlite3_stmt* put = nullptr;
     sqlite3_stmt* erase = nullptr;
     sqlite3_stmt* get = nullptr;
+    // apply()'s transaction: prepared once, not parsed again for every commit.
+    sqlite3_stmt* begin = nullptr;
+    sqlite3_stmt* commit = nullptr;
 
     ~Impl() {
-        for (sqlite3_stmt* s : {put, erase, get}) sqlite3_finalize(s);
+        for (sqlite3_stmt* s : {put, erase, get, begin, commit}) sqlite3_finalize(s);
         sqlite3_close_v2(db);
     }
 
@@ -78,6 +81,14 @@ struct Store::Impl {
         return {};
     }
 
+    // Runs a prepared statement without bindings (BEGIN, COMMIT).
+    Status step(sqlite3_stmt* s, std::string_view what) {
+        const int rc = sqlite3_step(s);
+        Status done;
+        if (rc != SQLITE_DONE) done = error(what);  // Before the reset, which may clear it.
+        sqlite3_reset(s);
+        return done;
+    }
     Status write_one(const Write& w) {
         if (w.erase) return step_write(erase, w.key, nullptr);
         const ByteView value(w.value);
@@ -119,6 +130,8 @@ struct Store::Impl {
         HERALD_TRY(prepare("INSERT OR REPLACE INTO herald_kv (key, value) VALUES (?1, ?2)", &put));
         HERALD_TRY(prepare("DELETE FROM herald_kv WHERE key = ?1", &erase));
         HERALD_TRY(prepare("SELECT value FROM herald_kv WHERE key = ?1", &get));
+        HERALD_TRY(prepare("BEGIN IMMEDIATE", &begin));
+        HERALD_TRY(prepare("COMMIT", &commit));
         return {};
     }
 };
@@ -173,14 +186,14 @@ Status Store::erase(std::string_view key) {
 Status Store::apply(std::span<const Write> writes) {
     if (!impl_) return fail(Errc::storage_error, "store is closed");
     try {
-        HERALD_TRY(impl_->exec("BEGIN IMMEDIATE", "begin"));
+        HERALD_TRY(impl_->step(impl_->begin, "begin"));
         for (const auto& w : writes) {
             if (auto done = impl_->write_one(w); !done) {
                 sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
                 return done;
             }
         }
-        if (auto done = impl_->exec("COMMIT", "commit"); !done) {
+        if (auto done = impl_->step(impl_->commit, "commit"); !done) {
             sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
             return done;
         }

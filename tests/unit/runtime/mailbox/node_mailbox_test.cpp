@@ -1,14 +1,20 @@
 // NodeMailbox on a real runtime::Node: a persistent mailbox keeps 100 messages across a stop
 // and a restart with the same data_dir, and hands each out exactly once; a transient one
-// hands messages out and refuses what it does not know about.
+// hands messages out and refuses what it does not know about. The command intake holds
+// mailbox_intake_max commands while the loop is busy, refuses one more with queue_full, then
+// runs them all; commands queued when the node stops complete exactly once, with closed.
 #include "runtime/node_mailbox.h"
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "runtime/node.h"
 
@@ -93,6 +99,129 @@ TEST(NodeMailbox, TransientMailboxHandsOutAndUnknownMailboxIsNotFound) {
     EXPECT_EQ(as_text(got->body), "hi");
     EXPECT_EQ(node->mailbox().send(me, node->id(), "nope", {}).error().code, Errc::not_found);
     node->stop();
+}
+
+// A persistent mailbox with room for every command the intake can hold.
+void create_big_mailbox(Node& node, const std::string& name) {
+    ASSERT_TRUE(node.mailbox().create({.name = name,
+                                       .durability = Durability::persistent,
+                                       .capacity_messages = 4 * mailbox_intake_max,
+                                       .capacity_bytes = 1 << 24}));
+}
+
+TEST(NodeMailbox, TheIntakeHoldsItsBoundWhileTheLoopIsBusyThenRunsEachCommandOnce) {
+    const auto dir = temp_dir();
+    auto node = start_node(dir);
+    ASSERT_TRUE(node);
+    const Pid me{node->id(), 7};
+    create_big_mailbox(*node, "intake");
+    // The first send's callback holds the loop until every push below was made.
+    std::promise<void> entered, filled;
+    auto filled_future = filled.get_future();
+    ASSERT_TRUE(
+        node->mailbox().send_async(me, node->id(), "intake", to_bytes("first"), [&](Status) {
+            entered.set_value();
+            filled_future.wait();
+        }));
+    entered.get_future().wait();
+    std::array<std::atomic<int>, mailbox_intake_max + 8> done{};
+    std::atomic<int> ok{0};
+    std::size_t accepted = 0;
+    Status refused;
+    for (std::size_t i = 0; i < done.size(); ++i) {
+        auto started = node->mailbox().send_async(me, node->id(), "intake", Bytes(128, 'x'),
+                                                  [&, i](Status status) {
+                                                      done[i].fetch_add(1);
+                                                      if (status) ok.fetch_add(1);
+                                                  });
+        if (!started) {
+            refused = started;
+            break;
+        }
+        ++accepted;
+    }
+    // The blocking form is refused at once too, the intake being full (asked only then: an
+    // accepted one would wait for the loop held above).
+    Status blocking = refused;
+    if (!refused) blocking = node->mailbox().send(me, node->id(), "intake", to_bytes("late"));
+    filled.set_value();
+    EXPECT_EQ(accepted, mailbox_intake_max);
+    EXPECT_FALSE(refused.has_value());
+    EXPECT_FALSE(blocking.has_value());
+    if (!refused) {
+        EXPECT_EQ(refused.error().code, Errc::queue_full);
+    }
+    if (!blocking) {
+        EXPECT_EQ(blocking.error().code, Errc::queue_full);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (ok.load() < static_cast<int>(accepted) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    // Emptied, the intake takes commands again.
+    EXPECT_TRUE(node->mailbox().send(me, node->id(), "intake", to_bytes("after")).has_value());
+    node->stop();
+    EXPECT_EQ(ok.load(), static_cast<int>(accepted));
+    for (std::size_t i = 0; i < done.size(); ++i) EXPECT_EQ(done[i].load(), i < accepted ? 1 : 0);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(NodeMailbox, CommandsQueuedWhenTheNodeStopsCompleteOnceWithClosed) {
+    const auto dir = temp_dir();
+    auto node = start_node(dir);
+    ASSERT_TRUE(node);
+    const Pid me{node->id(), 7};
+    create_big_mailbox(*node, "stopping");
+    // A receive waits on an empty mailbox, so the drain that stop() starts has an operation to
+    // wait for. The first send's callback holds the loop while commands queue, then stops the
+    // node from the loop (its drain starts at once): the intake's task runs on a stopping node.
+    ASSERT_TRUE(node->mailbox().create({.name = "idle",
+                                        .durability = Durability::persistent,
+                                        .capacity_messages = 1,
+                                        .capacity_bytes = 1 << 10}));
+    std::atomic<int> received{0};
+    ASSERT_TRUE(node->mailbox().receive_async(
+        me, node->id(), "idle", Duration::milliseconds(300), {},
+        [&](Result<proto::mailbox::Received>) { received.fetch_add(1); }));
+    std::promise<void> entered, queued;
+    auto queued_future = queued.get_future();
+    Node* raw = node.get();
+    ASSERT_TRUE(
+        node->mailbox().send_async(me, node->id(), "stopping", to_bytes("first"), [&, raw](Status) {
+            entered.set_value();
+            queued_future.wait();
+            raw->stop();
+        }));
+    entered.get_future().wait();
+    std::array<std::atomic<int>, 64> done{};
+    std::array<std::atomic<int>, 64> closed{};
+    for (std::size_t i = 0; i < done.size(); ++i) {
+        auto started = node->mailbox().send_async(
+            me, node->id(), "stopping", Bytes(128, 'x'), [&, i](Status status) {
+                done[i].fetch_add(1);
+                if (!status && status.error().code == Errc::closed) {
+                    closed[i].fetch_add(1);
+                }
+            });
+        ASSERT_TRUE(started.has_value()) << started.error().to_string();
+    }
+    Status blocking;
+    std::thread sender(
+        [&] { blocking = node->mailbox().send(me, node->id(), "stopping", to_bytes("blocked")); });
+    queued.set_value();
+    sender.join();
+    node->stop();
+    node.reset();
+    EXPECT_FALSE(blocking.has_value());
+    if (!blocking) {
+        EXPECT_EQ(blocking.error().code, Errc::closed);
+    }
+    EXPECT_EQ(received.load(), 1);
+    for (std::size_t i = 0; i < done.size(); ++i) {
+        EXPECT_EQ(done[i].load(), 1) << i;
+        EXPECT_EQ(closed[i].load(), 1) << i;
+    }
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

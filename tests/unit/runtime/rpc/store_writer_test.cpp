@@ -1,6 +1,7 @@
 // StoreWriter: batches reach the store in order and atomically, batches queued during a commit
 // are merged into the next one (group commit), reads see the writes queued before them, and
-// stop() commits what is queued, then refuses.
+// stop() commits what is queued, then refuses; after a commit the writer polls for the next
+// batch before it sleeps, and stop() ends a poll.
 #include "runtime/store_writer.h"
 
 #include <gtest/gtest.h>
@@ -118,6 +119,25 @@ TEST(StoreWriter, StopCommitsWhatIsQueuedAndThenRefuses) {
     auto records = reopened->scan("");
     ASSERT_TRUE(records);
     EXPECT_EQ(records->size(), 20u);
+}
+
+// The poll after a commit finds the next batch (no sleep, no wake-up), and stop() ends a poll
+// that would otherwise last a minute: the test would time out.
+TEST(StoreWriter, PollsForTheNextBatchAfterACommitAndStopEndsThePoll) {
+    TempFile file;
+    auto store = store::Store::open(file.path(), {store::Sync::normal});
+    ASSERT_TRUE(store);
+    Commits commits;
+    StoreWriter writer(std::move(*store), commits.callback(), std::chrono::minutes(1));
+    writer.write({put("a", "1")}, 1);  // The writer sleeps until this: no commit before it.
+    commits.wait_batches(1);
+    writer.write({put("b", "2")}, 2);  // The writer polls now, for up to a minute.
+    commits.wait_batches(2);
+    const auto c = writer.counters();
+    EXPECT_EQ(c.commits, 2u);
+    EXPECT_EQ(c.polled, 1u);
+    writer.stop();  // Ends the poll that followed the second commit.
+    writer.join();
 }
 
 }  // namespace
