@@ -697,11 +697,11 @@ void Node::stop() {
     if (loop_.in_loop_thread()) {
         // From a callback: the loop cannot wait for itself. Start the drain; whoever calls
         // stop() (or destroys the node) from another thread joins.
-        if (first) begin_drain();
+        if (first) begin_drain(true);
         return;
     }
     // A failed post means the loop is already closed: nothing is left to drain.
-    if (first) static_cast<void>(loop_.post([this] { begin_drain(); }));
+    if (first) static_cast<void>(loop_.post([this] { begin_drain(false); }));
     loop_.join();
     if (rpc_) rpc_->join();        // Handler threads (they only post to the closed loop).
     if (naming_) naming_->join();  // The etcd worker (after its lease revoke, bounded).
@@ -712,7 +712,7 @@ void Node::stop() {
     }
 }
 
-void Node::begin_drain() {
+void Node::begin_drain(bool from_callback) {
     if (shut_down_) return;
     // Sends made before stop() may still sit in the processes' rings or the overflow queue,
     // their drain task queued behind this one: they are sends made before the stop, so the
@@ -721,7 +721,10 @@ void Node::begin_drain() {
     drain_rings();
     draining_ = true;
     if (ops_.empty() && counters_.durable_pending == 0 && rpc_->drained()) {
-        finish_shutdown();
+        // A callback may run in the middle of carrying out effects (an operation's
+        // completion): the shutdown, which flushes, runs after the handler that called it.
+        if (!from_callback) return finish_shutdown();
+        asio::post(loop_.io(), [this] { finish_shutdown(); });
         return;
     }
     node_timers_.set(node_timer(NodeTimer::drain, 0), now() + config_.drain_max);

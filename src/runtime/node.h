@@ -408,7 +408,7 @@ private:
     [[nodiscard]] const Endpoint* address(std::uint32_t handle) const;
 
     // Loop thread: shutdown.
-    void begin_drain();
+    void begin_drain(bool from_callback);
     void finish_shutdown();
     Counters snapshot() const;
 

@@ -2,7 +2,8 @@
 // and a restart with the same data_dir, and hands each out exactly once; a transient one
 // hands messages out and refuses what it does not know about. The command intake holds
 // mailbox_intake_max commands while the loop is busy, refuses one more with queue_full, then
-// runs them all; commands queued when the node stops complete exactly once, with closed.
+// runs them all; commands queued when the node stops complete exactly once, with closed; a
+// stop() from the last completion shuts the node down after that completion's handler.
 #include "runtime/node_mailbox.h"
 
 #include <gtest/gtest.h>
@@ -221,6 +222,31 @@ TEST(NodeMailbox, CommandsQueuedWhenTheNodeStopsCompleteOnceWithClosed) {
         EXPECT_EQ(done[i].load(), 1) << i;
         EXPECT_EQ(closed[i].load(), 1) << i;
     }
+    std::filesystem::remove_all(dir);
+}
+
+// stop() from a completion that runs while the node carries out effects, with nothing else
+// pending: the drain would end at once, and the shutdown (which flushes) waits for the end of
+// the handler instead of running inside it (it aborted on an assertion there before).
+TEST(NodeMailbox, StopFromTheLastCompletionWithNothingPendingShutsDownCleanly) {
+    const auto dir = temp_dir();
+    auto node = start_node(dir);
+    ASSERT_TRUE(node);
+    const Pid me{node->id(), 7};
+    create_big_mailbox(*node, "last");
+    Node* raw = node.get();
+    std::promise<Status> outcome;
+    auto sent = outcome.get_future();
+    ASSERT_TRUE(node->mailbox().send_async(me, node->id(), "last", to_bytes("only"),
+                                           [&, raw](Status status) {
+                                               raw->stop();
+                                               outcome.set_value(status);
+                                           }));
+    const Status status = sent.get();
+    EXPECT_TRUE(status.has_value()) << status.error().to_string();
+    node->stop();
+    EXPECT_FALSE(node->mailbox().send(me, node->id(), "last", to_bytes("late")).has_value());
+    node.reset();
     std::filesystem::remove_all(dir);
 }
 
