@@ -443,8 +443,18 @@ public:
                  sizeof to_);
     }
     // Sends `client`'s request without a cookie and returns the cookie of the server's
-    // rpc_nack (nullopt when none came within 200 ms: it ran the request instead, or was busy).
+    // rpc_nack (nullopt when none came within 200 ms of each of 3 sends: it ran the request
+    // instead, or was busy). It sends again as a real client would: after a flood this
+    // socket's receive buffer may be full of older answers, and the kernel drops a new one.
     std::optional<std::uint64_t> cookie_for(NodeId client, Pid server) const {
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            if (auto cookie = ask_cookie(client, server)) return cookie;
+        }
+        return std::nullopt;
+    }
+
+private:
+    std::optional<std::uint64_t> ask_cookie(NodeId client, Pid server) const {
         send(fake_request(client, server));
         for (;;) {
             std::uint8_t buffer[65'536];
@@ -462,7 +472,6 @@ public:
         }
     }
 
-private:
     // The cookie of an rpc_nack to `client` in `bytes` (one packet), or nullopt.
     static std::optional<std::uint64_t> cookie_in(ByteView bytes, NodeId client) {
         auto packet = wire::decode(bytes);
