@@ -3,29 +3,12 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <thread>
 
 #include "core/assert.h"
 #include "runtime/node.h"
 #include "runtime/spin_waiter.h"
 
 namespace herald::runtime {
-
-namespace {
-
-// How long a blocking send spins for the loop thread to take its message before it sleeps.
-// With two hardware threads or fewer it does not spin (as a blocking call(), which sleeps on
-// its future at once): the spinning thread holds a core that the loop thread needs to take the
-// message, and the peer's threads to answer it. The 1 B udp round trip on 2 cores went from
-// 148-169 us to 121-133 us p50 (docs/performance.md, issue 17 item 3), as the default
-// receive_spin (include/herald/node.h) found for the receive's spin.
-std::chrono::microseconds send_completion_spin() {
-    static const std::chrono::microseconds spin =
-        std::thread::hardware_concurrency() <= 2 ? std::chrono::microseconds(0) : completion_spin;
-    return spin;
-}
-
-}  // namespace
 
 Status Node::send(const std::shared_ptr<ProcessState>& source, Pid to, Bytes body,
                   const SendConfig& config) {
@@ -40,7 +23,7 @@ Status Node::send(const std::shared_ptr<ProcessState>& source, Pid to, Bytes bod
                            ? std::chrono::steady_clock::time_point::max()
                            : std::chrono::steady_clock::time_point{
                                  std::chrono::nanoseconds((deadline + completion_grace).ns())};
-    auto status = waiter->wait(until, send_completion_spin());
+    auto status = waiter->wait(until);
     if (!status) return fail(Errc::timeout, "no completion from the node loop");
     return std::move(*status);
 }
