@@ -246,8 +246,12 @@ TEST(HeraldCliMigrate, AWorkerMovesWhileAClientStreamsAndOutlivesItsOrigin) {
     constexpr int total = 300;
     std::atomic<int> sent{0};
     std::atomic<int> failures{0};
+    std::atomic<bool> migrated{false};
     std::thread stream([&] {
         for (int i = 0; i < total; ++i) {
+            // The second half goes once the move is done (however slow the build: TSan), so
+            // that part of the stream reaches b directly.
+            while (i == total / 2 && !migrated) std::this_thread::sleep_for(1ms);
             // By name (a's name service, which b uses too); the lookup is cached 1 s.
             if (!client->send("greeter", std::to_string(i))) ++failures;
             sent = i + 1;
@@ -256,6 +260,7 @@ TEST(HeraldCliMigrate, AWorkerMovesWhileAClientStreamsAndOutlivesItsOrigin) {
     });
     while (sent < total / 4) std::this_thread::sleep_for(1ms);
     r = run({herald_bin(), "--json", "migrate", a.url(), "greeter", b.url()}, 15s);  // By name.
+    migrated = true;
     EXPECT_EQ(r.code, 0) << r.err;
     const json moved = only_object(r);
     EXPECT_EQ(moved["pid"], worker);
