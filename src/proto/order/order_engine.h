@@ -179,6 +179,9 @@ private:
                     const OrderPacket& m, Time now, Effects& out);
     void send_outcome(const std::string& name, const Coordination& c, const Member& to,
                       Effects& out);
+    // One flush packet (a report, a query, an outcome) from `from` to `to`, named by `view_id`.
+    void send_flush(wire::PacketKind kind, const std::string& name, const Member& from,
+                    const Member& to, std::uint64_t view_id, Bytes body, Effects& out);
 
     [[nodiscard]] static std::optional<std::uint32_t> index_of(const View& v, const Member& m);
     // Whether every member of `earlier` is in `later` (O29).

@@ -156,15 +156,21 @@ FlushReport OrderEngine::make_report(const std::string& name, const Endpoint& ep
 }
 
 void OrderEngine::send_report(const std::string& name, const Endpoint& ep, Effects& out) {
+    send_flush(PacketKind::order_flush_report, name, ep.self, ep.pending.members.front(),
+               ep.pending.id, encode_report(make_report(name, ep)), out);
+}
+
+void OrderEngine::send_flush(PacketKind kind, const std::string& name, const Member& from,
+                             const Member& to, std::uint64_t view_id, Bytes body, Effects& out) {
     OrderPacket m;
-    m.kind = PacketKind::order_flush_report;
-    m.source = ep.self;
-    m.target = ep.pending.members.front();
+    m.kind = kind;
+    m.source = from;
+    m.target = to;
     m.group = name;
-    m.view_id = ep.pending.id;
-    m.body = encode_report(make_report(name, ep));
+    m.view_id = view_id;
+    m.body = std::move(body);
     ++counters_.packets_sent;
-    out.send(m.target.pid.node, build(m));
+    out.send(to.pid.node, build(m));
 }
 
 // O30: the first member of view `view_id` collects one report from every member of that view
@@ -310,14 +316,8 @@ void OrderEngine::send_queries(const std::string& name, Coordination& c,
     if (awaited.empty() || now < c.next_query) return;
     c.next_query = now + options_.retransmit_interval;
     for (const Member& member : awaited) {
-        OrderPacket m;
-        m.kind = PacketKind::order_flush_report;
-        m.source = c.view.members.front();
-        m.target = member;
-        m.group = name;
-        m.view_id = c.view.id;
-        ++counters_.packets_sent;
-        out.send(member.pid.node, build(m));
+        send_flush(PacketKind::order_flush_report, name, c.view.members.front(), member, c.view.id,
+                   {}, out);
         out.trace(Time{}, "probe_order_flush_query");
     }
 }
@@ -447,15 +447,8 @@ bool OrderEngine::catch_up(const std::string& name, Coordination& c, Effects& ou
             ++it;
             continue;
         }
-        OrderPacket m;
-        m.kind = PacketKind::order_flush_outcome;
-        m.source = c.view.members.front();
-        m.target = it->first;
-        m.group = name;
-        m.view_id = c.view.id;
-        m.body = *previous;
-        ++counters_.packets_sent;
-        out.send(m.target.pid.node, build(m));
+        send_flush(PacketKind::order_flush_outcome, name, c.view.members.front(), it->first,
+                   c.view.id, *previous, out);
         out.trace(Time{}, "probe_order_flush_catch_up");
         it = c.reports.erase(it);
         sent = true;
@@ -520,15 +513,8 @@ Bytes OrderEngine::decide(OrderMode mode, const std::vector<const FlushReport*>&
 
 void OrderEngine::send_outcome(const std::string& name, const Coordination& c, const Member& to,
                                Effects& out) {
-    OrderPacket m;
-    m.kind = PacketKind::order_flush_outcome;
-    m.source = c.view.members.front();
-    m.target = to;
-    m.group = name;
-    m.view_id = c.view.id;
-    m.body = c.outcomes.at(c.reports.at(to).old_view_id);
-    ++counters_.packets_sent;
-    out.send(to.pid.node, build(m));
+    send_flush(PacketKind::order_flush_outcome, name, c.view.members.front(), to, c.view.id,
+               c.outcomes.at(c.reports.at(to).old_view_id), out);
 }
 
 // O32: deliver, in the outcome's order, every message of it not delivered yet, then install.
