@@ -21,19 +21,6 @@ NodeMailbox::~NodeMailbox() {
     close_intake(false);
 }
 
-void NodeMailbox::Waiter::complete(Result<Bytes> result) {
-    std::lock_guard lock(mutex_);
-    HERALD_ASSERT(!result_.has_value());
-    result_.emplace(std::move(result));
-    ready_.notify_one();
-}
-
-Result<Bytes> NodeMailbox::Waiter::wait() {
-    std::unique_lock lock(mutex_);
-    ready_.wait(lock, [&] { return result_.has_value(); });
-    return std::move(*result_);
-}
-
 void NodeMailbox::finish(Command& command, Result<Bytes> result) {
     if (command.waiter != nullptr) return command.waiter->complete(std::move(result));
     auto done = std::move(command.done);
@@ -66,7 +53,8 @@ Result<Bytes> NodeMailbox::call(Command&& command) {
     Waiter waiter;
     command.waiter = &waiter;
     HERALD_TRY(push(std::move(command)));
-    return waiter.wait();
+    return std::move(
+        *waiter.wait(std::chrono::steady_clock::time_point::max(), std::chrono::microseconds(0)));
 }
 
 void NodeMailbox::close_intake(bool release) {

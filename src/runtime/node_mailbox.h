@@ -5,12 +5,10 @@
 // reaches the node only through NodeContext. Layer: runtime. Rules: docs/mailboxes.md.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +17,7 @@
 #include "core/time.h"
 #include "proto/mailbox/mailbox_engine.h"
 #include "runtime/node_context.h"
+#include "runtime/spin_waiter.h"
 
 namespace herald::runtime {
 
@@ -81,19 +80,9 @@ public:
     [[nodiscard]] Result<proto::mailbox::MailboxCounters> counters();
 
 private:
-    // A blocking caller's answer, on the caller's stack: complete() once (loop thread, or the
-    // thread that finds the loop closed), wait() once (the caller). complete() notifies under
-    // the mutex, so the caller cannot return and free the waiter before complete() is done.
-    class Waiter {
-    public:
-        void complete(Result<Bytes> result);
-        [[nodiscard]] Result<Bytes> wait();
-
-    private:
-        std::mutex mutex_;
-        std::condition_variable ready_;
-        std::optional<Result<Bytes>> result_;
-    };
+    // A blocking caller's answer, on the caller's stack: the loop completes it once; the caller
+    // sleeps for it at once (a persistent answer never comes within a spin: docs/performance.md).
+    using Waiter = SpinWaiter<Result<Bytes>>;
     // One queued send, receive or ack; its outcome goes to `waiter` or, if null, to `done`.
     struct Command {
         enum class Kind : std::uint8_t { send, receive, ack };

@@ -1,6 +1,7 @@
 // SpinWaiter: one answer handed from the node's loop thread to an application thread that
 // blocks for it, spinning briefly before it sleeps. Blocking sends (node_send.cpp) and ordered
-// multicasts (node_order_service.cpp) wait on it. Layer: runtime.
+// multicasts (node_order_service.cpp) wait on it, and blocking mailbox commands (node_mailbox.cpp,
+// without spinning). Layer: runtime.
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,8 @@
 #include <mutex>
 #include <optional>
 #include <utility>
+
+#include "core/assert.h"
 
 namespace herald::runtime {
 
@@ -24,6 +27,7 @@ class SpinWaiter {
 public:
     void complete(T value) {
         std::lock_guard lock(mutex_);
+        HERALD_ASSERT(!value_.has_value());  // Once.
         value_.emplace(std::move(value));
         done_.store(true, std::memory_order_release);
         if (sleeping_) ready_.notify_one();
