@@ -103,6 +103,12 @@ TEST(NodeMailbox, TransientMailboxHandsOutAndUnknownMailboxIsNotFound) {
 }
 
 // A persistent mailbox with room for every command the intake can hold.
+// A status that must be the error `code`.
+void expect_error(const Status& status, Errc code) {
+    ASSERT_FALSE(status.has_value()) << "expected " << static_cast<int>(code);
+    EXPECT_EQ(status.error().code, code) << status.error().to_string();
+}
+
 void create_big_mailbox(Node& node, const std::string& name) {
     ASSERT_TRUE(node.mailbox().create({.name = name,
                                        .durability = Durability::persistent,
@@ -147,14 +153,8 @@ TEST(NodeMailbox, TheIntakeHoldsItsBoundWhileTheLoopIsBusyThenRunsEachCommandOnc
     if (!refused) blocking = node->mailbox().send(me, node->id(), "intake", to_bytes("late"));
     filled.set_value();
     EXPECT_EQ(accepted, mailbox_intake_max);
-    EXPECT_FALSE(refused.has_value());
-    EXPECT_FALSE(blocking.has_value());
-    if (!refused) {
-        EXPECT_EQ(refused.error().code, Errc::queue_full);
-    }
-    if (!blocking) {
-        EXPECT_EQ(blocking.error().code, Errc::queue_full);
-    }
+    expect_error(refused, Errc::queue_full);
+    expect_error(blocking, Errc::queue_full);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (ok.load() < static_cast<int>(accepted) && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -213,10 +213,7 @@ TEST(NodeMailbox, CommandsQueuedWhenTheNodeStopsCompleteOnceWithClosed) {
     sender.join();
     node->stop();
     node.reset();
-    EXPECT_FALSE(blocking.has_value());
-    if (!blocking) {
-        EXPECT_EQ(blocking.error().code, Errc::closed);
-    }
+    expect_error(blocking, Errc::closed);
     EXPECT_EQ(received.load(), 1);
     for (std::size_t i = 0; i < done.size(); ++i) {
         EXPECT_EQ(done[i].load(), 1) << i;
@@ -245,7 +242,7 @@ TEST(NodeMailbox, StopFromTheLastCompletionWithNothingPendingShutsDownCleanly) {
     const Status status = sent.get();
     EXPECT_TRUE(status.has_value()) << status.error().to_string();
     node->stop();
-    EXPECT_FALSE(node->mailbox().send(me, node->id(), "last", to_bytes("late")).has_value());
+    expect_error(node->mailbox().send(me, node->id(), "last", to_bytes("late")), Errc::closed);
     node.reset();
     std::filesystem::remove_all(dir);
 }
