@@ -42,10 +42,14 @@ add_library(herald_test_code INTERFACE)
 target_compile_options(herald_test_code INTERFACE $<$<NOT:$<CONFIG:Debug>>:-O1>)
 
 # herald_add_test(NAME LABEL unit|property|sim|integration|fuzz LINKS ... [SOURCES ...]
-#                 [TIMEOUT s] [ARGS ...] [TSAN]): a GoogleTest binary from NAME.cpp (or
-#                 SOURCES). TSAN also runs it in the ThreadSanitizer build (label tsan).
+#                 [TIMEOUT s] [COST s] [ARGS ...] [TSAN]): a GoogleTest binary from NAME.cpp
+#                 (or SOURCES). TSAN also runs it in the ThreadSanitizer build (label tsan).
+#                 COST: about how many seconds it runs in its slowest tier; ctest -j starts the
+#                 costliest tests first, so on a fresh clone (no timing data yet) a long test
+#                 does not start last and run alone while the other core idles.
 function(herald_add_test name)
-    cmake_parse_arguments(ARG "NO_GTEST_MAIN;TSAN" "LABEL;TIMEOUT" "LINKS;SOURCES;ARGS" ${ARGN})
+    cmake_parse_arguments(ARG "NO_GTEST_MAIN;TSAN" "LABEL;TIMEOUT;COST" "LINKS;SOURCES;ARGS"
+                          ${ARGN})
     if(NOT ARG_SOURCES)
         set(ARG_SOURCES ${name}.cpp)
     endif()
@@ -70,4 +74,7 @@ function(herald_add_test name)
         add_dependencies(herald_tsan_tests ${name})
     endif()
     set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${ARG_TIMEOUT})
+    if(ARG_COST)
+        set_tests_properties(${name} PROPERTIES COST ${ARG_COST})
+    endif()
 endfunction()
