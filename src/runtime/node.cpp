@@ -471,8 +471,13 @@ void Node::persist(proto::EngineSlot slot, std::uint64_t token,
     for (auto& part : parts) {
         writes.push_back({std::move(part.key), std::move(part.value), part.erase});
     }
+    // A write that decides a blocking caller's outcome: the writer answers it (one hop).
+    DurableAnswer answer;
+    if (const auto answers = parts.front().answers; answers != 0) {
+        if (const Operation* operation = ops_.find(answers)) answer = operation->durable;
+    }
     ++counters_.durable_pending;
-    store_->write(std::move(writes), std::uint64_t{slot} << token_slot_shift | token);
+    store_->write(std::move(writes), std::uint64_t{slot} << token_slot_shift | token, answer);
 }
 
 void Node::on_committed(const std::vector<std::uint64_t>& tokens, const Status& status) {
@@ -540,7 +545,11 @@ void Node::release_command() {
 }
 
 proto::OperationId Node::begin_operation(Completion done) {
-    return ops_.add(Operation{{}, std::move(done)});
+    return ops_.add(Operation{{}, std::move(done), {}});
+}
+
+proto::OperationId Node::begin_operation(Completion done, DurableAnswer durable) {
+    return ops_.add(Operation{{}, std::move(done), durable});
 }
 
 void Node::check_drained() {

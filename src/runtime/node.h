@@ -275,6 +275,8 @@ private:
     [[nodiscard]] Status reserve_command() override;
     void release_command() override;
     [[nodiscard]] proto::OperationId begin_operation(Completion done) override;
+    [[nodiscard]] proto::OperationId begin_operation(Completion done,
+                                                     DurableAnswer durable) override;
     void answer(Completion& done, Result<Bytes> result) override {
         upcall(done, std::move(result));
     }
@@ -486,6 +488,7 @@ private:
     struct Operation {
         SendCallback sent;
         Completion done;
+        DurableAnswer durable{};  // Handed to the store writer with the write that decides it.
     };
     OperationTable<Operation> ops_;
     std::unordered_map<std::uint64_t, std::shared_ptr<ProcessState>> processes_;

@@ -18,12 +18,13 @@ StoreWriter::~StoreWriter() {
     join();
 }
 
-void StoreWriter::write(std::vector<store::Write> writes, std::uint64_t token) {
+void StoreWriter::write(std::vector<store::Write> writes, std::uint64_t token,
+                        DurableAnswer answer) {
     bool sleeping = false;
     {
         std::lock_guard lock(mutex_);
         if (stopped_) return;
-        batches_.push_back({std::move(writes), token});
+        batches_.push_back({std::move(writes), token, answer});
         pending_.store(true, std::memory_order_release);
         sleeping = sleeping_;
     }
@@ -120,7 +121,14 @@ void StoreWriter::commit(std::deque<Batch> batches, bool polled) {
         if (!status) ++counters_.errors;
         if (polled) ++counters_.polled;
     }
+    const bool durable = status.has_value();
     committed_(std::move(tokens), std::move(status));
+    if (!durable) return;  // M6: the loop answers storage_error through the engine.
+    // After committed_ posted the loop's task: whatever a caller does next runs after it.
+    for (const auto& batch : batches) {
+        if (batch.answer.waiter != nullptr)
+            batch.answer.waiter->answer_durable(batch.answer.ticket);
+    }
 }
 
 }  // namespace herald::runtime

@@ -32,6 +32,24 @@ namespace herald::runtime {
 // much CPU per commit when no batch follows.
 inline constexpr std::chrono::microseconds store_poll{100};
 
+// A blocking caller that the store writer answers itself, with an empty body, once the batch
+// that decides its outcome is durable (docs/mailboxes.md "Completion of a persistent send"):
+// one hop from the writer to the caller instead of two through the loop. `ticket` names the
+// call: answer_durable completes the call only if it is still waiting for that ticket (the loop
+// may have answered it first, e.g. `closed` at a stop), and the loop's own completion of it
+// then finds it answered. Implementations outlive the writer's thread.
+class DurableWaiter {
+public:
+    virtual void answer_durable(std::uint64_t ticket) = 0;
+
+protected:
+    ~DurableWaiter() = default;
+};
+struct DurableAnswer {
+    DurableWaiter* waiter = nullptr;  // None: the loop answers (on_committed).
+    std::uint64_t ticket = 0;
+};
+
 class StoreWriter {
 public:
     // Runs on the writer thread after each commit with the tokens of the batches it held, in
@@ -47,8 +65,11 @@ public:
     StoreWriter(const StoreWriter&) = delete;
     StoreWriter& operator=(const StoreWriter&) = delete;
 
-    // Queues one atomic batch (the writes of `token`). Any thread. Dropped once stopped.
-    void write(std::vector<store::Write> writes, std::uint64_t token);
+    // Queues one atomic batch (the writes of `token`). Any thread. Dropped once stopped. When
+    // the commit that holds it succeeds, the writer runs `committed` and only then answers
+    // `answer` (so a loop task that `committed` posts is queued before the caller wakes); a
+    // failed commit answers nothing (the loop does, from `committed`).
+    void write(std::vector<store::Write> writes, std::uint64_t token, DurableAnswer answer = {});
 
     // Every record under `prefix`, read on the writer thread after the writes queued before the
     // call. Blocks. Errc::storage_error (from the store), Errc::closed (stopped). Not on the
@@ -71,6 +92,7 @@ private:
     struct Batch {
         std::vector<store::Write> writes;
         std::uint64_t token = 0;
+        DurableAnswer answer;
     };
     struct Read {
         std::string prefix;

@@ -314,6 +314,10 @@ void MailboxEngine::on_answer(const MailboxPacket& answer, Effects& out) {
 void MailboxEngine::client_tick(Time now, Effects& out) {
     for (auto it = outstanding_.begin(); it != outstanding_.end();) {
         auto& o = it->second;
+        if (o.writing) {  // Completes with its write (M6).
+            ++it;
+            continue;
+        }
         if (now >= o.deadline) {
             const bool receive = o.request.kind == PacketKind::mailbox_receive;
             out.complete(o.op, fail(receive ? Errc::unreachable : Errc::timeout,

@@ -1,7 +1,8 @@
 // StoreWriter: batches reach the store in order and atomically, batches queued during a commit
 // are merged into the next one (group commit), reads see the writes queued before them, and
 // stop() commits what is queued, then refuses; after a commit the writer polls for the next
-// batch before it sleeps, and stop() ends a poll.
+// batch before it sleeps, and stop() ends a poll; a batch's blocking caller is answered once,
+// after its commit was reported.
 #include "runtime/store_writer.h"
 
 #include <gtest/gtest.h>
@@ -138,6 +139,60 @@ TEST(StoreWriter, PollsForTheNextBatchAfterACommitAndStopEndsThePoll) {
     EXPECT_EQ(c.polled, 1u);
     writer.stop();  // Ends the poll that followed the second commit.
     writer.join();
+}
+
+// A caller the writer answers itself: records each answer's ticket and how many batches the
+// writer had reported to `commits` (the loop's on_committed task posted) at that moment.
+struct RecordingWaiter final : DurableWaiter {
+    explicit RecordingWaiter(Commits& c) : commits(c) {}
+    void answer_durable(std::uint64_t ticket) override {
+        std::size_t reported = 0;
+        {
+            std::lock_guard lock(commits.mutex);
+            reported = commits.batches;
+        }
+        std::lock_guard lock(mutex);
+        answers.push_back({ticket, reported});
+        changed.notify_all();
+    }
+    void wait_answers(std::size_t n) {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return answers.size() >= n; });
+    }
+    Commits& commits;
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::pair<std::uint64_t, std::size_t>> answers;  // (ticket, batches reported).
+};
+
+// The one-hop completion (docs/mailboxes.md "Completion of a persistent send"): the writer
+// answers a batch's caller once, after the commit that holds the batch was reported (so the
+// loop's task is queued before the caller wakes), and answers no batch that has no caller.
+TEST(StoreWriter, AnswersABatchsCallerOnceAndOnlyAfterReportingItsCommit) {
+    TempFile file;
+    auto store = store::Store::open(file.path(), {store::Sync::normal});
+    ASSERT_TRUE(store);
+    Commits commits;
+    RecordingWaiter waiter(commits);
+    StoreWriter writer(std::move(*store), commits.callback());
+    for (std::uint64_t token = 1; token <= 40; ++token) {
+        // Every other batch has a caller, whose ticket is 100 + its token.
+        const DurableAnswer answer =
+            token % 2 == 0 ? DurableAnswer{&waiter, 100 + token} : DurableAnswer{};
+        writer.write({put("k" + std::to_string(token), "v")}, token, answer);
+    }
+    commits.wait_batches(40);
+    waiter.wait_answers(20);
+    writer.stop();
+    writer.join();
+    std::lock_guard lock(waiter.mutex);
+    ASSERT_EQ(waiter.answers.size(), 20u);
+    for (std::size_t i = 0; i < waiter.answers.size(); ++i) {
+        const auto [ticket, reported] = waiter.answers[i];
+        const std::uint64_t token = 2 * (i + 1);
+        EXPECT_EQ(ticket, 100 + token);
+        EXPECT_GE(reported, token) << "answered before its commit was reported";
+    }
 }
 
 }  // namespace
