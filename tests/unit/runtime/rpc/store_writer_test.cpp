@@ -31,20 +31,33 @@ private:
     std::string dir_;
 };
 
-// Records every commit the writer reports.
+// Records every commit the writer reports, taking them at once on the writer's thread (the
+// node takes them on its loop); `writer` is set before the first write.
 struct Commits {
     std::mutex mutex;
     std::condition_variable changed;
     std::vector<std::vector<std::uint64_t>> tokens;
     std::vector<bool> ok;
     std::size_t batches = 0;
+    std::size_t reports = 0;
+    StoreWriter* writer = nullptr;
 
     StoreWriter::Committed callback() {
-        return [this](std::vector<std::uint64_t> t, Status status) {
+        return [this] {
+            std::vector<StoreWriter::Commit> taken;
+            std::vector<std::uint64_t> taken_tokens;
+            writer->take_committed(taken, taken_tokens);
             std::lock_guard lock(mutex);
-            batches += t.size();
-            tokens.push_back(std::move(t));
-            ok.push_back(status.has_value());
+            ++reports;
+            std::size_t next = 0;
+            for (const auto& commit : taken) {
+                tokens.emplace_back(
+                    taken_tokens.begin() + static_cast<std::ptrdiff_t>(next),
+                    taken_tokens.begin() + static_cast<std::ptrdiff_t>(next + commit.batches));
+                next += commit.batches;
+                batches += commit.batches;
+                ok.push_back(commit.status.has_value());
+            }
             changed.notify_all();
         };
     }
@@ -64,6 +77,7 @@ TEST(StoreWriter, CommitsBatchesInOrderAndReportsEveryToken) {
     ASSERT_TRUE(store) << store.error().to_string();
     Commits commits;
     StoreWriter writer(std::move(*store), commits.callback());
+    commits.writer = &writer;
     for (std::uint64_t token = 1; token <= 50; ++token) {
         writer.write({put("k", std::to_string(token)), put("k" + std::to_string(token), "x")},
                      token);
@@ -91,6 +105,7 @@ TEST(StoreWriter, ReadsSeeTheWritesQueuedBeforeThem) {
     ASSERT_TRUE(store);
     Commits commits;
     StoreWriter writer(std::move(*store), commits.callback());
+    commits.writer = &writer;
     writer.write({put("app/a", "1")}, 1);
     writer.write({{"app/a", {}, true}, put("app/b", "2")}, 2);
     auto records = writer.read("app/");
@@ -106,6 +121,7 @@ TEST(StoreWriter, StopCommitsWhatIsQueuedAndThenRefuses) {
         ASSERT_TRUE(store);
         Commits commits;
         StoreWriter writer(std::move(*store), commits.callback());
+        commits.writer = &writer;
         for (std::uint64_t token = 1; token <= 20; ++token) {
             writer.write({put("n" + std::to_string(token), "v")}, token);
         }
@@ -130,6 +146,7 @@ TEST(StoreWriter, PollsForTheNextBatchAfterACommitAndStopEndsThePoll) {
     ASSERT_TRUE(store);
     Commits commits;
     StoreWriter writer(std::move(*store), commits.callback(), std::chrono::minutes(1));
+    commits.writer = &writer;
     writer.write({put("a", "1")}, 1);  // The writer sleeps until this: no commit before it.
     commits.wait_batches(1);
     writer.write({put("b", "2")}, 2);  // The writer polls now, for up to a minute.
@@ -175,6 +192,7 @@ TEST(StoreWriter, AnswersABatchsCallerOnceAndOnlyAfterReportingItsCommit) {
     Commits commits;
     RecordingWaiter waiter(commits);
     StoreWriter writer(std::move(*store), commits.callback());
+    commits.writer = &writer;
     for (std::uint64_t token = 1; token <= 40; ++token) {
         // Every other batch has a caller, whose ticket is 100 + its token.
         const DurableAnswer answer =
