@@ -560,6 +560,10 @@ proto::OperationId Node::begin_operation(Completion done, DurableAnswer durable)
     return ops_.add(Operation{{}, std::move(done), durable});
 }
 
+proto::OperationId Node::begin_send(SendCallback sent) {
+    return ops_.add(Operation{std::move(sent), {}, {}});
+}
+
 void Node::check_drained() {
     if (draining_ && !shut_down_ && ops_.empty() && counters_.durable_pending == 0 &&
         rpc_->drained()) {

@@ -277,6 +277,7 @@ private:
     [[nodiscard]] proto::OperationId begin_operation(Completion done) override;
     [[nodiscard]] proto::OperationId begin_operation(Completion done,
                                                      DurableAnswer durable) override;
+    [[nodiscard]] proto::OperationId begin_send(SendCallback sent) override;
     void answer(Completion& done, Result<Bytes> result) override {
         upcall(done, std::move(result));
     }

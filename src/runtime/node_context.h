@@ -137,6 +137,9 @@ public:
     // send"). Loop thread.
     [[nodiscard]] virtual proto::OperationId begin_operation(Completion done,
                                                              DurableAnswer durable) = 0;
+    // The same for an operation whose outcome is a Status (a send): `sent` runs with it, the
+    // response body dropped (no adapter around `sent`, so no allocation for one). Loop thread.
+    [[nodiscard]] virtual proto::OperationId begin_send(std::function<void(Status)> sent) = 0;
     // Runs `done` (an application callback) with `result` on the loop thread; one that throws
     // is counted, never propagated.
     virtual void answer(Completion& done, Result<Bytes> result) = 0;

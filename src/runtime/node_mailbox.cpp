@@ -64,9 +64,14 @@ void NodeMailbox::give_back(Waiter& waiter) {
 void NodeMailbox::finish(Command& command, Result<Bytes> result) {
     if (command.waiter != nullptr)
         return command.waiter->complete(command.ticket, std::move(result));
-    auto done = std::move(command.done);
     try {
-        done(std::move(result));
+        if (command.sent) {
+            auto sent = std::move(command.sent);
+            sent(as_status(result));
+        } else {
+            auto done = std::move(command.done);
+            done(std::move(result));
+        }
     } catch (...) {  // An application callback, run where no one can take its exception.
     }
 }
@@ -162,7 +167,8 @@ void NodeMailbox::start(MailboxEngine& engine, Command& command, Time now, proto
                                                 waiter->complete(ticket, std::move(result));
                                             },
                                             DurableAnswer{waiter, ticket})
-                                      : node_.begin_operation(std::move(command.done));
+                    : command.sent ? node_.begin_send(std::move(command.sent))
+                                   : node_.begin_operation(std::move(command.done));
     switch (command.kind) {
         case Command::Kind::send:
             return engine.on_send(op, command.process, command.host, command.name,
@@ -231,7 +237,7 @@ Status NodeMailbox::send_async(Pid sender, NodeId host, const std::string& name,
                  .host = host,
                  .name = name,
                  .body = std::move(body),
-                 .done = [done = std::move(done)](Result<Bytes> r) { done(as_status(r)); }});
+                 .sent = std::move(done)});
 }
 
 Status NodeMailbox::grant(const std::string& name, Pid by, proto::mailbox::Grantee who,

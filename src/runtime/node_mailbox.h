@@ -108,7 +108,8 @@ private:
         std::uint64_t tickets_ = 0;            // Caller thread (the pool hands it over).
         std::optional<SpinWaiter<Result<Bytes>>> answer_;
     };
-    // One queued send, receive or ack; its outcome goes to `waiter` or, if null, to `done`.
+    // One queued send, receive or ack; its outcome goes to `waiter` or, if null, to `done` or
+    // `sent`.
     struct Command {
         enum class Kind : std::uint8_t { send, receive, ack };
         Kind kind = Kind::send;
@@ -122,6 +123,7 @@ private:
         Waiter* waiter = nullptr;
         std::uint64_t ticket = 0;  // The call's ticket on `waiter`.
         Completion done{};
+        std::function<void(Status)> sent{};  // send_async's `done` (then `done` is empty).
     };
     // A waiter from the pool (a new one when none is idle) and back.
     [[nodiscard]] Waiter& take_waiter();
