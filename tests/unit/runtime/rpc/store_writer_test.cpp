@@ -2,7 +2,7 @@
 // are merged into the next one (group commit), reads see the writes queued before them, and
 // stop() commits what is queued, then refuses; after a commit the writer polls for the next
 // batch before it sleeps, and stop() ends a poll; a batch's blocking caller is answered once,
-// after its commit was reported.
+// after its commit was reported, and never after a failed commit.
 #include "runtime/store_writer.h"
 
 #include <gtest/gtest.h>
@@ -211,6 +211,27 @@ TEST(StoreWriter, AnswersABatchsCallerOnceAndOnlyAfterReportingItsCommit) {
         EXPECT_EQ(ticket, 100 + token);
         EXPECT_GE(reported, token) << "answered before its commit was reported";
     }
+}
+
+// M6: a commit that fails answers no caller from the writer (the loop answers storage_error
+// through the engine, from the commit it takes). A closed store fails every commit.
+TEST(StoreWriter, AnswersNoCallerOfAFailedCommit) {
+    TempFile file;
+    auto store = store::Store::open(file.path(), {store::Sync::normal});
+    ASSERT_TRUE(store);
+    store::Store open = std::move(*store);  // *store is closed now.
+    Commits commits;
+    RecordingWaiter waiter(commits);
+    StoreWriter writer(std::move(*store), commits.callback());
+    commits.writer = &writer;
+    writer.write({put("a", "1")}, 1, DurableAnswer{&waiter, 7});
+    commits.wait_batches(1);
+    writer.stop();
+    writer.join();
+    ASSERT_EQ(commits.ok.size(), 1u);
+    EXPECT_FALSE(commits.ok[0]);
+    std::lock_guard lock(waiter.mutex);
+    EXPECT_TRUE(waiter.answers.empty());
 }
 
 }  // namespace
