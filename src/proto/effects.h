@@ -143,12 +143,18 @@ struct TimerEffect {
 // recorded next to each other and form ONE atomic write (all or none survive a crash; e.g.
 // store::Store::apply) with ONE on_durable call: the RPC engine commits a handler's state
 // together with its reply this way. A write that fails reaches on_durable with the error.
+// `answers` (0: none) names an operation of this engine whose outcome is decided by this write:
+// if the write is durable, the engine completes it with an empty body (a local persistent send,
+// docs/mailboxes.md M6). A driver may then complete that operation itself as soon as the write
+// is durable, and drop the engine's own completion of it (the runtime does, docs/mailboxes.md
+// "Completion of a persistent send"); on a failed write the engine's completion is the answer.
 struct PersistEffect {
     std::uint64_t token = 0;
     std::string key;
     Bytes value;
     bool erase = false;
     EngineSlot engine = 0;
+    OperationId answers = 0;
 };
 
 // Receive (join) or stop receiving (leave) the datagrams of IP multicast group `group`: the
@@ -213,8 +219,8 @@ public:
     }
     void set_timer(TimerId id, Time at) { timers.push_back({id, at, false, engine}); }
     void cancel_timer(TimerId id) { timers.push_back({id, Time::zero(), true, engine}); }
-    void persist(std::uint64_t token, std::string key, Bytes value) {
-        persists.push_back({token, std::move(key), std::move(value), false, engine});
+    void persist(std::uint64_t token, std::string key, Bytes value, OperationId answers = 0) {
+        persists.push_back({token, std::move(key), std::move(value), false, engine, answers});
     }
     void erase(std::uint64_t token, std::string key) {
         persists.push_back({token, std::move(key), {}, true, engine});

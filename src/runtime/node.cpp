@@ -158,14 +158,10 @@ Status Node::open_store(const NodeConfig& config) {
     });
     HERALD_TRY(std::move(restored));
     if (link_->authenticated()) restore_replay_floors(store);
-    store_ = std::make_unique<StoreWriter>(
-        std::move(store), [this](std::vector<std::uint64_t> tokens, Status status) {
-            // A commit that ends after the loop closed is dropped with the node.
-            static_cast<void>(
-                loop_.post([this, tokens = std::move(tokens), status = std::move(status)] {
-                    on_committed(tokens, status);
-                }));
-        });
+    store_ = std::make_unique<StoreWriter>(std::move(store), [this] {
+        // Commits that end after the loop closed are dropped with the node.
+        static_cast<void>(loop_.post([this] { on_committed(); }));
+    });
     counters_.store_open = true;
     if (link_->authenticated()) {
         replay_persisted_ = link_->replay_changes();
@@ -466,17 +462,36 @@ void Node::persist(proto::EngineSlot slot, std::uint64_t token,
     // need data_dir (checked at start and at serve).
     HERALD_ASSERT(store_ != nullptr);
     HERALD_ASSERT(token < (std::uint64_t{1} << token_slot_shift));
-    std::vector<store::Write> writes;
-    writes.reserve(parts.size());
-    for (auto& part : parts) {
-        writes.push_back({std::move(part.key), std::move(part.value), part.erase});
+    // A write that decides a blocking caller's outcome: the writer answers it (one hop).
+    DurableAnswer answer;
+    if (const auto answers = parts.front().answers; answers != 0) {
+        if (const Operation* operation = ops_.find(answers)) answer = operation->durable;
     }
     ++counters_.durable_pending;
-    store_->write(std::move(writes), std::uint64_t{slot} << token_slot_shift | token);
+    // Moved straight into the writer's queue (no vector of writes per persist).
+    store_->write(
+        parts,
+        [](proto::PersistEffect& part) {
+            return store::Write{std::move(part.key), std::move(part.value), part.erase};
+        },
+        std::uint64_t{slot} << token_slot_shift | token, answer);
 }
 
-void Node::on_committed(const std::vector<std::uint64_t>& tokens, const Status& status) {
+void Node::on_committed() {
     if (shut_down_) return;
+    store_->take_committed(commits_taken_, tokens_taken_);
+    std::size_t next = 0;
+    for (const StoreWriter::Commit& commit : commits_taken_) {
+        const std::span<const std::uint64_t> tokens(tokens_taken_.data() + next, commit.batches);
+        next += commit.batches;
+        committed(tokens, commit.status);
+        if (shut_down_) return;
+    }
+    check_drained();
+    run_deferred();
+}
+
+void Node::committed(std::span<const std::uint64_t> tokens, const Status& status) {
     const auto own =
         static_cast<std::size_t>(std::count(tokens.begin(), tokens.end(), node_write_token));
     HERALD_ASSERT(counters_.durable_pending >= tokens.size() - own);
@@ -497,8 +512,6 @@ void Node::on_committed(const std::vector<std::uint64_t>& tokens, const Status& 
         carry_out(t);
         if (shut_down_) return;
     }
-    check_drained();
-    run_deferred();
 }
 
 Result<std::vector<store::Record>> Node::read_store(std::string prefix) {
@@ -540,7 +553,15 @@ void Node::release_command() {
 }
 
 proto::OperationId Node::begin_operation(Completion done) {
-    return ops_.add(Operation{{}, std::move(done)});
+    return ops_.add(Operation{{}, std::move(done), {}});
+}
+
+proto::OperationId Node::begin_operation(Completion done, DurableAnswer durable) {
+    return ops_.add(Operation{{}, std::move(done), durable});
+}
+
+proto::OperationId Node::begin_send(SendCallback sent) {
+    return ops_.add(Operation{std::move(sent), {}, {}});
 }
 
 void Node::check_drained() {

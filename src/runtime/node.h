@@ -275,6 +275,9 @@ private:
     [[nodiscard]] Status reserve_command() override;
     void release_command() override;
     [[nodiscard]] proto::OperationId begin_operation(Completion done) override;
+    [[nodiscard]] proto::OperationId begin_operation(Completion done,
+                                                     DurableAnswer durable) override;
+    [[nodiscard]] proto::OperationId begin_send(SendCallback sent) override;
     void answer(Completion& done, Result<Bytes> result) override {
         upcall(done, std::move(result));
     }
@@ -351,7 +354,10 @@ private:
     void complete(proto::OperationId op, Result<Bytes> result);
     void persist(proto::EngineSlot slot, std::uint64_t token,
                  std::span<proto::PersistEffect> parts);
-    void on_committed(const std::vector<std::uint64_t>& tokens, const Status& status);
+    // Loop task of the store writer's report: takes every commit it reported and tells the
+    // engines (on_durable).
+    void on_committed();
+    void committed(std::span<const std::uint64_t> tokens, const Status& status);
 
     // Sends (node_send.cpp). Application threads: queue_send and overflow_send under the
     // ring's producer lock; list_ring from any thread. The rest on the loop thread.
@@ -451,6 +457,9 @@ private:
     proto::EngineSlot direct_slot_ = 0;
     proto::EngineSlot rpc_slot_ = 0;
     std::unique_ptr<StoreWriter> store_;  // With data_dir: the node's durable store.
+    // What on_committed took from the store writer (kept for their capacity). Loop thread.
+    std::vector<StoreWriter::Commit> commits_taken_;
+    std::vector<std::uint64_t> tokens_taken_;
     std::uint64_t replay_persisted_ = 0;  // Link::replay_changes() when last written.
     std::unique_ptr<NodeRpc> rpc_;
     std::unique_ptr<NodeMailbox> mailbox_;
@@ -486,6 +495,7 @@ private:
     struct Operation {
         SendCallback sent;
         Completion done;
+        DurableAnswer durable{};  // Handed to the store writer with the write that decides it.
     };
     OperationTable<Operation> ops_;
     std::unordered_map<std::uint64_t, std::shared_ptr<ProcessState>> processes_;

@@ -18,6 +18,7 @@
 #include "core/time.h"
 #include "proto/effects.h"
 #include "proto/engine_set.h"
+#include "runtime/store_writer.h"
 #include "store/store.h"
 
 namespace herald::runtime {
@@ -129,6 +130,16 @@ public:
     virtual void release_command() = 0;
     // The node's one operation-id map: `done` runs when an engine completes the returned id.
     [[nodiscard]] virtual proto::OperationId begin_operation(Completion done) = 0;
+    // The same for a blocking caller that the store writer may answer itself: when the engine
+    // names this operation on a persist (PersistEffect::answers), `durable` goes with that
+    // write, and is answered once it is durable; `done` still runs with the engine's completion
+    // and must then leave the caller alone (docs/mailboxes.md "Completion of a persistent
+    // send"). Loop thread.
+    [[nodiscard]] virtual proto::OperationId begin_operation(Completion done,
+                                                             DurableAnswer durable) = 0;
+    // The same for an operation whose outcome is a Status (a send): `sent` runs with it, the
+    // response body dropped (no adapter around `sent`, so no allocation for one). Loop thread.
+    [[nodiscard]] virtual proto::OperationId begin_send(std::function<void(Status)> sent) = 0;
     // Runs `done` (an application callback) with `result` on the loop thread; one that throws
     // is counted, never propagated.
     virtual void answer(Completion& done, Result<Bytes> result) = 0;

@@ -1,6 +1,7 @@
 // NodeMailbox implementation. Layer: runtime.
 #include "runtime/node_mailbox.h"
 
+#include <iterator>
 #include <utility>
 
 #include "core/assert.h"
@@ -21,11 +22,56 @@ NodeMailbox::~NodeMailbox() {
     close_intake(false);
 }
 
+std::uint64_t NodeMailbox::Waiter::arm() {
+    // The previous call's answer was taken: no one touches it any more (the second claimant
+    // of a ticket reads armed_ only).
+    answer_.emplace();
+    const std::uint64_t ticket = ++tickets_;
+    armed_.store(ticket, std::memory_order_release);
+    return ticket;
+}
+
+void NodeMailbox::Waiter::complete(std::uint64_t ticket, Result<Bytes> result) {
+    if (!armed_.compare_exchange_strong(ticket, 0, std::memory_order_acq_rel)) return;
+    answer_->complete(std::move(result));
+}
+
+void NodeMailbox::Waiter::answer_durable(std::uint64_t ticket) {
+    // The caller's next command must run after the commit's loop task, posted already: it must
+    // not join an intake task posted before that one.
+    service_.seal_intake();
+    complete(ticket, Bytes{});
+}
+
+Result<Bytes> NodeMailbox::Waiter::wait() {
+    return std::move(
+        *answer_->wait(std::chrono::steady_clock::time_point::max(), std::chrono::microseconds(0)));
+}
+
+NodeMailbox::Waiter& NodeMailbox::take_waiter() {
+    std::lock_guard lock(pool_mutex_);
+    if (idle_.empty()) return waiters_.emplace_back(*this);
+    Waiter* waiter = idle_.back();
+    idle_.pop_back();
+    return *waiter;
+}
+
+void NodeMailbox::give_back(Waiter& waiter) {
+    std::lock_guard lock(pool_mutex_);
+    idle_.push_back(&waiter);
+}
+
 void NodeMailbox::finish(Command& command, Result<Bytes> result) {
-    if (command.waiter != nullptr) return command.waiter->complete(std::move(result));
-    auto done = std::move(command.done);
+    if (command.waiter != nullptr)
+        return command.waiter->complete(command.ticket, std::move(result));
     try {
-        done(std::move(result));
+        if (command.sent) {
+            auto sent = std::move(command.sent);
+            sent(as_status(result));
+        } else {
+            auto done = std::move(command.done);
+            done(std::move(result));
+        }
     } catch (...) {  // An application callback, run where no one can take its exception.
     }
 }
@@ -40,21 +86,24 @@ Status NodeMailbox::push(Command&& command) {
             if (intake_closed_) return fail(Errc::closed, "node stopped");
             return fail(Errc::queue_full, "mailbox_intake_max commands are queued to the loop");
         }
-        first = intake_.empty();
+        first = !joinable_;
+        joinable_ = true;
         intake_.push_back(std::move(command));
     }
-    // Only the push that found the intake empty posts: one task takes all that follow it.
+    // Only the push that opens a segment posts: one task takes all that join it.
     if (first && !node_.post([this] { drain_intake(); })) close_intake();
     return {};
 }
 
 Result<Bytes> NodeMailbox::call(Command&& command) {
     if (node_.in_loop_thread()) return fail(Errc::invalid_argument, "on the node's loop thread");
-    Waiter waiter;
+    Waiter& waiter = take_waiter();
     command.waiter = &waiter;
-    HERALD_TRY(push(std::move(command)));
-    return std::move(
-        *waiter.wait(std::chrono::steady_clock::time_point::max(), std::chrono::microseconds(0)));
+    command.ticket = waiter.arm();
+    Status pushed = push(std::move(command));
+    Result<Bytes> result = pushed ? waiter.wait() : fail(std::move(pushed.error()));
+    give_back(waiter);
+    return result;
 }
 
 void NodeMailbox::close_intake(bool release) {
@@ -63,6 +112,8 @@ void NodeMailbox::close_intake(bool release) {
         std::lock_guard lock(intake_mutex_);
         intake_closed_ = true;
         left.swap(intake_);
+        sealed_.clear();
+        joinable_ = false;
     }
     for (Command& command : left) {
         if (release) node_.release_command();
@@ -74,7 +125,15 @@ void NodeMailbox::drain_intake() {
     HERALD_ASSERT(batch_.empty());
     {
         std::lock_guard lock(intake_mutex_);
-        batch_.swap(intake_);  // The intake is empty again: the next push posts a new task.
+        if (sealed_.empty()) {
+            batch_.swap(intake_);  // The intake is empty again: the next push posts a new task.
+            joinable_ = false;
+        } else {  // This task's segment is the oldest sealed one.
+            const auto end = intake_.begin() + static_cast<std::ptrdiff_t>(sealed_.front());
+            sealed_.pop_front();
+            batch_.assign(std::make_move_iterator(intake_.begin()), std::make_move_iterator(end));
+            intake_.erase(intake_.begin(), end);
+        }
     }
     for (std::size_t i = 0; i < batch_.size(); ++i) node_.release_command();
     if (!node_.accepting()) {
@@ -89,12 +148,27 @@ void NodeMailbox::drain_intake() {
     batch_.clear();
 }
 
+void NodeMailbox::seal_intake() {
+    std::lock_guard lock(intake_mutex_);
+    if (!joinable_) return;
+    std::size_t older = 0;
+    for (const std::size_t size : sealed_) older += size;
+    sealed_.push_back(intake_.size() - older);
+    joinable_ = false;
+}
+
 void NodeMailbox::start(MailboxEngine& engine, Command& command, Time now, proto::Effects& out) {
-    const auto op = command.waiter != nullptr
-                        ? node_.begin_operation([waiter = command.waiter](Result<Bytes> result) {
-                              waiter->complete(std::move(result));
-                          })
-                        : node_.begin_operation(std::move(command.done));
+    // A blocking caller's completion is two words (no allocation in the std::function); the
+    // store writer may answer the caller first (DurableAnswer), and this one then does nothing.
+    Waiter* const waiter = command.waiter;
+    const std::uint64_t ticket = command.ticket;
+    const auto op = waiter != nullptr ? node_.begin_operation(
+                                            [waiter, ticket](Result<Bytes> result) {
+                                                waiter->complete(ticket, std::move(result));
+                                            },
+                                            DurableAnswer{waiter, ticket})
+                    : command.sent ? node_.begin_send(std::move(command.sent))
+                                   : node_.begin_operation(std::move(command.done));
     switch (command.kind) {
         case Command::Kind::send:
             return engine.on_send(op, command.process, command.host, command.name,
@@ -163,7 +237,7 @@ Status NodeMailbox::send_async(Pid sender, NodeId host, const std::string& name,
                  .host = host,
                  .name = name,
                  .body = std::move(body),
-                 .done = [done = std::move(done)](Result<Bytes> r) { done(as_status(r)); }});
+                 .sent = std::move(done)});
 }
 
 Status NodeMailbox::grant(const std::string& name, Pid by, proto::mailbox::Grantee who,

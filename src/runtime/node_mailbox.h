@@ -5,10 +5,13 @@
 // reaches the node only through NodeContext. Layer: runtime. Rules: docs/mailboxes.md.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +21,7 @@
 #include "proto/mailbox/mailbox_engine.h"
 #include "runtime/node_context.h"
 #include "runtime/spin_waiter.h"
+#include "runtime/store_writer.h"
 
 namespace herald::runtime {
 
@@ -80,10 +84,32 @@ public:
     [[nodiscard]] Result<proto::mailbox::MailboxCounters> counters();
 
 private:
-    // A blocking caller's answer, on the caller's stack: the loop completes it once; the caller
-    // sleeps for it at once (a persistent answer never comes within a spin: docs/performance.md).
-    using Waiter = SpinWaiter<Result<Bytes>>;
-    // One queued send, receive or ack; its outcome goes to `waiter` or, if null, to `done`.
+    // A blocking caller's answer. The loop completes it, or for a persistent send to this node
+    // the store writer once the write is durable (docs/mailboxes.md "Completion of a persistent
+    // send"); whichever claims the call's ticket first completes it, the other leaves it alone.
+    // It lives in the service's pool, not on the caller's stack, so that the one that comes
+    // second may still look at it. The caller sleeps at once (a persistent answer never comes
+    // within a spin: docs/performance.md).
+    class Waiter final : public DurableWaiter {
+    public:
+        explicit Waiter(NodeMailbox& service) : service_(service) {}
+        // Caller thread: readies it for a new call and returns that call's ticket.
+        std::uint64_t arm();
+        // Any thread: completes call `ticket` with `result` unless it was completed already.
+        void complete(std::uint64_t ticket, Result<Bytes> result);
+        // Store writer thread, after the commit's loop task was posted (StoreWriter::write).
+        void answer_durable(std::uint64_t ticket) override;
+        // Caller thread: the outcome of the call armed last.
+        [[nodiscard]] Result<Bytes> wait();
+
+    private:
+        NodeMailbox& service_;
+        std::atomic<std::uint64_t> armed_{0};  // The waiting call's ticket; 0 once completed.
+        std::uint64_t tickets_ = 0;            // Caller thread (the pool hands it over).
+        std::optional<SpinWaiter<Result<Bytes>>> answer_;
+    };
+    // One queued send, receive or ack; its outcome goes to `waiter` or, if null, to `done` or
+    // `sent`.
     struct Command {
         enum class Kind : std::uint8_t { send, receive, ack };
         Kind kind = Kind::send;
@@ -95,16 +121,25 @@ private:
         std::string name{};
         Bytes body{};
         Waiter* waiter = nullptr;
+        std::uint64_t ticket = 0;  // The call's ticket on `waiter`.
         Completion done{};
+        std::function<void(Status)> sent{};  // send_async's `done` (then `done` is empty).
     };
+    // A waiter from the pool (a new one when none is idle) and back.
+    [[nodiscard]] Waiter& take_waiter();
+    void give_back(Waiter& waiter);
 
     // Queues `command` for the loop, posting the drain task if the intake was empty.
     // Errc::queue_full, closed (then `command` was not queued and nothing completes it).
     [[nodiscard]] Status push(Command&& command);
     // push() and wait for the outcome. Not on the loop thread.
     [[nodiscard]] Result<Bytes> call(Command&& command);
-    // The loop task: takes every queued command and runs the engine on all of them at once.
+    // The loop task: takes the oldest segment of queued commands (all of them, unless the
+    // intake was sealed since) and runs the engine on all of them at once.
     void drain_intake();
+    // Closes the intake's newest segment to later pushes: the next push posts a task of its
+    // own, behind the loop tasks posted so far. Any thread.
+    void seal_intake();
     void start(proto::mailbox::MailboxEngine& engine, Command& command, Time now,
                proto::Effects& out);
     // Refuses later pushes and completes every queued command with Errc::closed, releasing
@@ -116,9 +151,19 @@ private:
     proto::mailbox::MailboxOptions options_;
     proto::EngineSlot slot_ = 0;
     std::mutex intake_mutex_;
-    std::vector<Command> intake_;  // At most mailbox_intake_max; guarded by intake_mutex_.
-    bool intake_closed_ = false;   // Guarded by intake_mutex_.
-    std::vector<Command> batch_;   // The commands being run. Loop thread.
+    // Guarded by intake_mutex_: at most mailbox_intake_max commands, in push order, in
+    // segments that one posted task each takes: the sizes of the sealed ones, oldest first,
+    // then (if `joinable_`) one whose task is posted and that takes pushes.
+    std::vector<Command> intake_;
+    std::deque<std::size_t> sealed_;
+    bool joinable_ = false;
+    bool intake_closed_ = false;  // Guarded by intake_mutex_.
+    std::vector<Command> batch_;  // The commands being run. Loop thread.
+    // Every waiter ever taken (as many as callers blocked at once at most), kept until the
+    // service is destroyed, after the node's loop and store writer ended; the idle ones.
+    std::mutex pool_mutex_;
+    std::deque<Waiter> waiters_;  // Guarded by pool_mutex_ (growth; elements never move).
+    std::vector<Waiter*> idle_;   // Guarded by pool_mutex_.
 };
 
 }  // namespace herald::runtime

@@ -52,6 +52,15 @@ public:
         return value;
     }
 
+    // The value of pending operation `id`, or null (completed already, or never issued).
+    T* find(std::uint64_t id) {
+        const std::uint64_t index = (id & 0xFFFFFFFFu) - 1;
+        if ((id & 0xFFFFFFFFu) == 0 || index >= slots_.size()) return nullptr;
+        Slot& slot = slots_[index];
+        if (!slot.used || slot.serial != static_cast<std::uint32_t>(id >> 32)) return nullptr;
+        return &slot.value;
+    }
+
     // Removes every pending value and returns them in slot order.
     std::vector<T> take_all() {
         std::vector<T> values;

@@ -18,16 +18,30 @@ StoreWriter::~StoreWriter() {
     join();
 }
 
-void StoreWriter::write(std::vector<store::Write> writes, std::uint64_t token) {
-    bool sleeping = false;
-    {
-        std::lock_guard lock(mutex_);
-        if (stopped_) return;
-        batches_.push_back({std::move(writes), token});
-        pending_.store(true, std::memory_order_release);
-        sleeping = sleeping_;
-    }
+void StoreWriter::write(std::span<store::Write> writes, std::uint64_t token, DurableAnswer answer) {
+    std::unique_lock lock(mutex_);
+    if (stopped_) return;
+    const std::size_t first = writes_.size();
+    for (auto& write : writes) writes_.push_back(std::move(write));
+    queued(lock, first, token, answer);
+}
+
+void StoreWriter::queued(std::unique_lock<std::mutex>& lock, std::size_t first, std::uint64_t token,
+                         DurableAnswer answer) {
+    batches_.push_back({writes_.size() - first, token, answer});
+    pending_.store(true, std::memory_order_release);
+    const bool sleeping = sleeping_;
+    lock.unlock();
     if (sleeping) wake_.notify_one();  // A polling writer sees pending_ without a system call.
+}
+
+void StoreWriter::take_committed(std::vector<Commit>& commits, std::vector<std::uint64_t>& tokens) {
+    commits.clear();
+    tokens.clear();
+    std::lock_guard lock(mutex_);
+    commits.swap(commits_);
+    tokens.swap(tokens_);
+    reported_ = false;
 }
 
 Result<std::vector<store::Record>> StoreWriter::read(std::string prefix) {
@@ -68,10 +82,9 @@ StoreWriter::Counters StoreWriter::counters() const {
 
 void StoreWriter::run() {
     bool committed = false;  // Poll only after a commit: the next batch often follows it.
+    std::deque<std::unique_ptr<Read>> reads;
     for (;;) {
         const bool polled = committed && poll_.count() > 0 && poll();
-        std::deque<Batch> batches;
-        std::deque<std::unique_ptr<Read>> reads;
         bool stopping = false;
         {
             std::unique_lock lock(mutex_);
@@ -79,13 +92,16 @@ void StoreWriter::run() {
             wake_.wait(lock, [this] { return stopped_ || !batches_.empty() || !reads_.empty(); });
             sleeping_ = false;
             pending_.store(false, std::memory_order_relaxed);
-            batches.swap(batches_);
-            reads.swap(reads_);
+            // Swapped, not moved: both sides keep their capacity (no allocation per commit).
+            taken_writes_.swap(writes_);
+            taken_batches_.swap(batches_);
+            if (!reads_.empty()) reads.swap(reads_);
             stopping = stopped_;
         }
-        committed = !batches.empty();
-        if (committed) commit(std::move(batches), polled);
+        committed = !taken_batches_.empty();
+        if (committed) commit(polled);
         for (auto& request : reads) request->done.set_value(store_.scan(request->prefix));
+        reads.clear();
         if (stopping) return;  // Writes queued before stop() were committed above.
     }
 }
@@ -102,25 +118,35 @@ bool StoreWriter::poll() const {
     return true;
 }
 
-void StoreWriter::commit(std::deque<Batch> batches, bool polled) {
-    std::vector<store::Write> writes;
-    std::vector<std::uint64_t> tokens;
-    tokens.reserve(batches.size());
-    for (auto& batch : batches) {
-        for (auto& write : batch.writes) writes.push_back(std::move(write));
-        tokens.push_back(batch.token);
-    }
+void StoreWriter::commit(bool polled) {
     // One transaction for every batch: each batch stays atomic, and their order is kept.
-    Status status = store_.apply(writes);
+    Status status = store_.apply(taken_writes_);
+    const bool durable = status.has_value();
+    bool report = false;
     {
         std::lock_guard lock(mutex_);
         ++counters_.commits;
-        counters_.batches += tokens.size();
-        counters_.writes += writes.size();
-        if (!status) ++counters_.errors;
+        counters_.batches += taken_batches_.size();
+        counters_.writes += taken_writes_.size();
+        if (!durable) ++counters_.errors;
         if (polled) ++counters_.polled;
+        for (const Batch& batch : taken_batches_) tokens_.push_back(batch.token);
+        commits_.push_back({taken_batches_.size(), std::move(status)});
+        report = !reported_;
+        reported_ = true;
     }
-    committed_(std::move(tokens), std::move(status));
+    taken_writes_.clear();
+    // A loop task that takes this commit is queued by now (this report, or one before it that
+    // the loop has not taken yet): whatever a caller does next runs after it.
+    if (report) committed_();
+    if (durable) {  // M6: after a failed commit the loop answers storage_error (the engine).
+        for (const Batch& batch : taken_batches_) {
+            if (batch.answer.waiter != nullptr) {
+                batch.answer.waiter->answer_durable(batch.answer.ticket);
+            }
+        }
+    }
+    taken_batches_.clear();
 }
 
 }  // namespace herald::runtime

@@ -15,6 +15,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,12 +33,36 @@ namespace herald::runtime {
 // much CPU per commit when no batch follows.
 inline constexpr std::chrono::microseconds store_poll{100};
 
+// A blocking caller that the store writer answers itself, with an empty body, once the batch
+// that decides its outcome is durable (docs/mailboxes.md "Completion of a persistent send"):
+// one hop from the writer to the caller instead of two through the loop. `ticket` names the
+// call: answer_durable completes the call only if it is still waiting for that ticket (the loop
+// may have answered it first, e.g. `closed` at a stop), and the loop's own completion of it
+// then finds it answered. Implementations outlive the writer's thread.
+class DurableWaiter {
+public:
+    virtual void answer_durable(std::uint64_t ticket) = 0;
+
+protected:
+    ~DurableWaiter() = default;
+};
+struct DurableAnswer {
+    DurableWaiter* waiter = nullptr;  // None: the loop answers (on_committed).
+    std::uint64_t ticket = 0;
+};
+
 class StoreWriter {
 public:
-    // Runs on the writer thread after each commit with the tokens of the batches it held, in
-    // queue order, and the commit's outcome (Errc::storage_error when it failed: none of them
-    // is on disk).
-    using Committed = std::function<void(std::vector<std::uint64_t> tokens, Status status)>;
+    // Runs on the writer thread when a commit ended and no call of it is waiting for the loop
+    // yet: the loop is to call take_committed(), which takes every commit reported until then
+    // (one loop task for many commits; no allocation for the report).
+    using Committed = std::function<void()>;
+    // A commit's outcome for the batches it held (Errc::storage_error when it failed: none of
+    // them is on disk): `batches` tokens of take_committed's list, in queue order.
+    struct Commit {
+        std::size_t batches = 0;
+        Status status;
+    };
 
     // Takes an open store; starts the writer thread, which polls for `poll` after each commit
     // before it sleeps (0: sleeps at once).
@@ -47,8 +72,30 @@ public:
     StoreWriter(const StoreWriter&) = delete;
     StoreWriter& operator=(const StoreWriter&) = delete;
 
-    // Queues one atomic batch (the writes of `token`). Any thread. Dropped once stopped.
-    void write(std::vector<store::Write> writes, std::uint64_t token);
+    // Queues one atomic batch (the writes of `token`), moving each from `writes`. Any thread.
+    // Dropped once stopped. When the commit that holds it succeeds, the writer reports it
+    // (Committed) and only then answers `answer` (so a loop task that `committed` posts is
+    // queued before the caller wakes); a failed commit answers nothing (the loop does, from
+    // what it takes).
+    void write(std::span<store::Write> writes, std::uint64_t token, DurableAnswer answer = {});
+    void write(std::vector<store::Write> writes, std::uint64_t token, DurableAnswer answer = {}) {
+        write(std::span<store::Write>(writes), token, answer);
+    }
+    // The same, each write made by `to_write(part)` from an element of `parts` (no vector of
+    // writes in between).
+    template <class Parts, class ToWrite>
+    void write(Parts&& parts, ToWrite&& to_write, std::uint64_t token, DurableAnswer answer) {
+        std::unique_lock lock(mutex_);
+        if (stopped_) return;
+        const std::size_t first = writes_.size();
+        for (auto& part : parts) writes_.push_back(to_write(part));
+        queued(lock, first, token, answer);
+    }
+
+    // The commits reported since the last call: swaps `commits` and `tokens` (which must be
+    // empty; their capacity is kept for the next report) with the writer's. Any thread (the
+    // loop's).
+    void take_committed(std::vector<Commit>& commits, std::vector<std::uint64_t>& tokens);
 
     // Every record under `prefix`, read on the writer thread after the writes queued before the
     // call. Blocks. Errc::storage_error (from the store), Errc::closed (stopped). Not on the
@@ -69,17 +116,21 @@ public:
 
 private:
     struct Batch {
-        std::vector<store::Write> writes;
+        std::size_t writes = 0;  // The next this many of the queued writes.
         std::uint64_t token = 0;
+        DurableAnswer answer;
     };
     struct Read {
         std::string prefix;
         std::promise<Result<std::vector<store::Record>>> done;
     };
+    // With mutex_ held: the writes from `first` on form the batch of `token`.
+    void queued(std::unique_lock<std::mutex>& lock, std::size_t first, std::uint64_t token,
+                DurableAnswer answer);
     void run();
     // After a commit: true when work came within poll_, false when the time ran out.
     [[nodiscard]] bool poll() const;
-    void commit(std::deque<Batch> batches, bool polled);
+    void commit(bool polled);
 
     store::Store store_;  // Writer thread only (after the constructor).
     const std::string path_;
@@ -87,12 +138,21 @@ private:
     const std::chrono::microseconds poll_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<Batch> batches_;
+    // Guarded by mutex_: what is queued (every batch's writes in one vector, in queue order),
+    // the reads, and the commits reported that the loop has not taken.
+    std::vector<store::Write> writes_;
+    std::vector<Batch> batches_;
     std::deque<std::unique_ptr<Read>> reads_;
+    std::vector<Commit> commits_;
+    std::vector<std::uint64_t> tokens_;
+    bool reported_ = false;  // Committed ran; the loop has not taken since.
     bool stopped_ = false;
     bool sleeping_ = false;             // The writer waits on wake_: a queuer must notify.
     std::atomic<bool> pending_{false};  // Work queued (batches, reads or stop): what poll() reads.
     Counters counters_;
+    // Writer thread only: what run() took to commit, swapped with the queue (capacity kept).
+    std::vector<store::Write> taken_writes_;
+    std::vector<Batch> taken_batches_;
     std::thread thread_;
 };
 

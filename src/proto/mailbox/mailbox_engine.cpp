@@ -267,7 +267,15 @@ void MailboxEngine::start_request(OperationId op, NodeId host, MailboxPacket req
         open_.emplace(host.value, request.source.local, request.id);
         request.floor = floor_of(host, request.source);
     }
-    transmit(host, request, out);
+    if (host == self_ && request.kind == PacketKind::mailbox_send) {
+        // A send to this node is never retransmitted with its body: the host answers it at
+        // once or writes it (M6), and drops or answers from M4 any repeat. So the body moves
+        // into the one transmission instead of being copied.
+        ++counters_.packets_sent;
+        out.send(host, build(std::move(request), incarnation_));
+    } else {
+        transmit(host, request, out);
+    }
     const auto id = request.id;
     outstanding_.emplace(id, Outstanding{op, host, std::move(request), deadline,
                                          now + options_.retransmit_interval, now});
@@ -314,6 +322,10 @@ void MailboxEngine::on_answer(const MailboxPacket& answer, Effects& out) {
 void MailboxEngine::client_tick(Time now, Effects& out) {
     for (auto it = outstanding_.begin(); it != outstanding_.end();) {
         auto& o = it->second;
+        if (o.writing) {  // Completes with its write (M6).
+            ++it;
+            continue;
+        }
         if (now >= o.deadline) {
             const bool receive = o.request.kind == PacketKind::mailbox_receive;
             out.complete(o.op, fail(receive ? Errc::unreachable : Errc::timeout,

@@ -141,6 +141,7 @@ private:
     [[nodiscard]] bool admit(NodeId from, const MailboxPacket& m, Time now);
     void store_message(const std::string& name, Mailbox& box, MailboxPacket& m, Time now,
                        Effects& out);
+    [[nodiscard]] OperationId local_send(const MailboxPacket& m);
     void enqueue(const std::string& name, Mailbox& box, std::uint64_t seq, Entry entry, Time now,
                  Effects& out);
     [[nodiscard]] bool maybe_sent_before_start(const MailboxPacket& m, const Mailbox& box,

@@ -96,8 +96,20 @@ void MailboxEngine::store_message(const std::string& name, Mailbox& box, Mailbox
     }
     remember_seen(key, Seen::State::writing, true);
     const auto token = next_token_++;
-    out.persist(token, message_key(name, seq), encode_message(entry.message));
-    writes_.emplace(token, WriteStore{name, seq, std::move(reply), std::move(entry)});
+    const OperationId answers = local_send(m);
+    out.persist(token, message_key(name, seq), encode_message(entry.message), answers);
+    writes_.emplace(token, WriteStore{name, seq, std::move(reply), std::move(entry), answers});
+}
+
+// M6: a send of this engine's own client to its own host is decided by the write alone: the
+// persist names its operation (a driver may answer it once the write is durable) and the
+// client waits for the write without a timeout or a retransmission.
+OperationId MailboxEngine::local_send(const MailboxPacket& m) {
+    if (m.source.node != self_ || m.source_incarnation != incarnation_) return 0;
+    auto it = outstanding_.find(m.id);
+    if (it == outstanding_.end() || it->second.request.kind != PacketKind::mailbox_send) return 0;
+    it->second.writing = true;
+    return it->second.op;
 }
 
 void MailboxEngine::enqueue(const std::string& name, Mailbox& box, std::uint64_t seq, Entry entry,
@@ -316,10 +328,17 @@ void MailboxEngine::durable_store(WriteStore& w, const Status& status, Time now,
     const SeenKey key{w.entry.message.sender.node.value, w.entry.message.message_id};
     auto it = boxes_.find(w.mailbox);
     if (it == boxes_.end()) {
-        // Destroyed while it was written: take the record back out; the sender learns `closed`.
-        remember_seen(key, Seen::State::refused, false, Errc::closed);
+        // Destroyed while it was written: take the record back out; the sender learns `closed`,
+        // but a local send whose write is durable was accepted by it (M6, M13): it was
+        // discarded with the mailbox, as a message accepted just before the destroy.
+        const bool accepted = status && w.answers != 0;
+        if (accepted) {
+            remember_seen(key, Seen::State::acked, false);
+        } else {
+            remember_seen(key, Seen::State::refused, false, Errc::closed);
+        }
         if (status) out.erase(next_token_++, message_key(w.mailbox, w.seq));
-        w.answer.reason = Errc::closed;
+        w.answer.reason = accepted ? Errc::ok : Errc::closed;
         return transmit(w.answer.target.node, w.answer, out);
     }
     auto& box = it->second;

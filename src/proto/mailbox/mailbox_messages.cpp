@@ -120,6 +120,14 @@ wire::Packet build(const MailboxPacket& m, std::uint32_t self_incarnation) {
     return p;
 }
 
+wire::Packet build(MailboxPacket&& m, std::uint32_t self_incarnation) {
+    Bytes body = std::move(m.body);
+    m.body.clear();
+    wire::Packet p = build(m, self_incarnation);  // Copies the body it no longer has.
+    p.body = std::move(body);
+    return p;
+}
+
 Result<MailboxPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_bytes_max) {
     const auto& h = packet.header;
     if (!is_mailbox_kind(h.kind)) return fail(Errc::malformed, "not a mailbox kind");
@@ -279,7 +287,11 @@ std::string definition_key(std::string_view name) {
 std::string message_key(std::string_view name, std::uint64_t seq) {
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(seq));
-    return "mailbox/m/" + std::string(name) + "/" + hex;
+    // One allocation: the key is longer than a short string's inline buffer.
+    std::string key;
+    key.reserve(10 + name.size() + 1 + 16);
+    key.append("mailbox/m/").append(name).append("/").append(hex);
+    return key;
 }
 
 std::string tombstone_key(NodeId sender, std::uint64_t message_id) {

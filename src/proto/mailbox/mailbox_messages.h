@@ -46,6 +46,8 @@ struct MailboxPacket : Addressing {
 
 // The packet of `m`, sent by a node of incarnation `self_incarnation`.
 [[nodiscard]] wire::Packet build(const MailboxPacket& m, std::uint32_t self_incarnation);
+// The same, moving m's body into the packet (m keeps an empty body).
+[[nodiscard]] wire::Packet build(MailboxPacket&& m, std::uint32_t self_incarnation);
 
 // Errc::malformed (detail names the rule): the kind is not a mailbox kind, the id is 0, a
 // request's source pid is invalid or not on node `from`, its name is missing, empty or longer

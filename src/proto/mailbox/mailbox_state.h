@@ -121,6 +121,7 @@ struct WriteStore {  // A sent message: accept it once durable.
     std::uint64_t seq = 0;
     MailboxPacket answer;
     Entry entry;
+    OperationId answers = 0;  // A local send's operation: its outcome is this write's (M6).
 };
 struct WriteAck {  // An acknowledged message: erase it, keep a tombstone.
     std::string mailbox;
@@ -159,6 +160,9 @@ struct Outstanding {
     Time deadline;
     Time retransmit_at;
     Time first_sent;
+    // A send to this node whose write is under way: it completes with the write (M6), not by
+    // a timeout, and is not retransmitted (the host drops repeats while it writes, M4).
+    bool writing = false;
 };
 
 }  // namespace herald::proto::mailbox

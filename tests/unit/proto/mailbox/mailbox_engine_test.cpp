@@ -67,6 +67,40 @@ TEST(MailboxEngine, AFailedDurableWriteFailsTheSendWithStorageError) {
     EXPECT_TRUE(t.result(t.c(), t.send("orders", "y")).has_value());
 }
 
+// M6 for a send of the host's own node: its write names the send's operation (a driver may
+// answer it once the write is durable), the send waits for the write however long it takes (no
+// timeout, no retransmission), and a durable write answers it accepted even when the mailbox
+// was destroyed meanwhile (M13); a send of another node names no operation and gets `closed`.
+TEST(MailboxEngine, ALocalPersistentSendIsDecidedByItsWriteAlone) {
+    Harness t;
+    (void)t.create("orders", Durability::persistent);
+    t.auto_flush = false;
+    const Pid local{t.host, 5};
+    const auto op = t.send("orders", "mine", local);
+    ASSERT_EQ(t.h().persists.size(), 1u);
+    EXPECT_EQ(t.h().persists[0].answers, op);
+    t.advance(t.options.request_timeout + t.options.request_timeout);
+    EXPECT_FALSE(t.h().completions.contains(op));
+    EXPECT_EQ(t.h().engine->counters().retransmits, 0u);
+    t.flush(t.h());
+    EXPECT_TRUE(t.result(t.h(), op).has_value());
+
+    const auto second = t.send("orders", "gone", local);
+    const auto remote = t.send("orders", "theirs");
+    ASSERT_EQ(t.h().persists.size(), 2u);
+    EXPECT_EQ(t.h().persists[0].answers, second);
+    EXPECT_EQ(t.h().persists[1].answers, 0u);
+    const auto destroy = t.next_op++;
+    t.h().engine->on_destroy(destroy, "orders", t.now, t.h().out);
+    t.absorb(t.h());
+    t.flush(t.h());
+    EXPECT_TRUE(t.result(t.h(), destroy).has_value());
+    EXPECT_TRUE(t.result(t.h(), second).has_value());
+    EXPECT_EQ(t.result(t.c(), remote).error().code, Errc::closed);
+    t.flush(t.h());  // The two records written meanwhile are erased again.
+    EXPECT_TRUE(t.h().disk.empty());
+}
+
 TEST(MailboxEngine, RetriedSendIsStoredOnceWhenTheAcceptWasLost) {
     Harness t;
     (void)t.create("orders", Durability::persistent);

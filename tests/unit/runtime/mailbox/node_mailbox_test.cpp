@@ -3,7 +3,9 @@
 // hands messages out and refuses what it does not know about. The command intake holds
 // mailbox_intake_max commands while the loop is busy, refuses one more with queue_full, then
 // runs them all; commands queued when the node stops complete exactly once, with closed; a
-// stop() from the last completion shuts the node down after that completion's handler.
+// stop() from the last completion shuts the node down after that completion's handler; a
+// blocking persistent send, answered by the store writer, is answered once and its message is
+// there for the sender's next command.
 #include "runtime/node_mailbox.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +18,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "runtime/node.h"
 
@@ -100,6 +103,48 @@ TEST(NodeMailbox, TransientMailboxHandsOutAndUnknownMailboxIsNotFound) {
     EXPECT_EQ(as_text(got->body), "hi");
     EXPECT_EQ(node->mailbox().send(me, node->id(), "nope", {}).error().code, Errc::not_found);
     node->stop();
+}
+
+// A blocking persistent send to this node is answered by the store writer once its write is
+// durable (docs/mailboxes.md "Completion of a persistent send"), and the loop's completion of
+// the same send then leaves the caller alone: four threads send and at once take their own
+// message back (a selective receive with no wait, which finds it only if the engine saw the
+// commit before the sender's next command) and ack it. A caller completed twice would abort
+// (SpinWaiter asserts once); one answered before the commit's loop task was queued would find
+// nothing.
+TEST(NodeMailbox, ABlockingPersistentSendIsAnsweredOnceAndItsMessageIsThereForTheNextCommand) {
+    const auto dir = temp_dir();
+    auto node = start_node(dir);
+    ASSERT_TRUE(node);
+    ASSERT_TRUE(node->mailbox().create({.name = "hop",
+                                        .durability = Durability::persistent,
+                                        .capacity_messages = 1000,
+                                        .capacity_bytes = 1 << 20}));
+    constexpr std::size_t threads = 4;
+    constexpr int rounds = 250;
+    std::array<std::atomic<int>, threads> taken{};
+    std::vector<std::thread> senders;
+    for (std::size_t i = 0; i < threads; ++i) {
+        senders.emplace_back([&, i] {
+            const Pid me{node->id(), static_cast<std::uint64_t>(10 + i)};
+            for (int round = 0; round < rounds; ++round) {
+                const std::string text = std::to_string(i) + "/" + std::to_string(round);
+                if (!node->mailbox().send(me, node->id(), "hop", to_bytes(text))) return;
+                auto got =
+                    node->mailbox().receive(me, node->id(), "hop", Duration::zero(), {.from = me});
+                if (!got || as_text(got->body) != text) return;
+                if (!node->mailbox().ack(me, node->id(), "hop", got->tag)) return;
+                taken[i].fetch_add(1);
+            }
+        });
+    }
+    for (auto& sender : senders) sender.join();
+    for (std::size_t i = 0; i < threads; ++i) EXPECT_EQ(taken[i].load(), rounds) << i;
+    auto stats = node->mailbox().stats();
+    ASSERT_TRUE(stats.has_value());
+    EXPECT_EQ(stats->at(0).messages, 0u);
+    node->stop();
+    std::filesystem::remove_all(dir);
 }
 
 // A persistent mailbox with room for every command the intake can hold.

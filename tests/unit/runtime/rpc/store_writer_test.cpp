@@ -1,7 +1,8 @@
 // StoreWriter: batches reach the store in order and atomically, batches queued during a commit
 // are merged into the next one (group commit), reads see the writes queued before them, and
 // stop() commits what is queued, then refuses; after a commit the writer polls for the next
-// batch before it sleeps, and stop() ends a poll.
+// batch before it sleeps, and stop() ends a poll; a batch's blocking caller is answered once,
+// after its commit was reported, and never after a failed commit.
 #include "runtime/store_writer.h"
 
 #include <gtest/gtest.h>
@@ -30,20 +31,33 @@ private:
     std::string dir_;
 };
 
-// Records every commit the writer reports.
+// Records every commit the writer reports, taking them at once on the writer's thread (the
+// node takes them on its loop); `writer` is set before the first write.
 struct Commits {
     std::mutex mutex;
     std::condition_variable changed;
     std::vector<std::vector<std::uint64_t>> tokens;
     std::vector<bool> ok;
     std::size_t batches = 0;
+    std::size_t reports = 0;
+    StoreWriter* writer = nullptr;
 
     StoreWriter::Committed callback() {
-        return [this](std::vector<std::uint64_t> t, Status status) {
+        return [this] {
+            std::vector<StoreWriter::Commit> taken;
+            std::vector<std::uint64_t> taken_tokens;
+            writer->take_committed(taken, taken_tokens);
             std::lock_guard lock(mutex);
-            batches += t.size();
-            tokens.push_back(std::move(t));
-            ok.push_back(status.has_value());
+            ++reports;
+            std::size_t next = 0;
+            for (const auto& commit : taken) {
+                tokens.emplace_back(
+                    taken_tokens.begin() + static_cast<std::ptrdiff_t>(next),
+                    taken_tokens.begin() + static_cast<std::ptrdiff_t>(next + commit.batches));
+                next += commit.batches;
+                batches += commit.batches;
+                ok.push_back(commit.status.has_value());
+            }
             changed.notify_all();
         };
     }
@@ -63,6 +77,7 @@ TEST(StoreWriter, CommitsBatchesInOrderAndReportsEveryToken) {
     ASSERT_TRUE(store) << store.error().to_string();
     Commits commits;
     StoreWriter writer(std::move(*store), commits.callback());
+    commits.writer = &writer;
     for (std::uint64_t token = 1; token <= 50; ++token) {
         writer.write({put("k", std::to_string(token)), put("k" + std::to_string(token), "x")},
                      token);
@@ -90,6 +105,7 @@ TEST(StoreWriter, ReadsSeeTheWritesQueuedBeforeThem) {
     ASSERT_TRUE(store);
     Commits commits;
     StoreWriter writer(std::move(*store), commits.callback());
+    commits.writer = &writer;
     writer.write({put("app/a", "1")}, 1);
     writer.write({{"app/a", {}, true}, put("app/b", "2")}, 2);
     auto records = writer.read("app/");
@@ -105,6 +121,7 @@ TEST(StoreWriter, StopCommitsWhatIsQueuedAndThenRefuses) {
         ASSERT_TRUE(store);
         Commits commits;
         StoreWriter writer(std::move(*store), commits.callback());
+        commits.writer = &writer;
         for (std::uint64_t token = 1; token <= 20; ++token) {
             writer.write({put("n" + std::to_string(token), "v")}, token);
         }
@@ -129,6 +146,7 @@ TEST(StoreWriter, PollsForTheNextBatchAfterACommitAndStopEndsThePoll) {
     ASSERT_TRUE(store);
     Commits commits;
     StoreWriter writer(std::move(*store), commits.callback(), std::chrono::minutes(1));
+    commits.writer = &writer;
     writer.write({put("a", "1")}, 1);  // The writer sleeps until this: no commit before it.
     commits.wait_batches(1);
     writer.write({put("b", "2")}, 2);  // The writer polls now, for up to a minute.
@@ -138,6 +156,82 @@ TEST(StoreWriter, PollsForTheNextBatchAfterACommitAndStopEndsThePoll) {
     EXPECT_EQ(c.polled, 1u);
     writer.stop();  // Ends the poll that followed the second commit.
     writer.join();
+}
+
+// A caller the writer answers itself: records each answer's ticket and how many batches the
+// writer had reported to `commits` (the loop's on_committed task posted) at that moment.
+struct RecordingWaiter final : DurableWaiter {
+    explicit RecordingWaiter(Commits& c) : commits(c) {}
+    void answer_durable(std::uint64_t ticket) override {
+        std::size_t reported = 0;
+        {
+            std::lock_guard lock(commits.mutex);
+            reported = commits.batches;
+        }
+        std::lock_guard lock(mutex);
+        answers.push_back({ticket, reported});
+        changed.notify_all();
+    }
+    void wait_answers(std::size_t n) {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return answers.size() >= n; });
+    }
+    Commits& commits;
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::pair<std::uint64_t, std::size_t>> answers;  // (ticket, batches reported).
+};
+
+// The one-hop completion (docs/mailboxes.md "Completion of a persistent send"): the writer
+// answers a batch's caller once, after the commit that holds the batch was reported (so the
+// loop's task is queued before the caller wakes), and answers no batch that has no caller.
+TEST(StoreWriter, AnswersABatchsCallerOnceAndOnlyAfterReportingItsCommit) {
+    TempFile file;
+    auto store = store::Store::open(file.path(), {store::Sync::normal});
+    ASSERT_TRUE(store);
+    Commits commits;
+    RecordingWaiter waiter(commits);
+    StoreWriter writer(std::move(*store), commits.callback());
+    commits.writer = &writer;
+    for (std::uint64_t token = 1; token <= 40; ++token) {
+        // Every other batch has a caller, whose ticket is 100 + its token.
+        const DurableAnswer answer =
+            token % 2 == 0 ? DurableAnswer{&waiter, 100 + token} : DurableAnswer{};
+        writer.write({put("k" + std::to_string(token), "v")}, token, answer);
+    }
+    commits.wait_batches(40);
+    waiter.wait_answers(20);
+    writer.stop();
+    writer.join();
+    std::lock_guard lock(waiter.mutex);
+    ASSERT_EQ(waiter.answers.size(), 20u);
+    for (std::size_t i = 0; i < waiter.answers.size(); ++i) {
+        const auto [ticket, reported] = waiter.answers[i];
+        const std::uint64_t token = 2 * (i + 1);
+        EXPECT_EQ(ticket, 100 + token);
+        EXPECT_GE(reported, token) << "answered before its commit was reported";
+    }
+}
+
+// M6: a commit that fails answers no caller from the writer (the loop answers storage_error
+// through the engine, from the commit it takes). A closed store fails every commit.
+TEST(StoreWriter, AnswersNoCallerOfAFailedCommit) {
+    TempFile file;
+    auto store = store::Store::open(file.path(), {store::Sync::normal});
+    ASSERT_TRUE(store);
+    store::Store open = std::move(*store);  // *store is closed now.
+    Commits commits;
+    RecordingWaiter waiter(commits);
+    StoreWriter writer(std::move(*store), commits.callback());
+    commits.writer = &writer;
+    writer.write({put("a", "1")}, 1, DurableAnswer{&waiter, 7});
+    commits.wait_batches(1);
+    writer.stop();
+    writer.join();
+    ASSERT_EQ(commits.ok.size(), 1u);
+    EXPECT_FALSE(commits.ok[0]);
+    std::lock_guard lock(waiter.mutex);
+    EXPECT_TRUE(waiter.answers.empty());
 }
 
 }  // namespace
