@@ -91,6 +91,9 @@ void add_order_options(CLI::App& app, Cli& cli) {
                    "them as the group server sends them, with a group_reset past 16 (0 = none)")
         ->check(CLI::Range(std::uint32_t{0}, std::uint32_t{200}))
         ->capture_default_str();
+    app.add_flag("--pause-coordinator", o.pause_coordinator,
+                 "With --pause-views: pause node 1, whose members coordinate every flush, and "
+                 "churn from the last node");
 }
 
 void add_options(CLI::App& app, Cli& cli) {

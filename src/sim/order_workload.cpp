@@ -163,21 +163,24 @@ void OrderWorkload::give_late(NodeId id) {
     give_view(node, current_view());
 }
 
-// pause_views: the last node hears nothing and sends nothing (the runtime's SIGSTOP: its
-// packets wait or are lost, retransmissions cover both) while the churn makes views.
+// pause_views: the last node (node 1 with pause_coordinator) hears nothing and sends nothing
+// (the runtime's SIGSTOP: its packets wait or are lost, retransmissions cover both) while the
+// churn makes views.
 void OrderWorkload::pause() {
-    paused_ = sim_.node_at(sim_.node_count() - 1).id();
+    paused_ = sim_.node_at(options_.pause_coordinator ? 0 : sim_.node_count() - 1).id();
     sim_.note(sim_.node(paused_).label(), "order_paused", "");
-    for (std::size_t i = 0; i + 1 < sim_.node_count(); ++i) {
+    for (std::size_t i = 0; i < sim_.node_count(); ++i) {
+        if (sim_.node_at(i).id() == paused_) continue;
         sim_.network().block(sim_.node_at(i).id(), paused_);
         sim_.network().block(paused_, sim_.node_at(i).id());
     }
     churn();
 }
 
-// A process of node 1 joins the group, or the one that joined leaves it: one view each.
+// A process of node 1 (of the last node with pause_coordinator) joins the group, or the one
+// that joined leaves it: one view each.
 void OrderWorkload::churn() {
-    SimNode& node = sim_.node(NodeId{1});
+    SimNode& node = sim_.node_at(options_.pause_coordinator ? sim_.node_count() - 1 : 0);
     if (churn_member_) {
         churn_member_.reset();
     } else if (node.up()) {
@@ -196,7 +199,8 @@ void OrderWorkload::churn() {
 }
 
 void OrderWorkload::resume() {
-    for (std::size_t i = 0; i + 1 < sim_.node_count(); ++i) {
+    for (std::size_t i = 0; i < sim_.node_count(); ++i) {
+        if (sim_.node_at(i).id() == paused_) continue;
         sim_.network().unblock(sim_.node_at(i).id(), paused_);
         sim_.network().unblock(paused_, sim_.node_at(i).id());
     }

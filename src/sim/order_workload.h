@@ -48,6 +48,9 @@ struct OrderWorkloadOptions {
     // then it is resumed and given the views it missed as the group server would (G9, G10):
     // one at a time, or only the newest when more than `history_max` were made. Zero: none.
     std::uint32_t pause_views = 0;
+    // With pause_views: node 1 is paused instead (its members sort first: they coordinate every
+    // flush, O30) and the churn process is on the last node.
+    bool pause_coordinator = false;
     static constexpr std::uint64_t history_max = 16;  // docs/groups.md G6.
     std::uint32_t sender_crash_percent = 0;
     std::uint32_t sender_crashes_max = 2;

@@ -68,6 +68,9 @@ struct ScenarioOptions {
     // the newest (a group_reset) when more than the group server keeps (history_max, 16) were
     // made (docs/groups.md G9, G10). Zero: no pause.
     std::uint32_t pause_views = 0;
+    // With pause_views: node 1, whose members coordinate every flush, is paused instead, and the
+    // churn process is on the last node (docs/ordering.md O34 (9) (i)).
+    bool pause_coordinator = false;
 };
 
 // ScenarioOptions::epoch_first for --first-epoch=near-wrap: 16 below 2^32.
