@@ -71,6 +71,31 @@ bool parse_range(std::string_view text, std::uint64_t& first, std::uint64_t& las
            first <= last;
 }
 
+// The order scenarios' own options.
+void add_order_options(CLI::App& app, Cli& cli) {
+    ScenarioOptions& o = cli.options;
+    app.add_option("--address", o.address,
+                   "Order scenarios: the group's address, hosts, multicast (an IP multicast "
+                   "group the member nodes join) or broadcast; first transmissions go there")
+        ->check(CLI::IsMember({"hosts", "multicast", "broadcast"}))
+        ->capture_default_str();
+    app.add_option("--view-lag-ms", cli.view_lag_ms,
+                   "Order scenarios: the last node gets each view this long after the others, "
+                   "and then only the newest view made by then, skipping the ones between "
+                   "(as a group_reset; 0 = none)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{60'000}))
+        ->capture_default_str();
+    app.add_option("--pause-views", o.pause_views,
+                   "Order scenarios: the last node is paused (no packets) from 300 ms while a "
+                   "process of node 1 joins and leaves the group, this many views; then it gets "
+                   "them as the group server sends them, with a group_reset past 16 (0 = none)")
+        ->check(CLI::Range(std::uint32_t{0}, std::uint32_t{200}))
+        ->capture_default_str();
+    app.add_flag("--pause-coordinator", o.pause_coordinator,
+                 "With --pause-views: pause node 1, whose members coordinate every flush, and "
+                 "churn from the last node");
+}
+
 void add_options(CLI::App& app, Cli& cli) {
     ScenarioOptions& o = cli.options;
     app.add_option("--scenario", o.scenario, "Scenario to run (see --list)")->capture_default_str();
@@ -116,17 +141,7 @@ void add_options(CLI::App& app, Cli& cli) {
                    "this long from 100 ms on, then drain (their credit is 4; 0 = no stall)")
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{3'600'000}))
         ->capture_default_str();
-    app.add_option("--address", o.address,
-                   "Order scenarios: the group's address, hosts, multicast (an IP multicast "
-                   "group the member nodes join) or broadcast; first transmissions go there")
-        ->check(CLI::IsMember({"hosts", "multicast", "broadcast"}))
-        ->capture_default_str();
-    app.add_option("--view-lag-ms", cli.view_lag_ms,
-                   "Order scenarios: the last node gets each view this long after the others, "
-                   "and then only the newest view made by then, skipping the ones between "
-                   "(as a group_reset; 0 = none)")
-        ->check(CLI::Range(std::int64_t{0}, std::int64_t{60'000}))
-        ->capture_default_str();
+    add_order_options(app, cli);
     app.add_option("--channels-max", o.channels_max,
                    "Direct engines' live channels per node (0 = 100000); few make receivers "
                    "refuse channels, and senders open new epochs")

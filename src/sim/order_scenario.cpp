@@ -33,6 +33,8 @@ RunReport run_order_scenario(const ScenarioOptions& o, std::uint64_t seed,
     OrderWorkloadOptions w;
     w.stall = o.stall;
     w.view_lag = o.view_lag;
+    w.pause_views = o.pause_views;
+    w.pause_coordinator = o.pause_coordinator;
     w.mode = mode;
     w.members = o.processes;
     w.messages = o.messages;

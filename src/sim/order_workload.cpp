@@ -68,6 +68,9 @@ void OrderWorkload::on_node_started(SimNode& node) {
         p.busy = false;
         schedule(i, uniform(Duration::milliseconds(20), Duration::milliseconds(200)));
     }
+    if (view_id_ == 0 && options_.pause_views > 0 && node.id() == NodeId{1}) {
+        sim_.queue().schedule(Time::zero() + Duration::milliseconds(300), [this] { pause(); });
+    }
     // The first view once every node started at time 0; later, a join after a restart.
     schedule_reconfigure(view_id_ == 0
                              ? Duration::milliseconds(1)
@@ -105,15 +108,23 @@ void OrderWorkload::reconfigure() {
         SimNode& node = sim_.node(p.pid.node);
         if (node.up()) members.push_back(Member{p.pid, node.incarnation()});
     }
+    if (churn_member_ && sim_.node(churn_member_->pid.node).up() &&
+        sim_.node(churn_member_->pid.node).incarnation() == churn_member_->incarnation) {
+        members.push_back(*churn_member_);
+    }
     std::sort(members.begin(), members.end());
     if (members == view_members_ || members.empty()) return;
     view_members_ = members;
     ++view_id_;
     ++numbers_["order_views"];
     const proto::order::View view = current_view();
+    if (options_.pause_views > 0) {  // The views a pause may miss, and a few made before.
+        history_[view.id] = view;
+        if (history_.size() > options_.pause_views + 8) history_.erase(history_.begin());
+    }
     for (std::size_t i = 0; i < sim_.node_count(); ++i) {
         SimNode& node = sim_.node_at(i);
-        if (!node.up()) continue;
+        if (!node.up() || node.id() == paused_) continue;
         if (options_.view_lag > Duration::zero() && i + 1 == sim_.node_count()) {
             sim_.queue().schedule(sim_.now() + options_.view_lag,
                                   [this, id = node.id()] { give_late(id); });
@@ -143,13 +154,90 @@ void OrderWorkload::give_view(SimNode& node, const proto::order::View& view) {
 // group server's reset, docs/groups.md G10); nothing when it has the newest already.
 void OrderWorkload::give_late(NodeId id) {
     SimNode& node = sim_.node(id);
-    if (!node.up() || given_[id] >= view_id_) return;
+    if (!node.up() || id == paused_ || given_[id] >= view_id_) return;
     if (view_id_ > given_[id] + 1) {
         numbers_["order_views_skipped"] += view_id_ - given_[id] - 1;
         sim_.note(node.label(), "order_views_skipped",
                   Fields().add("after", given_[id]).add("view", view_id_).text());
     }
     give_view(node, current_view());
+}
+
+// pause_views: the last node (node 1 with pause_coordinator) hears nothing and sends nothing
+// (the runtime's SIGSTOP: its packets wait or are lost, retransmissions cover both) while the
+// churn makes views.
+void OrderWorkload::pause() {
+    paused_ = sim_.node_at(options_.pause_coordinator ? 0 : sim_.node_count() - 1).id();
+    sim_.note(sim_.node(paused_).label(), "order_paused", "");
+    for (std::size_t i = 0; i < sim_.node_count(); ++i) {
+        if (sim_.node_at(i).id() == paused_) continue;
+        sim_.network().block(sim_.node_at(i).id(), paused_);
+        sim_.network().block(paused_, sim_.node_at(i).id());
+    }
+    churn();
+}
+
+// A process of node 1 (of the last node with pause_coordinator) joins the group, or the one
+// that joined leaves it: one view each.
+void OrderWorkload::churn() {
+    SimNode& node = sim_.node_at(options_.pause_coordinator ? sim_.node_count() - 1 : 0);
+    if (churn_member_) {
+        churn_member_.reset();
+    } else if (node.up()) {
+        churn_member_ = Member{Pid{node.id(), 1000 + churned_}, node.incarnation()};
+    }
+    const std::uint64_t before = view_id_;
+    reconfigure();
+    if (view_id_ != before) ++churned_;
+    if (churned_ < options_.pause_views) {
+        sim_.queue().schedule(
+            sim_.now() + uniform(Duration::milliseconds(20), Duration::milliseconds(50)),
+            [this] { churn(); });
+        return;
+    }
+    sim_.queue().schedule(sim_.now() + Duration::milliseconds(50), [this] { resume(); });
+}
+
+void OrderWorkload::resume() {
+    for (std::size_t i = 0; i < sim_.node_count(); ++i) {
+        if (sim_.node_at(i).id() == paused_) continue;
+        sim_.network().unblock(sim_.node_at(i).id(), paused_);
+        sim_.network().unblock(paused_, sim_.node_at(i).id());
+    }
+    const NodeId node = paused_;
+    paused_ = NodeId{0};
+    sim_.note(sim_.node(node).label(), "order_resumed", "");
+    // What the group server sent it meanwhile, in order (G9, G10): the view after its last
+    // (sent when made), then, once the server no longer kept that one (history_max views
+    // later), the durable view with group_reset at each retransmission: every view from
+    // there on, the views in between skipped.
+    const std::uint64_t last = given_[node];
+    missed_.clear();
+    for (std::uint64_t id = last + 1; id <= view_id_; ++id) {
+        if (id == last + 1 || view_id_ - last <= options_.history_max ||
+            id > last + options_.history_max) {
+            missed_.push_back(id);
+        }
+    }
+    give_missed(node);
+}
+
+// The views it missed, one every 1-5 ms (each once it acknowledged the one before); a view
+// made meanwhile reaches it at once, as any node.
+void OrderWorkload::give_missed(NodeId id) {
+    SimNode& node = sim_.node(id);
+    while (!missed_.empty() && missed_.front() <= given_[id]) missed_.pop_front();
+    if (!node.up() || missed_.empty()) return;
+    const auto view = history_.find(missed_.front());
+    missed_.pop_front();
+    if (view == history_.end()) return give_view(node, current_view());
+    if (view->first > given_[id] + 1) {
+        numbers_["order_views_skipped"] += view->first - given_[id] - 1;
+    }
+    give_view(node, view->second);
+    sim_.queue().schedule(
+        sim_.now() + uniform(Duration::milliseconds(1), Duration::milliseconds(5)),
+        [this, id] { give_missed(id); });
 }
 
 // G22's memberships, as the group engine gives them: a node receives the datagrams of the

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -41,6 +43,15 @@ struct OrderWorkloadOptions {
     // then only the newest view made by then (a group_reset, docs/groups.md G10), so views made
     // less than this apart are skipped there. Zero: every node gets every view at once.
     Duration view_lag = Duration::zero();
+    // O29, O39 (issue 16 item 2): the last node is paused (no packet in or out) from 300 ms
+    // while a churn process of node 1 (not a sender) joins and leaves, making this many views;
+    // then it is resumed and given the views it missed as the group server would (G9, G10):
+    // one at a time, or only the newest when more than `history_max` were made. Zero: none.
+    std::uint32_t pause_views = 0;
+    // With pause_views: node 1 is paused instead (its members sort first: they coordinate every
+    // flush, O30) and the churn process is on the last node.
+    bool pause_coordinator = false;
+    static constexpr std::uint64_t history_max = 16;  // docs/groups.md G6.
     std::uint32_t sender_crash_percent = 0;
     std::uint32_t sender_crashes_max = 2;
     // The group's address in every view (docs/ordering.md O38). With an IP multicast group the
@@ -104,6 +115,10 @@ private:
     [[nodiscard]] proto::order::View current_view() const;
     void give_view(SimNode& node, const proto::order::View& view);
     void give_late(NodeId node);
+    void pause();
+    void churn();
+    void resume();
+    void give_missed(NodeId node);
     void schedule_reconfigure(Duration delay);
     void on_data(const Life& life, const proto::order::Delivery& d);
     [[nodiscard]] Life life_of(const Process& p) const;
@@ -138,6 +153,13 @@ private:
     std::map<NodeId, Duration> clock_offsets_;  // Per node, drawn at its first start.
     std::uint64_t next_payload_ = 1;
     bool liveness_ = false;
+    // pause_views: the paused node (0: none paused), the churn member while it is in the group,
+    // the views made by the churn so far, and the last views made (pause_views + 8 at most).
+    NodeId paused_{0};
+    std::optional<proto::order::Member> churn_member_;
+    std::uint32_t churned_ = 0;
+    std::map<std::uint64_t, proto::order::View> history_;
+    std::deque<std::uint64_t> missed_;  // The views the resumed node is yet to get, by id.
     bool reconfigure_scheduled_ = false;
     std::uint32_t sender_crashes_ = 0;
 };

@@ -188,6 +188,8 @@ std::string replay_line(const ScenarioOptions& o, std::uint64_t seed) {
     if (o.address != d.address) line += " --address=" + o.address;
     count("view-lag-ms", static_cast<std::uint64_t>(o.view_lag.ms()),
           static_cast<std::uint64_t>(d.view_lag.ms()));
+    count("pause-views", o.pause_views, d.pause_views);
+    if (o.pause_coordinator) line += " --pause-coordinator";
     return line;
 }
 

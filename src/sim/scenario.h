@@ -62,6 +62,15 @@ struct ScenarioOptions {
     // the others, and then only the newest view made by then, as a group_reset gives it
     // (docs/groups.md G10): views made less than this apart are skipped there. Zero: none.
     Duration view_lag = Duration::zero();
+    // Order scenarios (docs/ordering.md O29, O39; issue 16 item 2): the last node is paused
+    // (no packet in or out) from 300 ms while a process of node 1 joins and leaves the group,
+    // this many views in all, then resumed: it gets the views it missed one at a time, or only
+    // the newest (a group_reset) when more than the group server keeps (history_max, 16) were
+    // made (docs/groups.md G9, G10). Zero: no pause.
+    std::uint32_t pause_views = 0;
+    // With pause_views: node 1, whose members coordinate every flush, is paused instead, and the
+    // churn process is on the last node (docs/ordering.md O34 (9) (i)).
+    bool pause_coordinator = false;
 };
 
 // ScenarioOptions::epoch_first for --first-epoch=near-wrap: 16 below 2^32.

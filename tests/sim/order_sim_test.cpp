@@ -8,7 +8,7 @@
 // nodes, one crash and restart of a node per seed (a view change and a flush each, which
 // crashes sequencers, ABCAST proposers and CBCAST senders mid-protocol), per-seed buggify
 // modes; sweeps with two and three crashes per seed on four nodes; a sweep with no crash; a
-// sweep where one node skips views (O39).
+// sweep where one node skips views (O39); a sweep where one node is paused while views churn.
 // Replay any failing seed with the line printed: herald-sim --scenario=order_abcast --seed=N ...
 #include <gtest/gtest.h>
 
@@ -246,6 +246,31 @@ TEST(OrderSimulation, AMemberWhoseNodeSkipsViewsHoldsNoFlushBack) {
         const ScenarioOptions options = lagging("order_atomic", lag_ms);
         testing::expect_clean(testing::run_seeds(options, static_cast<std::uint64_t>(seed), 1),
                               options);
+    }
+}
+
+// Issue 16 item 2 (O29, O39): the last node is paused (no packet in or out) while a process of
+// node 1 joins and leaves, 10 views (given one at a time after the pause) or 40 (more than the
+// group server keeps: the view after its last, then a reset, then every view after it). The
+// others queue the views behind a flush that waits for the paused member; they must all end.
+TEST(OrderSimulation, AMemberPausedWhileViewsChurnHoldsNoFlushBack) {
+    const std::uint64_t count = testing::seeds(50, sanitizer_divisor);
+    for (const char* scenario : {"order", "order_atomic"}) {
+        for (const auto& [views, faults] : {std::pair{10u, false}, {40u, false}, {40u, true}}) {
+            ScenarioOptions options = order_options(scenario);
+            options.pause_views = views;
+            if (!faults) {
+                options.crashes = 0;
+                options.partitions = 0;
+            }
+            const Summary summary = testing::run_seeds(options, 1, count);
+            testing::expect_clean(summary, options);
+            if (views == 40 && !faults) {
+                EXPECT_EQ(summary.probes().at("order_views_skipped").seeds, count) << scenario;
+                EXPECT_GT(summary.probes().at("probe_order_flush_skipped_view").seeds, count / 2)
+                    << scenario;
+            }
+        }
     }
 }
 

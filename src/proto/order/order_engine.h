@@ -161,6 +161,8 @@ private:
     [[nodiscard]] FlushReport make_report(const std::string& name, const Endpoint& ep) const;
     void on_report(GroupState& g, const std::string& name, const OrderPacket& m, Time now,
                    Effects& out);
+    [[nodiscard]] static const View* known_view(const GroupState& g, const Member& self,
+                                                std::uint64_t id);
     void answer_decided(const GroupState& g, const std::string& name, Coordination& c,
                         const Member& from, FlushReport report, Time now, Effects& out);
     void decide_late(const GroupState& g, const std::string& name, Coordination& c,

@@ -26,6 +26,10 @@ void OrderEngine::on_view(std::string_view name, const View& view, Time now, Eff
         return;
     }
     GroupState& state = g->second;
+    if (state.view.id != 0 && view.id > state.view.id + 1) {  // O39: a reset skipped views.
+        state.skips.emplace_back(state.view.id + 1, view.id - 1);
+        if (state.skips.size() > recent_views_max) state.skips.pop_front();
+    }
     state.view = view;
     state.recent[view.id] = view;
     if (state.recent.size() > recent_views_max) state.recent.erase(state.recent.begin());
@@ -39,7 +43,7 @@ void OrderEngine::on_view(std::string_view name, const View& view, Time now, Eff
         // O29: a flush whose members are all still in the new view ends first, then the new
         // view is flushed; one that lost a member (maybe a reporter it waits for, or its
         // coordinator) is redirected to the new view's coordinator.
-        if (ep.flushing && keeps_all(ep.pending, view) && ep.queued.size() < recent_views_max) {
+        if (ep.flushing && keeps_all(ep.pending, view) && ep.queued.size() < queued_views_max) {
             ep.queued.push_back(view);
             continue;
         }
@@ -182,10 +186,9 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
     // O30: only this node's current incarnation coordinates: a report addressed to a member of
     // an earlier incarnation (the coordinator crashed, maybe after deciding; this node restarted)
     // or of another node is not this engine's to decide.
-    auto view = g.recent.find(m.view_id);
-    if (m.target.pid.node != self_ || m.target.incarnation != incarnation_ ||
-        view == g.recent.end() || view->second.members.front() != m.target ||
-        !index_of(view->second, m.source)) {
+    const View* view = known_view(g, m.target, m.view_id);
+    if (m.target.pid.node != self_ || m.target.incarnation != incarnation_ || view == nullptr ||
+        view->members.front() != m.target || !index_of(*view, m.source)) {
         ++counters_.stale_dropped;
         return;
     }
@@ -194,10 +197,17 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
         ++counters_.malformed_dropped;
         return;
     }
+    // The coordinations kept are the newest few: a report toward a view older than all of them
+    // when they are full finds its decision forgotten (O34 (9)), and makes none.
+    if (!g.coordinations.contains(m.view_id) && g.coordinations.size() >= recent_views_max &&
+        m.view_id < g.coordinations.begin()->first) {
+        ++counters_.stale_dropped;
+        return;
+    }
     auto [it, fresh] = g.coordinations.try_emplace(m.view_id);
     Coordination& c = it->second;
     if (fresh) {
-        c.view = view->second;
+        c.view = *view;
         c.next_query = now + options_.retransmit_interval;
     }
     while (g.coordinations.size() > recent_views_max) {
@@ -229,6 +239,23 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
     for (const auto& [member, r] : c.reports) send_outcome(name, c, member, out);
 }
 
+// O30: the view `id` as the coordinator `self` knows it: among the last views its node was
+// given, or its own member's installed, pending or queued view. A flush may wait longer than
+// recent_views_max views (a member it waits for is paused while views that keep every member
+// are queued behind it, O29), and its coordinator must still take the reports toward it.
+const View* OrderEngine::known_view(const GroupState& g, const Member& self, std::uint64_t id) {
+    if (auto it = g.recent.find(id); it != g.recent.end()) return &it->second;
+    auto it = g.endpoints.find(self.pid);
+    if (it == g.endpoints.end() || it->second.self != self) return nullptr;
+    const Endpoint& ep = it->second;
+    if (ep.view.id == id) return &ep.view;
+    if (ep.flushing && ep.pending.id == id) return &ep.pending;
+    for (const View& v : ep.queued) {
+        if (v.id == id) return &v;
+    }
+    return nullptr;
+}
+
 // O30: a repeated report after the decision is answered with the outcome for the reporter's
 // old view. O39: a reporter whose report was overtaken by a skipped view's outcome (it installed
 // that view and froze it at once, so its new report holds nothing) reports that view as its old
@@ -236,7 +263,10 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
 void OrderEngine::answer_decided(const GroupState& g, const std::string& name, Coordination& c,
                                  const Member& from, FlushReport report, Time now, Effects& out) {
     auto known = c.reports.find(from);
-    if (known == c.reports.end()) return decide_late(g, name, c, from, std::move(report), now, out);
+    // Not waited for, or a late report whose old view is not decided yet (O39 (f)).
+    if (known == c.reports.end() || !c.outcomes.contains(known->second.old_view_id)) {
+        return decide_late(g, name, c, from, std::move(report), now, out);
+    }
     const bool empty =
         report.delivered_base == 0 && report.delivered.empty() && report.messages.empty();
     if (report.old_view_id > known->second.old_view_id && empty) {
@@ -355,9 +385,13 @@ void OrderEngine::on_query(GroupState& g, const std::string& name, const OrderPa
     out.send(report.target.pid.node, build(report));
 }
 
+// O39: the node was given a view below `id` and then, next, one above it. Kept as runs of
+// skipped ids, not as the views given: a flush may wait far longer than the last 8 views (a
+// paused member's node skipped view 6 by a reset to 21 and was then given 22..44, while the
+// others still flushed toward 6, O29).
 bool OrderEngine::skipped(const GroupState& g, std::uint64_t id) {
-    const auto after = g.recent.lower_bound(id);
-    return after != g.recent.end() && after->first != id && after != g.recent.begin();
+    return std::any_of(g.skips.begin(), g.skips.end(),
+                       [id](const auto& run) { return run.first <= id && id <= run.second; });
 }
 
 namespace {

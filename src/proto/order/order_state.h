@@ -170,6 +170,9 @@ struct GroupState {
     // The flushes it coordinates or coordinated lately, by new view id (the last few).
     std::map<std::uint64_t, Coordination> coordinations;
     std::map<std::uint64_t, View> recent;  // The last views given, by id (the last few).
+    // O39: the runs of view ids this node skipped (given a view more than one above the one
+    // before: a group_reset), first and last id of each, the last few, oldest first.
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> skips;
 };
 
 // Entries sent again to one member per retransmission round at most (O9): a full send window
@@ -178,5 +181,10 @@ inline constexpr std::uint32_t retransmit_burst_max = 128;
 
 // Views and coordinations a group remembers (a flush may end after later views came).
 inline constexpr std::size_t recent_views_max = 8;
+
+// Views a flushing member queues behind its pending view (O29); one more, although it keeps
+// every member, redirects the flush. The same count at every member: members with the same
+// views follow the same path whenever their outcomes come.
+inline constexpr std::size_t queued_views_max = 64;
 
 }  // namespace herald::proto::order

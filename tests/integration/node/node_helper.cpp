@@ -13,15 +13,28 @@
 //   node_helper etcd-group <endpoint,...> <lease-s> <group>   groups on etcd (etcd_groups_test):
 //                                            a process joins <group>, "READY <pid>", then waits
 //                                            to be killed
+//   node_helper ordered-member <listen-url> <server-url> <group> <members> <count> <peers>
+//                                            an ordered group's member on a node of its own
+//                                            (node_process_test, docs/ordering.md O39): joins
+//                                            <group> (made by the test), connects to <peers>
+//                                            (comma-separated urls), prints "READY <url> <pid>"
+//                                            once its ordering view holds <members>; at its
+//                                            first delivered message it multicasts "b-0".."b-9";
+//                                            after <count> ordered messages it prints "ORDER
+//                                            <count> <texts joined by spaces>" and "VIEWS <views
+//                                            its node installed>", then serves until SIGTERM
 // Fault injection comes from $HERALD_FAULTS; $HERALD_PEER_TIMEOUT_MS, when set, replaces the
 // default peer_timeout (a lossy link is not a dead peer: docs/direct.md rule 16). Exit status 0 =
 // role done, 1 = wrong data, 2 = an operation failed, 3 = bad arguments.
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "herald/herald.h"
 
@@ -39,7 +52,8 @@ void on_terminate(int) {
 int usage() {
     std::fprintf(stderr,
                  "usage: node_helper echo URL | sink URL COUNT | source URL PID@URL COUNT | "
-                 "etcd-name ENDPOINTS LEASE_S NAME | etcd-group ENDPOINTS LEASE_S GROUP\n");
+                 "etcd-name ENDPOINTS LEASE_S NAME | etcd-group ENDPOINTS LEASE_S GROUP | "
+                 "ordered-member URL SERVER_URL GROUP MEMBERS COUNT PEERS\n");
     return 3;
 }
 
@@ -152,6 +166,72 @@ int source(const std::string& url, const std::string& address, std::uint64_t cou
     return 0;
 }
 
+// An ordered group's member (see the usage at the top): the group's own messages come from
+// the test's nodes, and ordered_member adds its ten once the traffic reached it.
+int ordered_member(const std::string& url, const std::string& server_url, const std::string& group,
+                   std::size_t members, std::uint64_t count, const std::string& peers) {
+    std::signal(SIGTERM, on_terminate);
+    herald::NodeOptions options;
+    options.listen = url;
+    options.groups.server_url = server_url;
+    options.groups.heartbeat_interval = 100ms;
+    auto node = herald::Node::start(options);
+    if (!node) {
+        say("BAD start " + node.error().to_string());
+        return 2;
+    }
+    std::stringstream list(peers);
+    for (std::string peer; std::getline(list, peer, ',');) {
+        if (auto connected = (*node)->connect(peer); !connected) {
+            say("BAD connect " + peer + " " + connected.error().to_string());
+            return 2;
+        }
+    }
+    auto self = (*node)->spawn();
+    if (!self) return 2;
+    if (auto joined = self->join_group(group); !joined) {
+        say("BAD join " + joined.error().to_string());
+        return 2;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    for (;;) {
+        auto view = self->ordered_view(group);
+        if (view && view->members.size() == members) break;
+        if (std::chrono::steady_clock::now() > deadline) {
+            say("BAD no ordering view of " + std::to_string(members) + " members");
+            return 2;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    say("READY " + (*node)->listen_url() + " " + herald::to_string(self->pid()));
+    std::string order;
+    for (std::uint64_t got = 0; got < count;) {
+        auto envelope = self->receive(60s);
+        if (!envelope) {
+            say("BAD receive after " + std::to_string(got) + ": " + envelope.error().to_string());
+            return 2;
+        }
+        if (!envelope->ordered) continue;
+        auto m = herald::decode_group_message(*envelope);
+        if (!m || m->kind != herald::GroupMessage::Kind::data) continue;
+        order += (got == 0 ? "" : " ") + std::string(m->text());
+        if (++got == 1) {
+            for (int k = 0; k < 10; ++k) {
+                const std::string text = "b-" + std::to_string(k);
+                if (auto sent = self->ordered_multicast(group, text, 30s); !sent) {
+                    say("BAD multicast " + text + ": " + sent.error().to_string());
+                    return 2;
+                }
+            }
+        }
+    }
+    say("ORDER " + std::to_string(count) + " " + order);
+    say("VIEWS " + std::to_string((*node)->stats().group_views_installed));
+    // The others may still need this node's acknowledgements and retransmissions.
+    while (terminated == 0) std::this_thread::sleep_for(20ms);
+    return 0;
+}
+
 // A node whose names and groups are on etcd, and one process of it: "etcd-name" registers
 // `name`, "etcd-group" joins group `name`; then "READY <pid>" and it waits to be killed.
 int etcd_role(bool group, const std::string& endpoints, long long lease_s,
@@ -201,6 +281,10 @@ int main(int argc, char** argv) {
     if ((role == "etcd-name" || role == "etcd-group") && argc == 5) {
         return etcd_role(role == "etcd-group", argv[2], std::strtoll(argv[3], nullptr, 10),
                          argv[4]);
+    }
+    if (role == "ordered-member" && argc == 8) {
+        return ordered_member(argv[2], argv[3], argv[4], std::strtoull(argv[5], nullptr, 10),
+                              std::strtoull(argv[6], nullptr, 10), argv[7]);
     }
     if (role == "source" && argc == 5) {
         return source(argv[2], argv[3], std::strtoull(argv[4], nullptr, 10));

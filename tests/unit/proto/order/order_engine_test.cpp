@@ -1013,6 +1013,58 @@ TEST(OrderEngine, MemberThatJoinedInASkippedViewAnswersThatItHoldsNothing) {
     EXPECT_EQ(net.tags_of(joiner.pid), (std::vector<std::uint8_t>{6}));
 }
 
+// Issue 16 item 2 (O29, O30, O39): node 3 is paused (its packets lost both ways) while a
+// process of node 1 joins and leaves 20 times: members 1 and 2 flush view 1 toward view 3 (view
+// 2 added the process, view 3 dropped it and redirected the flush) and queue views 4..21 behind
+// it, as they keep every member of view 3. Then node 3 runs again and is given what the group
+// server sent meanwhile: view 2 (the view after its last), then view 12 with a reset (a server
+// keeping 10 views no longer kept view 2) and 13..21. The coordinator of view 3 must still take
+// reports toward it (it is no longer among the node's last 8 views), and member 3 must know that
+// its node skipped views 3..11 (no longer among its last 8 views either) to answer their queries;
+// then every member goes through the same views to view 21 and delivers the message of view 1.
+TEST(OrderEngine, MemberPausedWhileViewsChurnDoesNotHoldTheFlushBack) {
+    Net net(3, OrderMode::sequencer);
+    ASSERT_EQ(net.send(3, 7), Errc::ok);
+    net.flush_wire();
+    const auto view = [](std::uint64_t id) {
+        View v;
+        v.id = id;
+        v.members = {Net::member(1), Net::member(2), Net::member(3)};
+        if (id % 2 == 0) v.members.push_back(Member{Pid{NodeId{1}, 100 + id}, 1});
+        std::sort(v.members.begin(), v.members.end());
+        return v;
+    };
+    const auto lose_node_3 = [&net] {
+        std::erase_if(net.wire, [](const Net::InFlight& p) {
+            return p.to == NodeId{3} || p.from == NodeId{3};
+        });
+    };
+    for (std::uint64_t id = 2; id <= 21; ++id) {
+        net.on_view(1, view(id));
+        net.on_view(2, view(id));
+        lose_node_3();
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    EXPECT_EQ(net.engine(1).installed("g", Net::member(1).pid)->id, 1u);
+    for (std::uint64_t id = 2; id <= 21; id = id == 2 ? 12 : id + 1) {
+        net.on_view(3, view(id));
+        net.flush_wire();
+    }
+    for (int round = 0; round < 40; ++round) {
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    for (std::size_t node = 1; node <= 3; ++node) {
+        ASSERT_NE(net.engine(node).installed("g", Net::member(node).pid), nullptr);
+        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 21u) << node;
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{7})) << node;
+    }
+    ASSERT_EQ(net.send(3, 8), Errc::ok);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{7, 8}));
+}
+
 // O39 (b), who answers a query: member 3 flushes view 1 toward view 3 in both runs. When its
 // node skipped view 2 (given views 1 and 3 only), it answers view 2's query with its report of
 // view 1. When its node was given view 2 and then view 3, which lost members of view 2 and
