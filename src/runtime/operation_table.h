@@ -39,26 +39,21 @@ public:
     // Removes and returns the value of `id`; nothing when no operation `id` is pending
     // (completed already, or never issued).
     std::optional<T> take(std::uint64_t id) {
-        const std::uint64_t index = (id & 0xFFFFFFFFu) - 1;
-        if ((id & 0xFFFFFFFFu) == 0 || index >= slots_.size()) return std::nullopt;
-        Slot& slot = slots_[index];
-        if (!slot.used || slot.serial != static_cast<std::uint32_t>(id >> 32)) return std::nullopt;
-        std::optional<T> value(std::move(slot.value));
-        slot.value = T{};
-        slot.used = false;
+        Slot* slot = pending(id);
+        if (slot == nullptr) return std::nullopt;
+        std::optional<T> value(std::move(slot->value));
+        slot->value = T{};
+        slot->used = false;
         --size_;
-        free_.push_back(static_cast<std::uint32_t>(index));
+        free_.push_back(static_cast<std::uint32_t>((id & 0xFFFFFFFFu) - 1));
         if (size_ == 0 && slots_.size() > slots_kept_max) release();
         return value;
     }
 
     // The value of pending operation `id`, or null (completed already, or never issued).
     T* find(std::uint64_t id) {
-        const std::uint64_t index = (id & 0xFFFFFFFFu) - 1;
-        if ((id & 0xFFFFFFFFu) == 0 || index >= slots_.size()) return nullptr;
-        Slot& slot = slots_[index];
-        if (!slot.used || slot.serial != static_cast<std::uint32_t>(id >> 32)) return nullptr;
-        return &slot.value;
+        Slot* slot = pending(id);
+        return slot != nullptr ? &slot->value : nullptr;
     }
 
     // Removes every pending value and returns them in slot order.
@@ -88,6 +83,15 @@ private:
         std::uint32_t serial = 0;
         bool used = false;
     };
+    // The slot of pending operation `id` (index in the low half, serial in the high half), or
+    // null: completed already, or never issued.
+    Slot* pending(std::uint64_t id) {
+        const std::uint64_t index = (id & 0xFFFFFFFFu) - 1;
+        if ((id & 0xFFFFFFFFu) == 0 || index >= slots_.size()) return nullptr;
+        Slot& slot = slots_[index];
+        if (!slot.used || slot.serial != static_cast<std::uint32_t>(id >> 32)) return nullptr;
+        return &slot;
+    }
     void release() {
         std::vector<Slot>().swap(slots_);
         std::vector<std::uint32_t>().swap(free_);
