@@ -19,11 +19,8 @@ StoreWriter::~StoreWriter() {
 }
 
 void StoreWriter::write(std::span<store::Write> writes, std::uint64_t token, DurableAnswer answer) {
-    std::unique_lock lock(mutex_);
-    if (stopped_) return;
-    const std::size_t first = writes_.size();
-    for (auto& write : writes) writes_.push_back(std::move(write));
-    queued(lock, first, token, answer);
+    write(
+        writes, [](store::Write& write) { return std::move(write); }, token, answer);
 }
 
 void StoreWriter::queued(std::unique_lock<std::mutex>& lock, std::size_t first, std::uint64_t token,
