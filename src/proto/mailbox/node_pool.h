@@ -8,8 +8,6 @@
 #include <new>
 #include <type_traits>
 
-#include "core/assert.h"
-
 namespace herald::proto::mailbox {
 
 // A free list of equal-sized blocks. The first block taken sets the pool's block size; a block
