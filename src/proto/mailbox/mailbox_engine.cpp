@@ -58,6 +58,13 @@ MailboxEngine::MailboxEngine(const EngineContext& context, const MailboxOptions&
     HERALD_ASSERT(context.incarnation >= 1);
 }
 
+Mailbox MailboxEngine::new_mailbox() {
+    Mailbox box;
+    box.queued = pooled<QueuedMap>(queued_nodes_);
+    box.leased = pooled<decltype(box.leased)>(leased_nodes_);
+    return box;
+}
+
 void MailboxEngine::on_create(OperationId op, const MailboxSpec& spec, Time now, Effects& out) {
     (void)now;
     if (!valid_mailbox_name(spec.name, options_.name_bytes_max) || spec.capacity_messages == 0 ||
@@ -78,7 +85,7 @@ void MailboxEngine::on_create(OperationId op, const MailboxSpec& spec, Time now,
     if (boxes_.size() >= options_.mailboxes_max) {
         return out.complete(op, fail(Errc::queue_full, "mailboxes_max"));
     }
-    Mailbox box;
+    Mailbox box = new_mailbox();
     box.durability = spec.durability;
     box.capacity_messages = spec.capacity_messages;
     box.capacity_bytes = spec.capacity_bytes;
@@ -291,7 +298,7 @@ std::uint64_t MailboxEngine::floor_of(NodeId host, Pid source) const {
     return std::get<2>(*it);
 }
 
-void MailboxEngine::forget(std::map<std::uint64_t, Outstanding>::iterator it) {
+void MailboxEngine::forget(PooledMap<std::uint64_t, Outstanding>::iterator it) {
     const Outstanding& o = it->second;
     open_.erase({o.host.value, o.request.source.local, o.request.id});
 }

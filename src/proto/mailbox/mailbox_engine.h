@@ -132,7 +132,9 @@ private:
     void arm(Time now, Effects& out);
     void transmit(NodeId to, const MailboxPacket& m, Effects& out);
     [[nodiscard]] std::uint64_t floor_of(NodeId host, Pid source) const;
-    void forget(std::map<std::uint64_t, Outstanding>::iterator it);
+    // An empty mailbox whose queued messages and leases take their nodes from the pools.
+    [[nodiscard]] Mailbox new_mailbox();
+    void forget(PooledMap<std::uint64_t, Outstanding>::iterator it);
 
     // Host side (mailbox_host.cpp).
     void on_send_request(NodeId from, MailboxPacket& m, Time now, Effects& out);
@@ -147,8 +149,8 @@ private:
     [[nodiscard]] bool maybe_sent_before_start(const MailboxPacket& m, const Mailbox& box,
                                                Time now) const;
     void hand_out(const std::string& name, Mailbox& box, Time now, Effects& out);
-    void give(const std::string& name, Mailbox& box, const Waiter& w,
-              std::map<std::uint64_t, Entry>::iterator entry, Time now, Effects& out);
+    void give(const std::string& name, Mailbox& box, const Waiter& w, QueuedMap::iterator entry,
+              Time now, Effects& out);
     [[nodiscard]] bool allowed(const Mailbox& box, Pid who, std::uint8_t right) const;
     [[nodiscard]] MailboxDefinition definition_of(const Mailbox& box) const;
     [[nodiscard]] MailboxPacket deliver_packet(const Waiter& w, std::uint64_t tag,
@@ -193,15 +195,31 @@ private:
     std::uint64_t next_token_ = 1;
     std::uint64_t seen_order_ = 1;
     bool timer_armed_ = false;
+    // Node pools of the per-message tables: declared before the tables, which return their
+    // nodes to them when they are destroyed.
+    NodePool seen_nodes_{node_pool_kept_max};
+    NodePool tombstone_nodes_{node_pool_kept_max};
+    NodePool write_nodes_{node_pool_kept_max};
+    NodePool outstanding_nodes_{node_pool_kept_max};
+    NodePool queued_nodes_{node_pool_kept_max};  // Every mailbox's queued messages.
+    NodePool leased_nodes_{node_pool_kept_max};  // Every mailbox's leases.
+    NodePool answer_nodes_{node_pool_kept_max};
+    NodePool open_nodes_{node_pool_kept_max};
     std::map<std::string, Mailbox, std::less<>> boxes_;
-    std::map<RequestKey, Answer> answers_;
+    PooledMap<RequestKey, Answer> answers_{pooled<decltype(answers_)>(answer_nodes_)};
     std::map<ClientKey, ClientFloor> floors_;  // At most answers_max (M24).
-    std::map<SeenKey, Seen> seen_;
-    std::map<std::uint64_t, SeenKey> tombstones_;       // Acked message ids, oldest first.
-    std::map<std::uint64_t, PendingWrite> writes_;      // By durable token.
-    std::map<std::uint64_t, Outstanding> outstanding_;  // By request id.
+    PooledMap<SeenKey, Seen> seen_{pooled<decltype(seen_)>(seen_nodes_)};
+    // Acked message ids, oldest first.
+    PooledMap<std::uint64_t, SeenKey> tombstones_{pooled<decltype(tombstones_)>(tombstone_nodes_)};
+    // By durable token.
+    PooledMap<std::uint64_t, PendingWrite> writes_{pooled<decltype(writes_)>(write_nodes_)};
+    // By request id.
+    PooledMap<std::uint64_t, Outstanding> outstanding_{
+        pooled<decltype(outstanding_)>(outstanding_nodes_)};
     // Outstanding receives and acks by (host node, source local id, request id): floors (M24).
-    std::set<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>> open_;
+    using OpenKey = std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>;
+    std::set<OpenKey, std::less<OpenKey>, PoolAllocator<OpenKey>> open_{
+        pooled<decltype(open_)>(open_nodes_)};
     // Hosts' incarnations as their answers showed them (M23); at most requests_max hosts.
     std::map<NodeId, std::uint32_t> host_incarnations_;
 };

@@ -135,8 +135,7 @@ bool from_matches(Pid from, Pid sender) {
 }
 
 // The first queued message the waiter may have (M18, M19): O(queued) when it filters.
-std::map<std::uint64_t, Entry>::iterator match(std::map<std::uint64_t, Entry>& queued,
-                                               const Waiter& w) {
+QueuedMap::iterator match(QueuedMap& queued, const Waiter& w) {
     auto it = w.peek ? queued.upper_bound(w.after) : queued.begin();
     while (it != queued.end() && !from_matches(w.from, it->second.message.sender)) ++it;
     return it;
@@ -181,7 +180,7 @@ void MailboxEngine::hand_out(const std::string& name, Mailbox& box, Time now, Ef
 // Answers `w` with the message at `entry`: a copy when it peeks (M19), else the message itself,
 // leased (persistent) or gone from the mailbox (transient).
 void MailboxEngine::give(const std::string& name, Mailbox& box, const Waiter& w,
-                         std::map<std::uint64_t, Entry>::iterator entry, Time now, Effects& out) {
+                         QueuedMap::iterator entry, Time now, Effects& out) {
     const RequestKey key{w.receiver.node.value, w.incarnation, w.receiver.local, w.request};
     if (w.peek) {
         auto packet = deliver_packet(w, 0, entry->second);
@@ -481,7 +480,7 @@ void MailboxEngine::restore_record(const StoredRecord& record) {
     if (key.starts_with("mailbox/b/")) {
         const auto d = decode_definition(record.second);
         if (!d) return void(++counters_.bad_records);
-        Mailbox box;
+        Mailbox box = new_mailbox();
         box.durability = Durability::persistent;
         box.capacity_messages = d->capacity_messages;
         box.capacity_bytes = d->capacity_bytes;

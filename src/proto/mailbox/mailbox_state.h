@@ -18,10 +18,19 @@
 #include "core/time.h"
 #include "proto/effects.h"
 #include "proto/mailbox/mailbox_messages.h"
+#include "proto/mailbox/node_pool.h"
 
 namespace herald::proto::mailbox {
 
 enum class Durability : std::uint8_t { transient, persistent };
+
+// A map whose nodes come from a NodePool of the engine (a map built without one uses the heap).
+template <class Key, class Value, class Less = std::less<Key>>
+using PooledMap = std::map<Key, Value, Less, PoolAllocator<std::pair<const Key, Value>>>;
+
+// The freed nodes each of the engine's pools keeps for reuse (NodePool's bound): enough for
+// two commits' worth of a window of 256 sends in flight, at most a few hundred KiB a pool.
+inline constexpr std::size_t node_pool_kept_max = 1024;
 
 // A message in a mailbox. `deliveries` counts hand-outs in this incarnation; `maybe_seen` is
 // set when it may have reached a receiver before (a lease ended, or it was restored).
@@ -30,6 +39,8 @@ struct Entry {
     std::uint32_t deliveries = 0;
     bool maybe_seen = false;
 };
+
+using QueuedMap = PooledMap<std::uint64_t, Entry>;
 
 struct Lease {
     std::uint64_t seq = 0;
@@ -66,10 +77,10 @@ struct Mailbox {
     std::uint32_t grants_writing = 0;
     std::uint8_t staged_everyone = 0;
     std::map<Grantee, std::uint8_t> staged_grants;
-    std::map<std::uint64_t, Entry> queued;  // By seq: FIFO, redeliveries keep their place.
-    std::map<std::uint64_t, Lease> leased;  // By delivery tag.
-    std::deque<Waiter> waiters;             // In arrival order (first come, first served).
-    std::uint32_t messages = 0;             // queued + leased + being written.
+    QueuedMap queued;                        // By seq: FIFO, redeliveries keep their place.
+    PooledMap<std::uint64_t, Lease> leased;  // By delivery tag.
+    std::deque<Waiter> waiters;              // In arrival order (first come, first served).
+    std::uint32_t messages = 0;              // queued + leased + being written.
     std::uint64_t bytes = 0;
     std::uint64_t next_seq = 1;
     // A bulletin board (docs/boards.md): posts are copied to readers, never taken; each reader

@@ -472,5 +472,52 @@ TEST(BoardEngine, ALateCopyOfAnEvictedPersistentPostAfterARestartGetsItsSeqAndIs
     EXPECT_EQ(t.h().engine->stats().at(0).next_seq, 3u);
 }
 
+TEST(NodePool, AFreedNodeIsReusedForTheNextEntryOfItsMap) {
+    NodePool pool(8);
+    auto map = pooled<PooledMap<std::uint64_t, std::string>>(pool);
+    const auto* first = &*map.emplace(1, "a").first;
+    map.erase(1);
+    EXPECT_EQ(pool.kept(), 1u);
+    const auto* second = &*map.emplace(2, "b").first;
+    EXPECT_EQ(static_cast<const void*>(second), static_cast<const void*>(first));
+    EXPECT_EQ(pool.kept(), 0u);
+    EXPECT_EQ(map.at(2), "b");
+}
+
+TEST(NodePool, KeepsAtMostItsBoundOfFreedNodesAndHandsOtherSizesToTheHeap) {
+    NodePool pool(2);
+    {
+        auto map = pooled<PooledMap<std::uint64_t, std::uint64_t>>(pool);
+        for (std::uint64_t i = 0; i < 5; ++i) map.emplace(i, i);
+        map.clear();
+        EXPECT_EQ(pool.kept(), 2u);
+    }
+    // A block of another size than the pool's is never kept.
+    void* other = pool.take(1024);
+    pool.give(other, 1024);
+    EXPECT_EQ(pool.kept(), 2u);
+}
+
+TEST(NodePool, AMovedOrSwappedMapKeepsItsPoolAndTheEngineTablesStayCorrect) {
+    NodePool pool(4);
+    auto map = pooled<PooledMap<std::uint64_t, std::uint64_t>>(pool);
+    map.emplace(1, 1);
+    PooledMap<std::uint64_t, std::uint64_t> moved;
+    moved = std::move(map);
+    EXPECT_EQ(moved.get_allocator().pool(), &pool);
+    moved.erase(1);
+    EXPECT_EQ(pool.kept(), 1u);
+    // Many persistent messages through one engine: every table reuses nodes and stays right.
+    Harness t;
+    (void)t.create("orders", Durability::persistent);
+    for (int i = 0; i < 50; ++i) {
+        ASSERT_TRUE(t.result(t.c(), t.send("orders", std::to_string(i))).has_value());
+        const auto got = t.received(t.receive("orders", Duration::zero()));
+        EXPECT_EQ(text_of(got.body), std::to_string(i));
+        ASSERT_TRUE(t.result(t.c(), t.ack("orders", got.tag)).has_value());
+    }
+    EXPECT_EQ(t.h().engine->stats().at(0).messages, 0u);
+}
+
 }  // namespace
 }  // namespace herald::proto::mailbox::testing
