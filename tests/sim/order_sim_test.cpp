@@ -283,6 +283,19 @@ TEST(OrderSimulation, AMemberPausedWhileViewsChurnHoldsNoFlushBack) {
     }
 }
 
+// O30, O34 (9) (ii): member 3.12, paused before view 2's outcome reached it, reports toward
+// view 2 for ever once view 2's coordinator went on to coordinate 8 newer flushes (the decision
+// is forgotten) while the others wait for it in the next flush. The coordinator's member, which
+// installed view 2 by that outcome, still holds a copy of it and sends it again.
+TEST(OrderSimulation, AMemberThatMissedAForgottenOutcomeGetsItAgain) {
+    ScenarioOptions options;
+    options.scenario = "order_atomic";
+    options.pause_views = 40;
+    const Summary summary = testing::run_seeds(options, 115, 1);
+    testing::expect_clean(summary, options);
+    EXPECT_EQ(summary.probes().at("probe_order_flush_remembered_outcome").seeds, 1u);
+}
+
 TEST(OrderSimulation, SixMembersWithoutCrashesAreClean) {
     ScenarioOptions options = order_options("order");
     options.processes = 6;

@@ -181,6 +181,11 @@ private:
                     Effects& out);
     bool answer_skipped(const GroupState& g, const std::string& name, const OrderPacket& m,
                         Effects& out);
+    void resend_remembered(const GroupState& g, const std::string& name, const OrderPacket& m,
+                           std::uint64_t old, Effects& out);
+    // O30: a copy of the outcome decided for old view `old` toward view `id`, or nullptr.
+    [[nodiscard]] const Bytes* remembered(const GroupState& g, std::uint64_t old,
+                                          std::uint64_t id) const;
     // O29: the queued views taken one by one as if they arrived now; flushes toward the result.
     void flush_queued(const std::string& name, Endpoint& ep, Time now, Effects& out);
     [[nodiscard]] Bytes decide(OrderMode mode, const std::vector<const FlushReport*>& reports,

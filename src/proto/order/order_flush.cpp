@@ -205,8 +205,7 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
     // when they are full finds its decision forgotten (O34 (9)), and makes none.
     if (!g.coordinations.contains(m.view_id) && g.coordinations.size() >= recent_views_max &&
         m.view_id < g.coordinations.begin()->first) {
-        ++counters_.stale_dropped;
-        return;
+        return resend_remembered(g, name, m, report->old_view_id, out);
     }
     auto [it, fresh] = g.coordinations.try_emplace(m.view_id);
     Coordination& c = it->second;
@@ -253,6 +252,20 @@ bool OrderEngine::answer_skipped(const GroupState& g, const std::string& name, c
                encode_skipped(*run), out);
     out.trace(Time{}, "probe_order_flush_skipped_answer");
     return true;
+}
+
+// O30: a report toward a view whose flush this node no longer keeps (its decision is forgotten)
+// gets a copy of the outcome decided then for its old view if one is still at hand; otherwise
+// it is dropped.
+void OrderEngine::resend_remembered(const GroupState& g, const std::string& name,
+                                    const OrderPacket& m, std::uint64_t old, Effects& out) {
+    const Bytes* o = remembered(g, old, m.view_id);
+    if (o == nullptr) {
+        ++counters_.stale_dropped;
+        return;
+    }
+    send_flush(PacketKind::order_flush_outcome, name, m.target, m.source, m.view_id, *o, out);
+    out.trace(Time{}, "probe_order_flush_remembered_outcome");
 }
 
 // O30: the view `id` as the coordinator `self` knows it: among the last views its node was
@@ -668,6 +681,28 @@ void OrderEngine::on_skipped(const std::string& name, Endpoint& ep, const OrderP
     });
     out.trace(Time{}, "probe_order_flush_coordinator_skipped");
     if (!ep.queued.empty()) flush_queued(name, ep, now, out);
+}
+
+// O30: the outcome that took old view `old` to view `id`, as this node still holds it: the one
+// that installed a local member's view (each member keeps it for O31a), or one a reporter of a
+// flush kept here reported as its previous outcome. The decision itself is forgotten (O34 (9)
+// (ii)), but these are copies of it: sending one again decides nothing anew.
+const Bytes* OrderEngine::remembered(const GroupState& g, std::uint64_t old,
+                                     std::uint64_t id) const {
+    const auto matches = [&](const Bytes& body) {
+        if (body.empty()) return false;
+        const auto o = decode_outcome(body, options_.members_max);
+        return o && o->old_view_id == old && o->view.id == id;
+    };
+    for (const auto& [pid, ep] : g.endpoints) {
+        if (matches(ep.last_outcome)) return &ep.last_outcome;
+    }
+    for (const auto& [view_id, c] : g.coordinations) {
+        for (const auto& [member, r] : c.reports) {
+            if (matches(r.previous_outcome)) return &r.previous_outcome;
+        }
+    }
+    return nullptr;
 }
 
 }  // namespace herald::proto::order
