@@ -253,12 +253,19 @@ TEST(OrderSimulation, AMemberWhoseNodeSkipsViewsHoldsNoFlushBack) {
 // node 1 joins and leaves, 10 views (given one at a time after the pause) or 40 (more than the
 // group server keeps: the view after its last, then a reset, then every view after it). The
 // others queue the views behind a flush that waits for the paused member; they must all end.
+// With pause_coordinator node 1, whose member coordinates every flush, is the one paused (and
+// the last node's process churns): its node skips the view the others flush toward (O39 (g)).
 TEST(OrderSimulation, AMemberPausedWhileViewsChurnHoldsNoFlushBack) {
     const std::uint64_t count = testing::seeds(50, sanitizer_divisor);
     for (const char* scenario : {"order", "order_atomic"}) {
-        for (const auto& [views, faults] : {std::pair{10u, false}, {40u, false}, {40u, true}}) {
+        for (const auto& [views, faults, coordinator] : {std::tuple{10u, false, false},
+                                                         {40u, false, false},
+                                                         {40u, true, false},
+                                                         {40u, false, true},
+                                                         {40u, true, true}}) {
             ScenarioOptions options = order_options(scenario);
             options.pause_views = views;
+            options.pause_coordinator = coordinator;
             if (!faults) {
                 options.crashes = 0;
                 options.partitions = 0;
@@ -267,11 +274,26 @@ TEST(OrderSimulation, AMemberPausedWhileViewsChurnHoldsNoFlushBack) {
             testing::expect_clean(summary, options);
             if (views == 40 && !faults) {
                 EXPECT_EQ(summary.probes().at("order_views_skipped").seeds, count) << scenario;
-                EXPECT_GT(summary.probes().at("probe_order_flush_skipped_view").seeds, count / 2)
-                    << scenario;
+                // O39 (b) when another member is paused; (g) when the coordinator is.
+                const char* probe = coordinator ? "probe_order_flush_skipped_answer"
+                                                : "probe_order_flush_skipped_view";
+                EXPECT_GT(summary.probes().at(probe).seeds, count / 2) << scenario;
             }
         }
     }
+}
+
+// O30, O34 (9) (ii): member 3.12, paused before view 2's outcome reached it, reports toward
+// view 2 for ever once view 2's coordinator went on to coordinate 8 newer flushes (the decision
+// is forgotten) while the others wait for it in the next flush. The coordinator's member, which
+// installed view 2 by that outcome, still holds a copy of it and sends it again.
+TEST(OrderSimulation, AMemberThatMissedAForgottenOutcomeGetsItAgain) {
+    ScenarioOptions options;
+    options.scenario = "order_atomic";
+    options.pause_views = 40;
+    const Summary summary = testing::run_seeds(options, 115, 1);
+    testing::expect_clean(summary, options);
+    EXPECT_EQ(summary.probes().at("probe_order_flush_remembered_outcome").seeds, 1u);
 }
 
 TEST(OrderSimulation, SixMembersWithoutCrashesAreClean) {

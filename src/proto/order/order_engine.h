@@ -174,6 +174,20 @@ private:
     [[nodiscard]] static std::vector<Member> awaited(const GroupState& g, const Coordination& c);
     // O39: this node was given views before and after `id` but not `id` (a reset skipped it).
     [[nodiscard]] static bool skipped(const GroupState& g, std::uint64_t id);
+    [[nodiscard]] static std::optional<SkippedViews> skip_run(const GroupState& g,
+                                                              std::uint64_t id);
+    // O39 (g): the pending view's coordinator answered that its node skipped that view.
+    void on_skipped(const std::string& name, Endpoint& ep, const OrderPacket& m, Time now,
+                    Effects& out);
+    bool answer_skipped(const GroupState& g, const std::string& name, const OrderPacket& m,
+                        Effects& out);
+    void resend_remembered(const GroupState& g, const std::string& name, const OrderPacket& m,
+                           std::uint64_t old, Effects& out);
+    // O30: a copy of the outcome decided for old view `old` toward view `id`, or nullptr.
+    [[nodiscard]] const Bytes* remembered(const GroupState& g, std::uint64_t old,
+                                          std::uint64_t id) const;
+    // O29: the queued views taken one by one as if they arrived now; flushes toward the result.
+    void flush_queued(const std::string& name, Endpoint& ep, Time now, Effects& out);
     [[nodiscard]] Bytes decide(OrderMode mode, const std::vector<const FlushReport*>& reports,
                                const View& next);
     bool catch_up(const std::string& name, Coordination& c, Effects& out);

@@ -187,8 +187,12 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
     // an earlier incarnation (the coordinator crashed, maybe after deciding; this node restarted)
     // or of another node is not this engine's to decide.
     const View* view = known_view(g, m.target, m.view_id);
-    if (m.target.pid.node != self_ || m.target.incarnation != incarnation_ || view == nullptr ||
-        view->members.front() != m.target || !index_of(*view, m.source)) {
+    if (m.target.pid.node != self_ || m.target.incarnation != incarnation_) {
+        ++counters_.stale_dropped;
+        return;
+    }
+    if (view == nullptr && answer_skipped(g, name, m, out)) return;
+    if (view == nullptr || view->members.front() != m.target || !index_of(*view, m.source)) {
         ++counters_.stale_dropped;
         return;
     }
@@ -201,8 +205,7 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
     // when they are full finds its decision forgotten (O34 (9)), and makes none.
     if (!g.coordinations.contains(m.view_id) && g.coordinations.size() >= recent_views_max &&
         m.view_id < g.coordinations.begin()->first) {
-        ++counters_.stale_dropped;
-        return;
+        return resend_remembered(g, name, m, report->old_view_id, out);
     }
     auto [it, fresh] = g.coordinations.try_emplace(m.view_id);
     Coordination& c = it->second;
@@ -237,6 +240,32 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
     c.decided = true;
     ++counters_.flushes;
     for (const auto& [member, r] : c.reports) send_outcome(name, c, member, out);
+}
+
+// O39 (g): a report toward a view this node skipped, to a member of its incarnation: no one
+// decides that view, and the reporter is told so (the run of ids holding it).
+bool OrderEngine::answer_skipped(const GroupState& g, const std::string& name, const OrderPacket& m,
+                                 Effects& out) {
+    const auto run = skip_run(g, m.view_id);
+    if (!run) return false;
+    send_flush(PacketKind::order_flush_outcome, name, m.target, m.source, m.view_id,
+               encode_skipped(*run), out);
+    out.trace(Time{}, "probe_order_flush_skipped_answer");
+    return true;
+}
+
+// O30: a report toward a view whose flush this node no longer keeps (its decision is forgotten)
+// gets a copy of the outcome decided then for its old view if one is still at hand; otherwise
+// it is dropped.
+void OrderEngine::resend_remembered(const GroupState& g, const std::string& name,
+                                    const OrderPacket& m, std::uint64_t old, Effects& out) {
+    const Bytes* o = remembered(g, old, m.view_id);
+    if (o == nullptr) {
+        ++counters_.stale_dropped;
+        return;
+    }
+    send_flush(PacketKind::order_flush_outcome, name, m.target, m.source, m.view_id, *o, out);
+    out.trace(Time{}, "probe_order_flush_remembered_outcome");
 }
 
 // O30: the view `id` as the coordinator `self` knows it: among the last views its node was
@@ -390,8 +419,14 @@ void OrderEngine::on_query(GroupState& g, const std::string& name, const OrderPa
 // paused member's node skipped view 6 by a reset to 21 and was then given 22..44, while the
 // others still flushed toward 6, O29).
 bool OrderEngine::skipped(const GroupState& g, std::uint64_t id) {
-    return std::any_of(g.skips.begin(), g.skips.end(),
-                       [id](const auto& run) { return run.first <= id && id <= run.second; });
+    return skip_run(g, id).has_value();
+}
+
+std::optional<SkippedViews> OrderEngine::skip_run(const GroupState& g, std::uint64_t id) {
+    for (const auto& [first, last] : g.skips) {
+        if (first <= id && id <= last) return SkippedViews{first, last};
+    }
+    return std::nullopt;
 }
 
 namespace {
@@ -554,6 +589,10 @@ void OrderEngine::send_outcome(const std::string& name, const Coordination& c, c
 // O32: deliver, in the outcome's order, every message of it not delivered yet, then install.
 void OrderEngine::on_outcome(const GroupState& g, const std::string& name, Endpoint& ep,
                              const OrderPacket& m, Time now, Effects& out) {
+    if (m.body.size() >= 8 &&
+        std::all_of(m.body.begin(), m.body.begin() + 8, [](std::uint8_t b) { return b == 0; })) {
+        return on_skipped(name, ep, m, now, out);  // Old view 0: O39 (g).
+    }
     // From the pending view's coordinator, or (O39) from the coordinator of a view between the
     // old and the pending one that this node skipped, which this member answered a query of.
     const bool from_pending = m.view_id == ep.pending.id && m.source == ep.pending.members.front();
@@ -596,12 +635,15 @@ void OrderEngine::on_outcome(const GroupState& g, const std::string& name, Endpo
         begin_flush(name, ep, pending, now, out);
         return;
     }
-    if (ep.queued.empty()) return;
-    // The queued views as if they arrived now, one by one (O29): the first is the next pending
-    // view; each later one that keeps every member of the pending view is queued behind it,
-    // each that loses one replaces it and drops the queue, as on_view does. (Stopping at the
-    // first view that keeps all left a member flushing toward a view whose coordinator a later
-    // queued view had dropped: it reported for ever to a dead member, O34 (7).)
+    if (!ep.queued.empty()) flush_queued(name, ep, now, out);
+}
+
+// The queued views as if they arrived now, one by one (O29): the first is the next pending
+// view; each later one that keeps every member of the pending view is queued behind it, each
+// that loses one replaces it and drops the queue, as on_view does. (Stopping at the first view
+// that keeps all left a member flushing toward a view whose coordinator a later queued view had
+// dropped: it reported for ever to a dead member, O34 (7).)
+void OrderEngine::flush_queued(const std::string& name, Endpoint& ep, Time now, Effects& out) {
     View next = ep.queued.front();
     ep.queued.pop_front();
     std::deque<View> kept;
@@ -615,6 +657,52 @@ void OrderEngine::on_outcome(const GroupState& g, const std::string& name, Endpo
     }
     ep.queued = std::move(kept);
     begin_flush(name, ep, next, now, out);
+}
+
+// O39 (g): the coordinator of the pending view answered that its node skipped views
+// first..last, the pending one among them: it never decides them, so the flush can never end
+// there (as if the view had lost its coordinator). The member drops the pending view and every
+// queued view of the run with the same coordinator, and takes the views left as if they arrived
+// now (O29); with none left it keeps reporting until a later view comes.
+void OrderEngine::on_skipped(const std::string& name, Endpoint& ep, const OrderPacket& m, Time now,
+                             Effects& out) {
+    const auto run = decode_skipped(m.body);
+    if (!run) {
+        ++counters_.malformed_dropped;
+        return;
+    }
+    if (!ep.flushing || m.view_id != ep.pending.id || m.source != ep.pending.members.front() ||
+        m.view_id < run->first || m.view_id > run->last) {
+        ++counters_.stale_dropped;
+        return;
+    }
+    std::erase_if(ep.queued, [&](const View& v) {
+        return v.id >= run->first && v.id <= run->last && v.members.front() == m.source;
+    });
+    out.trace(Time{}, "probe_order_flush_coordinator_skipped");
+    if (!ep.queued.empty()) flush_queued(name, ep, now, out);
+}
+
+// O30: the outcome that took old view `old` to view `id`, as this node still holds it: the one
+// that installed a local member's view (each member keeps it for O31a), or one a reporter of a
+// flush kept here reported as its previous outcome. The decision itself is forgotten (O34 (9)
+// (ii)), but these are copies of it: sending one again decides nothing anew.
+const Bytes* OrderEngine::remembered(const GroupState& g, std::uint64_t old,
+                                     std::uint64_t id) const {
+    const auto matches = [&](const Bytes& body) {
+        if (body.empty()) return false;
+        const auto o = decode_outcome(body, options_.members_max);
+        return o && o->old_view_id == old && o->view.id == id;
+    };
+    for (const auto& [pid, ep] : g.endpoints) {
+        if (matches(ep.last_outcome)) return &ep.last_outcome;
+    }
+    for (const auto& [view_id, c] : g.coordinations) {
+        for (const auto& [member, r] : c.reports) {
+            if (matches(r.previous_outcome)) return &r.previous_outcome;
+        }
+    }
+    return nullptr;
 }
 
 }  // namespace herald::proto::order

@@ -450,6 +450,25 @@ Result<OrderPacket> parse(NodeId from, wire::Packet& packet, std::uint32_t name_
     return m;
 }
 
+Bytes encode_skipped(const SkippedViews& s) {
+    Bytes out;
+    put_u64(out, 0);
+    put_u64(out, s.first);
+    put_u64(out, s.last);
+    return out;
+}
+
+std::optional<SkippedViews> decode_skipped(ByteView bytes) {
+    SkippedViews s;
+    Reader r(bytes);
+    std::uint64_t old = 0;
+    if (!r.u64(old) || old != 0 || !r.u64(s.first) || !r.u64(s.last) || !r.done() || s.first == 0 ||
+        s.first > s.last) {
+        return std::nullopt;
+    }
+    return s;
+}
+
 Bytes encode_report(const FlushReport& r) {
     Bytes out;
     put_u64(out, r.old_view_id);

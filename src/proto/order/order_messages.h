@@ -160,6 +160,16 @@ struct FlushOutcome {
     std::vector<Held> messages;  // What the old view delivers, in delivery order.
     View view;                   // The view it installs.
 };
+// O39 (g): the coordinator's node skipped views first..last (the report's new view among
+// them), so it never decides them: an order_flush_outcome whose body is u64 0 (no old view),
+// u64 first, u64 last (1 <= first <= last).
+struct SkippedViews {
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+};
+[[nodiscard]] Bytes encode_skipped(const SkippedViews& s);
+// nullopt when `bytes` is not a skipped-views answer (e.g. an outcome: its old view is not 0).
+[[nodiscard]] std::optional<SkippedViews> decode_skipped(ByteView bytes);
 [[nodiscard]] Bytes encode_report(const FlushReport& r);
 [[nodiscard]] std::optional<FlushReport> decode_report(ByteView bytes, std::uint32_t members_max);
 [[nodiscard]] Bytes encode_outcome(const FlushOutcome& o);

@@ -1065,6 +1065,83 @@ TEST(OrderEngine, MemberPausedWhileViewsChurnDoesNotHoldTheFlushBack) {
     EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{7, 8}));
 }
 
+// O39 (g), the paused member is the coordinator: node 1, whose member coordinates every view,
+// is paused while a process of node 3 joins and leaves 20 times. Members 2 and 3 flush view 1
+// toward view 3 (view 2 added the process, view 3 dropped it and redirected the flush) and queue
+// views 4..21 behind it. Node 1 is then given view 2 and, by a reset, views 12..21: it never
+// knew view 3, so it can never decide it. Asked toward view 3, it answers that its node skipped
+// views 3..11; members 2 and 3 drop view 3 and the queued views of that run it coordinates, and
+// take views 12..21 as if they came then (O29): the same path as member 1.
+// Without the answer members 2 and 3 reported toward view 3 for ever.
+TEST(OrderEngine, CoordinatorWhoseNodeSkippedTheViewAnswersSoTheOthersMoveOn) {
+    Net net(3, OrderMode::sequencer);
+    ASSERT_EQ(net.send(2, 7), Errc::ok);
+    net.flush_wire();
+    const auto view = [](std::uint64_t id) {
+        View v;
+        v.id = id;
+        v.members = {Net::member(1), Net::member(2), Net::member(3)};
+        if (id % 2 == 0) v.members.push_back(Member{Pid{NodeId{3}, 100 + id}, 1});
+        std::sort(v.members.begin(), v.members.end());
+        return v;
+    };
+    const auto lose_node_1 = [&net] {
+        std::erase_if(net.wire, [](const Net::InFlight& p) {
+            return p.to == NodeId{1} || p.from == NodeId{1};
+        });
+    };
+    for (std::uint64_t id = 2; id <= 21; ++id) {
+        net.on_view(2, view(id));
+        net.on_view(3, view(id));
+        lose_node_1();
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    for (std::uint64_t id = 2; id <= 21; id = id == 2 ? 12 : id + 1) {
+        net.on_view(1, view(id));
+        lose_node_1();
+    }
+    // The answer itself: to a report toward view 3, the skipped run, under view id 3.
+    OrderPacket report;
+    report.kind = wire::PacketKind::order_flush_report;
+    report.source = Net::member(2);
+    report.target = Net::member(1);
+    report.group = "g";
+    report.view_id = 3;
+    FlushReport body;
+    body.old_view_id = 1;
+    body.old_members = view(1).members;
+    body.contiguous.assign(3, 0);
+    report.body = encode_report(body);
+    wire::Packet packet = build(report);
+    Effects out;
+    net.engine(1).on_packet(NodeId{2}, packet, net.now, out);
+    const auto answers = sent_of_kind(out, NodeId{1}, wire::PacketKind::order_flush_outcome);
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_EQ(answers[0].target, Net::member(2));
+    EXPECT_EQ(answers[0].view_id, 3u);
+    const auto run = decode_skipped(answers[0].body);
+    ASSERT_TRUE(run.has_value());
+    EXPECT_EQ(run->first, 3u);
+    EXPECT_EQ(run->last, 11u);
+    for (int round = 0; round < 40; ++round) {
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    for (std::size_t node = 1; node <= 3; ++node) {
+        ASSERT_NE(net.engine(node).installed("g", Net::member(node).pid), nullptr);
+        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 21u) << node;
+        EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{7})) << node;
+    }
+    // Member 1's path and the others': views 1, 13, 15, 17, 19, 21 (each odd one dropped the
+    // process the one before added, O29).
+    EXPECT_EQ(net.engine(1).counters().views_installed, 6u);
+    EXPECT_EQ(net.engine(2).counters().views_installed, 6u);
+    ASSERT_EQ(net.send(1, 8), Errc::ok);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{7, 8}));
+}
+
 // O39 (b), who answers a query: member 3 flushes view 1 toward view 3 in both runs. When its
 // node skipped view 2 (given views 1 and 3 only), it answers view 2's query with its report of
 // view 1. When its node was given view 2 and then view 3, which lost members of view 2 and

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "proto/fields.h"
 
 namespace herald::proto::order {
@@ -392,6 +394,30 @@ TEST(OrderMessages, FlushReportAndOutcomeRoundTripAndRejectTruncation) {
     ASSERT_TRUE(outcome.has_value());
     EXPECT_EQ(outcome->messages[0].entry.clock, h.entry.clock);
     EXPECT_EQ(outcome->view, o.view);
+    EXPECT_FALSE(decode_skipped(encode_outcome(o)).has_value());  // Old view 3: an outcome.
+}
+
+// O39 (g): the skipped-views answer is 24 bytes, u64 0, u64 first, u64 last, 1 <= first <= last.
+TEST(OrderMessages, SkippedViewsAnswerRoundTripsAndRejectsBadRuns) {
+    const Bytes bytes = encode_skipped(SkippedViews{3, 11});
+    ASSERT_EQ(bytes.size(), 24u);
+    EXPECT_TRUE(std::all_of(bytes.begin(), bytes.begin() + 8, [](auto b) { return b == 0; }));
+    const auto back = decode_skipped(bytes);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->first, 3u);
+    EXPECT_EQ(back->last, 11u);
+    EXPECT_TRUE(decode_skipped(encode_skipped(SkippedViews{5, 5})).has_value());
+    EXPECT_FALSE(decode_skipped(encode_skipped(SkippedViews{0, 4})).has_value());
+    EXPECT_FALSE(decode_skipped(encode_skipped(SkippedViews{6, 5})).has_value());
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+        EXPECT_FALSE(decode_skipped(ByteView(bytes).first(n)).has_value()) << n;
+    }
+    Bytes longer = bytes;
+    longer.push_back(0);
+    EXPECT_FALSE(decode_skipped(longer).has_value());
+    Bytes not_zero = bytes;
+    not_zero[0] = 1;
+    EXPECT_FALSE(decode_skipped(not_zero).has_value());
 }
 
 }  // namespace
