@@ -1,5 +1,6 @@
 // TimerSet: one engine's timers (TimerId -> due time), kept in due order, so the Node can arm a
-// single asio timer at the earliest due time of all its engines. Layer: runtime. Loop thread.
+// single asio timer at the earliest due time of all its engines; WakeSchedule: when that timer
+// must move. Layer: runtime. Loop thread.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +50,28 @@ private:
     ByTime by_time_;
     std::vector<ById::node_type> spare_by_id_;
     std::vector<ByTime::node_type> spare_by_time_;
+};
+
+// The loop's one wake-up. The node asks it once per batch of inputs (at the batch's end) with
+// the earliest deadline of all its timer sets: the wake-up follows that deadline both ways, so
+// a timer whose work already happened (cancelled, or moved later) does not wake the loop, and
+// an unchanged deadline costs no system call.
+class WakeSchedule {
+public:
+    enum class Action : std::uint8_t {
+        keep,    // The timer is armed at `earliest` already (or nothing is due and none armed).
+        arm,     // (Re-)arm the timer at `earliest`.
+        cancel,  // Nothing is due: cancel the armed timer.
+    };
+    // `earliest`: the earliest deadline of all timers, Time::max() when none is set.
+    [[nodiscard]] Action update(Time earliest);
+    // The armed timer fired (or was lost): nothing is armed until the next update.
+    void fired() { armed_ = Time::max(); }
+    // When the armed timer fires; Time::max() when none is armed.
+    [[nodiscard]] Time armed() const { return armed_; }
+
+private:
+    Time armed_ = Time::max();
 };
 
 }  // namespace herald::runtime

@@ -1,5 +1,6 @@
-// TimerSet: one engine's timers in due order; set moves, cancel removes. OperationTable: the
-// node's pending operations by id, in reused slots.
+// TimerSet: one engine's timers in due order; set moves, cancel removes. WakeSchedule: the
+// loop's one wake-up follows the earliest deadline. OperationTable: the node's pending
+// operations by id, in reused slots.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -69,6 +70,28 @@ TEST(TimerSet, ReusedNodesKeepOrderAndIdentity) {
         EXPECT_EQ(timers.size(), 0u);
         EXPECT_FALSE(timers.pop_due(Time::max()).has_value());
     }
+}
+
+// The loop's wake-up follows the earliest deadline both ways: a deadline that moved later (its
+// timer cancelled or moved) re-arms it later instead of waking the loop for nothing, and an
+// unchanged deadline leaves the armed timer alone (no timerfd_settime).
+TEST(WakeSchedule, FollowsTheEarliestDeadlineBothWaysAndKeepsAnUnchangedOne) {
+    using Action = WakeSchedule::Action;
+    WakeSchedule wake;
+    EXPECT_EQ(wake.update(Time::max()), Action::keep);  // Nothing due, nothing armed.
+    EXPECT_EQ(wake.update(at(100)), Action::arm);
+    EXPECT_EQ(wake.update(at(100)), Action::keep);
+    EXPECT_EQ(wake.update(at(40)), Action::arm);  // Earlier.
+    EXPECT_EQ(wake.armed(), at(40));
+    EXPECT_EQ(wake.update(at(500)), Action::arm);  // Later: the timer at 40 was cancelled.
+    EXPECT_EQ(wake.armed(), at(500));
+    EXPECT_EQ(wake.update(at(500)), Action::keep);
+    EXPECT_EQ(wake.update(Time::max()), Action::cancel);
+    EXPECT_EQ(wake.update(Time::max()), Action::keep);
+    EXPECT_EQ(wake.update(at(700)), Action::arm);
+    wake.fired();  // Nothing is armed after the timer fired, even for the same deadline.
+    EXPECT_EQ(wake.armed(), Time::max());
+    EXPECT_EQ(wake.update(at(700)), Action::arm);
 }
 
 TEST(OperationTable, TakesEachOperationOnceByItsId) {
