@@ -76,8 +76,11 @@ std::optional<proto::TimerId> TimerSet::pop_due(Time now) {
     return proto::TimerId{id};
 }
 
-WakeSchedule::Action WakeSchedule::update(Time earliest) {
+WakeSchedule::Action WakeSchedule::update(Time earliest, Time now) {
     if (earliest == armed_) return Action::keep;
+    if (earliest > armed_ && armed_ - now > later_horizon) {
+        return Action::keep;  // Armed early but not soon: an earlier deadline likely comes back.
+    }
     armed_ = earliest;
     return earliest == Time::max() ? Action::cancel : Action::arm;
 }

@@ -579,7 +579,7 @@ void Node::rearm() {
     if (!flushing_) schedule_flush();
 }
 
-void Node::arm_wake() {
+void Node::arm_wake(Time now_time) {
     if (!wake_dirty_ || shut_down_) return;
     wake_dirty_ = false;
     Time earliest = Time::max();
@@ -593,7 +593,7 @@ void Node::arm_wake() {
         node_timers_.set(node_timer(NodeTimer::reassembly, 0), *t);
     }
     consider(node_timers_.earliest());
-    switch (wake_.update(earliest)) {
+    switch (wake_.update(earliest, now_time)) {
         case WakeSchedule::Action::keep:
             return;
         case WakeSchedule::Action::cancel:
@@ -717,7 +717,7 @@ void Node::flush() {
     proto::EngineSet::apply(effects_, carrier);
     run_deferred();
     hand_deliveries();  // What the batch's end delivered.
-    arm_wake();  // The batch's timers, those set at its end too (e.g. ordering retransmissions).
+    arm_wake(t);  // The batch's timers, those set at its end too (e.g. ordering retransmissions).
     rpc_->release_handlers();  // The handler runs this batch queued.
     flushing_ = was_flushing;
     link_->flush();

@@ -310,7 +310,7 @@ private:
     // The batch's end: arms the loop's wake-up at the earliest deadline of all timer sets (the
     // engines', the node's, the link's reassembly), earlier or later than before; no system
     // call when that deadline did not change.
-    void arm_wake();
+    void arm_wake(Time now);
     void schedule_flush();
     // Ends the loop batch: the engines send what they held back (on_batch_end), then the link
     // and the transport flush.

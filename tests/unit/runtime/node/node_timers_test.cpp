@@ -72,26 +72,33 @@ TEST(TimerSet, ReusedNodesKeepOrderAndIdentity) {
     }
 }
 
-// The loop's wake-up follows the earliest deadline both ways: a deadline that moved later (its
-// timer cancelled or moved) re-arms it later instead of waking the loop for nothing, and an
-// unchanged deadline leaves the armed timer alone (no timerfd_settime).
-TEST(WakeSchedule, FollowsTheEarliestDeadlineBothWaysAndKeepsAnUnchangedOne) {
+// The loop's wake-up follows the earliest deadline: at once when it moves earlier; later only
+// when the armed wake-up is due within later_horizon (it would wake the loop for a timer whose
+// work already happened); a wake-up due later stays armed early (a busy loop sets an earlier
+// deadline again soon), and an unchanged one is left alone. Fails when the schedule only moves
+// earlier (the step at 39.5 ms) or moves later whenever the deadline does (the step at 0 ms).
+TEST(WakeSchedule, FollowsTheEarliestDeadlineEarlierAtOnceAndLaterWhenTheWakeUpIsDue) {
     using Action = WakeSchedule::Action;
+    auto us = [](std::int64_t n) { return Time::from_ns(n * 1'000); };
+    ASSERT_EQ(WakeSchedule::later_horizon, Duration::milliseconds(1));
     WakeSchedule wake;
-    EXPECT_EQ(wake.update(Time::max()), Action::keep);  // Nothing due, nothing armed.
-    EXPECT_EQ(wake.update(at(100)), Action::arm);
-    EXPECT_EQ(wake.update(at(100)), Action::keep);
-    EXPECT_EQ(wake.update(at(40)), Action::arm);  // Earlier.
-    EXPECT_EQ(wake.armed(), at(40));
-    EXPECT_EQ(wake.update(at(500)), Action::arm);  // Later: the timer at 40 was cancelled.
-    EXPECT_EQ(wake.armed(), at(500));
-    EXPECT_EQ(wake.update(at(500)), Action::keep);
-    EXPECT_EQ(wake.update(Time::max()), Action::cancel);
-    EXPECT_EQ(wake.update(Time::max()), Action::keep);
-    EXPECT_EQ(wake.update(at(700)), Action::arm);
+    EXPECT_EQ(wake.update(Time::max(), us(0)), Action::keep);  // Nothing due, nothing armed.
+    EXPECT_EQ(wake.update(us(100'000), us(0)), Action::arm);
+    EXPECT_EQ(wake.update(us(100'000), us(0)), Action::keep);
+    EXPECT_EQ(wake.update(us(40'000), us(0)), Action::arm);  // Earlier.
+    EXPECT_EQ(wake.armed(), us(40'000));
+    EXPECT_EQ(wake.update(us(60'000), us(0)),
+              Action::keep);              // Later, but the wake-up is 40 ms off.
+    EXPECT_EQ(wake.armed(), us(40'000));  // Early, never late.
+    EXPECT_EQ(wake.update(us(60'000), us(39'500)), Action::arm);  // Due in 0.5 ms: move it.
+    EXPECT_EQ(wake.armed(), us(60'000));
+    EXPECT_EQ(wake.update(us(60'000), us(39'500)), Action::keep);
+    EXPECT_EQ(wake.update(Time::max(), us(59'500)), Action::cancel);
+    EXPECT_EQ(wake.update(Time::max(), us(59'500)), Action::keep);
+    EXPECT_EQ(wake.update(us(700'000), us(59'500)), Action::arm);
     wake.fired();  // Nothing is armed after the timer fired, even for the same deadline.
     EXPECT_EQ(wake.armed(), Time::max());
-    EXPECT_EQ(wake.update(at(700)), Action::arm);
+    EXPECT_EQ(wake.update(us(700'000), us(60'000)), Action::arm);
 }
 
 TEST(OperationTable, TakesEachOperationOnceByItsId) {
