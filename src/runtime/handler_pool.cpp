@@ -32,6 +32,24 @@ bool HandlerPool::submit(std::function<void()> job) {
     return true;
 }
 
+bool HandlerPool::submit_held(std::function<void()> job) {
+    std::lock_guard lock(shared_->mutex);
+    if (shared_->stopped || shared_->jobs.size() >= shared_->jobs_max) return false;
+    shared_->jobs.push_back(std::move(job));
+    return true;
+}
+
+void HandlerPool::release() {
+    std::size_t wakes = 0;
+    {
+        std::lock_guard lock(shared_->mutex);
+        wakes = std::min(shared_->sleeping, shared_->jobs.size());
+    }
+    // A worker woken but not yet running still counts as sleeping: a second release() before
+    // it runs may wake one more than needed, never fewer.
+    for (std::size_t i = 0; i < wakes; ++i) shared_->wake.notify_one();
+}
+
 void HandlerPool::stop() {
     std::deque<std::function<void()>> dropped;
     {
@@ -65,12 +83,21 @@ std::size_t HandlerPool::queued() const {
     return shared_->jobs.size();
 }
 
+std::size_t HandlerPool::sleeping() const {
+    std::lock_guard lock(shared_->mutex);
+    return shared_->sleeping;
+}
+
 void HandlerPool::run(const std::shared_ptr<Shared>& shared) {
     for (;;) {
         std::function<void()> job;
         {
             std::unique_lock lock(shared->mutex);
-            shared->wake.wait(lock, [&] { return shared->stopped || !shared->jobs.empty(); });
+            while (!shared->stopped && shared->jobs.empty()) {
+                ++shared->sleeping;
+                shared->wake.wait(lock);
+                --shared->sleeping;
+            }
             if (shared->stopped) return;
             job = std::move(shared->jobs.front());
             shared->jobs.pop_front();

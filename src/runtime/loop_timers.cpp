@@ -1,4 +1,4 @@
-// TimerSet: one engine's timers in due order. Layer: runtime.
+// TimerSet: one engine's timers in due order; WakeSchedule: the loop's wake-up. Layer: runtime.
 #include "runtime/loop_timers.h"
 
 namespace herald::runtime {
@@ -74,6 +74,15 @@ std::optional<proto::TimerId> TimerSet::pop_due(Time now) {
     erase_by_time(by_time_.begin());
     erase_by_id(at_by_id_.find(id));
     return proto::TimerId{id};
+}
+
+WakeSchedule::Action WakeSchedule::update(Time earliest, Time now) {
+    if (earliest == armed_) return Action::keep;
+    if (earliest > armed_ && armed_ - now > later_horizon) {
+        return Action::keep;  // Armed early but not soon: an earlier deadline likely comes back.
+    }
+    armed_ = earliest;
+    return earliest == Time::max() ? Action::cancel : Action::arm;
 }
 
 void TimerSet::clear() {

@@ -1,5 +1,6 @@
 // TimerSet: one engine's timers (TimerId -> due time), kept in due order, so the Node can arm a
-// single asio timer at the earliest due time of all its engines. Layer: runtime. Loop thread.
+// single asio timer at the earliest due time of all its engines; WakeSchedule: when that timer
+// must move. Layer: runtime. Loop thread.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +50,37 @@ private:
     ByTime by_time_;
     std::vector<ById::node_type> spare_by_id_;
     std::vector<ByTime::node_type> spare_by_time_;
+};
+
+// The loop's one wake-up. The node asks it once per batch of inputs (at the batch's end) with
+// the earliest deadline of all its timer sets. An earlier deadline re-arms it at once. A later
+// one re-arms it only when the armed wake-up is due within later_horizon: then it would wake
+// the loop for nothing (a timer whose work already happened: an ack that left, a call that
+// ended). One due later is left armed early: a busy loop sets an earlier deadline again within
+// microseconds (an RPC server's 20 ms timer per request), so moving it later every batch would
+// cost two timerfd_settime calls per batch instead of one early wake-up per timer period. An
+// unchanged deadline costs nothing. Never armed later than the earliest deadline.
+class WakeSchedule {
+public:
+    enum class Action : std::uint8_t {
+        keep,    // The timer is armed at `earliest` already (or nothing is due and none armed).
+        arm,     // (Re-)arm the timer at `earliest`.
+        cancel,  // Nothing is due: cancel the armed timer.
+    };
+    // `earliest`: the earliest deadline of all timers, Time::max() when none is set; `now`: the
+    // batch's time.
+    [[nodiscard]] Action update(Time earliest, Time now);
+    // The armed timer fired (or was lost): nothing is armed until the next update.
+    void fired() { armed_ = Time::max(); }
+    // When the armed timer fires; Time::max() when none is armed.
+    [[nodiscard]] Time armed() const { return armed_; }
+
+    // An armed wake-up due this soon is moved later when the deadline moved later: about a
+    // scheduling quantum, below the 20-50 ms timers of a busy RPC server or direct channel.
+    static constexpr Duration later_horizon = Duration::milliseconds(1);
+
+private:
+    Time armed_ = Time::max();
 };
 
 }  // namespace herald::runtime

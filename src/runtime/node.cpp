@@ -573,6 +573,15 @@ void Node::check_drained() {
 
 void Node::rearm() {
     if (shut_down_) return;
+    wake_dirty_ = true;
+    // flush() runs after every handler already queued, before the loop can sleep, so no
+    // deadline set by this batch is left unarmed; inside flush() its own end arms it.
+    if (!flushing_) schedule_flush();
+}
+
+void Node::arm_wake(Time now_time) {
+    if (!wake_dirty_ || shut_down_) return;
+    wake_dirty_ = false;
     Time earliest = Time::max();
     auto consider = [&](std::optional<Time> t) {
         if (t && *t < earliest) earliest = *t;
@@ -580,15 +589,20 @@ void Node::rearm() {
     for (std::size_t slot = 0; slot < engines_->size(); ++slot) {
         consider(engine_timers_[slot].earliest());
     }
-    consider(node_timers_.earliest());
     if (auto t = link_->next_deadline()) {
         node_timers_.set(node_timer(NodeTimer::reassembly, 0), *t);
-        consider(t);
     }
-    // Re-arm only when something is due earlier than the armed wake-up: a wake-up that comes
-    // too early just re-arms, which is cheaper than moving the timer on every engine input.
-    if (earliest >= wake_at_) return;
-    wake_at_ = earliest;
+    consider(node_timers_.earliest());
+    switch (wake_.update(earliest, now_time)) {
+        case WakeSchedule::Action::keep:
+            return;
+        case WakeSchedule::Action::cancel:
+            wake_timer_->cancel();
+            return;
+        case WakeSchedule::Action::arm:
+            break;
+    }
+    // Moving an armed asio timer cancels its wait (that handler sees operation_aborted).
     wake_timer_->expires_at(
         asio::steady_timer::time_point(std::chrono::nanoseconds(earliest.ns())));
     wake_timer_->async_wait([this](const std::error_code& error) {
@@ -597,7 +611,7 @@ void Node::rearm() {
 }
 
 void Node::on_wake() {
-    wake_at_ = Time::max();
+    wake_.fired();
     if (shut_down_) return;
     const Time t = now();
     for (std::size_t i = 0; i < engines_->size(); ++i) {
@@ -689,6 +703,8 @@ void Node::note_unreachable(NodeId node) {
 
 void Node::flush() {
     HERALD_ASSERT(effects_.empty());
+    const bool was_flushing = flushing_;
+    flushing_ = true;
     hand_deliveries();  // First: the receivers wake while the loop sends the acks below.
     const Time t = now();
     for (const NodeId node : unreachable_) {
@@ -701,7 +717,9 @@ void Node::flush() {
     proto::EngineSet::apply(effects_, carrier);
     run_deferred();
     hand_deliveries();  // What the batch's end delivered.
-    rearm();  // A timer set at the batch's end (e.g. the ordering engine's retransmissions).
+    arm_wake(t);  // The batch's timers, those set at its end too (e.g. ordering retransmissions).
+    rpc_->release_handlers();  // The handler runs this batch queued.
+    flushing_ = was_flushing;
     link_->flush();
     transport_->flush();
 }

@@ -304,7 +304,13 @@ private:
     // re-arms itself.
     void check_memory(Time now);
     void run_deferred();
+    // A timer was set, moved or cancelled: the loop's wake-up is re-armed at the end of the
+    // batch (flush), once for all of its inputs, so rearm itself is cheap. Loop thread.
     void rearm();
+    // The batch's end: arms the loop's wake-up at the earliest deadline of all timer sets (the
+    // engines', the node's, the link's reassembly), earlier or later than before; no system
+    // call when that deadline did not change.
+    void arm_wake(Time now);
     void schedule_flush();
     // Ends the loop batch: the engines send what they held back (on_batch_end), then the link
     // and the transport flush.
@@ -475,8 +481,10 @@ private:
     std::vector<NodeId> unreachable_;
     bool running_deferred_ = false;
     std::unique_ptr<asio::steady_timer> wake_timer_;
-    Time wake_at_ = Time::max();
+    WakeSchedule wake_;
+    bool wake_dirty_ = false;  // A timer changed since the last arm_wake.
     bool flush_scheduled_ = false;
+    bool flushing_ = false;                     // In flush(), which arms the wake-up at its end.
     std::vector<SendCommand> sends_taken_;      // The batch of sends for the engine.
     std::vector<OverflowSend> overflow_taken_;  // The batch drain_sends took.
     std::vector<SendRing*> rings_taken_;        // The rings drain_rings took.

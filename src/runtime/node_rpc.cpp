@@ -226,11 +226,11 @@ void NodeRpc::launch(const ServedKey& key, Served& served, proto::ExecuteEffect 
         state = it->second;
     }
     ++served.running;
-    const bool submitted = pool_->submit([this, state = std::move(state), handler = served.handler,
-                                          writes = served.config.writes, key,
-                                          execution = std::move(execution)]() mutable {
-        run_handler(*state, *handler, writes, key, std::move(execution));
-    });
+    const bool submitted = pool_->submit_held(
+        [this, state = std::move(state), handler = served.handler, writes = served.config.writes,
+         key, execution = std::move(execution)]() mutable {
+            run_handler(*state, *handler, writes, key, std::move(execution));
+        });
     if (!submitted) {
         // Only when stopping: the queue holds executions_max jobs, and the engine never has
         // more executions than that at once.
@@ -274,13 +274,29 @@ void NodeRpc::run_handler(ServerState& state, const RpcHandler& handler, bool wr
         --state.running;
         state.idle.notify_all();
     }
-    // Dropped when the loop has closed: the node is gone, and so is the call's entry.
-    static_cast<void>(
-        node_.post([this, key, id = execution.execution, threw, result = std::move(result),
-                    writes = std::move(writes)]() mutable {
-            if (threw) ++counters_.handler_exceptions;
-            on_handler_done(key, id, std::move(result), std::move(writes));
-        }));
+    bool first = false;
+    {
+        std::lock_guard lock(finished_mutex_);
+        first = finished_.empty();
+        finished_.push_back(
+            Finished{key, execution.execution, threw, std::move(result), std::move(writes)});
+    }
+    // The loop takes every result queued by then in one task. Dropped when the loop has
+    // closed: the node is gone, and so are the calls' entries.
+    if (first) static_cast<void>(node_.post([this] { take_finished(); }));
+}
+
+void NodeRpc::take_finished() {
+    {
+        std::lock_guard lock(finished_mutex_);
+        finished_taken_.swap(finished_);
+    }
+    for (Finished& finished : finished_taken_) {
+        if (finished.threw) ++counters_.handler_exceptions;
+        on_handler_done(finished.key, finished.execution, std::move(finished.result),
+                        std::move(finished.writes));
+    }
+    finished_taken_.clear();
 }
 
 void NodeRpc::on_handler_done(const ServedKey& key, std::uint64_t execution, Result<Bytes> result,

@@ -109,6 +109,10 @@ public:
     void attach(proto::EngineSlot slot) { slot_ = slot; }
 
     void execute(proto::ExecuteEffect& execution) override;
+    // The loop batch's end: wakes handler threads for the runs this batch queued (launch
+    // queues them without waking any, so a batch of requests costs a few wake-ups, not one
+    // per request).
+    void release_handlers() { pool_->release(); }
     void on_process_exited(Pid pid, Time now) override;
     // No handler running (calls are operations of the node; writes its durable_pending).
     [[nodiscard]] bool drained() const override;
@@ -132,6 +136,16 @@ private:
                      const ServedKey& key, proto::ExecuteEffect execution);
     void on_handler_done(const ServedKey& key, std::uint64_t execution, Result<Bytes> result,
                          RpcWrites writes);
+    // A handler run's outcome on its way from its handler thread to the loop.
+    struct Finished {
+        ServedKey key;
+        std::uint64_t execution = 0;
+        bool threw = false;
+        Result<Bytes> result;
+        RpcWrites writes;
+    };
+    // Loop thread: hands every finished run to the engine, in the order they finished.
+    void take_finished();
     void feed_result(std::uint64_t execution, Result<Bytes> result, RpcWrites writes);
 
     NodeContext& node_;
@@ -145,6 +159,13 @@ private:
     std::map<ServedKey, Served> served_;
     NodeRpcCounters counters_;
 
+    // Runs finished by handler threads, not yet taken by the loop. The thread that finds it
+    // empty posts the one task that takes all of them, so a batch of results costs one
+    // hand-off to the loop, not one each. Bounded by the engine's executions_max (one entry
+    // per running execution at most); dropped with the node when the loop has closed.
+    std::mutex finished_mutex_;
+    std::vector<Finished> finished_;
+    std::vector<Finished> finished_taken_;  // Loop thread: the batch being handed over.
     // Server states: created on the loop thread, looked up by unserve_and_wait on any thread.
     mutable std::mutex servers_mutex_;
     std::unordered_map<Pid, std::shared_ptr<ServerState>> servers_;

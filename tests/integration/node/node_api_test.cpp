@@ -215,6 +215,21 @@ TEST(NodeApi, AsyncReceiveTimesOutOnTimeOnAnIdleNode) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
 }
 
+// A node alone (no peer, no traffic): no later input would arm the loop's wake-up, so the
+// loop must arm it at the end of the batch that set the receive's timer (the loop re-arms
+// once per batch). Fails (no timeout for seconds: the wait below gives up) when a timer set
+// in a batch is left for a later batch to arm.
+TEST(NodeApi, AsyncReceiveTimesOutOnALoneNodeWithNoOtherInput) {
+    auto node = start_node();
+    auto process = spawn(*node);
+    std::promise<Result<Envelope>> nothing;
+    auto done = nothing.get_future();
+    ASSERT_TRUE(
+        process.receive_async([&](Result<Envelope> e) { nothing.set_value(std::move(e)); }, 50ms));
+    ASSERT_EQ(done.wait_for(3s), std::future_status::ready);
+    EXPECT_EQ(code(done.get()), Errc::timeout);
+}
+
 TEST(NodeApi, SelectiveAsyncReceiveLeavesOtherSendersQueued) {
     Pair p;
     auto other = spawn(*p.a);

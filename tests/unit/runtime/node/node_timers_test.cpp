@@ -1,5 +1,6 @@
-// TimerSet: one engine's timers in due order; set moves, cancel removes. OperationTable: the
-// node's pending operations by id, in reused slots.
+// TimerSet: one engine's timers in due order; set moves, cancel removes. WakeSchedule: the
+// loop's one wake-up follows the earliest deadline. OperationTable: the node's pending
+// operations by id, in reused slots.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -69,6 +70,35 @@ TEST(TimerSet, ReusedNodesKeepOrderAndIdentity) {
         EXPECT_EQ(timers.size(), 0u);
         EXPECT_FALSE(timers.pop_due(Time::max()).has_value());
     }
+}
+
+// The loop's wake-up follows the earliest deadline: at once when it moves earlier; later only
+// when the armed wake-up is due within later_horizon (it would wake the loop for a timer whose
+// work already happened); a wake-up due later stays armed early (a busy loop sets an earlier
+// deadline again soon), and an unchanged one is left alone. Fails when the schedule only moves
+// earlier (the step at 39.5 ms) or moves later whenever the deadline does (the step at 0 ms).
+TEST(WakeSchedule, FollowsTheEarliestDeadlineEarlierAtOnceAndLaterWhenTheWakeUpIsDue) {
+    using Action = WakeSchedule::Action;
+    auto us = [](std::int64_t n) { return Time::from_ns(n * 1'000); };
+    ASSERT_EQ(WakeSchedule::later_horizon, Duration::milliseconds(1));
+    WakeSchedule wake;
+    EXPECT_EQ(wake.update(Time::max(), us(0)), Action::keep);  // Nothing due, nothing armed.
+    EXPECT_EQ(wake.update(us(100'000), us(0)), Action::arm);
+    EXPECT_EQ(wake.update(us(100'000), us(0)), Action::keep);
+    EXPECT_EQ(wake.update(us(40'000), us(0)), Action::arm);  // Earlier.
+    EXPECT_EQ(wake.armed(), us(40'000));
+    EXPECT_EQ(wake.update(us(60'000), us(0)),
+              Action::keep);              // Later, but the wake-up is 40 ms off.
+    EXPECT_EQ(wake.armed(), us(40'000));  // Early, never late.
+    EXPECT_EQ(wake.update(us(60'000), us(39'500)), Action::arm);  // Due in 0.5 ms: move it.
+    EXPECT_EQ(wake.armed(), us(60'000));
+    EXPECT_EQ(wake.update(us(60'000), us(39'500)), Action::keep);
+    EXPECT_EQ(wake.update(Time::max(), us(59'500)), Action::cancel);
+    EXPECT_EQ(wake.update(Time::max(), us(59'500)), Action::keep);
+    EXPECT_EQ(wake.update(us(700'000), us(59'500)), Action::arm);
+    wake.fired();  // Nothing is armed after the timer fired, even for the same deadline.
+    EXPECT_EQ(wake.armed(), Time::max());
+    EXPECT_EQ(wake.update(us(700'000), us(60'000)), Action::arm);
 }
 
 TEST(OperationTable, TakesEachOperationOnceByItsId) {

@@ -1,5 +1,6 @@
 // HandlerPool: jobs run on its threads, the queue bound refuses, stop drops queued jobs while
-// running ones finish, and a worker that joins its own pool is detached, not deadlocked.
+// running ones finish, a worker that joins its own pool is detached, not deadlocked, and
+// held jobs wake their workers at release().
 #include "runtime/handler_pool.h"
 
 #include <gtest/gtest.h>
@@ -34,6 +35,40 @@ struct Held {
     }
     std::promise<void> started, release;
 };
+
+// Waits (up to a generous deadline, never a fixed sleep) until `done` holds.
+template <class F>
+bool eventually(F done) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::yield();
+    }
+    return true;
+}
+
+// Held jobs wait for release(), which wakes as many sleeping workers as jobs wait: four jobs
+// that each wait until all four run meet only when release() woke all four workers (a
+// handler that blocks must not hold back the others). Fails (the jobs give up waiting) when
+// release() wakes one worker, and (nothing runs) when it wakes none.
+TEST(HandlerPool, ReleaseWakesASleepingWorkerForEachHeldJob) {
+    constexpr int jobs = 4;
+    HandlerPool pool(jobs, 16);
+    ASSERT_TRUE(eventually([&] { return pool.sleeping() == jobs; }));
+    std::atomic<int> running{0}, met{0}, finished{0};
+    for (int i = 0; i < jobs; ++i) {
+        ASSERT_TRUE(pool.submit_held([&] {
+            ++running;
+            if (eventually([&] { return running.load() == jobs; })) ++met;
+            ++finished;
+        }));
+    }
+    pool.release();
+    ASSERT_TRUE(eventually([&] { return finished.load() == jobs; }));
+    EXPECT_EQ(met.load(), jobs);
+    EXPECT_TRUE(eventually([&] { return pool.sleeping() == jobs; }));
+    EXPECT_EQ(pool.queued(), 0u);
+}
 
 TEST(HandlerPool, RefusesJobsBeyondItsQueueBound) {
     HandlerPool pool(1, 2);
