@@ -1071,7 +1071,7 @@ TEST(OrderEngine, MemberPausedWhileViewsChurnDoesNotHoldTheFlushBack) {
 // fewer. View 64 keeps every member, but it is of the next block of ids: at every node it
 // redirects the flush (the same report, toward view 64) however many views that node queued,
 // and view 65 waits behind it again. Counting queued views instead (64 at most), nodes 1 and 2
-// would redirect at view 66 and node 3 at view 105: they would wait for each other in different
+// would redirect at view 67 and node 3 at view 104: they would wait for each other in different
 // flushes (O34 (9)).
 TEST(OrderEngine, AViewOfTheNextBlockOfIdsRedirectsEveryFlushAlike) {
     Net net(3, OrderMode::fifo);
