@@ -283,6 +283,29 @@ TEST(OrderSimulation, AMemberPausedWhileViewsChurnHoldsNoFlushBack) {
     }
 }
 
+// O29's bound, O34 (9): a pause through 80 views, more than a flush queues. The others queue
+// the views behind their flush from the second view on; the paused node, after a reset, from
+// the 17th on. Bounded by a count of queued views, the others redirected their flush 64 views
+// on and the paused node did not (it had queued fewer), so each waited for the other in another
+// flush: every seed failed liveness without faults. Bounded by blocks of view ids, every member
+// redirects at the first view of the next block it is given.
+TEST(OrderSimulation, AMemberPausedPastAFullFlushQueueHoldsNoFlushBack) {
+    const std::uint64_t count = testing::seeds(16, sanitizer_divisor);
+    for (const char* scenario : {"order", "order_atomic"}) {
+        for (const auto& [faults, coordinator] :
+             {std::pair{false, false}, {true, false}, {false, true}}) {
+            ScenarioOptions options = order_options(scenario);
+            options.pause_views = 80;
+            options.pause_coordinator = coordinator;
+            if (!faults) {
+                options.crashes = 0;
+                options.partitions = 0;
+            }
+            testing::expect_clean(testing::run_seeds(options, 1, count), options);
+        }
+    }
+}
+
 // O30, O34 (9) (ii): member 3.12, paused before view 2's outcome reached it, reports toward
 // view 2 for ever once view 2's coordinator went on to coordinate 8 newer flushes (the decision
 // is forgotten) while the others wait for it in the next flush. The coordinator's member, which

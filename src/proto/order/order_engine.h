@@ -202,6 +202,8 @@ private:
     [[nodiscard]] static std::optional<std::uint32_t> index_of(const View& v, const Member& m);
     // Whether every member of `earlier` is in `later` (O29).
     [[nodiscard]] static bool keeps_all(const View& earlier, const View& later);
+    // Whether `later` waits behind the flush toward `pending` rather than redirecting it (O29).
+    [[nodiscard]] static bool queues_behind(const View& pending, const View& later);
 
     NodeId self_;
     std::uint32_t incarnation_;

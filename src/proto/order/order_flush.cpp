@@ -18,6 +18,12 @@ bool OrderEngine::keeps_all(const View& earlier, const View& later) {
                        [&](const Member& m) { return index_of(later, m).has_value(); });
 }
 
+// O29: `later` may wait behind the pending view `pending` when it keeps every member of it and
+// its id lies in the same block of view_block_ids ids; otherwise it redirects the flush.
+bool OrderEngine::queues_behind(const View& pending, const View& later) {
+    return pending.id / view_block_ids == later.id / view_block_ids && keeps_all(pending, later);
+}
+
 void OrderEngine::on_view(std::string_view name, const View& view, Time now, Effects& out) {
     auto g = groups_.find(name);
     if (g == groups_.end() || view.id == 0 || view.members.size() > options_.members_max ||
@@ -42,8 +48,9 @@ void OrderEngine::on_view(std::string_view name, const View& view, Time now, Eff
         ++it;
         // O29: a flush whose members are all still in the new view ends first, then the new
         // view is flushed; one that lost a member (maybe a reporter it waits for, or its
-        // coordinator) is redirected to the new view's coordinator.
-        if (ep.flushing && keeps_all(ep.pending, view) && ep.queued.size() < queued_views_max) {
+        // coordinator), or whose pending view is of an earlier block of ids (the queue's
+        // bound), is redirected to the new view's coordinator.
+        if (ep.flushing && queues_behind(ep.pending, view)) {
             ep.queued.push_back(view);
             continue;
         }
@@ -639,8 +646,9 @@ void OrderEngine::on_outcome(const GroupState& g, const std::string& name, Endpo
 }
 
 // The queued views as if they arrived now, one by one (O29): the first is the next pending
-// view; each later one that keeps every member of the pending view is queued behind it, each
-// that loses one replaces it and drops the queue, as on_view does. (Stopping at the first view
+// view; each later one that keeps every member of the pending view (and, as all of them here,
+// is in its block of ids) is queued behind it, each that loses one replaces it and drops the
+// queue, as on_view does. (Stopping at the first view
 // that keeps all left a member flushing toward a view whose coordinator a later queued view had
 // dropped: it reported for ever to a dead member, O34 (7).)
 void OrderEngine::flush_queued(const std::string& name, Endpoint& ep, Time now, Effects& out) {
@@ -648,7 +656,7 @@ void OrderEngine::flush_queued(const std::string& name, Endpoint& ep, Time now, 
     ep.queued.pop_front();
     std::deque<View> kept;
     for (auto& later : ep.queued) {
-        if (keeps_all(next, later)) {
+        if (queues_behind(next, later)) {
             kept.push_back(std::move(later));
             continue;
         }

@@ -1065,6 +1065,49 @@ TEST(OrderEngine, MemberPausedWhileViewsChurnDoesNotHoldTheFlushBack) {
     EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{7, 8}));
 }
 
+// O29's bound, by blocks of 64 view ids: every member flushes view 1 toward view 2 (node 3's
+// member never reports, so the flush stays pending). Nodes 1 and 2 are given views 3..63 and
+// queue them; node 3 is given, after view 2, views 40..63 (a reset skipped 3..39) and queues
+// fewer. View 64 keeps every member, but it is of the next block of ids: at every node it
+// redirects the flush (the same report, toward view 64) however many views that node queued,
+// and view 65 waits behind it again. Counting queued views instead (64 at most), nodes 1 and 2
+// would redirect at view 67 and node 3 at view 104: they would wait for each other in different
+// flushes (O34 (9)).
+TEST(OrderEngine, AViewOfTheNextBlockOfIdsRedirectsEveryFlushAlike) {
+    Net net(3, OrderMode::fifo);
+    const auto view = [](std::uint64_t id) {
+        View v;
+        v.id = id;
+        v.members = {Net::member(1), Net::member(2), Net::member(3)};
+        return v;
+    };
+    for (std::uint64_t id = 2; id <= 63; ++id) {
+        for (std::size_t node = 1; node <= 3; ++node) {
+            if (node == 3 && id > 2 && id < 40) continue;
+            net.on_view(node, view(id));
+        }
+        net.wire.clear();  // No report arrives: the flush toward view 2 stays pending.
+    }
+    for (std::uint64_t id = 64; id <= 65; ++id) {
+        for (std::size_t node = 1; node <= 3; ++node) {
+            Effects out;
+            net.engine(node).on_view("g", view(id), net.now, out);
+            const auto reports =
+                sent_of_kind(out, NodeId{node}, wire::PacketKind::order_flush_report);
+            if (id == 65) {
+                EXPECT_TRUE(reports.empty()) << "node " << node;
+                continue;
+            }
+            ASSERT_EQ(reports.size(), 1u) << "node " << node;
+            EXPECT_EQ(reports[0].view_id, 64u);
+            EXPECT_EQ(reports[0].target, Net::member(1));
+        }
+    }
+    for (std::size_t node = 1; node <= 3; ++node) {
+        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 1u) << node;
+    }
+}
+
 // O39 (g), the paused member is the coordinator: node 1, whose member coordinates every view,
 // is paused while a process of node 3 joins and leaves 20 times. Members 2 and 3 flush view 1
 // toward view 3 (view 2 added the process, view 3 dropped it and redirected the flush) and queue
