@@ -1,6 +1,7 @@
 // StoreWriter: group commits of durable batches on a writer thread. Layer: runtime.
 #include "runtime/store_writer.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace herald::runtime {
@@ -20,12 +21,25 @@ StoreWriter::~StoreWriter() {
 
 void StoreWriter::write(std::span<store::Write> writes, std::uint64_t token, DurableAnswer answer) {
     write(
-        writes, [](store::Write& write) { return std::move(write); }, token, answer);
+        writes, [](store::Write& write) -> store::Write& { return write; }, token, answer);
+}
+
+void StoreWriter::enqueue(store::Write& write) {
+    if (queued_writes_ < writes_.size()) {
+        store::Write& slot = writes_[queued_writes_];
+        slot.key.swap(write.key);
+        slot.value.swap(write.value);
+        slot.erase = write.erase;
+        ++counters_.reused;
+    } else {
+        writes_.push_back(std::move(write));
+    }
+    ++queued_writes_;
 }
 
 void StoreWriter::queued(std::unique_lock<std::mutex>& lock, std::size_t first, std::uint64_t token,
                          DurableAnswer answer) {
-    batches_.push_back({writes_.size() - first, token, answer});
+    batches_.push_back({queued_writes_ - first, token, answer});
     pending_.store(true, std::memory_order_release);
     const bool sleeping = sleeping_;
     lock.unlock();
@@ -91,6 +105,7 @@ void StoreWriter::run() {
             pending_.store(false, std::memory_order_relaxed);
             // Swapped, not moved: both sides keep their capacity (no allocation per commit).
             taken_writes_.swap(writes_);
+            taken_count_ = std::exchange(queued_writes_, 0);
             taken_batches_.swap(batches_);
             if (!reads_.empty()) reads.swap(reads_);
             stopping = stopped_;
@@ -101,6 +116,19 @@ void StoreWriter::run() {
         reads.clear();
         if (stopping) return;  // Writes queued before stop() were committed above.
     }
+}
+
+void StoreWriter::keep_slots() {
+    // The slots stay for the next queue (their buffers go back to the queuer by swap); only what
+    // exceeds the bounds is freed here.
+    if (taken_writes_.size() > store_kept_writes) taken_writes_.resize(store_kept_writes);
+    const std::size_t used = std::min(taken_count_, taken_writes_.size());
+    for (std::size_t i = 0; i < used; ++i) {
+        store::Write& slot = taken_writes_[i];
+        if (slot.key.capacity() > store_kept_bytes) std::string().swap(slot.key);
+        if (slot.value.capacity() > store_kept_bytes) Bytes().swap(slot.value);
+    }
+    taken_count_ = 0;
 }
 
 bool StoreWriter::poll() const {
@@ -117,14 +145,15 @@ bool StoreWriter::poll() const {
 
 void StoreWriter::commit(bool polled) {
     // One transaction for every batch: each batch stays atomic, and their order is kept.
-    Status status = store_.apply(taken_writes_);
+    const std::span<const store::Write> writes(taken_writes_.data(), taken_count_);
+    Status status = store_.apply(writes);
     const bool durable = status.has_value();
     bool report = false;
     {
         std::lock_guard lock(mutex_);
         ++counters_.commits;
         counters_.batches += taken_batches_.size();
-        counters_.writes += taken_writes_.size();
+        counters_.writes += taken_count_;
         if (!durable) ++counters_.errors;
         if (polled) ++counters_.polled;
         for (const Batch& batch : taken_batches_) tokens_.push_back(batch.token);
@@ -132,7 +161,7 @@ void StoreWriter::commit(bool polled) {
         report = !reported_;
         reported_ = true;
     }
-    taken_writes_.clear();
+    keep_slots();
     // A loop task that takes this commit is queued by now (this report, or one before it that
     // the loop has not taken yet): whatever a caller does next runs after it.
     if (report) committed_();

@@ -4,6 +4,10 @@
 // none, in queue order. Layer: runtime.
 // Bound: the queue is not bounded here; what fills it is bounded upstream (the RPC engine writes
 // a few records per reply-cache entry, and the cache has cache_entries_max entries).
+// Buffers: the writer keeps the key and value buffers of committed writes (at most
+// store_kept_writes slots, each buffer at most store_kept_bytes) and a queued write swaps its
+// buffers with a kept slot's, so the buffers a queuer allocates are freed on the queuer's
+// thread (the loop's), not on the writer's: no block crosses threads in steady state.
 #pragma once
 
 #include <atomic>
@@ -32,6 +36,13 @@ namespace herald::runtime {
 // next batch is queued before the commit ends and the poll ends at once. The cost: up to this
 // much CPU per commit when no batch follows.
 inline constexpr std::chrono::microseconds store_poll{100};
+
+// The kept write slots (see above): a commit's slots beyond this many are freed on the writer
+// thread, and so is a kept buffer whose capacity exceeds store_kept_bytes (a large value is not
+// held once written). At most store_kept_writes * 2 * store_kept_bytes (8 MiB) held per writer
+// side (the queue's and the committing one's).
+inline constexpr std::size_t store_kept_writes = 1024;
+inline constexpr std::size_t store_kept_bytes = 4096;
 
 // A blocking caller that the store writer answers itself, with an empty body, once the batch
 // that decides its outcome is durable (docs/mailboxes.md "Completion of a persistent send"):
@@ -72,7 +83,8 @@ public:
     StoreWriter(const StoreWriter&) = delete;
     StoreWriter& operator=(const StoreWriter&) = delete;
 
-    // Queues one atomic batch (the writes of `token`), moving each from `writes`. Any thread.
+    // Queues one atomic batch (the writes of `token`), taking each from `writes`
+    // (an element is left empty or with a kept slot's old buffers, see below). Any thread.
     // Dropped once stopped. When the commit that holds it succeeds, the writer reports it
     // (Committed) and only then answers `answer` (so a loop task that `committed` posts is
     // queued before the caller wakes); a failed commit answers nothing (the loop does, from
@@ -82,13 +94,18 @@ public:
         write(std::span<store::Write>(writes), token, answer);
     }
     // The same, each write made by `to_write(part)` from an element of `parts` (no vector of
-    // writes in between).
+    // writes in between); `to_write` may return a store::Write or a reference to one. A write
+    // that fills a kept slot gets that slot's old buffers in exchange (the span's elements, or
+    // `to_write`'s result), freed or reused on the caller's thread.
     template <class Parts, class ToWrite>
     void write(Parts&& parts, ToWrite&& to_write, std::uint64_t token, DurableAnswer answer) {
         std::unique_lock lock(mutex_);
         if (stopped_) return;
-        const std::size_t first = writes_.size();
-        for (auto& part : parts) writes_.push_back(to_write(part));
+        const std::size_t first = queued_writes_;
+        for (auto& part : parts) {
+            auto&& write = to_write(part);  // A store::Write, or a reference to one.
+            enqueue(write);
+        }
         queued(lock, first, token, answer);
     }
 
@@ -110,6 +127,7 @@ public:
     struct Counters {
         std::uint64_t commits = 0, batches = 0, writes = 0, errors = 0;
         std::uint64_t polled = 0;  // Commits whose batches the poll found (no sleep, no wake).
+        std::uint64_t reused = 0;  // Writes queued into a kept slot (their buffers swapped).
     };
     [[nodiscard]] Counters counters() const;
     [[nodiscard]] const std::string& path() const { return path_; }
@@ -124,6 +142,9 @@ private:
         std::string prefix;
         std::promise<Result<std::vector<store::Record>>> done;
     };
+    // With mutex_ held: queues `write` into the next kept slot (swapping buffers: the slot's old
+    // ones leave with `write`, on the caller's thread) or a new one.
+    void enqueue(store::Write& write);
     // With mutex_ held: the writes from `first` on form the batch of `token`.
     void queued(std::unique_lock<std::mutex>& lock, std::size_t first, std::uint64_t token,
                 DurableAnswer answer);
@@ -131,6 +152,8 @@ private:
     // After a commit: true when work came within poll_, false when the time ran out.
     [[nodiscard]] bool poll() const;
     void commit(bool polled);
+    // After a commit: trims the taken slots to the bounds (store_kept_writes, store_kept_bytes).
+    void keep_slots();
 
     store::Store store_;  // Writer thread only (after the constructor).
     const std::string path_;
@@ -138,9 +161,11 @@ private:
     const std::chrono::microseconds poll_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    // Guarded by mutex_: what is queued (every batch's writes in one vector, in queue order),
-    // the reads, and the commits reported that the loop has not taken.
+    // Guarded by mutex_: what is queued (every batch's writes in one vector, in queue order: the
+    // first queued_writes_ slots; the rest are kept slots), the reads, and the commits reported
+    // that the loop has not taken.
     std::vector<store::Write> writes_;
+    std::size_t queued_writes_ = 0;
     std::vector<Batch> batches_;
     std::deque<std::unique_ptr<Read>> reads_;
     std::vector<Commit> commits_;
@@ -150,8 +175,10 @@ private:
     bool sleeping_ = false;             // The writer waits on wake_: a queuer must notify.
     std::atomic<bool> pending_{false};  // Work queued (batches, reads or stop): what poll() reads.
     Counters counters_;
-    // Writer thread only: what run() took to commit, swapped with the queue (capacity kept).
+    // Writer thread only: what run() took to commit (the first taken_count_ slots), swapped
+    // with the queue (capacity and kept slots kept).
     std::vector<store::Write> taken_writes_;
+    std::size_t taken_count_ = 0;
     std::vector<Batch> taken_batches_;
     std::thread thread_;
 };

@@ -2,7 +2,8 @@
 // are merged into the next one (group commit), reads see the writes queued before them, and
 // stop() commits what is queued, then refuses; after a commit the writer polls for the next
 // batch before it sleeps, and stop() ends a poll; a batch's blocking caller is answered once,
-// after its commit was reported, and never after a failed commit.
+// after its commit was reported, and never after a failed commit; a queued write's buffers are
+// swapped with those of a committed write, which go back to the queuer (bounded).
 #include "runtime/store_writer.h"
 
 #include <gtest/gtest.h>
@@ -232,6 +233,73 @@ TEST(StoreWriter, AnswersNoCallerOfAFailedCommit) {
     EXPECT_FALSE(commits.ok[0]);
     std::lock_guard lock(waiter.mutex);
     EXPECT_TRUE(waiter.answers.empty());
+}
+
+// A write's key and value longer than any small-string buffer: a heap block each.
+store::Write long_put(std::string_view key, char fill, std::size_t size = 64) {
+    return {std::string(key) + std::string(40, '.'), Bytes(size, static_cast<std::uint8_t>(fill))};
+}
+
+// The queue and the commit alternate between two vectors of slots: a batch queued after two
+// committed ones gets the first one's slots, and the caller gets back that batch's buffers (the
+// same heap blocks, freed on the caller's thread), while the store holds the new values.
+TEST(StoreWriter, HandsACommittedWritesBuffersBackToTheNextQueuer) {
+    TempFile file;
+    auto store = store::Store::open(file.path(), {store::Sync::normal});
+    ASSERT_TRUE(store);
+    Commits commits;
+    StoreWriter writer(std::move(*store), commits.callback());
+    commits.writer = &writer;
+    std::vector<store::Write> first{long_put("a", 'a'), long_put("b", 'b')};
+    const void* first_key = first[0].key.data();
+    const void* first_value = first[1].value.data();
+    writer.write(std::span<store::Write>(first), 1);
+    commits.wait_batches(1);
+    writer.write({long_put("c", 'c'), long_put("d", 'd')}, 2);
+    commits.wait_batches(2);
+    EXPECT_EQ(writer.counters().reused, 0u);  // The second vector had no slots yet.
+    std::vector<store::Write> third{long_put("a", 'A'), {"b" + std::string(40, '.'), {}, true}};
+    writer.write(std::span<store::Write>(third), 3);
+    EXPECT_EQ(third[0].key.data(), first_key);
+    EXPECT_EQ(third[1].value.data(), first_value);
+    commits.wait_batches(3);
+    EXPECT_EQ(writer.counters().reused, 2u);
+    auto records = writer.read("");
+    ASSERT_TRUE(records);
+    ASSERT_EQ(records->size(), 3u);  // a (new value), c, d; b erased.
+    EXPECT_EQ((*records)[0].first, "a" + std::string(40, '.'));
+    EXPECT_EQ((*records)[0].second, Bytes(64, 'A'));
+    EXPECT_EQ((*records)[1].first, "c" + std::string(40, '.'));
+}
+
+// The kept slots are bounded: no buffer above store_kept_bytes and no more than
+// store_kept_writes slots come back.
+TEST(StoreWriter, KeepsNoLargeBufferAndAtMostTheBoundOfSlots) {
+    TempFile file;
+    auto store = store::Store::open(file.path(), {store::Sync::normal});
+    ASSERT_TRUE(store);
+    Commits commits;
+    StoreWriter writer(std::move(*store), commits.callback());
+    commits.writer = &writer;
+    const std::size_t many = store_kept_writes + 10;
+    std::vector<store::Write> first;
+    first.push_back(long_put("big", 'x', store_kept_bytes + 1));
+    for (std::size_t i = 1; i < many; ++i) first.push_back(long_put(std::to_string(i), 'y'));
+    writer.write(std::span<store::Write>(first), 1);
+    commits.wait_batches(1);
+    writer.write({long_put("other", 'z')}, 2);
+    commits.wait_batches(2);
+    std::vector<store::Write> third;
+    for (std::size_t i = 0; i < many; ++i) third.push_back(long_put(std::to_string(i), 'w'));
+    writer.write(std::span<store::Write>(third), 3);
+    commits.wait_batches(3);
+    EXPECT_EQ(third[0].value.capacity(), 0u);  // The large value was freed, not kept.
+    EXPECT_EQ(third[1].value.size(), 64u);     // A kept one came back.
+    EXPECT_EQ(writer.counters().reused, store_kept_writes);
+    auto big = writer.read("big");
+    ASSERT_TRUE(big);
+    ASSERT_EQ(big->size(), 1u);
+    EXPECT_EQ(big->front().second.size(), store_kept_bytes + 1);
 }
 
 }  // namespace
