@@ -1013,6 +1013,23 @@ TEST(OrderEngine, MemberThatJoinedInASkippedViewAnswersThatItHoldsNothing) {
     EXPECT_EQ(net.tags_of(joiner.pid), (std::vector<std::uint8_t>{6}));
 }
 
+// View `id` of members 1, 2 and 3, with a process of node `churn` that joins in every even view
+// and leaves in the odd one after it (the churn of the paused-member tests below).
+View churn_view(std::uint64_t id, NodeId churn) {
+    View v;
+    v.id = id;
+    v.members = {Net::member(1), Net::member(2), Net::member(3)};
+    if (id % 2 == 0) v.members.push_back(Member{Pid{churn, 100 + id}, 1});
+    std::sort(v.members.begin(), v.members.end());
+    return v;
+}
+
+// A paused node: every packet in flight to or from `node` is lost.
+void lose_node(Net& net, NodeId node) {
+    std::erase_if(net.wire,
+                  [node](const Net::InFlight& p) { return p.to == node || p.from == node; });
+}
+
 // Issue 16 item 2 (O29, O30, O39): node 3 is paused (its packets lost both ways) while a
 // process of node 1 joins and leaves 20 times: members 1 and 2 flush view 1 toward view 3 (view
 // 2 added the process, view 3 dropped it and redirected the flush) and queue views 4..21 behind
@@ -1026,19 +1043,8 @@ TEST(OrderEngine, MemberPausedWhileViewsChurnDoesNotHoldTheFlushBack) {
     Net net(3, OrderMode::sequencer);
     ASSERT_EQ(net.send(3, 7), Errc::ok);
     net.flush_wire();
-    const auto view = [](std::uint64_t id) {
-        View v;
-        v.id = id;
-        v.members = {Net::member(1), Net::member(2), Net::member(3)};
-        if (id % 2 == 0) v.members.push_back(Member{Pid{NodeId{1}, 100 + id}, 1});
-        std::sort(v.members.begin(), v.members.end());
-        return v;
-    };
-    const auto lose_node_3 = [&net] {
-        std::erase_if(net.wire, [](const Net::InFlight& p) {
-            return p.to == NodeId{3} || p.from == NodeId{3};
-        });
-    };
+    const auto view = [](std::uint64_t id) { return churn_view(id, NodeId{1}); };
+    const auto lose_node_3 = [&net] { lose_node(net, NodeId{3}); };
     for (std::uint64_t id = 2; id <= 21; ++id) {
         net.on_view(1, view(id));
         net.on_view(2, view(id));
@@ -1120,19 +1126,8 @@ TEST(OrderEngine, CoordinatorWhoseNodeSkippedTheViewAnswersSoTheOthersMoveOn) {
     Net net(3, OrderMode::sequencer);
     ASSERT_EQ(net.send(2, 7), Errc::ok);
     net.flush_wire();
-    const auto view = [](std::uint64_t id) {
-        View v;
-        v.id = id;
-        v.members = {Net::member(1), Net::member(2), Net::member(3)};
-        if (id % 2 == 0) v.members.push_back(Member{Pid{NodeId{3}, 100 + id}, 1});
-        std::sort(v.members.begin(), v.members.end());
-        return v;
-    };
-    const auto lose_node_1 = [&net] {
-        std::erase_if(net.wire, [](const Net::InFlight& p) {
-            return p.to == NodeId{1} || p.from == NodeId{1};
-        });
-    };
+    const auto view = [](std::uint64_t id) { return churn_view(id, NodeId{3}); };
+    const auto lose_node_1 = [&net] { lose_node(net, NodeId{1}); };
     for (std::uint64_t id = 2; id <= 21; ++id) {
         net.on_view(2, view(id));
         net.on_view(3, view(id));
