@@ -1030,6 +1030,19 @@ void lose_node(Net& net, NodeId node) {
                   [node](const Net::InFlight& p) { return p.to == node || p.from == node; });
 }
 
+// Views 2..21 of churn_view(id, churn), 100 ms apart, given to the two nodes other than
+// `paused`, whose packets are all lost meanwhile.
+void churn_while_paused(Net& net, NodeId paused, NodeId churn) {
+    for (std::uint64_t id = 2; id <= 21; ++id) {
+        for (std::uint64_t node = 1; node <= 3; ++node) {
+            if (NodeId{node} != paused) net.on_view(node, churn_view(id, churn));
+        }
+        lose_node(net, paused);
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+}
+
 // Issue 16 item 2 (O29, O30, O39): node 3 is paused (its packets lost both ways) while a
 // process of node 1 joins and leaves 20 times: members 1 and 2 flush view 1 toward view 3 (view
 // 2 added the process, view 3 dropped it and redirected the flush) and queue views 4..21 behind
@@ -1044,14 +1057,7 @@ TEST(OrderEngine, MemberPausedWhileViewsChurnDoesNotHoldTheFlushBack) {
     ASSERT_EQ(net.send(3, 7), Errc::ok);
     net.flush_wire();
     const auto view = [](std::uint64_t id) { return churn_view(id, NodeId{1}); };
-    const auto lose_node_3 = [&net] { lose_node(net, NodeId{3}); };
-    for (std::uint64_t id = 2; id <= 21; ++id) {
-        net.on_view(1, view(id));
-        net.on_view(2, view(id));
-        lose_node_3();
-        net.flush_wire();
-        net.tick(Duration::milliseconds(100));
-    }
+    churn_while_paused(net, NodeId{3}, NodeId{1});
     EXPECT_EQ(net.engine(1).installed("g", Net::member(1).pid)->id, 1u);
     for (std::uint64_t id = 2; id <= 21; id = id == 2 ? 12 : id + 1) {
         net.on_view(3, view(id));
@@ -1128,13 +1134,7 @@ TEST(OrderEngine, CoordinatorWhoseNodeSkippedTheViewAnswersSoTheOthersMoveOn) {
     net.flush_wire();
     const auto view = [](std::uint64_t id) { return churn_view(id, NodeId{3}); };
     const auto lose_node_1 = [&net] { lose_node(net, NodeId{1}); };
-    for (std::uint64_t id = 2; id <= 21; ++id) {
-        net.on_view(2, view(id));
-        net.on_view(3, view(id));
-        lose_node_1();
-        net.flush_wire();
-        net.tick(Duration::milliseconds(100));
-    }
+    churn_while_paused(net, NodeId{1}, NodeId{3});
     for (std::uint64_t id = 2; id <= 21; id = id == 2 ? 12 : id + 1) {
         net.on_view(1, view(id));
         lose_node_1();
