@@ -235,7 +235,9 @@ void NodeRpc::launch(const ServedKey& key, Served& served, proto::ExecuteEffect 
         // Only when stopping: the queue holds executions_max jobs, and the engine never has
         // more executions than that at once.
         --served.running;
+        return;
     }
+    held_ = true;
 }
 
 // Handler thread.

@@ -111,8 +111,12 @@ public:
     void execute(proto::ExecuteEffect& execution) override;
     // The loop batch's end: wakes handler threads for the runs this batch queued (launch
     // queues them without waking any, so a batch of requests costs a few wake-ups, not one
-    // per request).
-    void release_handlers() { pool_->release(); }
+    // per request). Nothing (not even the pool's lock) when this batch queued none.
+    void release_handlers() {
+        if (!held_) return;
+        held_ = false;
+        pool_->release();
+    }
     void on_process_exited(Pid pid, Time now) override;
     // No handler running (calls are operations of the node; writes its durable_pending).
     [[nodiscard]] bool drained() const override;
@@ -157,6 +161,7 @@ private:
 
     // Loop thread only.
     std::map<ServedKey, Served> served_;
+    bool held_ = false;  // Loop thread: a run was queued since the last release_handlers().
     NodeRpcCounters counters_;
 
     // Runs finished by handler threads, not yet taken by the loop. The thread that finds it
