@@ -2,10 +2,11 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: run test test-long test-mutants fuzz deps build build-asan build-tsan test-release test-asan test-tsan \
+.PHONY: run test test-long test-mutants fuzz deps build build-run build-release-tier build-asan \
+        build-tsan test-release test-asan test-tsan \
         lint format bench bench-quick bench-mailbox demo package clean
 
-run: deps build
+run: deps build-run
 	./build/release/apps/heraldd/heraldd
 
 test: deps lint test-release test-asan test-tsan
@@ -17,6 +18,17 @@ deps:
 build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build build/release -j $(JOBS)
+
+# What `make run` needs: the daemon and the CLI, not the tests.
+build-run: deps
+	@cmake --preset release >/dev/null
+	@cmake --build build/release -j $(JOBS) --target heraldd herald_cli
+
+# make test's release tier: every target but the unit and property tests, which run in the
+# ASan+UBSan tier (cmake/herald.cmake, herald_release_tier_target).
+build-release-tier: deps
+	@cmake --preset release >/dev/null
+	@cmake --build build/release -j $(JOBS) --target herald_release_tier
 
 build-asan: deps
 	@cmake --preset asan >/dev/null
@@ -44,8 +56,11 @@ fuzz: build-asan
 test-mutants: deps
 	@scripts/test-mutants --jobs $(JOBS)
 
-test-release: build
-	cd build/release && ctest $(CTEST_FLAGS) -LE 'fuzz|long'
+# The release binaries (daemon, CLI, package, benchmarks' smoke runs), every integration test and
+# the simulator's full seed sweeps; the unit and property labels run under ASan+UBSan below (and
+# with g++ in test-mutants).
+test-release: build-release-tier
+	cd build/release && ctest $(CTEST_FLAGS) -LE 'fuzz|long|unit|property'
 
 # ASan+UBSan over every tier, plus the bounded fuzz run (label fuzz).
 test-asan: build-asan

@@ -47,6 +47,9 @@ target_compile_options(herald_test_code INTERFACE $<$<NOT:$<CONFIG:Debug>>:-O1>)
 #                 COST: about how many seconds it runs in its slowest tier; ctest -j starts the
 #                 costliest tests first, so on a fresh clone (no timing data yet) a long test
 #                 does not start last and run alone while the other core idles.
+#                 LABEL unit or property: the test is also listed in the global property
+#                 HERALD_SANITIZER_TIER_TESTS, which make test's release tier leaves out
+#                 (herald_release_tier_target).
 function(herald_add_test name)
     cmake_parse_arguments(ARG "NO_GTEST_MAIN;TSAN" "LABEL;TIMEOUT;COST" "LINKS;SOURCES;ARGS"
                           ${ARGN})
@@ -68,6 +71,9 @@ function(herald_add_test name)
         target_precompile_headers(${name} REUSE_FROM herald_test_pch)
     endif()
     add_test(NAME ${name} COMMAND ${name} ${ARG_ARGS})
+    if(ARG_LABEL MATCHES "^(unit|property)$")
+        set_property(GLOBAL APPEND PROPERTY HERALD_SANITIZER_TIER_TESTS ${name})
+    endif()
     set(labels ${ARG_LABEL})
     if(ARG_TSAN)
         list(APPEND labels tsan)
@@ -77,4 +83,36 @@ function(herald_add_test name)
     if(ARG_COST)
         set_tests_properties(${name} PROPERTIES COST ${ARG_COST})
     endif()
+endfunction()
+
+# herald_release_tier_target(): the target herald_release_tier, which builds every target of the
+# tree but the tests listed in HERALD_SANITIZER_TIER_TESTS. make test's release tier builds it
+# and runs every test but the labels unit and property: those run in the ASan+UBSan tier (the
+# same -O2 and NDEBUG, with the sanitizers); compiling their 53 files a second time with g++
+# cost make test about three minutes of its 40. The sim tests stay in the release tier: it runs
+# their full seed counts (docs/simulation.md), the sanitizer tiers a quarter or an eighth.
+# `make build` and scripts/test-mutants still build and run every test with g++. Call it once,
+# at the end of the top-level CMakeLists.txt, after every add_subdirectory.
+function(herald_collect_targets dir out)
+    get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+    get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+    foreach(sub ${subdirs})
+        herald_collect_targets(${sub} below)
+        list(APPEND targets ${below})
+    endforeach()
+    set(${out} ${targets} PARENT_SCOPE)
+endfunction()
+
+function(herald_release_tier_target)
+    herald_collect_targets(${CMAKE_SOURCE_DIR} targets)
+    get_property(left_out GLOBAL PROPERTY HERALD_SANITIZER_TIER_TESTS)
+    add_custom_target(herald_release_tier)
+    foreach(target ${targets})
+        get_target_property(type ${target} TYPE)
+        get_target_property(excluded ${target} EXCLUDE_FROM_ALL)
+        if(type MATCHES "^(EXECUTABLE|STATIC_LIBRARY|SHARED_LIBRARY|OBJECT_LIBRARY)$"
+           AND NOT excluded AND NOT target IN_LIST left_out)
+            add_dependencies(herald_release_tier ${target})
+        endif()
+    endforeach()
 endfunction()
