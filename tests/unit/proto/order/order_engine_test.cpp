@@ -1180,6 +1180,64 @@ TEST(OrderEngine, CoordinatorWhoseNodeSkippedTheViewAnswersSoTheOthersMoveOn) {
     EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{7, 8}));
 }
 
+// O34 (9) (ii), with no copy of the outcome left but the archive (O30): members 2 and 3 are in
+// view 1, member 1 joins in view 2 (so its own member never installed a view by the outcome of
+// view 1). Member 3 reports toward view 2 and is paused before the outcome reaches it; member 2
+// installs view 2 with message 8 of view 1, which node 3 never got. Views 3..11 of members 1
+// and 2 follow (nine flushes decided, each with reports of a later old view), given to nodes 1
+// and 2 only, so node 1 keeps the coordinations of views 4..11 and holds the outcome of view 1
+// in no member and no kept report. Node 3 runs again and is given view 12 (members 1, 2, 3; a
+// reset skipped 3..11), which it queues behind view 2. Without the archive, node 1 dropped its
+// reports toward view 2 for ever (stale_dropped) and member 3 stayed in view 1 without message 8.
+TEST(OrderEngine, MemberThatMissedAnOutcomeNoMemberHoldsGetsItFromTheArchive) {
+    Net net(3, OrderMode::sequencer, {Net::member(2), Net::member(3)}, {});
+    const auto view = [](std::uint64_t id, bool with_3) {
+        View v;
+        v.id = id;
+        v.members = {Net::member(1), Net::member(2)};
+        if (with_3) v.members.push_back(Net::member(3));
+        return v;
+    };
+    const auto flush_without_3 = [&net] {
+        while (!net.wire.empty()) {
+            Net::InFlight p = std::move(net.wire.front());
+            net.wire.pop_front();
+            if (p.to != NodeId{3} && p.from != NodeId{3}) net.pass(p);
+        }
+    };
+    ASSERT_EQ(net.send(3, 7), Errc::ok);
+    net.flush_wire();
+    ASSERT_EQ(net.send(2, 8), Errc::ok);
+    flush_without_3();
+    net.on_view(1, view(2, true));
+    net.on_view(3, view(2, true));
+    net.flush_wire();  // Member 3's report reaches member 1, which waits for member 2's.
+    net.on_view(2, view(2, true));
+    flush_without_3();  // The outcome to member 3 is lost: its node is paused.
+    for (std::uint64_t id = 3; id <= 11; ++id) {
+        net.on_view(1, view(id, false));
+        net.on_view(2, view(id, false));
+        flush_without_3();
+        net.tick(Duration::milliseconds(100));
+        flush_without_3();
+    }
+    EXPECT_EQ(net.engine(2).installed("g", Net::member(2).pid)->id, 11u);
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, view(12, true));
+    for (int round = 0; round < 20; ++round) {
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    for (std::size_t node = 1; node <= 3; ++node) {
+        ASSERT_NE(net.engine(node).installed("g", Net::member(node).pid), nullptr);
+        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 12u) << node;
+    }
+    EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{7, 8}));
+    EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{7, 8}));
+    ASSERT_EQ(net.send(3, 9), Errc::ok);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{9}));
+}
+
 // O39 (b), who answers a query: member 3 flushes view 1 toward view 3 in both runs. When its
 // node skipped view 2 (given views 1 and 3 only), it answers view 2's query with its report of
 // view 1. When its node was given view 2 and then view 3, which lost members of view 2 and
