@@ -728,7 +728,7 @@ const Bytes* OrderEngine::remembered(const GroupState& g, const OrderPacket& m,
     const auto matches = [&](const Bytes& body) {
         if (body.empty()) return false;
         const auto o = decode_outcome(body, options_.members_max);
-        return o && o->old_view_id == old && o->view.id == m.view_id &&
+        return o && o->old_view_id == old && o->view.id == m.view_id && !o->view.members.empty() &&
                o->view.members.front() == m.target && index_of(o->view, m.source);
     };
     for (const auto& [pid, ep] : g.endpoints) {
