@@ -183,9 +183,12 @@ private:
                         Effects& out);
     void resend_remembered(const GroupState& g, const std::string& name, const OrderPacket& m,
                            std::uint64_t old, Effects& out);
-    // O30: a copy of the outcome decided for old view `old` toward view `id`, or nullptr.
-    [[nodiscard]] const Bytes* remembered(const GroupState& g, std::uint64_t old,
-                                          std::uint64_t id) const;
+    // O30: a copy of the outcome decided for old view `old` toward report `m`'s view, whose
+    // first member is its target and which holds its source, or nullptr.
+    [[nodiscard]] const Bytes* remembered(const GroupState& g, const OrderPacket& m,
+                                          std::uint64_t old) const;
+    // O30: keeps the outcomes of the coordinations beyond the newest few, within its bounds.
+    static void archive_outcomes(GroupState& g);
     // O29: the queued views taken one by one as if they arrived now; flushes toward the result.
     void flush_queued(const std::string& name, Endpoint& ep, Time now, Effects& out);
     [[nodiscard]] Bytes decide(OrderMode mode, const std::vector<const FlushReport*>& reports,

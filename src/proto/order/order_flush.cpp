@@ -199,7 +199,7 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
         return;
     }
     if (view == nullptr && answer_skipped(g, name, m, out)) return;
-    if (view == nullptr || view->members.front() != m.target || !index_of(*view, m.source)) {
+    if (view != nullptr && (view->members.front() != m.target || !index_of(*view, m.source))) {
         ++counters_.stale_dropped;
         return;
     }
@@ -209,9 +209,11 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
         return;
     }
     // The coordinations kept are the newest few: a report toward a view older than all of them
-    // when they are full finds its decision forgotten (O34 (9)), and makes none.
-    if (!g.coordinations.contains(m.view_id) && g.coordinations.size() >= recent_views_max &&
-        m.view_id < g.coordinations.begin()->first) {
+    // when they are full, or toward a view this node no longer knows, finds its decision
+    // forgotten (O34 (9)) and makes none; a copy of it may still be at hand.
+    if (view == nullptr ||
+        (!g.coordinations.contains(m.view_id) && g.coordinations.size() >= recent_views_max &&
+         m.view_id < g.coordinations.begin()->first)) {
         return resend_remembered(g, name, m, report->old_view_id, out);
     }
     auto [it, fresh] = g.coordinations.try_emplace(m.view_id);
@@ -220,9 +222,7 @@ void OrderEngine::on_report(GroupState& g, const std::string& name, const OrderP
         c.view = *view;
         c.next_query = now + options_.retransmit_interval;
     }
-    while (g.coordinations.size() > recent_views_max) {
-        g.coordinations.erase(g.coordinations.begin());
-    }
+    archive_outcomes(g);
     if (report->old_view_id == 0) {
         c.skipped.insert(m.source);  // O39: it holds nothing of any view before this one.
         if (c.decided) return;
@@ -266,13 +266,39 @@ bool OrderEngine::answer_skipped(const GroupState& g, const std::string& name, c
 // it is dropped.
 void OrderEngine::resend_remembered(const GroupState& g, const std::string& name,
                                     const OrderPacket& m, std::uint64_t old, Effects& out) {
-    const Bytes* o = remembered(g, old, m.view_id);
+    const Bytes* o = remembered(g, m, old);
     if (o == nullptr) {
         ++counters_.stale_dropped;
         return;
     }
     send_flush(PacketKind::order_flush_outcome, name, m.target, m.source, m.view_id, *o, out);
-    out.trace(Time{}, "probe_order_flush_remembered_outcome");
+    const auto kept = g.archived.find({m.view_id, old});
+    const bool archived = kept != g.archived.end() && &kept->second == o;
+    out.trace(Time{}, archived ? "probe_order_flush_archived_outcome"
+                               : "probe_order_flush_remembered_outcome");
+}
+
+// O30: the coordinations beyond the newest recent_views_max are forgotten, but their decided
+// outcomes are kept for a member that missed one (it was paused, O34 (9)): those of views
+// within view_block_ids ids of the newest coordination (a member still flushing toward an older
+// one is redirected by a view of a later block, O29), at most archived_bytes_max bytes, the
+// oldest dropped first.
+void OrderEngine::archive_outcomes(GroupState& g) {
+    while (g.coordinations.size() > recent_views_max) {
+        auto oldest = g.coordinations.begin();
+        for (auto& [old, body] : oldest->second.outcomes) {
+            g.archived_bytes += body.size();
+            g.archived[{oldest->first, old}] = std::move(body);
+        }
+        g.coordinations.erase(oldest);
+    }
+    if (g.coordinations.empty()) return;
+    const std::uint64_t newest = g.coordinations.rbegin()->first;
+    while (!g.archived.empty() && (g.archived.begin()->first.first + view_block_ids <= newest ||
+                                   g.archived_bytes > archived_bytes_max)) {
+        g.archived_bytes -= g.archived.begin()->second.size();
+        g.archived.erase(g.archived.begin());
+    }
 }
 
 // O30: the view `id` as the coordinator `self` knows it: among the last views its node was
@@ -691,16 +717,19 @@ void OrderEngine::on_skipped(const std::string& name, Endpoint& ep, const OrderP
     if (!ep.queued.empty()) flush_queued(name, ep, now, out);
 }
 
-// O30: the outcome that took old view `old` to view `id`, as this node still holds it: the one
-// that installed a local member's view (each member keeps it for O31a), or one a reporter of a
-// flush kept here reported as its previous outcome. The decision itself is forgotten (O34 (9)
-// (ii)), but these are copies of it: sending one again decides nothing anew.
-const Bytes* OrderEngine::remembered(const GroupState& g, std::uint64_t old,
-                                     std::uint64_t id) const {
+// O30: the outcome that took old view `old` to the view report `m` names, as this node still
+// holds it: the one that installed a local member's view (each member keeps it for O31a), one a
+// reporter of a flush kept here reported as its previous outcome, or one kept from a forgotten
+// coordination (archive_outcomes). The decision itself is forgotten (O34 (9) (ii)), but these
+// are copies of it: sending one again decides nothing anew. Only the view's coordinator sends
+// it, and only to a member of that view.
+const Bytes* OrderEngine::remembered(const GroupState& g, const OrderPacket& m,
+                                     std::uint64_t old) const {
     const auto matches = [&](const Bytes& body) {
         if (body.empty()) return false;
         const auto o = decode_outcome(body, options_.members_max);
-        return o && o->old_view_id == old && o->view.id == id;
+        return o && o->old_view_id == old && o->view.id == m.view_id && !o->view.members.empty() &&
+               o->view.members.front() == m.target && index_of(o->view, m.source);
     };
     for (const auto& [pid, ep] : g.endpoints) {
         if (matches(ep.last_outcome)) return &ep.last_outcome;
@@ -709,6 +738,10 @@ const Bytes* OrderEngine::remembered(const GroupState& g, std::uint64_t old,
         for (const auto& [member, r] : c.reports) {
             if (matches(r.previous_outcome)) return &r.previous_outcome;
         }
+    }
+    if (auto it = g.archived.find({m.view_id, old});
+        it != g.archived.end() && matches(it->second)) {
+        return &it->second;
     }
     return nullptr;
 }

@@ -170,6 +170,11 @@ struct GroupState {
     // The flushes it coordinates or coordinated lately, by new view id (the last few).
     std::map<std::uint64_t, Coordination> coordinations;
     std::map<std::uint64_t, View> recent;  // The last views given, by id (the last few).
+    // O30: the outcomes of coordinations no longer kept, by (new view id, old view id), oldest
+    // first; only those whose new view id is within view_block_ids of the newest coordination,
+    // and at most archived_bytes_max bytes of bodies (archive_outcomes).
+    std::map<std::pair<std::uint64_t, std::uint64_t>, Bytes> archived;
+    std::size_t archived_bytes = 0;
     // O39: the runs of view ids this node skipped (given a view more than one above the one
     // before: a group_reset), first and last id of each, the last few, oldest first.
     std::deque<std::pair<std::uint64_t, std::uint64_t>> skips;
@@ -181,6 +186,11 @@ inline constexpr std::uint32_t retransmit_burst_max = 128;
 
 // Views and coordinations a group remembers (a flush may end after later views came).
 inline constexpr std::size_t recent_views_max = 8;
+
+// O30: bytes of outcome bodies a group keeps from the coordinations it no longer keeps; the
+// oldest (lowest new view id) go first when more would be kept, and a body larger than all of
+// it is not kept.
+inline constexpr std::size_t archived_bytes_max = std::size_t{1} << 20;
 
 // View ids fall in blocks of this many (id / view_block_ids). A flushing member queues a view
 // behind its pending view only in the pending view's block (so at most 63 queued); a view of a

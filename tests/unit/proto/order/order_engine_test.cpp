@@ -1180,6 +1180,96 @@ TEST(OrderEngine, CoordinatorWhoseNodeSkippedTheViewAnswersSoTheOthersMoveOn) {
     EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{7, 8}));
 }
 
+// View `id` of members 1 and 2, and 3 when `with_3` (the archive tests below).
+View view_of_1_2(std::uint64_t id, bool with_3) {
+    View v;
+    v.id = id;
+    v.members = {Net::member(1), Net::member(2)};
+    if (with_3) v.members.push_back(Net::member(3));
+    return v;
+}
+
+// Every packet on the wire passed, but those to or from node 3 (paused) lost.
+void flush_without_3(Net& net) {
+    while (!net.wire.empty()) {
+        Net::InFlight p = std::move(net.wire.front());
+        net.wire.pop_front();
+        if (p.to != NodeId{3} && p.from != NodeId{3}) net.pass(p);
+    }
+}
+
+// Members 2 and 3 are in view 1, member 1 joins in view 2 (so its own member never installs a
+// view by the outcome of view 1). Member 3 sends 7; 8 of member 2 never reaches node 3. Member 3
+// reports toward view 2 and is paused before the outcome reaches it; member 2 installs view 2
+// with message 8. Views 3..`last` of members 1 and 2 follow, given to nodes 1 and 2 only (a
+// flush decided at node 1 for each, each reporter's old view the one before).
+void miss_an_outcome_then_views_without_3(Net& net, std::uint64_t last) {
+    ASSERT_EQ(net.send(3, 7), Errc::ok);
+    net.flush_wire();
+    ASSERT_EQ(net.send(2, 8), Errc::ok);
+    flush_without_3(net);
+    net.on_view(1, view_of_1_2(2, true));
+    net.on_view(3, view_of_1_2(2, true));
+    net.flush_wire();  // Member 3's report reaches member 1, which waits for member 2's.
+    net.on_view(2, view_of_1_2(2, true));
+    flush_without_3(net);  // The outcome to member 3 is lost: its node is paused.
+    for (std::uint64_t id = 3; id <= last; ++id) {
+        net.on_view(1, view_of_1_2(id, false));
+        net.on_view(2, view_of_1_2(id, false));
+        flush_without_3(net);
+        net.tick(Duration::milliseconds(100));
+        flush_without_3(net);
+    }
+    EXPECT_EQ(net.engine(2).installed("g", Net::member(2).pid)->id, last);
+}
+
+// O34 (9) (iv), with no copy of the outcome left but the archive (O30): after views 3..11 node 1
+// keeps the coordinations of views 4..11 and holds the outcome of view 1 in no member and no
+// kept report. Node 3 runs again and is given view 12 (members 1, 2, 3; a reset skipped 3..11),
+// which it queues behind view 2. Without the archive, node 1 dropped its reports toward view 2
+// for ever (stale_dropped) and member 3 stayed in view 1 without message 8.
+TEST(OrderEngine, MemberThatMissedAnOutcomeNoMemberHoldsGetsItFromTheArchive) {
+    Net net(3, OrderMode::sequencer, {Net::member(2), Net::member(3)}, {});
+    miss_an_outcome_then_views_without_3(net, 11);
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, view_of_1_2(12, true));
+    for (int round = 0; round < 20; ++round) {
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    for (std::size_t node = 1; node <= 3; ++node) {
+        ASSERT_NE(net.engine(node).installed("g", Net::member(node).pid), nullptr);
+        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 12u) << node;
+    }
+    EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{7, 8}));
+    EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{7, 8}));
+    ASSERT_EQ(net.send(3, 9), Errc::ok);
+    net.flush_wire();
+    EXPECT_EQ(net.tags(1), (std::vector<std::uint8_t>{9}));
+}
+
+// The archive's bound by view ids (O30): after views 3..70 the outcome toward view 2 is 64 ids or
+// more below the newest flush node 1 keeps, so member 3's report toward view 2 gets nothing. The
+// view of the next block (71, with member 3 again) redirects member 3's flush (O29), and its old
+// view 1 is decided there from its report alone (O39 (f)): the limit O34 (9) (iv) (a) leaves, it
+// installs view 71 without message 8.
+TEST(OrderEngine, TheArchiveKeepsOutcomesOfTheLast64ViewIdsOnly) {
+    Net net(3, OrderMode::sequencer, {Net::member(2), Net::member(3)}, {});
+    miss_an_outcome_then_views_without_3(net, 70);
+    net.tick(Duration::milliseconds(100));  // Member 3 reports toward view 2 again.
+    net.flush_wire();
+    EXPECT_EQ(net.engine(3).installed("g", Net::member(3).pid)->id, 1u);
+    for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, view_of_1_2(71, true));
+    for (int round = 0; round < 20; ++round) {
+        net.flush_wire();
+        net.tick(Duration::milliseconds(100));
+    }
+    for (std::size_t node = 1; node <= 3; ++node) {
+        ASSERT_NE(net.engine(node).installed("g", Net::member(node).pid), nullptr);
+        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 71u) << node;
+    }
+    EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{7}));
+}
+
 // O39 (b), who answers a query: member 3 flushes view 1 toward view 3 in both runs. When its
 // node skipped view 2 (given views 1 and 3 only), it answers view 2's query with its report of
 // view 1. When its node was given view 2 and then view 3, which lost members of view 2 and
