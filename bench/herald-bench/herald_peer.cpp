@@ -213,7 +213,8 @@ Status run_rpc_window_client(const PeerArgs& args, Peer& peer) {
     done.reserve(args.window);
     std::uint64_t tag = 0;
     for (std::uint32_t i = 0; i < args.window; ++i) {
-        HERALD_TRY(peer.process->call_async(peer.server, echo_operation, body, options, queue, ++tag));
+        HERALD_TRY(
+            peer.process->call_async(peer.server, echo_operation, body, options, queue, ++tag));
     }
     WindowMeter meter(args);
     while (!meter.done(now_ns())) {

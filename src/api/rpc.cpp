@@ -167,8 +167,7 @@ Status Process::call_async(Pid server, std::string_view operation, Bytes request
     if (!state_) return closed_process();
     HERALD_TRY(check(options));
     return node_->rpc().call_queued(state_->pid(), server, std::string(operation),
-                                    std::move(request), to_call_config(options), queue.state_,
-                                    tag);
+                                    std::move(request), to_call_config(options), queue.state_, tag);
 }
 
 // --- CallQueue ---

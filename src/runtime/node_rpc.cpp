@@ -366,9 +366,14 @@ Status NodeRpc::call_queued(Pid client, Pid server, std::string operation, Bytes
                                           " slots hold calls not taken yet");
     }
     CallQueueState& slots = *queue;
-    Status status = queue_call(CallCommand{client, server, std::move(operation),
-                                           std::move(request), config.options, {},
-                                           std::move(queue), tag},
+    Status status = queue_call(CallCommand{client,
+                                           server,
+                                           std::move(operation),
+                                           std::move(request),
+                                           config.options,
+                                           {},
+                                           std::move(queue),
+                                           tag},
                                config);
     if (!status) slots.unreserve();
     return status;

@@ -394,16 +394,19 @@ TEST(RpcApi, ACallQueueHandsBackEveryCallOnceWithItsTagAndOutcome) {
                                             text_bytes(std::to_string(tag)), {}, queue, tag));
     }
     ASSERT_TRUE(pair.client->call_async(pair.server->pid(), "nothing", {}, {}, queue, 1000));
-    const Pid nowhere{NodeId{0x7777}, 5};
-    ASSERT_TRUE(pair.client->call_async(nowhere, "echo", {}, {}, queue, 1001));
-    auto by_tag = take_all(queue, calls + 2);
-    ASSERT_EQ(by_tag.size(), calls + 2);
+    auto by_tag = take_all(queue, calls + 1);
+    ASSERT_EQ(by_tag.size(), calls + 1);
     for (std::uint64_t tag = 1; tag <= calls; ++tag) {
         const auto& reply = by_tag.at(tag);
         ASSERT_TRUE(reply) << error_text(reply);
         EXPECT_EQ(as_text(*reply), std::to_string(tag));
     }
     EXPECT_EQ(code(by_tag.at(1000)), Errc::no_such_operation);
+    // Alone in its loop turn, refused before the engine: nothing else ends that batch.
+    const Pid nowhere{NodeId{0x7777}, 5};
+    ASSERT_TRUE(pair.client->call_async(nowhere, "echo", {}, {}, queue, 1001));
+    by_tag = take_all(queue, 1);
+    ASSERT_EQ(by_tag.count(1001), 1u);
     EXPECT_EQ(code(by_tag.at(1001)), Errc::unreachable);
     EXPECT_EQ(queue.outstanding(), 0u);
     std::vector<CallCompletion> none;
