@@ -136,8 +136,8 @@ public:
     CallQueue& operator=(const CallQueue&) = delete;
 
     // Appends every completion handed over so far to `out`, oldest first per loop turn, and
-    // returns how many; waits up to `timeout` for at least one (spinning briefly, then asleep;
-    // 0: does not wait; std::chrono::nanoseconds::max(): forever). 0: none came in time.
+    // returns how many; sleeps up to `timeout` for at least one (0: does not wait;
+    // std::chrono::nanoseconds::max(): forever). 0: none came in time.
     // Their slots become free.
     std::size_t take(std::vector<CallCompletion>& out,
                      std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max());

@@ -180,7 +180,7 @@ CallQueue::~CallQueue() = default;
 std::size_t CallQueue::take(std::vector<CallCompletion>& out, std::chrono::nanoseconds timeout) {
     using SteadyClock = std::chrono::steady_clock;
     if (timeout <= std::chrono::nanoseconds::zero()) {
-        return state_->take(out, SteadyClock::time_point::min(), std::chrono::microseconds::zero());
+        return state_->take(out, SteadyClock::time_point::min());
     }
     const auto now = SteadyClock::now();
     const auto until = timeout >= SteadyClock::time_point::max() - now

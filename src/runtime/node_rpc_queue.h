@@ -15,7 +15,6 @@
 
 #include "core/assert.h"
 #include "core/result.h"
-#include "runtime/spin_waiter.h"
 
 namespace herald::runtime {
 
@@ -48,15 +47,12 @@ public:
     [[nodiscard]] std::uint32_t capacity() const { return capacity_; }
 
     // Appends every published completion to `out` as Item{tag, result} (their slots become
-    // free); waits until there is one or `until` (spinning `spin` first; a past `until`: no
-    // wait). Returns how many were appended.
+    // free); sleeps until there is one or `until` (a past `until`: no wait). Returns how many
+    // were appended. It does not spin first, as SpinWaiter does: with a window of calls the
+    // next batch is seldom a few microseconds away, and spinning cost the client about a
+    // quarter of its CPU per call for no fewer wake-ups (docs/performance.md).
     template <class Item>
-    std::size_t take(std::vector<Item>& out, std::chrono::steady_clock::time_point until,
-                     std::chrono::microseconds spin = completion_spin) {
-        const auto spin_end = std::chrono::steady_clock::now() + spin;
-        for (unsigned i = 0; spin.count() > 0 && !any_.load(std::memory_order_acquire); ++i) {
-            if (i % 64 == 63 && std::chrono::steady_clock::now() >= spin_end) break;
-        }
+    std::size_t take(std::vector<Item>& out, std::chrono::steady_clock::time_point until) {
         std::unique_lock lock(mutex_);
         auto any = [&] { return !ready_.empty(); };
         if (!any()) {
@@ -71,7 +67,6 @@ public:
         const std::size_t count = ready_.size();
         for (CallQueueItem& item : ready_) out.push_back(Item{item.tag, std::move(item.result)});
         ready_.clear();
-        any_.store(false, std::memory_order_relaxed);
         lock.unlock();
         outstanding_.fetch_sub(static_cast<std::uint32_t>(count), std::memory_order_relaxed);
         return count;
@@ -93,7 +88,6 @@ public:
         {
             std::lock_guard lock(mutex_);
             for (CallQueueItem& item : pending_) ready_.push_back(std::move(item));
-            any_.store(true, std::memory_order_release);
             wake = sleeping_;
         }
         pending_.clear();  // Keeps its capacity for the next batch.
@@ -109,7 +103,6 @@ private:
     std::mutex mutex_;
     std::condition_variable ready_cv_;
     std::vector<CallQueueItem> ready_;  // Published, not taken.
-    std::atomic<bool> any_{false};      // ready_ is not empty (spun on without the lock).
     bool sleeping_ = false;             // The application waits on ready_cv_.
 };
 
