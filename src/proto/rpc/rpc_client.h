@@ -71,7 +71,7 @@ private:
     Context& ctx_;
     Calls calls_;
     // Map nodes of finished calls, reused by the next calls (a window of calls then costs no
-    // allocation for its entries). At most spare_calls_max (a window's worth; about 300 bytes
+    // allocation for its entries). At most spare_calls_max (a window's worth; a few hundred bytes
     // each); a node beyond it is freed.
     static constexpr std::size_t spare_calls_max = 256;
     std::vector<Calls::node_type> spare_;
