@@ -203,22 +203,35 @@ Status run_rpc_latency_client(const PeerArgs& args, Peer& peer) {
     return {};
 }
 
-// `window` calls in flight: wait for the oldest, start a new one in its place.
+// `window` calls in flight, completing into a call queue (the batched fast path, docs/api.md):
+// take every completion the loop handed over, start a new call in each one's place.
 Status run_rpc_window_client(const PeerArgs& args, Peer& peer) {
     const Bytes body(args.size_bytes, 0x5a);
     const CallOptions options = rpc_options();
-    std::deque<std::future<Result<Bytes>>> in_flight;
-    WindowMeter meter(args);
+    CallQueue queue(args.window);
+    std::vector<CallCompletion> done;
+    done.reserve(args.window);
+    std::uint64_t tag = 0;
     for (std::uint32_t i = 0; i < args.window; ++i) {
-        in_flight.push_back(peer.process->call_async(peer.server, echo_operation, body, options));
+        HERALD_TRY(
+            peer.process->call_async(peer.server, echo_operation, body, options, queue, ++tag));
     }
+    WindowMeter meter(args);
     while (!meter.done(now_ns())) {
-        HERALD_TRY(in_flight.front().get());
-        in_flight.pop_front();
-        meter.on_complete(now_ns());
-        in_flight.push_back(peer.process->call_async(peer.server, echo_operation, body, options));
+        done.clear();
+        if (queue.take(done, reply_timeout) == 0) return fail(Errc::timeout, "no completion");
+        const std::int64_t t = now_ns();
+        for (CallCompletion& completion : done) {
+            HERALD_TRY(std::move(completion.result));
+            meter.on_complete(t);
+            HERALD_TRY(
+                peer.process->call_async(peer.server, echo_operation, body, options, queue, ++tag));
+        }
     }
-    for (auto& call : in_flight) call.wait();
+    while (queue.outstanding() > 0) {
+        done.clear();
+        if (queue.take(done, reply_timeout) == 0) break;
+    }
     announce_result(meter.fields());
     return {};
 }

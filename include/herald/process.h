@@ -326,6 +326,13 @@ public:
                                                         const CallOptions& options = {});
     [[nodiscard]] Status call_async(Pid server, std::string_view operation, Bytes request,
                                     const CallOptions& options, CallDone done);
+    // The same, completing into `queue` as CallCompletion{tag, outcome} (the fast path for many
+    // calls in flight: calls reach the loop in batches, completions come back in batches).
+    // Errc::queue_full also when `queue` holds capacity() calls not taken yet; an error
+    // returned here means the call did not start and takes no slot.
+    [[nodiscard]] Status call_async(Pid server, std::string_view operation, Bytes request,
+                                    const CallOptions& options, CallQueue& queue,
+                                    std::uint64_t tag);
 
     // Ends the process now (the destructor does the same): queued messages are dropped, later
     // messages to its pid fail with no_such_process, blocked calls return Errc::closed. A

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,6 +18,10 @@
 #include "herald/ids.h"
 
 namespace herald {
+
+namespace runtime {
+class CallQueueState;
+}  // namespace runtime
 
 // The lecture's three protocols. Packets per call without loss: RR 2, RRA 3, RARA 4.
 enum class RpcProtocol : std::uint8_t {
@@ -106,6 +111,44 @@ struct ServeOptions {
 
 // Called once with the call's outcome, on the node's loop thread: it must not block.
 using CallDone = std::function<void(Result<Bytes>)>;
+
+// A call completed into a CallQueue: the tag it was started with, and its outcome (the
+// response body or the error, as Process::call returns them).
+struct CallCompletion {
+    std::uint64_t tag = 0;
+    Result<Bytes> result;
+};
+
+// Where many asynchronous calls complete (Process::call_async with a queue): the fast path for a
+// window of calls. The node's loop hands the completions of one loop turn over together, at its
+// end, with one lock and at most one wake-up of the thread waiting in take(); no future and no
+// allocation per call. Bounded: at most `capacity` calls started on it and not yet taken;
+// starting one more fails with Errc::queue_full (no completion is ever dropped). take() from one
+// thread at a time; calls may be started on it from any thread, by processes of any node.
+// Destroying it with calls outstanding is allowed: their completions are dropped.
+class HERALD_API CallQueue {
+public:
+    static constexpr std::uint32_t capacity_max = 1U << 20;
+    // `capacity`: 1..capacity_max (clamped into it).
+    explicit CallQueue(std::uint32_t capacity = 1024);
+    ~CallQueue();
+    CallQueue(const CallQueue&) = delete;
+    CallQueue& operator=(const CallQueue&) = delete;
+
+    // Appends every completion handed over so far to `out`, oldest first per loop turn, and
+    // returns how many; sleeps up to `timeout` for at least one (0: does not wait;
+    // std::chrono::nanoseconds::max(): forever). 0: none came in time.
+    // Their slots become free.
+    std::size_t take(std::vector<CallCompletion>& out,
+                     std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max());
+    // Calls started on the queue whose completion was not taken yet.
+    [[nodiscard]] std::uint32_t outstanding() const;
+    [[nodiscard]] std::uint32_t capacity() const;
+
+private:
+    friend class Process;
+    std::shared_ptr<runtime::CallQueueState> state_;
+};
 
 // How each commit of the node's durable store waits for the disk.
 enum class DurableSync : std::uint8_t {

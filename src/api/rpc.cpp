@@ -12,6 +12,7 @@
 #include "herald/process.h"
 #include "runtime/node.h"
 #include "runtime/node_rpc.h"
+#include "runtime/node_rpc_queue.h"
 
 namespace herald {
 
@@ -159,6 +160,41 @@ Status Process::call_async(Pid server, std::string_view operation, Bytes request
     HERALD_TRY(check(options));
     return node_->rpc().call_async(state_->pid(), server, std::string(operation),
                                    std::move(request), to_call_config(options), std::move(done));
+}
+
+Status Process::call_async(Pid server, std::string_view operation, Bytes request,
+                           const CallOptions& options, CallQueue& queue, std::uint64_t tag) {
+    if (!state_) return closed_process();
+    HERALD_TRY(check(options));
+    return node_->rpc().call_queued(state_->pid(), server, std::string(operation),
+                                    std::move(request), to_call_config(options), queue.state_, tag);
+}
+
+// --- CallQueue ---
+
+CallQueue::CallQueue(std::uint32_t capacity)
+    : state_(std::make_shared<runtime::CallQueueState>(std::clamp(capacity, 1U, capacity_max))) {}
+
+CallQueue::~CallQueue() = default;
+
+std::size_t CallQueue::take(std::vector<CallCompletion>& out, std::chrono::nanoseconds timeout) {
+    using SteadyClock = std::chrono::steady_clock;
+    if (timeout <= std::chrono::nanoseconds::zero()) {
+        return state_->take(out, SteadyClock::time_point::min());
+    }
+    const auto now = SteadyClock::now();
+    const auto until = timeout >= SteadyClock::time_point::max() - now
+                           ? SteadyClock::time_point::max()
+                           : now + std::chrono::duration_cast<SteadyClock::duration>(timeout);
+    return state_->take(out, until);
+}
+
+std::uint32_t CallQueue::outstanding() const {
+    return state_->outstanding();
+}
+
+std::uint32_t CallQueue::capacity() const {
+    return state_->capacity();
 }
 
 // --- Node: RPC counters and durable state ---

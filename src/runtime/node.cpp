@@ -718,7 +718,7 @@ void Node::flush() {
     run_deferred();
     hand_deliveries();  // What the batch's end delivered.
     arm_wake(t);  // The batch's timers, those set at its end too (e.g. ordering retransmissions).
-    rpc_->release_handlers();  // The handler runs this batch queued.
+    rpc_->end_batch();  // The handler runs this batch queued, the call completions.
     flushing_ = was_flushing;
     link_->flush();
     transport_->flush();

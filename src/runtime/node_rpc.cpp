@@ -330,8 +330,8 @@ void NodeRpc::feed_result(std::uint64_t execution, Result<Bytes> result, RpcWrit
 
 // --- Calls ---
 
-Status NodeRpc::call_async(Pid client, Pid server, std::string operation, Bytes request,
-                           const CallConfig& config, CallCallback done) {
+Status NodeRpc::check_call(Pid client, Pid server, const std::string& operation,
+                           const Bytes& request) const {
     if (!server.valid()) return fail(Errc::invalid_argument, "invalid server pid");
     if (!client.valid() || client.node != node_.id()) {
         return fail(Errc::invalid_argument, "the caller is not a process of this node");
@@ -344,43 +344,123 @@ Status NodeRpc::call_async(Pid client, Pid server, std::string operation, Bytes 
                     "request of " + std::to_string(request.size()) + " bytes exceeds the " +
                         std::to_string(config_.engine.request_bytes_max) + "-byte limit");
     }
-    if (!done) return fail(Errc::invalid_argument, "empty completion callback");
-    HERALD_TRY(node_.reserve_command());
-    auto options = config.options;
-    options.deadline = deadline_after(node_.now(), config.timeout);
-    const bool posted =
-        node_.post([this, client, server, operation = std::move(operation),
-                    request = std::move(request), options, done = std::move(done)]() mutable {
-            node_.release_command();
-            start_call(client, server, std::move(operation), std::move(request), options,
-                       std::move(done));
-        });
-    if (!posted) {
-        node_.release_command();
-        return fail(Errc::closed, "node stopped");
-    }
     return {};
 }
 
-void NodeRpc::start_call(Pid client, Pid server, std::string operation, Bytes request,
-                         const proto::rpc::CallOptions& options, CallCallback done) {
+Status NodeRpc::call_async(Pid client, Pid server, std::string operation, Bytes request,
+                           const CallConfig& config, CallCallback done) {
+    HERALD_TRY(check_call(client, server, operation, request));
+    if (!done) return fail(Errc::invalid_argument, "empty completion callback");
+    return queue_call(CallCommand{client, server, std::move(operation), std::move(request),
+                                  config.options, std::move(done), nullptr, 0},
+                      config);
+}
+
+Status NodeRpc::call_queued(Pid client, Pid server, std::string operation, Bytes request,
+                            const CallConfig& config, std::shared_ptr<CallQueueState> queue,
+                            std::uint64_t tag) {
+    HERALD_ASSERT(queue != nullptr);
+    HERALD_TRY(check_call(client, server, operation, request));
+    if (!queue->reserve()) {
+        return fail(Errc::queue_full, "the call queue's " + std::to_string(queue->capacity()) +
+                                          " slots hold calls not taken yet");
+    }
+    CallQueueState& slots = *queue;
+    Status status = queue_call(CallCommand{client,
+                                           server,
+                                           std::move(operation),
+                                           std::move(request),
+                                           config.options,
+                                           {},
+                                           std::move(queue),
+                                           tag},
+                               config);
+    if (!status) slots.unreserve();
+    return status;
+}
+
+Status NodeRpc::queue_call(CallCommand command, const CallConfig& config) {
+    HERALD_TRY(node_.reserve_command());
+    command.options.deadline = deadline_after(node_.now(), config.timeout);
+    std::lock_guard lock(calls_mutex_);
+    calls_.push_back(std::move(command));
+    if (calls_posted_) return {};  // The loop's task, queued already, takes this one too.
+    // Posting under the lock: if the loop is closed, no other caller can have queued behind
+    // us expecting this task to take theirs.
+    if (!node_.post([this] { take_calls(); })) {
+        calls_.pop_back();
+        node_.release_command();
+        return fail(Errc::closed, "node stopped");
+    }
+    calls_posted_ = true;
+    return {};
+}
+
+void NodeRpc::take_calls() {
+    {
+        std::lock_guard lock(calls_mutex_);
+        calls_taken_.swap(calls_);
+        calls_posted_ = false;
+    }
+    for (CallCommand& command : calls_taken_) {
+        node_.release_command();
+        start_call(command);
+    }
+    calls_taken_.clear();  // Keeps its capacity for the next batch.
+    // Calls refused at once (closed, unreachable) publish now: no batch end may follow.
+    if (!queues_completed_.empty()) publish_completions();
+}
+
+void NodeRpc::answer_call(CallCommand& command, Result<Bytes> result) {
+    if (command.done) {
+        node_.answer(command.done, std::move(result));
+        return;
+    }
+    if (command.queue->complete(command.tag, std::move(result))) {
+        queues_completed_.push_back(std::move(command.queue));
+    }
+}
+
+void NodeRpc::start_call(CallCommand& command) {
     if (!node_.accepting()) {
-        node_.answer(done, fail(Errc::closed, "node stopped"));
+        answer_call(command, fail(Errc::closed, "node stopped"));
         return;
     }
-    if (!node_.knows_node(server.node)) {
+    if (!node_.knows_node(command.server.node)) {
         ++counters_.unreachable_calls;
-        node_.answer(done,
-                     fail(Errc::unreachable, "no address known for node " + to_string(server.node) +
-                                                 " (connect to it or resolve PID@URL first)"));
+        answer_call(command, fail(Errc::unreachable,
+                                  "no address known for node " + to_string(command.server.node) +
+                                      " (connect to it or resolve PID@URL first)"));
         return;
     }
-    const proto::OperationId op = node_.begin_operation(std::move(done));
+    proto::OperationId op = 0;
+    if (command.done) {
+        op = node_.begin_operation(std::move(command.done));
+    } else {
+        // A pointer and an id: the completion fits in std::function's own storage.
+        const std::uint64_t id =
+            queued_calls_.add(QueuedCall{std::move(command.queue), command.tag});
+        op = node_.begin_operation(
+            [this, id](Result<Bytes> result) { finish_queued(id, std::move(result)); });
+    }
     const Time t = node_.now();
     node_.run<proto::rpc::RpcEngine>(slot_, [&](auto& engine, proto::Effects& out) {
-        engine.on_call(op, client, server, std::move(operation), std::move(request), options, t,
-                       out);
+        engine.on_call(op, command.client, command.server, std::move(command.operation),
+                       std::move(command.request), command.options, t, out);
     });
+}
+
+void NodeRpc::finish_queued(std::uint64_t id, Result<Bytes> result) {
+    std::optional<QueuedCall> call = queued_calls_.take(id);
+    HERALD_ASSERT(call.has_value());  // The node completes each operation once.
+    if (call->queue->complete(call->tag, std::move(result))) {
+        queues_completed_.push_back(std::move(call->queue));
+    }
+}
+
+void NodeRpc::publish_completions() {
+    for (auto& queue : queues_completed_) queue->publish();
+    queues_completed_.clear();
 }
 
 Result<Bytes> NodeRpc::call(Pid client, Pid server, std::string operation, Bytes request,

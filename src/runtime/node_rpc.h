@@ -30,6 +30,8 @@
 #include "runtime/node_context.h"
 #include "runtime/node_options.h"
 #include "runtime/node_rpc_options.h"
+#include "runtime/node_rpc_queue.h"
+#include "runtime/operation_table.h"
 #include "store/store.h"
 
 namespace herald::runtime {
@@ -89,6 +91,11 @@ public:
     // RpcEngine::on_call, and unreachable (no address known for the server's node), closed.
     [[nodiscard]] Status call_async(Pid client, Pid server, std::string operation, Bytes request,
                                     const CallConfig& config, CallCallback done);
+    // The same, completing into `queue` with `tag` (published at the loop batch's end, see
+    // CallQueueState). Errc::queue_full also when the queue has no free slot.
+    [[nodiscard]] Status call_queued(Pid client, Pid server, std::string operation, Bytes request,
+                                     const CallConfig& config,
+                                     std::shared_ptr<CallQueueState> queue, std::uint64_t tag);
     // Blocking form of call_async. Errc::invalid_argument when called on the loop thread.
     [[nodiscard]] Result<Bytes> call(Pid client, Pid server, std::string operation, Bytes request,
                                      const CallConfig& config);
@@ -111,8 +118,11 @@ public:
     void execute(proto::ExecuteEffect& execution) override;
     // The loop batch's end: wakes handler threads for the runs this batch queued (launch
     // queues them without waking any, so a batch of requests costs a few wake-ups, not one
-    // per request). Nothing (not even the pool's lock) when this batch queued none.
-    void release_handlers() {
+    // per request), and publishes the calls this batch completed into call queues (one lock
+    // and at most one wake-up per queue). Nothing (not even the pool's lock) when this batch
+    // did neither.
+    void end_batch() {
+        if (!queues_completed_.empty()) publish_completions();
         if (!held_) return;
         held_ = false;
         pool_->release();
@@ -133,8 +143,31 @@ private:
 
     [[nodiscard]] Status start_serve(Pid server, std::string operation, RpcHandler handler,
                                      const ServeConfig& config);
-    void start_call(Pid client, Pid server, std::string operation, Bytes request,
-                    const proto::rpc::CallOptions& options, CallCallback done);
+    // A call on its way from an application thread to the loop: a completion callback, or a
+    // call queue and tag (then `done` is empty).
+    struct CallCommand {
+        Pid client;
+        Pid server;
+        std::string operation;
+        Bytes request;
+        proto::rpc::CallOptions options;
+        CallCallback done;
+        std::shared_ptr<CallQueueState> queue;
+        std::uint64_t tag = 0;
+    };
+    // A call completing into a call queue, while the engine runs it. Loop thread.
+    struct QueuedCall {
+        std::shared_ptr<CallQueueState> queue;
+        std::uint64_t tag = 0;
+    };
+    [[nodiscard]] Status check_call(Pid client, Pid server, const std::string& operation,
+                                    const Bytes& request) const;
+    [[nodiscard]] Status queue_call(CallCommand command, const CallConfig& config);
+    void take_calls();  // Loop thread: starts every queued call, in order.
+    void start_call(CallCommand& command);
+    void answer_call(CallCommand& command, Result<Bytes> result);
+    void finish_queued(std::uint64_t id, Result<Bytes> result);
+    void publish_completions();
     void launch(const ServedKey& key, Served& served, proto::ExecuteEffect execution);
     void run_handler(ServerState& state, const RpcHandler& handler, bool writes_allowed,
                      const ServedKey& key, proto::ExecuteEffect execution);
@@ -161,7 +194,7 @@ private:
 
     // Loop thread only.
     std::map<ServedKey, Served> served_;
-    bool held_ = false;  // Loop thread: a run was queued since the last release_handlers().
+    bool held_ = false;  // Loop thread: a run was queued since the last end_batch().
     NodeRpcCounters counters_;
 
     // Runs finished by handler threads, not yet taken by the loop. The thread that finds it
@@ -171,6 +204,18 @@ private:
     std::mutex finished_mutex_;
     std::vector<Finished> finished_;
     std::vector<Finished> finished_taken_;  // Loop thread: the batch being handed over.
+    // Calls queued by application threads, not yet taken by the loop. The thread that finds
+    // calls_posted_ false posts the one task that takes all of them, so a window of calls costs
+    // one hand-off to the loop, not one each. Bounded by the node's commands_max (each call
+    // holds one reserve_command until the loop takes it); refused with queue_full beyond.
+    std::mutex calls_mutex_;
+    std::vector<CallCommand> calls_;
+    bool calls_posted_ = false;
+    std::vector<CallCommand> calls_taken_;  // Loop thread: the batch being started.
+    // Loop thread: calls completing into call queues (no allocation per call once warm), and
+    // the queues that hold completions to publish at the batch's end.
+    OperationTable<QueuedCall> queued_calls_;
+    std::vector<std::shared_ptr<CallQueueState>> queues_completed_;
     // Server states: created on the loop thread, looked up by unserve_and_wait on any thread.
     mutable std::mutex servers_mutex_;
     std::unordered_map<Pid, std::shared_ptr<ServerState>> servers_;

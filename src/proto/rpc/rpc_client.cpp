@@ -68,7 +68,18 @@ void RpcClient::on_call(OperationId op, Pid client, Pid server, std::string oper
     call.unanswered = 1;
     call.started = now;
     ++ctx_.counters.calls_started;
-    auto& stored = calls_.emplace(seq, std::move(call)).first->second;
+    Call* stored_call = nullptr;
+    if (spare_.empty()) {
+        stored_call = &calls_.emplace(seq, std::move(call)).first->second;
+    } else {
+        // A finished call's map node: no allocation for the call's entry.
+        Calls::node_type node = std::move(spare_.back());
+        spare_.pop_back();
+        node.key() = seq;
+        node.mapped() = std::move(call);
+        stored_call = &calls_.insert(std::move(node)).position->second;
+    }
+    Call& stored = *stored_call;
     if (out.tracing) out.trace(now, "rpc_call", describe(stored.route));
     transmit(stored, now, out);
     arm(stored, out);
@@ -83,7 +94,7 @@ void RpcClient::transmit(Call& call, Time now, Effects& out) {
     request.operation = call.operation;
     request.body = call.request;
     request.cookie = call.cookie;
-    ctx_.send(call.route.server.node, request_packet(request, ctx_.incarnation), out);
+    ctx_.send(call.route.server.node, request_packet(std::move(request), ctx_.incarnation), out);
 }
 
 void RpcClient::arm(const Call& call, Effects& out) {
@@ -161,7 +172,11 @@ void RpcClient::finish(Calls::iterator it, Result<Bytes> result, Time now, Effec
     }
     out.cancel_timer(client_timer(call.route.id.seq));
     out.complete(call.op, std::move(result));
-    calls_.erase(it);
+    Calls::node_type node = calls_.extract(it);
+    if (spare_.size() < spare_calls_max) {
+        node.mapped() = Call{};  // Its request and strings go now.
+        spare_.push_back(std::move(node));
+    }
 }
 
 // Rule 19: the server keeps no state for a client node it does not know until the node proves

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "proto/rpc/rpc_messages.h"
 #include "proto/rpc/rpc_state.h"
@@ -69,6 +70,11 @@ private:
 
     Context& ctx_;
     Calls calls_;
+    // Map nodes of finished calls, reused by the next calls (a window of calls then costs no
+    // allocation for its entries). At most spare_calls_max (a window's worth; a few hundred bytes
+    // each); a node beyond it is freed.
+    static constexpr std::size_t spare_calls_max = 256;
+    std::vector<Calls::node_type> spare_;
     std::uint64_t next_seq_ = 1;
 };
 

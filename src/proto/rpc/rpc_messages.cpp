@@ -26,6 +26,8 @@ wire::Packet base_packet(PacketKind kind, const Route& route, bool from_client,
     p.header.target_incarnation = from_client ? 0 : route.id.incarnation;
     p.header.epoch = route.attempt;
     p.header.seq = route.id.seq;
+    // Room for a request's call_id, operation and cookie: one allocation, not one per growth.
+    p.extensions.reserve(3);
     p.extensions.push_back({ExtensionType::call_id, call_id_value(route.id)});
     return p;
 }
@@ -121,14 +123,14 @@ bool acks_response(Mode mode) {
     return mode.protocol != Protocol::rr;
 }
 
-wire::Packet request_packet(const Request& request, std::uint32_t self_incarnation) {
+wire::Packet request_packet(Request request, std::uint32_t self_incarnation) {
     auto p = base_packet(PacketKind::rpc_request, request.route, true, self_incarnation);
     p.header.target_incarnation = request.target_incarnation;
     p.header.ack = request.floor;
     p.header.timestamp_ns = request.age.ns();
     p.extensions.push_back({ExtensionType::operation, to_bytes(request.operation)});
     if (request.cookie) add_cookie(p, *request.cookie);
-    p.body = request.body;
+    p.body = std::move(request.body);
     return p;
 }
 

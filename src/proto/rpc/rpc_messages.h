@@ -76,7 +76,7 @@ struct ResponseAck {
 };
 
 // Builders. `self_incarnation` is the sending node's incarnation.
-[[nodiscard]] wire::Packet request_packet(const Request& request, std::uint32_t self_incarnation);
+[[nodiscard]] wire::Packet request_packet(Request request, std::uint32_t self_incarnation);
 [[nodiscard]] wire::Packet ack_packet(const Route& route, std::uint32_t self_incarnation);
 // A failed result travels as reason (u8 Errc) and text (its detail) with an empty body.
 [[nodiscard]] wire::Packet response_packet(const Route& route, std::uint32_t self_incarnation,

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -362,6 +363,83 @@ TEST(RpcApi, TheCallbackFormCompletesOnTheLoopThreadWhereBlockingCallsAreRefused
     auto [body, nested] = done.get_future().get();
     EXPECT_EQ(body, "cb");
     EXPECT_EQ(nested, Errc::invalid_argument);
+}
+
+// Takes from `queue` until `count` completions came or 10 s passed; by tag.
+std::map<std::uint64_t, Result<Bytes>> take_all(CallQueue& queue, std::size_t count) {
+    std::map<std::uint64_t, Result<Bytes>> by_tag;
+    std::vector<CallCompletion> taken;
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (by_tag.size() < count && std::chrono::steady_clock::now() < until) {
+        taken.clear();
+        queue.take(taken, 100ms);
+        for (auto& completion : taken) {
+            EXPECT_TRUE(by_tag.emplace(completion.tag, std::move(completion.result)).second)
+                << "tag " << completion.tag << " completed twice";
+        }
+    }
+    return by_tag;
+}
+
+// Many calls in flight on one queue, each started by the application thread as the loop takes
+// them in batches: every call completes once, with its own tag and outcome; a call refused on
+// the loop at once (an unknown node) completes too.
+TEST(RpcApi, ACallQueueHandsBackEveryCallOnceWithItsTagAndOutcome) {
+    Pair pair;
+    pair.serve_echo();
+    CallQueue queue(512);
+    constexpr std::uint64_t calls = 300;
+    for (std::uint64_t tag = 1; tag <= calls; ++tag) {
+        ASSERT_TRUE(pair.client->call_async(pair.server->pid(), "echo",
+                                            text_bytes(std::to_string(tag)), {}, queue, tag));
+    }
+    ASSERT_TRUE(pair.client->call_async(pair.server->pid(), "nothing", {}, {}, queue, 1000));
+    auto by_tag = take_all(queue, calls + 1);
+    ASSERT_EQ(by_tag.size(), calls + 1);
+    for (std::uint64_t tag = 1; tag <= calls; ++tag) {
+        const auto& reply = by_tag.at(tag);
+        ASSERT_TRUE(reply) << error_text(reply);
+        EXPECT_EQ(as_text(*reply), std::to_string(tag));
+    }
+    EXPECT_EQ(code(by_tag.at(1000)), Errc::no_such_operation);
+    // Alone in its loop turn, refused before the engine: nothing else ends that batch.
+    const Pid nowhere{NodeId{0x7777}, 5};
+    ASSERT_TRUE(pair.client->call_async(nowhere, "echo", {}, {}, queue, 1001));
+    by_tag = take_all(queue, 1);
+    ASSERT_EQ(by_tag.count(1001), 1u);
+    EXPECT_EQ(code(by_tag.at(1001)), Errc::unreachable);
+    EXPECT_EQ(queue.outstanding(), 0u);
+    std::vector<CallCompletion> none;
+    EXPECT_EQ(queue.take(none, 0ms), 0u);  // Nothing more, and no wait.
+    EXPECT_EQ(pair.server_node->rpc_stats().executions, calls);
+}
+
+// The queue's bound: a call beyond `capacity` not taken yet is refused (queue_full) and takes
+// no slot; taking frees the slots.
+TEST(RpcApi, ACallQueueRefusesACallBeyondItsCapacityUntilCompletionsAreTaken) {
+    Pair pair;
+    std::atomic<bool> release{false};
+    ASSERT_TRUE(pair.server->serve("hold", [&](const Request& request) -> Result<Bytes> {
+        while (!release.load()) std::this_thread::sleep_for(1ms);
+        return request.body;
+    }));
+    CallQueue queue(2);
+    const Pid server = pair.server->pid();
+    ASSERT_TRUE(pair.client->call_async(server, "hold", text_bytes("a"), {}, queue, 1));
+    ASSERT_TRUE(pair.client->call_async(server, "hold", text_bytes("b"), {}, queue, 2));
+    EXPECT_EQ(code(pair.client->call_async(server, "hold", text_bytes("c"), {}, queue, 3)),
+              Errc::queue_full);
+    EXPECT_EQ(code(pair.client->call_async(server, "", {}, {}, queue, 4)), Errc::invalid_argument);
+    EXPECT_EQ(queue.outstanding(), 2u);
+    release = true;
+    auto by_tag = take_all(queue, 2);
+    ASSERT_EQ(by_tag.size(), 2u);
+    EXPECT_EQ(as_text(*by_tag.at(2)), "b");
+    EXPECT_EQ(queue.outstanding(), 0u);
+    ASSERT_TRUE(pair.client->call_async(server, "hold", text_bytes("d"), {}, queue, 5));
+    by_tag = take_all(queue, 1);
+    ASSERT_EQ(by_tag.count(5), 1u);
+    EXPECT_EQ(as_text(*by_tag.at(5)), "d");
 }
 
 TEST(RpcApi, AProcessCallsAServerOnItsOwnNodeWithoutTheNetwork) {
