@@ -6,8 +6,9 @@
 // a few records per reply-cache entry, and the cache has cache_entries_max entries).
 // Buffers: the writer keeps the key and value buffers of committed writes (at most
 // store_kept_writes slots, each buffer at most store_kept_bytes) and a queued write swaps its
-// buffers with a kept slot's, so the buffers a queuer allocates are freed on the queuer's
-// thread (the loop's), not on the writer's: no block crosses threads in steady state.
+// buffers with a kept slot's, so the buffers a queuer allocates are freed or reused on the
+// queuer's thread (the loop's, which keeps them for the engines' next records:
+// proto::Effects::record_key), not on the writer's: no block crosses threads in steady state.
 #pragma once
 
 #include <atomic>

@@ -1,5 +1,6 @@
 // MailboxEngine driven by hand: create, send, receive, ack, leases and redelivery, duplicate
-// suppression, durable writes that fail, full mailboxes, destroy, and a restart from disk.
+// suppression, durable writes that fail, full mailboxes, destroy, and a restart from disk;
+// records encoded into the buffers the driver kept in the effects (bounded).
 #include "mailbox_harness.h"
 
 namespace herald::proto::mailbox::testing {
