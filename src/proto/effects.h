@@ -173,6 +173,13 @@ struct TraceEffect {
     EngineSlot engine = 0;
 };
 
+// The record buffer source's bounds (Effects::record_key): at most this many spare keys and as
+// many spare values kept, none of a capacity above record_spare_bytes_max (a large value is not
+// held once written) or of no more than a new buffer's. 256 is a full window of persists in one
+// input; at most 1 MiB of values.
+inline constexpr std::size_t record_spares_max = 256;
+inline constexpr std::size_t record_spare_bytes_max = 4096;
+
 // Records outputs in order of kind; EngineSet::apply carries them out in one documented order
 // (docs/engines.md). Drivers clear() after each input. The vectors keep their capacity, so a
 // steady stream of inputs does not allocate for effects. `engine` is the slot of the engine
@@ -225,6 +232,23 @@ public:
     void erase(std::uint64_t token, std::string key) {
         persists.push_back({token, std::move(key), {}, true, engine});
     }
+    // The record buffer source: a driver keeps here the key and value buffers that come back
+    // once it has handed a persist's record on (keep_record_buffers), and an engine takes one to
+    // encode its next record's key or value into (record_key, record_value: empty, with a spare's
+    // capacity when there is one, else a new empty buffer), so that a steady stream of persists
+    // makes no record buffer of its own. Bounded by record_spares_max and
+    // record_spare_bytes_max: a buffer beyond them, or with no more capacity than a new one, is
+    // freed at once (on the driver's thread).
+    // clear() keeps the spares. Only capacity comes from here, never content: what an engine
+    // records is the same whether the driver keeps buffers (the runtime) or not (the simulator).
+    [[nodiscard]] std::string record_key() { return take_spare(spare_keys_); }
+    [[nodiscard]] Bytes record_value() { return take_spare(spare_values_); }
+    void keep_record_buffers(std::string key, Bytes value) {
+        keep_spare(spare_keys_, std::move(key));
+        keep_spare(spare_values_, std::move(value));
+    }
+    [[nodiscard]] std::size_t spare_keys() const { return spare_keys_.size(); }
+    [[nodiscard]] std::size_t spare_values() const { return spare_values_.size(); }
     void join_group(const IpGroup& group) { memberships.push_back({group, true}); }
     void leave_group(const IpGroup& group) { memberships.push_back({group, false}); }
     void trace(Time at, std::string_view event, std::string fields = {}) {
@@ -258,6 +282,28 @@ public:
     std::vector<TraceEffect> traces;
     std::vector<MembershipEffect> memberships;
     std::vector<NodeId> node_lists;  // Storage of the fan-out destinations' lists.
+
+private:
+    template <class Buffer>
+    static Buffer take_spare(std::vector<Buffer>& spares) {
+        if (spares.empty()) return Buffer();
+        Buffer buffer = std::move(spares.back());
+        spares.pop_back();
+        buffer.clear();
+        return buffer;
+    }
+    template <class Buffer>
+    static void keep_spare(std::vector<Buffer>& spares, Buffer buffer) {
+        // A buffer no larger than a new one (a short string's inline buffer) spares nothing.
+        if (buffer.capacity() <= Buffer().capacity()) return;
+        if (buffer.capacity() > record_spare_bytes_max) return;
+        if (spares.size() >= record_spares_max) return;
+        if (spares.capacity() == 0) spares.reserve(record_spares_max);  // Grows once.
+        spares.push_back(std::move(buffer));
+    }
+
+    std::vector<std::string> spare_keys_;  // The record buffer source's spares.
+    std::vector<Bytes> spare_values_;
 };
 
 }  // namespace herald::proto

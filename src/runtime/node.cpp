@@ -468,13 +468,15 @@ void Node::persist(proto::EngineSlot slot, std::uint64_t token,
         if (const Operation* operation = ops_.find(answers)) answer = operation->durable;
     }
     ++counters_.durable_pending;
-    // Moved straight into the writer's queue (no vector of writes per persist).
+    // Moved straight into the writer's queue (no vector of writes per persist). A part that
+    // fills a kept slot comes back with that slot's old buffers: the effects' record buffer
+    // source keeps them for the engines' next records (allocated and freed on this thread).
     store_->write(
-        parts,
-        [](proto::PersistEffect& part) {
-            return store::Write{std::move(part.key), std::move(part.value), part.erase};
-        },
+        parts, [](proto::PersistEffect& part) -> proto::PersistEffect& { return part; },
         std::uint64_t{slot} << token_slot_shift | token, answer);
+    for (proto::PersistEffect& part : parts) {
+        effects_.keep_record_buffers(std::move(part.key), std::move(part.value));
+    }
 }
 
 void Node::on_committed() {

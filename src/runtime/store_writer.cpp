@@ -24,15 +24,15 @@ void StoreWriter::write(std::span<store::Write> writes, std::uint64_t token, Dur
         writes, [](store::Write& write) -> store::Write& { return write; }, token, answer);
 }
 
-void StoreWriter::enqueue(store::Write& write) {
+void StoreWriter::enqueue(std::string& key, Bytes& value, bool erase) {
     if (queued_writes_ < writes_.size()) {
         store::Write& slot = writes_[queued_writes_];
-        slot.key.swap(write.key);
-        slot.value.swap(write.value);
-        slot.erase = write.erase;
+        slot.key.swap(key);
+        slot.value.swap(value);
+        slot.erase = erase;
         ++counters_.reused;
     } else {
-        writes_.push_back(std::move(write));
+        writes_.push_back(store::Write{std::move(key), std::move(value), erase});
     }
     ++queued_writes_;
 }

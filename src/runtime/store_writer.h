@@ -6,8 +6,9 @@
 // a few records per reply-cache entry, and the cache has cache_entries_max entries).
 // Buffers: the writer keeps the key and value buffers of committed writes (at most
 // store_kept_writes slots, each buffer at most store_kept_bytes) and a queued write swaps its
-// buffers with a kept slot's, so the buffers a queuer allocates are freed on the queuer's
-// thread (the loop's), not on the writer's: no block crosses threads in steady state.
+// buffers with a kept slot's, so the buffers a queuer allocates are freed or reused on the
+// queuer's thread (the loop's, which keeps them for the engines' next records:
+// proto::Effects::record_key), not on the writer's: no block crosses threads in steady state.
 #pragma once
 
 #include <atomic>
@@ -94,17 +95,19 @@ public:
         write(std::span<store::Write>(writes), token, answer);
     }
     // The same, each write made by `to_write(part)` from an element of `parts` (no vector of
-    // writes in between); `to_write` may return a store::Write or a reference to one. A write
+    // writes in between); `to_write` may return a store::Write, or a reference to one or to
+    // anything with its members `key`, `value` and `erase` (proto::PersistEffect). A write
     // that fills a kept slot gets that slot's old buffers in exchange (the span's elements, or
-    // `to_write`'s result), freed or reused on the caller's thread.
+    // `to_write`'s result: a part returned by reference holds them after the call), freed or
+    // reused on the caller's thread.
     template <class Parts, class ToWrite>
     void write(Parts&& parts, ToWrite&& to_write, std::uint64_t token, DurableAnswer answer) {
         std::unique_lock lock(mutex_);
         if (stopped_) return;
         const std::size_t first = queued_writes_;
         for (auto& part : parts) {
-            auto&& write = to_write(part);  // A store::Write, or a reference to one.
-            enqueue(write);
+            auto&& write = to_write(part);  // A write, or a reference to one (see above).
+            enqueue(write.key, write.value, write.erase);
         }
         queued(lock, first, token, answer);
     }
@@ -142,9 +145,9 @@ private:
         std::string prefix;
         std::promise<Result<std::vector<store::Record>>> done;
     };
-    // With mutex_ held: queues `write` into the next kept slot (swapping buffers: the slot's old
-    // ones leave with `write`, on the caller's thread) or a new one.
-    void enqueue(store::Write& write);
+    // With mutex_ held: queues a write into the next kept slot (swapping buffers: the slot's old
+    // ones leave in `key` and `value`, on the caller's thread) or a new one.
+    void enqueue(std::string& key, Bytes& value, bool erase);
     // With mutex_ held: the writes from `first` on form the batch of `token`.
     void queued(std::unique_lock<std::mutex>& lock, std::size_t first, std::uint64_t token,
                 DurableAnswer answer);

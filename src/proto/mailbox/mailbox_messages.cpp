@@ -261,12 +261,17 @@ std::optional<MailboxDefinition> decode_definition(ByteView bytes) {
 
 Bytes encode_message(const StoredMessage& m) {
     Bytes out;
+    encode_message(m, out);
+    return out;
+}
+
+void encode_message(const StoredMessage& m, Bytes& out) {
+    out.clear();
     out.reserve(24 + m.body.size());
     put_u64(out, m.sender.node.value);
     put_u64(out, m.sender.local);
     put_u64(out, m.message_id);
     out.insert(out.end(), m.body.begin(), m.body.end());
-    return out;
 }
 
 std::optional<StoredMessage> decode_message(ByteView bytes) {
@@ -285,20 +290,31 @@ std::string definition_key(std::string_view name) {
 }
 
 std::string message_key(std::string_view name, std::uint64_t seq) {
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(seq));
-    // One allocation: the key is longer than a short string's inline buffer.
     std::string key;
-    key.reserve(10 + name.size() + 1 + 16);
-    key.append("mailbox/m/").append(name).append("/").append(hex);
+    message_key(name, seq, key);
     return key;
 }
 
+void message_key(std::string_view name, std::uint64_t seq, std::string& key) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(seq));
+    // At most one allocation: the key is longer than a short string's inline buffer.
+    key.clear();
+    key.reserve(10 + name.size() + 1 + 16);
+    key.append("mailbox/m/").append(name).append("/").append(hex);
+}
+
 std::string tombstone_key(NodeId sender, std::uint64_t message_id) {
+    std::string key;
+    tombstone_key(sender, message_id, key);
+    return key;
+}
+
+void tombstone_key(NodeId sender, std::uint64_t message_id, std::string& key) {
     char hex[40];
     std::snprintf(hex, sizeof hex, "%016llx/%016llx", static_cast<unsigned long long>(sender.value),
                   static_cast<unsigned long long>(message_id));
-    return std::string("mailbox/t/") + hex;
+    key.assign("mailbox/t/").append(hex);
 }
 
 std::string post_key(std::string_view name, std::uint64_t seq) {

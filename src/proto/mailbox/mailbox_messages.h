@@ -122,12 +122,17 @@ struct StoredMessage {
 [[nodiscard]] Bytes encode_definition(const MailboxDefinition& d);
 [[nodiscard]] std::optional<MailboxDefinition> decode_definition(ByteView bytes);
 [[nodiscard]] Bytes encode_message(const StoredMessage& m);
+// The same into `out` (its content replaced, its capacity used: Effects::record_value).
+void encode_message(const StoredMessage& m, Bytes& out);
 [[nodiscard]] std::optional<StoredMessage> decode_message(ByteView bytes);
 
 // Keys: "mailbox/b/<name>", "mailbox/m/<name>/<seq: 16 hex>", "mailbox/t/<node>/<id>".
 [[nodiscard]] std::string definition_key(std::string_view name);
 [[nodiscard]] std::string message_key(std::string_view name, std::uint64_t seq);
+// The same into `key` (its content replaced, its capacity used: Effects::record_key).
+void message_key(std::string_view name, std::uint64_t seq, std::string& key);
 [[nodiscard]] std::string tombstone_key(NodeId sender, std::uint64_t message_id);
+void tombstone_key(NodeId sender, std::uint64_t message_id, std::string& key);
 // Boards: "mailbox/p/<name>/<seq>" (a post: u64 posted ns, then as a message record),
 // "mailbox/c/<name>/<node: 16 hex>/<local: 16 hex>" (u64 cursor), "mailbox/f/<name>" (u64:
 // every seq up to it was evicted).

@@ -63,6 +63,9 @@ struct MailboxCounters {
     std::uint64_t board_posts = 0;      // Posts accepted by boards (host; also in accepted).
     std::uint64_t board_evicted = 0;    // Posts dropped by a board's retention (host).
     std::uint64_t board_reads = 0;      // Board reads answered with posts (host).
+    // Persistent sends whose record was encoded into a buffer the driver kept
+    // (Effects::record_value; docs/mailboxes.md M15). Always 0 in the simulator.
+    std::uint64_t records_in_kept_buffers = 0;
 };
 
 }  // namespace herald::proto::mailbox

@@ -1,5 +1,6 @@
 // MailboxEngine driven by hand: create, send, receive, ack, leases and redelivery, duplicate
-// suppression, durable writes that fail, full mailboxes, destroy, and a restart from disk.
+// suppression, durable writes that fail, full mailboxes, destroy, and a restart from disk;
+// records encoded into the buffers the driver kept in the effects (bounded).
 #include "mailbox_harness.h"
 
 namespace herald::proto::mailbox::testing {
@@ -470,6 +471,75 @@ TEST(BoardEngine, ALateCopyOfAnEvictedPersistentPostAfterARestartGetsItsSeqAndIs
     EXPECT_EQ(parsed->reason, Errc::ok);
     EXPECT_EQ(parsed->mailbox_seq, 1u);
     EXPECT_EQ(t.h().engine->stats().at(0).next_seq, 3u);
+}
+
+// The record buffer source: a persistent send's record and its ack's erase and tombstone are
+// encoded into the buffers the driver kept in the effects (the same heap blocks, old content
+// replaced), last kept first; the records are the same as without spares.
+TEST(MailboxEngine, PersistsEncodeTheirRecordsIntoTheBuffersTheDriverKept) {
+    Harness t;
+    (void)t.create("orders", Durability::persistent);
+    t.auto_flush = false;
+    std::vector<const void*> keys;
+    std::vector<const void*> values;
+    for (int i = 0; i < 3; ++i) {
+        std::string key(100, 'k');
+        Bytes value(200, 0xee);
+        keys.push_back(key.data());
+        if (i < 2) values.push_back(value.data());
+        t.h().out.keep_record_buffers(std::move(key), i < 2 ? std::move(value) : Bytes{});
+    }
+    ASSERT_EQ(t.h().out.spare_keys(), 3u);
+    ASSERT_EQ(t.h().out.spare_values(), 2u);
+    (void)t.send("orders", "x");
+    ASSERT_EQ(t.h().persists.size(), 1u);
+    const PersistEffect& sent = t.h().persists[0];
+    EXPECT_EQ(sent.key, message_key("orders", 1));
+    EXPECT_EQ(static_cast<const void*>(sent.key.data()), keys[2]);
+    EXPECT_EQ(static_cast<const void*>(sent.value.data()), values[1]);
+    const auto stored = decode_message(sent.value);
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->body, to_bytes("x"));
+    EXPECT_EQ(sent.value.size(), 24u + 1u);
+    EXPECT_EQ(t.h().engine->counters().records_in_kept_buffers, 1u);
+    t.flush(t.h());
+    const auto got = t.received(t.receive("orders", Duration::zero()));
+    (void)t.ack("orders", got.tag);
+    ASSERT_EQ(t.h().persists.size(), 2u);
+    EXPECT_TRUE(t.h().persists[0].erase);
+    EXPECT_EQ(t.h().persists[0].key, message_key("orders", 1));
+    EXPECT_EQ(static_cast<const void*>(t.h().persists[0].key.data()), keys[1]);
+    EXPECT_EQ(static_cast<const void*>(t.h().persists[1].key.data()), keys[0]);
+    EXPECT_EQ(static_cast<const void*>(t.h().persists[1].value.data()), values[0]);
+    EXPECT_EQ(t.h().persists[1].value.size(), 8u);
+    EXPECT_EQ(t.h().out.spare_keys(), 0u);
+    t.flush(t.h());
+    EXPECT_FALSE(t.h().disk.contains(message_key("orders", 1)));
+    EXPECT_EQ(t.h().disk.size(), 2u);  // The definition and the tombstone.
+}
+
+// The source's bounds: at most record_spares_max of each kind, none above
+// record_spare_bytes_max and none without capacity; clear() keeps them; a take when none is
+// kept is a new empty buffer.
+TEST(MailboxEngine, TheEffectsKeepAtMostTheBoundOfRecordBuffers) {
+    Effects out;
+    EXPECT_TRUE(out.record_key().empty());
+    out.keep_record_buffers(std::string(record_spare_bytes_max + 1, 'k'),
+                            Bytes(record_spare_bytes_max + 1, 1));
+    out.keep_record_buffers(std::string(), Bytes());
+    EXPECT_EQ(out.spare_keys(), 0u);
+    EXPECT_EQ(out.spare_values(), 0u);
+    for (std::size_t i = 0; i < record_spares_max + 10; ++i) {
+        out.keep_record_buffers(std::string(64, 'k'), Bytes(64, 1));
+    }
+    EXPECT_EQ(out.spare_keys(), record_spares_max);
+    EXPECT_EQ(out.spare_values(), record_spares_max);
+    out.clear();
+    EXPECT_EQ(out.spare_keys(), record_spares_max);
+    const Bytes value = out.record_value();
+    EXPECT_TRUE(value.empty());
+    EXPECT_GE(value.capacity(), 64u);
+    EXPECT_EQ(out.spare_values(), record_spares_max - 1);
 }
 
 TEST(NodePool, AFreedNodeIsReusedForTheNextEntryOfItsMap) {

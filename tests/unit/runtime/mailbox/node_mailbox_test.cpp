@@ -5,7 +5,8 @@
 // runs them all; commands queued when the node stops complete exactly once, with closed; a
 // stop() from the last completion shuts the node down after that completion's handler; a
 // blocking persistent send, answered by the store writer, is answered once and its message is
-// there for the sender's next command.
+// there for the sender's next command; the writer's old record buffers come back to the
+// effects' record buffer source.
 #include "runtime/node_mailbox.h"
 
 #include <gtest/gtest.h>
@@ -143,6 +144,31 @@ TEST(NodeMailbox, ABlockingPersistentSendIsAnsweredOnceAndItsMessageIsThereForTh
     auto stats = node->mailbox().stats();
     ASSERT_TRUE(stats.has_value());
     EXPECT_EQ(stats->at(0).messages, 0u);
+    node->stop();
+    std::filesystem::remove_all(dir);
+}
+
+// The record buffers come back: once the store writer has slots of committed writes, each
+// persist's part returns with a slot's old key and value, which the node keeps in its effects'
+// record buffer source for the engine's next record (taken by the next send).
+TEST(NodeMailbox, APersistsRecordBuffersComeBackToTheEffectsForTheNextRecord) {
+    const auto dir = temp_dir();
+    auto node = start_node(dir);
+    ASSERT_TRUE(node);
+    ASSERT_TRUE(node->mailbox().create({.name = "reuse",
+                                        .durability = Durability::persistent,
+                                        .capacity_messages = 100,
+                                        .capacity_bytes = 1 << 20}));
+    const Pid me{node->id(), 9};
+    for (int i = 0; i < 8; ++i) {
+        ASSERT_TRUE(node->mailbox().send(me, node->id(), "reuse", to_bytes(std::to_string(i))));
+    }
+    // Sends 1 and 2 fill the writer's two slot vectors; from send 3 on each send's part comes
+    // back with an older record's buffers, which the next send's record is encoded into.
+    auto counters = node->mailbox().counters();
+    ASSERT_TRUE(counters.has_value());
+    EXPECT_GE(counters->records_in_kept_buffers, 5u);
+    EXPECT_LE(counters->records_in_kept_buffers, 8u);
     node->stop();
     std::filesystem::remove_all(dir);
 }
