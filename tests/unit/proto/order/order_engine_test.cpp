@@ -135,6 +135,18 @@ struct Net {
             apply(i, out);
         }
     }
+    // `rounds` rounds of the wire and a 100 ms tick: retransmissions, queries and flushes.
+    void settle(int rounds) {
+        for (int round = 0; round < rounds; ++round) {
+            flush_wire();
+            tick(Duration::milliseconds(100));
+        }
+    }
+    // The id of the view node `node`'s member installed, 0 when it installed none.
+    std::uint64_t installed_id(std::size_t node) {
+        const View* v = engine(node).installed("g", member(node).pid);
+        return v == nullptr ? 0 : v->id;
+    }
     std::vector<std::uint8_t> tags(std::size_t node) { return tags_of(member(node).pid); }
     std::vector<std::uint8_t> tags_of(Pid pid) {
         std::vector<std::uint8_t> t;
@@ -916,10 +928,7 @@ TEST(OrderEngine, ReportsToAnEarlierIncarnationOfTheCoordinatorAreDropped) {
     three.id = 3;
     three.members = {joiner, Net::member(2), Net::member(3)};
     for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, three);
-    for (int round = 0; round < 5; ++round) {
-        net.flush_wire();
-        net.tick(Duration::milliseconds(100));
-    }
+    net.settle(5);
     EXPECT_EQ(net.engine(1).counters().flushes, 0u);
     EXPECT_GE(net.engine(1).counters().stale_dropped, 2u);
     EXPECT_EQ(net.engine(2).installed("g", Net::member(2).pid)->id, 2u);
@@ -960,13 +969,9 @@ TEST(OrderEngine, MemberWhoseNodeSkippedAViewReportsToItsFlushWhenAsked) {
         net.on_view(node, three);
     }
     net.on_view(3, three);
-    for (int round = 0; round < 10; ++round) {
-        net.flush_wire();
-        net.tick(Duration::milliseconds(100));
-    }
+    net.settle(10);
     for (std::size_t node = 1; node <= 3; ++node) {
-        ASSERT_NE(net.engine(node).installed("g", Net::member(node).pid), nullptr);
-        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 3u) << node;
+        EXPECT_EQ(net.installed_id(node), 3u) << node;
         EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{7})) << node;
     }
     EXPECT_EQ(net.engine(3).counters().views_installed, 3u);  // Views 1, 2 (its outcome), 3.
@@ -998,12 +1003,9 @@ TEST(OrderEngine, MemberThatJoinedInASkippedViewAnswersThatItHoldsNothing) {
     three.members.push_back(joiner);
     std::sort(three.members.begin(), three.members.end());
     for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, three);
-    for (int round = 0; round < 5; ++round) {
-        net.flush_wire();
-        net.tick(Duration::milliseconds(100));
-    }
+    net.settle(5);
     for (std::size_t node = 1; node <= 3; ++node) {
-        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 3u) << node;
+        EXPECT_EQ(net.installed_id(node), 3u) << node;
     }
     EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{5}));
     EXPECT_TRUE(net.tags(3).empty());
@@ -1063,13 +1065,9 @@ TEST(OrderEngine, MemberPausedWhileViewsChurnDoesNotHoldTheFlushBack) {
         net.on_view(3, view(id));
         net.flush_wire();
     }
-    for (int round = 0; round < 40; ++round) {
-        net.flush_wire();
-        net.tick(Duration::milliseconds(100));
-    }
+    net.settle(40);
     for (std::size_t node = 1; node <= 3; ++node) {
-        ASSERT_NE(net.engine(node).installed("g", Net::member(node).pid), nullptr);
-        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 21u) << node;
+        EXPECT_EQ(net.installed_id(node), 21u) << node;
         EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{7})) << node;
     }
     ASSERT_EQ(net.send(3, 8), Errc::ok);
@@ -1116,7 +1114,7 @@ TEST(OrderEngine, AViewOfTheNextBlockOfIdsRedirectsEveryFlushAlike) {
         }
     }
     for (std::size_t node = 1; node <= 3; ++node) {
-        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 1u) << node;
+        EXPECT_EQ(net.installed_id(node), 1u) << node;
     }
 }
 
@@ -1162,13 +1160,9 @@ TEST(OrderEngine, CoordinatorWhoseNodeSkippedTheViewAnswersSoTheOthersMoveOn) {
     ASSERT_TRUE(run.has_value());
     EXPECT_EQ(run->first, 3u);
     EXPECT_EQ(run->last, 11u);
-    for (int round = 0; round < 40; ++round) {
-        net.flush_wire();
-        net.tick(Duration::milliseconds(100));
-    }
+    net.settle(40);
     for (std::size_t node = 1; node <= 3; ++node) {
-        ASSERT_NE(net.engine(node).installed("g", Net::member(node).pid), nullptr);
-        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 21u) << node;
+        EXPECT_EQ(net.installed_id(node), 21u) << node;
         EXPECT_EQ(net.tags(node), (std::vector<std::uint8_t>{7})) << node;
     }
     // Member 1's path and the others': views 1, 13, 15, 17, 19, 21 (each odd one dropped the
@@ -1232,13 +1226,9 @@ TEST(OrderEngine, MemberThatMissedAnOutcomeNoMemberHoldsGetsItFromTheArchive) {
     Net net(3, OrderMode::sequencer, {Net::member(2), Net::member(3)}, {});
     miss_an_outcome_then_views_without_3(net, 11);
     for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, view_of_1_2(12, true));
-    for (int round = 0; round < 20; ++round) {
-        net.flush_wire();
-        net.tick(Duration::milliseconds(100));
-    }
+    net.settle(20);
     for (std::size_t node = 1; node <= 3; ++node) {
-        ASSERT_NE(net.engine(node).installed("g", Net::member(node).pid), nullptr);
-        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 12u) << node;
+        EXPECT_EQ(net.installed_id(node), 12u) << node;
     }
     EXPECT_EQ(net.tags(2), (std::vector<std::uint8_t>{7, 8}));
     EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{7, 8}));
@@ -1259,13 +1249,9 @@ TEST(OrderEngine, TheArchiveKeepsOutcomesOfTheLast64ViewIdsOnly) {
     net.flush_wire();
     EXPECT_EQ(net.engine(3).installed("g", Net::member(3).pid)->id, 1u);
     for (std::size_t node = 1; node <= 3; ++node) net.on_view(node, view_of_1_2(71, true));
-    for (int round = 0; round < 20; ++round) {
-        net.flush_wire();
-        net.tick(Duration::milliseconds(100));
-    }
+    net.settle(20);
     for (std::size_t node = 1; node <= 3; ++node) {
-        ASSERT_NE(net.engine(node).installed("g", Net::member(node).pid), nullptr);
-        EXPECT_EQ(net.engine(node).installed("g", Net::member(node).pid)->id, 71u) << node;
+        EXPECT_EQ(net.installed_id(node), 71u) << node;
     }
     EXPECT_EQ(net.tags(3), (std::vector<std::uint8_t>{7}));
 }
