@@ -416,9 +416,7 @@ void NodeRpc::answer_call(CallCommand& command, Result<Bytes> result) {
         node_.answer(command.done, std::move(result));
         return;
     }
-    if (command.queue->complete(command.tag, std::move(result))) {
-        queues_completed_.push_back(std::move(command.queue));
-    }
+    complete_queued(std::move(command.queue), command.tag, std::move(result));
 }
 
 void NodeRpc::start_call(CallCommand& command) {
@@ -453,9 +451,13 @@ void NodeRpc::start_call(CallCommand& command) {
 void NodeRpc::finish_queued(std::uint64_t id, Result<Bytes> result) {
     std::optional<QueuedCall> call = queued_calls_.take(id);
     HERALD_ASSERT(call.has_value());  // The node completes each operation once.
-    if (call->queue->complete(call->tag, std::move(result))) {
-        queues_completed_.push_back(std::move(call->queue));
-    }
+    complete_queued(std::move(call->queue), call->tag, std::move(result));
+}
+
+// Loop thread: the queue's first completion of this loop turn lists it for the turn's end.
+void NodeRpc::complete_queued(std::shared_ptr<CallQueueState> queue, std::uint64_t tag,
+                              Result<Bytes> result) {
+    if (queue->complete(tag, std::move(result))) queues_completed_.push_back(std::move(queue));
 }
 
 void NodeRpc::publish_completions() {

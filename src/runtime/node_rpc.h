@@ -167,6 +167,8 @@ private:
     void start_call(CallCommand& command);
     void answer_call(CallCommand& command, Result<Bytes> result);
     void finish_queued(std::uint64_t id, Result<Bytes> result);
+    void complete_queued(std::shared_ptr<CallQueueState> queue, std::uint64_t tag,
+                         Result<Bytes> result);
     void publish_completions();
     void launch(const ServedKey& key, Served& served, proto::ExecuteEffect execution);
     void run_handler(ServerState& state, const RpcHandler& handler, bool writes_allowed,
