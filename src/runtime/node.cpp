@@ -97,7 +97,9 @@ Status Node::open(const NodeConfig& config) {
     } else if (config.encrypt) {
         return fail(Errc::invalid_argument, "encrypt needs a key_file (docs/security.md)");
     }
-    HERALD_TRY(transport_, open_transport(loop_.io(), endpoint, config.transport));
+    TransportOptions transport_options = config.transport;
+    transport_options.join_queued = true;  // The Link's datagrams are packets back to back.
+    HERALD_TRY(transport_, open_transport(loop_.io(), endpoint, transport_options));
     if (faults.any()) transport_ = with_faults(loop_.io(), std::move(transport_), faults);
     capabilities_ = transport_->capabilities();
     listen_ = transport_->local_endpoint();

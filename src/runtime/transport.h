@@ -78,6 +78,10 @@ struct TransportOptions {
     // tcp and inproc 16 MiB + 64 KiB). Real networks want ~1,400 for UDP (no IP fragments).
     // Values above the transport's own limit are lowered to it.
     std::size_t datagram_bytes_max = 0;
+    // Unix: while the socket waits for a full peer, a datagram for the address of the last
+    // queued one is appended to it when both fit in datagram_bytes_max. Only for datagrams
+    // that are packets back to back (docs/wire.md, "Datagrams"): the Node sets it.
+    bool join_queued = false;
     GroupOptions groups;
 };
 

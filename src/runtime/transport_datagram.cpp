@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <asio/post.hpp>
 #include <cerrno>
+#include <cstring>
 
 #include "core/assert.h"
 #include "runtime/udp_groups.h"
@@ -38,6 +39,10 @@ constexpr std::size_t spares_factor = 2;
 // A datagram at least this large, with nothing queued before it, is sent at once from the
 // caller's buffer: batching saves nothing at this size, and the copy into the queue is skipped.
 constexpr std::size_t direct_send_bytes_min = 8192;
+
+bool same_address(const SocketAddress& a, const SocketAddress& b) {
+    return a.length == b.length && std::memcmp(&a.storage, &b.storage, a.length) == 0;
+}
 
 }  // namespace
 
@@ -91,6 +96,7 @@ DatagramSocketTransport::DatagramSocketTransport(asio::io_context& io,
       config_(std::move(config)),
       socket_(io),
       retry_timer_(io),
+      peer_room_(io),
       senders_(config_.local.scheme),
       retry_delay_(retry_delay_first),
       counters_(config_.counters != nullptr ? *config_.counters : own_counters_) {
@@ -232,8 +238,12 @@ void DatagramSocketTransport::send_gather(const Endpoint& to, ByteView head, Byt
     if (queue_.empty() && size >= direct_send_bytes_min && send_now(**address, head, body)) {
         return;
     }
-    if (queue_.size() >= options_.send_queue_max ||
-        queue_bytes_ + size > options_.send_queue_bytes_max) {
+    if (queue_bytes_ + size > options_.send_queue_bytes_max) {
+        counters_.send_dropped.add();
+        return;
+    }
+    if (join_queued(**address, head, body)) return;
+    if (queue_.size() >= options_.send_queue_max) {
         counters_.send_dropped.add();
         return;
     }
@@ -251,6 +261,21 @@ void DatagramSocketTransport::send_gather(const Endpoint& to, ByteView head, Byt
     } else {
         schedule_flush();
     }
+}
+
+// While the socket waits (config_.join_queued), a datagram for the address of the queue's last
+// one joins it when both fit in one datagram. A pending wait flushes the queue.
+bool DatagramSocketTransport::join_queued(const SocketAddress& to, ByteView head, ByteView body) {
+    if (!config_.join_queued || !write_waiting_ || queue_.empty()) return false;
+    Outgoing& last = queue_.back();
+    const std::size_t size = head.size() + body.size();
+    if (last.data.size() + size > config_.datagram_bytes_max || !same_address(last.to, to)) {
+        return false;
+    }
+    last.data.insert(last.data.end(), head.begin(), head.end());
+    last.data.insert(last.data.end(), body.begin(), body.end());
+    queue_bytes_ += size;
+    return true;
 }
 
 // The Node flushes after each batch of effects; this post covers callers that do not.
@@ -340,22 +365,47 @@ void DatagramSocketTransport::pop_sent(std::size_t count) {
 
 void DatagramSocketTransport::arm_write_wait() {
     write_waiting_ = true;
-    if (config_.retry_by_timer) {
-        retry_timer_.expires_after(retry_delay_);
-        retry_delay_ = std::min(retry_delay_ * 2, retry_delay_last);
-        retry_timer_.async_wait([this, alive = life_.watch()](const asio::error_code& ec) {
-            if (alive.expired()) return;
-            write_waiting_ = false;
-            if (!ec && !closed_) on_retry_timer();
-        });
+    const std::uint64_t wait = ++write_wait_id_;
+    if (!config_.retry_by_timer) {
+        socket_.async_wait(asio::socket_base::wait_write,
+                           [this, alive = life_.watch(), wait](const asio::error_code& ec) {
+                               if (alive.expired() || !end_write_wait(wait)) return;
+                               if (!ec && !closed_) flush();
+                           });
         return;
     }
-    socket_.async_wait(asio::socket_base::wait_write,
-                       [this, alive = life_.watch()](const asio::error_code& ec) {
-                           if (alive.expired()) return;
-                           write_waiting_ = false;
-                           if (!ec && !closed_) flush();
-                       });
+    // Unix: the head's peer is full (wait until it takes a datagram; the timer only guards
+    // against a wake-up that never comes), or our own buffer is (back off on the timer).
+    if (peer_room_.watch(queue_.front().to) != UnixPeerRoom::State::full) {
+        arm_retry_timer(retry_delay_, wait);
+        retry_delay_ = std::min(retry_delay_ * 2, retry_delay_last);
+        return;
+    }
+    peer_room_.wait([this, alive = life_.watch(), wait](const asio::error_code& ec) {
+        if (alive.expired() || ec || !end_write_wait(wait)) return;
+        if (!closed_) flush();
+    });
+    arm_retry_timer(retry_delay_last, wait);
+}
+
+void DatagramSocketTransport::arm_retry_timer(std::chrono::microseconds delay, std::uint64_t wait) {
+    retry_timer_.expires_after(delay);
+    retry_timer_.async_wait([this, alive = life_.watch(), wait](const asio::error_code& ec) {
+        if (alive.expired() || ec || !end_write_wait(wait)) return;
+        if (!closed_) on_retry_timer();
+    });
+}
+
+// Ends write wait `wait` when it is still the current one (the other completion of the same
+// wait, a timer or the peer's room, is then stale). Returns whether it was.
+bool DatagramSocketTransport::end_write_wait(std::uint64_t wait) {
+    if (!write_waiting_ || wait != write_wait_id_) return false;
+    write_waiting_ = false;
+    if (config_.retry_by_timer) {
+        retry_timer_.cancel();
+        peer_room_.cancel();
+    }
+    return true;
 }
 
 void DatagramSocketTransport::on_retry_timer() {
@@ -395,6 +445,7 @@ void DatagramSocketTransport::close() {
     asio::error_code ignored;
     socket_.close(ignored);
     retry_timer_.cancel();
+    peer_room_.close();
     counters_.send_dropped.add(queue_.size());
     queue_.clear();
     queue_bytes_ = 0;

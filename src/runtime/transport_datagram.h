@@ -19,6 +19,7 @@
 #include "runtime/endpoint_socket.h"
 #include "runtime/receive_wait.h"
 #include "runtime/transport_support.h"
+#include "runtime/unix_peer_room.h"
 
 namespace herald::runtime {
 
@@ -46,9 +47,17 @@ struct DatagramSocketConfig {
     std::size_t datagram_bytes_max = 0;    // Sends above it are refused and counted.
     std::size_t receive_buffer_bytes = 0;  // Each of the preallocated receive buffers.
     // Unix datagram sockets: a peer whose receive queue is full makes sendmsg fail with EAGAIN,
-    // yet the socket still polls writable, so waiting for writable would spin. Retry on a
-    // backing-off timer instead.
+    // yet the socket still polls writable, so waiting for writable would spin. Wait for that
+    // peer to have room (UnixPeerRoom), with a timer as the fallback; when the peer has room
+    // (our own send buffer was full) or cannot be watched, retry on a backing-off timer.
     bool retry_by_timer = false;
+    // While the socket waits for room, a datagram to the address of the last queued one is
+    // appended to it when both fit in datagram_bytes_max (a Herald datagram is packets back to
+    // back, docs/wire.md "Datagrams", so the join is one valid datagram). Unix: a peer's queue
+    // holds a number of datagrams (net.unix.max_dgram_qlen), not of bytes, so fewer and larger
+    // datagrams get through where many small ones (a receiver's acks) would wait. Udp counts
+    // bytes: it gains nothing there. Set for unix from TransportOptions::join_queued.
+    bool join_queued = false;
     std::string unlink_path;  // Unix: the bound path, removed on close.
     dev_t unlink_device = 0;  // ... only if it is still our socket file.
     ino_t unlink_inode = 0;
@@ -103,9 +112,12 @@ private:
     void arm_receive_wait(bool drained);
     void schedule_flush();
     bool send_now(const SocketAddress& to, ByteView head, ByteView body);
+    bool join_queued(const SocketAddress& to, ByteView head, ByteView body);
     bool send_batch();
     void pop_sent(std::size_t count);
     void arm_write_wait();
+    void arm_retry_timer(std::chrono::microseconds delay, std::uint64_t wait);
+    bool end_write_wait(std::uint64_t wait);
     void on_retry_timer();
 
     asio::io_context& io_;
@@ -113,6 +125,7 @@ private:
     DatagramSocketConfig config_;
     ReceiveSocket socket_;
     asio::steady_timer retry_timer_;
+    UnixPeerRoom peer_room_;  // Unix (retry_by_timer) only; its socket is made on first use.
     ReceiveHandler handler_;
 
     // Receive side: batch buffers allocated once; nothing is allocated per datagram.
@@ -131,6 +144,7 @@ private:
     SocketAddressCache destinations_;
     std::chrono::microseconds retry_delay_;
     std::uint32_t head_retries_ = 0;
+    std::uint64_t write_wait_id_ = 0;  // Which wait a timer or peer-room completion belongs to.
 
     bool started_ = false, closed_ = false, receive_waiting_ = false;
     bool write_waiting_ = false, flush_posted_ = false;

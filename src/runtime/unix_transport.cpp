@@ -79,6 +79,7 @@ Result<std::unique_ptr<Transport>> open_unix_transport(asio::io_context& io, con
     config.datagram_bytes_max = std::max<std::size_t>(1, std::min(wanted, send_buffer / 2));
     config.receive_buffer_bytes = config.datagram_bytes_max;
     config.retry_by_timer = true;
+    config.join_queued = options.join_queued;
     return DatagramSocketTransport::adopt(io, fd.release(), options, std::move(config));
 }
 

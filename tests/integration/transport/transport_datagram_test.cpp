@@ -18,6 +18,7 @@
 
 #include "runtime/endpoint_socket.h"
 #include "runtime/udp_transport.h"
+#include "runtime/unix_peer_room.h"
 #include "runtime/unix_transport.h"
 #include "transport_test_support.h"
 
@@ -45,6 +46,50 @@ int raw_unix_socket(const std::string& path) {
     std::memcpy(address.sun_path, path.data(), path.size());
     EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
     return fd;
+}
+
+sockaddr_un unix_address(const std::string& path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.data(), path.size());
+    return address;
+}
+
+// Fills the receive queue of the unix datagram socket at `path` (net.unix.max_dgram_qlen
+// datagrams, whatever this machine's value) with 1-byte datagrams from unbound sockets. A send
+// from a fresh socket fails with EAGAIN only when the peer is full (its own buffer is empty).
+// Returns the datagrams queued; 0 when the queue could not be filled.
+std::size_t fill_unix_peer(const std::string& path) {
+    const sockaddr_un to = unix_address(path);
+    const auto* address = reinterpret_cast<const sockaddr*>(&to);
+    std::size_t queued = 0;
+    for (int socket_count = 0; socket_count < 256; ++socket_count) {
+        const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        bool first = true, peer_full = false;
+        for (;;) {
+            if (::sendto(fd, "f", 1, 0, address, sizeof to) == 1) {
+                ++queued;
+                first = false;
+                continue;
+            }
+            peer_full = first && errno == EAGAIN;
+            break;
+        }
+        ::close(fd);  // Its datagrams stay queued at the peer.
+        if (peer_full) return queued;
+    }
+    return 0;
+}
+
+// Reads every datagram queued at `fd` (non-blocking) and returns them.
+std::vector<std::string> drain_unix_socket(int fd) {
+    std::vector<std::string> datagrams;
+    std::vector<char> buffer(unix_datagram_bytes_default);
+    for (;;) {
+        const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+        if (n < 0) return datagrams;
+        datagrams.emplace_back(buffer.data(), static_cast<std::size_t>(n));
+    }
 }
 
 // A sender and a receiver address for each datagram transport: udp on loopback, unix in `dir`.
@@ -378,6 +423,78 @@ TEST(UnixTransport, CountsSendsToAPeerThatIsGone) {
     node->transport->flush();
     EXPECT_EQ(node->transport->counters().send_errors, 1u);
     EXPECT_EQ(node->transport->counters().datagrams_sent, 0u);
+}
+
+TEST(UnixPeerRoom, SeesAPeersQueueFullUntilItTakesADatagram) {
+    asio::io_context io;
+    TempDir dir;
+    const std::string path = dir.file("peer.sock");
+    const int peer = raw_unix_socket(path);
+    ASSERT_GT(fill_unix_peer(path), 0u);
+    SocketAddress address;
+    const sockaddr_un to = unix_address(path);
+    std::memcpy(&address.storage, &to, sizeof to);
+    address.length = sizeof to;
+    UnixPeerRoom room(io);
+    EXPECT_EQ(room.watch(address), UnixPeerRoom::State::full);
+    bool woken = false;
+    room.wait([&](const asio::error_code& ec) { woken = !ec; });
+    io.poll();
+    EXPECT_FALSE(woken);
+    char byte = 0;
+    ASSERT_EQ(::recv(peer, &byte, 1, MSG_DONTWAIT), 1);
+    io.poll();  // No time passes: the peer's taking a datagram is the wake-up.
+    EXPECT_TRUE(woken);
+    EXPECT_EQ(room.watch(address), UnixPeerRoom::State::room);
+    ::close(peer);
+    EXPECT_EQ(room.watch(address), UnixPeerRoom::State::unknown);  // Nobody at the path.
+}
+
+// A full peer wakes the sender when it takes a datagram; the retry timer (backed off to 1 ms
+// while the peer stayed full) is not what sends the queued datagram.
+TEST(UnixTransport, SendsToAFullPeerAsSoonAsItTakesADatagram) {
+    asio::io_context io;
+    TempDir dir;
+    const std::string path = dir.file("peer.sock");
+    const int peer = raw_unix_socket(path);
+    PeerPtr node = open_peer(io, "unix:" + dir.file("node.sock"));
+    const std::size_t filled = fill_unix_peer(path);
+    ASSERT_GT(filled, 0u);
+    node->transport->send(endpoint("unix:" + path), to_bytes("late"));
+    node->transport->flush();
+    io.run_for(std::chrono::milliseconds(20));  // Full all along: the timer backs off.
+    EXPECT_EQ(drain_unix_socket(peer).size(), filled);
+    io.poll();  // Runs what is ready now, waits for nothing.
+    EXPECT_EQ(drain_unix_socket(peer), std::vector<std::string>{"late"});
+    EXPECT_EQ(node->transport->counters().send_dropped, 0u);
+    ::close(peer);
+}
+
+// Datagrams queued for a full unix peer go out joined, as one datagram: its queue counts
+// datagrams, not bytes (a receiver's acks to a busy sender would wait one per slot).
+TEST(UnixTransport, JoinsDatagramsQueuedForAFullPeer) {
+    asio::io_context io;
+    TempDir dir;
+    const std::string path = dir.file("peer.sock");
+    const int peer = raw_unix_socket(path);
+    TransportOptions joining;
+    joining.join_queued = true;  // As the Node opens its transport.
+    PeerPtr node = open_peer(io, "unix:" + dir.file("node.sock"), joining);
+    const std::size_t filled = fill_unix_peer(path);
+    ASSERT_GT(filled, 0u);
+    const Endpoint to = endpoint("unix:" + path);
+    node->transport->send(to, to_bytes("one"));
+    node->transport->flush();  // The peer is full: the transport waits.
+    node->transport->send(to, to_bytes("two"));
+    node->transport->send(to, to_bytes("three"));
+    node->transport->send(to, Bytes(node->transport->datagram_bytes_max() - 4, 7));
+    EXPECT_EQ(drain_unix_socket(peer).size(), filled);
+    ASSERT_TRUE(run_until(io, [&] { return node->transport->counters().datagrams_sent >= 2; }));
+    const std::vector<std::string> got = drain_unix_socket(peer);
+    ASSERT_EQ(got.size(), 2u);  // The last did not fit with the others.
+    EXPECT_EQ(got[0], "onetwothree");
+    EXPECT_EQ(got[1].size(), node->transport->datagram_bytes_max() - 4);
+    ::close(peer);
 }
 
 TEST(UnixTransport, DefaultsToTwoHundredKibDatagrams) {
