@@ -48,9 +48,9 @@ Status check(const CallOptions& options) {
 }
 
 runtime::RpcHandler wrap(StatefulHandler handler) {
-    return [handler = std::move(handler)](const runtime::RpcRequest& in,
+    return [handler = std::move(handler)](runtime::RpcRequest& in,
                                           runtime::RpcWrites& writes) -> Result<Bytes> {
-        const Request request{in.client, in.server, in.operation, in.body};
+        const Request request{in.client, in.server, std::move(in.operation), std::move(in.body)};
         StateWrites state;
         auto result = handler(request, state);
         for (auto& change : state.take()) {

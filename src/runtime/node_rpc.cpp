@@ -218,70 +218,80 @@ void NodeRpc::execute(proto::ExecuteEffect& effect) {
 }
 
 void NodeRpc::launch(const ServedKey& key, Served& served, proto::ExecuteEffect execution) {
-    std::shared_ptr<ServerState> state;
+    Run& run = take_run();
     {
         std::lock_guard lock(servers_mutex_);
         auto it = servers_.find(key.first);
         HERALD_ASSERT(it != servers_.end());  // Erased only together with served_.
-        state = it->second;
+        run.state = it->second;
     }
+    run.handler = served.handler;
+    run.writes_allowed = served.config.writes;
+    run.key = key;
+    run.execution = std::move(execution);
     ++served.running;
-    const bool submitted = pool_->submit_held(
-        [this, state = std::move(state), handler = served.handler, writes = served.config.writes,
-         key, execution = std::move(execution)]() mutable {
-            run_handler(*state, *handler, writes, key, std::move(execution));
-        });
+    // Two pointers: std::function keeps them in place, without an allocation.
+    const bool submitted = pool_->submit_held([this, record = &run] { run_handler(*record); });
     if (!submitted) {
         // Only when stopping: the queue holds executions_max jobs, and the engine never has
         // more executions than that at once.
         --served.running;
+        run = Run{};
+        runs_free_.push_back(&run);
         return;
     }
     held_ = true;
 }
 
+NodeRpc::Run& NodeRpc::take_run() {
+    if (runs_free_.empty()) return runs_.emplace_back();
+    Run* run = runs_free_.back();
+    runs_free_.pop_back();
+    return *run;
+}
+
 // Handler thread.
-void NodeRpc::run_handler(ServerState& state, const RpcHandler& handler, bool writes_allowed,
-                          const ServedKey& key, proto::ExecuteEffect execution) {
+void NodeRpc::run_handler(Run& run) {
     bool active = false;
     {
-        std::lock_guard lock(state.mutex);
-        active = state.active;
-        if (active) ++state.running;
+        std::lock_guard lock(run.state->mutex);
+        active = run.state->active;
+        if (active) ++run.state->running;
     }
-    Result<Bytes> result = fail(Errc::server_crashed, "server process exited before the call ran");
-    RpcWrites writes;
-    bool threw = false;
-    if (active) {
-        const RpcRequest request{execution.client, execution.server, std::move(execution.operation),
-                                 std::move(execution.request)};
-        current_server = key.first;
+    run.threw = false;
+    run.writes.clear();
+    if (!active) {
+        run.result = fail(Errc::server_crashed, "server process exited before the call ran");
+    } else {
+        proto::ExecuteEffect& execution = run.execution;
+        RpcRequest request{execution.client, execution.server, std::move(execution.operation),
+                           std::move(execution.request)};
+        current_server = run.key.first;
         try {
-            result = handler(request, writes);
+            run.result = (*run.handler)(request, run.writes);
         } catch (const std::exception& e) {
-            result = fail(Errc::application_error, std::string("handler threw: ") + e.what());
-            threw = true;
+            run.result = fail(Errc::application_error, std::string("handler threw: ") + e.what());
+            run.threw = true;
         } catch (...) {
-            result = fail(Errc::application_error, "handler threw a non-standard exception");
-            threw = true;
+            run.result = fail(Errc::application_error, "handler threw a non-standard exception");
+            run.threw = true;
         }
         current_server = Pid{};
-        if (threw) writes.clear();
-        if (!writes.empty() && !writes_allowed) {
-            writes.clear();
-            result = fail(Errc::application_error,
-                          "handler wrote durable state without ServeConfig::writes");
+        if (run.threw) run.writes.clear();
+        if (!run.writes.empty() && !run.writes_allowed) {
+            run.writes.clear();
+            run.result = fail(Errc::application_error,
+                              "handler wrote durable state without ServeConfig::writes");
         }
-        std::lock_guard lock(state.mutex);
-        --state.running;
-        state.idle.notify_all();
+        std::lock_guard lock(run.state->mutex);
+        --run.state->running;
+        run.state->idle.notify_all();
     }
     bool first = false;
     {
         std::lock_guard lock(finished_mutex_);
         first = finished_.empty();
-        finished_.push_back(
-            Finished{key, execution.execution, threw, std::move(result), std::move(writes)});
+        finished_.push_back(&run);
     }
     // The loop takes every result queued by then in one task. Dropped when the loop has
     // closed: the node is gone, and so are the calls' entries.
@@ -293,10 +303,19 @@ void NodeRpc::take_finished() {
         std::lock_guard lock(finished_mutex_);
         finished_taken_.swap(finished_);
     }
-    for (Finished& finished : finished_taken_) {
-        if (finished.threw) ++counters_.handler_exceptions;
-        on_handler_done(finished.key, finished.execution, std::move(finished.result),
-                        std::move(finished.writes));
+    for (Run* run : finished_taken_) {
+        if (run->threw) ++counters_.handler_exceptions;
+        const ServedKey key = std::move(run->key);
+        const std::uint64_t execution = run->execution.execution;
+        Result<Bytes> result = std::move(run->result);
+        RpcWrites writes = std::move(run->writes);
+        // Emptied before the engine runs: on_handler_done may launch into this record.
+        run->state.reset();
+        run->handler.reset();
+        run->execution = proto::ExecuteEffect{};
+        run->result = Bytes{};
+        runs_free_.push_back(run);
+        on_handler_done(key, execution, std::move(result), std::move(writes));
     }
     finished_taken_.clear();
 }

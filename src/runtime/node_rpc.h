@@ -49,8 +49,9 @@ using RpcWrites = std::vector<proto::rpc::HandlerWrite>;
 
 // Runs on a handler thread. Returns the response or an error (the caller sees
 // application_error with the error's text). May append durable writes (only when served with
-// ServeConfig::writes). Must not throw; an exception is turned into application_error.
-using RpcHandler = std::function<Result<Bytes>(const RpcRequest&, RpcWrites&)>;
+// ServeConfig::writes). May take the request's strings (they are its own). Must not throw; an
+// exception is turned into application_error.
+using RpcHandler = std::function<Result<Bytes>(RpcRequest&, RpcWrites&)>;
 using CallCallback = std::function<void(Result<Bytes>)>;
 
 struct ServeConfig {
@@ -170,19 +171,24 @@ private:
     void complete_queued(std::shared_ptr<CallQueueState> queue, std::uint64_t tag,
                          Result<Bytes> result);
     void publish_completions();
-    void launch(const ServedKey& key, Served& served, proto::ExecuteEffect execution);
-    void run_handler(ServerState& state, const RpcHandler& handler, bool writes_allowed,
-                     const ServedKey& key, proto::ExecuteEffect execution);
-    void on_handler_done(const ServedKey& key, std::uint64_t execution, Result<Bytes> result,
-                         RpcWrites writes);
-    // A handler run's outcome on its way from its handler thread to the loop.
-    struct Finished {
+    // One handler run from launch (loop) through its handler thread back to the loop, with
+    // its outcome: a record kept for the next run, so that the job handed to the pool is a
+    // pointer (no allocation for it).
+    struct Run {
+        std::shared_ptr<ServerState> state;
+        std::shared_ptr<const RpcHandler> handler;
+        bool writes_allowed = false;
         ServedKey key;
-        std::uint64_t execution = 0;
+        proto::ExecuteEffect execution;
         bool threw = false;
         Result<Bytes> result;
         RpcWrites writes;
     };
+    void launch(const ServedKey& key, Served& served, proto::ExecuteEffect execution);
+    [[nodiscard]] Run& take_run();  // Loop thread: a spare record, or a new one.
+    void run_handler(Run& run);     // Handler thread.
+    void on_handler_done(const ServedKey& key, std::uint64_t execution, Result<Bytes> result,
+                         RpcWrites writes);
     // Loop thread: hands every finished run to the engine, in the order they finished.
     void take_finished();
     void feed_result(std::uint64_t execution, Result<Bytes> result, RpcWrites writes);
@@ -199,13 +205,21 @@ private:
     bool held_ = false;  // Loop thread: a run was queued since the last end_batch().
     NodeRpcCounters counters_;
 
+    // Every run record (owned here; a record's address is stable), and those free for the
+    // next launch (loop thread). A record is in use from launch until the loop takes its
+    // outcome, so there are at most as many as runs were in flight at once: the pool's queue
+    // (executions_max) plus the handler threads plus outcomes not yet taken (each of a run
+    // the engine still counts among executions_max, or one it gave up on at a process exit).
+    // They hold no request or response between runs.
+    std::deque<Run> runs_;
+    std::vector<Run*> runs_free_;
     // Runs finished by handler threads, not yet taken by the loop. The thread that finds it
     // empty posts the one task that takes all of them, so a batch of results costs one
-    // hand-off to the loop, not one each. Bounded by the engine's executions_max (one entry
-    // per running execution at most); dropped with the node when the loop has closed.
+    // hand-off to the loop, not one each. At most one entry per run record; dropped with the
+    // node when the loop has closed.
     std::mutex finished_mutex_;
-    std::vector<Finished> finished_;
-    std::vector<Finished> finished_taken_;  // Loop thread: the batch being handed over.
+    std::vector<Run*> finished_;
+    std::vector<Run*> finished_taken_;  // Loop thread: the batch being handed over.
     // Calls queued by application threads, not yet taken by the loop. The thread that finds
     // calls_posted_ false posts the one task that takes all of them, so a window of calls costs
     // one hand-off to the loop, not one each. Bounded by the node's commands_max (each call

@@ -166,8 +166,20 @@ Result<Layout> read_layout(ByteView bytes, const DecodeOptions& options) {
     return layout;
 }
 
+// How many extensions `area` holds, counted by their lengths alone (read_extensions checks
+// them): one allocation for the vector instead of one per growth.
+std::size_t count_extensions(ByteView area) {
+    std::size_t count = 0;
+    for (std::size_t at = 0; area.size() - at >= extension_header_bytes; ++count) {
+        at += extension_header_bytes + load_le<std::uint16_t>(area.data() + at + 1);
+        if (at >= area.size()) return count + 1;
+    }
+    return count;
+}
+
 Result<std::vector<Extension>> read_extensions(ByteView area) {
     std::vector<Extension> extensions;
+    if (!area.empty()) extensions.reserve(count_extensions(area));
     std::size_t at = 0;
     while (at < area.size()) {
         if (area.size() - at < extension_header_bytes) {

@@ -80,9 +80,31 @@ Entry* ReplyCache::find_execution(std::uint64_t execution) {
 }
 
 Entry& ReplyCache::insert(const CallKey& key, Entry entry) {
-    auto [it, inserted] = entries_.emplace(key, std::move(entry));
-    HERALD_ASSERT(inserted);
-    if (it->second.execution != 0) by_execution_.emplace(it->second.execution, key);
+    Entries::iterator it;
+    if (spare_entries_.empty()) {
+        auto [at, inserted] = entries_.emplace(key, std::move(entry));
+        HERALD_ASSERT(inserted);
+        it = at;
+    } else {
+        Entries::node_type node = std::move(spare_entries_.back());
+        spare_entries_.pop_back();
+        node.key() = key;
+        node.mapped() = std::move(entry);
+        auto result = entries_.insert(std::move(node));
+        HERALD_ASSERT(result.inserted);
+        it = result.position;
+    }
+    if (const std::uint64_t execution = it->second.execution; execution != 0) {
+        if (spare_executions_.empty()) {
+            by_execution_.emplace(execution, key);
+        } else {
+            ByExecution::node_type node = std::move(spare_executions_.back());
+            spare_executions_.pop_back();
+            node.key() = execution;
+            node.mapped() = key;
+            by_execution_.insert(std::move(node));
+        }
+    }
     it->second.bytes = 0;
     recount(it->second);
     return it->second;
@@ -93,8 +115,17 @@ void ReplyCache::erase(const CallKey& key) {
     if (it == entries_.end()) return;
     HERALD_ASSERT(bytes_ >= it->second.bytes);
     bytes_ -= it->second.bytes;
-    if (it->second.execution != 0) by_execution_.erase(it->second.execution);
-    entries_.erase(it);
+    if (const std::uint64_t execution = it->second.execution; execution != 0) {
+        ByExecution::node_type node = by_execution_.extract(execution);
+        if (!node.empty() && spare_executions_.size() < spare_max) {
+            spare_executions_.push_back(std::move(node));
+        }
+    }
+    Entries::node_type node = entries_.extract(it);
+    if (spare_entries_.size() < spare_max) {
+        node.mapped() = Entry{};  // Frees its request, response and operation now.
+        spare_entries_.push_back(std::move(node));
+    }
 }
 
 void ReplyCache::recount(Entry& entry) {
@@ -152,12 +183,18 @@ std::uint32_t ReplyCache::clients_at(std::uint64_t address) const {
 std::vector<CallKey> ReplyCache::below(NodeId node, std::uint32_t incarnation,
                                        std::uint64_t floor) const {
     std::vector<CallKey> keys;
+    below(node, incarnation, floor, keys);
+    return keys;
+}
+
+void ReplyCache::below(NodeId node, std::uint32_t incarnation, std::uint64_t floor,
+                       std::vector<CallKey>& keys) const {
+    keys.clear();
     const CallKey end{node, incarnation, floor};
     for (auto it = entries_.lower_bound(CallKey{node, 0, 0});
          it != entries_.end() && it->first < end; ++it) {
         keys.push_back(it->first);
     }
-    return keys;
 }
 
 std::vector<CallKey> ReplyCache::of_client(NodeId node) const {

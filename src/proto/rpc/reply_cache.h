@@ -69,12 +69,16 @@ struct ClientRecord {
 
 class ReplyCache {
 public:
-    explicit ReplyCache(const RpcOptions& options) : options_(options) {}
+    explicit ReplyCache(const RpcOptions& options) : options_(options) {
+        spare_entries_.reserve(spare_max);
+        spare_executions_.reserve(spare_max);
+    }
 
     [[nodiscard]] Entry* find(const CallKey& key);
     [[nodiscard]] Entry* find_execution(std::uint64_t execution);
-    // Precondition: `key` is absent. Returns the stored entry.
+    // Precondition: `key` is absent. Returns the stored entry (in a spare node when one is kept).
     Entry& insert(const CallKey& key, Entry entry);
+    // Keeps the entry's node (emptied) as a spare while fewer than spare_max are kept.
     void erase(const CallKey& key);
     // Call after changing an entry's request, response or operation: re-counts its bytes.
     void recount(Entry& entry);
@@ -99,6 +103,9 @@ public:
     // Keys of `node`'s entries older than (incarnation, floor), in order.
     [[nodiscard]] std::vector<CallKey> below(NodeId node, std::uint32_t incarnation,
                                              std::uint64_t floor) const;
+    // The same into `keys` (cleared first), so that a caller can keep its capacity.
+    void below(NodeId node, std::uint32_t incarnation, std::uint64_t floor,
+               std::vector<CallKey>& keys) const;
     // Keys of every entry of `node`.
     [[nodiscard]] std::vector<CallKey> of_client(NodeId node) const;
     [[nodiscard]] std::map<CallKey, Entry>& all_entries() { return entries_; }
@@ -122,13 +129,25 @@ public:
     // of records under key_prefix that failed to decode (they are skipped).
     std::uint64_t restore(std::span<const std::pair<std::string, Bytes>> records);
 
+    // Nodes of erased entries kept for the next inserts, so that a busy server's calls cost no
+    // allocation for their entry and its execution index (as the client's spare call nodes).
+    // At most spare_max of each, emptied (no request, response or operation held): about
+    // 256 * 300 bytes beyond the byte bound; nodes erased beyond it are freed.
+    static constexpr std::size_t spare_max = 256;
+    [[nodiscard]] std::size_t spares() const { return spare_entries_.size(); }
+
 private:
+    using Entries = std::map<CallKey, Entry>;
+    using ByExecution = std::unordered_map<std::uint64_t, CallKey>;
+
     bool restore_entry(std::string_view key, ByteView value);
     bool restore_floor(std::string_view key, ByteView value);
 
     const RpcOptions& options_;
-    std::map<CallKey, Entry> entries_;
-    std::unordered_map<std::uint64_t, CallKey> by_execution_;
+    Entries entries_;
+    ByExecution by_execution_;
+    std::vector<Entries::node_type> spare_entries_;
+    std::vector<ByExecution::node_type> spare_executions_;
     std::map<NodeId, ClientRecord> clients_;
     std::unordered_map<std::uint64_t, std::uint32_t> per_address_;  // Address -> records.
     std::uint64_t bytes_ = 0;

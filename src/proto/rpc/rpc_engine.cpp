@@ -65,6 +65,12 @@ void RpcEngine::on_packet(NodeId from, const wire::Packet& packet, Time now, Eff
 
 void RpcEngine::on_packet(NodeId from, const wire::Packet& packet, const Source& source, Time now,
                           Effects& out) {
+    wire::Packet copy = packet;
+    on_packet(from, copy, source, now, out);
+}
+
+void RpcEngine::on_packet(NodeId from, wire::Packet& packet, const Source& source, Time now,
+                          Effects& out) {
     if (too_early(packet, now)) {
         ++ctx_->counters.startup_dropped;  // Not refused: the caller resends, and finds it served.
         return;
@@ -84,7 +90,7 @@ bool RpcEngine::too_early(const wire::Packet& packet, Time now) const {
     return !server_->serves(target, name);
 }
 
-void RpcEngine::dispatch(NodeId from, const wire::Packet& packet, const Source& source, Time now,
+void RpcEngine::dispatch(NodeId from, wire::Packet& packet, const Source& source, Time now,
                          Effects& out) {
     auto& counters = ctx_->counters;
     ++counters.packets_received;
@@ -95,7 +101,7 @@ void RpcEngine::dispatch(NodeId from, const wire::Packet& packet, const Source& 
     using wire::PacketKind;
     switch (packet.header.kind) {
         case PacketKind::rpc_request: {
-            auto request = parse_request(from, packet, ctx_->options.operation_bytes_max);
+            auto request = take_request(from, packet, ctx_->options.operation_bytes_max);
             if (!request) break;
             server_->on_request(*request, source, now, out);
             server_->arm_sweep(now, out);

@@ -69,6 +69,8 @@ public:
     // client nodes must prove it with a cookie, and each address has a bound of client nodes).
     void on_packet(NodeId from, const wire::Packet& packet, const Source& source, Time now,
                    Effects& out);
+    // The same, taking a request's body out of `packet` instead of copying it.
+    void on_packet(NodeId from, wire::Packet& packet, const Source& source, Time now, Effects& out);
     void on_timer(TimerId timer, Time now, Effects& out) override;
     // Every PersistEffect with this token is on disk.
     void on_durable(std::uint64_t token, Time now, Effects& out);
@@ -84,7 +86,7 @@ public:
     [[nodiscard]] wire::Protocol protocol() const override { return wire::Protocol::rpc; }
     [[nodiscard]] std::string_view store_prefix() const override;
     void on_packet(NodeId from, wire::Packet& packet, Time now, Effects& out) override {
-        on_packet(from, static_cast<const wire::Packet&>(packet), now, out);
+        on_packet(from, packet, Source{}, now, out);
     }
     void on_process_exited(Pid pid, Time now, Effects& out) override { on_unserve(pid, now, out); }
     // The server stops resending responses to `node` (rpc.md rule on unreachable clients).
@@ -95,8 +97,7 @@ public:
 
 private:
     [[nodiscard]] bool too_early(const wire::Packet& packet, Time now) const;
-    void dispatch(NodeId from, const wire::Packet& packet, const Source& source, Time now,
-                  Effects& out);
+    void dispatch(NodeId from, wire::Packet& packet, const Source& source, Time now, Effects& out);
 
     std::unique_ptr<Context> ctx_;
     std::unique_ptr<RpcClient> client_;

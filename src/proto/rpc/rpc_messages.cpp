@@ -90,6 +90,9 @@ Result<Error> parse_error(const wire::Packet& p) {
     return error;
 }
 
+Result<Request> parse_request_head(NodeId from, const wire::Packet& packet,
+                                   std::uint32_t operation_bytes_max);
+
 }  // namespace
 
 std::uint16_t mode_flags(Mode mode) {
@@ -173,6 +176,23 @@ wire::Packet response_ack_packet(const Route& route, std::uint32_t self_incarnat
 
 Result<Request> parse_request(NodeId from, const wire::Packet& packet,
                               std::uint32_t operation_bytes_max) {
+    HERALD_TRY(Request request, parse_request_head(from, packet, operation_bytes_max));
+    request.body = packet.body;
+    return request;
+}
+
+Result<Request> take_request(NodeId from, wire::Packet& packet, std::uint32_t operation_bytes_max) {
+    HERALD_TRY(Request request, parse_request_head(from, packet, operation_bytes_max));
+    request.body = std::move(packet.body);
+    packet.body = Bytes{};
+    return request;
+}
+
+namespace {
+
+// Every field of a request but its body: the checks of parse_request.
+Result<Request> parse_request_head(NodeId from, const wire::Packet& packet,
+                                   std::uint32_t operation_bytes_max) {
     if (packet.header.kind != PacketKind::rpc_request) return fail(Errc::malformed, "kind");
     HERALD_TRY(Route route, parse_route(from, packet, true));
     if (route.id.incarnation != packet.header.source_incarnation) {
@@ -194,9 +214,10 @@ Result<Request> parse_request(NodeId from, const wire::Packet& packet,
     request.floor = packet.header.ack;
     request.age = Duration::nanoseconds(packet.header.timestamp_ns);
     request.operation = std::string(as_text(operation->value));
-    request.body = packet.body;
     return request;
 }
+
+}  // namespace
 
 Result<Reply> parse_reply(NodeId from, const wire::Packet& packet) {
     const auto kind = packet.header.kind;

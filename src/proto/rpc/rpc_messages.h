@@ -97,6 +97,10 @@ struct ResponseAck {
 // Errc, or the kind does not match.
 [[nodiscard]] Result<Request> parse_request(NodeId from, const wire::Packet& packet,
                                             std::uint32_t operation_bytes_max);
+// parse_request that takes the packet's body instead of copying it (the packet's body is left
+// empty when it succeeds; the engine's input packets are its to take, docs/engines.md).
+[[nodiscard]] Result<Request> take_request(NodeId from, wire::Packet& packet,
+                                           std::uint32_t operation_bytes_max);
 [[nodiscard]] Result<Reply> parse_reply(NodeId from, const wire::Packet& packet);
 [[nodiscard]] Result<ResponseAck> parse_response_ack(NodeId from, const wire::Packet& packet);
 

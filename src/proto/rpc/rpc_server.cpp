@@ -54,7 +54,7 @@ void RpcServer::on_unserve(Pid server, Time now, Effects& out) {
     }
 }
 
-void RpcServer::on_request(const Request& request, const Source& source, Time now, Effects& out) {
+void RpcServer::on_request(Request& request, const Source& source, Time now, Effects& out) {
     if (!admit_client(request, source, now, out)) return;
     const CallKey key = key_of(request.route);
     if (Entry* entry = cache_.find(key)) {
@@ -188,7 +188,7 @@ void RpcServer::on_duplicate(Entry& entry, const Request& request, Time now, Eff
     }
 }
 
-void RpcServer::on_new(const CallKey& key, const Request& request, Time now, Effects& out) {
+void RpcServer::on_new(const CallKey& key, Request& request, Time now, Effects& out) {
     const Route& route = request.route;
     const auto service = services_.find(route.server);
     if (service == services_.end()) {
@@ -239,14 +239,14 @@ void RpcServer::on_new(const CallKey& key, const Request& request, Time now, Eff
     }
     if (entry.durable && !ctx_.options.mutations.skip_execution_marker) {
         entry.state = EntryState::starting;
-        entry.request = request.body;
+        entry.request = std::move(request.body);
         Entry& stored = cache_.insert(key, std::move(entry));
         const auto token = ctx_.token();
         pending_[token] = Pending{Pending::Kind::start, key};
         persist(key, stored, EntryState::executing, token, out);
         return;
     }
-    start(cache_.insert(key, std::move(entry)), request.body, now, out);
+    start(cache_.insert(key, std::move(entry)), std::move(request.body), now, out);
 }
 
 void RpcServer::start(Entry& entry, Bytes request, Time now, Effects& out) {
@@ -458,7 +458,8 @@ void RpcServer::forget(const CallKey& key, Entry& entry, Effects& out) {
 void RpcServer::release(NodeId node, ClientRecord& client, Effects& out) {
     const CallKey durable_end{node, client.durable_incarnation, client.floor_durable};
     bool waiting = false;
-    for (const CallKey& key : cache_.below(node, client.incarnation, client.floor)) {
+    cache_.below(node, client.incarnation, client.floor, release_keys_);
+    for (const CallKey& key : release_keys_) {
         const Entry& entry = *cache_.find(key);
         if (running(entry)) continue;  // Freed when it finishes and the next release runs.
         if (!entry.durable || key < durable_end) {

@@ -24,8 +24,9 @@ public:
 
     [[nodiscard]] Status on_serve(Pid server, std::string operation, bool idempotent);
     void on_unserve(Pid server, Time now, Effects& out);
-    // `source`: where it came from (Source{} when the driver names no address).
-    void on_request(const Request& request, const Source& source, Time now, Effects& out);
+    // `source`: where it came from (Source{} when the driver names no address). A new call
+    // takes the request's body (to its handler, or held while its start is written).
+    void on_request(Request& request, const Source& source, Time now, Effects& out);
     void on_response_ack(const ResponseAck& ack, Time now, Effects& out);
     // No address is known for client node `node`: its done responses are not resent any more
     // (as after response_retransmit_limit sends: at-least-once frees them, exactly-once keeps
@@ -66,7 +67,7 @@ private:
     [[nodiscard]] std::uint64_t cookie(const Request& request, std::uint64_t address,
                                        std::int64_t bucket) const;
     void on_duplicate(Entry& entry, const Request& request, Time now, Effects& out);
-    void on_new(const CallKey& key, const Request& request, Time now, Effects& out);
+    void on_new(const CallKey& key, Request& request, Time now, Effects& out);
     void start(Entry& entry, Bytes request, Time now, Effects& out);
     void finish(Entry& entry, Result<Bytes> response, std::vector<HandlerWrite> writes, Time now,
                 Effects& out);
@@ -89,6 +90,8 @@ private:
     std::uint64_t next_execution_ = 1;
     std::uint32_t executing_ = 0;
     bool sweep_armed_ = false;
+    // release()'s list of keys below a floor, kept for its capacity (no allocation per call).
+    std::vector<CallKey> release_keys_;
 };
 
 }  // namespace herald::proto::rpc

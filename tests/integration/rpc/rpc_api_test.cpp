@@ -135,6 +135,28 @@ TEST(RpcApi, HandlerErrorsAndExceptionsReachTheCallerAsApplicationError) {
     EXPECT_EQ(pair.server_node->rpc_stats().handler_exceptions, 1u);
 }
 
+// Each handler run travels in a record the node keeps for the next run (NodeRpc::Run): a
+// reused record must carry only its own run's handler, request and outcome.
+TEST(RpcApi, ARunAfterAThrowingHandlerCarriesOnlyItsOwnHandlerRequestAndOutcome) {
+    Pair pair;
+    ASSERT_TRUE(pair.server->serve("a", [](const Request& request) -> Result<Bytes> {
+        if (request.text() == "throw") throw std::runtime_error("boom");
+        return text_bytes("a:" + std::string(request.text()));
+    }));
+    ASSERT_TRUE(pair.server->serve("b", [](const Request& request) -> Result<Bytes> {
+        return text_bytes("b:" + std::string(request.text()));
+    }));
+    EXPECT_EQ(code(pair.client->call(pair.server->pid(), "a", "throw")), Errc::application_error);
+    for (int i = 0; i < 20; ++i) {
+        const std::string body = std::to_string(i);
+        const std::string_view operation = i % 2 == 0 ? "a" : "b";
+        auto reply = pair.client->call(pair.server->pid(), operation, body);
+        ASSERT_TRUE(reply) << error_text(reply);
+        EXPECT_EQ(as_text(*reply), std::string(operation) + ":" + body);
+    }
+    EXPECT_EQ(pair.server_node->rpc_stats().handler_exceptions, 1u);
+}
+
 NodeOptions no_grace() {
     NodeOptions options;
     options.rpc.startup_grace = 0s;

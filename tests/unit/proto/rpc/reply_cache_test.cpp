@@ -38,6 +38,45 @@ TEST(ReplyCache, CountsBytesAndRefusesWhenFull) {
     EXPECT_EQ(cache.find_execution(2), nullptr);
 }
 
+TEST(ReplyCache, AnEntryInAReusedNodeHasOnlyItsOwnKeyExecutionAndReply) {
+    RpcOptions options;
+    ReplyCache cache(options);
+    const CallKey old_key{NodeId{0xA}, 2, 1};
+    auto old_entry = entry_for(1, EntryState::done, 1);
+    old_entry.response = Bytes(300, 7);
+    cache.insert(old_key, std::move(old_entry));
+    const auto fresh_bytes = [&] {
+        ReplyCache other(options);
+        other.insert(CallKey{NodeId{0xC}, 2, 9}, entry_for(9, EntryState::executing, 5));
+        return other.bytes();
+    }();
+    cache.erase(old_key);
+    EXPECT_EQ(cache.spares(), 1u);
+    EXPECT_EQ(cache.bytes(), 0u);
+    const CallKey new_key{NodeId{0xC}, 2, 9};
+    Entry& stored = cache.insert(new_key, entry_for(9, EntryState::executing, 5));
+    EXPECT_EQ(cache.spares(), 0u);
+    EXPECT_EQ(cache.find(old_key), nullptr);
+    EXPECT_EQ(cache.find(new_key), &stored);
+    EXPECT_EQ(cache.find_execution(1), nullptr);
+    EXPECT_EQ(cache.find_execution(5), &stored);
+    EXPECT_EQ(stored.route.id.seq, 9u);
+    EXPECT_EQ(stored.state, EntryState::executing);
+    ASSERT_TRUE(stored.response.has_value());
+    EXPECT_TRUE(stored.response->empty());
+    EXPECT_EQ(cache.bytes(), fresh_bytes);
+    EXPECT_EQ(cache.below(NodeId{0xA}, 3, 100).size(), 0u);
+    // The spare nodes are bounded: erasing more entries than spare_max keeps spare_max.
+    for (std::uint64_t seq = 1; seq <= ReplyCache::spare_max + 10; ++seq) {
+        cache.insert(CallKey{NodeId{0xB}, 1, seq}, entry_for(seq, EntryState::done, 100 + seq));
+    }
+    for (std::uint64_t seq = 1; seq <= ReplyCache::spare_max + 10; ++seq) {
+        cache.erase(CallKey{NodeId{0xB}, 1, seq});
+    }
+    EXPECT_EQ(cache.spares(), ReplyCache::spare_max);
+    EXPECT_EQ(cache.entries(), 1u);
+}
+
 TEST(ReplyCache, BelowListsOlderIncarnationsAndSeqsUnderTheFloor) {
     RpcOptions options;
     ReplyCache cache(options);
