@@ -258,8 +258,6 @@ void NodeRpc::run_handler(Run& run) {
         active = run.state->active;
         if (active) ++run.state->running;
     }
-    run.threw = false;
-    run.writes.clear();
     if (!active) {
         run.result = fail(Errc::server_crashed, "server process exited before the call ran");
     } else {
@@ -310,10 +308,7 @@ void NodeRpc::take_finished() {
         Result<Bytes> result = std::move(run->result);
         RpcWrites writes = std::move(run->writes);
         // Emptied before the engine runs: on_handler_done may launch into this record.
-        run->state.reset();
-        run->handler.reset();
-        run->execution = proto::ExecuteEffect{};
-        run->result = Bytes{};
+        *run = Run{};
         runs_free_.push_back(run);
         on_handler_done(key, execution, std::move(result), std::move(writes));
     }

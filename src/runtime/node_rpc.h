@@ -173,7 +173,8 @@ private:
     void publish_completions();
     // One handler run from launch (loop) through its handler thread back to the loop, with
     // its outcome: a record kept for the next run, so that the job handed to the pool is a
-    // pointer (no allocation for it).
+    // pointer (no allocation for it). A record is free only as Run{} (reset where the loop
+    // frees it), so a run starts from nothing of the one before.
     struct Run {
         std::shared_ptr<ServerState> state;
         std::shared_ptr<const RpcHandler> handler;

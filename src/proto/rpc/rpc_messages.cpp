@@ -90,8 +90,32 @@ Result<Error> parse_error(const wire::Packet& p) {
     return error;
 }
 
+// Every field of a request but its body: the checks of parse_request.
 Result<Request> parse_request_head(NodeId from, const wire::Packet& packet,
-                                   std::uint32_t operation_bytes_max);
+                                   std::uint32_t operation_bytes_max) {
+    if (packet.header.kind != PacketKind::rpc_request) return fail(Errc::malformed, "kind");
+    HERALD_TRY(Route route, parse_route(from, packet, true));
+    if (route.id.incarnation != packet.header.source_incarnation) {
+        return fail(Errc::malformed, "call_id incarnation is not the sender's");
+    }
+    if (route.attempt == 0) return fail(Errc::malformed, "attempt 0");
+    const auto* operation = packet.find(ExtensionType::operation);
+    if (operation == nullptr || operation->value.empty() ||
+        operation->value.size() > operation_bytes_max) {
+        return fail(Errc::malformed, "operation missing, empty or too long");
+    }
+    if (packet.header.ack > route.id.seq) return fail(Errc::malformed, "floor above seq");
+    if (packet.header.timestamp_ns < 0) return fail(Errc::malformed, "negative age");
+    HERALD_TRY(auto cookie, parse_cookie(packet));
+    Request request;
+    request.cookie = cookie;
+    request.route = route;
+    request.target_incarnation = packet.header.target_incarnation;
+    request.floor = packet.header.ack;
+    request.age = Duration::nanoseconds(packet.header.timestamp_ns);
+    request.operation = std::string(as_text(operation->value));
+    return request;
+}
 
 }  // namespace
 
@@ -187,37 +211,6 @@ Result<Request> take_request(NodeId from, wire::Packet& packet, std::uint32_t op
     packet.body = Bytes{};
     return request;
 }
-
-namespace {
-
-// Every field of a request but its body: the checks of parse_request.
-Result<Request> parse_request_head(NodeId from, const wire::Packet& packet,
-                                   std::uint32_t operation_bytes_max) {
-    if (packet.header.kind != PacketKind::rpc_request) return fail(Errc::malformed, "kind");
-    HERALD_TRY(Route route, parse_route(from, packet, true));
-    if (route.id.incarnation != packet.header.source_incarnation) {
-        return fail(Errc::malformed, "call_id incarnation is not the sender's");
-    }
-    if (route.attempt == 0) return fail(Errc::malformed, "attempt 0");
-    const auto* operation = packet.find(ExtensionType::operation);
-    if (operation == nullptr || operation->value.empty() ||
-        operation->value.size() > operation_bytes_max) {
-        return fail(Errc::malformed, "operation missing, empty or too long");
-    }
-    if (packet.header.ack > route.id.seq) return fail(Errc::malformed, "floor above seq");
-    if (packet.header.timestamp_ns < 0) return fail(Errc::malformed, "negative age");
-    HERALD_TRY(auto cookie, parse_cookie(packet));
-    Request request;
-    request.cookie = cookie;
-    request.route = route;
-    request.target_incarnation = packet.header.target_incarnation;
-    request.floor = packet.header.ack;
-    request.age = Duration::nanoseconds(packet.header.timestamp_ns);
-    request.operation = std::string(as_text(operation->value));
-    return request;
-}
-
-}  // namespace
 
 Result<Reply> parse_reply(NodeId from, const wire::Packet& packet) {
     const auto kind = packet.header.kind;
