@@ -10,7 +10,9 @@
 // for bodies of 128 B and 4 KiB, and prints messages/s, the p50/p99 of one commit (floor,
 // sqlite) or one send (herald), and the ratios the issue names. Herald rows note the store's
 // commits and writes per commit (group commit's batch) and any refusals. Layer: bench.
-// Usage: bench-mailbox [--quick | --smoke] [--dir PATH] [--filter REGEX]   (2 s per row)
+// Usage: bench-mailbox [--quick | --smoke] [--dir PATH] [--filter REGEX] [--durable-poll-us N]
+//        (2 s per row; --durable-poll-us sets the nodes' NodeOptions::durable_poll, e.g. 0 to
+//        measure without the loop's poll)
 // --filter runs only the rows whose name, "<what> <size> <batch>" as printed (e.g.
 // "herald persistent enqueue 128B 1"), contains a match of REGEX (ECMAScript).
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -53,6 +56,7 @@ struct Config {
     std::filesystem::path dir;
     bool smoke = false;
     std::optional<std::regex> filter;  // Rows whose name has no match are not run.
+    std::optional<std::chrono::microseconds> durable_poll;  // NodeOptions::durable_poll.
 };
 
 std::string size_name(std::size_t size) {
@@ -380,6 +384,7 @@ void herald_rows(const Config& c, std::size_t size, const std::vector<int>& batc
     herald::NodeOptions options;
     options.data_dir = data.string();
     options.faults_from_env = false;
+    if (c.durable_poll) options.durable_poll = *c.durable_poll;
     auto node = herald::Node::start(options);
     if (!node) throw std::runtime_error(node.error().to_string());
     herald::MailboxOptions durable;
@@ -489,6 +494,15 @@ int main(int argc, char** argv) {
             c.smoke = true;
         } else if (arg == "--dir" && i + 1 < argc) {
             c.dir = argv[++i];
+        } else if (arg == "--durable-poll-us" && i + 1 < argc) {
+            const std::string value = argv[++i];
+            char* end = nullptr;
+            const long us = std::strtol(value.c_str(), &end, 10);
+            if (value.empty() || *end != '\0' || us < 0 || us > 100'000) {
+                fmt::print(stderr, "bench-mailbox: --durable-poll-us {}: not 0 to 100000\n", value);
+                return 2;
+            }
+            c.durable_poll = std::chrono::microseconds(us);
         } else if (arg == "--filter" && i + 1 < argc) {
             try {
                 c.filter.emplace(argv[++i]);
@@ -499,7 +513,7 @@ int main(int argc, char** argv) {
         } else {
             fmt::print(stderr,
                        "usage: bench-mailbox [--quick | --smoke] [--dir PATH] [--filter REGEX]"
-                       "  (unknown: {})\n",
+                       " [--durable-poll-us N]  (unknown: {})\n",
                        arg);
             return 2;
         }

@@ -61,6 +61,12 @@ struct NodeOptions {
     // already on its way then costs no sleep and wake-up). The default depends on the machine
     // (default_receive_spin); any value set here is used as is, 0 never spins.
     std::chrono::nanoseconds receive_spin = default_receive_spin();
+    // With data_dir: how long the node's loop thread polls for work instead of sleeping after it
+    // hands a write to the store and after each commit (so that the commit's outcome and the
+    // caller's next send cost no thread wake-up: docs/api.md §13). At most 100 ms (else
+    // invalid_argument); 0 never polls. The cost: up to this much CPU of the loop thread per
+    // commit, yielded to any other thread that is ready.
+    std::chrono::nanoseconds durable_poll = std::chrono::microseconds(200);
     // Folder of the node's durable store (created when missing; file herald.db, locked by one
     // node at a time): the durable RPC reply cache and handlers' state (serve_with_state).
     // Empty: nothing is kept on disk, and durable options are refused.
@@ -108,6 +114,9 @@ struct NodeStats {
     // Commits of the durable store and the records they wrote or erased: writes per commit is
     // how many operations group commit gathered into one fsync.
     std::uint64_t store_commits = 0, store_writes = 0;
+    // Passes the node's loop thread made polling for work instead of sleeping
+    // (NodeOptions::durable_poll): 0 while it never polled.
+    std::uint64_t loop_polls = 0;
     // Cluster key in use (NodeOptions::key_file), packets dropped for a missing or wrong
     // authentication tag, and authentic packets dropped as replays (a packet number seen before).
     bool authenticated = false;

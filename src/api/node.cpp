@@ -36,6 +36,7 @@ runtime::NodeConfig to_config(const NodeOptions& options) {
     config.direct.channel_buffer_max = options.sender_buffer_max;
     config.drain_max = to_duration(options.drain_timeout);
     config.receive_spin = to_duration(options.receive_spin);
+    config.durable_poll = to_duration(options.durable_poll);
     config.data_dir = options.data_dir;
     config.key_file = options.key_file;
     config.encrypt = options.encrypt;
@@ -122,6 +123,10 @@ Status check(const NodeOptions& options) {
         options.drain_timeout < std::chrono::nanoseconds::zero() ||
         options.receive_spin < std::chrono::nanoseconds::zero()) {
         return fail(Errc::invalid_argument, "durations must be positive");
+    }
+    if (options.durable_poll < std::chrono::nanoseconds::zero() ||
+        options.durable_poll > std::chrono::milliseconds(100)) {
+        return fail(Errc::invalid_argument, "durable_poll must be 0 to 100 ms");
     }
     if (options.naming.dead_after < std::chrono::milliseconds(100) ||
         options.naming.dead_after > std::chrono::hours(1)) {
@@ -327,6 +332,7 @@ NodeStats Node::stats() const {
     s.store_errors = c.store_errors;
     s.store_commits = c.store_commits;
     s.store_writes = c.store_writes;
+    s.loop_polls = c.loop_polls;
     s.store_healthy = c.store_healthy;
     s.authenticated = c.authenticated;
     s.auth_failed = c.link.auth_failed;

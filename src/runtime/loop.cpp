@@ -24,7 +24,18 @@ void Loop::start() {
 
 void Loop::run() {
     thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
-    io_.run();
+    using Clock = std::chrono::steady_clock;
+    while (!io_.stopped()) {
+        if (poll_until_ != Clock::time_point{} && Clock::now() < poll_until_) {
+            // Polling: run whatever is ready without blocking; with nothing, give the core to
+            // any other ready thread (the store writer, an application thread) and look again.
+            polls_.fetch_add(1, std::memory_order_relaxed);
+            if (io_.poll() == 0) std::this_thread::yield();
+            continue;
+        }
+        poll_until_ = {};
+        io_.run_one();  // Sleeps until one handler ran (or the loop stopped).
+    }
     // close() stopped run() with handlers possibly still queued: run them once so every
     // posted command sees the closed node and completes (with Errc::closed) instead of being
     // dropped. No new posts can arrive, because closed_ is set.

@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -42,6 +43,17 @@ public:
         return std::this_thread::get_id() == thread_id_.load(std::memory_order_acquire);
     }
 
+    // Until `until`, the loop polls for work instead of sleeping when it has none: a
+    // non-blocking epoll and the posted queue, yielding its core between polls, so that work
+    // arriving then (a post, a datagram, a timer) costs no wake-up of a sleeping thread (on a
+    // virtual machine, of an idle vCPU: docs/performance.md, "The loop's poll"). Extends only:
+    // the later of two deadlines holds. Loop thread only.
+    void poll_until(std::chrono::steady_clock::time_point until) {
+        if (until > poll_until_) poll_until_ = until;
+    }
+    // Passes the loop made polling instead of sleeping (poll_until), since it started. Any thread.
+    [[nodiscard]] std::uint64_t polls() const { return polls_.load(std::memory_order_relaxed); }
+
     // Refuses further posts and makes run() return; handlers queued before it still run,
     // once, before the thread ends. Loop thread only; idempotent.
     void close();
@@ -63,6 +75,8 @@ private:
     bool closed_ = false;
     std::thread thread_;
     std::atomic<std::thread::id> thread_id_{};
+    std::chrono::steady_clock::time_point poll_until_{};  // Loop thread only.
+    std::atomic<std::uint64_t> polls_{0};
 };
 
 }  // namespace herald::runtime

@@ -476,13 +476,25 @@ void Node::persist(proto::EngineSlot slot, std::uint64_t token,
     store_->write(
         parts, [](proto::PersistEffect& part) -> proto::PersistEffect& { return part; },
         std::uint64_t{slot} << token_slot_shift | token, answer);
+    poll_for_durable();
     for (proto::PersistEffect& part : parts) {
         effects_.keep_record_buffers(std::move(part.key), std::move(part.value));
     }
 }
 
+void Node::poll_for_durable() {
+    // The commit comes back within about one fsync and the caller it answers sends again within
+    // a wake-up of its own: the loop polling meanwhile takes both without being woken
+    // (docs/performance.md, "The loop's poll"; durable_poll: 0 turns it off).
+    if (config_.durable_poll > Duration::zero()) {
+        loop_.poll_until(std::chrono::steady_clock::now() +
+                         std::chrono::nanoseconds(config_.durable_poll.ns()));
+    }
+}
+
 void Node::on_committed() {
     if (shut_down_) return;
+    poll_for_durable();
     store_->take_committed(commits_taken_, tokens_taken_);
     std::size_t next = 0;
     for (const StoreWriter::Commit& commit : commits_taken_) {

@@ -209,6 +209,7 @@ public:
         // committed, and whether every commit so far succeeded.
         std::uint64_t store_commits = 0, store_writes = 0, store_errors = 0;
         std::uint64_t durable_pending = 0;
+        std::uint64_t loop_polls = 0;  // Loop::polls: passes polling instead of sleeping.
         bool store_open = false, store_healthy = true;
         bool authenticated = false;  // A cluster key is in use (link.auth_failed: drops).
         bool encrypted = false;      // Packets sent are encrypted (NodeConfig::encrypt).
@@ -254,6 +255,8 @@ private:
         std::shared_ptr<ProcessState> source;
     };
     Status open(const NodeConfig& config);
+    // Loop thread: polls for durable_poll instead of sleeping (a commit is on its way).
+    void poll_for_durable();
     Status open_store(const NodeConfig& config);
     // Replay floors across restarts (docs/security.md "Replays"): read at open, written every
     // replay_persist_interval when they changed and at shutdown. Keys and a store only.

@@ -172,6 +172,7 @@ Node::Counters Node::snapshot() const {
         c.store_commits = store.commits;
         c.store_writes = store.writes;
     }
+    c.loop_polls = loop_.polls();
     c.rpc.store_commits = c.store_commits;
     c.rpc.store_writes = c.store_writes;
     c.rpc.store_errors = c.store_errors;

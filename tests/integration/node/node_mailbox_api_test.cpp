@@ -201,6 +201,51 @@ TEST(MailboxApi, PersistentMessagesComeBackMarkedAfterALeaseAndSurviveARestart) 
     std::filesystem::remove_all(dir);
 }
 
+// NodeOptions::durable_poll: the host's loop polls after its persistent sends' writes and
+// commits (NodeStats::loop_polls), not when it is 0, and a value out of range is refused.
+TEST(MailboxApi, TheLoopPollsAfterDurableWritesUnlessDurablePollIsZero) {
+    for (const auto poll : {std::chrono::nanoseconds(200us), std::chrono::nanoseconds(0)}) {
+        const auto dir = temp_dir(poll.count() == 0 ? "nopoll" : "poll");
+        NodeOptions options;
+        options.data_dir = dir;
+        options.durable_poll = poll;
+        auto host = Node::start(options);
+        ASSERT_TRUE(host) << host.error().to_string();
+        EXPECT_EQ((*host)->stats().loop_polls, 0u);  // Nothing written yet.
+        MailboxOptions persistent;
+        persistent.durability = Durability::persistent;
+        ASSERT_TRUE((*host)->create_mailbox("log", persistent));
+        auto p = (*host)->spawn();
+        ASSERT_TRUE(p);
+        auto box = p->open_mailbox((*host)->id(), "log");
+        ASSERT_TRUE(box);
+        for (int i = 0; i < 20; ++i) ASSERT_TRUE(box->send("m" + std::to_string(i)));
+        const auto stats = (*host)->stats();
+        EXPECT_GE(stats.store_commits, 1u);
+        if (poll.count() == 0) {
+            EXPECT_EQ(stats.loop_polls, 0u);
+        } else {
+            EXPECT_GT(stats.loop_polls, 0u);
+        }
+        for (int i = 0; i < 20; ++i) {  // Every message durable and in order, polling or not.
+            auto m = box->receive(2s);
+            ASSERT_TRUE(m) << m.error().to_string();
+            EXPECT_EQ(m->text(), "m" + std::to_string(i));
+            EXPECT_TRUE(box->ack(*m));
+        }
+        host->reset();
+        std::filesystem::remove_all(dir);
+    }
+    for (const auto bad : {std::chrono::nanoseconds(-1), std::chrono::nanoseconds(101ms)}) {
+        NodeOptions options;
+        options.durable_poll = bad;
+        auto refused = Node::start(options);
+        ASSERT_FALSE(refused);
+        EXPECT_EQ(refused.error().code, Errc::invalid_argument);
+        EXPECT_NE(refused.error().detail.find("durable_poll"), std::string::npos);
+    }
+}
+
 }  // namespace
 }  // namespace herald
 

@@ -1,0 +1,98 @@
+// Loop: the node's loop thread runs posted work, timers and stops while it polls
+// (poll_until), and sleeps again once the poll's deadline passed. Waits are bounded: a loop
+// that stops running work fails the test instead of hanging it.
+#include "runtime/loop.h"
+
+#include <gtest/gtest.h>
+
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace herald::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// A count that the loop raises and a test thread waits for, with a bound.
+class Count {
+public:
+    void add() {
+        std::lock_guard lock(mutex_);
+        ++n_;
+        changed_.notify_all();
+    }
+    [[nodiscard]] bool wait_for(int n, std::chrono::milliseconds bound = 10s) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, bound, [&] { return n_ >= n; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    int n_ = 0;
+};
+
+TEST(Loop, RunsPostedWorkAndTimersAndStopsWhilePolling) {
+    Loop loop;
+    loop.start();
+    Count ran;
+    asio::steady_timer timer(loop.io());
+    ASSERT_TRUE(loop.post([&] {
+        loop.poll_until(Clock::now() + 60s);  // Longer than the test: it polls throughout.
+        timer.expires_after(5ms);
+        timer.async_wait([&](const std::error_code&) { ran.add(); });
+    }));
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(loop.post([&] { ran.add(); }));
+    ASSERT_TRUE(ran.wait_for(101));  // Every post and the timer, with the loop polling.
+    EXPECT_GT(loop.polls(), 0u);
+    // close() from the loop ends a polling loop as it ends a sleeping one.
+    ASSERT_TRUE(loop.post([&] { loop.close(); }));
+    const auto start = Clock::now();
+    loop.join();
+    EXPECT_LT(Clock::now() - start, 10s);
+    EXPECT_FALSE(loop.post([] {}));
+}
+
+TEST(Loop, NeverPollsUnlessAskedAndSleepsAgainOnceThePollEnds) {
+    Loop loop;
+    loop.start();
+    Count ran;
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(loop.post([&] { ran.add(); }));
+    ASSERT_TRUE(ran.wait_for(10));
+    EXPECT_EQ(loop.polls(), 0u);  // Nobody asked: the loop slept between its tasks.
+
+    ASSERT_TRUE(loop.post([&] {
+        loop.poll_until(Clock::now() + 20ms);
+        loop.poll_until(Clock::now() + 1ms);  // An earlier deadline does not shorten it.
+        ran.add();
+    }));
+    ASSERT_TRUE(ran.wait_for(11));
+    std::this_thread::sleep_for(5ms);  // Past the shorter deadline, inside the longer one.
+    const auto at_5ms = loop.polls();
+    EXPECT_GT(at_5ms, 0u);
+    // Well after the deadline the loop sleeps: the count stops moving.
+    const auto deadline = Clock::now() + 10s;
+    std::uint64_t before = 0, after = 0;
+    do {
+        std::this_thread::sleep_for(100ms);
+        before = loop.polls();
+        std::this_thread::sleep_for(100ms);
+        after = loop.polls();
+    } while (before != after && Clock::now() < deadline);
+    EXPECT_EQ(before, after);
+    EXPECT_GT(after, at_5ms);  // It went on polling after 1 ms: the later deadline held.
+
+    // Work still runs after the poll ended (the loop sleeps in epoll, woken by the post).
+    ASSERT_TRUE(loop.post([&] { ran.add(); }));
+    ASSERT_TRUE(ran.wait_for(12));
+    EXPECT_EQ(loop.polls(), after);
+    ASSERT_TRUE(loop.post([&] { loop.close(); }));
+    loop.join();
+}
+
+}  // namespace
+}  // namespace herald::runtime
