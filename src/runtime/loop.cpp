@@ -24,17 +24,25 @@ void Loop::start() {
 
 void Loop::run() {
     thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
-    using Clock = std::chrono::steady_clock;
-    while (!io_.stopped()) {
-        if (poll_until_ != Clock::time_point{} && Clock::now() < poll_until_) {
+    for (;;) {
+        io_.run();  // Returns on close(), or after a handler that called poll_until().
+        // Restarted before closed_ is read: a close() whose stop came before the restart set
+        // closed_ before it, and one that comes after it stops the next run() or poll().
+        io_.restart();
+        if (closed()) break;
+        while (std::chrono::steady_clock::now() < poll_until_) {
             // Polling: run whatever is ready without blocking; with nothing, give the core to
             // any other ready thread (the store writer, an application thread) and look again.
             polls_.fetch_add(1, std::memory_order_relaxed);
             if (io_.poll() == 0) std::this_thread::yield();
-            continue;
+            if (io_.stopped()) break;  // close(), or its stop from the destructor.
         }
+        polling_ = false;
         poll_until_ = {};
-        io_.run_one();  // Sleeps until one handler ran (or the loop stopped).
+        if (io_.stopped()) {
+            io_.restart();
+            if (closed()) break;
+        }
     }
     // close() stopped run() with handlers possibly still queued: run them once so every
     // posted command sees the closed node and completes (with Errc::closed) instead of being

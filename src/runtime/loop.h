@@ -50,6 +50,12 @@ public:
     // the later of two deadlines holds. Loop thread only.
     void poll_until(std::chrono::steady_clock::time_point until) {
         if (until > poll_until_) poll_until_ = until;
+        if (!polling_) {
+            // Out of io_.run() after this handler, into run()'s polling: a loop that is never
+            // asked to poll runs io_.run() exactly as it would without this.
+            polling_ = true;
+            io_.stop();
+        }
     }
     // Passes the loop made polling instead of sleeping (poll_until), since it started. Any thread.
     [[nodiscard]] std::uint64_t polls() const { return polls_.load(std::memory_order_relaxed); }
@@ -76,6 +82,7 @@ private:
     std::thread thread_;
     std::atomic<std::thread::id> thread_id_{};
     std::chrono::steady_clock::time_point poll_until_{};  // Loop thread only.
+    bool polling_ = false;                                // Loop thread only.
     std::atomic<std::uint64_t> polls_{0};
 };
 
