@@ -48,6 +48,11 @@ faults = ""
 # fragments); on loopback or a wildcard address the UDP limit. Set it (e.g. 1400) where the
 # path MTU is below the interface's.
 datagram_bytes_max = 0
+# How long, in microseconds (0 to 100000), the node's loop thread polls for work instead of
+# sleeping after it hands a write to the store in data_dir and after each commit, so that a
+# persistent send's commit and the sender's next send need no thread wake-up. It costs up to
+# this much CPU per commit, yielded to any other thread that is ready. 0: never polls.
+durable_poll_us = 200
 
 [log]
 # Least severe level written to stderr: trace, debug, info, warn, error, off.
@@ -297,7 +302,8 @@ Status read_sections(const toml::table& root, std::string_view origin, DaemonCon
                                      {"key_file", &c.key_file},
                                      {"encrypt", nullptr, nullptr, &c.encrypt},
                                      {"faults", &c.faults},
-                                     {"datagram_bytes_max", nullptr, &c.datagram_bytes_max}}));
+                                     {"datagram_bytes_max", nullptr, &c.datagram_bytes_max},
+                                     {"durable_poll_us", nullptr, &c.durable_poll_us}}));
         } else if (section == "log") {
             HERALD_TRY(read_section(*table, section, origin,
                                     {{"level", &c.log_level}, {"format", &c.log_format}}));
@@ -419,6 +425,7 @@ Status check_node(const DaemonConfig& c, const Origins& origin) {
                         fmt::format("allowed: 0 (from the interface's MTU) or {} to {}",
                                     runtime::udp_datagram_bytes_min, datagram_bytes_max_limit)));
     }
+    HERALD_TRY(check_range(origin, "node.durable_poll_us", c.durable_poll_us, 0, 100'000));
     return {};
 }
 

@@ -23,6 +23,8 @@ struct DaemonConfig {
     std::string faults;    // Fault injection spec; empty = none.
     // Largest datagram (docs/wire.md "Fragments"); 0 = the transport's default (udp: the MTU).
     std::uint32_t datagram_bytes_max = 0;
+    // NodeOptions::durable_poll in microseconds: the loop's poll after durable writes.
+    std::uint32_t durable_poll_us = 200;
     std::string log_level = "info";
     std::string log_format = "text";
     std::uint32_t queue_limit = 1024;

@@ -64,6 +64,7 @@ NodeOptions node_options(const DaemonConfig& config) {
     options.faults_from_env = false;  // The config file is the one place faults come from.
     options.message_bytes_max = config.message_bytes_max;
     options.datagram_bytes_max = config.datagram_bytes_max;
+    options.durable_poll = std::chrono::microseconds(config.durable_poll_us);
     options.drain_timeout = std::chrono::milliseconds(config.shutdown_drain_ms);
     // The exactly-once reply cache and the counter's value live in data_dir/herald.db.
     options.data_dir = config.data_dir;

@@ -118,7 +118,11 @@ TEST(BadInput, BadConfigNamesKeyValueAndWhatIsAllowed) {
     expect_one_error_line(
         run({heraldd_bin(), "--config", path}), 2,
         "node.listen_on = \"udp://127.0.0.1:0\": unknown key (allowed in "
-        "[node]: listen, id, data_dir, key_file, encrypt, faults, datagram_bytes_max)");
+        "[node]: listen, id, data_dir, key_file, encrypt, faults, datagram_bytes_max, "
+        "durable_poll_us)");
+    write("[node]\ndurable_poll_us = 100001\n");
+    expect_one_error_line(run({heraldd_bin(), "--config", path}), 2,
+                          "node.durable_poll_us = 100001: allowed: 0 to 100000");
     write("[limits]\nqueue_limit = 0\n");
     expect_one_error_line(run({heraldd_bin(), "--config", path}), 2,
                           "limits.queue_limit = 0: allowed: 1 to 1048576");

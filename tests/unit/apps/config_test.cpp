@@ -57,6 +57,7 @@ listen = "tcp://127.0.0.1:0"
 id = "abc"
 data_dir = "/tmp/x"
 faults = "loss=0.5"
+durable_poll_us = 0
 [log]
 level = "debug"
 format = "json"
@@ -75,6 +76,7 @@ admin_access = "anyone"
     expected.node_id = "abc";
     expected.data_dir = "/tmp/x";
     expected.faults = "loss=0.5";
+    expected.durable_poll_us = 0;
     expected.log_level = "debug";
     expected.log_format = "json";
     expected.queue_limit = 7;
@@ -391,6 +393,10 @@ TEST(DaemonConfig, RefusesOutOfRangeNumbers) {
     c.message_bytes_max = 65535;  // Below it, the node's own admin replies would not fit.
     EXPECT_THAT(validate_error(c),
                 HasSubstr("limits.message_bytes_max = 65535: allowed: 65536 to 16777216"));
+    c = DaemonConfig{};
+    c.durable_poll_us = 100'001;
+    EXPECT_THAT(validate_error(c),
+                HasSubstr("node.durable_poll_us = 100001: allowed: 0 to 100000"));
     c = DaemonConfig{};
     c.shutdown_drain_ms = 60'001;
     EXPECT_THAT(validate_error(c),
