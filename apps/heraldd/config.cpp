@@ -49,9 +49,10 @@ faults = ""
 # path MTU is below the interface's.
 datagram_bytes_max = 0
 # How long, in microseconds (0 to 100000), the node's loop thread polls for work instead of
-# sleeping after it hands a write to the store in data_dir and after each commit, so that a
-# persistent send's commit and the sender's next send need no thread wake-up. It costs up to
-# this much CPU per commit, yielded to any other thread that is ready. 0: never polls.
+# sleeping after it hands a write to the store in data_dir and after each commit (and one
+# blocking mailbox send or ack at a time polls for its answer), so that a persistent send's
+# commit and the sender's next send need no thread wake-up. It costs up to this much CPU per
+# commit, yielded to any other thread that is ready. 0: never polls.
 durable_poll_us = 200
 
 [log]

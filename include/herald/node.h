@@ -62,10 +62,11 @@ struct NodeOptions {
     // (default_receive_spin); any value set here is used as is, 0 never spins.
     std::chrono::nanoseconds receive_spin = default_receive_spin();
     // With data_dir: how long the node's loop thread polls for work instead of sleeping after it
-    // hands a write to the store and after each commit (so that the commit's outcome and the
-    // caller's next send cost no thread wake-up: docs/api.md §13). At most 100 ms (else
+    // hands a write to the store and after each commit, and one blocking mailbox send or ack at
+    // a time polls for its answer before it sleeps (so that the commit's outcome and the
+    // caller's next send cost no thread wake-up: docs/api.md §3). At most 100 ms (else
     // invalid_argument); 0 never polls. The cost: up to this much CPU of the loop thread per
-    // commit, yielded to any other thread that is ready.
+    // commit and of the polling caller per call, yielded to any other thread that is ready.
     std::chrono::nanoseconds durable_poll = std::chrono::microseconds(200);
     // Folder of the node's durable store (created when missing; file herald.db, locked by one
     // node at a time): the durable RPC reply cache and handlers' state (serve_with_state).

@@ -127,7 +127,11 @@ Status Node::open(const NodeConfig& config) {
     rpc_ = std::make_unique<NodeRpc>(static_cast<NodeContext&>(*this), config);
     rpc_slot_ = engines_->add(rpc_->make_engine(context));
     rpc_->attach(rpc_slot_);
-    mailbox_ = std::make_unique<NodeMailbox>(static_cast<NodeContext&>(*this));
+    // With a store, one blocking mailbox caller at a time polls for its answer as the loop does
+    // for the commit (NodeOptions::durable_poll: docs/performance.md, "The loop's poll").
+    mailbox_ = std::make_unique<NodeMailbox>(
+        static_cast<NodeContext&>(*this), proto::mailbox::MailboxOptions{},
+        config.data_dir.empty() ? Duration::zero() : config.durable_poll);
     mailbox_->attach(engines_->add(mailbox_->make_engine(context)));
     if (config.coordination_etcd) {
         HERALD_TRY(naming_, coord::EtcdNaming::host(static_cast<NodeContext&>(*this), config));

@@ -10,8 +10,9 @@ namespace herald::runtime {
 
 using proto::mailbox::MailboxEngine;
 
-NodeMailbox::NodeMailbox(NodeContext& node, const proto::mailbox::MailboxOptions& options)
-    : node_(node), options_(options) {}
+NodeMailbox::NodeMailbox(NodeContext& node, const proto::mailbox::MailboxOptions& options,
+                         Duration caller_poll)
+    : node_(node), options_(options), caller_poll_(caller_poll) {}
 
 std::unique_ptr<proto::Engine> NodeMailbox::make_engine(const proto::EngineContext& context) {
     return std::make_unique<MailboxEngine>(context, options_);
@@ -43,9 +44,15 @@ void NodeMailbox::Waiter::answer_durable(std::uint64_t ticket) {
     complete(ticket, Bytes{});
 }
 
-Result<Bytes> NodeMailbox::Waiter::wait() {
-    return std::move(
-        *answer_->wait(std::chrono::steady_clock::time_point::max(), std::chrono::microseconds(0)));
+Result<Bytes> NodeMailbox::Waiter::wait(Duration poll) {
+    constexpr auto forever = std::chrono::steady_clock::time_point::max();
+    if (poll > Duration::zero() &&
+        !service_.caller_polling_.exchange(true, std::memory_order_acquire)) {
+        auto answer = answer_->wait(forever, std::chrono::microseconds(poll.us()), true);
+        service_.caller_polling_.store(false, std::memory_order_release);
+        return std::move(*answer);
+    }
+    return std::move(*answer_->wait(forever, std::chrono::microseconds(0)));
 }
 
 NodeMailbox::Waiter& NodeMailbox::take_waiter() {
@@ -100,8 +107,10 @@ Result<Bytes> NodeMailbox::call(Command&& command) {
     Waiter& waiter = take_waiter();
     command.waiter = &waiter;
     command.ticket = waiter.arm();
+    const bool polls = command.kind != Command::Kind::receive;  // A receive may wait long.
     Status pushed = push(std::move(command));
-    Result<Bytes> result = pushed ? waiter.wait() : fail(std::move(pushed.error()));
+    Result<Bytes> result = pushed ? waiter.wait(polls ? caller_poll_ : Duration::zero())
+                                  : fail(std::move(pushed.error()));
     give_back(waiter);
     return result;
 }

@@ -32,7 +32,10 @@ inline constexpr std::size_t mailbox_intake_max = 1024;
 
 class NodeMailbox final : public Service {
 public:
-    explicit NodeMailbox(NodeContext& node, const proto::mailbox::MailboxOptions& options = {});
+    // `caller_poll`: how long one blocking send or ack at a time polls for its answer, yielding,
+    // before it sleeps (the node's durable_poll with a store; zero: callers sleep at once).
+    explicit NodeMailbox(NodeContext& node, const proto::mailbox::MailboxOptions& options = {},
+                         Duration caller_poll = Duration::zero());
     // Completes every command still in the intake with Errc::closed (the loop never ran it).
     ~NodeMailbox() override;
     NodeMailbox(const NodeMailbox&) = delete;
@@ -88,8 +91,11 @@ private:
     // the store writer once the write is durable (docs/mailboxes.md "Completion of a persistent
     // send"); whichever claims the call's ticket first completes it, the other leaves it alone.
     // It lives in the service's pool, not on the caller's stack, so that the one that comes
-    // second may still look at it. The caller sleeps at once (a persistent answer never comes
-    // within a spin: docs/performance.md).
+    // second may still look at it. A send or ack polls for its answer for caller_poll first,
+    // yielding its core between looks, if no other caller of the service polls then (one at a
+    // time: 256 blocked senders must not all take cores from the loop and the store writer);
+    // a busy spin never pays here (a persistent answer comes after a whole commit:
+    // docs/performance.md, "The loop's poll").
     class Waiter final : public DurableWaiter {
     public:
         explicit Waiter(NodeMailbox& service) : service_(service) {}
@@ -99,8 +105,8 @@ private:
         void complete(std::uint64_t ticket, Result<Bytes> result);
         // Store writer thread, after the commit's loop task was posted (StoreWriter::write).
         void answer_durable(std::uint64_t ticket) override;
-        // Caller thread: the outcome of the call armed last.
-        [[nodiscard]] Result<Bytes> wait();
+        // Caller thread: the outcome of the call armed last, polled for up to `poll` first.
+        [[nodiscard]] Result<Bytes> wait(Duration poll);
 
     private:
         NodeMailbox& service_;
@@ -149,6 +155,8 @@ private:
 
     NodeContext& node_;
     proto::mailbox::MailboxOptions options_;
+    const Duration caller_poll_;
+    std::atomic<bool> caller_polling_{false};  // A caller polls for its answer now.
     proto::EngineSlot slot_ = 0;
     std::mutex intake_mutex_;
     // Guarded by intake_mutex_: at most mailbox_intake_max commands, in push order, in

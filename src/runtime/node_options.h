@@ -34,8 +34,9 @@ struct NodeConfig {
     // A blocking receive that finds nothing spins this long before it sleeps (DESIGN.md).
     Duration receive_spin = Duration::microseconds(20);
     // With a store (data_dir): how long the loop polls instead of sleeping after it hands a
-    // write to the store writer and after each commit it takes (Loop::poll_until), so that the
-    // commit's report and the caller's next command cost no thread wake-up. Zero: never polls.
+    // write to the store writer and after each commit it takes (Loop::poll_until), and one
+    // blocking mailbox caller at a time for its answer (NodeMailbox), so that the commit's
+    // report and the caller's next command cost no thread wake-up. Zero: never polls.
     Duration durable_poll = Duration::microseconds(200);
     // Asynchronous commands queued to the loop thread at once; beyond it send_async fails with
     // Errc::queue_full (bounds memory when a program fires sends faster than the loop runs).

@@ -1,7 +1,7 @@
 // SpinWaiter: one answer handed from the node's loop thread to an application thread that
 // blocks for it, spinning briefly before it sleeps. Blocking sends (node_send.cpp) and ordered
-// multicasts (node_order_service.cpp) wait on it, and blocking mailbox commands (node_mailbox.cpp,
-// without spinning). Layer: runtime.
+// multicasts (node_order_service.cpp) wait on it, and blocking mailbox commands (node_mailbox.cpp:
+// one caller at a time polls, yielding, the others sleep at once). Layer: runtime.
 #pragma once
 
 #include <atomic>
@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include "core/assert.h"
@@ -32,13 +33,20 @@ public:
         done_.store(true, std::memory_order_release);
         if (sleeping_) ready_.notify_one();
     }
-    // Waits until complete() or `until`, spinning for `spin` first (0: sleeps at once);
-    // nullopt when the time ran out.
+    // Waits until complete() or `until`, spinning for `spin` first (0: sleeps at once), and
+    // with `yield` giving the core to any other ready thread between looks (for answers that
+    // take longer than a wake-up, e.g. a commit's: the thread that will answer may need the
+    // core); nullopt when the time ran out.
     std::optional<T> wait(std::chrono::steady_clock::time_point until,
-                          std::chrono::microseconds spin = completion_spin) {
+                          std::chrono::microseconds spin = completion_spin, bool yield = false) {
         const auto spin_end = std::chrono::steady_clock::now() + spin;
         for (unsigned i = 0; spin.count() > 0 && !done_.load(std::memory_order_acquire); ++i) {
-            if (i % 64 == 63 && std::chrono::steady_clock::now() >= spin_end) break;
+            if (yield) {
+                std::this_thread::yield();
+                if (std::chrono::steady_clock::now() >= spin_end) break;
+            } else if (i % 64 == 63 && std::chrono::steady_clock::now() >= spin_end) {
+                break;
+            }
         }
         std::unique_lock lock(mutex_);
         sleeping_ = true;

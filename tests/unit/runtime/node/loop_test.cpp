@@ -1,6 +1,8 @@
 // Loop: the node's loop thread runs posted work, timers and stops while it polls
-// (poll_until), and sleeps again once the poll's deadline passed. Waits are bounded: a loop
-// that stops running work fails the test instead of hanging it.
+// (poll_until), and sleeps again once the poll's deadline passed. SpinWaiter: a waiter that
+// polls yielding (a blocking mailbox caller's, durable_poll) takes an answer that comes during
+// its poll or after it, and times out without one. Waits are bounded: a loop that stops running
+// work fails the test instead of hanging it.
 #include "runtime/loop.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +12,8 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+
+#include "runtime/spin_waiter.h"
 
 namespace herald::runtime {
 namespace {
@@ -92,6 +96,22 @@ TEST(Loop, NeverPollsUnlessAskedAndSleepsAgainOnceThePollEnds) {
     EXPECT_EQ(loop.polls(), after);
     ASSERT_TRUE(loop.post([&] { loop.close(); }));
     loop.join();
+}
+
+TEST(SpinWaiter, AYieldingPollTakesAnAnswerDuringOrAfterItAndTimesOutWithout) {
+    for (const auto answer_after : {0ms, 20ms}) {  // Within the 5 ms poll, and after it.
+        SpinWaiter<int> waiter;
+        std::thread answerer([&] {
+            std::this_thread::sleep_for(answer_after);
+            waiter.complete(7);
+        });
+        const auto got = waiter.wait(Clock::now() + 10s, 5000us, true);
+        answerer.join();
+        ASSERT_TRUE(got.has_value());
+        EXPECT_EQ(*got, 7);
+    }
+    SpinWaiter<int> unanswered;
+    EXPECT_FALSE(unanswered.wait(Clock::now() + 20ms, 5000us, true).has_value());
 }
 
 }  // namespace
