@@ -47,6 +47,7 @@ void Loop::run() {
     // close() stopped run() with handlers possibly still queued: run them once so every
     // posted command sees the closed node and completes (with Errc::closed) instead of being
     // dropped. No new posts can arrive, because closed_ is set.
+    draining_ = true;
     io_.restart();
     io_.poll();
 }

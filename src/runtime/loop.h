@@ -49,6 +49,7 @@ public:
     // virtual machine, of an idle vCPU: docs/performance.md, "The loop's poll"). Extends only:
     // the later of two deadlines holds. Loop thread only.
     void poll_until(std::chrono::steady_clock::time_point until) {
+        if (draining_) return;  // After close(): the last handlers run once, unstopped.
         if (until > poll_until_) poll_until_ = until;
         if (!polling_) {
             // Out of io_.run() after this handler, into run()'s polling: a loop that is never
@@ -83,6 +84,7 @@ private:
     std::atomic<std::thread::id> thread_id_{};
     std::chrono::steady_clock::time_point poll_until_{};  // Loop thread only.
     bool polling_ = false;                                // Loop thread only.
+    bool draining_ = false;  // Loop thread only: run() runs the handlers left after close().
     std::atomic<std::uint64_t> polls_{0};
 };
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -96,6 +97,29 @@ TEST(Loop, NeverPollsUnlessAskedAndSleepsAgainOnceThePollEnds) {
     EXPECT_EQ(loop.polls(), after);
     ASSERT_TRUE(loop.post([&] { loop.close(); }));
     loop.join();
+}
+
+// close() leaves the handlers queued before it to run once; one of them asking to poll (a
+// commit reported as the node stops) must not stop that last pass before the others ran.
+TEST(Loop, EveryHandlerQueuedAtCloseRunsEvenIfOneAsksToPoll) {
+    Loop loop;
+    loop.start();
+    std::atomic<int> ran{0};
+    std::mutex hold;
+    std::unique_lock held(hold);  // Keeps the loop busy until every handler is queued.
+    ASSERT_TRUE(loop.post([&] {
+        std::lock_guard wait(hold);
+        loop.close();
+    }));
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(loop.post([&] {
+            loop.poll_until(Clock::now() + 60s);
+            ran.fetch_add(1);
+        }));
+    }
+    held.unlock();
+    loop.join();
+    EXPECT_EQ(ran.load(), 10);
 }
 
 TEST(SpinWaiter, AYieldingPollTakesAnAnswerDuringOrAfterItAndTimesOutWithout) {
