@@ -172,7 +172,9 @@ Row sqlite_row(const Config& c, std::size_t size, int batch) {
     return row;
 }
 
-// `senders` processes each send one message at a time to mailbox `name` for the duration.
+// `senders` processes each send one message at a time to mailbox `name` for the duration, or
+// until a send fails (a full mailbox: on_full fail); then the row ends for every sender, and its
+// rate is of the time it ran, not of the refusals that would follow.
 Row send_row(herald::Node& node, const Config& c, const std::string& name, std::size_t size,
              int senders, const std::string& what, std::uint64_t* sent_total) {
     std::vector<herald::Process> processes;
@@ -187,7 +189,7 @@ Row send_row(herald::Node& node, const Config& c, const std::string& name, std::
     }
     std::vector<std::vector<std::int64_t>> latencies(static_cast<std::size_t>(senders));
     std::atomic<std::uint64_t> sent{0}, failed{0};
-    std::atomic<bool> go{false};
+    std::atomic<bool> go{false}, refused{false};
     const std::string body(size, 'x');
     herald::SendOptions options;
     options.on_full = herald::OnFull::fail;
@@ -197,11 +199,12 @@ Row send_row(herald::Node& node, const Config& c, const std::string& name, std::
         threads.emplace_back([&, i] {
             while (!go) std::this_thread::yield();
             auto& mine = latencies[static_cast<std::size_t>(i)];
-            while (Clock::now() - start < c.duration) {
+            while (!refused && Clock::now() - start < c.duration) {
                 const auto t0 = Clock::now();
                 if (!boxes[static_cast<std::size_t>(i)].send(body, options)) {
                     ++failed;
-                    continue;
+                    refused = true;
+                    break;
                 }
                 mine.push_back(since_ns(t0));
                 ++sent;
@@ -225,7 +228,10 @@ Row send_row(herald::Node& node, const Config& c, const std::string& name, std::
             ""};
     // Transient sends write nothing: commits then would be an earlier row's destroy.
     if (what.find("persistent") != std::string::npos) note_store(before, node.stats(), row);
-    if (failed > 0) add_note(row, fmt::format("{} sends failed", failed.load()));
+    if (failed > 0) {
+        add_note(row, fmt::format("{} sends failed: the row ended after {:.2f} s", failed.load(),
+                                  seconds));
+    }
     return row;
 }
 
