@@ -58,6 +58,10 @@ public:
             io_.stop();
         }
     }
+    // The deadline of the poll asked for (the epoch when none). Loop thread only.
+    [[nodiscard]] std::chrono::steady_clock::time_point poll_deadline() const {
+        return poll_until_;
+    }
     // Passes the loop made polling instead of sleeping (poll_until), since it started. Any thread.
     [[nodiscard]] std::uint64_t polls() const { return polls_.load(std::memory_order_relaxed); }
 
