@@ -31,16 +31,6 @@ constexpr std::array<std::pair<Pattern, std::string_view>, 6> pattern_names{{
     {Pattern::paced, "paced"},
 }};
 
-Result<std::uint64_t> parse_number(std::string_view key, std::string_view text, std::uint64_t max) {
-    std::uint64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value > max) {
-        return fail(Errc::invalid_argument,
-                    "--" + std::string(key) + ": bad number '" + std::string(text) + "'");
-    }
-    return value;
-}
-
 Result<Pattern> parse_pattern(std::string_view text) {
     for (const auto& [pattern, name] : pattern_names) {
         if (name == text) return pattern;
@@ -98,6 +88,16 @@ Status apply_option(PeerArgs& out, std::string_view key, std::string_view value)
 }
 
 }  // namespace
+
+Result<std::uint64_t> parse_number(std::string_view key, std::string_view text, std::uint64_t max) {
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value > max) {
+        return fail(Errc::invalid_argument,
+                    "--" + std::string(key) + ": bad number '" + std::string(text) + "'");
+    }
+    return value;
+}
 
 std::string_view pattern_name(Pattern pattern) {
     for (const auto& [p, name] : pattern_names) {

@@ -53,6 +53,10 @@ struct PeerArgs {
     std::string host = "127.0.0.1";
 };
 
+// A decimal number of at most `max` (the whole of `text`); Errc::invalid_argument naming
+// "--key" otherwise.
+[[nodiscard]] Result<std::uint64_t> parse_number(std::string_view key, std::string_view text,
+                                                 std::uint64_t max);
 // Parses "--role server --pattern latency --size 64 ...". Errc::invalid_argument names the
 // unknown option or the bad value. Values are range-checked (size <= 16 MiB, window 1..4096).
 [[nodiscard]] Result<PeerArgs> parse_peer_args(std::span<const std::string_view> args);

@@ -24,7 +24,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -35,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/peer.h"
 #include "herald/herald.h"
 
 namespace {
@@ -501,14 +501,12 @@ int main(int argc, char** argv) {
         } else if (arg == "--dir" && i + 1 < argc) {
             c.dir = argv[++i];
         } else if (arg == "--durable-poll-us" && i + 1 < argc) {
-            const std::string value = argv[++i];
-            char* end = nullptr;
-            const long us = std::strtol(value.c_str(), &end, 10);
-            if (value.empty() || *end != '\0' || us < 0 || us > 100'000) {
-                fmt::print(stderr, "bench-mailbox: --durable-poll-us {}: not 0 to 100000\n", value);
+            const auto us = herald::bench::parse_number("durable-poll-us", argv[++i], 100'000);
+            if (!us) {
+                fmt::print(stderr, "bench-mailbox: {} (0 to 100000)\n", us.error().detail);
                 return 2;
             }
-            c.durable_poll = std::chrono::microseconds(us);
+            c.durable_poll = std::chrono::microseconds(*us);
         } else if (arg == "--filter" && i + 1 < argc) {
             try {
                 c.filter.emplace(argv[++i]);

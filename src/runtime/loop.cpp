@@ -37,17 +37,11 @@ void Loop::run() {
             if (io_.poll() == 0) std::this_thread::yield();
             if (io_.stopped()) break;  // close(), or its stop from the destructor.
         }
-        polling_ = false;
-        poll_until_ = {};
-        if (io_.stopped()) {
-            io_.restart();
-            if (closed()) break;
-        }
+        poll_until_ = {};  // A stop during the poll ends the next run() at once.
     }
     // close() stopped run() with handlers possibly still queued: run them once so every
     // posted command sees the closed node and completes (with Errc::closed) instead of being
     // dropped. No new posts can arrive, because closed_ is set.
-    draining_ = true;
     io_.restart();
     io_.poll();
 }

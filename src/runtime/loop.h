@@ -49,14 +49,12 @@ public:
     // virtual machine, of an idle vCPU: docs/performance.md, "The loop's poll"). Extends only:
     // the later of two deadlines holds. Loop thread only.
     void poll_until(std::chrono::steady_clock::time_point until) {
-        if (draining_) return;  // After close(): the last handlers run once, unstopped.
+        // After close() the handlers left run once, in one pass that a stop would cut short.
+        if (closed()) return;
+        // Not asked yet (no deadline): out of io_.run() after this handler, into run()'s
+        // polling. A loop that is never asked to poll runs io_.run() exactly as without this.
+        if (poll_until_ == std::chrono::steady_clock::time_point{}) io_.stop();
         if (until > poll_until_) poll_until_ = until;
-        if (!polling_) {
-            // Out of io_.run() after this handler, into run()'s polling: a loop that is never
-            // asked to poll runs io_.run() exactly as it would without this.
-            polling_ = true;
-            io_.stop();
-        }
     }
     // The deadline of the poll asked for (the epoch when none). Loop thread only.
     [[nodiscard]] std::chrono::steady_clock::time_point poll_deadline() const {
@@ -86,9 +84,8 @@ private:
     bool closed_ = false;
     std::thread thread_;
     std::atomic<std::thread::id> thread_id_{};
-    std::chrono::steady_clock::time_point poll_until_{};  // Loop thread only.
-    bool polling_ = false;                                // Loop thread only.
-    bool draining_ = false;  // Loop thread only: run() runs the handlers left after close().
+    // Loop thread only: the poll's deadline while one was asked for and has not ended.
+    std::chrono::steady_clock::time_point poll_until_{};
     std::atomic<std::uint64_t> polls_{0};
 };
 
