@@ -1,6 +1,8 @@
 // Unit tests of the benchmark peers' shared code: arguments, the stdout result protocol and
 // the meters' arithmetic, the group workloads' sender and meter. No sockets, no timing assertions.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <string>
 #include <string_view>
@@ -193,6 +195,41 @@ TEST(McastMeter, CountsEverySendersMessagesUntilEveryEndMarker) {
     EXPECT_EQ(format_result(fields),
               "result delivered=6 expected=6 lost=0 out_of_order=0 msgs=5 elapsed_ns=0 ends=2 "
               "senders=2 samples=0 malformed=0");
+}
+
+// A paced sender waits until its send time and no longer; a member that sends nothing waits
+// idle_wait_ns; poll_for returns what is ready, and at once for a timeout <= 0.
+TEST(McastSender, APacedSenderWaitsUntilItsSendTimeAndPollForReturnsWhatIsReady) {
+    PeerArgs args;
+    args.pattern = Pattern::paced;
+    args.members = 3;
+    args.rate = 1000;  // One every 1,000,000 ns.
+    args.warmup_ms = 0;
+    args.duration_ms = 60'000;
+    const std::int64_t start = now_ns();  // sent() schedules from the clock.
+    McastSender sender(args, start);
+    ASSERT_EQ(sender.next(start), McastSender::Next::data);
+    EXPECT_EQ(sender.wait_ns(start), idle_wait_ns);  // Something to send: do not wait for it.
+    static_cast<void>(sender.body(McastSender::Next::data, start));
+    sender.sent(McastSender::Next::data);
+    EXPECT_GE(sender.wake_ns(), start + 1'000'000);
+    const std::int64_t t = sender.wake_ns() - 750'000;
+    ASSERT_EQ(sender.next(t), McastSender::Next::wait);
+    EXPECT_EQ(sender.wait_ns(t), 750'000);
+    args.rank = 1;
+    EXPECT_EQ(McastSender(args, start).wait_ns(start), idle_wait_ns);
+
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pollfd fd{fds[0], POLLIN, 0};
+    EXPECT_EQ(poll_for(std::span(&fd, 1), -5), 0);
+    EXPECT_EQ(poll_for(std::span(&fd, 1), 1'000'000), 0);
+    ASSERT_EQ(::write(fds[1], "x", 1), 1);
+    EXPECT_EQ(poll_for(std::span(&fd, 1), 0), 1);
+    EXPECT_EQ(poll_for(std::span(&fd, 1), 1'000'000'000), 1);  // Ready: does not wait.
+    EXPECT_NE(fd.revents & POLLIN, 0);
+    ::close(fds[0]);
+    ::close(fds[1]);
 }
 
 }  // namespace

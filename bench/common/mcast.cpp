@@ -63,6 +63,18 @@ McastSender::Next McastSender::next(std::int64_t now) const {
     return Next::data;
 }
 
+std::int64_t McastSender::wait_ns(std::int64_t now) const {
+    return next(now) == Next::wait ? due_ns_ - now : idle_wait_ns;
+}
+
+int poll_for(std::span<pollfd> fds, std::int64_t timeout_ns) {
+    const std::int64_t ns = std::max<std::int64_t>(timeout_ns, 0);
+    const timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
+                           static_cast<long>(ns % 1'000'000'000)};
+    const int ready = ::ppoll(fds.data(), fds.size(), &timeout, nullptr);
+    return ready < 0 && errno == EINTR ? 0 : ready;
+}
+
 std::span<const std::uint8_t> McastSender::body(Next next, std::int64_t now, std::uint64_t ahead) {
     McastHeader header;
     header.rank = rank_;

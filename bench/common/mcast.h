@@ -3,6 +3,8 @@
 // delivery, and the stdin commands the driver sends a group. Layer: bench.
 #pragma once
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -49,6 +51,9 @@ public:
     // The body from body() was accepted by the system.
     void sent(Next next);
     [[nodiscard]] std::int64_t wake_ns() const { return due_ns_; }
+    // How long a member may wait for deliveries at `now` without missing a send: until
+    // wake_ns() when next(now) is wait (paced), else idle_wait_ns.
+    [[nodiscard]] std::int64_t wait_ns(std::int64_t now) const;
     [[nodiscard]] std::uint64_t data_sent() const { return sent_; }
     // How many more data messages it may send (count, when set), at most `max`.
     [[nodiscard]] std::uint64_t data_left(std::uint64_t max) const {
@@ -63,6 +68,15 @@ private:
     std::uint64_t sent_ = 0, count_max_;
     std::vector<std::uint8_t> body_;
 };
+
+// How long a member that has nothing to send waits for deliveries at most.
+inline constexpr std::int64_t idle_wait_ns = 10'000'000;
+
+// poll(2) on `fds` for up to `timeout_ns` (<= 0: returns at once), to the nanosecond (ppoll): a
+// paced sender sleeps until its send time instead of polling through the last millisecond with a
+// zero timeout, which kept one of the machine's cores busy and left every thread of the system
+// measured to the other (both group peers wait this way). poll's result; EINTR gives 0.
+int poll_for(std::span<pollfd> fds, std::int64_t timeout_ns);
 
 // What one member counts as multicasts are delivered to it. Throughput: measured messages
 // from the first to the last measured delivery; latency: delivery - send time of every

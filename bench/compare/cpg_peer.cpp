@@ -21,7 +21,7 @@ namespace herald::bench {
 namespace {
 
 constexpr const char* group_name = "herald-bench";
-constexpr std::int64_t try_again_poll_ms = 1;  // Flow control: dispatch, then send again.
+constexpr std::int64_t try_again_poll_ns = 1'000'000;  // Flow control: dispatch, then send again.
 
 Error cpg_error(std::string_view what, cs_error_t error) {
     return Error{Errc::io_error, std::string(what) + ": " + cs_strerror(error)};
@@ -82,10 +82,10 @@ public:
         if (error != CS_OK) return fail(cpg_error("cpg_join", error));
         return {};
     }
-    // Waits up to `timeout_ms` for the daemon's events and runs their callbacks.
-    Status dispatch(std::int64_t timeout_ms) {
+    // Waits up to `timeout_ns` for the daemon's events and runs their callbacks.
+    Status dispatch(std::int64_t timeout_ns) {
         pollfd fd{fd_, POLLIN, 0};
-        if (::poll(&fd, 1, static_cast<int>(timeout_ms)) <= 0) return {};
+        if (poll_for(std::span(&fd, 1), timeout_ns) <= 0) return {};
         cs_error_t error = cpg_dispatch(handle_, CS_DISPATCH_ALL);
         if (error != CS_OK && error != CS_ERR_TRY_AGAIN) return fail(cpg_error("dispatch", error));
         return {};
@@ -125,7 +125,7 @@ Status wait_for_members(Cpg& cpg, Member& member, std::uint32_t members) {
             return fail(Errc::timeout, "cpg group has " + std::to_string(member.members_seen) +
                                            " of " + std::to_string(members) + " members");
         }
-        HERALD_TRY(cpg.dispatch(50));
+        HERALD_TRY(cpg.dispatch(50'000'000));
     }
     return {};
 }
@@ -149,12 +149,10 @@ Status run_group(const PeerArgs& args, Cpg& cpg, Member& member) {
                 continue;
             }
             if (error != CS_ERR_TRY_AGAIN) return fail(cpg_error("cpg_mcast_joined", error));
-            HERALD_TRY(cpg.dispatch(try_again_poll_ms));
+            HERALD_TRY(cpg.dispatch(try_again_poll_ns));
             continue;
         }
-        const std::int64_t wait_ms =
-            next == McastSender::Next::wait ? (sender.wake_ns() - now) / 1'000'000 : 10;
-        HERALD_TRY(cpg.dispatch(std::max<std::int64_t>(wait_ms, 0)));
+        HERALD_TRY(cpg.dispatch(sender.wait_ns(now)));
     }
     if (member.left) return fail(Errc::closed, "a member left the cpg group during the run");
     return {};

@@ -170,10 +170,8 @@ Status run_group(const PeerArgs& args, Member& member) {
             process.dispatch(deliver, dispatch_max);
             continue;
         }
-        const std::int64_t wait_ms =
-            next == McastSender::Next::wait ? (sender.wake_ns() - now) / 1'000'000 : 10;
         pollfd fd{notify, POLLIN, 0};
-        ::poll(&fd, 1, static_cast<int>(std::max<std::int64_t>(wait_ms, 0)));
+        poll_for(std::span(&fd, 1), sender.wait_ns(now));
         process.dispatch(deliver, dispatch_max);
     }
     HERALD_TRY(meter.write_samples(samples_path(args.dir, args.rank)));

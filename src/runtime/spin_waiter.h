@@ -34,11 +34,12 @@ public:
         if (sleeping_) ready_.notify_one();
     }
     // Waits until complete() or `until`, spinning for `spin` first (0: sleeps at once), and
-    // with `yield` giving the core to any other ready thread between looks (for answers that
-    // take longer than a wake-up, e.g. a commit's: the thread that will answer may need the
-    // core); nullopt when the time ran out.
+    // with `yield` giving the core to any other ready thread between looks: the loop thread
+    // that will answer was often just woken onto this very core, and a spin that does not yield
+    // holds it off until the spin ends (a 1 B direct round trip's udp p50 90-96 -> 77-79 us on
+    // 2 cores, docs/performance.md "The paced sender's spin"); nullopt when the time ran out.
     std::optional<T> wait(std::chrono::steady_clock::time_point until,
-                          std::chrono::microseconds spin = completion_spin, bool yield = false) {
+                          std::chrono::microseconds spin = completion_spin, bool yield = true) {
         const auto spin_end = std::chrono::steady_clock::now() + spin;
         for (unsigned i = 0; spin.count() > 0 && !done_.load(std::memory_order_acquire); ++i) {
             if (yield) {
