@@ -102,6 +102,7 @@ SendRing& ProcessState::send_ring() {
 
 bool ProcessState::push_batch(std::span<Message> messages) {
     bool wake = false;
+    int signal = -1;
     {
         std::lock_guard lock(mutex_);
         if (closed_.load(std::memory_order_relaxed)) return false;
@@ -115,8 +116,17 @@ bool ProcessState::push_batch(std::span<Message> messages) {
                               std::make_move_iterator(messages.end()));
         const std::size_t before = size_.fetch_add(messages.size(), std::memory_order_acq_rel);
         const int fd = event_fd_.load(std::memory_order_relaxed);
-        if (before == 0 && fd >= 0) signal_fd(fd);
+        if (before == 0) signal = fd;
         wake = waiting_;
+    }
+    // Both after the unlock: a receiver woken while the lock is still held (on the same core, it
+    // preempts the loop at once) would only block on it, two more context switches per delivery.
+    // The fd lives as long as this state (~ProcessState). A take that emptied the inbox in
+    // between reset the fd before this signal: reset it again, as that take's on_emptied would
+    // have, or an event loop polling the fd would find it ready with nothing to take.
+    if (signal >= 0) {
+        signal_fd(signal);
+        if (size_.load(std::memory_order_acquire) == 0) on_emptied();
     }
     // Notify only a sleeping receiver, and once per batch: a futex wake costs a system call.
     if (wake) ready_.notify_one();

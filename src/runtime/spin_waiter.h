@@ -26,12 +26,19 @@ inline constexpr std::chrono::microseconds completion_spin{30};
 template <class T>
 class SpinWaiter {
 public:
+    // The caller keeps this waiter alive until complete() returns (both sides hold it by
+    // shared_ptr): the notify comes after the unlock, when wait() may already have returned.
     void complete(T value) {
-        std::lock_guard lock(mutex_);
-        HERALD_ASSERT(!value_.has_value());  // Once.
-        value_.emplace(std::move(value));
-        done_.store(true, std::memory_order_release);
-        if (sleeping_) ready_.notify_one();
+        bool wake = false;
+        {
+            std::lock_guard lock(mutex_);
+            HERALD_ASSERT(!value_.has_value());  // Once.
+            value_.emplace(std::move(value));
+            done_.store(true, std::memory_order_release);
+            wake = sleeping_;
+        }
+        // After the unlock: a waiter woken under the lock would only block on it.
+        if (wake) ready_.notify_one();
     }
     // Waits until complete() or `until`, spinning for `spin` first (0: sleeps at once), and
     // with `yield` giving the core to any other ready thread between looks: the loop thread

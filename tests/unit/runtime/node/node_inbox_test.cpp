@@ -126,6 +126,39 @@ TEST(Inbox, NotifyFdIsReadableExactlyWhileMessagesAreQueued) {
     EXPECT_EQ(inbox.notify_fd().value(), *fd);  // The same fd every time.
 }
 
+// The loop signals the fd after it unlocks the inbox, so a taker on another core may empty the
+// inbox and reset the fd before the signal lands. After each push is taken the fd must not be
+// readable: an event loop would otherwise wake for nothing, again and again, until the next
+// message. Fails without push_batch's second look at the size after its signal (checked: the
+// fd is left readable within the first few thousand pushes).
+TEST(Inbox, NotifyFdIsNotLeftReadableWhenATakerEmptiesTheInboxBeforeTheSignal) {
+    constexpr std::uint64_t count = 20'000;
+    ProcessState inbox(self, "");
+    auto fd = inbox.notify_fd();
+    ASSERT_TRUE(fd);
+    std::atomic<std::uint64_t> taken{0};
+    std::atomic<bool> stop{false};
+    std::thread taker([&] {
+        while (!stop.load(std::memory_order_relaxed)) {
+            if (inbox.take({})) taken.fetch_add(1, std::memory_order_release);
+        }
+    });
+    std::uint64_t stale = 0;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (std::uint64_t i = 0; i < count && stale == 0; ++i) {
+        inbox.push(from(alice, i));
+        while (taken.load(std::memory_order_acquire) <= i &&
+               std::chrono::steady_clock::now() < give_up) {
+        }
+        if (taken.load(std::memory_order_acquire) <= i) break;  // Reported below.
+        if (readable(*fd)) ++stale;
+    }
+    stop.store(true);
+    taker.join();
+    EXPECT_EQ(taken.load(), count);
+    EXPECT_EQ(stale, 0u) << "the fd was readable with nothing queued after push " << taken.load();
+}
+
 // A batch is appended whole, in order, after what was queued; messages a selective take left
 // in the takers' batch stay before later arrivals. Fails when a refill puts the arrivals first
 // or drops the batch's rest.
