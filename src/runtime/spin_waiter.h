@@ -26,19 +26,16 @@ inline constexpr std::chrono::microseconds completion_spin{30};
 template <class T>
 class SpinWaiter {
 public:
-    // The caller keeps this waiter alive until complete() returns (both sides hold it by
-    // shared_ptr): the notify comes after the unlock, when wait() may already have returned.
+    // Notifies under the lock: the waiter may destroy or reuse this waiter as soon as wait()
+    // returns (node_mailbox.cpp keeps its waiters in a pool), so complete() must not touch it
+    // after the unlock. (Notifying after the unlock was tried: TSan saw the notify race the
+    // condition variable's destruction.)
     void complete(T value) {
-        bool wake = false;
-        {
-            std::lock_guard lock(mutex_);
-            HERALD_ASSERT(!value_.has_value());  // Once.
-            value_.emplace(std::move(value));
-            done_.store(true, std::memory_order_release);
-            wake = sleeping_;
-        }
-        // After the unlock: a waiter woken under the lock would only block on it.
-        if (wake) ready_.notify_one();
+        std::lock_guard lock(mutex_);
+        HERALD_ASSERT(!value_.has_value());  // Once.
+        value_.emplace(std::move(value));
+        done_.store(true, std::memory_order_release);
+        if (sleeping_) ready_.notify_one();
     }
     // Waits until complete() or `until`, spinning for `spin` first (0: sleeps at once), and
     // with `yield` giving the core to any other ready thread between looks: the loop thread
