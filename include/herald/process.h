@@ -276,8 +276,9 @@ public:
     [[nodiscard]] Status receive_async_any_of(std::span<const Pid> from, ReceiveDone done,
                                               std::chrono::nanoseconds timeout = forever);
 
-    // For programs with their own event loop: a file descriptor that is readable exactly while
-    // messages are queued (poll/epoll it for POLLIN; do not read it yourself), and dispatch(),
+    // For programs with their own event loop: a file descriptor that is readable while messages
+    // are queued (poll/epoll it for POLLIN; do not read it yourself; rarely it wakes a poll for
+    // a message another thread took meanwhile, and dispatch() returns 0), and dispatch(),
     // which hands up to `max` queued messages to `handler` on the calling thread and returns
     // how many. Errc::io_error when the system refuses an eventfd.
     [[nodiscard]] Result<int> notify_fd();
