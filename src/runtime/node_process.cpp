@@ -202,10 +202,13 @@ bool ProcessState::refill_locked(Inbox& inbox) {
 void ProcessState::on_emptied() {
     const int fd = event_fd_.load(std::memory_order_acquire);
     if (fd < 0) return;
-    // Under the lock pushes signal under: a push that came since the take has signalled the fd,
-    // and must not be undone.
+    // Under the lock pushes count under: a push that came since the take has raised the size and
+    // signals the fd once it unlocks, which must not be undone; nor close()'s signal, which
+    // leaves the fd readable for good so that an event loop sees the process closed.
     std::lock_guard lock(mutex_);
-    if (size_.load(std::memory_order_acquire) == 0) reset_fd(fd);
+    if (size_.load(std::memory_order_acquire) == 0 && !closed_.load(std::memory_order_relaxed)) {
+        reset_fd(fd);
+    }
 }
 
 std::vector<Message> ProcessState::take_all() {

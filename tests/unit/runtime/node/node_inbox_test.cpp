@@ -124,6 +124,13 @@ TEST(Inbox, NotifyFdIsReadableExactlyWhileMessagesAreQueued) {
     inbox.push(from(bob, 1));
     EXPECT_TRUE(readable(*fd));
     EXPECT_EQ(inbox.notify_fd().value(), *fd);  // The same fd every time.
+    ASSERT_TRUE(inbox.take({}));
+    EXPECT_FALSE(readable(*fd));
+    inbox.close();  // Readable for good, so that an event loop sees the process closed.
+    EXPECT_TRUE(readable(*fd));
+    EXPECT_FALSE(inbox.take({}));
+    EXPECT_FALSE(inbox.push(from(bob, 2)));
+    EXPECT_TRUE(readable(*fd));
 }
 
 // The loop signals the fd after it unlocks the inbox, so a taker on another core may empty the
