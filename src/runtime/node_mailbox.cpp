@@ -48,7 +48,7 @@ Result<Bytes> NodeMailbox::Waiter::wait(Duration poll) {
     constexpr auto forever = std::chrono::steady_clock::time_point::max();
     if (poll > Duration::zero() &&
         !service_.caller_polling_.exchange(true, std::memory_order_acquire)) {
-        auto answer = answer_->wait(forever, std::chrono::microseconds(poll.us()), true);
+        auto answer = answer_->wait(forever, std::chrono::microseconds(poll.us()));
         service_.caller_polling_.store(false, std::memory_order_release);
         return std::move(*answer);
     }

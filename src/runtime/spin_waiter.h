@@ -37,21 +37,17 @@ public:
         done_.store(true, std::memory_order_release);
         if (sleeping_) ready_.notify_one();
     }
-    // Waits until complete() or `until`, spinning for `spin` first (0: sleeps at once), and
-    // with `yield` giving the core to any other ready thread between looks: the loop thread
-    // that will answer was often just woken onto this very core, and a spin that does not yield
-    // holds it off until the spin ends (a 1 B direct round trip's udp p50 90-96 -> 77-79 us on
-    // 2 cores, docs/performance.md "The paced sender's spin"); nullopt when the time ran out.
+    // Waits until complete() or `until`, spinning for `spin` first (0: sleeps at once) and
+    // giving the core to any other ready thread between looks: the loop thread that will answer
+    // was often just woken onto this very core, and a spin that does not yield holds it off
+    // until the spin ends (a 1 B direct round trip's udp p50 90-96 -> 77-79 us on 2 cores,
+    // docs/performance.md "The paced sender's spin"); nullopt when the time ran out.
     std::optional<T> wait(std::chrono::steady_clock::time_point until,
-                          std::chrono::microseconds spin = completion_spin, bool yield = true) {
+                          std::chrono::microseconds spin = completion_spin) {
         const auto spin_end = std::chrono::steady_clock::now() + spin;
-        for (unsigned i = 0; spin.count() > 0 && !done_.load(std::memory_order_acquire); ++i) {
-            if (yield) {
-                std::this_thread::yield();
-                if (std::chrono::steady_clock::now() >= spin_end) break;
-            } else if (i % 64 == 63 && std::chrono::steady_clock::now() >= spin_end) {
-                break;
-            }
+        while (spin.count() > 0 && !done_.load(std::memory_order_acquire)) {
+            std::this_thread::yield();
+            if (std::chrono::steady_clock::now() >= spin_end) break;
         }
         std::unique_lock lock(mutex_);
         sleeping_ = true;
