@@ -374,10 +374,11 @@ void print(const Row& r) {
                r.batch, r.rate, r.p50_ms, r.p99_ms, r.note);
 }
 
-double rate_of(const std::vector<Row>& rows, const std::string& prefix, std::size_t size,
-               int batch) {
+// The rate of the row named exactly `what`, or 0 when it did not run (a prefix match took the
+// "herald persistent pipelined" row for the 256-sender ratio when only the pipelined row ran).
+double rate_of(const std::vector<Row>& rows, const std::string& what, std::size_t size, int batch) {
     for (const auto& r : rows) {
-        if (r.what.starts_with(prefix) && r.size == size && r.batch == batch) return r.rate;
+        if (r.what == what && r.size == size && r.batch == batch) return r.rate;
     }
     return 0;
 }
@@ -471,14 +472,14 @@ int run(const Config& c) {
     // A ratio is printed only when both of its rows ran (--filter).
     auto ratio = [&](const char* name, const char* what, std::size_t size, int batch) {
         const double herald = rate_of(rows, what, size, batch);
-        const double floor = rate_of(rows, "floor", size, batch);
+        const double floor = rate_of(rows, "floor (append+fdatasync)", size, batch);
         if (herald > 0 && floor > 0) fmt::print("; {} = {:.2f}", name, herald / floor);
     };
     for (const auto size : sizes) {
         fmt::print("  {:>4} B", size);
-        ratio("herald 1 sender / floor batch 1", "herald persistent", size, 1);
+        ratio("herald 1 sender / floor batch 1", "herald persistent enqueue", size, 1);
         if (!c.smoke) {
-            ratio("herald 256 senders / floor batch 256", "herald persistent", size, 256);
+            ratio("herald 256 senders / floor batch 256", "herald persistent enqueue", size, 256);
             ratio("herald window 256 / floor batch 256", "herald persistent pipelined", size, 256);
         }
         fmt::print("\n");
