@@ -30,6 +30,8 @@ constexpr std::size_t dispatch_max = 256;
 // Throughput rows: a sender hands up to this many ready messages to its node in one call
 // (Process::ordered_multicast_many: one hop to the node's loop for the batch).
 constexpr std::size_t send_batch_max = 16;
+// The members' node ids: this plus members - rank (start_member).
+constexpr std::uint64_t bench_node_id_base = 0x6265'6e63'6800'0000;  // "bench"
 
 struct Member {
     std::unique_ptr<Node> node;
@@ -57,6 +59,12 @@ Result<Member> start_member(const PeerArgs& args, const Variant& variant) {
     NodeOptions options;
     options.listen = "udp://" + args.host + ":0";
     options.faults_from_env = false;
+    // Node ids by rank, descending: a view lists its members by node id (docs/groups.md), so
+    // rank 0 (the paced sender) is always the view's last member and never the sequencer
+    // (docs/ordering.md O17), as for n - 1 of n senders. With ids derived from the random port
+    // the paced sequencer row measured one hop in the runs where rank 0 drew the lowest id and
+    // two in the others.
+    options.id = NodeId{bench_node_id_base + (args.members - args.rank)};
     if (args.rank == 0) {
         options.data_dir = args.dir + "/group-server";
         options.groups.server = true;
