@@ -42,6 +42,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
+// The rows the ratios are taken from, by exact name (rate_of): one spelling for the row, its
+// --filter check and its ratios.
+constexpr const char* floor_name = "floor (append+fdatasync)";
+constexpr const char* enqueue_name = "herald persistent enqueue";
+constexpr const char* pipelined_name = "herald persistent pipelined";
+
 struct Row {
     std::string what;
     std::size_t size = 0;
@@ -122,7 +128,7 @@ Row floor_row(const Config& c, std::size_t size, int batch) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
     if (fd < 0) throw std::runtime_error("open " + path.string() + ": " + std::strerror(errno));
     std::vector<char> record(size, 'x');
-    auto row = commit_row(c, "floor (append+fdatasync)", size, batch, [&] {
+    auto row = commit_row(c, floor_name, size, batch, [&] {
         for (int i = 0; i < batch; ++i) {
             if (::write(fd, record.data(), size) != static_cast<ssize_t>(size)) {
                 throw std::runtime_error("write: " + std::string(std::strerror(errno)));
@@ -279,7 +285,7 @@ Row pipelined_row(herald::Node& node, const Config& c, const std::string& name, 
     freed.wait(lock, [&] { return in_flight == 0; });
     const double seconds = static_cast<double>(since_ns(start)) / 1e9;
     *sent_total += sent;
-    Row row{"herald persistent pipelined",
+    Row row{pipelined_name,
             size,
             window,
             static_cast<double>(sent) / seconds,
@@ -404,14 +410,13 @@ void herald_rows(const Config& c, std::size_t size, const std::vector<int>& batc
     for (const int senders : batches) {
         const bool dequeue = (senders == 1 || senders == 16) &&
                              wanted(c, "herald dequeue (receive+ack)", size, senders);
-        if (!dequeue && !wanted(c, "herald persistent enqueue", size, senders)) continue;
+        if (!dequeue && !wanted(c, enqueue_name, size, senders)) continue;
         const auto name = fmt::format("p{}", senders);
         if (auto made = (*node)->create_mailbox(name, durable); !made) {
             throw std::runtime_error(made.error().to_string());
         }
         std::uint64_t sent = 0;
-        rows.push_back(
-            send_row(**node, c, name, size, senders, "herald persistent enqueue", &sent));
+        rows.push_back(send_row(**node, c, name, size, senders, enqueue_name, &sent));
         print(rows.back());
         if (dequeue) {
             rows.push_back(receive_row(**node, name, size, senders, sent));
@@ -421,7 +426,7 @@ void herald_rows(const Config& c, std::size_t size, const std::vector<int>& batc
     }
     for (const int window : batches) {
         // The 1-sender row above is a window of one.
-        if (window == 1 || !wanted(c, "herald persistent pipelined", size, window)) continue;
+        if (window == 1 || !wanted(c, pipelined_name, size, window)) continue;
         const auto name = fmt::format("w{}", window);
         (void)(*node)->create_mailbox(name, durable);
         std::uint64_t sent = 0;
@@ -459,7 +464,7 @@ int run(const Config& c) {
         c.smoke ? std::vector<int>{1, 16} : std::vector<int>{1, 16, 256};
     for (const auto size : sizes) {
         for (const int b : batches) {
-            if (!wanted(c, "floor (append+fdatasync)", size, b)) continue;
+            if (!wanted(c, floor_name, size, b)) continue;
             rows.push_back(floor_row(c, size, b)), print(rows.back());
         }
         for (const int b : batches) {
@@ -472,15 +477,15 @@ int run(const Config& c) {
     // A ratio is printed only when both of its rows ran (--filter).
     auto ratio = [&](const char* name, const char* what, std::size_t size, int batch) {
         const double herald = rate_of(rows, what, size, batch);
-        const double floor = rate_of(rows, "floor (append+fdatasync)", size, batch);
+        const double floor = rate_of(rows, floor_name, size, batch);
         if (herald > 0 && floor > 0) fmt::print("; {} = {:.2f}", name, herald / floor);
     };
     for (const auto size : sizes) {
         fmt::print("  {:>4} B", size);
-        ratio("herald 1 sender / floor batch 1", "herald persistent enqueue", size, 1);
+        ratio("herald 1 sender / floor batch 1", enqueue_name, size, 1);
         if (!c.smoke) {
-            ratio("herald 256 senders / floor batch 256", "herald persistent enqueue", size, 256);
-            ratio("herald window 256 / floor batch 256", "herald persistent pipelined", size, 256);
+            ratio("herald 256 senders / floor batch 256", enqueue_name, size, 256);
+            ratio("herald window 256 / floor batch 256", pipelined_name, size, 256);
         }
         fmt::print("\n");
     }
